@@ -1,0 +1,360 @@
+/*
+** becInt.h - the one internal header of the bec extension.
+**
+** bec gives a SQLite database Byzantine Eventual Consistency: every change is
+** a signed op in a hash DAG, membership is derived from signed ops, app data
+** lives in CRDT-merged virtual tables, and replicas reconcile by Bloom-filter
+** sync.  This header has one section per source file, in layering order:
+**
+**   bec_codec.c   canonical op encoding (bytes in, bytes out, no tables)
+**   bec_crypto.c  hash, sign, verify, secret-key sealing (libsodium only)
+**   bec_ctx.c     the per-connection context and its statement cache
+**   bec_graph.c   the in-memory index of the DAG, kept coherent with storage
+**   bec_dag.c     storage: schema, accept/store ops, heads, pending, rejected
+**   bec_member.c  the membership rules of docs/membership.md
+**   bec_vtab.c    the read-only eponymous tables (bec_ops, bec_heads ...)
+**   bec_main.c    the entry point and the SQL functions
+**
+** Every fallible call returns an SQLite result code and, where a user must
+** read why, fills a (char **pzErr) allocated with sqlite3_mprintf() that the
+** caller frees with sqlite3_free().
+*/
+#ifndef BEC_INT_H
+#define BEC_INT_H
+
+#include <sqlite3ext.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Every file but bec_main.c reaches SQLite through the routines pointer that
+** bec_main.c defines (SQLITE_EXTENSION_INIT1).  Built with -DSQLITE_CORE for
+** the static library, the macros collapse to direct calls. */
+SQLITE_EXTENSION_INIT3
+
+#include "bec.h"
+
+typedef unsigned char u8;
+typedef uint32_t u32;
+typedef int64_t i64;
+typedef uint64_t u64;
+
+#define BEC_WARN_UNUSED __attribute__((warn_unused_result))
+
+/*
+** Sizes.  bec_crypto.c ties them to libsodium's constants with static
+** assertions so a mismatch cannot compile.
+*/
+#define BEC_HASH_BYTES      32   /* BLAKE2b-256 op id */
+#define BEC_PUBKEY_BYTES    32   /* Ed25519 public key */
+#define BEC_SECKEY_BYTES    64   /* Ed25519 secret key (seed || public key) */
+#define BEC_SEED_BYTES      32   /* Ed25519 seed: what is stored, sealed or not */
+#define BEC_SIG_BYTES       64   /* Ed25519 signature */
+#define BEC_GROUP_TAG_BYTES 8    /* leading bytes of the group id, carried in ops */
+#define BEC_NONCE_BYTES     16   /* payload of a create op: makes group ids unique */
+
+/* Limits a peer cannot exceed (docs/wire-format.md). */
+#define BEC_FORMAT_VERSION  1
+#define BEC_MAX_PRED        1024              /* predecessors per op */
+#define BEC_MAX_PAYLOAD     (32*1024*1024)    /* payload bytes per op */
+#define BEC_MAX_OP_BYTES    (BEC_MAX_PAYLOAD + 2 + BEC_GROUP_TAG_BYTES \
+                             + BEC_PUBKEY_BYTES + 5 + BEC_MAX_PRED*BEC_HASH_BYTES \
+                             + 5 + BEC_SIG_BYTES)
+
+/* Op kinds, as encoded.  Zero and anything above BEC_KIND_MAX is malformed. */
+#define BEC_KIND_CREATE 1
+#define BEC_KIND_ADD    2
+#define BEC_KIND_REMOVE 3
+#define BEC_KIND_APP    4
+#define BEC_KIND_SCHEMA 5
+#define BEC_KIND_WRITE  6
+#define BEC_KIND_MAX    6
+
+/* Roles carried by an add op. */
+#define BEC_ROLE_ADMIN  1
+#define BEC_ROLE_MEMBER 2
+
+/* Outcome of accepting one op (bec_dag_accept). */
+#define BEC_ACCEPT_STORED    1   /* verified and stored now */
+#define BEC_ACCEPT_DUPLICATE 2   /* was stored already: nothing to do */
+#define BEC_ACCEPT_PENDING   3   /* verified, waits for predecessors */
+
+/* Every failed check on peer data goes through this macro, one place for a
+** debugger breakpoint.  It evaluates to SQLITE_CORRUPT_VTAB-free SQLITE_ERROR
+** so that callers can `return BEC_MALFORMED;`. */
+int bec_malformed_breakpoint(int iLine);
+#define BEC_MALFORMED bec_malformed_breakpoint(__LINE__)
+
+/**************************************************************************
+** bec_codec.c - the canonical op encoding, and the byte builder/reader that
+** every encoder and decoder in bec uses.
+*/
+
+/* A growable byte buffer.  Appends do nothing once *pRc is set, so an
+** encoder is a straight line of appends with one check at the end.  The
+** buffer is freed with bec_buf_free(); a zeroed struct is an empty buffer. */
+typedef struct BecBuf BecBuf;
+struct BecBuf {
+  u8 *a;        /* bytes, from sqlite3_malloc64 */
+  i64 n;        /* bytes used */
+  i64 nAlloc;   /* bytes allocated */
+};
+void bec_buf_append(BecBuf*, const void*, i64, int *pRc);
+void bec_buf_append_u8(BecBuf*, u8, int *pRc);
+void bec_buf_append_varint(BecBuf*, u64, int *pRc);
+void bec_buf_free(BecBuf*);
+
+/* A bounds-checked reader over peer bytes.  Every read returns SQLITE_OK or
+** BEC_MALFORMED; no read ever passes a[n]. */
+typedef struct BecReader BecReader;
+struct BecReader {
+  const u8 *a;
+  i64 n;
+  i64 i;
+};
+int bec_read_u8(BecReader*, u8*) BEC_WARN_UNUSED;
+int bec_read_varint(BecReader*, u64 *pVal, u64 mx) BEC_WARN_UNUSED;
+int bec_read_bytes(BecReader*, i64 n, const u8 **pp) BEC_WARN_UNUSED;
+int bec_varint_len(u64);
+
+/* A decoded op.  Pointers point into the buffer that was decoded; the
+** struct owns nothing. */
+typedef struct BecOp BecOp;
+struct BecOp {
+  int kind;                    /* BEC_KIND_* */
+  const u8 *aGroupTag;         /* BEC_GROUP_TAG_BYTES; all zero for create */
+  const u8 *aAuthor;           /* BEC_PUBKEY_BYTES */
+  int nPred;
+  const u8 *aPred;             /* nPred * BEC_HASH_BYTES, strictly increasing */
+  i64 nPayload;
+  const u8 *aPayload;
+  const u8 *aTarget;           /* add/remove: target public key, else 0 */
+  int role;                    /* add: BEC_ROLE_*, else 0 */
+  const u8 *aSig;              /* BEC_SIG_BYTES */
+  const u8 *aBody;             /* the whole encoding */
+  i64 nBody;
+  i64 nSigned;                 /* the signed prefix: nBody - BEC_SIG_BYTES */
+};
+
+/* Decode an encoding, rejecting everything that is not the one canonical
+** encoding of an op.  On failure *pzErr says what is wrong. */
+int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr) BEC_WARN_UNUSED;
+
+/* Encode everything but the signature into pBuf; the caller appends the
+** BEC_SIG_BYTES signature (bec_crypto_sign_op does both). */
+void bec_op_encode_unsigned(BecBuf *pBuf, int kind, const u8 *aGroupTag,
+    const u8 *aAuthor, int nPred, const u8 *aPred,
+    const u8 *aPayload, i64 nPayload, int *pRc);
+
+/* Names of kinds and roles as shown in SQL ("create", "admin" ...). */
+const char *bec_kind_name(int kind);
+int bec_kind_from_name(const char *z);   /* 0 if unknown */
+const char *bec_role_name(int role);
+int bec_role_from_name(const char *z);   /* 0 if unknown */
+
+/* Hex helpers.  bec_hex_decode returns the byte count or -1. */
+void bec_hex_encode(const u8 *a, int n, char *zOut /* 2n+1 */);
+int bec_hex_decode(const char *z, int nz, u8 *aOut, int nOut);
+
+/**************************************************************************
+** bec_crypto.c - the only file that calls libsodium's hash, sign and
+** verify.  Secrets are wiped with sodium_memzero after use.
+*/
+int bec_crypto_init(void);
+void bec_crypto_hash(const u8 *a, i64 n, u8 *aOut /* BEC_HASH_BYTES */);
+/* 1 if aSig is a valid signature by aAuthor of the op's signed message in
+** the group aGroupId (all zero for a create op), else 0. */
+int bec_crypto_verify_op(const BecOp*, const u8 *aGroupId) BEC_WARN_UNUSED;
+/* Sign the unsigned encoding in pBuf and append the signature. */
+void bec_crypto_sign_op(BecBuf *pBuf, const u8 *aSecret, const u8 *aGroupId,
+                        int *pRc);
+/* Make a key pair from fresh randomness: aSecret = seed || public key. */
+void bec_crypto_keypair(u8 *aPub, u8 *aSecret);
+void bec_crypto_secret_from_seed(const u8 *aSeed, u8 *aPub, u8 *aSecret);
+/* Seal a seed with a passphrase (Argon2id + XSalsa20-Poly1305).  *ppOut is
+** from sqlite3_malloc64; the caller frees it. */
+int bec_crypto_seal(const u8 *aSeed, const char *zPass, int nPass,
+                    u8 **ppOut, int *pnOut) BEC_WARN_UNUSED;
+/* Unseal; SQLITE_AUTH if the passphrase is wrong, SQLITE_ERROR if the sealed
+** blob is malformed. */
+int bec_crypto_unseal(const u8 *aSealed, int nSealed, const char *zPass,
+                      int nPass, u8 *aSeed) BEC_WARN_UNUSED;
+void bec_crypto_random(u8 *a, size_t n);
+void bec_crypto_wipe(void *p, size_t n);
+
+/**************************************************************************
+** bec_ctx.c - the per-connection state.  One BecCtx per sqlite3 connection,
+** created when the extension is loaded into it and freed when it closes.
+*/
+typedef struct BecCtx BecCtx;
+typedef struct BecGraph BecGraph;
+typedef struct BecMember BecMember;
+
+#define BEC_STMT_CACHE 64
+
+struct BecCtx {
+  sqlite3 *db;
+  int nRef;                        /* registrations that point here */
+  int bSchema;                     /* storage tables known to exist */
+  struct {
+    const char *zSql;              /* a string literal: cached by address */
+    sqlite3_stmt *pStmt;
+  } aStmt[BEC_STMT_CACHE];
+  int bSentinel;                   /* bec_conn eponymous table connected */
+  int bUnlocked;                   /* aSecret holds the unlocked key */
+  u8 aSecret[BEC_SECKEY_BYTES];
+  u8 aPub[BEC_PUBKEY_BYTES];
+  BecGraph *pGraph;                /* in-memory DAG index, or 0 */
+  BecMember *pMember;              /* membership state, or 0 */
+  int nPendingMaxOps;              /* cached limits (bec_store_config) */
+  i64 nPendingMaxBytes;
+};
+
+/* A new context with one reference, held by the caller. */
+int bec_ctx_new(sqlite3*, BecCtx **pp);
+/* Every function and module registered with the context as its user data
+** holds a reference, released by its destructor (bec_ctx_unref), so the
+** context outlives whatever still points to it, even across a reload. */
+BecCtx *bec_ctx_ref(BecCtx*);
+void bec_ctx_unref(void*);
+/* A reset, cached statement for zSql, which must be a string literal (the
+** cache is keyed by its address).  The statement stays owned by the cache. */
+int bec_ctx_stmt(BecCtx*, const char *zSql, sqlite3_stmt **ppStmt);
+/* Finalize every cached statement (called before the connection closes). */
+void bec_ctx_finalize_stmts(BecCtx*);
+/* Forget everything derived from storage (after a rollback or a change by
+** another connection). */
+void bec_ctx_drop_caches(BecCtx*);
+/* Run a statement that returns no rows; fills *pzErr on failure. */
+int bec_ctx_exec(BecCtx*, const char *zSql, char **pzErr);
+/* The eponymous table whose xDisconnect finalizes the cache. */
+extern sqlite3_module bec_conn_module;
+
+/**************************************************************************
+** bec_graph.c - the in-memory index of the stored DAG.  Node i is the op
+** with seq i (1-based, dense, a topological order: predecessors come first).
+** It is a cache of bec_store_op and checks itself against storage before
+** every use (bec_graph_get), so rollbacks and other connections' writes are
+** seen.
+*/
+typedef struct BecNode BecNode;
+struct BecNode {
+  u8 aHash[BEC_HASH_BYTES];
+  int iAuthor;        /* bec_store_author.id */
+  int iTarget;        /* add/remove: target's author id, else 0 */
+  u8 kind;            /* BEC_KIND_* */
+  u8 role;            /* add: BEC_ROLE_*, else 0 */
+  u8 bValid;          /* rule-4 validity as last derived */
+  u8 unused;
+  int depth;          /* longest path from the create op */
+  int nPred;
+  int iPred;          /* first predecessor in BecGraph.aPred */
+};
+struct BecGraph {
+  int nNode;          /* nodes 1..nNode are valid; aNode[0] unused */
+  int nNodeAlloc;
+  BecNode *aNode;
+  int nPred, nPredAlloc;
+  int *aPred;         /* predecessor seqs, per node */
+  u64 chain;          /* chain digest of node nNode (see bec_dag.c) */
+  int nAuthor;        /* author ids are 1..nAuthor */
+  int nAuthorAlloc;
+  u8 (*aAuthorKey)[BEC_PUBKEY_BYTES]; /* aAuthorKey[id] */
+  u64 iGeneration;    /* bumped whenever the graph is rebuilt from storage */
+};
+/* The graph, loaded or brought up to date from storage.  Owned by pCtx. */
+int bec_graph_get(BecCtx*, BecGraph **ppGraph, char **pzErr);
+/* Append a node just stored by this connection (keeps the cache warm). */
+int bec_graph_append(BecGraph*, const BecNode*, const int *aPredSeq,
+                     u64 chain);
+int bec_graph_add_author(BecGraph*, int iAuthor, const u8 *aKey);
+void bec_graph_free(BecGraph*);
+/* The chain digest of an op with hash aHash stored after digest prev. */
+u64 bec_graph_chain_next(u64 prev, const u8 *aHash);
+/* The predecessors of node i. */
+#define BEC_NODE_PREDS(g, i) (&(g)->aPred[(g)->aNode[i].iPred])
+
+/**************************************************************************
+** bec_dag.c - durable storage of the DAG and the acceptance path that every
+** op, local or from a peer, goes through.
+*/
+/* Create the storage tables if they do not exist (idempotent). */
+int bec_dag_ensure_schema(BecCtx*, char **pzErr);
+/* Config values in bec_store_config. */
+int bec_dag_config_get_blob(BecCtx*, const char *zKey, u8 **ppOut, int *pn);
+int bec_dag_config_set_blob(BecCtx*, const char *zKey, const void*, int n);
+int bec_dag_config_get_int(BecCtx*, const char *zKey, i64 iDefault, i64 *piOut);
+int bec_dag_config_set_int(BecCtx*, const char *zKey, i64 iVal);
+/* The group id, or SQLITE_ERROR with a hint if neither created nor joined. */
+int bec_dag_group_id(BecCtx*, u8 *aGroupId, char **pzErr);
+/* Find or create the author id of a public key. */
+int bec_dag_author_id(BecCtx*, const u8 *aKey, int bCreate, int *piAuthor);
+/* Seq of a stored op, 0 if not stored. */
+int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
+
+/* The acceptance path.  Decodes, checks group, hash, signature,
+** predecessors and authorization; stores the op (or parks it as pending),
+** derives membership and table state, and applies pending ops it unblocks.
+** bSigned: 0 for peer data (signature verified), 1 for an op this
+** connection just signed itself.  *peOutcome is a BEC_ACCEPT_* value;
+** aHashOut receives the op's id.  A rejected op is recorded in
+** bec_store_rejected and *pzErr says why ("malformed: ...",
+** "bad signature", "wrong group", "unauthorized: ...", "too large"). */
+int bec_dag_accept(BecCtx*, const u8 *aBody, i64 nBody, int bSigned,
+                   u8 *aHashOut, int *peOutcome, char **pzErr);
+/* Sign and append a local op of kind with the current heads as
+** predecessors, then accept it.  aHashOut receives its id. */
+int bec_dag_append(BecCtx*, int kind, const u8 *aPayload, i64 nPayload,
+                   u8 *aHashOut, char **pzErr);
+/* The unlocked local secret key, or SQLITE_ERROR with a hint. */
+int bec_dag_secret(BecCtx*, const u8 **ppSecret, char **pzErr);
+/* Re-verify everything stored; *pzReport is "ok" or a list of problems. */
+int bec_dag_check(BecCtx*, char **pzReport, char **pzErr);
+
+/**************************************************************************
+** bec_member.c - the membership rules (docs/membership.md).
+*/
+/* Acceptance: may pOp's author do pOp in its causal past?  aPredSeq are
+** the stored seqs of its predecessors.  SQLITE_OK if so; otherwise
+** SQLITE_AUTH with *pzErr explaining. */
+int bec_member_authorize(BecCtx*, const BecOp *pOp, const int *aPredSeq,
+                         char **pzErr);
+/* Effect: node iSeq was just stored; bring derived membership state (the
+** valid column, bec_store_member) up to date. */
+int bec_member_on_store(BecCtx*, int iSeq, char **pzErr);
+void bec_member_free(BecMember*);
+/* Registers the membership functions and tables on a connection. */
+int bec_member_register(sqlite3*, BecCtx*);
+/* Creates the tables this module owns (called by bec_dag_ensure_schema). */
+int bec_member_ensure_schema(BecCtx*, char **pzErr);
+/* Recomputes membership from scratch and compares with what is stored;
+** *pzProblems is 0 if all agrees, else a description (sqlite3_free it). */
+int bec_member_check(BecCtx*, char **pzProblems, char **pzErr);
+
+/**************************************************************************
+** bec_vtab.c - read-only eponymous virtual tables.
+*/
+#define BEC_TABLE_MAX_FILTER 4
+typedef struct BecTableDef BecTableDef;
+struct BecTableDef {
+  const char *zName;       /* the eponymous table's name */
+  const char *zDecl;       /* CREATE TABLE x(...) */
+  const char *zSelect;     /* yields the declared columns; ends in a WHERE */
+  const char *zOrder;      /* ORDER BY ..., or 0 */
+  struct {
+    int iCol;              /* column whose = constraint becomes ... */
+    int eType;             /* 1: hex or 32-byte blob, 2: kind name, 3: as is */
+    const char *zCond;     /* ... this term, with one ? */
+  } aFilter[BEC_TABLE_MAX_FILTER];
+  /* Optional: compute column i from the row of zSelect; SQLITE_NOTFOUND
+  ** to show the selected value as it is. */
+  int (*xColumn)(sqlite3_stmt*, sqlite3_context*, int i);
+  BecCtx *pCtx;
+};
+/* Registers the DAG tables (bec_ops, bec_heads, bec_pending, bec_rejected). */
+int bec_vtab_register(sqlite3*, BecCtx*);
+/* Registers one read-only eponymous table; takes ownership of pDef (from
+** sqlite3_malloc64), which must live as long as the connection. */
+int bec_vtab_register_table(sqlite3*, BecTableDef *pDef);
+
+#endif /* BEC_INT_H */

@@ -1,0 +1,322 @@
+/*
+** bec_codec.c - the canonical op encoding, and the byte builder and reader
+** that every encoder and decoder in bec uses.  Nothing here touches tables
+** or keys.  docs/wire-format.md specifies the same bytes for humans:
+**
+**   op := version:u8 (=1)
+**         kind:u8 (1 create, 2 add, 3 remove, 4 app, 5 schema, 6 write)
+**         group_tag:8 bytes (first 8 bytes of the group id; zero in create)
+**         author:32 bytes (Ed25519 public key)
+**         n_pred:varint (0 only in create, at most BEC_MAX_PRED)
+**         pred:32 bytes * n_pred (strictly increasing, so sorted and unique)
+**         n_payload:varint (at most BEC_MAX_PAYLOAD)
+**         payload:n_payload bytes
+**         signature:64 bytes
+**
+**   varint := LEB128, little-endian groups of 7 bits, minimal (no trailing
+**             zero group), at most 10 bytes.
+**
+**   payloads: create = 16-byte nonce; add = target key (32) || role (1:
+**   admin, 2: member); remove = target key (32); app, schema, write = bytes
+**   interpreted by the layer that owns that kind.
+**
+** The op's id is the BLAKE2b-256 hash of the whole encoding, so there must
+** be exactly one encoding per op: the decoder rejects every deviation.
+*/
+#include "becInt.h"
+
+#include <stdio.h>
+
+/* One place to break on when peer data is rejected. */
+int bec_malformed_breakpoint(int iLine){
+  (void)iLine;
+  return SQLITE_ERROR;
+}
+
+/**************************************************************************
+** Builder.
+*/
+static void buf_reserve(BecBuf *p, i64 nMore, int *pRc){
+  i64 nNeed;
+  u8 *aNew;
+  i64 nNew;
+  if( *pRc ) return;
+  nNeed = p->n + nMore;
+  if( nNeed <= p->nAlloc ) return;
+  nNew = p->nAlloc ? p->nAlloc*2 : 256;
+  while( nNew < nNeed ) nNew *= 2;
+  aNew = sqlite3_realloc64(p->a, (sqlite3_uint64)nNew);
+  if( aNew==0 ){
+    *pRc = SQLITE_NOMEM;
+    return;
+  }
+  p->a = aNew;
+  p->nAlloc = nNew;
+}
+
+void bec_buf_append(BecBuf *p, const void *a, i64 n, int *pRc){
+  buf_reserve(p, n, pRc);
+  if( *pRc==SQLITE_OK && n>0 ){
+    memcpy(&p->a[p->n], a, (size_t)n);
+    p->n += n;
+  }
+}
+
+void bec_buf_append_u8(BecBuf *p, u8 v, int *pRc){
+  bec_buf_append(p, &v, 1, pRc);
+}
+
+int bec_varint_len(u64 v){
+  int n = 1;
+  while( v>=0x80 ){ v >>= 7; n++; }
+  return n;
+}
+
+void bec_buf_append_varint(BecBuf *p, u64 v, int *pRc){
+  u8 a[10];
+  int n = 0;
+  do{
+    u8 c = (u8)(v & 0x7f);
+    v >>= 7;
+    a[n++] = v ? (c|0x80) : c;
+  }while( v );
+  bec_buf_append(p, a, n, pRc);
+}
+
+void bec_buf_free(BecBuf *p){
+  sqlite3_free(p->a);
+  memset(p, 0, sizeof(*p));
+}
+
+/**************************************************************************
+** Reader.
+*/
+int bec_read_u8(BecReader *p, u8 *pOut){
+  if( p->i>=p->n ) return BEC_MALFORMED;
+  *pOut = p->a[p->i++];
+  return SQLITE_OK;
+}
+
+/* Reads a minimal LEB128 varint no greater than mx. */
+int bec_read_varint(BecReader *p, u64 *pVal, u64 mx){
+  u64 v = 0;
+  int shift = 0;
+  for(;;){
+    u8 c;
+    if( p->i>=p->n || shift>63 ) return BEC_MALFORMED;
+    c = p->a[p->i++];
+    if( shift==63 && (c & 0x7e) ) return BEC_MALFORMED;  /* overflow */
+    v |= ((u64)(c & 0x7f)) << shift;
+    if( (c & 0x80)==0 ){
+      if( c==0 && shift>0 ) return BEC_MALFORMED;        /* not minimal */
+      break;
+    }
+    shift += 7;
+  }
+  if( v>mx ) return BEC_MALFORMED;
+  *pVal = v;
+  return SQLITE_OK;
+}
+
+int bec_read_bytes(BecReader *p, i64 n, const u8 **pp){
+  if( n<0 || n > p->n - p->i ) return BEC_MALFORMED;
+  *pp = &p->a[p->i];
+  p->i += n;
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Names.
+*/
+static const char *azKind[] = {
+  0, "create", "add", "remove", "app", "schema", "write"
+};
+
+const char *bec_kind_name(int kind){
+  return (kind>=1 && kind<=BEC_KIND_MAX) ? azKind[kind] : "unknown";
+}
+
+int bec_kind_from_name(const char *z){
+  int i;
+  for(i=1; z && i<=BEC_KIND_MAX; i++){
+    if( strcmp(z, azKind[i])==0 ) return i;
+  }
+  return 0;
+}
+
+const char *bec_role_name(int role){
+  if( role==BEC_ROLE_ADMIN ) return "admin";
+  if( role==BEC_ROLE_MEMBER ) return "member";
+  return 0;
+}
+
+int bec_role_from_name(const char *z){
+  if( z && strcmp(z, "admin")==0 ) return BEC_ROLE_ADMIN;
+  if( z && strcmp(z, "member")==0 ) return BEC_ROLE_MEMBER;
+  return 0;
+}
+
+void bec_hex_encode(const u8 *a, int n, char *zOut){
+  static const char aDigit[] = "0123456789abcdef";
+  int i;
+  for(i=0; i<n; i++){
+    zOut[i*2] = aDigit[a[i]>>4];
+    zOut[i*2+1] = aDigit[a[i]&0xf];
+  }
+  zOut[n*2] = 0;
+}
+
+static int hex_value(char c){
+  if( c>='0' && c<='9' ) return c-'0';
+  if( c>='a' && c<='f' ) return c-'a'+10;
+  if( c>='A' && c<='F' ) return c-'A'+10;
+  return -1;
+}
+
+int bec_hex_decode(const char *z, int nz, u8 *aOut, int nOut){
+  int i;
+  if( z==0 || nz%2 || nz/2>nOut ) return -1;
+  for(i=0; i<nz/2; i++){
+    int hi = hex_value(z[i*2]);
+    int lo = hex_value(z[i*2+1]);
+    if( hi<0 || lo<0 ) return -1;
+    aOut[i] = (u8)(hi<<4 | lo);
+  }
+  return nz/2;
+}
+
+/**************************************************************************
+** Ops.
+*/
+void bec_op_encode_unsigned(
+  BecBuf *pBuf, int kind, const u8 *aGroupTag, const u8 *aAuthor,
+  int nPred, const u8 *aPred, const u8 *aPayload, i64 nPayload, int *pRc
+){
+  static const u8 aZero[BEC_GROUP_TAG_BYTES] = {0};
+  bec_buf_append_u8(pBuf, BEC_FORMAT_VERSION, pRc);
+  bec_buf_append_u8(pBuf, (u8)kind, pRc);
+  bec_buf_append(pBuf, aGroupTag ? aGroupTag : aZero, BEC_GROUP_TAG_BYTES, pRc);
+  bec_buf_append(pBuf, aAuthor, BEC_PUBKEY_BYTES, pRc);
+  bec_buf_append_varint(pBuf, (u64)nPred, pRc);
+  bec_buf_append(pBuf, aPred, (i64)nPred*BEC_HASH_BYTES, pRc);
+  bec_buf_append_varint(pBuf, (u64)nPayload, pRc);
+  bec_buf_append(pBuf, aPayload, nPayload, pRc);
+}
+
+/* Checks the kind-specific payload rules of docs/wire-format.md. */
+static int decode_payload(BecOp *pOp, char **pzErr){
+  static const u8 aZeroTag[BEC_GROUP_TAG_BYTES] = {0};
+  switch( pOp->kind ){
+    case BEC_KIND_CREATE:
+      if( pOp->nPred!=0 ){
+        *pzErr = sqlite3_mprintf("malformed: create op with predecessors");
+        return BEC_MALFORMED;
+      }
+      if( memcmp(pOp->aGroupTag, aZeroTag, BEC_GROUP_TAG_BYTES) ){
+        *pzErr = sqlite3_mprintf("malformed: create op with a group tag");
+        return BEC_MALFORMED;
+      }
+      if( pOp->nPayload!=BEC_NONCE_BYTES ){
+        *pzErr = sqlite3_mprintf("malformed: create payload is not %d bytes",
+                                 BEC_NONCE_BYTES);
+        return BEC_MALFORMED;
+      }
+      break;
+    case BEC_KIND_ADD:
+      if( pOp->nPayload!=BEC_PUBKEY_BYTES+1 ){
+        *pzErr = sqlite3_mprintf("malformed: add payload is not 33 bytes");
+        return BEC_MALFORMED;
+      }
+      pOp->aTarget = pOp->aPayload;
+      pOp->role = pOp->aPayload[BEC_PUBKEY_BYTES];
+      if( pOp->role!=BEC_ROLE_ADMIN && pOp->role!=BEC_ROLE_MEMBER ){
+        *pzErr = sqlite3_mprintf("malformed: unknown role %d", pOp->role);
+        return BEC_MALFORMED;
+      }
+      break;
+    case BEC_KIND_REMOVE:
+      if( pOp->nPayload!=BEC_PUBKEY_BYTES ){
+        *pzErr = sqlite3_mprintf("malformed: remove payload is not 32 bytes");
+        return BEC_MALFORMED;
+      }
+      pOp->aTarget = pOp->aPayload;
+      break;
+    default:
+      break;
+  }
+  if( pOp->kind!=BEC_KIND_CREATE && pOp->nPred==0 ){
+    *pzErr = sqlite3_mprintf("malformed: only a create op may have no "
+                             "predecessors");
+    return BEC_MALFORMED;
+  }
+  return SQLITE_OK;
+}
+
+int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
+  BecReader rd;
+  u8 version = 0, kind = 0;
+  u64 nPred = 0, nPayload = 0;
+  int i;
+  int rc;
+
+  memset(pOp, 0, sizeof(*pOp));
+  *pzErr = 0;
+  if( n>BEC_MAX_OP_BYTES ){
+    *pzErr = sqlite3_mprintf("too large: op of %lld bytes exceeds %d",
+                             (long long)n, (int)BEC_MAX_OP_BYTES);
+    return SQLITE_TOOBIG;
+  }
+  rd.a = a; rd.n = n; rd.i = 0;
+  rc = bec_read_u8(&rd, &version);
+  if( rc==SQLITE_OK && version!=BEC_FORMAT_VERSION ){
+    *pzErr = sqlite3_mprintf("malformed: unknown format version %d", version);
+    return BEC_MALFORMED;
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &kind);
+  if( rc==SQLITE_OK && (kind<1 || kind>BEC_KIND_MAX) ){
+    *pzErr = sqlite3_mprintf("malformed: unknown op kind %d", kind);
+    return BEC_MALFORMED;
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_GROUP_TAG_BYTES, &pOp->aGroupTag);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_PUBKEY_BYTES, &pOp->aAuthor);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_varint(&rd, &nPred, BEC_MAX_PRED);
+    if( rc ){
+      *pzErr = sqlite3_mprintf("malformed: bad predecessor count");
+      return rc;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nPred*BEC_HASH_BYTES, &pOp->aPred);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_varint(&rd, &nPayload, BEC_MAX_PAYLOAD);
+    if( rc ){
+      *pzErr = sqlite3_mprintf("malformed: bad payload length");
+      return rc;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nPayload, &pOp->aPayload);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_SIG_BYTES, &pOp->aSig);
+  if( rc ){
+    *pzErr = sqlite3_mprintf("malformed: truncated op");
+    return rc;
+  }
+  if( rd.i!=rd.n ){
+    *pzErr = sqlite3_mprintf("malformed: %lld trailing bytes",
+                             (long long)(rd.n - rd.i));
+    return BEC_MALFORMED;
+  }
+  pOp->kind = kind;
+  pOp->nPred = (int)nPred;
+  pOp->nPayload = (i64)nPayload;
+  pOp->aBody = a;
+  pOp->nBody = n;
+  pOp->nSigned = n - BEC_SIG_BYTES;
+  for(i=1; i<pOp->nPred; i++){
+    if( memcmp(&pOp->aPred[(i-1)*BEC_HASH_BYTES], &pOp->aPred[i*BEC_HASH_BYTES],
+               BEC_HASH_BYTES)>=0 ){
+      *pzErr = sqlite3_mprintf("malformed: predecessors not sorted and unique");
+      return BEC_MALFORMED;
+    }
+  }
+  return decode_payload(pOp, pzErr);
+}

@@ -1,0 +1,179 @@
+/*
+** bec_crypto.c - every use of libsodium's hash, signature and secret-key
+** sealing in bec.  Nothing else in bec calls crypto_* directly, so the
+** hash, the signature check and the signed message exist once.
+**
+** Signed message of an op (domain-separated, bound to the group):
+**     "bec-op-v1" (9 bytes) || group id (32 bytes, all zero for create)
+**     || the op's encoding without its signature
+**
+** Sealed secret (bec_keygen with a passphrase):
+**     version:u8 (=1) || opslimit:u64le || memlimit:u64le || salt:16
+**     || nonce:24 || secretbox(seed):48
+** The key is Argon2id(passphrase, salt, opslimit, memlimit).
+*/
+#include "becInt.h"
+
+#include <sodium.h>
+
+_Static_assert(BEC_HASH_BYTES==crypto_generichash_BYTES, "hash size");
+_Static_assert(BEC_PUBKEY_BYTES==crypto_sign_PUBLICKEYBYTES, "public key size");
+_Static_assert(BEC_SECKEY_BYTES==crypto_sign_SECRETKEYBYTES, "secret key size");
+_Static_assert(BEC_SEED_BYTES==crypto_sign_SEEDBYTES, "seed size");
+_Static_assert(BEC_SIG_BYTES==crypto_sign_BYTES, "signature size");
+
+#define SIGN_DOMAIN     "bec-op-v1"
+#define SIGN_DOMAIN_LEN 9
+#define SEAL_VERSION    1
+#define SEAL_SALT       crypto_pwhash_SALTBYTES
+#define SEAL_NONCE      crypto_secretbox_NONCEBYTES
+#define SEAL_BYTES      (1 + 8 + 8 + SEAL_SALT + SEAL_NONCE \
+                         + crypto_secretbox_MACBYTES + BEC_SEED_BYTES)
+
+int bec_crypto_init(void){
+  return sodium_init()<0 ? SQLITE_ERROR : SQLITE_OK;
+}
+
+void bec_crypto_hash(const u8 *a, i64 n, u8 *aOut){
+  crypto_generichash(aOut, BEC_HASH_BYTES, a, (unsigned long long)n, 0, 0);
+}
+
+/* The signed message is streamed through the Ed25519ph-free API by
+** assembling it once; ops are small and this keeps one definition. */
+static int signed_message(const u8 *aGroupId, const u8 *aBody, i64 nSigned,
+                          u8 **ppMsg, i64 *pnMsg){
+  static const u8 aZero[BEC_HASH_BYTES] = {0};
+  i64 nMsg = SIGN_DOMAIN_LEN + BEC_HASH_BYTES + nSigned;
+  u8 *aMsg = sqlite3_malloc64((sqlite3_uint64)nMsg);
+  if( aMsg==0 ) return SQLITE_NOMEM;
+  memcpy(aMsg, SIGN_DOMAIN, SIGN_DOMAIN_LEN);
+  memcpy(&aMsg[SIGN_DOMAIN_LEN], aGroupId ? aGroupId : aZero, BEC_HASH_BYTES);
+  memcpy(&aMsg[SIGN_DOMAIN_LEN+BEC_HASH_BYTES], aBody, (size_t)nSigned);
+  *ppMsg = aMsg;
+  *pnMsg = nMsg;
+  return SQLITE_OK;
+}
+
+int bec_crypto_verify_op(const BecOp *pOp, const u8 *aGroupId){
+  u8 *aMsg = 0;
+  i64 nMsg = 0;
+  int bOk = 0;
+  if( pOp->kind==BEC_KIND_CREATE ) aGroupId = 0;
+  if( signed_message(aGroupId, pOp->aBody, pOp->nSigned, &aMsg, &nMsg) ){
+    return 0;
+  }
+  bOk = crypto_sign_verify_detached(pOp->aSig, aMsg, (unsigned long long)nMsg,
+                                    pOp->aAuthor)==0;
+  sqlite3_free(aMsg);
+  return bOk;
+}
+
+void bec_crypto_sign_op(BecBuf *pBuf, const u8 *aSecret, const u8 *aGroupId,
+                        int *pRc){
+  u8 aSig[BEC_SIG_BYTES];
+  u8 *aMsg = 0;
+  i64 nMsg = 0;
+  if( *pRc ) return;
+  /* A create op (kind byte 1 at offset 1) signs with the zero group id:
+  ** its own hash becomes the group id. */
+  if( pBuf->n>1 && pBuf->a[1]==BEC_KIND_CREATE ) aGroupId = 0;
+  *pRc = signed_message(aGroupId, pBuf->a, pBuf->n, &aMsg, &nMsg);
+  if( *pRc ) return;
+  crypto_sign_detached(aSig, 0, aMsg, (unsigned long long)nMsg, aSecret);
+  sqlite3_free(aMsg);
+  bec_buf_append(pBuf, aSig, BEC_SIG_BYTES, pRc);
+}
+
+void bec_crypto_keypair(u8 *aPub, u8 *aSecret){
+  crypto_sign_keypair(aPub, aSecret);
+}
+
+void bec_crypto_secret_from_seed(const u8 *aSeed, u8 *aPub, u8 *aSecret){
+  crypto_sign_seed_keypair(aPub, aSecret, aSeed);
+}
+
+static void put_u64le(u8 *a, u64 v){
+  int i;
+  for(i=0; i<8; i++) a[i] = (u8)(v >> (8*i));
+}
+
+static u64 get_u64le(const u8 *a){
+  u64 v = 0;
+  int i;
+  for(i=0; i<8; i++) v |= ((u64)a[i]) << (8*i);
+  return v;
+}
+
+/* Derives the sealing key; SQLITE_NOMEM if Argon2id could not get memory. */
+static int seal_key(u8 *aKey, const char *zPass, int nPass, const u8 *aSalt,
+                    u64 opslimit, u64 memlimit){
+  if( crypto_pwhash(aKey, crypto_secretbox_KEYBYTES, zPass,
+                    (unsigned long long)nPass, aSalt, opslimit, (size_t)memlimit,
+                    crypto_pwhash_ALG_ARGON2ID13) ){
+    return SQLITE_NOMEM;
+  }
+  return SQLITE_OK;
+}
+
+int bec_crypto_seal(const u8 *aSeed, const char *zPass, int nPass,
+                    u8 **ppOut, int *pnOut){
+  u8 aKey[crypto_secretbox_KEYBYTES];
+  u64 opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+  u64 memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+  u8 *a;
+  int rc;
+  *ppOut = 0;
+  *pnOut = 0;
+  a = sqlite3_malloc64(SEAL_BYTES);
+  if( a==0 ) return SQLITE_NOMEM;
+  a[0] = SEAL_VERSION;
+  put_u64le(&a[1], opslimit);
+  put_u64le(&a[9], memlimit);
+  randombytes_buf(&a[17], SEAL_SALT);
+  randombytes_buf(&a[17+SEAL_SALT], SEAL_NONCE);
+  rc = seal_key(aKey, zPass, nPass, &a[17], opslimit, memlimit);
+  if( rc==SQLITE_OK ){
+    crypto_secretbox_easy(&a[17+SEAL_SALT+SEAL_NONCE], aSeed, BEC_SEED_BYTES,
+                          &a[17+SEAL_SALT], aKey);
+    *ppOut = a;
+    *pnOut = SEAL_BYTES;
+  }else{
+    sqlite3_free(a);
+  }
+  sodium_memzero(aKey, sizeof(aKey));
+  return rc;
+}
+
+int bec_crypto_unseal(const u8 *a, int n, const char *zPass, int nPass,
+                      u8 *aSeed){
+  u8 aKey[crypto_secretbox_KEYBYTES];
+  u64 opslimit, memlimit;
+  int rc;
+  if( n!=SEAL_BYTES || a[0]!=SEAL_VERSION ) return SQLITE_ERROR;
+  opslimit = get_u64le(&a[1]);
+  memlimit = get_u64le(&a[9]);
+  /* The stored limits come from our own keygen; refuse absurd ones so a
+  ** tampered file cannot make unlock take forever. */
+  if( opslimit<crypto_pwhash_OPSLIMIT_MIN || opslimit>crypto_pwhash_OPSLIMIT_SENSITIVE
+   || memlimit<crypto_pwhash_MEMLIMIT_MIN || memlimit>crypto_pwhash_MEMLIMIT_SENSITIVE ){
+    return SQLITE_ERROR;
+  }
+  rc = seal_key(aKey, zPass, nPass, &a[17], opslimit, memlimit);
+  if( rc==SQLITE_OK ){
+    if( crypto_secretbox_open_easy(aSeed, &a[17+SEAL_SALT+SEAL_NONCE],
+                                   crypto_secretbox_MACBYTES + BEC_SEED_BYTES,
+                                   &a[17+SEAL_SALT], aKey) ){
+      rc = SQLITE_AUTH;
+    }
+  }
+  sodium_memzero(aKey, sizeof(aKey));
+  return rc;
+}
+
+void bec_crypto_random(u8 *a, size_t n){
+  randombytes_buf(a, n);
+}
+
+void bec_crypto_wipe(void *p, size_t n){
+  sodium_memzero(p, n);
+}

@@ -1,0 +1,189 @@
+/*
+** bec_ctx.c - the per-connection context: the statement cache, the
+** unlocked secret key and the in-memory caches of derived state.
+**
+** Why a sentinel table: sqlite3_close() refuses to close a connection that
+** still has prepared statements, and it checks that before it runs function
+** destructors.  It does, however, disconnect every virtual table first,
+** eponymous ones included.  So the cache connects the hidden eponymous
+** table bec_conn whenever it prepares a statement, and bec_conn's
+** xDisconnect finalizes the cache: a plain sqlite3_close() then succeeds.
+*/
+#include "becInt.h"
+
+/* Ownership: *pp is from sqlite3_malloc64; freed by the last bec_ctx_unref(). */
+int bec_ctx_new(sqlite3 *db, BecCtx **pp){
+  BecCtx *p = sqlite3_malloc64(sizeof(BecCtx));
+  *pp = 0;
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->nRef = 1;
+  *pp = p;
+  return SQLITE_OK;
+}
+
+void bec_ctx_finalize_stmts(BecCtx *p){
+  int i;
+  for(i=0; i<BEC_STMT_CACHE; i++){
+    sqlite3_finalize(p->aStmt[i].pStmt);
+    p->aStmt[i].pStmt = 0;
+    p->aStmt[i].zSql = 0;
+  }
+}
+
+void bec_ctx_drop_caches(BecCtx *p){
+  bec_graph_free(p->pGraph);
+  p->pGraph = 0;
+  bec_member_free(p->pMember);
+  p->pMember = 0;
+  p->bSchema = 0;
+}
+
+BecCtx *bec_ctx_ref(BecCtx *p){
+  p->nRef++;
+  return p;
+}
+
+/* The destructor of every registration that holds the context. */
+void bec_ctx_unref(void *pArg){
+  BecCtx *p = (BecCtx*)pArg;
+  if( p==0 || --p->nRef>0 ) return;
+  bec_ctx_finalize_stmts(p);
+  bec_ctx_drop_caches(p);
+  bec_crypto_wipe(p->aSecret, sizeof(p->aSecret));
+  sqlite3_free(p);
+}
+
+/* Connects bec_conn so that closing the connection finalizes the cache. */
+static int connect_sentinel(BecCtx *p){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  if( p->bSentinel ) return SQLITE_OK;
+  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM bec_conn", -1, &pStmt, 0);
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+int bec_ctx_stmt(BecCtx *p, const char *zSql, sqlite3_stmt **ppStmt){
+  /* Open addressing on the literal's address; the cache never fills in
+  ** practice, and if it does the statement is simply not cached. */
+  unsigned h = (unsigned)(((uintptr_t)zSql >> 3) % BEC_STMT_CACHE);
+  int i, rc;
+  *ppStmt = 0;
+  for(i=0; i<BEC_STMT_CACHE; i++){
+    int j = (int)((h + (unsigned)i) % BEC_STMT_CACHE);
+    if( p->aStmt[j].zSql==zSql ){
+      sqlite3_reset(p->aStmt[j].pStmt);
+      sqlite3_clear_bindings(p->aStmt[j].pStmt);
+      *ppStmt = p->aStmt[j].pStmt;
+      return SQLITE_OK;
+    }
+    if( p->aStmt[j].zSql==0 ){
+      rc = connect_sentinel(p);
+      if( rc ) return rc;
+      rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                              &p->aStmt[j].pStmt, 0);
+      if( rc ) return rc;
+      p->aStmt[j].zSql = zSql;
+      *ppStmt = p->aStmt[j].pStmt;
+      return SQLITE_OK;
+    }
+  }
+  return SQLITE_FULL;
+}
+
+int bec_ctx_exec(BecCtx *p, const char *zSql, char **pzErr){
+  char *zErr = 0;
+  int rc = sqlite3_exec(p->db, zSql, 0, 0, &zErr);
+  if( rc && pzErr ){
+    *pzErr = sqlite3_mprintf("%s", zErr ? zErr : sqlite3_errmsg(p->db));
+  }
+  sqlite3_free(zErr);
+  return rc;
+}
+
+/**************************************************************************
+** bec_conn: the sentinel.  One hidden column, never any rows.
+*/
+typedef struct ConnVtab ConnVtab;
+struct ConnVtab {
+  sqlite3_vtab base;
+  BecCtx *pCtx;
+};
+
+static int connConnect(sqlite3 *db, void *pAux, int argc,
+                       const char *const *argv, sqlite3_vtab **ppVtab,
+                       char **pzErr){
+  ConnVtab *p;
+  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(unused HIDDEN)");
+  *ppVtab = 0;
+  if( rc ) return rc;
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->pCtx = (BecCtx*)pAux;
+  p->pCtx->bSentinel = 1;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+static int connDisconnect(sqlite3_vtab *pVtab){
+  ConnVtab *p = (ConnVtab*)pVtab;
+  bec_ctx_finalize_stmts(p->pCtx);
+  p->pCtx->bSentinel = 0;
+  sqlite3_free(p);
+  return SQLITE_OK;
+}
+
+static int connBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  pInfo->estimatedCost = 1;
+  pInfo->estimatedRows = 0;
+  return SQLITE_OK;
+}
+
+static int connOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
+  sqlite3_vtab_cursor *p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  *ppCur = p;
+  return SQLITE_OK;
+}
+
+static int connClose(sqlite3_vtab_cursor *pCur){
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+static int connFilter(sqlite3_vtab_cursor *pCur, int idxNum,
+                      const char *idxStr, int argc, sqlite3_value **argv){
+  return SQLITE_OK;
+}
+
+static int connNext(sqlite3_vtab_cursor *pCur){ return SQLITE_OK; }
+static int connEof(sqlite3_vtab_cursor *pCur){ return 1; }
+static int connColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
+  return SQLITE_OK;
+}
+static int connRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid){
+  *pRowid = 0;
+  return SQLITE_OK;
+}
+
+sqlite3_module bec_conn_module = {
+  0,               /* iVersion */
+  0,               /* xCreate: eponymous only */
+  connConnect,
+  connBestIndex,
+  connDisconnect,
+  0,               /* xDestroy */
+  connOpen,
+  connClose,
+  connFilter,
+  connNext,
+  connEof,
+  connColumn,
+  connRowid,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};

@@ -1,0 +1,988 @@
+/*
+** bec_dag.c - durable storage of the op DAG, and the one acceptance path
+** that every op goes through, whether signed here or received from a peer:
+**
+**     decode -> group -> hash -> signature -> predecessors -> authorize
+**            -> store -> derive (membership, tables) -> unblock pending
+**
+** Storage (created by bec_dag_ensure_schema, all in the main schema):
+**   bec_store_config(key, value)       format version, group id, keys, limits
+**   bec_store_author(id, pubkey)       small integer ids for public keys
+**   bec_store_op(seq, hash, kind, author, depth, target, role, valid,
+**                chain, preds, body)   one row per accepted op; seq is the
+**                                      arrival order (a topological order),
+**                                      preds the predecessors' seqs packed
+**                                      as varints, chain the digest that
+**                                      keeps bec_graph.c coherent
+**   bec_store_head(seq)                ops with no successor
+**   bec_store_pending(hash, body, nmissing, received_at)
+**   bec_store_pending_missing(missing, hash)
+**                                      verified ops waiting for predecessors
+**   bec_store_rejected(id, hash, reason, received_at)
+**                                      a bounded log of rejections
+**
+** Nothing is stored before every check has passed: a rejected op leaves
+** only its line in bec_store_rejected.
+*/
+#include "becInt.h"
+
+#include <stdarg.h>
+#include <time.h>
+
+#define FORMAT_VERSION 1
+
+/* Defaults of the limits in bec_store_config. */
+#define DEFAULT_PENDING_MAX_OPS   10000
+#define DEFAULT_PENDING_MAX_BYTES (64*1024*1024)
+#define DEFAULT_REJECTED_MAX      1000
+
+static const char zSchema[] =
+  "CREATE TABLE IF NOT EXISTS bec_store_config("
+  "  key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_author("
+  "  id INTEGER PRIMARY KEY, pubkey BLOB NOT NULL UNIQUE);"
+  "CREATE TABLE IF NOT EXISTS bec_store_op("
+  "  seq INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
+  "  kind INTEGER NOT NULL, author INTEGER NOT NULL, depth INTEGER NOT NULL,"
+  "  target INTEGER, role INTEGER, valid INTEGER NOT NULL DEFAULT 1,"
+  "  chain INTEGER NOT NULL, preds BLOB NOT NULL, body BLOB NOT NULL);"
+  "CREATE INDEX IF NOT EXISTS bec_store_op_author ON bec_store_op(author);"
+  "CREATE INDEX IF NOT EXISTS bec_store_op_kind ON bec_store_op(kind);"
+  "CREATE TABLE IF NOT EXISTS bec_store_head(seq INTEGER PRIMARY KEY);"
+  "CREATE TABLE IF NOT EXISTS bec_store_pending("
+  "  hash BLOB PRIMARY KEY, body BLOB NOT NULL, nmissing INTEGER NOT NULL,"
+  "  received_at INTEGER NOT NULL) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_pending_missing("
+  "  missing BLOB NOT NULL, hash BLOB NOT NULL,"
+  "  PRIMARY KEY(missing, hash)) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_rejected("
+  "  id INTEGER PRIMARY KEY, hash BLOB, reason TEXT NOT NULL,"
+  "  received_at INTEGER NOT NULL);"
+  "INSERT OR IGNORE INTO bec_store_config(key, value) VALUES('format', 1);";
+
+/**************************************************************************
+** Schema and configuration.
+*/
+int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  i64 iFormat = 0;
+  if( p->bSchema ) return SQLITE_OK;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT value FROM bec_store_config WHERE key='format'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    iFormat = sqlite3_column_int64(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  if( iFormat>FORMAT_VERSION ){
+    *pzErr = sqlite3_mprintf("bec: this database was written by a newer bec "
+                             "(storage format %lld; this build reads %d)",
+                             (long long)iFormat, FORMAT_VERSION);
+    return SQLITE_ERROR;
+  }
+  if( iFormat==0 ){
+    rc = bec_ctx_exec(p, zSchema, pzErr);
+    if( rc ) return rc;
+  }
+  rc = bec_member_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) p->bSchema = 1;
+  return rc;
+}
+
+int bec_dag_config_get_blob(BecCtx *p, const char *zKey, u8 **ppOut, int *pn){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p,
+      "SELECT value FROM bec_store_config WHERE key=?1", &pStmt);
+  *ppOut = 0;
+  *pn = 0;
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)==SQLITE_BLOB ){
+    int n = sqlite3_column_bytes(pStmt, 0);
+    u8 *a = sqlite3_malloc64((sqlite3_uint64)n + 1);
+    if( a==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
+      *ppOut = a;
+      *pn = n;
+    }
+  }
+  sqlite3_reset(pStmt);
+  return rc;
+}
+
+int bec_dag_config_set_blob(BecCtx *p, const char *zKey, const void *a, int n){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p,
+      "INSERT OR REPLACE INTO bec_store_config(key, value) VALUES(?1, ?2)",
+      &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  if( a ) sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+int bec_dag_config_get_int(BecCtx *p, const char *zKey, i64 iDefault,
+                           i64 *piOut){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p,
+      "SELECT value FROM bec_store_config WHERE key=?1", &pStmt);
+  *piOut = iDefault;
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)==SQLITE_INTEGER ){
+    *piOut = sqlite3_column_int64(pStmt, 0);
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int bec_dag_config_set_int(BecCtx *p, const char *zKey, i64 iVal){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p,
+      "INSERT OR REPLACE INTO bec_store_config(key, value) VALUES(?1, ?2)",
+      &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iVal);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+int bec_dag_group_id(BecCtx *p, u8 *aGroupId, char **pzErr){
+  u8 *a = 0;
+  int n = 0;
+  int rc = bec_dag_config_get_blob(p, "group_id", &a, &n);
+  if( rc==SQLITE_OK && n!=BEC_HASH_BYTES ){
+    rc = SQLITE_ERROR;
+    if( pzErr ){
+      *pzErr = sqlite3_mprintf("bec: this database has no group yet: call "
+          "bec_create_group() to start one, or bec_join(group_id) to receive "
+          "one by sync");
+    }
+  }
+  if( rc==SQLITE_OK ) memcpy(aGroupId, a, BEC_HASH_BYTES);
+  sqlite3_free(a);
+  return rc;
+}
+
+int bec_dag_author_id(BecCtx *p, const u8 *aKey, int bCreate, int *piAuthor){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p,
+      "SELECT id FROM bec_store_author WHERE pubkey=?1", &pStmt);
+  *piAuthor = 0;
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aKey, BEC_PUBKEY_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piAuthor = sqlite3_column_int(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && *piAuthor==0 && bCreate ){
+    rc = bec_ctx_stmt(p,
+        "INSERT INTO bec_store_author(pubkey) VALUES(?1)", &pStmt);
+    if( rc ) return rc;
+    sqlite3_bind_blob(pStmt, 1, aKey, BEC_PUBKEY_BYTES, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ){
+      *piAuthor = (int)sqlite3_last_insert_rowid(p->db);
+      if( p->pGraph ) rc = bec_graph_add_author(p->pGraph, *piAuthor, aKey);
+    }
+  }
+  return rc;
+}
+
+int bec_dag_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op WHERE hash=?1", &pStmt);
+  *piSeq = 0;
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piSeq = sqlite3_column_int(pStmt, 0);
+  return sqlite3_reset(pStmt);
+}
+
+int bec_dag_secret(BecCtx *p, const u8 **ppSecret, char **pzErr){
+  u8 *a = 0;
+  int n = 0;
+  int rc;
+  *ppSecret = 0;
+  if( p->bUnlocked ){
+    *ppSecret = p->aSecret;
+    return SQLITE_OK;
+  }
+  rc = bec_dag_config_get_blob(p, "seckey", &a, &n);
+  if( rc==SQLITE_OK && n==BEC_SEED_BYTES ){
+    bec_crypto_secret_from_seed(a, p->aPub, p->aSecret);
+    p->bUnlocked = 1;
+    *ppSecret = p->aSecret;
+  }else if( rc==SQLITE_OK ){
+    u8 *aSealed = 0;
+    int nSealed = 0;
+    rc = bec_dag_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
+    if( rc==SQLITE_OK ){
+      rc = SQLITE_ERROR;
+      *pzErr = sqlite3_mprintf(aSealed
+        ? "bec: the identity key is locked: call bec_unlock(passphrase) first"
+        : "bec: this database has no identity: call bec_keygen() first");
+    }
+    sqlite3_free(aSealed);
+  }
+  if( a ){
+    bec_crypto_wipe(a, (size_t)n);
+    sqlite3_free(a);
+  }
+  return rc;
+}
+
+/**************************************************************************
+** Rejections.
+*/
+static int record_rejection(BecCtx *p, const u8 *aHash, const char *zReason){
+  sqlite3_stmt *pStmt = 0;
+  i64 nMax = DEFAULT_REJECTED_MAX;
+  int rc = bec_dag_config_get_int(p, "rejected_max", DEFAULT_REJECTED_MAX, &nMax);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_rejected(hash, reason, "
+                         "received_at) VALUES(?1, ?2, ?3)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    if( aHash ) sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zReason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(pStmt, 3, (i64)time(0));
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    /* Keep the log bounded: a flood of garbage must not grow the file. */
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_rejected WHERE id <= "
+                         "(SELECT max(id) FROM bec_store_rejected) - ?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, nMax);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
+/**************************************************************************
+** Savepoints make each op's writes all-or-nothing.
+*/
+static int savepoint(BecCtx *p, const char *zVerb){
+  char *zSql = sqlite3_mprintf("%s bec_accept", zVerb);
+  int rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  return rc;
+}
+
+static int savepoint_rollback(BecCtx *p){
+  int rc = savepoint(p, "ROLLBACK TO");
+  int rc2 = savepoint(p, "RELEASE");
+  /* Caches may hold state from the rolled-back writes. */
+  bec_ctx_drop_caches(p);
+  return rc ? rc : rc2;
+}
+
+/**************************************************************************
+** Pending ops.
+*/
+static int pending_contains(BecCtx *p, const u8 *aHash, int *pbFound){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_pending WHERE hash=?1", &pStmt);
+  *pbFound = 0;
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+  *pbFound = sqlite3_step(pStmt)==SQLITE_ROW;
+  return sqlite3_reset(pStmt);
+}
+
+/* Parks a verified op whose predecessors aMissing are not stored yet. */
+static int pending_park(BecCtx *p, const BecOp *pOp, const u8 *aHash,
+                        const u8 *aMissing, int nMissing, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  i64 nMaxOps = 0, nMaxBytes = 0, nOps = 0, nBytes = 0;
+  int rc, i;
+  rc = bec_dag_config_get_int(p, "pending_max_ops", DEFAULT_PENDING_MAX_OPS, &nMaxOps);
+  if( rc==SQLITE_OK ){
+    rc = bec_dag_config_get_int(p, "pending_max_bytes", DEFAULT_PENDING_MAX_BYTES,
+                                &nMaxBytes);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT count(*), total(length(body)) "
+                         "FROM bec_store_pending", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      nOps = sqlite3_column_int64(pStmt, 0);
+      nBytes = sqlite3_column_int64(pStmt, 1);
+    }
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK && (nOps+1>nMaxOps || nBytes+pOp->nBody>nMaxBytes) ){
+    *pzErr = sqlite3_mprintf("pending area full: %lld ops, %lld bytes wait "
+        "for predecessors (limits pending_max_ops=%lld, pending_max_bytes=%lld)",
+        (long long)nOps, (long long)nBytes, (long long)nMaxOps,
+        (long long)nMaxBytes);
+    return SQLITE_FULL;
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_pending(hash, body, nmissing, "
+                         "received_at) VALUES(?1, ?2, ?3, ?4)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob64(pStmt, 2, pOp->aBody, (sqlite3_uint64)pOp->nBody,
+                        SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 3, nMissing);
+    sqlite3_bind_int64(pStmt, 4, (i64)time(0));
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  for(i=0; rc==SQLITE_OK && i<nMissing; i++){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_pending_missing(missing, hash) "
+                         "VALUES(?1, ?2)", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, &aMissing[i*BEC_HASH_BYTES], BEC_HASH_BYTES,
+                        SQLITE_STATIC);
+      sqlite3_bind_blob(pStmt, 2, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
+/* A list of hashes: the work queue of ops to try after one is stored. */
+typedef struct HashList HashList;
+struct HashList {
+  BecBuf buf;
+};
+#define HASHLIST_N(p)    ((int)((p)->buf.n / BEC_HASH_BYTES))
+#define HASHLIST_AT(p,i) (&(p)->buf.a[(i)*BEC_HASH_BYTES])
+
+/* Moves the ops that waited only for aStored from pending to pQueue, and
+** decrements the missing count of the others. */
+static int pending_release(BecCtx *p, const u8 *aStored, HashList *pQueue){
+  sqlite3_stmt *pStmt = 0;
+  HashList waiting;
+  int rc, i;
+  memset(&waiting, 0, sizeof(waiting));
+  rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_pending_missing "
+                       "WHERE missing=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aStored, BEC_HASH_BYTES, SQLITE_STATIC);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    bec_buf_append(&waiting.buf, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+  }
+  sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && HASHLIST_N(&waiting)>0 ){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_pending_missing WHERE missing=?1",
+                      &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, aStored, BEC_HASH_BYTES, SQLITE_STATIC);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  for(i=0; rc==SQLITE_OK && i<HASHLIST_N(&waiting); i++){
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_pending SET nmissing=nmissing-1 "
+                         "WHERE hash=?1 RETURNING nmissing", &pStmt);
+    if( rc==SQLITE_OK ){
+      int nLeft = -1;
+      sqlite3_bind_blob(pStmt, 1, HASHLIST_AT(&waiting, i), BEC_HASH_BYTES,
+                        SQLITE_STATIC);
+      if( sqlite3_step(pStmt)==SQLITE_ROW ) nLeft = sqlite3_column_int(pStmt, 0);
+      rc = sqlite3_reset(pStmt);
+      if( rc==SQLITE_OK && nLeft==0 ){
+        bec_buf_append(&pQueue->buf, HASHLIST_AT(&waiting, i), BEC_HASH_BYTES, &rc);
+      }
+    }
+  }
+  bec_buf_free(&waiting.buf);
+  return rc;
+}
+
+/* Takes a released op out of the pending area; *ppBody from
+** sqlite3_malloc64, the caller frees it. */
+static int pending_take(BecCtx *p, const u8 *aHash, u8 **ppBody, i64 *pnBody){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "DELETE FROM bec_store_pending WHERE hash=?1 "
+                           "RETURNING body", &pStmt);
+  *ppBody = 0;
+  *pnBody = 0;
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    i64 n = sqlite3_column_bytes(pStmt, 0);
+    u8 *a = sqlite3_malloc64((sqlite3_uint64)n + 1);
+    if( a==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
+      *ppBody = a;
+      *pnBody = n;
+    }
+  }
+  sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  return rc;
+}
+
+/* Drops pending ops that wait for aRejected, which can never be stored:
+** acceptance depends only on an op's causal past, so a rejected op stays
+** rejected, and so does everything after it.  Their hashes join pQueue of
+** rejected ops so their own dependents follow. */
+static int pending_reject_dependents(BecCtx *p, const u8 *aRejected,
+                                     HashList *pDoomed){
+  sqlite3_stmt *pStmt = 0;
+  int i0 = HASHLIST_N(pDoomed), i;
+  int rc = SQLITE_OK;
+  bec_buf_append(&pDoomed->buf, aRejected, BEC_HASH_BYTES, &rc);
+  for(i=i0; rc==SQLITE_OK && i<HASHLIST_N(pDoomed); i++){
+    int iFirst = HASHLIST_N(pDoomed), j;
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_pending_missing "
+                         "WHERE missing=?1 RETURNING hash", &pStmt);
+    if( rc ) break;
+    sqlite3_bind_blob(pStmt, 1, HASHLIST_AT(pDoomed, i), BEC_HASH_BYTES,
+                      SQLITE_TRANSIENT);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      bec_buf_append(&pDoomed->buf, sqlite3_column_blob(pStmt, 0),
+                     BEC_HASH_BYTES, &rc);
+    }
+    sqlite3_reset(pStmt);
+    for(j=iFirst; rc==SQLITE_OK && j<HASHLIST_N(pDoomed); j++){
+      u8 *aBody = 0;
+      i64 nBody = 0;
+      rc = pending_take(p, HASHLIST_AT(pDoomed, j), &aBody, &nBody);
+      sqlite3_free(aBody);
+      if( rc==SQLITE_OK ){
+        rc = record_rejection(p, HASHLIST_AT(pDoomed, j),
+                              "unauthorized: a predecessor was rejected");
+      }
+    }
+  }
+  return rc;
+}
+
+/**************************************************************************
+** Storing an op.
+*/
+static void pack_preds(BecBuf *pBuf, const int *aSeq, int n, int *pRc){
+  int i;
+  for(i=0; i<n; i++) bec_buf_append_varint(pBuf, (u64)aSeq[i], pRc);
+}
+
+/* Stores a fully checked op and derives what follows from it. */
+static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
+                    const int *aPredSeq, char **pzErr){
+  BecGraph *g = 0;
+  sqlite3_stmt *pStmt = 0;
+  BecNode node;
+  BecBuf preds;
+  u64 chain;
+  int rc, i, iSeq;
+
+  memset(&node, 0, sizeof(node));
+  memset(&preds, 0, sizeof(preds));
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc ) return rc;
+  memcpy(node.aHash, aHash, BEC_HASH_BYTES);
+  node.kind = (u8)pOp->kind;
+  node.role = (u8)pOp->role;
+  node.nPred = pOp->nPred;
+  node.bValid = 1;
+  for(i=0; i<pOp->nPred; i++){
+    int d = g->aNode[aPredSeq[i]].depth + 1;
+    if( d>node.depth ) node.depth = d;
+  }
+  rc = bec_dag_author_id(p, pOp->aAuthor, 1, &node.iAuthor);
+  if( rc==SQLITE_OK && pOp->aTarget ){
+    rc = bec_dag_author_id(p, pOp->aTarget, 1, &node.iTarget);
+  }
+  pack_preds(&preds, aPredSeq, pOp->nPred, &rc);
+  iSeq = g->nNode + 1;
+  chain = bec_graph_chain_next(g->chain, aHash);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_op(seq, hash, kind, author, "
+        "depth, target, role, valid, chain, preds, body) "
+        "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8, ?9, ?10)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iSeq);
+    sqlite3_bind_blob(pStmt, 2, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 3, pOp->kind);
+    sqlite3_bind_int(pStmt, 4, node.iAuthor);
+    sqlite3_bind_int(pStmt, 5, node.depth);
+    if( node.iTarget ) sqlite3_bind_int(pStmt, 6, node.iTarget);
+    if( node.role ) sqlite3_bind_int(pStmt, 7, node.role);
+    sqlite3_bind_int64(pStmt, 8, (i64)chain);
+    sqlite3_bind_blob(pStmt, 9, preds.a ? (void*)preds.a : (void*)"", (int)preds.n,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob64(pStmt, 10, pOp->aBody, (sqlite3_uint64)pOp->nBody,
+                        SQLITE_STATIC);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  for(i=0; rc==SQLITE_OK && i<pOp->nPred; i++){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_head WHERE seq=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, aPredSeq[i]);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_head(seq) VALUES(?1)", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iSeq);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = bec_graph_append(g, &node, aPredSeq, chain);
+  if( rc==SQLITE_OK ) rc = bec_member_on_store(p, iSeq, pzErr);
+  bec_buf_free(&preds);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot store op: %s", sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+/**************************************************************************
+** Acceptance of one op.
+*/
+static int check_group(BecCtx *p, const BecOp *pOp, const u8 *aHash,
+                       u8 *aGroupId, char **pzErr){
+  u8 *a = 0;
+  int n = 0;
+  int rc = bec_dag_config_get_blob(p, "group_id", &a, &n);
+  if( rc ) return rc;
+  if( n!=BEC_HASH_BYTES ){
+    *pzErr = sqlite3_mprintf("wrong group: this database has no group; call "
+                             "bec_join(group_id) before receiving ops");
+    rc = SQLITE_ERROR;
+  }else if( pOp->kind==BEC_KIND_CREATE ? memcmp(aHash, a, BEC_HASH_BYTES)
+                          : memcmp(pOp->aGroupTag, a, BEC_GROUP_TAG_BYTES) ){
+    *pzErr = sqlite3_mprintf("wrong group: the op belongs to another group");
+    rc = SQLITE_ERROR;
+  }else{
+    memcpy(aGroupId, a, BEC_HASH_BYTES);
+  }
+  sqlite3_free(a);
+  return rc;
+}
+
+/* bVerified: the signature was checked already (a local op, or one
+** released from the pending area).  On rejection *pbRejected is set and
+** *pzErr says why; the op has been logged in bec_store_rejected. */
+static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
+                      u8 *aHash, int *peOutcome, int *pbRejected, char **pzErr){
+  BecOp op;
+  u8 aGroupId[BEC_HASH_BYTES];
+  int aPredSeq[BEC_MAX_PRED];
+  u8 *aMissing = 0;
+  int nMissing = 0;
+  int bFound = 0;
+  int rc, i;
+
+  *peOutcome = 0;
+  *pbRejected = 0;
+  bec_crypto_hash(aBody, nBody, aHash);
+  rc = bec_op_decode(aBody, nBody, &op, pzErr);
+  if( rc ){
+    *pbRejected = 1;
+    return rc;
+  }
+  rc = bec_dag_seq_of(p, aHash, &aPredSeq[0]);
+  if( rc==SQLITE_OK && aPredSeq[0] ){
+    *peOutcome = BEC_ACCEPT_DUPLICATE;
+    return SQLITE_OK;
+  }
+  if( rc==SQLITE_OK ) rc = check_group(p, &op, aHash, aGroupId, pzErr);
+  if( rc ){
+    *pbRejected = (*pzErr!=0);
+    return rc;
+  }
+  rc = pending_contains(p, aHash, &bFound);
+  if( rc==SQLITE_OK && bFound ){
+    *peOutcome = BEC_ACCEPT_PENDING;
+    return SQLITE_OK;
+  }
+  if( rc==SQLITE_OK && !bVerified && !bec_crypto_verify_op(&op, aGroupId) ){
+    *pzErr = sqlite3_mprintf("bad signature");
+    *pbRejected = 1;
+    return SQLITE_ERROR;
+  }
+  for(i=0; rc==SQLITE_OK && i<op.nPred; i++){
+    rc = bec_dag_seq_of(p, &op.aPred[i*BEC_HASH_BYTES], &aPredSeq[i]);
+    if( rc==SQLITE_OK && aPredSeq[i]==0 ){
+      if( aMissing==0 ){
+        aMissing = sqlite3_malloc64((sqlite3_uint64)op.nPred*BEC_HASH_BYTES);
+        if( aMissing==0 ) rc = SQLITE_NOMEM;
+      }
+      if( aMissing ){
+        memcpy(&aMissing[nMissing++*BEC_HASH_BYTES],
+               &op.aPred[i*BEC_HASH_BYTES], BEC_HASH_BYTES);
+      }
+    }
+  }
+  if( rc==SQLITE_OK && nMissing ){
+    rc = pending_park(p, &op, aHash, aMissing, nMissing, pzErr);
+    if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_PENDING;
+    else if( rc==SQLITE_FULL ) *pbRejected = 1;
+    sqlite3_free(aMissing);
+    return rc;
+  }
+  sqlite3_free(aMissing);
+  if( rc==SQLITE_OK ){
+    rc = bec_member_authorize(p, &op, aPredSeq, pzErr);
+    if( rc==SQLITE_AUTH ){
+      *pbRejected = 1;
+      return rc;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = store_op(p, &op, aHash, aPredSeq, pzErr);
+  if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_STORED;
+  return rc;
+}
+
+/* Accepts one op inside its own savepoint; logs a rejection. */
+static int accept_atomic(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
+                         u8 *aHash, int *peOutcome, int *pbRejected,
+                         char **pzErr){
+  int rc = savepoint(p, "SAVEPOINT");
+  if( rc ) return rc;
+  rc = accept_one(p, aBody, nBody, bVerified, aHash, peOutcome, pbRejected,
+                  pzErr);
+  if( rc ){
+    int rc2 = savepoint_rollback(p);
+    if( *pbRejected && rc2==SQLITE_OK ){
+      rc2 = record_rejection(p, aHash, *pzErr ? *pzErr : "rejected");
+    }
+    (void)rc2;
+  }else{
+    rc = savepoint(p, "RELEASE");
+  }
+  return rc;
+}
+
+int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
+                   u8 *aHashOut, int *peOutcome, char **pzErr){
+  HashList queue, doomed;
+  int rc, bRejected = 0, i;
+
+  *pzErr = 0;
+  *peOutcome = 0;
+  memset(&queue, 0, sizeof(queue));
+  memset(&doomed, 0, sizeof(doomed));
+  rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc ) return rc;
+  rc = accept_atomic(p, aBody, nBody, bSigned, aHashOut, peOutcome, &bRejected,
+                     pzErr);
+  if( rc ){
+    /* Pending ops that waited for a rejected op can never be stored. */
+    if( bRejected ) (void)pending_reject_dependents(p, aHashOut, &doomed);
+    bec_buf_free(&doomed.buf);
+    return rc;
+  }
+  if( *peOutcome!=BEC_ACCEPT_STORED ) return SQLITE_OK;
+
+  /* Apply, in causal order, the pending ops this one unblocked: each
+  ** stored op can release more, so the queue grows as it is consumed. */
+  rc = pending_release(p, aHashOut, &queue);
+  for(i=0; rc==SQLITE_OK && i<HASHLIST_N(&queue); i++){
+    u8 aHash[BEC_HASH_BYTES];
+    u8 *aBody2 = 0;
+    i64 nBody2 = 0;
+    int eOutcome = 0, bRej = 0;
+    char *zErr = 0;
+    memcpy(aHash, HASHLIST_AT(&queue, i), BEC_HASH_BYTES);
+    rc = pending_take(p, aHash, &aBody2, &nBody2);
+    if( rc==SQLITE_OK && aBody2 ){
+      int rc2 = accept_atomic(p, aBody2, nBody2, 1, aHash, &eOutcome, &bRej,
+                              &zErr);
+      if( rc2==SQLITE_OK && eOutcome==BEC_ACCEPT_STORED ){
+        rc = pending_release(p, aHash, &queue);
+      }else if( bRej ){
+        rc = pending_reject_dependents(p, aHash, &doomed);
+      }else if( rc2 ){
+        rc = rc2;
+      }
+    }
+    sqlite3_free(aBody2);
+    sqlite3_free(zErr);
+  }
+  bec_buf_free(&queue.buf);
+  bec_buf_free(&doomed.buf);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: %s", sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+/**************************************************************************
+** Local ops.
+*/
+/* The current heads' hashes in ascending order, at most BEC_MAX_PRED of
+** them.  *ppOut from sqlite3_malloc64; the caller frees it. */
+static int current_heads(BecCtx *p, u8 **ppOut, int *pn){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf buf;
+  int rc = bec_ctx_stmt(p, "SELECT o.hash FROM bec_store_head h, bec_store_op o "
+                           "WHERE o.seq=h.seq ORDER BY o.hash LIMIT ?1", &pStmt);
+  memset(&buf, 0, sizeof(buf));
+  *ppOut = 0;
+  *pn = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, BEC_MAX_PRED);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    bec_buf_append(&buf, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ){
+    *ppOut = buf.a;
+    *pn = (int)(buf.n / BEC_HASH_BYTES);
+  }else{
+    bec_buf_free(&buf);
+  }
+  return rc;
+}
+
+int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
+                   u8 *aHashOut, char **pzErr){
+  const u8 *aSecret = 0;
+  u8 aGroupId[BEC_HASH_BYTES];
+  u8 *aHeads = 0;
+  int nHeads = 0;
+  BecBuf op;
+  int rc, eOutcome = 0;
+
+  memset(&op, 0, sizeof(op));
+  memset(aGroupId, 0, sizeof(aGroupId));
+  *pzErr = 0;
+  if( nPayload>BEC_MAX_PAYLOAD ){
+    *pzErr = sqlite3_mprintf("too large: a payload of %lld bytes exceeds the "
+                             "limit of %d", (long long)nPayload, BEC_MAX_PAYLOAD);
+    return SQLITE_TOOBIG;
+  }
+  rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_secret(p, &aSecret, pzErr);
+  if( rc==SQLITE_OK && kind!=BEC_KIND_CREATE ){
+    rc = bec_dag_group_id(p, aGroupId, pzErr);
+  }
+  if( rc==SQLITE_OK && kind!=BEC_KIND_CREATE ) rc = current_heads(p, &aHeads, &nHeads);
+  if( rc ) return rc;
+  bec_op_encode_unsigned(&op, kind, kind==BEC_KIND_CREATE ? 0 : aGroupId,
+                         p->aPub, nHeads, aHeads, aPayload, nPayload, &rc);
+  bec_crypto_sign_op(&op, aSecret, aGroupId, &rc);
+  sqlite3_free(aHeads);
+  if( rc==SQLITE_OK && kind==BEC_KIND_CREATE ){
+    /* The create op's own hash is the group id; record it first so the
+    ** acceptance path sees a group.  It is rolled back with the op. */
+    u8 *aOld = 0;
+    int nOld = 0;
+    rc = bec_dag_config_get_blob(p, "group_id", &aOld, &nOld);
+    sqlite3_free(aOld);
+    if( rc==SQLITE_OK && nOld ){
+      *pzErr = sqlite3_mprintf("bec: this database already belongs to a group "
+                               "(one database holds one group)");
+      rc = SQLITE_ERROR;
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, "SAVEPOINT bec_create", 0, 0, 0);
+    if( rc==SQLITE_OK ){
+      bec_crypto_hash(op.a, op.n, aGroupId);
+      rc = bec_dag_config_set_blob(p, "group_id", aGroupId, BEC_HASH_BYTES);
+      if( rc==SQLITE_OK ){
+        rc = bec_dag_accept(p, op.a, op.n, 1, aHashOut, &eOutcome, pzErr);
+      }
+      if( rc ){
+        sqlite3_exec(p->db, "ROLLBACK TO bec_create; RELEASE bec_create", 0, 0, 0);
+        bec_ctx_drop_caches(p);
+      }else{
+        rc = sqlite3_exec(p->db, "RELEASE bec_create", 0, 0, 0);
+      }
+    }
+  }else if( rc==SQLITE_OK ){
+    rc = bec_dag_accept(p, op.a, op.n, 1, aHashOut, &eOutcome, pzErr);
+  }
+  if( rc==SQLITE_OK && eOutcome!=BEC_ACCEPT_STORED ){
+    *pzErr = sqlite3_mprintf("bec: the new op was not stored");
+    rc = SQLITE_ERROR;
+  }
+  bec_buf_free(&op);
+  return rc;
+}
+
+/**************************************************************************
+** Integrity check.
+*/
+static void report(BecBuf *pOut, int *pnProblem, int *pRc, const char *zFmt, ...){
+  va_list ap;
+  char *z;
+  if( *pnProblem>=100 ){
+    (*pnProblem)++;
+    return;
+  }
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( z==0 ){
+    *pRc = SQLITE_NOMEM;
+    return;
+  }
+  if( pOut->n ) bec_buf_append(pOut, "\n", 1, pRc);
+  bec_buf_append(pOut, z, (i64)strlen(z), pRc);
+  sqlite3_free(z);
+  (*pnProblem)++;
+}
+
+int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  BecBuf out;
+  u8 aGroupId[BEC_HASH_BYTES];
+  int bGroup = 0;
+  int nProblem = 0;
+  int rc;
+  u8 *aHasChild = 0;
+  u64 chain = 0;
+
+  memset(&out, 0, sizeof(out));
+  *pzReport = 0;
+  rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc ) return rc;
+  bGroup = bec_dag_group_id(p, aGroupId, 0)==SQLITE_OK;
+  rc = sqlite3_prepare_v2(p->db,
+      "SELECT seq, hash, kind, author, depth, target, role, chain, preds, body,"
+      " (SELECT pubkey FROM bec_store_author WHERE id=author),"
+      " (SELECT pubkey FROM bec_store_author WHERE id=target)"
+      " FROM bec_store_op ORDER BY seq", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    rc = bec_graph_get(p, &g, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    aHasChild = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
+    if( aHasChild==0 ) rc = SQLITE_NOMEM;
+    else memset(aHasChild, 0, (size_t)g->nNode + 2);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int iSeq = sqlite3_column_int(pStmt, 0);
+    const u8 *aBody = sqlite3_column_blob(pStmt, 9);
+    i64 nBody = sqlite3_column_bytes(pStmt, 9);
+    const u8 *aStoredHash = sqlite3_column_blob(pStmt, 1);
+    const u8 *aAuthorKey = sqlite3_column_blob(pStmt, 10);
+    const u8 *aTargetKey = sqlite3_column_blob(pStmt, 11);
+    u8 aHash[BEC_HASH_BYTES];
+    char zHex[BEC_HASH_BYTES*2+1];
+    char *zWhy = 0;
+    BecOp op;
+    int i, depth = 0;
+
+    if( sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ){
+      report(&out, &nProblem, &rc, "op %d: stored hash has the wrong size", iSeq);
+      continue;
+    }
+    bec_hex_encode(aStoredHash, BEC_HASH_BYTES, zHex);
+    bec_crypto_hash(aBody, nBody, aHash);
+    if( memcmp(aHash, aStoredHash, BEC_HASH_BYTES) ){
+      report(&out, &nProblem, &rc, "op %s: body does not hash to its id", zHex);
+      continue;
+    }
+    if( bec_op_decode(aBody, nBody, &op, &zWhy) ){
+      report(&out, &nProblem, &rc, "op %s: %s", zHex, zWhy);
+      sqlite3_free(zWhy);
+      continue;
+    }
+    if( !bGroup ){
+      report(&out, &nProblem, &rc, "op %s stored but no group id", zHex);
+    }else if( op.kind==BEC_KIND_CREATE
+             ? memcmp(aHash, aGroupId, BEC_HASH_BYTES)
+             : memcmp(op.aGroupTag, aGroupId, BEC_GROUP_TAG_BYTES) ){
+      report(&out, &nProblem, &rc, "op %s: belongs to another group", zHex);
+    }else if( !bec_crypto_verify_op(&op, aGroupId) ){
+      report(&out, &nProblem, &rc, "op %s: bad signature", zHex);
+    }
+    if( op.kind!=sqlite3_column_int(pStmt, 2)
+     || aAuthorKey==0 || memcmp(aAuthorKey, op.aAuthor, BEC_PUBKEY_BYTES)
+     || (op.aTarget!=0)!=(aTargetKey!=0)
+     || (op.aTarget && memcmp(aTargetKey, op.aTarget, BEC_PUBKEY_BYTES))
+     || op.role!=sqlite3_column_int(pStmt, 6) ){
+      report(&out, &nProblem, &rc, "op %s: columns disagree with its body", zHex);
+    }
+    if( iSeq<1 || iSeq>g->nNode || g->aNode[iSeq].nPred!=op.nPred ){
+      report(&out, &nProblem, &rc, "op %s: predecessors disagree with its body",
+             zHex);
+      continue;
+    }
+    for(i=0; i<op.nPred; i++){
+      int iPred = BEC_NODE_PREDS(g, iSeq)[i];
+      int bFound = 0, j;
+      if( iPred<1 || iPred>=iSeq ){
+        report(&out, &nProblem, &rc, "op %s: predecessor not stored before it",
+               zHex);
+        continue;
+      }
+      for(j=0; j<op.nPred; j++){
+        if( memcmp(g->aNode[iPred].aHash, &op.aPred[j*BEC_HASH_BYTES],
+                   BEC_HASH_BYTES)==0 ) bFound = 1;
+      }
+      if( !bFound ){
+        report(&out, &nProblem, &rc, "op %s: predecessor link is wrong", zHex);
+      }
+      if( g->aNode[iPred].depth+1>depth ) depth = g->aNode[iPred].depth+1;
+      aHasChild[iPred] = 1;
+    }
+    if( depth!=sqlite3_column_int(pStmt, 4) ){
+      report(&out, &nProblem, &rc, "op %s: stored depth is wrong", zHex);
+    }
+    chain = bec_graph_chain_next(chain, aHash);
+    if( (i64)chain!=sqlite3_column_int64(pStmt, 7) ){
+      report(&out, &nProblem, &rc, "op %s: chain digest is wrong", zHex);
+    }
+  }
+  sqlite3_finalize(pStmt);
+  pStmt = 0;
+  if( rc==SQLITE_OK ){
+    /* The heads are exactly the ops with no successor. */
+    int nHead = 0, nExpected = 0, i;
+    rc = sqlite3_prepare_v2(p->db, "SELECT seq FROM bec_store_head", -1, &pStmt, 0);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int iSeq = sqlite3_column_int(pStmt, 0);
+      nHead++;
+      if( iSeq<1 || iSeq>g->nNode || aHasChild[iSeq] ){
+        report(&out, &nProblem, &rc, "head %d is not a head", iSeq);
+      }
+    }
+    sqlite3_finalize(pStmt);
+    for(i=1; i<=g->nNode; i++) if( !aHasChild[i] ) nExpected++;
+    if( rc==SQLITE_OK && nHead!=nExpected ){
+      report(&out, &nProblem, &rc, "%d heads stored, %d expected", nHead, nExpected);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    char *zMember = 0;
+    rc = bec_member_check(p, &zMember, pzErr);
+    if( rc==SQLITE_OK && zMember ){
+      report(&out, &nProblem, &rc, "%s", zMember);
+    }
+    sqlite3_free(zMember);
+  }
+  sqlite3_free(aHasChild);
+  if( rc==SQLITE_OK && nProblem>100 ){
+    report(&out, &nProblem, &rc, "... and %d more problems", nProblem-100);
+  }
+  if( rc==SQLITE_OK && nProblem==0 ){
+    bec_buf_append(&out, "ok", 2, &rc);
+  }
+  bec_buf_append_u8(&out, 0, &rc);
+  if( rc==SQLITE_OK ){
+    *pzReport = (char*)out.a;
+  }else{
+    bec_buf_free(&out);
+    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("bec_check: %s", sqlite3_errmsg(p->db));
+  }
+  return rc;
+}

@@ -1,0 +1,209 @@
+/*
+** bec_graph.c - the in-memory index of the stored DAG: for every op its
+** hash, author, kind, target, role, depth, last derived validity and
+** predecessors, addressed by seq (the op's position in arrival order, a
+** topological order).  Membership, tables and sync read the DAG here
+** instead of decoding stored bodies.
+**
+** Coherence.  The graph is a cache of bec_store_op.  Each stored op carries
+** a chain digest, chain(seq) = XXH3(hash(seq), seed = chain(seq-1)), so the
+** last row's (seq, chain) identifies the whole stored sequence.  Before
+** every use bec_graph_get() compares it with the cache: equal means
+** nothing changed; anything else (another connection wrote, or this one
+** rolled back) reloads the graph and drops state derived from it.
+*/
+#include "becInt.h"
+
+#include <xxhash.h>
+
+static int grow_nodes(BecGraph *g, int nMin){
+  if( nMin >= g->nNodeAlloc ){
+    int nNew = g->nNodeAlloc ? g->nNodeAlloc*2 : 1024;
+    BecNode *aNew;
+    while( nNew<=nMin ) nNew *= 2;
+    aNew = sqlite3_realloc64(g->aNode, sizeof(BecNode)*(sqlite3_uint64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    g->aNode = aNew;
+    g->nNodeAlloc = nNew;
+  }
+  return SQLITE_OK;
+}
+
+static int grow_preds(BecGraph *g, int nMore){
+  if( g->nPred + nMore > g->nPredAlloc ){
+    int nNew = g->nPredAlloc ? g->nPredAlloc*2 : 4096;
+    int *aNew;
+    while( nNew < g->nPred + nMore ) nNew *= 2;
+    aNew = sqlite3_realloc64(g->aPred, sizeof(int)*(sqlite3_uint64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    g->aPred = aNew;
+    g->nPredAlloc = nNew;
+  }
+  return SQLITE_OK;
+}
+
+int bec_graph_add_author(BecGraph *g, int iAuthor, const u8 *aKey){
+  if( iAuthor >= g->nAuthorAlloc ){
+    int nNew = g->nAuthorAlloc ? g->nAuthorAlloc*2 : 64;
+    void *aNew;
+    while( nNew<=iAuthor ) nNew *= 2;
+    aNew = sqlite3_realloc64(g->aAuthorKey, (sqlite3_uint64)nNew*BEC_PUBKEY_BYTES);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    g->aAuthorKey = aNew;
+    g->nAuthorAlloc = nNew;
+  }
+  memcpy(g->aAuthorKey[iAuthor], aKey, BEC_PUBKEY_BYTES);
+  if( iAuthor>g->nAuthor ) g->nAuthor = iAuthor;
+  return SQLITE_OK;
+}
+
+int bec_graph_append(BecGraph *g, const BecNode *pNode, const int *aPredSeq,
+                     u64 chain){
+  int rc = grow_nodes(g, g->nNode+1);
+  if( rc==SQLITE_OK ) rc = grow_preds(g, pNode->nPred);
+  if( rc==SQLITE_OK ){
+    BecNode *p = &g->aNode[++g->nNode];
+    *p = *pNode;
+    p->iPred = g->nPred;
+    memcpy(&g->aPred[g->nPred], aPredSeq, sizeof(int)*(size_t)pNode->nPred);
+    g->nPred += pNode->nPred;
+    g->chain = chain;
+  }
+  return rc;
+}
+
+void bec_graph_free(BecGraph *g){
+  if( g ){
+    sqlite3_free(g->aNode);
+    sqlite3_free(g->aPred);
+    sqlite3_free(g->aAuthorKey);
+    sqlite3_free(g);
+  }
+}
+
+/* Decodes the packed predecessor seqs of a stored op (varints). */
+static int unpack_preds(const u8 *a, int n, int *aOut, int *pnOut){
+  BecReader rd;
+  int nOut = 0;
+  rd.a = a; rd.n = n; rd.i = 0;
+  while( rd.i<rd.n ){
+    u64 v;
+    if( nOut>=BEC_MAX_PRED || bec_read_varint(&rd, &v, 0x7fffffff) ){
+      return SQLITE_CORRUPT;
+    }
+    aOut[nOut++] = (int)v;
+  }
+  *pnOut = nOut;
+  return SQLITE_OK;
+}
+
+static int load_authors(BecCtx *pCtx, BecGraph *g){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(pCtx,
+      "SELECT id, pubkey FROM bec_store_author WHERE id>?1 ORDER BY id", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, g->nAuthor);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES ){
+      rc = SQLITE_CORRUPT;
+    }else{
+      rc = bec_graph_add_author(g, sqlite3_column_int(pStmt, 0),
+                                sqlite3_column_blob(pStmt, 1));
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  return rc;
+}
+
+/* Loads every stored op into a new graph.  *pp owned by the caller. */
+static int load_graph(BecCtx *pCtx, BecGraph **pp){
+  BecGraph *g = sqlite3_malloc64(sizeof(BecGraph));
+  sqlite3_stmt *pStmt = 0;
+  int aPred[BEC_MAX_PRED];
+  int rc;
+  *pp = 0;
+  if( g==0 ) return SQLITE_NOMEM;
+  memset(g, 0, sizeof(*g));
+  rc = load_authors(pCtx, g);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(pCtx,
+        "SELECT seq, hash, kind, author, depth, target, role, valid, chain, preds"
+        " FROM bec_store_op ORDER BY seq", &pStmt);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    BecNode node;
+    int nPred = 0;
+    memset(&node, 0, sizeof(node));
+    if( sqlite3_column_int(pStmt, 0)!=g->nNode+1
+     || sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    memcpy(node.aHash, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
+    node.kind = (u8)sqlite3_column_int(pStmt, 2);
+    node.iAuthor = sqlite3_column_int(pStmt, 3);
+    node.depth = sqlite3_column_int(pStmt, 4);
+    node.iTarget = sqlite3_column_int(pStmt, 5);
+    node.role = (u8)sqlite3_column_int(pStmt, 6);
+    node.bValid = (u8)sqlite3_column_int(pStmt, 7);
+    rc = unpack_preds(sqlite3_column_blob(pStmt, 9),
+                      sqlite3_column_bytes(pStmt, 9), aPred, &nPred);
+    node.nPred = nPred;
+    if( rc==SQLITE_OK ){
+      rc = bec_graph_append(g, &node, aPred,
+                            (u64)sqlite3_column_int64(pStmt, 8));
+    }
+  }
+  if( pStmt ) sqlite3_reset(pStmt);
+  if( rc ){
+    bec_graph_free(g);
+  }else{
+    *pp = g;
+  }
+  return rc;
+}
+
+int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
+  static u64 iGenerationCounter = 0;
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  int nStored = 0;
+  u64 chain = 0;
+  *ppGraph = 0;
+  rc = bec_ctx_stmt(pCtx,
+      "SELECT seq, chain FROM bec_store_op ORDER BY seq DESC LIMIT 1", &pStmt);
+  if( rc==SQLITE_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      nStored = sqlite3_column_int(pStmt, 0);
+      chain = (u64)sqlite3_column_int64(pStmt, 1);
+    }
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK && pCtx->pGraph ){
+    BecGraph *g = pCtx->pGraph;
+    if( g->nNode!=nStored || g->chain!=chain ){
+      bec_ctx_drop_caches(pCtx);
+    }
+  }
+  if( rc==SQLITE_OK && pCtx->pGraph==0 ){
+    rc = load_graph(pCtx, &pCtx->pGraph);
+    if( rc==SQLITE_OK ) pCtx->pGraph->iGeneration = ++iGenerationCounter;
+  }
+  if( rc==SQLITE_OK ){
+    /* Authors are added before the ops that use them, in the same
+    ** transaction, so new rows here are always ours or already loaded;
+    ** this only catches authors of ops still pending. */
+    *ppGraph = pCtx->pGraph;
+  }else if( pzErr ){
+    *pzErr = sqlite3_mprintf("bec: cannot load the op graph: %s",
+                             rc==SQLITE_CORRUPT ? "storage is corrupt"
+                                                : sqlite3_errmsg(pCtx->db));
+  }
+  return rc;
+}
+
+/* The chain digest after an op with hash aHash follows digest prev. */
+u64 bec_graph_chain_next(u64 prev, const u8 *aHash){
+  return (u64)XXH3_64bits_withSeed(aHash, BEC_HASH_BYTES, (XXH64_hash_t)prev);
+}

@@ -1,0 +1,441 @@
+/*
+** bec_main.c - the entry point and the SQL functions of the op DAG.
+**
+**   .load ./build/bec
+**   SELECT bec_keygen();                 -- this database's identity
+**   SELECT bec_create_group();           -- the group's create op
+**   SELECT bec_sign(x'68656c6c6f');      -- an app op, signed
+**   SELECT * FROM bec_ops;               -- the DAG
+**   SELECT bec_ingest(bec_op(:hash));    -- on another replica
+**
+** Function flags: SQLITE_DIRECTONLY on everything that writes or signs, so
+** triggers and views in an untrusted schema cannot call them;
+** SQLITE_DETERMINISTIC only where the result depends on the arguments
+** alone; SQLITE_INNOCUOUS where a call under attacker control is harmless.
+*/
+#include "becInt.h"
+
+#ifndef SQLITE_CORE
+SQLITE_EXTENSION_INIT1
+#endif
+
+#include <sodium.h>
+#include <xxhash.h>
+
+#define BEC_MIN_SQLITE 3040000
+
+static BecCtx *fn_ctx(sqlite3_context *ctx){
+  return (BecCtx*)sqlite3_user_data(ctx);
+}
+
+/* Reports rc with zErr (which this takes ownership of). */
+static void fn_error(sqlite3_context *ctx, int rc, char *zErr){
+  if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+    if( rc!=SQLITE_ERROR ) sqlite3_result_error_code(ctx, rc);
+  }
+  sqlite3_free(zErr);
+}
+
+static void result_hex(sqlite3_context *ctx, const u8 *a, int n){
+  char z[2*BEC_HASH_BYTES+1];
+  bec_hex_encode(a, n, z);
+  sqlite3_result_text(ctx, z, 2*n, SQLITE_TRANSIENT);
+}
+
+/* A 32-byte hash or key given as 64 hex characters or as a blob. */
+static int arg_hash(sqlite3_value *pVal, u8 *aOut){
+  if( sqlite3_value_type(pVal)==SQLITE_BLOB
+   && sqlite3_value_bytes(pVal)==BEC_HASH_BYTES ){
+    memcpy(aOut, sqlite3_value_blob(pVal), BEC_HASH_BYTES);
+    return 1;
+  }
+  if( sqlite3_value_type(pVal)==SQLITE_TEXT ){
+    return bec_hex_decode((const char*)sqlite3_value_text(pVal),
+                          sqlite3_value_bytes(pVal), aOut,
+                          BEC_HASH_BYTES)==BEC_HASH_BYTES;
+  }
+  return 0;
+}
+
+/* Makes sure the storage tables exist; reports and returns non-zero if not. */
+static int fn_schema(sqlite3_context *ctx){
+  char *zErr = 0;
+  int rc = bec_dag_ensure_schema(fn_ctx(ctx), &zErr);
+  if( rc ) fn_error(ctx, rc, zErr);
+  return rc;
+}
+
+/* bec_version(): version and build information. */
+static void fnVersion(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  char *z = sqlite3_mprintf("bec %s (sqlite %s, libsodium %s, xxhash %u.%u.%u, "
+      "built %s %s%s)", BEC_VERSION, sqlite3_libversion(),
+      sodium_version_string(), XXH_VERSION_MAJOR, XXH_VERSION_MINOR,
+      XXH_VERSION_RELEASE, __DATE__, __TIME__,
+#if defined(__SANITIZE_ADDRESS__)
+      ", asan"
+#else
+      ""
+#endif
+      );
+  if( z==0 ) sqlite3_result_error_nomem(ctx);
+  else sqlite3_result_text(ctx, z, -1, sqlite3_free);
+}
+
+/* bec_keygen([passphrase]): a new identity key pair; returns the public
+** key.  With a passphrase the secret is stored sealed. */
+static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = fn_ctx(ctx);
+  u8 *aOld = 0;
+  int nOld = 0;
+  u8 aPub[BEC_PUBKEY_BYTES], aSecret[BEC_SECKEY_BYTES];
+  int rc;
+  if( fn_schema(ctx) ) return;
+  if( argc==1 && (sqlite3_value_type(argv[0])!=SQLITE_TEXT
+                  || sqlite3_value_bytes(argv[0])==0) ){
+    fn_error(ctx, SQLITE_MISUSE,
+             sqlite3_mprintf("bec_keygen: the passphrase must be non-empty text"));
+    return;
+  }
+  rc = bec_dag_config_get_blob(p, "pubkey", &aOld, &nOld);
+  sqlite3_free(aOld);
+  if( rc==SQLITE_OK && nOld ){
+    fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_keygen: this database "
+             "already has an identity (see bec_pubkey())"));
+    return;
+  }
+  if( rc==SQLITE_OK ){
+    bec_crypto_keypair(aPub, aSecret);
+    if( argc==1 ){
+      u8 *aSealed = 0;
+      int nSealed = 0;
+      rc = bec_crypto_seal(aSecret, (const char*)sqlite3_value_text(argv[0]),
+                           sqlite3_value_bytes(argv[0]), &aSealed, &nSealed);
+      if( rc==SQLITE_OK ){
+        rc = bec_dag_config_set_blob(p, "seckey_sealed", aSealed, nSealed);
+      }
+      sqlite3_free(aSealed);
+    }else{
+      rc = bec_dag_config_set_blob(p, "seckey", aSecret, BEC_SEED_BYTES);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = bec_dag_config_set_blob(p, "pubkey", aPub, BEC_PUBKEY_BYTES);
+  if( rc==SQLITE_OK ){
+    memcpy(p->aSecret, aSecret, BEC_SECKEY_BYTES);
+    memcpy(p->aPub, aPub, BEC_PUBKEY_BYTES);
+    p->bUnlocked = 1;
+    result_hex(ctx, aPub, BEC_PUBKEY_BYTES);
+  }else{
+    fn_error(ctx, rc, sqlite3_mprintf("bec_keygen: %s", sqlite3_errmsg(p->db)));
+  }
+  bec_crypto_wipe(aSecret, sizeof(aSecret));
+}
+
+/* bec_pubkey(): this database's public key, or NULL. */
+static void fnPubkey(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  u8 *a = 0;
+  int n = 0;
+  int rc;
+  if( fn_schema(ctx) ) return;
+  rc = bec_dag_config_get_blob(fn_ctx(ctx), "pubkey", &a, &n);
+  if( rc ) fn_error(ctx, rc, 0);
+  else if( n==BEC_PUBKEY_BYTES ) result_hex(ctx, a, n);
+  sqlite3_free(a);
+}
+
+/* bec_unlock(passphrase): unseals the secret key for this connection. */
+static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = fn_ctx(ctx);
+  u8 *aSealed = 0;
+  int nSealed = 0;
+  u8 aSeed[BEC_SEED_BYTES];
+  int rc;
+  if( fn_schema(ctx) ) return;
+  rc = bec_dag_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
+  if( rc==SQLITE_OK && aSealed==0 ){
+    u8 *aPlain = 0;
+    int nPlain = 0;
+    rc = bec_dag_config_get_blob(p, "seckey", &aPlain, &nPlain);
+    if( aPlain ){
+      bec_crypto_wipe(aPlain, (size_t)nPlain);
+      sqlite3_free(aPlain);
+      sqlite3_result_int(ctx, 1);   /* not sealed: nothing to unlock */
+    }else if( rc==SQLITE_OK ){
+      fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_unlock: this database "
+               "has no identity: call bec_keygen() first"));
+    }
+    return;
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_crypto_unseal(aSealed, nSealed,
+                           (const char*)sqlite3_value_text(argv[0]),
+                           sqlite3_value_bytes(argv[0]), aSeed);
+  }
+  sqlite3_free(aSealed);
+  if( rc==SQLITE_OK ){
+    bec_crypto_secret_from_seed(aSeed, p->aPub, p->aSecret);
+    p->bUnlocked = 1;
+    sqlite3_result_int(ctx, 1);
+  }else if( rc==SQLITE_AUTH ){
+    fn_error(ctx, SQLITE_AUTH, sqlite3_mprintf("bec_unlock: wrong passphrase"));
+  }else{
+    fn_error(ctx, rc, sqlite3_mprintf("bec_unlock: the sealed key is damaged"));
+  }
+  bec_crypto_wipe(aSeed, sizeof(aSeed));
+}
+
+/* bec_lock(): forgets the unlocked secret key. */
+static void fnLock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = fn_ctx(ctx);
+  bec_crypto_wipe(p->aSecret, sizeof(p->aSecret));
+  p->bUnlocked = 0;
+  sqlite3_result_int(ctx, 1);
+}
+
+/* bec_create_group(): appends the create op; returns the group id. */
+static void fnCreateGroup(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  u8 aNonce[BEC_NONCE_BYTES], aHash[BEC_HASH_BYTES];
+  char *zErr = 0;
+  int rc;
+  bec_crypto_random(aNonce, sizeof(aNonce));
+  rc = bec_dag_append(fn_ctx(ctx), BEC_KIND_CREATE, aNonce, sizeof(aNonce),
+                      aHash, &zErr);
+  if( rc ) fn_error(ctx, rc, zErr);
+  else result_hex(ctx, aHash, BEC_HASH_BYTES);
+}
+
+/* bec_group_id(): the group id, or NULL. */
+static void fnGroupId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  u8 aGroup[BEC_HASH_BYTES];
+  if( fn_schema(ctx) ) return;
+  if( bec_dag_group_id(fn_ctx(ctx), aGroup, 0)==SQLITE_OK ){
+    result_hex(ctx, aGroup, BEC_HASH_BYTES);
+  }
+}
+
+/* bec_join(group_id): this database will accept that group's ops. */
+static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = fn_ctx(ctx);
+  u8 aGroup[BEC_HASH_BYTES], aOld[BEC_HASH_BYTES];
+  int rc;
+  if( fn_schema(ctx) ) return;
+  if( !arg_hash(argv[0], aGroup) ){
+    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_join: the group id must be "
+             "64 hex characters (the result of bec_group_id() on a member)"));
+    return;
+  }
+  if( bec_dag_group_id(p, aOld, 0)==SQLITE_OK ){
+    if( memcmp(aOld, aGroup, BEC_HASH_BYTES) ){
+      fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: this database "
+               "already belongs to another group (one database holds one group)"));
+    }else{
+      result_hex(ctx, aGroup, BEC_HASH_BYTES);
+    }
+    return;
+  }
+  rc = bec_dag_config_set_blob(p, "group_id", aGroup, BEC_HASH_BYTES);
+  if( rc ) fn_error(ctx, rc, 0);
+  else result_hex(ctx, aGroup, BEC_HASH_BYTES);
+}
+
+/* bec_sign(payload): appends an app op; returns its hash. */
+static void fnSign(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  u8 aHash[BEC_HASH_BYTES];
+  char *zErr = 0;
+  int rc;
+  if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
+    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sign: the payload is NULL"));
+    return;
+  }
+  rc = bec_dag_append(fn_ctx(ctx), BEC_KIND_APP, sqlite3_value_blob(argv[0]),
+                      sqlite3_value_bytes(argv[0]), aHash, &zErr);
+  if( rc ) fn_error(ctx, rc, zErr);
+  else result_hex(ctx, aHash, BEC_HASH_BYTES);
+}
+
+/* bec_op(hash): the encoding of a stored op, or NULL. */
+static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = fn_ctx(ctx);
+  sqlite3_stmt *pStmt = 0;
+  u8 aHash[BEC_HASH_BYTES];
+  int rc;
+  if( fn_schema(ctx) ) return;
+  if( !arg_hash(argv[0], aHash) ){
+    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_op: the hash must be 64 "
+             "hex characters or a 32-byte blob"));
+    return;
+  }
+  rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE hash=?1", &pStmt);
+  if( rc ){
+    fn_error(ctx, rc, 0);
+    return;
+  }
+  sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
+  }
+  sqlite3_reset(pStmt);
+}
+
+/* bec_ingest(blob): verifies and stores one op; returns its hash. */
+static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  u8 aHash[BEC_HASH_BYTES];
+  char *zErr = 0;
+  int eOutcome = 0;
+  int rc;
+  if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
+    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_ingest: malformed: the op "
+             "must be a blob (from bec_op())"));
+    return;
+  }
+  rc = bec_dag_accept(fn_ctx(ctx), sqlite3_value_blob(argv[0]),
+                      sqlite3_value_bytes(argv[0]), 0, aHash, &eOutcome, &zErr);
+  if( rc ){
+    char *zMsg = sqlite3_mprintf("bec_ingest: %s", zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    fn_error(ctx, rc, zMsg);
+  }else{
+    result_hex(ctx, aHash, BEC_HASH_BYTES);
+  }
+}
+
+/* bec_verify(blob [, group_id]): 1 if the encoding and its signature are
+** sound on their own, else 0. */
+static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecOp op;
+  char *zErr = 0;
+  u8 aGroup[BEC_HASH_BYTES];
+  int bOk = 0;
+  if( sqlite3_value_type(argv[0])==SQLITE_BLOB
+   && bec_op_decode(sqlite3_value_blob(argv[0]), sqlite3_value_bytes(argv[0]),
+                    &op, &zErr)==SQLITE_OK ){
+    if( op.kind==BEC_KIND_CREATE ){
+      bOk = bec_crypto_verify_op(&op, 0);
+    }else if( argc==2 ){
+      bOk = arg_hash(argv[1], aGroup) && bec_crypto_verify_op(&op, aGroup);
+    }else{
+      if( fn_schema(ctx) ) return;
+      bOk = bec_dag_group_id(fn_ctx(ctx), aGroup, 0)==SQLITE_OK
+         && memcmp(op.aGroupTag, aGroup, BEC_GROUP_TAG_BYTES)==0
+         && bec_crypto_verify_op(&op, aGroup);
+    }
+  }
+  sqlite3_free(zErr);
+  sqlite3_result_int(ctx, bOk);
+}
+
+/* bec_check(): re-verifies everything stored; 'ok' or the problems. */
+static void fnCheck(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  char *zReport = 0, *zErr = 0;
+  int rc = bec_dag_check(fn_ctx(ctx), &zReport, &zErr);
+  if( rc ) fn_error(ctx, rc, zErr);
+  else sqlite3_result_text(ctx, zReport, -1, sqlite3_free);
+}
+
+/* bec_config(name [, value]): reads or sets a limit. */
+static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  static const struct { const char *zName; i64 iDefault; i64 iMin; } aKnob[] = {
+    { "pending_max_ops",   10000,            1 },
+    { "pending_max_bytes", 64*1024*1024,     1024 },
+    { "rejected_max",      1000,             1 },
+  };
+  const char *zName = (const char*)sqlite3_value_text(argv[0]);
+  BecCtx *p = fn_ctx(ctx);
+  size_t i;
+  i64 v = 0;
+  int rc;
+  if( fn_schema(ctx) ) return;
+  for(i=0; i<sizeof(aKnob)/sizeof(aKnob[0]); i++){
+    if( zName && strcmp(zName, aKnob[i].zName)==0 ) break;
+  }
+  if( i==sizeof(aKnob)/sizeof(aKnob[0]) ){
+    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: unknown setting "
+             "'%s' (known: pending_max_ops, pending_max_bytes, rejected_max)",
+             zName ? zName : ""));
+    return;
+  }
+  if( argc==2 ){
+    if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER
+     || sqlite3_value_int64(argv[1])<aKnob[i].iMin ){
+      fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: %s must be an "
+               "integer of at least %lld", zName, (long long)aKnob[i].iMin));
+      return;
+    }
+    rc = bec_dag_config_set_int(p, aKnob[i].zName, sqlite3_value_int64(argv[1]));
+    if( rc ){
+      fn_error(ctx, rc, 0);
+      return;
+    }
+  }
+  rc = bec_dag_config_get_int(p, aKnob[i].zName, aKnob[i].iDefault, &v);
+  if( rc ) fn_error(ctx, rc, 0);
+  else sqlite3_result_int64(ctx, v);
+}
+
+#define DIRECT   (SQLITE_UTF8|SQLITE_DIRECTONLY)
+#define READS    (SQLITE_UTF8|SQLITE_INNOCUOUS)
+#define PURE     (SQLITE_UTF8|SQLITE_INNOCUOUS|SQLITE_DETERMINISTIC)
+
+static const struct {
+  const char *zName;
+  int nArg;
+  int flags;
+  void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+} aFunc[] = {
+  { "bec_version",      0, PURE,   fnVersion },
+  { "bec_keygen",       0, DIRECT, fnKeygen },
+  { "bec_keygen",       1, DIRECT, fnKeygen },
+  { "bec_pubkey",       0, READS,  fnPubkey },
+  { "bec_unlock",       1, DIRECT, fnUnlock },
+  { "bec_lock",         0, DIRECT, fnLock },
+  { "bec_create_group", 0, DIRECT, fnCreateGroup },
+  { "bec_group_id",     0, READS,  fnGroupId },
+  { "bec_join",         1, DIRECT, fnJoin },
+  { "bec_sign",         1, DIRECT, fnSign },
+  { "bec_op",           1, READS,  fnOp },
+  { "bec_ingest",       1, DIRECT, fnIngest },
+  { "bec_verify",       1, READS,  fnVerify },
+  { "bec_verify",       2, PURE,   fnVerify },
+  { "bec_check",        0, DIRECT, fnCheck },
+  { "bec_config",       1, READS,  fnConfig },
+  { "bec_config",       2, DIRECT, fnConfig },
+};
+
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
+                     const sqlite3_api_routines *pApi){
+  BecCtx *pCtx = 0;
+  int rc = SQLITE_OK;
+  size_t i;
+  SQLITE_EXTENSION_INIT2(pApi);
+
+  if( sqlite3_libversion_number()<BEC_MIN_SQLITE ){
+    *pzErrMsg = sqlite3_mprintf("bec needs SQLite 3.40.0 or newer; this is %s",
+                                sqlite3_libversion());
+    return SQLITE_ERROR;
+  }
+  if( bec_crypto_init() ){
+    *pzErrMsg = sqlite3_mprintf("bec: libsodium failed to initialize");
+    return SQLITE_ERROR;
+  }
+  rc = bec_ctx_new(db, &pCtx);
+  if( rc ) return rc;
+  rc = sqlite3_create_module_v2(db, "bec_conn", &bec_conn_module,
+                                bec_ctx_ref(pCtx), bec_ctx_unref);
+  if( rc==SQLITE_OK ) rc = bec_vtab_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_member_register(db, pCtx);
+  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
+    rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
+                                    aFunc[i].flags, bec_ctx_ref(pCtx),
+                                    aFunc[i].xFunc, 0, 0, bec_ctx_unref);
+  }
+  if( rc ){
+    *pzErrMsg = sqlite3_mprintf("bec: cannot register: %s", sqlite3_errstr(rc));
+  }
+  bec_ctx_unref(pCtx);
+  return rc;
+}
