@@ -332,6 +332,15 @@ int bec_member_ensure_schema(BecCtx*, char **pzErr);
 int bec_member_check(BecCtx*, char **pzProblems, char **pzErr);
 
 /**************************************************************************
+** bec_crdt.c - merged table state derived from schema and write ops.
+*/
+/* Node iSeq (of kind schema or write) was just stored; bValid as derived. */
+int bec_crdt_on_store(BecCtx*, int iSeq, const BecOp *pOp, char **pzErr);
+/* The validity of the ops aSeq[0..n-1] changed (membership): recompute
+** the rows they wrote. */
+int bec_crdt_on_validity(BecCtx*, const int *aSeq, int n, char **pzErr);
+
+/**************************************************************************
 ** bec_vtab.c - read-only eponymous virtual tables.
 */
 #define BEC_TABLE_MAX_FILTER 4

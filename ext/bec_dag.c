@@ -270,16 +270,23 @@ static int record_rejection(BecCtx *p, const u8 *aHash, const char *zReason){
 /**************************************************************************
 ** Savepoints make each op's writes all-or-nothing.
 */
-static int savepoint(BecCtx *p, const char *zVerb){
-  char *zSql = sqlite3_mprintf("%s bec_accept", zVerb);
-  int rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
+/* zSql is one of the literals below, so the statement is cached. */
+static int run_cached(BecCtx *p, const char *zSql){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, zSql, &pStmt);
+  if( rc==SQLITE_OK ){
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
   return rc;
 }
+#define SAVEPOINT_BEGIN    "SAVEPOINT bec_accept"
+#define SAVEPOINT_RELEASE  "RELEASE bec_accept"
+#define SAVEPOINT_ROLLBACK "ROLLBACK TO bec_accept"
 
 static int savepoint_rollback(BecCtx *p){
-  int rc = savepoint(p, "ROLLBACK TO");
-  int rc2 = savepoint(p, "RELEASE");
+  int rc = run_cached(p, SAVEPOINT_ROLLBACK);
+  int rc2 = run_cached(p, SAVEPOINT_RELEASE);
   /* Caches may hold state from the rolled-back writes. */
   bec_ctx_drop_caches(p);
   return rc ? rc : rc2;
@@ -543,6 +550,9 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   }
   if( rc==SQLITE_OK ) rc = bec_graph_append(g, &node, aPredSeq, chain);
   if( rc==SQLITE_OK ) rc = bec_member_on_store(p, iSeq, pzErr);
+  if( rc==SQLITE_OK && (pOp->kind==BEC_KIND_SCHEMA || pOp->kind==BEC_KIND_WRITE) ){
+    rc = bec_crdt_on_store(p, iSeq, pOp, pzErr);
+  }
   bec_buf_free(&preds);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot store op: %s", sqlite3_errmsg(p->db));
@@ -652,7 +662,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
 static int accept_atomic(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
                          u8 *aHash, int *peOutcome, int *pbRejected,
                          char **pzErr){
-  int rc = savepoint(p, "SAVEPOINT");
+  int rc = run_cached(p, SAVEPOINT_BEGIN);
   if( rc ) return rc;
   rc = accept_one(p, aBody, nBody, bVerified, aHash, peOutcome, pbRejected,
                   pzErr);
@@ -663,7 +673,7 @@ static int accept_atomic(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     }
     (void)rc2;
   }else{
-    rc = savepoint(p, "RELEASE");
+    rc = run_cached(p, SAVEPOINT_RELEASE);
   }
   return rc;
 }
@@ -730,7 +740,7 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
 static int current_heads(BecCtx *p, u8 **ppOut, int *pn){
   sqlite3_stmt *pStmt = 0;
   BecBuf buf;
-  int rc = bec_ctx_stmt(p, "SELECT o.hash FROM bec_store_head h, bec_store_op o "
+  int rc = bec_ctx_stmt(p, "SELECT o.hash FROM bec_store_head h CROSS JOIN bec_store_op o "
                            "WHERE o.seq=h.seq ORDER BY o.hash LIMIT ?1", &pStmt);
   memset(&buf, 0, sizeof(buf));
   *ppOut = 0;
@@ -865,8 +875,18 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   }
   if( rc==SQLITE_OK ){
     aHasChild = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
-    if( aHasChild==0 ) rc = SQLITE_NOMEM;
-    else memset(aHasChild, 0, (size_t)g->nNode + 2);
+    if( aHasChild==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      int i, j;
+      memset(aHasChild, 0, (size_t)g->nNode + 2);
+      for(i=1; i<=g->nNode; i++){
+        for(j=0; j<g->aNode[i].nPred; j++){
+          int iPred = BEC_NODE_PREDS(g, i)[j];
+          if( iPred>=1 && iPred<=g->nNode ) aHasChild[iPred] = 1;
+        }
+      }
+    }
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int iSeq = sqlite3_column_int(pStmt, 0);
@@ -933,7 +953,6 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
         report(&out, &nProblem, &rc, "op %s: predecessor link is wrong", zHex);
       }
       if( g->aNode[iPred].depth+1>depth ) depth = g->aNode[iPred].depth+1;
-      aHasChild[iPred] = 1;
     }
     if( depth!=sqlite3_column_int(pStmt, 4) ){
       report(&out, &nProblem, &rc, "op %s: stored depth is wrong", zHex);

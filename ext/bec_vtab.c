@@ -323,7 +323,7 @@ static const BecTableDef aDagTable[] = {
     opsColumn, 0 },
   { "bec_heads",
     "CREATE TABLE x(hash TEXT)",
-    "SELECT " HEX("o.hash") " FROM bec_store_head h JOIN bec_store_op o"
+    "SELECT " HEX("o.hash") " FROM bec_store_head h CROSS JOIN bec_store_op o"
     " ON o.seq=h.seq WHERE 1",
     "ORDER BY o.hash",
     { { 0, FILTER_BLOB32, "o.hash=?" } },

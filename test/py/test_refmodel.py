@@ -15,6 +15,7 @@ import random
 import sys
 import time
 
+sys.dont_write_bytecode = True      # leave no __pycache__ in the tree
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "test", "membership"))
 
@@ -226,8 +227,9 @@ def test_extra_cases():
     c.run({"A": "admin", "B": "admin", "C": "member"}, ignored={"bw1"},
           ranks={"B": 2, "C": 3})
 
-    # Seniority ignores removals: after B is removed and re-added by C
-    # (rank 3), B keeps rank 2 and wins a mutual removal against C.
+    # Seniority ignores removals: B, removed and re-added by C (rank 2),
+    # keeps rank 2 and key (2, a1) rather than (3, c1), so the mutual
+    # removal of B and C is decided by comparing the hashes of a1 and a2.
     c = base("X12")
     c.op("a2", "A", "add", "C", "admin", ["a1"])
     c.op("r", "A", "remove", "B", None, ["a2"])
@@ -240,6 +242,17 @@ def test_extra_cases():
     winner_pk = "C" if exp_big == "B" else "B"
     c.run({"A": "admin", winner_pk: "admin"}, ignored={loser},
           dropped={loser}, ranks={winner_pk: 2})
+
+    # Rank is the shortest chain of potential adds, whatever came first:
+    # D is added by C (rank 3) and later by A, so D has rank 2.
+    c = base("X13")
+    c.op("b1", "B", "add", "C", "admin", ["a1"])
+    c.op("c1", "C", "add", "D", "admin", ["b1"])
+    c.op("d1", "D", "add", "E", "member", ["c1"])
+    c.op("a2", "A", "add", "D", "member", ["d1"])
+    c.op("r", "A", "remove", "C", None, ["a2"])
+    c.run({"A": "admin", "B": "admin", "D": "member", "E": "member"},
+          ranks={"A": 1, "B": 2, "D": 2, "E": 3})
 
 
 # ---------------------------------------------------------------------------
@@ -259,14 +272,25 @@ def properties(name, ops, res, a):
     bad = [x for x in ops_n if x not in dropped and
            refmodel.rule4_valid(x, ops_n, anc, valid, dropped) != valid[x]]
     check(not bad, "%s: rule 4 does not hold for %d ops" % (name, len(bad)))
-    # every edge's source was decided before its target could be: edges
-    # only go from x to y where y's validity may depend on x (a sanity check
-    # that rule 3's lookups of validity only follow edges)
     for pk, m in res["members"].items():
         grants = [g for g, o in ops_n.items()
                   if refmodel.is_grant_of(o, pk) and valid[g]]
         check(grants and m["rank"] == a["rank"][pk],
               "%s: member %s without valid grant or rank" % (name, pk))
+    # rule 5 as equations: rank is the least rank(author) + 1 over the
+    # potential adds of pk, key the least hash among those achieving it
+    rank, key = a["rank"], a["key"]
+    adds = [o for x, o in ops_n.items()
+            if o.kind == "add" and x in a["potential"]]
+    ok = True
+    for pk in rank:
+        if pk == ops_n[create].author:
+            ok = ok and rank[pk] == 1 and key[pk] == (1, create)
+            continue
+        cands = [(rank[o.author] + 1, o.id) for o in adds
+                 if o.target == pk and o.author in rank]
+        ok = ok and cands and (rank[pk], key[pk]) == (min(cands)[0], min(cands))
+    check(ok, "%s: rule 5 ranks or keys wrong" % name)
     # valid ops have potential authority (valid implies potential)
     check(all(x in a["potential"] for x, o in ops_n.items()
               if o.kind == "add" and valid[x]),

@@ -1,0 +1,356 @@
+/*
+** test_codec.c - the canonical op encoding and its signature.
+**
+** Round trip of every kind; every truncation and every single-bit flip of
+** valid ops is rejected (by the decoder, the signature or the hash);
+** non-canonical encodings are rejected; golden vectors in
+** test/vectors/ops.txt pin the bytes (BEC_REGEN_VECTORS=1 rewrites them).
+*/
+#include "becInt.h"
+#include "bectest.h"
+
+#include <sodium.h>
+
+/* The vector file, under $BEC_ROOT (set by test/run.sh) or the cwd. */
+static const char *vector_file(void){
+  static char zPath[4096];
+  const char *zRoot = getenv("BEC_ROOT");
+  snprintf(zPath, sizeof(zPath), "%s%stest/vectors/ops.txt",
+           zRoot ? zRoot : "", zRoot ? "/" : "");
+  return zPath;
+}
+#define VECTOR_FILE vector_file()
+
+static u8 aSecretA[BEC_SECKEY_BYTES], aPubA[BEC_PUBKEY_BYTES];
+static u8 aGroup[BEC_HASH_BYTES];
+
+/* Builds and signs an op; *pBuf owned by the caller (bec_buf_free). */
+static void make_op(BecBuf *pBuf, int kind, int nPred, const u8 *aPred,
+                    const u8 *aPayload, int nPayload){
+  int rc = SQLITE_OK;
+  memset(pBuf, 0, sizeof(*pBuf));
+  bec_op_encode_unsigned(pBuf, kind, kind==BEC_KIND_CREATE ? 0 : aGroup, aPubA,
+                         nPred, aPred, aPayload, nPayload, &rc);
+  bec_crypto_sign_op(pBuf, aSecretA, aGroup, &rc);
+  CHECK(rc==SQLITE_OK);
+}
+
+/* 1 if the bytes pass every check a receiver applies: decode, signature,
+** and (when aWantHash is given) the expected id. */
+static int accepted(const u8 *a, i64 n, const u8 *aWantHash){
+  BecOp op;
+  char *zErr = 0;
+  int ok = 0;
+  if( bec_op_decode(a, n, &op, &zErr)==SQLITE_OK ){
+    ok = bec_crypto_verify_op(&op, aGroup);
+    if( ok && aWantHash ){
+      u8 aHash[BEC_HASH_BYTES];
+      bec_crypto_hash(a, n, aHash);
+      ok = memcmp(aHash, aWantHash, BEC_HASH_BYTES)==0;
+    }
+  }
+  sqlite3_free(zErr);
+  return ok;
+}
+
+/* Every truncation and every single-bit flip must be rejected. */
+static void mutate_all(const BecBuf *pOp, const char *zKind){
+  u8 aHash[BEC_HASH_BYTES];
+  u8 *a = malloc((size_t)pOp->n + 1);
+  i64 i;
+  int bit, nAccepted = 0;
+  bec_crypto_hash(pOp->a, pOp->n, aHash);
+  for(i=0; i<pOp->n; i++){
+    if( accepted(pOp->a, i, 0) ) nAccepted++;
+  }
+  CHECK_MSG(nAccepted==0, "%s: %d truncations accepted", zKind, nAccepted);
+  nAccepted = 0;
+  for(i=0; i<pOp->n; i++){
+    for(bit=0; bit<8; bit++){
+      memcpy(a, pOp->a, (size_t)pOp->n);
+      a[i] ^= (u8)(1<<bit);
+      /* A flip may still decode and even carry a valid signature only if
+      ** it changed nothing signed; the hash then still differs. */
+      if( accepted(a, pOp->n, aHash) ) nAccepted++;
+    }
+  }
+  CHECK_MSG(nAccepted==0, "%s: %d bit flips accepted", zKind, nAccepted);
+  free(a);
+}
+
+static void test_round_trip(void){
+  static const int aKind[] = { BEC_KIND_CREATE, BEC_KIND_ADD, BEC_KIND_REMOVE,
+                               BEC_KIND_APP, BEC_KIND_SCHEMA, BEC_KIND_WRITE };
+  u8 aPred[3*BEC_HASH_BYTES];
+  u8 aPayload[40];
+  size_t k;
+  memset(aPred, 0x11, BEC_HASH_BYTES);
+  memset(&aPred[BEC_HASH_BYTES], 0x22, BEC_HASH_BYTES);
+  memset(&aPred[2*BEC_HASH_BYTES], 0x33, BEC_HASH_BYTES);
+  for(k=0; k<sizeof(aKind)/sizeof(aKind[0]); k++){
+    int kind = aKind[k];
+    int nPred = kind==BEC_KIND_CREATE ? 0 : 3;
+    int nPayload;
+    BecBuf buf;
+    BecOp op;
+    char *zErr = 0;
+    memset(aPayload, 0x5a, sizeof(aPayload));
+    switch( kind ){
+      case BEC_KIND_CREATE: nPayload = BEC_NONCE_BYTES; break;
+      case BEC_KIND_ADD:    nPayload = 33; aPayload[32] = BEC_ROLE_MEMBER; break;
+      case BEC_KIND_REMOVE: nPayload = 32; break;
+      default:              nPayload = 40; break;
+    }
+    make_op(&buf, kind, nPred, aPred, aPayload, nPayload);
+    CHECK_MSG(bec_op_decode(buf.a, buf.n, &op, &zErr)==SQLITE_OK, "%s: %s",
+              bec_kind_name(kind), zErr ? zErr : "");
+    sqlite3_free(zErr);
+    CHECK(op.kind==kind);
+    CHECK(op.nPred==nPred);
+    CHECK(nPred==0 || memcmp(op.aPred, aPred, (size_t)nPred*BEC_HASH_BYTES)==0);
+    CHECK(op.nPayload==nPayload && memcmp(op.aPayload, aPayload, (size_t)nPayload)==0);
+    CHECK(memcmp(op.aAuthor, aPubA, BEC_PUBKEY_BYTES)==0);
+    CHECK(bec_crypto_verify_op(&op, aGroup));
+    if( kind==BEC_KIND_ADD ) CHECK(op.role==BEC_ROLE_MEMBER && op.aTarget==op.aPayload);
+    if( kind==BEC_KIND_REMOVE ) CHECK(op.aTarget==op.aPayload && op.role==0);
+    /* The signature binds the group: another group id fails (create ops
+    ** sign with the zero id and are their own group). */
+    if( kind!=BEC_KIND_CREATE ){
+      u8 aOther[BEC_HASH_BYTES];
+      memcpy(aOther, aGroup, sizeof(aOther));
+      aOther[31] ^= 1;
+      CHECK(!bec_crypto_verify_op(&op, aOther));
+    }
+    mutate_all(&buf, bec_kind_name(kind));
+    bec_buf_free(&buf);
+  }
+}
+
+/* Hand-made encodings that must be refused, each for its own reason. */
+static void test_non_canonical(void){
+  u8 aPred[2*BEC_HASH_BYTES];
+  u8 aPayload[33];
+  BecBuf buf;
+  BecOp op;
+  char *zErr = 0;
+  int rc = SQLITE_OK;
+
+  /* Unsorted predecessors. */
+  memset(aPred, 0x22, BEC_HASH_BYTES);
+  memset(&aPred[BEC_HASH_BYTES], 0x11, BEC_HASH_BYTES);
+  make_op(&buf, BEC_KIND_APP, 2, aPred, (const u8*)"x", 1);
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  CHECK(zErr && strstr(zErr, "sorted"));
+  sqlite3_free(zErr); zErr = 0;
+  bec_buf_free(&buf);
+
+  /* Duplicate predecessors. */
+  memset(&aPred[BEC_HASH_BYTES], 0x22, BEC_HASH_BYTES);
+  make_op(&buf, BEC_KIND_APP, 2, aPred, (const u8*)"x", 1);
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  sqlite3_free(zErr); zErr = 0;
+  bec_buf_free(&buf);
+
+  /* No predecessors on a non-create op. */
+  make_op(&buf, BEC_KIND_APP, 0, 0, (const u8*)"x", 1);
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  CHECK(zErr && strstr(zErr, "predecessors"));
+  sqlite3_free(zErr); zErr = 0;
+  bec_buf_free(&buf);
+
+  /* A create with predecessors. */
+  make_op(&buf, BEC_KIND_CREATE, 1, aPred, (const u8*)"0123456789abcdef", 16);
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  sqlite3_free(zErr); zErr = 0;
+  bec_buf_free(&buf);
+
+  /* Unknown role in an add. */
+  memset(aPayload, 1, sizeof(aPayload));
+  aPayload[32] = 3;
+  make_op(&buf, BEC_KIND_ADD, 1, aPred, aPayload, 33);
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  CHECK(zErr && strstr(zErr, "role"));
+  sqlite3_free(zErr); zErr = 0;
+  bec_buf_free(&buf);
+
+  /* Unknown kind and unknown version. */
+  make_op(&buf, BEC_KIND_APP, 1, aPred, (const u8*)"x", 1);
+  buf.a[1] = 7;
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  CHECK(zErr && strstr(zErr, "kind"));
+  sqlite3_free(zErr); zErr = 0;
+  buf.a[1] = BEC_KIND_APP;
+  buf.a[0] = 2;
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  CHECK(zErr && strstr(zErr, "version"));
+  sqlite3_free(zErr); zErr = 0;
+  bec_buf_free(&buf);
+
+  /* A non-minimal varint for the predecessor count (0x81 0x00 = 1). */
+  memset(&buf, 0, sizeof(buf));
+  bec_buf_append_u8(&buf, BEC_FORMAT_VERSION, &rc);
+  bec_buf_append_u8(&buf, BEC_KIND_APP, &rc);
+  bec_buf_append(&buf, aGroup, BEC_GROUP_TAG_BYTES, &rc);
+  bec_buf_append(&buf, aPubA, BEC_PUBKEY_BYTES, &rc);
+  bec_buf_append(&buf, "\x81\x00", 2, &rc);
+  bec_buf_append(&buf, aPred, BEC_HASH_BYTES, &rc);
+  bec_buf_append(&buf, "\x01x", 2, &rc);
+  bec_crypto_sign_op(&buf, aSecretA, aGroup, &rc);
+  CHECK(rc==SQLITE_OK);
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  sqlite3_free(zErr); zErr = 0;
+  bec_buf_free(&buf);
+
+  /* Too many predecessors. */
+  {
+    int n = BEC_MAX_PRED+1, i;
+    u8 *a = malloc((size_t)n*BEC_HASH_BYTES);
+    for(i=0; i<n; i++){
+      memset(&a[i*BEC_HASH_BYTES], 0, BEC_HASH_BYTES);
+      a[i*BEC_HASH_BYTES] = (u8)(i>>8);
+      a[i*BEC_HASH_BYTES+1] = (u8)i;
+    }
+    make_op(&buf, BEC_KIND_APP, n, a, (const u8*)"x", 1);
+    CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+    sqlite3_free(zErr); zErr = 0;
+    bec_buf_free(&buf);
+    make_op(&buf, BEC_KIND_APP, BEC_MAX_PRED, a, (const u8*)"x", 1);
+    CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)==SQLITE_OK);
+    sqlite3_free(zErr); zErr = 0;
+    bec_buf_free(&buf);
+    free(a);
+  }
+}
+
+static void test_varints(void){
+  static const u64 aVal[] = { 0, 1, 127, 128, 300, 16383, 16384, 0xffffffffULL,
+                              0x7fffffffffffffffULL, 0xffffffffffffffffULL };
+  size_t i;
+  for(i=0; i<sizeof(aVal)/sizeof(aVal[0]); i++){
+    BecBuf buf;
+    BecReader rd;
+    u64 v = 0;
+    int rc = SQLITE_OK;
+    memset(&buf, 0, sizeof(buf));
+    bec_buf_append_varint(&buf, aVal[i], &rc);
+    CHECK((int)buf.n==bec_varint_len(aVal[i]));
+    rd.a = buf.a; rd.n = buf.n; rd.i = 0;
+    CHECK(bec_read_varint(&rd, &v, ~(u64)0)==SQLITE_OK && v==aVal[i] && rd.i==rd.n);
+    rd.i = 0;
+    if( aVal[i]>0 ) CHECK(bec_read_varint(&rd, &v, aVal[i]-1)!=SQLITE_OK);
+    bec_buf_free(&buf);
+  }
+  {
+    /* 11 bytes, and a 10th byte with more than one bit: overflow. */
+    static const u8 aLong[] = {0x80,0x80,0x80,0x80,0x80,0x80,0x80,0x80,0x80,0x80,0x01};
+    static const u8 aOver[] = {0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,0x02};
+    BecReader rd;
+    u64 v;
+    rd.a = aLong; rd.n = sizeof(aLong); rd.i = 0;
+    CHECK(bec_read_varint(&rd, &v, ~(u64)0)!=SQLITE_OK);
+    rd.a = aOver; rd.n = sizeof(aOver); rd.i = 0;
+    CHECK(bec_read_varint(&rd, &v, ~(u64)0)!=SQLITE_OK);
+  }
+}
+
+/* Golden vectors: ops built from fixed seeds must have exactly these bytes
+** and hashes on every platform and in every version of this format. */
+static void test_golden(void){
+  u8 aSeed[BEC_SEED_BYTES];
+  u8 aTarget[BEC_PUBKEY_BYTES];
+  u8 aPayload[BEC_PUBKEY_BYTES+1];
+  BecBuf aOp[5];
+  u8 aHash[5][BEC_HASH_BYTES];
+  u8 aPred[BEC_HASH_BYTES];
+  const int bRegen = getenv("BEC_REGEN_VECTORS")!=0;
+  FILE *f;
+  int i;
+
+  memset(aSeed, 0x01, sizeof(aSeed));
+  bec_crypto_secret_from_seed(aSeed, aPubA, aSecretA);
+  memset(aTarget, 0xbb, sizeof(aTarget));
+  make_op(&aOp[0], BEC_KIND_CREATE, 0, 0, (const u8*)"bec golden nonce", 16);
+  bec_crypto_hash(aOp[0].a, aOp[0].n, aHash[0]);
+  memcpy(aGroup, aHash[0], BEC_HASH_BYTES);
+  memcpy(aPayload, aTarget, BEC_PUBKEY_BYTES);
+  aPayload[BEC_PUBKEY_BYTES] = BEC_ROLE_ADMIN;
+  make_op(&aOp[1], BEC_KIND_ADD, 1, aHash[0], aPayload, 33);
+  bec_crypto_hash(aOp[1].a, aOp[1].n, aHash[1]);
+  make_op(&aOp[2], BEC_KIND_APP, 1, aHash[1], (const u8*)"hello", 5);
+  bec_crypto_hash(aOp[2].a, aOp[2].n, aHash[2]);
+  make_op(&aOp[3], BEC_KIND_REMOVE, 1, aHash[2], aTarget, 32);
+  bec_crypto_hash(aOp[3].a, aOp[3].n, aHash[3]);
+  memcpy(aPred, aHash[3], BEC_HASH_BYTES);
+  make_op(&aOp[4], BEC_KIND_WRITE, 1, aPred, (const u8*)"\x00\x01\x02", 3);
+  bec_crypto_hash(aOp[4].a, aOp[4].n, aHash[4]);
+
+  if( bRegen ){
+    f = fopen(VECTOR_FILE, "w");
+    CHECK(f!=0);
+    if( f==0 ) return;
+    fprintf(f, "# bec op golden vectors (format 1): kind hash encoding.\n"
+               "# Author seed: 32 bytes of 0x01.  Regenerate only on a format "
+               "change: BEC_REGEN_VECTORS=1 build/test/test_codec\n");
+    for(i=0; i<5; i++){
+      char *zHex = malloc((size_t)aOp[i].n*2+1);
+      char zHash[BEC_HASH_BYTES*2+1];
+      BecOp op;
+      char *zErr = 0;
+      CHECK(bec_op_decode(aOp[i].a, aOp[i].n, &op, &zErr)==SQLITE_OK);
+      bec_hex_encode(aOp[i].a, (int)aOp[i].n, zHex);
+      bec_hex_encode(aHash[i], BEC_HASH_BYTES, zHash);
+      fprintf(f, "%s %s %s\n", bec_kind_name(op.kind), zHash, zHex);
+      free(zHex);
+    }
+    fclose(f);
+  }
+  f = fopen(VECTOR_FILE, "r");
+  CHECK_MSG(f!=0, "cannot open %s (run from the repository root)", VECTOR_FILE);
+  if( f ){
+    char zLine[4096];
+    int n = 0;
+    while( fgets(zLine, sizeof(zLine), f) ){
+      char zKind[16], zHash[80], zBody[4000];
+      u8 aBody[2000], aWant[BEC_HASH_BYTES];
+      int nBody;
+      if( zLine[0]=='#' ) continue;
+      if( sscanf(zLine, "%15s %79s %3999s", zKind, zHash, zBody)!=3 ) continue;
+      nBody = bec_hex_decode(zBody, (int)strlen(zBody), aBody, sizeof(aBody));
+      CHECK(n<5);
+      if( n>=5 ) break;
+      CHECK_MSG(nBody==aOp[n].n && memcmp(aBody, aOp[n].a, (size_t)nBody)==0,
+                "golden vector %d (%s): encoding differs", n, zKind);
+      CHECK(bec_hex_decode(zHash, (int)strlen(zHash), aWant, BEC_HASH_BYTES)==BEC_HASH_BYTES);
+      CHECK_MSG(memcmp(aWant, aHash[n], BEC_HASH_BYTES)==0,
+                "golden vector %d (%s): hash differs", n, zKind);
+      CHECK(strcmp(zKind, bec_kind_name(aOp[n].a[1]))==0);
+      CHECK(accepted(aBody, nBody, aWant));
+      n++;
+    }
+    CHECK(n==5);
+    fclose(f);
+  }
+  for(i=0; i<5; i++) bec_buf_free(&aOp[i]);
+}
+
+static void test_hex(void){
+  u8 a[4];
+  char z[9];
+  CHECK(bec_hex_decode("00ffA0", 6, a, 4)==3 && a[1]==0xff && a[2]==0xa0);
+  CHECK(bec_hex_decode("0g", 2, a, 4)==-1);
+  CHECK(bec_hex_decode("abc", 3, a, 4)==-1);
+  CHECK(bec_hex_decode("0011223344", 10, a, 4)==-1);
+  a[0]=0; a[1]=0xab; a[2]=0x0f; a[3]=0xf0;
+  bec_hex_encode(a, 4, z);
+  CHECK(strcmp(z, "00ab0ff0")==0);
+}
+
+int main(void){
+  CHECK(bec_crypto_init()==SQLITE_OK);
+  test_golden();        /* first: fixes the key and group the others use */
+  test_round_trip();
+  test_non_canonical();
+  test_varints();
+  test_hex();
+  return bt_done();
+}

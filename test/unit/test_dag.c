@@ -1,0 +1,211 @@
+/*
+** test_dag.c - storage and acceptance through the C API: the static
+** library registered with sqlite3_auto_extension, a plain sqlite3_close()
+** after use, ops crafted by hand (an outsider's op, a duplicate create),
+** pending ops that are released in causal order or dropped with a
+** rejected predecessor, and the integrity check catching tampering.
+*/
+#include "becInt.h"
+#include "bectest.h"
+
+#include <unistd.h>
+
+static sqlite3 *open_db(const char *zPath){
+  sqlite3 *db = 0;
+  CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
+  return db;
+}
+
+/* The first column of the first row as text (static buffer), or "". */
+static const char *q(sqlite3 *db, const char *zSql){
+  static char zOut[8192];
+  sqlite3_stmt *pStmt = 0;
+  zOut[0] = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
+      snprintf(zOut, sizeof(zOut), "%s", (const char*)sqlite3_column_text(pStmt, 0));
+    }else if( sqlite3_errcode(db)!=SQLITE_OK && sqlite3_errcode(db)!=SQLITE_ROW
+           && sqlite3_errcode(db)!=SQLITE_DONE ){
+      snprintf(zOut, sizeof(zOut), "ERROR: %s", sqlite3_errmsg(db));
+    }
+  }else{
+    snprintf(zOut, sizeof(zOut), "ERROR: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(pStmt);
+  return zOut;
+}
+
+static int ingest(sqlite3 *db, const u8 *a, int n, char *zErr, int nErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT bec_ingest(?1)", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, a, n, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    if( rc==SQLITE_ROW ) rc = SQLITE_OK;
+    snprintf(zErr, (size_t)nErr, "%s", rc ? sqlite3_errmsg(db) : "");
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+/* Encodes and signs an op with a given key: what a hostile peer can do. */
+static void craft(BecBuf *pOut, const u8 *aSecret, const u8 *aGroup, int kind,
+                  const u8 *aPred, int nPred, const void *aPay, int nPay){
+  int rc = SQLITE_OK;
+  memset(pOut, 0, sizeof(*pOut));
+  bec_op_encode_unsigned(pOut, kind, kind==BEC_KIND_CREATE ? 0 : aGroup,
+                         &aSecret[BEC_SEED_BYTES], nPred, aPred, aPay, nPay, &rc);
+  bec_crypto_sign_op(pOut, aSecret, aGroup, &rc);
+  CHECK(rc==SQLITE_OK);
+}
+
+static void hex_to(const char *z, u8 *a){
+  CHECK(bec_hex_decode(z, 64, a, 32)==32);
+}
+
+int main(void){
+  char zErr[1024];
+  char zGroup[65], zHead[65];
+  u8 aGroup[32], aHead[32];
+  u8 aPub[32], aSec[64], aPub2[32], aSec2[64];
+  sqlite3 *a, *b;
+  BecBuf op1, op2, op3;
+  char zPath[] = "/tmp/bec_test_dagXXXXXX";
+  int fd;
+
+  CHECK(sqlite3_auto_extension((void(*)(void))sqlite3_bec_init)==SQLITE_OK);
+  a = open_db(":memory:");
+  CHECK(strlen(q(a, "SELECT bec_keygen()"))==64);
+  snprintf(zGroup, sizeof(zGroup), "%s", q(a, "SELECT bec_create_group()"));
+  CHECK(strlen(zGroup)==64);
+  hex_to(zGroup, aGroup);
+  snprintf(zHead, sizeof(zHead), "%s", q(a, "SELECT bec_sign(x'01')"));
+  hex_to(zHead, aHead);
+
+  /* A plain sqlite3_close() succeeds although bec cached statements. */
+  CHECK(sqlite3_close(a)==SQLITE_OK);
+
+  /* An outsider's op, signed correctly on top of the group's create, and a
+  ** second create, are refused with readable reasons and store nothing. */
+  fd = mkstemp(zPath);
+  CHECK(fd>=0);
+  close(fd);
+  b = open_db(zPath);
+  q(b, "SELECT bec_keygen()");
+  {
+    char zSql[200];
+    snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')", zGroup);
+    CHECK(strcmp(q(b, zSql), zGroup)==0);
+  }
+  bec_crypto_keypair(aPub, aSec);
+  craft(&op1, aSec, 0, BEC_KIND_CREATE, 0, 0, "0123456789abcdef", 16);
+  CHECK(ingest(b, op1.a, (int)op1.n, zErr, sizeof(zErr))!=SQLITE_OK);
+  CHECK_MSG(strstr(zErr, "wrong group")!=0, "%s", zErr);
+  bec_buf_free(&op1);
+
+  /* The real create, moved by hand. */
+  {
+    sqlite3 *a2 = 0;
+    (void)a2;
+  }
+  CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "0")==0);
+
+  /* Build the group on b with a known key so ops can be crafted. */
+  sqlite3_close(b);
+  unlink(zPath);
+  b = open_db(zPath);
+  q(b, "SELECT bec_keygen()");
+  snprintf(zGroup, sizeof(zGroup), "%s", q(b, "SELECT bec_create_group()"));
+  hex_to(zGroup, aGroup);
+  bec_crypto_keypair(aPub2, aSec2);
+  craft(&op1, aSec2, aGroup, BEC_KIND_APP, aGroup, 1, "hi", 2);
+  CHECK(ingest(b, op1.a, (int)op1.n, zErr, sizeof(zErr))!=SQLITE_OK);
+  CHECK_MSG(strstr(zErr, "unauthorized")!=0, "%s", zErr);
+  CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "1")==0);
+  CHECK(strcmp(q(b, "SELECT count(*) FROM bec_rejected WHERE reason LIKE 'unauthorized%'"), "1")==0);
+
+  /* The outsider builds on its own rejected op; that waits, and is dropped
+  ** when the rejected op arrives again: nothing after a rejected op can
+  ** ever be stored. */
+  {
+    u8 aH1[32];
+    bec_crypto_hash(op1.a, op1.n, aH1);
+    craft(&op2, aSec2, aGroup, BEC_KIND_APP, aH1, 1, "again", 5);
+    CHECK(ingest(b, op2.a, (int)op2.n, zErr, sizeof(zErr))==SQLITE_OK);
+    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_pending"), "1")==0);
+    CHECK(ingest(b, op1.a, (int)op1.n, zErr, sizeof(zErr))!=SQLITE_OK);
+    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_pending"), "0")==0);
+    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "1")==0);
+    CHECK(strstr(q(b, "SELECT group_concat(reason) FROM bec_rejected"),
+                 "a predecessor was rejected")!=0);
+    bec_buf_free(&op2);
+  }
+  bec_buf_free(&op1);
+
+  /* Ops signed with the group creator's key but crafted out of order are
+  ** released in causal order. */
+  {
+    u8 aSeed[32];
+    u8 aH1[32], aH2[32];
+    u8 *aSealedSeed = 0;
+    int nSeed = 0;
+    sqlite3_stmt *pStmt = 0;
+    CHECK(sqlite3_prepare_v2(b, "SELECT value FROM bec_store_config WHERE key='seckey'",
+                             -1, &pStmt, 0)==SQLITE_OK);
+    if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_bytes(pStmt, 0)==32 ){
+      memcpy(aSeed, sqlite3_column_blob(pStmt, 0), 32);
+      nSeed = 32;
+    }
+    sqlite3_finalize(pStmt);
+    (void)aSealedSeed;
+    CHECK(nSeed==32);
+    bec_crypto_secret_from_seed(aSeed, aPub, aSec);
+    craft(&op1, aSec, aGroup, BEC_KIND_APP, aGroup, 1, "one", 3);
+    bec_crypto_hash(op1.a, op1.n, aH1);
+    craft(&op2, aSec, aGroup, BEC_KIND_APP, aH1, 1, "two", 3);
+    bec_crypto_hash(op2.a, op2.n, aH2);
+    craft(&op3, aSec, aGroup, BEC_KIND_APP, aH2, 1, "three", 5);
+    CHECK(ingest(b, op3.a, (int)op3.n, zErr, sizeof(zErr))==SQLITE_OK);
+    CHECK(ingest(b, op2.a, (int)op2.n, zErr, sizeof(zErr))==SQLITE_OK);
+    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "1")==0);
+    CHECK(ingest(b, op1.a, (int)op1.n, zErr, sizeof(zErr))==SQLITE_OK);
+    CHECK(strcmp(q(b, "SELECT group_concat(payload, ',') FROM bec_ops WHERE kind='app'"),
+                 "one,two,three")==0);
+    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_heads"), "1")==0);
+    CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
+    bec_buf_free(&op1);
+    bec_buf_free(&op2);
+    bec_buf_free(&op3);
+  }
+
+  /* bec_check notices tampering with stored bytes, a stored depth and the
+  ** heads. */
+  CHECK(sqlite3_exec(b, "UPDATE bec_store_op SET depth=depth+5 WHERE seq=2", 0, 0, 0)==SQLITE_OK);
+  CHECK(strstr(q(b, "SELECT bec_check()"), "depth")!=0);
+  CHECK(sqlite3_exec(b, "UPDATE bec_store_op SET depth=depth-5 WHERE seq=2", 0, 0, 0)==SQLITE_OK);
+  CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
+  CHECK(sqlite3_exec(b, "CREATE TEMP TABLE saved AS SELECT body FROM bec_store_op WHERE seq=3;"
+                        "UPDATE bec_store_op SET body=zeroblob(length(body)) WHERE seq=3", 0, 0, 0)==SQLITE_OK);
+  CHECK(strstr(q(b, "SELECT bec_check()"), "hash")!=0);
+  CHECK(sqlite3_exec(b, "UPDATE bec_store_op SET body=(SELECT body FROM saved) WHERE seq=3", 0, 0, 0)==SQLITE_OK);
+  CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
+  CHECK(sqlite3_exec(b, "INSERT INTO bec_store_head VALUES(1)", 0, 0, 0)==SQLITE_OK);
+  CHECK(strstr(q(b, "SELECT bec_check()"), "head")!=0);
+  CHECK(sqlite3_exec(b, "DELETE FROM bec_store_head WHERE seq=1", 0, 0, 0)==SQLITE_OK);
+
+  /* Reopening the file keeps everything. */
+  CHECK(sqlite3_close(b)==SQLITE_OK);
+  b = open_db(zPath);
+  CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "4")==0);
+  CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
+  /* Errors are SQL errors with readable text. */
+  CHECK(strstr(q(b, "SELECT bec_join('zz')"), "64 hex")!=0);
+  CHECK(strstr(q(b, "SELECT bec_op(42)"), "hash")!=0);
+  CHECK(strstr(q(b, "SELECT bec_ingest(x'')"), "malformed")!=0);
+  CHECK(strstr(q(b, "SELECT * FROM bec_ops WHERE kind='nonsense'"), "")!=0);
+  CHECK(sqlite3_close(b)==SQLITE_OK);
+  unlink(zPath);
+  sqlite3_reset_auto_extension();
+  sqlite3_shutdown();
+  return bt_done();
+}
