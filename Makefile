@@ -38,7 +38,7 @@ SOBJ  := $(EXT_SRC:ext/%.c=$(B)/sobj/%.o)
 UNITS := $(UNIT_SRC:test/unit/%.c=$(B)/test/%)
 TOOLS := $(TOOL_SRC:tools/%.c=$(B)/%)
 
-DEB_PKGS := libsqlite3-dev libsodium-dev libxxhash-dev sqlite3 python3 graphviz
+DEB_PKGS := libsqlite3-dev libsodium-dev libxxhash-dev sqlite3 python3 graphviz valgrind clang gcc libc6-dev
 DEPS_STAMP := .deps-ok
 
 .PHONY: all deps test test-normal test-san demo bench fuzz fuzz-smoke soak valgrind install clean
@@ -87,8 +87,8 @@ $(B)/%: tools/%.c $(B)/libbec.a
 	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE $< -o $@ $(LDSAN) $(B)/libbec.a -lsqlite3 $(LIBS) -lpthread -lm
 
 # --- tests ------------------------------------------------------------------
-test: test-normal test-san
-	@cat build/test-summary build-san/test-summary | awk '{p+=$$1; f+=$$3} END {printf "%d passed, %d failed\n", p, f; exit (f>0)}'
+test: all
+	@bash test/all.sh
 
 test-normal: all
 	@bash test/run.sh build

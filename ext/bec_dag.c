@@ -104,7 +104,7 @@ int bec_dag_config_get_blob(BecCtx *p, const char *zKey, u8 **ppOut, int *pn){
     if( a==0 ){
       rc = SQLITE_NOMEM;
     }else{
-      memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
+      if( n ) memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
       *ppOut = a;
       *pn = n;
     }
@@ -427,7 +427,7 @@ static int pending_take(BecCtx *p, const u8 *aHash, u8 **ppBody, i64 *pnBody){
     if( a==0 ){
       rc = SQLITE_NOMEM;
     }else{
-      memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
+      if( n ) memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
       *ppBody = a;
       *pnBody = n;
     }

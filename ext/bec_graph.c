@@ -65,7 +65,9 @@ int bec_graph_append(BecGraph *g, const BecNode *pNode, const int *aPredSeq,
     BecNode *p = &g->aNode[++g->nNode];
     *p = *pNode;
     p->iPred = g->nPred;
-    memcpy(&g->aPred[g->nPred], aPredSeq, sizeof(int)*(size_t)pNode->nPred);
+    if( pNode->nPred ){
+      memcpy(&g->aPred[g->nPred], aPredSeq, sizeof(int)*(size_t)pNode->nPred);
+    }
     g->nPred += pNode->nPred;
     g->chain = chain;
   }

@@ -3,6 +3,8 @@
 #   bash test/run.sh build            the normal build
 #   bash test/run.sh build-san        the ASan+UBSan build
 #   bash test/run.sh build valgrind   C unit tests under valgrind
+# Pure-Python tests that do not load the extension (marked with a line
+# '# bec-test: no-extension') run on the normal build only.
 # Each test program prints "FAIL ..." lines for failures and ends with one
 # line "RESULT <passed> <failed>"; a program that exits non-zero or prints no
 # RESULT line counts as one more failure.  Writes <build>/test-summary.
@@ -36,7 +38,7 @@ run_one() {  # name, command...
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
   if [ -z "$line" ] && [ "$rc" = 0 ]; then f=$((f+1)); echo "  (no RESULT line)" >>"$out"; fi
   total_p=$((total_p+p)); total_f=$((total_f+f))
-  printf '%-44s %5d passed %3d failed %6.1fs\n' "$name" "$p" "$f" "$(echo "$end - $start" | bc)"
+  printf '%-44s %5d passed %3d failed %6.1fs\n' "$name" "$p" "$f" "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')"
   if [ "$f" != 0 ]; then grep -a -E '^FAIL|ERROR|Sanitizer|runtime error|^==[0-9]+==' "$out" | head -n 40 | sed 's/^/    /'; 
     [ "$rc" != 0 ] && { echo "    exit code $rc; last lines:"; tail -n 15 "$out" | sed 's/^/    | /'; }
   fi
@@ -53,6 +55,7 @@ done
 if [ "$MODE" != valgrind ]; then
   for t in "$ROOT"/test/py/test_*.py; do
     [ -f "$t" ] || continue
+    if [ "$B" != build ] && grep -q '^# bec-test: no-extension' "$t"; then continue; fi
     run_one "$(basename "$t")" env LD_PRELOAD="$BEC_PRELOAD" $PYTHON "$t"
   done
   for t in "$ROOT"/test/sh/test_*.sh; do
@@ -60,5 +63,5 @@ if [ "$MODE" != valgrind ]; then
     run_one "$(basename "$t")" bash "$t"
   done
 fi
-echo "$total_p passed, $total_f failed" | tee "$ROOT/$B/test-summary" | sed "s/^/$B: /"
+echo "$total_p passed, $total_f failed" | tee "$ROOT/$B/test-summary${MODE:+-$MODE}" | sed "s/^/$B${MODE:+ ($MODE)}: /"
 [ "$total_f" = 0 ]

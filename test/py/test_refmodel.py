@@ -1,3 +1,4 @@
+# bec-test: no-extension
 """Self-test of the membership reference model (test/membership/refmodel.py).
 
     /usr/bin/python3 test/py/test_refmodel.py [n_scenarios]

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# make test: every test on the normal build, on the ASan+UBSan build, and the
+# C unit tests under valgrind, and a short fuzzing pass; ends with one line "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+MAKE=${MAKE:-make}
+rm -f build/test-summary build-san/test-summary build/test-summary-valgrind build/test-summary-fuzz
+start=$(date +%s)
+bash test/run.sh build
+if $MAKE --no-print-directory SAN=1 all >build/san-build.log 2>&1; then
+  bash test/run.sh build-san
+else
+  echo "the ASan+UBSan build failed:"; tail -n 30 build/san-build.log
+fi
+if command -v valgrind >/dev/null; then
+  bash test/run.sh build valgrind
+else
+  echo "valgrind missing: the valgrind pass did not run"
+  echo "0 passed, 1 failed" > build/test-summary-valgrind
+fi
+# A short libFuzzer pass over every fuzz target (make fuzz runs longer).
+if command -v clang >/dev/null; then
+  echo "== fuzz smoke pass"
+  bash test/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-10}" >build/fuzz-smoke.log 2>&1
+  grep -E '^(FAIL|fuzz_|fuzz:)' build/fuzz-smoke.log
+  tail -n 1 build/fuzz-smoke.log | awk '{print $2" passed, "$3" failed"}' > build/test-summary-fuzz
+else
+  echo "0 passed, 1 failed" > build/test-summary-fuzz
+fi
+echo "== all tests took $(( $(date +%s) - start ))s"
+for f in build/test-summary build-san/test-summary build/test-summary-valgrind build/test-summary-fuzz; do
+  [ -f "$f" ] && cat "$f" || echo "0 passed, 1 failed"
+done | awk '{p+=$1; f+=$3} END {printf "%d passed, %d failed\n", p, f; exit (f>0)}'

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# make bench: runs every benchmark (build/bench_*) with its default sizes.
+# Each prints its own figures and the ratios measured in the same run; copy
+# them into BENCH.md with the command that produced them.
+set -u
+cd "$(dirname "$0")/.."
+status=0
+for b in build/bench_*; do
+  [ -x "$b" ] || continue
+  echo "== $b"
+  "$b" || status=1
+  echo
+done
+exit $status
