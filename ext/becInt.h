@@ -191,6 +191,16 @@ typedef struct BecGraph BecGraph;
 typedef struct BecMember BecMember;
 
 #define BEC_STMT_CACHE 64
+#define BEC_SAVEPOINT_MAX 8
+
+/* A named savepoint: three string literals, so their statements are cached,
+** e.g. { "SAVEPOINT bec_x", "RELEASE bec_x", "ROLLBACK TO bec_x" }. */
+typedef struct BecSavepoint BecSavepoint;
+struct BecSavepoint {
+  const char *zBegin;
+  const char *zRelease;
+  const char *zRollback;
+};
 
 struct BecCtx {
   sqlite3 *db;
@@ -206,8 +216,13 @@ struct BecCtx {
   u8 aPub[BEC_PUBKEY_BYTES];
   BecGraph *pGraph;                /* in-memory DAG index, or 0 */
   BecMember *pMember;              /* membership state, or 0 */
-  int nPendingMaxOps;              /* cached limits (bec_store_config) */
-  i64 nPendingMaxBytes;
+  int nSavepoint;                  /* savepoints this context has open */
+  const struct BecSavepoint *aSavepoint[BEC_SAVEPOINT_MAX];
+  int bNeedRecovery;               /* a savepoint could not be closed */
+  int nAccepting;                  /* depth of bec_dag_accept calls */
+  int bGraphChecked;               /* pGraph checked in this acceptance */
+  int bGroupKnown;                 /* aGroupId holds the group id */
+  u8 aGroupId[BEC_HASH_BYTES];
 };
 
 /* A new context with one reference, held by the caller. */
@@ -225,6 +240,16 @@ void bec_ctx_finalize_stmts(BecCtx*);
 /* Forget everything derived from storage (after a rollback or a change by
 ** another connection). */
 void bec_ctx_drop_caches(BecCtx*);
+/* Savepoints that make a multi-statement change all-or-nothing.  After an
+** out-of-memory error inside a statement that calls bec, SQLite refuses to
+** run any SQL until that statement ends, so a savepoint may be impossible
+** to roll back at once: the context then remembers it, and the next call
+** into bec rolls it back first (bec_ctx_recover, run by
+** bec_dag_ensure_schema and bec_ctx_begin). */
+int bec_ctx_begin(BecCtx*, const BecSavepoint*);
+int bec_ctx_commit(BecCtx*, const BecSavepoint*);
+int bec_ctx_rollback(BecCtx*, const BecSavepoint*);
+void bec_ctx_recover(BecCtx*);
 /* Run a statement that returns no rows; fills *pzErr on failure. */
 int bec_ctx_exec(BecCtx*, const char *zSql, char **pzErr);
 /* The eponymous table whose xDisconnect finalizes the cache. */
@@ -262,7 +287,9 @@ struct BecGraph {
   u8 (*aAuthorKey)[BEC_PUBKEY_BYTES]; /* aAuthorKey[id] */
   u64 iGeneration;    /* bumped whenever the graph is rebuilt from storage */
 };
-/* The graph, loaded or brought up to date from storage.  Owned by pCtx. */
+/* The graph, loaded or brought up to date from storage.  Owned by pCtx.
+** Inside bec_dag_accept it is checked against storage once per accepted
+** op: the acceptance path keeps it in step with its own writes. */
 int bec_graph_get(BecCtx*, BecGraph **ppGraph, char **pzErr);
 /* Append a node just stored by this connection (keeps the cache warm). */
 int bec_graph_append(BecGraph*, const BecNode*, const int *aPredSeq,

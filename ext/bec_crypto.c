@@ -5,7 +5,7 @@
 **
 ** Signed message of an op (domain-separated, bound to the group):
 **     "bec-op-v1" (9 bytes) || group id (32 bytes, all zero for create)
-**     || the op's encoding without its signature
+**     || BLAKE2b-256 of the op's encoding without its signature
 **
 ** Sealed secret (bec_keygen with a passphrase):
 **     version:u8 (=1) || opslimit:u64le || memlimit:u64le || salt:16
@@ -38,49 +38,40 @@ void bec_crypto_hash(const u8 *a, i64 n, u8 *aOut){
   crypto_generichash(aOut, BEC_HASH_BYTES, a, (unsigned long long)n, 0, 0);
 }
 
-/* The signed message is streamed through the Ed25519ph-free API by
-** assembling it once; ops are small and this keeps one definition. */
-static int signed_message(const u8 *aGroupId, const u8 *aBody, i64 nSigned,
-                          u8 **ppMsg, i64 *pnMsg){
+/* Fills aMsg (SIGNED_MESSAGE_BYTES) with the message an op's signature
+** covers.  The op bytes enter as their BLAKE2b-256 digest, streamed, so
+** signing and verifying need no allocation and cost the same for any size. */
+#define SIGNED_MESSAGE_BYTES (SIGN_DOMAIN_LEN + 2*BEC_HASH_BYTES)
+static void signed_message(const u8 *aGroupId, const u8 *aBody, i64 nSigned,
+                           u8 *aMsg){
   static const u8 aZero[BEC_HASH_BYTES] = {0};
-  i64 nMsg = SIGN_DOMAIN_LEN + BEC_HASH_BYTES + nSigned;
-  u8 *aMsg = sqlite3_malloc64((sqlite3_uint64)nMsg);
-  if( aMsg==0 ) return SQLITE_NOMEM;
+  crypto_generichash_state st;
   memcpy(aMsg, SIGN_DOMAIN, SIGN_DOMAIN_LEN);
   memcpy(&aMsg[SIGN_DOMAIN_LEN], aGroupId ? aGroupId : aZero, BEC_HASH_BYTES);
-  memcpy(&aMsg[SIGN_DOMAIN_LEN+BEC_HASH_BYTES], aBody, (size_t)nSigned);
-  *ppMsg = aMsg;
-  *pnMsg = nMsg;
-  return SQLITE_OK;
+  crypto_generichash_init(&st, 0, 0, BEC_HASH_BYTES);
+  crypto_generichash_update(&st, aBody, (unsigned long long)nSigned);
+  crypto_generichash_final(&st, &aMsg[SIGN_DOMAIN_LEN+BEC_HASH_BYTES],
+                           BEC_HASH_BYTES);
 }
 
 int bec_crypto_verify_op(const BecOp *pOp, const u8 *aGroupId){
-  u8 *aMsg = 0;
-  i64 nMsg = 0;
-  int bOk = 0;
+  u8 aMsg[SIGNED_MESSAGE_BYTES];
   if( pOp->kind==BEC_KIND_CREATE ) aGroupId = 0;
-  if( signed_message(aGroupId, pOp->aBody, pOp->nSigned, &aMsg, &nMsg) ){
-    return 0;
-  }
-  bOk = crypto_sign_verify_detached(pOp->aSig, aMsg, (unsigned long long)nMsg,
-                                    pOp->aAuthor)==0;
-  sqlite3_free(aMsg);
-  return bOk;
+  signed_message(aGroupId, pOp->aBody, pOp->nSigned, aMsg);
+  return crypto_sign_verify_detached(pOp->aSig, aMsg, sizeof(aMsg),
+                                     pOp->aAuthor)==0;
 }
 
 void bec_crypto_sign_op(BecBuf *pBuf, const u8 *aSecret, const u8 *aGroupId,
                         int *pRc){
   u8 aSig[BEC_SIG_BYTES];
-  u8 *aMsg = 0;
-  i64 nMsg = 0;
+  u8 aMsg[SIGNED_MESSAGE_BYTES];
   if( *pRc ) return;
   /* A create op (kind byte 1 at offset 1) signs with the zero group id:
   ** its own hash becomes the group id. */
   if( pBuf->n>1 && pBuf->a[1]==BEC_KIND_CREATE ) aGroupId = 0;
-  *pRc = signed_message(aGroupId, pBuf->a, pBuf->n, &aMsg, &nMsg);
-  if( *pRc ) return;
-  crypto_sign_detached(aSig, 0, aMsg, (unsigned long long)nMsg, aSecret);
-  sqlite3_free(aMsg);
+  signed_message(aGroupId, pBuf->a, pBuf->n, aMsg);
+  crypto_sign_detached(aSig, 0, aMsg, sizeof(aMsg), aSecret);
   bec_buf_append(pBuf, aSig, BEC_SIG_BYTES, pRc);
 }
 

@@ -38,6 +38,8 @@ void bec_ctx_drop_caches(BecCtx *p){
   bec_member_free(p->pMember);
   p->pMember = 0;
   p->bSchema = 0;
+  p->bGraphChecked = 0;
+  p->bGroupKnown = 0;
 }
 
 BecCtx *bec_ctx_ref(BecCtx *p){
@@ -91,6 +93,61 @@ int bec_ctx_stmt(BecCtx *p, const char *zSql, sqlite3_stmt **ppStmt){
     }
   }
   return SQLITE_FULL;
+}
+
+static int run_cached(BecCtx *p, const char *zSql){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, zSql, &pStmt);
+  if( rc==SQLITE_OK ){
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  return rc;
+}
+
+void bec_ctx_recover(BecCtx *p){
+  if( !p->bNeedRecovery ) return;
+  /* Roll back, innermost first, what a failed call left open.  A savepoint
+  ** that SQLite already rolled back with its transaction is simply gone. */
+  while( p->nSavepoint>0 ){
+    const BecSavepoint *pSp = p->aSavepoint[--p->nSavepoint];
+    if( run_cached(p, pSp->zRollback)==SQLITE_OK ){
+      run_cached(p, pSp->zRelease);
+    }
+  }
+  p->bNeedRecovery = 0;
+  bec_ctx_drop_caches(p);
+}
+
+int bec_ctx_begin(BecCtx *p, const BecSavepoint *pSp){
+  int rc;
+  bec_ctx_recover(p);
+  if( p->nSavepoint>=BEC_SAVEPOINT_MAX ) return SQLITE_INTERNAL;
+  rc = run_cached(p, pSp->zBegin);
+  if( rc==SQLITE_OK ) p->aSavepoint[p->nSavepoint++] = pSp;
+  return rc;
+}
+
+int bec_ctx_rollback(BecCtx *p, const BecSavepoint *pSp){
+  int rc = run_cached(p, pSp->zRollback);
+  if( rc==SQLITE_OK ) rc = run_cached(p, pSp->zRelease);
+  bec_ctx_drop_caches(p);
+  if( rc==SQLITE_OK ){
+    if( p->nSavepoint>0 && p->aSavepoint[p->nSavepoint-1]==pSp ) p->nSavepoint--;
+  }else{
+    p->bNeedRecovery = 1;
+  }
+  return rc;
+}
+
+int bec_ctx_commit(BecCtx *p, const BecSavepoint *pSp){
+  int rc = run_cached(p, pSp->zRelease);
+  if( rc==SQLITE_OK ){
+    if( p->nSavepoint>0 && p->aSavepoint[p->nSavepoint-1]==pSp ) p->nSavepoint--;
+  }else{
+    bec_ctx_rollback(p, pSp);
+  }
+  return rc;
 }
 
 int bec_ctx_exec(BecCtx *p, const char *zSql, char **pzErr){

@@ -67,6 +67,7 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int rc;
   i64 iFormat = 0;
+  bec_ctx_recover(p);
   if( p->bSchema ) return SQLITE_OK;
   rc = sqlite3_prepare_v2(p->db,
       "SELECT value FROM bec_store_config WHERE key='format'", -1, &pStmt, 0);
@@ -155,7 +156,12 @@ int bec_dag_config_set_int(BecCtx *p, const char *zKey, i64 iVal){
 int bec_dag_group_id(BecCtx *p, u8 *aGroupId, char **pzErr){
   u8 *a = 0;
   int n = 0;
-  int rc = bec_dag_config_get_blob(p, "group_id", &a, &n);
+  int rc;
+  if( p->bGroupKnown ){
+    memcpy(aGroupId, p->aGroupId, BEC_HASH_BYTES);
+    return SQLITE_OK;
+  }
+  rc = bec_dag_config_get_blob(p, "group_id", &a, &n);
   if( rc==SQLITE_OK && n!=BEC_HASH_BYTES ){
     rc = SQLITE_ERROR;
     if( pzErr ){
@@ -164,7 +170,13 @@ int bec_dag_group_id(BecCtx *p, u8 *aGroupId, char **pzErr){
           "one by sync");
     }
   }
-  if( rc==SQLITE_OK ) memcpy(aGroupId, a, BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ){
+    /* Set once per database; a rollback that undoes it also changes the
+    ** stored ops or fails a savepoint, and either drops this cache. */
+    memcpy(aGroupId, a, BEC_HASH_BYTES);
+    memcpy(p->aGroupId, a, BEC_HASH_BYTES);
+    p->bGroupKnown = 1;
+  }
   sqlite3_free(a);
   return rc;
 }
@@ -270,27 +282,15 @@ static int record_rejection(BecCtx *p, const u8 *aHash, const char *zReason){
 /**************************************************************************
 ** Savepoints make each op's writes all-or-nothing.
 */
-/* zSql is one of the literals below, so the statement is cached. */
-static int run_cached(BecCtx *p, const char *zSql){
-  sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, zSql, &pStmt);
-  if( rc==SQLITE_OK ){
-    sqlite3_step(pStmt);
-    rc = sqlite3_reset(pStmt);
-  }
-  return rc;
-}
-#define SAVEPOINT_BEGIN    "SAVEPOINT bec_accept"
-#define SAVEPOINT_RELEASE  "RELEASE bec_accept"
-#define SAVEPOINT_ROLLBACK "ROLLBACK TO bec_accept"
-
-static int savepoint_rollback(BecCtx *p){
-  int rc = run_cached(p, SAVEPOINT_ROLLBACK);
-  int rc2 = run_cached(p, SAVEPOINT_RELEASE);
-  /* Caches may hold state from the rolled-back writes. */
-  bec_ctx_drop_caches(p);
-  return rc ? rc : rc2;
-}
+static const BecSavepoint spAccept = {
+  "SAVEPOINT bec_accept", "RELEASE bec_accept", "ROLLBACK TO bec_accept"
+};
+static const BecSavepoint spIngest = {
+  "SAVEPOINT bec_ingest", "RELEASE bec_ingest", "ROLLBACK TO bec_ingest"
+};
+static const BecSavepoint spCreate = {
+  "SAVEPOINT bec_create", "RELEASE bec_create", "ROLLBACK TO bec_create"
+};
 
 /**************************************************************************
 ** Pending ops.
@@ -565,22 +565,17 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
 */
 static int check_group(BecCtx *p, const BecOp *pOp, const u8 *aHash,
                        u8 *aGroupId, char **pzErr){
-  u8 *a = 0;
-  int n = 0;
-  int rc = bec_dag_config_get_blob(p, "group_id", &a, &n);
-  if( rc ) return rc;
-  if( n!=BEC_HASH_BYTES ){
+  int rc = bec_dag_group_id(p, aGroupId, 0);
+  if( rc==SQLITE_ERROR ){
     *pzErr = sqlite3_mprintf("wrong group: this database has no group; call "
                              "bec_join(group_id) before receiving ops");
-    rc = SQLITE_ERROR;
-  }else if( pOp->kind==BEC_KIND_CREATE ? memcmp(aHash, a, BEC_HASH_BYTES)
-                          : memcmp(pOp->aGroupTag, a, BEC_GROUP_TAG_BYTES) ){
+  }else if( rc==SQLITE_OK
+         && (pOp->kind==BEC_KIND_CREATE
+               ? memcmp(aHash, aGroupId, BEC_HASH_BYTES)
+               : memcmp(pOp->aGroupTag, aGroupId, BEC_GROUP_TAG_BYTES)) ){
     *pzErr = sqlite3_mprintf("wrong group: the op belongs to another group");
     rc = SQLITE_ERROR;
-  }else{
-    memcpy(aGroupId, a, BEC_HASH_BYTES);
   }
-  sqlite3_free(a);
   return rc;
 }
 
@@ -601,6 +596,13 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   *pbRejected = 0;
   bec_crypto_hash(aBody, nBody, aHash);
   rc = bec_op_decode(aBody, nBody, &op, pzErr);
+  if( rc==SQLITE_OK ){
+    /* Check the caches against storage once, before anything reads them. */
+    BecGraph *g = 0;
+    p->bGraphChecked = 0;
+    rc = bec_graph_get(p, &g, pzErr);
+    if( rc ) return rc;
+  }
   if( rc ){
     *pbRejected = 1;
     return rc;
@@ -662,22 +664,26 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
 static int accept_atomic(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
                          u8 *aHash, int *peOutcome, int *pbRejected,
                          char **pzErr){
-  int rc = run_cached(p, SAVEPOINT_BEGIN);
+  int rc = bec_ctx_begin(p, &spAccept);
   if( rc ) return rc;
   rc = accept_one(p, aBody, nBody, bVerified, aHash, peOutcome, pbRejected,
                   pzErr);
   if( rc ){
-    int rc2 = savepoint_rollback(p);
+    int rc2 = bec_ctx_rollback(p, &spAccept);
     if( *pbRejected && rc2==SQLITE_OK ){
       rc2 = record_rejection(p, aHash, *pzErr ? *pzErr : "rejected");
     }
     (void)rc2;
   }else{
-    rc = run_cached(p, SAVEPOINT_RELEASE);
+    rc = bec_ctx_commit(p, &spAccept);
   }
   return rc;
 }
 
+/* The whole acceptance of one op, with the pending ops it releases, is one
+** savepoint: if anything fails other than a verdict on an op (out of
+** memory, I/O), nothing of it remains, and in particular no released
+** pending op is lost. */
 int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
                    u8 *aHashOut, int *peOutcome, char **pzErr){
   HashList queue, doomed;
@@ -688,20 +694,26 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
   memset(&queue, 0, sizeof(queue));
   memset(&doomed, 0, sizeof(doomed));
   rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spIngest);
   if( rc ) return rc;
+  p->nAccepting++;
   rc = accept_atomic(p, aBody, nBody, bSigned, aHashOut, peOutcome, &bRejected,
                      pzErr);
-  if( rc ){
-    /* Pending ops that waited for a rejected op can never be stored. */
-    if( bRejected ) (void)pending_reject_dependents(p, aHashOut, &doomed);
+  if( rc && bRejected ){
+    /* A verdict: keep its log line, and drop the pending ops that waited
+    ** for it, since they can never be stored. */
+    int rc2 = pending_reject_dependents(p, aHashOut, &doomed);
+    if( rc2==SQLITE_OK ) rc2 = bec_ctx_commit(p, &spIngest);
+    else bec_ctx_rollback(p, &spIngest);
     bec_buf_free(&doomed.buf);
+    p->nAccepting--;
     return rc;
   }
-  if( *peOutcome!=BEC_ACCEPT_STORED ) return SQLITE_OK;
-
-  /* Apply, in causal order, the pending ops this one unblocked: each
-  ** stored op can release more, so the queue grows as it is consumed. */
-  rc = pending_release(p, aHashOut, &queue);
+  if( rc==SQLITE_OK && *peOutcome==BEC_ACCEPT_STORED ){
+    /* Apply, in causal order, the pending ops this one unblocked: each
+    ** stored op can release more, so the queue grows as it is consumed. */
+    rc = pending_release(p, aHashOut, &queue);
+  }
   for(i=0; rc==SQLITE_OK && i<HASHLIST_N(&queue); i++){
     u8 aHash[BEC_HASH_BYTES];
     u8 *aBody2 = 0;
@@ -717,7 +729,7 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
         rc = pending_release(p, aHash, &queue);
       }else if( bRej ){
         rc = pending_reject_dependents(p, aHash, &doomed);
-      }else if( rc2 ){
+      }else{
         rc = rc2;
       }
     }
@@ -726,8 +738,16 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
   }
   bec_buf_free(&queue.buf);
   bec_buf_free(&doomed.buf);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_commit(p, &spIngest);
+  }else{
+    bec_ctx_rollback(p, &spIngest);
+    *peOutcome = 0;
+  }
+  p->nAccepting--;
   if( rc && *pzErr==0 ){
-    *pzErr = sqlite3_mprintf("bec: %s", sqlite3_errmsg(p->db));
+    *pzErr = sqlite3_mprintf("bec: %s", rc==SQLITE_NOMEM ? "out of memory"
+                                                         : sqlite3_errstr(rc));
   }
   return rc;
 }
@@ -780,6 +800,10 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
   }
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_secret(p, &aSecret, pzErr);
+  if( rc==SQLITE_OK ){
+    BecGraph *g = 0;
+    rc = bec_graph_get(p, &g, pzErr);   /* drops stale caches */
+  }
   if( rc==SQLITE_OK && kind!=BEC_KIND_CREATE ){
     rc = bec_dag_group_id(p, aGroupId, pzErr);
   }
@@ -801,7 +825,7 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
                                "(one database holds one group)");
       rc = SQLITE_ERROR;
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_exec(p->db, "SAVEPOINT bec_create", 0, 0, 0);
+    if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spCreate);
     if( rc==SQLITE_OK ){
       bec_crypto_hash(op.a, op.n, aGroupId);
       rc = bec_dag_config_set_blob(p, "group_id", aGroupId, BEC_HASH_BYTES);
@@ -809,10 +833,9 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
         rc = bec_dag_accept(p, op.a, op.n, 1, aHashOut, &eOutcome, pzErr);
       }
       if( rc ){
-        sqlite3_exec(p->db, "ROLLBACK TO bec_create; RELEASE bec_create", 0, 0, 0);
-        bec_ctx_drop_caches(p);
+        bec_ctx_rollback(p, &spCreate);
       }else{
-        rc = sqlite3_exec(p->db, "RELEASE bec_create", 0, 0, 0);
+        rc = bec_ctx_commit(p, &spCreate);
       }
     }
   }else if( rc==SQLITE_OK ){

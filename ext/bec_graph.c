@@ -173,6 +173,10 @@ int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
   int nStored = 0;
   u64 chain = 0;
   *ppGraph = 0;
+  if( pCtx->nAccepting && pCtx->bGraphChecked && pCtx->pGraph ){
+    *ppGraph = pCtx->pGraph;
+    return SQLITE_OK;
+  }
   rc = bec_ctx_stmt(pCtx,
       "SELECT seq, chain FROM bec_store_op ORDER BY seq DESC LIMIT 1", &pStmt);
   if( rc==SQLITE_OK ){
@@ -197,6 +201,7 @@ int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
     ** transaction, so new rows here are always ours or already loaded;
     ** this only catches authors of ops still pending. */
     *ppGraph = pCtx->pGraph;
+    pCtx->bGraphChecked = pCtx->nAccepting>0;
   }else if( pzErr ){
     *pzErr = sqlite3_mprintf("bec: cannot load the op graph: %s",
                              rc==SQLITE_CORRUPT ? "storage is corrupt"

@@ -1,0 +1,182 @@
+/*
+** test_oom.c - out-of-memory fault injection along bec's key paths.
+**
+** SQLite's allocator is wrapped so that the N-th allocation fails; every
+** path is run once for every N until it completes without reaching N.  Each
+** run must end in success or a clean SQL error, never a crash, and leave a
+** database that bec_check() finds consistent and on which the same step then
+** succeeds.  Leaks are caught by the valgrind and ASan passes of make test.
+** bec allocates only through sqlite3_malloc64, so this reaches all of it.
+*/
+#include "becInt.h"
+#include "bectest.h"
+
+static sqlite3_mem_methods orig;
+static int nFailAt = 0;     /* fail the allocation with this number; 0: never */
+static int nAlloc = 0;      /* allocations since the count was armed */
+static int bFailed = 0;     /* the fail point was reached */
+
+static void *oomMalloc(int n){
+  if( nFailAt && ++nAlloc==nFailAt ){
+    bFailed = 1;
+    return 0;
+  }
+  return orig.xMalloc(n);
+}
+
+static void *oomRealloc(void *p, int n){
+  if( nFailAt && ++nAlloc==nFailAt ){
+    bFailed = 1;
+    return 0;
+  }
+  return orig.xRealloc(p, n);
+}
+
+static void arm(int n){ nFailAt = n; nAlloc = 0; bFailed = 0; }
+static void disarm(void){ nFailAt = 0; }
+
+/* Runs zSql; returns the result code of its last statement. */
+static int run(sqlite3 *db, const char *zSql){
+  return sqlite3_exec(db, zSql, 0, 0, 0);
+}
+
+static int check_ok(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int ok = 0;
+  if( sqlite3_prepare_v2(db, "SELECT bec_check()", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    ok = strcmp((const char*)sqlite3_column_text(pStmt, 0), "ok")==0;
+    if( !ok ) printf("bec_check: %s\n", sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  return ok;
+}
+
+static int count_ops(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int n = -1;
+  if( sqlite3_prepare_v2(db, "SELECT count(*) FROM bec_store_op", -1, &pStmt, 0)==SQLITE_OK
+   && sqlite3_step(pStmt)==SQLITE_ROW ){
+    n = sqlite3_column_int(pStmt, 0);
+  }
+  sqlite3_finalize(pStmt);
+  return n;
+}
+
+/* A fresh replica, set up without faults by zSetup. */
+static sqlite3 *replica(const char *zSetup){
+  sqlite3 *db = 0;
+  char *zErr = 0;
+  disarm();
+  if( sqlite3_open(":memory:", &db)==SQLITE_OK ){
+    sqlite3_bec_init(db, &zErr, 0);
+    sqlite3_free(zErr);
+    if( zSetup && run(db, zSetup) ) printf("setup failed: %s\n", sqlite3_errmsg(db));
+  }
+  return db;
+}
+
+static char zBody[4096];   /* hex of an op to ingest, made by setup */
+
+/* One path: for every N, a fresh replica, the step with allocation N
+** failing, then the checks.  nOpsAfter: the op count the step makes. */
+static void each_fault(const char *zName, const char *zSetup, const char *zStep,
+                       int nOpsAfter){
+  int n, nFail = 0, nBad = 0;
+  for(n=1; n<100000; n++){
+    sqlite3 *db = replica(zSetup);
+    int rc, nOps;
+    arm(n);
+    rc = run(db, zStep);
+    disarm();
+    if( !bFailed ){
+      CHECK_MSG(rc==SQLITE_OK, "%s without faults: %s", zName, sqlite3_errmsg(db));
+      CHECK(count_ops(db)==nOpsAfter);
+      CHECK(check_ok(db));
+      sqlite3_close(db);
+      break;
+    }
+    nFail++;
+    /* A failed step stores all or nothing of itself, and the replica
+    ** stays consistent and usable.  SQLite runs no SQL inside a statement
+    ** after an allocation failed in it, so bec may only be able to roll
+    ** back the interrupted change at the next call: make one first. */
+    run(db, "SELECT bec_pubkey()");
+    CHECK_MSG(sqlite3_get_autocommit(db), "%s: fault %d left a transaction open",
+              zName, n);
+    nOps = count_ops(db);
+    if( !check_ok(db) || (rc==SQLITE_OK && nOps!=nOpsAfter) ){
+      nBad++;
+      printf("FAIL %s: fault at allocation %d left rc=%d ops=%d\n", zName, n, rc, nOps);
+    }
+    if( nOps!=nOpsAfter && run(db, zStep)!=SQLITE_OK ){
+      nBad++;
+      printf("FAIL %s: retry after fault %d: %s\n", zName, n, sqlite3_errmsg(db));
+    }
+    if( count_ops(db)!=nOpsAfter ){
+      nBad++;
+      printf("FAIL %s: after fault %d and retry: %d ops\n", zName, n, count_ops(db));
+    }
+    CHECK_MSG(sqlite3_close(db)==SQLITE_OK, "%s: close after fault %d", zName, n);
+  }
+  CHECK_MSG(nBad==0, "%s: %d bad outcomes", zName, nBad);
+  CHECK_MSG(nFail>10, "%s: only %d fault points reached", zName, nFail);
+  printf("%s: %d allocation faults injected\n", zName, nFail);
+}
+
+int main(void){
+  sqlite3_mem_methods wrap;
+  char zIngest[sizeof(zBody)+100];
+  char zSetup[4096];
+  sqlite3 *src;
+  sqlite3_stmt *pStmt = 0;
+  char zGroup[65];
+
+  CHECK(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &orig)==SQLITE_OK);
+  wrap = orig;
+  wrap.xMalloc = oomMalloc;
+  wrap.xRealloc = oomRealloc;
+  CHECK(sqlite3_config(SQLITE_CONFIG_MALLOC, &wrap)==SQLITE_OK);
+  CHECK(sqlite3_initialize()==SQLITE_OK);
+
+  each_fault("keygen", 0, "SELECT bec_keygen()", 0);
+  each_fault("create group", "SELECT bec_keygen()", "SELECT bec_create_group()", 1);
+  each_fault("sign", "SELECT bec_keygen(); SELECT bec_create_group()",
+             "SELECT bec_sign(x'0102')", 2);
+
+  /* Ingest: a second replica joins and receives the create and one op;
+  ** the op's predecessor arrives in setup, the op itself under faults. */
+  src = replica("SELECT bec_keygen(); SELECT bec_create_group(); SELECT bec_sign(x'aa')");
+  sqlite3_prepare_v2(src, "SELECT bec_group_id(), hex(bec_op(bec_group_id())),"
+      " (SELECT hex(body) FROM bec_store_op WHERE seq=2)", -1, &pStmt, 0);
+  CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
+  snprintf(zGroup, sizeof(zGroup), "%s", sqlite3_column_text(pStmt, 0));
+  snprintf(zSetup, sizeof(zSetup), "SELECT bec_keygen(); SELECT bec_join('%s');"
+           " SELECT bec_ingest(x'%s')", zGroup, sqlite3_column_text(pStmt, 1));
+  snprintf(zBody, sizeof(zBody), "%s", sqlite3_column_text(pStmt, 2));
+  sqlite3_finalize(pStmt);
+  sqlite3_close(src);
+  snprintf(zIngest, sizeof(zIngest), "SELECT bec_ingest(x'%s')", zBody);
+  each_fault("ingest", zSetup, zIngest, 2);
+
+  /* Ingest of an op that waits, then the one that releases it. */
+  {
+    char zSetup2[8192], zStep2[8192];
+    src = replica("SELECT bec_keygen(); SELECT bec_create_group(); "
+                  "SELECT bec_sign(x'aa'); SELECT bec_sign(x'bb')");
+    sqlite3_prepare_v2(src, "SELECT bec_group_id(), hex(bec_op(bec_group_id())),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=2),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=3)", -1, &pStmt, 0);
+    CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
+    snprintf(zSetup2, sizeof(zSetup2), "SELECT bec_keygen(); SELECT bec_join('%s');"
+             " SELECT bec_ingest(x'%s'); SELECT bec_ingest(x'%s')",
+             sqlite3_column_text(pStmt, 0), sqlite3_column_text(pStmt, 1),
+             sqlite3_column_text(pStmt, 3));
+    snprintf(zStep2, sizeof(zStep2), "SELECT bec_ingest(x'%s')",
+             sqlite3_column_text(pStmt, 2));
+    sqlite3_finalize(pStmt);
+    sqlite3_close(src);
+    each_fault("ingest releasing a pending op", zSetup2, zStep2, 3);
+  }
+  return bt_done();
+}
