@@ -223,6 +223,7 @@ struct BecCtx {
   int bGraphChecked;               /* pGraph checked in this acceptance */
   int bGroupKnown;                 /* aGroupId holds the group id */
   u8 aGroupId[BEC_HASH_BYTES];
+  int bNested;                     /* inside a write statement: no savepoints */
 };
 
 /* A new context with one reference, held by the caller. */

@@ -121,6 +121,7 @@ void bec_ctx_recover(BecCtx *p){
 
 int bec_ctx_begin(BecCtx *p, const BecSavepoint *pSp){
   int rc;
+  if( p->bNested ) return SQLITE_OK;
   bec_ctx_recover(p);
   if( p->nSavepoint>=BEC_SAVEPOINT_MAX ) return SQLITE_INTERNAL;
   rc = run_cached(p, pSp->zBegin);
@@ -129,7 +130,12 @@ int bec_ctx_begin(BecCtx *p, const BecSavepoint *pSp){
 }
 
 int bec_ctx_rollback(BecCtx *p, const BecSavepoint *pSp){
-  int rc = run_cached(p, pSp->zRollback);
+  int rc;
+  if( p->bNested ){
+    bec_ctx_drop_caches(p);
+    return SQLITE_OK;
+  }
+  rc = run_cached(p, pSp->zRollback);
   if( rc==SQLITE_OK ) rc = run_cached(p, pSp->zRelease);
   bec_ctx_drop_caches(p);
   if( rc==SQLITE_OK ){
@@ -141,7 +147,9 @@ int bec_ctx_rollback(BecCtx *p, const BecSavepoint *pSp){
 }
 
 int bec_ctx_commit(BecCtx *p, const BecSavepoint *pSp){
-  int rc = run_cached(p, pSp->zRelease);
+  int rc;
+  if( p->bNested ) return SQLITE_OK;
+  rc = run_cached(p, pSp->zRelease);
   if( rc==SQLITE_OK ){
     if( p->nSavepoint>0 && p->aSavepoint[p->nSavepoint-1]==pSp ) p->nSavepoint--;
   }else{
