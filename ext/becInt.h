@@ -217,7 +217,10 @@ struct BecCtx {
   BecGraph *pGraph;                /* in-memory DAG index, or 0 */
   BecMember *pMember;              /* membership state, or 0 */
   int nSavepoint;                  /* savepoints this context has open */
-  const struct BecSavepoint *aSavepoint[BEC_SAVEPOINT_MAX];
+  struct {
+    const struct BecSavepoint *pSp;
+    int bTxn;                      /* opened as BEGIN IMMEDIATE */
+  } aSavepoint[BEC_SAVEPOINT_MAX];
   int bNeedRecovery;               /* a savepoint could not be closed */
   int nAccepting;                  /* depth of bec_dag_accept calls */
   int bGraphChecked;               /* pGraph checked in this acceptance */
@@ -246,7 +249,8 @@ void bec_ctx_drop_caches(BecCtx*);
 ** run any SQL until that statement ends, so a savepoint may be impossible
 ** to roll back at once: the context then remembers it, and the next call
 ** into bec rolls it back first (bec_ctx_recover, run by
-** bec_dag_ensure_schema and bec_ctx_begin). */
+** bec_dag_ensure_schema and bec_ctx_begin).  In autocommit mode the
+** outermost one is a BEGIN IMMEDIATE transaction. */
 int bec_ctx_begin(BecCtx*, const BecSavepoint*);
 int bec_ctx_commit(BecCtx*, const BecSavepoint*);
 int bec_ctx_rollback(BecCtx*, const BecSavepoint*);

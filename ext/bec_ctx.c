@@ -105,53 +105,83 @@ static int run_cached(BecCtx *p, const char *zSql){
   return rc;
 }
 
+/* The outermost change of a call made in autocommit mode runs in its own
+** BEGIN IMMEDIATE transaction instead of a savepoint: everything it reads
+** (heads, the graph) is then read under the write lock, so two processes
+** appending to one file chain their ops instead of forking or failing with
+** SQLITE_BUSY_SNAPSHOT, and the busy handler is honoured while waiting. */
+#define TXN_BEGIN    "BEGIN IMMEDIATE"
+#define TXN_COMMIT   "COMMIT"
+#define TXN_ROLLBACK "ROLLBACK"
+
+/* Undoes stack entry i (the innermost); 0 if the SQL ran. */
+static int undo_entry(BecCtx *p, int i){
+  int rc;
+  if( p->aSavepoint[i].bTxn ){
+    rc = run_cached(p, TXN_ROLLBACK);
+  }else{
+    rc = run_cached(p, p->aSavepoint[i].pSp->zRollback);
+    if( rc==SQLITE_OK ) rc = run_cached(p, p->aSavepoint[i].pSp->zRelease);
+  }
+  return rc;
+}
+
 void bec_ctx_recover(BecCtx *p){
   if( !p->bNeedRecovery ) return;
   /* Roll back, innermost first, what a failed call left open.  A savepoint
   ** that SQLite already rolled back with its transaction is simply gone. */
   while( p->nSavepoint>0 ){
-    const BecSavepoint *pSp = p->aSavepoint[--p->nSavepoint];
-    if( run_cached(p, pSp->zRollback)==SQLITE_OK ){
-      run_cached(p, pSp->zRelease);
-    }
+    p->nSavepoint--;
+    (void)undo_entry(p, p->nSavepoint);
   }
   p->bNeedRecovery = 0;
   bec_ctx_drop_caches(p);
 }
 
 int bec_ctx_begin(BecCtx *p, const BecSavepoint *pSp){
-  int rc;
+  int rc, bTxn;
   if( p->bNested ) return SQLITE_OK;
   bec_ctx_recover(p);
   if( p->nSavepoint>=BEC_SAVEPOINT_MAX ) return SQLITE_INTERNAL;
-  rc = run_cached(p, pSp->zBegin);
-  if( rc==SQLITE_OK ) p->aSavepoint[p->nSavepoint++] = pSp;
+  bTxn = sqlite3_get_autocommit(p->db);
+  rc = run_cached(p, bTxn ? TXN_BEGIN : pSp->zBegin);
+  if( rc==SQLITE_OK ){
+    p->aSavepoint[p->nSavepoint].pSp = pSp;
+    p->aSavepoint[p->nSavepoint].bTxn = bTxn;
+    p->nSavepoint++;
+  }
   return rc;
 }
 
+/* Pops pSp if it is the innermost entry; the index it had, or -1. */
+static int top_entry(BecCtx *p, const BecSavepoint *pSp){
+  if( p->nSavepoint>0 && p->aSavepoint[p->nSavepoint-1].pSp==pSp ){
+    return p->nSavepoint-1;
+  }
+  return -1;
+}
+
 int bec_ctx_rollback(BecCtx *p, const BecSavepoint *pSp){
-  int rc;
-  if( p->bNested ){
-    bec_ctx_drop_caches(p);
-    return SQLITE_OK;
+  int rc = SQLITE_OK;
+  int i;
+  if( !p->bNested ){
+    i = top_entry(p, pSp);
+    rc = i<0 ? SQLITE_INTERNAL : undo_entry(p, i);
+    if( rc==SQLITE_OK ) p->nSavepoint--;
+    else p->bNeedRecovery = 1;
   }
-  rc = run_cached(p, pSp->zRollback);
-  if( rc==SQLITE_OK ) rc = run_cached(p, pSp->zRelease);
   bec_ctx_drop_caches(p);
-  if( rc==SQLITE_OK ){
-    if( p->nSavepoint>0 && p->aSavepoint[p->nSavepoint-1]==pSp ) p->nSavepoint--;
-  }else{
-    p->bNeedRecovery = 1;
-  }
   return rc;
 }
 
 int bec_ctx_commit(BecCtx *p, const BecSavepoint *pSp){
-  int rc;
+  int rc, i;
   if( p->bNested ) return SQLITE_OK;
-  rc = run_cached(p, pSp->zRelease);
+  i = top_entry(p, pSp);
+  if( i<0 ) return SQLITE_INTERNAL;
+  rc = run_cached(p, p->aSavepoint[i].bTxn ? TXN_COMMIT : pSp->zRelease);
   if( rc==SQLITE_OK ){
-    if( p->nSavepoint>0 && p->aSavepoint[p->nSavepoint-1]==pSp ) p->nSavepoint--;
+    p->nSavepoint--;
   }else{
     bec_ctx_rollback(p, pSp);
   }

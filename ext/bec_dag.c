@@ -288,8 +288,8 @@ static const BecSavepoint spAccept = {
 static const BecSavepoint spIngest = {
   "SAVEPOINT bec_ingest", "RELEASE bec_ingest", "ROLLBACK TO bec_ingest"
 };
-static const BecSavepoint spCreate = {
-  "SAVEPOINT bec_create", "RELEASE bec_create", "ROLLBACK TO bec_create"
+static const BecSavepoint spAppend = {
+  "SAVEPOINT bec_append", "RELEASE bec_append", "ROLLBACK TO bec_append"
 };
 
 /**************************************************************************
@@ -781,8 +781,10 @@ static int current_heads(BecCtx *p, u8 **ppOut, int *pn){
   return rc;
 }
 
-int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
-                   u8 *aHashOut, char **pzErr){
+/* Builds, signs and accepts the op; runs inside bec_dag_append's savepoint
+** so that the heads it names are read under the write lock. */
+static int append_locked(BecCtx *p, int kind, const u8 *aPayload,
+                         i64 nPayload, u8 *aHashOut, char **pzErr){
   const u8 *aSecret = 0;
   u8 aGroupId[BEC_HASH_BYTES];
   u8 *aHeads = 0;
@@ -792,22 +794,22 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
 
   memset(&op, 0, sizeof(op));
   memset(aGroupId, 0, sizeof(aGroupId));
-  *pzErr = 0;
-  if( nPayload>BEC_MAX_PAYLOAD ){
-    *pzErr = sqlite3_mprintf("too large: a payload of %lld bytes exceeds the "
-                             "limit of %d", (long long)nPayload, BEC_MAX_PAYLOAD);
-    return SQLITE_TOOBIG;
-  }
-  rc = bec_dag_ensure_schema(p, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_dag_secret(p, &aSecret, pzErr);
+  rc = bec_dag_secret(p, &aSecret, pzErr);
   if( rc==SQLITE_OK ){
     BecGraph *g = 0;
     rc = bec_graph_get(p, &g, pzErr);   /* drops stale caches */
   }
-  if( rc==SQLITE_OK && kind!=BEC_KIND_CREATE ){
+  if( rc==SQLITE_OK && kind==BEC_KIND_CREATE ){
+    if( bec_dag_group_id(p, aGroupId, 0)==SQLITE_OK ){
+      *pzErr = sqlite3_mprintf("bec: this database already belongs to a group "
+                               "(one database holds one group)");
+      rc = SQLITE_ERROR;
+    }
+    memset(aGroupId, 0, sizeof(aGroupId));
+  }else if( rc==SQLITE_OK ){
     rc = bec_dag_group_id(p, aGroupId, pzErr);
+    if( rc==SQLITE_OK ) rc = current_heads(p, &aHeads, &nHeads);
   }
-  if( rc==SQLITE_OK && kind!=BEC_KIND_CREATE ) rc = current_heads(p, &aHeads, &nHeads);
   if( rc ) return rc;
   bec_op_encode_unsigned(&op, kind, kind==BEC_KIND_CREATE ? 0 : aGroupId,
                          p->aPub, nHeads, aHeads, aPayload, nPayload, &rc);
@@ -816,29 +818,10 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
   if( rc==SQLITE_OK && kind==BEC_KIND_CREATE ){
     /* The create op's own hash is the group id; record it first so the
     ** acceptance path sees a group.  It is rolled back with the op. */
-    u8 *aOld = 0;
-    int nOld = 0;
-    rc = bec_dag_config_get_blob(p, "group_id", &aOld, &nOld);
-    sqlite3_free(aOld);
-    if( rc==SQLITE_OK && nOld ){
-      *pzErr = sqlite3_mprintf("bec: this database already belongs to a group "
-                               "(one database holds one group)");
-      rc = SQLITE_ERROR;
-    }
-    if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spCreate);
-    if( rc==SQLITE_OK ){
-      bec_crypto_hash(op.a, op.n, aGroupId);
-      rc = bec_dag_config_set_blob(p, "group_id", aGroupId, BEC_HASH_BYTES);
-      if( rc==SQLITE_OK ){
-        rc = bec_dag_accept(p, op.a, op.n, 1, aHashOut, &eOutcome, pzErr);
-      }
-      if( rc ){
-        bec_ctx_rollback(p, &spCreate);
-      }else{
-        rc = bec_ctx_commit(p, &spCreate);
-      }
-    }
-  }else if( rc==SQLITE_OK ){
+    bec_crypto_hash(op.a, op.n, aGroupId);
+    rc = bec_dag_config_set_blob(p, "group_id", aGroupId, BEC_HASH_BYTES);
+  }
+  if( rc==SQLITE_OK ){
     rc = bec_dag_accept(p, op.a, op.n, 1, aHashOut, &eOutcome, pzErr);
   }
   if( rc==SQLITE_OK && eOutcome!=BEC_ACCEPT_STORED ){
@@ -846,6 +829,31 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
     rc = SQLITE_ERROR;
   }
   bec_buf_free(&op);
+  return rc;
+}
+
+int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
+                   u8 *aHashOut, char **pzErr){
+  int rc;
+  *pzErr = 0;
+  if( nPayload>BEC_MAX_PAYLOAD ){
+    *pzErr = sqlite3_mprintf("too large: a payload of %lld bytes exceeds the "
+                             "limit of %d", (long long)nPayload, BEC_MAX_PAYLOAD);
+    return SQLITE_TOOBIG;
+  }
+  rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spAppend);
+  if( rc ){
+    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("bec: %s", sqlite3_errmsg(p->db));
+    return rc;
+  }
+  rc = append_locked(p, kind, aPayload, nPayload, aHashOut, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_commit(p, &spAppend);
+    if( rc && *pzErr==0 ) *pzErr = sqlite3_mprintf("bec: %s", sqlite3_errmsg(p->db));
+  }else{
+    bec_ctx_rollback(p, &spAppend);
+  }
   return rc;
 }
 

@@ -47,7 +47,7 @@ echo "== tests on $B ${MODE:+($MODE)}"
 for t in "$ROOT/$B"/test/test_*; do
   [ -x "$t" ] || continue
   if [ "$MODE" = valgrind ]; then
-    run_one "valgrind $(basename "$t")" valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "$t"
+    run_one "valgrind $(basename "$t")" env BEC_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "$t"
   else
     run_one "$(basename "$t")" "$t"
   fi
