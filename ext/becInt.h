@@ -373,6 +373,12 @@ int bec_crdt_on_store(BecCtx*, int iSeq, const BecOp *pOp, char **pzErr);
 int bec_crdt_on_validity(BecCtx*, const int *aSeq, int n, char **pzErr);
 
 /**************************************************************************
+** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).
+*/
+/* *pzOut from sqlite3_malloc64; the caller frees it. */
+int bec_dot_render(BecCtx*, int nLimit, char **pzOut, char **pzErr);
+
+/**************************************************************************
 ** bec_vtab.c - read-only eponymous virtual tables.
 */
 #define BEC_TABLE_MAX_FILTER 4

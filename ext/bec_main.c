@@ -334,6 +334,21 @@ static void fnCheck(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   else sqlite3_result_text(ctx, zReport, -1, sqlite3_free);
 }
 
+/* bec_dot([limit]): the newest limit (default 1000) ops as Graphviz DOT. */
+static void fnDot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  char *zDot = 0, *zErr = 0;
+  int nLimit = argc ? sqlite3_value_int(argv[0]) : 1000;
+  int rc;
+  if( nLimit<1 ){
+    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_dot: the limit must be "
+             "a positive number of ops"));
+    return;
+  }
+  rc = bec_dot_render(fn_ctx(ctx), nLimit, &zDot, &zErr);
+  if( rc ) fn_error(ctx, rc, zErr);
+  else sqlite3_result_text(ctx, zDot, -1, sqlite3_free);
+}
+
 /* bec_config(name [, value]): reads or sets a limit. */
 static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   static const struct { const char *zName; i64 iDefault; i64 iMin; } aKnob[] = {
@@ -399,6 +414,8 @@ static const struct {
   { "bec_verify",       1, READS,  fnVerify },
   { "bec_verify",       2, PURE,   fnVerify },
   { "bec_check",        0, DIRECT, fnCheck },
+  { "bec_dot",          0, READS,  fnDot },
+  { "bec_dot",          1, READS,  fnDot },
   { "bec_config",       1, READS,  fnConfig },
   { "bec_config",       2, DIRECT, fnConfig },
 };
