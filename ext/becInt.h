@@ -179,6 +179,13 @@ int bec_crypto_seal(const u8 *aSeed, const char *zPass, int nPass,
 ** blob is malformed. */
 int bec_crypto_unseal(const u8 *aSealed, int nSealed, const char *zPass,
                       int nPass, u8 *aSeed) BEC_WARN_UNUSED;
+/* Sign / verify a becsync handshake transcript (domain "bec-sync-auth-v1",
+** never an op's signed message).  Sign returns SQLITE_NOMEM or SQLITE_OK;
+** verify returns 1 if valid, else 0. */
+int bec_crypto_sign_auth(const u8 *aSecret, const u8 *aMsg, i64 nMsg,
+                         u8 *aSig) BEC_WARN_UNUSED;
+int bec_crypto_verify_auth(const u8 *aPub, const u8 *aMsg, i64 nMsg,
+                           const u8 *aSig) BEC_WARN_UNUSED;
 void bec_crypto_random(u8 *a, size_t n);
 void bec_crypto_wipe(void *p, size_t n);
 
@@ -189,6 +196,7 @@ void bec_crypto_wipe(void *p, size_t n);
 typedef struct BecCtx BecCtx;
 typedef struct BecGraph BecGraph;
 typedef struct BecMember BecMember;
+typedef struct BecCrdt BecCrdt;
 
 #define BEC_STMT_CACHE 64
 #define BEC_SAVEPOINT_MAX 8
@@ -216,6 +224,12 @@ struct BecCtx {
   u8 aPub[BEC_PUBKEY_BYTES];
   BecGraph *pGraph;                /* in-memory DAG index, or 0 */
   BecMember *pMember;              /* membership state, or 0 */
+  int nPendingMaxOps;              /* cached limits (bec_store_config) */
+  i64 nPendingMaxBytes;
+  BecCrdt *pCrdt;                  /* bec_crdt.c: table state, or 0 */
+  int bNested;                     /* inside a write statement (a vtab
+                                   ** method): no SAVEPOINTs; the statement's
+                                   ** transaction makes an op atomic */
   int nSavepoint;                  /* savepoints this context has open */
   struct {
     const struct BecSavepoint *pSp;
@@ -226,7 +240,6 @@ struct BecCtx {
   int bGraphChecked;               /* pGraph checked in this acceptance */
   int bGroupKnown;                 /* aGroupId holds the group id */
   u8 aGroupId[BEC_HASH_BYTES];
-  int bNested;                     /* inside a write statement: no savepoints */
 };
 
 /* A new context with one reference, held by the caller. */
@@ -250,10 +263,14 @@ void bec_ctx_drop_caches(BecCtx*);
 ** to roll back at once: the context then remembers it, and the next call
 ** into bec rolls it back first (bec_ctx_recover, run by
 ** bec_dag_ensure_schema and bec_ctx_begin).  In autocommit mode the
-** outermost one is a BEGIN IMMEDIATE transaction. */
+** outermost one is a BEGIN IMMEDIATE transaction.  With bNested set (inside a
+** write statement) these do nothing: the statement is the unit of undo. */
 int bec_ctx_begin(BecCtx*, const BecSavepoint*);
 int bec_ctx_commit(BecCtx*, const BecSavepoint*);
 int bec_ctx_rollback(BecCtx*, const BecSavepoint*);
+/* The same, for a savepoint in which no cached state changed: the caches
+** survive (a rejected op costs no reload). */
+int bec_ctx_rollback_clean(BecCtx*, const BecSavepoint*);
 void bec_ctx_recover(BecCtx*);
 /* Run a statement that returns no rows; fills *pzErr on failure. */
 int bec_ctx_exec(BecCtx*, const char *zSql, char **pzErr);
@@ -364,13 +381,163 @@ int bec_member_ensure_schema(BecCtx*, char **pzErr);
 int bec_member_check(BecCtx*, char **pzProblems, char **pzErr);
 
 /**************************************************************************
-** bec_crdt.c - merged table state derived from schema and write ops.
+** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).
+*/
+#define BEC_TABLE_FORMAT     1     /* first byte of schema and write payloads */
+#define BEC_TABLE_MAX_COL    256
+#define BEC_TABLE_MAX_NAME   128   /* bytes in a table or column name */
+#define BEC_TABLE_MAX_TYPE   64    /* bytes in a declared type */
+#define BEC_WRITE_MAX_TABLES 1024  /* tables one write op may touch */
+#define BEC_SCHEMA_CREATE    1
+#define BEC_SCHEMA_DROP      2
+#define BEC_VAL_NULL         0     /* value tags */
+#define BEC_VAL_INT          1
+#define BEC_VAL_REAL         2
+#define BEC_VAL_TEXT         3
+#define BEC_VAL_BLOB         4
+
+/* A decoded value; text and blob point into the decoded bytes. */
+typedef struct BecValue BecValue;
+struct BecValue {
+  int eType;          /* BEC_VAL_* */
+  int n;              /* bytes of text or blob */
+  i64 i;
+  double r;
+  const u8 *a;
+};
+void bec_value_encode(BecBuf*, sqlite3_value*, int *pRc);
+int bec_value_decode(BecReader*, BecValue*) BEC_WARN_UNUSED;
+void bec_value_bind(sqlite3_stmt*, int iParam, const BecValue*);
+void bec_value_result(sqlite3_context*, const BecValue*);
+
+/* A table's schema (one allocation: free with bec_schema_free). */
+typedef struct BecColumn BecColumn;
+struct BecColumn {
+  char *zName;
+  char *zType;        /* declared type, "" if none */
+  int iPk;            /* 0, or 1-based position in the primary key */
+};
+typedef struct BecSchema BecSchema;
+struct BecSchema {
+  int action;         /* BEC_SCHEMA_CREATE or BEC_SCHEMA_DROP */
+  char *zName;
+  int nCol;
+  BecColumn *aCol;
+  int nPk;
+  int *aPk;           /* aPk[k]: column index of the k-th key column */
+  int bIntPk;         /* key is one column of type INTEGER (a rowid alias) */
+};
+int bec_schema_new(int action, const char *zName, int nName, int nCol,
+                   const char *const *azCol, const int *anCol,
+                   const char *const *azType, const int *anType,
+                   const int *aiPk, BecSchema **pp);
+void bec_schema_free(BecSchema*);
+int bec_schema_check(const BecSchema*, char **pzErr);
+void bec_schema_encode(BecBuf*, const BecSchema*, int *pRc);
+int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr)
+    BEC_WARN_UNUSED;
+int bec_table_name_ok(const char *z, int n, char **pzErr);
+int bec_table_type_ok(const char *z, int n);
+
+/* Reading a write payload: open, then per change head + body, then close. */
+typedef struct BecWriteReader BecWriteReader;
+struct BecWriteReader {
+  BecReader rd;
+  int nTable;
+  const u8 *aTableHash;   /* nTable * BEC_HASH_BYTES */
+  i64 nChange;
+  i64 iChange;
+};
+int bec_write_open(BecWriteReader*, const u8 *a, i64 n) BEC_WARN_UNUSED;
+int bec_write_head(BecWriteReader*, int *piTable, int *pbDelete) BEC_WARN_UNUSED;
+int bec_write_body(BecWriteReader*, const BecSchema*, int bDelete,
+                   BecValue *aVal, u8 *abSet) BEC_WARN_UNUSED;
+int bec_write_close(BecWriteReader*) BEC_WARN_UNUSED;
+
+/**************************************************************************
+** bec_crdt.c - merged table state derived from schema and write ops, and
+** bec_table.c - the "bec" virtual table module over it.
 */
 /* Node iSeq (of kind schema or write) was just stored; bValid as derived. */
 int bec_crdt_on_store(BecCtx*, int iSeq, const BecOp *pOp, char **pzErr);
 /* The validity of the ops aSeq[0..n-1] changed (membership): recompute
 ** the rows they wrote. */
 int bec_crdt_on_validity(BecCtx*, const int *aSeq, int n, char **pzErr);
+/* Acceptance: is a schema or write op well formed in its causal past
+** (aPredSeq: its predecessors' seqs)?  SQLITE_OK, or an error with
+** *pzErr "malformed: ...".  Called before the op is stored. */
+int bec_crdt_validate(BecCtx*, const BecOp*, const int *aPredSeq,
+                      char **pzErr) BEC_WARN_UNUSED;
+/* Creates the tables bec_crdt.c owns (idempotent). */
+int bec_crdt_ensure_schema(BecCtx*, char **pzErr);
+
+/* Statements of a BecTab's shadow table, prepared on first use. */
+#define BEC_TAB_SEL_PK     0   /* rowid, r, s.., c.. WHERE key = ?.. */
+#define BEC_TAB_SEL_ROWID  1   /* the same WHERE rowid=?1 */
+#define BEC_TAB_INSERT     2   /* c.. (?1..), r, s.. */
+#define BEC_TAB_UPDATE     3   /* ?1 rowid, ?2 r, per non-key column i:
+                               ** ?(3i+3) written?, ?(3i+4) value, ?(3i+5) seq */
+#define BEC_TAB_DELETE     4   /* WHERE rowid=?1 */
+#define BEC_TAB_NSTMT      5
+#define BEC_TAB_NSCAN      8   /* cached scan statements (by idxNum) */
+
+/* One connected bec table: the virtual table object itself.  Every
+** connected table of a connection is on BecCrdt.pTabList, so the merge
+** can reach its statements. */
+typedef struct BecTab BecTab;
+struct BecTab {
+  sqlite3_vtab base;
+  BecCtx *pCtx;
+  BecTab *pNext;
+  int iSchema;                    /* seq of the create op (the incarnation) */
+  u8 aSchemaHash[BEC_HASH_BYTES];
+  BecSchema *pSchema;
+  char *zRows;                    /* "main"."<name>_rows", quoted */
+  int eConflicts;                 /* -1 unknown, 0 none, 1 some */
+  sqlite3_stmt *aStmt[BEC_TAB_NSTMT];
+  struct { int idxNum; sqlite3_stmt *pStmt; } aScan[BEC_TAB_NSCAN];
+};
+int bec_tab_stmt(BecTab*, int eStmt, sqlite3_stmt **ppStmt);
+/* Loads the schema of create op iSchema (from its stored body). */
+int bec_crdt_load_schema(BecCtx*, int iSchema, BecSchema **pp, u8 *aHash,
+                         char **pzErr);
+/* The winning schema op of a table name, 0 if none. */
+int bec_crdt_winner(BecCtx*, const char *zName, int *piSeq);
+/* 1 if the table has rows in bec_store_conflict (cached per transaction). */
+int bec_crdt_has_conflicts(BecTab*, int *pbHas);
+
+/* Per-connection state: the connected tables and the write op that the
+** current transaction is building. */
+typedef struct BecMark BecMark;
+struct BecMark { i64 nBuf; i64 nChange; int nTable; };
+struct BecCrdt {
+  BecTab *pTabList;
+  int bTxn;                       /* this transaction has written */
+  int iSeq;                       /* the seq its write op is predicted to get */
+  BecBuf chg;                     /* encoded changes */
+  i64 nChange;
+  int nTable, nTableAlloc;
+  int *aTable;                    /* schema seqs of the tables written */
+  u8 *aTableHash;                 /* their hashes */
+  int nMark, nMarkAlloc;
+  BecMark *aMark;                 /* savepoint marks */
+  int bFlushing;                  /* appending the transaction's write op */
+  int bLocalSchema;               /* xCreate/xDestroy appending a schema op */
+  int iApplySchema;               /* CREATE VIRTUAL TABLE run by the merge */
+  int bApplyDrop;                 /* DROP TABLE run by the merge */
+};
+int bec_crdt_get(BecCtx*, BecCrdt **pp);
+void bec_crdt_free(BecCrdt*);
+/* The index of table t in the transaction's write op (added if new). */
+int bec_crdt_txn_table(BecCrdt*, BecTab *t, int *piTable);
+/* Signs the transaction's changes as one write op (xSync). */
+int bec_crdt_flush(BecCtx*, char **pzErr);
+void bec_crdt_txn_reset(BecCrdt*);
+/* Encodes key values of a shadow row as a bec_store_conflict key. */
+void bec_crdt_key_from_stmt(BecBuf*, BecTab*, sqlite3_stmt*, int iFirstCol,
+                            int *pRc);
+/* Registers the bec module and bec_conflicts (called by sqlite3_bec_init). */
+int bec_table_register(sqlite3*, BecCtx*);
 
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).
@@ -403,5 +570,87 @@ int bec_vtab_register(sqlite3*, BecCtx*);
 /* Registers one read-only eponymous table; takes ownership of pDef (from
 ** sqlite3_malloc64), which must live as long as the connection. */
 int bec_vtab_register_table(sqlite3*, BecTableDef *pDef);
+
+/**************************************************************************
+** bec_bloom.c / bec_syncmsg.c / bec_sync.c - Bloom-filter reconciliation
+** between replicas (docs/sync.md): the filter, the versioned sync message,
+** and offer/apply with per-peer state (bec_sync_offer, bec_sync_apply,
+** bec_peers).
+*/
+/* Limits a peer cannot exceed in one message or session (docs/sync.md). */
+#define BEC_SYNC_VERSION          1
+#define BEC_SYNC_SESSION_BYTES    8
+#define BEC_SYNC_MAX_MSG_BYTES    (64*1024*1024)   /* whole message */
+#define BEC_SYNC_MAX_HEADS        8192             /* heads, shared heads */
+#define BEC_SYNC_MAX_NEEDS        4096             /* needs per message */
+#define BEC_SYNC_MAX_OPS          10000            /* ops per message */
+#define BEC_SYNC_MAX_FILTER_BYTES (16*1024*1024)   /* filter bits / 8 */
+#define BEC_SYNC_MAX_PROBES       32               /* probes per entry */
+#define BEC_SYNC_MAX_ROUNDS       4096             /* messages per session */
+
+/* Message flags. */
+#define BEC_SYNC_F_OFFER           0x01  /* first message of a session */
+#define BEC_SYNC_F_SHARED_IS_HEADS 0x02  /* shared list omitted: = heads */
+#define BEC_SYNC_F_FILTER          0x04  /* a filter follows */
+#define BEC_SYNC_F_KNOWS_ALL       0x08  /* sender holds all heads you sent */
+#define BEC_SYNC_F_SAME_HEADS      0x10  /* heads omitted: = those you sent */
+#define BEC_SYNC_F_ALL             0x1f
+
+#define BEC_BLOOM_BITS_PER_ENTRY  10
+#define BEC_BLOOM_PROBES          7
+
+typedef struct BecBloom BecBloom;
+struct BecBloom {
+  u64 seed;          /* XXH3 seed: fresh randomness per filter */
+  int nProbe;        /* probes per entry, 1..BEC_SYNC_MAX_PROBES */
+  i64 nBit;          /* a multiple of 8; 0: empty, every test negative */
+  u8 *aBit;          /* nBit/8 bytes */
+  int bOwned;        /* aBit from sqlite3_malloc64, freed by bec_bloom_free */
+};
+/* A filter sized for nEntry entries with a fresh random seed. */
+int bec_bloom_init(BecBloom*, i64 nEntry);
+void bec_bloom_add(BecBloom*, const u8 *aHash);
+int bec_bloom_test(const BecBloom*, const u8 *aHash);
+/* A deep copy (pTo is freed first). */
+int bec_bloom_copy(BecBloom *pTo, const BecBloom *pFrom);
+void bec_bloom_free(BecBloom*);
+/* Tests only: probes from the raw hash bytes, as an unsalted filter. */
+extern int bec_bloom_test_unsalted;
+
+/* A decoded sync message.  Pointers point into the decoded bytes; filter
+** bits are borrowed (bOwned==0).  The ops are nOp (length, body) pairs in
+** aOps[0..nOps-1], already checked for framing; bec_syncmsg_next_op walks
+** them. */
+typedef struct BecSyncMsg BecSyncMsg;
+struct BecSyncMsg {
+  int flags;                     /* BEC_SYNC_F_* */
+  const u8 *aGroupTag;           /* BEC_GROUP_TAG_BYTES */
+  const u8 *aSession;            /* BEC_SYNC_SESSION_BYTES */
+  i64 iRound;
+  int nHead;  const u8 *aHead;   /* sorted, unique */
+  int nShared; const u8 *aShared;/* sorted, unique (= heads if flagged) */
+  BecBloom filter;               /* if flags & BEC_SYNC_F_FILTER */
+  int nNeed;  const u8 *aNeed;   /* sorted, unique */
+  int nOp;    const u8 *aOps; i64 nOps;
+};
+int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg*, char **pzErr)
+    BEC_WARN_UNUSED;
+/* Iterates the ops of a decoded message: *piOff starts at 0. */
+void bec_syncmsg_next_op(const BecSyncMsg*, i64 *piOff, const u8 **ppOp,
+                         i64 *pnOp);
+/* Appends the encoding of pMsg to pOut; pOps holds nOp (varint length,
+** body) pairs already framed by bec_syncmsg_add_op. */
+void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
+                        const BecBuf *pOps, int *pRc);
+void bec_syncmsg_add_op(BecBuf *pOps, const u8 *aOp, i64 nOp, int *pRc);
+
+/* Threads that check the signatures of a large incoming batch (1 or 2;
+** the benchmark measures both). */
+extern int bec_sync_verify_threads;
+/* Registers bec_sync_offer, bec_sync_apply, bec_sync_state, the becsync
+** handshake helpers and the bec_peers table. */
+int bec_sync_register(sqlite3*, BecCtx*);
+/* Creates the tables this module owns (called by bec_dag_ensure_schema). */
+int bec_sync_ensure_schema(BecCtx*, char **pzErr);
 
 #endif /* BEC_INT_H */

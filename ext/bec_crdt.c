@@ -1,13 +1,1162 @@
 /*
-** bec_crdt.c - PROVISIONAL: the CRDT table layer is not built yet; schema
-** and write ops are stored but have no effect.
+** bec_crdt.c - the merge: table state derived from schema and write ops.
+**
+** What is stored (all derived: rebuilt from the ops when validity changes):
+**   bec_store_table(name, seq)       per table name, the winning schema op
+**                                    (a create or a drop)
+**   bec_store_column(tbl, idx, name, type, pk)
+**                                    the columns of every create op
+**   bec_store_conflict(tbl, pk, col, seq, value)
+**                                    the concurrent writes that lost, per
+**                                    register (col -1: the row's existence)
+**   "<name>_rows"                    per live table, one row per existing
+**                                    merged row: the key and column values
+**                                    c0.., the seq r of the row's winning
+**                                    upsert and per non-key column the seq
+**                                    s<k> of the write whose value it shows
+**
+** The merge (docs/tables.md has the rules; this is how they are computed).
+** Every column of every row is a register, and so is the row's existence.
+** A register holds the set of writes to it that no valid delete of the row
+** covers, reduced to its maximal elements: a write that is an ancestor of
+** another member can never show again, because any delete covering the
+** later one covers it too.  Ops are applied in a topological order (seq),
+** so a new op x is never an ancestor of a member:
+**   upsert by x:  drop the members of each written register that are x or
+**                 ancestors of x, then add x;
+**   delete by x:  drop the members of every register of the row that are x
+**                 or ancestors of x (the writes the delete observed).
+** The register shows its greatest member by (depth, hash); the others are
+** the row's conflicts.  A row exists while its existence register is not
+** empty.  In the common case a register has one member and all a row needs
+** is one seq per column.  Ancestry is answered by walking the DAG down from
+** x in seq order, lazily and once per op (struct Anc); an op whose
+** predecessors were all heads has every earlier op as an ancestor, which
+** is the case of every local op and needs no walk at all.
 */
 #include "becInt.h"
 
-int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+#include <stdarg.h>
+
+static const char zCrdtSchema[] =
+  "CREATE TABLE IF NOT EXISTS bec_store_table("
+  "  name TEXT PRIMARY KEY COLLATE NOCASE, seq INTEGER NOT NULL) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_column("
+  "  tbl INTEGER NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL,"
+  "  type TEXT NOT NULL, pk INTEGER NOT NULL, PRIMARY KEY(tbl, idx))"
+  "  WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_conflict("
+  "  tbl INTEGER NOT NULL, pk BLOB NOT NULL, col INTEGER NOT NULL,"
+  "  seq INTEGER NOT NULL, value, PRIMARY KEY(tbl, pk, col, seq))"
+  "  WITHOUT ROWID;"
+  "INSERT OR REPLACE INTO bec_store_config(key, value) "
+  "  VALUES('tables_format', 1);";
+
+#define TABLES_FORMAT 1
+
+int bec_crdt_ensure_schema(BecCtx *p, char **pzErr){
+  i64 iFormat = 0;
+  int rc = bec_dag_config_get_int(p, "tables_format", 0, &iFormat);
+  if( rc ) return rc;
+  if( iFormat>TABLES_FORMAT ){
+    *pzErr = sqlite3_mprintf("bec: this database's tables were written by a "
+        "newer bec (table format %lld; this build reads %d)",
+        (long long)iFormat, TABLES_FORMAT);
+    return SQLITE_ERROR;
+  }
+  if( iFormat==TABLES_FORMAT ) return SQLITE_OK;
+  return bec_ctx_exec(p, zCrdtSchema, pzErr);
+}
+
+int bec_crdt_get(BecCtx *p, BecCrdt **pp){
+  if( p->pCrdt==0 ){
+    p->pCrdt = sqlite3_malloc64(sizeof(BecCrdt));
+    if( p->pCrdt==0 ) return SQLITE_NOMEM;
+    memset(p->pCrdt, 0, sizeof(BecCrdt));
+  }
+  *pp = p->pCrdt;
   return SQLITE_OK;
 }
 
-int bec_crdt_on_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
+void bec_crdt_free(BecCrdt *pC){
+  if( pC ){
+    bec_buf_free(&pC->chg);
+    sqlite3_free(pC->aTable);
+    sqlite3_free(pC->aTableHash);
+    sqlite3_free(pC->aMark);
+    sqlite3_free(pC);
+  }
+}
+
+/**************************************************************************
+** Order and ancestry.
+*/
+/* 1 if op a is ordered after op b: greater depth, then greater hash. */
+static int later(const BecGraph *g, int a, int b){
+  const BecNode *pA = &g->aNode[a], *pB = &g->aNode[b];
+  if( pA->depth!=pB->depth ) return pA->depth > pB->depth;
+  return memcmp(pA->aHash, pB->aHash, BEC_HASH_BYTES) > 0;
+}
+
+/* Answers "is w op x or an ancestor of x?" for one op x.  Nodes are
+** visited from x down in seq order (a topological order), so once every
+** node above w is visited, w is marked iff it is an ancestor. */
+typedef struct Anc Anc;
+struct Anc {
+  const BecGraph *g;
+  int x;              /* the op; may be nNode+1 (not stored yet) */
+  const int *aXPred;
+  int nXPred;
+  int bAll;           /* every node below x is an ancestor */
+  int iLow;           /* nodes >= iLow are visited; 0 before the first walk */
+  u32 iStamp;
+  u32 *aStamp;        /* aStamp[i]==iStamp: i is marked */
+  int nStamp;
+};
+
+static void anc_init(Anc *a, const BecGraph *g, int x, const int *aPred,
+                     int nPred, int bAll){
+  a->g = g;
+  a->x = x;
+  a->aXPred = aPred;
+  a->nXPred = nPred;
+  a->bAll = bAll;
+  a->iLow = 0;
+  a->iStamp++;
+  if( a->iStamp==0 ){
+    if( a->aStamp ) memset(a->aStamp, 0, sizeof(u32)*(size_t)a->nStamp);
+    a->iStamp = 1;
+  }
+}
+
+static void anc_free(Anc *a){
+  sqlite3_free(a->aStamp);
+  a->aStamp = 0;
+  a->nStamp = 0;
+}
+
+static int anc_covers(Anc *a, int w, int *pRc){
+  const BecGraph *g = a->g;
+  int i;
+  if( w==a->x ) return 1;
+  if( w<1 || w>a->x ) return 0;
+  if( a->bAll ) return 1;
+  if( a->iLow==0 ){
+    if( a->nStamp < a->x+1 ){
+      int nNew = a->x + 1024;
+      u32 *aNew = sqlite3_realloc64(a->aStamp, sizeof(u32)*(sqlite3_uint64)nNew);
+      if( aNew==0 ){
+        *pRc = SQLITE_NOMEM;
+        return 0;
+      }
+      memset(&aNew[a->nStamp], 0, sizeof(u32)*(size_t)(nNew - a->nStamp));
+      a->aStamp = aNew;
+      a->nStamp = nNew;
+    }
+    for(i=0; i<a->nXPred; i++) a->aStamp[a->aXPred[i]] = a->iStamp;
+    a->iLow = a->x;
+  }
+  while( a->iLow > w+1 ){
+    int j = --a->iLow;
+    if( a->aStamp[j]==a->iStamp ){
+      const int *aP = BEC_NODE_PREDS(g, j);
+      for(i=0; i<g->aNode[j].nPred; i++) a->aStamp[aP[i]] = a->iStamp;
+    }
+  }
+  return a->aStamp[w]==a->iStamp;
+}
+
+/* 1 if the just stored op is the only head: every op is its ancestor. */
+static int only_head(BecCtx *p, int *pbOnly){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT count(*) FROM bec_store_head", &pStmt);
+  *pbOnly = 0;
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pbOnly = sqlite3_column_int(pStmt, 0)==1;
+  return sqlite3_reset(pStmt);
+}
+
+/**************************************************************************
+** Schemas and the catalog.
+*/
+int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT hash, body FROM bec_store_op "
+                           "WHERE seq=?1 AND kind=5", &pStmt);
+  *pp = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSchema);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    BecOp op;
+    rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
+                       sqlite3_column_bytes(pStmt, 1), &op, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, pp, pzErr);
+    if( rc==SQLITE_OK && aHash && sqlite3_column_bytes(pStmt, 0)==BEC_HASH_BYTES ){
+      memcpy(aHash, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
+    }
+  }else{
+    rc = SQLITE_CORRUPT;
+    *pzErr = sqlite3_mprintf("bec: schema op %d is not stored", iSchema);
+  }
+  sqlite3_reset(pStmt);
+  return rc;
+}
+
+int bec_crdt_winner(BecCtx *p, const char *zName, int *piSeq){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_table WHERE name=?1",
+                        &pStmt);
+  *piSeq = 0;
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piSeq = sqlite3_column_int(pStmt, 0);
+  return sqlite3_reset(pStmt);
+}
+
+/* 1 if create op iSchema is the winner of its name: its table is live. */
+static int is_live(BecCtx *p, int iSchema, int *pbLive){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_table WHERE seq=?1", &pStmt);
+  *pbLive = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSchema);
+  *pbLive = sqlite3_step(pStmt)==SQLITE_ROW;
+  return sqlite3_reset(pStmt);
+}
+
+/* The connected table of incarnation iSchema, connecting it if needed. */
+static int tab_find(BecCtx *p, int iSchema, const char *zName, BecTab **pp,
+                    char **pzErr){
+  BecTab *t;
+  int rc = SQLITE_OK;
+  *pp = 0;
+  for(t=p->pCrdt->pTabList; t; t=t->pNext){
+    if( t->iSchema==iSchema ){ *pp = t; return SQLITE_OK; }
+  }
+  {
+    sqlite3_stmt *pStmt = 0;
+    char *zSql = sqlite3_mprintf("SELECT 1 FROM main.\"%w\"", zName);
+    if( zSql==0 ) return SQLITE_NOMEM;
+    rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+    sqlite3_free(zSql);
+    sqlite3_finalize(pStmt);
+  }
+  for(t=p->pCrdt->pTabList; rc==SQLITE_OK && t; t=t->pNext){
+    if( t->iSchema==iSchema ){ *pp = t; return SQLITE_OK; }
+  }
+  *pzErr = sqlite3_mprintf("bec: cannot open table %s: %s", zName,
+                           rc ? sqlite3_errmsg(p->db) : "not a bec table here");
+  return rc ? rc : SQLITE_ERROR;
+}
+
+int bec_crdt_has_conflicts(BecTab *t, int *pbHas){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  if( t->eConflicts>=0 ){
+    *pbHas = t->eConflicts;
+    return SQLITE_OK;
+  }
+  rc = bec_ctx_stmt(t->pCtx, "SELECT 1 FROM bec_store_conflict WHERE tbl=?1 "
+                             "LIMIT 1", &pStmt);
+  *pbHas = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, t->iSchema);
+  *pbHas = sqlite3_step(pStmt)==SQLITE_ROW;
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ) t->eConflicts = *pbHas;
+  return rc;
+}
+
+void bec_crdt_key_from_stmt(BecBuf *pBuf, BecTab *t, sqlite3_stmt *pStmt,
+                            int iFirstCol, int *pRc){
+  int k;
+  for(k=0; k<t->pSchema->nPk; k++){
+    bec_value_encode(pBuf, sqlite3_column_value(pStmt,
+                     iFirstCol + t->pSchema->aPk[k]), pRc);
+  }
+}
+
+/**************************************************************************
+** Merging one change of a peer's op into a row.
+*/
+typedef struct Member Member;
+struct Member {
+  int col;            /* -1: the row's existence register */
+  int seq;
+  BecValue v;
+};
+
+/* Scratch space reused by every change of an op. */
+typedef struct Merge Merge;
+struct Merge {
+  Anc anc;
+  Member *a;          /* members of the row's registers */
+  int n, nAlloc;
+  BecBuf key;         /* the row's bec_store_conflict key */
+  BecBuf extra;       /* copies of the values of loaded conflicts */
+  BecValue aVal[BEC_TABLE_MAX_COL];
+  u8 abSet[BEC_TABLE_MAX_COL];
+  int aWin[BEC_TABLE_MAX_COL+1];   /* winner member per register, -1 none */
+};
+
+static void merge_free(Merge *m){
+  anc_free(&m->anc);
+  sqlite3_free(m->a);
+  bec_buf_free(&m->key);
+  bec_buf_free(&m->extra);
+}
+
+static int member_add(Merge *m, int col, int seq, const BecValue *pV){
+  if( m->n>=m->nAlloc ){
+    int nNew = m->nAlloc ? m->nAlloc*2 : 64;
+    Member *aNew = sqlite3_realloc64(m->a, sizeof(Member)*(sqlite3_uint64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    m->a = aNew;
+    m->nAlloc = nNew;
+  }
+  m->a[m->n].col = col;
+  m->a[m->n].seq = seq;
+  if( pV ) m->a[m->n].v = *pV;
+  else memset(&m->a[m->n].v, 0, sizeof(BecValue));
+  m->n++;
   return SQLITE_OK;
+}
+
+static void value_from_column(sqlite3_stmt *pStmt, int i, BecValue *pV){
+  memset(pV, 0, sizeof(*pV));
+  switch( sqlite3_column_type(pStmt, i) ){
+    case SQLITE_INTEGER:
+      pV->eType = BEC_VAL_INT;
+      pV->i = sqlite3_column_int64(pStmt, i);
+      break;
+    case SQLITE_FLOAT:
+      pV->eType = BEC_VAL_REAL;
+      pV->r = sqlite3_column_double(pStmt, i);
+      break;
+    case SQLITE_TEXT:
+      pV->eType = BEC_VAL_TEXT;
+      pV->a = sqlite3_column_text(pStmt, i);
+      pV->n = sqlite3_column_bytes(pStmt, i);
+      break;
+    case SQLITE_BLOB:
+      pV->eType = BEC_VAL_BLOB;
+      pV->a = sqlite3_column_blob(pStmt, i);
+      pV->n = sqlite3_column_bytes(pStmt, i);
+      break;
+    default:
+      pV->eType = BEC_VAL_NULL;
+      break;
+  }
+}
+
+/* Loads the row's conflicts as members.  Their text and blob bytes are
+** copied into m->extra, so pointers are fixed up after loading. */
+static int load_conflicts(BecTab *t, Merge *m){
+  sqlite3_stmt *pStmt = 0;
+  int i0 = m->n, i;
+  int rc = bec_ctx_stmt(t->pCtx, "SELECT col, seq, value FROM bec_store_conflict"
+                                 " WHERE tbl=?1 AND pk=?2", &pStmt);
+  if( rc ) return rc;
+  m->extra.n = 0;
+  sqlite3_bind_int(pStmt, 1, t->iSchema);
+  sqlite3_bind_blob(pStmt, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    BecValue v;
+    value_from_column(pStmt, 2, &v);
+    if( v.a ){
+      i64 iOff = m->extra.n;
+      bec_buf_append(&m->extra, v.a, v.n, &rc);
+      v.a = (const u8*)(intptr_t)iOff;      /* an offset until fixed up */
+    }
+    if( rc==SQLITE_OK ){
+      rc = member_add(m, sqlite3_column_int(pStmt, 0), sqlite3_column_int(pStmt, 1), &v);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  for(i=i0; rc==SQLITE_OK && i<m->n; i++){
+    BecValue *v = &m->a[i].v;
+    if( v->eType==BEC_VAL_TEXT || v->eType==BEC_VAL_BLOB ){
+      v->a = v->n ? m->extra.a + (intptr_t)v->a : (const u8*)"";
+    }
+  }
+  return rc;
+}
+
+static int exec_key(BecTab *t, Merge *m, const char *zSql){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(t->pCtx, zSql, &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, t->iSchema);
+  sqlite3_bind_blob(pStmt, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+/* Binds v as column iCol of the shadow table would store it (its declared
+** type's affinity), so a conflict shows the same value on every replica
+** whether it came from an op or from a row. */
+static int bind_affinity(BecTab *t, int iCol, const BecValue *v,
+                         sqlite3_stmt *pStmt, int iParam){
+  const char *zType = t->pSchema->aCol[iCol].zType;
+  sqlite3_stmt *pSel = 0;
+  sqlite3_value *pVal = 0;
+  int rc, eType;
+  bec_value_bind(pStmt, iParam, v);
+  if( v->eType==BEC_VAL_NULL || v->eType==BEC_VAL_BLOB ) return SQLITE_OK;
+  rc = bec_ctx_stmt(t->pCtx, "SELECT ?1", &pSel);
+  if( rc ) return rc;
+  bec_value_bind(pSel, 1, v);
+  if( sqlite3_step(pSel)==SQLITE_ROW ) pVal = sqlite3_value_dup(sqlite3_column_value(pSel, 0));
+  sqlite3_reset(pSel);
+  if( pVal==0 ) return SQLITE_NOMEM;
+  eType = sqlite3_value_type(pVal);
+  if( sqlite3_strlike("%INT%", zType, 0)==0 || !(sqlite3_strlike("%CHAR%", zType, 0)==0
+     || sqlite3_strlike("%CLOB%", zType, 0)==0 || sqlite3_strlike("%TEXT%", zType, 0)==0
+     || sqlite3_strlike("%BLOB%", zType, 0)==0 || zType[0]==0) ){
+    /* INTEGER, REAL or NUMERIC affinity. */
+    int bReal = sqlite3_strlike("%INT%", zType, 0)!=0
+             && (sqlite3_strlike("%REAL%", zType, 0)==0
+                 || sqlite3_strlike("%FLOA%", zType, 0)==0
+                 || sqlite3_strlike("%DOUB%", zType, 0)==0);
+    if( eType==SQLITE_TEXT ) eType = sqlite3_value_numeric_type(pVal);
+    if( bReal && (eType==SQLITE_INTEGER || eType==SQLITE_FLOAT) ){
+      sqlite3_bind_double(pStmt, iParam, sqlite3_value_double(pVal));
+    }else if( eType==SQLITE_FLOAT ){
+      double r = sqlite3_value_double(pVal);
+      if( r>=-9.2e18 && r<=9.2e18 && (double)(i64)r==r ){
+        sqlite3_bind_int64(pStmt, iParam, (i64)r);
+      }else{
+        sqlite3_bind_double(pStmt, iParam, r);
+      }
+    }else{
+      sqlite3_bind_value(pStmt, iParam, pVal);
+    }
+  }else if( sqlite3_strlike("%BLOB%", zType, 0)!=0 && zType[0]!=0 ){
+    /* TEXT affinity: numbers are stored as their text. */
+    const unsigned char *z = sqlite3_value_text(pVal);
+    if( z==0 ) rc = SQLITE_NOMEM;
+    else sqlite3_bind_text(pStmt, iParam, (const char*)z, -1, SQLITE_TRANSIENT);
+  }
+  sqlite3_value_free(pVal);
+  return rc;
+}
+
+static const char zDelConflicts[] =
+  "DELETE FROM bec_store_conflict WHERE tbl=?1 AND pk=?2";
+
+/* Applies one change of op x (the values in m->aVal/m->abSet). */
+static int apply_change(BecTab *t, Merge *m, int x, int bDelete){
+  const BecSchema *s = t->pSchema;
+  const BecGraph *g = m->anc.g;
+  sqlite3_stmt *pSel = 0, *pW = 0;
+  const int nNk = s->nCol - s->nPk;      /* non-key columns */
+  const int iC0 = 2 + nNk;               /* first value column in pSel */
+  int rc, i, k, bRow = 0, bHasConf = 0, bNewConf = 0;
+  i64 iRowid = 0;
+  int rOld = 0;
+
+  rc = bec_tab_stmt(t, BEC_TAB_SEL_PK, &pSel);
+  if( rc ) return rc;
+  for(k=0; k<s->nPk; k++) bec_value_bind(pSel, k+1, &m->aVal[s->aPk[k]]);
+  m->n = 0;
+  if( sqlite3_step(pSel)==SQLITE_ROW ){
+    bRow = 1;
+    iRowid = sqlite3_column_int64(pSel, 0);
+    rOld = sqlite3_column_int(pSel, 1);
+    rc = member_add(m, -1, rOld, 0);
+    for(i=0, k=0; rc==SQLITE_OK && i<s->nCol; i++){
+      if( s->aCol[i].iPk ) continue;
+      if( sqlite3_column_type(pSel, 2+k)!=SQLITE_NULL ){
+        BecValue v;
+        value_from_column(pSel, iC0+i, &v);
+        rc = member_add(m, i, sqlite3_column_int(pSel, 2+k), &v);
+      }
+      k++;
+    }
+    if( rc==SQLITE_OK ) rc = bec_crdt_has_conflicts(t, &bHasConf);
+    if( rc==SQLITE_OK && bHasConf ){
+      m->key.n = 0;
+      bec_crdt_key_from_stmt(&m->key, t, pSel, iC0, &rc);
+      if( rc==SQLITE_OK ) rc = load_conflicts(t, m);
+    }
+  }else{
+    rc = sqlite3_reset(pSel);
+    if( bDelete || rc ) return rc;      /* nothing observed, nothing to do */
+  }
+
+  /* The merge itself. */
+  if( rc==SQLITE_OK ){
+    int j = 0;
+    for(i=0; i<m->n; i++){
+      Member *pM = &m->a[i];
+      int bTouched = bDelete || pM->col<0 || m->abSet[pM->col]==2;
+      if( bTouched && anc_covers(&m->anc, pM->seq, &rc) ) continue;
+      m->a[j++] = *pM;
+    }
+    m->n = j;
+    if( !bDelete ){
+      rc = member_add(m, -1, x, 0);
+      for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+        if( m->abSet[i]==2 ) rc = member_add(m, i, x, &m->aVal[i]);
+      }
+    }
+  }
+  if( rc ){
+    sqlite3_reset(pSel);
+    return rc;
+  }
+  for(i=0; i<=s->nCol; i++) m->aWin[i] = -1;
+  for(i=0; i<m->n; i++){
+    int c = m->a[i].col + 1;
+    if( m->aWin[c]<0 || later(g, m->a[i].seq, m->a[m->aWin[c]].seq) ){
+      m->aWin[c] = i;
+    }
+  }
+  bNewConf = m->n;
+  for(i=0; i<=s->nCol; i++) if( m->aWin[i]>=0 ) bNewConf--;
+  bNewConf = bNewConf>0;
+
+  if( m->aWin[0]<0 ){
+    /* No uncovered upsert is left: the row is gone. */
+    rc = bec_tab_stmt(t, BEC_TAB_DELETE, &pW);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pW, 1, iRowid);
+      sqlite3_step(pW);
+      rc = sqlite3_reset(pW);
+    }
+    if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
+  }else if( !bRow ){
+    rc = bec_tab_stmt(t, BEC_TAB_INSERT, &pW);
+    if( rc==SQLITE_OK ){
+      for(i=0; i<s->nCol; i++){
+        if( m->abSet[i] ) bec_value_bind(pW, i+1, &m->aVal[i]);
+        else sqlite3_bind_null(pW, i+1);
+      }
+      sqlite3_bind_int(pW, s->nCol+1, x);
+      for(i=0, k=0; i<s->nCol; i++){
+        if( s->aCol[i].iPk ) continue;
+        if( m->abSet[i]==2 ) sqlite3_bind_int(pW, s->nCol+2+k, x);
+        else sqlite3_bind_null(pW, s->nCol+2+k);
+        k++;
+      }
+      sqlite3_step(pW);
+      rc = sqlite3_reset(pW);
+    }
+  }else{
+    rc = bec_tab_stmt(t, BEC_TAB_UPDATE, &pW);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pW, 1, iRowid);
+      sqlite3_bind_int(pW, 2, m->a[m->aWin[0]].seq);
+      for(i=0, k=0; i<s->nCol; i++){
+        int iWin = m->aWin[i+1];
+        int sOld;
+        if( s->aCol[i].iPk ) continue;
+        sOld = sqlite3_column_int(pSel, 2+k);
+        if( iWin<0 ){
+          sqlite3_bind_int(pW, 3*k+3, sOld!=0);
+          sqlite3_bind_null(pW, 3*k+4);
+          sqlite3_bind_null(pW, 3*k+5);
+        }else{
+          /* Op x may write a row twice (one transaction): then the seq
+          ** stays, but the value changes. */
+          sqlite3_bind_int(pW, 3*k+3, m->a[iWin].seq!=sOld || m->a[iWin].seq==x);
+          bec_value_bind(pW, 3*k+4, &m->a[iWin].v);
+          sqlite3_bind_int(pW, 3*k+5, m->a[iWin].seq);
+        }
+        k++;
+      }
+      sqlite3_step(pW);
+      rc = sqlite3_reset(pW);
+    }
+    if( rc==SQLITE_OK && (bHasConf || bNewConf) ){
+      if( !bHasConf ){
+        m->key.n = 0;
+        bec_crdt_key_from_stmt(&m->key, t, pSel, iC0, &rc);
+      }
+      if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
+      for(i=0; rc==SQLITE_OK && i<m->n; i++){
+        sqlite3_stmt *pIns = 0;
+        if( m->aWin[m->a[i].col+1]==i ) continue;
+        rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
+                          "(tbl, pk, col, seq, value) VALUES(?1,?2,?3,?4,?5)",
+                          &pIns);
+        if( rc==SQLITE_OK ){
+          sqlite3_bind_int(pIns, 1, t->iSchema);
+          sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+          sqlite3_bind_int(pIns, 3, m->a[i].col);
+          sqlite3_bind_int(pIns, 4, m->a[i].seq);
+          if( m->a[i].col>=0 ){
+            rc = bind_affinity(t, m->a[i].col, &m->a[i].v, pIns, 5);
+          }
+          sqlite3_step(pIns);
+          rc = sqlite3_reset(pIns);
+        }
+        t->eConflicts = 1;
+      }
+    }
+  }
+  sqlite3_reset(pSel);
+  return rc;
+}
+
+/**************************************************************************
+** Applying a write op.
+*/
+/* Applies the changes of write op x to live tables (only to incarnation
+** iOnly if non-zero).  bAll: every earlier op is an ancestor of x. */
+static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
+                       int iOnly, char **pzErr){
+  BecWriteReader wr;
+  BecGraph *g = 0;
+  BecSchema *aSchema[BEC_WRITE_MAX_TABLES];
+  BecTab *aTab[BEC_WRITE_MAX_TABLES];
+  int nLoaded = 0;
+  int rc, i;
+
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc ) return rc;
+  rc = bec_write_open(&wr, pOp->aPayload, pOp->nPayload);
+  if( rc ){
+    *pzErr = sqlite3_mprintf("malformed: bad write payload");
+    return rc;
+  }
+  anc_init(&m->anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+  for(i=0; rc==SQLITE_OK && i<wr.nTable; i++){
+    int iSchema = 0, bLive = 0;
+    aTab[i] = 0;
+    aSchema[i] = 0;
+    rc = bec_dag_seq_of(p, &wr.aTableHash[i*BEC_HASH_BYTES], &iSchema);
+    if( rc==SQLITE_OK ) rc = bec_crdt_load_schema(p, iSchema, &aSchema[i], 0, pzErr);
+    nLoaded = i+1;
+    if( rc==SQLITE_OK && (iOnly==0 || iOnly==iSchema) ){
+      rc = is_live(p, iSchema, &bLive);
+      if( rc==SQLITE_OK && bLive ){
+        rc = tab_find(p, iSchema, aSchema[i]->zName, &aTab[i], pzErr);
+      }
+      if( rc==SQLITE_OK && aTab[i] ) aTab[i]->eConflicts = -1;
+    }
+  }
+  while( rc==SQLITE_OK && wr.iChange<wr.nChange ){
+    int iTable = 0, bDelete = 0;
+    rc = bec_write_head(&wr, &iTable, &bDelete);
+    if( rc==SQLITE_OK ){
+      rc = bec_write_body(&wr, aSchema[iTable], bDelete, m->aVal, m->abSet);
+    }
+    if( rc==SQLITE_OK && aTab[iTable] ){
+      rc = apply_change(aTab[iTable], m, x, bDelete);
+    }
+  }
+  for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot merge write op %d: %s", x,
+                             sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+/* Recomputes incarnation iSchema's rows from every valid write op. */
+static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
+  BecGraph *g = 0;
+  BecTab *t = 0;
+  sqlite3_stmt *pStmt = 0;
+  Merge *m = 0;
+  u8 *aAll = 0;
+  int *aHead = 0;
+  int rc, i, nHead = 0;
+  char *zSql = 0;
+
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = tab_find(p, iSchema, zName, &t, pzErr);
+  if( rc ) return rc;
+  zSql = sqlite3_mprintf("DELETE FROM %s", t->zRows);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = bec_ctx_exec(p, zSql, pzErr);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_conflict WHERE tbl=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iSchema);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+    t->eConflicts = 0;
+  }
+  /* aAll[x]: every op before x is an ancestor of x, which holds exactly
+  ** when every head of ops 1..x-1 is a predecessor of x. */
+  if( rc==SQLITE_OK ){
+    aAll = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
+    aHead = sqlite3_malloc64(sizeof(int)*((sqlite3_uint64)g->nNode + 2));
+    m = sqlite3_malloc64(sizeof(Merge));
+    if( aAll==0 || aHead==0 || m==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    memset(aHead, 0, sizeof(int)*((size_t)g->nNode + 2));
+    memset(m, 0, sizeof(*m));
+    for(i=1; i<=g->nNode; i++){
+      const int *aP = BEC_NODE_PREDS(g, i);
+      int j, nIn = 0;
+      for(j=0; j<g->aNode[i].nPred; j++){
+        if( aHead[aP[j]] ){ aHead[aP[j]] = 0; nIn++; }
+      }
+      aAll[i] = nIn==nHead;
+      nHead = nHead - nIn + 1;
+      aHead[i] = 1;
+    }
+    rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op "
+                         "WHERE kind=6 AND seq>?1 ORDER BY seq", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iSchema);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int x = sqlite3_column_int(pStmt, 0);
+      BecOp op;
+      if( x<1 || x>g->nNode ){ rc = SQLITE_CORRUPT; break; }
+      if( !g->aNode[x].bValid ) continue;
+      rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
+                         sqlite3_column_bytes(pStmt, 1), &op, pzErr);
+      if( rc==SQLITE_OK ) rc = apply_write(p, m, x, &op, aAll[x], iSchema, pzErr);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  if( m ) merge_free(m);
+  sqlite3_free(m);
+  sqlite3_free(aAll);
+  sqlite3_free(aHead);
+  return rc;
+}
+
+/**************************************************************************
+** Schema ops.
+*/
+/* Runs a statement made by the merge (DDL on behalf of a peer's op). */
+static int exec_fmt(BecCtx *p, char **pzErr, const char *zFmt, ...){
+  va_list ap;
+  char *zSql;
+  int rc;
+  va_start(ap, zFmt);
+  zSql = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  rc = bec_ctx_exec(p, zSql, pzErr);
+  sqlite3_free(zSql);
+  return rc;
+}
+
+/* The CREATE VIRTUAL TABLE arguments of a schema: its declaration. */
+static char *schema_decl(const BecSchema *s){
+  BecBuf b;
+  int rc = SQLITE_OK, i, k;
+  memset(&b, 0, sizeof(b));
+  for(i=0; i<s->nCol; i++){
+    char *z = sqlite3_mprintf("%s\"%w\" %s", i ? ", " : "", s->aCol[i].zName,
+                              s->aCol[i].zType);
+    if( z==0 ){ rc = SQLITE_NOMEM; break; }
+    bec_buf_append(&b, z, (i64)strlen(z), &rc);
+    sqlite3_free(z);
+  }
+  bec_buf_append(&b, ", PRIMARY KEY(", 14, &rc);
+  for(k=0; rc==SQLITE_OK && k<s->nPk; k++){
+    char *z = sqlite3_mprintf("%s\"%w\"", k ? ", " : "", s->aCol[s->aPk[k]].zName);
+    if( z==0 ){ rc = SQLITE_NOMEM; break; }
+    bec_buf_append(&b, z, (i64)strlen(z), &rc);
+    sqlite3_free(z);
+  }
+  bec_buf_append(&b, ")", 2, &rc);
+  if( rc ){
+    bec_buf_free(&b);
+    return 0;
+  }
+  return (char*)b.a;
+}
+
+/* Makes iNew (a create or drop op, or 0) the winner of zName: the table
+** on this replica follows.  bRebuild: replay the writes to a new
+** incarnation (needed when validity, not arrival, made it win). */
+static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
+                      const BecSchema *pNew, int bRebuild, char **pzErr){
+  BecCrdt *pC = p->pCrdt;
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK;
+  int bOldLive = 0;
+
+  if( iOld ){
+    BecSchema *pOld = 0;
+    rc = bec_crdt_load_schema(p, iOld, &pOld, 0, pzErr);
+    if( rc==SQLITE_OK ) bOldLive = pOld->action==BEC_SCHEMA_CREATE;
+    bec_schema_free(pOld);
+  }
+  /* Drop the old incarnation first, while its catalog entry still lets
+  ** the virtual table connect. */
+  if( rc==SQLITE_OK && bOldLive && !pC->bLocalSchema ){
+    pC->bApplyDrop = 1;
+    rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.\"%w\"", zName);
+    pC->bApplyDrop = 0;
+  }
+  if( rc==SQLITE_OK && iOld ){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_conflict WHERE tbl=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iOld);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    if( iNew ){
+      rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_table(name, seq) "
+                           "VALUES(?1, ?2)", &pStmt);
+      if( rc==SQLITE_OK ) sqlite3_bind_int(pStmt, 2, iNew);
+    }else{
+      rc = bec_ctx_stmt(p, "DELETE FROM bec_store_table WHERE name=?1", &pStmt);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK && pNew && pNew->action==BEC_SCHEMA_CREATE
+   && !pC->bLocalSchema ){
+    char *zDecl = schema_decl(pNew);
+    if( zDecl==0 ) return SQLITE_NOMEM;
+    pC->iApplySchema = iNew;
+    rc = exec_fmt(p, pzErr, "CREATE VIRTUAL TABLE main.\"%w\" USING bec(%s)",
+                  zName, zDecl);
+    pC->iApplySchema = 0;
+    sqlite3_free(zDecl);
+    if( rc==SQLITE_OK && bRebuild ) rc = rebuild(p, iNew, zName, pzErr);
+  }
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot apply the schema of table %s: %s",
+                             zName, sqlite3_errmsg(p->db));
+  }
+  return rc;
+}
+
+static int store_columns(BecCtx *p, int iSeq, const BecSchema *s){
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_column"
+                         "(tbl, idx, name, type, pk) VALUES(?1,?2,?3,?4,?5)", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iSeq);
+      sqlite3_bind_int(pStmt, 2, i);
+      sqlite3_bind_text(pStmt, 3, s->aCol[i].zName, -1, SQLITE_STATIC);
+      sqlite3_bind_text(pStmt, 4, s->aCol[i].zType, -1, SQLITE_STATIC);
+      sqlite3_bind_int(pStmt, 5, s->aCol[i].iPk);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
+/* The winner among every valid schema op for zName (0 if none). */
+static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
+                          int *piWin, BecSchema **ppWin, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  *piWin = 0;
+  *ppWin = 0;
+  rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op "
+                                 "WHERE kind=5 ORDER BY seq", -1, &pStmt, 0);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0);
+    BecOp op;
+    BecSchema *s = 0;
+    if( x<1 || x>g->nNode || !g->aNode[x].bValid ) continue;
+    rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
+                       sqlite3_column_bytes(pStmt, 1), &op, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr);
+    if( rc==SQLITE_OK && sqlite3_stricmp(s->zName, zName)==0
+     && (*piWin==0 || later(g, x, *piWin)) ){
+      *piWin = x;
+      bec_schema_free(*ppWin);
+      *ppWin = s;
+      s = 0;
+    }
+    bec_schema_free(s);
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
+static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+  BecGraph *g = 0;
+  BecSchema *s = 0;
+  int rc, iOld = 0;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
+  if( rc ) return rc;
+  if( s->action==BEC_SCHEMA_CREATE ) rc = store_columns(p, iSeq, s);
+  if( rc==SQLITE_OK && g->aNode[iSeq].bValid ){
+    rc = bec_crdt_winner(p, s->zName, &iOld);
+    if( rc==SQLITE_OK && (iOld==0 || later(g, iSeq, iOld)) ){
+      rc = set_winner(p, s->zName, iOld, iSeq, s, 0, pzErr);
+    }
+  }
+  bec_schema_free(s);
+  return rc;
+}
+
+/**************************************************************************
+** The hooks called by the acceptance path.
+*/
+int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+  BecCrdt *pC = 0;
+  BecGraph *g = 0;
+  Merge *m = 0;
+  int rc, bAll = 0, i;
+
+  rc = bec_crdt_get(p, &pC);
+  if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  if( rc ) return rc;
+  if( pOp->kind==BEC_KIND_SCHEMA ) return on_schema(p, iSeq, pOp, pzErr);
+  if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
+  rc = only_head(p, &bAll);
+  if( rc ) return rc;
+  if( pC->bFlushing ){
+    /* This transaction's own op: xUpdate applied it already, assuming it
+    ** would be valid, get seq pC->iSeq and descend from every op. */
+    if( g->aNode[iSeq].bValid && bAll && iSeq==pC->iSeq ) return SQLITE_OK;
+    for(i=0; rc==SQLITE_OK && i<pC->nTable; i++){
+      BecSchema *s = 0;
+      rc = bec_crdt_load_schema(p, pC->aTable[i], &s, 0, pzErr);
+      if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], s->zName, pzErr);
+      bec_schema_free(s);
+    }
+    return rc;
+  }
+  if( pC->bTxn && pC->nChange>0 ){
+    *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
+        "transaction has unsigned writes to bec tables: commit or roll back "
+        "first");
+    return SQLITE_ERROR;
+  }
+  if( !g->aNode[iSeq].bValid ) return SQLITE_OK;
+  m = sqlite3_malloc64(sizeof(Merge));
+  if( m==0 ) return SQLITE_NOMEM;
+  memset(m, 0, sizeof(*m));
+  rc = apply_write(p, m, iSeq, pOp, bAll, 0, pzErr);
+  merge_free(m);
+  sqlite3_free(m);
+  return rc;
+}
+
+int bec_crdt_on_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
+  BecGraph *g = 0;
+  BecCrdt *pC = 0;
+  sqlite3_stmt *pStmt = 0;
+  int *aTbl = 0;          /* incarnations to rebuild */
+  int nTbl = 0, nTblAlloc = 0;
+  int rc, i, j;
+
+  rc = bec_crdt_get(p, &pC);
+  if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  if( rc ) return rc;
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int x = aSeq[i];
+    BecOp op;
+    if( x<1 || x>g->nNode ) continue;
+    if( g->aNode[x].kind!=BEC_KIND_SCHEMA && g->aNode[x].kind!=BEC_KIND_WRITE ){
+      continue;
+    }
+    rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+    if( rc ) break;
+    sqlite3_bind_int(pStmt, 1, x);
+    if( sqlite3_step(pStmt)!=SQLITE_ROW ){
+      sqlite3_reset(pStmt);
+      continue;
+    }
+    rc = bec_op_decode(sqlite3_column_blob(pStmt, 0),
+                       sqlite3_column_bytes(pStmt, 0), &op, pzErr);
+    if( rc==SQLITE_OK && op.kind==BEC_KIND_SCHEMA ){
+      BecSchema *s = 0, *pWin = 0;
+      int iOld = 0, iWin = 0;
+      rc = bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr);
+      /* s is a copy: end the read of the op's row now, or the DROP TABLE
+      ** of set_winner finds this statement active (SQLITE_LOCKED). */
+      sqlite3_reset(pStmt);
+      if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, s->zName, &iOld);
+      if( rc==SQLITE_OK ) rc = compute_winner(p, g, s->zName, &iWin, &pWin, pzErr);
+      if( rc==SQLITE_OK && iWin!=iOld ){
+        rc = set_winner(p, s->zName, iOld, iWin, pWin, 1, pzErr);
+      }
+      bec_schema_free(s);
+      bec_schema_free(pWin);
+    }else if( rc==SQLITE_OK ){
+      BecWriteReader wr;
+      if( bec_write_open(&wr, op.aPayload, op.nPayload)==SQLITE_OK ){
+        for(j=0; rc==SQLITE_OK && j<wr.nTable; j++){
+          int iSchema = 0, k;
+          rc = bec_dag_seq_of(p, &wr.aTableHash[j*BEC_HASH_BYTES], &iSchema);
+          for(k=0; k<nTbl && aTbl[k]!=iSchema; k++){}
+          if( rc==SQLITE_OK && k==nTbl ){
+            if( nTbl>=nTblAlloc ){
+              int *aNew;
+              nTblAlloc = nTblAlloc ? nTblAlloc*2 : 8;
+              aNew = sqlite3_realloc64(aTbl, sizeof(int)*(sqlite3_uint64)nTblAlloc);
+              if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+              aTbl = aNew;
+            }
+            aTbl[nTbl++] = iSchema;
+          }
+        }
+      }
+    }
+    sqlite3_reset(pStmt);
+  }
+  for(i=0; rc==SQLITE_OK && i<nTbl; i++){
+    int bLive = 0;
+    rc = is_live(p, aTbl[i], &bLive);
+    if( rc==SQLITE_OK && bLive ){
+      BecSchema *s = 0;
+      rc = bec_crdt_load_schema(p, aTbl[i], &s, 0, pzErr);
+      if( rc==SQLITE_OK ) rc = rebuild(p, aTbl[i], s->zName, pzErr);
+      bec_schema_free(s);
+    }
+  }
+  sqlite3_free(aTbl);
+  return rc;
+}
+
+int bec_crdt_validate(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
+                      char **pzErr){
+  BecGraph *g = 0;
+  int rc;
+  if( pOp->kind==BEC_KIND_SCHEMA ){
+    BecSchema *s = 0;
+    rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
+    bec_schema_free(s);
+    return rc;
+  }
+  if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc ) return rc;
+  {
+    BecWriteReader wr;
+    BecSchema *aSchema[BEC_WRITE_MAX_TABLES];
+    BecValue *aVal = 0;
+    u8 abSet[BEC_TABLE_MAX_COL];
+    Anc anc;
+    int nLoaded = 0, i;
+    memset(&anc, 0, sizeof(anc));
+    anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
+    rc = bec_write_open(&wr, pOp->aPayload, pOp->nPayload);
+    if( rc ) *pzErr = sqlite3_mprintf("malformed: bad write payload header");
+    for(i=0; rc==SQLITE_OK && i<wr.nTable; i++){
+      int iSchema = 0;
+      aSchema[i] = 0;
+      rc = bec_dag_seq_of(p, &wr.aTableHash[i*BEC_HASH_BYTES], &iSchema);
+      if( rc==SQLITE_OK && (iSchema==0 || g->aNode[iSchema].kind!=BEC_KIND_SCHEMA
+                            || !anc_covers(&anc, iSchema, &rc)) ){
+        if( rc==SQLITE_OK ){
+          *pzErr = sqlite3_mprintf("malformed: write to a table whose schema "
+                                   "op is not in the op's past");
+          rc = BEC_MALFORMED;
+        }
+      }
+      if( rc==SQLITE_OK ) rc = bec_crdt_load_schema(p, iSchema, &aSchema[i], 0, pzErr);
+      nLoaded = i+1;
+      if( rc==SQLITE_OK && aSchema[i]->action!=BEC_SCHEMA_CREATE ){
+        *pzErr = sqlite3_mprintf("malformed: write to a dropped table");
+        rc = BEC_MALFORMED;
+      }
+    }
+    if( rc==SQLITE_OK ){
+      aVal = sqlite3_malloc64(sizeof(BecValue)*BEC_TABLE_MAX_COL);
+      if( aVal==0 ) rc = SQLITE_NOMEM;
+    }
+    while( rc==SQLITE_OK && wr.iChange<wr.nChange ){
+      int iTable = 0, bDelete = 0;
+      rc = bec_write_head(&wr, &iTable, &bDelete);
+      if( rc==SQLITE_OK ) rc = bec_write_body(&wr, aSchema[iTable], bDelete, aVal, abSet);
+      if( rc ) *pzErr = sqlite3_mprintf("malformed: bad change %lld in write "
+                                        "payload", (long long)wr.iChange);
+    }
+    if( rc==SQLITE_OK && bec_write_close(&wr) ){
+      *pzErr = sqlite3_mprintf("malformed: trailing bytes in write payload");
+      rc = BEC_MALFORMED;
+    }
+    for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
+    sqlite3_free(aVal);
+    anc_free(&anc);
+  }
+  return rc;
+}
+
+/**************************************************************************
+** The local transaction's write op.
+*/
+int bec_crdt_txn_table(BecCrdt *pC, BecTab *t, int *piTable){
+  int i;
+  for(i=0; i<pC->nTable; i++){
+    if( pC->aTable[i]==t->iSchema ){ *piTable = i; return SQLITE_OK; }
+  }
+  if( pC->nTable>=BEC_WRITE_MAX_TABLES ) return SQLITE_TOOBIG;
+  if( pC->nTable>=pC->nTableAlloc ){
+    int nNew = pC->nTableAlloc ? pC->nTableAlloc*2 : 8;
+    int *aNew = sqlite3_realloc64(pC->aTable, sizeof(int)*(sqlite3_uint64)nNew);
+    u8 *aNewHash;
+    if( aNew==0 ) return SQLITE_NOMEM;
+    pC->aTable = aNew;
+    aNewHash = sqlite3_realloc64(pC->aTableHash, (sqlite3_uint64)nNew*BEC_HASH_BYTES);
+    if( aNewHash==0 ) return SQLITE_NOMEM;
+    pC->aTableHash = aNewHash;
+    pC->nTableAlloc = nNew;
+  }
+  pC->aTable[pC->nTable] = t->iSchema;
+  memcpy(&pC->aTableHash[pC->nTable*BEC_HASH_BYTES], t->aSchemaHash, BEC_HASH_BYTES);
+  *piTable = pC->nTable++;
+  return SQLITE_OK;
+}
+
+void bec_crdt_txn_reset(BecCrdt *pC){
+  pC->bTxn = 0;
+  pC->iSeq = 0;
+  pC->chg.n = 0;
+  pC->nChange = 0;
+  pC->nTable = 0;
+  pC->nMark = 0;
+  if( pC->chg.nAlloc > 4*1024*1024 ) bec_buf_free(&pC->chg);
+}
+
+int bec_crdt_flush(BecCtx *p, char **pzErr){
+  BecCrdt *pC = p->pCrdt;
+  BecBuf pay;
+  u8 aHash[BEC_HASH_BYTES];
+  int rc = SQLITE_OK;
+  int bNested;
+  if( pC==0 || pC->nChange==0 ){
+    if( pC ) bec_crdt_txn_reset(pC);
+    return SQLITE_OK;
+  }
+  memset(&pay, 0, sizeof(pay));
+  bec_buf_append_u8(&pay, BEC_TABLE_FORMAT, &rc);
+  bec_buf_append_varint(&pay, (u64)pC->nTable, &rc);
+  bec_buf_append(&pay, pC->aTableHash, (i64)pC->nTable*BEC_HASH_BYTES, &rc);
+  bec_buf_append_varint(&pay, (u64)pC->nChange, &rc);
+  bec_buf_append(&pay, pC->chg.a, pC->chg.n, &rc);
+  if( rc==SQLITE_OK && pay.n>BEC_MAX_PAYLOAD ){
+    *pzErr = sqlite3_mprintf("bec: too large: this transaction's changes to bec "
+        "tables need a %lld-byte op, over the limit of %d bytes; split it into "
+        "smaller transactions", (long long)pay.n, BEC_MAX_PAYLOAD);
+    rc = SQLITE_TOOBIG;
+  }
+  if( rc==SQLITE_OK ){
+    bNested = p->bNested;
+    p->bNested = 1;
+    pC->bFlushing = 1;
+    rc = bec_dag_append(p, BEC_KIND_WRITE, pay.a, pay.n, aHash, pzErr);
+    pC->bFlushing = 0;
+    p->bNested = bNested;
+  }
+  bec_buf_free(&pay);
+  bec_crdt_txn_reset(pC);
+  return rc;
 }

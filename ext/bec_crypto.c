@@ -75,6 +75,43 @@ void bec_crypto_sign_op(BecBuf *pBuf, const u8 *aSecret, const u8 *aGroupId,
   bec_buf_append(pBuf, aSig, BEC_SIG_BYTES, pRc);
 }
 
+/* becsync handshake signatures: "bec-sync-auth-v1" || transcript, so a
+** transcript can never be mistaken for an op's signed message. */
+#define AUTH_DOMAIN     "bec-sync-auth-v1"
+#define AUTH_DOMAIN_LEN 16
+
+static int auth_message(const u8 *aMsg, i64 nMsg, u8 **ppOut, i64 *pnOut){
+  u8 *a = sqlite3_malloc64((sqlite3_uint64)(AUTH_DOMAIN_LEN + nMsg));
+  if( a==0 ) return SQLITE_NOMEM;
+  memcpy(a, AUTH_DOMAIN, AUTH_DOMAIN_LEN);
+  if( nMsg ) memcpy(&a[AUTH_DOMAIN_LEN], aMsg, (size_t)nMsg);
+  *ppOut = a;
+  *pnOut = AUTH_DOMAIN_LEN + nMsg;
+  return SQLITE_OK;
+}
+
+int bec_crypto_sign_auth(const u8 *aSecret, const u8 *aMsg, i64 nMsg,
+                         u8 *aSig){
+  u8 *a = 0;
+  i64 n = 0;
+  int rc = auth_message(aMsg, nMsg, &a, &n);
+  if( rc ) return rc;
+  crypto_sign_detached(aSig, 0, a, (unsigned long long)n, aSecret);
+  sqlite3_free(a);
+  return SQLITE_OK;
+}
+
+int bec_crypto_verify_auth(const u8 *aPub, const u8 *aMsg, i64 nMsg,
+                           const u8 *aSig){
+  u8 *a = 0;
+  i64 n = 0;
+  int bOk;
+  if( auth_message(aMsg, nMsg, &a, &n) ) return 0;
+  bOk = crypto_sign_verify_detached(aSig, a, (unsigned long long)n, aPub)==0;
+  sqlite3_free(a);
+  return bOk;
+}
+
 void bec_crypto_keypair(u8 *aPub, u8 *aSecret){
   crypto_sign_keypair(aPub, aSecret);
 }

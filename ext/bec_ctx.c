@@ -162,15 +162,24 @@ static int top_entry(BecCtx *p, const BecSavepoint *pSp){
 }
 
 int bec_ctx_rollback(BecCtx *p, const BecSavepoint *pSp){
+  int rc = bec_ctx_rollback_clean(p, pSp);
+  bec_ctx_drop_caches(p);
+  return rc;
+}
+
+int bec_ctx_rollback_clean(BecCtx *p, const BecSavepoint *pSp){
   int rc = SQLITE_OK;
   int i;
   if( !p->bNested ){
     i = top_entry(p, pSp);
     rc = i<0 ? SQLITE_INTERNAL : undo_entry(p, i);
-    if( rc==SQLITE_OK ) p->nSavepoint--;
-    else p->bNeedRecovery = 1;
+    if( rc==SQLITE_OK ){
+      p->nSavepoint--;
+    }else{
+      p->bNeedRecovery = 1;
+      bec_ctx_drop_caches(p);
+    }
   }
-  bec_ctx_drop_caches(p);
   return rc;
 }
 

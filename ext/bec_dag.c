@@ -86,6 +86,8 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
     if( rc ) return rc;
   }
   rc = bec_member_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_sync_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) p->bSchema = 1;
   return rc;
 }
@@ -583,7 +585,8 @@ static int check_group(BecCtx *p, const BecOp *pOp, const u8 *aHash,
 ** released from the pending area).  On rejection *pbRejected is set and
 ** *pzErr says why; the op has been logged in bec_store_rejected. */
 static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
-                      u8 *aHash, int *peOutcome, int *pbRejected, char **pzErr){
+                      u8 *aHash, int *peOutcome, int *pbRejected, int *pbStoring,
+                      char **pzErr){
   BecOp op;
   u8 aGroupId[BEC_HASH_BYTES];
   int aPredSeq[BEC_MAX_PRED];
@@ -655,7 +658,18 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
       return rc;
     }
   }
-  if( rc==SQLITE_OK ) rc = store_op(p, &op, aHash, aPredSeq, pzErr);
+  if( rc==SQLITE_OK ){
+    /* Payloads of schema and write ops (bec_crdt.c). */
+    rc = bec_crdt_validate(p, &op, aPredSeq, pzErr);
+    if( rc && *pzErr ){
+      *pbRejected = 1;
+      return rc;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    *pbStoring = 1;   /* from here on, cached state changes with storage */
+    rc = store_op(p, &op, aHash, aPredSeq, pzErr);
+  }
   if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_STORED;
   return rc;
 }
@@ -664,12 +678,16 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
 static int accept_atomic(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
                          u8 *aHash, int *peOutcome, int *pbRejected,
                          char **pzErr){
+  int bStoring = 0;
   int rc = bec_ctx_begin(p, &spAccept);
   if( rc ) return rc;
   rc = accept_one(p, aBody, nBody, bVerified, aHash, peOutcome, pbRejected,
-                  pzErr);
+                  &bStoring, pzErr);
   if( rc ){
-    int rc2 = bec_ctx_rollback(p, &spAccept);
+    /* A verdict comes before anything is stored: the caches stay valid, so
+    ** a flood of bad ops costs no reloads. */
+    int rc2 = bStoring ? bec_ctx_rollback(p, &spAccept)
+                       : bec_ctx_rollback_clean(p, &spAccept);
     if( *pbRejected && rc2==SQLITE_OK ){
       rc2 = record_rejection(p, aHash, *pzErr ? *pzErr : "rejected");
     }
@@ -781,6 +799,35 @@ static int current_heads(BecCtx *p, u8 **ppOut, int *pn){
   return rc;
 }
 
+/* The local API refuses a data op (app, write, schema) that the local key
+** may not sign in this replica's current view: a removed member's writes
+** would be stored by peers but ignored, which is never what the user meant.
+** (Acceptance, by contrast, judges an op by its causal past only.) */
+static int check_local_role(BecCtx *p, int kind, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int role = 0;
+  int rc;
+  if( kind!=BEC_KIND_APP && kind!=BEC_KIND_WRITE && kind!=BEC_KIND_SCHEMA ){
+    return SQLITE_OK;   /* membership ops: bec_member.c checks its own */
+  }
+  rc = bec_ctx_stmt(p, "SELECT role FROM bec_store_member WHERE pubkey=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, p->aPub, BEC_PUBKEY_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) role = sqlite3_column_int(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && role==0 ){
+    *pzErr = sqlite3_mprintf("unauthorized: not a member: this replica's key is not a "
+        "member of the group in its current view (never added, or removed); "
+        "ask an admin to run bec_add_member('<your bec_pubkey()>', 'member')");
+    rc = SQLITE_AUTH;
+  }else if( rc==SQLITE_OK && kind==BEC_KIND_SCHEMA && role!=BEC_ROLE_ADMIN ){
+    *pzErr = sqlite3_mprintf("unauthorized: only an admin may create or drop tables; "
+        "this replica's key is a member");
+    rc = SQLITE_AUTH;
+  }
+  return rc;
+}
+
 /* Builds, signs and accepts the op; runs inside bec_dag_append's savepoint
 ** so that the heads it names are read under the write lock. */
 static int append_locked(BecCtx *p, int kind, const u8 *aPayload,
@@ -808,6 +855,7 @@ static int append_locked(BecCtx *p, int kind, const u8 *aPayload,
     memset(aGroupId, 0, sizeof(aGroupId));
   }else if( rc==SQLITE_OK ){
     rc = bec_dag_group_id(p, aGroupId, pzErr);
+    if( rc==SQLITE_OK ) rc = check_local_role(p, kind, pzErr);
     if( rc==SQLITE_OK ) rc = current_heads(p, &aHeads, &nHeads);
   }
   if( rc ) return rc;

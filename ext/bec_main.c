@@ -445,6 +445,8 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
                                 bec_ctx_ref(pCtx), bec_ctx_unref);
   if( rc==SQLITE_OK ) rc = bec_vtab_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_member_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_table_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_sync_register(db, pCtx);
   for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
     rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
                                     aFunc[i].flags, bec_ctx_ref(pCtx),

@@ -1,0 +1,226 @@
+/*
+** bec_syncmsg.c - the sync message, version 1: bytes in, bytes out, no
+** tables.  docs/sync.md specifies the same bytes for humans:
+**
+**   msg := version:u8 (=1)
+**          flags:u8      bit 0 OFFER: first message of a session
+**                        bit 1 SHARED_IS_HEADS: the shared list is omitted
+**                              and equals the heads
+**                        bit 2 FILTER: a filter follows the shared list
+**                        bit 3 KNOWS_ALL: the sender holds every head of
+**                              the message it answers
+**                        bit 4 SAME_HEADS: the head list is omitted and
+**                              equals the heads of the message it answers
+**                              (never in an offer)
+**                        bits 5-7 zero
+**          group_tag:8 bytes (first 8 bytes of the group id)
+**          session:8 bytes (chosen at random by the offerer, echoed)
+**          round:varint (0 in an offer; a reply is the round it answers
+**                        plus 1; at most BEC_SYNC_MAX_ROUNDS)
+**          [n_head:varint, head:32 bytes * n_head]     (strictly increasing)
+**                                                      unless SAME_HEADS
+**          [n_shared:varint, shared:32 bytes * n_shared] unless
+**                                                      SHARED_IS_HEADS
+**          [filter] if FILTER:
+**              n_bit:varint (a multiple of 8, at most 8*MAX_FILTER_BYTES)
+**              if n_bit > 0: probes:u8 (1..32), seed:u64 little-endian,
+**                            bits:n_bit/8 bytes (bit j is byte j/8,
+**                            value 1<<(j%8))
+**          n_need:varint, need:32 bytes * n_need       (strictly increasing)
+**          n_op:varint, then n_op times: n_body:varint, body:n_body bytes
+**                                        (an op, docs/wire-format.md)
+**          nothing after the last op
+**
+** Every count is checked against its BEC_SYNC_MAX_* limit before anything
+** is read or allocated, and the message as a whole against
+** BEC_SYNC_MAX_MSG_BYTES.  The decoder accepts only the canonical form
+** (minimal varints, sorted lists, no unknown flag, no trailing byte).
+*/
+#include "becInt.h"
+
+static int bad(char **pzErr, const char *zWhat){
+  *pzErr = sqlite3_mprintf("malformed sync message: %s", zWhat);
+  return BEC_MALFORMED;
+}
+
+/* Reads a list of n 32-byte hashes, strictly increasing. */
+static int read_hashes(BecReader *pRd, int mx, int *pn, const u8 **pa,
+                       char **pzErr, const char *zWhat){
+  u64 n = 0;
+  u64 i;
+  if( bec_read_varint(pRd, &n, (u64)mx) ){
+    *pzErr = sqlite3_mprintf("malformed sync message: bad %s count (at most "
+                             "%d)", zWhat, mx);
+    return BEC_MALFORMED;
+  }
+  if( bec_read_bytes(pRd, (i64)n*BEC_HASH_BYTES, pa) ){
+    return bad(pzErr, "truncated hash list");
+  }
+  for(i=1; i<n; i++){
+    if( memcmp(&(*pa)[(i-1)*BEC_HASH_BYTES], &(*pa)[i*BEC_HASH_BYTES],
+               BEC_HASH_BYTES)>=0 ){
+      *pzErr = sqlite3_mprintf("malformed sync message: %s list not sorted "
+                               "and unique", zWhat);
+      return BEC_MALFORMED;
+    }
+  }
+  *pn = (int)n;
+  return SQLITE_OK;
+}
+
+int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
+  BecReader rd;
+  u8 version = 0, flags = 0;
+  u64 v = 0, nOp = 0, i;
+  int rc;
+
+  memset(pMsg, 0, sizeof(*pMsg));
+  *pzErr = 0;
+  if( n>BEC_SYNC_MAX_MSG_BYTES ){
+    *pzErr = sqlite3_mprintf("sync message too large: %lld bytes (limit %d)",
+                             (long long)n, BEC_SYNC_MAX_MSG_BYTES);
+    return SQLITE_TOOBIG;
+  }
+  rd.a = a; rd.n = n; rd.i = 0;
+  if( bec_read_u8(&rd, &version) ) return bad(pzErr, "empty");
+  if( version!=BEC_SYNC_VERSION ){
+    *pzErr = sqlite3_mprintf("malformed sync message: unknown version %d "
+                             "(this build speaks %d)", version, BEC_SYNC_VERSION);
+    return BEC_MALFORMED;
+  }
+  if( bec_read_u8(&rd, &flags) ) return bad(pzErr, "truncated header");
+  if( flags & ~BEC_SYNC_F_ALL ) return bad(pzErr, "unknown flags");
+  pMsg->flags = flags;
+  if( bec_read_bytes(&rd, BEC_GROUP_TAG_BYTES, &pMsg->aGroupTag)
+   || bec_read_bytes(&rd, BEC_SYNC_SESSION_BYTES, &pMsg->aSession) ){
+    return bad(pzErr, "truncated header");
+  }
+  if( bec_read_varint(&rd, &v, BEC_SYNC_MAX_ROUNDS) ){
+    *pzErr = sqlite3_mprintf("malformed sync message: bad round (a session "
+                             "has at most %d)", BEC_SYNC_MAX_ROUNDS);
+    return BEC_MALFORMED;
+  }
+  pMsg->iRound = (i64)v;
+  if( (flags & BEC_SYNC_F_OFFER) && v!=0 ) return bad(pzErr, "offer not in round 0");
+  if( (flags & BEC_SYNC_F_OFFER) && (flags & BEC_SYNC_F_SAME_HEADS) ){
+    return bad(pzErr, "an offer answers no heads");
+  }
+  if( (flags & BEC_SYNC_F_SAME_HEADS)==0 ){
+    /* With SAME_HEADS the session layer fills aHead in. */
+    rc = read_hashes(&rd, BEC_SYNC_MAX_HEADS, &pMsg->nHead, &pMsg->aHead,
+                     pzErr, "head");
+    if( rc ) return rc;
+  }
+  if( flags & BEC_SYNC_F_SHARED_IS_HEADS ){
+    pMsg->nShared = pMsg->nHead;     /* (filled in later with SAME_HEADS) */
+    pMsg->aShared = pMsg->aHead;
+  }else{
+    rc = read_hashes(&rd, BEC_SYNC_MAX_HEADS, &pMsg->nShared, &pMsg->aShared,
+                     pzErr, "shared head");
+    if( rc ) return rc;
+  }
+  if( flags & BEC_SYNC_F_FILTER ){
+    u64 nBit = 0;
+    if( bec_read_varint(&rd, &nBit, (u64)BEC_SYNC_MAX_FILTER_BYTES*8)
+     || (nBit & 7) ){
+      return bad(pzErr, "bad filter size");
+    }
+    if( nBit ){
+      u8 nProbe = 0;
+      const u8 *aSeed = 0;
+      if( bec_read_u8(&rd, &nProbe) || bec_read_bytes(&rd, 8, &aSeed) ){
+        return bad(pzErr, "truncated filter");
+      }
+      if( nProbe<1 || nProbe>BEC_SYNC_MAX_PROBES ){
+        return bad(pzErr, "bad filter probe count");
+      }
+      if( bec_read_bytes(&rd, (i64)(nBit/8), (const u8**)&pMsg->filter.aBit) ){
+        return bad(pzErr, "truncated filter");
+      }
+      for(i=0; i<8; i++) pMsg->filter.seed |= (u64)aSeed[i] << (8*i);
+      pMsg->filter.nProbe = nProbe;
+      pMsg->filter.nBit = (i64)nBit;
+    }
+  }
+  rc = read_hashes(&rd, BEC_SYNC_MAX_NEEDS, &pMsg->nNeed, &pMsg->aNeed, pzErr,
+                   "need");
+  if( rc ) return rc;
+  if( bec_read_varint(&rd, &nOp, BEC_SYNC_MAX_OPS) ){
+    *pzErr = sqlite3_mprintf("malformed sync message: bad op count (at most "
+                             "%d per message)", BEC_SYNC_MAX_OPS);
+    return BEC_MALFORMED;
+  }
+  pMsg->nOp = (int)nOp;
+  pMsg->aOps = &a[rd.i];
+  for(i=0; i<nOp; i++){
+    const u8 *aBody = 0;
+    if( bec_read_varint(&rd, &v, BEC_MAX_OP_BYTES)
+     || bec_read_bytes(&rd, (i64)v, &aBody) ){
+      return bad(pzErr, "truncated op");
+    }
+  }
+  pMsg->nOps = (i64)(&a[rd.i] - pMsg->aOps);
+  if( rd.i!=rd.n ) return bad(pzErr, "trailing bytes");
+  return SQLITE_OK;
+}
+
+void bec_syncmsg_next_op(const BecSyncMsg *pMsg, i64 *piOff, const u8 **ppOp,
+                         i64 *pnOp){
+  BecReader rd;
+  u64 v = 0;
+  rd.a = pMsg->aOps; rd.n = pMsg->nOps; rd.i = *piOff;
+  /* The framing was checked by bec_syncmsg_decode. */
+  if( bec_read_varint(&rd, &v, BEC_MAX_OP_BYTES)
+   || bec_read_bytes(&rd, (i64)v, ppOp) ){
+    *ppOp = 0;
+    *pnOp = 0;
+    return;
+  }
+  *pnOp = (i64)v;
+  *piOff = rd.i;
+}
+
+void bec_syncmsg_add_op(BecBuf *pOps, const u8 *aOp, i64 nOp, int *pRc){
+  bec_buf_append_varint(pOps, (u64)nOp, pRc);
+  bec_buf_append(pOps, aOp, nOp, pRc);
+}
+
+void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
+                        const BecBuf *pOps, int *pRc){
+  int flags = pMsg->flags & ~(BEC_SYNC_F_SHARED_IS_HEADS|BEC_SYNC_F_FILTER);
+  int i;
+  if( pMsg->nShared==pMsg->nHead
+   && (pMsg->nHead==0
+       || memcmp(pMsg->aShared, pMsg->aHead, (size_t)pMsg->nHead*BEC_HASH_BYTES)==0) ){
+    flags |= BEC_SYNC_F_SHARED_IS_HEADS;
+  }
+  if( pMsg->flags & BEC_SYNC_F_FILTER ) flags |= BEC_SYNC_F_FILTER;
+  bec_buf_append_u8(pOut, BEC_SYNC_VERSION, pRc);
+  bec_buf_append_u8(pOut, (u8)flags, pRc);
+  bec_buf_append(pOut, pMsg->aGroupTag, BEC_GROUP_TAG_BYTES, pRc);
+  bec_buf_append(pOut, pMsg->aSession, BEC_SYNC_SESSION_BYTES, pRc);
+  bec_buf_append_varint(pOut, (u64)pMsg->iRound, pRc);
+  if( (flags & BEC_SYNC_F_SAME_HEADS)==0 ){
+    bec_buf_append_varint(pOut, (u64)pMsg->nHead, pRc);
+    bec_buf_append(pOut, pMsg->aHead, (i64)pMsg->nHead*BEC_HASH_BYTES, pRc);
+  }
+  if( (flags & BEC_SYNC_F_SHARED_IS_HEADS)==0 ){
+    bec_buf_append_varint(pOut, (u64)pMsg->nShared, pRc);
+    bec_buf_append(pOut, pMsg->aShared, (i64)pMsg->nShared*BEC_HASH_BYTES, pRc);
+  }
+  if( flags & BEC_SYNC_F_FILTER ){
+    const BecBloom *pF = &pMsg->filter;
+    bec_buf_append_varint(pOut, (u64)pF->nBit, pRc);
+    if( pF->nBit ){
+      u8 aSeed[8];
+      for(i=0; i<8; i++) aSeed[i] = (u8)(pF->seed >> (8*i));
+      bec_buf_append_u8(pOut, (u8)pF->nProbe, pRc);
+      bec_buf_append(pOut, aSeed, 8, pRc);
+      bec_buf_append(pOut, pF->aBit, pF->nBit/8, pRc);
+    }
+  }
+  bec_buf_append_varint(pOut, (u64)pMsg->nNeed, pRc);
+  bec_buf_append(pOut, pMsg->aNeed, (i64)pMsg->nNeed*BEC_HASH_BYTES, pRc);
+  bec_buf_append_varint(pOut, (u64)pMsg->nOp, pRc);
+  if( pOps ) bec_buf_append(pOut, pOps->a, pOps->n, pRc);
+}

@@ -1,0 +1,458 @@
+/*
+** bec_tablecodec.c - the payloads of schema and write ops: bytes in, bytes
+** out, no tables.  docs/tables.md specifies the same bytes for humans:
+**
+**   schema  := version:u8 (=1) action:u8 (1 create, 2 drop)
+**              name_len:varint name
+**              [create only] n_col:varint (1..BEC_TABLE_MAX_COL) column*n_col
+**   column  := name_len:varint name type_len:varint type
+**              pk:varint (0, or the column's 1-based position in the key)
+**
+**   write   := version:u8 (=1) n_table:varint (>=1)
+**              schema_hash:32 bytes * n_table  (create ops, distinct)
+**              n_change:varint (>=1) change*n_change
+**   change  := head:varint (table_index*2 + is_delete)
+**              pk value * n_pk
+**              [upsert only] mask:ceil(n_col/8) bytes (bit i%8 of byte i/8:
+**              column i is written; never a key column, never >= n_col)
+**              value * popcount(mask), in column order
+**   value   := tag:u8, then: 0 NULL | 1 integer: zigzag varint
+**              | 2 real: 8 bytes IEEE 754 big-endian
+**              | 3 text: len:varint bytes | 4 blob: len:varint bytes
+**
+** Decoders treat their input as hostile: every read is bounds-checked
+** through BecReader, varints must be minimal, and names and types are
+** restricted so that they can be quoted into SQL safely.
+*/
+#include "becInt.h"
+
+/**************************************************************************
+** Values.
+*/
+static u64 zigzag(i64 v){
+  return ((u64)v << 1) ^ (u64)(v >> 63);
+}
+
+static i64 unzigzag(u64 u){
+  return (i64)(u >> 1) ^ -(i64)(u & 1);
+}
+
+void bec_value_encode(BecBuf *pBuf, sqlite3_value *pVal, int *pRc){
+  switch( sqlite3_value_type(pVal) ){
+    case SQLITE_INTEGER:
+      bec_buf_append_u8(pBuf, BEC_VAL_INT, pRc);
+      bec_buf_append_varint(pBuf, zigzag(sqlite3_value_int64(pVal)), pRc);
+      break;
+    case SQLITE_FLOAT: {
+      double r = sqlite3_value_double(pVal);
+      u64 u;
+      u8 a[8];
+      int i;
+      memcpy(&u, &r, 8);
+      for(i=0; i<8; i++) a[i] = (u8)(u >> (56 - 8*i));
+      bec_buf_append_u8(pBuf, BEC_VAL_REAL, pRc);
+      bec_buf_append(pBuf, a, 8, pRc);
+      break;
+    }
+    case SQLITE_TEXT: {
+      const u8 *z = sqlite3_value_text(pVal);
+      int n = sqlite3_value_bytes(pVal);
+      if( z==0 && *pRc==SQLITE_OK ){ *pRc = SQLITE_NOMEM; return; }
+      bec_buf_append_u8(pBuf, BEC_VAL_TEXT, pRc);
+      bec_buf_append_varint(pBuf, (u64)n, pRc);
+      bec_buf_append(pBuf, z, n, pRc);
+      break;
+    }
+    case SQLITE_BLOB: {
+      const u8 *a = sqlite3_value_blob(pVal);
+      int n = sqlite3_value_bytes(pVal);
+      bec_buf_append_u8(pBuf, BEC_VAL_BLOB, pRc);
+      bec_buf_append_varint(pBuf, (u64)n, pRc);
+      bec_buf_append(pBuf, a, n, pRc);
+      break;
+    }
+    default:
+      bec_buf_append_u8(pBuf, BEC_VAL_NULL, pRc);
+      break;
+  }
+}
+
+int bec_value_decode(BecReader *pRd, BecValue *pOut){
+  u8 tag = 0;
+  u64 u = 0;
+  int rc = bec_read_u8(pRd, &tag);
+  memset(pOut, 0, sizeof(*pOut));
+  if( rc ) return rc;
+  pOut->eType = tag;
+  switch( tag ){
+    case BEC_VAL_NULL:
+      break;
+    case BEC_VAL_INT:
+      rc = bec_read_varint(pRd, &u, ~(u64)0);
+      pOut->i = unzigzag(u);
+      break;
+    case BEC_VAL_REAL: {
+      const u8 *a = 0;
+      rc = bec_read_bytes(pRd, 8, &a);
+      if( rc==SQLITE_OK ){
+        int i;
+        for(i=0; i<8; i++) u = (u<<8) | a[i];
+        memcpy(&pOut->r, &u, 8);
+      }
+      break;
+    }
+    case BEC_VAL_TEXT:
+    case BEC_VAL_BLOB:
+      rc = bec_read_varint(pRd, &u, BEC_MAX_PAYLOAD);
+      if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)u, &pOut->a);
+      pOut->n = (int)u;
+      break;
+    default:
+      rc = BEC_MALFORMED;
+      break;
+  }
+  return rc;
+}
+
+void bec_value_bind(sqlite3_stmt *pStmt, int iParam, const BecValue *pVal){
+  switch( pVal->eType ){
+    case BEC_VAL_INT:  sqlite3_bind_int64(pStmt, iParam, pVal->i); break;
+    case BEC_VAL_REAL: sqlite3_bind_double(pStmt, iParam, pVal->r); break;
+    case BEC_VAL_TEXT:
+      sqlite3_bind_text(pStmt, iParam, (const char*)pVal->a, pVal->n,
+                        SQLITE_STATIC);
+      break;
+    case BEC_VAL_BLOB:
+      sqlite3_bind_blob(pStmt, iParam, pVal->a ? (const void*)pVal->a : "",
+                        pVal->n, SQLITE_STATIC);
+      break;
+    default:       sqlite3_bind_null(pStmt, iParam); break;
+  }
+}
+
+void bec_value_result(sqlite3_context *ctx, const BecValue *pVal){
+  switch( pVal->eType ){
+    case BEC_VAL_INT:  sqlite3_result_int64(ctx, pVal->i); break;
+    case BEC_VAL_REAL: sqlite3_result_double(ctx, pVal->r); break;
+    case BEC_VAL_TEXT:
+      sqlite3_result_text(ctx, (const char*)pVal->a, pVal->n, SQLITE_TRANSIENT);
+      break;
+    case BEC_VAL_BLOB:
+      sqlite3_result_blob(ctx, pVal->a ? (const void*)pVal->a : "", pVal->n,
+                          SQLITE_TRANSIENT);
+      break;
+    default:       sqlite3_result_null(ctx); break;
+  }
+}
+
+/**************************************************************************
+** Schema payloads.
+*/
+/* Names may hold any byte but controls; they are always quoted. */
+static int name_ok(const u8 *a, int n){
+  int i;
+  if( n<1 || n>BEC_TABLE_MAX_NAME ) return 0;
+  for(i=0; i<n; i++) if( a[i]<0x20 || a[i]==0x7f ) return 0;
+  return 1;
+}
+
+/* Types are pasted into CREATE TABLE unquoted, so only words, digits,
+** spaces, parentheses, commas, signs and dots are allowed, parentheses
+** balanced: "INTEGER", "VARCHAR(10)", "NUMERIC(10,2)". */
+int bec_table_type_ok(const char *z, int n){
+  int i, depth = 0;
+  if( n<0 || n>BEC_TABLE_MAX_TYPE ) return 0;
+  for(i=0; i<n; i++){
+    char c = z[i];
+    if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+     || c=='_' || c==' ' || c==',' || c=='+' || c=='-' || c=='.' ){
+      continue;
+    }
+    if( c=='(' ){ depth++; continue; }
+    if( c==')' && depth>0 ){ depth--; continue; }
+    return 0;
+  }
+  return depth==0;
+}
+
+static int prefix_nocase(const char *z, int n, const char *zPrefix){
+  int k = (int)strlen(zPrefix);
+  return n>=k && sqlite3_strnicmp(z, zPrefix, k)==0;
+}
+
+int bec_table_name_ok(const char *z, int n, char **pzErr){
+  if( !name_ok((const u8*)z, n) ){
+    *pzErr = sqlite3_mprintf("bad table name: 1 to %d bytes, no control "
+                             "characters", BEC_TABLE_MAX_NAME);
+    return SQLITE_ERROR;
+  }
+  if( prefix_nocase(z, n, "sqlite_") || prefix_nocase(z, n, "bec_") ){
+    *pzErr = sqlite3_mprintf("bad table name \"%.*s\": names beginning with "
+                             "sqlite_ or bec_ are reserved", n, z);
+    return SQLITE_ERROR;
+  }
+  if( n>=5 && sqlite3_strnicmp(&z[n-5], "_rows", 5)==0 ){
+    *pzErr = sqlite3_mprintf("bad table name \"%.*s\": names ending in _rows "
+                             "are reserved for shadow tables", n, z);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+void bec_schema_free(BecSchema *p){
+  sqlite3_free(p);
+}
+
+/* Builds a BecSchema in one allocation from parsed parts. */
+int bec_schema_new(int action, const char *zName, int nName, int nCol,
+                   const char *const *azCol, const int *anCol,
+                   const char *const *azType, const int *anType,
+                   const int *aiPk, BecSchema **pp){
+  i64 nByte = sizeof(BecSchema) + (i64)nCol*(sizeof(BecColumn) + sizeof(int))
+            + nName + 1;
+  BecSchema *p;
+  char *z;
+  int i;
+  *pp = 0;
+  for(i=0; i<nCol; i++) nByte += anCol[i] + anType[i] + 2;
+  p = sqlite3_malloc64((sqlite3_uint64)nByte);
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, (size_t)nByte);
+  p->action = action;
+  p->nCol = nCol;
+  p->aCol = (BecColumn*)&p[1];
+  p->aPk = (int*)&p->aCol[nCol];
+  z = (char*)&p->aPk[nCol];
+  p->zName = z;
+  memcpy(z, zName, (size_t)nName);
+  z += nName + 1;
+  for(i=0; i<nCol; i++){
+    p->aCol[i].zName = z;
+    memcpy(z, azCol[i], (size_t)anCol[i]);
+    z += anCol[i] + 1;
+    p->aCol[i].zType = z;
+    memcpy(z, azType[i], (size_t)anType[i]);
+    z += anType[i] + 1;
+    p->aCol[i].iPk = aiPk[i];
+    if( aiPk[i]>0 ){
+      p->aPk[aiPk[i]-1] = i;
+      p->nPk++;
+    }
+  }
+  p->bIntPk = p->nPk==1
+           && sqlite3_stricmp(p->aCol[p->aPk[0]].zType, "INTEGER")==0;
+  *pp = p;
+  return SQLITE_OK;
+}
+
+/* Checks the rules every schema must satisfy, whoever made it. */
+int bec_schema_check(const BecSchema *p, char **pzErr){
+  int i, j;
+  int rc = bec_table_name_ok(p->zName, (int)strlen(p->zName), pzErr);
+  if( rc || p->action==BEC_SCHEMA_DROP ) return rc;
+  if( p->nCol<1 || p->nCol>BEC_TABLE_MAX_COL ){
+    *pzErr = sqlite3_mprintf("a table has 1 to %d columns", BEC_TABLE_MAX_COL);
+    return SQLITE_ERROR;
+  }
+  if( p->nPk<1 ){
+    *pzErr = sqlite3_mprintf("table %s has no primary key: bec tables need "
+        "one (rows of all replicas are matched by it)", p->zName);
+    return SQLITE_ERROR;
+  }
+  if( p->nPk==p->nCol ){
+    /* Allowed: a key-only table is a set. */
+  }
+  for(i=0; i<p->nCol; i++){
+    const BecColumn *c = &p->aCol[i];
+    if( !name_ok((const u8*)c->zName, (int)strlen(c->zName)) ){
+      *pzErr = sqlite3_mprintf("bad column name in table %s", p->zName);
+      return SQLITE_ERROR;
+    }
+    if( !bec_table_type_ok(c->zType, (int)strlen(c->zType)) ){
+      *pzErr = sqlite3_mprintf("column %s: unsupported type \"%s\" (a type "
+          "name, optionally with numbers in parentheses)", c->zName, c->zType);
+      return SQLITE_ERROR;
+    }
+    if( c->iPk<0 || c->iPk>p->nPk ){
+      *pzErr = sqlite3_mprintf("column %s: bad key position", c->zName);
+      return SQLITE_ERROR;
+    }
+    for(j=0; j<i; j++){
+      if( sqlite3_stricmp(p->aCol[j].zName, c->zName)==0 ){
+        *pzErr = sqlite3_mprintf("duplicate column name: %s", c->zName);
+        return SQLITE_ERROR;
+      }
+      if( c->iPk && p->aCol[j].iPk==c->iPk ){
+        *pzErr = sqlite3_mprintf("column %s: duplicate key position",
+                                 c->zName);
+        return SQLITE_ERROR;
+      }
+    }
+  }
+  return SQLITE_OK;
+}
+
+void bec_schema_encode(BecBuf *pBuf, const BecSchema *p, int *pRc){
+  int i;
+  int n = (int)strlen(p->zName);
+  bec_buf_append_u8(pBuf, BEC_TABLE_FORMAT, pRc);
+  bec_buf_append_u8(pBuf, (u8)p->action, pRc);
+  bec_buf_append_varint(pBuf, (u64)n, pRc);
+  bec_buf_append(pBuf, p->zName, n, pRc);
+  if( p->action!=BEC_SCHEMA_CREATE ) return;
+  bec_buf_append_varint(pBuf, (u64)p->nCol, pRc);
+  for(i=0; i<p->nCol; i++){
+    int nc = (int)strlen(p->aCol[i].zName);
+    int nt = (int)strlen(p->aCol[i].zType);
+    bec_buf_append_varint(pBuf, (u64)nc, pRc);
+    bec_buf_append(pBuf, p->aCol[i].zName, nc, pRc);
+    bec_buf_append_varint(pBuf, (u64)nt, pRc);
+    bec_buf_append(pBuf, p->aCol[i].zType, nt, pRc);
+    bec_buf_append_varint(pBuf, (u64)p->aCol[i].iPk, pRc);
+  }
+}
+
+static int read_str(BecReader *pRd, int mx, const char **pz, int *pn){
+  u64 n = 0;
+  int rc = bec_read_varint(pRd, &n, (u64)mx);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, (const u8**)pz);
+  *pn = (int)n;
+  return rc;
+}
+
+int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
+  BecReader rd;
+  u8 version = 0, action = 0;
+  u64 nCol = 0;
+  const char *zName = 0;
+  int nName = 0, i;
+  const char *azCol[BEC_TABLE_MAX_COL], *azType[BEC_TABLE_MAX_COL];
+  int anCol[BEC_TABLE_MAX_COL], anType[BEC_TABLE_MAX_COL], aiPk[BEC_TABLE_MAX_COL];
+  int rc;
+  BecSchema *p = 0;
+
+  *pp = 0;
+  rd.a = a; rd.n = n; rd.i = 0;
+  rc = bec_read_u8(&rd, &version);
+  if( rc==SQLITE_OK && version!=BEC_TABLE_FORMAT ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &action);
+  if( rc==SQLITE_OK && action!=BEC_SCHEMA_CREATE && action!=BEC_SCHEMA_DROP ){
+    rc = BEC_MALFORMED;
+  }
+  if( rc==SQLITE_OK ) rc = read_str(&rd, BEC_TABLE_MAX_NAME, &zName, &nName);
+  if( rc==SQLITE_OK && action==BEC_SCHEMA_CREATE ){
+    rc = bec_read_varint(&rd, &nCol, BEC_TABLE_MAX_COL);
+    for(i=0; rc==SQLITE_OK && i<(int)nCol; i++){
+      u64 iPk = 0;
+      rc = read_str(&rd, BEC_TABLE_MAX_NAME, &azCol[i], &anCol[i]);
+      if( rc==SQLITE_OK ) rc = read_str(&rd, BEC_TABLE_MAX_TYPE, &azType[i], &anType[i]);
+      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iPk, BEC_TABLE_MAX_COL);
+      aiPk[i] = (int)iPk;
+      /* Names with NUL bytes would be truncated: not canonical. */
+      if( rc==SQLITE_OK && (memchr(azCol[i], 0, (size_t)anCol[i])
+                            || memchr(azType[i], 0, (size_t)anType[i])) ){
+        rc = BEC_MALFORMED;
+      }
+    }
+  }
+  if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK && memchr(zName, 0, (size_t)nName) ) rc = BEC_MALFORMED;
+  if( rc ){
+    *pzErr = sqlite3_mprintf("malformed: bad schema payload");
+    return rc;
+  }
+  rc = bec_schema_new(action, zName, nName, (int)nCol, azCol, anCol, azType,
+                      anType, aiPk, &p);
+  if( rc ) return rc;
+  if( bec_schema_check(p, pzErr) ){
+    char *z = *pzErr;
+    *pzErr = sqlite3_mprintf("malformed: schema: %s", z);
+    sqlite3_free(z);
+    bec_schema_free(p);
+    return BEC_MALFORMED;
+  }
+  *pp = p;
+  return SQLITE_OK;
+}
+
+/**************************************************************************
+** Write payloads.
+*/
+int bec_write_open(BecWriteReader *p, const u8 *a, i64 n){
+  u8 version = 0;
+  u64 nTable = 0, nChange = 0;
+  int rc, i;
+  memset(p, 0, sizeof(*p));
+  p->rd.a = a; p->rd.n = n; p->rd.i = 0;
+  rc = bec_read_u8(&p->rd, &version);
+  if( rc==SQLITE_OK && version!=BEC_TABLE_FORMAT ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&p->rd, &nTable, BEC_WRITE_MAX_TABLES);
+  if( rc==SQLITE_OK && nTable==0 ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&p->rd, (i64)nTable*BEC_HASH_BYTES, &p->aTableHash);
+  }
+  for(i=1; rc==SQLITE_OK && i<(int)nTable; i++){
+    int j;
+    for(j=0; j<i; j++){
+      if( memcmp(&p->aTableHash[j*BEC_HASH_BYTES],
+                 &p->aTableHash[i*BEC_HASH_BYTES], BEC_HASH_BYTES)==0 ){
+        rc = BEC_MALFORMED;
+      }
+    }
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&p->rd, &nChange, BEC_MAX_PAYLOAD);
+  if( rc==SQLITE_OK && nChange==0 ) rc = BEC_MALFORMED;
+  p->nTable = (int)nTable;
+  p->nChange = (i64)nChange;
+  return rc;
+}
+
+int bec_write_head(BecWriteReader *p, int *piTable, int *pbDelete){
+  u64 head = 0;
+  int rc;
+  if( p->iChange>=p->nChange ) return BEC_MALFORMED;
+  rc = bec_read_varint(&p->rd, &head, (u64)p->nTable*2-1);
+  p->iChange++;
+  *piTable = (int)(head>>1);
+  *pbDelete = (int)(head&1);
+  return rc;
+}
+
+/* Reads the key values and, for an upsert, the mask and the values, of a
+** change to a table of shape pSchema.  aVal has pSchema->nCol entries:
+** aVal[i] is column i's value where pbSet[i] (key columns always set). */
+int bec_write_body(BecWriteReader *p, const BecSchema *pSchema, int bDelete,
+                   BecValue *aVal, u8 *abSet){
+  int rc = SQLITE_OK, i;
+  const int nMask = (pSchema->nCol+7)/8;
+  const u8 *aMask = 0;
+  for(i=0; i<pSchema->nCol; i++) abSet[i] = 0;
+  for(i=0; rc==SQLITE_OK && i<pSchema->nPk; i++){
+    int iCol = pSchema->aPk[i];
+    BecValue *v = &aVal[iCol];
+    rc = bec_value_decode(&p->rd, v);
+    if( rc==SQLITE_OK && v->eType==BEC_VAL_NULL ) rc = BEC_MALFORMED;
+    if( rc==SQLITE_OK && pSchema->bIntPk && v->eType!=BEC_VAL_INT ){
+      rc = BEC_MALFORMED;
+    }
+    abSet[iCol] = 1;
+  }
+  if( rc || bDelete ) return rc;
+  rc = bec_read_bytes(&p->rd, nMask, &aMask);
+  for(i=0; rc==SQLITE_OK && i<nMask*8; i++){
+    if( (aMask[i/8] >> (i%8)) & 1 ){
+      if( i>=pSchema->nCol || pSchema->aCol[i].iPk ){
+        rc = BEC_MALFORMED;
+      }else{
+        rc = bec_value_decode(&p->rd, &aVal[i]);
+        abSet[i] = 2;
+      }
+    }
+  }
+  return rc;
+}
+
+int bec_write_close(BecWriteReader *p){
+  if( p->iChange!=p->nChange || p->rd.i!=p->rd.n ) return BEC_MALFORMED;
+  return SQLITE_OK;
+}

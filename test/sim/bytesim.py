@@ -1,0 +1,1031 @@
+"""bytesim.py - seeded Byzantine simulation of bec replicas (issue 6).
+
+    BEC_EXT=$PWD/build/bec /usr/bin/python3 test/sim/bytesim.py --seed 17 -v
+    BEC_EXT=$PWD/build/bec /usr/bin/python3 test/sim/bytesim.py --seeds 0-999
+
+N honest and M Byzantine replicas (default 6 + 3), every one a real bec
+database in memory, run under a scheduler driven by one seeded
+random.Random.  libsodium's random source is replaced, for this process, by
+a stream drawn from the seed (randombytes_set_implementation), so keys,
+group nonces, sync session ids and Bloom filter seeds are the same on every
+run: a seed replays exactly, on the same build.
+
+What happens in a run (see Sim.step):
+  * honest replicas write to two bec tables (INSERT, UPDATE, DELETE, several
+    statements in one transaction, rollbacks), sign app ops, and admins add,
+    promote, demote and remove members (Byzantine ones included);
+  * random pairs sync with bec_sync_offer / bec_sync_apply in process; the
+    network drops, duplicates and reorders messages;
+  * Byzantine replicas are members (one of them an admin) with their own
+    databases, which they fork (copies made with the backup API), and:
+      - equivocate: two forks sign conflicting writes / membership changes
+        on the same predecessors, each shown to a different honest peer;
+      - forge: flip bits of a fresh op's signature, author or payload;
+      - sign as outsiders: keys nobody ever added sign app, add, remove and
+        a second create op, on top of real heads;
+      - back-date: after being removed, sign ops (writes, counter-removals)
+        on an old snapshot of their database;
+      - withhold predecessors: send ops without their parents, ignore needs;
+      - lie in sync: rewrite heads, shared lists, filters, needs, flags and
+        rounds of their own messages, or corrupt their bytes;
+      - replay captured messages (to any peer, under any label);
+      - flood: many valid ops, junk messages, many rejected or pending ops.
+At the end every honest replica syncs with every other (a few fault-free
+passes), and the run checks, for all honest replicas: identical heads, op
+sets with identical valid flags, members, tables, rows and conflicts;
+bec_check() is 'ok'; no op that must fail acceptance (forged, outsider,
+second create, wrong group) is stored; a fault-free session between two
+honest replicas ends with equal heads; a fresh replica that syncs from
+scratch derives the same state; and the valid flags and members agree with
+the reference model of the membership rules (test/membership/refmodel.py)
+when the DAG is small enough for it.
+"""
+import ctypes
+import ctypes.util
+import hashlib
+import os
+import random
+import sqlite3
+import struct
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "test", "membership"))
+sys.dont_write_bytecode = True
+EXT = os.environ.get("BEC_EXT", os.path.join(ROOT, "build", "bec"))
+
+# ---------------------------------------------------------------------------
+# Deterministic randomness for libsodium (and so for bec) in this process.
+
+_sodium = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
+
+
+class _RandImpl(ctypes.Structure):
+    _fields_ = [("implementation_name", ctypes.c_void_p),
+                ("random", ctypes.c_void_p),
+                ("stir", ctypes.c_void_p),
+                ("uniform", ctypes.c_void_p),
+                ("buf", ctypes.c_void_p),
+                ("close", ctypes.c_void_p)]
+
+
+_rand_stream = random.Random(0)
+_NAME = ctypes.CFUNCTYPE(ctypes.c_char_p)(lambda: b"bytesim")
+_RANDOM = ctypes.CFUNCTYPE(ctypes.c_uint32)(lambda: _rand_stream.getrandbits(32))
+_STIR = ctypes.CFUNCTYPE(None)(lambda: None)
+_UNIFORM = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_uint32)(
+    lambda ub: _rand_stream.randrange(ub) if ub > 1 else 0)
+
+
+def _buf(p, n):
+    if n:
+        ctypes.memmove(p, _rand_stream.getrandbits(8 * n).to_bytes(n, "little"), n)
+
+
+_BUF = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_size_t)(_buf)
+_CLOSE = ctypes.CFUNCTYPE(ctypes.c_int)(lambda: 0)
+_impl = _RandImpl(*[ctypes.cast(f, ctypes.c_void_p) for f in
+                    (_NAME, _RANDOM, _STIR, _UNIFORM, _BUF, _CLOSE)])
+if os.environ.get("BEC_SIM_REAL_RANDOM") != "1":
+    _sodium.randombytes_set_implementation(ctypes.byref(_impl))
+if _sodium.sodium_init() < 0:
+    raise SystemExit("libsodium failed to initialize")
+
+
+def reseed_sodium(seed):
+    _rand_stream.seed("sodium/%d" % seed)
+
+
+# ---------------------------------------------------------------------------
+# Ops and sync messages made by hand (docs/wire-format.md, docs/sync.md).
+
+KIND = {"create": 1, "add": 2, "remove": 3, "app": 4, "schema": 5, "write": 6}
+F_OFFER, F_SHARED_IS_HEADS, F_FILTER, F_KNOWS_ALL, F_SAME_HEADS = 1, 2, 4, 8, 16
+
+
+class Key:
+    def __init__(self, seed32):
+        self.seed = seed32
+        self.pk = ctypes.create_string_buffer(32)
+        self.sk = ctypes.create_string_buffer(64)
+        _sodium.crypto_sign_seed_keypair(self.pk, self.sk, seed32)
+        self.pub = self.pk.raw
+
+    def sign(self, msg):
+        sig = ctypes.create_string_buffer(64)
+        _sodium.crypto_sign_detached(sig, None, msg, ctypes.c_ulonglong(len(msg)), self.sk)
+        return sig.raw
+
+
+def uvarint(n):
+    out = bytearray()
+    while True:
+        c = n & 0x7F
+        n >>= 7
+        out.append(c | 0x80 if n else c)
+        if not n:
+            return bytes(out)
+
+
+def read_varint(b, i):
+    v, shift = 0, 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << shift
+        shift += 7
+        if not c & 0x80:
+            return v, i
+
+
+def blake(b):
+    return hashlib.blake2b(b, digest_size=32).digest()
+
+
+def make_op(key, kind, preds, payload, group):
+    """The signed encoding of an op; group: the 32-byte group id (ignored,
+    all zero, for create)."""
+    if kind == "create":
+        group = None
+    body = bytes([1, KIND[kind]]) + (group[:8] if group else bytes(8)) + key.pub
+    preds = sorted(set(preds))
+    body += uvarint(len(preds)) + b"".join(preds) + uvarint(len(payload)) + payload
+    msg = b"bec-op-v1" + (group or bytes(32)) + blake(body)
+    return body + key.sign(msg)
+
+
+def decode_msg(b):
+    """A sync message as a dict, or None if it does not parse."""
+    try:
+        m = {"flags": b[1], "tag": b[2:10], "session": b[10:18]}
+        i = 18
+        m["round"], i = read_varint(b, i)
+
+        def hashes(i):
+            n, i = read_varint(b, i)
+            return [bytes(b[i + 32 * k:i + 32 * k + 32]) for k in range(n)], i + 32 * n
+        m["heads"] = None
+        if not m["flags"] & F_SAME_HEADS:
+            m["heads"], i = hashes(i)
+        if m["flags"] & F_SHARED_IS_HEADS:
+            m["shared"] = list(m["heads"] or [])
+        else:
+            m["shared"], i = hashes(i)
+        m["filter"] = None
+        if m["flags"] & F_FILTER:
+            nbit, i = read_varint(b, i)
+            if nbit:
+                m["filter"] = [nbit, b[i], b[i + 1:i + 9], bytes(b[i + 9:i + 9 + nbit // 8])]
+                i += 9 + nbit // 8
+            else:
+                m["filter"] = [0, 0, b"", b""]
+        m["needs"], i = hashes(i)
+        n, i = read_varint(b, i)
+        m["ops"] = []
+        for _ in range(n):
+            ln, i = read_varint(b, i)
+            m["ops"].append(bytes(b[i:i + ln]))
+            i += ln
+        return m if i == len(b) else None
+    except IndexError:
+        return None
+
+
+def encode_msg(m):
+    flags = m["flags"] & ~(F_SHARED_IS_HEADS | F_FILTER)
+    if m["heads"] is None:
+        flags |= F_SAME_HEADS
+    if m["filter"] is not None:
+        flags |= F_FILTER
+    out = bytearray([1, flags]) + m["tag"] + m["session"] + uvarint(m["round"])
+    if m["heads"] is not None:
+        out += uvarint(len(m["heads"])) + b"".join(sorted(set(m["heads"])))
+    out += uvarint(len(m["shared"])) + b"".join(sorted(set(m["shared"])))
+    if m["filter"] is not None:
+        nbit, k, seed, bits = m["filter"]
+        out += uvarint(nbit)
+        if nbit:
+            out += bytes([k]) + seed + bits
+    out += uvarint(len(m["needs"])) + b"".join(sorted(set(m["needs"])))
+    out += uvarint(len(m["ops"]))
+    for op in m["ops"]:
+        out += uvarint(len(op)) + op
+    return bytes(out)
+
+
+# ---------------------------------------------------------------------------
+# Replicas.
+
+def open_db(src=None):
+    """A bec database in memory; a copy of src (backup API) if given."""
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    if src is not None:
+        src.backup(db)
+    db.enable_load_extension(True)
+    db.load_extension(EXT)
+    db.enable_load_extension(False)
+    return db
+
+
+def one(db, sql, *args):
+    row = db.execute(sql, args).fetchone()
+    return None if row is None else row[0]
+
+
+class Rep:
+    def __init__(self, name, honest, db=None):
+        self.name = name
+        self.honest = honest
+        self.db = db or open_db()
+        self.pub = None
+
+    def q(self, sql, *args):
+        return one(self.db, sql, *args)
+
+
+def heads(db):
+    return [r[0] for r in db.execute("SELECT hash FROM bec_heads ORDER BY hash")]
+
+
+def hset(db):
+    return {r[0] for r in db.execute("SELECT hash FROM bec_ops")}
+
+
+def table_names(db):
+    return [r[0] for r in db.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE 'CREATE VIRTUAL TABLE%' "
+        "AND name NOT LIKE 'bec_%' ORDER BY name")]
+
+
+def snapshot(db):
+    """Everything that must agree between honest replicas holding the same
+    ops, as comparable Python values."""
+    s = {}
+    s["heads"] = heads(db)
+    s["ops"] = sorted(db.execute("SELECT hash, valid FROM bec_ops"))
+    s["members"] = sorted(db.execute("SELECT pubkey, role, rank, added_by, added_in FROM bec_members"))
+    s["tables"] = {}
+    for t in table_names(db):
+        try:
+            s["tables"][t] = sorted(db.execute('SELECT * FROM "%s"' % t), key=repr)
+        except sqlite3.Error as e:
+            s["tables"][t] = "error: %s" % e
+    s["conflicts"] = sorted(db.execute("SELECT * FROM bec_conflicts"), key=repr)
+    return s
+
+
+def describe_diff(a, b):
+    out = []
+    for k in a:
+        if a[k] != b[k]:
+            if k == "tables":
+                for t in sorted(set(a[k]) | set(b[k])):
+                    if a[k].get(t) != b[k].get(t):
+                        out.append("table %s: %r != %r" % (t, str(a[k].get(t))[:300], str(b[k].get(t))[:300]))
+            elif k == "ops":
+                da = dict(a[k])
+                db_ = dict(b[k])
+                diff = [(h[:12], da.get(h), db_.get(h)) for h in sorted(set(da) | set(db_))
+                        if da.get(h) != db_.get(h)]
+                out.append("ops (hash, valid, valid): %r" % diff[:8])
+            else:
+                out.append("%s: %r != %r" % (k, str(a[k])[:300], str(b[k])[:300]))
+    return "; ".join(out)
+
+
+# ---------------------------------------------------------------------------
+# The simulation.
+
+class Sim:
+    def __init__(self, seed, n_honest=6, n_byz=3, steps=None, verbose=False):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        reseed_sodium(seed)
+        self.verbose = verbose
+        self.n_honest = n_honest
+        self.n_byz = n_byz
+        self.steps = steps if steps is not None else self.rng.randint(40, 110)
+        self.fails = []
+        self.stats = {}
+        self.bad = {}          # hash hex -> why it must never be stored
+        self.pool = []         # captured sync messages (for replays)
+        self.errors = {}       # error text (truncated) -> count
+
+    # -- helpers --------------------------------------------------------
+    def log(self, *a):
+        if self.verbose:
+            print("  " + " ".join(str(x) for x in a))
+
+    def count(self, what, n=1):
+        self.stats[what] = self.stats.get(what, 0) + n
+
+    def err(self, e, where=""):
+        self.last_error = str(e)
+        k = str(e)[:70]
+        self.log("error%s:" % (" at " + where if where else ""), str(e)[:120])
+        self.errors[k] = self.errors.get(k, 0) + 1
+        for bad in ("disk image is malformed", "SQL logic error", "misuse", "out of memory",
+                    "unable to open", "no such table: bec_store", "interrupted", "constraint failed"):
+            if bad in str(e):
+                self.fail("unexpected error: %s" % e)
+
+    def fail(self, what):
+        self.fails.append(what)
+        if self.verbose:
+            print("  FAIL " + what)
+
+    def honest_reps(self):
+        return self.reps[:self.n_honest]
+
+    # -- set-up ---------------------------------------------------------
+    def setup(self):
+        rng = self.rng
+        self.reps = [Rep("H%d" % i, True) for i in range(self.n_honest)]
+        self.byz = [Rep("B%d" % i, False) for i in range(self.n_byz)]
+        h0 = self.reps[0]
+        for r in self.reps + self.byz:
+            r.pub = r.q("SELECT bec_keygen()")
+        self.group_hex = h0.q("SELECT bec_create_group()")
+        self.group = bytes.fromhex(self.group_hex)
+        h0.db.execute("CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v INTEGER, w TEXT)")
+        if rng.random() < 0.5:
+            h0.db.execute("CREATE VIRTUAL TABLE u USING bec(id INTEGER PRIMARY KEY, x BLOB)")
+        for r in self.reps[1:] + self.byz:
+            r.q("SELECT bec_join(?)", self.group_hex)
+        # Roles: one or two honest admins besides the creator, one
+        # Byzantine admin (B0), the rest members.
+        admins = set(rng.sample(range(1, self.n_honest), min(2, self.n_honest - 1)))
+        for i, r in enumerate(self.reps[1:], 1):
+            h0.q("SELECT bec_add_member(?, ?)", r.pub, "admin" if i in admins else "member")
+        for i, r in enumerate(self.byz):
+            h0.q("SELECT bec_add_member(?, ?)", r.pub, "admin" if i == 0 else "member")
+        self.log("group", self.group_hex[:16], "admins H0", sorted(admins))
+        # Byzantine state: the seed (their own secret), the forks, an early
+        # snapshot (for back-dating), outsiders' keys nobody ever adds.
+        for b in self.byz:
+            b.key = Key(b.q("SELECT value FROM bec_store_config WHERE key='seckey'"))
+            b.snap = None
+            b.label_as = b.name
+        self.outsiders = [Key(hashlib.sha256(b"outsider/%d/%d" % (self.seed, i)).digest())
+                          for i in range(3)]
+        # Deliver the group to everybody once, honestly, so the run starts
+        # with a shared history.
+        for r in self.reps[1:] + self.byz:
+            self.session(h0, r, faults=False)
+        for b in self.byz:
+            b.snap = open_db(b.db)
+
+    # -- sync -----------------------------------------------------------
+    def session(self, a, b, faults=True, tamper_a=None, tamper_b=None, label_a=None,
+                label_b=None, limit=60):
+        """One session, a offers to b.  a and b are Reps (or objects with .db
+        and .name).  tamper_x(msg) -> msg rewrites what x sends.  Returns
+        'done', 'error' or 'cut'."""
+        rng = self.rng
+        la = label_a or a.name     # how b calls a
+        lb = label_b or b.name     # how a calls b
+        try:
+            m = one(a.db, "SELECT bec_sync_offer(?)", lb)
+        except sqlite3.Error as e:
+            self.err(e)
+            return "error"
+        send, recv, slabel = a, b, la
+        n = 0
+        while m is not None:
+            n += 1
+            if n > limit:
+                self.fail("session %s -> %s did not end in %d messages" % (a.name, b.name, limit))
+                return "cut"
+            tam = tamper_a if send is a else tamper_b
+            if tam:
+                m = tam(m)
+                if m is None:
+                    return "cut"
+            if len(self.pool) < 400 and rng.random() < 0.3:
+                self.pool.append((send.name, recv.name, m))
+            deliver = [m]
+            if faults:
+                x = rng.random()
+                if x < 0.04:
+                    self.count("net.drop")
+                    return "cut"
+                elif x < 0.08:
+                    self.count("net.dup")
+                    deliver = [m, m]
+                elif x < 0.11 and self.pool:
+                    # reordered: an old message of another session arrives first
+                    self.count("net.reorder")
+                    deliver = [rng.choice(self.pool)[2], m]
+            reply = None
+            ok = False
+            for k, d in enumerate(deliver):
+                try:
+                    r = one(recv.db, "SELECT bec_sync_apply(?, ?)", slabel, d)
+                    if d is m:
+                        reply, ok = r, True
+                except sqlite3.Error as e:
+                    self.err(e, "%s applying msg %d from %s" % (recv.name, n, send.name))
+            if not ok:
+                return "error"
+            m = reply
+            send, recv = recv, send
+            slabel = lb if send is b else la
+        return "done"
+
+    def honest_sync(self, a, b, faults=True):
+        self.count("sync.honest")
+        return self.session(a, b, faults=faults)
+
+    # -- honest actions -------------------------------------------------
+    def key_value(self):
+        return "k%d" % self.rng.randrange(12)
+
+    def honest_write(self, r):
+        rng = self.rng
+        db = r.db
+        stmts = []
+        for _ in range(rng.choice([1, 1, 1, 2, 3])):
+            x = rng.random()
+            k = self.key_value()
+            if x < 0.4:
+                stmts.append(("INSERT OR REPLACE INTO t VALUES(?, ?, ?)",
+                              (k, rng.randrange(1000), rng.choice(["a", "b", None, "x" * rng.randrange(40)]))))
+            elif x < 0.65:
+                stmts.append(("UPDATE t SET v = coalesce(v, 0) + ? WHERE k = ?", (rng.randrange(1, 9), k)))
+            elif x < 0.75:
+                stmts.append(("UPDATE t SET w = ? WHERE k >= ?", (r.name, k)))
+            elif x < 0.87:
+                stmts.append(("DELETE FROM t WHERE k = ?", (k,)))
+            elif x < 0.95:
+                stmts.append(("INSERT OR REPLACE INTO u VALUES(?, ?)",
+                              (rng.randrange(20), bytes(rng.randrange(256) for _ in range(rng.randrange(8))))))
+            else:
+                stmts.append(("SELECT bec_sign(?)", (b"app %d" % rng.randrange(10 ** 6),)))
+        txn = len(stmts) > 1
+        try:
+            if txn:
+                db.execute("BEGIN")
+            for s, a in stmts:
+                db.execute(s, a).fetchall()
+            if txn:
+                db.execute("ROLLBACK" if rng.random() < 0.1 else "COMMIT")
+            self.count("honest.write")
+        except sqlite3.Error as e:
+            self.err(e)
+            if db.in_transaction:
+                try:
+                    db.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+
+    def honest_member(self, r):
+        rng = self.rng
+        everyone = self.reps + self.byz
+        target = rng.choice(everyone)
+        try:
+            if rng.random() < 0.55:
+                r.q("SELECT bec_remove_member(?)", target.pub)
+                self.log(r.name, "removes", target.name)
+            else:
+                r.q("SELECT bec_add_member(?, ?)", target.pub, rng.choice(["admin", "member", "member"]))
+                self.log(r.name, "adds", target.name)
+            self.count("honest.member")
+        except sqlite3.Error as e:
+            self.err(e)
+
+    def honest_schema(self, r):
+        rng = self.rng
+        try:
+            if rng.random() < 0.5:
+                r.db.execute("DROP TABLE IF EXISTS u")
+            else:
+                r.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS u USING bec(id INTEGER PRIMARY KEY, x BLOB)")
+            self.count("honest.schema")
+        except sqlite3.Error as e:
+            self.err(e)
+
+    # -- Byzantine actions ----------------------------------------------
+    def fork(self, b, src=None):
+        f = Rep(b.name, False, open_db(src or b.db))
+        f.pub, f.key, f.snap = b.pub, b.key, None
+        return f
+
+    def honest_peer(self):
+        return self.rng.choice(self.honest_reps())
+
+    def push(self, fork, victim, tamper=None, faults=False):
+        """The fork syncs with an honest victim, possibly lying."""
+        return self.session(fork, victim, faults=faults, tamper_a=tamper, label_a=fork.name)
+
+    def write_on(self, rep, tag):
+        rng = self.rng
+        try:
+            x = rng.random()
+            if x < 0.6:
+                rep.db.execute("INSERT OR REPLACE INTO t VALUES(?, ?, ?)", (self.key_value(), rng.randrange(1000), tag))
+            elif x < 0.8:
+                rep.db.execute("DELETE FROM t WHERE k = ?", (self.key_value(),))
+            elif x < 0.9:
+                rep.q("SELECT bec_sign(?)", tag.encode())
+            else:
+                target = rng.choice(self.reps + self.byz)
+                if rng.random() < 0.6:
+                    rep.q("SELECT bec_remove_member(?)", target.pub)
+                else:
+                    rep.q("SELECT bec_add_member(?, ?)", target.pub, rng.choice(["admin", "member"]))
+        except sqlite3.Error as e:
+            self.err(e)
+
+    def new_ops(self, before, db):
+        """Bodies of the ops of db not in the hash set before, in seq order."""
+        return [(h, body) for h, body in db.execute("SELECT hash, body FROM bec_ops") if h not in before]
+
+    def byz_equivocate(self, b):
+        rng = self.rng
+        forks = [self.fork(b) for _ in range(rng.choice([2, 2, 3]))]
+        for i, f in enumerate(forks):
+            for _ in range(rng.randint(1, 3)):
+                self.write_on(f, "%s-fork%d" % (b.name, i))
+        victims = rng.sample(self.honest_reps(), len(forks))
+        for f, v in zip(forks, victims):
+            self.push(f, v)
+        self.count("byz.equivocate")
+        for f in forks:
+            f.db.close()
+
+    def byz_forge(self, b):
+        """Ops that carry a broken signature: must be rejected everywhere."""
+        rng = self.rng
+        f = self.fork(b)
+        before = hset(f.db)
+        self.write_on(f, "forge")
+        new = self.new_ops(before, f.db)
+        f.db.close()
+        bad = []
+        for h, body in new:
+            body = bytearray(body)
+            how = rng.choice(["sig", "author", "payload", "pred"])
+            if how == "sig":
+                body[-1 - rng.randrange(64)] ^= 1 << rng.randrange(8)
+            elif how == "author":
+                body[10:42] = bytes.fromhex(rng.choice(self.reps).pub)
+            elif how == "payload" and len(body) > 64 + 43:
+                body[rng.randrange(43, len(body) - 64)] ^= 1 << rng.randrange(8)
+            else:
+                body[-65] ^= 1
+            body = bytes(body)
+            self.bad[blake(body).hex()] = "forged (%s)" % how
+            bad.append(body)
+        if bad:
+            self.deliver_ops(b, self.honest_peer(), bad)
+        self.count("byz.forge")
+
+    def outsider_ops(self, b):
+        rng = self.rng
+        hs = [bytes.fromhex(h) for h in heads(b.db)]
+        o = rng.choice(self.outsiders)
+        preds = rng.sample(hs, rng.randint(1, len(hs))) if hs else [self.group]
+        ops = []
+        kinds = ["app", "add", "remove", "create", "wrong-group", "add-other"]
+        for kind in rng.sample(kinds, rng.randint(1, 3)):
+            if kind == "app":
+                body = make_op(o, "app", preds, b"outsider %d" % rng.randrange(10 ** 6), self.group)
+            elif kind == "add":
+                body = make_op(o, "add", preds, o.pub + bytes([1]), self.group)
+            elif kind == "add-other":
+                body = make_op(o, "add", preds, rng.choice(self.outsiders).pub + bytes([2]), self.group)
+            elif kind == "remove":
+                body = make_op(o, "remove", preds, bytes.fromhex(self.reps[0].pub), self.group)
+            elif kind == "create":
+                # a second create op, signed by a member: never part of this group
+                body = make_op(b.key, "create", [], bytes(rng.randrange(256) for _ in range(16)), None)
+            else:
+                other = blake(b"other group %d" % rng.randrange(1000))
+                body = make_op(b.key, "app", preds, b"elsewhere", other)
+            self.bad[blake(body).hex()] = "outsider (%s)" % kind
+            ops.append(body)
+        return ops
+
+    def byz_outsider(self, b):
+        ops = self.outsider_ops(b)
+        v = self.honest_peer()
+        if self.rng.random() < 0.3:
+            for body in ops:
+                try:
+                    v.q("SELECT bec_ingest(?)", body)
+                except sqlite3.Error as e:
+                    self.err(e)
+        else:
+            # mixed with valid ops of a fork, in one message
+            f = self.fork(b)
+            before = hset(f.db)
+            self.write_on(f, "mixed")
+            good = [body for _, body in self.new_ops(before, f.db)]
+            f.db.close()
+            mixed = good + ops
+            self.rng.shuffle(mixed)
+            self.deliver_ops(b, v, mixed)
+        self.count("byz.outsider")
+
+    def offer_with(self, b, ops, heads_=None, needs=(), flags=F_OFFER):
+        m = {"flags": flags, "tag": self.group[:8],
+             "session": bytes(self.rng.randrange(256) for _ in range(8)), "round": 0,
+             "heads": list(heads_ if heads_ is not None else [bytes.fromhex(h) for h in heads(b.db)]),
+             "shared": [], "filter": None, "needs": list(needs), "ops": list(ops)}
+        return encode_msg(m)
+
+    def deliver_ops(self, b, v, ops):
+        """A hand-made offer carrying ops; the victim's replies go nowhere."""
+        msg = self.offer_with(b, ops)
+        try:
+            one(v.db, "SELECT bec_sync_apply(?, ?)", b.name, msg)
+        except sqlite3.Error as e:
+            self.err(e)
+
+    def byz_backdate(self, b):
+        """Sign on an old snapshot (taken when b was a member), typically
+        after b was removed: writes, counter-removals, adds."""
+        rng = self.rng
+        if b.snap is None:
+            return
+        f = self.fork(b, b.snap)
+        for _ in range(rng.randint(1, 3)):
+            self.write_on(f, "backdated")
+        if rng.random() < 0.4:
+            # a hand-signed op on the create op itself (the oldest point)
+            body = make_op(b.key, rng.choice(["app", "remove"]), [self.group],
+                           bytes.fromhex(self.reps[0].pub), self.group)
+            try:
+                f.q("SELECT bec_ingest(?)", body)
+            except sqlite3.Error as e:
+                self.err(e)
+        self.push(f, self.honest_peer(), faults=rng.random() < 0.3)
+        f.db.close()
+        self.count("byz.backdate")
+
+    def byz_withhold(self, b):
+        """Ops sent without their predecessors; needs are ignored."""
+        rng = self.rng
+        f = self.fork(b)
+        before = hset(f.db)
+        for _ in range(rng.randint(2, 5)):
+            self.write_on(f, "orphan")
+        new = [body for _, body in self.new_ops(before, f.db)]
+        if len(new) >= 2:
+            cut = rng.randint(1, len(new) - 1)
+            v = self.honest_peer()
+            self.deliver_ops(b, v, new[cut:])
+            if rng.random() < 0.3:
+                # later, maybe, the rest arrives through someone else
+                b.db.close()
+                b.db = f.db
+                self.count("byz.withhold.release")
+                return
+        f.db.close()
+        self.count("byz.withhold")
+
+    def make_tamper(self, b):
+        rng = self.rng
+        mode = rng.choice(["heads", "shared", "filter", "needs", "flags", "round", "ops",
+                           "bytes", "truncate", "session", "mix"])
+        known = [bytes.fromhex(h) for h in hset(b.db)]
+
+        def randh():
+            return bytes(rng.randrange(256) for _ in range(32))
+
+        def tamper(msg):
+            if rng.random() < 0.2:
+                return msg
+            if mode == "bytes":
+                x = bytearray(msg)
+                for _ in range(rng.randint(1, 4)):
+                    i = rng.randrange(len(x))
+                    x[i] = rng.randrange(256)
+                return bytes(x)
+            if mode == "truncate":
+                return msg[:rng.randrange(len(msg))]
+            m = decode_msg(msg)
+            if m is None:
+                return msg
+            md = rng.choice(["heads", "shared", "filter", "needs", "flags", "round", "ops", "session"]) \
+                if mode == "mix" else mode
+            if md == "heads":
+                c = rng.random()
+                if c < 0.3:
+                    m["heads"] = []
+                elif c < 0.6:
+                    m["heads"] = [randh() for _ in range(rng.randint(1, 4))]
+                else:
+                    m["heads"] = rng.sample(known, min(len(known), rng.randint(1, 6)))
+            elif md == "shared":
+                if rng.random() < 0.5:
+                    m["shared"] = rng.sample(known, min(len(known), rng.randint(1, 8)))
+                else:
+                    m["shared"] = [randh() for _ in range(rng.randint(1, 4))]
+            elif md == "filter":
+                c = rng.random()
+                nbit = 8 * rng.randint(1, 64)
+                if c < 0.35:
+                    m["filter"] = [nbit, rng.randint(1, 32), randh()[:8], b"\xff" * (nbit // 8)]
+                elif c < 0.6:
+                    m["filter"] = [0, 0, b"", b""]
+                elif c < 0.8:
+                    m["filter"] = [nbit, rng.randint(1, 32), randh()[:8],
+                                   bytes(rng.randrange(256) for _ in range(nbit // 8))]
+                else:
+                    m["filter"] = None
+            elif md == "needs":
+                c = rng.random()
+                if c < 0.4:
+                    m["needs"] = rng.sample(known, min(len(known), rng.randint(1, 50)))
+                elif c < 0.7:
+                    m["needs"] = [randh() for _ in range(rng.randint(1, 30))]
+                else:
+                    m["needs"] = []
+            elif md == "flags":
+                m["flags"] ^= rng.choice([F_KNOWS_ALL, F_OFFER, F_KNOWS_ALL | F_OFFER])
+                if rng.random() < 0.3:
+                    m["heads"] = None
+            elif md == "round":
+                m["round"] = rng.choice([0, m["round"] + 1, max(0, m["round"] - 1), 4096, 5000])
+            elif md == "ops":
+                c = rng.random()
+                if c < 0.3:
+                    m["ops"] = m["ops"][1:]
+                elif c < 0.5:
+                    m["ops"] = list(reversed(m["ops"]))
+                elif c < 0.7:
+                    m["ops"] = m["ops"] + m["ops"]
+                else:
+                    m["ops"] = m["ops"] + self.outsider_ops(b)
+            elif md == "session":
+                m["session"] = randh()[:8]
+            return encode_msg(m)
+        return tamper, mode
+
+    def byz_lie(self, b):
+        rng = self.rng
+        f = self.fork(b)
+        if rng.random() < 0.6:
+            self.write_on(f, "liar")
+        tamper, mode = self.make_tamper(f)
+        v = self.honest_peer()
+        if rng.random() < 0.5:
+            self.session(f, v, faults=False, tamper_a=tamper, label_a=b.name)
+        else:
+            self.session(v, f, faults=False, tamper_b=tamper, label_b=b.name)
+        if rng.random() < 0.5:
+            b.db.close()
+            b.db = f.db
+        else:
+            f.db.close()
+        self.count("byz.lie." + mode)
+
+    def byz_replay(self, b):
+        rng = self.rng
+        if not self.pool:
+            return
+        for _ in range(rng.randint(1, 4)):
+            src, dst, msg = rng.choice(self.pool)
+            v = self.honest_peer()
+            label = src if rng.random() < 0.5 else b.name
+            try:
+                one(v.db, "SELECT bec_sync_apply(?, ?)", label, msg)
+            except sqlite3.Error as e:
+                self.err(e)
+        self.count("byz.replay")
+
+    def byz_flood(self, b):
+        rng = self.rng
+        c = rng.random()
+        v = self.honest_peer()
+        if c < 0.3:
+            # many valid ops (it is allowed to write): stored, merged, relayed
+            f = self.fork(b)
+            try:
+                f.db.execute("BEGIN")
+                for i in range(rng.randint(30, 120)):
+                    f.q("SELECT bec_sign(?)", b"flood %d" % i)
+                f.db.execute("COMMIT")
+            except sqlite3.Error as e:
+                self.err(e)
+                if f.db.in_transaction:
+                    f.db.execute("ROLLBACK")
+            self.push(f, v)
+            b.db.close()
+            b.db = f.db
+        elif c < 0.55:
+            # junk messages
+            for _ in range(rng.randint(5, 30)):
+                junk = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200)))
+                if rng.random() < 0.8:
+                    junk = bytes([1, F_OFFER]) + self.group[:8] + junk
+                try:
+                    one(v.db, "SELECT bec_sync_apply(?, ?)", b.name, junk)
+                except sqlite3.Error as e:
+                    self.err(e)
+        elif c < 0.8:
+            # more rejected ops in one session than the bound allows
+            ops = []
+            while len(ops) < 40:
+                ops += self.outsider_ops(b)
+            self.deliver_ops(b, v, ops)
+        else:
+            # signed ops whose predecessors do not exist: the pending area
+            ops = [make_op(b.key, "app", [bytes(rng.randrange(256) for _ in range(32))],
+                           b"dangling %d" % i, self.group) for i in range(rng.randint(20, 80))]
+            self.deliver_ops(b, v, ops)
+            # needs that name ops nobody has, and heads nobody has
+            msg = self.offer_with(b, [], heads_=[blake(b"x%d" % i) for i in range(50)],
+                                  needs=[blake(b"y%d" % i) for i in range(200)])
+            try:
+                one(v.db, "SELECT bec_sync_apply(?, ?)", b.name, msg)
+            except sqlite3.Error as e:
+                self.err(e)
+        self.count("byz.flood")
+
+    def byz_relay(self, b):
+        """Behave: sync honestly (this is how Byzantine replicas learn)."""
+        v = self.honest_peer()
+        if self.rng.random() < 0.5:
+            self.session(v, b, faults=True)
+        else:
+            self.session(b, v, faults=True)
+        self.count("byz.relay")
+
+    # -- the run ----------------------------------------------------------
+    def step(self):
+        rng = self.rng
+        x = rng.random()
+        hs = self.honest_reps()
+        if x < 0.30:
+            r = rng.choice(hs)
+            self.log(r.name, "writes")
+            self.honest_write(r)
+        elif x < 0.37:
+            self.honest_member(rng.choice(hs))
+        elif x < 0.39:
+            r = rng.choice(hs)
+            self.log(r.name, "changes the schema")
+            self.honest_schema(r)
+        elif x < 0.62:
+            a, b = rng.sample(hs, 2)
+            self.log("sync", a.name, "->", b.name)
+            self.honest_sync(a, b)
+        else:
+            b = rng.choice(self.byz)
+            act = rng.choice([self.byz_equivocate, self.byz_forge, self.byz_outsider,
+                              self.byz_backdate, self.byz_withhold, self.byz_lie,
+                              self.byz_lie, self.byz_replay, self.byz_flood, self.byz_relay,
+                              self.byz_relay])
+            self.log(b.name, act.__name__)
+            act(b)
+
+    def finish(self):
+        """Fault-free honest all-pairs sync, then the checks."""
+        hs = self.honest_reps()
+        for p in range(4):
+            for i in range(len(hs)):
+                for j in range(i + 1, len(hs)):
+                    a, b = (hs[i], hs[j]) if (i + j + p) % 2 else (hs[j], hs[i])
+                    res = self.session(a, b, faults=False)
+                    if res != "done":
+                        self.fail("final sync %s -> %s ended with %s: %s" % (a.name, b.name, res, self.last_error))
+                    elif heads(a.db) != heads(b.db):
+                        self.fail("session %s -> %s ended 'done' with different heads: %d vs %d heads"
+                                  % (a.name, b.name, len(heads(a.db)), len(heads(b.db))))
+            if len({tuple(heads(r.db)) for r in hs}) == 1:
+                break
+        self.check(hs)
+
+    def check(self, hs):
+        snaps = [snapshot(r.db) for r in hs]
+        self.stats["digest"] = hashlib.sha256(repr(snaps[0]).encode()).hexdigest()[:16]
+        for r, s in zip(hs[1:], snaps[1:]):
+            if s != snaps[0]:
+                self.fail("%s differs from %s: %s" % (r.name, hs[0].name, describe_diff(snaps[0], s)))
+        for r in hs:
+            chk = r.q("SELECT bec_check()")
+            if chk != "ok":
+                self.fail("%s: bec_check: %s" % (r.name, chk))
+            stored = hset(r.db)
+            for h in sorted(set(self.bad) & stored):
+                self.fail("%s stores an op that must fail acceptance: %s %s" % (r.name, h[:16], self.bad[h]))
+        # A fresh replica, synced from scratch, derives the same state.
+        fresh = Rep("F", True)
+        fresh.q("SELECT bec_keygen()")
+        fresh.q("SELECT bec_join(?)", self.group_hex)
+        res = self.session(hs[-1], fresh, faults=False, label_a="H", label_b="F", limit=200)
+        if res != "done":
+            self.fail("fresh replica: sync ended with %s" % res)
+        s = snapshot(fresh.db)
+        if s != snaps[0]:
+            self.fail("a fresh replica synced from scratch differs: %s" % describe_diff(snaps[0], s))
+        fresh.db.close()
+        # The reference model of the membership rules, on small DAGs.
+        ops = list(hs[0].db.execute("SELECT hash, author, kind, target, role, deps, valid FROM bec_ops"))
+        self.stats["ops"] = len(ops)
+        if len(ops) <= int(os.environ.get("BEC_SIM_MODEL_MAX", "400")):
+            import json
+            import refmodel
+            model = refmodel.evaluate([{"id": h, "author": a, "kind": k,
+                                        "target": t if k in ("add", "remove") else None,
+                                        "role": ro if k == "add" else None,
+                                        "preds": json.loads(d)} for h, a, k, t, ro, d, _ in ops])
+            got = {h: bool(v) for h, _, _, _, _, _, v in ops}
+            bad = [(h[:12], got[h], model["valid"][h]) for h in sorted(got) if got[h] != model["valid"][h]]
+            if bad:
+                self.fail("valid flags differ from the reference model (hash, bec, model): %r" % bad[:6])
+            members = {pk: {"role": ro, "rank": rk} for pk, ro, rk in
+                       hs[0].db.execute("SELECT pubkey, role, rank FROM bec_members")}
+            if members != model["members"]:
+                self.fail("members differ from the reference model: %r vs %r" % (members, model["members"]))
+            self.count("model.checked")
+
+    def run(self):
+        t0 = time.time()
+        try:
+            self.setup()
+            for i in range(self.steps):
+                self.step()
+            self.finish()
+        except Exception as e:       # a harness error is a failure too
+            import traceback
+            self.fail("exception: %s\n%s" % (e, traceback.format_exc()))
+        self.stats["seconds"] = round(time.time() - t0, 2)
+        for r in getattr(self, "reps", []) + getattr(self, "byz", []):
+            try:
+                r.db.close()
+                if not r.honest and r.snap is not None:
+                    r.snap.close()
+            except Exception:
+                pass
+        return self.fails
+
+    def digest(self):
+        return self.stats.get("digest")
+
+
+def replay_command(seed):
+    ext = os.environ.get("BEC_EXT", os.path.join(ROOT, "build", "bec"))
+    pre = os.environ.get("LD_PRELOAD", "")
+    env = ("LD_PRELOAD=%s " % pre if pre else "") + "BEC_EXT=%s " % ext
+    return "%s/usr/bin/python3 %s --seed %d -v" % (env, os.path.join("test", "sim", "bytesim.py"), seed)
+
+
+def run_seed(seed, verbose=False):
+    sim = Sim(seed, verbose=verbose)
+    fails = sim.run()
+    return sim, fails
+
+
+def main(argv):
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--seeds", default="0-19", help="A-B (inclusive)")
+    ap.add_argument("-v", action="store_true")
+    ap.add_argument("--progress", action="store_true", help="one updating progress line")
+    ap.add_argument("--list", action="store_true", help="one line per seed (test/soak.sh)")
+    a = ap.parse_args(argv)
+    if a.seed is not None:
+        seeds = [a.seed]
+    else:
+        lo, hi = (int(x) for x in a.seeds.split("-"))
+        seeds = range(lo, hi + 1)
+    nfail = 0
+    t0 = time.time()
+    total = {}
+    for n, s in enumerate(seeds, 1):
+        sim, fails = run_seed(s, a.v)
+        for k, v in sim.stats.items():
+            if k not in ("seconds", "digest"):
+                total[k] = total.get(k, 0) + v
+        if a.v:
+            print("seed %d: %s" % (s, sim.stats))
+            for k, v in sorted(sim.errors.items(), key=lambda kv: -kv[1]):
+                print("    %4d x %s" % (v, k))
+        if fails:
+            nfail += 1
+            for f in fails:
+                print("FAIL seed %d: %s" % (s, f), flush=True)
+            print("  replay: %s" % replay_command(s), flush=True)
+        if a.list:
+            print("seed %d %s %d ops %.2fs" % (s, "FAILED" if fails else "ok", sim.stats.get("ops", 0),
+                                                sim.stats.get("seconds", 0)), flush=True)
+        if a.progress:
+            el = time.time() - t0
+            sys.stderr.write("\rseeds %d/%d  failed %d  %.0fs (%.2fs/seed)   " % (
+                n, len(seeds), nfail, el, el / n))
+            sys.stderr.flush()
+    if a.progress:
+        sys.stderr.write("\n")
+    print("bytesim: %d seeds, %d failed, %.0fs; totals %s" % (
+        len(seeds), nfail, time.time() - t0, dict(sorted(total.items()))))
+    return 1 if nfail else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,229 @@
+/*
+** test_crdt.c - the payload codec of bec tables (bec_tablecodec.c) and the
+** acceptance checks of schema and write ops (bec_crdt_validate): round
+** trips, every truncation rejected, hostile payloads rejected as malformed.
+*/
+#include "becInt.h"
+#include "bectest.h"
+
+static sqlite3 *open_db(void){
+  sqlite3 *db = 0;
+  char *zErr = 0;
+  sqlite3_open(":memory:", &db);
+  CHECK( sqlite3_bec_init(db, &zErr, 0)==SQLITE_OK );
+  sqlite3_free(zErr);
+  return db;
+}
+
+static void test_values(void){
+  static const i64 aInt[] = { 0, 1, -1, 63, -64, 64, 1LL<<40, -(1LL<<62),
+                              0x7fffffffffffffffLL, (i64)0x8000000000000000ULL };
+  sqlite3 *db = open_db();
+  sqlite3_stmt *pStmt = 0;
+  size_t i;
+  int rc = SQLITE_OK;
+  CHECK( sqlite3_prepare_v2(db, "SELECT ?1", -1, &pStmt, 0)==SQLITE_OK );
+  for(i=0; i<sizeof(aInt)/sizeof(aInt[0]); i++){
+    BecBuf b; BecReader rd; BecValue v;
+    memset(&b, 0, sizeof(b));
+    sqlite3_bind_int64(pStmt, 1, aInt[i]);
+    sqlite3_step(pStmt);
+    bec_value_encode(&b, sqlite3_column_value(pStmt, 0), &rc);
+    sqlite3_reset(pStmt);
+    rd.a = b.a; rd.n = b.n; rd.i = 0;
+    CHECK( bec_value_decode(&rd, &v)==SQLITE_OK && v.eType==BEC_VAL_INT
+           && v.i==aInt[i] && rd.i==rd.n );
+    bec_buf_free(&b);
+  }
+  {
+    BecBuf b; BecReader rd; BecValue v;
+    memset(&b, 0, sizeof(b));
+    sqlite3_bind_double(pStmt, 1, -2.5e300);
+    sqlite3_step(pStmt);
+    bec_value_encode(&b, sqlite3_column_value(pStmt, 0), &rc);
+    sqlite3_reset(pStmt);
+    sqlite3_bind_text(pStmt, 1, "h\0i", 3, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+    bec_value_encode(&b, sqlite3_column_value(pStmt, 0), &rc);
+    sqlite3_reset(pStmt);
+    rd.a = b.a; rd.n = b.n; rd.i = 0;
+    CHECK( bec_value_decode(&rd, &v)==SQLITE_OK && v.eType==BEC_VAL_REAL && v.r==-2.5e300 );
+    CHECK( bec_value_decode(&rd, &v)==SQLITE_OK && v.eType==BEC_VAL_TEXT && v.n==3
+           && memcmp(v.a, "h\0i", 3)==0 );
+    /* Every truncation fails. */
+    for(i=0; i<(size_t)b.n; i++){
+      int bad = 0;
+      rd.a = b.a; rd.n = (i64)i; rd.i = 0;
+      if( bec_value_decode(&rd, &v) || bec_value_decode(&rd, &v) ) bad = 1;
+      CHECK( bad );
+    }
+    /* Unknown tags fail. */
+    b.a[0] = 9; rd.a = b.a; rd.n = b.n; rd.i = 0;
+    CHECK( bec_value_decode(&rd, &v)!=SQLITE_OK );
+    bec_buf_free(&b);
+  }
+  CHECK( rc==SQLITE_OK );
+  sqlite3_finalize(pStmt);
+  sqlite3_close(db);
+}
+
+static void test_schema_codec(void){
+  const char *azCol[] = { "id", "title" }, *azType[] = { "INTEGER", "VARCHAR(10)" };
+  int anCol[] = { 2, 5 }, anType[] = { 7, 11 }, aiPk[] = { 1, 0 };
+  BecSchema *s = 0, *s2 = 0;
+  BecBuf b;
+  char *zErr = 0;
+  int rc = SQLITE_OK;
+  i64 i;
+  memset(&b, 0, sizeof(b));
+  CHECK( bec_schema_new(BEC_SCHEMA_CREATE, "todos", 5, 2, azCol, anCol, azType,
+                        anType, aiPk, &s)==SQLITE_OK );
+  CHECK( s->bIntPk && s->nPk==1 && s->aPk[0]==0 );
+  CHECK( bec_schema_check(s, &zErr)==SQLITE_OK );
+  bec_schema_encode(&b, s, &rc);
+  CHECK( rc==SQLITE_OK );
+  CHECK( bec_schema_decode(b.a, b.n, &s2, &zErr)==SQLITE_OK );
+  CHECK( s2 && strcmp(s2->zName, "todos")==0 && s2->nCol==2
+         && strcmp(s2->aCol[1].zType, "VARCHAR(10)")==0 && s2->aCol[0].iPk==1 );
+  bec_schema_free(s2); s2 = 0;
+  for(i=0; i<b.n; i++){
+    CHECK( bec_schema_decode(b.a, i, &s2, &zErr)!=SQLITE_OK && s2==0 );
+    sqlite3_free(zErr); zErr = 0;
+  }
+  /* A type that would inject SQL, and no primary key, are malformed. */
+  {
+    const char *azBad[] = { "INTEGER", "TEXT); DROP TABLE x; --" };
+    int anBad[] = { 7, 22 }, aiNoPk[] = { 0, 0 };
+    BecSchema *p = 0;
+    CHECK( bec_schema_new(BEC_SCHEMA_CREATE, "t", 1, 2, azCol, anCol, azBad, anBad, aiPk, &p)==SQLITE_OK );
+    CHECK( bec_schema_check(p, &zErr)!=SQLITE_OK );
+    sqlite3_free(zErr); zErr = 0;
+    bec_schema_free(p);
+    CHECK( bec_schema_new(BEC_SCHEMA_CREATE, "t", 1, 2, azCol, anCol, azType, anType, aiNoPk, &p)==SQLITE_OK );
+    CHECK( bec_schema_check(p, &zErr)!=SQLITE_OK && strstr(zErr, "no primary key") );
+    sqlite3_free(zErr); zErr = 0;
+    bec_schema_free(p);
+  }
+  bec_schema_free(s);
+  bec_buf_free(&b);
+}
+
+
+/* Signs an op of kind with payload as this database's identity, on top of
+** the current heads, and ingests it as a peer's op would be.  Returns the
+** result code; *pzErr the error text (sqlite3_free it). */
+static int ingest_signed(sqlite3 *db, int kind, const u8 *aPay, int nPay,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  u8 aSeed[BEC_SEED_BYTES], aPub[BEC_PUBKEY_BYTES], aSecret[BEC_SECKEY_BYTES];
+  u8 aGroup[BEC_HASH_BYTES];
+  BecBuf heads, op;
+  int rc = SQLITE_OK;
+  memset(&heads, 0, sizeof(heads));
+  memset(&op, 0, sizeof(op));
+  *pzErr = 0;
+  sqlite3_prepare_v2(db, "SELECT (SELECT value FROM bec_store_config WHERE key='seckey'),"
+                     " (SELECT value FROM bec_store_config WHERE key='group_id')", -1, &pStmt, 0);
+  sqlite3_step(pStmt);
+  memcpy(aSeed, sqlite3_column_blob(pStmt, 0), BEC_SEED_BYTES);
+  memcpy(aGroup, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
+  sqlite3_finalize(pStmt);
+  bec_crypto_secret_from_seed(aSeed, aPub, aSecret);
+  sqlite3_prepare_v2(db, "SELECT o.hash FROM bec_store_head h JOIN bec_store_op o"
+                     " ON o.seq=h.seq ORDER BY o.hash", -1, &pStmt, 0);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    bec_buf_append(&heads, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+  }
+  sqlite3_finalize(pStmt);
+  bec_op_encode_unsigned(&op, kind, aGroup, aPub, (int)(heads.n/BEC_HASH_BYTES),
+                         heads.a, aPay, nPay, &rc);
+  bec_crypto_sign_op(&op, aSecret, aGroup, &rc);
+  sqlite3_prepare_v2(db, "SELECT bec_ingest(?1)", -1, &pStmt, 0);
+  sqlite3_bind_blob(pStmt, 1, op.a, (int)op.n, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc ) *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  sqlite3_finalize(pStmt);
+  bec_buf_free(&heads);
+  bec_buf_free(&op);
+  return rc;
+}
+
+/* Hostile ops signed by a member go through acceptance and are rejected. */
+static void test_validate(void){
+  sqlite3 *db = open_db();
+  sqlite3_stmt *pStmt = 0;
+  u8 aSchema[BEC_HASH_BYTES];
+  char *zErr = 0;
+  int rc;
+  CHECK( sqlite3_exec(db, "SELECT bec_keygen(); SELECT bec_create_group();"
+         "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+         "INSERT INTO t VALUES(1, 'one')", 0, 0, 0)==SQLITE_OK );
+  CHECK( sqlite3_prepare_v2(db, "SELECT hash FROM bec_store_op WHERE kind=5", -1, &pStmt, 0)==SQLITE_OK );
+  CHECK( sqlite3_step(pStmt)==SQLITE_ROW );
+  memcpy(aSchema, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
+  sqlite3_finalize(pStmt);
+  {
+    /* Text where the INTEGER key must be an integer. */
+    BecBuf b;
+    memset(&b, 0, sizeof(b));
+    rc = SQLITE_OK;
+    bec_buf_append_u8(&b, BEC_TABLE_FORMAT, &rc);
+    bec_buf_append_varint(&b, 1, &rc);
+    bec_buf_append(&b, aSchema, BEC_HASH_BYTES, &rc);
+    bec_buf_append_varint(&b, 1, &rc);
+    bec_buf_append_varint(&b, 0, &rc);           /* table 0, upsert */
+    bec_buf_append_u8(&b, BEC_VAL_TEXT, &rc);
+    bec_buf_append_varint(&b, 1, &rc);
+    bec_buf_append_u8(&b, 'x', &rc);
+    bec_buf_append_u8(&b, 2, &rc);               /* mask: column 1 */
+    bec_buf_append_u8(&b, BEC_VAL_NULL, &rc);
+    CHECK( ingest_signed(db, BEC_KIND_WRITE, b.a, (int)(b.n), &zErr)!=SQLITE_OK );
+    CHECK( zErr && strstr(zErr, "malformed") );
+    sqlite3_free(zErr); zErr = 0;
+    /* The same with an integer key is accepted and merged. */
+    b.n = BEC_HASH_BYTES + 4;
+    bec_buf_append_u8(&b, BEC_VAL_INT, &rc);
+    bec_buf_append_varint(&b, 4, &rc);           /* zigzag 2 */
+    bec_buf_append_u8(&b, 2, &rc);
+    bec_buf_append_u8(&b, BEC_VAL_TEXT, &rc);
+    bec_buf_append_varint(&b, 3, &rc);
+    bec_buf_append(&b, "two", 3, &rc);
+    rc = ingest_signed(db, BEC_KIND_WRITE, b.a, (int)(b.n), &zErr);
+    CHECK_MSG( rc==SQLITE_OK, "%s", zErr ? zErr : "" );
+    rc = SQLITE_OK;
+    sqlite3_free(zErr); zErr = 0;
+    /* A mask bit on the key column, trailing bytes, an unknown table. */
+    b.a[b.n-6] = 3;
+    CHECK( ingest_signed(db, BEC_KIND_WRITE, b.a, (int)(b.n), &zErr)!=SQLITE_OK );
+    sqlite3_free(zErr); zErr = 0;
+    b.a[b.n-6] = 2;
+    bec_buf_append_u8(&b, 0, &rc);
+    CHECK( ingest_signed(db, BEC_KIND_WRITE, b.a, (int)(b.n), &zErr)!=SQLITE_OK );
+    sqlite3_free(zErr); zErr = 0;
+    b.n--;
+    b.a[3] ^= 1;
+    CHECK( ingest_signed(db, BEC_KIND_WRITE, b.a, (int)(b.n), &zErr)!=SQLITE_OK
+           && zErr && strstr(zErr, "schema op is not in the op's past") );
+    sqlite3_free(zErr); zErr = 0;
+    bec_buf_free(&b);
+  }
+  {
+    static const u8 aJunk[] = { 1, 1, 200 };
+    CHECK( ingest_signed(db, BEC_KIND_SCHEMA, aJunk, (int)(3), &zErr)!=SQLITE_OK
+           && zErr && strstr(zErr, "malformed") );
+    sqlite3_free(zErr); zErr = 0;
+  }
+  CHECK( sqlite3_prepare_v2(db, "SELECT group_concat(id||v) FROM t", -1, &pStmt, 0)==SQLITE_OK );
+  CHECK( sqlite3_step(pStmt)==SQLITE_ROW
+         && strcmp((const char*)sqlite3_column_text(pStmt, 0), "1one,2two")==0 );
+  sqlite3_finalize(pStmt);
+  sqlite3_close(db);
+}
+
+int main(void){
+  test_values();
+  test_schema_codec();
+  test_validate();
+  return bt_done();
+}

@@ -1,0 +1,310 @@
+/*
+** bench_tables.c - bec tables against a plain SQLite table, side by side in
+** one run (issue 4).  Table (id INTEGER PRIMARY KEY, title TEXT, done
+** INTEGER), N rows, WAL, synchronous=NORMAL, as in ../shared/ANCHORS.md:
+**
+**   insert-select   one INSERT ... SELECT of N rows (one write op)
+**   single inserts  N prepared single-row INSERTs in one transaction
+**   update          UPDATE t SET done=1-done (every row, one column)
+**   apply           a fresh replica ingests the ops (bec_ingest); plain:
+**                   INSERT INTO fresh.t SELECT * FROM src.t (a copy)
+**   point lookup    N lookups SELECT * FROM t WHERE id=? (random ids)
+**   full scan       SELECT * FROM t, every column of every row read
+**   size            file size after insert-select + update, checkpointed
+**
+** Usage: build/bench_tables [N_ROWS [RUNS]]   (default 100000 rows, 5
+** runs; medians reported).  Files go to $TMPDIR (default /tmp).
+*/
+#include "becInt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+static int nRow = 100000;
+
+static double now(void){
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec*1e-9;
+}
+
+static void die(sqlite3 *db, const char *zWhat){
+  fprintf(stderr, "bench_tables: %s: %s\n", zWhat, db ? sqlite3_errmsg(db) : "");
+  exit(1);
+}
+
+static void exec(sqlite3 *db, const char *zSql){
+  char *zErr = 0;
+  if( sqlite3_exec(db, zSql, 0, 0, &zErr) ){
+    fprintf(stderr, "bench_tables: %s: %s\n", zSql, zErr);
+    exit(1);
+  }
+}
+
+static char zDir[512];
+
+static sqlite3 *open_file(const char *zName, int bBec){
+  sqlite3 *db = 0;
+  char zPath[600], zWal[620];
+  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+  snprintf(zWal, sizeof(zWal), "%s-wal", zPath);
+  unlink(zPath);
+  unlink(zWal);
+  if( sqlite3_open(zPath, &db) ) die(db, "open");
+  exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
+  if( bBec ){
+    char *zErr = 0;
+    if( sqlite3_bec_init(db, &zErr, 0) ) die(db, zErr);
+  }
+  return db;
+}
+
+static sqlite3 *open_plain(const char *zName){
+  sqlite3 *db = open_file(zName, 0);
+  exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY, title TEXT, done INTEGER)");
+  return db;
+}
+
+static sqlite3 *open_bec(const char *zName){
+  sqlite3 *db = open_file(zName, 1);
+  exec(db, "SELECT bec_keygen(); SELECT bec_create_group();"
+           "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, "
+           "title TEXT, done INTEGER)");
+  return db;
+}
+
+static i64 db_size(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  i64 n = 0;
+  exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
+  if( sqlite3_prepare_v2(db, "SELECT page_count*page_size FROM "
+                         "pragma_page_count, pragma_page_size", -1, &pStmt, 0) ){
+    die(db, "size");
+  }
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) n = sqlite3_column_int64(pStmt, 0);
+  sqlite3_finalize(pStmt);
+  return n;
+}
+
+static int cmp_double(const void *a, const void *b){
+  double x = *(const double*)a, y = *(const double*)b;
+  return x<y ? -1 : x>y;
+}
+
+static double median(double *a, int n){
+  qsort(a, (size_t)n, sizeof(double), cmp_double);
+  return n%2 ? a[n/2] : (a[n/2-1]+a[n/2])/2;
+}
+
+static double t_insert_select(sqlite3 *db){
+  char zSql[300];
+  double t0;
+  snprintf(zSql, sizeof(zSql), "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+           "SELECT x+1 FROM c WHERE x<%d) INSERT INTO t SELECT x, "
+           "'title ' || x, x%%2 FROM c", nRow);
+  t0 = now();
+  exec(db, zSql);
+  return now() - t0;
+}
+
+static double t_single_inserts(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  char zTitle[32];
+  double t0 = now();
+  int i;
+  exec(db, "BEGIN");
+  if( sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?1, ?2, ?3)", -1, &pStmt, 0) ){
+    die(db, "prepare insert");
+  }
+  for(i=1; i<=nRow; i++){
+    int n = snprintf(zTitle, sizeof(zTitle), "title %d", i);
+    sqlite3_bind_int(pStmt, 1, i);
+    sqlite3_bind_text(pStmt, 2, zTitle, n, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 3, i%2);
+    sqlite3_step(pStmt);
+    if( sqlite3_reset(pStmt) ) die(db, "insert");
+  }
+  sqlite3_finalize(pStmt);
+  exec(db, "COMMIT");
+  return now() - t0;
+}
+
+static double t_update(sqlite3 *db){
+  double t0 = now();
+  exec(db, "UPDATE t SET done = 1 - done");
+  return now() - t0;
+}
+
+static double t_lookup(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  unsigned x = 12345;
+  i64 sum = 0;
+  double t0;
+  int i;
+  if( sqlite3_prepare_v2(db, "SELECT id, title, done FROM t WHERE id=?1", -1,
+                         &pStmt, 0) ){
+    die(db, "prepare lookup");
+  }
+  t0 = now();
+  for(i=0; i<nRow; i++){
+    x = x*1103515245u + 12345u;
+    sqlite3_bind_int(pStmt, 1, (int)(x % (unsigned)nRow) + 1);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      sum += sqlite3_column_int(pStmt, 0) + sqlite3_column_bytes(pStmt, 1)
+           + sqlite3_column_int(pStmt, 2);
+    }
+    sqlite3_reset(pStmt);
+  }
+  t0 = now() - t0;
+  sqlite3_finalize(pStmt);
+  if( sum==0 ) die(db, "lookup found nothing");
+  return t0;
+}
+
+static double t_scan(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  i64 n = 0;
+  double t0;
+  if( sqlite3_prepare_v2(db, "SELECT id, title, done FROM t", -1, &pStmt, 0) ){
+    die(db, "prepare scan");
+  }
+  t0 = now();
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    n += sqlite3_column_int(pStmt, 0) + sqlite3_column_bytes(pStmt, 1)
+       + sqlite3_column_int(pStmt, 2);
+  }
+  t0 = now() - t0;
+  sqlite3_finalize(pStmt);
+  if( n==0 ) die(db, "scan found nothing");
+  return t0;
+}
+
+/* Ingests every op of src into a fresh replica; returns the time of the
+** write op(s) only (1: the insert op, 2: the update op). */
+static void t_apply(sqlite3 *src, double *pInsert, double *pUpdate){
+  sqlite3 *dst = open_file("apply.db", 1);
+  sqlite3_stmt *pSel = 0, *pIng = 0;
+  char zJoin[200];
+  int iWrite = 0;
+  snprintf(zJoin, sizeof(zJoin), "SELECT bec_join((SELECT bec_group_id() "
+           "FROM (SELECT 1)))");
+  {
+    sqlite3_stmt *pG = 0;
+    if( sqlite3_prepare_v2(src, "SELECT bec_group_id()", -1, &pG, 0) ) die(src, "gid");
+    sqlite3_step(pG);
+    snprintf(zJoin, sizeof(zJoin), "SELECT bec_join('%s')", sqlite3_column_text(pG, 0));
+    sqlite3_finalize(pG);
+  }
+  exec(dst, zJoin);
+  if( sqlite3_prepare_v2(src, "SELECT body, kind FROM bec_ops", -1, &pSel, 0)
+   || sqlite3_prepare_v2(dst, "SELECT bec_ingest(?1)", -1, &pIng, 0) ){
+    die(dst, "prepare apply");
+  }
+  while( sqlite3_step(pSel)==SQLITE_ROW ){
+    int bWrite = strcmp((const char*)sqlite3_column_text(pSel, 1), "write")==0;
+    double t0 = now();
+    sqlite3_bind_value(pIng, 1, sqlite3_column_value(pSel, 0));
+    sqlite3_step(pIng);
+    if( sqlite3_reset(pIng) ) die(dst, "ingest");
+    if( bWrite ){
+      iWrite++;
+      if( iWrite==1 ) *pInsert = now() - t0;
+      if( iWrite==2 ) *pUpdate = now() - t0;
+    }
+  }
+  sqlite3_finalize(pSel);
+  sqlite3_finalize(pIng);
+  {
+    sqlite3_stmt *pC = 0;
+    if( sqlite3_prepare_v2(dst, "SELECT count(*), sum(done) FROM t", -1, &pC, 0) ) die(dst, "count");
+    sqlite3_step(pC);
+    if( sqlite3_column_int(pC, 0)!=nRow ) die(dst, "replica has the wrong rows");
+    sqlite3_finalize(pC);
+  }
+  sqlite3_close(dst);
+}
+
+static double t_copy(sqlite3 *src){
+  char zSql[700];
+  double t0;
+  sqlite3 *dst = open_plain("copy.db");
+  sqlite3_close(dst);
+  snprintf(zSql, sizeof(zSql), "ATTACH '%s/copy.db' AS fresh", zDir);
+  exec(src, zSql);
+  t0 = now();
+  exec(src, "INSERT INTO fresh.t SELECT * FROM main.t");
+  t0 = now() - t0;
+  exec(src, "DETACH fresh");
+  return t0;
+}
+
+#define MAX_RUNS 15
+enum { INS_SEL, SINGLE, UPDATE, APPLY_INS, APPLY_UPD, LOOKUP, SCAN, SIZE, NSTEP };
+
+int main(int argc, char **argv){
+  static double aPlain[NSTEP][MAX_RUNS], aBec[NSTEP][MAX_RUNS];
+  static const char *azStep[NSTEP] = {
+    "INSERT ... SELECT of N rows", "N single-row INSERTs, one transaction",
+    "UPDATE one column of every row", "apply the insert op on a fresh replica",
+    "apply the update op on a fresh replica", "point lookup by primary key",
+    "full scan", "database size after insert + update"
+  };
+  int nRun = 5, r, i;
+  const char *zTmp = getenv("TMPDIR");
+  if( argc>1 ) nRow = atoi(argv[1]);
+  if( argc>2 ) nRun = atoi(argv[2]);
+  if( nRow<1 ) nRow = 100000;
+  if( nRun<1 || nRun>MAX_RUNS ) nRun = 5;
+  snprintf(zDir, sizeof(zDir), "%s/bench_tables.%d", zTmp ? zTmp : "/tmp", (int)getpid());
+  {
+    char zCmd[600];
+    snprintf(zCmd, sizeof(zCmd), "mkdir -p '%s'", zDir);
+    if( system(zCmd) ) return 1;
+  }
+  for(r=0; r<nRun; r++){
+    sqlite3 *p = open_plain("plain.db");
+    sqlite3 *b = open_bec("bec.db");
+    aPlain[INS_SEL][r] = t_insert_select(p);
+    aBec[INS_SEL][r] = t_insert_select(b);
+    aPlain[UPDATE][r] = t_update(p);
+    aBec[UPDATE][r] = t_update(b);
+    aPlain[SIZE][r] = (double)db_size(p);
+    aBec[SIZE][r] = (double)db_size(b);
+    aPlain[LOOKUP][r] = t_lookup(p);
+    aBec[LOOKUP][r] = t_lookup(b);
+    aPlain[SCAN][r] = t_scan(p);
+    aBec[SCAN][r] = t_scan(b);
+    aPlain[APPLY_INS][r] = aPlain[APPLY_UPD][r] = t_copy(p);
+    t_apply(b, &aBec[APPLY_INS][r], &aBec[APPLY_UPD][r]);
+    sqlite3_close(p);
+    sqlite3_close(b);
+    p = open_plain("plain2.db");
+    b = open_bec("bec2.db");
+    aPlain[SINGLE][r] = t_single_inserts(p);
+    aBec[SINGLE][r] = t_single_inserts(b);
+    sqlite3_close(p);
+    sqlite3_close(b);
+  }
+  printf("bec tables vs a plain table: %d rows, WAL, median of %d runs "
+         "(sqlite %s)\n", nRow, nRun, sqlite3_libversion());
+  printf("%-42s %14s %14s %8s\n", "step", "plain", "bec", "ratio");
+  for(i=0; i<NSTEP; i++){
+    double tp = median(aPlain[i], nRun), tb = median(aBec[i], nRun);
+    if( i==SIZE ){
+      printf("%-42s %11.2f MB %11.2f MB %7.2fx\n", azStep[i], tp/1e6, tb/1e6, tb/tp);
+    }else{
+      printf("%-42s %9.0f rows/s %9.0f rows/s %7.2fx\n", azStep[i],
+             nRow/tp, nRow/tb, tb/tp);
+    }
+  }
+  printf("(apply: plain is a copy INSERT INTO fresh.t SELECT * FROM t; the "
+         "target is >= 90000 rows/s for bec)\n");
+  {
+    char zCmd[600];
+    snprintf(zCmd, sizeof(zCmd), "rm -rf '%s'", zDir);
+    if( system(zCmd) ) return 1;
+  }
+  return 0;
+}
