@@ -118,7 +118,7 @@ install: all
 	install -m 0755 $(B)/bec.so $(DESTDIR)$(PREFIX)/lib/bec.so
 	install -m 0644 $(B)/libbec.a $(DESTDIR)$(PREFIX)/lib/libbec.a
 	install -m 0644 ext/bec.h $(DESTDIR)$(PREFIX)/include/bec.h
-	for t in $(TOOLS); do install -m 0755 $$t $(DESTDIR)$(PREFIX)/bin/; done
+	for t in $(filter-out $(B)/bench_%,$(TOOLS)); do install -m 0755 $$t $(DESTDIR)$(PREFIX)/bin/; done
 
 clean:
 	rm -rf build build-san

@@ -23,6 +23,7 @@
 #define BEC_INT_H
 
 #include <sqlite3ext.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -102,6 +103,9 @@ struct BecBuf {
 void bec_buf_append(BecBuf*, const void*, i64, int *pRc);
 void bec_buf_append_u8(BecBuf*, u8, int *pRc);
 void bec_buf_append_varint(BecBuf*, u64, int *pRc);
+/* printf-style appends, with sqlite3_mprintf's formats. */
+void bec_buf_appendf(BecBuf*, int *pRc, const char *zFmt, ...);
+void bec_buf_vappendf(BecBuf*, int *pRc, const char *zFmt, va_list);
 void bec_buf_free(BecBuf*);
 
 /* A bounds-checked reader over peer bytes.  Every read returns SQLITE_OK or
@@ -155,6 +159,8 @@ int bec_role_from_name(const char *z);   /* 0 if unknown */
 /* Hex helpers.  bec_hex_decode returns the byte count or -1. */
 void bec_hex_encode(const u8 *a, int n, char *zOut /* 2n+1 */);
 int bec_hex_decode(const char *z, int nz, u8 *aOut, int nOut);
+/* '["<hex>",...]' of n hashes; from sqlite3_malloc64, 0 if out of memory. */
+char *bec_hex_json_array(const u8 *a, int n);
 
 /**************************************************************************
 ** bec_crypto.c - the only file that calls libsodium's hash, sign and
@@ -344,8 +350,10 @@ int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
 /* The acceptance path.  Decodes, checks group, hash, signature,
 ** predecessors and authorization; stores the op (or parks it as pending),
 ** derives membership and table state, and applies pending ops it unblocks.
-** bSigned: 0 for peer data (signature verified), 1 for an op this
-** connection just signed itself.  *peOutcome is a BEC_ACCEPT_* value;
+** bSigned: 0 for peer data (the signature is verified here), 1 when the
+** signature is known good: an op this connection just signed, or one whose
+** signature the caller verified itself with bec_crypto_verify_op (sync
+** verifies batches on two cores).  Every other check runs either way.  *peOutcome is a BEC_ACCEPT_* value;
 ** aHashOut receives the op's id.  A rejected op is recorded in
 ** bec_store_rejected and *pzErr says why ("malformed: ...",
 ** "bad signature", "wrong group", "unauthorized: ...", "too large"). */
@@ -470,6 +478,12 @@ int bec_crdt_validate(BecCtx*, const BecOp*, const int *aPredSeq,
                       char **pzErr) BEC_WARN_UNUSED;
 /* Creates the tables bec_crdt.c owns (idempotent). */
 int bec_crdt_ensure_schema(BecCtx*, char **pzErr);
+/* Recomputes every live table (rows, merge metadata, conflicts) and the
+** winning schema op of every table name from the valid ops, and compares
+** them with what is stored; *pzProblems is 0 if all agrees, else a
+** description (sqlite3_free it).  Nothing is changed: the recomputation
+** happens in a savepoint that is rolled back. */
+int bec_crdt_check(BecCtx*, char **pzProblems, char **pzErr);
 
 /* Statements of a BecTab's shadow table, prepared on first use. */
 #define BEC_TAB_SEL_PK     0   /* rowid, r, s.., c.. WHERE key = ?.. */
@@ -478,7 +492,11 @@ int bec_crdt_ensure_schema(BecCtx*, char **pzErr);
 #define BEC_TAB_UPDATE     3   /* ?1 rowid, ?2 r, per non-key column i:
                                ** ?(3i+3) written?, ?(3i+4) value, ?(3i+5) seq */
 #define BEC_TAB_DELETE     4   /* WHERE rowid=?1 */
-#define BEC_TAB_NSTMT      5
+#define BEC_TAB_PAGE      5   /* bec_scan_page(?1, rowid, c..) over
+                               ** rowid BETWEEN ?2 AND ?3 */
+#define BEC_TAB_PAGE_NEXT  6   /* min(rowid) WHERE rowid>=?1 */
+#define BEC_TAB_PAGE_PREV  7   /* max(rowid) WHERE rowid<=?1 */
+#define BEC_TAB_NSTMT      8
 #define BEC_TAB_NSCAN      8   /* cached scan statements (by idxNum) */
 
 /* One connected bec table: the virtual table object itself.  Every
@@ -525,6 +543,8 @@ struct BecCrdt {
   int bLocalSchema;               /* xCreate/xDestroy appending a schema op */
   int iApplySchema;               /* CREATE VIRTUAL TABLE run by the merge */
   int bApplyDrop;                 /* DROP TABLE run by the merge */
+  void *pPage;                    /* bec_table.c: the cursor whose page
+                                  ** bec_scan_page() is filling, or 0 */
 };
 int bec_crdt_get(BecCtx*, BecCrdt **pp);
 void bec_crdt_free(BecCrdt*);
@@ -538,6 +558,16 @@ void bec_crdt_key_from_stmt(BecBuf*, BecTab*, sqlite3_stmt*, int iFirstCol,
                             int *pRc);
 /* Registers the bec module and bec_conflicts (called by sqlite3_bec_init). */
 int bec_table_register(sqlite3*, BecCtx*);
+
+/**************************************************************************
+** bec_main.c - helpers every SQL function uses.
+*/
+/* Reports rc with zErr (taken over, may be 0) as the function's error. */
+void bec_fn_error(sqlite3_context*, int rc, char *zErr);
+/* A 32-byte hash or key given as 64 hex characters or as a blob: 1 if so. */
+int bec_fn_arg32(sqlite3_value*, u8 *aOut);
+/* Returns n bytes as lowercase hex text. */
+void bec_fn_result_hex(sqlite3_context*, const u8 *a, int n);
 
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).
@@ -567,9 +597,9 @@ struct BecTableDef {
 };
 /* Registers the DAG tables (bec_ops, bec_heads, bec_pending, bec_rejected). */
 int bec_vtab_register(sqlite3*, BecCtx*);
-/* Registers one read-only eponymous table; takes ownership of pDef (from
-** sqlite3_malloc64), which must live as long as the connection. */
-int bec_vtab_register_table(sqlite3*, BecTableDef *pDef);
+/* Registers one read-only eponymous table described by a copy of *pDef
+** (its pCtx is ignored: the table holds a reference to pCtx). */
+int bec_vtab_register_table(sqlite3*, BecCtx*, const BecTableDef *pDef);
 
 /**************************************************************************
 ** bec_bloom.c / bec_syncmsg.c / bec_sync.c - Bloom-filter reconciliation

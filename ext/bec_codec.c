@@ -25,6 +25,7 @@
 */
 #include "becInt.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 /* One place to break on when peer data is rejected. */
@@ -81,6 +82,25 @@ void bec_buf_append_varint(BecBuf *p, u64 v, int *pRc){
     a[n++] = v ? (c|0x80) : c;
   }while( v );
   bec_buf_append(p, a, n, pRc);
+}
+
+void bec_buf_vappendf(BecBuf *p, int *pRc, const char *zFmt, va_list ap){
+  char *z;
+  if( *pRc ) return;
+  z = sqlite3_vmprintf(zFmt, ap);
+  if( z==0 ){
+    *pRc = SQLITE_NOMEM;
+    return;
+  }
+  bec_buf_append(p, z, (i64)strlen(z), pRc);
+  sqlite3_free(z);
+}
+
+void bec_buf_appendf(BecBuf *p, int *pRc, const char *zFmt, ...){
+  va_list ap;
+  va_start(ap, zFmt);
+  bec_buf_vappendf(p, pRc, zFmt, ap);
+  va_end(ap);
 }
 
 void bec_buf_free(BecBuf *p){
@@ -171,6 +191,23 @@ static int hex_value(char c){
   if( c>='a' && c<='f' ) return c-'a'+10;
   if( c>='A' && c<='F' ) return c-'A'+10;
   return -1;
+}
+
+char *bec_hex_json_array(const u8 *a, int n){
+  char *z = sqlite3_malloc64((sqlite3_uint64)n*(BEC_HASH_BYTES*2+3) + 3);
+  int j, k = 0;
+  if( z==0 ) return 0;
+  z[k++] = '[';
+  for(j=0; j<n; j++){
+    if( j ) z[k++] = ',';
+    z[k++] = '"';
+    bec_hex_encode(&a[j*BEC_HASH_BYTES], BEC_HASH_BYTES, &z[k]);
+    k += BEC_HASH_BYTES*2;
+    z[k++] = '"';
+  }
+  z[k++] = ']';
+  z[k] = 0;
+  return z;
 }
 
 int bec_hex_decode(const char *z, int nz, u8 *aOut, int nOut){

@@ -1160,3 +1160,253 @@ int bec_crdt_flush(BecCtx *p, char **pzErr){
   bec_crdt_txn_reset(pC);
   return rc;
 }
+
+/**************************************************************************
+** Checking (bec_check): the tables against the ops.
+**
+** Every live table is recomputed from the valid ops by the same replay a
+** validity change uses (rebuild), inside a savepoint that is always rolled
+** back, and compared with what its shadow table and bec_store_conflict
+** held before: rows and their merge metadata, and the lost values.  The
+** winning schema op of every table name is recomputed as well.
+*/
+static const BecSavepoint spCheck = {
+  "SAVEPOINT bec_check", "RELEASE bec_check", "ROLLBACK TO bec_check"
+};
+
+#define CHECK_MAX_SHOWN 5     /* differing rows shown per table and kind */
+
+static void problem(BecBuf *pOut, int *pRc, const char *zFmt, ...){
+  va_list ap;
+  if( pOut->n ) bec_buf_append(pOut, "\n", 1, pRc);
+  va_start(ap, zFmt);
+  bec_buf_vappendf(pOut, pRc, zFmt, ap);
+  va_end(ap);
+}
+
+/* Runs zSql, whose rows are one text column describing a difference, and
+** reports each as "<zPrefix>: <row>" (at most CHECK_MAX_SHOWN of them). */
+static int report_rows(BecCtx *p, const char *zSql, const char *zPrefix,
+                       BecBuf *pOut){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
+  int n = 0;
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( n++<CHECK_MAX_SHOWN ){
+      problem(pOut, &rc, "%s: %s", zPrefix,
+              (const char*)sqlite3_column_text(pStmt, 0));
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+  else sqlite3_finalize(pStmt);
+  if( n>CHECK_MAX_SHOWN ){
+    problem(pOut, &rc, "%s: ... %d rows in all", zPrefix, n);
+  }
+  return rc;
+}
+
+/* Compares table iSchema (live, named zName) with its recomputation. */
+static int check_table(BecCtx *p, int iSchema, const char *zName, BecBuf *pOut,
+                       char **pzErr){
+  BecSchema *s = 0;
+  BecBuf cols, desc;
+  char *zSql = 0, *zRows = 0;
+  int rc, i;
+  memset(&cols, 0, sizeof(cols));
+  memset(&desc, 0, sizeof(desc));
+  rc = bec_crdt_load_schema(p, iSchema, &s, 0, pzErr);
+  /* The shadow table's columns, and a text description of a row. */
+  for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    char *z = sqlite3_mprintf("%sc%d", i ? ", " : "", i);
+    char *zD = sqlite3_mprintf("%squote(c%d)", i ? "||', '||" : "'('||", i);
+    if( z==0 || zD==0 ) rc = SQLITE_NOMEM;
+    bec_buf_append(&cols, z, z ? (i64)strlen(z) : 0, &rc);
+    bec_buf_append(&desc, zD, zD ? (i64)strlen(zD) : 0, &rc);
+    sqlite3_free(z);
+    sqlite3_free(zD);
+  }
+  if( rc==SQLITE_OK ){
+    bec_buf_append(&cols, ", r", 3, &rc);
+    bec_buf_append(&desc, "||') r='||quote(r)", 18, &rc);
+  }
+  for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    char *z, *zD;
+    if( s->aCol[i].iPk ) continue;
+    z = sqlite3_mprintf(", s%d", i);
+    zD = sqlite3_mprintf("||' s%d='||quote(s%d)", i, i);
+    if( z==0 || zD==0 ) rc = SQLITE_NOMEM;
+    bec_buf_append(&cols, z, z ? (i64)strlen(z) : 0, &rc);
+    bec_buf_append(&desc, zD, zD ? (i64)strlen(zD) : 0, &rc);
+    sqlite3_free(z);
+    sqlite3_free(zD);
+  }
+  bec_buf_append_u8(&cols, 0, &rc);
+  bec_buf_append_u8(&desc, 0, &rc);
+  if( rc==SQLITE_OK ){
+    zRows = sqlite3_mprintf("main.\"%w_rows\"", zName);
+    if( zRows==0 ) rc = SQLITE_NOMEM;
+  }
+
+  /* Snapshot what is stored. */
+  if( rc==SQLITE_OK ){
+    zSql = sqlite3_mprintf(
+        "DROP TABLE IF EXISTS temp.bec_check_rows;"
+        "DROP TABLE IF EXISTS temp.bec_check_conflict;"
+        "CREATE TEMP TABLE bec_check_rows AS SELECT %s FROM %s;"
+        "CREATE TEMP TABLE bec_check_conflict AS SELECT pk, col, seq, value"
+        " FROM main.bec_store_conflict WHERE tbl=%d;",
+        (char*)cols.a, zRows, iSchema);
+    rc = zSql ? sqlite3_exec(p->db, zSql, 0, 0, 0) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    zSql = 0;
+    if( rc==SQLITE_ERROR ){
+      rc = SQLITE_OK;
+      problem(pOut, &rc, "table %s: cannot read its shadow table: %s", zName,
+              sqlite3_errmsg(p->db));
+      goto check_out;
+    }
+  }
+
+  /* Recompute, then compare both ways. */
+  if( rc==SQLITE_OK ) rc = rebuild(p, iSchema, zName, pzErr);
+  if( rc==SQLITE_OK ){
+    char *zPrefix = sqlite3_mprintf("table %s: stored row not derived from "
+                                    "the ops", zName);
+    zSql = sqlite3_mprintf("SELECT %s FROM (SELECT %s FROM temp.bec_check_rows"
+        " EXCEPT SELECT %s FROM %s)", (char*)desc.a, (char*)cols.a,
+        (char*)cols.a, zRows);
+    rc = (zSql && zPrefix) ? report_rows(p, zSql, zPrefix, pOut) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    sqlite3_free(zPrefix);
+  }
+  if( rc==SQLITE_OK ){
+    char *zPrefix = sqlite3_mprintf("table %s: row derived from the ops is "
+                                    "not stored", zName);
+    zSql = sqlite3_mprintf("SELECT %s FROM (SELECT %s FROM %s EXCEPT"
+        " SELECT %s FROM temp.bec_check_rows)", (char*)desc.a, (char*)cols.a,
+        zRows, (char*)cols.a);
+    rc = (zSql && zPrefix) ? report_rows(p, zSql, zPrefix, pOut) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    sqlite3_free(zPrefix);
+  }
+  if( rc==SQLITE_OK ){
+    char *zPrefix = sqlite3_mprintf("table %s: stored conflict not derived "
+                                    "from the ops", zName);
+    zSql = sqlite3_mprintf("SELECT 'pk='||quote(pk)||' col='||col||' op '||seq"
+        "||' value='||quote(value) FROM (SELECT pk, col, seq, value FROM"
+        " temp.bec_check_conflict EXCEPT SELECT pk, col, seq, value FROM"
+        " main.bec_store_conflict WHERE tbl=%d)", iSchema);
+    rc = (zSql && zPrefix) ? report_rows(p, zSql, zPrefix, pOut) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    sqlite3_free(zPrefix);
+  }
+  if( rc==SQLITE_OK ){
+    char *zPrefix = sqlite3_mprintf("table %s: conflict derived from the ops "
+                                    "is not stored", zName);
+    zSql = sqlite3_mprintf("SELECT 'pk='||quote(pk)||' col='||col||' op '||seq"
+        "||' value='||quote(value) FROM (SELECT pk, col, seq, value FROM"
+        " main.bec_store_conflict WHERE tbl=%d EXCEPT SELECT pk, col, seq,"
+        " value FROM temp.bec_check_conflict)", iSchema);
+    rc = (zSql && zPrefix) ? report_rows(p, zSql, zPrefix, pOut) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    sqlite3_free(zPrefix);
+  }
+
+check_out:
+  sqlite3_exec(p->db, "DROP TABLE IF EXISTS temp.bec_check_rows;"
+                      "DROP TABLE IF EXISTS temp.bec_check_conflict;", 0, 0, 0);
+  sqlite3_free(zRows);
+  bec_buf_free(&cols);
+  bec_buf_free(&desc);
+  bec_schema_free(s);
+  return rc;
+}
+
+int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
+  BecCrdt *pC = 0;
+  BecGraph *g = 0;
+  sqlite3_stmt *pStmt = 0;
+  BecBuf out, names;          /* names: NUL-terminated table names */
+  BecTab *t;
+  i64 iOff;
+  int rc, bBegun = 0;
+
+  *pzProblems = 0;
+  memset(&out, 0, sizeof(out));
+  memset(&names, 0, sizeof(names));
+  rc = bec_crdt_get(p, &pC);
+  if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
+  if( rc ) return rc;
+  if( pC->bTxn && pC->nChange>0 ){
+    *pzErr = sqlite3_mprintf("bec: commit or roll back this transaction's "
+                             "writes to bec tables before bec_check()");
+    return SQLITE_ERROR;
+  }
+  rc = bec_ctx_begin(p, &spCheck);
+  bBegun = rc==SQLITE_OK;
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+
+  /* Every table name that a schema op or the catalog mentions. */
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "SELECT body, NULL FROM bec_store_op "
+        "WHERE kind=5 UNION ALL SELECT NULL, name FROM bec_store_table",
+        -1, &pStmt, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zName = (const char*)sqlite3_column_text(pStmt, 1);
+    BecSchema *s = 0;
+    if( zName==0 ){
+      BecOp op;
+      char *zWhy = 0;
+      if( bec_op_decode(sqlite3_column_blob(pStmt, 0),
+                        sqlite3_column_bytes(pStmt, 0), &op, &zWhy)==SQLITE_OK
+       && bec_schema_decode(op.aPayload, op.nPayload, &s, &zWhy)==SQLITE_OK ){
+        zName = s->zName;
+      }
+      sqlite3_free(zWhy);
+    }
+    if( zName ){
+      for(iOff=0; iOff<names.n; iOff+=(i64)strlen((char*)&names.a[iOff])+1){
+        if( sqlite3_stricmp((char*)&names.a[iOff], zName)==0 ) break;
+      }
+      if( iOff>=names.n ) bec_buf_append(&names, zName, (i64)strlen(zName)+1, &rc);
+    }
+    bec_schema_free(s);
+  }
+  sqlite3_finalize(pStmt);
+
+  for(iOff=0; rc==SQLITE_OK && iOff<names.n; iOff+=(i64)strlen((char*)&names.a[iOff])+1){
+    const char *zName = (const char*)&names.a[iOff];
+    BecSchema *pWin = 0;
+    int iWin = 0, iStored = 0;
+    rc = compute_winner(p, g, zName, &iWin, &pWin, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, zName, &iStored);
+    if( rc==SQLITE_OK && iWin!=iStored ){
+      problem(&out, &rc, "table %s: the catalog names schema op %d, the ops "
+              "say %d", zName, iStored, iWin);
+    }else if( rc==SQLITE_OK && pWin && pWin->action==BEC_SCHEMA_CREATE ){
+      rc = check_table(p, iWin, pWin->zName, &out, pzErr);
+    }
+    bec_schema_free(pWin);
+  }
+
+  if( bBegun ){
+    int rc2 = bec_ctx_rollback(p, &spCheck);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  for(t=pC->pTabList; t; t=t->pNext) t->eConflicts = -1;
+  if( rc==SQLITE_OK && out.n ){
+    bec_buf_append_u8(&out, 0, &rc);
+    if( rc==SQLITE_OK ){
+      *pzProblems = (char*)out.a;
+      out.a = 0;
+    }
+  }
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot check the tables: %s",
+                             sqlite3_errmsg(p->db));
+  }
+  bec_buf_free(&out);
+  bec_buf_free(&names);
+  return rc;
+}

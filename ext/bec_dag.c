@@ -92,6 +92,18 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   return rc;
 }
 
+/* A copy of column 0 of the current row: *ppOut from sqlite3_malloc64 (the
+** caller frees it), *pn its size. */
+static int column_blob_copy(sqlite3_stmt *pStmt, u8 **ppOut, i64 *pn){
+  i64 n = sqlite3_column_bytes(pStmt, 0);
+  u8 *a = sqlite3_malloc64((sqlite3_uint64)n + 1);
+  if( a==0 ) return SQLITE_NOMEM;
+  if( n ) memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
+  *ppOut = a;
+  *pn = n;
+  return SQLITE_OK;
+}
+
 int bec_dag_config_get_blob(BecCtx *p, const char *zKey, u8 **ppOut, int *pn){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p,
@@ -102,15 +114,9 @@ int bec_dag_config_get_blob(BecCtx *p, const char *zKey, u8 **ppOut, int *pn){
   sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW
    && sqlite3_column_type(pStmt, 0)==SQLITE_BLOB ){
-    int n = sqlite3_column_bytes(pStmt, 0);
-    u8 *a = sqlite3_malloc64((sqlite3_uint64)n + 1);
-    if( a==0 ){
-      rc = SQLITE_NOMEM;
-    }else{
-      if( n ) memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
-      *ppOut = a;
-      *pn = n;
-    }
+    i64 n = 0;
+    rc = column_blob_copy(pStmt, ppOut, &n);
+    *pn = (int)n;
   }
   sqlite3_reset(pStmt);
   return rc;
@@ -383,7 +389,9 @@ static int pending_release(BecCtx *p, const u8 *aStored, HashList *pQueue){
   if( rc ) return rc;
   sqlite3_bind_blob(pStmt, 1, aStored, BEC_HASH_BYTES, SQLITE_STATIC);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    bec_buf_append(&waiting.buf, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+    const u8 *aHash = sqlite3_column_blob(pStmt, 0);
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ) rc = SQLITE_CORRUPT;
+    else bec_buf_append(&waiting.buf, aHash, BEC_HASH_BYTES, &rc);
   }
   sqlite3_reset(pStmt);
   if( rc==SQLITE_OK && HASHLIST_N(&waiting)>0 ){
@@ -424,18 +432,10 @@ static int pending_take(BecCtx *p, const u8 *aHash, u8 **ppBody, i64 *pnBody){
   if( rc ) return rc;
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    i64 n = sqlite3_column_bytes(pStmt, 0);
-    u8 *a = sqlite3_malloc64((sqlite3_uint64)n + 1);
-    if( a==0 ){
-      rc = SQLITE_NOMEM;
-    }else{
-      if( n ) memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
-      *ppBody = a;
-      *pnBody = n;
-    }
+    rc = column_blob_copy(pStmt, ppBody, pnBody);
   }
-  sqlite3_reset(pStmt);
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
   return rc;
 }
 
@@ -457,8 +457,9 @@ static int pending_reject_dependents(BecCtx *p, const u8 *aRejected,
     sqlite3_bind_blob(pStmt, 1, HASHLIST_AT(pDoomed, i), BEC_HASH_BYTES,
                       SQLITE_TRANSIENT);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      bec_buf_append(&pDoomed->buf, sqlite3_column_blob(pStmt, 0),
-                     BEC_HASH_BYTES, &rc);
+      const u8 *aHash = sqlite3_column_blob(pStmt, 0);
+      if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ) rc = SQLITE_CORRUPT;
+      else bec_buf_append(&pDoomed->buf, aHash, BEC_HASH_BYTES, &rc);
     }
     sqlite3_reset(pStmt);
     for(j=iFirst; rc==SQLITE_OK && j<HASHLIST_N(pDoomed); j++){
@@ -719,8 +720,11 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
                      pzErr);
   if( rc && bRejected ){
     /* A verdict: keep its log line, and drop the pending ops that waited
-    ** for it, since they can never be stored. */
-    int rc2 = pending_reject_dependents(p, aHashOut, &doomed);
+    ** for it, since they can never be stored.  A full pending area is no
+    ** verdict on the op: what waits for it may still be stored when it
+    ** comes again. */
+    int rc2 = rc==SQLITE_FULL ? SQLITE_OK
+                              : pending_reject_dependents(p, aHashOut, &doomed);
     if( rc2==SQLITE_OK ) rc2 = bec_ctx_commit(p, &spIngest);
     else bec_ctx_rollback(p, &spIngest);
     bec_buf_free(&doomed.buf);
@@ -786,7 +790,9 @@ static int current_heads(BecCtx *p, u8 **ppOut, int *pn){
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, BEC_MAX_PRED);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    bec_buf_append(&buf, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+    const u8 *aHash = sqlite3_column_blob(pStmt, 0);
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ) rc = SQLITE_CORRUPT;
+    else bec_buf_append(&buf, aHash, BEC_HASH_BYTES, &rc);
   }
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
   else sqlite3_reset(pStmt);
@@ -910,22 +916,11 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
 */
 static void report(BecBuf *pOut, int *pnProblem, int *pRc, const char *zFmt, ...){
   va_list ap;
-  char *z;
-  if( *pnProblem>=100 ){
-    (*pnProblem)++;
-    return;
-  }
-  va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( z==0 ){
-    *pRc = SQLITE_NOMEM;
-    return;
-  }
+  if( (*pnProblem)++>=100 ) return;
   if( pOut->n ) bec_buf_append(pOut, "\n", 1, pRc);
-  bec_buf_append(pOut, z, (i64)strlen(z), pRc);
-  sqlite3_free(z);
-  (*pnProblem)++;
+  va_start(ap, zFmt);
+  bec_buf_vappendf(pOut, pRc, zFmt, ap);
+  va_end(ap);
 }
 
 int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
@@ -1067,6 +1062,14 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       report(&out, &nProblem, &rc, "%s", zMember);
     }
     sqlite3_free(zMember);
+  }
+  if( rc==SQLITE_OK ){
+    char *zTables = 0;
+    rc = bec_crdt_check(p, &zTables, pzErr);
+    if( rc==SQLITE_OK && zTables ){
+      report(&out, &nProblem, &rc, "%s", zTables);
+    }
+    sqlite3_free(zTables);
   }
   sqlite3_free(aHasChild);
   if( rc==SQLITE_OK && nProblem>100 ){

@@ -35,20 +35,6 @@ static void append_str(BecBuf *p, const char *z, int *pRc){
   bec_buf_append(p, z, (i64)strlen(z), pRc);
 }
 
-static void append_fmt(BecBuf *p, int *pRc, const char *zFmt, ...){
-  va_list ap;
-  char *z;
-  if( *pRc ) return;
-  va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( z==0 ){
-    *pRc = SQLITE_NOMEM;
-    return;
-  }
-  append_str(p, z, pRc);
-  sqlite3_free(z);
-}
 
 /* The DOT text of the newest nLimit ops.  *pzOut from sqlite3_malloc64;
 ** the caller frees it. */
@@ -75,7 +61,7 @@ int bec_dot_render(BecCtx *p, int nLimit, char **pzOut, char **pzErr){
     "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10];\n"
     "  edge [color=\"#555555\", arrowsize=0.6];\n", &rc);
   if( iFirst>1 ){
-    append_fmt(&out, &rc, "  label=\"newest %d of %d ops\";\n",
+    bec_buf_appendf(&out, &rc, "  label=\"newest %d of %d ops\";\n",
                g->nNode - iFirst + 1, g->nNode);
   }
   for(i=iFirst; rc==SQLITE_OK && i<=g->nNode; i++){
@@ -91,16 +77,16 @@ int bec_dot_render(BecCtx *p, int nLimit, char **pzOut, char **pzErr){
     if( pNode->iTarget>=1 && pNode->iTarget<=g->nAuthor ){
       short_hex(g->aAuthorKey[pNode->iTarget], zTarget);
     }
-    append_fmt(&out, &rc, "  \"%s\" [label=\"%s %s", zHash,
+    bec_buf_appendf(&out, &rc, "  \"%s\" [label=\"%s %s", zHash,
                bec_kind_name(pNode->kind), zHash);
     if( pNode->kind==BEC_KIND_ADD ){
-      append_fmt(&out, &rc, "\\n+ %s (%s)", zTarget, bec_role_name(pNode->role));
+      bec_buf_appendf(&out, &rc, "\\n+ %s (%s)", zTarget, bec_role_name(pNode->role));
     }else if( pNode->kind==BEC_KIND_REMOVE ){
-      append_fmt(&out, &rc, "\\n- %s", zTarget);
+      bec_buf_appendf(&out, &rc, "\\n- %s", zTarget);
     }
-    append_fmt(&out, &rc, "\\nby %s\"", zAuthor);
+    bec_buf_appendf(&out, &rc, "\\nby %s\"", zAuthor);
     if( pNode->bValid ){
-      append_fmt(&out, &rc, ", fillcolor=\"%s\"", zFill);
+      bec_buf_appendf(&out, &rc, ", fillcolor=\"%s\"", zFill);
     }else{
       append_str(&out, ", fillcolor=\"#eeeeee\", fontcolor=\"#999999\", "
                        "style=\"rounded,filled,dashed\", color=\"#999999\", "
@@ -116,7 +102,7 @@ int bec_dot_render(BecCtx *p, int nLimit, char **pzOut, char **pzErr){
       char zPred[SHORT_HEX+1];
       if( iPred<iFirst ) continue;
       short_hex(g->aNode[iPred].aHash, zPred);
-      append_fmt(&out, &rc, "  \"%s\" -> \"%s\";\n", zHash, zPred);
+      bec_buf_appendf(&out, &rc, "  \"%s\" -> \"%s\";\n", zHash, zPred);
     }
   }
   /* A legend: one entry per author shown. */
@@ -126,7 +112,7 @@ int bec_dot_render(BecCtx *p, int nLimit, char **pzOut, char **pzErr){
     char zAuthor[SHORT_HEX+1];
     if( aColour[i]==0 ) continue;
     short_hex(g->aAuthorKey[i], zAuthor);
-    append_fmt(&out, &rc, "    \"author %s\" [label=\"%s\", fillcolor=\"%s\"];\n",
+    bec_buf_appendf(&out, &rc, "    \"author %s\" [label=\"%s\", fillcolor=\"%s\"];\n",
                zAuthor, zAuthor, azPalette[(aColour[i]-1) % N_PALETTE]);
   }
   append_str(&out, "  }\n}\n", &rc);

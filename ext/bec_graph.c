@@ -30,7 +30,9 @@ static int grow_nodes(BecGraph *g, int nMin){
 }
 
 static int grow_preds(BecGraph *g, int nMore){
-  if( g->nPred + nMore > g->nPredAlloc ){
+  /* Allocated even for a node without predecessors (the create op), so
+  ** that BEC_NODE_PREDS never offsets a null pointer. */
+  if( g->aPred==0 || g->nPred + nMore > g->nPredAlloc ){
     int nNew = g->nPredAlloc ? g->nPredAlloc*2 : 4096;
     int *aNew;
     while( nNew < g->nPred + nMore ) nNew *= 2;
@@ -106,7 +108,10 @@ static int load_authors(BecCtx *pCtx, BecGraph *g){
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, g->nAuthor);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES ){
+    /* ids are rowids, never deleted: dense from 1 (a damaged id must not
+    ** size the key array) */
+    if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES
+     || sqlite3_column_int64(pStmt, 0)!=g->nAuthor+1 ){
       rc = SQLITE_CORRUPT;
     }else{
       rc = bec_graph_add_author(g, sqlite3_column_int(pStmt, 0),
@@ -152,6 +157,22 @@ static int load_graph(BecCtx *pCtx, BecGraph **pp){
     rc = unpack_preds(sqlite3_column_blob(pStmt, 9),
                       sqlite3_column_bytes(pStmt, 9), aPred, &nPred);
     node.nPred = nPred;
+    if( rc==SQLITE_OK ){
+      /* Everything that indexes the graph relies on these: check them once
+      ** here, so damaged storage is an error, never a wild read. */
+      int k;
+      if( node.kind<1 || node.kind>BEC_KIND_MAX
+       || node.iAuthor<1 || node.iAuthor>g->nAuthor
+       || node.iTarget<0 || node.iTarget>g->nAuthor
+       || ((node.kind==BEC_KIND_ADD || node.kind==BEC_KIND_REMOVE)
+           && node.iTarget<1)
+       || node.depth<0 ){
+        rc = SQLITE_CORRUPT;
+      }
+      for(k=0; rc==SQLITE_OK && k<nPred; k++){
+        if( aPred[k]<1 || aPred[k]>g->nNode ) rc = SQLITE_CORRUPT;
+      }
+    }
     if( rc==SQLITE_OK ){
       rc = bec_graph_append(g, &node, aPred,
                             (u64)sqlite3_column_int64(pStmt, 8));

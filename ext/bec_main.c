@@ -28,8 +28,7 @@ static BecCtx *fn_ctx(sqlite3_context *ctx){
   return (BecCtx*)sqlite3_user_data(ctx);
 }
 
-/* Reports rc with zErr (which this takes ownership of). */
-static void fn_error(sqlite3_context *ctx, int rc, char *zErr){
+void bec_fn_error(sqlite3_context *ctx, int rc, char *zErr){
   if( rc==SQLITE_NOMEM ){
     sqlite3_result_error_nomem(ctx);
   }else{
@@ -39,14 +38,13 @@ static void fn_error(sqlite3_context *ctx, int rc, char *zErr){
   sqlite3_free(zErr);
 }
 
-static void result_hex(sqlite3_context *ctx, const u8 *a, int n){
+void bec_fn_result_hex(sqlite3_context *ctx, const u8 *a, int n){
   char z[2*BEC_HASH_BYTES+1];
   bec_hex_encode(a, n, z);
   sqlite3_result_text(ctx, z, 2*n, SQLITE_TRANSIENT);
 }
 
-/* A 32-byte hash or key given as 64 hex characters or as a blob. */
-static int arg_hash(sqlite3_value *pVal, u8 *aOut){
+int bec_fn_arg32(sqlite3_value *pVal, u8 *aOut){
   if( sqlite3_value_type(pVal)==SQLITE_BLOB
    && sqlite3_value_bytes(pVal)==BEC_HASH_BYTES ){
     memcpy(aOut, sqlite3_value_blob(pVal), BEC_HASH_BYTES);
@@ -64,7 +62,7 @@ static int arg_hash(sqlite3_value *pVal, u8 *aOut){
 static int fn_schema(sqlite3_context *ctx){
   char *zErr = 0;
   int rc = bec_dag_ensure_schema(fn_ctx(ctx), &zErr);
-  if( rc ) fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error(ctx, rc, zErr);
   return rc;
 }
 
@@ -95,14 +93,14 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( fn_schema(ctx) ) return;
   if( argc==1 && (sqlite3_value_type(argv[0])!=SQLITE_TEXT
                   || sqlite3_value_bytes(argv[0])==0) ){
-    fn_error(ctx, SQLITE_MISUSE,
+    bec_fn_error(ctx, SQLITE_MISUSE,
              sqlite3_mprintf("bec_keygen: the passphrase must be non-empty text"));
     return;
   }
   rc = bec_dag_config_get_blob(p, "pubkey", &aOld, &nOld);
   sqlite3_free(aOld);
   if( rc==SQLITE_OK && nOld ){
-    fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_keygen: this database "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_keygen: this database "
              "already has an identity (see bec_pubkey())"));
     return;
   }
@@ -126,9 +124,9 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     memcpy(p->aSecret, aSecret, BEC_SECKEY_BYTES);
     memcpy(p->aPub, aPub, BEC_PUBKEY_BYTES);
     p->bUnlocked = 1;
-    result_hex(ctx, aPub, BEC_PUBKEY_BYTES);
+    bec_fn_result_hex(ctx, aPub, BEC_PUBKEY_BYTES);
   }else{
-    fn_error(ctx, rc, sqlite3_mprintf("bec_keygen: %s", sqlite3_errmsg(p->db)));
+    bec_fn_error(ctx, rc, sqlite3_mprintf("bec_keygen: %s", sqlite3_errmsg(p->db)));
   }
   bec_crypto_wipe(aSecret, sizeof(aSecret));
 }
@@ -140,8 +138,8 @@ static void fnPubkey(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int rc;
   if( fn_schema(ctx) ) return;
   rc = bec_dag_config_get_blob(fn_ctx(ctx), "pubkey", &a, &n);
-  if( rc ) fn_error(ctx, rc, 0);
-  else if( n==BEC_PUBKEY_BYTES ) result_hex(ctx, a, n);
+  if( rc ) bec_fn_error(ctx, rc, 0);
+  else if( n==BEC_PUBKEY_BYTES ) bec_fn_result_hex(ctx, a, n);
   sqlite3_free(a);
 }
 
@@ -163,7 +161,7 @@ static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       sqlite3_free(aPlain);
       sqlite3_result_int(ctx, 1);   /* not sealed: nothing to unlock */
     }else if( rc==SQLITE_OK ){
-      fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_unlock: this database "
+      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_unlock: this database "
                "has no identity: call bec_keygen() first"));
     }
     return;
@@ -179,9 +177,9 @@ static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     p->bUnlocked = 1;
     sqlite3_result_int(ctx, 1);
   }else if( rc==SQLITE_AUTH ){
-    fn_error(ctx, SQLITE_AUTH, sqlite3_mprintf("bec_unlock: wrong passphrase"));
+    bec_fn_error(ctx, SQLITE_AUTH, sqlite3_mprintf("bec_unlock: wrong passphrase"));
   }else{
-    fn_error(ctx, rc, sqlite3_mprintf("bec_unlock: the sealed key is damaged"));
+    bec_fn_error(ctx, rc, sqlite3_mprintf("bec_unlock: the sealed key is damaged"));
   }
   bec_crypto_wipe(aSeed, sizeof(aSeed));
 }
@@ -202,8 +200,8 @@ static void fnCreateGroup(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   bec_crypto_random(aNonce, sizeof(aNonce));
   rc = bec_dag_append(fn_ctx(ctx), BEC_KIND_CREATE, aNonce, sizeof(aNonce),
                       aHash, &zErr);
-  if( rc ) fn_error(ctx, rc, zErr);
-  else result_hex(ctx, aHash, BEC_HASH_BYTES);
+  if( rc ) bec_fn_error(ctx, rc, zErr);
+  else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
 
 /* bec_group_id(): the group id, or NULL. */
@@ -211,7 +209,7 @@ static void fnGroupId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 aGroup[BEC_HASH_BYTES];
   if( fn_schema(ctx) ) return;
   if( bec_dag_group_id(fn_ctx(ctx), aGroup, 0)==SQLITE_OK ){
-    result_hex(ctx, aGroup, BEC_HASH_BYTES);
+    bec_fn_result_hex(ctx, aGroup, BEC_HASH_BYTES);
   }
 }
 
@@ -221,23 +219,23 @@ static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 aGroup[BEC_HASH_BYTES], aOld[BEC_HASH_BYTES];
   int rc;
   if( fn_schema(ctx) ) return;
-  if( !arg_hash(argv[0], aGroup) ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_join: the group id must be "
+  if( !bec_fn_arg32(argv[0], aGroup) ){
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_join: the group id must be "
              "64 hex characters (the result of bec_group_id() on a member)"));
     return;
   }
   if( bec_dag_group_id(p, aOld, 0)==SQLITE_OK ){
     if( memcmp(aOld, aGroup, BEC_HASH_BYTES) ){
-      fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: this database "
+      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: this database "
                "already belongs to another group (one database holds one group)"));
     }else{
-      result_hex(ctx, aGroup, BEC_HASH_BYTES);
+      bec_fn_result_hex(ctx, aGroup, BEC_HASH_BYTES);
     }
     return;
   }
   rc = bec_dag_config_set_blob(p, "group_id", aGroup, BEC_HASH_BYTES);
-  if( rc ) fn_error(ctx, rc, 0);
-  else result_hex(ctx, aGroup, BEC_HASH_BYTES);
+  if( rc ) bec_fn_error(ctx, rc, 0);
+  else bec_fn_result_hex(ctx, aGroup, BEC_HASH_BYTES);
 }
 
 /* bec_sign(payload): appends an app op; returns its hash. */
@@ -246,13 +244,13 @@ static void fnSign(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zErr = 0;
   int rc;
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sign: the payload is NULL"));
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sign: the payload is NULL"));
     return;
   }
   rc = bec_dag_append(fn_ctx(ctx), BEC_KIND_APP, sqlite3_value_blob(argv[0]),
                       sqlite3_value_bytes(argv[0]), aHash, &zErr);
-  if( rc ) fn_error(ctx, rc, zErr);
-  else result_hex(ctx, aHash, BEC_HASH_BYTES);
+  if( rc ) bec_fn_error(ctx, rc, zErr);
+  else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
 
 /* bec_op(hash): the encoding of a stored op, or NULL. */
@@ -262,14 +260,14 @@ static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 aHash[BEC_HASH_BYTES];
   int rc;
   if( fn_schema(ctx) ) return;
-  if( !arg_hash(argv[0], aHash) ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_op: the hash must be 64 "
+  if( !bec_fn_arg32(argv[0], aHash) ){
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_op: the hash must be 64 "
              "hex characters or a 32-byte blob"));
     return;
   }
   rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE hash=?1", &pStmt);
   if( rc ){
-    fn_error(ctx, rc, 0);
+    bec_fn_error(ctx, rc, 0);
     return;
   }
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
@@ -286,7 +284,7 @@ static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int eOutcome = 0;
   int rc;
   if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_ingest: malformed: the op "
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_ingest: malformed: the op "
              "must be a blob (from bec_op())"));
     return;
   }
@@ -295,9 +293,9 @@ static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc ){
     char *zMsg = sqlite3_mprintf("bec_ingest: %s", zErr ? zErr : sqlite3_errstr(rc));
     sqlite3_free(zErr);
-    fn_error(ctx, rc, zMsg);
+    bec_fn_error(ctx, rc, zMsg);
   }else{
-    result_hex(ctx, aHash, BEC_HASH_BYTES);
+    bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
   }
 }
 
@@ -314,7 +312,7 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     if( op.kind==BEC_KIND_CREATE ){
       bOk = bec_crypto_verify_op(&op, 0);
     }else if( argc==2 ){
-      bOk = arg_hash(argv[1], aGroup) && bec_crypto_verify_op(&op, aGroup);
+      bOk = bec_fn_arg32(argv[1], aGroup) && bec_crypto_verify_op(&op, aGroup);
     }else{
       if( fn_schema(ctx) ) return;
       bOk = bec_dag_group_id(fn_ctx(ctx), aGroup, 0)==SQLITE_OK
@@ -330,7 +328,7 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 static void fnCheck(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zReport = 0, *zErr = 0;
   int rc = bec_dag_check(fn_ctx(ctx), &zReport, &zErr);
-  if( rc ) fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error(ctx, rc, zErr);
   else sqlite3_result_text(ctx, zReport, -1, sqlite3_free);
 }
 
@@ -340,12 +338,12 @@ static void fnDot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int nLimit = argc ? sqlite3_value_int(argv[0]) : 1000;
   int rc;
   if( nLimit<1 ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_dot: the limit must be "
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_dot: the limit must be "
              "a positive number of ops"));
     return;
   }
   rc = bec_dot_render(fn_ctx(ctx), nLimit, &zDot, &zErr);
-  if( rc ) fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error(ctx, rc, zErr);
   else sqlite3_result_text(ctx, zDot, -1, sqlite3_free);
 }
 
@@ -366,7 +364,7 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     if( zName && strcmp(zName, aKnob[i].zName)==0 ) break;
   }
   if( i==sizeof(aKnob)/sizeof(aKnob[0]) ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: unknown setting "
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: unknown setting "
              "'%s' (known: pending_max_ops, pending_max_bytes, rejected_max)",
              zName ? zName : ""));
     return;
@@ -374,18 +372,18 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( argc==2 ){
     if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER
      || sqlite3_value_int64(argv[1])<aKnob[i].iMin ){
-      fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: %s must be an "
+      bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: %s must be an "
                "integer of at least %lld", zName, (long long)aKnob[i].iMin));
       return;
     }
     rc = bec_dag_config_set_int(p, aKnob[i].zName, sqlite3_value_int64(argv[1]));
     if( rc ){
-      fn_error(ctx, rc, 0);
+      bec_fn_error(ctx, rc, 0);
       return;
     }
   }
   rc = bec_dag_config_get_int(p, aKnob[i].zName, aKnob[i].iDefault, &v);
-  if( rc ) fn_error(ctx, rc, 0);
+  if( rc ) bec_fn_error(ctx, rc, 0);
   else sqlite3_result_int64(ctx, v);
 }
 

@@ -265,6 +265,8 @@ static int state_new(BecGraph *g, BecMember **ppm){
   memset(pm, 0, sizeof(*pm));
   pm->iGeneration = g->iGeneration;
   rc = ensure_size(pm, g->nNode, g->nAuthor);
+  /* Allocate fact.a now, so that S_OF() never offsets a null pointer. */
+  if( rc==SQLITE_OK && (rc = vec_push(&pm->fact, 0))==SQLITE_OK ) pm->fact.n = 0;
   if( rc ){
     bec_member_free(pm);
     return rc;
@@ -1553,18 +1555,11 @@ int bec_member_on_store(BecCtx *p, int iSeq, char **pzErr){
 /* Appends one line to a problem report (at most MAX_PROBLEMS lines). */
 static void problem(BecBuf *pOut, int *pn, int *pRc, const char *zFmt, ...){
   va_list ap;
-  char *z;
   if( (*pn)++>=MAX_PROBLEMS ) return;
-  va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( z==0 ){
-    *pRc = SQLITE_NOMEM;
-    return;
-  }
   if( pOut->n ) bec_buf_append(pOut, "\n", 1, pRc);
-  bec_buf_append(pOut, z, (i64)strlen(z), pRc);
-  sqlite3_free(z);
+  va_start(ap, zFmt);
+  bec_buf_vappendf(pOut, pRc, zFmt, ap);
+  va_end(ap);
 }
 
 /* Is column i of the row the 32-byte blob a? */
@@ -1705,30 +1700,7 @@ int bec_member_check(BecCtx *p, char **pzProblems, char **pzErr){
 /**************************************************************************
 ** SQL functions.
 */
-static void fn_error(sqlite3_context *ctx, int rc, char *zErr){
-  if( rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
-  }else{
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    if( rc!=SQLITE_ERROR ) sqlite3_result_error_code(ctx, rc);
-  }
-  sqlite3_free(zErr);
-}
 
-/* A public key given as 64 hex characters or a 32-byte blob. */
-static int arg_key(sqlite3_value *pVal, u8 *aOut){
-  if( sqlite3_value_type(pVal)==SQLITE_BLOB
-   && sqlite3_value_bytes(pVal)==BEC_PUBKEY_BYTES ){
-    memcpy(aOut, sqlite3_value_blob(pVal), BEC_PUBKEY_BYTES);
-    return 1;
-  }
-  if( sqlite3_value_type(pVal)==SQLITE_TEXT ){
-    return bec_hex_decode((const char*)sqlite3_value_text(pVal),
-                          sqlite3_value_bytes(pVal), aOut,
-                          BEC_PUBKEY_BYTES)==BEC_PUBKEY_BYTES;
-  }
-  return 0;
-}
 
 /* The current role of aKey (0: not a member) and, if it is an admin, the
 ** number of admins, from bec_store_member. */
@@ -1799,11 +1771,6 @@ static int local_check(BecCtx *p, const char *zFunc, int kind, int role,
   return SQLITE_OK;
 }
 
-static void result_hex(sqlite3_context *ctx, const u8 *a){
-  char z[2*BEC_HASH_BYTES+1];
-  bec_hex_encode(a, BEC_HASH_BYTES, z);
-  sqlite3_result_text(ctx, z, 2*BEC_HASH_BYTES, SQLITE_TRANSIENT);
-}
 
 /* bec_add_member(pubkey, role): appends add(pubkey, role); returns its
 ** hash. */
@@ -1814,13 +1781,13 @@ static void fnAddMember(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int role = bec_role_from_name(zRole);
   char *zErr = 0;
   int rc;
-  if( !arg_key(argv[0], aPayload) ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_add_member: the public "
+  if( !bec_fn_arg32(argv[0], aPayload) ){
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_add_member: the public "
              "key must be 64 hex characters or a 32-byte blob"));
     return;
   }
   if( role==0 ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_add_member: the role must "
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_add_member: the role must "
              "be 'admin' or 'member', not '%s'", zRole ? zRole : "NULL"));
     return;
   }
@@ -1829,8 +1796,8 @@ static void fnAddMember(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc==SQLITE_OK ){
     rc = bec_dag_append(p, BEC_KIND_ADD, aPayload, sizeof(aPayload), aHash, &zErr);
   }
-  if( rc ) fn_error(ctx, rc, zErr);
-  else result_hex(ctx, aHash);
+  if( rc ) bec_fn_error(ctx, rc, zErr);
+  else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
 
 /* bec_remove_member(pubkey): appends remove(pubkey); returns its hash. */
@@ -1839,8 +1806,8 @@ static void fnRemoveMember(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   u8 aKey[BEC_PUBKEY_BYTES], aHash[BEC_HASH_BYTES];
   char *zErr = 0;
   int rc;
-  if( !arg_key(argv[0], aKey) ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_remove_member: the public "
+  if( !bec_fn_arg32(argv[0], aKey) ){
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_remove_member: the public "
              "key must be 64 hex characters or a 32-byte blob"));
     return;
   }
@@ -1848,8 +1815,8 @@ static void fnRemoveMember(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   if( rc==SQLITE_OK ){
     rc = bec_dag_append(p, BEC_KIND_REMOVE, aKey, sizeof(aKey), aHash, &zErr);
   }
-  if( rc ) fn_error(ctx, rc, zErr);
-  else result_hex(ctx, aHash);
+  if( rc ) bec_fn_error(ctx, rc, zErr);
+  else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
 
 /* bec_member_rebuild(): re-derives all membership state from the DAG;
@@ -1876,7 +1843,7 @@ static void fnRebuild(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc ){
     if( zErr==0 ) zErr = sqlite3_mprintf("bec_member_rebuild: %s",
                                          sqlite3_errmsg(p->db));
-    fn_error(ctx, rc, zErr);
+    bec_fn_error(ctx, rc, zErr);
   }else{
     sqlite3_result_int(ctx, nChanged);
   }
@@ -1926,7 +1893,6 @@ int bec_member_register(sqlite3 *db, BecCtx *p){
     { "bec_remove_member",  1, fnRemoveMember },
     { "bec_member_rebuild", 0, fnRebuild },
   };
-  BecTableDef *pDef;
   int rc = SQLITE_OK;
   size_t i;
   for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
@@ -1936,9 +1902,5 @@ int bec_member_register(sqlite3 *db, BecCtx *p){
                                     bec_ctx_unref);
   }
   if( rc ) return rc;
-  pDef = sqlite3_malloc64(sizeof(BecTableDef));
-  if( pDef==0 ) return SQLITE_NOMEM;
-  *pDef = memberTable;
-  pDef->pCtx = p;
-  return bec_vtab_register_table(db, pDef);
+  return bec_vtab_register_table(db, p, &memberTable);
 }

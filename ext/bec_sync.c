@@ -378,6 +378,11 @@ static int maximal_hashes(const BecGraph *g, const u8 *aSet, BecBuf *pOut){
   if( rc==SQLITE_OK && pOut->n>BEC_HASH_BYTES ){
     qsort(pOut->a, (size_t)(pOut->n/BEC_HASH_BYTES), BEC_HASH_BYTES, hash_cmp);
   }
+  /* A message carries at most BEC_SYNC_MAX_HEADS; claiming fewer shared
+  ** ops is always safe (the peer may only send some ops twice). */
+  if( pOut->n > (i64)BEC_SYNC_MAX_HEADS*BEC_HASH_BYTES ){
+    pOut->n = (i64)BEC_SYNC_MAX_HEADS*BEC_HASH_BYTES;
+  }
   return rc;
 }
 
@@ -388,7 +393,9 @@ static int local_heads(BecCtx *p, BecBuf *pOut, char **pzErr){
                            " WHERE o.seq=h.seq ORDER BY o.hash", &pStmt);
   if( rc ) return rc;
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    bec_buf_append(pOut, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+    const u8 *aHash = sqlite3_column_blob(pStmt, 0);
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ) rc = SQLITE_CORRUPT;
+    else bec_buf_append(pOut, aHash, BEC_HASH_BYTES, &rc);
   }
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
   else sqlite3_reset(pStmt);
@@ -758,9 +765,12 @@ static int our_needs(BecCtx *p, Session *s, BecBuf *pNeed){
     if( rc ) break;
     sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      const u8 *aMiss = sqlite3_column_blob(pStmt, 0);
       bPending = 1;
-      if( pNeed->n/BEC_HASH_BYTES < BEC_SYNC_MAX_NEEDS ){
-        bec_buf_append(pNeed, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+      /* (a damaged row of another length is no hash: skip it) */
+      if( pNeed->n/BEC_HASH_BYTES < BEC_SYNC_MAX_NEEDS
+       && sqlite3_column_bytes(pStmt, 0)==BEC_HASH_BYTES ){
+        bec_buf_append(pNeed, aMiss, BEC_HASH_BYTES, &rc);
       }
     }
     sqlite3_reset(pStmt);
@@ -1110,15 +1120,6 @@ static void sync_ctx_unref(void *pArg){
   sqlite3_free(pS);
 }
 
-static void fn_error(sqlite3_context *ctx, int rc, char *zErr){
-  if( rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
-  }else{
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
-    if( rc!=SQLITE_ERROR ) sqlite3_result_error_code(ctx, rc);
-  }
-  sqlite3_free(zErr);
-}
 
 /* The peer label argument, or 0 after reporting why it is unusable. */
 static const char *arg_peer(sqlite3_context *ctx, sqlite3_value *pVal,
@@ -1126,7 +1127,7 @@ static const char *arg_peer(sqlite3_context *ctx, sqlite3_value *pVal,
   const char *z = (const char*)sqlite3_value_text(pVal);
   if( sqlite3_value_type(pVal)!=SQLITE_TEXT || z==0 || z[0]==0
    || sqlite3_value_bytes(pVal)>MAX_PEER_LABEL ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("%s: the peer must be a "
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("%s: the peer must be a "
              "non-empty text label of at most %d bytes", zFunc, MAX_PEER_LABEL));
     return 0;
   }
@@ -1147,7 +1148,7 @@ static void fnOffer(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     char *z = sqlite3_mprintf("%s", zErr ? zErr : sqlite3_errstr(rc));
     sqlite3_free(zErr);
     bec_buf_free(&out);
-    fn_error(ctx, rc, z);
+    bec_fn_error(ctx, rc, z);
     return;
   }
   sqlite3_result_blob64(ctx, out.a, (sqlite3_uint64)out.n, sqlite3_free);
@@ -1163,7 +1164,7 @@ static void fnApply(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int rc, bDone = 0;
   if( zPeer==0 ) return;
   if( sqlite3_value_type(argv[1])!=SQLITE_BLOB ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sync_apply: the message "
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sync_apply: the message "
              "must be a blob (from bec_sync_offer or bec_sync_apply)"));
     return;
   }
@@ -1174,7 +1175,7 @@ static void fnApply(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     char *z = sqlite3_mprintf("%s", zErr ? zErr : sqlite3_errstr(rc));
     sqlite3_free(zErr);
     bec_buf_free(&out);
-    fn_error(ctx, rc, z);
+    bec_fn_error(ctx, rc, z);
     return;
   }
   if( bDone ){
@@ -1227,7 +1228,7 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   rc = bec_dag_ensure_schema(pS->pCtx, &zErr);
   if( rc==SQLITE_OK ) rc = local_heads(pS->pCtx, &heads, &zErr);
   if( rc ){
-    fn_error(ctx, rc, zErr);
+    bec_fn_error(ctx, rc, zErr);
     bec_buf_free(&heads);
     return;
   }
@@ -1259,19 +1260,19 @@ static void fnAuthSign(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zErr = 0;
   int rc;
   if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sync_auth_sign: the "
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sync_auth_sign: the "
              "transcript must be a blob"));
     return;
   }
   rc = bec_dag_ensure_schema(pS->pCtx, &zErr);
   if( rc==SQLITE_OK ) rc = bec_dag_secret(pS->pCtx, &aSecret, &zErr);
   if( rc ){
-    fn_error(ctx, rc, zErr);
+    bec_fn_error(ctx, rc, zErr);
     return;
   }
   rc = bec_crypto_sign_auth(aSecret, sqlite3_value_blob(argv[0]),
                             sqlite3_value_bytes(argv[0]), aSig);
-  if( rc ) fn_error(ctx, rc, 0);
+  if( rc ) bec_fn_error(ctx, rc, 0);
   else sqlite3_result_blob(ctx, aSig, BEC_SIG_BYTES, SQLITE_TRANSIENT);
 }
 
@@ -1306,12 +1307,12 @@ static void fnPeerAllowed(sqlite3_context *ctx, int argc, sqlite3_value **argv){
          || bec_hex_decode((const char*)sqlite3_value_text(argv[0]),
                            sqlite3_value_bytes(argv[0]), aPub,
                            BEC_PUBKEY_BYTES)!=BEC_PUBKEY_BYTES ){
-    fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sync_peer_allowed: the "
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sync_peer_allowed: the "
              "key must be 64 hex characters or a 32-byte blob"));
     return;
   }
   rc = peer_is_member(pS->pCtx, aPub, &bOk, &zErr);
-  if( rc ) fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error(ctx, rc, zErr);
   else sqlite3_result_int(ctx, bOk);
 }
 
@@ -1320,28 +1321,15 @@ static void fnPeerAllowed(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 */
 /* shared_heads as a JSON array of hex hashes. */
 static int peersColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
-  const u8 *a;
-  int n, j, k = 0;
   char *z;
   if( i!=1 ) return SQLITE_NOTFOUND;
-  a = sqlite3_column_blob(pStmt, 1);
-  n = sqlite3_column_bytes(pStmt, 1) / BEC_HASH_BYTES;
-  z = sqlite3_malloc64((sqlite3_uint64)n*(BEC_HASH_BYTES*2+3) + 3);
+  z = bec_hex_json_array(sqlite3_column_blob(pStmt, 1),
+                         sqlite3_column_bytes(pStmt, 1) / BEC_HASH_BYTES);
   if( z==0 ){
     sqlite3_result_error_nomem(ctx);
-    return SQLITE_OK;
+  }else{
+    sqlite3_result_text(ctx, z, -1, sqlite3_free);
   }
-  z[k++] = '[';
-  for(j=0; j<n; j++){
-    if( j ) z[k++] = ',';
-    z[k++] = '"';
-    bec_hex_encode(&a[j*BEC_HASH_BYTES], BEC_HASH_BYTES, &z[k]);
-    k += BEC_HASH_BYTES*2;
-    z[k++] = '"';
-  }
-  z[k++] = ']';
-  z[k] = 0;
-  sqlite3_result_text(ctx, z, k, sqlite3_free);
   return SQLITE_OK;
 }
 
@@ -1378,7 +1366,6 @@ int bec_sync_register(sqlite3 *db, BecCtx *pCtx){
     { "bec_sync_peer_allowed", 1, READS,  fnPeerAllowed },
   };
   SyncCtx *pS = sqlite3_malloc64(sizeof(SyncCtx));
-  BecTableDef *pDef;
   size_t i;
   int rc = SQLITE_OK;
   if( pS==0 ) return SQLITE_NOMEM;
@@ -1393,9 +1380,5 @@ int bec_sync_register(sqlite3 *db, BecCtx *pCtx){
   }
   sync_ctx_unref(pS);
   if( rc ) return rc;
-  pDef = sqlite3_malloc64(sizeof(BecTableDef));
-  if( pDef==0 ) return SQLITE_NOMEM;
-  *pDef = peersTable;
-  pDef->pCtx = pCtx;
-  return bec_vtab_register_table(db, pDef);
+  return bec_vtab_register_table(db, pCtx, &peersTable);
 }

@@ -28,6 +28,7 @@
 #include "becInt.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 /* idxNum of a scan: a plan in the low bits, then flags. */
 #define PLAN_FULL       0
@@ -43,12 +44,57 @@
 #define IDX_ORDER       128 /* ORDER BY the first key column */
 #define IDX_DESC        256
 
+/* Full scans read the shadow table a page of rows at a time, in rowid
+** order.  Stepping an inner statement once per row costs about as much as
+** the plain table's whole scan does per row, and each of its column values
+** is one more call that takes the connection's mutex.  Instead, one
+** sqlite3_step() of BEC_TAB_PAGE runs the aggregate bec_scan_page() over a
+** rowid range, copying the rows into the cursor; xColumn then reads them
+** from there.  The range's width adapts so that a page holds about
+** PAGE_ROWS rows and PAGE_BYTES of text and blobs: after each page it is
+** scaled by what the page held; an empty range jumps to the next rowid
+** (BEC_TAB_PAGE_NEXT/PREV); a range that held more than twice the bounds is
+** read again, narrower (the rows over the bounds were not kept), except
+** that a page of one row is always kept, however large. */
+#define PAGE_ROWS      1024
+#define PAGE_BYTES     (256*1024)
+#define PAGE_WIDTH0    16                 /* the first range's width */
+#define PAGE_WIDTH_MAX ((i64)1<<40)
+#define SMALLEST_ROWID ((i64)(((u64)1)<<63))
+#define LARGEST_ROWID  ((i64)(~(((u64)1)<<63)))
+
+/* One value of a page: integers and reals as themselves, text and blobs as
+** an offset into the page's byte buffer. */
+typedef struct PageCell PageCell;
+struct PageCell {
+  union { i64 i; double r; } u;
+  int eType;              /* SQLITE_INTEGER ... SQLITE_NULL */
+  int n;                  /* bytes of text or blob */
+};
+
 typedef struct BecCursor BecCursor;
 struct BecCursor {
   sqlite3_vtab_cursor base;
-  sqlite3_stmt *pStmt;    /* owned while the cursor is open */
+  sqlite3_stmt *pStmt;    /* row-at-a-time plans: owned while open */
   int idxNum;
   int bEof;
+  /* Paged full scans (pStmt==0). */
+  int bPaged;
+  int bDesc;              /* descending rowid order */
+  int bDone;              /* no rows past the current page */
+  int nCell;              /* cells per row: the rowid, then each column */
+  int nArg;               /* arguments of bec_scan_page() */
+  int iIntPk;             /* the INTEGER key column, or -1 */
+  int nRow, iRow;         /* rows in the page, the current one */
+  int nRowAlloc;
+  int rcPage;             /* an error met while filling the page */
+  int bOverflow;          /* the range held more than the page may */
+  int bSorted;            /* the rows came in ascending rowid order */
+  i64 nSeen;              /* rows of the range, kept or not */
+  i64 iNext;              /* the first rowid of the next range */
+  i64 nWidth;             /* the next range's width */
+  PageCell *aCell;        /* nRow * nCell, ascending rowid */
+  BecBuf bytes;           /* text and blob bytes of the page */
 };
 
 static void set_error(sqlite3_vtab *pVtab, char *zErr){
@@ -59,30 +105,15 @@ static void set_error(sqlite3_vtab *pVtab, char *zErr){
 /**************************************************************************
 ** Shadow table statements.
 */
-/* Appends printf-formatted text; a helper for building SQL. */
-static void append_fmt(BecBuf *pBuf, int *pRc, const char *zFmt, ...){
-  va_list ap;
-  char *z;
-  if( *pRc ) return;
-  va_start(ap, zFmt);
-  z = sqlite3_vmprintf(zFmt, ap);
-  va_end(ap);
-  if( z==0 ){
-    *pRc = SQLITE_NOMEM;
-    return;
-  }
-  bec_buf_append(pBuf, z, (i64)strlen(z), pRc);
-  sqlite3_free(z);
-}
 
 /* The result columns of SEL_PK and SEL_ROWID: rowid, r, s.., c.. */
 static void sel_columns(BecTab *t, BecBuf *b, int *pRc){
   const BecSchema *s = t->pSchema;
   int i;
-  append_fmt(b, pRc, "SELECT rowid, r");
-  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) append_fmt(b, pRc, ", s%d", i);
-  for(i=0; i<s->nCol; i++) append_fmt(b, pRc, ", c%d", i);
-  append_fmt(b, pRc, " FROM %s", t->zRows);
+  bec_buf_appendf(b, pRc, "SELECT rowid, r");
+  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(b, pRc, ", s%d", i);
+  for(i=0; i<s->nCol; i++) bec_buf_appendf(b, pRc, ", c%d", i);
+  bec_buf_appendf(b, pRc, " FROM %s", t->zRows);
 }
 
 int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
@@ -98,41 +129,55 @@ int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
     case BEC_TAB_SEL_PK:
       sel_columns(t, &b, &rc);
       for(k=0; k<s->nPk; k++){
-        append_fmt(&b, &rc, "%s c%d=?%d", k ? " AND" : " WHERE", s->aPk[k], k+1);
+        bec_buf_appendf(&b, &rc, "%s c%d=?%d", k ? " AND" : " WHERE", s->aPk[k], k+1);
       }
       break;
     case BEC_TAB_SEL_ROWID:
       sel_columns(t, &b, &rc);
-      append_fmt(&b, &rc, " WHERE rowid=?1");
+      bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
       break;
     case BEC_TAB_INSERT:
-      append_fmt(&b, &rc, "INSERT OR FAIL INTO %s(", t->zRows);
-      for(i=0; i<s->nCol; i++) append_fmt(&b, &rc, "c%d, ", i);
-      append_fmt(&b, &rc, "r");
-      for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) append_fmt(&b, &rc, ", s%d", i);
-      append_fmt(&b, &rc, ") VALUES(");
-      for(i=0; i<s->nCol; i++) append_fmt(&b, &rc, "?%d, ", i+1);
-      append_fmt(&b, &rc, "?%d", s->nCol+1);
+      bec_buf_appendf(&b, &rc, "INSERT OR FAIL INTO %s(", t->zRows);
+      for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "c%d, ", i);
+      bec_buf_appendf(&b, &rc, "r");
+      for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d", i);
+      bec_buf_appendf(&b, &rc, ") VALUES(");
+      for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "?%d, ", i+1);
+      bec_buf_appendf(&b, &rc, "?%d", s->nCol+1);
       for(i=0, k=0; i<s->nCol; i++){
         if( !s->aCol[i].iPk ){
-          append_fmt(&b, &rc, ", ?%d", s->nCol+2+k);
+          bec_buf_appendf(&b, &rc, ", ?%d", s->nCol+2+k);
           k++;
         }
       }
-      append_fmt(&b, &rc, ")");
+      bec_buf_appendf(&b, &rc, ")");
       break;
     case BEC_TAB_UPDATE:
-      append_fmt(&b, &rc, "UPDATE OR FAIL %s SET r=?2", t->zRows);
+      bec_buf_appendf(&b, &rc, "UPDATE OR FAIL %s SET r=?2", t->zRows);
       for(i=0, k=0; i<s->nCol; i++){
         if( s->aCol[i].iPk ) continue;
-        append_fmt(&b, &rc, ", c%d=iif(?%d, ?%d, c%d), s%d=iif(?%d, ?%d, s%d)",
+        bec_buf_appendf(&b, &rc, ", c%d=iif(?%d, ?%d, c%d), s%d=iif(?%d, ?%d, s%d)",
                    i, 3*k+3, 3*k+4, i, i, 3*k+3, 3*k+5, i);
         k++;
       }
-      append_fmt(&b, &rc, " WHERE rowid=?1");
+      bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
+      break;
+    case BEC_TAB_PAGE:
+      /* An INTEGER key is the rowid: not read twice. */
+      bec_buf_appendf(&b, &rc, "SELECT bec_scan_page(rowid");
+      for(i=0; i<s->nCol; i++){
+        if( !s->bIntPk || !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", c%d", i);
+      }
+      bec_buf_appendf(&b, &rc, ") FROM %s WHERE rowid BETWEEN ?1 AND ?2", t->zRows);
+      break;
+    case BEC_TAB_PAGE_NEXT:
+      bec_buf_appendf(&b, &rc, "SELECT min(rowid) FROM %s WHERE rowid>=?1", t->zRows);
+      break;
+    case BEC_TAB_PAGE_PREV:
+      bec_buf_appendf(&b, &rc, "SELECT max(rowid) FROM %s WHERE rowid<=?1", t->zRows);
       break;
     default:
-      append_fmt(&b, &rc, "DELETE FROM %s WHERE rowid=?1", t->zRows);
+      bec_buf_appendf(&b, &rc, "DELETE FROM %s WHERE rowid=?1", t->zRows);
       break;
   }
   bec_buf_append_u8(&b, 0, &rc);
@@ -168,35 +213,35 @@ static int scan_take(BecTab *t, int idxNum, sqlite3_stmt **ppStmt){
     zK0 = zKey;
   }
   memset(&b, 0, sizeof(b));
-  append_fmt(&b, &rc, "SELECT rowid");
-  for(i=0; i<s->nCol; i++) append_fmt(&b, &rc, ", c%d", i);
-  append_fmt(&b, &rc, " FROM %s", t->zRows);
+  bec_buf_appendf(&b, &rc, "SELECT rowid");
+  for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, ", c%d", i);
+  bec_buf_appendf(&b, &rc, " FROM %s", t->zRows);
   switch( plan ){
     case PLAN_ROWID:
-      append_fmt(&b, &rc, " WHERE rowid=?1");
+      bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
       break;
     case PLAN_KEY:
       for(k=0; k<s->nPk; k++){
-        append_fmt(&b, &rc, "%s c%d=?%d", k ? " AND" : " WHERE", s->aPk[k], k+1);
+        bec_buf_appendf(&b, &rc, "%s c%d=?%d", k ? " AND" : " WHERE", s->aPk[k], k+1);
       }
       break;
     case PLAN_PREFIX:
-      append_fmt(&b, &rc, " WHERE %s=?1", zK0);
+      bec_buf_appendf(&b, &rc, " WHERE %s=?1", zK0);
       break;
     case PLAN_RANGE:
-      append_fmt(&b, &rc, " WHERE 1");
+      bec_buf_appendf(&b, &rc, " WHERE 1");
       if( idxNum & IDX_LOWER ){
-        append_fmt(&b, &rc, " AND %s%s?%d", zK0,
+        bec_buf_appendf(&b, &rc, " AND %s%s?%d", zK0,
                    (idxNum & IDX_LOWER_EQ) ? ">=" : ">", iArg++);
       }
       if( idxNum & IDX_UPPER ){
-        append_fmt(&b, &rc, " AND %s%s?%d", zK0,
+        bec_buf_appendf(&b, &rc, " AND %s%s?%d", zK0,
                    (idxNum & IDX_UPPER_EQ) ? "<=" : "<", iArg++);
       }
       break;
   }
   if( idxNum & IDX_ORDER ){
-    append_fmt(&b, &rc, " ORDER BY %s%s", zK0, (idxNum & IDX_DESC) ? " DESC" : "");
+    bec_buf_appendf(&b, &rc, " ORDER BY %s%s", zK0, (idxNum & IDX_DESC) ? " DESC" : "");
   }
   bec_buf_append_u8(&b, 0, &rc);
   *ppStmt = 0;
@@ -427,22 +472,22 @@ static int create_shadow(BecTab *t, char **pzErr){
   BecBuf b;
   int rc = SQLITE_OK, i, k;
   memset(&b, 0, sizeof(b));
-  append_fmt(&b, &rc, "DROP TABLE IF EXISTS %s; CREATE TABLE %s(", t->zRows, t->zRows);
+  bec_buf_appendf(&b, &rc, "DROP TABLE IF EXISTS %s; CREATE TABLE %s(", t->zRows, t->zRows);
   for(i=0; i<s->nCol; i++){
     if( s->bIntPk && s->aCol[i].iPk ){
-      append_fmt(&b, &rc, "c%d INTEGER PRIMARY KEY, ", i);
+      bec_buf_appendf(&b, &rc, "c%d INTEGER PRIMARY KEY, ", i);
     }else{
-      append_fmt(&b, &rc, "c%d %s%s, ", i, s->aCol[i].zType,
+      bec_buf_appendf(&b, &rc, "c%d %s%s, ", i, s->aCol[i].zType,
                  s->aCol[i].iPk ? " NOT NULL" : "");
     }
   }
-  append_fmt(&b, &rc, "r INTEGER NOT NULL");
-  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) append_fmt(&b, &rc, ", s%d INTEGER", i);
+  bec_buf_appendf(&b, &rc, "r INTEGER NOT NULL");
+  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d INTEGER", i);
   if( !s->bIntPk ){
-    for(k=0; k<s->nPk; k++) append_fmt(&b, &rc, "%sc%d", k ? ", " : ", PRIMARY KEY(", s->aPk[k]);
-    append_fmt(&b, &rc, ")");
+    for(k=0; k<s->nPk; k++) bec_buf_appendf(&b, &rc, "%sc%d", k ? ", " : ", PRIMARY KEY(", s->aPk[k]);
+    bec_buf_appendf(&b, &rc, ")");
   }
-  append_fmt(&b, &rc, ")");
+  bec_buf_appendf(&b, &rc, ")");
   bec_buf_append_u8(&b, 0, &rc);
   if( rc==SQLITE_OK ) rc = bec_ctx_exec(t->pCtx, (const char*)b.a, pzErr);
   bec_buf_free(&b);
@@ -453,12 +498,12 @@ static int declare(sqlite3 *db, const BecSchema *s){
   BecBuf b;
   int rc = SQLITE_OK, i;
   memset(&b, 0, sizeof(b));
-  append_fmt(&b, &rc, "CREATE TABLE x(");
+  bec_buf_appendf(&b, &rc, "CREATE TABLE x(");
   for(i=0; i<s->nCol; i++){
-    append_fmt(&b, &rc, "%s\"%w\" %s", i ? ", " : "", s->aCol[i].zName,
+    bec_buf_appendf(&b, &rc, "%s\"%w\" %s", i ? ", " : "", s->aCol[i].zName,
                s->aCol[i].zType);
   }
-  append_fmt(&b, &rc, ")");
+  bec_buf_appendf(&b, &rc, ")");
   bec_buf_append_u8(&b, 0, &rc);
   if( rc==SQLITE_OK ) rc = sqlite3_declare_vtab(db, (const char*)b.a);
   bec_buf_free(&b);
@@ -725,19 +770,204 @@ static int tabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
 static int tabClose(sqlite3_vtab_cursor *pCur){
   BecCursor *c = (BecCursor*)pCur;
   scan_put((BecTab*)pCur->pVtab, c->idxNum, c->pStmt);
+  sqlite3_free(c->aCell);
+  bec_buf_free(&c->bytes);
   sqlite3_free(c);
   return SQLITE_OK;
 }
 
+/* bec_scan_page(rowid, c0, ...): the aggregate that copies each row of a
+** range into the cursor that page_read is filling (BecCrdt.pPage); at any
+** other time it does nothing.  The key column of an INTEGER key is not an
+** argument: it is the rowid.  Errors are left in rcPage. */
+static void scanPageStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  BecCursor *c = p->pCrdt ? (BecCursor*)p->pCrdt->pPage : 0;
+  PageCell *a;
+  i64 iRowid;
+  int i, iArg;
+  if( c==0 || argc!=c->nArg || c->rcPage ) return;
+  c->nSeen++;
+  if( c->nRow>0 && (c->nRow>=2*PAGE_ROWS || c->bytes.n>=2*PAGE_BYTES) ){
+    c->bOverflow = 1;
+  }
+  if( c->bOverflow ) return;
+  if( c->nRow>=c->nRowAlloc ){
+    int nNew = c->nRowAlloc ? c->nRowAlloc*2 : 64;
+    PageCell *aNew = sqlite3_realloc64(c->aCell,
+        sizeof(PageCell)*(sqlite3_uint64)nNew*(sqlite3_uint64)c->nCell);
+    if( aNew==0 ){
+      c->rcPage = SQLITE_NOMEM;
+      return;
+    }
+    c->aCell = aNew;
+    c->nRowAlloc = nNew;
+  }
+  a = &c->aCell[c->nRow*c->nCell];
+  iRowid = sqlite3_value_int64(argv[0]);
+  if( c->nRow>0 && iRowid<=a[-c->nCell].u.i ) c->bSorted = 0;
+  a[0].eType = SQLITE_INTEGER;
+  a[0].u.i = iRowid;
+  for(i=1, iArg=1; i<c->nCell; i++){
+    sqlite3_value *v;
+    if( i-1==c->iIntPk ){
+      a[i] = a[0];
+      continue;
+    }
+    v = argv[iArg++];
+    a[i].eType = sqlite3_value_type(v);
+    switch( a[i].eType ){
+      case SQLITE_INTEGER:
+        a[i].u.i = sqlite3_value_int64(v);
+        break;
+      case SQLITE_FLOAT:
+        a[i].u.r = sqlite3_value_double(v);
+        break;
+      case SQLITE_TEXT:
+      case SQLITE_BLOB: {
+        const void *z = a[i].eType==SQLITE_TEXT
+            ? (const void*)sqlite3_value_text(v) : sqlite3_value_blob(v);
+        a[i].n = sqlite3_value_bytes(v);
+        a[i].u.i = c->bytes.n;
+        if( z==0 && a[i].n>0 ) c->rcPage = SQLITE_NOMEM;
+        else bec_buf_append(&c->bytes, z, a[i].n, &c->rcPage);
+        break;
+      }
+    }
+  }
+  c->nRow++;
+}
+
+static void scanPageFinal(sqlite3_context *ctx){
+  sqlite3_result_null(ctx);
+}
+
+static int cmp_rows(const void *a, const void *b){
+  i64 x = ((const PageCell*)a)->u.i, y = ((const PageCell*)b)->u.i;
+  return x<y ? -1 : x>y;
+}
+
+/* The rowid nearest to c->iNext in the scan's direction (BEC_TAB_PAGE_NEXT
+** or _PREV); bDone if there is none. */
+static int page_seek(BecCursor *c){
+  BecTab *t = (BecTab*)c->base.pVtab;
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_tab_stmt(t, c->bDesc ? BEC_TAB_PAGE_PREV : BEC_TAB_PAGE_NEXT, &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pStmt, 1, c->iNext);
+  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
+    c->iNext = sqlite3_column_int64(pStmt, 0);
+  }else{
+    c->bDone = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+/* Reads one range [lo, hi] into the page. */
+static int page_read(BecCursor *c, i64 lo, i64 hi){
+  BecTab *t = (BecTab*)c->base.pVtab;
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_tab_stmt(t, BEC_TAB_PAGE, &pStmt);
+  if( rc ) return rc;
+  c->nRow = 0;
+  c->nSeen = 0;
+  c->bytes.n = 0;
+  c->rcPage = SQLITE_OK;
+  c->bOverflow = 0;
+  c->bSorted = 1;
+  sqlite3_bind_int64(pStmt, 1, lo);
+  sqlite3_bind_int64(pStmt, 2, hi);
+  t->pCtx->pCrdt->pPage = c;
+  sqlite3_step(pStmt);
+  t->pCtx->pCrdt->pPage = 0;
+  rc = sqlite3_reset(pStmt);
+  return rc ? rc : c->rcPage;
+}
+
+/* Moves the cursor to the next non-empty page, or to EOF. */
+static int page_next(BecCursor *c){
+  int rc = SQLITE_OK;
+  c->iRow = 0;
+  c->nRow = 0;
+  while( rc==SQLITE_OK && c->nRow==0 ){
+    const i64 w = c->nWidth - 1;
+    i64 lo, hi;
+    if( c->bDone ){
+      c->bEof = 1;
+      return SQLITE_OK;
+    }
+    if( c->bDesc ){
+      hi = c->iNext;
+      lo = hi < SMALLEST_ROWID + w ? SMALLEST_ROWID : hi - w;
+    }else{
+      lo = c->iNext;
+      hi = lo > LARGEST_ROWID - w ? LARGEST_ROWID : lo + w;
+    }
+    rc = page_read(c, lo, hi);
+    if( rc ) break;
+    if( c->bOverflow ){
+      /* Too much: read the same rowids again in a narrower range. */
+      c->nWidth = c->nWidth * c->nRow / (2*c->nSeen);
+      if( c->nWidth<1 ) c->nWidth = 1;
+      c->nRow = 0;
+      continue;
+    }
+    if( c->bDesc ){
+      if( lo==SMALLEST_ROWID ) c->bDone = 1;
+      else c->iNext = lo - 1;
+    }else{
+      if( hi==LARGEST_ROWID ) c->bDone = 1;
+      else c->iNext = hi + 1;
+    }
+    if( c->nRow==0 ){
+      /* A gap: jump to the next rowid, and widen. */
+      if( !c->bDone ) rc = page_seek(c);
+      c->nWidth = c->nWidth>PAGE_WIDTH_MAX/2 ? PAGE_WIDTH_MAX : c->nWidth*2;
+    }else{
+      /* Scale the width by what this page held: at most 4x wider. */
+      i64 nTarget = PAGE_ROWS, nNew;
+      if( c->bytes.n>0 ){
+        i64 nFit = (i64)PAGE_BYTES * c->nRow / c->bytes.n;
+        if( nFit<nTarget ) nTarget = nFit<1 ? 1 : nFit;
+      }
+      nNew = c->nWidth * nTarget / c->nRow;
+      if( nNew>4*c->nWidth ) nNew = 4*c->nWidth;
+      if( nNew>PAGE_WIDTH_MAX ) nNew = PAGE_WIDTH_MAX;
+      c->nWidth = nNew<1 ? 1 : nNew;
+      if( !c->bSorted ){
+        /* (PRAGMA reverse_unordered_selects) */
+        qsort(c->aCell, (size_t)c->nRow, sizeof(PageCell)*(size_t)c->nCell,
+              cmp_rows);
+      }
+    }
+  }
+  c->bEof = c->nRow==0;
+  return rc;
+}
+
+/* The cells of the current row. */
+static const PageCell *page_row(const BecCursor *c){
+  int i = c->bDesc ? c->nRow - 1 - c->iRow : c->iRow;
+  return &c->aCell[i*c->nCell];
+}
+
 static int tabNext(sqlite3_vtab_cursor *pCur){
   BecCursor *c = (BecCursor*)pCur;
-  int rc = sqlite3_step(c->pStmt);
-  if( rc==SQLITE_ROW ) return SQLITE_OK;
-  c->bEof = 1;
-  rc = sqlite3_reset(c->pStmt);
+  int rc;
+  if( c->bPaged ){
+    if( ++c->iRow < c->nRow ) return SQLITE_OK;
+    rc = page_next(c);
+  }else{
+    rc = sqlite3_step(c->pStmt);
+    if( rc==SQLITE_ROW ) return SQLITE_OK;
+    c->bEof = 1;
+    rc = sqlite3_reset(c->pStmt);
+  }
   if( rc ){
     BecTab *t = (BecTab*)pCur->pVtab;
-    set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errmsg(t->pCtx->db)));
+    c->bEof = 1;
+    set_error(pCur->pVtab, sqlite3_mprintf("%s", rc==SQLITE_NOMEM
+        ? sqlite3_errstr(rc) : sqlite3_errmsg(t->pCtx->db)));
   }
   return rc;
 }
@@ -747,9 +977,35 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   BecCursor *c = (BecCursor*)pCur;
   BecTab *t = (BecTab*)pCur->pVtab;
   int rc = SQLITE_OK, i;
-  if( c->pStmt && c->idxNum!=idxNum ){
+  const int plan = idxNum & PLAN_MASK;
+  /* Full scans in rowid order are paged: unordered ones, and those
+  ** ordered by an INTEGER key, which is the rowid. */
+  const int bPaged = plan==PLAN_FULL
+                  && (!(idxNum & IDX_ORDER) || t->pSchema->bIntPk);
+  if( c->pStmt && (c->idxNum!=idxNum || bPaged) ){
     scan_put(t, c->idxNum, c->pStmt);
     c->pStmt = 0;
+  }
+  c->idxNum = idxNum;
+  c->bEof = 0;
+  c->bPaged = bPaged;
+  if( c->bPaged ){
+    int rc2;
+    c->bDesc = (idxNum & IDX_ORDER) && (idxNum & IDX_DESC);
+    c->bDone = 0;
+    c->nCell = t->pSchema->nCol + 1;
+    c->iIntPk = t->pSchema->bIntPk ? t->pSchema->aPk[0] : -1;
+    c->nArg = c->nCell - (c->iIntPk>=0);
+    c->nWidth = PAGE_WIDTH0;
+    c->iNext = c->bDesc ? LARGEST_ROWID : SMALLEST_ROWID;
+    c->iRow = c->nRow = 0;
+    rc2 = page_seek(c);
+    if( rc2 ){
+      set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errmsg(t->pCtx->db)));
+      return rc2;
+    }
+    c->iRow = -1;
+    return tabNext(pCur);
   }
   if( c->pStmt==0 ){
     rc = scan_take(t, idxNum, &c->pStmt);
@@ -760,8 +1016,6 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   }else{
     sqlite3_reset(c->pStmt);
   }
-  c->idxNum = idxNum;
-  c->bEof = 0;
   for(i=0; i<argc; i++) sqlite3_bind_value(c->pStmt, i+1, argv[i]);
   return tabNext(pCur);
 }
@@ -774,41 +1028,39 @@ static int tabColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
   BecCursor *c = (BecCursor*)pCur;
   /* In an UPDATE, columns it does not set are left "unchanged": that is
   ** how xUpdate knows which registers the UPDATE writes. */
-  sqlite3_stmt *pStmt = c->pStmt;
-  sqlite3_value *v;
   if( sqlite3_vtab_nochange(ctx) ) return SQLITE_OK;
-  /* One sqlite3_column_*() call per column: each takes the connection's
-  ** mutex, which this thread already holds (SQLite is running the outer
-  ** statement), so reading the value's type and bytes from the returned
-  ** object needs no second call.  Text and blobs are copied into the
-  ** result's own buffer, which SQLite reuses from row to row
-  ** (sqlite3_result_value would allocate a new one per row, and
-  ** SQLITE_STATIC would let e.g. max() keep a pointer into the shadow
-  ** row that the next step overwrites). */
-  v = sqlite3_column_value(pStmt, i+1);
-  switch( sqlite3_value_type(v) ){
-    case SQLITE_INTEGER:
-      sqlite3_result_int64(ctx, sqlite3_value_int64(v));
-      break;
-    case SQLITE_FLOAT:
-      sqlite3_result_double(ctx, sqlite3_value_double(v));
-      break;
-    case SQLITE_TEXT:
-      sqlite3_result_text(ctx, (const char*)sqlite3_value_text(v),
-                          sqlite3_value_bytes(v), SQLITE_TRANSIENT);
-      break;
-    case SQLITE_BLOB:
-      sqlite3_result_blob(ctx, sqlite3_value_blob(v), sqlite3_value_bytes(v),
-                          SQLITE_TRANSIENT);
-      break;
-    default:
-      break;      /* the result is NULL unless set */
+  if( c->bPaged ){
+    /* Text and blobs are copied into the result's own buffer, which
+    ** SQLite reuses from row to row; SQLITE_STATIC would let e.g. max()
+    ** keep a pointer into the page, which the next page overwrites. */
+    const PageCell *a = &page_row(c)[i+1];
+    switch( a->eType ){
+      case SQLITE_INTEGER: sqlite3_result_int64(ctx, a->u.i); break;
+      case SQLITE_FLOAT:   sqlite3_result_double(ctx, a->u.r); break;
+      case SQLITE_TEXT:
+        sqlite3_result_text(ctx, a->n ? (const char*)c->bytes.a + a->u.i : "",
+                            a->n, SQLITE_TRANSIENT);
+        break;
+      case SQLITE_BLOB:
+        sqlite3_result_blob(ctx, a->n ? (const void*)(c->bytes.a + a->u.i) : "",
+                            a->n, SQLITE_TRANSIENT);
+        break;
+      default:
+        break;          /* the result is NULL unless set */
+    }
+  }else{
+    sqlite3_result_value(ctx, sqlite3_column_value(c->pStmt, i+1));
   }
   return SQLITE_OK;
 }
 
 static int tabRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid){
-  *pRowid = sqlite3_column_int64(((BecCursor*)pCur)->pStmt, 0);
+  BecCursor *c = (BecCursor*)pCur;
+  if( c->bPaged ){
+    *pRowid = page_row(c)->u.i;
+  }else{
+    *pRowid = sqlite3_column_int64(c->pStmt, 0);
+  }
   return SQLITE_OK;
 }
 
@@ -1027,7 +1279,7 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
       memset(&b, 0, sizeof(b));
       rc = SQLITE_OK;
       for(k=0; k<s->nPk; k++){
-        append_fmt(&b, &rc, "%s%s.%s", k ? ", " : "", s->zName, s->aCol[s->aPk[k]].zName);
+        bec_buf_appendf(&b, &rc, "%s%s.%s", k ? ", " : "", s->zName, s->aCol[s->aPk[k]].zName);
       }
       bec_buf_append_u8(&b, 0, &rc);
       *pzErr = sqlite3_mprintf("UNIQUE constraint failed: %s", b.a ? (char*)b.a : "");
@@ -1273,14 +1525,14 @@ static sqlite3_module becModule = {
 static void json_value(BecBuf *b, const BecValue *v, int *pRc){
   int i;
   switch( v->eType ){
-    case BEC_VAL_INT: append_fmt(b, pRc, "%lld", (long long)v->i); break;
-    case BEC_VAL_REAL: append_fmt(b, pRc, "%!.17g", v->r); break;
+    case BEC_VAL_INT: bec_buf_appendf(b, pRc, "%lld", (long long)v->i); break;
+    case BEC_VAL_REAL: bec_buf_appendf(b, pRc, "%!.17g", v->r); break;
     case BEC_VAL_TEXT:
       bec_buf_append_u8(b, '"', pRc);
       for(i=0; i<v->n; i++){
         u8 c = v->a[i];
-        if( c=='"' || c=='\\' ) append_fmt(b, pRc, "\\%c", c);
-        else if( c<0x20 ) append_fmt(b, pRc, "\\u%04x", c);
+        if( c=='"' || c=='\\' ) bec_buf_appendf(b, pRc, "\\%c", c);
+        else if( c<0x20 ) bec_buf_appendf(b, pRc, "\\u%04x", c);
         else bec_buf_append_u8(b, c, pRc);
       }
       bec_buf_append_u8(b, '"', pRc);
@@ -1289,11 +1541,11 @@ static void json_value(BecBuf *b, const BecValue *v, int *pRc){
       char *z = sqlite3_malloc64((sqlite3_uint64)v->n*2 + 1);
       if( z==0 ){ *pRc = SQLITE_NOMEM; return; }
       bec_hex_encode(v->a, v->n, z);
-      append_fmt(b, pRc, "\"%s\"", z);
+      bec_buf_appendf(b, pRc, "\"%s\"", z);
       sqlite3_free(z);
       break;
     }
-    default: append_fmt(b, pRc, "null"); break;
+    default: bec_buf_appendf(b, pRc, "null"); break;
   }
 }
 
@@ -1353,15 +1605,17 @@ static void module_destroy(void *pArg){
 
 int bec_table_register(sqlite3 *db, BecCtx *pCtx){
   BecCrdt *pC = 0;
-  BecTableDef *pDef;
   int rc = bec_crdt_get(pCtx, &pC);
   if( rc ) return rc;
   rc = sqlite3_create_module_v2(db, "bec", &becModule, bec_ctx_ref(pCtx),
                                 module_destroy);
+  if( rc==SQLITE_OK ){
+    /* Harmless under attacker control: without a cursor bound by
+    ** page_fill it does nothing. */
+    rc = sqlite3_create_function_v2(db, "bec_scan_page", -1,
+        SQLITE_UTF8|SQLITE_INNOCUOUS, bec_ctx_ref(pCtx), 0, scanPageStep,
+        scanPageFinal, bec_ctx_unref);
+  }
   if( rc ) return rc;
-  pDef = sqlite3_malloc64(sizeof(BecTableDef));
-  if( pDef==0 ) return SQLITE_NOMEM;
-  *pDef = conflictsDef;
-  pDef->pCtx = pCtx;
-  return bec_vtab_register_table(db, pDef);
+  return bec_vtab_register_table(db, pCtx, &conflictsDef);
 }

@@ -254,8 +254,11 @@ static void free_table_def(void *pArg){
   sqlite3_free(pDef);
 }
 
-int bec_vtab_register_table(sqlite3 *db, BecTableDef *pDef){
-  bec_ctx_ref(pDef->pCtx);
+int bec_vtab_register_table(sqlite3 *db, BecCtx *pCtx, const BecTableDef *pTpl){
+  BecTableDef *pDef = sqlite3_malloc64(sizeof(BecTableDef));
+  if( pDef==0 ) return SQLITE_NOMEM;
+  *pDef = *pTpl;
+  pDef->pCtx = bec_ctx_ref(pCtx);
   return sqlite3_create_module_v2(db, pDef->zName, &sqlModule, pDef,
                                   free_table_def);
 }
@@ -282,24 +285,12 @@ static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
                           SQLITE_TRANSIENT);
   }else{
     /* deps: a JSON array of the predecessors' hex hashes. */
-    int n = 2 + op.nPred*(BEC_HASH_BYTES*2+3);
-    char *z = sqlite3_malloc64((sqlite3_uint64)n + 1);
-    int j, k = 0;
+    char *z = bec_hex_json_array(op.aPred, op.nPred);
     if( z==0 ){
       sqlite3_result_error_nomem(ctx);
       return SQLITE_OK;
     }
-    z[k++] = '[';
-    for(j=0; j<op.nPred; j++){
-      if( j ) z[k++] = ',';
-      z[k++] = '"';
-      bec_hex_encode(&op.aPred[j*BEC_HASH_BYTES], BEC_HASH_BYTES, &z[k]);
-      k += BEC_HASH_BYTES*2;
-      z[k++] = '"';
-    }
-    z[k++] = ']';
-    z[k] = 0;
-    sqlite3_result_text(ctx, z, k, sqlite3_free);
+    sqlite3_result_text(ctx, z, -1, sqlite3_free);
   }
   return SQLITE_OK;
 }
@@ -349,11 +340,7 @@ int bec_vtab_register(sqlite3 *db, BecCtx *pCtx){
   int rc = SQLITE_OK;
   size_t i;
   for(i=0; rc==SQLITE_OK && i<sizeof(aDagTable)/sizeof(aDagTable[0]); i++){
-    BecTableDef *pDef = sqlite3_malloc64(sizeof(BecTableDef));
-    if( pDef==0 ) return SQLITE_NOMEM;
-    *pDef = aDagTable[i];
-    pDef->pCtx = pCtx;
-    rc = bec_vtab_register_table(db, pDef);
+    rc = bec_vtab_register_table(db, pCtx, &aDagTable[i]);
   }
   return rc;
 }

@@ -37,5 +37,16 @@ echo "$out" | grep -q "bec_keygen()" && ok || bad "no identity: $out"
 out=$(cd "$T" && sqlite3 -batch n.db "SELECT bec_sign('x')" 2>&1)
 echo "$out" | grep -q "no such function: bec_sign" && ok || bad "extension not loaded: $out"
 
+# make install puts the module, the static library, the header and the tools
+# in the usual places (into a scratch DESTDIR here); normal build only.
+if [ "${BEC_SAN:-}" != 1 ]; then
+  if make -s -C "$ROOT" install DESTDIR="$T/inst" PREFIX=/usr/local >"$T/install.log" 2>&1; then ok; else bad "make install: $(tail -5 "$T/install.log")"; fi
+  for f in lib/bec.so lib/libbec.a include/bec.h bin/becsync bin/becviz; do
+    [ -f "$T/inst/usr/local/$f" ] && ok || bad "make install did not install $f"
+  done
+  out=$(cd "$T" && sqlite3 -batch i.db ".load $T/inst/usr/local/lib/bec" "SELECT bec_version() LIKE 'bec %'" 2>&1)
+  [ "$out" = 1 ] && ok || bad "the installed module does not load: $out"
+fi
+
 echo "RESULT $pass $fail"
 [ $fail = 0 ]

@@ -169,6 +169,7 @@ int main(void){
   for(i=0; i<NB; i++){
     u8 aPayload[16], aHash[BEC_HASH_BYTES];
     u64 nonce;
+    memset(aPayload, 0, sizeof(aPayload));
     for(nonce=0; nonce<1000000; nonce++){
       memcpy(aPayload, &i, sizeof(i));
       memcpy(&aPayload[8], &nonce, sizeof(nonce));
