@@ -117,6 +117,7 @@ int main(void){
   pid_t pid;
 
   if( getenv("BEC_VALGRIND") ) N_OPS = 100;
+  else if( getenv("BEC_SAN") ) N_OPS = 250;
   sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
   make_history();
   CHECK(nBody==N_OPS+1);
