@@ -205,20 +205,12 @@ int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
 
 int bec_crdt_winner(BecCtx *p, const char *zName, int *piSeq){
   sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT t.seq, o.kind FROM bec_store_table t"
-                           " LEFT JOIN bec_store_op o ON o.seq=t.seq"
-                           " WHERE t.name=?1", &pStmt);
+  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_table WHERE name=?1",
+                        &pStmt);
   *piSeq = 0;
   if( rc ) return rc;
   sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    /* callers index the graph with it: it must name a stored schema op */
-    if( sqlite3_column_int(pStmt, 1)!=BEC_KIND_SCHEMA ){
-      sqlite3_reset(pStmt);
-      return SQLITE_CORRUPT;
-    }
-    *piSeq = sqlite3_column_int(pStmt, 0);
-  }
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piSeq = sqlite3_column_int(pStmt, 0);
   return sqlite3_reset(pStmt);
 }
 
@@ -902,6 +894,8 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( s->action==BEC_SCHEMA_CREATE ) rc = store_columns(p, iSeq, s);
   if( rc==SQLITE_OK && g->aNode[iSeq].bValid ){
     rc = bec_crdt_winner(p, s->zName, &iOld);
+    /* (a damaged catalog must not index the graph) */
+    if( rc==SQLITE_OK && (iOld<0 || iOld>g->nNode) ) rc = SQLITE_CORRUPT;
     if( rc==SQLITE_OK && (iOld==0 || later(g, iSeq, iOld)) ){
       rc = set_winner(p, s->zName, iOld, iSeq, s, 0, pzErr);
     }
