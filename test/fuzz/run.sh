@@ -10,13 +10,24 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 OUT=$ROOT/build-fuzz
 mkdir -p "$OUT"
-CFLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Iext -DSQLITE_CORE"
+SAN="address,undefined -fno-sanitize-recover=undefined"
+CFLAGS="-g -O1 -fsanitize=fuzzer,$SAN -Iext -DSQLITE_CORE"
+# The extension is compiled once (instrumented, without libFuzzer's main)
+# and linked into every target.
+mkdir -p "$OUT/obj"
+objs=""
+for c in ext/*.c; do
+  o="$OUT/obj/$(basename "$c" .c).o"
+  clang -g -O1 -fsanitize=fuzzer-no-link,$SAN -Iext -DSQLITE_CORE -c "$c" -o "$o" \
+    || { echo "FAIL: cannot build $c for fuzzing"; echo "RESULT 0 1"; exit 1; }
+  objs="$objs $o"
+done
 LIBS="-lsqlite3 -lsodium -lxxhash -lpthread -lm"
 fail=0; total_runs=0
 for src in test/fuzz/fuzz_*.c; do
   name=$(basename "$src" .c)
   echo "== $name: building"
-  clang $CFLAGS "$src" ext/*.c -o "$OUT/$name" $LIBS || { echo "FAIL $name: build"; fail=$((fail+1)); continue; }
+  clang $CFLAGS "$src" $objs -o "$OUT/$name" $LIBS || { echo "FAIL $name: build"; fail=$((fail+1)); continue; }
   corpus="$OUT/corpus-$name"
   mkdir -p "$corpus"
   [ -d "test/fuzz/seeds/$name" ] && cp -n test/fuzz/seeds/"$name"/* "$corpus"/ 2>/dev/null

@@ -1,7 +1,8 @@
 /*
 ** test_crash.c - crash safety: a child process ingesting a long history
-** into a file database is killed with SIGKILL at a random moment, TRIALS
-** times (BEC_CRASH_TRIALS, default 100; 25 under the sanitizers, 5 under
+** into a file database, and then one syncing it from a source replica, is
+** killed with SIGKILL at a random moment, TRIALS times each
+** (BEC_CRASH_TRIALS, default 100; 20 under the sanitizers, 3 under
 ** valgrind).  After every kill
 ** the database opens, bec_check() is ok, and ingesting the whole history
 ** again converges to the source's heads with nothing left pending.  The
@@ -97,50 +98,80 @@ static void fresh_replica(const char *zPath, int bWal){
   sqlite3_close(db);
 }
 
-/* The child: ingests everything, committing every 40 ops, then exits. */
-static void child(const char *zPath){
-  sqlite3 *db = 0;
+/* Syncs b from a until a session ends (the loop of docs/sync.md);
+** returns 1 if both sides ended with the same heads. */
+static int sync_loop(sqlite3 *a, sqlite3 *b){
+  sqlite3_stmt *pOffer = 0, *pA = 0, *pB = 0;
+  void *aMsg = 0;
+  int nMsg = 0, nRound = 0;
+  sqlite3_prepare_v2(a, "SELECT bec_sync_offer('b')", -1, &pOffer, 0);
+  sqlite3_prepare_v2(a, "SELECT bec_sync_apply('b', ?1)", -1, &pA, 0);
+  sqlite3_prepare_v2(b, "SELECT bec_sync_apply('a', ?1)", -1, &pB, 0);
+  if( sqlite3_step(pOffer)==SQLITE_ROW && sqlite3_column_bytes(pOffer, 0)>0 ){
+    nMsg = sqlite3_column_bytes(pOffer, 0);
+    aMsg = malloc((size_t)nMsg);
+    memcpy(aMsg, sqlite3_column_blob(pOffer, 0), (size_t)nMsg);
+  }
+  while( aMsg && nRound++<100 ){
+    sqlite3_stmt *p = (nRound%2) ? pB : pA;
+    void *aNext = 0;
+    sqlite3_bind_blob(p, 1, aMsg, nMsg, SQLITE_STATIC);
+    if( sqlite3_step(p)==SQLITE_ROW && sqlite3_column_bytes(p, 0)>0 ){
+      nMsg = sqlite3_column_bytes(p, 0);
+      aNext = malloc((size_t)nMsg);
+      memcpy(aNext, sqlite3_column_blob(p, 0), (size_t)nMsg);
+    }
+    sqlite3_reset(p);
+    free(aMsg);
+    aMsg = aNext;
+  }
+  free(aMsg);
+  sqlite3_finalize(pOffer);
+  sqlite3_finalize(pA);
+  sqlite3_finalize(pB);
+  return strcmp(q(a, "SELECT group_concat(hash) FROM bec_heads"), zHeads)==0
+      && strcmp(q(b, "SELECT group_concat(hash) FROM bec_heads"), zHeads)==0;
+}
+
+/* The child: ingests everything, committing every 40 ops (zSrc==0), or
+** syncs everything from the replica in zSrc; then exits. */
+static void child(const char *zPath, const char *zSrc){
+  sqlite3 *db = 0, *pSrc = 0;
   sqlite3_open(zPath, &db);
-  ingest_all(db, 40);
+  if( zSrc ){
+    sqlite3_open(zSrc, &pSrc);
+    sync_loop(pSrc, db);
+    sqlite3_close(pSrc);
+  }else{
+    ingest_all(db, 40);
+  }
   sqlite3_close(db);
   _exit(0);
 }
 
-int main(void){
-  char zPath[256], zWal[300], zJournal[300];
-  /* 100 trials on the normal build; the sanitizer and valgrind passes
-  ** check memory safety, for which fewer are enough. */
-  int nTrial = getenv("BEC_CRASH_TRIALS") ? atoi(getenv("BEC_CRASH_TRIALS"))
-             : getenv("BEC_VALGRIND") ? 5 : getenv("BEC_SAN") ? 25 : 100;
-  int t, nBad = 0, nPartial = 0;
+/* nTrial kills of a child that ingests (zSrc==0) or syncs into zPath.  After
+** each: bec_check() ok, and finishing the job converges.  *pnPartial counts
+** the kills that left some but not all ops stored. */
+static int run_trials(const char *zPath, const char *zSrc, int nTrial,
+                      int *pnPartial){
   double span;
   pid_t pid;
-
-  if( getenv("BEC_VALGRIND") ) N_OPS = 100;
-  else if( getenv("BEC_SAN") ) N_OPS = 250;
-  sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
-  make_history();
-  CHECK(nBody==N_OPS+1);
-  snprintf(zPath, sizeof(zPath), "/tmp/bec_crash_%d.db", (int)getpid());
-  snprintf(zWal, sizeof(zWal), "%s-wal", zPath);
-  snprintf(zJournal, sizeof(zJournal), "%s-journal", zPath);
-
-  /* How long a whole ingest takes, to spread the kills over it. */
+  int t, nBad = 0;
+  /* How long a whole run takes, to spread the kills over it. */
   fresh_replica(zPath, 1);
   span = now();
   pid = fork();
-  if( pid==0 ) child(zPath);
+  if( pid==0 ) child(zPath, zSrc);
   waitpid(pid, 0, 0);
   span = now() - span;
-
-  srand(11);
+  *pnPartial = 0;
   for(t=0; t<nTrial; t++){
     sqlite3 *db = 0;
-    int nStored;
+    int nStored, bDone;
     char zCheck[4096];
     fresh_replica(zPath, t%2);
     pid = fork();
-    if( pid==0 ) child(zPath);
+    if( pid==0 ) child(zPath, zSrc);
     usleep((useconds_t)(span * 1e6 * (rand() / (double)RAND_MAX)));
     kill(pid, SIGKILL);
     waitpid(pid, 0, 0);
@@ -148,27 +179,76 @@ int main(void){
     sqlite3_open(zPath, &db);
     snprintf(zCheck, sizeof(zCheck), "%s", q(db, "SELECT bec_check()"));
     nStored = atoi(q(db, "SELECT count(*) FROM bec_ops"));
-    if( nStored>1 && nStored<nBody ) nPartial++;
-    ingest_all(db, nBody);
-    if( strcmp(zCheck, "ok")
+    if( nStored>1 && nStored<nBody ) (*pnPartial)++;
+    if( zSrc ){
+      sqlite3 *pSrc = 0;
+      sqlite3_open(zSrc, &pSrc);
+      bDone = sync_loop(pSrc, db);
+      sqlite3_close(pSrc);
+    }else{
+      ingest_all(db, nBody);
+      bDone = 1;
+    }
+    if( strcmp(zCheck, "ok") || !bDone
      || strcmp(q(db, "SELECT group_concat(hash) FROM bec_heads"), zHeads)
      || atoi(q(db, "SELECT count(*) FROM bec_ops"))!=nBody
      || strcmp(q(db, "SELECT count(*) FROM bec_pending"), "0")
      || strcmp(q(db, "SELECT bec_check()"), "ok") ){
       nBad++;
-      printf("FAIL trial %d: check after kill: %s; %d ops stored\n", t, zCheck, nStored);
+      printf("FAIL %s trial %d: check after kill: %s; %d ops stored\n",
+             zSrc ? "sync" : "ingest", t, zCheck, nStored);
     }
     sqlite3_close(db);
   }
-  unlink(zPath); unlink(zWal); unlink(zJournal);
-  CHECK_MSG(nBad==0, "%d of %d crash trials did not recover", nBad, nTrial);
+  printf("%s crash trials: %d, %d killed with the job part done (%.0f ms a run)\n",
+         zSrc ? "sync" : "ingest", nTrial, *pnPartial, span*1000);
+  return nBad;
+}
+
+int main(void){
+  char zPath[256], zSrc[256];
+  /* 100 trials of each on the normal build; the sanitizer and valgrind
+  ** passes check memory safety, for which fewer are enough. */
+  int nTrial = getenv("BEC_CRASH_TRIALS") ? atoi(getenv("BEC_CRASH_TRIALS"))
+             : getenv("BEC_VALGRIND") ? 3 : getenv("BEC_SAN") ? 20 : 100;
+  int nBad, nPartial = 0, i;
+  const char *azSuffix[] = { "", "-wal", "-journal", "-shm" };
+
+  if( getenv("BEC_VALGRIND") ) N_OPS = 100;
+  else if( getenv("BEC_SAN") ) N_OPS = 250;
+  sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
+  make_history();
+  CHECK(nBody==N_OPS+1);
+  snprintf(zPath, sizeof(zPath), "/tmp/bec_crash_%d.db", (int)getpid());
+  snprintf(zSrc, sizeof(zSrc), "/tmp/bec_crash_src_%d.db", (int)getpid());
+  srand(11);
+
+  nBad = run_trials(zPath, 0, nTrial, &nPartial);
+  CHECK_MSG(nBad==0, "%d of %d ingest crash trials did not recover", nBad, nTrial);
   /* Under valgrind the timing is too coarse for this to mean anything. */
   if( !getenv("BEC_VALGRIND") ){
     CHECK_MSG(nPartial>=nTrial/4, "only %d of %d kills landed mid-ingest",
               nPartial, nTrial);
   }
-  printf("crash trials: %d, %d killed mid-ingest (%.0f ms per ingest)\n",
-         nTrial, nPartial, span*1000);
-  for(t=0; t<nBody; t++) free(aBody[t]);
+
+  /* The same history synced from a source replica: one sync session moves
+  ** it in a few large messages, each applied in one savepoint. */
+  fresh_replica(zSrc, 1);
+  {
+    sqlite3 *pSrc = 0;
+    sqlite3_open(zSrc, &pSrc);
+    ingest_all(pSrc, nBody);
+    CHECK(strcmp(q(pSrc, "SELECT group_concat(hash) FROM bec_heads"), zHeads)==0);
+    sqlite3_close(pSrc);
+  }
+  nBad = run_trials(zPath, zSrc, nTrial, &nPartial);
+  CHECK_MSG(nBad==0, "%d of %d sync crash trials did not recover", nBad, nTrial);
+
+  for(i=0; i<4; i++){
+    char z[300];
+    snprintf(z, sizeof(z), "%s%s", zPath, azSuffix[i]); unlink(z);
+    snprintf(z, sizeof(z), "%s%s", zSrc, azSuffix[i]); unlink(z);
+  }
+  for(i=0; i<nBody; i++) free(aBody[i]);
   return bt_done();
 }
