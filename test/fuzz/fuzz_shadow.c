@@ -22,7 +22,7 @@
 ** bec_member_rebuild() and bec_dot().  Errors are expected (bec_check()
 ** lists problems); nothing may crash, hang, leak or trip a sanitizer.
 */
-#include "becInt.h"
+#include "fuzzcommon.h"
 
 #include <assert.h>
 #include <sodium.h>
@@ -64,40 +64,8 @@ static const char *azTable[] = {
 };
 #define N_TABLE ((int)(sizeof(azTable)/sizeof(azTable[0])))
 
-static sqlite3 *open_image(const unsigned char *aImg, sqlite3_int64 nImg){
-  sqlite3 *db = 0;
-  char *zErr = 0;
-  sqlite3_open(":memory:", &db);
-  if( aImg ){
-    unsigned char *a = sqlite3_malloc64((sqlite3_uint64)nImg);
-    assert( a );
-    memcpy(a, aImg, (size_t)nImg);
-    sqlite3_deserialize(db, "main", a, nImg, nImg,
-                        SQLITE_DESERIALIZE_FREEONCLOSE|SQLITE_DESERIALIZE_RESIZEABLE);
-  }
-  sqlite3_bec_init(db, &zErr, 0);
-  sqlite3_free(zErr);
-  return db;
-}
 
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
-    fprintf(stderr, "fuzz_shadow set-up: %s: %s\n", zSql, zErr);
-    abort();
-  }
-}
 
-static char *text(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *pStmt = 0;
-  char *z = 0;
-  sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
-  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
-    z = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-  }
-  sqlite3_finalize(pStmt);
-  return z;
-}
 
 /* Steps the first statement of zSql to the end (at most 10,000 rows). */
 static void run1(sqlite3 *db, const char *zSql, const void *a, int n){

@@ -21,7 +21,7 @@
 **
 **   BEC_FUZZ_WRITE_SEEDS=dir ./fuzz_sync      writes recorded sessions to dir
 */
-#include "becInt.h"
+#include "fuzzcommon.h"
 
 #include <assert.h>
 #include <sodium.h>
@@ -76,24 +76,7 @@ static sqlite3 *open_a(void){
   return db;
 }
 
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  if( sqlite3_exec(db, zSql, 0, 0, &zErr)!=SQLITE_OK ){
-    fprintf(stderr, "fuzz_sync set-up: %s: %s\n", zSql, zErr);
-    abort();
-  }
-}
 
-static char *text(sqlite3 *db, const char *zSql){
-  sqlite3_stmt *pStmt = 0;
-  char *z = 0;
-  sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0);
-  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
-    z = sqlite3_mprintf("%s", sqlite3_column_text(pStmt, 0));
-  }
-  sqlite3_finalize(pStmt);
-  return z;
-}
 
 /* offer (pMsg==0) or apply; the reply in *pOut (sqlite3_malloc'd) */
 static int sync_call(sqlite3 *db, const char *zPeer, const u8 *a, int n,

@@ -17,8 +17,6 @@ predecessors).  Every replica must end with the model's valid flags
 say ok, and ops that acceptance must refuse (outsiders, member-only users
 doing admin ops) must be refused by every replica.
 """
-import ctypes
-import ctypes.util
 import hashlib
 import os
 import random
@@ -33,58 +31,13 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "test", "membership"))
 
 from bectest import T, connect, one  # noqa: E402
+from becwire import ROLE, Key, blake, make_op  # noqa: E402
 import gen  # noqa: E402
 import refmodel  # noqa: E402
 
 # ---------------------------------------------------------------------------
-# Making real ops (the encoding of docs/wire-format.md, signed as
-# bec_crypto.c signs: "bec-op-v1" || group id || BLAKE2b-256 of the encoding without signature)
-
-_sodium = ctypes.CDLL(ctypes.util.find_library("sodium") or "libsodium.so.23")
-if _sodium.sodium_init() < 0:
-    raise SystemExit("libsodium failed to initialize")
-
-KIND = {"create": 1, "add": 2, "remove": 3, "app": 4, "schema": 5, "write": 6}
-ROLE = {"admin": 1, "member": 2}
-
-
-class Key:
-    def __init__(self, seed_text):
-        seed = hashlib.sha256(seed_text.encode()).digest()
-        self.pk = ctypes.create_string_buffer(32)
-        self.sk = ctypes.create_string_buffer(64)
-        _sodium.crypto_sign_seed_keypair(self.pk, self.sk, seed)
-        self.pub = self.pk.raw
-        self.hex = self.pub.hex()
-
-    def sign(self, msg):
-        sig = ctypes.create_string_buffer(64)
-        _sodium.crypto_sign_detached(sig, None, msg, ctypes.c_ulonglong(len(msg)), self.sk)
-        return sig.raw
-
-
-def varint(n):
-    out = bytearray()
-    while True:
-        c = n & 0x7F
-        n >>= 7
-        out.append(c | 0x80 if n else c)
-        if not n:
-            return bytes(out)
-
-
-def make_op(key, kind, preds, payload, group):
-    """(id hex, encoding) of a signed op; group is the 32-byte group id (or
-    None for create)."""
-    if kind == "create":
-        group = None
-    body = bytes([1, KIND[kind]]) + (group[:8] if group else bytes(8)) + key.pub
-    preds = sorted(preds)
-    body += varint(len(preds)) + b"".join(preds) + varint(len(payload)) + payload
-    msg = b"bec-op-v1" + (group or bytes(32)) + hashlib.blake2b(body, digest_size=32).digest()
-    enc = body + key.sign(msg)
-    return hashlib.blake2b(enc, digest_size=32).hexdigest(), enc
-
+# Making real ops: test/py/becwire.py encodes and signs them as
+# docs/wire-format.md says.
 
 class Forge:
     """Turns symbolic ops (gen.py) into real ones, consistently."""
@@ -99,7 +52,7 @@ class Forge:
 
     def key(self, user):
         if user not in self.keys:
-            self.keys[user] = Key("%s/%s" % (self.tag, user))
+            self.keys[user] = Key(hashlib.sha256(("%s/%s" % (self.tag, user)).encode()).digest())
         return self.keys[user]
 
     def kind(self, kind):
@@ -124,7 +77,8 @@ class Forge:
         for p in sym["preds"]:
             preds.append(bytes.fromhex(self.real[p]) if p in self.real
                          else hashlib.sha256(p.encode()).digest())
-        rid, enc = make_op(key, kind, preds, payload, self.group)
+        enc = make_op(key, kind, preds, payload, self.group)
+        rid = blake(enc).hex()
         if kind == "create" and self.group is None and known:
             self.group = bytes.fromhex(rid)
         if known:

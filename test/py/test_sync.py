@@ -11,94 +11,24 @@ import os
 import random
 import shutil
 import sqlite3
-import struct
 import tempfile
 
 from bectest import T, connect, one
+from becwire import F_KNOWS_ALL, decode_msg, encode_msg  # noqa: F401
 
 TMP = tempfile.mkdtemp(prefix="bec_sync_")
-F_OFFER, F_SHARED_IS_HEADS, F_FILTER, F_KNOWS_ALL, F_SAME_HEADS = 1, 2, 4, 8, 16
 
 
 # ---------------------------------------------------------------------------
-# The message format, as docs/sync.md gives it.
-
-def uvarint(v):
-    out = bytearray()
-    while True:
-        c = v & 0x7F
-        v >>= 7
-        out.append(c | (0x80 if v else 0))
-        if not v:
-            return bytes(out)
-
-
-def read_varint(b, i):
-    v, shift = 0, 0
-    while True:
-        c = b[i]
-        i += 1
-        v |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            return v, i
-
+# The message format, as docs/wire-format.md gives it (test/py/becwire.py).
 
 def decode(b):
-    m = {"version": b[0], "flags": b[1], "tag": b[2:10], "session": b[10:18]}
-    i = 18
-    m["round"], i = read_varint(b, i)
-
-    def hashes(i):
-        n, i = read_varint(b, i)
-        return [bytes(b[i + 32 * k:i + 32 * k + 32]) for k in range(n)], i + 32 * n
-    if m["flags"] & F_SAME_HEADS:
-        m["heads"] = None
-    else:
-        m["heads"], i = hashes(i)
-    if m["flags"] & F_SHARED_IS_HEADS:
-        m["shared"] = m["heads"]
-    else:
-        m["shared"], i = hashes(i)
-    m["filter"] = None
-    if m["flags"] & F_FILTER:
-        nbit, i = read_varint(b, i)
-        if nbit:
-            k = b[i]
-            seed = struct.unpack("<Q", b[i + 1:i + 9])[0]
-            bits = bytes(b[i + 9:i + 9 + nbit // 8])
-            i += 9 + nbit // 8
-            m["filter"] = (nbit, k, seed, bits)
-        else:
-            m["filter"] = (0, 0, 0, b"")
-    m["needs"], i = hashes(i)
-    n, i = read_varint(b, i)
-    m["ops"] = []
-    for _ in range(n):
-        ln, i = read_varint(b, i)
-        m["ops"].append(bytes(b[i:i + ln]))
-        i += ln
-    T.check(i == len(b), "decode consumed the whole message")
+    m = decode_msg(b)
+    T.check(m is not None, "decode consumed the whole message")
     return m
 
 
-def encode(m):
-    flags = m["flags"] & ~(F_SHARED_IS_HEADS | F_SAME_HEADS | F_FILTER)
-    if m["filter"] is not None:
-        flags |= F_FILTER
-    out = bytearray([1, flags]) + m["tag"] + m["session"] + uvarint(m["round"])
-    for lst in (m["heads"], m["shared"]):
-        out += uvarint(len(lst)) + b"".join(sorted(lst))
-    if m["filter"] is not None:
-        nbit, k, seed, bits = m["filter"]
-        out += uvarint(nbit)
-        if nbit:
-            out += bytes([k]) + struct.pack("<Q", seed) + bits
-    out += uvarint(len(m["needs"])) + b"".join(sorted(m["needs"]))
-    out += uvarint(len(m["ops"]))
-    for op in m["ops"]:
-        out += uvarint(len(op)) + op
-    return bytes(out)
+encode = encode_msg
 
 
 # ---------------------------------------------------------------------------
@@ -391,11 +321,11 @@ def test_liars():
     # H1 sends what L lacks, and the session still ends.
     m = decode(offer(H1, "L"))
     base = dict(m, round=1, flags=0, heads=hb(L), shared=[], needs=[], ops=[])
-    r = apply(H1, "L", encode(dict(base, filter=(64, 7, 1, b"\xff" * 8))))
+    r = apply(H1, "L", encode(dict(base, filter=(64, 7, bytes([1]) + bytes(7), b"\xff" * 8))))
     T.eq(len(decode(r)["ops"]), 0, "all-ones filter: nothing sent")
     m = decode(offer(H1, "L"))
     r = apply(H1, "L", encode(dict(base, session=m["session"],
-                                   filter=(64, 7, 1, b"\x00" * 8))))
+                                   filter=(64, 7, bytes([1]) + bytes(7), b"\x00" * 8))))
     T.check(len(decode(r)["ops"]) >= 5, "all-zeros filter: ops sent")
 
     # Lying needs: unknown hashes are ignored; needing the same op again and
@@ -516,7 +446,7 @@ def test_rounds_bound():
     rnd = 1
     for i in range(100):
         msg = dict(m, round=rnd, flags=0, heads=[os.urandom(32)], shared=[],
-                   filter=(0, 0, 0, b""), needs=[], ops=[])
+                   filter=(0, 0, b"", b""), needs=[], ops=[])
         try:
             apply(A, "B", encode(msg))
         except sqlite3.Error as e:

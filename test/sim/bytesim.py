@@ -46,7 +46,6 @@ import hashlib
 import os
 import random
 import sqlite3
-import struct
 import sys
 import time
 
@@ -99,120 +98,14 @@ def reseed_sodium(seed):
 
 
 # ---------------------------------------------------------------------------
-# Ops and sync messages made by hand (docs/wire-format.md, docs/sync.md).
+# Ops and sync messages made by hand: test/py/becwire.py (docs/wire-format.md).
+# Imported after the randomness above is installed, so that libsodium is
+# initialised with it.
 
-KIND = {"create": 1, "add": 2, "remove": 3, "app": 4, "schema": 5, "write": 6}
-F_OFFER, F_SHARED_IS_HEADS, F_FILTER, F_KNOWS_ALL, F_SAME_HEADS = 1, 2, 4, 8, 16
-
-
-class Key:
-    def __init__(self, seed32):
-        self.seed = seed32
-        self.pk = ctypes.create_string_buffer(32)
-        self.sk = ctypes.create_string_buffer(64)
-        _sodium.crypto_sign_seed_keypair(self.pk, self.sk, seed32)
-        self.pub = self.pk.raw
-
-    def sign(self, msg):
-        sig = ctypes.create_string_buffer(64)
-        _sodium.crypto_sign_detached(sig, None, msg, ctypes.c_ulonglong(len(msg)), self.sk)
-        return sig.raw
-
-
-def uvarint(n):
-    out = bytearray()
-    while True:
-        c = n & 0x7F
-        n >>= 7
-        out.append(c | 0x80 if n else c)
-        if not n:
-            return bytes(out)
-
-
-def read_varint(b, i):
-    v, shift = 0, 0
-    while True:
-        c = b[i]
-        i += 1
-        v |= (c & 0x7F) << shift
-        shift += 7
-        if not c & 0x80:
-            return v, i
-
-
-def blake(b):
-    return hashlib.blake2b(b, digest_size=32).digest()
-
-
-def make_op(key, kind, preds, payload, group):
-    """The signed encoding of an op; group: the 32-byte group id (ignored,
-    all zero, for create)."""
-    if kind == "create":
-        group = None
-    body = bytes([1, KIND[kind]]) + (group[:8] if group else bytes(8)) + key.pub
-    preds = sorted(set(preds))
-    body += uvarint(len(preds)) + b"".join(preds) + uvarint(len(payload)) + payload
-    msg = b"bec-op-v1" + (group or bytes(32)) + blake(body)
-    return body + key.sign(msg)
-
-
-def decode_msg(b):
-    """A sync message as a dict, or None if it does not parse."""
-    try:
-        m = {"flags": b[1], "tag": b[2:10], "session": b[10:18]}
-        i = 18
-        m["round"], i = read_varint(b, i)
-
-        def hashes(i):
-            n, i = read_varint(b, i)
-            return [bytes(b[i + 32 * k:i + 32 * k + 32]) for k in range(n)], i + 32 * n
-        m["heads"] = None
-        if not m["flags"] & F_SAME_HEADS:
-            m["heads"], i = hashes(i)
-        if m["flags"] & F_SHARED_IS_HEADS:
-            m["shared"] = list(m["heads"] or [])
-        else:
-            m["shared"], i = hashes(i)
-        m["filter"] = None
-        if m["flags"] & F_FILTER:
-            nbit, i = read_varint(b, i)
-            if nbit:
-                m["filter"] = [nbit, b[i], b[i + 1:i + 9], bytes(b[i + 9:i + 9 + nbit // 8])]
-                i += 9 + nbit // 8
-            else:
-                m["filter"] = [0, 0, b"", b""]
-        m["needs"], i = hashes(i)
-        n, i = read_varint(b, i)
-        m["ops"] = []
-        for _ in range(n):
-            ln, i = read_varint(b, i)
-            m["ops"].append(bytes(b[i:i + ln]))
-            i += ln
-        return m if i == len(b) else None
-    except IndexError:
-        return None
-
-
-def encode_msg(m):
-    flags = m["flags"] & ~(F_SHARED_IS_HEADS | F_FILTER)
-    if m["heads"] is None:
-        flags |= F_SAME_HEADS
-    if m["filter"] is not None:
-        flags |= F_FILTER
-    out = bytearray([1, flags]) + m["tag"] + m["session"] + uvarint(m["round"])
-    if m["heads"] is not None:
-        out += uvarint(len(m["heads"])) + b"".join(sorted(set(m["heads"])))
-    out += uvarint(len(m["shared"])) + b"".join(sorted(set(m["shared"])))
-    if m["filter"] is not None:
-        nbit, k, seed, bits = m["filter"]
-        out += uvarint(nbit)
-        if nbit:
-            out += bytes([k]) + seed + bits
-    out += uvarint(len(m["needs"])) + b"".join(sorted(set(m["needs"])))
-    out += uvarint(len(m["ops"]))
-    for op in m["ops"]:
-        out += uvarint(len(op)) + op
-    return bytes(out)
+sys.path.insert(0, os.path.join(ROOT, "test", "py"))
+from becwire import (F_FILTER, F_KNOWS_ALL, F_OFFER, F_SAME_HEADS,  # noqa: E402,F401
+                     F_SHARED_IS_HEADS, KIND, Key, blake, decode_msg, encode_msg,
+                     make_op, read_varint, uvarint)
 
 
 # ---------------------------------------------------------------------------
