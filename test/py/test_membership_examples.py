@@ -16,6 +16,7 @@ end with the example's members, roles, ranks and ignored ops.  E12's op is
 signed outside bec (an outsider can sign anything) and must be refused by
 acceptance everywhere.
 """
+import hashlib
 import os
 import random
 import sqlite3
@@ -29,7 +30,7 @@ sys.path.insert(0, os.path.join(ROOT, "test", "membership"))
 
 from bectest import T, connect, one  # noqa: E402
 import examples  # noqa: E402
-from test_membership_random import Key, make_op  # noqa: E402
+from becwire import Key, make_op  # noqa: E402
 
 
 class Device:
@@ -149,12 +150,11 @@ class Example:
 
 def outsider_op(ex, e, target_pub):
     """An op signed outside bec by a key that is no member (E12)."""
-    key = Key("E12/outsider/%s" % ex.group)
+    key = Key(hashlib.sha256(("E12/outsider/%s" % ex.group).encode()).digest())
     role = ex.ex["rejected"][0][4]
-    rid, enc = make_op(key, "add", [bytes.fromhex(ex.hash[p]) for p in ex.ex["rejected"][0][5]],
+    return make_op(key, "add", [bytes.fromhex(ex.hash[p]) for p in ex.ex["rejected"][0][5]],
                        bytes.fromhex(target_pub) + bytes([1 if role == "admin" else 2]),
                        bytes.fromhex(ex.group))
-    return enc
 
 
 def run(exd, rng):
