@@ -1207,6 +1207,28 @@ static int report_rows(BecCtx *p, const char *zSql, const char *zPrefix,
   return rc;
 }
 
+/* Reports, for table zName, the rows (zCols, described by zDesc) of
+** zStored that zDerived lacks ("stored <what> not derived from the ops")
+** and the reverse ("<what> derived from the ops is not stored"). */
+static int report_both_ways(BecCtx *p, const char *zName, const char *zWhat,
+                            const char *zDesc, const char *zCols,
+                            const char *zStored, const char *zDerived,
+                            BecBuf *pOut){
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<2; i++){
+    char *zPrefix = i==0
+      ? sqlite3_mprintf("table %s: stored %s not derived from the ops", zName, zWhat)
+      : sqlite3_mprintf("table %s: %s derived from the ops is not stored", zName, zWhat);
+    char *zSql = sqlite3_mprintf("SELECT %s FROM (SELECT %s FROM %s EXCEPT"
+        " SELECT %s FROM %s)", zDesc, zCols, i==0 ? zStored : zDerived, zCols,
+        i==0 ? zDerived : zStored);
+    rc = (zSql && zPrefix) ? report_rows(p, zSql, zPrefix, pOut) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    sqlite3_free(zPrefix);
+  }
+  return rc;
+}
+
 /* Compares table iSchema (live, named zName) with its recomputation. */
 static int check_table(BecCtx *p, int iSchema, const char *zName, BecBuf *pOut,
                        char **pzErr){
@@ -1272,46 +1294,17 @@ static int check_table(BecCtx *p, int iSchema, const char *zName, BecBuf *pOut,
   /* Recompute, then compare both ways. */
   if( rc==SQLITE_OK ) rc = rebuild(p, iSchema, zName, pzErr);
   if( rc==SQLITE_OK ){
-    char *zPrefix = sqlite3_mprintf("table %s: stored row not derived from "
-                                    "the ops", zName);
-    zSql = sqlite3_mprintf("SELECT %s FROM (SELECT %s FROM temp.bec_check_rows"
-        " EXCEPT SELECT %s FROM %s)", (char*)desc.a, (char*)cols.a,
-        (char*)cols.a, zRows);
-    rc = (zSql && zPrefix) ? report_rows(p, zSql, zPrefix, pOut) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    sqlite3_free(zPrefix);
+    rc = report_both_ways(p, zName, "row", (char*)desc.a, (char*)cols.a,
+                          "temp.bec_check_rows", zRows, pOut);
   }
   if( rc==SQLITE_OK ){
-    char *zPrefix = sqlite3_mprintf("table %s: row derived from the ops is "
-                                    "not stored", zName);
-    zSql = sqlite3_mprintf("SELECT %s FROM (SELECT %s FROM %s EXCEPT"
-        " SELECT %s FROM temp.bec_check_rows)", (char*)desc.a, (char*)cols.a,
-        zRows, (char*)cols.a);
-    rc = (zSql && zPrefix) ? report_rows(p, zSql, zPrefix, pOut) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    sqlite3_free(zPrefix);
-  }
-  if( rc==SQLITE_OK ){
-    char *zPrefix = sqlite3_mprintf("table %s: stored conflict not derived "
-                                    "from the ops", zName);
-    zSql = sqlite3_mprintf("SELECT 'pk='||quote(pk)||' col='||col||' op '||seq"
-        "||' value='||quote(value) FROM (SELECT pk, col, seq, value FROM"
-        " temp.bec_check_conflict EXCEPT SELECT pk, col, seq, value FROM"
-        " main.bec_store_conflict WHERE tbl=%d)", iSchema);
-    rc = (zSql && zPrefix) ? report_rows(p, zSql, zPrefix, pOut) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    sqlite3_free(zPrefix);
-  }
-  if( rc==SQLITE_OK ){
-    char *zPrefix = sqlite3_mprintf("table %s: conflict derived from the ops "
-                                    "is not stored", zName);
-    zSql = sqlite3_mprintf("SELECT 'pk='||quote(pk)||' col='||col||' op '||seq"
-        "||' value='||quote(value) FROM (SELECT pk, col, seq, value FROM"
-        " main.bec_store_conflict WHERE tbl=%d EXCEPT SELECT pk, col, seq,"
-        " value FROM temp.bec_check_conflict)", iSchema);
-    rc = (zSql && zPrefix) ? report_rows(p, zSql, zPrefix, pOut) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
-    sqlite3_free(zPrefix);
+    char *zDerived = sqlite3_mprintf("main.bec_store_conflict WHERE tbl=%d",
+                                     iSchema);
+    rc = zDerived ? report_both_ways(p, zName, "conflict",
+        "'pk='||quote(pk)||' col='||col||' op '||seq||' value='||quote(value)",
+        "pk, col, seq, value", "temp.bec_check_conflict", zDerived, pOut)
+                  : SQLITE_NOMEM;
+    sqlite3_free(zDerived);
   }
 
 check_out:

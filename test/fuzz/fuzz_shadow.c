@@ -29,25 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static u64 rngState;
-static u64 splitmix(void){
-  u64 z = (rngState += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static const char *rnd_name(void){ return "fuzz"; }
-static uint32_t rnd_random(void){ return (uint32_t)splitmix(); }
-static void rnd_stir(void){}
-static uint32_t rnd_uniform(const uint32_t n){ return n<2 ? 0 : (uint32_t)(splitmix() % n); }
-static void rnd_buf(void * const p, const size_t n){
-  size_t i;
-  for(i=0; i<n; i++) ((u8*)p)[i] = (u8)splitmix();
-}
-static int rnd_close(void){ return 0; }
-static randombytes_implementation rnd = {
-  rnd_name, rnd_random, rnd_stir, rnd_uniform, rnd_buf, rnd_close
-};
 
 static unsigned char *aImage;
 static sqlite3_int64 nImage;
@@ -79,10 +60,9 @@ static void run1(sqlite3 *db, const char *zSql, const void *a, int n){
 
 static void setup(void){
   sqlite3 *a, *p;
-  char *zGroup, *zPub, *zSql;
   int rc = SQLITE_OK;
   randombytes_set_implementation(&rnd);
-  rngState = 3;
+  rngA = 3;
   a = open_image(0, 0);
   p = open_image(0, 0);
   exec(a, "SELECT bec_keygen(); SELECT bec_create_group();"
@@ -94,26 +74,7 @@ static void setup(void){
           "SELECT bec_add_member('0101010101010101010101010101010101010101010101010101010101010101', 'member');"
           "SELECT bec_remove_member('0101010101010101010101010101010101010101010101010101010101010101');");
   exec(p, "SELECT bec_keygen()");
-  zGroup = text(a, "SELECT bec_group_id()");
-  zPub = text(p, "SELECT bec_pubkey()");
-  zSql = sqlite3_mprintf("SELECT bec_add_member('%q', 'admin')", zPub);
-  exec(a, zSql);
-  sqlite3_free(zSql);
-  zSql = sqlite3_mprintf("SELECT bec_join('%q')", zGroup);
-  exec(p, zSql);
-  sqlite3_free(zSql);
-  {
-    sqlite3_stmt *pStmt = 0, *pIns = 0;
-    sqlite3_prepare_v2(a, "SELECT body FROM bec_ops", -1, &pStmt, 0);
-    sqlite3_prepare_v2(p, "SELECT bec_ingest(?1)", -1, &pIns, 0);
-    while( sqlite3_step(pStmt)==SQLITE_ROW ){
-      sqlite3_bind_value(pIns, 1, sqlite3_column_value(pStmt, 0));
-      sqlite3_step(pIns);
-      sqlite3_reset(pIns);
-    }
-    sqlite3_finalize(pStmt);
-    sqlite3_finalize(pIns);
-  }
+  admit_with_ops(a, p, "admin");
   /* Concurrent writes: conflicts in t. */
   exec(p, "UPDATE t SET v = 100 WHERE k = 'a'; INSERT INTO t VALUES('d', 4, NULL);"
           "SELECT bec_sign('peer app 1'); SELECT bec_sign('peer app 2');");
@@ -160,8 +121,6 @@ static void setup(void){
   assert( rc==SQLITE_OK );
   aImage = sqlite3_serialize(a, "main", &nImage, 0);
   assert( aImage );
-  sqlite3_free(zGroup);
-  sqlite3_free(zPub);
   sqlite3_close(a);
   sqlite3_close(p);
 }
@@ -308,7 +267,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
     "CREATE VIRTUAL TABLE v USING bec(a TEXT PRIMARY KEY)", "DROP TABLE u",
   };
   if( aImage==0 ) setup();
-  rngState = 7;
+  rngA = 7;
   db = open_image(aImage, nImage);
   while( i+6<=size && nCmd<8 ){
     int n = data[i+5];

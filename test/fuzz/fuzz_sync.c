@@ -28,26 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* ---- a deterministic random source for libsodium (two streams, A and B) */
-static u64 rngA, rngB, *pRng = &rngA;
-static u64 splitmix(void){
-  u64 z = (*pRng += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static const char *rnd_name(void){ return "fuzz"; }
-static uint32_t rnd_random(void){ return (uint32_t)splitmix(); }
-static void rnd_stir(void){}
-static uint32_t rnd_uniform(const uint32_t n){ return n<2 ? 0 : (uint32_t)(splitmix() % n); }
-static void rnd_buf(void * const p, const size_t n){
-  size_t i;
-  for(i=0; i<n; i++) ((u8*)p)[i] = (u8)splitmix();
-}
-static int rnd_close(void){ return 0; }
-static randombytes_implementation rnd = {
-  rnd_name, rnd_random, rnd_stir, rnd_uniform, rnd_buf, rnd_close
-};
+/* The second random stream; the first, rngA, is in fuzzcommon.h. */
+static u64 rngB;
 
 static unsigned char *aImage;     /* A's database */
 static sqlite3_int64 nImage;

@@ -18,25 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static u64 rngState;
-static u64 splitmix(void){
-  u64 z = (rngState += 0x9e3779b97f4a7c15ULL);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-static const char *rnd_name(void){ return "fuzz"; }
-static uint32_t rnd_random(void){ return (uint32_t)splitmix(); }
-static void rnd_stir(void){}
-static uint32_t rnd_uniform(const uint32_t n){ return n<2 ? 0 : (uint32_t)(splitmix() % n); }
-static void rnd_buf(void * const p, const size_t n){
-  size_t i;
-  for(i=0; i<n; i++) ((u8*)p)[i] = (u8)splitmix();
-}
-static int rnd_close(void){ return 0; }
-static randombytes_implementation rnd = {
-  rnd_name, rnd_random, rnd_stir, rnd_uniform, rnd_buf, rnd_close
-};
 
 static unsigned char *aImgA, *aImgR;
 static sqlite3_int64 nImgA, nImgR;
@@ -90,39 +71,16 @@ static u64 rows_digest(sqlite3 *db, int *pnRow){
 
 static void setup(void){
   sqlite3 *a, *r;
-  char *zGroup, *zPub, *zSql;
   randombytes_set_implementation(&rnd);
-  rngState = 5;
+  rngA = 5;
   a = open_image(0, 0);
   r = open_image(0, 0);
   exec(a, "SELECT bec_keygen(); SELECT bec_create_group();");
   exec(r, "SELECT bec_keygen()");
-  zGroup = text(a, "SELECT bec_group_id()");
-  zPub = text(r, "SELECT bec_pubkey()");
-  zSql = sqlite3_mprintf("SELECT bec_add_member('%q', 'member')", zPub);
-  exec(a, zSql);
-  sqlite3_free(zSql);
-  zSql = sqlite3_mprintf("SELECT bec_join('%q')", zGroup);
-  exec(r, zSql);
-  sqlite3_free(zSql);
-  {
-    /* r receives the group's ops */
-    sqlite3_stmt *pStmt = 0, *pIns = 0;
-    sqlite3_prepare_v2(a, "SELECT body FROM bec_ops", -1, &pStmt, 0);
-    sqlite3_prepare_v2(r, "SELECT bec_ingest(?1)", -1, &pIns, 0);
-    while( sqlite3_step(pStmt)==SQLITE_ROW ){
-      sqlite3_bind_value(pIns, 1, sqlite3_column_value(pStmt, 0));
-      sqlite3_step(pIns);
-      sqlite3_reset(pIns);
-    }
-    sqlite3_finalize(pStmt);
-    sqlite3_finalize(pIns);
-  }
+  admit_with_ops(a, r, "member");
   aImgA = sqlite3_serialize(a, "main", &nImgA, 0);
   aImgR = sqlite3_serialize(r, "main", &nImgR, 0);
   assert( aImgA && aImgR );
-  sqlite3_free(zGroup);
-  sqlite3_free(zPub);
   sqlite3_close(a);
   sqlite3_close(r);
 }
@@ -165,7 +123,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   };
   if( aImgA==0 ) setup();
   if( size>2000 ) return 0;
-  rngState = 9;
+  rngA = 9;
   a = open_image(aImgA, nImgA);
   r = open_image(aImgR, nImgR);
   zArgs = sqlite3_malloc64(size+1);

@@ -8,6 +8,7 @@
 #include "becInt.h"
 
 #include <assert.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -47,6 +48,55 @@ static inline char *text(sqlite3 *db, const char *zSql){
   }
   sqlite3_finalize(pStmt);
   return z;
+}
+
+/* A deterministic random source for libsodium, installed with
+** randombytes_set_implementation(&rnd): keys, nonces and Bloom seeds repeat
+** from run to run.  pRng selects the stream (a target may keep several). */
+static u64 rngA, *pRng = &rngA;
+static inline u64 splitmix(void){
+  u64 z = (*pRng += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+static const char *rnd_name(void){ return "fuzz"; }
+static uint32_t rnd_random(void){ return (uint32_t)splitmix(); }
+static void rnd_stir(void){}
+static uint32_t rnd_uniform(const uint32_t n){ return n<2 ? 0 : (uint32_t)(splitmix() % n); }
+static void rnd_buf(void * const p, const size_t n){
+  size_t i;
+  for(i=0; i<n; i++) ((u8*)p)[i] = (u8)splitmix();
+}
+static int rnd_close(void){ return 0; }
+static randombytes_implementation rnd = {
+  rnd_name, rnd_random, rnd_stir, rnd_uniform, rnd_buf, rnd_close
+};
+
+/* Makes r a member (zRole) of a's group and gives it all of a's ops: the
+** usual second replica of a target's set-up. */
+static inline void admit_with_ops(sqlite3 *a, sqlite3 *r, const char *zRole){
+  char *zGroup, *zPub, *zSql;
+  sqlite3_stmt *pStmt = 0, *pIns = 0;
+  zGroup = text(a, "SELECT bec_group_id()");
+  zPub = text(r, "SELECT bec_pubkey()");
+  zSql = sqlite3_mprintf("SELECT bec_add_member('%q', '%q')", zPub, zRole);
+  exec(a, zSql);
+  sqlite3_free(zSql);
+  zSql = sqlite3_mprintf("SELECT bec_join('%q')", zGroup);
+  exec(r, zSql);
+  sqlite3_free(zSql);
+  sqlite3_prepare_v2(a, "SELECT body FROM bec_ops", -1, &pStmt, 0);
+  sqlite3_prepare_v2(r, "SELECT bec_ingest(?1)", -1, &pIns, 0);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    sqlite3_bind_value(pIns, 1, sqlite3_column_value(pStmt, 0));
+    sqlite3_step(pIns);
+    sqlite3_reset(pIns);
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_finalize(pIns);
+  sqlite3_free(zGroup);
+  sqlite3_free(zPub);
 }
 
 #endif /* BEC_FUZZCOMMON_H */
