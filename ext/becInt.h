@@ -492,11 +492,7 @@ int bec_crdt_check(BecCtx*, char **pzProblems, char **pzErr);
 #define BEC_TAB_UPDATE     3   /* ?1 rowid, ?2 r, per non-key column i:
                                ** ?(3i+3) written?, ?(3i+4) value, ?(3i+5) seq */
 #define BEC_TAB_DELETE     4   /* WHERE rowid=?1 */
-#define BEC_TAB_PAGE      5   /* bec_scan_page(?1, rowid, c..) over
-                               ** rowid BETWEEN ?2 AND ?3 */
-#define BEC_TAB_PAGE_NEXT  6   /* min(rowid) WHERE rowid>=?1 */
-#define BEC_TAB_PAGE_PREV  7   /* max(rowid) WHERE rowid<=?1 */
-#define BEC_TAB_NSTMT      8
+#define BEC_TAB_NSTMT      5
 #define BEC_TAB_NSCAN      8   /* cached scan statements (by idxNum) */
 
 /* One connected bec table: the virtual table object itself.  Every

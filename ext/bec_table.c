@@ -47,21 +47,15 @@
 /* Full scans read the shadow table a page of rows at a time, in rowid
 ** order.  Stepping an inner statement once per row costs about as much as
 ** the plain table's whole scan does per row, and each of its column values
-** is one more call that takes the connection's mutex.  Instead, one
-** sqlite3_step() of BEC_TAB_PAGE runs the aggregate bec_scan_page() over a
-** rowid range, copying the rows into the cursor; xColumn then reads them
-** from there.  The range's width adapts so that a page holds about
-** PAGE_ROWS rows and PAGE_BYTES of text and blobs: after each page it is
-** scaled by what the page held; an empty range jumps to the next rowid
-** (BEC_TAB_PAGE_NEXT/PREV); a range that held more than twice the bounds is
-** read again, narrower (the rows over the bounds were not kept), except
-** that a page of one row is always kept, however large. */
+** is one more call that takes the connection's mutex.  Instead the cursor
+** holds one statement, "SELECT 1 FROM <rows> WHERE bec_scan_page(rowid,
+** c..) ORDER BY rowid", whose WHERE function copies each row into the
+** cursor's page and is false until the page holds PAGE_ROWS rows or
+** PAGE_BYTES of text and blobs: one sqlite3_step() fills one page, and the
+** next step goes on from the following row (SQLITE_DONE: the last page).
+** No bounds are compared per row and no page seeks its first row. */
 #define PAGE_ROWS      1024
 #define PAGE_BYTES     (256*1024)
-#define PAGE_WIDTH0    16                 /* the first range's width */
-#define PAGE_WIDTH_MAX ((i64)1<<40)
-#define SMALLEST_ROWID ((i64)(((u64)1)<<63))
-#define LARGEST_ROWID  ((i64)(~(((u64)1)<<63)))
 
 /* One value of a page: integers and reals as themselves, text and blobs as
 ** an offset into the page's byte buffer. */
@@ -75,25 +69,20 @@ struct PageCell {
 typedef struct BecCursor BecCursor;
 struct BecCursor {
   sqlite3_vtab_cursor base;
-  sqlite3_stmt *pStmt;    /* row-at-a-time plans: owned while open */
+  sqlite3_stmt *pStmt;    /* owned while open (scan_take/scan_put) */
   int idxNum;
   int bEof;
-  /* Paged full scans (pStmt==0). */
+  /* Paged full scans. */
   int bPaged;
   int bDesc;              /* descending rowid order */
-  int bDone;              /* no rows past the current page */
+  int bDone;              /* pStmt has no rows past the current page */
   int nCell;              /* cells per row: the rowid, then each column */
   int nArg;               /* arguments of bec_scan_page() */
   int iIntPk;             /* the INTEGER key column, or -1 */
   int nRow, iRow;         /* rows in the page, the current one */
   int nRowAlloc;
   int rcPage;             /* an error met while filling the page */
-  int bOverflow;          /* the range held more than the page may */
-  int bSorted;            /* the rows came in ascending rowid order */
-  i64 nSeen;              /* rows of the range, kept or not */
-  i64 iNext;              /* the first rowid of the next range */
-  i64 nWidth;             /* the next range's width */
-  PageCell *aCell;        /* nRow * nCell, ascending rowid */
+  PageCell *aCell;        /* nRow * nCell, in scan order */
   BecBuf bytes;           /* text and blob bytes of the page */
 };
 
@@ -162,20 +151,6 @@ int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
       }
       bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
       break;
-    case BEC_TAB_PAGE:
-      /* An INTEGER key is the rowid: not read twice. */
-      bec_buf_appendf(&b, &rc, "SELECT bec_scan_page(rowid");
-      for(i=0; i<s->nCol; i++){
-        if( !s->bIntPk || !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", c%d", i);
-      }
-      bec_buf_appendf(&b, &rc, ") FROM %s WHERE rowid BETWEEN ?1 AND ?2", t->zRows);
-      break;
-    case BEC_TAB_PAGE_NEXT:
-      bec_buf_appendf(&b, &rc, "SELECT min(rowid) FROM %s WHERE rowid>=?1", t->zRows);
-      break;
-    case BEC_TAB_PAGE_PREV:
-      bec_buf_appendf(&b, &rc, "SELECT max(rowid) FROM %s WHERE rowid<=?1", t->zRows);
-      break;
     default:
       bec_buf_appendf(&b, &rc, "DELETE FROM %s WHERE rowid=?1", t->zRows);
       break;
@@ -190,15 +165,74 @@ int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
   return rc;
 }
 
+/* 1 if scans of plan idxNum are paged: unordered full scans, and those
+** ordered by an INTEGER key, which is the rowid. */
+static int scan_is_paged(const BecTab *t, int idxNum){
+  return (idxNum & PLAN_MASK)==PLAN_FULL
+      && (!(idxNum & IDX_ORDER) || t->pSchema->bIntPk);
+}
+
+/* The SQL of a paged scan: one step fills one page (see PAGE_ROWS). */
+static void scan_sql_paged(const BecTab *t, int idxNum, BecBuf *b, int *pRc){
+  const BecSchema *s = t->pSchema;
+  int i;
+  bec_buf_appendf(b, pRc, "SELECT 1 FROM %s WHERE bec_scan_page(rowid", t->zRows);
+  for(i=0; i<s->nCol; i++){
+    /* An INTEGER key is the rowid: not read twice. */
+    if( !s->bIntPk || !s->aCol[i].iPk ) bec_buf_appendf(b, pRc, ", c%d", i);
+  }
+  bec_buf_appendf(b, pRc, ") ORDER BY rowid%s", (idxNum & IDX_DESC) ? " DESC" : "");
+}
+
+/* The SQL of a row-at-a-time scan: rowid, c0.. of the rows of plan idxNum. */
+static void scan_sql_rows(const BecTab *t, int idxNum, BecBuf *b, int *pRc){
+  const BecSchema *s = t->pSchema;
+  const char *zK0;
+  char zKey[16];
+  int i, k, iArg = 1;
+  if( s->bIntPk ){
+    zK0 = "rowid";
+  }else{
+    snprintf(zKey, sizeof(zKey), "c%d", s->aPk[0]);
+    zK0 = zKey;
+  }
+  bec_buf_appendf(b, pRc, "SELECT rowid");
+  for(i=0; i<s->nCol; i++) bec_buf_appendf(b, pRc, ", c%d", i);
+  bec_buf_appendf(b, pRc, " FROM %s", t->zRows);
+  switch( idxNum & PLAN_MASK ){
+    case PLAN_ROWID:
+      bec_buf_appendf(b, pRc, " WHERE rowid=?1");
+      break;
+    case PLAN_KEY:
+      for(k=0; k<s->nPk; k++){
+        bec_buf_appendf(b, pRc, "%s c%d=?%d", k ? " AND" : " WHERE", s->aPk[k], k+1);
+      }
+      break;
+    case PLAN_PREFIX:
+      bec_buf_appendf(b, pRc, " WHERE %s=?1", zK0);
+      break;
+    case PLAN_RANGE:
+      bec_buf_appendf(b, pRc, " WHERE 1");
+      if( idxNum & IDX_LOWER ){
+        bec_buf_appendf(b, pRc, " AND %s%s?%d", zK0,
+                   (idxNum & IDX_LOWER_EQ) ? ">=" : ">", iArg++);
+      }
+      if( idxNum & IDX_UPPER ){
+        bec_buf_appendf(b, pRc, " AND %s%s?%d", zK0,
+                   (idxNum & IDX_UPPER_EQ) ? "<=" : "<", iArg++);
+      }
+      break;
+  }
+  if( idxNum & IDX_ORDER ){
+    bec_buf_appendf(b, pRc, " ORDER BY %s%s", zK0, (idxNum & IDX_DESC) ? " DESC" : "");
+  }
+}
+
 /* The scan statement of idxNum, taken from the cache or prepared; the
 ** cursor owns it until it gives it back (scan_put). */
 static int scan_take(BecTab *t, int idxNum, sqlite3_stmt **ppStmt){
-  const BecSchema *s = t->pSchema;
-  int plan = idxNum & PLAN_MASK;
-  const char *zK0;
-  char zKey[16];
   BecBuf b;
-  int rc = SQLITE_OK, i, k, iArg = 1;
+  int rc = SQLITE_OK, i;
   for(i=0; i<BEC_TAB_NSCAN; i++){
     if( t->aScan[i].pStmt && t->aScan[i].idxNum==idxNum ){
       *ppStmt = t->aScan[i].pStmt;
@@ -206,42 +240,11 @@ static int scan_take(BecTab *t, int idxNum, sqlite3_stmt **ppStmt){
       return SQLITE_OK;
     }
   }
-  if( s->bIntPk ){
-    zK0 = "rowid";
-  }else{
-    snprintf(zKey, sizeof(zKey), "c%d", s->aPk[0]);
-    zK0 = zKey;
-  }
   memset(&b, 0, sizeof(b));
-  bec_buf_appendf(&b, &rc, "SELECT rowid");
-  for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, ", c%d", i);
-  bec_buf_appendf(&b, &rc, " FROM %s", t->zRows);
-  switch( plan ){
-    case PLAN_ROWID:
-      bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
-      break;
-    case PLAN_KEY:
-      for(k=0; k<s->nPk; k++){
-        bec_buf_appendf(&b, &rc, "%s c%d=?%d", k ? " AND" : " WHERE", s->aPk[k], k+1);
-      }
-      break;
-    case PLAN_PREFIX:
-      bec_buf_appendf(&b, &rc, " WHERE %s=?1", zK0);
-      break;
-    case PLAN_RANGE:
-      bec_buf_appendf(&b, &rc, " WHERE 1");
-      if( idxNum & IDX_LOWER ){
-        bec_buf_appendf(&b, &rc, " AND %s%s?%d", zK0,
-                   (idxNum & IDX_LOWER_EQ) ? ">=" : ">", iArg++);
-      }
-      if( idxNum & IDX_UPPER ){
-        bec_buf_appendf(&b, &rc, " AND %s%s?%d", zK0,
-                   (idxNum & IDX_UPPER_EQ) ? "<=" : "<", iArg++);
-      }
-      break;
-  }
-  if( idxNum & IDX_ORDER ){
-    bec_buf_appendf(&b, &rc, " ORDER BY %s%s", zK0, (idxNum & IDX_DESC) ? " DESC" : "");
+  if( scan_is_paged(t, idxNum) ){
+    scan_sql_paged(t, idxNum, &b, &rc);
+  }else{
+    scan_sql_rows(t, idxNum, &b, &rc);
   }
   bec_buf_append_u8(&b, 0, &rc);
   *ppStmt = 0;
@@ -776,36 +779,47 @@ static int tabClose(sqlite3_vtab_cursor *pCur){
   return SQLITE_OK;
 }
 
-/* bec_scan_page(rowid, c0, ...): the aggregate that copies each row of a
-** range into the cursor that page_read is filling (BecCrdt.pPage); at any
-** other time it does nothing.  The key column of an INTEGER key is not an
-** argument: it is the rowid.  Errors are left in rcPage. */
-static void scanPageStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+/* bec_scan_page(rowid, c0, ...): the WHERE function of a paged scan.  It
+** copies the row into the cursor whose page page_next is filling
+** (BecCrdt.pPage) and is true once the page is full.  At any other time it
+** does nothing and is false.  The key column of an INTEGER key is not an
+** argument: it is the rowid.  Errors are left in rcPage, and the page then
+** counts as full so that the step ends. */
+static void scanPageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
   BecCursor *c = p->pCrdt ? (BecCursor*)p->pCrdt->pPage : 0;
   PageCell *a;
   i64 iRowid;
   int i, iArg;
-  if( c==0 || argc!=c->nArg || c->rcPage ) return;
-  c->nSeen++;
-  if( c->nRow>0 && (c->nRow>=2*PAGE_ROWS || c->bytes.n>=2*PAGE_BYTES) ){
-    c->bOverflow = 1;
+  if( c==0 || argc!=c->nArg ){
+    sqlite3_result_int(ctx, 0);
+    return;
   }
-  if( c->bOverflow ) return;
-  if( c->nRow>=c->nRowAlloc ){
+  if( c->rcPage==SQLITE_OK && (c->nRow>=PAGE_ROWS || c->bytes.n>=PAGE_BYTES) ){
+    /* Called past a full page: the rows are not coming one step at a
+    ** time (a query plan that filters before it yields). */
+    c->rcPage = SQLITE_INTERNAL;
+  }
+  if( c->rcPage==SQLITE_OK && c->nRow>=c->nRowAlloc ){
     int nNew = c->nRowAlloc ? c->nRowAlloc*2 : 64;
     PageCell *aNew = sqlite3_realloc64(c->aCell,
         sizeof(PageCell)*(sqlite3_uint64)nNew*(sqlite3_uint64)c->nCell);
     if( aNew==0 ){
       c->rcPage = SQLITE_NOMEM;
-      return;
+    }else{
+      c->aCell = aNew;
+      c->nRowAlloc = nNew;
     }
-    c->aCell = aNew;
-    c->nRowAlloc = nNew;
+  }
+  if( c->rcPage ){
+    sqlite3_result_int(ctx, 1);
+    return;
   }
   a = &c->aCell[c->nRow*c->nCell];
   iRowid = sqlite3_value_int64(argv[0]);
-  if( c->nRow>0 && iRowid<=a[-c->nCell].u.i ) c->bSorted = 0;
+  if( c->nRow>0 && (c->bDesc ? iRowid>=a[-c->nCell].u.i : iRowid<=a[-c->nCell].u.i) ){
+    c->rcPage = SQLITE_INTERNAL;       /* not in rowid order */
+  }
   a[0].eType = SQLITE_INTEGER;
   a[0].u.i = iRowid;
   for(i=1, iArg=1; i<c->nCell; i++){
@@ -836,110 +850,31 @@ static void scanPageStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     }
   }
   c->nRow++;
+  sqlite3_result_int(ctx, c->rcPage!=SQLITE_OK
+                          || c->nRow>=PAGE_ROWS || c->bytes.n>=PAGE_BYTES);
 }
 
-static void scanPageFinal(sqlite3_context *ctx){
-  sqlite3_result_null(ctx);
-}
-
-static int cmp_rows(const void *a, const void *b){
-  i64 x = ((const PageCell*)a)->u.i, y = ((const PageCell*)b)->u.i;
-  return x<y ? -1 : x>y;
-}
-
-/* The rowid nearest to c->iNext in the scan's direction (BEC_TAB_PAGE_NEXT
-** or _PREV); bDone if there is none. */
-static int page_seek(BecCursor *c){
-  BecTab *t = (BecTab*)c->base.pVtab;
-  sqlite3_stmt *pStmt = 0;
-  int rc = bec_tab_stmt(t, c->bDesc ? BEC_TAB_PAGE_PREV : BEC_TAB_PAGE_NEXT, &pStmt);
-  if( rc ) return rc;
-  sqlite3_bind_int64(pStmt, 1, c->iNext);
-  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_type(pStmt, 0)!=SQLITE_NULL ){
-    c->iNext = sqlite3_column_int64(pStmt, 0);
-  }else{
-    c->bDone = 1;
-  }
-  return sqlite3_reset(pStmt);
-}
-
-/* Reads one range [lo, hi] into the page. */
-static int page_read(BecCursor *c, i64 lo, i64 hi){
-  BecTab *t = (BecTab*)c->base.pVtab;
-  sqlite3_stmt *pStmt = 0;
-  int rc = bec_tab_stmt(t, BEC_TAB_PAGE, &pStmt);
-  if( rc ) return rc;
-  c->nRow = 0;
-  c->nSeen = 0;
-  c->bytes.n = 0;
-  c->rcPage = SQLITE_OK;
-  c->bOverflow = 0;
-  c->bSorted = 1;
-  sqlite3_bind_int64(pStmt, 1, lo);
-  sqlite3_bind_int64(pStmt, 2, hi);
-  t->pCtx->pCrdt->pPage = c;
-  sqlite3_step(pStmt);
-  t->pCtx->pCrdt->pPage = 0;
-  rc = sqlite3_reset(pStmt);
-  return rc ? rc : c->rcPage;
-}
-
-/* Moves the cursor to the next non-empty page, or to EOF. */
+/* Moves the cursor to the next page: one step of its statement.  A step
+** that yields a row ended at a full page; SQLITE_DONE means the page holds
+** the last rows (maybe none). */
 static int page_next(BecCursor *c){
+  BecTab *t = (BecTab*)c->base.pVtab;
   int rc = SQLITE_OK;
   c->iRow = 0;
   c->nRow = 0;
-  while( rc==SQLITE_OK && c->nRow==0 ){
-    const i64 w = c->nWidth - 1;
-    i64 lo, hi;
-    if( c->bDone ){
-      c->bEof = 1;
-      return SQLITE_OK;
-    }
-    if( c->bDesc ){
-      hi = c->iNext;
-      lo = hi < SMALLEST_ROWID + w ? SMALLEST_ROWID : hi - w;
+  c->bytes.n = 0;
+  if( !c->bDone ){
+    c->rcPage = SQLITE_OK;
+    t->pCtx->pCrdt->pPage = c;
+    rc = sqlite3_step(c->pStmt);
+    t->pCtx->pCrdt->pPage = 0;
+    if( rc==SQLITE_ROW ){
+      rc = SQLITE_OK;
     }else{
-      lo = c->iNext;
-      hi = lo > LARGEST_ROWID - w ? LARGEST_ROWID : lo + w;
+      c->bDone = 1;
+      rc = sqlite3_reset(c->pStmt);
     }
-    rc = page_read(c, lo, hi);
-    if( rc ) break;
-    if( c->bOverflow ){
-      /* Too much: read the same rowids again in a narrower range. */
-      c->nWidth = c->nWidth * c->nRow / (2*c->nSeen);
-      if( c->nWidth<1 ) c->nWidth = 1;
-      c->nRow = 0;
-      continue;
-    }
-    if( c->bDesc ){
-      if( lo==SMALLEST_ROWID ) c->bDone = 1;
-      else c->iNext = lo - 1;
-    }else{
-      if( hi==LARGEST_ROWID ) c->bDone = 1;
-      else c->iNext = hi + 1;
-    }
-    if( c->nRow==0 ){
-      /* A gap: jump to the next rowid, and widen. */
-      if( !c->bDone ) rc = page_seek(c);
-      c->nWidth = c->nWidth>PAGE_WIDTH_MAX/2 ? PAGE_WIDTH_MAX : c->nWidth*2;
-    }else{
-      /* Scale the width by what this page held: at most 4x wider. */
-      i64 nTarget = PAGE_ROWS, nNew;
-      if( c->bytes.n>0 ){
-        i64 nFit = (i64)PAGE_BYTES * c->nRow / c->bytes.n;
-        if( nFit<nTarget ) nTarget = nFit<1 ? 1 : nFit;
-      }
-      nNew = c->nWidth * nTarget / c->nRow;
-      if( nNew>4*c->nWidth ) nNew = 4*c->nWidth;
-      if( nNew>PAGE_WIDTH_MAX ) nNew = PAGE_WIDTH_MAX;
-      c->nWidth = nNew<1 ? 1 : nNew;
-      if( !c->bSorted ){
-        /* (PRAGMA reverse_unordered_selects) */
-        qsort(c->aCell, (size_t)c->nRow, sizeof(PageCell)*(size_t)c->nCell,
-              cmp_rows);
-      }
-    }
+    if( rc==SQLITE_OK ) rc = c->rcPage;
   }
   c->bEof = c->nRow==0;
   return rc;
@@ -947,8 +882,7 @@ static int page_next(BecCursor *c){
 
 /* The cells of the current row. */
 static const PageCell *page_row(const BecCursor *c){
-  int i = c->bDesc ? c->nRow - 1 - c->iRow : c->iRow;
-  return &c->aCell[i*c->nCell];
+  return &c->aCell[c->iRow*c->nCell];
 }
 
 static int tabNext(sqlite3_vtab_cursor *pCur){
@@ -967,7 +901,9 @@ static int tabNext(sqlite3_vtab_cursor *pCur){
     BecTab *t = (BecTab*)pCur->pVtab;
     c->bEof = 1;
     set_error(pCur->pVtab, sqlite3_mprintf("%s", rc==SQLITE_NOMEM
-        ? sqlite3_errstr(rc) : sqlite3_errmsg(t->pCtx->db)));
+        ? sqlite3_errstr(rc) : rc==SQLITE_INTERNAL
+        ? "bec: internal error: a full scan met its rows out of order"
+        : sqlite3_errmsg(t->pCtx->db)));
   }
   return rc;
 }
@@ -977,36 +913,12 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   BecCursor *c = (BecCursor*)pCur;
   BecTab *t = (BecTab*)pCur->pVtab;
   int rc = SQLITE_OK, i;
-  const int plan = idxNum & PLAN_MASK;
-  /* Full scans in rowid order are paged: unordered ones, and those
-  ** ordered by an INTEGER key, which is the rowid. */
-  const int bPaged = plan==PLAN_FULL
-                  && (!(idxNum & IDX_ORDER) || t->pSchema->bIntPk);
-  if( c->pStmt && (c->idxNum!=idxNum || bPaged) ){
+  if( c->pStmt && c->idxNum!=idxNum ){
     scan_put(t, c->idxNum, c->pStmt);
     c->pStmt = 0;
   }
   c->idxNum = idxNum;
   c->bEof = 0;
-  c->bPaged = bPaged;
-  if( c->bPaged ){
-    int rc2;
-    c->bDesc = (idxNum & IDX_ORDER) && (idxNum & IDX_DESC);
-    c->bDone = 0;
-    c->nCell = t->pSchema->nCol + 1;
-    c->iIntPk = t->pSchema->bIntPk ? t->pSchema->aPk[0] : -1;
-    c->nArg = c->nCell - (c->iIntPk>=0);
-    c->nWidth = PAGE_WIDTH0;
-    c->iNext = c->bDesc ? LARGEST_ROWID : SMALLEST_ROWID;
-    c->iRow = c->nRow = 0;
-    rc2 = page_seek(c);
-    if( rc2 ){
-      set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errmsg(t->pCtx->db)));
-      return rc2;
-    }
-    c->iRow = -1;
-    return tabNext(pCur);
-  }
   if( c->pStmt==0 ){
     rc = scan_take(t, idxNum, &c->pStmt);
     if( rc ){
@@ -1015,6 +927,17 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     }
   }else{
     sqlite3_reset(c->pStmt);
+  }
+  c->bPaged = scan_is_paged(t, idxNum);
+  if( c->bPaged ){
+    c->bDesc = (idxNum & IDX_DESC)!=0;
+    c->bDone = 0;
+    c->nCell = t->pSchema->nCol + 1;
+    c->iIntPk = t->pSchema->bIntPk ? t->pSchema->aPk[0] : -1;
+    c->nArg = c->nCell - (c->iIntPk>=0);
+    c->iRow = -1;
+    c->nRow = 0;
+    return tabNext(pCur);
   }
   for(i=0; i<argc; i++) sqlite3_bind_value(c->pStmt, i+1, argv[i]);
   return tabNext(pCur);
@@ -1611,10 +1534,10 @@ int bec_table_register(sqlite3 *db, BecCtx *pCtx){
                                 module_destroy);
   if( rc==SQLITE_OK ){
     /* Harmless under attacker control: without a cursor bound by
-    ** page_fill it does nothing. */
+    ** page_next it does nothing. */
     rc = sqlite3_create_function_v2(db, "bec_scan_page", -1,
-        SQLITE_UTF8|SQLITE_INNOCUOUS, bec_ctx_ref(pCtx), 0, scanPageStep,
-        scanPageFinal, bec_ctx_unref);
+        SQLITE_UTF8|SQLITE_DIRECTONLY, bec_ctx_ref(pCtx), scanPageFunc, 0, 0,
+        bec_ctx_unref);
   }
   if( rc ) return rc;
   return bec_vtab_register_table(db, pCtx, &conflictsDef);
