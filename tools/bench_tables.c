@@ -12,6 +12,17 @@
 **   full scan       SELECT * FROM t, every column of every row read
 **   size            file size after insert-select + update, checkpointed
 **
+** The full scan's floor.  A virtual table whose rows live in an SQLite
+** table pays for two row loops: SQLite's loop over the virtual table
+** (xNext, one xColumn per column) and the loop that reads the stored rows.
+** Two more lines measure each at its cheapest, in the same run:
+**   vtab loop       the same scan over a virtual table that stores nothing
+**                   (its rows are made up from precomputed titles)
+**   storage loop    SELECT 1 FROM t_rows WHERE f(rowid, c1, c2), f a
+**                   function that does nothing and is false
+** Their sum, over the plain scan, bounds what any such table can reach
+** before it moves a single value from the second loop to the first.
+**
 ** Usage: build/bench_tables [N_ROWS [RUNS]]   (default 100000 rows, 5
 ** runs; medians reported).  Files go to $TMPDIR (default /tmp).
 */
@@ -163,11 +174,14 @@ static double t_lookup(sqlite3 *db){
   return t0;
 }
 
-static double t_scan(sqlite3 *db){
+/* The scan of the benchmark, over table zTable. */
+static double t_scan_of(sqlite3 *db, const char *zTable){
   sqlite3_stmt *pStmt = 0;
+  char zSql[100];
   i64 n = 0;
   double t0;
-  if( sqlite3_prepare_v2(db, "SELECT id, title, done FROM t", -1, &pStmt, 0) ){
+  snprintf(zSql, sizeof(zSql), "SELECT id, title, done FROM %s", zTable);
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) ){
     die(db, "prepare scan");
   }
   t0 = now();
@@ -178,6 +192,113 @@ static double t_scan(sqlite3 *db){
   t0 = now() - t0;
   sqlite3_finalize(pStmt);
   if( n==0 ) die(db, "scan found nothing");
+  return t0;
+}
+
+static double t_scan(sqlite3 *db){
+  return t_scan_of(db, "t");
+}
+
+/* A virtual table that stores nothing: nRow rows (id, 'title <id>', id%2),
+** the titles made once, up front, one after the other in zTitles. */
+typedef struct NullCursor NullCursor;
+struct NullCursor { sqlite3_vtab_cursor base; int i; };
+static char *zTitles = 0;
+static int *aiTitle = 0;          /* title i is zTitles[aiTitle[i]..aiTitle[i+1]) */
+
+static int nullConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                       sqlite3_vtab **ppVtab, char **pzErr){
+  sqlite3_vtab *v = sqlite3_malloc(sizeof(*v));
+  (void)pAux; (void)argc; (void)argv; (void)pzErr;
+  if( v==0 ) return SQLITE_NOMEM;
+  memset(v, 0, sizeof(*v));
+  *ppVtab = v;
+  return sqlite3_declare_vtab(db, "CREATE TABLE x(id INTEGER, title TEXT, done INTEGER)");
+}
+static int nullBestIndex(sqlite3_vtab *v, sqlite3_index_info *p){
+  (void)v;
+  p->estimatedCost = 1e6;
+  return SQLITE_OK;
+}
+static int nullDisconnect(sqlite3_vtab *v){ sqlite3_free(v); return SQLITE_OK; }
+static int nullOpen(sqlite3_vtab *v, sqlite3_vtab_cursor **pp){
+  NullCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)v;
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  *pp = &c->base;
+  return SQLITE_OK;
+}
+static int nullClose(sqlite3_vtab_cursor *c){ sqlite3_free(c); return SQLITE_OK; }
+static int nullFilter(sqlite3_vtab_cursor *c, int idxNum, const char *idxStr,
+                      int argc, sqlite3_value **argv){
+  (void)idxNum; (void)idxStr; (void)argc; (void)argv;
+  ((NullCursor*)c)->i = 1;
+  return SQLITE_OK;
+}
+static int nullNext(sqlite3_vtab_cursor *c){ ((NullCursor*)c)->i++; return SQLITE_OK; }
+static int nullEof(sqlite3_vtab_cursor *c){ return ((NullCursor*)c)->i > nRow; }
+static int nullColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol){
+  int i = ((NullCursor*)pCur)->i;
+  if( sqlite3_vtab_nochange(ctx) ) return SQLITE_OK;
+  switch( iCol ){
+    case 0: sqlite3_result_int64(ctx, i); break;
+    case 1:
+      sqlite3_result_text(ctx, zTitles + aiTitle[i], aiTitle[i+1] - aiTitle[i],
+                          SQLITE_TRANSIENT);
+      break;
+    default: sqlite3_result_int64(ctx, i%2); break;
+  }
+  return SQLITE_OK;
+}
+static int nullRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *pRowid){
+  *pRowid = ((NullCursor*)c)->i;
+  return SQLITE_OK;
+}
+static sqlite3_module nullModule = {
+  0, nullConnect, nullConnect, nullBestIndex, nullDisconnect, nullDisconnect,
+  nullOpen, nullClose, nullFilter, nullNext, nullEof, nullColumn, nullRowid,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+static void noopFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  (void)argc; (void)argv;
+  sqlite3_result_int(ctx, 0);
+}
+
+/* The vtab loop: the benchmark's scan over the table that stores nothing. */
+static double t_vtab_loop(sqlite3 *db){
+  static int bDone = 0;
+  int i;
+  if( !bDone ){
+    zTitles = malloc((size_t)nRow*24 + 1);
+    aiTitle = malloc(sizeof(int)*(size_t)(nRow+2));
+    if( zTitles==0 || aiTitle==0 ) die(0, "out of memory");
+    aiTitle[1] = 0;
+    for(i=1; i<=nRow; i++){
+      aiTitle[i+1] = aiTitle[i] + sprintf(zTitles + aiTitle[i], "title %d", i);
+    }
+    bDone = 1;
+  }
+  if( sqlite3_create_module(db, "bench_null", &nullModule, 0) ) die(db, "module");
+  exec(db, "CREATE VIRTUAL TABLE temp.nulltab USING bench_null");
+  return t_scan_of(db, "temp.nulltab");
+}
+
+/* The storage loop: every stored row handed to a function that does
+** nothing. */
+static double t_storage_loop(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  double t0;
+  if( sqlite3_create_function(db, "bench_noop", -1, SQLITE_UTF8, 0, noopFunc, 0, 0)
+   || sqlite3_prepare_v2(db, "SELECT 1 FROM t_rows WHERE bench_noop(rowid, c1, c2)",
+                         -1, &pStmt, 0) ){
+    die(db, "prepare storage loop");
+  }
+  t0 = now();
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){}
+  t0 = now() - t0;
+  sqlite3_finalize(pStmt);
   return t0;
 }
 
@@ -242,9 +363,11 @@ static double t_copy(sqlite3 *src){
 
 #define MAX_RUNS 15
 enum { INS_SEL, SINGLE, UPDATE, APPLY_INS, APPLY_UPD, LOOKUP, SCAN, SIZE, NSTEP };
+enum { FLOOR_VTAB, FLOOR_STORAGE, FLOOR_SUM, NFLOOR };
 
 int main(int argc, char **argv){
   static double aPlain[NSTEP][MAX_RUNS], aBec[NSTEP][MAX_RUNS];
+  static double aFloor[NFLOOR][MAX_RUNS];
   static const char *azStep[NSTEP] = {
     "INSERT ... SELECT of N rows", "N single-row INSERTs, one transaction",
     "UPDATE one column of every row", "apply the insert op on a fresh replica",
@@ -276,6 +399,9 @@ int main(int argc, char **argv){
     aBec[LOOKUP][r] = t_lookup(b);
     aPlain[SCAN][r] = t_scan(p);
     aBec[SCAN][r] = t_scan(b);
+    aFloor[FLOOR_VTAB][r] = t_vtab_loop(p);
+    aFloor[FLOOR_STORAGE][r] = t_storage_loop(b);
+    aFloor[FLOOR_SUM][r] = aFloor[FLOOR_VTAB][r] + aFloor[FLOOR_STORAGE][r];
     aPlain[APPLY_INS][r] = aPlain[APPLY_UPD][r] = t_copy(p);
     t_apply(b, &aBec[APPLY_INS][r], &aBec[APPLY_UPD][r]);
     sqlite3_close(p);
@@ -301,6 +427,19 @@ int main(int argc, char **argv){
   }
   printf("(apply: plain is a copy INSERT INTO fresh.t SELECT * FROM t; the "
          "target is >= 90000 rows/s for bec)\n");
+  {
+    static const char *azFloor[NFLOOR] = {
+      "vtab loop (a virtual table storing nothing)",
+      "storage loop (no-op function over t_rows)",
+      "floor of a full scan: their sum"
+    };
+    double tp = median(aPlain[SCAN], nRun);
+    printf("full scan floor, as a share of the plain scan (see bench_tables.c):\n");
+    for(i=0; i<NFLOOR; i++){
+      double tf = median(aFloor[i], nRun);
+      printf("%-42s %9.0f rows/s %14s %7.2fx\n", azFloor[i], nRow/tf, "", tf/tp);
+    }
+  }
   {
     char zCmd[600];
     snprintf(zCmd, sizeof(zCmd), "rm -rf '%s'", zDir);
