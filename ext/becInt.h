@@ -492,7 +492,8 @@ int bec_crdt_check(BecCtx*, char **pzProblems, char **pzErr);
 #define BEC_TAB_UPDATE     3   /* ?1 rowid, ?2 r, per non-key column i:
                                ** ?(3i+3) written?, ?(3i+4) value, ?(3i+5) seq */
 #define BEC_TAB_DELETE     4   /* WHERE rowid=?1 */
-#define BEC_TAB_NSTMT      5
+#define BEC_TAB_INSERT_LOCAL 5 /* as INSERT, r and every s.. all ?(nCol+1) */
+#define BEC_TAB_NSTMT      6
 #define BEC_TAB_NSCAN      8   /* cached scan statements (by idxNum) */
 
 /* One connected bec table: the virtual table object itself.  Every

@@ -126,6 +126,7 @@ int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
       bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
       break;
     case BEC_TAB_INSERT:
+    case BEC_TAB_INSERT_LOCAL:
       bec_buf_appendf(&b, &rc, "INSERT OR FAIL INTO %s(", t->zRows);
       for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "c%d, ", i);
       bec_buf_appendf(&b, &rc, "r");
@@ -135,7 +136,9 @@ int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
       bec_buf_appendf(&b, &rc, "?%d", s->nCol+1);
       for(i=0, k=0; i<s->nCol; i++){
         if( !s->aCol[i].iPk ){
-          bec_buf_appendf(&b, &rc, ", ?%d", s->nCol+2+k);
+          /* A local insert writes every column: one seq, bound once. */
+          bec_buf_appendf(&b, &rc, ", ?%d",
+                          eStmt==BEC_TAB_INSERT_LOCAL ? s->nCol+1 : s->nCol+2+k);
           k++;
         }
       }
@@ -1178,20 +1181,19 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
   int rc, i, k;
 
   rc = check_key(t, aV, apKey, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_tab_stmt(t, BEC_TAB_INSERT, &pIns);
+  if( rc==SQLITE_OK ) rc = bec_tab_stmt(t, BEC_TAB_INSERT_LOCAL, &pIns);
   if( rc ) return rc;
   for(i=0; i<s->nCol; i++){
     sqlite3_bind_value(pIns, i+1, aV[i]);
     abSet[i] = s->aCol[i].iPk ? 1 : 2;
   }
   sqlite3_bind_int(pIns, s->nCol+1, iSeq);
-  for(i=0, k=0; i<s->nCol; i++){
-    if( !s->aCol[i].iPk ) sqlite3_bind_int(pIns, s->nCol+2+k++, iSeq);
-  }
   sqlite3_step(pIns);
   rc = sqlite3_reset(pIns);
   if( rc==SQLITE_OK ){
-    *piRowid = sqlite3_last_insert_rowid(p->db);
+    /* An INTEGER key is the rowid (check_key made sure it is one). */
+    *piRowid = s->bIntPk ? sqlite3_value_int64(apKey[0])
+                         : sqlite3_last_insert_rowid(p->db);
   }else if( (rc & 0xff)==SQLITE_CONSTRAINT ){
     /* The key exists. */
     int eConflict = sqlite3_vtab_on_conflict(p->db);
