@@ -63,8 +63,11 @@ void bec_buf_append(BecBuf *p, const void *a, i64 n, int *pRc){
   }
 }
 
+/* The single bytes and varints of a write op's changes are appended a
+** few hundred thousand times per large transaction: written in place. */
 void bec_buf_append_u8(BecBuf *p, u8 v, int *pRc){
-  bec_buf_append(p, &v, 1, pRc);
+  buf_reserve(p, 1, pRc);
+  if( *pRc==SQLITE_OK ) p->a[p->n++] = v;
 }
 
 int bec_varint_len(u64 v){
@@ -74,14 +77,13 @@ int bec_varint_len(u64 v){
 }
 
 void bec_buf_append_varint(BecBuf *p, u64 v, int *pRc){
-  u8 a[10];
-  int n = 0;
+  buf_reserve(p, 10, pRc);
+  if( *pRc ) return;
   do{
     u8 c = (u8)(v & 0x7f);
     v >>= 7;
-    a[n++] = v ? (c|0x80) : c;
+    p->a[p->n++] = v ? (c|0x80) : c;
   }while( v );
-  bec_buf_append(p, a, n, pRc);
 }
 
 void bec_buf_vappendf(BecBuf *p, int *pRc, const char *zFmt, va_list ap){

@@ -323,6 +323,19 @@ static int member_add(Merge *m, int col, int seq, const BecValue *pV){
   return SQLITE_OK;
 }
 
+/* member_add() for a member read from storage (the shadow row or
+** bec_store_conflict): its seq indexes the graph and its column the row's
+** registers, so a damaged database must not take either out of range. */
+static int stored_member_add(const BecTab *t, Merge *m, int col, int seq,
+                             const BecValue *pV){
+  const BecSchema *s = t->pSchema;
+  if( seq<1 || seq>m->anc.g->nNode || col<-1 || col>=s->nCol
+   || (col>=0 && s->aCol[col].iPk) ){
+    return SQLITE_CORRUPT_VTAB;
+  }
+  return member_add(m, col, seq, pV);
+}
+
 static void value_from_column(sqlite3_stmt *pStmt, int i, BecValue *pV){
   memset(pV, 0, sizeof(*pV));
   switch( sqlite3_column_type(pStmt, i) ){
@@ -370,7 +383,8 @@ static int load_conflicts(BecTab *t, Merge *m){
       v.a = (const u8*)(intptr_t)iOff;      /* an offset until fixed up */
     }
     if( rc==SQLITE_OK ){
-      rc = member_add(m, sqlite3_column_int(pStmt, 0), sqlite3_column_int(pStmt, 1), &v);
+      rc = stored_member_add(t, m, sqlite3_column_int(pStmt, 0),
+                             sqlite3_column_int(pStmt, 1), &v);
     }
   }
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
@@ -465,13 +479,13 @@ static int apply_change(BecTab *t, Merge *m, int x, int bDelete){
     bRow = 1;
     iRowid = sqlite3_column_int64(pSel, 0);
     rOld = sqlite3_column_int(pSel, 1);
-    rc = member_add(m, -1, rOld, 0);
+    rc = stored_member_add(t, m, -1, rOld, 0);
     for(i=0, k=0; rc==SQLITE_OK && i<s->nCol; i++){
       if( s->aCol[i].iPk ) continue;
       if( sqlite3_column_type(pSel, 2+k)!=SQLITE_NULL ){
         BecValue v;
         value_from_column(pSel, iC0+i, &v);
-        rc = member_add(m, i, sqlite3_column_int(pSel, 2+k), &v);
+        rc = stored_member_add(t, m, i, sqlite3_column_int(pSel, 2+k), &v);
       }
       k++;
     }
@@ -650,8 +664,12 @@ static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
   }
   for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
   if( rc && *pzErr==0 ){
-    *pzErr = sqlite3_mprintf("bec: cannot merge write op %d: %s", x,
-                             sqlite3_errmsg(p->db));
+    /* Errors of bec's own (a damaged row's metadata) are not the
+    ** connection's last error. */
+    const char *zWhy = sqlite3_extended_errcode(p->db)==rc
+                     ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc);
+    *pzErr = sqlite3_mprintf("bec: cannot merge write op %d: %s%s", x,
+        (rc & 0xff)==SQLITE_CORRUPT ? "damaged table storage: " : "", zWhy);
   }
   return rc;
 }

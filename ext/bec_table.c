@@ -821,7 +821,7 @@ static void scanPageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   a = &c->aCell[c->nRow*c->nCell];
   iRowid = sqlite3_value_int64(argv[0]);
   if( c->nRow>0 && (c->bDesc ? iRowid>=a[-c->nCell].u.i : iRowid<=a[-c->nCell].u.i) ){
-    c->rcPage = SQLITE_INTERNAL;       /* not in rowid order */
+    c->rcPage = SQLITE_CORRUPT_VTAB;   /* not in rowid order: a damaged b-tree */
   }
   a[0].eType = SQLITE_INTEGER;
   a[0].u.i = iRowid;
@@ -903,10 +903,17 @@ static int tabNext(sqlite3_vtab_cursor *pCur){
   if( rc ){
     BecTab *t = (BecTab*)pCur->pVtab;
     c->bEof = 1;
-    set_error(pCur->pVtab, sqlite3_mprintf("%s", rc==SQLITE_NOMEM
-        ? sqlite3_errstr(rc) : rc==SQLITE_INTERNAL
-        ? "bec: internal error: a full scan met its rows out of order"
-        : sqlite3_errmsg(t->pCtx->db)));
+    if( rc==SQLITE_NOMEM ){
+      set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errstr(rc)));
+    }else if( rc==SQLITE_INTERNAL ){
+      set_error(pCur->pVtab, sqlite3_mprintf("bec: internal error: the full "
+          "scan of %s read past a full page", t->pSchema->zName));
+    }else if( rc==SQLITE_CORRUPT_VTAB ){
+      set_error(pCur->pVtab, sqlite3_mprintf("bec: the shadow table of %s "
+          "returned its rows out of order (damaged storage)", t->pSchema->zName));
+    }else{
+      set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errmsg(t->pCtx->db)));
+    }
   }
   return rc;
 }

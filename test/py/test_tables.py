@@ -415,6 +415,41 @@ def test_check_tampering():
     a.close()
 
 
+def test_damaged_metadata():
+    """Merge metadata read from a damaged database (the seq of an op that
+    does not exist, a conflict on a column that does not exist) is reported
+    as corruption when a peer's write meets it, and nothing is stored;
+    nothing is read out of bounds (the sanitizer build runs this too)."""
+    a = origin("dmg.db")
+    b = joined(a, "dmg_b.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (one(b, "SELECT bec_pubkey()"),))
+    a.execute("INSERT INTO todos VALUES('a', 'milk', 0)")
+    sync(a, b)
+    b.execute("UPDATE todos SET done=1 WHERE id='a'")
+    op = one(b, "SELECT body FROM bec_ops WHERE kind='write' ORDER BY depth DESC LIMIT 1")
+    good = a.execute("SELECT r, s1, s2 FROM todos_rows WHERE c0='a'").fetchone()
+    n0 = one(a, "SELECT count(*) FROM bec_ops")
+    for damage in ("UPDATE todos_rows SET r=1000000 WHERE c0='a'",
+                   "UPDATE todos_rows SET s2=-7 WHERE c0='a'",
+                   "UPDATE todos_rows SET s1=2147483647 WHERE c0='a'"):
+        a.execute(damage)
+        T.raises(lambda: a.execute("SELECT bec_ingest(?)", (op,)).fetchall(), "malformed",
+                 "damaged metadata met by a peer's write: " + damage)
+        T.eq(one(a, "SELECT count(*) FROM bec_ops"), n0, "nothing stored: " + damage)
+        a.execute("UPDATE todos_rows SET r=?, s1=?, s2=? WHERE c0='a'", good)
+    gid = one(a, "SELECT seq FROM bec_store_table WHERE name='todos'")
+    for col, seq in ((7, 2), (0, 2), (1, 999999)):
+        a.execute("INSERT INTO bec_store_conflict VALUES(?, x'030161', ?, ?, 'x')",
+                  (gid, col, seq))
+        T.raises(lambda: a.execute("SELECT bec_ingest(?)", (op,)).fetchall(), "malformed",
+                 "damaged conflict (column %d, seq %d)" % (col, seq))
+        a.execute("DELETE FROM bec_store_conflict")
+    a.execute("SELECT bec_ingest(?)", (op,))
+    T.eq(rows(a), [("a", "milk", 1)], "repaired: the peer's write applies")
+    a.close()
+    b.close()
+
+
 def test_full_scan_pages():
     """Full scans read the shadow table a page of rows at a time (one step
     of a statement whose WHERE function fills the page): every row exactly
@@ -576,7 +611,7 @@ for fn in [test_basics, test_integer_key_and_composite_key, test_schema_replicat
            test_concurrent_create, test_rollback_and_savepoints,
            test_delete_reinsert_and_concurrent_delete, test_ties, test_errors,
            test_removal_after_writes_shown, test_check_tampering,
-           test_full_scan_pages, test_convergence]:
+           test_damaged_metadata, test_full_scan_pages, test_convergence]:
     try:
         fn()
     except Exception as e:           # a crash in one test is one failure
