@@ -450,6 +450,36 @@ def test_damaged_metadata():
     b.close()
 
 
+def test_views_and_triggers():
+    """A view over a bec table scans it; a trigger on a plain table writes to
+    a bec table, and the write replicates like any other.  With PRAGMA
+    trusted_schema=OFF, SQLite keeps views and triggers away from bec
+    tables (they are not marked innocuous)."""
+    a = origin("vt.db", decl="id INTEGER PRIMARY KEY, title TEXT")
+    a.execute("CREATE TABLE inbox(title TEXT)")
+    a.execute("CREATE TRIGGER file_it AFTER INSERT ON inbox BEGIN "
+              "INSERT INTO todos(id, title) VALUES((SELECT count(*) FROM todos) + 1, "
+              "new.title); END")
+    a.execute("CREATE VIEW titles AS SELECT upper(title) AS t FROM todos")
+    n0 = nwrites(a)
+    a.executemany("INSERT INTO inbox VALUES(?)", [("milk",), ("eggs",)])
+    T.eq(rows(a), [(1, "milk"), (2, "eggs")], "rows written by a trigger")
+    T.eq(nwrites(a) - n0, 2, "one write op per autocommit statement")
+    T.eq(a.execute("SELECT t FROM titles ORDER BY t").fetchall(), [("EGGS",), ("MILK",)],
+         "a view over a bec table")
+    b = joined(a, "vt_b.db")
+    sync(a, b)
+    T.eq(rows(b), rows(a), "the trigger's writes replicate")
+    a.execute("PRAGMA trusted_schema=OFF")
+    T.raises(lambda: a.execute("SELECT * FROM titles").fetchall(), "unsafe use",
+             "no view over a bec table in an untrusted schema")
+    T.raises(lambda: a.execute("INSERT INTO inbox VALUES('tea')"), "unsafe use",
+             "no trigger writing a bec table in an untrusted schema")
+    T.eq(len(rows(a)), 2, "nothing written")
+    a.close()
+    b.close()
+
+
 def test_full_scan_pages():
     """Full scans read the shadow table a page of rows at a time (one step
     of a statement whose WHERE function fills the page): every row exactly
@@ -611,7 +641,8 @@ for fn in [test_basics, test_integer_key_and_composite_key, test_schema_replicat
            test_concurrent_create, test_rollback_and_savepoints,
            test_delete_reinsert_and_concurrent_delete, test_ties, test_errors,
            test_removal_after_writes_shown, test_check_tampering,
-           test_damaged_metadata, test_full_scan_pages, test_convergence]:
+           test_damaged_metadata, test_views_and_triggers, test_full_scan_pages,
+           test_convergence]:
     try:
         fn()
     except Exception as e:           # a crash in one test is one failure
