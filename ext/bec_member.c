@@ -1644,7 +1644,8 @@ int bec_member_check(BecCtx *p, char **pzProblems, char **pzErr){
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     MemberRow row;
     u = sqlite3_column_int(pStmt, 0);
-    if( u<1 || u>=pm->nUser ){
+    /* pm->nUser is the arrays' size; the graph knows the ids in use. */
+    if( u<1 || u>g->nAuthor || u>=pm->nUser ){
       problem(&out, &nProblem, &rc, "membership: member row for unknown "
               "author id %d", u);
       continue;
@@ -1664,7 +1665,7 @@ int bec_member_check(BecCtx *p, char **pzProblems, char **pzErr){
     }
   }
   sqlite3_finalize(pStmt);
-  for(u=1; rc==SQLITE_OK && u<pm->nUser; u++){
+  for(u=1; rc==SQLITE_OK && u<pm->nUser && u<=g->nAuthor; u++){
     MemberRow row;
     if( aSeen[u] || pm->aUser[u].mAbout.n==0 ) continue;
     member_row(pm, g, u, &row);

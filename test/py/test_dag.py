@@ -217,4 +217,17 @@ for trial in range(5):
     T.eq(ops(dst), hs, "delivery order %d: same ops in causal order" % trial)
     T.eq(one(dst, "SELECT count(*) FROM bec_pending"), 0, "delivery order %d: nothing pending" % trial)
 
+# --- bec_check reports damaged membership rows (never reads past the graph) ----------
+d = replica()
+d.execute("SELECT bec_create_group()")
+T.eq(one(d, "SELECT bec_check()"), "ok", "membership check ok")
+d.execute("UPDATE bec_store_member SET author=3")   # an author id the DAG does not have
+report = one(d, "SELECT bec_check()")
+T.check("membership: member row for unknown author id 3" in report,
+        "member row of an unknown author reported: %r" % report)
+T.check("is a member but has no member row" in report,
+        "the creator's missing row reported: %r" % report)
+d.execute("UPDATE bec_store_member SET author=1")
+T.eq(one(d, "SELECT bec_check()"), "ok", "repaired")
+
 T.done()
