@@ -323,14 +323,18 @@ static void mark_ancestors(const BecGraph *g, u8 *aMark){
 }
 
 /* Seqs of the hashes in a (0 for a hash not stored); *pnUnknown counts
-** those not stored.  *paSeq from sqlite3_malloc64; the caller frees it. */
-static int seqs_of(BecCtx *p, const u8 *a, int n, int **paSeq, int *pnUnknown){
+** those not stored.  *paSeq from sqlite3_malloc64; the caller frees it.
+** The seqs index arrays sized by graph g: an op that another connection
+** stored after g was read counts as not stored, this round. */
+static int seqs_of(BecCtx *p, const BecGraph *g, const u8 *a, int n,
+                   int **paSeq, int *pnUnknown){
   int *aSeq = sqlite3_malloc64(sizeof(int)*(sqlite3_uint64)(n+1));
   int i, rc = SQLITE_OK, nUnknown = 0;
   *paSeq = 0;
   if( aSeq==0 ) return SQLITE_NOMEM;
   for(i=0; rc==SQLITE_OK && i<n; i++){
     rc = bec_dag_seq_of(p, &a[i*BEC_HASH_BYTES], &aSeq[i]);
+    if( aSeq[i]<1 || aSeq[i]>g->nNode ) aSeq[i] = 0;
     if( aSeq[i]==0 ) nUnknown++;
   }
   if( rc ){
@@ -343,10 +347,10 @@ static int seqs_of(BecCtx *p, const u8 *a, int n, int **paSeq, int *pnUnknown){
 }
 
 /* Marks the stored ones among the hashes a[0..n-1] in aMark. */
-static int mark_hashes(BecCtx *p, const u8 *a, int n, u8 *aMark,
-                       int *pnUnknown){
+static int mark_hashes(BecCtx *p, const BecGraph *g, const u8 *a, int n,
+                       u8 *aMark, int *pnUnknown){
   int *aSeq = 0, i;
-  int rc = seqs_of(p, a, n, &aSeq, pnUnknown);
+  int rc = seqs_of(p, g, a, n, &aSeq, pnUnknown);
   for(i=0; rc==SQLITE_OK && i<n; i++) if( aSeq[i] ) aMark[aSeq[i]] = 1;
   sqlite3_free(aSeq);
   return rc;
@@ -490,7 +494,7 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
   /* Candidates: the ops added since the shared heads (those of them that
   ** are stored here; unknown ones are forgotten). */
   if( rc==SQLITE_OK ){
-    rc = mark_hashes(p, shared.a, (int)(shared.n/BEC_HASH_BYTES), aHave, 0);
+    rc = mark_hashes(p, g, shared.a, (int)(shared.n/BEC_HASH_BYTES), aHave, 0);
   }
   if( rc==SQLITE_OK ) rc = maximal_hashes(g, aHave, &sharedOut);
   if( rc==SQLITE_OK ){
@@ -707,7 +711,8 @@ static int accept_ops(BecCtx *p, Session *s, const BecSyncMsg *pMsg,
 ** bec_syncmsg_add_op) that no other op of pRecv names as a predecessor:
 ** marking their ancestors afterwards covers them all, with one lookup per
 ** branch instead of one per op. */
-static int mark_received(BecCtx *p, const BecBuf *pRecv, u8 *aMark){
+static int mark_received(BecCtx *p, const BecGraph *g, const BecBuf *pRecv,
+                         u8 *aMark){
   BecBuf preds, tips;
   BecReader rd;
   int rc = SQLITE_OK, nPred;
@@ -744,7 +749,7 @@ static int mark_received(BecCtx *p, const BecBuf *pRecv, u8 *aMark){
     }
   }
   if( rc==SQLITE_OK ){
-    rc = mark_hashes(p, tips.a, (int)(tips.n/BEC_HASH_BYTES), aMark, 0);
+    rc = mark_hashes(p, g, tips.a, (int)(tips.n/BEC_HASH_BYTES), aMark, 0);
   }
   bec_buf_free(&preds);
   bec_buf_free(&tips);
@@ -913,14 +918,14 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   if( rc==SQLITE_OK ) rc = local_heads(p, &heads, pzErr);
   if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = session_maps(s, g->nNode);
-  if( rc==SQLITE_OK ) rc = mark_received(p, &recv, s->aRoot);
-  if( rc==SQLITE_OK ) rc = seqs_of(p, in.aHead, in.nHead, &aTheirSeq, &nUnknown);
+  if( rc==SQLITE_OK ) rc = mark_received(p, g, &recv, s->aRoot);
+  if( rc==SQLITE_OK ) rc = seqs_of(p, g, in.aHead, in.nHead, &aTheirSeq, &nUnknown);
   for(i=0; rc==SQLITE_OK && i<in.nHead; i++){
     if( aTheirSeq[i] ) s->aRoot[aTheirSeq[i]] = 1;
   }
-  if( rc==SQLITE_OK ) rc = mark_hashes(p, in.aShared, in.nShared, s->aRoot, 0);
+  if( rc==SQLITE_OK ) rc = mark_hashes(p, g, in.aShared, in.nShared, s->aRoot, 0);
   if( rc==SQLITE_OK && (in.flags & BEC_SYNC_F_KNOWS_ALL) ){
-    rc = mark_hashes(p, s->sentHeads.a, (int)(s->sentHeads.n/BEC_HASH_BYTES),
+    rc = mark_hashes(p, g, s->sentHeads.a, (int)(s->sentHeads.n/BEC_HASH_BYTES),
                      s->aRoot, 0);
   }
   if( rc==SQLITE_OK ){
@@ -948,7 +953,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     for(i=0; rc==SQLITE_OK && i<in.nNeed; i++){
       int iSeq = 0;
       rc = bec_dag_seq_of(p, &in.aNeed[i*BEC_HASH_BYTES], &iSeq);
-      if( iSeq ) aSend[iSeq] = 3;
+      if( iSeq>=1 && iSeq<=g->nNode ) aSend[iSeq] = 3;
     }
   }
   for(i=1; rc==SQLITE_OK && i<=g->nNode; i++){
@@ -969,7 +974,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   if( rc==SQLITE_OK ) rc = peer_shared(p, zPeer, &shared);
   if( rc==SQLITE_OK ){
     memset(aBase, 0, (size_t)g->nNode + 1);
-    rc = mark_hashes(p, shared.a, (int)(shared.n/BEC_HASH_BYTES), aBase, 0);
+    rc = mark_hashes(p, g, shared.a, (int)(shared.n/BEC_HASH_BYTES), aBase, 0);
     for(i=0; rc==SQLITE_OK && i<in.nHead; i++){
       if( aTheirSeq[i] ) aBase[aTheirSeq[i]] = 1;
     }
