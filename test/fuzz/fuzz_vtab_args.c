@@ -85,20 +85,6 @@ static void setup(void){
   sqlite3_close(r);
 }
 
-/* Ingest into r every op of a that r lacks, in seq order. */
-static void forward(sqlite3 *a, sqlite3 *r){
-  sqlite3_stmt *pStmt = 0, *pIns = 0;
-  sqlite3_prepare_v2(a, "SELECT body FROM bec_ops", -1, &pStmt, 0);
-  sqlite3_prepare_v2(r, "SELECT bec_ingest(?1)", -1, &pIns, 0);
-  while( sqlite3_step(pStmt)==SQLITE_ROW ){
-    sqlite3_bind_value(pIns, 1, sqlite3_column_value(pStmt, 0));
-    sqlite3_step(pIns);
-    sqlite3_reset(pIns);
-  }
-  sqlite3_finalize(pStmt);
-  sqlite3_finalize(pIns);
-}
-
 static void must_be_ok(sqlite3 *db, const char *zWho){
   char *z = text(db, "SELECT bec_check()");
   if( z==0 || strcmp(z, "ok")!=0 ){
@@ -159,7 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
     run1(a, "DELETE FROM x");
     sqlite3_exec(a, "ROLLBACK", 0, 0, 0);
     run1(a, "SELECT * FROM bec_conflicts");
-    forward(a, r);
+    forward_ops(a, r);
     hA = rows_digest(a, &nRowA);
     hR = rows_digest(r, &nRowR);
     if( hA!=hR || nRowA!=nRowR ){
@@ -168,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
       abort();
     }
     run1(a, "DROP TABLE x");
-    forward(a, r);
+    forward_ops(a, r);
   }
   must_be_ok(a, "the writer");
   must_be_ok(r, "the replica");

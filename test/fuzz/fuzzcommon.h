@@ -73,19 +73,9 @@ static randombytes_implementation rnd = {
   rnd_name, rnd_random, rnd_stir, rnd_uniform, rnd_buf, rnd_close
 };
 
-/* Makes r a member (zRole) of a's group and gives it all of a's ops: the
-** usual second replica of a target's set-up. */
-static inline void admit_with_ops(sqlite3 *a, sqlite3 *r, const char *zRole){
-  char *zGroup, *zPub, *zSql;
+/* Ingests into r every op of a, in seq order (those r holds are no-ops). */
+static inline void forward_ops(sqlite3 *a, sqlite3 *r){
   sqlite3_stmt *pStmt = 0, *pIns = 0;
-  zGroup = text(a, "SELECT bec_group_id()");
-  zPub = text(r, "SELECT bec_pubkey()");
-  zSql = sqlite3_mprintf("SELECT bec_add_member('%q', '%q')", zPub, zRole);
-  exec(a, zSql);
-  sqlite3_free(zSql);
-  zSql = sqlite3_mprintf("SELECT bec_join('%q')", zGroup);
-  exec(r, zSql);
-  sqlite3_free(zSql);
   sqlite3_prepare_v2(a, "SELECT body FROM bec_ops", -1, &pStmt, 0);
   sqlite3_prepare_v2(r, "SELECT bec_ingest(?1)", -1, &pIns, 0);
   while( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -95,6 +85,21 @@ static inline void admit_with_ops(sqlite3 *a, sqlite3 *r, const char *zRole){
   }
   sqlite3_finalize(pStmt);
   sqlite3_finalize(pIns);
+}
+
+/* Makes r a member (zRole) of a's group and gives it all of a's ops: the
+** usual second replica of a target's set-up. */
+static inline void admit_with_ops(sqlite3 *a, sqlite3 *r, const char *zRole){
+  char *zGroup, *zPub, *zSql;
+  zGroup = text(a, "SELECT bec_group_id()");
+  zPub = text(r, "SELECT bec_pubkey()");
+  zSql = sqlite3_mprintf("SELECT bec_add_member('%q', '%q')", zPub, zRole);
+  exec(a, zSql);
+  sqlite3_free(zSql);
+  zSql = sqlite3_mprintf("SELECT bec_join('%q')", zGroup);
+  exec(r, zSql);
+  sqlite3_free(zSql);
+  forward_ops(a, r);
   sqlite3_free(zGroup);
   sqlite3_free(zPub);
 }
