@@ -83,7 +83,7 @@ $(B)/test/%: test/unit/%.c test/unit/bectest.h $(B)/libbec.a
 	@mkdir -p $(dir $@)
 	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE -Itest/unit $< -o $@ $(LDSAN) $(B)/libbec.a -lsqlite3 $(LIBS) -lpthread -lm
 
-$(B)/%: tools/%.c $(B)/libbec.a
+$(B)/%: tools/%.c tools/benchutil.h $(B)/libbec.a
 	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE $< -o $@ $(LDSAN) $(B)/libbec.a -lsqlite3 $(LIBS) -lpthread -lm
 
 # --- tests ------------------------------------------------------------------

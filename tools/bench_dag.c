@@ -14,6 +14,9 @@
 */
 #include "becInt.h"
 
+#define BENCH_NAME "bench_dag"
+#include "benchutil.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,37 +25,12 @@
 
 #define PAYLOAD_BYTES 100
 
-static double now(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec*1e-9;
-}
-
-static void die(sqlite3 *db, const char *zWhat){
-  fprintf(stderr, "bench_dag: %s: %s\n", zWhat, db ? sqlite3_errmsg(db) : "");
-  exit(1);
-}
-
-static void exec(sqlite3 *db, const char *zSql){
-  if( sqlite3_exec(db, zSql, 0, 0, 0) ) die(db, zSql);
-}
-
 static sqlite3 *open_file(const char *zPath){
   sqlite3 *db = 0;
   unlink(zPath);
   if( sqlite3_open(zPath, &db) ) die(db, "open");
   exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
   return db;
-}
-
-static int cmp_double(const void *a, const void *b){
-  double x = *(const double*)a, y = *(const double*)b;
-  return x<y ? -1 : x>y;
-}
-
-static double median(double *a, int n){
-  qsort(a, (size_t)n, sizeof(double), cmp_double);
-  return n%2 ? a[n/2] : (a[n/2-1]+a[n/2])/2;
 }
 
 typedef struct Ops Ops;

@@ -22,6 +22,9 @@
 */
 #include "becInt.h"
 
+#define BENCH_NAME "bench_member"
+#include "benchutil.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,22 +35,6 @@
 #define N_BRANCH  4        /* concurrent branches */
 #define MERGE_EVERY 250    /* ops between merges of all branches */
 #define N_SAMPLE  200      /* measured ops per kind */
-
-static double now(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec*1e-9;
-}
-
-static void die(sqlite3 *db, const char *zWhat){
-  fprintf(stderr, "bench_member: %s: %s\n", zWhat, db ? sqlite3_errmsg(db) : "");
-  exit(1);
-}
-
-static int cmp_double(const void *a, const void *b){
-  double x = *(const double*)a, y = *(const double*)b;
-  return x<y ? -1 : x>y;
-}
 
 typedef struct Stat Stat;
 struct Stat { double a[4096]; int n; };
@@ -208,14 +195,6 @@ static void step(int b, int nMemberTarget, int nOpTarget){
   nOps++;
 }
 
-static void exec(const char *zSql){
-  char *zErr = 0;
-  if( sqlite3_exec(db, zSql, 0, 0, &zErr) ){
-    fprintf(stderr, "bench_member: %s: %s\n", zSql, zErr);
-    exit(1);
-  }
-}
-
 static double select_members(int *pnRow){
   sqlite3_stmt *pStmt = 0;
   double t0 = now();
@@ -233,7 +212,7 @@ static double select_members(int *pnRow){
 
 static double sql_time(const char *zSql){
   double t0 = now();
-  exec(zSql);
+  exec(db, zSql);
   return now()-t0;
 }
 
@@ -264,7 +243,7 @@ int main(int argc, char **argv){
   unlink(zPath);
   if( sqlite3_open(zPath, &db) ) die(db, "open");
   if( sqlite3_bec_init(db, &zErr, 0) ) die(db, "bec init");
-  exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
+  exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
   if( sqlite3_prepare_v2(db, "SELECT bec_ingest(?1)", -1, &pIngest, 0) ) die(db, "prepare");
 
   aKey = malloc(sizeof(Key)*(size_t)nKey);
@@ -274,7 +253,7 @@ int main(int argc, char **argv){
   for(b=0; b<N_BRANCH; b++) aBr[b].aNew = malloc(sizeof(int)*(size_t)nKey);
 
   /* The local key (for the local API) is admin 1's. */
-  exec("SELECT bec_keygen()");
+  exec(db, "SELECT bec_keygen()");
   {
     sqlite3_stmt *pStmt = 0;
     sqlite3_prepare_v2(db, "SELECT bec_pubkey()", -1, &pStmt, 0);
@@ -287,7 +266,7 @@ int main(int argc, char **argv){
   printf("bench_member: %d members, %d ops, %d concurrent branches\n",
          nMemberTarget, nOpTarget, N_BRANCH);
   t0 = now();
-  exec("BEGIN");
+  exec(db, "BEGIN");
   op(0, BEC_KIND_CREATE, 0, 0, 0, 0, h, 1);
   /* The local identity is an admin too: its key takes the last slot. */
   memcpy(aKey[nKey-1].pub, aLocal, BEC_PUBKEY_BYTES);
@@ -302,13 +281,13 @@ int main(int argc, char **argv){
   while( nOps<nOpTarget ){
     if( nOps % MERGE_EVERY==0 ){
       merge_all();
-      exec("COMMIT; BEGIN");
+      exec(db, "COMMIT; BEGIN");
     }else{
       step((int)rnd(N_BRANCH), nMemberTarget, nOpTarget);
     }
   }
   merge_all();
-  exec("COMMIT");
+  exec(db, "COMMIT");
   tBuild = now()-t0;
   {
     sqlite3_stmt *pStmt = 0;
@@ -328,7 +307,7 @@ int main(int argc, char **argv){
   /* One more op at a time, each its own transaction.  WAL checkpoints
   ** (storage housekeeping, not membership work) are run between samples
   ** rather than inside one. */
-  exec("PRAGMA wal_autocheckpoint=0; PRAGMA wal_checkpoint(TRUNCATE)");
+  exec(db, "PRAGMA wal_autocheckpoint=0; PRAGMA wal_checkpoint(TRUNCATE)");
   for(i=0; i<N_SAMPLE; i++){
     Branch *p = &aBr[i%N_BRANCH];
     int m = aKnown[rnd((u32)nKnown)], k;
@@ -360,7 +339,7 @@ int main(int argc, char **argv){
     stat_add(&sRole, t);
   }
   merge_all();
-  exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
   for(i=0; i<N_SAMPLE/2; i++){
     char zHex[65];
     int m = nMember++;
@@ -370,7 +349,7 @@ int main(int argc, char **argv){
     snprintf(zSql, sizeof(zSql), "SELECT bec_remove_member('%s')", zHex);
     stat_add(&sLocalRemove, sql_time(zSql));
   }
-  exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  exec(db, "PRAGMA wal_checkpoint(TRUNCATE)");
   for(i=0; i<20; i++) stat_add(&sSelect, select_members(&n));
 
   printf("\nmembership work on the full DAG (each call its own transaction; the\n"

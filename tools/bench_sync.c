@@ -24,6 +24,9 @@
 */
 #include "becInt.h"
 
+#define BENCH_NAME "bench_sync"
+#include "benchutil.h"
+
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,21 +37,6 @@
 #define HISTORY       10000
 #define PAYLOAD_BYTES 16
 #define BRANCHES      50
-
-static double now(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec*1e-9;
-}
-
-static void die(sqlite3 *db, const char *zWhat){
-  fprintf(stderr, "bench_sync: %s: %s\n", zWhat, db ? sqlite3_errmsg(db) : "");
-  exit(1);
-}
-
-static void exec(sqlite3 *db, const char *zSql){
-  if( sqlite3_exec(db, zSql, 0, 0, 0) ) die(db, zSql);
-}
 
 static sqlite3 *open_file(const char *zPath, int bFresh){
   sqlite3 *db = 0;

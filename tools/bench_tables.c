@@ -30,31 +30,15 @@
 */
 #include "becInt.h"
 
+#define BENCH_NAME "bench_tables"
+#include "benchutil.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
 static int nRow = 100000;
-
-static double now(void){
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec*1e-9;
-}
-
-static void die(sqlite3 *db, const char *zWhat){
-  fprintf(stderr, "bench_tables: %s: %s\n", zWhat, db ? sqlite3_errmsg(db) : "");
-  exit(1);
-}
-
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  if( sqlite3_exec(db, zSql, 0, 0, &zErr) ){
-    fprintf(stderr, "bench_tables: %s: %s\n", zSql, zErr);
-    exit(1);
-  }
-}
 
 static char zDir[512];
 
@@ -99,16 +83,6 @@ static i64 db_size(sqlite3 *db){
   if( sqlite3_step(pStmt)==SQLITE_ROW ) n = sqlite3_column_int64(pStmt, 0);
   sqlite3_finalize(pStmt);
   return n;
-}
-
-static int cmp_double(const void *a, const void *b){
-  double x = *(const double*)a, y = *(const double*)b;
-  return x<y ? -1 : x>y;
-}
-
-static double median(double *a, int n){
-  qsort(a, (size_t)n, sizeof(double), cmp_double);
-  return n%2 ? a[n/2] : (a[n/2-1]+a[n/2])/2;
 }
 
 static double t_insert_select(sqlite3 *db){
