@@ -18,12 +18,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 EXT = os.environ.get("BEC_EXT", os.path.join(ROOT, "build", "bec"))
 
 
-def connect(path=":memory:", **kw):
-    db = sqlite3.connect(path, isolation_level=None, **kw)
+def load_bec(db):
+    """Loads the extension (BEC_EXT) into connection db; returns db."""
     db.enable_load_extension(True)
     db.load_extension(EXT)
     db.enable_load_extension(False)
     return db
+
+
+def connect(path=":memory:", **kw):
+    return load_bec(sqlite3.connect(path, isolation_level=None, **kw))
 
 
 def one(db, sql, *args):

@@ -53,7 +53,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "test", "membership"))
 sys.dont_write_bytecode = True
-EXT = os.environ.get("BEC_EXT", os.path.join(ROOT, "build", "bec"))
 
 # ---------------------------------------------------------------------------
 # Deterministic randomness for libsodium (and so for bec) in this process.
@@ -106,6 +105,7 @@ sys.path.insert(0, os.path.join(ROOT, "test", "py"))
 from becwire import (F_FILTER, F_KNOWS_ALL, F_OFFER, F_SAME_HEADS,  # noqa: E402,F401
                      F_SHARED_IS_HEADS, KIND, Key, blake, decode_msg, encode_msg,
                      make_op, read_varint, uvarint)
+from bectest import load_bec, one  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
@@ -116,15 +116,7 @@ def open_db(src=None):
     db = sqlite3.connect(":memory:", isolation_level=None)
     if src is not None:
         src.backup(db)
-    db.enable_load_extension(True)
-    db.load_extension(EXT)
-    db.enable_load_extension(False)
-    return db
-
-
-def one(db, sql, *args):
-    row = db.execute(sql, args).fetchone()
-    return None if row is None else row[0]
+    return load_bec(db)
 
 
 class Rep:
