@@ -335,6 +335,18 @@ static int word_is(const char *z, const char *zWord){
       && (z[n]==0 || is_space(z[n]) || z[n]=='(');
 }
 
+/* *pz starts with the word PRIMARY: moves past "PRIMARY KEY" and the
+** spaces after it (1), or returns 0 if KEY does not follow. */
+static int skip_primary_key(const char **pz){
+  const char *z = *pz + 7;
+  while( is_space(*z) ) z++;
+  if( !word_is(z, "KEY") ) return 0;
+  z += 3;
+  while( is_space(*z) ) z++;
+  *pz = z;
+  return 1;
+}
+
 /* Parses the module arguments into a schema.  *pzErr says what is wrong. */
 static int parse_args(const char *zTab, int nArg, const char *const *azArg,
                       BecSchema **pp, char **pzErr){
@@ -353,11 +365,7 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
     while( is_space(*z) ) z++;
     if( word_is(z, "PRIMARY") ){
       /* PRIMARY KEY(a, b) */
-      z += 7;
-      while( is_space(*z) ) z++;
-      if( !word_is(z, "KEY") ){ rc = SQLITE_ERROR; break; }
-      z += 3;
-      while( is_space(*z) ) z++;
+      if( !skip_primary_key(&z) ){ rc = SQLITE_ERROR; break; }
       if( *z!='(' || bTablePk || nPk ){ rc = SQLITE_ERROR; break; }
       z++;
       bTablePk = 1;
@@ -425,11 +433,7 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
     }
     while( is_space(*z) ) z++;
     if( word_is(z, "PRIMARY") ){
-      z += 7;
-      while( is_space(*z) ) z++;
-      if( !word_is(z, "KEY") ){ rc = SQLITE_ERROR; break; }
-      z += 3;
-      while( is_space(*z) ) z++;
+      if( !skip_primary_key(&z) ){ rc = SQLITE_ERROR; break; }
       if( word_is(z, "ASC") ) z += 3;
       while( is_space(*z) ) z++;
       if( nPk ){
