@@ -10,8 +10,8 @@
 **   becsync --stdio DB                          the serving side on stdin/out
 **
 ** Options: --quiet (no progress line), --timeout SECS (I/O, default 30),
-** --label NAME (the peer's name in bec_peers; default "key:<its key>", or
-** "file:<path>" for files).
+** --handshake-timeout SECS (default 10), --label NAME (the peer's name in
+** bec_peers; default "key:<its key>", or "file:<path>" for files).
 **
 ** Channel (docs/sync.md, "becsync"): each side sends a hello in clear
 **   "BECS" | version 1 | role 'C' or 'S' | group id (32) | identity key (32)
@@ -27,6 +27,20 @@
 ** sync message moves before both sides have sent 'K', so a peer that is
 ** not a member gets an 'E' frame and nothing else (no op, no head).
 **
+** Before authentication (BEFORE AUTH): until both sides have sent 'K', the
+** peer is unknown, so what it can make this side do is bounded.  The whole
+** handshake, reads and writes and the closing drain, has one total
+** deadline (--handshake-timeout, HANDSHAKE_TIMEOUT seconds by default) that
+** starts when the session starts: a peer trickling its hello one byte at a
+** time gains nothing, since no byte it sends moves the deadline.  A frame
+** announced before authentication is refused, before anything is allocated
+** for it, when its length exceeds PREAUTH_MAX_FRAME (the handshake's own
+** frames, 'A' 'K' 'E', are under 200 bytes).  Only after the peer's 'K'
+** (its signature checked, bec_sync_peer_allowed said yes, and it accepted
+** us) may a frame be as large as MAX_FRAME; from then on each read or write
+** must make progress within --timeout seconds.  Both roles apply the same
+** rules, so a hostile server cannot hold or bloat a client either.
+**
 ** Exit codes: 0 in sync; 1 usage; 2 local database error; 3 transport
 ** error (connect, I/O, timeout, end of stream); 4 authentication failed or
 ** refused (not a member); 5 protocol error (malformed message, a bound
@@ -40,6 +54,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -66,6 +81,14 @@
 
 #define HELLO_BYTES   (4 + 1 + 1 + 32 + 32 + 32)
 #define MAX_FRAME     (64*1024*1024 + 1 + 17)
+/* Before authentication (see BEFORE AUTH above).  The bound is part of the
+** protocol, so it is not an option: both sides must agree on it. */
+#define PREAUTH_MAX_FRAME  1024
+#define HANDSHAKE_TIMEOUT  10
+/* Closing drains what the peer still sends so that a refusal is not lost to
+** a reset, for at most this long in total (and never past the handshake
+** deadline of a peer that did not authenticate). */
+#define CLOSE_DRAIN_SECS   1
 #define SS_state      crypto_secretstream_xchacha20poly1305_state
 #define SS_push       crypto_secretstream_xchacha20poly1305_push
 #define SS_pull       crypto_secretstream_xchacha20poly1305_pull
@@ -79,6 +102,7 @@ typedef unsigned char u8;
 
 static int bQuiet = 0;
 static int nTimeout = 30;
+static int nHandshakeTimeout = HANDSHAKE_TIMEOUT;
 static const char *zLabelOpt = 0;
 
 /* Counters of one session, for the progress line and the summary. */
@@ -89,10 +113,11 @@ struct Stats {
   double tStart;
 };
 
+/* Seconds on the monotonic clock: deadlines must not move with the date. */
 static double now(void){
-  struct timeval tv;
-  gettimeofday(&tv, 0);
-  return tv.tv_sec + tv.tv_usec/1e6;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec/1e9;
 }
 
 static void progress(const Stats *st){
@@ -288,26 +313,81 @@ static int sync_files(const char *zA, const char *zB){
 typedef struct Chan Chan;
 struct Chan {
   int fdIn, fdOut;
-  int bSecure;
+  int bSecure;          /* the secretstream states are set */
+  int bAuthed;          /* the peer sent 'K': large frames, no total deadline */
+  double tDeadline;     /* end of the handshake (now() clock) */
+  char zFail[160];      /* why the last read or write failed, or "" */
   SS_state push, pull;
 };
 
-static int write_all(int fd, const u8 *a, size_t n){
+/* Waits until fd is ready for ev (POLLIN or POLLOUT).  Before the peer is
+** authenticated the wait ends at the handshake's total deadline; after, at
+** --timeout seconds without progress.  0 when ready, -1 with ch->zFail set
+** when time ran out. */
+static int chan_wait(Chan *ch, int fd, short ev){
+  for(;;){
+    struct pollfd pfd;
+    double dt = nTimeout;
+    int r;
+    if( !ch->bAuthed ){
+      double dLeft = ch->tDeadline - now();
+      if( dLeft<=0 ){
+        snprintf(ch->zFail, sizeof(ch->zFail),
+                 "not finished within %d s (--handshake-timeout)",
+                 nHandshakeTimeout);
+        return -1;
+      }
+      if( dLeft<dt ) dt = dLeft;
+    }
+    pfd.fd = fd;
+    pfd.events = ev;
+    pfd.revents = 0;
+    r = poll(&pfd, 1, (int)(dt*1000) + 1);
+    if( r<0 && errno==EINTR ) continue;
+    if( r<0 ){
+      snprintf(ch->zFail, sizeof(ch->zFail), "poll: %s", strerror(errno));
+      return -1;
+    }
+    if( r>0 ) return 0;   /* ready, or an error/hangup the read will report */
+    if( ch->bAuthed ){
+      snprintf(ch->zFail, sizeof(ch->zFail),
+               "no progress for %d s (--timeout)", nTimeout);
+      return -1;
+    }
+  }
+}
+
+/* Writes in pieces of at most PIPE_BUF, which a descriptor that polled
+** writable takes without blocking, so a peer that stops reading is caught by
+** chan_wait's clock even on a pipe (a socket also has SO_SNDTIMEO). */
+static int write_all(Chan *ch, const u8 *a, size_t n){
   while( n>0 ){
-    ssize_t k = write(fd, a, n);
-    if( k<0 && errno==EINTR ) continue;
-    if( k<=0 ) return -1;
+    ssize_t k;
+    if( chan_wait(ch, ch->fdOut, POLLOUT) ) return -1;
+    k = write(ch->fdOut, a, n<PIPE_BUF ? n : PIPE_BUF);
+    if( k<0 && (errno==EINTR || errno==EAGAIN) ) continue;
+    if( k<=0 ){
+      snprintf(ch->zFail, sizeof(ch->zFail), "write: %s",
+               k<0 ? strerror(errno) : "nothing written");
+      return -1;
+    }
     a += k;
     n -= (size_t)k;
   }
   return 0;
 }
 
-static int read_all(int fd, u8 *a, size_t n){
+static int read_all(Chan *ch, u8 *a, size_t n){
   while( n>0 ){
-    ssize_t k = read(fd, a, n);
-    if( k<0 && errno==EINTR ) continue;
-    if( k<=0 ) return -1;
+    ssize_t k;
+    if( chan_wait(ch, ch->fdIn, POLLIN) ) return -1;
+    k = read(ch->fdIn, a, n);
+    if( k<0 && (errno==EINTR || errno==EAGAIN) ) continue;
+    if( k<=0 ){
+      snprintf(ch->zFail, sizeof(ch->zFail), "%s",
+               k<0 ? strerror(errno) : "the peer closed the connection");
+      return -1;
+    }
     a += k;
     n -= (size_t)k;
   }
@@ -325,7 +405,7 @@ static int chan_send(Chan *ch, char type, const u8 *a, size_t n){
     SS_push(&ch->push, &aFrame[4], 0, aPlain, nPlain, 0, 0, SS_TAG_MESSAGE);
     aFrame[0] = (u8)(nCt>>24); aFrame[1] = (u8)(nCt>>16);
     aFrame[2] = (u8)(nCt>>8);  aFrame[3] = (u8)nCt;
-    rc = write_all(ch->fdOut, aFrame, nCt + 4);
+    rc = write_all(ch, aFrame, nCt + 4);
   }
   free(aPlain);
   free(aFrame);
@@ -333,21 +413,39 @@ static int chan_send(Chan *ch, char type, const u8 *a, size_t n){
 }
 
 /* Receives one frame; *ppOut (malloc'd) holds the payload after the type.
-** Returns 0, or EXIT_NET (I/O) or EXIT_PROTO (bad frame). */
+** Returns 0, or EXIT_NET (I/O), EXIT_PROTO (bad frame) or EXIT_LOCAL (out
+** of memory), with ch->zFail set.  The announced length is checked against
+** the bound of the session's stage before anything is allocated for it:
+** PREAUTH_MAX_FRAME until the peer is authenticated, MAX_FRAME after. */
 static int chan_recv(Chan *ch, char *pType, u8 **ppOut, size_t *pn){
   u8 aLen[4];
   u8 *aCt = 0, *aPlain = 0;
-  size_t nCt;
+  size_t nCt, nMax = ch->bAuthed ? MAX_FRAME : PREAUTH_MAX_FRAME;
   unsigned long long nPlain = 0;
   unsigned char tag = 0;
   *ppOut = 0;
   *pn = 0;
-  if( read_all(ch->fdIn, aLen, 4) ) return EXIT_NET;
+  if( read_all(ch, aLen, 4) ) return EXIT_NET;
   nCt = ((size_t)aLen[0]<<24) | ((size_t)aLen[1]<<16) | ((size_t)aLen[2]<<8) | aLen[3];
-  if( nCt<SS_ABYTES+1 || nCt>MAX_FRAME ) return EXIT_PROTO;
+  if( nCt<SS_ABYTES+1 || nCt>nMax ){
+    if( nCt>nMax ){
+      snprintf(ch->zFail, sizeof(ch->zFail), "a frame of %zu bytes exceeds "
+               "the limit of %zu%s", nCt, nMax,
+               ch->bAuthed ? "" : " before authentication");
+    }else{
+      snprintf(ch->zFail, sizeof(ch->zFail), "a frame of %zu bytes is too short", nCt);
+    }
+    return EXIT_PROTO;
+  }
   aCt = malloc(nCt);
   aPlain = malloc(nCt);
-  if( aCt==0 || aPlain==0 || read_all(ch->fdIn, aCt, nCt) ){
+  if( aCt==0 || aPlain==0 ){
+    free(aCt);
+    free(aPlain);
+    snprintf(ch->zFail, sizeof(ch->zFail), "out of memory for a frame of %zu bytes", nCt);
+    return EXIT_LOCAL;
+  }
+  if( read_all(ch, aCt, nCt) ){
     free(aCt);
     free(aPlain);
     return EXIT_NET;
@@ -355,6 +453,7 @@ static int chan_recv(Chan *ch, char *pType, u8 **ppOut, size_t *pn){
   if( SS_pull(&ch->pull, aPlain, &nPlain, &tag, aCt, nCt, 0, 0) || nPlain<1 ){
     free(aCt);
     free(aPlain);
+    snprintf(ch->zFail, sizeof(ch->zFail), "a frame failed to decrypt");
     return EXIT_PROTO;
   }
   free(aCt);
@@ -365,8 +464,41 @@ static int chan_recv(Chan *ch, char *pType, u8 **ppOut, size_t *pn){
   return 0;
 }
 
-/* The handshake: hellos, keys, mutual signatures, membership.  On success
-** *pzLabel (sqlite3_malloc'd) names the peer. */
+/* An error text the peer sent ('E'), for this side's log: printable ASCII
+** only, so that no peer writes control sequences to a terminal (malloc'd). */
+static char *peer_text(const char *zPrefix, const u8 *a, size_t n){
+  size_t nPre = strlen(zPrefix), i;
+  char *z = malloc(nPre + n + 1);
+  if( z ){
+    memcpy(z, zPrefix, nPre);
+    for(i=0; i<n; i++) z[nPre+i] = (a[i]>=0x20 && a[i]<0x7f) ? (char)a[i] : '?';
+    z[nPre+n] = 0;
+  }
+  return z;
+}
+
+/* Why the handshake stopped on a read or write (malloc'd). */
+static char *handshake_why(const Chan *ch){
+  char *z = malloc(sizeof(ch->zFail) + 40);
+  if( z ) snprintf(z, sizeof(ch->zFail) + 40, "handshake: %s",
+                   ch->zFail[0] ? ch->zFail : "the connection closed");
+  return z;
+}
+
+/* A frame the handshake refused (too large, undecryptable): say so to the
+** peer, which may be an honest newer version, then give up on it. */
+static int handshake_refuse(Chan *ch, int rc, char **pzWhy){
+  *pzWhy = handshake_why(ch);
+  if( rc==EXIT_PROTO && ch->bSecure ){
+    (void)chan_send(ch, 'E', (const u8*)ch->zFail, strlen(ch->zFail));
+  }
+  return rc;
+}
+
+/* The handshake: hellos, keys, mutual signatures, membership, all before
+** one total deadline and with frames bounded by PREAUTH_MAX_FRAME (see
+** BEFORE AUTH at the top).  On success *pzLabel (sqlite3_malloc'd) names the
+** peer and ch->bAuthed is set. */
 static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
                      char **pzWhy){
   u8 aMine[HELLO_BYTES], aTheirs[HELLO_BYTES], aTranscript[2*HELLO_BYTES + 1];
@@ -381,6 +513,8 @@ static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
   char zHex[65];
 
   *pzWhy = 0;
+  ch->bAuthed = 0;
+  ch->tDeadline = now() + nHandshakeTimeout;
   if( !db_hex(db, "SELECT bec_group_id()", aGroup, 32) ){
     *pzWhy = strdup("this database has no group (bec_create_group or bec_join)");
     return EXIT_LOCAL;
@@ -396,9 +530,9 @@ static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
   memcpy(&aMine[6], aGroup, 32);
   memcpy(&aMine[38], aPub, 32);
   memcpy(&aMine[70], aKxPk, 32);
-  if( write_all(ch->fdOut, aMine, HELLO_BYTES)
-   || read_all(ch->fdIn, aTheirs, HELLO_BYTES) ){
-    *pzWhy = strdup("the connection closed during the handshake");
+  if( write_all(ch, aMine, HELLO_BYTES)
+   || read_all(ch, aTheirs, HELLO_BYTES) ){
+    *pzWhy = handshake_why(ch);
     return EXIT_NET;
   }
   if( memcmp(aTheirs, "BECS", 4) || aTheirs[4]!=1
@@ -428,9 +562,9 @@ static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
   }
   sodium_memzero(aKxSk, sizeof(aKxSk));
   SS_init_push(&ch->push, aHdr, aTx);
-  if( write_all(ch->fdOut, aHdr, sizeof(aHdr))
-   || read_all(ch->fdIn, aPeerHdr, sizeof(aPeerHdr)) ){
-    *pzWhy = strdup("the connection closed during the handshake");
+  if( write_all(ch, aHdr, sizeof(aHdr))
+   || read_all(ch, aPeerHdr, sizeof(aPeerHdr)) ){
+    *pzWhy = handshake_why(ch);
     return EXIT_NET;
   }
   if( SS_init_pull(&ch->pull, aPeerHdr, aRx) ){
@@ -452,13 +586,9 @@ static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
   rc = chan_send(ch, 'A', aSig, 64) ? EXIT_NET : EXIT_OK;
   free(aSig);
   if( rc==EXIT_OK ) rc = chan_recv(ch, &type, &aFrame, &nFrame);
-  if( rc ){
-    *pzWhy = strdup("the connection closed during the handshake");
-    return rc;
-  }
+  if( rc ) return handshake_refuse(ch, rc, pzWhy);
   if( type=='E' ){
-    *pzWhy = malloc(nFrame + 20);
-    if( *pzWhy ) snprintf(*pzWhy, nFrame + 20, "refused: %.*s", (int)nFrame, aFrame);
+    *pzWhy = peer_text("refused: ", aFrame, nFrame);
     free(aFrame);
     return EXIT_AUTH;
   }
@@ -495,17 +625,14 @@ static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
   ** may close before our 'K' arrives: its 'E' is still read. */
   (void)chan_send(ch, 'K', 0, 0);
   rc = chan_recv(ch, &type, &aFrame, &nFrame);
-  if( rc ){
-    *pzWhy = strdup("the connection closed during the handshake");
-    return rc;
-  }
+  if( rc ) return handshake_refuse(ch, rc, pzWhy);
   if( type!='K' ){
-    *pzWhy = malloc(nFrame + 20);
-    if( *pzWhy ) snprintf(*pzWhy, nFrame + 20, "refused: %.*s", (int)nFrame, aFrame);
+    *pzWhy = peer_text("refused: ", aFrame, nFrame);
     free(aFrame);
     return type=='E' ? EXIT_AUTH : EXIT_PROTO;
   }
   free(aFrame);
+  ch->bAuthed = 1;   /* from here frames up to MAX_FRAME, --timeout per read */
   *pzLabel = zLabelOpt ? sqlite3_mprintf("%s", zLabelOpt)
                        : sqlite3_mprintf("key:%s", zHex);
   return *pzLabel ? EXIT_OK : EXIT_LOCAL;
@@ -545,8 +672,7 @@ static int run_session(sqlite3 *db, Chan *ch, int bClient, FILE *fSummary,
       break;
     }
     if( type=='E' ){
-      zErr = malloc(nIn + 1);
-      if( zErr ){ memcpy(zErr, aIn, nIn); zErr[nIn] = 0; }
+      zErr = peer_text("", aIn, nIn);
       free(aIn);
       rc = EXIT_PROTO;
       break;
@@ -583,7 +709,9 @@ static int run_session(sqlite3 *db, Chan *ch, int bClient, FILE *fSummary,
     bSync = db_state(db, zLabel, &st, 0);
     if( rc==EXIT_OK && !bSync ) rc = EXIT_NOSYNC;
   }
-  if( rc==EXIT_NET && zWhy==0 && zErr==0 ){
+  if( rc!=EXIT_OK && zWhy==0 && zErr==0 && ch->zFail[0] ){
+    zWhy = strdup(ch->zFail);
+  }else if( rc==EXIT_NET && zWhy==0 && zErr==0 ){
     zWhy = strdup("the connection failed or timed out");
   }
   summary(fSummary, zName, rc==EXIT_OK, &st, zWhy ? zWhy : zErr);
@@ -617,17 +745,29 @@ static void set_timeouts(int fd){
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* Closes a socket after the peer has read what was sent: shut the sending
-** side, then drain until the peer closes (at most a second), so a refusal
-** is not lost to a reset. */
-static void tcp_close(int fd){
-  struct timeval tv;
+/* Closes a channel's socket after the peer has read what was sent: shut the
+** sending side, then drain until the peer closes, so a refusal is not lost
+** to a reset.  The drain lasts CLOSE_DRAIN_SECS in total whatever the peer
+** sends, and never outlasts the handshake deadline of a peer that did not
+** authenticate: such a peer holds this side no longer than that deadline. */
+static void tcp_close(Chan *ch){
+  int fd = ch->fdIn;
+  double tEnd = now() + CLOSE_DRAIN_SECS;
   u8 a[512];
-  tv.tv_sec = 1;
-  tv.tv_usec = 0;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  if( !ch->bAuthed && ch->tDeadline>0 && ch->tDeadline<tEnd ) tEnd = ch->tDeadline;
   shutdown(fd, SHUT_WR);
-  while( read(fd, a, sizeof(a))>0 ){}
+  for(;;){
+    struct pollfd pfd;
+    double dt = tEnd - now();
+    int r;
+    if( dt<=0 ) break;
+    pfd.fd = fd;
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    r = poll(&pfd, 1, (int)(dt*1000) + 1);
+    if( r<0 && errno==EINTR ) continue;
+    if( r<=0 || read(fd, a, sizeof(a))<=0 ) break;
+  }
   close(fd);
 }
 
@@ -689,7 +829,7 @@ static int sync_tcp(sqlite3 *db, const char *zAddr, FILE *fSummary){
   memset(&ch, 0, sizeof(ch));
   ch.fdIn = ch.fdOut = fd;
   rc = run_session(db, &ch, 1, fSummary, zAddr);
-  tcp_close(fd);
+  tcp_close(&ch);
   return rc;
 }
 
@@ -733,7 +873,7 @@ static int serve(sqlite3 *db, const char *zListen, const char **azPeer,
         memset(&ch, 0, sizeof(ch));
         ch.fdIn = ch.fdOut = fdc;
         (void)run_session(db, &ch, 0, stdout, zName);
-        tcp_close(fdc);
+        tcp_close(&ch);
         nDone++;
       }
     }
@@ -749,9 +889,31 @@ static int serve(sqlite3 *db, const char *zListen, const char **azPeer,
   return EXIT_OK;
 }
 
-/* sync DB --exec CMD: the command's stdin/stdout are the channel. */
+/* Waits for the --exec child until tEnd (now() clock), then stops it: a
+** command that never exits must not hold the client after its session. */
+static void reap(pid_t pid, double tEnd){
+  int st = 0, i;
+  while( waitpid(pid, &st, WNOHANG)==0 ){
+    if( now()>=tEnd ){
+      kill(pid, SIGTERM);
+      for(i=0; i<100 && waitpid(pid, &st, WNOHANG)==0; i++) poll(0, 0, 10);
+      if( i==100 ){
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+      }
+      return;
+    }
+    poll(0, 0, 10);
+  }
+}
+
+/* sync DB --exec CMD: the command's stdin/stdout are the channel.  After
+** the session the command gets --timeout seconds to exit if the peer was
+** authenticated, else what is left of the handshake deadline (at most
+** CLOSE_DRAIN_SECS), as tcp_close gives a socket. */
 static int sync_exec(sqlite3 *db, const char *zCmd){
-  int aIn[2], aOut[2], rc, st = 0;
+  int aIn[2], aOut[2], rc;
+  double tEnd;
   pid_t pid;
   Chan ch;
   if( pipe(aIn) || pipe(aOut) ){
@@ -778,7 +940,9 @@ static int sync_exec(sqlite3 *db, const char *zCmd){
   rc = run_session(db, &ch, 1, stdout, zCmd);
   close(aIn[0]);
   close(aOut[1]);
-  waitpid(pid, &st, 0);
+  tEnd = now() + (ch.bAuthed ? nTimeout : CLOSE_DRAIN_SECS);
+  if( !ch.bAuthed && ch.tDeadline<tEnd ) tEnd = ch.tDeadline;
+  reap(pid, tEnd);
   return rc;
 }
 
@@ -793,7 +957,7 @@ static int usage(void){
     "       becsync [options] sync DB HOST:PORT\n"
     "       becsync [options] sync DB --exec 'COMMAND'\n"
     "       becsync [options] --stdio DB\n"
-    "options: --quiet  --timeout SECS  --label NAME\n"
+    "options: --quiet  --timeout SECS  --handshake-timeout SECS  --label NAME\n"
     "exit: 0 in sync, 1 usage, 2 local database, 3 transport, 4 authentication\n"
     "      or refused, 5 protocol, 6 ended out of sync\n");
   return EXIT_USAGE;
@@ -815,6 +979,9 @@ int main(int argc, char **argv){
     if( strcmp(z, "--quiet")==0 ) bQuiet = 1;
     else if( strcmp(z, "--stdio")==0 ) bStdio = 1;
     else if( strcmp(z, "--timeout")==0 && bMore ) nTimeout = atoi(argv[++i]);
+    else if( strcmp(z, "--handshake-timeout")==0 && bMore ){
+      nHandshakeTimeout = atoi(argv[++i]);
+    }
     else if( strcmp(z, "--label")==0 && bMore ) zLabelOpt = argv[++i];
     else if( strcmp(z, "--listen")==0 && bMore ) zListen = argv[++i];
     else if( strcmp(z, "--exec")==0 && bMore ) zExec = argv[++i];
@@ -828,7 +995,11 @@ int main(int argc, char **argv){
     else if( nArg<8 ) azArg[nArg++] = z;
     else return usage();
   }
-  if( nTimeout<=0 || nInterval<=0 ) return usage();
+  /* Up to a million seconds, so that a wait in milliseconds fits an int. */
+  if( nTimeout<=0 || nTimeout>1000000 || nInterval<=0
+   || nHandshakeTimeout<=0 || nHandshakeTimeout>1000000 ){
+    return usage();
+  }
   if( bStdio ){
     Chan ch;
     if( nArg!=1 ) return usage();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # becsync end to end: two files; loopback TCP (serve / sync, periodic --peer);
 # a pipe (--stdio through --exec); a non-member refused with nothing sent;
-# garbage on the socket; exit codes.  Needs BEC_BUILD and BEC_EXT (test/run.sh).
+# garbage on the socket; the handshake deadline on pipes; exit codes.
+# (Raw-socket attacks before authentication: test/py/test_becsync_preauth.py.)  Needs BEC_BUILD and BEC_EXT (test/run.sh).
 set -u
 B=${BEC_BUILD:-$PWD/build}
 PY=${PYTHON:-/usr/bin/python3}
@@ -58,6 +59,7 @@ wait_port() {  # until something listens on 127.0.0.1:$1
 "$B/becsync" >/dev/null 2>&1; check '[ $? = 1 ]' "no arguments: exit 1"
 "$B/becsync" sync "$T/a.db" nocolon >/dev/null 2>&1; check '[ $? = 1 ]' "bad address: exit 1"
 "$B/becsync" "$T/a.db" "$T/missing.db" >/dev/null 2>&1; check '[ $? = 2 ]' "missing file: exit 2"
+"$B/becsync" sync "$T/a.db" --exec true --handshake-timeout 0 >/dev/null 2>&1; check '[ $? = 1 ]' "--handshake-timeout 0: exit 1"
 
 # File to file.
 out=$("$B/becsync" "$T/a.db" "$T/b.db"); rc=$?
@@ -131,6 +133,21 @@ check 'grep -q "in sync with stdio peer" "$T/stdio.err"' "stdio side prints its 
 out=$("$B/becsync" sync "$T/x.db" --exec "'$B/becsync' --stdio '$T/b.db'" 2>/dev/null); rc=$?
 check '[ $rc = 4 ]' "non-member over a pipe: exit $rc"
 check '[ "$(state "$T/x.db")" = "|0" ]' "non-member over a pipe got nothing"
+
+# The handshake deadline holds on pipes too (no socket timeout there): a
+# command that never answers, on either side, is given up at 1 s, not when it
+# exits after 4 s.  (Output goes to files: a left-over sleep must not hold a
+# pipe of this script.)
+t0=$(date +%s%N)
+"$B/becsync" sync "$T/a.db" --exec 'sleep 4' --handshake-timeout 1 >"$T/pipe.out" 2>&1; rc=$?
+ms=$(( ($(date +%s%N) - t0) / 1000000 )); out=$(cat "$T/pipe.out")
+check '[ $rc = 3 ] && [ $ms -lt 2500 ]' "a silent --exec command: exit 3 at the deadline (got $rc after $ms ms): $out"
+check '[[ "$out" == *"--handshake-timeout"* ]]' "a silent --exec command: names the deadline: $out"
+t0=$(date +%s%N)
+"$B/becsync" --stdio "$T/b.db" --handshake-timeout 1 < <(exec sleep 4) >/dev/null 2>"$T/pipe.out"; rc=$?
+kill $! 2>/dev/null
+ms=$(( ($(date +%s%N) - t0) / 1000000 )); out=$(cat "$T/pipe.out")
+check '[ $rc = 3 ] && [ $ms -lt 3500 ]' "--stdio with a silent peer: exit 3 at the deadline (got $rc after $ms ms): $out"
 
 # Nothing listening: a transport error.
 "$B/becsync" sync "$T/a.db" 127.0.0.1:1 >/dev/null 2>&1; check '[ $? = 3 ]' "connection refused: exit 3"
