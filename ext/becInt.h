@@ -680,4 +680,130 @@ int bec_sync_register(sqlite3*, BecCtx*);
 /* Creates the tables this module owns (called by bec_dag_ensure_schema). */
 int bec_sync_ensure_schema(BecCtx*, char **pzErr);
 
+/**************************************************************************
+** bec_frost.c - the arithmetic of the threshold root (THRESHOLD.md 1-3):
+** FROST(Ed25519, SHA-512) signing as in RFC 9591 and the Pedersen key
+** generation with proofs of possession.  Bytes in, bytes out; no tables.
+** Every function returns SQLITE_OK or an error code (a refused input is
+** BEC_MALFORMED with *pzErr, which may be 0); *piBad names the holder to
+** blame.  Structs marked secret belong to the caller, who wipes them with
+** sodium_memzero once used.
+*/
+#define BEC_FROST_SCALAR_BYTES    32   /* canonical little-endian, < L */
+#define BEC_FROST_POINT_BYTES     32   /* RFC 8032 point encoding */
+#define BEC_FROST_RAND_BYTES      32   /* randomness per nonce */
+#define BEC_FROST_SIG_BYTES       64   /* R || z: an Ed25519 signature */
+#define BEC_FROST_SID_BYTES       32   /* key-generation session id */
+#define BEC_FROST_MAX_HOLDERS     64   /* identifiers are 1..64 */
+#define BEC_FROST_RHO_INPUT_BYTES 192  /* Y || H4(msg) || H5(list) || id */
+#define BEC_FROST_BOX_PLAIN_BYTES 82   /* tag(16) || sid || i || j || f_i(j) */
+#define BEC_FROST_BOX_BYTES       130  /* sealed: + crypto_box_SEALBYTES */
+
+/* One signer's public nonce commitment (round 1). */
+typedef struct BecFrostCommit BecFrostCommit;
+struct BecFrostCommit {
+  int id;                            /* identifier, 1..BEC_FROST_MAX_HOLDERS */
+  u8 aD[BEC_FROST_POINT_BYTES];      /* hiding commitment d.B */
+  u8 aE[BEC_FROST_POINT_BYTES];      /* binding commitment e.B */
+};
+/* Secret: a nonce pair and its public commitment.  bec_frost_sign wipes
+** it when it returns a share, so it signs at most once. */
+typedef struct BecFrostNonce BecFrostNonce;
+struct BecFrostNonce {
+  u8 ad[BEC_FROST_SCALAR_BYTES];     /* hiding nonce d */
+  u8 ae[BEC_FROST_SCALAR_BYTES];     /* binding nonce e */
+  BecFrostCommit commit;             /* what is published */
+};
+/* Secret: one holder's share of the root key, and the public keys. */
+typedef struct BecFrostKey BecFrostKey;
+struct BecFrostKey {
+  int id;                            /* this holder's identifier */
+  u8 aShare[BEC_FROST_SCALAR_BYTES]; /* s_id (secret) */
+  u8 aPk[BEC_FROST_POINT_BYTES];     /* PK_id = s_id.B */
+  u8 aY[BEC_FROST_POINT_BYTES];      /* the group key */
+};
+/* Secret: a dealer's polynomial, coefficients a_0..a_(k-1), all non-zero. */
+typedef struct BecFrostPoly BecFrostPoly;
+struct BecFrostPoly {
+  int k;
+  u8 a[BEC_FROST_MAX_HOLDERS][BEC_FROST_SCALAR_BYTES];
+};
+/* The public part of a deal: commitments and proof of possession. */
+typedef struct BecFrostDeal BecFrostDeal;
+struct BecFrostDeal {
+  int id;                            /* the dealer's identifier i */
+  int k;                             /* threshold: aPhi[0..k-1] are used */
+  u8 aPhi[BEC_FROST_MAX_HOLDERS][BEC_FROST_POINT_BYTES]; /* a_it.B */
+  u8 aPopR[BEC_FROST_POINT_BYTES];   /* PoP commitment R_i */
+  u8 aPopMu[BEC_FROST_SCALAR_BYTES]; /* PoP response mu_i */
+};
+
+/* Deserialization: SQLITE_OK if canonical (scalar < L; point valid, in the
+** prime-order subgroup, not of small order), else BEC_MALFORMED. */
+int bec_frost_scalar_check(const u8 *a) BEC_WARN_UNUSED;
+int bec_frost_point_check(const u8 *a) BEC_WARN_UNUSED;
+
+/* Round 1.  _with takes the two 32-byte randomness inputs (tests). */
+int bec_frost_commit(const BecFrostKey*, BecFrostNonce *pNonce /* OUT */)
+    BEC_WARN_UNUSED;
+int bec_frost_commit_with(const BecFrostKey*, const u8 *aRandD,
+    const u8 *aRandE, BecFrostNonce *pNonce /* OUT */) BEC_WARN_UNUSED;
+/* Round 2.  aList: the n commitments, sorted by identifier, the signer's
+** own among them.  aZ (OUT) receives z_i.  *pNonce is wiped on success. */
+int bec_frost_sign(const BecFrostKey*, BecFrostNonce *pNonce /* IN/OUT */,
+    const BecFrostCommit *aList, int n, const u8 *aMsg, i64 nMsg,
+    u8 *aZ, char **pzErr) BEC_WARN_UNUSED;
+/* The binding factors rho_j of each list entry (OUT, n of them), and if
+** aInput is not 0 their preimages (n * BEC_FROST_RHO_INPUT_BYTES). */
+int bec_frost_binding_factors(const BecFrostCommit *aList, int n,
+    const u8 *aY, const u8 *aMsg, i64 nMsg,
+    u8 (*aRho)[BEC_FROST_SCALAR_BYTES], u8 *aInput, char **pzErr)
+    BEC_WARN_UNUSED;
+/* The share check of holder id: "bad signature share: holder <id>". */
+int bec_frost_verify_share(int id, const u8 *aPk, const u8 *aZ,
+    const BecFrostCommit *aList, int n, const u8 *aY,
+    const u8 *aMsg, i64 nMsg, char **pzErr) BEC_WARN_UNUSED;
+/* z = sum of aZ[0..n-1] (aZ[j] from aList[j]); aSig = R || z, checked
+** with crypto_sign_verify_detached under aY.  If it does not verify and
+** aPk (PK of each list entry) is given, *piBad names the holder whose
+** share fails its check; 0 if none does (too few signers). */
+int bec_frost_aggregate(const BecFrostCommit *aList, int n,
+    const u8 (*aZ)[BEC_FROST_SCALAR_BYTES],
+    const u8 (*aPk)[BEC_FROST_POINT_BYTES], const u8 *aY,
+    const u8 *aMsg, i64 nMsg, u8 *aSig /* OUT */, int *piBad,
+    char **pzErr) BEC_WARN_UNUSED;
+
+/* Key generation.  A dealer draws a polynomial, evaluates it (Horner),
+** commits with a proof of possession bound to (gid, sid, id), and seals
+** f(j) to holder j's Ed25519 key; bec_frost_dkg_deal does all of it, with
+** aBoxes (OUT) n * BEC_FROST_BOX_BYTES, box j-1 for holder j. */
+int bec_frost_poly_random(int k, BecFrostPoly* /* OUT */) BEC_WARN_UNUSED;
+int bec_frost_poly_eval(const BecFrostPoly*, int x, u8 *aOut)
+    BEC_WARN_UNUSED;
+int bec_frost_dkg_commit(const BecFrostPoly*, const u8 *aGid,
+    const u8 *aSid, int id, BecFrostDeal* /* OUT */) BEC_WARN_UNUSED;
+int bec_frost_dkg_seal(const u8 *aSid, int i, int j, const u8 *aShare,
+    const u8 *aEdPk, u8 *aBox /* OUT */) BEC_WARN_UNUSED;
+int bec_frost_dkg_deal(const u8 *aGid, const u8 *aSid, int id, int k,
+    int n, const u8 (*aHolderPk)[BEC_PUBKEY_BYTES],
+    BecFrostDeal *pDeal /* OUT */, u8 *aBoxes /* OUT */) BEC_WARN_UNUSED;
+/* Anyone: commitments deserialize and the PoP verifies. */
+int bec_frost_dkg_check_deal(const u8 *aGid, const u8 *aSid,
+    const BecFrostDeal*, char **pzErr) BEC_WARN_UNUSED;
+/* Holder j: open the box from dealer i with its Ed25519 secret key. */
+int bec_frost_dkg_open(const u8 *aSid, int i, int j, const u8 *aBox,
+    i64 nBox, const u8 *aEdSecret, u8 *aShare /* OUT, secret */,
+    char **pzErr) BEC_WARN_UNUSED;
+/* Anyone, from the n checked deals of dealers 1..n in order: Y and, if
+** aPk is not 0, PK_1..PK_n. */
+int bec_frost_dkg_public(const BecFrostDeal *aDeal, int n, u8 *aY,
+    u8 (*aPk)[BEC_FROST_POINT_BYTES], char **pzErr) BEC_WARN_UNUSED;
+/* Holder j: opens its n boxes (apBox[i-1] from dealer i), checks them
+** against the commitments and fills *pKey; on a bad box or share, *piBad
+** names the dealer ("dkg: bad share from holder <i>"). */
+int bec_frost_dkg_finish(const u8 *aSid, int j, const BecFrostDeal *aDeal,
+    int n, const u8 *const *apBox, const u8 *aEdSecret,
+    BecFrostKey *pKey /* OUT, secret */, int *piBad, char **pzErr)
+    BEC_WARN_UNUSED;
+
 #endif /* BEC_INT_H */
