@@ -790,7 +790,9 @@ int bec_frost_dkg_deal(const u8 *aGid, const u8 *aSid, int id, int k,
 /* Anyone: commitments deserialize and the PoP verifies. */
 int bec_frost_dkg_check_deal(const u8 *aGid, const u8 *aSid,
     const BecFrostDeal*, char **pzErr) BEC_WARN_UNUSED;
-/* Holder j: open the box from dealer i with its Ed25519 secret key. */
+/* Holder j: open the box from dealer i with its Ed25519 secret key
+** (seed || public key).  BEC_MALFORMED: the box is bad ("dkg: bad share
+** from holder <i>"); SQLITE_MISUSE: the key itself has no X25519 form. */
 int bec_frost_dkg_open(const u8 *aSid, int i, int j, const u8 *aBox,
     i64 nBox, const u8 *aEdSecret, u8 *aShare /* OUT, secret */,
     char **pzErr) BEC_WARN_UNUSED;

@@ -329,6 +329,7 @@ static int session_init(Session *p, const BecFrostCommit *aList, int n,
   if( n<1 || n>BEC_FROST_MAX_HOLDERS ){
     return FAIL(pzErr, "frost: %d signers (1..%d)", n, BEC_FROST_MAX_HOLDERS);
   }
+  if( nMsg<0 ) return FAIL(pzErr, "frost: negative message length");
   if( bec_frost_point_check(aY) ){
     return FAIL(pzErr, "frost: invalid group key");
   }
@@ -336,8 +337,9 @@ static int session_init(Session *p, const BecFrostCommit *aList, int n,
     if( !id_ok(aList[j].id) || (j>0 && aList[j].id<=aList[j-1].id) ){
       return FAIL(pzErr, "frost: commitment list not sorted by identifier");
     }
-    if( bec_frost_point_check(aList[j].aD)
-     || bec_frost_point_check(aList[j].aE) ){
+    /* D_j is only ever added, so it is deserialized here; E_j is by the
+    ** multiplication rho_j.E_j below, which applies the same checks. */
+    if( bec_frost_point_check(aList[j].aD) ){
       return FAIL(pzErr, "frost: invalid commitment of holder %d",
                   aList[j].id);
     }
@@ -373,14 +375,17 @@ static int session_init(Session *p, const BecFrostCommit *aList, int n,
 
   /* R = sum_j (D_j + rho_j.E_j), from the first term on (gap 2). */
   for(j=0; rc==SQLITE_OK && j<n; j++){
-    rc = mul(aT, p->aRho[j], aList[j].aE);
+    if( mul(aT, p->aRho[j], aList[j].aE) ){
+      rc = FAIL(pzErr, "frost: invalid commitment of holder %d", aList[j].id);
+    }
     if( rc==SQLITE_OK ) rc = add(aT, aList[j].aD, aT);
     if( rc==SQLITE_OK ){
       if( j==0 ) memcpy(p->aR, aT, PT);
       else rc = add(p->aR, p->aR, aT);
     }
   }
-  if( rc==SQLITE_OK && bec_frost_point_check(p->aR) ){
+  /* A sum of prime-order points is one, or the identity. */
+  if( rc==SQLITE_OK && memcmp(p->aR, aIdentity, PT)==0 ){
     rc = FAIL(pzErr, "frost: group commitment is the identity");
   }
 
@@ -490,7 +495,8 @@ static int share_check(const Session *p, const BecFrostCommit *aList,
                        int j, const u8 *aPk, const u8 *aZ){
   u8 aL[PT], aR[PT], aT[PT], aCl[SC];
   int rc;
-  if( !scalar_ok(aZ) || bec_frost_point_check(aPk) ) return SQLITE_ERROR;
+  /* PK_j is deserialized by its multiplication. */
+  if( !scalar_ok(aZ) ) return SQLITE_ERROR;
   rc = base_mul(aL, aZ);
   if( rc==SQLITE_OK ) rc = mul(aT, p->aRho[j], aList[j].aE);
   if( rc==SQLITE_OK ) rc = add(aR, aList[j].aD, aT);
@@ -639,6 +645,8 @@ int bec_frost_dkg_check_deal(const u8 *aGid, const u8 *aSid,
   if( !id_ok(pDeal->id) || pDeal->k<1 || pDeal->k>BEC_FROST_MAX_HOLDERS ){
     return FAIL(pzErr, "dkg: malformed deal");
   }
+  /* Every commitment deserializes: they are stored, summed and multiplied
+  ** by every holder later. */
   for(t=0; t<pDeal->k; t++){
     if( bec_frost_point_check(pDeal->aPhi[t]) ){
       return FAIL(pzErr, "dkg: invalid commitment %d from holder %d",
@@ -701,7 +709,9 @@ int bec_frost_dkg_open(const u8 *aSid, int i, int j, const u8 *aBox,
   ** (seed || public key). */
   if( crypto_sign_ed25519_sk_to_curve25519(aXSk, aEdSecret)
    || crypto_sign_ed25519_pk_to_curve25519(aXPk, &aEdSecret[BEC_SEED_BYTES]) ){
-    rc = SQLITE_ERROR;
+    /* Our own key, not the dealer's fault: SQLITE_MISUSE, no blame. */
+    set_err(pzErr, "dkg: this identity key has no X25519 key");
+    rc = SQLITE_MISUSE;
   }else if( crypto_box_seal_open(aPlain, aBox, (unsigned long long)nBox,
                                  aXPk, aXSk) ){
     rc = FAIL(pzErr, "dkg: bad share from holder %d", i);   /* not for us */
@@ -746,16 +756,17 @@ int bec_frost_dkg_deal(const u8 *aGid, const u8 *aSid, int id, int k,
 ** Key generation: Feldman checks and the results.
 */
 
-/* sum_t x^t.aPhi[t] over t < k.  A term whose point is the identity (a sum
-** of commitments that cancels) contributes nothing and is skipped, since
-** libsodium refuses to multiply it; every other point must deserialize.
+/* sum_t x^t.aPhi[t] over t < k; aPhi[0] has been deserialized by the
+** caller.  A term whose point is the identity (a sum of commitments that
+** cancels) contributes nothing and is skipped, since libsodium refuses to
+** multiply it; every other point is deserialized by its multiplication.
 ** The sum passes through crypto_core_ed25519_add, which takes the
-** identity, and must end as a valid point. */
+** identity; being a sum of prime-order points it can only fail by ending
+** as the identity. */
 static int feldman(const u8 (*aPhi)[PT], int k, int x, u8 *aOut){
   u8 aX[SC], aPow[SC], aT[PT];
   int rc = SQLITE_OK;
   int t;
-  if( bec_frost_point_check(aPhi[0]) ) return SQLITE_ERROR;
   memcpy(aOut, aPhi[0], PT);
   id_scalar(x, aX);
   memcpy(aPow, aX, SC);
@@ -766,7 +777,7 @@ static int feldman(const u8 (*aPhi)[PT], int k, int x, u8 *aOut){
     }
     crypto_core_ed25519_scalar_mul(aPow, aPow, aX);
   }
-  if( rc==SQLITE_OK ) rc = bec_frost_point_check(aOut);
+  if( rc==SQLITE_OK && memcmp(aOut, aIdentity, PT)==0 ) rc = SQLITE_ERROR;
   return rc;
 }
 
@@ -832,7 +843,7 @@ int bec_frost_dkg_finish(const u8 *aSid, int j, const BecFrostDeal *aDeal,
   for(i=1; rc==SQLITE_OK && i<=n; i++){
     rc = bec_frost_dkg_open(aSid, i, j, apBox[i-1], BEC_FROST_BOX_BYTES,
                             aEdSecret, aShare[i-1], pzErr);
-    if( rc ) *piBad = i;
+    if( rc==SQLITE_ERROR ) *piBad = i;
   }
 
   /* s_j = sum_i f_i(j), checked once against the summed commitments. */
@@ -851,6 +862,7 @@ int bec_frost_dkg_finish(const u8 *aSid, int j, const BecFrostDeal *aDeal,
     ** commitments: f_i(j).B == sum_t j^t.phi_it. */
     for(i=1; *piBad==0 && i<=n; i++){
       if( base_mul(aL, aShare[i-1])
+       || bec_frost_point_check(aDeal[i-1].aPhi[0])
        || feldman((const u8(*)[PT])aDeal[i-1].aPhi, k, j, aR)
        || memcmp(aL, aR, PT) ){
         *piBad = i;

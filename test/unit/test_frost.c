@@ -593,10 +593,30 @@ static void test_bad_dealer(void){
     memset(aShare, 0xff, 32);
     CHECK(bec_frost_dkg_seal(d.aSid, 1, 2, aShare, d.aPub[1], aBox)
           !=SQLITE_OK);
-    /* A small-order "identity key" has no X25519 key. */
+    /* A small-order "identity key" has no X25519 key: nobody can seal to
+    ** it, and its holder gets SQLITE_MISUSE, which blames no dealer. */
     memset(aXPk, 0, 32);
     aShare[31] = 0;
     CHECK(bec_frost_dkg_seal(d.aSid, 1, 2, aShare, aXPk, aBox)!=SQLITE_OK);
+    memset(&d.aSec[1][32], 0, 32);
+    CHECK(bec_frost_dkg_open(d.aSid, 1, 2, aBox, sizeof(aBox), d.aSec[1],
+                             aShare, &zErr)==SQLITE_MISUSE);
+    CHECK(has(zErr, "no X25519 key"));
+    {
+      int iBad = -1;
+      d.n = 3;
+      CHECK(bec_frost_dkg_deal(d.aGid, d.aSid, 1, 2, 3,
+                               (const u8(*)[BEC_PUBKEY_BYTES])d.aPub,
+                               &d.aDeal[0], box_of(&d, 1, 1))==SQLITE_OK);
+      CHECK(bec_frost_dkg_deal(d.aGid, d.aSid, 2, 2, 3,
+                               (const u8(*)[BEC_PUBKEY_BYTES])d.aPub,
+                               &d.aDeal[1], box_of(&d, 2, 1))==SQLITE_OK);
+      CHECK(bec_frost_dkg_deal(d.aGid, d.aSid, 3, 2, 3,
+                               (const u8(*)[BEC_PUBKEY_BYTES])d.aPub,
+                               &d.aDeal[2], box_of(&d, 3, 1))==SQLITE_OK);
+      CHECK(dkg_finish(&d, 2, &iBad, &zErr)==SQLITE_MISUSE && iBad==0);
+      CHECK(dkg_finish(&d, 1, &iBad, &zErr)==SQLITE_OK && iBad==0);
+    }
     sqlite3_free(zErr);
     dkg_free(&d);
   }
