@@ -107,14 +107,36 @@
 **   4. Points are deserialized with crypto_core_ed25519_is_valid_point:
 **      canonical, on the curve, in the prime-order subgroup and not of
 **      small order (so never the identity), which is RFC 9591's
-**      DeserializeElement.  The final check of a signature is
+**      DeserializeElement.  crypto_scalarmult_ed25519_noclamp applies
+**      the same checks to its point, so a point that is only ever
+**      multiplied (E_j, PK_j, phi_t for t > 0 in a Feldman sum) is
+**      deserialized by that call, and a point that is added (D_j, R_i,
+**      phi_0, Y) is checked explicitly: one subgroup check per point.  A
+**      sum of such points is in the prime-order subgroup, so it only needs
+**      the identity test.  The final check of a signature is
 **      crypto_sign_verify_detached, the one every replica uses.
 **   5. No multi-scalar multiplication: summed Feldman checks (above).
 **
+** RULES CHOSEN HERE, where THRESHOLD.md leaves a choice:
+**   - id_i inside Hd is SerializeScalar(id_i), 32 bytes, as in H1.
+**   - A share box whose scalar is zero is a bad share from its dealer (an
+**     honest dealer's f_i(j) is zero with probability 1/L); so
+**     bec_frost_dkg_deal fails on a polynomial that vanishes at some j,
+**     and its caller deals again.
+**   - The box is 82 + 48 = 130 bytes: THRESHOLD.md's 114 (66 + 48) leaves
+**     out the 16-byte tag that its own plaintext starts with.
+**   - The arithmetic does not know k when signing: a list of fewer than k
+**     commitments yields shares that each pass their check and an
+**     aggregate that fails with no one to blame.  The DAG layer enforces
+**     exactly k signers.
+**   - A holder whose own Ed25519 key has no X25519 form gets SQLITE_MISUSE
+**     from bec_frost_dkg_open / _finish, which blames no dealer.
+**
 ** RESULTS.  Every function returns SQLITE_OK or an error code; a refused
-** input is BEC_MALFORMED (SQLITE_ERROR) with *pzErr (may be 0: no message;
-** else from sqlite3_mprintf, the caller frees it) saying why, and where a
-** holder is to blame *piBad names it.  No function allocates memory except
+** input is BEC_MALFORMED (SQLITE_ERROR) with *pzErr saying why (pzErr may
+** be 0: no message; else *pzErr is 0 or an earlier message, which is
+** freed and replaced by one from sqlite3_mprintf that the caller frees),
+** and where a holder is to blame *piBad names it.  No function allocates memory except
 ** for that message.  Secrets (shares, coefficients, nonces, products that
 ** contain them, box plaintexts, X25519 secret keys) are wiped with
 ** sodium_memzero before return; the structs that carry secrets out
@@ -229,7 +251,7 @@ static int add(u8 *aOut, const u8 *aP, const u8 *aQ){
 
 /**************************************************************************
 ** Hashes.  Each is one SHA-512 over a domain prefix and parts; the state
-** is wiped by crypto_hash_sha512_final, and the 64-byte digest here.
+** and the 64-byte digest are wiped when it ends, since H3 hashes a share.
 */
 static int h_begin(crypto_hash_sha512_state *pSt, const char *zTag){
   int bad = crypto_hash_sha512_init(pSt);
@@ -255,10 +277,12 @@ static int h_scalar(crypto_hash_sha512_state *pSt, u8 *aOut, int rc){
   }
   if( rc==SQLITE_OK ) crypto_core_ed25519_scalar_reduce(aOut, aDigest);
   sodium_memzero(aDigest, sizeof(aDigest));
+  sodium_memzero(pSt, sizeof(*pSt));   /* also when a step failed */
   return rc;
 }
 static int h_digest(crypto_hash_sha512_state *pSt, u8 *aOut, int rc){
   if( rc==SQLITE_OK && crypto_hash_sha512_final(pSt, aOut) ) rc = SQLITE_ERROR;
+  sodium_memzero(pSt, sizeof(*pSt));
   return rc;
 }
 
@@ -310,6 +334,7 @@ typedef struct Session Session;
 struct Session {
   int n;                                  /* signers in the list */
   u8 aRho[BEC_FROST_MAX_HOLDERS][SC];     /* binding factor of each entry */
+  u8 aComm[BEC_FROST_MAX_HOLDERS][PT];    /* its share of R: D + rho.E */
   u8 aR[PT];                              /* group commitment */
   u8 aC[SC];                              /* challenge */
 };
@@ -325,6 +350,8 @@ static int session_init(Session *p, const BecFrostCommit *aList, int n,
   u8 aPre[RHO_PREFIX + SC];      /* Y || H4(msg) || H5(list) || id_j */
   u8 aT[PT];
   int rc = SQLITE_OK;
+  const char *zWhy = "group commitment failed";   /* if rc gets set */
+  int iWho = 0;                                   /* holder to name, or 0 */
   int j;
   if( n<1 || n>BEC_FROST_MAX_HOLDERS ){
     return FAIL(pzErr, "frost: %d signers (1..%d)", n, BEC_FROST_MAX_HOLDERS);
@@ -369,24 +396,27 @@ static int session_init(Session *p, const BecFrostCommit *aList, int n,
     rc = h_add(&st, aPre, sizeof(aPre), rc);
     rc = h_scalar(&st, p->aRho[j], rc);
     if( rc==SQLITE_OK && scalar_is_zero(p->aRho[j]) ){
-      rc = FAIL(pzErr, "frost: zero binding factor");
+      rc = SQLITE_ERROR;
+      zWhy = "zero binding factor";
     }
   }
 
   /* R = sum_j (D_j + rho_j.E_j), from the first term on (gap 2). */
   for(j=0; rc==SQLITE_OK && j<n; j++){
     if( mul(aT, p->aRho[j], aList[j].aE) ){
-      rc = FAIL(pzErr, "frost: invalid commitment of holder %d", aList[j].id);
+      rc = SQLITE_ERROR;
+      iWho = aList[j].id;
     }
-    if( rc==SQLITE_OK ) rc = add(aT, aList[j].aD, aT);
+    if( rc==SQLITE_OK ) rc = add(p->aComm[j], aList[j].aD, aT);
     if( rc==SQLITE_OK ){
-      if( j==0 ) memcpy(p->aR, aT, PT);
-      else rc = add(p->aR, p->aR, aT);
+      if( j==0 ) memcpy(p->aR, p->aComm[j], PT);
+      else rc = add(p->aR, p->aR, p->aComm[j]);
     }
   }
   /* A sum of prime-order points is one, or the identity. */
   if( rc==SQLITE_OK && memcmp(p->aR, aIdentity, PT)==0 ){
-    rc = FAIL(pzErr, "frost: group commitment is the identity");
+    rc = SQLITE_ERROR;
+    zWhy = "group commitment is the identity";
   }
 
   /* c = H2(R || Y || msg). */
@@ -397,13 +427,16 @@ static int session_init(Session *p, const BecFrostCommit *aList, int n,
     rc = h_add(&st, aMsg, nMsg, rc);
     rc = h_scalar(&st, p->aC, rc);
     if( rc==SQLITE_OK && scalar_is_zero(p->aC) ){
-      rc = FAIL(pzErr, "frost: zero challenge");
+      rc = SQLITE_ERROR;
+      zWhy = "zero challenge";
     }
   }
-  if( rc!=SQLITE_OK && pzErr && *pzErr==0 ){
-    rc = FAIL(pzErr, "frost: group commitment failed");
+  if( rc!=SQLITE_OK ){
+    if( iWho ) return FAIL(pzErr, "frost: invalid commitment of holder %d",
+                           iWho);
+    return FAIL(pzErr, "frost: %s", zWhy);
   }
-  return rc;
+  return SQLITE_OK;
 }
 
 /* lambda of entry iSelf over the identifiers of the list (RFC 9591 4.2).
@@ -498,14 +531,12 @@ static int share_check(const Session *p, const BecFrostCommit *aList,
   /* PK_j is deserialized by its multiplication. */
   if( !scalar_ok(aZ) ) return SQLITE_ERROR;
   rc = base_mul(aL, aZ);
-  if( rc==SQLITE_OK ) rc = mul(aT, p->aRho[j], aList[j].aE);
-  if( rc==SQLITE_OK ) rc = add(aR, aList[j].aD, aT);
   if( rc==SQLITE_OK ) rc = lagrange(aList, p->n, j, aCl);
   if( rc==SQLITE_OK ){
     crypto_core_ed25519_scalar_mul(aCl, aCl, p->aC);
     rc = mul(aT, aCl, aPk);
   }
-  if( rc==SQLITE_OK ) rc = add(aR, aR, aT);
+  if( rc==SQLITE_OK ) rc = add(aR, p->aComm[j], aT);
   if( rc==SQLITE_OK && memcmp(aL, aR, PT) ) rc = SQLITE_ERROR;
   return rc;
 }
