@@ -136,12 +136,12 @@
 ** input is BEC_MALFORMED (SQLITE_ERROR) with *pzErr saying why (pzErr may
 ** be 0: no message; else *pzErr is 0 or an earlier message, which is
 ** freed and replaced by one from sqlite3_mprintf that the caller frees),
-** and where a holder is to blame *piBad names it.  No function allocates memory except
-** for that message.  Secrets (shares, coefficients, nonces, products that
-** contain them, box plaintexts, X25519 secret keys) are wiped with
-** sodium_memzero before return; the structs that carry secrets out
-** (BecFrostPoly, BecFrostNonce, BecFrostKey) belong to the caller, who
-** wipes them with sodium_memzero as soon as they are used.
+** and where a holder is to blame *piBad names it.  No function allocates
+** memory except for that message.  Secrets (shares, coefficients, nonces,
+** products that contain them, box plaintexts, X25519 secret keys, hash
+** states) are wiped with sodium_memzero before return; the structs that
+** carry secrets out (BecFrostPoly, BecFrostNonce, BecFrostKey) belong to
+** the caller, who wipes them with sodium_memzero as soon as they are used.
 */
 #include "becInt.h"
 

@@ -3,8 +3,9 @@
 ** App. E.1 byte for byte (R1), a flipped signature share named (R2), the
 ** refusal of non-canonical scalars and invalid points, key generation
 ** 3-of-5 with real identity keys after which every 3-subset signs and no
-** 2-subset can, dealers with a bad box or a bad proof of possession named,
-** and commitments that sum to the identity handled.
+** 2-subset can (and 7-of-10, spot-checked), dealers with a bad box or a
+** bad proof of possession named, and commitments that sum to the identity
+** handled.
 */
 #include "becInt.h"
 #include "bectest.h"
@@ -122,7 +123,8 @@ static void test_rfc_e1(void){
     hex(aE1[i].zD, aWant, 32);
     CHECK_MSG(memcmp(aNonce[i].ad, aWant, 32)==0, "hiding nonce %d", aE1[i].id);
     hex(aE1[i].zE, aWant, 32);
-    CHECK_MSG(memcmp(aNonce[i].ae, aWant, 32)==0, "binding nonce %d", aE1[i].id);
+    CHECK_MSG(memcmp(aNonce[i].ae, aWant, 32)==0, "binding nonce %d",
+              aE1[i].id);
     hex(aE1[i].zCommitD, aWant, 32);
     CHECK_MSG(memcmp(aNonce[i].commit.aD, aWant, 32)==0, "D %d", aE1[i].id);
     hex(aE1[i].zCommitE, aWant, 32);
@@ -247,14 +249,15 @@ static void test_rfc_e1(void){
 ** Deserialization: gap 1 (scalars) and DeserializeElement (points).
 */
 static void test_encodings(void){
+  /* L, L+1, 2^256-1, 2^255 */
   static const char *azBadScalar[] = {
-    "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", /* L */
-    "eed3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", /* L+1 */
-    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", /* 2^256-1 */
-    "0000000000000000000000000000000000000000000000000000000000000080", /* 2^255 */
+    "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
+    "eed3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
+    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+    "0000000000000000000000000000000000000000000000000000000000000080",
   };
-  static const char *azGoodScalar[] = {
-    "ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010", /* L-1 */
+  static const char *azGoodScalar[] = {   /* L-1, 0, 1 */
+    "ecd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010",
     "0000000000000000000000000000000000000000000000000000000000000000",
     "0100000000000000000000000000000000000000000000000000000000000000",
   };
@@ -470,6 +473,25 @@ static void test_dkg_3_of_5(void){
     }
   }
   CHECK(nSigned==10 && nRefused==10);
+  dkg_free(&d);
+}
+
+/* 7-of-10: two 7-subsets and the 10 sign, a 6-subset cannot. */
+static void test_dkg_7_of_10(void){
+  Dkg d;
+  u8 aMsg[73], aSig[64];
+  int iBad;
+  dkg_setup(&d, 7, 10);
+  dkg_run(&d);
+  bec_crypto_random(aMsg, sizeof(aMsg));
+  CHECK(dkg_sign(&d, 0x07f, aMsg, 73, aSig, &iBad)==SQLITE_OK);
+  CHECK(crypto_sign_verify_detached(aSig, aMsg, 73, d.aY)==0);
+  CHECK(dkg_sign(&d, 0x3f8, aMsg, 73, aSig, &iBad)==SQLITE_OK);
+  CHECK(crypto_sign_verify_detached(aSig, aMsg, 73, d.aY)==0);
+  CHECK(dkg_sign(&d, 0x3ff, aMsg, 73, aSig, &iBad)==SQLITE_OK);
+  /* holders 1, 3, 5, 6, 7, 8 */
+  CHECK(dkg_sign(&d, 0x0f5, aMsg, 73, aSig, &iBad)!=SQLITE_OK);
+  CHECK(iBad==0);
   dkg_free(&d);
 }
 
@@ -745,6 +767,7 @@ int main(void){
   test_rfc_e1();
   test_encodings();
   test_dkg_3_of_5();
+  test_dkg_7_of_10();
   test_bad_dealer();
   test_bad_pop();
   test_identity_sum();
