@@ -41,6 +41,29 @@ struct Dkg {
   u8 aPk[BEC_FROST_MAX_HOLDERS][32];
 };
 
+/* One figure: the median of a[0..N_RUN-1] in milliseconds. */
+static void row(const char *zLabel, double *a){
+  printf("  %-45s %8.3f ms\n", zLabel, 1e3*median(a, N_RUN));
+}
+
+static void setup(Dkg *p, int k, int n){
+  int i;
+  memset(p, 0, sizeof(*p));
+  p->k = k;
+  p->n = n;
+  randombytes_buf(p->aGid, 32);
+  randombytes_buf(p->aSid, 32);
+  for(i=0; i<n; i++) crypto_sign_keypair(p->aPub[i], p->aSec[i]);
+  p->aBoxes = malloc((size_t)n*n*BEC_FROST_BOX_BYTES);
+  if( p->aBoxes==0 ) fail("malloc");
+}
+
+static void teardown(Dkg *p){
+  sodium_memzero(p->aKey, sizeof(p->aKey));
+  sodium_memzero(p->aSec, sizeof(p->aSec));
+  free(p->aBoxes);
+}
+
 static u8 *box_of(Dkg *p, int i, int j){
   return &p->aBoxes[((i-1)*p->n + (j-1))*BEC_FROST_BOX_BYTES];
 }
@@ -73,14 +96,9 @@ static void dkg_all(Dkg *p){
 static void bench_dkg(int k, int n){
   Dkg d;
   double aT[5][N_RUN];
-  int r, i;
-  memset(&d, 0, sizeof(d));
-  d.k = k;
-  d.n = n;
-  randombytes_buf(d.aGid, 32);
-  randombytes_buf(d.aSid, 32);
-  for(i=0; i<n; i++) crypto_sign_keypair(d.aPub[i], d.aSec[i]);
-  d.aBoxes = malloc((size_t)n*n*BEC_FROST_BOX_BYTES);
+  char zLabel[64];
+  int r;
+  setup(&d, k, n);
   for(r=0; r<N_RUN; r++){
     double t0 = now(), t1, t2, t3, t4, t5;
     dkg_all(&d);
@@ -100,19 +118,15 @@ static void bench_dkg(int k, int n){
          ", %d deals + %d acks = %d ops\n", k, n,
          k*BEC_FROST_POINT_BYTES + 64 + n*BEC_FROST_BOX_BYTES, k, n,
          BEC_FROST_BOX_BYTES, n, n, 2*n);
-  printf("  whole key generation, one process          %8.2f ms\n",
-         1e3*median(aT[0], N_RUN));
-  printf("  one dealer: deal                           %8.3f ms\n",
-         1e3*median(aT[1], N_RUN));
-  printf("  anyone: check one deal (PoP, points)       %8.3f ms\n",
-         1e3*median(aT[2], N_RUN));
-  printf("  one holder: finish (open %2d boxes, Feldman) %7.3f ms\n", n,
-         1e3*median(aT[3], N_RUN));
-  printf("  anyone: Y and PK_1..PK_%-2d                  %7.3f ms\n", n,
-         1e3*median(aT[4], N_RUN));
-  sodium_memzero(d.aKey, sizeof(d.aKey));
-  sodium_memzero(d.aSec, sizeof(d.aSec));
-  free(d.aBoxes);
+  row("whole key generation, one process", aT[0]);
+  row("one dealer: deal", aT[1]);
+  row("anyone: check one deal (PoP, points)", aT[2]);
+  snprintf(zLabel, sizeof(zLabel),
+           "one holder: finish (open %d boxes, Feldman)", n);
+  row(zLabel, aT[3]);
+  snprintf(zLabel, sizeof(zLabel), "anyone: Y and PK_1..PK_%d", n);
+  row(zLabel, aT[4]);
+  teardown(&d);
 }
 
 static void bench_sign(void){
@@ -120,13 +134,7 @@ static void bench_sign(void){
   double aT[6][N_RUN];
   u8 aMsg[73], aSig[64];
   int r, j;
-  memset(&d, 0, sizeof(d));
-  d.k = 3;
-  d.n = 5;
-  randombytes_buf(d.aGid, 32);
-  randombytes_buf(d.aSid, 32);
-  for(j=0; j<d.n; j++) crypto_sign_keypair(d.aPub[j], d.aSec[j]);
-  d.aBoxes = malloc((size_t)d.n*d.n*BEC_FROST_BOX_BYTES);
+  setup(&d, 3, 5);
   dkg_all(&d);
   randombytes_buf(aMsg, sizeof(aMsg));
   for(r=0; r<N_RUN; r++){
@@ -166,21 +174,13 @@ static void bench_sign(void){
     aT[3][r] = t4-t3; aT[4][r] = t5-t4; aT[5][r] = t6-t5;
   }
   printf("signing 3-of-5, 73-byte message (an op's signed message)\n");
-  printf("  commit (one holder)                        %8.3f ms\n",
-         1e3*median(aT[0], N_RUN));
-  printf("  sign (one share)                           %8.3f ms\n",
-         1e3*median(aT[1], N_RUN));
-  printf("  check one share                            %8.3f ms\n",
-         1e3*median(aT[2], N_RUN));
-  printf("  aggregate 3 shares (+ verify)              %8.3f ms\n",
-         1e3*median(aT[3], N_RUN));
-  printf("  verify the root signature (any op's cost)  %8.3f ms\n",
-         1e3*median(aT[4], N_RUN));
-  printf("  aggregate with a bad share, named          %8.3f ms\n",
-         1e3*median(aT[5], N_RUN));
-  sodium_memzero(d.aKey, sizeof(d.aKey));
-  sodium_memzero(d.aSec, sizeof(d.aSec));
-  free(d.aBoxes);
+  row("commit (one holder)", aT[0]);
+  row("sign (one share)", aT[1]);
+  row("check one share", aT[2]);
+  row("aggregate 3 shares (+ verify)", aT[3]);
+  row("verify the root signature (any op's cost)", aT[4]);
+  row("aggregate with a bad share, named", aT[5]);
+  teardown(&d);
 }
 
 int main(void){
