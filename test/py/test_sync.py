@@ -39,7 +39,7 @@ def path(name):
 
 
 def creator(name, nops=5):
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-bec-key"):
         if os.path.exists(path(name) + suffix):
             os.remove(path(name) + suffix)
     db = connect(path(name))

@@ -19,7 +19,7 @@ DECL = "id TEXT PRIMARY KEY, title TEXT, done INTEGER"
 def path(name):
     """A fresh file name in the test directory (old files removed)."""
     p = os.path.join(TMP, name)
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-bec-key"):
         if os.path.exists(p + suffix):
             os.remove(p + suffix)
     return p
