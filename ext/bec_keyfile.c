@@ -108,6 +108,22 @@ int bec_key_set_path(BecCtx *p, const char *zPath){
   return SQLITE_OK;
 }
 
+/* The C API: the SQL function with the path bound, never pasted. */
+int bec_set_key_file(sqlite3 *db, const char *zPath){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+#ifndef SQLITE_CORE
+  if( sqlite3_api==0 ) return SQLITE_MISUSE;   /* bec was never loaded */
+#endif
+  rc = sqlite3_prepare_v2(db, "SELECT bec_key_file(?1)", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    if( zPath ) sqlite3_bind_text(pStmt, 1, zPath, -1, SQLITE_STATIC);
+    (void)sqlite3_step(pStmt);
+    rc = sqlite3_finalize(pStmt);
+  }
+  return rc;
+}
+
 /**************************************************************************
 ** The key file itself.
 */

@@ -198,6 +198,12 @@ int main(void){
   CHECK(strstr(q(b, "SELECT bec_op(42)"), "hash")!=0);
   CHECK(strstr(q(b, "SELECT bec_ingest(x'')"), "malformed")!=0);
   CHECK(strstr(q(b, "SELECT * FROM bec_ops WHERE kind='nonsense'"), "")!=0);
+  /* The key file set through the C API: a wrong one cannot sign, the
+  ** default (NULL) can again. */
+  CHECK(bec_set_key_file(b, "/nonexistent/bec-test.key")==SQLITE_OK);
+  CHECK(strstr(q(b, "SELECT bec_sign(x'01')"), "/nonexistent/bec-test.key is missing")!=0);
+  CHECK(bec_set_key_file(b, 0)==SQLITE_OK);
+  CHECK(strlen(q(b, "SELECT bec_sign(x'01')"))==64);
   CHECK(sqlite3_close(b)==SQLITE_OK);
   unlink(zPath);
   unlink(zKey);
