@@ -52,7 +52,9 @@ def creator(name, nops=5):
 
 
 def copy(src, dst):
+    """Another replica with the same identity: the file and its key file."""
     shutil.copy(path(src), path(dst))
+    shutil.copy(path(src) + "-bec-key", path(dst) + "-bec-key")
     return connect(path(dst))
 
 

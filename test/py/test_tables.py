@@ -41,6 +41,8 @@ def clone(src, name):
     dst = sqlite3.connect(p)
     src.backup(dst)
     dst.close()
+    # The secret key is not in the file: the clone uses the same key file.
+    shutil.copy(src.execute("SELECT bec_key_file()").fetchone()[0], p + "-bec-key")
     return connect(p)
 
 
