@@ -6,7 +6,9 @@
 **            -> store -> derive (membership, tables) -> unblock pending
 **
 ** Storage (created by bec_dag_ensure_schema, all in the main schema):
-**   bec_store_config(key, value)       format version, group id, keys, limits
+**   bec_store_config(key, value)       format version, group id, public key,
+**                                      a passphrase-sealed secret key (never
+**                                      an unsealed one: bec_keyfile.c), limits
 **   bec_store_author(id, pubkey)       small integer ids for public keys
 **   bec_store_op(seq, hash, kind, author, depth, target, role, valid,
 **                chain, preds, body)   one row per accepted op; seq is the

@@ -269,6 +269,12 @@ void bec_key_discard(const char *zPath){
 /**************************************************************************
 ** Loading the key for signing.
 */
+/* Reports zMsg (taken over): SQLITE_ERROR, or SQLITE_NOMEM if it is 0. */
+static int key_error(char **pzErr, char *zMsg){
+  *pzErr = zMsg;
+  return zMsg ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
 int bec_key_load(BecCtx *p, char **pzErr){
   u8 *aSealed = 0, *aPub = 0;
   int nSealed = 0, nPub = 0;
@@ -278,9 +284,8 @@ int bec_key_load(BecCtx *p, char **pzErr){
   if( p->bUnlocked ) return SQLITE_OK;
   rc = bec_dag_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
   if( rc==SQLITE_OK && aSealed ){
-    *pzErr = sqlite3_mprintf("bec: the identity key is locked: call "
-                             "bec_unlock(passphrase) first");
-    rc = SQLITE_ERROR;
+    rc = key_error(pzErr, sqlite3_mprintf("bec: the identity key is locked: "
+                                          "call bec_unlock(passphrase) first"));
     goto done;
   }
   if( rc==SQLITE_OK ) rc = bec_key_migrate(p, pzErr);
@@ -288,18 +293,16 @@ int bec_key_load(BecCtx *p, char **pzErr){
   rc = bec_dag_config_get_blob(p, "pubkey", &aPub, &nPub);
   if( rc ) goto done;
   if( nPub!=BEC_PUBKEY_BYTES ){
-    *pzErr = sqlite3_mprintf("bec: this database has no identity: call "
-                             "bec_keygen() first");
-    rc = SQLITE_ERROR;
+    rc = key_error(pzErr, sqlite3_mprintf("bec: this database has no "
+                                          "identity: call bec_keygen() first"));
     goto done;
   }
   rc = bec_key_path(p, &zPath);
   if( rc ) goto done;
   if( zPath==0 ){
-    *pzErr = sqlite3_mprintf("bec: this database has no file, and its secret "
-        "key lived only in the memory of the connection that made it: this "
-        "connection cannot sign (see bec_key_file(path))");
-    rc = SQLITE_ERROR;
+    rc = key_error(pzErr, sqlite3_mprintf("bec: this database has no file, "
+        "and its secret key lived only in the memory of the connection that "
+        "made it: this connection cannot sign (see bec_key_file(path))"));
     goto done;
   }
   rc = bec_keyfile_read(zPath, aSeed, &zWhy);
@@ -310,20 +313,18 @@ int bec_key_load(BecCtx *p, char **pzErr){
       bec_crypto_wipe(p->aSecret, sizeof(p->aSecret));
       bec_hex_encode(aDerived, BEC_PUBKEY_BYTES, zFile);
       bec_hex_encode(aPub, BEC_PUBKEY_BYTES, zDb);
-      *pzErr = sqlite3_mprintf("bec: the secret key file %s holds another "
-          "identity's key (public key %.16s..., this database's is %.16s...)",
-          zPath, zFile, zDb);
-      rc = SQLITE_ERROR;
+      rc = key_error(pzErr, sqlite3_mprintf("bec: the secret key file %s holds "
+          "another identity's key (public key %.16s..., this database's is "
+          "%.16s...)", zPath, zFile, zDb));
     }else{
       memcpy(p->aPub, aDerived, BEC_PUBKEY_BYTES);
       p->bUnlocked = 1;
       p->eKeySrc = BEC_KEY_FILE;
     }
   }else if( rc!=SQLITE_NOMEM ){
-    *pzErr = sqlite3_mprintf("bec: %s", zWhy);
+    rc = key_error(pzErr, sqlite3_mprintf("bec: %s", zWhy));
   }
 done:
-  if( rc && rc!=SQLITE_NOMEM && *pzErr==0 ) rc = SQLITE_NOMEM;
   bec_crypto_wipe(aSeed, sizeof(aSeed));
   sqlite3_free(aSealed);
   sqlite3_free(aPub);
