@@ -26,6 +26,13 @@ struct sqlite3_api_routines;
 int sqlite3_bec_init(struct sqlite3 *db, char **pzErrMsg,
                      const struct sqlite3_api_routines *pApi);
 
+/* Sets the file that holds this connection's unsealed secret key, or with
+** zPath NULL goes back to the default "<database file>-bec-key": the same
+** as SELECT bec_key_file(zPath).  Call it after bec is registered on db,
+** before bec_keygen(), or later to point at a moved key.  Returns an
+** SQLite result code; sqlite3_errmsg(db) says why on failure. */
+int bec_set_key_file(struct sqlite3 *db, const char *zPath);
+
 #ifdef __cplusplus
 }
 #endif

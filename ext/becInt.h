@@ -11,6 +11,7 @@
 **   bec_ctx.c     the per-connection context and its statement cache
 **   bec_graph.c   the in-memory index of the DAG, kept coherent with storage
 **   bec_dag.c     storage: schema, accept/store ops, heads, pending, rejected
+**   bec_keyfile.c where the unsealed secret key lives: a key file, never SQL
 **   bec_member.c  the membership rules of docs/membership.md
 **   bec_vtab.c    the read-only eponymous tables (bec_ops, bec_heads ...)
 **   bec_main.c    the entry point and the SQL functions
@@ -226,6 +227,9 @@ struct BecCtx {
   } aStmt[BEC_STMT_CACHE];
   int bSentinel;                   /* bec_conn eponymous table connected */
   int bUnlocked;                   /* aSecret holds the unlocked key */
+  int eKeySrc;                     /* BEC_KEY_*: where aSecret came from */
+  char *zKeyFile;                  /* bec_key_file() override, or 0 for the
+                                   ** default (sqlite3_malloc64, owned) */
   u8 aSecret[BEC_SECKEY_BYTES];
   u8 aPub[BEC_PUBKEY_BYTES];
   BecGraph *pGraph;                /* in-memory DAG index, or 0 */
@@ -367,6 +371,46 @@ int bec_dag_append(BecCtx*, int kind, const u8 *aPayload, i64 nPayload,
 int bec_dag_secret(BecCtx*, const u8 **ppSecret, char **pzErr);
 /* Re-verify everything stored; *pzReport is "ok" or a list of problems. */
 int bec_dag_check(BecCtx*, char **pzReport, char **pzErr);
+
+/**************************************************************************
+** bec_keyfile.c - the unsealed secret key lives outside the database: in an
+** owner-only key file (by default "<database file>-bec-key", or the path
+** set with bec_key_file()), or, for a database without a file, only in the
+** connection's memory.  A passphrase-sealed key stays in bec_store_config.
+*/
+#define BEC_KEY_NONE    0     /* BecCtx.eKeySrc: no key in memory */
+#define BEC_KEY_FILE    1     /* read from (or written to) the key file */
+#define BEC_KEY_MEMORY  2     /* memory only: the database has no file */
+#define BEC_KEY_SEALED  3     /* unsealed with the passphrase */
+#define BEC_KEYFILE_MAGIC       "bec-key-v1\n"
+#define BEC_KEYFILE_MAGIC_BYTES 11
+#define BEC_KEYFILE_BYTES       (BEC_KEYFILE_MAGIC_BYTES + BEC_SEED_BYTES)
+/* The key file in effect: *pzPath from sqlite3_mprintf (the caller frees
+** it), or 0 when the database has no file and no key file was set. */
+int bec_key_path(BecCtx*, char **pzPath);
+/* Sets (zPath) or clears (0) the connection's key file; forgets a key
+** read from the previous one. */
+int bec_key_set_path(BecCtx*, const char *zPath);
+/* Makes p->aSecret hold the unsealed key: moves a legacy key out of the
+** database first, then reads the key file.  A clear error if the key is
+** sealed and locked, missing, unsafe, or another identity's. */
+int bec_key_load(BecCtx*, char **pzErr);
+/* bec_keygen without a passphrase: writes aSeed to a new key file (never
+** overwriting one), fsynced, before the caller commits the public key.
+** *pzCreated is the file written (the caller frees it, and removes the
+** file with bec_key_discard if the public key cannot be stored), or 0 if
+** the key lives in memory only. */
+int bec_key_save(BecCtx*, const u8 *aSeed, char **pzCreated, char **pzErr);
+void bec_key_discard(const char *zPath);
+/* Moves a plaintext 'seckey' row (written by bec before key files) out of
+** the database: to the key file, or to memory for a database without a
+** file; then deletes it with secure_delete and truncates the WAL.  The
+** row is removed only once the key is safe elsewhere. */
+int bec_key_migrate(BecCtx*, char **pzErr);
+/* Reads and checks a key file (regular, owned by this user, mode 0600 or
+** stricter, the v1 format).  Also used by tools/bench_sync.c. */
+int bec_keyfile_read(const char *zPath, u8 *aSeed, char **pzErr)
+    BEC_WARN_UNUSED;
 
 /**************************************************************************
 ** bec_member.c - the membership rules (docs/membership.md).

@@ -54,6 +54,7 @@ void bec_ctx_unref(void *pArg){
   bec_ctx_finalize_stmts(p);
   bec_ctx_drop_caches(p);
   bec_crypto_wipe(p->aSecret, sizeof(p->aSecret));
+  sqlite3_free(p->zKeyFile);
   sqlite3_free(p);
 }
 

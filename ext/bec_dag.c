@@ -6,7 +6,9 @@
 **            -> store -> derive (membership, tables) -> unblock pending
 **
 ** Storage (created by bec_dag_ensure_schema, all in the main schema):
-**   bec_store_config(key, value)       format version, group id, keys, limits
+**   bec_store_config(key, value)       format version, group id, public key,
+**                                      a passphrase-sealed secret key (never
+**                                      an unsealed one: bec_keyfile.c), limits
 **   bec_store_author(id, pubkey)       small integer ids for public keys
 **   bec_store_op(seq, hash, kind, author, depth, target, role, valid,
 **                chain, preds, body)   one row per accepted op; seq is the
@@ -89,6 +91,13 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   if( rc==SQLITE_OK ) rc = bec_sync_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) p->bSchema = 1;
+  if( rc==SQLITE_OK && sqlite3_db_readonly(p->db, "main")==0 ){
+    /* A key stored by an older bec moves out now; if it cannot, reading
+    ** goes on and signing reports why (bec_key_load retries). */
+    char *zIgnored = 0;
+    (void)bec_key_migrate(p, &zIgnored);
+    sqlite3_free(zIgnored);
+  }
   return rc;
 }
 
@@ -224,35 +233,9 @@ int bec_dag_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
 }
 
 int bec_dag_secret(BecCtx *p, const u8 **ppSecret, char **pzErr){
-  u8 *a = 0;
-  int n = 0;
-  int rc;
-  *ppSecret = 0;
-  if( p->bUnlocked ){
-    *ppSecret = p->aSecret;
-    return SQLITE_OK;
-  }
-  rc = bec_dag_config_get_blob(p, "seckey", &a, &n);
-  if( rc==SQLITE_OK && n==BEC_SEED_BYTES ){
-    bec_crypto_secret_from_seed(a, p->aPub, p->aSecret);
-    p->bUnlocked = 1;
-    *ppSecret = p->aSecret;
-  }else if( rc==SQLITE_OK ){
-    u8 *aSealed = 0;
-    int nSealed = 0;
-    rc = bec_dag_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
-    if( rc==SQLITE_OK ){
-      rc = SQLITE_ERROR;
-      *pzErr = sqlite3_mprintf(aSealed
-        ? "bec: the identity key is locked: call bec_unlock(passphrase) first"
-        : "bec: this database has no identity: call bec_keygen() first");
-    }
-    sqlite3_free(aSealed);
-  }
-  if( a ){
-    bec_crypto_wipe(a, (size_t)n);
-    sqlite3_free(a);
-  }
+  /* The unsealed key is never in this database: bec_keyfile.c reads it. */
+  int rc = bec_key_load(p, pzErr);
+  *ppSecret = rc==SQLITE_OK ? p->aSecret : 0;
   return rc;
 }
 

@@ -83,12 +83,16 @@ static void fnVersion(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 /* bec_keygen([passphrase]): a new identity key pair; returns the public
-** key.  With a passphrase the secret is stored sealed. */
+** key.  With a passphrase the secret is stored sealed in the database;
+** without, it goes to the key file (bec_keyfile.c), written and fsynced
+** before the public key is stored, or for a database without a file, to
+** this connection's memory. */
 static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = fn_ctx(ctx);
   u8 *aOld = 0;
   int nOld = 0;
   u8 aPub[BEC_PUBKEY_BYTES], aSecret[BEC_SECKEY_BYTES];
+  char *zCreated = 0, *zErr = 0;
   int rc;
   if( fn_schema(ctx) ) return;
   if( argc==1 && (sqlite3_value_type(argv[0])!=SQLITE_TEXT
@@ -116,7 +120,7 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       }
       sqlite3_free(aSealed);
     }else{
-      rc = bec_dag_config_set_blob(p, "seckey", aSecret, BEC_SEED_BYTES);
+      rc = bec_key_save(p, aSecret, &zCreated, &zErr);
     }
   }
   if( rc==SQLITE_OK ) rc = bec_dag_config_set_blob(p, "pubkey", aPub, BEC_PUBKEY_BYTES);
@@ -124,11 +128,17 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     memcpy(p->aSecret, aSecret, BEC_SECKEY_BYTES);
     memcpy(p->aPub, aPub, BEC_PUBKEY_BYTES);
     p->bUnlocked = 1;
+    p->eKeySrc = argc==1 ? BEC_KEY_SEALED : zCreated ? BEC_KEY_FILE : BEC_KEY_MEMORY;
     bec_fn_result_hex(ctx, aPub, BEC_PUBKEY_BYTES);
   }else{
-    bec_fn_error(ctx, rc, sqlite3_mprintf("bec_keygen: %s", sqlite3_errmsg(p->db)));
+    /* No identity was stored: the key file written for it goes too. */
+    bec_key_discard(zCreated);
+    bec_fn_error(ctx, rc, sqlite3_mprintf("bec_keygen: %s",
+                 zErr ? zErr : sqlite3_errmsg(p->db)));
   }
   bec_crypto_wipe(aSecret, sizeof(aSecret));
+  sqlite3_free(zCreated);
+  sqlite3_free(zErr);
 }
 
 /* bec_pubkey(): this database's public key, or NULL. */
@@ -143,7 +153,9 @@ static void fnPubkey(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_free(a);
 }
 
-/* bec_unlock(passphrase): unseals the secret key for this connection. */
+/* bec_unlock(passphrase): unseals the secret key for this connection.  An
+** unsealed key needs no passphrase: it is read from its key file now, so a
+** missing or unsafe file is reported here. */
 static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = fn_ctx(ctx);
   u8 *aSealed = 0;
@@ -153,16 +165,15 @@ static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( fn_schema(ctx) ) return;
   rc = bec_dag_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
   if( rc==SQLITE_OK && aSealed==0 ){
-    u8 *aPlain = 0;
-    int nPlain = 0;
-    rc = bec_dag_config_get_blob(p, "seckey", &aPlain, &nPlain);
-    if( aPlain ){
-      bec_crypto_wipe(aPlain, (size_t)nPlain);
-      sqlite3_free(aPlain);
+    char *zErr = 0;
+    rc = bec_key_load(p, &zErr);
+    if( rc ){
+      char *zMsg = zErr ? sqlite3_mprintf("bec_unlock: %s",
+                 zErr + (strncmp(zErr, "bec: ", 5)==0 ? 5 : 0)) : 0;
+      sqlite3_free(zErr);
+      bec_fn_error(ctx, rc, zMsg);
+    }else{
       sqlite3_result_int(ctx, 1);   /* not sealed: nothing to unlock */
-    }else if( rc==SQLITE_OK ){
-      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_unlock: this database "
-               "has no identity: call bec_keygen() first"));
     }
     return;
   }
@@ -175,6 +186,7 @@ static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc==SQLITE_OK ){
     bec_crypto_secret_from_seed(aSeed, p->aPub, p->aSecret);
     p->bUnlocked = 1;
+    p->eKeySrc = BEC_KEY_SEALED;
     sqlite3_result_int(ctx, 1);
   }else if( rc==SQLITE_AUTH ){
     bec_fn_error(ctx, SQLITE_AUTH, sqlite3_mprintf("bec_unlock: wrong passphrase"));
@@ -184,12 +196,41 @@ static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   bec_crypto_wipe(aSeed, sizeof(aSeed));
 }
 
-/* bec_lock(): forgets the unlocked secret key. */
+/* bec_lock(): forgets the unlocked secret key; a key from a key file is
+** read again when next needed.  The key of a database without a file stays:
+** memory is its only copy. */
 static void fnLock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = fn_ctx(ctx);
-  bec_crypto_wipe(p->aSecret, sizeof(p->aSecret));
-  p->bUnlocked = 0;
+  if( p->eKeySrc!=BEC_KEY_MEMORY ){
+    bec_crypto_wipe(p->aSecret, sizeof(p->aSecret));
+    p->bUnlocked = 0;
+    p->eKeySrc = BEC_KEY_NONE;
+  }
   sqlite3_result_int(ctx, 1);
+}
+
+/* bec_key_file([path]): sets this connection's key file (NULL: back to the
+** default beside the database); returns the key file in effect, or NULL if
+** the key lives in memory only.  DIRECTONLY: the path is the app's to say. */
+static void fnKeyFile(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = fn_ctx(ctx);
+  char *zPath = 0;
+  int rc = SQLITE_OK;
+  if( argc==1 ){
+    int eType = sqlite3_value_type(argv[0]);
+    const char *z = (const char*)sqlite3_value_text(argv[0]);
+    if( eType!=SQLITE_NULL && (eType!=SQLITE_TEXT || z==0 || z[0]==0
+        || (int)strlen(z)!=sqlite3_value_bytes(argv[0])) ){
+      bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_key_file: the path "
+               "must be non-empty text (or NULL for the default)"));
+      return;
+    }
+    rc = bec_key_set_path(p, eType==SQLITE_NULL ? 0 : z);
+  }
+  if( rc==SQLITE_OK ) rc = bec_key_path(p, &zPath);
+  if( rc ) bec_fn_error(ctx, rc, 0);
+  else if( zPath ) sqlite3_result_text(ctx, zPath, -1, sqlite3_free);
+  else sqlite3_result_null(ctx);
 }
 
 /* bec_create_group(): appends the create op; returns the group id. */
@@ -403,6 +444,8 @@ static const struct {
   { "bec_pubkey",       0, READS,  fnPubkey },
   { "bec_unlock",       1, DIRECT, fnUnlock },
   { "bec_lock",         0, DIRECT, fnLock },
+  { "bec_key_file",     0, DIRECT, fnKeyFile },
+  { "bec_key_file",     1, DIRECT, fnKeyFile },
   { "bec_create_group", 0, DIRECT, fnCreateGroup },
   { "bec_group_id",     0, READS,  fnGroupId },
   { "bec_join",         1, DIRECT, fnJoin },
@@ -417,6 +460,26 @@ static const struct {
   { "bec_config",       1, READS,  fnConfig },
   { "bec_config",       2, DIRECT, fnConfig },
 };
+
+/* A key stored in bec_store_config by an older bec moves out as bec is
+** loaded: no statement of the connection runs yet (with .load,
+** sqlite3_load_extension or sqlite3_auto_extension), so the WAL can be
+** checkpointed and emptied at once (see bec_keyfile.c).  Failures wait for
+** the first call that needs the key, which reports them. */
+static void move_key_at_open(BecCtx *p){
+  sqlite3_stmt *pStmt = 0;
+  char *zErr = 0;
+  if( sqlite3_db_readonly(p->db, "main")==0 ){
+    (void)bec_key_migrate(p, &zErr);
+    sqlite3_free(zErr);
+  }
+  /* sqlite3_open fails if an auto-extension leaves an error code behind
+  ** (a database without bec tables gives "no such table"): a statement
+  ** that prepares cleanly resets it. */
+  if( sqlite3_prepare_v2(p->db, "SELECT 1", -1, &pStmt, 0)==SQLITE_OK ){
+    sqlite3_finalize(pStmt);
+  }
+}
 
 #ifdef _WIN32
 __declspec(dllexport)
@@ -452,6 +515,8 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   }
   if( rc ){
     *pzErrMsg = sqlite3_mprintf("bec: cannot register: %s", sqlite3_errstr(rc));
+  }else{
+    move_key_at_open(pCtx);
   }
   bec_ctx_unref(pCtx);
   return rc;

@@ -27,7 +27,7 @@
 
 static sqlite3 *open_file(const char *zPath){
   sqlite3 *db = 0;
-  unlink(zPath);
+  remove_db(zPath);
   if( sqlite3_open(zPath, &db) ) die(db, "open");
   exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
   return db;
@@ -74,7 +74,7 @@ static void make_ops(Ops *p, int n, const char *zDir){
   }
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
-  unlink(zPath);
+  remove_db(zPath);
 }
 
 /* The ceiling of ingest: verify every op with libsodium, then insert the
@@ -118,7 +118,7 @@ static double run_ceiling_ingest(const Ops *p, const char *zDir){
   t1 = now();
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
-  unlink(zPath);
+  remove_db(zPath);
   return t1 - t0;
 }
 
@@ -147,7 +147,7 @@ static double run_bec_ingest(const Ops *p, const char *zDir){
   t1 = now();
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
-  unlink(zPath);
+  remove_db(zPath);
   return t1 - t0;
 }
 
@@ -187,7 +187,7 @@ static double run_ceiling_append(int n, const char *zDir){
   t1 = now();
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
-  unlink(zPath);
+  remove_db(zPath);
   return t1 - t0;
 }
 
@@ -214,7 +214,7 @@ static double run_bec_append(int n, const char *zDir){
   t1 = now();
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
-  unlink(zPath);
+  remove_db(zPath);
   return t1 - t0;
 }
 

@@ -240,7 +240,7 @@ int main(int argc, char **argv){
   memset(&sSelect, 0, sizeof(Stat)); memset(&sReload, 0, sizeof(Stat));
   if( sodium_init()<0 ) die(0, "sodium_init");
   snprintf(zPath, sizeof(zPath), "%s/bench_member.db", zDir);
-  unlink(zPath);
+  remove_db(zPath);
   if( sqlite3_open(zPath, &db) ) die(db, "open");
   if( sqlite3_bec_init(db, &zErr, 0) ) die(db, "bec init");
   exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
@@ -405,12 +405,7 @@ int main(int argc, char **argv){
   }
   sqlite3_finalize(pIngest);
   sqlite3_close(db);
-  unlink(zPath);
-  {
-    char zWal[520];
-    snprintf(zWal, sizeof(zWal), "%s-wal", zPath); unlink(zWal);
-    snprintf(zWal, sizeof(zWal), "%s-shm", zPath); unlink(zWal);
-  }
+  remove_db(zPath);
   for(b=0; b<N_BRANCH; b++) free(aBr[b].aNew);
   free(aKey); free(aKnown); free(aState);
   return 0;

@@ -40,12 +40,7 @@
 
 static sqlite3 *open_file(const char *zPath, int bFresh){
   sqlite3 *db = 0;
-  if( bFresh ){
-    char z[600];
-    unlink(zPath);
-    snprintf(z, sizeof(z), "%s-wal", zPath); unlink(z);
-    snprintf(z, sizeof(z), "%s-shm", zPath); unlink(z);
-  }
+  if( bFresh ) remove_db(zPath);
   if( sqlite3_open(zPath, &db) ) die(db, "open");
   exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
   return db;
@@ -80,15 +75,21 @@ struct Signer {
 
 static void signer_load(sqlite3 *db, Signer *p){
   sqlite3_stmt *pStmt = 0;
-  if( sqlite3_prepare_v2(db, "SELECT (SELECT value FROM bec_store_config WHERE "
-      "key='seckey'), (SELECT value FROM bec_store_config WHERE key='group_id')",
-      -1, &pStmt, 0) || sqlite3_step(pStmt)!=SQLITE_ROW
-   || sqlite3_column_bytes(pStmt, 0)!=BEC_SEED_BYTES
-   || sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ){
+  u8 aSeed[BEC_SEED_BYTES];
+  char *zKey = sqlite3_mprintf("%s-bec-key", sqlite3_db_filename(db, "main"));
+  char *zWhy = 0;
+  if( zKey==0 || bec_keyfile_read(zKey, aSeed, &zWhy) ){
+    fprintf(stderr, BENCH_NAME ": read key file: %s\n", zWhy ? zWhy : "out of memory");
+    exit(1);
+  }
+  sqlite3_free(zKey);
+  bec_crypto_secret_from_seed(aSeed, p->aPub, p->aSecret);
+  if( sqlite3_prepare_v2(db, "SELECT value FROM bec_store_config WHERE "
+      "key='group_id'", -1, &pStmt, 0) || sqlite3_step(pStmt)!=SQLITE_ROW
+   || sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
     die(db, "read identity");
   }
-  bec_crypto_secret_from_seed(sqlite3_column_blob(pStmt, 0), p->aPub, p->aSecret);
-  memcpy(p->aGroup, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
+  memcpy(p->aGroup, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
   sqlite3_finalize(pStmt);
 }
 
@@ -349,7 +350,7 @@ static void first_sync(const char *zDir, int nOps){
   }
   sqlite3_free(zGroup);
   sqlite3_close(dbBig);
-  unlink(zBig); unlink(zIng); unlink(zNew);
+  remove_db(zBig); remove_db(zIng); remove_db(zNew);
 }
 
 int main(int argc, char **argv){
@@ -357,7 +358,7 @@ int main(int argc, char **argv){
   int nFirst = argc>2 ? atoi(argv[2]) : 100000;
   int nBig = nRun>=50 ? 50 : nRun;
   char zDir[] = "/tmp/bench_syncXXXXXX";
-  char zA[512], zB[512], zCmd[1100];
+  char zA[512], zB[512], zCmd[2200];
   sqlite3 *dbA, *dbB;
   Signer sA, sB;
   u8 aHead[BEC_HASH_BYTES];
@@ -377,7 +378,8 @@ int main(int argc, char **argv){
   build_history(dbA, HISTORY);
   exec(dbA, "PRAGMA wal_checkpoint(TRUNCATE)");
   sqlite3_close(dbA);
-  snprintf(zCmd, sizeof(zCmd), "cp %s %s", zA, zB);
+  snprintf(zCmd, sizeof(zCmd), "cp %s %s && cp -p %s-bec-key %s-bec-key",
+           zA, zB, zA, zB);
   if( system(zCmd) ) return 1;
   dbA = open_file(zA, 0);
   dbB = open_file(zB, 0);
@@ -394,7 +396,7 @@ int main(int argc, char **argv){
   }
   sqlite3_close(dbA);
   sqlite3_close(dbB);
-  unlink(zA); unlink(zB);
+  remove_db(zA); remove_db(zB);
   if( nFirst>0 ) first_sync(zDir, nFirst);
   rmdir(zDir);
   return 0;

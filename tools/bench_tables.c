@@ -44,11 +44,9 @@ static char zDir[512];
 
 static sqlite3 *open_file(const char *zName, int bBec){
   sqlite3 *db = 0;
-  char zPath[600], zWal[620];
+  char zPath[600];
   snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
-  snprintf(zWal, sizeof(zWal), "%s-wal", zPath);
-  unlink(zPath);
-  unlink(zWal);
+  remove_db(zPath);
   if( sqlite3_open(zPath, &db) ) die(db, "open");
   exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL");
   if( bBec ){

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 static inline double now(void){
   struct timespec ts;
@@ -35,6 +36,19 @@ static inline int cmp_double(const void *a, const void *b){
 static inline double median(double *a, int n){
   qsort(a, (size_t)n, sizeof(double), cmp_double);
   return n%2 ? a[n/2] : (a[n/2-1]+a[n/2])/2;
+}
+
+/* Removes a database and its companion files, bec's key file included
+** (bec_keygen never overwrites one), so it can be made afresh. */
+static inline void remove_db(const char *zPath){
+  static const char *const azSuffix[] = { "", "-wal", "-shm", "-journal",
+                                          "-bec-key" };
+  char z[1100];
+  size_t i;
+  for(i=0; i<sizeof(azSuffix)/sizeof(azSuffix[0]); i++){
+    snprintf(z, sizeof(z), "%s%s", zPath, azSuffix[i]);
+    unlink(z);
+  }
 }
 
 #endif

@@ -9,7 +9,8 @@
 ** (bec_store_*) or a table's shadow table (<name>_rows):
 **
 **   byte 0: what  (mod 6: set a column, delete a row, copy a row, drop the
-**                  table, set a column in every row, set a config value)
+**                  table, set a column in every row, set a config value;
+**                  a config row past the last is an old plaintext 'seckey')
 **   byte 1: table (mod the number of tables)
 **   byte 2: row   (the row at this offset, in the table's natural order)
 **   byte 3: column (mod the number of columns)
@@ -65,6 +66,7 @@ static void setup(void){
   rngA = 3;
   a = open_image(0, 0);
   p = open_image(0, 0);
+  use_key_file(a, "shadow_a", 1);
   exec(a, "SELECT bec_keygen(); SELECT bec_create_group();"
           "CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v INTEGER, w BLOB);"
           "CREATE VIRTUAL TABLE u USING bec(id INTEGER PRIMARY KEY, x);"
@@ -230,8 +232,11 @@ static void corrupt(sqlite3 *db, int eWhat, const char *zTable, int iRow,
       zSql = sqlite3_mprintf("UPDATE \"%w\" SET \"%w\"=?1", zTable, azCol[iCol]);
       break;
     default:
+      /* Past the last row: the plaintext 'seckey' row an older bec wrote,
+      ** which bec moves out to the key file (or refuses to, saying why). */
       zSql = sqlite3_mprintf("INSERT OR REPLACE INTO bec_store_config(key, value) VALUES("
-                             "(SELECT key FROM bec_store_config LIMIT 1 OFFSET %d), ?1)", iRow);
+                             "coalesce((SELECT key FROM bec_store_config LIMIT 1 OFFSET %d),"
+                             " 'seckey'), ?1)", iRow);
       break;
   }
   if( zSql && sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
@@ -269,6 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   if( aImage==0 ) setup();
   rngA = 7;
   db = open_image(aImage, nImage);
+  use_key_file(db, "shadow_a", 0);
   while( i+6<=size && nCmd<8 ){
     int n = data[i+5];
     if( (size_t)n > size-(i+6) ) n = (int)(size-(i+6));

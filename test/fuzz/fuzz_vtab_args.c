@@ -75,6 +75,8 @@ static void setup(void){
   rngA = 5;
   a = open_image(0, 0);
   r = open_image(0, 0);
+  use_key_file(a, "vtab_a", 1);
+  use_key_file(r, "vtab_r", 1);
   exec(a, "SELECT bec_keygen(); SELECT bec_create_group();");
   exec(r, "SELECT bec_keygen()");
   admit_with_ops(a, r, "member");
@@ -112,6 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size){
   rngA = 9;
   a = open_image(aImgA, nImgA);
   r = open_image(aImgR, nImgR);
+  use_key_file(a, "vtab_a", 0);
+  use_key_file(r, "vtab_r", 0);
   zArgs = sqlite3_malloc64(size+1);
   memcpy(zArgs, data, size);
   zArgs[size] = 0;

@@ -11,6 +11,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* A connection to a copy of a database image (or an empty one), with bec. */
 static inline sqlite3 *open_image(const unsigned char *aImg, sqlite3_int64 nImg){
@@ -36,6 +37,34 @@ static inline void exec(sqlite3 *db, const char *zSql){
     fprintf(stderr, "fuzz set-up: %s: %s\n", zSql, zErr);
     abort();
   }
+}
+
+/* The unsealed secret key never travels in a database image, so a replica
+** whose copies must sign keeps its key in a key file of this process, and
+** every copy points to it.  bNew (at set-up, before bec_keygen): a stale
+** file goes first, and the file is removed when the process exits. */
+static inline char *fuzz_key_slot(int i){
+  static char a[4][96];
+  return a[i];
+}
+static inline void fuzz_key_cleanup(void){
+  int i;
+  for(i=0; i<4; i++) if( fuzz_key_slot(i)[0] ) unlink(fuzz_key_slot(i));
+}
+static inline void use_key_file(sqlite3 *db, const char *zName, int bNew){
+  char zPath[96], *zSql;
+  snprintf(zPath, sizeof(zPath), "/tmp/bec_fuzz_%d_%s.key", (int)getpid(), zName);
+  if( bNew ){
+    int i;
+    unlink(zPath);
+    for(i=0; i<4 && fuzz_key_slot(i)[0]; i++){}
+    assert( i<4 );
+    if( i==0 ) atexit(fuzz_key_cleanup);
+    memcpy(fuzz_key_slot(i), zPath, sizeof(zPath));
+  }
+  zSql = sqlite3_mprintf("SELECT bec_key_file(%Q)", zPath);
+  exec(db, zSql);
+  sqlite3_free(zSql);
 }
 
 /* The first column of the first row, from sqlite3_mprintf (or 0). */

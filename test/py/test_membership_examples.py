@@ -21,6 +21,7 @@ import os
 import random
 import sqlite3
 import sys
+import tempfile
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -31,6 +32,8 @@ sys.path.insert(0, os.path.join(ROOT, "test", "membership"))
 from bectest import T, connect, one  # noqa: E402
 import examples  # noqa: E402
 from becwire import Key, make_op  # noqa: E402
+
+KEYDIR = tempfile.TemporaryDirectory(prefix="bec_members_")
 
 
 class Device:
@@ -44,6 +47,7 @@ class Example:
     def __init__(self, ex):
         self.ex = ex
         self.devices = {}         # user -> [Device]
+        self.keydir = tempfile.mkdtemp(dir=KEYDIR.name)   # users' key files
         self.pub = {}             # user -> hex key
         self.hash = {}            # op name -> hex hash
         self.body = {}            # op name -> encoding
@@ -58,17 +62,17 @@ class Example:
             if fits(d.known):
                 return d
         db = connect()
+        # A person's devices share one key file (the secret key is never in
+        # a database): the first device makes it, the others point to it.
+        one(db, "SELECT bec_key_file(?)", os.path.join(self.keydir, "%s.key" % user))
         if user not in self.devices:
             self.pub[user] = one(db, "SELECT bec_keygen()")
             self.devices[user] = []
         else:
-            # Same person, another device: copy the identity.
-            src = self.devices[user][0].db
+            # Same person, another device: the same identity.
             one(db, "SELECT bec_pubkey()")          # creates the storage
-            for k, v in src.execute("SELECT key, value FROM bec_store_config"
-                                    " WHERE key IN ('seckey', 'pubkey')"):
-                db.execute("INSERT OR REPLACE INTO bec_store_config(key, value)"
-                           " VALUES(?, ?)", (k, v))
+            db.execute("INSERT INTO bec_store_config(key, value) VALUES('pubkey', ?)",
+                       (bytes.fromhex(self.pub[user]),))
         if self.group:
             one(db, "SELECT bec_join(?)", self.group)
         d = Device(user, db)

@@ -39,7 +39,7 @@ def path(name):
 
 
 def creator(name, nops=5):
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-bec-key"):
         if os.path.exists(path(name) + suffix):
             os.remove(path(name) + suffix)
     db = connect(path(name))
@@ -52,7 +52,9 @@ def creator(name, nops=5):
 
 
 def copy(src, dst):
+    """Another replica with the same identity: the file and its key file."""
     shutil.copy(path(src), path(dst))
+    shutil.copy(path(src) + "-bec-key", path(dst) + "-bec-key")
     return connect(path(dst))
 
 

@@ -19,7 +19,7 @@ DECL = "id TEXT PRIMARY KEY, title TEXT, done INTEGER"
 def path(name):
     """A fresh file name in the test directory (old files removed)."""
     p = os.path.join(TMP, name)
-    for suffix in ("", "-wal", "-shm"):
+    for suffix in ("", "-wal", "-shm", "-bec-key"):
         if os.path.exists(p + suffix):
             os.remove(p + suffix)
     return p
@@ -41,6 +41,8 @@ def clone(src, name):
     dst = sqlite3.connect(p)
     src.backup(dst)
     dst.close()
+    # The secret key is not in the file: the clone uses the same key file.
+    shutil.copy(src.execute("SELECT bec_key_file()").fetchone()[0], p + "-bec-key")
     return connect(p)
 
 

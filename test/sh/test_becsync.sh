@@ -28,7 +28,9 @@ d = sys.argv[1]
 a = connect(d + "/a.db"); one(a, "SELECT bec_keygen()"); g = one(a, "SELECT bec_create_group()")
 for i in range(20): one(a, "SELECT bec_sign(?)", b"base %d" % i)
 a.close()
-for n in ("b", "c", "d"): shutil.copy(d + "/a.db", d + "/%s.db" % n)
+for n in ("b", "c", "d"):   # same identity: the database and its key file
+    shutil.copy(d + "/a.db", d + "/%s.db" % n)
+    shutil.copy(d + "/a.db-bec-key", d + "/%s.db-bec-key" % n)
 for n, k in (("a", 5), ("b", 7), ("c", 9), ("d", 3)):
     db = connect(d + "/%s.db" % n)
     for i in range(k): one(db, "SELECT bec_sign(?)", b"%s %d" % (n.encode(), i))

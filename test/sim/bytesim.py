@@ -47,6 +47,7 @@ import os
 import random
 import sqlite3
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -125,6 +126,11 @@ class Rep:
         self.honest = honest
         self.db = db or open_db()
         self.pub = None
+        self.keyfile = None    # Byzantine replicas: their forks sign too
+
+    def use_keyfile(self, path):
+        self.keyfile = path
+        self.q("SELECT bec_key_file(?)", path)
 
     def q(self, sql, *args):
         return one(self.db, sql, *args)
@@ -230,6 +236,12 @@ class Sim:
         self.reps = [Rep("H%d" % i, True) for i in range(self.n_honest)]
         self.byz = [Rep("B%d" % i, False) for i in range(self.n_byz)]
         h0 = self.reps[0]
+        # A Byzantine replica's key goes to a key file (never in its
+        # database): its forks, copies of the database, sign with it, and
+        # the simulation reads it to hand-make ops.
+        self.keydir = tempfile.TemporaryDirectory(prefix="bec_sim_")
+        for b in self.byz:
+            b.use_keyfile(os.path.join(self.keydir.name, b.name + ".key"))
         for r in self.reps + self.byz:
             r.pub = r.q("SELECT bec_keygen()")
         self.group_hex = h0.q("SELECT bec_create_group()")
@@ -250,7 +262,8 @@ class Sim:
         # Byzantine state: the seed (their own secret), the forks, an early
         # snapshot (for back-dating), outsiders' keys nobody ever adds.
         for b in self.byz:
-            b.key = Key(b.q("SELECT value FROM bec_store_config WHERE key='seckey'"))
+            with open(b.keyfile, "rb") as kf:
+                b.key = Key(kf.read()[len(b"bec-key-v1\n"):])
             b.snap = None
             b.label_as = b.name
         self.outsiders = [Key(hashlib.sha256(b"outsider/%d/%d" % (self.seed, i)).digest())
@@ -395,6 +408,8 @@ class Sim:
     def fork(self, b, src=None):
         f = Rep(b.name, False, open_db(src or b.db))
         f.pub, f.key, f.snap = b.pub, b.key, None
+        if b.keyfile:
+            f.use_keyfile(b.keyfile)
         return f
 
     def honest_peer(self):

@@ -91,6 +91,8 @@ static void fresh_replica(const char *zPath, int bWal){
   sqlite3 *db = 0;
   char zSql[200];
   unlink(zPath);
+  snprintf(zSql, sizeof(zSql), "%s-bec-key", zPath);
+  unlink(zSql);   /* the key file of the previous trial's identity */
   sqlite3_open(zPath, &db);
   snprintf(zSql, sizeof(zSql), "PRAGMA journal_mode=%s; SELECT bec_keygen();"
            " SELECT bec_join('%s')", bWal ? "WAL" : "DELETE", zGroup);
@@ -212,7 +214,7 @@ int main(void){
   int nTrial = getenv("BEC_CRASH_TRIALS") ? atoi(getenv("BEC_CRASH_TRIALS"))
              : getenv("BEC_VALGRIND") ? 3 : getenv("BEC_SAN") ? 20 : 100;
   int nBad, nPartial = 0, i;
-  const char *azSuffix[] = { "", "-wal", "-journal", "-shm" };
+  const char *azSuffix[] = { "", "-wal", "-journal", "-shm", "-bec-key" };
 
   if( getenv("BEC_VALGRIND") ) N_OPS = 100;
   else if( getenv("BEC_SAN") ) N_OPS = 250;
@@ -244,7 +246,7 @@ int main(void){
   nBad = run_trials(zPath, zSrc, nTrial, &nPartial);
   CHECK_MSG(nBad==0, "%d of %d sync crash trials did not recover", nBad, nTrial);
 
-  for(i=0; i<4; i++){
+  for(i=0; i<5; i++){
     char z[300];
     snprintf(z, sizeof(z), "%s%s", zPath, azSuffix[i]); unlink(z);
     snprintf(z, sizeof(z), "%s%s", zSrc, azSuffix[i]); unlink(z);

@@ -6,6 +6,11 @@
 #include "becInt.h"
 #include "bectest.h"
 
+#include <unistd.h>
+
+/* The key file of test_validate's identity: its ops are also signed by hand. */
+static char zKeyFile[64];
+
 static sqlite3 *open_db(void){
   sqlite3 *db = 0;
   char *zErr = 0;
@@ -122,11 +127,11 @@ static int ingest_signed(sqlite3 *db, int kind, const u8 *aPay, int nPay,
   memset(&heads, 0, sizeof(heads));
   memset(&op, 0, sizeof(op));
   *pzErr = 0;
-  sqlite3_prepare_v2(db, "SELECT (SELECT value FROM bec_store_config WHERE key='seckey'),"
-                     " (SELECT value FROM bec_store_config WHERE key='group_id')", -1, &pStmt, 0);
+  if( bec_keyfile_read(zKeyFile, aSeed, pzErr) ) return SQLITE_ERROR;
+  sqlite3_prepare_v2(db, "SELECT value FROM bec_store_config WHERE key='group_id'",
+                     -1, &pStmt, 0);
   sqlite3_step(pStmt);
-  memcpy(aSeed, sqlite3_column_blob(pStmt, 0), BEC_SEED_BYTES);
-  memcpy(aGroup, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
+  memcpy(aGroup, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
   sqlite3_finalize(pStmt);
   bec_crypto_secret_from_seed(aSeed, aPub, aSecret);
   sqlite3_prepare_v2(db, "SELECT o.hash FROM bec_store_head h JOIN bec_store_op o"
@@ -155,7 +160,12 @@ static void test_validate(void){
   sqlite3_stmt *pStmt = 0;
   u8 aSchema[BEC_HASH_BYTES];
   char *zErr = 0;
+  char zSql[128];
   int rc;
+  snprintf(zKeyFile, sizeof(zKeyFile), "/tmp/bec_test_crdt_%d.key", (int)getpid());
+  unlink(zKeyFile);
+  snprintf(zSql, sizeof(zSql), "SELECT bec_key_file('%s')", zKeyFile);
+  CHECK( sqlite3_exec(db, zSql, 0, 0, 0)==SQLITE_OK );
   CHECK( sqlite3_exec(db, "SELECT bec_keygen(); SELECT bec_create_group();"
          "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
          "INSERT INTO t VALUES(1, 'one')", 0, 0, 0)==SQLITE_OK );
@@ -219,6 +229,7 @@ static void test_validate(void){
          && strcmp((const char*)sqlite3_column_text(pStmt, 0), "1one,2two")==0 );
   sqlite3_finalize(pStmt);
   sqlite3_close(db);
+  unlink(zKeyFile);
 }
 
 int main(void){

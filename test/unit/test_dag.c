@@ -71,6 +71,7 @@ int main(void){
   sqlite3 *a, *b;
   BecBuf op1, op2, op3;
   char zPath[] = "/tmp/bec_test_dagXXXXXX";
+  char zKey[sizeof(zPath)+8];
   int fd;
 
   CHECK(sqlite3_auto_extension((void(*)(void))sqlite3_bec_init)==SQLITE_OK);
@@ -90,6 +91,7 @@ int main(void){
   fd = mkstemp(zPath);
   CHECK(fd>=0);
   close(fd);
+  snprintf(zKey, sizeof(zKey), "%s-bec-key", zPath);
   b = open_db(zPath);
   q(b, "SELECT bec_keygen()");
   {
@@ -113,6 +115,7 @@ int main(void){
   /* Build the group on b with a known key so ops can be crafted. */
   sqlite3_close(b);
   unlink(zPath);
+  unlink(zKey);   /* the first identity's key file */
   b = open_db(zPath);
   q(b, "SELECT bec_keygen()");
   snprintf(zGroup, sizeof(zGroup), "%s", q(b, "SELECT bec_create_group()"));
@@ -147,18 +150,10 @@ int main(void){
   {
     u8 aSeed[32];
     u8 aH1[32], aH2[32];
-    u8 *aSealedSeed = 0;
-    int nSeed = 0;
-    sqlite3_stmt *pStmt = 0;
-    CHECK(sqlite3_prepare_v2(b, "SELECT value FROM bec_store_config WHERE key='seckey'",
-                             -1, &pStmt, 0)==SQLITE_OK);
-    if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_bytes(pStmt, 0)==32 ){
-      memcpy(aSeed, sqlite3_column_blob(pStmt, 0), 32);
-      nSeed = 32;
-    }
-    sqlite3_finalize(pStmt);
-    (void)aSealedSeed;
-    CHECK(nSeed==32);
+    char *zWhy = 0;
+    /* The identity's seed, from its key file (never from SQL). */
+    CHECK_MSG(bec_keyfile_read(zKey, aSeed, &zWhy)==SQLITE_OK, "%s", zWhy);
+    sqlite3_free(zWhy);
     bec_crypto_secret_from_seed(aSeed, aPub, aSec);
     craft(&op1, aSec, aGroup, BEC_KIND_APP, aGroup, 1, "one", 3);
     bec_crypto_hash(op1.a, op1.n, aH1);
@@ -203,8 +198,15 @@ int main(void){
   CHECK(strstr(q(b, "SELECT bec_op(42)"), "hash")!=0);
   CHECK(strstr(q(b, "SELECT bec_ingest(x'')"), "malformed")!=0);
   CHECK(strstr(q(b, "SELECT * FROM bec_ops WHERE kind='nonsense'"), "")!=0);
+  /* The key file set through the C API: a wrong one cannot sign, the
+  ** default (NULL) can again. */
+  CHECK(bec_set_key_file(b, "/nonexistent/bec-test.key")==SQLITE_OK);
+  CHECK(strstr(q(b, "SELECT bec_sign(x'01')"), "/nonexistent/bec-test.key is missing")!=0);
+  CHECK(bec_set_key_file(b, 0)==SQLITE_OK);
+  CHECK(strlen(q(b, "SELECT bec_sign(x'01')"))==64);
   CHECK(sqlite3_close(b)==SQLITE_OK);
   unlink(zPath);
+  unlink(zKey);
   sqlite3_reset_auto_extension();
   sqlite3_shutdown();
   return bt_done();

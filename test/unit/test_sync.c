@@ -135,14 +135,21 @@ int main(void){
   nBase = count(dbA);
   CHECK(session(dbA, dbB, nBase, &nTotal)>0);
 
+  {
+    u8 aSeed[BEC_SEED_BYTES];
+    char zKey[sizeof(zA)+8], *zWhy = 0;
+    snprintf(zKey, sizeof(zKey), "%s-bec-key", zA);
+    CHECK_MSG(bec_keyfile_read(zKey, aSeed, &zWhy)==SQLITE_OK, "%s", zWhy);
+    sqlite3_free(zWhy);
+    bec_crypto_secret_from_seed(aSeed, aPub, aSecret);
+  }
   CHECK(sqlite3_prepare_v2(dbA, "SELECT (SELECT value FROM bec_store_config WHERE"
-      " key='seckey'), (SELECT value FROM bec_store_config WHERE key='group_id'),"
+      " key='group_id'),"
       " (SELECT o.hash FROM bec_store_head h, bec_store_op o WHERE o.seq=h.seq)",
       -1, &p, 0)==SQLITE_OK);
   CHECK(sqlite3_step(p)==SQLITE_ROW);
-  bec_crypto_secret_from_seed(sqlite3_column_blob(p, 0), aPub, aSecret);
-  memcpy(aGroup, sqlite3_column_blob(p, 1), BEC_HASH_BYTES);
-  memcpy(aHead, sqlite3_column_blob(p, 2), BEC_HASH_BYTES);
+  memcpy(aGroup, sqlite3_column_blob(p, 0), BEC_HASH_BYTES);
+  memcpy(aHead, sqlite3_column_blob(p, 1), BEC_HASH_BYTES);
   sqlite3_finalize(p);
 
   /* A's new ops, and the filter an unsalted design would build of them. */
