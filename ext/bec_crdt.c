@@ -363,8 +363,8 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
 }
 
 /* The verdict on stored op x (kind schema or write), from scratch. */
-static int verdict_stored(BecCtx *p, const BecGraph *g, int x, const BecOp *pOp,
-                          char **pzReason, char **pzErr){
+static int verdict_stored(BecCtx *p, const BecGraph *g, int x, int bAll,
+                          const BecOp *pOp, char **pzReason, char **pzErr){
   int rc;
   *pzReason = 0;
   if( pOp->kind==BEC_KIND_SCHEMA ){
@@ -375,7 +375,7 @@ static int verdict_stored(BecCtx *p, const BecGraph *g, int x, const BecOp *pOp,
   }else{
     Anc anc;
     memset(&anc, 0, sizeof(anc));
-    anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, 0);
+    anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
     rc = verdict_write(p, g, &anc, pOp, pzReason, pzErr);
     anc_free(&anc);
   }
@@ -811,6 +811,35 @@ static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
   return rc;
 }
 
+/* *paAll (sqlite3_free it): aAll[x] is 1 if every op before x is an
+** ancestor of x, which holds exactly when every head of ops 1..x-1 is a
+** predecessor of x: then x needs no walk of the DAG (Anc.bAll). */
+static int all_ancestors(const BecGraph *g, u8 **paAll){
+  u8 *aAll = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
+  u8 *aHead = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
+  int i, nHead = 0;
+  *paAll = 0;
+  if( aAll==0 || aHead==0 ){
+    sqlite3_free(aAll);
+    sqlite3_free(aHead);
+    return SQLITE_NOMEM;
+  }
+  memset(aHead, 0, (size_t)g->nNode + 2);
+  for(i=1; i<=g->nNode; i++){
+    const int *aP = BEC_NODE_PREDS(g, i);
+    int j, nIn = 0;
+    for(j=0; j<g->aNode[i].nPred; j++){
+      if( aHead[aP[j]] ){ aHead[aP[j]] = 0; nIn++; }
+    }
+    aAll[i] = nIn==nHead;
+    nHead = nHead - nIn + 1;
+    aHead[i] = 1;
+  }
+  sqlite3_free(aHead);
+  *paAll = aAll;
+  return SQLITE_OK;
+}
+
 /* Recomputes incarnation iSchema's rows from every valid write op. */
 static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
   BecGraph *g = 0;
@@ -818,8 +847,7 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   Merge *m = 0;
   u8 *aAll = 0;
-  int *aHead = 0;
-  int rc, i, nHead = 0;
+  int rc;
   char *zSql = 0;
 
   rc = bec_graph_get(p, &g, pzErr);
@@ -838,27 +866,13 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
     }
     t->eConflicts = 0;
   }
-  /* aAll[x]: every op before x is an ancestor of x, which holds exactly
-  ** when every head of ops 1..x-1 is a predecessor of x. */
   if( rc==SQLITE_OK ){
-    aAll = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
-    aHead = sqlite3_malloc64(sizeof(int)*((sqlite3_uint64)g->nNode + 2));
     m = sqlite3_malloc64(sizeof(Merge));
-    if( aAll==0 || aHead==0 || m==0 ) rc = SQLITE_NOMEM;
+    if( m==0 ) rc = SQLITE_NOMEM;
+    else memset(m, 0, sizeof(*m));
   }
+  if( rc==SQLITE_OK ) rc = all_ancestors(g, &aAll);
   if( rc==SQLITE_OK ){
-    memset(aHead, 0, sizeof(int)*((size_t)g->nNode + 2));
-    memset(m, 0, sizeof(*m));
-    for(i=1; i<=g->nNode; i++){
-      const int *aP = BEC_NODE_PREDS(g, i);
-      int j, nIn = 0;
-      for(j=0; j<g->aNode[i].nPred; j++){
-        if( aHead[aP[j]] ){ aHead[aP[j]] = 0; nIn++; }
-      }
-      aAll[i] = nIn==nHead;
-      nHead = nHead - nIn + 1;
-      aHead[i] = 1;
-    }
     rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op "
                          "WHERE kind=6 AND seq>?1 AND seq NOT IN "
                          "(SELECT seq FROM bec_store_ignored) ORDER BY seq", &pStmt);
@@ -880,7 +894,6 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
   if( m ) merge_free(m);
   sqlite3_free(m);
   sqlite3_free(aAll);
-  sqlite3_free(aHead);
   return rc;
 }
 
@@ -1104,7 +1117,7 @@ int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     zReason = pC->zVerdict;
     pC->zVerdict = 0;
   }else{
-    rc = verdict_stored(p, g, iSeq, pOp, &zReason, pzErr);
+    rc = verdict_stored(p, g, iSeq, 0, pOp, &zReason, pzErr);
   }
   pC->aVerdictBody = 0;
   if( rc==SQLITE_OK && zReason ){
@@ -1484,6 +1497,70 @@ check_out:
   return rc;
 }
 
+/* Compares bec_store_ignored with the verdicts recomputed from the ops. */
+static int check_ignored(BecCtx *p, const BecGraph *g, BecBuf *pOut,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  u8 *aAll = 0;
+  int rc = all_ancestors(g, &aAll);
+  int nShown = 0;
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "SELECT o.seq, o.body, i.reason, o.kind"
+        " FROM bec_store_op o LEFT JOIN bec_store_ignored i ON i.seq=o.seq"
+        " WHERE o.kind IN (5,6) OR i.seq IS NOT NULL"
+        " UNION ALL SELECT seq, NULL, reason, 0 FROM bec_store_ignored"
+        " WHERE seq NOT IN (SELECT seq FROM bec_store_op)"
+        " ORDER BY 1", -1, &pStmt, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0);
+    const char *zStored = (const char*)sqlite3_column_text(pStmt, 2);
+    int kind = sqlite3_column_int(pStmt, 3);
+    char *zReason = 0, *zWhy = 0;
+    BecOp op;
+    if( kind!=BEC_KIND_SCHEMA && kind!=BEC_KIND_WRITE ){
+      if( nShown++<CHECK_MAX_SHOWN ){
+        problem(pOut, &rc, "op %d: the merge's verdict is stored, but it is "
+                "not a schema or write op", x);
+      }
+      continue;
+    }
+    if( x<1 || x>g->nNode ){ rc = SQLITE_CORRUPT; break; }
+    rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
+                       sqlite3_column_bytes(pStmt, 1), &op, &zWhy);
+    if( rc==SQLITE_OK ) rc = verdict_stored(p, g, x, aAll[x], &op, &zReason, &zWhy);
+    if( rc==BEC_MALFORMED || (rc==SQLITE_OK && zWhy) ){
+      rc = SQLITE_OK;
+      if( nShown++<CHECK_MAX_SHOWN ){
+        problem(pOut, &rc, "op %d: %s", x, zWhy ? zWhy : "malformed");
+      }
+    }else if( rc==SQLITE_OK && (zReason==0)!=(zStored==0) ){
+      if( nShown++<CHECK_MAX_SHOWN ){
+        problem(pOut, &rc, zReason ? "op %d: the merge ignores it (%s), but "
+                "that is not stored" : "op %d: stored as ignored (%s), but "
+                "the merge applies it", x, zReason ? zReason : zStored);
+      }
+    }else if( rc==SQLITE_OK && zReason && strcmp(zReason, zStored) ){
+      if( nShown++<CHECK_MAX_SHOWN ){
+        problem(pOut, &rc, "op %d: stored reason \"%s\", the ops say \"%s\"",
+                x, zStored, zReason);
+      }
+    }
+    sqlite3_free(zReason);
+    sqlite3_free(zWhy);
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(aAll);
+  if( rc==SQLITE_OK && nShown>CHECK_MAX_SHOWN ){
+    problem(pOut, &rc, "... %d ops whose verdicts differ", nShown);
+  }
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot check the merge's verdicts: %s",
+                             sqlite3_errstr(rc));
+  }
+  return rc;
+}
+
 int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
   BecCrdt *pC = 0;
   BecGraph *g = 0;
@@ -1507,6 +1584,15 @@ int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
   rc = bec_ctx_begin(p, &spCheck);
   bBegun = rc==SQLITE_OK;
   if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+
+  if( rc==SQLITE_OK ) rc = check_ignored(p, g, &out, pzErr);
+  if( rc==SQLITE_OK && out.n ){
+    /* The tables are recomputed by applying the ops that are not ignored:
+    ** with verdicts that disagree with the ops, that would apply ops that
+    ** cannot be.  Report the verdicts alone. */
+    problem(&out, &rc, "the tables are checked once the verdicts agree");
+    goto check_done;
+  }
 
   /* Every table name that a schema op or the catalog mentions. */
   if( rc==SQLITE_OK ){
@@ -1552,6 +1638,7 @@ int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
     bec_schema_free(pWin);
   }
 
+check_done:
   if( bBegun ){
     int rc2 = bec_ctx_rollback(p, &spCheck);
     if( rc==SQLITE_OK ) rc = rc2;
