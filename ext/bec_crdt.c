@@ -61,6 +61,8 @@ static const char zCrdtSchema[] =
 /* 2: bec_store_ignored; shadow tables whose value columns have no type. */
 #define TABLES_FORMAT 2
 
+static int verdicts_all(BecCtx*, char**);
+
 int bec_crdt_ensure_schema(BecCtx *p, char **pzErr){
   i64 iFormat = 0;
   int rc = bec_dag_config_get_int(p, "tables_format", 0, &iFormat);
@@ -72,7 +74,11 @@ int bec_crdt_ensure_schema(BecCtx *p, char **pzErr){
     return SQLITE_ERROR;
   }
   if( iFormat==TABLES_FORMAT ) return SQLITE_OK;
-  return bec_ctx_exec(p, zCrdtSchema, pzErr);
+  rc = bec_ctx_exec(p, zCrdtSchema, pzErr);
+  /* Format 1 had no verdicts: judge every stored op once.  (Its shadow
+  ** tables keep their typed columns until the table is re-created.) */
+  if( rc==SQLITE_OK && iFormat==1 ) rc = verdicts_all(p, pzErr);
+  return rc;
 }
 
 int bec_crdt_get(BecCtx *p, BecCrdt **pp){
@@ -392,6 +398,35 @@ static int ignore_op(BecCtx *p, int x, const char *zReason){
   sqlite3_bind_text(pStmt, 2, zReason, (int)strlen(zReason), SQLITE_STATIC);
   sqlite3_step(pStmt);
   return sqlite3_reset(pStmt);
+}
+
+/* Records the verdict on every stored schema and write op (an upgrade from
+** tables format 1, which had none). */
+static int all_ancestors(const BecGraph*, u8**);
+static int verdicts_all(BecCtx *p, char **pzErr){
+  BecGraph *g = 0;
+  sqlite3_stmt *pStmt = 0;
+  u8 *aAll = 0;
+  int rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = all_ancestors(g, &aAll);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op"
+                            " WHERE kind IN (5,6) ORDER BY seq", -1, &pStmt, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0);
+    char *zReason = 0;
+    BecOp op;
+    if( x<1 || x>g->nNode ){ rc = SQLITE_CORRUPT; break; }
+    rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
+                       sqlite3_column_bytes(pStmt, 1), &op, pzErr);
+    if( rc==SQLITE_OK ) rc = verdict_stored(p, g, x, aAll[x], &op, &zReason, pzErr);
+    if( rc==SQLITE_OK && zReason ) rc = ignore_op(p, x, zReason);
+    sqlite3_free(zReason);
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(aAll);
+  return rc;
 }
 
 /* 1 if create op iSchema is the winner of its name: its table is live. */
