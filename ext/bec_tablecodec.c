@@ -161,8 +161,8 @@ void bec_value_bind(sqlite3_stmt *pStmt, int iParam, const BecValue *pVal){
     case BEC_VAL_INT:  sqlite3_bind_int64(pStmt, iParam, pVal->i); break;
     case BEC_VAL_REAL: sqlite3_bind_double(pStmt, iParam, pVal->r); break;
     case BEC_VAL_TEXT:
-      sqlite3_bind_text(pStmt, iParam, (const char*)pVal->a, pVal->n,
-                        SQLITE_STATIC);
+      sqlite3_bind_text(pStmt, iParam, pVal->a ? (const char*)pVal->a : "",
+                        pVal->n, SQLITE_STATIC);
       break;
     case BEC_VAL_BLOB:
       sqlite3_bind_blob(pStmt, iParam, pVal->a ? (const void*)pVal->a : "",
@@ -177,7 +177,8 @@ void bec_value_result(sqlite3_context *ctx, const BecValue *pVal){
     case BEC_VAL_INT:  sqlite3_result_int64(ctx, pVal->i); break;
     case BEC_VAL_REAL: sqlite3_result_double(ctx, pVal->r); break;
     case BEC_VAL_TEXT:
-      sqlite3_result_text(ctx, (const char*)pVal->a, pVal->n, SQLITE_TRANSIENT);
+      sqlite3_result_text(ctx, pVal->a ? (const char*)pVal->a : "", pVal->n,
+                          SQLITE_TRANSIENT);
       break;
     case BEC_VAL_BLOB:
       sqlite3_result_blob(ctx, pVal->a ? (const void*)pVal->a : "", pVal->n,
