@@ -242,6 +242,33 @@ int bec_crdt_winner(BecCtx *p, const char *zName, int *piSeq){
 ** it names are there), so it never depends on arrival order or on which
 ** tables are live; it is kept in bec_store_ignored.
 */
+/* A reason quotes names from a peer's op: every byte of it that is a
+** control character or not part of well-formed UTF-8 becomes '?', so that
+** bec_ops.reason is always readable text (the same on every replica). */
+static void reason_clean(char *z){
+  u8 *a = (u8*)z;
+  int i = 0, n = (int)strlen(z);
+  while( i<n ){
+    int c = a[i], k = 0, j;
+    u32 cp = 0;
+    if( c<0x20 || c==0x7f ){ a[i++] = '?'; continue; }
+    if( c<0x80 ){ i++; continue; }
+    if( c>=0xc2 && c<=0xdf ){ k = 1; cp = c & 0x1f; }
+    else if( c>=0xe0 && c<=0xef ){ k = 2; cp = c & 0x0f; }
+    else if( c>=0xf0 && c<=0xf4 ){ k = 3; cp = c & 0x07; }
+    for(j=1; k && j<=k; j++){
+      if( i+j>=n || (a[i+j] & 0xc0)!=0x80 ){ k = 0; break; }
+      cp = (cp<<6) | (a[i+j] & 0x3f);
+    }
+    if( k==0 || (k==2 && (cp<0x800 || (cp>=0xd800 && cp<=0xdfff)))
+     || (k==3 && (cp<0x10000 || cp>0x10ffff)) ){
+      a[i++] = '?';
+      continue;
+    }
+    i += k+1;
+  }
+}
+
 /* *pzReason: 0 if schema s applies, else why not (sqlite3_free it). */
 static int verdict_schema(const BecSchema *s, char **pzReason){
   char *zWhy = 0;
@@ -249,6 +276,7 @@ static int verdict_schema(const BecSchema *s, char **pzReason){
   if( bec_schema_check(s, &zWhy)==SQLITE_OK ) return SQLITE_OK;
   *pzReason = sqlite3_mprintf("ignored: schema: %s", zWhy ? zWhy : "invalid");
   sqlite3_free(zWhy);
+  if( *pzReason ) reason_clean(*pzReason);
   return *pzReason ? SQLITE_OK : SQLITE_NOMEM;
 }
 
@@ -268,6 +296,7 @@ static void reason_set(char **pzReason, int *pRc, const char *zFmt, ...){
   *pzReason = sqlite3_vmprintf(zFmt, ap);
   va_end(ap);
   if( *pzReason==0 ) *pRc = SQLITE_NOMEM;
+  else reason_clean(*pzReason);
 }
 
 /* Examines a write op whose causal past pAnc answers (its own seq may be

@@ -172,11 +172,14 @@ def enc_value(v):
 
 
 def schema_create(name, cols):
-    """cols: (name, declared type, key position 0 or 1..n) per column."""
-    nb = name.encode()
+    """cols: (name, declared type, key position 0 or 1..n) per column; names
+    and types as str, or as bytes (any bytes a hostile op may carry)."""
+    def raw(x):
+        return x if isinstance(x, bytes) else x.encode()
+    nb = raw(name)
     out = bytes([1, SCHEMA_CREATE]) + uvarint(len(nb)) + nb + uvarint(len(cols))
     for cname, ctype, pk in cols:
-        cb, tb = cname.encode(), ctype.encode()
+        cb, tb = raw(cname), raw(ctype)
         out += uvarint(len(cb)) + cb + uvarint(len(tb)) + tb + uvarint(pk)
     return out
 

@@ -151,6 +151,8 @@ def test_class1_declared_types_never_reach_sql():
         ("inject", [("k", "TEXT", 1), ("v", "INT) --", 0)]),
         ("bad\x01name", [("k", "TEXT", 1)]),
         ("dup", [("k", "TEXT", 1), ("K", "TEXT", 0)]),
+        (b"bec_\xff", [("k", "TEXT", 1)]),
+        ("utf", [("k", b"TEXT \xc3\x28\x01", 1)]),
     ]
     ops = [g.op("schema", base, schema_create(n, c)) for n, c in bad]
     # Writes to those tables, one of them hostile to a NOCASE key (two keys
@@ -171,6 +173,10 @@ def test_class1_declared_types_never_reach_sql():
         T.check(r.startswith("ignored: schema:"), "unparseable schema op ignored with a reason: %r" % r)
         T.eq(valid(g.a, o), 0, "an ignored schema op is not valid")
     T.check("unsupported type" in (reason(g.a, ops[0]) or ""), "the reason names the type")
+    # Reasons quote the peer's names as readable text: bytes that are not
+    # UTF-8, or control characters, become '?'.
+    T.check('"bec_?": names beginning' in (reason(g.a, ops[6]) or ""), "reason %r" % reason(g.a, ops[6]))
+    T.check('"TEXT ?(?"' in (reason(g.a, ops[7]) or ""), "reason %r" % reason(g.a, ops[7]))
     for o in w:
         T.check("whose create op is ignored" in (reason(g.a, o) or ""),
                 "writes to an ignored table are ignored: %r" % reason(g.a, o))
