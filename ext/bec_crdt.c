@@ -1164,12 +1164,25 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
 /**************************************************************************
 ** The hooks called by the acceptance path.
 */
+/* Recomputes the tables the transaction's own op wrote, when the rows
+** xUpdate wrote are not what the merge of that op gives. */
+static int rebuild_txn_tables(BecCtx *p, BecCrdt *pC, char **pzErr){
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<pC->nTable; i++){
+    BecSchema *s = 0;
+    rc = bec_crdt_load_schema(p, pC->aTable[i], &s, 0, pzErr);
+    if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], s->zName, pzErr);
+    bec_schema_free(s);
+  }
+  return rc;
+}
+
 int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecCrdt *pC = 0;
   BecGraph *g = 0;
   Merge *m = 0;
   char *zReason = 0;
-  int rc, bAll = 0, i;
+  int rc, bAll = 0;
 
   rc = bec_crdt_get(p, &pC);
   if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
@@ -1177,8 +1190,14 @@ int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( rc ) return rc;
   if( pOp->kind==BEC_KIND_SCHEMA ) return on_schema(p, iSeq, pOp, pzErr);
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
+  if( !pC->bFlushing && pC->bTxn && pC->nChange>0 ){
+    *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
+        "transaction has unsigned writes to bec tables: commit or roll back "
+        "first");
+    return SQLITE_ERROR;
+  }
   if( pC->aVerdictBody==pOp->aBody && pC->nVerdictBody==pOp->nBody ){
-    zReason = pC->zVerdict;
+    zReason = pC->zVerdict;       /* judged by bec_crdt_validate just now */
     pC->zVerdict = 0;
   }else{
     rc = verdict_stored(p, g, iSeq, 0, pOp, &zReason, pzErr);
@@ -1189,12 +1208,7 @@ int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     ** if one were, the rows it wrote already are recomputed.) */
     rc = ignore_op(p, iSeq, zReason);
     sqlite3_free(zReason);
-    for(i=0; rc==SQLITE_OK && pC->bFlushing && i<pC->nTable; i++){
-      BecSchema *s = 0;
-      rc = bec_crdt_load_schema(p, pC->aTable[i], &s, 0, pzErr);
-      if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], s->zName, pzErr);
-      bec_schema_free(s);
-    }
+    if( rc==SQLITE_OK && pC->bFlushing ) rc = rebuild_txn_tables(p, pC, pzErr);
     return rc;
   }
   if( rc==SQLITE_OK ) rc = only_head(p, &bAll);
@@ -1203,19 +1217,7 @@ int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     /* This transaction's own op: xUpdate applied it already, assuming it
     ** would be valid, get seq pC->iSeq and descend from every op. */
     if( g->aNode[iSeq].bValid && bAll && iSeq==pC->iSeq ) return SQLITE_OK;
-    for(i=0; rc==SQLITE_OK && i<pC->nTable; i++){
-      BecSchema *s = 0;
-      rc = bec_crdt_load_schema(p, pC->aTable[i], &s, 0, pzErr);
-      if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], s->zName, pzErr);
-      bec_schema_free(s);
-    }
-    return rc;
-  }
-  if( pC->bTxn && pC->nChange>0 ){
-    *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
-        "transaction has unsigned writes to bec tables: commit or roll back "
-        "first");
-    return SQLITE_ERROR;
+    return rebuild_txn_tables(p, pC, pzErr);
   }
   if( !g->aNode[iSeq].bValid ) return SQLITE_OK;
   m = sqlite3_malloc64(sizeof(Merge));

@@ -347,8 +347,29 @@ def test_class4_text_with_nul_on_the_conflict_path():
     T.eq(one(e, "SELECT bec_check()"), "ok", "bec_check on the fourth replica")
 
 
+def test_reason_of_an_op_invalid_by_membership():
+    """bec_ops.reason says why an op has no effect: the merge's reason, or
+    'invalid: membership' for a write of a removed member that the removal
+    did not see."""
+    g = Group()
+    g.a.execute("CREATE VIRTUAL TABLE t USING bec(k PRIMARY KEY, v)")
+    tt = create_hash(g.a)
+    g.catch_up()
+    base = g.heads()
+    w = g.op("write", base, write_payload([tt], [("upsert", 0, ["evil"], {1: "x"}, 2)]))
+    g.a.execute("SELECT bec_remove_member(?)", (EVIL.hex,))
+    rm = bodies(g.a)[-1]
+    g.spread([w, rm])
+    g.converged("membership")
+    for db in g.reps:
+        T.eq((valid(db, w), reason(db, w)), (0, "invalid: membership"), "removed member's write")
+        T.eq(one(db, "SELECT count(*) FROM t"), 0, "and its row is not shown")
+        T.eq(reason(db, rm), None, "an op that applies has no reason")
+
+
 for fn in [test_class1_declared_types_never_reach_sql, test_class2_acceptance_is_op_and_past_only,
-           test_class3_key_identity, test_class4_text_with_nul_on_the_conflict_path]:
+           test_class3_key_identity, test_class4_text_with_nul_on_the_conflict_path,
+           test_reason_of_an_op_invalid_by_membership]:
     try:
         fn()
     except Exception as e:           # a crash in one test is one failure
