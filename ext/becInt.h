@@ -499,9 +499,11 @@ int bec_crdt_on_store(BecCtx*, int iSeq, const BecOp *pOp, char **pzErr);
 /* The validity of the ops aSeq[0..n-1] changed (membership): recompute
 ** the rows they wrote. */
 int bec_crdt_on_validity(BecCtx*, const int *aSeq, int n, char **pzErr);
-/* Acceptance: is a schema or write op well formed in its causal past
-** (aPredSeq: its predecessors' seqs)?  SQLITE_OK, or an error with
-** *pzErr "malformed: ...".  Called before the op is stored. */
+/* Acceptance: are a schema or write op's bytes well formed, given its
+** causal past (aPredSeq: its predecessors' seqs)?  SQLITE_OK, or an error
+** with *pzErr "malformed: ...".  Called before the op is stored.  Whether
+** the merge then ignores the op (bec_store_ignored, bec_ops.reason) is a
+** verdict on the op and its causal past too, never a refusal. */
 int bec_crdt_validate(BecCtx*, const BecOp*, const int *aPredSeq,
                       char **pzErr) BEC_WARN_UNUSED;
 /* Creates the tables bec_crdt.c owns (idempotent). */
