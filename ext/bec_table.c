@@ -403,7 +403,7 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
       /* The type: words up to the first constraint keyword. */
       char *zT = &zTypes[nCol*(BEC_TABLE_MAX_TYPE+1)];
       const char *zStart, *zEnd;
-      int depth = 0;
+      int depth = 0, eAff = 0, bInt = 0;
       while( is_space(*z) ) z++;
       zStart = zEnd = z;
       while( *z ){
@@ -420,7 +420,7 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
         z++;
         if( !is_space(z[-1]) ) zEnd = z;
       }
-      int eAff = 0, bInt = 0;
+      /* Refused unless in bec's closed form (bec_type_parse). */
       if( zEnd-zStart>BEC_TABLE_MAX_TYPE
        || !bec_type_parse(zStart, (int)(zEnd-zStart), &eAff, &bInt) ){
         *pzErr = sqlite3_mprintf("bec: column %s: unsupported type \"%.*s\"",
