@@ -462,12 +462,22 @@ int bec_value_decode(BecReader*, BecValue*) BEC_WARN_UNUSED;
 void bec_value_bind(sqlite3_stmt*, int iParam, const BecValue*);
 void bec_value_result(sqlite3_context*, const BecValue*);
 
+/* Affinities, as SQLite's documented rules derive them from a declared
+** type; bec computes them itself (bec_type_parse). */
+#define BEC_AFF_BLOB     0
+#define BEC_AFF_TEXT     1
+#define BEC_AFF_NUMERIC  2
+#define BEC_AFF_INTEGER  3
+#define BEC_AFF_REAL     4
+
 /* A table's schema (one allocation: free with bec_schema_free). */
 typedef struct BecColumn BecColumn;
 struct BecColumn {
   char *zName;
-  char *zType;        /* declared type, "" if none */
+  char *zType;        /* declared type as in the op, "" if none: never SQL */
   int iPk;            /* 0, or 1-based position in the primary key */
+  int eAff;           /* closed form: BEC_AFF_*, -1 if the type is not one */
+  int bInteger;       /* closed form: the type is exactly INTEGER */
 };
 typedef struct BecSchema BecSchema;
 struct BecSchema {
@@ -489,7 +499,25 @@ void bec_schema_encode(BecBuf*, const BecSchema*, int *pRc);
 int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr)
     BEC_WARN_UNUSED;
 int bec_table_name_ok(const char *z, int n, char **pzErr);
-int bec_table_type_ok(const char *z, int n);
+/* Parses a declared type into its closed form: 1 if it is a type name
+** (words, optionally one or two signed numbers in parentheses, no
+** constraint keyword), with *peAff and *pbInteger set; else 0. */
+int bec_type_parse(const char *z, int n, int *peAff, int *pbInteger);
+/* The only type text that reaches SQL: the closed form's word ("" for a
+** column without a type). */
+const char *bec_type_sql(const BecColumn*);
+/* The one quoting helper for identifiers in SQL text: "<zName><zSuffix>"
+** with '"' doubled, from sqlite3_mprintf (caller frees), 0 if out of
+** memory. */
+char *bec_sql_ident(const char *zName, const char *zSuffix);
+/* Key identity (docs/tables.md): a REAL key that is finite, integral and
+** within the i64 range becomes that INTEGER (so -0.0 becomes 0).  1 if the
+** value can be a key after that: not NULL, not NaN. */
+int bec_key_normalize(BecValue*);
+/* 1 if v is a REAL NaN. */
+int bec_value_is_nan(const BecValue*);
+/* Encodes a decoded value (the same bytes as bec_value_encode). */
+void bec_value_put(BecBuf*, const BecValue*, int *pRc);
 
 /* Reading a write payload: open, then per change head + body, then close. */
 typedef struct BecWriteReader BecWriteReader;
@@ -515,9 +543,11 @@ int bec_crdt_on_store(BecCtx*, int iSeq, const BecOp *pOp, char **pzErr);
 /* The validity of the ops aSeq[0..n-1] changed (membership): recompute
 ** the rows they wrote. */
 int bec_crdt_on_validity(BecCtx*, const int *aSeq, int n, char **pzErr);
-/* Acceptance: is a schema or write op well formed in its causal past
-** (aPredSeq: its predecessors' seqs)?  SQLITE_OK, or an error with
-** *pzErr "malformed: ...".  Called before the op is stored. */
+/* Acceptance: are a schema or write op's bytes well formed, given its
+** causal past (aPredSeq: its predecessors' seqs)?  SQLITE_OK, or an error
+** with *pzErr "malformed: ...".  Called before the op is stored.  Whether
+** the merge then ignores the op (bec_store_ignored, bec_ops.reason) is a
+** verdict on the op and its causal past too, never a refusal. */
 int bec_crdt_validate(BecCtx*, const BecOp*, const int *aPredSeq,
                       char **pzErr) BEC_WARN_UNUSED;
 /* Creates the tables bec_crdt.c owns (idempotent). */
@@ -586,6 +616,9 @@ struct BecCrdt {
   int bApplyDrop;                 /* DROP TABLE run by the merge */
   void *pPage;                    /* bec_table.c: the cursor whose page
                                   ** bec_scan_page() is filling, or 0 */
+  const u8 *aVerdictBody;         /* the write op bec_crdt_validate judged */
+  i64 nVerdictBody;               /* last (its body), and ... */
+  char *zVerdict;                 /* ... why the merge ignores it, or 0 */
 };
 int bec_crdt_get(BecCtx*, BecCrdt **pp);
 void bec_crdt_free(BecCrdt*);

@@ -9,6 +9,10 @@
 **   bec_store_conflict(tbl, pk, col, seq, value)
 **                                    the concurrent writes that lost, per
 **                                    register (col -1: the row's existence)
+**   bec_store_ignored(seq, reason)   the schema and write ops the merge
+**                                    ignores, and why: a verdict on the op
+**                                    and its causal past only (see
+**                                    verdict_schema, verdict_write)
 **   "<name>_rows"                    per live table, one row per existing
 **                                    merged row: the key and column values
 **                                    c0.., the seq r of the row's winning
@@ -49,10 +53,15 @@ static const char zCrdtSchema[] =
   "  tbl INTEGER NOT NULL, pk BLOB NOT NULL, col INTEGER NOT NULL,"
   "  seq INTEGER NOT NULL, value, PRIMARY KEY(tbl, pk, col, seq))"
   "  WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_ignored("
+  "  seq INTEGER PRIMARY KEY, reason TEXT NOT NULL);"
   "INSERT OR REPLACE INTO bec_store_config(key, value) "
-  "  VALUES('tables_format', 1);";
+  "  VALUES('tables_format', 2);";
 
-#define TABLES_FORMAT 1
+/* 2: bec_store_ignored; shadow tables whose value columns have no type. */
+#define TABLES_FORMAT 2
+
+static int verdicts_all(BecCtx*, char**);
 
 int bec_crdt_ensure_schema(BecCtx *p, char **pzErr){
   i64 iFormat = 0;
@@ -65,7 +74,11 @@ int bec_crdt_ensure_schema(BecCtx *p, char **pzErr){
     return SQLITE_ERROR;
   }
   if( iFormat==TABLES_FORMAT ) return SQLITE_OK;
-  return bec_ctx_exec(p, zCrdtSchema, pzErr);
+  rc = bec_ctx_exec(p, zCrdtSchema, pzErr);
+  /* Format 1 had no verdicts: judge every stored op once.  (Its shadow
+  ** tables keep their typed columns until the table is re-created.) */
+  if( rc==SQLITE_OK && iFormat==1 ) rc = verdicts_all(p, pzErr);
+  return rc;
 }
 
 int bec_crdt_get(BecCtx *p, BecCrdt **pp){
@@ -84,6 +97,7 @@ void bec_crdt_free(BecCrdt *pC){
     sqlite3_free(pC->aTable);
     sqlite3_free(pC->aTableHash);
     sqlite3_free(pC->aMark);
+    sqlite3_free(pC->zVerdict);
     sqlite3_free(pC);
   }
 }
@@ -209,9 +223,239 @@ int bec_crdt_winner(BecCtx *p, const char *zName, int *piSeq){
                         &pStmt);
   *piSeq = 0;
   if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 1, zName, (int)strlen(zName), SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) *piSeq = sqlite3_column_int(pStmt, 0);
   return sqlite3_reset(pStmt);
+}
+
+/**************************************************************************
+** Verdicts: which stored ops the merge ignores, and why.
+**
+** Acceptance (bec_crdt_validate) refuses only what is malformed: bytes
+** that do not parse, or a schema without the shape writes are parsed by.
+** Everything else is stored, and the merge ignores, whole and identically
+** on every replica, an op it cannot apply: a schema op whose names or
+** types are not in bec's closed form, or a write that names an op which is
+** not a usable create op in its causal past, or carries a value the table
+** cannot hold (a NULL or NaN key, a non-integer INTEGER PRIMARY KEY, a
+** NaN).  A verdict reads only the op and its causal past (the create ops
+** it names are there), so it never depends on arrival order or on which
+** tables are live; it is kept in bec_store_ignored.
+*/
+/* A reason quotes names from a peer's op: every byte of it that is a
+** control character or not part of well-formed UTF-8 becomes '?', so that
+** bec_ops.reason is always readable text (the same on every replica). */
+static void reason_clean(char *z){
+  u8 *a = (u8*)z;
+  int i = 0, n = (int)strlen(z);
+  while( i<n ){
+    int c = a[i], k = 0, j;
+    u32 cp = 0;
+    if( c<0x20 || c==0x7f ){ a[i++] = '?'; continue; }
+    if( c<0x80 ){ i++; continue; }
+    if( c>=0xc2 && c<=0xdf ){ k = 1; cp = c & 0x1f; }
+    else if( c>=0xe0 && c<=0xef ){ k = 2; cp = c & 0x0f; }
+    else if( c>=0xf0 && c<=0xf4 ){ k = 3; cp = c & 0x07; }
+    for(j=1; k && j<=k; j++){
+      if( i+j>=n || (a[i+j] & 0xc0)!=0x80 ){ k = 0; break; }
+      cp = (cp<<6) | (a[i+j] & 0x3f);
+    }
+    if( k==0 || (k==2 && (cp<0x800 || (cp>=0xd800 && cp<=0xdfff)))
+     || (k==3 && (cp<0x10000 || cp>0x10ffff)) ){
+      a[i++] = '?';
+      continue;
+    }
+    i += k+1;
+  }
+}
+
+/* *pzReason: 0 if schema s applies, else why not (sqlite3_free it). */
+static int verdict_schema(const BecSchema *s, char **pzReason){
+  char *zWhy = 0;
+  *pzReason = 0;
+  if( bec_schema_check(s, &zWhy)==SQLITE_OK ) return SQLITE_OK;
+  *pzReason = sqlite3_mprintf("ignored: schema: %s", zWhy ? zWhy : "invalid");
+  sqlite3_free(zWhy);
+  if( *pzReason ) reason_clean(*pzReason);
+  return *pzReason ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* 1 if schema s is in bec's closed form (its op is not ignored). */
+static int schema_applies(const BecSchema *s){
+  char *zWhy = 0;
+  int rc = bec_schema_check(s, &zWhy);
+  sqlite3_free(zWhy);
+  return rc==SQLITE_OK;
+}
+
+/* Sets the first reason only; later ones are dropped. */
+static void reason_set(char **pzReason, int *pRc, const char *zFmt, ...){
+  va_list ap;
+  if( *pzReason || *pRc ) return;
+  va_start(ap, zFmt);
+  *pzReason = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  if( *pzReason==0 ) *pRc = SQLITE_NOMEM;
+  else reason_clean(*pzReason);
+}
+
+/* Examines a write op whose causal past pAnc answers (its own seq may be
+** nNode+1: not stored yet).  BEC_MALFORMED with *pzErr if its bytes are
+** malformed; otherwise SQLITE_OK with *pzReason 0 (it applies) or why the
+** merge ignores it. */
+static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
+                         const BecOp *pOp, char **pzReason, char **pzErr){
+  BecWriteReader wr;
+  BecSchema **aSchema = 0;
+  BecValue *aVal = 0;
+  u8 abSet[BEC_TABLE_MAX_COL];
+  int nLoaded = 0, bParse = 1, rc, i;
+
+  *pzReason = 0;
+  rc = bec_write_open(&wr, pOp->aPayload, pOp->nPayload);
+  if( rc ){
+    *pzErr = sqlite3_mprintf("malformed: bad write payload header");
+    return rc;
+  }
+  aSchema = sqlite3_malloc64(sizeof(BecSchema*)*(sqlite3_uint64)wr.nTable);
+  aVal = sqlite3_malloc64(sizeof(BecValue)*BEC_TABLE_MAX_COL);
+  if( aSchema==0 || aVal==0 ) rc = SQLITE_NOMEM;
+  for(i=0; rc==SQLITE_OK && i<wr.nTable; i++){
+    int iSchema = 0;
+    aSchema[i] = 0;
+    nLoaded = i+1;
+    rc = bec_dag_seq_of(p, &wr.aTableHash[i*BEC_HASH_BYTES], &iSchema);
+    if( rc ) break;
+    if( iSchema<1 || iSchema>g->nNode || !anc_covers(pAnc, iSchema, &rc) ){
+      reason_set(pzReason, &rc, "ignored: write to a table whose create op "
+                 "is not in the op's causal past");
+      bParse = 0;
+      continue;
+    }
+    if( g->aNode[iSchema].kind!=BEC_KIND_SCHEMA ){
+      reason_set(pzReason, &rc, "ignored: write names op %d, not a create op",
+                 iSchema);
+      bParse = 0;
+      continue;
+    }
+    rc = bec_crdt_load_schema(p, iSchema, &aSchema[i], 0, pzErr);
+    if( rc ) break;
+    if( aSchema[i]->action!=BEC_SCHEMA_CREATE ){
+      reason_set(pzReason, &rc, "ignored: write names a drop of table %s, "
+                 "not a create op", aSchema[i]->zName);
+      bParse = 0;
+    }else if( !schema_applies(aSchema[i]) ){
+      reason_set(pzReason, &rc, "ignored: write to table %s, whose create "
+                 "op is ignored", aSchema[i]->zName);
+    }
+  }
+  /* Without every table's shape the changes cannot even be parsed. */
+  while( rc==SQLITE_OK && bParse && wr.iChange<wr.nChange ){
+    int iTable = 0, bDelete = 0, k;
+    const BecSchema *s;
+    rc = bec_write_head(&wr, &iTable, &bDelete);
+    if( rc==SQLITE_OK ){
+      s = aSchema[iTable];
+      rc = bec_write_body(&wr, s, bDelete, aVal, abSet);
+    }
+    if( rc ){
+      *pzErr = sqlite3_mprintf("malformed: bad change %lld in write payload",
+                               (long long)wr.iChange);
+      break;
+    }
+    for(k=0; k<s->nPk; k++){
+      BecValue *v = &aVal[s->aPk[k]];
+      if( !bec_key_normalize(v) ){
+        reason_set(pzReason, &rc, "ignored: change %lld: the key of table %s "
+                   "is %s", (long long)wr.iChange, s->zName,
+                   v->eType==BEC_VAL_NULL ? "NULL" : "a NaN");
+      }else if( s->bIntPk && v->eType!=BEC_VAL_INT ){
+        reason_set(pzReason, &rc, "ignored: change %lld: the INTEGER PRIMARY "
+                   "KEY of table %s is not an integer", (long long)wr.iChange,
+                   s->zName);
+      }
+    }
+    for(k=0; k<s->nCol; k++){
+      if( abSet[k]==2 && bec_value_is_nan(&aVal[k]) ){
+        reason_set(pzReason, &rc, "ignored: change %lld: column %s of table "
+                   "%s is a NaN, which no table holds", (long long)wr.iChange,
+                   s->aCol[k].zName, s->zName);
+      }
+    }
+  }
+  if( rc==SQLITE_OK && bParse && bec_write_close(&wr) ){
+    *pzErr = sqlite3_mprintf("malformed: trailing bytes in write payload");
+    rc = BEC_MALFORMED;
+  }
+  for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
+  sqlite3_free(aSchema);
+  sqlite3_free(aVal);
+  if( rc ){
+    sqlite3_free(*pzReason);
+    *pzReason = 0;
+  }
+  return rc;
+}
+
+/* The verdict on stored op x (kind schema or write), from scratch. */
+static int verdict_stored(BecCtx *p, const BecGraph *g, int x, int bAll,
+                          const BecOp *pOp, char **pzReason, char **pzErr){
+  int rc;
+  *pzReason = 0;
+  if( pOp->kind==BEC_KIND_SCHEMA ){
+    BecSchema *s = 0;
+    rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
+    if( rc==SQLITE_OK ) rc = verdict_schema(s, pzReason);
+    bec_schema_free(s);
+  }else{
+    Anc anc;
+    memset(&anc, 0, sizeof(anc));
+    anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+    rc = verdict_write(p, g, &anc, pOp, pzReason, pzErr);
+    anc_free(&anc);
+  }
+  return rc;
+}
+
+/* Records that the merge ignores op x. */
+static int ignore_op(BecCtx *p, int x, const char *zReason){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_ignored(seq, "
+                           "reason) VALUES(?1, ?2)", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, x);
+  sqlite3_bind_text(pStmt, 2, zReason, (int)strlen(zReason), SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+/* Records the verdict on every stored schema and write op (an upgrade from
+** tables format 1, which had none). */
+static int all_ancestors(const BecGraph*, u8**);
+static int verdicts_all(BecCtx *p, char **pzErr){
+  BecGraph *g = 0;
+  sqlite3_stmt *pStmt = 0;
+  u8 *aAll = 0;
+  int rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = all_ancestors(g, &aAll);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op"
+                            " WHERE kind IN (5,6) ORDER BY seq", -1, &pStmt, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0);
+    char *zReason = 0;
+    BecOp op;
+    if( x<1 || x>g->nNode ){ rc = SQLITE_CORRUPT; break; }
+    rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
+                       sqlite3_column_bytes(pStmt, 1), &op, pzErr);
+    if( rc==SQLITE_OK ) rc = verdict_stored(p, g, x, aAll[x], &op, &zReason, pzErr);
+    if( rc==SQLITE_OK && zReason ) rc = ignore_op(p, x, zReason);
+    sqlite3_free(zReason);
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(aAll);
+  return rc;
 }
 
 /* 1 if create op iSchema is the winner of its name: its table is live. */
@@ -236,7 +480,9 @@ static int tab_find(BecCtx *p, int iSchema, const char *zName, BecTab **pp,
   }
   {
     sqlite3_stmt *pStmt = 0;
-    char *zSql = sqlite3_mprintf("SELECT 1 FROM main.\"%w\"", zName);
+    char *zId = bec_sql_ident(zName, 0);
+    char *zSql = zId ? sqlite3_mprintf("SELECT 1 FROM main.%s", zId) : 0;
+    sqlite3_free(zId);
     if( zSql==0 ) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
     sqlite3_free(zSql);
@@ -408,55 +654,6 @@ static int exec_key(BecTab *t, Merge *m, const char *zSql){
   return sqlite3_reset(pStmt);
 }
 
-/* Binds v as column iCol of the shadow table would store it (its declared
-** type's affinity), so a conflict shows the same value on every replica
-** whether it came from an op or from a row. */
-static int bind_affinity(BecTab *t, int iCol, const BecValue *v,
-                         sqlite3_stmt *pStmt, int iParam){
-  const char *zType = t->pSchema->aCol[iCol].zType;
-  sqlite3_stmt *pSel = 0;
-  sqlite3_value *pVal = 0;
-  int rc, eType;
-  bec_value_bind(pStmt, iParam, v);
-  if( v->eType==BEC_VAL_NULL || v->eType==BEC_VAL_BLOB ) return SQLITE_OK;
-  rc = bec_ctx_stmt(t->pCtx, "SELECT ?1", &pSel);
-  if( rc ) return rc;
-  bec_value_bind(pSel, 1, v);
-  if( sqlite3_step(pSel)==SQLITE_ROW ) pVal = sqlite3_value_dup(sqlite3_column_value(pSel, 0));
-  sqlite3_reset(pSel);
-  if( pVal==0 ) return SQLITE_NOMEM;
-  eType = sqlite3_value_type(pVal);
-  if( sqlite3_strlike("%INT%", zType, 0)==0 || !(sqlite3_strlike("%CHAR%", zType, 0)==0
-     || sqlite3_strlike("%CLOB%", zType, 0)==0 || sqlite3_strlike("%TEXT%", zType, 0)==0
-     || sqlite3_strlike("%BLOB%", zType, 0)==0 || zType[0]==0) ){
-    /* INTEGER, REAL or NUMERIC affinity. */
-    int bReal = sqlite3_strlike("%INT%", zType, 0)!=0
-             && (sqlite3_strlike("%REAL%", zType, 0)==0
-                 || sqlite3_strlike("%FLOA%", zType, 0)==0
-                 || sqlite3_strlike("%DOUB%", zType, 0)==0);
-    if( eType==SQLITE_TEXT ) eType = sqlite3_value_numeric_type(pVal);
-    if( bReal && (eType==SQLITE_INTEGER || eType==SQLITE_FLOAT) ){
-      sqlite3_bind_double(pStmt, iParam, sqlite3_value_double(pVal));
-    }else if( eType==SQLITE_FLOAT ){
-      double r = sqlite3_value_double(pVal);
-      if( r>=-9.2e18 && r<=9.2e18 && (double)(i64)r==r ){
-        sqlite3_bind_int64(pStmt, iParam, (i64)r);
-      }else{
-        sqlite3_bind_double(pStmt, iParam, r);
-      }
-    }else{
-      sqlite3_bind_value(pStmt, iParam, pVal);
-    }
-  }else if( sqlite3_strlike("%BLOB%", zType, 0)!=0 && zType[0]!=0 ){
-    /* TEXT affinity: numbers are stored as their text. */
-    const unsigned char *z = sqlite3_value_text(pVal);
-    if( z==0 ) rc = SQLITE_NOMEM;
-    else sqlite3_bind_text(pStmt, iParam, (const char*)z, -1, SQLITE_TRANSIENT);
-  }
-  sqlite3_value_free(pVal);
-  return rc;
-}
-
 static const char zDelConflicts[] =
   "DELETE FROM bec_store_conflict WHERE tbl=?1 AND pk=?2";
 
@@ -601,9 +798,8 @@ static int apply_change(BecTab *t, Merge *m, int x, int bDelete){
           sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
           sqlite3_bind_int(pIns, 3, m->a[i].col);
           sqlite3_bind_int(pIns, 4, m->a[i].seq);
-          if( m->a[i].col>=0 ){
-            rc = bind_affinity(t, m->a[i].col, &m->a[i].v, pIns, 5);
-          }
+          /* The value as the op carries it: no affinity converts it. */
+          if( m->a[i].col>=0 ) bec_value_bind(pIns, 5, &m->a[i].v);
           sqlite3_step(pIns);
           rc = sqlite3_reset(pIns);
         }
@@ -659,6 +855,11 @@ static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
       rc = bec_write_body(&wr, aSchema[iTable], bDelete, m->aVal, m->abSet);
     }
     if( rc==SQLITE_OK && aTab[iTable] ){
+      const BecSchema *s = aSchema[iTable];
+      int k;
+      /* Key identity: the same normal form as local writes (the verdict
+      ** kept out every key this cannot normalise). */
+      for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
       rc = apply_change(aTab[iTable], m, x, bDelete);
     }
   }
@@ -674,6 +875,35 @@ static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
   return rc;
 }
 
+/* *paAll (sqlite3_free it): aAll[x] is 1 if every op before x is an
+** ancestor of x, which holds exactly when every head of ops 1..x-1 is a
+** predecessor of x: then x needs no walk of the DAG (Anc.bAll). */
+static int all_ancestors(const BecGraph *g, u8 **paAll){
+  u8 *aAll = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
+  u8 *aHead = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
+  int i, nHead = 0;
+  *paAll = 0;
+  if( aAll==0 || aHead==0 ){
+    sqlite3_free(aAll);
+    sqlite3_free(aHead);
+    return SQLITE_NOMEM;
+  }
+  memset(aHead, 0, (size_t)g->nNode + 2);
+  for(i=1; i<=g->nNode; i++){
+    const int *aP = BEC_NODE_PREDS(g, i);
+    int j, nIn = 0;
+    for(j=0; j<g->aNode[i].nPred; j++){
+      if( aHead[aP[j]] ){ aHead[aP[j]] = 0; nIn++; }
+    }
+    aAll[i] = nIn==nHead;
+    nHead = nHead - nIn + 1;
+    aHead[i] = 1;
+  }
+  sqlite3_free(aHead);
+  *paAll = aAll;
+  return SQLITE_OK;
+}
+
 /* Recomputes incarnation iSchema's rows from every valid write op. */
 static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
   BecGraph *g = 0;
@@ -681,8 +911,7 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   Merge *m = 0;
   u8 *aAll = 0;
-  int *aHead = 0;
-  int rc, i, nHead = 0;
+  int rc;
   char *zSql = 0;
 
   rc = bec_graph_get(p, &g, pzErr);
@@ -701,29 +930,16 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
     }
     t->eConflicts = 0;
   }
-  /* aAll[x]: every op before x is an ancestor of x, which holds exactly
-  ** when every head of ops 1..x-1 is a predecessor of x. */
   if( rc==SQLITE_OK ){
-    aAll = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
-    aHead = sqlite3_malloc64(sizeof(int)*((sqlite3_uint64)g->nNode + 2));
     m = sqlite3_malloc64(sizeof(Merge));
-    if( aAll==0 || aHead==0 || m==0 ) rc = SQLITE_NOMEM;
+    if( m==0 ) rc = SQLITE_NOMEM;
+    else memset(m, 0, sizeof(*m));
   }
+  if( rc==SQLITE_OK ) rc = all_ancestors(g, &aAll);
   if( rc==SQLITE_OK ){
-    memset(aHead, 0, sizeof(int)*((size_t)g->nNode + 2));
-    memset(m, 0, sizeof(*m));
-    for(i=1; i<=g->nNode; i++){
-      const int *aP = BEC_NODE_PREDS(g, i);
-      int j, nIn = 0;
-      for(j=0; j<g->aNode[i].nPred; j++){
-        if( aHead[aP[j]] ){ aHead[aP[j]] = 0; nIn++; }
-      }
-      aAll[i] = nIn==nHead;
-      nHead = nHead - nIn + 1;
-      aHead[i] = 1;
-    }
     rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op "
-                         "WHERE kind=6 AND seq>?1 ORDER BY seq", &pStmt);
+                         "WHERE kind=6 AND seq>?1 AND seq NOT IN "
+                         "(SELECT seq FROM bec_store_ignored) ORDER BY seq", &pStmt);
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_int(pStmt, 1, iSchema);
@@ -742,7 +958,6 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
   if( m ) merge_free(m);
   sqlite3_free(m);
   sqlite3_free(aAll);
-  sqlite3_free(aHead);
   return rc;
 }
 
@@ -769,18 +984,18 @@ static char *schema_decl(const BecSchema *s){
   int rc = SQLITE_OK, i, k;
   memset(&b, 0, sizeof(b));
   for(i=0; i<s->nCol; i++){
-    char *z = sqlite3_mprintf("%s\"%w\" %s", i ? ", " : "", s->aCol[i].zName,
-                              s->aCol[i].zType);
-    if( z==0 ){ rc = SQLITE_NOMEM; break; }
-    bec_buf_append(&b, z, (i64)strlen(z), &rc);
-    sqlite3_free(z);
+    char *zId = bec_sql_ident(s->aCol[i].zName, 0);
+    if( zId==0 ){ rc = SQLITE_NOMEM; break; }
+    bec_buf_appendf(&b, &rc, "%s%s %s", i ? ", " : "", zId,
+                    bec_type_sql(&s->aCol[i]));
+    sqlite3_free(zId);
   }
   bec_buf_append(&b, ", PRIMARY KEY(", 14, &rc);
   for(k=0; rc==SQLITE_OK && k<s->nPk; k++){
-    char *z = sqlite3_mprintf("%s\"%w\"", k ? ", " : "", s->aCol[s->aPk[k]].zName);
-    if( z==0 ){ rc = SQLITE_NOMEM; break; }
-    bec_buf_append(&b, z, (i64)strlen(z), &rc);
-    sqlite3_free(z);
+    char *zId = bec_sql_ident(s->aCol[s->aPk[k]].zName, 0);
+    if( zId==0 ){ rc = SQLITE_NOMEM; break; }
+    bec_buf_appendf(&b, &rc, "%s%s", k ? ", " : "", zId);
+    sqlite3_free(zId);
   }
   bec_buf_append(&b, ")", 2, &rc);
   if( rc ){
@@ -809,9 +1024,12 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
   /* Drop the old incarnation first, while its catalog entry still lets
   ** the virtual table connect. */
   if( rc==SQLITE_OK && bOldLive && !pC->bLocalSchema ){
+    char *zId = bec_sql_ident(zName, 0);
+    if( zId==0 ) return SQLITE_NOMEM;
     pC->bApplyDrop = 1;
-    rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.\"%w\"", zName);
+    rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
     pC->bApplyDrop = 0;
+    sqlite3_free(zId);
   }
   if( rc==SQLITE_OK && iOld ){
     rc = bec_ctx_stmt(p, "DELETE FROM bec_store_conflict WHERE tbl=?1", &pStmt);
@@ -830,7 +1048,7 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
       rc = bec_ctx_stmt(p, "DELETE FROM bec_store_table WHERE name=?1", &pStmt);
     }
     if( rc==SQLITE_OK ){
-      sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+      sqlite3_bind_text(pStmt, 1, zName, (int)strlen(zName), SQLITE_STATIC);
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
     }
@@ -838,12 +1056,18 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
   if( rc==SQLITE_OK && pNew && pNew->action==BEC_SCHEMA_CREATE
    && !pC->bLocalSchema ){
     char *zDecl = schema_decl(pNew);
-    if( zDecl==0 ) return SQLITE_NOMEM;
+    char *zId = bec_sql_ident(zName, 0);
+    if( zDecl==0 || zId==0 ){
+      sqlite3_free(zDecl);
+      sqlite3_free(zId);
+      return SQLITE_NOMEM;
+    }
     pC->iApplySchema = iNew;
-    rc = exec_fmt(p, pzErr, "CREATE VIRTUAL TABLE main.\"%w\" USING bec(%s)",
-                  zName, zDecl);
+    rc = exec_fmt(p, pzErr, "CREATE VIRTUAL TABLE main.%s USING bec(%s)",
+                  zId, zDecl);
     pC->iApplySchema = 0;
     sqlite3_free(zDecl);
+    sqlite3_free(zId);
     if( rc==SQLITE_OK && bRebuild ) rc = rebuild(p, iNew, zName, pzErr);
   }
   if( rc && *pzErr==0 ){
@@ -862,8 +1086,10 @@ static int store_columns(BecCtx *p, int iSeq, const BecSchema *s){
     if( rc==SQLITE_OK ){
       sqlite3_bind_int(pStmt, 1, iSeq);
       sqlite3_bind_int(pStmt, 2, i);
-      sqlite3_bind_text(pStmt, 3, s->aCol[i].zName, -1, SQLITE_STATIC);
-      sqlite3_bind_text(pStmt, 4, s->aCol[i].zType, -1, SQLITE_STATIC);
+      const char *zT = bec_type_sql(&s->aCol[i]);
+      sqlite3_bind_text(pStmt, 3, s->aCol[i].zName,
+                        (int)strlen(s->aCol[i].zName), SQLITE_STATIC);
+      sqlite3_bind_text(pStmt, 4, zT, (int)strlen(zT), SQLITE_STATIC);
       sqlite3_bind_int(pStmt, 5, s->aCol[i].iPk);
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
@@ -889,7 +1115,8 @@ static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
     rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                        sqlite3_column_bytes(pStmt, 1), &op, pzErr);
     if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr);
-    if( rc==SQLITE_OK && sqlite3_stricmp(s->zName, zName)==0
+    if( rc==SQLITE_OK && schema_applies(s)
+     && sqlite3_stricmp(s->zName, zName)==0
      && (*piWin==0 || later(g, x, *piWin)) ){
       *piWin = x;
       bec_schema_free(*ppWin);
@@ -905,10 +1132,22 @@ static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
 static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   BecSchema *s = 0;
+  char *zReason = 0;
   int rc, iOld = 0;
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
-  if( rc ) return rc;
+  if( rc==SQLITE_OK ) rc = verdict_schema(s, &zReason);
+  if( rc==SQLITE_OK && zReason ){
+    /* Not in bec's closed form: stored, ignored, never partly applied. */
+    rc = ignore_op(p, iSeq, zReason);
+    sqlite3_free(zReason);
+    bec_schema_free(s);
+    return rc;
+  }
+  if( rc ){
+    bec_schema_free(s);
+    return rc;
+  }
   if( s->action==BEC_SCHEMA_CREATE ) rc = store_columns(p, iSeq, s);
   if( rc==SQLITE_OK && g->aNode[iSeq].bValid ){
     rc = bec_crdt_winner(p, s->zName, &iOld);
@@ -925,11 +1164,25 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
 /**************************************************************************
 ** The hooks called by the acceptance path.
 */
+/* Recomputes the tables the transaction's own op wrote, when the rows
+** xUpdate wrote are not what the merge of that op gives. */
+static int rebuild_txn_tables(BecCtx *p, BecCrdt *pC, char **pzErr){
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<pC->nTable; i++){
+    BecSchema *s = 0;
+    rc = bec_crdt_load_schema(p, pC->aTable[i], &s, 0, pzErr);
+    if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], s->zName, pzErr);
+    bec_schema_free(s);
+  }
+  return rc;
+}
+
 int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecCrdt *pC = 0;
   BecGraph *g = 0;
   Merge *m = 0;
-  int rc, bAll = 0, i;
+  char *zReason = 0;
+  int rc, bAll = 0;
 
   rc = bec_crdt_get(p, &pC);
   if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
@@ -937,25 +1190,34 @@ int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( rc ) return rc;
   if( pOp->kind==BEC_KIND_SCHEMA ) return on_schema(p, iSeq, pOp, pzErr);
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
-  rc = only_head(p, &bAll);
+  if( !pC->bFlushing && pC->bTxn && pC->nChange>0 ){
+    *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
+        "transaction has unsigned writes to bec tables: commit or roll back "
+        "first");
+    return SQLITE_ERROR;
+  }
+  if( pC->aVerdictBody==pOp->aBody && pC->nVerdictBody==pOp->nBody ){
+    zReason = pC->zVerdict;       /* judged by bec_crdt_validate just now */
+    pC->zVerdict = 0;
+  }else{
+    rc = verdict_stored(p, g, iSeq, 0, pOp, &zReason, pzErr);
+  }
+  pC->aVerdictBody = 0;
+  if( rc==SQLITE_OK && zReason ){
+    /* Ignored: recorded, never applied.  (A local op is never ignored;
+    ** if one were, the rows it wrote already are recomputed.) */
+    rc = ignore_op(p, iSeq, zReason);
+    sqlite3_free(zReason);
+    if( rc==SQLITE_OK && pC->bFlushing ) rc = rebuild_txn_tables(p, pC, pzErr);
+    return rc;
+  }
+  if( rc==SQLITE_OK ) rc = only_head(p, &bAll);
   if( rc ) return rc;
   if( pC->bFlushing ){
     /* This transaction's own op: xUpdate applied it already, assuming it
     ** would be valid, get seq pC->iSeq and descend from every op. */
     if( g->aNode[iSeq].bValid && bAll && iSeq==pC->iSeq ) return SQLITE_OK;
-    for(i=0; rc==SQLITE_OK && i<pC->nTable; i++){
-      BecSchema *s = 0;
-      rc = bec_crdt_load_schema(p, pC->aTable[i], &s, 0, pzErr);
-      if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], s->zName, pzErr);
-      bec_schema_free(s);
-    }
-    return rc;
-  }
-  if( pC->bTxn && pC->nChange>0 ){
-    *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
-        "transaction has unsigned writes to bec tables: commit or roll back "
-        "first");
-    return SQLITE_ERROR;
+    return rebuild_txn_tables(p, pC, pzErr);
   }
   if( !g->aNode[iSeq].bValid ) return SQLITE_OK;
   m = sqlite3_malloc64(sizeof(Merge));
@@ -1047,7 +1309,10 @@ int bec_crdt_on_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
 
 int bec_crdt_validate(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
                       char **pzErr){
+  BecCrdt *pC = 0;
   BecGraph *g = 0;
+  char *zReason = 0;
+  Anc anc;
   int rc;
   if( pOp->kind==BEC_KIND_SCHEMA ){
     BecSchema *s = 0;
@@ -1056,57 +1321,18 @@ int bec_crdt_validate(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
     return rc;
   }
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
-  rc = bec_graph_get(p, &g, pzErr);
+  rc = bec_crdt_get(p, &pC);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
-  {
-    BecWriteReader wr;
-    BecSchema *aSchema[BEC_WRITE_MAX_TABLES];
-    BecValue *aVal = 0;
-    u8 abSet[BEC_TABLE_MAX_COL];
-    Anc anc;
-    int nLoaded = 0, i;
-    memset(&anc, 0, sizeof(anc));
-    anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
-    rc = bec_write_open(&wr, pOp->aPayload, pOp->nPayload);
-    if( rc ) *pzErr = sqlite3_mprintf("malformed: bad write payload header");
-    for(i=0; rc==SQLITE_OK && i<wr.nTable; i++){
-      int iSchema = 0;
-      aSchema[i] = 0;
-      rc = bec_dag_seq_of(p, &wr.aTableHash[i*BEC_HASH_BYTES], &iSchema);
-      if( rc==SQLITE_OK && (iSchema==0 || g->aNode[iSchema].kind!=BEC_KIND_SCHEMA
-                            || !anc_covers(&anc, iSchema, &rc)) ){
-        if( rc==SQLITE_OK ){
-          *pzErr = sqlite3_mprintf("malformed: write to a table whose schema "
-                                   "op is not in the op's past");
-          rc = BEC_MALFORMED;
-        }
-      }
-      if( rc==SQLITE_OK ) rc = bec_crdt_load_schema(p, iSchema, &aSchema[i], 0, pzErr);
-      nLoaded = i+1;
-      if( rc==SQLITE_OK && aSchema[i]->action!=BEC_SCHEMA_CREATE ){
-        *pzErr = sqlite3_mprintf("malformed: write to a dropped table");
-        rc = BEC_MALFORMED;
-      }
-    }
-    if( rc==SQLITE_OK ){
-      aVal = sqlite3_malloc64(sizeof(BecValue)*BEC_TABLE_MAX_COL);
-      if( aVal==0 ) rc = SQLITE_NOMEM;
-    }
-    while( rc==SQLITE_OK && wr.iChange<wr.nChange ){
-      int iTable = 0, bDelete = 0;
-      rc = bec_write_head(&wr, &iTable, &bDelete);
-      if( rc==SQLITE_OK ) rc = bec_write_body(&wr, aSchema[iTable], bDelete, aVal, abSet);
-      if( rc ) *pzErr = sqlite3_mprintf("malformed: bad change %lld in write "
-                                        "payload", (long long)wr.iChange);
-    }
-    if( rc==SQLITE_OK && bec_write_close(&wr) ){
-      *pzErr = sqlite3_mprintf("malformed: trailing bytes in write payload");
-      rc = BEC_MALFORMED;
-    }
-    for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
-    sqlite3_free(aVal);
-    anc_free(&anc);
-  }
+  memset(&anc, 0, sizeof(anc));
+  anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
+  rc = verdict_write(p, g, &anc, pOp, &zReason, pzErr);
+  anc_free(&anc);
+  /* The verdict goes with the op to bec_crdt_on_store (no second parse). */
+  sqlite3_free(pC->zVerdict);
+  pC->zVerdict = zReason;
+  pC->aVerdictBody = rc==SQLITE_OK ? pOp->aBody : 0;
+  pC->nVerdictBody = pOp->nBody;
   return rc;
 }
 
@@ -1285,7 +1511,9 @@ static int check_table(BecCtx *p, int iSchema, const char *zName, BecBuf *pOut,
   bec_buf_append_u8(&cols, 0, &rc);
   bec_buf_append_u8(&desc, 0, &rc);
   if( rc==SQLITE_OK ){
-    zRows = sqlite3_mprintf("main.\"%w_rows\"", zName);
+    char *zId = bec_sql_ident(zName, "_rows");
+    zRows = zId ? sqlite3_mprintf("main.%s", zId) : 0;
+    sqlite3_free(zId);
     if( zRows==0 ) rc = SQLITE_NOMEM;
   }
 
@@ -1335,6 +1563,70 @@ check_out:
   return rc;
 }
 
+/* Compares bec_store_ignored with the verdicts recomputed from the ops. */
+static int check_ignored(BecCtx *p, const BecGraph *g, BecBuf *pOut,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  u8 *aAll = 0;
+  int rc = all_ancestors(g, &aAll);
+  int nShown = 0;
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "SELECT o.seq, o.body, i.reason, o.kind"
+        " FROM bec_store_op o LEFT JOIN bec_store_ignored i ON i.seq=o.seq"
+        " WHERE o.kind IN (5,6) OR i.seq IS NOT NULL"
+        " UNION ALL SELECT seq, NULL, reason, 0 FROM bec_store_ignored"
+        " WHERE seq NOT IN (SELECT seq FROM bec_store_op)"
+        " ORDER BY 1", -1, &pStmt, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0);
+    const char *zStored = (const char*)sqlite3_column_text(pStmt, 2);
+    int kind = sqlite3_column_int(pStmt, 3);
+    char *zReason = 0, *zWhy = 0;
+    BecOp op;
+    if( kind!=BEC_KIND_SCHEMA && kind!=BEC_KIND_WRITE ){
+      if( nShown++<CHECK_MAX_SHOWN ){
+        problem(pOut, &rc, "op %d: the merge's verdict is stored, but it is "
+                "not a schema or write op", x);
+      }
+      continue;
+    }
+    if( x<1 || x>g->nNode ){ rc = SQLITE_CORRUPT; break; }
+    rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
+                       sqlite3_column_bytes(pStmt, 1), &op, &zWhy);
+    if( rc==SQLITE_OK ) rc = verdict_stored(p, g, x, aAll[x], &op, &zReason, &zWhy);
+    if( rc==BEC_MALFORMED || (rc==SQLITE_OK && zWhy) ){
+      rc = SQLITE_OK;
+      if( nShown++<CHECK_MAX_SHOWN ){
+        problem(pOut, &rc, "op %d: %s", x, zWhy ? zWhy : "malformed");
+      }
+    }else if( rc==SQLITE_OK && (zReason==0)!=(zStored==0) ){
+      if( nShown++<CHECK_MAX_SHOWN ){
+        problem(pOut, &rc, zReason ? "op %d: the merge ignores it (%s), but "
+                "that is not stored" : "op %d: stored as ignored (%s), but "
+                "the merge applies it", x, zReason ? zReason : zStored);
+      }
+    }else if( rc==SQLITE_OK && zReason && strcmp(zReason, zStored) ){
+      if( nShown++<CHECK_MAX_SHOWN ){
+        problem(pOut, &rc, "op %d: stored reason \"%s\", the ops say \"%s\"",
+                x, zStored, zReason);
+      }
+    }
+    sqlite3_free(zReason);
+    sqlite3_free(zWhy);
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(aAll);
+  if( rc==SQLITE_OK && nShown>CHECK_MAX_SHOWN ){
+    problem(pOut, &rc, "... %d ops whose verdicts differ", nShown);
+  }
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot check the merge's verdicts: %s",
+                             sqlite3_errstr(rc));
+  }
+  return rc;
+}
+
 int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
   BecCrdt *pC = 0;
   BecGraph *g = 0;
@@ -1358,6 +1650,15 @@ int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
   rc = bec_ctx_begin(p, &spCheck);
   bBegun = rc==SQLITE_OK;
   if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+
+  if( rc==SQLITE_OK ) rc = check_ignored(p, g, &out, pzErr);
+  if( rc==SQLITE_OK && out.n ){
+    /* The tables are recomputed by applying the ops that are not ignored:
+    ** with verdicts that disagree with the ops, that would apply ops that
+    ** cannot be.  Report the verdicts alone. */
+    problem(&out, &rc, "the tables are checked once the verdicts agree");
+    goto check_done;
+  }
 
   /* Every table name that a schema op or the catalog mentions. */
   if( rc==SQLITE_OK ){
@@ -1403,6 +1704,7 @@ int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
     bec_schema_free(pWin);
   }
 
+check_done:
   if( bBegun ){
     int rc2 = bec_ctx_rollback(p, &spCheck);
     if( rc==SQLITE_OK ) rc = rc2;

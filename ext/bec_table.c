@@ -403,7 +403,7 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
       /* The type: words up to the first constraint keyword. */
       char *zT = &zTypes[nCol*(BEC_TABLE_MAX_TYPE+1)];
       const char *zStart, *zEnd;
-      int depth = 0;
+      int depth = 0, eAff = 0, bInt = 0;
       while( is_space(*z) ) z++;
       zStart = zEnd = z;
       while( *z ){
@@ -420,7 +420,9 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
         z++;
         if( !is_space(z[-1]) ) zEnd = z;
       }
-      if( zEnd-zStart>BEC_TABLE_MAX_TYPE || !bec_table_type_ok(zStart, (int)(zEnd-zStart)) ){
+      /* Refused unless in bec's closed form (bec_type_parse). */
+      if( zEnd-zStart>BEC_TABLE_MAX_TYPE
+       || !bec_type_parse(zStart, (int)(zEnd-zStart), &eAff, &bInt) ){
         *pzErr = sqlite3_mprintf("bec: column %s: unsupported type \"%.*s\"",
                                  aName[nCol], (int)(zEnd-zStart), zStart);
         rc = SQLITE_ERROR;
@@ -487,8 +489,9 @@ static int create_shadow(BecTab *t, char **pzErr){
     if( s->bIntPk && s->aCol[i].iPk ){
       bec_buf_appendf(&b, &rc, "c%d INTEGER PRIMARY KEY, ", i);
     }else{
-      bec_buf_appendf(&b, &rc, "c%d %s%s, ", i, s->aCol[i].zType,
-                 s->aCol[i].iPk ? " NOT NULL" : "");
+      /* No type: no affinity of SQLite's converts a peer's value, and the
+      ** key index's equality is bec's key identity (docs/tables.md). */
+      bec_buf_appendf(&b, &rc, "c%d%s, ", i, s->aCol[i].iPk ? " NOT NULL" : "");
     }
   }
   bec_buf_appendf(&b, &rc, "r INTEGER NOT NULL");
@@ -510,8 +513,11 @@ static int declare(sqlite3 *db, const BecSchema *s){
   memset(&b, 0, sizeof(b));
   bec_buf_appendf(&b, &rc, "CREATE TABLE x(");
   for(i=0; i<s->nCol; i++){
-    bec_buf_appendf(&b, &rc, "%s\"%w\" %s", i ? ", " : "", s->aCol[i].zName,
-               s->aCol[i].zType);
+    char *zId = bec_sql_ident(s->aCol[i].zName, 0);
+    if( zId==0 ) rc = SQLITE_NOMEM;
+    bec_buf_appendf(&b, &rc, "%s%s %s", i ? ", " : "", zId ? zId : "",
+                    bec_type_sql(&s->aCol[i]));
+    sqlite3_free(zId);
   }
   bec_buf_appendf(&b, &rc, ")");
   bec_buf_append_u8(&b, 0, &rc);
@@ -608,7 +614,9 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     rc = SQLITE_ERROR;
   }
   if( rc==SQLITE_OK ){
-    t->zRows = sqlite3_mprintf("main.\"%w_rows\"", zName);
+    char *zId = bec_sql_ident(zName, "_rows");
+    t->zRows = zId ? sqlite3_mprintf("main.%s", zId) : 0;
+    sqlite3_free(zId);
     if( t->zRows==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && bCreate ) rc = create_shadow(t, &zErr);
@@ -677,6 +685,90 @@ static int tabDestroy(sqlite3_vtab *pVtab){
   }
   tab_free(t);
   return SQLITE_OK;
+}
+
+/**************************************************************************
+** Values of local writes and lookups.
+*/
+/* The value a local write stores and signs for column iCol, or a lookup
+** compares with it: the column's affinity applied here, on the writer's
+** side, so the op carries the result and no replica converts a peer's
+** value; and a key in its normal form (bec_key_normalize).  *ppOut is 0
+** if pIn is that value already, else a new value: the caller frees it
+** with sqlite3_value_free(). */
+static int local_value(BecTab *t, int iCol, sqlite3_value *pIn,
+                       sqlite3_value **ppOut){
+  const BecColumn *c = &t->pSchema->aCol[iCol];
+  sqlite3_value *pNum = 0;
+  sqlite3_stmt *pSel = 0;
+  BecValue v;
+  int eType = sqlite3_value_type(pIn);
+  int bChange = 0, rc = SQLITE_OK;
+  *ppOut = 0;
+  memset(&v, 0, sizeof(v));
+  if( eType==SQLITE_INTEGER ){
+    v.eType = BEC_VAL_INT;
+    v.i = sqlite3_value_int64(pIn);
+  }else if( eType==SQLITE_FLOAT ){
+    v.eType = BEC_VAL_REAL;
+    v.r = sqlite3_value_double(pIn);
+  }else if( eType==SQLITE_TEXT && c->eAff!=BEC_AFF_TEXT && c->eAff!=BEC_AFF_BLOB ){
+    /* Numeric affinities: text that reads as a number becomes it. */
+    pNum = sqlite3_value_dup(pIn);
+    if( pNum==0 ) return SQLITE_NOMEM;
+    eType = sqlite3_value_numeric_type(pNum);
+    if( eType==SQLITE_INTEGER ){
+      v.eType = BEC_VAL_INT;
+      v.i = sqlite3_value_int64(pNum);
+      bChange = 1;
+    }else if( eType==SQLITE_FLOAT ){
+      v.eType = BEC_VAL_REAL;
+      v.r = sqlite3_value_double(pNum);
+      bChange = 1;
+    }
+  }
+  if( v.eType==BEC_VAL_INT || v.eType==BEC_VAL_REAL ){
+    switch( c->eAff ){
+      case BEC_AFF_TEXT:
+        /* Numbers become their text, as SQLite renders them here. */
+        v.eType = BEC_VAL_TEXT;
+        v.a = sqlite3_value_text(pNum ? pNum : pIn);
+        v.n = sqlite3_value_bytes(pNum ? pNum : pIn);
+        if( v.a==0 ) rc = SQLITE_NOMEM;
+        bChange = 1;
+        break;
+      case BEC_AFF_REAL:
+        if( v.eType==BEC_VAL_INT ){
+          v.eType = BEC_VAL_REAL;
+          v.r = (double)v.i;
+          bChange = 1;
+        }
+        break;
+      case BEC_AFF_INTEGER:
+      case BEC_AFF_NUMERIC:
+        if( v.eType==BEC_VAL_REAL && bec_key_normalize(&v) && v.eType==BEC_VAL_INT ){
+          bChange = 1;
+        }
+        break;
+    }
+  }
+  if( c->iPk && (v.eType==BEC_VAL_REAL) ){
+    bec_key_normalize(&v);
+    if( v.eType==BEC_VAL_INT ) bChange = 1;
+  }
+  if( rc==SQLITE_OK && bChange ){
+    rc = bec_ctx_stmt(t->pCtx, "SELECT ?1", &pSel);
+    if( rc==SQLITE_OK ){
+      bec_value_bind(pSel, 1, &v);
+      if( sqlite3_step(pSel)==SQLITE_ROW ){
+        *ppOut = sqlite3_value_dup(sqlite3_column_value(pSel, 0));
+      }
+      rc = sqlite3_reset(pSel);
+      if( rc==SQLITE_OK && *ppOut==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  sqlite3_value_free(pNum);
+  return rc;
 }
 
 /**************************************************************************
@@ -953,7 +1045,20 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     c->nRow = 0;
     return tabNext(pCur);
   }
-  for(i=0; i<argc; i++) sqlite3_bind_value(c->pStmt, i+1, argv[i]);
+  for(i=0; i<argc; i++){
+    /* Key values compare as the stored keys were made (local_value). */
+    int ePlan = idxNum & PLAN_MASK;
+    sqlite3_value *pConv = 0;
+    if( ePlan!=PLAN_ROWID ){
+      rc = local_value(t, t->pSchema->aPk[ePlan==PLAN_KEY ? i : 0], argv[i], &pConv);
+      if( rc ){
+        set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errstr(rc)));
+        return rc;
+      }
+    }
+    sqlite3_bind_value(c->pStmt, i+1, pConv ? pConv : argv[i]);
+    sqlite3_value_free(pConv);
+  }
   return tabNext(pCur);
 }
 
@@ -1327,19 +1432,31 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
 static int tabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                      sqlite3_int64 *pRowid){
   BecTab *t = (BecTab*)pVtab;
+  sqlite3_value *aUse[BEC_TABLE_MAX_COL];
+  sqlite3_value *aConv[BEC_TABLE_MAX_COL];   /* owned: converted values */
   char *zErr = 0;
-  int rc = txn_begin(t, &zErr);
+  int rc = txn_begin(t, &zErr), i;
+  const int nCol = argc>2 ? t->pSchema->nCol : 0;
+  for(i=0; i<nCol; i++){
+    aConv[i] = 0;
+    aUse[i] = argv[2+i];
+    if( rc==SQLITE_OK && !sqlite3_value_nochange(argv[2+i]) ){
+      rc = local_value(t, i, argv[2+i], &aConv[i]);
+      if( aConv[i] ) aUse[i] = aConv[i];
+    }
+  }
   if( rc==SQLITE_OK ){
     if( argc==1 ){
       rc = local_delete(t, sqlite3_value_int64(argv[0]), &zErr);
     }else if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
       i64 iRowid = 0;
-      rc = local_insert(t, &argv[2], &iRowid, &zErr);
+      rc = local_insert(t, aUse, &iRowid, &zErr);
       *pRowid = iRowid;
     }else{
-      rc = local_update_row(t, argv[0], argv[1], &argv[2], &zErr);
+      rc = local_update_row(t, argv[0], argv[1], aUse, &zErr);
     }
   }
+  for(i=0; i<nCol; i++) sqlite3_value_free(aConv[i]);
   if( rc ){
     if( zErr==0 ) zErr = sqlite3_mprintf("%s", sqlite3_errmsg(t->pCtx->db));
     set_error(pVtab, zErr);

@@ -21,8 +21,13 @@
 **              | 3 text: len:varint bytes | 4 blob: len:varint bytes
 **
 ** Decoders treat their input as hostile: every read is bounds-checked
-** through BecReader, varints must be minimal, and names and types are
-** restricted so that they can be quoted into SQL safely.
+** through BecReader and varints must be minimal.  They check the bytes and
+** the shape (what acceptance refuses); what the bytes mean (names, types,
+** values a table can hold) is the merge's verdict: an op that fails it is
+** stored and ignored with a reason (bec_crdt.c).  A declared type never
+** reaches SQL: bec_type_parse reads it into a closed form (an affinity)
+** and only that form's word does; identifiers are quoted by
+** bec_sql_ident.
 */
 #include "becInt.h"
 
@@ -37,44 +42,81 @@ static i64 unzigzag(u64 u){
   return (i64)(u >> 1) ^ -(i64)(u & 1);
 }
 
-void bec_value_encode(BecBuf *pBuf, sqlite3_value *pVal, int *pRc){
-  switch( sqlite3_value_type(pVal) ){
-    case SQLITE_INTEGER:
+void bec_value_put(BecBuf *pBuf, const BecValue *v, int *pRc){
+  switch( v->eType ){
+    case BEC_VAL_INT:
       bec_buf_append_u8(pBuf, BEC_VAL_INT, pRc);
-      bec_buf_append_varint(pBuf, zigzag(sqlite3_value_int64(pVal)), pRc);
+      bec_buf_append_varint(pBuf, zigzag(v->i), pRc);
       break;
-    case SQLITE_FLOAT: {
-      double r = sqlite3_value_double(pVal);
+    case BEC_VAL_REAL: {
       u64 u;
       u8 a[8];
       int i;
-      memcpy(&u, &r, 8);
+      memcpy(&u, &v->r, 8);
       for(i=0; i<8; i++) a[i] = (u8)(u >> (56 - 8*i));
       bec_buf_append_u8(pBuf, BEC_VAL_REAL, pRc);
       bec_buf_append(pBuf, a, 8, pRc);
       break;
     }
-    case SQLITE_TEXT: {
-      const u8 *z = sqlite3_value_text(pVal);
-      int n = sqlite3_value_bytes(pVal);
-      if( z==0 && *pRc==SQLITE_OK ){ *pRc = SQLITE_NOMEM; return; }
-      bec_buf_append_u8(pBuf, BEC_VAL_TEXT, pRc);
-      bec_buf_append_varint(pBuf, (u64)n, pRc);
-      bec_buf_append(pBuf, z, n, pRc);
+    case BEC_VAL_TEXT:
+    case BEC_VAL_BLOB:
+      bec_buf_append_u8(pBuf, (u8)v->eType, pRc);
+      bec_buf_append_varint(pBuf, (u64)v->n, pRc);
+      bec_buf_append(pBuf, v->a, v->n, pRc);
       break;
-    }
-    case SQLITE_BLOB: {
-      const u8 *a = sqlite3_value_blob(pVal);
-      int n = sqlite3_value_bytes(pVal);
-      bec_buf_append_u8(pBuf, BEC_VAL_BLOB, pRc);
-      bec_buf_append_varint(pBuf, (u64)n, pRc);
-      bec_buf_append(pBuf, a, n, pRc);
-      break;
-    }
     default:
       bec_buf_append_u8(pBuf, BEC_VAL_NULL, pRc);
       break;
   }
+}
+
+void bec_value_encode(BecBuf *pBuf, sqlite3_value *pVal, int *pRc){
+  BecValue v;
+  memset(&v, 0, sizeof(v));
+  switch( sqlite3_value_type(pVal) ){
+    case SQLITE_INTEGER:
+      v.eType = BEC_VAL_INT;
+      v.i = sqlite3_value_int64(pVal);
+      break;
+    case SQLITE_FLOAT:
+      v.eType = BEC_VAL_REAL;
+      v.r = sqlite3_value_double(pVal);
+      break;
+    case SQLITE_TEXT:
+      v.eType = BEC_VAL_TEXT;
+      v.a = sqlite3_value_text(pVal);
+      v.n = sqlite3_value_bytes(pVal);
+      if( v.a==0 ){
+        if( *pRc==SQLITE_OK ) *pRc = SQLITE_NOMEM;
+        return;
+      }
+      break;
+    case SQLITE_BLOB:
+      v.eType = BEC_VAL_BLOB;
+      v.a = sqlite3_value_blob(pVal);
+      v.n = sqlite3_value_bytes(pVal);
+      break;
+    default:
+      v.eType = BEC_VAL_NULL;
+      break;
+  }
+  bec_value_put(pBuf, &v, pRc);
+}
+
+int bec_value_is_nan(const BecValue *v){
+  return v->eType==BEC_VAL_REAL && v->r!=v->r;
+}
+
+int bec_key_normalize(BecValue *v){
+  if( v->eType==BEC_VAL_NULL || bec_value_is_nan(v) ) return 0;
+  if( v->eType==BEC_VAL_REAL
+   && v->r>=-9223372036854775808.0 && v->r<9223372036854775808.0
+   && (double)(i64)v->r==v->r ){
+    v->eType = BEC_VAL_INT;
+    v->i = (i64)v->r;
+    v->r = 0.0;
+  }
+  return 1;
 }
 
 int bec_value_decode(BecReader *pRd, BecValue *pOut){
@@ -119,8 +161,8 @@ void bec_value_bind(sqlite3_stmt *pStmt, int iParam, const BecValue *pVal){
     case BEC_VAL_INT:  sqlite3_bind_int64(pStmt, iParam, pVal->i); break;
     case BEC_VAL_REAL: sqlite3_bind_double(pStmt, iParam, pVal->r); break;
     case BEC_VAL_TEXT:
-      sqlite3_bind_text(pStmt, iParam, (const char*)pVal->a, pVal->n,
-                        SQLITE_STATIC);
+      sqlite3_bind_text(pStmt, iParam, pVal->a ? (const char*)pVal->a : "",
+                        pVal->n, SQLITE_STATIC);
       break;
     case BEC_VAL_BLOB:
       sqlite3_bind_blob(pStmt, iParam, pVal->a ? (const void*)pVal->a : "",
@@ -135,7 +177,8 @@ void bec_value_result(sqlite3_context *ctx, const BecValue *pVal){
     case BEC_VAL_INT:  sqlite3_result_int64(ctx, pVal->i); break;
     case BEC_VAL_REAL: sqlite3_result_double(ctx, pVal->r); break;
     case BEC_VAL_TEXT:
-      sqlite3_result_text(ctx, (const char*)pVal->a, pVal->n, SQLITE_TRANSIENT);
+      sqlite3_result_text(ctx, pVal->a ? (const char*)pVal->a : "", pVal->n,
+                          SQLITE_TRANSIENT);
       break;
     case BEC_VAL_BLOB:
       sqlite3_result_blob(ctx, pVal->a ? (const void*)pVal->a : "", pVal->n,
@@ -156,23 +199,119 @@ static int name_ok(const u8 *a, int n){
   return 1;
 }
 
-/* Types are pasted into CREATE TABLE unquoted, so only words, digits,
-** spaces, parentheses, commas, signs and dots are allowed, parentheses
-** balanced: "INTEGER", "VARCHAR(10)", "NUMERIC(10,2)". */
-int bec_table_type_ok(const char *z, int n){
-  int i, depth = 0;
-  if( n<0 || n>BEC_TABLE_MAX_TYPE ) return 0;
-  for(i=0; i<n; i++){
-    char c = z[i];
-    if( (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
-     || c=='_' || c==' ' || c==',' || c=='+' || c=='-' || c=='.' ){
-      continue;
-    }
-    if( c=='(' ){ depth++; continue; }
-    if( c==')' && depth>0 ){ depth--; continue; }
-    return 0;
+/* ASCII case-insensitive comparisons of bec's own: names and types are
+** compared the same way by every replica, whatever SQLite's version. */
+static int lower(int c){ return (c>='A' && c<='Z') ? c+32 : c; }
+
+static int ieq(const char *z, int n, const char *zWord){
+  int i;
+  for(i=0; i<n; i++) if( zWord[i]==0 || lower((u8)z[i])!=lower((u8)zWord[i]) ) return 0;
+  return zWord[n]==0;
+}
+
+static int contains_nocase(const char *z, int n, const char *zSub){
+  int k = (int)strlen(zSub), i, j;
+  for(i=0; i+k<=n; i++){
+    for(j=0; j<k && lower((u8)z[i+j])==lower((u8)zSub[j]); j++){}
+    if( j==k ) return 1;
   }
-  return depth==0;
+  return 0;
+}
+
+static int is_digit(char c){ return c>='0' && c<='9'; }
+static int is_word(char c){
+  return (c>='a' && c<='z') || (c>='A' && c<='Z') || c=='_' || is_digit(c);
+}
+
+/* Words that begin a column constraint: never part of a type name. */
+static const char *const azConstraintWord[] = {
+  "PRIMARY", "KEY", "NOT", "NULL", "UNIQUE", "DEFAULT", "CHECK", "REFERENCES",
+  "COLLATE", "CONSTRAINT", "GENERATED", "AS", "HIDDEN", "ON", "CONFLICT",
+  "AUTOINCREMENT", "ASC", "DESC", 0
+};
+
+/* A signed number of a type name: [+-]digits[.digits].  *pi moves past. */
+static int type_number(const char *z, int n, int *pi){
+  int i = *pi, n0;
+  if( i<n && (z[i]=='+' || z[i]=='-') ) i++;
+  n0 = i;
+  while( i<n && is_digit(z[i]) ) i++;
+  if( i==n0 ) return 0;
+  if( i<n && z[i]=='.' ){
+    i++;
+    n0 = i;
+    while( i<n && is_digit(z[i]) ) i++;
+    if( i==n0 ) return 0;
+  }
+  *pi = i;
+  return 1;
+}
+
+/* The grammar of a type name, as SQLite's (words, then optionally one or
+** two signed numbers in parentheses), parsed by bec; its affinity by the
+** rules of SQLite's documentation (datatype3.html, 3.1), in their order. */
+int bec_type_parse(const char *z, int n, int *peAff, int *pbInteger){
+  int i = 0, nWord = 0, k;
+  *peAff = -1;
+  *pbInteger = 0;
+  if( n<0 || n>BEC_TABLE_MAX_TYPE ) return 0;
+  for(;;){
+    int i0;
+    while( i<n && z[i]==' ' ) i++;
+    if( i>=n || !is_word(z[i]) || is_digit(z[i]) ) break;
+    i0 = i;
+    while( i<n && is_word(z[i]) ) i++;
+    for(k=0; azConstraintWord[k]; k++){
+      if( ieq(&z[i0], i-i0, azConstraintWord[k]) ) return 0;
+    }
+    nWord++;
+  }
+  if( i<n && z[i]=='(' ){
+    if( nWord==0 ) return 0;
+    i++;
+    while( i<n && z[i]==' ' ) i++;
+    if( !type_number(z, n, &i) ) return 0;
+    while( i<n && z[i]==' ' ) i++;
+    if( i<n && z[i]==',' ){
+      i++;
+      while( i<n && z[i]==' ' ) i++;
+      if( !type_number(z, n, &i) ) return 0;
+      while( i<n && z[i]==' ' ) i++;
+    }
+    if( i>=n || z[i]!=')' ) return 0;
+    i++;
+    while( i<n && z[i]==' ' ) i++;
+  }
+  if( i!=n ) return 0;
+  if( contains_nocase(z, n, "INT") ){
+    *peAff = BEC_AFF_INTEGER;
+  }else if( contains_nocase(z, n, "CHAR") || contains_nocase(z, n, "CLOB")
+         || contains_nocase(z, n, "TEXT") ){
+    *peAff = BEC_AFF_TEXT;
+  }else if( nWord==0 || contains_nocase(z, n, "BLOB") ){
+    *peAff = BEC_AFF_BLOB;
+  }else if( contains_nocase(z, n, "REAL") || contains_nocase(z, n, "FLOA")
+         || contains_nocase(z, n, "DOUB") ){
+    *peAff = BEC_AFF_REAL;
+  }else{
+    *peAff = BEC_AFF_NUMERIC;
+  }
+  *pbInteger = ieq(z, n, "INTEGER");
+  return 1;
+}
+
+const char *bec_type_sql(const BecColumn *c){
+  switch( c->eAff ){
+    case BEC_AFF_INTEGER: return "INTEGER";
+    case BEC_AFF_TEXT:    return "TEXT";
+    case BEC_AFF_REAL:    return "REAL";
+    case BEC_AFF_NUMERIC: return "NUMERIC";
+    default:              return c->zType[0] ? "BLOB" : "";
+  }
+}
+
+char *bec_sql_ident(const char *zName, const char *zSuffix){
+  return sqlite3_mprintf("\"%w%w\"", zName, zSuffix ? zSuffix : "");
 }
 
 static int prefix_nocase(const char *z, int n, const char *zPrefix){
@@ -234,22 +373,27 @@ int bec_schema_new(int action, const char *zName, int nName, int nCol,
     memcpy(z, azType[i], (size_t)anType[i]);
     z += anType[i] + 1;
     p->aCol[i].iPk = aiPk[i];
-    if( aiPk[i]>0 ){
+    if( !bec_type_parse(azType[i], anType[i], &p->aCol[i].eAff,
+                        &p->aCol[i].bInteger) ){
+      p->aCol[i].eAff = -1;
+    }
+    /* (an out-of-range position is the shape check's to report) */
+    if( aiPk[i]>0 && aiPk[i]<=nCol ){
       p->aPk[aiPk[i]-1] = i;
       p->nPk++;
     }
   }
-  p->bIntPk = p->nPk==1
-           && sqlite3_stricmp(p->aCol[p->aPk[0]].zType, "INTEGER")==0;
+  p->bIntPk = p->nPk==1 && p->aCol[p->aPk[0]].bInteger;
   *pp = p;
   return SQLITE_OK;
 }
 
-/* Checks the rules every schema must satisfy, whoever made it. */
-int bec_schema_check(const BecSchema *p, char **pzErr){
+/* The shape a write op is parsed by: 1 to BEC_TABLE_MAX_COL columns and a
+** key whose positions are 1..nPk, each once.  A schema op without it is
+** malformed (refused at acceptance): no write could name it. */
+static int schema_shape(const BecSchema *p, char **pzErr){
   int i, j;
-  int rc = bec_table_name_ok(p->zName, (int)strlen(p->zName), pzErr);
-  if( rc || p->action==BEC_SCHEMA_DROP ) return rc;
+  if( p->action==BEC_SCHEMA_DROP ) return SQLITE_OK;
   if( p->nCol<1 || p->nCol>BEC_TABLE_MAX_COL ){
     *pzErr = sqlite3_mprintf("a table has 1 to %d columns", BEC_TABLE_MAX_COL);
     return SQLITE_ERROR;
@@ -259,32 +403,46 @@ int bec_schema_check(const BecSchema *p, char **pzErr){
         "one (rows of all replicas are matched by it)", p->zName);
     return SQLITE_ERROR;
   }
-  if( p->nPk==p->nCol ){
-    /* Allowed: a key-only table is a set. */
+  for(i=0; i<p->nCol; i++){
+    const BecColumn *c = &p->aCol[i];
+    if( c->iPk<0 || c->iPk>p->nPk ){
+      *pzErr = sqlite3_mprintf("column %d: bad key position", i);
+      return SQLITE_ERROR;
+    }
+    for(j=0; j<i; j++){
+      if( c->iPk && p->aCol[j].iPk==c->iPk ){
+        *pzErr = sqlite3_mprintf("column %d: duplicate key position", i);
+        return SQLITE_ERROR;
+      }
+    }
   }
+  return SQLITE_OK;
+}
+
+/* Checks the rules every schema must satisfy, whoever made it: its shape,
+** then what it means (names, types in their closed form).  A local
+** declaration that fails is refused; a peer's schema op that has the
+** shape but fails the rest is stored and ignored with *pzErr as reason. */
+int bec_schema_check(const BecSchema *p, char **pzErr){
+  int i, j;
+  int rc = schema_shape(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_table_name_ok(p->zName, (int)strlen(p->zName), pzErr);
+  if( rc || p->action==BEC_SCHEMA_DROP ) return rc;
   for(i=0; i<p->nCol; i++){
     const BecColumn *c = &p->aCol[i];
     if( !name_ok((const u8*)c->zName, (int)strlen(c->zName)) ){
       *pzErr = sqlite3_mprintf("bad column name in table %s", p->zName);
       return SQLITE_ERROR;
     }
-    if( !bec_table_type_ok(c->zType, (int)strlen(c->zType)) ){
+    if( c->eAff<0 ){
       *pzErr = sqlite3_mprintf("column %s: unsupported type \"%s\" (a type "
           "name, optionally with numbers in parentheses)", c->zName, c->zType);
       return SQLITE_ERROR;
     }
-    if( c->iPk<0 || c->iPk>p->nPk ){
-      *pzErr = sqlite3_mprintf("column %s: bad key position", c->zName);
-      return SQLITE_ERROR;
-    }
     for(j=0; j<i; j++){
-      if( sqlite3_stricmp(p->aCol[j].zName, c->zName)==0 ){
+      const char *zA = p->aCol[j].zName;
+      if( ieq(zA, (int)strlen(zA), c->zName) ){
         *pzErr = sqlite3_mprintf("duplicate column name: %s", c->zName);
-        return SQLITE_ERROR;
-      }
-      if( c->iPk && p->aCol[j].iPk==c->iPk ){
-        *pzErr = sqlite3_mprintf("column %s: duplicate key position",
-                                 c->zName);
         return SQLITE_ERROR;
       }
     }
@@ -364,9 +522,9 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   rc = bec_schema_new(action, zName, nName, (int)nCol, azCol, anCol, azType,
                       anType, aiPk, &p);
   if( rc ) return rc;
-  if( bec_schema_check(p, pzErr) ){
+  if( schema_shape(p, pzErr) ){
     char *z = *pzErr;
-    *pzErr = sqlite3_mprintf("malformed: schema: %s", z);
+    *pzErr = sqlite3_mprintf("malformed: schema shape: %s", z);
     sqlite3_free(z);
     bec_schema_free(p);
     return BEC_MALFORMED;
@@ -430,11 +588,8 @@ int bec_write_body(BecWriteReader *p, const BecSchema *pSchema, int bDelete,
   for(i=0; rc==SQLITE_OK && i<pSchema->nPk; i++){
     int iCol = pSchema->aPk[i];
     BecValue *v = &aVal[iCol];
+    /* (whether the value can be a key is the merge's verdict) */
     rc = bec_value_decode(&p->rd, v);
-    if( rc==SQLITE_OK && v->eType==BEC_VAL_NULL ) rc = BEC_MALFORMED;
-    if( rc==SQLITE_OK && pSchema->bIntPk && v->eType!=BEC_VAL_INT ){
-      rc = BEC_MALFORMED;
-    }
     abSet[iCol] = 1;
   }
   if( rc || bDelete ) return rc;

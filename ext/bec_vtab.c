@@ -1,7 +1,7 @@
 /*
 ** bec_vtab.c - the read-only eponymous tables that show the DAG with SQL:
 **
-**   SELECT * FROM bec_ops;        -- every stored op
+**   SELECT * FROM bec_ops;        -- every stored op, valid or why not
 **   SELECT * FROM bec_heads;      -- ops with no successor
 **   SELECT * FROM bec_pending;    -- verified ops waiting for predecessors
 **   SELECT * FROM bec_rejected;   -- why recent ops were refused
@@ -290,7 +290,7 @@ static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
       sqlite3_result_error_nomem(ctx);
       return SQLITE_OK;
     }
-    sqlite3_result_text(ctx, z, -1, sqlite3_free);
+    sqlite3_result_text(ctx, z, (int)strlen(z), sqlite3_free);
   }
   return SQLITE_OK;
 }
@@ -298,15 +298,20 @@ static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
 static const BecTableDef aDagTable[] = {
   { "bec_ops",
     "CREATE TABLE x(hash TEXT, author TEXT, kind TEXT, deps TEXT, depth INTEGER,"
-    " target TEXT, role TEXT, valid INTEGER, payload BLOB, body BLOB)",
+    " target TEXT, role TEXT, valid INTEGER, payload BLOB, body BLOB,"
+    " reason TEXT)",
     "SELECT " HEX("o.hash") ", " HEX("a.pubkey") ","
     " CASE o.kind WHEN 1 THEN 'create' WHEN 2 THEN 'add' WHEN 3 THEN 'remove'"
     "  WHEN 4 THEN 'app' WHEN 5 THEN 'schema' WHEN 6 THEN 'write' END,"
     " NULL, o.depth, " HEX("t.pubkey") ","
     " CASE o.role WHEN 1 THEN 'admin' WHEN 2 THEN 'member' END,"
-    " o.valid, NULL, o.body"
+    /* valid: valid by membership and not ignored by the merge; reason:
+    ** why not (the merge's reason first: it never changes). */
+    " o.valid AND i.seq IS NULL, NULL, o.body,"
+    " coalesce(i.reason, CASE WHEN NOT o.valid THEN 'invalid: membership' END)"
     " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
-    " LEFT JOIN bec_store_author t ON t.id=o.target WHERE 1",
+    " LEFT JOIN bec_store_author t ON t.id=o.target"
+    " LEFT JOIN bec_store_ignored i ON i.seq=o.seq WHERE 1",
     "ORDER BY o.seq",
     { { 0, FILTER_BLOB32, "o.hash=?" },
       { 1, FILTER_BLOB32, "o.author=(SELECT id FROM bec_store_author WHERE pubkey=?)" },

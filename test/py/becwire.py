@@ -138,3 +138,70 @@ def encode_msg(m):
     for op in m["ops"]:
         out += uvarint(len(op)) + op
     return bytes(out)
+
+
+# ---------------------------------------------------------------------------
+# Payloads of schema and write ops (docs/tables.md), for hand-made table ops.
+import struct  # noqa: E402
+
+SCHEMA_CREATE, SCHEMA_DROP = 1, 2
+
+
+class Text:
+    """A text value given as raw bytes (NUL bytes, invalid UTF-8)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+
+def enc_value(v):
+    """value := tag, then its bytes.  None NULL, int, float (any bits: NaN,
+    -0.0, inf), str or Text: text, bytes: blob."""
+    if v is None:
+        return b"\x00"
+    if isinstance(v, bool):
+        v = int(v)
+    if isinstance(v, int):
+        return b"\x01" + uvarint(((v << 1) ^ (v >> 63)) & 0xFFFFFFFFFFFFFFFF)
+    if isinstance(v, float):
+        return b"\x02" + struct.pack(">d", v)
+    if isinstance(v, (str, Text)):
+        raw = v.raw if isinstance(v, Text) else v.encode()
+        return b"\x03" + uvarint(len(raw)) + raw
+    return b"\x04" + uvarint(len(v)) + bytes(v)
+
+
+def schema_create(name, cols):
+    """cols: (name, declared type, key position 0 or 1..n) per column; names
+    and types as str, or as bytes (any bytes a hostile op may carry)."""
+    def raw(x):
+        return x if isinstance(x, bytes) else x.encode()
+    nb = raw(name)
+    out = bytes([1, SCHEMA_CREATE]) + uvarint(len(nb)) + nb + uvarint(len(cols))
+    for cname, ctype, pk in cols:
+        cb, tb = raw(cname), raw(ctype)
+        out += uvarint(len(cb)) + cb + uvarint(len(tb)) + tb + uvarint(pk)
+    return out
+
+
+def schema_drop(name):
+    nb = name.encode()
+    return bytes([1, SCHEMA_DROP]) + uvarint(len(nb)) + nb
+
+
+def write_payload(tables, changes):
+    """tables: the 32-byte hashes of the create ops written.  changes:
+    ("upsert", table_index, [key values], {column index: value}, n_col) or
+    ("delete", table_index, [key values])."""
+    out = bytes([1]) + uvarint(len(tables)) + b"".join(tables) + uvarint(len(changes))
+    for ch in changes:
+        ti, keys = ch[1], ch[2]
+        out += uvarint(ti * 2 + (1 if ch[0] == "delete" else 0))
+        out += b"".join(enc_value(k) for k in keys)
+        if ch[0] != "delete":
+            vals, ncol = ch[3], ch[4]
+            mask = bytearray((ncol + 7) // 8)
+            for i in vals:
+                mask[i // 8] |= 1 << (i % 8)
+            out += bytes(mask) + b"".join(enc_value(vals[i]) for i in sorted(vals))
+    return out
