@@ -35,7 +35,8 @@ importing test/sim/bytesim.py, so a seed replays exactly on the same build):
 Switches that turn generators off (to find which one a failure needs):
 BEC_CONVERGE_NO_HOSTILE, _NO_TYPES (hostile type strings), _NO_NAN,
 _NO_NUMEQ (integral reals, +-0.0), _NO_NUL, _NO_UTF8, _NO_LONG, _NO_MEMBERS,
-_NO_DROP, _NO_SYNC (writers never sync before the end), each =1.
+_NO_DROP, _NO_SYNC (writers never sync before the end), _NO_CASE (no table
+names that differ only in case), each =1.
 """
 import os
 import random
@@ -56,7 +57,7 @@ from becwire import (Key, Text, blake, decode_schema, make_op, op_preds,  # noqa
                      schema_create, schema_drop, write_payload)
 from bectest import T, load_bec  # noqa: E402
 
-OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "MEMBERS", "DROP", "SYNC")
+OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "MEMBERS", "DROP", "SYNC", "CASE")
        if os.environ.get("BEC_CONVERGE_NO_" + k) == "1"}
 VERBOSE = os.environ.get("BEC_CONVERGE_VERBOSE") == "1"
 
@@ -93,9 +94,12 @@ def hostile_value(rng):
         return rng.choice(NAN_BITS)
     if x < 0.12:
         return None
+    if x < 0.5:
+        return rng.choice([v for v in values() if v[1] in HOT])[2]
     return rng.choice(values())[2]
 
 
+KEY_TYPES = ["", "", "BLOB", "BLOB", "NUMERIC", "TEXT", "INTEGER", "REAL", "INT", "VARCHAR(10)"]
 TYPES = ["TEXT", "INTEGER", "INT", "REAL", "BLOB", "", "NUMERIC", "VARCHAR(10)", "DOUBLE PRECISION", "BOOLEAN"]
 HOSTILE_TYPES = ["TEXT UNIQUE", "TEXT COLLATE NOCASE", "INT, x TEXT", "TEXT NOT NULL", "INTEGER PRIMARY KEY",
                  "BLOB CHECK(0)", "TEXT DEFAULT(1)", "TEXT)", "(TEXT", "VARCHAR(10,20)", "REAL AS (1)",
@@ -103,6 +107,14 @@ HOSTILE_TYPES = ["TEXT UNIQUE", "TEXT COLLATE NOCASE", "INT, x TEXT", "TEXT NOT 
                  "INTEGER NOT NULL ON CONFLICT IGNORE", "NUMERIC(1,2)", "A B C D E F G", "INT)--", ",", "-1",
                  "TEXT COLLATE RTRIM", "INT UNIQUE, PRIMARY KEY(c0)"]
 NAMES = ["t0", "t1", "t2", "T0", "t 3", 'q"t']
+# Keys that are equal, or nearly, in some column type: drawn often, so that
+# concurrent writes meet on them.
+HOT = ["1", "1.0", "0", "0.0", "-0.0", "'1'", "'a'", "x'61'", "'a'||char(0)||'b'", "'a'||char(0)||'c'",
+       "CAST(x'ff00fe' AS TEXT)", "CAST(x'ff00fd' AS TEXT)", "x'00ff'"]
+
+
+def names():
+    return [n for n in NAMES if n != "T0" or "CASE" not in OFF]
 
 
 def qid(name):
@@ -243,11 +255,15 @@ def diff(a, b):
                 if isinstance(x, tuple) and isinstance(y, tuple) and x[:2] == y[:2]:
                     sx, sy = set(x[2]), set(y[2])
                     out.append("table %s rows: only here %s; only there %s"
-                               % (t, str(sorted(sx - sy, key=repr))[:300], str(sorted(sy - sx, key=repr))[:300]))
+                               % (t, short(sorted(sx - sy, key=repr))[:400], short(sorted(sy - sx, key=repr))[:400]))
                 else:
-                    out.append("table %s: %s != %s" % (t, str(x)[:200], str(y)[:200]))
+                    out.append("table %s: %s != %s" % (t, short(x)[:300], short(y)[:300]))
+        elif k == "conflicts":
+            sx, sy = set(a[k]), set(b[k])
+            out.append("conflicts: only here %s; only there %s"
+                       % (short(sorted(sx - sy, key=repr))[:400], short(sorted(sy - sx, key=repr))[:400]))
         else:
-            out.append("%s: %s != %s" % (k, str(a[k])[:300], str(b[k])[:300]))
+            out.append("%s: %s != %s" % (k, short(a[k])[:300], short(b[k])[:300]))
     return "; ".join(out)
 
 
@@ -324,8 +340,9 @@ class Scenario:
             db.execute("ROLLBACK")
 
     def key_sql(self, n):
-        vs = [v for v in values() if v[0] != "LONG" or self.rng.random() < 0.3]
-        return [self.rng.choice(vs)[1] for _ in range(n)]
+        vs = [v[1] for v in values() if v[0] != "LONG" or self.rng.random() < 0.3]
+        hot = [v for v in HOT if v in vs or v == "CAST(x'ff00fd' AS TEXT)" and "UTF8" not in OFF]
+        return [self.rng.choice(hot if self.rng.random() < 0.6 else vs) for _ in range(n)]
 
     def honest_write(self, w):
         rng = self.rng
@@ -366,14 +383,17 @@ class Scenario:
         if tabs and "DROP" not in OFF and rng.random() < 0.3:
             name = rng.choice(sorted(tabs.values()))[0]
             return self.run_sql(w, ["DROP TABLE %s" % qid(name)], False)
-        name = rng.choice(NAMES)
+        name = rng.choice(names()[:2] if rng.random() < 0.6 else names())
         n = rng.randrange(1, 5)
-        cols = ["c%d %s" % (i, rng.choice(TYPES)) for i in range(n)]
-        if n > 1 and rng.random() < 0.5:
+        if n > 1 and rng.random() < 0.3:
             pk = rng.sample(range(n), rng.randrange(1, n + 1))
+        else:
+            pk = [rng.randrange(n)]
+        cols = ["c%d %s" % (i, rng.choice(KEY_TYPES if i in pk else TYPES)) for i in range(n)]
+        if len(pk) > 1 or rng.random() < 0.5:
             cols.append("PRIMARY KEY(%s)" % ", ".join("c%d" % i for i in pk))
         else:
-            cols[rng.randrange(n)] += " PRIMARY KEY"
+            cols[pk[0]] += " PRIMARY KEY"
         self.run_sql(w, ["CREATE VIRTUAL TABLE %s USING bec(%s)" % (qid(name), ", ".join(cols))], False)
 
     def honest_member(self, w):
@@ -408,7 +428,7 @@ class Scenario:
             preds.append(self.hlast)
         x = rng.random()
         if x < 0.3:
-            name = rng.choice(NAMES)
+            name = rng.choice(names())
             n = rng.randrange(1, 4)
             types = HOSTILE_TYPES if "TYPES" not in OFF else TYPES
             cols = [("c%d" % i, rng.choice(types) if rng.random() < 0.6 else rng.choice(TYPES), 0) for i in range(n)]
@@ -417,7 +437,7 @@ class Scenario:
                 cols[i] = (cols[i][0], cols[i][1], pos)
             kind, payload, what = "schema", schema_create(name, cols), "create %s %r" % (name, cols)
         elif x < 0.4 and "DROP" not in OFF:
-            name = rng.choice(NAMES)
+            name = rng.choice(names())
             kind, payload, what = "schema", schema_drop(name), "drop %s" % name
         elif x < 0.9:
             kind = "write"
@@ -469,7 +489,7 @@ class Scenario:
             self.honest_schema(w if rng.random() < 0.3 else self.ws[rng.randrange(2)])
         elif x < 0.62 and "MEMBERS" not in OFF:
             self.honest_member(self.ws[rng.randrange(2)])
-        elif x < 0.78 and "SYNC" not in OFF:
+        elif x < 0.72 and "SYNC" not in OFF:
             a, b = rng.sample(self.ws, 2)
             self.log("sync", a.name, "->", b.name)
             err = session(a, b)
@@ -561,7 +581,7 @@ class Scenario:
         reps = []
         try:
             self.setup()
-            for _ in range(self.rng.randrange(15, 35)):
+            for _ in range(self.rng.randrange(20, 45)):
                 self.step()
             self.hand_ids = {blake(op) for op in self.hand}
             reps = self.deliver()
@@ -579,18 +599,14 @@ def replay_command(seed):
     return "%sBEC_CONVERGE_SEED=%d BEC_CONVERGE_VERBOSE=1 /usr/bin/python3 test/py/test_converge.py" % (env, seed)
 
 
-def main():
-    if os.environ.get("BEC_CONVERGE_SEED"):
-        seeds = [int(os.environ["BEC_CONVERGE_SEED"])]
-    else:
-        default = "25" if os.environ.get("BEC_SAN") == "1" else "120"
-        n = int(os.environ.get("BEC_CONVERGE_SEEDS", default))
-        first = int(os.environ.get("BEC_CONVERGE_START", "0"))
-        seeds = range(first, first + n)
+def run_seeds(seeds):
+    """Runs seeds in this process; prints a line per seed, FAIL lines and
+    RESULT; exits."""
     totals = {}
     failed = []
     t0 = time.time()
     for seed in seeds:
+        print("seed %d begins" % seed, flush=True)
         sc = Scenario(seed)
         fails = sc.run()
         for k, v in sc.stats.items():
@@ -612,6 +628,57 @@ def main():
           % (len(seeds), len(failed), failed[:50], sorted(OFF) or "none",
              {k: v for k, v in sorted(totals.items()) if k != "seconds"}, time.time() - t0), flush=True)
     T.done()
+
+
+def main():
+    """One seed (BEC_CONVERGE_SEED) runs here, so a crash shows directly.  A
+    range runs in child processes: a seed that crashes one (a sanitizer
+    report, a signal) is a failure, and the next child goes on after it."""
+    if os.environ.get("BEC_CONVERGE_SEED"):
+        return run_seeds([int(os.environ["BEC_CONVERGE_SEED"])])
+    default = "50" if os.environ.get("BEC_SAN") == "1" else "200"
+    n = int(os.environ.get("BEC_CONVERGE_SEEDS", default))
+    first = int(os.environ.get("BEC_CONVERGE_START", "0"))
+    if os.environ.get("BEC_CONVERGE_CHILD") == "1":
+        return run_seeds(range(first, first + n))
+    import subprocess
+    cur, end = first, first + n
+    npass = nfail = 0
+    crashed = []
+    while cur < end:
+        env = dict(os.environ, BEC_CONVERGE_CHILD="1", BEC_CONVERGE_START=str(cur),
+                   BEC_CONVERGE_SEEDS=str(end - cur))
+        p = subprocess.Popen([sys.executable, os.path.abspath(__file__)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        last, got, nfail_here, failed_seeds = None, None, 0, set()
+        for line in p.stdout:
+            if line.startswith("seed ") and line.endswith(" begins\n"):
+                last = int(line.split()[1])
+                continue
+            if line.startswith("FAIL"):
+                nfail_here += 1
+                failed_seeds.add(last)
+            if line.startswith("RESULT "):
+                got = [int(x) for x in line.split()[1:3]]
+                continue
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        rc = p.wait()
+        if got is not None and rc in (0, 1):
+            npass, nfail = npass + got[0], nfail + got[1]
+            break
+        # The child died during seed `last`: count what it finished, go on.
+        seed = last if last is not None else cur
+        crashed.append(seed)
+        print("FAIL seed %d: the process died (exit %d)" % (seed, rc), flush=True)
+        print("  replay: %s" % replay_command(seed), flush=True)
+        nfail += nfail_here + 1
+        npass += len(set(range(cur, seed)) - failed_seeds)
+        cur = seed + 1
+    if crashed:
+        print("converge: seeds that crashed the process: %s" % crashed, flush=True)
+    print("RESULT %d %d" % (npass, nfail), flush=True)
+    sys.exit(1 if nfail else 0)
 
 
 main()
