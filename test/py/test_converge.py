@@ -277,6 +277,8 @@ class Scenario:
         bytesim.reseed_sodium(seed)
         self.log_lines = []
         self.hand = []           # every hand-made op, in the order made
+        self.what = {}           # hash (hex) -> what a hand-made op does
+        self.errs = {}           # (replica, hash) -> the error its ingest raised
         self.fails = []
         self.stats = {}
 
@@ -466,6 +468,7 @@ class Scenario:
             return
         op = make_op(self.hkey, kind, preds, payload, self.group)
         self.hand.append(op)
+        self.what[blake(op).hex()] = what
         try:
             w.q("SELECT bec_ingest(?)", op)
             self.hlast = blake(op)
@@ -545,6 +548,7 @@ class Scenario:
                     f.q("SELECT bec_ingest(?)", ops[h])
                 except sqlite3.Error as e:
                     self.log(f.name, "refuses", h.hex()[:12], "(hand-made)" if h in self.hand_ids else "", e)
+                    self.errs[(f.name, h.hex())] = "ingest: %s" % e
             fresh.append(f)
         fs = Rep("F-sync")
         fs.q("SELECT bec_keygen()")
@@ -565,12 +569,38 @@ class Scenario:
                      [tuple(x) for x in r.db.execute("SELECT substr(hash, 1, 12), reason FROM bec_rejected")])
         return fresh + [fs, fr]
 
+    def explain(self, a, sa, b, sb):
+        """What the ops that one of two replicas lacks are, and why the
+        other refused them (bec_rejected), for the failure message."""
+        ha = {x[0].decode() for x in sa["ops"]}
+        hb = {x[0].decode() for x in sb["ops"]}
+        out = []
+        for h in sorted(ha ^ hb)[:3]:
+            lacks = b if h in ha else a
+            out.append("%s %s, not stored by %s: %s" % (h[:12], self.what.get(h, "(an op of a writer)"),
+                                                        lacks.name, self.why(lacks, h)))
+        return ("\n    " + "\n    ".join(out)) if out else ""
+
+    def why(self, r, h, depth=0):
+        """Why replica r does not hold op h: its rejection, or the error its
+        ingest raised, or the missing op it waits for, followed."""
+        why = r.q("SELECT reason FROM bec_rejected WHERE hash=? ORDER BY rowid DESC", h)
+        if why is None:
+            why = self.errs.get((r.name, h))
+        if why is None:
+            m = r.q("SELECT missing FROM bec_pending WHERE hash=?", h)
+            if m is not None:
+                why = "waits for %s %s" % (m[:12], self.what.get(m, "(an op of a writer)"))
+                if depth < 6:
+                    why += ", " + self.why(r, m, depth + 1)
+        return why or "not received"
+
     def compare(self, reps):
         snaps = [(r, snapshot(r)) for r in reps]
         ref, s0 = snaps[0]
         for r, s in snaps[1:]:
             if s != s0:
-                self.fail("%s differs from %s: %s" % (r.name, ref.name, diff(s0, s)))
+                self.fail("%s differs from %s: %s%s" % (r.name, ref.name, diff(s0, s), self.explain(ref, s0, r, s)))
         for r in reps:
             chk = r.q("SELECT bec_check()")
             if chk != "ok":
@@ -596,6 +626,9 @@ class Scenario:
 
 def replay_command(seed):
     env = "".join("BEC_CONVERGE_NO_%s=1 " % k for k in sorted(OFF))
+    for k in ("LD_PRELOAD", "BEC_EXT"):
+        if os.environ.get(k):
+            env = "%s=%s %s" % (k, os.environ[k], env)
     return "%sBEC_CONVERGE_SEED=%d BEC_CONVERGE_VERBOSE=1 /usr/bin/python3 test/py/test_converge.py" % (env, seed)
 
 
