@@ -540,7 +540,7 @@ class Scenario:
                 ps = [p for p in op_preds(ops[h]) if p in ops] if h in ops else []
                 depth[h] = 1 + max([dep(p) for p in ps], default=0)
             return depth[h]
-        sys.setrecursionlimit(100000)
+        sys.setrecursionlimit(10000)
         causal = sorted(ops, key=lambda h: (dep(h), h))
         orders = {"random": rng.sample(causal, len(causal)), "causal": causal, "reverse": causal[::-1]}
         self.stats["ops"] = len(ops)
