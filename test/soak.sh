@@ -4,6 +4,7 @@
 #   bash test/soak.sh                      BEC_SOAK_SEEDS (3000) seeds from BEC_SOAK_FIRST (1000)
 #   BEC_SOAK_SEEDS=20000 BEC_SOAK_JOBS=4 bash test/soak.sh
 #   BEC_SOAK_BUILD=build-san bash test/soak.sh     on the ASan+UBSan build
+#   BEC_SOAK_CONVERGE=5000 bash test/soak.sh      also 5000 seeds of test/py/test_converge.py
 # A failing seed is listed with the command that replays it; the last line
 # is "soak: N seeds, N failed, N ops, Ns" and the exit code is 1 on failure.
 set -u
@@ -51,4 +52,9 @@ if [ "$crashed" != 0 ]; then
   echo "soak: $crashed job(s) ended without a summary:"; grep -L '^bytesim: ' "$OUT"/job*.log | xargs tail -n 20
 fi
 echo "soak: $done seeds ($FIRST..$((FIRST+N-1)), $B), $fail failed, $ops ops, $(( $(date +%s) - start ))s"
-[ "$fail" = 0 ] && [ "$done" = "$N" ] && [ "$crashed" = 0 ]
+conv=0
+if [ "${BEC_SOAK_CONVERGE:-0}" -gt 0 ]; then   # the differential convergence test (issue 11)
+  LD_PRELOAD="$PRE" BEC_CONVERGE_SEEDS=$BEC_SOAK_CONVERGE BEC_CONVERGE_START=$FIRST /usr/bin/python3 test/py/test_converge.py >"$OUT/converge.log" 2>&1 || conv=1
+  grep -E '^(FAIL|  replay:|converge:|RESULT)' "$OUT/converge.log" | tail -n 80
+fi
+[ "$fail" = 0 ] && [ "$done" = "$N" ] && [ "$crashed" = 0 ] && [ "$conv" = 0 ]

@@ -141,67 +141,107 @@ def encode_msg(m):
 
 
 # ---------------------------------------------------------------------------
-# Payloads of schema and write ops (docs/tables.md), for hand-made table ops.
-import struct  # noqa: E402
+# Table payloads (docs/tables.md, "Payloads (byte by byte)"): schema and
+# write ops made by hand, and schema payloads read back.
 
-SCHEMA_CREATE, SCHEMA_DROP = 1, 2
-
-
-class Text:
-    """A text value given as raw bytes (NUL bytes, invalid UTF-8)."""
-
-    def __init__(self, raw):
-        self.raw = raw
+class Text(bytes):
+    """A text value given as its raw bytes (which need not be UTF-8), so a
+    test can write text that Python's str cannot hold."""
 
 
-def enc_value(v):
-    """value := tag, then its bytes.  None NULL, int, float (any bits: NaN,
-    -0.0, inf), str or Text: text, bytes: blob."""
+def zigzag(v):
+    """The zigzag form of a signed 64-bit integer."""
+    return ((v << 1) ^ (v >> 63)) & 0xFFFFFFFFFFFFFFFF
+
+
+def encode_value(v):
+    """One value: None NULL, int integer (64-bit), float real (big-endian
+    IEEE 754), str or Text text, bytes blob."""
+    import struct
     if v is None:
         return b"\x00"
     if isinstance(v, bool):
         v = int(v)
     if isinstance(v, int):
-        return b"\x01" + uvarint(((v << 1) ^ (v >> 63)) & 0xFFFFFFFFFFFFFFFF)
+        return b"\x01" + uvarint(zigzag(v))
     if isinstance(v, float):
         return b"\x02" + struct.pack(">d", v)
-    if isinstance(v, (str, Text)):
-        raw = v.raw if isinstance(v, Text) else v.encode()
-        return b"\x03" + uvarint(len(raw)) + raw
-    return b"\x04" + uvarint(len(v)) + bytes(v)
+    if isinstance(v, Text):
+        return b"\x03" + uvarint(len(v)) + bytes(v)
+    if isinstance(v, str):
+        b = v.encode("utf-8", "surrogatepass")
+        return b"\x03" + uvarint(len(b)) + b
+    if isinstance(v, (bytes, bytearray)):
+        return b"\x04" + uvarint(len(v)) + bytes(v)
+    raise TypeError("no bec value for %r" % (v,))
+
+
+def _name(s):
+    b = s.encode("utf-8", "surrogatepass") if isinstance(s, str) else bytes(s)
+    return uvarint(len(b)) + b
 
 
 def schema_create(name, cols):
-    """cols: (name, declared type, key position 0 or 1..n) per column; names
-    and types as str, or as bytes (any bytes a hostile op may carry)."""
-    def raw(x):
-        return x if isinstance(x, bytes) else x.encode()
-    nb = raw(name)
-    out = bytes([1, SCHEMA_CREATE]) + uvarint(len(nb)) + nb + uvarint(len(cols))
+    """A schema payload creating table name.  cols: (name, type, pk) per
+    column, pk 0 or the column's 1-based position in the key.  Nothing is
+    checked, so a test can write what the decoder must refuse."""
+    out = bytes([1, 1]) + _name(name) + uvarint(len(cols))
     for cname, ctype, pk in cols:
-        cb, tb = raw(cname), raw(ctype)
-        out += uvarint(len(cb)) + cb + uvarint(len(tb)) + tb + uvarint(pk)
+        out += _name(cname) + _name(ctype) + uvarint(pk)
     return out
 
 
 def schema_drop(name):
-    nb = name.encode()
-    return bytes([1, SCHEMA_DROP]) + uvarint(len(nb)) + nb
+    """A schema payload dropping table name."""
+    return bytes([1, 2]) + _name(name)
+
+
+def decode_schema(p):
+    """A schema payload as ("create", name, [(col, type, pk)]) or
+    ("drop", name, None); names and types as bytes; None if malformed."""
+    try:
+        if p[0] != 1 or p[1] not in (1, 2):
+            return None
+        i = 2
+        n, i = read_varint(p, i)
+        name, i = bytes(p[i:i + n]), i + n
+        if p[1] == 2:
+            return ("drop", name, None) if i == len(p) else None
+        nc, i = read_varint(p, i)
+        cols = []
+        for _ in range(nc):
+            n, i = read_varint(p, i)
+            cname, i = bytes(p[i:i + n]), i + n
+            n, i = read_varint(p, i)
+            ctype, i = bytes(p[i:i + n]), i + n
+            pk, i = read_varint(p, i)
+            cols.append((cname, ctype, pk))
+        return ("create", name, cols) if i == len(p) else None
+    except IndexError:
+        return None
 
 
 def write_payload(tables, changes):
-    """tables: the 32-byte hashes of the create ops written.  changes:
-    ("upsert", table_index, [key values], {column index: value}, n_col) or
-    ("delete", table_index, [key values])."""
+    """A write payload.  tables: the 32-byte hashes of the create ops
+    written.  changes: (table_index, keys, cols) with keys the key values in
+    key order and cols None for a delete, else {column index: value} for an
+    upsert; the mask is sized by n_col, given as the 4th item of the change
+    (default: 1 + the largest index written)."""
     out = bytes([1]) + uvarint(len(tables)) + b"".join(tables) + uvarint(len(changes))
     for ch in changes:
-        ti, keys = ch[1], ch[2]
-        out += uvarint(ti * 2 + (1 if ch[0] == "delete" else 0))
-        out += b"".join(enc_value(k) for k in keys)
-        if ch[0] != "delete":
-            vals, ncol = ch[3], ch[4]
+        ti, keys, cols = ch[0], ch[1], ch[2]
+        out += uvarint(ti * 2 + (1 if cols is None else 0))
+        out += b"".join(encode_value(k) for k in keys)
+        if cols is not None:
+            ncol = ch[3] if len(ch) > 3 else (max(cols) + 1 if cols else 1)
             mask = bytearray((ncol + 7) // 8)
-            for i in vals:
+            for i in cols:
                 mask[i // 8] |= 1 << (i % 8)
-            out += bytes(mask) + b"".join(enc_value(vals[i]) for i in sorted(vals))
+            out += bytes(mask) + b"".join(encode_value(cols[i]) for i in sorted(cols))
     return out
+
+
+def op_preds(op):
+    """The predecessor hashes of an encoded op (docs/wire-format.md)."""
+    n, i = read_varint(op, 42)
+    return [bytes(op[i + 32 * k:i + 32 * k + 32]) for k in range(n)]

@@ -158,14 +158,14 @@ def test_class1_declared_types_never_reach_sql():
     # Writes to those tables, one of them hostile to a NOCASE key (two keys
     # that differ by case) and one to a UNIQUE column (two rows, one value).
     w = [g.op("write", [ops[0]], write_payload([h(ops[0])], [
-            ("upsert", 0, ["A"], {1: "upper"}, 2), ("upsert", 0, ["a"], {1: "lower"}, 2)])),
-         g.op("write", [ops[1]], write_payload([h(ops[1])], [("upsert", 0, ["x"], {1: "same"}, 2)])),
-         g.op("write", [ops[1]], write_payload([h(ops[1])], [("upsert", 0, ["y"], {1: "same"}, 2)])),
-         g.op("write", [ops[2]], write_payload([h(ops[2])], [("upsert", 0, [1], {1: "one"}, 2)]))]
+            (0, ["A"], {1: "upper"}, 2), (0, ["a"], {1: "lower"}, 2)])),
+         g.op("write", [ops[1]], write_payload([h(ops[1])], [(0, ["x"], {1: "same"}, 2)])),
+         g.op("write", [ops[1]], write_payload([h(ops[1])], [(0, ["y"], {1: "same"}, 2)])),
+         g.op("write", [ops[2]], write_payload([h(ops[2])], [(0, [1], {1: "one"}, 2)]))]
     # A good schema op in a closed form: VARCHAR(10) is TEXT, and is shown so.
     good = g.op("schema", base, schema_create("fine", [("k", "VARCHAR(10)", 1), ("n", "BIGINT", 0),
                                                        ("r", "DOUBLE PRECISION", 0)]))
-    wg = g.op("write", [good], write_payload([h(good)], [("upsert", 0, ["k1"], {1: 5, 2: 2.5}, 3)]))
+    wg = g.op("write", [good], write_payload([h(good)], [(0, ["k1"], {1: 5, 2: 2.5}, 3)]))
     g.spread(ops + w + [good, wg])
     st = g.converged("class 1")
     for o in ops:
@@ -218,24 +218,24 @@ def test_class2_acceptance_is_op_and_past_only():
     g.catch_up()
     base = g.heads()
     nan = float("nan")
-    w_nan = g.op("write", base, write_payload([tt], [("upsert", 0, [nan], {1: "nan key"}, 2)]))
-    w_null = g.op("write", base, write_payload([tt], [("upsert", 0, [None], {1: "null key"}, 2)]))
-    w_txt = g.op("write", base, write_payload([t], [("upsert", 0, ["7"], {1: "text int key"}, 2)]))
-    w_val = g.op("write", base, write_payload([tt], [("upsert", 0, ["ok"], {1: nan}, 2),
-                                                    ("upsert", 0, ["ok2"], {1: "fine"}, 2)]))
+    w_nan = g.op("write", base, write_payload([tt], [(0, [nan], {1: "nan key"}, 2)]))
+    w_null = g.op("write", base, write_payload([tt], [(0, [None], {1: "null key"}, 2)]))
+    w_txt = g.op("write", base, write_payload([t], [(0, ["7"], {1: "text int key"}, 2)]))
+    w_val = g.op("write", base, write_payload([tt], [(0, ["ok"], {1: nan}, 2),
+                                                    (0, ["ok2"], {1: "fine"}, 2)]))
     # Built on the ignored NaN write: applies.
-    w_child = g.op("write", [w_nan], write_payload([tt], [("upsert", 0, ["child"], {1: "built on nan"}, 2)]))
+    w_child = g.op("write", [w_nan], write_payload([tt], [(0, ["child"], {1: "built on nan"}, 2)]))
     # A write naming a create op that is not in its causal past.
     other = g.op("schema", base, schema_create("other", [("k", "", 1)]))
-    w_past = g.op("write", base, write_payload([h(other)], [("upsert", 0, ["z"], {}, 1)]))
+    w_past = g.op("write", base, write_payload([h(other)], [(0, ["z"], {}, 1)]))
     # A write naming an add op as its table.
     add = bytes.fromhex(one(g.a, "SELECT hash FROM bec_ops WHERE kind='add'"))
-    w_add = g.op("write", base, write_payload([add], [("upsert", 0, ["z"], {}, 1)]))
+    w_add = g.op("write", base, write_payload([add], [(0, ["z"], {}, 1)]))
     # Drops concurrent with the writes: one replica sees the writes while the
     # table is live, another after it is dropped.
     g.a.execute("DROP TABLE t")
     drop = bodies(g.a)[-1]
-    w_drop = g.op("write", [drop], write_payload([h(drop)], [("upsert", 0, ["z"], {}, 1)]))
+    w_drop = g.op("write", [drop], write_payload([h(drop)], [(0, ["z"], {}, 1)]))
     ops = [w_nan, w_null, w_txt, w_val, w_child, other, w_past, w_add, drop, w_drop]
     b, c = g.reps[1], g.reps[2]
     deliver(b, ops)                       # writes while t is live, then the drop
@@ -256,7 +256,7 @@ def test_class2_acceptance_is_op_and_past_only():
         T.eq(one(db, "SELECT count(*) FROM bec_pending"), 0, "nothing waits")
         T.eq(one(db, "SELECT count(*) FROM bec_rejected"), 0, "nothing refused")
     # Malformed bytes are still refused at acceptance, the same everywhere.
-    bad = g.op("write", g.heads(), write_payload([tt], [("upsert", 0, ["q"], {}, 2)]) + b"\x00")
+    bad = g.op("write", g.heads(), write_payload([tt], [(0, ["q"], {}, 2)]) + b"\x00")
     T.raises(lambda: g.a.execute("SELECT bec_ingest(?)", (bad,)), "malformed", "trailing bytes")
     # bec_check() notices a verdict that disagrees with the ops.
     g.a.execute("DELETE FROM bec_store_ignored WHERE seq=(SELECT max(seq) FROM bec_store_ignored)")
@@ -282,11 +282,11 @@ def test_class3_key_identity():
     ops = []
     for i, k in enumerate(keys):
         vals = [k, -0.0, Text(b"v\x00w"), b"\x00\x01", 2 ** 63 - 1, -inf, Text(b"\xc3"), "y" * 70000]
-        ops.append(g.op("write", base, write_payload([tt], [("upsert", 0, [k], {1: vals[i % len(vals)]}, 2)])))
+        ops.append(g.op("write", base, write_payload([tt], [(0, [k], {1: vals[i % len(vals)]}, 2)])))
     # Text and integer keys stay apart in a TEXT column (storage class is
     # part of the identity); a hostile value is stored as the op carries it.
-    ops.append(g.op("write", base, write_payload([ts], [("upsert", 0, [5], {1: "7"}, 2)])))
-    ops.append(g.op("write", base, write_payload([ts], [("upsert", 0, ["5"], {1: 7}, 2)])))
+    ops.append(g.op("write", base, write_payload([ts], [(0, [5], {1: "7"}, 2)])))
+    ops.append(g.op("write", base, write_payload([ts], [(0, ["5"], {1: 7}, 2)])))
     g.spread(ops)
     st = g.converged("class 3")
     got = dict((r[1], r) for r in st["rows t"])
@@ -324,12 +324,12 @@ def test_class4_text_with_nul_on_the_conflict_path():
     tn = create_hash(g.a)
     g.catch_up()
     base = g.heads()
-    u1 = g.op("write", base, write_payload([tn], [("upsert", 0, [Text(b"k\x00")], {1: Text(b"a\x00b"),
+    u1 = g.op("write", base, write_payload([tn], [(0, [Text(b"k\x00")], {1: Text(b"a\x00b"),
                                                                                    2: b"\x00z"}, 3)]))
-    u2 = g.op("write", base, write_payload([tn], [("upsert", 0, [Text(b"k\x00")], {1: Text(b"c\x00d"),
+    u2 = g.op("write", base, write_payload([tn], [(0, [Text(b"k\x00")], {1: Text(b"c\x00d"),
                                                                                    2: b"\x00y"}, 3)]))
     win, lose = (u1, u2) if h(u1) > h(u2) else (u2, u1)
-    d = g.op("write", [win], write_payload([tn], [("delete", 0, [Text(b"k\x00")])]))
+    d = g.op("write", [win], write_payload([tn], [(0, [Text(b"k\x00")], None)]))
     b, c = g.reps[1], g.reps[2]
     deliver(b, [u1, u2, d])          # the loser is a conflict, then comes back
     deliver(c, [win, d, lose])       # the loser arrives after the delete
@@ -356,7 +356,7 @@ def test_reason_of_an_op_invalid_by_membership():
     tt = create_hash(g.a)
     g.catch_up()
     base = g.heads()
-    w = g.op("write", base, write_payload([tt], [("upsert", 0, ["evil"], {1: "x"}, 2)]))
+    w = g.op("write", base, write_payload([tt], [(0, ["evil"], {1: "x"}, 2)]))
     g.a.execute("SELECT bec_remove_member(?)", (EVIL.hex,))
     rm = bodies(g.a)[-1]
     g.spread([w, rm])

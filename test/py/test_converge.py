@@ -1,0 +1,852 @@
+"""Differential convergence test (issue 11): the same ops give the same state,
+whatever they contain and however they arrive.
+
+    make && BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_converge.py
+    BEC_CONVERGE_SEED=17 BEC_CONVERGE_VERBOSE=1 ...    replay one seed, with its ops
+    BEC_CONVERGE_SEEDS=2000 BEC_CONVERGE_START=10000 ... more seeds, another range
+
+Per seed (one random.Random(seed); libsodium's randomness is seeded too, by
+importing test/sim/bytesim.py, so a seed replays exactly on the same build):
+
+  * three writers W0 (creator, admin), W1 (admin), W2 (member) make what an
+    honest app makes, with plain SQL on the real extension: random schemas
+    (declared types, composite keys, names differing only in case),
+    INSERT / INSERT OR REPLACE / OR IGNORE / UPDATE (keys too) / DELETE in
+    transactions (some rolled back), with keys and values of every storage
+    class (NaN, +-0.0, +-inf, 1 vs 1.0, text with NUL bytes, invalid UTF-8,
+    blobs, huge integers, long values), DROP TABLE, members added and
+    removed, and syncs between writers (so writes are concurrent);
+  * a hostile admin H, whose ops are made by hand with test/py/becwire.py:
+    schema ops with arbitrary type strings ('TEXT UNIQUE', 'INT, x TEXT',
+    ...), writes whose values do not fit their columns, NaN keys, writes
+    naming unknown or old incarnations, drops and removals made on stale
+    heads so they race the writers' ops;
+  * then every op (the writers' bec_ops bodies and every hand-made op) is
+    delivered to fresh replicas: bec_ingest in a random order, in causal
+    order, in reverse causal order (everything waits in the pending area),
+    by sync from the writers, and by sync relayed through that replica;
+    the writers also sync with each other and re-ingest the hand-made ops;
+  * every replica must end with the same op set and valid flags (and
+    reasons, if bec_ops has a reason column), bec_members, rows of every
+    bec table compared with their storage classes, bec_conflicts, and
+    bec_check() = 'ok'.  A hand-made op refused by one replica and stored by
+    another is a failure; refused by all, it is just a refusal.
+
+Switches that turn generators off (to find which one a failure needs):
+BEC_CONVERGE_NO_HOSTILE, _NO_TYPES (hostile type strings), _NO_NAN,
+_NO_NUMEQ (integral reals, +-0.0), _NO_NUL, _NO_UTF8, _NO_LONG, _NO_MEMBERS,
+_NO_DROP, _NO_SYNC (writers never sync before the end), _NO_CASE (no table
+names that differ only in case), each =1.
+"""
+import os
+import random
+import sqlite3
+import struct
+import sys
+import time
+import traceback
+
+sys.dont_write_bytecode = True
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "test", "sim"))
+sys.path.insert(0, HERE)
+
+import bytesim  # noqa: E402  (first: it makes libsodium's randomness seeded)
+from becwire import (Key, Text, blake, decode_schema, make_op, op_preds,  # noqa: E402
+                     schema_create, schema_drop, write_payload)
+from bectest import T, load_bec  # noqa: E402
+
+OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "MEMBERS", "DROP", "SYNC", "CASE")
+       if os.environ.get("BEC_CONVERGE_NO_" + k) == "1"}
+VERBOSE = os.environ.get("BEC_CONVERGE_VERBOSE") == "1"
+
+
+# ---------------------------------------------------------------------------
+# Values.  Each is (feature, SQL expression, Python value for hand-made ops);
+# a feature in OFF removes it.
+
+VALUES = [
+    ("", "0", 0), ("", "1", 1), ("", "-7", -7), ("", "42", 42),
+    ("", "9223372036854775807", 2 ** 63 - 1), ("", "-9223372036854775808", -2 ** 63),
+    ("NUMEQ", "1.0", 1.0), ("NUMEQ", "0.0", 0.0), ("NUMEQ", "-0.0", -0.0), ("NUMEQ", "42.0", 42.0),
+    ("", "1.5", 1.5), ("", "-2.25", -2.25), ("", "1e300", 1e300),
+    ("", "9e999", float("inf")), ("", "-9e999", float("-inf")),
+    ("NAN", "(9e999-9e999)", float("nan")),
+    ("", "'a'", "a"), ("", "''", ""), ("", "'1'", "1"), ("", "'1.0'", "1.0"), ("", "'A'", "A"),
+    ("NUL", "'a'||char(0)||'b'", Text(b"a\x00b")), ("NUL", "'a'||char(0)||'c'", Text(b"a\x00c")),
+    ("NUL", "char(0)", Text(b"\x00")),
+    ("UTF8", "CAST(x'ff00fe' AS TEXT)", Text(b"\xff\x00\xfe")), ("UTF8", "CAST(x'c3' AS TEXT)", Text(b"\xc3")),
+    ("", "x''", b""), ("", "x'00ff'", b"\x00\xff"), ("", "x'61'", b"a"),
+    ("LONG", "replace(hex(zeroblob(1500)), '00', 'zy')", "zy" * 1500),
+    ("LONG", "zeroblob(5000)", bytes(5000)),
+]
+NAN_BITS = [struct.unpack(">d", bytes.fromhex(h))[0] for h in ("7ff8000000000000", "fff8000000000001")]
+
+
+def values():
+    return [v for v in VALUES if v[0] not in OFF]
+
+
+def hostile_value(rng):
+    x = rng.random()
+    if x < 0.08 and "NAN" not in OFF:
+        return rng.choice(NAN_BITS)
+    if x < 0.12:
+        return None
+    if x < 0.5:
+        return rng.choice([v for v in values() if v[1] in HOT])[2]
+    return rng.choice(values())[2]
+
+
+KEY_TYPES = ["", "", "BLOB", "BLOB", "NUMERIC", "TEXT", "INTEGER", "REAL", "INT", "VARCHAR(10)"]
+TYPES = ["TEXT", "INTEGER", "INT", "REAL", "BLOB", "", "NUMERIC", "VARCHAR(10)", "DOUBLE PRECISION", "BOOLEAN"]
+HOSTILE_TYPES = ["TEXT UNIQUE", "TEXT COLLATE NOCASE", "INT, x TEXT", "TEXT NOT NULL", "INTEGER PRIMARY KEY",
+                 "BLOB CHECK(0)", "TEXT DEFAULT(1)", "TEXT)", "(TEXT", "VARCHAR(10,20)", "REAL AS (1)",
+                 "TEXT GENERATED ALWAYS AS (1)", "TEXT REFERENCES x", "INT PRIMARY KEY DESC", "TEXT,",
+                 "INTEGER NOT NULL ON CONFLICT IGNORE", "NUMERIC(1,2)", "A B C D E F G", "INT)--", ",", "-1",
+                 "TEXT COLLATE RTRIM", "INT UNIQUE, PRIMARY KEY(c0)"]
+NAMES = ["t0", "t1", "t2", "T0", "t 3", 'q"t']
+# Keys that are equal, or nearly, in some column type: drawn often, so that
+# concurrent writes meet on them.
+HOT = ["1", "1.0", "0", "0.0", "-0.0", "'1'", "'a'", "x'61'", "'a'||char(0)||'b'", "'a'||char(0)||'c'",
+       "CAST(x'ff00fe' AS TEXT)", "CAST(x'ff00fd' AS TEXT)", "x'00ff'"]
+
+
+def names():
+    return [n for n in NAMES if n != "T0" or "CASE" not in OFF]
+
+
+def qid(name):
+    """An identifier quoted for SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def short(x):
+    """repr with long values cut, for the log."""
+    if isinstance(x, (list, tuple)):
+        return "[" + ", ".join(short(v) for v in x) + "]"
+    if isinstance(x, dict):
+        return "{" + ", ".join("%s: %s" % (k, short(v)) for k, v in x.items()) + "}"
+    if isinstance(x, (bytes, str)) and len(x) > 12:
+        return "%s...(%d)" % (repr(x[:6]), len(x))
+    if isinstance(x, float) and x != x:
+        return "nan:" + struct.pack(">d", x).hex()
+    return repr(x)
+
+
+def cell(t, v):
+    """A value with its storage class, comparable and printable."""
+    if isinstance(v, float):
+        return (t, struct.pack(">d", v).hex())
+    return (t, v)
+
+
+# ---------------------------------------------------------------------------
+# Replicas.
+
+class Rep:
+    def __init__(self, name):
+        self.name = name
+        self.db = load_bec(sqlite3.connect(":memory:", isolation_level=None))
+        self.pub = None
+
+    def q(self, sql, *args):
+        row = self.db.execute(sql, args).fetchone()
+        return None if row is None else row[0]
+
+    def heads(self):
+        return [bytes.fromhex(r[0]) for r in self.db.execute("SELECT hash FROM bec_heads ORDER BY hash")]
+
+    def bodies(self):
+        return [r[0] for r in self.db.execute("SELECT body FROM bec_ops")]
+
+    def tables(self):
+        """The current incarnation of every table name, from the schema ops
+        this replica holds, by the rule of docs/tables.md (greatest (depth,
+        hash) among the valid schema ops of a name, case-insensitively):
+        {lower name: (name, cols, create hash)} for the names that exist."""
+        win = {}
+        for h, depth, p in self.db.execute("SELECT hash, depth, payload FROM bec_ops WHERE kind='schema' AND valid"):
+            s = decode_schema(p)
+            if s is None:
+                continue
+            k = s[1].lower()
+            if k not in win or (depth, h) > win[k][0]:
+                win[k] = ((depth, h), s, h)
+        return {k: (s[1].decode("utf-8", "replace"), s[2], bytes.fromhex(h))
+                for k, (_, s, h) in win.items() if s[0] == "create"}
+
+    def creates(self):
+        """Every create op this replica holds: (hash, cols)."""
+        out = []
+        for h, p in self.db.execute("SELECT hash, payload FROM bec_ops WHERE kind='schema'"):
+            s = decode_schema(p)
+            if s and s[0] == "create":
+                out.append((bytes.fromhex(h), s[2]))
+        return out
+
+
+def session(a, b, limit=200):
+    """One sync session, a offers to b (each names the other by its name);
+    None when it ends, else the error."""
+    try:
+        m = a.q("SELECT bec_sync_offer(?)", b.name)
+        send, recv = a, b
+        n = 0
+        while m is not None:
+            n += 1
+            if n > limit:
+                return "no end after %d messages" % limit
+            m = recv.q("SELECT bec_sync_apply(?, ?)", send.name, m)
+            send, recv = recv, send
+        return None
+    except sqlite3.Error as e:
+        return "%s -> %s: %s" % (send.name, recv.name, e)
+
+
+def snapshot(r):
+    """Everything that must agree between replicas holding the same ops."""
+    db = r.db
+    db.text_factory = bytes
+    try:
+        s = {}
+        cols = [c[1].decode() for c in db.execute("PRAGMA table_info(bec_ops)")]
+        extra = ", reason" if "reason" in cols else ""
+        s["ops"] = sorted(db.execute("SELECT hash, valid%s FROM bec_ops" % extra))
+        s["members"] = sorted(db.execute("SELECT pubkey, role, rank, added_by, added_in FROM bec_members"))
+        s["tables"] = {}
+        for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE "
+                               "'CREATE VIRTUAL TABLE%' AND name NOT LIKE 'bec_%' ORDER BY name").fetchall():
+            t = t.decode("utf-8", "replace")
+            try:
+                names = [c[1].decode("utf-8", "replace") for c in db.execute("PRAGMA table_info(%s)" % qid(t))]
+                sel = ", ".join("typeof(%s), %s" % (qid(c), qid(c)) for c in names)
+                rows = [tuple(cell(row[i], row[i + 1]) for i in range(0, len(row), 2))
+                        for row in db.execute("SELECT %s FROM %s" % (sel, qid(t)))]
+                s["tables"][t.lower()] = (t, names, sorted(rows, key=repr))
+            except sqlite3.Error as e:
+                s["tables"][t.lower()] = "error: %s" % e
+        ccols = ["table", "pk", "column", "value", "op", "author"]
+        sel = ", ".join("typeof(%s), %s" % (qid(c), qid(c)) for c in ccols)
+        s["conflicts"] = sorted((tuple(cell(row[i], row[i + 1]) for i in range(0, len(row), 2))
+                                 for row in db.execute("SELECT %s FROM bec_conflicts" % sel)), key=repr)
+    finally:
+        db.text_factory = str
+    return s
+
+
+def diff(a, b):
+    out = []
+    for k in a:
+        if a[k] == b[k]:
+            continue
+        if k == "ops":
+            da = {x[0]: x[1:] for x in a[k]}
+            db_ = {x[0]: x[1:] for x in b[k]}
+            d = [(h[:12].decode(), da.get(h), db_.get(h)) for h in sorted(set(da) | set(db_))
+                 if da.get(h) != db_.get(h)]
+            out.append("ops differ (hash, here, there): %r" % d[:6])
+        elif k == "tables":
+            for t in sorted(set(a[k]) | set(b[k])):
+                x, y = a[k].get(t), b[k].get(t)
+                if x == y:
+                    continue
+                if isinstance(x, tuple) and isinstance(y, tuple) and x[:2] == y[:2]:
+                    sx, sy = set(x[2]), set(y[2])
+                    out.append("table %s rows: only here %s; only there %s"
+                               % (t, short(sorted(sx - sy, key=repr))[:400], short(sorted(sy - sx, key=repr))[:400]))
+                else:
+                    out.append("table %s: %s != %s" % (t, short(x)[:300], short(y)[:300]))
+        elif k == "conflicts":
+            sx, sy = set(a[k]), set(b[k])
+            out.append("conflicts: only here %s; only there %s"
+                       % (short(sorted(sx - sy, key=repr))[:400], short(sorted(sy - sx, key=repr))[:400]))
+        else:
+            out.append("%s: %s != %s" % (k, short(a[k])[:300], short(b[k])[:300]))
+    return "; ".join(out)
+
+
+# ---------------------------------------------------------------------------
+# One scenario.
+
+class Scenario:
+    def __init__(self, seed):
+        self.seed = seed
+        self.rng = random.Random(seed)
+        bytesim.reseed_sodium(seed)
+        self.log_lines = []
+        self.hand = []           # every hand-made op, in the order made
+        self.what = {}           # hash (hex) -> what a hand-made op does
+        self.errs = {}           # (replica, hash) -> the error its ingest raised
+        self.fails = []
+        self.sync_fails = []
+        self.stats = {}
+
+    def log(self, *a):
+        line = " ".join(str(x) for x in a)
+        self.log_lines.append(line)
+        if VERBOSE:
+            print("  " + line, flush=True)
+
+    def count(self, k):
+        self.stats[k] = self.stats.get(k, 0) + 1
+
+    def fail(self, what):
+        self.fails.append(what)
+
+    def sync_fail(self, what):
+        """Failed sessions come in bursts (the same cause each round): one
+        line per seed, placed after the differences in state."""
+        self.sync_fails.append(what)
+
+    # -- setup ------------------------------------------------------------
+    def setup(self):
+        self.ws = [Rep("W%d" % i) for i in range(3)]
+        for w in self.ws:
+            w.pub = w.q("SELECT bec_keygen()")
+        w0 = self.ws[0]
+        self.group = bytes.fromhex(w0.q("SELECT bec_create_group()"))
+        self.hkey = Key(bytes.fromhex("%064x" % (self.seed * 7919 + 13)))
+        self.outsider = Key(bytes.fromhex("%064x" % (self.seed * 7919 + 14)))
+        w0.q("SELECT bec_add_member(?, 'admin')", self.ws[1].pub)
+        w0.q("SELECT bec_add_member(?, 'member')", self.ws[2].pub)
+        if "HOSTILE" not in OFF:
+            w0.q("SELECT bec_add_member(?, 'admin')", self.hkey.hex)
+        for w in self.ws[1:]:
+            w.q("SELECT bec_join(?)", self.group.hex())
+            err = session(w0, w)
+            if err:
+                self.fail("setup sync: " + err)
+        self.stale = []          # (heads, creates) snapshots for racing ops
+        self.hlast = None        # H's last op, so its ops form chains
+
+    # -- honest SQL ---------------------------------------------------------
+    def run_sql(self, w, stmts, txn):
+        db = w.db
+        try:
+            if txn:
+                db.execute("BEGIN")
+            for s in stmts:
+                self.log(w.name, s[:160])
+                try:
+                    db.execute(s).fetchall()
+                    self.count("sql.ok")
+                except sqlite3.Error as e:
+                    self.log("   refused:", e)
+                    self.count("sql.refused")
+                    if not txn:
+                        return
+            if txn:
+                end = "ROLLBACK" if self.rng.random() < 0.15 else "COMMIT"
+                self.log(w.name, end)
+                db.execute(end)
+        except sqlite3.Error as e:
+            self.log("   refused:", e)
+            self.count("sql.refused")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+
+    def key_sql(self, n):
+        vs = [v[1] for v in values() if v[0] != "LONG" or self.rng.random() < 0.3]
+        hot = [v for v in HOT if v in vs or v == "CAST(x'ff00fd' AS TEXT)" and "UTF8" not in OFF]
+        return [self.rng.choice(hot if self.rng.random() < 0.6 else vs) for _ in range(n)]
+
+    def honest_write(self, w):
+        rng = self.rng
+        tabs = list(w.tables().values())
+        if not tabs:
+            return self.honest_schema(w)
+        stmts = []
+        for _ in range(rng.choice([1, 1, 1, 2, 3, 4])):
+            name, cols, _ = rng.choice(tabs)
+            cn = [c[0].decode("utf-8", "replace") for c in cols]
+            keys = [cn[i] for i in sorted(range(len(cols)), key=lambda i: cols[i][2]) if cols[i][2]]
+            other = [c for c in cn if c not in keys]
+            cond = " AND ".join("%s = %s" % (qid(k), v) for k, v in zip(keys, self.key_sql(len(keys))))
+            x = rng.random()
+            if x < 0.45:
+                verb = rng.choice(["INSERT", "INSERT OR REPLACE", "INSERT OR REPLACE", "INSERT OR IGNORE"])
+                vals = [rng.choice(values())[1] if c in other else None for c in cn]
+                ks = iter(self.key_sql(len(keys)))
+                vals = [next(ks) if c in keys else v for c, v in zip(cn, vals)]
+                stmts.append("%s INTO %s(%s) VALUES(%s)" % (verb, qid(name), ", ".join(map(qid, cn)), ", ".join(vals)))
+            elif x < 0.65 and other:
+                c = rng.choice(other)
+                stmts.append("UPDATE %s SET %s = %s WHERE %s" % (qid(name), qid(c), rng.choice(values())[1], cond))
+            elif x < 0.72:
+                k = rng.choice(keys)
+                stmts.append("UPDATE %s SET %s = %s WHERE %s" % (qid(name), qid(k), self.key_sql(1)[0], cond))
+            elif x < 0.92:
+                stmts.append("DELETE FROM %s WHERE %s" % (qid(name), cond))
+            elif x < 0.96:
+                stmts.append("DELETE FROM %s" % qid(name))
+            else:
+                stmts.append("SELECT bec_sign(%s)" % rng.choice(values())[1])
+        self.run_sql(w, stmts, len(stmts) > 1 or rng.random() < 0.1)
+
+    def honest_schema(self, w):
+        rng = self.rng
+        tabs = w.tables()
+        if tabs and "DROP" not in OFF and rng.random() < 0.3:
+            name = rng.choice(sorted(tabs.values()))[0]
+            return self.run_sql(w, ["DROP TABLE %s" % qid(name)], False)
+        name = rng.choice(names()[:2] if rng.random() < 0.6 else names())
+        n = rng.randrange(1, 5)
+        if n > 1 and rng.random() < 0.3:
+            pk = rng.sample(range(n), rng.randrange(1, n + 1))
+        else:
+            pk = [rng.randrange(n)]
+        cols = ["c%d %s" % (i, rng.choice(KEY_TYPES if i in pk else TYPES)) for i in range(n)]
+        if len(pk) > 1 or rng.random() < 0.5:
+            cols.append("PRIMARY KEY(%s)" % ", ".join("c%d" % i for i in pk))
+        else:
+            cols[pk[0]] += " PRIMARY KEY"
+        self.run_sql(w, ["CREATE VIRTUAL TABLE %s USING bec(%s)" % (qid(name), ", ".join(cols))], False)
+
+    def honest_member(self, w):
+        rng = self.rng
+        who = rng.choice(self.ws[1:] + ([self.hkey] if "HOSTILE" not in OFF else []))
+        pub = who.pub if isinstance(who, Rep) else who.hex
+        wname = who.name if isinstance(who, Rep) else "H"
+        try:
+            if rng.random() < 0.5:
+                self.log(w.name, "removes", wname)
+                w.q("SELECT bec_remove_member(?)", pub)
+            else:
+                role = rng.choice(["admin", "member"])
+                self.log(w.name, "adds", wname, role)
+                w.q("SELECT bec_add_member(?, ?)", pub, role)
+            self.count("member.ok")
+        except sqlite3.Error as e:
+            self.log("   refused:", e)
+            self.count("member.refused")
+
+    # -- hostile ops ----------------------------------------------------------
+    def hostile(self, w):
+        rng = self.rng
+        if self.stale and rng.random() < 0.35:
+            heads, creates = rng.choice(self.stale)
+            where = "stale"
+        else:
+            heads, creates = w.heads(), w.creates()
+            where = "heads"
+        preds = list(heads)
+        if self.hlast and rng.random() < 0.5:
+            preds.append(self.hlast)
+        x = rng.random()
+        if x < 0.3:
+            name = rng.choice(names())
+            n = rng.randrange(1, 4)
+            types = HOSTILE_TYPES if "TYPES" not in OFF else TYPES
+            cols = [("c%d" % i, rng.choice(types) if rng.random() < 0.6 else rng.choice(TYPES), 0) for i in range(n)]
+            pk = rng.sample(range(n), rng.randrange(1, n + 1))
+            for pos, i in enumerate(pk, 1):
+                cols[i] = (cols[i][0], cols[i][1], pos)
+            kind, payload, what = "schema", schema_create(name, cols), "create %s %r" % (name, cols)
+        elif x < 0.4 and "DROP" not in OFF:
+            name = rng.choice(names())
+            kind, payload, what = "schema", schema_drop(name), "drop %s" % name
+        elif x < 0.9:
+            kind = "write"
+            if creates and rng.random() < 0.92:
+                h, cols = rng.choice(creates)
+                tname = "create " + h.hex()[:12]
+            else:
+                h = rng.choice(heads) if rng.random() < 0.5 else bytes(rng.getrandbits(8) for _ in range(32))
+                cols = [(b"c0", b"", 1)]
+                tname = "unknown " + h.hex()[:12]
+            nk = sum(1 for c in cols if c[2])
+            changes = []
+            for _ in range(rng.randrange(1, 4)):
+                keys = [hostile_value(rng) for _ in range(nk)]
+                if rng.random() < 0.25:
+                    changes.append((0, keys, None))
+                else:
+                    written = {i: hostile_value(rng) for i, c in enumerate(cols) if not c[2] and rng.random() < 0.7}
+                    changes.append((0, keys, written, len(cols)))
+            payload = write_payload([h], changes)
+            what = "write %s %s" % (tname, short(changes))
+        elif "MEMBERS" not in OFF:
+            who = rng.choice(self.ws[1:])
+            kind, payload, what = "remove", bytes.fromhex(who.pub), "remove " + who.name
+        else:
+            return
+        op = make_op(self.hkey, kind, preds, payload, self.group)
+        self.hand.append(op)
+        self.what[blake(op).hex()] = what
+        try:
+            w.q("SELECT bec_ingest(?)", op)
+            self.hlast = blake(op)
+            self.log("H on", w.name, where, what, "->", blake(op).hex()[:12],
+                     "stored" if w.q("SELECT count(*) FROM bec_ops WHERE hash=?", blake(op).hex()) else "pending")
+            self.count("hand.stored")
+        except sqlite3.Error as e:
+            self.log("H on", w.name, where, what, "-> refused:", e)
+            self.count("hand.refused")
+
+    # -- the run --------------------------------------------------------------
+    def step(self):
+        rng = self.rng
+        w = rng.choice(self.ws)
+        x = rng.random()
+        if rng.random() < 0.15:
+            self.stale.append((w.heads(), w.creates()))
+        if x < 0.45:
+            self.honest_write(w)
+        elif x < 0.55:
+            self.honest_schema(w if rng.random() < 0.3 else self.ws[rng.randrange(2)])
+        elif x < 0.62 and "MEMBERS" not in OFF:
+            self.honest_member(self.ws[rng.randrange(2)])
+        elif x < 0.72 and "SYNC" not in OFF:
+            a, b = rng.sample(self.ws, 2)
+            self.log("sync", a.name, "->", b.name)
+            err = session(a, b)
+            if err:
+                self.sync_fail("writers' sync failed: %s" % err)
+        elif "HOSTILE" not in OFF:
+            self.hostile(w)
+        else:
+            self.honest_write(w)
+
+    def deliver(self):
+        rng = self.rng
+        ws = self.ws
+        # The writers exchange everything and take the hand-made ops again.
+        for p in range(2):
+            for a in ws:
+                for b in ws:
+                    if a is not b:
+                        err = session(a, b)
+                        if err:
+                            self.sync_fail("final sync between writers: %s" % err)
+            if p == 0:
+                for w in ws:
+                    for op in self.hand:
+                        try:
+                            w.q("SELECT bec_ingest(?)", op)
+                        except sqlite3.Error:
+                            pass
+        ops = {}
+        for w in ws:
+            for b in w.bodies():
+                ops[blake(b)] = b
+        for op in self.hand:
+            ops.setdefault(blake(op), op)
+        depth = {}
+
+        def dep(h):
+            if h not in depth:
+                ps = [p for p in op_preds(ops[h]) if p in ops] if h in ops else []
+                depth[h] = 1 + max([dep(p) for p in ps], default=0)
+            return depth[h]
+        sys.setrecursionlimit(10000)
+        causal = sorted(ops, key=lambda h: (dep(h), h))
+        orders = {"random": rng.sample(causal, len(causal)), "causal": causal, "reverse": causal[::-1]}
+        self.stats["ops"] = len(ops)
+        fresh = []
+        for name, order in orders.items():
+            f = Rep("F-" + name)
+            f.q("SELECT bec_keygen()")
+            f.q("SELECT bec_join(?)", self.group.hex())
+            for h in order:
+                try:
+                    f.q("SELECT bec_ingest(?)", ops[h])
+                except sqlite3.Error as e:
+                    self.log(f.name, "refuses", h.hex()[:12], "(hand-made)" if h in self.hand_ids else "", e)
+                    self.errs[(f.name, h.hex())] = "ingest: %s" % e
+            fresh.append(f)
+        fs = Rep("F-sync")
+        fs.q("SELECT bec_keygen()")
+        fs.q("SELECT bec_join(?)", self.group.hex())
+        for w in rng.sample(ws, len(ws)):
+            err = session(w, fs) if rng.random() < 0.5 else session(fs, w)
+            if err:
+                self.fail("sync into a fresh replica: %s" % err)
+        fr = Rep("F-relay")
+        fr.q("SELECT bec_keygen()")
+        fr.q("SELECT bec_join(?)", self.group.hex())
+        err = session(fr, fs)
+        if err:
+            self.fail("relayed sync: %s" % err)
+        for r in ws + fresh + [fs, fr]:
+            self.log(r.name, "holds", r.q("SELECT count(*) FROM bec_ops"), "ops,",
+                     r.q("SELECT count(DISTINCT hash) FROM bec_pending"), "pending; rejected:",
+                     [tuple(x) for x in r.db.execute("SELECT substr(hash, 1, 12), reason FROM bec_rejected")])
+        return fresh + [fs, fr]
+
+    def explain(self, a, sa, b, sb):
+        """What the ops that one of two replicas lacks are, and why the
+        other refused them (bec_rejected), for the failure message."""
+        ha = {x[0].decode() for x in sa["ops"]}
+        hb = {x[0].decode() for x in sb["ops"]}
+        out = []
+        for h in sorted(ha ^ hb)[:3]:
+            lacks = b if h in ha else a
+            out.append("%s %s, not stored by %s: %s" % (h[:12], self.what.get(h, "(an op of a writer)"),
+                                                        lacks.name, self.why(lacks, h)))
+        return ("\n    " + "\n    ".join(out)) if out else ""
+
+    def why(self, r, h, depth=0):
+        """Why replica r does not hold op h: its rejection, or the error its
+        ingest raised, or the missing op it waits for, followed."""
+        why = r.q("SELECT reason FROM bec_rejected WHERE hash=? ORDER BY rowid DESC", h)
+        if why is None:
+            why = self.errs.get((r.name, h))
+        if why is None:
+            m = r.q("SELECT missing FROM bec_pending WHERE hash=?", h)
+            if m is not None:
+                why = "waits for %s %s" % (m[:12], self.what.get(m, "(an op of a writer)"))
+                if depth < 6:
+                    why += ", " + self.why(r, m, depth + 1)
+        return why or "not received"
+
+    def compare(self, reps):
+        snaps = [(r, snapshot(r)) for r in reps]
+        ref, s0 = snaps[0]
+        for r, s in snaps[1:]:
+            if s != s0:
+                self.fail("%s differs from %s: %s%s" % (r.name, ref.name, diff(s0, s), self.explain(ref, s0, r, s)))
+        for r in reps:
+            chk = r.q("SELECT bec_check()")
+            if chk != "ok":
+                self.fail("%s: bec_check: %s" % (r.name, str(chk)[:400]))
+
+    def run(self):
+        t0 = time.time()
+        reps = []
+        try:
+            self.setup()
+            for _ in range(self.rng.randrange(20, 45)):
+                self.step()
+            self.hand_ids = {blake(op) for op in self.hand}
+            reps = self.deliver()
+            self.compare(reps + self.ws)
+        except Exception as e:       # a harness error is a failure too
+            self.fail("exception: %s\n%s" % (e, traceback.format_exc()))
+        if self.sync_fails:
+            self.fail("%d sync sessions failed; the first: %s" % (len(self.sync_fails), self.sync_fails[0]))
+        for r in reps + getattr(self, "ws", []):
+            r.db.close()
+        self.stats["seconds"] = round(time.time() - t0, 2)
+        return self.fails
+
+
+def replay_command(seed):
+    env = "".join("BEC_CONVERGE_NO_%s=1 " % k for k in sorted(OFF))
+    for k in ("LD_PRELOAD", "BEC_EXT"):
+        if os.environ.get(k):
+            env = "%s=%s %s" % (k, os.environ[k], env)
+    return "%sBEC_CONVERGE_SEED=%d BEC_CONVERGE_VERBOSE=1 /usr/bin/python3 test/py/test_converge.py" % (env, seed)
+
+
+# ---------------------------------------------------------------------------
+# The smallest reproductions of what the generator found first, as named
+# cases (each builds its ops, delivers them in two orders or paths to fresh
+# replicas and compares them as the seeds do).
+
+def fresh(group, name):
+    f = Rep(name)
+    f.q("SELECT bec_keygen()")
+    f.q("SELECT bec_join(?)", group.hex())
+    return f
+
+
+def ingest_all(r, ops):
+    for op in ops:
+        try:
+            r.q("SELECT bec_ingest(?)", op)
+        except sqlite3.Error:
+            pass
+
+
+def same_state(reps):
+    """Failure strings for every replica that differs from the first, and
+    every bec_check() that is not 'ok'."""
+    out = []
+    s0 = snapshot(reps[0])
+    for r in reps[1:]:
+        s = snapshot(r)
+        if s != s0:
+            out.append("%s differs from %s: %s" % (r.name, reps[0].name, diff(s0, s)))
+    for r in reps:
+        chk = r.q("SELECT bec_check()")
+        if chk != "ok":
+            out.append("%s: bec_check: %s" % (r.name, chk))
+    return out
+
+
+def group_with_admin(hkey):
+    """A writer that created a group and made hkey an admin; (writer, group)."""
+    w = Rep("W")
+    w.q("SELECT bec_keygen()")
+    group = bytes.fromhex(w.q("SELECT bec_create_group()"))
+    w.q("SELECT bec_add_member(?, 'admin')", hkey.hex)
+    return w, group
+
+
+def case_pending_child_refused(ctype, key):
+    """An op waiting in the pending area that acceptance refuses (a write
+    with a NaN key, a create whose type SQL cannot parse) must not make its
+    parent's ingest fail: the op sets must end the same in causal order and
+    children first, and an honest sync afterwards must complete."""
+    h = Key(bytes(31) + b"\x03")
+    w, group = group_with_admin(h)
+    heads = w.heads()
+    create = make_op(h, "schema", heads, schema_create("t", [("k", ctype, 1), ("v", "", 0)]), group)
+    child = make_op(h, "write", [blake(create)], write_payload([blake(create)], [(0, [key], {1: 1}, 2)]), group)
+    base = w.bodies()
+    a, b = fresh(group, "causal"), fresh(group, "children-first")
+    ingest_all(a, base + [create, child])
+    ingest_all(b, [child, create] + base[::-1])
+    out = same_state([a, b])
+    err = session(w, b)
+    if err:
+        out.append("an honest sync afterwards fails: %s" % err)
+    return out
+
+
+def case_name_case_after_validity():
+    """Admin A creates "t"; admin H creates "T" on top of it; A, not having
+    seen that, removes H, so H's create is invalid and A's "t" is the table
+    everywhere: its name must be shown the same whatever the order."""
+    h = Key(bytes(31) + b"\x02")
+    w, group = group_with_admin(h)
+    w.db.execute("CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v)")
+    hop = make_op(h, "schema", w.heads(), schema_create("T", [("k", "TEXT", 1), ("w", "", 0)]), group)
+    w.q("SELECT bec_remove_member(?)", h.hex)
+    base = w.bodies()
+    a, b = fresh(group, "create-first"), fresh(group, "removal-first")
+    ingest_all(a, base[:-1] + [hop, base[-1]])
+    ingest_all(b, base + [hop])
+    return same_state([a, b])
+
+
+def case_equal_keys(ktype, k1, k2):
+    """Two writers insert keys that SQLite finds equal but that differ in
+    storage class or sign (1 and 1.0, 0 and -0.0) concurrently: every
+    replica must show the same key."""
+    w0 = Rep("W0")
+    w0.q("SELECT bec_keygen()")
+    group = bytes.fromhex(w0.q("SELECT bec_create_group()"))
+    w1 = fresh(group, "W1")
+    w0.q("SELECT bec_add_member(?, 'admin')", w1.q("SELECT bec_pubkey()"))
+    w0.db.execute("CREATE VIRTUAL TABLE t USING bec(k %s PRIMARY KEY, v)" % ktype)
+    ingest_all(w1, w0.bodies())
+    w0.db.execute("INSERT INTO t VALUES(%s, 'a')" % k1)
+    w1.db.execute("INSERT INTO t VALUES(%s, 'b')" % k2)
+    a, b = fresh(group, "W0-first"), fresh(group, "W1-first")
+    ingest_all(a, w0.bodies() + w1.bodies())
+    ingest_all(b, w1.bodies() + w0.bodies())
+    return same_state([a, b])
+
+
+NAMED = [
+    ("pending child with a NaN key refused on release", lambda: case_pending_child_refused("REAL", float("nan"))),
+    ("pending child create with type '-1' refused on release", lambda: case_pending_child_refused("-1", 1.5)),
+    ("table name spelling after a validity change", case_name_case_after_validity),
+    ("keys 1 and 1.0 in an untyped column", lambda: case_equal_keys("", "1", "1.0")),
+    ("keys 0 and -0.0 in an untyped column", lambda: case_equal_keys("", "0", "-0.0")),
+]
+
+
+def run_named():
+    """(passed, failed) of the named cases."""
+    npass = nfail = 0
+    for name, fn in NAMED:
+        bytesim.reseed_sodium(0)
+        try:
+            fails = fn()
+        except Exception as e:
+            fails = ["exception: %s\n%s" % (e, traceback.format_exc())]
+        for f in fails[:3]:
+            print("FAIL named case %s: %s" % (name, f), flush=True)
+        npass, nfail = (npass + 1, nfail) if not fails else (npass, nfail + 1)
+    return npass, nfail
+
+
+def run_seeds(seeds):
+    """Runs seeds in this process; prints a line per seed, FAIL lines and
+    RESULT; exits."""
+    totals = {}
+    failed = []
+    t0 = time.time()
+    for seed in seeds:
+        print("seed %d begins" % seed, flush=True)
+        sc = Scenario(seed)
+        fails = sc.run()
+        for k, v in sc.stats.items():
+            totals[k] = totals.get(k, 0) + v
+        if fails:
+            # One failure per seed; its first differences as FAIL lines.
+            failed.append(seed)
+            T.check(False, "seed %d: %s" % (seed, fails[0]))
+            for f in fails[1:5]:
+                print("FAIL seed %d: %s" % (seed, f), flush=True)
+            if len(fails) > 5:
+                print("FAIL seed %d: %d more differences" % (seed, len(fails) - 5), flush=True)
+            print("  replay: %s" % replay_command(seed), flush=True)
+        else:
+            T.check(True)
+    # The generators did what they are for (on a run of some size).
+    if len(seeds) >= 20:
+        for what in ("sql.ok", "sql.refused") + (() if "HOSTILE" in OFF else ("hand.stored", "hand.refused")):
+            T.check(totals.get(what, 0) > 0, "no %s in %d seeds" % (what, len(seeds)))
+    print("converge: %d seeds, %d failed %s, off: %s; %s; %.1fs"
+          % (len(seeds), len(failed), failed[:50], sorted(OFF) or "none",
+             {k: v for k, v in sorted(totals.items()) if k != "seconds"}, time.time() - t0), flush=True)
+    T.done()
+
+
+def main():
+    """One seed (BEC_CONVERGE_SEED) runs here, so a crash shows directly.  A
+    range runs in child processes: a seed that crashes one (a sanitizer
+    report, a signal) is a failure, and the next child goes on after it."""
+    if os.environ.get("BEC_CONVERGE_SEED"):
+        return run_seeds([int(os.environ["BEC_CONVERGE_SEED"])])
+    default = "50" if os.environ.get("BEC_SAN") == "1" else "200"
+    n = int(os.environ.get("BEC_CONVERGE_SEEDS", default))
+    first = int(os.environ.get("BEC_CONVERGE_START", "0"))
+    if os.environ.get("BEC_CONVERGE_CHILD") == "1":
+        return run_seeds(range(first, first + n))
+    import subprocess
+    cur, end = first, first + n
+    # The named cases, when no generator is switched off.
+    npass, nfail = run_named() if not OFF else (0, 0)
+    crashed = []
+    while cur < end:
+        env = dict(os.environ, BEC_CONVERGE_CHILD="1", BEC_CONVERGE_START=str(cur),
+                   BEC_CONVERGE_SEEDS=str(end - cur))
+        p = subprocess.Popen([sys.executable, os.path.abspath(__file__)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
+        last, got, failed_seeds = None, None, set()
+        for line in p.stdout:
+            if line.startswith("seed ") and line.endswith(" begins\n"):
+                last = int(line.split()[1])
+                continue
+            if line.startswith("FAIL"):
+                failed_seeds.add(last)
+            if line.startswith("RESULT "):
+                got = [int(x) for x in line.split()[1:3]]
+                continue
+            sys.stdout.write(line)
+            sys.stdout.flush()
+        rc = p.wait()
+        if got is not None and rc in (0, 1):
+            npass, nfail = npass + got[0], nfail + got[1]
+            break
+        # The child died during seed `last`: count what it finished, go on.
+        seed = last if last is not None else cur
+        crashed.append(seed)
+        print("FAIL seed %d: the process died (exit %d)" % (seed, rc), flush=True)
+        print("  replay: %s" % replay_command(seed), flush=True)
+        nfail += len(failed_seeds - {None}) + 1
+        npass += len(set(range(cur, seed)) - failed_seeds)
+        cur = seed + 1
+    if crashed:
+        print("converge: seeds that crashed the process: %s" % crashed, flush=True)
+    print("RESULT %d %d" % (npass, nfail), flush=True)
+    sys.exit(1 if nfail else 0)
+
+
+main()
