@@ -204,8 +204,16 @@ typedef struct BecGraph BecGraph;
 typedef struct BecMember BecMember;
 typedef struct BecCrdt BecCrdt;
 
-#define BEC_STMT_CACHE 64
+#define BEC_STMT_CACHE_INIT 64    /* slots of the statement cache at first
+                                  ** use; it doubles whenever half full */
 #define BEC_SAVEPOINT_MAX 8
+
+/* One slot of the statement cache. */
+typedef struct BecStmtSlot BecStmtSlot;
+struct BecStmtSlot {
+  const char *zSql;                /* a string literal: cached by address */
+  sqlite3_stmt *pStmt;
+};
 
 /* A named savepoint: three string literals, so their statements are cached,
 ** e.g. { "SAVEPOINT bec_x", "RELEASE bec_x", "ROLLBACK TO bec_x" }. */
@@ -220,10 +228,10 @@ struct BecCtx {
   sqlite3 *db;
   int nRef;                        /* registrations that point here */
   int bSchema;                     /* storage tables known to exist */
-  struct {
-    const char *zSql;              /* a string literal: cached by address */
-    sqlite3_stmt *pStmt;
-  } aStmt[BEC_STMT_CACHE];
+  BecStmtSlot *aStmt;              /* open addressing on zSql's address,
+                                   ** from sqlite3_malloc64, or 0 */
+  int nStmtSlot;                   /* slots in aStmt: 0 or a power of two */
+  int nStmt;                       /* slots in use: at most nStmtSlot/2 */
   int bSentinel;                   /* bec_conn eponymous table connected */
   int bUnlocked;                   /* aSecret holds the unlocked key */
   u8 aSecret[BEC_SECKEY_BYTES];
@@ -256,7 +264,9 @@ int bec_ctx_new(sqlite3*, BecCtx **pp);
 BecCtx *bec_ctx_ref(BecCtx*);
 void bec_ctx_unref(void*);
 /* A reset, cached statement for zSql, which must be a string literal (the
-** cache is keyed by its address).  The statement stays owned by the cache. */
+** cache is keyed by its address).  The statement stays owned by the cache.
+** The cache grows as needed: the only errors are SQLite's own from
+** preparing zSql (message in sqlite3_errmsg) and SQLITE_NOMEM. */
 int bec_ctx_stmt(BecCtx*, const char *zSql, sqlite3_stmt **ppStmt);
 /* Finalize every cached statement (called before the connection closes). */
 void bec_ctx_finalize_stmts(BecCtx*);
