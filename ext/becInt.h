@@ -62,6 +62,11 @@ typedef uint64_t u64;
                              + BEC_PUBKEY_BYTES + 5 + BEC_MAX_PRED*BEC_HASH_BYTES \
                              + 5 + BEC_SIG_BYTES)
 
+/* Default per-signing-key bounds of the pending area (bec_config
+** pending_key_max_ops / pending_key_max_bytes; bec_dag.c explains). */
+#define BEC_PENDING_KEY_MAX_OPS   1000
+#define BEC_PENDING_KEY_MAX_BYTES (8*1024*1024)
+
 /* Op kinds, as encoded.  Zero and anything above BEC_KIND_MAX is malformed. */
 #define BEC_KIND_CREATE 1
 #define BEC_KIND_ADD    2

@@ -353,6 +353,8 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     { "pending_max_ops",   10000,            1 },
     { "pending_max_bytes", 64*1024*1024,     1024 },
     { "rejected_max",      1000,             1 },
+    { "pending_key_max_ops",   BEC_PENDING_KEY_MAX_OPS,   1 },
+    { "pending_key_max_bytes", BEC_PENDING_KEY_MAX_BYTES, 1024 },
   };
   const char *zName = (const char*)sqlite3_value_text(argv[0]);
   BecCtx *p = fn_ctx(ctx);
@@ -365,7 +367,8 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   if( i==sizeof(aKnob)/sizeof(aKnob[0]) ){
     bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: unknown setting "
-             "'%s' (known: pending_max_ops, pending_max_bytes, rejected_max)",
+             "'%s' (known: pending_max_ops, pending_max_bytes, rejected_max, "
+             "pending_key_max_ops, pending_key_max_bytes)",
              zName ? zName : ""));
     return;
   }
