@@ -295,6 +295,10 @@ int bec_ctx_rollback_clean(BecCtx*, const BecSavepoint*);
 void bec_ctx_recover(BecCtx*);
 /* Run a statement that returns no rows; fills *pzErr on failure. */
 int bec_ctx_exec(BecCtx*, const char *zSql, char **pzErr);
+/* What rc means, for a message that has no better one: SQLite's message
+** when rc is db's latest error, else a description of the code; never
+** "unknown error" (SQLite's text for SQLITE_INTERNAL).  Static text. */
+const char *bec_rc_text(sqlite3 *db, int rc);
 /* The eponymous table whose xDisconnect finalizes the cache. */
 extern sqlite3_module bec_conn_module;
 

@@ -235,6 +235,17 @@ int bec_ctx_commit(BecCtx *p, const BecSavepoint *pSp){
   return rc;
 }
 
+const char *bec_rc_text(sqlite3 *db, int rc){
+  const char *z;
+  if( rc==SQLITE_INTERNAL ){
+    return "internal error (a bec invariant failed; bec_check() may say more)";
+  }
+  if( rc==SQLITE_NOMEM ) return "out of memory";
+  if( db && (sqlite3_errcode(db) & 0xff)==(rc & 0xff) ) return sqlite3_errmsg(db);
+  z = sqlite3_errstr(rc);
+  return strcmp(z, "unknown error")==0 ? "unexpected result code" : z;
+}
+
 int bec_ctx_exec(BecCtx *p, const char *zSql, char **pzErr){
   char *zErr = 0;
   int rc = sqlite3_exec(p->db, zSql, 0, 0, &zErr);

@@ -728,7 +728,7 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   }
   bec_buf_free(&preds);
   if( rc && *pzErr==0 ){
-    *pzErr = sqlite3_mprintf("bec: cannot store op: %s", sqlite3_errmsg(p->db));
+    *pzErr = sqlite3_mprintf("bec: cannot store op: %s", bec_rc_text(p->db, rc));
   }
   return rc;
 }
@@ -938,8 +938,8 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
   }
   p->nAccepting--;
   if( rc && *pzErr==0 ){
-    *pzErr = sqlite3_mprintf("bec: %s", rc==SQLITE_NOMEM ? "out of memory"
-                                                         : sqlite3_errstr(rc));
+    *pzErr = sqlite3_mprintf("bec: cannot accept the op: %s",
+                             bec_rc_text(p->db, rc));
   }
   return rc;
 }
@@ -1068,13 +1068,19 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spAppend);
   if( rc ){
-    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("bec: %s", sqlite3_errmsg(p->db));
+    if( *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("bec: cannot begin the op: %s",
+                               bec_rc_text(p->db, rc));
+    }
     return rc;
   }
   rc = append_locked(p, kind, aPayload, nPayload, aHashOut, pzErr);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_commit(p, &spAppend);
-    if( rc && *pzErr==0 ) *pzErr = sqlite3_mprintf("bec: %s", sqlite3_errmsg(p->db));
+    if( rc && *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("bec: cannot commit the op: %s",
+                               bec_rc_text(p->db, rc));
+    }
   }else{
     bec_ctx_rollback(p, &spAppend);
   }
@@ -1253,7 +1259,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     *pzReport = (char*)out.a;
   }else{
     bec_buf_free(&out);
-    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("bec_check: %s", sqlite3_errmsg(p->db));
+    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("bec_check: %s", bec_rc_text(p->db, rc));
   }
   return rc;
 }

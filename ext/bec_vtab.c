@@ -149,8 +149,9 @@ static int sqlNext(sqlite3_vtab_cursor *pCur){
   p->bEof = 1;
   rc = sqlite3_reset(p->pStmt);
   if( rc ){
-    set_error(pCur->pVtab, sqlite3_mprintf("%s",
-              sqlite3_errmsg(((SqlTab*)pCur->pVtab)->pCtx->db)));
+    SqlTab *pTab = (SqlTab*)pCur->pVtab;
+    set_error(pCur->pVtab, sqlite3_mprintf("%s: %s", pTab->pDef->zName,
+              bec_rc_text(pTab->pCtx->db, rc)));
   }
   return rc;
 }
