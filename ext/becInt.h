@@ -63,6 +63,11 @@ typedef uint64_t u64;
                              + BEC_PUBKEY_BYTES + 5 + BEC_MAX_PRED*BEC_HASH_BYTES \
                              + 5 + BEC_SIG_BYTES)
 
+/* Default per-signing-key bounds of the pending area (bec_config
+** pending_key_max_ops / pending_key_max_bytes; bec_dag.c explains). */
+#define BEC_PENDING_KEY_MAX_OPS   1000
+#define BEC_PENDING_KEY_MAX_BYTES (8*1024*1024)
+
 /* Op kinds, as encoded.  Zero and anything above BEC_KIND_MAX is malformed. */
 #define BEC_KIND_CREATE 1
 #define BEC_KIND_ADD    2
@@ -205,8 +210,16 @@ typedef struct BecGraph BecGraph;
 typedef struct BecMember BecMember;
 typedef struct BecCrdt BecCrdt;
 
-#define BEC_STMT_CACHE 64
+#define BEC_STMT_CACHE_INIT 64    /* slots of the statement cache at first
+                                  ** use; it doubles whenever half full */
 #define BEC_SAVEPOINT_MAX 8
+
+/* One slot of the statement cache. */
+typedef struct BecStmtSlot BecStmtSlot;
+struct BecStmtSlot {
+  const char *zSql;                /* a string literal: cached by address */
+  sqlite3_stmt *pStmt;
+};
 
 /* A named savepoint: three string literals, so their statements are cached,
 ** e.g. { "SAVEPOINT bec_x", "RELEASE bec_x", "ROLLBACK TO bec_x" }. */
@@ -221,10 +234,10 @@ struct BecCtx {
   sqlite3 *db;
   int nRef;                        /* registrations that point here */
   int bSchema;                     /* storage tables known to exist */
-  struct {
-    const char *zSql;              /* a string literal: cached by address */
-    sqlite3_stmt *pStmt;
-  } aStmt[BEC_STMT_CACHE];
+  BecStmtSlot *aStmt;              /* open addressing on zSql's address,
+                                   ** from sqlite3_malloc64, or 0 */
+  int nStmtSlot;                   /* slots in aStmt: 0 or a power of two */
+  int nStmt;                       /* slots in use: at most nStmtSlot/2 */
   int bSentinel;                   /* bec_conn eponymous table connected */
   int bUnlocked;                   /* aSecret holds the unlocked key */
   int eKeySrc;                     /* BEC_KEY_*: where aSecret came from */
@@ -260,7 +273,9 @@ int bec_ctx_new(sqlite3*, BecCtx **pp);
 BecCtx *bec_ctx_ref(BecCtx*);
 void bec_ctx_unref(void*);
 /* A reset, cached statement for zSql, which must be a string literal (the
-** cache is keyed by its address).  The statement stays owned by the cache. */
+** cache is keyed by its address).  The statement stays owned by the cache.
+** The cache grows as needed: the only errors are SQLite's own from
+** preparing zSql (message in sqlite3_errmsg) and SQLITE_NOMEM. */
 int bec_ctx_stmt(BecCtx*, const char *zSql, sqlite3_stmt **ppStmt);
 /* Finalize every cached statement (called before the connection closes). */
 void bec_ctx_finalize_stmts(BecCtx*);
@@ -284,6 +299,10 @@ int bec_ctx_rollback_clean(BecCtx*, const BecSavepoint*);
 void bec_ctx_recover(BecCtx*);
 /* Run a statement that returns no rows; fills *pzErr on failure. */
 int bec_ctx_exec(BecCtx*, const char *zSql, char **pzErr);
+/* What rc means, for a message that has no better one: SQLite's message
+** when rc is db's latest error, else a description of the code; never
+** "unknown error" (SQLite's text for SQLITE_INTERNAL).  Static text. */
+const char *bec_rc_text(sqlite3 *db, int rc);
 /* The eponymous table whose xDisconnect finalizes the cache. */
 extern sqlite3_module bec_conn_module;
 

@@ -492,7 +492,7 @@ static int tab_find(BecCtx *p, int iSchema, const char *zName, BecTab **pp,
     if( t->iSchema==iSchema ){ *pp = t; return SQLITE_OK; }
   }
   *pzErr = sqlite3_mprintf("bec: cannot open table %s: %s", zName,
-                           rc ? sqlite3_errmsg(p->db) : "not a bec table here");
+                           rc ? bec_rc_text(p->db, rc) : "not a bec table here");
   return rc ? rc : SQLITE_ERROR;
 }
 
@@ -1072,7 +1072,7 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
   }
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot apply the schema of table %s: %s",
-                             zName, sqlite3_errmsg(p->db));
+                             zName, bec_rc_text(p->db, rc));
   }
   return rc;
 }
@@ -1719,7 +1719,7 @@ check_done:
   }
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot check the tables: %s",
-                             sqlite3_errmsg(p->db));
+                             bec_rc_text(p->db, rc));
   }
   bec_buf_free(&out);
   bec_buf_free(&names);

@@ -1,6 +1,7 @@
 /*
-** bec_ctx.c - the per-connection context: the statement cache, the
-** unlocked secret key and the in-memory caches of derived state.
+** bec_ctx.c - the per-connection context: the statement cache (growable:
+** it never fails a statement), the unlocked secret key and the in-memory
+** caches of derived state.
 **
 ** Why a sentinel table: sqlite3_close() refuses to close a connection that
 ** still has prepared statements, and it checks that before it runs function
@@ -25,11 +26,13 @@ int bec_ctx_new(sqlite3 *db, BecCtx **pp){
 
 void bec_ctx_finalize_stmts(BecCtx *p){
   int i;
-  for(i=0; i<BEC_STMT_CACHE; i++){
+  for(i=0; i<p->nStmtSlot; i++){
     sqlite3_finalize(p->aStmt[i].pStmt);
-    p->aStmt[i].pStmt = 0;
-    p->aStmt[i].zSql = 0;
   }
+  sqlite3_free(p->aStmt);
+  p->aStmt = 0;
+  p->nStmtSlot = 0;
+  p->nStmt = 0;
 }
 
 void bec_ctx_drop_caches(BecCtx *p){
@@ -68,32 +71,67 @@ static int connect_sentinel(BecCtx *p){
   return rc;
 }
 
+/*
+** The statement cache.  Every bec_ctx_stmt() call site passes its own string
+** literal, so a literal's address names a statement; the set of them is
+** fixed at compile time but nothing here depends on its size.  The table is
+** open addressing with linear probing over a power-of-two number of slots,
+** kept at most half full: a probe always ends at the literal's slot or at an
+** empty one.  When one more statement would pass half, the table doubles
+** first; the only way that can fail is SQLITE_NOMEM, and then the cache is
+** unchanged.  (Addresses are scrambled by a multiplicative hash because
+** literals are packed side by side and share their low bits.)
+*/
+static BecStmtSlot *stmt_slot(BecStmtSlot *a, int nSlot, const char *zSql){
+  u64 h = (u64)(uintptr_t)zSql * 0x9E3779B97F4A7C15ull;
+  unsigned m = (unsigned)nSlot - 1;
+  unsigned j = (unsigned)(h >> 32) & m;
+  while( a[j].zSql!=0 && a[j].zSql!=zSql ) j = (j + 1) & m;
+  return &a[j];
+}
+
+/* Doubles the table (or allocates the first one); moves every entry. */
+static int stmt_grow(BecCtx *p){
+  int nNew = p->nStmtSlot ? p->nStmtSlot*2 : BEC_STMT_CACHE_INIT;
+  BecStmtSlot *aNew;
+  int i;
+  if( nNew<=p->nStmtSlot || nNew>(1<<24) ) return SQLITE_NOMEM;
+  aNew = sqlite3_malloc64(sizeof(BecStmtSlot)*(sqlite3_uint64)nNew);
+  if( aNew==0 ) return SQLITE_NOMEM;
+  memset(aNew, 0, sizeof(BecStmtSlot)*(size_t)nNew);
+  for(i=0; i<p->nStmtSlot; i++){
+    if( p->aStmt[i].zSql ) *stmt_slot(aNew, nNew, p->aStmt[i].zSql) = p->aStmt[i];
+  }
+  sqlite3_free(p->aStmt);
+  p->aStmt = aNew;
+  p->nStmtSlot = nNew;
+  return SQLITE_OK;
+}
+
 int bec_ctx_stmt(BecCtx *p, const char *zSql, sqlite3_stmt **ppStmt){
-  /* Open addressing on the literal's address; the cache never fills in
-  ** practice, and if it does the statement is simply not cached. */
-  unsigned h = (unsigned)(((uintptr_t)zSql >> 3) % BEC_STMT_CACHE);
-  int i, rc;
+  BecStmtSlot *pSlot;
+  int rc;
   *ppStmt = 0;
-  for(i=0; i<BEC_STMT_CACHE; i++){
-    int j = (int)((h + (unsigned)i) % BEC_STMT_CACHE);
-    if( p->aStmt[j].zSql==zSql ){
-      sqlite3_reset(p->aStmt[j].pStmt);
-      sqlite3_clear_bindings(p->aStmt[j].pStmt);
-      *ppStmt = p->aStmt[j].pStmt;
-      return SQLITE_OK;
-    }
-    if( p->aStmt[j].zSql==0 ){
-      rc = connect_sentinel(p);
-      if( rc ) return rc;
-      rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
-                              &p->aStmt[j].pStmt, 0);
-      if( rc ) return rc;
-      p->aStmt[j].zSql = zSql;
-      *ppStmt = p->aStmt[j].pStmt;
+  if( p->nStmtSlot ){
+    pSlot = stmt_slot(p->aStmt, p->nStmtSlot, zSql);
+    if( pSlot->zSql ){
+      sqlite3_reset(pSlot->pStmt);
+      sqlite3_clear_bindings(pSlot->pStmt);
+      *ppStmt = pSlot->pStmt;
       return SQLITE_OK;
     }
   }
-  return SQLITE_FULL;
+  rc = connect_sentinel(p);
+  if( rc==SQLITE_OK && (p->nStmt+1)*2>p->nStmtSlot ) rc = stmt_grow(p);
+  if( rc ) return rc;
+  pSlot = stmt_slot(p->aStmt, p->nStmtSlot, zSql);
+  rc = sqlite3_prepare_v3(p->db, zSql, -1, SQLITE_PREPARE_PERSISTENT,
+                          &pSlot->pStmt, 0);
+  if( rc ) return rc;   /* pSlot->pStmt is 0: the slot stays empty */
+  pSlot->zSql = zSql;
+  p->nStmt++;
+  *ppStmt = pSlot->pStmt;
+  return SQLITE_OK;
 }
 
 static int run_cached(BecCtx *p, const char *zSql){
@@ -196,6 +234,17 @@ int bec_ctx_commit(BecCtx *p, const BecSavepoint *pSp){
     bec_ctx_rollback(p, pSp);
   }
   return rc;
+}
+
+const char *bec_rc_text(sqlite3 *db, int rc){
+  const char *z;
+  if( rc==SQLITE_INTERNAL ){
+    return "internal error (a bec invariant failed; bec_check() may say more)";
+  }
+  if( rc==SQLITE_NOMEM ) return "out of memory";
+  if( db && (sqlite3_errcode(db) & 0xff)==(rc & 0xff) ) return sqlite3_errmsg(db);
+  z = sqlite3_errstr(rc);
+  return strcmp(z, "unknown error")==0 ? "unexpected result code" : z;
 }
 
 int bec_ctx_exec(BecCtx *p, const char *zSql, char **pzErr){

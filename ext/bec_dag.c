@@ -17,7 +17,7 @@
 **                                      as varints, chain the digest that
 **                                      keeps bec_graph.c coherent
 **   bec_store_head(seq)                ops with no successor
-**   bec_store_pending(hash, body, nmissing, received_at)
+**   bec_store_pending(hash, body, nmissing, received_at, author)
 **   bec_store_pending_missing(missing, hash)
 **                                      verified ops waiting for predecessors
 **   bec_store_rejected(id, hash, reason, received_at)
@@ -53,7 +53,7 @@ static const char zSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_head(seq INTEGER PRIMARY KEY);"
   "CREATE TABLE IF NOT EXISTS bec_store_pending("
   "  hash BLOB PRIMARY KEY, body BLOB NOT NULL, nmissing INTEGER NOT NULL,"
-  "  received_at INTEGER NOT NULL) WITHOUT ROWID;"
+  "  received_at INTEGER NOT NULL, author BLOB) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS bec_store_pending_missing("
   "  missing BLOB NOT NULL, hash BLOB NOT NULL,"
   "  PRIMARY KEY(missing, hash)) WITHOUT ROWID;"
@@ -61,6 +61,39 @@ static const char zSchema[] =
   "  id INTEGER PRIMARY KEY, hash BLOB, reason TEXT NOT NULL,"
   "  received_at INTEGER NOT NULL);"
   "INSERT OR IGNORE INTO bec_store_config(key, value) VALUES('format', 1);";
+
+/* The pending area's per-key bound reads author (the signing key) through
+** an index; evicting or forgetting an op finds its missing links by hash.
+** A database made before author existed gains the column here, filled from
+** the bodies (the key is bytes 11..42 of an op's encoding). */
+static const char zPendingAuthor[] =
+  "ALTER TABLE bec_store_pending ADD COLUMN author BLOB;";
+static const char zPendingIndexes[] =
+  "UPDATE bec_store_pending SET author=substr(body, 11, 32) "
+  "  WHERE author IS NULL;"
+  "CREATE INDEX IF NOT EXISTS bec_store_pending_author "
+  "  ON bec_store_pending(author);"
+  "CREATE INDEX IF NOT EXISTS bec_store_pending_missing_hash "
+  "  ON bec_store_pending_missing(hash);";
+
+static int pending_ensure_schema(BecCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, bHas = 0;
+  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM pragma_table_info("
+      "'bec_store_pending', 'main') WHERE name='author'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    bHas = sqlite3_step(pStmt)==SQLITE_ROW;
+    rc = sqlite3_finalize(pStmt);
+  }
+  if( rc ){
+    *pzErr = sqlite3_mprintf("bec: cannot read the pending area's columns: %s",
+                             sqlite3_errmsg(p->db));
+    return rc;
+  }
+  if( !bHas ) rc = bec_ctx_exec(p, zPendingAuthor, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zPendingIndexes, pzErr);
+  return rc;
+}
 
 /**************************************************************************
 ** Schema and configuration.
@@ -87,7 +120,8 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
     rc = bec_ctx_exec(p, zSchema, pzErr);
     if( rc ) return rc;
   }
-  rc = bec_member_ensure_schema(p, pzErr);
+  rc = pending_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_member_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_sync_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) p->bSchema = 1;
@@ -296,38 +330,181 @@ static int pending_contains(BecCtx *p, const u8 *aHash, int *pbFound){
   return sqlite3_reset(pStmt);
 }
 
-/* Parks a verified op whose predecessors aMissing are not stored yet. */
+/* A list of hashes: the work queue of ops to try after one is stored. */
+typedef struct HashList HashList;
+struct HashList {
+  BecBuf buf;
+};
+#define HASHLIST_N(p)    ((int)((p)->buf.n / BEC_HASH_BYTES))
+#define HASHLIST_AT(p,i) (&(p)->buf.a[(i)*BEC_HASH_BYTES])
+
+/*
+** BOUNDS OF THE PENDING AREA.  A verified op whose predecessors are missing
+** waits here, and anyone with a key can sign such ops: the area must not
+** become a place where outsiders lock honest members out.  It is bounded
+** per signing key (pending_key_max_ops, pending_key_max_bytes) and as a
+** whole (pending_max_ops, pending_max_bytes), all in bec_store_config.
+**
+** A key is *known* when it is in bec_store_author, i.e. it signed a stored
+** op or was the target of a stored add or remove: a function of the stored
+** ops, cheap to test (an index), and true of every member this replica has
+** heard of.  An outsider cannot become known without an admin's add op.
+**
+**  - An op whose key already holds its own bound is refused, known or not.
+**  - An op that would overflow the whole area: if its key is known, it
+**    evicts ops of unknown keys, from the unknown key that holds the most
+**    bytes first and within a key in descending hash order (a function of
+**    what waits, never of timing), just enough to fit; if even evicting
+**    every unknown key's op would not make room, nothing is evicted and the
+**    op is refused.  An op of an unknown key never evicts anything.
+** So an op of a known key within its own bound is never refused while an
+** op of an unknown key waits.
+**
+** Eviction is safe for convergence: pending ops are not stored, so an
+** evicted op is forgotten exactly like one never received; the peers that
+** hold it keep offering it (sync sends what this replica does not store),
+** and what waited for it waits on.  A refusal is no verdict on the op
+** (SQLITE_FULL: bec_dag_accept does not doom what waits for it).
+*/
+
+/* Ops and bytes waiting: of key aAuthor, or of everyone if aAuthor is 0. */
+static int pending_usage(BecCtx *p, const u8 *aAuthor, i64 *pnOps,
+                         i64 *pnBytes){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  *pnOps = 0;
+  *pnBytes = 0;
+  if( aAuthor ){
+    rc = bec_ctx_stmt(p, "SELECT count(*), total(length(body)) "
+                         "FROM bec_store_pending WHERE author=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, aAuthor, BEC_PUBKEY_BYTES, SQLITE_STATIC);
+    }
+  }else{
+    rc = bec_ctx_stmt(p, "SELECT count(*), total(length(body)) "
+                         "FROM bec_store_pending", &pStmt);
+  }
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pnOps = sqlite3_column_int64(pStmt, 0);
+    *pnBytes = sqlite3_column_int64(pStmt, 1);
+  }
+  return sqlite3_reset(pStmt);
+}
+
+/* Forgets pending op aHash (body and missing links) without a verdict. */
+static int pending_evict(BecCtx *p, const u8 *aHash){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "DELETE FROM bec_store_pending WHERE hash=?1",
+                        &pStmt);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_pending_missing WHERE hash=?1",
+                      &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  return rc;
+}
+
+/* Evicts ops of unknown keys, in the order of the essay above, until nOps
+** ops and nBytes bytes are free; *pbRoom says whether that was possible
+** (if not, nothing is evicted). */
+static int pending_make_room(BecCtx *p, i64 nOps, i64 nBytes, int *pbRoom){
+  sqlite3_stmt *pStmt = 0;
+  HashList victims;
+  int rc, i;
+  memset(&victims, 0, sizeof(victims));
+  *pbRoom = 0;
+  rc = bec_ctx_stmt(p,
+      "SELECT p.hash, length(p.body) FROM bec_store_pending p"
+      " JOIN (SELECT author, total(length(body)) AS held"
+      "       FROM bec_store_pending GROUP BY author) k ON k.author=p.author"
+      " WHERE p.author NOT IN (SELECT pubkey FROM bec_store_author)"
+      " ORDER BY k.held DESC, p.author, p.hash DESC", &pStmt);
+  if( rc ) return rc;
+  while( rc==SQLITE_OK && (nOps>0 || nBytes>0)
+      && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
+      rc = SQLITE_CORRUPT;
+    }else{
+      bec_buf_append(&victims.buf, sqlite3_column_blob(pStmt, 0),
+                     BEC_HASH_BYTES, &rc);
+      nOps--;
+      nBytes -= sqlite3_column_int64(pStmt, 1);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && nOps<=0 && nBytes<=0 ){
+    *pbRoom = 1;
+    for(i=0; rc==SQLITE_OK && i<HASHLIST_N(&victims); i++){
+      rc = pending_evict(p, HASHLIST_AT(&victims, i));
+    }
+  }
+  bec_buf_free(&victims.buf);
+  return rc;
+}
+
+/* Parks a verified op whose predecessors aMissing are not stored yet, within
+** the bounds above; SQLITE_FULL with *pzErr if it does not fit. */
 static int pending_park(BecCtx *p, const BecOp *pOp, const u8 *aHash,
                         const u8 *aMissing, int nMissing, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  i64 nMaxOps = 0, nMaxBytes = 0, nOps = 0, nBytes = 0;
-  int rc, i;
+  i64 nMaxOps = 0, nMaxBytes = 0, nKeyMaxOps = 0, nKeyMaxBytes = 0;
+  i64 nOps = 0, nBytes = 0;
+  int rc, i, iAuthor = 0, bRoom = 1;
   rc = bec_dag_config_get_int(p, "pending_max_ops", DEFAULT_PENDING_MAX_OPS, &nMaxOps);
   if( rc==SQLITE_OK ){
     rc = bec_dag_config_get_int(p, "pending_max_bytes", DEFAULT_PENDING_MAX_BYTES,
                                 &nMaxBytes);
   }
   if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p, "SELECT count(*), total(length(body)) "
-                         "FROM bec_store_pending", &pStmt);
+    rc = bec_dag_config_get_int(p, "pending_key_max_ops",
+                                BEC_PENDING_KEY_MAX_OPS, &nKeyMaxOps);
   }
   if( rc==SQLITE_OK ){
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      nOps = sqlite3_column_int64(pStmt, 0);
-      nBytes = sqlite3_column_int64(pStmt, 1);
-    }
-    rc = sqlite3_reset(pStmt);
+    rc = bec_dag_config_get_int(p, "pending_key_max_bytes",
+                                BEC_PENDING_KEY_MAX_BYTES, &nKeyMaxBytes);
   }
+  if( rc==SQLITE_OK ) rc = pending_usage(p, pOp->aAuthor, &nOps, &nBytes);
+  if( rc==SQLITE_OK
+   && (nOps+1>nKeyMaxOps || nBytes+pOp->nBody>nKeyMaxBytes) ){
+    *pzErr = sqlite3_mprintf("pending area full for this key: it signed %lld "
+        "ops, %lld bytes that wait for predecessors (limits "
+        "pending_key_max_ops=%lld, pending_key_max_bytes=%lld)",
+        (long long)nOps, (long long)nBytes, (long long)nKeyMaxOps,
+        (long long)nKeyMaxBytes);
+    return SQLITE_FULL;
+  }
+  if( rc==SQLITE_OK ) rc = pending_usage(p, 0, &nOps, &nBytes);
   if( rc==SQLITE_OK && (nOps+1>nMaxOps || nBytes+pOp->nBody>nMaxBytes) ){
+    rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
+    bRoom = 0;
+    if( rc==SQLITE_OK && iAuthor ){
+      rc = pending_make_room(p, nOps+1-nMaxOps, nBytes+pOp->nBody-nMaxBytes,
+                             &bRoom);
+    }
+  }
+  if( rc==SQLITE_OK && !bRoom ){
     *pzErr = sqlite3_mprintf("pending area full: %lld ops, %lld bytes wait "
-        "for predecessors (limits pending_max_ops=%lld, pending_max_bytes=%lld)",
+        "for predecessors (limits pending_max_ops=%lld, pending_max_bytes=%lld)%s",
         (long long)nOps, (long long)nBytes, (long long)nMaxOps,
-        (long long)nMaxBytes);
+        (long long)nMaxBytes, iAuthor ? "" : "; the op's key is unknown here, "
+        "so it may not evict others (only a key that signed a stored op or was "
+        "added or removed by one may)");
     return SQLITE_FULL;
   }
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "INSERT INTO bec_store_pending(hash, body, nmissing, "
-                         "received_at) VALUES(?1, ?2, ?3, ?4)", &pStmt);
+                         "received_at, author) VALUES(?1, ?2, ?3, ?4, ?5)", &pStmt);
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
@@ -335,6 +512,7 @@ static int pending_park(BecCtx *p, const BecOp *pOp, const u8 *aHash,
                         SQLITE_STATIC);
     sqlite3_bind_int(pStmt, 3, nMissing);
     sqlite3_bind_int64(pStmt, 4, (i64)time(0));
+    sqlite3_bind_blob(pStmt, 5, pOp->aAuthor, BEC_PUBKEY_BYTES, SQLITE_STATIC);
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
   }
@@ -351,14 +529,6 @@ static int pending_park(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   }
   return rc;
 }
-
-/* A list of hashes: the work queue of ops to try after one is stored. */
-typedef struct HashList HashList;
-struct HashList {
-  BecBuf buf;
-};
-#define HASHLIST_N(p)    ((int)((p)->buf.n / BEC_HASH_BYTES))
-#define HASHLIST_AT(p,i) (&(p)->buf.a[(i)*BEC_HASH_BYTES])
 
 /* Moves the ops that waited only for aStored from pending to pQueue, and
 ** decrements the missing count of the others. */
@@ -541,7 +711,7 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   }
   bec_buf_free(&preds);
   if( rc && *pzErr==0 ){
-    *pzErr = sqlite3_mprintf("bec: cannot store op: %s", sqlite3_errmsg(p->db));
+    *pzErr = sqlite3_mprintf("bec: cannot store op: %s", bec_rc_text(p->db, rc));
   }
   return rc;
 }
@@ -751,8 +921,8 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
   }
   p->nAccepting--;
   if( rc && *pzErr==0 ){
-    *pzErr = sqlite3_mprintf("bec: %s", rc==SQLITE_NOMEM ? "out of memory"
-                                                         : sqlite3_errstr(rc));
+    *pzErr = sqlite3_mprintf("bec: cannot accept the op: %s",
+                             bec_rc_text(p->db, rc));
   }
   return rc;
 }
@@ -881,13 +1051,19 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spAppend);
   if( rc ){
-    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("bec: %s", sqlite3_errmsg(p->db));
+    if( *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("bec: cannot begin the op: %s",
+                               bec_rc_text(p->db, rc));
+    }
     return rc;
   }
   rc = append_locked(p, kind, aPayload, nPayload, aHashOut, pzErr);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_commit(p, &spAppend);
-    if( rc && *pzErr==0 ) *pzErr = sqlite3_mprintf("bec: %s", sqlite3_errmsg(p->db));
+    if( rc && *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("bec: cannot commit the op: %s",
+                               bec_rc_text(p->db, rc));
+    }
   }else{
     bec_ctx_rollback(p, &spAppend);
   }
@@ -1066,7 +1242,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     *pzReport = (char*)out.a;
   }else{
     bec_buf_free(&out);
-    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("bec_check: %s", sqlite3_errmsg(p->db));
+    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("bec_check: %s", bec_rc_text(p->db, rc));
   }
   return rc;
 }

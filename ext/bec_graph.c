@@ -226,7 +226,7 @@ int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
   }else if( pzErr ){
     *pzErr = sqlite3_mprintf("bec: cannot load the op graph: %s",
                              rc==SQLITE_CORRUPT ? "storage is corrupt"
-                                                : sqlite3_errmsg(pCtx->db));
+                                                : bec_rc_text(pCtx->db, rc));
   }
   return rc;
 }

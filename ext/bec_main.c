@@ -32,7 +32,16 @@ void bec_fn_error(sqlite3_context *ctx, int rc, char *zErr){
   if( rc==SQLITE_NOMEM ){
     sqlite3_result_error_nomem(ctx);
   }else{
-    sqlite3_result_error(ctx, zErr ? zErr : sqlite3_errstr(rc), -1);
+    if( zErr==0 ){
+      /* Every caller should say what failed; this is the safety net. */
+      zErr = sqlite3_mprintf("bec: %s",
+                             bec_rc_text(sqlite3_context_db_handle(ctx), rc));
+    }
+    if( zErr==0 ){
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    sqlite3_result_error(ctx, zErr, -1);
     if( rc!=SQLITE_ERROR ) sqlite3_result_error_code(ctx, rc);
   }
   sqlite3_free(zErr);
@@ -62,6 +71,10 @@ int bec_fn_arg32(sqlite3_value *pVal, u8 *aOut){
 static int fn_schema(sqlite3_context *ctx){
   char *zErr = 0;
   int rc = bec_dag_ensure_schema(fn_ctx(ctx), &zErr);
+  if( rc && zErr==0 ){
+    zErr = sqlite3_mprintf("bec: cannot open its storage tables: %s",
+                           bec_rc_text(fn_ctx(ctx)->db, rc));
+  }
   if( rc ) bec_fn_error(ctx, rc, zErr);
   return rc;
 }
@@ -148,7 +161,8 @@ static void fnPubkey(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int rc;
   if( fn_schema(ctx) ) return;
   rc = bec_dag_config_get_blob(fn_ctx(ctx), "pubkey", &a, &n);
-  if( rc ) bec_fn_error(ctx, rc, 0);
+  if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_pubkey: cannot read the "
+           "key: %s", bec_rc_text(fn_ctx(ctx)->db, rc)));
   else if( n==BEC_PUBKEY_BYTES ) bec_fn_result_hex(ctx, a, n);
   sqlite3_free(a);
 }
@@ -275,7 +289,8 @@ static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   rc = bec_dag_config_set_blob(p, "group_id", aGroup, BEC_HASH_BYTES);
-  if( rc ) bec_fn_error(ctx, rc, 0);
+  if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_join: cannot record the "
+           "group id: %s", bec_rc_text(p->db, rc)));
   else bec_fn_result_hex(ctx, aGroup, BEC_HASH_BYTES);
 }
 
@@ -308,7 +323,7 @@ static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE hash=?1", &pStmt);
   if( rc ){
-    bec_fn_error(ctx, rc, 0);
+    bec_fn_error(ctx, rc, sqlite3_mprintf("bec_op: %s", bec_rc_text(p->db, rc)));
     return;
   }
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
@@ -332,7 +347,8 @@ static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   rc = bec_dag_accept(fn_ctx(ctx), sqlite3_value_blob(argv[0]),
                       sqlite3_value_bytes(argv[0]), 0, aHash, &eOutcome, &zErr);
   if( rc ){
-    char *zMsg = sqlite3_mprintf("bec_ingest: %s", zErr ? zErr : sqlite3_errstr(rc));
+    char *zMsg = sqlite3_mprintf("bec_ingest: %s",
+                         zErr ? zErr : bec_rc_text(fn_ctx(ctx)->db, rc));
     sqlite3_free(zErr);
     bec_fn_error(ctx, rc, zMsg);
   }else{
@@ -394,6 +410,8 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     { "pending_max_ops",   10000,            1 },
     { "pending_max_bytes", 64*1024*1024,     1024 },
     { "rejected_max",      1000,             1 },
+    { "pending_key_max_ops",   BEC_PENDING_KEY_MAX_OPS,   1 },
+    { "pending_key_max_bytes", BEC_PENDING_KEY_MAX_BYTES, 1024 },
   };
   const char *zName = (const char*)sqlite3_value_text(argv[0]);
   BecCtx *p = fn_ctx(ctx);
@@ -406,7 +424,8 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   if( i==sizeof(aKnob)/sizeof(aKnob[0]) ){
     bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: unknown setting "
-             "'%s' (known: pending_max_ops, pending_max_bytes, rejected_max)",
+             "'%s' (known: pending_max_ops, pending_max_bytes, rejected_max, "
+             "pending_key_max_ops, pending_key_max_bytes)",
              zName ? zName : ""));
     return;
   }
@@ -419,12 +438,14 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     }
     rc = bec_dag_config_set_int(p, aKnob[i].zName, sqlite3_value_int64(argv[1]));
     if( rc ){
-      bec_fn_error(ctx, rc, 0);
+      bec_fn_error(ctx, rc, sqlite3_mprintf("bec_config: cannot set %s: %s",
+                                            zName, bec_rc_text(p->db, rc)));
       return;
     }
   }
   rc = bec_dag_config_get_int(p, aKnob[i].zName, aKnob[i].iDefault, &v);
-  if( rc ) bec_fn_error(ctx, rc, 0);
+  if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_config: cannot read %s: %s",
+                                                 zName, bec_rc_text(p->db, rc)));
   else sqlite3_result_int64(ctx, v);
 }
 

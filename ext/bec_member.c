@@ -1370,8 +1370,7 @@ static int member_state(BecCtx *p, BecGraph *g, int nUpTo, BecMember **ppm,
     *ppm = pm;
   }else if( pzErr && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot derive membership: %s",
-                             rc==SQLITE_INTERNAL ? "internal error"
-                             : sqlite3_errmsg(p->db));
+                             bec_rc_text(p->db, rc));
   }
   return rc;
 }
@@ -1546,8 +1545,7 @@ int bec_member_on_store(BecCtx *p, int iSeq, char **pzErr){
   if( rc==SQLITE_OK ) rc = process_op(p, pm, g, iSeq, pzErr);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot derive membership: %s",
-                             rc==SQLITE_INTERNAL ? "internal error"
-                             : sqlite3_errmsg(p->db));
+                             bec_rc_text(p->db, rc));
   }
   return rc;
 }
@@ -1689,7 +1687,7 @@ int bec_member_check(BecCtx *p, char **pzProblems, char **pzErr){
     out.a = 0;
   }else if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: membership check failed: %s",
-                             sqlite3_errmsg(p->db));
+                             bec_rc_text(p->db, rc));
   }
   bec_buf_free(&out);
   bec_buf_free(&a);
@@ -1744,7 +1742,7 @@ static int local_check(BecCtx *p, const char *zFunc, int kind, int role,
   if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, p->aPub, 0, &uSelf);
   if( rc==SQLITE_OK ) rc = local_roles(p, aTarget, &iTargetRole, &nAdmin);
   if( rc ){
-    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("%s: %s", zFunc, sqlite3_errmsg(p->db));
+    if( *pzErr==0 ) *pzErr = sqlite3_mprintf("%s: %s", zFunc, bec_rc_text(p->db, rc));
     return rc;
   }
   bSelf = memcmp(aTarget, p->aPub, BEC_PUBKEY_BYTES)==0;
@@ -1843,7 +1841,7 @@ static void fnRebuild(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   if( rc ){
     if( zErr==0 ) zErr = sqlite3_mprintf("bec_member_rebuild: %s",
-                                         sqlite3_errmsg(p->db));
+                                         bec_rc_text(p->db, rc));
     bec_fn_error(ctx, rc, zErr);
   }else{
     sqlite3_result_int(ctx, nChanged);

@@ -1099,7 +1099,10 @@ static int peer_is_member(BecCtx *p, const u8 *aPub, int *pbOk, char **pzErr){
     sqlite3_bind_text(pStmt, 1, zHex, -1, SQLITE_TRANSIENT);
     if( sqlite3_step(pStmt)==SQLITE_ROW ) *pbOk = sqlite3_column_int(pStmt, 0)>0;
     rc = sqlite3_finalize(pStmt);
-    if( rc && pzErr ) *pzErr = sqlite3_mprintf("%s", sqlite3_errmsg(p->db));
+    if( rc && pzErr ){
+      *pzErr = sqlite3_mprintf("bec_sync_peer_allowed: cannot read bec_members: "
+                               "%s", bec_rc_text(p->db, rc));
+    }
     return rc;
   }
   sqlite3_finalize(pStmt);
@@ -1150,7 +1153,9 @@ static void fnOffer(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   memset(&out, 0, sizeof(out));
   rc = sync_offer(pS, zPeer, &out, &zErr);
   if( rc ){
-    char *z = sqlite3_mprintf("%s", zErr ? zErr : sqlite3_errstr(rc));
+    char *z = zErr ? sqlite3_mprintf("%s", zErr)
+                   : sqlite3_mprintf("bec_sync_offer: %s",
+                                     bec_rc_text(pS->pCtx->db, rc));
     sqlite3_free(zErr);
     bec_buf_free(&out);
     bec_fn_error(ctx, rc, z);
@@ -1177,7 +1182,9 @@ static void fnApply(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   rc = sync_apply(pS, zPeer, sqlite3_value_blob(argv[1]),
                   sqlite3_value_bytes(argv[1]), &out, &bDone, &zErr);
   if( rc ){
-    char *z = sqlite3_mprintf("%s", zErr ? zErr : sqlite3_errstr(rc));
+    char *z = zErr ? sqlite3_mprintf("%s", zErr)
+                   : sqlite3_mprintf("bec_sync_apply: %s",
+                                     bec_rc_text(pS->pCtx->db, rc));
     sqlite3_free(zErr);
     bec_buf_free(&out);
     bec_fn_error(ctx, rc, z);
@@ -1277,7 +1284,8 @@ static void fnAuthSign(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   rc = bec_crypto_sign_auth(aSecret, sqlite3_value_blob(argv[0]),
                             sqlite3_value_bytes(argv[0]), aSig);
-  if( rc ) bec_fn_error(ctx, rc, 0);
+  if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_sync_auth_sign: %s",
+                                                 bec_rc_text(0, rc)));
   else sqlite3_result_blob(ctx, aSig, BEC_SIG_BYTES, SQLITE_TRANSIENT);
 }
 

@@ -627,7 +627,10 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     pC->pTabList = t;
     *ppVtab = &t->base;
   }else{
-    if( zErr==0 ) zErr = sqlite3_mprintf("bec: %s", sqlite3_errmsg(db));
+    if( zErr==0 ){
+      zErr = sqlite3_mprintf("bec: cannot %s the table: %s",
+                             bCreate ? "create" : "connect", bec_rc_text(db, rc));
+    }
     *pzErr = zErr;
     zErr = 0;
     tab_free(t);
@@ -680,7 +683,8 @@ static int tabDestroy(sqlite3_vtab *pVtab){
     sqlite3_free(zSql);
   }
   if( rc ){
-    set_error(pVtab, zErr ? zErr : sqlite3_mprintf("bec: %s", sqlite3_errmsg(p->db)));
+    set_error(pVtab, zErr ? zErr : sqlite3_mprintf("bec: cannot drop the table: %s",
+                                                   bec_rc_text(p->db, rc)));
     return rc;
   }
   tab_free(t);
@@ -1008,7 +1012,8 @@ static int tabNext(sqlite3_vtab_cursor *pCur){
       set_error(pCur->pVtab, sqlite3_mprintf("bec: the shadow table of %s "
           "returned its rows out of order (damaged storage)", t->pSchema->zName));
     }else{
-      set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errmsg(t->pCtx->db)));
+      set_error(pCur->pVtab, sqlite3_mprintf("bec: cannot read %s: %s",
+          t->pSchema->zName, bec_rc_text(t->pCtx->db, rc)));
     }
   }
   return rc;
@@ -1028,7 +1033,8 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   if( c->pStmt==0 ){
     rc = scan_take(t, idxNum, &c->pStmt);
     if( rc ){
-      set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errmsg(t->pCtx->db)));
+      set_error(pCur->pVtab, sqlite3_mprintf("bec: cannot scan %s: %s",
+          t->pSchema->zName, bec_rc_text(t->pCtx->db, rc)));
       return rc;
     }
   }else{
@@ -1458,7 +1464,10 @@ static int tabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   }
   for(i=0; i<nCol; i++) sqlite3_value_free(aConv[i]);
   if( rc ){
-    if( zErr==0 ) zErr = sqlite3_mprintf("%s", sqlite3_errmsg(t->pCtx->db));
+    if( zErr==0 ){
+      zErr = sqlite3_mprintf("bec: cannot write %s: %s", t->pSchema->zName,
+                             bec_rc_text(t->pCtx->db, rc));
+    }
     set_error(pVtab, zErr);
   }
   return rc;
@@ -1478,7 +1487,7 @@ static int tabSync(sqlite3_vtab *pVtab){
   int rc = bec_crdt_flush(t->pCtx, &zErr);
   if( rc ){
     char *z = sqlite3_mprintf("bec: cannot sign this transaction's writes: %s",
-                              zErr ? zErr : sqlite3_errstr(rc));
+                              zErr ? zErr : bec_rc_text(t->pCtx->db, rc));
     sqlite3_free(zErr);
     set_error(pVtab, z);
   }

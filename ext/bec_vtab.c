@@ -149,8 +149,9 @@ static int sqlNext(sqlite3_vtab_cursor *pCur){
   p->bEof = 1;
   rc = sqlite3_reset(p->pStmt);
   if( rc ){
-    set_error(pCur->pVtab, sqlite3_mprintf("%s",
-              sqlite3_errmsg(((SqlTab*)pCur->pVtab)->pCtx->db)));
+    SqlTab *pTab = (SqlTab*)pCur->pVtab;
+    set_error(pCur->pVtab, sqlite3_mprintf("%s: %s", pTab->pDef->zName,
+              bec_rc_text(pTab->pCtx->db, rc)));
   }
   return rc;
 }
@@ -171,7 +172,8 @@ static int sqlFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   p->iRowid = 0;
   rc = bec_dag_ensure_schema(pTab->pCtx, &zErr);
   if( rc ){
-    set_error(pCur->pVtab, zErr);
+    set_error(pCur->pVtab, zErr ? zErr : sqlite3_mprintf("%s: %s", pDef->zName,
+              bec_rc_text(pTab->pCtx->db, rc)));
     return rc;
   }
   bec_buf_append(&sql, pDef->zSelect, (i64)strlen(pDef->zSelect), &rc);
@@ -191,7 +193,7 @@ static int sqlFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     rc = sqlite3_prepare_v2(pTab->pCtx->db, (const char*)sql.a, -1, &p->pStmt, 0);
     if( rc ){
       set_error(pCur->pVtab, sqlite3_mprintf("%s: %s", pDef->zName,
-                sqlite3_errmsg(pTab->pCtx->db)));
+                bec_rc_text(pTab->pCtx->db, rc)));
     }
   }
   bec_buf_free(&sql);

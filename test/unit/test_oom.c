@@ -6,7 +6,8 @@
 ** run must end in success or a clean SQL error, never a crash, and leave a
 ** database that bec_check() finds consistent and on which the same step then
 ** succeeds.  Paths: keygen, create group, sign, ingest, ingest releasing a
-** pending op, a table write, and applying a sync message.  Leaks are caught
+** pending op, ingest evicting an outsider's pending op, a table write, and
+** applying a sync message.  Leaks are caught
 ** by the valgrind and ASan passes of make test.
 ** bec allocates only through sqlite3_malloc64, so this reaches all of it.
 */
@@ -224,6 +225,46 @@ int main(void){
     sqlite3_finalize(pStmt);
     sqlite3_close(src);
     each_fault("sync apply", zSetup3, zStep3, 3);
+  }
+
+  /* A member's out-of-order op evicts an outsider's pending op from a full
+  ** pending area (issue 11, class 5).  The outsider's op is signed by hand
+  ** with a fresh key and names a predecessor nobody has. */
+  {
+    static char zSetup4[16384], zStep4[8192];
+    u8 aGroup[BEC_HASH_BYTES], aPub[BEC_PUBKEY_BYTES], aSec[BEC_SECKEY_BYTES];
+    u8 aGhost[BEC_HASH_BYTES];
+    char zOut[4096];
+    BecBuf op;
+    int rc = SQLITE_OK;
+    src = replica("SELECT bec_keygen(); SELECT bec_create_group(); "
+                  "SELECT bec_sign(x'aa'); SELECT bec_sign(x'bb'); "
+                  "SELECT bec_sign(x'cc')");
+    sqlite3_prepare_v2(src, "SELECT bec_group_id(), hex(bec_op(bec_group_id())),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=2),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=4)", -1, &pStmt, 0);
+    CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
+    CHECK(bec_hex_decode((const char*)sqlite3_column_text(pStmt, 0), 64, aGroup,
+                         BEC_HASH_BYTES)==BEC_HASH_BYTES);
+    memset(&op, 0, sizeof(op));
+    memset(aGhost, 0x5a, sizeof(aGhost));
+    bec_crypto_keypair(aPub, aSec);
+    bec_op_encode_unsigned(&op, BEC_KIND_APP, aGroup, aPub, 1, aGhost,
+                           (const u8*)"x", 1, &rc);
+    bec_crypto_sign_op(&op, aSec, aGroup, &rc);
+    CHECK(rc==SQLITE_OK && op.n*2<(i64)sizeof(zOut));
+    bec_hex_encode(op.a, (int)op.n, zOut);
+    snprintf(zSetup4, sizeof(zSetup4), "SELECT bec_keygen(); SELECT bec_join('%s');"
+             " SELECT bec_ingest(x'%s'); SELECT bec_ingest(x'%s');"
+             " SELECT bec_config('pending_max_ops', 1); SELECT bec_ingest(x'%s')",
+             sqlite3_column_text(pStmt, 0), sqlite3_column_text(pStmt, 1),
+             sqlite3_column_text(pStmt, 2), zOut);
+    snprintf(zStep4, sizeof(zStep4), "SELECT bec_ingest(x'%s')",
+             sqlite3_column_text(pStmt, 3));
+    bec_buf_free(&op);
+    sqlite3_finalize(pStmt);
+    sqlite3_close(src);
+    each_fault("ingest evicting an outsider's pending op", zSetup4, zStep4, 2);
   }
   return bt_done();
 }
