@@ -122,8 +122,11 @@ GROUP = bytes.fromhex(one(a, "SELECT bec_group_id()"))
 for i in range(10):
     one(a, "SELECT bec_sign(?)", b"op %d" % i)
 a.close()
-shutil.copy(path("a"), path("b"))
-shutil.copy(path("a"), path("c"))
+for copy in ("b", "c"):
+    # A copy of the database and of its key file (docs/reference.md, "Where
+    # the secret key lives"): the same identity.
+    shutil.copy(path("a"), path(copy))
+    shutil.copy(path("a") + "-bec-key", path(copy) + "-bec-key")
 db = connect(path("b"))
 one(db, "SELECT bec_sign(x'0b')")
 db.close()
