@@ -1,0 +1,380 @@
+"""becsync serve cannot be stalled (issue 14, first step): sessions run
+concurrently, connections are bounded in total and per address, dialling
+peers is kept apart from serving them.
+
+    make && BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_becsync_server.py
+
+Everything runs on loopback (127.0.0.x); every loop is bounded.
+- 10 idle connections and 2 byte-at-a-time tricklers held open: an honest
+  client's sync takes less than 1 s more than with none (a single-session
+  server made it wait for the handshake deadline of each in turn).
+- 50 simultaneous honest clients, each with its own replica and ops of its
+  own: all are served (exit 0, none refused by the backlog or a bound), two
+  rounds later all 51 replicas hold identical ops and heads, bec_check() ok.
+- --max-per-addr and --max-conns: the excess connection is closed at once
+  (not at the handshake deadline) and logged, and honest clients from
+  another address, then from the same one once slots free, are served.
+- two servers that --peer each other, started together: both converge
+  within a few seconds, and each logs its dialled sessions in sync.
+- a --peer nobody listens on and a --peer that never accepts (a blackhole):
+  honest clients are served as fast as without them.
+- the log lines have the documented format (UTC time, level, address, key).
+BEC_BECSYNC names another becsync binary to test (e.g. an older build).
+"""
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from bectest import EXT, T, connect, one
+
+BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
+SAN = bool(os.environ.get("BEC_SAN"))
+TMP = tempfile.mkdtemp(prefix="bec_server_")
+HELLO = 4 + 1 + 1 + 32 + 32 + 32
+LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARN|ERROR) (\S+) (-|[0-9a-f]{16}) (.*)$")
+servers = []
+
+
+def note(fmt, *args):
+    """A measured value, for the record (not an assertion)."""
+    print("# " + fmt % args, flush=True)
+
+
+def path(name):
+    return os.path.join(TMP, name + ".db")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    """becsync serve on a fresh port; log() is what it wrote on stdout."""
+
+    def __init__(self, db, *opts, port=None):
+        self.port = port or free_port()
+        self.out = open(os.path.join(TMP, "serve%d.out" % self.port), "w+")
+        self.err = open(os.path.join(TMP, "serve%d.err" % self.port), "w+")
+        self.p = subprocess.Popen([BECSYNC, "--quiet", "serve", path(db), "--listen",
+                                   "127.0.0.1:%d" % self.port] + [str(o) for o in opts],
+                                  stdout=self.out, stderr=self.err)
+        servers.append(self)
+        for _ in range(100):
+            self.err.seek(0)
+            if "serving on" in self.err.read() or self.p.poll() is not None:
+                break
+            time.sleep(0.05)
+
+    def log(self):
+        self.out.seek(0)
+        return self.out.read()
+
+    def errlog(self):
+        self.err.seek(0)
+        return self.err.read()
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+def sync(db, port, limit=30, *opts):
+    """becsync sync; (exit code or None if killed, seconds, output)."""
+    t0 = time.monotonic()
+    p = subprocess.Popen([BECSYNC, "--quiet", "sync", path(db), "127.0.0.1:%d" % port] + list(opts),
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        out, _ = p.communicate(timeout=limit)
+        return p.returncode, time.monotonic() - t0, out.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+        return None, time.monotonic() - t0, out.decode(errors="replace")
+
+
+def state(db):
+    """(sorted heads, op count, bec_check()) of a replica."""
+    c = connect(path(db), timeout=10)
+    try:
+        heads = tuple(r[0] for r in c.execute("SELECT hash FROM bec_heads ORDER BY hash"))
+        return heads, one(c, "SELECT count(*) FROM bec_ops"), one(c, "SELECT bec_check()")
+    finally:
+        c.close()
+
+
+def hold(n, port, src="127.0.0.1"):
+    """n connections from src that send nothing."""
+    out = []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.settimeout(5)
+        s.connect(("127.0.0.1", port))
+        out.append(s)
+    return out
+
+
+def closed_within(s, limit):
+    """Seconds until the peer closed s (EOF or reset), or None after limit."""
+    t0 = time.monotonic()
+    s.settimeout(0.05)
+    for _ in range(int(limit / 0.05) + 1):
+        try:
+            if not s.recv(4096):
+                return time.monotonic() - t0
+        except socket.timeout:
+            pass
+        except OSError:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > limit:
+            break
+    return None
+
+
+class Trickler(threading.Thread):
+    """Sends a client hello one byte every 100 ms until stopped or cut off,
+    then reconnects: a connection that always holds the handshake."""
+
+    def __init__(self, port, group):
+        super().__init__(daemon=True)
+        self.port, self.group, self.halt = port, group, threading.Event()
+
+    def run(self):
+        for _ in range(100):        # reconnections, at most
+            if self.halt.is_set():
+                return
+            try:
+                s = socket.create_connection(("127.0.0.1", self.port), timeout=2)
+            except OSError:
+                time.sleep(0.1)
+                continue
+            data = b"BECS\x01C" + self.group + os.urandom(64)
+            for i in range(HELLO):  # at most 102 bytes, 10 s
+                if self.halt.wait(0.1):
+                    break
+                try:
+                    s.send(data[i:i + 1])
+                except OSError:
+                    break
+            s.close()
+
+
+def median(a):
+    a = sorted(a)
+    return a[len(a) // 2]
+
+
+# ---------------------------------------------------------------------------
+# Replicas: a creator with some history; copies of it are members.
+
+a = connect(path("a"))
+one(a, "SELECT bec_keygen()")
+one(a, "SELECT bec_create_group()")
+GROUP = bytes.fromhex(one(a, "SELECT bec_group_id()"))
+for i in range(20):
+    one(a, "SELECT bec_sign(?)", b"base %d" % i)
+a.close()
+
+
+def replica(name, nOps):
+    """A copy of a with nOps ops of its own."""
+    shutil.copy(path("a"), path(name))
+    c = connect(path(name))
+    for i in range(nOps):
+        one(c, "SELECT bec_sign(?)", ("%s %d" % (name, i)).encode())
+    c.close()
+
+
+def test_log_format(srv):
+    lines = [l for l in (srv.log() + srv.errlog()).splitlines() if l]
+    bad = [l for l in lines if not LINE.match(l)]
+    T.check(lines and not bad, "every log line has the documented format: %r" % bad[:3])
+    keyed = [l for l in lines if "in sync with client" in l and LINE.match(l).group(3) != "-"]
+    T.check(keyed, "a served session's line names the peer's key prefix")
+
+
+def test_stallers():
+    """10 idle connections and 2 tricklers do not delay an honest client."""
+    replica("s", 0)
+    replica("h", 3)
+    srv = Server("s", "--handshake-timeout", 3, "--max-per-addr", 64)
+    T.check(srv.p.poll() is None, "the server runs: %s" % srv.errlog())
+    base = []
+    for _ in range(3):
+        rc, t, out = sync("h", srv.port)
+        T.check(rc == 0, "honest sync without stallers: exit %s: %s" % (rc, out))
+        base.append(t)
+    idle = hold(10, srv.port)
+    trick = [Trickler(srv.port, GROUP) for _ in range(2)]
+    for th in trick:
+        th.start()
+    time.sleep(0.3)
+    held = []
+    for i in range(3):
+        c = connect(path("h"))
+        one(c, "SELECT bec_sign(?)", b"held %d" % i)
+        c.close()
+        rc, t, out = sync("h", srv.port, 20)
+        T.check(rc == 0, "honest sync with 12 stallers: exit %s: %s" % (rc, out))
+        held.append(t)
+    for th in trick:
+        th.halt.set()
+    for s in idle:
+        s.close()
+    for th in trick:
+        th.join(3)
+    note("honest sync: median %.3f s alone, %.3f s with 10 idle + 2 trickling connections",
+         median(base), median(held))
+    T.check(median(held) < median(base) + 1.0,
+            "with 12 stallers an honest sync takes %.2f s, alone %.2f s (bound: +1 s)"
+            % (median(held), median(base)))
+    T.eq(state("h")[0], state("s")[0], "the honest client and the server converge")
+    test_log_format(srv)
+    srv.stop()
+
+
+def test_fifty():
+    """50 simultaneous honest clients, each with its own replica."""
+    N = 50
+    for i in range(N):
+        replica("c%d" % i, 3)
+    replica("r", 0)
+    srv = Server("r", "--max-per-addr", N + 10, "--handshake-timeout", 10)
+    for rnd in range(2):
+        t0 = time.monotonic()
+        procs = [subprocess.Popen([BECSYNC, "--quiet", "sync", path("c%d" % i), "127.0.0.1:%d" % srv.port],
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(N)]
+        res = []
+        for p in procs:
+            try:
+                out, _ = p.communicate(timeout=max(1, 60 - (time.monotonic() - t0)))
+                res.append((p.returncode, out.decode(errors="replace")))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+                res.append((None, "killed after 60 s"))
+        wall = time.monotonic() - t0
+        bad = [(i, rc, out) for i, (rc, out) in enumerate(res) if rc != 0]
+        note("round %d: %d simultaneous clients done in %.2f s", rnd + 1, N, wall)
+        T.check(not bad, "round %d: every client is served: %r" % (rnd + 1, bad[:3]))
+        T.check(wall < (40 if SAN else 15), "round %d: %d clients in %.1f s" % (rnd + 1, N, wall))
+    T.check("refused" not in srv.log(), "no connection refused: %s" % srv.log()[-300:])
+    want = state("r")
+    T.eq(want[1], 21 + 3 * N, "the server holds every client's ops")
+    T.eq(want[2], "ok", "bec_check() on the server")
+    diff = [i for i in range(N) if state("c%d" % i) != want]
+    T.check(not diff, "all %d replicas equal the server's (heads, count, check): differ %r" % (N, diff[:5]))
+    srv.stop()
+
+
+def test_bounds():
+    """--max-per-addr and --max-conns close the excess at once."""
+    replica("b", 0)
+    replica("bh", 2)
+    srv = Server("b", "--max-conns", 6, "--max-per-addr", 3, "--handshake-timeout", 5)
+    two = hold(3, srv.port, "127.0.0.2")
+    time.sleep(0.2)
+    extra = hold(1, srv.port, "127.0.0.2")[0]
+    t = closed_within(extra, 2.0)
+    T.check(t is not None and t < 1.0, "a 4th connection from one address is closed at once (%s s)" % t)
+    T.check(all(closed_within(s, 0.1) is None for s in two), "the 3 held connections stay open")
+    rc, t1, out = sync("bh", srv.port, 10)
+    T.check(rc == 0 and t1 < 3, "another address is served meanwhile: exit %s in %.2f s: %s" % (rc, t1, out))
+    three = hold(3, srv.port, "127.0.0.3")      # 6 held: the total bound
+    time.sleep(0.2)
+    extra2 = hold(1, srv.port, "127.0.0.4")[0]
+    t = closed_within(extra2, 2.0)
+    T.check(t is not None and t < 1.0, "a 7th connection in total is closed at once (%s s)" % t)
+    log = srv.log()
+    T.check("too many connections from this address (--max-per-addr)" in log, "the per-address refusal is logged")
+    T.check("too many connections (--max-conns)" in log, "the total refusal is logged")
+    for s in two + three + [extra, extra2]:
+        s.close()
+    time.sleep(0.2)
+    rc, t1, out = sync("bh", srv.port, 10)
+    T.check(rc == 0, "served again once the held connections close: exit %s: %s" % (rc, out))
+    T.eq(state("bh")[0], state("b")[0], "the honest client converged")
+    srv.stop()
+
+
+def test_mesh():
+    """Two relays that dial each other, started at the same moment."""
+    replica("m1", 5)
+    replica("m2", 7)
+    p1, p2 = free_port(), free_port()
+    opts = ["--interval", 1, "--handshake-timeout", 5]
+    t0 = time.monotonic()
+    s1 = Server("m1", "--peer", "127.0.0.1:%d" % p2, *opts, port=p1)
+    s2 = Server("m2", "--peer", "127.0.0.1:%d" % p1, *opts, port=p2)
+    t = None
+    for _ in range(60):         # 6 s
+        x, y = state("m1"), state("m2")
+        if x[0] == y[0] and x[1] == 21 + 12:
+            t = time.monotonic() - t0
+            break
+        time.sleep(0.1)
+    note("two relays dialling each other converged after %s s", t and round(t, 2))
+    T.check(t is not None and t < 4, "the two relays converge within 4 s (after %s s)" % t)
+    time.sleep(1.5)            # one more period: both have dialled
+    T.check(("in sync with 127.0.0.1:%d" % p2) in s1.log(), "relay 1 logs its dialled session in sync")
+    T.check(("in sync with 127.0.0.1:%d" % p1) in s2.log(), "relay 2 logs its dialled session in sync")
+    for s in (s1, s2):
+        T.check("NOT in sync" not in s.log(), "no failed session between the relays: %s" % s.log()[-400:])
+    T.eq(state("m1")[2], "ok", "bec_check() on relay 1")
+    s1.stop()
+    s2.stop()
+
+
+def test_unreachable_peer():
+    """A --peer nobody listens on and one that never accepts."""
+    replica("u", 0)
+    replica("uh", 2)
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(0)              # connections complete, none is accepted
+    dead = free_port()
+    srv = Server("u", "--peer", "127.0.0.1:%d" % hole.getsockname()[1], "--peer", "127.0.0.1:%d" % dead,
+                 "--interval", 1, "--handshake-timeout", 3)
+    times = []
+    for i in range(4):
+        c = connect(path("uh"))
+        one(c, "SELECT bec_sign(?)", b"u %d" % i)
+        c.close()
+        rc, t, out = sync("uh", srv.port, 20)
+        T.check(rc == 0, "served while dialling dead peers: exit %s: %s" % (rc, out))
+        times.append(t)
+        time.sleep(0.3)
+    note("honest syncs while dialling a blackhole and a closed port: %s s",
+         " ".join("%.3f" % t for t in times))
+    T.check(max(times) < 1.0, "no honest sync waits for the dead peers: %s" % times)
+    log = srv.log()
+    T.check("cannot connect to 127.0.0.1:%d" % dead in log, "the closed port is logged")
+    hole.close()
+    srv.stop()
+
+
+try:
+    test_stallers()
+    test_bounds()
+    test_unreachable_peer()
+    test_mesh()
+    test_fifty()
+finally:
+    for s in servers:
+        s.stop()
+    if not os.environ.get("BEC_KEEP"): shutil.rmtree(TMP, ignore_errors=True)
+T.done()
