@@ -14,7 +14,9 @@ ROUNDS without the idle connections run interleaved (plain, hostile,
 plain, ...), so drift of the machine hits both alike; the figures are the
 median and 99th percentile of all session times of a kind, and the ratio
 hostile/plain of each (goal <= 1.2x).  The relay's per-address bound is
-raised for it (everything comes from 127.0.0.1).
+raised for it (everything comes from 127.0.0.1).  BENCH_SIZES=50,200 and
+BENCH_DIR (where the replicas live; /dev/shm takes the disk out) change the
+defaults.
 """
 import os
 import shutil
@@ -31,9 +33,9 @@ from bectest import EXT, connect, one  # noqa: E402
 
 BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
-SIZES = (50, 200)
+SIZES = tuple(int(x) for x in os.environ.get("BENCH_SIZES", "50,200").split(","))
 IDLE = 10
-TMP = tempfile.mkdtemp(prefix="bench_relay_")
+TMP = tempfile.mkdtemp(prefix="bench_relay_", dir=os.environ.get("BENCH_DIR"))
 
 
 def path(name):
