@@ -145,6 +145,9 @@
 #define MAX_PER_ADDR       16
 #define LISTEN_BACKLOG     128
 #define MAX_PEERS          64
+/* Refused connections logged a second, at most: a flood of connections must
+** not become a flood of log lines; the next line counts those left out. */
+#define REFUSED_LOG_PER_SEC 10
 /* Idle database connections serve keeps open between sessions. */
 #define POOL_KEEP          16
 #define SS_state      crypto_secretstream_xchacha20poly1305_state
@@ -1161,6 +1164,10 @@ struct Server {
   int nActive;                /* sessions running now */
   Slot *aSlot;                /* nMaxConns slots (malloc'd) */
   int aWake[2];               /* a byte in aWake[1] wakes the accept loop */
+  /* Refusal lines (REFUSED_LOG_PER_SEC); the accept loop's alone. */
+  double tRefused;            /* start of the current second */
+  int nRefusedLines;          /* lines written in it */
+  int nRefusedQuiet;          /* refusals not logged since the last line */
 };
 
 /* A served connection, handed to its thread (which frees it). */
@@ -1348,7 +1355,23 @@ static void serve_conn(Server *p, int fd, const struct sockaddr_storage *sa){
   log_init(&lg, stdout, 1, c->zAddr);
   zNo = server_admit(p, aKey, &iSlot);
   if( zNo ){
-    log_line(&lg, LOG_WARN, "connection refused: %s", zNo);
+    double t = now();
+    if( t - p->tRefused>=1.0 ){
+      p->tRefused = t;
+      p->nRefusedLines = 0;
+    }
+    if( p->nRefusedLines<REFUSED_LOG_PER_SEC ){
+      p->nRefusedLines++;
+      if( p->nRefusedQuiet ){
+        log_line(&lg, LOG_WARN, "connection refused: %s (and %d more not logged)",
+                 zNo, p->nRefusedQuiet);
+      }else{
+        log_line(&lg, LOG_WARN, "connection refused: %s", zNo);
+      }
+      p->nRefusedQuiet = 0;
+    }else{
+      p->nRefusedQuiet++;
+    }
     close(fd);
     free(c);
     return;
