@@ -9,8 +9,10 @@ Everything runs on loopback (127.0.0.x); every loop is bounded.
   client's sync takes less than 1 s more than with none (a single-session
   server made it wait for the handshake deadline of each in turn).
 - 50 simultaneous honest clients, each with its own replica and ops of its
-  own: all are served (exit 0, none refused by the backlog or a bound), two
-  rounds later all 51 replicas hold identical ops and heads, bec_check() ok.
+  own: all are served (exit 0, none refused by the backlog or a bound), the
+  server runs their sessions concurrently (at least 5 at once, read from its
+  session lines as they appear), and after two rounds all 51 replicas hold
+  identical ops and heads, bec_check() ok.
 - --max-per-addr and --max-conns: the excess connection is closed at once
   (not at the handshake deadline) and logged, and honest clients from
   another address, then from the same one once slots free, are served.
@@ -251,6 +253,41 @@ def test_stallers():
     srv.stop()
 
 
+class Tail(threading.Thread):
+    """Watches a server's session lines as they appear: each is a session
+    that ended when its line was seen and lasted the seconds it says, which
+    tells how many sessions were in progress at once, whatever the format."""
+
+    def __init__(self, srv):
+        super().__init__(daemon=True)
+        self.srv, self.halt, self.spans = srv, threading.Event(), []
+        self.done = len(srv.log())
+
+    def run(self):
+        while True:
+            stop = self.halt.is_set()
+            text = self.srv.log()
+            text = text[:text.rfind("\n") + 1]      # whole lines only
+            now = time.monotonic()
+            for line in text[self.done:].splitlines():
+                m = re.search(r"in sync with client .*, (\d+\.\d+) s(:|$)", line)
+                if m:
+                    self.spans.append((now - float(m.group(1)), now))
+            self.done = max(self.done, len(text))
+            if stop:
+                return
+            time.sleep(0.01)
+
+    def overlap(self):
+        """The largest number of sessions in progress at one moment."""
+        ev = sorted([(a, 1) for a, _ in self.spans] + [(b, -1) for _, b in self.spans])
+        most = cur = 0
+        for _, d in ev:
+            cur += d
+            most = max(most, cur)
+        return most
+
+
 def test_fifty():
     """50 simultaneous honest clients, each with its own replica."""
     N = 50
@@ -259,6 +296,8 @@ def test_fifty():
     replica("r", 0)
     srv = Server("r", "--max-per-addr", N + 10, "--handshake-timeout", 10)
     for rnd in range(2):
+        seen = Tail(srv)
+        seen.start()
         t0 = time.monotonic()
         procs = [subprocess.Popen([BECSYNC, "--quiet", "sync", path("c%d" % i), "127.0.0.1:%d" % srv.port],
                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for i in range(N)]
@@ -272,6 +311,12 @@ def test_fifty():
                 p.communicate()
                 res.append((None, "killed after 60 s"))
         wall = time.monotonic() - t0
+        time.sleep(0.2)
+        seen.halt.set()
+        seen.join()
+        most = seen.overlap()
+        note("round %d: at most %d sessions in progress at once on the server", rnd + 1, most)
+        T.check(most >= 5, "round %d: the server runs sessions concurrently (at most %d at once)" % (rnd + 1, most))
         bad = [(i, rc, out) for i, (rc, out) in enumerate(res) if rc != 0]
         note("round %d: %d simultaneous clients done in %.2f s", rnd + 1, N, wall)
         T.check(not bad, "round %d: every client is served: %r" % (rnd + 1, bad[:3]))
