@@ -215,7 +215,12 @@ int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
   }
   if( rc==SQLITE_OK && pCtx->pGraph==0 ){
     rc = load_graph(pCtx, &pCtx->pGraph);
-    if( rc==SQLITE_OK ) pCtx->pGraph->iGeneration = ++iGenerationCounter;
+    /* Atomic: connections of one process may load graphs on several
+    ** threads at once (becsync serve), and a generation must never repeat. */
+    if( rc==SQLITE_OK ){
+      pCtx->pGraph->iGeneration = __atomic_add_fetch(&iGenerationCounter, 1,
+                                                     __ATOMIC_RELAXED);
+    }
   }
   if( rc==SQLITE_OK ){
     /* Authors are added before the ops that use them, in the same

@@ -3,15 +3,17 @@
 ** any pipe (so `ssh host becsync --stdio db` is a transport):
 **
 **   becsync A.db B.db                           both files, both ways
-**   becsync serve DB --listen 127.0.0.1:PORT    serve peers one after another
+**   becsync serve DB --listen 127.0.0.1:PORT    serve peers concurrently
 **          [--peer HOST:PORT]... [--interval SECS] [--max-sessions N]
+**          [--max-conns N] [--max-per-addr N] [--backlog N]
 **   becsync sync DB HOST:PORT                   one session with a server
 **   becsync sync DB --exec 'ssh host becsync --stdio db'
 **   becsync --stdio DB                          the serving side on stdin/out
 **
 ** Options: --quiet (no progress line), --timeout SECS (I/O, default 30),
-** --handshake-timeout SECS (default 10), --label NAME (the peer's name in
-** bec_peers; default "key:<its key>", or "file:<path>" for files).
+** --handshake-timeout SECS (default 10), --round-timeout SECS (default
+** 300), --label NAME (the peer's name in bec_peers; default "key:<its
+** key>", or "file:<path>" for files).
 **
 ** Channel (docs/sync.md, "becsync"): each side sends a hello in clear
 **   "BECS" | version 1 | role 'C' or 'S' | group id (32) | identity key (32)
@@ -38,14 +40,59 @@
 ** frames, 'A' 'K' 'E', are under 200 bytes).  Only after the peer's 'K'
 ** (its signature checked, bec_sync_peer_allowed said yes, and it accepted
 ** us) may a frame be as large as MAX_FRAME; from then on each read or write
-** must make progress within --timeout seconds.  Both roles apply the same
-** rules, so a hostile server cannot hold or bloat a client either.
+** must make progress within --timeout seconds, and the round (the offer to
+** the last 'D') must end within --round-timeout seconds in total.  Both
+** roles apply the same rules, so a hostile server cannot hold or bloat a
+** client either.
+**
+** THE SERVER (serve).  Nothing a peer does may delay another peer's
+** session, so every served connection has its own thread, and the accept
+** loop does nothing but accept, count and hand over:
+**
+**   - The main thread polls the listening socket (backlog --backlog) and
+**     accepts at once.  A connection over a bound (--max-conns open served
+**     connections in total, --max-per-addr from one IPv4 address or IPv6
+**     /64) is closed at once, before any byte is read, and logged.  Every
+**     other connection gets a thread of its own, which runs the session and
+**     ends with it; there are never more such threads than --max-conns.
+**   - Each --peer has one dialling thread of its own, outside those bounds,
+**     that syncs with it every --interval seconds (times 0.9 to 1.1, drawn
+**     anew each time, and a first dial within the first tenth of the
+**     interval, at most 1 s), so relays started together drift apart and an
+**     unreachable peer (connect is bounded by --handshake-timeout) holds only
+**     its own thread.
+**   - SQL runs on connections from a pool (one per session in its round,
+**     POOL_KEEP kept open between sessions so their caches stay warm): a
+**     session borrows one for each step of its handshake, so a peer that
+**     is not authenticated holds no database connection while it idles,
+**     and one for its whole round, because bec keeps a round's state
+**     (what was sent, the peer's filter) in its connection.  The database
+**     is switched to WAL, so reads never wait for a writer.
+**   - Writes: bec_sync_offer and bec_sync_apply each run in one BEGIN
+**     IMMEDIATE transaction inside bec.  In this process they take the
+**     write lock (Db.muWrite) first, so two sessions never race for
+**     SQLite's lock and never meet SQLITE_BUSY; other processes writing the
+**     same file are waited for by the busy handler, for up to --timeout
+**     seconds.  Only the write itself is serialised: handshakes, reads and
+**     all network I/O of other sessions go on meanwhile.
+**   - Two relays that dial each other at the same moment both run their
+**     sessions, concurrently, on separate connections.  That is safe: ops
+**     are stored under the write lock, so an op that both sessions bring is
+**     stored once and the second copy is a duplicate; the per-peer counters
+**     are added, and the persisted shared heads of either session are ops
+**     the peer holds (only a starting point for the next offer).  It costs
+**     at most one redundant round, which the jitter makes rare.
+**   - Every line the server writes has one format (log_line): UTC time,
+**     level, the peer's address, the first 16 hex digits of its key once
+**     verified, the message.  Sessions log to stdout; the server's own
+**     lines (listening, stopping, errors of its own) go to stderr.
 **
 ** Exit codes: 0 in sync; 1 usage; 2 local database error; 3 transport
 ** error (connect, I/O, timeout, end of stream); 4 authentication failed or
 ** refused (not a member); 5 protocol error (malformed message, a bound
 ** exceeded, the peer reported an error); 6 the session ended out of sync.
 */
+#define _GNU_SOURCE   /* accept4, pipe2 */
 #include "bec.h"
 
 #include <sqlite3.h>
@@ -58,12 +105,14 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -85,10 +134,22 @@
 ** protocol, so it is not an option: both sides must agree on it. */
 #define PREAUTH_MAX_FRAME  1024
 #define HANDSHAKE_TIMEOUT  10
+#define ROUND_TIMEOUT      300
 /* Closing drains what the peer still sends so that a refusal is not lost to
 ** a reset, for at most this long in total (and never past the handshake
 ** deadline of a peer that did not authenticate). */
 #define CLOSE_DRAIN_SECS   1
+/* serve's defaults (docs/reference.md): open served connections in total
+** and per address, and the listen backlog. */
+#define MAX_CONNS          256
+#define MAX_PER_ADDR       16
+#define LISTEN_BACKLOG     128
+#define MAX_PEERS          64
+/* Refused connections logged a second, at most: a flood of connections must
+** not become a flood of log lines; the next line counts those left out. */
+#define REFUSED_LOG_PER_SEC 10
+/* Idle database connections serve keeps open between sessions. */
+#define POOL_KEEP          16
 #define SS_state      crypto_secretstream_xchacha20poly1305_state
 #define SS_push       crypto_secretstream_xchacha20poly1305_push
 #define SS_pull       crypto_secretstream_xchacha20poly1305_pull
@@ -100,9 +161,11 @@
 
 typedef unsigned char u8;
 
+/* Options: set by main() before any thread starts, read-only after. */
 static int bQuiet = 0;
 static int nTimeout = 30;
 static int nHandshakeTimeout = HANDSHAKE_TIMEOUT;
+static int nRoundTimeout = ROUND_TIMEOUT;
 static const char *zLabelOpt = 0;
 
 /* Counters of one session, for the progress line and the summary. */
@@ -120,35 +183,193 @@ static double now(void){
   return ts.tv_sec + ts.tv_nsec/1e9;
 }
 
-static void progress(const Stats *st){
-  if( bQuiet || !isatty(2) ) return;
+static void hex(const u8 *a, int n, char *z){
+  int i;
+  for(i=0; i<n; i++) sprintf(&z[i*2], "%02x", a[i]);
+}
+
+/**************************************************************************
+** Log lines.  serve writes every line in one format:
+**
+**   2026-12-01T21:49:57.123Z INFO 127.0.0.1:41234 1a2b3c4d5e6f7a8b in sync with ...
+**
+** that is: UTC time to the millisecond, a level (INFO, WARN, ERROR), the
+** peer's address (or "-"), the first 16 hex digits of the peer's identity
+** key once its signature has been checked (or "-"), and the message.  The
+** one-shot commands print "becsync: <message>" as before.  A line is
+** formatted whole and written under a lock, so the lines of concurrent
+** sessions never interleave.
+*/
+#define LOG_INFO   0
+#define LOG_WARN   1
+#define LOG_ERROR  2
+#define ADDR_CHARS (INET6_ADDRSTRLEN + 8)
+
+/* Where one session's (or the server's) lines go, and whom they are about. */
+typedef struct Log Log;
+struct Log {
+  FILE *f;
+  int bStamp;                 /* serve's format; else "becsync: " */
+  char zAddr[ADDR_CHARS];     /* the peer's address, or "" */
+  char zKey[17];              /* its key's first 8 bytes in hex, or "" */
+};
+
+static pthread_mutex_t logMutex = PTHREAD_MUTEX_INITIALIZER;
+
+static void log_init(Log *pLog, FILE *f, int bStamp, const char *zAddr){
+  memset(pLog, 0, sizeof(*pLog));
+  pLog->f = f;
+  pLog->bStamp = bStamp;
+  if( zAddr ) snprintf(pLog->zAddr, sizeof(pLog->zAddr), "%s", zAddr);
+}
+
+static void log_line(const Log *pLog, int eLevel, const char *zFmt, ...){
+  static const char *azLevel[] = { "INFO", "WARN", "ERROR" };
+  char zMsg[2048], zHead[160];
+  va_list ap;
+  va_start(ap, zFmt);
+  vsnprintf(zMsg, sizeof(zMsg), zFmt, ap);
+  va_end(ap);
+  if( pLog->bStamp ){
+    struct timespec ts;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    snprintf(zHead, sizeof(zHead), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s %s ",
+             tm.tm_year+1900, tm.tm_mon+1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+             tm.tm_sec, (int)(ts.tv_nsec/1000000), azLevel[eLevel],
+             pLog->zAddr[0] ? pLog->zAddr : "-", pLog->zKey[0] ? pLog->zKey : "-");
+  }else{
+    snprintf(zHead, sizeof(zHead), "becsync: ");
+  }
+  pthread_mutex_lock(&logMutex);
+  fprintf(pLog->f, "%s%s\n", zHead, zMsg);
+  fflush(pLog->f);
+  pthread_mutex_unlock(&logMutex);
+}
+
+/* The progress line is for a terminal and one session: never in serve. */
+static void progress(const Log *pLog, const Stats *st){
+  if( bQuiet || pLog->bStamp || !isatty(2) ) return;
   fprintf(stderr, "\rbecsync: round %d  sent %lld ops %lld B  received %lld ops "
           "%lld B   ", st->nRound, st->nOpsSent, st->nBytesSent, st->nOpsRecv,
           st->nBytesRecv);
   fflush(stderr);
 }
 
-static void progress_end(void){
-  if( !bQuiet && isatty(2) ) fprintf(stderr, "\r%70s\r", "");
+static void progress_end(const Log *pLog){
+  if( !bQuiet && !pLog->bStamp && isatty(2) ) fprintf(stderr, "\r%70s\r", "");
+}
+
+/* The one-line summary of a session; rc decides the level.  A session that
+** ended without error but out of sync is INFO: on a busy relay the heads
+** move while a session runs (docs/sync.md, "The server"). */
+static void summary(const Log *pLog, int rc, const char *zLabel, int bInSync,
+                    const Stats *st, const char *zWhy){
+  progress_end(pLog);
+  log_line(pLog, rc==EXIT_OK || rc==EXIT_NOSYNC ? LOG_INFO
+                 : rc==EXIT_LOCAL ? LOG_ERROR : LOG_WARN,
+           "%s %s after %d messages: sent %lld ops (%lld B), "
+           "received %lld ops (%lld B), %.2f s%s%s",
+           bInSync ? "in sync with" : "NOT in sync with", zLabel, st->nRound,
+           st->nOpsSent, st->nBytesSent, st->nOpsRecv, st->nBytesRecv,
+           now() - st->tStart, zWhy ? ": " : "", zWhy ? zWhy : "");
 }
 
 /**************************************************************************
 ** The database side: everything goes through bec's SQL functions.
 */
-static int db_open(const char *zPath, sqlite3 **pDb){
+
+/* Opens zPath with the busy handler set: a writer in another process is
+** waited for up to --timeout seconds.  EXIT_OK, or EXIT_LOCAL with *pzErr
+** (malloc'd) saying why. */
+static int db_connect(const char *zPath, sqlite3 **pDb, char **pzErr){
   int rc = sqlite3_open_v2(zPath, pDb, SQLITE_OPEN_READWRITE, 0);
   if( rc ){
-    fprintf(stderr, "becsync: cannot open %s: %s\n", zPath,
-            *pDb ? sqlite3_errmsg(*pDb) : sqlite3_errstr(rc));
+    char zMsg[600];
+    snprintf(zMsg, sizeof(zMsg), "cannot open %s: %s", zPath,
+             *pDb ? sqlite3_errmsg(*pDb) : sqlite3_errstr(rc));
+    *pzErr = strdup(zMsg);
+    sqlite3_close(*pDb);
+    *pDb = 0;
     return EXIT_LOCAL;
   }
-  sqlite3_busy_timeout(*pDb, 10000);
+  sqlite3_busy_timeout(*pDb, nTimeout*1000);
   return EXIT_OK;
 }
 
+static int db_open(const char *zPath, sqlite3 **pDb){
+  char *zErr = 0;
+  int rc = db_connect(zPath, pDb, &zErr);
+  if( rc ) fprintf(stderr, "becsync: %s\n", zErr ? zErr : "out of memory");
+  free(zErr);
+  return rc;
+}
+
+/* Where a session's SQL runs.  The one-shot commands hold one connection
+** (dbFixed).  serve opens connections to zPath on demand and keeps up to
+** POOL_KEEP idle ones (see THE SERVER at the top).  muWrite is taken around
+** every call that writes, so that this process has one writer at a time. */
+typedef struct Db Db;
+struct Db {
+  sqlite3 *dbFixed;           /* the one-shot commands' connection, or 0 */
+  const char *zPath;          /* serve: the database file */
+  pthread_mutex_t mu;         /* guards aIdle and nIdle */
+  sqlite3 *aIdle[POOL_KEEP];  /* owned: closed by db_pool_close */
+  int nIdle;
+  pthread_mutex_t muWrite;
+};
+
+static void db_init(Db *pDb, sqlite3 *dbFixed, const char *zPath){
+  memset(pDb, 0, sizeof(*pDb));
+  pDb->dbFixed = dbFixed;
+  pDb->zPath = zPath;
+  pthread_mutex_init(&pDb->mu, 0);
+  pthread_mutex_init(&pDb->muWrite, 0);
+}
+
+/* A connection for the caller alone until db_put: EXIT_OK, or EXIT_LOCAL
+** with *pzErr (malloc'd). */
+static int db_get(Db *pDb, sqlite3 **pp, char **pzErr){
+  if( pDb->dbFixed ){
+    *pp = pDb->dbFixed;
+    return EXIT_OK;
+  }
+  *pp = 0;
+  pthread_mutex_lock(&pDb->mu);
+  if( pDb->nIdle>0 ) *pp = pDb->aIdle[--pDb->nIdle];
+  pthread_mutex_unlock(&pDb->mu);
+  if( *pp ) return EXIT_OK;
+  if( db_connect(pDb->zPath, pp, pzErr) ) return EXIT_LOCAL;
+  /* WAL (set by serve) with synchronous=NORMAL: a commit does not wait for
+  ** the disk while holding the write lock; a power cut may lose the last
+  ** ops received, never corrupt the file, and the next sync brings them. */
+  sqlite3_exec(*pp, "PRAGMA synchronous=NORMAL", 0, 0, 0);
+  return EXIT_OK;
+}
+
+/* Gives back a connection from db_get (0 is ignored).  One left inside a
+** transaction, or beyond POOL_KEEP idle ones, is closed instead. */
+static void db_put(Db *pDb, sqlite3 *db){
+  if( db==0 || db==pDb->dbFixed ) return;
+  pthread_mutex_lock(&pDb->mu);
+  if( pDb->nIdle<POOL_KEEP && sqlite3_get_autocommit(db) ){
+    pDb->aIdle[pDb->nIdle++] = db;
+    db = 0;
+  }
+  pthread_mutex_unlock(&pDb->mu);
+  sqlite3_close(db);
+}
+
+static void db_pool_close(Db *pDb){
+  while( pDb->nIdle>0 ) sqlite3_close(pDb->aIdle[--pDb->nIdle]);
+  pthread_mutex_destroy(&pDb->mu);
+  pthread_mutex_destroy(&pDb->muWrite);
+}
+
 /* Runs zSql with blob/text arguments; the first column of the first row is
-** returned in *ppOut and *pn (from malloc, 0 for NULL).  Non-zero on error, with
-** the message in *pzErr (malloc'd). */
+** returned in *ppOut and *pn (from malloc, 0 for NULL).  The SQLite result
+** code, non-zero on error, with the message in *pzErr (malloc'd). */
 static int db_call(sqlite3 *db, const char *zSql, int nArg, const void **aArg,
                    const int *anArg, const int *abText, u8 **ppOut, int *pn,
                    char **pzErr){
@@ -183,6 +404,28 @@ static int db_call(sqlite3 *db, const char *zSql, int nArg, const void **aArg,
   if( rc && pzErr ) *pzErr = strdup(sqlite3_errmsg(db));
   sqlite3_finalize(pStmt);
   return rc;
+}
+
+/* db_call for bec_sync_offer and bec_sync_apply, which write: under the
+** process's write lock (see THE SERVER at the top). */
+static int db_sync_call(Db *pDb, sqlite3 *db, const char *zSql, int nArg,
+                        const void **aArg, const int *anArg, const int *abText,
+                        u8 **ppOut, int *pn, char **pzErr){
+  int rc;
+  pthread_mutex_lock(&pDb->muWrite);
+  rc = db_call(db, zSql, nArg, aArg, anArg, abText, ppOut, pn, pzErr);
+  pthread_mutex_unlock(&pDb->muWrite);
+  return rc;
+}
+
+/* An error of this side's database rather than of the peer's message. */
+static int is_local_error(int rc){
+  switch( rc & 0xff ){
+    case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_NOMEM: case SQLITE_IOERR:
+    case SQLITE_FULL: case SQLITE_CANTOPEN: case SQLITE_READONLY:
+      return 1;
+  }
+  return 0;
 }
 
 /* A hex text result of a no-argument function as bytes; 0 if NULL. */
@@ -225,22 +468,6 @@ static int db_state(sqlite3 *db, const char *zLabel, Stats *st, char **pzErr){
   return bInSync;
 }
 
-static void hex(const u8 *a, int n, char *z){
-  int i;
-  for(i=0; i<n; i++) sprintf(&z[i*2], "%02x", a[i]);
-}
-
-static void summary(FILE *f, const char *zLabel, int bInSync, const Stats *st,
-                    const char *zWhy){
-  progress_end();
-  fprintf(f, "becsync: %s %s after %d messages: sent %lld ops (%lld B), "
-          "received %lld ops (%lld B), %.2f s%s%s\n",
-          bInSync ? "in sync with" : "NOT in sync with", zLabel, st->nRound,
-          st->nOpsSent, st->nBytesSent, st->nOpsRecv, st->nBytesRecv,
-          now() - st->tStart, zWhy ? ": " : "", zWhy ? zWhy : "");
-  fflush(f);
-}
-
 /**************************************************************************
 ** File to file.
 */
@@ -251,8 +478,10 @@ static int sync_files(const char *zA, const char *zB){
   u8 *m = 0;
   int n = 0, rc, bSync = 0, iSide = 0;
   Stats st;
+  Log lg;
   memset(&st, 0, sizeof(st));
   st.tStart = now();
+  log_init(&lg, stdout, 0, 0);
   if( realpath(zA, zRealA)==0 || realpath(zB, zRealB)==0 ){
     fprintf(stderr, "becsync: cannot find %s\n", realpath(zA, zRealA) ? zB : zA);
     return EXIT_LOCAL;
@@ -284,20 +513,21 @@ static int sync_files(const char *zA, const char *zB){
       if( iSide==0 ) st.nBytesRecv += n; else st.nBytesSent += n;
     }
     iSide = !iSide;
-    progress(&st);
+    progress(&lg, &st);
   }
   free(m);
   if( rc ){
-    progress_end();
-    fprintf(stderr, "becsync: %s\n", zErr ? zErr : sqlite3_errstr(rc));
+    progress_end(&lg);
+    lg.f = stderr;
+    log_line(&lg, LOG_ERROR, "%s", zErr ? zErr : sqlite3_errstr(rc));
     rc = strstr(zErr ? zErr : "", "malformed") || strstr(zErr ? zErr : "", "bec_sync")
        ? EXIT_PROTO : EXIT_LOCAL;
   }else{
     Stats s2;
     memset(&s2, 0, sizeof(s2));
     bSync = db_state(dbA, zLabelB, &st, 0) && db_state(dbB, zLabelA, &s2, 0);
-    summary(stdout, zB, bSync, &st, 0);
     rc = bSync ? EXIT_OK : EXIT_NOSYNC;
+    summary(&lg, rc, zB, bSync, &st, 0);
   }
   free(zErr);
   sqlite3_free(zLabelA);
@@ -314,30 +544,37 @@ typedef struct Chan Chan;
 struct Chan {
   int fdIn, fdOut;
   int bSecure;          /* the secretstream states are set */
-  int bAuthed;          /* the peer sent 'K': large frames, no total deadline */
-  double tDeadline;     /* end of the handshake (now() clock) */
+  int bAuthed;          /* the peer sent 'K': large frames, the round's clock */
+  double tDeadline;     /* end of the handshake, then of the round (now()) */
   char zFail[160];      /* why the last read or write failed, or "" */
   SS_state push, pull;
 };
 
 /* Waits until fd is ready for ev (POLLIN or POLLOUT).  Before the peer is
 ** authenticated the wait ends at the handshake's total deadline; after, at
-** --timeout seconds without progress.  0 when ready, -1 with ch->zFail set
-** when time ran out. */
+** the round's total deadline or after --timeout seconds without progress,
+** whichever comes first.  0 when ready, -1 with ch->zFail set when time ran
+** out. */
 static int chan_wait(Chan *ch, int fd, short ev){
   for(;;){
     struct pollfd pfd;
-    double dt = nTimeout;
-    int r;
-    if( !ch->bAuthed ){
-      double dLeft = ch->tDeadline - now();
-      if( dLeft<=0 ){
+    double dt = nTimeout, dLeft = ch->tDeadline - now();
+    int r, bIdleLimit = 1;
+    if( dLeft<=0 ){
+      if( ch->bAuthed ){
+        snprintf(ch->zFail, sizeof(ch->zFail),
+                 "the round did not finish within %d s (--round-timeout)",
+                 nRoundTimeout);
+      }else{
         snprintf(ch->zFail, sizeof(ch->zFail),
                  "not finished within %d s (--handshake-timeout)",
                  nHandshakeTimeout);
-        return -1;
       }
-      if( dLeft<dt ) dt = dLeft;
+      return -1;
+    }
+    if( !ch->bAuthed || dLeft<dt ){
+      dt = dLeft;
+      bIdleLimit = 0;
     }
     pfd.fd = fd;
     pfd.events = ev;
@@ -349,7 +586,7 @@ static int chan_wait(Chan *ch, int fd, short ev){
       return -1;
     }
     if( r>0 ) return 0;   /* ready, or an error/hangup the read will report */
-    if( ch->bAuthed ){
+    if( bIdleLimit ){
       snprintf(ch->zFail, sizeof(ch->zFail),
                "no progress for %d s (--timeout)", nTimeout);
       return -1;
@@ -359,7 +596,7 @@ static int chan_wait(Chan *ch, int fd, short ev){
 
 /* Writes in pieces of at most PIPE_BUF, which a descriptor that polled
 ** writable takes without blocking, so a peer that stops reading is caught by
-** chan_wait's clock even on a pipe (a socket also has SO_SNDTIMEO). */
+** chan_wait's clock even on a pipe (sockets are non-blocking). */
 static int write_all(Chan *ch, const u8 *a, size_t n){
   while( n>0 ){
     ssize_t k;
@@ -497,9 +734,11 @@ static int handshake_refuse(Chan *ch, int rc, char **pzWhy){
 
 /* The handshake: hellos, keys, mutual signatures, membership, all before
 ** one total deadline and with frames bounded by PREAUTH_MAX_FRAME (see
-** BEFORE AUTH at the top).  On success *pzLabel (sqlite3_malloc'd) names the
-** peer and ch->bAuthed is set. */
-static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
+** BEFORE AUTH at the top).  Each of its three database steps borrows a
+** connection from pDb for that step only, so a peer that idles holds none.
+** On success *pzLabel (sqlite3_malloc'd) names the peer, pLog->zKey shows
+** its key, ch->bAuthed is set and the round's deadline starts. */
+static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
                      char **pzWhy){
   u8 aMine[HELLO_BYTES], aTheirs[HELLO_BYTES], aTranscript[2*HELLO_BYTES + 1];
   u8 aKxPk[crypto_kx_PUBLICKEYBYTES], aKxSk[crypto_kx_SECRETKEYBYTES];
@@ -507,19 +746,24 @@ static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
   u8 aHdr[SS_HEADERBYTES], aPeerHdr[SS_HEADERBYTES];
   u8 aGroup[32], aPub[32], aPeerPub[32];
   u8 *aSig = 0, *aOk = 0, *aFrame = 0;
-  int nSig = 0, nOk = 0, rc = EXIT_OK, bAllowed = 0;
+  int nSig = 0, nOk = 0, rc = EXIT_OK, bAllowed = 0, bGroup, bPub, bValid;
   size_t nFrame = 0;
   char type = 0;
   char zHex[65];
+  sqlite3 *db = 0;
 
   *pzWhy = 0;
   ch->bAuthed = 0;
   ch->tDeadline = now() + nHandshakeTimeout;
-  if( !db_hex(db, "SELECT bec_group_id()", aGroup, 32) ){
+  if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
+  bGroup = db_hex(db, "SELECT bec_group_id()", aGroup, 32);
+  bPub = bGroup && db_hex(db, "SELECT bec_pubkey()", aPub, 32);
+  db_put(pDb, db);
+  if( !bGroup ){
     *pzWhy = strdup("this database has no group (bec_create_group or bec_join)");
     return EXIT_LOCAL;
   }
-  if( !db_hex(db, "SELECT bec_pubkey()", aPub, 32) ){
+  if( !bPub ){
     *pzWhy = strdup("this database has no identity key (bec_keygen)");
     return EXIT_LOCAL;
   }
@@ -577,10 +821,14 @@ static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
 
   /* Each signs the transcript and its own role. */
   aTranscript[2*HELLO_BYTES] = aMine[5];
-  if( db_call(db, "SELECT bec_sync_auth_sign(?1)", 1,
-              (const void*[]){aTranscript}, (int[]){2*HELLO_BYTES+1}, 0,
-              &aSig, &nSig, pzWhy) || nSig!=64 ){
+  if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
+  rc = db_call(db, "SELECT bec_sync_auth_sign(?1)", 1,
+               (const void*[]){aTranscript}, (int[]){2*HELLO_BYTES+1}, 0,
+               &aSig, &nSig, pzWhy);
+  db_put(pDb, db);
+  if( rc || nSig!=64 ){
     free(aSig);
+    if( *pzWhy==0 ) *pzWhy = strdup("bec_sync_auth_sign gave no signature");
     return EXIT_LOCAL;
   }
   rc = chan_send(ch, 'A', aSig, 64) ? EXIT_NET : EXIT_OK;
@@ -593,27 +841,37 @@ static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
     return EXIT_AUTH;
   }
   aTranscript[2*HELLO_BYTES] = aTheirs[5];
-  if( type!='A' || nFrame!=64
-   || db_call(db, "SELECT bec_sync_auth_verify(?1, ?2, ?3)", 3,
-              (const void*[]){aPeerPub, aTranscript, aFrame},
-              (int[]){32, 2*HELLO_BYTES+1, 64}, 0, &aOk, &nOk, 0)
-   || aOk==0 || aOk[0]!='1' ){
+  if( db_get(pDb, &db, pzWhy) ){
     free(aFrame);
+    return EXIT_LOCAL;
+  }
+  bValid = type=='A' && nFrame==64
+        && db_call(db, "SELECT bec_sync_auth_verify(?1, ?2, ?3)", 3,
+                   (const void*[]){aPeerPub, aTranscript, aFrame},
+                   (int[]){32, 2*HELLO_BYTES+1, 64}, 0, &aOk, &nOk, 0)==SQLITE_OK
+        && aOk!=0 && aOk[0]=='1';
+  free(aFrame);
+  free(aOk);
+  aOk = 0;
+  rc = EXIT_OK;
+  if( bValid ){
+    hex(aPeerPub, 32, zHex);
+    memcpy(pLog->zKey, zHex, 16);
+    pLog->zKey[16] = 0;
+    if( db_call(db, "SELECT bec_sync_peer_allowed(?1)", 1,
+                (const void*[]){aPeerPub}, (int[]){32}, 0, &aOk, &nOk, pzWhy) ){
+      rc = EXIT_LOCAL;
+    }
+    bAllowed = aOk && aOk[0]=='1';
     free(aOk);
+  }
+  db_put(pDb, db);
+  if( rc ) return rc;
+  if( !bValid ){
     *pzWhy = strdup("the peer's identity signature is not valid");
     (void)chan_send(ch, 'E', (const u8*)"authentication failed", 21);
     return EXIT_AUTH;
   }
-  free(aFrame);
-  free(aOk);
-  aOk = 0;
-  hex(aPeerPub, 32, zHex);
-  if( db_call(db, "SELECT bec_sync_peer_allowed(?1)", 1,
-              (const void*[]){aPeerPub}, (int[]){32}, 0, &aOk, &nOk, pzWhy) ){
-    return EXIT_LOCAL;
-  }
-  bAllowed = aOk && aOk[0]=='1';
-  free(aOk);
   if( !bAllowed ){
     char zMsg[160];
     snprintf(zMsg, sizeof(zMsg), "key %s is not a member of this group", zHex);
@@ -632,27 +890,34 @@ static int handshake(sqlite3 *db, Chan *ch, int bClient, char **pzLabel,
     return type=='E' ? EXIT_AUTH : EXIT_PROTO;
   }
   free(aFrame);
-  ch->bAuthed = 1;   /* from here frames up to MAX_FRAME, --timeout per read */
+  /* From here frames up to MAX_FRAME, --timeout per read, and the round's
+  ** own total deadline. */
+  ch->bAuthed = 1;
+  ch->tDeadline = now() + nRoundTimeout;
   *pzLabel = zLabelOpt ? sqlite3_mprintf("%s", zLabelOpt)
                        : sqlite3_mprintf("key:%s", zHex);
   return *pzLabel ? EXIT_OK : EXIT_LOCAL;
 }
 
 /* One session over a channel.  The client offers; then each message gets
-** a reply until one side has nothing more to say.  fSummary receives the
-** one-line summary. */
-static int run_session(sqlite3 *db, Chan *ch, int bClient, FILE *fSummary,
+** a reply until one side has nothing more to say.  The round runs on one
+** connection from pDb, which holds the round's state.  The one-line summary
+** goes to pLog, naming the peer zName. */
+static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
                        const char *zName){
   char *zLabel = 0, *zWhy = 0, *zErr = 0;
   u8 *m = 0;
-  int n = 0, rc, bSync = 0;
+  int n = 0, rc, bSync = 0, rcSql;
+  sqlite3 *db = 0;
   Stats st;
   memset(&st, 0, sizeof(st));
   st.tStart = now();
-  rc = handshake(db, ch, bClient, &zLabel, &zWhy);
+  rc = handshake(pDb, ch, bClient, pLog, &zLabel, &zWhy);
+  if( rc==EXIT_OK ) rc = db_get(pDb, &db, &zErr);
   if( rc==EXIT_OK && bClient ){
-    rc = db_call(db, "SELECT bec_sync_offer(?1)", 1, (const void*[]){zLabel},
-                 (int[]){-1}, (int[]){1}, &m, &n, &zErr) ? EXIT_LOCAL : EXIT_OK;
+    rc = db_sync_call(pDb, db, "SELECT bec_sync_offer(?1)", 1,
+                      (const void*[]){zLabel}, (int[]){-1}, (int[]){1},
+                      &m, &n, &zErr) ? EXIT_LOCAL : EXIT_OK;
     if( rc==EXIT_OK ){
       st.nRound++;
       st.nBytesSent += n;
@@ -684,15 +949,15 @@ static int run_session(sqlite3 *db, Chan *ch, int bClient, FILE *fSummary,
     }
     st.nRound++;
     st.nBytesRecv += (long long)nIn;
-    if( db_call(db, "SELECT bec_sync_apply(?1, ?2)", 2,
-                (const void*[]){zLabel, aIn}, (int[]){-1, (int)nIn},
-                (int[]){1, 0}, &m, &n, &zErr) ){
-      free(aIn);
+    rcSql = db_sync_call(pDb, db, "SELECT bec_sync_apply(?1, ?2)", 2,
+                         (const void*[]){zLabel, aIn}, (int[]){-1, (int)nIn},
+                         (int[]){1, 0}, &m, &n, &zErr);
+    free(aIn);
+    if( rcSql ){
       (void)chan_send(ch, 'E', (const u8*)zErr, strlen(zErr));
-      rc = EXIT_PROTO;
+      rc = is_local_error(rcSql) ? EXIT_LOCAL : EXIT_PROTO;
       break;
     }
-    free(aIn);
     if( m==0 ){
       rc = chan_send(ch, 'D', 0, 0) ? EXIT_NET : EXIT_OK;
       break;
@@ -703,18 +968,19 @@ static int run_session(sqlite3 *db, Chan *ch, int bClient, FILE *fSummary,
     free(m);
     m = 0;
     db_state(db, zLabel, &st, 0);
-    progress(&st);
+    progress(pLog, &st);
   }
-  if( zLabel ){
+  if( zLabel && db ){
     bSync = db_state(db, zLabel, &st, 0);
     if( rc==EXIT_OK && !bSync ) rc = EXIT_NOSYNC;
   }
+  db_put(pDb, db);
   if( rc!=EXIT_OK && zWhy==0 && zErr==0 && ch->zFail[0] ){
     zWhy = strdup(ch->zFail);
   }else if( rc==EXIT_NET && zWhy==0 && zErr==0 ){
     zWhy = strdup("the connection failed or timed out");
   }
-  summary(fSummary, zName, rc==EXIT_OK, &st, zWhy ? zWhy : zErr);
+  summary(pLog, rc, zName, rc==EXIT_OK, &st, zWhy ? zWhy : zErr);
   free(zWhy);
   free(zErr);
   sqlite3_free(zLabel);
@@ -722,7 +988,8 @@ static int run_session(sqlite3 *db, Chan *ch, int bClient, FILE *fSummary,
 }
 
 /**************************************************************************
-** TCP.
+** TCP.  Sockets are non-blocking: every read and write waits in chan_wait,
+** under the session's deadlines.
 */
 static int split_hostport(const char *z, char *zHost, size_t nHost,
                           char *zPort, size_t nPort){
@@ -735,14 +1002,6 @@ static int split_hostport(const char *z, char *zHost, size_t nHost,
   zHost[zColon-z] = 0;
   strcpy(zPort, zColon+1);
   return 0;
-}
-
-static void set_timeouts(int fd){
-  struct timeval tv;
-  tv.tv_sec = nTimeout;
-  tv.tv_usec = 0;
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 /* Closes a channel's socket after the peer has read what was sent: shut the
@@ -759,6 +1018,7 @@ static void tcp_close(Chan *ch){
   for(;;){
     struct pollfd pfd;
     double dt = tEnd - now();
+    ssize_t k;
     int r;
     if( dt<=0 ) break;
     pfd.fd = fd;
@@ -766,27 +1026,69 @@ static void tcp_close(Chan *ch){
     pfd.revents = 0;
     r = poll(&pfd, 1, (int)(dt*1000) + 1);
     if( r<0 && errno==EINTR ) continue;
-    if( r<=0 || read(fd, a, sizeof(a))<=0 ) break;
+    if( r<=0 ) break;
+    k = read(fd, a, sizeof(a));
+    if( k<0 && (errno==EINTR || errno==EAGAIN) ) continue;
+    if( k<=0 ) break;
   }
   close(fd);
 }
 
-static int tcp_connect(const char *zAddr){
+/* Waits until fd, connecting, is connected or tEnd passes: 0 or an errno. */
+static int connect_wait(int fd, double tEnd){
+  struct pollfd pfd;
+  int err = 0, r;
+  socklen_t nErr = sizeof(err);
+  for(;;){
+    double dt = tEnd - now();
+    if( dt<=0 ) return ETIMEDOUT;
+    pfd.fd = fd;
+    pfd.events = POLLOUT;
+    pfd.revents = 0;
+    r = poll(&pfd, 1, (int)(dt*1000) + 1);
+    if( r<0 && errno==EINTR ) continue;
+    if( r<0 ) return errno;
+    if( r>0 ) break;
+  }
+  if( getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &nErr) ) return errno;
+  return err;
+}
+
+/* A non-blocking socket connected to zAddr within --handshake-timeout
+** seconds (all of its addresses together), so an address that never
+** answers costs that long, not the kernel's minutes of SYN retries.  -2 if
+** zAddr is not HOST:PORT; -1 if it could not connect, with zWhy saying why. */
+static int tcp_connect(const char *zAddr, char *zWhy, size_t nWhy){
   char zHost[256], zPort[32];
   struct addrinfo hints, *pRes = 0, *p;
-  int fd = -1;
+  double tEnd = now() + nHandshakeTimeout;
+  int fd = -1, r;
+  snprintf(zWhy, nWhy, "no address");
   if( split_hostport(zAddr, zHost, sizeof(zHost), zPort, sizeof(zPort)) ){
+    snprintf(zWhy, nWhy, "want HOST:PORT");
     return -2;
   }
   memset(&hints, 0, sizeof(hints));
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  if( getaddrinfo(zHost, zPort, &hints, &pRes) ) return -1;
+  r = getaddrinfo(zHost, zPort, &hints, &pRes);
+  if( r ){
+    snprintf(zWhy, nWhy, "%s", gai_strerror(r));
+    return -1;
+  }
   for(p=pRes; p; p=p->ai_next){
-    fd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
-    if( fd<0 ) continue;
-    set_timeouts(fd);
-    if( connect(fd, p->ai_addr, p->ai_addrlen)==0 ) break;
+    int err;
+    fd = socket(p->ai_family, p->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                p->ai_protocol);
+    if( fd<0 ){
+      snprintf(zWhy, nWhy, "socket: %s", strerror(errno));
+      continue;
+    }
+    err = connect(fd, p->ai_addr, p->ai_addrlen)==0 ? 0 : errno;
+    if( err==EINPROGRESS ) err = connect_wait(fd, tEnd);
+    if( err==0 ) break;
+    snprintf(zWhy, nWhy, "%s", err==ETIMEDOUT
+             ? "no answer within --handshake-timeout" : strerror(err));
     close(fd);
     fd = -1;
   }
@@ -794,7 +1096,7 @@ static int tcp_connect(const char *zAddr){
   return fd;
 }
 
-static int tcp_listen(const char *zAddr){
+static int tcp_listen(const char *zAddr, int nBacklog){
   char zHost[256], zPort[32];
   struct addrinfo hints, *pRes = 0, *p;
   int fd = -1, one = 1;
@@ -807,10 +1109,10 @@ static int tcp_listen(const char *zAddr){
   hints.ai_flags = AI_PASSIVE;
   if( getaddrinfo(zHost, zPort, &hints, &pRes) ) return -1;
   for(p=pRes; p; p=p->ai_next){
-    fd = socket(p->ai_family, p->ai_socktype, p->ai_protocol);
+    fd = socket(p->ai_family, p->ai_socktype | SOCK_CLOEXEC, p->ai_protocol);
     if( fd<0 ) continue;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if( bind(fd, p->ai_addr, p->ai_addrlen)==0 && listen(fd, 16)==0 ) break;
+    if( bind(fd, p->ai_addr, p->ai_addrlen)==0 && listen(fd, nBacklog)==0 ) break;
     close(fd);
     fd = -1;
   }
@@ -818,74 +1120,394 @@ static int tcp_listen(const char *zAddr){
   return fd;
 }
 
-static int sync_tcp(sqlite3 *db, const char *zAddr, FILE *fSummary){
+/* One session with the server at zAddr; the summary goes to pLog (serve's
+** dialling threads) or stdout, a failure to connect to stderr. */
+static int sync_tcp(Db *pDb, const char *zAddr, Log *pLog){
+  char zWhy[160];
   Chan ch;
-  int fd = tcp_connect(zAddr), rc;
+  int fd = tcp_connect(zAddr, zWhy, sizeof(zWhy)), rc;
   if( fd<0 ){
-    fprintf(stderr, "becsync: cannot connect to %s%s\n", zAddr,
-            fd==-2 ? " (want HOST:PORT)" : "");
+    Log err = *pLog;
+    if( !err.bStamp ) err.f = stderr;
+    log_line(&err, LOG_WARN, "cannot connect to %s: %s", zAddr, zWhy);
     return fd==-2 ? EXIT_USAGE : EXIT_NET;
   }
   memset(&ch, 0, sizeof(ch));
   ch.fdIn = ch.fdOut = fd;
-  rc = run_session(db, &ch, 1, fSummary, zAddr);
+  rc = run_session(pDb, &ch, 1, pLog, zAddr);
   tcp_close(&ch);
   return rc;
 }
 
-static int serve(sqlite3 *db, const char *zListen, const char **azPeer,
-                 int nPeer, int nInterval, int nMax){
-  int fd = tcp_listen(zListen), nDone = 0, i;
-  double tNext = now();
+/**************************************************************************
+** The server (see THE SERVER at the top).
+*/
+
+/* A served connection's place in the bounds: the address it is counted
+** under (an IPv4 address as ::ffff:a.b.c.d, an IPv6 address's /64). */
+typedef struct Slot Slot;
+struct Slot {
+  int bUsed;
+  u8 aKey[16];
+};
+
+typedef struct Server Server;
+struct Server {
+  Db *pDb;
+  int nMaxSessions;           /* stop after this many sessions; 0: never */
+  int nMaxConns, nMaxPerAddr; /* bounds on served connections */
+  int nInterval;              /* --peer period, seconds */
+  pthread_mutex_t mu;         /* guards everything below */
+  pthread_cond_t cv;          /* nActive dropped, or bStop was set */
+  int bStop;                  /* no new session; the accept loop ends */
+  int nStarted;               /* sessions started, served and dialled */
+  int nActive;                /* sessions running now */
+  Slot *aSlot;                /* nMaxConns slots (malloc'd) */
+  int aWake[2];               /* a byte in aWake[1] wakes the accept loop */
+  /* Refusal lines (REFUSED_LOG_PER_SEC); the accept loop's alone. */
+  double tRefused;            /* start of the current second */
+  int nRefusedLines;          /* lines written in it */
+  int nRefusedQuiet;          /* refusals not logged since the last line */
+};
+
+/* A served connection, handed to its thread (which frees it). */
+typedef struct Conn Conn;
+struct Conn {
+  Server *p;
+  int fd;
+  int iSlot;
+  char zAddr[ADDR_CHARS];
+};
+
+/* A --peer and its dialling thread. */
+typedef struct Dialer Dialer;
+struct Dialer {
+  Server *p;
+  const char *zAddr;
+  pthread_t tid;
+};
+
+/* The text ("1.2.3.4:5", "[::1]:5") and the bound key of an address. */
+static void addr_of(const struct sockaddr_storage *sa, char *zAddr,
+                    u8 aKey[16]){
+  char zIp[INET6_ADDRSTRLEN] = "?";
+  memset(aKey, 0, 16);
+  if( sa->ss_family==AF_INET ){
+    const struct sockaddr_in *p4 = (const struct sockaddr_in*)sa;
+    inet_ntop(AF_INET, &p4->sin_addr, zIp, sizeof(zIp));
+    snprintf(zAddr, ADDR_CHARS, "%s:%u", zIp, ntohs(p4->sin_port));
+    aKey[10] = aKey[11] = 0xff;
+    memcpy(&aKey[12], &p4->sin_addr, 4);
+  }else if( sa->ss_family==AF_INET6 ){
+    const struct sockaddr_in6 *p6 = (const struct sockaddr_in6*)sa;
+    const u8 *a = p6->sin6_addr.s6_addr;
+    if( IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr) ){
+      inet_ntop(AF_INET, &a[12], zIp, sizeof(zIp));
+      snprintf(zAddr, ADDR_CHARS, "%s:%u", zIp, ntohs(p6->sin6_port));
+      memcpy(aKey, a, 16);
+    }else{
+      inet_ntop(AF_INET6, a, zIp, sizeof(zIp));
+      snprintf(zAddr, ADDR_CHARS, "[%s]:%u", zIp, ntohs(p6->sin6_port));
+      memcpy(aKey, a, 8);
+    }
+  }else{
+    snprintf(zAddr, ADDR_CHARS, "-");
+  }
+}
+
+/* Sets bStop and wakes everyone; the caller holds p->mu. */
+static void server_stop_locked(Server *p){
+  if( !p->bStop ){
+    p->bStop = 1;
+    if( write(p->aWake[1], "x", 1)<0 ){ /* the loop also sees bStop */ }
+    pthread_cond_broadcast(&p->cv);
+  }
+}
+
+/* Admits one session: a served connection from aKey (then *piSlot is its
+** slot), or a dial (aKey 0, no slot).  0, or why not (a static text). */
+static const char *server_admit(Server *p, const u8 *aKey, int *piSlot){
+  const char *zNo = 0;
+  int i, nUsed = 0, nSame = 0, iFree = -1;
+  *piSlot = -1;
+  pthread_mutex_lock(&p->mu);
+  if( p->bStop ){
+    zNo = "the server is stopping";
+  }else if( aKey ){
+    for(i=0; i<p->nMaxConns; i++){
+      if( !p->aSlot[i].bUsed ){
+        if( iFree<0 ) iFree = i;
+        continue;
+      }
+      nUsed++;
+      if( memcmp(p->aSlot[i].aKey, aKey, 16)==0 ) nSame++;
+    }
+    if( iFree<0 ){
+      zNo = "too many connections (--max-conns)";
+    }else if( nSame>=p->nMaxPerAddr ){
+      zNo = "too many connections from this address (--max-per-addr)";
+    }else{
+      p->aSlot[iFree].bUsed = 1;
+      memcpy(p->aSlot[iFree].aKey, aKey, 16);
+      *piSlot = iFree;
+    }
+  }
+  if( zNo==0 ){
+    p->nActive++;
+    p->nStarted++;
+    if( p->nMaxSessions>0 && p->nStarted>=p->nMaxSessions ){
+      server_stop_locked(p);
+    }
+  }
+  pthread_mutex_unlock(&p->mu);
+  return zNo;
+}
+
+/* Ends a session admitted by server_admit. */
+static void server_release(Server *p, int iSlot){
+  pthread_mutex_lock(&p->mu);
+  if( iSlot>=0 ) p->aSlot[iSlot].bUsed = 0;
+  p->nActive--;
+  pthread_cond_broadcast(&p->cv);
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* Sleeps until tUntil (now() clock); 1 at once when the server stops. */
+static int server_sleep(Server *p, double tUntil){
+  int bStop;
+  pthread_mutex_lock(&p->mu);
+  while( !p->bStop ){
+    double dt = tUntil - now();
+    struct timespec ts;
+    if( dt<=0 ) break;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)dt;
+    ts.tv_nsec += (long)((dt - (double)(time_t)dt)*1e9);
+    if( ts.tv_nsec>=1000000000 ){
+      ts.tv_sec++;
+      ts.tv_nsec -= 1000000000;
+    }
+    pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+  }
+  bStop = p->bStop;
+  pthread_mutex_unlock(&p->mu);
+  return bStop;
+}
+
+/* A uniform random number in [0, 1). */
+static double unit_random(void){
+  return randombytes_uniform(1000000)/1e6;
+}
+
+/* The thread of one served connection: its session, then its slot back. */
+static void *conn_main(void *pArg){
+  Conn *c = (Conn*)pArg;
+  char zName[ADDR_CHARS + 8];
+  Chan ch;
+  Log lg;
+  log_init(&lg, stdout, 1, c->zAddr);
+  snprintf(zName, sizeof(zName), "client %s", c->zAddr);
+  memset(&ch, 0, sizeof(ch));
+  ch.fdIn = ch.fdOut = c->fd;
+  (void)run_session(c->p->pDb, &ch, 0, &lg, zName);
+  tcp_close(&ch);
+  server_release(c->p, c->iSlot);
+  free(c);
+  return 0;
+}
+
+/* The thread of one --peer: a session every --interval seconds, jittered,
+** until the server stops. */
+static void *dial_main(void *pArg){
+  Dialer *d = (Dialer*)pArg;
+  Server *p = d->p;
+  double dFirst = p->nInterval*0.1 < 1.0 ? p->nInterval*0.1 : 1.0;
+  double tNext = now() + dFirst*unit_random();
+  for(;;){
+    int iSlot;
+    Log lg;
+    if( server_sleep(p, tNext) ) break;
+    if( server_admit(p, 0, &iSlot) ) break;
+    log_init(&lg, stdout, 1, d->zAddr);
+    (void)sync_tcp(p->pDb, d->zAddr, &lg);
+    server_release(p, -1);
+    tNext = now() + p->nInterval*(0.9 + 0.2*unit_random());
+  }
+  return 0;
+}
+
+/* Hands an accepted connection to a thread of its own, or closes it at
+** once when a bound says no. */
+static void serve_conn(Server *p, int fd, const struct sockaddr_storage *sa){
+  pthread_attr_t attr;
+  pthread_t tid;
+  u8 aKey[16];
+  const char *zNo;
+  Conn *c = malloc(sizeof(Conn));
+  Log lg;
+  int iSlot = -1, rc;
+  if( c==0 ){
+    close(fd);
+    return;
+  }
+  memset(c, 0, sizeof(*c));
+  addr_of(sa, c->zAddr, aKey);
+  log_init(&lg, stdout, 1, c->zAddr);
+  zNo = server_admit(p, aKey, &iSlot);
+  if( zNo ){
+    double t = now();
+    if( t - p->tRefused>=1.0 ){
+      p->tRefused = t;
+      p->nRefusedLines = 0;
+    }
+    if( p->nRefusedLines<REFUSED_LOG_PER_SEC ){
+      p->nRefusedLines++;
+      if( p->nRefusedQuiet ){
+        log_line(&lg, LOG_WARN, "connection refused: %s (and %d more not logged)",
+                 zNo, p->nRefusedQuiet);
+      }else{
+        log_line(&lg, LOG_WARN, "connection refused: %s", zNo);
+      }
+      p->nRefusedQuiet = 0;
+    }else{
+      p->nRefusedQuiet++;
+    }
+    close(fd);
+    free(c);
+    return;
+  }
+  c->p = p;
+  c->fd = fd;
+  c->iSlot = iSlot;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  rc = pthread_create(&tid, &attr, conn_main, c);
+  pthread_attr_destroy(&attr);
+  if( rc ){
+    log_line(&lg, LOG_ERROR, "connection refused: no thread: %s", strerror(rc));
+    close(fd);
+    free(c);
+    server_release(p, iSlot);
+  }
+}
+
+/* Enough descriptors for the bounds: a socket and a database connection's
+** two files per served connection, and some to spare. */
+static void raise_fd_limit(int nConns){
+  struct rlimit rl;
+  rlim_t nWant = (rlim_t)nConns*4 + 64;
+  if( getrlimit(RLIMIT_NOFILE, &rl)==0 && rl.rlim_cur<nWant ){
+    rl.rlim_cur = rl.rlim_max!=RLIM_INFINITY && rl.rlim_max<nWant ? rl.rlim_max : nWant;
+    (void)setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
+static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
+                 int nInterval, int nMax, int nMaxConns, int nMaxPerAddr,
+                 int nBacklog){
+  Server srv;
+  Dialer aDial[MAX_PEERS];
+  pthread_condattr_t ca;
+  Log lg;
+  sqlite3 *db = 0;
+  char *zErr = 0;
+  u8 *aMode = 0;
+  int nMode = 0, nDial = 0, fd, i;
+
+  log_init(&lg, stderr, 1, 0);
+  raise_fd_limit(nMaxConns);
+  /* WAL: the readers of handshakes never wait for a writer. */
+  if( db_get(pDb, &db, &zErr)==EXIT_OK ){
+    db_call(db, "PRAGMA journal_mode=WAL", 0, 0, 0, 0, &aMode, &nMode, 0);
+    if( aMode==0 || strcmp((char*)aMode, "wal")!=0 ){
+      log_line(&lg, LOG_WARN, "the database is not in WAL mode (%s): sessions "
+               "wait for each other's reads", aMode ? (char*)aMode : "?");
+    }
+    free(aMode);
+    db_put(pDb, db);
+  }
+  free(zErr);
+  fd = tcp_listen(zListen, nBacklog);
   if( fd<0 ){
-    fprintf(stderr, "becsync: cannot listen on %s%s: %s\n", zListen,
-            fd==-2 ? " (want HOST:PORT)" : "", strerror(errno));
+    log_line(&lg, LOG_ERROR, "cannot listen on %s%s: %s", zListen,
+             fd==-2 ? " (want HOST:PORT)" : "", strerror(errno));
     return fd==-2 ? EXIT_USAGE : EXIT_NET;
   }
-  fprintf(stderr, "becsync: serving on %s\n", zListen);
-  while( nMax<=0 || nDone<nMax ){
-    struct pollfd pfd;
-    int ms = -1, r;
-    if( nPeer ){
-      double dt = tNext - now();
-      ms = dt<=0 ? 0 : (int)(dt*1000);
-    }
-    pfd.fd = fd;
-    pfd.events = POLLIN;
-    pfd.revents = 0;
-    r = poll(&pfd, 1, ms);
-    if( r<0 && errno!=EINTR ) break;
-    if( r>0 && (pfd.revents & POLLIN) ){
-      struct sockaddr_storage sa;
-      socklen_t nSa = sizeof(sa);
-      int fdc = accept(fd, (struct sockaddr*)&sa, &nSa);
-      if( fdc>=0 ){
-        Chan ch;
-        char zName[80];
-        char zIp[INET6_ADDRSTRLEN] = "?";
-        if( sa.ss_family==AF_INET ){
-          inet_ntop(AF_INET, &((struct sockaddr_in*)&sa)->sin_addr, zIp, sizeof(zIp));
-        }else if( sa.ss_family==AF_INET6 ){
-          inet_ntop(AF_INET6, &((struct sockaddr_in6*)&sa)->sin6_addr, zIp, sizeof(zIp));
-        }
-        snprintf(zName, sizeof(zName), "client %s", zIp);
-        set_timeouts(fdc);
-        memset(&ch, 0, sizeof(ch));
-        ch.fdIn = ch.fdOut = fdc;
-        (void)run_session(db, &ch, 0, stdout, zName);
-        tcp_close(&ch);
-        nDone++;
-      }
-    }
-    if( nPeer && now()>=tNext ){
-      for(i=0; i<nPeer && (nMax<=0 || nDone<nMax); i++){
-        (void)sync_tcp(db, azPeer[i], stdout);
-        nDone++;
-      }
-      tNext = now() + nInterval;
+  memset(&srv, 0, sizeof(srv));
+  srv.pDb = pDb;
+  srv.nMaxSessions = nMax;
+  srv.nMaxConns = nMaxConns;
+  srv.nMaxPerAddr = nMaxPerAddr;
+  srv.nInterval = nInterval;
+  srv.aSlot = calloc((size_t)nMaxConns, sizeof(Slot));
+  if( srv.aSlot==0 || pipe2(srv.aWake, O_CLOEXEC | O_NONBLOCK) ){
+    log_line(&lg, LOG_ERROR, "out of resources: %s", strerror(errno));
+    free(srv.aSlot);
+    close(fd);
+    return EXIT_LOCAL;
+  }
+  pthread_mutex_init(&srv.mu, 0);
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&srv.cv, &ca);
+  pthread_condattr_destroy(&ca);
+  log_line(&lg, LOG_INFO, "serving on %s (at most %d connections, %d per "
+           "address; backlog %d; %d peer%s every %d s)", zListen, nMaxConns,
+           nMaxPerAddr, nBacklog, nPeer, nPeer==1 ? "" : "s", nInterval);
+  for(i=0; i<nPeer; i++){
+    aDial[nDial].p = &srv;
+    aDial[nDial].zAddr = azPeer[i];
+    if( pthread_create(&aDial[nDial].tid, 0, dial_main, &aDial[nDial]) ){
+      log_line(&lg, LOG_ERROR, "no thread to dial %s", azPeer[i]);
+    }else{
+      nDial++;
     }
   }
+
+  for(;;){
+    struct pollfd a[2];
+    struct sockaddr_storage sa;
+    socklen_t nSa = sizeof(sa);
+    int fdc, r;
+    a[0].fd = fd;
+    a[0].events = POLLIN;
+    a[1].fd = srv.aWake[0];
+    a[1].events = POLLIN;
+    a[0].revents = a[1].revents = 0;
+    r = poll(a, 2, -1);
+    if( r<0 && errno==EINTR ) continue;
+    if( r<0 ){
+      log_line(&lg, LOG_ERROR, "poll: %s", strerror(errno));
+      break;
+    }
+    if( a[1].revents ) break;
+    if( !(a[0].revents & POLLIN) ) continue;
+    fdc = accept4(fd, (struct sockaddr*)&sa, &nSa, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if( fdc<0 ){
+      if( errno==EMFILE || errno==ENFILE || errno==ENOBUFS || errno==ENOMEM ){
+        /* Out of descriptors: the backlog holds them meanwhile. */
+        log_line(&lg, LOG_ERROR, "accept: %s", strerror(errno));
+        poll(0, 0, 100);
+      }
+      continue;
+    }
+    serve_conn(&srv, fdc, &sa);
+  }
+
+  /* Stopping (--max-sessions reached, or an error): no new session; those
+  ** running end within their own deadlines. */
   close(fd);
+  pthread_mutex_lock(&srv.mu);
+  server_stop_locked(&srv);
+  while( srv.nActive>0 ) pthread_cond_wait(&srv.cv, &srv.mu);
+  pthread_mutex_unlock(&srv.mu);
+  for(i=0; i<nDial; i++) pthread_join(aDial[i].tid, 0);
+  log_line(&lg, LOG_INFO, "stopped after %d sessions", srv.nStarted);
+  pthread_cond_destroy(&srv.cv);
+  pthread_mutex_destroy(&srv.mu);
+  close(srv.aWake[0]);
+  close(srv.aWake[1]);
+  free(srv.aSlot);
   return EXIT_OK;
 }
 
@@ -911,11 +1533,12 @@ static void reap(pid_t pid, double tEnd){
 ** the session the command gets --timeout seconds to exit if the peer was
 ** authenticated, else what is left of the handshake deadline (at most
 ** CLOSE_DRAIN_SECS), as tcp_close gives a socket. */
-static int sync_exec(sqlite3 *db, const char *zCmd){
+static int sync_exec(Db *pDb, const char *zCmd){
   int aIn[2], aOut[2], rc;
   double tEnd;
   pid_t pid;
   Chan ch;
+  Log lg;
   if( pipe(aIn) || pipe(aOut) ){
     fprintf(stderr, "becsync: pipe: %s\n", strerror(errno));
     return EXIT_LOCAL;
@@ -937,7 +1560,8 @@ static int sync_exec(sqlite3 *db, const char *zCmd){
   memset(&ch, 0, sizeof(ch));
   ch.fdIn = aIn[0];
   ch.fdOut = aOut[1];
-  rc = run_session(db, &ch, 1, stdout, zCmd);
+  log_init(&lg, stdout, 0, 0);
+  rc = run_session(pDb, &ch, 1, &lg, zCmd);
   close(aIn[0]);
   close(aOut[1]);
   tEnd = now() + (ch.bAuthed ? nTimeout : CLOSE_DRAIN_SECS);
@@ -953,77 +1577,123 @@ static int usage(void){
   fprintf(stderr,
     "usage: becsync [options] A.db B.db\n"
     "       becsync [options] serve DB --listen HOST:PORT [--peer HOST:PORT]...\n"
-    "               [--interval SECS] [--max-sessions N]\n"
+    "               [--interval SECS] [--max-sessions N] [--max-conns N]\n"
+    "               [--max-per-addr N] [--backlog N]\n"
     "       becsync [options] sync DB HOST:PORT\n"
     "       becsync [options] sync DB --exec 'COMMAND'\n"
     "       becsync [options] --stdio DB\n"
-    "options: --quiet  --timeout SECS  --handshake-timeout SECS  --label NAME\n"
+    "options: --quiet  --timeout SECS  --handshake-timeout SECS\n"
+    "         --round-timeout SECS  --label NAME\n"
     "exit: 0 in sync, 1 usage, 2 local database, 3 transport, 4 authentication\n"
     "      or refused, 5 protocol, 6 ended out of sync\n");
   return EXIT_USAGE;
 }
 
+/* A whole number in [lo, hi] from z, or lo-1. */
+static int int_arg(const char *z, int lo, int hi){
+  char *zEnd = 0;
+  long v;
+  errno = 0;
+  v = strtol(z, &zEnd, 10);
+  if( errno || zEnd==z || *zEnd || v<lo || v>hi ) return lo-1;
+  return (int)v;
+}
+
 int main(int argc, char **argv){
   const char *azArg[8];
-  const char *azPeer[64];
+  const char *azPeer[MAX_PEERS];
   const char *zListen = 0, *zExec = 0;
   int nArg = 0, nPeer = 0, nInterval = 60, nMax = 0, bStdio = 0, i, rc;
+  int nMaxConns = MAX_CONNS, nMaxPerAddr = MAX_PER_ADDR;
+  int nBacklog = LISTEN_BACKLOG;
   sqlite3 *db = 0;
+  Db dbs;
 
   signal(SIGPIPE, SIG_IGN);
   if( sodium_init()<0 ) return EXIT_LOCAL;
   sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
+  /* Times up to a million seconds, so that a wait in milliseconds fits an
+  ** int; counts up to a million. */
   for(i=1; i<argc; i++){
     const char *z = argv[i];
     int bMore = i+1<argc;
     if( strcmp(z, "--quiet")==0 ) bQuiet = 1;
     else if( strcmp(z, "--stdio")==0 ) bStdio = 1;
-    else if( strcmp(z, "--timeout")==0 && bMore ) nTimeout = atoi(argv[++i]);
+    else if( strcmp(z, "--timeout")==0 && bMore ){
+      nTimeout = int_arg(argv[++i], 1, 1000000);
+    }
     else if( strcmp(z, "--handshake-timeout")==0 && bMore ){
-      nHandshakeTimeout = atoi(argv[++i]);
+      nHandshakeTimeout = int_arg(argv[++i], 1, 1000000);
+    }
+    else if( strcmp(z, "--round-timeout")==0 && bMore ){
+      nRoundTimeout = int_arg(argv[++i], 1, 1000000);
     }
     else if( strcmp(z, "--label")==0 && bMore ) zLabelOpt = argv[++i];
     else if( strcmp(z, "--listen")==0 && bMore ) zListen = argv[++i];
     else if( strcmp(z, "--exec")==0 && bMore ) zExec = argv[++i];
-    else if( strcmp(z, "--interval")==0 && bMore ) nInterval = atoi(argv[++i]);
-    else if( strcmp(z, "--max-sessions")==0 && bMore ) nMax = atoi(argv[++i]);
+    else if( strcmp(z, "--interval")==0 && bMore ){
+      nInterval = int_arg(argv[++i], 1, 1000000);
+    }
+    else if( strcmp(z, "--max-sessions")==0 && bMore ){
+      nMax = int_arg(argv[++i], 0, INT_MAX);
+    }
+    else if( strcmp(z, "--max-conns")==0 && bMore ){
+      nMaxConns = int_arg(argv[++i], 1, 1000000);
+    }
+    else if( strcmp(z, "--max-per-addr")==0 && bMore ){
+      nMaxPerAddr = int_arg(argv[++i], 1, 1000000);
+    }
+    else if( strcmp(z, "--backlog")==0 && bMore ){
+      nBacklog = int_arg(argv[++i], 1, 65535);
+    }
     else if( strcmp(z, "--peer")==0 && bMore ){
-      if( nPeer>=64 ) return usage();
+      if( nPeer>=MAX_PEERS ) return usage();
       azPeer[nPeer++] = argv[++i];
     }
     else if( z[0]=='-' && z[1]=='-' ) return usage();
     else if( nArg<8 ) azArg[nArg++] = z;
     else return usage();
   }
-  /* Up to a million seconds, so that a wait in milliseconds fits an int. */
-  if( nTimeout<=0 || nTimeout>1000000 || nInterval<=0
-   || nHandshakeTimeout<=0 || nHandshakeTimeout>1000000 ){
+  if( nTimeout<1 || nHandshakeTimeout<1 || nRoundTimeout<1 || nInterval<1
+   || nMax<0 || nMaxConns<1 || nMaxPerAddr<1 || nBacklog<1 ){
     return usage();
   }
   if( bStdio ){
     Chan ch;
+    Log lg;
     if( nArg!=1 ) return usage();
     bQuiet = 1;
     if( db_open(azArg[0], &db) ) return EXIT_LOCAL;
+    db_init(&dbs, db, 0);
     memset(&ch, 0, sizeof(ch));
     ch.fdIn = 0;
     ch.fdOut = 1;
-    rc = run_session(db, &ch, 0, stderr, "stdio peer");
+    log_init(&lg, stderr, 0, 0);
+    rc = run_session(&dbs, &ch, 0, &lg, "stdio peer");
   }else if( nArg==3 && strcmp(azArg[0], "serve")==0 ){
     return usage();
   }else if( nArg==2 && strcmp(azArg[0], "serve")==0 ){
     if( zListen==0 ) return usage();
     if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
-    rc = serve(db, zListen, azPeer, nPeer, nInterval, nMax);
+    /* Connections come from the pool, which opens its own. */
+    sqlite3_close(db);
+    db = 0;
+    db_init(&dbs, 0, azArg[1]);
+    rc = serve(&dbs, zListen, azPeer, nPeer, nInterval, nMax, nMaxConns,
+               nMaxPerAddr, nBacklog);
   }else if( strcmp(nArg ? azArg[0] : "", "sync")==0
          && ((nArg==3 && !zExec) || (nArg==2 && zExec)) ){
+    Log lg;
     if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
-    rc = zExec ? sync_exec(db, zExec) : sync_tcp(db, azArg[2], stdout);
+    db_init(&dbs, db, 0);
+    log_init(&lg, stdout, 0, 0);
+    rc = zExec ? sync_exec(&dbs, zExec) : sync_tcp(&dbs, azArg[2], &lg);
   }else if( nArg==2 ){
     return sync_files(azArg[0], azArg[1]);
   }else{
     return usage();
   }
+  db_pool_close(&dbs);
   sqlite3_close(db);
   return rc;
 }

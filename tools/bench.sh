@@ -11,4 +11,8 @@ for b in build/bench_*; do
   "$b" || status=1
   echo
 done
+# The relay under many clients (issue 14): a script, since its clients are
+# becsync processes.
+echo "== tools/bench_relay.py"
+BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_relay.py || status=1
 exit $status
