@@ -332,7 +332,11 @@ static int decode_header(BecReader *pRd, BecOp *pOp, char **pzErr){
   if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, BEC_PUBKEY_BYTES, &pOp->aAuthor);
   if( rc==SQLITE_OK ){
     rc = bec_read_varint(pRd, &nEpoch, ~(u64)0);
-    if( rc==SQLITE_OK && nEpoch>BEC_MAX_EPOCH ){
+    if( rc ){
+      *pzErr = sqlite3_mprintf("malformed: bad key-epoch count");
+      return rc;
+    }
+    if( nEpoch>BEC_MAX_EPOCH ){
       *pzErr = sqlite3_mprintf("malformed: %llu key epochs (the list is "
           "reserved for end-to-end encryption and must be empty in op "
           "format %d)", (unsigned long long)nEpoch, BEC_FORMAT_VERSION);
