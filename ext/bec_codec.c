@@ -259,7 +259,7 @@ void bec_op_encode_unsigned(
   bec_buf_append(pBuf, aPayload, nPayload, pRc);
 }
 
-/* 0 if the n hashes at a are strictly increasing (sorted and unique). */
+/* 1 if the n hashes at a are strictly increasing (sorted and unique). */
 static int hashes_increasing(const u8 *a, int n){
   int i;
   for(i=1; i<n; i++){

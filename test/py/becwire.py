@@ -100,8 +100,10 @@ def make_op(key, kind, preds, payload, group):
 def decode_op(b):
     """An op's fields as a dict (kind name, tag, author, epochs, preds,
     payload_len, payload_hash, header, sig, body, id), or None unless b is
-    exactly one op whose body matches its header (the signature is not
-    checked: verify(m["author"], m["sig"], signed_message(group, m["id"])))."""
+    exactly one op whose body matches its header.  It checks the layout
+    only (not minimal varints or the kind rules: bec's decoder does), and
+    not the signature: verify(m["author"], m["sig"], signed_message(group,
+    m["id"]))."""
     return _decode(b, False)
 
 
