@@ -6,7 +6,8 @@
 ** lives in CRDT-merged virtual tables, and replicas reconcile by Bloom-filter
 ** sync.  This header has one section per source file, in layering order:
 **
-**   bec_codec.c   canonical op encoding (bytes in, bytes out, no tables)
+**   bec_codec.c   canonical op encoding (bytes in, bytes out, no tables;
+**                 hashes and signs through bec_crypto.c)
 **   bec_crypto.c  hash, sign, verify, secret-key sealing (libsodium only)
 **   bec_ctx.c     the per-connection context and its statement cache
 **   bec_graph.c   the in-memory index of the DAG, kept coherent with storage
@@ -55,13 +56,20 @@ typedef uint64_t u64;
 #define BEC_GROUP_TAG_BYTES 8    /* leading bytes of the group id, carried in ops */
 #define BEC_NONCE_BYTES     16   /* payload of a create op: makes group ids unique */
 
-/* Limits a peer cannot exceed (docs/wire-format.md). */
-#define BEC_FORMAT_VERSION  1
+/* Limits a peer cannot exceed (docs/wire-format.md).  BEC_FORMAT_VERSION
+** is the op format (the first byte of every op) and the storage format that
+** bec_store_config records: a database of another format is refused. */
+#define BEC_FORMAT_VERSION  2
 #define BEC_MAX_PRED        1024              /* predecessors per op */
+#define BEC_MAX_EPOCH       0                 /* key epochs per op: the list
+                                              ** is reserved for end-to-end
+                                              ** encryption, empty in format 2 */
 #define BEC_MAX_PAYLOAD     (32*1024*1024)    /* payload bytes per op */
-#define BEC_MAX_OP_BYTES    (BEC_MAX_PAYLOAD + 2 + BEC_GROUP_TAG_BYTES \
-                             + BEC_PUBKEY_BYTES + 5 + BEC_MAX_PRED*BEC_HASH_BYTES \
-                             + 5 + BEC_SIG_BYTES)
+#define BEC_MAX_HEADER_BYTES (2 + BEC_GROUP_TAG_BYTES + BEC_PUBKEY_BYTES \
+                             + 1 + 5 + BEC_MAX_PRED*BEC_HASH_BYTES \
+                             + 5 + BEC_HASH_BYTES)
+#define BEC_MAX_OP_BYTES    (BEC_MAX_HEADER_BYTES + BEC_SIG_BYTES \
+                             + BEC_MAX_PAYLOAD)
 
 /* Default per-signing-key bounds of the pending area (bec_config
 ** pending_key_max_ops / pending_key_max_bytes; bec_dag.c explains). */
@@ -128,33 +136,68 @@ int bec_read_bytes(BecReader*, i64 n, const u8 **pp) BEC_WARN_UNUSED;
 int bec_varint_len(u64);
 
 /* A decoded op.  Pointers point into the buffer that was decoded; the
-** struct owns nothing. */
+** struct owns nothing.  An op is header || signature || body
+** (docs/wire-format.md): the id is the hash of the header alone, and the
+** header carries the body's length and hash, so the id and the signature
+** can be checked without the body.  "Body" in the field names aBody/nBody
+** predates that word's use in the format: they span the whole encoding; the
+** format's body is aPayload/nPayload. */
 typedef struct BecOp BecOp;
 struct BecOp {
   int kind;                    /* BEC_KIND_* */
   const u8 *aGroupTag;         /* BEC_GROUP_TAG_BYTES; all zero for create */
   const u8 *aAuthor;           /* BEC_PUBKEY_BYTES */
+  int nEpoch;                  /* key epochs: always 0 in format 2 */
+  const u8 *aEpoch;            /* nEpoch * BEC_HASH_BYTES, strictly increasing */
   int nPred;
   const u8 *aPred;             /* nPred * BEC_HASH_BYTES, strictly increasing */
-  i64 nPayload;
-  const u8 *aPayload;
+  i64 nPayload;                /* payload_len of the header */
+  const u8 *aPayloadHash;      /* BEC_HASH_BYTES: payload_hash of the header */
+  const u8 *aPayload;          /* the body, once checked against the header;
+                               ** 0 after a header-only decode, and after a
+                               ** failed decode that did not get that far */
   const u8 *aTarget;           /* add/remove: target public key, else 0 */
   int role;                    /* add: BEC_ROLE_*, else 0 */
-  const u8 *aSig;              /* BEC_SIG_BYTES */
+  const u8 *aHeader;           /* the signed header ... */
+  i64 nHeader;                 /* ... of nHeader bytes */
+  u8 aId[BEC_HASH_BYTES];      /* the op id: BLAKE2b-256 of the header */
+  const u8 *aSig;              /* BEC_SIG_BYTES, right after the header */
   const u8 *aBody;             /* the whole encoding */
   i64 nBody;
-  i64 nSigned;                 /* the signed prefix: nBody - BEC_SIG_BYTES */
 };
 
 /* Decode an encoding, rejecting everything that is not the one canonical
-** encoding of an op.  On failure *pzErr says what is wrong. */
+** encoding of an op, including a body that does not match the length and
+** hash its header gives.  On failure *pzErr says what is wrong, and the
+** fields checked before the failing check are set: aHeader and aId once
+** the header decoded, aPayload once the body matched it. */
 int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr) BEC_WARN_UNUSED;
 
-/* Encode everything but the signature into pBuf; the caller appends the
-** BEC_SIG_BYTES signature (bec_crypto_sign_op does both). */
+/* Decode the header and signature at the start of a[0..n-1]; what follows
+** them (the body, if a carries one) is not read.  A header-only encoding
+** (an op whose body was dropped or is still to come) is exactly
+** pOp->nHeader + BEC_SIG_BYTES bytes.  aPayload is left 0; nPayload and
+** aPayloadHash say which body belongs to the op.  The id and the signature
+** (bec_crypto_verify_op) need nothing more. */
+int bec_op_decode_header(const u8 *a, i64 n, BecOp *pOp, char **pzErr)
+    BEC_WARN_UNUSED;
+
+/* The id of the op encoded in a[0..n-1] (from its header): SQLITE_OK, or
+** BEC_MALFORMED if the header does not decode. */
+int bec_op_id(const u8 *a, i64 n, u8 *aId) BEC_WARN_UNUSED;
+
+/* Encode an op with an all-zero signature into pBuf, which must be empty;
+** bec_op_sign fills the signature in. */
 void bec_op_encode_unsigned(BecBuf *pBuf, int kind, const u8 *aGroupTag,
     const u8 *aAuthor, int nPred, const u8 *aPred,
     const u8 *aPayload, i64 nPayload, int *pRc);
+
+/* Sign the op that bec_op_encode_unsigned left in pBuf, in place, as
+** aSecret for the group aGroupId (ignored for a create op, which signs
+** with the zero group id).  A header that does not decode is not signed:
+** *pRc becomes SQLITE_MISUSE. */
+void bec_op_sign(BecBuf *pBuf, const u8 *aSecret, const u8 *aGroupId,
+                 int *pRc);
 
 /* Names of kinds and roles as shown in SQL ("create", "admin" ...). */
 const char *bec_kind_name(int kind);
@@ -175,11 +218,13 @@ char *bec_hex_json_array(const u8 *a, int n);
 int bec_crypto_init(void);
 void bec_crypto_hash(const u8 *a, i64 n, u8 *aOut /* BEC_HASH_BYTES */);
 /* 1 if aSig is a valid signature by aAuthor of the op's signed message in
-** the group aGroupId (all zero for a create op), else 0. */
+** the group aGroupId (all zero for a create op), else 0.  The signed
+** message is "bec-op-v2" || group id || op id: it needs the header only. */
 int bec_crypto_verify_op(const BecOp*, const u8 *aGroupId) BEC_WARN_UNUSED;
-/* Sign the unsigned encoding in pBuf and append the signature. */
-void bec_crypto_sign_op(BecBuf *pBuf, const u8 *aSecret, const u8 *aGroupId,
-                        int *pRc);
+/* The signature of the op with id aId in the group aGroupId (0 or all zero
+** for a create op); bec_op_sign is its one caller. */
+void bec_crypto_sign_id(const u8 *aSecret, const u8 *aGroupId, const u8 *aId,
+                        u8 *aSig);
 /* Make a key pair from fresh randomness: aSecret = seed || public key. */
 void bec_crypto_keypair(u8 *aPub, u8 *aSecret);
 void bec_crypto_secret_from_seed(const u8 *aSeed, u8 *aPub, u8 *aSecret);
@@ -358,6 +403,10 @@ u64 bec_graph_chain_next(u64 prev, const u8 *aHash);
 */
 /* Create the storage tables if they do not exist (idempotent). */
 int bec_dag_ensure_schema(BecCtx*, char **pzErr);
+/* SQLITE_ERROR, with *pzErr naming the format, if db's bec storage is of
+** another op format than BEC_FORMAT_VERSION (sqlite3_bec_init refuses such
+** a database on open); SQLITE_OK if it matches or none can be read yet. */
+int bec_dag_check_format(sqlite3 *db, char **pzErr);
 /* Config values in bec_store_config. */
 int bec_dag_config_get_blob(BecCtx*, const char *zKey, u8 **ppOut, int *pn);
 int bec_dag_config_set_blob(BecCtx*, const char *zKey, const void*, int n);

@@ -1,17 +1,23 @@
 /*
 ** bec_codec.c - the canonical op encoding, and the byte builder and reader
 ** that every encoder and decoder in bec uses.  Nothing here touches tables
-** or keys.  docs/wire-format.md specifies the same bytes for humans:
+** or keys; the hash and the signature primitive come from bec_crypto.c.
+** docs/wire-format.md specifies the same bytes for humans:
 **
-**   op := version:u8 (=1)
-**         kind:u8 (1 create, 2 add, 3 remove, 4 app, 5 schema, 6 write)
-**         group_tag:8 bytes (first 8 bytes of the group id; zero in create)
-**         author:32 bytes (Ed25519 public key)
-**         n_pred:varint (0 only in create, at most BEC_MAX_PRED)
-**         pred:32 bytes * n_pred (strictly increasing, so sorted and unique)
-**         n_payload:varint (at most BEC_MAX_PAYLOAD)
-**         payload:n_payload bytes
-**         signature:64 bytes
+**   op     := header signature body
+**   header := version:u8 (=2)
+**             kind:u8 (1 create, 2 add, 3 remove, 4 app, 5 schema, 6 write)
+**             group_tag:8 bytes (first 8 bytes of the group id; zero in create)
+**             author:32 bytes (Ed25519 public key)
+**             n_epoch:varint (must be 0 in format 2: the key-epoch list is
+**                             reserved for end-to-end encryption)
+**             epoch:32 bytes * n_epoch (strictly increasing)
+**             n_pred:varint (0 only in create, at most BEC_MAX_PRED)
+**             pred:32 bytes * n_pred (strictly increasing, so sorted and unique)
+**             payload_len:varint (at most BEC_MAX_PAYLOAD)
+**             payload_hash:32 bytes (BLAKE2b-256 of the body)
+**   signature := 64 bytes, Ed25519 over "bec-op-v2" || group id || id
+**   body   := payload_len bytes (the payload), hashing to payload_hash
 **
 **   varint := LEB128, little-endian groups of 7 bits, minimal (no trailing
 **             zero group), at most 10 bytes.
@@ -20,8 +26,13 @@
 **   admin, 2: member); remove = target key (32); app, schema, write = bytes
 **   interpreted by the layer that owns that kind.
 **
-** The op's id is the BLAKE2b-256 hash of the whole encoding, so there must
-** be exactly one encoding per op: the decoder rejects every deviation.
+** The op's id is the BLAKE2b-256 hash of its header, computed in one place
+** (decode_header).  The header binds the body through its length and hash,
+** so the id names the whole op while the signature and the body can be
+** checked, dropped or fetched apart from it.  There is exactly one header
+** per op: the decoder rejects every deviation.  The rules a header alone
+** decides (kind, predecessors, payload length by kind) are checked with
+** the header; only the add op's role needs the body.
 */
 #include "becInt.h"
 
@@ -231,19 +242,35 @@ void bec_op_encode_unsigned(
   BecBuf *pBuf, int kind, const u8 *aGroupTag, const u8 *aAuthor,
   int nPred, const u8 *aPred, const u8 *aPayload, i64 nPayload, int *pRc
 ){
-  static const u8 aZero[BEC_GROUP_TAG_BYTES] = {0};
+  static const u8 aZero[BEC_SIG_BYTES] = {0};
+  u8 aHash[BEC_HASH_BYTES];
+  if( *pRc ) return;
+  bec_crypto_hash(aPayload, nPayload, aHash);
   bec_buf_append_u8(pBuf, BEC_FORMAT_VERSION, pRc);
   bec_buf_append_u8(pBuf, (u8)kind, pRc);
   bec_buf_append(pBuf, aGroupTag ? aGroupTag : aZero, BEC_GROUP_TAG_BYTES, pRc);
   bec_buf_append(pBuf, aAuthor, BEC_PUBKEY_BYTES, pRc);
+  bec_buf_append_varint(pBuf, 0, pRc);               /* no key epochs */
   bec_buf_append_varint(pBuf, (u64)nPred, pRc);
   bec_buf_append(pBuf, aPred, (i64)nPred*BEC_HASH_BYTES, pRc);
   bec_buf_append_varint(pBuf, (u64)nPayload, pRc);
+  bec_buf_append(pBuf, aHash, BEC_HASH_BYTES, pRc);
+  bec_buf_append(pBuf, aZero, BEC_SIG_BYTES, pRc);   /* bec_op_sign fills it */
   bec_buf_append(pBuf, aPayload, nPayload, pRc);
 }
 
-/* Checks the kind-specific payload rules of docs/wire-format.md. */
-static int decode_payload(BecOp *pOp, char **pzErr){
+/* 1 if the n hashes at a are strictly increasing (sorted and unique). */
+static int hashes_increasing(const u8 *a, int n){
+  int i;
+  for(i=1; i<n; i++){
+    if( memcmp(&a[(i-1)*BEC_HASH_BYTES], &a[i*BEC_HASH_BYTES],
+               BEC_HASH_BYTES)>=0 ) return 0;
+  }
+  return 1;
+}
+
+/* The kind rules a header alone decides (docs/wire-format.md). */
+static int check_kind(const BecOp *pOp, char **pzErr){
   static const u8 aZeroTag[BEC_GROUP_TAG_BYTES] = {0};
   switch( pOp->kind ){
     case BEC_KIND_CREATE:
@@ -266,19 +293,12 @@ static int decode_payload(BecOp *pOp, char **pzErr){
         *pzErr = sqlite3_mprintf("malformed: add payload is not 33 bytes");
         return BEC_MALFORMED;
       }
-      pOp->aTarget = pOp->aPayload;
-      pOp->role = pOp->aPayload[BEC_PUBKEY_BYTES];
-      if( pOp->role!=BEC_ROLE_ADMIN && pOp->role!=BEC_ROLE_MEMBER ){
-        *pzErr = sqlite3_mprintf("malformed: unknown role %d", pOp->role);
-        return BEC_MALFORMED;
-      }
       break;
     case BEC_KIND_REMOVE:
       if( pOp->nPayload!=BEC_PUBKEY_BYTES ){
         *pzErr = sqlite3_mprintf("malformed: remove payload is not 32 bytes");
         return BEC_MALFORMED;
       }
-      pOp->aTarget = pOp->aPayload;
       break;
     default:
       break;
@@ -291,11 +311,104 @@ static int decode_payload(BecOp *pOp, char **pzErr){
   return SQLITE_OK;
 }
 
+/* Reads the header and the signature after it from pRd, sets the header
+** fields of pOp and its id.  The one place an op id is computed. */
+static int decode_header(BecReader *pRd, BecOp *pOp, char **pzErr){
+  u8 version = 0, kind = 0;
+  u64 nEpoch = 0, nPred = 0, nPayload = 0;
+  int rc;
+
+  rc = bec_read_u8(pRd, &version);
+  if( rc==SQLITE_OK && version!=BEC_FORMAT_VERSION ){
+    *pzErr = sqlite3_mprintf("malformed: unknown format version %d", version);
+    return BEC_MALFORMED;
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_u8(pRd, &kind);
+  if( rc==SQLITE_OK && (kind<1 || kind>BEC_KIND_MAX) ){
+    *pzErr = sqlite3_mprintf("malformed: unknown op kind %d", kind);
+    return BEC_MALFORMED;
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, BEC_GROUP_TAG_BYTES, &pOp->aGroupTag);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, BEC_PUBKEY_BYTES, &pOp->aAuthor);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_varint(pRd, &nEpoch, ~(u64)0);
+    if( rc ){
+      *pzErr = sqlite3_mprintf("malformed: bad key-epoch count");
+      return rc;
+    }
+    if( nEpoch>BEC_MAX_EPOCH ){
+      *pzErr = sqlite3_mprintf("malformed: %llu key epochs (the list is "
+          "reserved for end-to-end encryption and must be empty in op "
+          "format %d)", (unsigned long long)nEpoch, BEC_FORMAT_VERSION);
+      return BEC_MALFORMED;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(pRd, (i64)nEpoch*BEC_HASH_BYTES, &pOp->aEpoch);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_read_varint(pRd, &nPred, BEC_MAX_PRED);
+    if( rc ){
+      *pzErr = sqlite3_mprintf("malformed: bad predecessor count");
+      return rc;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)nPred*BEC_HASH_BYTES, &pOp->aPred);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_varint(pRd, &nPayload, BEC_MAX_PAYLOAD);
+    if( rc ){
+      *pzErr = sqlite3_mprintf("malformed: bad payload length");
+      return rc;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, BEC_HASH_BYTES, &pOp->aPayloadHash);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, BEC_SIG_BYTES, &pOp->aSig);
+  if( rc ){
+    *pzErr = sqlite3_mprintf("malformed: truncated op");
+    return rc;
+  }
+  pOp->kind = kind;
+  pOp->nEpoch = (int)nEpoch;
+  pOp->nPred = (int)nPred;
+  pOp->nPayload = (i64)nPayload;
+  if( !hashes_increasing(pOp->aEpoch, pOp->nEpoch) ){
+    *pzErr = sqlite3_mprintf("malformed: key epochs not sorted and unique");
+    return BEC_MALFORMED;
+  }
+  if( !hashes_increasing(pOp->aPred, pOp->nPred) ){
+    *pzErr = sqlite3_mprintf("malformed: predecessors not sorted and unique");
+    return BEC_MALFORMED;
+  }
+  rc = check_kind(pOp, pzErr);
+  if( rc ) return rc;
+  pOp->aHeader = pRd->a;
+  pOp->nHeader = pRd->i - BEC_SIG_BYTES;
+  bec_crypto_hash(pOp->aHeader, pOp->nHeader, pOp->aId);
+  return SQLITE_OK;
+}
+
+int bec_op_decode_header(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
+  BecReader rd;
+  memset(pOp, 0, sizeof(*pOp));
+  *pzErr = 0;
+  rd.a = a; rd.n = n; rd.i = 0;
+  pOp->aBody = a;
+  pOp->nBody = n;
+  return decode_header(&rd, pOp, pzErr);
+}
+
+int bec_op_id(const u8 *a, i64 n, u8 *aId){
+  BecOp op;
+  char *zErr = 0;
+  int rc = bec_op_decode_header(a, n, &op, &zErr);
+  sqlite3_free(zErr);
+  if( rc==SQLITE_OK ) memcpy(aId, op.aId, BEC_HASH_BYTES);
+  return rc;
+}
+
 int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
   BecReader rd;
-  u8 version = 0, kind = 0;
-  u64 nPred = 0, nPayload = 0;
-  int i;
+  u8 aHash[BEC_HASH_BYTES];
   int rc;
 
   memset(pOp, 0, sizeof(*pOp));
@@ -306,56 +419,47 @@ int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
     return SQLITE_TOOBIG;
   }
   rd.a = a; rd.n = n; rd.i = 0;
-  rc = bec_read_u8(&rd, &version);
-  if( rc==SQLITE_OK && version!=BEC_FORMAT_VERSION ){
-    *pzErr = sqlite3_mprintf("malformed: unknown format version %d", version);
-    return BEC_MALFORMED;
-  }
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &kind);
-  if( rc==SQLITE_OK && (kind<1 || kind>BEC_KIND_MAX) ){
-    *pzErr = sqlite3_mprintf("malformed: unknown op kind %d", kind);
-    return BEC_MALFORMED;
-  }
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_GROUP_TAG_BYTES, &pOp->aGroupTag);
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_PUBKEY_BYTES, &pOp->aAuthor);
-  if( rc==SQLITE_OK ){
-    rc = bec_read_varint(&rd, &nPred, BEC_MAX_PRED);
-    if( rc ){
-      *pzErr = sqlite3_mprintf("malformed: bad predecessor count");
-      return rc;
-    }
-  }
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nPred*BEC_HASH_BYTES, &pOp->aPred);
-  if( rc==SQLITE_OK ){
-    rc = bec_read_varint(&rd, &nPayload, BEC_MAX_PAYLOAD);
-    if( rc ){
-      *pzErr = sqlite3_mprintf("malformed: bad payload length");
-      return rc;
-    }
-  }
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nPayload, &pOp->aPayload);
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_SIG_BYTES, &pOp->aSig);
-  if( rc ){
-    *pzErr = sqlite3_mprintf("malformed: truncated op");
-    return rc;
-  }
-  if( rd.i!=rd.n ){
-    *pzErr = sqlite3_mprintf("malformed: %lld trailing bytes",
-                             (long long)(rd.n - rd.i));
-    return BEC_MALFORMED;
-  }
-  pOp->kind = kind;
-  pOp->nPred = (int)nPred;
-  pOp->nPayload = (i64)nPayload;
+  rc = decode_header(&rd, pOp, pzErr);
+  if( rc ) return rc;
   pOp->aBody = a;
   pOp->nBody = n;
-  pOp->nSigned = n - BEC_SIG_BYTES;
-  for(i=1; i<pOp->nPred; i++){
-    if( memcmp(&pOp->aPred[(i-1)*BEC_HASH_BYTES], &pOp->aPred[i*BEC_HASH_BYTES],
-               BEC_HASH_BYTES)>=0 ){
-      *pzErr = sqlite3_mprintf("malformed: predecessors not sorted and unique");
+  if( rd.n - rd.i != pOp->nPayload ){
+    *pzErr = sqlite3_mprintf("malformed: body of %lld bytes, its header "
+                             "says %lld", (long long)(rd.n - rd.i),
+                             (long long)pOp->nPayload);
+    return BEC_MALFORMED;
+  }
+  bec_crypto_hash(&a[rd.i], pOp->nPayload, aHash);
+  if( memcmp(aHash, pOp->aPayloadHash, BEC_HASH_BYTES) ){
+    *pzErr = sqlite3_mprintf("malformed: body does not match its header's "
+                             "payload hash");
+    return BEC_MALFORMED;
+  }
+  pOp->aPayload = &a[rd.i];
+  if( pOp->kind==BEC_KIND_ADD || pOp->kind==BEC_KIND_REMOVE ){
+    pOp->aTarget = pOp->aPayload;
+  }
+  if( pOp->kind==BEC_KIND_ADD ){
+    pOp->role = pOp->aPayload[BEC_PUBKEY_BYTES];
+    if( pOp->role!=BEC_ROLE_ADMIN && pOp->role!=BEC_ROLE_MEMBER ){
+      *pzErr = sqlite3_mprintf("malformed: unknown role %d", pOp->role);
       return BEC_MALFORMED;
     }
   }
-  return decode_payload(pOp, pzErr);
+  return SQLITE_OK;
+}
+
+void bec_op_sign(BecBuf *pBuf, const u8 *aSecret, const u8 *aGroupId,
+                 int *pRc){
+  BecOp op;
+  char *zErr = 0;
+  if( *pRc ) return;
+  if( bec_op_decode_header(pBuf->a, pBuf->n, &op, &zErr) ){
+    *pRc = SQLITE_MISUSE;
+  }else{
+    /* The signature's place is right after the header. */
+    bec_crypto_sign_id(aSecret, op.kind==BEC_KIND_CREATE ? 0 : aGroupId,
+                       op.aId, &pBuf->a[op.nHeader]);
+  }
+  sqlite3_free(zErr);
 }

@@ -4,8 +4,10 @@
 ** hash, the signature check and the signed message exist once.
 **
 ** Signed message of an op (domain-separated, bound to the group):
-**     "bec-op-v1" (9 bytes) || group id (32 bytes, all zero for create)
-**     || BLAKE2b-256 of the op's encoding without its signature
+**     "bec-op-v2" (9 bytes) || group id (32 bytes, all zero for create)
+**     || op id (32 bytes: BLAKE2b-256 of the op's header, bec_codec.c)
+** The signature covers the header only; the header covers the body by its
+** length and hash.
 **
 ** Sealed secret (bec_keygen with a passphrase):
 **     version:u8 (=1) || opslimit:u64le || memlimit:u64le || salt:16
@@ -22,7 +24,7 @@ _Static_assert(BEC_SECKEY_BYTES==crypto_sign_SECRETKEYBYTES, "secret key size");
 _Static_assert(BEC_SEED_BYTES==crypto_sign_SEEDBYTES, "seed size");
 _Static_assert(BEC_SIG_BYTES==crypto_sign_BYTES, "signature size");
 
-#define SIGN_DOMAIN     "bec-op-v1"
+#define SIGN_DOMAIN     "bec-op-v2"
 #define SIGN_DOMAIN_LEN 9
 #define SEAL_VERSION    1
 #define SEAL_SALT       crypto_pwhash_SALTBYTES
@@ -39,40 +41,28 @@ void bec_crypto_hash(const u8 *a, i64 n, u8 *aOut){
 }
 
 /* Fills aMsg (SIGNED_MESSAGE_BYTES) with the message an op's signature
-** covers.  The op bytes enter as their BLAKE2b-256 digest, streamed, so
-** signing and verifying need no allocation and cost the same for any size. */
+** covers: the one place it is built, for signing and for verifying. */
 #define SIGNED_MESSAGE_BYTES (SIGN_DOMAIN_LEN + 2*BEC_HASH_BYTES)
-static void signed_message(const u8 *aGroupId, const u8 *aBody, i64 nSigned,
-                           u8 *aMsg){
+static void signed_message(const u8 *aGroupId, const u8 *aId, u8 *aMsg){
   static const u8 aZero[BEC_HASH_BYTES] = {0};
-  crypto_generichash_state st;
   memcpy(aMsg, SIGN_DOMAIN, SIGN_DOMAIN_LEN);
   memcpy(&aMsg[SIGN_DOMAIN_LEN], aGroupId ? aGroupId : aZero, BEC_HASH_BYTES);
-  crypto_generichash_init(&st, 0, 0, BEC_HASH_BYTES);
-  crypto_generichash_update(&st, aBody, (unsigned long long)nSigned);
-  crypto_generichash_final(&st, &aMsg[SIGN_DOMAIN_LEN+BEC_HASH_BYTES],
-                           BEC_HASH_BYTES);
+  memcpy(&aMsg[SIGN_DOMAIN_LEN+BEC_HASH_BYTES], aId, BEC_HASH_BYTES);
 }
 
 int bec_crypto_verify_op(const BecOp *pOp, const u8 *aGroupId){
   u8 aMsg[SIGNED_MESSAGE_BYTES];
   if( pOp->kind==BEC_KIND_CREATE ) aGroupId = 0;
-  signed_message(aGroupId, pOp->aBody, pOp->nSigned, aMsg);
+  signed_message(aGroupId, pOp->aId, aMsg);
   return crypto_sign_verify_detached(pOp->aSig, aMsg, sizeof(aMsg),
                                      pOp->aAuthor)==0;
 }
 
-void bec_crypto_sign_op(BecBuf *pBuf, const u8 *aSecret, const u8 *aGroupId,
-                        int *pRc){
-  u8 aSig[BEC_SIG_BYTES];
+void bec_crypto_sign_id(const u8 *aSecret, const u8 *aGroupId, const u8 *aId,
+                        u8 *aSig){
   u8 aMsg[SIGNED_MESSAGE_BYTES];
-  if( *pRc ) return;
-  /* A create op (kind byte 1 at offset 1) signs with the zero group id:
-  ** its own hash becomes the group id. */
-  if( pBuf->n>1 && pBuf->a[1]==BEC_KIND_CREATE ) aGroupId = 0;
-  signed_message(aGroupId, pBuf->a, pBuf->n, aMsg);
+  signed_message(aGroupId, aId, aMsg);
   crypto_sign_detached(aSig, 0, aMsg, sizeof(aMsg), aSecret);
-  bec_buf_append(pBuf, aSig, BEC_SIG_BYTES, pRc);
 }
 
 /* becsync handshake signatures: "bec-sync-auth-v1" || transcript, so a

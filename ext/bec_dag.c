@@ -31,7 +31,8 @@
 #include <stdarg.h>
 #include <time.h>
 
-#define FORMAT_VERSION 1
+/* The storage format is the op format (bec_store_config 'format'). */
+#define FORMAT_VERSION BEC_FORMAT_VERSION
 
 /* Defaults of the limits in bec_store_config. */
 #define DEFAULT_PENDING_MAX_OPS   10000
@@ -60,68 +61,79 @@ static const char zSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_rejected("
   "  id INTEGER PRIMARY KEY, hash BLOB, reason TEXT NOT NULL,"
   "  received_at INTEGER NOT NULL);"
-  "INSERT OR IGNORE INTO bec_store_config(key, value) VALUES('format', 1);";
-
-/* The pending area's per-key bound reads author (the signing key) through
-** an index; evicting or forgetting an op finds its missing links by hash.
-** A database made before author existed gains the column here, filled from
-** the bodies (the key is bytes 11..42 of an op's encoding). */
-static const char zPendingAuthor[] =
-  "ALTER TABLE bec_store_pending ADD COLUMN author BLOB;";
-static const char zPendingIndexes[] =
-  "UPDATE bec_store_pending SET author=substr(body, 11, 32) "
-  "  WHERE author IS NULL;"
-  "CREATE INDEX IF NOT EXISTS bec_store_pending_author "
+  /* The pending area's per-key bound reads author (the signing key) through
+  ** an index; evicting or forgetting an op finds its missing links by hash. */
+  "CREATE INDEX IF NOT EXISTS bec_store_pending_author"
   "  ON bec_store_pending(author);"
-  "CREATE INDEX IF NOT EXISTS bec_store_pending_missing_hash "
-  "  ON bec_store_pending_missing(hash);";
-
-static int pending_ensure_schema(BecCtx *p, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc, bHas = 0;
-  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM pragma_table_info("
-      "'bec_store_pending', 'main') WHERE name='author'", -1, &pStmt, 0);
-  if( rc==SQLITE_OK ){
-    bHas = sqlite3_step(pStmt)==SQLITE_ROW;
-    rc = sqlite3_finalize(pStmt);
-  }
-  if( rc ){
-    *pzErr = sqlite3_mprintf("bec: cannot read the pending area's columns: %s",
-                             sqlite3_errmsg(p->db));
-    return rc;
-  }
-  if( !bHas ) rc = bec_ctx_exec(p, zPendingAuthor, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zPendingIndexes, pzErr);
-  return rc;
-}
+  "CREATE INDEX IF NOT EXISTS bec_store_pending_missing_hash"
+  "  ON bec_store_pending_missing(hash);"
+  "INSERT OR IGNORE INTO bec_store_config(key, value) VALUES('format', 2);";
 
 /**************************************************************************
 ** Schema and configuration.
 */
-int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
+/* The format recorded in db's bec_store_config, 0 if none can be read.
+** It runs from sqlite3_bec_init too, where sqlite3_open() would report an
+** error left in the connection as its own: so a missing table is looked
+** up, not prepared against, and a failure is cleared by a statement that
+** cannot fail. */
+static i64 stored_format(sqlite3 *db){
   sqlite3_stmt *pStmt = 0;
-  int rc;
   i64 iFormat = 0;
-  bec_ctx_recover(p);
-  if( p->bSchema ) return SQLITE_OK;
-  rc = sqlite3_prepare_v2(p->db,
-      "SELECT value FROM bec_store_config WHERE key='format'", -1, &pStmt, 0);
-  if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    iFormat = sqlite3_column_int64(pStmt, 0);
+  int bTable = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_schema WHERE "
+      "type='table' AND name='bec_store_config'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ) bTable = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( sqlite3_finalize(pStmt) ) rc = SQLITE_ERROR;
+  pStmt = 0;
+  if( rc==SQLITE_OK && bTable ){
+    rc = sqlite3_prepare_v2(db,
+        "SELECT value FROM bec_store_config WHERE key='format'", -1, &pStmt, 0);
+    if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      iFormat = sqlite3_column_int64(pStmt, 0);
+    }
+    if( sqlite3_finalize(pStmt) ) rc = SQLITE_ERROR;
   }
-  sqlite3_finalize(pStmt);
+  if( rc ){
+    pStmt = 0;
+    if( sqlite3_prepare_v2(db, "SELECT 1", -1, &pStmt, 0)==SQLITE_OK ){
+      sqlite3_finalize(pStmt);
+    }
+  }
+  return iFormat;
+}
+
+int bec_dag_check_format(sqlite3 *db, char **pzErr){
+  i64 iFormat = stored_format(db);
   if( iFormat>FORMAT_VERSION ){
     *pzErr = sqlite3_mprintf("bec: this database was written by a newer bec "
-                             "(storage format %lld; this build reads %d)",
-                             (long long)iFormat, FORMAT_VERSION);
+                             "(op format %lld; this build reads format %d "
+                             "only)", (long long)iFormat, FORMAT_VERSION);
     return SQLITE_ERROR;
   }
+  if( iFormat!=0 && iFormat<FORMAT_VERSION ){
+    /* Pre-release: no reading of old ops under new rules, no conversion. */
+    *pzErr = sqlite3_mprintf("bec: this database uses op format %lld; this "
+        "build reads format %d only (bec is pre-release: re-create the "
+        "group)", (long long)iFormat, FORMAT_VERSION);
+    return SQLITE_ERROR;
+  }
+  return SQLITE_OK;
+}
+
+int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
+  int rc;
+  i64 iFormat;
+  bec_ctx_recover(p);
+  if( p->bSchema ) return SQLITE_OK;
+  rc = bec_dag_check_format(p->db, pzErr);
+  if( rc ) return rc;
+  iFormat = stored_format(p->db);
   if( iFormat==0 ){
     rc = bec_ctx_exec(p, zSchema, pzErr);
     if( rc ) return rc;
   }
-  rc = pending_ensure_schema(p, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_member_ensure_schema(p, pzErr);
+  rc = bec_member_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_sync_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) p->bSchema = 1;
@@ -735,9 +747,20 @@ static int check_group(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   return rc;
 }
 
+/* What *pbRejected says (accept_one): a verdict on the op, which every
+** copy of it would get, or on this copy only.  The id covers the header
+** alone, so bytes that fail before the header and body are known to match
+** (a bad signature, a body that is not the header's, bytes that are no op)
+** say nothing about the op their header names: they are logged under the
+** hash of the bytes received, and nothing that waits for that id is
+** dropped, so a forged copy cannot keep the real op out. */
+#define REJECT_OP   1
+#define REJECT_COPY 2
+
 /* bVerified: the signature was checked already (a local op, or one
 ** released from the pending area).  On rejection *pbRejected is set and
-** *pzErr says why; the op has been logged in bec_store_rejected. */
+** *pzErr says why; aHash is then the id (REJECT_OP) or the hash of the
+** bytes (REJECT_COPY), under which the caller logs it. */
 static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
                       u8 *aHash, int *peOutcome, int *pbRejected, int *pbStoring,
                       char **pzErr){
@@ -751,8 +774,14 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
 
   *peOutcome = 0;
   *pbRejected = 0;
-  bec_crypto_hash(aBody, nBody, aHash);
   rc = bec_op_decode(aBody, nBody, &op, pzErr);
+  if( rc && op.aPayload==0 ){
+    /* Not an op, or not this op's body: a verdict on these bytes only. */
+    bec_crypto_hash(aBody, nBody, aHash);
+    *pbRejected = REJECT_COPY;
+    return rc;
+  }
+  memcpy(aHash, op.aId, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ){
     /* Check the caches against storage once, before anything reads them. */
     BecGraph *g = 0;
@@ -761,7 +790,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     if( rc ) return rc;
   }
   if( rc ){
-    *pbRejected = 1;
+    *pbRejected = REJECT_OP;
     return rc;
   }
   rc = bec_dag_seq_of(p, aHash, &aPredSeq[0]);
@@ -771,7 +800,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   }
   if( rc==SQLITE_OK ) rc = check_group(p, &op, aHash, aGroupId, pzErr);
   if( rc ){
-    *pbRejected = (*pzErr!=0);
+    *pbRejected = *pzErr!=0 ? REJECT_OP : 0;
     return rc;
   }
   rc = pending_contains(p, aHash, &bFound);
@@ -781,7 +810,8 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   }
   if( rc==SQLITE_OK && !bVerified && !bec_crypto_verify_op(&op, aGroupId) ){
     *pzErr = sqlite3_mprintf("bad signature");
-    *pbRejected = 1;
+    bec_crypto_hash(aBody, nBody, aHash);
+    *pbRejected = REJECT_COPY;
     return SQLITE_ERROR;
   }
   for(i=0; rc==SQLITE_OK && i<op.nPred; i++){
@@ -800,7 +830,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   if( rc==SQLITE_OK && nMissing ){
     rc = pending_park(p, &op, aHash, aMissing, nMissing, pzErr);
     if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_PENDING;
-    else if( rc==SQLITE_FULL ) *pbRejected = 1;
+    else if( rc==SQLITE_FULL ) *pbRejected = REJECT_OP;
     sqlite3_free(aMissing);
     return rc;
   }
@@ -808,7 +838,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   if( rc==SQLITE_OK ){
     rc = bec_member_authorize(p, &op, aPredSeq, pzErr);
     if( rc==SQLITE_AUTH ){
-      *pbRejected = 1;
+      *pbRejected = REJECT_OP;
       return rc;
     }
   }
@@ -816,7 +846,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     /* Payloads of schema and write ops (bec_crdt.c). */
     rc = bec_crdt_validate(p, &op, aPredSeq, pzErr);
     if( rc && *pzErr ){
-      *pbRejected = 1;
+      *pbRejected = REJECT_OP;
       return rc;
     }
   }
@@ -875,8 +905,8 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
     /* A verdict: keep its log line, and drop the pending ops that waited
     ** for it, since they can never be stored.  A full pending area is no
     ** verdict on the op: what waits for it may still be stored when it
-    ** comes again. */
-    int rc2 = rc==SQLITE_FULL ? SQLITE_OK
+    ** comes again; neither is a rejected copy (REJECT_COPY). */
+    int rc2 = rc==SQLITE_FULL || bRejected==REJECT_COPY ? SQLITE_OK
                               : pending_reject_dependents(p, aHashOut, &doomed);
     if( rc2==SQLITE_OK ) rc2 = bec_ctx_commit(p, &spIngest);
     else bec_ctx_rollback(p, &spIngest);
@@ -902,8 +932,10 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
                               &zErr);
       if( rc2==SQLITE_OK && eOutcome==BEC_ACCEPT_STORED ){
         rc = pending_release(p, aHash, &queue);
-      }else if( bRej ){
+      }else if( bRej==REJECT_OP ){
         rc = pending_reject_dependents(p, aHash, &doomed);
+      }else if( bRej ){
+        rc = SQLITE_OK;      /* a damaged copy in storage: logged, dropped */
       }else{
         rc = rc2;
       }
@@ -1020,13 +1052,15 @@ static int append_locked(BecCtx *p, int kind, const u8 *aPayload,
   if( rc ) return rc;
   bec_op_encode_unsigned(&op, kind, kind==BEC_KIND_CREATE ? 0 : aGroupId,
                          p->aPub, nHeads, aHeads, aPayload, nPayload, &rc);
-  bec_crypto_sign_op(&op, aSecret, aGroupId, &rc);
+  bec_op_sign(&op, aSecret, aGroupId, &rc);
   sqlite3_free(aHeads);
   if( rc==SQLITE_OK && kind==BEC_KIND_CREATE ){
-    /* The create op's own hash is the group id; record it first so the
+    /* The create op's own id is the group id; record it first so the
     ** acceptance path sees a group.  It is rolled back with the op. */
-    bec_crypto_hash(op.a, op.n, aGroupId);
-    rc = bec_dag_config_set_blob(p, "group_id", aGroupId, BEC_HASH_BYTES);
+    rc = bec_op_id(op.a, op.n, aGroupId);
+    if( rc==SQLITE_OK ){
+      rc = bec_dag_config_set_blob(p, "group_id", aGroupId, BEC_HASH_BYTES);
+    }
   }
   if( rc==SQLITE_OK ){
     rc = bec_dag_accept(p, op.a, op.n, 1, aHashOut, &eOutcome, pzErr);
@@ -1139,14 +1173,15 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       continue;
     }
     bec_hex_encode(aStoredHash, BEC_HASH_BYTES, zHex);
-    bec_crypto_hash(aBody, nBody, aHash);
-    if( memcmp(aHash, aStoredHash, BEC_HASH_BYTES) ){
-      report(&out, &nProblem, &rc, "op %s: body does not hash to its id", zHex);
-      continue;
-    }
     if( bec_op_decode(aBody, nBody, &op, &zWhy) ){
       report(&out, &nProblem, &rc, "op %s: %s", zHex, zWhy);
       sqlite3_free(zWhy);
+      continue;
+    }
+    memcpy(aHash, op.aId, BEC_HASH_BYTES);
+    if( memcmp(aHash, aStoredHash, BEC_HASH_BYTES) ){
+      report(&out, &nProblem, &rc, "op %s: header does not hash to its id",
+             zHex);
       continue;
     }
     if( !bGroup ){

@@ -521,6 +521,9 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
     *pzErrMsg = sqlite3_mprintf("bec: libsodium failed to initialize");
     return SQLITE_ERROR;
   }
+  /* A database of another op format is refused on open, before anything
+  ** reads its ops. */
+  if( bec_dag_check_format(db, pzErrMsg) ) return SQLITE_ERROR;
   rc = bec_ctx_new(db, &pCtx);
   if( rc ) return rc;
   rc = sqlite3_create_module_v2(db, "bec_conn", &bec_conn_module,

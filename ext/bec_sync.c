@@ -713,10 +713,11 @@ static int accept_ops(BecCtx *p, Session *s, const BecSyncMsg *pMsg,
 ** branch instead of one per op. */
 static int mark_received(BecCtx *p, const BecGraph *g, const BecBuf *pRecv,
                          u8 *aMark){
-  BecBuf preds, tips;
+  BecBuf preds, ids, tips;
   BecReader rd;
-  int rc = SQLITE_OK, nPred;
+  int rc = SQLITE_OK, nPred, i;
   memset(&preds, 0, sizeof(preds));
+  memset(&ids, 0, sizeof(ids));
   memset(&tips, 0, sizeof(tips));
   rd.a = pRecv->a; rd.n = pRecv->n; rd.i = 0;
   while( rc==SQLITE_OK && rd.i<rd.n ){
@@ -728,6 +729,7 @@ static int mark_received(BecCtx *p, const BecGraph *g, const BecBuf *pRecv,
      || bec_read_bytes(&rd, (i64)n, &aOp) ) break;
     if( bec_op_decode(aOp, (i64)n, &op, &zErr)==SQLITE_OK ){
       bec_buf_append(&preds, op.aPred, (i64)op.nPred*BEC_HASH_BYTES, &rc);
+      bec_buf_append(&ids, op.aId, BEC_HASH_BYTES, &rc);
     }
     sqlite3_free(zErr);
   }
@@ -735,14 +737,8 @@ static int mark_received(BecCtx *p, const BecGraph *g, const BecBuf *pRecv,
   if( rc==SQLITE_OK && nPred>1 ){
     qsort(preds.a, (size_t)nPred, BEC_HASH_BYTES, hash_cmp);
   }
-  rd.i = 0;
-  while( rc==SQLITE_OK && rd.i<rd.n ){
-    u64 n = 0;
-    const u8 *aOp = 0;
-    u8 aHash[BEC_HASH_BYTES];
-    if( bec_read_varint(&rd, &n, BEC_MAX_OP_BYTES)
-     || bec_read_bytes(&rd, (i64)n, &aOp) ) break;
-    bec_crypto_hash(aOp, (i64)n, aHash);
+  for(i=0; rc==SQLITE_OK && i<(int)(ids.n/BEC_HASH_BYTES); i++){
+    const u8 *aHash = &ids.a[i*BEC_HASH_BYTES];
     if( nPred==0 || bsearch(aHash, preds.a, (size_t)nPred, BEC_HASH_BYTES,
                             hash_cmp)==0 ){
       bec_buf_append(&tips, aHash, BEC_HASH_BYTES, &rc);
@@ -752,6 +748,7 @@ static int mark_received(BecCtx *p, const BecGraph *g, const BecBuf *pRecv,
     rc = mark_hashes(p, g, tips.a, (int)(tips.n/BEC_HASH_BYTES), aMark, 0);
   }
   bec_buf_free(&preds);
+  bec_buf_free(&ids);
   bec_buf_free(&tips);
   return rc;
 }

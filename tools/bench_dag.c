@@ -100,15 +100,23 @@ static double run_ceiling_ingest(const Ops *p, const char *zDir){
     const u8 *a = p->aBody[i];
     int n = p->anBody[i];
     static const u8 aZero[32];
-    /* The same signed message bec verifies: domain, group, digest. */
+    /* What any reader of op format 2 must do: check the body against the
+    ** header's payload hash, hash the header (the id), and verify the
+    ** signed message (domain, group, id).  The header of these ops: 42
+    ** fixed bytes, no epochs, 0 or 1 predecessor, a 1-byte length, the
+    ** payload hash. */
+    int nHeader = 42 + 1 + 1 + 32*a[43] + 1 + 32;
     u8 aMsg[9+32+32];
-    memcpy(aMsg, "bec-op-v1", 9);
+    crypto_generichash(aHash, 32, &a[nHeader+64],
+                       (unsigned long long)(n-nHeader-64), 0, 0);
+    if( memcmp(aHash, &a[nHeader-32], 32) ) die(0, "raw body check failed");
+    memcpy(aMsg, "bec-op-v2", 9);
     memcpy(&aMsg[9], i==0 ? aZero : aGroup, 32);
-    crypto_generichash(&aMsg[41], 32, a, (unsigned long long)(n-64), 0, 0);
-    if( crypto_sign_verify_detached(&a[n-64], aMsg, sizeof(aMsg), &a[10]) ){
+    crypto_generichash(aHash, 32, a, (unsigned long long)nHeader, 0, 0);
+    memcpy(&aMsg[41], aHash, 32);
+    if( crypto_sign_verify_detached(&a[nHeader], aMsg, sizeof(aMsg), &a[10]) ){
       die(0, "raw verify failed");
     }
-    crypto_generichash(aHash, 32, a, (unsigned long long)n, 0, 0);
     sqlite3_bind_blob(pStmt, 1, aHash, 32, SQLITE_STATIC);
     sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
     if( sqlite3_step(pStmt)!=SQLITE_DONE ) die(db, "insert");
@@ -171,15 +179,20 @@ static double run_ceiling_append(int n, const char *zDir){
   t0 = now();
   exec(db, "BEGIN");
   for(i=0; i<n; i++){
-    u8 aBody[256], aHash[32];
-    int nBody = 2+8+32+1+32+1+PAYLOAD_BYTES;
-    memset(aBody, 7, (size_t)nBody);
-    randombytes_buf(&aBody[nBody-PAYLOAD_BYTES], PAYLOAD_BYTES);
-    crypto_generichash(&aMsg[41], 32, aBody, (unsigned long long)nBody, 0, 0);
-    crypto_sign_detached(&aBody[nBody], 0, aMsg, sizeof(aMsg), aSec);
-    crypto_generichash(aHash, 32, aBody, (unsigned long long)nBody+64, 0, 0);
+    /* header (fixed 42, no epochs, 1 predecessor, length, payload hash)
+    ** || signature || payload, as op format 2 lays them out */
+    u8 aBody[400], aHash[32];
+    int nHeader = 42+1+1+32+1+32;
+    int nBody = nHeader+64+PAYLOAD_BYTES;
+    memset(aBody, 7, (size_t)nHeader);
+    randombytes_buf(&aBody[nHeader+64], PAYLOAD_BYTES);
+    crypto_generichash(&aBody[nHeader-32], 32, &aBody[nHeader+64],
+                       PAYLOAD_BYTES, 0, 0);
+    crypto_generichash(aHash, 32, aBody, (unsigned long long)nHeader, 0, 0);
+    memcpy(&aMsg[41], aHash, 32);
+    crypto_sign_detached(&aBody[nHeader], 0, aMsg, sizeof(aMsg), aSec);
     sqlite3_bind_blob(pStmt, 1, aHash, 32, SQLITE_STATIC);
-    sqlite3_bind_blob(pStmt, 2, aBody, nBody+64, SQLITE_STATIC);
+    sqlite3_bind_blob(pStmt, 2, aBody, nBody, SQLITE_STATIC);
     if( sqlite3_step(pStmt)!=SQLITE_DONE ) die(db, "insert");
     sqlite3_reset(pStmt);
   }

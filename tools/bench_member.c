@@ -93,9 +93,9 @@ static double op(int k, int kind, int iTarget, int role, u8 (*aPred)[BEC_HASH_BY
   }
   bec_op_encode_unsigned(&buf, kind, kind==BEC_KIND_CREATE ? 0 : aGroup,
                          aKey[k].pub, n, aP, aPay, nPay, &rc);
-  bec_crypto_sign_op(&buf, aKey[k].sec, aGroup, &rc);
+  bec_op_sign(&buf, aKey[k].sec, aGroup, &rc);
   if( rc ) die(0, "encode");
-  bec_crypto_hash(buf.a, buf.n, aHashOut);
+  if( bec_op_id(buf.a, buf.n, aHashOut) ) die(0, "op id");
   if( kind==BEC_KIND_CREATE ){
     char zSql[120], zG[2*BEC_HASH_BYTES+1];
     memcpy(aGroup, aHashOut, BEC_HASH_BYTES);

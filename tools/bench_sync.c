@@ -127,9 +127,9 @@ static i64 add_ops(sqlite3 *db, const Signer *pS, const u8 *aRoot, int k,
     }
     bec_op_encode_unsigned(&op, BEC_KIND_APP, pS->aGroup, pS->aPub, 1, aTip[b],
                            aPayload, PAYLOAD_BYTES, &rc);
-    bec_crypto_sign_op(&op, pS->aSecret, pS->aGroup, &rc);
+    bec_op_sign(&op, pS->aSecret, pS->aGroup, &rc);
     if( rc ) die(0, "encode");
-    bec_crypto_hash(op.a, op.n, aTip[b]);
+    if( bec_op_id(op.a, op.n, aTip[b]) ) die(0, "op id");
     sqlite3_bind_blob(pStmt, 1, op.a, (int)op.n, SQLITE_STATIC);
     if( sqlite3_step(pStmt)!=SQLITE_ROW ) die(db, "ingest");
     sqlite3_reset(pStmt);

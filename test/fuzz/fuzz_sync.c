@@ -245,9 +245,7 @@ static void decode_only(const u8 *a, i64 n){
       char *zE = 0;
       bec_syncmsg_next_op(&msg, &off, &aOp, &nOp);
       if( bec_op_decode(aOp, nOp, &op, &zE)==SQLITE_OK && (msg.flags & BEC_SYNC_F_FILTER) ){
-        u8 h[BEC_HASH_BYTES];
-        bec_crypto_hash(aOp, nOp, h);
-        (void)bec_bloom_test(&msg.filter, h);
+        (void)bec_bloom_test(&msg.filter, op.aId);
       }
       sqlite3_free(zE);
     }

@@ -42,7 +42,7 @@ def read_varint(b, i):
 
 
 def blake(b):
-    """BLAKE2b-256, the op id and the digest inside the signed message."""
+    """BLAKE2b-256: the op id (of the header) and the payload hash."""
     return hashlib.blake2b(b, digest_size=32).digest()
 
 
@@ -62,17 +62,111 @@ class Key:
         return sig.raw
 
 
-def make_op(key, kind, preds, payload, group):
-    """The signed encoding of an op.  group: the 32-byte group id (ignored,
-    all zero, for create).  Signed message: "bec-op-v1" || group id ||
-    BLAKE2b-256 of the encoding without its signature."""
+def verify(pub, sig, msg):
+    """True if sig is a valid Ed25519 signature of msg by pub."""
+    return sodium.crypto_sign_verify_detached(sig, msg, ctypes.c_ulonglong(len(msg)), pub) == 0
+
+
+def make_header(key, kind, preds, payload, group, epochs=()):
+    """The header of an op (op format 2): version 2, kind, group tag (zero
+    in create), author, key epochs (must be empty in format 2), sorted
+    predecessors, payload length and BLAKE2b-256 of the payload."""
     if kind == "create":
         group = None
-    body = bytes([1, KIND[kind]]) + (group[:8] if group else bytes(8)) + key.pub
+    h = bytes([2, KIND[kind]]) + (group[:8] if group else bytes(8)) + key.pub
+    epochs = sorted(set(epochs))
+    h += uvarint(len(epochs)) + b"".join(epochs)
     preds = sorted(set(preds))
-    body += uvarint(len(preds)) + b"".join(preds) + uvarint(len(payload)) + payload
-    msg = b"bec-op-v1" + (group or bytes(32)) + blake(body)
-    return body + key.sign(msg)
+    h += uvarint(len(preds)) + b"".join(preds)
+    return h + uvarint(len(payload)) + blake(payload)
+
+
+def signed_message(group, op_id):
+    """What an op's signature covers: "bec-op-v2" || group id (all zero for
+    create) || op id."""
+    return b"bec-op-v2" + (group or bytes(32)) + op_id
+
+
+def make_op(key, kind, preds, payload, group):
+    """The signed encoding of an op: header || signature || body (the
+    payload).  group: the 32-byte group id (ignored, all zero, for create).
+    Its id is blake(header), op_id(encoding)."""
+    if kind == "create":
+        group = None
+    header = make_header(key, kind, preds, payload, group)
+    return header + key.sign(signed_message(group, blake(header))) + payload
+
+
+def decode_op(b):
+    """An op's fields as a dict (kind name, tag, author, epochs, preds,
+    payload_len, payload_hash, header, sig, body, id), or None unless b is
+    exactly one op whose body matches its header.  It checks the layout
+    only (not minimal varints or the kind rules: bec's decoder does), and
+    not the signature: verify(m["author"], m["sig"], signed_message(group,
+    m["id"]))."""
+    return _decode(b, False)
+
+
+def decode_header(b):
+    """The fields of a header-only encoding (header || signature, exactly),
+    body None; or None."""
+    return _decode(b, True)
+
+
+def _decode(b, header_only):
+    try:
+        if b[0] != 2 or not 1 <= b[1] <= len(KIND):
+            return None
+        m = {"kind": [k for k, v in KIND.items() if v == b[1]][0],
+             "tag": bytes(b[2:10]), "author": bytes(b[10:42])}
+        i = 42
+
+        def hashes(i):
+            n, i = read_varint(b, i)
+            if i + 32 * n > len(b):
+                raise IndexError
+            hs = [bytes(b[i + 32 * k:i + 32 * k + 32]) for k in range(n)]
+            if hs != sorted(set(hs)):
+                raise IndexError
+            return hs, i + 32 * n
+        m["epochs"], i = hashes(i)
+        if m["epochs"]:
+            return None           # reserved for end-to-end encryption
+        m["preds"], i = hashes(i)
+        m["payload_len"], i = read_varint(b, i)
+        m["payload_hash"] = bytes(b[i:i + 32])
+        i += 32
+        if i + 64 > len(b) or len(m["payload_hash"]) != 32:
+            return None
+        m["header"], m["sig"] = bytes(b[:i]), bytes(b[i:i + 64])
+        m["id"] = blake(m["header"])
+        i += 64
+        if header_only:
+            m["body"] = None
+            return m if i == len(b) else None
+        m["body"] = bytes(b[i:])
+        if len(m["body"]) != m["payload_len"] or blake(m["body"]) != m["payload_hash"]:
+            return None
+        return m
+    except IndexError:
+        return None
+
+
+def op_id(b):
+    """The id of an encoded op: BLAKE2b-256 of its header (neither the
+    signature nor the body is covered; the header covers the body by its
+    hash), or None if no header parses.  A copy with a broken signature or
+    body has the id of the op whose header it carries."""
+    try:
+        i = 42
+        for _ in range(2):                    # key epochs, predecessors
+            n, i = read_varint(b, i)
+            i += 32 * n
+        _, i = read_varint(b, i)              # payload length
+        i += 32                               # payload hash
+    except IndexError:
+        return None
+    return blake(bytes(b[:i])) if i + 64 <= len(b) else None
 
 
 def decode_msg(b):
@@ -243,5 +337,4 @@ def write_payload(tables, changes):
 
 def op_preds(op):
     """The predecessor hashes of an encoded op (docs/wire-format.md)."""
-    n, i = read_varint(op, 42)
-    return [bytes(op[i + 32 * k:i + 32 * k + 32]) for k in range(n)]
+    return list(decode_op(op)["preds"])

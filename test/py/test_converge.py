@@ -53,7 +53,7 @@ sys.path.insert(0, os.path.join(ROOT, "test", "sim"))
 sys.path.insert(0, HERE)
 
 import bytesim  # noqa: E402  (first: it makes libsodium's randomness seeded)
-from becwire import (Key, Text, blake, decode_schema, make_op, op_preds,  # noqa: E402
+from becwire import (Key, Text, blake, decode_schema, make_op, op_id, op_preds,  # noqa: E402
                      schema_create, schema_drop, write_payload)
 from bectest import T, load_bec  # noqa: E402
 
@@ -474,12 +474,12 @@ class Scenario:
             return
         op = make_op(self.hkey, kind, preds, payload, self.group)
         self.hand.append(op)
-        self.what[blake(op).hex()] = what
+        self.what[op_id(op).hex()] = what
         try:
             w.q("SELECT bec_ingest(?)", op)
-            self.hlast = blake(op)
-            self.log("H on", w.name, where, what, "->", blake(op).hex()[:12],
-                     "stored" if w.q("SELECT count(*) FROM bec_ops WHERE hash=?", blake(op).hex()) else "pending")
+            self.hlast = op_id(op)
+            self.log("H on", w.name, where, what, "->", op_id(op).hex()[:12],
+                     "stored" if w.q("SELECT count(*) FROM bec_ops WHERE hash=?", op_id(op).hex()) else "pending")
             self.count("hand.stored")
         except sqlite3.Error as e:
             self.log("H on", w.name, where, what, "-> refused:", e)
@@ -530,9 +530,9 @@ class Scenario:
         ops = {}
         for w in ws:
             for b in w.bodies():
-                ops[blake(b)] = b
+                ops[op_id(b)] = b
         for op in self.hand:
-            ops.setdefault(blake(op), op)
+            ops.setdefault(op_id(op), op)
         depth = {}
 
         def dep(h):
@@ -619,7 +619,7 @@ class Scenario:
             self.setup()
             for _ in range(self.rng.randrange(20, 45)):
                 self.step()
-            self.hand_ids = {blake(op) for op in self.hand}
+            self.hand_ids = {op_id(op) for op in self.hand}
             reps = self.deliver()
             self.compare(reps + self.ws)
         except Exception as e:       # a harness error is a failure too
@@ -694,7 +694,7 @@ def case_pending_child_refused(ctype, key):
     w, group = group_with_admin(h)
     heads = w.heads()
     create = make_op(h, "schema", heads, schema_create("t", [("k", ctype, 1), ("v", "", 0)]), group)
-    child = make_op(h, "write", [blake(create)], write_payload([blake(create)], [(0, [key], {1: 1}, 2)]), group)
+    child = make_op(h, "write", [op_id(create)], write_payload([op_id(create)], [(0, [key], {1: 1}, 2)]), group)
     base = w.bodies()
     a, b = fresh(group, "causal"), fresh(group, "children-first")
     ingest_all(a, base + [create, child])

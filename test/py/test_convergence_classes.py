@@ -15,7 +15,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bectest import T, connect, one  # noqa: E402
-from becwire import (Key, Text, make_op, schema_create, schema_drop,  # noqa: E402
+from becwire import (Key, Text, make_op, op_id, schema_create, schema_drop,  # noqa: E402
                      write_payload)
 
 EVIL = Key(hashlib.sha256(b"issue 11 / hostile admin").digest())
@@ -77,7 +77,8 @@ class Group:
 
 
 def h(body):
-    return hashlib.blake2b(body, digest_size=32).digest()
+    """An op's id (docs/wire-format.md: the hash of its header)."""
+    return op_id(body)
 
 
 def bodies(db):

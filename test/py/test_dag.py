@@ -9,6 +9,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bectest import T, connect, one  # noqa: E402
+from becwire import decode_op  # noqa: E402
 
 
 def replica(path=":memory:", group=None):
@@ -70,9 +71,14 @@ body = one(db, "SELECT bec_op(?)", h2)
 T.eq(one(db, "SELECT bec_verify(?)", body), 1, "bec_verify of a stored op")
 T.eq(one(db, "SELECT bec_verify(?, ?)", body, gid), 1, "bec_verify with the group id")
 T.eq(one(db, "SELECT bec_verify(?, ?)", body, "00" * 32), 0, "bec_verify binds the group")
+# Op format 2 is header || signature || body (docs/wire-format.md): the
+# signature starts where the header ends (test/py/becwire.py knows where).
 bad = bytearray(body)
-bad[-1] ^= 1
+bad[len(decode_op(body)["header"])] ^= 1
 T.eq(one(db, "SELECT bec_verify(?)", bytes(bad)), 0, "bec_verify of a forged signature")
+badbody = bytearray(body)
+badbody[-1] ^= 1
+T.eq(one(db, "SELECT bec_verify(?)", bytes(badbody)), 0, "bec_verify of a body that is not its header's")
 T.eq(one(db, "SELECT bec_verify(x'00')"), 0, "bec_verify of garbage")
 T.eq(one(db, "SELECT bec_op(?)", "00" * 32), None, "bec_op of an unknown hash")
 
@@ -106,6 +112,7 @@ c = replica(group=gid)
 rejected_with(c, bytes(bad), "bad signature", "forged signature")
 rejected_with(c, body[:-5], "malformed", "truncated op")
 rejected_with(c, body + b"\x00", "malformed", "trailing byte")
+rejected_with(c, bytes(badbody), "payload hash", "a body that is not its header's")
 T.check(one(c, "SELECT count(*) FROM bec_rejected WHERE reason LIKE 'bad signature%'") == 1, "bec_rejected logs the reason")
 # Wrong group: an op of another group.
 other = replica()

@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bectest import T, connect, one  # noqa: E402
-from becwire import Key, blake, make_op  # noqa: E402
+from becwire import Key, blake, make_op, op_id  # noqa: E402
 
 
 def sync(a, a_names_b, b, b_names_a):
@@ -96,10 +96,10 @@ for rnd in range(3):
             "malformed")
     # An op whose predecessor is rejected: dropped from the pending area.
     p1 = make_op(outsider, "app", [G], b"p1 %d" % rnd, G)
-    p2 = make_op(outsider, "app", [blake(p1)], b"p2 %d" % rnd, G)
+    p2 = make_op(outsider, "app", [op_id(p1)], b"p2 %d" % rnd, G)
     T.check(errors_of(lambda: one(B, "SELECT bec_ingest(?)", p2)) is None, "p2 parked")
     T.check(errors_of(lambda: one(B, "SELECT bec_ingest(?)", p1)) is not None, "p1 refused")
-    T.eq(one(B, "SELECT count(*) FROM bec_pending WHERE hash=?", blake(p2).hex()), 0,
+    T.eq(one(B, "SELECT count(*) FROM bec_pending WHERE hash=?", op_id(p2).hex()), 0,
          "p2 dropped with p1")
     # A's ops out of order: the second waits, the first releases it.
     a1 = one(A, "SELECT bec_sign(?)", b"a1 %d" % rnd)

@@ -31,7 +31,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(ROOT, "test", "membership"))
 
 from bectest import T, connect, one  # noqa: E402
-from becwire import ROLE, Key, blake, make_op  # noqa: E402
+from becwire import ROLE, Key, make_op, op_id  # noqa: E402
 import gen  # noqa: E402
 import refmodel  # noqa: E402
 
@@ -78,7 +78,7 @@ class Forge:
             preds.append(bytes.fromhex(self.real[p]) if p in self.real
                          else hashlib.sha256(p.encode()).digest())
         enc = make_op(key, kind, preds, payload, self.group)
-        rid = blake(enc).hex()
+        rid = op_id(enc).hex()
         if kind == "create" and self.group is None and known:
             self.group = bytes.fromhex(rid)
         if known:

@@ -104,8 +104,8 @@ def reseed_sodium(seed):
 
 sys.path.insert(0, os.path.join(ROOT, "test", "py"))
 from becwire import (F_FILTER, F_KNOWS_ALL, F_OFFER, F_SAME_HEADS,  # noqa: E402,F401
-                     F_SHARED_IS_HEADS, KIND, Key, blake, decode_msg, encode_msg,
-                     make_op, read_varint, uvarint)
+                     F_SHARED_IS_HEADS, KIND, Key, blake, decode_msg, decode_op,
+                     encode_msg, make_op, op_id, read_varint, uvarint)
 from bectest import load_bec, one  # noqa: E402
 
 
@@ -201,6 +201,7 @@ class Sim:
         self.fails = []
         self.stats = {}
         self.bad = {}          # hash hex -> why it must never be stored
+        self.must = set()      # hash hex of ops every honest replica must store
         self.pool = []         # captured sync messages (for replays)
         self.errors = {}       # error text (truncated) -> count
 
@@ -456,30 +457,48 @@ class Sim:
             f.db.close()
 
     def byz_forge(self, b):
-        """Ops that carry a broken signature: must be rejected everywhere."""
+        """Ops that carry a broken signature or body: must be rejected
+        everywhere.  A broken signature or body keeps the id of the real op
+        (op format 2: the id is the hash of the header), so such a copy must
+        not keep the real op out: sometimes the real ops follow, and then
+        every honest replica must end up storing them."""
         rng = self.rng
         f = self.fork(b)
         before = hset(f.db)
         self.write_on(f, "forge")
         new = self.new_ops(before, f.db)
-        f.db.close()
         bad = []
+        same_id = []
         for h, body in new:
+            m = decode_op(body)
+            nh = len(m["header"])
+            pred_end = nh - 32 - len(uvarint(m["payload_len"]))
             body = bytearray(body)
             how = rng.choice(["sig", "author", "payload", "pred"])
             if how == "sig":
-                body[-1 - rng.randrange(64)] ^= 1 << rng.randrange(8)
+                body[nh + rng.randrange(64)] ^= 1 << rng.randrange(8)
             elif how == "author":
                 body[10:42] = bytes.fromhex(rng.choice(self.reps).pub)
-            elif how == "payload" and len(body) > 64 + 43:
-                body[rng.randrange(43, len(body) - 64)] ^= 1 << rng.randrange(8)
+            elif how == "payload" and len(body) > nh + 64:
+                body[rng.randrange(nh + 64, len(body))] ^= 1 << rng.randrange(8)
             else:
-                body[-65] ^= 1
+                how = "pred"
+                body[pred_end - 1 - rng.randrange(32 * len(m["preds"]))] ^= 1 << rng.randrange(8)
             body = bytes(body)
-            self.bad[blake(body).hex()] = "forged (%s)" % how
+            if op_id(body).hex() == h:
+                same_id.append(h)
+            else:
+                self.bad[op_id(body).hex()] = "forged (%s)" % how
             bad.append(body)
         if bad:
-            self.deliver_ops(b, self.honest_peer(), bad)
+            v = self.honest_peer()
+            self.deliver_ops(b, v, bad)
+            if same_id and rng.random() < 0.5:
+                # the real ops after their broken copies
+                if self.push(f, v) == "done":
+                    self.must.update(same_id)
+                    self.count("byz.forge.real_after")
+        f.db.close()
         self.count("byz.forge")
 
     def outsider_ops(self, b):
@@ -504,7 +523,7 @@ class Sim:
             else:
                 other = blake(b"other group %d" % rng.randrange(1000))
                 body = make_op(b.key, "app", preds, b"elsewhere", other)
-            self.bad[blake(body).hex()] = "outsider (%s)" % kind
+            self.bad[op_id(body).hex()] = "outsider (%s)" % kind
             ops.append(body)
         return ops
 
@@ -813,6 +832,8 @@ class Sim:
             stored = hset(r.db)
             for h in sorted(set(self.bad) & stored):
                 self.fail("%s stores an op that must fail acceptance: %s %s" % (r.name, h[:16], self.bad[h]))
+            for h in sorted(self.must - stored):
+                self.fail("%s lacks an op sent after a broken copy of it: %s" % (r.name, h[:16]))
         # A fresh replica, synced from scratch, derives the same state.
         fresh = Rep("F", True)
         fresh.q("SELECT bec_keygen()")

@@ -3,8 +3,10 @@
 **
 ** Round trip of every kind; every truncation and every single-bit flip of
 ** valid ops is rejected (by the decoder, the signature or the hash);
-** non-canonical encodings are rejected; golden vectors in
-** test/vectors/ops.txt pin the bytes (BEC_REGEN_VECTORS=1 rewrites them).
+** non-canonical encodings are rejected; a body that is not its header's is
+** rejected; the header alone gives the id and the signature check; golden
+** vectors in test/vectors/ops.txt pin the bytes (BEC_REGEN_VECTORS=1
+** rewrites them; test/py/test_wire.py rebuilds them from the document).
 */
 #include "becInt.h"
 #include "bectest.h"
@@ -24,14 +26,23 @@ static const char *vector_file(void){
 static u8 aSecretA[BEC_SECKEY_BYTES], aPubA[BEC_PUBKEY_BYTES];
 static u8 aGroup[BEC_HASH_BYTES];
 
-/* Builds and signs an op; *pBuf owned by the caller (bec_buf_free). */
-static void make_op(BecBuf *pBuf, int kind, int nPred, const u8 *aPred,
-                    const u8 *aPayload, int nPayload){
+/* Builds an op with a zero signature (what a header the signer refuses
+** would look like); *pBuf owned by the caller (bec_buf_free). */
+static void make_unsigned(BecBuf *pBuf, int kind, int nPred, const u8 *aPred,
+                          const u8 *aPayload, int nPayload){
   int rc = SQLITE_OK;
   memset(pBuf, 0, sizeof(*pBuf));
   bec_op_encode_unsigned(pBuf, kind, kind==BEC_KIND_CREATE ? 0 : aGroup, aPubA,
                          nPred, aPred, aPayload, nPayload, &rc);
-  bec_crypto_sign_op(pBuf, aSecretA, aGroup, &rc);
+  CHECK(rc==SQLITE_OK);
+}
+
+/* Builds and signs an op; *pBuf owned by the caller (bec_buf_free). */
+static void make_op(BecBuf *pBuf, int kind, int nPred, const u8 *aPred,
+                    const u8 *aPayload, int nPayload){
+  int rc = SQLITE_OK;
+  make_unsigned(pBuf, kind, nPred, aPred, aPayload, nPayload);
+  bec_op_sign(pBuf, aSecretA, aGroup, &rc);
   CHECK(rc==SQLITE_OK);
 }
 
@@ -44,9 +55,7 @@ static int accepted(const u8 *a, i64 n, const u8 *aWantHash){
   if( bec_op_decode(a, n, &op, &zErr)==SQLITE_OK ){
     ok = bec_crypto_verify_op(&op, aGroup);
     if( ok && aWantHash ){
-      u8 aHash[BEC_HASH_BYTES];
-      bec_crypto_hash(a, n, aHash);
-      ok = memcmp(aHash, aWantHash, BEC_HASH_BYTES)==0;
+      ok = memcmp(op.aId, aWantHash, BEC_HASH_BYTES)==0;
     }
   }
   sqlite3_free(zErr);
@@ -59,7 +68,7 @@ static void mutate_all(const BecBuf *pOp, const char *zKind){
   u8 *a = malloc((size_t)pOp->n + 1);
   i64 i;
   int bit, nAccepted = 0;
-  bec_crypto_hash(pOp->a, pOp->n, aHash);
+  CHECK(bec_op_id(pOp->a, pOp->n, aHash)==SQLITE_OK);
   for(i=0; i<pOp->n; i++){
     if( accepted(pOp->a, i, 0) ) nAccepted++;
   }
@@ -69,8 +78,9 @@ static void mutate_all(const BecBuf *pOp, const char *zKind){
     for(bit=0; bit<8; bit++){
       memcpy(a, pOp->a, (size_t)pOp->n);
       a[i] ^= (u8)(1<<bit);
-      /* A flip may still decode and even carry a valid signature only if
-      ** it changed nothing signed; the hash then still differs. */
+      /* A flip in the header changes the id and breaks the signature; in
+      ** the signature it breaks the signature (Ed25519 as libsodium checks
+      ** it is not malleable); in the body it breaks the payload hash. */
       if( accepted(a, pOp->n, aHash) ) nAccepted++;
     }
   }
@@ -138,28 +148,32 @@ static void test_non_canonical(void){
   /* Unsorted predecessors. */
   memset(aPred, 0x22, BEC_HASH_BYTES);
   memset(&aPred[BEC_HASH_BYTES], 0x11, BEC_HASH_BYTES);
-  make_op(&buf, BEC_KIND_APP, 2, aPred, (const u8*)"x", 1);
+  make_unsigned(&buf, BEC_KIND_APP, 2, aPred, (const u8*)"x", 1);
   CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
   CHECK(zErr && strstr(zErr, "sorted"));
+  /* The signer refuses a header that does not decode. */
+  bec_op_sign(&buf, aSecretA, aGroup, &rc);
+  CHECK(rc==SQLITE_MISUSE);
+  rc = SQLITE_OK;
   sqlite3_free(zErr); zErr = 0;
   bec_buf_free(&buf);
 
   /* Duplicate predecessors. */
   memset(&aPred[BEC_HASH_BYTES], 0x22, BEC_HASH_BYTES);
-  make_op(&buf, BEC_KIND_APP, 2, aPred, (const u8*)"x", 1);
+  make_unsigned(&buf, BEC_KIND_APP, 2, aPred, (const u8*)"x", 1);
   CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
   sqlite3_free(zErr); zErr = 0;
   bec_buf_free(&buf);
 
   /* No predecessors on a non-create op. */
-  make_op(&buf, BEC_KIND_APP, 0, 0, (const u8*)"x", 1);
+  make_unsigned(&buf, BEC_KIND_APP, 0, 0, (const u8*)"x", 1);
   CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
   CHECK(zErr && strstr(zErr, "predecessors"));
   sqlite3_free(zErr); zErr = 0;
   bec_buf_free(&buf);
 
   /* A create with predecessors. */
-  make_op(&buf, BEC_KIND_CREATE, 1, aPred, (const u8*)"0123456789abcdef", 16);
+  make_unsigned(&buf, BEC_KIND_CREATE, 1, aPred, (const u8*)"0123456789abcdef", 16);
   CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
   sqlite3_free(zErr); zErr = 0;
   bec_buf_free(&buf);
@@ -180,26 +194,41 @@ static void test_non_canonical(void){
   CHECK(zErr && strstr(zErr, "kind"));
   sqlite3_free(zErr); zErr = 0;
   buf.a[1] = BEC_KIND_APP;
-  buf.a[0] = 2;
+  buf.a[0] = 1;                  /* op format 1 is refused, not reread */
   CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
-  CHECK(zErr && strstr(zErr, "version"));
+  CHECK(zErr && strstr(zErr, "version 1"));
   sqlite3_free(zErr); zErr = 0;
   bec_buf_free(&buf);
 
   /* A non-minimal varint for the predecessor count (0x81 0x00 = 1). */
-  memset(&buf, 0, sizeof(buf));
-  bec_buf_append_u8(&buf, BEC_FORMAT_VERSION, &rc);
-  bec_buf_append_u8(&buf, BEC_KIND_APP, &rc);
-  bec_buf_append(&buf, aGroup, BEC_GROUP_TAG_BYTES, &rc);
-  bec_buf_append(&buf, aPubA, BEC_PUBKEY_BYTES, &rc);
-  bec_buf_append(&buf, "\x81\x00", 2, &rc);
-  bec_buf_append(&buf, aPred, BEC_HASH_BYTES, &rc);
-  bec_buf_append(&buf, "\x01x", 2, &rc);
-  bec_crypto_sign_op(&buf, aSecretA, aGroup, &rc);
-  CHECK(rc==SQLITE_OK);
-  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
-  sqlite3_free(zErr); zErr = 0;
-  bec_buf_free(&buf);
+  {
+    u8 aBodyHash[BEC_HASH_BYTES], aSig[BEC_SIG_BYTES];
+    memset(aSig, 0, sizeof(aSig));
+    bec_crypto_hash((const u8*)"x", 1, aBodyHash);
+    memset(&buf, 0, sizeof(buf));
+    bec_buf_append_u8(&buf, BEC_FORMAT_VERSION, &rc);
+    bec_buf_append_u8(&buf, BEC_KIND_APP, &rc);
+    bec_buf_append(&buf, aGroup, BEC_GROUP_TAG_BYTES, &rc);
+    bec_buf_append(&buf, aPubA, BEC_PUBKEY_BYTES, &rc);
+    bec_buf_append_u8(&buf, 0, &rc);
+    bec_buf_append(&buf, "\x81\x00", 2, &rc);
+    bec_buf_append(&buf, aPred, BEC_HASH_BYTES, &rc);
+    bec_buf_append_u8(&buf, 1, &rc);
+    bec_buf_append(&buf, aBodyHash, BEC_HASH_BYTES, &rc);
+    bec_buf_append(&buf, aSig, BEC_SIG_BYTES, &rc);
+    bec_buf_append(&buf, "x", 1, &rc);
+    CHECK(rc==SQLITE_OK);
+    CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+    CHECK(zErr && strstr(zErr, "predecessor count"));
+    sqlite3_free(zErr); zErr = 0;
+    /* The same with a minimal count decodes: only the varint was wrong. */
+    memmove(&buf.a[44], &buf.a[45], (size_t)(buf.n-45));
+    buf.a[43] = 1;
+    buf.n--;
+    CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)==SQLITE_OK);
+    sqlite3_free(zErr); zErr = 0;
+    bec_buf_free(&buf);
+  }
 
   /* Too many predecessors. */
   {
@@ -210,7 +239,7 @@ static void test_non_canonical(void){
       a[i*BEC_HASH_BYTES] = (u8)(i>>8);
       a[i*BEC_HASH_BYTES+1] = (u8)i;
     }
-    make_op(&buf, BEC_KIND_APP, n, a, (const u8*)"x", 1);
+    make_unsigned(&buf, BEC_KIND_APP, n, a, (const u8*)"x", 1);
     CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
     sqlite3_free(zErr); zErr = 0;
     bec_buf_free(&buf);
@@ -220,6 +249,106 @@ static void test_non_canonical(void){
     bec_buf_free(&buf);
     free(a);
   }
+}
+
+/* Op format 2: the header alone gives the id and the signature check; the
+** body is checked against the header's length and hash; the key-epoch list
+** must be empty. */
+static void test_header(void){
+  static const u8 aPayload[] = "a body of some bytes";
+  u8 aPred[BEC_HASH_BYTES];
+  u8 aId[BEC_HASH_BYTES], aId2[BEC_HASH_BYTES];
+  BecBuf buf, buf2;
+  BecOp op, hdr;
+  char *zErr = 0;
+  int rc = SQLITE_OK;
+
+  memset(aPred, 0x44, sizeof(aPred));
+  make_op(&buf, BEC_KIND_APP, 1, aPred, aPayload, (int)sizeof(aPayload));
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)==SQLITE_OK);
+  sqlite3_free(zErr); zErr = 0;
+  CHECK(op.nEpoch==0 && op.nPayload==(i64)sizeof(aPayload));
+  CHECK(op.aHeader==buf.a && op.aSig==&buf.a[op.nHeader]);
+  CHECK(op.aPayload==&buf.a[op.nHeader+BEC_SIG_BYTES]);
+  CHECK(op.nHeader + BEC_SIG_BYTES + op.nPayload == buf.n);
+
+  /* The id is BLAKE2b-256 of the header; the signed message is
+  ** "bec-op-v2" || group id || id (checked here with libsodium alone). */
+  {
+    u8 aMsg[9+2*BEC_HASH_BYTES], aWant[BEC_HASH_BYTES];
+    crypto_generichash(aWant, BEC_HASH_BYTES, buf.a,
+                       (unsigned long long)op.nHeader, 0, 0);
+    CHECK(memcmp(aWant, op.aId, BEC_HASH_BYTES)==0);
+    crypto_generichash(aWant, BEC_HASH_BYTES, aPayload, sizeof(aPayload), 0, 0);
+    CHECK(memcmp(aWant, op.aPayloadHash, BEC_HASH_BYTES)==0);
+    memcpy(aMsg, "bec-op-v2", 9);
+    memcpy(&aMsg[9], aGroup, BEC_HASH_BYTES);
+    memcpy(&aMsg[9+BEC_HASH_BYTES], op.aId, BEC_HASH_BYTES);
+    CHECK(crypto_sign_verify_detached(op.aSig, aMsg, sizeof(aMsg), aPubA)==0);
+  }
+
+  /* Header-only decode: the header and signature without the body give the
+  ** same id, and the signature checks. */
+  CHECK(bec_op_decode_header(buf.a, op.nHeader+BEC_SIG_BYTES, &hdr, &zErr)==SQLITE_OK);
+  sqlite3_free(zErr); zErr = 0;
+  CHECK(memcmp(hdr.aId, op.aId, BEC_HASH_BYTES)==0);
+  CHECK(hdr.aPayload==0 && hdr.nPayload==op.nPayload && hdr.nHeader==op.nHeader);
+  CHECK(memcmp(hdr.aPayloadHash, op.aPayloadHash, BEC_HASH_BYTES)==0);
+  CHECK(hdr.nPred==1 && memcmp(hdr.aPred, aPred, BEC_HASH_BYTES)==0);
+  CHECK(bec_crypto_verify_op(&hdr, aGroup));
+  /* ... but is no op on its own, and one byte less is no header. */
+  CHECK(bec_op_decode(buf.a, op.nHeader+BEC_SIG_BYTES, &hdr, &zErr)!=SQLITE_OK);
+  CHECK(zErr && strstr(zErr, "body of 0 bytes") && hdr.aHeader && hdr.aPayload==0);
+  sqlite3_free(zErr); zErr = 0;
+  CHECK(bec_op_decode_header(buf.a, op.nHeader+BEC_SIG_BYTES-1, &hdr, &zErr)!=SQLITE_OK);
+  sqlite3_free(zErr); zErr = 0;
+
+  /* A body that is not the header's: refused, though the header decodes
+  ** (so a receiver can tell a bad copy from a bad op). */
+  memset(&buf2, 0, sizeof(buf2));
+  bec_buf_append(&buf2, buf.a, buf.n, &rc);
+  buf2.a[buf2.n-1] ^= 1;
+  CHECK(bec_op_decode(buf2.a, buf2.n, &hdr, &zErr)!=SQLITE_OK);
+  CHECK(zErr && strstr(zErr, "payload hash") && hdr.aHeader && hdr.aPayload==0);
+  CHECK(memcmp(hdr.aId, op.aId, BEC_HASH_BYTES)==0);
+  sqlite3_free(zErr); zErr = 0;
+  buf2.a[buf2.n-1] ^= 1;
+  bec_buf_append_u8(&buf2, 0, &rc);
+  CHECK(bec_op_decode(buf2.a, buf2.n, &hdr, &zErr)!=SQLITE_OK);
+  CHECK(zErr && strstr(zErr, "header says"));
+  sqlite3_free(zErr); zErr = 0;
+
+  /* The id does not cover the signature: a forged copy keeps the id and
+  ** fails the check. */
+  buf2.n--;
+  buf2.a[op.nHeader] ^= 0x10;
+  CHECK(bec_op_id(buf2.a, buf2.n, aId)==SQLITE_OK);
+  CHECK(memcmp(aId, op.aId, BEC_HASH_BYTES)==0);
+  CHECK(bec_op_decode(buf2.a, buf2.n, &hdr, &zErr)==SQLITE_OK);
+  CHECK(!bec_crypto_verify_op(&hdr, aGroup));
+  sqlite3_free(zErr); zErr = 0;
+  bec_buf_free(&buf2);
+
+  /* The id covers the body through its hash. */
+  make_op(&buf2, BEC_KIND_APP, 1, aPred, aPayload, (int)sizeof(aPayload)-1);
+  CHECK(bec_op_id(buf2.a, buf2.n, aId2)==SQLITE_OK);
+  CHECK(memcmp(aId2, op.aId, BEC_HASH_BYTES)!=0);
+  bec_buf_free(&buf2);
+
+  /* A key-epoch list is reserved: any count but 0 is malformed. */
+  memset(&buf2, 0, sizeof(buf2));
+  bec_buf_append(&buf2, buf.a, 42, &rc);
+  bec_buf_append_u8(&buf2, 1, &rc);
+  bec_buf_append(&buf2, aPred, BEC_HASH_BYTES, &rc);
+  bec_buf_append(&buf2, &buf.a[43], buf.n-43, &rc);
+  CHECK(rc==SQLITE_OK);
+  CHECK(bec_op_decode(buf2.a, buf2.n, &hdr, &zErr)!=SQLITE_OK);
+  CHECK(zErr && strstr(zErr, "key epochs") && hdr.aHeader==0);
+  sqlite3_free(zErr); zErr = 0;
+  CHECK(bec_op_decode_header(buf2.a, buf2.n, &hdr, &zErr)!=SQLITE_OK);
+  sqlite3_free(zErr); zErr = 0;
+  bec_buf_free(&buf2);
+  bec_buf_free(&buf);
 }
 
 static void test_varints(void){
@@ -270,25 +399,25 @@ static void test_golden(void){
   bec_crypto_secret_from_seed(aSeed, aPubA, aSecretA);
   memset(aTarget, 0xbb, sizeof(aTarget));
   make_op(&aOp[0], BEC_KIND_CREATE, 0, 0, (const u8*)"bec golden nonce", 16);
-  bec_crypto_hash(aOp[0].a, aOp[0].n, aHash[0]);
+  CHECK(bec_op_id(aOp[0].a, aOp[0].n, aHash[0])==SQLITE_OK);
   memcpy(aGroup, aHash[0], BEC_HASH_BYTES);
   memcpy(aPayload, aTarget, BEC_PUBKEY_BYTES);
   aPayload[BEC_PUBKEY_BYTES] = BEC_ROLE_ADMIN;
   make_op(&aOp[1], BEC_KIND_ADD, 1, aHash[0], aPayload, 33);
-  bec_crypto_hash(aOp[1].a, aOp[1].n, aHash[1]);
+  CHECK(bec_op_id(aOp[1].a, aOp[1].n, aHash[1])==SQLITE_OK);
   make_op(&aOp[2], BEC_KIND_APP, 1, aHash[1], (const u8*)"hello", 5);
-  bec_crypto_hash(aOp[2].a, aOp[2].n, aHash[2]);
+  CHECK(bec_op_id(aOp[2].a, aOp[2].n, aHash[2])==SQLITE_OK);
   make_op(&aOp[3], BEC_KIND_REMOVE, 1, aHash[2], aTarget, 32);
-  bec_crypto_hash(aOp[3].a, aOp[3].n, aHash[3]);
+  CHECK(bec_op_id(aOp[3].a, aOp[3].n, aHash[3])==SQLITE_OK);
   memcpy(aPred, aHash[3], BEC_HASH_BYTES);
   make_op(&aOp[4], BEC_KIND_WRITE, 1, aPred, (const u8*)"\x00\x01\x02", 3);
-  bec_crypto_hash(aOp[4].a, aOp[4].n, aHash[4]);
+  CHECK(bec_op_id(aOp[4].a, aOp[4].n, aHash[4])==SQLITE_OK);
 
   if( bRegen ){
     f = fopen(VECTOR_FILE, "w");
     CHECK(f!=0);
     if( f==0 ) return;
-    fprintf(f, "# bec op golden vectors (format 1): kind hash encoding.\n"
+    fprintf(f, "# bec op golden vectors (op format 2): kind id encoding.\n"
                "# Author seed: 32 bytes of 0x01.  Regenerate only on a format "
                "change: BEC_REGEN_VECTORS=1 build/test/test_codec\n");
     for(i=0; i<5; i++){
@@ -350,6 +479,7 @@ int main(void){
   test_golden();        /* first: fixes the key and group the others use */
   test_round_trip();
   test_non_canonical();
+  test_header();
   test_varints();
   test_hex();
   return bt_done();

@@ -142,7 +142,7 @@ static int ingest_signed(sqlite3 *db, int kind, const u8 *aPay, int nPay,
   sqlite3_finalize(pStmt);
   bec_op_encode_unsigned(&op, kind, aGroup, aPub, (int)(heads.n/BEC_HASH_BYTES),
                          heads.a, aPay, nPay, &rc);
-  bec_crypto_sign_op(&op, aSecret, aGroup, &rc);
+  bec_op_sign(&op, aSecret, aGroup, &rc);
   sqlite3_prepare_v2(db, "SELECT bec_ingest(?1)", -1, &pStmt, 0);
   sqlite3_bind_blob(pStmt, 1, op.a, (int)op.n, SQLITE_STATIC);
   sqlite3_step(pStmt);

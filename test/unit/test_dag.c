@@ -55,12 +55,95 @@ static void craft(BecBuf *pOut, const u8 *aSecret, const u8 *aGroup, int kind,
   memset(pOut, 0, sizeof(*pOut));
   bec_op_encode_unsigned(pOut, kind, kind==BEC_KIND_CREATE ? 0 : aGroup,
                          &aSecret[BEC_SEED_BYTES], nPred, aPred, aPay, nPay, &rc);
-  bec_crypto_sign_op(pOut, aSecret, aGroup, &rc);
+  bec_op_sign(pOut, aSecret, aGroup, &rc);
   CHECK(rc==SQLITE_OK);
 }
 
 static void hex_to(const char *z, u8 *a){
   CHECK(bec_hex_decode(z, 64, a, 32)==32);
+}
+
+/* The id covers the header, not the signature, so a copy with a broken
+** signature (or a body that is not its header's) carries the real op's id.
+** Such a copy is refused, logged under the hash of its bytes, and leaves
+** alone what waits for the id: the real op, arriving later, is stored and
+** releases its successors. */
+static void test_forged_copy(void){
+  sqlite3 *c = open_db(":memory:");
+  sqlite3_stmt *pStmt = 0;
+  char zErr[1024], zHexX[65], zHexBad[65], zSql[200];
+  u8 aGroup[32], aSeed[32], aPub[32], aSec[64], aIdX[32], aIdY[32], aBad[32];
+  BecBuf x, y, bad;
+  BecOp op;
+  char *zWhy = 0;
+  int nSeed = 0, rc = SQLITE_OK;
+
+  q(c, "SELECT bec_keygen()");
+  hex_to(q(c, "SELECT bec_create_group()"), aGroup);
+  CHECK(sqlite3_prepare_v2(c, "SELECT value FROM bec_store_config WHERE key='seckey'",
+                           -1, &pStmt, 0)==SQLITE_OK);
+  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_bytes(pStmt, 0)==32 ){
+    memcpy(aSeed, sqlite3_column_blob(pStmt, 0), 32);
+    nSeed = 32;
+  }
+  sqlite3_finalize(pStmt);
+  CHECK(nSeed==32);
+  bec_crypto_secret_from_seed(aSeed, aPub, aSec);
+  craft(&x, aSec, aGroup, BEC_KIND_APP, aGroup, 1, "real", 4);
+  CHECK(bec_op_id(x.a, x.n, aIdX)==SQLITE_OK);
+  craft(&y, aSec, aGroup, BEC_KIND_APP, aIdX, 1, "after", 5);
+  CHECK(bec_op_id(y.a, y.n, aIdY)==SQLITE_OK);
+  bec_hex_encode(aIdX, 32, zHexX);
+
+  /* y waits for x. */
+  CHECK(ingest(c, y.a, (int)y.n, zErr, sizeof(zErr))==SQLITE_OK);
+  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_pending"), "1")==0);
+
+  /* A copy of x with one signature bit flipped: same id, refused. */
+  memset(&bad, 0, sizeof(bad));
+  bec_buf_append(&bad, x.a, x.n, &rc);
+  CHECK(rc==SQLITE_OK && bec_op_decode_header(bad.a, bad.n, &op, &zWhy)==SQLITE_OK);
+  sqlite3_free(zWhy); zWhy = 0;
+  bad.a[op.nHeader+5] ^= 0x04;
+  CHECK(bec_op_id(bad.a, bad.n, aBad)==SQLITE_OK && memcmp(aBad, aIdX, 32)==0);
+  CHECK(ingest(c, bad.a, (int)bad.n, zErr, sizeof(zErr))!=SQLITE_OK);
+  CHECK_MSG(strstr(zErr, "bad signature")!=0, "%s", zErr);
+  /* Logged under the hash of the bytes, never under x's id; y still waits. */
+  bec_crypto_hash(bad.a, bad.n, aBad);
+  bec_hex_encode(aBad, 32, zHexBad);
+  snprintf(zSql, sizeof(zSql), "SELECT hash FROM bec_rejected WHERE reason='bad signature'");
+  CHECK(strcmp(q(c, zSql), zHexBad)==0);
+  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_rejected WHERE hash='%s'", zHexX);
+  CHECK(strcmp(q(c, zSql), "0")==0);
+  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_pending"), "1")==0);
+
+  /* A copy whose body is not its header's: refused the same way. */
+  bad.a[op.nHeader+5] ^= 0x04;
+  bad.a[bad.n-1] ^= 0x01;
+  CHECK(ingest(c, bad.a, (int)bad.n, zErr, sizeof(zErr))!=SQLITE_OK);
+  CHECK_MSG(strstr(zErr, "payload hash")!=0, "%s", zErr);
+  CHECK(strcmp(q(c, zSql), "0")==0);
+  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_pending"), "1")==0);
+
+  /* The real x: stored, and y with it. */
+  CHECK(ingest(c, x.a, (int)x.n, zErr, sizeof(zErr))==SQLITE_OK);
+  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_pending"), "0")==0);
+  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_ops"), "3")==0);
+  snprintf(zSql, sizeof(zSql), "SELECT payload FROM bec_ops WHERE hash='%s'", zHexX);
+  CHECK(strcmp(q(c, zSql), "real")==0);
+  CHECK(strcmp(q(c, "SELECT bec_check()"), "ok")==0);
+
+  /* A broken copy of a stored op changes nothing. */
+  bad.a[bad.n-1] ^= 0x01;
+  bad.a[op.nHeader] ^= 0x01;
+  ingest(c, bad.a, (int)bad.n, zErr, sizeof(zErr));
+  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_ops"), "3")==0);
+  CHECK(strcmp(q(c, "SELECT bec_check()"), "ok")==0);
+
+  bec_buf_free(&x);
+  bec_buf_free(&y);
+  bec_buf_free(&bad);
+  CHECK(sqlite3_close(c)==SQLITE_OK);
 }
 
 int main(void){
@@ -132,7 +215,7 @@ int main(void){
   ** ever be stored. */
   {
     u8 aH1[32];
-    bec_crypto_hash(op1.a, op1.n, aH1);
+    CHECK(bec_op_id(op1.a, op1.n, aH1)==SQLITE_OK);
     craft(&op2, aSec2, aGroup, BEC_KIND_APP, aH1, 1, "again", 5);
     CHECK(ingest(b, op2.a, (int)op2.n, zErr, sizeof(zErr))==SQLITE_OK);
     CHECK(strcmp(q(b, "SELECT count(*) FROM bec_pending"), "1")==0);
@@ -156,9 +239,9 @@ int main(void){
     sqlite3_free(zWhy);
     bec_crypto_secret_from_seed(aSeed, aPub, aSec);
     craft(&op1, aSec, aGroup, BEC_KIND_APP, aGroup, 1, "one", 3);
-    bec_crypto_hash(op1.a, op1.n, aH1);
+    CHECK(bec_op_id(op1.a, op1.n, aH1)==SQLITE_OK);
     craft(&op2, aSec, aGroup, BEC_KIND_APP, aH1, 1, "two", 3);
-    bec_crypto_hash(op2.a, op2.n, aH2);
+    CHECK(bec_op_id(op2.a, op2.n, aH2)==SQLITE_OK);
     craft(&op3, aSec, aGroup, BEC_KIND_APP, aH2, 1, "three", 5);
     CHECK(ingest(b, op3.a, (int)op3.n, zErr, sizeof(zErr))==SQLITE_OK);
     CHECK(ingest(b, op2.a, (int)op2.n, zErr, sizeof(zErr))==SQLITE_OK);
@@ -181,7 +264,13 @@ int main(void){
   CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
   CHECK(sqlite3_exec(b, "CREATE TEMP TABLE saved AS SELECT body FROM bec_store_op WHERE seq=3;"
                         "UPDATE bec_store_op SET body=zeroblob(length(body)) WHERE seq=3", 0, 0, 0)==SQLITE_OK);
-  CHECK(strstr(q(b, "SELECT bec_check()"), "hash")!=0);
+  CHECK(strstr(q(b, "SELECT bec_check()"), "malformed")!=0);
+  /* A changed body byte no longer matches the payload hash in the header. */
+  CHECK(sqlite3_exec(b, "UPDATE bec_store_op SET body=(SELECT body FROM saved) WHERE seq=3;"
+                        "UPDATE bec_store_op SET body=substr(body, 1, length(body)-1)"
+                        " || CASE WHEN substr(body, -1)=x'00' THEN x'01' ELSE x'00' END"
+                        " WHERE seq=3", 0, 0, 0)==SQLITE_OK);
+  CHECK(strstr(q(b, "SELECT bec_check()"), "payload hash")!=0);
   CHECK(sqlite3_exec(b, "UPDATE bec_store_op SET body=(SELECT body FROM saved) WHERE seq=3", 0, 0, 0)==SQLITE_OK);
   CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
   CHECK(sqlite3_exec(b, "INSERT INTO bec_store_head VALUES(1)", 0, 0, 0)==SQLITE_OK);
@@ -207,6 +296,7 @@ int main(void){
   CHECK(sqlite3_close(b)==SQLITE_OK);
   unlink(zPath);
   unlink(zKey);
+  test_forged_copy();
   sqlite3_reset_auto_extension();
   sqlite3_shutdown();
   return bt_done();

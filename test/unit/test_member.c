@@ -81,12 +81,12 @@ static int mk(World *w, int iKey, int kind, int iTarget, int role,
   }
   bec_op_encode_unsigned(&buf, kind, kind==BEC_KIND_CREATE ? 0 : w->aGroup,
                          w->aKey[iKey].pub, n, aPredHash, aPayload, nPayload, &rc);
-  bec_crypto_sign_op(&buf, w->aKey[iKey].sec, w->aGroup, &rc);
+  bec_op_sign(&buf, w->aKey[iKey].sec, w->aGroup, &rc);
   CHECK(rc==SQLITE_OK && w->nOp<MAX_OPS);
   i = w->nOp++;
   w->aBody[i] = buf.a;
   w->anBody[i] = (int)buf.n;
-  bec_crypto_hash(buf.a, buf.n, w->aHash[i]);
+  CHECK(bec_op_id(buf.a, buf.n, w->aHash[i])==SQLITE_OK);
   if( kind==BEC_KIND_CREATE ) memcpy(w->aGroup, w->aHash[i], BEC_HASH_BYTES);
   w->anPred[i] = nPred;
   for(j=0; j<nPred; j++) w->aPred[i][j] = aPred[j];

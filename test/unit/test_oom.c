@@ -251,7 +251,7 @@ int main(void){
     bec_crypto_keypair(aPub, aSec);
     bec_op_encode_unsigned(&op, BEC_KIND_APP, aGroup, aPub, 1, aGhost,
                            (const u8*)"x", 1, &rc);
-    bec_crypto_sign_op(&op, aSec, aGroup, &rc);
+    bec_op_sign(&op, aSec, aGroup, &rc);
     CHECK(rc==SQLITE_OK && op.n*2<(i64)sizeof(zOut));
     bec_hex_encode(op.a, (int)op.n, zOut);
     snprintf(zSetup4, sizeof(zSetup4), "SELECT bec_keygen(); SELECT bec_join('%s');"

@@ -97,7 +97,7 @@ static void sign_op(BecBuf *pOp, const u8 *aPub, const u8 *aSecret,
   pOp->n = 0;
   bec_op_encode_unsigned(pOp, BEC_KIND_APP, aGroup, aPub, 1, aPred, aPayload,
                          nPayload, &rc);
-  bec_crypto_sign_op(pOp, aSecret, aGroup, &rc);
+  bec_op_sign(pOp, aSecret, aGroup, &rc);
   CHECK(rc==SQLITE_OK);
 }
 
@@ -163,7 +163,7 @@ int main(void){
     memcpy(aPayload, &i, sizeof(i));
     memset(&aPayload[4], 'a', 4);
     sign_op(&op, aPub, aSecret, aGroup, aTip, aPayload, 8);
-    bec_crypto_hash(op.a, op.n, aTip);
+    CHECK(bec_op_id(op.a, op.n, aTip)==SQLITE_OK);
     bec_bloom_test_unsalted = 1;
     bec_bloom_add(&unsalted, aTip);
     bec_bloom_test_unsalted = 0;
@@ -181,7 +181,7 @@ int main(void){
       memcpy(aPayload, &i, sizeof(i));
       memcpy(&aPayload[8], &nonce, sizeof(nonce));
       sign_op(&op, aPub, aSecret, aGroup, aTip, aPayload, 16);
-      bec_crypto_hash(op.a, op.n, aHash);
+      CHECK(bec_op_id(op.a, op.n, aHash)==SQLITE_OK);
       bec_bloom_test_unsalted = 1;
       if( bec_bloom_test(&unsalted, aHash) ){
         bec_bloom_test_unsalted = 0;
