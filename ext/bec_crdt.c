@@ -461,7 +461,8 @@ static int verdicts_all(BecCtx *p, char **pzErr){
   return rc;
 }
 
-/* 1 if create op iSchema is the winner of its name: its table is live. */
+/* 1 if schema op iSchema is the winner of its name: if it is a create, its
+** table is live (a drop wins too: the caller knows which it named). */
 static int is_live(BecCtx *p, int iSchema, int *pbLive){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_table WHERE seq=?1", &pStmt);
@@ -1304,9 +1305,12 @@ int bec_crdt_on_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
     int bLive = 0;
     rc = is_live(p, aTbl[i], &bLive);
     if( rc==SQLITE_OK && bLive ){
+      /* (an ignored write may name a drop, which wins its name too) */
       BecSchema *s = 0;
       rc = bec_crdt_load_schema(p, aTbl[i], &s, 0, pzErr);
-      if( rc==SQLITE_OK ) rc = rebuild(p, aTbl[i], s->zName, pzErr);
+      if( rc==SQLITE_OK && s->action==BEC_SCHEMA_CREATE ){
+        rc = rebuild(p, aTbl[i], s->zName, pzErr);
+      }
       bec_schema_free(s);
     }
   }

@@ -431,10 +431,38 @@ def test_table_spelling_follows_the_winner_after_validity():
     T.check("the catalog spells it T" in one(b, "SELECT bec_check()"), "bec_check sees the spelling")
 
 
+def test_validity_change_of_a_write_naming_a_drop():
+    """A write ignored because it names a drop (which wins its name) whose
+    validity then changes (its author is removed concurrently) must not
+    make the merge look for the dropped table: the removal is stored, in
+    any order (it used to fail with 'cannot open table', or 'SQL logic
+    error' from the pending area)."""
+    g = Group()
+    g.a.execute("CREATE VIRTUAL TABLE t0 USING bec(k PRIMARY KEY, v)")
+    g.a.execute("DROP TABLE t0")
+    drop = create_hash(g.a)
+    g.catch_up()
+    w = g.op("write", g.heads(), write_payload([drop], [(0, ["x"], {}, 1)]))
+    g.a.execute("SELECT bec_remove_member(?)", (EVIL.hex,))
+    rm = bodies(g.a)[-1]
+    deliver(g.reps[1], [w, rm])           # w valid until the removal arrives
+    deliver(g.reps[2], [rm, w])
+    deliver(g.a, [w])
+    e = connect()                         # everything waits, then is released
+    e.execute("SELECT bec_join(?)", (g.gid.hex(),))
+    deliver(e, (bodies(g.a)[:-2] + [w, rm])[::-1])
+    g.reps.append(e)
+    g.converged("write naming a drop, then a removal")
+    for db in g.reps:
+        T.eq(one(db, "SELECT count(*) FROM bec_ops WHERE hash=?", h(rm).hex()), 1, "the removal is stored")
+        T.check((reason(db, w) or "").startswith("ignored: write names a drop"), "the write is ignored")
+
+
 for fn in [test_class1_declared_types_never_reach_sql, test_class2_acceptance_is_op_and_past_only,
            test_class3_key_identity, test_class4_text_with_nul_on_the_conflict_path,
            test_reason_of_an_op_invalid_by_membership, test_reasons_name_ops_by_hash,
-           test_table_spelling_follows_the_winner_after_validity]:
+           test_table_spelling_follows_the_winner_after_validity,
+           test_validity_change_of_a_write_naming_a_drop]:
     try:
         fn()
     except Exception as e:           # a crash in one test is one failure
