@@ -20,7 +20,10 @@ importing test/sim/bytesim.py, so a seed replays exactly on the same build):
     schema ops with arbitrary type strings ('TEXT UNIQUE', 'INT, x TEXT',
     ...), writes whose values do not fit their columns, NaN keys, writes
     naming unknown or old incarnations, drops and removals made on stale
-    heads so they race the writers' ops;
+    heads so they race the writers' ops; and ops acceptance must refuse
+    (REFUSED: malformed schema and write payloads, a schema op by a member
+    M that is never an admin and by an outsider), each checked refused by
+    every replica (never stored, never left pending);
   * then every op (the writers' bec_ops bodies and every hand-made op) is
     delivered to fresh replicas: bec_ingest in a random order, in causal
     order, in reverse causal order (everything waits in the pending area),
