@@ -333,8 +333,11 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
       continue;
     }
     if( g->aNode[iSchema].kind!=BEC_KIND_SCHEMA ){
-      reason_set(pzReason, &rc, "ignored: write names op %d, not a create op",
-                 iSchema);
+      /* Named by its hash: a seq is a local row number (docs/tables.md). */
+      char zHex[2*BEC_HASH_BYTES+1];
+      bec_hex_encode(&wr.aTableHash[i*BEC_HASH_BYTES], BEC_HASH_BYTES, zHex);
+      reason_set(pzReason, &rc, "ignored: write names op %.12s, not a create "
+                 "op", zHex);
       bParse = 0;
       continue;
     }
@@ -458,7 +461,8 @@ static int verdicts_all(BecCtx *p, char **pzErr){
   return rc;
 }
 
-/* 1 if create op iSchema is the winner of its name: its table is live. */
+/* 1 if schema op iSchema is the winner of its name: if it is a create, its
+** table is live (a drop wins too: the caller knows which it named). */
 static int is_live(BecCtx *p, int iSchema, int *pbLive){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_table WHERE seq=?1", &pStmt);
@@ -1007,13 +1011,17 @@ static char *schema_decl(const BecSchema *s){
 
 /* Makes iNew (a create or drop op, or 0) the winner of zName: the table
 ** on this replica follows.  bRebuild: replay the writes to a new
-** incarnation (needed when validity, not arrival, made it win). */
+** incarnation (needed when validity, not arrival, made it win).
+** Names compare case-insensitively (ASCII), but what is shown - the
+** catalog's name, the virtual table's and its shadow table's spelling -
+** is exactly the winning op's: zName may be any spelling of it. */
 static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
                       const BecSchema *pNew, int bRebuild, char **pzErr){
   BecCrdt *pC = p->pCrdt;
   sqlite3_stmt *pStmt = 0;
   int rc = SQLITE_OK;
   int bOldLive = 0;
+  const char *zNew = pNew ? pNew->zName : zName;   /* the winner's spelling */
 
   if( iOld ){
     BecSchema *pOld = 0;
@@ -1048,7 +1056,7 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
       rc = bec_ctx_stmt(p, "DELETE FROM bec_store_table WHERE name=?1", &pStmt);
     }
     if( rc==SQLITE_OK ){
-      sqlite3_bind_text(pStmt, 1, zName, (int)strlen(zName), SQLITE_STATIC);
+      sqlite3_bind_text(pStmt, 1, zNew, (int)strlen(zNew), SQLITE_STATIC);
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
     }
@@ -1056,7 +1064,7 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
   if( rc==SQLITE_OK && pNew && pNew->action==BEC_SCHEMA_CREATE
    && !pC->bLocalSchema ){
     char *zDecl = schema_decl(pNew);
-    char *zId = bec_sql_ident(zName, 0);
+    char *zId = bec_sql_ident(zNew, 0);
     if( zDecl==0 || zId==0 ){
       sqlite3_free(zDecl);
       sqlite3_free(zId);
@@ -1068,7 +1076,7 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
     pC->iApplySchema = 0;
     sqlite3_free(zDecl);
     sqlite3_free(zId);
-    if( rc==SQLITE_OK && bRebuild ) rc = rebuild(p, iNew, zName, pzErr);
+    if( rc==SQLITE_OK && bRebuild ) rc = rebuild(p, iNew, zNew, pzErr);
   }
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot apply the schema of table %s: %s",
@@ -1297,9 +1305,12 @@ int bec_crdt_on_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
     int bLive = 0;
     rc = is_live(p, aTbl[i], &bLive);
     if( rc==SQLITE_OK && bLive ){
+      /* (an ignored write may name a drop, which wins its name too) */
       BecSchema *s = 0;
       rc = bec_crdt_load_schema(p, aTbl[i], &s, 0, pzErr);
-      if( rc==SQLITE_OK ) rc = rebuild(p, aTbl[i], s->zName, pzErr);
+      if( rc==SQLITE_OK && s->action==BEC_SCHEMA_CREATE ){
+        rc = rebuild(p, aTbl[i], s->zName, pzErr);
+      }
       bec_schema_free(s);
     }
   }
@@ -1627,6 +1638,36 @@ static int check_ignored(BecCtx *p, const BecGraph *g, BecBuf *pOut,
   return rc;
 }
 
+/* Reports a table whose shown spelling is not exactly that of its winning
+** schema op pWin: the catalog's name, and for a create the name of the
+** virtual table in sqlite_master. */
+static int check_spelling(BecCtx *p, const BecSchema *pWin, BecBuf *pOut){
+  static const char *azSql[2] = {
+    "SELECT name FROM main.bec_store_table WHERE name=?1",
+    "SELECT name FROM main.sqlite_master WHERE type='table'"
+    " AND name=?1 COLLATE NOCASE",
+  };
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<2; i++){
+    sqlite3_stmt *pStmt = 0;
+    if( i==1 && pWin->action!=BEC_SCHEMA_CREATE ) break;
+    rc = sqlite3_prepare_v2(p->db, azSql[i], -1, &pStmt, 0);
+    if( rc ) break;
+    sqlite3_bind_text(pStmt, 1, pWin->zName, (int)strlen(pWin->zName),
+                      SQLITE_STATIC);
+    while( sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+      if( z && strcmp(z, pWin->zName)!=0 ){
+        problem(pOut, &rc, "table %s: %s spells it %s", pWin->zName,
+                i==0 ? "the catalog" : "sqlite_master", z);
+      }
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_finalize(pStmt);
+    else sqlite3_finalize(pStmt);
+  }
+  return rc;
+}
+
 int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
   BecCrdt *pC = 0;
   BecGraph *g = 0;
@@ -1698,8 +1739,11 @@ int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
     if( rc==SQLITE_OK && iWin!=iStored ){
       problem(&out, &rc, "table %s: the catalog names schema op %d, the ops "
               "say %d", zName, iStored, iWin);
-    }else if( rc==SQLITE_OK && pWin && pWin->action==BEC_SCHEMA_CREATE ){
-      rc = check_table(p, iWin, pWin->zName, &out, pzErr);
+    }else if( rc==SQLITE_OK && pWin ){
+      rc = check_spelling(p, pWin, &out);
+      if( rc==SQLITE_OK && pWin->action==BEC_SCHEMA_CREATE ){
+        rc = check_table(p, iWin, pWin->zName, &out, pzErr);
+      }
     }
     bec_schema_free(pWin);
   }

@@ -20,7 +20,10 @@ importing test/sim/bytesim.py, so a seed replays exactly on the same build):
     schema ops with arbitrary type strings ('TEXT UNIQUE', 'INT, x TEXT',
     ...), writes whose values do not fit their columns, NaN keys, writes
     naming unknown or old incarnations, drops and removals made on stale
-    heads so they race the writers' ops;
+    heads so they race the writers' ops; and ops acceptance must refuse
+    (REFUSED: malformed schema and write payloads, a schema op by a member
+    M that is never an admin and by an outsider), each checked refused by
+    every replica (never stored, never left pending);
   * then every op (the writers' bec_ops bodies and every hand-made op) is
     delivered to fresh replicas: bec_ingest in a random order, in causal
     order, in reverse causal order (everything waits in the pending area),
@@ -111,6 +114,13 @@ NAMES = ["t0", "t1", "t2", "T0", "t 3", 'q"t']
 # concurrent writes meet on them.
 HOT = ["1", "1.0", "0", "0.0", "-0.0", "'1'", "'a'", "x'61'", "'a'||char(0)||'b'", "'a'||char(0)||'c'",
        "CAST(x'ff00fe' AS TEXT)", "CAST(x'ff00fd' AS TEXT)", "x'00ff'"]
+
+
+# The kinds of op acceptance must refuse that the hostile generator makes.
+REFUSED = ["schema.version", "schema.ncol0", "schema.keypos", "schema.nokey", "schema.trailing",
+           "schema.truncated", "schema.member", "schema.outsider",
+           "write.version", "write.truncated", "write.trailing", "write.tableindex", "write.nchange0",
+           "write.duptable", "write.keymask", "write.maskwidth"]
 
 
 def names():
@@ -309,10 +319,14 @@ class Scenario:
         self.group = bytes.fromhex(w0.q("SELECT bec_create_group()"))
         self.hkey = Key(bytes.fromhex("%064x" % (self.seed * 7919 + 13)))
         self.outsider = Key(bytes.fromhex("%064x" % (self.seed * 7919 + 14)))
+        # M: a member that nobody ever promotes (honest_member never picks
+        # it), so its schema ops are refused at acceptance.
+        self.mkey = Key(bytes.fromhex("%064x" % (self.seed * 7919 + 15)))
         w0.q("SELECT bec_add_member(?, 'admin')", self.ws[1].pub)
         w0.q("SELECT bec_add_member(?, 'member')", self.ws[2].pub)
         if "HOSTILE" not in OFF:
             w0.q("SELECT bec_add_member(?, 'admin')", self.hkey.hex)
+            w0.q("SELECT bec_add_member(?, 'member')", self.mkey.hex)
         for w in self.ws[1:]:
             w.q("SELECT bec_join(?)", self.group.hex())
             err = session(w0, w)
@@ -320,6 +334,7 @@ class Scenario:
                 self.fail("setup sync: " + err)
         self.stale = []          # (heads, creates) snapshots for racing ops
         self.hlast = None        # H's last op, so its ops form chains
+        self.refuse = {}         # hash -> category of an op acceptance must refuse
 
     # -- honest SQL ---------------------------------------------------------
     def run_sql(self, w, stmts, txn):
@@ -423,8 +438,80 @@ class Scenario:
             self.count("member.refused")
 
     # -- hostile ops ----------------------------------------------------------
+    def malformed(self, w):
+        """An op that acceptance must refuse on every replica (docs/tables.md
+        "Payloads", docs/membership.md "Acceptance"): malformed payload
+        bytes, or a schema op by a key with no admin grant.  Made on w's
+        heads, so w judges it at once; it is delivered everywhere."""
+        rng = self.rng
+        creates = w.creates()
+        cats = [c for c in REFUSED if creates or not c.startswith("write.")]
+        cat = rng.choice(cats)
+        key = self.mkey if cat == "schema.member" else self.outsider if cat == "schema.outsider" else self.hkey
+        name = rng.choice(names())
+        n = rng.randrange(1, 4)
+        cols = [("c%d" % i, rng.choice(TYPES), 1 if i == 0 else 0) for i in range(n)]
+        good = schema_create(name, cols)
+        kind = "schema"
+        if cat == "schema.version":
+            payload = bytes([2]) + good[1:]
+        elif cat == "schema.ncol0":
+            payload = bytes([1, 1]) + schema_drop(name)[2:] + b"\x00"
+        elif cat == "schema.keypos":
+            bad = rng.choice([n + 2, 0x80, 1])   # out of range (2 key columns), or position 1 twice
+            payload = schema_create(name, cols + [("k", "TEXT", bad)])
+        elif cat == "schema.nokey":
+            payload = schema_create(name, [(c, t, 0) for c, t, _ in cols])
+        elif cat == "schema.trailing":
+            payload = good + bytes([rng.randrange(256)])
+        elif cat == "schema.truncated":
+            payload = good[:rng.randrange(1, len(good))]
+        elif cat.startswith("schema."):
+            payload = good
+        else:
+            kind = "write"
+            h, tcols = rng.choice(creates)
+            nk = sum(1 for c in tcols if c[2])
+            nonkey = [i for i, c in enumerate(tcols) if not c[2]]
+            keys = [rng.choice([1, "a", b"b"]) for _ in range(nk)]
+            written = {i: 1 for i in nonkey[:1]}
+            good = write_payload([h], [(0, keys, written, len(tcols))])
+            if cat == "write.version":
+                payload = bytes([2]) + good[1:]
+            elif cat == "write.truncated":
+                payload = good[:rng.randrange(1, len(good))]
+            elif cat == "write.trailing":
+                payload = good + bytes([rng.randrange(256)])
+            elif cat == "write.tableindex":
+                payload = write_payload([h], [(1, keys, None)])
+            elif cat == "write.nchange0":
+                payload = write_payload([h], [])
+            elif cat == "write.duptable":
+                payload = write_payload([h, h], [(0, keys, None)])
+            elif cat == "write.keymask":
+                k = [i for i, c in enumerate(tcols) if c[2]][0]
+                payload = write_payload([h], [(0, keys, {k: 1}, len(tcols))])
+            else:                              # a mask bit at i >= n_col
+                payload = write_payload([h], [(0, keys, {len(tcols): 1}, len(tcols) + 1)])
+        op = make_op(key, kind, w.heads(), payload, self.group)
+        self.hand.append(op)
+        self.refuse[blake(op).hex()] = cat
+        self.what[blake(op).hex()] = "malformed %s: %s" % (cat, payload.hex()[:80])
+        try:
+            w.q("SELECT bec_ingest(?)", op)
+            self.fail("%s: acceptance stored a malformed op (%s): %s" % (w.name, cat, payload.hex()[:120]))
+        except sqlite3.Error as e:
+            self.log("H on", w.name, "malformed", cat, "->", blake(op).hex()[:12], "refused:", e)
+            want = "unauthorized" if cat in ("schema.member", "schema.outsider") else "malformed"
+            if want not in str(e):
+                self.fail("%s: %s refused, but not as %s: %s" % (w.name, cat, want, e))
+            self.count("hand.refused")
+            self.count("refused." + cat)
+
     def hostile(self, w):
         rng = self.rng
+        if rng.random() < 0.2:
+            return self.malformed(w)
         if self.stale and rng.random() < 0.35:
             heads, creates = rng.choice(self.stale)
             where = "stale"
@@ -608,6 +695,9 @@ class Scenario:
             if s != s0:
                 self.fail("%s differs from %s: %s%s" % (r.name, ref.name, diff(s0, s), self.explain(ref, s0, r, s)))
         for r in reps:
+            for h in r.db.execute("SELECT hash FROM bec_ops UNION SELECT hash FROM bec_pending").fetchall():
+                if h[0] in self.refuse:
+                    self.fail("%s holds %s, which acceptance must refuse (%s)" % (r.name, h[0][:12], self.refuse[h[0]]))
             chk = r.q("SELECT bec_check()")
             if chk != "ok":
                 self.fail("%s: bec_check: %s" % (r.name, str(chk)[:400]))
@@ -792,6 +882,12 @@ def run_seeds(seeds):
     if len(seeds) >= 20:
         for what in ("sql.ok", "sql.refused") + (() if "HOSTILE" in OFF else ("hand.stored", "hand.refused")):
             T.check(totals.get(what, 0) > 0, "no %s in %d seeds" % (what, len(seeds)))
+        if "HOSTILE" not in OFF:
+            # Every kind of op acceptance must refuse was made (each kind
+            # about once in 8 seeds; a smaller run checks the groups).
+            for what in REFUSED if len(seeds) >= 100 else ("schema.", "write.", "schema.member"):
+                T.check(any(k.startswith("refused." + what) for k in totals),
+                        "no refused.%s in %d seeds" % (what, len(seeds)))
     print("converge: %d seeds, %d failed %s, off: %s; %s; %.1fs"
           % (len(seeds), len(failed), failed[:50], sorted(OFF) or "none",
              {k: v for k, v in sorted(totals.items()) if k != "seconds"}, time.time() - t0), flush=True)

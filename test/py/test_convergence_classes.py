@@ -10,6 +10,7 @@ and bec_check() = 'ok' on each.
 import hashlib
 import os
 import random
+import re
 import sqlite3
 import sys
 
@@ -368,9 +369,101 @@ def test_reason_of_an_op_invalid_by_membership():
         T.eq(reason(db, rm), None, "an op that applies has no reason")
 
 
+def test_reasons_name_ops_by_hash():
+    """A verdict's reason names the op a write wrongly names by its hash
+    (12 hex digits), never by its seq: two replicas that stored that op
+    under different seqs show the same reason."""
+    g = Group()
+    g.a.execute("CREATE VIRTUAL TABLE t USING bec(k PRIMARY KEY, v)")
+    tt = create_hash(g.a)
+    g.catch_up()
+    base = g.heads()
+    x1 = g.op("write", base, write_payload([tt], [(0, ["x1"], {1: "a"}, 2)]))
+    x2 = g.op("write", base, write_payload([tt], [(0, ["x2"], {1: "b"}, 2)]))
+    w = g.op("write", [x1, x2], write_payload([h(x2)], [(0, ["z"], {}, 1)]))
+    b, c = g.reps[1], g.reps[2]
+    deliver(g.a, [x1, x2, w])
+    deliver(b, [x2, x1, w])              # x2 gets another seq here
+    deliver(c, [w, x1, x2])              # w waits, then is judged on release
+    seqs = set(one(db, "SELECT seq FROM bec_store_op WHERE hash=?", h(x2)) for db in g.reps)
+    T.eq(len(seqs), 2, "x2 is stored under two different seqs")
+    g.converged("reasons by hash")
+    want = "ignored: write names op %s, not a create op" % h(x2).hex()[:12]
+    for db in g.reps:
+        T.eq(reason(db, w), want, "the reason names the op by its hash")
+        for (r,) in db.execute("SELECT reason FROM bec_store_ignored"):
+            for m in re.finditer(r"\bop (\S+)", r):
+                T.check(re.fullmatch(r"[0-9a-f]{12},?", m.group(1)), "an op named by 12 hex digits: %r" % r)
+
+
+def test_table_spelling_follows_the_winner_after_validity():
+    """a creates "t"; EVIL creates "T" on top of it; a, not having seen
+    that, removes EVIL, so EVIL's create is invalid and a's "t" is the table
+    everywhere.  A replica that took "T" before the removal arrived shows
+    exactly what one that got the removal first shows: the name "t" (in
+    sqlite_schema, bec_conflicts, the catalog) and t's columns.  bec_check()
+    sees a catalog that spells the name otherwise."""
+    g = Group()
+    g.a.execute("CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v)")
+    tt = create_hash(g.a)
+    g.catch_up()
+    base = g.heads()
+    w1 = g.op("write", base, write_payload([tt], [(0, ["x"], {1: "evil"}, 2)]))
+    big = g.op("schema", base, schema_create("T", [("k", "TEXT", 1), ("w", "INTEGER", 0), ("z", "", 0)]))
+    g.a.execute("INSERT INTO t VALUES('x', 'a')")       # concurrent with w1: a conflict
+    deliver(g.a, [w1])
+    g.a.execute("SELECT bec_remove_member(?)", (EVIL.hex,))
+    ops = bodies(g.a)
+    b, c = g.reps[1], g.reps[2]
+    deliver(b, ops[:-1] + [big])           # "T" wins here until the removal arrives
+    T.eq([r[0] for r in b.execute("SELECT name FROM sqlite_schema WHERE name IN ('t', 'T')")], ["T"],
+         "before the removal, b shows T")
+    deliver(b, ops[-1:])
+    deliver(c, ops + [big])                # the removal first: "T" never wins
+    deliver(g.a, [big])
+    st = g.converged("spelling after a validity change")
+    T.eq(st["tables"], ["t"], "the table is shown as t")
+    T.eq(st["decl t"], [("k", "TEXT"), ("v", "")], "with t's columns")
+    T.eq(sorted(set(r[0] for r in st["conflicts"])), ["t"], "bec_conflicts says t")
+    for db in g.reps:
+        T.eq(one(db, "SELECT name FROM bec_store_table"), "t", "the catalog spells it t")
+        T.eq(one(db, "SELECT count(*) FROM sqlite_schema WHERE name='t_rows'"), 1, "shadow table t_rows")
+    b.execute("UPDATE bec_store_table SET name='T'")
+    T.check("the catalog spells it T" in one(b, "SELECT bec_check()"), "bec_check sees the spelling")
+
+
+def test_validity_change_of_a_write_naming_a_drop():
+    """A write ignored because it names a drop (which wins its name) whose
+    validity then changes (its author is removed concurrently) must not
+    make the merge look for the dropped table: the removal is stored, in
+    any order (it used to fail with 'cannot open table', or 'SQL logic
+    error' from the pending area)."""
+    g = Group()
+    g.a.execute("CREATE VIRTUAL TABLE t0 USING bec(k PRIMARY KEY, v)")
+    g.a.execute("DROP TABLE t0")
+    drop = create_hash(g.a)
+    g.catch_up()
+    w = g.op("write", g.heads(), write_payload([drop], [(0, ["x"], {}, 1)]))
+    g.a.execute("SELECT bec_remove_member(?)", (EVIL.hex,))
+    rm = bodies(g.a)[-1]
+    deliver(g.reps[1], [w, rm])           # w valid until the removal arrives
+    deliver(g.reps[2], [rm, w])
+    deliver(g.a, [w])
+    e = connect()                         # everything waits, then is released
+    e.execute("SELECT bec_join(?)", (g.gid.hex(),))
+    deliver(e, (bodies(g.a)[:-2] + [w, rm])[::-1])
+    g.reps.append(e)
+    g.converged("write naming a drop, then a removal")
+    for db in g.reps:
+        T.eq(one(db, "SELECT count(*) FROM bec_ops WHERE hash=?", h(rm).hex()), 1, "the removal is stored")
+        T.check((reason(db, w) or "").startswith("ignored: write names a drop"), "the write is ignored")
+
+
 for fn in [test_class1_declared_types_never_reach_sql, test_class2_acceptance_is_op_and_past_only,
            test_class3_key_identity, test_class4_text_with_nul_on_the_conflict_path,
-           test_reason_of_an_op_invalid_by_membership]:
+           test_reason_of_an_op_invalid_by_membership, test_reasons_name_ops_by_hash,
+           test_table_spelling_follows_the_winner_after_validity,
+           test_validity_change_of_a_write_naming_a_drop]:
     try:
         fn()
     except Exception as e:           # a crash in one test is one failure
