@@ -495,13 +495,13 @@ class Scenario:
                 payload = write_payload([h], [(0, keys, {len(tcols): 1}, len(tcols) + 1)])
         op = make_op(key, kind, w.heads(), payload, self.group)
         self.hand.append(op)
-        self.refuse[blake(op).hex()] = cat
-        self.what[blake(op).hex()] = "malformed %s: %s" % (cat, payload.hex()[:80])
+        self.refuse[op_id(op).hex()] = cat
+        self.what[op_id(op).hex()] = "malformed %s: %s" % (cat, payload.hex()[:80])
         try:
             w.q("SELECT bec_ingest(?)", op)
             self.fail("%s: acceptance stored a malformed op (%s): %s" % (w.name, cat, payload.hex()[:120]))
         except sqlite3.Error as e:
-            self.log("H on", w.name, "malformed", cat, "->", blake(op).hex()[:12], "refused:", e)
+            self.log("H on", w.name, "malformed", cat, "->", op_id(op).hex()[:12], "refused:", e)
             want = "unauthorized" if cat in ("schema.member", "schema.outsider") else "malformed"
             if want not in str(e):
                 self.fail("%s: %s refused, but not as %s: %s" % (w.name, cat, want, e))
