@@ -9,6 +9,8 @@
 **   bec_codec.c   canonical op encoding (bytes in, bytes out, no tables;
 **                 hashes and signs through bec_crypto.c)
 **   bec_crypto.c  hash, sign, verify, secret-key sealing (libsodium only)
+**   bec_frost.c   FROST threshold signing and key-generation arithmetic
+**                 (libsodium's ed25519 core; not yet wired to op kinds)
 **   bec_ctx.c     the per-connection context and its statement cache
 **   bec_graph.c   the in-memory index of the DAG, kept coherent with storage
 **   bec_dag.c     storage: schema, accept/store ops, heads, pending, rejected

@@ -1,7 +1,9 @@
 /*
 ** bec_crypto.c - every use of libsodium's hash, signature and secret-key
-** sealing in bec.  Nothing else in bec calls crypto_* directly, so the
-** hash, the signature check and the signed message exist once.
+** sealing in bec.  Nothing else in bec hashes, signs or verifies ops, so
+** the hash, the signature check and the signed message exist once
+** (bec_frost.c builds threshold signatures from libsodium's ed25519 core
+** primitives; what it makes is checked here like any other signature).
 **
 ** Signed message of an op (domain-separated, bound to the group):
 **     "bec-op-v2" (9 bytes) || group id (32 bytes, all zero for create)

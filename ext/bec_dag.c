@@ -937,7 +937,16 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
       }else if( bRej ){
         rc = SQLITE_OK;      /* a damaged copy in storage: logged, dropped */
       }else{
+        /* A failure (not a verdict) undoes the whole acceptance: say which
+        ** released op failed and why, not just the result code. */
+        char zHex[13];
         rc = rc2;
+        bec_hex_encode(aHash, 6, zHex);
+        sqlite3_free(*pzErr);
+        *pzErr = sqlite3_mprintf("bec: cannot accept op %s released from the "
+                                 "pending area: %s", zHex,
+                                 zErr ? zErr : bec_rc_text(p->db, rc));
+        if( *pzErr==0 ) rc = SQLITE_NOMEM;
       }
     }
     sqlite3_free(aBody2);

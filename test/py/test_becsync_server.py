@@ -197,8 +197,10 @@ a.close()
 
 
 def replica(name, nOps):
-    """A copy of a with nOps ops of its own."""
+    """A copy of a (database and key file: the same identity) with nOps ops
+    of its own."""
     shutil.copy(path("a"), path(name))
+    shutil.copy(path("a") + "-bec-key", path(name) + "-bec-key")
     c = connect(path(name))
     for i in range(nOps):
         one(c, "SELECT bec_sign(?)", ("%s %d" % (name, i)).encode())

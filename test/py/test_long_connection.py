@@ -16,7 +16,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bectest import T, connect, one  # noqa: E402
-from becwire import Key, blake, make_op, op_id  # noqa: E402
+from becwire import Key, blake, decode_op, make_op, op_id  # noqa: E402
 
 
 def sync(a, a_names_b, b, b_names_a):
@@ -86,7 +86,7 @@ for rnd in range(3):
     pend = make_op(outsider, "app", [G, blake(b"nothing %d" % rnd)], b"p", G)
     T.check(errors_of(lambda: one(B, "SELECT bec_ingest(?)", pend)) is None, "parked")
     bad = bytearray(make_op(outsider, "app", [G], b"x%d" % rnd, G))
-    bad[-1] ^= 1
+    bad[len(decode_op(bytes(bad))["header"])] ^= 1   # the signature's first byte
     T.check("bad signature" in (errors_of(lambda: one(B, "SELECT bec_ingest(?)", bytes(bad))) or ""),
             "bad signature")
     T.check("unauthorized" in (errors_of(lambda: one(B, "SELECT bec_ingest(?)",

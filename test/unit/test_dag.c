@@ -69,25 +69,28 @@ static void hex_to(const char *z, u8 *a){
 ** alone what waits for the id: the real op, arriving later, is stored and
 ** releases its successors. */
 static void test_forged_copy(void){
-  sqlite3 *c = open_db(":memory:");
-  sqlite3_stmt *pStmt = 0;
+  char zPath[] = "/tmp/bec_test_forgedXXXXXX";
+  char zKey[sizeof(zPath)+8];
+  sqlite3 *c;
   char zErr[1024], zHexX[65], zHexBad[65], zSql[200];
   u8 aGroup[32], aSeed[32], aPub[32], aSec[64], aIdX[32], aIdY[32], aBad[32];
   BecBuf x, y, bad;
   BecOp op;
   char *zWhy = 0;
-  int nSeed = 0, rc = SQLITE_OK;
+  int fd, rc = SQLITE_OK;
 
+  /* A file database, so the identity's seed can be read from its key file
+  ** (it is never readable through SQL). */
+  fd = mkstemp(zPath);
+  CHECK(fd>=0);
+  close(fd);
+  snprintf(zKey, sizeof(zKey), "%s-bec-key", zPath);
+  c = open_db(zPath);
   q(c, "SELECT bec_keygen()");
   hex_to(q(c, "SELECT bec_create_group()"), aGroup);
-  CHECK(sqlite3_prepare_v2(c, "SELECT value FROM bec_store_config WHERE key='seckey'",
-                           -1, &pStmt, 0)==SQLITE_OK);
-  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_bytes(pStmt, 0)==32 ){
-    memcpy(aSeed, sqlite3_column_blob(pStmt, 0), 32);
-    nSeed = 32;
-  }
-  sqlite3_finalize(pStmt);
-  CHECK(nSeed==32);
+  CHECK_MSG(bec_keyfile_read(zKey, aSeed, &zWhy)==SQLITE_OK, "%s", zWhy);
+  sqlite3_free(zWhy);
+  zWhy = 0;
   bec_crypto_secret_from_seed(aSeed, aPub, aSec);
   craft(&x, aSec, aGroup, BEC_KIND_APP, aGroup, 1, "real", 4);
   CHECK(bec_op_id(x.a, x.n, aIdX)==SQLITE_OK);
@@ -144,6 +147,8 @@ static void test_forged_copy(void){
   bec_buf_free(&y);
   bec_buf_free(&bad);
   CHECK(sqlite3_close(c)==SQLITE_OK);
+  unlink(zPath);
+  unlink(zKey);
 }
 
 int main(void){
