@@ -842,7 +842,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
       return rc;
     }
   }
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && bec_kind_derives(op.kind, BEC_DERIVE_TABLES) ){
     /* Payloads of schema and write ops (bec_crdt.c). */
     rc = bec_crdt_validate(p, &op, aPredSeq, pzErr);
     if( rc && *pzErr ){
