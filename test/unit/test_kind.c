@@ -281,10 +281,69 @@ static void test_db(void){
   unlink(zOther);
 }
 
+/* docs/wire-format.md's table of kinds ("### The kinds") has one row per
+** kind of BEC_KINDS (the toy kind aside), with its number, name, author
+** rule and derived state in the words of the table's legend. */
+static void test_docs(void){
+  static const char *azAuthor[] = {
+    "the founder", "a member", "an admin", "an admin, or a member removing itself"
+  };
+  static const char *azDerive[] = { "none", "membership", "tables" };
+  const char *zRoot = getenv("BEC_ROOT");
+  char zPath[512], zLine[1024];
+  FILE *f;
+  int bIn = 0, nRow = 0, nWant = 0, k;
+  snprintf(zPath, sizeof(zPath), "%s/docs/wire-format.md", zRoot ? zRoot : ".");
+  f = fopen(zPath, "r");
+  CHECK_MSG(f!=0, "cannot open %s (set BEC_ROOT)", zPath);
+  if( f==0 ) return;
+  while( fgets(zLine, sizeof(zLine), f) ){
+    char zName[32], zCell[4][512];
+    int num = 0, i;
+    char *z, *zEnd;
+    if( strncmp(zLine, "### ", 4)==0 ){
+      bIn = strcmp(zLine, "### The kinds\n")==0;
+      continue;
+    }
+    if( !bIn || sscanf(zLine, "| `%31[a-z]` (%d) |", zName, &num)!=2 ) continue;
+    /* The cells after the first: payload rule, author, derived state. */
+    z = strchr(zLine+1, '|');
+    for(i=0; i<3 && z; i++){
+      zEnd = strchr(z+1, '|');
+      if( zEnd==0 ) break;
+      snprintf(zCell[i], sizeof(zCell[i]), "%.*s", (int)(zEnd-z-3), z+2);   /* no spaces around */
+      z = zEnd;
+    }
+    nRow++;
+    CHECK_MSG(i==3 && bec_kind(num)!=0, "docs row %s (%d)", zName, num);
+    if( i!=3 || bec_kind(num)==0 ) continue;
+    CHECK_MSG(strcmp(bec_kind(num)->zName, zName)==0, "docs: %d is %s", num, zName);
+    {
+      /* The legend's words, then the end of the cell, ':' or ' (...)'. */
+      const char *zWant = azAuthor[bec_kind(num)->eAuthor];
+      size_t n = strlen(zWant);
+      CHECK_MSG(strncmp(zCell[1], zWant, n)==0 && strchr(": ", zCell[1][n]),
+                "docs: %s author '%s'", zName, zCell[1]);
+    }
+    CHECK_MSG(strncmp(zCell[2], azDerive[bec_kind(num)->eDerive],
+                      strlen(azDerive[bec_kind(num)->eDerive]))==0,
+              "docs: %s derived '%s'", zName, zCell[2]);
+  }
+  fclose(f);
+  for(k=1; k<=BEC_KIND_MAX; k++){
+#ifdef BEC_TEST_TOY_KIND
+    if( k==BEC_KIND_TOY ) continue;
+#endif
+    nWant++;
+  }
+  CHECK_MSG(nRow==nWant, "docs list %d kinds, the table %d", nRow, nWant);
+}
+
 int main(void){
   CHECK(sqlite3_auto_extension((void(*)(void))sqlite3_bec_init)==SQLITE_OK);
   test_table();
   test_codec();
   test_db();
+  test_docs();
   return bt_done();
 }
