@@ -101,7 +101,7 @@ typedef uint64_t u64;
 #define BEC_DERIVE_TABLES       2  /* bec_crdt.c: the replicated tables */
 
 /* A toy kind, compiled only into the test build (-DBEC_TEST_TOY_KIND), that
-** shows a new kind needing nothing but its row (test/unit/test_kind.c). */
+** shows a new kind needing nothing but its row (test/unit/test_kindtoy.c). */
 #ifdef BEC_TEST_TOY_KIND
 # define BEC_KIND_TOY_ROW(X) \
   X(TOY,    7, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_NONE)
