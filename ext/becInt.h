@@ -78,14 +78,67 @@ typedef uint64_t u64;
 #define BEC_PENDING_KEY_MAX_OPS   1000
 #define BEC_PENDING_KEY_MAX_BYTES (8*1024*1024)
 
-/* Op kinds, as encoded.  Zero and anything above BEC_KIND_MAX is malformed. */
-#define BEC_KIND_CREATE 1
-#define BEC_KIND_ADD    2
-#define BEC_KIND_REMOVE 3
-#define BEC_KIND_APP    4
-#define BEC_KIND_SCHEMA 5
-#define BEC_KIND_WRITE  6
-#define BEC_KIND_MAX    6
+/*
+** The op kinds: one row each in BEC_KINDS, the one list that every
+** property of a kind comes from (docs/architecture.md, "Where a new kind
+** goes").  The row gives the number as encoded (contiguous from 1, in
+** order: zero and anything above BEC_KIND_MAX is malformed), the name
+** shown in SQL and DOT, the payload rule the codec checks, who may author
+** it, and which derived state consumes it.  bec_codec.c turns the list
+** into the table that bec_kind() returns; the enum below gives the
+** BEC_KIND_<NAME> numbers.
+*/
+#define BEC_PAYLOAD_FREE        0  /* bytes decoded by the kind's consumer */
+#define BEC_PAYLOAD_NONCE       1  /* BEC_NONCE_BYTES: makes group ids unique */
+#define BEC_PAYLOAD_TARGET      2  /* target key (32) */
+#define BEC_PAYLOAD_TARGET_ROLE 3  /* target key (32) || role (1) */
+
+#define BEC_AUTHOR_FOUNDER      0  /* the group's first op: no grant needed */
+#define BEC_AUTHOR_MEMBER       1  /* a member (or admin) grant */
+#define BEC_AUTHOR_ADMIN        2  /* an admin grant */
+#define BEC_AUTHOR_ADMIN_UNLESS_SELF 3  /* admin, or a member targeting itself */
+
+#define BEC_DERIVE_NONE         0  /* stored and shown; nothing derived */
+#define BEC_DERIVE_MEMBERSHIP   1  /* bec_member.c: the group's members */
+#define BEC_DERIVE_TABLES       2  /* bec_crdt.c: the replicated tables */
+
+/* A toy kind, compiled only into the test build (-DBEC_TEST_TOY_KIND), that
+** shows a new kind needing nothing but its row (test/unit/test_kindtoy.c). */
+#ifdef BEC_TEST_TOY_KIND
+# define BEC_KIND_TOY_ROW(X) \
+  X(TOY,    7, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_NONE)
+#else
+# define BEC_KIND_TOY_ROW(X)
+#endif
+
+/*  X(NAME, number, name, payload rule, who may author, consumed by) */
+#define BEC_KINDS(X) \
+  X(CREATE, 1, "create", BEC_PAYLOAD_NONCE,  BEC_AUTHOR_FOUNDER, BEC_DERIVE_MEMBERSHIP) \
+  X(ADD,    2, "add",    BEC_PAYLOAD_TARGET_ROLE, BEC_AUTHOR_ADMIN, BEC_DERIVE_MEMBERSHIP) \
+  X(REMOVE, 3, "remove", BEC_PAYLOAD_TARGET, BEC_AUTHOR_ADMIN_UNLESS_SELF, \
+                                                         BEC_DERIVE_MEMBERSHIP) \
+  X(APP,    4, "app",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_NONE) \
+  X(SCHEMA, 5, "schema", BEC_PAYLOAD_FREE,   BEC_AUTHOR_ADMIN,   BEC_DERIVE_TABLES) \
+  X(WRITE,  6, "write",  BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TABLES) \
+  BEC_KIND_TOY_ROW(X)
+
+enum {
+#define BEC_KIND_ENUM(N, num, z, ePay, eAuth, eDer) BEC_KIND_##N = num,
+  BEC_KINDS(BEC_KIND_ENUM)
+#undef BEC_KIND_ENUM
+  BEC_KIND_END_
+};
+#define BEC_KIND_MAX (BEC_KIND_END_-1)
+
+/* One row of the kind table. */
+typedef struct BecKind BecKind;
+struct BecKind {
+  int kind;            /* BEC_KIND_*, as encoded */
+  const char *zName;   /* as shown in SQL ("create" ...) */
+  int ePayload;        /* BEC_PAYLOAD_* */
+  int eAuthor;         /* BEC_AUTHOR_* */
+  int eDerive;         /* BEC_DERIVE_* */
+};
 
 /* Roles carried by an add op. */
 #define BEC_ROLE_ADMIN  1
@@ -201,9 +254,20 @@ void bec_op_encode_unsigned(BecBuf *pBuf, int kind, const u8 *aGroupTag,
 void bec_op_sign(BecBuf *pBuf, const u8 *aSecret, const u8 *aGroupId,
                  int *pRc);
 
-/* Names of kinds and roles as shown in SQL ("create", "admin" ...). */
+/* The kind table.  bec_kind() is the row of kind, or 0 if the kind is
+** unknown.  The names are those shown in SQL ("create" ...);
+** bec_kind_name() of an unknown kind is "unknown". */
+const BecKind *bec_kind(int kind);
 const char *bec_kind_name(int kind);
 int bec_kind_from_name(const char *z);   /* 0 if unknown */
+/* 1 if the payload starts with a target key (add, remove). */
+int bec_kind_has_target(int kind);
+/* 1 if an op of kind needs an admin grant; bSelf: its target is its author. */
+int bec_kind_needs_admin(int kind, int bSelf);
+/* 1 if the kind's derived state is eDerive (BEC_DERIVE_*). */
+int bec_kind_derives(int kind, int eDerive);
+
+/* Names of roles as shown in SQL ("admin", "member"). */
 const char *bec_role_name(int role);
 int bec_role_from_name(const char *z);   /* 0 if unknown */
 

@@ -6,7 +6,8 @@
 **
 **   op     := header signature body
 **   header := version:u8 (=2)
-**             kind:u8 (1 create, 2 add, 3 remove, 4 app, 5 schema, 6 write)
+**             kind:u8 (1 create, 2 add, 3 remove, 4 app, 5 schema, 6 write:
+**                      the table BEC_KINDS in becInt.h)
 **             group_tag:8 bytes (first 8 bytes of the group id; zero in create)
 **             author:32 bytes (Ed25519 public key)
 **             n_epoch:varint (must be 0 in format 2: the key-epoch list is
@@ -22,9 +23,10 @@
 **   varint := LEB128, little-endian groups of 7 bits, minimal (no trailing
 **             zero group), at most 10 bytes.
 **
-**   payloads: create = 16-byte nonce; add = target key (32) || role (1:
-**   admin, 2: member); remove = target key (32); app, schema, write = bytes
-**   interpreted by the layer that owns that kind.
+**   payloads, by the kind's payload rule (BEC_PAYLOAD_*): create = 16-byte
+**   nonce; add = target key (32) || role (1: admin, 2: member); remove =
+**   target key (32); app, schema, write = bytes interpreted by the layer
+**   that owns that kind.
 **
 ** The op's id is the BLAKE2b-256 hash of its header, computed in one place
 ** (decode_header).  The header binds the body through its length and hash,
@@ -159,22 +161,59 @@ int bec_read_bytes(BecReader *p, i64 n, const u8 **pp){
 }
 
 /**************************************************************************
-** Names.
+** The kind table, made from the one list BEC_KINDS in becInt.h.
 */
-static const char *azKind[] = {
-  0, "create", "add", "remove", "app", "schema", "write"
+static const BecKind aKind[] = {
+#define KIND_ROW(N, num, z, ePay, eAuth, eDer) { num, z, ePay, eAuth, eDer },
+  BEC_KINDS(KIND_ROW)
+#undef KIND_ROW
 };
 
+/* Rows are indexed by kind-1: the numbers must run 1, 2, 3 ... in order. */
+enum {
+#define KIND_POS(N, num, z, ePay, eAuth, eDer) KIND_POS_##N,
+  BEC_KINDS(KIND_POS)
+#undef KIND_POS
+  KIND_COUNT
+};
+#define KIND_CHECK(N, num, z, ePay, eAuth, eDer) \
+  _Static_assert(num==KIND_POS_##N+1, "BEC_KINDS: kind " #N " out of order");
+BEC_KINDS(KIND_CHECK)
+#undef KIND_CHECK
+_Static_assert(KIND_COUNT==BEC_KIND_MAX, "BEC_KINDS: numbers not contiguous");
+
+const BecKind *bec_kind(int kind){
+  return (kind>=1 && kind<=BEC_KIND_MAX) ? &aKind[kind-1] : 0;
+}
+
 const char *bec_kind_name(int kind){
-  return (kind>=1 && kind<=BEC_KIND_MAX) ? azKind[kind] : "unknown";
+  const BecKind *pK = bec_kind(kind);
+  return pK ? pK->zName : "unknown";
 }
 
 int bec_kind_from_name(const char *z){
   int i;
-  for(i=1; z && i<=BEC_KIND_MAX; i++){
-    if( strcmp(z, azKind[i])==0 ) return i;
+  for(i=0; z && i<BEC_KIND_MAX; i++){
+    if( strcmp(z, aKind[i].zName)==0 ) return aKind[i].kind;
   }
   return 0;
+}
+
+int bec_kind_has_target(int kind){
+  const BecKind *pK = bec_kind(kind);
+  return pK && (pK->ePayload==BEC_PAYLOAD_TARGET
+                || pK->ePayload==BEC_PAYLOAD_TARGET_ROLE);
+}
+
+int bec_kind_needs_admin(int kind, int bSelf){
+  const BecKind *pK = bec_kind(kind);
+  return pK && (pK->eAuthor==BEC_AUTHOR_ADMIN
+                || (pK->eAuthor==BEC_AUTHOR_ADMIN_UNLESS_SELF && !bSelf));
+}
+
+int bec_kind_derives(int kind, int eDerive){
+  const BecKind *pK = bec_kind(kind);
+  return pK && pK->eDerive==eDerive;
 }
 
 const char *bec_role_name(int role){
@@ -272,36 +311,29 @@ static int hashes_increasing(const u8 *a, int n){
 /* The kind rules a header alone decides (docs/wire-format.md). */
 static int check_kind(const BecOp *pOp, char **pzErr){
   static const u8 aZeroTag[BEC_GROUP_TAG_BYTES] = {0};
-  switch( pOp->kind ){
-    case BEC_KIND_CREATE:
-      if( pOp->nPred!=0 ){
-        *pzErr = sqlite3_mprintf("malformed: create op with predecessors");
-        return BEC_MALFORMED;
-      }
-      if( memcmp(pOp->aGroupTag, aZeroTag, BEC_GROUP_TAG_BYTES) ){
-        *pzErr = sqlite3_mprintf("malformed: create op with a group tag");
-        return BEC_MALFORMED;
-      }
-      if( pOp->nPayload!=BEC_NONCE_BYTES ){
-        *pzErr = sqlite3_mprintf("malformed: create payload is not %d bytes",
-                                 BEC_NONCE_BYTES);
-        return BEC_MALFORMED;
-      }
-      break;
-    case BEC_KIND_ADD:
-      if( pOp->nPayload!=BEC_PUBKEY_BYTES+1 ){
-        *pzErr = sqlite3_mprintf("malformed: add payload is not 33 bytes");
-        return BEC_MALFORMED;
-      }
-      break;
-    case BEC_KIND_REMOVE:
-      if( pOp->nPayload!=BEC_PUBKEY_BYTES ){
-        *pzErr = sqlite3_mprintf("malformed: remove payload is not 32 bytes");
-        return BEC_MALFORMED;
-      }
-      break;
-    default:
-      break;
+  const BecKind *pK = bec_kind(pOp->kind);
+  i64 nWant = -1;                 /* the payload length of the rule, if fixed */
+  if( pOp->kind==BEC_KIND_CREATE ){
+    /* The one op that founds a group: its id becomes the group id. */
+    if( pOp->nPred!=0 ){
+      *pzErr = sqlite3_mprintf("malformed: create op with predecessors");
+      return BEC_MALFORMED;
+    }
+    if( memcmp(pOp->aGroupTag, aZeroTag, BEC_GROUP_TAG_BYTES) ){
+      *pzErr = sqlite3_mprintf("malformed: create op with a group tag");
+      return BEC_MALFORMED;
+    }
+  }
+  switch( pK->ePayload ){
+    case BEC_PAYLOAD_NONCE:       nWant = BEC_NONCE_BYTES;    break;
+    case BEC_PAYLOAD_TARGET:      nWant = BEC_PUBKEY_BYTES;   break;
+    case BEC_PAYLOAD_TARGET_ROLE: nWant = BEC_PUBKEY_BYTES+1; break;
+    default:                      break;
+  }
+  if( nWant>=0 && pOp->nPayload!=nWant ){
+    *pzErr = sqlite3_mprintf("malformed: %s payload is not %d bytes",
+                             pK->zName, (int)nWant);
+    return BEC_MALFORMED;
   }
   if( pOp->kind!=BEC_KIND_CREATE && pOp->nPred==0 ){
     *pzErr = sqlite3_mprintf("malformed: only a create op may have no "
@@ -324,7 +356,7 @@ static int decode_header(BecReader *pRd, BecOp *pOp, char **pzErr){
     return BEC_MALFORMED;
   }
   if( rc==SQLITE_OK ) rc = bec_read_u8(pRd, &kind);
-  if( rc==SQLITE_OK && (kind<1 || kind>BEC_KIND_MAX) ){
+  if( rc==SQLITE_OK && bec_kind(kind)==0 ){
     *pzErr = sqlite3_mprintf("malformed: unknown op kind %d", kind);
     return BEC_MALFORMED;
   }
@@ -436,10 +468,10 @@ int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
     return BEC_MALFORMED;
   }
   pOp->aPayload = &a[rd.i];
-  if( pOp->kind==BEC_KIND_ADD || pOp->kind==BEC_KIND_REMOVE ){
+  if( bec_kind_has_target(pOp->kind) ){
     pOp->aTarget = pOp->aPayload;
   }
-  if( pOp->kind==BEC_KIND_ADD ){
+  if( bec_kind(pOp->kind)->ePayload==BEC_PAYLOAD_TARGET_ROLE ){
     pOp->role = pOp->aPayload[BEC_PUBKEY_BYTES];
     if( pOp->role!=BEC_ROLE_ADMIN && pOp->role!=BEC_ROLE_MEMBER ){
       *pzErr = sqlite3_mprintf("malformed: unknown role %d", pOp->role);

@@ -718,7 +718,7 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   }
   if( rc==SQLITE_OK ) rc = bec_graph_append(g, &node, aPredSeq, chain);
   if( rc==SQLITE_OK ) rc = bec_member_on_store(p, iSeq, pzErr);
-  if( rc==SQLITE_OK && (pOp->kind==BEC_KIND_SCHEMA || pOp->kind==BEC_KIND_WRITE) ){
+  if( rc==SQLITE_OK && bec_kind_derives(pOp->kind, BEC_DERIVE_TABLES) ){
     rc = bec_crdt_on_store(p, iSeq, pOp, pzErr);
   }
   bec_buf_free(&preds);
@@ -842,7 +842,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
       return rc;
     }
   }
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && bec_kind_derives(op.kind, BEC_DERIVE_TABLES) ){
     /* Payloads of schema and write ops (bec_crdt.c). */
     rc = bec_crdt_validate(p, &op, aPredSeq, pzErr);
     if( rc && *pzErr ){
@@ -1007,7 +1007,7 @@ static int check_local_role(BecCtx *p, int kind, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int role = 0;
   int rc;
-  if( kind!=BEC_KIND_APP && kind!=BEC_KIND_WRITE && kind!=BEC_KIND_SCHEMA ){
+  if( bec_kind_derives(kind, BEC_DERIVE_MEMBERSHIP) ){
     return SQLITE_OK;   /* membership ops: bec_member.c checks its own */
   }
   rc = bec_ctx_stmt(p, "SELECT role FROM bec_store_member WHERE pubkey=?1", &pStmt);
@@ -1020,7 +1020,8 @@ static int check_local_role(BecCtx *p, int kind, char **pzErr){
         "member of the group in its current view (never added, or removed); "
         "ask an admin to run bec_add_member('<your bec_pubkey()>', 'member')");
     rc = SQLITE_AUTH;
-  }else if( rc==SQLITE_OK && kind==BEC_KIND_SCHEMA && role!=BEC_ROLE_ADMIN ){
+  }else if( rc==SQLITE_OK && bec_kind_needs_admin(kind, 0)
+         && role!=BEC_ROLE_ADMIN ){
     *pzErr = sqlite3_mprintf("unauthorized: only an admin may create or drop tables; "
         "this replica's key is a member");
     rc = SQLITE_AUTH;

@@ -79,9 +79,11 @@ int bec_dot_render(BecCtx *p, int nLimit, char **pzOut, char **pzErr){
     }
     bec_buf_appendf(&out, &rc, "  \"%s\" [label=\"%s %s", zHash,
                bec_kind_name(pNode->kind), zHash);
-    if( pNode->kind==BEC_KIND_ADD ){
+    /* The payload rule says what the label shows: a grant of a role to a
+    ** target, or a target alone (taken out). */
+    if( bec_kind(pNode->kind)->ePayload==BEC_PAYLOAD_TARGET_ROLE ){
       bec_buf_appendf(&out, &rc, "\\n+ %s (%s)", zTarget, bec_role_name(pNode->role));
-    }else if( pNode->kind==BEC_KIND_REMOVE ){
+    }else if( bec_kind(pNode->kind)->ePayload==BEC_PAYLOAD_TARGET ){
       bec_buf_appendf(&out, &rc, "\\n- %s", zTarget);
     }
     bec_buf_appendf(&out, &rc, "\\nby %s\"", zAuthor);
@@ -92,8 +94,7 @@ int bec_dot_render(BecCtx *p, int nLimit, char **pzOut, char **pzErr){
                        "style=\"rounded,filled,dashed\", color=\"#999999\", "
                        "tooltip=\"ignored by the membership rules\"", &rc);
     }
-    if( pNode->kind==BEC_KIND_CREATE || pNode->kind==BEC_KIND_ADD
-     || pNode->kind==BEC_KIND_REMOVE ){
+    if( bec_kind_derives(pNode->kind, BEC_DERIVE_MEMBERSHIP) ){
       append_str(&out, ", penwidth=2", &rc);
     }
     append_str(&out, "];\n", &rc);

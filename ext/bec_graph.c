@@ -161,11 +161,10 @@ static int load_graph(BecCtx *pCtx, BecGraph **pp){
       /* Everything that indexes the graph relies on these: check them once
       ** here, so damaged storage is an error, never a wild read. */
       int k;
-      if( node.kind<1 || node.kind>BEC_KIND_MAX
+      if( bec_kind(node.kind)==0
        || node.iAuthor<1 || node.iAuthor>g->nAuthor
        || node.iTarget<0 || node.iTarget>g->nAuthor
-       || ((node.kind==BEC_KIND_ADD || node.kind==BEC_KIND_REMOVE)
-           && node.iTarget<1)
+       || (bec_kind_has_target(node.kind) && node.iTarget<1)
        || node.depth<0 ){
         rc = SQLITE_CORRUPT;
       }

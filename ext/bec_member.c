@@ -152,11 +152,14 @@ static int has(const int *a, int n, int x){
   return 0;
 }
 
+/* Data ops: every kind whose derived state is not membership; their
+** validity is their author's membership (rule 4). */
 static int is_data(int kind){
-  return kind==BEC_KIND_APP || kind==BEC_KIND_SCHEMA || kind==BEC_KIND_WRITE;
+  return !bec_kind_derives(kind, BEC_DERIVE_MEMBERSHIP);
 }
+/* Add and remove: the membership ops about their target. */
 static int is_addrem(int kind){
-  return kind==BEC_KIND_ADD || kind==BEC_KIND_REMOVE;
+  return bec_kind_has_target(kind);
 }
 /* Rule 2: create and add are grants (of their author / target). */
 static int is_grant(const BecNode *n){
@@ -168,10 +171,9 @@ static int gives_admin(const BecNode *n){
 static int is_demotion(const BecNode *n){
   return n->kind==BEC_KIND_ADD && n->role==BEC_ROLE_MEMBER;
 }
-/* Rule 1. */
+/* Rule 1, from the kind table's author rule. */
 static int needs_admin(const BecNode *n){
-  return n->kind==BEC_KIND_ADD || n->kind==BEC_KIND_SCHEMA
-      || (n->kind==BEC_KIND_REMOVE && n->iTarget!=n->iAuthor);
+  return bec_kind_needs_admin(n->kind, n->iTarget==n->iAuthor);
 }
 /* The user whose M() an op belongs to: the creator for create, the target
 ** for add and remove, nobody (0) for data ops. */
@@ -465,7 +467,7 @@ static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
   for(y=1; rc==SQLITE_OK && y<=nUpTo; y++){
     int k = g->aNode[y].kind;
     aMIdx[y] = -1;
-    if( k==BEC_KIND_CREATE || is_addrem(k) ){
+    if( bec_kind_derives(k, BEC_DERIVE_MEMBERSHIP) ){
       aMIdx[y] = aM.n;
       rc = vec_push(&aM, y);
     }
@@ -1509,10 +1511,9 @@ int bec_member_authorize(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   int bAdmin, u = 0, i, rc;
   char zKey[17];
 
-  if( pOp->kind==BEC_KIND_CREATE ) return SQLITE_OK;
-  bAdmin = pOp->kind==BEC_KIND_ADD || pOp->kind==BEC_KIND_SCHEMA
-        || (pOp->kind==BEC_KIND_REMOVE
-            && memcmp(pOp->aTarget, pOp->aAuthor, BEC_PUBKEY_BYTES));
+  if( bec_kind(pOp->kind)->eAuthor==BEC_AUTHOR_FOUNDER ) return SQLITE_OK;
+  bAdmin = bec_kind_needs_admin(pOp->kind, pOp->aTarget!=0
+              && memcmp(pOp->aTarget, pOp->aAuthor, BEC_PUBKEY_BYTES)==0);
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = member_state(p, g, g->nNode, &pm, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, pOp->aAuthor, 0, &u);

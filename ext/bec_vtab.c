@@ -270,11 +270,17 @@ int bec_vtab_register_table(sqlite3 *db, BecCtx *pCtx, const BecTableDef *pTpl){
 */
 #define HEX(x) "lower(hex(" x "))"
 
-/* bec_ops columns computed from the body: deps and payload. */
+/* bec_ops columns computed in C: the kind's name from the kind table (the
+** SELECT yields the number), deps and payload from the body. */
 static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
   const int iBody = 9;
   BecOp op;
   char *zErr = 0;
+  if( i==2 ){
+    const BecKind *pK = bec_kind(sqlite3_column_int(pStmt, 2));
+    if( pK ) sqlite3_result_text(ctx, pK->zName, -1, SQLITE_STATIC);
+    return SQLITE_OK;   /* an unknown number shows as NULL */
+  }
   if( i!=3 && i!=8 ) return SQLITE_NOTFOUND;
   if( bec_op_decode(sqlite3_column_blob(pStmt, iBody),
                     sqlite3_column_bytes(pStmt, iBody), &op, &zErr) ){
@@ -303,8 +309,7 @@ static const BecTableDef aDagTable[] = {
     " target TEXT, role TEXT, valid INTEGER, payload BLOB, body BLOB,"
     " reason TEXT)",
     "SELECT " HEX("o.hash") ", " HEX("a.pubkey") ","
-    " CASE o.kind WHEN 1 THEN 'create' WHEN 2 THEN 'add' WHEN 3 THEN 'remove'"
-    "  WHEN 4 THEN 'app' WHEN 5 THEN 'schema' WHEN 6 THEN 'write' END,"
+    " o.kind,"
     " NULL, o.depth, " HEX("t.pubkey") ","
     " CASE o.role WHEN 1 THEN 'admin' WHEN 2 THEN 'member' END,"
     /* valid: valid by membership and not ignored by the merge; reason:
