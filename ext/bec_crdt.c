@@ -13,7 +13,8 @@
 **                                    ignores, and why: a verdict on the op
 **                                    and its causal past only (see
 **                                    verdict_schema, verdict_write)
-**   "<name>_rows"                    per live table, one row per existing
+**   "<name>_rows"                    per live table shown here (see
+**                                    "Showing tables"), one row per existing
 **                                    merged row: the key and column values
 **                                    c0.., the seq r of the row's winning
 **                                    upsert and per non-key column the seq

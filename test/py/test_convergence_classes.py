@@ -582,13 +582,46 @@ def test_local_create_whose_shadow_name_is_taken():
     T.eq(one(g.a, "SELECT bec_check()"), "ok", "bec_check() ok")
 
 
+def test_hidden_table_across_a_validity_change():
+    """On a replica whose app owns a table t, the winner of the name t
+    changes by validity (EVIL's concurrent create "T" wins until EVIL's
+    removal arrives): the app's table is never dropped, the ops agree with
+    the others', and after the app's t goes the table shows a's rows."""
+    g = Group()
+    g.a.execute("CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v)")
+    g.catch_up()
+    base = g.heads()
+    big = g.op("schema", base, schema_create("T", [("k", "TEXT", 1), ("w", "INTEGER", 0)]))
+    g.a.execute("INSERT INTO t VALUES('x', 'a')")
+    g.a.execute("SELECT bec_remove_member(?)", (EVIL.hex,))
+    ops = bodies(g.a)
+    deliver(g.reps[1], ops + [big])
+    deliver(g.reps[2], [big] + ops[::-1])
+    deliver(g.a, [big])
+    ref = g.converged("validity change")
+    m = connect()
+    m.execute("SELECT bec_join(?)", (g.gid.hex(),))
+    m.execute("CREATE TABLE t(x)")
+    m.execute("INSERT INTO t VALUES('mine')")
+    deliver(m, ops[:-1] + [big])           # "T" wins here until the removal arrives
+    T.eq(one(m, "SELECT count(*) FROM bec_ops"), len(ops), "every op stored, T's included")
+    deliver(m, ops[-1:])
+    T.eq(state(m)["ops"], ref["ops"], "the same ops, valid flags and reasons")
+    T.eq(m.execute("SELECT * FROM t").fetchall(), [("mine",)], "the app's t is never dropped")
+    T.eq(one(m, "SELECT name FROM bec_store_table"), "t", "the catalog names a's t")
+    m.execute("DROP TABLE t")
+    T.eq(one(m, "SELECT bec_check()"), "ok", "bec_check() shows t")
+    T.eq(state(m), ref, "m: a's rows")
+
+
 for fn in [test_class1_declared_types_never_reach_sql, test_class2_acceptance_is_op_and_past_only,
            test_class3_key_identity, test_class4_text_with_nul_on_the_conflict_path,
            test_reason_of_an_op_invalid_by_membership, test_reasons_name_ops_by_hash,
            test_table_spelling_follows_the_winner_after_validity,
            test_validity_change_of_a_write_naming_a_drop,
            test_local_name_collision_hides_never_refuses,
-           test_local_create_whose_shadow_name_is_taken]:
+           test_local_create_whose_shadow_name_is_taken,
+           test_hidden_table_across_a_validity_change]:
     try:
         fn()
     except Exception as e:           # a crash in one test is one failure
