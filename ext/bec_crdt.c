@@ -534,7 +534,8 @@ static int sql_is_bec_vtab(const char *zSql){
   z = sql_skip_space(z+5);
   z = sql_skip_ident(z, &n);
   if( n==3 ) return sqlite3_strnicmp(z-3, "bec", 3)==0;
-  return n==5 && z[-5]==z[-1] && z[-5]!='[' && sqlite3_strnicmp(z-4, "bec", 3)==0;
+  return n==5 && (z[-5]=='[' ? z[-1]==']' : z[-1]==z[-5])
+      && sqlite3_strnicmp(z-4, "bec", 3)==0;
 }
 
 /* *pbShown: the virtual table zName of module bec exists in main. */
@@ -1173,18 +1174,20 @@ static int show_table(BecCtx *p, int iSeq, const BecSchema *s, int bRebuild,
 ** rebuilt from the ops.  Run when nothing else is under way: after a
 ** peer's op was merged, and by bec_check(). */
 static int show_hidden(BecCtx *p, char **pzErr){
-  BecCrdt *pC = p->pCrdt;
   sqlite3_stmt *pStmt = 0;
   int *aSeq = 0, nSeq = 0, nAlloc = 0;
   int rc, i;
-  /* The live creates: the catalog's winners that have columns. */
-  rc = bec_ctx_stmt(p, "SELECT s.seq FROM main.bec_store_table s WHERE "
+  /* The live creates (the catalog's winners that have columns), each with
+  ** the table of its name, if any: one statement per op merged. */
+  rc = bec_ctx_stmt(p, "SELECT s.seq, m.sql FROM main.bec_store_table s "
+      "LEFT JOIN main.sqlite_master m ON m.type='table' "
+      "AND m.name=s.name COLLATE NOCASE WHERE "
       "EXISTS(SELECT 1 FROM main.bec_store_column c WHERE c.tbl=s.seq)", &pStmt);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int x = sqlite3_column_int(pStmt, 0);
-    BecTab *t;
-    for(t=pC->pTabList; t && t->iSchema!=x; t=t->pNext){}
-    if( t ) continue;                   /* connected: shown */
+    if( sql_is_bec_vtab((const char*)sqlite3_column_text(pStmt, 1)) ){
+      continue;                         /* shown */
+    }
     if( nSeq>=nAlloc ){
       int *aNew;
       nAlloc = nAlloc ? nAlloc*2 : 8;
@@ -1201,10 +1204,8 @@ static int show_hidden(BecCtx *p, char **pzErr){
   }
   for(i=0; rc==SQLITE_OK && i<nSeq; i++){
     BecSchema *s = 0;
-    int bShown = 0;
     rc = bec_crdt_load_schema(p, aSeq[i], &s, 0, pzErr);
-    if( rc==SQLITE_OK ) rc = tab_shown(p, s->zName, &bShown);
-    if( rc==SQLITE_OK && !bShown ) rc = show_table(p, aSeq[i], s, 1, pzErr);
+    if( rc==SQLITE_OK ) rc = show_table(p, aSeq[i], s, 1, pzErr);
     bec_schema_free(s);
   }
   sqlite3_free(aSeq);
