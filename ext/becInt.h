@@ -690,7 +690,8 @@ int bec_crdt_ensure_schema(BecCtx*, char **pzErr);
 ** winning schema op of every table name from the valid ops, and compares
 ** them with what is stored; *pzProblems is 0 if all agrees, else a
 ** description (sqlite3_free it).  Nothing is changed: the recomputation
-** happens in a savepoint that is rolled back. */
+** happens in a savepoint that is rolled back.  (First, though, a table
+** hidden by a local object that is gone now is shown.) */
 int bec_crdt_check(BecCtx*, char **pzProblems, char **pzErr);
 
 /* Statements of a BecTab's shadow table, prepared on first use. */
@@ -726,6 +727,11 @@ int bec_crdt_load_schema(BecCtx*, int iSchema, BecSchema **pp, u8 *aHash,
                          char **pzErr);
 /* The winning schema op of a table name, 0 if none. */
 int bec_crdt_winner(BecCtx*, const char *zName, int *piSeq);
+/* *pzWhy (sqlite3_free it) is 0 if the names a bec table zName needs in
+** main ("<zName>", "<zName>_rows") are free, else which local object of
+** the app has taken one.  Asked while no bec table zName is shown, or
+** from its xCreate. */
+int bec_crdt_name_taken(BecCtx*, const char *zName, char **pzWhy);
 /* 1 if the table has rows in bec_store_conflict (cached per transaction). */
 int bec_crdt_has_conflicts(BecTab*, int *pbHas);
 

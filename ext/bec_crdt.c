@@ -13,7 +13,8 @@
 **                                    ignores, and why: a verdict on the op
 **                                    and its causal past only (see
 **                                    verdict_schema, verdict_write)
-**   "<name>_rows"                    per live table, one row per existing
+**   "<name>_rows"                    per live table shown here (see
+**                                    "Showing tables"), one row per existing
 **                                    merged row: the key and column values
 **                                    c0.., the seq r of the row's winning
 **                                    upsert and per non-key column the seq
@@ -461,6 +462,130 @@ static int verdicts_all(BecCtx *p, char **pzErr){
   return rc;
 }
 
+/**************************************************************************
+** Showing tables: names taken by local objects.
+**
+** The merge's state (the winner of every name, columns, verdicts) is a
+** function of the ops.  Showing a live table needs two names of the main
+** database: "<name>" for the virtual table and "<name>_rows" for its shadow
+** table.  The app may have taken one of them with an object of its own (a
+** table, a view, an index or a virtual table of another module; triggers
+** have names of their own).  Such a table is *hidden* on this replica: its
+** schema op still wins its name and writes to it are stored and judged as
+** anywhere else, but neither the virtual table nor its rows or conflicts
+** exist here, and bec never touches the app's object.  A hidden table is
+** shown (created, and its rows rebuilt from the ops) once both names are
+** free, when this replica next stores a peer's schema or write op or runs
+** bec_check() (show_hidden).
+*/
+static int sql_ident_char(char c){
+  return (c>='a' && c<='z') || (c>='A' && c<='Z') || (c>='0' && c<='9')
+      || c=='_' || c=='$' || (c & 0x80);
+}
+
+/* Skips white space and comments of SQL text. */
+static const char *sql_skip_space(const char *z){
+  for(;;){
+    if( *z==' ' || *z=='\t' || *z=='\n' || *z=='\r' || *z=='\f' ){
+      z++;
+    }else if( z[0]=='-' && z[1]=='-' ){
+      while( *z && *z!='\n' ) z++;
+    }else if( z[0]=='/' && z[1]=='*' ){
+      for(z+=2; *z && !(z[0]=='*' && z[1]=='/'); z++){}
+      if( *z ) z += 2;
+    }else{
+      return z;
+    }
+  }
+}
+
+/* Skips one identifier token, quoted or bare; sets *pn to its length. */
+static const char *sql_skip_ident(const char *z, int *pn){
+  const char *zStart = z;
+  char q = *z;
+  if( q=='"' || q=='\'' || q=='`' ){
+    for(z++; *z; z++){
+      if( *z==q ){
+        if( z[1]!=q ){ z++; break; }
+        z++;
+      }
+    }
+  }else if( q=='[' ){
+    while( *z && *z!=']' ) z++;
+    if( *z ) z++;
+  }else{
+    while( sql_ident_char(*z) ) z++;
+  }
+  *pn = (int)(z-zStart);
+  return z;
+}
+
+/* 1 if zSql, the sqlite_master text of a table, declares a virtual table
+** of module bec.  SQLite stores "CREATE VIRTUAL TABLE " and then the
+** statement's own text from the table's name (without its schema) on. */
+static int sql_is_bec_vtab(const char *zSql){
+  static const char zPre[] = "CREATE VIRTUAL TABLE ";
+  const char *z = zSql;
+  int n = 0;
+  if( z==0 || strncmp(z, zPre, sizeof(zPre)-1) ) return 0;
+  z = sql_skip_ident(z + sizeof(zPre)-1, &n);
+  z = sql_skip_space(z);
+  if( sqlite3_strnicmp(z, "USING", 5) || sql_ident_char(z[5]) ) return 0;
+  z = sql_skip_space(z+5);
+  z = sql_skip_ident(z, &n);
+  if( n==3 ) return sqlite3_strnicmp(z-3, "bec", 3)==0;
+  return n==5 && (z[-5]=='[' ? z[-1]==']' : z[-1]==z[-5])
+      && sqlite3_strnicmp(z-4, "bec", 3)==0;
+}
+
+/* *pbShown: the virtual table zName of module bec exists in main. */
+static int tab_shown(BecCtx *p, const char *zName, int *pbShown){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT sql FROM main.sqlite_master "
+                           "WHERE type='table' AND name=?1 COLLATE NOCASE", &pStmt);
+  *pbShown = 0;
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zName, (int)strlen(zName), SQLITE_STATIC);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sql_is_bec_vtab((const char*)sqlite3_column_text(pStmt, 0)) ) *pbShown = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int bec_crdt_name_taken(BecCtx *p, const char *zName, char **pzWhy){
+  sqlite3_stmt *pStmt = 0;
+  char *zRows = sqlite3_mprintf("%s_rows", zName);
+  int rc = zRows ? SQLITE_OK : SQLITE_NOMEM;
+  *pzWhy = 0;
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT type, name, sql FROM main.sqlite_master "
+        "WHERE type IN ('table','view','index') "
+        "AND (name=?1 COLLATE NOCASE OR name=?2 COLLATE NOCASE)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zRows, -1, SQLITE_STATIC);
+    while( *pzWhy==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *zType = (const char*)sqlite3_column_text(pStmt, 0);
+      const char *zSql = (const char*)sqlite3_column_text(pStmt, 2);
+      int bVtab = zSql && strncmp(zSql, "CREATE VIRTUAL", 14)==0;
+      /* (xCreate runs once SQLite has entered the table being created) */
+      if( sql_is_bec_vtab(zSql)
+       && sqlite3_stricmp((const char*)sqlite3_column_text(pStmt, 1), zName)==0 ){
+        continue;
+      }
+      *pzWhy = sqlite3_mprintf("the name %s is taken by a local %s%s",
+          (const char*)sqlite3_column_text(pStmt, 1),
+          bVtab ? "virtual " : "", zType ? zType : "object");
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  sqlite3_free(zRows);
+  return rc;
+}
+
 /* 1 if schema op iSchema is the winner of its name: if it is a create, its
 ** table is live (a drop wins too: the caller knows which it named). */
 static int is_live(BecCtx *p, int iSchema, int *pbLive){
@@ -473,7 +598,8 @@ static int is_live(BecCtx *p, int iSchema, int *pbLive){
   return sqlite3_reset(pStmt);
 }
 
-/* The connected table of incarnation iSchema, connecting it if needed. */
+/* The connected table of incarnation iSchema, connecting it if needed;
+** *pp is 0 (and rc SQLITE_OK) if the table is hidden on this replica. */
 static int tab_find(BecCtx *p, int iSchema, const char *zName, BecTab **pp,
                     char **pzErr){
   BecTab *t;
@@ -481,6 +607,11 @@ static int tab_find(BecCtx *p, int iSchema, const char *zName, BecTab **pp,
   *pp = 0;
   for(t=p->pCrdt->pTabList; t; t=t->pNext){
     if( t->iSchema==iSchema ){ *pp = t; return SQLITE_OK; }
+  }
+  {
+    int bShown = 0;
+    rc = tab_shown(p, zName, &bShown);
+    if( rc || !bShown ) return rc;    /* hidden: nothing to write to */
   }
   {
     sqlite3_stmt *pStmt = 0;
@@ -908,7 +1039,8 @@ static int all_ancestors(const BecGraph *g, u8 **paAll){
   return SQLITE_OK;
 }
 
-/* Recomputes incarnation iSchema's rows from every valid write op. */
+/* Recomputes incarnation iSchema's rows from every valid write op (if it
+** is shown on this replica). */
 static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
   BecGraph *g = 0;
   BecTab *t = 0;
@@ -920,7 +1052,7 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
 
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = tab_find(p, iSchema, zName, &t, pzErr);
-  if( rc ) return rc;
+  if( rc || t==0 ) return rc;       /* (hidden: rebuilt when shown) */
   zSql = sqlite3_mprintf("DELETE FROM %s", t->zRows);
   if( zSql==0 ) return SQLITE_NOMEM;
   rc = bec_ctx_exec(p, zSql, pzErr);
@@ -1009,6 +1141,77 @@ static char *schema_decl(const BecSchema *s){
   return (char*)b.a;
 }
 
+/* Creates the virtual table of create op iSeq (schema s, the winner of
+** its name) unless a local object has taken one of its names: then the
+** table stays hidden (see "Showing tables").  bRebuild: replay the writes
+** to it (they may be stored already). */
+static int show_table(BecCtx *p, int iSeq, const BecSchema *s, int bRebuild,
+                      char **pzErr){
+  BecCrdt *pC = p->pCrdt;
+  char *zWhy = 0, *zDecl = 0, *zId = 0;
+  int rc = bec_crdt_name_taken(p, s->zName, &zWhy);
+  if( rc || zWhy ){
+    sqlite3_free(zWhy);
+    return rc;
+  }
+  zDecl = schema_decl(s);
+  zId = bec_sql_ident(s->zName, 0);
+  if( zDecl==0 || zId==0 ){
+    rc = SQLITE_NOMEM;
+  }else{
+    pC->iApplySchema = iSeq;
+    rc = exec_fmt(p, pzErr, "CREATE VIRTUAL TABLE main.%s USING bec(%s)",
+                  zId, zDecl);
+    pC->iApplySchema = 0;
+  }
+  sqlite3_free(zDecl);
+  sqlite3_free(zId);
+  if( rc==SQLITE_OK && bRebuild ) rc = rebuild(p, iSeq, s->zName, pzErr);
+  return rc;
+}
+
+/* Shows every hidden table whose names are free again, with its rows
+** rebuilt from the ops.  Run when nothing else is under way: after a
+** peer's op was merged, and by bec_check(). */
+static int show_hidden(BecCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int *aSeq = 0, nSeq = 0, nAlloc = 0;
+  int rc, i;
+  /* The live creates (the catalog's winners that have columns), each with
+  ** the table of its name, if any: one statement per op merged. */
+  rc = bec_ctx_stmt(p, "SELECT s.seq, m.sql FROM main.bec_store_table s "
+      "LEFT JOIN main.sqlite_master m ON m.type='table' "
+      "AND m.name=s.name COLLATE NOCASE WHERE "
+      "EXISTS(SELECT 1 FROM main.bec_store_column c WHERE c.tbl=s.seq)", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0);
+    if( sql_is_bec_vtab((const char*)sqlite3_column_text(pStmt, 1)) ){
+      continue;                         /* shown */
+    }
+    if( nSeq>=nAlloc ){
+      int *aNew;
+      nAlloc = nAlloc ? nAlloc*2 : 8;
+      aNew = sqlite3_realloc64(aSeq, sizeof(int)*(sqlite3_uint64)nAlloc);
+      if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+      aSeq = aNew;
+    }
+    aSeq[nSeq++] = x;
+  }
+  /* (reset before any DDL: an active read of the schema would lock it) */
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  for(i=0; rc==SQLITE_OK && i<nSeq; i++){
+    BecSchema *s = 0;
+    rc = bec_crdt_load_schema(p, aSeq[i], &s, 0, pzErr);
+    if( rc==SQLITE_OK ) rc = show_table(p, aSeq[i], s, 1, pzErr);
+    bec_schema_free(s);
+  }
+  sqlite3_free(aSeq);
+  return rc;
+}
+
 /* Makes iNew (a create or drop op, or 0) the winner of zName: the table
 ** on this replica follows.  bRebuild: replay the writes to a new
 ** incarnation (needed when validity, not arrival, made it win).
@@ -1032,12 +1235,17 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
   /* Drop the old incarnation first, while its catalog entry still lets
   ** the virtual table connect. */
   if( rc==SQLITE_OK && bOldLive && !pC->bLocalSchema ){
-    char *zId = bec_sql_ident(zName, 0);
-    if( zId==0 ) return SQLITE_NOMEM;
-    pC->bApplyDrop = 1;
-    rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
-    pC->bApplyDrop = 0;
-    sqlite3_free(zId);
+    /* (a hidden table has no virtual table: the name is the app's) */
+    int bShown = 0;
+    rc = tab_shown(p, zName, &bShown);
+    if( rc==SQLITE_OK && bShown ){
+      char *zId = bec_sql_ident(zName, 0);
+      if( zId==0 ) return SQLITE_NOMEM;
+      pC->bApplyDrop = 1;
+      rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
+      pC->bApplyDrop = 0;
+      sqlite3_free(zId);
+    }
   }
   if( rc==SQLITE_OK && iOld ){
     rc = bec_ctx_stmt(p, "DELETE FROM bec_store_conflict WHERE tbl=?1", &pStmt);
@@ -1063,20 +1271,7 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
   }
   if( rc==SQLITE_OK && pNew && pNew->action==BEC_SCHEMA_CREATE
    && !pC->bLocalSchema ){
-    char *zDecl = schema_decl(pNew);
-    char *zId = bec_sql_ident(zNew, 0);
-    if( zDecl==0 || zId==0 ){
-      sqlite3_free(zDecl);
-      sqlite3_free(zId);
-      return SQLITE_NOMEM;
-    }
-    pC->iApplySchema = iNew;
-    rc = exec_fmt(p, pzErr, "CREATE VIRTUAL TABLE main.%s USING bec(%s)",
-                  zId, zDecl);
-    pC->iApplySchema = 0;
-    sqlite3_free(zDecl);
-    sqlite3_free(zId);
-    if( rc==SQLITE_OK && bRebuild ) rc = rebuild(p, iNew, zNew, pzErr);
+    rc = show_table(p, iNew, pNew, bRebuild, pzErr);
   }
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot apply the schema of table %s: %s",
@@ -1185,7 +1380,7 @@ static int rebuild_txn_tables(BecCtx *p, BecCrdt *pC, char **pzErr){
   return rc;
 }
 
-int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecCrdt *pC = 0;
   BecGraph *g = 0;
   Merge *m = 0;
@@ -1234,6 +1429,18 @@ int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   rc = apply_write(p, m, iSeq, pOp, bAll, 0, pzErr);
   merge_free(m);
   sqlite3_free(m);
+  return rc;
+}
+
+int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+  int rc = on_store_op(p, iSeq, pOp, pzErr);
+  BecCrdt *pC = p->pCrdt;
+  /* A peer's op merged: a table hidden by a local object appears once the
+  ** object is gone.  (Not inside xCreate, xDestroy or a commit's xSync.) */
+  if( rc==SQLITE_OK && pC && !pC->bFlushing && !pC->bLocalSchema
+   && !(pC->bTxn && pC->nChange>0) ){
+    rc = show_hidden(p, pzErr);
+  }
   return rc;
 }
 
@@ -1429,6 +1636,9 @@ int bec_crdt_flush(BecCtx *p, char **pzErr){
 */
 static const BecSavepoint spCheck = {
   "SAVEPOINT bec_check", "RELEASE bec_check", "ROLLBACK TO bec_check"
+};
+static const BecSavepoint spShow = {
+  "SAVEPOINT bec_show", "RELEASE bec_show", "ROLLBACK TO bec_show"
 };
 
 #define CHECK_MAX_SHOWN 5     /* differing rows shown per table and kind */
@@ -1639,9 +1849,10 @@ static int check_ignored(BecCtx *p, const BecGraph *g, BecBuf *pOut,
 }
 
 /* Reports a table whose shown spelling is not exactly that of its winning
-** schema op pWin: the catalog's name, and for a create the name of the
-** virtual table in sqlite_master. */
-static int check_spelling(BecCtx *p, const BecSchema *pWin, BecBuf *pOut){
+** schema op pWin: the catalog's name, and for a shown create the name of
+** the virtual table in sqlite_master. */
+static int check_spelling(BecCtx *p, const BecSchema *pWin, int bShown,
+                          BecBuf *pOut){
   static const char *azSql[2] = {
     "SELECT name FROM main.bec_store_table WHERE name=?1",
     "SELECT name FROM main.sqlite_master WHERE type='table'"
@@ -1650,7 +1861,7 @@ static int check_spelling(BecCtx *p, const BecSchema *pWin, BecBuf *pOut){
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<2; i++){
     sqlite3_stmt *pStmt = 0;
-    if( i==1 && pWin->action!=BEC_SCHEMA_CREATE ) break;
+    if( i==1 && !bShown ) break;
     rc = sqlite3_prepare_v2(p->db, azSql[i], -1, &pStmt, 0);
     if( rc ) break;
     sqlite3_bind_text(pStmt, 1, pWin->zName, (int)strlen(pWin->zName),
@@ -1688,7 +1899,15 @@ int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
                              "writes to bec tables before bec_check()");
     return SQLITE_ERROR;
   }
-  rc = bec_ctx_begin(p, &spCheck);
+  /* Not a check but a repair of this replica's display: a hidden table
+  ** whose names are free again is shown before the tables are checked. */
+  rc = bec_ctx_begin(p, &spShow);
+  if( rc==SQLITE_OK ){
+    rc = show_hidden(p, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_ctx_commit(p, &spShow);
+    else bec_ctx_rollback(p, &spShow);
+  }
+  if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spCheck);
   bBegun = rc==SQLITE_OK;
   if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
 
@@ -1740,9 +1959,25 @@ int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
       problem(&out, &rc, "table %s: the catalog names schema op %d, the ops "
               "say %d", zName, iStored, iWin);
     }else if( rc==SQLITE_OK && pWin ){
-      rc = check_spelling(p, pWin, &out);
-      if( rc==SQLITE_OK && pWin->action==BEC_SCHEMA_CREATE ){
+      int bShown = 0;
+      if( pWin->action==BEC_SCHEMA_CREATE ){
+        rc = tab_shown(p, pWin->zName, &bShown);
+      }
+      if( rc==SQLITE_OK ) rc = check_spelling(p, pWin, bShown, &out);
+      if( rc==SQLITE_OK && bShown ){
         rc = check_table(p, iWin, pWin->zName, &out, pzErr);
+      }else if( rc==SQLITE_OK && pWin->action==BEC_SCHEMA_CREATE ){
+        /* Hidden: a local note, not a divergence (the ops agree). */
+        char *zWhy = 0;
+        rc = bec_crdt_name_taken(p, pWin->zName, &zWhy);
+        if( rc==SQLITE_OK && zWhy ){
+          problem(&out, &rc, "table %s cannot be shown: %s (rename or drop "
+                  "it)", pWin->zName, zWhy);
+        }else if( rc==SQLITE_OK ){
+          problem(&out, &rc, "table %s is not shown, though its names are "
+                  "free", pWin->zName);
+        }
+        sqlite3_free(zWhy);
       }
     }
     bec_schema_free(pWin);

@@ -575,6 +575,18 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     bec_schema_free(s);
     s = 0;
     if( rc==SQLITE_OK ){
+      /* SQLite checked zName; its shadow table's name may be the app's
+      ** (refused before anything is signed). */
+      char *zWhy = 0;
+      rc = bec_crdt_name_taken(p, zName, &zWhy);
+      if( rc==SQLITE_OK && zWhy ){
+        zErr = sqlite3_mprintf("bec: table %s cannot be created: %s",
+                               zName, zWhy);
+        rc = SQLITE_ERROR;
+      }
+      sqlite3_free(zWhy);
+    }
+    if( rc==SQLITE_OK ){
       BecSchema *pNew = 0;
       rc = parse_args(zName, argc-3, &argv[3], &pNew, &zErr);
       if( rc==SQLITE_OK ) rc = append_schema(p, pNew, aHash, &zErr);

@@ -459,11 +459,169 @@ def test_validity_change_of_a_write_naming_a_drop():
         T.check((reason(db, w) or "").startswith("ignored: write names a drop"), "the write is ignored")
 
 
+def test_local_name_collision_hides_never_refuses():
+    """The app's own objects named like the group's bec table t (a plain
+    table t, a view t_rows, an index t) never keep an op out: every op is
+    stored, in any order, with the same valid flags and reasons as on the
+    others, nothing waits, the app's objects are untouched, and bec_check()
+    says why t is not shown.  A trigger named t takes no name of bec's.
+    Once the local object is gone, t appears with every row and conflict
+    (at the next op from a peer, or at bec_check()), equal to the others'.
+    A drop and re-create of t by the group leave the app's table alone."""
+    g = Group()
+    d, e, f, k = (connect() for _ in range(4))
+    for db in (d, e, f, k):
+        db.execute("SELECT bec_join(?)", (g.gid.hex(),))
+    d.execute("CREATE TABLE t(x)")
+    d.execute("INSERT INTO t VALUES('mine')")
+    e.execute("CREATE TABLE other(y)")
+    e.execute("CREATE VIEW t_rows AS SELECT y FROM other")
+    f.execute("CREATE TABLE other(y)")
+    f.execute("CREATE INDEX T ON other(y)")
+    k.execute("CREATE TABLE other(y)")
+    k.execute("CREATE TRIGGER t AFTER INSERT ON other BEGIN SELECT 1; END")
+    k.execute("CREATE TRIGGER t_rows AFTER INSERT ON other BEGIN SELECT 1; END")
+    g.a.execute("CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v)")
+    tt = create_hash(g.a)
+    g.catch_up()
+    w1 = g.op("write", g.heads(), write_payload([tt], [(0, ["x"], {1: "evil"}, 2)]))
+    g.a.execute("INSERT INTO t VALUES('x', 'a'), ('y', 'b')")   # concurrent with w1: a conflict
+    deliver(g.a, [w1])
+    g.catch_up()
+    ops = bodies(g.a)
+    rng = random.Random(11)
+    for i, db in enumerate((d, e, f, k)):
+        order = list(ops)
+        if i == 0:
+            order.reverse()
+        elif i > 1:
+            rng.shuffle(order)
+        deliver(db, order)
+    ref = g.converged("the group without local objects")
+    notes = {d: "table t cannot be shown: the name t is taken by a local table (rename or drop it)",
+             e: "table t cannot be shown: the name t_rows is taken by a local view (rename or drop it)",
+             f: "table t cannot be shown: the name T is taken by a local index (rename or drop it)"}
+    for db, note in notes.items():
+        st = state(db)
+        T.eq(st["ops"], ref["ops"], "hidden t: ops, valid flags and reasons as elsewhere")
+        T.eq(st["pending"], 0, "hidden t: nothing waits")
+        T.eq(st["tables"], [], "hidden t: no bec table shown")
+        T.eq(one(db, "SELECT bec_check()"), note, "hidden t: bec_check() says why")
+    T.eq(d.execute("SELECT * FROM t").fetchall(), [("mine",)], "the app's table t is untouched")
+    T.eq(state(k), ref, "triggers named t and t_rows take no name: k shows t")
+    T.eq(one(k, "SELECT bec_check()"), "ok", "k checks ok")
+    # A write to the hidden table is stored and judged as elsewhere.
+    g.a.execute("UPDATE t SET v='c' WHERE k='y'")
+    more = bodies(g.a)[-1:]
+    for db in (d, e, f, k):
+        deliver(db, more)
+    g.spread(more)
+    ref = g.converged("after a write")
+    T.eq(state(d)["ops"], ref["ops"], "a write to the hidden t is stored")
+    # The local objects go: bec_check() shows t on d, the next peer op on e.
+    d.execute("DROP TABLE t")
+    T.eq(one(d, "SELECT bec_check()"), "ok", "t shown by bec_check() once the name is free")
+    T.eq(state(d), ref, "d: every row and conflict of t, as elsewhere")
+    e.execute("DROP VIEW t_rows")
+    f.execute("DROP INDEX T")
+    g.a.execute("INSERT INTO t VALUES('z', 'd')")
+    more = bodies(g.a)[-1:]
+    g.spread(more)
+    for db in (d, e, f, k):
+        deliver(db, more)
+    T.eq(e.execute("SELECT k, v FROM t ORDER BY k").fetchall(),
+         [("x", g.a.execute("SELECT v FROM t WHERE k='x'").fetchone()[0]), ("y", "c"), ("z", "d")],
+         "e: t shown by the next op from a peer, with every row")
+    g.reps += [d, e, f, k]
+    g.converged("after the local objects went")
+    # Shown, the name is the group's: SQLite refuses the app's objects.
+    for sql in ("CREATE TABLE t(x)", "CREATE VIEW t_rows AS SELECT 1", "CREATE INDEX t ON other(y)"):
+        try:
+            d.execute(sql) if "other" not in sql else e.execute(sql)
+            T.check(False, "refused: " + sql)
+        except sqlite3.OperationalError as ex:
+            T.check("already" in str(ex), "refused: %s (%s)" % (sql, ex))
+    # The group drops t and re-creates it while m's app has taken t.
+    m = connect()
+    m.execute("SELECT bec_join(?)", (g.gid.hex(),))
+    m.execute("CREATE TABLE t(x)")
+    m.execute("INSERT INTO t VALUES('mine again')")
+    deliver(m, bodies(g.a)[::-1])
+    d = m
+    n = len(bodies(g.a))
+    g.a.execute("DROP TABLE t")
+    g.a.execute("CREATE VIRTUAL TABLE t USING bec(k INTEGER PRIMARY KEY, w)")
+    g.a.execute("INSERT INTO t VALUES(1, 'new')")
+    more = bodies(g.a)[n:]
+    g.spread(more)
+    deliver(d, more[::-1])
+    ref = g.converged("drop and re-create")
+    T.eq(d.execute("SELECT * FROM t").fetchall(), [("mine again",)], "the group's drop leaves the app's t")
+    T.eq(state(d)["ops"], ref["ops"], "d: the same ops")
+    d.execute("DROP TABLE t")
+    T.eq(one(d, "SELECT bec_check()"), "ok", "d checks ok")
+    T.eq(state(d), ref, "d: the new incarnation's rows")
+
+
+def test_local_create_whose_shadow_name_is_taken():
+    """A local CREATE VIRTUAL TABLE u USING bec(...) while the app has a
+    table u_rows is refused before anything is signed, and u_rows keeps its
+    rows."""
+    g = Group(1)
+    g.a.execute("CREATE TABLE u_rows(x)")
+    g.a.execute("INSERT INTO u_rows VALUES(1)")
+    n = one(g.a, "SELECT count(*) FROM bec_ops")
+    try:
+        g.a.execute("CREATE VIRTUAL TABLE u USING bec(k PRIMARY KEY, v)")
+        T.check(False, "the create is refused")
+    except sqlite3.OperationalError as ex:
+        T.eq(str(ex), "bec: table u cannot be created: the name u_rows is taken by a local table",
+             "the create says why")
+    T.eq(one(g.a, "SELECT count(*) FROM bec_ops"), n, "no schema op signed")
+    T.eq(g.a.execute("SELECT * FROM u_rows").fetchall(), [(1,)], "u_rows untouched")
+    T.eq(one(g.a, "SELECT bec_check()"), "ok", "bec_check() ok")
+
+
+def test_hidden_table_across_a_validity_change():
+    """On a replica whose app owns a table t, the winner of the name t
+    changes by validity (EVIL's concurrent create "T" wins until EVIL's
+    removal arrives): the app's table is never dropped, the ops agree with
+    the others', and after the app's t goes the table shows a's rows."""
+    g = Group()
+    g.a.execute("CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v)")
+    g.catch_up()
+    base = g.heads()
+    big = g.op("schema", base, schema_create("T", [("k", "TEXT", 1), ("w", "INTEGER", 0)]))
+    g.a.execute("INSERT INTO t VALUES('x', 'a')")
+    g.a.execute("SELECT bec_remove_member(?)", (EVIL.hex,))
+    ops = bodies(g.a)
+    deliver(g.reps[1], ops + [big])
+    deliver(g.reps[2], [big] + ops[::-1])
+    deliver(g.a, [big])
+    ref = g.converged("validity change")
+    m = connect()
+    m.execute("SELECT bec_join(?)", (g.gid.hex(),))
+    m.execute("CREATE TABLE t(x)")
+    m.execute("INSERT INTO t VALUES('mine')")
+    deliver(m, ops[:-1] + [big])           # "T" wins here until the removal arrives
+    T.eq(one(m, "SELECT count(*) FROM bec_ops"), len(ops), "every op stored, T's included")
+    deliver(m, ops[-1:])
+    T.eq(state(m)["ops"], ref["ops"], "the same ops, valid flags and reasons")
+    T.eq(m.execute("SELECT * FROM t").fetchall(), [("mine",)], "the app's t is never dropped")
+    T.eq(one(m, "SELECT name FROM bec_store_table"), "t", "the catalog names a's t")
+    m.execute("DROP TABLE t")
+    T.eq(one(m, "SELECT bec_check()"), "ok", "bec_check() shows t")
+    T.eq(state(m), ref, "m: a's rows")
+
+
 for fn in [test_class1_declared_types_never_reach_sql, test_class2_acceptance_is_op_and_past_only,
            test_class3_key_identity, test_class4_text_with_nul_on_the_conflict_path,
            test_reason_of_an_op_invalid_by_membership, test_reasons_name_ops_by_hash,
            test_table_spelling_follows_the_winner_after_validity,
-           test_validity_change_of_a_write_naming_a_drop]:
+           test_validity_change_of_a_write_naming_a_drop,
+           test_local_name_collision_hides_never_refuses,
+           test_local_create_whose_shadow_name_is_taken,
+           test_hidden_table_across_a_validity_change]:
     try:
         fn()
     except Exception as e:           # a crash in one test is one failure
