@@ -23,6 +23,29 @@ static int bt_nPass = 0, bt_nFail = 0;
          printf(__VA_ARGS__); printf("\n"); fflush(stdout); } \
 } while(0)
 
+#ifdef SQLITE_OK
+/* The first column of the first row of zSql as text, in a static buffer
+** (overwritten by the next call): "" for no row or NULL, and
+** "ERROR: <message>" when the statement fails. */
+static __attribute__((unused)) const char *bt_q(sqlite3 *db, const char *zSql){
+  static char zOut[65536];
+  sqlite3_stmt *pStmt = 0;
+  zOut[0] = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
+      snprintf(zOut, sizeof(zOut), "%s", (const char*)sqlite3_column_text(pStmt, 0));
+    }else if( sqlite3_errcode(db)!=SQLITE_OK && sqlite3_errcode(db)!=SQLITE_ROW
+           && sqlite3_errcode(db)!=SQLITE_DONE ){
+      snprintf(zOut, sizeof(zOut), "ERROR: %s", sqlite3_errmsg(db));
+    }
+  }else{
+    snprintf(zOut, sizeof(zOut), "ERROR: %s", sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(pStmt);
+  return zOut;
+}
+#endif
+
 static int bt_done(void){
   printf("RESULT %d %d\n", bt_nPass, bt_nFail);
   return bt_nFail ? 1 : 0;

@@ -16,25 +16,6 @@ static sqlite3 *open_db(const char *zPath){
   return db;
 }
 
-/* The first column of the first row as text (static buffer), or "". */
-static const char *q(sqlite3 *db, const char *zSql){
-  static char zOut[8192];
-  sqlite3_stmt *pStmt = 0;
-  zOut[0] = 0;
-  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
-    if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
-      snprintf(zOut, sizeof(zOut), "%s", (const char*)sqlite3_column_text(pStmt, 0));
-    }else if( sqlite3_errcode(db)!=SQLITE_OK && sqlite3_errcode(db)!=SQLITE_ROW
-           && sqlite3_errcode(db)!=SQLITE_DONE ){
-      snprintf(zOut, sizeof(zOut), "ERROR: %s", sqlite3_errmsg(db));
-    }
-  }else{
-    snprintf(zOut, sizeof(zOut), "ERROR: %s", sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(pStmt);
-  return zOut;
-}
-
 static int ingest(sqlite3 *db, const u8 *a, int n, char *zErr, int nErr){
   sqlite3_stmt *pStmt = 0;
   int rc = sqlite3_prepare_v2(db, "SELECT bec_ingest(?1)", -1, &pStmt, 0);
@@ -86,8 +67,8 @@ static void test_forged_copy(void){
   close(fd);
   snprintf(zKey, sizeof(zKey), "%s-bec-key", zPath);
   c = open_db(zPath);
-  q(c, "SELECT bec_keygen()");
-  hex_to(q(c, "SELECT bec_create_group()"), aGroup);
+  bt_q(c, "SELECT bec_keygen()");
+  hex_to(bt_q(c, "SELECT bec_create_group()"), aGroup);
   CHECK_MSG(bec_keyfile_read(zKey, aSeed, &zWhy)==SQLITE_OK, "%s", zWhy);
   sqlite3_free(zWhy);
   zWhy = 0;
@@ -100,7 +81,7 @@ static void test_forged_copy(void){
 
   /* y waits for x. */
   CHECK(ingest(c, y.a, (int)y.n, zErr, sizeof(zErr))==SQLITE_OK);
-  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_pending"), "1")==0);
+  CHECK(strcmp(bt_q(c, "SELECT count(*) FROM bec_pending"), "1")==0);
 
   /* A copy of x with one signature bit flipped: same id, refused. */
   memset(&bad, 0, sizeof(bad));
@@ -115,33 +96,33 @@ static void test_forged_copy(void){
   bec_crypto_hash(bad.a, bad.n, aBad);
   bec_hex_encode(aBad, 32, zHexBad);
   snprintf(zSql, sizeof(zSql), "SELECT hash FROM bec_rejected WHERE reason='bad signature'");
-  CHECK(strcmp(q(c, zSql), zHexBad)==0);
+  CHECK(strcmp(bt_q(c, zSql), zHexBad)==0);
   snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_rejected WHERE hash='%s'", zHexX);
-  CHECK(strcmp(q(c, zSql), "0")==0);
-  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_pending"), "1")==0);
+  CHECK(strcmp(bt_q(c, zSql), "0")==0);
+  CHECK(strcmp(bt_q(c, "SELECT count(*) FROM bec_pending"), "1")==0);
 
   /* A copy whose body is not its header's: refused the same way. */
   bad.a[op.nHeader+5] ^= 0x04;
   bad.a[bad.n-1] ^= 0x01;
   CHECK(ingest(c, bad.a, (int)bad.n, zErr, sizeof(zErr))!=SQLITE_OK);
   CHECK_MSG(strstr(zErr, "payload hash")!=0, "%s", zErr);
-  CHECK(strcmp(q(c, zSql), "0")==0);
-  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_pending"), "1")==0);
+  CHECK(strcmp(bt_q(c, zSql), "0")==0);
+  CHECK(strcmp(bt_q(c, "SELECT count(*) FROM bec_pending"), "1")==0);
 
   /* The real x: stored, and y with it. */
   CHECK(ingest(c, x.a, (int)x.n, zErr, sizeof(zErr))==SQLITE_OK);
-  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_pending"), "0")==0);
-  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_ops"), "3")==0);
+  CHECK(strcmp(bt_q(c, "SELECT count(*) FROM bec_pending"), "0")==0);
+  CHECK(strcmp(bt_q(c, "SELECT count(*) FROM bec_ops"), "3")==0);
   snprintf(zSql, sizeof(zSql), "SELECT payload FROM bec_ops WHERE hash='%s'", zHexX);
-  CHECK(strcmp(q(c, zSql), "real")==0);
-  CHECK(strcmp(q(c, "SELECT bec_check()"), "ok")==0);
+  CHECK(strcmp(bt_q(c, zSql), "real")==0);
+  CHECK(strcmp(bt_q(c, "SELECT bec_check()"), "ok")==0);
 
   /* A broken copy of a stored op changes nothing. */
   bad.a[bad.n-1] ^= 0x01;
   bad.a[op.nHeader] ^= 0x01;
   ingest(c, bad.a, (int)bad.n, zErr, sizeof(zErr));
-  CHECK(strcmp(q(c, "SELECT count(*) FROM bec_ops"), "3")==0);
-  CHECK(strcmp(q(c, "SELECT bec_check()"), "ok")==0);
+  CHECK(strcmp(bt_q(c, "SELECT count(*) FROM bec_ops"), "3")==0);
+  CHECK(strcmp(bt_q(c, "SELECT bec_check()"), "ok")==0);
 
   bec_buf_free(&x);
   bec_buf_free(&y);
@@ -164,11 +145,11 @@ int main(void){
 
   CHECK(sqlite3_auto_extension((void(*)(void))sqlite3_bec_init)==SQLITE_OK);
   a = open_db(":memory:");
-  CHECK(strlen(q(a, "SELECT bec_keygen()"))==64);
-  snprintf(zGroup, sizeof(zGroup), "%s", q(a, "SELECT bec_create_group()"));
+  CHECK(strlen(bt_q(a, "SELECT bec_keygen()"))==64);
+  snprintf(zGroup, sizeof(zGroup), "%s", bt_q(a, "SELECT bec_create_group()"));
   CHECK(strlen(zGroup)==64);
   hex_to(zGroup, aGroup);
-  snprintf(zHead, sizeof(zHead), "%s", q(a, "SELECT bec_sign(x'01')"));
+  snprintf(zHead, sizeof(zHead), "%s", bt_q(a, "SELECT bec_sign(x'01')"));
   hex_to(zHead, aHead);
 
   /* A plain sqlite3_close() succeeds although bec cached statements. */
@@ -181,11 +162,11 @@ int main(void){
   close(fd);
   snprintf(zKey, sizeof(zKey), "%s-bec-key", zPath);
   b = open_db(zPath);
-  q(b, "SELECT bec_keygen()");
+  bt_q(b, "SELECT bec_keygen()");
   {
     char zSql[200];
     snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')", zGroup);
-    CHECK(strcmp(q(b, zSql), zGroup)==0);
+    CHECK(strcmp(bt_q(b, zSql), zGroup)==0);
   }
   bec_crypto_keypair(aPub, aSec);
   craft(&op1, aSec, 0, BEC_KIND_CREATE, 0, 0, "0123456789abcdef", 16);
@@ -198,22 +179,22 @@ int main(void){
     sqlite3 *a2 = 0;
     (void)a2;
   }
-  CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "0")==0);
+  CHECK(strcmp(bt_q(b, "SELECT count(*) FROM bec_ops"), "0")==0);
 
   /* Build the group on b with a known key so ops can be crafted. */
   sqlite3_close(b);
   unlink(zPath);
   unlink(zKey);   /* the first identity's key file */
   b = open_db(zPath);
-  q(b, "SELECT bec_keygen()");
-  snprintf(zGroup, sizeof(zGroup), "%s", q(b, "SELECT bec_create_group()"));
+  bt_q(b, "SELECT bec_keygen()");
+  snprintf(zGroup, sizeof(zGroup), "%s", bt_q(b, "SELECT bec_create_group()"));
   hex_to(zGroup, aGroup);
   bec_crypto_keypair(aPub2, aSec2);
   craft(&op1, aSec2, aGroup, BEC_KIND_APP, aGroup, 1, "hi", 2);
   CHECK(ingest(b, op1.a, (int)op1.n, zErr, sizeof(zErr))!=SQLITE_OK);
   CHECK_MSG(strstr(zErr, "unauthorized")!=0, "%s", zErr);
-  CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "1")==0);
-  CHECK(strcmp(q(b, "SELECT count(*) FROM bec_rejected WHERE reason LIKE 'unauthorized%'"), "1")==0);
+  CHECK(strcmp(bt_q(b, "SELECT count(*) FROM bec_ops"), "1")==0);
+  CHECK(strcmp(bt_q(b, "SELECT count(*) FROM bec_rejected WHERE reason LIKE 'unauthorized%'"), "1")==0);
 
   /* The outsider builds on its own rejected op; that waits, and is dropped
   ** when the rejected op arrives again: nothing after a rejected op can
@@ -223,11 +204,11 @@ int main(void){
     CHECK(bec_op_id(op1.a, op1.n, aH1)==SQLITE_OK);
     craft(&op2, aSec2, aGroup, BEC_KIND_APP, aH1, 1, "again", 5);
     CHECK(ingest(b, op2.a, (int)op2.n, zErr, sizeof(zErr))==SQLITE_OK);
-    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_pending"), "1")==0);
+    CHECK(strcmp(bt_q(b, "SELECT count(*) FROM bec_pending"), "1")==0);
     CHECK(ingest(b, op1.a, (int)op1.n, zErr, sizeof(zErr))!=SQLITE_OK);
-    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_pending"), "0")==0);
-    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "1")==0);
-    CHECK(strstr(q(b, "SELECT group_concat(reason) FROM bec_rejected"),
+    CHECK(strcmp(bt_q(b, "SELECT count(*) FROM bec_pending"), "0")==0);
+    CHECK(strcmp(bt_q(b, "SELECT count(*) FROM bec_ops"), "1")==0);
+    CHECK(strstr(bt_q(b, "SELECT group_concat(reason) FROM bec_rejected"),
                  "a predecessor was rejected")!=0);
     bec_buf_free(&op2);
   }
@@ -250,12 +231,12 @@ int main(void){
     craft(&op3, aSec, aGroup, BEC_KIND_APP, aH2, 1, "three", 5);
     CHECK(ingest(b, op3.a, (int)op3.n, zErr, sizeof(zErr))==SQLITE_OK);
     CHECK(ingest(b, op2.a, (int)op2.n, zErr, sizeof(zErr))==SQLITE_OK);
-    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "1")==0);
+    CHECK(strcmp(bt_q(b, "SELECT count(*) FROM bec_ops"), "1")==0);
     CHECK(ingest(b, op1.a, (int)op1.n, zErr, sizeof(zErr))==SQLITE_OK);
-    CHECK(strcmp(q(b, "SELECT group_concat(payload, ',') FROM bec_ops WHERE kind='app'"),
+    CHECK(strcmp(bt_q(b, "SELECT group_concat(payload, ',') FROM bec_ops WHERE kind='app'"),
                  "one,two,three")==0);
-    CHECK(strcmp(q(b, "SELECT count(*) FROM bec_heads"), "1")==0);
-    CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
+    CHECK(strcmp(bt_q(b, "SELECT count(*) FROM bec_heads"), "1")==0);
+    CHECK(strcmp(bt_q(b, "SELECT bec_check()"), "ok")==0);
     bec_buf_free(&op1);
     bec_buf_free(&op2);
     bec_buf_free(&op3);
@@ -264,40 +245,40 @@ int main(void){
   /* bec_check notices tampering with stored bytes, a stored depth and the
   ** heads. */
   CHECK(sqlite3_exec(b, "UPDATE bec_store_op SET depth=depth+5 WHERE seq=2", 0, 0, 0)==SQLITE_OK);
-  CHECK(strstr(q(b, "SELECT bec_check()"), "depth")!=0);
+  CHECK(strstr(bt_q(b, "SELECT bec_check()"), "depth")!=0);
   CHECK(sqlite3_exec(b, "UPDATE bec_store_op SET depth=depth-5 WHERE seq=2", 0, 0, 0)==SQLITE_OK);
-  CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
+  CHECK(strcmp(bt_q(b, "SELECT bec_check()"), "ok")==0);
   CHECK(sqlite3_exec(b, "CREATE TEMP TABLE saved AS SELECT body FROM bec_store_op WHERE seq=3;"
                         "UPDATE bec_store_op SET body=zeroblob(length(body)) WHERE seq=3", 0, 0, 0)==SQLITE_OK);
-  CHECK(strstr(q(b, "SELECT bec_check()"), "malformed")!=0);
+  CHECK(strstr(bt_q(b, "SELECT bec_check()"), "malformed")!=0);
   /* A changed body byte no longer matches the payload hash in the header. */
   CHECK(sqlite3_exec(b, "UPDATE bec_store_op SET body=(SELECT body FROM saved) WHERE seq=3;"
                         "UPDATE bec_store_op SET body=substr(body, 1, length(body)-1)"
                         " || CASE WHEN substr(body, -1)=x'00' THEN x'01' ELSE x'00' END"
                         " WHERE seq=3", 0, 0, 0)==SQLITE_OK);
-  CHECK(strstr(q(b, "SELECT bec_check()"), "payload hash")!=0);
+  CHECK(strstr(bt_q(b, "SELECT bec_check()"), "payload hash")!=0);
   CHECK(sqlite3_exec(b, "UPDATE bec_store_op SET body=(SELECT body FROM saved) WHERE seq=3", 0, 0, 0)==SQLITE_OK);
-  CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
+  CHECK(strcmp(bt_q(b, "SELECT bec_check()"), "ok")==0);
   CHECK(sqlite3_exec(b, "INSERT INTO bec_store_head VALUES(1)", 0, 0, 0)==SQLITE_OK);
-  CHECK(strstr(q(b, "SELECT bec_check()"), "head")!=0);
+  CHECK(strstr(bt_q(b, "SELECT bec_check()"), "head")!=0);
   CHECK(sqlite3_exec(b, "DELETE FROM bec_store_head WHERE seq=1", 0, 0, 0)==SQLITE_OK);
 
   /* Reopening the file keeps everything. */
   CHECK(sqlite3_close(b)==SQLITE_OK);
   b = open_db(zPath);
-  CHECK(strcmp(q(b, "SELECT count(*) FROM bec_ops"), "4")==0);
-  CHECK(strcmp(q(b, "SELECT bec_check()"), "ok")==0);
+  CHECK(strcmp(bt_q(b, "SELECT count(*) FROM bec_ops"), "4")==0);
+  CHECK(strcmp(bt_q(b, "SELECT bec_check()"), "ok")==0);
   /* Errors are SQL errors with readable text. */
-  CHECK(strstr(q(b, "SELECT bec_join('zz')"), "64 hex")!=0);
-  CHECK(strstr(q(b, "SELECT bec_op(42)"), "hash")!=0);
-  CHECK(strstr(q(b, "SELECT bec_ingest(x'')"), "malformed")!=0);
-  CHECK(strstr(q(b, "SELECT * FROM bec_ops WHERE kind='nonsense'"), "")!=0);
+  CHECK(strstr(bt_q(b, "SELECT bec_join('zz')"), "64 hex")!=0);
+  CHECK(strstr(bt_q(b, "SELECT bec_op(42)"), "hash")!=0);
+  CHECK(strstr(bt_q(b, "SELECT bec_ingest(x'')"), "malformed")!=0);
+  CHECK(strstr(bt_q(b, "SELECT * FROM bec_ops WHERE kind='nonsense'"), "")!=0);
   /* The key file set through the C API: a wrong one cannot sign, the
   ** default (NULL) can again. */
   CHECK(bec_set_key_file(b, "/nonexistent/bec-test.key")==SQLITE_OK);
-  CHECK(strstr(q(b, "SELECT bec_sign(x'01')"), "/nonexistent/bec-test.key is missing")!=0);
+  CHECK(strstr(bt_q(b, "SELECT bec_sign(x'01')"), "/nonexistent/bec-test.key is missing")!=0);
   CHECK(bec_set_key_file(b, 0)==SQLITE_OK);
-  CHECK(strlen(q(b, "SELECT bec_sign(x'01')"))==64);
+  CHECK(strlen(bt_q(b, "SELECT bec_sign(x'01')"))==64);
   CHECK(sqlite3_close(b)==SQLITE_OK);
   unlink(zPath);
   unlink(zKey);

@@ -19,25 +19,6 @@
 
 static char zKeyFile[64];
 
-/* The first column of the first row as text (static buffer), or "". */
-static const char *q(sqlite3 *db, const char *zSql){
-  static char zOut[65536];
-  sqlite3_stmt *pStmt = 0;
-  zOut[0] = 0;
-  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0)==SQLITE_OK ){
-    if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
-      snprintf(zOut, sizeof(zOut), "%s", (const char*)sqlite3_column_text(pStmt, 0));
-    }else if( sqlite3_errcode(db)!=SQLITE_OK && sqlite3_errcode(db)!=SQLITE_ROW
-           && sqlite3_errcode(db)!=SQLITE_DONE ){
-      snprintf(zOut, sizeof(zOut), "ERROR: %s", sqlite3_errmsg(db));
-    }
-  }else{
-    snprintf(zOut, sizeof(zOut), "ERROR: %s", sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(pStmt);
-  return zOut;
-}
-
 /* The payload length a rule asks for, or -1 if free. */
 static int rule_len(int ePayload){
   switch( ePayload ){
@@ -193,7 +174,7 @@ static int ingest_signed(sqlite3 *db, const char *zKey, int kind,
 ** finds it, and the DOT label starts with that name. */
 static void check_names(sqlite3 *db, int *aSeen){
   sqlite3_stmt *pStmt = 0;
-  char *zDot = sqlite3_mprintf("%s", q(db, "SELECT bec_dot()"));
+  char *zDot = sqlite3_mprintf("%s", bt_q(db, "SELECT bec_dot()"));
   CHECK(zDot && strncmp(zDot, "digraph", 7)==0);
   CHECK(sqlite3_prepare_v2(db, "SELECT o.kind, lower(hex(o.hash)), v.kind,"
         " (SELECT count(*) FROM bec_ops w WHERE w.kind=v.kind"
@@ -238,7 +219,7 @@ static void test_db(void){
     CHECK(sqlite3_open(":memory:", &db2)==SQLITE_OK);
     snprintf(zSql, sizeof(zSql), "SELECT bec_key_file('%s')", zOther);
     CHECK(sqlite3_exec(db2, zSql, 0, 0, 0)==SQLITE_OK);
-    CHECK(strncmp(q(db2, "SELECT bec_keygen()"), "ERROR", 5)!=0);
+    CHECK(strncmp(bt_q(db2, "SELECT bec_keygen()"), "ERROR", 5)!=0);
     CHECK(sqlite3_close(db2)==SQLITE_OK);
   }
   snprintf(zSql, sizeof(zSql), "SELECT bec_key_file('%s')", zKeyFile);
@@ -260,13 +241,13 @@ static void test_db(void){
   rc = ingest_signed(db, zKeyFile, BEC_KIND_TOY, (const u8*)"toy!", 4, &zErr);
   CHECK_MSG(rc==SQLITE_OK, "%s", zErr ? zErr : "");
   sqlite3_free(zErr); zErr = 0;
-  CHECK(strcmp(q(db, "SELECT count(*) FROM bec_ops WHERE kind='toy' AND valid"
+  CHECK(strcmp(bt_q(db, "SELECT count(*) FROM bec_ops WHERE kind='toy' AND valid"
                      " AND payload=CAST('toy!' AS BLOB)"), "1")==0);
   rc = ingest_signed(db, zOther, BEC_KIND_TOY, (const u8*)"no", 2, &zErr);
   CHECK_MSG(rc!=SQLITE_OK && zErr && strstr(zErr, "unauthorized: toy needs a member"),
             "%s", zErr ? zErr : "");
   sqlite3_free(zErr); zErr = 0;
-  CHECK(strcmp(q(db, "SELECT count(*) FROM bec_ops WHERE kind='toy'"), "1")==0);
+  CHECK(strcmp(bt_q(db, "SELECT count(*) FROM bec_ops WHERE kind='toy'"), "1")==0);
 #else
   (void)ingest_signed;
 #endif
@@ -274,8 +255,8 @@ static void test_db(void){
   for(k=1; k<=BEC_KIND_MAX; k++){
     CHECK_MSG(aSeen[k], "no %s op was stored", bec_kind_name(k));
   }
-  CHECK(strcmp(q(db, "PRAGMA integrity_check"), "ok")==0);
-  CHECK(strcmp(q(db, "SELECT bec_check()"), "ok")==0);
+  CHECK(strcmp(bt_q(db, "PRAGMA integrity_check"), "ok")==0);
+  CHECK(strcmp(bt_q(db, "SELECT bec_check()"), "ok")==0);
   CHECK(sqlite3_close(db)==SQLITE_OK);
   unlink(zKeyFile);
   unlink(zOther);
