@@ -25,6 +25,9 @@ EXT_HDR := $(wildcard ext/*.h)
 UNIT_SRC := $(sort $(wildcard test/unit/test_*.c))
 TOOL_SRC := $(sort $(wildcard tools/*.c))
 
+# Builds use every core (make test builds three variants before testing).
+MAKEFLAGS += -j$(shell nproc 2>/dev/null || echo 2)
+
 B  ?= build
 SAN ?=
 ifeq ($(SAN),1)

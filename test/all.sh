@@ -7,7 +7,7 @@ MAKE=${MAKE:-make}
 rm -f build/test-summary build-san/test-summary build/test-summary-valgrind build/test-summary-fuzz
 start=$(date +%s)
 bash test/run.sh build
-if $MAKE --no-print-directory SAN=1 all >build/san-build.log 2>&1; then
+if $MAKE --no-print-directory -j"$(nproc 2>/dev/null || echo 2)" SAN=1 all >build/san-build.log 2>&1; then
   bash test/run.sh build-san
 else
   echo "the ASan+UBSan build failed:"; tail -n 30 build/san-build.log

@@ -15,13 +15,13 @@ CFLAGS="-g -O1 -fsanitize=fuzzer,$SAN -Iext -DSQLITE_CORE"
 # The extension is compiled once (instrumented, without libFuzzer's main)
 # and linked into every target.
 mkdir -p "$OUT/obj"
+# The files compile in parallel, one per core.
 objs=""
-for c in ext/*.c; do
-  o="$OUT/obj/$(basename "$c" .c).o"
-  clang -g -O1 -fsanitize=fuzzer-no-link,$SAN -Iext -DSQLITE_CORE -c "$c" -o "$o" \
-    || { echo "FAIL: cannot build $c for fuzzing"; echo "RESULT 0 1"; exit 1; }
-  objs="$objs $o"
-done
+for c in ext/*.c; do objs="$objs $OUT/obj/$(basename "$c" .c).o"; done
+export OUT SAN
+printf '%s\n' ext/*.c | xargs -P "$(nproc 2>/dev/null || echo 2)" -I{} sh -c \
+  'clang -g -O1 -fsanitize=fuzzer-no-link,$SAN -Iext -DSQLITE_CORE -c "$1" -o "$OUT/obj/$(basename "$1" .c).o" || { echo "FAIL: cannot build $1 for fuzzing"; exit 255; }' _ {} \
+  || { echo "RESULT 0 1"; exit 1; }
 LIBS="-lsqlite3 -lsodium -lxxhash -lpthread -lm"
 fail=0; total_runs=0
 for src in test/fuzz/fuzz_*.c; do
