@@ -29,7 +29,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "test", "py"))
-from bectest import EXT, connect, one  # noqa: E402
+from bectest import EXT, connect, free_port, one  # noqa: E402
 
 BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
 ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
@@ -45,14 +45,6 @@ def path(name):
 def pct(a, q):
     a = sorted(a)
     return a[min(len(a) - 1, int(q * len(a)))]
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Idle(threading.Thread):

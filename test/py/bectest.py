@@ -10,6 +10,7 @@
 The extension is the one test/run.sh names in BEC_EXT (default: build/bec).
 """
 import os
+import socket
 import sqlite3
 import sys
 import traceback
@@ -28,6 +29,15 @@ def load_bec(db):
 
 def connect(path=":memory:", **kw):
     return load_bec(sqlite3.connect(path, isolation_level=None, **kw))
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def one(db, sql, *args):

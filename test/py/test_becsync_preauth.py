@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 
-from bectest import EXT, T, connect, one
+from bectest import EXT, T, connect, free_port, one
 
 BECSYNC = os.path.join(os.path.dirname(EXT), "becsync")
 TMP = tempfile.mkdtemp(prefix="bec_preauth_")
@@ -47,14 +47,6 @@ def note(fmt, *args):
 
 def path(name):
     return os.path.join(TMP, name + ".db")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def hwm_kib(pid):

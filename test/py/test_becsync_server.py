@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 
-from bectest import EXT, T, connect, one
+from bectest import EXT, T, connect, free_port, one
 
 BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
 SAN = bool(os.environ.get("BEC_SAN"))
@@ -53,14 +53,6 @@ def note(fmt, *args):
 
 def path(name):
     return os.path.join(TMP, name + ".db")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Server:
