@@ -321,6 +321,51 @@ typedef struct BecGraph BecGraph;
 typedef struct BecMember BecMember;
 typedef struct BecCrdt BecCrdt;
 
+/*
+** A deriver: a file above the DAG that keeps state of its own, derived from
+** the stored ops (membership, the replicated tables) or beside them (sync's
+** peers).  bec_main.c registers the derivers on every context, in the
+** order they hear events; bec_dag.c publishes its events to them and names
+** none of them (docs/architecture.md).  Any member may be 0.
+*/
+/* A verdict refusing an op, as a value: the code a caller reports
+** (SQLITE_AUTH: unauthorized, SQLITE_ERROR: malformed, SQLITE_FULL: the
+** pending area is full ...) and why (sqlite3_mprintf, owned). */
+typedef struct BecVerdict BecVerdict;
+struct BecVerdict {
+  int rc;             /* 0: not refused */
+  char *zReason;
+};
+/* Sets pV to a refusal with code rc; the reason is printf-formatted (an
+** out-of-memory reason is "refused"). */
+void bec_verdict_set(BecVerdict *pV, int rc, const char *zFmt, ...);
+void bec_verdict_clear(BecVerdict *pV);
+
+typedef struct BecDeriver BecDeriver;
+struct BecDeriver {
+  const char *zName;      /* "membership", "tables" ... (in messages) */
+  int eDerive;            /* the BEC_DERIVE_* of the kinds it is told of in
+                          ** xAdmit and xStored; BEC_DERIVE_ANY: every op */
+  /* Create the tables it owns (idempotent). */
+  int (*xSchema)(BecCtx*, char **pzErr);
+  /* Before an op is stored: its verdict, from the op and its causal past
+  ** (aPredSeq: the predecessors' seqs), into *pV (pV->rc stays 0 if the op
+  ** may be stored).  The return code is for failures of this database
+  ** only (out of memory, I/O), with *pzErr. */
+  int (*xAdmit)(BecCtx*, const BecOp*, const int *aPredSeq, BecVerdict *pV,
+                char **pzErr);
+  /* Node iSeq (pOp) was just stored. */
+  int (*xStored)(BecCtx*, int iSeq, const BecOp *pOp, char **pzErr);
+  /* The validity of ops aSeq[0..n-1] changed. */
+  int (*xValidity)(BecCtx*, const int *aSeq, int n, char **pzErr);
+  /* bec_check(): recompute and compare; *pzProblems 0 if all agrees. */
+  int (*xCheck)(BecCtx*, char **pzProblems, char **pzErr);
+  /* Forget cached state (a rollback, another connection's write, close). */
+  void (*xForget)(BecCtx*);
+};
+#define BEC_DERIVE_ANY   (-1)
+#define BEC_MAX_DERIVERS 8
+
 #define BEC_STMT_CACHE_INIT 64    /* slots of the statement cache at first
                                   ** use; it doubles whenever half full */
 #define BEC_SAVEPOINT_MAX 8
@@ -374,10 +419,18 @@ struct BecCtx {
   int bGraphChecked;               /* pGraph checked in this acceptance */
   int bGroupKnown;                 /* aGroupId holds the group id */
   u8 aGroupId[BEC_HASH_BYTES];
+  /* Registered by bec_main.c: the derivers, and what forgets every cache
+  ** above this file (bec_dag_forget), so the context names none of them. */
+  const BecDeriver *apDeriver[BEC_MAX_DERIVERS];
+  int nDeriver;
+  void (*xForget)(BecCtx*);
 };
 
 /* A new context with one reference, held by the caller. */
 int bec_ctx_new(sqlite3*, BecCtx **pp);
+/* Adds a deriver (bec_main.c, at load): SQLITE_OK, or SQLITE_FULL past
+** BEC_MAX_DERIVERS. */
+int bec_ctx_add_deriver(BecCtx*, const BecDeriver*);
 /* Every function and module registered with the context as its user data
 ** holds a reference, released by its destructor (bec_ctx_unref), so the
 ** context outlives whatever still points to it, even across a reload. */
@@ -503,8 +556,15 @@ int bec_dag_append(BecCtx*, int kind, const u8 *aPayload, i64 nPayload,
                    u8 *aHashOut, char **pzErr);
 /* The unlocked local secret key, or SQLITE_ERROR with a hint. */
 int bec_dag_secret(BecCtx*, const u8 **ppSecret, char **pzErr);
-/* Re-verify everything stored; *pzReport is "ok" or a list of problems. */
+/* Re-verify everything stored; *pzReport is "ok" or a list of problems
+** (the DAG's, then each deriver's xCheck). */
 int bec_dag_check(BecCtx*, char **pzReport, char **pzErr);
+/* Frees the graph and tells every deriver to forget its caches (installed
+** as BecCtx.xForget by bec_main.c). */
+void bec_dag_forget(BecCtx*);
+/* Publishes a change of validity of ops aSeq[0..n-1] (membership, the
+** deriver that decides validity, calls it) to every deriver's xValidity. */
+int bec_dag_validity_changed(BecCtx*, const int *aSeq, int n, char **pzErr);
 
 /**************************************************************************
 ** bec_keyfile.c - the unsealed secret key lives outside the database: in an
@@ -549,22 +609,12 @@ int bec_keyfile_read(const char *zPath, u8 *aSeed, char **pzErr)
 /**************************************************************************
 ** bec_member.c - the membership rules (docs/membership.md).
 */
-/* Acceptance: may pOp's author do pOp in its causal past?  aPredSeq are
-** the stored seqs of its predecessors.  SQLITE_OK if so; otherwise
-** SQLITE_AUTH with *pzErr explaining. */
-int bec_member_authorize(BecCtx*, const BecOp *pOp, const int *aPredSeq,
-                         char **pzErr);
-/* Effect: node iSeq was just stored; bring derived membership state (the
-** valid column, bec_store_member) up to date. */
-int bec_member_on_store(BecCtx*, int iSeq, char **pzErr);
-void bec_member_free(BecMember*);
+/* The membership deriver: authorizes every op (xAdmit), derives every
+** op's validity (xStored) and publishes changes of it, owns
+** bec_store_member and bec_store_member_op. */
+extern const BecDeriver bec_member_deriver;
 /* Registers the membership functions and tables on a connection. */
 int bec_member_register(sqlite3*, BecCtx*);
-/* Creates the tables this module owns (called by bec_dag_ensure_schema). */
-int bec_member_ensure_schema(BecCtx*, char **pzErr);
-/* Recomputes membership from scratch and compares with what is stored;
-** *pzProblems is 0 if all agrees, else a description (sqlite3_free it). */
-int bec_member_check(BecCtx*, char **pzProblems, char **pzErr);
 
 /**************************************************************************
 ** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).
@@ -672,27 +722,10 @@ int bec_write_close(BecWriteReader*) BEC_WARN_UNUSED;
 ** bec_crdt.c - merged table state derived from schema and write ops, and
 ** bec_table.c - the "bec" virtual table module over it.
 */
-/* Node iSeq (of kind schema or write) was just stored; bValid as derived. */
-int bec_crdt_on_store(BecCtx*, int iSeq, const BecOp *pOp, char **pzErr);
-/* The validity of the ops aSeq[0..n-1] changed (membership): recompute
-** the rows they wrote. */
-int bec_crdt_on_validity(BecCtx*, const int *aSeq, int n, char **pzErr);
-/* Acceptance: are a schema or write op's bytes well formed, given its
-** causal past (aPredSeq: its predecessors' seqs)?  SQLITE_OK, or an error
-** with *pzErr "malformed: ...".  Called before the op is stored.  Whether
-** the merge then ignores the op (bec_store_ignored, bec_ops.reason) is a
-** verdict on the op and its causal past too, never a refusal. */
-int bec_crdt_validate(BecCtx*, const BecOp*, const int *aPredSeq,
-                      char **pzErr) BEC_WARN_UNUSED;
-/* Creates the tables bec_crdt.c owns (idempotent). */
-int bec_crdt_ensure_schema(BecCtx*, char **pzErr);
-/* Recomputes every live table (rows, merge metadata, conflicts) and the
-** winning schema op of every table name from the valid ops, and compares
-** them with what is stored; *pzProblems is 0 if all agrees, else a
-** description (sqlite3_free it).  Nothing is changed: the recomputation
-** happens in a savepoint that is rolled back.  (First, though, a table
-** hidden by a local object that is gone now is shown.) */
-int bec_crdt_check(BecCtx*, char **pzProblems, char **pzErr);
+/* The tables deriver (schema and write ops): validates their payloads
+** (xAdmit), merges them (xStored), recomputes what a change of validity
+** touches (xValidity), checks tables against the ops (xCheck). */
+extern const BecDeriver bec_crdt_deriver;
 
 /* Statements of a BecTab's shadow table, prepared on first use. */
 #define BEC_TAB_SEL_PK     0   /* rowid, r, s.., c.. WHERE key = ?.. */
@@ -894,8 +927,8 @@ extern int bec_sync_verify_threads;
 /* Registers bec_sync_offer, bec_sync_apply, bec_sync_state, the becsync
 ** handshake helpers and the bec_peers table. */
 int bec_sync_register(sqlite3*, BecCtx*);
-/* Creates the tables this module owns (called by bec_dag_ensure_schema). */
-int bec_sync_ensure_schema(BecCtx*, char **pzErr);
+/* Sync as a deriver: it only owns tables (bec_peers' storage). */
+extern const BecDeriver bec_sync_deriver;
 
 /**************************************************************************
 ** bec_frost.c - the arithmetic of the threshold root (THRESHOLD.md 1-3):

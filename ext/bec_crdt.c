@@ -64,7 +64,7 @@ static const char zCrdtSchema[] =
 
 static int verdicts_all(BecCtx*, char**);
 
-int bec_crdt_ensure_schema(BecCtx *p, char **pzErr){
+static int crdt_schema(BecCtx *p, char **pzErr){
   i64 iFormat = 0;
   int rc = bec_dag_config_get_int(p, "tables_format", 0, &iFormat);
   if( rc ) return rc;
@@ -232,7 +232,7 @@ int bec_crdt_winner(BecCtx *p, const char *zName, int *piSeq){
 /**************************************************************************
 ** Verdicts: which stored ops the merge ignores, and why.
 **
-** Acceptance (bec_crdt_validate) refuses only what is malformed: bytes
+** Acceptance (crdt_admit) refuses only what is malformed: bytes
 ** that do not parse, or a schema without the shape writes are parsed by.
 ** Everything else is stored, and the merge ignores, whole and identically
 ** on every replica, an op it cannot apply: a schema op whose names or
@@ -301,20 +301,27 @@ static void reason_set(char **pzReason, int *pRc, const char *zFmt, ...){
 }
 
 /* Examines a write op whose causal past pAnc answers (its own seq may be
-** nNode+1: not stored yet).  BEC_MALFORMED with *pzErr if its bytes are
-** malformed; otherwise SQLITE_OK with *pzReason 0 (it applies) or why the
-** merge ignores it. */
+** nNode+1: not stored yet).  If its bytes are malformed: a refusal in
+** *pRefuse (acceptance), or, with pRefuse 0, BEC_MALFORMED with *pzErr (a
+** stored op: damaged storage).  Otherwise SQLITE_OK with *pzReason 0 (it
+** applies) or why the merge ignores it. */
 static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
-                         const BecOp *pOp, char **pzReason, char **pzErr){
+                         const BecOp *pOp, char **pzReason,
+                         BecVerdict *pRefuse, char **pzErr){
   BecWriteReader wr;
   BecSchema **aSchema = 0;
   BecValue *aVal = 0;
   u8 abSet[BEC_TABLE_MAX_COL];
-  int nLoaded = 0, bParse = 1, rc, i;
+  int nLoaded = 0, bParse = 1, bMalformed = 0, rc, i;
 
   *pzReason = 0;
   rc = bec_write_open(&wr, pOp->aPayload, pOp->nPayload);
   if( rc ){
+    if( pRefuse ){
+      bec_verdict_set(pRefuse, BEC_MALFORMED, "malformed: bad write payload "
+                      "header");
+      return SQLITE_OK;
+    }
     *pzErr = sqlite3_mprintf("malformed: bad write payload header");
     return rc;
   }
@@ -365,6 +372,7 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
     if( rc ){
       *pzErr = sqlite3_mprintf("malformed: bad change %lld in write payload",
                                (long long)wr.iChange);
+      bMalformed = 1;
       break;
     }
     for(k=0; k<s->nPk; k++){
@@ -390,6 +398,7 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
   if( rc==SQLITE_OK && bParse && bec_write_close(&wr) ){
     *pzErr = sqlite3_mprintf("malformed: trailing bytes in write payload");
     rc = BEC_MALFORMED;
+    bMalformed = 1;
   }
   for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
   sqlite3_free(aSchema);
@@ -397,6 +406,14 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
   if( rc ){
     sqlite3_free(*pzReason);
     *pzReason = 0;
+  }
+  if( bMalformed && pRefuse ){
+    /* A verdict on the op's bytes, not a failure of this database. */
+    bec_verdict_set(pRefuse, BEC_MALFORMED, "%s", *pzErr ? *pzErr
+                    : "malformed: bad write payload");
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    rc = SQLITE_OK;
   }
   return rc;
 }
@@ -415,7 +432,7 @@ static int verdict_stored(BecCtx *p, const BecGraph *g, int x, int bAll,
     Anc anc;
     memset(&anc, 0, sizeof(anc));
     anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
-    rc = verdict_write(p, g, &anc, pOp, pzReason, pzErr);
+    rc = verdict_write(p, g, &anc, pOp, pzReason, 0, pzErr);
     anc_free(&anc);
   }
   return rc;
@@ -1388,7 +1405,7 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   int rc, bAll = 0;
 
   rc = bec_crdt_get(p, &pC);
-  if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
   if( pOp->kind==BEC_KIND_SCHEMA ) return on_schema(p, iSeq, pOp, pzErr);
@@ -1400,7 +1417,7 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     return SQLITE_ERROR;
   }
   if( pC->aVerdictBody==pOp->aBody && pC->nVerdictBody==pOp->nBody ){
-    zReason = pC->zVerdict;       /* judged by bec_crdt_validate just now */
+    zReason = pC->zVerdict;       /* judged by crdt_admit just now */
     pC->zVerdict = 0;
   }else{
     rc = verdict_stored(p, g, iSeq, 0, pOp, &zReason, pzErr);
@@ -1432,7 +1449,7 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   return rc;
 }
 
-int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+static int crdt_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   int rc = on_store_op(p, iSeq, pOp, pzErr);
   BecCrdt *pC = p->pCrdt;
   /* A peer's op merged: a table hidden by a local object appears once the
@@ -1444,7 +1461,7 @@ int bec_crdt_on_store(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   return rc;
 }
 
-int bec_crdt_on_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
+static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
   BecGraph *g = 0;
   BecCrdt *pC = 0;
   sqlite3_stmt *pStmt = 0;
@@ -1453,7 +1470,7 @@ int bec_crdt_on_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
   int rc, i, j;
 
   rc = bec_crdt_get(p, &pC);
-  if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
   for(i=0; rc==SQLITE_OK && i<n; i++){
@@ -1525,8 +1542,12 @@ int bec_crdt_on_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
   return rc;
 }
 
-int bec_crdt_validate(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
-                      char **pzErr){
+/* xAdmit: are a schema or write op's bytes well formed, given its causal
+** past?  Acceptance refuses only malformed bytes; whether the merge then
+** ignores the op (bec_store_ignored, bec_ops.reason) is a verdict on the
+** op and its causal past too, never a refusal. */
+static int crdt_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
+                      BecVerdict *pV, char **pzErr){
   BecCrdt *pC = 0;
   BecGraph *g = 0;
   char *zReason = 0;
@@ -1534,8 +1555,18 @@ int bec_crdt_validate(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   int rc;
   if( pOp->kind==BEC_KIND_SCHEMA ){
     BecSchema *s = 0;
-    rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
+    char *zWhy = 0;
+    rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, &zWhy);
     bec_schema_free(s);
+    if( rc==BEC_MALFORMED ){
+      bec_verdict_set(pV, rc, "%s", zWhy ? zWhy : "malformed: bad schema "
+                      "payload");
+      rc = SQLITE_OK;
+    }else if( rc ){
+      *pzErr = zWhy;
+      zWhy = 0;
+    }
+    sqlite3_free(zWhy);
     return rc;
   }
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
@@ -1544,12 +1575,12 @@ int bec_crdt_validate(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   if( rc ) return rc;
   memset(&anc, 0, sizeof(anc));
   anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
-  rc = verdict_write(p, g, &anc, pOp, &zReason, pzErr);
+  rc = verdict_write(p, g, &anc, pOp, &zReason, pV, pzErr);
   anc_free(&anc);
-  /* The verdict goes with the op to bec_crdt_on_store (no second parse). */
+  /* The verdict goes with the op to crdt_stored (no second parse). */
   sqlite3_free(pC->zVerdict);
   pC->zVerdict = zReason;
-  pC->aVerdictBody = rc==SQLITE_OK ? pOp->aBody : 0;
+  pC->aVerdictBody = rc==SQLITE_OK && pV->rc==0 ? pOp->aBody : 0;
   pC->nVerdictBody = pOp->nBody;
   return rc;
 }
@@ -1879,7 +1910,7 @@ static int check_spelling(BecCtx *p, const BecSchema *pWin, int bShown,
   return rc;
 }
 
-int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
+static int crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
   BecCrdt *pC = 0;
   BecGraph *g = 0;
   sqlite3_stmt *pStmt = 0;
@@ -1892,7 +1923,7 @@ int bec_crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
   memset(&out, 0, sizeof(out));
   memset(&names, 0, sizeof(names));
   rc = bec_crdt_get(p, &pC);
-  if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
   if( rc ) return rc;
   if( pC->bTxn && pC->nChange>0 ){
     *pzErr = sqlite3_mprintf("bec: commit or roll back this transaction's "
@@ -2004,3 +2035,8 @@ check_done:
   bec_buf_free(&names);
   return rc;
 }
+
+const BecDeriver bec_crdt_deriver = {
+  "tables", BEC_DERIVE_TABLES,
+  crdt_schema, crdt_admit, crdt_stored, crdt_validity, crdt_check, 0
+};

@@ -1,7 +1,8 @@
 /*
 ** bec_ctx.c - the per-connection context: the statement cache (growable:
 ** it never fails a statement), the unlocked secret key and the in-memory
-** caches of derived state.
+** caches of derived state (held here, forgotten through the xForget that
+** bec_main.c installs: this file names nothing above it).
 **
 ** Why a sentinel table: sqlite3_close() refuses to close a connection that
 ** still has prepared statements, and it checks that before it runs function
@@ -24,6 +25,12 @@ int bec_ctx_new(sqlite3 *db, BecCtx **pp){
   return SQLITE_OK;
 }
 
+int bec_ctx_add_deriver(BecCtx *p, const BecDeriver *pDeriver){
+  if( p->nDeriver>=BEC_MAX_DERIVERS ) return SQLITE_FULL;
+  p->apDeriver[p->nDeriver++] = pDeriver;
+  return SQLITE_OK;
+}
+
 void bec_ctx_finalize_stmts(BecCtx *p){
   int i;
   for(i=0; i<p->nStmtSlot; i++){
@@ -36,10 +43,7 @@ void bec_ctx_finalize_stmts(BecCtx *p){
 }
 
 void bec_ctx_drop_caches(BecCtx *p){
-  bec_graph_free(p->pGraph);
-  p->pGraph = 0;
-  bec_member_free(p->pMember);
-  p->pMember = 0;
+  if( p->xForget ) p->xForget(p);
   p->bSchema = 0;
   p->bGraphChecked = 0;
   p->bGroupKnown = 0;
@@ -341,3 +345,21 @@ sqlite3_module bec_conn_module = {
   connRowid,
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
+
+void bec_verdict_set(BecVerdict *pV, int rc, const char *zFmt, ...){
+  va_list ap;
+  char *z;
+  va_start(ap, zFmt);
+  z = sqlite3_vmprintf(zFmt, ap);
+  va_end(ap);
+  sqlite3_free(pV->zReason);
+  pV->rc = rc;
+  /* Out of memory for the reason is still a refusal, never a silent pass. */
+  pV->zReason = z ? z : sqlite3_mprintf("refused");
+}
+
+void bec_verdict_clear(BecVerdict *pV){
+  sqlite3_free(pV->zReason);
+  pV->zReason = 0;
+  pV->rc = 0;
+}

@@ -121,8 +121,32 @@ int bec_dag_check_format(sqlite3 *db, char **pzErr){
   return SQLITE_OK;
 }
 
+/* Is deriver d told of ops of kind (xAdmit, xStored)? */
+static int deriver_wants(const BecDeriver *d, int kind){
+  return d->eDerive==BEC_DERIVE_ANY || bec_kind_derives(kind, d->eDerive);
+}
+
+void bec_dag_forget(BecCtx *p){
+  int i;
+  bec_graph_free(p->pGraph);
+  p->pGraph = 0;
+  for(i=0; i<p->nDeriver; i++){
+    if( p->apDeriver[i]->xForget ) p->apDeriver[i]->xForget(p);
+  }
+}
+
+int bec_dag_validity_changed(BecCtx *p, const int *aSeq, int n, char **pzErr){
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
+    if( p->apDeriver[i]->xValidity ){
+      rc = p->apDeriver[i]->xValidity(p, aSeq, n, pzErr);
+    }
+  }
+  return rc;
+}
+
 int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
-  int rc;
+  int rc, i;
   i64 iFormat;
   bec_ctx_recover(p);
   if( p->bSchema ) return SQLITE_OK;
@@ -133,9 +157,9 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
     rc = bec_ctx_exec(p, zSchema, pzErr);
     if( rc ) return rc;
   }
-  rc = bec_member_ensure_schema(p, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_sync_ensure_schema(p, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_crdt_ensure_schema(p, pzErr);
+  for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
+    if( p->apDeriver[i]->xSchema ) rc = p->apDeriver[i]->xSchema(p, pzErr);
+  }
   if( rc==SQLITE_OK ) p->bSchema = 1;
   if( rc==SQLITE_OK && sqlite3_db_readonly(p->db, "main")==0 ){
     /* A key stored by an older bec moves out now; if it cannot, reading
@@ -717,9 +741,11 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
     }
   }
   if( rc==SQLITE_OK ) rc = bec_graph_append(g, &node, aPredSeq, chain);
-  if( rc==SQLITE_OK ) rc = bec_member_on_store(p, iSeq, pzErr);
-  if( rc==SQLITE_OK && bec_kind_derives(pOp->kind, BEC_DERIVE_TABLES) ){
-    rc = bec_crdt_on_store(p, iSeq, pOp, pzErr);
+  for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
+    const BecDeriver *d = p->apDeriver[i];
+    if( d->xStored && deriver_wants(d, pOp->kind) ){
+      rc = d->xStored(p, iSeq, pOp, pzErr);
+    }
   }
   bec_buf_free(&preds);
   if( rc && *pzErr==0 ){
@@ -835,20 +861,18 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     return rc;
   }
   sqlite3_free(aMissing);
-  if( rc==SQLITE_OK ){
-    rc = bec_member_authorize(p, &op, aPredSeq, pzErr);
-    if( rc==SQLITE_AUTH ){
+  /* The derivers' verdicts, in order: authorization (membership) first. */
+  for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
+    const BecDeriver *d = p->apDeriver[i];
+    BecVerdict v = {0, 0};
+    if( d->xAdmit==0 || !deriver_wants(d, op.kind) ) continue;
+    rc = d->xAdmit(p, &op, aPredSeq, &v, pzErr);
+    if( rc==SQLITE_OK && v.rc ){
+      *pzErr = v.zReason;
       *pbRejected = REJECT_OP;
-      return rc;
+      return v.rc;
     }
-  }
-  if( rc==SQLITE_OK && bec_kind_derives(op.kind, BEC_DERIVE_TABLES) ){
-    /* Payloads of schema and write ops (bec_crdt.c). */
-    rc = bec_crdt_validate(p, &op, aPredSeq, pzErr);
-    if( rc && *pzErr ){
-      *pbRejected = REJECT_OP;
-      return rc;
-    }
+    bec_verdict_clear(&v);
   }
   if( rc==SQLITE_OK ){
     *pbStoring = 1;   /* from here on, cached state changes with storage */
@@ -1133,7 +1157,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   u8 aGroupId[BEC_HASH_BYTES];
   int bGroup = 0;
   int nProblem = 0;
-  int rc;
+  int rc, iD;
   u8 *aHasChild = 0;
   u64 chain = 0;
 
@@ -1259,21 +1283,14 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       report(&out, &nProblem, &rc, "%d heads stored, %d expected", nHead, nExpected);
     }
   }
-  if( rc==SQLITE_OK ){
-    char *zMember = 0;
-    rc = bec_member_check(p, &zMember, pzErr);
-    if( rc==SQLITE_OK && zMember ){
-      report(&out, &nProblem, &rc, "%s", zMember);
+  for(iD=0; rc==SQLITE_OK && iD<p->nDeriver; iD++){
+    char *zProblems = 0;
+    if( p->apDeriver[iD]->xCheck==0 ) continue;
+    rc = p->apDeriver[iD]->xCheck(p, &zProblems, pzErr);
+    if( rc==SQLITE_OK && zProblems ){
+      report(&out, &nProblem, &rc, "%s", zProblems);
     }
-    sqlite3_free(zMember);
-  }
-  if( rc==SQLITE_OK ){
-    char *zTables = 0;
-    rc = bec_crdt_check(p, &zTables, pzErr);
-    if( rc==SQLITE_OK && zTables ){
-      report(&out, &nProblem, &rc, "%s", zTables);
-    }
-    sqlite3_free(zTables);
+    sqlite3_free(zProblems);
   }
   sqlite3_free(aHasChild);
   if( rc==SQLITE_OK && nProblem>100 ){

@@ -507,6 +507,9 @@ __declspec(dllexport)
 #endif
 int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
                      const sqlite3_api_routines *pApi){
+  static const BecDeriver *const apDeriver[] = {
+    &bec_member_deriver, &bec_crdt_deriver, &bec_sync_deriver,
+  };
   BecCtx *pCtx = 0;
   int rc = SQLITE_OK;
   size_t i;
@@ -526,7 +529,13 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( bec_dag_check_format(db, pzErrMsg) ) return SQLITE_ERROR;
   rc = bec_ctx_new(db, &pCtx);
   if( rc ) return rc;
-  rc = sqlite3_create_module_v2(db, "bec_conn", &bec_conn_module,
+  /* The floors meet here only: the derivers hear the DAG's events in this
+  ** order (membership decides validity before the tables merge). */
+  pCtx->xForget = bec_dag_forget;
+  for(i=0; rc==SQLITE_OK && i<sizeof(apDeriver)/sizeof(apDeriver[0]); i++){
+    rc = bec_ctx_add_deriver(pCtx, apDeriver[i]);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_create_module_v2(db, "bec_conn", &bec_conn_module,
                                 bec_ctx_ref(pCtx), bec_ctx_unref);
   if( rc==SQLITE_OK ) rc = bec_vtab_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_member_register(db, pCtx);

@@ -206,7 +206,7 @@ static int before(const BecMember *pm, const BecGraph *g, int w, int a, int b){
 /**************************************************************************
 ** State allocation.
 */
-void bec_member_free(BecMember *pm){
+static void member_free(BecMember *pm){
   int i;
   if( pm==0 ) return;
   for(i=0; i<pm->nUser; i++){
@@ -270,7 +270,7 @@ static int state_new(BecGraph *g, BecMember **ppm){
   /* Allocate fact.a now, so that S_OF() never offsets a null pointer. */
   if( rc==SQLITE_OK && (rc = vec_push(&pm->fact, 0))==SQLITE_OK ) pm->fact.n = 0;
   if( rc ){
-    bec_member_free(pm);
+    member_free(pm);
     return rc;
   }
   *ppm = pm;
@@ -1224,7 +1224,7 @@ static int derive_all(BecGraph *g, int nUpTo, BecMember **ppm){
     pm->nDone = nUpTo;
     *ppm = pm;
   }else{
-    bec_member_free(pm);
+    member_free(pm);
   }
   return rc;
 }
@@ -1281,7 +1281,7 @@ static int state_load_facts(BecCtx *p, BecGraph *g, int nUpTo,
   if( rc==SQLITE_OK && !*pbMissing ){
     *ppm = pm;
   }else{
-    bec_member_free(pm);
+    member_free(pm);
   }
   return rc;
 }
@@ -1299,7 +1299,7 @@ static int rebuild(BecCtx *p, BecGraph *g, int nUpTo, int *pnChanged,
   IntVec changed;
   int rc, y, u;
   memset(&changed, 0, sizeof(changed));
-  bec_member_free(p->pMember);
+  member_free(p->pMember);
   p->pMember = 0;
   rc = derive_all(g, nUpTo, &pm);
   if( rc==SQLITE_OK ){
@@ -1328,13 +1328,13 @@ static int rebuild(BecCtx *p, BecGraph *g, int nUpTo, int *pnChanged,
     if( pm->aUser[u].mAbout.n ) rc = member_write(p, pm, g, u);
   }
   if( rc==SQLITE_OK && changed.n ){
-    rc = bec_crdt_on_validity(p, changed.a, changed.n, pzErr);
+    rc = bec_dag_validity_changed(p, changed.a, changed.n, pzErr);
   }
   if( rc==SQLITE_OK ){
     if( pnChanged ) *pnChanged = changed.n;
     p->pMember = pm;
   }else{
-    bec_member_free(pm);
+    member_free(pm);
   }
   vec_free(&changed);
   return rc;
@@ -1351,7 +1351,7 @@ static int member_state(BecCtx *p, BecGraph *g, int nUpTo, BecMember **ppm,
   int rc = SQLITE_OK;
   *ppm = 0;
   if( pm && (pm->iGeneration!=g->iGeneration || pm->nDone>nUpTo) ){
-    bec_member_free(pm);
+    member_free(pm);
     p->pMember = pm = 0;
   }
   if( pm==0 ){
@@ -1476,7 +1476,7 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
   }
   for(i=0; rc==SQLITE_OK && i<users.n; i++) rc = member_write(p, pm, g, users.a[i]);
   if( rc==SQLITE_OK && changed.n ){
-    rc = bec_crdt_on_validity(p, changed.a, changed.n, pzErr);
+    rc = bec_dag_validity_changed(p, changed.a, changed.n, pzErr);
   }
   vec_free(&changed);
   vec_free(&region);
@@ -1489,7 +1489,7 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
 /**************************************************************************
 ** The interface of becInt.h.
 */
-int bec_member_ensure_schema(BecCtx *p, char **pzErr){
+static int member_schema(BecCtx *p, char **pzErr){
   return bec_ctx_exec(p,
       "CREATE TABLE IF NOT EXISTS bec_store_member("
       "  pubkey BLOB PRIMARY KEY, author INTEGER NOT NULL,"
@@ -1504,8 +1504,9 @@ static void key_prefix(const u8 *aKey, char *zOut /* 17 */){
   bec_hex_encode(aKey, 8, zOut);
 }
 
-int bec_member_authorize(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
-                         char **pzErr){
+/* xAdmit: may pOp's author do pOp in its causal past? */
+static int member_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
+                        BecVerdict *pV, char **pzErr){
   BecGraph *g = 0;
   BecMember *pm = 0;
   int bAdmin, u = 0, i, rc;
@@ -1531,17 +1532,20 @@ int bec_member_authorize(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
     }
   }
   key_prefix(pOp->aAuthor, zKey);
-  *pzErr = sqlite3_mprintf("unauthorized: %s needs %s, and its author %s... "
-      "holds no %s grant in the op's causal past", bec_kind_name(pOp->kind),
-      bAdmin ? "an admin" : "a member", zKey,
+  bec_verdict_set(pV, SQLITE_AUTH, "unauthorized: %s needs %s, and its author "
+      "%s... holds no %s grant in the op's causal past",
+      bec_kind_name(pOp->kind), bAdmin ? "an admin" : "a member", zKey,
       bAdmin ? "potential admin" : "potential");
-  return SQLITE_AUTH;
+  return SQLITE_OK;
 }
 
-int bec_member_on_store(BecCtx *p, int iSeq, char **pzErr){
+/* xStored: node iSeq was just stored; bring derived membership state (the
+** valid column, bec_store_member) up to date. */
+static int member_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   BecMember *pm = 0;
   int rc = bec_graph_get(p, &g, pzErr);
+  (void)pOp;                           /* the graph node holds what is used */
   if( rc==SQLITE_OK ) rc = member_state(p, g, iSeq-1, &pm, pzErr);
   if( rc==SQLITE_OK ) rc = process_op(p, pm, g, iSeq, pzErr);
   if( rc && *pzErr==0 ){
@@ -1567,7 +1571,7 @@ static int blob_is(sqlite3_stmt *pStmt, int i, const u8 *a){
       && memcmp(sqlite3_column_blob(pStmt, i), a, 32)==0;
 }
 
-int bec_member_check(BecCtx *p, char **pzProblems, char **pzErr){
+static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
   BecGraph *g = 0;
   BecMember *pm = 0;
   sqlite3_stmt *pStmt = 0;
@@ -1693,7 +1697,7 @@ int bec_member_check(BecCtx *p, char **pzProblems, char **pzErr){
   bec_buf_free(&out);
   bec_buf_free(&a);
   sqlite3_free(aSeen);
-  bec_member_free(pm);
+  member_free(pm);
   return rc;
 }
 
@@ -1882,6 +1886,17 @@ static const BecTableDef memberTable = {
   { { 0, 1, "pubkey=?" },
     { 1, 3, "role=(CASE ? WHEN 'admin' THEN 1 WHEN 'member' THEN 2 END)" } },
   memberColumn, 0 };
+
+/* xForget: the membership state is a cache of bec_store_member_op. */
+static void member_forget(BecCtx *p){
+  member_free(p->pMember);
+  p->pMember = 0;
+}
+
+const BecDeriver bec_member_deriver = {
+  "membership", BEC_DERIVE_ANY,
+  member_schema, member_admit, member_stored, 0, member_check, member_forget
+};
 
 int bec_member_register(sqlite3 *db, BecCtx *p){
   static const struct {

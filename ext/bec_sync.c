@@ -105,7 +105,7 @@ struct Delta {
 /**************************************************************************
 ** Storage of per-peer state.
 */
-int bec_sync_ensure_schema(BecCtx *p, char **pzErr){
+static int sync_schema(BecCtx *p, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   i64 iFormat = 0;
   int bExists = 0;
@@ -140,6 +140,11 @@ int bec_sync_ensure_schema(BecCtx *p, char **pzErr){
   }
   return rc;
 }
+
+/* Sync owns tables only (the peers' state): its one event is xSchema. */
+const BecDeriver bec_sync_deriver = {
+  "sync", BEC_DERIVE_NONE, sync_schema, 0, 0, 0, 0, 0
+};
 
 /* The persisted shared heads of zPeer into pOut (hashes, sorted). */
 static int peer_shared(BecCtx *p, const char *zPeer, BecBuf *pOut){
