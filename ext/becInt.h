@@ -103,10 +103,13 @@ typedef uint64_t u64;
 #define BEC_DERIVE_TABLES       2  /* bec_crdt.c: the replicated tables */
 
 /* A toy kind, compiled only into the test build (-DBEC_TEST_TOY_KIND), that
-** shows a new kind needing nothing but its row (test/unit/test_kindtoy.c). */
+** shows the whole path of a new kind: its row here, its deriver
+** (bec_toy_deriver, in test/unit/test_kind.c) and the deriver's line in
+** bec_main.c (docs/architecture.md walks through it). */
 #ifdef BEC_TEST_TOY_KIND
+# define BEC_DERIVE_TOY 3
 # define BEC_KIND_TOY_ROW(X) \
-  X(TOY,    7, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_NONE)
+  X(TOY,    7, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
 #else
 # define BEC_KIND_TOY_ROW(X)
 #endif
@@ -148,6 +151,22 @@ struct BecKind {
 #define BEC_ACCEPT_STORED    1   /* verified and stored now */
 #define BEC_ACCEPT_DUPLICATE 2   /* was stored already: nothing to do */
 #define BEC_ACCEPT_PENDING   3   /* verified, waits for predecessors */
+#define BEC_ACCEPT_REJECTED  4   /* a verdict: refused, logged in
+                                 ** bec_rejected, with a code and reason */
+
+/* What acceptance did with one op: a value that callers act on (never the
+** presence of a message).  zReason is owned: the caller frees it. */
+typedef struct BecAccept BecAccept;
+struct BecAccept {
+  int eOutcome;                /* BEC_ACCEPT_* */
+  int rcRefused;               /* REJECTED: SQLITE_AUTH (unauthorized),
+                               ** SQLITE_ERROR (malformed, bad signature,
+                               ** wrong group), SQLITE_FULL (pending area
+                               ** full), SQLITE_TOOBIG ... */
+  char *zReason;               /* REJECTED: why, from sqlite3_mprintf */
+  u8 aId[BEC_HASH_BYTES];      /* the op id; for a copy whose bytes are not
+                               ** the op (forged, damaged), their hash */
+};
 
 /* Every failed check on peer data goes through this macro, one place for a
 ** debugger breakpoint.  It evaluates to SQLITE_CORRUPT_VTAB-free SQLITE_ERROR
@@ -365,6 +384,9 @@ struct BecDeriver {
 };
 #define BEC_DERIVE_ANY   (-1)
 #define BEC_MAX_DERIVERS 8
+#ifdef BEC_TEST_TOY_KIND
+extern const BecDeriver bec_toy_deriver;
+#endif
 
 #define BEC_STMT_CACHE_INIT 64    /* slots of the statement cache at first
                                   ** use; it doubles whenever half full */
@@ -467,6 +489,23 @@ int bec_ctx_exec(BecCtx*, const char *zSql, char **pzErr);
 ** when rc is db's latest error, else a description of the code; never
 ** "unknown error" (SQLite's text for SQLITE_INTERNAL).  Static text. */
 const char *bec_rc_text(sqlite3 *db, int rc);
+/* Helpers every SQL function uses.  bec_fn_error reports rc with zErr
+** (taken over, may be 0) as the function's error. */
+void bec_fn_error(sqlite3_context*, int rc, char *zErr);
+/* A 32-byte hash or key given as 64 hex characters or as a blob: 1 if so. */
+int bec_fn_arg32(sqlite3_value*, u8 *aOut);
+/* Returns n bytes as lowercase hex text. */
+void bec_fn_result_hex(sqlite3_context*, const u8 *a, int n);
+/* Values in bec_store_config (created with the DAG's tables): a blob
+** (*ppOut from sqlite3_malloc64, 0 if unset) or an integer. */
+int bec_config_get_blob(BecCtx*, const char *zKey, u8 **ppOut, int *pn);
+int bec_config_set_blob(BecCtx*, const char *zKey, const void*, int n);
+int bec_config_get_int(BecCtx*, const char *zKey, i64 iDefault, i64 *piOut);
+int bec_config_set_int(BecCtx*, const char *zKey, i64 iVal);
+int bec_config_delete(BecCtx*, const char *zKey);
+/* A copy of column 0 of pStmt's current row: *ppOut from sqlite3_malloc64
+** (the caller frees it), *pn its size. */
+int bec_ctx_column_copy(sqlite3_stmt *pStmt, u8 **ppOut, i64 *pn);
 /* The eponymous table whose xDisconnect finalizes the cache. */
 extern sqlite3_module bec_conn_module;
 
@@ -526,11 +565,6 @@ int bec_dag_ensure_schema(BecCtx*, char **pzErr);
 ** another op format than BEC_FORMAT_VERSION (sqlite3_bec_init refuses such
 ** a database on open); SQLITE_OK if it matches or none can be read yet. */
 int bec_dag_check_format(sqlite3 *db, char **pzErr);
-/* Config values in bec_store_config. */
-int bec_dag_config_get_blob(BecCtx*, const char *zKey, u8 **ppOut, int *pn);
-int bec_dag_config_set_blob(BecCtx*, const char *zKey, const void*, int n);
-int bec_dag_config_get_int(BecCtx*, const char *zKey, i64 iDefault, i64 *piOut);
-int bec_dag_config_set_int(BecCtx*, const char *zKey, i64 iVal);
 /* The group id, or SQLITE_ERROR with a hint if neither created nor joined. */
 int bec_dag_group_id(BecCtx*, u8 *aGroupId, char **pzErr);
 /* Find or create the author id of a public key. */
@@ -539,17 +573,17 @@ int bec_dag_author_id(BecCtx*, const u8 *aKey, int bCreate, int *piAuthor);
 int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
-** predecessors and authorization; stores the op (or parks it as pending),
-** derives membership and table state, and applies pending ops it unblocks.
-** bSigned: 0 for peer data (the signature is verified here), 1 when the
-** signature is known good: an op this connection just signed, or one whose
-** signature the caller verified itself with bec_crypto_verify_op (sync
-** verifies batches on two cores).  Every other check runs either way.  *peOutcome is a BEC_ACCEPT_* value;
-** aHashOut receives the op's id.  A rejected op is recorded in
-** bec_store_rejected and *pzErr says why ("malformed: ...",
-** "bad signature", "wrong group", "unauthorized: ...", "too large"). */
+** predecessors and the derivers' verdicts (authorization, payloads);
+** stores the op (or parks it as pending), publishes it to the derivers,
+** and applies the pending ops it unblocks.  bSigned: 0 for peer data (the
+** signature is verified here), 1 when the signature is known good: an op
+** this connection just signed, or one whose signature the caller verified
+** itself with bec_crypto_verify_op (sync verifies batches on two cores).
+** Every other check runs either way.  SQLITE_OK with the outcome in *pRes
+** (a rejected op is logged in bec_store_rejected); any other code is a
+** failure of this database, nothing of the op kept, *pzErr says why. */
 int bec_dag_accept(BecCtx*, const u8 *aBody, i64 nBody, int bSigned,
-                   u8 *aHashOut, int *peOutcome, char **pzErr);
+                   BecAccept *pRes, char **pzErr);
 /* Sign and append a local op of kind with the current heads as
 ** predecessors, then accept it.  aHashOut receives its id. */
 int bec_dag_append(BecCtx*, int kind, const u8 *aPayload, i64 nPayload,
@@ -562,6 +596,10 @@ int bec_dag_check(BecCtx*, char **pzReport, char **pzErr);
 /* Frees the graph and tells every deriver to forget its caches (installed
 ** as BecCtx.xForget by bec_main.c). */
 void bec_dag_forget(BecCtx*);
+/* Records the validity of stored op iSeq (bec_store_op.valid and node
+** iSeq of g, the context's graph): membership decides it, the DAG keeps
+** it. */
+int bec_dag_set_valid(BecCtx*, BecGraph *g, int iSeq, int bValid);
 /* Publishes a change of validity of ops aSeq[0..n-1] (membership, the
 ** deriver that decides validity, calls it) to every deriver's xValidity. */
 int bec_dag_validity_changed(BecCtx*, const int *aSeq, int n, char **pzErr);
@@ -727,6 +765,12 @@ int bec_write_close(BecWriteReader*) BEC_WARN_UNUSED;
 ** touches (xValidity), checks tables against the ops (xCheck). */
 extern const BecDeriver bec_crdt_deriver;
 
+/* A change a local transaction makes (bec_crdt_local_change). */
+#define BEC_CHANGE_UPSERT  0
+#define BEC_CHANGE_DELETE  1
+#define BEC_CHANGE_INSERT  2   /* an upsert refused (SQLITE_CONSTRAINT, with
+                               ** nothing written) if the row exists */
+
 /* Statements of a BecTab's shadow table, prepared on first use. */
 #define BEC_TAB_SEL_PK     0   /* rowid, r, s.., c.. WHERE key = ?.. */
 #define BEC_TAB_SEL_ROWID  1   /* the same WHERE rowid=?1 */
@@ -734,8 +778,7 @@ extern const BecDeriver bec_crdt_deriver;
 #define BEC_TAB_UPDATE     3   /* ?1 rowid, ?2 r, per non-key column i:
                                ** ?(3i+3) written?, ?(3i+4) value, ?(3i+5) seq */
 #define BEC_TAB_DELETE     4   /* WHERE rowid=?1 */
-#define BEC_TAB_INSERT_LOCAL 5 /* as INSERT, r and every s.. all ?(nCol+1) */
-#define BEC_TAB_NSTMT      6
+#define BEC_TAB_NSTMT      5
 #define BEC_TAB_NSCAN      8   /* cached scan statements (by idxNum) */
 
 /* One connected bec table: the virtual table object itself.  Every
@@ -754,7 +797,13 @@ struct BecTab {
   sqlite3_stmt *aStmt[BEC_TAB_NSTMT];
   struct { int idxNum; sqlite3_stmt *pStmt; } aScan[BEC_TAB_NSCAN];
 };
+/* The shadow-row statement eStmt (BEC_TAB_*) of t, prepared on first use
+** and kept by t (bec_crdt.c owns the shadow tables). */
 int bec_tab_stmt(BecTab*, int eStmt, sqlite3_stmt **ppStmt);
+/* (Re)creates t's empty shadow table (xCreate). */
+int bec_crdt_shadow_create(BecTab*, char **pzErr);
+/* Drops t's shadow table (xDestroy), finalizing its statements first. */
+int bec_crdt_shadow_drop(BecTab*, char **pzErr);
 /* Loads the schema of create op iSchema (from its stored body). */
 int bec_crdt_load_schema(BecCtx*, int iSchema, BecSchema **pp, u8 *aHash,
                          char **pzErr);
@@ -783,7 +832,9 @@ struct BecCrdt {
   u8 *aTableHash;                 /* their hashes */
   int nMark, nMarkAlloc;
   BecMark *aMark;                 /* savepoint marks */
-  int bFlushing;                  /* appending the transaction's write op */
+  void *pMerge;                   /* bec_crdt.c's scratch for local changes */
+  const u8 *aAhead;               /* while bec_crdt_flush signs the op: its */
+  i64 nAhead;                     /* payload, whose changes are applied */
   int bLocalSchema;               /* xCreate/xDestroy appending a schema op */
   int iApplySchema;               /* CREATE VIRTUAL TABLE run by the merge */
   int bApplyDrop;                 /* DROP TABLE run by the merge */
@@ -797,6 +848,18 @@ int bec_crdt_get(BecCtx*, BecCrdt **pp);
 void bec_crdt_free(BecCrdt*);
 /* The index of table t in the transaction's write op (added if new). */
 int bec_crdt_txn_table(BecCrdt*, BecTab *t, int *piTable);
+/* One local change (xUpdate): encoded into the transaction's write op and
+** applied by the merge writer as that op (bec_crdt.c, "Local writes").
+** apKey: the key values; for an upsert abSet[i]==2 marks the columns
+** written, with values aV[i].  *piRowid (may be 0): the row's rowid.  For
+** BEC_CHANGE_INSERT, SQLITE_CONSTRAINT with nothing written if the row
+** exists. */
+/* Begins the transaction's write op if none is under way: the key must be
+** unlocked and the database in a group. */
+int bec_crdt_txn_begin(BecCtx*, char **pzErr);
+int bec_crdt_local_change(BecTab*, int eChange, sqlite3_value **apKey,
+                          const u8 *abSet, sqlite3_value **aV, i64 *piRowid,
+                          char **pzErr);
 /* Signs the transaction's changes as one write op (xSync). */
 int bec_crdt_flush(BecCtx*, char **pzErr);
 void bec_crdt_txn_reset(BecCrdt*);
@@ -805,16 +868,6 @@ void bec_crdt_key_from_stmt(BecBuf*, BecTab*, sqlite3_stmt*, int iFirstCol,
                             int *pRc);
 /* Registers the bec module and bec_conflicts (called by sqlite3_bec_init). */
 int bec_table_register(sqlite3*, BecCtx*);
-
-/**************************************************************************
-** bec_main.c - helpers every SQL function uses.
-*/
-/* Reports rc with zErr (taken over, may be 0) as the function's error. */
-void bec_fn_error(sqlite3_context*, int rc, char *zErr);
-/* A 32-byte hash or key given as 64 hex characters or as a blob: 1 if so. */
-int bec_fn_arg32(sqlite3_value*, u8 *aOut);
-/* Returns n bytes as lowercase hex text. */
-void bec_fn_result_hex(sqlite3_context*, const u8 *a, int n);
 
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).

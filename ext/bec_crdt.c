@@ -55,9 +55,7 @@ static const char zCrdtSchema[] =
   "  seq INTEGER NOT NULL, value, PRIMARY KEY(tbl, pk, col, seq))"
   "  WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS bec_store_ignored("
-  "  seq INTEGER PRIMARY KEY, reason TEXT NOT NULL);"
-  "INSERT OR REPLACE INTO bec_store_config(key, value) "
-  "  VALUES('tables_format', 2);";
+  "  seq INTEGER PRIMARY KEY, reason TEXT NOT NULL);";
 
 /* 2: bec_store_ignored; shadow tables whose value columns have no type. */
 #define TABLES_FORMAT 2
@@ -66,7 +64,7 @@ static int verdicts_all(BecCtx*, char**);
 
 static int crdt_schema(BecCtx *p, char **pzErr){
   i64 iFormat = 0;
-  int rc = bec_dag_config_get_int(p, "tables_format", 0, &iFormat);
+  int rc = bec_config_get_int(p, "tables_format", 0, &iFormat);
   if( rc ) return rc;
   if( iFormat>TABLES_FORMAT ){
     *pzErr = sqlite3_mprintf("bec: this database's tables were written by a "
@@ -76,6 +74,7 @@ static int crdt_schema(BecCtx *p, char **pzErr){
   }
   if( iFormat==TABLES_FORMAT ) return SQLITE_OK;
   rc = bec_ctx_exec(p, zCrdtSchema, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "tables_format", TABLES_FORMAT);
   /* Format 1 had no verdicts: judge every stored op once.  (Its shadow
   ** tables keep their typed columns until the table is re-created.) */
   if( rc==SQLITE_OK && iFormat==1 ) rc = verdicts_all(p, pzErr);
@@ -92,8 +91,12 @@ int bec_crdt_get(BecCtx *p, BecCrdt **pp){
   return SQLITE_OK;
 }
 
+typedef struct Merge Merge;
+static void merge_free(Merge*);
 void bec_crdt_free(BecCrdt *pC){
   if( pC ){
+    if( pC->pMerge ) merge_free((Merge*)pC->pMerge);
+    sqlite3_free(pC->pMerge);
     bec_buf_free(&pC->chg);
     sqlite3_free(pC->aTable);
     sqlite3_free(pC->aTableHash);
@@ -108,7 +111,12 @@ void bec_crdt_free(BecCrdt *pC){
 */
 /* 1 if op a is ordered after op b: greater depth, then greater hash. */
 static int later(const BecGraph *g, int a, int b){
-  const BecNode *pA = &g->aNode[a], *pB = &g->aNode[b];
+  const BecNode *pA, *pB;
+  /* The op a local transaction is building (seq nNode+1, not stored yet)
+  ** descends from every stored op: it is deeper than all of them. */
+  if( a>g->nNode || b>g->nNode ) return a>b;
+  pA = &g->aNode[a];
+  pB = &g->aNode[b];
   if( pA->depth!=pB->depth ) return pA->depth > pB->depth;
   return memcmp(pA->aHash, pB->aHash, BEC_HASH_BYTES) > 0;
 }
@@ -676,6 +684,118 @@ void bec_crdt_key_from_stmt(BecBuf *pBuf, BecTab *t, sqlite3_stmt *pStmt,
 }
 
 /**************************************************************************
+** The shadow tables "<name>_rows": created here, and written only by the
+** merge writer (apply_change).  Their statements are indexed by BEC_TAB_*.
+*/
+int bec_crdt_shadow_drop(BecTab *t, char **pzErr){
+  char *zSql = sqlite3_mprintf("DROP TABLE IF EXISTS %s", t->zRows);
+  int rc, i;
+  /* (no statement may be open on a table that is dropped) */
+  for(i=0; i<BEC_TAB_NSTMT; i++){
+    sqlite3_finalize(t->aStmt[i]);
+    t->aStmt[i] = 0;
+  }
+  rc = zSql ? bec_ctx_exec(t->pCtx, zSql, pzErr) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  return rc;
+}
+
+int bec_crdt_shadow_create(BecTab *t, char **pzErr){
+  const BecSchema *s = t->pSchema;
+  BecBuf b;
+  int rc = SQLITE_OK, i, k;
+  memset(&b, 0, sizeof(b));
+  bec_buf_appendf(&b, &rc, "DROP TABLE IF EXISTS %s; CREATE TABLE %s(", t->zRows, t->zRows);
+  for(i=0; i<s->nCol; i++){
+    if( s->bIntPk && s->aCol[i].iPk ){
+      bec_buf_appendf(&b, &rc, "c%d INTEGER PRIMARY KEY, ", i);
+    }else{
+      /* No type: no affinity of SQLite's converts a peer's value, and the
+      ** key index's equality is bec's key identity (docs/tables.md). */
+      bec_buf_appendf(&b, &rc, "c%d%s, ", i, s->aCol[i].iPk ? " NOT NULL" : "");
+    }
+  }
+  bec_buf_appendf(&b, &rc, "r INTEGER NOT NULL");
+  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d INTEGER", i);
+  if( !s->bIntPk ){
+    for(k=0; k<s->nPk; k++) bec_buf_appendf(&b, &rc, "%sc%d", k ? ", " : ", PRIMARY KEY(", s->aPk[k]);
+    bec_buf_appendf(&b, &rc, ")");
+  }
+  bec_buf_appendf(&b, &rc, ")");
+  bec_buf_append_u8(&b, 0, &rc);
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(t->pCtx, (const char*)b.a, pzErr);
+  bec_buf_free(&b);
+  return rc;
+}
+
+/* The result columns of SEL_PK and SEL_ROWID: rowid, r, s.., c.. */
+static void sel_columns(BecTab *t, BecBuf *b, int *pRc){
+  const BecSchema *s = t->pSchema;
+  int i;
+  bec_buf_appendf(b, pRc, "SELECT rowid, r");
+  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(b, pRc, ", s%d", i);
+  for(i=0; i<s->nCol; i++) bec_buf_appendf(b, pRc, ", c%d", i);
+  bec_buf_appendf(b, pRc, " FROM %s", t->zRows);
+}
+
+int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
+  const BecSchema *s = t->pSchema;
+  BecBuf b;
+  int rc = SQLITE_OK, i, k;
+  if( t->aStmt[eStmt] ){
+    *ppStmt = t->aStmt[eStmt];
+    return SQLITE_OK;
+  }
+  memset(&b, 0, sizeof(b));
+  switch( eStmt ){
+    case BEC_TAB_SEL_PK:
+      sel_columns(t, &b, &rc);
+      for(k=0; k<s->nPk; k++){
+        bec_buf_appendf(&b, &rc, "%s c%d=?%d", k ? " AND" : " WHERE", s->aPk[k], k+1);
+      }
+      break;
+    case BEC_TAB_SEL_ROWID:
+      sel_columns(t, &b, &rc);
+      bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
+      break;
+    case BEC_TAB_INSERT:
+      bec_buf_appendf(&b, &rc, "INSERT OR FAIL INTO %s(", t->zRows);
+      for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "c%d, ", i);
+      bec_buf_appendf(&b, &rc, "r");
+      for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d", i);
+      bec_buf_appendf(&b, &rc, ") VALUES(");
+      for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "?%d, ", i+1);
+      bec_buf_appendf(&b, &rc, "?%d", s->nCol+1);
+      for(i=0, k=0; i<s->nCol; i++){
+        if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", ?%d", s->nCol+2+k++);
+      }
+      bec_buf_appendf(&b, &rc, ")");
+      break;
+    case BEC_TAB_UPDATE:
+      bec_buf_appendf(&b, &rc, "UPDATE OR FAIL %s SET r=?2", t->zRows);
+      for(i=0, k=0; i<s->nCol; i++){
+        if( s->aCol[i].iPk ) continue;
+        bec_buf_appendf(&b, &rc, ", c%d=iif(?%d, ?%d, c%d), s%d=iif(?%d, ?%d, s%d)",
+                   i, 3*k+3, 3*k+4, i, i, 3*k+3, 3*k+5, i);
+        k++;
+      }
+      bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
+      break;
+    default:
+      bec_buf_appendf(&b, &rc, "DELETE FROM %s WHERE rowid=?1", t->zRows);
+      break;
+  }
+  bec_buf_append_u8(&b, 0, &rc);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v3(t->pCtx->db, (const char*)b.a, -1,
+                            SQLITE_PREPARE_PERSISTENT, &t->aStmt[eStmt], 0);
+  }
+  bec_buf_free(&b);
+  *ppStmt = t->aStmt[eStmt];
+  return rc;
+}
+
+/**************************************************************************
 ** Merging one change of a peer's op into a row.
 */
 typedef struct Member Member;
@@ -686,7 +806,6 @@ struct Member {
 };
 
 /* Scratch space reused by every change of an op. */
-typedef struct Merge Merge;
 struct Merge {
   Anc anc;
   Member *a;          /* members of the row's registers */
@@ -723,11 +842,13 @@ static int member_add(Merge *m, int col, int seq, const BecValue *pV){
 
 /* member_add() for a member read from storage (the shadow row or
 ** bec_store_conflict): its seq indexes the graph and its column the row's
-** registers, so a damaged database must not take either out of range. */
+** registers, so a damaged database must not take either out of range.
+** (No member is later than the op being applied; a local transaction's op
+** may have written the row already, under the seq it will get.) */
 static int stored_member_add(const BecTab *t, Merge *m, int col, int seq,
                              const BecValue *pV){
   const BecSchema *s = t->pSchema;
-  if( seq<1 || seq>m->anc.g->nNode || col<-1 || col>=s->nCol
+  if( seq<1 || seq>m->anc.x || col<-1 || col>=s->nCol
    || (col>=0 && s->aCol[col].iPk) ){
     return SQLITE_CORRUPT_VTAB;
   }
@@ -809,8 +930,13 @@ static int exec_key(BecTab *t, Merge *m, const char *zSql){
 static const char zDelConflicts[] =
   "DELETE FROM bec_store_conflict WHERE tbl=?1 AND pk=?2";
 
-/* Applies one change of op x (the values in m->aVal/m->abSet). */
-static int apply_change(BecTab *t, Merge *m, int x, int bDelete){
+/* Applies one change of op x (the values in m->aVal/m->abSet): an upsert,
+** a delete, or (a local INSERT) an upsert that writes nothing and returns
+** SQLITE_CONSTRAINT if the row exists.  *piRowid (may be 0) receives the
+** shadow row's rowid of an upsert. */
+static int apply_change(BecTab *t, Merge *m, int x, int eChange,
+                        i64 *piRowid){
+  const int bDelete = eChange==BEC_CHANGE_DELETE;
   const BecSchema *s = t->pSchema;
   const BecGraph *g = m->anc.g;
   sqlite3_stmt *pSel = 0, *pW = 0;
@@ -827,6 +953,11 @@ static int apply_change(BecTab *t, Merge *m, int x, int bDelete){
   if( sqlite3_step(pSel)==SQLITE_ROW ){
     bRow = 1;
     iRowid = sqlite3_column_int64(pSel, 0);
+    if( eChange==BEC_CHANGE_INSERT ){
+      sqlite3_reset(pSel);
+      return SQLITE_CONSTRAINT;
+    }
+    if( piRowid ) *piRowid = iRowid;
     rOld = sqlite3_column_int(pSel, 1);
     rc = stored_member_add(t, m, -1, rOld, 0);
     for(i=0, k=0; rc==SQLITE_OK && i<s->nCol; i++){
@@ -906,6 +1037,11 @@ static int apply_change(BecTab *t, Merge *m, int x, int bDelete){
       }
       sqlite3_step(pW);
       rc = sqlite3_reset(pW);
+      if( rc==SQLITE_OK && piRowid ){
+        /* An INTEGER key is the rowid (the verdict made it an integer). */
+        *piRowid = s->bIntPk ? m->aVal[s->aPk[0]].i
+                             : sqlite3_last_insert_rowid(t->pCtx->db);
+      }
     }
   }else{
     rc = bec_tab_stmt(t, BEC_TAB_UPDATE, &pW);
@@ -1012,7 +1148,8 @@ static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
       /* Key identity: the same normal form as local writes (the verdict
       ** kept out every key this cannot normalise). */
       for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
-      rc = apply_change(aTab[iTable], m, x, bDelete);
+      rc = apply_change(aTab[iTable], m, x,
+                        bDelete ? BEC_CHANGE_DELETE : BEC_CHANGE_UPSERT, 0);
     }
   }
   for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
@@ -1023,6 +1160,124 @@ static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
                      ? sqlite3_errmsg(p->db) : sqlite3_errstr(rc);
     *pzErr = sqlite3_mprintf("bec: cannot merge write op %d: %s%s", x,
         (rc & 0xff)==SQLITE_CORRUPT ? "damaged table storage: " : "", zWhy);
+  }
+  return rc;
+}
+
+/**************************************************************************
+** Local writes, in one direction.  A change that xUpdate makes is encoded
+** into the transaction's write op, read back from those bytes, and applied
+** by apply_change, the writer of peers' ops, as that op: with the seq it
+** will get (pC->iSeq) and every stored op its ancestor, as every local op
+** has.  The transaction so reads its own writes.  At commit
+** bec_crdt_flush signs the op and hands it to the acceptance path like a
+** peer's op; crdt_stored then finds exactly these changes applied under
+** exactly that seq and ancestry, or recomputes the tables they touched.
+*/
+/* Before the first change of a transaction: the identity must be usable,
+** and the op's seq is predicted. */
+int bec_crdt_txn_begin(BecCtx *p, char **pzErr){
+  BecCrdt *pC = p->pCrdt;
+  BecGraph *g = 0;
+  const u8 *aSecret = 0;
+  u8 aGroup[BEC_HASH_BYTES];
+  int rc;
+  if( pC->bTxn ) return SQLITE_OK;
+  rc = bec_dag_secret(p, &aSecret, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ){
+    pC->bTxn = 1;
+    pC->iSeq = g->nNode + 1;
+  }
+  return rc;
+}
+
+/* Appends one change to the transaction's op: head, key values and, for
+** an upsert, the mask and values of the columns with abSet[i]==2. */
+static int change_encode(BecTab *t, BecCrdt *pC, int bDelete,
+                         sqlite3_value **apKey, const u8 *abSet,
+                         sqlite3_value **aV, char **pzErr){
+  const BecSchema *s = t->pSchema;
+  u8 aMask[(BEC_TABLE_MAX_COL+7)/8];
+  int nMask = (s->nCol+7)/8;
+  int rc, iTable = 0, i, k;
+  if( pC->chg.n > BEC_MAX_PAYLOAD ){
+    *pzErr = sqlite3_mprintf("bec: too large: this transaction's changes to bec "
+        "tables exceed the op size limit of %d bytes; split it into smaller "
+        "transactions", BEC_MAX_PAYLOAD);
+    return SQLITE_TOOBIG;
+  }
+  rc = bec_crdt_txn_table(pC, t, &iTable);
+  if( rc==SQLITE_TOOBIG ){
+    *pzErr = sqlite3_mprintf("bec: a transaction may write to at most %d bec "
+                             "tables", BEC_WRITE_MAX_TABLES);
+    return rc;
+  }
+  bec_buf_append_varint(&pC->chg, (u64)iTable*2 + (bDelete ? 1 : 0), &rc);
+  for(k=0; k<s->nPk; k++) bec_value_encode(&pC->chg, apKey[k], &rc);
+  if( !bDelete ){
+    memset(aMask, 0, sizeof(aMask));
+    for(i=0; i<s->nCol; i++) if( abSet[i]==2 ) aMask[i/8] |= (u8)(1<<(i%8));
+    bec_buf_append(&pC->chg, aMask, nMask, &rc);
+    for(i=0; i<s->nCol; i++){
+      if( abSet[i]==2 ) bec_value_encode(&pC->chg, aV[i], &rc);
+    }
+  }
+  pC->nChange++;
+  return rc;
+}
+
+int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
+                          const u8 *abSet, sqlite3_value **aV, i64 *piRowid,
+                          char **pzErr){
+  BecCtx *p = t->pCtx;
+  BecCrdt *pC = p->pCrdt;
+  const BecSchema *s = t->pSchema;
+  BecGraph *g = 0;
+  BecWriteReader wr;
+  const i64 nBuf0 = pC->chg.n, nChange0 = pC->nChange;
+  const int nTable0 = pC->nTable;
+  Merge *m;
+  int rc, iTable = 0, bDelete = 0, k;
+
+  rc = bec_crdt_txn_begin(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  if( rc ) return rc;
+  if( pC->pMerge==0 ){
+    pC->pMerge = sqlite3_malloc64(sizeof(Merge));
+    if( pC->pMerge==0 ) return SQLITE_NOMEM;
+    memset(pC->pMerge, 0, sizeof(Merge));
+  }
+  m = (Merge*)pC->pMerge;
+  rc = change_encode(t, pC, eChange==BEC_CHANGE_DELETE, apKey, abSet, aV,
+                     pzErr);
+  if( rc==SQLITE_OK ){
+    /* Read back: the rows get exactly what the op will carry. */
+    memset(&wr, 0, sizeof(wr));
+    wr.rd.a = pC->chg.a + nBuf0;
+    wr.rd.n = pC->chg.n - nBuf0;
+    wr.nTable = pC->nTable;
+    wr.aTableHash = pC->aTableHash;
+    wr.nChange = 1;
+    rc = bec_write_head(&wr, &iTable, &bDelete);
+    if( rc==SQLITE_OK ) rc = bec_write_body(&wr, s, bDelete, m->aVal, m->abSet);
+    if( rc ){
+      *pzErr = sqlite3_mprintf("bec: cannot write %s: the change does not "
+                               "decode as encoded", s->zName);
+      rc = SQLITE_INTERNAL;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
+    anc_init(&m->anc, g, pC->iSeq, 0, 0, 1);
+    rc = apply_change(t, m, pC->iSeq, eChange, piRowid);
+  }
+  if( rc ){
+    /* Nothing of a failed change stays in the op. */
+    pC->chg.n = nBuf0;
+    pC->nChange = nChange0;
+    pC->nTable = nTable0;
   }
   return rc;
 }
@@ -1402,7 +1657,7 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   Merge *m = 0;
   char *zReason = 0;
-  int rc, bAll = 0;
+  int rc, bAll = 0, bAhead;
 
   rc = bec_crdt_get(p, &pC);
   if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
@@ -1410,7 +1665,10 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( rc ) return rc;
   if( pOp->kind==BEC_KIND_SCHEMA ) return on_schema(p, iSeq, pOp, pzErr);
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
-  if( !pC->bFlushing && pC->bTxn && pC->nChange>0 ){
+  /* Are this op's changes the ones applied ahead as seq iSeq? */
+  bAhead = pC->aAhead && iSeq==pC->iSeq && pOp->nPayload==pC->nAhead
+        && memcmp(pOp->aPayload, pC->aAhead, (size_t)pC->nAhead)==0;
+  if( !bAhead && pC->bTxn && pC->nChange>0 ){
     *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
         "transaction has unsigned writes to bec tables: commit or roll back "
         "first");
@@ -1428,15 +1686,15 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     ** if one were, the rows it wrote already are recomputed.) */
     rc = ignore_op(p, iSeq, zReason);
     sqlite3_free(zReason);
-    if( rc==SQLITE_OK && pC->bFlushing ) rc = rebuild_txn_tables(p, pC, pzErr);
+    if( rc==SQLITE_OK && bAhead ) rc = rebuild_txn_tables(p, pC, pzErr);
     return rc;
   }
   if( rc==SQLITE_OK ) rc = only_head(p, &bAll);
   if( rc ) return rc;
-  if( pC->bFlushing ){
-    /* This transaction's own op: xUpdate applied it already, assuming it
-    ** would be valid, get seq pC->iSeq and descend from every op. */
-    if( g->aNode[iSeq].bValid && bAll && iSeq==pC->iSeq ) return SQLITE_OK;
+  if( bAhead ){
+    /* Applied ahead as a valid op descending from every op: if it is one,
+    ** the rows hold its merge already. */
+    if( g->aNode[iSeq].bValid && bAll ) return SQLITE_OK;
     return rebuild_txn_tables(p, pC, pzErr);
   }
   if( !g->aNode[iSeq].bValid ) return SQLITE_OK;
@@ -1454,7 +1712,7 @@ static int crdt_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecCrdt *pC = p->pCrdt;
   /* A peer's op merged: a table hidden by a local object appears once the
   ** object is gone.  (Not inside xCreate, xDestroy or a commit's xSync.) */
-  if( rc==SQLITE_OK && pC && !pC->bFlushing && !pC->bLocalSchema
+  if( rc==SQLITE_OK && pC && pC->aAhead==0 && !pC->bLocalSchema
    && !(pC->bTxn && pC->nChange>0) ){
     rc = show_hidden(p, pzErr);
   }
@@ -1646,9 +1904,11 @@ int bec_crdt_flush(BecCtx *p, char **pzErr){
   if( rc==SQLITE_OK ){
     bNested = p->bNested;
     p->bNested = 1;
-    pC->bFlushing = 1;
+    pC->aAhead = pay.a;
+    pC->nAhead = pay.n;
     rc = bec_dag_append(p, BEC_KIND_WRITE, pay.a, pay.n, aHash, pzErr);
-    pC->bFlushing = 0;
+    pC->aAhead = 0;
+    pC->nAhead = 0;
     p->bNested = bNested;
   }
   bec_buf_free(&pay);

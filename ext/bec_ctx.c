@@ -363,3 +363,130 @@ void bec_verdict_clear(BecVerdict *pV){
   pV->zReason = 0;
   pV->rc = 0;
 }
+
+/**************************************************************************
+** Helpers of every SQL function (here, below every file that registers
+** functions).
+*/
+void bec_fn_error(sqlite3_context *ctx, int rc, char *zErr){
+  if( rc==SQLITE_NOMEM ){
+    sqlite3_result_error_nomem(ctx);
+  }else{
+    if( zErr==0 ){
+      /* Every caller should say what failed; this is the safety net. */
+      zErr = sqlite3_mprintf("bec: %s",
+                             bec_rc_text(sqlite3_context_db_handle(ctx), rc));
+    }
+    if( zErr==0 ){
+      sqlite3_result_error_nomem(ctx);
+      return;
+    }
+    sqlite3_result_error(ctx, zErr, -1);
+    if( rc!=SQLITE_ERROR ) sqlite3_result_error_code(ctx, rc);
+  }
+  sqlite3_free(zErr);
+}
+
+void bec_fn_result_hex(sqlite3_context *ctx, const u8 *a, int n){
+  char z[2*BEC_HASH_BYTES+1];
+  bec_hex_encode(a, n, z);
+  sqlite3_result_text(ctx, z, 2*n, SQLITE_TRANSIENT);
+}
+
+int bec_fn_arg32(sqlite3_value *pVal, u8 *aOut){
+  if( sqlite3_value_type(pVal)==SQLITE_BLOB
+   && sqlite3_value_bytes(pVal)==BEC_HASH_BYTES ){
+    memcpy(aOut, sqlite3_value_blob(pVal), BEC_HASH_BYTES);
+    return 1;
+  }
+  if( sqlite3_value_type(pVal)==SQLITE_TEXT ){
+    return bec_hex_decode((const char*)sqlite3_value_text(pVal),
+                          sqlite3_value_bytes(pVal), aOut,
+                          BEC_HASH_BYTES)==BEC_HASH_BYTES;
+  }
+  return 0;
+}
+
+/**************************************************************************
+** bec_store_config: settings and facts of the database (its group id, op
+** format, sealed key, limits), one key per row.  The table is created with
+** the DAG's tables; every read and write of it goes through these.
+*/
+/* A copy of column 0 of the current row: *ppOut from sqlite3_malloc64 (the
+** caller frees it), *pn its size. */
+int bec_ctx_column_copy(sqlite3_stmt *pStmt, u8 **ppOut, i64 *pn){
+  i64 n = sqlite3_column_bytes(pStmt, 0);
+  u8 *a = sqlite3_malloc64((sqlite3_uint64)n + 1);
+  if( a==0 ) return SQLITE_NOMEM;
+  if( n ) memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
+  *ppOut = a;
+  *pn = n;
+  return SQLITE_OK;
+}
+
+int bec_config_get_blob(BecCtx *p, const char *zKey, u8 **ppOut, int *pn){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p,
+      "SELECT value FROM bec_store_config WHERE key=?1", &pStmt);
+  *ppOut = 0;
+  *pn = 0;
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)==SQLITE_BLOB ){
+    i64 n = 0;
+    rc = bec_ctx_column_copy(pStmt, ppOut, &n);
+    *pn = (int)n;
+  }
+  sqlite3_reset(pStmt);
+  return rc;
+}
+
+int bec_config_set_blob(BecCtx *p, const char *zKey, const void *a, int n){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p,
+      "INSERT OR REPLACE INTO bec_store_config(key, value) VALUES(?1, ?2)",
+      &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  if( a ) sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+int bec_config_get_int(BecCtx *p, const char *zKey, i64 iDefault,
+                           i64 *piOut){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p,
+      "SELECT value FROM bec_store_config WHERE key=?1", &pStmt);
+  *piOut = iDefault;
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_type(pStmt, 0)==SQLITE_INTEGER ){
+    *piOut = sqlite3_column_int64(pStmt, 0);
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int bec_config_set_int(BecCtx *p, const char *zKey, i64 iVal){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p,
+      "INSERT OR REPLACE INTO bec_store_config(key, value) VALUES(?1, ?2)",
+      &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 2, iVal);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+int bec_config_delete(BecCtx *p, const char *zKey){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "DELETE FROM main.bec_store_config WHERE key=?1",
+                        &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}

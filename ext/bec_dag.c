@@ -66,8 +66,7 @@ static const char zSchema[] =
   "CREATE INDEX IF NOT EXISTS bec_store_pending_author"
   "  ON bec_store_pending(author);"
   "CREATE INDEX IF NOT EXISTS bec_store_pending_missing_hash"
-  "  ON bec_store_pending_missing(hash);"
-  "INSERT OR IGNORE INTO bec_store_config(key, value) VALUES('format', 2);";
+  "  ON bec_store_pending_missing(hash);";
 
 /**************************************************************************
 ** Schema and configuration.
@@ -135,6 +134,19 @@ void bec_dag_forget(BecCtx *p){
   }
 }
 
+int bec_dag_set_valid(BecCtx *p, BecGraph *g, int iSeq, int bValid){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET valid=?2 WHERE seq=?1",
+                        &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  sqlite3_bind_int(pStmt, 2, bValid);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ) g->aNode[iSeq].bValid = (u8)bValid;
+  return rc;
+}
+
 int bec_dag_validity_changed(BecCtx *p, const int *aSeq, int n, char **pzErr){
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
@@ -155,6 +167,7 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   iFormat = stored_format(p->db);
   if( iFormat==0 ){
     rc = bec_ctx_exec(p, zSchema, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "format", FORMAT_VERSION);
     if( rc ) return rc;
   }
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
@@ -171,75 +184,6 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   return rc;
 }
 
-/* A copy of column 0 of the current row: *ppOut from sqlite3_malloc64 (the
-** caller frees it), *pn its size. */
-static int column_blob_copy(sqlite3_stmt *pStmt, u8 **ppOut, i64 *pn){
-  i64 n = sqlite3_column_bytes(pStmt, 0);
-  u8 *a = sqlite3_malloc64((sqlite3_uint64)n + 1);
-  if( a==0 ) return SQLITE_NOMEM;
-  if( n ) memcpy(a, sqlite3_column_blob(pStmt, 0), (size_t)n);
-  *ppOut = a;
-  *pn = n;
-  return SQLITE_OK;
-}
-
-int bec_dag_config_get_blob(BecCtx *p, const char *zKey, u8 **ppOut, int *pn){
-  sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p,
-      "SELECT value FROM bec_store_config WHERE key=?1", &pStmt);
-  *ppOut = 0;
-  *pn = 0;
-  if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_type(pStmt, 0)==SQLITE_BLOB ){
-    i64 n = 0;
-    rc = column_blob_copy(pStmt, ppOut, &n);
-    *pn = (int)n;
-  }
-  sqlite3_reset(pStmt);
-  return rc;
-}
-
-int bec_dag_config_set_blob(BecCtx *p, const char *zKey, const void *a, int n){
-  sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p,
-      "INSERT OR REPLACE INTO bec_store_config(key, value) VALUES(?1, ?2)",
-      &pStmt);
-  if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-  if( a ) sqlite3_bind_blob(pStmt, 2, a, n, SQLITE_STATIC);
-  sqlite3_step(pStmt);
-  return sqlite3_reset(pStmt);
-}
-
-int bec_dag_config_get_int(BecCtx *p, const char *zKey, i64 iDefault,
-                           i64 *piOut){
-  sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p,
-      "SELECT value FROM bec_store_config WHERE key=?1", &pStmt);
-  *piOut = iDefault;
-  if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_type(pStmt, 0)==SQLITE_INTEGER ){
-    *piOut = sqlite3_column_int64(pStmt, 0);
-  }
-  return sqlite3_reset(pStmt);
-}
-
-int bec_dag_config_set_int(BecCtx *p, const char *zKey, i64 iVal){
-  sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p,
-      "INSERT OR REPLACE INTO bec_store_config(key, value) VALUES(?1, ?2)",
-      &pStmt);
-  if( rc ) return rc;
-  sqlite3_bind_text(pStmt, 1, zKey, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(pStmt, 2, iVal);
-  sqlite3_step(pStmt);
-  return sqlite3_reset(pStmt);
-}
-
 int bec_dag_group_id(BecCtx *p, u8 *aGroupId, char **pzErr){
   u8 *a = 0;
   int n = 0;
@@ -248,7 +192,7 @@ int bec_dag_group_id(BecCtx *p, u8 *aGroupId, char **pzErr){
     memcpy(aGroupId, p->aGroupId, BEC_HASH_BYTES);
     return SQLITE_OK;
   }
-  rc = bec_dag_config_get_blob(p, "group_id", &a, &n);
+  rc = bec_config_get_blob(p, "group_id", &a, &n);
   if( rc==SQLITE_OK && n!=BEC_HASH_BYTES ){
     rc = SQLITE_ERROR;
     if( pzErr ){
@@ -315,7 +259,7 @@ int bec_dag_secret(BecCtx *p, const u8 **ppSecret, char **pzErr){
 static int record_rejection(BecCtx *p, const u8 *aHash, const char *zReason){
   sqlite3_stmt *pStmt = 0;
   i64 nMax = DEFAULT_REJECTED_MAX;
-  int rc = bec_dag_config_get_int(p, "rejected_max", DEFAULT_REJECTED_MAX, &nMax);
+  int rc = bec_config_get_int(p, "rejected_max", DEFAULT_REJECTED_MAX, &nMax);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "INSERT INTO bec_store_rejected(hash, reason, "
                          "received_at) VALUES(?1, ?2, ?3)", &pStmt);
@@ -497,17 +441,17 @@ static int pending_park(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   i64 nMaxOps = 0, nMaxBytes = 0, nKeyMaxOps = 0, nKeyMaxBytes = 0;
   i64 nOps = 0, nBytes = 0;
   int rc, i, iAuthor = 0, bRoom = 1;
-  rc = bec_dag_config_get_int(p, "pending_max_ops", DEFAULT_PENDING_MAX_OPS, &nMaxOps);
+  rc = bec_config_get_int(p, "pending_max_ops", DEFAULT_PENDING_MAX_OPS, &nMaxOps);
   if( rc==SQLITE_OK ){
-    rc = bec_dag_config_get_int(p, "pending_max_bytes", DEFAULT_PENDING_MAX_BYTES,
+    rc = bec_config_get_int(p, "pending_max_bytes", DEFAULT_PENDING_MAX_BYTES,
                                 &nMaxBytes);
   }
   if( rc==SQLITE_OK ){
-    rc = bec_dag_config_get_int(p, "pending_key_max_ops",
+    rc = bec_config_get_int(p, "pending_key_max_ops",
                                 BEC_PENDING_KEY_MAX_OPS, &nKeyMaxOps);
   }
   if( rc==SQLITE_OK ){
-    rc = bec_dag_config_get_int(p, "pending_key_max_bytes",
+    rc = bec_config_get_int(p, "pending_key_max_bytes",
                                 BEC_PENDING_KEY_MAX_BYTES, &nKeyMaxBytes);
   }
   if( rc==SQLITE_OK ) rc = pending_usage(p, pOp->aAuthor, &nOps, &nBytes);
@@ -621,7 +565,7 @@ static int pending_take(BecCtx *p, const u8 *aHash, u8 **ppBody, i64 *pnBody){
   if( rc ) return rc;
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    rc = column_blob_copy(pStmt, ppBody, pnBody);
+    rc = bec_ctx_column_copy(pStmt, ppBody, pnBody);
   }
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
   else sqlite3_reset(pStmt);
@@ -757,18 +701,21 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
 /**************************************************************************
 ** Acceptance of one op.
 */
+/* A verdict in *pV if the op is not of this database's group (or the
+** database has none); the return code is for failures only. */
 static int check_group(BecCtx *p, const BecOp *pOp, const u8 *aHash,
-                       u8 *aGroupId, char **pzErr){
+                       u8 *aGroupId, BecVerdict *pV){
   int rc = bec_dag_group_id(p, aGroupId, 0);
   if( rc==SQLITE_ERROR ){
-    *pzErr = sqlite3_mprintf("wrong group: this database has no group; call "
-                             "bec_join(group_id) before receiving ops");
+    bec_verdict_set(pV, SQLITE_ERROR, "wrong group: this database has no "
+                    "group; call bec_join(group_id) before receiving ops");
+    rc = SQLITE_OK;
   }else if( rc==SQLITE_OK
          && (pOp->kind==BEC_KIND_CREATE
                ? memcmp(aHash, aGroupId, BEC_HASH_BYTES)
                : memcmp(pOp->aGroupTag, aGroupId, BEC_GROUP_TAG_BYTES)) ){
-    *pzErr = sqlite3_mprintf("wrong group: the op belongs to another group");
-    rc = SQLITE_ERROR;
+    bec_verdict_set(pV, SQLITE_ERROR, "wrong group: the op belongs to "
+                    "another group");
   }
   return rc;
 }
@@ -824,11 +771,16 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     *peOutcome = BEC_ACCEPT_DUPLICATE;
     return SQLITE_OK;
   }
-  if( rc==SQLITE_OK ) rc = check_group(p, &op, aHash, aGroupId, pzErr);
-  if( rc ){
-    *pbRejected = *pzErr!=0 ? REJECT_OP : 0;
-    return rc;
+  if( rc==SQLITE_OK ){
+    BecVerdict v = {0, 0};
+    rc = check_group(p, &op, aHash, aGroupId, &v);
+    if( rc==SQLITE_OK && v.rc ){
+      *pzErr = v.zReason;
+      *pbRejected = REJECT_OP;
+      return v.rc;
+    }
   }
+  if( rc ) return rc;
   rc = pending_contains(p, aHash, &bFound);
   if( rc==SQLITE_OK && bFound ){
     *peOutcome = BEC_ACCEPT_PENDING;
@@ -911,12 +863,14 @@ static int accept_atomic(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
 ** memory, I/O), nothing of it remains, and in particular no released
 ** pending op is lost. */
 int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
-                   u8 *aHashOut, int *peOutcome, char **pzErr){
+                   BecAccept *pRes, char **pzErr){
   HashList queue, doomed;
+  u8 *aHashOut = pRes->aId;
+  int *peOutcome = &pRes->eOutcome;
   int rc, bRejected = 0, i;
 
   *pzErr = 0;
-  *peOutcome = 0;
+  memset(pRes, 0, sizeof(*pRes));
   memset(&queue, 0, sizeof(queue));
   memset(&doomed, 0, sizeof(doomed));
   rc = bec_dag_ensure_schema(p, pzErr);
@@ -936,7 +890,19 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
     else bec_ctx_rollback(p, &spIngest);
     bec_buf_free(&doomed.buf);
     p->nAccepting--;
-    return rc;
+    if( rc2 ){
+      /* The verdict could not be kept: a failure of this database. */
+      sqlite3_free(*pzErr);
+      *pzErr = sqlite3_mprintf("bec: cannot record a rejected op: %s",
+                               bec_rc_text(p->db, rc2));
+      *peOutcome = 0;
+      return rc2;
+    }
+    pRes->eOutcome = BEC_ACCEPT_REJECTED;
+    pRes->rcRefused = rc;
+    pRes->zReason = *pzErr ? *pzErr : sqlite3_mprintf("rejected");
+    *pzErr = 0;
+    return pRes->zReason ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && *peOutcome==BEC_ACCEPT_STORED ){
     /* Apply, in causal order, the pending ops this one unblocked: each
@@ -1062,7 +1028,7 @@ static int append_locked(BecCtx *p, int kind, const u8 *aPayload,
   u8 *aHeads = 0;
   int nHeads = 0;
   BecBuf op;
-  int rc, eOutcome = 0;
+  int rc;
 
   memset(&op, 0, sizeof(op));
   memset(aGroupId, 0, sizeof(aGroupId));
@@ -1093,15 +1059,21 @@ static int append_locked(BecCtx *p, int kind, const u8 *aPayload,
     ** acceptance path sees a group.  It is rolled back with the op. */
     rc = bec_op_id(op.a, op.n, aGroupId);
     if( rc==SQLITE_OK ){
-      rc = bec_dag_config_set_blob(p, "group_id", aGroupId, BEC_HASH_BYTES);
+      rc = bec_config_set_blob(p, "group_id", aGroupId, BEC_HASH_BYTES);
     }
   }
   if( rc==SQLITE_OK ){
-    rc = bec_dag_accept(p, op.a, op.n, 1, aHashOut, &eOutcome, pzErr);
-  }
-  if( rc==SQLITE_OK && eOutcome!=BEC_ACCEPT_STORED ){
-    *pzErr = sqlite3_mprintf("bec: the new op was not stored");
-    rc = SQLITE_ERROR;
+    BecAccept res;
+    rc = bec_dag_accept(p, op.a, op.n, 1, &res, pzErr);
+    if( rc==SQLITE_OK && res.eOutcome==BEC_ACCEPT_REJECTED ){
+      /* A local op refused like a peer's would be (say, unauthorized). */
+      *pzErr = res.zReason;
+      rc = res.rcRefused;
+    }else if( rc==SQLITE_OK && res.eOutcome!=BEC_ACCEPT_STORED ){
+      *pzErr = sqlite3_mprintf("bec: the new op was not stored");
+      rc = SQLITE_ERROR;
+    }
+    if( rc==SQLITE_OK ) memcpy(aHashOut, res.aId, BEC_HASH_BYTES);
   }
   bec_buf_free(&op);
   return rc;

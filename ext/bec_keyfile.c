@@ -282,7 +282,7 @@ int bec_key_load(BecCtx *p, char **pzErr){
   u8 aSeed[BEC_SEED_BYTES], aDerived[BEC_PUBKEY_BYTES];
   int rc;
   if( p->bUnlocked ) return SQLITE_OK;
-  rc = bec_dag_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
+  rc = bec_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
   if( rc==SQLITE_OK && aSealed ){
     rc = key_error(pzErr, sqlite3_mprintf("bec: the identity key is locked: "
                                           "call bec_unlock(passphrase) first"));
@@ -290,7 +290,7 @@ int bec_key_load(BecCtx *p, char **pzErr){
   }
   if( rc==SQLITE_OK ) rc = bec_key_migrate(p, pzErr);
   if( rc || p->bUnlocked ) goto done;
-  rc = bec_dag_config_get_blob(p, "pubkey", &aPub, &nPub);
+  rc = bec_config_get_blob(p, "pubkey", &aPub, &nPub);
   if( rc ) goto done;
   if( nPub!=BEC_PUBKEY_BYTES ){
     rc = key_error(pzErr, sqlite3_mprintf("bec: this database has no "
@@ -348,8 +348,7 @@ static int delete_secure(BecCtx *p, char **pzErr){
   }
   if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, "PRAGMA main.secure_delete=1", pzErr);
   if( rc==SQLITE_OK ){
-    rc = bec_ctx_exec(p, "DELETE FROM main.bec_store_config WHERE key='seckey'",
-                      pzErr);
+    rc = bec_config_delete(p, "seckey");
   }
   if( iOld==0 ) (void)bec_ctx_exec(p, "PRAGMA main.secure_delete=0", 0);
   if( iOld==2 ) (void)bec_ctx_exec(p, "PRAGMA main.secure_delete=FAST", 0);
@@ -362,7 +361,7 @@ int bec_key_migrate(BecCtx *p, char **pzErr){
   u8 aDerived[BEC_PUBKEY_BYTES], aSecret[BEC_SECKEY_BYTES];
   u8 aSeed[BEC_SEED_BYTES];
   char *zPath = 0, *zWhy = 0;
-  int rc = bec_dag_config_get_blob(p, "seckey", &aOld, &nOld);
+  int rc = bec_config_get_blob(p, "seckey", &aOld, &nOld);
   if( rc || aOld==0 ) return rc;
   memset(aSeed, 0, sizeof(aSeed));
   memset(aSecret, 0, sizeof(aSecret));
@@ -373,7 +372,7 @@ int bec_key_migrate(BecCtx *p, char **pzErr){
     goto done;
   }
   bec_crypto_secret_from_seed(aOld, aDerived, aSecret);
-  rc = bec_dag_config_get_blob(p, "pubkey", &aPub, &nPub);
+  rc = bec_config_get_blob(p, "pubkey", &aPub, &nPub);
   if( rc ) goto done;
   if( nPub!=BEC_PUBKEY_BYTES || memcmp(aPub, aDerived, BEC_PUBKEY_BYTES) ){
     zWhy = sqlite3_mprintf("it is not the key of this database's identity "

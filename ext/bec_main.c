@@ -28,45 +28,6 @@ static BecCtx *fn_ctx(sqlite3_context *ctx){
   return (BecCtx*)sqlite3_user_data(ctx);
 }
 
-void bec_fn_error(sqlite3_context *ctx, int rc, char *zErr){
-  if( rc==SQLITE_NOMEM ){
-    sqlite3_result_error_nomem(ctx);
-  }else{
-    if( zErr==0 ){
-      /* Every caller should say what failed; this is the safety net. */
-      zErr = sqlite3_mprintf("bec: %s",
-                             bec_rc_text(sqlite3_context_db_handle(ctx), rc));
-    }
-    if( zErr==0 ){
-      sqlite3_result_error_nomem(ctx);
-      return;
-    }
-    sqlite3_result_error(ctx, zErr, -1);
-    if( rc!=SQLITE_ERROR ) sqlite3_result_error_code(ctx, rc);
-  }
-  sqlite3_free(zErr);
-}
-
-void bec_fn_result_hex(sqlite3_context *ctx, const u8 *a, int n){
-  char z[2*BEC_HASH_BYTES+1];
-  bec_hex_encode(a, n, z);
-  sqlite3_result_text(ctx, z, 2*n, SQLITE_TRANSIENT);
-}
-
-int bec_fn_arg32(sqlite3_value *pVal, u8 *aOut){
-  if( sqlite3_value_type(pVal)==SQLITE_BLOB
-   && sqlite3_value_bytes(pVal)==BEC_HASH_BYTES ){
-    memcpy(aOut, sqlite3_value_blob(pVal), BEC_HASH_BYTES);
-    return 1;
-  }
-  if( sqlite3_value_type(pVal)==SQLITE_TEXT ){
-    return bec_hex_decode((const char*)sqlite3_value_text(pVal),
-                          sqlite3_value_bytes(pVal), aOut,
-                          BEC_HASH_BYTES)==BEC_HASH_BYTES;
-  }
-  return 0;
-}
-
 /* Makes sure the storage tables exist; reports and returns non-zero if not. */
 static int fn_schema(sqlite3_context *ctx){
   char *zErr = 0;
@@ -114,7 +75,7 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
              sqlite3_mprintf("bec_keygen: the passphrase must be non-empty text"));
     return;
   }
-  rc = bec_dag_config_get_blob(p, "pubkey", &aOld, &nOld);
+  rc = bec_config_get_blob(p, "pubkey", &aOld, &nOld);
   sqlite3_free(aOld);
   if( rc==SQLITE_OK && nOld ){
     bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_keygen: this database "
@@ -129,14 +90,14 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       rc = bec_crypto_seal(aSecret, (const char*)sqlite3_value_text(argv[0]),
                            sqlite3_value_bytes(argv[0]), &aSealed, &nSealed);
       if( rc==SQLITE_OK ){
-        rc = bec_dag_config_set_blob(p, "seckey_sealed", aSealed, nSealed);
+        rc = bec_config_set_blob(p, "seckey_sealed", aSealed, nSealed);
       }
       sqlite3_free(aSealed);
     }else{
       rc = bec_key_save(p, aSecret, &zCreated, &zErr);
     }
   }
-  if( rc==SQLITE_OK ) rc = bec_dag_config_set_blob(p, "pubkey", aPub, BEC_PUBKEY_BYTES);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "pubkey", aPub, BEC_PUBKEY_BYTES);
   if( rc==SQLITE_OK ){
     memcpy(p->aSecret, aSecret, BEC_SECKEY_BYTES);
     memcpy(p->aPub, aPub, BEC_PUBKEY_BYTES);
@@ -160,7 +121,7 @@ static void fnPubkey(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int n = 0;
   int rc;
   if( fn_schema(ctx) ) return;
-  rc = bec_dag_config_get_blob(fn_ctx(ctx), "pubkey", &a, &n);
+  rc = bec_config_get_blob(fn_ctx(ctx), "pubkey", &a, &n);
   if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_pubkey: cannot read the "
            "key: %s", bec_rc_text(fn_ctx(ctx)->db, rc)));
   else if( n==BEC_PUBKEY_BYTES ) bec_fn_result_hex(ctx, a, n);
@@ -177,7 +138,7 @@ static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 aSeed[BEC_SEED_BYTES];
   int rc;
   if( fn_schema(ctx) ) return;
-  rc = bec_dag_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
+  rc = bec_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
   if( rc==SQLITE_OK && aSealed==0 ){
     char *zErr = 0;
     rc = bec_key_load(p, &zErr);
@@ -288,7 +249,7 @@ static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     }
     return;
   }
-  rc = bec_dag_config_set_blob(p, "group_id", aGroup, BEC_HASH_BYTES);
+  rc = bec_config_set_blob(p, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_join: cannot record the "
            "group id: %s", bec_rc_text(p->db, rc)));
   else bec_fn_result_hex(ctx, aGroup, BEC_HASH_BYTES);
@@ -335,9 +296,8 @@ static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 /* bec_ingest(blob): verifies and stores one op; returns its hash. */
 static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  u8 aHash[BEC_HASH_BYTES];
+  BecAccept res;
   char *zErr = 0;
-  int eOutcome = 0;
   int rc;
   if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
     bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_ingest: malformed: the op "
@@ -345,14 +305,19 @@ static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   rc = bec_dag_accept(fn_ctx(ctx), sqlite3_value_blob(argv[0]),
-                      sqlite3_value_bytes(argv[0]), 0, aHash, &eOutcome, &zErr);
+                      sqlite3_value_bytes(argv[0]), 0, &res, &zErr);
+  if( rc==SQLITE_OK && res.eOutcome==BEC_ACCEPT_REJECTED ){
+    /* A refused op is this call's error: the caller sent it. */
+    rc = res.rcRefused;
+    zErr = res.zReason;
+  }
   if( rc ){
     char *zMsg = sqlite3_mprintf("bec_ingest: %s",
                          zErr ? zErr : bec_rc_text(fn_ctx(ctx)->db, rc));
     sqlite3_free(zErr);
     bec_fn_error(ctx, rc, zMsg);
   }else{
-    bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
+    bec_fn_result_hex(ctx, res.aId, BEC_HASH_BYTES);
   }
 }
 
@@ -436,14 +401,14 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                "integer of at least %lld", zName, (long long)aKnob[i].iMin));
       return;
     }
-    rc = bec_dag_config_set_int(p, aKnob[i].zName, sqlite3_value_int64(argv[1]));
+    rc = bec_config_set_int(p, aKnob[i].zName, sqlite3_value_int64(argv[1]));
     if( rc ){
       bec_fn_error(ctx, rc, sqlite3_mprintf("bec_config: cannot set %s: %s",
                                             zName, bec_rc_text(p->db, rc)));
       return;
     }
   }
-  rc = bec_dag_config_get_int(p, aKnob[i].zName, aKnob[i].iDefault, &v);
+  rc = bec_config_get_int(p, aKnob[i].zName, aKnob[i].iDefault, &v);
   if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_config: cannot read %s: %s",
                                                  zName, bec_rc_text(p->db, rc)));
   else sqlite3_result_int64(ctx, v);
@@ -509,6 +474,9 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
                      const sqlite3_api_routines *pApi){
   static const BecDeriver *const apDeriver[] = {
     &bec_member_deriver, &bec_crdt_deriver, &bec_sync_deriver,
+#ifdef BEC_TEST_TOY_KIND
+    &bec_toy_deriver,
+#endif
   };
   BecCtx *pCtx = 0;
   int rc = SQLITE_OK;

@@ -1162,20 +1162,13 @@ static int member_write(BecCtx *p, const BecMember *pm, const BecGraph *g,
 /**************************************************************************
 ** Writing derived validity.
 */
-/* Writes pm->aValid of the ops in aSeq to bec_store_op and the graph. */
+/* Records pm->aValid of the ops in aSeq (in bec_store_op and the graph,
+** through bec_dag.c, their owner). */
 static int valid_write(BecCtx *p, const BecMember *pm, BecGraph *g,
                        const int *aSeq, int n){
-  sqlite3_stmt *pStmt = 0;
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<n; i++){
-    rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET valid=?2 WHERE seq=?1", &pStmt);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int(pStmt, 1, aSeq[i]);
-      sqlite3_bind_int(pStmt, 2, pm->aValid[aSeq[i]]);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-    }
-    g->aNode[aSeq[i]].bValid = pm->aValid[aSeq[i]];
+    rc = bec_dag_set_valid(p, g, aSeq[i], pm->aValid[aSeq[i]]);
   }
   return rc;
 }

@@ -116,7 +116,7 @@ static int sync_schema(BecCtx *p, char **pzErr){
     rc = sqlite3_finalize(pStmt);
   }
   if( rc==SQLITE_OK && bExists ){
-    rc = bec_dag_config_get_int(p, "sync_format", SYNC_FORMAT, &iFormat);
+    rc = bec_config_get_int(p, "sync_format", SYNC_FORMAT, &iFormat);
     if( rc==SQLITE_OK && iFormat>SYNC_FORMAT ){
       *pzErr = sqlite3_mprintf("bec: this database's sync state was written by "
           "a newer bec (format %lld; this build reads %d)", (long long)iFormat,
@@ -134,9 +134,9 @@ static int sync_schema(BecCtx *p, char **pzErr){
       "  ops_received INTEGER NOT NULL DEFAULT 0,"
       "  bytes_sent INTEGER NOT NULL DEFAULT 0,"
       "  bytes_received INTEGER NOT NULL DEFAULT 0,"
-      "  rejected INTEGER NOT NULL DEFAULT 0, last_error TEXT) WITHOUT ROWID;"
-      "INSERT OR IGNORE INTO bec_store_config(key, value) "
-      "  VALUES('sync_format', 1);", pzErr);
+      "  rejected INTEGER NOT NULL DEFAULT 0, last_error TEXT) WITHOUT ROWID;",
+      pzErr);
+    if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "sync_format", SYNC_FORMAT);
   }
   return rc;
 }
@@ -562,17 +562,6 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
 /**************************************************************************
 ** Applying a message.
 */
-/* Is rc from bec_dag_accept a verdict on the op (logged in bec_rejected)
-** rather than a failure of this database? */
-static int is_rejection(int rc){
-  switch( rc & 0xff ){
-    case SQLITE_ERROR: case SQLITE_AUTH: case SQLITE_TOOBIG:
-    case SQLITE_FULL: case SQLITE_CONSTRAINT: case SQLITE_MISMATCH:
-      return 1;
-  }
-  return 0;
-}
-
 /* Is aHash among the hashes in p? */
 static int hash_in(const BecBuf *p, const u8 *aHash){
   i64 i;
@@ -658,20 +647,30 @@ static int accept_ops(BecCtx *p, Session *s, const BecSyncMsg *pMsg,
   };
   i64 iOff = 0;
   u8 *aOk = 0;
-  int i, rc;
+  int i, rc, bBound = 0;
   rc = verify_batch(p, pMsg, &aOk);
   if( rc ) return rc;
   rc = bec_ctx_begin(p, &sp);
   for(i=0; rc==SQLITE_OK && i<pMsg->nOp; i++){
     const u8 *aOp = 0;
     i64 nOp = 0;
-    u8 aHash[BEC_HASH_BYTES];
-    int eOutcome = 0, rc2;
+    BecAccept res;
+    const u8 *aHash = res.aId;
+    int eOutcome, rc2;
     char *zErr = 0;
     bec_syncmsg_next_op(pMsg, &iOff, &aOp, &nOp);
-    rc2 = bec_dag_accept(p, aOp, nOp, aOk ? aOk[i] : 0, aHash, &eOutcome,
-                         &zErr);
-    if( rc2==SQLITE_OK ){
+    rc2 = bec_dag_accept(p, aOp, nOp, aOk ? aOk[i] : 0, &res, &zErr);
+    eOutcome = res.eOutcome;
+    if( rc2==SQLITE_OK && eOutcome==BEC_ACCEPT_REJECTED ){
+      pD->nRejected++;
+      if( s->nRejected + pD->nRejected > MAX_REJECTED ){
+        *pzErr = sqlite3_mprintf("bec_sync_apply: the peer sent more than %d "
+            "ops that were rejected (last: %s)", MAX_REJECTED, res.zReason);
+        rc = SQLITE_ERROR;
+        bBound = 1;
+      }
+      sqlite3_free(res.zReason);
+    }else if( rc2==SQLITE_OK ){
       if( eOutcome==BEC_ACCEPT_STORED ) pD->nOpsRecv++;
       if( eOutcome==BEC_ACCEPT_PENDING && !hash_in(&s->parked, aHash) ){
         /* Parked anew (sending a parked op again is no progress). */
@@ -680,18 +679,11 @@ static int accept_ops(BecCtx *p, Session *s, const BecSyncMsg *pMsg,
           *pzErr = sqlite3_mprintf("bec_sync_apply: the peer sent more than %d "
               "ops whose predecessors it does not send", MAX_PARKED);
           rc = SQLITE_ERROR;
+          bBound = 1;
         }
         bec_buf_append(&s->parked, aHash, BEC_HASH_BYTES, &rc);
       }else if( eOutcome!=BEC_ACCEPT_PENDING ){
         bec_syncmsg_add_op(pRecv, aOp, nOp, &rc);
-      }
-    }else if( is_rejection(rc2) ){
-      pD->nRejected++;
-      if( s->nRejected + pD->nRejected > MAX_REJECTED ){
-        *pzErr = sqlite3_mprintf("bec_sync_apply: the peer sent more than %d "
-            "ops that were rejected (last: %s)", MAX_REJECTED,
-            zErr ? zErr : "?");
-        rc = SQLITE_ERROR;
       }
     }else{
       *pzErr = zErr;
@@ -700,8 +692,8 @@ static int accept_ops(BecCtx *p, Session *s, const BecSyncMsg *pMsg,
     }
     sqlite3_free(zErr);
   }
-  if( rc==SQLITE_OK || is_rejection(rc) ){
-    /* A bound exceeded keeps what was stored before it. */
+  if( rc==SQLITE_OK || bBound ){
+    /* A bound exceeded (bBound) keeps what was stored before it. */
     int rc2 = bec_ctx_commit(p, &sp);
     if( rc==SQLITE_OK ) rc = rc2;
   }else{

@@ -16,14 +16,14 @@
 ** equality on the whole key, equality or ranges on its first column, and
 ** ORDER BY that column into index lookups.
 **
-** Writes.  xUpdate changes the shadow table at once, so a transaction
-** reads its own writes, and appends the change to the write op the
-** transaction is building (BecCrdt).  xSync, where SQLite commits, signs
-** all of a transaction's changes as ONE op through the acceptance path;
-** since that op descends from every stored op, applying it to the rows
-** could only repeat what xUpdate did, so the merge recognises it.  A
-** rollback, or a rollback to a savepoint, truncates the op being built
-** as SQLite rolls back the shadow table.
+** Writes go one way.  xUpdate turns each row change into a change of the
+** write op the transaction is building (bec_crdt_local_change), which the
+** merge writer applies at once as that op, so a transaction reads its own
+** writes; this file writes no shadow row.  xSync, where SQLite commits,
+** signs all of a transaction's changes as ONE op and hands it to the
+** acceptance path like a peer's op.  A rollback, or a rollback to a
+** savepoint, truncates the op being built as SQLite rolls back the shadow
+** table.
 */
 #include "becInt.h"
 
@@ -92,81 +92,8 @@ static void set_error(sqlite3_vtab *pVtab, char *zErr){
 }
 
 /**************************************************************************
-** Shadow table statements.
+** Scan statements (the shadow-row statements of writes are bec_crdt.c's).
 */
-
-/* The result columns of SEL_PK and SEL_ROWID: rowid, r, s.., c.. */
-static void sel_columns(BecTab *t, BecBuf *b, int *pRc){
-  const BecSchema *s = t->pSchema;
-  int i;
-  bec_buf_appendf(b, pRc, "SELECT rowid, r");
-  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(b, pRc, ", s%d", i);
-  for(i=0; i<s->nCol; i++) bec_buf_appendf(b, pRc, ", c%d", i);
-  bec_buf_appendf(b, pRc, " FROM %s", t->zRows);
-}
-
-int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
-  const BecSchema *s = t->pSchema;
-  BecBuf b;
-  int rc = SQLITE_OK, i, k;
-  if( t->aStmt[eStmt] ){
-    *ppStmt = t->aStmt[eStmt];
-    return SQLITE_OK;
-  }
-  memset(&b, 0, sizeof(b));
-  switch( eStmt ){
-    case BEC_TAB_SEL_PK:
-      sel_columns(t, &b, &rc);
-      for(k=0; k<s->nPk; k++){
-        bec_buf_appendf(&b, &rc, "%s c%d=?%d", k ? " AND" : " WHERE", s->aPk[k], k+1);
-      }
-      break;
-    case BEC_TAB_SEL_ROWID:
-      sel_columns(t, &b, &rc);
-      bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
-      break;
-    case BEC_TAB_INSERT:
-    case BEC_TAB_INSERT_LOCAL:
-      bec_buf_appendf(&b, &rc, "INSERT OR FAIL INTO %s(", t->zRows);
-      for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "c%d, ", i);
-      bec_buf_appendf(&b, &rc, "r");
-      for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d", i);
-      bec_buf_appendf(&b, &rc, ") VALUES(");
-      for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "?%d, ", i+1);
-      bec_buf_appendf(&b, &rc, "?%d", s->nCol+1);
-      for(i=0, k=0; i<s->nCol; i++){
-        if( !s->aCol[i].iPk ){
-          /* A local insert writes every column: one seq, bound once. */
-          bec_buf_appendf(&b, &rc, ", ?%d",
-                          eStmt==BEC_TAB_INSERT_LOCAL ? s->nCol+1 : s->nCol+2+k);
-          k++;
-        }
-      }
-      bec_buf_appendf(&b, &rc, ")");
-      break;
-    case BEC_TAB_UPDATE:
-      bec_buf_appendf(&b, &rc, "UPDATE OR FAIL %s SET r=?2", t->zRows);
-      for(i=0, k=0; i<s->nCol; i++){
-        if( s->aCol[i].iPk ) continue;
-        bec_buf_appendf(&b, &rc, ", c%d=iif(?%d, ?%d, c%d), s%d=iif(?%d, ?%d, s%d)",
-                   i, 3*k+3, 3*k+4, i, i, 3*k+3, 3*k+5, i);
-        k++;
-      }
-      bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
-      break;
-    default:
-      bec_buf_appendf(&b, &rc, "DELETE FROM %s WHERE rowid=?1", t->zRows);
-      break;
-  }
-  bec_buf_append_u8(&b, 0, &rc);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_prepare_v3(t->pCtx->db, (const char*)b.a, -1,
-                            SQLITE_PREPARE_PERSISTENT, &t->aStmt[eStmt], 0);
-  }
-  bec_buf_free(&b);
-  *ppStmt = t->aStmt[eStmt];
-  return rc;
-}
 
 /* 1 if scans of plan idxNum are paged: unordered full scans, and those
 ** ordered by an INTEGER key, which is the rowid. */
@@ -479,34 +406,6 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
 /**************************************************************************
 ** Create, connect, destroy.
 */
-static int create_shadow(BecTab *t, char **pzErr){
-  const BecSchema *s = t->pSchema;
-  BecBuf b;
-  int rc = SQLITE_OK, i, k;
-  memset(&b, 0, sizeof(b));
-  bec_buf_appendf(&b, &rc, "DROP TABLE IF EXISTS %s; CREATE TABLE %s(", t->zRows, t->zRows);
-  for(i=0; i<s->nCol; i++){
-    if( s->bIntPk && s->aCol[i].iPk ){
-      bec_buf_appendf(&b, &rc, "c%d INTEGER PRIMARY KEY, ", i);
-    }else{
-      /* No type: no affinity of SQLite's converts a peer's value, and the
-      ** key index's equality is bec's key identity (docs/tables.md). */
-      bec_buf_appendf(&b, &rc, "c%d%s, ", i, s->aCol[i].iPk ? " NOT NULL" : "");
-    }
-  }
-  bec_buf_appendf(&b, &rc, "r INTEGER NOT NULL");
-  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d INTEGER", i);
-  if( !s->bIntPk ){
-    for(k=0; k<s->nPk; k++) bec_buf_appendf(&b, &rc, "%sc%d", k ? ", " : ", PRIMARY KEY(", s->aPk[k]);
-    bec_buf_appendf(&b, &rc, ")");
-  }
-  bec_buf_appendf(&b, &rc, ")");
-  bec_buf_append_u8(&b, 0, &rc);
-  if( rc==SQLITE_OK ) rc = bec_ctx_exec(t->pCtx, (const char*)b.a, pzErr);
-  bec_buf_free(&b);
-  return rc;
-}
-
 static int declare(sqlite3 *db, const BecSchema *s){
   BecBuf b;
   int rc = SQLITE_OK, i;
@@ -631,7 +530,7 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     sqlite3_free(zId);
     if( t->zRows==0 ) rc = SQLITE_NOMEM;
   }
-  if( rc==SQLITE_OK && bCreate ) rc = create_shadow(t, &zErr);
+  if( rc==SQLITE_OK && bCreate ) rc = bec_crdt_shadow_create(t, &zErr);
   if( rc==SQLITE_OK ) rc = declare(db, t->pSchema);
   if( rc==SQLITE_OK ){
     sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
@@ -682,17 +581,11 @@ static int tabDestroy(sqlite3_vtab *pVtab){
     bec_schema_free(s);
   }
   if( rc==SQLITE_OK ){
-    char *zSql = sqlite3_mprintf("DROP TABLE IF EXISTS %s", t->zRows);
-    for(i=0; i<BEC_TAB_NSTMT; i++){
-      sqlite3_finalize(t->aStmt[i]);
-      t->aStmt[i] = 0;
-    }
     for(i=0; i<BEC_TAB_NSCAN; i++){
       sqlite3_finalize(t->aScan[i].pStmt);
       t->aScan[i].pStmt = 0;
     }
-    rc = zSql ? bec_ctx_exec(p, zSql, &zErr) : SQLITE_NOMEM;
-    sqlite3_free(zSql);
+    rc = bec_crdt_shadow_drop(t, &zErr);
   }
   if( rc ){
     set_error(pVtab, zErr ? zErr : sqlite3_mprintf("bec: cannot drop the table: %s",
@@ -1125,126 +1018,11 @@ static int tabRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid){
 }
 
 /**************************************************************************
-** Writing.
+** Writing.  xUpdate turns a statement's row changes into changes of the
+** transaction's write op; bec_crdt_local_change encodes each and has the
+** merge writer apply it (bec_crdt.c, "Local writes").  Nothing here writes
+** a shadow row.
 */
-/* Called before the first change of a transaction: the identity must be
-** usable, and the op's seq is predicted. */
-static int txn_begin(BecTab *t, char **pzErr){
-  BecCrdt *pC = t->pCtx->pCrdt;
-  BecGraph *g = 0;
-  const u8 *aSecret = 0;
-  int rc;
-  if( pC->bTxn ) return SQLITE_OK;
-  rc = bec_dag_secret(t->pCtx, &aSecret, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_graph_get(t->pCtx, &g, pzErr);
-  if( rc==SQLITE_OK ){
-    u8 aGroup[BEC_HASH_BYTES];
-    rc = bec_dag_group_id(t->pCtx, aGroup, pzErr);
-  }
-  if( rc==SQLITE_OK ){
-    pC->bTxn = 1;
-    pC->iSeq = g->nNode + 1;
-  }
-  return rc;
-}
-
-/* Starts a change in the transaction's op: head and key values. */
-static int change_start(BecTab *t, int bDelete, sqlite3_value **apKey, char **pzErr){
-  BecCrdt *pC = t->pCtx->pCrdt;
-  int rc, iTable = 0, k;
-  if( pC->chg.n > BEC_MAX_PAYLOAD ){
-    *pzErr = sqlite3_mprintf("bec: too large: this transaction's changes to bec "
-        "tables exceed the op size limit of %d bytes; split it into smaller "
-        "transactions", BEC_MAX_PAYLOAD);
-    return SQLITE_TOOBIG;
-  }
-  rc = bec_crdt_txn_table(pC, t, &iTable);
-  if( rc==SQLITE_TOOBIG ){
-    *pzErr = sqlite3_mprintf("bec: a transaction may write to at most %d bec "
-                             "tables", BEC_WRITE_MAX_TABLES);
-    return rc;
-  }
-  bec_buf_append_varint(&pC->chg, (u64)iTable*2 + (bDelete ? 1 : 0), &rc);
-  for(k=0; k<t->pSchema->nPk; k++) bec_value_encode(&pC->chg, apKey[k], &rc);
-  pC->nChange++;
-  return rc;
-}
-
-/* The mask and values of an upsert: columns with abSet[i]. */
-static void change_values(BecTab *t, const u8 *abSet, sqlite3_value **aV, int *pRc){
-  BecCrdt *pC = t->pCtx->pCrdt;
-  const BecSchema *s = t->pSchema;
-  u8 aMask[(BEC_TABLE_MAX_COL+7)/8];
-  int nMask = (s->nCol+7)/8, i;
-  memset(aMask, 0, sizeof(aMask));
-  for(i=0; i<s->nCol; i++) if( abSet[i]==2 ) aMask[i/8] |= (u8)(1<<(i%8));
-  bec_buf_append(&pC->chg, aMask, nMask, pRc);
-  for(i=0; i<s->nCol; i++) if( abSet[i]==2 ) bec_value_encode(&pC->chg, aV[i], pRc);
-}
-
-/* Deletes the conflicts a local change resolves: col -1 and the columns
-** written (abSet), or all of them (abSet==0). */
-static int local_conflicts(BecTab *t, i64 iRowid, const u8 *abSet){
-  BecCtx *p = t->pCtx;
-  sqlite3_stmt *pSel = 0, *pDel = 0;
-  BecBuf key;
-  int rc, bHas = 0, i;
-  rc = bec_crdt_has_conflicts(t, &bHas);
-  if( rc || !bHas ) return rc;
-  memset(&key, 0, sizeof(key));
-  rc = bec_tab_stmt(t, BEC_TAB_SEL_ROWID, &pSel);
-  if( rc ) return rc;
-  sqlite3_bind_int64(pSel, 1, iRowid);
-  if( sqlite3_step(pSel)==SQLITE_ROW ){
-    bec_crdt_key_from_stmt(&key, t, pSel, 2 + t->pSchema->nCol - t->pSchema->nPk, &rc);
-  }
-  sqlite3_reset(pSel);
-  for(i=-1; rc==SQLITE_OK && i<t->pSchema->nCol; i++){
-    if( i>=0 && abSet && abSet[i]!=2 ) continue;
-    if( abSet==0 && i>=0 ) break;
-    rc = bec_ctx_stmt(p, abSet ? "DELETE FROM bec_store_conflict WHERE tbl=?1 "
-                                 "AND pk=?2 AND col=?3"
-                               : "DELETE FROM bec_store_conflict WHERE tbl=?1 "
-                                 "AND pk=?2", &pDel);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int(pDel, 1, t->iSchema);
-      sqlite3_bind_blob(pDel, 2, key.a, (int)key.n, SQLITE_STATIC);
-      if( abSet ) sqlite3_bind_int(pDel, 3, i);
-      sqlite3_step(pDel);
-      rc = sqlite3_reset(pDel);
-    }
-  }
-  bec_buf_free(&key);
-  return rc;
-}
-
-/* Writes the columns abSet[i]==2 of an existing row as the local op. */
-static int local_update(BecTab *t, i64 iRowid, const u8 *abSet, sqlite3_value **aV){
-  const BecSchema *s = t->pSchema;
-  sqlite3_stmt *pW = 0;
-  int iSeq = t->pCtx->pCrdt->iSeq;
-  int rc = local_conflicts(t, iRowid, abSet);
-  int i, k;
-  if( rc==SQLITE_OK ) rc = bec_tab_stmt(t, BEC_TAB_UPDATE, &pW);
-  if( rc ) return rc;
-  sqlite3_bind_int64(pW, 1, iRowid);
-  sqlite3_bind_int(pW, 2, iSeq);
-  for(i=0, k=0; i<s->nCol; i++){
-    if( s->aCol[i].iPk ) continue;
-    sqlite3_bind_int(pW, 3*k+3, abSet[i]==2);
-    if( abSet[i]==2 ){
-      sqlite3_bind_value(pW, 3*k+4, aV[i]);
-      sqlite3_bind_int(pW, 3*k+5, iSeq);
-    }else{
-      sqlite3_bind_null(pW, 3*k+4);
-      sqlite3_bind_null(pW, 3*k+5);
-    }
-    k++;
-  }
-  sqlite3_step(pW);
-  return sqlite3_reset(pW);
-}
-
 /* The key values of a row as sqlite3_values: from the shadow row, whose
 ** statement pSel must stay on the row while they are used. */
 static int key_of_rowid(BecTab *t, i64 iRowid, sqlite3_stmt **ppSel,
@@ -1265,19 +1043,14 @@ static int key_of_rowid(BecTab *t, i64 iRowid, sqlite3_stmt **ppSel,
 }
 
 static int local_delete(BecTab *t, i64 iRowid, char **pzErr){
-  sqlite3_stmt *pSel = 0, *pDel = 0;
+  sqlite3_stmt *pSel = 0;
   sqlite3_value *apKey[BEC_TABLE_MAX_COL];
   int rc = key_of_rowid(t, iRowid, &pSel, apKey);
   if( rc==SQLITE_NOTFOUND ) return SQLITE_OK;
-  if( rc==SQLITE_OK ) rc = change_start(t, 1, apKey, pzErr);
-  sqlite3_reset(pSel);
-  if( rc==SQLITE_OK ) rc = local_conflicts(t, iRowid, 0);
-  if( rc==SQLITE_OK ) rc = bec_tab_stmt(t, BEC_TAB_DELETE, &pDel);
   if( rc==SQLITE_OK ){
-    sqlite3_bind_int64(pDel, 1, iRowid);
-    sqlite3_step(pDel);
-    rc = sqlite3_reset(pDel);
+    rc = bec_crdt_local_change(t, BEC_CHANGE_DELETE, apKey, 0, 0, 0, pzErr);
   }
+  sqlite3_reset(pSel);
   return rc;
 }
 
@@ -1307,31 +1080,18 @@ static int check_key(BecTab *t, sqlite3_value **aV, sqlite3_value **apKey,
 
 static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzErr){
   const BecSchema *s = t->pSchema;
-  BecCtx *p = t->pCtx;
-  sqlite3_stmt *pIns = 0;
   sqlite3_value *apKey[BEC_TABLE_MAX_COL];
   u8 abSet[BEC_TABLE_MAX_COL];
-  int iSeq = p->pCrdt->iSeq;
   int rc, i, k;
 
   rc = check_key(t, aV, apKey, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_tab_stmt(t, BEC_TAB_INSERT_LOCAL, &pIns);
   if( rc ) return rc;
-  for(i=0; i<s->nCol; i++){
-    sqlite3_bind_value(pIns, i+1, aV[i]);
-    abSet[i] = s->aCol[i].iPk ? 1 : 2;
-  }
-  sqlite3_bind_int(pIns, s->nCol+1, iSeq);
-  sqlite3_step(pIns);
-  rc = sqlite3_reset(pIns);
-  if( rc==SQLITE_OK ){
-    /* An INTEGER key is the rowid (check_key made sure it is one). */
-    *piRowid = s->bIntPk ? sqlite3_value_int64(apKey[0])
-                         : sqlite3_last_insert_rowid(p->db);
-  }else if( (rc & 0xff)==SQLITE_CONSTRAINT ){
+  for(i=0; i<s->nCol; i++) abSet[i] = s->aCol[i].iPk ? 1 : 2;
+  rc = bec_crdt_local_change(t, BEC_CHANGE_INSERT, apKey, abSet, aV, piRowid,
+                             pzErr);
+  if( rc==SQLITE_CONSTRAINT && *pzErr==0 ){
     /* The key exists. */
-    int eConflict = sqlite3_vtab_on_conflict(p->db);
-    sqlite3_stmt *pSel = 0;
+    int eConflict = sqlite3_vtab_on_conflict(t->pCtx->db);
     if( eConflict==SQLITE_IGNORE ) return SQLITE_OK;
     if( eConflict!=SQLITE_REPLACE ){
       BecBuf b;
@@ -1345,22 +1105,9 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
       bec_buf_free(&b);
       return SQLITE_CONSTRAINT_PRIMARYKEY;
     }
-    /* INSERT OR REPLACE: write every column of the existing row. */
-    rc = bec_tab_stmt(t, BEC_TAB_SEL_PK, &pSel);
-    if( rc ) return rc;
-    for(k=0; k<s->nPk; k++) sqlite3_bind_value(pSel, k+1, apKey[k]);
-    if( sqlite3_step(pSel)==SQLITE_ROW ){
-      *piRowid = sqlite3_column_int64(pSel, 0);
-      sqlite3_reset(pSel);
-      rc = local_update(t, *piRowid, abSet, aV);
-    }else{
-      rc = sqlite3_reset(pSel);
-      if( rc==SQLITE_OK ) rc = SQLITE_CORRUPT_VTAB;
-    }
-  }
-  if( rc==SQLITE_OK ){
-    rc = change_start(t, 0, apKey, pzErr);
-    change_values(t, abSet, aV, &rc);
+    /* INSERT OR REPLACE: an upsert of every column. */
+    rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, piRowid,
+                               pzErr);
   }
   return rc;
 }
@@ -1440,10 +1187,8 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
     rc = key_of_rowid(t, iRowid, &pSel, apKey);
     if( rc ) return rc==SQLITE_NOTFOUND ? SQLITE_OK : rc;
   }
-  rc = change_start(t, 0, apKey, pzErr);
-  change_values(t, abSet, aV, &rc);
+  rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, 0, pzErr);
   if( pSel ) sqlite3_reset(pSel);
-  if( rc==SQLITE_OK ) rc = local_update(t, iRowid, abSet, aV);
   return rc;
 }
 
@@ -1453,7 +1198,7 @@ static int tabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   sqlite3_value *aUse[BEC_TABLE_MAX_COL];
   sqlite3_value *aConv[BEC_TABLE_MAX_COL];   /* owned: converted values */
   char *zErr = 0;
-  int rc = txn_begin(t, &zErr), i;
+  int rc = bec_crdt_txn_begin(t->pCtx, &zErr), i;
   const int nCol = argc>2 ? t->pSchema->nCol : 0;
   for(i=0; i<nCol; i++){
     aConv[i] = 0;
@@ -1579,7 +1324,7 @@ static sqlite3_module becModule = {
   tabEof,
   tabColumn,
   tabRowid,
-  tabUpdate,          /* writes rows now, records the change */
+  tabUpdate,          /* a change of the transaction's op, applied now */
   tabBegin,
   tabSync,            /* signs the transaction's changes as one op */
   tabCommit,

@@ -8,9 +8,12 @@
 **
 ** test_kindtoy.c includes this file with BEC_TEST_TOY_KIND, and the
 ** Makefile links it against a library built with the same flag: the toy
-** kind (one row, free payload, member author, nothing derived) is then
-** ingested, shown by bec_ops and DOT, and refused to an outsider, with no
-** other edit anywhere.
+** kind (one row, free payload, member author, its own derived state) and
+** its deriver (below, registered by bec_main.c in that build) are then
+** exercised end to end: the deriver's table is created, its verdict
+** refuses an op, a stored op reaches its state, a removal that
+** invalidates the op reaches it as a validity change, and bec_check runs
+** its check.  Nothing else in ext/ names the toy kind.
 */
 #include "becInt.h"
 #include "bectest.h"
@@ -18,6 +21,77 @@
 #include <unistd.h>
 
 static char zKeyFile[64];
+
+#ifdef BEC_TEST_TOY_KIND
+/*
+** The toy kind's deriver: its state is a table of the toy ops stored, each
+** with the validity membership gave it; a toy op whose payload is "bad" is
+** refused as malformed.  This is all a kind with derived state needs
+** besides its row in BEC_KINDS and its line in bec_main.c.
+*/
+static int toy_schema(BecCtx *p, char **pzErr){
+  return bec_ctx_exec(p, "CREATE TABLE IF NOT EXISTS toy_state("
+                         "seq INTEGER PRIMARY KEY, payload BLOB, valid INTEGER)",
+                      pzErr);
+}
+
+static int toy_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
+                     BecVerdict *pV, char **pzErr){
+  (void)p; (void)aPredSeq; (void)pzErr;
+  if( pOp->nPayload==3 && memcmp(pOp->aPayload, "bad", 3)==0 ){
+    bec_verdict_set(pV, BEC_MALFORMED, "malformed: a toy op may not say %s",
+                    "bad");
+  }
+  return SQLITE_OK;
+}
+
+static int toy_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "INSERT INTO toy_state(seq, payload, valid) "
+                           "SELECT ?1, ?2, valid FROM bec_store_op WHERE seq=?1",
+                        &pStmt);
+  (void)pzErr;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  sqlite3_bind_blob(pStmt, 2, pOp->aPayload, (int)pOp->nPayload, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+static int toy_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK, i;
+  (void)pzErr;
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    rc = bec_ctx_stmt(p, "UPDATE toy_state SET valid=(SELECT valid FROM "
+                         "bec_store_op WHERE seq=?1) WHERE seq=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, aSeq[i]);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
+static int toy_check(BecCtx *p, char **pzProblems, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT count(*) FROM toy_state t JOIN bec_store_op o"
+                           " ON o.seq=t.seq WHERE o.valid<>t.valid", &pStmt);
+  (void)pzErr;
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_int(pStmt, 0)>0 ){
+    *pzProblems = sqlite3_mprintf("toy: %d ops with a stale validity",
+                                  sqlite3_column_int(pStmt, 0));
+  }
+  return sqlite3_reset(pStmt);
+}
+
+const BecDeriver bec_toy_deriver = {
+  "toy", BEC_DERIVE_TOY,
+  toy_schema, toy_admit, toy_stored, toy_validity, toy_check, 0
+};
+#endif
 
 /* The payload length a rule asks for, or -1 if free. */
 static int rule_len(int ePayload){
@@ -61,7 +135,11 @@ static void test_table(void){
     CHECK(pK->ePayload>=BEC_PAYLOAD_FREE && pK->ePayload<=BEC_PAYLOAD_TARGET_ROLE);
     CHECK(pK->eAuthor>=BEC_AUTHOR_FOUNDER
           && pK->eAuthor<=BEC_AUTHOR_ADMIN_UNLESS_SELF);
+#ifdef BEC_TEST_TOY_KIND
+    CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_TOY);
+#else
     CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_TABLES);
+#endif
     CHECK(bec_kind_derives(k, pK->eDerive));
     /* Only create founds a group; the target rules are membership's. */
     CHECK((pK->eAuthor==BEC_AUTHOR_FOUNDER)==(k==BEC_KIND_CREATE));
@@ -128,10 +206,12 @@ static void test_codec(void){
   bec_buf_free(&buf);
 }
 
-/* Signs an op of kind with the key in zKeyFile, on the current heads, and
-** ingests it; returns the ingest result (*pzErr: why, caller frees). */
-static int ingest_signed(sqlite3 *db, const char *zKey, int kind,
-                         const u8 *aPay, int nPay, char **pzErr){
+/* Signs an op of kind with the key in zKeyFile, on the heads pOn (0: the
+** current heads), and ingests it; returns the ingest result (*pzErr: why,
+** caller frees). */
+static int ingest_signed_on(sqlite3 *db, const char *zKey, int kind,
+                            const u8 *aPay, int nPay, const BecBuf *pOn,
+                            char **pzErr){
   sqlite3_stmt *pStmt = 0;
   u8 aSeed[BEC_SEED_BYTES], aPub[BEC_PUBKEY_BYTES], aSecret[BEC_SECKEY_BYTES];
   u8 aGroup[BEC_HASH_BYTES];
@@ -152,10 +232,11 @@ static int ingest_signed(sqlite3 *db, const char *zKey, int kind,
   bec_crypto_secret_from_seed(aSeed, aPub, aSecret);
   sqlite3_prepare_v2(db, "SELECT o.hash FROM bec_store_head h JOIN bec_store_op o"
                      " ON o.seq=h.seq ORDER BY o.hash", -1, &pStmt, 0);
-  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( pOn==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
     bec_buf_append(&heads, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
   }
   sqlite3_finalize(pStmt);
+  if( pOn ) bec_buf_append(&heads, pOn->a, pOn->n, &rc);
   bec_op_encode_unsigned(&op, kind, aGroup, aPub, (int)(heads.n/BEC_HASH_BYTES),
                          heads.a, aPay, nPay, &rc);
   bec_op_sign(&op, aSecret, aGroup, &rc);
@@ -168,6 +249,25 @@ static int ingest_signed(sqlite3 *db, const char *zKey, int kind,
   bec_buf_free(&heads);
   bec_buf_free(&op);
   return rc;
+}
+
+static int ingest_signed(sqlite3 *db, const char *zKey, int kind,
+                         const u8 *aPay, int nPay, char **pzErr){
+  return ingest_signed_on(db, zKey, kind, aPay, nPay, 0, pzErr);
+}
+
+/* The current heads (sorted hashes) into *pOut. */
+static void heads_of(sqlite3 *db, BecBuf *pOut){
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK;
+  memset(pOut, 0, sizeof(*pOut));
+  sqlite3_prepare_v2(db, "SELECT o.hash FROM bec_store_head h JOIN bec_store_op o"
+                     " ON o.seq=h.seq ORDER BY o.hash", -1, &pStmt, 0);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    bec_buf_append(pOut, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+  }
+  sqlite3_finalize(pStmt);
+  CHECK(rc==SQLITE_OK);
 }
 
 /* Every stored op: its bec_ops kind is its row's name, `WHERE kind=?`
@@ -236,20 +336,71 @@ static void test_db(void){
   CHECK_MSG(rc==SQLITE_OK, "%s", zErr ? zErr : "");
   sqlite3_free(zErr); zErr = 0;
 #ifdef BEC_TEST_TOY_KIND
-  /* The toy kind: one row in BEC_KINDS and nothing else.  A member's toy
-  ** op is stored and valid; an outsider's is refused as unauthorized. */
+  /* The toy kind: its row in BEC_KINDS and its deriver.  xSchema made the
+  ** deriver's table with the DAG's. */
+  CHECK(strcmp(bt_q(db, "SELECT count(*) FROM toy_state"), "0")==0);
+  /* A member's toy op is stored, valid, and reaches the deriver (xStored);
+  ** an outsider's is refused as unauthorized (membership's xAdmit). */
   rc = ingest_signed(db, zKeyFile, BEC_KIND_TOY, (const u8*)"toy!", 4, &zErr);
   CHECK_MSG(rc==SQLITE_OK, "%s", zErr ? zErr : "");
   sqlite3_free(zErr); zErr = 0;
   CHECK(strcmp(bt_q(db, "SELECT count(*) FROM bec_ops WHERE kind='toy' AND valid"
                      " AND payload=CAST('toy!' AS BLOB)"), "1")==0);
+  CHECK(strcmp(bt_q(db, "SELECT count(*) FROM toy_state WHERE valid=1"
+                     " AND payload=CAST('toy!' AS BLOB)"), "1")==0);
   rc = ingest_signed(db, zOther, BEC_KIND_TOY, (const u8*)"no", 2, &zErr);
   CHECK_MSG(rc!=SQLITE_OK && zErr && strstr(zErr, "unauthorized: toy needs a member"),
             "%s", zErr ? zErr : "");
   sqlite3_free(zErr); zErr = 0;
+  /* The toy deriver's own verdict refuses a member's "bad" toy op: the
+  ** reason is its, the op is logged in bec_rejected and stored nowhere. */
+  rc = ingest_signed(db, zKeyFile, BEC_KIND_TOY, (const u8*)"bad", 3, &zErr);
+  CHECK_MSG(rc!=SQLITE_OK && zErr && strstr(zErr, "malformed: a toy op may not say bad"),
+            "%s", zErr ? zErr : "");
+  sqlite3_free(zErr); zErr = 0;
+  CHECK(strcmp(bt_q(db, "SELECT count(*) FROM bec_rejected WHERE reason LIKE "
+                     "'%toy op may not say bad%'"), "1")==0);
   CHECK(strcmp(bt_q(db, "SELECT count(*) FROM bec_ops WHERE kind='toy'"), "1")==0);
+  CHECK(strcmp(bt_q(db, "SELECT count(*) FROM toy_state"), "1")==0);
+  /* A validity change reaches it (xValidity): the outsider becomes a
+  ** member, writes a toy op, and is removed by an op concurrent with it,
+  ** which invalidates the toy op. */
+  {
+    BecBuf h;
+    u8 aPay[BEC_PUBKEY_BYTES+1];
+    u8 aSeed[BEC_SEED_BYTES], aSecret[BEC_SECKEY_BYTES];
+    CHECK(bec_keyfile_read(zOther, aSeed, &zErr)==SQLITE_OK);
+    bec_crypto_secret_from_seed(aSeed, aPay, aSecret);
+    aPay[BEC_PUBKEY_BYTES] = BEC_ROLE_MEMBER;
+    rc = ingest_signed(db, zKeyFile, BEC_KIND_ADD, aPay, BEC_PUBKEY_BYTES+1, &zErr);
+    CHECK_MSG(rc==SQLITE_OK, "%s", zErr ? zErr : "");
+    sqlite3_free(zErr); zErr = 0;
+    heads_of(db, &h);
+    rc = ingest_signed(db, zOther, BEC_KIND_TOY, (const u8*)"mine", 4, &zErr);
+    CHECK_MSG(rc==SQLITE_OK, "%s", zErr ? zErr : "");
+    sqlite3_free(zErr); zErr = 0;
+    CHECK(strcmp(bt_q(db, "SELECT valid FROM toy_state WHERE "
+                       "payload=CAST('mine' AS BLOB)"), "1")==0);
+    rc = ingest_signed_on(db, zKeyFile, BEC_KIND_REMOVE, aPay, BEC_PUBKEY_BYTES,
+                          &h, &zErr);
+    CHECK_MSG(rc==SQLITE_OK, "%s", zErr ? zErr : "");
+    sqlite3_free(zErr); zErr = 0;
+    bec_buf_free(&h);
+    CHECK(strcmp(bt_q(db, "SELECT valid FROM bec_ops WHERE kind='toy' AND "
+                       "payload=CAST('mine' AS BLOB)"), "0")==0);
+    CHECK(strcmp(bt_q(db, "SELECT valid FROM toy_state WHERE "
+                       "payload=CAST('mine' AS BLOB)"), "0")==0);
+  }
+  /* xCheck: bec_check() reports a deriver's stale state. */
+  CHECK(strcmp(bt_q(db, "SELECT bec_check()"), "ok")==0);
+  CHECK(sqlite3_exec(db, "UPDATE toy_state SET valid=1", 0, 0, 0)==SQLITE_OK);
+  CHECK(strstr(bt_q(db, "SELECT bec_check()"), "toy: 1 ops with a stale validity")!=0);
+  CHECK(sqlite3_exec(db, "UPDATE toy_state SET valid=0 WHERE "
+                         "payload=CAST('mine' AS BLOB)", 0, 0, 0)==SQLITE_OK);
 #else
   (void)ingest_signed;
+  (void)ingest_signed_on;
+  (void)heads_of;
 #endif
   check_names(db, aSeen);
   for(k=1; k<=BEC_KIND_MAX; k++){
