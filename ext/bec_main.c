@@ -79,16 +79,34 @@ static int fn_schema(sqlite3_context *ctx){
   return rc;
 }
 
-/* bec_version(): version and build information. */
+/* bec_version(): the version alone ("0.1.0"), for comparisons and logs. */
 static void fnVersion(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  char *z = sqlite3_mprintf("bec %s (sqlite %s, libsodium %s, xxhash %u.%u.%u, "
-      "built %s %s%s)", BEC_VERSION, sqlite3_libversion(),
-      sodium_version_string(), XXH_VERSION_MAJOR, XXH_VERSION_MINOR,
-      XXH_VERSION_RELEASE, __DATE__, __TIME__,
-#if defined(__SANITIZE_ADDRESS__)
-      ", asan"
+  sqlite3_result_text(ctx, BEC_VERSION, -1, SQLITE_STATIC);
+}
+
+/* The compiler that built this file, for bec_build_info(). */
+#if defined(__clang__)
+# define BEC_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+# define BEC_COMPILER "gcc " __VERSION__
 #else
-      ""
+# define BEC_COMPILER "unknown"
+#endif
+
+/* bec_build_info(): how this bec was built and what it runs on, as one JSON
+** object (keys in docs/reference.md), for bug reports. */
+static void fnBuildInfo(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  char *z = sqlite3_mprintf("{\"version\":\"%s\",\"op_format\":%d,"
+      "\"sqlite_compiled\":\"%s\",\"sqlite_running\":\"%s\","
+      "\"libsodium\":\"%s\",\"xxhash\":\"%u.%u.%u\",\"compiler\":\"%s\","
+      "\"built\":\"%s %s\",\"sanitizers\":%s}",
+      BEC_VERSION, BEC_FORMAT_VERSION, SQLITE_VERSION, sqlite3_libversion(),
+      sodium_version_string(), XXH_VERSION_MAJOR, XXH_VERSION_MINOR,
+      XXH_VERSION_RELEASE, BEC_COMPILER, __DATE__, __TIME__,
+#if defined(__SANITIZE_ADDRESS__)
+      "true"
+#else
+      "false"
 #endif
       );
   if( z==0 ) sqlite3_result_error_nomem(ctx);
@@ -460,6 +478,7 @@ static const struct {
   void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
 } aFunc[] = {
   { "bec_version",      0, PURE,   fnVersion },
+  { "bec_build_info",   0, PURE,   fnBuildInfo },
   { "bec_keygen",       0, DIRECT, fnKeygen },
   { "bec_keygen",       1, DIRECT, fnKeygen },
   { "bec_pubkey",       0, READS,  fnPubkey },
