@@ -74,8 +74,12 @@ $(B)/sobj/%.o: ext/%.c $(EXT_HDR) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE -c $< -o $@
 
-$(B)/bec.so: $(OBJ)
-	$(CC) -shared $(LDSAN) -o $@ $^ $(LIBS)
+# Only the entry points are exported (ext/bec.map).  The soname bec.so lets
+# ldconfig index the installed module under the name dlopen looks for when
+# SQLite loads it by its short name (see install below).
+$(B)/bec.so: $(OBJ) ext/bec.map
+	$(CC) -shared $(LDSAN) -Wl,--version-script=ext/bec.map -Wl,-soname,bec.so \
+	  -o $@ $(OBJ) $(LIBS)
 
 $(B)/libbec.a: $(SOBJ)
 	@rm -f $@

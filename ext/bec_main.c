@@ -564,3 +564,17 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   bec_ctx_unref(pCtx);
   return rc;
 }
+
+#ifndef SQLITE_CORE
+/* The entry point SQLite tries before the one it derives from the file
+** name: the module loads whatever its file is called.  Only in the loadable
+** module (ext/bec.map exports these two); a static libbec.a must not
+** define it, as other extensions linked beside it may. */
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_extension_init(sqlite3 *db, char **pzErrMsg,
+                           const sqlite3_api_routines *pApi){
+  return sqlite3_bec_init(db, pzErrMsg, pApi);
+}
+#endif
