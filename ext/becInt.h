@@ -778,6 +778,10 @@ int bec_table_register(sqlite3*, BecCtx*);
 */
 /* Reports rc with zErr (taken over, may be 0) as the function's error. */
 void bec_fn_error(sqlite3_context*, int rc, char *zErr);
+/* The same, for an error from a lower layer: the message gets the one
+** prefix every SQL function's error has, "<zFunc>: " (a leading "bec: "
+** gives way to it). */
+void bec_fn_error_in(sqlite3_context*, const char *zFunc, int rc, char *zErr);
 /* A 32-byte hash or key given as 64 hex characters or as a blob: 1 if so. */
 int bec_fn_arg32(sqlite3_value*, u8 *aOut);
 /* Returns n bytes as lowercase hex text. */

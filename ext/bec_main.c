@@ -47,6 +47,26 @@ void bec_fn_error(sqlite3_context *ctx, int rc, char *zErr){
   sqlite3_free(zErr);
 }
 
+void bec_fn_error_in(sqlite3_context *ctx, const char *zFunc, int rc,
+                     char *zErr){
+  size_t n = strlen(zFunc);
+  char *zMsg;
+  if( rc==SQLITE_NOMEM || (zErr && strncmp(zErr, zFunc, n)==0 && zErr[n]==':') ){
+    bec_fn_error(ctx, rc, zErr);
+    return;
+  }
+  if( zErr ){
+    zMsg = sqlite3_mprintf("%s: %s", zFunc,
+                           zErr + (strncmp(zErr, "bec: ", 5)==0 ? 5 : 0));
+  }else{
+    zMsg = sqlite3_mprintf("%s: %s", zFunc,
+                           bec_rc_text(sqlite3_context_db_handle(ctx), rc));
+  }
+  sqlite3_free(zErr);
+  if( zMsg==0 ) rc = SQLITE_NOMEM;
+  bec_fn_error(ctx, rc, zMsg);
+}
+
 void bec_fn_result_hex(sqlite3_context *ctx, const u8 *a, int n){
   char z[2*BEC_HASH_BYTES+1];
   bec_hex_encode(a, n, z);
@@ -68,14 +88,14 @@ int bec_fn_arg32(sqlite3_value *pVal, u8 *aOut){
 }
 
 /* Makes sure the storage tables exist; reports and returns non-zero if not. */
-static int fn_schema(sqlite3_context *ctx){
+static int fn_schema(sqlite3_context *ctx, const char *zFunc){
   char *zErr = 0;
   int rc = bec_dag_ensure_schema(fn_ctx(ctx), &zErr);
   if( rc && zErr==0 ){
-    zErr = sqlite3_mprintf("bec: cannot open its storage tables: %s",
+    zErr = sqlite3_mprintf("cannot open its storage tables: %s",
                            bec_rc_text(fn_ctx(ctx)->db, rc));
   }
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, zFunc, rc, zErr);
   return rc;
 }
 
@@ -125,10 +145,10 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 aPub[BEC_PUBKEY_BYTES], aSecret[BEC_SECKEY_BYTES];
   char *zCreated = 0, *zErr = 0;
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_keygen") ) return;
   if( argc==1 && (sqlite3_value_type(argv[0])!=SQLITE_TEXT
                   || sqlite3_value_bytes(argv[0])==0) ){
-    bec_fn_error(ctx, SQLITE_MISUSE,
+    bec_fn_error(ctx, SQLITE_ERROR,
              sqlite3_mprintf("bec_keygen: the passphrase must be non-empty text"));
     return;
   }
@@ -164,8 +184,9 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }else{
     /* No identity was stored: the key file written for it goes too. */
     bec_key_discard(zCreated);
-    bec_fn_error(ctx, rc, sqlite3_mprintf("bec_keygen: %s",
-                 zErr ? zErr : sqlite3_errmsg(p->db)));
+    bec_fn_error_in(ctx, "bec_keygen", rc,
+                    zErr ? zErr : sqlite3_mprintf("%s", sqlite3_errmsg(p->db)));
+    zErr = 0;
   }
   bec_crypto_wipe(aSecret, sizeof(aSecret));
   sqlite3_free(zCreated);
@@ -177,7 +198,7 @@ static void fnPubkey(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 *a = 0;
   int n = 0;
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_pubkey") ) return;
   rc = bec_dag_config_get_blob(fn_ctx(ctx), "pubkey", &a, &n);
   if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_pubkey: cannot read the "
            "key: %s", bec_rc_text(fn_ctx(ctx)->db, rc)));
@@ -194,16 +215,13 @@ static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int nSealed = 0;
   u8 aSeed[BEC_SEED_BYTES];
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_unlock") ) return;
   rc = bec_dag_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
   if( rc==SQLITE_OK && aSealed==0 ){
     char *zErr = 0;
     rc = bec_key_load(p, &zErr);
     if( rc ){
-      char *zMsg = zErr ? sqlite3_mprintf("bec_unlock: %s",
-                 zErr + (strncmp(zErr, "bec: ", 5)==0 ? 5 : 0)) : 0;
-      sqlite3_free(zErr);
-      bec_fn_error(ctx, rc, zMsg);
+      bec_fn_error_in(ctx, "bec_unlock", rc, zErr);
     }else{
       sqlite3_result_int(ctx, 1);   /* not sealed: nothing to unlock */
     }
@@ -253,14 +271,14 @@ static void fnKeyFile(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     const char *z = (const char*)sqlite3_value_text(argv[0]);
     if( eType!=SQLITE_NULL && (eType!=SQLITE_TEXT || z==0 || z[0]==0
         || (int)strlen(z)!=sqlite3_value_bytes(argv[0])) ){
-      bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_key_file: the path "
+      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_key_file: the path "
                "must be non-empty text (or NULL for the default)"));
       return;
     }
     rc = bec_key_set_path(p, eType==SQLITE_NULL ? 0 : z);
   }
   if( rc==SQLITE_OK ) rc = bec_key_path(p, &zPath);
-  if( rc ) bec_fn_error(ctx, rc, 0);
+  if( rc ) bec_fn_error_in(ctx, "bec_key_file", rc, 0);
   else if( zPath ) sqlite3_result_text(ctx, zPath, -1, sqlite3_free);
   else sqlite3_result_null(ctx);
 }
@@ -273,14 +291,14 @@ static void fnCreateGroup(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   bec_crypto_random(aNonce, sizeof(aNonce));
   rc = bec_dag_append(fn_ctx(ctx), BEC_KIND_CREATE, aNonce, sizeof(aNonce),
                       aHash, &zErr);
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_create_group", rc, zErr);
   else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
 
 /* bec_group_id(): the group id, or NULL. */
 static void fnGroupId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 aGroup[BEC_HASH_BYTES];
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_group_id") ) return;
   if( bec_dag_group_id(fn_ctx(ctx), aGroup, 0)==SQLITE_OK ){
     bec_fn_result_hex(ctx, aGroup, BEC_HASH_BYTES);
   }
@@ -291,9 +309,9 @@ static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = fn_ctx(ctx);
   u8 aGroup[BEC_HASH_BYTES], aOld[BEC_HASH_BYTES];
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_join") ) return;
   if( !bec_fn_arg32(argv[0], aGroup) ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_join: the group id must be "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: the group id must be "
              "64 hex characters (the result of bec_group_id() on a member)"));
     return;
   }
@@ -318,12 +336,12 @@ static void fnSign(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zErr = 0;
   int rc;
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sign: the payload is NULL"));
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_sign: the payload is NULL"));
     return;
   }
   rc = bec_dag_append(fn_ctx(ctx), BEC_KIND_APP, sqlite3_value_blob(argv[0]),
                       sqlite3_value_bytes(argv[0]), aHash, &zErr);
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_sign", rc, zErr);
   else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
 
@@ -333,9 +351,9 @@ static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_stmt *pStmt = 0;
   u8 aHash[BEC_HASH_BYTES];
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_op") ) return;
   if( !bec_fn_arg32(argv[0], aHash) ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_op: the hash must be 64 "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_op: the hash must be 64 "
              "hex characters or a 32-byte blob"));
     return;
   }
@@ -358,17 +376,14 @@ static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int eOutcome = 0;
   int rc;
   if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_ingest: malformed: the op "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_ingest: malformed: the op "
              "must be a blob (from bec_op())"));
     return;
   }
   rc = bec_dag_accept(fn_ctx(ctx), sqlite3_value_blob(argv[0]),
                       sqlite3_value_bytes(argv[0]), 0, aHash, &eOutcome, &zErr);
   if( rc ){
-    char *zMsg = sqlite3_mprintf("bec_ingest: %s",
-                         zErr ? zErr : bec_rc_text(fn_ctx(ctx)->db, rc));
-    sqlite3_free(zErr);
-    bec_fn_error(ctx, rc, zMsg);
+    bec_fn_error_in(ctx, "bec_ingest", rc, zErr);
   }else{
     bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
   }
@@ -389,7 +404,7 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     }else if( argc==2 ){
       bOk = bec_fn_arg32(argv[1], aGroup) && bec_crypto_verify_op(&op, aGroup);
     }else{
-      if( fn_schema(ctx) ) return;
+      if( fn_schema(ctx, "bec_verify") ) return;
       bOk = bec_dag_group_id(fn_ctx(ctx), aGroup, 0)==SQLITE_OK
          && memcmp(op.aGroupTag, aGroup, BEC_GROUP_TAG_BYTES)==0
          && bec_crypto_verify_op(&op, aGroup);
@@ -403,7 +418,7 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 static void fnCheck(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zReport = 0, *zErr = 0;
   int rc = bec_dag_check(fn_ctx(ctx), &zReport, &zErr);
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_check", rc, zErr);
   else sqlite3_result_text(ctx, zReport, -1, sqlite3_free);
 }
 
@@ -413,12 +428,12 @@ static void fnDot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int nLimit = argc ? sqlite3_value_int(argv[0]) : 1000;
   int rc;
   if( nLimit<1 ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_dot: the limit must be "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_dot: the limit must be "
              "a positive number of ops"));
     return;
   }
   rc = bec_dot_render(fn_ctx(ctx), nLimit, &zDot, &zErr);
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_dot", rc, zErr);
   else sqlite3_result_text(ctx, zDot, -1, sqlite3_free);
 }
 
@@ -436,12 +451,12 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   size_t i;
   i64 v = 0;
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_config") ) return;
   for(i=0; i<sizeof(aKnob)/sizeof(aKnob[0]); i++){
     if( zName && strcmp(zName, aKnob[i].zName)==0 ) break;
   }
   if( i==sizeof(aKnob)/sizeof(aKnob[0]) ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: unknown setting "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_config: unknown setting "
              "'%s' (known: pending_max_ops, pending_max_bytes, rejected_max, "
              "pending_key_max_ops, pending_key_max_bytes)",
              zName ? zName : ""));
@@ -450,7 +465,7 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( argc==2 ){
     if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER
      || sqlite3_value_int64(argv[1])<aKnob[i].iMin ){
-      bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: %s must be an "
+      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_config: %s must be an "
                "integer of at least %lld", zName, (long long)aKnob[i].iMin));
       return;
     }
