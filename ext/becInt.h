@@ -790,8 +790,10 @@ void bec_fn_result_hex(sqlite3_context*, const u8 *a, int n);
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).
 */
-/* *pzOut from sqlite3_malloc64; the caller frees it. */
-int bec_dot_render(BecCtx*, int nLimit, char **pzOut, char **pzErr);
+/* The DAG as the options argument of bec_dot() says (pOpt 0: defaults):
+** a number of ops or a JSON object (docs/reference.md).  *pzOut from
+** sqlite3_malloc64; the caller frees it. */
+int bec_dot_render(BecCtx*, sqlite3_value *pOpt, char **pzOut, char **pzErr);
 
 /**************************************************************************
 ** bec_vtab.c - read-only eponymous virtual tables.

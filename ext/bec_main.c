@@ -422,17 +422,10 @@ static void fnCheck(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   else sqlite3_result_text(ctx, zReport, -1, sqlite3_free);
 }
 
-/* bec_dot([limit]): the newest limit (default 1000) ops as Graphviz DOT. */
+/* bec_dot([limit | options]): the DAG as Graphviz DOT (bec_dot.c). */
 static void fnDot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zDot = 0, *zErr = 0;
-  int nLimit = argc ? sqlite3_value_int(argv[0]) : 1000;
-  int rc;
-  if( nLimit<1 ){
-    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_dot: the limit must be "
-             "a positive number of ops"));
-    return;
-  }
-  rc = bec_dot_render(fn_ctx(ctx), nLimit, &zDot, &zErr);
+  int rc = bec_dot_render(fn_ctx(ctx), argc ? argv[0] : 0, &zDot, &zErr);
   if( rc ) bec_fn_error_in(ctx, "bec_dot", rc, zErr);
   else sqlite3_result_text(ctx, zDot, -1, sqlite3_free);
 }
