@@ -7,7 +7,8 @@
 #   make fuzz       libFuzzer targets for FUZZ_SECONDS each
 #   make soak       long seeded Byzantine simulation
 #   make valgrind   the C unit tests under valgrind
-#   make install    module, static library and header under PREFIX
+#   make install    module, static library, header, bec.pc, tools under PREFIX
+#   make uninstall  removes what make install put
 #
 # Missing Debian packages are installed with apt-get when make runs as root;
 # otherwise make says what to install.
@@ -44,7 +45,7 @@ TOOLS := $(TOOL_SRC:tools/%.c=$(B)/%)
 DEB_PKGS := libsqlite3-dev libsodium-dev libxxhash-dev sqlite3 python3 graphviz valgrind clang gcc libc6-dev
 DEPS_STAMP := .deps-ok
 
-.PHONY: all deps test test-normal test-san demo bench fuzz fuzz-smoke soak valgrind install clean
+.PHONY: all deps test test-normal test-san demo bench fuzz fuzz-smoke soak valgrind install uninstall clean
 
 all: deps $(B)/bec.so $(B)/libbec.a $(UNITS) $(TOOLS)
 
@@ -74,8 +75,12 @@ $(B)/sobj/%.o: ext/%.c $(EXT_HDR) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE -c $< -o $@
 
-$(B)/bec.so: $(OBJ)
-	$(CC) -shared $(LDSAN) -o $@ $^ $(LIBS)
+# Only the entry points are exported (ext/bec.map).  The soname bec.so lets
+# ldconfig index the installed module under the name dlopen looks for when
+# SQLite loads it by its short name (see install below).
+$(B)/bec.so: $(OBJ) ext/bec.map
+	$(CC) -shared $(LDSAN) -Wl,--version-script=ext/bec.map -Wl,-soname,bec.so \
+	  -o $@ $(OBJ) $(LIBS)
 
 $(B)/libbec.a: $(SOBJ)
 	@rm -f $@
@@ -131,12 +136,47 @@ fuzz:
 soak: all
 	@bash test/soak.sh
 
+# make install: the loadable module, libbec.a, bec.h, bec.pc and the tools.
+# SQLite loads `.load bec` by dlopen("bec") then dlopen("bec.so"), and dlopen
+# finds a bare name only in the system directories or ldconfig's cache;
+# ldconfig indexes only files named lib*.so*.  So the module is installed as
+# libsqlite3-bec.so, whose soname is bec.so, beside a link bec.so to it, and
+# ldconfig (run when installing for real: no DESTDIR, as root) caches it
+# under bec.so: `.load bec` and load_extension('bec') then work from any
+# directory when LIBDIR is on the linker's path (/usr/local/lib on Debian).
+# LDCONFIG= skips it.  make uninstall removes exactly these files.
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+BINDIR     ?= $(PREFIX)/bin
+LDCONFIG   ?= ldconfig
+BEC_VER     = $(shell sed -n 's/^\#define BEC_VERSION *"\(.*\)"/\1/p' ext/bec.h)
+INST_TOOLS := $(notdir $(filter-out $(B)/bench_%,$(TOOLS)))
+INST_FILES := $(LIBDIR)/libsqlite3-bec.so $(LIBDIR)/bec.so $(LIBDIR)/libbec.a \
+              $(LIBDIR)/pkgconfig/bec.pc $(INCLUDEDIR)/bec.h $(addprefix $(BINDIR)/,$(INST_TOOLS))
+
+define run_ldconfig
+	$(if $(LDCONFIG),@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	  $(LDCONFIG) || echo "bec: $(LDCONFIG) failed"; fi)
+endef
+
 install: all
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(B)/bec.so $(DESTDIR)$(PREFIX)/lib/bec.so
-	install -m 0644 $(B)/libbec.a $(DESTDIR)$(PREFIX)/lib/libbec.a
-	install -m 0644 ext/bec.h $(DESTDIR)$(PREFIX)/include/bec.h
-	for t in $(filter-out $(B)/bench_%,$(TOOLS)); do install -m 0755 $$t $(DESTDIR)$(PREFIX)/bin/; done
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/bec.so $(DESTDIR)$(LIBDIR)/libsqlite3-bec.so
+	ln -sf libsqlite3-bec.so $(DESTDIR)$(LIBDIR)/bec.so
+	install -m 0644 $(B)/libbec.a $(DESTDIR)$(LIBDIR)/libbec.a
+	install -m 0644 ext/bec.h $(DESTDIR)$(INCLUDEDIR)/bec.h
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(BEC_VER)|' ext/bec.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/bec.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/bec.pc
+	for t in $(INST_TOOLS); do install -m 0755 $(B)/$$t $(DESTDIR)$(BINDIR)/; done
+	$(run_ldconfig)
+	@if [ -z "$(DESTDIR)" ] && [ -n "$(LDCONFIG)" ] && [ "$$(id -u)" = 0 ] && ! ldconfig -p 2>/dev/null | grep -q "=> $(LIBDIR)/bec.so$$"; then \
+	  echo "bec: $(LIBDIR) is not on the dynamic linker's path: load bec by its full path"; \
+	  echo "bec: ($(LIBDIR)/bec), or add $(LIBDIR) to /etc/ld.so.conf.d/ and run ldconfig"; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INST_FILES))
+	$(run_ldconfig)
 
 clean:
 	rm -rf build build-san

@@ -492,6 +492,10 @@ const char *bec_rc_text(sqlite3 *db, int rc);
 /* Helpers every SQL function uses.  bec_fn_error reports rc with zErr
 ** (taken over, may be 0) as the function's error. */
 void bec_fn_error(sqlite3_context*, int rc, char *zErr);
+/* The same, for an error from a lower layer: the message gets the one
+** prefix every SQL function's error has, "<zFunc>: " (a leading "bec: "
+** gives way to it). */
+void bec_fn_error_in(sqlite3_context*, const char *zFunc, int rc, char *zErr);
 /* A 32-byte hash or key given as 64 hex characters or as a blob: 1 if so. */
 int bec_fn_arg32(sqlite3_value*, u8 *aOut);
 /* Returns n bytes as lowercase hex text. */
@@ -872,8 +876,10 @@ int bec_table_register(sqlite3*, BecCtx*);
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).
 */
-/* *pzOut from sqlite3_malloc64; the caller frees it. */
-int bec_dot_render(BecCtx*, int nLimit, char **pzOut, char **pzErr);
+/* The DAG as the options argument of bec_dot() says (pOpt 0: defaults):
+** a number of ops or a JSON object (docs/reference.md).  *pzOut from
+** sqlite3_malloc64; the caller frees it. */
+int bec_dot_render(BecCtx*, sqlite3_value *pOpt, char **pzOut, char **pzErr);
 
 /**************************************************************************
 ** bec_vtab.c - read-only eponymous virtual tables.

@@ -387,6 +387,26 @@ void bec_fn_error(sqlite3_context *ctx, int rc, char *zErr){
   sqlite3_free(zErr);
 }
 
+void bec_fn_error_in(sqlite3_context *ctx, const char *zFunc, int rc,
+                     char *zErr){
+  size_t n = strlen(zFunc);
+  char *zMsg;
+  if( rc==SQLITE_NOMEM || (zErr && strncmp(zErr, zFunc, n)==0 && zErr[n]==':') ){
+    bec_fn_error(ctx, rc, zErr);
+    return;
+  }
+  if( zErr ){
+    zMsg = sqlite3_mprintf("%s: %s", zFunc,
+                           zErr + (strncmp(zErr, "bec: ", 5)==0 ? 5 : 0));
+  }else{
+    zMsg = sqlite3_mprintf("%s: %s", zFunc,
+                           bec_rc_text(sqlite3_context_db_handle(ctx), rc));
+  }
+  sqlite3_free(zErr);
+  if( zMsg==0 ) rc = SQLITE_NOMEM;
+  bec_fn_error(ctx, rc, zMsg);
+}
+
 void bec_fn_result_hex(sqlite3_context *ctx, const u8 *a, int n){
   char z[2*BEC_HASH_BYTES+1];
   bec_hex_encode(a, n, z);

@@ -29,27 +29,45 @@ static BecCtx *fn_ctx(sqlite3_context *ctx){
 }
 
 /* Makes sure the storage tables exist; reports and returns non-zero if not. */
-static int fn_schema(sqlite3_context *ctx){
+static int fn_schema(sqlite3_context *ctx, const char *zFunc){
   char *zErr = 0;
   int rc = bec_dag_ensure_schema(fn_ctx(ctx), &zErr);
   if( rc && zErr==0 ){
-    zErr = sqlite3_mprintf("bec: cannot open its storage tables: %s",
+    zErr = sqlite3_mprintf("cannot open its storage tables: %s",
                            bec_rc_text(fn_ctx(ctx)->db, rc));
   }
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, zFunc, rc, zErr);
   return rc;
 }
 
-/* bec_version(): version and build information. */
+/* bec_version(): the version alone ("0.1.0"), for comparisons and logs. */
 static void fnVersion(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  char *z = sqlite3_mprintf("bec %s (sqlite %s, libsodium %s, xxhash %u.%u.%u, "
-      "built %s %s%s)", BEC_VERSION, sqlite3_libversion(),
-      sodium_version_string(), XXH_VERSION_MAJOR, XXH_VERSION_MINOR,
-      XXH_VERSION_RELEASE, __DATE__, __TIME__,
-#if defined(__SANITIZE_ADDRESS__)
-      ", asan"
+  sqlite3_result_text(ctx, BEC_VERSION, -1, SQLITE_STATIC);
+}
+
+/* The compiler that built this file, for bec_build_info(). */
+#if defined(__clang__)
+# define BEC_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+# define BEC_COMPILER "gcc " __VERSION__
 #else
-      ""
+# define BEC_COMPILER "unknown"
+#endif
+
+/* bec_build_info(): how this bec was built and what it runs on, as one JSON
+** object (keys in docs/reference.md), for bug reports. */
+static void fnBuildInfo(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  char *z = sqlite3_mprintf("{\"version\":\"%s\",\"op_format\":%d,"
+      "\"sqlite_compiled\":\"%s\",\"sqlite_running\":\"%s\","
+      "\"libsodium\":\"%s\",\"xxhash\":\"%u.%u.%u\",\"compiler\":\"%s\","
+      "\"built\":\"%s %s\",\"sanitizers\":%s}",
+      BEC_VERSION, BEC_FORMAT_VERSION, SQLITE_VERSION, sqlite3_libversion(),
+      sodium_version_string(), XXH_VERSION_MAJOR, XXH_VERSION_MINOR,
+      XXH_VERSION_RELEASE, BEC_COMPILER, __DATE__, __TIME__,
+#if defined(__SANITIZE_ADDRESS__)
+      "true"
+#else
+      "false"
 #endif
       );
   if( z==0 ) sqlite3_result_error_nomem(ctx);
@@ -68,10 +86,10 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 aPub[BEC_PUBKEY_BYTES], aSecret[BEC_SECKEY_BYTES];
   char *zCreated = 0, *zErr = 0;
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_keygen") ) return;
   if( argc==1 && (sqlite3_value_type(argv[0])!=SQLITE_TEXT
                   || sqlite3_value_bytes(argv[0])==0) ){
-    bec_fn_error(ctx, SQLITE_MISUSE,
+    bec_fn_error(ctx, SQLITE_ERROR,
              sqlite3_mprintf("bec_keygen: the passphrase must be non-empty text"));
     return;
   }
@@ -107,8 +125,9 @@ static void fnKeygen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }else{
     /* No identity was stored: the key file written for it goes too. */
     bec_key_discard(zCreated);
-    bec_fn_error(ctx, rc, sqlite3_mprintf("bec_keygen: %s",
-                 zErr ? zErr : sqlite3_errmsg(p->db)));
+    bec_fn_error_in(ctx, "bec_keygen", rc,
+                    zErr ? zErr : sqlite3_mprintf("%s", sqlite3_errmsg(p->db)));
+    zErr = 0;
   }
   bec_crypto_wipe(aSecret, sizeof(aSecret));
   sqlite3_free(zCreated);
@@ -120,7 +139,7 @@ static void fnPubkey(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 *a = 0;
   int n = 0;
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_pubkey") ) return;
   rc = bec_config_get_blob(fn_ctx(ctx), "pubkey", &a, &n);
   if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_pubkey: cannot read the "
            "key: %s", bec_rc_text(fn_ctx(ctx)->db, rc)));
@@ -137,16 +156,13 @@ static void fnUnlock(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int nSealed = 0;
   u8 aSeed[BEC_SEED_BYTES];
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_unlock") ) return;
   rc = bec_config_get_blob(p, "seckey_sealed", &aSealed, &nSealed);
   if( rc==SQLITE_OK && aSealed==0 ){
     char *zErr = 0;
     rc = bec_key_load(p, &zErr);
     if( rc ){
-      char *zMsg = zErr ? sqlite3_mprintf("bec_unlock: %s",
-                 zErr + (strncmp(zErr, "bec: ", 5)==0 ? 5 : 0)) : 0;
-      sqlite3_free(zErr);
-      bec_fn_error(ctx, rc, zMsg);
+      bec_fn_error_in(ctx, "bec_unlock", rc, zErr);
     }else{
       sqlite3_result_int(ctx, 1);   /* not sealed: nothing to unlock */
     }
@@ -196,14 +212,14 @@ static void fnKeyFile(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     const char *z = (const char*)sqlite3_value_text(argv[0]);
     if( eType!=SQLITE_NULL && (eType!=SQLITE_TEXT || z==0 || z[0]==0
         || (int)strlen(z)!=sqlite3_value_bytes(argv[0])) ){
-      bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_key_file: the path "
+      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_key_file: the path "
                "must be non-empty text (or NULL for the default)"));
       return;
     }
     rc = bec_key_set_path(p, eType==SQLITE_NULL ? 0 : z);
   }
   if( rc==SQLITE_OK ) rc = bec_key_path(p, &zPath);
-  if( rc ) bec_fn_error(ctx, rc, 0);
+  if( rc ) bec_fn_error_in(ctx, "bec_key_file", rc, 0);
   else if( zPath ) sqlite3_result_text(ctx, zPath, -1, sqlite3_free);
   else sqlite3_result_null(ctx);
 }
@@ -216,14 +232,14 @@ static void fnCreateGroup(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   bec_crypto_random(aNonce, sizeof(aNonce));
   rc = bec_dag_append(fn_ctx(ctx), BEC_KIND_CREATE, aNonce, sizeof(aNonce),
                       aHash, &zErr);
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_create_group", rc, zErr);
   else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
 
 /* bec_group_id(): the group id, or NULL. */
 static void fnGroupId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   u8 aGroup[BEC_HASH_BYTES];
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_group_id") ) return;
   if( bec_dag_group_id(fn_ctx(ctx), aGroup, 0)==SQLITE_OK ){
     bec_fn_result_hex(ctx, aGroup, BEC_HASH_BYTES);
   }
@@ -234,9 +250,9 @@ static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = fn_ctx(ctx);
   u8 aGroup[BEC_HASH_BYTES], aOld[BEC_HASH_BYTES];
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_join") ) return;
   if( !bec_fn_arg32(argv[0], aGroup) ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_join: the group id must be "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: the group id must be "
              "64 hex characters (the result of bec_group_id() on a member)"));
     return;
   }
@@ -261,12 +277,12 @@ static void fnSign(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zErr = 0;
   int rc;
   if( sqlite3_value_type(argv[0])==SQLITE_NULL ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sign: the payload is NULL"));
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_sign: the payload is NULL"));
     return;
   }
   rc = bec_dag_append(fn_ctx(ctx), BEC_KIND_APP, sqlite3_value_blob(argv[0]),
                       sqlite3_value_bytes(argv[0]), aHash, &zErr);
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_sign", rc, zErr);
   else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
 
@@ -276,9 +292,9 @@ static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_stmt *pStmt = 0;
   u8 aHash[BEC_HASH_BYTES];
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_op") ) return;
   if( !bec_fn_arg32(argv[0], aHash) ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_op: the hash must be 64 "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_op: the hash must be 64 "
              "hex characters or a 32-byte blob"));
     return;
   }
@@ -300,7 +316,7 @@ static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zErr = 0;
   int rc;
   if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_ingest: malformed: the op "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_ingest: malformed: the op "
              "must be a blob (from bec_op())"));
     return;
   }
@@ -312,10 +328,7 @@ static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     zErr = res.zReason;
   }
   if( rc ){
-    char *zMsg = sqlite3_mprintf("bec_ingest: %s",
-                         zErr ? zErr : bec_rc_text(fn_ctx(ctx)->db, rc));
-    sqlite3_free(zErr);
-    bec_fn_error(ctx, rc, zMsg);
+    bec_fn_error_in(ctx, "bec_ingest", rc, zErr);
   }else{
     bec_fn_result_hex(ctx, res.aId, BEC_HASH_BYTES);
   }
@@ -336,7 +349,7 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     }else if( argc==2 ){
       bOk = bec_fn_arg32(argv[1], aGroup) && bec_crypto_verify_op(&op, aGroup);
     }else{
-      if( fn_schema(ctx) ) return;
+      if( fn_schema(ctx, "bec_verify") ) return;
       bOk = bec_dag_group_id(fn_ctx(ctx), aGroup, 0)==SQLITE_OK
          && memcmp(op.aGroupTag, aGroup, BEC_GROUP_TAG_BYTES)==0
          && bec_crypto_verify_op(&op, aGroup);
@@ -350,22 +363,15 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 static void fnCheck(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zReport = 0, *zErr = 0;
   int rc = bec_dag_check(fn_ctx(ctx), &zReport, &zErr);
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_check", rc, zErr);
   else sqlite3_result_text(ctx, zReport, -1, sqlite3_free);
 }
 
-/* bec_dot([limit]): the newest limit (default 1000) ops as Graphviz DOT. */
+/* bec_dot([limit | options]): the DAG as Graphviz DOT (bec_dot.c). */
 static void fnDot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zDot = 0, *zErr = 0;
-  int nLimit = argc ? sqlite3_value_int(argv[0]) : 1000;
-  int rc;
-  if( nLimit<1 ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_dot: the limit must be "
-             "a positive number of ops"));
-    return;
-  }
-  rc = bec_dot_render(fn_ctx(ctx), nLimit, &zDot, &zErr);
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  int rc = bec_dot_render(fn_ctx(ctx), argc ? argv[0] : 0, &zDot, &zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_dot", rc, zErr);
   else sqlite3_result_text(ctx, zDot, -1, sqlite3_free);
 }
 
@@ -383,12 +389,12 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   size_t i;
   i64 v = 0;
   int rc;
-  if( fn_schema(ctx) ) return;
+  if( fn_schema(ctx, "bec_config") ) return;
   for(i=0; i<sizeof(aKnob)/sizeof(aKnob[0]); i++){
     if( zName && strcmp(zName, aKnob[i].zName)==0 ) break;
   }
   if( i==sizeof(aKnob)/sizeof(aKnob[0]) ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: unknown setting "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_config: unknown setting "
              "'%s' (known: pending_max_ops, pending_max_bytes, rejected_max, "
              "pending_key_max_ops, pending_key_max_bytes)",
              zName ? zName : ""));
@@ -397,7 +403,7 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( argc==2 ){
     if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER
      || sqlite3_value_int64(argv[1])<aKnob[i].iMin ){
-      bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_config: %s must be an "
+      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_config: %s must be an "
                "integer of at least %lld", zName, (long long)aKnob[i].iMin));
       return;
     }
@@ -425,6 +431,7 @@ static const struct {
   void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
 } aFunc[] = {
   { "bec_version",      0, PURE,   fnVersion },
+  { "bec_build_info",   0, PURE,   fnBuildInfo },
   { "bec_keygen",       0, DIRECT, fnKeygen },
   { "bec_keygen",       1, DIRECT, fnKeygen },
   { "bec_pubkey",       0, READS,  fnPubkey },
@@ -522,3 +529,17 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   bec_ctx_unref(pCtx);
   return rc;
 }
+
+#ifndef SQLITE_CORE
+/* The entry point SQLite tries before the one it derives from the file
+** name: the module loads whatever its file is called.  Only in the loadable
+** module (ext/bec.map exports these two); a static libbec.a must not
+** define it, as other extensions linked beside it may. */
+#ifdef _WIN32
+__declspec(dllexport)
+#endif
+int sqlite3_extension_init(sqlite3 *db, char **pzErrMsg,
+                           const sqlite3_api_routines *pApi){
+  return sqlite3_bec_init(db, pzErrMsg, pApi);
+}
+#endif

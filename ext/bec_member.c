@@ -1779,12 +1779,12 @@ static void fnAddMember(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zErr = 0;
   int rc;
   if( !bec_fn_arg32(argv[0], aPayload) ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_add_member: the public "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_add_member: the public "
              "key must be 64 hex characters or a 32-byte blob"));
     return;
   }
   if( role==0 ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_add_member: the role must "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_add_member: the role must "
              "be 'admin' or 'member', not '%s'", zRole ? zRole : "NULL"));
     return;
   }
@@ -1804,7 +1804,7 @@ static void fnRemoveMember(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   char *zErr = 0;
   int rc;
   if( !bec_fn_arg32(argv[0], aKey) ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_remove_member: the public "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_remove_member: the public "
              "key must be 64 hex characters or a 32-byte blob"));
     return;
   }

@@ -1129,7 +1129,7 @@ static const char *arg_peer(sqlite3_context *ctx, sqlite3_value *pVal,
   const char *z = (const char*)sqlite3_value_text(pVal);
   if( sqlite3_value_type(pVal)!=SQLITE_TEXT || z==0 || z[0]==0
    || sqlite3_value_bytes(pVal)>MAX_PEER_LABEL ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("%s: the peer must be a "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("%s: the peer must be a "
              "non-empty text label of at most %d bytes", zFunc, MAX_PEER_LABEL));
     return 0;
   }
@@ -1147,12 +1147,8 @@ static void fnOffer(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   memset(&out, 0, sizeof(out));
   rc = sync_offer(pS, zPeer, &out, &zErr);
   if( rc ){
-    char *z = zErr ? sqlite3_mprintf("%s", zErr)
-                   : sqlite3_mprintf("bec_sync_offer: %s",
-                                     bec_rc_text(pS->pCtx->db, rc));
-    sqlite3_free(zErr);
     bec_buf_free(&out);
-    bec_fn_error(ctx, rc, z);
+    bec_fn_error_in(ctx, "bec_sync_offer", rc, zErr);
     return;
   }
   sqlite3_result_blob64(ctx, out.a, (sqlite3_uint64)out.n, sqlite3_free);
@@ -1168,7 +1164,7 @@ static void fnApply(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   int rc, bDone = 0;
   if( zPeer==0 ) return;
   if( sqlite3_value_type(argv[1])!=SQLITE_BLOB ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sync_apply: the message "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_sync_apply: the message "
              "must be a blob (from bec_sync_offer or bec_sync_apply)"));
     return;
   }
@@ -1176,12 +1172,8 @@ static void fnApply(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   rc = sync_apply(pS, zPeer, sqlite3_value_blob(argv[1]),
                   sqlite3_value_bytes(argv[1]), &out, &bDone, &zErr);
   if( rc ){
-    char *z = zErr ? sqlite3_mprintf("%s", zErr)
-                   : sqlite3_mprintf("bec_sync_apply: %s",
-                                     bec_rc_text(pS->pCtx->db, rc));
-    sqlite3_free(zErr);
     bec_buf_free(&out);
-    bec_fn_error(ctx, rc, z);
+    bec_fn_error_in(ctx, "bec_sync_apply", rc, zErr);
     return;
   }
   if( bDone ){
@@ -1234,7 +1226,7 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   rc = bec_dag_ensure_schema(pS->pCtx, &zErr);
   if( rc==SQLITE_OK ) rc = local_heads(pS->pCtx, &heads, &zErr);
   if( rc ){
-    bec_fn_error(ctx, rc, zErr);
+    bec_fn_error_in(ctx, "bec_sync_state", rc, zErr);
     bec_buf_free(&heads);
     return;
   }
@@ -1266,14 +1258,14 @@ static void fnAuthSign(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zErr = 0;
   int rc;
   if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sync_auth_sign: the "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_sync_auth_sign: the "
              "transcript must be a blob"));
     return;
   }
   rc = bec_dag_ensure_schema(pS->pCtx, &zErr);
   if( rc==SQLITE_OK ) rc = bec_dag_secret(pS->pCtx, &aSecret, &zErr);
   if( rc ){
-    bec_fn_error(ctx, rc, zErr);
+    bec_fn_error_in(ctx, "bec_sync_auth_sign", rc, zErr);
     return;
   }
   rc = bec_crypto_sign_auth(aSecret, sqlite3_value_blob(argv[0]),
@@ -1314,12 +1306,12 @@ static void fnPeerAllowed(sqlite3_context *ctx, int argc, sqlite3_value **argv){
          || bec_hex_decode((const char*)sqlite3_value_text(argv[0]),
                            sqlite3_value_bytes(argv[0]), aPub,
                            BEC_PUBKEY_BYTES)!=BEC_PUBKEY_BYTES ){
-    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_sync_peer_allowed: the "
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_sync_peer_allowed: the "
              "key must be 64 hex characters or a 32-byte blob"));
     return;
   }
   rc = peer_is_member(pS->pCtx, aPub, &bOk, &zErr);
-  if( rc ) bec_fn_error(ctx, rc, zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_sync_peer_allowed", rc, zErr);
   else sqlite3_result_int(ctx, bOk);
 }
 

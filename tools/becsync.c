@@ -101,6 +101,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -1573,19 +1574,49 @@ static int sync_exec(Db *pDb, const char *zCmd){
 /**************************************************************************
 ** Command line.
 */
-static int usage(void){
-  fprintf(stderr,
+static void usage(FILE *f){
+  fprintf(f,
     "usage: becsync [options] A.db B.db\n"
     "       becsync [options] serve DB --listen HOST:PORT [--peer HOST:PORT]...\n"
-    "               [--interval SECS] [--max-sessions N] [--max-conns N]\n"
-    "               [--max-per-addr N] [--backlog N]\n"
     "       becsync [options] sync DB HOST:PORT\n"
     "       becsync [options] sync DB --exec 'COMMAND'\n"
     "       becsync [options] --stdio DB\n"
-    "options: --quiet  --timeout SECS  --handshake-timeout SECS\n"
-    "         --round-timeout SECS  --label NAME\n"
+    "\n"
+    "  A.db B.db             syncs two database files until both hold the same ops\n"
+    "  serve DB              answers peers on --listen and dials each --peer\n"
+    "  sync DB HOST:PORT     one session with a becsync serve\n"
+    "  sync DB --exec CMD    one session with CMD's stdin and stdout\n"
+    "  --stdio DB            one session on this process's stdin and stdout\n"
+    "\n"
+    "options:\n"
+    "  -q, --quiet                  no progress line\n"
+    "      --timeout SECS           I/O without progress ends a session (default 30)\n"
+    "      --handshake-timeout SECS deadline of the handshake (default 10)\n"
+    "      --round-timeout SECS     deadline of the sync round (default 300)\n"
+    "      --label NAME             the peer's name in bec_peers (default key:<key>)\n"
+    "  serve:\n"
+    "      --listen HOST:PORT       where to answer peers\n"
+    "      --peer HOST:PORT         a relay to dial every --interval (repeatable)\n"
+    "      --interval SECS          between dials of each peer (default 60)\n"
+    "      --max-sessions N         exit 0 after N sessions (default 0: never)\n"
+    "      --max-conns N            connections open at once\n"
+    "      --max-per-addr N         connections open at once from one address\n"
+    "      --backlog N              the listen backlog\n"
+    "  -h, --help                   this text\n"
+    "  -V, --version                the version of becsync and bec\n"
+    "\n"
     "exit: 0 in sync, 1 usage, 2 local database, 3 transport, 4 authentication\n"
     "      or refused, 5 protocol, 6 ended out of sync\n");
+}
+
+/* Says what was wrong with the command line; EXIT_USAGE. */
+static int bad_usage(const char *zFmt, ...){
+  va_list ap;
+  fprintf(stderr, "becsync: ");
+  va_start(ap, zFmt);
+  vfprintf(stderr, zFmt, ap);
+  va_end(ap);
+  fprintf(stderr, "\nbecsync: see becsync --help\n");
   return EXIT_USAGE;
 }
 
@@ -1600,68 +1631,90 @@ static int int_arg(const char *z, int lo, int hi){
 }
 
 int main(int argc, char **argv){
+  /* Long options only, but for the usual -q, -h, -V.  Values are checked
+  ** as they are read, so the message names the option. */
+  enum { O_STDIO = 256, O_TIMEOUT, O_HANDSHAKE, O_ROUND, O_LABEL, O_LISTEN,
+         O_EXEC, O_INTERVAL, O_MAX_SESSIONS, O_MAX_CONNS, O_MAX_PER_ADDR,
+         O_BACKLOG, O_PEER };
+  static const struct option aLong[] = {
+    { "quiet",             no_argument,       0, 'q' },
+    { "stdio",             no_argument,       0, O_STDIO },
+    { "timeout",           required_argument, 0, O_TIMEOUT },
+    { "handshake-timeout", required_argument, 0, O_HANDSHAKE },
+    { "round-timeout",     required_argument, 0, O_ROUND },
+    { "label",             required_argument, 0, O_LABEL },
+    { "listen",            required_argument, 0, O_LISTEN },
+    { "exec",              required_argument, 0, O_EXEC },
+    { "interval",          required_argument, 0, O_INTERVAL },
+    { "max-sessions",      required_argument, 0, O_MAX_SESSIONS },
+    { "max-conns",         required_argument, 0, O_MAX_CONNS },
+    { "max-per-addr",      required_argument, 0, O_MAX_PER_ADDR },
+    { "backlog",           required_argument, 0, O_BACKLOG },
+    { "peer",              required_argument, 0, O_PEER },
+    { "help",              no_argument,       0, 'h' },
+    { "version",           no_argument,       0, 'V' },
+    { 0, 0, 0, 0 }
+  };
   const char *azArg[8];
   const char *azPeer[MAX_PEERS];
   const char *zListen = 0, *zExec = 0;
-  int nArg = 0, nPeer = 0, nInterval = 60, nMax = 0, bStdio = 0, i, rc;
+  int nArg = 0, nPeer = 0, nInterval = 60, nMax = 0, bStdio = 0, rc, c;
   int nMaxConns = MAX_CONNS, nMaxPerAddr = MAX_PER_ADDR;
   int nBacklog = LISTEN_BACKLOG;
   sqlite3 *db = 0;
   Db dbs;
 
   signal(SIGPIPE, SIG_IGN);
-  if( sodium_init()<0 ) return EXIT_LOCAL;
-  sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
   /* Times up to a million seconds, so that a wait in milliseconds fits an
   ** int; counts up to a million. */
-  for(i=1; i<argc; i++){
-    const char *z = argv[i];
-    int bMore = i+1<argc;
-    if( strcmp(z, "--quiet")==0 ) bQuiet = 1;
-    else if( strcmp(z, "--stdio")==0 ) bStdio = 1;
-    else if( strcmp(z, "--timeout")==0 && bMore ){
-      nTimeout = int_arg(argv[++i], 1, 1000000);
-    }
-    else if( strcmp(z, "--handshake-timeout")==0 && bMore ){
-      nHandshakeTimeout = int_arg(argv[++i], 1, 1000000);
-    }
-    else if( strcmp(z, "--round-timeout")==0 && bMore ){
-      nRoundTimeout = int_arg(argv[++i], 1, 1000000);
-    }
-    else if( strcmp(z, "--label")==0 && bMore ) zLabelOpt = argv[++i];
-    else if( strcmp(z, "--listen")==0 && bMore ) zListen = argv[++i];
-    else if( strcmp(z, "--exec")==0 && bMore ) zExec = argv[++i];
-    else if( strcmp(z, "--interval")==0 && bMore ){
-      nInterval = int_arg(argv[++i], 1, 1000000);
-    }
-    else if( strcmp(z, "--max-sessions")==0 && bMore ){
-      nMax = int_arg(argv[++i], 0, INT_MAX);
-    }
-    else if( strcmp(z, "--max-conns")==0 && bMore ){
-      nMaxConns = int_arg(argv[++i], 1, 1000000);
-    }
-    else if( strcmp(z, "--max-per-addr")==0 && bMore ){
-      nMaxPerAddr = int_arg(argv[++i], 1, 1000000);
-    }
-    else if( strcmp(z, "--backlog")==0 && bMore ){
-      nBacklog = int_arg(argv[++i], 1, 65535);
-    }
-    else if( strcmp(z, "--peer")==0 && bMore ){
-      if( nPeer>=MAX_PEERS ) return usage();
-      azPeer[nPeer++] = argv[++i];
-    }
-    else if( z[0]=='-' && z[1]=='-' ) return usage();
-    else if( nArg<8 ) azArg[nArg++] = z;
-    else return usage();
+#define INT_OPT(var, lo, hi) \
+  if( (var = int_arg(optarg, lo, hi))<(lo) ){ \
+    return bad_usage("--%s: '%s' is not a whole number from %d to %d", \
+                     aLong[iLong].name, optarg, lo, hi); \
   }
-  if( nTimeout<1 || nHandshakeTimeout<1 || nRoundTimeout<1 || nInterval<1
-   || nMax<0 || nMaxConns<1 || nMaxPerAddr<1 || nBacklog<1 ){
-    return usage();
+  for(;;){
+    int iLong = -1;
+    c = getopt_long(argc, argv, "qhV", aLong, &iLong);
+    if( c==-1 ) break;
+    if( iLong<0 ){
+      for(iLong=0; aLong[iLong].name && aLong[iLong].val!=c; iLong++){}
+    }
+    switch( c ){
+      case 'q': bQuiet = 1; break;
+      case O_STDIO: bStdio = 1; break;
+      case O_TIMEOUT: INT_OPT(nTimeout, 1, 1000000); break;
+      case O_HANDSHAKE: INT_OPT(nHandshakeTimeout, 1, 1000000); break;
+      case O_ROUND: INT_OPT(nRoundTimeout, 1, 1000000); break;
+      case O_LABEL: zLabelOpt = optarg; break;
+      case O_LISTEN: zListen = optarg; break;
+      case O_EXEC: zExec = optarg; break;
+      case O_INTERVAL: INT_OPT(nInterval, 1, 1000000); break;
+      case O_MAX_SESSIONS: INT_OPT(nMax, 0, INT_MAX); break;
+      case O_MAX_CONNS: INT_OPT(nMaxConns, 1, 1000000); break;
+      case O_MAX_PER_ADDR: INT_OPT(nMaxPerAddr, 1, 1000000); break;
+      case O_BACKLOG: INT_OPT(nBacklog, 1, 65535); break;
+      case O_PEER:
+        if( nPeer>=MAX_PEERS ) return bad_usage("--peer: at most %d peers", MAX_PEERS);
+        azPeer[nPeer++] = optarg;
+        break;
+      case 'h': usage(stdout); return 0;
+      case 'V': printf("becsync (bec) %s\n", BEC_VERSION); return 0;
+      default:   /* getopt_long has said which option was wrong */
+        fprintf(stderr, "becsync: see becsync --help\n");
+        return EXIT_USAGE;
+    }
   }
+#undef INT_OPT
+  while( optind<argc ){
+    if( nArg>=8 ) return bad_usage("too many arguments, from '%s'", argv[optind]);
+    azArg[nArg++] = argv[optind++];
+  }
+  if( sodium_init()<0 ) return EXIT_LOCAL;
+  sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
   if( bStdio ){
     Chan ch;
     Log lg;
-    if( nArg!=1 ) return usage();
+    if( nArg!=1 ) return bad_usage("--stdio takes one argument, DB (got %d)", nArg);
     bQuiet = 1;
     if( db_open(azArg[0], &db) ) return EXIT_LOCAL;
     db_init(&dbs, db, 0);
@@ -1671,9 +1724,9 @@ int main(int argc, char **argv){
     log_init(&lg, stderr, 0, 0);
     rc = run_session(&dbs, &ch, 0, &lg, "stdio peer");
   }else if( nArg==3 && strcmp(azArg[0], "serve")==0 ){
-    return usage();
+    return bad_usage("serve: '%s': a peer to dial is given with --peer", azArg[2]);
   }else if( nArg==2 && strcmp(azArg[0], "serve")==0 ){
-    if( zListen==0 ) return usage();
+    if( zListen==0 ) return bad_usage("serve needs --listen HOST:PORT");
     if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
     /* Connections come from the pool, which opens its own. */
     sqlite3_close(db);
@@ -1688,10 +1741,15 @@ int main(int argc, char **argv){
     db_init(&dbs, db, 0);
     log_init(&lg, stdout, 0, 0);
     rc = zExec ? sync_exec(&dbs, zExec) : sync_tcp(&dbs, azArg[2], &lg);
+  }else if( nArg>=1 && (strcmp(azArg[0], "serve")==0 || strcmp(azArg[0], "sync")==0) ){
+    return bad_usage("%s: wrong arguments (%d after '%s'; see the usage)",
+                     azArg[0], nArg-1, azArg[0]);
   }else if( nArg==2 ){
     return sync_files(azArg[0], azArg[1]);
   }else{
-    return usage();
+    usage(stderr);
+    return nArg ? bad_usage("%d arguments; expected A.db B.db or a subcommand", nArg)
+                : bad_usage("nothing to do");
   }
   db_pool_close(&dbs);
   sqlite3_close(db);

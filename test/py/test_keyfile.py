@@ -194,7 +194,7 @@ T.eq(one(copy, "SELECT bec_check()"), "ok", "the copy reads and checks")
 h = one(orig, "SELECT bec_sign(x'03')")
 T.eq(one(copy, "SELECT bec_ingest(?)", one(orig, "SELECT bec_op(?)", h)), h,
      "the copy still takes ops from the original, as a read-only replica")
-T.raises(lambda: copy.execute("SELECT bec_sign(x'04')"), "bec: the secret key file",
+T.raises(lambda: copy.execute("SELECT bec_sign(x'04')"), "bec_sign: the secret key file",
          "the copy's write says the key file is missing")
 orig.close()
 copy.close()

@@ -44,7 +44,7 @@ if [ "${BEC_SAN:-}" != 1 ]; then
   for f in lib/bec.so lib/libbec.a include/bec.h bin/becsync bin/becviz; do
     [ -f "$T/inst/usr/local/$f" ] && ok || bad "make install did not install $f"
   done
-  out=$(cd "$T" && sqlite3 -batch i.db ".load $T/inst/usr/local/lib/bec" "SELECT bec_version() LIKE 'bec %'" 2>&1)
+  out=$(cd "$T" && sqlite3 -batch i.db ".load $T/inst/usr/local/lib/bec" "SELECT bec_version() GLOB '[0-9]*.[0-9]*.[0-9]*'" 2>&1)
   [ "$out" = 1 ] && ok || bad "the installed module does not load: $out"
 fi
 
