@@ -782,7 +782,10 @@ extern const BecDeriver bec_crdt_deriver;
 #define BEC_TAB_UPDATE     3   /* ?1 rowid, ?2 r, per non-key column i:
                                ** ?(3i+3) written?, ?(3i+4) value, ?(3i+5) seq */
 #define BEC_TAB_DELETE     4   /* WHERE rowid=?1 */
-#define BEC_TAB_NSTMT      5
+#define BEC_TAB_UPSERT     5   /* as INSERT, ON CONFLICT(key) DO UPDATE the
+                               ** registers whose s.. is bound */
+#define BEC_TAB_DELETE_KEY 6   /* WHERE key = ?1.. */
+#define BEC_TAB_NSTMT      7
 #define BEC_TAB_NSCAN      8   /* cached scan statements (by idxNum) */
 
 /* One connected bec table: the virtual table object itself.  Every
@@ -855,15 +858,17 @@ int bec_crdt_txn_table(BecCrdt*, BecTab *t, int *piTable);
 /* One local change (xUpdate): encoded into the transaction's write op and
 ** applied by the merge writer as that op (bec_crdt.c, "Local writes").
 ** apKey: the key values; for an upsert abSet[i]==2 marks the columns
-** written, with values aV[i].  *piRowid (may be 0): the row's rowid.  For
+** written, with values aV[i].  piAt (may be 0): the rowid of the row the
+** caller read (an UPDATE or DELETE of it), a hint that saves a lookup.
+** *piRowid (may be 0): the row's rowid.  For
 ** BEC_CHANGE_INSERT, SQLITE_CONSTRAINT with nothing written if the row
 ** exists. */
 /* Begins the transaction's write op if none is under way: the key must be
 ** unlocked and the database in a group. */
 int bec_crdt_txn_begin(BecCtx*, char **pzErr);
 int bec_crdt_local_change(BecTab*, int eChange, sqlite3_value **apKey,
-                          const u8 *abSet, sqlite3_value **aV, i64 *piRowid,
-                          char **pzErr);
+                          const u8 *abSet, sqlite3_value **aV,
+                          const i64 *piAt, i64 *piRowid, char **pzErr);
 /* Signs the transaction's changes as one write op (xSync). */
 int bec_crdt_flush(BecCtx*, char **pzErr);
 void bec_crdt_txn_reset(BecCrdt*);

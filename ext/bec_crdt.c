@@ -759,7 +759,9 @@ int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
       bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
       break;
     case BEC_TAB_INSERT:
-      bec_buf_appendf(&b, &rc, "INSERT OR FAIL INTO %s(", t->zRows);
+    case BEC_TAB_UPSERT:
+      bec_buf_appendf(&b, &rc, "INSERT %sINTO %s(",
+                      eStmt==BEC_TAB_INSERT ? "OR FAIL " : "", t->zRows);
       for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "c%d, ", i);
       bec_buf_appendf(&b, &rc, "r");
       for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d", i);
@@ -770,6 +772,19 @@ int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
         if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", ?%d", s->nCol+2+k++);
       }
       bec_buf_appendf(&b, &rc, ")");
+      if( eStmt==BEC_TAB_UPSERT ){
+        /* An existing row keeps the registers the change does not write
+        ** (their s.. bound NULL). */
+        for(i=0; i<s->nPk; i++){
+          bec_buf_appendf(&b, &rc, "%sc%d", i ? ", " : " ON CONFLICT(", s->aPk[i]);
+        }
+        bec_buf_appendf(&b, &rc, ") DO UPDATE SET r=excluded.r");
+        for(i=0; i<s->nCol; i++){
+          if( s->aCol[i].iPk ) continue;
+          bec_buf_appendf(&b, &rc, ", c%d=iif(excluded.s%d IS NULL, c%d, excluded.c%d)"
+                          ", s%d=coalesce(excluded.s%d, s%d)", i, i, i, i, i, i, i);
+        }
+      }
       break;
     case BEC_TAB_UPDATE:
       bec_buf_appendf(&b, &rc, "UPDATE OR FAIL %s SET r=?2", t->zRows);
@@ -780,6 +795,12 @@ int bec_tab_stmt(BecTab *t, int eStmt, sqlite3_stmt **ppStmt){
         k++;
       }
       bec_buf_appendf(&b, &rc, " WHERE rowid=?1");
+      break;
+    case BEC_TAB_DELETE_KEY:
+      bec_buf_appendf(&b, &rc, "DELETE FROM %s", t->zRows);
+      for(i=0; i<s->nPk; i++){
+        bec_buf_appendf(&b, &rc, "%s c%d=?%d", i ? " AND" : " WHERE", s->aPk[i], i+1);
+      }
       break;
     default:
       bec_buf_appendf(&b, &rc, "DELETE FROM %s WHERE rowid=?1", t->zRows);
@@ -930,12 +951,90 @@ static int exec_key(BecTab *t, Merge *m, const char *zSql){
 static const char zDelConflicts[] =
   "DELETE FROM bec_store_conflict WHERE tbl=?1 AND pk=?2";
 
-/* Applies one change of op x (the values in m->aVal/m->abSet): an upsert,
+/* apply_change for an op that descends from every member of the row (every
+** stored op is its ancestor, as for every local op and for a peer's op on
+** a linear history) in a table without conflicts: the op covers every
+** member of each register it writes, so the result needs no reading of
+** the row: the written registers become the op's, the others stay.  Exactly
+** what the general path computes, with one statement instead of two. */
+static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
+                          const i64 *piAt, i64 *piRowid){
+  const BecSchema *s = t->pSchema;
+  sqlite3_stmt *pW = 0;
+  int rc, i, k;
+
+  if( eChange==BEC_CHANGE_DELETE ){
+    rc = bec_tab_stmt(t, piAt ? BEC_TAB_DELETE : BEC_TAB_DELETE_KEY, &pW);
+    if( rc ) return rc;
+    if( piAt ){
+      sqlite3_bind_int64(pW, 1, *piAt);
+    }else{
+      for(k=0; k<s->nPk; k++) bec_value_bind(pW, k+1, &m->aVal[s->aPk[k]]);
+    }
+    sqlite3_step(pW);
+    return sqlite3_reset(pW);
+  }
+  if( eChange==BEC_CHANGE_UPSERT && piAt ){
+    /* The caller read the row at *piAt (a local UPDATE). */
+    rc = bec_tab_stmt(t, BEC_TAB_UPDATE, &pW);
+    if( rc ) return rc;
+    sqlite3_bind_int64(pW, 1, *piAt);
+    sqlite3_bind_int(pW, 2, x);
+    for(i=0, k=0; i<s->nCol; i++){
+      if( s->aCol[i].iPk ) continue;
+      sqlite3_bind_int(pW, 3*k+3, m->abSet[i]==2);
+      if( m->abSet[i]==2 ){
+        bec_value_bind(pW, 3*k+4, &m->aVal[i]);
+        sqlite3_bind_int(pW, 3*k+5, x);
+      }else{
+        sqlite3_bind_null(pW, 3*k+4);
+        sqlite3_bind_null(pW, 3*k+5);
+      }
+      k++;
+    }
+    sqlite3_step(pW);
+    rc = sqlite3_reset(pW);
+    if( rc || sqlite3_changes(t->pCtx->db)>0 ){
+      if( rc==SQLITE_OK && piRowid ) *piRowid = *piAt;
+      return rc;
+    }
+  }
+  /* An upsert in one statement; a local INSERT must find no row. */
+  rc = bec_tab_stmt(t, eChange==BEC_CHANGE_INSERT ? BEC_TAB_INSERT
+                                                  : BEC_TAB_UPSERT, &pW);
+  if( rc ) return rc;
+  for(i=0; i<s->nCol; i++){
+    if( m->abSet[i] ) bec_value_bind(pW, i+1, &m->aVal[i]);
+    else sqlite3_bind_null(pW, i+1);
+  }
+  sqlite3_bind_int(pW, s->nCol+1, x);
+  for(i=0, k=0; i<s->nCol; i++){
+    if( s->aCol[i].iPk ) continue;
+    if( m->abSet[i]==2 ) sqlite3_bind_int(pW, s->nCol+2+k, x);
+    else sqlite3_bind_null(pW, s->nCol+2+k);
+    k++;
+  }
+  sqlite3_step(pW);
+  rc = sqlite3_reset(pW);
+  if( (rc & 0xff)==SQLITE_CONSTRAINT && eChange==BEC_CHANGE_INSERT ){
+    return SQLITE_CONSTRAINT;          /* the row exists: nothing written */
+  }
+  if( rc==SQLITE_OK && piRowid ){
+    /* (apply_change asks for the rowid of an upsert here only with an
+    ** INTEGER key) */
+    *piRowid = s->bIntPk ? m->aVal[s->aPk[0]].i
+                         : sqlite3_last_insert_rowid(t->pCtx->db);
+  }
+  return rc;
+}
+
+/* Applies one change of op x (the values in m->aVal/m->abSet) by reading
+** the row's members and merging: an upsert,
 ** a delete, or (a local INSERT) an upsert that writes nothing and returns
 ** SQLITE_CONSTRAINT if the row exists.  *piRowid (may be 0) receives the
 ** shadow row's rowid of an upsert. */
-static int apply_change(BecTab *t, Merge *m, int x, int eChange,
-                        i64 *piRowid){
+static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
+                       i64 *piRowid){
   const int bDelete = eChange==BEC_CHANGE_DELETE;
   const BecSchema *s = t->pSchema;
   const BecGraph *g = m->anc.g;
@@ -1099,6 +1198,28 @@ static int apply_change(BecTab *t, Merge *m, int x, int eChange,
   return rc;
 }
 
+/* The one writer of shadow rows: every change, a peer's or this
+** transaction's, is applied here. */
+static int apply_change(BecTab *t, Merge *m, int x, int eChange,
+                        const i64 *piAt, i64 *piRowid){
+  /* (the covering path knows an upserted row's rowid only for an INTEGER
+  ** key, a new row, or a row the caller located) */
+  if( m->anc.bAll && (piRowid==0 || t->pSchema->bIntPk || piAt
+                      || eChange==BEC_CHANGE_INSERT) ){
+    int bConf = 0;
+    int rc = bec_crdt_has_conflicts(t, &bConf);
+    if( rc ) return rc;
+    if( !bConf ) return apply_covering(t, m, x, eChange, piAt, piRowid);
+  }
+  if( m->anc.g==0 ){
+    BecGraph *g = 0;
+    int rc = bec_graph_get(t->pCtx, &g, 0);
+    if( rc ) return rc;
+    m->anc.g = g;
+  }
+  return apply_merge(t, m, x, eChange, piRowid);
+}
+
 /**************************************************************************
 ** Applying a write op.
 */
@@ -1149,7 +1270,7 @@ static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
       ** kept out every key this cannot normalise). */
       for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
       rc = apply_change(aTab[iTable], m, x,
-                        bDelete ? BEC_CHANGE_DELETE : BEC_CHANGE_UPSERT, 0);
+                        bDelete ? BEC_CHANGE_DELETE : BEC_CHANGE_UPSERT, 0, 0);
     }
   }
   for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
@@ -1229,12 +1350,11 @@ static int change_encode(BecTab *t, BecCrdt *pC, int bDelete,
 }
 
 int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
-                          const u8 *abSet, sqlite3_value **aV, i64 *piRowid,
-                          char **pzErr){
+                          const u8 *abSet, sqlite3_value **aV,
+                          const i64 *piAt, i64 *piRowid, char **pzErr){
   BecCtx *p = t->pCtx;
   BecCrdt *pC = p->pCrdt;
   const BecSchema *s = t->pSchema;
-  BecGraph *g = 0;
   BecWriteReader wr;
   const i64 nBuf0 = pC->chg.n, nChange0 = pC->nChange;
   const int nTable0 = pC->nTable;
@@ -1242,7 +1362,6 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
   int rc, iTable = 0, bDelete = 0, k;
 
   rc = bec_crdt_txn_begin(p, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
   if( pC->pMerge==0 ){
     pC->pMerge = sqlite3_malloc64(sizeof(Merge));
@@ -1270,8 +1389,9 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
   }
   if( rc==SQLITE_OK ){
     for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
-    anc_init(&m->anc, g, pC->iSeq, 0, 0, 1);
-    rc = apply_change(t, m, pC->iSeq, eChange, piRowid);
+    /* (the graph is fetched only if the row needs merging: apply_change) */
+    anc_init(&m->anc, 0, pC->iSeq, 0, 0, 1);
+    rc = apply_change(t, m, pC->iSeq, eChange, piAt, piRowid);
   }
   if( rc ){
     /* Nothing of a failed change stays in the op. */

@@ -1048,7 +1048,8 @@ static int local_delete(BecTab *t, i64 iRowid, char **pzErr){
   int rc = key_of_rowid(t, iRowid, &pSel, apKey);
   if( rc==SQLITE_NOTFOUND ) return SQLITE_OK;
   if( rc==SQLITE_OK ){
-    rc = bec_crdt_local_change(t, BEC_CHANGE_DELETE, apKey, 0, 0, 0, pzErr);
+    rc = bec_crdt_local_change(t, BEC_CHANGE_DELETE, apKey, 0, 0, &iRowid, 0,
+                               pzErr);
   }
   sqlite3_reset(pSel);
   return rc;
@@ -1087,7 +1088,7 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
   rc = check_key(t, aV, apKey, pzErr);
   if( rc ) return rc;
   for(i=0; i<s->nCol; i++) abSet[i] = s->aCol[i].iPk ? 1 : 2;
-  rc = bec_crdt_local_change(t, BEC_CHANGE_INSERT, apKey, abSet, aV, piRowid,
+  rc = bec_crdt_local_change(t, BEC_CHANGE_INSERT, apKey, abSet, aV, 0, piRowid,
                              pzErr);
   if( rc==SQLITE_CONSTRAINT && *pzErr==0 ){
     /* The key exists. */
@@ -1106,8 +1107,8 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
       return SQLITE_CONSTRAINT_PRIMARYKEY;
     }
     /* INSERT OR REPLACE: an upsert of every column. */
-    rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, piRowid,
-                               pzErr);
+    rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, 0,
+                               piRowid, pzErr);
   }
   return rc;
 }
@@ -1187,7 +1188,8 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
     rc = key_of_rowid(t, iRowid, &pSel, apKey);
     if( rc ) return rc==SQLITE_NOTFOUND ? SQLITE_OK : rc;
   }
-  rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, 0, pzErr);
+  rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, &iRowid, 0,
+                             pzErr);
   if( pSel ) sqlite3_reset(pSel);
   return rc;
 }

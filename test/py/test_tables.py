@@ -421,13 +421,17 @@ def test_damaged_metadata():
     """Merge metadata read from a damaged database (the seq of an op that
     does not exist, a conflict on a column that does not exist) is reported
     as corruption when a peer's write meets it, and nothing is stored;
-    nothing is read out of bounds (the sanitizer build runs this too)."""
+    nothing is read out of bounds (the sanitizer build runs this too).  (A
+    write that descends from every stored op, in a table without conflicts,
+    replaces the registers it writes without reading them: the peer's op
+    here is concurrent with a local write, so the merge reads the row.)"""
     a = origin("dmg.db")
     b = joined(a, "dmg_b.db")
     a.execute("SELECT bec_add_member(?, 'member')", (one(b, "SELECT bec_pubkey()"),))
     a.execute("INSERT INTO todos VALUES('a', 'milk', 0)")
     sync(a, b)
     b.execute("UPDATE todos SET done=1 WHERE id='a'")
+    a.execute("INSERT INTO todos VALUES('z', 'tea', 0)")
     op = one(b, "SELECT body FROM bec_ops WHERE kind='write' ORDER BY depth DESC LIMIT 1")
     good = a.execute("SELECT r, s1, s2 FROM todos_rows WHERE c0='a'").fetchone()
     n0 = one(a, "SELECT count(*) FROM bec_ops")
@@ -447,7 +451,8 @@ def test_damaged_metadata():
                  "damaged conflict (column %d, seq %d)" % (col, seq))
         a.execute("DELETE FROM bec_store_conflict")
     a.execute("SELECT bec_ingest(?)", (op,))
-    T.eq(rows(a), [("a", "milk", 1)], "repaired: the peer's write applies")
+    T.eq(rows(a), [("a", "milk", 1), ("z", "tea", 0)],
+         "repaired: the peer's write applies")
     a.close()
     b.close()
 
