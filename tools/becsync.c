@@ -13,7 +13,8 @@
 ** Options: --quiet (no progress line), --timeout SECS (I/O, default 30),
 ** --handshake-timeout SECS (default 10), --round-timeout SECS (default
 ** 300), --label NAME (the peer's name in bec_peers; default "key:<its
-** key>", or "file:<path>" for files).
+** key>", or "file:<path>" for files), --passphrase-fd N and
+** --passphrase-file FILE (a sealed key's passphrase; see PASSPHRASE).
 **
 ** Channel (docs/sync.md, "becsync"): each side sends a hello in clear
 **   "BECS" | version 1 | role 'C' or 'S' | group id (32) | identity key (32)
@@ -113,10 +114,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -318,6 +321,9 @@ struct Db {
   sqlite3 *aIdle[POOL_KEEP];  /* owned: closed by db_pool_close */
   int nIdle;
   pthread_mutex_t muWrite;
+  sqlite3 *dbSign;            /* serve: the unlocked connection that signs
+                              ** handshakes when the key is sealed, or 0 */
+  pthread_mutex_t muSign;     /* guards dbSign */
 };
 
 static void db_init(Db *pDb, sqlite3 *dbFixed, const char *zPath){
@@ -326,6 +332,7 @@ static void db_init(Db *pDb, sqlite3 *dbFixed, const char *zPath){
   pDb->zPath = zPath;
   pthread_mutex_init(&pDb->mu, 0);
   pthread_mutex_init(&pDb->muWrite, 0);
+  pthread_mutex_init(&pDb->muSign, 0);
 }
 
 /* A connection for the caller alone until db_put: EXIT_OK, or EXIT_LOCAL
@@ -363,8 +370,11 @@ static void db_put(Db *pDb, sqlite3 *db){
 
 static void db_pool_close(Db *pDb){
   while( pDb->nIdle>0 ) sqlite3_close(pDb->aIdle[--pDb->nIdle]);
+  sqlite3_close(pDb->dbSign);
+  pDb->dbSign = 0;
   pthread_mutex_destroy(&pDb->mu);
   pthread_mutex_destroy(&pDb->muWrite);
+  pthread_mutex_destroy(&pDb->muSign);
 }
 
 /* Runs zSql with blob/text arguments; the first column of the first row is
@@ -821,11 +831,20 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
 
   /* Each signs the transcript and its own role. */
   aTranscript[2*HELLO_BYTES] = aMine[5];
-  if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
-  rc = db_call(db, "SELECT bec_sync_auth_sign(?1)", 1,
-               (const void*[]){aTranscript}, (int[]){2*HELLO_BYTES+1}, 0,
-               &aSig, &nSig, pzWhy);
-  db_put(pDb, db);
+  if( pDb->dbSign ){
+    /* A sealed key is unlocked on this connection alone (see PASSPHRASE). */
+    pthread_mutex_lock(&pDb->muSign);
+    rc = db_call(pDb->dbSign, "SELECT bec_sync_auth_sign(?1)", 1,
+                 (const void*[]){aTranscript}, (int[]){2*HELLO_BYTES+1}, 0,
+                 &aSig, &nSig, pzWhy);
+    pthread_mutex_unlock(&pDb->muSign);
+  }else{
+    if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
+    rc = db_call(db, "SELECT bec_sync_auth_sign(?1)", 1,
+                 (const void*[]){aTranscript}, (int[]){2*HELLO_BYTES+1}, 0,
+                 &aSig, &nSig, pzWhy);
+    db_put(pDb, db);
+  }
   if( rc || nSig!=64 ){
     free(aSig);
     if( *pzWhy==0 ) *pzWhy = strdup("bec_sync_auth_sign gave no signature");
@@ -1571,6 +1590,182 @@ static int sync_exec(Db *pDb, const char *zCmd){
 }
 
 /**************************************************************************
+** PASSPHRASE.  A key sealed with bec_keygen(passphrase) must be unlocked
+** before becsync can sign its handshake.  The passphrase comes from
+** --passphrase-fd N (read up to the first newline or end of file), from
+** --passphrase-file F (a regular file owned by this user and readable by
+** no one else, as ssh demands of a private key; one trailing newline is
+** stripped), or, when neither is given and the key is sealed, from a
+** prompt on the controlling terminal with echo off.  Never from the
+** command line, where any user reads it in /proc/PID/cmdline.  It lives
+** in guarded memory (sodium_malloc) only until bec_unlock has checked it,
+** then it is wiped: the one-shot commands unlock their connection; serve
+** and run unlock one connection kept for signing (Db.dbSign), so Argon2id
+** runs once, not once per pooled connection.
+*/
+#define PASS_MAX  1024
+
+static int nPassFd = -1;              /* --passphrase-fd, or -1 */
+static const char *zPassFile = 0;     /* --passphrase-file, or 0 */
+
+/* 1 if the database keeps its secret key sealed (docs/reference.md, "Where
+** the secret key lives": the row seckey_sealed of bec_store_config). */
+static int key_is_sealed(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int bSealed = 0;
+  if( sqlite3_prepare_v2(db, "SELECT 1 FROM bec_store_config"
+                         " WHERE key='seckey_sealed'", -1, &pStmt, 0)==SQLITE_OK ){
+    bSealed = sqlite3_step(pStmt)==SQLITE_ROW;
+  }
+  sqlite3_finalize(pStmt);
+  return bSealed;
+}
+
+/* Reads one line from fd, a byte at a time so that nothing after the line
+** is consumed, into z (PASS_MAX bytes).  The length, or -1 with zWhy. */
+static int pass_read_line(int fd, char *z, char *zWhy, size_t nWhy){
+  int n = 0;
+  for(;;){
+    char c;
+    ssize_t k = read(fd, &c, 1);
+    if( k<0 && errno==EINTR ) continue;
+    if( k<0 ){
+      snprintf(zWhy, nWhy, "cannot read the passphrase: %s", strerror(errno));
+      return -1;
+    }
+    if( k==0 || c=='\n' ) break;
+    if( n>=PASS_MAX-1 ){
+      snprintf(zWhy, nWhy, "the passphrase is longer than %d bytes", PASS_MAX-1);
+      return -1;
+    }
+    z[n++] = c;
+  }
+  if( n>0 && z[n-1]=='\r' ) n--;
+  return n;
+}
+
+/* The passphrase file: refused unless a regular file of this user that
+** group and others cannot read.  The length, or -1 with zWhy. */
+static int pass_read_file(const char *zFile, char *z, char *zWhy, size_t nWhy){
+  struct stat sb;
+  int fd = open(zFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), n = 0;
+  if( fd<0 ){
+    snprintf(zWhy, nWhy, "cannot open the passphrase file %s: %s", zFile,
+             strerror(errno));
+    return -1;
+  }
+  if( fstat(fd, &sb) || !S_ISREG(sb.st_mode) ){
+    snprintf(zWhy, nWhy, "the passphrase file %s is not a regular file", zFile);
+    n = -1;
+  }else if( sb.st_uid!=geteuid() ){
+    snprintf(zWhy, nWhy, "the passphrase file %s belongs to another user: "
+             "refused", zFile);
+    n = -1;
+  }else if( sb.st_mode & 077 ){
+    snprintf(zWhy, nWhy, "the passphrase file %s is open to group or others "
+             "(mode %04o): refused; chmod 600 it", zFile,
+             (unsigned)(sb.st_mode & 07777));
+    n = -1;
+  }
+  while( n>=0 ){
+    ssize_t k = read(fd, &z[n], (size_t)(PASS_MAX - n));
+    if( k<0 && errno==EINTR ) continue;
+    if( k<0 ){
+      snprintf(zWhy, nWhy, "cannot read the passphrase file %s: %s", zFile,
+               strerror(errno));
+      n = -1;
+    }else if( k==0 ){
+      break;
+    }else if( (n += (int)k)>=PASS_MAX ){
+      snprintf(zWhy, nWhy, "the passphrase file %s is longer than %d bytes",
+               zFile, PASS_MAX-1);
+      n = -1;
+    }
+  }
+  close(fd);
+  if( n>0 && z[n-1]=='\n' ) n--;
+  return n;
+}
+
+/* Asks on the controlling terminal, echo off.  The length, or -1 with zWhy
+** (no terminal). */
+static int pass_prompt(const char *zDb, char *z, char *zWhy, size_t nWhy){
+  struct termios old, quiet;
+  char zAsk[300];
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC), n, bRestore = 0;
+  if( fd<0 ){
+    snprintf(zWhy, nWhy, "the identity key of %s is locked: give "
+             "--passphrase-fd N or --passphrase-file FILE (no terminal to ask "
+             "on)", zDb);
+    return -1;
+  }
+  if( tcgetattr(fd, &old)==0 ){
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    bRestore = tcsetattr(fd, TCSAFLUSH, &quiet)==0;
+  }
+  snprintf(zAsk, sizeof(zAsk), "becsync: passphrase for %s: ", zDb);
+  if( write(fd, zAsk, strlen(zAsk))<0 ){ /* the read below still works */ }
+  n = pass_read_line(fd, z, zWhy, nWhy);
+  if( bRestore ) tcsetattr(fd, TCSAFLUSH, &old);
+  if( write(fd, "\n", 1)<0 ){ /* cosmetic */ }
+  close(fd);
+  return n;
+}
+
+/* Unlocks db's identity when its key is sealed, with the passphrase from
+** the source chosen (see PASSPHRASE).  EXIT_OK (also when the key is not
+** sealed: nothing to do), or EXIT_LOCAL after saying why on stderr. */
+static int unlock_identity(sqlite3 *db, const char *zDb){
+  char zWhy[600];
+  char *z;
+  char *zErr = 0;
+  int n, rc = EXIT_OK;
+  if( !key_is_sealed(db) ) return EXIT_OK;
+  z = sodium_malloc(PASS_MAX);
+  if( z==0 ){
+    fprintf(stderr, "becsync: out of memory for the passphrase\n");
+    return EXIT_LOCAL;
+  }
+  if( nPassFd>=0 ) n = pass_read_line(nPassFd, z, zWhy, sizeof(zWhy));
+  else if( zPassFile ) n = pass_read_file(zPassFile, z, zWhy, sizeof(zWhy));
+  else n = pass_prompt(zDb, z, zWhy, sizeof(zWhy));
+  if( n==0 ){
+    snprintf(zWhy, sizeof(zWhy), "the passphrase is empty");
+    n = -1;
+  }
+  if( n<0 ){
+    fprintf(stderr, "becsync: %s\n", zWhy);
+    rc = EXIT_LOCAL;
+  }else if( db_call(db, "SELECT bec_unlock(?1)", 1, (const void*[]){z},
+                    (int[]){n}, (int[]){1}, 0, 0, &zErr) ){
+    /* bec says "bec_unlock: wrong passphrase" and the like. */
+    fprintf(stderr, "becsync: cannot unlock the identity key of %s: %s\n", zDb,
+            zErr ? zErr : "out of memory");
+    rc = EXIT_LOCAL;
+  }
+  free(zErr);
+  sodium_free(z);     /* wipes it */
+  return rc;
+}
+
+/* serve and run: a connection of their own, unlocked, that signs every
+** handshake (Db.dbSign), if the key is sealed.  EXIT_OK or EXIT_LOCAL. */
+static int unlock_pool(Db *pDb){
+  sqlite3 *db = 0;
+  int rc;
+  if( db_open(pDb->zPath, &db) ) return EXIT_LOCAL;
+  if( !key_is_sealed(db) ){
+    sqlite3_close(db);
+    return EXIT_OK;
+  }
+  rc = unlock_identity(db, pDb->zPath);
+  if( rc ) sqlite3_close(db);
+  else pDb->dbSign = db;
+  return rc;
+}
+
+/**************************************************************************
 ** Command line.
 */
 static int usage(void){
@@ -1584,6 +1779,7 @@ static int usage(void){
     "       becsync [options] --stdio DB\n"
     "options: --quiet  --timeout SECS  --handshake-timeout SECS\n"
     "         --round-timeout SECS  --label NAME\n"
+    "         --passphrase-fd N  --passphrase-file FILE (a sealed key)\n"
     "exit: 0 in sync, 1 usage, 2 local database, 3 transport, 4 authentication\n"
     "      or refused, 5 protocol, 6 ended out of sync\n");
   return EXIT_USAGE;
@@ -1650,6 +1846,14 @@ int main(int argc, char **argv){
       if( nPeer>=MAX_PEERS ) return usage();
       azPeer[nPeer++] = argv[++i];
     }
+    /* A sealed key's passphrase (see PASSPHRASE); never an argument. */
+    else if( strcmp(z, "--passphrase-fd")==0 && bMore ){
+      nPassFd = int_arg(argv[++i], 0, INT_MAX);
+      if( nPassFd<0 ) return usage();
+    }
+    else if( strcmp(z, "--passphrase-file")==0 && bMore ){
+      zPassFile = argv[++i];
+    }
     else if( z[0]=='-' && z[1]=='-' ) return usage();
     else if( nArg<8 ) azArg[nArg++] = z;
     else return usage();
@@ -1664,6 +1868,10 @@ int main(int argc, char **argv){
     if( nArg!=1 ) return usage();
     bQuiet = 1;
     if( db_open(azArg[0], &db) ) return EXIT_LOCAL;
+    if( unlock_identity(db, azArg[0]) ){
+      sqlite3_close(db);
+      return EXIT_LOCAL;
+    }
     db_init(&dbs, db, 0);
     memset(&ch, 0, sizeof(ch));
     ch.fdIn = 0;
@@ -1679,12 +1887,20 @@ int main(int argc, char **argv){
     sqlite3_close(db);
     db = 0;
     db_init(&dbs, 0, azArg[1]);
+    if( unlock_pool(&dbs) ){
+      db_pool_close(&dbs);
+      return EXIT_LOCAL;
+    }
     rc = serve(&dbs, zListen, azPeer, nPeer, nInterval, nMax, nMaxConns,
                nMaxPerAddr, nBacklog);
   }else if( strcmp(nArg ? azArg[0] : "", "sync")==0
          && ((nArg==3 && !zExec) || (nArg==2 && zExec)) ){
     Log lg;
     if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
+    if( unlock_identity(db, azArg[1]) ){
+      sqlite3_close(db);
+      return EXIT_LOCAL;
+    }
     db_init(&dbs, db, 0);
     log_init(&lg, stdout, 0, 0);
     rc = zExec ? sync_exec(&dbs, zExec) : sync_tcp(&dbs, azArg[2], &lg);
