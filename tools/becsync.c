@@ -7,6 +7,8 @@
 **          [--peer HOST:PORT]... [--interval SECS] [--max-sessions N]
 **          [--max-conns N] [--max-per-addr N] [--backlog N]
 **   becsync sync DB HOST:PORT                   one session with a server
+**   becsync sync DB HOST:PORT --live            ... kept open: pushes both
+**                                               ways (see LIVE SESSIONS)
 **   becsync sync DB --exec 'ssh host becsync --stdio db'
 **   becsync --stdio DB                          the serving side on stdin/out
 **
@@ -24,8 +26,9 @@
 ** Every later frame is a 4-byte big-endian length and one secretstream
 ** message whose first plaintext byte is its type: 'A' the sender's Ed25519
 ** signature (bec_sync_auth_sign) of client hello || server hello || its
-** role; 'K' the sender accepts the peer; 'M' a sync message; 'D' nothing
-** more to say; 'E' an error text.  After checking the peer's signature,
+** role; 'K' the sender accepts the peer (and may carry a flags byte,
+** K_LIVE); 'M' a sync message; 'D' nothing more to say; 'E' an error
+** text; in a live session, between rounds, 'P' 'H' 'B' (LIVE SESSIONS).  After checking the peer's signature,
 ** each side asks bec_sync_peer_allowed(peer key) and sends 'K' or 'E'; no
 ** sync message moves before both sides have sent 'K', so a peer that is
 ** not a member gets an 'E' frame and nothing else (no op, no head).
@@ -105,6 +108,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -115,6 +119,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
@@ -132,6 +137,7 @@
 #define EXIT_NOSYNC   6
 
 #define HELLO_BYTES   (4 + 1 + 1 + 32 + 32 + 32)
+#define K_LIVE        0x01    /* 'K' flags: a live session (LIVE SESSIONS) */
 #define MAX_FRAME     (64*1024*1024 + 1 + 17)
 /* Before authentication (see BEFORE AUTH above).  The bound is part of the
 ** protocol, so it is not an option: both sides must agree on it. */
@@ -170,6 +176,7 @@ static int nTimeout = 30;
 static int nHandshakeTimeout = HANDSHAKE_TIMEOUT;
 static int nRoundTimeout = ROUND_TIMEOUT;
 static const char *zLabelOpt = 0;
+static int bLiveOpt = 0;        /* --live: dial live sessions */
 
 /* Counters of one session, for the progress line and the summary. */
 typedef struct Stats Stats;
@@ -321,6 +328,7 @@ struct Db {
   sqlite3 *aIdle[POOL_KEEP];  /* owned: closed by db_pool_close */
   int nIdle;
   pthread_mutex_t muWrite;
+  int nLiveInterval;          /* live client: a full round this often (s) */
   sqlite3 *dbSign;            /* serve: the unlocked connection that signs
                               ** handshakes when the key is sealed, or 0 */
   pthread_mutex_t muSign;     /* guards dbSign */
@@ -555,6 +563,8 @@ struct Chan {
   int fdIn, fdOut;
   int bSecure;          /* the secretstream states are set */
   int bAuthed;          /* the peer sent 'K': large frames, the round's clock */
+  int bWantLive;        /* client: ask for a live session (LIVE SESSIONS) */
+  int bLive;            /* both sides agreed: the session stays open */
   double tDeadline;     /* end of the handshake, then of the round (now()) */
   char zFail[160];      /* why the last read or write failed, or "" */
   SS_state push, pull;
@@ -900,7 +910,13 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   }
   /* Both must accept before any sync message moves.  A peer that refuses
   ** may close before our 'K' arrives: its 'E' is still read. */
-  (void)chan_send(ch, 'K', 0, 0);
+  /* 'K' may carry one flags byte (LIVE SESSIONS): the client asks for a
+  ** live session, the server says it holds them.  Older peers send none
+  ** and ignore it. */
+  {
+    u8 flags = bClient ? (ch->bWantLive ? K_LIVE : 0) : K_LIVE;
+    (void)chan_send(ch, 'K', &flags, 1);
+  }
   rc = chan_recv(ch, &type, &aFrame, &nFrame);
   if( rc ) return handshake_refuse(ch, rc, pzWhy);
   if( type!='K' ){
@@ -908,6 +924,8 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
     free(aFrame);
     return type=='E' ? EXIT_AUTH : EXIT_PROTO;
   }
+  ch->bLive = nFrame>=1 && (aFrame[0] & K_LIVE)
+           && (bClient ? ch->bWantLive : 1);
   free(aFrame);
   /* From here frames up to MAX_FRAME, --timeout per read, and the round's
   ** own total deadline. */
@@ -918,47 +936,286 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   return *pzLabel ? EXIT_OK : EXIT_LOCAL;
 }
 
-/* One session over a channel.  The client offers; then each message gets
-** a reply until one side has nothing more to say.  The round runs on one
-** connection from pDb, which holds the round's state.  The one-line summary
-** goes to pLog, naming the peer zName. */
-static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
-                       const char *zName){
-  char *zLabel = 0, *zWhy = 0, *zErr = 0;
-  u8 *m = 0;
-  int n = 0, rc, bSync = 0, rcSql;
+/**************************************************************************
+** LIVE SESSIONS (docs/sync.md, "Live sessions").  A client that asks for
+** it ('K' carrying K_LIVE, answered in kind by a server that holds live
+** sessions) keeps the connection open after the first round.  Every later
+** round is an ordinary bec sync session on the same channel: the client
+** sends an offer ('M'), each 'M' is answered with 'M' or 'D', and every op
+** goes through bec_sync_apply, so a push is accepted exactly as any sync
+** is.  Only the client starts rounds, so two never cross; between rounds:
+**
+**   'P'  news (server to client): my heads moved; the client starts a
+**        round at once.  A 'P' that crosses the client's offer is noted
+**        and costs one more round at most.
+**   'H'  keepalive: the client sends one when it has sent nothing for
+**        --keepalive seconds, the server echoes it at once; a side that
+**        hears nothing for --timeout seconds drops the session (exit 3).
+**        So the client sets the rhythm, and its --keepalive must stay
+**        below the server's --timeout (the defaults, 10 and 30, do).
+**   'B'  bye: the sender ends the session cleanly (SIGTERM, a stopping
+**        server), only between rounds; then it closes.
+**
+** What to push is decided by the heads: a round is due when this side's
+** heads differ from the heads the peer was last seen in sync with (a
+** BLAKE2b fingerprint of the sorted head hashes).  Heads change when any
+** connection, in this process or another, commits an op: one watcher
+** thread per process polls PRAGMA data_version every WATCH_MS on a
+** connection of its own (about a microsecond a poll; it moves only when
+** another connection commits) and, when the fingerprint changed, wakes
+** every live session through its eventfd.  A session compares on its own
+** connection, so its own commits (ops the peer just sent) never trigger a
+** push back.  A round that ends out of sync (heads moved meanwhile) is
+** followed by another, at most LIVE_RETRIES times with no change.  Each
+** round still has its --round-timeout; long pushes move in the messages
+** bec already bounds (10,000 ops, 4 MiB) and each message is committed on
+** arrival, so a broken transfer resumes from what was stored: the next
+** offer names the receiver's heads, and the sender sends exactly the rest.
+*/
+
+static double unit_random(void);
+
+static void stats_add(Stats *pTo, const Stats *p){
+  pTo->nRound += p->nRound;
+  pTo->nOpsSent += p->nOpsSent;
+  pTo->nOpsRecv += p->nOpsRecv;
+  pTo->nBytesSent += p->nBytesSent;
+  pTo->nBytesRecv += p->nBytesRecv;
+}
+#define WATCH_MS      5
+#define LIVE_RETRIES  2
+
+/* The stop pipe: SIGTERM, SIGINT or a stopping server writes a byte to
+** gStop[1] and no one ever reads it, so gStop[0] stays readable and every
+** poll that includes it returns at once. */
+static int gStop[2] = { -1, -1 };
+
+static void stop_all(void){
+  if( gStop[1]>=0 && write(gStop[1], "x", 1)<0 ){ /* already full: stopping */ }
+}
+
+static int stopping(void){
+  struct pollfd pfd;
+  if( gStop[0]<0 ) return 0;
+  pfd.fd = gStop[0];
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  return poll(&pfd, 1, 0)>0;
+}
+
+static void on_stop_signal(int sig){
+  (void)sig;
+  stop_all();
+}
+
+/* Creates the stop pipe and routes SIGTERM and SIGINT to it: serve, run
+** and live sessions end cleanly instead of dying. */
+static int stop_init(void){
+  struct sigaction sa;
+  if( gStop[0]<0 && pipe2(gStop, O_CLOEXEC | O_NONBLOCK) ) return -1;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, 0);
+  sigaction(SIGINT, &sa, 0);
+  return 0;
+}
+
+/* The fingerprint of db's heads: BLAKE2b of the sorted hashes.  0 or -1. */
+static int heads_print(sqlite3 *db, u8 *aOut){
+  crypto_generichash_state h;
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT hash FROM bec_heads ORDER BY hash",
+                              -1, &pStmt, 0);
+  crypto_generichash_init(&h, 0, 0, 32);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    crypto_generichash_update(&h, sqlite3_column_text(pStmt, 0),
+                              (size_t)sqlite3_column_bytes(pStmt, 0));
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  crypto_generichash_final(&h, aOut, 32);
+  return rc==SQLITE_DONE ? 0 : -1;
+}
+
+/* The watcher: one thread per process, started by the first live session,
+** ended by the stop pipe. */
+static struct {
+  pthread_mutex_t mu;         /* guards everything below */
+  int bStarted;
+  pthread_t tid;
+  const char *zPath;
+  int *aFd;                   /* eventfds of live sessions (malloc'd) */
+  int nFd, nAlloc;
+} gWatch = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0 };
+
+static void watch_wake_all(void){
+  uint64_t one = 1;
+  int i;
+  pthread_mutex_lock(&gWatch.mu);
+  for(i=0; i<gWatch.nFd; i++){
+    if( write(gWatch.aFd[i], &one, sizeof(one))<0 ){ /* already awake */ }
+  }
+  pthread_mutex_unlock(&gWatch.mu);
+}
+
+static void *watch_main(void *pArg){
   sqlite3 *db = 0;
-  Stats st;
-  memset(&st, 0, sizeof(st));
-  st.tStart = now();
-  rc = handshake(pDb, ch, bClient, pLog, &zLabel, &zWhy);
-  if( rc==EXIT_OK ) rc = db_get(pDb, &db, &zErr);
-  if( rc==EXIT_OK && bClient ){
+  sqlite3_stmt *pVer = 0;
+  char *zErr = 0;
+  sqlite3_int64 iVer = -1;
+  u8 aPrint[32], aNow[32];
+  int bPrint = 0;
+  (void)pArg;
+  if( db_connect(gWatch.zPath, &db, &zErr)
+   || sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &pVer, 0) ){
+    Log lg;
+    log_init(&lg, stderr, 1, 0);
+    log_line(&lg, LOG_ERROR, "live sessions cannot watch %s: %s", gWatch.zPath,
+             zErr ? zErr : sqlite3_errmsg(db));
+    free(zErr);
+    sqlite3_close(db);
+    return 0;
+  }
+  for(;;){
+    struct pollfd pfd;
+    if( sqlite3_step(pVer)==SQLITE_ROW ){
+      sqlite3_int64 v = sqlite3_column_int64(pVer, 0);
+      sqlite3_reset(pVer);
+      if( v!=iVer && heads_print(db, aNow)==0 ){
+        iVer = v;
+        if( !bPrint || memcmp(aNow, aPrint, 32) ){
+          memcpy(aPrint, aNow, 32);
+          bPrint = 1;
+          watch_wake_all();
+        }
+      }
+    }else{
+      sqlite3_reset(pVer);
+    }
+    pfd.fd = gStop[0];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if( poll(&pfd, 1, WATCH_MS)>0 ) break;
+  }
+  sqlite3_finalize(pVer);
+  sqlite3_close(db);
+  return 0;
+}
+
+/* Registers a live session's eventfd (starting the watcher on zPath if it
+** does not run yet).  0 or -1. */
+static int watch_add(const char *zPath, int fd){
+  int rc = 0;
+  pthread_mutex_lock(&gWatch.mu);
+  if( !gWatch.bStarted ){
+    gWatch.zPath = zPath;
+    if( pthread_create(&gWatch.tid, 0, watch_main, 0)==0 ) gWatch.bStarted = 1;
+    else rc = -1;
+  }
+  if( rc==0 && gWatch.nFd>=gWatch.nAlloc ){
+    int nNew = gWatch.nAlloc ? gWatch.nAlloc*2 : 16;
+    int *aNew = realloc(gWatch.aFd, sizeof(int)*(size_t)nNew);
+    if( aNew ){
+      gWatch.aFd = aNew;
+      gWatch.nAlloc = nNew;
+    }else{
+      rc = -1;
+    }
+  }
+  if( rc==0 ) gWatch.aFd[gWatch.nFd++] = fd;
+  pthread_mutex_unlock(&gWatch.mu);
+  return rc;
+}
+
+static void watch_remove(int fd){
+  int i;
+  pthread_mutex_lock(&gWatch.mu);
+  for(i=0; i<gWatch.nFd; i++){
+    if( gWatch.aFd[i]==fd ){
+      gWatch.aFd[i] = gWatch.aFd[--gWatch.nFd];
+      break;
+    }
+  }
+  pthread_mutex_unlock(&gWatch.mu);
+}
+
+/* Ends the watcher (the stop pipe must have been written). */
+static void watch_join(void){
+  if( gWatch.bStarted ){
+    pthread_join(gWatch.tid, 0);
+    gWatch.bStarted = 0;
+  }
+  free(gWatch.aFd);
+  gWatch.aFd = 0;
+  gWatch.nFd = gWatch.nAlloc = 0;
+}
+
+/* The keepalive period: --keepalive, else a third of --timeout. */
+static int nKeepaliveOpt = 0;
+static int keepalive_secs(void){
+  if( nKeepaliveOpt>0 ) return nKeepaliveOpt;
+  return nTimeout>=3 ? nTimeout/3 : 1;
+}
+
+/* A frame between rounds (H, P, B): under the session's --timeout. */
+static int live_send(Chan *ch, char type){
+  ch->tDeadline = now() + nRoundTimeout;
+  return chan_send(ch, type, 0, 0) ? EXIT_NET : EXIT_OK;
+}
+
+/* One round: one bec sync session.  The client offers; the server starts
+** by reading the client's offer, or from aFirst (an 'M' already read
+** between rounds of a live session; freed here).  Each 'M' gets a reply
+** until one side has nothing more to say ('D').  'P' and 'H' frames that
+** cross the round are skipped ('P' sets *pbNews).  The round's ops, bytes
+** and messages are added to st; an error's text goes to *pzErr (malloc'd). */
+static int run_round(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
+                     const char *zLabel, Log *pLog, Stats *st, u8 *aFirst,
+                     size_t nFirst, int *pbNews, char **pzErr){
+  u8 *m = 0;
+  int n = 0, rc = EXIT_OK, rcSql;
+  if( bClient ){
     rc = db_sync_call(pDb, db, "SELECT bec_sync_offer(?1)", 1,
                       (const void*[]){zLabel}, (int[]){-1}, (int[]){1},
-                      &m, &n, &zErr) ? EXIT_LOCAL : EXIT_OK;
+                      &m, &n, pzErr) ? EXIT_LOCAL : EXIT_OK;
     if( rc==EXIT_OK ){
-      st.nRound++;
-      st.nBytesSent += n;
+      st->nRound++;
+      st->nBytesSent += n;
       rc = chan_send(ch, 'M', m, (size_t)n) ? EXIT_NET : EXIT_OK;
     }
     free(m);
     m = 0;
   }
   while( rc==EXIT_OK ){
-    char type = 0;
-    u8 *aIn = 0;
-    size_t nIn = 0;
-    rc = chan_recv(ch, &type, &aIn, &nIn);
-    if( rc ) break;
+    char type = 'M';
+    u8 *aIn = aFirst;
+    size_t nIn = nFirst;
+    if( aFirst ){
+      aFirst = 0;
+    }else{
+      rc = chan_recv(ch, &type, &aIn, &nIn);
+      if( rc ) break;
+    }
+    if( type=='P' || type=='H' ){
+      if( type=='P' ) *pbNews = 1;
+      free(aIn);
+      continue;
+    }
     if( type=='D' ){
       free(aIn);
       break;
     }
     if( type=='E' ){
-      zErr = peer_text("", aIn, nIn);
+      *pzErr = peer_text("", aIn, nIn);
       free(aIn);
       rc = EXIT_PROTO;
+      break;
+    }
+    if( type=='B' ){
+      free(aIn);
+      snprintf(ch->zFail, sizeof(ch->zFail), "the peer ended the session in a round");
+      rc = EXIT_NET;
       break;
     }
     if( type!='M' ){
@@ -966,14 +1223,14 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
       rc = EXIT_PROTO;
       break;
     }
-    st.nRound++;
-    st.nBytesRecv += (long long)nIn;
+    st->nRound++;
+    st->nBytesRecv += (long long)nIn;
     rcSql = db_sync_call(pDb, db, "SELECT bec_sync_apply(?1, ?2)", 2,
                          (const void*[]){zLabel, aIn}, (int[]){-1, (int)nIn},
-                         (int[]){1, 0}, &m, &n, &zErr);
+                         (int[]){1, 0}, &m, &n, pzErr);
     free(aIn);
     if( rcSql ){
-      (void)chan_send(ch, 'E', (const u8*)zErr, strlen(zErr));
+      (void)chan_send(ch, 'E', (const u8*)*pzErr, strlen(*pzErr));
       rc = is_local_error(rcSql) ? EXIT_LOCAL : EXIT_PROTO;
       break;
     }
@@ -981,17 +1238,197 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
       rc = chan_send(ch, 'D', 0, 0) ? EXIT_NET : EXIT_OK;
       break;
     }
-    st.nRound++;
-    st.nBytesSent += n;
+    st->nRound++;
+    st->nBytesSent += n;
     rc = chan_send(ch, 'M', m, (size_t)n) ? EXIT_NET : EXIT_OK;
     free(m);
     m = 0;
-    db_state(db, zLabel, &st, 0);
-    progress(pLog, &st);
+    db_state(db, zLabel, st, 0);
+    progress(pLog, st);
+  }
+  return rc;
+}
+
+/* Between the rounds of a live session (LIVE SESSIONS above): waits for
+** news (the watcher's wake, the peer's 'P' or 'M'), keeps the connection
+** alive, and runs a round whenever one is due.  Rounds that moved ops are
+** logged; *pTotal gets every round's counts.  EXIT_OK when either side
+** ended the session cleanly ('B', the stop pipe). */
+static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
+                     const char *zLabel, Log *pLog, const char *zName,
+                     int bInSync, Stats *pTotal, char **pzErr){
+  u8 aConf[32], aNow[32];
+  int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  int rc = EXIT_OK, bNeed = !bInSync, nRetry = 0, bPoked = 0;
+  int nKeep = keepalive_secs();
+  double tLastRecv = now(), tLastSend = now(), tNextRound = 0;
+  int nInterval = pDb->nLiveInterval;
+  memset(aConf, 0, sizeof(aConf));
+  if( efd<0 || watch_add(pDb->zPath, efd) ){
+    *pzErr = strdup("cannot watch the database for a live session");
+    if( efd>=0 ) close(efd);
+    return EXIT_LOCAL;
+  }
+  if( bInSync && heads_print(db, aConf) ) bNeed = 1;
+  if( bClient && nInterval>0 ) tNextRound = now() + nInterval*(0.9 + 0.2*unit_random());
+  log_line(pLog, LOG_INFO, "live session with %s: open", zName);
+  while( rc==EXIT_OK ){
+    struct pollfd a[3];
+    double t = now(), tWake;
+    int r;
+    if( stopping() ){
+      (void)live_send(ch, 'B');
+      break;
+    }
+    if( bClient && tNextRound>0 && t>=tNextRound ){
+      bNeed = 1;
+      tNextRound = t + nInterval*(0.9 + 0.2*unit_random());
+    }
+    if( bNeed && bClient ){
+      /* A round: the client's offer, the server's replies. */
+      Stats st;
+      int bNews = 0, bSync;
+      memset(&st, 0, sizeof(st));
+      st.tStart = now();
+      ch->tDeadline = now() + nRoundTimeout;
+      rc = run_round(pDb, ch, db, 1, zLabel, pLog, &st, 0, 0, &bNews, pzErr);
+      tLastRecv = tLastSend = now();
+      if( rc ) break;
+      bSync = heads_print(db, aNow)==0 && db_state(db, zLabel, &st, 0);
+      if( st.nOpsSent || st.nOpsRecv ) summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+      stats_add(pTotal, &st);
+      if( bSync ){
+        memcpy(aConf, aNow, 32);
+        nRetry = 0;
+      }
+      bNeed = bNews || (!bSync && nRetry++<LIVE_RETRIES);
+      continue;
+    }
+    if( bNeed && !bClient && !bPoked ){
+      rc = live_send(ch, 'P');
+      tLastSend = now();
+      bPoked = 1;
+      bNeed = 0;
+      continue;
+    }
+    /* Idle: wait for the socket, the watcher or the stop pipe. */
+    tWake = tLastRecv + nTimeout;
+    if( bClient && tLastSend + nKeep < tWake ) tWake = tLastSend + nKeep;
+    if( tNextRound>0 && tNextRound<tWake ) tWake = tNextRound;
+    a[0].fd = ch->fdIn;   a[0].events = POLLIN; a[0].revents = 0;
+    a[1].fd = efd;        a[1].events = POLLIN; a[1].revents = 0;
+    a[2].fd = gStop[0];   a[2].events = POLLIN; a[2].revents = 0;
+    r = poll(a, gStop[0]>=0 ? 3 : 2, tWake>t ? (int)((tWake-t)*1000) + 1 : 0);
+    if( r<0 && errno!=EINTR ){
+      snprintf(ch->zFail, sizeof(ch->zFail), "poll: %s", strerror(errno));
+      rc = EXIT_NET;
+      break;
+    }
+    if( r>0 && a[1].revents ){
+      uint64_t v;
+      if( read(efd, &v, sizeof(v))<0 ){ /* drained already */ }
+      if( heads_print(db, aNow)==0 && memcmp(aNow, aConf, 32) ){
+        bNeed = 1;
+        nRetry = 0;
+      }
+    }
+    if( r>0 && a[0].revents ){
+      char type = 0;
+      u8 *aIn = 0;
+      size_t nIn = 0;
+      ch->tDeadline = now() + nRoundTimeout;
+      rc = chan_recv(ch, &type, &aIn, &nIn);
+      if( rc ) break;
+      tLastRecv = now();
+      if( type=='H' ){
+        free(aIn);
+        if( !bClient ){
+          rc = live_send(ch, 'H');    /* the server echoes the client's */
+          tLastSend = now();
+        }
+      }else if( type=='P' && bClient ){
+        free(aIn);
+        bNeed = 1;
+      }else if( type=='B' ){
+        free(aIn);
+        log_line(pLog, LOG_INFO, "live session with %s: the peer ended it", zName);
+        break;
+      }else if( type=='E' ){
+        *pzErr = peer_text("", aIn, nIn);
+        free(aIn);
+        rc = EXIT_PROTO;
+      }else if( type=='M' && !bClient ){
+        /* The client starts a round; aIn is its offer. */
+        Stats st;
+        int bNews = 0, bSync;
+        memset(&st, 0, sizeof(st));
+        st.tStart = now();
+        rc = run_round(pDb, ch, db, 0, zLabel, pLog, &st, aIn, nIn, &bNews,
+                       pzErr);
+        tLastRecv = tLastSend = now();
+        if( rc ) break;
+        bSync = heads_print(db, aNow)==0 && db_state(db, zLabel, &st, 0);
+        if( st.nOpsSent || st.nOpsRecv ) summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+        stats_add(pTotal, &st);
+        bPoked = 0;
+        if( bSync ){
+          memcpy(aConf, aNow, 32);
+          nRetry = 0;
+          bNeed = 0;
+        }else{
+          bNeed = nRetry++<LIVE_RETRIES;
+        }
+      }else{
+        free(aIn);
+        snprintf(ch->zFail, sizeof(ch->zFail), "a frame of type 0x%02x between rounds",
+                 (unsigned)(u8)type);
+        rc = EXIT_PROTO;
+      }
+      continue;
+    }
+    t = now();
+    if( t - tLastRecv >= nTimeout ){
+      snprintf(ch->zFail, sizeof(ch->zFail), "nothing heard for %d s (--timeout; "
+               "keepalives every %d s)", nTimeout, nKeep);
+      rc = EXIT_NET;
+    }else if( bClient && t - tLastSend >= nKeep ){
+      rc = live_send(ch, 'H');
+      tLastSend = now();
+    }
+  }
+  watch_remove(efd);
+  close(efd);
+  return rc;
+}
+
+/* One session over a channel: the handshake, a round, and for a live
+** session the rounds that follow (live_loop).  The rounds run on one
+** connection from pDb, which holds each round's state.  The one-line
+** summary goes to pLog, naming the peer zName. */
+static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
+                       const char *zName){
+  char *zLabel = 0, *zWhy = 0, *zErr = 0;
+  int rc, bSync = 0, bNews = 0;
+  sqlite3 *db = 0;
+  Stats st;
+  memset(&st, 0, sizeof(st));
+  st.tStart = now();
+  rc = handshake(pDb, ch, bClient, pLog, &zLabel, &zWhy);
+  if( rc==EXIT_OK ) rc = db_get(pDb, &db, &zErr);
+  if( rc==EXIT_OK ){
+    rc = run_round(pDb, ch, db, bClient, zLabel, pLog, &st, 0, 0, &bNews, &zErr);
   }
   if( zLabel && db ){
     bSync = db_state(db, zLabel, &st, 0);
-    if( rc==EXIT_OK && !bSync ) rc = EXIT_NOSYNC;
+    if( rc==EXIT_OK && !bSync && !ch->bLive ) rc = EXIT_NOSYNC;
+  }
+  if( rc==EXIT_OK && ch->bLive ){
+    Stats total = st;
+    summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+    rc = live_loop(pDb, ch, db, bClient, zLabel, pLog, zName, bSync && !bNews,
+                   &total, &zErr);
+    st = total;
+    bSync = rc==EXIT_OK;
   }
   db_put(pDb, db);
   if( rc!=EXIT_OK && zWhy==0 && zErr==0 && ch->zFail[0] ){
@@ -999,7 +1436,16 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
   }else if( rc==EXIT_NET && zWhy==0 && zErr==0 ){
     zWhy = strdup("the connection failed or timed out");
   }
-  summary(pLog, rc, zName, rc==EXIT_OK, &st, zWhy ? zWhy : zErr);
+  if( ch->bLive ){
+    log_line(pLog, rc==EXIT_OK ? LOG_INFO : rc==EXIT_LOCAL ? LOG_ERROR : LOG_WARN,
+             "live session with %s ended after %d messages: sent %lld ops "
+             "(%lld B), received %lld ops (%lld B), %.2f s%s%s", zName,
+             st.nRound, st.nOpsSent, st.nBytesSent, st.nOpsRecv, st.nBytesRecv,
+             now() - st.tStart, (zWhy || zErr) ? ": " : "",
+             zWhy ? zWhy : zErr ? zErr : "");
+  }else{
+    summary(pLog, rc, zName, rc==EXIT_OK, &st, zWhy ? zWhy : zErr);
+  }
   free(zWhy);
   free(zErr);
   sqlite3_free(zLabel);
@@ -1053,6 +1499,14 @@ static void tcp_close(Chan *ch){
   close(fd);
 }
 
+/* Frames go out at once: Nagle's algorithm would hold a small frame (a
+** live session's 'P', a short reply) until the peer's delayed ACK, some
+** 20-40 ms, which is most of a push's latency budget. */
+static void no_delay(int fd){
+  int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /* Waits until fd, connecting, is connected or tEnd passes: 0 or an errno. */
 static int connect_wait(int fd, double tEnd){
   struct pollfd pfd;
@@ -1103,6 +1557,7 @@ static int tcp_connect(const char *zAddr, char *zWhy, size_t nWhy){
       snprintf(zWhy, nWhy, "socket: %s", strerror(errno));
       continue;
     }
+    no_delay(fd);
     err = connect(fd, p->ai_addr, p->ai_addrlen)==0 ? 0 : errno;
     if( err==EINPROGRESS ) err = connect_wait(fd, tEnd);
     if( err==0 ) break;
@@ -1153,6 +1608,7 @@ static int sync_tcp(Db *pDb, const char *zAddr, Log *pLog){
   }
   memset(&ch, 0, sizeof(ch));
   ch.fdIn = ch.fdOut = fd;
+  ch.bWantLive = bLiveOpt;
   rc = run_session(pDb, &ch, 1, pLog, zAddr);
   tcp_close(&ch);
   return rc;
@@ -1239,6 +1695,7 @@ static void server_stop_locked(Server *p){
   if( !p->bStop ){
     p->bStop = 1;
     if( write(p->aWake[1], "x", 1)<0 ){ /* the loop also sees bStop */ }
+    stop_all();   /* live sessions end at their next idle moment */
     pthread_cond_broadcast(&p->cv);
   }
 }
@@ -1328,6 +1785,7 @@ static void *conn_main(void *pArg){
   snprintf(zName, sizeof(zName), "client %s", c->zAddr);
   memset(&ch, 0, sizeof(ch));
   ch.fdIn = ch.fdOut = c->fd;
+  no_delay(c->fd);
   (void)run_session(c->p->pDb, &ch, 0, &lg, zName);
   tcp_close(&ch);
   server_release(c->p, c->iSlot);
@@ -1342,15 +1800,31 @@ static void *dial_main(void *pArg){
   Server *p = d->p;
   double dFirst = p->nInterval*0.1 < 1.0 ? p->nInterval*0.1 : 1.0;
   double tNext = now() + dFirst*unit_random();
+  int nFail = 0;
   for(;;){
-    int iSlot;
+    int iSlot, rc;
+    double tStart;
     Log lg;
     if( server_sleep(p, tNext) ) break;
     if( server_admit(p, 0, &iSlot) ) break;
     log_init(&lg, stdout, 1, d->zAddr);
-    (void)sync_tcp(p->pDb, d->zAddr, &lg);
+    tStart = now();
+    rc = sync_tcp(p->pDb, d->zAddr, &lg);
     server_release(p, -1);
-    tNext = now() + p->nInterval*(0.9 + 0.2*unit_random());
+    if( !bLiveOpt ){
+      tNext = now() + p->nInterval*(0.9 + 0.2*unit_random());
+      continue;
+    }
+    /* A live session ended: dial again after a jittered back-off that
+    ** doubles with each failure in a row, from 1 s up to --interval (a
+    ** session that lasted longer than that starts the count again). */
+    if( rc==EXIT_OK || now() - tStart > p->nInterval ) nFail = 0;
+    if( rc!=EXIT_OK ) nFail++;
+    {
+      double dWait = nFail==0 ? 1.0 : (double)(1 << (nFail<7 ? nFail-1 : 6));
+      if( dWait>p->nInterval ) dWait = p->nInterval;
+      tNext = now() + dWait*(0.5 + unit_random());
+    }
   }
   return 0;
 }
@@ -1484,7 +1958,7 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   }
 
   for(;;){
-    struct pollfd a[2];
+    struct pollfd a[3];
     struct sockaddr_storage sa;
     socklen_t nSa = sizeof(sa);
     int fdc, r;
@@ -1492,14 +1966,16 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
     a[0].events = POLLIN;
     a[1].fd = srv.aWake[0];
     a[1].events = POLLIN;
-    a[0].revents = a[1].revents = 0;
-    r = poll(a, 2, -1);
+    a[2].fd = gStop[0];       /* SIGTERM, SIGINT */
+    a[2].events = POLLIN;
+    a[0].revents = a[1].revents = a[2].revents = 0;
+    r = poll(a, 3, -1);
     if( r<0 && errno==EINTR ) continue;
     if( r<0 ){
       log_line(&lg, LOG_ERROR, "poll: %s", strerror(errno));
       break;
     }
-    if( a[1].revents ) break;
+    if( a[1].revents || a[2].revents ) break;
     if( !(a[0].revents & POLLIN) ) continue;
     fdc = accept4(fd, (struct sockaddr*)&sa, &nSa, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if( fdc<0 ){
@@ -1521,6 +1997,7 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   while( srv.nActive>0 ) pthread_cond_wait(&srv.cv, &srv.mu);
   pthread_mutex_unlock(&srv.mu);
   for(i=0; i<nDial; i++) pthread_join(aDial[i].tid, 0);
+  watch_join();
   log_line(&lg, LOG_INFO, "stopped after %d sessions", srv.nStarted);
   pthread_cond_destroy(&srv.cv);
   pthread_mutex_destroy(&srv.mu);
@@ -1780,6 +2257,7 @@ static int usage(void){
     "options: --quiet  --timeout SECS  --handshake-timeout SECS\n"
     "         --round-timeout SECS  --label NAME\n"
     "         --passphrase-fd N  --passphrase-file FILE (a sealed key)\n"
+    "         --live (sync, serve --peer: keep sessions open)  --keepalive SECS\n"
     "exit: 0 in sync, 1 usage, 2 local database, 3 transport, 4 authentication\n"
     "      or refused, 5 protocol, 6 ended out of sync\n");
   return EXIT_USAGE;
@@ -1846,6 +2324,12 @@ int main(int argc, char **argv){
       if( nPeer>=MAX_PEERS ) return usage();
       azPeer[nPeer++] = argv[++i];
     }
+    /* Live sessions (see LIVE SESSIONS). */
+    else if( strcmp(z, "--live")==0 ) bLiveOpt = 1;
+    else if( strcmp(z, "--keepalive")==0 && bMore ){
+      nKeepaliveOpt = int_arg(argv[++i], 1, 1000000);
+      if( nKeepaliveOpt<1 ) return usage();
+    }
     /* A sealed key's passphrase (see PASSPHRASE); never an argument. */
     else if( strcmp(z, "--passphrase-fd")==0 && bMore ){
       nPassFd = int_arg(argv[++i], 0, INT_MAX);
@@ -1862,6 +2346,11 @@ int main(int argc, char **argv){
    || nMax<0 || nMaxConns<1 || nMaxPerAddr<1 || nBacklog<1 ){
     return usage();
   }
+  if( (bStdio || (nArg>0 && strcmp(azArg[0], "serve")==0)
+       || (nArg>0 && strcmp(azArg[0], "sync")==0)) && stop_init() ){
+    fprintf(stderr, "becsync: pipe: %s\n", strerror(errno));
+    return EXIT_LOCAL;
+  }
   if( bStdio ){
     Chan ch;
     Log lg;
@@ -1872,12 +2361,14 @@ int main(int argc, char **argv){
       sqlite3_close(db);
       return EXIT_LOCAL;
     }
-    db_init(&dbs, db, 0);
+    db_init(&dbs, db, azArg[0]);
     memset(&ch, 0, sizeof(ch));
     ch.fdIn = 0;
     ch.fdOut = 1;
     log_init(&lg, stderr, 0, 0);
     rc = run_session(&dbs, &ch, 0, &lg, "stdio peer");
+    stop_all();
+    watch_join();
   }else if( nArg==3 && strcmp(azArg[0], "serve")==0 ){
     return usage();
   }else if( nArg==2 && strcmp(azArg[0], "serve")==0 ){
@@ -1893,6 +2384,25 @@ int main(int argc, char **argv){
     }
     rc = serve(&dbs, zListen, azPeer, nPeer, nInterval, nMax, nMaxConns,
                nMaxPerAddr, nBacklog);
+  }else if( strcmp(nArg ? azArg[0] : "", "sync")==0 && bLiveOpt
+         && nArg==3 && !zExec ){
+    /* A live client: pooled connections and WAL like serve, so that the
+    ** watcher and writers in other processes never wait for a session. */
+    Log lg;
+    if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL", 0, 0, 0);
+    sqlite3_close(db);
+    db = 0;
+    db_init(&dbs, 0, azArg[1]);
+    dbs.nLiveInterval = nInterval;
+    if( unlock_pool(&dbs) ){
+      db_pool_close(&dbs);
+      return EXIT_LOCAL;
+    }
+    log_init(&lg, stdout, 1, azArg[2]);
+    rc = sync_tcp(&dbs, azArg[2], &lg);
+    stop_all();
+    watch_join();
   }else if( strcmp(nArg ? azArg[0] : "", "sync")==0
          && ((nArg==3 && !zExec) || (nArg==2 && zExec)) ){
     Log lg;
