@@ -11,6 +11,8 @@
 **                                               ways (see LIVE SESSIONS)
 **   becsync sync DB --exec 'ssh host becsync --stdio db'
 **   becsync --stdio DB                          the serving side on stdin/out
+**   becsync run CONFIG                          a replica's long-running
+**                                               process (see RUN)
 **
 ** Options: --quiet (no progress line), --timeout SECS (I/O, default 30),
 ** --handshake-timeout SECS (default 10), --round-timeout SECS (default
@@ -565,6 +567,8 @@ struct Chan {
   int bAuthed;          /* the peer sent 'K': large frames, the round's clock */
   int bWantLive;        /* client: ask for a live session (LIVE SESSIONS) */
   int bLive;            /* both sides agreed: the session stays open */
+  const int *pQuit;     /* a descriptor readable when this session must end
+                        ** (run dropped the peer), or 0 */
   double tDeadline;     /* end of the handshake, then of the round (now()) */
   char zFail[160];      /* why the last read or write failed, or "" */
   SS_state push, pull;
@@ -1151,6 +1155,16 @@ static void watch_join(void){
   gWatch.nFd = gWatch.nAlloc = 0;
 }
 
+/* 1 if the session's own quit descriptor is readable. */
+static int chan_quit(const Chan *ch){
+  struct pollfd pfd;
+  if( ch->pQuit==0 ) return 0;
+  pfd.fd = *ch->pQuit;
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  return poll(&pfd, 1, 0)>0;
+}
+
 /* The keepalive period: --keepalive, else a third of --timeout. */
 static int nKeepaliveOpt = 0;
 static int keepalive_secs(void){
@@ -1273,10 +1287,10 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
   if( bClient && nInterval>0 ) tNextRound = now() + nInterval*(0.9 + 0.2*unit_random());
   log_line(pLog, LOG_INFO, "live session with %s: open", zName);
   while( rc==EXIT_OK ){
-    struct pollfd a[3];
+    struct pollfd a[4];
     double t = now(), tWake;
-    int r;
-    if( stopping() ){
+    int r, nFd;
+    if( stopping() || chan_quit(ch) ){
       (void)live_send(ch, 'B');
       break;
     }
@@ -1318,7 +1332,10 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
     a[0].fd = ch->fdIn;   a[0].events = POLLIN; a[0].revents = 0;
     a[1].fd = efd;        a[1].events = POLLIN; a[1].revents = 0;
     a[2].fd = gStop[0];   a[2].events = POLLIN; a[2].revents = 0;
-    r = poll(a, gStop[0]>=0 ? 3 : 2, tWake>t ? (int)((tWake-t)*1000) + 1 : 0);
+    a[3].fd = ch->pQuit ? *ch->pQuit : -1;
+    a[3].events = POLLIN; a[3].revents = 0;
+    nFd = 4;
+    r = poll(a, (nfds_t)nFd, tWake>t ? (int)((tWake-t)*1000) + 1 : 0);
     if( r<0 && errno!=EINTR ){
       snprintf(ch->zFail, sizeof(ch->zFail), "poll: %s", strerror(errno));
       rc = EXIT_NET;
@@ -1596,7 +1613,7 @@ static int tcp_listen(const char *zAddr, int nBacklog){
 
 /* One session with the server at zAddr; the summary goes to pLog (serve's
 ** dialling threads) or stdout, a failure to connect to stderr. */
-static int sync_tcp(Db *pDb, const char *zAddr, Log *pLog){
+static int sync_tcp(Db *pDb, const char *zAddr, Log *pLog, const int *pQuit){
   char zWhy[160];
   Chan ch;
   int fd = tcp_connect(zAddr, zWhy, sizeof(zWhy)), rc;
@@ -1609,6 +1626,7 @@ static int sync_tcp(Db *pDb, const char *zAddr, Log *pLog){
   memset(&ch, 0, sizeof(ch));
   ch.fdIn = ch.fdOut = fd;
   ch.bWantLive = bLiveOpt;
+  ch.pQuit = pQuit;
   rc = run_session(pDb, &ch, 1, pLog, zAddr);
   tcp_close(&ch);
   return rc;
@@ -1660,6 +1678,9 @@ struct Dialer {
   Server *p;
   const char *zAddr;
   pthread_t tid;
+  int bQuit;                  /* run's reload dropped this peer (p->mu) */
+  int aQuit[2];               /* a byte in aQuit[1] ends its live session */
+  char *zOwn;                 /* run: zAddr's own copy (malloc'd), or 0 */
 };
 
 /* The text ("1.2.3.4:5", "[::1]:5") and the bound key of an address. */
@@ -1749,10 +1770,10 @@ static void server_release(Server *p, int iSlot){
 }
 
 /* Sleeps until tUntil (now() clock); 1 at once when the server stops. */
-static int server_sleep(Server *p, double tUntil){
+static int server_sleep(Server *p, double tUntil, const int *pbQuit){
   int bStop;
   pthread_mutex_lock(&p->mu);
-  while( !p->bStop ){
+  while( !p->bStop && !(pbQuit && *pbQuit) ){
     double dt = tUntil - now();
     struct timespec ts;
     if( dt<=0 ) break;
@@ -1765,7 +1786,7 @@ static int server_sleep(Server *p, double tUntil){
     }
     pthread_cond_timedwait(&p->cv, &p->mu, &ts);
   }
-  bStop = p->bStop;
+  bStop = p->bStop || (pbQuit && *pbQuit);
   pthread_mutex_unlock(&p->mu);
   return bStop;
 }
@@ -1805,11 +1826,11 @@ static void *dial_main(void *pArg){
     int iSlot, rc;
     double tStart;
     Log lg;
-    if( server_sleep(p, tNext) ) break;
+    if( server_sleep(p, tNext, &d->bQuit) ) break;
     if( server_admit(p, 0, &iSlot) ) break;
     log_init(&lg, stdout, 1, d->zAddr);
     tStart = now();
-    rc = sync_tcp(p->pDb, d->zAddr, &lg);
+    rc = sync_tcp(p->pDb, d->zAddr, &lg, &d->aQuit[0]);
     server_release(p, -1);
     if( !bLiveOpt ){
       tNext = now() + p->nInterval*(0.9 + 0.2*unit_random());
@@ -1895,11 +1916,333 @@ static void raise_fd_limit(int nConns){
   }
 }
 
+/**************************************************************************
+** RUN: becsync run CONFIG, one long-running process per replica.  The
+** config file is lines of "key = value"; blank lines and lines whose first
+** non-blank character is '#' are ignored; keys are the long options'
+** names without the dashes (docs/reference.md has the complete example):
+**
+**   database = PATH           required; relative to the config's directory
+**   peer = HOST:PORT          repeated, 0 to MAX_PEERS; a live session each
+**   listen = HOST:PORT        optional: serve peers too (a relay)
+**   passphrase-file = PATH    a sealed key (see PASSPHRASE); or
+**   passphrase-fd = N
+**   metrics = PATH            Prometheus text file (see METRICS)
+**   timeout, handshake-timeout, round-timeout, keepalive, interval,
+**   max-conns, max-per-addr, backlog    as the options of the same name
+**
+** An unknown key, a bad value or a key given twice (other than peer) is an
+** error naming the file and line.  SIGHUP reads the file again: the peers
+** are applied at once (sessions to peers no longer listed end with 'B',
+** new peers are dialled); a change to any other key is logged as needing a
+** restart and ignored; a file with an error is logged and ignored (the
+** running configuration stays).  SIGTERM and SIGINT end every session
+** cleanly and exit 0.
+*/
+typedef struct Config Config;
+struct Config {
+  char *zDb, *zListen, *zPassFile, *zMetrics;  /* malloc'd, or 0 */
+  char *azPeer[MAX_PEERS];                     /* malloc'd */
+  int nPeer;
+  int nPassFd;
+  int nTimeout, nHandshakeTimeout, nRoundTimeout, nKeepalive, nInterval;
+  int nMaxConns, nMaxPerAddr, nBacklog;
+};
+
+static int int_arg(const char *z, int lo, int hi);
+
+static void config_free(Config *c){
+  int i;
+  free(c->zDb);
+  free(c->zListen);
+  free(c->zPassFile);
+  free(c->zMetrics);
+  for(i=0; i<c->nPeer; i++) free(c->azPeer[i]);
+  memset(c, 0, sizeof(*c));
+}
+
+/* A path from the config: relative ones are taken from the config file's
+** directory, so that the process's working directory (/ under systemd)
+** does not matter.  malloc'd, or 0. */
+static char *config_path(const char *zConfig, const char *zVal){
+  const char *zSlash = strrchr(zConfig, '/');
+  char *z;
+  size_t nDir;
+  if( zVal[0]=='/' || zSlash==0 ) return strdup(zVal);
+  nDir = (size_t)(zSlash - zConfig) + 1;
+  z = malloc(nDir + strlen(zVal) + 1);
+  if( z ){
+    memcpy(z, zConfig, nDir);
+    strcpy(&z[nDir], zVal);
+  }
+  return z;
+}
+
+/* Reads zConfig into *c (its defaults first).  0, or -1 with *pzErr
+** (malloc'd) "FILE:LINE: why". */
+static int config_load(const char *zConfig, Config *c, char **pzErr){
+  static const struct { const char *zKey; int lo, hi; } aInt[] = {
+    { "timeout", 1, 1000000 }, { "handshake-timeout", 1, 1000000 },
+    { "round-timeout", 1, 1000000 }, { "keepalive", 1, 1000000 },
+    { "interval", 1, 1000000 }, { "max-conns", 1, 1000000 },
+    { "max-per-addr", 1, 1000000 }, { "backlog", 1, 65535 },
+    { "passphrase-fd", 0, INT_MAX },
+  };
+  int aSeen[16];               /* line where each single key was given */
+  FILE *f = fopen(zConfig, "r");
+  char zLine[4096], zErr[4400];
+  int iLine = 0, rc = 0;
+  memset(c, 0, sizeof(*c));
+  memset(aSeen, 0, sizeof(aSeen));
+  c->nPassFd = -1;
+  c->nTimeout = 30;
+  c->nHandshakeTimeout = HANDSHAKE_TIMEOUT;
+  c->nRoundTimeout = ROUND_TIMEOUT;
+  c->nKeepalive = 0;
+  c->nInterval = 60;
+  c->nMaxConns = MAX_CONNS;
+  c->nMaxPerAddr = MAX_PER_ADDR;
+  c->nBacklog = LISTEN_BACKLOG;
+  zErr[0] = 0;
+  if( f==0 ){
+    snprintf(zErr, sizeof(zErr), "%s: %s", zConfig, strerror(errno));
+    rc = -1;
+  }
+  while( rc==0 && fgets(zLine, sizeof(zLine), f) ){
+    char *zKey = zLine, *zEq, *zVal, *zEnd;
+    int i, iKey = -1;
+    iLine++;
+    if( strchr(zLine, '\n')==0 && !feof(f) ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: line too long", zConfig, iLine);
+      rc = -1;
+      break;
+    }
+    while( *zKey==' ' || *zKey=='\t' ) zKey++;
+    if( *zKey=='#' || *zKey=='\n' || *zKey=='\r' || *zKey==0 ) continue;
+    zEq = strchr(zKey, '=');
+    if( zEq==0 ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: want \"key = value\"", zConfig, iLine);
+      rc = -1;
+      break;
+    }
+    zVal = zEq + 1;
+    for(zEnd=zEq; zEnd>zKey && (zEnd[-1]==' ' || zEnd[-1]=='\t'); zEnd--){}
+    *zEnd = 0;
+    while( *zVal==' ' || *zVal=='\t' ) zVal++;
+    for(zEnd=zVal+strlen(zVal); zEnd>zVal && (zEnd[-1]=='\n' || zEnd[-1]=='\r'
+        || zEnd[-1]==' ' || zEnd[-1]=='\t'); zEnd--){}
+    *zEnd = 0;
+    if( zVal[0]==0 ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: %.100s: no value", zConfig, iLine, zKey);
+      rc = -1;
+      break;
+    }
+    if( strcmp(zKey, "peer")==0 ){
+      char zH[256], zP[32];
+      if( c->nPeer>=MAX_PEERS ){
+        snprintf(zErr, sizeof(zErr), "%s:%d: more than %d peers", zConfig,
+                 iLine, MAX_PEERS);
+        rc = -1;
+      }else if( split_hostport(zVal, zH, sizeof(zH), zP, sizeof(zP)) ){
+        snprintf(zErr, sizeof(zErr), "%s:%d: peer: want HOST:PORT", zConfig, iLine);
+        rc = -1;
+      }else if( (c->azPeer[c->nPeer] = strdup(zVal))!=0 ){
+        c->nPeer++;
+      }
+      continue;
+    }
+    /* Keys given once: their index in aSeen. */
+    if( strcmp(zKey, "database")==0 ) iKey = 9;
+    else if( strcmp(zKey, "listen")==0 ) iKey = 10;
+    else if( strcmp(zKey, "passphrase-file")==0 ) iKey = 11;
+    else if( strcmp(zKey, "metrics")==0 ) iKey = 12;
+    for(i=0; iKey<0 && i<(int)(sizeof(aInt)/sizeof(aInt[0])); i++){
+      if( strcmp(zKey, aInt[i].zKey)==0 ) iKey = i;
+    }
+    if( iKey<0 ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: unknown key \"%.100s\"", zConfig,
+               iLine, zKey);
+      rc = -1;
+      break;
+    }
+    if( aSeen[iKey] ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: %.100s given twice (first on line %d)",
+               zConfig, iLine, zKey, aSeen[iKey]);
+      rc = -1;
+      break;
+    }
+    aSeen[iKey] = iLine;
+    if( iKey<9 ){
+      int v = int_arg(zVal, aInt[iKey].lo, aInt[iKey].hi);
+      int *apV[] = { &c->nTimeout, &c->nHandshakeTimeout, &c->nRoundTimeout,
+                     &c->nKeepalive, &c->nInterval, &c->nMaxConns,
+                     &c->nMaxPerAddr, &c->nBacklog, &c->nPassFd };
+      if( v<aInt[iKey].lo ){
+        snprintf(zErr, sizeof(zErr), "%s:%d: %.100s: want a whole number from %d "
+                 "to %d", zConfig, iLine, zKey, aInt[iKey].lo, aInt[iKey].hi);
+        rc = -1;
+      }else{
+        *apV[iKey] = v;
+      }
+    }else if( iKey==9 ){
+      c->zDb = config_path(zConfig, zVal);
+    }else if( iKey==10 ){
+      char zH[256], zP[32];
+      if( split_hostport(zVal, zH, sizeof(zH), zP, sizeof(zP)) ){
+        snprintf(zErr, sizeof(zErr), "%s:%d: listen: want HOST:PORT", zConfig, iLine);
+        rc = -1;
+      }else{
+        c->zListen = strdup(zVal);
+      }
+    }else if( iKey==11 ){
+      c->zPassFile = config_path(zConfig, zVal);
+    }else{
+      c->zMetrics = config_path(zConfig, zVal);
+    }
+  }
+  if( f ) fclose(f);
+  if( rc==0 && c->zDb==0 ){
+    snprintf(zErr, sizeof(zErr), "%s: no \"database = PATH\" line", zConfig);
+    rc = -1;
+  }
+  if( rc==0 && c->zPassFile && c->nPassFd>=0 ){
+    snprintf(zErr, sizeof(zErr), "%s:%d: passphrase-fd and passphrase-file "
+             "(line %d) exclude each other", zConfig, aSeen[8], aSeen[11]);
+    rc = -1;
+  }
+  if( rc==0 && c->zListen==0 && c->nPeer==0 ){
+    snprintf(zErr, sizeof(zErr), "%s: neither \"listen\" nor \"peer\": nothing "
+             "to do", zConfig);
+    rc = -1;
+  }
+  if( rc ){
+    config_free(c);
+    *pzErr = strdup(zErr[0] ? zErr : "out of memory");
+  }
+  return rc;
+}
+
+/* The keys of a reload that need a restart, as text ("" if none). */
+static void config_changed(const Config *a, const Config *b, char *z, size_t n){
+#define CFG_STR_NE(x, y) (((x)==0)!=((y)==0) || ((x) && strcmp((x),(y))))
+  z[0] = 0;
+  if( CFG_STR_NE(a->zDb, b->zDb) ) strncat(z, " database", n-strlen(z)-1);
+  if( CFG_STR_NE(a->zListen, b->zListen) ) strncat(z, " listen", n-strlen(z)-1);
+  if( CFG_STR_NE(a->zPassFile, b->zPassFile) || a->nPassFd!=b->nPassFd ){
+    strncat(z, " passphrase", n-strlen(z)-1);
+  }
+  if( CFG_STR_NE(a->zMetrics, b->zMetrics) ) strncat(z, " metrics", n-strlen(z)-1);
+  if( a->nTimeout!=b->nTimeout || a->nHandshakeTimeout!=b->nHandshakeTimeout
+   || a->nRoundTimeout!=b->nRoundTimeout || a->nKeepalive!=b->nKeepalive
+   || a->nInterval!=b->nInterval ){
+    strncat(z, " timeouts", n-strlen(z)-1);
+  }
+  if( a->nMaxConns!=b->nMaxConns || a->nMaxPerAddr!=b->nMaxPerAddr
+   || a->nBacklog!=b->nBacklog ){
+    strncat(z, " limits", n-strlen(z)-1);
+  }
+#undef CFG_STR_NE
+}
+
+/* SIGHUP: a byte in gHup[1]; run's loop reads it back. */
+static int gHup[2] = { -1, -1 };
+
+static void on_hup_signal(int sig){
+  (void)sig;
+  if( gHup[1]>=0 && write(gHup[1], "h", 1)<0 ){ /* one is enough */ }
+}
+
+/* Starts the dialling thread of zAddr (copied).  The Dialer, or 0. */
+static Dialer *dial_start(Server *p, const char *zAddr){
+  Dialer *d = calloc(1, sizeof(Dialer));
+  if( d==0 ) return 0;
+  d->p = p;
+  d->zOwn = strdup(zAddr);
+  d->zAddr = d->zOwn;
+  if( d->zOwn==0 || pipe2(d->aQuit, O_CLOEXEC | O_NONBLOCK) ){
+    free(d->zOwn);
+    free(d);
+    return 0;
+  }
+  if( pthread_create(&d->tid, 0, dial_main, d) ){
+    close(d->aQuit[0]);
+    close(d->aQuit[1]);
+    free(d->zOwn);
+    free(d);
+    return 0;
+  }
+  return d;
+}
+
+/* Ends a dialling thread (its live session says 'B'), waits for it, frees
+** it.  With bNow 0 the server is stopping anyway: only the wait. */
+static void dial_stop(Dialer *d, int bNow){
+  if( bNow ){
+    pthread_mutex_lock(&d->p->mu);
+    d->bQuit = 1;
+    pthread_cond_broadcast(&d->p->cv);
+    pthread_mutex_unlock(&d->p->mu);
+    if( write(d->aQuit[1], "q", 1)<0 ){ /* the flag is set anyway */ }
+  }
+  pthread_join(d->tid, 0);
+  close(d->aQuit[0]);
+  close(d->aQuit[1]);
+  free(d->zOwn);
+  free(d);
+}
+
+/* SIGHUP: reads zConfig again and applies its peers (see RUN). */
+static void run_reload(Server *p, const char *zConfig, Config *pCfg,
+                       Dialer **apDial, int *pnDial, const Log *pLog){
+  Config c;
+  char *zErr = 0, zNeed[200];
+  int i, j, nAdd = 0, nDrop = 0;
+  if( config_load(zConfig, &c, &zErr) ){
+    log_line(pLog, LOG_ERROR, "reload: %s; the running configuration stays",
+             zErr ? zErr : "out of memory");
+    free(zErr);
+    return;
+  }
+  config_changed(pCfg, &c, zNeed, sizeof(zNeed));
+  if( zNeed[0] ){
+    log_line(pLog, LOG_WARN, "reload: changes to%s need a restart; ignored", zNeed);
+  }
+  for(i=0; i<*pnDial; ){
+    for(j=0; j<c.nPeer && strcmp(c.azPeer[j], apDial[i]->zAddr); j++){}
+    if( j<c.nPeer ){
+      i++;
+      continue;
+    }
+    dial_stop(apDial[i], 1);
+    apDial[i] = apDial[--*pnDial];
+    nDrop++;
+  }
+  for(j=0; j<c.nPeer; j++){
+    for(i=0; i<*pnDial && strcmp(c.azPeer[j], apDial[i]->zAddr); i++){}
+    if( i<*pnDial ) continue;
+    if( (apDial[*pnDial] = dial_start(p, c.azPeer[j]))==0 ){
+      log_line(pLog, LOG_ERROR, "no thread to dial %s", c.azPeer[j]);
+    }else{
+      ++*pnDial;
+      nAdd++;
+    }
+  }
+  for(i=0; i<pCfg->nPeer; i++) free(pCfg->azPeer[i]);
+  memcpy(pCfg->azPeer, c.azPeer, sizeof(c.azPeer));
+  pCfg->nPeer = c.nPeer;
+  c.nPeer = 0;
+  config_free(&c);
+  log_line(pLog, LOG_INFO, "reloaded %s: %d peer%s (%d added, %d dropped)",
+           zConfig, *pnDial, *pnDial==1 ? "" : "s", nAdd, nDrop);
+}
+
+/* serve, and run (zConfig and pCfg set: no listening socket if zListen is
+** 0, and SIGHUP reloads the peers). */
 static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
                  int nInterval, int nMax, int nMaxConns, int nMaxPerAddr,
-                 int nBacklog){
+                 int nBacklog, const char *zConfig, Config *pCfg){
   Server srv;
-  Dialer aDial[MAX_PEERS];
+  Dialer *apDial[MAX_PEERS];
   pthread_condattr_t ca;
   Log lg;
   sqlite3 *db = 0;
@@ -1920,8 +2263,8 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
     db_put(pDb, db);
   }
   free(zErr);
-  fd = tcp_listen(zListen, nBacklog);
-  if( fd<0 ){
+  fd = zListen ? tcp_listen(zListen, nBacklog) : -3;
+  if( fd<0 && fd!=-3 ){
     log_line(&lg, LOG_ERROR, "cannot listen on %s%s: %s", zListen,
              fd==-2 ? " (want HOST:PORT)" : "", strerror(errno));
     return fd==-2 ? EXIT_USAGE : EXIT_NET;
@@ -1936,7 +2279,7 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   if( srv.aSlot==0 || pipe2(srv.aWake, O_CLOEXEC | O_NONBLOCK) ){
     log_line(&lg, LOG_ERROR, "out of resources: %s", strerror(errno));
     free(srv.aSlot);
-    close(fd);
+    if( fd>=0 ) close(fd);
     return EXIT_LOCAL;
   }
   pthread_mutex_init(&srv.mu, 0);
@@ -1944,13 +2287,18 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&srv.cv, &ca);
   pthread_condattr_destroy(&ca);
-  log_line(&lg, LOG_INFO, "serving on %s (at most %d connections, %d per "
-           "address; backlog %d; %d peer%s every %d s)", zListen, nMaxConns,
-           nMaxPerAddr, nBacklog, nPeer, nPeer==1 ? "" : "s", nInterval);
+  if( zListen ){
+    log_line(&lg, LOG_INFO, "serving on %s (at most %d connections, %d per "
+             "address; backlog %d; %d peer%s every %d s)", zListen, nMaxConns,
+             nMaxPerAddr, nBacklog, nPeer, nPeer==1 ? "" : "s", nInterval);
+  }
+  if( zConfig ){
+    log_line(&lg, LOG_INFO, "running %s: %d live peer%s%s%s", zConfig, nPeer,
+             nPeer==1 ? "" : "s", zListen ? ", relay on " : "",
+             zListen ? zListen : "");
+  }
   for(i=0; i<nPeer; i++){
-    aDial[nDial].p = &srv;
-    aDial[nDial].zAddr = azPeer[i];
-    if( pthread_create(&aDial[nDial].tid, 0, dial_main, &aDial[nDial]) ){
+    if( (apDial[nDial] = dial_start(&srv, azPeer[i]))==0 ){
       log_line(&lg, LOG_ERROR, "no thread to dial %s", azPeer[i]);
     }else{
       nDial++;
@@ -1958,10 +2306,13 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   }
 
   for(;;){
-    struct pollfd a[3];
+    struct pollfd a[4];
     struct sockaddr_storage sa;
     socklen_t nSa = sizeof(sa);
     int fdc, r;
+    a[3].fd = zConfig ? gHup[0] : -1;   /* SIGHUP */
+    a[3].events = POLLIN;
+    a[3].revents = 0;
     a[0].fd = fd;
     a[0].events = POLLIN;
     a[1].fd = srv.aWake[0];
@@ -1969,13 +2320,19 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
     a[2].fd = gStop[0];       /* SIGTERM, SIGINT */
     a[2].events = POLLIN;
     a[0].revents = a[1].revents = a[2].revents = 0;
-    r = poll(a, 3, -1);
+    r = poll(a, 4, -1);
     if( r<0 && errno==EINTR ) continue;
     if( r<0 ){
       log_line(&lg, LOG_ERROR, "poll: %s", strerror(errno));
       break;
     }
     if( a[1].revents || a[2].revents ) break;
+    if( a[3].revents ){
+      char zBuf[64];
+      while( read(gHup[0], zBuf, sizeof(zBuf))>0 ){}
+      run_reload(&srv, zConfig, pCfg, apDial, &nDial, &lg);
+      continue;
+    }
     if( !(a[0].revents & POLLIN) ) continue;
     fdc = accept4(fd, (struct sockaddr*)&sa, &nSa, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if( fdc<0 ){
@@ -1991,12 +2348,12 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
 
   /* Stopping (--max-sessions reached, or an error): no new session; those
   ** running end within their own deadlines. */
-  close(fd);
+  if( fd>=0 ) close(fd);
   pthread_mutex_lock(&srv.mu);
   server_stop_locked(&srv);
   while( srv.nActive>0 ) pthread_cond_wait(&srv.cv, &srv.mu);
   pthread_mutex_unlock(&srv.mu);
-  for(i=0; i<nDial; i++) pthread_join(aDial[i].tid, 0);
+  for(i=0; i<nDial; i++) dial_stop(apDial[i], 0);
   watch_join();
   log_line(&lg, LOG_INFO, "stopped after %d sessions", srv.nStarted);
   pthread_cond_destroy(&srv.cv);
@@ -2242,6 +2599,56 @@ static int unlock_pool(Db *pDb){
   return rc;
 }
 
+/* becsync run CONFIG (see RUN): the config sets what serve's options set,
+** every peer gets a live session, and SIGHUP reloads the peers. */
+static int run_main(const char *zConfig){
+  Config cfg;
+  Db dbs;
+  sqlite3 *db = 0;
+  char *zErr = 0;
+  struct sigaction sa;
+  int rc;
+  if( config_load(zConfig, &cfg, &zErr) ){
+    fprintf(stderr, "becsync: %s\n", zErr ? zErr : "out of memory");
+    free(zErr);
+    return EXIT_USAGE;
+  }
+  nTimeout = cfg.nTimeout;
+  nHandshakeTimeout = cfg.nHandshakeTimeout;
+  nRoundTimeout = cfg.nRoundTimeout;
+  nKeepaliveOpt = cfg.nKeepalive;
+  nPassFd = cfg.nPassFd;
+  zPassFile = cfg.zPassFile;
+  bLiveOpt = 1;
+  if( stop_init() || pipe2(gHup, O_CLOEXEC | O_NONBLOCK) ){
+    fprintf(stderr, "becsync: pipe: %s\n", strerror(errno));
+    config_free(&cfg);
+    return EXIT_LOCAL;
+  }
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_hup_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGHUP, &sa, 0);
+  if( db_open(cfg.zDb, &db) ){
+    config_free(&cfg);
+    return EXIT_LOCAL;
+  }
+  sqlite3_close(db);
+  db_init(&dbs, 0, cfg.zDb);
+  dbs.nLiveInterval = cfg.nInterval;
+  if( unlock_pool(&dbs) ){
+    db_pool_close(&dbs);
+    config_free(&cfg);
+    return EXIT_LOCAL;
+  }
+  rc = serve(&dbs, cfg.zListen, (const char**)cfg.azPeer, cfg.nPeer,
+             cfg.nInterval, 0, cfg.nMaxConns, cfg.nMaxPerAddr, cfg.nBacklog,
+             zConfig, &cfg);
+  db_pool_close(&dbs);
+  config_free(&cfg);
+  return rc;
+}
+
 /**************************************************************************
 ** Command line.
 */
@@ -2254,6 +2661,7 @@ static int usage(void){
     "       becsync [options] sync DB HOST:PORT\n"
     "       becsync [options] sync DB --exec 'COMMAND'\n"
     "       becsync [options] --stdio DB\n"
+    "       becsync run CONFIG      (docs/reference.md: becsync run)\n"
     "options: --quiet  --timeout SECS  --handshake-timeout SECS\n"
     "         --round-timeout SECS  --label NAME\n"
     "         --passphrase-fd N  --passphrase-file FILE (a sealed key)\n"
@@ -2346,6 +2754,7 @@ int main(int argc, char **argv){
    || nMax<0 || nMaxConns<1 || nMaxPerAddr<1 || nBacklog<1 ){
     return usage();
   }
+  if( nArg==2 && strcmp(azArg[0], "run")==0 ) return run_main(azArg[1]);
   if( (bStdio || (nArg>0 && strcmp(azArg[0], "serve")==0)
        || (nArg>0 && strcmp(azArg[0], "sync")==0)) && stop_init() ){
     fprintf(stderr, "becsync: pipe: %s\n", strerror(errno));
@@ -2383,7 +2792,7 @@ int main(int argc, char **argv){
       return EXIT_LOCAL;
     }
     rc = serve(&dbs, zListen, azPeer, nPeer, nInterval, nMax, nMaxConns,
-               nMaxPerAddr, nBacklog);
+               nMaxPerAddr, nBacklog, 0, 0);
   }else if( strcmp(nArg ? azArg[0] : "", "sync")==0 && bLiveOpt
          && nArg==3 && !zExec ){
     /* A live client: pooled connections and WAL like serve, so that the
@@ -2400,7 +2809,7 @@ int main(int argc, char **argv){
       return EXIT_LOCAL;
     }
     log_init(&lg, stdout, 1, azArg[2]);
-    rc = sync_tcp(&dbs, azArg[2], &lg);
+    rc = sync_tcp(&dbs, azArg[2], &lg, 0);
     stop_all();
     watch_join();
   }else if( strcmp(nArg ? azArg[0] : "", "sync")==0
@@ -2413,7 +2822,7 @@ int main(int argc, char **argv){
     }
     db_init(&dbs, db, 0);
     log_init(&lg, stdout, 0, 0);
-    rc = zExec ? sync_exec(&dbs, zExec) : sync_tcp(&dbs, azArg[2], &lg);
+    rc = zExec ? sync_exec(&dbs, zExec) : sync_tcp(&dbs, azArg[2], &lg, 0);
   }else if( nArg==2 ){
     return sync_files(azArg[0], azArg[1]);
   }else{
