@@ -13,6 +13,9 @@
 **   becsync --stdio DB                          the serving side on stdin/out
 **   becsync run CONFIG                          a replica's long-running
 **                                               process (see RUN)
+**   becsync status DB                           per peer: successes,
+**                                               failures, ops, bytes
+**                                               (see STATUS AND METRICS)
 **
 ** Options: --quiet (no progress line), --timeout SECS (I/O, default 30),
 ** --handshake-timeout SECS (default 10), --round-timeout SECS (default
@@ -426,13 +429,30 @@ static int db_call(sqlite3 *db, const char *zSql, int nArg, const void **aArg,
   return rc;
 }
 
+/* Process-wide counters for --metrics (see METRICS), under gMetrics.mu. */
+static struct {
+  pthread_mutex_t mu;
+  long long nStarted, nActive, nLive, nRounds;
+  long long anEnded[7];                 /* sessions ended, by exit code */
+  long long nOpsSent, nOpsRecv, nBytesSent, nBytesRecv;
+  long long nWriteWait;                 /* sessions waiting for muWrite */
+} gMetrics = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, {0}, 0, 0, 0, 0, 0 };
+
+static void metrics_count(long long *p, long long n){
+  pthread_mutex_lock(&gMetrics.mu);
+  *p += n;
+  pthread_mutex_unlock(&gMetrics.mu);
+}
+
 /* db_call for bec_sync_offer and bec_sync_apply, which write: under the
 ** process's write lock (see THE SERVER at the top). */
 static int db_sync_call(Db *pDb, sqlite3 *db, const char *zSql, int nArg,
                         const void **aArg, const int *anArg, const int *abText,
                         u8 **ppOut, int *pn, char **pzErr){
   int rc;
+  metrics_count(&gMetrics.nWriteWait, 1);
   pthread_mutex_lock(&pDb->muWrite);
+  metrics_count(&gMetrics.nWriteWait, -1);
   rc = db_call(db, zSql, nArg, aArg, anArg, abText, ppOut, pn, pzErr);
   pthread_mutex_unlock(&pDb->muWrite);
   return rc;
@@ -1178,6 +1198,172 @@ static int live_send(Chan *ch, char type){
   return chan_send(ch, type, 0, 0) ? EXIT_NET : EXIT_OK;
 }
 
+/**************************************************************************
+** STATUS AND METRICS (docs/reference.md, "becsync status").
+**
+** Status: a table of becsync's own in the database, becsync_peer, one row
+** per peer: a dialled peer under its address as given (HOST:PORT, the
+** --exec command), a served one under its label (key:<hex identity key>)
+** once authenticated, so no one without a member key adds rows.  It holds
+** times, counts and the last error text, nothing secret, and it is no op:
+** bec never syncs it and no merge reads it, so it cannot affect
+** convergence.  A row is written when a session ends and after each live
+** round that moved ops; a failure to write it (a read-only file) is
+** ignored.  `becsync status DB` prints it.
+**
+** Metrics: --metrics FILE (the config key metrics) keeps a Prometheus text
+** file of process-wide counters, rewritten every METRICS_SECS seconds and
+** at exit, atomically: written whole to FILE.tmp, then renamed over FILE.
+*/
+#define METRICS_SECS  1
+
+static const char *zMetricsPath = 0;      /* --metrics FILE, or 0 */
+
+static void status_record(Db *pDb, const char *zPeer, int rc, int bEnd,
+                          const Stats *st, const char *zErr){
+  static const char *zSql =
+    "CREATE TABLE IF NOT EXISTS becsync_peer(peer TEXT PRIMARY KEY,"
+    " last_success TEXT, last_failure TEXT,"
+    " sessions INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+    " ops_sent INTEGER NOT NULL DEFAULT 0, ops_received INTEGER NOT NULL DEFAULT 0,"
+    " bytes_sent INTEGER NOT NULL DEFAULT 0,"
+    " bytes_received INTEGER NOT NULL DEFAULT 0, last_error TEXT) WITHOUT ROWID";
+  static const char *zUpsert =
+    "INSERT INTO becsync_peer(peer, last_success, last_failure, sessions,"
+    " failures, ops_sent, ops_received, bytes_sent, bytes_received, last_error)"
+    " VALUES(?1, CASE WHEN ?2 THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') END,"
+    "  CASE WHEN ?2 THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ','now') END,"
+    "  ?3, 1-?2, ?4, ?5, ?6, ?7, ?8)"
+    " ON CONFLICT(peer) DO UPDATE SET"
+    " last_success=coalesce(excluded.last_success, last_success),"
+    " last_failure=coalesce(excluded.last_failure, last_failure),"
+    " sessions=sessions+excluded.sessions, failures=failures+excluded.failures,"
+    " ops_sent=ops_sent+excluded.ops_sent,"
+    " ops_received=ops_received+excluded.ops_received,"
+    " bytes_sent=bytes_sent+excluded.bytes_sent,"
+    " bytes_received=bytes_received+excluded.bytes_received,"
+    " last_error=coalesce(excluded.last_error, last_error)";
+  sqlite3 *db = 0;
+  sqlite3_stmt *pStmt = 0;
+  char *zWhy = 0;
+  int bOk = rc==EXIT_OK || rc==EXIT_NOSYNC;
+  if( zPeer==0 || db_get(pDb, &db, &zWhy) ){
+    free(zWhy);
+    return;
+  }
+  pthread_mutex_lock(&pDb->muWrite);
+  if( sqlite3_exec(db, zSql, 0, 0, 0)==SQLITE_OK
+   && sqlite3_prepare_v2(db, zUpsert, -1, &pStmt, 0)==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zPeer, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, bOk);
+    sqlite3_bind_int(pStmt, 3, bEnd);
+    sqlite3_bind_int64(pStmt, 4, st->nOpsSent);
+    sqlite3_bind_int64(pStmt, 5, st->nOpsRecv);
+    sqlite3_bind_int64(pStmt, 6, st->nBytesSent);
+    sqlite3_bind_int64(pStmt, 7, st->nBytesRecv);
+    if( !bOk ) sqlite3_bind_text(pStmt, 8, zErr ? zErr : "failed", -1, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+  }
+  sqlite3_finalize(pStmt);
+  pthread_mutex_unlock(&pDb->muWrite);
+  db_put(pDb, db);
+}
+
+/* A round's counts, for the metrics. */
+static void metrics_round(const Stats *st){
+  pthread_mutex_lock(&gMetrics.mu);
+  gMetrics.nRounds++;
+  gMetrics.nOpsSent += st->nOpsSent;
+  gMetrics.nOpsRecv += st->nOpsRecv;
+  gMetrics.nBytesSent += st->nBytesSent;
+  gMetrics.nBytesRecv += st->nBytesRecv;
+  pthread_mutex_unlock(&gMetrics.mu);
+}
+
+/* Writes the metrics file (temp file, then rename).  bUp 0 at exit. */
+static void metrics_write(const char *zDbPath, int bUp){
+  static const char *azResult[] = { "ok", "usage", "local", "net", "auth",
+                                    "proto", "nosync" };
+  char zTmp[4200];
+  long long nPending = -1, nFail = 0;
+  sqlite3 *db = 0;
+  FILE *f;
+  int i;
+  if( zMetricsPath==0 ) return;
+  if( zDbPath
+   && sqlite3_open_v2(zDbPath, &db, SQLITE_OPEN_READONLY, 0)==SQLITE_OK ){
+    sqlite3_stmt *pStmt = 0;
+    sqlite3_busy_timeout(db, 1000);
+    if( sqlite3_prepare_v2(db, "SELECT count(DISTINCT hash) FROM bec_pending",
+                           -1, &pStmt, 0)==SQLITE_OK
+     && sqlite3_step(pStmt)==SQLITE_ROW ){
+      nPending = sqlite3_column_int64(pStmt, 0);
+    }
+    sqlite3_finalize(pStmt);
+  }
+  sqlite3_close(db);
+  snprintf(zTmp, sizeof(zTmp), "%s.tmp", zMetricsPath);
+  f = fopen(zTmp, "w");
+  if( f==0 ) return;
+  pthread_mutex_lock(&gMetrics.mu);
+  for(i=1; i<6; i++) nFail += gMetrics.anEnded[i];
+  fprintf(f,
+    "# HELP becsync_up 1 while becsync runs; 0 in the file it leaves at exit.\n"
+    "# TYPE becsync_up gauge\nbecsync_up %d\n"
+    "# HELP becsync_sessions_started_total Sessions started, served and dialled.\n"
+    "# TYPE becsync_sessions_started_total counter\nbecsync_sessions_started_total %lld\n"
+    "# HELP becsync_sessions_active Sessions running now.\n"
+    "# TYPE becsync_sessions_active gauge\nbecsync_sessions_active %lld\n"
+    "# HELP becsync_live_sessions Live sessions open now.\n"
+    "# TYPE becsync_live_sessions gauge\nbecsync_live_sessions %lld\n"
+    "# HELP becsync_sessions_ended_total Sessions ended, by result.\n"
+    "# TYPE becsync_sessions_ended_total counter\n",
+    bUp, gMetrics.nStarted, gMetrics.nActive, gMetrics.nLive);
+  for(i=0; i<7; i++){
+    fprintf(f, "becsync_sessions_ended_total{result=\"%s\"} %lld\n", azResult[i],
+            gMetrics.anEnded[i]);
+  }
+  fprintf(f,
+    "# HELP becsync_session_failures_total Sessions that failed (local, net, auth, proto).\n"
+    "# TYPE becsync_session_failures_total counter\nbecsync_session_failures_total %lld\n"
+    "# HELP becsync_rounds_total Sync rounds completed.\n"
+    "# TYPE becsync_rounds_total counter\nbecsync_rounds_total %lld\n"
+    "# HELP becsync_ops_total Ops moved, by direction.\n"
+    "# TYPE becsync_ops_total counter\n"
+    "becsync_ops_total{direction=\"sent\"} %lld\nbecsync_ops_total{direction=\"received\"} %lld\n"
+    "# HELP becsync_bytes_total Sync message bytes moved, by direction.\n"
+    "# TYPE becsync_bytes_total counter\n"
+    "becsync_bytes_total{direction=\"sent\"} %lld\nbecsync_bytes_total{direction=\"received\"} %lld\n"
+    "# HELP becsync_write_queue Sessions waiting for the database write lock now.\n"
+    "# TYPE becsync_write_queue gauge\nbecsync_write_queue %lld\n",
+    nFail, gMetrics.nRounds, gMetrics.nOpsSent, gMetrics.nOpsRecv,
+    gMetrics.nBytesSent, gMetrics.nBytesRecv, gMetrics.nWriteWait);
+  pthread_mutex_unlock(&gMetrics.mu);
+  if( nPending>=0 ){
+    fprintf(f, "# HELP becsync_pending_ops Ops waiting in bec's pending area for predecessors.\n"
+            "# TYPE becsync_pending_ops gauge\nbecsync_pending_ops %lld\n", nPending);
+  }
+  fprintf(f, "# HELP becsync_metrics_timestamp_seconds When this file was written.\n"
+          "# TYPE becsync_metrics_timestamp_seconds gauge\n"
+          "becsync_metrics_timestamp_seconds %lld\n", (long long)time(0));
+  if( fclose(f)==0 ) rename(zTmp, zMetricsPath);
+  else unlink(zTmp);
+}
+
+/* The metrics thread: the file every METRICS_SECS until the stop pipe. */
+static void *metrics_main(void *pArg){
+  const char *zDbPath = (const char*)pArg;
+  for(;;){
+    struct pollfd pfd;
+    metrics_write(zDbPath, 1);
+    pfd.fd = gStop[0];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if( poll(&pfd, 1, METRICS_SECS*1000)>0 ) break;
+  }
+  return 0;
+}
+
 /* One round: one bec sync session.  The client offers; the server starts
 ** by reading the client's offer, or from aFirst (an 'M' already read
 ** between rounds of a live session; freed here).  Each 'M' gets a reply
@@ -1270,7 +1456,8 @@ static int run_round(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
 ** ended the session cleanly ('B', the stop pipe). */
 static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
                      const char *zLabel, Log *pLog, const char *zName,
-                     int bInSync, Stats *pTotal, char **pzErr){
+                     const char *zStatus, int bInSync, Stats *pTotal,
+                     char **pzErr){
   u8 aConf[32], aNow[32];
   int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   int rc = EXIT_OK, bNeed = !bInSync, nRetry = 0, bPoked = 0;
@@ -1286,6 +1473,7 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
   if( bInSync && heads_print(db, aConf) ) bNeed = 1;
   if( bClient && nInterval>0 ) tNextRound = now() + nInterval*(0.9 + 0.2*unit_random());
   log_line(pLog, LOG_INFO, "live session with %s: open", zName);
+  metrics_count(&gMetrics.nLive, 1);
   while( rc==EXIT_OK ){
     struct pollfd a[4];
     double t = now(), tWake;
@@ -1309,8 +1497,12 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
       tLastRecv = tLastSend = now();
       if( rc ) break;
       bSync = heads_print(db, aNow)==0 && db_state(db, zLabel, &st, 0);
-      if( st.nOpsSent || st.nOpsRecv ) summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+      if( st.nOpsSent || st.nOpsRecv ){
+        summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+        status_record(pDb, zStatus, EXIT_OK, 0, &st, 0);
+      }
       stats_add(pTotal, &st);
+      metrics_round(&st);
       if( bSync ){
         memcpy(aConf, aNow, 32);
         nRetry = 0;
@@ -1385,8 +1577,12 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
         tLastRecv = tLastSend = now();
         if( rc ) break;
         bSync = heads_print(db, aNow)==0 && db_state(db, zLabel, &st, 0);
-        if( st.nOpsSent || st.nOpsRecv ) summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+        if( st.nOpsSent || st.nOpsRecv ){
+          summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+          status_record(pDb, zStatus, EXIT_OK, 0, &st, 0);
+        }
         stats_add(pTotal, &st);
+        metrics_round(&st);
         bPoked = 0;
         if( bSync ){
           memcpy(aConf, aNow, 32);
@@ -1415,6 +1611,7 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
   }
   watch_remove(efd);
   close(efd);
+  metrics_count(&gMetrics.nLive, -1);
   return rc;
 }
 
@@ -1427,9 +1624,11 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
   char *zLabel = 0, *zWhy = 0, *zErr = 0;
   int rc, bSync = 0, bNews = 0;
   sqlite3 *db = 0;
-  Stats st;
+  Stats st, first;
   memset(&st, 0, sizeof(st));
   st.tStart = now();
+  metrics_count(&gMetrics.nStarted, 1);
+  metrics_count(&gMetrics.nActive, 1);
   rc = handshake(pDb, ch, bClient, pLog, &zLabel, &zWhy);
   if( rc==EXIT_OK ) rc = db_get(pDb, &db, &zErr);
   if( rc==EXIT_OK ){
@@ -1439,11 +1638,15 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
     bSync = db_state(db, zLabel, &st, 0);
     if( rc==EXIT_OK && !bSync && !ch->bLive ) rc = EXIT_NOSYNC;
   }
+  first = st;
+  if( rc==EXIT_OK || rc==EXIT_NOSYNC ) metrics_round(&st);
   if( rc==EXIT_OK && ch->bLive ){
     Stats total = st;
     summary(pLog, EXIT_OK, zName, bSync, &st, 0);
-    rc = live_loop(pDb, ch, db, bClient, zLabel, pLog, zName, bSync && !bNews,
-                   &total, &zErr);
+    status_record(pDb, bClient ? zName : zLabel, EXIT_OK, 0, &st, 0);
+    memset(&first, 0, sizeof(first));
+    rc = live_loop(pDb, ch, db, bClient, zLabel, pLog, zName,
+                   bClient ? zName : zLabel, bSync && !bNews, &total, &zErr);
     st = total;
     bSync = rc==EXIT_OK;
   }
@@ -1463,6 +1666,11 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
   }else{
     summary(pLog, rc, zName, rc==EXIT_OK, &st, zWhy ? zWhy : zErr);
   }
+  /* A served peer gets a status row only once authenticated (zLabel). */
+  status_record(pDb, bClient ? zName : zLabel, rc, 1, &first,
+                zWhy ? zWhy : zErr);
+  metrics_count(&gMetrics.nActive, -1);
+  metrics_count(&gMetrics.anEnded[rc>=0 && rc<7 ? rc : EXIT_PROTO], 1);
   free(zWhy);
   free(zErr);
   sqlite3_free(zLabel);
@@ -1619,8 +1827,14 @@ static int sync_tcp(Db *pDb, const char *zAddr, Log *pLog, const int *pQuit){
   int fd = tcp_connect(zAddr, zWhy, sizeof(zWhy)), rc;
   if( fd<0 ){
     Log err = *pLog;
+    Stats none;
+    char zErr[200];
     if( !err.bStamp ) err.f = stderr;
     log_line(&err, LOG_WARN, "cannot connect to %s: %s", zAddr, zWhy);
+    memset(&none, 0, sizeof(none));
+    snprintf(zErr, sizeof(zErr), "cannot connect: %s", zWhy);
+    if( fd!=-2 ) status_record(pDb, zAddr, EXIT_NET, 1, &none, zErr);
+    metrics_count(&gMetrics.anEnded[EXIT_NET], 1);
     return fd==-2 ? EXIT_USAGE : EXIT_NET;
   }
   memset(&ch, 0, sizeof(ch));
@@ -2243,6 +2457,8 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
                  int nBacklog, const char *zConfig, Config *pCfg){
   Server srv;
   Dialer *apDial[MAX_PEERS];
+  pthread_t tMetrics;
+  int bMetrics = 0;
   pthread_condattr_t ca;
   Log lg;
   sqlite3 *db = 0;
@@ -2296,6 +2512,9 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
     log_line(&lg, LOG_INFO, "running %s: %d live peer%s%s%s", zConfig, nPeer,
              nPeer==1 ? "" : "s", zListen ? ", relay on " : "",
              zListen ? zListen : "");
+  }
+  if( zMetricsPath ){
+    bMetrics = pthread_create(&tMetrics, 0, metrics_main, (void*)pDb->zPath)==0;
   }
   for(i=0; i<nPeer; i++){
     if( (apDial[nDial] = dial_start(&srv, azPeer[i]))==0 ){
@@ -2355,6 +2574,8 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   pthread_mutex_unlock(&srv.mu);
   for(i=0; i<nDial; i++) dial_stop(apDial[i], 0);
   watch_join();
+  if( bMetrics ) pthread_join(tMetrics, 0);
+  metrics_write(pDb->zPath, 0);
   log_line(&lg, LOG_INFO, "stopped after %d sessions", srv.nStarted);
   pthread_cond_destroy(&srv.cv);
   pthread_mutex_destroy(&srv.mu);
@@ -2599,6 +2820,52 @@ static int unlock_pool(Db *pDb){
   return rc;
 }
 
+/* becsync status DB: the becsync_peer table (see STATUS AND METRICS), one
+** line per peer, read-only.  0, or 2 if the database cannot be read. */
+static int status_main(const char *zDb){
+  sqlite3 *db = 0;
+  sqlite3_stmt *pStmt = 0;
+  int rc, n = 0;
+  if( sqlite3_open_v2(zDb, &db, SQLITE_OPEN_READONLY, 0) ){
+    fprintf(stderr, "becsync: cannot open %s: %s\n", zDb, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return EXIT_LOCAL;
+  }
+  sqlite3_busy_timeout(db, nTimeout*1000);
+  rc = sqlite3_prepare_v2(db, "SELECT peer, coalesce(last_success,'never'),"
+      " coalesce(last_failure,'never'), sessions, failures, ops_sent,"
+      " ops_received, bytes_sent, bytes_received, coalesce(last_error,'')"
+      " FROM becsync_peer ORDER BY peer", -1, &pStmt, 0);
+  if( rc ){
+    int bNone = strstr(sqlite3_errmsg(db), "no such table")!=0;
+    if( bNone ) printf("no sessions recorded in %s\n", zDb);
+    else fprintf(stderr, "becsync: %s: %s\n", zDb, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return bNone ? EXIT_OK : EXIT_LOCAL;
+  }
+  printf("%-28s %-24s %-24s %8s %8s %9s %9s %12s %12s  %s\n", "peer",
+         "last success", "last failure", "sessions", "failures", "ops sent",
+         "ops recv", "bytes sent", "bytes recv", "last error");
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    char zPeer[300];
+    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    /* A key label is shortened as in the log lines: its first 16 digits. */
+    if( z && strncmp(z, "key:", 4)==0 ) snprintf(zPeer, sizeof(zPeer), "key:%.16s", z+4);
+    else snprintf(zPeer, sizeof(zPeer), "%s", z ? z : "");
+    printf("%-28s %-24s %-24s %8lld %8lld %9lld %9lld %12lld %12lld  %s\n",
+           zPeer, sqlite3_column_text(pStmt, 1), sqlite3_column_text(pStmt, 2),
+           sqlite3_column_int64(pStmt, 3), sqlite3_column_int64(pStmt, 4),
+           sqlite3_column_int64(pStmt, 5), sqlite3_column_int64(pStmt, 6),
+           sqlite3_column_int64(pStmt, 7), sqlite3_column_int64(pStmt, 8),
+           sqlite3_column_text(pStmt, 9));
+    n++;
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( n==0 ) printf("no sessions recorded in %s\n", zDb);
+  sqlite3_close(db);
+  return rc ? EXIT_LOCAL : EXIT_OK;
+}
+
 /* becsync run CONFIG (see RUN): the config sets what serve's options set,
 ** every peer gets a live session, and SIGHUP reloads the peers. */
 static int run_main(const char *zConfig){
@@ -2620,6 +2887,7 @@ static int run_main(const char *zConfig){
   nPassFd = cfg.nPassFd;
   zPassFile = cfg.zPassFile;
   bLiveOpt = 1;
+  if( cfg.zMetrics ) zMetricsPath = cfg.zMetrics;
   if( stop_init() || pipe2(gHup, O_CLOEXEC | O_NONBLOCK) ){
     fprintf(stderr, "becsync: pipe: %s\n", strerror(errno));
     config_free(&cfg);
@@ -2662,10 +2930,12 @@ static int usage(void){
     "       becsync [options] sync DB --exec 'COMMAND'\n"
     "       becsync [options] --stdio DB\n"
     "       becsync run CONFIG      (docs/reference.md: becsync run)\n"
+    "       becsync status DB       per peer: last success, failures, ops, bytes\n"
     "options: --quiet  --timeout SECS  --handshake-timeout SECS\n"
     "         --round-timeout SECS  --label NAME\n"
     "         --passphrase-fd N  --passphrase-file FILE (a sealed key)\n"
     "         --live (sync, serve --peer: keep sessions open)  --keepalive SECS\n"
+    "         --metrics FILE (Prometheus text, rewritten every second)\n"
     "exit: 0 in sync, 1 usage, 2 local database, 3 transport, 4 authentication\n"
     "      or refused, 5 protocol, 6 ended out of sync\n");
   return EXIT_USAGE;
@@ -2690,6 +2960,8 @@ int main(int argc, char **argv){
   int nBacklog = LISTEN_BACKLOG;
   sqlite3 *db = 0;
   Db dbs;
+  pthread_t tMetrics;
+  int bMetrics = 0;
 
   signal(SIGPIPE, SIG_IGN);
   if( sodium_init()<0 ) return EXIT_LOCAL;
@@ -2732,6 +3004,8 @@ int main(int argc, char **argv){
       if( nPeer>=MAX_PEERS ) return usage();
       azPeer[nPeer++] = argv[++i];
     }
+    /* Operators' view (see STATUS AND METRICS). */
+    else if( strcmp(z, "--metrics")==0 && bMore ) zMetricsPath = argv[++i];
     /* Live sessions (see LIVE SESSIONS). */
     else if( strcmp(z, "--live")==0 ) bLiveOpt = 1;
     else if( strcmp(z, "--keepalive")==0 && bMore ){
@@ -2755,6 +3029,7 @@ int main(int argc, char **argv){
     return usage();
   }
   if( nArg==2 && strcmp(azArg[0], "run")==0 ) return run_main(azArg[1]);
+  if( nArg==2 && strcmp(azArg[0], "status")==0 ) return status_main(azArg[1]);
   if( (bStdio || (nArg>0 && strcmp(azArg[0], "serve")==0)
        || (nArg>0 && strcmp(azArg[0], "sync")==0)) && stop_init() ){
     fprintf(stderr, "becsync: pipe: %s\n", strerror(errno));
@@ -2778,6 +3053,7 @@ int main(int argc, char **argv){
     rc = run_session(&dbs, &ch, 0, &lg, "stdio peer");
     stop_all();
     watch_join();
+    metrics_write(azArg[0], 0);
   }else if( nArg==3 && strcmp(azArg[0], "serve")==0 ){
     return usage();
   }else if( nArg==2 && strcmp(azArg[0], "serve")==0 ){
@@ -2809,9 +3085,14 @@ int main(int argc, char **argv){
       return EXIT_LOCAL;
     }
     log_init(&lg, stdout, 1, azArg[2]);
+    if( zMetricsPath ){
+      bMetrics = pthread_create(&tMetrics, 0, metrics_main, (void*)azArg[1])==0;
+    }
     rc = sync_tcp(&dbs, azArg[2], &lg, 0);
     stop_all();
     watch_join();
+    if( bMetrics ) pthread_join(tMetrics, 0);
+    metrics_write(azArg[1], 0);
   }else if( strcmp(nArg ? azArg[0] : "", "sync")==0
          && ((nArg==3 && !zExec) || (nArg==2 && zExec)) ){
     Log lg;
@@ -2823,6 +3104,7 @@ int main(int argc, char **argv){
     db_init(&dbs, db, 0);
     log_init(&lg, stdout, 0, 0);
     rc = zExec ? sync_exec(&dbs, zExec) : sync_tcp(&dbs, azArg[2], &lg, 0);
+    metrics_write(azArg[1], 0);
   }else if( nArg==2 ){
     return sync_files(azArg[0], azArg[1]);
   }else{
