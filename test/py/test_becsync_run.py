@@ -13,7 +13,9 @@ live sessions to the peers of its config file.
 - SIGTERM: every run process exits 0 within 2 s;
 - bad configs (unknown key, bad number, a key twice, no database, no line
   with "=", nothing to do) exit 1 with a message naming FILE:LINE;
-- relative paths are taken from the config file's directory.
+- relative paths are taken from the config file's directory;
+- a sealed key is unlocked from the config's passphrase-file, which is
+  refused (exit 2) once others may read it.
 """
 import os
 import re
@@ -162,6 +164,26 @@ bad("database = x.db\npeer = h:1\nbacklog =\n", "bad.conf:3: backlog: no value")
 p = subprocess.run([BECSYNC, "run", os.path.join(TMP, "missing.conf")], stdout=subprocess.PIPE,
                    stderr=subprocess.STDOUT, timeout=10)
 T.check(p.returncode == 1 and "missing.conf" in p.stdout.decode(), "a missing config: exit 1")
+
+# A sealed key: the passphrase-file key of the config unlocks it.
+c = connect(path("locked"))
+one(c, "SELECT bec_keygen('s3cret phrase')")
+one(c, "SELECT bec_create_group()")
+c.close()
+with open(os.path.join(TMP, "locked.pass"), "w") as fh:
+    fh.write("s3cret phrase\n")
+os.chmod(os.path.join(TMP, "locked.pass"), 0o600)
+lk = run("locked", conf("locked", "database = locked.db\nlisten = 127.0.0.1:%d\npassphrase-file = locked.pass\n"
+                        % free_port()))
+T.check(wait_for(lambda: "serving on" in log(lk), 10), "run unlocks a sealed key from passphrase-file: " + log(lk))
+lk.send_signal(signal.SIGTERM)
+T.eq(lk.wait(5), 0, "and stops with exit 0")
+os.chmod(os.path.join(TMP, "locked.pass"), 0o644)
+p = subprocess.run([BECSYNC, "run", os.path.join(TMP, "locked.conf")], stdout=subprocess.PIPE,
+                   stderr=subprocess.STDOUT, timeout=10)
+T.check(p.returncode == 2 and "open to group or others" in p.stdout.decode(),
+        "a passphrase file others can read: exit 2: %r" % p.stdout)
+T.check("s3cret" not in log(lk) and "s3cret" not in p.stdout.decode(), "the passphrase is in no log")
 
 for p in procs:
     if p.poll() is None:
