@@ -9,7 +9,8 @@ side are pushed to the other within 100 ms on loopback.
   push < 1 s (10 pushes each way; medians printed);
 - a chain through a relay: A and B are live clients of serve R; an op
   written on A reaches B (received from a third peer, pushed on);
-- the session survives idle time longer than --timeout (keepalives);
+- the session survives idle time longer than --timeout (keepalives), and
+  idles at next to no CPU (at most 6 clock ticks in 3 s per process);
 - SIGTERM ends a live client cleanly and promptly (exit 0, the server logs
   that the peer ended it);
 - an interrupted large transfer (the sender SIGKILLed after the first
@@ -126,7 +127,20 @@ T.check(median(down) < 0.1 and max(down) < 1.0, "server to client pushes: %r" % 
 T.check(median(up) < 0.1 and max(up) < 1.0, "client to server pushes: %r" % up)
 
 # Idle for longer than --timeout (2 s): keepalives (every 1 s) hold it.
+# Idle costs next to no CPU (the watcher sleeps on inotify).
+def ticks(p):
+    with open("/proc/%d/stat" % p.pid) as fh:
+        f = fh.read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+
+
+time.sleep(0.3)
+t_cli, t_srv = ticks(cli), ticks(srv)
 time.sleep(3)
+t_cli, t_srv = ticks(cli) - t_cli, ticks(srv) - t_srv
+note("CPU while idle for 3 s: live client %d ticks, server %d ticks (%d a second)", t_cli, t_srv,
+     os.sysconf("SC_CLK_TCK"))
+T.check(t_cli <= 6 and t_srv <= 6, "an idle live session costs next to no CPU (%d, %d ticks)" % (t_cli, t_srv))
 T.check(cli.poll() is None, "the live session outlived --timeout idle: " + log(cli))
 again = push_times("s", "c", 1, "after idle")
 T.check(again[0] < 1.0, "a push after the idle time: %r" % again)
