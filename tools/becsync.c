@@ -1146,16 +1146,29 @@ static void *watch_main(void *pArg){
   int bPrint = 0, ifd;
   double tBurst = now() + 1.0;
   (void)pArg;
-  if( db_connect(gWatch.zPath, &db, &zErr)
-   || sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &pVer, 0) ){
-    Log lg;
-    log_init(&lg, stderr, 1, 0);
-    log_line(&lg, LOG_ERROR, "live sessions cannot watch %s: %s", gWatch.zPath,
-             zErr ? zErr : sqlite3_errmsg(db));
+  /* Until the watcher has its connection, pushes wait for the periodic
+  ** rounds; it tries again every WATCH_IDLE_MS, logging the first failure. */
+  while( db_connect(gWatch.zPath, &db, &zErr)
+      || sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &pVer, 0) ){
+    struct pollfd pfd;
+    if( !bPrint ){
+      Log lg;
+      log_init(&lg, stderr, 1, 0);
+      log_line(&lg, LOG_ERROR, "live sessions cannot watch %s: %s (retrying "
+               "every %d ms)", gWatch.zPath, zErr ? zErr : sqlite3_errmsg(db),
+               WATCH_IDLE_MS);
+      bPrint = 1;
+    }
     free(zErr);
+    zErr = 0;
     sqlite3_close(db);
-    return 0;
+    db = 0;
+    pfd.fd = gStop[0];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if( poll(&pfd, 1, WATCH_IDLE_MS)>0 ) return 0;
   }
+  bPrint = 0;
   ifd = watch_inotify(gWatch.zPath, zName, sizeof(zName));
   for(;;){
     struct pollfd a[2];
