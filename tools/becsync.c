@@ -7,13 +7,21 @@
 **          [--peer HOST:PORT]... [--interval SECS] [--max-sessions N]
 **          [--max-conns N] [--max-per-addr N] [--backlog N]
 **   becsync sync DB HOST:PORT                   one session with a server
+**   becsync sync DB HOST:PORT --live            ... kept open: pushes both
+**                                               ways (see LIVE SESSIONS)
 **   becsync sync DB --exec 'ssh host becsync --stdio db'
 **   becsync --stdio DB                          the serving side on stdin/out
+**   becsync run CONFIG                          a replica's long-running
+**                                               process (see RUN)
+**   becsync status DB                           per peer: successes,
+**                                               failures, ops, bytes
+**                                               (see STATUS AND METRICS)
 **
 ** Options: --quiet (no progress line), --timeout SECS (I/O, default 30),
 ** --handshake-timeout SECS (default 10), --round-timeout SECS (default
 ** 300), --label NAME (the peer's name in bec_peers; default "key:<its
-** key>", or "file:<path>" for files).
+** key>", or "file:<path>" for files), --passphrase-fd N and
+** --passphrase-file FILE (a sealed key's passphrase; see PASSPHRASE).
 **
 ** Channel (docs/sync.md, "becsync"): each side sends a hello in clear
 **   "BECS" | version 1 | role 'C' or 'S' | group id (32) | identity key (32)
@@ -23,8 +31,9 @@
 ** Every later frame is a 4-byte big-endian length and one secretstream
 ** message whose first plaintext byte is its type: 'A' the sender's Ed25519
 ** signature (bec_sync_auth_sign) of client hello || server hello || its
-** role; 'K' the sender accepts the peer; 'M' a sync message; 'D' nothing
-** more to say; 'E' an error text.  After checking the peer's signature,
+** role; 'K' the sender accepts the peer (and may carry a flags byte,
+** K_LIVE); 'M' a sync message; 'D' nothing more to say; 'E' an error
+** text; in a live session, between rounds, 'P' 'H' 'B' (LIVE SESSIONS).  After checking the peer's signature,
 ** each side asks bec_sync_peer_allowed(peer key) and sends 'K' or 'E'; no
 ** sync message moves before both sides have sent 'K', so a peer that is
 ** not a member gets an 'E' frame and nothing else (no op, no head).
@@ -105,6 +114,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -114,10 +124,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -130,6 +144,7 @@
 #define EXIT_NOSYNC   6
 
 #define HELLO_BYTES   (4 + 1 + 1 + 32 + 32 + 32)
+#define K_LIVE        0x01    /* 'K' flags: a live session (LIVE SESSIONS) */
 #define MAX_FRAME     (64*1024*1024 + 1 + 17)
 /* Before authentication (see BEFORE AUTH above).  The bound is part of the
 ** protocol, so it is not an option: both sides must agree on it. */
@@ -168,6 +183,7 @@ static int nTimeout = 30;
 static int nHandshakeTimeout = HANDSHAKE_TIMEOUT;
 static int nRoundTimeout = ROUND_TIMEOUT;
 static const char *zLabelOpt = 0;
+static int bLiveOpt = 0;        /* --live: dial live sessions */
 
 /* Counters of one session, for the progress line and the summary. */
 typedef struct Stats Stats;
@@ -319,6 +335,10 @@ struct Db {
   sqlite3 *aIdle[POOL_KEEP];  /* owned: closed by db_pool_close */
   int nIdle;
   pthread_mutex_t muWrite;
+  int nLiveInterval;          /* live client: a full round this often (s) */
+  sqlite3 *dbSign;            /* serve: the unlocked connection that signs
+                              ** handshakes when the key is sealed, or 0 */
+  pthread_mutex_t muSign;     /* guards dbSign */
 };
 
 static void db_init(Db *pDb, sqlite3 *dbFixed, const char *zPath){
@@ -327,6 +347,7 @@ static void db_init(Db *pDb, sqlite3 *dbFixed, const char *zPath){
   pDb->zPath = zPath;
   pthread_mutex_init(&pDb->mu, 0);
   pthread_mutex_init(&pDb->muWrite, 0);
+  pthread_mutex_init(&pDb->muSign, 0);
 }
 
 /* A connection for the caller alone until db_put: EXIT_OK, or EXIT_LOCAL
@@ -364,8 +385,11 @@ static void db_put(Db *pDb, sqlite3 *db){
 
 static void db_pool_close(Db *pDb){
   while( pDb->nIdle>0 ) sqlite3_close(pDb->aIdle[--pDb->nIdle]);
+  sqlite3_close(pDb->dbSign);
+  pDb->dbSign = 0;
   pthread_mutex_destroy(&pDb->mu);
   pthread_mutex_destroy(&pDb->muWrite);
+  pthread_mutex_destroy(&pDb->muSign);
 }
 
 /* Runs zSql with blob/text arguments; the first column of the first row is
@@ -407,13 +431,30 @@ static int db_call(sqlite3 *db, const char *zSql, int nArg, const void **aArg,
   return rc;
 }
 
+/* Process-wide counters for --metrics (see METRICS), under gMetrics.mu. */
+static struct {
+  pthread_mutex_t mu;
+  long long nStarted, nActive, nLive, nRounds;
+  long long anEnded[7];                 /* sessions ended, by exit code */
+  long long nOpsSent, nOpsRecv, nBytesSent, nBytesRecv;
+  long long nWriteWait;                 /* sessions waiting for muWrite */
+} gMetrics = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, {0}, 0, 0, 0, 0, 0 };
+
+static void metrics_count(long long *p, long long n){
+  pthread_mutex_lock(&gMetrics.mu);
+  *p += n;
+  pthread_mutex_unlock(&gMetrics.mu);
+}
+
 /* db_call for bec_sync_offer and bec_sync_apply, which write: under the
 ** process's write lock (see THE SERVER at the top). */
 static int db_sync_call(Db *pDb, sqlite3 *db, const char *zSql, int nArg,
                         const void **aArg, const int *anArg, const int *abText,
                         u8 **ppOut, int *pn, char **pzErr){
   int rc;
+  metrics_count(&gMetrics.nWriteWait, 1);
   pthread_mutex_lock(&pDb->muWrite);
+  metrics_count(&gMetrics.nWriteWait, -1);
   rc = db_call(db, zSql, nArg, aArg, anArg, abText, ppOut, pn, pzErr);
   pthread_mutex_unlock(&pDb->muWrite);
   return rc;
@@ -546,6 +587,10 @@ struct Chan {
   int fdIn, fdOut;
   int bSecure;          /* the secretstream states are set */
   int bAuthed;          /* the peer sent 'K': large frames, the round's clock */
+  int bWantLive;        /* client: ask for a live session (LIVE SESSIONS) */
+  int bLive;            /* both sides agreed: the session stays open */
+  const int *pQuit;     /* a descriptor readable when this session must end
+                        ** (run dropped the peer), or 0 */
   double tDeadline;     /* end of the handshake, then of the round (now()) */
   char zFail[160];      /* why the last read or write failed, or "" */
   SS_state push, pull;
@@ -822,11 +867,20 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
 
   /* Each signs the transcript and its own role. */
   aTranscript[2*HELLO_BYTES] = aMine[5];
-  if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
-  rc = db_call(db, "SELECT bec_sync_auth_sign(?1)", 1,
-               (const void*[]){aTranscript}, (int[]){2*HELLO_BYTES+1}, 0,
-               &aSig, &nSig, pzWhy);
-  db_put(pDb, db);
+  if( pDb->dbSign ){
+    /* A sealed key is unlocked on this connection alone (see PASSPHRASE). */
+    pthread_mutex_lock(&pDb->muSign);
+    rc = db_call(pDb->dbSign, "SELECT bec_sync_auth_sign(?1)", 1,
+                 (const void*[]){aTranscript}, (int[]){2*HELLO_BYTES+1}, 0,
+                 &aSig, &nSig, pzWhy);
+    pthread_mutex_unlock(&pDb->muSign);
+  }else{
+    if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
+    rc = db_call(db, "SELECT bec_sync_auth_sign(?1)", 1,
+                 (const void*[]){aTranscript}, (int[]){2*HELLO_BYTES+1}, 0,
+                 &aSig, &nSig, pzWhy);
+    db_put(pDb, db);
+  }
   if( rc || nSig!=64 ){
     free(aSig);
     if( *pzWhy==0 ) *pzWhy = strdup("bec_sync_auth_sign gave no signature");
@@ -882,7 +936,13 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   }
   /* Both must accept before any sync message moves.  A peer that refuses
   ** may close before our 'K' arrives: its 'E' is still read. */
-  (void)chan_send(ch, 'K', 0, 0);
+  /* 'K' may carry one flags byte (LIVE SESSIONS): the client asks for a
+  ** live session, the server says it holds them.  Older peers send none
+  ** and ignore it. */
+  {
+    u8 flags = bClient ? (ch->bWantLive ? K_LIVE : 0) : K_LIVE;
+    (void)chan_send(ch, 'K', &flags, 1);
+  }
   rc = chan_recv(ch, &type, &aFrame, &nFrame);
   if( rc ) return handshake_refuse(ch, rc, pzWhy);
   if( type!='K' ){
@@ -890,6 +950,8 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
     free(aFrame);
     return type=='E' ? EXIT_AUTH : EXIT_PROTO;
   }
+  ch->bLive = nFrame>=1 && (aFrame[0] & K_LIVE)
+           && (bClient ? ch->bWantLive : 1);
   free(aFrame);
   /* From here frames up to MAX_FRAME, --timeout per read, and the round's
   ** own total deadline. */
@@ -900,47 +962,545 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   return *pzLabel ? EXIT_OK : EXIT_LOCAL;
 }
 
-/* One session over a channel.  The client offers; then each message gets
-** a reply until one side has nothing more to say.  The round runs on one
-** connection from pDb, which holds the round's state.  The one-line summary
-** goes to pLog, naming the peer zName. */
-static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
-                       const char *zName){
-  char *zLabel = 0, *zWhy = 0, *zErr = 0;
-  u8 *m = 0;
-  int n = 0, rc, bSync = 0, rcSql;
+/**************************************************************************
+** LIVE SESSIONS (docs/sync.md, "Live sessions").  A client that asks for
+** it ('K' carrying K_LIVE, answered in kind by a server that holds live
+** sessions) keeps the connection open after the first round.  Every later
+** round is an ordinary bec sync session on the same channel: the client
+** sends an offer ('M'), each 'M' is answered with 'M' or 'D', and every op
+** goes through bec_sync_apply, so a push is accepted exactly as any sync
+** is.  Only the client starts rounds, so two never cross; between rounds:
+**
+**   'P'  news (server to client): my heads moved; the client starts a
+**        round at once.  A 'P' that crosses the client's offer is noted
+**        and costs one more round at most.
+**   'H'  keepalive: the client sends one when it has sent nothing for
+**        --keepalive seconds, the server echoes it at once; a side that
+**        hears nothing for --timeout seconds drops the session (exit 3).
+**        So the client sets the rhythm, and its --keepalive must stay
+**        below the server's --timeout (the defaults, 10 and 30, do).
+**   'B'  bye: the sender ends the session cleanly (SIGTERM, a stopping
+**        server), only between rounds; then it closes.
+**
+** What to push is decided by the heads: a round is due when this side's
+** heads differ from the heads the peer was last seen in sync with (a
+** BLAKE2b fingerprint of the sorted head hashes).  Heads change when any
+** connection, in this process or another, commits an op: one watcher
+** thread per process reads PRAGMA data_version on a connection of its own
+** (it moves only when another connection commits) and, when the
+** fingerprint changed, wakes every live session through its eventfd.
+** Polling data_version every 5 ms cost about 1.2% of a core per idle
+** process (each read takes the WAL's read locks), so the watcher sleeps on
+** inotify instead: a write to the database, its -wal or -journal starts a
+** burst of polls every WATCH_MS for WATCH_BURST_MS (a commit becomes
+** visible a moment after its last write), and with no event it looks once
+** every WATCH_IDLE_MS; where inotify is unavailable it polls every
+** WATCH_POLL_MS.  A session compares on its own
+** connection, so its own commits (ops the peer just sent) never trigger a
+** push back.  A round that ends out of sync (heads moved meanwhile) is
+** followed by another, at most LIVE_RETRIES times with no change.  Each
+** round still has its --round-timeout; long pushes move in the messages
+** bec already bounds (10,000 ops, 4 MiB) and each message is committed on
+** arrival, so a broken transfer resumes from what was stored: the next
+** offer names the receiver's heads, and the sender sends exactly the rest.
+*/
+
+static double unit_random(void);
+
+static void stats_add(Stats *pTo, const Stats *p){
+  pTo->nRound += p->nRound;
+  pTo->nOpsSent += p->nOpsSent;
+  pTo->nOpsRecv += p->nOpsRecv;
+  pTo->nBytesSent += p->nBytesSent;
+  pTo->nBytesRecv += p->nBytesRecv;
+}
+#define WATCH_MS      2       /* data_version poll while writes happen */
+#define WATCH_BURST_MS 100    /* ... for this long after a write's event */
+#define WATCH_IDLE_MS 1000    /* and with no event at all, this often */
+#define WATCH_POLL_MS 5       /* without inotify: always this often */
+#define LIVE_RETRIES  2
+
+/* The stop pipe: SIGTERM, SIGINT or a stopping server writes a byte to
+** gStop[1] and no one ever reads it, so gStop[0] stays readable and every
+** poll that includes it returns at once. */
+static int gStop[2] = { -1, -1 };
+
+static void stop_all(void){
+  if( gStop[1]>=0 && write(gStop[1], "x", 1)<0 ){ /* already full: stopping */ }
+}
+
+static int stopping(void){
+  struct pollfd pfd;
+  if( gStop[0]<0 ) return 0;
+  pfd.fd = gStop[0];
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  return poll(&pfd, 1, 0)>0;
+}
+
+static void on_stop_signal(int sig){
+  (void)sig;
+  stop_all();
+}
+
+/* Creates the stop pipe and routes SIGTERM and SIGINT to it: serve, run
+** and live sessions end cleanly instead of dying. */
+static int stop_init(void){
+  struct sigaction sa;
+  if( gStop[0]<0 && pipe2(gStop, O_CLOEXEC | O_NONBLOCK) ) return -1;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, 0);
+  sigaction(SIGINT, &sa, 0);
+  return 0;
+}
+
+/* The fingerprint of db's heads: BLAKE2b of the sorted hashes.  0 or -1. */
+static int heads_print(sqlite3 *db, u8 *aOut){
+  crypto_generichash_state h;
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT hash FROM bec_heads ORDER BY hash",
+                              -1, &pStmt, 0);
+  crypto_generichash_init(&h, 0, 0, 32);
+  while( rc==SQLITE_OK && (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+    crypto_generichash_update(&h, sqlite3_column_text(pStmt, 0),
+                              (size_t)sqlite3_column_bytes(pStmt, 0));
+    rc = SQLITE_OK;
+  }
+  sqlite3_finalize(pStmt);
+  crypto_generichash_final(&h, aOut, 32);
+  return rc==SQLITE_DONE ? 0 : -1;
+}
+
+/* The watcher: one thread per process, started by the first live session,
+** ended by the stop pipe. */
+static struct {
+  pthread_mutex_t mu;         /* guards everything below */
+  int bStarted;
+  pthread_t tid;
+  const char *zPath;
+  int *aFd;                   /* eventfds of live sessions (malloc'd) */
+  int nFd, nAlloc;
+} gWatch = { PTHREAD_MUTEX_INITIALIZER, 0, 0, 0, 0, 0, 0 };
+
+static void watch_wake_all(void){
+  uint64_t one = 1;
+  int i;
+  pthread_mutex_lock(&gWatch.mu);
+  for(i=0; i<gWatch.nFd; i++){
+    if( write(gWatch.aFd[i], &one, sizeof(one))<0 ){ /* already awake */ }
+  }
+  pthread_mutex_unlock(&gWatch.mu);
+}
+
+/* An inotify descriptor on the database's directory, or -1 (then the
+** watcher polls every WATCH_MS).  zName gets the file's base name. */
+static int watch_inotify(const char *zPath, char *zName, size_t nName){
+  char zDir[4096];
+  const char *zSlash = strrchr(zPath, '/');
+  int fd;
+  if( zSlash ){
+    snprintf(zDir, sizeof(zDir), "%.*s", (int)(zSlash - zPath) + 1, zPath);
+    snprintf(zName, nName, "%s", zSlash + 1);
+  }else{
+    snprintf(zDir, sizeof(zDir), ".");
+    snprintf(zName, nName, "%s", zPath);
+  }
+  fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if( fd>=0 && inotify_add_watch(fd, zDir, IN_MODIFY | IN_CLOSE_WRITE
+                                 | IN_CREATE | IN_MOVED_TO)<0 ){
+    close(fd);
+    fd = -1;
+  }
+  return fd;
+}
+
+/* Drains ifd; 1 if an event was about the database, its -wal or -journal. */
+static int watch_events(int ifd, const char *zName){
+  char aBuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+  size_t nName = strlen(zName);
+  int bHit = 0;
+  for(;;){
+    ssize_t n = read(ifd, aBuf, sizeof(aBuf)), i;
+    if( n<=0 ) break;
+    for(i=0; i<n; ){
+      const struct inotify_event *e = (const struct inotify_event*)&aBuf[i];
+      if( e->len>0 && strncmp(e->name, zName, nName)==0
+       && (e->name[nName]==0 || strcmp(&e->name[nName], "-wal")==0
+           || strcmp(&e->name[nName], "-journal")==0) ){
+        bHit = 1;
+      }
+      i += (ssize_t)(sizeof(struct inotify_event) + e->len);
+    }
+  }
+  return bHit;
+}
+
+static void *watch_main(void *pArg){
   sqlite3 *db = 0;
-  Stats st;
-  memset(&st, 0, sizeof(st));
-  st.tStart = now();
-  rc = handshake(pDb, ch, bClient, pLog, &zLabel, &zWhy);
-  if( rc==EXIT_OK ) rc = db_get(pDb, &db, &zErr);
-  if( rc==EXIT_OK && bClient ){
+  sqlite3_stmt *pVer = 0;
+  char *zErr = 0;
+  char zName[512];
+  sqlite3_int64 iVer = -1;
+  u8 aPrint[32], aNow[32];
+  int bPrint = 0, ifd;
+  double tBurst = now() + 1.0;
+  (void)pArg;
+  /* Until the watcher has its connection, pushes wait for the periodic
+  ** rounds; it tries again every WATCH_IDLE_MS, logging the first failure. */
+  while( db_connect(gWatch.zPath, &db, &zErr)
+      || sqlite3_prepare_v2(db, "PRAGMA data_version", -1, &pVer, 0) ){
+    struct pollfd pfd;
+    if( !bPrint ){
+      Log lg;
+      log_init(&lg, stderr, 1, 0);
+      log_line(&lg, LOG_ERROR, "live sessions cannot watch %s: %s (retrying "
+               "every %d ms)", gWatch.zPath, zErr ? zErr : sqlite3_errmsg(db),
+               WATCH_IDLE_MS);
+      bPrint = 1;
+    }
+    free(zErr);
+    zErr = 0;
+    sqlite3_close(db);
+    db = 0;
+    pfd.fd = gStop[0];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if( poll(&pfd, 1, WATCH_IDLE_MS)>0 ) return 0;
+  }
+  bPrint = 0;
+  ifd = watch_inotify(gWatch.zPath, zName, sizeof(zName));
+  for(;;){
+    struct pollfd a[2];
+    int nWait;
+    if( sqlite3_step(pVer)==SQLITE_ROW ){
+      sqlite3_int64 v = sqlite3_column_int64(pVer, 0);
+      sqlite3_reset(pVer);
+      if( v!=iVer && heads_print(db, aNow)==0 ){
+        iVer = v;
+        if( !bPrint || memcmp(aNow, aPrint, 32) ){
+          memcpy(aPrint, aNow, 32);
+          bPrint = 1;
+          watch_wake_all();
+        }
+      }
+    }else{
+      sqlite3_reset(pVer);
+    }
+    /* With inotify: poll every WATCH_MS only for WATCH_BURST_MS after a
+    ** write to the files (the commit becomes visible in the WAL index a
+    ** moment after its last write), else sleep until a write or
+    ** WATCH_IDLE_MS.  Without inotify: every WATCH_MS. */
+    nWait = ifd<0 ? WATCH_POLL_MS : now()>tBurst ? WATCH_IDLE_MS : WATCH_MS;
+    a[0].fd = gStop[0];
+    a[0].events = POLLIN;
+    a[0].revents = 0;
+    a[1].fd = ifd;
+    a[1].events = POLLIN;
+    a[1].revents = 0;
+    if( poll(a, 2, nWait)>0 ){
+      if( a[0].revents ) break;
+      if( a[1].revents && watch_events(ifd, zName) ){
+        tBurst = now() + WATCH_BURST_MS/1000.0;
+      }
+    }
+  }
+  if( ifd>=0 ) close(ifd);
+  sqlite3_finalize(pVer);
+  sqlite3_close(db);
+  return 0;
+}
+
+/* Registers a live session's eventfd (starting the watcher on zPath if it
+** does not run yet).  0 or -1. */
+static int watch_add(const char *zPath, int fd){
+  int rc = 0;
+  pthread_mutex_lock(&gWatch.mu);
+  if( !gWatch.bStarted ){
+    gWatch.zPath = zPath;
+    if( pthread_create(&gWatch.tid, 0, watch_main, 0)==0 ) gWatch.bStarted = 1;
+    else rc = -1;
+  }
+  if( rc==0 && gWatch.nFd>=gWatch.nAlloc ){
+    int nNew = gWatch.nAlloc ? gWatch.nAlloc*2 : 16;
+    int *aNew = realloc(gWatch.aFd, sizeof(int)*(size_t)nNew);
+    if( aNew ){
+      gWatch.aFd = aNew;
+      gWatch.nAlloc = nNew;
+    }else{
+      rc = -1;
+    }
+  }
+  if( rc==0 ) gWatch.aFd[gWatch.nFd++] = fd;
+  pthread_mutex_unlock(&gWatch.mu);
+  return rc;
+}
+
+static void watch_remove(int fd){
+  int i;
+  pthread_mutex_lock(&gWatch.mu);
+  for(i=0; i<gWatch.nFd; i++){
+    if( gWatch.aFd[i]==fd ){
+      gWatch.aFd[i] = gWatch.aFd[--gWatch.nFd];
+      break;
+    }
+  }
+  pthread_mutex_unlock(&gWatch.mu);
+}
+
+/* Ends the watcher (the stop pipe must have been written). */
+static void watch_join(void){
+  if( gWatch.bStarted ){
+    pthread_join(gWatch.tid, 0);
+    gWatch.bStarted = 0;
+  }
+  free(gWatch.aFd);
+  gWatch.aFd = 0;
+  gWatch.nFd = gWatch.nAlloc = 0;
+}
+
+/* 1 if the session's own quit descriptor is readable. */
+static int chan_quit(const Chan *ch){
+  struct pollfd pfd;
+  if( ch->pQuit==0 ) return 0;
+  pfd.fd = *ch->pQuit;
+  pfd.events = POLLIN;
+  pfd.revents = 0;
+  return poll(&pfd, 1, 0)>0;
+}
+
+/* The keepalive period: --keepalive, else a third of --timeout. */
+static int nKeepaliveOpt = 0;
+static int keepalive_secs(void){
+  if( nKeepaliveOpt>0 ) return nKeepaliveOpt;
+  return nTimeout>=3 ? nTimeout/3 : 1;
+}
+
+/* A frame between rounds (H, P, B): under the session's --timeout. */
+static int live_send(Chan *ch, char type){
+  ch->tDeadline = now() + nRoundTimeout;
+  return chan_send(ch, type, 0, 0) ? EXIT_NET : EXIT_OK;
+}
+
+/**************************************************************************
+** STATUS AND METRICS (docs/reference.md, "becsync status").
+**
+** Status: a table of becsync's own in the database, becsync_peer, one row
+** per peer: a dialled peer under its address as given (HOST:PORT, the
+** --exec command), a served one under its label (key:<hex identity key>)
+** once authenticated, so no one without a member key adds rows.  It holds
+** times, counts and the last error text, nothing secret, and it is no op:
+** bec never syncs it and no merge reads it, so it cannot affect
+** convergence.  A row is written when a session ends and after each live
+** round that moved ops; a failure to write it (a read-only file) is
+** ignored.  `becsync status DB` prints it.
+**
+** Metrics: --metrics FILE (the config key metrics) keeps a Prometheus text
+** file of process-wide counters, rewritten every METRICS_SECS seconds and
+** at exit, atomically: written whole to FILE.tmp, then renamed over FILE.
+*/
+#define METRICS_SECS  1
+
+static const char *zMetricsPath = 0;      /* --metrics FILE, or 0 */
+
+static void status_record(Db *pDb, const char *zPeer, int rc, int bEnd,
+                          const Stats *st, const char *zErr){
+  static const char *zSql =
+    "CREATE TABLE IF NOT EXISTS becsync_peer(peer TEXT PRIMARY KEY,"
+    " last_success TEXT, last_failure TEXT,"
+    " sessions INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+    " ops_sent INTEGER NOT NULL DEFAULT 0, ops_received INTEGER NOT NULL DEFAULT 0,"
+    " bytes_sent INTEGER NOT NULL DEFAULT 0,"
+    " bytes_received INTEGER NOT NULL DEFAULT 0, last_error TEXT) WITHOUT ROWID";
+  static const char *zUpsert =
+    "INSERT INTO becsync_peer(peer, last_success, last_failure, sessions,"
+    " failures, ops_sent, ops_received, bytes_sent, bytes_received, last_error)"
+    " VALUES(?1, CASE WHEN ?2 THEN strftime('%Y-%m-%dT%H:%M:%fZ','now') END,"
+    "  CASE WHEN ?2 THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ','now') END,"
+    "  ?3, 1-?2, ?4, ?5, ?6, ?7, ?8)"
+    " ON CONFLICT(peer) DO UPDATE SET"
+    " last_success=coalesce(excluded.last_success, last_success),"
+    " last_failure=coalesce(excluded.last_failure, last_failure),"
+    " sessions=sessions+excluded.sessions, failures=failures+excluded.failures,"
+    " ops_sent=ops_sent+excluded.ops_sent,"
+    " ops_received=ops_received+excluded.ops_received,"
+    " bytes_sent=bytes_sent+excluded.bytes_sent,"
+    " bytes_received=bytes_received+excluded.bytes_received,"
+    " last_error=coalesce(excluded.last_error, last_error)";
+  sqlite3 *db = 0;
+  sqlite3_stmt *pStmt = 0;
+  char *zWhy = 0;
+  int bOk = rc==EXIT_OK || rc==EXIT_NOSYNC;
+  if( zPeer==0 || db_get(pDb, &db, &zWhy) ){
+    free(zWhy);
+    return;
+  }
+  pthread_mutex_lock(&pDb->muWrite);
+  if( sqlite3_exec(db, zSql, 0, 0, 0)==SQLITE_OK
+   && sqlite3_prepare_v2(db, zUpsert, -1, &pStmt, 0)==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zPeer, -1, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, bOk);
+    sqlite3_bind_int(pStmt, 3, bEnd);
+    sqlite3_bind_int64(pStmt, 4, st->nOpsSent);
+    sqlite3_bind_int64(pStmt, 5, st->nOpsRecv);
+    sqlite3_bind_int64(pStmt, 6, st->nBytesSent);
+    sqlite3_bind_int64(pStmt, 7, st->nBytesRecv);
+    if( !bOk ) sqlite3_bind_text(pStmt, 8, zErr ? zErr : "failed", -1, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+  }
+  sqlite3_finalize(pStmt);
+  pthread_mutex_unlock(&pDb->muWrite);
+  db_put(pDb, db);
+}
+
+/* A round's counts, for the metrics. */
+static void metrics_round(const Stats *st){
+  pthread_mutex_lock(&gMetrics.mu);
+  gMetrics.nRounds++;
+  gMetrics.nOpsSent += st->nOpsSent;
+  gMetrics.nOpsRecv += st->nOpsRecv;
+  gMetrics.nBytesSent += st->nBytesSent;
+  gMetrics.nBytesRecv += st->nBytesRecv;
+  pthread_mutex_unlock(&gMetrics.mu);
+}
+
+/* Writes the metrics file (temp file, then rename).  bUp 0 at exit. */
+static void metrics_write(const char *zDbPath, int bUp){
+  static const char *azResult[] = { "ok", "usage", "local", "net", "auth",
+                                    "proto", "nosync" };
+  char zTmp[4200];
+  long long nPending = -1, nFail = 0;
+  sqlite3 *db = 0;
+  FILE *f;
+  int i;
+  if( zMetricsPath==0 ) return;
+  if( zDbPath
+   && sqlite3_open_v2(zDbPath, &db, SQLITE_OPEN_READONLY, 0)==SQLITE_OK ){
+    sqlite3_stmt *pStmt = 0;
+    sqlite3_busy_timeout(db, 1000);
+    if( sqlite3_prepare_v2(db, "SELECT count(DISTINCT hash) FROM bec_pending",
+                           -1, &pStmt, 0)==SQLITE_OK
+     && sqlite3_step(pStmt)==SQLITE_ROW ){
+      nPending = sqlite3_column_int64(pStmt, 0);
+    }
+    sqlite3_finalize(pStmt);
+  }
+  sqlite3_close(db);
+  snprintf(zTmp, sizeof(zTmp), "%s.tmp", zMetricsPath);
+  f = fopen(zTmp, "w");
+  if( f==0 ) return;
+  pthread_mutex_lock(&gMetrics.mu);
+  for(i=1; i<6; i++) nFail += gMetrics.anEnded[i];
+  fprintf(f,
+    "# HELP becsync_up 1 while becsync runs; 0 in the file it leaves at exit.\n"
+    "# TYPE becsync_up gauge\nbecsync_up %d\n"
+    "# HELP becsync_sessions_started_total Sessions started, served and dialled.\n"
+    "# TYPE becsync_sessions_started_total counter\nbecsync_sessions_started_total %lld\n"
+    "# HELP becsync_sessions_active Sessions running now.\n"
+    "# TYPE becsync_sessions_active gauge\nbecsync_sessions_active %lld\n"
+    "# HELP becsync_live_sessions Live sessions open now.\n"
+    "# TYPE becsync_live_sessions gauge\nbecsync_live_sessions %lld\n"
+    "# HELP becsync_sessions_ended_total Sessions ended, by result.\n"
+    "# TYPE becsync_sessions_ended_total counter\n",
+    bUp, gMetrics.nStarted, gMetrics.nActive, gMetrics.nLive);
+  for(i=0; i<7; i++){
+    fprintf(f, "becsync_sessions_ended_total{result=\"%s\"} %lld\n", azResult[i],
+            gMetrics.anEnded[i]);
+  }
+  fprintf(f,
+    "# HELP becsync_session_failures_total Sessions that failed (local, net, auth, proto).\n"
+    "# TYPE becsync_session_failures_total counter\nbecsync_session_failures_total %lld\n"
+    "# HELP becsync_rounds_total Sync rounds completed.\n"
+    "# TYPE becsync_rounds_total counter\nbecsync_rounds_total %lld\n"
+    "# HELP becsync_ops_total Ops moved, by direction.\n"
+    "# TYPE becsync_ops_total counter\n"
+    "becsync_ops_total{direction=\"sent\"} %lld\nbecsync_ops_total{direction=\"received\"} %lld\n"
+    "# HELP becsync_bytes_total Sync message bytes moved, by direction.\n"
+    "# TYPE becsync_bytes_total counter\n"
+    "becsync_bytes_total{direction=\"sent\"} %lld\nbecsync_bytes_total{direction=\"received\"} %lld\n"
+    "# HELP becsync_write_queue Sessions waiting for the database write lock now.\n"
+    "# TYPE becsync_write_queue gauge\nbecsync_write_queue %lld\n",
+    nFail, gMetrics.nRounds, gMetrics.nOpsSent, gMetrics.nOpsRecv,
+    gMetrics.nBytesSent, gMetrics.nBytesRecv, gMetrics.nWriteWait);
+  pthread_mutex_unlock(&gMetrics.mu);
+  if( nPending>=0 ){
+    fprintf(f, "# HELP becsync_pending_ops Ops waiting in bec's pending area for predecessors.\n"
+            "# TYPE becsync_pending_ops gauge\nbecsync_pending_ops %lld\n", nPending);
+  }
+  fprintf(f, "# HELP becsync_metrics_timestamp_seconds When this file was written.\n"
+          "# TYPE becsync_metrics_timestamp_seconds gauge\n"
+          "becsync_metrics_timestamp_seconds %lld\n", (long long)time(0));
+  if( fclose(f)==0 ) rename(zTmp, zMetricsPath);
+  else unlink(zTmp);
+}
+
+/* The metrics thread: the file every METRICS_SECS until the stop pipe. */
+static void *metrics_main(void *pArg){
+  const char *zDbPath = (const char*)pArg;
+  for(;;){
+    struct pollfd pfd;
+    metrics_write(zDbPath, 1);
+    pfd.fd = gStop[0];
+    pfd.events = POLLIN;
+    pfd.revents = 0;
+    if( poll(&pfd, 1, METRICS_SECS*1000)>0 ) break;
+  }
+  return 0;
+}
+
+/* One round: one bec sync session.  The client offers; the server starts
+** by reading the client's offer, or from aFirst (an 'M' already read
+** between rounds of a live session; freed here).  Each 'M' gets a reply
+** until one side has nothing more to say ('D').  'P' and 'H' frames that
+** cross the round are skipped ('P' sets *pbNews).  The round's ops, bytes
+** and messages are added to st; an error's text goes to *pzErr (malloc'd). */
+static int run_round(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
+                     const char *zLabel, Log *pLog, Stats *st, u8 *aFirst,
+                     size_t nFirst, int *pbNews, char **pzErr){
+  u8 *m = 0;
+  int n = 0, rc = EXIT_OK, rcSql;
+  if( bClient ){
     rc = db_sync_call(pDb, db, "SELECT bec_sync_offer(?1)", 1,
                       (const void*[]){zLabel}, (int[]){-1}, (int[]){1},
-                      &m, &n, &zErr) ? EXIT_LOCAL : EXIT_OK;
+                      &m, &n, pzErr) ? EXIT_LOCAL : EXIT_OK;
     if( rc==EXIT_OK ){
-      st.nRound++;
-      st.nBytesSent += n;
+      st->nRound++;
+      st->nBytesSent += n;
       rc = chan_send(ch, 'M', m, (size_t)n) ? EXIT_NET : EXIT_OK;
     }
     free(m);
     m = 0;
   }
   while( rc==EXIT_OK ){
-    char type = 0;
-    u8 *aIn = 0;
-    size_t nIn = 0;
-    rc = chan_recv(ch, &type, &aIn, &nIn);
-    if( rc ) break;
+    char type = 'M';
+    u8 *aIn = aFirst;
+    size_t nIn = nFirst;
+    if( aFirst ){
+      aFirst = 0;
+    }else{
+      rc = chan_recv(ch, &type, &aIn, &nIn);
+      if( rc ) break;
+    }
+    if( type=='P' || type=='H' ){
+      if( type=='P' ) *pbNews = 1;
+      free(aIn);
+      continue;
+    }
     if( type=='D' ){
       free(aIn);
       break;
     }
     if( type=='E' ){
-      zErr = peer_text("", aIn, nIn);
+      *pzErr = peer_text("", aIn, nIn);
       free(aIn);
       rc = EXIT_PROTO;
+      break;
+    }
+    if( type=='B' ){
+      free(aIn);
+      snprintf(ch->zFail, sizeof(ch->zFail), "the peer ended the session in a round");
+      rc = EXIT_NET;
       break;
     }
     if( type!='M' ){
@@ -948,14 +1508,14 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
       rc = EXIT_PROTO;
       break;
     }
-    st.nRound++;
-    st.nBytesRecv += (long long)nIn;
+    st->nRound++;
+    st->nBytesRecv += (long long)nIn;
     rcSql = db_sync_call(pDb, db, "SELECT bec_sync_apply(?1, ?2)", 2,
                          (const void*[]){zLabel, aIn}, (int[]){-1, (int)nIn},
-                         (int[]){1, 0}, &m, &n, &zErr);
+                         (int[]){1, 0}, &m, &n, pzErr);
     free(aIn);
     if( rcSql ){
-      (void)chan_send(ch, 'E', (const u8*)zErr, strlen(zErr));
+      (void)chan_send(ch, 'E', (const u8*)*pzErr, strlen(*pzErr));
       rc = is_local_error(rcSql) ? EXIT_LOCAL : EXIT_PROTO;
       break;
     }
@@ -963,17 +1523,217 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
       rc = chan_send(ch, 'D', 0, 0) ? EXIT_NET : EXIT_OK;
       break;
     }
-    st.nRound++;
-    st.nBytesSent += n;
+    st->nRound++;
+    st->nBytesSent += n;
     rc = chan_send(ch, 'M', m, (size_t)n) ? EXIT_NET : EXIT_OK;
     free(m);
     m = 0;
-    db_state(db, zLabel, &st, 0);
-    progress(pLog, &st);
+    db_state(db, zLabel, st, 0);
+    progress(pLog, st);
+  }
+  return rc;
+}
+
+/* Between the rounds of a live session (LIVE SESSIONS above): waits for
+** news (the watcher's wake, the peer's 'P' or 'M'), keeps the connection
+** alive, and runs a round whenever one is due.  Rounds that moved ops are
+** logged; *pTotal gets every round's counts.  EXIT_OK when either side
+** ended the session cleanly ('B', the stop pipe). */
+static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
+                     const char *zLabel, Log *pLog, const char *zName,
+                     const char *zStatus, int bInSync, Stats *pTotal,
+                     char **pzErr){
+  u8 aConf[32], aNow[32];
+  int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  int rc = EXIT_OK, bNeed = !bInSync, nRetry = 0, bPoked = 0;
+  int nKeep = keepalive_secs();
+  double tLastRecv = now(), tLastSend = now(), tNextRound = 0;
+  int nInterval = pDb->nLiveInterval;
+  memset(aConf, 0, sizeof(aConf));
+  if( efd<0 || watch_add(pDb->zPath, efd) ){
+    *pzErr = strdup("cannot watch the database for a live session");
+    if( efd>=0 ) close(efd);
+    return EXIT_LOCAL;
+  }
+  if( bInSync && heads_print(db, aConf) ) bNeed = 1;
+  if( bClient && nInterval>0 ) tNextRound = now() + nInterval*(0.9 + 0.2*unit_random());
+  log_line(pLog, LOG_INFO, "live session with %s: open", zName);
+  metrics_count(&gMetrics.nLive, 1);
+  while( rc==EXIT_OK ){
+    struct pollfd a[4];
+    double t = now(), tWake;
+    int r, nFd;
+    if( stopping() || chan_quit(ch) ){
+      (void)live_send(ch, 'B');
+      break;
+    }
+    if( bClient && tNextRound>0 && t>=tNextRound ){
+      bNeed = 1;
+      tNextRound = t + nInterval*(0.9 + 0.2*unit_random());
+    }
+    if( bNeed && bClient ){
+      /* A round: the client's offer, the server's replies. */
+      Stats st;
+      int bNews = 0, bSync;
+      memset(&st, 0, sizeof(st));
+      st.tStart = now();
+      ch->tDeadline = now() + nRoundTimeout;
+      rc = run_round(pDb, ch, db, 1, zLabel, pLog, &st, 0, 0, &bNews, pzErr);
+      tLastRecv = tLastSend = now();
+      if( rc ) break;
+      bSync = heads_print(db, aNow)==0 && db_state(db, zLabel, &st, 0);
+      if( st.nOpsSent || st.nOpsRecv ){
+        summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+        status_record(pDb, zStatus, EXIT_OK, 0, &st, 0);
+      }
+      stats_add(pTotal, &st);
+      metrics_round(&st);
+      if( bSync ){
+        memcpy(aConf, aNow, 32);
+        nRetry = 0;
+      }
+      bNeed = bNews || (!bSync && nRetry++<LIVE_RETRIES);
+      continue;
+    }
+    if( bNeed && !bClient && !bPoked ){
+      rc = live_send(ch, 'P');
+      tLastSend = now();
+      bPoked = 1;
+      bNeed = 0;
+      continue;
+    }
+    /* Idle: wait for the socket, the watcher or the stop pipe. */
+    tWake = tLastRecv + nTimeout;
+    if( bClient && tLastSend + nKeep < tWake ) tWake = tLastSend + nKeep;
+    if( tNextRound>0 && tNextRound<tWake ) tWake = tNextRound;
+    a[0].fd = ch->fdIn;   a[0].events = POLLIN; a[0].revents = 0;
+    a[1].fd = efd;        a[1].events = POLLIN; a[1].revents = 0;
+    a[2].fd = gStop[0];   a[2].events = POLLIN; a[2].revents = 0;
+    a[3].fd = ch->pQuit ? *ch->pQuit : -1;
+    a[3].events = POLLIN; a[3].revents = 0;
+    nFd = 4;
+    r = poll(a, (nfds_t)nFd, tWake>t ? (int)((tWake-t)*1000) + 1 : 0);
+    if( r<0 && errno!=EINTR ){
+      snprintf(ch->zFail, sizeof(ch->zFail), "poll: %s", strerror(errno));
+      rc = EXIT_NET;
+      break;
+    }
+    if( r>0 && a[1].revents ){
+      uint64_t v;
+      if( read(efd, &v, sizeof(v))<0 ){ /* drained already */ }
+      if( heads_print(db, aNow)==0 && memcmp(aNow, aConf, 32) ){
+        bNeed = 1;
+        nRetry = 0;
+      }
+    }
+    if( r>0 && a[0].revents ){
+      char type = 0;
+      u8 *aIn = 0;
+      size_t nIn = 0;
+      ch->tDeadline = now() + nRoundTimeout;
+      rc = chan_recv(ch, &type, &aIn, &nIn);
+      if( rc ) break;
+      tLastRecv = now();
+      if( type=='H' ){
+        free(aIn);
+        if( !bClient ){
+          rc = live_send(ch, 'H');    /* the server echoes the client's */
+          tLastSend = now();
+        }
+      }else if( type=='P' && bClient ){
+        free(aIn);
+        bNeed = 1;
+      }else if( type=='B' ){
+        free(aIn);
+        log_line(pLog, LOG_INFO, "live session with %s: the peer ended it", zName);
+        break;
+      }else if( type=='E' ){
+        *pzErr = peer_text("", aIn, nIn);
+        free(aIn);
+        rc = EXIT_PROTO;
+      }else if( type=='M' && !bClient ){
+        /* The client starts a round; aIn is its offer. */
+        Stats st;
+        int bNews = 0, bSync;
+        memset(&st, 0, sizeof(st));
+        st.tStart = now();
+        rc = run_round(pDb, ch, db, 0, zLabel, pLog, &st, aIn, nIn, &bNews,
+                       pzErr);
+        tLastRecv = tLastSend = now();
+        if( rc ) break;
+        bSync = heads_print(db, aNow)==0 && db_state(db, zLabel, &st, 0);
+        if( st.nOpsSent || st.nOpsRecv ){
+          summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+          status_record(pDb, zStatus, EXIT_OK, 0, &st, 0);
+        }
+        stats_add(pTotal, &st);
+        metrics_round(&st);
+        bPoked = 0;
+        if( bSync ){
+          memcpy(aConf, aNow, 32);
+          nRetry = 0;
+          bNeed = 0;
+        }else{
+          bNeed = nRetry++<LIVE_RETRIES;
+        }
+      }else{
+        free(aIn);
+        snprintf(ch->zFail, sizeof(ch->zFail), "a frame of type 0x%02x between rounds",
+                 (unsigned)(u8)type);
+        rc = EXIT_PROTO;
+      }
+      continue;
+    }
+    t = now();
+    if( t - tLastRecv >= nTimeout ){
+      snprintf(ch->zFail, sizeof(ch->zFail), "nothing heard for %d s (--timeout; "
+               "keepalives every %d s)", nTimeout, nKeep);
+      rc = EXIT_NET;
+    }else if( bClient && t - tLastSend >= nKeep ){
+      rc = live_send(ch, 'H');
+      tLastSend = now();
+    }
+  }
+  watch_remove(efd);
+  close(efd);
+  metrics_count(&gMetrics.nLive, -1);
+  return rc;
+}
+
+/* One session over a channel: the handshake, a round, and for a live
+** session the rounds that follow (live_loop).  The rounds run on one
+** connection from pDb, which holds each round's state.  The one-line
+** summary goes to pLog, naming the peer zName. */
+static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
+                       const char *zName){
+  char *zLabel = 0, *zWhy = 0, *zErr = 0;
+  int rc, bSync = 0, bNews = 0;
+  sqlite3 *db = 0;
+  Stats st, first;
+  memset(&st, 0, sizeof(st));
+  st.tStart = now();
+  metrics_count(&gMetrics.nStarted, 1);
+  metrics_count(&gMetrics.nActive, 1);
+  rc = handshake(pDb, ch, bClient, pLog, &zLabel, &zWhy);
+  if( rc==EXIT_OK ) rc = db_get(pDb, &db, &zErr);
+  if( rc==EXIT_OK ){
+    rc = run_round(pDb, ch, db, bClient, zLabel, pLog, &st, 0, 0, &bNews, &zErr);
   }
   if( zLabel && db ){
     bSync = db_state(db, zLabel, &st, 0);
-    if( rc==EXIT_OK && !bSync ) rc = EXIT_NOSYNC;
+    if( rc==EXIT_OK && !bSync && !ch->bLive ) rc = EXIT_NOSYNC;
+  }
+  first = st;
+  if( rc==EXIT_OK || rc==EXIT_NOSYNC ) metrics_round(&st);
+  if( rc==EXIT_OK && ch->bLive ){
+    Stats total = st;
+    summary(pLog, EXIT_OK, zName, bSync, &st, 0);
+    status_record(pDb, bClient ? zName : zLabel, EXIT_OK, 0, &st, 0);
+    memset(&first, 0, sizeof(first));
+    rc = live_loop(pDb, ch, db, bClient, zLabel, pLog, zName,
+                   bClient ? zName : zLabel, bSync && !bNews, &total, &zErr);
+    st = total;
+    bSync = rc==EXIT_OK;
   }
   db_put(pDb, db);
   if( rc!=EXIT_OK && zWhy==0 && zErr==0 && ch->zFail[0] ){
@@ -981,7 +1741,21 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
   }else if( rc==EXIT_NET && zWhy==0 && zErr==0 ){
     zWhy = strdup("the connection failed or timed out");
   }
-  summary(pLog, rc, zName, rc==EXIT_OK, &st, zWhy ? zWhy : zErr);
+  if( ch->bLive ){
+    log_line(pLog, rc==EXIT_OK ? LOG_INFO : rc==EXIT_LOCAL ? LOG_ERROR : LOG_WARN,
+             "live session with %s ended after %d messages: sent %lld ops "
+             "(%lld B), received %lld ops (%lld B), %.2f s%s%s", zName,
+             st.nRound, st.nOpsSent, st.nBytesSent, st.nOpsRecv, st.nBytesRecv,
+             now() - st.tStart, (zWhy || zErr) ? ": " : "",
+             zWhy ? zWhy : zErr ? zErr : "");
+  }else{
+    summary(pLog, rc, zName, rc==EXIT_OK, &st, zWhy ? zWhy : zErr);
+  }
+  /* A served peer gets a status row only once authenticated (zLabel). */
+  status_record(pDb, bClient ? zName : zLabel, rc, 1, &first,
+                zWhy ? zWhy : zErr);
+  metrics_count(&gMetrics.nActive, -1);
+  metrics_count(&gMetrics.anEnded[rc>=0 && rc<7 ? rc : EXIT_PROTO], 1);
   free(zWhy);
   free(zErr);
   sqlite3_free(zLabel);
@@ -1035,6 +1809,14 @@ static void tcp_close(Chan *ch){
   close(fd);
 }
 
+/* Frames go out at once: Nagle's algorithm would hold a small frame (a
+** live session's 'P', a short reply) until the peer's delayed ACK, some
+** 20-40 ms, which is most of a push's latency budget. */
+static void no_delay(int fd){
+  int one = 1;
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 /* Waits until fd, connecting, is connected or tEnd passes: 0 or an errno. */
 static int connect_wait(int fd, double tEnd){
   struct pollfd pfd;
@@ -1085,6 +1867,7 @@ static int tcp_connect(const char *zAddr, char *zWhy, size_t nWhy){
       snprintf(zWhy, nWhy, "socket: %s", strerror(errno));
       continue;
     }
+    no_delay(fd);
     err = connect(fd, p->ai_addr, p->ai_addrlen)==0 ? 0 : errno;
     if( err==EINPROGRESS ) err = connect_wait(fd, tEnd);
     if( err==0 ) break;
@@ -1123,18 +1906,26 @@ static int tcp_listen(const char *zAddr, int nBacklog){
 
 /* One session with the server at zAddr; the summary goes to pLog (serve's
 ** dialling threads) or stdout, a failure to connect to stderr. */
-static int sync_tcp(Db *pDb, const char *zAddr, Log *pLog){
+static int sync_tcp(Db *pDb, const char *zAddr, Log *pLog, const int *pQuit){
   char zWhy[160];
   Chan ch;
   int fd = tcp_connect(zAddr, zWhy, sizeof(zWhy)), rc;
   if( fd<0 ){
     Log err = *pLog;
+    Stats none;
+    char zErr[200];
     if( !err.bStamp ) err.f = stderr;
     log_line(&err, LOG_WARN, "cannot connect to %s: %s", zAddr, zWhy);
+    memset(&none, 0, sizeof(none));
+    snprintf(zErr, sizeof(zErr), "cannot connect: %s", zWhy);
+    if( fd!=-2 ) status_record(pDb, zAddr, EXIT_NET, 1, &none, zErr);
+    metrics_count(&gMetrics.anEnded[EXIT_NET], 1);
     return fd==-2 ? EXIT_USAGE : EXIT_NET;
   }
   memset(&ch, 0, sizeof(ch));
   ch.fdIn = ch.fdOut = fd;
+  ch.bWantLive = bLiveOpt;
+  ch.pQuit = pQuit;
   rc = run_session(pDb, &ch, 1, pLog, zAddr);
   tcp_close(&ch);
   return rc;
@@ -1186,6 +1977,9 @@ struct Dialer {
   Server *p;
   const char *zAddr;
   pthread_t tid;
+  int bQuit;                  /* run's reload dropped this peer (p->mu) */
+  int aQuit[2];               /* a byte in aQuit[1] ends its live session */
+  char *zOwn;                 /* run: zAddr's own copy (malloc'd), or 0 */
 };
 
 /* The text ("1.2.3.4:5", "[::1]:5") and the bound key of an address. */
@@ -1221,6 +2015,7 @@ static void server_stop_locked(Server *p){
   if( !p->bStop ){
     p->bStop = 1;
     if( write(p->aWake[1], "x", 1)<0 ){ /* the loop also sees bStop */ }
+    stop_all();   /* live sessions end at their next idle moment */
     pthread_cond_broadcast(&p->cv);
   }
 }
@@ -1274,10 +2069,10 @@ static void server_release(Server *p, int iSlot){
 }
 
 /* Sleeps until tUntil (now() clock); 1 at once when the server stops. */
-static int server_sleep(Server *p, double tUntil){
+static int server_sleep(Server *p, double tUntil, const int *pbQuit){
   int bStop;
   pthread_mutex_lock(&p->mu);
-  while( !p->bStop ){
+  while( !p->bStop && !(pbQuit && *pbQuit) ){
     double dt = tUntil - now();
     struct timespec ts;
     if( dt<=0 ) break;
@@ -1290,7 +2085,7 @@ static int server_sleep(Server *p, double tUntil){
     }
     pthread_cond_timedwait(&p->cv, &p->mu, &ts);
   }
-  bStop = p->bStop;
+  bStop = p->bStop || (pbQuit && *pbQuit);
   pthread_mutex_unlock(&p->mu);
   return bStop;
 }
@@ -1310,6 +2105,7 @@ static void *conn_main(void *pArg){
   snprintf(zName, sizeof(zName), "client %s", c->zAddr);
   memset(&ch, 0, sizeof(ch));
   ch.fdIn = ch.fdOut = c->fd;
+  no_delay(c->fd);
   (void)run_session(c->p->pDb, &ch, 0, &lg, zName);
   tcp_close(&ch);
   server_release(c->p, c->iSlot);
@@ -1324,15 +2120,31 @@ static void *dial_main(void *pArg){
   Server *p = d->p;
   double dFirst = p->nInterval*0.1 < 1.0 ? p->nInterval*0.1 : 1.0;
   double tNext = now() + dFirst*unit_random();
+  int nFail = 0;
   for(;;){
-    int iSlot;
+    int iSlot, rc;
+    double tStart;
     Log lg;
-    if( server_sleep(p, tNext) ) break;
+    if( server_sleep(p, tNext, &d->bQuit) ) break;
     if( server_admit(p, 0, &iSlot) ) break;
     log_init(&lg, stdout, 1, d->zAddr);
-    (void)sync_tcp(p->pDb, d->zAddr, &lg);
+    tStart = now();
+    rc = sync_tcp(p->pDb, d->zAddr, &lg, &d->aQuit[0]);
     server_release(p, -1);
-    tNext = now() + p->nInterval*(0.9 + 0.2*unit_random());
+    if( !bLiveOpt ){
+      tNext = now() + p->nInterval*(0.9 + 0.2*unit_random());
+      continue;
+    }
+    /* A live session ended: dial again after a jittered back-off that
+    ** doubles with each failure in a row, from 1 s up to --interval (a
+    ** session that lasted longer than that starts the count again). */
+    if( rc==EXIT_OK || now() - tStart > p->nInterval ) nFail = 0;
+    if( rc!=EXIT_OK ) nFail++;
+    {
+      double dWait = nFail==0 ? 1.0 : (double)(1 << (nFail<7 ? nFail-1 : 6));
+      if( dWait>p->nInterval ) dWait = p->nInterval;
+      tNext = now() + dWait*(0.5 + unit_random());
+    }
   }
   return 0;
 }
@@ -1403,11 +2215,335 @@ static void raise_fd_limit(int nConns){
   }
 }
 
+/**************************************************************************
+** RUN: becsync run CONFIG, one long-running process per replica.  The
+** config file is lines of "key = value"; blank lines and lines whose first
+** non-blank character is '#' are ignored; keys are the long options'
+** names without the dashes (docs/reference.md has the complete example):
+**
+**   database = PATH           required; relative to the config's directory
+**   peer = HOST:PORT          repeated, 0 to MAX_PEERS; a live session each
+**   listen = HOST:PORT        optional: serve peers too (a relay)
+**   passphrase-file = PATH    a sealed key (see PASSPHRASE); or
+**   passphrase-fd = N
+**   metrics = PATH            Prometheus text file (see METRICS)
+**   timeout, handshake-timeout, round-timeout, keepalive, interval,
+**   max-conns, max-per-addr, backlog    as the options of the same name
+**
+** An unknown key, a bad value or a key given twice (other than peer) is an
+** error naming the file and line.  SIGHUP reads the file again: the peers
+** are applied at once (sessions to peers no longer listed end with 'B',
+** new peers are dialled); a change to any other key is logged as needing a
+** restart and ignored; a file with an error is logged and ignored (the
+** running configuration stays).  SIGTERM and SIGINT end every session
+** cleanly and exit 0.
+*/
+typedef struct Config Config;
+struct Config {
+  char *zDb, *zListen, *zPassFile, *zMetrics;  /* malloc'd, or 0 */
+  char *azPeer[MAX_PEERS];                     /* malloc'd */
+  int nPeer;
+  int nPassFd;
+  int nTimeout, nHandshakeTimeout, nRoundTimeout, nKeepalive, nInterval;
+  int nMaxConns, nMaxPerAddr, nBacklog;
+};
+
+static int int_arg(const char *z, int lo, int hi);
+
+static void config_free(Config *c){
+  int i;
+  free(c->zDb);
+  free(c->zListen);
+  free(c->zPassFile);
+  free(c->zMetrics);
+  for(i=0; i<c->nPeer; i++) free(c->azPeer[i]);
+  memset(c, 0, sizeof(*c));
+}
+
+/* A path from the config: relative ones are taken from the config file's
+** directory, so that the process's working directory (/ under systemd)
+** does not matter.  malloc'd, or 0. */
+static char *config_path(const char *zConfig, const char *zVal){
+  const char *zSlash = strrchr(zConfig, '/');
+  char *z;
+  size_t nDir;
+  if( zVal[0]=='/' || zSlash==0 ) return strdup(zVal);
+  nDir = (size_t)(zSlash - zConfig) + 1;
+  z = malloc(nDir + strlen(zVal) + 1);
+  if( z ){
+    memcpy(z, zConfig, nDir);
+    strcpy(&z[nDir], zVal);
+  }
+  return z;
+}
+
+/* Reads zConfig into *c (its defaults first).  0, or -1 with *pzErr
+** (malloc'd) "FILE:LINE: why". */
+static int config_load(const char *zConfig, Config *c, char **pzErr){
+  static const struct { const char *zKey; int lo, hi; } aInt[] = {
+    { "timeout", 1, 1000000 }, { "handshake-timeout", 1, 1000000 },
+    { "round-timeout", 1, 1000000 }, { "keepalive", 1, 1000000 },
+    { "interval", 1, 1000000 }, { "max-conns", 1, 1000000 },
+    { "max-per-addr", 1, 1000000 }, { "backlog", 1, 65535 },
+    { "passphrase-fd", 0, INT_MAX },
+  };
+  int aSeen[16];               /* line where each single key was given */
+  FILE *f = fopen(zConfig, "r");
+  char zLine[4096], zErr[4400];
+  int iLine = 0, rc = 0;
+  memset(c, 0, sizeof(*c));
+  memset(aSeen, 0, sizeof(aSeen));
+  c->nPassFd = -1;
+  c->nTimeout = 30;
+  c->nHandshakeTimeout = HANDSHAKE_TIMEOUT;
+  c->nRoundTimeout = ROUND_TIMEOUT;
+  c->nKeepalive = 0;
+  c->nInterval = 60;
+  c->nMaxConns = MAX_CONNS;
+  c->nMaxPerAddr = MAX_PER_ADDR;
+  c->nBacklog = LISTEN_BACKLOG;
+  zErr[0] = 0;
+  if( f==0 ){
+    snprintf(zErr, sizeof(zErr), "%s: %s", zConfig, strerror(errno));
+    rc = -1;
+  }
+  while( rc==0 && fgets(zLine, sizeof(zLine), f) ){
+    char *zKey = zLine, *zEq, *zVal, *zEnd;
+    int i, iKey = -1;
+    iLine++;
+    if( strchr(zLine, '\n')==0 && !feof(f) ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: line too long", zConfig, iLine);
+      rc = -1;
+      break;
+    }
+    while( *zKey==' ' || *zKey=='\t' ) zKey++;
+    if( *zKey=='#' || *zKey=='\n' || *zKey=='\r' || *zKey==0 ) continue;
+    zEq = strchr(zKey, '=');
+    if( zEq==0 ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: want \"key = value\"", zConfig, iLine);
+      rc = -1;
+      break;
+    }
+    zVal = zEq + 1;
+    for(zEnd=zEq; zEnd>zKey && (zEnd[-1]==' ' || zEnd[-1]=='\t'); zEnd--){}
+    *zEnd = 0;
+    while( *zVal==' ' || *zVal=='\t' ) zVal++;
+    for(zEnd=zVal+strlen(zVal); zEnd>zVal && (zEnd[-1]=='\n' || zEnd[-1]=='\r'
+        || zEnd[-1]==' ' || zEnd[-1]=='\t'); zEnd--){}
+    *zEnd = 0;
+    if( zVal[0]==0 ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: %.100s: no value", zConfig, iLine, zKey);
+      rc = -1;
+      break;
+    }
+    if( strcmp(zKey, "peer")==0 ){
+      char zH[256], zP[32];
+      if( c->nPeer>=MAX_PEERS ){
+        snprintf(zErr, sizeof(zErr), "%s:%d: more than %d peers", zConfig,
+                 iLine, MAX_PEERS);
+        rc = -1;
+      }else if( split_hostport(zVal, zH, sizeof(zH), zP, sizeof(zP)) ){
+        snprintf(zErr, sizeof(zErr), "%s:%d: peer: want HOST:PORT", zConfig, iLine);
+        rc = -1;
+      }else if( (c->azPeer[c->nPeer] = strdup(zVal))!=0 ){
+        c->nPeer++;
+      }
+      continue;
+    }
+    /* Keys given once: their index in aSeen. */
+    if( strcmp(zKey, "database")==0 ) iKey = 9;
+    else if( strcmp(zKey, "listen")==0 ) iKey = 10;
+    else if( strcmp(zKey, "passphrase-file")==0 ) iKey = 11;
+    else if( strcmp(zKey, "metrics")==0 ) iKey = 12;
+    for(i=0; iKey<0 && i<(int)(sizeof(aInt)/sizeof(aInt[0])); i++){
+      if( strcmp(zKey, aInt[i].zKey)==0 ) iKey = i;
+    }
+    if( iKey<0 ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: unknown key \"%.100s\"", zConfig,
+               iLine, zKey);
+      rc = -1;
+      break;
+    }
+    if( aSeen[iKey] ){
+      snprintf(zErr, sizeof(zErr), "%s:%d: %.100s given twice (first on line %d)",
+               zConfig, iLine, zKey, aSeen[iKey]);
+      rc = -1;
+      break;
+    }
+    aSeen[iKey] = iLine;
+    if( iKey<9 ){
+      int v = int_arg(zVal, aInt[iKey].lo, aInt[iKey].hi);
+      int *apV[] = { &c->nTimeout, &c->nHandshakeTimeout, &c->nRoundTimeout,
+                     &c->nKeepalive, &c->nInterval, &c->nMaxConns,
+                     &c->nMaxPerAddr, &c->nBacklog, &c->nPassFd };
+      if( v<aInt[iKey].lo ){
+        snprintf(zErr, sizeof(zErr), "%s:%d: %.100s: want a whole number from %d "
+                 "to %d", zConfig, iLine, zKey, aInt[iKey].lo, aInt[iKey].hi);
+        rc = -1;
+      }else{
+        *apV[iKey] = v;
+      }
+    }else if( iKey==9 ){
+      c->zDb = config_path(zConfig, zVal);
+    }else if( iKey==10 ){
+      char zH[256], zP[32];
+      if( split_hostport(zVal, zH, sizeof(zH), zP, sizeof(zP)) ){
+        snprintf(zErr, sizeof(zErr), "%s:%d: listen: want HOST:PORT", zConfig, iLine);
+        rc = -1;
+      }else{
+        c->zListen = strdup(zVal);
+      }
+    }else if( iKey==11 ){
+      c->zPassFile = config_path(zConfig, zVal);
+    }else{
+      c->zMetrics = config_path(zConfig, zVal);
+    }
+  }
+  if( f ) fclose(f);
+  if( rc==0 && c->zDb==0 ){
+    snprintf(zErr, sizeof(zErr), "%s: no \"database = PATH\" line", zConfig);
+    rc = -1;
+  }
+  if( rc==0 && c->zPassFile && c->nPassFd>=0 ){
+    snprintf(zErr, sizeof(zErr), "%s:%d: passphrase-fd and passphrase-file "
+             "(line %d) exclude each other", zConfig, aSeen[8], aSeen[11]);
+    rc = -1;
+  }
+  if( rc==0 && c->zListen==0 && c->nPeer==0 ){
+    snprintf(zErr, sizeof(zErr), "%s: neither \"listen\" nor \"peer\": nothing "
+             "to do", zConfig);
+    rc = -1;
+  }
+  if( rc ){
+    config_free(c);
+    *pzErr = strdup(zErr[0] ? zErr : "out of memory");
+  }
+  return rc;
+}
+
+/* The keys of a reload that need a restart, as text ("" if none). */
+static void config_changed(const Config *a, const Config *b, char *z, size_t n){
+#define CFG_STR_NE(x, y) (((x)==0)!=((y)==0) || ((x) && strcmp((x),(y))))
+  z[0] = 0;
+  if( CFG_STR_NE(a->zDb, b->zDb) ) strncat(z, " database", n-strlen(z)-1);
+  if( CFG_STR_NE(a->zListen, b->zListen) ) strncat(z, " listen", n-strlen(z)-1);
+  if( CFG_STR_NE(a->zPassFile, b->zPassFile) || a->nPassFd!=b->nPassFd ){
+    strncat(z, " passphrase", n-strlen(z)-1);
+  }
+  if( CFG_STR_NE(a->zMetrics, b->zMetrics) ) strncat(z, " metrics", n-strlen(z)-1);
+  if( a->nTimeout!=b->nTimeout || a->nHandshakeTimeout!=b->nHandshakeTimeout
+   || a->nRoundTimeout!=b->nRoundTimeout || a->nKeepalive!=b->nKeepalive
+   || a->nInterval!=b->nInterval ){
+    strncat(z, " timeouts", n-strlen(z)-1);
+  }
+  if( a->nMaxConns!=b->nMaxConns || a->nMaxPerAddr!=b->nMaxPerAddr
+   || a->nBacklog!=b->nBacklog ){
+    strncat(z, " limits", n-strlen(z)-1);
+  }
+#undef CFG_STR_NE
+}
+
+/* SIGHUP: a byte in gHup[1]; run's loop reads it back. */
+static int gHup[2] = { -1, -1 };
+
+static void on_hup_signal(int sig){
+  (void)sig;
+  if( gHup[1]>=0 && write(gHup[1], "h", 1)<0 ){ /* one is enough */ }
+}
+
+/* Starts the dialling thread of zAddr (copied).  The Dialer, or 0. */
+static Dialer *dial_start(Server *p, const char *zAddr){
+  Dialer *d = calloc(1, sizeof(Dialer));
+  if( d==0 ) return 0;
+  d->p = p;
+  d->zOwn = strdup(zAddr);
+  d->zAddr = d->zOwn;
+  if( d->zOwn==0 || pipe2(d->aQuit, O_CLOEXEC | O_NONBLOCK) ){
+    free(d->zOwn);
+    free(d);
+    return 0;
+  }
+  if( pthread_create(&d->tid, 0, dial_main, d) ){
+    close(d->aQuit[0]);
+    close(d->aQuit[1]);
+    free(d->zOwn);
+    free(d);
+    return 0;
+  }
+  return d;
+}
+
+/* Ends a dialling thread (its live session says 'B'), waits for it, frees
+** it.  With bNow 0 the server is stopping anyway: only the wait. */
+static void dial_stop(Dialer *d, int bNow){
+  if( bNow ){
+    pthread_mutex_lock(&d->p->mu);
+    d->bQuit = 1;
+    pthread_cond_broadcast(&d->p->cv);
+    pthread_mutex_unlock(&d->p->mu);
+    if( write(d->aQuit[1], "q", 1)<0 ){ /* the flag is set anyway */ }
+  }
+  pthread_join(d->tid, 0);
+  close(d->aQuit[0]);
+  close(d->aQuit[1]);
+  free(d->zOwn);
+  free(d);
+}
+
+/* SIGHUP: reads zConfig again and applies its peers (see RUN). */
+static void run_reload(Server *p, const char *zConfig, Config *pCfg,
+                       Dialer **apDial, int *pnDial, const Log *pLog){
+  Config c;
+  char *zErr = 0, zNeed[200];
+  int i, j, nAdd = 0, nDrop = 0;
+  if( config_load(zConfig, &c, &zErr) ){
+    log_line(pLog, LOG_ERROR, "reload: %s; the running configuration stays",
+             zErr ? zErr : "out of memory");
+    free(zErr);
+    return;
+  }
+  config_changed(pCfg, &c, zNeed, sizeof(zNeed));
+  if( zNeed[0] ){
+    log_line(pLog, LOG_WARN, "reload: changes to%s need a restart; ignored", zNeed);
+  }
+  for(i=0; i<*pnDial; ){
+    for(j=0; j<c.nPeer && strcmp(c.azPeer[j], apDial[i]->zAddr); j++){}
+    if( j<c.nPeer ){
+      i++;
+      continue;
+    }
+    dial_stop(apDial[i], 1);
+    apDial[i] = apDial[--*pnDial];
+    nDrop++;
+  }
+  for(j=0; j<c.nPeer; j++){
+    for(i=0; i<*pnDial && strcmp(c.azPeer[j], apDial[i]->zAddr); i++){}
+    if( i<*pnDial ) continue;
+    if( (apDial[*pnDial] = dial_start(p, c.azPeer[j]))==0 ){
+      log_line(pLog, LOG_ERROR, "no thread to dial %s", c.azPeer[j]);
+    }else{
+      ++*pnDial;
+      nAdd++;
+    }
+  }
+  for(i=0; i<pCfg->nPeer; i++) free(pCfg->azPeer[i]);
+  memcpy(pCfg->azPeer, c.azPeer, sizeof(c.azPeer));
+  pCfg->nPeer = c.nPeer;
+  c.nPeer = 0;
+  config_free(&c);
+  log_line(pLog, LOG_INFO, "reloaded %s: %d peer%s (%d added, %d dropped)",
+           zConfig, *pnDial, *pnDial==1 ? "" : "s", nAdd, nDrop);
+}
+
+/* serve, and run (zConfig and pCfg set: no listening socket if zListen is
+** 0, and SIGHUP reloads the peers). */
 static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
                  int nInterval, int nMax, int nMaxConns, int nMaxPerAddr,
-                 int nBacklog){
+                 int nBacklog, const char *zConfig, Config *pCfg){
   Server srv;
-  Dialer aDial[MAX_PEERS];
+  Dialer *apDial[MAX_PEERS];
+  pthread_t tMetrics;
+  int bMetrics = 0;
   pthread_condattr_t ca;
   Log lg;
   sqlite3 *db = 0;
@@ -1428,8 +2564,8 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
     db_put(pDb, db);
   }
   free(zErr);
-  fd = tcp_listen(zListen, nBacklog);
-  if( fd<0 ){
+  fd = zListen ? tcp_listen(zListen, nBacklog) : -3;
+  if( fd<0 && fd!=-3 ){
     log_line(&lg, LOG_ERROR, "cannot listen on %s%s: %s", zListen,
              fd==-2 ? " (want HOST:PORT)" : "", strerror(errno));
     return fd==-2 ? EXIT_USAGE : EXIT_NET;
@@ -1444,7 +2580,7 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   if( srv.aSlot==0 || pipe2(srv.aWake, O_CLOEXEC | O_NONBLOCK) ){
     log_line(&lg, LOG_ERROR, "out of resources: %s", strerror(errno));
     free(srv.aSlot);
-    close(fd);
+    if( fd>=0 ) close(fd);
     return EXIT_LOCAL;
   }
   pthread_mutex_init(&srv.mu, 0);
@@ -1452,13 +2588,21 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&srv.cv, &ca);
   pthread_condattr_destroy(&ca);
-  log_line(&lg, LOG_INFO, "serving on %s (at most %d connections, %d per "
-           "address; backlog %d; %d peer%s every %d s)", zListen, nMaxConns,
-           nMaxPerAddr, nBacklog, nPeer, nPeer==1 ? "" : "s", nInterval);
+  if( zListen ){
+    log_line(&lg, LOG_INFO, "serving on %s (at most %d connections, %d per "
+             "address; backlog %d; %d peer%s every %d s)", zListen, nMaxConns,
+             nMaxPerAddr, nBacklog, nPeer, nPeer==1 ? "" : "s", nInterval);
+  }
+  if( zConfig ){
+    log_line(&lg, LOG_INFO, "running %s: %d live peer%s%s%s", zConfig, nPeer,
+             nPeer==1 ? "" : "s", zListen ? ", relay on " : "",
+             zListen ? zListen : "");
+  }
+  if( zMetricsPath ){
+    bMetrics = pthread_create(&tMetrics, 0, metrics_main, (void*)pDb->zPath)==0;
+  }
   for(i=0; i<nPeer; i++){
-    aDial[nDial].p = &srv;
-    aDial[nDial].zAddr = azPeer[i];
-    if( pthread_create(&aDial[nDial].tid, 0, dial_main, &aDial[nDial]) ){
+    if( (apDial[nDial] = dial_start(&srv, azPeer[i]))==0 ){
       log_line(&lg, LOG_ERROR, "no thread to dial %s", azPeer[i]);
     }else{
       nDial++;
@@ -1466,22 +2610,33 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   }
 
   for(;;){
-    struct pollfd a[2];
+    struct pollfd a[4];
     struct sockaddr_storage sa;
     socklen_t nSa = sizeof(sa);
     int fdc, r;
+    a[3].fd = zConfig ? gHup[0] : -1;   /* SIGHUP */
+    a[3].events = POLLIN;
+    a[3].revents = 0;
     a[0].fd = fd;
     a[0].events = POLLIN;
     a[1].fd = srv.aWake[0];
     a[1].events = POLLIN;
-    a[0].revents = a[1].revents = 0;
-    r = poll(a, 2, -1);
+    a[2].fd = gStop[0];       /* SIGTERM, SIGINT */
+    a[2].events = POLLIN;
+    a[0].revents = a[1].revents = a[2].revents = 0;
+    r = poll(a, 4, -1);
     if( r<0 && errno==EINTR ) continue;
     if( r<0 ){
       log_line(&lg, LOG_ERROR, "poll: %s", strerror(errno));
       break;
     }
-    if( a[1].revents ) break;
+    if( a[1].revents || a[2].revents ) break;
+    if( a[3].revents ){
+      char zBuf[64];
+      while( read(gHup[0], zBuf, sizeof(zBuf))>0 ){}
+      run_reload(&srv, zConfig, pCfg, apDial, &nDial, &lg);
+      continue;
+    }
     if( !(a[0].revents & POLLIN) ) continue;
     fdc = accept4(fd, (struct sockaddr*)&sa, &nSa, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if( fdc<0 ){
@@ -1497,12 +2652,15 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
 
   /* Stopping (--max-sessions reached, or an error): no new session; those
   ** running end within their own deadlines. */
-  close(fd);
+  if( fd>=0 ) close(fd);
   pthread_mutex_lock(&srv.mu);
   server_stop_locked(&srv);
   while( srv.nActive>0 ) pthread_cond_wait(&srv.cv, &srv.mu);
   pthread_mutex_unlock(&srv.mu);
-  for(i=0; i<nDial; i++) pthread_join(aDial[i].tid, 0);
+  for(i=0; i<nDial; i++) dial_stop(apDial[i], 0);
+  watch_join();
+  if( bMetrics ) pthread_join(tMetrics, 0);
+  metrics_write(pDb->zPath, 0);
   log_line(&lg, LOG_INFO, "stopped after %d sessions", srv.nStarted);
   pthread_cond_destroy(&srv.cv);
   pthread_mutex_destroy(&srv.mu);
@@ -1572,6 +2730,279 @@ static int sync_exec(Db *pDb, const char *zCmd){
 }
 
 /**************************************************************************
+** PASSPHRASE.  A key sealed with bec_keygen(passphrase) must be unlocked
+** before becsync can sign its handshake.  The passphrase comes from
+** --passphrase-fd N (read up to the first newline or end of file), from
+** --passphrase-file F (a regular file owned by this user and readable by
+** no one else, as ssh demands of a private key; one trailing newline is
+** stripped), or, when neither is given and the key is sealed, from a
+** prompt on the controlling terminal with echo off.  Never from the
+** command line, where any user reads it in /proc/PID/cmdline.  It lives
+** in guarded memory (sodium_malloc) only until bec_unlock has checked it,
+** then it is wiped: the one-shot commands unlock their connection; serve
+** and run unlock one connection kept for signing (Db.dbSign), so Argon2id
+** runs once, not once per pooled connection.
+*/
+#define PASS_MAX  1024
+
+static int nPassFd = -1;              /* --passphrase-fd, or -1 */
+static const char *zPassFile = 0;     /* --passphrase-file, or 0 */
+
+/* 1 if the database keeps its secret key sealed (docs/reference.md, "Where
+** the secret key lives": the row seckey_sealed of bec_store_config). */
+static int key_is_sealed(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  int bSealed = 0;
+  if( sqlite3_prepare_v2(db, "SELECT 1 FROM bec_store_config"
+                         " WHERE key='seckey_sealed'", -1, &pStmt, 0)==SQLITE_OK ){
+    bSealed = sqlite3_step(pStmt)==SQLITE_ROW;
+  }
+  sqlite3_finalize(pStmt);
+  return bSealed;
+}
+
+/* Reads one line from fd, a byte at a time so that nothing after the line
+** is consumed, into z (PASS_MAX bytes).  The length, or -1 with zWhy. */
+static int pass_read_line(int fd, char *z, char *zWhy, size_t nWhy){
+  int n = 0;
+  for(;;){
+    char c;
+    ssize_t k = read(fd, &c, 1);
+    if( k<0 && errno==EINTR ) continue;
+    if( k<0 ){
+      snprintf(zWhy, nWhy, "cannot read the passphrase: %s", strerror(errno));
+      return -1;
+    }
+    if( k==0 || c=='\n' ) break;
+    if( n>=PASS_MAX-1 ){
+      snprintf(zWhy, nWhy, "the passphrase is longer than %d bytes", PASS_MAX-1);
+      return -1;
+    }
+    z[n++] = c;
+  }
+  if( n>0 && z[n-1]=='\r' ) n--;
+  return n;
+}
+
+/* The passphrase file: refused unless a regular file of this user that
+** group and others cannot read.  The length, or -1 with zWhy. */
+static int pass_read_file(const char *zFile, char *z, char *zWhy, size_t nWhy){
+  struct stat sb;
+  int fd = open(zFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), n = 0;
+  if( fd<0 ){
+    snprintf(zWhy, nWhy, "cannot open the passphrase file %s: %s", zFile,
+             strerror(errno));
+    return -1;
+  }
+  if( fstat(fd, &sb) || !S_ISREG(sb.st_mode) ){
+    snprintf(zWhy, nWhy, "the passphrase file %s is not a regular file", zFile);
+    n = -1;
+  }else if( sb.st_uid!=geteuid() ){
+    snprintf(zWhy, nWhy, "the passphrase file %s belongs to another user: "
+             "refused", zFile);
+    n = -1;
+  }else if( sb.st_mode & 077 ){
+    snprintf(zWhy, nWhy, "the passphrase file %s is open to group or others "
+             "(mode %04o): refused; chmod 600 it", zFile,
+             (unsigned)(sb.st_mode & 07777));
+    n = -1;
+  }
+  while( n>=0 ){
+    ssize_t k = read(fd, &z[n], (size_t)(PASS_MAX - n));
+    if( k<0 && errno==EINTR ) continue;
+    if( k<0 ){
+      snprintf(zWhy, nWhy, "cannot read the passphrase file %s: %s", zFile,
+               strerror(errno));
+      n = -1;
+    }else if( k==0 ){
+      break;
+    }else if( (n += (int)k)>=PASS_MAX ){
+      snprintf(zWhy, nWhy, "the passphrase file %s is longer than %d bytes",
+               zFile, PASS_MAX-1);
+      n = -1;
+    }
+  }
+  close(fd);
+  if( n>0 && z[n-1]=='\n' ) n--;
+  return n;
+}
+
+/* Asks on the controlling terminal, echo off.  The length, or -1 with zWhy
+** (no terminal). */
+static int pass_prompt(const char *zDb, char *z, char *zWhy, size_t nWhy){
+  struct termios old, quiet;
+  char zAsk[300];
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC), n, bRestore = 0;
+  if( fd<0 ){
+    snprintf(zWhy, nWhy, "the identity key of %s is locked: give "
+             "--passphrase-fd N or --passphrase-file FILE (no terminal to ask "
+             "on)", zDb);
+    return -1;
+  }
+  if( tcgetattr(fd, &old)==0 ){
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    bRestore = tcsetattr(fd, TCSAFLUSH, &quiet)==0;
+  }
+  snprintf(zAsk, sizeof(zAsk), "becsync: passphrase for %s: ", zDb);
+  if( write(fd, zAsk, strlen(zAsk))<0 ){ /* the read below still works */ }
+  n = pass_read_line(fd, z, zWhy, nWhy);
+  if( bRestore ) tcsetattr(fd, TCSAFLUSH, &old);
+  if( write(fd, "\n", 1)<0 ){ /* cosmetic */ }
+  close(fd);
+  return n;
+}
+
+/* Unlocks db's identity when its key is sealed, with the passphrase from
+** the source chosen (see PASSPHRASE).  EXIT_OK (also when the key is not
+** sealed: nothing to do), or EXIT_LOCAL after saying why on stderr. */
+static int unlock_identity(sqlite3 *db, const char *zDb){
+  char zWhy[600];
+  char *z;
+  char *zErr = 0;
+  int n, rc = EXIT_OK;
+  if( !key_is_sealed(db) ) return EXIT_OK;
+  z = sodium_malloc(PASS_MAX);
+  if( z==0 ){
+    fprintf(stderr, "becsync: out of memory for the passphrase\n");
+    return EXIT_LOCAL;
+  }
+  if( nPassFd>=0 ) n = pass_read_line(nPassFd, z, zWhy, sizeof(zWhy));
+  else if( zPassFile ) n = pass_read_file(zPassFile, z, zWhy, sizeof(zWhy));
+  else n = pass_prompt(zDb, z, zWhy, sizeof(zWhy));
+  if( n==0 ){
+    snprintf(zWhy, sizeof(zWhy), "the passphrase is empty");
+    n = -1;
+  }
+  if( n<0 ){
+    fprintf(stderr, "becsync: %s\n", zWhy);
+    rc = EXIT_LOCAL;
+  }else if( db_call(db, "SELECT bec_unlock(?1)", 1, (const void*[]){z},
+                    (int[]){n}, (int[]){1}, 0, 0, &zErr) ){
+    /* bec says "bec_unlock: wrong passphrase" and the like. */
+    fprintf(stderr, "becsync: cannot unlock the identity key of %s: %s\n", zDb,
+            zErr ? zErr : "out of memory");
+    rc = EXIT_LOCAL;
+  }
+  free(zErr);
+  sodium_free(z);     /* wipes it */
+  return rc;
+}
+
+/* serve and run: a connection of their own, unlocked, that signs every
+** handshake (Db.dbSign), if the key is sealed.  EXIT_OK or EXIT_LOCAL. */
+static int unlock_pool(Db *pDb){
+  sqlite3 *db = 0;
+  int rc;
+  if( db_open(pDb->zPath, &db) ) return EXIT_LOCAL;
+  if( !key_is_sealed(db) ){
+    sqlite3_close(db);
+    return EXIT_OK;
+  }
+  rc = unlock_identity(db, pDb->zPath);
+  if( rc ) sqlite3_close(db);
+  else pDb->dbSign = db;
+  return rc;
+}
+
+/* becsync status DB: the becsync_peer table (see STATUS AND METRICS), one
+** line per peer, read-only.  0, or 2 if the database cannot be read. */
+static int status_main(const char *zDb){
+  sqlite3 *db = 0;
+  sqlite3_stmt *pStmt = 0;
+  int rc, n = 0;
+  if( sqlite3_open_v2(zDb, &db, SQLITE_OPEN_READONLY, 0) ){
+    fprintf(stderr, "becsync: cannot open %s: %s\n", zDb, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return EXIT_LOCAL;
+  }
+  sqlite3_busy_timeout(db, nTimeout*1000);
+  rc = sqlite3_prepare_v2(db, "SELECT peer, coalesce(last_success,'never'),"
+      " coalesce(last_failure,'never'), sessions, failures, ops_sent,"
+      " ops_received, bytes_sent, bytes_received, coalesce(last_error,'')"
+      " FROM becsync_peer ORDER BY peer", -1, &pStmt, 0);
+  if( rc ){
+    int bNone = strstr(sqlite3_errmsg(db), "no such table")!=0;
+    if( bNone ) printf("no sessions recorded in %s\n", zDb);
+    else fprintf(stderr, "becsync: %s: %s\n", zDb, sqlite3_errmsg(db));
+    sqlite3_close(db);
+    return bNone ? EXIT_OK : EXIT_LOCAL;
+  }
+  printf("%-28s %-24s %-24s %8s %8s %9s %9s %12s %12s  %s\n", "peer",
+         "last success", "last failure", "sessions", "failures", "ops sent",
+         "ops recv", "bytes sent", "bytes recv", "last error");
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    char zPeer[300];
+    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    /* A key label is shortened as in the log lines: its first 16 digits. */
+    if( z && strncmp(z, "key:", 4)==0 ) snprintf(zPeer, sizeof(zPeer), "key:%.16s", z+4);
+    else snprintf(zPeer, sizeof(zPeer), "%s", z ? z : "");
+    printf("%-28s %-24s %-24s %8lld %8lld %9lld %9lld %12lld %12lld  %s\n",
+           zPeer, sqlite3_column_text(pStmt, 1), sqlite3_column_text(pStmt, 2),
+           sqlite3_column_int64(pStmt, 3), sqlite3_column_int64(pStmt, 4),
+           sqlite3_column_int64(pStmt, 5), sqlite3_column_int64(pStmt, 6),
+           sqlite3_column_int64(pStmt, 7), sqlite3_column_int64(pStmt, 8),
+           sqlite3_column_text(pStmt, 9));
+    n++;
+  }
+  rc = sqlite3_finalize(pStmt);
+  if( n==0 ) printf("no sessions recorded in %s\n", zDb);
+  sqlite3_close(db);
+  return rc ? EXIT_LOCAL : EXIT_OK;
+}
+
+/* becsync run CONFIG (see RUN): the config sets what serve's options set,
+** every peer gets a live session, and SIGHUP reloads the peers. */
+static int run_main(const char *zConfig){
+  Config cfg;
+  Db dbs;
+  sqlite3 *db = 0;
+  char *zErr = 0;
+  struct sigaction sa;
+  int rc;
+  if( config_load(zConfig, &cfg, &zErr) ){
+    fprintf(stderr, "becsync: %s\n", zErr ? zErr : "out of memory");
+    free(zErr);
+    return EXIT_USAGE;
+  }
+  nTimeout = cfg.nTimeout;
+  nHandshakeTimeout = cfg.nHandshakeTimeout;
+  nRoundTimeout = cfg.nRoundTimeout;
+  nKeepaliveOpt = cfg.nKeepalive;
+  nPassFd = cfg.nPassFd;
+  zPassFile = cfg.zPassFile;
+  bLiveOpt = 1;
+  if( cfg.zMetrics ) zMetricsPath = cfg.zMetrics;
+  if( stop_init() || pipe2(gHup, O_CLOEXEC | O_NONBLOCK) ){
+    fprintf(stderr, "becsync: pipe: %s\n", strerror(errno));
+    config_free(&cfg);
+    return EXIT_LOCAL;
+  }
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_hup_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGHUP, &sa, 0);
+  if( db_open(cfg.zDb, &db) ){
+    config_free(&cfg);
+    return EXIT_LOCAL;
+  }
+  sqlite3_close(db);
+  db_init(&dbs, 0, cfg.zDb);
+  dbs.nLiveInterval = cfg.nInterval;
+  if( unlock_pool(&dbs) ){
+    db_pool_close(&dbs);
+    config_free(&cfg);
+    return EXIT_LOCAL;
+  }
+  rc = serve(&dbs, cfg.zListen, (const char**)cfg.azPeer, cfg.nPeer,
+             cfg.nInterval, 0, cfg.nMaxConns, cfg.nMaxPerAddr, cfg.nBacklog,
+             zConfig, &cfg);
+  db_pool_close(&dbs);
+  config_free(&cfg);
+  return rc;
+}
+
+/**************************************************************************
 ** Command line.
 */
 static void usage(FILE *f){
@@ -1581,12 +3012,16 @@ static void usage(FILE *f){
     "       becsync [options] sync DB HOST:PORT\n"
     "       becsync [options] sync DB --exec 'COMMAND'\n"
     "       becsync [options] --stdio DB\n"
+    "       becsync [options] run CONFIG\n"
+    "       becsync status DB\n"
     "\n"
     "  A.db B.db             syncs two database files until both hold the same ops\n"
     "  serve DB              answers peers on --listen and dials each --peer\n"
     "  sync DB HOST:PORT     one session with a becsync serve\n"
     "  sync DB --exec CMD    one session with CMD's stdin and stdout\n"
     "  --stdio DB            one session on this process's stdin and stdout\n"
+    "  run CONFIG            a long-running replica or relay (docs/reference.md)\n"
+    "  status DB             per peer: last success, failures, ops, bytes\n"
     "\n"
     "options:\n"
     "  -q, --quiet                  no progress line\n"
@@ -1594,6 +3029,11 @@ static void usage(FILE *f){
     "      --handshake-timeout SECS deadline of the handshake (default 10)\n"
     "      --round-timeout SECS     deadline of the sync round (default 300)\n"
     "      --label NAME             the peer's name in bec_peers (default key:<key>)\n"
+    "      --passphrase-fd N        read a sealed key's passphrase from fd N\n"
+    "      --passphrase-file FILE   ... or from an owner-only file\n"
+    "      --live                   sync, serve --peer: keep sessions open, push\n"
+    "      --keepalive SECS         between keepalives of a live session\n"
+    "      --metrics FILE           Prometheus text, rewritten every second\n"
     "  serve:\n"
     "      --listen HOST:PORT       where to answer peers\n"
     "      --peer HOST:PORT         a relay to dial every --interval (repeatable)\n"
@@ -1635,7 +3075,8 @@ int main(int argc, char **argv){
   ** as they are read, so the message names the option. */
   enum { O_STDIO = 256, O_TIMEOUT, O_HANDSHAKE, O_ROUND, O_LABEL, O_LISTEN,
          O_EXEC, O_INTERVAL, O_MAX_SESSIONS, O_MAX_CONNS, O_MAX_PER_ADDR,
-         O_BACKLOG, O_PEER };
+         O_BACKLOG, O_PEER, O_METRICS, O_LIVE, O_KEEPALIVE, O_PASS_FD,
+         O_PASS_FILE };
   static const struct option aLong[] = {
     { "quiet",             no_argument,       0, 'q' },
     { "stdio",             no_argument,       0, O_STDIO },
@@ -1651,6 +3092,14 @@ int main(int argc, char **argv){
     { "max-per-addr",      required_argument, 0, O_MAX_PER_ADDR },
     { "backlog",           required_argument, 0, O_BACKLOG },
     { "peer",              required_argument, 0, O_PEER },
+    /* Operators' view (see STATUS AND METRICS). */
+    { "metrics",           required_argument, 0, O_METRICS },
+    /* Live sessions (see LIVE SESSIONS). */
+    { "live",              no_argument,       0, O_LIVE },
+    { "keepalive",         required_argument, 0, O_KEEPALIVE },
+    /* A sealed key's passphrase (see PASSPHRASE); never an argument. */
+    { "passphrase-fd",     required_argument, 0, O_PASS_FD },
+    { "passphrase-file",   required_argument, 0, O_PASS_FILE },
     { "help",              no_argument,       0, 'h' },
     { "version",           no_argument,       0, 'V' },
     { 0, 0, 0, 0 }
@@ -1663,6 +3112,8 @@ int main(int argc, char **argv){
   int nBacklog = LISTEN_BACKLOG;
   sqlite3 *db = 0;
   Db dbs;
+  pthread_t tMetrics;
+  int bMetrics = 0;
 
   signal(SIGPIPE, SIG_IGN);
   /* Times up to a million seconds, so that a wait in milliseconds fits an
@@ -1697,6 +3148,11 @@ int main(int argc, char **argv){
         if( nPeer>=MAX_PEERS ) return bad_usage("--peer: at most %d peers", MAX_PEERS);
         azPeer[nPeer++] = optarg;
         break;
+      case O_METRICS: zMetricsPath = optarg; break;
+      case O_LIVE: bLiveOpt = 1; break;
+      case O_KEEPALIVE: INT_OPT(nKeepaliveOpt, 1, 1000000); break;
+      case O_PASS_FD: INT_OPT(nPassFd, 0, INT_MAX); break;
+      case O_PASS_FILE: zPassFile = optarg; break;
       case 'h': usage(stdout); return 0;
       case 'V': printf("becsync (bec) %s\n", BEC_VERSION); return 0;
       default:   /* getopt_long has said which option was wrong */
@@ -1711,18 +3167,32 @@ int main(int argc, char **argv){
   }
   if( sodium_init()<0 ) return EXIT_LOCAL;
   sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
+  if( nArg==2 && strcmp(azArg[0], "run")==0 ) return run_main(azArg[1]);
+  if( nArg==2 && strcmp(azArg[0], "status")==0 ) return status_main(azArg[1]);
+  if( (bStdio || (nArg>0 && strcmp(azArg[0], "serve")==0)
+       || (nArg>0 && strcmp(azArg[0], "sync")==0)) && stop_init() ){
+    fprintf(stderr, "becsync: pipe: %s\n", strerror(errno));
+    return EXIT_LOCAL;
+  }
   if( bStdio ){
     Chan ch;
     Log lg;
     if( nArg!=1 ) return bad_usage("--stdio takes one argument, DB (got %d)", nArg);
     bQuiet = 1;
     if( db_open(azArg[0], &db) ) return EXIT_LOCAL;
-    db_init(&dbs, db, 0);
+    if( unlock_identity(db, azArg[0]) ){
+      sqlite3_close(db);
+      return EXIT_LOCAL;
+    }
+    db_init(&dbs, db, azArg[0]);
     memset(&ch, 0, sizeof(ch));
     ch.fdIn = 0;
     ch.fdOut = 1;
     log_init(&lg, stderr, 0, 0);
     rc = run_session(&dbs, &ch, 0, &lg, "stdio peer");
+    stop_all();
+    watch_join();
+    metrics_write(azArg[0], 0);
   }else if( nArg==3 && strcmp(azArg[0], "serve")==0 ){
     return bad_usage("serve: '%s': a peer to dial is given with --peer", azArg[2]);
   }else if( nArg==2 && strcmp(azArg[0], "serve")==0 ){
@@ -1732,15 +3202,48 @@ int main(int argc, char **argv){
     sqlite3_close(db);
     db = 0;
     db_init(&dbs, 0, azArg[1]);
+    if( unlock_pool(&dbs) ){
+      db_pool_close(&dbs);
+      return EXIT_LOCAL;
+    }
     rc = serve(&dbs, zListen, azPeer, nPeer, nInterval, nMax, nMaxConns,
-               nMaxPerAddr, nBacklog);
+               nMaxPerAddr, nBacklog, 0, 0);
+  }else if( strcmp(nArg ? azArg[0] : "", "sync")==0 && bLiveOpt
+         && nArg==3 && !zExec ){
+    /* A live client: pooled connections and WAL like serve, so that the
+    ** watcher and writers in other processes never wait for a session. */
+    Log lg;
+    if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL", 0, 0, 0);
+    sqlite3_close(db);
+    db = 0;
+    db_init(&dbs, 0, azArg[1]);
+    dbs.nLiveInterval = nInterval;
+    if( unlock_pool(&dbs) ){
+      db_pool_close(&dbs);
+      return EXIT_LOCAL;
+    }
+    log_init(&lg, stdout, 1, azArg[2]);
+    if( zMetricsPath ){
+      bMetrics = pthread_create(&tMetrics, 0, metrics_main, (void*)azArg[1])==0;
+    }
+    rc = sync_tcp(&dbs, azArg[2], &lg, 0);
+    stop_all();
+    watch_join();
+    if( bMetrics ) pthread_join(tMetrics, 0);
+    metrics_write(azArg[1], 0);
   }else if( strcmp(nArg ? azArg[0] : "", "sync")==0
          && ((nArg==3 && !zExec) || (nArg==2 && zExec)) ){
     Log lg;
     if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
+    if( unlock_identity(db, azArg[1]) ){
+      sqlite3_close(db);
+      return EXIT_LOCAL;
+    }
     db_init(&dbs, db, 0);
     log_init(&lg, stdout, 0, 0);
-    rc = zExec ? sync_exec(&dbs, zExec) : sync_tcp(&dbs, azArg[2], &lg);
+    rc = zExec ? sync_exec(&dbs, zExec) : sync_tcp(&dbs, azArg[2], &lg, 0);
+    metrics_write(azArg[1], 0);
   }else if( nArg>=1 && (strcmp(azArg[0], "serve")==0 || strcmp(azArg[0], "sync")==0) ){
     return bad_usage("%s: wrong arguments (%d after '%s'; see the usage)",
                      azArg[0], nArg-1, azArg[0]);
