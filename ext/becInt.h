@@ -814,6 +814,16 @@ int bec_crdt_shadow_drop(BecTab*, char **pzErr);
 /* Loads the schema of create op iSchema (from its stored body). */
 int bec_crdt_load_schema(BecCtx*, int iSchema, BecSchema **pp, u8 *aHash,
                          char **pzErr);
+/* *pbSame: schema op iSeq is a create of s: the same name and column
+** names, the same key, types of the same affinity (what the merge
+** declares).  xCreate then shows that table rather than signing one. */
+int bec_crdt_schema_is(BecCtx*, int iSeq, const BecSchema *s, int *pbSame,
+                       char **pzErr);
+/* The winning schema op of a table name computed from the stored valid ops
+** (not the catalog, which the merge updates after the DDL it runs): xDestroy
+** signs a drop only while the table it drops still wins. */
+int bec_crdt_winner_of_ops(BecCtx*, const char *zName, int *piWin,
+                           char **pzErr);
 /* The winning schema op of a table name, 0 if none. */
 int bec_crdt_winner(BecCtx*, const char *zName, int *piSeq);
 /* *pzWhy (sqlite3_free it) is 0 if the names a bec table zName needs in
@@ -842,9 +852,6 @@ struct BecCrdt {
   void *pMerge;                   /* bec_crdt.c's scratch for local changes */
   const u8 *aAhead;               /* while bec_crdt_flush signs the op: its */
   i64 nAhead;                     /* payload, whose changes are applied */
-  int bLocalSchema;               /* xCreate/xDestroy appending a schema op */
-  int iApplySchema;               /* CREATE VIRTUAL TABLE run by the merge */
-  int bApplyDrop;                 /* DROP TABLE run by the merge */
   void *pPage;                    /* bec_table.c: the cursor whose page
                                   ** bec_scan_page() is filling, or 0 */
   const u8 *aVerdictBody;         /* the write op bec_crdt_validate judged */

@@ -226,6 +226,31 @@ int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
   return rc;
 }
 
+int bec_crdt_schema_is(BecCtx *p, int iSeq, const BecSchema *s, int *pbSame,
+                       char **pzErr){
+  BecSchema *pW = 0;
+  int rc, i;
+  *pbSame = 0;
+  rc = bec_crdt_load_schema(p, iSeq, &pW, 0, pzErr);
+  /* Types compare by their affinity: that is what the merge declares
+  ** (bec_type_sql); the table shown is the op's, with the op's types. */
+  if( rc==SQLITE_OK && pW->action==BEC_SCHEMA_CREATE
+   && strcmp(pW->zName, s->zName)==0 && pW->nCol==s->nCol
+   && pW->nPk==s->nPk ){
+    int bSame = 1;
+    for(i=0; i<s->nCol; i++){
+      const BecColumn *a = &pW->aCol[i], *b = &s->aCol[i];
+      if( strcmp(a->zName, b->zName) || a->iPk!=b->iPk || a->eAff!=b->eAff ){
+        bSame = 0;
+      }
+    }
+    for(i=0; i<s->nPk; i++) if( pW->aPk[i]!=s->aPk[i] ) bSame = 0;
+    *pbSame = bSame;
+  }
+  bec_schema_free(pW);
+  return rc;
+}
+
 int bec_crdt_winner(BecCtx *p, const char *zName, int *piSeq){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_table WHERE name=?1",
@@ -1539,7 +1564,6 @@ static char *schema_decl(const BecSchema *s){
 ** to it (they may be stored already). */
 static int show_table(BecCtx *p, int iSeq, const BecSchema *s, int bRebuild,
                       char **pzErr){
-  BecCrdt *pC = p->pCrdt;
   char *zWhy = 0, *zDecl = 0, *zId = 0;
   int rc = bec_crdt_name_taken(p, s->zName, &zWhy);
   if( rc || zWhy ){
@@ -1551,10 +1575,10 @@ static int show_table(BecCtx *p, int iSeq, const BecSchema *s, int bRebuild,
   if( zDecl==0 || zId==0 ){
     rc = SQLITE_NOMEM;
   }else{
-    pC->iApplySchema = iSeq;
+    /* xCreate finds the catalog's winner declared so, and shows it
+    ** (bec_crdt_schema_is): nothing is signed. */
     rc = exec_fmt(p, pzErr, "CREATE VIRTUAL TABLE main.%s USING bec(%s)",
                   zId, zDecl);
-    pC->iApplySchema = 0;
   }
   sqlite3_free(zDecl);
   sqlite3_free(zId);
@@ -1612,7 +1636,6 @@ static int show_hidden(BecCtx *p, char **pzErr){
 ** is exactly the winning op's: zName may be any spelling of it. */
 static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
                       const BecSchema *pNew, int bRebuild, char **pzErr){
-  BecCrdt *pC = p->pCrdt;
   sqlite3_stmt *pStmt = 0;
   int rc = SQLITE_OK;
   int bOldLive = 0;
@@ -1625,17 +1648,17 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
     bec_schema_free(pOld);
   }
   /* Drop the old incarnation first, while its catalog entry still lets
-  ** the virtual table connect. */
-  if( rc==SQLITE_OK && bOldLive && !pC->bLocalSchema ){
+  ** the virtual table connect; xDestroy sees that the stored ops make
+  ** another op the winner and signs nothing.  Inside xCreate or xDestroy
+  ** (bNested) the app's own statement is the DDL, and no other can run. */
+  if( rc==SQLITE_OK && bOldLive && !p->bNested ){
     /* (a hidden table has no virtual table: the name is the app's) */
     int bShown = 0;
     rc = tab_shown(p, zName, &bShown);
     if( rc==SQLITE_OK && bShown ){
       char *zId = bec_sql_ident(zName, 0);
       if( zId==0 ) return SQLITE_NOMEM;
-      pC->bApplyDrop = 1;
       rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
-      pC->bApplyDrop = 0;
       sqlite3_free(zId);
     }
   }
@@ -1662,7 +1685,7 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
     }
   }
   if( rc==SQLITE_OK && pNew && pNew->action==BEC_SCHEMA_CREATE
-   && !pC->bLocalSchema ){
+   && !p->bNested ){
     rc = show_table(p, iNew, pNew, bRebuild, pzErr);
   }
   if( rc && *pzErr==0 ){
@@ -1721,6 +1744,17 @@ static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
     bec_schema_free(s);
   }
   sqlite3_finalize(pStmt);
+  return rc;
+}
+
+int bec_crdt_winner_of_ops(BecCtx *p, const char *zName, int *piWin,
+                           char **pzErr){
+  BecGraph *g = 0;
+  BecSchema *pWin = 0;
+  int rc = bec_graph_get(p, &g, pzErr);
+  *piWin = 0;
+  if( rc==SQLITE_OK ) rc = compute_winner(p, g, zName, piWin, &pWin, pzErr);
+  bec_schema_free(pWin);
   return rc;
 }
 
@@ -1832,7 +1866,7 @@ static int crdt_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecCrdt *pC = p->pCrdt;
   /* A peer's op merged: a table hidden by a local object appears once the
   ** object is gone.  (Not inside xCreate, xDestroy or a commit's xSync.) */
-  if( rc==SQLITE_OK && pC && pC->aAhead==0 && !pC->bLocalSchema
+  if( rc==SQLITE_OK && pC && !p->bNested
    && !(pC->bTxn && pC->nChange>0) ){
     rc = show_hidden(p, pzErr);
   }

@@ -439,10 +439,10 @@ static int append_schema(BecCtx *p, const BecSchema *s, u8 *aHash, char **pzErr)
   memset(&pay, 0, sizeof(pay));
   bec_schema_encode(&pay, s, &rc);
   if( rc ) return rc;
+  /* Inside xCreate or xDestroy: this statement is the DDL of the op, and
+  ** the merge runs none (bNested). */
   p->bNested = 1;
-  pC->bLocalSchema = 1;
   rc = bec_dag_append(p, BEC_KIND_SCHEMA, pay.a, pay.n, aHash, pzErr);
-  pC->bLocalSchema = 0;
   p->bNested = bNested;
   bec_buf_free(&pay);
   return rc;
@@ -466,26 +466,36 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
   }
   rc = bec_crdt_get(p, &pC);
   if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p, &zErr);
-  if( rc==SQLITE_OK && bCreate && pC->iApplySchema==0 ){
-    /* A local CREATE VIRTUAL TABLE: sign the schema op first. */
-    u8 aHash[BEC_HASH_BYTES];
-    int iWin = 0;
+  if( rc==SQLITE_OK && bCreate ){
+    /* Showing the group's table of that name (the merge shows the winning
+    ** create with the declaration it implies), or a new table? */
+    int bSame = 0;
     rc = parse_args(zName, argc-3, &argv[3], &s, &zErr);
+    if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, zName, &iSchema);
+    if( rc==SQLITE_OK && iSchema ){
+      rc = bec_crdt_schema_is(p, iSchema, s, &bSame, &zErr);
+    }
     bec_schema_free(s);
     s = 0;
-    if( rc==SQLITE_OK ){
-      /* SQLite checked zName; its shadow table's name may be the app's
-      ** (refused before anything is signed). */
-      char *zWhy = 0;
-      rc = bec_crdt_name_taken(p, zName, &zWhy);
-      if( rc==SQLITE_OK && zWhy ){
-        zErr = sqlite3_mprintf("bec: table %s cannot be created: %s",
-                               zName, zWhy);
-        rc = SQLITE_ERROR;
-      }
-      sqlite3_free(zWhy);
+    if( !bSame ) iSchema = 0;
+  }
+  if( rc==SQLITE_OK && bCreate ){
+    /* SQLite checked zName; its shadow table's name may be the app's
+    ** (refused before anything is signed or shown). */
+    char *zWhy = 0;
+    rc = bec_crdt_name_taken(p, zName, &zWhy);
+    if( rc==SQLITE_OK && zWhy ){
+      zErr = sqlite3_mprintf("bec: table %s cannot be created: %s",
+                             zName, zWhy);
+      rc = SQLITE_ERROR;
     }
-    if( rc==SQLITE_OK ){
+    sqlite3_free(zWhy);
+  }
+  if( rc==SQLITE_OK && bCreate && iSchema==0 ){
+    /* A new table: sign the schema op first. */
+    u8 aHash[BEC_HASH_BYTES];
+    int iWin = 0;
+    {
       BecSchema *pNew = 0;
       rc = parse_args(zName, argc-3, &argv[3], &pNew, &zErr);
       if( rc==SQLITE_OK ) rc = append_schema(p, pNew, aHash, &zErr);
@@ -498,9 +508,8 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
                              "concurrent one", zName);
       rc = SQLITE_ERROR;
     }
-  }else if( rc==SQLITE_OK ){
-    iSchema = pC->iApplySchema;
-    if( iSchema==0 ) rc = bec_crdt_winner(p, zName, &iSchema);
+  }else if( rc==SQLITE_OK && !bCreate ){
+    rc = bec_crdt_winner(p, zName, &iSchema);
     if( rc==SQLITE_OK && iSchema==0 ){
       zErr = sqlite3_mprintf("bec: table %s has no schema op in this database",
                              zName);
@@ -569,9 +578,12 @@ static int tabDestroy(sqlite3_vtab *pVtab){
   BecTab *t = (BecTab*)pVtab;
   BecCtx *p = t->pCtx;
   char *zErr = 0;
-  int rc = SQLITE_OK, i;
-  if( !p->pCrdt->bApplyDrop ){
-    /* A local DROP TABLE: sign the drop first. */
+  int rc, i, iWin = 0;
+  /* Which op wins the name, by the stored ops?  The merge drops a table
+  ** when another op wins it (stored already, the catalog not yet told); a
+  ** DROP TABLE of the table that still wins is the app's: sign it first. */
+  rc = bec_crdt_winner_of_ops(p, t->pSchema->zName, &iWin, &zErr);
+  if( rc==SQLITE_OK && iWin==t->iSchema ){
     BecSchema *s = 0;
     u8 aHash[BEC_HASH_BYTES];
     const char *zName = t->pSchema->zName;
