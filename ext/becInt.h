@@ -824,6 +824,9 @@ int bec_crdt_schema_is(BecCtx*, int iSeq, const BecSchema *s, int *pbSame,
 ** signs a drop only while the table it drops still wins. */
 int bec_crdt_winner_of_ops(BecCtx*, const char *zName, int *piWin,
                            char **pzErr);
+/* Fills the rows of t, a table of the group being shown (xCreate), from
+** the valid ops. */
+int bec_crdt_show_rows(BecTab *t, char **pzErr);
 /* The winning schema op of a table name, 0 if none. */
 int bec_crdt_winner(BecCtx*, const char *zName, int *piSeq);
 /* *pzWhy (sqlite3_free it) is 0 if the names a bec table zName needs in

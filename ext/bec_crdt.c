@@ -1582,8 +1582,13 @@ static int show_table(BecCtx *p, int iSeq, const BecSchema *s, int bRebuild,
   }
   sqlite3_free(zDecl);
   sqlite3_free(zId);
-  if( rc==SQLITE_OK && bRebuild ) rc = rebuild(p, iSeq, s->zName, pzErr);
+  (void)bRebuild;   /* xCreate rebuilt its rows (bec_crdt_show_rows) */
+  (void)iSeq;
   return rc;
+}
+
+int bec_crdt_show_rows(BecTab *t, char **pzErr){
+  return rebuild(t->pCtx, t->iSchema, t->pSchema->zName, pzErr);
 }
 
 /* Shows every hidden table whose names are free again, with its rows

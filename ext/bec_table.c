@@ -456,7 +456,7 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
   BecSchema *s = 0;
   const char *zName = argv[2];
   char *zErr = 0;
-  int iSchema = 0;
+  int iSchema = 0, bShow = 0;
   int rc;
 
   *ppVtab = 0;
@@ -478,6 +478,7 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     bec_schema_free(s);
     s = 0;
     if( !bSame ) iSchema = 0;
+    bShow = iSchema!=0;
   }
   if( rc==SQLITE_OK && bCreate ){
     /* SQLite checked zName; its shadow table's name may be the app's
@@ -545,6 +546,10 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     sqlite3_vtab_config(db, SQLITE_VTAB_CONSTRAINT_SUPPORT, 1);
     t->pNext = pC->pTabList;
     pC->pTabList = t;
+    /* A table of the group shown now: its rows, from the ops. */
+    if( bShow ) rc = bec_crdt_show_rows(t, &zErr);
+  }
+  if( rc==SQLITE_OK ){
     *ppVtab = &t->base;
   }else{
     if( zErr==0 ){

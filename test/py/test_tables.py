@@ -457,6 +457,54 @@ def test_damaged_metadata():
     b.close()
 
 
+def test_create_shows_the_groups_table():
+    """DDL without markers: a CREATE VIRTUAL TABLE with the declaration of
+    the group's live table, on a replica where a local object kept it
+    hidden, shows that table with its rows and signs nothing (xCreate reads
+    the catalog); another declaration signs a new create.  A peer's drop
+    drops the table here and signs nothing (xDestroy reads the stored
+    ops); the app's own DROP TABLE signs one drop."""
+    a = origin("ddl_a.db")
+    a.execute("INSERT INTO todos VALUES('a', 'milk', 0)")
+    b = connect(path("ddl_b.db"))
+    b.execute("SELECT bec_keygen()")
+    b.execute("SELECT bec_join(?)", (one(a, "SELECT bec_group_id()"),))
+    b.execute("CREATE TABLE todos_rows(x)")          # hides the group's todos
+    a.execute("SELECT bec_add_member(?, 'admin')", (one(b, "SELECT bec_pubkey()"),))
+    sync(a, b)
+    n = one(b, "SELECT count(*) FROM bec_ops")
+    T.eq(one(b, "SELECT count(*) FROM sqlite_master WHERE name='todos'"), 0, "hidden")
+    b.execute("DROP TABLE todos_rows")
+    b.execute("CREATE VIRTUAL TABLE todos USING bec(%s)" % DECL)
+    T.eq(rows(b), [("a", "milk", 0)], "the group's table, with its rows")
+    T.eq(one(b, "SELECT count(*) FROM bec_ops"), n, "nothing signed")
+    T.eq(one(b, "SELECT bec_check()"), "ok", "b checks ok")
+    # A peer's drop: dropped here, nothing signed.
+    a.execute("DROP TABLE todos")
+    sync(a, b)
+    T.eq(one(b, "SELECT count(*) FROM sqlite_master WHERE name='todos'"), 0,
+         "the peer's drop drops it here")
+    T.eq(one(b, "SELECT count(*) FROM bec_ops"), one(a, "SELECT count(*) FROM bec_ops"),
+         "the same ops: the drop signed nothing here")
+    # Another declaration is a new table: one create op, shown on a.
+    b.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, note TEXT)")
+    T.eq(one(b, "SELECT count(*) FROM bec_ops WHERE kind='schema'"),
+         one(a, "SELECT count(*) FROM bec_ops WHERE kind='schema'") + 1, "one create signed")
+    sync(b, a)
+    T.eq([r[1] for r in a.execute("PRAGMA table_info(todos)")], ["id", "note"],
+         "a shows b's new table")
+    # The app's DROP TABLE signs exactly one drop.
+    k = one(b, "SELECT count(*) FROM bec_ops")
+    b.execute("DROP TABLE todos")
+    T.eq(one(b, "SELECT count(*) FROM bec_ops"), k + 1, "the app's drop: one op")
+    sync(b, a)
+    T.eq(one(a, "SELECT count(*) FROM sqlite_master WHERE name='todos'"), 0, "dropped on a")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "a checks ok")
+    T.eq(one(b, "SELECT bec_check()"), "ok", "b checks ok")
+    a.close()
+    b.close()
+
+
 def test_views_and_triggers():
     """A view over a bec table scans it; a trigger on a plain table writes to
     a bec table, and the write replicates like any other.  With PRAGMA
@@ -648,7 +696,8 @@ for fn in [test_basics, test_integer_key_and_composite_key, test_schema_replicat
            test_concurrent_create, test_rollback_and_savepoints,
            test_delete_reinsert_and_concurrent_delete, test_ties, test_errors,
            test_removal_after_writes_shown, test_check_tampering,
-           test_damaged_metadata, test_views_and_triggers, test_full_scan_pages,
+           test_damaged_metadata, test_create_shows_the_groups_table,
+           test_views_and_triggers, test_full_scan_pages,
            test_convergence]:
     try:
         fn()
