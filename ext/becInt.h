@@ -719,7 +719,8 @@ struct BecTab {
   char *zRows;                    /* "main"."<name>_rows", quoted */
   int eConflicts;                 /* -1 unknown, 0 none, 1 some */
   sqlite3_stmt *aStmt[BEC_TAB_NSTMT];
-  struct { int idxNum; sqlite3_stmt *pStmt; } aScan[BEC_TAB_NSCAN];
+  /* Scan statements by plan (idxNum) and columns read (mCol, as colUsed). */
+  struct { int idxNum; u64 mCol; sqlite3_stmt *pStmt; } aScan[BEC_TAB_NSCAN];
 };
 int bec_tab_stmt(BecTab*, int eStmt, sqlite3_stmt **ppStmt);
 /* Loads the schema of create op iSchema (from its stored body). */
