@@ -67,9 +67,13 @@
 typedef struct PageCell PageCell;
 struct PageCell {
   union { i64 i; double r; } u;
-  int eType;              /* SQLITE_INTEGER ... SQLITE_NULL */
+  int eType;              /* SQLITE_INTEGER ... SQLITE_NULL, CELL_TEXT_Z */
   int n;                  /* bytes of text or blob */
 };
+
+/* The eType of a text cell followed by a terminator and without a NUL
+** byte of its own. */
+#define CELL_TEXT_Z    (SQLITE_TEXT | 0x100)
 
 typedef struct BecCursor BecCursor;
 struct BecCursor {
@@ -1019,8 +1023,17 @@ static void scanPageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
             ? (const void*)sqlite3_value_text(v) : sqlite3_value_blob(v);
         a[i].n = sqlite3_value_bytes(v);
         a[i].u.i = c->bytes.n;
-        if( z==0 && a[i].n>0 ) c->rcPage = SQLITE_NOMEM;
-        else bec_buf_append(&c->bytes, z, a[i].n, &c->rcPage);
+        if( z==0 && a[i].n>0 ){
+          c->rcPage = SQLITE_NOMEM;
+        }else{
+          bec_buf_append(&c->bytes, z, a[i].n, &c->rcPage);
+          if( a[i].eType==SQLITE_TEXT ){
+            /* A terminator, so that xColumn can hand SQLite text it knows
+            ** to be terminated (CELL_TEXT_Z). */
+            bec_buf_append_u8(&c->bytes, 0, &c->rcPage);
+            if( a[i].n==0 || memchr(z, 0, (size_t)a[i].n)==0 ) a[i].eType = CELL_TEXT_Z;
+          }
+        }
         break;
       }
     }
@@ -1289,6 +1302,12 @@ static int tabColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
     switch( a->eType ){
       case SQLITE_INTEGER: sqlite3_result_int64(ctx, a->u.i); break;
       case SQLITE_FLOAT:   sqlite3_result_double(ctx, a->u.r); break;
+      case CELL_TEXT_Z:
+        /* Length -1: SQLite then knows the copy is terminated, and does
+        ** not reallocate it to add a terminator when the value is read as
+        ** text (length(), sqlite3_column_text()), row after row. */
+        sqlite3_result_text(ctx, (const char*)c->bytes.a + a->u.i, -1, SQLITE_TRANSIENT);
+        break;
       case SQLITE_TEXT:
         sqlite3_result_text(ctx, a->n ? (const char*)c->bytes.a + a->u.i : "",
                             a->n, SQLITE_TRANSIENT);

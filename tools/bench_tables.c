@@ -318,8 +318,9 @@ static void noopFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_result_int(ctx, 0);
 }
 
-/* The vtab loop: the benchmark's scan over the table that stores nothing. */
-static double t_vtab_loop(sqlite3 *db){
+/* The vtab loop: the benchmark's scan (bSum: sum(done)) over the table
+** that stores nothing. */
+static double t_vtab_loop(sqlite3 *db, int bSum){
   static int bDone = 0;
   int i;
   if( !bDone ){
@@ -331,6 +332,18 @@ static double t_vtab_loop(sqlite3 *db){
       aiTitle[i+1] = aiTitle[i] + sprintf(zTitles + aiTitle[i], "title %d", i);
     }
     bDone = 1;
+  }
+  if( bSum ){
+    sqlite3_stmt *pStmt = 0;
+    double t0;
+    if( sqlite3_prepare_v2(db, "SELECT sum(done) FROM temp.nulltab", -1, &pStmt, 0) ){
+      die(db, "prepare vtab sum");
+    }
+    t0 = now();
+    if( sqlite3_step(pStmt)!=SQLITE_ROW ) die(db, "vtab sum");
+    t0 = now() - t0;
+    sqlite3_finalize(pStmt);
+    return t0;
   }
   if( sqlite3_create_module(db, "bench_null", &nullModule, 0) ) die(db, "module");
   exec(db, "CREATE VIRTUAL TABLE temp.nulltab USING bench_null");
@@ -474,7 +487,8 @@ static double t_copy(sqlite3 *src){
 #define MAX_RUNS 15
 enum { INS_SEL, SINGLE, UPDATE, APPLY_INS, APPLY_UPD, APPLY_BOTH, LOOKUP, RANGE,
        SCAN, SUM, SIZE, NSTEP };
-enum { FLOOR_VTAB, FLOOR_STORAGE, FLOOR_SUM, FLOOR_SCAN, NFLOOR };
+enum { FLOOR_VTAB, FLOOR_STORAGE, FLOOR_SUM, FLOOR_SCAN,
+       FLOOR_VTAB_SUM, FLOOR_STORAGE_SUM, FLOOR_SUM_SUM, FLOOR_SUM_BEC, NFLOOR };
 
 /* One line: times (or bytes) of plain, bec and cr-sqlite per run. */
 static double aT[3][NSTEP][MAX_RUNS];
@@ -545,10 +559,15 @@ int main(int argc, char **argv){
     for(j=0; j<2+bCr; j++) aT[j][RANGE][r] = t_range(aDb[j]);
     for(j=0; j<2+bCr; j++) aT[j][SCAN][r] = t_scan(aDb[j]);
     for(j=0; j<2+bCr; j++) aT[j][SUM][r] = t_sum(aDb[j]);
-    aFloor[FLOOR_VTAB][r] = t_vtab_loop(p);
+    aFloor[FLOOR_VTAB][r] = t_vtab_loop(p, 0);
     aFloor[FLOOR_STORAGE][r] = t_storage_loop(b, 0);
     aFloor[FLOOR_SUM][r] = aFloor[FLOOR_VTAB][r] + aFloor[FLOOR_STORAGE][r];
     aFloor[FLOOR_SCAN][r] = aT[1][SCAN][r];
+    aFloor[FLOOR_VTAB_SUM][r] = t_vtab_loop(p, 1);
+    aFloor[FLOOR_STORAGE_SUM][r] = t_storage_loop(b,
+        "SELECT 1 FROM t_rows WHERE bench_noop(rowid, c2)");
+    aFloor[FLOOR_SUM_SUM][r] = aFloor[FLOOR_VTAB_SUM][r] + aFloor[FLOOR_STORAGE_SUM][r];
+    aFloor[FLOOR_SUM_BEC][r] = aT[1][SUM][r];
     for(k=0; k<NALT; k++){
       exec(b, azAltSchema[k]);
       aAlt[k][r] = t_storage_loop(b, azAltLoop[k]);
@@ -575,7 +594,9 @@ int main(int argc, char **argv){
   }
   /* The runs' ratios first: median() sorts its array. */
   for(r=0; r<nRun; r++){
-    for(i=0; i<NFLOOR; i++) aFloorRatio[i][r] = aFloor[i][r] / aT[0][SCAN][r];
+    for(i=0; i<NFLOOR; i++){
+      aFloorRatio[i][r] = aFloor[i][r] / aT[0][i<FLOOR_VTAB_SUM ? SCAN : SUM][r];
+    }
     for(i=0; i<NALT; i++) aAltRatio[i][r] = aAlt[i][r] / aT[0][SCAN][r];
   }
   printf("bec tables vs a plain table: %d rows, WAL, median of %d runs "
@@ -610,17 +631,29 @@ int main(int argc, char **argv){
       "vtab loop (a virtual table storing nothing)",
       "storage loop (no-op function over t_rows)",
       "floor of a full scan: their sum",
-      "bec's full scan"
+      "bec's full scan",
+      "vtab loop of sum(done)",
+      "storage loop over (rowid, c2)",
+      "floor of sum(done): their sum",
+      "bec's sum(done)"
     };
-    double aScanOverFloor[MAX_RUNS];
-    printf("full scan floor, as a share of the plain scan (see bench_tables.c):\n");
-    for(r=0; r<nRun; r++) aScanOverFloor[r] = aFloor[FLOOR_SCAN][r] / aFloor[FLOOR_SUM][r];
+    double aScanOverFloor[MAX_RUNS], aSumOverFloor[MAX_RUNS];
+    for(r=0; r<nRun; r++){
+      aScanOverFloor[r] = aFloor[FLOOR_SCAN][r] / aFloor[FLOOR_SUM][r];
+      aSumOverFloor[r] = aFloor[FLOOR_SUM_BEC][r] / aFloor[FLOOR_SUM_SUM][r];
+    }
     for(i=0; i<NFLOOR; i++){
       double tf = median(aFloor[i], nRun);
+      if( i==0 ){
+        printf("full scan floor, as a share of the plain scan (see bench_tables.c):\n");
+      }else if( i==FLOOR_VTAB_SUM ){
+        printf("%-42s %38.2fx\n", "bec's full scan / the floor", median(aScanOverFloor, nRun));
+        printf("floor of sum(done), as a share of the plain sum(done):\n");
+      }
       printf("%-42s %9.0f rows/s %14s %7.2fx\n", azFloor[i], nRow/tf, "",
              median(aFloorRatio[i], nRun));
     }
-    printf("%-42s %38.2fx\n", "bec's full scan / the floor", median(aScanOverFloor, nRun));
+    printf("%-42s %38.2fx\n", "bec's sum(done) / the floor", median(aSumOverFloor, nRun));
     printf("storage loop over other layouts of the same rows (bench-only copies):\n");
     for(i=0; i<NALT; i++){
       double tf = median(aAlt[i], nRun);

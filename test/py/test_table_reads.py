@@ -280,6 +280,14 @@ def test_columns_read():
             if nbad > 10:
                 return
             T.eq(len(want), 1500, "rows of %s" % sel)
+    # Text with a NUL byte keeps its length through a page (a text cell
+    # without one is handed to SQLite as terminated text).
+    db.execute("INSERT INTO w(k, b) VALUES('nul', 'x' || char(0) || 'y')")
+    T.eq(db.execute("SELECT length(CAST(b AS BLOB)), hex(b) FROM w WHERE +k = 'nul'").fetchall(),
+         [(3, "780079")], "a NUL inside a text survives a paged scan")
+    T.eq(one(db, "SELECT sum(length(b)) FROM w WHERE +k <> 'nul'"), sum(len(r[2]) for r in full.values()),
+         "length() of every text")
+    db.execute("DELETE FROM w WHERE k = 'nul'")
     # One column in a filter only, another in the result.
     T.eq(db.execute("SELECT b FROM w WHERE a = 15").fetchall(), [(full["k0015"][2],)], "filter column")
     T.eq(one(db, "SELECT sum(a) FROM w"), sum(r[1] for r in full.values() if r[1] is not None), "sum(a)")
