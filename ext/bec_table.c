@@ -84,11 +84,13 @@ struct BecCursor {
   int bEof;
   int nCell;              /* cells (result columns) per row: the rowid,
                           ** then each column read other than the rowid */
-  int aiCell[BEC_TABLE_MAX_COL]; /* column i's cell, -1 if not read */
+  int *aiCell;            /* column i's cell, -1 if not read (nCol of
+                          ** them, in the cursor's own allocation) */
   /* Paged full scans. */
   int bPaged;
   int bDesc;              /* descending rowid order */
   int bDone;              /* pStmt has no rows past the current page */
+  int bUnique;            /* row plans: at most one row (iRow counts them) */
   int nRow, iRow;         /* rows in the page, the current one */
   int nRowAlloc;
   int rcPage;             /* an error met while filling the page */
@@ -211,16 +213,31 @@ static void scan_cells(const BecSchema *s, u64 mCol, BecBuf *b, int *pRc){
   }
 }
 
-/* 1 if scans of plan idxNum are paged: unordered full scans, and those
-** ordered by an INTEGER key, which is the rowid. */
+/* 1 if scans of plan idxNum are paged: full scans and rowid ranges,
+** unordered or ordered by an INTEGER key, which is the rowid. */
 static int scan_is_paged(const BecTab *t, int idxNum){
-  return (idxNum & PLAN_MASK)==PLAN_FULL
+  return ((idxNum & PLAN_MASK)==PLAN_FULL || (idxNum & PLAN_MASK)==PLAN_RANGE)
       && (!(idxNum & IDX_ORDER) || t->pSchema->bIntPk);
 }
 
-/* The SQL of a paged scan: one step fills one page (see PAGE_ROWS). */
+/* The bounds of a PLAN_RANGE on the rowid, ?1 and ?2, as "AND" terms. */
+static void scan_sql_range(int idxNum, BecBuf *b, int *pRc){
+  int iArg = 1;
+  if( idxNum & IDX_LOWER ){
+    bec_buf_appendf(b, pRc, " AND rowid%s?%d", (idxNum & IDX_LOWER_EQ) ? ">=" : ">", iArg++);
+  }
+  if( idxNum & IDX_UPPER ){
+    bec_buf_appendf(b, pRc, " AND rowid%s?%d", (idxNum & IDX_UPPER_EQ) ? "<=" : "<", iArg++);
+  }
+}
+
+/* The SQL of a paged scan: one step fills one page (see PAGE_ROWS).  The
+** bounds of a range are seeks on the rowid, so only rows within them reach
+** bec_scan_page(). */
 static void scan_sql_paged(const BecTab *t, int idxNum, u64 mCol, BecBuf *b, int *pRc){
-  bec_buf_appendf(b, pRc, "SELECT 1 FROM %s WHERE bec_scan_page(", t->zRows);
+  bec_buf_appendf(b, pRc, "SELECT 1 FROM %s WHERE 1", t->zRows);
+  if( (idxNum & PLAN_MASK)==PLAN_RANGE ) scan_sql_range(idxNum, b, pRc);
+  bec_buf_appendf(b, pRc, " AND bec_scan_page(");
   scan_cells(t->pSchema, mCol, b, pRc);
   bec_buf_appendf(b, pRc, ") ORDER BY rowid%s", (idxNum & IDX_DESC) ? " DESC" : "");
 }
@@ -230,7 +247,6 @@ static void scan_sql_rows(const BecTab *t, int idxNum, u64 mCol, BecBuf *b, int 
   const BecSchema *s = t->pSchema;
   const char *zK0;
   char zKey[16];
-  int iArg = 1;
   if( s->bIntPk ){
     zK0 = "rowid";
   }else{
@@ -256,14 +272,7 @@ static void scan_sql_rows(const BecTab *t, int idxNum, u64 mCol, BecBuf *b, int 
     }
     case PLAN_RANGE:
       bec_buf_appendf(b, pRc, " WHERE 1");
-      if( idxNum & IDX_LOWER ){
-        bec_buf_appendf(b, pRc, " AND rowid%s?%d",
-                   (idxNum & IDX_LOWER_EQ) ? ">=" : ">", iArg++);
-      }
-      if( idxNum & IDX_UPPER ){
-        bec_buf_appendf(b, pRc, " AND rowid%s?%d",
-                   (idxNum & IDX_UPPER_EQ) ? "<=" : "<", iArg++);
-      }
+      scan_sql_range(idxNum, b, pRc);
       break;
   }
   if( idxNum & IDX_ORDER ){
@@ -307,7 +316,6 @@ static void scan_put(BecTab *t, int idxNum, u64 mCol, sqlite3_stmt *pStmt){
   int i, iFree = -1;
   if( pStmt==0 ) return;
   sqlite3_reset(pStmt);
-  sqlite3_clear_bindings(pStmt);
   for(i=0; i<BEC_TAB_NSCAN; i++){
     if( t->aScan[i].pStmt==0 ){
       if( t->aScan[i].idxNum==idxNum && t->aScan[i].mCol==mCol ){ iFree = i; break; }
@@ -949,9 +957,11 @@ static u64 idx_cols(const BecSchema *s, const char *idxStr){
 }
 
 static int tabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
-  BecCursor *c = sqlite3_malloc64(sizeof(*c));
+  const BecSchema *s = ((BecTab*)pVtab)->pSchema;
+  BecCursor *c = sqlite3_malloc64(sizeof(*c) + sizeof(int)*(size_t)s->nCol);
   if( c==0 ) return SQLITE_NOMEM;
   memset(c, 0, sizeof(*c));
+  c->aiCell = (int*)&c[1];
   *ppCur = &c->base;
   return SQLITE_OK;
 }
@@ -1080,6 +1090,11 @@ static int tabNext(sqlite3_vtab_cursor *pCur){
   if( c->bPaged ){
     if( ++c->iRow < c->nRow ) return SQLITE_OK;
     rc = page_next(c);
+  }else if( c->bUnique && ++c->iRow>0 ){
+    /* A rowid has one row: no step to learn that there is no other.  The
+    ** statement is reset when it is next used or given back. */
+    c->bEof = 1;
+    return SQLITE_OK;
   }else{
     rc = sqlite3_step(c->pStmt);
     if( rc==SQLITE_ROW ) return SQLITE_OK;
@@ -1244,18 +1259,10 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
     }
   }else{
     sqlite3_reset(c->pStmt);
-    sqlite3_clear_bindings(c->pStmt);
   }
   c->nCell = col_map(t->pSchema, mCol, c->aiCell);
-  c->bPaged = scan_is_paged(t, idxNum);
-  if( c->bPaged ){
-    c->bDesc = (idxNum & IDX_DESC)!=0;
-    c->bDone = 0;
-    c->iRow = -1;
-    c->nRow = 0;
-    return tabNext(pCur);
-  }
   if( (idxNum & PLAN_MASK)==PLAN_EQ ){
+    sqlite3_clear_bindings(c->pStmt);
     rc = argc==1 ? eq_bind(t, c->pStmt, argv[0]) : SQLITE_INTERNAL;
     if( rc ){
       set_error(pCur->pVtab, sqlite3_mprintf("bec: cannot look up a key of %s: %s",
@@ -1268,6 +1275,16 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
       set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errstr(rc)));
       return rc;
     }
+  }
+  c->bUnique = (idxNum & PLAN_MASK)==PLAN_ROWID;
+  c->bPaged = scan_is_paged(t, idxNum);
+  if( c->bPaged ){
+    c->bDesc = (idxNum & IDX_DESC)!=0;
+    c->bDone = 0;
+    c->iRow = -1;
+    c->nRow = 0;
+  }else{
+    c->iRow = -1;
   }
   return tabNext(pCur);
 }
@@ -1282,7 +1299,7 @@ static int tabColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
   /* In an UPDATE, columns it does not set are left "unchanged": that is
   ** how xUpdate knows which registers the UPDATE writes. */
   if( sqlite3_vtab_nochange(ctx) ) return SQLITE_OK;
-  j = (i>=0 && i<BEC_TABLE_MAX_COL) ? c->aiCell[i] : -1;
+  j = (i>=0 && i<((BecTab*)pCur->pVtab)->pSchema->nCol) ? c->aiCell[i] : -1;
   if( j<0 ){
     /* SQLite asks only for the columns colUsed names (an UPDATE names
     ** them all); were it to ask for another, a clear error, not a NULL. */
