@@ -1035,14 +1035,13 @@ static void scanPageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
         a[i].u.i = c->bytes.n;
         if( z==0 && a[i].n>0 ){
           c->rcPage = SQLITE_NOMEM;
-        }else{
+        }else if( a[i].eType==SQLITE_BLOB ){
           bec_buf_append(&c->bytes, z, a[i].n, &c->rcPage);
-          if( a[i].eType==SQLITE_TEXT ){
-            /* A terminator, so that xColumn can hand SQLite text it knows
-            ** to be terminated (CELL_TEXT_Z). */
-            bec_buf_append_u8(&c->bytes, 0, &c->rcPage);
-            if( a[i].n==0 || memchr(z, 0, (size_t)a[i].n)==0 ) a[i].eType = CELL_TEXT_Z;
-          }
+        }else{
+          /* With its terminator (sqlite3_value_text() has one), so that
+          ** xColumn can hand SQLite text it knows to be terminated. */
+          bec_buf_append(&c->bytes, z ? z : "", a[i].n + 1, &c->rcPage);
+          if( a[i].n==0 || memchr(z, 0, (size_t)a[i].n)==0 ) a[i].eType = CELL_TEXT_Z;
         }
         break;
       }
