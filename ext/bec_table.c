@@ -12,9 +12,12 @@
 **
 ** Rows live in the shadow table "<name>_rows" (see bec_crdt.c), keyed by
 ** the primary key: a single INTEGER key is the shadow table's rowid, any
-** other key a unique index.  Reads are queries on it; xBestIndex turns
-** equality on the whole key, equality or ranges on its first column, and
-** ORDER BY that column into index lookups.
+** other key a unique index.  Reads are queries on it that select only the
+** columns a statement uses; xBestIndex turns comparisons of the rowid,
+** equality on the first column of another key, and ORDER BY that column
+** into lookups, in ways that give exactly what a full scan with the same
+** filter gives whatever the affinity of the comparison (see "Plans" above
+** tabBestIndex, and docs/tables.md "Reads").
 **
 ** Writes.  xUpdate changes the shadow table at once, so a transaction
 ** reads its own writes, and appends the change to the write op the
