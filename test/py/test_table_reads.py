@@ -205,7 +205,9 @@ def test_plans_and_range_speed():
     db.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<100000) "
                "INSERT INTO t SELECT x, 'title ' || x, x % 2 FROM c")
     db.execute("CREATE VIRTUAL TABLE s USING bec(k TEXT PRIMARY KEY, v)")
-    db.executemany("INSERT INTO s VALUES(?, ?)", [("k%03d" % i, i) for i in range(300)])
+    db.execute("BEGIN")
+    db.executemany("INSERT INTO s VALUES(?, ?)", [("k%03d" % i, i) for i in range(5000)])
+    db.execute("COMMIT")
     cases = [
         ("SELECT * FROM t WHERE id = 5", "rowid= cols=7"),
         ("SELECT title FROM t WHERE rowid = 5", "rowid= cols=2"),
@@ -218,7 +220,7 @@ def test_plans_and_range_speed():
         ("SELECT title FROM t", "scan cols=2"),
         ("SELECT count(*) FROM t", "scan cols=0"),
         ("SELECT * FROM s WHERE k = 'k005'", "key= cols=3"),
-        ("SELECT v FROM s WHERE k > 'k100'", "scan cols=3"),     # ranges on a text key: a scan
+        ("SELECT v FROM s WHERE k > 'k100'", "scan cols=3"),      # ranges on a text key: a scan
         ("SELECT * FROM s ORDER BY k", "scan order cols=3"),
         ("SELECT * FROM s WHERE k = 'k005' ORDER BY k DESC", "key= order desc cols=3"),
     ]
@@ -245,6 +247,8 @@ def test_plans_and_range_speed():
     T.check(best(scan, 3) > 20 * best(gt), "id > x reads only the rows above x")
     look = lambda: db.execute("SELECT * FROM s WHERE k = 'k150'").fetchall()
     T.eq(look(), [("k150", 150)], "text key lookup")
+    sscan = lambda: db.execute("SELECT * FROM s WHERE +k = 'k150'").fetchall()
+    T.check(best(sscan, 3) > 20 * best(look), "a text key lookup reads few rows (index seeks)")
     db.close()
 
 
