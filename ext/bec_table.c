@@ -47,6 +47,8 @@
 #define IDX_UPPER_EQ    64
 #define IDX_ORDER       128 /* ORDER BY the first key column */
 #define IDX_DESC        256
+#define IDX_UNPAGED     512 /* set by xFilter: more cells than a function
+                            ** takes arguments, so rows one at a time */
 
 /* The parameters of a PLAN_EQ statement (see eq_bind). */
 #define EQ_NPARAM       11
@@ -220,7 +222,8 @@ static void scan_cells(const BecSchema *s, u64 mCol, BecBuf *b, int *pRc){
 ** unordered or ordered by an INTEGER key, which is the rowid. */
 static int scan_is_paged(const BecTab *t, int idxNum){
   return ((idxNum & PLAN_MASK)==PLAN_FULL || (idxNum & PLAN_MASK)==PLAN_RANGE)
-      && (!(idxNum & IDX_ORDER) || t->pSchema->bIntPk);
+      && (!(idxNum & IDX_ORDER) || t->pSchema->bIntPk)
+      && !(idxNum & IDX_UNPAGED);
 }
 
 /* The bounds of a PLAN_RANGE on the rowid, ?1 and ?2, as "AND" terms. */
@@ -1245,6 +1248,13 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   BecTab *t = (BecTab*)pCur->pVtab;
   u64 mCol = idx_cols(t->pSchema, idxStr);
   int rc = SQLITE_OK, i;
+  c->nCell = col_map(t->pSchema, mCol, c->aiCell);
+  if( scan_is_paged(t, idxNum)
+   && c->nCell>sqlite3_limit(t->pCtx->db, SQLITE_LIMIT_FUNCTION_ARG, -1) ){
+    /* bec_scan_page() could not take every cell: rows one at a time (the
+    ** flag also keys the statement cache). */
+    idxNum |= IDX_UNPAGED;
+  }
   if( c->pStmt && (c->idxNum!=idxNum || c->mCol!=mCol) ){
     scan_put(t, c->idxNum, c->mCol, c->pStmt);
     c->pStmt = 0;
@@ -1262,7 +1272,6 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   }else{
     sqlite3_reset(c->pStmt);
   }
-  c->nCell = col_map(t->pSchema, mCol, c->aiCell);
   if( (idxNum & PLAN_MASK)==PLAN_EQ ){
     sqlite3_clear_bindings(c->pStmt);
     rc = argc==1 ? eq_bind(t, c->pStmt, argv[0]) : SQLITE_INTERNAL;

@@ -322,6 +322,23 @@ def test_columns_read():
              [tuple(100 + i for i in pick), tuple("v%d" % i for i in pick)], "wide: %s" % sel)
         T.eq(db.execute("SELECT %s FROM wide WHERE id = 2" % sel).fetchall(),
              [tuple("v%d" % i for i in pick)], "wide lookup: %s" % sel)
+    # More columns than a function takes arguments (127): rows one at a
+    # time instead of pages, every plan still answers.
+    n = 200
+    names = ["c%d" % i for i in range(n)]
+    db.execute("CREATE VIRTUAL TABLE wider USING bec(id INTEGER PRIMARY KEY, %s)" % ", ".join(names))
+    db.execute("BEGIN")
+    for r in range(1, 6):
+        db.execute("INSERT INTO wider VALUES(%s)" % ", ".join([str(r)] + [str(r * 1000 + i) for i in range(n)]))
+    db.execute("COMMIT")
+    T.eq(db.execute("SELECT * FROM wider ORDER BY id DESC LIMIT 1").fetchall(),
+         [tuple([5] + [5000 + i for i in range(n)])], "200 columns: SELECT *")
+    T.eq(db.execute("SELECT c150, c3 FROM wider WHERE id BETWEEN 2 AND 3").fetchall(),
+         [(2150, 2003), (3150, 3003)], "200 columns: a range")
+    T.eq(one(db, "SELECT sum(c199) FROM wider"), sum(r * 1000 + 199 for r in range(1, 6)), "200 columns: sum")
+    T.eq(db.execute("SELECT c0 FROM wider").fetchall(), [(r * 1000,) for r in range(1, 6)],
+         "200 columns: one column, paged")
+    T.check(plan(db, "SELECT c0 FROM wider").endswith(":scan cols=2"), "200 columns: colUsed of c0")
     db.close()
 
 
