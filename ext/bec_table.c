@@ -889,8 +889,9 @@ static int tabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
         case SQLITE_INDEX_CONSTRAINT_LT:
         case SQLITE_INDEX_CONSTRAINT_LE: iUpper = i; break;
       }
-    }else if( iCol==iK0 && pC->op==SQLITE_INDEX_CONSTRAINT_EQ ){
-      iKeyEq = i;
+    }else if( iCol==iK0 && pC->op==SQLITE_INDEX_CONSTRAINT_EQ
+           && sqlite3_limit(t->pCtx->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1)>=EQ_NPARAM ){
+      iKeyEq = i;         /* (a lookup's statement has EQ_NPARAM parameters) */
     }
   }
   if( iRowidEq>=0 ){

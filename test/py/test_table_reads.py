@@ -10,6 +10,7 @@ same answers as one reading all of them.
 import hashlib
 import itertools
 import os
+import sqlite3
 import sys
 import time
 
@@ -245,6 +246,13 @@ def test_plans_and_range_speed():
             % (t_rng, t_scan))
     gt = lambda: db.execute("SELECT count(*) FROM t WHERE id > 99900").fetchall()
     T.check(best(scan, 3) > 20 * best(gt), "id > x reads only the rows above x")
+    # With fewer parameters allowed than a key lookup's statement has, a
+    # scan answers instead of a failed statement.
+    old = db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 5) if hasattr(db, "setlimit") else None
+    if old is not None:
+        T.eq(db.execute("SELECT v FROM s WHERE k = 'k042'").fetchall(), [(42,)], "lookup under a low limit")
+        T.check("INDEX 0:scan" in plan(db, "SELECT v FROM s WHERE k = 'k042'"), "a scan under a low limit")
+        db.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, old)
     look = lambda: db.execute("SELECT * FROM s WHERE k = 'k150'").fetchall()
     T.eq(look(), [("k150", 150)], "text key lookup")
     sscan = lambda: db.execute("SELECT * FROM s WHERE +k = 'k150'").fetchall()
