@@ -1042,13 +1042,22 @@ static void scanPageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
         a[i].u.i = c->bytes.n;
         if( z==0 && a[i].n>0 ){
           c->rcPage = SQLITE_NOMEM;
-        }else if( a[i].eType==SQLITE_BLOB ){
-          bec_buf_append(&c->bytes, z, a[i].n, &c->rcPage);
         }else{
-          /* With its terminator (sqlite3_value_text() has one), so that
-          ** xColumn can hand SQLite text it knows to be terminated. */
-          bec_buf_append(&c->bytes, z ? z : "", a[i].n + 1, &c->rcPage);
-          if( a[i].n==0 || memchr(z, 0, (size_t)a[i].n)==0 ) a[i].eType = CELL_TEXT_Z;
+          /* Text with its terminator (sqlite3_value_text() has one), so
+          ** that xColumn can hand SQLite text it knows to be terminated.
+          ** Copied in place while the buffer has room (the common case). */
+          i64 nCopy = a[i].n + (a[i].eType==SQLITE_TEXT);
+          if( z==0 ) z = "";
+          if( c->bytes.n + nCopy <= c->bytes.nAlloc ){
+            memcpy(c->bytes.a + c->bytes.n, z, (size_t)nCopy);
+            c->bytes.n += nCopy;
+          }else{
+            bec_buf_append(&c->bytes, z, nCopy, &c->rcPage);
+          }
+          if( a[i].eType==SQLITE_TEXT
+           && (a[i].n==0 || memchr(z, 0, (size_t)a[i].n)==0) ){
+            a[i].eType = CELL_TEXT_Z;
+          }
         }
         break;
       }
