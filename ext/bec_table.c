@@ -1048,7 +1048,9 @@ static void scanPageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
           ** Copied in place while the buffer has room (the common case). */
           i64 nCopy = a[i].n + (a[i].eType==SQLITE_TEXT);
           if( z==0 ) z = "";
-          if( c->bytes.n + nCopy <= c->bytes.nAlloc ){
+          if( nCopy==0 ){
+            /* an empty blob: nothing to copy */
+          }else if( c->bytes.n + nCopy <= c->bytes.nAlloc ){
             memcpy(c->bytes.a + c->bytes.n, z, (size_t)nCopy);
             c->bytes.n += nCopy;
           }else{
