@@ -802,7 +802,8 @@ struct BecTab {
   char *zRows;                    /* "main"."<name>_rows", quoted */
   int eConflicts;                 /* -1 unknown, 0 none, 1 some */
   sqlite3_stmt *aStmt[BEC_TAB_NSTMT];
-  struct { int idxNum; sqlite3_stmt *pStmt; } aScan[BEC_TAB_NSCAN];
+  /* Scan statements by plan (idxNum) and columns read (mCol, as colUsed). */
+  struct { int idxNum; u64 mCol; sqlite3_stmt *pStmt; } aScan[BEC_TAB_NSCAN];
 };
 /* The shadow-row statement eStmt (BEC_TAB_*) of t, prepared on first use
 ** and kept by t (bec_crdt.c owns the shadow tables). */

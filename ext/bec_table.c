@@ -12,9 +12,12 @@
 **
 ** Rows live in the shadow table "<name>_rows" (see bec_crdt.c), keyed by
 ** the primary key: a single INTEGER key is the shadow table's rowid, any
-** other key a unique index.  Reads are queries on it; xBestIndex turns
-** equality on the whole key, equality or ranges on its first column, and
-** ORDER BY that column into index lookups.
+** other key a unique index.  Reads are queries on it that select only the
+** columns a statement uses; xBestIndex turns comparisons of the rowid,
+** equality on the first column of another key, and ORDER BY that column
+** into lookups, in ways that give exactly what a full scan with the same
+** filter gives whatever the affinity of the comparison (see "Plans" above
+** tabBestIndex, and docs/tables.md "Reads").
 **
 ** Writes go one way.  xUpdate turns each row change into a change of the
 ** write op the transaction is building (bec_crdt_local_change), which the
@@ -27,15 +30,16 @@
 */
 #include "becInt.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* idxNum of a scan: a plan in the low bits, then flags. */
+/* idxNum of a scan: a plan in the low bits, then flags.  Which columns
+** the statement reads (colUsed) travels in idxStr, after "cols=". */
 #define PLAN_FULL       0
 #define PLAN_ROWID      1   /* rowid = ?1 */
-#define PLAN_KEY        2   /* every key column = ? */
-#define PLAN_RANGE      3   /* bounds on the first key column */
-#define PLAN_PREFIX     4   /* first key column = ?1 */
+#define PLAN_EQ         2   /* the first key column may equal ?1 (eq_bind) */
+#define PLAN_RANGE      3   /* bounds on the rowid */
 #define PLAN_MASK       7
 #define IDX_LOWER       8   /* a lower bound ... */
 #define IDX_LOWER_EQ    16  /* ... that is >= */
@@ -43,6 +47,11 @@
 #define IDX_UPPER_EQ    64
 #define IDX_ORDER       128 /* ORDER BY the first key column */
 #define IDX_DESC        256
+#define IDX_UNPAGED     512 /* set by xFilter: more cells than a function
+                            ** takes arguments, so rows one at a time */
+
+/* The parameters of a PLAN_EQ statement (see eq_bind). */
+#define EQ_NPARAM       11
 
 /* Full scans read the shadow table a page of rows at a time, in rowid
 ** order.  Stepping an inner statement once per row costs about as much as
@@ -53,7 +62,8 @@
 ** cursor's page and is false until the page holds PAGE_ROWS rows or
 ** PAGE_BYTES of text and blobs: one sqlite3_step() fills one page, and the
 ** next step goes on from the following row (SQLITE_DONE: the last page).
-** No bounds are compared per row and no page seeks its first row. */
+** No bounds are compared per row and no page seeks its first row.  Only
+** the columns the statement uses (colUsed) are arguments. */
 #define PAGE_ROWS      1024
 #define PAGE_BYTES     (256*1024)
 
@@ -62,23 +72,30 @@
 typedef struct PageCell PageCell;
 struct PageCell {
   union { i64 i; double r; } u;
-  int eType;              /* SQLITE_INTEGER ... SQLITE_NULL */
+  int eType;              /* SQLITE_INTEGER ... SQLITE_NULL, CELL_TEXT_Z */
   int n;                  /* bytes of text or blob */
 };
+
+/* The eType of a text cell followed by a terminator and without a NUL
+** byte of its own. */
+#define CELL_TEXT_Z    (SQLITE_TEXT | 0x100)
 
 typedef struct BecCursor BecCursor;
 struct BecCursor {
   sqlite3_vtab_cursor base;
   sqlite3_stmt *pStmt;    /* owned while open (scan_take/scan_put) */
   int idxNum;
+  u64 mCol;               /* the columns read, as colUsed (col_read) */
   int bEof;
+  int nCell;              /* cells (result columns) per row: the rowid,
+                          ** then each column read other than the rowid */
+  int *aiCell;            /* column i's cell, -1 if not read (nCol of
+                          ** them, in the cursor's own allocation) */
   /* Paged full scans. */
   int bPaged;
   int bDesc;              /* descending rowid order */
   int bDone;              /* pStmt has no rows past the current page */
-  int nCell;              /* cells per row: the rowid, then each column */
-  int nArg;               /* arguments of bec_scan_page() */
-  int iIntPk;             /* the INTEGER key column, or -1 */
+  int bUnique;            /* row plans: at most one row (iRow counts them) */
   int nRow, iRow;         /* rows in the page, the current one */
   int nRowAlloc;
   int rcPage;             /* an error met while filling the page */
@@ -95,62 +112,100 @@ static void set_error(sqlite3_vtab *pVtab, char *zErr){
 ** Scan statements (the shadow-row statements of writes are bec_crdt.c's).
 */
 
-/* 1 if scans of plan idxNum are paged: unordered full scans, and those
-** ordered by an INTEGER key, which is the rowid. */
-static int scan_is_paged(const BecTab *t, int idxNum){
-  return (idxNum & PLAN_MASK)==PLAN_FULL
-      && (!(idxNum & IDX_ORDER) || t->pSchema->bIntPk);
+/* 1 if column i is in mCol, a mask as colUsed: bit i for column i < 63,
+** bit 63 for every column from 63 on. */
+static int col_read(u64 mCol, int i){
+  return (int)((mCol >> (i<63 ? i : 63)) & 1);
 }
 
-/* The SQL of a paged scan: one step fills one page (see PAGE_ROWS). */
-static void scan_sql_paged(const BecTab *t, int idxNum, BecBuf *b, int *pRc){
-  const BecSchema *s = t->pSchema;
-  int i;
-  bec_buf_appendf(b, pRc, "SELECT 1 FROM %s WHERE bec_scan_page(rowid", t->zRows);
+/* 1 if column i is the shadow table's rowid (an INTEGER key). */
+static int col_is_rowid(const BecSchema *s, int i){
+  return s->bIntPk && s->aCol[i].iPk;
+}
+
+/* Fills aiCell (column -> cell, -1 if not read) for a scan reading mCol,
+** and returns the number of cells: the rowid first, then each column
+** read, in column order; an INTEGER key is the rowid's cell.  The scan
+** statements select exactly these (scan_cells). */
+static int col_map(const BecSchema *s, u64 mCol, int *aiCell){
+  int i, n = 1;
   for(i=0; i<s->nCol; i++){
-    /* An INTEGER key is the rowid: not read twice. */
-    if( !s->bIntPk || !s->aCol[i].iPk ) bec_buf_appendf(b, pRc, ", c%d", i);
+    if( !col_read(mCol, i) ) aiCell[i] = -1;
+    else if( col_is_rowid(s, i) ) aiCell[i] = 0;
+    else aiCell[i] = n++;
   }
+  return n;
+}
+
+static void scan_cells(const BecSchema *s, u64 mCol, BecBuf *b, int *pRc){
+  int i;
+  bec_buf_appendf(b, pRc, "rowid");
+  for(i=0; i<s->nCol; i++){
+    if( col_read(mCol, i) && !col_is_rowid(s, i) ) bec_buf_appendf(b, pRc, ", c%d", i);
+  }
+}
+
+/* 1 if scans of plan idxNum are paged: full scans and rowid ranges,
+** unordered or ordered by an INTEGER key, which is the rowid. */
+static int scan_is_paged(const BecTab *t, int idxNum){
+  return ((idxNum & PLAN_MASK)==PLAN_FULL || (idxNum & PLAN_MASK)==PLAN_RANGE)
+      && (!(idxNum & IDX_ORDER) || t->pSchema->bIntPk)
+      && !(idxNum & IDX_UNPAGED);
+}
+
+/* The bounds of a PLAN_RANGE on the rowid, ?1 and ?2, as "AND" terms. */
+static void scan_sql_range(int idxNum, BecBuf *b, int *pRc){
+  int iArg = 1;
+  if( idxNum & IDX_LOWER ){
+    bec_buf_appendf(b, pRc, " AND rowid%s?%d", (idxNum & IDX_LOWER_EQ) ? ">=" : ">", iArg++);
+  }
+  if( idxNum & IDX_UPPER ){
+    bec_buf_appendf(b, pRc, " AND rowid%s?%d", (idxNum & IDX_UPPER_EQ) ? "<=" : "<", iArg++);
+  }
+}
+
+/* The SQL of a paged scan: one step fills one page (see PAGE_ROWS).  The
+** bounds of a range are seeks on the rowid, so only rows within them reach
+** bec_scan_page(). */
+static void scan_sql_paged(const BecTab *t, int idxNum, u64 mCol, BecBuf *b, int *pRc){
+  bec_buf_appendf(b, pRc, "SELECT 1 FROM %s WHERE 1", t->zRows);
+  if( (idxNum & PLAN_MASK)==PLAN_RANGE ) scan_sql_range(idxNum, b, pRc);
+  bec_buf_appendf(b, pRc, " AND bec_scan_page(");
+  scan_cells(t->pSchema, mCol, b, pRc);
   bec_buf_appendf(b, pRc, ") ORDER BY rowid%s", (idxNum & IDX_DESC) ? " DESC" : "");
 }
 
-/* The SQL of a row-at-a-time scan: rowid, c0.. of the rows of plan idxNum. */
-static void scan_sql_rows(const BecTab *t, int idxNum, BecBuf *b, int *pRc){
+/* The SQL of a row-at-a-time scan: the cells of the rows of plan idxNum. */
+static void scan_sql_rows(const BecTab *t, int idxNum, u64 mCol, BecBuf *b, int *pRc){
   const BecSchema *s = t->pSchema;
   const char *zK0;
   char zKey[16];
-  int i, k, iArg = 1;
   if( s->bIntPk ){
     zK0 = "rowid";
   }else{
     snprintf(zKey, sizeof(zKey), "c%d", s->aPk[0]);
     zK0 = zKey;
   }
-  bec_buf_appendf(b, pRc, "SELECT rowid");
-  for(i=0; i<s->nCol; i++) bec_buf_appendf(b, pRc, ", c%d", i);
+  bec_buf_appendf(b, pRc, "SELECT ");
+  scan_cells(s, mCol, b, pRc);
   bec_buf_appendf(b, pRc, " FROM %s", t->zRows);
   switch( idxNum & PLAN_MASK ){
     case PLAN_ROWID:
       bec_buf_appendf(b, pRc, " WHERE rowid=?1");
       break;
-    case PLAN_KEY:
-      for(k=0; k<s->nPk; k++){
-        bec_buf_appendf(b, pRc, "%s c%d=?%d", k ? " AND" : " WHERE", s->aPk[k], k+1);
+    case PLAN_EQ: {
+      /* ?1..?3 values, then four [lower, upper) ranges (eq_bind). */
+      int k;
+      bec_buf_appendf(b, pRc, " WHERE (%s=?1 OR %s=?2 OR %s=?3", zK0, zK0, zK0);
+      for(k=4; k<EQ_NPARAM; k+=2){
+        bec_buf_appendf(b, pRc, " OR (%s>=?%d AND %s<?%d)", zK0, k, zK0, k+1);
       }
+      bec_buf_appendf(b, pRc, ")");
       break;
-    case PLAN_PREFIX:
-      bec_buf_appendf(b, pRc, " WHERE %s=?1", zK0);
-      break;
+    }
     case PLAN_RANGE:
       bec_buf_appendf(b, pRc, " WHERE 1");
-      if( idxNum & IDX_LOWER ){
-        bec_buf_appendf(b, pRc, " AND %s%s?%d", zK0,
-                   (idxNum & IDX_LOWER_EQ) ? ">=" : ">", iArg++);
-      }
-      if( idxNum & IDX_UPPER ){
-        bec_buf_appendf(b, pRc, " AND %s%s?%d", zK0,
-                   (idxNum & IDX_UPPER_EQ) ? "<=" : "<", iArg++);
-      }
+      scan_sql_range(idxNum, b, pRc);
       break;
   }
   if( idxNum & IDX_ORDER ){
@@ -158,13 +213,14 @@ static void scan_sql_rows(const BecTab *t, int idxNum, BecBuf *b, int *pRc){
   }
 }
 
-/* The scan statement of idxNum, taken from the cache or prepared; the
-** cursor owns it until it gives it back (scan_put). */
-static int scan_take(BecTab *t, int idxNum, sqlite3_stmt **ppStmt){
+/* The scan statement of idxNum reading mCol, taken from the cache or
+** prepared; the cursor owns it until it gives it back (scan_put).  A full
+** cache only means one more prepare. */
+static int scan_take(BecTab *t, int idxNum, u64 mCol, sqlite3_stmt **ppStmt){
   BecBuf b;
   int rc = SQLITE_OK, i;
   for(i=0; i<BEC_TAB_NSCAN; i++){
-    if( t->aScan[i].pStmt && t->aScan[i].idxNum==idxNum ){
+    if( t->aScan[i].pStmt && t->aScan[i].idxNum==idxNum && t->aScan[i].mCol==mCol ){
       *ppStmt = t->aScan[i].pStmt;
       t->aScan[i].pStmt = 0;
       return SQLITE_OK;
@@ -172,9 +228,9 @@ static int scan_take(BecTab *t, int idxNum, sqlite3_stmt **ppStmt){
   }
   memset(&b, 0, sizeof(b));
   if( scan_is_paged(t, idxNum) ){
-    scan_sql_paged(t, idxNum, &b, &rc);
+    scan_sql_paged(t, idxNum, mCol, &b, &rc);
   }else{
-    scan_sql_rows(t, idxNum, &b, &rc);
+    scan_sql_rows(t, idxNum, mCol, &b, &rc);
   }
   bec_buf_append_u8(&b, 0, &rc);
   *ppStmt = 0;
@@ -186,13 +242,16 @@ static int scan_take(BecTab *t, int idxNum, sqlite3_stmt **ppStmt){
   return rc;
 }
 
-static void scan_put(BecTab *t, int idxNum, sqlite3_stmt *pStmt){
+/* Gives a scan statement back to the cache: into a free slot, preferably
+** the one it came from; with no free slot it is finalized (the next scan
+** of that plan prepares it again). */
+static void scan_put(BecTab *t, int idxNum, u64 mCol, sqlite3_stmt *pStmt){
   int i, iFree = -1;
   if( pStmt==0 ) return;
   sqlite3_reset(pStmt);
   for(i=0; i<BEC_TAB_NSCAN; i++){
     if( t->aScan[i].pStmt==0 ){
-      if( t->aScan[i].idxNum==idxNum ){ iFree = i; break; }
+      if( t->aScan[i].idxNum==idxNum && t->aScan[i].mCol==mCol ){ iFree = i; break; }
       if( iFree<0 ) iFree = i;
     }
   }
@@ -200,6 +259,7 @@ static void scan_put(BecTab *t, int idxNum, sqlite3_stmt *pStmt){
     sqlite3_finalize(pStmt);
   }else{
     t->aScan[iFree].idxNum = idxNum;
+    t->aScan[iFree].mCol = mCol;
     t->aScan[iFree].pStmt = pStmt;
   }
 }
@@ -700,61 +760,65 @@ static int local_value(BecTab *t, int iCol, sqlite3_value *pIn,
 /**************************************************************************
 ** Reading.
 */
+/* Plans, and why each is exact.  SQLite compares a column with a value
+** under an affinity that depends on the other operand's, which a virtual
+** table is never told (a bound parameter, a literal, a CAST or a column of
+** another table), and that may turn text into numbers or numbers into
+** text.  So:
+**   - the rowid, or an INTEGER key (which is the rowid and always an
+**     integer): =, <, <=, >, >= are answered by the shadow table's rowid,
+**     compared by SQLite under the same INTEGER affinity: exact, and
+**     SQLite is told not to check again (omit);
+**   - = on the first column of any other key: the rows whose key may equal
+**     the value under any affinity (eq_bind), each checked again by SQLite;
+**   - ranges on such a key: a full scan that SQLite filters, since under a
+**     TEXT affinity numbers order as their text;
+**   - ORDER BY the first key column: the shadow index's order, which is
+**     SQLite's order of values (no affinity applies to ORDER BY).
+** Only the columns the statement uses (colUsed) are read: their mask goes
+** to xFilter in idxStr, after "cols=". */
 static int tabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
   BecTab *t = (BecTab*)pVtab;
   const BecSchema *s = t->pSchema;
-  int aEq[BEC_TABLE_MAX_COL];
-  int iRowidEq = -1, iLower = -1, iUpper = -1;
-  int idxNum = PLAN_FULL, i, k, nArg = 0;
+  int iRowidEq = -1, iKeyEq = -1, iLower = -1, iUpper = -1;
+  int idxNum = PLAN_FULL, i, nArg = 0;
   double rCost = 1e6, nRows = 1e6;
   const int iK0 = s->aPk[0];
+  const char *zPlan = "scan";
+  u64 mCol = pInfo->colUsed;
 
-  aEq[0] = -1;
-  for(k=0; k<s->nPk; k++) aEq[k] = -1;
   for(i=0; i<pInfo->nConstraint; i++){
     const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
     int iCol = pC->iColumn;
     if( !pC->usable ) continue;
-    if( iCol<0 || (s->bIntPk && iCol==iK0) ){
-      if( pC->op==SQLITE_INDEX_CONSTRAINT_EQ ) iRowidEq = i;
-      iCol = iK0;
-      if( !s->bIntPk ) continue;
-    }
-    if( s->aCol[iCol].iPk==0 ) continue;
-    switch( pC->op ){
-      case SQLITE_INDEX_CONSTRAINT_EQ:
-        aEq[s->aCol[iCol].iPk-1] = i;
-        break;
-      case SQLITE_INDEX_CONSTRAINT_GT:
-      case SQLITE_INDEX_CONSTRAINT_GE:
-        if( iCol==iK0 ) iLower = i;
-        break;
-      case SQLITE_INDEX_CONSTRAINT_LT:
-      case SQLITE_INDEX_CONSTRAINT_LE:
-        if( iCol==iK0 ) iUpper = i;
-        break;
+    if( iCol<0 || col_is_rowid(s, iCol) ){
+      switch( pC->op ){
+        case SQLITE_INDEX_CONSTRAINT_EQ: iRowidEq = i; break;
+        case SQLITE_INDEX_CONSTRAINT_GT:
+        case SQLITE_INDEX_CONSTRAINT_GE: iLower = i; break;
+        case SQLITE_INDEX_CONSTRAINT_LT:
+        case SQLITE_INDEX_CONSTRAINT_LE: iUpper = i; break;
+      }
+    }else if( iCol==iK0 && pC->op==SQLITE_INDEX_CONSTRAINT_EQ
+           && sqlite3_limit(t->pCtx->db, SQLITE_LIMIT_VARIABLE_NUMBER, -1)>=EQ_NPARAM ){
+      iKeyEq = i;         /* (a lookup's statement has EQ_NPARAM parameters) */
     }
   }
-  for(k=0; k<s->nPk && aEq[k]>=0; k++){}
   if( iRowidEq>=0 ){
     idxNum = PLAN_ROWID;
+    zPlan = "rowid=";
     pInfo->aConstraintUsage[iRowidEq].argvIndex = ++nArg;
     pInfo->aConstraintUsage[iRowidEq].omit = 1;
+    pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
     rCost = 1; nRows = 1;
-  }else if( k==s->nPk ){
-    idxNum = PLAN_KEY;
-    for(k=0; k<s->nPk; k++){
-      pInfo->aConstraintUsage[aEq[k]].argvIndex = ++nArg;
-      pInfo->aConstraintUsage[aEq[k]].omit = 1;
-    }
-    rCost = 1 + s->nPk; nRows = 1;
-  }else if( aEq[0]>=0 ){
-    idxNum = PLAN_PREFIX;
-    pInfo->aConstraintUsage[aEq[0]].argvIndex = ++nArg;
-    pInfo->aConstraintUsage[aEq[0]].omit = 1;
-    rCost = 100; nRows = 100;
+  }else if( iKeyEq>=0 ){
+    idxNum = PLAN_EQ;
+    zPlan = "key=";
+    pInfo->aConstraintUsage[iKeyEq].argvIndex = ++nArg;
+    rCost = s->nPk>1 ? 100 : 10; nRows = s->nPk>1 ? 100 : 1;
   }else if( iLower>=0 || iUpper>=0 ){
     idxNum = PLAN_RANGE;
+    zPlan = "rowid-range";
     if( iLower>=0 ){
       idxNum |= IDX_LOWER;
       if( pInfo->aConstraint[iLower].op==SQLITE_INDEX_CONSTRAINT_GE ) idxNum |= IDX_LOWER_EQ;
@@ -778,45 +842,68 @@ static int tabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       pInfo->orderByConsumed = 1;
     }
   }
-  if( (idxNum & PLAN_MASK)==PLAN_ROWID || (idxNum & PLAN_MASK)==PLAN_KEY ){
-    pInfo->idxFlags |= SQLITE_INDEX_SCAN_UNIQUE;
-  }
+  if( s->nCol<63 ) mCol &= ((u64)1 << s->nCol) - 1;
+  pInfo->idxStr = sqlite3_mprintf("%s%s cols=%llx", zPlan,
+      (idxNum & IDX_ORDER) ? ((idxNum & IDX_DESC) ? " order desc" : " order") : "",
+      (unsigned long long)mCol);
+  if( pInfo->idxStr==0 ) return SQLITE_NOMEM;
+  pInfo->needToFreeIdxStr = 1;
   pInfo->idxNum = idxNum;
   pInfo->estimatedCost = rCost;
   pInfo->estimatedRows = (sqlite3_int64)nRows;
   return SQLITE_OK;
 }
 
+/* The columns a plan's idxStr says the statement reads; every column if
+** it says nothing readable (never fewer than it asked for). */
+static u64 idx_cols(const BecSchema *s, const char *idxStr){
+  const char *z = idxStr ? strstr(idxStr, "cols=") : 0;
+  u64 m = 0;
+  int n = 0;
+  if( z==0 ) return ~(u64)0;
+  for(z+=5; n<16; z++, n++){
+    int d;
+    if( *z>='0' && *z<='9' ) d = *z - '0';
+    else if( *z>='a' && *z<='f' ) d = *z - 'a' + 10;
+    else break;
+    m = (m<<4) | (u64)d;
+  }
+  if( n==0 || (*z!=0 && *z!=' ') ) return ~(u64)0;
+  if( s->nCol<63 ) m &= ((u64)1 << s->nCol) - 1;
+  return m;
+}
+
 static int tabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
-  BecCursor *c = sqlite3_malloc64(sizeof(*c));
+  const BecSchema *s = ((BecTab*)pVtab)->pSchema;
+  BecCursor *c = sqlite3_malloc64(sizeof(*c) + sizeof(int)*(size_t)s->nCol);
   if( c==0 ) return SQLITE_NOMEM;
   memset(c, 0, sizeof(*c));
+  c->aiCell = (int*)&c[1];
   *ppCur = &c->base;
   return SQLITE_OK;
 }
 
 static int tabClose(sqlite3_vtab_cursor *pCur){
   BecCursor *c = (BecCursor*)pCur;
-  scan_put((BecTab*)pCur->pVtab, c->idxNum, c->pStmt);
+  scan_put((BecTab*)pCur->pVtab, c->idxNum, c->mCol, c->pStmt);
   sqlite3_free(c->aCell);
   bec_buf_free(&c->bytes);
   sqlite3_free(c);
   return SQLITE_OK;
 }
 
-/* bec_scan_page(rowid, c0, ...): the WHERE function of a paged scan.  It
-** copies the row into the cursor whose page page_next is filling
-** (BecCrdt.pPage) and is true once the page is full.  At any other time it
-** does nothing and is false.  The key column of an INTEGER key is not an
-** argument: it is the rowid.  Errors are left in rcPage, and the page then
+/* bec_scan_page(rowid, c.., ...): the WHERE function of a paged scan.  It
+** copies the row (its cells: see col_map) into the cursor whose page
+** page_next is filling (BecCrdt.pPage) and is true once the page is full.
+** At any other time it does nothing and is false.  Errors are left in rcPage, and the page then
 ** counts as full so that the step ends. */
 static void scanPageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
   BecCursor *c = p->pCrdt ? (BecCursor*)p->pCrdt->pPage : 0;
   PageCell *a;
   i64 iRowid;
-  int i, iArg;
-  if( c==0 || argc!=c->nArg ){
+  int i;
+  if( c==0 || argc!=c->nCell ){
     sqlite3_result_int(ctx, 0);
     return;
   }
@@ -847,13 +934,8 @@ static void scanPageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   a[0].eType = SQLITE_INTEGER;
   a[0].u.i = iRowid;
-  for(i=1, iArg=1; i<c->nCell; i++){
-    sqlite3_value *v;
-    if( i-1==c->iIntPk ){
-      a[i] = a[0];
-      continue;
-    }
-    v = argv[iArg++];
+  for(i=1; i<c->nCell; i++){
+    sqlite3_value *v = argv[i];
     a[i].eType = sqlite3_value_type(v);
     switch( a[i].eType ){
       case SQLITE_INTEGER:
@@ -868,8 +950,27 @@ static void scanPageFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
             ? (const void*)sqlite3_value_text(v) : sqlite3_value_blob(v);
         a[i].n = sqlite3_value_bytes(v);
         a[i].u.i = c->bytes.n;
-        if( z==0 && a[i].n>0 ) c->rcPage = SQLITE_NOMEM;
-        else bec_buf_append(&c->bytes, z, a[i].n, &c->rcPage);
+        if( z==0 && a[i].n>0 ){
+          c->rcPage = SQLITE_NOMEM;
+        }else{
+          /* Text with its terminator (sqlite3_value_text() has one), so
+          ** that xColumn can hand SQLite text it knows to be terminated.
+          ** Copied in place while the buffer has room (the common case). */
+          i64 nCopy = a[i].n + (a[i].eType==SQLITE_TEXT);
+          if( z==0 ) z = "";
+          if( nCopy==0 ){
+            /* an empty blob: nothing to copy */
+          }else if( c->bytes.n + nCopy <= c->bytes.nAlloc ){
+            memcpy(c->bytes.a + c->bytes.n, z, (size_t)nCopy);
+            c->bytes.n += nCopy;
+          }else{
+            bec_buf_append(&c->bytes, z, nCopy, &c->rcPage);
+          }
+          if( a[i].eType==SQLITE_TEXT
+           && (a[i].n==0 || memchr(z, 0, (size_t)a[i].n)==0) ){
+            a[i].eType = CELL_TEXT_Z;
+          }
+        }
         break;
       }
     }
@@ -916,6 +1017,11 @@ static int tabNext(sqlite3_vtab_cursor *pCur){
   if( c->bPaged ){
     if( ++c->iRow < c->nRow ) return SQLITE_OK;
     rc = page_next(c);
+  }else if( c->bUnique && ++c->iRow>0 ){
+    /* A rowid has one row: no step to learn that there is no other.  The
+    ** statement is reset when it is next used or given back. */
+    c->bEof = 1;
+    return SQLITE_OK;
   }else{
     rc = sqlite3_step(c->pStmt);
     if( rc==SQLITE_ROW ) return SQLITE_OK;
@@ -941,19 +1047,145 @@ static int tabNext(sqlite3_vtab_cursor *pCur){
   return rc;
 }
 
+/* The leading significant decimal digit of the number pN (1..9), or 0 if
+** any digit may lead a text that reads as it (0, which '1e-400' reads as,
+** and the infinities, which '1e999' reads as). */
+static int lead_digit(sqlite3_value *pN){
+  char z[40];
+  if( sqlite3_value_type(pN)==SQLITE_INTEGER ){
+    i64 i = sqlite3_value_int64(pN);
+    u64 u = i<0 ? (u64)0 - (u64)i : (u64)i;
+    if( u==0 ) return 0;
+    snprintf(z, sizeof(z), "%llu", (unsigned long long)u);
+  }else{
+    double r = sqlite3_value_double(pN);
+    if( r<0 ) r = -r;
+    if( r==0.0 || r>1.7976931348623157e308 || r!=r ) return 0;
+    snprintf(z, sizeof(z), "%.17e", r);
+  }
+  return z[0]>='1' && z[0]<='9' ? z[0]-'0' : 0;
+}
+
+static void bind_text(sqlite3_stmt *pStmt, int i, const char *z){
+  sqlite3_bind_text(pStmt, i, z, (int)strlen(z), SQLITE_STATIC);
+}
+
+/* Binds the parameters of a PLAN_EQ statement for "key = pX": every row
+** whose first key column SQLite may find equal to pX, whichever affinity
+** the comparison has (none, TEXT or NUMERIC; docs/tables.md "Reads"):
+**   ?1  pX itself (no conversion; blobs never convert);
+**   ?2  pX converted as the column's affinity converts it (local_value);
+**   ?3  the number pX reads as, if it is a text that reads as one;
+**   ?4..?9  if pX is or reads as a number N: the texts a NUMERIC affinity
+**       may turn into N.  Such a text starts with a space, a sign, '.',
+**       '0' (all below '1'), or with N's first significant digit d, or
+**       d-1 when it rounds up to N ('4.99999999999999999' is 5.0, and
+**       '9.99999999999999999e-1' is 1.0): ranges ['\t','1'), [d-1, d+1),
+**       and ['9', ':') for d = 1; any digit if d is unknown (0);
+**   ?10..?11  in a TEXT column, if pX is a text: every number (a TEXT
+**       affinity compares numbers as their text); honest writers store
+**       none there.
+** Unbound parameters are NULL: their terms are false.  SQLite checks
+** every row again. */
+static int eq_bind(BecTab *t, sqlite3_stmt *pStmt, sqlite3_value *pX){
+  const int iCol = t->pSchema->aPk[0];
+  sqlite3_value *pConv = 0, *pNum = 0, *pN = 0;
+  int eType = sqlite3_value_type(pX);
+  int rc = SQLITE_OK;
+  if( eType==SQLITE_NULL ) return SQLITE_OK;        /* = NULL is never true */
+  sqlite3_bind_value(pStmt, 1, pX);
+  rc = local_value(t, iCol, pX, &pConv);
+  if( rc==SQLITE_OK && pConv ) sqlite3_bind_value(pStmt, 2, pConv);
+  if( rc==SQLITE_OK ){
+    if( eType==SQLITE_INTEGER || eType==SQLITE_FLOAT ){
+      pN = pX;
+    }else if( eType==SQLITE_TEXT ){
+      pNum = sqlite3_value_dup(pX);
+      if( pNum==0 ){
+        rc = SQLITE_NOMEM;
+      }else{
+        int e = sqlite3_value_numeric_type(pNum);
+        if( e==SQLITE_INTEGER || e==SQLITE_FLOAT ){
+          pN = pNum;
+          sqlite3_bind_value(pStmt, 3, pNum);
+        }
+      }
+    }
+  }
+  if( rc==SQLITE_OK && pN ){
+    static const char *azDigit[] = { "0", "1", "2", "3", "4", "5", "6", "7", "8", "9", ":" };
+    int d = lead_digit(pN);
+    bind_text(pStmt, 4, "\t");
+    bind_text(pStmt, 5, "1");
+    bind_text(pStmt, 6, azDigit[d<=1 ? 1 : d-1]);
+    bind_text(pStmt, 7, azDigit[d==0 ? 10 : d+1]);
+    if( d==1 ){
+      bind_text(pStmt, 8, "9");
+      bind_text(pStmt, 9, ":");
+    }
+  }
+  if( rc==SQLITE_OK && eType==SQLITE_TEXT
+   && t->pSchema->aCol[iCol].eAff==BEC_AFF_TEXT ){
+    sqlite3_bind_double(pStmt, 10, -HUGE_VAL);
+    bind_text(pStmt, 11, "");
+  }
+  sqlite3_value_free(pConv);
+  sqlite3_value_free(pNum);
+  return rc;
+}
+
+/* Binds a bound of the rowid (PLAN_ROWID, PLAN_RANGE) as the INTEGER
+** affinity of the comparison converts it: text that reads as a number
+** becomes that number, and an integral REAL within the 64-bit range the
+** integer (SQLite's rowid seek misses -2^63 given as a REAL, which the
+** comparison finds equal). */
+static int bind_rowid(sqlite3_stmt *pStmt, int iParam, sqlite3_value *pX){
+  sqlite3_value *pNum = 0;
+  if( sqlite3_value_type(pX)==SQLITE_TEXT ){
+    pNum = sqlite3_value_dup(pX);
+    if( pNum==0 ) return SQLITE_NOMEM;
+    sqlite3_value_numeric_type(pNum);
+    pX = pNum;
+  }
+  if( sqlite3_value_type(pX)==SQLITE_FLOAT ){
+    BecValue v;
+    memset(&v, 0, sizeof(v));
+    v.eType = BEC_VAL_REAL;
+    v.r = sqlite3_value_double(pX);
+    if( bec_key_normalize(&v) && v.eType==BEC_VAL_INT ){
+      sqlite3_bind_int64(pStmt, iParam, v.i);
+    }else{
+      sqlite3_bind_value(pStmt, iParam, pX);
+    }
+  }else{
+    sqlite3_bind_value(pStmt, iParam, pX);
+  }
+  sqlite3_value_free(pNum);
+  return SQLITE_OK;
+}
+
 static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
                      int argc, sqlite3_value **argv){
   BecCursor *c = (BecCursor*)pCur;
   BecTab *t = (BecTab*)pCur->pVtab;
+  u64 mCol = idx_cols(t->pSchema, idxStr);
   int rc = SQLITE_OK, i;
-  if( c->pStmt && c->idxNum!=idxNum ){
-    scan_put(t, c->idxNum, c->pStmt);
+  c->nCell = col_map(t->pSchema, mCol, c->aiCell);
+  if( scan_is_paged(t, idxNum)
+   && c->nCell>sqlite3_limit(t->pCtx->db, SQLITE_LIMIT_FUNCTION_ARG, -1) ){
+    /* bec_scan_page() could not take every cell: rows one at a time (the
+    ** flag also keys the statement cache). */
+    idxNum |= IDX_UNPAGED;
+  }
+  if( c->pStmt && (c->idxNum!=idxNum || c->mCol!=mCol) ){
+    scan_put(t, c->idxNum, c->mCol, c->pStmt);
     c->pStmt = 0;
   }
   c->idxNum = idxNum;
+  c->mCol = mCol;
   c->bEof = 0;
   if( c->pStmt==0 ){
-    rc = scan_take(t, idxNum, &c->pStmt);
+    rc = scan_take(t, idxNum, mCol, &c->pStmt);
     if( rc ){
       set_error(pCur->pVtab, sqlite3_mprintf("bec: cannot scan %s: %s",
           t->pSchema->zName, bec_rc_text(t->pCtx->db, rc)));
@@ -962,30 +1194,30 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   }else{
     sqlite3_reset(c->pStmt);
   }
+  if( (idxNum & PLAN_MASK)==PLAN_EQ ){
+    sqlite3_clear_bindings(c->pStmt);
+    rc = argc==1 ? eq_bind(t, c->pStmt, argv[0]) : SQLITE_INTERNAL;
+    if( rc ){
+      set_error(pCur->pVtab, sqlite3_mprintf("bec: cannot look up a key of %s: %s",
+          t->pSchema->zName, sqlite3_errstr(rc)));
+      return rc;
+    }
+  }else{
+    for(i=0; rc==SQLITE_OK && i<argc; i++) rc = bind_rowid(c->pStmt, i+1, argv[i]);
+    if( rc ){
+      set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errstr(rc)));
+      return rc;
+    }
+  }
+  c->bUnique = (idxNum & PLAN_MASK)==PLAN_ROWID;
   c->bPaged = scan_is_paged(t, idxNum);
   if( c->bPaged ){
     c->bDesc = (idxNum & IDX_DESC)!=0;
     c->bDone = 0;
-    c->nCell = t->pSchema->nCol + 1;
-    c->iIntPk = t->pSchema->bIntPk ? t->pSchema->aPk[0] : -1;
-    c->nArg = c->nCell - (c->iIntPk>=0);
     c->iRow = -1;
     c->nRow = 0;
-    return tabNext(pCur);
-  }
-  for(i=0; i<argc; i++){
-    /* Key values compare as the stored keys were made (local_value). */
-    int ePlan = idxNum & PLAN_MASK;
-    sqlite3_value *pConv = 0;
-    if( ePlan!=PLAN_ROWID ){
-      rc = local_value(t, t->pSchema->aPk[ePlan==PLAN_KEY ? i : 0], argv[i], &pConv);
-      if( rc ){
-        set_error(pCur->pVtab, sqlite3_mprintf("%s", sqlite3_errstr(rc)));
-        return rc;
-      }
-    }
-    sqlite3_bind_value(c->pStmt, i+1, pConv ? pConv : argv[i]);
-    sqlite3_value_free(pConv);
+  }else{
+    c->iRow = -1;
   }
   return tabNext(pCur);
 }
@@ -996,17 +1228,36 @@ static int tabEof(sqlite3_vtab_cursor *pCur){
 
 static int tabColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
   BecCursor *c = (BecCursor*)pCur;
+  int j;
   /* In an UPDATE, columns it does not set are left "unchanged": that is
   ** how xUpdate knows which registers the UPDATE writes. */
   if( sqlite3_vtab_nochange(ctx) ) return SQLITE_OK;
+  j = (i>=0 && i<((BecTab*)pCur->pVtab)->pSchema->nCol) ? c->aiCell[i] : -1;
+  if( j<0 ){
+    /* SQLite asks only for the columns colUsed names (an UPDATE names
+    ** them all); were it to ask for another, a clear error, not a NULL. */
+    BecTab *t = (BecTab*)pCur->pVtab;
+    char *z = sqlite3_mprintf("bec: internal error: column %d of %s was "
+        "not read by this scan (colUsed %llx)", i, t->pSchema->zName,
+        (unsigned long long)c->mCol);
+    sqlite3_result_error(ctx, z ? z : "bec: internal error: column not read", -1);
+    sqlite3_free(z);
+    return SQLITE_INTERNAL;
+  }
   if( c->bPaged ){
     /* Text and blobs are copied into the result's own buffer, which
     ** SQLite reuses from row to row; SQLITE_STATIC would let e.g. max()
     ** keep a pointer into the page, which the next page overwrites. */
-    const PageCell *a = &page_row(c)[i+1];
+    const PageCell *a = &page_row(c)[j];
     switch( a->eType ){
       case SQLITE_INTEGER: sqlite3_result_int64(ctx, a->u.i); break;
       case SQLITE_FLOAT:   sqlite3_result_double(ctx, a->u.r); break;
+      case CELL_TEXT_Z:
+        /* Length -1: SQLite then knows the copy is terminated, and does
+        ** not reallocate it to add a terminator when the value is read as
+        ** text (length(), sqlite3_column_text()), row after row. */
+        sqlite3_result_text(ctx, (const char*)c->bytes.a + a->u.i, -1, SQLITE_TRANSIENT);
+        break;
       case SQLITE_TEXT:
         sqlite3_result_text(ctx, a->n ? (const char*)c->bytes.a + a->u.i : "",
                             a->n, SQLITE_TRANSIENT);
@@ -1019,7 +1270,7 @@ static int tabColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
         break;          /* the result is NULL unless set */
     }
   }else{
-    sqlite3_result_value(ctx, sqlite3_column_value(c->pStmt, i+1));
+    sqlite3_result_value(ctx, sqlite3_column_value(c->pStmt, j));
   }
   return SQLITE_OK;
 }

@@ -1,15 +1,20 @@
 /*
-** bench_tables.c - bec tables against a plain SQLite table, side by side in
-** one run (issue 4).  Table (id INTEGER PRIMARY KEY, title TEXT, done
-** INTEGER), N rows, WAL, synchronous=NORMAL, as in ../shared/ANCHORS.md:
+** bench_tables.c - bec tables against a plain SQLite table (and against
+** cr-sqlite, when its library is given), side by side in one run (issues 4
+** and 18).  Table (id INTEGER PRIMARY KEY, title TEXT, done INTEGER), N
+** rows, WAL, synchronous=NORMAL, as in ../shared/ANCHORS.md:
 **
 **   insert-select   one INSERT ... SELECT of N rows (one write op)
 **   single inserts  N prepared single-row INSERTs in one transaction
 **   update          UPDATE t SET done=1-done (every row, one column)
 **   apply           a fresh replica ingests the ops (bec_ingest); plain:
-**                   INSERT INTO fresh.t SELECT * FROM src.t (a copy)
+**                   INSERT INTO fresh.t SELECT * FROM src.t (a copy);
+**                   cr-sqlite: every row of crsql_changes inserted into
+**                   the fresh replica's crsql_changes
 **   point lookup    N lookups SELECT * FROM t WHERE id=? (random ids)
+**   range           N/100 ranges WHERE id BETWEEN ? AND ?+99 (random)
 **   full scan       SELECT * FROM t, every column of every row read
+**   sum             SELECT sum(done) FROM t: one column of every row
 **   size            file size after insert-select + update, checkpointed
 **
 ** The full scan's floor.  A virtual table whose rows live in an SQLite
@@ -21,7 +26,14 @@
 **   storage loop    SELECT 1 FROM t_rows WHERE f(rowid, c1, c2), f a
 **                   function that does nothing and is false
 ** Their sum, over the plain scan, bounds what any such table can reach
-** before it moves a single value from the second loop to the first.
+** before it moves a single value from the second loop to the first.  The
+** same storage loop over other layouts of the same rows (copies made for
+** the benchmark only; see ALT_*) tells whether another storage would lower
+** that floor.
+**
+** cr-sqlite: BEC_CRSQLITE=/path/to/crsqlite.so runs every line against a
+** table made a CRR (crsql_as_crr) in a third database of the same
+** process; without it, the run says it skipped cr-sqlite.
 **
 ** Usage: build/bench_tables [N_ROWS [RUNS]]   (default 100000 rows, 11
 ** runs).  Times are medians; a ratio is the median of the runs' ratios,
@@ -68,6 +80,30 @@ static sqlite3 *open_bec(const char *zName){
            "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, "
            "title TEXT, done INTEGER)");
   return db;
+}
+
+/* cr-sqlite's library (BEC_CRSQLITE), or 0: then its lines are skipped. */
+static const char *zCrLib = 0;
+
+static sqlite3 *open_cr(const char *zName){
+  sqlite3 *db = open_file(zName, 0);
+  char *zErr = 0;
+  sqlite3_enable_load_extension(db, 1);
+  if( sqlite3_load_extension(db, zCrLib, 0, &zErr) ){
+    fprintf(stderr, BENCH_NAME ": cannot load cr-sqlite from %s: %s\n", zCrLib,
+            zErr ? zErr : "");
+    exit(1);
+  }
+  exec(db, "CREATE TABLE t(id INTEGER PRIMARY KEY NOT NULL, title TEXT, "
+           "done INTEGER); SELECT crsql_as_crr('t')");
+  return db;
+}
+
+/* cr-sqlite wants crsql_finalize() before a connection closes. */
+static void close_db(sqlite3 *db, int bCr){
+  if( db==0 ) return;
+  if( bCr ) exec(db, "SELECT crsql_finalize()");
+  sqlite3_close(db);
 }
 
 static i64 db_size(sqlite3 *db){
@@ -145,6 +181,48 @@ static double t_lookup(sqlite3 *db){
   t0 = now() - t0;
   sqlite3_finalize(pStmt);
   if( sum==0 ) die(db, "lookup found nothing");
+  return t0;
+}
+
+/* One column of every row: SELECT sum(done). */
+static double t_sum(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  double t0;
+  if( sqlite3_prepare_v2(db, "SELECT sum(done) FROM t", -1, &pStmt, 0) ){
+    die(db, "prepare sum");
+  }
+  t0 = now();
+  if( sqlite3_step(pStmt)!=SQLITE_ROW || sqlite3_column_type(pStmt, 0)==SQLITE_NULL ){
+    die(db, "sum");
+  }
+  t0 = now() - t0;
+  sqlite3_finalize(pStmt);
+  return t0;
+}
+
+/* nRow/100 ranges of 100 keys at random places: each must use the key. */
+static double t_range(sqlite3 *db){
+  sqlite3_stmt *pStmt = 0;
+  unsigned x = 4321;
+  i64 n = 0;
+  double t0;
+  int i, nRange = nRow/100 > 0 ? nRow/100 : 1;
+  if( sqlite3_prepare_v2(db, "SELECT id, title, done FROM t "
+                         "WHERE id BETWEEN ?1 AND ?1 + 99", -1, &pStmt, 0) ){
+    die(db, "prepare range");
+  }
+  t0 = now();
+  for(i=0; i<nRange; i++){
+    x = x*1103515245u + 12345u;
+    sqlite3_bind_int(pStmt, 1, nRow>100 ? (int)(x % (unsigned)(nRow-99)) + 1 : 1);
+    while( sqlite3_step(pStmt)==SQLITE_ROW ){
+      n += sqlite3_column_int(pStmt, 0) + sqlite3_column_bytes(pStmt, 1);
+    }
+    sqlite3_reset(pStmt);
+  }
+  t0 = now() - t0;
+  sqlite3_finalize(pStmt);
+  if( n==0 ) die(db, "range found nothing");
   return t0;
 }
 
@@ -240,8 +318,9 @@ static void noopFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_result_int(ctx, 0);
 }
 
-/* The vtab loop: the benchmark's scan over the table that stores nothing. */
-static double t_vtab_loop(sqlite3 *db){
+/* The vtab loop: the benchmark's scan (bSum: sum(done)) over the table
+** that stores nothing. */
+static double t_vtab_loop(sqlite3 *db, int bSum){
   static int bDone = 0;
   int i;
   if( !bDone ){
@@ -254,19 +333,31 @@ static double t_vtab_loop(sqlite3 *db){
     }
     bDone = 1;
   }
+  if( bSum ){
+    sqlite3_stmt *pStmt = 0;
+    double t0;
+    if( sqlite3_prepare_v2(db, "SELECT sum(done) FROM temp.nulltab", -1, &pStmt, 0) ){
+      die(db, "prepare vtab sum");
+    }
+    t0 = now();
+    if( sqlite3_step(pStmt)!=SQLITE_ROW ) die(db, "vtab sum");
+    t0 = now() - t0;
+    sqlite3_finalize(pStmt);
+    return t0;
+  }
   if( sqlite3_create_module(db, "bench_null", &nullModule, 0) ) die(db, "module");
   exec(db, "CREATE VIRTUAL TABLE temp.nulltab USING bench_null");
   return t_scan_of(db, "temp.nulltab");
 }
 
 /* The storage loop: every stored row handed to a function that does
-** nothing. */
-static double t_storage_loop(sqlite3 *db){
+** nothing; zSql is such a query (default: over t_rows). */
+static double t_storage_loop(sqlite3 *db, const char *zSql){
   sqlite3_stmt *pStmt = 0;
   double t0;
+  if( zSql==0 ) zSql = "SELECT 1 FROM t_rows WHERE bench_noop(rowid, c1, c2)";
   if( sqlite3_create_function(db, "bench_noop", -1, SQLITE_UTF8, 0, noopFunc, 0, 0)
-   || sqlite3_prepare_v2(db, "SELECT 1 FROM t_rows WHERE bench_noop(rowid, c1, c2)",
-                         -1, &pStmt, 0) ){
+   || sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) ){
     die(db, "prepare storage loop");
   }
   t0 = now();
@@ -275,6 +366,30 @@ static double t_storage_loop(sqlite3 *db){
   sqlite3_finalize(pStmt);
   return t0;
 }
+
+/* Other layouts of the same stored rows, for the storage loop only (the
+** merge writes none of them): copies of t_rows made after the update. */
+enum { ALT_VALUES, ALT_WITHOUT_ROWID, ALT_RECORD, NALT };
+static const char *const azAltSchema[NALT] = {
+  /* Values only: the merge metadata (r, s1, s2) in another table. */
+  "CREATE TABLE alt_values(c0 INTEGER PRIMARY KEY, c1, c2);"
+  "INSERT INTO alt_values SELECT c0, c1, c2 FROM t_rows",
+  /* Keyed like the user's key, without a rowid. */
+  "CREATE TABLE alt_norowid(c0 PRIMARY KEY, c1, c2, r INTEGER NOT NULL, "
+  "s1 INTEGER, s2 INTEGER) WITHOUT ROWID;"
+  "INSERT INTO alt_norowid SELECT c0, c1, c2, r, s1, s2 FROM t_rows",
+  /* The non-key values in one record column (here their bytes, as long
+  ** as an encoded record; decoding it would be the vtab's work). */
+  "CREATE TABLE alt_record(c0 INTEGER PRIMARY KEY, rec BLOB, r INTEGER NOT NULL, "
+  "s1 INTEGER, s2 INTEGER);"
+  "INSERT INTO alt_record SELECT c0, CAST(x'03' || c1 || x'01' || c2 AS BLOB), "
+  "r, s1, s2 FROM t_rows",
+};
+static const char *const azAltLoop[NALT] = {
+  "SELECT 1 FROM alt_values WHERE bench_noop(rowid, c1, c2)",
+  "SELECT 1 FROM alt_norowid WHERE bench_noop(c0, c1, c2)",
+  "SELECT 1 FROM alt_record WHERE bench_noop(rowid, rec)",
+};
 
 /* Ingests every op of src into a fresh replica; returns the time of the
 ** write op(s) only (1: the insert op, 2: the update op). */
@@ -321,6 +436,40 @@ static void t_apply(sqlite3 *src, double *pInsert, double *pUpdate){
   sqlite3_close(dst);
 }
 
+/* cr-sqlite's merge: every change of src into a fresh replica's
+** crsql_changes, in one transaction. */
+static double t_apply_cr(sqlite3 *src){
+  sqlite3 *dst = open_cr("crapply.db");
+  sqlite3_stmt *pSel = 0, *pIns = 0, *pC = 0;
+  char zIns[200];
+  int nCol, i, n;
+  double t0 = now();
+  if( sqlite3_prepare_v2(src, "SELECT * FROM crsql_changes", -1, &pSel, 0) ){
+    die(src, "prepare crsql_changes");
+  }
+  nCol = sqlite3_column_count(pSel);
+  n = snprintf(zIns, sizeof(zIns), "INSERT INTO crsql_changes VALUES(?");
+  for(i=1; i<nCol && n<(int)sizeof(zIns)-8; i++) n += snprintf(zIns+n, sizeof(zIns)-n, ", ?");
+  snprintf(zIns+n, sizeof(zIns)-n, ")");
+  if( sqlite3_prepare_v2(dst, zIns, -1, &pIns, 0) ) die(dst, "prepare apply");
+  exec(dst, "BEGIN");
+  while( sqlite3_step(pSel)==SQLITE_ROW ){
+    for(i=0; i<nCol; i++) sqlite3_bind_value(pIns, i+1, sqlite3_column_value(pSel, i));
+    sqlite3_step(pIns);
+    if( sqlite3_reset(pIns) ) die(dst, "apply");
+  }
+  exec(dst, "COMMIT");
+  t0 = now() - t0;
+  sqlite3_finalize(pSel);
+  sqlite3_finalize(pIns);
+  if( sqlite3_prepare_v2(dst, "SELECT count(*) FROM t", -1, &pC, 0) ) die(dst, "count");
+  sqlite3_step(pC);
+  if( sqlite3_column_int(pC, 0)!=nRow ) die(dst, "cr-sqlite replica has the wrong rows");
+  sqlite3_finalize(pC);
+  close_db(dst, 1);
+  return t0;
+}
+
 static double t_copy(sqlite3 *src){
   char zSql[700];
   double t0;
@@ -336,25 +485,60 @@ static double t_copy(sqlite3 *src){
 }
 
 #define MAX_RUNS 15
-enum { INS_SEL, SINGLE, UPDATE, APPLY_INS, APPLY_UPD, LOOKUP, SCAN, SIZE, NSTEP };
-enum { FLOOR_VTAB, FLOOR_STORAGE, FLOOR_SUM, NFLOOR };
+enum { INS_SEL, SINGLE, UPDATE, APPLY_INS, APPLY_UPD, APPLY_BOTH, LOOKUP, RANGE,
+       SCAN, SUM, SIZE, NSTEP };
+enum { FLOOR_VTAB, FLOOR_STORAGE, FLOOR_SUM, FLOOR_SCAN,
+       FLOOR_VTAB_SUM, FLOOR_STORAGE_SUM, FLOOR_SUM_SUM, FLOOR_SUM_BEC, NFLOOR };
+
+/* One line: times (or bytes) of plain, bec and cr-sqlite per run. */
+static double aT[3][NSTEP][MAX_RUNS];
+
+/* The median of the runs' ratios of system j to plain on step i. */
+static double ratio(int j, int i, int nRun){
+  double a[MAX_RUNS];
+  int r;
+  for(r=0; r<nRun; r++) a[r] = aT[j][i][r] / aT[0][i][r];
+  return median(a, nRun);
+}
+
+static double med(int j, int i, int nRun){
+  double a[MAX_RUNS];
+  memcpy(a, aT[j][i], sizeof(double)*(size_t)nRun);
+  return median(a, nRun);
+}
+
+/* Rows of step i (the range step reads nRow/100 ranges of 100 rows). */
+static double rows_of(int i){
+  if( i==APPLY_BOTH ) return 2.0*nRow;
+  return i==RANGE ? (double)(nRow/100 > 0 ? nRow/100 : 1)*100 : (double)nRow;
+}
 
 int main(int argc, char **argv){
-  static double aPlain[NSTEP][MAX_RUNS], aBec[NSTEP][MAX_RUNS];
-  static double aFloor[NFLOOR][MAX_RUNS];
-  static double aRatio[NSTEP][MAX_RUNS], aFloorRatio[NFLOOR][MAX_RUNS];
+  static double aFloor[NFLOOR][MAX_RUNS], aAlt[NALT][MAX_RUNS];
+  static double aFloorRatio[NFLOOR][MAX_RUNS], aAltRatio[NALT][MAX_RUNS];
   static const char *azStep[NSTEP] = {
     "INSERT ... SELECT of N rows", "N single-row INSERTs, one transaction",
     "UPDATE one column of every row", "apply the insert op on a fresh replica",
-    "apply the update op on a fresh replica", "point lookup by primary key",
-    "full scan", "database size after insert + update"
+    "apply the update op on a fresh replica",
+    "reach insert + update on a fresh replica",
+    "point lookup by primary key", "range of 100 keys (BETWEEN)",
+    "full scan", "sum(done) over every row",
+    "database size after insert + update"
   };
-  int nRun = 11, r, i;
+  static const char *azAlt[NALT] = {
+    "  values only, metadata elsewhere",
+    "  WITHOUT ROWID, keyed by the key",
+    "  values in one record column",
+  };
+  int nRun = 11, r, i, bCr;
   const char *zTmp = getenv("TMPDIR");
   if( argc>1 ) nRow = atoi(argv[1]);
   if( argc>2 ) nRun = atoi(argv[2]);
   if( nRow<1 ) nRow = 100000;
   if( nRun<1 || nRun>MAX_RUNS ) nRun = 11;
+  zCrLib = getenv("BEC_CRSQLITE");
+  if( zCrLib && zCrLib[0]==0 ) zCrLib = 0;
+  bCr = zCrLib!=0;
   snprintf(zDir, sizeof(zDir), "%s/bench_tables.%d", zTmp ? zTmp : "/tmp", (int)getpid());
   {
     char zCmd[600];
@@ -364,61 +548,117 @@ int main(int argc, char **argv){
   for(r=0; r<nRun; r++){
     sqlite3 *p = open_plain("plain.db");
     sqlite3 *b = open_bec("bec.db");
-    aPlain[INS_SEL][r] = t_insert_select(p);
-    aBec[INS_SEL][r] = t_insert_select(b);
-    aPlain[UPDATE][r] = t_update(p);
-    aBec[UPDATE][r] = t_update(b);
-    aPlain[SIZE][r] = (double)db_size(p);
-    aBec[SIZE][r] = (double)db_size(b);
-    aPlain[LOOKUP][r] = t_lookup(p);
-    aBec[LOOKUP][r] = t_lookup(b);
-    aPlain[SCAN][r] = t_scan(p);
-    aBec[SCAN][r] = t_scan(b);
-    aFloor[FLOOR_VTAB][r] = t_vtab_loop(p);
-    aFloor[FLOOR_STORAGE][r] = t_storage_loop(b);
+    sqlite3 *c = bCr ? open_cr("cr.db") : 0;
+    sqlite3 *aDb[3];
+    int j, k;
+    aDb[0] = p; aDb[1] = b; aDb[2] = c;
+    for(j=0; j<2+bCr; j++) aT[j][INS_SEL][r] = t_insert_select(aDb[j]);
+    for(j=0; j<2+bCr; j++) aT[j][UPDATE][r] = t_update(aDb[j]);
+    for(j=0; j<2+bCr; j++) aT[j][SIZE][r] = (double)db_size(aDb[j]);
+    for(j=0; j<2+bCr; j++) aT[j][LOOKUP][r] = t_lookup(aDb[j]);
+    for(j=0; j<2+bCr; j++) aT[j][RANGE][r] = t_range(aDb[j]);
+    for(j=0; j<2+bCr; j++) aT[j][SCAN][r] = t_scan(aDb[j]);
+    for(j=0; j<2+bCr; j++) aT[j][SUM][r] = t_sum(aDb[j]);
+    aFloor[FLOOR_VTAB][r] = t_vtab_loop(p, 0);
+    aFloor[FLOOR_STORAGE][r] = t_storage_loop(b, 0);
     aFloor[FLOOR_SUM][r] = aFloor[FLOOR_VTAB][r] + aFloor[FLOOR_STORAGE][r];
-    aPlain[APPLY_INS][r] = aPlain[APPLY_UPD][r] = t_copy(p);
-    t_apply(b, &aBec[APPLY_INS][r], &aBec[APPLY_UPD][r]);
-    sqlite3_close(p);
-    sqlite3_close(b);
+    aFloor[FLOOR_SCAN][r] = aT[1][SCAN][r];
+    aFloor[FLOOR_VTAB_SUM][r] = t_vtab_loop(p, 1);
+    aFloor[FLOOR_STORAGE_SUM][r] = t_storage_loop(b,
+        "SELECT 1 FROM t_rows WHERE bench_noop(rowid, c2)");
+    aFloor[FLOOR_SUM_SUM][r] = aFloor[FLOOR_VTAB_SUM][r] + aFloor[FLOOR_STORAGE_SUM][r];
+    aFloor[FLOOR_SUM_BEC][r] = aT[1][SUM][r];
+    for(k=0; k<NALT; k++){
+      exec(b, azAltSchema[k]);
+      aAlt[k][r] = t_storage_loop(b, azAltLoop[k]);
+    }
+    aT[0][APPLY_INS][r] = aT[0][APPLY_UPD][r] = aT[0][APPLY_BOTH][r] = t_copy(p);
+    t_apply(b, &aT[1][APPLY_INS][r], &aT[1][APPLY_UPD][r]);
+    aT[1][APPLY_BOTH][r] = aT[1][APPLY_INS][r] + aT[1][APPLY_UPD][r];
+    if( bCr ){
+      aT[2][APPLY_BOTH][r] = t_apply_cr(c);
+      aT[2][APPLY_INS][r] = aT[2][APPLY_UPD][r] = 0;
+    }
+    close_db(p, 0);
+    close_db(b, 0);
+    close_db(c, 1);
     p = open_plain("plain2.db");
     b = open_bec("bec2.db");
-    aPlain[SINGLE][r] = t_single_inserts(p);
-    aBec[SINGLE][r] = t_single_inserts(b);
-    sqlite3_close(p);
-    sqlite3_close(b);
+    c = bCr ? open_cr("cr2.db") : 0;
+    aT[0][SINGLE][r] = t_single_inserts(p);
+    aT[1][SINGLE][r] = t_single_inserts(b);
+    if( bCr ) aT[2][SINGLE][r] = t_single_inserts(c);
+    close_db(p, 0);
+    close_db(b, 0);
+    close_db(c, 1);
   }
   /* The runs' ratios first: median() sorts its array. */
   for(r=0; r<nRun; r++){
-    for(i=0; i<NSTEP; i++) aRatio[i][r] = aBec[i][r] / aPlain[i][r];
-    for(i=0; i<NFLOOR; i++) aFloorRatio[i][r] = aFloor[i][r] / aPlain[SCAN][r];
+    for(i=0; i<NFLOOR; i++){
+      aFloorRatio[i][r] = aFloor[i][r] / aT[0][i<FLOOR_VTAB_SUM ? SCAN : SUM][r];
+    }
+    for(i=0; i<NALT; i++) aAltRatio[i][r] = aAlt[i][r] / aT[0][SCAN][r];
   }
   printf("bec tables vs a plain table: %d rows, WAL, median of %d runs "
          "(sqlite %s)\n", nRow, nRun, sqlite3_libversion());
-  printf("%-42s %14s %14s %8s\n", "step", "plain", "bec", "ratio");
+  printf("%-42s %14s %14s %8s", "step", "plain", "bec", "ratio");
+  if( bCr ) printf(" %14s %8s", "cr-sqlite", "ratio");
+  printf("\n");
   for(i=0; i<NSTEP; i++){
-    double tp = median(aPlain[i], nRun), tb = median(aBec[i], nRun);
-    double x = median(aRatio[i], nRun);
-    if( i==SIZE ){
-      printf("%-42s %11.2f MB %11.2f MB %7.2fx\n", azStep[i], tp/1e6, tb/1e6, x);
-    }else{
-      printf("%-42s %9.0f rows/s %9.0f rows/s %7.2fx\n", azStep[i],
-             nRow/tp, nRow/tb, x);
+    int j;
+    for(j=0; j<2+bCr; j++){
+      double x = med(j, i, nRun);
+      if( j==0 ) printf("%-42s", azStep[i]);
+      if( j==2 && x==0 ){
+        printf(" %14s %8s", "-", "-");      /* one op: see the apply line */
+      }else if( i==SIZE ){
+        printf(" %11.2f MB", x/1e6);
+      }else{
+        printf(" %9.0f rows/s", rows_of(i)/x);
+      }
+      if( j>0 && !(j==2 && x==0) ) printf(" %7.2fx", ratio(j, i, nRun));
     }
+    printf("\n");
   }
-  printf("(apply: plain is a copy INSERT INTO fresh.t SELECT * FROM t; the "
-         "target is >= 90000 rows/s for bec)\n");
+  printf("(apply: plain is a copy INSERT INTO fresh.t SELECT * FROM t; reach: "
+         "rows/s counts both ops' rows)\n");
+  if( !bCr ){
+    printf("cr-sqlite: skipped (set BEC_CRSQLITE to the path of its loadable "
+           "library to compare)\n");
+  }
   {
     static const char *azFloor[NFLOOR] = {
       "vtab loop (a virtual table storing nothing)",
       "storage loop (no-op function over t_rows)",
-      "floor of a full scan: their sum"
+      "floor of a full scan: their sum",
+      "bec's full scan",
+      "vtab loop of sum(done)",
+      "storage loop over (rowid, c2)",
+      "floor of sum(done): their sum",
+      "bec's sum(done)"
     };
-    printf("full scan floor, as a share of the plain scan (see bench_tables.c):\n");
+    double aScanOverFloor[MAX_RUNS], aSumOverFloor[MAX_RUNS];
+    for(r=0; r<nRun; r++){
+      aScanOverFloor[r] = aFloor[FLOOR_SCAN][r] / aFloor[FLOOR_SUM][r];
+      aSumOverFloor[r] = aFloor[FLOOR_SUM_BEC][r] / aFloor[FLOOR_SUM_SUM][r];
+    }
     for(i=0; i<NFLOOR; i++){
       double tf = median(aFloor[i], nRun);
+      if( i==0 ){
+        printf("full scan floor, as a share of the plain scan (see bench_tables.c):\n");
+      }else if( i==FLOOR_VTAB_SUM ){
+        printf("%-42s %38.2fx\n", "bec's full scan / the floor", median(aScanOverFloor, nRun));
+        printf("floor of sum(done), as a share of the plain sum(done):\n");
+      }
       printf("%-42s %9.0f rows/s %14s %7.2fx\n", azFloor[i], nRow/tf, "",
              median(aFloorRatio[i], nRun));
+    }
+    printf("%-42s %38.2fx\n", "bec's sum(done) / the floor", median(aSumOverFloor, nRun));
+    printf("storage loop over other layouts of the same rows (bench-only copies):\n");
+    for(i=0; i<NALT; i++){
+      double tf = median(aAlt[i], nRun);
+      printf("%-42s %9.0f rows/s %14s %7.2fx\n", azAlt[i], nRow/tf, "",
+             median(aAltRatio[i], nRun));
     }
   }
   {
