@@ -1062,7 +1062,11 @@ static int make_ack(BecCtx *p, const u8 *aSecret, const MySession *s,
   }
   for(i=1; i<=s->n; i++) aPick[i] = -1;
   for(i=nC-1; rc==SQLITE_OK && i>=0; i--){
-    if( aC[i].dealer>=1 && aC[i].dealer<=s->n ) aPick[aC[i].dealer] = i;
+    if( aC[i].d.n!=s->n || aC[i].d.k!=s->k ){
+      rc = SQLITE_CORRUPT;      /* acceptance checked both against the open */
+    }else if( aC[i].dealer>=1 && aC[i].dealer<=s->n ){
+      aPick[aC[i].dealer] = i;
+    }
   }
   for(i=1; i<=s->n; i++) if( aPick[i]<0 ) bDone = 1;  /* a deal is missing */
   while( rc==SQLITE_OK && !bDone ){
