@@ -39,9 +39,11 @@
 **   bec_store_root_ack(seq, session, holder, transcript, y, deals)
 **   bec_store_root_abandon(session, by)   open `by` has session in its past
 ** A session is 'abandoned' (not shown) once another root-open has its open
-** in its causal past; 'active' with one complete transcript (all n holders
-** acked it); 'disabled' with two complete transcripts, or when two
-** sessions that are not abandoned are both complete; else 'generating'.
+** in its causal past; 'disabled' if its open is invalid under the
+** membership rules (xValidity follows it); 'active' with one complete
+** transcript (all n holders acked it); 'disabled' with two complete
+** transcripts, or when two sessions that are not abandoned are both
+** complete; else 'generating'.
 */
 #include "becInt.h"
 
@@ -596,6 +598,19 @@ struct RootState {
   u8 aPk[NMAX][PT];            /* PK_1..PK_n, if bActive */
 };
 
+/* 1 in *pbValid if the root-open iSeq is valid under the membership rules
+** (bec_store_op.valid, which membership decides and the DAG keeps). */
+static int open_valid(BecCtx *p, int iSeq, int *pbValid){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT valid FROM bec_store_op WHERE seq=?1",
+                        &pStmt);
+  *pbValid = 1;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pbValid = sqlite3_column_int(pStmt, 0);
+  return sqlite3_reset(pStmt);
+}
+
 /* The state of every session from the stored facts. *paState from
 ** sqlite3_malloc64 (the caller frees it). */
 static int compute_states(BecCtx *p, RootState **paState, int *pnState){
@@ -615,11 +630,12 @@ static int compute_states(BecCtx *p, RootState **paState, int *pnState){
   }
   for(i=0; rc==SQLITE_OK && i<nSess; i++){
     RootState *s = &aSt[i];
-    int bAb = 0, nComplete = 0;
+    int bAb = 0, bValid = 1, nComplete = 0;
     memset(s, 0, sizeof(*s));
     s->iSess = aSess[2*i];
     s->n = aSess[2*i+1];
     rc = session_abandoned(p, s->iSess, 0, &bAb);
+    if( rc==SQLITE_OK ) rc = open_valid(p, s->iSess, &bValid);
     if( rc==SQLITE_OK ){
       rc = session_tally(p, s->iSess, s->n, 0, &nComplete, s->aT, s->aY,
                          aDeals, s->abConf);
@@ -627,6 +643,8 @@ static int compute_states(BecCtx *p, RootState **paState, int *pnState){
     if( rc ) break;
     if( bAb ){
       s->zState = "abandoned";
+    }else if( !bValid ){
+      s->zState = "disabled";   /* the creator's open is invalid: void */
     }else if( nComplete==0 ){
       s->zState = "generating";
     }else if( nComplete>1 ){
@@ -744,6 +762,26 @@ static int refresh(BecCtx *p){
   int rc = compute_states(p, &aSt, &nSt);
   if( rc==SQLITE_OK ) rc = apply_states(p, aSt, nSt, 0, 0);
   sqlite3_free(aSt);
+  return rc;
+}
+
+/* xValidity: a session's state follows the validity of its open. */
+static int root_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK, i, bOpen = 0;
+  for(i=0; rc==SQLITE_OK && !bOpen && i<n; i++){
+    rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_root_session WHERE seq=?1",
+                      &pStmt);
+    if( rc ) break;
+    sqlite3_bind_int(pStmt, 1, aSeq[i]);
+    bOpen = sqlite3_step(pStmt)==SQLITE_ROW;
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK && bOpen ) rc = refresh(p);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot derive the root: %s",
+                             bec_rc_text(p->db, rc));
+  }
   return rc;
 }
 
@@ -889,7 +927,7 @@ static int root_check(BecCtx *p, char **pzProblems, char **pzErr){
 
 const BecDeriver bec_root_deriver = {
   "root", BEC_DERIVE_ROOT,
-  root_schema, root_admit, root_stored, 0, root_check, 0
+  root_schema, root_admit, root_stored, root_validity, root_check, 0
 };
 
 /**************************************************************************

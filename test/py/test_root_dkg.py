@@ -12,6 +12,12 @@
   R5  a dealer posts two deals (two replicas with one key): every replica
       and every observer derives the same state whatever the order, and the
       session is active iff all n acks name the same deals.
+  Rival sessions: two concurrent creator sessions that both complete are
+      both disabled, in every order; a later open abandons both.
+  An invalid open (an admin removes the creator concurrently): the
+      session is disabled and holders have no work in it.
+  An open after an active root is refused at acceptance; bec_check sees a
+      damaged derived state.
   Hostile ops: malformed root-open, dkg-deal and dkg-ack payloads, a
   non-holder's deal, a non-creator's open, acks naming wrong deals or a
   wrong Y: each refused with its reason, never stored; random mutations of
@@ -220,8 +226,8 @@ def ingest_err(db, body):
 # R4: a dealer seals a wrong share.
 
 def test_r4():
-    g = Group(5, {2: "dealer4"})
-    dkey = g.keys[2]
+    g = Group(5, {0: "creator4", 2: "dealer4"})
+    dkey, ckey = g.keys[2], g.keys[0]
     dbs, pks = g.dbs, g.pks
     sid = g.open(3, pks)
     sync_all(dbs)
@@ -278,8 +284,53 @@ def test_r4():
     for d in dbs:
         T.eq(state(d), want, "R4: the same root everywhere")
         T.eq(one(d, "SELECT bec_check()"), "ok", "R4: check after")
-    # No third open while a root is active, locally or by a hand-made op.
+    # No third open while a root is active, locally or by a hand-made op
+    # whose causal past holds the active session.
     T.raises(lambda: g.open(3, rest), "a root is active", "R4: open refused while active")
+    heads = [bytes.fromhex(h) for (h,) in dbs[0].execute("SELECT hash FROM bec_heads")]
+    pay = bytes([1, 3, 4]) + b"".join(bytes.fromhex(x) for x in sorted(rest))
+    err = ingest_err(dbs[1], make_op(ckey, "root-open", heads, pay, bytes.fromhex(g.group)))
+    T.check(err and "a root is active in the op's causal past" in err,
+            "R4: a root-open after an active root is refused: %r" % err)
+    # bec_check sees a damaged derived state.
+    dbs[1].execute("UPDATE bec_store_root_session SET state='generating' WHERE state='active'")
+    T.check("root: session of op" in one(dbs[1], "SELECT bec_check()"), "R4: bec_check sees damage")
+
+
+# ---------------------------------------------------------------------------
+# Two concurrent sessions of the creator (a stolen creator key opening a
+# rival root): both complete, neither abandons the other, so both are
+# disabled, in every order.
+
+def test_rival_sessions():
+    g = Group(5, {0: "creator-rival"})
+    dbs, pks, ckey = g.dbs, g.pks, g.keys[0]
+    heads = [bytes.fromhex(h) for (h,) in dbs[0].execute("SELECT hash FROM bec_heads")]
+    sid1 = g.open(3, pks)
+    pay = bytes([1, 2, 3]) + b"".join(bytes.fromhex(x) for x in sorted(pks[:3]))
+    rival = make_op(ckey, "root-open", heads, pay, bytes.fromhex(g.group))
+    deliver(dbs[0], [rival])
+    sync_all(dbs)
+    T.eq(one(dbs[1], "SELECT count(*) FROM bec_root WHERE state='generating'"), 2,
+         "rivals: two sessions, concurrent, neither abandoned")
+    for _ in range(3):
+        for d in dbs:
+            one(d, "SELECT bec_root_step()")
+        sync_all(dbs)
+    want = state(dbs[0])
+    T.eq(sorted(r[5] for r in want[0]), ["disabled", "disabled"], "rivals: both complete, both disabled")
+    T.check(all(r[4] is None for r in want[0]), "rivals: no group key shown")
+    T.check(sid1 in [r[0] for r in want[0]], "rivals: the session ids")
+    bodies = list(ops_of(dbs[0]).values())
+    for _ in range(3):
+        o, _ = replica()
+        one(o, "SELECT bec_join(?)", g.group)
+        deliver(o, bodies, rng)
+        T.eq(state(o), want, "rivals: the same in any order")
+        T.eq(one(o, "SELECT bec_check()"), "ok", "rivals: check")
+    # A later open by the creator abandons both: a fresh start.
+    sid3 = g.open(3, pks)
+    T.eq([r[0] for r in state(dbs[0])[0]], [sid3], "rivals: a new open abandons both")
 
 
 # ---------------------------------------------------------------------------
@@ -339,6 +390,34 @@ def r5_run(split):
 def test_r5():
     T.check(r5_run(False), "R5: both deals seen before acking: all pick the same, active")
     T.check(not r5_run(True), "R5: a split view leaves the session generating")
+
+
+# ---------------------------------------------------------------------------
+# The open is the creator's admin op: an admin's removal of the creator
+# concurrent with it makes it invalid (membership rule 3), and its session
+# void ('disabled'), in every order.
+
+def test_invalid_open():
+    g = Group(3)
+    dbs, pks = g.dbs, g.pks
+    one(dbs[0], "SELECT bec_add_member(?, 'admin')", pks[1])
+    sync_all(dbs)
+    sid = g.open(2, pks)
+    one(dbs[1], "SELECT bec_remove_member(?)", pks[0])
+    sync_all(dbs)
+    T.eq(one(dbs[2], "SELECT valid FROM bec_ops WHERE hash=?", sid), 0,
+         "invalid open: membership cancels the open")
+    for d in dbs[1:]:
+        T.eq(one(d, "SELECT bec_root_step()"), 0, "invalid open: no work in a void session")
+    want = state(dbs[2])
+    T.eq([(r[0], r[5]) for r in want[0]], [(sid, "disabled")], "invalid open: disabled")
+    bodies = list(ops_of(dbs[2]).values())
+    for _ in range(3):
+        o, _ = replica()
+        one(o, "SELECT bec_join(?)", g.group)
+        deliver(o, bodies, rng)
+        T.eq(state(o), want, "invalid open: the same in any order")
+        T.eq(one(o, "SELECT bec_check()"), "ok", "invalid open: check")
 
 
 # ---------------------------------------------------------------------------
@@ -481,5 +560,7 @@ def test_hostile():
 test_r3()
 test_r4()
 test_r5()
+test_rival_sessions()
+test_invalid_open()
 test_hostile()
 T.done()
