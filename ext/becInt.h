@@ -16,6 +16,7 @@
 **   bec_dag.c     storage: schema, accept/store ops, heads, pending, rejected
 **   bec_keyfile.c where the unsealed secret key lives: a key file, never SQL
 **   bec_member.c  the membership rules of docs/membership.md
+**   bec_root.c    the threshold root: key generation as ops
 **   bec_vtab.c    the read-only eponymous tables (bec_ops, bec_heads ...)
 **   bec_main.c    the entry point and the SQL functions
 **
@@ -101,15 +102,16 @@ typedef uint64_t u64;
 #define BEC_DERIVE_NONE         0  /* stored and shown; nothing derived */
 #define BEC_DERIVE_MEMBERSHIP   1  /* bec_member.c: the group's members */
 #define BEC_DERIVE_TABLES       2  /* bec_crdt.c: the replicated tables */
+#define BEC_DERIVE_ROOT         3  /* bec_root.c: the threshold root */
 
 /* A toy kind, compiled only into the test build (-DBEC_TEST_TOY_KIND), that
 ** shows the whole path of a new kind: its row here, its deriver
 ** (bec_toy_deriver, in test/unit/test_kind.c) and the deriver's line in
 ** bec_main.c (docs/architecture.md walks through it). */
 #ifdef BEC_TEST_TOY_KIND
-# define BEC_DERIVE_TOY 3
+# define BEC_DERIVE_TOY 4
 # define BEC_KIND_TOY_ROW(X) \
-  X(TOY,    7, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
+  X(TOY,   10, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
 #else
 # define BEC_KIND_TOY_ROW(X)
 #endif
@@ -123,6 +125,9 @@ typedef uint64_t u64;
   X(APP,    4, "app",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_NONE) \
   X(SCHEMA, 5, "schema", BEC_PAYLOAD_FREE,   BEC_AUTHOR_ADMIN,   BEC_DERIVE_TABLES) \
   X(WRITE,  6, "write",  BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TABLES) \
+  X(ROOT_OPEN, 7, "root-open", BEC_PAYLOAD_FREE, BEC_AUTHOR_ADMIN,  BEC_DERIVE_ROOT) \
+  X(DKG_DEAL,  8, "dkg-deal",  BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_ROOT) \
+  X(DKG_ACK,   9, "dkg-ack",   BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_ROOT) \
   BEC_KIND_TOY_ROW(X)
 
 enum {
@@ -558,6 +563,11 @@ void bec_graph_free(BecGraph*);
 u64 bec_graph_chain_next(u64 prev, const u8 *aHash);
 /* The predecessors of node i. */
 #define BEC_NODE_PREDS(g, i) (&(g)->aPred[(g)->aNode[i].iPred])
+/* The causal past of an op whose predecessors are the nodes aPred[0..nPred-1]
+** (a stored node's BEC_NODE_PREDS, or an op's aPredSeq before it is
+** stored): *paMark, nNode+1 bytes from sqlite3_malloc64 that the caller
+** frees, has aMark[x]==1 iff node x is in that past (the op itself is not). */
+int bec_graph_past(const BecGraph*, const int *aPred, int nPred, u8 **paMark);
 
 /**************************************************************************
 ** bec_dag.c - durable storage of the DAG and the acceptance path that every
@@ -594,6 +604,10 @@ int bec_dag_append(BecCtx*, int kind, const u8 *aPayload, i64 nPayload,
                    u8 *aHashOut, char **pzErr);
 /* The unlocked local secret key, or SQLITE_ERROR with a hint. */
 int bec_dag_secret(BecCtx*, const u8 **ppSecret, char **pzErr);
+/* Logs a verdict that a deriver reached about a stored op outside
+** acceptance (bec_root.c: "dkg: bad share from holder i", which only the
+** recipient can see) in bec_store_rejected, once per (hash, reason). */
+int bec_dag_note_rejection(BecCtx*, const u8 *aHash, const char *zReason);
 /* Re-verify everything stored; *pzReport is "ok" or a list of problems
 ** (the DAG's, then each deriver's xCheck). */
 int bec_dag_check(BecCtx*, char **pzReport, char **pzErr);
@@ -657,6 +671,16 @@ int bec_keyfile_read(const char *zPath, u8 *aSeed, char **pzErr)
 extern const BecDeriver bec_member_deriver;
 /* Registers the membership functions and tables on a connection. */
 int bec_member_register(sqlite3*, BecCtx*);
+
+/**************************************************************************
+** bec_root.c - the threshold root: key generation as ops (root-open,
+** dkg-deal, dkg-ack; docs/root.md).
+*/
+/* The root deriver: judges the key-generation ops, owns
+** bec_store_root_session, _holder, _deal, _ack and _abandon. */
+extern const BecDeriver bec_root_deriver;
+/* Registers bec_root_open, bec_root_step, bec_root and bec_root_holders. */
+int bec_root_register(sqlite3*, BecCtx*);
 
 /**************************************************************************
 ** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).

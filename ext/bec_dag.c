@@ -284,6 +284,20 @@ static int record_rejection(BecCtx *p, const u8 *aHash, const char *zReason){
   return rc;
 }
 
+int bec_dag_note_rejection(BecCtx *p, const u8 *aHash, const char *zReason){
+  sqlite3_stmt *pStmt = 0;
+  int bSeen = 0;
+  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_rejected WHERE hash=?1 "
+                           "AND reason=?2", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+  sqlite3_bind_text(pStmt, 2, zReason, -1, SQLITE_STATIC);
+  bSeen = sqlite3_step(pStmt)==SQLITE_ROW;
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && !bSeen ) rc = record_rejection(p, aHash, zReason);
+  return rc;
+}
+
 /**************************************************************************
 ** Savepoints make each op's writes all-or-nothing.
 */

@@ -239,3 +239,28 @@ int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
 u64 bec_graph_chain_next(u64 prev, const u8 *aHash){
   return (u64)XXH3_64bits_withSeed(aHash, BEC_HASH_BYTES, (XXH64_hash_t)prev);
 }
+
+/* One backward sweep: seqs are a topological order (predecessors first),
+** so visiting nodes from the highest marked seq down marks every ancestor
+** once.  O(nodes + edges) below the highest predecessor. */
+int bec_graph_past(const BecGraph *g, const int *aPred, int nPred,
+                   u8 **paMark){
+  u8 *aMark = sqlite3_malloc64((sqlite3_uint64)g->nNode + 1);
+  int i, x, iTop = 0;
+  *paMark = 0;
+  if( aMark==0 ) return SQLITE_NOMEM;
+  memset(aMark, 0, (size_t)g->nNode + 1);
+  for(i=0; i<nPred; i++){
+    if( aPred[i]<1 || aPred[i]>g->nNode ) continue;
+    aMark[aPred[i]] = 1;
+    if( aPred[i]>iTop ) iTop = aPred[i];
+  }
+  for(x=iTop; x>=1; x--){
+    if( aMark[x] ){
+      const int *a = BEC_NODE_PREDS(g, x);
+      for(i=0; i<g->aNode[x].nPred; i++) aMark[a[i]] = 1;
+    }
+  }
+  *paMark = aMark;
+  return SQLITE_OK;
+}

@@ -138,7 +138,7 @@ static void test_table(void){
 #ifdef BEC_TEST_TOY_KIND
     CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_TOY);
 #else
-    CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_TABLES);
+    CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_ROOT);
 #endif
     CHECK(bec_kind_derives(k, pK->eDerive));
     /* Only create founds a group; the target rules are membership's. */
@@ -300,6 +300,54 @@ static void check_names(sqlite3 *db, int *aSeen){
   sqlite3_free(zDot);
 }
 
+/* Ingests every op of from into to (duplicates are no error). */
+static void copy_ops(sqlite3 *from, sqlite3 *to){
+  sqlite3_stmt *pRead = 0, *pIngest = 0;
+  CHECK(sqlite3_prepare_v2(from, "SELECT body FROM bec_ops", -1, &pRead, 0)==SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(to, "SELECT bec_ingest(?1)", -1, &pIngest, 0)==SQLITE_OK);
+  while( sqlite3_step(pRead)==SQLITE_ROW ){
+    sqlite3_bind_value(pIngest, 1, sqlite3_column_value(pRead, 0));
+    sqlite3_step(pIngest);
+    CHECK_MSG(sqlite3_reset(pIngest)==SQLITE_OK, "%s", sqlite3_errmsg(to));
+  }
+  sqlite3_finalize(pRead);
+  sqlite3_finalize(pIngest);
+}
+
+/* The root's kinds: a 2-of-2 key generation between db's key and a second
+** replica's (root-open, two deals, two acks), after which the root is
+** active on both. */
+static void make_root(sqlite3 *db){
+  sqlite3 *db2 = 0;
+  char zPk[65], zSql[400];
+  CHECK(sqlite3_open(":memory:", &db2)==SQLITE_OK);
+  snprintf(zPk, sizeof(zPk), "%s", bt_q(db2, "SELECT bec_keygen()"));
+  {
+    sqlite3_stmt *pStmt = 0;
+    CHECK(sqlite3_prepare_v2(db2, "SELECT bec_join(?1)", -1, &pStmt, 0)==SQLITE_OK);
+    sqlite3_bind_text(pStmt, 1, bt_q(db, "SELECT hash FROM bec_ops WHERE kind='create'"),
+                      -1, SQLITE_TRANSIENT);
+    sqlite3_step(pStmt);
+    CHECK(sqlite3_finalize(pStmt)==SQLITE_OK);
+  }
+  snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')", zPk);
+  CHECK(strncmp(bt_q(db, zSql), "ERROR", 5)!=0);
+  copy_ops(db, db2);
+  snprintf(zSql, sizeof(zSql),
+           "SELECT bec_root_open(2, json_array(bec_pubkey(), '%s'))", zPk);
+  CHECK(strlen(bt_q(db, zSql))==64);
+  copy_ops(db, db2);
+  CHECK(strcmp(bt_q(db, "SELECT bec_root_step()"), "1")==0);
+  CHECK(strcmp(bt_q(db2, "SELECT bec_root_step()"), "1")==0);
+  copy_ops(db2, db);
+  copy_ops(db, db2);
+  CHECK(strcmp(bt_q(db, "SELECT bec_root_step()"), "1")==0);
+  CHECK(strcmp(bt_q(db2, "SELECT bec_root_step()"), "1")==0);
+  copy_ops(db2, db);
+  CHECK(strcmp(bt_q(db, "SELECT state FROM bec_root"), "active")==0);
+  CHECK(sqlite3_close(db2)==SQLITE_OK);
+}
+
 static void test_db(void){
   sqlite3 *db = 0;
   int aSeen[BEC_KIND_MAX+1];
@@ -402,6 +450,7 @@ static void test_db(void){
   (void)ingest_signed_on;
   (void)heads_of;
 #endif
+  make_root(db);
   check_names(db, aSeen);
   for(k=1; k<=BEC_KIND_MAX; k++){
     CHECK_MSG(aSeen[k], "no %s op was stored", bec_kind_name(k));
@@ -420,7 +469,7 @@ static void test_docs(void){
   static const char *azAuthor[] = {
     "the founder", "a member", "an admin", "an admin, or a member removing itself"
   };
-  static const char *azDerive[] = { "none", "membership", "tables" };
+  static const char *azDerive[] = { "none", "membership", "tables", "root" };
   const char *zRoot = getenv("BEC_ROOT");
   char zPath[512], zLine[1024];
   FILE *f;
@@ -437,7 +486,7 @@ static void test_docs(void){
       bIn = strcmp(zLine, "### The kinds\n")==0;
       continue;
     }
-    if( !bIn || sscanf(zLine, "| `%31[a-z]` (%d) |", zName, &num)!=2 ) continue;
+    if( !bIn || sscanf(zLine, "| `%31[a-z-]` (%d) |", zName, &num)!=2 ) continue;
     /* The cells after the first: payload rule, author, derived state. */
     z = strchr(zLine+1, '|');
     for(i=0; i<3 && z; i++){

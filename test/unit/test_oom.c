@@ -6,8 +6,9 @@
 ** run must end in success or a clean SQL error, never a crash, and leave a
 ** database that bec_check() finds consistent and on which the same step then
 ** succeeds.  Paths: keygen, create group, sign, ingest, ingest releasing a
-** pending op, ingest evicting an outsider's pending op, a table write, and
-** applying a sync message.  Leaks are caught
+** pending op, ingest evicting an outsider's pending op, a table write,
+** applying a sync message, and the root's key generation (open, deal,
+** accepting a deal, ack).  Leaks are caught
 ** by the valgrind and ASan passes of make test.
 ** bec allocates only through sqlite3_malloc64, so this reaches all of it.
 */
@@ -85,8 +86,9 @@ static char zBody[4096];   /* hex of an op to ingest, made by setup */
 ** failing, then the checks.  nOpsAfter: the op count the step makes. */
 /* Under valgrind (BEC_VALGRIND set) every 17th fault point is enough: the
 ** normal and sanitizer builds cover every one. */
+static int nStrideMul = 1;   /* the root's long paths: every 3rd point */
 static int fault_stride(void){
-  return getenv("BEC_VALGRIND") ? 17 : 1;
+  return (getenv("BEC_VALGRIND") ? 17 : 1)*nStrideMul;
 }
 
 static void each_fault(const char *zName, const char *zSetup, const char *zStep,
@@ -131,6 +133,108 @@ static void each_fault(const char *zName, const char *zSetup, const char *zStep,
   CHECK_MSG(nBad==0, "%s: %d bad outcomes", zName, nBad);
   CHECK_MSG(nFail*fault_stride()>10, "%s: only %d fault points reached", zName, nFail);
   printf("%s: %d allocation faults injected\n", zName, nFail);
+}
+
+/* The threshold root's key generation (bec_root.c): the creator's open,
+** its deal, the acceptance of the other holder's deal, and the ack that
+** opens the boxes, each under every fault.  Both keys are fixed seeds (the
+** creator's installed as a legacy key, as above), so every fresh replica
+** is the same creator and the ops made once here fit it. */
+static void root_paths(void){
+  static char zKeyC[400], zSetup[65536+16384+8], zStep[16384], zOps[65536];
+  u8 aSeed[BEC_SEED_BYTES], aPubC[BEC_PUBKEY_BYTES], aSecC[BEC_SECKEY_BYTES];
+  u8 aPubX[BEC_PUBKEY_BYTES], aSecX[BEC_SECKEY_BYTES];
+  u8 aGid[BEC_HASH_BYTES], aSid[BEC_HASH_BYTES], aHeads[8*BEC_HASH_BYTES];
+  u8 aPk[2][BEC_PUBKEY_BYTES], aBoxes[2*BEC_FROST_BOX_BYTES];
+  char zSeed[65], zPubC[65], zPubX[65], zDeal[4096];
+  BecFrostDeal deal;
+  sqlite3 *src;
+  sqlite3_stmt *pStmt = 0;
+  BecBuf pay, op;
+  int nHeads = 0, idX, rc = SQLITE_OK, m = 0;
+
+  memset(aSeed, 11, sizeof(aSeed));
+  bec_crypto_secret_from_seed(aSeed, aPubC, aSecC);
+  bec_hex_encode(aSeed, BEC_SEED_BYTES, zSeed);
+  bec_hex_encode(aPubC, BEC_PUBKEY_BYTES, zPubC);
+  memset(aSeed, 12, sizeof(aSeed));
+  bec_crypto_secret_from_seed(aSeed, aPubX, aSecX);
+  bec_hex_encode(aPubX, BEC_PUBKEY_BYTES, zPubX);
+  snprintf(zKeyC, sizeof(zKeyC), "SELECT bec_pubkey(); INSERT INTO "
+           "bec_store_config VALUES('seckey', x'%s'), ('pubkey', x'%s');",
+           zSeed, zPubC);
+
+  /* Each fault point costs a fresh replica that verifies a few deals:
+  ** every third point keeps the file's run time in budget. */
+  nStrideMul = 3;
+  snprintf(zSetup, sizeof(zSetup), "%s SELECT bec_create_group(); "
+           "SELECT bec_add_member('%s', 'member')", zKeyC, zPubX);
+  snprintf(zStep, sizeof(zStep), "SELECT bec_root_open(2, "
+           "json_array(bec_pubkey(), '%s'))", zPubX);
+  each_fault("root open", zSetup, zStep, 3);
+  m = (int)strlen(zSetup);
+  snprintf(zSetup+m, sizeof(zSetup)-(size_t)m, "; %s", zStep);
+  each_fault("root deal", zSetup, "SELECT bec_root_step()", 4);
+
+  /* The other holder's deal, made by hand on the creator's four ops. */
+  src = replica(zSetup);
+  CHECK(run(src, "SELECT bec_root_step()")==SQLITE_OK);
+  sqlite3_prepare_v2(src, "SELECT bec_group_id(), (SELECT session FROM bec_root)",
+                     -1, &pStmt, 0);
+  CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
+  CHECK(bec_hex_decode((const char*)sqlite3_column_text(pStmt, 0), 64, aGid,
+                       BEC_HASH_BYTES)==BEC_HASH_BYTES);
+  CHECK(bec_hex_decode((const char*)sqlite3_column_text(pStmt, 1), 64, aSid,
+                       BEC_HASH_BYTES)==BEC_HASH_BYTES);
+  sqlite3_finalize(pStmt);
+  sqlite3_prepare_v2(src, "SELECT hash FROM bec_heads", -1, &pStmt, 0);
+  while( sqlite3_step(pStmt)==SQLITE_ROW && nHeads<8 ){
+    CHECK(bec_hex_decode((const char*)sqlite3_column_text(pStmt, 0), 64,
+                         &aHeads[BEC_HASH_BYTES*nHeads++], BEC_HASH_BYTES)==BEC_HASH_BYTES);
+  }
+  sqlite3_finalize(pStmt);
+  idX = memcmp(aPubX, aPubC, BEC_PUBKEY_BYTES)<0 ? 1 : 2;
+  memcpy(aPk[idX-1], aPubX, BEC_PUBKEY_BYTES);
+  memcpy(aPk[2-idX], aPubC, BEC_PUBKEY_BYTES);
+  CHECK(bec_frost_dkg_deal(aGid, aSid, idX, 2, 2,
+                           (const u8 (*)[BEC_PUBKEY_BYTES])aPk, &deal, aBoxes)==SQLITE_OK);
+  memset(&pay, 0, sizeof(pay));
+  memset(&op, 0, sizeof(op));
+  bec_buf_append_u8(&pay, 1, &rc);
+  bec_buf_append(&pay, aSid, BEC_HASH_BYTES, &rc);
+  bec_buf_append_u8(&pay, (u8)idX, &rc);
+  bec_buf_append_u8(&pay, 2, &rc);
+  bec_buf_append_u8(&pay, 2, &rc);
+  bec_buf_append(&pay, deal.aPhi, 2*BEC_FROST_POINT_BYTES, &rc);
+  bec_buf_append(&pay, deal.aPopR, BEC_FROST_POINT_BYTES, &rc);
+  bec_buf_append(&pay, deal.aPopMu, BEC_FROST_SCALAR_BYTES, &rc);
+  bec_buf_append(&pay, aBoxes, sizeof(aBoxes), &rc);
+  bec_op_encode_unsigned(&op, BEC_KIND_DKG_DEAL, aGid, aPubX, nHeads, aHeads,
+                         pay.a, pay.n, &rc);
+  bec_op_sign(&op, aSecX, aGid, &rc);
+  CHECK(rc==SQLITE_OK && op.n*2<(i64)sizeof(zDeal));
+  bec_hex_encode(op.a, (int)op.n, zDeal);
+  bec_buf_free(&pay);
+  bec_buf_free(&op);
+
+  /* A replica of the same creator that joined and received the four ops. */
+  {
+    char zGid[65];
+    bec_hex_encode(aGid, BEC_HASH_BYTES, zGid);
+    m = snprintf(zOps, sizeof(zOps), "%s SELECT bec_join('%s');", zKeyC, zGid);
+  }
+  sqlite3_prepare_v2(src, "SELECT hex(body) FROM bec_store_op ORDER BY seq", -1, &pStmt, 0);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    m += snprintf(zOps+m, sizeof(zOps)-(size_t)m, " SELECT bec_ingest(x'%s');",
+                  sqlite3_column_text(pStmt, 0));
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_close(src);
+  snprintf(zStep, sizeof(zStep), "SELECT bec_ingest(x'%s')", zDeal);
+  each_fault("root: ingest a deal", zOps, zStep, 5);
+  snprintf(zSetup, sizeof(zSetup), "%s %s", zOps, zStep);
+  each_fault("root ack", zSetup, "SELECT bec_root_step()", 6);
+  nStrideMul = 1;
 }
 
 int main(void){
@@ -266,5 +370,6 @@ int main(void){
     sqlite3_close(src);
     each_fault("ingest evicting an outsider's pending op", zSetup4, zStep4, 2);
   }
+  root_paths();
   return bt_done();
 }

@@ -1,0 +1,186 @@
+/*
+** bench_root.c - the threshold root's key generation through the DAG
+** (issue 16): n replicas in one process, each an in-memory database with
+** its own key, run bec_root_open, then bec_root_step on every holder, with
+** every op delivered to every replica by bec_ingest, until the root is
+** active everywhere.
+**
+** Measured for 3-of-5 and 7-of-10 (medians of N runs, one core):
+**   the whole key generation: every replica's steps and ingests, in one
+**   process (what n devices spend together), and one holder's share of it
+**   (its deal, its ack, and ingesting the others' 2(n-1) ops);
+**   one step that deals, one that acks (opens n boxes, Feldman);
+**   acceptance of one deal (PoP, points) and of one ack (Y recomputed);
+**   the bytes: root-open, each deal, each ack, and all ops together.
+**
+** Usage: build/bench_root [RUNS]   (default 7)
+*/
+#include "becInt.h"
+
+#define BENCH_NAME "bench_root"
+#include "benchutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NMAXR 16
+
+typedef struct Run Run;
+struct Run {
+  double tAll;           /* every replica's steps and ingests */
+  double tHolder;        /* holder 1's steps and ingests */
+  double tDeal, tAck;    /* one dealing step, one acking step (holder 1) */
+  double tInDeal, tInAck;/* one deal / ack accepted (by holder 1) */
+  i64 nOpen, nDeal, nAck, nAll;
+};
+
+static sqlite3 *aDb[NMAXR];
+
+static const char *q(sqlite3 *db, const char *zSql, char *zOut, int nOut){
+  sqlite3_stmt *pStmt = 0;
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) ) die(db, zSql);
+  zOut[0] = 0;
+  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_text(pStmt, 0) ){
+    snprintf(zOut, (size_t)nOut, "%s", sqlite3_column_text(pStmt, 0));
+  }
+  if( sqlite3_finalize(pStmt) ) die(db, zSql);
+  return zOut;
+}
+
+static i64 qint(sqlite3 *db, const char *zSql){
+  char z[64];
+  return atoll(q(db, zSql, z, sizeof(z)));
+}
+
+/* Ingests into to every op of from it lacks; returns seconds spent in to,
+** and adds to *pt the time of each ingest of a given kind (if zKind). */
+static double copy_ops(sqlite3 *from, sqlite3 *to, const char *zKind,
+                       double *pt, int *pn){
+  sqlite3_stmt *pRead = 0, *pIn = 0;
+  double t = 0;
+  if( sqlite3_prepare_v2(from, "SELECT body, kind FROM bec_ops", -1, &pRead, 0) ){
+    die(from, "read");
+  }
+  if( sqlite3_prepare_v2(to, "SELECT bec_ingest(?1)", -1, &pIn, 0) ) die(to, "ingest");
+  while( sqlite3_step(pRead)==SQLITE_ROW ){
+    double t0 = now(), dt;
+    sqlite3_bind_value(pIn, 1, sqlite3_column_value(pRead, 0));
+    sqlite3_step(pIn);
+    if( sqlite3_reset(pIn) ) die(to, "ingest");
+    dt = now()-t0;
+    t += dt;
+    if( zKind && strcmp((const char*)sqlite3_column_text(pRead, 1), zKind)==0
+     && dt>1e-4 ){
+      *pt += dt;
+      (*pn)++;
+    }
+  }
+  sqlite3_finalize(pRead);
+  sqlite3_finalize(pIn);
+  return t;
+}
+
+static double step(sqlite3 *db, i64 *pnMade){
+  double t0 = now();
+  *pnMade = qint(db, "SELECT bec_root_step()");
+  return now()-t0;
+}
+
+static void one_run(int k, int n, Run *r){
+  char zSql[4096], z[256], zPk[NMAXR][65];
+  double tDealIn = 0, tAckIn = 0;
+  int nDealIn = 0, nAckIn = 0;
+  int i, j, round;
+  memset(r, 0, sizeof(*r));
+  for(i=0; i<n; i++){
+    if( sqlite3_open(":memory:", &aDb[i]) ) die(0, "open");
+    q(aDb[i], "SELECT bec_keygen()", zPk[i], sizeof(zPk[i]));
+  }
+  q(aDb[0], "SELECT bec_create_group()", z, sizeof(z));
+  for(i=1; i<n; i++){
+    snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')", z);
+    exec(aDb[i], zSql);
+  }
+  for(i=1; i<n; i++){
+    snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')", zPk[i]);
+    exec(aDb[0], zSql);
+  }
+  {
+    int m = snprintf(zSql, sizeof(zSql), "SELECT bec_root_open(%d, json_array(", k);
+    for(i=0; i<n; i++){
+      m += snprintf(zSql+m, sizeof(zSql)-(size_t)m, "%s'%s'", i ? "," : "", zPk[i]);
+    }
+    snprintf(zSql+m, sizeof(zSql)-(size_t)m, "))");
+    exec(aDb[0], zSql);
+  }
+  for(i=1; i<n; i++) copy_ops(aDb[0], aDb[i], 0, 0, 0);
+  /* Round 0: every holder deals; round 1: every holder acks. */
+  for(round=0; round<2; round++){
+    for(i=0; i<n; i++){
+      i64 nMade = 0;
+      double t = step(aDb[i], &nMade);
+      if( nMade!=1 ) die(aDb[i], "a step made no op");
+      r->tAll += t;
+      if( i==1 ){
+        r->tHolder += t;
+        if( round==0 ) r->tDeal = t; else r->tAck = t;
+      }
+    }
+    for(i=0; i<n; i++){
+      for(j=0; j<n; j++){
+        double t;
+        if( i==j ) continue;
+        t = copy_ops(aDb[j], aDb[i], i==1 ? (round ? "dkg-ack" : "dkg-deal") : 0,
+                     round ? &tAckIn : &tDealIn, round ? &nAckIn : &nDealIn);
+        r->tAll += t;
+        if( i==1 ) r->tHolder += t;
+      }
+    }
+  }
+  for(i=0; i<n; i++){
+    if( strcmp(q(aDb[i], "SELECT state FROM bec_root", z, sizeof(z)), "active") ){
+      die(aDb[i], "the root is not active");
+    }
+  }
+  if( strcmp(q(aDb[0], "SELECT bec_check()", z, sizeof(z)), "ok") ) die(aDb[0], z);
+  r->tInDeal = nDealIn ? tDealIn/nDealIn : 0;
+  r->tInAck = nAckIn ? tAckIn/nAckIn : 0;
+  r->nOpen = qint(aDb[0], "SELECT sum(length(body)) FROM bec_ops WHERE kind='root-open'");
+  r->nDeal = qint(aDb[0], "SELECT max(length(body)) FROM bec_ops WHERE kind='dkg-deal'");
+  r->nAck = qint(aDb[0], "SELECT max(length(body)) FROM bec_ops WHERE kind='dkg-ack'");
+  r->nAll = qint(aDb[0], "SELECT sum(length(body)) FROM bec_ops WHERE kind IN "
+                         "('root-open', 'dkg-deal', 'dkg-ack')");
+  for(i=0; i<n; i++) sqlite3_close(aDb[i]);
+}
+
+static void bench(int k, int n, int nRun){
+  double a[6][64];
+  Run r;
+  int i;
+  for(i=0; i<nRun; i++){
+    one_run(k, n, &r);
+    a[0][i] = r.tAll; a[1][i] = r.tHolder; a[2][i] = r.tDeal;
+    a[3][i] = r.tAck; a[4][i] = r.tInDeal; a[5][i] = r.tInAck;
+  }
+  printf("DKG %d-of-%d through the DAG: %d replicas, 1 + %d ops\n", k, n, n, 2*n);
+  printf("  bytes: root-open %lld, deal %lld, ack %lld; all %lld\n",
+         (long long)r.nOpen, (long long)r.nDeal, (long long)r.nAck,
+         (long long)r.nAll);
+  printf("  whole key generation, all replicas     %9.3f ms\n", median(a[0], nRun)*1e3);
+  printf("  one holder: its steps and ingests      %9.3f ms\n", median(a[1], nRun)*1e3);
+  printf("  bec_root_step that deals               %9.3f ms\n", median(a[2], nRun)*1e3);
+  printf("  bec_root_step that acks                %9.3f ms\n", median(a[3], nRun)*1e3);
+  printf("  accept one deal (bec_ingest)           %9.3f ms\n", median(a[4], nRun)*1e3);
+  printf("  accept one ack (bec_ingest)            %9.3f ms\n", median(a[5], nRun)*1e3);
+}
+
+int main(int argc, char **argv){
+  int nRun = argc>1 ? atoi(argv[1]) : 7;
+  if( nRun<1 || nRun>64 ) nRun = 7;
+  sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
+  printf("bench_root: medians of %d runs, one core\n", nRun);
+  bench(3, 5, nRun);
+  bench(7, 10, nRun);
+  return 0;
+}
