@@ -850,8 +850,23 @@ struct BecCrdt {
   const u8 *aVerdictBody;         /* the write op bec_crdt_validate judged */
   i64 nVerdictBody;               /* last (its body), and ... */
   char *zVerdict;                 /* ... why the merge ignores it, or 0 */
+  BecBuf feed;                    /* per change of the op being built: its
+                                  ** BEC_FEED_* kind (the change feed) */
 };
 int bec_crdt_get(BecCtx*, BecCrdt **pp);
+/* The change feed (bec_store_change, written by bec_crdt.c only): what
+** each applied change did to its row, as one byte per change. */
+#define BEC_FEED_NONE        0     /* nothing visible (no such row) */
+#define BEC_FEED_INSERT      1
+#define BEC_FEED_UPDATE      2
+#define BEC_FEED_DELETE      3
+#define BEC_FEED_CONFLICT    4     /* the row now has concurrent values */
+#define BEC_FEED_INVALIDATED 5     /* re-read: a validity change or reload */
+#define BEC_FEED_MAX_ROWS    100000  /* feed rows kept (oldest trimmed) */
+/* Trims the feed up to cursor iCursor (the rows before it go; it becomes
+** a marker telling a reader with an older cursor to reload).  *pnDel:
+** the rows deleted. */
+int bec_crdt_feed_trim(BecCtx*, i64 iCursor, i64 *pnDel);
 void bec_crdt_free(BecCrdt*);
 /* The index of table t in the transaction's write op (added if new). */
 int bec_crdt_txn_table(BecCrdt*, BecTab *t, int *piTable);
@@ -877,6 +892,15 @@ void bec_crdt_key_from_stmt(BecBuf*, BecTab*, sqlite3_stmt*, int iFirstCol,
                             int *pRc);
 /* Registers the bec module and bec_conflicts (called by sqlite3_bec_init). */
 int bec_table_register(sqlite3*, BecCtx*);
+/* A row key as SQL shows it (bec_conflicts, bec_changes, bec_history): one
+** value as itself, several as a JSON array. */
+void bec_table_key_result(sqlite3_context*, const BecValue *aV, int n);
+
+/**************************************************************************
+** bec_feed.c - the change feed and row history for apps (bec_changes,
+** bec_changes_trim).
+*/
+int bec_feed_register(sqlite3*, BecCtx*);
 
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).

@@ -515,6 +515,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = bec_vtab_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_member_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_table_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_feed_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_sync_register(db, pCtx);
   for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
     rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
