@@ -895,6 +895,8 @@ int bec_table_register(sqlite3*, BecCtx*);
 /* A row key as SQL shows it (bec_conflicts, bec_changes, bec_history): one
 ** value as itself, several as a JSON array. */
 void bec_table_key_result(sqlite3_context*, const BecValue *aV, int n);
+/* Appends v as JSON (a blob as a string of hex) to b. */
+void bec_table_json_value(BecBuf *b, const BecValue *v, int *pRc);
 
 /**************************************************************************
 ** bec_feed.c - the change feed and row history for apps (bec_changes,

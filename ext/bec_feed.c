@@ -307,6 +307,16 @@ static int feedEof(sqlite3_vtab_cursor *pCur){
   return ((FeedCursor*)pCur)->bEof;
 }
 
+/* A column name as a JSON string. */
+static void json_name(BecBuf *b, const char *zName, int *pRc){
+  BecValue v;
+  memset(&v, 0, sizeof(v));
+  v.eType = BEC_VAL_TEXT;
+  v.a = (const u8*)zName;
+  v.n = (int)strlen(zName);
+  bec_table_json_value(b, &v, pRc);
+}
+
 /* The names of the non-key columns a change wrote, as a JSON array. */
 static void feed_columns(sqlite3_context *ctx, const BecSchema *s,
                          const u8 *abSet){
@@ -315,16 +325,9 @@ static void feed_columns(sqlite3_context *ctx, const BecSchema *s,
   memset(&b, 0, sizeof(b));
   bec_buf_append_u8(&b, '[', &rc);
   for(i=0; i<s->nCol; i++){
-    const char *z = s->aCol[i].zName;
     if( s->aCol[i].iPk || abSet[i]!=2 ) continue;
-    bec_buf_appendf(&b, &rc, "%s\"", n++ ? "," : "");
-    for(; *z; z++){
-      u8 c = (u8)*z;
-      if( c=='"' || c=='\\' ) bec_buf_appendf(&b, &rc, "\\%c", c);
-      else if( c<0x20 ) bec_buf_appendf(&b, &rc, "\\u%04x", c);
-      else bec_buf_append_u8(&b, c, &rc);
-    }
-    bec_buf_append_u8(&b, '"', &rc);
+    if( n++ ) bec_buf_append_u8(&b, ',', &rc);
+    json_name(&b, s->aCol[i].zName, &rc);
   }
   bec_buf_append_u8(&b, ']', &rc);
   if( rc==SQLITE_OK ) sqlite3_result_text(ctx, (char*)b.a, (int)b.n, SQLITE_TRANSIENT);
@@ -394,6 +397,307 @@ static sqlite3_module feedModule = {
   0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0     /* read-only, no transactions */
 };
 
+
+/**************************************************************************
+** bec_history(table, key): every write to one row, in causal order.
+**
+** Reads the stored write ops (never the feed): each write op after the
+** table's create op, in (depth, hash) order - a topological order of the
+** DAG, the same on every replica - decoded with the table codec; each of
+** its changes to the table's current incarnation is a row.  The key is
+** matched by SQLite on the hidden column `key`, which shows the key as
+** bec_changes and bec_conflicts do (one value as itself, several as a JSON
+** array), so a key read from either is given back as it was read.  The
+** cost is a read of every write op after the table's creation: for an
+** app's "history of this row" view, not for polling (bec_changes).
+*/
+#define HIST_OP     0
+#define HIST_AUTHOR 1
+#define HIST_NAME   2
+#define HIST_DEPTH  3
+#define HIST_VALID  4
+#define HIST_KIND   5
+#define HIST_VALUES 6
+#define HIST_TABLE  7
+#define HIST_KEY    8
+
+typedef struct HistCursor HistCursor;
+struct HistCursor {
+  sqlite3_vtab_cursor base;
+  BecCtx *pCtx;
+  sqlite3_stmt *pStmt;       /* owned: write ops after the create op */
+  BecSchema *pSchema;        /* the table's current incarnation, owned */
+  u8 aHash[BEC_HASH_BYTES];  /* its create op's hash */
+  int bEof;
+  i64 iRowid;
+  BecWriteReader wr;         /* the op's changes (into pStmt's row) */
+  int bOpen;
+  int iTarget;               /* the table's index in the op, -1 none */
+  BecSchema **aOther;        /* the op's other tables, loaded to skip their
+                             ** changes (owned, per index; 0 if unloaded) */
+  int nOther;
+  int bDelete;
+  BecValue aVal[BEC_TABLE_MAX_COL];
+  u8 abSet[BEC_TABLE_MAX_COL];
+};
+
+static int histConnect(sqlite3 *db, void *pAux, int argc,
+                       const char *const *argv, sqlite3_vtab **ppVtab,
+                       char **pzErr){
+  FeedTab *p;
+  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(op TEXT, author TEXT, "
+      "name TEXT, depth INTEGER, valid INTEGER, kind TEXT, \"values\" TEXT, "
+      "\"table\" HIDDEN, key HIDDEN)");
+  *ppVtab = 0;
+  if( rc ) return rc;
+  p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->pCtx = (BecCtx*)pAux;
+  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+/* The table argument is required (argv[0]); the key is compared by SQLite
+** (not omitted). */
+static int histBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
+  int i, iTable = -1;
+  for(i=0; i<pInfo->nConstraint; i++){
+    const struct sqlite3_index_constraint *pC = &pInfo->aConstraint[i];
+    if( pC->iColumn==HIST_TABLE && pC->op==SQLITE_INDEX_CONSTRAINT_EQ ){
+      if( !pC->usable ) return SQLITE_CONSTRAINT;
+      iTable = i;
+    }
+  }
+  if( iTable<0 ){
+    sqlite3_free(pVtab->zErrMsg);
+    pVtab->zErrMsg = sqlite3_mprintf("bec_history: give the table and key: "
+                                     "bec_history(table, key)");
+    return SQLITE_ERROR;
+  }
+  pInfo->aConstraintUsage[iTable].argvIndex = 1;
+  pInfo->aConstraintUsage[iTable].omit = 1;
+  pInfo->idxNum = 1;
+  pInfo->estimatedCost = 1000.0;
+  return SQLITE_OK;
+}
+
+static int histOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
+  HistCursor *p = sqlite3_malloc64(sizeof(*p));
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->pCtx = ((FeedTab*)pVtab)->pCtx;
+  *ppCur = &p->base;
+  return SQLITE_OK;
+}
+
+static void hist_op_close(HistCursor *p){
+  int i;
+  for(i=0; i<p->nOther; i++) bec_schema_free(p->aOther[i]);
+  sqlite3_free(p->aOther);
+  p->aOther = 0;
+  p->nOther = 0;
+  p->bOpen = 0;
+}
+
+static void hist_reset(HistCursor *p){
+  hist_op_close(p);
+  sqlite3_finalize(p->pStmt);
+  p->pStmt = 0;
+  bec_schema_free(p->pSchema);
+  p->pSchema = 0;
+  p->bOpen = 0;
+}
+
+static int histClose(sqlite3_vtab_cursor *pCur){
+  hist_reset((HistCursor*)pCur);
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+/* Steps to the next change to the table: within the open op, else in the
+** next op that writes it. */
+static int hist_advance(HistCursor *p, char **pzErr){
+  int rc = SQLITE_OK;
+  for(;;){
+    while( p->bOpen && p->wr.iChange<p->wr.nChange ){
+      int iTable = 0;
+      rc = bec_write_head(&p->wr, &iTable, &p->bDelete);
+      if( rc==SQLITE_OK && (iTable<0 || iTable>=p->nOther) ) rc = SQLITE_CORRUPT;
+      if( rc==SQLITE_OK && iTable==p->iTarget ){
+        rc = bec_write_body(&p->wr, p->pSchema, p->bDelete, p->aVal, p->abSet);
+        if( rc==SQLITE_OK ){
+          int k;
+          for(k=0; k<p->pSchema->nPk; k++) bec_key_normalize(&p->aVal[p->pSchema->aPk[k]]);
+          return SQLITE_OK;
+        }
+      }else if( rc==SQLITE_OK ){
+        /* Another table's change: read past it with that table's schema. */
+        if( p->aOther[iTable]==0 ){
+          int iSchema = 0;
+          rc = bec_dag_seq_of(p->pCtx, &p->wr.aTableHash[iTable*BEC_HASH_BYTES],
+                              &iSchema);
+          if( rc==SQLITE_OK ){
+            rc = bec_crdt_load_schema(p->pCtx, iSchema, &p->aOther[iTable], 0,
+                                      pzErr);
+          }
+        }
+        if( rc==SQLITE_OK ){
+          rc = bec_write_body(&p->wr, p->aOther[iTable], p->bDelete, p->aVal,
+                              p->abSet);
+        }
+      }
+      if( rc ) return rc;
+    }
+    hist_op_close(p);
+    if( sqlite3_step(p->pStmt)!=SQLITE_ROW ){
+      p->bEof = 1;
+      return sqlite3_reset(p->pStmt);
+    }else{
+      BecOp op;
+      int i;
+      rc = bec_op_decode(sqlite3_column_blob(p->pStmt, 0),
+                         sqlite3_column_bytes(p->pStmt, 0), &op, pzErr);
+      if( rc==SQLITE_OK ) rc = bec_write_open(&p->wr, op.aPayload, op.nPayload);
+      if( rc ) return rc;
+      p->aOther = sqlite3_malloc64(sizeof(BecSchema*)*(sqlite3_uint64)(p->wr.nTable+1));
+      if( p->aOther==0 ) return SQLITE_NOMEM;
+      memset(p->aOther, 0, sizeof(BecSchema*)*(size_t)(p->wr.nTable+1));
+      p->nOther = p->wr.nTable;
+      p->iTarget = -1;
+      for(i=0; i<p->wr.nTable; i++){
+        if( memcmp(&p->wr.aTableHash[i*BEC_HASH_BYTES], p->aHash, BEC_HASH_BYTES)==0 ){
+          p->iTarget = i;
+        }
+      }
+      p->bOpen = p->iTarget>=0;
+    }
+  }
+}
+
+static int histNext(sqlite3_vtab_cursor *pCur){
+  HistCursor *p = (HistCursor*)pCur;
+  char *zErr = 0;
+  int rc = hist_advance(p, &zErr);
+  p->iRowid++;
+  if( rc ){
+    sqlite3_free(pCur->pVtab->zErrMsg);
+    pCur->pVtab->zErrMsg = sqlite3_mprintf("bec_history: %s",
+        zErr ? zErr : bec_rc_text(p->pCtx->db, rc));
+    sqlite3_free(zErr);
+  }
+  return rc;
+}
+
+static int histFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
+                      int argc, sqlite3_value **argv){
+  HistCursor *p = (HistCursor*)pCur;
+  char *zErr = 0;
+  int rc, iSchema = 0;
+  hist_reset(p);
+  p->bEof = 1;
+  p->iRowid = 0;
+  if( argc<1 || sqlite3_value_type(argv[0])!=SQLITE_TEXT ) return SQLITE_OK;
+  rc = bec_dag_ensure_schema(p->pCtx, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_crdt_winner(p->pCtx, (const char*)sqlite3_value_text(argv[0]),
+                         &iSchema);
+  }
+  if( rc==SQLITE_OK && iSchema ){
+    rc = bec_crdt_load_schema(p->pCtx, iSchema, &p->pSchema, p->aHash, &zErr);
+    if( rc==SQLITE_OK && p->pSchema->action!=BEC_SCHEMA_CREATE ) iSchema = 0;
+  }
+  if( rc==SQLITE_OK && iSchema ){
+    rc = sqlite3_prepare_v2(p->pCtx->db,
+        "SELECT o.body, lower(hex(o.hash)), lower(hex(a.pubkey)), o.depth,"
+        " o.valid AND i.seq IS NULL, o.author"
+        " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
+        " LEFT JOIN bec_store_ignored i ON i.seq=o.seq"
+        " WHERE o.kind=?1 AND o.seq>?2 ORDER BY o.depth, o.hash", -1,
+        &p->pStmt, 0);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(p->pStmt, 1, BEC_KIND_WRITE);
+      sqlite3_bind_int(p->pStmt, 2, iSchema);
+      p->bEof = 0;
+      rc = hist_advance(p, &zErr);
+    }
+  }
+  if( rc ){
+    sqlite3_free(pCur->pVtab->zErrMsg);
+    pCur->pVtab->zErrMsg = sqlite3_mprintf("bec_history: %s",
+        zErr ? zErr : bec_rc_text(p->pCtx->db, rc));
+    sqlite3_free(zErr);
+  }
+  return rc;
+}
+
+static int histEof(sqlite3_vtab_cursor *pCur){
+  return ((HistCursor*)pCur)->bEof;
+}
+
+/* The values an upsert set, as a JSON object by column name. */
+static void hist_values(sqlite3_context *ctx, HistCursor *p){
+  const BecSchema *s = p->pSchema;
+  BecBuf b;
+  int rc = SQLITE_OK, i, n = 0;
+  memset(&b, 0, sizeof(b));
+  bec_buf_append_u8(&b, '{', &rc);
+  for(i=0; i<s->nCol; i++){
+    if( s->aCol[i].iPk || p->abSet[i]!=2 ) continue;
+    if( n++ ) bec_buf_append_u8(&b, ',', &rc);
+    json_name(&b, s->aCol[i].zName, &rc);
+    bec_buf_append_u8(&b, ':', &rc);
+    bec_table_json_value(&b, &p->aVal[i], &rc);
+  }
+  bec_buf_append_u8(&b, '}', &rc);
+  if( rc==SQLITE_OK ) sqlite3_result_text(ctx, (char*)b.a, (int)b.n, SQLITE_TRANSIENT);
+  else sqlite3_result_error_nomem(ctx);
+  bec_buf_free(&b);
+}
+
+static int histColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
+  HistCursor *p = (HistCursor*)pCur;
+  const BecSchema *s = p->pSchema;
+  switch( i ){
+    case HIST_OP:     sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, 1)); break;
+    case HIST_AUTHOR: sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, 2)); break;
+    case HIST_NAME:   break;
+    case HIST_DEPTH:  sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, 3)); break;
+    case HIST_VALID:  sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, 4)); break;
+    case HIST_KIND:
+      sqlite3_result_text(ctx, p->bDelete ? "delete" : "upsert", -1, SQLITE_STATIC);
+      break;
+    case HIST_VALUES: if( !p->bDelete ) hist_values(ctx, p); break;
+    case HIST_TABLE:  sqlite3_result_text(ctx, s->zName, -1, SQLITE_TRANSIENT); break;
+    default: {
+      BecValue aK[BEC_TABLE_MAX_COL];
+      int k;
+      for(k=0; k<s->nPk; k++) aK[k] = p->aVal[s->aPk[k]];
+      bec_table_key_result(ctx, aK, s->nPk);
+      break;
+    }
+  }
+  return SQLITE_OK;
+}
+
+static sqlite3_module histModule = {
+  0,                /* iVersion */
+  0,                /* xCreate: eponymous only */
+  histConnect,
+  histBestIndex,    /* table = ? (required), key = ? checked by SQLite */
+  feedDisconnect,
+  0,                /* xDestroy */
+  histOpen,
+  histClose,
+  histFilter,
+  histNext,
+  histEof,
+  histColumn,
+  feedRowid,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0     /* read-only, no transactions */
+};
+
 /* bec_changes_trim(cursor): the feed forgets the rows before cursor (which
 ** stays, as a marker); returns the number of rows deleted. */
 static const BecSavepoint spTrim = {
@@ -426,6 +730,10 @@ static void trimFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 int bec_feed_register(sqlite3 *db, BecCtx *pCtx){
   int rc = sqlite3_create_module_v2(db, "bec_changes", &feedModule,
                                     bec_ctx_ref(pCtx), bec_ctx_unref);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_create_module_v2(db, "bec_history", &histModule,
+                                  bec_ctx_ref(pCtx), bec_ctx_unref);
+  }
   if( rc==SQLITE_OK ){
     rc = sqlite3_create_function_v2(db, "bec_changes_trim", 1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, bec_ctx_ref(pCtx), trimFunc, 0, 0,

@@ -1370,6 +1370,10 @@ static void json_value(BecBuf *b, const BecValue *v, int *pRc){
   }
 }
 
+void bec_table_json_value(BecBuf *b, const BecValue *v, int *pRc){
+  json_value(b, v, pRc);
+}
+
 /* Column pk: the stored key, one value as itself, several as JSON. */
 static int conflictsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
   BecReader rd;
