@@ -101,6 +101,7 @@ typedef uint64_t u64;
 #define BEC_DERIVE_NONE         0  /* stored and shown; nothing derived */
 #define BEC_DERIVE_MEMBERSHIP   1  /* bec_member.c: the group's members */
 #define BEC_DERIVE_TABLES       2  /* bec_crdt.c: the replicated tables */
+#define BEC_DERIVE_NAMES        4  /* bec_names.c: display names */
 
 /* A toy kind, compiled only into the test build (-DBEC_TEST_TOY_KIND), that
 ** shows the whole path of a new kind: its row here, its deriver
@@ -109,7 +110,7 @@ typedef uint64_t u64;
 #ifdef BEC_TEST_TOY_KIND
 # define BEC_DERIVE_TOY 3
 # define BEC_KIND_TOY_ROW(X) \
-  X(TOY,    7, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
+  X(TOY,    8, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
 #else
 # define BEC_KIND_TOY_ROW(X)
 #endif
@@ -123,6 +124,7 @@ typedef uint64_t u64;
   X(APP,    4, "app",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_NONE) \
   X(SCHEMA, 5, "schema", BEC_PAYLOAD_FREE,   BEC_AUTHOR_ADMIN,   BEC_DERIVE_TABLES) \
   X(WRITE,  6, "write",  BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TABLES) \
+  X(NAME,   7, "name",   BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_NAMES) \
   BEC_KIND_TOY_ROW(X)
 
 enum {
@@ -903,6 +905,22 @@ void bec_table_json_value(BecBuf *b, const BecValue *v, int *pRc);
 ** bec_changes_trim).
 */
 int bec_feed_register(sqlite3*, BecCtx*);
+
+/**************************************************************************
+** bec_names.c - display names (the `name` kind): bec_store_name,
+** bec_set_name().  Names are labels, never identities.
+*/
+#define BEC_NAME_MAX_BYTES 64
+#define BEC_NAME_MAX_TEXT "64"
+extern const BecDeriver bec_names_deriver;
+int bec_names_register(sqlite3*, BecCtx*);
+/* SQL: the display name of the author whose bec_store_author id is the
+** expression x: the payload of its greatest valid name op by (depth, hash),
+** or NULL.  The one definition bec_members, bec_history and DOT use. */
+#define BEC_NAME_OF_AUTHOR(x) \
+  "(SELECT bn.name FROM bec_store_name bn JOIN bec_store_op bo" \
+  " ON bo.seq=bn.seq WHERE bn.author=" x " AND bo.valid" \
+  " ORDER BY bo.depth DESC, bo.hash DESC LIMIT 1)"
 
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).

@@ -611,7 +611,7 @@ static int histFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   if( rc==SQLITE_OK && iSchema ){
     rc = sqlite3_prepare_v2(p->pCtx->db,
         "SELECT o.body, lower(hex(o.hash)), lower(hex(a.pubkey)), o.depth,"
-        " o.valid AND i.seq IS NULL, o.author"
+        " o.valid AND i.seq IS NULL, " BEC_NAME_OF_AUTHOR("o.author")
         " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
         " LEFT JOIN bec_store_ignored i ON i.seq=o.seq"
         " WHERE o.kind=?1 AND o.seq>?2 ORDER BY o.depth, o.hash", -1,
@@ -662,7 +662,7 @@ static int histColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
   switch( i ){
     case HIST_OP:     sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, 1)); break;
     case HIST_AUTHOR: sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, 2)); break;
-    case HIST_NAME:   break;
+    case HIST_NAME:   sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, 5)); break;
     case HIST_DEPTH:  sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, 3)); break;
     case HIST_VALID:  sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, 4)); break;
     case HIST_KIND:
