@@ -103,15 +103,16 @@ typedef uint64_t u64;
 #define BEC_DERIVE_MEMBERSHIP   1  /* bec_member.c: the group's members */
 #define BEC_DERIVE_TABLES       2  /* bec_crdt.c: the replicated tables */
 #define BEC_DERIVE_ROOT         3  /* bec_root.c: the threshold root */
+#define BEC_DERIVE_NAMES        4  /* bec_names.c: display names */
 
 /* A toy kind, compiled only into the test build (-DBEC_TEST_TOY_KIND), that
 ** shows the whole path of a new kind: its row here, its deriver
 ** (bec_toy_deriver, in test/unit/test_kind.c) and the deriver's line in
 ** bec_main.c (docs/architecture.md walks through it). */
 #ifdef BEC_TEST_TOY_KIND
-# define BEC_DERIVE_TOY 4
+# define BEC_DERIVE_TOY 5
 # define BEC_KIND_TOY_ROW(X) \
-  X(TOY,   10, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
+  X(TOY,   11, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
 #else
 # define BEC_KIND_TOY_ROW(X)
 #endif
@@ -128,6 +129,7 @@ typedef uint64_t u64;
   X(ROOT_OPEN, 7, "root-open", BEC_PAYLOAD_FREE, BEC_AUTHOR_ADMIN,  BEC_DERIVE_ROOT) \
   X(DKG_DEAL,  8, "dkg-deal",  BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_ROOT) \
   X(DKG_ACK,   9, "dkg-ack",   BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_ROOT) \
+  X(NAME,     10, "name",      BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_NAMES) \
   BEC_KIND_TOY_ROW(X)
 
 enum {
@@ -885,8 +887,23 @@ struct BecCrdt {
   const u8 *aVerdictBody;         /* the write op bec_crdt_validate judged */
   i64 nVerdictBody;               /* last (its body), and ... */
   char *zVerdict;                 /* ... why the merge ignores it, or 0 */
+  BecBuf feed;                    /* per change of the op being built: its
+                                  ** BEC_FEED_* kind (the change feed) */
 };
 int bec_crdt_get(BecCtx*, BecCrdt **pp);
+/* The change feed (bec_store_change, written by bec_crdt.c only): what
+** each applied change did to its row, as one byte per change. */
+#define BEC_FEED_NONE        0     /* nothing visible (no such row) */
+#define BEC_FEED_INSERT      1
+#define BEC_FEED_UPDATE      2
+#define BEC_FEED_DELETE      3
+#define BEC_FEED_CONFLICT    4     /* the row now has concurrent values */
+#define BEC_FEED_INVALIDATED 5     /* re-read: a validity change or reload */
+#define BEC_FEED_MAX_ROWS    100000  /* feed rows kept (oldest trimmed) */
+/* Trims the feed up to cursor iCursor (the rows before it go; it becomes
+** a marker telling a reader with an older cursor to reload).  *pnDel:
+** the rows deleted. */
+int bec_crdt_feed_trim(BecCtx*, i64 iCursor, i64 *pnDel);
 void bec_crdt_free(BecCrdt*);
 /* The index of table t in the transaction's write op (added if new). */
 int bec_crdt_txn_table(BecCrdt*, BecTab *t, int *piTable);
@@ -912,6 +929,33 @@ void bec_crdt_key_from_stmt(BecBuf*, BecTab*, sqlite3_stmt*, int iFirstCol,
                             int *pRc);
 /* Registers the bec module and bec_conflicts (called by sqlite3_bec_init). */
 int bec_table_register(sqlite3*, BecCtx*);
+/* A row key as SQL shows it (bec_conflicts, bec_changes, bec_history): one
+** value as itself, several as a JSON array. */
+void bec_table_key_result(sqlite3_context*, const BecValue *aV, int n);
+/* Appends v as JSON (a blob as a string of hex) to b. */
+void bec_table_json_value(BecBuf *b, const BecValue *v, int *pRc);
+
+/**************************************************************************
+** bec_feed.c - the change feed and row history for apps (bec_changes,
+** bec_changes_trim).
+*/
+int bec_feed_register(sqlite3*, BecCtx*);
+
+/**************************************************************************
+** bec_names.c - display names (the `name` kind): bec_store_name,
+** bec_set_name().  Names are labels, never identities.
+*/
+#define BEC_NAME_MAX_BYTES 64
+#define BEC_NAME_MAX_TEXT "64"
+extern const BecDeriver bec_names_deriver;
+int bec_names_register(sqlite3*, BecCtx*);
+/* SQL: the display name of the author whose bec_store_author id is the
+** expression x: the payload of its greatest valid name op by (depth, hash),
+** or NULL.  The one definition bec_members, bec_history and DOT use. */
+#define BEC_NAME_OF_AUTHOR(x) \
+  "(SELECT bn.name FROM bec_store_name bn JOIN bec_store_op bo" \
+  " ON bo.seq=bn.seq WHERE bn.author=" x " AND bo.valid" \
+  " ORDER BY bo.depth DESC, bo.hash DESC LIMIT 1)"
 
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).

@@ -19,6 +19,17 @@
 **                                    c0.., the seq r of the row's winning
 **                                    upsert and per non-key column the seq
 **                                    s<k> of the write whose value it shows
+**   bec_store_change(cursor, seq, tbl, kinds)
+**                                    the change feed (bec_changes): per
+**                                    write op applied, seq and one
+**                                    BEC_FEED_* byte per change (what it did
+**                                    to its row); seq and no kinds: every
+**                                    row op seq wrote may have changed (its
+**                                    validity did); tbl: the whole table
+**                                    was recomputed; neither: a marker of
+**                                    rows trimmed (bec_crdt_feed_trim).
+**                                    Not derived: it is a log of this
+**                                    replica's applications, never rebuilt
 **
 ** The merge (docs/tables.md has the rules; this is how they are computed).
 ** Every column of every row is a register, and so is the row's existence.
@@ -55,10 +66,13 @@ static const char zCrdtSchema[] =
   "  seq INTEGER NOT NULL, value, PRIMARY KEY(tbl, pk, col, seq))"
   "  WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS bec_store_ignored("
-  "  seq INTEGER PRIMARY KEY, reason TEXT NOT NULL);";
+  "  seq INTEGER PRIMARY KEY, reason TEXT NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS bec_store_change("
+  "  cursor INTEGER PRIMARY KEY, seq INTEGER, tbl INTEGER, kinds BLOB);";
 
-/* 2: bec_store_ignored; shadow tables whose value columns have no type. */
-#define TABLES_FORMAT 2
+/* 2: bec_store_ignored; shadow tables whose value columns have no type.
+** 3: bec_store_change. */
+#define TABLES_FORMAT 3
 
 static int verdicts_all(BecCtx*, char**);
 
@@ -98,6 +112,7 @@ void bec_crdt_free(BecCrdt *pC){
     if( pC->pMerge ) merge_free((Merge*)pC->pMerge);
     sqlite3_free(pC->pMerge);
     bec_buf_free(&pC->chg);
+    bec_buf_free(&pC->feed);
     sqlite3_free(pC->aTable);
     sqlite3_free(pC->aTableHash);
     sqlite3_free(pC->aMark);
@@ -861,6 +876,7 @@ struct Merge {
   BecValue aVal[BEC_TABLE_MAX_COL];
   u8 abSet[BEC_TABLE_MAX_COL];
   int aWin[BEC_TABLE_MAX_COL+1];   /* winner member per register, -1 none */
+  int eFeed;          /* OUT of apply_change: BEC_FEED_* of the change */
 };
 
 static void merge_free(Merge *m){
@@ -986,6 +1002,7 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
                           const i64 *piAt, i64 *piRowid){
   const BecSchema *s = t->pSchema;
   sqlite3_stmt *pW = 0;
+  i64 iMark;
   int rc, i, k;
 
   if( eChange==BEC_CHANGE_DELETE ){
@@ -997,7 +1014,11 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
       for(k=0; k<s->nPk; k++) bec_value_bind(pW, k+1, &m->aVal[s->aPk[k]]);
     }
     sqlite3_step(pW);
-    return sqlite3_reset(pW);
+    rc = sqlite3_reset(pW);
+    if( rc==SQLITE_OK && sqlite3_changes(t->pCtx->db)>0 ){
+      m->eFeed = BEC_FEED_DELETE;
+    }
+    return rc;
   }
   if( eChange==BEC_CHANGE_UPSERT && piAt ){
     /* The caller read the row at *piAt (a local UPDATE). */
@@ -1021,6 +1042,7 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
     rc = sqlite3_reset(pW);
     if( rc || sqlite3_changes(t->pCtx->db)>0 ){
       if( rc==SQLITE_OK && piRowid ) *piRowid = *piAt;
+      m->eFeed = BEC_FEED_UPDATE;
       return rc;
     }
   }
@@ -1039,8 +1061,15 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
     else sqlite3_bind_null(pW, s->nCol+2+k);
     k++;
   }
+  /* Inserted or updated?  Only an insert sets the last rowid: preset it to
+  ** a value the new row cannot have (an INTEGER key is the rowid; other
+  ** tables' rowids are positive). */
+  iMark = s->bIntPk ? ~m->aVal[s->aPk[0]].i : 0;
+  sqlite3_set_last_insert_rowid(t->pCtx->db, iMark);
   sqlite3_step(pW);
   rc = sqlite3_reset(pW);
+  m->eFeed = sqlite3_last_insert_rowid(t->pCtx->db)!=iMark
+           ? BEC_FEED_INSERT : BEC_FEED_UPDATE;
   if( (rc & 0xff)==SQLITE_CONSTRAINT && eChange==BEC_CHANGE_INSERT ){
     return SQLITE_CONSTRAINT;          /* the row exists: nothing written */
   }
@@ -1136,6 +1165,9 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
   for(i=0; i<=s->nCol; i++) if( m->aWin[i]>=0 ) bNewConf--;
   bNewConf = bNewConf>0;
 
+  m->eFeed = m->aWin[0]<0 ? BEC_FEED_DELETE
+          : !bRow ? BEC_FEED_INSERT
+          : bNewConf ? BEC_FEED_CONFLICT : BEC_FEED_UPDATE;
   if( m->aWin[0]<0 ){
     /* No uncovered upsert is left: the row is gone. */
     rc = bec_tab_stmt(t, BEC_TAB_DELETE, &pW);
@@ -1227,6 +1259,7 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
 ** transaction's, is applied here. */
 static int apply_change(BecTab *t, Merge *m, int x, int eChange,
                         const i64 *piAt, i64 *piRowid){
+  m->eFeed = BEC_FEED_NONE;
   /* (the covering path knows an upserted row's rowid only for an INTEGER
   ** key, a new row, or a row the caller located) */
   if( m->anc.bAll && (piRowid==0 || t->pSchema->bIntPk || piAt
@@ -1246,12 +1279,90 @@ static int apply_change(BecTab *t, Merge *m, int x, int eChange,
 }
 
 /**************************************************************************
+** The change feed (bec_store_change; read by bec_changes in bec_feed.c).
+** A write costs one byte per change and one row per op: what a change did
+** is known only here, as it is applied; which key and columns it wrote are
+** in the op, decoded when the feed is read.  Cursors only grow: a trim
+** keeps the row it stops at (as its marker), so the largest rowid stays.
+*/
+static int feed_add(BecCtx *p, int iSeq, int iTbl, const u8 *aKind, i64 nKind){
+  sqlite3_stmt *pStmt = 0;
+  i64 iCursor = 0;
+  int rc = bec_ctx_stmt(p, "INSERT INTO bec_store_change(seq, tbl, kinds) "
+                           "VALUES(?1, ?2, ?3)", &pStmt);
+  if( rc ) return rc;
+  if( iSeq ) sqlite3_bind_int(pStmt, 1, iSeq);
+  if( iTbl ) sqlite3_bind_int(pStmt, 2, iTbl);
+  if( aKind ) sqlite3_bind_blob64(pStmt, 3, aKind, (sqlite3_uint64)nKind,
+                                  SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  sqlite3_clear_bindings(pStmt);
+  if( rc==SQLITE_OK ) iCursor = sqlite3_last_insert_rowid(p->db);
+  /* The bound, looked at once per 1024 rows: a feed never grows without
+  ** limit; a reader that falls behind meets the marker and reloads. */
+  if( rc==SQLITE_OK && iCursor%1024==0 ){
+    i64 iMin = 0;
+    rc = bec_ctx_stmt(p, "SELECT min(cursor) FROM bec_store_change", &pStmt);
+    if( rc==SQLITE_OK ){
+      if( sqlite3_step(pStmt)==SQLITE_ROW ) iMin = sqlite3_column_int64(pStmt, 0);
+      rc = sqlite3_reset(pStmt);
+    }
+    if( rc==SQLITE_OK && iCursor-iMin>=BEC_FEED_MAX_ROWS ){
+      i64 nDel = 0;
+      rc = bec_crdt_feed_trim(p, iCursor - BEC_FEED_MAX_ROWS/2, &nDel);
+    }
+  }
+  return rc;
+}
+
+/* Op iSeq's changes did aKind[0..nKind-1] (nothing recorded if none
+** shows). */
+static int feed_op(BecCtx *p, int iSeq, const u8 *aKind, i64 nKind){
+  i64 i;
+  for(i=0; i<nKind && aKind[i]==BEC_FEED_NONE; i++){}
+  if( i==nKind ) return SQLITE_OK;
+  return feed_add(p, iSeq, 0, aKind, nKind);
+}
+
+int bec_crdt_feed_trim(BecCtx *p, i64 iCursor, i64 *pnDel){
+  sqlite3_stmt *pStmt = 0;
+  i64 iMax = 0;
+  int rc;
+  *pnDel = 0;
+  rc = bec_ctx_stmt(p, "SELECT max(cursor) FROM bec_store_change", &pStmt);
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) iMax = sqlite3_column_int64(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( iCursor>iMax ) iCursor = iMax;
+  if( rc || iCursor<1 ) return rc;
+  rc = bec_ctx_stmt(p, "DELETE FROM bec_store_change WHERE cursor<?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pStmt, 1, iCursor);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ) *pnDel = sqlite3_changes(p->db);
+  if( rc==SQLITE_OK && *pnDel>0 ){
+    rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_change"
+                         "(cursor, seq, tbl, kinds) VALUES(?1, NULL, NULL, NULL)",
+                      &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, iCursor);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
+/**************************************************************************
 ** Applying a write op.
 */
 /* Applies the changes of write op x to live tables (only to incarnation
-** iOnly if non-zero).  bAll: every earlier op is an ancestor of x. */
+** iOnly if non-zero).  bAll: every earlier op is an ancestor of x.
+** pKinds (may be 0): receives the BEC_FEED_* of each change. */
 static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
-                       int iOnly, char **pzErr){
+                       int iOnly, BecBuf *pKinds, char **pzErr){
   BecWriteReader wr;
   BecGraph *g = 0;
   BecSchema *aSchema[BEC_WRITE_MAX_TABLES];
@@ -1296,6 +1407,10 @@ static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
       for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
       rc = apply_change(aTab[iTable], m, x,
                         bDelete ? BEC_CHANGE_DELETE : BEC_CHANGE_UPSERT, 0, 0);
+    }
+    if( rc==SQLITE_OK && pKinds ){
+      bec_buf_append_u8(pKinds, aTab[iTable] ? (u8)m->eFeed : BEC_FEED_NONE,
+                        &rc);
     }
   }
   for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
@@ -1418,6 +1533,12 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
     anc_init(&m->anc, 0, pC->iSeq, 0, 0, 1);
     rc = apply_change(t, m, pC->iSeq, eChange, piAt, piRowid);
   }
+  if( rc==SQLITE_OK ){
+    /* The feed byte of change nChange-1 (a rollback to a savepoint lowers
+    ** nChange: the next change overwrites what it undid). */
+    pC->feed.n = pC->nChange - 1;
+    bec_buf_append_u8(&pC->feed, (u8)m->eFeed, &rc);
+  }
   if( rc ){
     /* Nothing of a failed change stays in the op. */
     pC->chg.n = nBuf0;
@@ -1503,7 +1624,7 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
       if( !g->aNode[x].bValid ) continue;
       rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                          sqlite3_column_bytes(pStmt, 1), &op, pzErr);
-      if( rc==SQLITE_OK ) rc = apply_write(p, m, x, &op, aAll[x], iSchema, pzErr);
+      if( rc==SQLITE_OK ) rc = apply_write(p, m, x, &op, aAll[x], iSchema, 0, pzErr);
     }
     if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
     else sqlite3_reset(pStmt);
@@ -1583,7 +1704,8 @@ static int show_table(BecCtx *p, int iSeq, const BecSchema *s, int bRebuild,
   sqlite3_free(zDecl);
   sqlite3_free(zId);
   (void)bRebuild;   /* xCreate rebuilt its rows (bec_crdt_show_rows) */
-  (void)iSeq;
+  /* (the feed: every row of the table shown may be new to the app) */
+  if( rc==SQLITE_OK ) rc = feed_add(p, 0, iSeq, 0, 0);
   return rc;
 }
 
@@ -1806,6 +1928,7 @@ static int rebuild_txn_tables(BecCtx *p, BecCrdt *pC, char **pzErr){
     BecSchema *s = 0;
     rc = bec_crdt_load_schema(p, pC->aTable[i], &s, 0, pzErr);
     if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], s->zName, pzErr);
+    if( rc==SQLITE_OK ) rc = feed_add(p, 0, pC->aTable[i], 0, 0);
     bec_schema_free(s);
   }
   return rc;
@@ -1815,6 +1938,7 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecCrdt *pC = 0;
   BecGraph *g = 0;
   Merge *m = 0;
+  BecBuf kinds;       /* what each change of the op did, for the feed */
   char *zReason = 0;
   int rc, bAll = 0, bAhead;
 
@@ -1852,15 +1976,21 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( rc ) return rc;
   if( bAhead ){
     /* Applied ahead as a valid op descending from every op: if it is one,
-    ** the rows hold its merge already. */
-    if( g->aNode[iSeq].bValid && bAll ) return SQLITE_OK;
+    ** the rows hold its merge already, and pC->feed what it did. */
+    if( g->aNode[iSeq].bValid && bAll ){
+      return feed_op(p, iSeq, pC->feed.a, pC->feed.n<pC->nChange
+                                          ? pC->feed.n : pC->nChange);
+    }
     return rebuild_txn_tables(p, pC, pzErr);
   }
   if( !g->aNode[iSeq].bValid ) return SQLITE_OK;
   m = sqlite3_malloc64(sizeof(Merge));
   if( m==0 ) return SQLITE_NOMEM;
   memset(m, 0, sizeof(*m));
-  rc = apply_write(p, m, iSeq, pOp, bAll, 0, pzErr);
+  memset(&kinds, 0, sizeof(kinds));
+  rc = apply_write(p, m, iSeq, pOp, bAll, 0, &kinds, pzErr);
+  if( rc==SQLITE_OK ) rc = feed_op(p, iSeq, kinds.a, kinds.n);
+  bec_buf_free(&kinds);
   merge_free(m);
   sqlite3_free(m);
   return rc;
@@ -1922,7 +2052,10 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
       bec_schema_free(pWin);
     }else if( rc==SQLITE_OK ){
       BecWriteReader wr;
-      if( bec_write_open(&wr, op.aPayload, op.nPayload)==SQLITE_OK ){
+      /* The feed: every row op x wrote may have changed. */
+      rc = feed_add(p, x, 0, 0, 0);
+      if( rc==SQLITE_OK
+       && bec_write_open(&wr, op.aPayload, op.nPayload)==SQLITE_OK ){
         for(j=0; rc==SQLITE_OK && j<wr.nTable; j++){
           int iSchema = 0, k;
           rc = bec_dag_seq_of(p, &wr.aTableHash[j*BEC_HASH_BYTES], &iSchema);
@@ -2033,6 +2166,7 @@ void bec_crdt_txn_reset(BecCrdt *pC){
   pC->iSeq = 0;
   pC->chg.n = 0;
   pC->nChange = 0;
+  pC->feed.n = 0;
   pC->nTable = 0;
   pC->nMark = 0;
   if( pC->chg.nAlloc > 4*1024*1024 ) bec_buf_free(&pC->chg);

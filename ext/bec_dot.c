@@ -96,6 +96,7 @@ struct Dot {
   DotSchema *aSchema;
   int nSchema, nSchemaAlloc;
   int *aColour;       /* author id -> palette index + 1 */
+  char **azName;      /* author id -> display name or 0 (bec_names.c) */
   int *aStack;        /* walk through hidden ops */
   int *aSeen;         /* [nNode+1]: walk stamp */
   int nMatch;         /* ops the row filter matched */
@@ -128,17 +129,47 @@ static void append_escaped(BecBuf *p, const char *z, i64 n, int *pRc){
   }
 }
 
-/* HOOK(member names): the label of member iAuthor, into zOut (at least
-** SHORT_HEX+1 bytes).  Members cannot sign a display name yet (issue 19),
-** so this is the prefix of the public key; when they can, return the name
-** here (escaped by the caller's append_escaped) and every box, target and
-** legend entry shows it. */
-static void member_label(const BecGraph *g, int iAuthor, char *zOut){
+/* The label of member iAuthor, into zOut (LABEL_BYTES): the prefix of
+** its public key, after its display name if it signed one ("Alice
+** (f907b2c6)": names are not unique, the key prefix tells two Alices
+** apart).  The caller escapes it (append_escaped). */
+#define LABEL_BYTES (BEC_NAME_MAX_BYTES + SHORT_HEX + 4)
+static void member_label(const Dot *d, int iAuthor, char *zOut){
+  const BecGraph *g = d->g;
   if( iAuthor>=1 && iAuthor<=g->nAuthor ){
-    short_hex(g->aAuthorKey[iAuthor], zOut);
+    char zKey[SHORT_HEX+1];
+    short_hex(g->aAuthorKey[iAuthor], zKey);
+    if( d->azName && d->azName[iAuthor] ){
+      sqlite3_snprintf(LABEL_BYTES, zOut, "%s (%s)", d->azName[iAuthor], zKey);
+    }else{
+      memcpy(zOut, zKey, SHORT_HEX+1);
+    }
   }else{
     memcpy(zOut, "?", 2);
   }
+}
+
+/* d->azName: the display name of every author that has one. */
+static int load_names(Dot *d){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  d->azName = sqlite3_malloc64(sizeof(char*)*(sqlite3_uint64)(d->g->nAuthor+1));
+  if( d->azName==0 ) return SQLITE_NOMEM;
+  memset(d->azName, 0, sizeof(char*)*(size_t)(d->g->nAuthor+1));
+  rc = bec_ctx_stmt(d->p, "SELECT a.id, " BEC_NAME_OF_AUTHOR("a.id")
+                          " FROM bec_store_author a", &pStmt);
+  if( rc ) return rc;
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int id = sqlite3_column_int(pStmt, 0);
+    const char *z = (const char*)sqlite3_column_text(pStmt, 1);
+    if( z && id>=1 && id<=d->g->nAuthor ){
+      d->azName[id] = sqlite3_mprintf("%s", z);
+      if( d->azName[id]==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  return rc;
 }
 
 static void dot_opt_free(DotOpt *o){
@@ -328,6 +359,10 @@ static void dot_free(Dot *d){
   for(i=0; i<d->nSchema; i++) bec_schema_free(d->aSchema[i].s);
   sqlite3_free(d->aSchema);
   sqlite3_free(d->aColour);
+  if( d->azName ){
+    for(i=0; i<=d->g->nAuthor; i++) sqlite3_free(d->azName[i]);
+    sqlite3_free(d->azName);
+  }
   sqlite3_free(d->aStack);
   sqlite3_free(d->aSeen);
   dot_opt_free(&d->opt);
@@ -527,10 +562,11 @@ static int shown_preds(Dot *d, int i){
 }
 
 /* Ops that may share a box: data ops, valid.  Structure ops (create,
-** membership, schema) and ignored ops are what a reader looks for. */
+** membership, schema, a member's name) and ignored ops are what a reader
+** looks for. */
 static int collapsible(const BecNode *pNode){
   return pNode->bValid && pNode->kind!=BEC_KIND_SCHEMA
-      && pNode->kind!=BEC_KIND_CREATE
+      && pNode->kind!=BEC_KIND_CREATE && pNode->kind!=BEC_KIND_NAME
       && !bec_kind_derives(pNode->kind, BEC_DERIVE_MEMBERSHIP);
 }
 
@@ -543,7 +579,7 @@ static void box_id(const BecGraph *g, int i, char *z){
 static void emit_box(Dot *d, BecBuf *out, int i, int *pRc){
   const BecGraph *g = d->g;
   const BecNode *pNode = &g->aNode[i];
-  char zHash[SHORT_HEX+1], zAuthor[SHORT_HEX+1], zTarget[SHORT_HEX+1];
+  char zHash[SHORT_HEX+1], zAuthor[LABEL_BYTES], zTarget[LABEL_BYTES];
   const char *zFill;
   int k, nShown = 0, nMore = 0;
   if( d->aColour[pNode->iAuthor]==0 ){
@@ -553,7 +589,7 @@ static void emit_box(Dot *d, BecBuf *out, int i, int *pRc){
   }
   zFill = azPalette[(d->aColour[pNode->iAuthor]-1) % N_PALETTE];
   box_id(g, i, zHash);
-  member_label(g, pNode->iAuthor, zAuthor);
+  member_label(d, pNode->iAuthor, zAuthor);
   if( d->aCount[i]>1 ){
     /* "12 write ops by <author>\n<first> .. <last>" */
     char zLast[SHORT_HEX+1];
@@ -570,7 +606,7 @@ static void emit_box(Dot *d, BecBuf *out, int i, int *pRc){
     /* The payload rule says what the label shows: a grant of a role to a
     ** target, or a target alone (taken out). */
     if( pNode->iTarget>=1 && pNode->iTarget<=g->nAuthor ){
-      member_label(g, pNode->iTarget, zTarget);
+      member_label(d, pNode->iTarget, zTarget);
       if( bec_kind(pNode->kind)->ePayload==BEC_PAYLOAD_TARGET_ROLE ){
         append_str(out, "\\n+ ", pRc);
         append_escaped(out, zTarget, (i64)strlen(zTarget), pRc);
@@ -628,10 +664,10 @@ static void emit_legend(Dot *d, BecBuf *out, int *pRc){
   append_str(out, "  subgraph cluster_legend {\n    label=\"legend\"; "
                   "fontsize=10; style=dashed;\n", pRc);
   for(i=1; *pRc==SQLITE_OK && i<=g->nAuthor; i++){
-    char zAuthor[SHORT_HEX+1], zKey[SHORT_HEX+1];
+    char zAuthor[LABEL_BYTES], zKey[SHORT_HEX+1];
     if( d->aColour[i]==0 ) continue;
     short_hex(g->aAuthorKey[i], zKey);
-    member_label(g, i, zAuthor);
+    member_label(d, i, zAuthor);
     bec_buf_appendf(out, pRc, "    \"author %s\" [label=\"author ", zKey);
     append_escaped(out, zAuthor, (i64)strlen(zAuthor), pRc);
     bec_buf_appendf(out, pRc, "\", fillcolor=\"%s\"];\n",
@@ -689,6 +725,7 @@ int bec_dot_render(BecCtx *p, sqlite3_value *pOpt, char **pzOut, char **pzErr){
    || !d.aKinds || !d.aRowsFirst || !d.aColour || !d.aStack || !d.aSeen ){
     rc = SQLITE_NOMEM;
   }
+  if( rc==SQLITE_OK ) rc = load_names(&d);
 
   /* 1. Which ops are drawn. */
   for(i=d.iFirst; rc==SQLITE_OK && i<=n; i++){

@@ -482,6 +482,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   static const BecDeriver *const apDeriver[] = {
     &bec_member_deriver, &bec_crdt_deriver, &bec_sync_deriver,
     &bec_root_deriver,
+    &bec_names_deriver,
 #ifdef BEC_TEST_TOY_KIND
     &bec_toy_deriver,
 #endif
@@ -516,6 +517,8 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = bec_vtab_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_member_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_table_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_feed_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_names_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_sync_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_root_register(db, pCtx);
   for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){

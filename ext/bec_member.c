@@ -1873,8 +1873,11 @@ static int memberColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
 static const BecTableDef memberTable = {
   "bec_members",
   "CREATE TABLE x(pubkey TEXT, role TEXT, rank INTEGER, added_by TEXT,"
-  " added_in TEXT)",
-  "SELECT pubkey, role, rank, added_by, added_in FROM bec_store_member WHERE 1",
+  " added_in TEXT, name TEXT)",
+  "SELECT pubkey, role, rank, added_by, added_in, "
+  BEC_NAME_OF_AUTHOR("(SELECT id FROM bec_store_author ba"
+                     " WHERE ba.pubkey=bec_store_member.pubkey)")
+  " FROM bec_store_member WHERE 1",
   "ORDER BY pubkey",
   { { 0, 1, "pubkey=?" },
     { 1, 3, "role=(CASE ? WHEN 'admin' THEN 1 WHEN 'member' THEN 2 END)" } },

@@ -1638,11 +1638,15 @@ static void json_value(BecBuf *b, const BecValue *v, int *pRc){
   }
 }
 
+void bec_table_json_value(BecBuf *b, const BecValue *v, int *pRc){
+  json_value(b, v, pRc);
+}
+
 /* Column pk: the stored key, one value as itself, several as JSON. */
 static int conflictsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
   BecReader rd;
   BecValue aV[BEC_TABLE_MAX_COL];
-  int n = 0, rc = SQLITE_OK, k;
+  int n = 0, rc = SQLITE_OK;
   if( i!=1 ) return SQLITE_NOTFOUND;
   rd.a = sqlite3_column_blob(pStmt, 1);
   rd.n = sqlite3_column_bytes(pStmt, 1);
@@ -1652,7 +1656,15 @@ static int conflictsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
   }
   if( rc ){
     sqlite3_result_error(ctx, "bec_conflicts: corrupt key", -1);
-  }else if( n==1 ){
+  }else{
+    bec_table_key_result(ctx, aV, n);
+  }
+  return SQLITE_OK;
+}
+
+void bec_table_key_result(sqlite3_context *ctx, const BecValue *aV, int n){
+  int rc = SQLITE_OK, k;
+  if( n==1 ){
     bec_value_result(ctx, &aV[0]);
   }else{
     BecBuf b;
@@ -1667,7 +1679,6 @@ static int conflictsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
     else sqlite3_result_error_nomem(ctx);
     bec_buf_free(&b);
   }
-  return SQLITE_OK;
 }
 
 static const BecTableDef conflictsDef = {

@@ -189,7 +189,7 @@ static void test_non_canonical(void){
 
   /* Unknown kind and unknown version. */
   make_op(&buf, BEC_KIND_APP, 1, aPred, (const u8*)"x", 1);
-  buf.a[1] = BEC_KIND_MAX+1;
+  buf.a[1] = BEC_KIND_MAX+1;      /* (by name: kinds are appended) */
   CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
   CHECK(zErr && strstr(zErr, "kind"));
   sqlite3_free(zErr); zErr = 0;

@@ -138,7 +138,7 @@ static void test_table(void){
 #ifdef BEC_TEST_TOY_KIND
     CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_TOY);
 #else
-    CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_ROOT);
+    CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_NAMES);
 #endif
     CHECK(bec_kind_derives(k, pK->eDerive));
     /* Only create founds a group; the target rules are membership's. */
@@ -377,6 +377,7 @@ static void test_db(void){
       "SELECT bec_add_member('" "00112233445566778899aabbccddeeff"
       "00112233445566778899aabbccddeeff', 'member');"
       "SELECT bec_sign('hello');"
+      "SELECT bec_set_name('n');"
       "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
       "INSERT INTO t VALUES(1, 'one');"
       "SELECT bec_remove_member('" "00112233445566778899aabbccddeeff"
@@ -469,7 +470,8 @@ static void test_docs(void){
   static const char *azAuthor[] = {
     "the founder", "a member", "an admin", "an admin, or a member removing itself"
   };
-  static const char *azDerive[] = { "none", "membership", "tables", "root" };
+  static const char *azDerive[] = { "none", "membership", "tables", "root",
+                                    "names", "toy" };
   const char *zRoot = getenv("BEC_ROOT");
   char zPath[512], zLine[1024];
   FILE *f;

@@ -1,0 +1,239 @@
+"""test_feed.py - the change feed bec_changes(since) and bec_changes_trim
+(issue 19): local writes, synced ops, conflicts, retroactive invalidation by
+a removal, savepoint rollbacks, cursors, trimming, hostile values, and the
+cost of a poll (it reads only the feed rows after the cursor).
+
+    BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_feed.py
+"""
+import os
+import shutil
+import sqlite3
+import tempfile
+
+from bectest import T, connect, one
+
+TMP = tempfile.mkdtemp(prefix="bec_feed_")
+
+
+def path(name):
+    p = os.path.join(TMP, name)
+    for suffix in ("", "-wal", "-shm", "-bec-key"):
+        if os.path.exists(p + suffix):
+            os.remove(p + suffix)
+    return p
+
+
+def origin(name, decl="id TEXT PRIMARY KEY, title TEXT, done INTEGER"):
+    db = connect(path(name))
+    db.execute("SELECT bec_keygen()")
+    db.execute("SELECT bec_create_group()")
+    if decl:
+        db.execute("CREATE VIRTUAL TABLE todos USING bec(%s)" % decl)
+    return db
+
+
+def joined(src, name):
+    db = connect(path(name))
+    db.execute("SELECT bec_keygen()")
+    db.execute("SELECT bec_join(?)", (one(src, "SELECT bec_group_id()"),))
+    return db
+
+
+def clone(src, name):
+    p = path(name)
+    dst = sqlite3.connect(p)
+    src.backup(dst)
+    dst.close()
+    shutil.copy(src.execute("SELECT bec_key_file()").fetchone()[0], p + "-bec-key")
+    return connect(p)
+
+
+def sync(src, dst):
+    for (b,) in src.execute("SELECT body FROM bec_ops").fetchall():
+        dst.execute("SELECT bec_ingest(?)", (b,))
+
+
+def feed(db, since=0):
+    return db.execute("SELECT cursor, \"table\", key, columns, kind, op, author "
+                      "FROM bec_changes(?)", (since,)).fetchall()
+
+
+def last(db):
+    return one(db, "SELECT coalesce(max(cursor), 0) FROM bec_changes")
+
+
+def short(rows):
+    return [(r[1], r[2], r[4]) for r in rows]
+
+
+def test_local_writes():
+    a = origin("l.db")
+    me = one(a, "SELECT bec_pubkey()")
+    T.eq(feed(a), [], "a new table: an empty feed")
+    a.execute("INSERT INTO todos VALUES('a', 'milk', 0), ('b', 'eggs', 1)")
+    f = feed(a)
+    T.eq(short(f), [("todos", "a", "insert"), ("todos", "b", "insert")], "inserts")
+    T.eq(f[0][3], '["title","done"]', "columns written")
+    T.eq(f[0][0], f[1][0], "one op, one cursor")
+    head = one(a, "SELECT hash FROM bec_ops WHERE kind='write'")
+    T.eq((f[0][5], f[0][6]), (head, me), "op and author")
+    c1 = last(a)
+    a.execute("UPDATE todos SET done=1 WHERE id='a'")
+    f = feed(a, c1)
+    T.eq(short(f), [("todos", "a", "update")], "update since the cursor only")
+    T.eq(f[0][3], '["done"]', "the column updated")
+    T.check(f[0][0] > c1, "cursors grow")
+    c2 = last(a)
+    a.execute("DELETE FROM todos WHERE id='b'")
+    a.execute("DELETE FROM todos WHERE id='nothing'")
+    f = feed(a, c2)
+    T.eq(short(f), [("todos", "b", "delete")], "delete shown, a delete of nothing not")
+    T.eq(f[0][3], None, "a delete has no columns")
+    T.eq(feed(a, last(a)), [], "nothing after the last cursor")
+    # A rolled back transaction leaves nothing; a savepoint rolled back
+    # leaves what came before it.
+    c3 = last(a)
+    a.execute("BEGIN")
+    a.execute("INSERT INTO todos VALUES('x', 'gone', 0)")
+    a.execute("ROLLBACK")
+    T.eq(feed(a, c3), [], "rollback: nothing")
+    a.execute("BEGIN")
+    a.execute("INSERT INTO todos VALUES('k', 'kept', 0)")
+    a.execute("SAVEPOINT s")
+    a.execute("INSERT INTO todos VALUES('u', 'undone', 0)")
+    a.execute("ROLLBACK TO s")
+    a.execute("UPDATE todos SET title='kept!' WHERE id='a'")
+    a.execute("COMMIT")
+    T.eq(short(feed(a, c3)), [("todos", "k", "insert"), ("todos", "a", "update")],
+         "savepoint rolled back: the later change takes its place")
+    # The hidden argument: bec_changes without it is the whole feed; a
+    # non-integer cursor matches nothing.
+    T.eq(len(a.execute("SELECT * FROM bec_changes").fetchall()), len(feed(a, 0)), "no argument")
+    T.eq(feed(a, "x"), [], "a text cursor matches nothing")
+    T.eq(feed(a, -5), feed(a, 0), "a negative cursor is the start")
+    a.close()
+
+
+def test_synced_and_conflicts():
+    a = origin("s1.db", "id INTEGER PRIMARY KEY, k2 TEXT, v")
+    b = joined(a, "s2.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (one(b, "SELECT bec_pubkey()"),))
+    sync(a, b)
+    cb = last(b)
+    T.check(any(r[4] == "invalidated" and r[2] is None for r in feed(b)),
+            "a table shown by a peer's op: whole-table row: %r" % feed(b))
+    a.execute("INSERT INTO todos VALUES(1, 'x', 'one'), (2, 'y', X'00ff')")
+    sync(a, b)
+    f = feed(b, cb)
+    T.eq(short(f), [("todos", 1, "insert"), ("todos", 2, "insert")], "a peer's inserts")
+    T.eq(f[0][6], one(a, "SELECT bec_pubkey()"), "author is the peer")
+    cb = last(b)
+    a.execute("UPDATE todos SET v='uno' WHERE id=1")
+    sync(a, b)
+    T.eq(short(feed(b, cb)), [("todos", 1, "update")], "a peer's update (linear)")
+    # Concurrent writes: both sides see a conflict.
+    ca, cb = last(a), last(b)
+    a.execute("UPDATE todos SET v='A' WHERE id=2")
+    b.execute("UPDATE todos SET v='B' WHERE id=2")
+    sync(a, b); sync(b, a)
+    T.eq(short(feed(b, cb)), [("todos", 2, "update"), ("todos", 2, "conflict")],
+         "b: own update, then the concurrent one is a conflict")
+    T.eq(short(feed(a, ca))[-1], ("todos", 2, "conflict"), "a: conflict")
+    T.eq(one(a, "SELECT v FROM todos WHERE id=2"), one(b, "SELECT v FROM todos WHERE id=2"),
+         "converged")
+    a.close(); b.close()
+
+
+def test_removal_invalidates():
+    a = origin("r1.db")
+    a.execute("INSERT INTO todos VALUES('a', 'milk', 0)")
+    m = joined(a, "r2.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (one(m, "SELECT bec_pubkey()"),))
+    sync(a, m)
+    c = clone(a, "r3.db")
+    m.execute("UPDATE todos SET title='vandal' WHERE id='a'")
+    m.execute("INSERT INTO todos VALUES('m', 'by m', 0)")
+    sync(m, a)
+    ca = last(a)
+    c.execute("SELECT bec_remove_member(?)", (one(m, "SELECT bec_pubkey()"),))
+    sync(c, a)
+    T.eq(a.execute("SELECT * FROM todos").fetchall(), [("a", "milk", 0)], "writes hidden")
+    f = feed(a, ca)
+    got = sorted((r[2], r[4]) for r in f)
+    T.check(("a", "invalidated") in got and ("m", "invalidated") in got,
+            "a removal shows the rows it invalidated: %r" % f)
+    mkey = one(m, "SELECT bec_pubkey()")
+    T.check(all(r[6] == mkey for r in f if r[2] in ("a", "m")),
+            "the invalidated op's author: %r" % f)
+    for db in (a, m, c):
+        db.close()
+
+
+def test_hostile_values():
+    a = origin("h.db", "k BLOB, j TEXT, v, PRIMARY KEY(k, j)")
+    a.execute("INSERT INTO todos VALUES(X'00', 'a\"\\\x01b', 'v')")
+    a.execute("INSERT INTO todos VALUES(X'0000ff', '', zeroblob(100000))")
+    f = feed(a)
+    T.eq([r[2] for r in f], ['["00","a\\"\\\\\\u0001b"]', '["0000ff",""]'],
+         "composite keys with NUL and quote bytes as JSON")
+    T.eq(f[0][3], '["v"]', "columns")
+    # Column names needing escapes.
+    b = origin("h2.db", "id INTEGER PRIMARY KEY, \"we\"\"ird\" TEXT")
+    b.execute("INSERT INTO todos VALUES(1, 'x')")
+    T.eq(feed(b)[-1][3], '["we\\"ird"]', "a column name with a quote")
+    a.close(); b.close()
+
+
+def test_trim_and_cost():
+    a = origin("t.db", "id INTEGER PRIMARY KEY, v")
+    for i in range(20):
+        a.execute("INSERT INTO todos VALUES(?, ?)", (i, "v%d" % i))
+    cur = [r[0] for r in a.execute("SELECT DISTINCT cursor FROM bec_changes(0)")]
+    T.eq(len(cur), 20, "one cursor per op")
+    T.raises(lambda: a.execute("SELECT bec_changes_trim('x')"), "integer", "a bad cursor")
+    T.eq(one(a, "SELECT bec_changes_trim(?)", cur[10]), 10, "ten rows trimmed")
+    f = feed(a, 0)
+    T.eq((f[0][0], f[0][1], f[0][2], f[0][4]), (cur[10], None, None, "invalidated"),
+         "an old cursor meets the marker: reload everything")
+    T.eq(short(feed(a, cur[10])), [("todos", i, "insert") for i in range(11, 20)],
+         "a cursor after the marker sees the rest")
+    # Trimming everything keeps the last row, so cursors keep growing.
+    one(a, "SELECT bec_changes_trim(1000000)")
+    a.execute("INSERT INTO todos VALUES(100, 'after')")
+    T.check(last(a) > cur[-1], "cursors keep growing after a trim")
+    # The cost of a poll: the feed's own rows after the cursor, by key.
+    plan = " ".join(r[3] for r in a.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM bec_changes(5)"))
+    T.check("VIRTUAL TABLE INDEX 1" in plan, "since is used: " + plan)
+    db = sqlite3.connect(a.execute("PRAGMA database_list").fetchone()[2])
+    p2 = " ".join(r[3] for r in db.execute(
+        "EXPLAIN QUERY PLAN SELECT * FROM bec_store_change WHERE cursor>5 ORDER BY cursor"))
+    T.check("USING INTEGER PRIMARY KEY" in p2, "the feed is read by its key: " + p2)
+    db.close()
+    a.close()
+
+
+def test_bound():
+    """The feed never grows without limit: past BEC_FEED_MAX_ROWS rows the
+    oldest half goes (checked once per 1024 rows)."""
+    a = origin("b.db", "id INTEGER PRIMARY KEY, v")
+    raw = sqlite3.connect(a.execute("PRAGMA database_list").fetchone()[2])
+    a.execute("INSERT INTO todos VALUES(1, 'x')")
+    a.commit()
+    # Simulate a long history cheaply: make the cursor jump.
+    raw.execute("INSERT INTO bec_store_change(cursor, seq, tbl, kinds) VALUES(100000, NULL, NULL, NULL)")
+    raw.commit()
+    raw.close()
+    for i in range(2, 1030):
+        a.execute("INSERT INTO todos VALUES(?, 'x')", (i,))
+    n = one(a, "SELECT count(DISTINCT cursor) FROM bec_changes(0)")
+    first = a.execute("SELECT cursor, kind, \"table\" FROM bec_changes(0) LIMIT 1").fetchone()
+    T.check(n < 1100, "trimmed: %d feed rows" % n)
+    T.eq((first[1], first[2]), ("invalidated", None), "the trim left its marker")
+    a.close()
+
+
+for name, fn in sorted(globals().items()):
+    if name.startswith("test_") and callable(fn):
+        fn()
+T.done()
