@@ -153,6 +153,7 @@ struct BecKind {
 /* Roles carried by an add op. */
 #define BEC_ROLE_ADMIN  1
 #define BEC_ROLE_MEMBER 2
+#define BEC_ROLE_RELAY  3   /* syncs, stores, forwards; signs only its leave */
 
 /* Outcome of accepting one op (bec_dag_accept). */
 #define BEC_ACCEPT_STORED    1   /* verified and stored now */
@@ -293,7 +294,7 @@ int bec_kind_needs_admin(int kind, int bSelf);
 /* 1 if the kind's derived state is eDerive (BEC_DERIVE_*). */
 int bec_kind_derives(int kind, int eDerive);
 
-/* Names of roles as shown in SQL ("admin", "member"). */
+/* Names of roles as shown in SQL ("admin", "member", "relay"). */
 const char *bec_role_name(int role);
 int bec_role_from_name(const char *z);   /* 0 if unknown */
 

@@ -219,12 +219,14 @@ int bec_kind_derives(int kind, int eDerive){
 const char *bec_role_name(int role){
   if( role==BEC_ROLE_ADMIN ) return "admin";
   if( role==BEC_ROLE_MEMBER ) return "member";
+  if( role==BEC_ROLE_RELAY ) return "relay";
   return 0;
 }
 
 int bec_role_from_name(const char *z){
   if( z && strcmp(z, "admin")==0 ) return BEC_ROLE_ADMIN;
   if( z && strcmp(z, "member")==0 ) return BEC_ROLE_MEMBER;
+  if( z && strcmp(z, "relay")==0 ) return BEC_ROLE_RELAY;
   return 0;
 }
 
@@ -473,7 +475,7 @@ int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
   }
   if( bec_kind(pOp->kind)->ePayload==BEC_PAYLOAD_TARGET_ROLE ){
     pOp->role = pOp->aPayload[BEC_PUBKEY_BYTES];
-    if( pOp->role!=BEC_ROLE_ADMIN && pOp->role!=BEC_ROLE_MEMBER ){
+    if( bec_role_name(pOp->role)==0 ){
       *pzErr = sqlite3_mprintf("malformed: unknown role %d", pOp->role);
       return BEC_MALFORMED;
     }

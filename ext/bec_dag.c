@@ -1024,6 +1024,13 @@ static int check_local_role(BecCtx *p, int kind, char **pzErr){
         "member of the group in its current view (never added, or removed); "
         "ask an admin to run bec_add_member('<your bec_pubkey()>', 'member')");
     rc = SQLITE_AUTH;
+  }else if( rc==SQLITE_OK && role==BEC_ROLE_RELAY ){
+    /* A relay syncs, stores and forwards; it signs nothing but its leave. */
+    *pzErr = sqlite3_mprintf("unauthorized: a relay: this replica's key has the "
+        "role 'relay' in its current view, which may sync and forward ops but "
+        "not write; ask an admin to run bec_add_member('<your bec_pubkey()>', "
+        "'member')");
+    rc = SQLITE_AUTH;
   }else if( rc==SQLITE_OK && bec_kind_needs_admin(kind, 0)
          && role!=BEC_ROLE_ADMIN ){
     *pzErr = sqlite3_mprintf("unauthorized: only an admin may create or drop tables; "

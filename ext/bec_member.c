@@ -165,15 +165,51 @@ static int is_addrem(int kind){
 static int is_grant(const BecNode *n){
   return n->kind==BEC_KIND_CREATE || n->kind==BEC_KIND_ADD;
 }
+/* Levels of authority, ordered: what a grant gives and what an op needs.
+** A relay (docs/membership.md) is a grant of the lowest level: it is
+** listed as a member row, but gives only what LEVEL_RELAY ops need (its
+** own leave); an op that needs more than a grant gives is not authorized
+** by it, and an add of a lower level cancels grants for such ops (the
+** generalisation of "a demotion cancels admin ops"). */
+#define LEVEL_RELAY  1
+#define LEVEL_MEMBER 2
+#define LEVEL_ADMIN  3
+
+static int role_level(int role){
+  if( role==BEC_ROLE_ADMIN ) return LEVEL_ADMIN;
+  if( role==BEC_ROLE_MEMBER ) return LEVEL_MEMBER;
+  return LEVEL_RELAY;
+}
+static int level_role(int level){
+  if( level==LEVEL_ADMIN ) return BEC_ROLE_ADMIN;
+  if( level==LEVEL_MEMBER ) return BEC_ROLE_MEMBER;
+  return BEC_ROLE_RELAY;
+}
+/* The level a grant gives: the create gives admin. */
+static int level_of(const BecNode *n){
+  return n->kind==BEC_KIND_CREATE ? LEVEL_ADMIN : role_level(n->role);
+}
 static int gives_admin(const BecNode *n){
-  return n->kind==BEC_KIND_CREATE || n->role==BEC_ROLE_ADMIN;
+  return level_of(n)==LEVEL_ADMIN;
 }
-static int is_demotion(const BecNode *n){
-  return n->kind==BEC_KIND_ADD && n->role==BEC_ROLE_MEMBER;
+/* Rule 1, from the kind table's author rule: admin ops need an admin
+** grant, a leave (a self-targeting op of an admin-unless-self kind) any
+** grant, every other op a member grant. */
+static int need_level(int kind, int bSelf){
+  if( bec_kind_needs_admin(kind, bSelf) ) return LEVEL_ADMIN;
+  if( bSelf && bec_kind(kind)->eAuthor==BEC_AUTHOR_ADMIN_UNLESS_SELF ){
+    return LEVEL_RELAY;
+  }
+  return LEVEL_MEMBER;
 }
-/* Rule 1, from the kind table's author rule. */
-static int needs_admin(const BecNode *n){
-  return bec_kind_needs_admin(n->kind, n->iTarget==n->iAuthor);
+static int need_of(const BecNode *n){
+  return need_level(n->kind, is_addrem(n->kind) && n->iTarget==n->iAuthor);
+}
+/* Rule 3: an add that gives less than an op needs cancels the author's
+** earlier grants for that op (a demotion for admin ops; a demotion to
+** relay for every op but a leave). */
+static int lowers(const BecNode *n, int need){
+  return n->kind==BEC_KIND_ADD && level_of(n)<need;
 }
 /* The user whose M() an op belongs to: the creator for create, the target
 ** for add and remove, nobody (0) for data ops. */
@@ -744,32 +780,32 @@ static int rank_full(BecMember *pm, const BecGraph *g, int nUpTo){
 */
 /*
 ** Rule 4 for op y by user u.  With y==0: a hypothetical op by u that has
-** every stored op in its past and needs admin iff bAdmin (what the local
+** every stored op in its past and needs level need (what the local
 ** API may sign).  Relations are tested before validity so that only the
 ** validity of authority-edge sources is ever read.
 */
 static int rule4(const BecMember *pm, const BecGraph *g, int y, int u,
-                 int bAdmin){
+                 int need){
   const MemberUser *pu = &pm->aUser[u];
   int i, j;
   if( y ){
     const BecNode *n = &g->aNode[y];
     if( n->kind==BEC_KIND_CREATE ) return 1;
     if( pm->aOp[y].flags & MOP_DROPPED ) return 0;
-    bAdmin = needs_admin(n);
+    need = need_of(n);
   }
   for(i=0; i<pu->mAbout.n; i++){
     int gr = pu->mAbout.a[i];
     const BecNode *ng = &g->aNode[gr];
     if( y && gr>=y ) break;
-    if( !is_grant(ng) || (bAdmin && !gives_admin(ng)) ) continue;
+    if( !is_grant(ng) || level_of(ng)<need ) continue;
     if( y && !before(pm, g, u, gr, y) ) continue;
     if( !pm->aValid[gr] ) continue;
     for(j=0; j<pu->mAbout.n; j++){
       int r = pu->mAbout.a[j];
       const BecNode *nr = &g->aNode[r];
       if( r==y ) continue;
-      if( nr->kind!=BEC_KIND_REMOVE && !(bAdmin && is_demotion(nr)) ) continue;
+      if( nr->kind!=BEC_KIND_REMOVE && !lowers(nr, need) ) continue;
       if( before(pm, g, u, r, gr) ) continue;
       if( y && before(pm, g, u, y, r) ) continue;
       if( pm->aValid[r] ) break;               /* g is cancelled for y */
@@ -786,7 +822,7 @@ static int is_edge(const BecMember *pm, const BecGraph *g, int x, int z){
   if( x==z ) return 0;
   if( is_grant(nx) && before(pm, g, u, x, z) ) return 1;
   if( nx->kind==BEC_KIND_REMOVE && !before(pm, g, u, z, x) ) return 1;
-  if( is_demotion(nx) && needs_admin(nz) && !before(pm, g, u, z, x) ) return 1;
+  if( lowers(nx, need_of(nz)) && !before(pm, g, u, z, x) ) return 1;
   return 0;
 }
 
@@ -1089,12 +1125,12 @@ struct MemberRow {
 };
 
 /* A member iff some valid grant is not overridden by a valid remove that
-** is not before it; admin iff every causally maximal such grant gives
-** admin; added_in is the maximal live grant with the lowest hash. */
+** is not before it; the role is the lowest level among the causally
+** maximal such grants (admin only if all give admin); added_in is the maximal live grant with the lowest hash. */
 static void member_row(const BecMember *pm, const BecGraph *g, int u,
                        MemberRow *pRow){
   const MemberUser *pu = &pm->aUser[u];
-  int i, j, nLive = 0, bAdmin = 1;
+  int i, j, nLive = 0, level = LEVEL_ADMIN;
   memset(pRow, 0, sizeof(*pRow));
   for(i=0; i<pu->mAbout.n; i++){
     int gr = pu->mAbout.a[i];
@@ -1119,14 +1155,14 @@ static void member_row(const BecMember *pm, const BecGraph *g, int u,
       if( k==pu->mAbout.n ) break;              /* h is live and after gr */
     }
     if( j<pu->mAbout.n ) continue;
-    if( !gives_admin(&g->aNode[gr]) ) bAdmin = 0;
+    if( level_of(&g->aNode[gr])<level ) level = level_of(&g->aNode[gr]);
     if( pRow->iAddedIn==0 || memcmp(g->aNode[gr].aHash,
                     g->aNode[pRow->iAddedIn].aHash, BEC_HASH_BYTES)<0 ){
       pRow->iAddedIn = gr;
     }
   }
   if( nLive>0 ){
-    pRow->role = bAdmin ? BEC_ROLE_ADMIN : BEC_ROLE_MEMBER;
+    pRow->role = level_role(level);
     pRow->rank = pu->rank;
     pRow->iAddedBy = g->aNode[pRow->iAddedIn].iAuthor;
   }
@@ -1502,11 +1538,11 @@ static int member_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
                         BecVerdict *pV, char **pzErr){
   BecGraph *g = 0;
   BecMember *pm = 0;
-  int bAdmin, u = 0, i, rc;
+  int need, u = 0, i, rc;
   char zKey[17];
 
   if( bec_kind(pOp->kind)->eAuthor==BEC_AUTHOR_FOUNDER ) return SQLITE_OK;
-  bAdmin = bec_kind_needs_admin(pOp->kind, pOp->aTarget!=0
+  need = need_level(pOp->kind, pOp->aTarget!=0
               && memcmp(pOp->aTarget, pOp->aAuthor, BEC_PUBKEY_BYTES)==0);
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = member_state(p, g, g->nNode, &pm, pzErr);
@@ -1519,7 +1555,7 @@ static int member_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
       int x = pu->mAbout.a[i];
       const BecNode *nx = &g->aNode[x];
       if( is_grant(nx) && (pm->aOp[x].flags & MOP_POTENTIAL)
-       && (!bAdmin || gives_admin(nx)) && in_past(pm, x) ){
+       && level_of(nx)>=need && in_past(pm, x) ){
         return SQLITE_OK;
       }
     }
@@ -1527,8 +1563,10 @@ static int member_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   key_prefix(pOp->aAuthor, zKey);
   bec_verdict_set(pV, SQLITE_AUTH, "unauthorized: %s needs %s, and its author "
       "%s... holds no %s grant in the op's causal past",
-      bec_kind_name(pOp->kind), bAdmin ? "an admin" : "a member", zKey,
-      bAdmin ? "potential admin" : "potential");
+      bec_kind_name(pOp->kind),
+      need==LEVEL_ADMIN ? "an admin" : need==LEVEL_MEMBER ? "a member" : "a grant",
+      zKey, need==LEVEL_ADMIN ? "potential admin" :
+            need==LEVEL_MEMBER ? "potential member" : "potential");
   return SQLITE_OK;
 }
 
@@ -1746,7 +1784,8 @@ static int local_check(BecCtx *p, const char *zFunc, int kind, int role,
   bSelf = memcmp(aTarget, p->aPub, BEC_PUBKEY_BYTES)==0;
   key_prefix(aTarget, zKey);
   if( uSelf==0 || uSelf>=pm->nUser
-   || !rule4(pm, g, 0, uSelf, kind==BEC_KIND_ADD || !bSelf) ){
+   || !rule4(pm, g, 0, uSelf, (kind==BEC_KIND_ADD || !bSelf) ? LEVEL_ADMIN
+                                                               : LEVEL_RELAY) ){
     *pzErr = sqlite3_mprintf("%s: not allowed: this replica's key is not %s of "
         "the group in its current view", zFunc,
         (kind==BEC_KIND_ADD || !bSelf) ? "an admin" : "a member");
@@ -1758,7 +1797,7 @@ static int local_check(BecCtx *p, const char *zFunc, int kind, int role,
     return SQLITE_ERROR;
   }
   if( iTargetRole==BEC_ROLE_ADMIN && nAdmin<=1
-   && (kind==BEC_KIND_REMOVE || role==BEC_ROLE_MEMBER) ){
+   && (kind==BEC_KIND_REMOVE || role!=BEC_ROLE_ADMIN) ){
     *pzErr = sqlite3_mprintf("%s: refused: %s %s..., the last admin, would "
         "leave the group without admins (promote someone first)", zFunc,
         kind==BEC_KIND_REMOVE ? (bSelf ? "leaving as" : "removing")
@@ -1785,7 +1824,7 @@ static void fnAddMember(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   if( role==0 ){
     bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_add_member: the role must "
-             "be 'admin' or 'member', not '%s'", zRole ? zRole : "NULL"));
+             "be 'admin', 'member' or 'relay', not '%s'", zRole ? zRole : "NULL"));
     return;
   }
   aPayload[BEC_PUBKEY_BYTES] = (u8)role;
@@ -1861,9 +1900,8 @@ static int memberColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
     return SQLITE_OK;
   }
   if( i==1 ){
-    int role = sqlite3_column_int(pStmt, 1);
-    sqlite3_result_text(ctx, role==BEC_ROLE_ADMIN ? "admin" : "member", -1,
-                        SQLITE_STATIC);
+    const char *zRole = bec_role_name(sqlite3_column_int(pStmt, 1));
+    sqlite3_result_text(ctx, zRole ? zRole : "member", -1, SQLITE_STATIC);
     return SQLITE_OK;
   }
   return SQLITE_NOTFOUND;
@@ -1880,7 +1918,8 @@ static const BecTableDef memberTable = {
   " FROM bec_store_member WHERE 1",
   "ORDER BY pubkey",
   { { 0, 1, "pubkey=?" },
-    { 1, 3, "role=(CASE ? WHEN 'admin' THEN 1 WHEN 'member' THEN 2 END)" } },
+    { 1, 3, "role=(CASE ? WHEN 'admin' THEN 1 WHEN 'member' THEN 2"
+            " WHEN 'relay' THEN 3 END)" } },
   memberColumn, 0 };
 
 /* xForget: the membership state is a cache of bec_store_member_op. */

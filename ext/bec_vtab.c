@@ -311,7 +311,7 @@ static const BecTableDef aDagTable[] = {
     "SELECT " HEX("o.hash") ", " HEX("a.pubkey") ","
     " o.kind,"
     " NULL, o.depth, " HEX("t.pubkey") ","
-    " CASE o.role WHEN 1 THEN 'admin' WHEN 2 THEN 'member' END,"
+    " CASE o.role WHEN 1 THEN 'admin' WHEN 2 THEN 'member' WHEN 3 THEN 'relay' END,"
     /* valid: valid by membership and not ignored by the merge; reason:
     ** why not (the merge's reason first: it never changes). */
     " o.valid AND i.seq IS NULL, NULL, o.body,"

@@ -778,6 +778,243 @@ static int handshake_refuse(Chan *ch, int rc, char **pzWhy){
   return rc;
 }
 
+/**************************************************************************
+** TOLD REMOVED (docs/sync.md, "A removed member is told").  A server that
+** refuses a peer whose signature is valid but whose key is not a member
+** looks for the op that removed that key:
+**
+**   SELECT hash, author FROM bec_ops WHERE kind='remove' AND target=:key
+**     AND valid=1 AND :key NOT IN (SELECT pubkey FROM bec_members)
+**     ORDER BY depth DESC, hash LIMIT 1
+**
+** (the causally latest valid removal of it; among concurrent ones the
+** lowest hash).  If there is one, instead of 'E' it sends
+**
+**   'R'  the removal op's hash (32 bytes)
+**
+** and, once the client's 'K' has arrived (both signatures are checked and
+** each side accepted the other), reads 'Q' (the client's heads, 32 bytes
+** each, at most TOLD_MAX_HEADS) and sends the removal op and its causal
+** past minus the causal past of those heads, one op per 'O' frame in depth
+** order, then 'D'.  Only ops in the removal's past move: the removed key
+** was entitled to read them, and nothing written after its removal.  The
+** client stores them through bec_ingest (the normal acceptance path),
+** checks that the op now removes its own key in its own view, and exits 4
+** naming the remover and the op.  Both sides then close.
+*/
+#define TOLD_MAX_HEADS 1024
+
+/* Server: tells a refused, authenticated peer aPeerPub that it was
+** removed, if it was.  *pbTold is 0 (and nothing was sent) if the key was
+** never removed: the caller then refuses with 'E' as usual. */
+static int tell_removed(Db *pDb, Chan *ch, const u8 *aPeerPub, int *pbTold,
+                        char **pzWhy){
+  sqlite3 *db = 0;
+  sqlite3_stmt *pStmt = 0;
+  char zKey[65], zOp[65], zBy[17];
+  u8 aOp[32], *aFrame = 0;
+  size_t nFrame = 0, i;
+  char type = 0, *zHeads = 0;
+  long long nSent = 0;
+  int rc;
+
+  *pbTold = 0;
+  hex(aPeerPub, 32, zKey);
+  if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
+  rc = sqlite3_prepare_v2(db, "SELECT hash, author FROM bec_ops WHERE"
+      " kind='remove' AND target=?1 AND valid=1 AND ?1 NOT IN"
+      " (SELECT pubkey FROM bec_members) ORDER BY depth DESC, hash LIMIT 1",
+      -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zKey, 64, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)==SQLITE_ROW
+     && sqlite3_column_bytes(pStmt, 0)==64 && sqlite3_column_bytes(pStmt, 1)==64 ){
+      memcpy(zOp, sqlite3_column_text(pStmt, 0), 65);
+      memcpy(zBy, sqlite3_column_text(pStmt, 1), 16);
+      zBy[16] = 0;
+      *pbTold = 1;
+    }
+    rc = sqlite3_finalize(pStmt);
+    pStmt = 0;
+  }
+  db_put(pDb, db);
+  db = 0;
+  if( rc ){
+    *pzWhy = strdup("cannot read bec_ops to tell a removed member");
+    return EXIT_LOCAL;
+  }
+  if( !*pbTold ) return EXIT_OK;
+  for(i=0; i<32; i++) sscanf(&zOp[i*2], "%2hhx", &aOp[i]);
+  if( chan_send(ch, 'R', aOp, 32) ) return EXIT_NET;
+  rc = chan_recv(ch, &type, &aFrame, &nFrame);
+  if( rc ) return handshake_refuse(ch, rc, pzWhy);
+  if( type!='K' ){
+    *pzWhy = peer_text("refused: ", aFrame, nFrame);
+    free(aFrame);
+    return EXIT_AUTH;
+  }
+  free(aFrame);
+  ch->bAuthed = 1;                      /* both sides accepted each other */
+  ch->tDeadline = now() + nRoundTimeout;
+  rc = chan_recv(ch, &type, &aFrame, &nFrame);
+  if( rc ) return handshake_refuse(ch, rc, pzWhy);
+  if( type!='Q' || nFrame%32 || nFrame>32*TOLD_MAX_HEADS ){
+    free(aFrame);
+    *pzWhy = strdup("told removed: expected its heads ('Q')");
+    (void)chan_send(ch, 'E', (const u8*)*pzWhy, strlen(*pzWhy));
+    return EXIT_PROTO;
+  }
+  /* The heads as a JSON array of hex hashes, for json_each. */
+  zHeads = malloc(nFrame/32*67 + 3);
+  if( zHeads ){
+    char *z = zHeads;
+    *z++ = '[';
+    for(i=0; i<nFrame/32; i++){
+      if( i ) *z++ = ',';
+      *z++ = '"';
+      hex(&aFrame[i*32], 32, z);
+      z += 64;
+      *z++ = '"';
+    }
+    *z++ = ']';
+    *z = 0;
+  }
+  free(aFrame);
+  if( zHeads==0 ) return EXIT_LOCAL;
+  rc = db_get(pDb, &db, pzWhy) ? SQLITE_ERROR : SQLITE_OK;
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(db, "WITH RECURSIVE"
+        " theirs(h) AS (SELECT value FROM json_each(?2) UNION"
+        "   SELECT d.value FROM theirs JOIN bec_ops o ON o.hash=theirs.h,"
+        "   json_each(o.deps) d),"
+        " past(h) AS (SELECT ?1 UNION"
+        "   SELECT d.value FROM past JOIN bec_ops o ON o.hash=past.h,"
+        "   json_each(o.deps) d)"
+        " SELECT bec_op(o.hash) FROM past JOIN bec_ops o ON o.hash=past.h"
+        " WHERE past.h NOT IN theirs ORDER BY o.depth, o.hash", -1, &pStmt, 0);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zOp, 64, SQLITE_STATIC);
+    sqlite3_bind_text(pStmt, 2, zHeads, -1, SQLITE_STATIC);
+    while( (rc = sqlite3_step(pStmt))==SQLITE_ROW ){
+      if( chan_send(ch, 'O', sqlite3_column_blob(pStmt, 0),
+                    (size_t)sqlite3_column_bytes(pStmt, 0)) ){
+        rc = SQLITE_IOERR;
+        break;
+      }
+      nSent++;
+    }
+    if( rc==SQLITE_DONE ) rc = SQLITE_OK;
+    if( rc && rc!=SQLITE_IOERR && *pzWhy==0 ){
+      *pzWhy = strdup(sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(pStmt);
+  }
+  db_put(pDb, db);
+  free(zHeads);
+  if( rc==SQLITE_IOERR ) return EXIT_NET;
+  if( rc ) return EXIT_LOCAL;
+  if( chan_send(ch, 'D', 0, 0) ) return EXIT_NET;
+  if( asprintf(pzWhy, "removed member told: sent the op that removed it, %.16s "
+               "(by %s), and %lld ops of its past", zOp, zBy, nSent)<0 ){
+    *pzWhy = 0;
+  }
+  return EXIT_AUTH;
+}
+
+/* Client: the server said 'R' (aFrame, nFrame: the removal op's hash).
+** Stores the removal and its past, then checks it in this replica's own
+** view.  EXIT_AUTH naming the remover if this key is removed here,
+** EXIT_PROTO if the server's ops do not show that. */
+static int hear_removed(Db *pDb, Chan *ch, const u8 *aHash, size_t nHash,
+                        Stats *st, char **pzWhy){
+  sqlite3 *db = 0;
+  sqlite3_stmt *pStmt = 0;
+  u8 *aHeads = 0, *aFrame = 0, *aBy = 0;
+  size_t nFrame = 0;
+  int nHeads = 0, rc, nBy = 0;
+  long long nStored = 0, nRefused = 0;
+  char type = 0, zOp[65];
+
+  if( nHash!=32 ){
+    *pzWhy = strdup("told removed: a removal hash is 32 bytes");
+    return EXIT_PROTO;
+  }
+  hex(aHash, 32, zOp);
+  ch->bAuthed = 1;                      /* both sides accepted each other */
+  ch->tDeadline = now() + nRoundTimeout;
+  if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
+  aHeads = malloc(32*TOLD_MAX_HEADS);
+  rc = aHeads ? sqlite3_prepare_v2(db, "SELECT hash FROM bec_heads LIMIT ?1",
+                                   -1, &pStmt, 0) : SQLITE_NOMEM;
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, TOLD_MAX_HEADS);
+    while( sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+      int i;
+      if( z==0 || sqlite3_column_bytes(pStmt, 0)!=64 ) continue;
+      for(i=0; i<32; i++) sscanf(&z[i*2], "%2hhx", &aHeads[32*nHeads+i]);
+      nHeads++;
+    }
+    rc = sqlite3_finalize(pStmt);
+  }
+  if( rc==SQLITE_OK && chan_send(ch, 'Q', aHeads, (size_t)nHeads*32) ){
+    rc = SQLITE_IOERR;
+  }
+  free(aHeads);
+  /* Each op through the normal acceptance path; a refused one is counted,
+  ** and the check below decides. */
+  while( rc==SQLITE_OK ){
+    int rcRecv = chan_recv(ch, &type, &aFrame, &nFrame);
+    if( rcRecv ){
+      db_put(pDb, db);
+      return handshake_refuse(ch, rcRecv, pzWhy);
+    }
+    if( type=='D' ){
+      free(aFrame);
+      break;
+    }
+    if( type!='O' ){
+      free(aFrame);
+      db_put(pDb, db);
+      *pzWhy = strdup("told removed: expected ops ('O') and 'D'");
+      return EXIT_PROTO;
+    }
+    st->nBytesRecv += (long long)nFrame;
+    if( db_sync_call(pDb, db, "SELECT bec_ingest(?1)", 1,
+                     (const void*[]){aFrame}, (int[]){(int)nFrame}, 0, 0, 0, 0) ){
+      nRefused++;
+    }else{
+      nStored++;
+    }
+    free(aFrame);
+  }
+  st->nOpsRecv += nStored;
+  if( rc==SQLITE_OK ){
+    rc = db_call(db, "SELECT author FROM bec_ops WHERE hash=?1 AND kind='remove'"
+                 " AND valid=1 AND target=bec_pubkey() AND bec_pubkey() NOT IN"
+                 " (SELECT pubkey FROM bec_members)", 1, (const void*[]){zOp},
+                 (int[]){64}, (int[]){1}, &aBy, &nBy, pzWhy);
+  }
+  db_put(pDb, db);
+  if( rc==SQLITE_IOERR ) return EXIT_NET;
+  if( rc ) return EXIT_LOCAL;
+  if( aBy==0 || nBy<16 ){
+    free(aBy);
+    if( asprintf(pzWhy, "refused: the server says this key was removed in op "
+                 "%s, but after storing %lld ops (%lld refused) that op does "
+                 "not remove it here", zOp, nStored, nRefused)<0 ) *pzWhy = 0;
+    return EXIT_PROTO;
+  }
+  if( asprintf(pzWhy, "removed from the group by %.16s... in op %s (%lld ops "
+               "of the removal and its past received)", (const char*)aBy, zOp,
+               nStored)<0 ){
+    *pzWhy = 0;
+  }
+  free(aBy);
+  return EXIT_AUTH;
+}
+
 /* The handshake: hellos, keys, mutual signatures, membership, all before
 ** one total deadline and with frames bounded by PREAUTH_MAX_FRAME (see
 ** BEFORE AUTH at the top).  Each of its three database steps borrows a
@@ -785,7 +1022,7 @@ static int handshake_refuse(Chan *ch, int rc, char **pzWhy){
 ** On success *pzLabel (sqlite3_malloc'd) names the peer, pLog->zKey shows
 ** its key, ch->bAuthed is set and the round's deadline starts. */
 static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
-                     char **pzWhy){
+                     Stats *pStats, char **pzWhy){
   u8 aMine[HELLO_BYTES], aTheirs[HELLO_BYTES], aTranscript[2*HELLO_BYTES + 1];
   u8 aKxPk[crypto_kx_PUBLICKEYBYTES], aKxSk[crypto_kx_SECRETKEYBYTES];
   u8 aRx[crypto_kx_SESSIONKEYBYTES], aTx[crypto_kx_SESSIONKEYBYTES];
@@ -927,6 +1164,12 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
     (void)chan_send(ch, 'E', (const u8*)"authentication failed", 21);
     return EXIT_AUTH;
   }
+  if( !bAllowed && !bClient ){
+    /* A removed member is told, not just refused (TOLD REMOVED). */
+    int bTold = 0;
+    rc = tell_removed(pDb, ch, aPeerPub, &bTold, pzWhy);
+    if( bTold || rc ) return rc;
+  }
   if( !bAllowed ){
     char zMsg[160];
     snprintf(zMsg, sizeof(zMsg), "key %s is not a member of this group", zHex);
@@ -945,6 +1188,11 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   }
   rc = chan_recv(ch, &type, &aFrame, &nFrame);
   if( rc ) return handshake_refuse(ch, rc, pzWhy);
+  if( type=='R' && bClient ){
+    rc = hear_removed(pDb, ch, aFrame, nFrame, pStats, pzWhy);
+    free(aFrame);
+    return rc;
+  }
   if( type!='K' ){
     *pzWhy = peer_text("refused: ", aFrame, nFrame);
     free(aFrame);
@@ -1714,7 +1962,7 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
   st.tStart = now();
   metrics_count(&gMetrics.nStarted, 1);
   metrics_count(&gMetrics.nActive, 1);
-  rc = handshake(pDb, ch, bClient, pLog, &zLabel, &zWhy);
+  rc = handshake(pDb, ch, bClient, pLog, &zLabel, &st, &zWhy);
   if( rc==EXIT_OK ) rc = db_get(pDb, &db, &zErr);
   if( rc==EXIT_OK ){
     rc = run_round(pDb, ch, db, bClient, zLabel, pLog, &st, 0, 0, &bNews, &zErr);

@@ -5,7 +5,8 @@ random_scenario(seed, n_users=5, n_ops=60) -> list of op dicts
     Each replica holds a causally closed set of ops; a user appends ops with
     its local heads as predecessors, and replicas now and then merge each
     other's ops (all of them, or a causally closed prefix).  The mix has
-    adds (admin/member, so promotions and demotions), removes (including
+    adds (admin/member/relay, so promotions and demotions, also to and from
+    relay), removes (including
     mutual removes issued without syncing in between, and leaving), data
     ops (write/app/schema), and ops by users who have been removed
     concurrently or (rarely) who ignore their own removal.  Every op is
@@ -27,7 +28,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import refmodel  # noqa: E402
-from refmodel import ADMIN, MEMBER  # noqa: E402
+from refmodel import ADMIN, LEVEL, MEMBER, RELAY  # noqa: E402
 
 
 class _Sim:
@@ -96,10 +97,12 @@ class _Sim:
         return [x for x in within if refmodel.is_grant_of(refmodel.norm(self.by_id[x]), u)]
 
     def _has_grant(self, u, within, admin, potential):
+        """admin: True (an admin grant), False (member or admin) or a role."""
+        need = admin if isinstance(admin, str) else (ADMIN if admin else MEMBER)
         for g in self._grants(u, within):
             if potential and g not in self.potential:
                 continue
-            if not admin or refmodel.gives_admin(refmodel.norm(self.by_id[g])):
+            if refmodel.gives(refmodel.norm(self.by_id[g]), need):
                 return True
         return False
 
@@ -117,10 +120,8 @@ class _Sim:
         if not live:
             return None
         maximal = [g for g in live if not any(g in self.anc[h] for h in live)]
-        if all(refmodel.gives_admin(refmodel.norm(self.by_id[g]))
-               for g in maximal):
-            return ADMIN
-        return MEMBER
+        return min((refmodel.grant_role(refmodel.norm(self.by_id[g]))
+                    for g in maximal), key=lambda r: LEVEL[r])
 
     # -- one step -----------------------------------------------------------
 
@@ -130,11 +131,20 @@ class _Sim:
         can_admin = self._has_grant(u, view, True, potential=True)
         can_member = self._has_grant(u, view, False, potential=True)
         if not can_member:
+            # A relay only: it may leave; now and then it tries to write
+            # anyway (refused at acceptance, so nothing is made).
+            if self._has_grant(u, view, RELAY, potential=True):
+                if rng.random() < 0.1:
+                    return self.emit(u, "remove", u)
+                if rng.random() < 0.1:
+                    return self.emit(u, "write")
             return None
         role = self.believed_role(u)
         if rng.random() < 0.95:                  # a well-behaved replica
             if role is None:
                 return None
+            if role == RELAY:                    # demoted to relay
+                return self.emit(u, "remove", u) if rng.random() < 0.1 else None
             can_admin = can_admin and role == ADMIN
         others = [v for v in self.users if v != u]
         choices = [("write", 30), ("app", 8), ("leave", 2)]
@@ -148,7 +158,7 @@ class _Sim:
         if kind == "add":
             target = u if rng.random() < 0.03 else rng.choice(others)
             return self.emit(u, "add", target,
-                             ADMIN if rng.random() < 0.4 else MEMBER)
+                             _pick(rng, [(ADMIN, 35), (MEMBER, 50), (RELAY, 15)]))
         return self.emit(u, "remove", rng.choice(others))
 
     def conflict(self):
@@ -164,10 +174,10 @@ class _Sim:
             if what == "remove":
                 op = self.emit(a, "remove", b)
             elif what == "demote":
-                op = self.emit(a, "add", b, MEMBER)
+                op = self.emit(a, "add", b, rng.choice([MEMBER, MEMBER, RELAY]))
             else:
                 op = self.emit(a, "add", rng.choice(self.users),
-                               rng.choice([ADMIN, MEMBER]))
+                               rng.choice([ADMIN, MEMBER, RELAY]))
             if op:
                 made.append(op)
         return made
@@ -235,8 +245,8 @@ def random_rejects(ops, rng, k=8):
         n += 1
         n_tag = "reject/%d/%d" % (len(ops), n)
         some = rng.sample(ids, min(len(ids), rng.randint(1, 3)))
-        what = rng.choice(["outsider", "member-admin", "missing", "create",
-                           "nopreds", "malformed"])
+        what = rng.choice(["outsider", "member-admin", "relay-op", "missing",
+                           "create", "nopreds", "malformed"])
         op = None
         if what == "outsider":
             outsider = "X%d" % rng.randint(0, 9)
@@ -267,6 +277,29 @@ def random_rejects(ops, rng, k=8):
                           "remove": "someone-else"}[kind]
                 op = refmodel.make_op(u, kind, target,
                                       MEMBER if kind == "add" else None, [g],
+                                      nonce=n_tag)
+        elif what == "relay-op":
+            # g: a potential add(u, relay) with no potential member or admin
+            # grant of u at or before it; u then signs anything but its own
+            # leave on top of g alone.
+            cands = []
+            for g in ids:
+                o = norm[g]
+                if not (o.kind == "add" and o.role == RELAY and g in potential):
+                    continue
+                before = anc[g] | {g}
+                if any(h in potential and refmodel.is_grant_of(norm[h], o.target)
+                       and refmodel.gives(norm[h], MEMBER) for h in before):
+                    continue
+                cands.append(g)
+            if cands:
+                g = rng.choice(cands)
+                u = norm[g].target
+                kind = rng.choice(["write", "app", "schema", "add", "remove"])
+                target = {"add": rng.choice(sorted(authors)),
+                          "remove": "someone-else"}.get(kind)
+                op = refmodel.make_op(u, kind, target,
+                                      RELAY if kind == "add" else None, [g],
                                       nonce=n_tag)
         elif what == "missing":
             fake = refmodel.make_op("nobody", "write", nonce=n_tag)["id"]

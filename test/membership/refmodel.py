@@ -11,7 +11,7 @@ An op is a dict (or any object with these attributes):
     author  public key (any string; compared for equality only)
     kind    "create" | "add" | "remove" | "app" | "schema" | "write"
     target  public key for add/remove, else None
-    role    "admin" | "member" for add, else None
+    role    "admin" | "member" | "relay" for add, else None
     preds   list of op ids (the predecessors)
 
 Public API:
@@ -30,9 +30,12 @@ from collections import namedtuple
 
 ADMIN = "admin"
 MEMBER = "member"
+RELAY = "relay"      # syncs, stores, forwards; authors nothing but its leave
 KINDS = ("create", "add", "remove", "app", "schema", "write")
 DATA_KINDS = ("app", "schema", "write")
-ROLES = (ADMIN, MEMBER)
+ROLES = (ADMIN, MEMBER, RELAY)
+# Levels of authority: what a grant gives, what an op needs (rule 1).
+LEVEL = {RELAY: 1, MEMBER: 2, ADMIN: 3}
 
 # The normalized, immutable form of an op used internally.
 Op = namedtuple("Op", "id author kind target role preds")
@@ -116,14 +119,14 @@ def shape_error(op):
 
 
 def required_role(op):
-    """Rule 1.  ADMIN, MEMBER (= membership in either role) or None for the
-    create, which is always valid."""
+    """Rule 1.  ADMIN, MEMBER (= a member or admin grant), RELAY (= any
+    grant: only a leave) or None for the create, which is always valid."""
     if op.kind == "create":
         return None
     if op.kind in ("add", "schema"):
         return ADMIN
     if op.kind == "remove":
-        return MEMBER if op.target == op.author else ADMIN
+        return RELAY if op.target == op.author else ADMIN
     return MEMBER                                  # app, write
 
 
@@ -138,18 +141,26 @@ def gives_admin(grant):
     return grant.kind == "create" or grant.role == ADMIN
 
 
+def grant_role(grant):
+    """The role a grant gives: the create gives admin."""
+    return ADMIN if grant.kind == "create" else grant.role
+
+
 def gives(grant, need):
-    """Does this grant give the role `need` (ADMIN or MEMBER)?"""
-    return need == MEMBER or gives_admin(grant)
+    """Does this grant give the role `need` (ADMIN, MEMBER or RELAY)?  A
+    relay grant gives only RELAY (a leave)."""
+    return LEVEL[grant_role(grant)] >= LEVEL[need]
 
 
 def is_remove_of(op, u):
     return op.kind == "remove" and op.target == u
 
 
-def is_demotion_of(op, u):
-    """add(u, member): a demotion if u was an admin."""
-    return op.kind == "add" and op.target == u and op.role == MEMBER
+def is_demotion_of(op, u, need=ADMIN):
+    """add(u, role) giving less than `need`: a demotion if u held more
+    (add(u, member) for admin ops; add(u, relay) for admin and data ops)."""
+    return (op.kind == "add" and op.target == u
+            and LEVEL[op.role] < LEVEL[need])
 
 
 # ---------------------------------------------------------------------------
@@ -311,7 +322,9 @@ def authority_edges(ops, anc):
     """Rule 6.  into[y] = set of x with an edge x -> y (x != y, y by u):
       (a) x is a grant of u and x < y;
       (b) x is remove(u) and not(y < x);
-      (c) y needs admin, x is add(u, member) and not(y < x)."""
+      (c) x is an add(u, role) whose role is below what y needs, and
+          not(y < x) (a demotion; to member for admin ops, to relay for
+          every op but a leave)."""
     into = {y: set() for y in ops}
     for y in ops:
         u = ops[y].author
@@ -324,7 +337,7 @@ def authority_edges(ops, anc):
                 into[y].add(x)
             if is_remove_of(xo, u) and y not in anc[x]:
                 into[y].add(x)
-            if need == ADMIN and is_demotion_of(xo, u) and y not in anc[x]:
+            if need and is_demotion_of(xo, u, need) and y not in anc[x]:
                 into[y].add(x)
     return into
 
@@ -399,9 +412,10 @@ def cancelled(g, y, ops, anc, valid):
         if (r != y and is_remove_of(ops[r], u)
                 and r not in anc[g] and y not in anc[r] and valid[r]):
             return True
-    if required_role(ops[y]) == ADMIN:
+    need = required_role(ops[y])
+    if need:
         for d in ops:
-            if (d != y and is_demotion_of(ops[d], u)
+            if (d != y and is_demotion_of(ops[d], u, need)
                     and d not in anc[g] and y not in anc[d] and valid[d]):
                 return True
     return False
@@ -456,8 +470,8 @@ def evaluate_validity(ops, anc, into, dropped):
 
 def current_members(ops, anc, valid, rank):
     """Rule 9.  pk is a member iff it has a valid grant g and no valid
-    remove(pk) r with not(r < g); admin iff every causally maximal such grant
-    gives admin."""
+    remove(pk) r with not(r < g); the role is the lowest among the causally
+    maximal such grants (admin iff every one gives admin)."""
     members = {}
     pks = set()
     for o in ops.values():
@@ -477,7 +491,8 @@ def current_members(ops, anc, valid, rank):
         if not live:
             continue
         maximal = [g for g in live if not any(g in anc[h] for h in live)]
-        role = ADMIN if all(gives_admin(ops[g]) for g in maximal) else MEMBER
+        role = min((grant_role(ops[g]) for g in maximal),
+                   key=lambda r: LEVEL[r])
         members[pk] = {"role": role, "rank": rank[pk]}
     return members
 

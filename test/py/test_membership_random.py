@@ -6,7 +6,7 @@ reference model (test/membership/refmodel.py).
     BEC_MEMBER_SEED=1234 ...          # replay one scenario, verbosely
 
 Each scenario is a random DAG from test/membership/gen.py (several authors,
-adds, promotions, demotions, removals, leaving, mutual removals, data ops,
+adds, promotions, demotions (also to relay), relays, removals, leaving, mutual removals, data ops,
 ops by users removed concurrently).  The symbolic ops are re-made as real
 signed ops (Ed25519 through libsodium with ctypes, BLAKE2b ids, the encoding
 of docs/wire-format.md), the reference model evaluates that same set of real
@@ -68,7 +68,7 @@ class Forge:
         if kind == "create":
             payload = hashlib.sha256(("nonce/" + sym["id"]).encode()).digest()[:16]
         elif kind == "add":
-            payload = self.key(sym["target"]).pub + bytes([ROLE.get(sym["role"], 3)])
+            payload = self.key(sym["target"]).pub + bytes([ROLE.get(sym["role"], 9)])
         elif kind == "remove":
             payload = self.key(sym["target"]).pub
         else:
@@ -168,7 +168,8 @@ def run_scenario(seed, schema_ok, verbose=False):
             continue
         # Ops acceptance must refuse.
         for bad, what in rejects:
-            if what not in ("outsider", "member-admin", "nopreds", "create"):
+            if what not in ("outsider", "member-admin", "relay-op", "nopreds",
+                            "create"):
                 continue
             if bad["kind"] == "schema" and not schema_ok:
                 continue                    # modelled as app: not an admin op
@@ -177,7 +178,8 @@ def run_scenario(seed, schema_ok, verbose=False):
                 one(db, "SELECT bec_ingest(?)", benc)
                 fails.append("replica %d: %s op %s was accepted" % (r, what, bop["id"][:12]))
             except sqlite3.Error as e:
-                if what in ("outsider", "member-admin") and "unauthorized" not in str(e):
+                if what in ("outsider", "member-admin", "relay-op") \
+                        and "unauthorized" not in str(e):
                     fails.append("replica %d: %s op refused for another reason: %s" % (r, what, e))
         valid, members = state(db)
         if valid != want["valid"]:

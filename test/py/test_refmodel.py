@@ -255,6 +255,61 @@ def test_extra_cases():
     c.run({"A": "admin", "B": "admin", "D": "member", "E": "member"},
           ranks={"A": 1, "B": 2, "D": 2, "E": 3})
 
+    # Relays (docs/membership.md): listed with role relay, rank as usual;
+    # every op a relay signs but its own leave is refused at acceptance.
+    c = base("X14")
+    c.op("r1", "A", "add", "R", "relay", ["a1"])
+    c.op("rw", "R", "write", None, None, ["r1"])
+    c.op("ra", "R", "add", "D", "member", ["r1"])
+    c.op("rr", "R", "remove", "B", None, ["r1"])
+    c.op("rs", "R", "schema", None, None, ["r1"])
+    c.run({"A": "admin", "B": "admin", "R": "relay"}, ranks={"R": 2},
+          rejected={"rw", "ra", "rr", "rs"})
+
+    # A relay's own leave is accepted and takes effect.
+    c = base("X15")
+    c.op("r1", "A", "add", "R", "relay", ["a1"])
+    c.op("rl", "R", "remove", "R", None, ["r1"])
+    c.run({"A": "admin", "B": "admin"})
+
+    # A member demoted to relay concurrently with its writes and adds: the
+    # ops are accepted (a potential member grant in their past) but ignored,
+    # like a removal's; its writes after the demotion likewise; its leave
+    # stands.  Promoted back to member, it writes again.
+    c = base("X16")
+    c.op("a2", "A", "add", "C", "admin", ["a1"])
+    c.op("d", "A", "add", "C", "relay", ["a2"])
+    c.op("cw", "C", "write", None, None, ["a2"])
+    c.op("ca", "C", "add", "D", "member", ["a2"])
+    c.op("cw2", "C", "write", None, None, ["d", "cw"])
+    c.run({"A": "admin", "B": "admin", "C": "relay"},
+          ignored={"cw", "ca", "cw2"})
+    c = base("X17")
+    c.op("a2", "A", "add", "C", "member", ["a1"])
+    c.op("d", "A", "add", "C", "relay", ["a2"])
+    c.op("p", "B", "add", "C", "member", ["d"])
+    c.op("cw", "C", "write", None, None, ["p"])
+    c.op("cl", "C", "remove", "C", None, ["d"])
+    c.run({"A": "admin", "B": "admin"}, ignored={"cw"})
+
+    # Concurrent demotion to member and to relay end in relay (the lowest
+    # role among the latest grants); a relay never counts as an admin.
+    c = base("X18")
+    c.op("a2", "A", "add", "C", "admin", ["a1"])
+    c.op("d1", "A", "add", "C", "member", ["a2"])
+    c.op("d2", "B", "add", "C", "relay", ["a2"])
+    c.op("cw", "C", "write", None, None, ["d1", "d2"])
+    c.run({"A": "admin", "B": "admin", "C": "relay"}, ignored={"cw"})
+
+    # A relay-only key cannot even write on top of a later member grant it
+    # has not seen: acceptance looks at the op's own past.
+    c = base("X19")
+    c.op("r1", "A", "add", "R", "relay", ["a1"])
+    c.op("p", "A", "add", "R", "member", ["r1"])
+    c.op("rw", "R", "write", None, None, ["r1"])
+    c.op("rw2", "R", "write", None, None, ["p"])
+    c.run({"A": "admin", "B": "admin", "R": "member"}, rejected={"rw"})
+
 
 # ---------------------------------------------------------------------------
 # Random scenarios

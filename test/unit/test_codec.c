@@ -180,7 +180,7 @@ static void test_non_canonical(void){
 
   /* Unknown role in an add. */
   memset(aPayload, 1, sizeof(aPayload));
-  aPayload[32] = 3;
+  aPayload[32] = 4;               /* 1 admin, 2 member, 3 relay */
   make_op(&buf, BEC_KIND_ADD, 1, aPred, aPayload, 33);
   CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
   CHECK(zErr && strstr(zErr, "role"));

@@ -544,7 +544,7 @@ static void test_local_api(void){
   CHECK(strstr(z, "no group")!=0 || strstr(z, "64 hex")!=0);
   q(a, "SELECT bec_create_group()");
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'owner')", zB);
-  CHECK(strstr(q(a, zSql), "'admin' or 'member'")!=0);
+  CHECK(strstr(q(a, zSql), "'member' or 'relay'")!=0);
   CHECK(strstr(q(a, "SELECT bec_add_member('xyz', 'admin')"), "64 hex")!=0);
   snprintf(zSql, sizeof(zSql), "SELECT bec_remove_member('%s')", zB);
   CHECK(strstr(q(a, zSql), "is not a member")!=0);
