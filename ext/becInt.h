@@ -518,6 +518,16 @@ int bec_config_delete(BecCtx*, const char *zKey);
 /* A copy of column 0 of pStmt's current row: *ppOut from sqlite3_malloc64
 ** (the caller frees it), *pn its size. */
 int bec_ctx_column_copy(sqlite3_stmt *pStmt, u8 **ppOut, i64 *pn);
+/* One SQL function of a table of them, registered with a reference to the
+** context as its user data (bec_ctx_register_funcs). */
+typedef struct BecFunc BecFunc;
+struct BecFunc {
+  const char *zName;
+  int nArg;
+  int flags;                       /* SQLITE_UTF8 | SQLITE_DIRECTONLY ... */
+  void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
+};
+int bec_ctx_register_funcs(sqlite3*, BecCtx*, const BecFunc *a, int n);
 /* The eponymous table whose xDisconnect finalizes the cache. */
 extern sqlite3_module bec_conn_module;
 

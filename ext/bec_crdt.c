@@ -992,6 +992,25 @@ static int exec_key(BecTab *t, Merge *m, const char *zSql){
 static const char zDelConflicts[] =
   "DELETE FROM bec_store_conflict WHERE tbl=?1 AND pk=?2";
 
+/* Binds the row a change of op x makes new to BEC_TAB_INSERT or _UPSERT:
+** the values it sets (NULL elsewhere), r = x, s<i> = x where it writes. */
+static void bind_new_row(const BecTab *t, const Merge *m, int x,
+                         sqlite3_stmt *pW){
+  const BecSchema *s = t->pSchema;
+  int i, k;
+  for(i=0; i<s->nCol; i++){
+    if( m->abSet[i] ) bec_value_bind(pW, i+1, &m->aVal[i]);
+    else sqlite3_bind_null(pW, i+1);
+  }
+  sqlite3_bind_int(pW, s->nCol+1, x);
+  for(i=0, k=0; i<s->nCol; i++){
+    if( s->aCol[i].iPk ) continue;
+    if( m->abSet[i]==2 ) sqlite3_bind_int(pW, s->nCol+2+k, x);
+    else sqlite3_bind_null(pW, s->nCol+2+k);
+    k++;
+  }
+}
+
 /* apply_change for an op that descends from every member of the row (every
 ** stored op is its ancestor, as for every local op and for a peer's op on
 ** a linear history) in a table without conflicts: the op covers every
@@ -1050,17 +1069,7 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
   rc = bec_tab_stmt(t, eChange==BEC_CHANGE_INSERT ? BEC_TAB_INSERT
                                                   : BEC_TAB_UPSERT, &pW);
   if( rc ) return rc;
-  for(i=0; i<s->nCol; i++){
-    if( m->abSet[i] ) bec_value_bind(pW, i+1, &m->aVal[i]);
-    else sqlite3_bind_null(pW, i+1);
-  }
-  sqlite3_bind_int(pW, s->nCol+1, x);
-  for(i=0, k=0; i<s->nCol; i++){
-    if( s->aCol[i].iPk ) continue;
-    if( m->abSet[i]==2 ) sqlite3_bind_int(pW, s->nCol+2+k, x);
-    else sqlite3_bind_null(pW, s->nCol+2+k);
-    k++;
-  }
+  bind_new_row(t, m, x, pW);
   /* Inserted or updated?  Only an insert sets the last rowid: preset it to
   ** a value the new row cannot have (an INTEGER key is the rowid; other
   ** tables' rowids are positive). */
@@ -1180,17 +1189,7 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
   }else if( !bRow ){
     rc = bec_tab_stmt(t, BEC_TAB_INSERT, &pW);
     if( rc==SQLITE_OK ){
-      for(i=0; i<s->nCol; i++){
-        if( m->abSet[i] ) bec_value_bind(pW, i+1, &m->aVal[i]);
-        else sqlite3_bind_null(pW, i+1);
-      }
-      sqlite3_bind_int(pW, s->nCol+1, x);
-      for(i=0, k=0; i<s->nCol; i++){
-        if( s->aCol[i].iPk ) continue;
-        if( m->abSet[i]==2 ) sqlite3_bind_int(pW, s->nCol+2+k, x);
-        else sqlite3_bind_null(pW, s->nCol+2+k);
-        k++;
-      }
+      bind_new_row(t, m, x, pW);
       sqlite3_step(pW);
       rc = sqlite3_reset(pW);
       if( rc==SQLITE_OK && piRowid ){

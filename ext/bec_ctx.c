@@ -510,3 +510,14 @@ int bec_config_delete(BecCtx *p, const char *zKey){
   sqlite3_step(pStmt);
   return sqlite3_reset(pStmt);
 }
+
+int bec_ctx_register_funcs(sqlite3 *db, BecCtx *p, const BecFunc *a, int n){
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    /* Each registration holds a reference, released by its destructor. */
+    rc = sqlite3_create_function_v2(db, a[i].zName, a[i].nArg, a[i].flags,
+                                    bec_ctx_ref(p), a[i].xFunc, 0, 0,
+                                    bec_ctx_unref);
+  }
+  return rc;
+}

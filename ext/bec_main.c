@@ -424,12 +424,7 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 #define READS    (SQLITE_UTF8|SQLITE_INNOCUOUS)
 #define PURE     (SQLITE_UTF8|SQLITE_INNOCUOUS|SQLITE_DETERMINISTIC)
 
-static const struct {
-  const char *zName;
-  int nArg;
-  int flags;
-  void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
-} aFunc[] = {
+static const BecFunc aFunc[] = {
   { "bec_version",      0, PURE,   fnVersion },
   { "bec_build_info",   0, PURE,   fnBuildInfo },
   { "bec_keygen",       0, DIRECT, fnKeygen },
@@ -521,10 +516,9 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = bec_names_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_sync_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_root_register(db, pCtx);
-  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
-    rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
-                                    aFunc[i].flags, bec_ctx_ref(pCtx),
-                                    aFunc[i].xFunc, 0, 0, bec_ctx_unref);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_register_funcs(db, pCtx, aFunc,
+                                (int)(sizeof(aFunc)/sizeof(aFunc[0])));
   }
   if( rc ){
     *pzErrMsg = sqlite3_mprintf("bec: cannot register: %s", sqlite3_errstr(rc));

@@ -1934,23 +1934,13 @@ const BecDeriver bec_member_deriver = {
 };
 
 int bec_member_register(sqlite3 *db, BecCtx *p){
-  static const struct {
-    const char *zName;
-    int nArg;
-    void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
-  } aFunc[] = {
-    { "bec_add_member",     2, fnAddMember },
-    { "bec_remove_member",  1, fnRemoveMember },
-    { "bec_member_rebuild", 0, fnRebuild },
+  static const BecFunc aFunc[] = {
+    { "bec_add_member", 2, SQLITE_UTF8|SQLITE_DIRECTONLY, fnAddMember },
+    { "bec_remove_member", 1, SQLITE_UTF8|SQLITE_DIRECTONLY, fnRemoveMember },
+    { "bec_member_rebuild", 0, SQLITE_UTF8|SQLITE_DIRECTONLY, fnRebuild },
   };
-  int rc = SQLITE_OK;
-  size_t i;
-  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
-    rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
-                                    SQLITE_UTF8|SQLITE_DIRECTONLY,
-                                    bec_ctx_ref(p), aFunc[i].xFunc, 0, 0,
-                                    bec_ctx_unref);
-  }
+  int rc = bec_ctx_register_funcs(db, p, aFunc,
+                                  (int)(sizeof(aFunc)/sizeof(aFunc[0])));
   if( rc ) return rc;
   return bec_vtab_register_table(db, p, &memberTable);
 }

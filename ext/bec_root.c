@@ -1398,22 +1398,12 @@ static const BecTableDef holderTable = {
   0, 0 };
 
 int bec_root_register(sqlite3 *db, BecCtx *p){
-  static const struct {
-    const char *zName;
-    int nArg;
-    void (*xFunc)(sqlite3_context*, int, sqlite3_value**);
-  } aFunc[] = {
-    { "bec_root_open", 2, fnRootOpen },
-    { "bec_root_step", 0, fnRootStep },
+  static const BecFunc aFunc[] = {
+    { "bec_root_open", 2, SQLITE_UTF8|SQLITE_DIRECTONLY, fnRootOpen },
+    { "bec_root_step", 0, SQLITE_UTF8|SQLITE_DIRECTONLY, fnRootStep },
   };
-  int rc = SQLITE_OK;
-  size_t i;
-  for(i=0; rc==SQLITE_OK && i<sizeof(aFunc)/sizeof(aFunc[0]); i++){
-    rc = sqlite3_create_function_v2(db, aFunc[i].zName, aFunc[i].nArg,
-                                    SQLITE_UTF8|SQLITE_DIRECTONLY,
-                                    bec_ctx_ref(p), aFunc[i].xFunc, 0, 0,
-                                    bec_ctx_unref);
-  }
+  int rc = bec_ctx_register_funcs(db, p, aFunc,
+                                  (int)(sizeof(aFunc)/sizeof(aFunc[0])));
   if( rc==SQLITE_OK ) rc = bec_vtab_register_table(db, p, &rootTable);
   if( rc==SQLITE_OK ) rc = bec_vtab_register_table(db, p, &holderTable);
   return rc;

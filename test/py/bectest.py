@@ -40,6 +40,60 @@ def free_port():
     return port
 
 
+class Replicas:
+    """File databases of one test in a temporary folder: a group's origin
+    (identity, group, optionally one bec table), replicas that join it, and
+    clones (the same identity: the file and its key file)."""
+
+    def __init__(self, prefix):
+        import tempfile
+        self.dir = tempfile.mkdtemp(prefix=prefix)
+
+    def path(self, name):
+        p = os.path.join(self.dir, name)
+        for suffix in ("", "-wal", "-shm", "-bec-key"):
+            if os.path.exists(p + suffix):
+                os.remove(p + suffix)
+        return p
+
+    def origin(self, name, decl="id TEXT PRIMARY KEY, title TEXT, done INTEGER",
+               table="todos"):
+        db = connect(self.path(name))
+        db.execute("SELECT bec_keygen()")
+        db.execute("SELECT bec_create_group()")
+        if decl:
+            db.execute("CREATE VIRTUAL TABLE %s USING bec(%s)" % (table, decl))
+        return db
+
+    def joined(self, src, name):
+        db = connect(self.path(name))
+        db.execute("SELECT bec_keygen()")
+        db.execute("SELECT bec_join(?)", (one(src, "SELECT bec_group_id()"),))
+        return db
+
+    def clone(self, src, name):
+        import shutil
+        p = self.path(name)
+        dst = sqlite3.connect(p)
+        src.backup(dst)
+        dst.close()
+        shutil.copy(src.execute("SELECT bec_key_file()").fetchone()[0], p + "-bec-key")
+        return connect(p)
+
+    def cleanup(self):
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def ship(src, dst, reverse=False):
+    """bec_ingest every op of src into dst (in reverse if asked)."""
+    bodies = [b for (b,) in src.execute("SELECT body FROM bec_ops").fetchall()]
+    if reverse:
+        bodies.reverse()
+    for b in bodies:
+        dst.execute("SELECT bec_ingest(?)", (b,))
+
+
 def one(db, sql, *args):
     row = db.execute(sql, args).fetchone()
     return None if row is None else row[0]

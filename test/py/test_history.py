@@ -5,55 +5,13 @@ removed member's writes shown as not valid; the same list on every replica.
 
     BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_history.py
 """
-import os
-import shutil
-import sqlite3
-import tempfile
 
-from bectest import T, connect, one
+from bectest import T, Replicas, one, ship
 
-TMP = tempfile.mkdtemp(prefix="bec_history_")
-
-
-def path(name):
-    p = os.path.join(TMP, name)
-    for suffix in ("", "-wal", "-shm", "-bec-key"):
-        if os.path.exists(p + suffix):
-            os.remove(p + suffix)
-    return p
-
-
-def origin(name, decl="id TEXT PRIMARY KEY, title TEXT, done INTEGER"):
-    db = connect(path(name))
-    db.execute("SELECT bec_keygen()")
-    db.execute("SELECT bec_create_group()")
-    if decl:
-        db.execute("CREATE VIRTUAL TABLE todos USING bec(%s)" % decl)
-    return db
-
-
-def joined(src, name):
-    db = connect(path(name))
-    db.execute("SELECT bec_keygen()")
-    db.execute("SELECT bec_join(?)", (one(src, "SELECT bec_group_id()"),))
-    return db
-
-
-def clone(src, name):
-    p = path(name)
-    dst = sqlite3.connect(p)
-    src.backup(dst)
-    dst.close()
-    shutil.copy(src.execute("SELECT bec_key_file()").fetchone()[0], p + "-bec-key")
-    return connect(p)
-
-
+R = Replicas("bec_history_")
+path, origin, joined, clone = R.path, R.origin, R.joined, R.clone
 def sync(src, dst, rev=False):
-    bodies = [b for (b,) in src.execute("SELECT body FROM bec_ops").fetchall()]
-    if rev:
-        bodies.reverse()
-    for b in bodies:
-        dst.execute("SELECT bec_ingest(?)", (b,))
+    ship(src, dst, rev)
 
 
 def hist(db, table, key):
@@ -135,4 +93,5 @@ def test_removed_and_replicas():
 for name, fn in sorted(globals().items()):
     if name.startswith("test_") and callable(fn):
         fn()
+R.cleanup()
 T.done()

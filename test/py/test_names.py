@@ -8,53 +8,22 @@ the order the ops arrive in; a removed member's later name does not count.
     BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_names.py
 """
 import os
-import shutil
 import sqlite3
-import tempfile
 
 import becwire
-from bectest import T, connect, one
+from bectest import T, Replicas, connect, one, ship
 
-TMP = tempfile.mkdtemp(prefix="bec_names_")
-
-
-def path(name):
-    p = os.path.join(TMP, name)
-    for suffix in ("", "-wal", "-shm", "-bec-key"):
-        if os.path.exists(p + suffix):
-            os.remove(p + suffix)
-    return p
+R = Replicas("bec_names_")
+TMP = R.dir
+path, joined, clone = R.path, R.joined, R.clone
 
 
 def origin(name):
-    db = connect(path(name))
-    db.execute("SELECT bec_keygen()")
-    db.execute("SELECT bec_create_group()")
-    return db
-
-
-def joined(src, name):
-    db = connect(path(name))
-    db.execute("SELECT bec_keygen()")
-    db.execute("SELECT bec_join(?)", (one(src, "SELECT bec_group_id()"),))
-    return db
-
-
-def clone(src, name):
-    p = path(name)
-    dst = sqlite3.connect(p)
-    src.backup(dst)
-    dst.close()
-    shutil.copy(src.execute("SELECT bec_key_file()").fetchone()[0], p + "-bec-key")
-    return connect(p)
+    return R.origin(name, decl=None)
 
 
 def sync(src, dst, rev=False):
-    bodies = [b for (b,) in src.execute("SELECT body FROM bec_ops").fetchall()]
-    if rev:
-        bodies.reverse()
-    for b in bodies:
-        dst.execute("SELECT bec_ingest(?)", (b,))
+    ship(src, dst, rev)
 
 
 def name_of(db, key):
@@ -177,4 +146,5 @@ def test_removed_member():
 for name, fn in sorted(globals().items()):
     if name.startswith("test_") and callable(fn):
         fn()
+R.cleanup()
 T.done()
