@@ -11,11 +11,14 @@
 **
 ** Exit codes: 0 done, 1 usage, 2 cannot open or read DB, 3 dot failed.
 */
-#include "becInt.h"
+#include <sqlite3.h>
+
+#include "bec.h"
 
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 static void usage(FILE *f){

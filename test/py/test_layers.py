@@ -1,7 +1,8 @@
 """test_layers.py - the floors of ext/ (docs/architecture.md) hold in the
 source: every file calls only files below it, so the calls between files
 form no circle; bec_main.c alone sees every file; the DAG layer and the
-context name no deriver; and every stored table is written by one file.
+context name no deriver; every stored table is written by one file; and
+the installed tools include only the public header.
 
 Read from the C sources (comments and string literals stripped for the
 call graph), so a change that adds an upward call fails here with the
@@ -124,6 +125,16 @@ def test_one_writer_per_table():
             T.check(hits == [], "%s writes a shadow table: %r" % (name, hits))
 
 
+def test_tools_use_the_public_header():
+    """Installed tools (becsync, becviz) reach bec through bec.h and SQL
+    only; benchmarks may use the internal header."""
+    for tool in ("becsync.c", "becviz.c"):
+        src = open(os.path.join(ROOT, "tools", tool)).read()
+        T.check('#include "bec.h"' in src, "%s includes bec.h" % tool)
+        T.check("becInt.h" not in strip(src), "%s does not include becInt.h" % tool)
+
+
 test_no_circle()
 test_one_writer_per_table()
+test_tools_use_the_public_header()
 T.done()
