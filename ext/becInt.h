@@ -721,6 +721,9 @@ struct BecValue {
   const u8 *a;
 };
 void bec_value_encode(BecBuf*, sqlite3_value*, int *pRc);
+/* The value of an sqlite3_value, as bec_value_encode encodes it (text and
+** blob point into pVal).  SQLITE_NOMEM if its text cannot be had. */
+int bec_value_of(sqlite3_value *pVal, BecValue *pV);
 int bec_value_decode(BecReader*, BecValue*) BEC_WARN_UNUSED;
 void bec_value_bind(sqlite3_stmt*, int iParam, const BecValue*);
 void bec_value_result(sqlite3_context*, const BecValue*);

@@ -1425,8 +1425,8 @@ static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
 }
 
 /**************************************************************************
-** Local writes, in one direction.  A change that xUpdate makes is encoded
-** into the transaction's write op, read back from those bytes, and applied
+** Local writes, in one direction.  A change that xUpdate makes becomes one
+** set of values that is encoded into the transaction's write op and applied
 ** by apply_change, the writer of peers' ops, as that op: with the seq it
 ** will get (pC->iSeq) and every stored op its ancestor, as every local op
 ** has.  The transaction so reads its own writes.  At commit
@@ -1456,8 +1456,7 @@ int bec_crdt_txn_begin(BecCtx *p, char **pzErr){
 /* Appends one change to the transaction's op: head, key values and, for
 ** an upsert, the mask and values of the columns with abSet[i]==2. */
 static int change_encode(BecTab *t, BecCrdt *pC, int bDelete,
-                         sqlite3_value **apKey, const u8 *abSet,
-                         sqlite3_value **aV, char **pzErr){
+                         const BecValue *aVal, const u8 *abSet, char **pzErr){
   const BecSchema *s = t->pSchema;
   u8 aMask[(BEC_TABLE_MAX_COL+7)/8];
   int nMask = (s->nCol+7)/8;
@@ -1475,13 +1474,13 @@ static int change_encode(BecTab *t, BecCrdt *pC, int bDelete,
     return rc;
   }
   bec_buf_append_varint(&pC->chg, (u64)iTable*2 + (bDelete ? 1 : 0), &rc);
-  for(k=0; k<s->nPk; k++) bec_value_encode(&pC->chg, apKey[k], &rc);
+  for(k=0; k<s->nPk; k++) bec_value_put(&pC->chg, &aVal[s->aPk[k]], &rc);
   if( !bDelete ){
     memset(aMask, 0, sizeof(aMask));
     for(i=0; i<s->nCol; i++) if( abSet[i]==2 ) aMask[i/8] |= (u8)(1<<(i%8));
     bec_buf_append(&pC->chg, aMask, nMask, &rc);
     for(i=0; i<s->nCol; i++){
-      if( abSet[i]==2 ) bec_value_encode(&pC->chg, aV[i], &rc);
+      if( abSet[i]==2 ) bec_value_put(&pC->chg, &aVal[i], &rc);
     }
   }
   pC->nChange++;
@@ -1494,11 +1493,10 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
   BecCtx *p = t->pCtx;
   BecCrdt *pC = p->pCrdt;
   const BecSchema *s = t->pSchema;
-  BecWriteReader wr;
   const i64 nBuf0 = pC->chg.n, nChange0 = pC->nChange;
   const int nTable0 = pC->nTable;
   Merge *m;
-  int rc, iTable = 0, bDelete = 0, k;
+  int rc, i, k;
 
   rc = bec_crdt_txn_begin(p, pzErr);
   if( rc ) return rc;
@@ -1508,23 +1506,22 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
     memset(pC->pMerge, 0, sizeof(Merge));
   }
   m = (Merge*)pC->pMerge;
-  rc = change_encode(t, pC, eChange==BEC_CHANGE_DELETE, apKey, abSet, aV,
-                     pzErr);
-  if( rc==SQLITE_OK ){
-    /* Read back: the rows get exactly what the op will carry. */
-    memset(&wr, 0, sizeof(wr));
-    wr.rd.a = pC->chg.a + nBuf0;
-    wr.rd.n = pC->chg.n - nBuf0;
-    wr.nTable = pC->nTable;
-    wr.aTableHash = pC->aTableHash;
-    wr.nChange = 1;
-    rc = bec_write_head(&wr, &iTable, &bDelete);
-    if( rc==SQLITE_OK ) rc = bec_write_body(&wr, s, bDelete, m->aVal, m->abSet);
-    if( rc ){
-      *pzErr = sqlite3_mprintf("bec: cannot write %s: the change does not "
-                               "decode as encoded", s->zName);
-      rc = SQLITE_INTERNAL;
+  /* One set of values: the op's bytes are their encoding, and the merge
+  ** applies the same values (the codec is lossless: test_codec). */
+  for(i=0; i<s->nCol; i++) m->abSet[i] = 0;
+  for(k=0; rc==SQLITE_OK && k<s->nPk; k++){
+    rc = bec_value_of(apKey[k], &m->aVal[s->aPk[k]]);
+    m->abSet[s->aPk[k]] = 1;
+  }
+  for(i=0; rc==SQLITE_OK && eChange!=BEC_CHANGE_DELETE && i<s->nCol; i++){
+    if( abSet[i]==2 && !s->aCol[i].iPk ){
+      rc = bec_value_of(aV[i], &m->aVal[i]);
+      m->abSet[i] = 2;
     }
+  }
+  if( rc==SQLITE_OK ){
+    rc = change_encode(t, pC, eChange==BEC_CHANGE_DELETE, m->aVal, m->abSet,
+                       pzErr);
   }
   if( rc==SQLITE_OK ){
     for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);

@@ -72,6 +72,16 @@ void bec_value_put(BecBuf *pBuf, const BecValue *v, int *pRc){
 
 void bec_value_encode(BecBuf *pBuf, sqlite3_value *pVal, int *pRc){
   BecValue v;
+  int rc = bec_value_of(pVal, &v);
+  if( rc ){
+    if( *pRc==SQLITE_OK ) *pRc = rc;
+    return;
+  }
+  bec_value_put(pBuf, &v, pRc);
+}
+
+int bec_value_of(sqlite3_value *pVal, BecValue *pV){
+  BecValue v;
   memset(&v, 0, sizeof(v));
   switch( sqlite3_value_type(pVal) ){
     case SQLITE_INTEGER:
@@ -86,10 +96,7 @@ void bec_value_encode(BecBuf *pBuf, sqlite3_value *pVal, int *pRc){
       v.eType = BEC_VAL_TEXT;
       v.a = sqlite3_value_text(pVal);
       v.n = sqlite3_value_bytes(pVal);
-      if( v.a==0 ){
-        if( *pRc==SQLITE_OK ) *pRc = SQLITE_NOMEM;
-        return;
-      }
+      if( v.a==0 ) return SQLITE_NOMEM;
       break;
     case SQLITE_BLOB:
       v.eType = BEC_VAL_BLOB;
@@ -100,7 +107,8 @@ void bec_value_encode(BecBuf *pBuf, sqlite3_value *pVal, int *pRc){
       v.eType = BEC_VAL_NULL;
       break;
   }
-  bec_value_put(pBuf, &v, pRc);
+  *pV = v;
+  return SQLITE_OK;
 }
 
 int bec_value_is_nan(const BecValue *v){
