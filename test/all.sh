@@ -21,7 +21,7 @@ fi
 # A short libFuzzer pass over every fuzz target (make fuzz runs longer).
 if command -v clang >/dev/null; then
   echo "== fuzz smoke pass"
-  bash test/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-10}" >build/fuzz-smoke.log 2>&1
+  bash test/fuzz/run.sh "${FUZZ_SMOKE_SECONDS:-6}" >build/fuzz-smoke.log 2>&1
   grep -E '^(FAIL|fuzz_|fuzz:)' build/fuzz-smoke.log
   tail -n 1 build/fuzz-smoke.log | awk '{print $2" passed, "$3" failed"}' > build/test-summary-fuzz
 else

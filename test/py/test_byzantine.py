@@ -6,8 +6,8 @@
 
 Each seed is one run of 6 honest and 3 Byzantine replicas (see bytesim.py
 for what they do and what is checked).  A failing seed prints FAIL lines and
-the exact command that replays it.  The default is 200 seeds on the normal
-build and 50 on the sanitizer build (BEC_SAN=1, set by test/run.sh).
+the exact command that replays it.  The default is 120 seeds on the normal
+build and 30 on the sanitizer build (BEC_SAN=1, set by test/run.sh).
 """
 import os
 import sys
@@ -22,7 +22,7 @@ from bectest import T  # noqa: E402
 
 
 def main():
-    default = "50" if os.environ.get("BEC_SAN") == "1" else "200"
+    default = "30" if os.environ.get("BEC_SAN") == "1" else "120"
     n = int(os.environ.get("BEC_BYZ_SEEDS", default))
     first = int(os.environ.get("BEC_BYZ_FIRST", "0"))
     totals = {}

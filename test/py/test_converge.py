@@ -900,7 +900,7 @@ def main():
     report, a signal) is a failure, and the next child goes on after it."""
     if os.environ.get("BEC_CONVERGE_SEED"):
         return run_seeds([int(os.environ["BEC_CONVERGE_SEED"])])
-    default = "50" if os.environ.get("BEC_SAN") == "1" else "200"
+    default = "30" if os.environ.get("BEC_SAN") == "1" else "120"
     n = int(os.environ.get("BEC_CONVERGE_SEEDS", default))
     first = int(os.environ.get("BEC_CONVERGE_START", "0"))
     if os.environ.get("BEC_CONVERGE_CHILD") == "1":

@@ -222,7 +222,7 @@ def main():
         seeds = [int(one_seed)]
     else:
         base = int(os.environ.get("BEC_MEMBER_SEED_BASE", "1"))
-        default = 150 if os.environ.get("BEC_SAN") else 1000
+        default = 100 if os.environ.get("BEC_SAN") else 600
         seeds = range(base, base + int(os.environ.get("BEC_MEMBER_SEEDS", default)))
     t0 = time.time()
     n_ops = 0

@@ -209,10 +209,11 @@ static int run_trials(const char *zPath, const char *zSrc, int nTrial,
 
 int main(void){
   char zPath[256], zSrc[256];
-  /* 100 trials of each on the normal build; the sanitizer and valgrind
-  ** passes check memory safety, for which fewer are enough. */
+  /* 60 trials of each on the normal build (BEC_CRASH_TRIALS for more);
+  ** the sanitizer and valgrind passes check memory safety, for which fewer
+  ** are enough. */
   int nTrial = getenv("BEC_CRASH_TRIALS") ? atoi(getenv("BEC_CRASH_TRIALS"))
-             : getenv("BEC_VALGRIND") ? 3 : getenv("BEC_SAN") ? 20 : 100;
+             : getenv("BEC_VALGRIND") ? 3 : getenv("BEC_SAN") ? 20 : 60;
   int nBad, nPartial = 0, i;
   const char *azSuffix[] = { "", "-wal", "-journal", "-shm", "-bec-key" };
 

@@ -660,9 +660,10 @@ static void test_reload(void){
 int main(void){
   /* The differential test against the reference model covers thousands of
   ** DAGs; these seeds check order independence in C (more: set
-  ** BEC_MEMBER_C_SEEDS, e.g. for a long ASan run). */
+  ** BEC_MEMBER_C_SEEDS, e.g. for a long ASan run; valgrind runs 4). */
   unsigned s, nSeed = getenv("BEC_MEMBER_C_SEEDS")
-                      ? (unsigned)atoi(getenv("BEC_MEMBER_C_SEEDS")) : 10;
+                      ? (unsigned)atoi(getenv("BEC_MEMBER_C_SEEDS"))
+                      : getenv("BEC_VALGRIND") ? 4 : 10;
   test_acceptance();
   test_cascade();
   test_demotion();
