@@ -1677,10 +1677,9 @@ static char *schema_decl(const BecSchema *s){
 
 /* Creates the virtual table of create op iSeq (schema s, the winner of
 ** its name) unless a local object has taken one of its names: then the
-** table stays hidden (see "Showing tables").  bRebuild: replay the writes
-** to it (they may be stored already). */
-static int show_table(BecCtx *p, int iSeq, const BecSchema *s, int bRebuild,
-                      char **pzErr){
+** table stays hidden (see "Showing tables").  Its xCreate fills its rows
+** from the ops (bec_crdt_show_rows). */
+static int show_table(BecCtx *p, int iSeq, const BecSchema *s, char **pzErr){
   char *zWhy = 0, *zDecl = 0, *zId = 0;
   int rc = bec_crdt_name_taken(p, s->zName, &zWhy);
   if( rc || zWhy ){
@@ -1699,7 +1698,6 @@ static int show_table(BecCtx *p, int iSeq, const BecSchema *s, int bRebuild,
   }
   sqlite3_free(zDecl);
   sqlite3_free(zId);
-  (void)bRebuild;   /* xCreate rebuilt its rows (bec_crdt_show_rows) */
   /* (the feed: every row of the table shown may be new to the app) */
   if( rc==SQLITE_OK ) rc = feed_add(p, 0, iSeq, 0, 0);
   return rc;
@@ -1744,7 +1742,7 @@ static int show_hidden(BecCtx *p, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<nSeq; i++){
     BecSchema *s = 0;
     rc = bec_crdt_load_schema(p, aSeq[i], &s, 0, pzErr);
-    if( rc==SQLITE_OK ) rc = show_table(p, aSeq[i], s, 1, pzErr);
+    if( rc==SQLITE_OK ) rc = show_table(p, aSeq[i], s, pzErr);
     bec_schema_free(s);
   }
   sqlite3_free(aSeq);
@@ -1752,13 +1750,12 @@ static int show_hidden(BecCtx *p, char **pzErr){
 }
 
 /* Makes iNew (a create or drop op, or 0) the winner of zName: the table
-** on this replica follows.  bRebuild: replay the writes to a new
-** incarnation (needed when validity, not arrival, made it win).
-** Names compare case-insensitively (ASCII), but what is shown - the
+** on this replica follows (a new incarnation shown gets its rows from the
+** ops, whether arrival or validity made it win).  Names compare case-insensitively (ASCII), but what is shown - the
 ** catalog's name, the virtual table's and its shadow table's spelling -
 ** is exactly the winning op's: zName may be any spelling of it. */
 static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
-                      const BecSchema *pNew, int bRebuild, char **pzErr){
+                      const BecSchema *pNew, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int rc = SQLITE_OK;
   int bOldLive = 0;
@@ -1809,7 +1806,7 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
   }
   if( rc==SQLITE_OK && pNew && pNew->action==BEC_SCHEMA_CREATE
    && !p->bNested ){
-    rc = show_table(p, iNew, pNew, bRebuild, pzErr);
+    rc = show_table(p, iNew, pNew, pzErr);
   }
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot apply the schema of table %s: %s",
@@ -1906,7 +1903,7 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     /* (a damaged catalog must not index the graph) */
     if( rc==SQLITE_OK && (iOld<0 || iOld>g->nNode) ) rc = SQLITE_CORRUPT;
     if( rc==SQLITE_OK && (iOld==0 || later(g, iSeq, iOld)) ){
-      rc = set_winner(p, s->zName, iOld, iSeq, s, 0, pzErr);
+      rc = set_winner(p, s->zName, iOld, iSeq, s, pzErr);
     }
   }
   bec_schema_free(s);
@@ -2042,7 +2039,7 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
       if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, s->zName, &iOld);
       if( rc==SQLITE_OK ) rc = compute_winner(p, g, s->zName, &iWin, &pWin, pzErr);
       if( rc==SQLITE_OK && iWin!=iOld ){
-        rc = set_winner(p, s->zName, iOld, iWin, pWin, 1, pzErr);
+        rc = set_winner(p, s->zName, iOld, iWin, pWin, pzErr);
       }
       bec_schema_free(s);
       bec_schema_free(pWin);
