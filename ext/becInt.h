@@ -332,6 +332,16 @@ int bec_crypto_unseal(const u8 *aSealed, int nSealed, const char *zPass,
 /* Sign / verify a becsync handshake transcript (domain "bec-sync-auth-v1",
 ** never an op's signed message).  Sign returns SQLITE_NOMEM or SQLITE_OK;
 ** verify returns 1 if valid, else 0. */
+/* Signatures of non-op messages under a domain string (domain || msg). */
+int bec_crypto_sign_domain(const u8 *aSecret, const char *zDomain,
+                           const u8 *aMsg, i64 nMsg, u8 *aSig);
+int bec_crypto_verify_domain(const u8 *aPub, const char *zDomain,
+                             const u8 *aMsg, i64 nMsg, const u8 *aSig);
+/* URL-safe base64, no padding: the text from sqlite3_malloc64 (0: no
+** memory); decode returns the byte count, or -1 if z is not such text or
+** does not fit nOut. */
+char *bec_crypto_b64_encode(const u8 *a, int n);
+int bec_crypto_b64_decode(const char *z, int nz, u8 *aOut, int nOut);
 int bec_crypto_sign_auth(const u8 *aSecret, const u8 *aMsg, i64 nMsg,
                          u8 *aSig) BEC_WARN_UNUSED;
 int bec_crypto_verify_auth(const u8 *aPub, const u8 *aMsg, i64 nMsg,
@@ -391,7 +401,7 @@ struct BecDeriver {
   void (*xForget)(BecCtx*);
 };
 #define BEC_DERIVE_ANY   (-1)
-#define BEC_MAX_DERIVERS 8
+#define BEC_MAX_DERIVERS 16
 #ifdef BEC_TEST_TOY_KIND
 extern const BecDeriver bec_toy_deriver;
 #endif
@@ -684,6 +694,12 @@ int bec_keyfile_read(const char *zPath, u8 *aSeed, char **pzErr)
 extern const BecDeriver bec_member_deriver;
 /* Registers the membership functions and tables on a connection. */
 int bec_member_register(sqlite3*, BecCtx*);
+/* Whether this replica's key may append a membership op of kind (ADD with
+** role, or REMOVE) about aTarget in its current view, as bec_add_member
+** and bec_remove_member check; on refusal *pzErr says why, prefixed with
+** zFunc. */
+int bec_member_may_append(BecCtx*, const char *zFunc, int kind, int role,
+                          const u8 *aTarget, char **pzErr);
 
 /**************************************************************************
 ** bec_root.c - the threshold root: key generation as ops (root-open,
@@ -1006,6 +1022,32 @@ int bec_vtab_register(sqlite3*, BecCtx*);
 int bec_vtab_register_table(sqlite3*, BecCtx*, const BecTableDef *pDef);
 
 /**************************************************************************
+** bec_invite.c - invitations: bec_invite(role) gives a one-time token, the
+** newcomer's bec_join(token) keeps a redemption it presents in sync, and
+** the inviter's replica signs the add (docs/membership.md).
+*/
+#define BEC_INVITE_REDEMPTION_BYTES (2*BEC_PUBKEY_BYTES + BEC_SIG_BYTES)
+extern const BecDeriver bec_invite_deriver;
+int bec_invite_register(sqlite3*, BecCtx*);
+/* 1 if z[0..n-1] looks like an invitation token (its prefix). */
+int bec_invite_is_token(const char *z, int n);
+/* The newcomer's bec_join(token): checks the token, signs the redemption
+** for this database's key and keeps it; aGroup gets the token's group. */
+int bec_invite_join(BecCtx*, const char *zToken, int nToken, u8 *aGroup,
+                    char **pzErr);
+/* The redemption this replica presents while it is not a member: *pbHas
+** 0 if none. */
+int bec_invite_pending(BecCtx*, u8 *aRed /* BEC_INVITE_REDEMPTION_BYTES */,
+                       int *pbHas);
+/* The inviter's side.  A redemption for an invitation this replica does
+** not hold does nothing.  Refused: *pzWhy (from sqlite3_mprintf) says why,
+** rc stays SQLITE_OK.  Honoured: the add op's hash in aHash, *pbAdded 1
+** (0 when the same key had redeemed it before).  rc is for failures of
+** this database only, with *pzErr. */
+int bec_invite_redeem(BecCtx*, const u8 *aRed, u8 *aHash, int *pbAdded,
+                      char **pzWhy, char **pzErr);
+
+/**************************************************************************
 ** bec_bloom.c / bec_syncmsg.c / bec_sync.c - Bloom-filter reconciliation
 ** between replicas (docs/sync.md): the filter, the versioned sync message,
 ** and offer/apply with per-peer state (bec_sync_offer, bec_sync_apply,
@@ -1028,7 +1070,8 @@ int bec_vtab_register_table(sqlite3*, BecCtx*, const BecTableDef *pDef);
 #define BEC_SYNC_F_FILTER          0x04  /* a filter follows */
 #define BEC_SYNC_F_KNOWS_ALL       0x08  /* sender holds all heads you sent */
 #define BEC_SYNC_F_SAME_HEADS      0x10  /* heads omitted: = those you sent */
-#define BEC_SYNC_F_ALL             0x1f
+#define BEC_SYNC_F_INVITE          0x20  /* an invitation's redemption */
+#define BEC_SYNC_F_ALL             0x3f
 
 #define BEC_BLOOM_BITS_PER_ENTRY  10
 #define BEC_BLOOM_PROBES          7
@@ -1059,6 +1102,7 @@ typedef struct BecSyncMsg BecSyncMsg;
 struct BecSyncMsg {
   int flags;                     /* BEC_SYNC_F_* */
   const u8 *aGroupTag;           /* BEC_GROUP_TAG_BYTES */
+  const u8 *aInvite;             /* BEC_INVITE_REDEMPTION_BYTES if INVITE */
   const u8 *aSession;            /* BEC_SYNC_SESSION_BYTES */
   i64 iRound;
   int nHead;  const u8 *aHead;   /* sorted, unique */

@@ -67,41 +67,75 @@ void bec_crypto_sign_id(const u8 *aSecret, const u8 *aGroupId, const u8 *aId,
   crypto_sign_detached(aSig, 0, aMsg, sizeof(aMsg), aSecret);
 }
 
-/* becsync handshake signatures: "bec-sync-auth-v1" || transcript, so a
-** transcript can never be mistaken for an op's signed message. */
-#define AUTH_DOMAIN     "bec-sync-auth-v1"
-#define AUTH_DOMAIN_LEN 16
-
-static int auth_message(const u8 *aMsg, i64 nMsg, u8 **ppOut, i64 *pnOut){
-  u8 *a = sqlite3_malloc64((sqlite3_uint64)(AUTH_DOMAIN_LEN + nMsg));
+/* Signatures of messages that are not ops: domain || message, so that no
+** such message can be mistaken for an op's signed message or for another
+** domain's (becsync's handshake transcripts, invite redemptions). */
+static int domain_message(const char *zDomain, const u8 *aMsg, i64 nMsg,
+                          u8 **ppOut, i64 *pnOut){
+  size_t nDom = strlen(zDomain);
+  u8 *a = sqlite3_malloc64((sqlite3_uint64)(nDom + (size_t)nMsg));
   if( a==0 ) return SQLITE_NOMEM;
-  memcpy(a, AUTH_DOMAIN, AUTH_DOMAIN_LEN);
-  if( nMsg ) memcpy(&a[AUTH_DOMAIN_LEN], aMsg, (size_t)nMsg);
+  memcpy(a, zDomain, nDom);
+  if( nMsg ) memcpy(&a[nDom], aMsg, (size_t)nMsg);
   *ppOut = a;
-  *pnOut = AUTH_DOMAIN_LEN + nMsg;
+  *pnOut = (i64)nDom + nMsg;
   return SQLITE_OK;
 }
 
-int bec_crypto_sign_auth(const u8 *aSecret, const u8 *aMsg, i64 nMsg,
-                         u8 *aSig){
+int bec_crypto_sign_domain(const u8 *aSecret, const char *zDomain,
+                           const u8 *aMsg, i64 nMsg, u8 *aSig){
   u8 *a = 0;
   i64 n = 0;
-  int rc = auth_message(aMsg, nMsg, &a, &n);
+  int rc = domain_message(zDomain, aMsg, nMsg, &a, &n);
   if( rc ) return rc;
   crypto_sign_detached(aSig, 0, a, (unsigned long long)n, aSecret);
   sqlite3_free(a);
   return SQLITE_OK;
 }
 
-int bec_crypto_verify_auth(const u8 *aPub, const u8 *aMsg, i64 nMsg,
-                           const u8 *aSig){
+int bec_crypto_verify_domain(const u8 *aPub, const char *zDomain,
+                             const u8 *aMsg, i64 nMsg, const u8 *aSig){
   u8 *a = 0;
   i64 n = 0;
   int bOk;
-  if( auth_message(aMsg, nMsg, &a, &n) ) return 0;
+  if( domain_message(zDomain, aMsg, nMsg, &a, &n) ) return 0;
   bOk = crypto_sign_verify_detached(aSig, a, (unsigned long long)n, aPub)==0;
   sqlite3_free(a);
   return bOk;
+}
+
+/* becsync handshake signatures. */
+#define AUTH_DOMAIN     "bec-sync-auth-v1"
+
+int bec_crypto_sign_auth(const u8 *aSecret, const u8 *aMsg, i64 nMsg,
+                         u8 *aSig){
+  return bec_crypto_sign_domain(aSecret, AUTH_DOMAIN, aMsg, nMsg, aSig);
+}
+
+int bec_crypto_verify_auth(const u8 *aPub, const u8 *aMsg, i64 nMsg,
+                           const u8 *aSig){
+  return bec_crypto_verify_domain(aPub, AUTH_DOMAIN, aMsg, nMsg, aSig);
+}
+
+/* URL-safe base64 without padding (tokens people copy and paste). */
+char *bec_crypto_b64_encode(const u8 *a, int n){
+  size_t nOut = sodium_base64_ENCODED_LEN((size_t)n,
+                                          sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  char *z = sqlite3_malloc64(nOut);
+  if( z ) sodium_bin2base64(z, nOut, a, (size_t)n,
+                            sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  return z;
+}
+
+int bec_crypto_b64_decode(const char *z, int nz, u8 *aOut, int nOut){
+  size_t nBin = 0;
+  const char *zEnd = 0;
+  if( sodium_base642bin(aOut, (size_t)nOut, z, (size_t)nz, 0, &nBin, &zEnd,
+                        sodium_base64_VARIANT_URLSAFE_NO_PADDING)
+   || zEnd!=&z[nz] ){
+    return -1;
+  }
+  return (int)nBin;
 }
 
 void bec_crypto_keypair(u8 *aPub, u8 *aSecret){

@@ -245,15 +245,29 @@ static void fnGroupId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
 }
 
-/* bec_join(group_id): this database will accept that group's ops. */
+/* bec_join(group_id): this database will accept that group's ops.
+** bec_join(token): the same for the token's group, and this replica asks
+** to be added in its next syncs (bec_invite.c). */
 static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = fn_ctx(ctx);
   u8 aGroup[BEC_HASH_BYTES], aOld[BEC_HASH_BYTES];
   int rc;
   if( fn_schema(ctx, "bec_join") ) return;
-  if( !bec_fn_arg32(argv[0], aGroup) ){
-    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: the group id must be "
-             "64 hex characters (the result of bec_group_id() on a member)"));
+  if( sqlite3_value_type(argv[0])==SQLITE_TEXT
+   && bec_invite_is_token((const char*)sqlite3_value_text(argv[0]),
+                          sqlite3_value_bytes(argv[0])) ){
+    /* An invitation: the redemption is kept, then the group is joined. */
+    char *zErr = 0;
+    rc = bec_invite_join(p, (const char*)sqlite3_value_text(argv[0]),
+                         sqlite3_value_bytes(argv[0]), aGroup, &zErr);
+    if( rc ){
+      bec_fn_error_in(ctx, "bec_join", rc, zErr);
+      return;
+    }
+  }else if( !bec_fn_arg32(argv[0], aGroup) ){
+    bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: give an "
+             "invitation token (bec_invite() on an admin's replica) or the "
+             "group id, 64 hex characters (bec_group_id() on a member)"));
     return;
   }
   if( bec_dag_group_id(p, aOld, 0)==SQLITE_OK ){
@@ -477,7 +491,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   static const BecDeriver *const apDeriver[] = {
     &bec_member_deriver, &bec_crdt_deriver, &bec_sync_deriver,
     &bec_root_deriver,
-    &bec_names_deriver,
+    &bec_names_deriver, &bec_invite_deriver,
 #ifdef BEC_TEST_TOY_KIND
     &bec_toy_deriver,
 #endif
@@ -514,6 +528,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = bec_table_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_feed_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_names_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_invite_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_sync_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_root_register(db, pCtx);
   if( rc==SQLITE_OK ){

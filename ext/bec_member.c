@@ -1808,6 +1808,11 @@ static int local_check(BecCtx *p, const char *zFunc, int kind, int role,
 }
 
 
+int bec_member_may_append(BecCtx *p, const char *zFunc, int kind, int role,
+                          const u8 *aTarget, char **pzErr){
+  return local_check(p, zFunc, kind, role, aTarget, pzErr);
+}
+
 /* bec_add_member(pubkey, role): appends add(pubkey, role); returns its
 ** hash. */
 static void fnAddMember(sqlite3_context *ctx, int argc, sqlite3_value **argv){

@@ -463,6 +463,31 @@ static int group_tag(BecCtx *p, u8 *aTag, char **pzErr){
 }
 
 /**************************************************************************
+** Invitations (bec_invite.c).
+*/
+/* While this replica waits to be added, every message it sends carries
+** its redemption. */
+static int ask_to_join(BecCtx *p, BecSyncMsg *pMsg, u8 *aInvite){
+  int bHas = 0;
+  int rc = bec_invite_pending(p, aInvite, &bHas);
+  if( rc==SQLITE_OK && bHas ){
+    pMsg->flags |= BEC_SYNC_F_INVITE;
+    pMsg->aInvite = aInvite;
+  }
+  return rc;
+}
+
+/* A refused redemption is the newcomer's problem, not the session's: it
+** goes on, and the reason (*pzWhy, from sqlite3_mprintf) is kept in
+** bec_invites and as the peer's last error in bec_peers. */
+static int honour_invite(BecCtx *p, const u8 *aInvite, char **pzWhy,
+                         char **pzErr){
+  u8 aHash[BEC_HASH_BYTES];
+  int bAdded = 0;
+  return bec_invite_redeem(p, aInvite, aHash, &bAdded, pzWhy, pzErr);
+}
+
+/**************************************************************************
 ** The offer.
 */
 static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
@@ -473,6 +498,7 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
   BecSyncMsg msg;
   BecBuf shared, heads, ops, sharedOut;
   u8 aTag[BEC_GROUP_TAG_BYTES];
+  u8 aInvite[BEC_INVITE_REDEMPTION_BYTES];
   u8 *aHave = 0;
   Delta d;
   i64 nBytes = 0;
@@ -526,6 +552,7 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
     msg.flags |= BEC_SYNC_F_FILTER;
     rc = build_filter(g, aHave, &msg.filter);
   }
+  if( rc==SQLITE_OK ) rc = ask_to_join(p, &msg, aInvite);
   if( rc==SQLITE_OK ){
     msg.flags |= BEC_SYNC_F_OFFER;
     msg.aGroupTag = aTag;
@@ -836,6 +863,8 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   BecSyncMsg in, msg;
   BecBuf recv, heads, ops, need, sharedOut, shared, same;
   u8 aTag[BEC_GROUP_TAG_BYTES];
+  u8 aInvite[BEC_INVITE_REDEMPTION_BYTES];
+  char *zRefusal = 0;
   u8 *aHave = 0, *aSend = 0, *aBase = 0;
   int *aTheirSeq = 0;
   Delta d;
@@ -906,6 +935,12 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   rc = accept_ops(p, s, &in, &recv, &d, &nParked, pzErr);
   s->nOpsRecv += d.nOpsRecv;
   s->nRejected += d.nRejected;
+
+  /* A newcomer's invitation: honoured here if this replica issued it; its
+  ** add op then goes back in this reply. */
+  if( rc==SQLITE_OK && (in.flags & BEC_SYNC_F_INVITE) ){
+    rc = honour_invite(p, in.aInvite, &zRefusal, pzErr);
+  }
 
   /* What the peer holds: everything it sent, its heads and shared heads,
   ** and, if it says so, everything we claimed last. */
@@ -1010,6 +1045,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     buf_set(&s->theirHeads, in.aHead, (i64)in.nHead*BEC_HASH_BYTES, &rc);
     s->bHeard = 1;
   }
+  if( rc==SQLITE_OK && !*pbDone ) rc = ask_to_join(p, &msg, aInvite);
   if( rc==SQLITE_OK && !*pbDone ){
     msg.flags |= bExact ? BEC_SYNC_F_KNOWS_ALL : 0;
     if( buf_equal(&heads, in.aHead, (i64)in.nHead*BEC_HASH_BYTES) ){
@@ -1044,7 +1080,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     theirs.n = (i64)in.nHead*BEC_HASH_BYTES;
     theirs.nAlloc = 0;
     if( bExact ) pShared = &theirs;
-    rc = peer_update(p, zPeer, &d, pShared, bSynced, 0);
+    rc = peer_update(p, zPeer, &d, pShared, bSynced, zRefusal);
     if( *pbDone ) s->bActive = 0;
   }else{
     /* Keep the counts of what did happen; end the session. */
@@ -1059,6 +1095,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   bec_buf_free(&sharedOut);
   bec_buf_free(&shared);
   bec_buf_free(&same);
+  sqlite3_free(zRefusal);
   sqlite3_free(aHave);
   sqlite3_free(aSend);
   sqlite3_free(aBase);

@@ -12,11 +12,15 @@
 **                        bit 4 SAME_HEADS: the head list is omitted and
 **                              equals the heads of the message it answers
 **                              (never in an offer)
-**                        bits 5-7 zero
+**                        bit 5 INVITE: a redemption follows the round
+**                        bits 6-7 zero
 **          group_tag:8 bytes (first 8 bytes of the group id)
 **          session:8 bytes (chosen at random by the offerer, echoed)
 **          round:varint (0 in an offer; a reply is the round it answers
 **                        plus 1; at most BEC_SYNC_MAX_ROUNDS)
+**          [invite:128 bytes] if INVITE (flag bit 5): an invitation's
+**                        redemption, sent by a replica waiting to be added
+**                        (bec_invite.c)
 **          [n_head:varint, head:32 bytes * n_head]     (strictly increasing)
 **                                                      unless SAME_HEADS
 **          [n_shared:varint, shared:32 bytes * n_shared] unless
@@ -101,6 +105,10 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
     return BEC_MALFORMED;
   }
   pMsg->iRound = (i64)v;
+  if( (flags & BEC_SYNC_F_INVITE)
+   && bec_read_bytes(&rd, BEC_INVITE_REDEMPTION_BYTES, &pMsg->aInvite) ){
+    return bad(pzErr, "truncated invitation");
+  }
   if( (flags & BEC_SYNC_F_OFFER) && v!=0 ) return bad(pzErr, "offer not in round 0");
   if( (flags & BEC_SYNC_F_OFFER) && (flags & BEC_SYNC_F_SAME_HEADS) ){
     return bad(pzErr, "an offer answers no heads");
@@ -200,6 +208,9 @@ void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
   bec_buf_append(pOut, pMsg->aGroupTag, BEC_GROUP_TAG_BYTES, pRc);
   bec_buf_append(pOut, pMsg->aSession, BEC_SYNC_SESSION_BYTES, pRc);
   bec_buf_append_varint(pOut, (u64)pMsg->iRound, pRc);
+  if( flags & BEC_SYNC_F_INVITE ){
+    bec_buf_append(pOut, pMsg->aInvite, BEC_INVITE_REDEMPTION_BYTES, pRc);
+  }
   if( (flags & BEC_SYNC_F_SAME_HEADS)==0 ){
     bec_buf_append_varint(pOut, (u64)pMsg->nHead, pRc);
     bec_buf_append(pOut, pMsg->aHead, (i64)pMsg->nHead*BEC_HASH_BYTES, pRc);

@@ -149,6 +149,7 @@
 /* Before authentication (see BEFORE AUTH above).  The bound is part of the
 ** protocol, so it is not an option: both sides must agree on it. */
 #define PREAUTH_MAX_FRAME  1024
+#define REDEMPTION_BYTES   128    /* bec_invite.c: invite_pk key sig */
 #define HANDSHAKE_TIMEOUT  10
 #define ROUND_TIMEOUT      300
 /* Closing drains what the peer still sends so that a refusal is not lost to
@@ -339,6 +340,8 @@ struct Db {
   sqlite3 *dbSign;            /* serve: the unlocked connection that signs
                               ** handshakes when the key is sealed, or 0 */
   pthread_mutex_t muSign;     /* guards dbSign */
+  int bRemoved;               /* this replica's key was removed from the
+                              ** group in its own view (atomic access) */
 };
 
 static void db_init(Db *pDb, sqlite3 *dbFixed, const char *zPath){
@@ -1015,6 +1018,58 @@ static int hear_removed(Db *pDb, Chan *ch, const u8 *aHash, size_t nHash,
   return EXIT_AUTH;
 }
 
+/* INVITATIONS.  A client that is not a member yet may put its invitation's
+** redemption (bec_invite.c) after its 'A' signature; the redemption names
+** the key that signed the handshake.  The serving replica, if it issued
+** the invitation, signs the newcomer's add (bec_invite_redeem, with the
+** signing connection when the key is sealed) and then serves it as the
+** member it now is; a refused redemption is answered with an 'E' frame
+** that says why (exit 4 at the client).  *pbAllowed says whether the peer
+** may sync now. */
+static int redeem(Db *pDb, const u8 *aRed, const u8 *aPeerPub, Chan *ch,
+                  Log *pLog, int *pbAllowed, char **pzWhy){
+  sqlite3 *db = 0;
+  u8 *aOut = 0;
+  int nOut = 0, rc;
+  char *zErr = 0;
+  if( pDb->dbSign ){
+    pthread_mutex_lock(&pDb->muSign);
+    rc = db_call(pDb->dbSign, "SELECT bec_invite_redeem(?1)", 1,
+                 (const void*[]){aRed}, (int[]){REDEMPTION_BYTES}, 0, &aOut,
+                 &nOut, &zErr);
+    pthread_mutex_unlock(&pDb->muSign);
+  }else{
+    if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
+    rc = db_call(db, "SELECT bec_invite_redeem(?1)", 1, (const void*[]){aRed},
+                 (int[]){REDEMPTION_BYTES}, 0, &aOut, &nOut, &zErr);
+    db_put(pDb, db);
+  }
+  if( rc ){
+    char zMsg[300];
+    snprintf(zMsg, sizeof(zMsg), "invitation refused: %s",
+             zErr ? zErr : "cannot redeem it");
+    free(zErr);
+    free(aOut);
+    (void)chan_send(ch, 'E', (const u8*)zMsg, strlen(zMsg));
+    *pzWhy = strdup(zMsg);
+    return EXIT_AUTH;
+  }
+  free(zErr);
+  if( aOut && nOut==64 ){
+    log_line(pLog, LOG_INFO, "added %.16s... by its invitation (op %.16s...)",
+             pLog->zKey, (const char*)aOut);
+  }
+  free(aOut);
+  aOut = 0;
+  if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
+  rc = db_call(db, "SELECT bec_sync_peer_allowed(?1)", 1,
+               (const void*[]){aPeerPub}, (int[]){32}, 0, &aOut, &nOut, pzWhy);
+  db_put(pDb, db);
+  *pbAllowed = rc==SQLITE_OK && aOut && aOut[0]=='1';
+  free(aOut);
+  return rc ? EXIT_LOCAL : EXIT_OK;
+}
+
 /* The handshake: hellos, keys, mutual signatures, membership, all before
 ** one total deadline and with frames bounded by PREAUTH_MAX_FRAME (see
 ** BEFORE AUTH at the top).  Each of its three database steps borrows a
@@ -1029,7 +1084,9 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   u8 aHdr[SS_HEADERBYTES], aPeerHdr[SS_HEADERBYTES];
   u8 aGroup[32], aPub[32], aPeerPub[32];
   u8 *aSig = 0, *aOk = 0, *aFrame = 0;
+  u8 aAuth[64+REDEMPTION_BYTES], aRed[REDEMPTION_BYTES];
   int nSig = 0, nOk = 0, rc = EXIT_OK, bAllowed = 0, bGroup, bPub, bValid;
+  int nAuth, bRedeem = 0;
   size_t nFrame = 0;
   char type = 0;
   char zHex[65];
@@ -1123,8 +1180,29 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
     if( *pzWhy==0 ) *pzWhy = strdup("bec_sync_auth_sign gave no signature");
     return EXIT_LOCAL;
   }
-  rc = chan_send(ch, 'A', aSig, 64) ? EXIT_NET : EXIT_OK;
+  /* A client waiting to be added presents its invitation's redemption
+  ** after its signature (INVITATIONS). */
+  memcpy(aAuth, aSig, 64);
   free(aSig);
+  nAuth = 64;
+  if( bClient ){
+    u8 *aPresent = 0;
+    int nPresent = 0;
+    if( db_get(pDb, &db, pzWhy) ) return EXIT_LOCAL;
+    rc = db_call(db, "SELECT bec_invite_redemption()", 0, 0, 0, 0, &aPresent,
+                 &nPresent, pzWhy);
+    db_put(pDb, db);
+    if( rc ){
+      free(aPresent);
+      return EXIT_LOCAL;
+    }
+    if( nPresent==REDEMPTION_BYTES ){
+      memcpy(&aAuth[64], aPresent, REDEMPTION_BYTES);
+      nAuth += REDEMPTION_BYTES;
+    }
+    free(aPresent);
+  }
+  rc = chan_send(ch, 'A', aAuth, nAuth) ? EXIT_NET : EXIT_OK;
   if( rc==EXIT_OK ) rc = chan_recv(ch, &type, &aFrame, &nFrame);
   if( rc ) return handshake_refuse(ch, rc, pzWhy);
   if( type=='E' ){
@@ -1137,11 +1215,14 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
     free(aFrame);
     return EXIT_LOCAL;
   }
-  bValid = type=='A' && nFrame==64
+  bValid = type=='A' && (nFrame==64 || nFrame==64+REDEMPTION_BYTES)
         && db_call(db, "SELECT bec_sync_auth_verify(?1, ?2, ?3)", 3,
                    (const void*[]){aPeerPub, aTranscript, aFrame},
                    (int[]){32, 2*HELLO_BYTES+1, 64}, 0, &aOk, &nOk, 0)==SQLITE_OK
         && aOk!=0 && aOk[0]=='1';
+  bRedeem = bValid && !bClient && nFrame==64+REDEMPTION_BYTES
+         && memcmp(&aFrame[64+32], aPeerPub, 32)==0;
+  if( bRedeem ) memcpy(aRed, &aFrame[64], REDEMPTION_BYTES);
   free(aFrame);
   free(aOk);
   aOk = 0;
@@ -1163,6 +1244,10 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
     *pzWhy = strdup("the peer's identity signature is not valid");
     (void)chan_send(ch, 'E', (const u8*)"authentication failed", 21);
     return EXIT_AUTH;
+  }
+  if( !bAllowed && bRedeem ){
+    rc = redeem(pDb, aRed, aPeerPub, ch, pLog, &bAllowed, pzWhy);
+    if( rc ) return rc;
   }
   if( !bAllowed && !bClient ){
     /* A removed member is told, not just refused (TOLD REMOVED). */
@@ -2361,6 +2446,33 @@ static void *conn_main(void *pArg){
   return 0;
 }
 
+/* REMOVED.  Is this replica's key removed from the group in its own view
+** (a valid removal of it is stored and it is no member)?  A dialler that
+** is refused for that reason stops the serving process, which exits 4:
+** a removed member is told once (TOLD REMOVED), then stops, instead of
+** dialling into refusals forever.  A key that is merely not added yet
+** (waiting for an invitation, say) keeps trying. */
+static int replica_removed(Db *pDb){
+  sqlite3 *db = 0;
+  u8 *aOut = 0;
+  int nOut = 0, bRemoved = 0;
+  char *zErr = 0;
+  if( db_get(pDb, &db, &zErr) ){
+    free(zErr);
+    return 0;
+  }
+  if( db_call(db, "SELECT EXISTS (SELECT 1 FROM bec_ops WHERE kind='remove'"
+              " AND valid=1 AND target=bec_pubkey()) AND bec_pubkey() NOT IN"
+              " (SELECT pubkey FROM bec_members)", 0, 0, 0, 0, &aOut, &nOut,
+              &zErr)==SQLITE_OK ){
+    bRemoved = aOut && aOut[0]=='1';
+  }
+  db_put(pDb, db);
+  free(aOut);
+  free(zErr);
+  return bRemoved;
+}
+
 /* The thread of one --peer: a session every --interval seconds, jittered,
 ** until the server stops. */
 static void *dial_main(void *pArg){
@@ -2379,6 +2491,18 @@ static void *dial_main(void *pArg){
     tStart = now();
     rc = sync_tcp(p->pDb, d->zAddr, &lg, &d->aQuit[0]);
     server_release(p, -1);
+    if( rc==EXIT_AUTH && replica_removed(p->pDb) ){
+      /* Dialling on would only be refused again: stop the whole process,
+      ** which then exits 4 (REMOVED). */
+      if( !__atomic_exchange_n(&p->pDb->bRemoved, 1, __ATOMIC_SEQ_CST) ){
+        log_line(&lg, LOG_ERROR, "this replica's key was removed from the "
+                 "group: stopping (exit 4)");
+      }
+      pthread_mutex_lock(&p->mu);
+      server_stop_locked(p);
+      pthread_mutex_unlock(&p->mu);
+      break;
+    }
     if( !bLiveOpt ){
       tNext = now() + p->nInterval*(0.9 + 0.2*unit_random());
       continue;
@@ -2915,7 +3039,7 @@ static int serve(Db *pDb, const char *zListen, const char **azPeer, int nPeer,
   close(srv.aWake[0]);
   close(srv.aWake[1]);
   free(srv.aSlot);
-  return EXIT_OK;
+  return __atomic_load_n(&pDb->bRemoved, __ATOMIC_SEQ_CST) ? EXIT_AUTH : EXIT_OK;
 }
 
 /* Waits for the --exec child until tEnd (now() clock), then stops it: a

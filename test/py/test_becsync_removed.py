@@ -10,6 +10,8 @@ told"), end to end with becsync over TCP, served by a relay:
     removal valid, its own concurrent write ignored), refuses local writes
     with the clear error, and bec_check() is 'ok';
   - the relay's log names the told member and the op;
+  - `becsync run` on the removed member is told once, then stops with exit
+    4 instead of dialling into refusals forever;
   - a key that was never a member is still refused with exit 4 and gets
     nothing.
 
@@ -142,6 +144,19 @@ def main():
         print("# " + text2.strip())
         T.check("(0 ops of the removal" in text2,
                 "told again names the removal: %r" % text2)
+
+        # becsync run stops once told: exit 4, one ERROR line, no dialling on.
+        cfg = os.path.join(TMP, "m.conf")
+        with open(cfg, "w") as fh:
+            fh.write("database = m.db\npeer = 127.0.0.1:%d\ninterval = 1\n" % port)
+        t0 = time.monotonic()
+        run = subprocess.run([BECSYNC, "run", cfg], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=30)
+        rlog = run.stdout.decode(errors="replace")
+        T.eq(run.returncode, 4, "becsync run of a removed member exits 4: %s" % rlog)
+        T.check(time.monotonic() - t0 < 10, "promptly (%.1f s)" % (time.monotonic() - t0))
+        T.check("removed from the group: stopping (exit 4)" in rlog, "and says why: %r" % rlog)
+        T.eq(rlog.count("removed from the group by"), 1, "it dialled once, not on and on: %r" % rlog)
 
         # A key that was never a member gets nothing.
         rc, text = sync("x", port)
