@@ -93,7 +93,7 @@
 **     at most one redundant round, which the jitter makes rare.
 **   - Every line the server writes has one format (log_line): UTC time,
 **     level, the peer's address, the first 16 hex digits of its key once
-**     verified, the message.  Sessions log to stdout; the server's own
+**     verified, its display name as a JSON string (or "-"), the message.  Sessions log to stdout; the server's own
 **     lines (listening, stopping, errors of its own) go to stderr.
 **
 ** Exit codes: 0 in sync; 1 usage; 2 local database error; 3 transport
@@ -209,11 +209,12 @@ static void hex(const u8 *a, int n, char *z){
 /**************************************************************************
 ** Log lines.  serve writes every line in one format:
 **
-**   2026-12-01T21:49:57.123Z INFO 127.0.0.1:41234 1a2b3c4d5e6f7a8b in sync with ...
+**   2026-12-01T21:49:57.123Z INFO 127.0.0.1:41234 1a2b3c4d5e6f7a8b "Alice" in sync with ...
 **
 ** that is: UTC time to the millisecond, a level (INFO, WARN, ERROR), the
 ** peer's address (or "-"), the first 16 hex digits of the peer's identity
-** key once its signature has been checked (or "-"), and the message.  The
+** key once its signature has been checked (or "-"), the display name of
+** that member as a JSON string (or "-"), and the message.  The
 ** one-shot commands print "becsync: <message>" as before.  A line is
 ** formatted whole and written under a lock, so the lines of concurrent
 ** sessions never interleave.
@@ -230,6 +231,7 @@ struct Log {
   int bStamp;                 /* serve's format; else "becsync: " */
   char zAddr[ADDR_CHARS];     /* the peer's address, or "" */
   char zKey[17];              /* its key's first 8 bytes in hex, or "" */
+  char zName[160];            /* its display name as a JSON string, or "" */
 };
 
 static pthread_mutex_t logMutex = PTHREAD_MUTEX_INITIALIZER;
@@ -243,7 +245,7 @@ static void log_init(Log *pLog, FILE *f, int bStamp, const char *zAddr){
 
 static void log_line(const Log *pLog, int eLevel, const char *zFmt, ...){
   static const char *azLevel[] = { "INFO", "WARN", "ERROR" };
-  char zMsg[2048], zHead[160];
+  char zMsg[2048], zHead[360];
   va_list ap;
   va_start(ap, zFmt);
   vsnprintf(zMsg, sizeof(zMsg), zFmt, ap);
@@ -253,10 +255,11 @@ static void log_line(const Log *pLog, int eLevel, const char *zFmt, ...){
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    snprintf(zHead, sizeof(zHead), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s %s ",
+    snprintf(zHead, sizeof(zHead), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s %s %s ",
              tm.tm_year+1900, tm.tm_mon+1, tm.tm_mday, tm.tm_hour, tm.tm_min,
              tm.tm_sec, (int)(ts.tv_nsec/1000000), azLevel[eLevel],
-             pLog->zAddr[0] ? pLog->zAddr : "-", pLog->zKey[0] ? pLog->zKey : "-");
+             pLog->zAddr[0] ? pLog->zAddr : "-", pLog->zKey[0] ? pLog->zKey : "-",
+             pLog->zName[0] ? pLog->zName : "-");
   }else{
     snprintf(zHead, sizeof(zHead), "becsync: ");
   }
@@ -264,6 +267,26 @@ static void log_line(const Log *pLog, int eLevel, const char *zFmt, ...){
   fprintf(pLog->f, "%s%s\n", zHead, zMsg);
   fflush(pLog->f);
   pthread_mutex_unlock(&logMutex);
+}
+
+/* Sets pLog->zName to the display name of the member whose key is zHex (64
+** hex digits), as a JSON string, if it has one.  Names are labels for
+** people (they are not unique, and say nothing about rights: the key does)
+** and hold no control character (bec_names.c), so one line stays one
+** line; quotes and backslashes are escaped so the field stays parseable. */
+static void log_name(Log *pLog, sqlite3 *db, const char *zHex){
+  sqlite3_stmt *pStmt = 0;
+  pLog->zName[0] = 0;
+  if( sqlite3_prepare_v2(db, "SELECT json_quote(name) FROM bec_members WHERE"
+                         " pubkey=?1 AND name IS NOT NULL", -1, &pStmt, 0)
+      ==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zHex, 64, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+      if( z ) snprintf(pLog->zName, sizeof(pLog->zName), "%s", z);
+    }
+  }
+  sqlite3_finalize(pStmt);
 }
 
 /* The progress line is for a terminal and one session: never in serve. */
@@ -1231,6 +1254,7 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
     hex(aPeerPub, 32, zHex);
     memcpy(pLog->zKey, zHex, 16);
     pLog->zKey[16] = 0;
+    log_name(pLog, db, zHex);
     if( db_call(db, "SELECT bec_sync_peer_allowed(?1)", 1,
                 (const void*[]){aPeerPub}, (int[]){32}, 0, &aOk, &nOk, pzWhy) ){
       rc = EXIT_LOCAL;

@@ -123,7 +123,7 @@ T.check(wait_for(lambda: has("a", h2), 2), "and b's op reaches a through the rel
 conf("a", "database = a.db\npeer = 127.0.0.1:%d\ncolour = blue\n" % port)
 pa.send_signal(signal.SIGHUP)
 T.check(wait_for(lambda: "reload:" in log(pa), 5), "a logged the failed reload")
-T.check(re.search(r"ERROR - - reload: \S+a\.conf:3: unknown key \"colour\"; the running configuration stays",
+T.check(re.search(r"ERROR - - - reload: \S+a\.conf:3: unknown key \"colour\"; the running configuration stays",
                   log(pa)) is not None, "naming file and line: " + log(pa))
 h3 = sign("relay", "from the relay")
 T.check(wait_for(lambda: has("a", h3) and has("b", h3), 2), "a and b still sync after it")

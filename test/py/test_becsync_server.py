@@ -42,7 +42,7 @@ BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "b
 SAN = bool(os.environ.get("BEC_SAN"))
 TMP = tempfile.mkdtemp(prefix="bec_server_")
 HELLO = 4 + 1 + 1 + 32 + 32 + 32
-LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARN|ERROR) (\S+) (-|[0-9a-f]{16}) (.*)$")
+LINE = re.compile(r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (INFO|WARN|ERROR) (\S+) (-|[0-9a-f]{16}) (-|"(?:[^"\\]|\\.)*") (.*)$')
 servers = []
 
 

@@ -14,12 +14,14 @@ replica adds it, once:
   - nothing in either database file redeems the invite (the one-time
     secret is not stored anywhere);
   - over becsync, a newcomer that is not yet a member is served once it
-    presents its redemption in the handshake, and leaves as a member.
+    presents its redemption in the handshake, and leaves as a member; the
+    server's log says so and then names it by its display name.
 
     BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_invite.py
 """
 import base64
 import os
+import re
 import subprocess
 
 from bectest import EXT, T, Replicas, connect, free_port, one
@@ -227,6 +229,14 @@ def test_becsync():
                 break
             time.sleep(0.1)
         T.eq(p.returncode, 0, "becsync with a redemption: %s" % p.stdout.decode(errors="replace"))
+        # The server's log names the new member by its display name.
+        b = connect(os.path.join(R.dir, "sb.db"))
+        b.execute("SELECT bec_set_name(?)", ('Bob "the" newcomer',))
+        b.close()
+        for _ in range(2):
+            subprocess.run([BECSYNC, "--quiet", "sync", os.path.join(R.dir, "sb.db"),
+                            "127.0.0.1:%d" % port], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=30)
         c, cpk = fresh("sc.db")
         c.execute("SELECT bec_join(?)", (tok,))
         c.close()
@@ -239,6 +249,11 @@ def test_becsync():
     finally:
         srv.terminate()
         srv.wait(timeout=10)
+    log = srv.stdout.read().decode(errors="replace")
+    T.check(re.search(r"INFO 127\.0\.0\.1:\d+ %s - added %s\.\.\. by its invitation" % (bpk[:16], bpk[:16]),
+                      log) is not None, "the server logs the add: %r" % log)
+    T.check(re.search(r'INFO 127\.0\.0\.1:\d+ %s "Bob \\"the\\" newcomer" in sync' % bpk[:16], log)
+            is not None, "and names the member in its lines, quoted: %r" % log)
     b = connect(os.path.join(R.dir, "sb.db"))
     T.eq(role_of(b, bpk), "member", "the newcomer left as a member")
     T.eq(one(b, "SELECT count(*) FROM bec_ops"), one(connect(os.path.join(R.dir, "sa.db")),
