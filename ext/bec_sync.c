@@ -1329,6 +1329,19 @@ static void fnAuthVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_result_int(ctx, bOk);
 }
 
+/* bec_sync_op_count(): the number of ops this replica stores (verified,
+** not pending), from the in-memory graph: cheap enough for every session's
+** handshake, where becsync tells the peer so it can show progress. */
+static void fnOpCount(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  SyncCtx *pS = (SyncCtx*)sqlite3_user_data(ctx);
+  BecGraph *g = 0;
+  char *zErr = 0;
+  int rc = bec_dag_ensure_schema(pS->pCtx, &zErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(pS->pCtx, &g, &zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_sync_op_count", rc, zErr);
+  else sqlite3_result_int64(ctx, g->nNode);
+}
+
 /* bec_sync_peer_allowed(pubkey): 1 if this replica may sync with pubkey
 ** (a current member of the group in this replica's view), else 0. */
 static void fnPeerAllowed(sqlite3_context *ctx, int argc, sqlite3_value **argv){
@@ -1400,6 +1413,7 @@ int bec_sync_register(sqlite3 *db, BecCtx *pCtx){
     { "bec_sync_auth_sign",    1, DIRECT, fnAuthSign },
     { "bec_sync_auth_verify",  3, PURE,   fnAuthVerify },
     { "bec_sync_peer_allowed", 1, READS,  fnPeerAllowed },
+    { "bec_sync_op_count",     0, READS,  fnOpCount },
   };
   SyncCtx *pS = sqlite3_malloc64(sizeof(SyncCtx));
   size_t i;

@@ -32,7 +32,7 @@
 ** message whose first plaintext byte is its type: 'A' the sender's Ed25519
 ** signature (bec_sync_auth_sign) of client hello || server hello || its
 ** role; 'K' the sender accepts the peer (and may carry a flags byte,
-** K_LIVE); 'M' a sync message; 'D' nothing more to say; 'E' an error
+** K_LIVE, then the sender's op count for PROGRESS); 'M' a sync message; 'D' nothing more to say; 'E' an error
 ** text; in a live session, between rounds, 'P' 'H' 'B' (LIVE SESSIONS).  After checking the peer's signature,
 ** each side asks bec_sync_peer_allowed(peer key) and sends 'K' or 'E'; no
 ** sync message moves before both sides have sent 'K', so a peer that is
@@ -192,6 +192,8 @@ struct Stats {
   int nRound;
   long long nOpsSent, nOpsRecv, nBytesSent, nBytesRecv;
   double tStart;
+  long long nOwnOps;          /* ops held here at the handshake, or -1 */
+  long long nPeerOps;         /* ops the peer said it holds ('K'), or -1 */
 };
 
 /* Seconds on the monotonic clock: deadlines must not move with the date. */
@@ -289,17 +291,53 @@ static void log_name(Log *pLog, sqlite3 *db, const char *zHex){
   sqlite3_finalize(pStmt);
 }
 
-/* The progress line is for a terminal and one session: never in serve. */
+/* PROGRESS.  How many ops are on their way is not known in advance (sync
+** finds out what each side lacks as it goes), but the peer's op count,
+** sent in its 'K', bounds it from below: at least peer - ours(at start)
+** ops are new here.  The line shows received of that estimate and, while
+** ops move, an ETA from the rate so far.  The estimate only grows: it is
+** the larger of that difference and what has arrived. */
+static void progress_text(const Stats *st, double tNow, char *z, size_t n){
+  long long nWant = -1;
+  int k;
+  k = snprintf(z, n, "round %d  sent %lld ops %lld B  received %lld ops",
+               st->nRound, st->nOpsSent, st->nBytesSent, st->nOpsRecv);
+  if( st->nPeerOps>=0 && st->nOwnOps>=0 ){
+    nWant = st->nPeerOps - st->nOwnOps;
+    if( nWant<st->nOpsRecv ) nWant = st->nOpsRecv;
+  }
+  if( nWant>0 && k>0 && (size_t)k<n ){
+    k += snprintf(&z[k], n-(size_t)k, " of ~%lld (%d%%)", nWant,
+                  (int)(100*st->nOpsRecv/nWant));
+  }
+  if( k>0 && (size_t)k<n ){
+    k += snprintf(&z[k], n-(size_t)k, " %lld B", st->nBytesRecv);
+  }
+  if( nWant>st->nOpsRecv && st->nOpsRecv>0 && k>0 && (size_t)k<n ){
+    double dEta = (tNow - st->tStart) * (double)(nWant - st->nOpsRecv)
+                  / (double)st->nOpsRecv;
+    snprintf(&z[k], n-(size_t)k, "  ETA %.0f s", dEta<1 ? 1 : dEta);
+  }
+}
+
+/* The progress line is for a terminal and one session: never in serve.
+** BEC_PROGRESS=1 shows it without a terminal (tests). */
+static int progress_on(const Log *pLog){
+  const char *zForce = getenv("BEC_PROGRESS");
+  if( bQuiet || pLog->bStamp ) return 0;
+  return isatty(2) || (zForce && zForce[0]=='1');
+}
+
 static void progress(const Log *pLog, const Stats *st){
-  if( bQuiet || pLog->bStamp || !isatty(2) ) return;
-  fprintf(stderr, "\rbecsync: round %d  sent %lld ops %lld B  received %lld ops "
-          "%lld B   ", st->nRound, st->nOpsSent, st->nBytesSent, st->nOpsRecv,
-          st->nBytesRecv);
+  char z[256];
+  if( !progress_on(pLog) ) return;
+  progress_text(st, now(), z, sizeof(z));
+  fprintf(stderr, "\rbecsync: %s   ", z);
   fflush(stderr);
 }
 
 static void progress_end(const Log *pLog){
-  if( !bQuiet && !pLog->bStamp && isatty(2) ) fprintf(stderr, "\r%70s\r", "");
+  if( progress_on(pLog) ) fprintf(stderr, "\r%100s\r", "");
 }
 
 /* The one-line summary of a session; rc decides the level.  A session that
@@ -1110,6 +1148,7 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   u8 aAuth[64+REDEMPTION_BYTES], aRed[REDEMPTION_BYTES];
   int nSig = 0, nOk = 0, rc = EXIT_OK, bAllowed = 0, bGroup, bPub, bValid;
   int nAuth, bRedeem = 0;
+  long long nOwnOps = -1;
   size_t nFrame = 0;
   char type = 0;
   char zHex[65];
@@ -1251,6 +1290,13 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   aOk = 0;
   rc = EXIT_OK;
   if( bValid ){
+    u8 *aN = 0;
+    int nN = 0;
+    if( db_call(db, "SELECT bec_sync_op_count()", 0, 0, 0, 0, &aN, &nN, 0)
+        ==SQLITE_OK && aN ){
+      nOwnOps = atoll((const char*)aN);
+    }
+    free(aN);
     hex(aPeerPub, 32, zHex);
     memcpy(pLog->zKey, zHex, 16);
     pLog->zKey[16] = 0;
@@ -1292,8 +1338,14 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   ** live session, the server says it holds them.  Older peers send none
   ** and ignore it. */
   {
-    u8 flags = bClient ? (ch->bWantLive ? K_LIVE : 0) : K_LIVE;
-    (void)chan_send(ch, 'K', &flags, 1);
+    /* flags, then (PROGRESS) the ops this side holds, 8 bytes big-endian. */
+    u8 aK[9];
+    int i;
+    aK[0] = bClient ? (ch->bWantLive ? K_LIVE : 0) : K_LIVE;
+    for(i=0; i<8; i++){
+      aK[1+i] = (u8)((unsigned long long)(nOwnOps<0 ? 0 : nOwnOps) >> (56-8*i));
+    }
+    (void)chan_send(ch, 'K', aK, 9);
   }
   rc = chan_recv(ch, &type, &aFrame, &nFrame);
   if( rc ) return handshake_refuse(ch, rc, pzWhy);
@@ -1309,6 +1361,16 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
   }
   ch->bLive = nFrame>=1 && (aFrame[0] & K_LIVE)
            && (bClient ? ch->bWantLive : 1);
+  if( pStats ){
+    pStats->nOwnOps = nOwnOps;
+    pStats->nPeerOps = -1;
+    if( nFrame>=9 ){
+      int i;
+      pStats->nPeerOps = 0;
+      for(i=0; i<8; i++) pStats->nPeerOps = (pStats->nPeerOps<<8) | aFrame[1+i];
+      if( pStats->nPeerOps<0 ) pStats->nPeerOps = -1;
+    }
+  }
   free(aFrame);
   /* From here frames up to MAX_FRAME, --timeout per read, and the round's
   ** own total deadline. */
