@@ -33,6 +33,19 @@ int sqlite3_bec_init(struct sqlite3 *db, char **pzErrMsg,
 ** SQLite result code; sqlite3_errmsg(db) says why on failure. */
 int bec_set_key_file(struct sqlite3 *db, const char *zPath);
 
+/* Sets (or with xCallback NULL clears) a callback that bec_check() on db
+** calls as it goes: zStep names the step ("ops": each op re-verified, then
+** one step per kind of derived state, e.g. "membership", "tables"), nDone
+** of nTotal items are done.  A nonzero return stops bec_check() with
+** SQLITE_INTERRUPT.  Every connection of the process can also watch running
+** checks in the table bec_check_progress.  For programs that link libbec.a
+** (the loadable module exports only its entry point).  Returns an SQLite
+** result code. */
+int bec_check_progress(struct sqlite3 *db,
+                       int (*xCallback)(void *pArg, const char *zStep,
+                                        long long nDone, long long nTotal),
+                       void *pArg);
+
 #ifdef __cplusplus
 }
 #endif

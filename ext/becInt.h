@@ -463,6 +463,9 @@ struct BecCtx {
   ** above this file (bec_dag_forget), so the context names none of them. */
   const BecDeriver *apDeriver[BEC_MAX_DERIVERS];
   int nDeriver;
+  /* bec_progress.c: the callback of bec_check_progress(), or 0. */
+  int (*xProgress)(void*, const char*, long long, long long);
+  void *pProgressArg;
   void (*xForget)(BecCtx*);
 };
 
@@ -1020,6 +1023,22 @@ int bec_vtab_register(sqlite3*, BecCtx*);
 /* Registers one read-only eponymous table described by a copy of *pDef
 ** (its pCtx is ignored: the table holds a reference to pCtx). */
 int bec_vtab_register_table(sqlite3*, BecCtx*, const BecTableDef *pDef);
+
+/**************************************************************************
+** bec_progress.c - progress of long operations: a running operation is
+** listed in the process-wide table bec_check_progress and reported to the
+** connection's callback (bec_check_progress() in bec.h).
+*/
+typedef struct BecProgress BecProgress;
+#define BEC_PROGRESS_EVERY 4096   /* items between two reports */
+/* Lists an operation as running; *pp is 0 only on SQLITE_NOMEM. */
+int bec_progress_begin(BecCtx*, const char *zOp /* static */, BecProgress **pp);
+/* Reports a step (zStep static); SQLITE_INTERRUPT if the callback asked to
+** stop.  pr may be 0 (nothing to report to). */
+int bec_progress_step(BecProgress *pr, const char *zStep, i64 nDone, i64 nTotal);
+/* Unlists and frees pr (0 is fine). */
+void bec_progress_end(BecProgress *pr);
+int bec_progress_register(sqlite3*, BecCtx*);
 
 /**************************************************************************
 ** bec_invite.c - invitations: bec_invite(role) gives a one-time token, the

@@ -1153,10 +1153,13 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   int rc, iD;
   u8 *aHasChild = 0;
   u64 chain = 0;
+  BecProgress *pr = 0;
+  i64 nSeen = 0;
 
   memset(&out, 0, sizeof(out));
   *pzReport = 0;
   rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_progress_begin(p, "bec_check", &pr);
   if( rc ) return rc;
   bGroup = bec_dag_group_id(p, aGroupId, 0)==SQLITE_OK;
   rc = sqlite3_prepare_v2(p->db,
@@ -1195,6 +1198,10 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     BecOp op;
     int i, depth = 0;
 
+    if( (++nSeen % BEC_PROGRESS_EVERY)==0 ){
+      rc = bec_progress_step(pr, "ops", nSeen, g->nNode);
+      if( rc ) break;
+    }
     if( sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ){
       report(&out, &nProblem, &rc, "op %d: stored hash has the wrong size", iSeq);
       continue;
@@ -1276,9 +1283,12 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       report(&out, &nProblem, &rc, "%d heads stored, %d expected", nHead, nExpected);
     }
   }
+  if( rc==SQLITE_OK ) rc = bec_progress_step(pr, "ops", g->nNode, g->nNode);
   for(iD=0; rc==SQLITE_OK && iD<p->nDeriver; iD++){
     char *zProblems = 0;
     if( p->apDeriver[iD]->xCheck==0 ) continue;
+    rc = bec_progress_step(pr, p->apDeriver[iD]->zName, iD, p->nDeriver);
+    if( rc ) break;
     rc = p->apDeriver[iD]->xCheck(p, &zProblems, pzErr);
     if( rc==SQLITE_OK && zProblems ){
       report(&out, &nProblem, &rc, "%s", zProblems);
@@ -1286,6 +1296,10 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     sqlite3_free(zProblems);
   }
   sqlite3_free(aHasChild);
+  bec_progress_end(pr);
+  if( rc==SQLITE_INTERRUPT && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec_check: stopped by its progress callback");
+  }
   if( rc==SQLITE_OK && nProblem>100 ){
     report(&out, &nProblem, &rc, "... and %d more problems", nProblem-100);
   }
