@@ -268,6 +268,12 @@ int bec_op_decode_header(const u8 *a, i64 n, BecOp *pOp, char **pzErr)
 ** BEC_MALFORMED if the header does not decode. */
 int bec_op_id(const u8 *a, i64 n, u8 *aId) BEC_WARN_UNUSED;
 
+/* Append an op's header with the given fields (aGroupTag 0: all zero; no
+** check: the decoder judges what comes out).  The one writer of headers. */
+void bec_op_encode_header(BecBuf *pBuf, int kind, const u8 *aGroupTag,
+    const u8 *aAuthor, int nEpoch, const u8 *aEpoch, int nPred,
+    const u8 *aPred, i64 nPayload, const u8 *aPayloadHash, int *pRc);
+
 /* Encode an op with an all-zero signature into pBuf, which must be empty;
 ** bec_op_sign fills the signature in. */
 void bec_op_encode_unsigned(BecBuf *pBuf, int kind, const u8 *aGroupTag,

@@ -279,6 +279,24 @@ int bec_hex_decode(const char *z, int nz, u8 *aOut, int nOut){
 /**************************************************************************
 ** Ops.
 */
+void bec_op_encode_header(
+  BecBuf *pBuf, int kind, const u8 *aGroupTag, const u8 *aAuthor,
+  int nEpoch, const u8 *aEpoch, int nPred, const u8 *aPred, i64 nPayload,
+  const u8 *aPayloadHash, int *pRc
+){
+  static const u8 aZero[BEC_GROUP_TAG_BYTES] = {0};
+  bec_buf_append_u8(pBuf, BEC_FORMAT_VERSION, pRc);
+  bec_buf_append_u8(pBuf, (u8)kind, pRc);
+  bec_buf_append(pBuf, aGroupTag ? aGroupTag : aZero, BEC_GROUP_TAG_BYTES, pRc);
+  bec_buf_append(pBuf, aAuthor, BEC_PUBKEY_BYTES, pRc);
+  bec_buf_append_varint(pBuf, (u64)nEpoch, pRc);
+  bec_buf_append(pBuf, aEpoch, (i64)nEpoch*BEC_HASH_BYTES, pRc);
+  bec_buf_append_varint(pBuf, (u64)nPred, pRc);
+  bec_buf_append(pBuf, aPred, (i64)nPred*BEC_HASH_BYTES, pRc);
+  bec_buf_append_varint(pBuf, (u64)nPayload, pRc);
+  bec_buf_append(pBuf, aPayloadHash, BEC_HASH_BYTES, pRc);
+}
+
 void bec_op_encode_unsigned(
   BecBuf *pBuf, int kind, const u8 *aGroupTag, const u8 *aAuthor,
   int nPred, const u8 *aPred, const u8 *aPayload, i64 nPayload, int *pRc
@@ -287,15 +305,8 @@ void bec_op_encode_unsigned(
   u8 aHash[BEC_HASH_BYTES];
   if( *pRc ) return;
   bec_crypto_hash(aPayload, nPayload, aHash);
-  bec_buf_append_u8(pBuf, BEC_FORMAT_VERSION, pRc);
-  bec_buf_append_u8(pBuf, (u8)kind, pRc);
-  bec_buf_append(pBuf, aGroupTag ? aGroupTag : aZero, BEC_GROUP_TAG_BYTES, pRc);
-  bec_buf_append(pBuf, aAuthor, BEC_PUBKEY_BYTES, pRc);
-  bec_buf_append_varint(pBuf, 0, pRc);               /* no key epochs */
-  bec_buf_append_varint(pBuf, (u64)nPred, pRc);
-  bec_buf_append(pBuf, aPred, (i64)nPred*BEC_HASH_BYTES, pRc);
-  bec_buf_append_varint(pBuf, (u64)nPayload, pRc);
-  bec_buf_append(pBuf, aHash, BEC_HASH_BYTES, pRc);
+  bec_op_encode_header(pBuf, kind, aGroupTag, aAuthor, 0, 0, nPred, aPred,
+                       nPayload, aHash, pRc);      /* no key epochs */
   bec_buf_append(pBuf, aZero, BEC_SIG_BYTES, pRc);   /* bec_op_sign fills it */
   bec_buf_append(pBuf, aPayload, nPayload, pRc);
 }
