@@ -1096,7 +1096,10 @@ int bec_invite_redeem(BecCtx*, const u8 *aRed, u8 *aHash, int *pbAdded,
 #define BEC_SYNC_F_KNOWS_ALL       0x08  /* sender holds all heads you sent */
 #define BEC_SYNC_F_SAME_HEADS      0x10  /* heads omitted: = those you sent */
 #define BEC_SYNC_F_INVITE          0x20  /* an invitation's redemption */
-#define BEC_SYNC_F_ALL             0x3f
+#define BEC_SYNC_F_BUNDLE          0x40  /* the ops travel as a bundle */
+#define BEC_SYNC_F_ALL             0x7f
+/* A message carries its ops as a bundle (bec_bundle.c) from this many. */
+#define BEC_SYNC_BUNDLE_MIN_OPS    64
 
 #define BEC_BLOOM_BITS_PER_ENTRY  10
 #define BEC_BLOOM_PROBES          7
@@ -1135,9 +1138,13 @@ struct BecSyncMsg {
   BecBloom filter;               /* if flags & BEC_SYNC_F_FILTER */
   int nNeed;  const u8 *aNeed;   /* sorted, unique */
   int nOp;    const u8 *aOps; i64 nOps;
+  BecBuf owned;                  /* decode: the ops rebuilt from a bundle
+                                 ** (aOps points here); bec_syncmsg_free */
 };
 int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg*, char **pzErr)
     BEC_WARN_UNUSED;
+/* Frees what a successful decode allocated (a bundle's rebuilt ops). */
+void bec_syncmsg_free(BecSyncMsg*);
 /* Iterates the ops of a decoded message: *piOff starts at 0. */
 void bec_syncmsg_next_op(const BecSyncMsg*, i64 *piOff, const u8 **ppOp,
                          i64 *pnOp);
@@ -1146,6 +1153,16 @@ void bec_syncmsg_next_op(const BecSyncMsg*, i64 *piOff, const u8 **ppOp,
 void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
                         const BecBuf *pOps, int *pRc);
 void bec_syncmsg_add_op(BecBuf *pOps, const u8 *aOp, i64 nOp, int *pRc);
+
+/* Bundles (bec_bundle.c).  Encode: the nOp framed ops at aFrames (as
+** bec_syncmsg_add_op frames them, in topological order) as a bundle into
+** pOut; *pbDone 0 when they cannot be (then pOut is unchanged and a list
+** is sent).  Decode: the bundle a[0..n-1] into framed canonical op
+** encodings appended to pFrames, at most nMaxOp ops, *pnOp of them. */
+int bec_bundle_encode(BecBuf *pOut, const u8 *aFrames, i64 nFrames, int nOp,
+                      int *pbDone);
+int bec_bundle_decode(const u8 *a, i64 n, const u8 *aGroupTag, int nMaxOp,
+                      BecBuf *pFrames, int *pnOp, char **pzErr);
 
 /* Threads that check the signatures of a large incoming batch (1 or 2;
 ** the benchmark measures both). */

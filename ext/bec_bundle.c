@@ -36,6 +36,8 @@
 */
 #include "becInt.h"
 
+#include <stdlib.h>
+
 #define BUNDLE_VERSION  1
 #define KIND_HEADER_ONLY 0x80
 
@@ -274,7 +276,8 @@ int bec_bundle_decode(const u8 *a, i64 n, const u8 *aGroupTag, int nMaxOp,
     }
     for(j=0; j<nPred; j++){
       u64 r = 0;
-      if( bec_read_varint(&rd, &r, nExt + i - 1 + (nExt + i==0)) || nExt + i==0 ){
+      /* Refs name ext ids or ops before this one: nExt + i choices. */
+      if( nExt + i==0 || bec_read_varint(&rd, &r, nExt + i - 1) ){
         rc = bad(pzErr, "predecessor reference out of range");
         break;
       }
@@ -303,15 +306,17 @@ int bec_bundle_decode(const u8 *a, i64 n, const u8 *aGroupTag, int nMaxOp,
     bec_buf_append(&op, aPayload, (i64)nPayload, &rc);
     if( rc ) break;
     if( bec_op_decode_header(op.a, op.n, &dec, &zErr) ){
-      /* The id of an op that is no op: it is refused where it is judged;
-      ** here only later refs to it need some id. */
-      memset(&aIds[i*32], 0, 32);
-      aIds[i*32] = 0xff;
-      aIds[i*32+1] = (u8)i;
-    }else{
-      memcpy(&aIds[i*32], dec.aId, 32);
+      /* Later ops may name this one by its place: with no id to give them,
+      ** the bundle is refused whole (a list would carry such an op to its
+      ** own rejection; a bundle is one sender's encoding). */
+      *pzErr = sqlite3_mprintf("malformed sync message: bundle: op %llu is "
+                               "not an op: %s", (unsigned long long)i,
+                               zErr ? zErr : "malformed");
+      sqlite3_free(zErr);
+      rc = BEC_MALFORMED;
+      break;
     }
-    sqlite3_free(zErr);
+    memcpy(&aIds[i*32], dec.aId, 32);
     if( pFrames->n + op.n + 10 > (i64)BEC_SYNC_MAX_MSG_BYTES ){
       rc = bad(pzErr, "its ops take more room than a sync message may");
       break;

@@ -897,11 +897,15 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   }
   if( rc ){
     if( s && s->bActive ) session_fail(p, s, *pzErr);
+    bec_syncmsg_free(&in);
     return rc;
   }
   if( in.flags & BEC_SYNC_F_OFFER ){
     rc = session_start(pS, zPeer, in.aSession, &s);
-    if( rc ) return rc;
+    if( rc ){
+      bec_syncmsg_free(&in);
+      return rc;
+    }
     d.nSessions = 1;
   }else if( s==0 || !s->bActive
          || memcmp(s->aId, in.aSession, BEC_SYNC_SESSION_BYTES) ){
@@ -909,17 +913,22 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     *pzErr = sqlite3_mprintf("bec_sync_apply: the message belongs to no "
         "session in progress with '%s' (replayed, or sent before a restart): "
         "start again with bec_sync_offer", zPeer);
+    bec_syncmsg_free(&in);
     return SQLITE_ERROR;
   }else if( in.iRound!=s->iRound+1 ){
     *pzErr = sqlite3_mprintf("bec_sync_apply: out of order: round %lld, "
         "expected %lld (a duplicated, reordered or lost message)",
         (long long)in.iRound, (long long)(s->iRound+1));
+    bec_syncmsg_free(&in);
     return SQLITE_ERROR;
   }
   if( in.flags & BEC_SYNC_F_SAME_HEADS ){
     /* A copy: sentHeads changes before this message is done with. */
     bec_buf_append(&same, s->sentHeads.a, s->sentHeads.n, &rc);
-    if( rc ) return rc;
+    if( rc ){
+      bec_syncmsg_free(&in);
+      return rc;
+    }
     in.nHead = (int)(same.n/BEC_HASH_BYTES);
     in.aHead = same.a;
     if( in.flags & BEC_SYNC_F_SHARED_IS_HEADS ){
@@ -1095,6 +1104,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   bec_buf_free(&sharedOut);
   bec_buf_free(&shared);
   bec_buf_free(&same);
+  bec_syncmsg_free(&in);
   sqlite3_free(zRefusal);
   sqlite3_free(aHave);
   sqlite3_free(aSend);

@@ -13,7 +13,8 @@
 **                              equals the heads of the message it answers
 **                              (never in an offer)
 **                        bit 5 INVITE: a redemption follows the round
-**                        bits 6-7 zero
+**                        bit 6 BUNDLE: the ops travel as a bundle
+**                        bit 7 zero
 **          group_tag:8 bytes (first 8 bytes of the group id)
 **          session:8 bytes (chosen at random by the offerer, echoed)
 **          round:varint (0 in an offer; a reply is the round it answers
@@ -33,6 +34,8 @@
 **          n_need:varint, need:32 bytes * n_need       (strictly increasing)
 **          n_op:varint, then n_op times: n_body:varint, body:n_body bytes
 **                                        (an op, docs/wire-format.md)
+**            or, if BUNDLE (flag bit 6), a bundle of the ops (bec_bundle.c),
+**            sent for BEC_SYNC_BUNDLE_MIN_OPS ops or more
 **          nothing after the last op
 **
 ** Every count is checked against its BEC_SYNC_MAX_* limit before anything
@@ -153,6 +156,20 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
   rc = read_hashes(&rd, BEC_SYNC_MAX_NEEDS, &pMsg->nNeed, &pMsg->aNeed, pzErr,
                    "need");
   if( rc ) return rc;
+  if( flags & BEC_SYNC_F_BUNDLE ){
+    /* The rest is a bundle: its ops are rebuilt into pMsg->owned. */
+    int n2 = 0;
+    rc = bec_bundle_decode(&a[rd.i], rd.n - rd.i, pMsg->aGroupTag,
+                           BEC_SYNC_MAX_OPS, &pMsg->owned, &n2, pzErr);
+    if( rc ){
+      bec_buf_free(&pMsg->owned);
+      return rc;
+    }
+    pMsg->nOp = n2;
+    pMsg->aOps = pMsg->owned.a;
+    pMsg->nOps = pMsg->owned.n;
+    return SQLITE_OK;
+  }
   if( bec_read_varint(&rd, &nOp, BEC_SYNC_MAX_OPS) ){
     *pzErr = sqlite3_mprintf("malformed sync message: bad op count (at most "
                              "%d per message)", BEC_SYNC_MAX_OPS);
@@ -170,6 +187,12 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
   pMsg->nOps = (i64)(&a[rd.i] - pMsg->aOps);
   if( rd.i!=rd.n ) return bad(pzErr, "trailing bytes");
   return SQLITE_OK;
+}
+
+void bec_syncmsg_free(BecSyncMsg *pMsg){
+  bec_buf_free(&pMsg->owned);
+  pMsg->aOps = 0;
+  pMsg->nOps = 0;
 }
 
 void bec_syncmsg_next_op(const BecSyncMsg *pMsg, i64 *piOff, const u8 **ppOp,
@@ -195,8 +218,16 @@ void bec_syncmsg_add_op(BecBuf *pOps, const u8 *aOp, i64 nOp, int *pRc){
 
 void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
                         const BecBuf *pOps, int *pRc){
-  int flags = pMsg->flags & ~(BEC_SYNC_F_SHARED_IS_HEADS|BEC_SYNC_F_FILTER);
-  int i;
+  int flags = pMsg->flags & ~(BEC_SYNC_F_SHARED_IS_HEADS|BEC_SYNC_F_FILTER
+                              |BEC_SYNC_F_BUNDLE);
+  BecBuf bundle;
+  int i, bBundle = 0;
+  memset(&bundle, 0, sizeof(bundle));
+  if( *pRc ) return;
+  if( pOps && pMsg->nOp>=BEC_SYNC_BUNDLE_MIN_OPS ){
+    *pRc = bec_bundle_encode(&bundle, pOps->a, pOps->n, pMsg->nOp, &bBundle);
+    if( bBundle ) flags |= BEC_SYNC_F_BUNDLE;
+  }
   if( pMsg->nShared==pMsg->nHead
    && (pMsg->nHead==0
        || memcmp(pMsg->aShared, pMsg->aHead, (size_t)pMsg->nHead*BEC_HASH_BYTES)==0) ){
@@ -232,6 +263,11 @@ void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
   }
   bec_buf_append_varint(pOut, (u64)pMsg->nNeed, pRc);
   bec_buf_append(pOut, pMsg->aNeed, (i64)pMsg->nNeed*BEC_HASH_BYTES, pRc);
-  bec_buf_append_varint(pOut, (u64)pMsg->nOp, pRc);
-  if( pOps ) bec_buf_append(pOut, pOps->a, pOps->n, pRc);
+  if( bBundle ){
+    bec_buf_append(pOut, bundle.a, bundle.n, pRc);
+  }else{
+    bec_buf_append_varint(pOut, (u64)pMsg->nOp, pRc);
+    if( pOps ) bec_buf_append(pOut, pOps->a, pOps->n, pRc);
+  }
+  bec_buf_free(&bundle);
 }

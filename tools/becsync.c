@@ -1434,8 +1434,10 @@ static void stats_add(Stats *pTo, const Stats *p){
   pTo->nBytesRecv += p->nBytesRecv;
 }
 #define WATCH_MS      2       /* data_version poll while writes happen */
-#define WATCH_BURST_MS 100    /* ... for this long after a write's event */
-#define WATCH_IDLE_MS 1000    /* and with no event at all, this often */
+#define WATCH_BURST_MS 250    /* ... for this long after a write's event
+                              ** (a writer descheduled on a loaded machine
+                              ** may commit well after its last write) */
+#define WATCH_IDLE_MS 250     /* and with no event at all, this often */
 #define WATCH_POLL_MS 5       /* without inotify: always this often */
 #define LIVE_RETRIES  2
 
@@ -1955,13 +1957,14 @@ static int run_round(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
 
 /* Between the rounds of a live session (LIVE SESSIONS above): waits for
 ** news (the watcher's wake, the peer's 'P' or 'M'), keeps the connection
-** alive, and runs a round whenever one is due.  Rounds that moved ops are
+** alive, and runs a round whenever one is due.  bInSync: the first round
+** ended in sync, with this side's heads' fingerprint aSeen.  Rounds that moved ops are
 ** logged; *pTotal gets every round's counts.  EXIT_OK when either side
 ** ended the session cleanly ('B', the stop pipe). */
 static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
                      const char *zLabel, Log *pLog, const char *zName,
-                     const char *zStatus, int bInSync, Stats *pTotal,
-                     char **pzErr){
+                     const char *zStatus, int bInSync, const u8 *aSeen,
+                     Stats *pTotal, char **pzErr){
   u8 aConf[32], aNow[32];
   int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   int rc = EXIT_OK, bNeed = !bInSync, nRetry = 0, bPoked = 0;
@@ -1974,7 +1977,12 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
     if( efd>=0 ) close(efd);
     return EXIT_LOCAL;
   }
-  if( bInSync && heads_print(db, aConf) ) bNeed = 1;
+  /* aSeen: this side's heads when the first round ended in sync; anything
+  ** committed since is news, whenever the watcher woke. */
+  if( bInSync ){
+    memcpy(aConf, aSeen, 32);
+    if( heads_print(db, aNow) || memcmp(aNow, aConf, 32) ) bNeed = 1;
+  }
   if( bClient && nInterval>0 ) tNextRound = now() + nInterval*(0.9 + 0.2*unit_random());
   log_line(pLog, LOG_INFO, "live session with %s: open", zName);
   metrics_count(&gMetrics.nLive, 1);
@@ -2126,7 +2134,8 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
 static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
                        const char *zName){
   char *zLabel = 0, *zWhy = 0, *zErr = 0;
-  int rc, bSync = 0, bNews = 0;
+  int rc, bSync = 0, bNews = 0, bConf = 0;
+  u8 aConf[32];
   sqlite3 *db = 0;
   Stats st, first;
   memset(&st, 0, sizeof(st));
@@ -2139,6 +2148,10 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
     rc = run_round(pDb, ch, db, bClient, zLabel, pLog, &st, 0, 0, &bNews, &zErr);
   }
   if( zLabel && db ){
+    /* The heads first, then "in sync": an op committed in between makes
+    ** the session out of sync, so a live loop never starts from heads
+    ** that the peer was not shown (a push would be missed). */
+    bConf = heads_print(db, aConf)==0;
     bSync = db_state(db, zLabel, &st, 0);
     if( rc==EXIT_OK && !bSync && !ch->bLive ) rc = EXIT_NOSYNC;
   }
@@ -2150,7 +2163,8 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
     status_record(pDb, bClient ? zName : zLabel, EXIT_OK, 0, &st, 0);
     memset(&first, 0, sizeof(first));
     rc = live_loop(pDb, ch, db, bClient, zLabel, pLog, zName,
-                   bClient ? zName : zLabel, bSync && !bNews, &total, &zErr);
+                   bClient ? zName : zLabel, bSync && bConf && !bNews, aConf,
+                   &total, &zErr);
     st = total;
     bSync = rc==EXIT_OK;
   }

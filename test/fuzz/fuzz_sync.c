@@ -250,6 +250,7 @@ static void decode_only(const u8 *a, i64 n){
       sqlite3_free(zE);
     }
     bec_bloom_free(&msg.filter);
+    bec_syncmsg_free(&msg);
   }
   sqlite3_free(zErr);
 }

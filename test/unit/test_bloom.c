@@ -83,6 +83,7 @@ static int decodes(const BecBuf *p){
   char *zErr = 0;
   int rc = bec_syncmsg_decode(p->a, p->n, &m, &zErr);
   sqlite3_free(zErr);
+  if( rc==SQLITE_OK ) bec_syncmsg_free(&m);
   return rc==SQLITE_OK;
 }
 
