@@ -345,6 +345,12 @@ static void first_sync(const char *zDir, int nOps){
          "80%%); peak RSS %.1f MiB (target < 256)\n", nThread,
          nThread>1 ? "s" : "", nOps/tIngest, tIngest, nOps/tSync, tSync,
          run.nMsg, run.nBytes/1e6, 100.0*tIngest/tSync, ru.ru_maxrss/1024.0);
+  /* COMPACTION.md §8: a signature and a payload are incompressible; 8
+  ** bytes per op is enough for the rest (bundles). */
+  printf("first sync bytes: %.1f per op on the wire, %.2fx the floor of "
+         "signature 64 + payload %d + 8 (goal <= 1.15x)\n",
+         (double)run.nBytes/nOps, (double)run.nBytes/nOps/(64+PAYLOAD_BYTES+8),
+         PAYLOAD_BYTES);
   fflush(stdout);
   sqlite3_close(dbNew);
   }
