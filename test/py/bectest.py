@@ -94,6 +94,54 @@ def ship(src, dst, reverse=False):
         dst.execute("SELECT bec_ingest(?)", (b,))
 
 
+def wait_for(cond, limit, step=0.005):
+    """True once cond() is true, polling every step seconds; after limit
+    seconds, cond() as it is then."""
+    import time
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def start_logged(argv, logpath, cwd=None):
+    """Starts argv with stdout and stderr in the file logpath; the process's
+    .logfile is that file (see log_of)."""
+    import subprocess
+    out = open(logpath, "w+")
+    p = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, cwd=cwd)
+    p.logfile = out
+    return p
+
+
+def log_of(p):
+    """What a process started by start_logged has written so far."""
+    p.logfile.seek(0)
+    return p.logfile.read()
+
+
+def closed_within(s, limit, step=0.05):
+    """Seconds until the peer closed socket s (EOF or reset), or None after
+    limit seconds."""
+    import socket
+    import time
+    t0 = time.monotonic()
+    s.settimeout(step)
+    for _ in range(int(limit / step) + 1):
+        try:
+            if not s.recv(65536):
+                return time.monotonic() - t0
+        except socket.timeout:
+            pass
+        except OSError:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > limit:
+            break
+    return None
+
+
 def one(db, sql, *args):
     row = db.execute(sql, args).fetchone()
     return None if row is None else row[0]

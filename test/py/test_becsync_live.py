@@ -25,7 +25,8 @@ import subprocess
 import tempfile
 import time
 
-from bectest import EXT, T, connect, free_port, one
+from bectest import EXT, T, connect, free_port, log_of, one, start_logged
+from bectest import wait_for as bectest_wait_for
 
 BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
 SAN = bool(os.environ.get("BEC_SAN"))
@@ -42,25 +43,16 @@ def path(name):
 
 
 def start(args, name):
-    out = open(os.path.join(TMP, name + ".log"), "w+")
-    p = subprocess.Popen([BECSYNC, "--quiet"] + [str(a) for a in args], stdout=out, stderr=subprocess.STDOUT)
-    p.logfile = out
+    p = start_logged([BECSYNC, "--quiet"] + [str(a) for a in args], os.path.join(TMP, name + ".log"))
     procs.append(p)
     return p
 
 
-def log(p):
-    p.logfile.seek(0)
-    return p.logfile.read()
+log = log_of
 
 
 def wait_for(cond, limit):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit:
-        if cond():
-            return True
-        time.sleep(0.002)
-    return cond()
+    return bectest_wait_for(cond, limit, 0.002)
 
 
 def serve(db):

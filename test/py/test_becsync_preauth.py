@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 
-from bectest import EXT, T, connect, free_port, one
+from bectest import EXT, T, closed_within, connect, free_port, one
 
 BECSYNC = os.path.join(os.path.dirname(EXT), "becsync")
 TMP = tempfile.mkdtemp(prefix="bec_preauth_")
@@ -76,21 +76,6 @@ def recv_exact(s, n):
             break
         out += k
     return out
-
-
-def until_eof(s, limit):
-    """Reads s until it closes; seconds it took, or None after limit s."""
-    t0 = time.monotonic()
-    s.settimeout(0.1)
-    for _ in range(int(limit / 0.1) + 1):
-        try:
-            if not s.recv(65536):
-                return time.monotonic() - t0
-        except socket.timeout:
-            continue
-        except OSError:
-            return time.monotonic() - t0
-    return None
 
 
 def send_huge(s):
@@ -164,7 +149,7 @@ def honest_sync(db_name, port, limit):
 def test_server_idle():
     """A connection that sends nothing is closed at the deadline."""
     s = socket.create_connection(("127.0.0.1", PORT), timeout=5)
-    t = until_eof(s, DEADLINE + 4)
+    t = closed_within(s, DEADLINE + 4, 0.1)
     s.close()
     note("server: idle peer closed after %s s", t and round(t, 3))
     T.check(t is not None and DEADLINE - 0.2 <= t <= DEADLINE + MARGIN,
@@ -226,7 +211,7 @@ def test_server_huge_frame():
     T.eq(len(recv_exact(s, HEADER)), HEADER, "the server's stream header")
     t0 = time.monotonic()
     send_huge(s)
-    t = until_eof(s, DEADLINE + 4)
+    t = closed_within(s, DEADLINE + 4, 0.1)
     s.close()
     T.check(t is not None and time.monotonic() - t0 < DEADLINE / 2,
             "the server closes at once after the huge header (%.2f s)" % (time.monotonic() - t0))

@@ -25,7 +25,8 @@ import subprocess
 import tempfile
 import time
 
-from bectest import EXT, T, connect, free_port, one
+from bectest import EXT, T, connect, free_port, log_of, one, start_logged
+from bectest import wait_for as bectest_wait_for
 
 BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
 TMP = tempfile.mkdtemp(prefix="bec_run_")
@@ -44,26 +45,17 @@ def conf(name, text):
 
 
 def run(name, cfg):
-    out = open(os.path.join(TMP, name + ".log"), "w+")
     # cwd elsewhere: relative paths in the config must not depend on it.
-    p = subprocess.Popen([BECSYNC, "run", cfg], stdout=out, stderr=subprocess.STDOUT, cwd="/")
-    p.logfile = out
+    p = start_logged([BECSYNC, "run", cfg], os.path.join(TMP, name + ".log"), cwd="/")
     procs.append(p)
     return p
 
 
-def log(p):
-    p.logfile.seek(0)
-    return p.logfile.read()
+log = log_of
 
 
 def wait_for(cond, limit):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit:
-        if cond():
-            return True
-        time.sleep(0.01)
-    return cond()
+    return bectest_wait_for(cond, limit, 0.01)
 
 
 def has(name, h):

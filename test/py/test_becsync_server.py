@@ -36,7 +36,7 @@ import tempfile
 import threading
 import time
 
-from bectest import EXT, T, connect, free_port, one
+from bectest import EXT, T, closed_within, connect, free_port, one
 
 BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
 SAN = bool(os.environ.get("BEC_SAN"))
@@ -124,23 +124,6 @@ def hold(n, port, src="127.0.0.1"):
         s.connect(("127.0.0.1", port))
         out.append(s)
     return out
-
-
-def closed_within(s, limit):
-    """Seconds until the peer closed s (EOF or reset), or None after limit."""
-    t0 = time.monotonic()
-    s.settimeout(0.05)
-    for _ in range(int(limit / 0.05) + 1):
-        try:
-            if not s.recv(4096):
-                return time.monotonic() - t0
-        except socket.timeout:
-            pass
-        except OSError:
-            return time.monotonic() - t0
-        if time.monotonic() - t0 > limit:
-            break
-    return None
 
 
 class Trickler(threading.Thread):

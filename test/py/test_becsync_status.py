@@ -27,6 +27,7 @@ import threading
 import time
 
 from bectest import EXT, T, connect, free_port, one
+from bectest import wait_for as bectest_wait_for
 
 BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
 TMP = tempfile.mkdtemp(prefix="bec_status_")
@@ -37,12 +38,7 @@ def path(name):
 
 
 def wait_for(cond, limit):
-    t0 = time.monotonic()
-    while time.monotonic() - t0 < limit:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return cond()
+    return bectest_wait_for(cond, limit, 0.02)
 
 
 def metrics(f):

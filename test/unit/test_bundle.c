@@ -29,6 +29,26 @@ static int frames_of(sqlite3 *db, int iFrom, BecBuf *pOut){
   return n;
 }
 
+/* bec_ingest into dst every op of src from seq iFrom on. */
+static void copy_ops(sqlite3 *src, sqlite3 *dst, int iFrom){
+  BecBuf f;
+  BecReader rd;
+  int k, n = frames_of(src, iFrom, &f);
+  rd.a = f.a; rd.n = f.n; rd.i = 0;
+  for(k=0; k<n; k++){
+    u64 len = 0;
+    const u8 *x = 0;
+    sqlite3_stmt *pStmt = 0;
+    CHECK(bec_read_varint(&rd, &len, BEC_MAX_OP_BYTES)==0);
+    CHECK(bec_read_bytes(&rd, (i64)len, &x)==0);
+    sqlite3_prepare_v2(dst, "SELECT bec_ingest(?1)", -1, &pStmt, 0);
+    sqlite3_bind_blob(pStmt, 1, x, (int)len, SQLITE_STATIC);
+    CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
+    sqlite3_finalize(pStmt);
+  }
+  bec_buf_free(&f);
+}
+
 static int decode_fails(const u8 *a, i64 n, const u8 *aTag, const char *zWant){
   BecBuf out;
   char *zErr = 0;
@@ -63,49 +83,13 @@ int main(void){
            bt_q(b, "SELECT bec_pubkey()"));
   bt_q(a, zSql);
   /* b gets a's ops; then both write concurrently: two branches. */
-  {
-    BecBuf f;
-    i64 off = 0;
-    int k, n = frames_of(a, 1, &f);
-    BecReader rd;
-    rd.a = f.a; rd.n = f.n; rd.i = 0;
-    for(k=0; k<n; k++){
-      u64 len = 0;
-      const u8 *x = 0;
-      sqlite3_stmt *pStmt = 0;
-      CHECK(bec_read_varint(&rd, &len, BEC_MAX_OP_BYTES)==0);
-      CHECK(bec_read_bytes(&rd, (i64)len, &x)==0);
-      sqlite3_prepare_v2(b, "SELECT bec_ingest(?1)", -1, &pStmt, 0);
-      sqlite3_bind_blob(pStmt, 1, x, (int)len, SQLITE_STATIC);
-      CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
-      sqlite3_finalize(pStmt);
-    }
-    (void)off;
-    bec_buf_free(&f);
-  }
+  copy_ops(a, b, 1);
   for(i=0; i<100; i++){
     CHECK(strlen(bt_q(a, "SELECT bec_sign(randomblob(16))"))==64 || (i = 100) );
     CHECK(strlen(bt_q(b, "SELECT bec_sign(randomblob(16))"))==64 || (i = 100) );
   }
   /* a takes b's ops: a's store now has both branches, interleaved. */
-  {
-    BecBuf f;
-    BecReader rd;
-    int k, n = frames_of(b, 3, &f);
-    rd.a = f.a; rd.n = f.n; rd.i = 0;
-    for(k=0; k<n; k++){
-      u64 len = 0;
-      const u8 *x = 0;
-      sqlite3_stmt *pStmt = 0;
-      CHECK(bec_read_varint(&rd, &len, BEC_MAX_OP_BYTES)==0);
-      CHECK(bec_read_bytes(&rd, (i64)len, &x)==0);
-      sqlite3_prepare_v2(a, "SELECT bec_ingest(?1)", -1, &pStmt, 0);
-      sqlite3_bind_blob(pStmt, 1, x, (int)len, SQLITE_STATIC);
-      CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
-      sqlite3_finalize(pStmt);
-    }
-    bec_buf_free(&f);
-  }
+  copy_ops(b, a, 3);
   bt_q(a, "SELECT bec_sign(x'00')");              /* merges both branches */
   CHECK(bec_hex_decode(bt_q(a, "SELECT bec_group_id()"), 16, aTag, 8)==8);
 
