@@ -22,6 +22,8 @@
 */
 #include "becInt.h"
 
+#include <stddef.h>
+
 /* The columns of bec_changes. */
 #define FEED_CURSOR  0
 #define FEED_TABLE   1
@@ -68,13 +70,12 @@ struct FeedCursor {
   u8 abSet[BEC_TABLE_MAX_COL];
 };
 
-static int feedConnect(sqlite3 *db, void *pAux, int argc,
-                       const char *const *argv, sqlite3_vtab **ppVtab,
-                       char **pzErr){
+/* Both tables of this file: an innocuous eponymous table declared as
+** zDecl, holding the context. */
+static int tab_connect(sqlite3 *db, void *pAux, const char *zDecl,
+                       sqlite3_vtab **ppVtab){
   FeedTab *p;
-  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(cursor INTEGER, "
-      "\"table\" TEXT, key, columns TEXT, kind TEXT, op TEXT, author TEXT, "
-      "since HIDDEN)");
+  int rc = sqlite3_declare_vtab(db, zDecl);
   *ppVtab = 0;
   if( rc ) return rc;
   p = sqlite3_malloc64(sizeof(*p));
@@ -84,6 +85,35 @@ static int feedConnect(sqlite3 *db, void *pAux, int argc,
   sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
   *ppVtab = &p->base;
   return SQLITE_OK;
+}
+
+/* A zeroed cursor struct of nByte bytes whose first member is the base
+** cursor, with the table's context stored at byte offset iCtx. */
+static int cursor_open(sqlite3_vtab *pVtab, size_t nByte, size_t iCtx,
+                       sqlite3_vtab_cursor **ppCur){
+  u8 *p = sqlite3_malloc64(nByte);
+  if( p==0 ) return SQLITE_NOMEM;
+  memset(p, 0, nByte);
+  memcpy(&p[iCtx], &((FeedTab*)pVtab)->pCtx, sizeof(BecCtx*));
+  *ppCur = (sqlite3_vtab_cursor*)p;
+  return SQLITE_OK;
+}
+
+/* Frees a list of schemas loaded on use. */
+static void schemas_free(BecSchema ***paSchema, int *pnSchema){
+  int i;
+  for(i=0; i<*pnSchema; i++) bec_schema_free((*paSchema)[i]);
+  sqlite3_free(*paSchema);
+  *paSchema = 0;
+  *pnSchema = 0;
+}
+
+static int feedConnect(sqlite3 *db, void *pAux, int argc,
+                       const char *const *argv, sqlite3_vtab **ppVtab,
+                       char **pzErr){
+  return tab_connect(db, pAux, "CREATE TABLE x(cursor INTEGER, "
+      "\"table\" TEXT, key, columns TEXT, kind TEXT, op TEXT, author TEXT, "
+      "since HIDDEN)", ppVtab);
 }
 
 static int feedDisconnect(sqlite3_vtab *pVtab){
@@ -113,20 +143,11 @@ static int feedBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 }
 
 static int feedOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
-  FeedCursor *p = sqlite3_malloc64(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->pCtx = ((FeedTab*)pVtab)->pCtx;
-  *ppCur = &p->base;
-  return SQLITE_OK;
+  return cursor_open(pVtab, sizeof(FeedCursor), offsetof(FeedCursor, pCtx), ppCur);
 }
 
 static void feed_op_close(FeedCursor *p){
-  int i;
-  for(i=0; i<p->nSchema; i++) bec_schema_free(p->aSchema[i]);
-  sqlite3_free(p->aSchema);
-  p->aSchema = 0;
-  p->nSchema = 0;
+  schemas_free(&p->aSchema, &p->nSchema);
   p->bOpen = 0;
 }
 
@@ -444,19 +465,9 @@ struct HistCursor {
 static int histConnect(sqlite3 *db, void *pAux, int argc,
                        const char *const *argv, sqlite3_vtab **ppVtab,
                        char **pzErr){
-  FeedTab *p;
-  int rc = sqlite3_declare_vtab(db, "CREATE TABLE x(op TEXT, author TEXT, "
+  return tab_connect(db, pAux, "CREATE TABLE x(op TEXT, author TEXT, "
       "name TEXT, depth INTEGER, valid INTEGER, kind TEXT, \"values\" TEXT, "
-      "\"table\" HIDDEN, key HIDDEN)");
-  *ppVtab = 0;
-  if( rc ) return rc;
-  p = sqlite3_malloc64(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->pCtx = (BecCtx*)pAux;
-  sqlite3_vtab_config(db, SQLITE_VTAB_INNOCUOUS);
-  *ppVtab = &p->base;
-  return SQLITE_OK;
+      "\"table\" HIDDEN, key HIDDEN)", ppVtab);
 }
 
 /* The table argument is required (argv[0]); the key is compared by SQLite
@@ -484,20 +495,11 @@ static int histBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
 }
 
 static int histOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
-  HistCursor *p = sqlite3_malloc64(sizeof(*p));
-  if( p==0 ) return SQLITE_NOMEM;
-  memset(p, 0, sizeof(*p));
-  p->pCtx = ((FeedTab*)pVtab)->pCtx;
-  *ppCur = &p->base;
-  return SQLITE_OK;
+  return cursor_open(pVtab, sizeof(HistCursor), offsetof(HistCursor, pCtx), ppCur);
 }
 
 static void hist_op_close(HistCursor *p){
-  int i;
-  for(i=0; i<p->nOther; i++) bec_schema_free(p->aOther[i]);
-  sqlite3_free(p->aOther);
-  p->aOther = 0;
-  p->nOther = 0;
+  schemas_free(&p->aOther, &p->nOther);
   p->bOpen = 0;
 }
 
