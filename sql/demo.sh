@@ -70,7 +70,8 @@ sql alice "SELECT \"table\", pk, \"column\", value, substr(author,1,8) AS author
 
 say "7. A falling-out: alice and bob, both admins, remove each other at the same moment."
 sql alice "SELECT bec_remove_member('$BOB') IS NOT NULL AS alice_removes_bob"
-cp bob.db bob-before.db     # bob keeps a copy of his replica from before he learns of it
+# bob keeps a copy of his replica (the database and its key file) from before he learns of it
+cp bob.db bob-before.db; cp bob.db-bec-key bob-before.db-bec-key
 sql bob   "SELECT bec_remove_member('$ALICE') IS NOT NULL AS bob_removes_alice"
 sync alice bob
 sync alice carol
