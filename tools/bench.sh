@@ -13,6 +13,9 @@ for b in build/bench_*; do
 done
 # The relay under many clients (issue 14): a script, since its clients are
 # becsync processes.
+echo "== tools/bench_graph.py"
+BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_graph.py || status=1
+echo
 echo "== tools/bench_relay.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_relay.py || status=1
 exit $status
