@@ -298,7 +298,8 @@ static void test_types(void){
            && zErr && strstr(zErr, "unsupported type") );
     sqlite3_free(zErr); zErr = 0;
     bec_schema_free(s2); s2 = 0;
-    b.a[b.n-1] = 3;            /* column v at key position 3 of 2 columns */
+    b.a[b.n-5] = 3;            /* column v at key position 3 of 2 columns
+                               ** (then flags, options, check version, n_check) */
     CHECK( bec_schema_decode(b.a, b.n, &s2, &zErr)!=SQLITE_OK && s2==0
            && zErr && strstr(zErr, "malformed") );
     sqlite3_free(zErr);
