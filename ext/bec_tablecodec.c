@@ -588,6 +588,28 @@ static int text_ok(const u8 *a, int n){
   return 1;
 }
 
+/* 1 if a CHECK's text is in the form bec records (docs/tables.md): no
+** white space at either end, and outside literals and quoted names only
+** single spaces.  Every replica shows the text as recorded, and a
+** declaration made from it must record the same bytes. */
+static int text_normalised(const char *z){
+  int i = 0, n = (int)strlen(z);
+  if( n==0 || z[0]==' ' || z[n-1]==' ' ) return 0;
+  while( i<n ){
+    char q = z[i];
+    if( q=='\'' || q=='"' || q=='`' || q=='[' ){
+      char e = q=='[' ? ']' : q;
+      for(i++; i<n && z[i]!=e; i++){}
+      i++;
+    }else if( q=='\t' || q=='\n' || q=='\r' || (q==' ' && z[i+1]==' ') ){
+      return 0;
+    }else{
+      i++;
+    }
+  }
+  return 1;
+}
+
 /* The declared constraints (docs/tables.md, "Constraints"): what a schema
 ** op may declare, decided from its bytes alone.  What needs SQLite (a
 ** CHECK's meaning, and the DEFAULTs passing it) is bec_crdt.c's. */
@@ -629,10 +651,10 @@ static int constraints_check(const BecSchema *p, char **pzErr){
       return SQLITE_ERROR;
     }
     if( c->flags & BEC_COL_DEFAULT ){
-      if( bec_value_is_nan(&c->dflt)
+      if( (c->dflt.eType==BEC_VAL_REAL && !(c->dflt.r-c->dflt.r==0.0))
        || (c->dflt.eType==BEC_VAL_TEXT && !text_ok(c->dflt.a, c->dflt.n)) ){
-        *pzErr = sqlite3_mprintf("column %s: bad DEFAULT (a NaN, or text with "
-                                 "control characters)", c->zName);
+        *pzErr = sqlite3_mprintf("column %s: bad DEFAULT (a NaN or an "
+            "infinity, or text with control characters)", c->zName);
         return SQLITE_ERROR;
       }
       if( c->eStrict && !strict_ok(c->eStrict, &c->dflt) ){
@@ -646,9 +668,11 @@ static int constraints_check(const BecSchema *p, char **pzErr){
     const BecCheck *k = &p->aCheck[i];
     int nRead = 0;
     if( k->zExpr[0]==0 || !text_ok((const u8*)k->zExpr, (int)strlen(k->zExpr))
+     || !text_normalised(k->zExpr)
      || (k->zName[0] && !name_ok((const u8*)k->zName, (int)strlen(k->zName))) ){
-      *pzErr = sqlite3_mprintf("table %s: bad CHECK %d (empty, or a name or "
-                               "text with control characters)", p->zName, i);
+      *pzErr = sqlite3_mprintf("table %s: bad CHECK %d (empty, white space "
+          "not normalised, or a name or text with control characters)",
+          p->zName, i);
       return SQLITE_ERROR;
     }
     for(j=0; j<BEC_TABLE_MAX_COL; j++){
