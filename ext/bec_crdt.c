@@ -12,7 +12,9 @@
 **   bec_store_ignored(seq, reason)   the schema and write ops the merge
 **                                    ignores, and why: a verdict on the op
 **                                    and its causal past only (see
-**                                    verdict_schema, verdict_write)
+**                                    verdict_schema, verdict_write), among
+**                                    them the writes that break a declared
+**                                    constraint ("Declared constraints")
 **   "<name>_rows"                    per live table shown here (see
 **                                    "Showing tables"), one row per existing
 **                                    merged row: the key and column values
@@ -32,7 +34,10 @@
 **                                    replica's applications, never rebuilt
 **
 ** The merge (docs/tables.md has the rules; this is how they are computed).
-** Every column of every row is a register, and so is the row's existence.
+** Every column of every row is a register, and so is the row's existence
+** (a column with no member shows its DEFAULT, the fill; the columns of a
+** merge group always hold the same members, since every write of the group
+** writes all of them, so they act as one register).
 ** A register holds the set of writes to it that no valid delete of the row
 ** covers, reduced to its maximal elements: a write that is an ancestor of
 ** another member can never show again, because any delete covering the
@@ -520,7 +525,7 @@ static int check_analyze(BecCrdt *pC, const BecSchema *s, const char *zExpr,
 }
 
 /* The cached statements of table s (create op aHash) in the private
-** connection, prepared on first use (the least recently used slot goes). */
+** connection, prepared on first use. */
 static int check_tab(BecCrdt *pC, const u8 *aHash, const BecSchema *s,
                      CheckTab **pp, char **pzErr){
   CheckTab *a;
@@ -537,7 +542,8 @@ static int check_tab(BecCrdt *pC, const u8 *aHash, const BecSchema *s,
       return SQLITE_OK;
     }
   }
-  /* a clock: the first slot not used since the hand last passed */
+  /* a free slot, else the first not used since the last eviction (a
+  ** full cache only costs a prepare: never an error) */
   for(i=0; i<2*CHECK_CACHE; i++){
     iSlot = i % CHECK_CACHE;
     if( a[iSlot].pIns==0 || !a[iSlot].bUsed ) break;

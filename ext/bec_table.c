@@ -4,6 +4,11 @@
 **
 **   CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT,
 **                                       done INTEGER);   -- a schema op
+**   CREATE VIRTUAL TABLE t2 USING bec(id TEXT PRIMARY KEY,
+**       n INTEGER NOT NULL DEFAULT 0 CHECK (n >= 0), strict=1);
+**                                        -- declared constraints, judged by
+**                                        -- bec_crdt_constraints for local
+**                                        -- statements and peers' ops alike
 **   INSERT INTO todos VALUES('a', 'milk', 0);            -- a write op
 **   UPDATE todos SET done=1 WHERE id='a';                -- another
 **   SELECT * FROM todos WHERE id='a';                    -- a key lookup
@@ -2153,6 +2158,73 @@ static const BecTableDef conflictsDef = {
   conflictsColumn, 0
 };
 
+/* bec_columns: columns 4..7 (notnull, dflt, check, merge) come from the
+** create op's schema (its body is column 4 of the row). */
+static int columnsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
+  BecOp op;
+  BecSchema *s = 0;
+  BecBuf b;
+  char *zErr = 0;
+  int rc, iCol = sqlite3_column_int(pStmt, 1), k, n = 0;
+  if( i<4 ) return SQLITE_NOTFOUND;
+  rc = bec_op_decode(sqlite3_column_blob(pStmt, 4), sqlite3_column_bytes(pStmt, 4),
+                     &op, &zErr);
+  if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, &s, &zErr);
+  sqlite3_free(zErr);
+  if( rc || iCol<0 || iCol>=s->nCol ){
+    bec_schema_free(s);
+    sqlite3_result_error(ctx, "bec_columns: a stored schema op does not decode", -1);
+    return SQLITE_OK;
+  }
+  memset(&b, 0, sizeof(b));
+  rc = SQLITE_OK;
+  switch( i ){
+    case 4:
+      sqlite3_result_int(ctx, (s->aCol[iCol].flags & BEC_COL_NOTNULL)!=0
+                              || s->aCol[iCol].iPk!=0);
+      break;
+    case 5:
+      if( s->aCol[iCol].flags & BEC_COL_DEFAULT ){
+        bec_value_sql(&b, &s->aCol[iCol].dflt, &rc);
+      }
+      break;
+    case 6:
+      /* the CHECKs that read the column, as recorded */
+      for(k=0; k<s->nCheck; k++){
+        if( BEC_MASK_HAS(s->aCheck[k].aRead, iCol) ) n++;
+      }
+      for(k=0; k<s->nCheck; k++){
+        if( !BEC_MASK_HAS(s->aCheck[k].aRead, iCol) ) continue;
+        bec_buf_appendf(&b, &rc, n>1 ? "%s(%s)" : "%s%s",
+                        b.n ? " AND " : "", s->aCheck[k].zExpr);
+      }
+      break;
+    default:
+      if( s->aCol[iCol].iPk ) bec_buf_appendf(&b, &rc, "key");
+      else if( s->aCol[iCol].iGroup>=0 ){
+        bec_buf_appendf(&b, &rc, "group:%d", s->aCol[iCol].iGroup+1);
+      }else bec_buf_appendf(&b, &rc, "lww");
+      break;
+  }
+  if( rc ) sqlite3_result_error_nomem(ctx);
+  else if( b.n ) sqlite3_result_text(ctx, (char*)b.a, (int)b.n, SQLITE_TRANSIENT);
+  bec_buf_free(&b);
+  bec_schema_free(s);
+  return SQLITE_OK;
+}
+
+static const BecTableDef columnsDef = {
+  "bec_columns",
+  "CREATE TABLE x(tbl TEXT, cid INTEGER, name TEXT, type TEXT, \"notnull\" "
+  "INTEGER, dflt TEXT, \"check\" TEXT, merge TEXT)",
+  "SELECT t.name, k.idx, k.name, k.type, o.body, NULL, NULL, NULL"
+  " FROM bec_store_table t JOIN bec_store_column k ON k.tbl=t.seq"
+  " JOIN bec_store_op o ON o.seq=t.seq WHERE 1",
+  "ORDER BY t.name, k.idx",
+  { { 0, 3, "t.name=?" } },
+  columnsColumn, 0
+};
+
 static void module_destroy(void *pArg){
   BecCtx *p = (BecCtx*)pArg;
   bec_crdt_free(p->pCrdt);
@@ -2174,5 +2246,7 @@ int bec_table_register(sqlite3 *db, BecCtx *pCtx){
         bec_ctx_unref);
   }
   if( rc ) return rc;
-  return bec_vtab_register_table(db, pCtx, &conflictsDef);
+  rc = bec_vtab_register_table(db, pCtx, &conflictsDef);
+  if( rc==SQLITE_OK ) rc = bec_vtab_register_table(db, pCtx, &columnsDef);
+  return rc;
 }

@@ -375,7 +375,21 @@ def test_peer_schemas():
     g.converged("peer schemas")
 
 
-for fn in [test_refused_declarations, test_local_statements, test_local_policy, test_fill_is_the_default,
+def test_bec_columns():
+    db = solo()
+    db.execute('CREATE VIRTUAL TABLE slots USING bec(id TEXT PRIMARY KEY, start INTEGER NOT NULL DEFAULT 0,'
+               ' "end" INTEGER NOT NULL DEFAULT 0 CHECK ("end" < 100), note TEXT DEFAULT \'it\'\'s\','
+               ' CHECK (start <= "end"))')
+    db.execute("CREATE VIRTUAL TABLE other USING bec(k INTEGER PRIMARY KEY)")
+    T.eq(db.execute("SELECT * FROM bec_columns WHERE tbl='slots'").fetchall(), [
+        ("slots", 0, "id", "TEXT", 1, None, None, "key"),
+        ("slots", 1, "start", "INTEGER", 1, "0", 'start <= "end"', "group:1"),
+        ("slots", 2, "end", "INTEGER", 1, "0", '("end" < 100) AND (start <= "end")', "group:1"),
+        ("slots", 3, "note", "TEXT", 0, "'it''s'", None, "lww")], "bec_columns of slots")
+    T.eq(one(db, "SELECT count(*) FROM bec_columns"), 5, "every live table's columns")
+
+
+for fn in [test_bec_columns, test_refused_declarations, test_local_statements, test_local_policy, test_fill_is_the_default,
            test_group_is_one_register, test_peer_violations, test_app_overrides_change_nothing,
            test_peer_schemas]:
     try:
