@@ -707,7 +707,9 @@ int bec_root_register(sqlite3*, BecCtx*);
 #define BEC_CHECK_VERSION    1     /* the allow-list of CHECK functions */
 #define BEC_COL_NOTNULL      0x01  /* column flags in a schema payload */
 #define BEC_COL_DEFAULT      0x02  /* a DEFAULT value follows */
-#define BEC_COL_FLAGS        0x03
+#define BEC_COL_NOCASE       0x04  /* COLLATE NOCASE (non-key columns) */
+#define BEC_COL_RTRIM        0x08  /* COLLATE RTRIM (non-key columns) */
+#define BEC_COL_FLAGS        0x0f
 #define BEC_OPT_STRICT       0x01  /* table options: strict=1 */
 #define BEC_OPT_ADMIN        0x02  /* write='admin' */
 #define BEC_OPTS             0x03
@@ -813,6 +815,9 @@ int bec_schema_constrain(BecSchema *p, const BecSchemaDecl *pD);
 /* 1 if v may be written to column c as its strict type requires (any value
 ** if the table is not strict; NULL always: that is NOT NULL's rule). */
 int bec_value_strict_ok(const BecColumn *c, const BecValue *v);
+/* " COLLATE NOCASE", " COLLATE RTRIM" or "": the collation of column c in
+** SQL text (a closed form: one of SQLite's built-in collations). */
+const char *bec_collate_sql(const BecColumn *c);
 /* Appends v as an SQL literal (DEFAULT clauses of declarations). */
 void bec_value_sql(BecBuf*, const BecValue*, int *pRc);
 /* 1 if bit i of a column mask is set. */

@@ -379,8 +379,8 @@ static void check_table_sql(const BecSchema *s, const char *zName, BecBuf *b,
   for(i=0; i<s->nCol; i++){
     char *zId = bec_sql_ident(s->aCol[i].zName, 0);
     if( zId==0 && *pRc==SQLITE_OK ) *pRc = SQLITE_NOMEM;
-    bec_buf_appendf(b, pRc, "%s%s %s", i ? ", " : "", zId ? zId : "",
-                    bec_type_sql(&s->aCol[i]));
+    bec_buf_appendf(b, pRc, "%s%s %s%s", i ? ", " : "", zId ? zId : "",
+                    bec_type_sql(&s->aCol[i]), bec_collate_sql(&s->aCol[i]));
     sqlite3_free(zId);
   }
 }
@@ -2363,6 +2363,7 @@ static char *schema_decl(const BecSchema *s){
     bec_buf_appendf(&b, &rc, "%s%s %s", i ? ", " : "", zId,
                     c->eStrict ? c->zType : bec_type_sql(c));
     sqlite3_free(zId);
+    bec_buf_appendf(&b, &rc, "%s", bec_collate_sql(c));
     if( c->flags & BEC_COL_NOTNULL ) bec_buf_appendf(&b, &rc, " NOT NULL");
     if( c->flags & BEC_COL_DEFAULT ){
       bec_buf_appendf(&b, &rc, " DEFAULT ");

@@ -709,6 +709,21 @@ static int parse_args(BecCtx *pCtx, const char *zTab, int nArg,
         z += 5;
         rc = parse_check(pP, &z, zName);
         if( rc ) break;
+      }else if( word_is(z, "COLLATE") ){
+        char zColl[16];
+        z += 7;
+        if( read_ident(&z, zColl, sizeof(zColl))<=0 ){ rc = SQLITE_ERROR; break; }
+        if( sqlite3_stricmp(zColl, "NOCASE")==0 ){
+          pP->d.aFlags[nCol] |= BEC_COL_NOCASE;
+        }else if( sqlite3_stricmp(zColl, "RTRIM")==0 ){
+          pP->d.aFlags[nCol] |= BEC_COL_RTRIM;
+        }else if( sqlite3_stricmp(zColl, "BINARY")!=0 ){
+          pP->zErr = sqlite3_mprintf("bec: column %s: COLLATE %s is not "
+              "supported: only BINARY, NOCASE and RTRIM, built into SQLite, "
+              "compare alike on every replica", aName[nCol], zColl);
+          rc = SQLITE_ERROR;
+          break;
+        }
       }else if( word_is(z, "UNIQUE") ){
         pP->zErr = sqlite3_mprintf("bec: column %s: %s", aName[nCol], zNoUnique);
         rc = SQLITE_ERROR;
@@ -719,8 +734,8 @@ static int parse_args(BecCtx *pCtx, const char *zTab, int nArg,
         break;
       }else{
         pP->zErr = sqlite3_mprintf("bec: column %s: unsupported constraint "
-            "\"%s\" (bec columns take a type, PRIMARY KEY, NOT NULL, DEFAULT "
-            "and CHECK; COLLATE, GENERATED, AUTOINCREMENT and conflict clauses "
+            "\"%s\" (bec columns take a type, PRIMARY KEY, NOT NULL, DEFAULT, "
+            "CHECK and COLLATE; GENERATED, AUTOINCREMENT and conflict clauses "
             "are not supported)", aName[nCol], z);
         rc = SQLITE_ERROR;
         break;
@@ -772,8 +787,8 @@ static int declare(sqlite3 *db, const BecSchema *s){
   for(i=0; i<s->nCol; i++){
     char *zId = bec_sql_ident(s->aCol[i].zName, 0);
     if( zId==0 ) rc = SQLITE_NOMEM;
-    bec_buf_appendf(&b, &rc, "%s%s %s", i ? ", " : "", zId ? zId : "",
-                    bec_type_sql(&s->aCol[i]));
+    bec_buf_appendf(&b, &rc, "%s%s %s%s", i ? ", " : "", zId ? zId : "",
+                    bec_type_sql(&s->aCol[i]), bec_collate_sql(&s->aCol[i]));
     sqlite3_free(zId);
   }
   bec_buf_appendf(&b, &rc, ")");

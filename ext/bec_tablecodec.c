@@ -9,7 +9,8 @@
 **              check_version:varint (=1) n_check:varint check*n_check
 **   column  := name_len:varint name type_len:varint type
 **              pk:varint (0, or the column's 1-based position in the key)
-**              flags:varint (BEC_COL_*: 1 NOT NULL, 2 DEFAULT)
+**              flags:varint (BEC_COL_*: 1 NOT NULL, 2 DEFAULT, 4 COLLATE
+**              NOCASE, 8 COLLATE RTRIM)
 **              [flags & 2] value (the DEFAULT)
 **   check   := name_len:varint name (0: unnamed) expr_len:varint expr
 **              read:ceil(n_col/8) bytes (the columns the expression reads)
@@ -571,6 +572,12 @@ static int strict_ok(int eStrict, const BecValue *v){
   }
 }
 
+const char *bec_collate_sql(const BecColumn *c){
+  if( c->flags & BEC_COL_NOCASE ) return " COLLATE NOCASE";
+  if( c->flags & BEC_COL_RTRIM ) return " COLLATE RTRIM";
+  return "";
+}
+
 int bec_value_strict_ok(const BecColumn *c, const BecValue *v){
   return c->eStrict==0 || strict_ok(c->eStrict, v);
 }
@@ -636,6 +643,15 @@ static int constraints_check(const BecSchema *p, char **pzErr){
       *pzErr = sqlite3_mprintf("column %s: a strict table's columns have one "
           "of the types INTEGER, INT, REAL, TEXT, BLOB, ANY (not \"%s\")",
           c->zName, c->zType);
+      return SQLITE_ERROR;
+    }
+    if( (c->flags & BEC_COL_NOCASE) && (c->flags & BEC_COL_RTRIM) ){
+      *pzErr = sqlite3_mprintf("column %s: two collations", c->zName);
+      return SQLITE_ERROR;
+    }
+    if( c->iPk && (c->flags & (BEC_COL_NOCASE|BEC_COL_RTRIM)) ){
+      *pzErr = sqlite3_mprintf("column %s: COLLATE on a key column is not "
+          "supported: rows equal in SQL would be distinct bec keys", c->zName);
       return SQLITE_ERROR;
     }
     if( c->iPk && (c->flags & BEC_COL_DEFAULT) ){

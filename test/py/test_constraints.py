@@ -149,7 +149,10 @@ def test_refused_declarations():
         ("k TEXT PRIMARY KEY, n INTEGER CHECK (nope > 0)", "no such column"),
         ("k TEXT PRIMARY KEY, n INTEGER DEFAULT 5 CHECK (n < 3)", "the DEFAULTs fail CHECK"),
         ("k TEXT PRIMARY KEY, n INTEGER CHECK (length(k) > n)", "reads key and non-key columns"),
-        ("k TEXT PRIMARY KEY, n TEXT COLLATE NOCASE", "unsupported constraint"),
+        ("k TEXT PRIMARY KEY, n TEXT COLLATE foo", "COLLATE foo is not supported"),
+        ("k TEXT PRIMARY KEY COLLATE NOCASE, n TEXT", "COLLATE on a key column is not supported"),
+        ("k TEXT PRIMARY KEY, n TEXT GENERATED ALWAYS AS (1)", "unsupported"),
+        ("k TEXT PRIMARY KEY, n TEXT NOT NULL ON CONFLICT IGNORE DEFAULT ''", "unsupported constraint"),
         ("k TEXT PRIMARY KEY, n FLOAT, strict=1", "a strict table's columns have one of the types"),
         ("k TEXT PRIMARY KEY, n INTEGER DEFAULT 'x', strict=1", "not of the column's strict type"),
         ("k TEXT PRIMARY KEY, n INTEGER, write='owner'", "unknown option"),
@@ -216,6 +219,11 @@ def test_local_statements():
     T.eq(c, CONSTRAINT_DATATYPE, "SQLITE_CONSTRAINT_DATATYPE")
     T.check("cannot store TEXT value in INTEGER column s.i" in msg, msg)
     T.eq(code(lambda: db.execute("INSERT INTO s(k, b) VALUES(3, 5)"))[0], CONSTRAINT_DATATYPE, "integer in BLOB")
+    # COLLATE NOCASE on a non-key column: queries and CHECKs compare with it.
+    db.execute("CREATE VIRTUAL TABLE c USING bec(k TEXT PRIMARY KEY, v TEXT COLLATE NOCASE CHECK (v <> 'abc'))")
+    db.execute("INSERT INTO c VALUES('1', 'X')")
+    T.eq(db.execute("SELECT k FROM c WHERE v = 'x'").fetchall(), [("1",)], "NOCASE in a query")
+    T.eq(code(lambda: db.execute("INSERT INTO c VALUES('2', 'ABC')"))[0], CONSTRAINT_CHECK, "NOCASE in a CHECK")
     # Merge groups: an UPDATE of one column writes the group's others.
     db.execute("CREATE VIRTUAL TABLE slots USING bec(%s)" % SLOTS)
     db.execute("INSERT INTO slots VALUES('s', 0, 10)")

@@ -43,8 +43,8 @@ names that differ only in case), _NO_CONSTRAINTS (no declared constraints),
 each =1.
 
 Declared constraints (issue 13): some honest and hostile schemas declare
-strict=1, NOT NULL with a DEFAULT, DEFAULTs, one-column CHECKs and CHECKs
-over two columns (merge groups); the writers' statements that break them
+strict=1, NOT NULL with a DEFAULT, DEFAULTs, COLLATE, one-column CHECKs and
+CHECKs over two columns (merge groups); the writers' statements that break them
 are refused, the hostile writes that break them are stored and ignored (the
 same reason everywhere), and after every run no replica shows a row that
 breaks its table's constraints (no_violations: SQLite itself checks each
@@ -152,6 +152,8 @@ def constraint_decl(rng, n, pk, types):
                 d += " DEFAULT %s" % dflt
             if rng.random() < 0.35:
                 d += " CHECK (%s)" % rng.choice(ONE_CHECKS).format(c="c%d" % i)
+            if rng.random() < 0.15:
+                d += " COLLATE %s" % rng.choice(["NOCASE", "RTRIM", "BINARY"])
         cols.append(d)
     nonkey = [i for i in range(n) if i not in pk]
     if len(nonkey) >= 2 and rng.random() < 0.5:
