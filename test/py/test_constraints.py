@@ -198,6 +198,16 @@ def test_local_statements():
          "OR REPLACE puts the DEFAULT in place of a NULL for NOT NULL")
     T.eq(code(lambda: db.execute("INSERT OR REPLACE INTO todos VALUES('r2', 'x', 3)"))[0], CONSTRAINT_CHECK,
          "OR REPLACE aborts for a CHECK")
+    # A multi-row INSERT: ABORT undoes the statement, OR FAIL keeps the rows before.
+    n = writes(db)
+    T.eq(code(lambda: db.execute("INSERT INTO todos VALUES('m1', 'a', 1), ('m2', 'b', 9)"))[0],
+         CONSTRAINT_CHECK, "multi-row ABORT")
+    T.eq(one(db, "SELECT count(*) FROM todos WHERE id LIKE 'm%'"), 0, "ABORT keeps none")
+    T.eq(writes(db), n, "ABORT signs nothing")
+    T.eq(code(lambda: db.execute("INSERT OR FAIL INTO todos VALUES('f1', 'a', 1), ('f2', 'b', 9),"
+                                 " ('f3', 'c', 0)"))[0], CONSTRAINT_CHECK, "OR FAIL")
+    T.eq([r[0] for r in db.execute("SELECT id FROM todos WHERE id LIKE 'f%'")], ["f1"], "OR FAIL keeps f1")
+    T.eq(writes(db), n + 1, "OR FAIL signs what it kept")
     # Inside a transaction the statement is undone and the transaction goes on.
     n = writes(db)
     db.execute("BEGIN")
