@@ -199,6 +199,8 @@ struct BecBuf {
 void bec_buf_append(BecBuf*, const void*, i64, int *pRc);
 void bec_buf_append_u8(BecBuf*, u8, int *pRc);
 void bec_buf_append_varint(BecBuf*, u64, int *pRc);
+/* A varint length, then the n bytes: how a list of ops is framed. */
+void bec_buf_append_framed(BecBuf*, const u8 *a, i64 n, int *pRc);
 /* printf-style appends, with sqlite3_mprintf's formats. */
 void bec_buf_appendf(BecBuf*, int *pRc, const char *zFmt, ...);
 void bec_buf_vappendf(BecBuf*, int *pRc, const char *zFmt, va_list);
@@ -723,7 +725,26 @@ int bec_root_register(sqlite3*, BecCtx*);
 /**************************************************************************
 ** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).
 */
-#define BEC_TABLE_FORMAT     1     /* first byte of schema and write payloads */
+#define BEC_TABLE_FORMAT     1     /* first byte of write payloads */
+#define BEC_SCHEMA_FORMAT    2     /* first byte of schema payloads: 2 adds
+                                   ** constraints and table options; 1 is
+                                   ** refused (docs/wire-format.md) */
+#define BEC_TABLE_MAX_CHECK  32    /* CHECK constraints per table */
+#define BEC_CHECK_MAX_TEXT   1024  /* bytes of one CHECK's text or name */
+#define BEC_CHECK_VERSION    1     /* the allow-list of CHECK functions */
+#define BEC_COL_NOTNULL      0x01  /* column flags in a schema payload */
+#define BEC_COL_DEFAULT      0x02  /* a DEFAULT value follows */
+#define BEC_COL_NOCASE       0x04  /* COLLATE NOCASE (non-key columns) */
+#define BEC_COL_RTRIM        0x08  /* COLLATE RTRIM (non-key columns) */
+#define BEC_COL_FLAGS        0x0f
+#define BEC_OPT_STRICT       0x01  /* table options: strict=1 */
+#define BEC_OPT_ADMIN        0x02  /* write='admin' */
+#define BEC_OPTS             0x03
+#define BEC_STRICT_INTEGER   1     /* closed form of a strict column's type */
+#define BEC_STRICT_REAL      2
+#define BEC_STRICT_TEXT      3
+#define BEC_STRICT_BLOB      4
+#define BEC_STRICT_ANY       5
 #define BEC_TABLE_MAX_COL    256
 #define BEC_TABLE_MAX_NAME   128   /* bytes in a table or column name */
 #define BEC_TABLE_MAX_TYPE   64    /* bytes in a declared type */
@@ -769,6 +790,20 @@ struct BecColumn {
   int iPk;            /* 0, or 1-based position in the primary key */
   int eAff;           /* closed form: BEC_AFF_*, -1 if the type is not one */
   int bInteger;       /* closed form: the type is exactly INTEGER */
+  int flags;          /* BEC_COL_* */
+  BecValue dflt;      /* the DEFAULT, the column's fill (NULL if none);
+                      ** bytes in the schema's allocation */
+  int eStrict;        /* strict table: BEC_STRICT_* of the type, else 0 */
+  int iGroup;         /* merge group (docs/tables.md), -1 if none */
+};
+/* A CHECK constraint as recorded: text, optional name, and the columns it
+** reads (aRead, a bit per column index). */
+typedef struct BecCheck BecCheck;
+struct BecCheck {
+  char *zName;        /* "" if unnamed */
+  char *zExpr;        /* the expression, white space normalised */
+  u8 aRead[BEC_TABLE_MAX_COL/8];
+  int nReadNk;        /* non-key columns read */
 };
 typedef struct BecSchema BecSchema;
 struct BecSchema {
@@ -779,7 +814,41 @@ struct BecSchema {
   int nPk;
   int *aPk;           /* aPk[k]: column index of the k-th key column */
   int bIntPk;         /* key is one column of type INTEGER (a rowid alias) */
+  int opts;           /* BEC_OPT_* */
+  int iCheckVersion;  /* BEC_CHECK_VERSION the op was made for */
+  int nCheck;
+  BecCheck *aCheck;   /* in pExtra */
+  int nGroup;         /* merge groups (BecColumn.iGroup) */
+  int bConstrained;   /* any NOT NULL, CHECK or strict type to check */
+  void *pExtra;       /* defaults and checks (sqlite3_malloc64, owned) */
 };
+/* The constraints of a declaration, the input of bec_schema_constrain. */
+typedef struct BecSchemaDecl BecSchemaDecl;
+struct BecSchemaDecl {
+  int opts;                            /* BEC_OPT_* */
+  int iCheckVersion;
+  int aFlags[BEC_TABLE_MAX_COL];       /* BEC_COL_* per column */
+  BecValue aDflt[BEC_TABLE_MAX_COL];   /* where BEC_COL_DEFAULT */
+  int nCheck;
+  struct {
+    const char *zName; int nName;
+    const char *zExpr; int nExpr;
+    u8 aRead[BEC_TABLE_MAX_COL/8];
+  } aCheck[BEC_TABLE_MAX_CHECK];
+};
+/* Gives schema p the constraints of pD (copied): groups and flags are
+** derived.  SQLITE_NOMEM, or SQLITE_OK. */
+int bec_schema_constrain(BecSchema *p, const BecSchemaDecl *pD);
+/* 1 if v may be written to column c as its strict type requires (any value
+** if the table is not strict; NULL always: that is NOT NULL's rule). */
+int bec_value_strict_ok(const BecColumn *c, const BecValue *v);
+/* " COLLATE NOCASE", " COLLATE RTRIM" or "": the collation of column c in
+** SQL text (a closed form: one of SQLite's built-in collations). */
+const char *bec_collate_sql(const BecColumn *c);
+/* Appends v as an SQL literal (DEFAULT clauses of declarations). */
+void bec_value_sql(BecBuf*, const BecValue*, int *pRc);
+/* 1 if bit i of a column mask is set. */
+#define BEC_MASK_HAS(a, i) (((a)[(i)/8] >> ((i)%8)) & 1)
 int bec_schema_new(int action, const char *zName, int nName, int nCol,
                    const char *const *azCol, const int *anCol,
                    const char *const *azType, const int *anType,
@@ -928,7 +997,44 @@ struct BecCrdt {
   char *zVerdict;                 /* ... why the merge ignores it, or 0 */
   BecBuf feed;                    /* per change of the op being built: its
                                   ** BEC_FEED_* kind (the change feed) */
+  sqlite3 *dbCheck;               /* the private connection CHECKs are
+                                  ** judged and evaluated in, or 0 */
+  void *pCheckCache;              /* bec_crdt.c: its statements per table */
 };
+/* The rules one change must pass, in the order reasons name them. */
+#define BEC_RULE_OK       0
+#define BEC_RULE_TYPE     1      /* strict type, or a form no column holds */
+#define BEC_RULE_NOTNULL  2
+#define BEC_RULE_CHECK    3      /* a CHECK of one column */
+#define BEC_RULE_GROUP    4      /* a merge group written partly */
+#define BEC_RULE_GCHECK   5      /* a CHECK of a merge group */
+/* Judges the values of one upsert (aVal where abSet[i], as
+** bec_write_body gives them) to table s, whose create op is aSchemaHash,
+** against its declared constraints: *peRule BEC_RULE_* of the first rule
+** broken, *piWhich the column (TYPE, NOTNULL), CHECK index (CHECK,
+** GCHECK) or group (GROUP).  The same verdict for a local statement and a
+** peer's op.  The return code is for failures of this database only. */
+int bec_crdt_constraints(BecCtx*, const u8 *aSchemaHash, const BecSchema *s,
+                         const BecValue *aVal, const u8 *abSet, int *peRule,
+                         int *piWhich, char **pzErr);
+/* The whole verdict on a declared schema: bec_schema_check, then what
+** needs SQLite: each CHECK compiles in the private connection, calls only
+** allow-listed functions, reads the columns it records (with bFill, it
+** records them into pD's masks instead), and the DEFAULTs pass it.
+** *pzWhy (sqlite3_free it) is 0 if s applies. */
+int bec_crdt_schema_judge(BecCtx*, BecSchema *s, BecSchemaDecl *pD, int bFill,
+                          char **pzWhy);
+/* The value of the DEFAULT text z[0..n-1] of a declaration: a constant (no
+** function, no column) that SQLite evaluates in the private connection.
+** *ppVal (sqlite3_value_free it), or *pzWhy why not. */
+int bec_crdt_default_value(BecCtx*, const char *z, int n, sqlite3_value **ppVal,
+                           char **pzWhy);
+/* The merge's reason for stored op x, as SQL (bec_ops.reason): NULL if the
+** merge applies it.  bec_store_ignored is written by bec_crdt.c only. */
+#define BEC_MERGE_REASON(x) \
+  "(SELECT reason FROM bec_store_ignored WHERE seq=" x ")"
+#define BEC_MERGE_IGNORED(x) \
+  "EXISTS(SELECT 1 FROM bec_store_ignored WHERE seq=" x ")"
 int bec_crdt_get(BecCtx*, BecCrdt **pp);
 /* The change feed (bec_store_change, written by bec_crdt.c only): what
 ** each applied change did to its row, as one byte per change. */

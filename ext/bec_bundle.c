@@ -321,7 +321,7 @@ int bec_bundle_decode(const u8 *a, i64 n, const u8 *aGroupTag, int nMaxOp,
       rc = bad(pzErr, "its ops take more room than a sync message may");
       break;
     }
-    bec_syncmsg_add_op(pFrames, op.a, op.n, &rc);
+    bec_buf_append_framed(pFrames, op.a, op.n, &rc);
   }
   if( rc==SQLITE_OK && rd.i!=rd.n ) rc = bad(pzErr, "trailing bytes");
   if( rc==SQLITE_OK ) *pnOp = (int)nOp;

@@ -99,6 +99,11 @@ void bec_buf_append_varint(BecBuf *p, u64 v, int *pRc){
   }while( v );
 }
 
+void bec_buf_append_framed(BecBuf *p, const u8 *a, i64 n, int *pRc){
+  bec_buf_append_varint(p, (u64)n, pRc);
+  bec_buf_append(p, a, n, pRc);
+}
+
 void bec_buf_vappendf(BecBuf *p, int *pRc, const char *zFmt, va_list ap){
   char *z;
   if( *pRc ) return;

@@ -12,7 +12,9 @@
 **   bec_store_ignored(seq, reason)   the schema and write ops the merge
 **                                    ignores, and why: a verdict on the op
 **                                    and its causal past only (see
-**                                    verdict_schema, verdict_write)
+**                                    verdict_schema, verdict_write), among
+**                                    them the writes that break a declared
+**                                    constraint ("Declared constraints")
 **   "<name>_rows"                    per live table shown here (see
 **                                    "Showing tables"), one row per existing
 **                                    merged row: the key and column values
@@ -32,7 +34,10 @@
 **                                    replica's applications, never rebuilt
 **
 ** The merge (docs/tables.md has the rules; this is how they are computed).
-** Every column of every row is a register, and so is the row's existence.
+** Every column of every row is a register, and so is the row's existence
+** (a column with no member shows its DEFAULT, the fill; the columns of a
+** merge group always hold the same members, since every write of the group
+** writes all of them, so they act as one register).
 ** A register holds the set of writes to it that no valid delete of the row
 ** covers, reduced to its maximal elements: a write that is an ancestor of
 ** another member can never show again, because any delete covering the
@@ -107,6 +112,8 @@ int bec_crdt_get(BecCtx *p, BecCrdt **pp){
 
 typedef struct Merge Merge;
 static void merge_free(Merge*);
+static void check_db_close(BecCrdt*);
+static int value_same(const BecValue*, const BecValue*);
 void bec_crdt_free(BecCrdt *pC){
   if( pC ){
     if( pC->pMerge ) merge_free((Merge*)pC->pMerge);
@@ -117,6 +124,7 @@ void bec_crdt_free(BecCrdt *pC){
     sqlite3_free(pC->aTableHash);
     sqlite3_free(pC->aMark);
     sqlite3_free(pC->zVerdict);
+    check_db_close(pC);
     sqlite3_free(pC);
   }
 }
@@ -255,7 +263,16 @@ int bec_crdt_schema_is(BecCtx *p, int iSeq, const BecSchema *s, int *pbSame,
     int bSame = 1;
     for(i=0; i<s->nCol; i++){
       const BecColumn *a = &pW->aCol[i], *b = &s->aCol[i];
-      if( strcmp(a->zName, b->zName) || a->iPk!=b->iPk || a->eAff!=b->eAff ){
+      if( strcmp(a->zName, b->zName) || a->iPk!=b->iPk || a->eAff!=b->eAff
+       || a->flags!=b->flags || a->eStrict!=b->eStrict
+       || ((a->flags & BEC_COL_DEFAULT) && !value_same(&a->dflt, &b->dflt)) ){
+        bSame = 0;
+      }
+    }
+    if( pW->opts!=s->opts || pW->nCheck!=s->nCheck ) bSame = 0;
+    for(i=0; bSame && i<s->nCheck; i++){
+      if( strcmp(pW->aCheck[i].zName, s->aCheck[i].zName)
+       || strcmp(pW->aCheck[i].zExpr, s->aCheck[i].zExpr) ){
         bSame = 0;
       }
     }
@@ -275,6 +292,632 @@ int bec_crdt_winner(BecCtx *p, const char *zName, int *piSeq){
   sqlite3_bind_text(pStmt, 1, zName, (int)strlen(zName), SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) *piSeq = sqlite3_column_int(pStmt, 0);
   return sqlite3_reset(pStmt);
+}
+
+/**************************************************************************
+** Declared constraints (docs/tables.md, "Constraints";
+** ../shared/INVARIANTS.md).  A change's values are judged by the same
+** function for a local statement (before anything is signed) and for a
+** peer's op (a verdict on the op and the schema op it names, which lies in
+** its causal past).  CHECKs are compiled and evaluated by SQLite itself, in
+** a private in-memory connection bec opens: only SQLite's built-in
+** functions and collations exist there, so an application that overrides
+** length() or NOCASE on its own connection changes nothing.  Per table
+** written, the connection holds a plain table "t" with the table's
+** columns and types (so a CHECK sees each value after the column's
+** affinity, as on a plain table), and a statement per CHECK.
+*/
+static void value_from_column(sqlite3_stmt*, int, BecValue*);
+
+typedef struct CheckTab CheckTab;
+struct CheckTab {
+  u8 aHash[BEC_HASH_BYTES];    /* the create op (0: slot free) */
+  int bUsed;
+  sqlite3_stmt *pIns;          /* INSERT INTO t VALUES(?1..) */
+  sqlite3_stmt *pSel;          /* SELECT * FROM t */
+  sqlite3_stmt *pDel;          /* DELETE FROM t */
+  int nCheck;
+  sqlite3_stmt *apCheck[BEC_TABLE_MAX_CHECK];  /* 1 if the CHECK fails */
+};
+#define CHECK_CACHE 8
+
+static void checktab_clear(CheckTab *c){
+  int i;
+  sqlite3_finalize(c->pIns);
+  sqlite3_finalize(c->pSel);
+  sqlite3_finalize(c->pDel);
+  for(i=0; i<c->nCheck; i++) sqlite3_finalize(c->apCheck[i]);
+  memset(c, 0, sizeof(*c));
+}
+
+static void check_db_close(BecCrdt *pC){
+  CheckTab *a = (CheckTab*)pC->pCheckCache;
+  int i;
+  if( a ){
+    for(i=0; i<CHECK_CACHE; i++) checktab_clear(&a[i]);
+    sqlite3_free(a);
+    pC->pCheckCache = 0;
+  }
+  if( pC->dbCheck ) sqlite3_close(pC->dbCheck);
+  pC->dbCheck = 0;
+}
+
+/* Drops the cached statements of the table whose create op is aHash. */
+static void check_forget_slot(BecCrdt *pC, const u8 *aHash){
+  CheckTab *a = (CheckTab*)pC->pCheckCache;
+  int i;
+  for(i=0; a && i<CHECK_CACHE; i++){
+    if( a[i].pIns && memcmp(a[i].aHash, aHash, BEC_HASH_BYTES)==0 ){
+      checktab_clear(&a[i]);
+    }
+  }
+}
+
+/* Opens the private connection on first use. */
+static int check_db(BecCrdt *pC, char **pzErr){
+  int rc;
+  if( pC->dbCheck ) return SQLITE_OK;
+  pC->pCheckCache = sqlite3_malloc64(sizeof(CheckTab)*CHECK_CACHE);
+  if( pC->pCheckCache==0 ) return SQLITE_NOMEM;
+  memset(pC->pCheckCache, 0, sizeof(CheckTab)*CHECK_CACHE);
+  rc = sqlite3_open_v2(":memory:", &pC->dbCheck,
+                       SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0);
+  if( rc ){
+    *pzErr = sqlite3_mprintf("bec: cannot open the connection that evaluates "
+                             "CHECK constraints: %s", sqlite3_errstr(rc));
+    check_db_close(pC);
+  }
+  return rc;
+}
+
+/* "CREATE TABLE <zName>(<columns of s with their types>" without the
+** closing parenthesis, into b. */
+static void check_table_sql(const BecSchema *s, const char *zName, BecBuf *b,
+                            int *pRc){
+  int i;
+  bec_buf_appendf(b, pRc, "CREATE TABLE %s(", zName);
+  for(i=0; i<s->nCol; i++){
+    char *zId = bec_sql_ident(s->aCol[i].zName, 0);
+    if( zId==0 && *pRc==SQLITE_OK ) *pRc = SQLITE_NOMEM;
+    bec_buf_appendf(b, pRc, "%s%s %s%s", i ? ", " : "", zId ? zId : "",
+                    bec_type_sql(&s->aCol[i]), bec_collate_sql(&s->aCol[i]));
+    sqlite3_free(zId);
+  }
+}
+
+/* The functions a CHECK may call (../shared/INVARIANTS.md section 5,
+** version 1): deterministic on every replica whatever SQLite's version,
+** compile options or the application's overrides. */
+static const char *const azCheckFunc[] = {
+  "abs", "char", "coalesce", "glob", "hex", "ifnull", "iif", "instr",
+  "length", "likely", "unlikely", "likelihood", "ltrim", "max", "min",
+  "nullif", "replace", "rtrim", "substr", "trim", "typeof", "unicode", 0
+};
+
+typedef struct Analyze Analyze;
+struct Analyze {
+  const BecSchema *s;
+  u8 aRead[BEC_TABLE_MAX_COL/8];
+  char *zWhy;                  /* the first refusal */
+};
+
+static int analyze_auth(void *pArg, int eAction, const char *z1,
+                        const char *z2, const char *z3, const char *z4){
+  Analyze *a = (Analyze*)pArg;
+  int i;
+  (void)z3; (void)z4;
+  if( a->zWhy ) return SQLITE_DENY;
+  switch( eAction ){
+    case SQLITE_SELECT:
+      return SQLITE_OK;
+    case SQLITE_FUNCTION:
+      for(i=0; azCheckFunc[i]; i++){
+        if( z2 && sqlite3_stricmp(z2, azCheckFunc[i])==0 ) return SQLITE_OK;
+      }
+      a->zWhy = sqlite3_mprintf("function %s() is not allowed in a CHECK (it "
+          "could give different results on different replicas; allowed: abs, "
+          "char, coalesce, glob, hex, ifnull, iif, instr, length, likely, "
+          "unlikely, likelihood, ltrim, max, min, nullif, replace, rtrim, "
+          "substr, trim, typeof, unicode)", z2 ? z2 : "?");
+      return SQLITE_DENY;
+    case SQLITE_READ:
+      if( z1 && sqlite3_stricmp(z1, "t")==0 && z2 ){
+        for(i=0; i<a->s->nCol; i++){
+          if( sqlite3_stricmp(a->s->aCol[i].zName, z2)==0 ){
+            a->aRead[i/8] |= (u8)(1<<(i%8));
+            return SQLITE_OK;
+          }
+        }
+      }
+      a->zWhy = sqlite3_mprintf("a CHECK reads only columns of its own row");
+      return SQLITE_DENY;
+    default:
+      a->zWhy = sqlite3_mprintf("a CHECK is an expression over the row's "
+                                "columns only");
+      return SQLITE_DENY;
+  }
+}
+
+/* 1 if z has balanced parentheses outside its literals and quoted names,
+** every literal closed, and no ';': it cannot end the clause it is put in. */
+static int check_text_balanced(const char *z){
+  int depth = 0;
+  while( *z ){
+    char q = *z;
+    if( q=='\'' || q=='"' || q=='`' || q=='[' ){
+      char e = q=='[' ? ']' : q;
+      for(z++; *z && *z!=e; z++){}
+      if( *z==0 ) return 0;
+    }else if( q=='(' ){
+      depth++;
+    }else if( q==')' ){
+      if( --depth<0 ) return 0;
+    }else if( q==';' || (q=='-' && z[1]=='-') || (q=='/' && z[1]=='*') ){
+      return 0;
+    }
+    z++;
+  }
+  return depth==0;
+}
+
+/* Judges CHECK zExpr of table s: *pzWhy 0 and aRead the columns it reads,
+** or why it is refused. */
+static int check_analyze(BecCrdt *pC, const BecSchema *s, const char *zExpr,
+                         u8 *aRead, char **pzWhy){
+  sqlite3 *db;
+  sqlite3_stmt *pStmt = 0;
+  BecBuf b;
+  Analyze an;
+  char *zErr = 0;
+  int rc = check_db(pC, &zErr);
+  *pzWhy = 0;
+  if( rc ){
+    sqlite3_free(zErr);
+    return rc;
+  }
+  db = pC->dbCheck;
+  if( !check_text_balanced(zExpr) ){
+    *pzWhy = sqlite3_mprintf("CHECK (%s): unbalanced parentheses or quotes, "
+                             "a ';' or a comment", zExpr);
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  memset(&b, 0, sizeof(b));
+  memset(&an, 0, sizeof(an));
+  an.s = s;
+  /* SQLite's own refusals first: subqueries, parameters, aggregates and
+  ** window functions in a CHECK, unknown columns, syntax. */
+  bec_buf_appendf(&b, &rc, "DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS c; ");
+  check_table_sql(s, "c", &b, &rc);
+  bec_buf_appendf(&b, &rc, ", CHECK(%s)); ", zExpr);
+  check_table_sql(s, "t", &b, &rc);
+  bec_buf_appendf(&b, &rc, ")");
+  bec_buf_append_u8(&b, 0, &rc);
+  if( rc==SQLITE_OK && sqlite3_exec(db, (const char*)b.a, 0, 0, 0)!=SQLITE_OK ){
+    *pzWhy = sqlite3_mprintf("CHECK (%s): %s", zExpr, sqlite3_errmsg(db));
+    bec_buf_free(&b);
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  b.n = 0;
+  bec_buf_appendf(&b, &rc, "SELECT (%s) FROM t", zExpr);
+  bec_buf_append_u8(&b, 0, &rc);
+  if( rc==SQLITE_OK ){
+    const char *zTail = 0;
+    int rcP;
+    sqlite3_set_authorizer(db, analyze_auth, &an);
+    rcP = sqlite3_prepare_v2(db, (const char*)b.a, -1, &pStmt, &zTail);
+    sqlite3_set_authorizer(db, 0, 0);
+    if( an.zWhy ){
+      *pzWhy = sqlite3_mprintf("CHECK (%s): %s", zExpr, an.zWhy);
+    }else if( rcP ){
+      *pzWhy = sqlite3_mprintf("CHECK (%s): %s", zExpr, sqlite3_errmsg(db));
+    }else if( (zTail && *zTail) || sqlite3_column_count(pStmt)!=1
+           || sqlite3_bind_parameter_count(pStmt)!=0 ){
+      *pzWhy = sqlite3_mprintf("CHECK (%s): not one expression", zExpr);
+    }else{
+      memcpy(aRead, an.aRead, sizeof(an.aRead));
+    }
+    sqlite3_free(an.zWhy);
+    sqlite3_finalize(pStmt);
+  }
+  sqlite3_exec(db, "DROP TABLE IF EXISTS t; DROP TABLE IF EXISTS c", 0, 0, 0);
+  bec_buf_free(&b);
+  return rc;
+}
+
+/* The cached statements of table s (create op aHash) in the private
+** connection, prepared on first use. */
+static int check_tab(BecCrdt *pC, const u8 *aHash, const BecSchema *s,
+                     CheckTab **pp, char **pzErr){
+  CheckTab *a;
+  BecBuf b;
+  char zName[24];
+  int rc = check_db(pC, pzErr), i, iSlot = 0;
+  *pp = 0;
+  if( rc ) return rc;
+  a = (CheckTab*)pC->pCheckCache;
+  for(i=0; i<CHECK_CACHE; i++){
+    if( a[i].pIns && memcmp(a[i].aHash, aHash, BEC_HASH_BYTES)==0 ){
+      a[i].bUsed = 1;
+      *pp = &a[i];
+      return SQLITE_OK;
+    }
+  }
+  /* a free slot, else the first not used since the last eviction (a
+  ** full cache only costs a prepare: never an error) */
+  for(i=0; i<2*CHECK_CACHE; i++){
+    iSlot = i % CHECK_CACHE;
+    if( a[iSlot].pIns==0 || !a[iSlot].bUsed ) break;
+    a[iSlot].bUsed = 0;
+  }
+  checktab_clear(&a[iSlot]);
+  memcpy(a[iSlot].aHash, aHash, BEC_HASH_BYTES);
+  {
+    char zHex[2*BEC_HASH_BYTES+1];
+    bec_hex_encode(aHash, 8, zHex);
+    sqlite3_snprintf((int)sizeof(zName), zName, "t%.16s", zHex);
+  }
+  memset(&b, 0, sizeof(b));
+  bec_buf_appendf(&b, &rc, "DROP TABLE IF EXISTS %s; ", zName);
+  check_table_sql(s, zName, &b, &rc);
+  bec_buf_appendf(&b, &rc, ")");
+  bec_buf_append_u8(&b, 0, &rc);
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(pC->dbCheck, (const char*)b.a, 0, 0, 0);
+  for(i=-3; rc==SQLITE_OK && i<s->nCheck; i++){
+    sqlite3_stmt **ppS = i==-3 ? &a[iSlot].pIns : i==-2 ? &a[iSlot].pSel
+                       : i==-1 ? &a[iSlot].pDel : &a[iSlot].apCheck[i];
+    int k;
+    b.n = 0;
+    if( i==-3 ){
+      bec_buf_appendf(&b, &rc, "INSERT INTO %s VALUES(", zName);
+      for(k=0; k<s->nCol; k++) bec_buf_appendf(&b, &rc, "%s?%d", k ? "," : "", k+1);
+      bec_buf_appendf(&b, &rc, ")");
+    }else if( i==-2 ){
+      bec_buf_appendf(&b, &rc, "SELECT * FROM %s", zName);
+    }else if( i==-1 ){
+      bec_buf_appendf(&b, &rc, "DELETE FROM %s", zName);
+    }else{
+      /* As SQLite: a CHECK fails when its value is false; NULL passes. */
+      bec_buf_appendf(&b, &rc, "SELECT coalesce(NOT (%s), 0) FROM %s",
+                      s->aCheck[i].zExpr, zName);
+    }
+    bec_buf_append_u8(&b, 0, &rc);
+    if( rc==SQLITE_OK ){
+      rc = sqlite3_prepare_v3(pC->dbCheck, (const char*)b.a, -1,
+                              SQLITE_PREPARE_PERSISTENT, ppS, 0);
+    }
+    if( i>=0 ) a[iSlot].nCheck = i+1;
+  }
+  bec_buf_free(&b);
+  if( rc ){
+    if( *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("bec: cannot prepare the CHECKs of table %s: %s",
+                               s->zName, sqlite3_errmsg(pC->dbCheck));
+    }
+    checktab_clear(&a[iSlot]);
+    return rc;
+  }
+  a[iSlot].bUsed = 1;
+  *pp = &a[iSlot];
+  return SQLITE_OK;
+}
+
+/* 1 if two values are the same value of the same storage class. */
+static int value_same(const BecValue *a, const BecValue *b){
+  if( a->eType!=b->eType ) return 0;
+  switch( a->eType ){
+    case BEC_VAL_INT:  return a->i==b->i;
+    case BEC_VAL_REAL: return memcmp(&a->r, &b->r, sizeof(double))==0;
+    case BEC_VAL_TEXT:
+    case BEC_VAL_BLOB:
+      return a->n==b->n && (a->n==0 || memcmp(a->a, b->a, (size_t)a->n)==0);
+    default:           return 1;
+  }
+}
+
+/* Whether CHECK k of s applies to a change writing abSet: every column it
+** reads is written (the merge-group rule makes it all or none for the
+** non-key ones; key columns are always there). */
+static int check_applies(const BecSchema *s, const BecCheck *k, const u8 *abSet){
+  int i;
+  for(i=0; i<s->nCol; i++){
+    if( BEC_MASK_HAS(k->aRead, i) && !abSet[i] ) return 0;
+  }
+  return 1;
+}
+
+/* Evaluates the CHECKs of s that apply to the values aVal/abSet: *piFail
+** the first failing one, or -1.  With bType, also sets *piType to the
+** first column read by a CHECK whose value the column's affinity would
+** change (a form no plain table holds: the CHECK would judge another value
+** than the one shown), else -1.  eWhich: 1 one-column CHECKs, 2 group
+** CHECKs. */
+static int check_eval(BecCrdt *pC, const u8 *aHash, const BecSchema *s,
+                      const BecValue *aVal, const u8 *abSet, int eWhich,
+                      int *piType, int *piFail, char **pzErr){
+  CheckTab *c = 0;
+  int rc, i, bAny = 0;
+  *piFail = -1;
+  if( piType ) *piType = -1;
+  for(i=0; i<s->nCheck; i++){
+    const BecCheck *k = &s->aCheck[i];
+    if( (k->nReadNk>1)==(eWhich==2) && check_applies(s, k, abSet) ) bAny = 1;
+  }
+  if( !bAny ) return SQLITE_OK;
+  rc = check_tab(pC, aHash, s, &c, pzErr);
+  if( rc ) return rc;
+  for(i=0; i<s->nCol; i++){
+    if( abSet[i] ) bec_value_bind(c->pIns, i+1, &aVal[i]);
+    else sqlite3_bind_null(c->pIns, i+1);
+  }
+  sqlite3_step(c->pIns);
+  rc = sqlite3_reset(c->pIns);
+  sqlite3_clear_bindings(c->pIns);
+  if( rc==SQLITE_OK && piType ){
+    if( sqlite3_step(c->pSel)==SQLITE_ROW ){
+      for(i=0; i<s->nCol && *piType<0; i++){
+        int j, bRead = 0;
+        BecValue v;
+        if( !abSet[i] ) continue;
+        for(j=0; j<s->nCheck; j++){
+          if( BEC_MASK_HAS(s->aCheck[j].aRead, i)
+           && check_applies(s, &s->aCheck[j], abSet) ) bRead = 1;
+        }
+        if( !bRead ) continue;
+        value_from_column(c->pSel, i, &v);
+        if( !value_same(&v, &aVal[i]) ) *piType = i;
+      }
+    }
+    rc = sqlite3_reset(c->pSel);
+  }
+  for(i=0; rc==SQLITE_OK && i<s->nCheck && *piFail<0; i++){
+    const BecCheck *k = &s->aCheck[i];
+    if( (k->nReadNk>1)!=(eWhich==2) || !check_applies(s, k, abSet) ) continue;
+    if( sqlite3_step(c->apCheck[i])==SQLITE_ROW
+     && sqlite3_column_int(c->apCheck[i], 0) ){
+      *piFail = i;
+    }
+    rc = sqlite3_reset(c->apCheck[i]);
+  }
+  sqlite3_step(c->pDel);
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(c->pDel);
+  else sqlite3_reset(c->pDel);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot evaluate the CHECKs of table %s: %s",
+                             s->zName, sqlite3_errmsg(pC->dbCheck));
+  }
+  return rc;
+}
+
+int bec_crdt_constraints(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
+                         const BecValue *aVal, const u8 *abSet, int *peRule,
+                         int *piWhich, char **pzErr){
+  BecCrdt *pC = 0;
+  int rc, i, g, iType = -1, iFail = -1;
+  *peRule = BEC_RULE_OK;
+  *piWhich = -1;
+  if( !s->bConstrained ) return SQLITE_OK;
+  rc = bec_crdt_get(p, &pC);
+  if( rc ) return rc;
+  for(i=0; i<s->nCol; i++){
+    if( abSet[i] && !bec_value_strict_ok(&s->aCol[i], &aVal[i]) ){
+      *peRule = BEC_RULE_TYPE;
+      *piWhich = i;
+      return SQLITE_OK;
+    }
+  }
+  /* (one evaluation judges the forms and the one-column CHECKs) */
+  rc = check_eval(pC, aSchemaHash, s, aVal, abSet, 1, &iType, &iFail, pzErr);
+  if( rc ) return rc;
+  if( iType>=0 ){
+    *peRule = BEC_RULE_TYPE;
+    *piWhich = iType;
+    return SQLITE_OK;
+  }
+  for(i=0; i<s->nCol; i++){
+    if( abSet[i]==2 && (s->aCol[i].flags & BEC_COL_NOTNULL)
+     && aVal[i].eType==BEC_VAL_NULL ){
+      *peRule = BEC_RULE_NOTNULL;
+      *piWhich = i;
+      return SQLITE_OK;
+    }
+  }
+  if( iFail>=0 ){
+    *peRule = BEC_RULE_CHECK;
+    *piWhich = iFail;
+    return SQLITE_OK;
+  }
+  for(g=0; g<s->nGroup; g++){
+    int nIn = 0, nSet = 0;
+    for(i=0; i<s->nCol; i++){
+      if( s->aCol[i].iGroup!=g ) continue;
+      nIn++;
+      if( abSet[i]==2 ) nSet++;
+    }
+    if( nSet>0 && nSet<nIn ){
+      *peRule = BEC_RULE_GROUP;
+      *piWhich = g;
+      return SQLITE_OK;
+    }
+  }
+  if( s->nGroup ){
+    rc = check_eval(pC, aSchemaHash, s, aVal, abSet, 2, 0, &iFail, pzErr);
+    if( rc==SQLITE_OK && iFail>=0 ){
+      *peRule = BEC_RULE_GCHECK;
+      *piWhich = iFail;
+    }
+  }
+  return rc;
+}
+
+/* "t.c" for one column of mask aRead (or of group g if aRead is 0), else
+** "t(c1, c2)": how reasons name what a rule is about. */
+static void rule_target(BecBuf *b, const BecSchema *s, const u8 *aRead, int g,
+                        int *pRc){
+  int i, n = 0, k = 0;
+  for(i=0; i<s->nCol; i++){
+    if( aRead ? BEC_MASK_HAS(aRead, i) : s->aCol[i].iGroup==g ) n++;
+  }
+  bec_buf_appendf(b, pRc, "%s%s", s->zName, n==1 ? "." : "(");
+  for(i=0; i<s->nCol; i++){
+    if( aRead ? BEC_MASK_HAS(aRead, i) : s->aCol[i].iGroup==g ){
+      bec_buf_appendf(b, pRc, "%s%s", k++ ? ", " : "", s->aCol[i].zName);
+    }
+  }
+  if( n!=1 ) bec_buf_appendf(b, pRc, ")");
+}
+
+/* The reason of rule eRule broken at iWhich: "constraint: CHECK todos.done"
+** (sqlite3_free it; 0 if out of memory). */
+static char *rule_reason(const BecSchema *s, int eRule, int iWhich){
+  BecBuf b;
+  int rc = SQLITE_OK;
+  u8 aOne[BEC_TABLE_MAX_COL/8];
+  memset(&b, 0, sizeof(b));
+  memset(aOne, 0, sizeof(aOne));
+  if( eRule==BEC_RULE_TYPE || eRule==BEC_RULE_NOTNULL ){
+    aOne[iWhich/8] = (u8)(1<<(iWhich%8));
+  }
+  switch( eRule ){
+    case BEC_RULE_TYPE:
+      bec_buf_appendf(&b, &rc, "constraint: type ");
+      rule_target(&b, s, aOne, 0, &rc);
+      break;
+    case BEC_RULE_NOTNULL:
+      bec_buf_appendf(&b, &rc, "constraint: NOT NULL ");
+      rule_target(&b, s, aOne, 0, &rc);
+      break;
+    case BEC_RULE_GROUP:
+      bec_buf_appendf(&b, &rc, "constraint: merge group ");
+      rule_target(&b, s, 0, iWhich, &rc);
+      break;
+    default:
+      bec_buf_appendf(&b, &rc, "constraint: CHECK ");
+      rule_target(&b, s, s->aCheck[iWhich].aRead, 0, &rc);
+      break;
+  }
+  bec_buf_append_u8(&b, 0, &rc);
+  if( rc ){
+    bec_buf_free(&b);
+    return 0;
+  }
+  return (char*)b.a;
+}
+
+static int deny_all(void *pArg, int eAction, const char *z1, const char *z2,
+                    const char *z3, const char *z4){
+  (void)pArg; (void)z1; (void)z2; (void)z3; (void)z4;
+  return eAction==SQLITE_SELECT ? SQLITE_OK : SQLITE_DENY;
+}
+
+int bec_crdt_default_value(BecCtx *p, const char *z, int n, sqlite3_value **ppVal,
+                           char **pzWhy){
+  BecCrdt *pC = 0;
+  sqlite3_stmt *pStmt = 0;
+  char *zSql = 0;
+  int rc = bec_crdt_get(p, &pC);
+  *ppVal = 0;
+  *pzWhy = 0;
+  if( rc==SQLITE_OK ) rc = check_db(pC, pzWhy);
+  if( rc ) return rc;
+  zSql = sqlite3_mprintf("SELECT %.*s", n, z);
+  if( zSql==0 ) return SQLITE_NOMEM;
+  sqlite3_set_authorizer(pC->dbCheck, deny_all, 0);
+  {
+    const char *zTail = 0;
+    int rcP = sqlite3_prepare_v2(pC->dbCheck, zSql, -1, &pStmt, &zTail);
+    sqlite3_set_authorizer(pC->dbCheck, 0, 0);
+    if( rcP || pStmt==0 || (zTail && *zTail) || sqlite3_column_count(pStmt)!=1
+     || sqlite3_bind_parameter_count(pStmt) ){
+      *pzWhy = sqlite3_mprintf("DEFAULT %.*s is not a constant (a number, a "
+          "string, a blob, NULL, TRUE or FALSE: the fill must be the same on "
+          "every replica)", n, z);
+    }else if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      *ppVal = sqlite3_value_dup(sqlite3_column_value(pStmt, 0));
+      if( *ppVal==0 ) rc = SQLITE_NOMEM;
+    }else{
+      rc = sqlite3_reset(pStmt);
+      if( rc==SQLITE_OK ) rc = SQLITE_ERROR;
+      *pzWhy = sqlite3_mprintf("DEFAULT %.*s: %s", n, z,
+                               sqlite3_errmsg(pC->dbCheck));
+    }
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zSql);
+  if( rc==SQLITE_OK && *ppVal==0 && *pzWhy==0 ) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+int bec_crdt_schema_judge(BecCtx *p, BecSchema *s, BecSchemaDecl *pD,
+                          int bFill, char **pzWhy){
+  BecCrdt *pC = 0;
+  BecValue aVal[BEC_TABLE_MAX_COL];
+  u8 abSet[BEC_TABLE_MAX_COL];
+  char *zErr = 0;
+  int rc, i, j;
+  *pzWhy = 0;
+  rc = bec_crdt_get(p, &pC);
+  if( rc ) return rc;
+  for(i=0; rc==SQLITE_OK && i<s->nCheck && *pzWhy==0; i++){
+    u8 aRead[BEC_TABLE_MAX_COL/8];
+    memset(aRead, 0, sizeof(aRead));
+    rc = check_analyze(pC, s, s->aCheck[i].zExpr, aRead, pzWhy);
+    if( rc || *pzWhy ) break;
+    if( bFill ){
+      memcpy(pD->aCheck[i].aRead, aRead, sizeof(aRead));
+    }else if( memcmp(aRead, s->aCheck[i].aRead, sizeof(aRead)) ){
+      *pzWhy = sqlite3_mprintf("CHECK (%s) reads other columns than the op "
+                               "records", s->aCheck[i].zExpr);
+    }
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 && bFill ) rc = bec_schema_constrain(s, pD);
+  if( rc || *pzWhy ) return rc;
+  {
+    char *zWhy = 0;
+    if( bec_schema_check(s, &zWhy) ){
+      *pzWhy = zWhy ? zWhy : sqlite3_mprintf("invalid schema");
+      return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+    }
+  }
+  for(i=0; i<s->nCheck; i++){
+    const BecCheck *k = &s->aCheck[i];
+    int nKey = 0;
+    for(j=0; j<s->nCol; j++){
+      if( BEC_MASK_HAS(k->aRead, j) && s->aCol[j].iPk ) nKey++;
+    }
+    if( nKey && k->nReadNk ){
+      *pzWhy = sqlite3_mprintf("CHECK (%s) reads key and non-key columns: a "
+          "column that falls back to its DEFAULT would not be checked against "
+          "the row's key (check key columns and other columns separately)",
+          k->zExpr);
+      return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+    }
+  }
+  /* The fill: every DEFAULT (NULL without one) passes every CHECK. */
+  for(i=0; i<s->nCol; i++){
+    aVal[i] = s->aCol[i].dflt;
+    abSet[i] = s->aCol[i].iPk ? 0 : 2;
+  }
+  for(i=0; rc==SQLITE_OK && i<2 && *pzWhy==0; i++){
+    u8 aHash[BEC_HASH_BYTES];
+    int iFail = -1;
+    /* (a table being judged has no op yet: its name keys the cache slot,
+    ** which is dropped afterwards) */
+    memset(aHash, 0, sizeof(aHash));
+    aHash[0] = 0xff;
+    rc = check_eval(pC, aHash, s, aVal, abSet, i+1, 0, &iFail, &zErr);
+    if( rc==SQLITE_OK && iFail>=0 ){
+      *pzWhy = sqlite3_mprintf("the DEFAULTs fail CHECK (%s): a row whose "
+          "columns have no write left shows them", s->aCheck[iFail].zExpr);
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+    }
+    check_forget_slot(pC, aHash);
+  }
+  if( rc && zErr && *pzWhy==0 ){
+    *pzWhy = zErr;              /* (the caller reports rc with it) */
+    zErr = 0;
+  }
+  sqlite3_free(zErr);
+  return rc;
 }
 
 /**************************************************************************
@@ -319,22 +962,53 @@ static void reason_clean(char *z){
 }
 
 /* *pzReason: 0 if schema s applies, else why not (sqlite3_free it). */
-static int verdict_schema(const BecSchema *s, char **pzReason){
+static int verdict_schema(BecCtx *p, BecSchema *s, char **pzReason){
   char *zWhy = 0;
+  int rc = bec_crdt_schema_judge(p, s, 0, 0, &zWhy);
   *pzReason = 0;
-  if( bec_schema_check(s, &zWhy)==SQLITE_OK ) return SQLITE_OK;
-  *pzReason = sqlite3_mprintf("ignored: schema: %s", zWhy ? zWhy : "invalid");
+  if( rc ){
+    sqlite3_free(zWhy);
+    return rc;
+  }
+  if( zWhy==0 ) return SQLITE_OK;
+  *pzReason = sqlite3_mprintf("ignored: schema: %s", zWhy);
   sqlite3_free(zWhy);
   if( *pzReason ) reason_clean(*pzReason);
   return *pzReason ? SQLITE_OK : SQLITE_NOMEM;
 }
 
-/* 1 if schema s is in bec's closed form (its op is not ignored). */
-static int schema_applies(const BecSchema *s){
+/* *pbOk: schema op iSeq (schema s) applies: in bec's closed form, and not
+** ignored by its recorded verdict (which judged its CHECKs). */
+static int schema_applies(BecCtx *p, int iSeq, const BecSchema *s, int *pbOk){
+  sqlite3_stmt *pStmt = 0;
   char *zWhy = 0;
   int rc = bec_schema_check(s, &zWhy);
   sqlite3_free(zWhy);
-  return rc==SQLITE_OK;
+  *pbOk = 0;
+  if( rc ) return SQLITE_OK;
+  rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_ignored WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  *pbOk = sqlite3_step(pStmt)!=SQLITE_ROW;
+  return sqlite3_reset(pStmt);
+}
+
+/* *pbAdmin: the author of an op whose causal past pAnc answers holds a
+** potential admin grant there (docs/membership.md: a create by it, or an
+** add of it as admin), as write='admin' tables require at acceptance. */
+static int past_admin_grant(const BecGraph *g, Anc *pAnc, int iAuthor,
+                            int *pbAdmin){
+  int rc = SQLITE_OK, i;
+  *pbAdmin = 0;
+  for(i=g->nNode; rc==SQLITE_OK && i>=1 && !*pbAdmin; i--){
+    const BecNode *n = &g->aNode[i];
+    if( (n->kind==BEC_KIND_CREATE && n->iAuthor==iAuthor)
+     || (n->kind==BEC_KIND_ADD && n->iTarget==iAuthor
+         && n->role==BEC_ROLE_ADMIN) ){
+      if( anc_covers(pAnc, i, &rc) ) *pbAdmin = 1;
+    }
+  }
+  return rc;
 }
 
 /* Sets the first reason only; later ones are dropped. */
@@ -403,15 +1077,31 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
       reason_set(pzReason, &rc, "ignored: write names a drop of table %s, "
                  "not a create op", aSchema[i]->zName);
       bParse = 0;
-    }else if( !schema_applies(aSchema[i]) ){
-      reason_set(pzReason, &rc, "ignored: write to table %s, whose create "
-                 "op is ignored", aSchema[i]->zName);
+    }else{
+      int bOk = 0;
+      rc = schema_applies(p, iSchema, aSchema[i], &bOk);
+      if( rc==SQLITE_OK && !bOk ){
+        reason_set(pzReason, &rc, "ignored: write to table %s, whose create "
+                   "op is ignored", aSchema[i]->zName);
+      }
+      if( rc==SQLITE_OK && pRefuse && pRefuse->rc==0
+       && (aSchema[i]->opts & BEC_OPT_ADMIN) ){
+        /* write='admin': an admin op, refused at acceptance without a
+        ** potential admin grant in its causal past (INVARIANTS.md 9). */
+        int iAuthor = 0, bAdmin = 0;
+        rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
+        if( rc==SQLITE_OK ) rc = past_admin_grant(g, pAnc, iAuthor, &bAdmin);
+        if( rc==SQLITE_OK && !bAdmin ){
+          bec_verdict_set(pRefuse, SQLITE_AUTH, "unauthorized: %s is writable "
+                          "by admins only (write='admin')", aSchema[i]->zName);
+        }
+      }
     }
   }
   /* Without every table's shape the changes cannot even be parsed. */
   while( rc==SQLITE_OK && bParse && wr.iChange<wr.nChange ){
     int iTable = 0, bDelete = 0, k;
-    const BecSchema *s;
+    const BecSchema *s = 0;
     rc = bec_write_head(&wr, &iTable, &bDelete);
     if( rc==SQLITE_OK ){
       s = aSchema[iTable];
@@ -440,6 +1130,16 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
         reason_set(pzReason, &rc, "ignored: change %lld: column %s of table "
                    "%s is a NaN, which no table holds", (long long)wr.iChange,
                    s->aCol[k].zName, s->zName);
+      }
+    }
+    if( rc==SQLITE_OK && *pzReason==0 && !bDelete && s->bConstrained ){
+      int eRule = 0, iWhich = -1;
+      rc = bec_crdt_constraints(p, &wr.aTableHash[iTable*BEC_HASH_BYTES], s,
+                                aVal, abSet, &eRule, &iWhich, pzErr);
+      if( rc==SQLITE_OK && eRule ){
+        *pzReason = rule_reason(s, eRule, iWhich);
+        if( *pzReason==0 ) rc = SQLITE_NOMEM;
+        else reason_clean(*pzReason);
       }
     }
   }
@@ -474,7 +1174,7 @@ static int verdict_stored(BecCtx *p, const BecGraph *g, int x, int bAll,
   if( pOp->kind==BEC_KIND_SCHEMA ){
     BecSchema *s = 0;
     rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
-    if( rc==SQLITE_OK ) rc = verdict_schema(s, pzReason);
+    if( rc==SQLITE_OK ) rc = verdict_schema(p, s, pzReason);
     bec_schema_free(s);
   }else{
     Anc anc;
@@ -999,8 +1699,9 @@ static void bind_new_row(const BecTab *t, const Merge *m, int x,
   const BecSchema *s = t->pSchema;
   int i, k;
   for(i=0; i<s->nCol; i++){
+    /* a column with no write shows its DEFAULT, the fill (NULL if none) */
     if( m->abSet[i] ) bec_value_bind(pW, i+1, &m->aVal[i]);
-    else sqlite3_bind_null(pW, i+1);
+    else bec_value_bind(pW, i+1, &s->aCol[i].dflt);
   }
   sqlite3_bind_int(pW, s->nCol+1, x);
   for(i=0, k=0; i<s->nCol; i++){
@@ -1209,8 +1910,9 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
         if( s->aCol[i].iPk ) continue;
         sOld = sqlite3_column_int(pSel, 2+k);
         if( iWin<0 ){
+          /* no write left: the fill */
           sqlite3_bind_int(pW, 3*k+3, sOld!=0);
-          sqlite3_bind_null(pW, 3*k+4);
+          bec_value_bind(pW, 3*k+4, &s->aCol[i].dflt);
           sqlite3_bind_null(pW, 3*k+5);
         }else{
           /* Op x may write a row twice (one transaction): then the seq
@@ -1654,20 +2356,44 @@ static char *schema_decl(const BecSchema *s){
   int rc = SQLITE_OK, i, k;
   memset(&b, 0, sizeof(b));
   for(i=0; i<s->nCol; i++){
-    char *zId = bec_sql_ident(s->aCol[i].zName, 0);
+    const BecColumn *c = &s->aCol[i];
+    char *zId = bec_sql_ident(c->zName, 0);
     if( zId==0 ){ rc = SQLITE_NOMEM; break; }
+    /* a strict table's declared type words are its closed form */
     bec_buf_appendf(&b, &rc, "%s%s %s", i ? ", " : "", zId,
-                    bec_type_sql(&s->aCol[i]));
+                    c->eStrict ? c->zType : bec_type_sql(c));
     sqlite3_free(zId);
+    bec_buf_appendf(&b, &rc, "%s", bec_collate_sql(c));
+    if( c->flags & BEC_COL_NOTNULL ) bec_buf_appendf(&b, &rc, " NOT NULL");
+    if( c->flags & BEC_COL_DEFAULT ){
+      bec_buf_appendf(&b, &rc, " DEFAULT ");
+      bec_value_sql(&b, &c->dflt, &rc);
+    }
   }
-  bec_buf_append(&b, ", PRIMARY KEY(", 14, &rc);
+  bec_buf_appendf(&b, &rc, ", PRIMARY KEY(");
   for(k=0; rc==SQLITE_OK && k<s->nPk; k++){
     char *zId = bec_sql_ident(s->aCol[s->aPk[k]].zName, 0);
     if( zId==0 ){ rc = SQLITE_NOMEM; break; }
     bec_buf_appendf(&b, &rc, "%s%s", k ? ", " : "", zId);
     sqlite3_free(zId);
   }
-  bec_buf_append(&b, ")", 2, &rc);
+  bec_buf_appendf(&b, &rc, ")");
+  /* (a CHECK's text applies only if it is balanced: check_analyze) */
+  for(k=0; rc==SQLITE_OK && k<s->nCheck; k++){
+    const BecCheck *pK = &s->aCheck[k];
+    if( pK->zName[0] ){
+      char *zId = bec_sql_ident(pK->zName, 0);
+      if( zId==0 ){ rc = SQLITE_NOMEM; break; }
+      bec_buf_appendf(&b, &rc, ", CONSTRAINT %s", zId);
+      sqlite3_free(zId);
+    }else{
+      bec_buf_appendf(&b, &rc, ",");
+    }
+    bec_buf_appendf(&b, &rc, " CHECK(%s)", pK->zExpr);
+  }
+  if( s->opts & BEC_OPT_STRICT ) bec_buf_appendf(&b, &rc, ", strict=1");
+  if( s->opts & BEC_OPT_ADMIN ) bec_buf_appendf(&b, &rc, ", write='admin'");
+  bec_buf_append_u8(&b, 0, &rc);
   if( rc ){
     bec_buf_free(&b);
     return 0;
@@ -1853,8 +2579,12 @@ static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
     rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                        sqlite3_column_bytes(pStmt, 1), &op, pzErr);
     if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr);
-    if( rc==SQLITE_OK && schema_applies(s)
-     && sqlite3_stricmp(s->zName, zName)==0
+    if( rc==SQLITE_OK && sqlite3_stricmp(s->zName, zName)==0 ){
+      int bOk = 0;
+      rc = schema_applies(p, x, s, &bOk);
+      if( !bOk ){ bec_schema_free(s); continue; }
+    }
+    if( rc==SQLITE_OK && sqlite3_stricmp(s->zName, zName)==0
      && (*piWin==0 || later(g, x, *piWin)) ){
       *piWin = x;
       bec_schema_free(*ppWin);
@@ -1885,7 +2615,7 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   int rc, iOld = 0;
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
-  if( rc==SQLITE_OK ) rc = verdict_schema(s, &zReason);
+  if( rc==SQLITE_OK ) rc = verdict_schema(p, s, &zReason);
   if( rc==SQLITE_OK && zReason ){
     /* Not in bec's closed form: stored, ignored, never partly applied. */
     rc = ignore_op(p, iSeq, zReason);

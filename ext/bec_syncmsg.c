@@ -212,8 +212,7 @@ void bec_syncmsg_next_op(const BecSyncMsg *pMsg, i64 *piOff, const u8 **ppOp,
 }
 
 void bec_syncmsg_add_op(BecBuf *pOps, const u8 *aOp, i64 nOp, int *pRc){
-  bec_buf_append_varint(pOps, (u64)nOp, pRc);
-  bec_buf_append(pOps, aOp, nOp, pRc);
+  bec_buf_append_framed(pOps, aOp, nOp, pRc);
 }
 
 void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,

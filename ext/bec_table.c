@@ -4,6 +4,11 @@
 **
 **   CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT,
 **                                       done INTEGER);   -- a schema op
+**   CREATE VIRTUAL TABLE t2 USING bec(id TEXT PRIMARY KEY,
+**       n INTEGER NOT NULL DEFAULT 0 CHECK (n >= 0), strict=1);
+**                                        -- declared constraints, judged by
+**                                        -- bec_crdt_constraints for local
+**                                        -- statements and peers' ops alike
 **   INSERT INTO todos VALUES('a', 'milk', 0);            -- a write op
 **   UPDATE todos SET done=1 WHERE id='a';                -- another
 **   SELECT * FROM todos WHERE id='a';                    -- a key lookup
@@ -334,22 +339,266 @@ static int skip_primary_key(const char **pz){
   return 1;
 }
 
-/* Parses the module arguments into a schema.  *pzErr says what is wrong. */
-static int parse_args(const char *zTab, int nArg, const char *const *azArg,
-                      BecSchema **pp, char **pzErr){
+/* The end of a parenthesised span starting at z ('('): just past its ')',
+** skipping literals and quoted names; 0 if it does not close. */
+static const char *span_paren(const char *z){
+  int depth = 0;
+  for(; *z; z++){
+    char q = *z;
+    if( q=='\'' || q=='"' || q=='`' || q=='[' ){
+      char e = q=='[' ? ']' : q;
+      for(z++; *z && *z!=e; z++){}
+      if( *z==0 ) return 0;
+    }else if( q=='(' ){
+      depth++;
+    }else if( q==')' ){
+      if( --depth==0 ) return z+1;
+    }
+  }
+  return 0;
+}
+
+/* The text of an expression as the schema op records it: outer white space
+** trimmed, runs of white space outside literals one space.  From
+** sqlite3_malloc64 (0 if out of memory). */
+static char *norm_ws(const char *z, int n){
+  char *zOut = sqlite3_malloc64((sqlite3_uint64)n + 1);
+  int i = 0, j = 0;
+  if( zOut==0 ) return 0;
+  while( i<n && is_space(z[i]) ) i++;
+  while( n>i && is_space(z[n-1]) ) n--;
+  while( i<n ){
+    char q = z[i];
+    if( q=='\'' || q=='"' || q=='`' || q=='[' ){
+      char e = q=='[' ? ']' : q;
+      zOut[j++] = z[i++];
+      while( i<n && z[i]!=e ) zOut[j++] = z[i++];
+      if( i<n ) zOut[j++] = z[i++];
+    }else if( is_space(q) ){
+      while( i<n && is_space(z[i]) ) i++;
+      zOut[j++] = ' ';
+    }else{
+      zOut[j++] = z[i++];
+    }
+  }
+  zOut[j] = 0;
+  return zOut;
+}
+
+/* What a declaration is being parsed into: the columns, their constraints,
+** and the storage the texts and values use until bec_schema_new and
+** bec_schema_constrain copy them. */
+typedef struct Parse Parse;
+struct Parse {
+  BecCtx *pCtx;
+  const char *zTab;
+  BecSchemaDecl d;
+  char *azText[BEC_TABLE_MAX_CHECK];              /* check texts, owned */
+  char *azCName[BEC_TABLE_MAX_CHECK];             /* check names, owned */
+  sqlite3_value *apDflt[BEC_TABLE_MAX_COL];       /* DEFAULTs, owned */
+  char *zErr;
+};
+
+static void parse_free(Parse *pP){
+  int i;
+  for(i=0; i<BEC_TABLE_MAX_CHECK; i++){
+    sqlite3_free(pP->azText[i]);
+    sqlite3_free(pP->azCName[i]);
+  }
+  for(i=0; i<BEC_TABLE_MAX_COL; i++) sqlite3_value_free(pP->apDflt[i]);
+}
+
+/* "CHECK (expr)" at *pz (past the word CHECK): records it, named zName
+** (may be 0). */
+static int parse_check(Parse *pP, const char **pz, const char *zName){
+  const char *z = *pz, *zEnd;
+  int i = pP->d.nCheck;
+  while( is_space(*z) ) z++;
+  if( *z!='(' || (zEnd = span_paren(z))==0 ){
+    pP->zErr = sqlite3_mprintf("bec: table %s: CHECK needs a parenthesised "
+                               "expression", pP->zTab);
+    return SQLITE_ERROR;
+  }
+  if( i>=BEC_TABLE_MAX_CHECK ){
+    pP->zErr = sqlite3_mprintf("bec: table %s: at most %d CHECK constraints",
+                               pP->zTab, BEC_TABLE_MAX_CHECK);
+    return SQLITE_ERROR;
+  }
+  pP->azText[i] = norm_ws(z+1, (int)(zEnd-z-2));
+  pP->azCName[i] = sqlite3_mprintf("%s", zName ? zName : "");
+  if( pP->azText[i]==0 || pP->azCName[i]==0 ) return SQLITE_NOMEM;
+  if( strlen(pP->azText[i])>BEC_CHECK_MAX_TEXT ){
+    pP->zErr = sqlite3_mprintf("bec: table %s: a CHECK has at most %d bytes",
+                               pP->zTab, BEC_CHECK_MAX_TEXT);
+    return SQLITE_ERROR;
+  }
+  pP->d.aCheck[i].zExpr = pP->azText[i];
+  pP->d.aCheck[i].nExpr = (int)strlen(pP->azText[i]);
+  pP->d.aCheck[i].zName = pP->azCName[i];
+  pP->d.aCheck[i].nName = (int)strlen(pP->azCName[i]);
+  pP->d.nCheck++;
+  *pz = zEnd;
+  return SQLITE_OK;
+}
+
+/* "DEFAULT value" at *pz (past the word DEFAULT) for column iCol. */
+static int parse_default(Parse *pP, const char **pz, int iCol,
+                         const char *zCol){
+  const char *z = *pz, *zStart;
+  char *zWhy = 0;
+  int rc;
+  while( is_space(*z) ) z++;
+  zStart = z;
+  if( *z=='(' ){
+    z = span_paren(z);
+    if( z==0 ) z = zStart + strlen(zStart);
+  }else{
+    if( *z=='+' || *z=='-' ) z++;
+    while( is_space(*z) ) z++;
+    if( *z=='\'' || ((*z=='x' || *z=='X') && z[1]=='\'') ){
+      if( *z!='\'' ) z++;
+      for(z++; *z; z++){
+        if( *z=='\'' ){
+          if( z[1]=='\'' ){ z++; continue; }
+          z++;
+          break;
+        }
+      }
+    }else{
+      while( *z && !is_space(*z) ) z++;
+    }
+  }
+  if( word_is(zStart, "CURRENT_TIME") || word_is(zStart, "CURRENT_DATE")
+   || word_is(zStart, "CURRENT_TIMESTAMP") ){
+    pP->zErr = sqlite3_mprintf("bec: column %s: DEFAULT %.*s is not a constant "
+        "(the fill must be the same on every replica)", zCol,
+        (int)(z-zStart), zStart);
+    return SQLITE_ERROR;
+  }
+  rc = bec_crdt_default_value(pP->pCtx, zStart, (int)(z-zStart),
+                              &pP->apDflt[iCol], &zWhy);
+  if( rc==SQLITE_OK && zWhy ) rc = SQLITE_ERROR;
+  if( rc==SQLITE_OK ){
+    rc = bec_value_of(pP->apDflt[iCol], &pP->d.aDflt[iCol]);
+    pP->d.aFlags[iCol] |= BEC_COL_DEFAULT;
+  }else if( zWhy ){
+    pP->zErr = sqlite3_mprintf("bec: column %s: %s", zCol, zWhy);
+  }
+  sqlite3_free(zWhy);
+  *pz = z;
+  return rc;
+}
+
+static const char zNoUnique[] = "UNIQUE is not supported: two members can "
+  "write the same value concurrently and no replica can refuse either (make "
+  "the column the PRIMARY KEY: rows with equal keys merge into one)";
+static const char zNoForeign[] = "FOREIGN KEY is not supported: a parent row "
+  "can be deleted concurrently with the insert of a child, and no replica can "
+  "refuse either (keep the reference as a plain column and treat a missing "
+  "parent as absent)";
+
+/* A table option "name=value" at z: strict=1|0, write='admin'|'member'. */
+static int parse_option(Parse *pP, const char *z){
+  char zOpt[16], zVal[16];
+  int n = 0;
+  while( n<(int)sizeof(zOpt)-1 && ((*z>='a' && *z<='z') || (*z>='A' && *z<='Z')
+                                  || *z=='_') ){
+    zOpt[n++] = *z++;
+  }
+  zOpt[n] = 0;
+  while( is_space(*z) ) z++;
+  if( n>0 && *z=='=' ){
+    z++;
+    while( is_space(*z) ) z++;
+    if( *z=='\'' ){
+      int k = 0;
+      for(z++; *z && *z!='\'' && k<(int)sizeof(zVal)-1; z++) zVal[k++] = *z;
+      zVal[k] = 0;
+      if( *z=='\'' ) z++;
+    }else{
+      int k = 0;
+      while( *z && !is_space(*z) && k<(int)sizeof(zVal)-1 ) zVal[k++] = *z++;
+      zVal[k] = 0;
+    }
+    while( is_space(*z) ) z++;
+    if( *z==0 && sqlite3_stricmp(zOpt, "strict")==0
+     && (strcmp(zVal, "1")==0 || strcmp(zVal, "0")==0) ){
+      if( zVal[0]=='1' ) pP->d.opts |= BEC_OPT_STRICT;
+      return SQLITE_OK;
+    }
+    if( *z==0 && sqlite3_stricmp(zOpt, "write")==0
+     && (sqlite3_stricmp(zVal, "admin")==0 || sqlite3_stricmp(zVal, "member")==0) ){
+      if( sqlite3_stricmp(zVal, "admin")==0 ) pP->d.opts |= BEC_OPT_ADMIN;
+      return SQLITE_OK;
+    }
+  }
+  pP->zErr = sqlite3_mprintf("bec: table %s: unknown option (bec takes "
+      "strict=1 and write='admin' or write='member')", pP->zTab);
+  return SQLITE_ERROR;
+}
+
+/* 1 if the argument z is a table option: a name followed by '='. */
+static int is_option(const char *z){
+  int n = 0;
+  while( (*z>='a' && *z<='z') || (*z>='A' && *z<='Z') || *z=='_' ){ z++; n++; }
+  while( is_space(*z) ) z++;
+  return n>0 && *z=='=';
+}
+
+/* Parses the module arguments into a schema, with its constraints judged
+** (bec_crdt_schema_judge).  *pzErr says what is wrong. */
+static int parse_args(BecCtx *pCtx, const char *zTab, int nArg,
+                      const char *const *azArg, BecSchema **pp, char **pzErr){
   const char *azCol[BEC_TABLE_MAX_COL], *azType[BEC_TABLE_MAX_COL];
   int anCol[BEC_TABLE_MAX_COL], anType[BEC_TABLE_MAX_COL], aiPk[BEC_TABLE_MAX_COL];
   char (*aName)[BEC_TABLE_MAX_NAME+1] = 0;
   char *zTypes = 0;
+  Parse *pP = 0;
   int nCol = 0, nPk = 0, bTablePk = 0, i, rc = SQLITE_OK;
 
   *pp = 0;
   aName = sqlite3_malloc64((sqlite3_uint64)BEC_TABLE_MAX_COL*(BEC_TABLE_MAX_NAME+1));
   zTypes = sqlite3_malloc64((sqlite3_uint64)BEC_TABLE_MAX_COL*(BEC_TABLE_MAX_TYPE+1));
-  if( aName==0 || zTypes==0 ) rc = SQLITE_NOMEM;
+  pP = sqlite3_malloc64(sizeof(Parse));
+  if( aName==0 || zTypes==0 || pP==0 ) rc = SQLITE_NOMEM;
+  else{
+    memset(pP, 0, sizeof(*pP));
+    pP->pCtx = pCtx;
+    pP->zTab = zTab;
+    pP->d.iCheckVersion = BEC_CHECK_VERSION;
+  }
   for(i=0; rc==SQLITE_OK && i<nArg; i++){
     const char *z = azArg[i];
+    char zCName[BEC_TABLE_MAX_NAME+1];
+    int bCName = 0;
     while( is_space(*z) ) z++;
+    if( word_is(z, "CONSTRAINT") ){
+      z += 10;
+      if( read_ident(&z, zCName, sizeof(zCName))<=0 ){ rc = SQLITE_ERROR; break; }
+      bCName = 1;
+      while( is_space(*z) ) z++;
+    }
+    if( word_is(z, "CHECK") ){
+      z += 5;
+      rc = parse_check(pP, &z, bCName ? zCName : 0);
+      while( rc==SQLITE_OK && is_space(*z) ) z++;
+      if( rc==SQLITE_OK && *z ) rc = SQLITE_ERROR;
+      continue;
+    }
+    if( word_is(z, "UNIQUE") ){
+      pP->zErr = sqlite3_mprintf("bec: table %s: %s", zTab, zNoUnique);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    if( word_is(z, "FOREIGN") ){
+      pP->zErr = sqlite3_mprintf("bec: table %s: %s", zTab, zNoForeign);
+      rc = SQLITE_ERROR;
+      break;
+    }
+    if( !bCName && is_option(z) ){
+      rc = parse_option(pP, z);
+      continue;
+    }
     if( word_is(z, "PRIMARY") ){
       /* PRIMARY KEY(a, b) */
       if( !skip_primary_key(&z) ){ rc = SQLITE_ERROR; break; }
@@ -362,8 +611,8 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
         if( read_ident(&z, zId, sizeof(zId))<=0 ){ rc = SQLITE_ERROR; break; }
         for(j=0; j<nCol && sqlite3_stricmp(aName[j], zId); j++){}
         if( j==nCol || aiPk[j] ){
-          *pzErr = sqlite3_mprintf("bec: PRIMARY KEY names unknown or repeated "
-                                   "column %s", zId);
+          pP->zErr = sqlite3_mprintf("bec: PRIMARY KEY names unknown or repeated "
+                                     "column %s", zId);
           rc = SQLITE_ERROR;
           break;
         }
@@ -376,9 +625,10 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
       }
       continue;
     }
+    if( bCName ){ rc = SQLITE_ERROR; break; }
     if( nCol>=BEC_TABLE_MAX_COL ){
-      *pzErr = sqlite3_mprintf("bec: a table has at most %d columns",
-                               BEC_TABLE_MAX_COL);
+      pP->zErr = sqlite3_mprintf("bec: a table has at most %d columns",
+                                 BEC_TABLE_MAX_COL);
       rc = SQLITE_ERROR;
       break;
     }
@@ -410,8 +660,8 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
       /* Refused unless in bec's closed form (bec_type_parse). */
       if( zEnd-zStart>BEC_TABLE_MAX_TYPE
        || !bec_type_parse(zStart, (int)(zEnd-zStart), &eAff, &bInt) ){
-        *pzErr = sqlite3_mprintf("bec: column %s: unsupported type \"%.*s\"",
-                                 aName[nCol], (int)(zEnd-zStart), zStart);
+        pP->zErr = sqlite3_mprintf("bec: column %s: unsupported type \"%.*s\"",
+                                   aName[nCol], (int)(zEnd-zStart), zStart);
         rc = SQLITE_ERROR;
         break;
       }
@@ -420,44 +670,107 @@ static int parse_args(const char *zTab, int nArg, const char *const *azArg,
       azType[nCol] = zT;
       anType[nCol] = (int)(zEnd-zStart);
     }
-    while( is_space(*z) ) z++;
-    if( word_is(z, "PRIMARY") ){
-      if( !skip_primary_key(&z) ){ rc = SQLITE_ERROR; break; }
-      if( word_is(z, "ASC") ) z += 3;
+    /* Column constraints. */
+    pP->d.aFlags[nCol] = 0;
+    for(;;){
+      const char *zName = 0;
       while( is_space(*z) ) z++;
-      if( nPk ){
-        *pzErr = sqlite3_mprintf("bec: table %s has more than one primary key",
-                                 zTab);
+      if( *z==0 ) break;
+      if( word_is(z, "CONSTRAINT") ){
+        z += 10;
+        if( read_ident(&z, zCName, sizeof(zCName))<=0 ){ rc = SQLITE_ERROR; break; }
+        zName = zCName;
+        while( is_space(*z) ) z++;
+      }
+      if( word_is(z, "PRIMARY") ){
+        if( !skip_primary_key(&z) ){ rc = SQLITE_ERROR; break; }
+        if( word_is(z, "ASC") ) z += 3;
+        if( nPk ){
+          pP->zErr = sqlite3_mprintf("bec: table %s has more than one primary "
+                                     "key", zTab);
+          rc = SQLITE_ERROR;
+          break;
+        }
+        aiPk[nCol] = ++nPk;
+      }else if( word_is(z, "NOT") ){
+        z += 3;
+        while( is_space(*z) ) z++;
+        if( !word_is(z, "NULL") ){ rc = SQLITE_ERROR; break; }
+        z += 4;
+        pP->d.aFlags[nCol] |= BEC_COL_NOTNULL;
+      }else if( word_is(z, "NULL") ){
+        z += 4;
+      }else if( word_is(z, "DEFAULT") ){
+        z += 7;
+        if( pP->d.aFlags[nCol] & BEC_COL_DEFAULT ){ rc = SQLITE_ERROR; break; }
+        rc = parse_default(pP, &z, nCol, aName[nCol]);
+        if( rc ) break;
+      }else if( word_is(z, "CHECK") ){
+        z += 5;
+        rc = parse_check(pP, &z, zName);
+        if( rc ) break;
+      }else if( word_is(z, "COLLATE") ){
+        char zColl[16];
+        z += 7;
+        if( read_ident(&z, zColl, sizeof(zColl))<=0 ){ rc = SQLITE_ERROR; break; }
+        if( sqlite3_stricmp(zColl, "NOCASE")==0 ){
+          pP->d.aFlags[nCol] |= BEC_COL_NOCASE;
+        }else if( sqlite3_stricmp(zColl, "RTRIM")==0 ){
+          pP->d.aFlags[nCol] |= BEC_COL_RTRIM;
+        }else if( sqlite3_stricmp(zColl, "BINARY")!=0 ){
+          pP->zErr = sqlite3_mprintf("bec: column %s: COLLATE %s is not "
+              "supported: only BINARY, NOCASE and RTRIM, built into SQLite, "
+              "compare alike on every replica", aName[nCol], zColl);
+          rc = SQLITE_ERROR;
+          break;
+        }
+      }else if( word_is(z, "UNIQUE") ){
+        pP->zErr = sqlite3_mprintf("bec: column %s: %s", aName[nCol], zNoUnique);
+        rc = SQLITE_ERROR;
+        break;
+      }else if( word_is(z, "REFERENCES") ){
+        pP->zErr = sqlite3_mprintf("bec: column %s: %s", aName[nCol], zNoForeign);
+        rc = SQLITE_ERROR;
+        break;
+      }else{
+        pP->zErr = sqlite3_mprintf("bec: column %s: unsupported constraint "
+            "\"%s\" (bec columns take a type, PRIMARY KEY, NOT NULL, DEFAULT, "
+            "CHECK and COLLATE; GENERATED, AUTOINCREMENT and conflict clauses "
+            "are not supported)", aName[nCol], z);
         rc = SQLITE_ERROR;
         break;
       }
-      aiPk[nCol] = ++nPk;
     }
-    if( *z ){
-      *pzErr = sqlite3_mprintf("bec: column %s: unsupported constraint \"%s\" "
-          "(bec columns take a name, a type and optionally PRIMARY KEY)",
-          aName[nCol], z);
-      rc = SQLITE_ERROR;
-      break;
-    }
+    if( rc ) break;
     nCol++;
   }
-  if( rc==SQLITE_ERROR && *pzErr==0 ){
-    *pzErr = sqlite3_mprintf("bec: cannot parse the declaration of table %s",
-                             zTab);
+  if( rc==SQLITE_ERROR && pP && pP->zErr==0 ){
+    pP->zErr = sqlite3_mprintf("bec: cannot parse the declaration of table %s",
+                               zTab);
   }
   if( rc==SQLITE_OK ){
     rc = bec_schema_new(BEC_SCHEMA_CREATE, zTab, (int)strlen(zTab), nCol,
                         azCol, anCol, azType, anType, aiPk, pp);
   }
-  if( rc==SQLITE_OK && bec_schema_check(*pp, pzErr) ){
-    char *z = *pzErr;
-    *pzErr = sqlite3_mprintf("bec: %s", z);
-    sqlite3_free(z);
+  if( rc==SQLITE_OK ) rc = bec_schema_constrain(*pp, &pP->d);
+  if( rc==SQLITE_OK ){
+    char *zWhy = 0;
+    rc = bec_crdt_schema_judge(pCtx, *pp, &pP->d, 1, &zWhy);
+    if( zWhy ){
+      pP->zErr = sqlite3_mprintf("bec: %s", zWhy);
+      sqlite3_free(zWhy);
+      if( rc==SQLITE_OK ) rc = SQLITE_ERROR;
+    }
+  }
+  if( rc && *pp ){
     bec_schema_free(*pp);
     *pp = 0;
-    rc = SQLITE_ERROR;
   }
+  if( pP ){
+    *pzErr = pP->zErr;
+    parse_free(pP);
+  }
+  sqlite3_free(pP);
   sqlite3_free(aName);
   sqlite3_free(zTypes);
   return rc;
@@ -474,8 +787,8 @@ static int declare(sqlite3 *db, const BecSchema *s){
   for(i=0; i<s->nCol; i++){
     char *zId = bec_sql_ident(s->aCol[i].zName, 0);
     if( zId==0 ) rc = SQLITE_NOMEM;
-    bec_buf_appendf(&b, &rc, "%s%s %s", i ? ", " : "", zId ? zId : "",
-                    bec_type_sql(&s->aCol[i]));
+    bec_buf_appendf(&b, &rc, "%s%s %s%s", i ? ", " : "", zId ? zId : "",
+                    bec_type_sql(&s->aCol[i]), bec_collate_sql(&s->aCol[i]));
     sqlite3_free(zId);
   }
   bec_buf_appendf(&b, &rc, ")");
@@ -530,7 +843,7 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     /* Showing the group's table of that name (the merge shows the winning
     ** create with the declaration it implies), or a new table? */
     int bSame = 0;
-    rc = parse_args(zName, argc-3, &argv[3], &s, &zErr);
+    rc = parse_args(p, zName, argc-3, &argv[3], &s, &zErr);
     if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, zName, &iSchema);
     if( rc==SQLITE_OK && iSchema ){
       rc = bec_crdt_schema_is(p, iSchema, s, &bSame, &zErr);
@@ -558,7 +871,7 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     int iWin = 0;
     {
       BecSchema *pNew = 0;
-      rc = parse_args(zName, argc-3, &argv[3], &pNew, &zErr);
+      rc = parse_args(p, zName, argc-3, &argv[3], &pNew, &zErr);
       if( rc==SQLITE_OK ) rc = append_schema(p, pNew, aHash, &zErr);
       bec_schema_free(pNew);
     }
@@ -1347,22 +1660,128 @@ static int check_key(BecTab *t, sqlite3_value **aV, sqlite3_value **apKey,
   return SQLITE_OK;
 }
 
+/* An sqlite3_value holding v (sqlite3_value_free it). */
+static int value_dup_of(BecTab *t, const BecValue *v, sqlite3_value **ppOut){
+  sqlite3_stmt *pSel = 0;
+  int rc = bec_ctx_stmt(t->pCtx, "SELECT ?1", &pSel);
+  *ppOut = 0;
+  if( rc ) return rc;
+  bec_value_bind(pSel, 1, v);
+  if( sqlite3_step(pSel)==SQLITE_ROW ){
+    *ppOut = sqlite3_value_dup(sqlite3_column_value(pSel, 0));
+  }
+  rc = sqlite3_reset(pSel);
+  if( rc==SQLITE_OK && *ppOut==0 ) rc = SQLITE_NOMEM;
+  return rc;
+}
+
+static const char *type_name(int eType){
+  switch( eType ){
+    case BEC_VAL_INT:  return "INTEGER";
+    case BEC_VAL_REAL: return "REAL";
+    case BEC_VAL_TEXT: return "TEXT";
+    case BEC_VAL_BLOB: return "BLOB";
+    default:           return "NULL";
+  }
+}
+
+/* The declared constraints of one local change, judged before anything is
+** written or signed (docs/tables.md, "Local statements"), by the function
+** that judges peers' ops.  aV: the values as converted (keys included);
+** abSet: 2 where written.  A NULL in an INSERT where the column has a
+** DEFAULT is the DEFAULT (SQLite gives a virtual table NULL for an omitted
+** column); under OR REPLACE a NULL for a NOT NULL column is its DEFAULT.
+** Such values replace aV[i] and are kept in apOwn[i] (the caller frees).
+** *pbSkip: the row breaks a rule and the statement is OR IGNORE. */
+static int local_constraints(BecTab *t, int bInsert, sqlite3_value **aV,
+                             const u8 *abSet, sqlite3_value **apOwn,
+                             int *pbSkip, char **pzErr){
+  const BecSchema *s = t->pSchema;
+  BecValue aVal[BEC_TABLE_MAX_COL];
+  int eConflict = sqlite3_vtab_on_conflict(t->pCtx->db);
+  int rc = SQLITE_OK, i, eRule = 0, iWhich = -1;
+  *pbSkip = 0;
+  if( !s->bConstrained ){
+    for(i=0; i<s->nCol && !(bInsert && (s->aCol[i].flags & BEC_COL_DEFAULT)); i++){}
+    if( i==s->nCol ) return SQLITE_OK;
+  }
+  for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    const BecColumn *c = &s->aCol[i];
+    if( abSet[i]!=2 || sqlite3_value_type(aV[i])!=SQLITE_NULL ) continue;
+    if( (c->flags & BEC_COL_DEFAULT)
+     && (bInsert || ((c->flags & BEC_COL_NOTNULL) && eConflict==SQLITE_REPLACE)) ){
+      rc = value_dup_of(t, &c->dflt, &apOwn[i]);
+      if( rc==SQLITE_OK ) aV[i] = apOwn[i];
+    }
+  }
+  for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    if( abSet[i] ) rc = bec_value_of(aV[i], &aVal[i]);
+    else memset(&aVal[i], 0, sizeof(aVal[i]));
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_crdt_constraints(t->pCtx, t->aSchemaHash, s, aVal, abSet, &eRule,
+                              &iWhich, pzErr);
+  }
+  if( rc || eRule==BEC_RULE_OK ) return rc;
+  if( eConflict==SQLITE_IGNORE ){
+    *pbSkip = 1;
+    return SQLITE_OK;
+  }
+  switch( eRule ){
+    case BEC_RULE_TYPE:
+      *pzErr = sqlite3_mprintf("cannot store %s value in %s column %s.%s",
+          type_name(aVal[iWhich].eType),
+          s->aCol[iWhich].eStrict ? s->aCol[iWhich].zType : bec_type_sql(&s->aCol[iWhich]),
+          s->zName, s->aCol[iWhich].zName);
+      return SQLITE_CONSTRAINT_DATATYPE;
+    case BEC_RULE_NOTNULL:
+      *pzErr = sqlite3_mprintf("NOT NULL constraint failed: %s.%s", s->zName,
+                               s->aCol[iWhich].zName);
+      return SQLITE_CONSTRAINT_NOTNULL;
+    case BEC_RULE_GROUP:
+      *pzErr = sqlite3_mprintf("CHECK constraint failed: %s: a merge group is "
+                               "written whole", s->zName);
+      return SQLITE_CONSTRAINT_CHECK;
+    default: {
+      const BecCheck *k = &s->aCheck[iWhich];
+      *pzErr = sqlite3_mprintf("CHECK constraint failed: %s",
+                               k->zName[0] ? k->zName : k->zExpr);
+      return SQLITE_CONSTRAINT_CHECK;
+    }
+  }
+}
+
 static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzErr){
   const BecSchema *s = t->pSchema;
   sqlite3_value *apKey[BEC_TABLE_MAX_COL];
   u8 abSet[BEC_TABLE_MAX_COL];
   int rc, i, k;
 
+  sqlite3_value *aUse[BEC_TABLE_MAX_COL];
+  sqlite3_value *apOwn[BEC_TABLE_MAX_COL];
+  int bSkip = 0;
+
   rc = check_key(t, aV, apKey, pzErr);
   if( rc ) return rc;
-  for(i=0; i<s->nCol; i++) abSet[i] = s->aCol[i].iPk ? 1 : 2;
+  for(i=0; i<s->nCol; i++){
+    abSet[i] = s->aCol[i].iPk ? 1 : 2;
+    aUse[i] = aV[i];
+    apOwn[i] = 0;
+  }
+  rc = local_constraints(t, 1, aUse, abSet, apOwn, &bSkip, pzErr);
+  if( rc || bSkip ){
+    for(i=0; i<s->nCol; i++) sqlite3_value_free(apOwn[i]);
+    return rc;
+  }
+  aV = aUse;
   rc = bec_crdt_local_change(t, BEC_CHANGE_INSERT, apKey, abSet, aV, 0, piRowid,
                              pzErr);
   if( rc==SQLITE_CONSTRAINT && *pzErr==0 ){
     /* The key exists. */
     int eConflict = sqlite3_vtab_on_conflict(t->pCtx->db);
-    if( eConflict==SQLITE_IGNORE ) return SQLITE_OK;
-    if( eConflict!=SQLITE_REPLACE ){
+    if( eConflict==SQLITE_IGNORE ){
+      rc = SQLITE_OK;
+    }else if( eConflict!=SQLITE_REPLACE ){
       BecBuf b;
       memset(&b, 0, sizeof(b));
       rc = SQLITE_OK;
@@ -1372,12 +1791,14 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
       bec_buf_append_u8(&b, 0, &rc);
       *pzErr = sqlite3_mprintf("UNIQUE constraint failed: %s", b.a ? (char*)b.a : "");
       bec_buf_free(&b);
-      return SQLITE_CONSTRAINT_PRIMARYKEY;
+      rc = SQLITE_CONSTRAINT_PRIMARYKEY;
+    }else{
+      /* INSERT OR REPLACE: an upsert of every column. */
+      rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, 0,
+                                 piRowid, pzErr);
     }
-    /* INSERT OR REPLACE: an upsert of every column. */
-    rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, 0,
-                               piRowid, pzErr);
   }
+  for(i=0; i<s->nCol; i++) sqlite3_value_free(apOwn[i]);
   return rc;
 }
 
@@ -1450,15 +1871,70 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
     return rc;
   }
   if( !bAny ) return SQLITE_OK;
-  if( s->bIntPk ){
+  if( s->bIntPk && s->nGroup==0 ){
     apKey[0] = pOld;
   }else{
     rc = key_of_rowid(t, iRowid, &pSel, apKey);
     if( rc ) return rc==SQLITE_NOTFOUND ? SQLITE_OK : rc;
+    if( s->bIntPk ) apKey[0] = pOld;
   }
-  rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, &iRowid, 0,
-                             pzErr);
+  {
+    sqlite3_value *aUse[BEC_TABLE_MAX_COL];
+    sqlite3_value *apOwn[BEC_TABLE_MAX_COL];
+    int bSkip = 0;
+    for(i=0; i<s->nCol; i++){
+      aUse[i] = aV[i];
+      apOwn[i] = 0;
+    }
+    /* A merge group is one register: an UPDATE of some of its columns
+    ** writes the others too, with the values this replica shows (pSel is
+    ** on the row). */
+    for(i=0; i<s->nCol; i++){
+      int g = s->aCol[i].iGroup, j;
+      if( g<0 || abSet[i]==2 ) continue;
+      for(j=0; j<s->nCol && !(s->aCol[j].iGroup==g && abSet[j]==2); j++){}
+      if( j<s->nCol ){
+        aUse[i] = sqlite3_column_value(pSel, 2 + s->nCol - s->nPk + i);
+        abSet[i] = 3;             /* marked: set below, after the scan */
+      }
+    }
+    for(i=0; i<s->nCol; i++) if( abSet[i]==3 ) abSet[i] = 2;
+    for(k=0; k<s->nPk; k++) abSet[s->aPk[k]] = 1;
+    for(k=0; k<s->nPk; k++) aUse[s->aPk[k]] = apKey[k];
+    rc = local_constraints(t, 0, aUse, abSet, apOwn, &bSkip, pzErr);
+    for(k=0; k<s->nPk; k++) abSet[s->aPk[k]] = 0;
+    if( rc==SQLITE_OK && !bSkip ){
+      rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aUse,
+                                 &iRowid, 0, pzErr);
+    }
+    for(i=0; i<s->nCol; i++) sqlite3_value_free(apOwn[i]);
+  }
   if( pSel ) sqlite3_reset(pSel);
+  return rc;
+}
+
+/* write='admin' (docs/tables.md, "Write policy"): a local write fails at
+** the statement, signing nothing, unless this replica's current view of
+** the membership makes its key an admin.  (bec_store_member is
+** membership's table, read here as the current view.) */
+static int local_policy(BecTab *t, char **pzErr){
+  BecCtx *p = t->pCtx;
+  sqlite3_stmt *pStmt = 0;
+  int rc, bAdmin = 0;
+  if( !(t->pSchema->opts & BEC_OPT_ADMIN) ) return SQLITE_OK;
+  rc = bec_ctx_stmt(p, "SELECT role FROM bec_store_member WHERE pubkey=?1",
+                    &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, p->aPub, BEC_PUBKEY_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    bAdmin = sqlite3_column_int(pStmt, 0)==BEC_ROLE_ADMIN;
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && !bAdmin ){
+    *pzErr = sqlite3_mprintf("unauthorized: %s is writable by admins only "
+                             "(write='admin')", t->pSchema->zName);
+    rc = SQLITE_AUTH;
+  }
   return rc;
 }
 
@@ -1470,6 +1946,7 @@ static int tabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   char *zErr = 0;
   int rc = bec_crdt_txn_begin(t->pCtx, &zErr), i;
   const int nCol = argc>2 ? t->pSchema->nCol : 0;
+  if( rc==SQLITE_OK ) rc = local_policy(t, &zErr);
   for(i=0; i<nCol; i++){
     aConv[i] = 0;
     aUse[i] = argv[2+i];
@@ -1696,6 +2173,73 @@ static const BecTableDef conflictsDef = {
   conflictsColumn, 0
 };
 
+/* bec_columns: columns 4..7 (notnull, dflt, check, merge) come from the
+** create op's schema (its body is column 4 of the row). */
+static int columnsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
+  BecOp op;
+  BecSchema *s = 0;
+  BecBuf b;
+  char *zErr = 0;
+  int rc, iCol = sqlite3_column_int(pStmt, 1), k, n = 0;
+  if( i<4 ) return SQLITE_NOTFOUND;
+  rc = bec_op_decode(sqlite3_column_blob(pStmt, 4), sqlite3_column_bytes(pStmt, 4),
+                     &op, &zErr);
+  if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, &s, &zErr);
+  sqlite3_free(zErr);
+  if( rc || iCol<0 || iCol>=s->nCol ){
+    bec_schema_free(s);
+    sqlite3_result_error(ctx, "bec_columns: a stored schema op does not decode", -1);
+    return SQLITE_OK;
+  }
+  memset(&b, 0, sizeof(b));
+  rc = SQLITE_OK;
+  switch( i ){
+    case 4:
+      sqlite3_result_int(ctx, (s->aCol[iCol].flags & BEC_COL_NOTNULL)!=0
+                              || s->aCol[iCol].iPk!=0);
+      break;
+    case 5:
+      if( s->aCol[iCol].flags & BEC_COL_DEFAULT ){
+        bec_value_sql(&b, &s->aCol[iCol].dflt, &rc);
+      }
+      break;
+    case 6:
+      /* the CHECKs that read the column, as recorded */
+      for(k=0; k<s->nCheck; k++){
+        if( BEC_MASK_HAS(s->aCheck[k].aRead, iCol) ) n++;
+      }
+      for(k=0; k<s->nCheck; k++){
+        if( !BEC_MASK_HAS(s->aCheck[k].aRead, iCol) ) continue;
+        bec_buf_appendf(&b, &rc, n>1 ? "%s(%s)" : "%s%s",
+                        b.n ? " AND " : "", s->aCheck[k].zExpr);
+      }
+      break;
+    default:
+      if( s->aCol[iCol].iPk ) bec_buf_appendf(&b, &rc, "key");
+      else if( s->aCol[iCol].iGroup>=0 ){
+        bec_buf_appendf(&b, &rc, "group:%d", s->aCol[iCol].iGroup+1);
+      }else bec_buf_appendf(&b, &rc, "lww");
+      break;
+  }
+  if( rc ) sqlite3_result_error_nomem(ctx);
+  else if( b.n ) sqlite3_result_text(ctx, (char*)b.a, (int)b.n, SQLITE_TRANSIENT);
+  bec_buf_free(&b);
+  bec_schema_free(s);
+  return SQLITE_OK;
+}
+
+static const BecTableDef columnsDef = {
+  "bec_columns",
+  "CREATE TABLE x(tbl TEXT, cid INTEGER, name TEXT, type TEXT, \"notnull\" "
+  "INTEGER, dflt TEXT, \"check\" TEXT, merge TEXT)",
+  "SELECT t.name, k.idx, k.name, k.type, o.body, NULL, NULL, NULL"
+  " FROM bec_store_table t JOIN bec_store_column k ON k.tbl=t.seq"
+  " JOIN bec_store_op o ON o.seq=t.seq WHERE 1",
+  "ORDER BY t.name, k.idx",
+  { { 0, 3, "t.name=?" } },
+  columnsColumn, 0
+};
+
 static void module_destroy(void *pArg){
   BecCtx *p = (BecCtx*)pArg;
   bec_crdt_free(p->pCrdt);
@@ -1717,5 +2261,7 @@ int bec_table_register(sqlite3 *db, BecCtx *pCtx){
         bec_ctx_unref);
   }
   if( rc ) return rc;
-  return bec_vtab_register_table(db, pCtx, &conflictsDef);
+  rc = bec_vtab_register_table(db, pCtx, &conflictsDef);
+  if( rc==SQLITE_OK ) rc = bec_vtab_register_table(db, pCtx, &columnsDef);
+  return rc;
 }

@@ -2,11 +2,21 @@
 ** bec_tablecodec.c - the payloads of schema and write ops: bytes in, bytes
 ** out, no tables.  docs/tables.md specifies the same bytes for humans:
 **
-**   schema  := version:u8 (=1) action:u8 (1 create, 2 drop)
+**   schema  := version:u8 (=2) action:u8 (1 create, 2 drop)
 **              name_len:varint name
 **              [create only] n_col:varint (1..BEC_TABLE_MAX_COL) column*n_col
+**              options:varint (BEC_OPT_*: 1 strict=1, 2 write='admin')
+**              check_version:varint (=1) n_check:varint check*n_check
 **   column  := name_len:varint name type_len:varint type
 **              pk:varint (0, or the column's 1-based position in the key)
+**              flags:varint (BEC_COL_*: 1 NOT NULL, 2 DEFAULT, 4 COLLATE
+**              NOCASE, 8 COLLATE RTRIM)
+**              [flags & 2] value (the DEFAULT)
+**   check   := name_len:varint name (0: unnamed) expr_len:varint expr
+**              read:ceil(n_col/8) bytes (the columns the expression reads)
+**
+**   A column's id is (the create op, its index in it): writes name columns
+**   by that index.  Version 1 schema payloads (no constraints) are refused.
 **
 **   write   := version:u8 (=1) n_table:varint (>=1)
 **              schema_hash:32 bytes * n_table  (create ops, distinct)
@@ -347,7 +357,127 @@ int bec_table_name_ok(const char *z, int n, char **pzErr){
 }
 
 void bec_schema_free(BecSchema *p){
+  if( p ) sqlite3_free(p->pExtra);
   sqlite3_free(p);
+}
+
+void bec_value_sql(BecBuf *pBuf, const BecValue *v, int *pRc){
+  int i;
+  switch( v->eType ){
+    case BEC_VAL_INT:  bec_buf_appendf(pBuf, pRc, "%lld", (long long)v->i); break;
+    case BEC_VAL_REAL: bec_buf_appendf(pBuf, pRc, "%!.17g", v->r); break;
+    case BEC_VAL_TEXT:
+      bec_buf_appendf(pBuf, pRc, "'");
+      for(i=0; i<v->n; i++){
+        if( v->a[i]=='\'' ) bec_buf_append_u8(pBuf, '\'', pRc);
+        bec_buf_append_u8(pBuf, v->a[i], pRc);
+      }
+      bec_buf_appendf(pBuf, pRc, "'");
+      break;
+    case BEC_VAL_BLOB:
+      bec_buf_appendf(pBuf, pRc, "X'");
+      for(i=0; i<v->n; i++) bec_buf_appendf(pBuf, pRc, "%02x", v->a[i]);
+      bec_buf_appendf(pBuf, pRc, "'");
+      break;
+    default:           bec_buf_appendf(pBuf, pRc, "NULL"); break;
+  }
+}
+
+/* The strict type of a declared type: BEC_STRICT_*, 0 if none. */
+static int strict_type(const char *z){
+  int n = (int)strlen(z);
+  if( ieq(z, n, "INTEGER") || ieq(z, n, "INT") ) return BEC_STRICT_INTEGER;
+  if( ieq(z, n, "REAL") ) return BEC_STRICT_REAL;
+  if( ieq(z, n, "TEXT") ) return BEC_STRICT_TEXT;
+  if( ieq(z, n, "BLOB") ) return BEC_STRICT_BLOB;
+  if( ieq(z, n, "ANY") ) return BEC_STRICT_ANY;
+  return 0;
+}
+
+int bec_schema_constrain(BecSchema *p, const BecSchemaDecl *pD){
+  i64 nByte = (i64)pD->nCheck*sizeof(BecCheck);
+  int aParent[BEC_TABLE_MAX_COL];
+  char *z;
+  int i, j;
+  for(i=0; i<p->nCol; i++){
+    if( pD->aFlags[i] & BEC_COL_DEFAULT ){
+      const BecValue *v = &pD->aDflt[i];
+      if( v->eType==BEC_VAL_TEXT || v->eType==BEC_VAL_BLOB ) nByte += v->n + 1;
+    }
+  }
+  for(i=0; i<pD->nCheck; i++){
+    nByte += pD->aCheck[i].nName + pD->aCheck[i].nExpr + 2;
+  }
+  sqlite3_free(p->pExtra);
+  p->pExtra = sqlite3_malloc64((sqlite3_uint64)nByte + 8);
+  if( p->pExtra==0 ) return SQLITE_NOMEM;
+  memset(p->pExtra, 0, (size_t)nByte + 8);
+  p->aCheck = (BecCheck*)p->pExtra;
+  z = (char*)&p->aCheck[pD->nCheck];
+  p->opts = pD->opts;
+  p->iCheckVersion = pD->iCheckVersion;
+  p->nCheck = pD->nCheck;
+  p->bConstrained = pD->nCheck>0 || (pD->opts & BEC_OPT_STRICT);
+  for(i=0; i<p->nCol; i++){
+    BecColumn *c = &p->aCol[i];
+    c->flags = pD->aFlags[i];
+    memset(&c->dflt, 0, sizeof(c->dflt));
+    if( c->flags & BEC_COL_DEFAULT ){
+      c->dflt = pD->aDflt[i];
+      if( c->dflt.eType==BEC_VAL_TEXT || c->dflt.eType==BEC_VAL_BLOB ){
+        if( c->dflt.n ) memcpy(z, c->dflt.a, (size_t)c->dflt.n);
+        c->dflt.a = (const u8*)z;
+        z += c->dflt.n + 1;
+      }
+    }
+    if( c->flags & BEC_COL_NOTNULL ) p->bConstrained = 1;
+    c->eStrict = (p->opts & BEC_OPT_STRICT) ? strict_type(c->zType) : 0;
+    /* STRICT's ANY keeps every value as it is: no affinity. */
+    if( c->eStrict==BEC_STRICT_ANY ) c->eAff = BEC_AFF_BLOB;
+    c->iGroup = -1;
+    aParent[i] = i;
+  }
+  for(i=0; i<pD->nCheck; i++){
+    BecCheck *k = &p->aCheck[i];
+    int iFirst = -1;
+    k->zName = z;
+    memcpy(z, pD->aCheck[i].zName, (size_t)pD->aCheck[i].nName);
+    z += pD->aCheck[i].nName + 1;
+    k->zExpr = z;
+    memcpy(z, pD->aCheck[i].zExpr, (size_t)pD->aCheck[i].nExpr);
+    z += pD->aCheck[i].nExpr + 1;
+    memcpy(k->aRead, pD->aCheck[i].aRead, sizeof(k->aRead));
+    for(j=0; j<p->nCol; j++){
+      if( BEC_MASK_HAS(k->aRead, j) && !p->aCol[j].iPk ) k->nReadNk++;
+    }
+    /* Merge groups: the non-key columns of a CHECK that reads two or
+    ** more are one register; union-find closes the relation. */
+    for(j=0; k->nReadNk>1 && j<p->nCol; j++){
+      if( !BEC_MASK_HAS(k->aRead, j) || p->aCol[j].iPk ) continue;
+      if( iFirst<0 ){
+        iFirst = j;
+      }else{
+        int a = iFirst, b = j;
+        while( aParent[a]!=a ) a = aParent[a];
+        while( aParent[b]!=b ) b = aParent[b];
+        if( a!=b ) aParent[a<b ? b : a] = a<b ? a : b;
+      }
+    }
+  }
+  p->nGroup = 0;
+  for(i=0; i<p->nCol; i++){
+    int r = i, bGrouped = 0;
+    while( aParent[r]!=r ) r = aParent[r];
+    for(j=0; j<p->nCol; j++){
+      int q = j;
+      while( aParent[q]!=q ) q = aParent[q];
+      if( j!=i && q==r ) bGrouped = 1;
+    }
+    if( !bGrouped ) continue;
+    if( r==i ) p->aCol[i].iGroup = p->nGroup++;
+    else p->aCol[i].iGroup = p->aCol[r].iGroup;
+  }
+  return SQLITE_OK;
 }
 
 /* Builds a BecSchema in one allocation from parsed parts. */
@@ -381,6 +511,7 @@ int bec_schema_new(int action, const char *zName, int nName, int nCol,
     memcpy(z, azType[i], (size_t)anType[i]);
     z += anType[i] + 1;
     p->aCol[i].iPk = aiPk[i];
+    p->aCol[i].iGroup = -1;
     if( !bec_type_parse(azType[i], anType[i], &p->aCol[i].eAff,
                         &p->aCol[i].bInteger) ){
       p->aCol[i].eAff = -1;
@@ -392,6 +523,7 @@ int bec_schema_new(int action, const char *zName, int nName, int nCol,
     }
   }
   p->bIntPk = p->nPk==1 && p->aCol[p->aPk[0]].bInteger;
+  p->iCheckVersion = BEC_CHECK_VERSION;
   *pp = p;
   return SQLITE_OK;
 }
@@ -427,6 +559,157 @@ static int schema_shape(const BecSchema *p, char **pzErr){
   return SQLITE_OK;
 }
 
+/* 1 if value v may be stored in a column of strict type eStrict (NULL is
+** NOT NULL's business). */
+static int strict_ok(int eStrict, const BecValue *v){
+  if( v->eType==BEC_VAL_NULL ) return 1;
+  switch( eStrict ){
+    case BEC_STRICT_INTEGER: return v->eType==BEC_VAL_INT;
+    case BEC_STRICT_REAL:    return v->eType==BEC_VAL_REAL;
+    case BEC_STRICT_TEXT:    return v->eType==BEC_VAL_TEXT;
+    case BEC_STRICT_BLOB:    return v->eType==BEC_VAL_BLOB;
+    default:                 return 1;
+  }
+}
+
+const char *bec_collate_sql(const BecColumn *c){
+  if( c->flags & BEC_COL_NOCASE ) return " COLLATE NOCASE";
+  if( c->flags & BEC_COL_RTRIM ) return " COLLATE RTRIM";
+  return "";
+}
+
+int bec_value_strict_ok(const BecColumn *c, const BecValue *v){
+  return c->eStrict==0 || strict_ok(c->eStrict, v);
+}
+
+/* Text of a DEFAULT or a CHECK: valid UTF-8 without NUL or control bytes
+** other than white space (it reaches SQL text of the private connection
+** and messages). */
+static int text_ok(const u8 *a, int n){
+  int i;
+  for(i=0; i<n; i++){
+    if( a[i]==0 || (a[i]<0x20 && a[i]!='\t' && a[i]!='\n' && a[i]!='\r') ){
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* 1 if a CHECK's text is in the form bec records (docs/tables.md): no
+** white space at either end, and outside literals and quoted names only
+** single spaces.  Every replica shows the text as recorded, and a
+** declaration made from it must record the same bytes. */
+static int text_normalised(const char *z){
+  int i = 0, n = (int)strlen(z);
+  if( n==0 || z[0]==' ' || z[n-1]==' ' ) return 0;
+  while( i<n ){
+    char q = z[i];
+    if( q=='\'' || q=='"' || q=='`' || q=='[' ){
+      char e = q=='[' ? ']' : q;
+      for(i++; i<n && z[i]!=e; i++){}
+      i++;
+    }else if( q=='\t' || q=='\n' || q=='\r' || (q==' ' && z[i+1]==' ') ){
+      return 0;
+    }else{
+      i++;
+    }
+  }
+  return 1;
+}
+
+/* The declared constraints (docs/tables.md, "Constraints"): what a schema
+** op may declare, decided from its bytes alone.  What needs SQLite (a
+** CHECK's meaning, and the DEFAULTs passing it) is bec_crdt.c's. */
+static int constraints_check(const BecSchema *p, char **pzErr){
+  int i, j;
+  if( p->opts & ~BEC_OPTS ){
+    *pzErr = sqlite3_mprintf("table %s: unknown table options %d", p->zName,
+                             p->opts);
+    return SQLITE_ERROR;
+  }
+  if( p->iCheckVersion!=BEC_CHECK_VERSION ){
+    *pzErr = sqlite3_mprintf("table %s needs a newer bec (CHECK function list "
+        "version %d; this bec knows %d)", p->zName, p->iCheckVersion,
+        BEC_CHECK_VERSION);
+    return SQLITE_ERROR;
+  }
+  for(i=0; i<p->nCol; i++){
+    const BecColumn *c = &p->aCol[i];
+    if( c->flags & ~BEC_COL_FLAGS ){
+      *pzErr = sqlite3_mprintf("column %s: unknown column flags", c->zName);
+      return SQLITE_ERROR;
+    }
+    if( (p->opts & BEC_OPT_STRICT) && c->eStrict==0 ){
+      *pzErr = sqlite3_mprintf("column %s: a strict table's columns have one "
+          "of the types INTEGER, INT, REAL, TEXT, BLOB, ANY (not \"%s\")",
+          c->zName, c->zType);
+      return SQLITE_ERROR;
+    }
+    if( (c->flags & BEC_COL_NOCASE) && (c->flags & BEC_COL_RTRIM) ){
+      *pzErr = sqlite3_mprintf("column %s: two collations", c->zName);
+      return SQLITE_ERROR;
+    }
+    if( c->iPk && (c->flags & (BEC_COL_NOCASE|BEC_COL_RTRIM)) ){
+      *pzErr = sqlite3_mprintf("column %s: COLLATE on a key column is not "
+          "supported: rows equal in SQL would be distinct bec keys", c->zName);
+      return SQLITE_ERROR;
+    }
+    if( c->iPk && (c->flags & BEC_COL_DEFAULT) ){
+      *pzErr = sqlite3_mprintf("column %s: a key column takes no DEFAULT",
+                               c->zName);
+      return SQLITE_ERROR;
+    }
+    if( !c->iPk && (c->flags & BEC_COL_NOTNULL)
+     && (!(c->flags & BEC_COL_DEFAULT) || c->dflt.eType==BEC_VAL_NULL) ){
+      *pzErr = sqlite3_mprintf("column %s: NOT NULL needs a constant DEFAULT "
+          "that is not NULL: an UPDATE concurrent with a DELETE can leave the "
+          "column with no write, and it then shows its DEFAULT", c->zName);
+      return SQLITE_ERROR;
+    }
+    if( c->flags & BEC_COL_DEFAULT ){
+      if( (c->dflt.eType==BEC_VAL_REAL && !(c->dflt.r-c->dflt.r==0.0))
+       || (c->dflt.eType==BEC_VAL_TEXT && !text_ok(c->dflt.a, c->dflt.n)) ){
+        *pzErr = sqlite3_mprintf("column %s: bad DEFAULT (a NaN or an "
+            "infinity, or text with control characters)", c->zName);
+        return SQLITE_ERROR;
+      }
+      if( c->eStrict && !strict_ok(c->eStrict, &c->dflt) ){
+        *pzErr = sqlite3_mprintf("column %s: the DEFAULT is not of the "
+                                 "column's strict type %s", c->zName, c->zType);
+        return SQLITE_ERROR;
+      }
+    }
+  }
+  for(i=0; i<p->nCheck; i++){
+    const BecCheck *k = &p->aCheck[i];
+    int nRead = 0;
+    if( k->zExpr[0]==0 || !text_ok((const u8*)k->zExpr, (int)strlen(k->zExpr))
+     || !text_normalised(k->zExpr)
+     || (k->zName[0] && !name_ok((const u8*)k->zName, (int)strlen(k->zName))) ){
+      *pzErr = sqlite3_mprintf("table %s: bad CHECK %d (empty, white space "
+          "not normalised, or a name or text with control characters)",
+          p->zName, i);
+      return SQLITE_ERROR;
+    }
+    for(j=0; j<BEC_TABLE_MAX_COL; j++){
+      if( BEC_MASK_HAS(k->aRead, j) ){
+        if( j>=p->nCol ){
+          *pzErr = sqlite3_mprintf("table %s: CHECK %d reads a column the "
+                                   "table does not have", p->zName, i);
+          return SQLITE_ERROR;
+        }
+        nRead++;
+      }
+    }
+    if( nRead==0 ){
+      *pzErr = sqlite3_mprintf("table %s: CHECK (%s) reads no column",
+                               p->zName, k->zExpr);
+      return SQLITE_ERROR;
+    }
+  }
+  return SQLITE_OK;
+}
+
 /* Checks the rules every schema must satisfy, whoever made it: its shape,
 ** then what it means (names, types in their closed form).  A local
 ** declaration that fails is refused; a peer's schema op that has the
@@ -455,13 +738,13 @@ int bec_schema_check(const BecSchema *p, char **pzErr){
       }
     }
   }
-  return SQLITE_OK;
+  return constraints_check(p, pzErr);
 }
 
 void bec_schema_encode(BecBuf *pBuf, const BecSchema *p, int *pRc){
   int i;
   int n = (int)strlen(p->zName);
-  bec_buf_append_u8(pBuf, BEC_TABLE_FORMAT, pRc);
+  bec_buf_append_u8(pBuf, BEC_SCHEMA_FORMAT, pRc);
   bec_buf_append_u8(pBuf, (u8)p->action, pRc);
   bec_buf_append_varint(pBuf, (u64)n, pRc);
   bec_buf_append(pBuf, p->zName, n, pRc);
@@ -475,6 +758,22 @@ void bec_schema_encode(BecBuf *pBuf, const BecSchema *p, int *pRc){
     bec_buf_append_varint(pBuf, (u64)nt, pRc);
     bec_buf_append(pBuf, p->aCol[i].zType, nt, pRc);
     bec_buf_append_varint(pBuf, (u64)p->aCol[i].iPk, pRc);
+    bec_buf_append_varint(pBuf, (u64)p->aCol[i].flags, pRc);
+    if( p->aCol[i].flags & BEC_COL_DEFAULT ){
+      bec_value_put(pBuf, &p->aCol[i].dflt, pRc);
+    }
+  }
+  bec_buf_append_varint(pBuf, (u64)p->opts, pRc);
+  bec_buf_append_varint(pBuf, (u64)p->iCheckVersion, pRc);
+  bec_buf_append_varint(pBuf, (u64)p->nCheck, pRc);
+  for(i=0; i<p->nCheck; i++){
+    const BecCheck *k = &p->aCheck[i];
+    int nn = (int)strlen(k->zName), ne = (int)strlen(k->zExpr);
+    bec_buf_append_varint(pBuf, (u64)nn, pRc);
+    bec_buf_append(pBuf, k->zName, nn, pRc);
+    bec_buf_append_varint(pBuf, (u64)ne, pRc);
+    bec_buf_append(pBuf, k->zExpr, ne, pRc);
+    bec_buf_append(pBuf, k->aRead, (p->nCol+7)/8, pRc);
   }
 }
 
@@ -496,11 +795,21 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   int anCol[BEC_TABLE_MAX_COL], anType[BEC_TABLE_MAX_COL], aiPk[BEC_TABLE_MAX_COL];
   int rc;
   BecSchema *p = 0;
+  BecSchemaDecl *pD = 0;
 
   *pp = 0;
   rd.a = a; rd.n = n; rd.i = 0;
   rc = bec_read_u8(&rd, &version);
-  if( rc==SQLITE_OK && version!=BEC_TABLE_FORMAT ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK && version!=BEC_SCHEMA_FORMAT ){
+    *pzErr = sqlite3_mprintf("malformed: schema payload version %d: this bec "
+        "reads version %d only (%s)", version, BEC_SCHEMA_FORMAT,
+        version<BEC_SCHEMA_FORMAT ? "tables declared before constraints "
+        "must be declared again" : "made by a newer bec");
+    return BEC_MALFORMED;
+  }
+  pD = sqlite3_malloc64(sizeof(BecSchemaDecl));
+  if( pD==0 ) return SQLITE_NOMEM;
+  memset(pD, 0, sizeof(*pD));
   if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &action);
   if( rc==SQLITE_OK && action!=BEC_SCHEMA_CREATE && action!=BEC_SCHEMA_DROP ){
     rc = BEC_MALFORMED;
@@ -514,22 +823,64 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
       if( rc==SQLITE_OK ) rc = read_str(&rd, BEC_TABLE_MAX_TYPE, &azType[i], &anType[i]);
       if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iPk, BEC_TABLE_MAX_COL);
       aiPk[i] = (int)iPk;
+      if( rc==SQLITE_OK ){
+        u64 f = 0;
+        rc = bec_read_varint(&rd, &f, BEC_COL_FLAGS);
+        pD->aFlags[i] = (int)f;
+        if( rc==SQLITE_OK && (f & BEC_COL_DEFAULT) ){
+          rc = bec_value_decode(&rd, &pD->aDflt[i]);
+        }
+      }
       /* Names with NUL bytes would be truncated: not canonical. */
       if( rc==SQLITE_OK && (memchr(azCol[i], 0, (size_t)anCol[i])
                             || memchr(azType[i], 0, (size_t)anType[i])) ){
         rc = BEC_MALFORMED;
       }
     }
+    if( rc==SQLITE_OK ){
+      u64 opts = 0, ver = 0, nCheck = 0;
+      rc = bec_read_varint(&rd, &opts, BEC_OPTS);
+      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &ver, 0xffff);
+      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &nCheck, BEC_TABLE_MAX_CHECK);
+      pD->opts = (int)opts;
+      pD->iCheckVersion = (int)ver;
+      pD->nCheck = (int)nCheck;
+      for(i=0; rc==SQLITE_OK && i<(int)nCheck; i++){
+        const u8 *aRead = 0;
+        rc = read_str(&rd, BEC_CHECK_MAX_TEXT, &pD->aCheck[i].zName,
+                      &pD->aCheck[i].nName);
+        if( rc==SQLITE_OK ){
+          rc = read_str(&rd, BEC_CHECK_MAX_TEXT, &pD->aCheck[i].zExpr,
+                        &pD->aCheck[i].nExpr);
+        }
+        if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, ((int)nCol+7)/8, &aRead);
+        if( rc==SQLITE_OK ){
+          memcpy(pD->aCheck[i].aRead, aRead, ((size_t)nCol+7)/8);
+          /* bits past n_col: not canonical */
+          if( nCol%8 && (aRead[nCol/8] >> (nCol%8)) ) rc = BEC_MALFORMED;
+        }
+        if( rc==SQLITE_OK && (memchr(pD->aCheck[i].zName, 0, (size_t)pD->aCheck[i].nName)
+                            || memchr(pD->aCheck[i].zExpr, 0, (size_t)pD->aCheck[i].nExpr)) ){
+          rc = BEC_MALFORMED;
+        }
+      }
+    }
   }
   if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
   if( rc==SQLITE_OK && memchr(zName, 0, (size_t)nName) ) rc = BEC_MALFORMED;
   if( rc ){
+    sqlite3_free(pD);
     *pzErr = sqlite3_mprintf("malformed: bad schema payload");
     return rc;
   }
   rc = bec_schema_new(action, zName, nName, (int)nCol, azCol, anCol, azType,
                       anType, aiPk, &p);
-  if( rc ) return rc;
+  if( rc==SQLITE_OK && action==BEC_SCHEMA_CREATE ) rc = bec_schema_constrain(p, pD);
+  sqlite3_free(pD);
+  if( rc ){
+    bec_schema_free(p);
+    return rc;
+  }
   if( schema_shape(p, pzErr) ){
     char *z = *pzErr;
     *pzErr = sqlite3_mprintf("malformed: schema shape: %s", z);

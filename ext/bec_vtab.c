@@ -313,12 +313,14 @@ static const BecTableDef aDagTable[] = {
     " NULL, o.depth, " HEX("t.pubkey") ","
     " CASE o.role WHEN 1 THEN 'admin' WHEN 2 THEN 'member' WHEN 3 THEN 'relay' END,"
     /* valid: valid by membership and not ignored by the merge; reason:
-    ** why not (the merge's reason first: it never changes). */
-    " o.valid AND i.seq IS NULL, NULL, o.body,"
-    " coalesce(i.reason, CASE WHEN NOT o.valid THEN 'invalid: membership' END)"
+    ** why not (the merge's reason first: it never changes).  Each deriver
+    ** owns its verdicts: bec_crdt.c's are read through its macros. */
+    " o.valid AND NOT " BEC_MERGE_IGNORED("o.seq") ", NULL, o.body,"
+    " coalesce(" BEC_MERGE_REASON("o.seq") ", CASE WHEN NOT o.valid THEN"
+    " 'membership: invalid under the membership rules (docs/membership.md,"
+    " rules 4 and 7)' END)"
     " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
-    " LEFT JOIN bec_store_author t ON t.id=o.target"
-    " LEFT JOIN bec_store_ignored i ON i.seq=o.seq WHERE 1",
+    " LEFT JOIN bec_store_author t ON t.id=o.target WHERE 1",
     "ORDER BY o.seq",
     { { 0, FILTER_BLOB32, "o.hash=?" },
       { 1, FILTER_BLOB32, "o.author=(SELECT id FROM bec_store_author WHERE pubkey=?)" },

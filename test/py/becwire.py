@@ -276,26 +276,53 @@ def _name(s):
     return uvarint(len(b)) + b
 
 
-def schema_create(name, cols):
-    """A schema payload creating table name.  cols: (name, type, pk) per
-    column, pk 0 or the column's 1-based position in the key.  Nothing is
-    checked, so a test can write what the decoder must refuse."""
-    out = bytes([1, 1]) + _name(name) + uvarint(len(cols))
-    for cname, ctype, pk in cols:
-        out += _name(cname) + _name(ctype) + uvarint(pk)
+def schema_create(name, cols, opts=0, checks=(), check_version=1):
+    """A schema payload (version 2) creating table name.  cols: (name, type,
+    pk) per column, pk 0 or the column's 1-based position in the key,
+    optionally followed by flags (1 NOT NULL, 2 DEFAULT) and the DEFAULT
+    value.  opts: 1 strict=1, 2 write='admin'.  checks: (name, expr,
+    [column indexes read]).  Nothing is checked, so a test can write what
+    the decoder must refuse."""
+    out = bytes([2, 1]) + _name(name) + uvarint(len(cols))
+    for col in cols:
+        cname, ctype, pk = col[0], col[1], col[2]
+        flags = col[3] if len(col) > 3 else 0
+        out += _name(cname) + _name(ctype) + uvarint(pk) + uvarint(flags)
+        if flags & 2:
+            out += encode_value(col[4])
+    out += uvarint(opts) + uvarint(check_version) + uvarint(len(checks))
+    for cname, expr, reads in checks:
+        mask = bytearray((len(cols) + 7) // 8)
+        for i in reads:
+            mask[i // 8] |= 1 << (i % 8)
+        out += _name(cname) + _name(expr) + bytes(mask)
     return out
 
 
 def schema_drop(name):
     """A schema payload dropping table name."""
-    return bytes([1, 2]) + _name(name)
+    return bytes([2, 2]) + _name(name)
+
+
+def _skip_value(p, i):
+    tag = p[i]
+    i += 1
+    if tag == 1:
+        return read_varint(p, i)[1]
+    if tag == 2:
+        return i + 8
+    if tag in (3, 4):
+        n, i = read_varint(p, i)
+        return i + n
+    return i
 
 
 def decode_schema(p):
     """A schema payload as ("create", name, [(col, type, pk)]) or
-    ("drop", name, None); names and types as bytes; None if malformed."""
+    ("drop", name, None); names and types as bytes; None if malformed.
+    Constraints are read past, not returned."""
     try:
-        if p[0] != 1 or p[1] not in (1, 2):
+        if p[0] != 2 or p[1] not in (1, 2):
             return None
         i = 2
         n, i = read_varint(p, i)
@@ -310,7 +337,19 @@ def decode_schema(p):
             n, i = read_varint(p, i)
             ctype, i = bytes(p[i:i + n]), i + n
             pk, i = read_varint(p, i)
+            flags, i = read_varint(p, i)
+            if flags & 2:
+                i = _skip_value(p, i)
             cols.append((cname, ctype, pk))
+        _, i = read_varint(p, i)
+        _, i = read_varint(p, i)
+        nk, i = read_varint(p, i)
+        for _ in range(nk):
+            n, i = read_varint(p, i)
+            i += n
+            n, i = read_varint(p, i)
+            i += n
+            i += (nc + 7) // 8
         return ("create", name, cols) if i == len(p) else None
     except IndexError:
         return None

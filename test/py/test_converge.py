@@ -39,7 +39,16 @@ Switches that turn generators off (to find which one a failure needs):
 BEC_CONVERGE_NO_HOSTILE, _NO_TYPES (hostile type strings), _NO_NAN,
 _NO_NUMEQ (integral reals, +-0.0), _NO_NUL, _NO_UTF8, _NO_LONG, _NO_MEMBERS,
 _NO_DROP, _NO_SYNC (writers never sync before the end), _NO_CASE (no table
-names that differ only in case), each =1.
+names that differ only in case), _NO_CONSTRAINTS (no declared constraints),
+each =1.
+
+Declared constraints (issue 13): some honest and hostile schemas declare
+strict=1, NOT NULL with a DEFAULT, DEFAULTs, COLLATE, one-column CHECKs and
+CHECKs over two columns (merge groups); the writers' statements that break them
+are refused, the hostile writes that break them are stored and ignored (the
+same reason everywhere), and after every run no replica shows a row that
+breaks its table's constraints (no_violations: SQLite itself checks each
+row against a plain table declared the same way).
 """
 import os
 import random
@@ -60,7 +69,8 @@ from becwire import (Key, Text, blake, decode_schema, make_op, op_id, op_preds, 
                      schema_create, schema_drop, write_payload)
 from bectest import T, load_bec  # noqa: E402
 
-OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "MEMBERS", "DROP", "SYNC", "CASE")
+OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "MEMBERS", "DROP", "SYNC", "CASE",
+                   "CONSTRAINTS")
        if os.environ.get("BEC_CONVERGE_NO_" + k) == "1"}
 VERBOSE = os.environ.get("BEC_CONVERGE_VERBOSE") == "1"
 
@@ -114,6 +124,95 @@ NAMES = ["t0", "t1", "t2", "T0", "t 3", 'q"t']
 # concurrent writes meet on them.
 HOT = ["1", "1.0", "0", "0.0", "-0.0", "'1'", "'a'", "x'61'", "'a'||char(0)||'b'", "'a'||char(0)||'c'",
        "CAST(x'ff00fe' AS TEXT)", "CAST(x'ff00fd' AS TEXT)", "x'00ff'"]
+
+
+# Declared constraints (issue 13).
+STRICT_TYPES = ["INTEGER", "INT", "REAL", "TEXT", "BLOB", "ANY"]
+DEFAULT_OF = {"INTEGER": "0", "INT": "7", "REAL": "0.5", "TEXT": "'d'", "BLOB": "x'00'", "ANY": "'a'"}
+LOOSE_DEFAULTS = ["0", "'d'", "x'00'", "-3", "NULL"]
+ONE_CHECKS = ["typeof({c}) <> 'real'", "{c} IS NULL OR abs({c}) < 1000 OR typeof({c}) IN ('text', 'blob')",
+              "{c} IS NULL OR typeof({c}) <> 'text' OR length({c}) <= 4", "{c} IS NOT 'a'"]
+GROUP_CHECKS = ["typeof({a}) <> 'blob' OR typeof({b}) <> 'blob'", "{a} IS NULL OR {b} IS NULL OR {a} <= {b}"]
+
+
+def constraint_decl(rng, n, pk, types):
+    """Column declarations for n columns c0.. (pk: the key's indexes, types:
+    their types) with random constraints, and the table-level extras."""
+    strict = rng.random() < 0.3
+    cols, extra = [], []
+    for i in range(n):
+        t = rng.choice(STRICT_TYPES) if strict else types[i]
+        d = "c%d %s" % (i, t)
+        if i not in pk:
+            x = rng.random()
+            dflt = DEFAULT_OF[t] if strict else rng.choice(LOOSE_DEFAULTS)
+            if x < 0.3 and dflt != "NULL":
+                d += " NOT NULL DEFAULT %s" % dflt
+            elif x < 0.55:
+                d += " DEFAULT %s" % dflt
+            if rng.random() < 0.35:
+                d += " CHECK (%s)" % rng.choice(ONE_CHECKS).format(c="c%d" % i)
+            if rng.random() < 0.15:
+                d += " COLLATE %s" % rng.choice(["NOCASE", "RTRIM", "BINARY"])
+        cols.append(d)
+    nonkey = [i for i in range(n) if i not in pk]
+    if len(nonkey) >= 2 and rng.random() < 0.5:
+        a, b = rng.sample(nonkey, 2)
+        extra.append("CHECK (%s)" % rng.choice(GROUP_CHECKS).format(a="c%d" % a, b="c%d" % b))
+    if strict:
+        extra.append("strict=1")
+    return cols, extra
+
+
+def hostile_constraints(rng, cols):
+    """becwire schema_create arguments for hand-made columns with
+    constraints: (cols, opts, checks); read masks sometimes wrong."""
+    out = []
+    for c in cols:
+        if not c[2] and rng.random() < 0.4:
+            out.append(c + (3 if rng.random() < 0.5 else 2, rng.choice([0, "d", b"\x00", None])))
+        else:
+            out.append(c)
+    nonkey = [i for i, c in enumerate(cols) if not c[2]]
+    checks = []
+    if nonkey and rng.random() < 0.5:
+        i = rng.choice(nonkey)
+        checks.append(("", ONE_CHECKS[0].format(c="c%d" % i), [i] if rng.random() < 0.9 else [0]))
+    if len(nonkey) >= 2 and rng.random() < 0.5:
+        a, b = rng.sample(nonkey, 2)
+        checks.append(("g", GROUP_CHECKS[1].format(a="c%d" % a, b="c%d" % b), sorted([a, b])))
+    return out, (1 if rng.random() < 0.2 else 0), checks
+
+
+def no_violations(r):
+    """Failure strings for every row a bec table of replica r shows that
+    breaks its declared constraints: SQLite checks each row as it is
+    inserted into a plain table declared the same way (STRICT for
+    strict=1), without the key (bec's key identity is not SQL's)."""
+    import re
+    out = []
+    for name, sql in r.db.execute("SELECT name, sql FROM sqlite_master WHERE type='table' AND sql LIKE "
+                                  "'CREATE VIRTUAL TABLE%USING bec(%' AND name NOT LIKE 'bec_%'").fetchall():
+        decl = sql[sql.index("bec(") + 4:sql.rindex(")")]
+        if "CHECK" not in decl and "NOT NULL" not in decl and "strict" not in decl:
+            continue
+        strict = re.search(r",\s*strict\s*=\s*1", decl) is not None
+        decl = re.sub(r",\s*(strict\s*=\s*\d|write\s*=\s*'\w+')", "", decl)
+        decl = re.sub(r",\s*PRIMARY KEY\s*\([^)]*\)", "", decl)
+        decl = re.sub(r"PRIMARY KEY", "", decl)
+        try:
+            r.db.execute("DROP TABLE IF EXISTS temp.bec_chk")
+            r.db.execute("CREATE TEMP TABLE bec_chk(%s)%s" % (decl, " STRICT" if strict else ""))
+            for (rowid,) in r.db.execute("SELECT rowid FROM %s" % qid(name)).fetchall():
+                try:
+                    r.db.execute("INSERT INTO temp.bec_chk SELECT * FROM %s WHERE rowid=?" % qid(name), (rowid,))
+                except sqlite3.IntegrityError as e:
+                    out.append("%s: table %s shows row %d, which breaks its constraints: %s"
+                               % (r.name, name, rowid, e))
+        except sqlite3.Error as e:
+            out.append("%s: cannot check table %s (%s): %s" % (r.name, name, decl, e))
+        r.db.execute("DROP TABLE IF EXISTS temp.bec_chk")
+    return out
 
 
 # The kinds of op acceptance must refuse that the hostile generator makes.
@@ -412,11 +511,17 @@ class Scenario:
             pk = rng.sample(range(n), rng.randrange(1, n + 1))
         else:
             pk = [rng.randrange(n)]
-        cols = ["c%d %s" % (i, rng.choice(KEY_TYPES if i in pk else TYPES)) for i in range(n)]
+        types = [rng.choice(KEY_TYPES if i in pk else TYPES) for i in range(n)]
+        cols = ["c%d %s" % (i, types[i]) for i in range(n)]
+        extra = []
+        if "CONSTRAINTS" not in OFF and rng.random() < 0.4:
+            cols, extra = constraint_decl(rng, n, pk, types)
         if len(pk) > 1 or rng.random() < 0.5:
             cols.append("PRIMARY KEY(%s)" % ", ".join("c%d" % i for i in pk))
         else:
-            cols[pk[0]] += " PRIMARY KEY"
+            cols[pk[0]] = cols[pk[0]].replace(" ", " PRIMARY KEY ", 1) if " NOT NULL" in cols[pk[0]] \
+                else cols[pk[0]] + " PRIMARY KEY"
+        cols += extra
         self.run_sql(w, ["CREATE VIRTUAL TABLE %s USING bec(%s)" % (qid(name), ", ".join(cols))], False)
 
     def honest_member(self, w):
@@ -454,9 +559,9 @@ class Scenario:
         good = schema_create(name, cols)
         kind = "schema"
         if cat == "schema.version":
-            payload = bytes([2]) + good[1:]
+            payload = bytes([rng.choice([1, 3])]) + good[1:]
         elif cat == "schema.ncol0":
-            payload = bytes([1, 1]) + schema_drop(name)[2:] + b"\x00"
+            payload = bytes([2, 1]) + schema_drop(name)[2:] + b"\x00\x00\x01\x00"
         elif cat == "schema.keypos":
             bad = rng.choice([n + 2, 0x80, 1])   # out of range (2 key columns), or position 1 twice
             payload = schema_create(name, cols + [("k", "TEXT", bad)])
@@ -530,7 +635,13 @@ class Scenario:
             pk = rng.sample(range(n), rng.randrange(1, n + 1))
             for pos, i in enumerate(pk, 1):
                 cols[i] = (cols[i][0], cols[i][1], pos)
-            kind, payload, what = "schema", schema_create(name, cols), "create %s %r" % (name, cols)
+            if "CONSTRAINTS" not in OFF and rng.random() < 0.35:
+                hc, opts, checks = hostile_constraints(rng, cols)
+                payload = schema_create(name, hc, opts, checks)
+                what = "create %s %r opts %d checks %r" % (name, hc, opts, checks)
+            else:
+                payload, what = schema_create(name, cols), "create %s %r" % (name, cols)
+            kind = "schema"
         elif x < 0.4 and "DROP" not in OFF:
             name = rng.choice(names())
             kind, payload, what = "schema", schema_drop(name), "drop %s" % name
@@ -701,6 +812,15 @@ class Scenario:
             chk = r.q("SELECT bec_check()")
             if chk != "ok":
                 self.fail("%s: bec_check: %s" % (r.name, str(chk)[:400]))
+            for f in no_violations(r):
+                self.fail(f)
+        r = reps[0]
+        for (why,) in r.db.execute("SELECT reason FROM bec_ops WHERE reason LIKE 'constraint:%'"):
+            self.count("constraint.ignored")
+            self.count("constraint." + why.split()[1])
+        self.stats["constrained.tables"] = self.stats.get("constrained.tables", 0) + r.q(
+            "SELECT count(*) FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%USING bec(%' "
+            "AND (sql LIKE '%CHECK%' OR sql LIKE '%NOT NULL%' OR sql LIKE '%strict=1%')")
 
     def run(self):
         t0 = time.time()
@@ -880,7 +1000,9 @@ def run_seeds(seeds):
             T.check(True)
     # The generators did what they are for (on a run of some size).
     if len(seeds) >= 20:
-        for what in ("sql.ok", "sql.refused") + (() if "HOSTILE" in OFF else ("hand.stored", "hand.refused")):
+        for what in ("sql.ok", "sql.refused") + (() if "HOSTILE" in OFF else ("hand.stored", "hand.refused")) \
+                + (() if "CONSTRAINTS" in OFF else ("constrained.tables",)) \
+                + (() if "CONSTRAINTS" in OFF or "HOSTILE" in OFF else ("constraint.ignored",)):
             T.check(totals.get(what, 0) > 0, "no %s in %d seeds" % (what, len(seeds)))
         if "HOSTILE" not in OFF:
             # Every kind of op acceptance must refuse was made (each kind

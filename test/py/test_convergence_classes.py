@@ -351,7 +351,7 @@ def test_class4_text_with_nul_on_the_conflict_path():
 
 def test_reason_of_an_op_invalid_by_membership():
     """bec_ops.reason says why an op has no effect: the merge's reason, or
-    'invalid: membership' for a write of a removed member that the removal
+    'membership: ...' for a write of a removed member that the removal
     did not see."""
     g = Group()
     g.a.execute("CREATE VIRTUAL TABLE t USING bec(k PRIMARY KEY, v)")
@@ -364,7 +364,8 @@ def test_reason_of_an_op_invalid_by_membership():
     g.spread([w, rm])
     g.converged("membership")
     for db in g.reps:
-        T.eq((valid(db, w), reason(db, w)), (0, "invalid: membership"), "removed member's write")
+        T.eq((valid(db, w), reason(db, w)), (0, "membership: invalid under the membership rules (docs/membership.md, rules 4 and 7)"),
+             "removed member's write")
         T.eq(one(db, "SELECT count(*) FROM t"), 0, "and its row is not shown")
         T.eq(reason(db, rm), None, "an op that applies has no reason")
 

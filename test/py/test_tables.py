@@ -175,7 +175,9 @@ def test_schema_replication():
     # Errors of the declaration.
     T.raises(lambda: a.execute("CREATE VIRTUAL TABLE nokey USING bec(a, b)"), "no primary key", "no pk")
     T.raises(lambda: a.execute("CREATE VIRTUAL TABLE bad USING bec(a TEXT PRIMARY KEY, b TEXT NOT NULL)"),
-             "unsupported constraint", "constraint")
+             "NOT NULL needs a constant DEFAULT", "NOT NULL without DEFAULT")
+    T.raises(lambda: a.execute("CREATE VIRTUAL TABLE bad USING bec(a TEXT PRIMARY KEY, b TEXT AUTOINCREMENT)"),
+             "unsupported", "constraint")
     T.raises(lambda: a.execute("CREATE VIRTUAL TABLE bad USING bec(a TEXT PRIMARY KEY, a INT)"),
              "duplicate column", "duplicate column")
     T.raises(lambda: a.execute("CREATE VIRTUAL TABLE bec_x USING bec(a TEXT PRIMARY KEY)"),

@@ -298,7 +298,8 @@ static void test_types(void){
            && zErr && strstr(zErr, "unsupported type") );
     sqlite3_free(zErr); zErr = 0;
     bec_schema_free(s2); s2 = 0;
-    b.a[b.n-1] = 3;            /* column v at key position 3 of 2 columns */
+    b.a[b.n-5] = 3;            /* column v at key position 3 of 2 columns
+                               ** (then flags, options, check version, n_check) */
     CHECK( bec_schema_decode(b.a, b.n, &s2, &zErr)!=SQLITE_OK && s2==0
            && zErr && strstr(zErr, "malformed") );
     sqlite3_free(zErr);
@@ -344,7 +345,97 @@ static void test_keys(void){
   CHECK( bec_key_normalize(&v) && v.eType==BEC_VAL_TEXT );
 }
 
+/* Schema payload version 2: constraints round-trip; groups are derived
+** from the CHECKs' read masks; a version 1 payload is refused by name;
+** every truncation is malformed; the rules of bec_schema_check. */
+static void test_schema_constraints(void){
+  const char *azCol[] = { "id", "a", "b", "c" };
+  const char *azType[] = { "TEXT", "INTEGER", "INT", "ANY" };
+  int anCol[] = { 2, 1, 1, 1 }, anType[] = { 4, 7, 3, 3 }, aiPk[] = { 1, 0, 0, 0 };
+  BecSchema *s = 0, *s2 = 0;
+  BecSchemaDecl *pD = sqlite3_malloc64(sizeof(BecSchemaDecl));
+  BecBuf b;
+  char *zErr = 0;
+  int rc = SQLITE_OK;
+  i64 i;
+  memset(&b, 0, sizeof(b));
+  memset(pD, 0, sizeof(*pD));
+  pD->opts = BEC_OPT_STRICT | BEC_OPT_ADMIN;
+  pD->iCheckVersion = BEC_CHECK_VERSION;
+  pD->aFlags[1] = BEC_COL_NOTNULL | BEC_COL_DEFAULT;
+  pD->aDflt[1].eType = BEC_VAL_INT;
+  pD->aDflt[1].i = 7;
+  pD->aFlags[3] = BEC_COL_DEFAULT;
+  pD->aDflt[3].eType = BEC_VAL_TEXT;
+  pD->aDflt[3].a = (const u8*)"it's";
+  pD->aDflt[3].n = 4;
+  pD->nCheck = 2;
+  pD->aCheck[0].zName = "lt"; pD->aCheck[0].nName = 2;
+  pD->aCheck[0].zExpr = "a < b"; pD->aCheck[0].nExpr = 5;
+  pD->aCheck[0].aRead[0] = 0x06;            /* a, b: a merge group */
+  pD->aCheck[1].zName = ""; pD->aCheck[1].nName = 0;
+  pD->aCheck[1].zExpr = "c IS NOT 'x'"; pD->aCheck[1].nExpr = 12;
+  pD->aCheck[1].aRead[0] = 0x08;
+  CHECK( bec_schema_new(BEC_SCHEMA_CREATE, "t", 1, 4, azCol, anCol, azType,
+                        anType, aiPk, &s)==SQLITE_OK );
+  CHECK( bec_schema_constrain(s, pD)==SQLITE_OK );
+  CHECK( bec_schema_check(s, &zErr)==SQLITE_OK );
+  CHECK( s->nGroup==1 && s->aCol[1].iGroup==0 && s->aCol[2].iGroup==0
+         && s->aCol[3].iGroup==-1 && s->aCol[0].iGroup==-1 );
+  CHECK( s->aCol[3].eStrict==BEC_STRICT_ANY && s->aCol[3].eAff==BEC_AFF_BLOB );
+  bec_schema_encode(&b, s, &rc);
+  CHECK( rc==SQLITE_OK && b.a[0]==BEC_SCHEMA_FORMAT );
+  CHECK( bec_schema_decode(b.a, b.n, &s2, &zErr)==SQLITE_OK && s2 );
+  CHECK( s2 && s2->opts==pD->opts && s2->nCheck==2 && s2->nGroup==1
+         && strcmp(s2->aCheck[0].zName, "lt")==0
+         && strcmp(s2->aCheck[1].zExpr, "c IS NOT 'x'")==0
+         && s2->aCol[1].flags==(BEC_COL_NOTNULL|BEC_COL_DEFAULT)
+         && s2->aCol[1].dflt.i==7 && s2->aCol[3].dflt.n==4
+         && memcmp(s2->aCol[3].dflt.a, "it's", 4)==0 );
+  bec_schema_free(s2); s2 = 0;
+  for(i=0; i<b.n; i++){
+    CHECK( bec_schema_decode(b.a, i, &s2, &zErr)!=SQLITE_OK && s2==0 );
+    sqlite3_free(zErr); zErr = 0;
+  }
+  b.a[0] = 1;
+  CHECK( bec_schema_decode(b.a, b.n, &s2, &zErr)==BEC_MALFORMED && s2==0
+         && zErr && strstr(zErr, "schema payload version 1") );
+  sqlite3_free(zErr); zErr = 0;
+  {
+    /* NOT NULL without a DEFAULT; a strict type outside the list; a
+    ** DEFAULT of another strict type; white space not normalised. */
+    static const struct { int iCase; const char *zWant; } aCase[] = {
+      { 0, "NOT NULL needs a constant DEFAULT" },
+      { 1, "strict table's columns" },
+      { 2, "not of the column's strict type" },
+      { 3, "white space not normalised" },
+    };
+    int k;
+    for(k=0; k<4; k++){
+      BecSchemaDecl d = *pD;
+      const char *azT2[] = { "TEXT", "INTEGER", "FLOAT", "ANY" };
+      int anT2[] = { 4, 7, 5, 3 };
+      BecSchema *p = 0;
+      if( k==0 ) d.aFlags[1] = BEC_COL_NOTNULL;
+      if( k==2 ){ d.aDflt[1].eType = BEC_VAL_TEXT; d.aDflt[1].a = (const u8*)"x"; d.aDflt[1].n = 1; }
+      if( k==3 ){ d.aCheck[1].zExpr = "c  IS NOT 'x'"; d.aCheck[1].nExpr = 13; }
+      CHECK( bec_schema_new(BEC_SCHEMA_CREATE, "t", 1, 4, azCol, anCol,
+                            k==1 ? azT2 : azType, k==1 ? anT2 : anType, aiPk, &p)==SQLITE_OK );
+      CHECK( bec_schema_constrain(p, &d)==SQLITE_OK );
+      CHECK_MSG( bec_schema_check(p, &zErr)!=SQLITE_OK && zErr
+                 && strstr(zErr, aCase[k].zWant), "case %d: %s", aCase[k].iCase,
+                 zErr ? zErr : "accepted" );
+      sqlite3_free(zErr); zErr = 0;
+      bec_schema_free(p);
+    }
+  }
+  bec_schema_free(s);
+  bec_buf_free(&b);
+  sqlite3_free(pD);
+}
+
 int main(void){
+  test_schema_constraints();
   test_values();
   test_types();
   test_keys();
