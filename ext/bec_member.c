@@ -117,6 +117,7 @@ struct BecMember {
   int iScanLow;        /* after scan(): every seq <= iScanLow is in the past */
   IntVec heads;        /* ops without successor among 1..nDone */
   IntVec fact;         /* pool of S, T and CV lists */
+  IntVec hand;         /* hand-overs: root ops without a target, ascending */
   int nUser;
   MemberUser *aUser;
 };
@@ -272,6 +273,7 @@ static void member_free(BecMember *pm){
   sqlite3_free(pm->aLoc);
   vec_free(&pm->heads);
   vec_free(&pm->fact);
+  vec_free(&pm->hand);
   sqlite3_free(pm);
 }
 
@@ -474,6 +476,9 @@ static int index_add(BecMember *pm, const BecGraph *g, int y){
   int rc = vec_push(&pu->ops, y);
   int i;
   if( rc==SQLITE_OK && n->kind==BEC_KIND_CREATE ) rc = vec_push(&pu->mAbout, y);
+  if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT && !is_root_mop(n) ){
+    rc = vec_push(&pm->hand, y);
+  }
   if( rc==SQLITE_OK && is_addrem(n) ){
     rc = vec_push(&pu->mAuth, y);
     if( rc==SQLITE_OK ) rc = vec_push(&pm->aUser[n->iTarget].mAbout, y);
@@ -798,6 +803,46 @@ static int rank_full(BecMember *pm, const BecGraph *g, int nUpTo){
 /**************************************************************************
 ** Validity (rules 3, 4, 6, 7, 8).
 */
+/* 1 if op a is in the causal past of op b (any two ops): marks b's past
+** downwards from b to a, in the scan marks (pm is scratch here: no scan's
+** marks are in use while validity is evaluated). */
+static int reaches(const BecMember *pm, const BecGraph *g, int a, int b){
+  BecMember *pw = (BecMember*)pm;
+  int z, i;
+  if( a>=b ) return 0;
+  new_stamp(&pw->iStamp, pw->aMark, pw->nSlot);
+  mark_set(pw, b, MARK_PAST);
+  for(z=b; z>a; z--){
+    if( mark_get(pw, z)!=MARK_PAST ) continue;
+    for(i=0; i<g->aNode[z].nPred; i++){
+      mark_set(pw, BEC_NODE_PREDS(g, z)[i], MARK_PAST);
+    }
+  }
+  return mark_get(pw, a)==MARK_PAST;
+}
+
+/* The epoch rule of THRESHOLD.md 5 for root op y: a hand-over (a root op
+** without target) ends its author's epoch, so a root op by that author
+** counts only if it is in the past of each of its author's other
+** hand-overs; an author with two hand-overs forked the root, which
+** disables it: then every root op counts only if it is in the past of
+** each of those hand-overs (they themselves never count).  A function of
+** the set of stored ops. */
+static int root_acts(const BecMember *pm, const BecGraph *g, int y){
+  int u = g->aNode[y].iAuthor, i, j;
+  for(i=0; i<pm->hand.n; i++){
+    int h = pm->hand.a[i], w = g->aNode[h].iAuthor, nOf = 0;
+    for(j=0; j<pm->hand.n; j++) nOf += g->aNode[pm->hand.a[j]].iAuthor==w;
+    if( w!=u && nOf<2 ) continue;
+    if( h==y ){
+      if( nOf>1 ) return 0;
+      continue;
+    }
+    if( !reaches(pm, g, y, h) ) return 0;
+  }
+  return 1;
+}
+
 /*
 ** Rule 4 for op y by user u.  With y==0: a hypothetical op by u that has
 ** every stored op in its past and needs level need (what the local
@@ -811,8 +856,10 @@ static int rule4(const BecMember *pm, const BecGraph *g, int y, int u,
   if( y ){
     const BecNode *n = &g->aNode[y];
     if( n->kind==BEC_KIND_CREATE ) return 1;
-    if( n->kind==BEC_KIND_ROOT ) return 1;   /* needs no grant (THRESHOLD.md
-                                            ** 5); bec_root.c admitted it */
+    if( n->kind==BEC_KIND_ROOT ){
+      return root_acts(pm, g, y);   /* needs no grant (THRESHOLD.md 5);
+                                    ** bec_root.c admitted it */
+    }
     if( pm->aOp[y].flags & MOP_DROPPED ) return 0;
     need = need_of(n);
   }
@@ -1460,6 +1507,17 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
     pm->aUser[u].rank = 1;
     pm->aUser[u].iKey = y;
     rc = vec_push(&users, u);
+  }else if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT && !is_root_mop(n) ){
+    /* A hand-over: the epoch rule may change any root op's validity, and
+    ** with it what depends on it.  Rare: re-derive every op. */
+    int w;
+    rc = all_addrem(g, y, &region);
+    if( rc==SQLITE_OK ) rc = eval_region(pm, g, region.a, region.n, &changed);
+    for(w=1; rc==SQLITE_OK && w<pm->nUser; w++){
+      rc = eval_data(pm, g, w, 0, 0, &changed);
+      if( rc==SQLITE_OK && pm->aUser[w].mAbout.n ) rc = vec_push(&users, w);
+    }
+    if( rc==SQLITE_OK ) pm->aValid[y] = (u8)rule4(pm, g, y, u, 0);
   }else if( rc==SQLITE_OK && is_data(n) ){
     pm->aValid[y] = (u8)rule4(pm, g, y, u, 0);
   }else if( rc==SQLITE_OK ){

@@ -399,13 +399,15 @@ static int session_abandoned(BecCtx *p, int iSess, const u8 *aMark, int *pb){
   return sqlite3_reset(pStmt);
 }
 
-/* Every session, as (seq, n) pairs: *paSess from sqlite3_malloc64 (2 ints
-** each; the caller frees it). */
-static int session_list(BecCtx *p, int **paSess, int *pnSess){
+/* Every session (bOpened: only those the creator opened, epoch 1), as
+** (seq, n) pairs: *paSess from sqlite3_malloc64 (2 ints each; the caller
+** frees it). */
+static int session_list(BecCtx *p, int bOpened, int **paSess, int *pnSess){
   sqlite3_stmt *pStmt = 0;
   BecBuf b;
-  int rc = bec_ctx_stmt(p, "SELECT seq, n FROM bec_store_root_session "
-                           "ORDER BY seq", &pStmt);
+  int rc = bec_ctx_stmt(p, bOpened
+      ? "SELECT seq, n FROM bec_store_root_session WHERE epoch=1 ORDER BY seq"
+      : "SELECT seq, n FROM bec_store_root_session ORDER BY seq", &pStmt);
   memset(&b, 0, sizeof(b));
   *paSess = 0;
   *pnSess = 0;
@@ -427,6 +429,49 @@ static int session_list(BecCtx *p, int **paSess, int *pnSess){
   return rc;
 }
 
+/* The ints of the first row of a cached query with one int parameter (*pb 0 if
+** no row). */
+static int query_ints(BecCtx *p, const char *zSql, int iParam, int nOut,
+                      int *aOut, int *pb){
+  sqlite3_stmt *pStmt = 0;
+  int rc, i;
+  for(i=0; i<nOut; i++) aOut[i] = 0;
+  *pb = 0;
+  rc = bec_ctx_stmt(p, zSql, &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iParam);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pb = 1;
+    for(i=0; i<nOut; i++) aOut[i] = sqlite3_column_int(pStmt, i);
+  }
+  return sqlite3_reset(pStmt);
+}
+
+/* The hand-overs from epoch iSess in the past aMark (0: every stored op):
+** root ops of a 'holders' request of that epoch.  *pnNext: how many
+** distinct successor sessions they name; *piNext: the first of them. */
+static int handover_next(BecCtx *p, int iSess, const u8 *aMark, int *piNext,
+                         int *pnNext){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT d.seq, d.request FROM bec_store_root_done d"
+      " JOIN bec_store_root_request r ON r.seq=d.request WHERE r.epoch=?1"
+      " AND substr(r.args, 1, 1)=x'05' ORDER BY d.request", &pStmt);
+  int iLast = 0;
+  *piNext = 0;
+  *pnNext = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSess);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0), r = sqlite3_column_int(pStmt, 1);
+    if( aMark && aMark[x]==0 ) continue;
+    if( r!=iLast ){                    /* rows come ordered by request */
+      if( (*pnNext)++==0 ) *piNext = r;
+      iLast = r;
+    }
+  }
+  return sqlite3_reset(pStmt);
+}
+
 /* The one session active in the past aMark (0: every stored op), in
 ** *piActive (0 if none): its open and one complete transcript of acks are
 ** in it, it is not abandoned there, and no other session is complete there
@@ -438,7 +483,7 @@ static int active_in_past(BecCtx *p, const u8 *aMark, int *piActive,
   u8 *aDeals = sqlite3_malloc64(NMAX*BEC_HASH_BYTES);
   int *aSess = 0;
   int nSess = 0, nActive = 0, iLast = 0, i;
-  int rc = aDeals ? session_list(p, &aSess, &nSess) : SQLITE_NOMEM;
+  int rc = aDeals ? session_list(p, 1, &aSess, &nSess) : SQLITE_NOMEM;
   for(i=0; rc==SQLITE_OK && i<nSess; i++){
     int iSess = aSess[2*i], n = aSess[2*i+1], bAb = 0, nComplete = 0;
     if( aMark && aMark[iSess]==0 ) continue;
@@ -454,6 +499,26 @@ static int active_in_past(BecCtx *p, const u8 *aMark, int *piActive,
     }
   }
   *piActive = nActive==1 ? iLast : 0;
+  /* Then the hand-overs in that past (THRESHOLD.md 5): one from the active
+  ** epoch makes its successor active; two (to different successors) are
+  ** a fork, and no epoch is active. */
+  while( rc==SQLITE_OK && *piActive ){
+    int iNext = 0, nNext = 0, n = 0, nComplete = 0;
+    rc = handover_next(p, *piActive, aMark, &iNext, &nNext);
+    if( rc || nNext==0 ) break;
+    *piActive = 0;
+    if( nNext>1 ) break;
+    rc = query_ints(p, "SELECT n FROM bec_store_root_session WHERE seq=?1",
+                    iNext, 1, &n, &nComplete);
+    if( rc==SQLITE_OK && nComplete ){
+      rc = session_tally(p, iNext, n, aMark, &nComplete, aT, aY, aDeals, aConf);
+    }
+    if( rc==SQLITE_OK && nComplete==1 ){
+      *piActive = iNext;
+      if( aYOut ) memcpy(aYOut, aY, PT);
+      if( aDealsOut ) memcpy(aDealsOut, aDeals, (size_t)n*BEC_HASH_BYTES);
+    }
+  }
   sqlite3_free(aSess);
   sqlite3_free(aDeals);
   return rc;
@@ -503,9 +568,10 @@ static int admit_session(BecCtx *p, const BecGraph *g, const BecOp *pOp,
   int rc = session_find(p, aSid, piSess, &kS, &nS);
   if( rc ) return rc;
   if( *piSess<1 || *piSess>g->nNode || aMark[*piSess]==0
-   || g->aNode[*piSess].kind!=BEC_KIND_ROOT_OPEN ){
+   || (g->aNode[*piSess].kind!=BEC_KIND_ROOT_OPEN
+       && g->aNode[*piSess].kind!=BEC_KIND_ROOT_REQUEST) ){
     bec_verdict_set(pV, SQLITE_ERROR, "%s: its session is no root-open in "
-                    "the op's causal past", zKind);
+                    "the op's causal past (nor a 'holders' request)", zKind);
   }else if( nS!=n || (k>0 && kS!=k) ){
     bec_verdict_set(pV, SQLITE_ERROR, "%s: the session is %d-of-%d, the op "
                     "says %d-of-%d", zKind, kS, nS, k>0 ? k : kS, n);
@@ -618,10 +684,14 @@ static int admit_ack(BecCtx *p, const BecGraph *g, const BecOp *pOp,
 #define ACT_REMOVE  2
 #define ACT_ROLE    3
 #define ACT_RESTORE 4
+#define ACT_HOLDERS 5
 #define ROOT_PAYLOAD_BYTES (1+ARGS+SID+BEC_HASH_BYTES)
 
 typedef struct RootCommit RootCommit;   /* a root-request or root-approve */
-struct RootCommit { const u8 *aRef; int id; const u8 *aD, *aE, *aArgs; };
+struct RootCommit {
+  const u8 *aRef; int id; const u8 *aD, *aE, *aArgs;
+  RootOpen hold;          /* a 'holders' request: the new k, n and keys */
+};
 typedef struct RootSign RootSign;       /* a root-session */
 struct RootSign { const u8 *aReq; int m; const u8 *aCommit; };
 typedef struct RootShare RootShare;
@@ -638,8 +708,15 @@ static const char *act_name(int eAct){
 }
 
 static int args_check(const u8 *a, char **pzErr){
+  static const u8 aZero[BEC_PUBKEY_BYTES] = {0};
   int eAct = a[0], role = a[1+BEC_PUBKEY_BYTES];
-  if( eAct<ACT_ADD || eAct>ACT_RESTORE ) return bad(pzErr, "unknown action %d", eAct);
+  if( eAct<ACT_ADD || eAct>ACT_HOLDERS ) return bad(pzErr, "unknown action %d", eAct);
+  if( eAct==ACT_HOLDERS ){
+    if( role || memcmp(&a[1], aZero, BEC_PUBKEY_BYTES) ){
+      return bad(pzErr, "action holders with a target or role");
+    }
+    return SQLITE_OK;
+  }
   if( eAct==ACT_REMOVE ? role!=0 : bec_role_name(role)==0 ){
     return bad(pzErr, "action %s with role %d", act_name(eAct), role);
   }
@@ -659,7 +736,17 @@ static int commit_decode(const u8 *a, i64 nA, int bRequest, RootCommit *pC,
   if( bec_read_u8(&r, &v) || bec_read_bytes(&r, BEC_HASH_BYTES, &pC->aRef)
    || bec_read_u8(&r, &id) || bec_read_bytes(&r, PT, &pC->aD)
    || bec_read_bytes(&r, PT, &pC->aE)
-   || (bRequest && bec_read_bytes(&r, ARGS, &pC->aArgs)) || r.i!=r.n ){
+   || (bRequest && bec_read_bytes(&r, ARGS, &pC->aArgs)) ){
+    return bad(pzErr, "truncated");
+  }
+  if( bRequest && pC->aArgs[0]==ACT_HOLDERS ){
+    /* The new holders, as a root-open lists them: k, n, sorted keys. */
+    int rc = open_decode(&r.a[r.i], r.n-r.i, &pC->hold, pzErr);
+    if( rc==SQLITE_OK && r.a[r.i]!=ROOT_VERSION ) rc = BEC_MALFORMED;
+    if( rc ) return rc;
+    r.i = r.n;
+  }
+  if( r.i!=r.n ){
     return bad(pzErr, "length: %lld bytes, not %d", (long long)nA,
                1+BEC_HASH_BYTES+1+2*PT+(bRequest ? ARGS : 0));
   }
@@ -712,24 +799,6 @@ static int share_decode(const u8 *a, i64 nA, RootShare *pS, char **pzErr){
 static int in_past_kind(const BecGraph *g, const u8 *aMark, int x, int kind){
   return x>=1 && x<=g->nNode && (aMark==0 || aMark[x])
       && g->aNode[x].kind==kind;
-}
-
-/* The ints of the first row of a cached query with one int parameter (*pb 0 if
-** no row). */
-static int query_ints(BecCtx *p, const char *zSql, int iParam, int nOut,
-                      int *aOut, int *pb){
-  sqlite3_stmt *pStmt = 0;
-  int rc, i;
-  for(i=0; i<nOut; i++) aOut[i] = 0;
-  *pb = 0;
-  rc = bec_ctx_stmt(p, zSql, &pStmt);
-  if( rc ) return rc;
-  sqlite3_bind_int(pStmt, 1, iParam);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    *pb = 1;
-    for(i=0; i<nOut; i++) aOut[i] = sqlite3_column_int(pStmt, i);
-  }
-  return sqlite3_reset(pStmt);
 }
 
 /* The epoch (session seq) and args of request iReq; *pb 0 if none. */
@@ -859,8 +928,37 @@ static int root_op_build(BecCtx *p, const BecGraph *g, int iSig,
   memcpy(&aPay[1], aArgs, ARGS);
   memcpy(&aPay[1+ARGS], aSid, SID);
   memcpy(&aPay[1+ARGS+SID], g->aNode[iReq].aHash, BEC_HASH_BYTES);
-  bec_op_encode_unsigned(pOp, BEC_KIND_ROOT, aGid, aY, 1,
-                         g->aNode[iSig].aHash, aPay, sizeof(aPay), &rc);
+  if( aArgs[0]==ACT_HOLDERS ){
+    /* The hand-over commits to the new key generation's outcome as the
+    ** session's past has it: its n deal hashes and Y'. */
+    u8 aT[BEC_HASH_BYTES], aY2[PT], aConf[NMAX+1];
+    u8 *aMark = 0;
+    BecBuf pay;
+    int k2 = 0, n2 = 0, nComplete = 0;
+    u8 aSid2[SID];
+    memset(&pay, 0, sizeof(pay));
+    rc = session_get(p, iReq, aSid2, &k2, &n2);
+    if( rc==SQLITE_OK ){
+      rc = bec_graph_past(g, BEC_NODE_PREDS(g, iSig), g->aNode[iSig].nPred,
+                          &aMark);
+    }
+    bec_buf_append(&pay, aPay, sizeof(aPay), &rc);
+    if( rc==SQLITE_OK ){
+      u8 aDeals[NMAX*BEC_HASH_BYTES];
+      rc = session_tally(p, iReq, n2, aMark, &nComplete, aT, aY2, aDeals,
+                         aConf);
+      if( rc==SQLITE_OK && nComplete!=1 ) rc = SQLITE_CORRUPT;
+      bec_buf_append(&pay, aDeals, (i64)n2*BEC_HASH_BYTES, &rc);
+      bec_buf_append(&pay, aY2, PT, &rc);
+    }
+    bec_op_encode_unsigned(pOp, BEC_KIND_ROOT, aGid, aY, 1,
+                           g->aNode[iSig].aHash, pay.a, pay.n, &rc);
+    bec_buf_free(&pay);
+    sqlite3_free(aMark);
+  }else{
+    bec_op_encode_unsigned(pOp, BEC_KIND_ROOT, aGid, aY, 1,
+                           g->aNode[iSig].aHash, aPay, sizeof(aPay), &rc);
+  }
   if( rc==SQLITE_OK && bec_op_id(pOp->a, pOp->n, aId) ) rc = SQLITE_CORRUPT;
   if( rc==SQLITE_OK ) bec_crypto_op_message(aGid, aId, aMsg);
   return rc;
@@ -880,9 +978,10 @@ static int admit_request(BecCtx *p, const BecGraph *g, const BecOp *pOp,
   }
   rc = session_find(p, c.aRef, &iSess, &k, &n);
   if( rc ) return rc;
-  if( !in_past_kind(g, aMark, iSess, BEC_KIND_ROOT_OPEN) ){
+  if( !in_past_kind(g, aMark, iSess, BEC_KIND_ROOT_OPEN)
+   && !in_past_kind(g, aMark, iSess, BEC_KIND_ROOT_REQUEST) ){
     bec_verdict_set(pV, SQLITE_ERROR, "root-request: its epoch is no "
-                    "root-open in the op's causal past");
+                    "root-open (or 'holders' request) in the op's causal past");
     return SQLITE_OK;
   }
   if( c.id<=n ) rc = is_holder(p, iSess, c.id, pOp->aAuthor, &bHolder);
@@ -981,6 +1080,22 @@ static int admit_signing(BecCtx *p, const BecGraph *g, const BecOp *pOp,
     }else if( rc==SQLITE_OK ){
       iPrev = a[1];
       if( i==0 ) iFirst = a[1];
+    }
+  }
+  if( rc==SQLITE_OK && pV->rc==0 && aArgs[0]==ACT_HOLDERS ){
+    /* A hand-over signs the new key generation's outcome: it must be
+    ** complete, one transcript acked by all, in the session's past. */
+    u8 aT[BEC_HASH_BYTES], aY[PT], aDeals[NMAX*BEC_HASH_BYTES], aConf[NMAX+1];
+    int a2[1], nComplete = 0;
+    rc = query_ints(p, "SELECT n FROM bec_store_root_session WHERE seq=?1",
+                    iReq, 1, a2, &b);
+    if( rc==SQLITE_OK && b ){
+      rc = session_tally(p, iReq, a2[0], aMark, &nComplete, aT, aY, aDeals,
+                         aConf);
+    }
+    if( rc==SQLITE_OK && nComplete!=1 ){
+      bec_verdict_set(pV, SQLITE_ERROR, "root-session: the new holders' key "
+                      "generation is not complete in the op's causal past");
     }
   }
   if( rc==SQLITE_OK && pV->rc==0 ){
@@ -1173,6 +1288,7 @@ static int root_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
 typedef struct RootState RootState;
 struct RootState {
   int iSess, n;
+  int nComplete;               /* transcripts acked by all n holders */
   const char *zState;          /* a string literal */
   int bActive;                 /* group_key, transcript, share keys set */
   u8 aY[PT];
@@ -1200,58 +1316,57 @@ static int compute_states(BecCtx *p, RootState **paState, int *pnState){
   RootState *aSt = 0;
   BecFrostDeal *aFd = 0;
   u8 *aDeals = 0;
-  int *aSess = 0;
+  int *aSess = 0, *aParent = 0;
   int nSess = 0, nActive = 0, i, j;
-  int rc = session_list(p, &aSess, &nSess);
+  int rc = session_list(p, 0, &aSess, &nSess);
   *paState = 0;
   *pnState = 0;
   if( rc==SQLITE_OK ){
     aSt = sqlite3_malloc64(sizeof(RootState)*(sqlite3_uint64)(nSess+1));
     aFd = sqlite3_malloc64(sizeof(BecFrostDeal)*NMAX);
-    aDeals = sqlite3_malloc64(NMAX*BEC_HASH_BYTES);
-    if( aSt==0 || aFd==0 || aDeals==0 ) rc = SQLITE_NOMEM;
+    aDeals = sqlite3_malloc64((sqlite3_uint64)(nSess+1)*NMAX*BEC_HASH_BYTES);
+    aParent = sqlite3_malloc64(sizeof(int)*(sqlite3_uint64)(nSess+1));
+    if( aSt==0 || aFd==0 || aDeals==0 || aParent==0 ) rc = SQLITE_NOMEM;
   }
+  /* Pass 1: each session on its own.  A session the creator opened is
+  ** abandoned, void (its open invalid), generating, active (one complete
+  ** transcript) or disabled (two); a 'holders' request's session is
+  ** generating until its parent hands over to it (pass 2). */
   for(i=0; rc==SQLITE_OK && i<nSess; i++){
     RootState *s = &aSt[i];
-    int bAb = 0, bValid = 1, nComplete = 0;
+    u8 *aD = &aDeals[(size_t)i*NMAX*BEC_HASH_BYTES];
+    int bAb = 0, bValid = 1, nComplete = 0, b = 0, a[1];
     memset(s, 0, sizeof(*s));
     s->iSess = aSess[2*i];
     s->n = aSess[2*i+1];
-    rc = session_abandoned(p, s->iSess, 0, &bAb);
-    if( rc==SQLITE_OK ) rc = open_valid(p, s->iSess, &bValid);
+    rc = query_ints(p, "SELECT epoch FROM bec_store_root_request WHERE seq=?1",
+                    s->iSess, 1, a, &b);
+    aParent[i] = b ? a[0] : 0;
+    if( rc==SQLITE_OK && !aParent[i] ){
+      rc = session_abandoned(p, s->iSess, 0, &bAb);
+      if( rc==SQLITE_OK ) rc = open_valid(p, s->iSess, &bValid);
+    }
     if( rc==SQLITE_OK ){
       rc = session_tally(p, s->iSess, s->n, 0, &nComplete, s->aT, s->aY,
-                         aDeals, s->abConf);
+                         aD, s->abConf);
     }
     if( rc ) break;
+    s->nComplete = nComplete;
     if( bAb ){
       s->zState = "abandoned";
-    }else if( !bValid ){
-      s->zState = "disabled";   /* the creator's open is invalid: void */
-    }else if( nComplete==0 ){
+    }else if( nComplete>1 || !bValid ){
+      s->zState = "disabled";   /* two transcripts, or the open is void */
+    }else if( nComplete==0 || aParent[i] ){
       s->zState = "generating";
-    }else if( nComplete>1 ){
-      s->zState = "disabled";
     }else{
-      char *zWhy = 0;
       s->zState = "active";
       s->bActive = 1;
       nActive++;
-      for(j=0; rc==SQLITE_OK && j<s->n; j++){
-        int x = 0, iS = 0;
-        rc = deal_find(p, &aDeals[j*BEC_HASH_BYTES], &x, &iS, &aFd[j]);
-        if( rc==SQLITE_OK && x==0 ) rc = SQLITE_CORRUPT;
-      }
-      if( rc==SQLITE_OK
-       && bec_frost_dkg_public(aFd, s->n, s->aY, s->aPk, &zWhy) ){
-        rc = SQLITE_CORRUPT;    /* every ack's Y was checked on acceptance */
-      }
-      sqlite3_free(zWhy);
     }
   }
   if( rc==SQLITE_OK && nActive>1 ){
-    /* Two complete sessions that are not abandoned (concurrent creator
-    ** opens): neither acts. */
+    /* Two complete creator sessions that are not abandoned (concurrent
+    ** creator opens): neither acts. */
     for(i=0; i<nSess; i++){
       if( aSt[i].bActive ){
         aSt[i].bActive = 0;
@@ -1259,9 +1374,59 @@ static int compute_states(BecCtx *p, RootState **paState, int *pnState){
       }
     }
   }
+  /* Pass 2, in seq order (a parent comes first): an active epoch with one
+  ** hand-over is superseded and its successor active; with hand-overs to
+  ** two successors it is a fork: the epoch and both are disabled.  The
+  ** successors of a session that is not superseded by them stay
+  ** generating, or are disabled with a disabled parent. */
+  for(i=0; rc==SQLITE_OK && i<nSess; i++){
+    RootState *s = &aSt[i];
+    int iNext = 0, nNext = 0;
+    if( aParent[i] ){
+      for(j=0; j<i && aSt[j].iSess!=aParent[i]; j++){}
+      if( j==i || strcmp(aSt[j].zState, "disabled")==0 ){
+        s->zState = "disabled";
+      }
+    }
+    if( !s->bActive ) continue;
+    rc = handover_next(p, s->iSess, 0, &iNext, &nNext);
+    if( rc || nNext==0 ) continue;
+    if( nNext==1 ){
+      s->zState = "superseded";
+      for(j=i+1; j<nSess && aSt[j].iSess!=iNext; j++){}
+      if( j<nSess && aSt[j].nComplete==1 ){
+        aSt[j].zState = "active";
+        aSt[j].bActive = 1;
+      }else if( j<nSess ){
+        aSt[j].zState = "disabled";
+      }
+    }else{
+      s->zState = "disabled";
+      s->bActive = 0;
+    }
+  }
+  /* The keys of every session that was active: Y and PK_1..PK_n. */
+  for(i=0; rc==SQLITE_OK && i<nSess; i++){
+    RootState *s = &aSt[i];
+    char *zWhy = 0;
+    const u8 *aD = &aDeals[(size_t)i*NMAX*BEC_HASH_BYTES];
+    if( strcmp(s->zState, "disabled")==0 ) s->bActive = 0;
+    if( !s->bActive ) continue;
+    for(j=0; rc==SQLITE_OK && j<s->n; j++){
+      int x = 0, iS = 0;
+      rc = deal_find(p, &aD[j*BEC_HASH_BYTES], &x, &iS, &aFd[j]);
+      if( rc==SQLITE_OK && x==0 ) rc = SQLITE_CORRUPT;
+    }
+    if( rc==SQLITE_OK
+     && bec_frost_dkg_public(aFd, s->n, s->aY, s->aPk, &zWhy) ){
+      rc = SQLITE_CORRUPT;    /* every ack's Y was checked on acceptance */
+    }
+    sqlite3_free(zWhy);
+  }
   sqlite3_free(aSess);
   sqlite3_free(aFd);
   sqlite3_free(aDeals);
+  sqlite3_free(aParent);
   if( rc ){
     sqlite3_free(aSt);
   }else{
@@ -1409,7 +1574,7 @@ static int stored_open(BecCtx *p, int iSeq, const BecOp *pOp){
     rc = bec_graph_past(g, BEC_NODE_PREDS(g, iSeq), g->aNode[iSeq].nPred,
                         &aMark);
   }
-  if( rc==SQLITE_OK ) rc = session_list(p, &aSess, &nSess);
+  if( rc==SQLITE_OK ) rc = session_list(p, 1, &aSess, &nSess);
   for(i=0; rc==SQLITE_OK && i<nSess; i++){
     if( aSess[2*i]<iSeq && aMark[aSess[2*i]] ){
       rc = run3(p, "INSERT INTO bec_store_root_abandon(session, by) "
@@ -1436,6 +1601,27 @@ static int stored_signing(BecCtx *p, int iSeq, const BecOp *pOp){
         rc = run3(p, "INSERT INTO bec_store_root_request(seq, epoch, args) "
                      "VALUES(?1, ?2, ?4)", iSeq, iRef, 0, c.aArgs, ARGS,
                   0, 0);
+      }
+      if( rc==SQLITE_OK && c.aArgs[0]==ACT_HOLDERS ){
+        /* A 'holders' request opens the next epoch's key generation: its
+        ** id is the session id (THRESHOLD.md 5). */
+        int aE[1];
+        rc = query_ints(p, "SELECT epoch FROM bec_store_root_session WHERE "
+                           "seq=?1", iRef, 1, aE, &b);
+        if( rc==SQLITE_OK ){
+          rc = run3(p, "INSERT INTO bec_store_root_session(seq, k, n, epoch, "
+                       "sid) VALUES(?1, ?2, ?3, 0, ?4)", iSeq, c.hold.k,
+                    c.hold.n, pOp->aId, BEC_HASH_BYTES, 0, 0);
+        }
+        if( rc==SQLITE_OK ){
+          rc = run3(p, "UPDATE bec_store_root_session SET epoch=?2 WHERE "
+                       "seq=?1", iSeq, aE[0]+1, 0, 0, 0, 0, 0);
+        }
+        for(i=0; rc==SQLITE_OK && i<c.hold.n; i++){
+          rc = run3(p, "INSERT INTO bec_store_root_holder(session, id, "
+                       "confirmed, pk) VALUES(?1, ?2, ?3, ?4)", iSeq, i+1, 0,
+                    &c.hold.aPk[i*BEC_PUBKEY_BYTES], BEC_PUBKEY_BYTES, 0, 0);
+        }
       }
       if( rc==SQLITE_OK ) iRef = iSeq;
       break;
@@ -1551,7 +1737,8 @@ static int root_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     rc = stored_signing(p, iSeq, pOp);
   }
   if( rc==SQLITE_OK && (pOp->kind==BEC_KIND_ROOT_OPEN
-                     || pOp->kind==BEC_KIND_DKG_ACK) ){
+                     || pOp->kind==BEC_KIND_DKG_ACK
+                     || pOp->kind==BEC_KIND_ROOT) ){
     rc = refresh(p);
   }
   if( rc ){
@@ -1993,8 +2180,8 @@ static int my_key(BecCtx *p, const u8 *aSecret, const MySession *s,
 ** holder s->id naming aRef, and stores its nonce pair, sealed, in the same
 ** transaction: a crash leaves both or neither.  aHash receives its id. */
 static int post_commit(BecCtx *p, const u8 *aSecret, const MySession *s,
-                       int kind, const u8 *aRef, const u8 *aArgs, u8 *aHash,
-                       char **pzErr){
+                       int kind, const u8 *aRef, const u8 *aArgs, int nArgs,
+                       u8 *aHash, char **pzErr){
   BecFrostKey key;
   BecFrostNonce nonce;
   u8 aPlain[2*SC], aSealed[2*SC+BEC_CRYPTO_LOCAL_OVERHEAD];
@@ -2012,7 +2199,7 @@ static int post_commit(BecCtx *p, const u8 *aSecret, const MySession *s,
   bec_buf_append_u8(&b, (u8)s->id, &rc);
   bec_buf_append(&b, nonce.commit.aD, PT, &rc);
   bec_buf_append(&b, nonce.commit.aE, PT, &rc);
-  if( aArgs ) bec_buf_append(&b, aArgs, ARGS, &rc);
+  if( aArgs ) bec_buf_append(&b, aArgs, nArgs, &rc);
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spRoot);
   if( rc==SQLITE_OK ){
     rc = bec_dag_append(p, kind, b.a, b.n, aHash, pzErr);
@@ -2065,6 +2252,17 @@ static int post_sessions(BecCtx *p, const BecGraph *g, const MySession *s,
         "bec_store_root_signer s JOIN bec_store_root_share sh ON "
         "sh.signing=s.signing AND sh.holder=s.holder WHERE s.commit_seq=c.seq)"
         " GROUP BY c.holder ORDER BY c.holder", aReq[i], 2, &aPick, &nPick);
+    if( rc==SQLITE_OK && nPick>=s->k && aPick[0]==s->id ){
+      /* A 'holders' request waits for its key generation. */
+      int a2[1], b2 = 0, nComplete = 1;
+      rc = query_ints(p, "SELECT n FROM bec_store_root_session WHERE seq=?1",
+                      aReq[i], 1, a2, &b2);
+      if( rc==SQLITE_OK && b2 ){
+        u8 aT[BEC_HASH_BYTES], aY[PT], aD[NMAX*BEC_HASH_BYTES], aC[NMAX+1];
+        rc = session_tally(p, aReq[i], a2[0], 0, &nComplete, aT, aY, aD, aC);
+      }
+      if( nComplete!=1 ) nPick = 0;
+    }
     if( rc==SQLITE_OK && nPick>=s->k && aPick[0]==s->id ){
       rc = query_rows(p, "SELECT seq FROM bec_store_root_signing WHERE "
                          "request=?1", aReq[i], 1, &aSig, &nSig);
@@ -2355,24 +2553,119 @@ static int is_member(BecCtx *p, const u8 *aKey, int *pb){
   return sqlite3_reset(pStmt);
 }
 
+static int cmp_key(const void *a, const void *b){
+  return memcmp(a, b, BEC_PUBKEY_BYTES);
+}
+
+/* SQLITE_CONSTRAINT, with "<zFunc>: holder <key>... is not a current
+** member", unless the n keys at aPk are current members in this view. */
+static int holders_are_members(BecCtx *p, const char *zFunc, const u8 *aPk,
+                               int n, char **pzErr){
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int bMember = 0;
+    rc = is_member(p, &aPk[i*BEC_PUBKEY_BYTES], &bMember);
+    if( rc==SQLITE_OK && !bMember ){
+      char z[17];
+      bec_hex_encode(&aPk[i*BEC_PUBKEY_BYTES], 8, z);
+      *pzErr = sqlite3_mprintf("%s: holder %s... is not a current member",
+                               zFunc, z);
+      rc = SQLITE_CONSTRAINT;
+    }
+  }
+  return rc;
+}
+
+/* The holders given as a JSON array of 64-hex keys (read with SQLite's
+** json_each), sorted and checked distinct, into aPk (NMAX keys), *pn.
+** SQLITE_MISUSE (or SQLite's error) with *pzErr if they are not. */
+static int holders_parse(BecCtx *p, sqlite3_value *pList, u8 *aPk, int *pn,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int n = 0, i, rc;
+  rc = sqlite3_prepare_v2(p->db, "SELECT type, value FROM json_each(?1)", -1,
+                          &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_value(pStmt, 1, pList);
+    while( sqlite3_step(pStmt)==SQLITE_ROW ){
+      const char *zType = (const char*)sqlite3_column_text(pStmt, 0);
+      if( n>=NMAX ){
+        *pzErr = sqlite3_mprintf("more than %d holders", NMAX);
+        break;
+      }
+      if( zType==0 || strcmp(zType, "text")
+       || !bec_fn_arg32(sqlite3_column_value(pStmt, 1),
+                        &aPk[n*BEC_PUBKEY_BYTES]) ){
+        *pzErr = sqlite3_mprintf("holder %d is not a public key "
+                                 "(64 hex characters)", n+1);
+        break;
+      }
+      n++;
+    }
+    rc = sqlite3_finalize(pStmt);
+    if( rc && *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("the holders must be a JSON array of public "
+                               "keys: %s", sqlite3_errmsg(p->db));
+    }
+  }
+  if( rc==SQLITE_OK && *pzErr ) rc = SQLITE_MISUSE;
+  if( rc==SQLITE_OK ){
+    qsort(aPk, (size_t)n, BEC_PUBKEY_BYTES, cmp_key);
+    for(i=1; i<n; i++){
+      if( memcmp(&aPk[(i-1)*BEC_PUBKEY_BYTES], &aPk[i*BEC_PUBKEY_BYTES],
+                 BEC_PUBKEY_BYTES)==0 ){
+        *pzErr = sqlite3_mprintf("a holder is named twice");
+        rc = SQLITE_MISUSE;
+        break;
+      }
+    }
+  }
+  *pn = n;
+  return rc;
+}
+
 /* bec_root_propose(action, target [, role]): a root-request of the active
 ** epoch, which counts as this holder's approval; returns its id. */
 static void fnRootPropose(sqlite3_context *ctx, int argc, sqlite3_value **argv){
-  static const char *azAct[] = { 0, "add", "remove", "role", "restore" };
+  static const char *azAct[] = { 0, "add", "remove", "role", "restore",
+                                  "holders" };
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
   const char *zAct = (const char*)sqlite3_value_text(argv[0]);
   const u8 *aSecret = 0;
-  u8 aArgs[ARGS], aHash[BEC_HASH_BYTES];
+  u8 aArgs[ARGS+3+NMAX*BEC_PUBKEY_BYTES], aHash[BEC_HASH_BYTES];
   MySession s;
   char *zErr = 0;
-  int eAct = 0, role = 0, b = 0, bMember = 0, rc = SQLITE_OK;
-  for(eAct=ACT_RESTORE; eAct>0; eAct--){
+  int eAct = 0, role = 0, b = 0, bMember = 1, nArgs = ARGS, rc = SQLITE_OK;
+  memset(aArgs, 0, sizeof(aArgs));
+  for(eAct=ACT_HOLDERS; eAct>0; eAct--){
     if( zAct && strcmp(zAct, azAct[eAct])==0 ) break;
   }
   if( eAct==0 ){
-    zErr = sqlite3_mprintf("unknown action '%s' (add, remove, role, restore)",
-                           zAct ? zAct : "");
+    zErr = sqlite3_mprintf("unknown action '%s' (add, remove, role, restore,"
+                           " holders)", zAct ? zAct : "");
     rc = SQLITE_MISUSE;
+  }else if( eAct==ACT_HOLDERS ){
+    /* ('holders', json_array(pk, ...), k): the new holders, as a root-open
+    ** lists them, after the args. */
+    int n = 0, k = argc==3 ? (int)sqlite3_value_int64(argv[2]) : 0;
+    if( argc!=3 || sqlite3_value_type(argv[2])!=SQLITE_INTEGER ){
+      zErr = sqlite3_mprintf("'holders' takes json_array(pk, ...) and k");
+      rc = SQLITE_MISUSE;
+    }else{
+      rc = holders_parse(p, argv[1], &aArgs[ARGS+3], &n, &zErr);
+    }
+    if( rc==SQLITE_OK && !bounds_ok(k, n) ){
+      zErr = sqlite3_mprintf("holders: %d-of-%d: need 2 <= k <= n <= %d and "
+                             "2k > n", k, n, NMAX);
+      rc = SQLITE_MISUSE;
+    }
+    aArgs[ARGS] = ROOT_VERSION;
+    aArgs[ARGS+1] = (u8)k;
+    aArgs[ARGS+2] = (u8)n;
+    nArgs = ARGS+3+n*BEC_PUBKEY_BYTES;
+    if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p, &zErr);
+    if( rc==SQLITE_OK ) rc = holders_are_members(p, "holders", &aArgs[ARGS+3],
+                                                 n, &zErr);
   }else if( !bec_fn_arg32(argv[1], &aArgs[1]) ){
     zErr = sqlite3_mprintf("the target must be a public key (64 hex)");
     rc = SQLITE_MISUSE;
@@ -2395,7 +2688,7 @@ static void fnRootPropose(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                            "root");
     rc = SQLITE_AUTH;
   }
-  if( rc==SQLITE_OK ) rc = is_member(p, &aArgs[1], &bMember);
+  if( rc==SQLITE_OK && eAct!=ACT_HOLDERS ) rc = is_member(p, &aArgs[1], &bMember);
   if( rc==SQLITE_OK && eAct==ACT_RESTORE ){
     rc = last_grant_role(p, &aArgs[1], &role);
     if( rc==SQLITE_OK && (bMember || role==0) ){
@@ -2412,7 +2705,7 @@ static void fnRootPropose(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   aArgs[1+BEC_PUBKEY_BYTES] = (u8)role;
   if( rc==SQLITE_OK ){
     rc = post_commit(p, aSecret, &s, BEC_KIND_ROOT_REQUEST, s.aSid, aArgs,
-                     aHash, &zErr);
+                     nArgs, aHash, &zErr);
   }
   if( rc ) fn_fail(ctx, p, "bec_root_propose", rc, zErr);
   else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
@@ -2485,7 +2778,7 @@ static void fnRootApprove(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     sqlite3_free(aMine);
   }
   if( rc==SQLITE_OK ){
-    rc = post_commit(p, aSecret, &s, BEC_KIND_ROOT_APPROVE, aReq, 0, aHash,
+    rc = post_commit(p, aSecret, &s, BEC_KIND_ROOT_APPROVE, aReq, 0, 0, aHash,
                      &zErr);
   }
   if( rc==SQLITE_OK ){
@@ -2541,10 +2834,6 @@ static void fnRootStep(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
 }
 
-static int cmp_key(const void *a, const void *b){
-  return memcmp(a, b, BEC_PUBKEY_BYTES);
-}
-
 /* The checks of bec_root_open that depend on this replica's view: the
 ** caller created the group, every holder is a current member, and no root
 ** is active. */
@@ -2553,7 +2842,7 @@ static int open_local_check(BecCtx *p, const u8 *aPk, int n, char **pzErr){
   BecGraph *g = 0;
   const u8 *aCreator;
   int rc = bec_graph_get(p, &g, pzErr);
-  int i, bActive = 0;
+  int bActive = 0;
   if( rc ) return rc;
   aCreator = creator_key(g);
   if( aCreator==0 || memcmp(aCreator, p->aPub, BEC_PUBKEY_BYTES) ){
@@ -2561,23 +2850,7 @@ static int open_local_check(BecCtx *p, const u8 *aPk, int n, char **pzErr){
                              "open a root");
     return SQLITE_AUTH;
   }
-  for(i=0; rc==SQLITE_OK && i<n; i++){
-    int bMember = 0;
-    rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_member WHERE pubkey=?1",
-                      &pStmt);
-    if( rc ) break;
-    sqlite3_bind_blob(pStmt, 1, &aPk[i*BEC_PUBKEY_BYTES], BEC_PUBKEY_BYTES,
-                      SQLITE_STATIC);
-    bMember = sqlite3_step(pStmt)==SQLITE_ROW;
-    rc = sqlite3_reset(pStmt);
-    if( rc==SQLITE_OK && !bMember ){
-      char z[17];
-      bec_hex_encode(&aPk[i*BEC_PUBKEY_BYTES], 8, z);
-      *pzErr = sqlite3_mprintf("bec_root_open: holder %s... is not a current "
-                               "member", z);
-      rc = SQLITE_CONSTRAINT;
-    }
-  }
+  rc = holders_are_members(p, "bec_root_open", aPk, n, pzErr);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_root_session WHERE "
                          "state='active'", &pStmt);
@@ -2598,12 +2871,11 @@ static int open_local_check(BecCtx *p, const u8 *aPk, int n, char **pzErr){
 ** returns the session id. */
 static void fnRootOpen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
-  sqlite3_stmt *pStmt = 0;
   u8 aPk[NMAX*BEC_PUBKEY_BYTES];
   u8 aHash[BEC_HASH_BYTES];
   BecBuf b;
   char *zErr = 0;
-  int n = 0, i, k, rc = SQLITE_OK;
+  int n = 0, k, rc = SQLITE_OK;
   (void)argc;
   memset(&b, 0, sizeof(b));
   if( sqlite3_value_type(argv[0])!=SQLITE_INTEGER ){
@@ -2613,48 +2885,10 @@ static void fnRootOpen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   k = (int)sqlite3_value_int64(argv[0]);
   if( sqlite3_value_int64(argv[0])!=k ) k = 0;
-  /* The list: a JSON array of 64-hex keys, read with SQLite's json_each. */
-  rc = sqlite3_prepare_v2(p->db, "SELECT type, value FROM json_each(?1)", -1,
-                          &pStmt, 0);
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_value(pStmt, 1, argv[1]);
-    while( sqlite3_step(pStmt)==SQLITE_ROW ){
-      const char *zType = (const char*)sqlite3_column_text(pStmt, 0);
-      if( n>=NMAX ){
-        zErr = sqlite3_mprintf("bec_root_open: more than %d holders", NMAX);
-        break;
-      }
-      if( zType==0 || strcmp(zType, "text")
-       || !bec_fn_arg32(sqlite3_column_value(pStmt, 1),
-                        &aPk[n*BEC_PUBKEY_BYTES]) ){
-        zErr = sqlite3_mprintf("bec_root_open: holder %d is not a public key "
-                               "(64 hex characters)", n+1);
-        break;
-      }
-      n++;
-    }
-    rc = sqlite3_finalize(pStmt);
-    if( rc && zErr==0 ){
-      zErr = sqlite3_mprintf("bec_root_open: the holders must be a JSON array"
-                             " of public keys: %s", sqlite3_errmsg(p->db));
-    }
-  }
-  if( zErr ){
-    bec_fn_error(ctx, rc ? rc : SQLITE_MISUSE, zErr);
-    return;
-  }
+  rc = holders_parse(p, argv[1], aPk, &n, &zErr);
   if( rc ){
-    bec_fn_error(ctx, rc, 0);
+    bec_fn_error_in(ctx, "bec_root_open", rc, zErr);
     return;
-  }
-  qsort(aPk, (size_t)n, BEC_PUBKEY_BYTES, cmp_key);
-  for(i=1; i<n; i++){
-    if( memcmp(&aPk[(i-1)*BEC_PUBKEY_BYTES], &aPk[i*BEC_PUBKEY_BYTES],
-               BEC_PUBKEY_BYTES)==0 ){
-      bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_root_open: a "
-                   "holder is named twice"));
-      return;
-    }
   }
   if( !bounds_ok(k, n) ){
     bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_root_open: %d-of-%d:"
@@ -2709,7 +2943,8 @@ static const BecTableDef requestTable = {
   "SELECT lower(hex(o.hash)), CASE hex(substr(r.args, 1, 1))"
   " WHEN '01' THEN 'add' WHEN '02' THEN 'remove' WHEN '03' THEN 'role'"
   " WHEN '04' THEN 'restore' ELSE 'holders' END,"
-  " lower(hex(substr(r.args, 2, 32))), r.approvals,"
+  " CASE WHEN substr(r.args, 1, 1)=x'05' THEN NULL"
+  "  ELSE lower(hex(substr(r.args, 2, 32))) END, r.approvals,"
   " CASE WHEN EXISTS (SELECT 1 FROM bec_store_root_done d"
   "   WHERE d.request=r.seq) THEN 'done'"
   " WHEN s.state<>'active' THEN 'void'"

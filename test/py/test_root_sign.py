@@ -411,10 +411,128 @@ def test_r10():
     T.eq(one(d[4], "SELECT count(*) FROM bec_ops WHERE kind='root-share'"), 3, "R10: one share per signer")
     T.eq(one(d[4], "SELECT bec_check()"), "ok", "R10: bec_check")
 
+# ---------------------------------------------------------------------------
+# Epochs: the hand-over to new holders (R8) and forks (R9).
+
+def states(db):
+    return [(e, st) for e, st in db.execute("SELECT epoch, state FROM bec_root ORDER BY epoch, session")]
+
+
+def handover(dbs, holders, k, signers):
+    """dbs[signers[0]] proposes the new holders, the others approve; steps
+    on dbs until the hand-over is done.  Returns the request id."""
+    req = one(dbs[signers[0]], "SELECT bec_root_propose('holders', ?, ?)", json.dumps(holders), k)
+    for i in signers[1:]:
+        sync([dbs[signers[0]], dbs[i]])
+        one(dbs[i], "SELECT bec_root_approve(?)", req)
+    steps(dbs, 10)
+    return req
+
+
+def test_r8():
+    g = Group("r8")
+    d = g.dbs
+    C = g.pks[4]
+    sign_one(g, [0, 1, 2], "remove", C)
+    steps(d)
+    T.check(C not in dict(members(d[0])), "R8: the root removed C")
+    # P: a partition that will never see the re-key: second devices of
+    # holders 1 and 2 (copies made now) and holder 3.  (C, removed, keeps
+    # its share until the re-key, but this replica signs no op as a
+    # non-member.)
+    p1 = R.clone(d[1], "r8p1.db")
+    p2 = R.clone(d[2], "r8p2.db")
+    P = [p1, p2, d[3]]
+    # M re-keys: new holders 0, 1, 2 (2-of-3), signed by old holders 0, 1, 2.
+    M = d[:3]
+    req = handover(M, [g.pks[0], g.pks[1], g.pks[2]], 2, [0, 1, 2])
+    T.eq(one(M[0], "SELECT state FROM bec_root_requests WHERE id=?", req), "done", "R8: hand-over done")
+    T.eq(states(M[0]), [(1, "superseded"), (2, "active")], "R8: epoch 1 superseded, epoch 2 active")
+    # In P, three old holders sign a back-dated old-epoch op: restore C.
+    r_old = one(d[3], "SELECT bec_root_propose('restore', ?)", C)
+    for x in (p1, p2):
+        sync([d[3], x])
+        one(x, "SELECT bec_root_approve(?)", r_old)
+    steps(P)
+    T.eq(one(d[3], "SELECT state FROM bec_root_requests WHERE id=?", r_old), "done",
+         "R8: the stale holders signed in their partition")
+    T.check(C in dict(members(d[3])), "R8: ... where C is back")
+    allops = {}
+    for x in d + [p1, p2]:
+        allops.update(ops_of(x))
+    want = None
+    for k in range(ORDERS):
+        o = R.joined(d[0], "r8obs%d.db" % k)
+        deliver(o, allops.values(), True)
+        got = (members(o), states(o),
+               sorted(o.execute("SELECT hash, valid FROM bec_ops WHERE kind='root'").fetchall()))
+        if want is None:
+            want = got
+            T.check(C not in dict(got[0]), "R8: the back-dated old-epoch restore is ignored")
+            T.eq(got[1], [(1, "superseded"), (2, "active")], "R8: states after the merge")
+            T.eq(sorted(v for _, v in got[2]), [0, 1, 1], "R8: one root op ignored, two act")
+        T.eq(got, want, "R8: delivery order %d" % k)
+        T.eq(one(o, "SELECT bec_check()"), "ok", "R8: bec_check %d" % k)
+        o.close()
+    # After the merge the old holders cannot act; the new root can.
+    sync(d)
+    T.raises(lambda: one(d[3], "SELECT bec_root_propose('remove', ?)", g.pks[1]),
+             "no holder of an active root", "R8: a stale holder cannot propose")
+    r_new = one(d[0], "SELECT bec_root_propose('remove', ?)", g.pks[3])
+    sync(d[:2])
+    one(d[1], "SELECT bec_root_approve(?)", r_new)
+    steps(d)
+    T.eq(one(d[4], "SELECT state FROM bec_root_requests WHERE id=?", r_new), "done", "R8: the new root signs")
+    T.check(g.pks[3] not in dict(members(d[4])), "R8: the new root's removal acts")
+
+
+def test_r9():
+    g = Group("r9")
+    d = g.dbs
+    p2 = R.clone(d[2], "r9p2.db")
+    M1 = d[:3]
+    M2 = [d[3], d[4], p2]
+    handover(M1, [g.pks[0], g.pks[1], g.pks[2]], 2, [0, 1, 2])
+    handover(M2, [g.pks[2], g.pks[3], g.pks[4]], 2, [0, 1, 2])
+    T.eq(states(d[0]), [(1, "superseded"), (2, "active")], "R9: M1 handed over")
+    T.eq(states(d[3]), [(1, "superseded"), (2, "active")], "R9: M2 handed over")
+    # Each new root acts in its partition: M1's removes holder 4, M2's holder 1.
+    r1 = one(d[0], "SELECT bec_root_propose('remove', ?)", g.pks[4])
+    sync(M1)
+    one(d[1], "SELECT bec_root_approve(?)", r1)
+    steps(M1)
+    r2 = one(d[3], "SELECT bec_root_propose('remove', ?)", g.pks[1])
+    sync(M2)
+    one(d[4], "SELECT bec_root_approve(?)", r2)
+    steps(M2)
+    allops = {}
+    for x in d + [p2]:
+        allops.update(ops_of(x))
+    want = None
+    for k in range(ORDERS):
+        o = R.joined(d[0], "r9obs%d.db" % k)
+        deliver(o, allops.values(), True)
+        got = (members(o), states(o),
+               sorted(o.execute("SELECT hash, valid FROM bec_ops WHERE kind='root'").fetchall()))
+        if want is None:
+            want = got
+            T.eq([st for _, st in got[1]], ["disabled"] * 3, "R9: the root is disabled")
+            T.eq([v for _, v in got[2]], [0] * 4, "R9: both hand-overs and both new roots' ops ignored")
+            ms = dict(got[0])
+            T.check(g.pks[1] in ms and g.pks[4] in ms, "R9: seniority applies again: both stay members")
+        T.eq(got, want, "R9: delivery order %d" % k)
+        T.eq(one(o, "SELECT bec_check()"), "ok", "R9: bec_check %d" % k)
+        o.close()
+    sync(d)
+    T.raises(lambda: one(d[0], "SELECT bec_root_propose('remove', ?)", g.pks[3]),
+             "no holder of an active root", "R9: nobody can sign once disabled")
+
 
 test_sign()
 test_r6()
 test_hostile()
 test_r10()
+test_r8()
+test_r9()
 R.cleanup()
 T.done()
