@@ -526,6 +526,14 @@ def test_r9():
     sync(d)
     T.raises(lambda: one(d[0], "SELECT bec_root_propose('remove', ?)", g.pks[3]),
              "no holder of an active root", "R9: nobody can sign once disabled")
+    # R7: a request (and so any root op, whose one predecessor is a session
+    # of a request) must have its epoch active in its past: a hand-made
+    # request of the forked epoch is refused.
+    args = bytes([2]) + bytes.fromhex(g.pks[3]) + bytes([0])
+    e = ingest_err(d[0], make_op(g.keys[0], "root-request", heads(d[0]),
+                                 bytes([1]) + bytes.fromhex(g.sid) + bytes([g.hid(0)]) + g.y + g.y + args,
+                                 g.gid))
+    T.check("its epoch is not active in the op's causal past" in e, "R7: %s" % e)
 
 
 test_sign()
