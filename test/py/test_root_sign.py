@@ -536,11 +536,45 @@ def test_r9():
     T.check("its epoch is not active in the op's causal past" in e, "R7: %s" % e)
 
 
+# ---------------------------------------------------------------------------
+# becsync runs bec_root_step after each sync.
+
+def test_becsync():
+    becsync = os.environ.get("BEC_BECSYNC") or os.path.join(
+        os.path.dirname(os.environ.get("BEC_EXT", "build/bec")), "becsync")
+    if not os.path.exists(becsync):
+        T.check(False, "becsync not found at %s" % becsync)
+        return
+    a = R.origin("bsa.db", decl=None)
+    b = R.joined(a, "bsb.db")
+    pb = one(b, "SELECT bec_pubkey()")
+    one(a, "SELECT bec_add_member(?, 'member')", pb)
+    sync([a, b])
+    one(a, "SELECT bec_root_open(2, json_array(bec_pubkey(), ?))", pb)
+    pa_path = a.execute("PRAGMA database_list").fetchall()[0][2]
+    pb_path = b.execute("PRAGMA database_list").fetchall()[0][2]
+    a.close()
+    b.close()
+    env = dict(os.environ)
+    for _ in range(3):
+        p = subprocess.run([becsync, "--quiet", "sync", pa_path, "--exec",
+                            "%s --stdio %s" % (becsync, pb_path)],
+                           env=env, capture_output=True, text=True, timeout=60)
+        T.eq(p.returncode, 0, "becsync: exit (%s)" % p.stderr.strip())
+    a = connect(pa_path)
+    b = connect(pb_path)
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='dkg-deal'"), 2,
+         "becsync: both holders dealt (bec_root_step after each sync)")
+    T.eq(one(a, "SELECT state FROM bec_root"), "active", "becsync: the root became active through syncs alone")
+    T.eq(one(b, "SELECT state FROM bec_root"), "active", "becsync: on both replicas")
+
+
 test_sign()
 test_r6()
 test_hostile()
 test_r10()
 test_r8()
 test_r9()
+test_becsync()
 R.cleanup()
 T.done()
