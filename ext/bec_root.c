@@ -2896,6 +2896,10 @@ static void fnRootOpen(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   rc = bec_dag_ensure_schema(p, &zErr);
+  if( rc==SQLITE_OK ){
+    const u8 *aSecret = 0;       /* loads the key: p->aPub is the caller */
+    rc = bec_dag_secret(p, &aSecret, &zErr);
+  }
   if( rc==SQLITE_OK ) rc = open_local_check(p, aPk, n, &zErr);
   bec_buf_append_u8(&b, ROOT_VERSION, &rc);
   bec_buf_append_u8(&b, (u8)k, &rc);

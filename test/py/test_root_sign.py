@@ -550,8 +550,11 @@ def test_becsync():
     pb = one(b, "SELECT bec_pubkey()")
     one(a, "SELECT bec_add_member(?, 'member')", pb)
     sync([a, b])
-    one(a, "SELECT bec_root_open(2, json_array(bec_pubkey(), ?))", pb)
     pa_path = a.execute("PRAGMA database_list").fetchall()[0][2]
+    pa = one(a, "SELECT bec_pubkey()")
+    a.close()
+    a = connect(pa_path)      # a fresh connection: the key is not loaded yet
+    one(a, "SELECT bec_root_open(2, json_array(?, ?))", pa, pb)
     pb_path = b.execute("PRAGMA database_list").fetchall()[0][2]
     a.close()
     b.close()
