@@ -572,6 +572,40 @@ def test_becsync():
     T.eq(one(b, "SELECT state FROM bec_root"), "active", "becsync: on both replicas")
 
 
+def test_two_sessions():
+    """R10: one commitment named in two sessions signs in one only."""
+    g = Group("t2")
+    d = g.dbs
+    req = sign_one(g, [0, 1, 2, 3, 4], "add", Key(os.urandom(32)).hex, "member")
+    sync(d)
+    T.eq(one(d[0], "SELECT approvals FROM bec_root_requests"), 5, "two sessions: five approvals")
+    by_id = sorted(range(5), key=g.hid)          # replica index of holder 1..5
+    first = by_id[0]
+    one(d[first], "SELECT bec_root_step()")      # posts S1 = holders 1, 2, 3, signs its share
+    sync(d)
+    commits = {}
+    for h, a in d[0].execute("SELECT hash, author FROM bec_ops WHERE kind IN "
+                             "('root-request', 'root-approve')"):
+        commits[g.hid(g.pks.index(a))] = bytes.fromhex(h)
+    s1 = [b for (b,) in d[0].execute("SELECT body FROM bec_ops WHERE kind='root-session'")]
+    T.eq(len(s1), 1, "two sessions: S1 posted")
+    # S2, made by holder 1 (its first signer): holders 1, 2 and 4.
+    s2 = make_op(g.keys[first], "root-session", heads(d[0]),
+                 bytes([1]) + bytes.fromhex(req) + bytes([3]) + commits[1] + commits[2] + commits[4],
+                 g.gid)
+    T.eq(ingest_err(d[0], s2), "stored", "two sessions: S2 accepted (a valid session)")
+    steps(d)
+    T.eq(one(d[3], "SELECT state FROM bec_root_requests"), "done", "two sessions: done")
+    T.eq(d[3].execute("SELECT s.commit_seq, count(*) FROM bec_store_root_share sh JOIN "
+                      "bec_store_root_signer s ON s.signing=sh.signing AND s.holder=sh.holder "
+                      "GROUP BY s.commit_seq HAVING count(*)>1").fetchall(), [],
+         "two sessions: no commitment signed twice")
+    T.eq(one(d[3], "SELECT count(*) FROM bec_ops WHERE kind='root-share'"), 3,
+         "two sessions: three shares, all in S1")
+    T.eq(one(d[by_id[3]], "SELECT count(*) FROM bec_store_root_nonce"), 1,
+         "two sessions: holder 4 did not sign in the dead S2 (its nonce is unused)")
+
+
 test_sign()
 test_r6()
 test_hostile()
@@ -579,5 +613,6 @@ test_r10()
 test_r8()
 test_r9()
 test_becsync()
+test_two_sessions()
 R.cleanup()
 T.done()
