@@ -10,13 +10,13 @@
 **                 hashes and signs through bec_crypto.c)
 **   bec_crypto.c  hash, sign, verify, secret-key sealing (libsodium only)
 **   bec_frost.c   FROST threshold signing and key-generation arithmetic
-**                 (libsodium's ed25519 core; not yet wired to op kinds)
+**                 (libsodium's ed25519 core; bec_root.c runs it as ops)
 **   bec_ctx.c     the per-connection context and its statement cache
 **   bec_graph.c   the in-memory index of the DAG, kept coherent with storage
 **   bec_dag.c     storage: schema, accept/store ops, heads, pending, rejected
 **   bec_keyfile.c where the unsealed secret key lives: a key file, never SQL
 **   bec_member.c  the membership rules of docs/membership.md
-**   bec_root.c    the threshold root: key generation as ops
+**   bec_root.c    the threshold root: key generation, signing, epochs
 **   bec_vtab.c    the read-only eponymous tables (bec_ops, bec_heads ...)
 **   bec_main.c    the entry point and the SQL functions
 **
@@ -715,13 +715,16 @@ extern const BecDeriver bec_member_deriver;
 int bec_member_register(sqlite3*, BecCtx*);
 
 /**************************************************************************
-** bec_root.c - the threshold root: key generation as ops (root-open,
-** dkg-deal, dkg-ack; docs/root.md).
+** bec_root.c - the threshold root: key generation (root-open, dkg-deal,
+** dkg-ack), signing (root-request, root-approve, root-session,
+** root-share, root) and epochs (docs/root.md).
 */
-/* The root deriver: judges the key-generation ops, owns
-** bec_store_root_session, _holder, _deal, _ack and _abandon. */
+/* The root deriver: judges the root's ops, owns bec_store_root_session,
+** _holder, _deal, _ack, _abandon, _request, _commit, _signing, _signer,
+** _share, _done and (not derived: this replica's sealed nonces) _nonce. */
 extern const BecDeriver bec_root_deriver;
-/* Registers bec_root_open, bec_root_step, bec_root and bec_root_holders. */
+/* Registers bec_root_open, bec_root_step, bec_root_propose,
+** bec_root_approve, bec_root, bec_root_holders and bec_root_requests. */
 int bec_root_register(sqlite3*, BecCtx*);
 
 /**************************************************************************

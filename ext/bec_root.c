@@ -1,6 +1,8 @@
 /*
-** bec_root.c - the threshold root, first step: the key generation runs as
-** ops in the DAG (docs/root.md; the design is THRESHOLD.md section 3).
+** bec_root.c - the threshold root: the key generation runs as ops in the
+** DAG (THRESHOLD.md section 3), then k holders sign root ops (section 4,
+** "Signing" below) and hand the root over to new holders (section 5);
+** docs/root.md for users.
 **
 **   SELECT bec_root_open(3, json_array(:pk1, :pk2, :pk3, :pk4, :pk5));
 **   SELECT bec_root_step();          -- on each holder: deal, then ack
