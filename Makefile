@@ -2,6 +2,7 @@
 #
 #   make            build/bec.so (loadable extension), build/libbec.a, tools
 #   make demo       the three-replica story (sql/ and tools/)
+#   make demo-root  the threshold root: a stolen creator removed by 3 of 5
 #   make test       every test, on a normal and an ASan+UBSan build
 #   make bench      benchmarks (figures go to BENCH.md)
 #   make fuzz       libFuzzer targets for FUZZ_SECONDS each
@@ -45,7 +46,7 @@ TOOLS := $(TOOL_SRC:tools/%.c=$(B)/%)
 DEB_PKGS := libsqlite3-dev libsodium-dev libxxhash-dev sqlite3 python3 graphviz valgrind clang gcc libc6-dev
 DEPS_STAMP := .deps-ok
 
-.PHONY: all deps test test-normal test-san demo bench fuzz fuzz-smoke soak valgrind install uninstall clean
+.PHONY: all deps test test-normal test-san demo demo-root bench fuzz fuzz-smoke soak valgrind install uninstall clean
 
 all: deps $(B)/bec.so $(B)/libbec.a $(UNITS) $(TOOLS)
 
@@ -126,6 +127,9 @@ valgrind: all
 # --- demo, benchmarks, fuzzing -----------------------------------------------
 demo: all
 	@bash sql/demo.sh
+
+demo-root: all
+	@bash sql/demo-root.sh
 
 bench: all
 	@bash tools/bench.sh

@@ -10,13 +10,13 @@
 **                 hashes and signs through bec_crypto.c)
 **   bec_crypto.c  hash, sign, verify, secret-key sealing (libsodium only)
 **   bec_frost.c   FROST threshold signing and key-generation arithmetic
-**                 (libsodium's ed25519 core; not yet wired to op kinds)
+**                 (libsodium's ed25519 core; bec_root.c runs it as ops)
 **   bec_ctx.c     the per-connection context and its statement cache
 **   bec_graph.c   the in-memory index of the DAG, kept coherent with storage
 **   bec_dag.c     storage: schema, accept/store ops, heads, pending, rejected
 **   bec_keyfile.c where the unsealed secret key lives: a key file, never SQL
 **   bec_member.c  the membership rules of docs/membership.md
-**   bec_root.c    the threshold root: key generation as ops
+**   bec_root.c    the threshold root: key generation, signing, epochs
 **   bec_vtab.c    the read-only eponymous tables (bec_ops, bec_heads ...)
 **   bec_main.c    the entry point and the SQL functions
 **
@@ -93,11 +93,16 @@ typedef uint64_t u64;
 #define BEC_PAYLOAD_NONCE       1  /* BEC_NONCE_BYTES: makes group ids unique */
 #define BEC_PAYLOAD_TARGET      2  /* target key (32) */
 #define BEC_PAYLOAD_TARGET_ROLE 3  /* target key (32) || role (1) */
+#define BEC_PAYLOAD_ROOT        4  /* version (1) || action (1) || target key
+                                   ** (32) || role (1) || the rest: a root
+                                   ** op (bec_root.c decodes the rest) */
 
 #define BEC_AUTHOR_FOUNDER      0  /* the group's first op: no grant needed */
 #define BEC_AUTHOR_MEMBER       1  /* a member (or admin) grant */
 #define BEC_AUTHOR_ADMIN        2  /* an admin grant */
 #define BEC_AUTHOR_ADMIN_UNLESS_SELF 3  /* admin, or a member targeting itself */
+#define BEC_AUTHOR_ROOT         4  /* the threshold root's group key: no grant;
+                                   ** the root deriver judges it */
 
 #define BEC_DERIVE_NONE         0  /* stored and shown; nothing derived */
 #define BEC_DERIVE_MEMBERSHIP   1  /* bec_member.c: the group's members */
@@ -112,7 +117,7 @@ typedef uint64_t u64;
 #ifdef BEC_TEST_TOY_KIND
 # define BEC_DERIVE_TOY 5
 # define BEC_KIND_TOY_ROW(X) \
-  X(TOY,   11, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
+  X(TOY,   16, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
 #else
 # define BEC_KIND_TOY_ROW(X)
 #endif
@@ -130,6 +135,16 @@ typedef uint64_t u64;
   X(DKG_DEAL,  8, "dkg-deal",  BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_ROOT) \
   X(DKG_ACK,   9, "dkg-ack",   BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_ROOT) \
   X(NAME,     10, "name",      BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_NAMES) \
+  X(ROOT_REQUEST, 11, "root-request", BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, \
+                                                         BEC_DERIVE_ROOT) \
+  X(ROOT_APPROVE, 12, "root-approve", BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, \
+                                                         BEC_DERIVE_ROOT) \
+  X(ROOT_SESSION, 13, "root-session", BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, \
+                                                         BEC_DERIVE_ROOT) \
+  X(ROOT_SHARE,   14, "root-share",   BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, \
+                                                         BEC_DERIVE_ROOT) \
+  X(ROOT,         15, "root",         BEC_PAYLOAD_ROOT, BEC_AUTHOR_ROOT, \
+                                                         BEC_DERIVE_ROOT) \
   BEC_KIND_TOY_ROW(X)
 
 enum {
@@ -322,6 +337,20 @@ void bec_crypto_hash(const u8 *a, i64 n, u8 *aOut /* BEC_HASH_BYTES */);
 ** the group aGroupId (all zero for a create op), else 0.  The signed
 ** message is "bec-op-v2" || group id || op id: it needs the header only. */
 int bec_crypto_verify_op(const BecOp*, const u8 *aGroupId) BEC_WARN_UNUSED;
+/* The message an op's signature covers (what the threshold root signs with
+** FROST, then checked by bec_crypto_verify_op like any op's). */
+#define BEC_OP_MESSAGE_BYTES 73
+void bec_crypto_op_message(const u8 *aGroupId, const u8 *aId,
+                           u8 *aMsg /* BEC_OP_MESSAGE_BYTES */);
+/* Seals n bytes of a local secret (a FROST nonce pair) under a key derived
+** from the identity secret aSecret, bound to aAd (32 bytes): aOut receives
+** n + BEC_CRYPTO_LOCAL_OVERHEAD bytes.  _open returns SQLITE_OK, or
+** SQLITE_CORRUPT if the box is not this key's for aAd. */
+#define BEC_CRYPTO_LOCAL_OVERHEAD 40
+void bec_crypto_local_seal(const u8 *aSecret, const u8 *aAd, const u8 *aPlain,
+                           int n, u8 *aOut);
+int bec_crypto_local_open(const u8 *aSecret, const u8 *aAd, const u8 *aBox,
+                          int nBox, u8 *aPlain) BEC_WARN_UNUSED;
 /* The signature of the op with id aId in the group aGroupId (0 or all zero
 ** for a create op); bec_op_sign is its one caller. */
 void bec_crypto_sign_id(const u8 *aSecret, const u8 *aGroupId, const u8 *aId,
@@ -713,13 +742,16 @@ int bec_member_may_append(BecCtx*, const char *zFunc, int kind, int role,
                           const u8 *aTarget, char **pzErr);
 
 /**************************************************************************
-** bec_root.c - the threshold root: key generation as ops (root-open,
-** dkg-deal, dkg-ack; docs/root.md).
+** bec_root.c - the threshold root: key generation (root-open, dkg-deal,
+** dkg-ack), signing (root-request, root-approve, root-session,
+** root-share, root) and epochs (docs/root.md).
 */
-/* The root deriver: judges the key-generation ops, owns
-** bec_store_root_session, _holder, _deal, _ack and _abandon. */
+/* The root deriver: judges the root's ops, owns bec_store_root_session,
+** _holder, _deal, _ack, _abandon, _request, _commit, _signing, _signer,
+** _share, _done and (not derived: this replica's sealed nonces) _nonce. */
 extern const BecDeriver bec_root_deriver;
-/* Registers bec_root_open, bec_root_step, bec_root and bec_root_holders. */
+/* Registers bec_root_open, bec_root_step, bec_root_propose,
+** bec_root_approve, bec_root, bec_root_holders and bec_root_requests. */
 int bec_root_register(sqlite3*, BecCtx*);
 
 /**************************************************************************

@@ -25,8 +25,11 @@
 **
 **   payloads, by the kind's payload rule (BEC_PAYLOAD_*): create = 16-byte
 **   nonce; add = target key (32) || role (1: admin, 2: member); remove =
-**   target key (32); app, schema, write = bytes interpreted by the layer
-**   that owns that kind.
+**   target key (32); root = version (1) || action (1: add, 2: remove, 3:
+**   role, 4: restore, 5: holders) || target key (32, all zero for holders)
+**   || role (1; 0 for remove and holders) || the rest, which bec_root.c
+**   decodes; app, schema, write = bytes interpreted by the layer that owns
+**   that kind.
 **
 ** The op's id is the BLAKE2b-256 hash of its header, computed in one place
 ** (decode_header).  The header binds the body through its length and hash,
@@ -488,6 +491,30 @@ int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
   pOp->aPayload = &a[rd.i];
   if( bec_kind_has_target(pOp->kind) ){
     pOp->aTarget = pOp->aPayload;
+  }
+  if( bec_kind(pOp->kind)->ePayload==BEC_PAYLOAD_ROOT ){
+    /* A root op: its action's target and role, as an add or remove has. */
+    static const u8 aZero[BEC_PUBKEY_BYTES] = {0};
+    const u8 *aP = pOp->aPayload;
+    int eAct = pOp->nPayload>=3+BEC_PUBKEY_BYTES ? aP[1] : 0;
+    int role = eAct ? aP[2+BEC_PUBKEY_BYTES] : 0;
+    if( eAct<1 || eAct>5 || aP[0]!=1 ){
+      *pzErr = sqlite3_mprintf("malformed: root payload (version %d, action "
+                               "%d)", pOp->nPayload ? aP[0] : 0, eAct);
+      return BEC_MALFORMED;
+    }
+    if( (eAct==2 || eAct==5) ? role!=0 : bec_role_name(role)==0 ){
+      *pzErr = sqlite3_mprintf("malformed: root action %d with role %d",
+                               eAct, role);
+      return BEC_MALFORMED;
+    }
+    if( (eAct==5)!=(memcmp(&aP[2], aZero, BEC_PUBKEY_BYTES)==0) ){
+      *pzErr = sqlite3_mprintf("malformed: root action %d with%s target",
+                               eAct, eAct==5 ? " a" : "out a");
+      return BEC_MALFORMED;
+    }
+    if( eAct!=5 ) pOp->aTarget = &aP[2];
+    pOp->role = role;
   }
   if( bec_kind(pOp->kind)->ePayload==BEC_PAYLOAD_TARGET_ROLE ){
     pOp->role = pOp->aPayload[BEC_PUBKEY_BYTES];

@@ -52,6 +52,47 @@ static void signed_message(const u8 *aGroupId, const u8 *aId, u8 *aMsg){
   memcpy(&aMsg[SIGN_DOMAIN_LEN+BEC_HASH_BYTES], aId, BEC_HASH_BYTES);
 }
 
+_Static_assert(BEC_OP_MESSAGE_BYTES==SIGNED_MESSAGE_BYTES, "message size");
+void bec_crypto_op_message(const u8 *aGroupId, const u8 *aId, u8 *aMsg){
+  signed_message(aGroupId, aId, aMsg);
+}
+
+/* Local secrets: XChaCha20-Poly1305 under BLAKE2b(key = seed,
+** "bec-root-nonce-v1"), a random 24-byte nonce first, aAd as associated
+** data. */
+#define LOCAL_TAG "bec-root-nonce-v1"
+_Static_assert(BEC_CRYPTO_LOCAL_OVERHEAD
+               ==crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+                 +crypto_aead_xchacha20poly1305_ietf_ABYTES, "overhead");
+static void local_key(const u8 *aSecret, u8 *aKey){
+  crypto_generichash(aKey, crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
+                     (const u8*)LOCAL_TAG, sizeof(LOCAL_TAG)-1, aSecret,
+                     BEC_SEED_BYTES);
+}
+void bec_crypto_local_seal(const u8 *aSecret, const u8 *aAd, const u8 *aPlain,
+                           int n, u8 *aOut){
+  u8 aKey[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+  local_key(aSecret, aKey);
+  randombytes_buf(aOut, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  crypto_aead_xchacha20poly1305_ietf_encrypt(
+      &aOut[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES], 0, aPlain,
+      (unsigned long long)n, aAd, BEC_HASH_BYTES, 0, aOut, aKey);
+  sodium_memzero(aKey, sizeof(aKey));
+}
+int bec_crypto_local_open(const u8 *aSecret, const u8 *aAd, const u8 *aBox,
+                          int nBox, u8 *aPlain){
+  u8 aKey[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+  int r;
+  if( nBox<BEC_CRYPTO_LOCAL_OVERHEAD ) return SQLITE_CORRUPT;
+  local_key(aSecret, aKey);
+  r = crypto_aead_xchacha20poly1305_ietf_decrypt(aPlain, 0, 0,
+      &aBox[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES],
+      (unsigned long long)nBox-crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+      aAd, BEC_HASH_BYTES, aBox, aKey);
+  sodium_memzero(aKey, sizeof(aKey));
+  return r==0 ? SQLITE_OK : SQLITE_CORRUPT;
+}
+
 int bec_crypto_verify_op(const BecOp *pOp, const u8 *aGroupId){
   u8 aMsg[SIGNED_MESSAGE_BYTES];
   if( pOp->kind==BEC_KIND_CREATE ) aGroupId = 0;

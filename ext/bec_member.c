@@ -117,6 +117,7 @@ struct BecMember {
   int iScanLow;        /* after scan(): every seq <= iScanLow is in the past */
   IntVec heads;        /* ops without successor among 1..nDone */
   IntVec fact;         /* pool of S, T and CV lists */
+  IntVec hand;         /* hand-overs: root ops without a target, ascending */
   int nUser;
   MemberUser *aUser;
 };
@@ -152,18 +153,31 @@ static int has(const int *a, int n, int x){
   return 0;
 }
 
+/* A root op with a target (THRESHOLD.md 5): an add (a grant: add, role,
+** restore) or a remove by the threshold root, whose author is the group
+** key.  bec_root.c admitted it (signature, epoch, payload); here it is an
+** add or remove that needs no grant and whose author outranks everyone. */
+static int is_root_mop(const BecNode *n){
+  return n->kind==BEC_KIND_ROOT && n->iTarget>0;
+}
 /* Data ops: every kind whose derived state is not membership; their
 ** validity is their author's membership (rule 4). */
-static int is_data(int kind){
-  return !bec_kind_derives(kind, BEC_DERIVE_MEMBERSHIP);
+static int is_data(const BecNode *n){
+  return !bec_kind_derives(n->kind, BEC_DERIVE_MEMBERSHIP) && !is_root_mop(n);
 }
 /* Add and remove: the membership ops about their target. */
-static int is_addrem(int kind){
-  return bec_kind_has_target(kind);
+static int is_addrem(const BecNode *n){
+  return bec_kind_has_target(n->kind) || is_root_mop(n);
+}
+static int is_add(const BecNode *n){
+  return n->kind==BEC_KIND_ADD || (is_root_mop(n) && n->role!=0);
+}
+static int is_remove(const BecNode *n){
+  return n->kind==BEC_KIND_REMOVE || (is_root_mop(n) && n->role==0);
 }
 /* Rule 2: create and add are grants (of their author / target). */
 static int is_grant(const BecNode *n){
-  return n->kind==BEC_KIND_CREATE || n->kind==BEC_KIND_ADD;
+  return n->kind==BEC_KIND_CREATE || is_add(n);
 }
 /* Levels of authority, ordered: what a grant gives and what an op needs.
 ** A relay (docs/membership.md) is a grant of the lowest level: it is
@@ -203,19 +217,19 @@ static int need_level(int kind, int bSelf){
   return LEVEL_MEMBER;
 }
 static int need_of(const BecNode *n){
-  return need_level(n->kind, is_addrem(n->kind) && n->iTarget==n->iAuthor);
+  return need_level(n->kind, is_addrem(n) && n->iTarget==n->iAuthor);
 }
 /* Rule 3: an add that gives less than an op needs cancels the author's
 ** earlier grants for that op (a demotion for admin ops; a demotion to
 ** relay for every op but a leave). */
 static int lowers(const BecNode *n, int need){
-  return n->kind==BEC_KIND_ADD && level_of(n)<need;
+  return is_add(n) && level_of(n)<need;
 }
 /* The user whose M() an op belongs to: the creator for create, the target
 ** for add and remove, nobody (0) for data ops. */
 static int about(const BecNode *n){
   if( n->kind==BEC_KIND_CREATE ) return n->iAuthor;
-  if( is_addrem(n->kind) ) return n->iTarget;
+  if( is_addrem(n) ) return n->iTarget;
   return 0;
 }
 
@@ -259,6 +273,7 @@ static void member_free(BecMember *pm){
   sqlite3_free(pm->aLoc);
   vec_free(&pm->heads);
   vec_free(&pm->fact);
+  vec_free(&pm->hand);
   sqlite3_free(pm);
 }
 
@@ -403,7 +418,7 @@ static int facts_incremental(BecMember *pm, const BecGraph *g, int y){
       o->nS++;
     }
   }
-  if( is_addrem(n->kind) ){
+  if( is_addrem(n) ){
     const MemberUser *pv = &pm->aUser[n->iTarget];
     int i0, k;
     if( n->iTarget!=n->iAuthor ){
@@ -437,6 +452,8 @@ static void set_potential(BecMember *pm, const BecGraph *g, int y){
   const BecNode *n = &g->aNode[y];
   if( n->kind==BEC_KIND_CREATE ){
     pm->aOp[y].flags |= MOP_POTENTIAL;
+  }else if( is_root_mop(n) ){
+    pm->aOp[y].flags |= MOP_POTENTIAL;   /* the root needs no grant */
   }else if( n->kind==BEC_KIND_ADD ){
     const int *aS = S_OF(pm, y);
     int i;
@@ -459,7 +476,10 @@ static int index_add(BecMember *pm, const BecGraph *g, int y){
   int rc = vec_push(&pu->ops, y);
   int i;
   if( rc==SQLITE_OK && n->kind==BEC_KIND_CREATE ) rc = vec_push(&pu->mAbout, y);
-  if( rc==SQLITE_OK && is_addrem(n->kind) ){
+  if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT && !is_root_mop(n) ){
+    rc = vec_push(&pm->hand, y);
+  }
+  if( rc==SQLITE_OK && is_addrem(n) ){
     rc = vec_push(&pu->mAuth, y);
     if( rc==SQLITE_OK ) rc = vec_push(&pm->aUser[n->iTarget].mAbout, y);
   }
@@ -501,9 +521,8 @@ static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
   aCnt = sqlite3_malloc64(sizeof(int)*((sqlite3_uint64)nUpTo+2)*3);
   if( aMIdx==0 || aAnc==0 || aDesc==0 || aCnt==0 ) rc = SQLITE_NOMEM;
   for(y=1; rc==SQLITE_OK && y<=nUpTo; y++){
-    int k = g->aNode[y].kind;
     aMIdx[y] = -1;
-    if( bec_kind_derives(k, BEC_DERIVE_MEMBERSHIP) ){
+    if( !is_data(&g->aNode[y]) ){
       aMIdx[y] = aM.n;
       rc = vec_push(&aM, y);
     }
@@ -548,7 +567,7 @@ static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
       int x = aM.a[j];
       u64 bit = 1ull<<(j-lo);
       const MemberUser *pw;
-      if( !is_addrem(g->aNode[x].kind) ) continue;
+      if( !is_addrem(&g->aNode[x]) ) continue;
       pw = &pm->aUser[about(&g->aNode[x])];
       for(i=0; rc==SQLITE_OK && i<pw->ops.n && pw->ops.a[i]<x; i++){
         if( (aDesc[pw->ops.a[i]] & bit)==0 ){
@@ -701,12 +720,12 @@ static int key_cmp(const BecMember *pm, const BecGraph *g, int a, int b){
 static void key_recompute(BecMember *pm, const BecGraph *g, int t){
   MemberUser *pt = &pm->aUser[t];
   int i;
-  if( pt->rank==1 ) return;          /* the creator: the create op */
+  if( t==g->aNode[1].iAuthor ) return;   /* the creator: the create op */
   pt->iKey = 0;
   for(i=0; i<pt->mAbout.n; i++){
     int x = pt->mAbout.a[i];
     const BecNode *n = &g->aNode[x];
-    if( n->kind!=BEC_KIND_ADD || !(pm->aOp[x].flags & MOP_POTENTIAL) ) continue;
+    if( !is_add(n) || !(pm->aOp[x].flags & MOP_POTENTIAL) ) continue;
     if( pm->aUser[n->iAuthor].rank!=pt->rank-1 ) continue;
     if( pt->iKey==0 || memcmp(n->aHash, g->aNode[pt->iKey].aHash,
                               BEC_HASH_BYTES)<0 ){
@@ -721,9 +740,9 @@ static int rank_relax(BecMember *pm, const BecGraph *g, int x, IntVec *pQueue,
                       IntVec *pChanged){
   const BecNode *n = &g->aNode[x];
   MemberUser *pt = &pm->aUser[n->iTarget];
-  int r = pm->aUser[n->iAuthor].rank;
+  int r = pm->aUser[n->iAuthor].rank;   /* the root's is 0: the most senior */
   int rc = SQLITE_OK;
-  if( r==0 ) return SQLITE_OK;       /* cannot happen for a potential add */
+  if( r==0 && !is_root_mop(n) ) return SQLITE_OK;  /* cannot happen */
   if( pt->rank==0 || r+1<pt->rank ){
     pt->rank = r+1;
     key_recompute(pm, g, n->iTarget);
@@ -747,7 +766,7 @@ static int rank_propagate(BecMember *pm, const BecGraph *g, IntVec *pQueue,
     int i;
     for(i=0; rc==SQLITE_OK && i<pu->mAuth.n; i++){
       int y = pu->mAuth.a[i];
-      if( g->aNode[y].kind==BEC_KIND_ADD && (pm->aOp[y].flags & MOP_POTENTIAL) ){
+      if( is_add(&g->aNode[y]) && (pm->aOp[y].flags & MOP_POTENTIAL) ){
         rc = rank_relax(pm, g, y, pQueue, pChanged);
       }
     }
@@ -769,6 +788,12 @@ static int rank_full(BecMember *pm, const BecGraph *g, int nUpTo){
   pm->aUser[g->aNode[1].iAuthor].rank = 1;
   pm->aUser[g->aNode[1].iAuthor].iKey = 1;
   rc = vec_push(&queue, g->aNode[1].iAuthor);
+  /* A member the root adds has rank 1 (the root's rank is 0). */
+  for(i=1; rc==SQLITE_OK && i<=nUpTo; i++){
+    if( is_root_mop(&g->aNode[i]) && is_add(&g->aNode[i]) ){
+      rc = rank_relax(pm, g, i, &queue, &changed);
+    }
+  }
   if( rc==SQLITE_OK ) rc = rank_propagate(pm, g, &queue, &changed);
   vec_free(&queue);
   vec_free(&changed);
@@ -778,6 +803,46 @@ static int rank_full(BecMember *pm, const BecGraph *g, int nUpTo){
 /**************************************************************************
 ** Validity (rules 3, 4, 6, 7, 8).
 */
+/* 1 if op a is in the causal past of op b (any two ops): marks b's past
+** downwards from b to a, in the scan marks (pm is scratch here: no scan's
+** marks are in use while validity is evaluated). */
+static int reaches(const BecMember *pm, const BecGraph *g, int a, int b){
+  BecMember *pw = (BecMember*)pm;
+  int z, i;
+  if( a>=b ) return 0;
+  new_stamp(&pw->iStamp, pw->aMark, pw->nSlot);
+  mark_set(pw, b, MARK_PAST);
+  for(z=b; z>a; z--){
+    if( mark_get(pw, z)!=MARK_PAST ) continue;
+    for(i=0; i<g->aNode[z].nPred; i++){
+      mark_set(pw, BEC_NODE_PREDS(g, z)[i], MARK_PAST);
+    }
+  }
+  return mark_get(pw, a)==MARK_PAST;
+}
+
+/* The epoch rule of THRESHOLD.md 5 for root op y: a hand-over (a root op
+** without target) ends its author's epoch, so a root op by that author
+** counts only if it is in the past of each of its author's other
+** hand-overs; an author with two hand-overs forked the root, which
+** disables it: then every root op counts only if it is in the past of
+** each of those hand-overs (they themselves never count).  A function of
+** the set of stored ops. */
+static int root_acts(const BecMember *pm, const BecGraph *g, int y){
+  int u = g->aNode[y].iAuthor, i, j;
+  for(i=0; i<pm->hand.n; i++){
+    int h = pm->hand.a[i], w = g->aNode[h].iAuthor, nOf = 0;
+    for(j=0; j<pm->hand.n; j++) nOf += g->aNode[pm->hand.a[j]].iAuthor==w;
+    if( w!=u && nOf<2 ) continue;
+    if( h==y ){
+      if( nOf>1 ) return 0;
+      continue;
+    }
+    if( !reaches(pm, g, y, h) ) return 0;
+  }
+  return 1;
+}
+
 /*
 ** Rule 4 for op y by user u.  With y==0: a hypothetical op by u that has
 ** every stored op in its past and needs level need (what the local
@@ -791,6 +856,10 @@ static int rule4(const BecMember *pm, const BecGraph *g, int y, int u,
   if( y ){
     const BecNode *n = &g->aNode[y];
     if( n->kind==BEC_KIND_CREATE ) return 1;
+    if( n->kind==BEC_KIND_ROOT ){
+      return root_acts(pm, g, y);   /* needs no grant (THRESHOLD.md 5);
+                                    ** bec_root.c admitted it */
+    }
     if( pm->aOp[y].flags & MOP_DROPPED ) return 0;
     need = need_of(n);
   }
@@ -805,7 +874,7 @@ static int rule4(const BecMember *pm, const BecGraph *g, int y, int u,
       int r = pu->mAbout.a[j];
       const BecNode *nr = &g->aNode[r];
       if( r==y ) continue;
-      if( nr->kind!=BEC_KIND_REMOVE && !lowers(nr, need) ) continue;
+      if( !is_remove(nr) && !lowers(nr, need) ) continue;
       if( before(pm, g, u, r, gr) ) continue;
       if( y && before(pm, g, u, y, r) ) continue;
       if( pm->aValid[r] ) break;               /* g is cancelled for y */
@@ -821,7 +890,7 @@ static int is_edge(const BecMember *pm, const BecGraph *g, int x, int z){
   int u = nz->iAuthor;
   if( x==z ) return 0;
   if( is_grant(nx) && before(pm, g, u, x, z) ) return 1;
-  if( nx->kind==BEC_KIND_REMOVE && !before(pm, g, u, z, x) ) return 1;
+  if( is_remove(nx) && !before(pm, g, u, z, x) ) return 1;
   if( lowers(nx, need_of(nz)) && !before(pm, g, u, z, x) ) return 1;
   return 0;
 }
@@ -1087,7 +1156,7 @@ static int region_close(BecMember *pm, const BecGraph *g, IntVec *pR){
 static int all_addrem(const BecGraph *g, int nUpTo, IntVec *pOut){
   int rc = SQLITE_OK, y;
   for(y=1; rc==SQLITE_OK && y<=nUpTo; y++){
-    if( is_addrem(g->aNode[y].kind) ) rc = vec_push(pOut, y);
+    if( is_addrem(&g->aNode[y]) ) rc = vec_push(pOut, y);
   }
   return rc;
 }
@@ -1102,7 +1171,7 @@ static int eval_data(BecMember *pm, const BecGraph *g, int u,
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<n; i++){
     int y = a[i];
-    if( is_data(g->aNode[y].kind) ){
+    if( is_data(&g->aNode[y]) ){
       u8 v = (u8)rule4(pm, g, y, u, 0);
       if( v!=pm->aValid[y] ){
         pm->aValid[y] = v;
@@ -1137,7 +1206,7 @@ static void member_row(const BecMember *pm, const BecGraph *g, int u,
     if( !is_grant(&g->aNode[gr]) || !pm->aValid[gr] ) continue;
     for(j=0; j<pu->mAbout.n; j++){
       int r = pu->mAbout.a[j];
-      if( g->aNode[r].kind==BEC_KIND_REMOVE && pm->aValid[r]
+      if( is_remove(&g->aNode[r]) && pm->aValid[r]
        && !before(pm, g, u, r, gr) ) break;
     }
     if( j<pu->mAbout.n ) continue;
@@ -1149,7 +1218,7 @@ static void member_row(const BecMember *pm, const BecGraph *g, int u,
       if( !before(pm, g, u, gr, h) ) continue;
       for(k=0; k<pu->mAbout.n; k++){
         int r = pu->mAbout.a[k];
-        if( g->aNode[r].kind==BEC_KIND_REMOVE && pm->aValid[r]
+        if( is_remove(&g->aNode[r]) && pm->aValid[r]
          && !before(pm, g, u, r, h) ) break;
       }
       if( k==pu->mAbout.n ) break;              /* h is live and after gr */
@@ -1438,12 +1507,23 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
     pm->aUser[u].rank = 1;
     pm->aUser[u].iKey = y;
     rc = vec_push(&users, u);
-  }else if( rc==SQLITE_OK && is_data(n->kind) ){
+  }else if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT && !is_root_mop(n) ){
+    /* A hand-over: the epoch rule may change any root op's validity, and
+    ** with it what depends on it.  Rare: re-derive every op. */
+    int w;
+    rc = all_addrem(g, y, &region);
+    if( rc==SQLITE_OK ) rc = eval_region(pm, g, region.a, region.n, &changed);
+    for(w=1; rc==SQLITE_OK && w<pm->nUser; w++){
+      rc = eval_data(pm, g, w, 0, 0, &changed);
+      if( rc==SQLITE_OK && pm->aUser[w].mAbout.n ) rc = vec_push(&users, w);
+    }
+    if( rc==SQLITE_OK ) pm->aValid[y] = (u8)rule4(pm, g, y, u, 0);
+  }else if( rc==SQLITE_OK && is_data(n) ){
     pm->aValid[y] = (u8)rule4(pm, g, y, u, 0);
   }else if( rc==SQLITE_OK ){
     int bFull = 0;
     /* Rule 5: a potential add may improve ranks and keys. */
-    if( n->kind==BEC_KIND_ADD && (pm->aOp[y].flags & MOP_POTENTIAL) ){
+    if( is_add(n) && (pm->aOp[y].flags & MOP_POTENTIAL) ){
       rc = rank_relax(pm, g, y, &queue, &keyChanged);
       if( rc==SQLITE_OK ) rc = rank_propagate(pm, g, &queue, &keyChanged);
       vec_sort_unique(&keyChanged);
@@ -1541,7 +1621,8 @@ static int member_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   int need, u = 0, i, rc;
   char zKey[17];
 
-  if( bec_kind(pOp->kind)->eAuthor==BEC_AUTHOR_FOUNDER ) return SQLITE_OK;
+  if( bec_kind(pOp->kind)->eAuthor==BEC_AUTHOR_FOUNDER
+   || bec_kind(pOp->kind)->eAuthor==BEC_AUTHOR_ROOT ) return SQLITE_OK;
   need = need_level(pOp->kind, pOp->aTarget!=0
               && memcmp(pOp->aTarget, pOp->aAuthor, BEC_PUBKEY_BYTES)==0);
   rc = bec_graph_get(p, &g, pzErr);

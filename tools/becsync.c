@@ -2131,6 +2131,34 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
 ** session the rounds that follow (live_loop).  The rounds run on one
 ** connection from pDb, which holds each round's state.  The one-line
 ** summary goes to pLog, naming the peer zName. */
+/* After a sync, the threshold root's work due from this replica
+** (docs/root.md): bec_root_step on the connection that signs, under the
+** write lock, when the group has a root and this replica an identity.  A
+** failure is logged, never fatal to the sync. */
+static void root_step(Db *pDb, sqlite3 *db, Log *pLog){
+  sqlite3 *dbS = pDb->dbSign ? pDb->dbSign : db;
+  u8 *z = 0;
+  char *zErr = 0;
+  int n = 0;
+  if( db_call(db, "SELECT 1 FROM bec_root WHERE bec_pubkey() IS NOT NULL "
+                  "LIMIT 1", 0, 0, 0, 0, &z, &n, 0) || z==0 ){
+    free(z);
+    return;
+  }
+  free(z);
+  z = 0;
+  if( pDb->dbSign ) pthread_mutex_lock(&pDb->muSign);
+  if( db_sync_call(pDb, dbS, "SELECT bec_root_step()", 0, 0, 0, 0, &z, &n,
+                   &zErr) ){
+    log_line(pLog, LOG_WARN, "bec_root_step: %s", zErr ? zErr : "failed");
+  }else if( z && strcmp((const char*)z, "0") ){
+    log_line(pLog, LOG_INFO, "threshold root: %s ops made", (const char*)z);
+  }
+  if( pDb->dbSign ) pthread_mutex_unlock(&pDb->muSign);
+  free(z);
+  free(zErr);
+}
+
 static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
                        const char *zName){
   char *zLabel = 0, *zWhy = 0, *zErr = 0;
@@ -2168,6 +2196,7 @@ static int run_session(Db *pDb, Chan *ch, int bClient, Log *pLog,
     st = total;
     bSync = rc==EXIT_OK;
   }
+  if( db && (rc==EXIT_OK || rc==EXIT_NOSYNC) ) root_step(pDb, db, pLog);
   db_put(pDb, db);
   if( rc!=EXIT_OK && zWhy==0 && zErr==0 && ch->zFail[0] ){
     zWhy = strdup(ch->zFail);

@@ -132,9 +132,11 @@ static void test_table(void){
     CHECK_MSG(strcmp(bec_kind_name(k), pK->zName)==0, "%s", pK->zName);
     CHECK_MSG(bec_kind_from_name(pK->zName)==k, "%s", pK->zName);
     for(j=1; j<k; j++) CHECK(strcmp(bec_kind(j)->zName, pK->zName)!=0);
-    CHECK(pK->ePayload>=BEC_PAYLOAD_FREE && pK->ePayload<=BEC_PAYLOAD_TARGET_ROLE);
-    CHECK(pK->eAuthor>=BEC_AUTHOR_FOUNDER
-          && pK->eAuthor<=BEC_AUTHOR_ADMIN_UNLESS_SELF);
+    CHECK(pK->ePayload>=BEC_PAYLOAD_FREE && pK->ePayload<=BEC_PAYLOAD_ROOT);
+    CHECK(pK->eAuthor>=BEC_AUTHOR_FOUNDER && pK->eAuthor<=BEC_AUTHOR_ROOT);
+    /* Only the root op is authored by the root, and has its payload rule. */
+    CHECK((pK->eAuthor==BEC_AUTHOR_ROOT)==(k==BEC_KIND_ROOT));
+    CHECK((pK->ePayload==BEC_PAYLOAD_ROOT)==(k==BEC_KIND_ROOT));
 #ifdef BEC_TEST_TOY_KIND
     CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_TOY);
 #else
@@ -166,18 +168,26 @@ static void test_codec(void){
   BecOp op;
   char *zErr = 0;
   int k, n;
-  memset(aPay, 0x42, sizeof(aPay));
-  aPay[BEC_PUBKEY_BYTES] = BEC_ROLE_MEMBER;
   for(k=1; k<=BEC_KIND_MAX; k++){
     const BecKind *pK = bec_kind(k);
     int nWant = rule_len(pK->ePayload);
+    memset(aPay, 0x42, sizeof(aPay));
+    aPay[BEC_PUBKEY_BYTES] = BEC_ROLE_MEMBER;
     n = nWant>=0 ? nWant : 5;
+    if( pK->ePayload==BEC_PAYLOAD_ROOT ){
+      /* version 1, action 2 (remove), a target, role 0, the rest free */
+      aPay[0] = 1;
+      aPay[1] = 2;
+      aPay[2+BEC_PUBKEY_BYTES] = 0;
+      n = 40;
+    }
     make(&buf, k, aPay, n);
     CHECK_MSG(bec_op_decode(buf.a, buf.n, &op, &zErr)==SQLITE_OK, "%s: %s",
               pK->zName, zErr ? zErr : "");
     sqlite3_free(zErr); zErr = 0;
     CHECK(op.kind==k);
-    CHECK((op.aTarget!=0)==bec_kind_has_target(k));
+    CHECK((op.aTarget!=0)==(bec_kind_has_target(k)
+                            || pK->ePayload==BEC_PAYLOAD_ROOT));
     CHECK(op.role==(pK->ePayload==BEC_PAYLOAD_TARGET_ROLE ? BEC_ROLE_MEMBER : 0));
     bec_buf_free(&buf);
     if( nWant>=0 ){
@@ -274,7 +284,10 @@ static void heads_of(sqlite3 *db, BecBuf *pOut){
 ** finds it, and the DOT label starts with that name. */
 static void check_names(sqlite3 *db, int *aSeen){
   sqlite3_stmt *pStmt = 0;
-  char *zDot = sqlite3_mprintf("%s", bt_q(db, "SELECT bec_dot()"));
+  /* One box per op: runs of an author's data ops (the root's signing
+  ** ops are such runs) are not collapsed. */
+  char *zDot = sqlite3_mprintf("%s", bt_q(db,
+                               "SELECT bec_dot('{\"collapse\":false}')"));
   CHECK(zDot && strncmp(zDot, "digraph", 7)==0);
   CHECK(sqlite3_prepare_v2(db, "SELECT o.kind, lower(hex(o.hash)), v.kind,"
         " (SELECT count(*) FROM bec_ops w WHERE w.kind=v.kind"
@@ -345,6 +358,26 @@ static void make_root(sqlite3 *db){
   CHECK(strcmp(bt_q(db2, "SELECT bec_root_step()"), "1")==0);
   copy_ops(db2, db);
   CHECK(strcmp(bt_q(db, "SELECT state FROM bec_root"), "active")==0);
+  /* Both holders sign a request: a session, two shares and the root op. */
+  {
+    char zReq[65];
+    int i;
+    snprintf(zSql, sizeof(zSql),
+             "SELECT bec_root_propose('role', '%s', 'member')", zPk);
+    snprintf(zReq, sizeof(zReq), "%s", bt_q(db, zSql));
+    CHECK(strlen(zReq)==64);
+    copy_ops(db, db2);
+    snprintf(zSql, sizeof(zSql), "SELECT bec_root_approve('%s')", zReq);
+    CHECK(strcmp(bt_q(db2, zSql), "2")==0);
+    for(i=0; i<3; i++){
+      copy_ops(db2, db);
+      copy_ops(db, db2);
+      CHECK(strncmp(bt_q(db, "SELECT bec_root_step()"), "ERROR", 5)!=0);
+      CHECK(strncmp(bt_q(db2, "SELECT bec_root_step()"), "ERROR", 5)!=0);
+    }
+    copy_ops(db2, db);
+    CHECK(strcmp(bt_q(db, "SELECT state FROM bec_root_requests"), "done")==0);
+  }
   CHECK(sqlite3_close(db2)==SQLITE_OK);
 }
 
@@ -468,7 +501,8 @@ static void test_db(void){
 ** rule and derived state in the words of the table's legend. */
 static void test_docs(void){
   static const char *azAuthor[] = {
-    "the founder", "a member", "an admin", "an admin, or a member removing itself"
+    "the founder", "a member", "an admin", "an admin, or a member removing itself",
+    "the root"
   };
   static const char *azDerive[] = { "none", "membership", "tables", "root",
                                     "names", "toy" };
