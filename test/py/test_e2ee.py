@@ -1,0 +1,490 @@
+"""test_e2ee.py - end-to-end encryption (issue 15, ../shared/E2EE.md):
+member encryption keys, epochs and their keys, as multi-replica scenarios
+in several delivery orders.
+
+- bec_create_group('encrypted') makes create + encrypt; the creator holds
+  the first epoch; other modes are refused; bec_encrypt_group() is for
+  admins, once; bec_rekey() needs an encrypted group.
+- A removal rotates: the removed member, holding every op, lacks the new
+  epoch's seed; the others hold it; holders exclude it (forward and
+  reverse delivery).
+- Two concurrent removals (A removes C || B removes D): both epochs are
+  current everywhere; C holds only B's, D only A's; the holders of the
+  current epochs together exclude C and D.
+- A removed member's own concurrent rekey is invalid and never current.
+- A newcomer after e0 -> e1 -> e2 holds every epoch (back lists), and the
+  member removed at e1 holds neither e1 nor e2.
+- Heal: A adds E || B removes D; E lacks B's epoch until a keyshare, which
+  bec_heal() signs (and bec_sync_apply runs heal by itself).
+- Split view: a Byzantine admin seals a wrong seed to B: B has no key
+  (bad commitment), asks, is healed; holders agree on every replica.
+- A relay (joined, never added) stores every op and holds no seed.
+- A key with no X25519 form is refused by bec_add_member and at acceptance.
+- Keyless acceptance: a malformed epoch block, a rekey in a plaintext
+  group, a keyshare naming a non-epoch are rejected.
+- Secrets: the seeds (recovered here from a box with the member's own key)
+  and the epoch keys are in no byte of the database file, and in no SQL
+  value; a passphrase identity opens its boxes after bec_unlock.
+"""
+import ctypes
+import hashlib
+import json
+import os
+import sqlite3
+
+import becwire
+from becwire import sodium, uvarint
+from bectest import T, Replicas, connect, one, ship
+
+R = Replicas("bec_e2ee_")
+
+
+def pub(db):
+    return one(db, "SELECT bec_pubkey()")
+
+
+def epochs(db):
+    """{epoch: (valid, holders, i_hold, current)}"""
+    return {e: (v, tuple(json.loads(h)), i, c) for e, v, h, i, c in db.execute(
+        "SELECT epoch, valid, holders, i_hold, current FROM bec_epochs")}
+
+
+def current(db):
+    return sorted(e for e, r in epochs(db).items() if r[3])
+
+
+def holds(db, e):
+    return one(db, "SELECT i_hold FROM bec_epochs WHERE epoch=?", e)
+
+
+def holders(db, e):
+    return set(json.loads(one(db, "SELECT holders FROM bec_epochs WHERE epoch=?", e)))
+
+
+def everyone(*dbs):
+    """Every op of every replica to every other (forward order)."""
+    for a in dbs:
+        for b in dbs:
+            if a is not b:
+                ship(a, b)
+
+
+def key_of(db):
+    """The becwire.Key of a replica's identity (from its key file)."""
+    with open(one(db, "SELECT bec_key_file()"), "rb") as f:
+        return becwire.Key(f.read()[11:])
+
+
+def heads(db):
+    return [bytes.fromhex(h) for (h,) in db.execute("SELECT hash FROM bec_heads")]
+
+
+def group(db):
+    return bytes.fromhex(one(db, "SELECT bec_group_id()"))
+
+
+def ingest(db, op):
+    return one(db, "SELECT bec_ingest(?)", op)
+
+
+def seal(seed, edpk):
+    x = ctypes.create_string_buffer(32)
+    assert sodium.crypto_sign_ed25519_pk_to_curve25519(x, edpk) == 0
+    c = ctypes.create_string_buffer(80)
+    sodium.crypto_box_seal(c, seed, ctypes.c_ulonglong(32), x)
+    return edpk[:8] + c.raw
+
+
+def open_box(box, key):
+    xs = ctypes.create_string_buffer(32)
+    xp = ctypes.create_string_buffer(32)
+    sodium.crypto_sign_ed25519_sk_to_curve25519(xs, key.sk)
+    sodium.crypto_sign_ed25519_pk_to_curve25519(xp, key.pub)
+    m = ctypes.create_string_buffer(32)
+    ok = sodium.crypto_box_seal_open(m, box[8:], ctypes.c_ulonglong(80), xp, xs) == 0
+    return m.raw if ok else None
+
+
+def aead(key, nonce, ad, pt):
+    c = ctypes.create_string_buffer(len(pt) + 16)
+    n = ctypes.c_ulonglong(0)
+    sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        c, ctypes.byref(n), pt, ctypes.c_ulonglong(len(pt)), ad,
+        ctypes.c_ulonglong(len(ad)), None, nonce, key)
+    return c.raw
+
+
+def commit_of(seed):
+    return hashlib.blake2b(b"bec-e2ee-commit-v1" + seed, digest_size=32).digest()
+
+
+def epoch_block(author, grp, seeds):
+    """An epoch block whose commit is of seeds[None] and whose box for each
+    recipient key r seals seeds.get(r, seeds[None]); an empty back list."""
+    k = seeds[None]
+    commit = commit_of(k)
+    boxes = sorted(seal(seeds.get(r, k), r) for r in seeds if r is not None)
+    nonce = os.urandom(24)
+    back_key = hashlib.blake2b(b"bec-e2ee-back-v1", digest_size=32, key=k).digest()
+    ct = aead(back_key, nonce, b"bec-e2ee-back-v1" + grp + author.pub + commit, b"\x00")
+    return (bytes([1]) + commit + uvarint(len(boxes)) + b"".join(boxes) + nonce
+            + uvarint(len(ct)) + ct)
+
+
+def parse_block(p):
+    """(commit, [boxes]) of an epoch block."""
+    commit = p[1:33]
+    n, i = becwire.read_varint(p, 33)
+    return commit, [p[i + 88 * j:i + 88 * (j + 1)] for j in range(n)]
+
+
+def file_bytes(path):
+    out = b""
+    for s in ("", "-wal", "-journal"):
+        if os.path.exists(path + s):
+            with open(path + s, "rb") as f:
+                out += f.read()
+    return out
+
+
+def sql_blobs(db):
+    vals = []
+    for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall() + \
+            [("bec_ops",), ("bec_epochs",), ("bec_members",)]:
+        try:
+            for row in db.execute('SELECT * FROM "%s"' % n):
+                vals.extend(v for v in row if isinstance(v, (bytes, str)))
+        except sqlite3.Error:
+            pass
+    return vals
+
+
+def group_of_four(tag, encrypted=True):
+    """A (creator, admin), B (admin), C and D (members), in sync."""
+    a = connect(R.path(tag + "a"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group(%s)" % ("'encrypted'" if encrypted else ""))
+    b, c, d = (R.joined(a, tag + n) for n in "bcd")
+    a.execute("SELECT bec_add_member(?, 'admin')", (pub(b),))
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(c),))
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(d),))
+    for x in (b, c, d):
+        ship(a, x)
+    return a, b, c, d
+
+
+# --- turning encryption on ---------------------------------------------------
+def test_create_and_encrypt():
+    a = connect(R.path("c1"))
+    a.execute("SELECT bec_keygen()")
+    T.raises(lambda: a.execute("SELECT bec_create_group('secret')"),
+             "the mode must be 'encrypted'", "another mode")
+    gid = one(a, "SELECT bec_create_group('encrypted')")
+    T.eq(gid, one(a, "SELECT bec_group_id()"), "returns the group id")
+    T.eq([k for (k,) in a.execute("SELECT kind FROM bec_ops")], ["create", "encrypt"],
+         "an encrypted group starts with create + encrypt")
+    ep = epochs(a)
+    T.eq(len(ep), 1, "one epoch")
+    (e, (valid, hold, ihold, cur)), = ep.items()
+    T.check(valid == 1 and ihold == 1 and cur == 1 and hold == (pub(a),),
+            "the creator holds the first epoch alone: %r" % (ep,))
+    T.raises(lambda: a.execute("SELECT bec_encrypt_group()"), "already encrypted",
+             "encrypt twice")
+    e2 = one(a, "SELECT bec_rekey()")
+    T.eq(current(a), [e2], "a rekey becomes the current epoch")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check")
+
+    # A plaintext group: no epochs; rekey refused; encrypt is for admins.
+    p, q, _, _ = group_of_four("c2", encrypted=False)
+    T.eq(epochs(p), {}, "a plaintext group has no epochs")
+    T.raises(lambda: p.execute("SELECT bec_rekey()"), "not encrypted", "rekey in plaintext")
+    T.eq(one(p, "SELECT bec_heal()"), 0, "heal in a plaintext group")
+    ship(p, q)
+    e = one(p, "SELECT bec_encrypt_group()")
+    T.eq(current(p), [e], "bec_encrypt_group opens the first epoch")
+    T.eq(len(holders(p, e)), 4, "sealed to every current member")
+    ship(p, q)
+    T.eq(holds(q, e), 1, "a member opens its box")
+    # Everything before the encrypt op stays as it was.
+    T.eq(one(p, "SELECT count(*) FROM bec_ops WHERE kind='encrypt'"), 1, "one encrypt op")
+
+
+def test_admin_only():
+    a, b, c, d = group_of_four("ad", encrypted=False)
+    T.raises(lambda: c.execute("SELECT bec_encrypt_group()"), "admin",
+             "a member cannot encrypt the group")
+    T.raises(lambda: c.execute("SELECT bec_rekey()"), "not encrypted",
+             "rekey needs an encrypted group")
+
+
+# --- removal rotates ---------------------------------------------------------
+def test_removal(reverse):
+    tag = "rm%d" % reverse
+    a, b, c, d = group_of_four(tag)
+    e0 = current(a)[0]
+    T.eq(holds(c, e0), 1, "C holds the first epoch")
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    T.eq([k for (k,) in a.execute("SELECT kind FROM bec_ops ORDER BY rowid DESC LIMIT 2")],
+         ["rekey", "remove"], "a removal is followed by a rekey")
+    e1 = [e for e in current(a)][0]
+    T.check(e1 != e0, "a new epoch")
+    for x in (b, c, d):
+        ship(a, x, reverse=reverse)
+    for x in (a, b, d):
+        T.eq(holds(x, e1), 1, "%s: a member holds the new epoch" % tag)
+        T.eq(current(x), [e1], "%s: the new epoch is current" % tag)
+    T.eq(holds(c, e1), 0, "%s: the removed member, holding every op, lacks it" % tag)
+    T.eq(holds(c, e0), 1, "%s: and still holds the old one" % tag)
+    T.check(pub(c) not in holders(a, e1) and pub(d) in holders(a, e1),
+            "%s: holders exclude the removed member" % tag)
+    T.eq(epochs(a), {k: (v[0], v[1], v[2], v[3]) for k, v in epochs(d).items()},
+         "%s: A and D agree on the epochs" % tag)
+    # A member leaving signs no rekey.
+    n = one(d, "SELECT count(*) FROM bec_ops")
+    d.execute("SELECT bec_remove_member(?)", (pub(d),))
+    T.eq(one(d, "SELECT count(*) FROM bec_ops"), n + 1, "%s: leaving rotates nothing" % tag)
+
+
+def test_concurrent_removals(order):
+    tag = "cc%d" % order
+    a, b, c, d = group_of_four(tag)
+    ship(a, b)
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    b.execute("SELECT bec_remove_member(?)", (pub(d),))
+    ea = current(a)[0]
+    eb = current(b)[0]
+    pairs = [(a, b), (b, a)] if order == 0 else [(b, a), (a, b)]
+    for x, y in pairs:
+        ship(x, y, reverse=bool(order))
+    for x in (c, d):
+        ship(a, x, reverse=bool(order))
+        ship(b, x)
+    for x in (a, b, c, d):
+        T.eq(current(x), sorted([ea, eb]), "%s: both epochs are current" % tag)
+    T.eq((holds(c, ea), holds(c, eb)), (0, 1), "%s: C holds B's epoch only" % tag)
+    T.eq((holds(d, ea), holds(d, eb)), (1, 0), "%s: D holds A's epoch only" % tag)
+    for x in (a, b):
+        T.eq((holds(x, ea), holds(x, eb)), (1, 1), "%s: A and B hold both" % tag)
+    both = holders(a, ea) & holders(a, eb)
+    T.check(pub(c) not in both and pub(d) not in both and {pub(a), pub(b)} <= both,
+            "%s: the holders of both exclude C and D" % tag)
+    T.eq(epochs(c), {k: v[:2] + (epochs(c)[k][2],) + v[3:] for k, v in epochs(a).items()},
+         "%s: C computes the same holders" % tag)
+
+
+def test_removed_rekey():
+    a, b, c, d = group_of_four("rr")
+    c.execute("SELECT bec_rekey()")
+    ec = current(c)[0]
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    ea = current(a)[0]
+    everyone(a, b, c, d)
+    for x in (a, b, c, d):
+        row = epochs(x)[ec]
+        T.check(row[0] == 0 and row[3] == 0,
+                "C's rekey concurrent with its removal is invalid, never current: %r" % (row,))
+        T.eq(current(x), [ea], "only A's epoch is current")
+    T.eq(holds(c, ea), 0, "C lacks A's epoch")
+
+
+def test_newcomer_history():
+    a, b, c, d = group_of_four("nh")
+    e0 = current(a)[0]
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    e1 = current(a)[0]
+    e2 = one(a, "SELECT bec_rekey()")
+    e = R.joined(a, "nhe")
+    n = one(a, "SELECT count(*) FROM bec_ops")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    T.eq([k for (k,) in a.execute("SELECT kind FROM bec_ops ORDER BY rowid DESC LIMIT 2")],
+         ["keyshare", "add"], "an add is followed by a keyshare")
+    share = one(a, "SELECT payload FROM bec_ops ORDER BY rowid DESC LIMIT 1")
+    T.eq(share[0], 1, "one share (the current epoch)")
+    everyone(a, b, c, d, e)
+    T.eq([holds(e, x) for x in (e0, e1, e2)], [1, 1, 1],
+         "the newcomer holds the whole history through back lists")
+    T.eq([holds(c, x) for x in (e0, e1, e2)], [1, 0, 0],
+         "C removed at e1 holds only e0")
+    for x in (e0, e1, e2):
+        T.check(pub(e) in holders(a, x), "the newcomer is a holder of every epoch")
+    T.eq(one(e, "SELECT bec_heal()"), 0, "nothing to heal")
+
+
+def test_heal():
+    a, b, c, d = group_of_four("hl")
+    e = R.joined(a, "hle")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    b.execute("SELECT bec_remove_member(?)", (pub(d),))
+    eb = current(b)[0]
+    everyone(a, b, c, d, e)
+    T.eq(current(e), [eb], "B's epoch is current")
+    T.eq(holds(e, eb), 0, "the newcomer missed the concurrent rotation")
+    T.check(pub(e) not in holders(a, eb), "and is not among its holders")
+    n = one(c, "SELECT bec_heal()")
+    T.check(n >= 1, "a holder heals: %r" % n)
+    ship(c, e)
+    T.eq(holds(e, eb), 1, "the newcomer holds it after the keyshare")
+    everyone(a, b, c, e)
+    for x in (a, b, c, e):
+        T.eq(one(x, "SELECT bec_heal()"), 0, "nothing left to heal")
+    T.eq(holds(d, eb), 0, "the removed member never does")
+
+
+def sync(a, a_names_b, b, b_names_a):
+    """One sync session, a offers (as test_sync.py)."""
+    m = one(a, "SELECT bec_sync_offer(?)", a_names_b)
+    n = 0
+    while m and n < 100:
+        m = one(b, "SELECT bec_sync_apply(?, ?)", b_names_a, m)
+        if m:
+            m = one(a, "SELECT bec_sync_apply(?, ?)", a_names_b, m)
+        n += 1
+
+
+def test_heal_by_sync():
+    """bec_sync_apply heals: a sync alone gives the newcomer the key."""
+    a, b, c, d = group_of_four("hs")
+    e = R.joined(a, "hse")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    b.execute("SELECT bec_remove_member(?)", (pub(d),))
+    eb = current(b)[0]
+    sync(a, "b", b, "a")
+    sync(e, "a", a, "e")
+    T.eq(holds(e, eb), 1, "the newcomer holds B's epoch after syncing with A")
+    T.check(one(a, "SELECT count(*) FROM bec_ops WHERE kind='keyshare'") >= 2,
+            "A healed during the sync")
+    sync(e, "a", a, "e")
+    T.eq(one(e, "SELECT bec_heal()"), 0, "nothing left to heal")
+
+
+# --- split view ----------------------------------------------------------------
+def test_split_view():
+    a, b, c, d = group_of_four("sv")
+    ka = key_of(a)
+    grp = group(a)
+    k, wrong = os.urandom(32), os.urandom(32)
+    members = [bytes.fromhex(pub(x)) for x in (a, b, c, d)]
+    seeds = {None: k}
+    for m in members:
+        seeds[m] = k
+    seeds[bytes.fromhex(pub(b))] = wrong
+    op = becwire.make_op(ka, "rekey", heads(a), epoch_block(ka, grp, seeds), grp)
+    e = becwire.op_id(op).hex()
+    ingest(a, op)
+    for x in (b, c, d):
+        ship(a, x)
+    T.eq([holds(x, e) for x in (a, b, c, d)], [1, 0, 1, 1],
+         "the seed sealed to B fails the commitment: B has no key")
+    T.eq(one(b, "SELECT count(*) FROM bec_store_epoch_bad"), 1, "B notes the bad seed")
+    T.eq(one(b, "SELECT bec_heal()"), 1, "B asks for the epoch")
+    T.check(pub(b) not in holders(b, e), "a member that asked is no holder")
+    ship(b, a)
+    T.check(one(a, "SELECT bec_heal()") >= 1, "A answers")
+    ship(a, b)
+    T.eq(holds(b, e), 1, "B is healed")
+    everyone(a, b, c, d)
+    h = [epochs(x) for x in (a, b, c, d)]
+    T.check(all({k2: v[:2] + v[3:] for k2, v in x.items()}
+                == {k2: v[:2] + v[3:] for k2, v in h[0].items()} for x in h),
+            "every replica computes the same epochs and holders")
+    for x in (a, b, c, d):
+        T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after the heal")
+
+
+# --- relays, keys, acceptance --------------------------------------------------
+def test_relay_and_acceptance():
+    a, b, c, d = group_of_four("ry")
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    r = R.joined(a, "ryr")
+    ship(a, r)
+    T.eq(one(r, "SELECT count(*) FROM bec_ops"), one(a, "SELECT count(*) FROM bec_ops"),
+         "the relay stores every op")
+    T.check(len(epochs(r)) == 2 and all(v[2] == 0 for v in epochs(r).values()),
+            "the relay holds no seed")
+    T.eq({k: v[:2] + v[3:] for k, v in epochs(r).items()},
+         {k: v[:2] + v[3:] for k, v in epochs(a).items()},
+         "the relay computes the same holders and current epochs")
+    T.eq(one(r, "SELECT bec_heal()"), 0, "heal on a relay does nothing")
+
+    # A key with no X25519 form (the identity point) cannot be added.
+    bad = "01" + "00" * 31
+    T.raises(lambda: a.execute("SELECT bec_add_member(?, 'member')", (bad,)),
+             "cannot receive keys", "bec_add_member refuses a small-order key")
+    ka = key_of(a)
+    grp = group(a)
+    op = becwire.make_op(ka, "add", heads(a), bytes.fromhex(bad) + b"\x02", grp)
+    T.raises(lambda: ingest(r, op), "cannot receive keys", "acceptance refuses it")
+    # Keyless checks: a malformed block, a keyshare naming a non-epoch op.
+    op = becwire.make_op(ka, "rekey", heads(a), b"\x01" + bytes(40), grp)
+    T.raises(lambda: ingest(r, op), "bad epoch block", "a malformed epoch block")
+    create = bytes.fromhex(one(a, "SELECT hash FROM bec_ops WHERE kind='create'"))
+    op = becwire.make_op(ka, "keyshare", heads(a), uvarint(1) + create + uvarint(0), grp)
+    T.raises(lambda: ingest(r, op), "not an epoch op", "a keyshare naming a create op")
+    # A rekey or keyshare in a plaintext group.
+    p, q, _, _ = group_of_four("ryp", encrypted=False)
+    kp = key_of(p)
+    seeds = {None: os.urandom(32), kp.pub: None}
+    seeds[kp.pub] = seeds[None]
+    op = becwire.make_op(kp, "rekey", heads(p), epoch_block(kp, group(p), seeds), group(p))
+    T.raises(lambda: ingest(p, op), "rekey in a plaintext group", "rekey in plaintext")
+
+
+# --- secrets ---------------------------------------------------------------------
+def test_secrets():
+    a, b, c, d = group_of_four("se")
+    b.execute("SELECT bec_rekey()")
+    for x in (a, c, d):
+        ship(b, x)
+    kb = key_of(b)
+    grp = group(b)
+    nseen = 0
+    for (h, p) in b.execute("SELECT hash, payload FROM bec_ops WHERE kind IN ('encrypt','rekey')"):
+        commit, boxes = parse_block(p)
+        mine = [x for x in boxes if x[:8] == kb.pub[:8]]
+        if not mine:
+            continue
+        seed = open_box(mine[0], kb)
+        nseen += 1
+        T.check(seed is not None and commit_of(seed) == commit, "B's box opens to the committed seed")
+        ke = hashlib.blake2b(b"bec-e2ee-epoch-v1" + grp + bytes.fromhex(h), digest_size=32,
+                             key=seed).digest()
+        for name, blob in (("the database file", file_bytes(os.path.join(R.dir, "seb"))),):
+            T.check(seed not in blob and ke not in blob, "no seed or epoch key in %s" % name)
+        vals = sql_blobs(b)
+        T.check(len(vals) > 20 and not any(seed in (v if isinstance(v, bytes) else v.encode())
+                                            or seed.hex() in str(v) for v in vals),
+                "no SQL value holds a seed")
+        T.eq(holds(b, h), 1, "B holds it")
+    T.eq(nseen, 1, "B's box in its own rekey")
+    T.eq(one(b, "SELECT count(*) FROM bec_store_epoch_key"), 2, "two sealed seeds stored")
+
+    # A passphrase identity opens its boxes after bec_unlock.
+    p = connect(R.path("sep"))
+    p.execute("SELECT bec_keygen('correct horse')")
+    p.execute("SELECT bec_join(?)", (one(a, "SELECT bec_group_id()"),))
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(p),))
+    p.close()
+    p = connect(os.path.join(R.dir, "sep"))
+    ship(a, p)
+    e = current(a)[0]
+    T.eq(holds(p, e), 0, "a locked identity opens nothing")
+    T.eq(one(p, "SELECT bec_unlock('correct horse')"), 1, "unlock")
+    T.eq(one(p, "SELECT bec_heal()"), 0, "heal after unlock: nothing missing")
+    T.eq(holds(p, e), 1, "its boxes open after unlock")
+
+
+test_create_and_encrypt()
+test_admin_only()
+test_removal(False)
+test_removal(True)
+test_concurrent_removals(0)
+test_concurrent_removals(1)
+test_removed_rekey()
+test_newcomer_history()
+test_heal()
+test_heal_by_sync()
+test_split_view()
+test_relay_and_acceptance()
+test_secrets()
+R.cleanup()
+T.done()
