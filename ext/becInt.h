@@ -1271,6 +1271,13 @@ int bec_e2ee_aead_open(const u8 *aKey, const u8 *aNonce, const u8 *aAd,
                        i64 nAd, const u8 *aCt, i64 n, u8 *aOut)
     BEC_WARN_UNUSED;
 
+/* sodium_pad to a multiple of BEC_E2EE_PAD_BYTES (a[n..nMax-1] must be
+** writable; nMax at least bec_e2ee_padded(n)) and sodium_unpad. */
+#define BEC_E2EE_PAD_BYTES     256
+#define bec_e2ee_padded(n)     (((n)/BEC_E2EE_PAD_BYTES+1)*BEC_E2EE_PAD_BYTES)
+int bec_e2ee_pad(u8 *a, i64 n, i64 nMax, i64 *pnOut) BEC_WARN_UNUSED;
+int bec_e2ee_unpad(const u8 *a, i64 n, i64 *pnOut) BEC_WARN_UNUSED;
+
 /* The deriver (bec_e2ee.c): judges epoch ops and keyshares without keys
 ** (xAdmit), records epochs, holders and back links and opens this
 ** replica's boxes (xStored); owns bec_store_epoch, _epoch_holder,
@@ -1291,5 +1298,28 @@ int bec_e2ee_after_member_op(BecCtx*, int kind, const u8 *aTarget,
 ** does nothing without an unlocked identity.  Only a failure of this
 ** database (out of memory, I/O) is returned; a refusal to sign is not. */
 int bec_e2ee_sync_heal(BecCtx*, char **pzErr);
+
+/* Encrypted schema and write ops (E2EE.md section 5).  The merge calls
+** these where a table op's payload is produced and consumed, and sees
+** plaintext only.
+** bec_e2ee_open: if pOp (schema or write) carries the envelope, points
+** pOp->aPayload/nPayload at its plaintext (*ppFree, from sqlite3_malloc64,
+** the caller frees it); if this replica cannot open it, *pzLocked is why
+** ("locked: no key", "locked: bad commitment", "locked: undecryptable",
+** static) and pOp is unchanged.  A plaintext payload is left as it is. */
+#define BEC_E2EE_LOCKED_PREFIX "locked: "
+extern const char bec_e2ee_undecryptable[];
+int bec_e2ee_open(BecCtx*, BecOp *pOp, u8 **ppFree, const char **pzLocked,
+                  char **pzErr);
+/* Before a local transaction's first write: in an encrypted group, signs
+** the rekey or keyshare that the writer's safety rule asks for (E2EE.md
+** section 6), so that the write op's seq is known. */
+int bec_e2ee_before_write(BecCtx*, char **pzErr);
+/* The payload of a local schema or write op as it is signed: in an
+** encrypted group pOut gets the envelope of aPt (under the current epochs,
+** bound to the current heads); in a plaintext group pOut stays empty.
+** bMaySign: the safety rule may sign ops first (not inside a commit). */
+int bec_e2ee_seal(BecCtx*, int kind, const u8 *aPt, i64 nPt, int bMaySign,
+                  BecBuf *pOut, char **pzErr);
 
 #endif /* BEC_INT_H */

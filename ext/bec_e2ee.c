@@ -120,6 +120,21 @@ static const char zE2eeSchema[] =
 #define E2EE_READERS \
   "SELECT pubkey FROM bec_store_member WHERE role IN (1,2) ORDER BY pubkey"
 
+static int is_table_kind(int kind);
+static int admit_table_op(BecCtx*, const BecOp*, const int*, BecVerdict*,
+                          char**);
+static int unlock_ops(BecCtx*, char**);
+
+/* The number of seeds this replica holds (new ones unlock table ops). */
+static int seed_count(BecCtx *p, int *pn){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT count(*) FROM bec_store_epoch_key", &pStmt);
+  *pn = 0;
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pn = sqlite3_column_int(pStmt, 0);
+  return sqlite3_reset(pStmt);
+}
+
 static int is_epoch_kind(int kind){
   return kind==BEC_KIND_ENCRYPT || kind==BEC_KIND_REKEY;
 }
@@ -537,6 +552,9 @@ static int e2ee_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   BecGraph *g = 0;
   u8 *aMark = 0;
   int rc, bEnc = 0, bAny = 0;
+  if( is_table_kind(pOp->kind) ){
+    return admit_table_op(p, pOp, aPredSeq, pV, pzErr);
+  }
   if( !bec_kind_derives(pOp->kind, BEC_DERIVE_E2EE) && pOp->kind!=BEC_KIND_ADD ){
     return SQLITE_OK;
   }
@@ -727,16 +745,19 @@ static int stored_keyshare(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
 static int e2ee_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   const u8 *aSecret;
-  int rc;
+  int rc, nBefore = 0, nAfter = 0;
   if( !bec_kind_derives(pOp->kind, BEC_DERIVE_E2EE) ) return SQLITE_OK;
   rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
   aSecret = identity(p);
-  if( is_epoch_kind(pOp->kind) ){
+  if( aSecret ) rc = seed_count(p, &nBefore);
+  if( rc==SQLITE_OK && is_epoch_kind(pOp->kind) ){
     rc = stored_epoch(p, g, iSeq, pOp, aSecret, pzErr);
-  }else{
+  }else if( rc==SQLITE_OK ){
     rc = stored_keyshare(p, g, iSeq, pOp, aSecret, pzErr);
   }
+  if( rc==SQLITE_OK && aSecret ) rc = seed_count(p, &nAfter);
+  if( rc==SQLITE_OK && nAfter>nBefore ) rc = unlock_ops(p, pzErr);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot record epoch keys: %s",
                              bec_rc_text(p->db, rc));
@@ -1010,7 +1031,13 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
     if( memcmp(&keys.a[i*BEC_PUBKEY_BYTES], &aSecret[BEC_SEED_BYTES],
                BEC_PUBKEY_BYTES)==0 ) bMe = 1;
   }
-  if( rc==SQLITE_OK && bMe ) rc = catch_up(p, aSecret, pzErr);
+  if( rc==SQLITE_OK && bMe ){
+    int nBefore = 0, nAfter = 0;
+    rc = seed_count(p, &nBefore);
+    if( rc==SQLITE_OK ) rc = catch_up(p, aSecret, pzErr);
+    if( rc==SQLITE_OK ) rc = seed_count(p, &nAfter);
+    if( rc==SQLITE_OK && nAfter>nBefore ) rc = unlock_ops(p, pzErr);
+  }
   if( rc==SQLITE_OK && bMe ){
     rc = bCurrent ? ints_query(p, E2EE_CURRENT " ORDER BY e.seq", &ep)
        : ints_query(p, "SELECT e.seq FROM bec_store_epoch e JOIN bec_store_op"
@@ -1080,6 +1107,437 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
   sqlite3_free(ep.a);
   return rc;
 }
+
+/**************************************************************************
+** Encrypted schema and write ops (E2EE.md sections 5 to 7).
+**
+**   envelope := format:u8 (=2) n_epoch:varint (1..16)
+**               epoch:32 * n_epoch (strictly increasing)
+**               nonce:24 ct (XChaCha20-Poly1305-IETF of sodium_pad(pt, 256))
+**   key      := k_e of the one epoch, or H("bec-e2ee-merge-v1" || e_1 ||
+**               k_e1 || ...) of several, in epoch-hash order
+**   AD       := "bec-e2ee-ad-v1" || group id || kind:u8 || author ||
+**               n_pred:varint || preds || n_epoch:varint || epochs
+**
+** pt is the payload of docs/tables.md.  The AD binds the author and the
+** predecessors, so a ciphertext copied into another op does not open.
+*/
+#define E2EE_ENVELOPE  2
+#define E2EE_MAX_EPOCH 16
+const char bec_e2ee_undecryptable[] = "locked: undecryptable";
+
+typedef struct Envelope Envelope;
+struct Envelope {
+  int nEpoch;
+  const u8 *aEpoch;
+  const u8 *aNonce;
+  i64 nCt;
+  const u8 *aCt;
+};
+
+static int is_table_kind(int kind){
+  return kind==BEC_KIND_SCHEMA || kind==BEC_KIND_WRITE;
+}
+
+static int has_envelope(const BecOp *pOp){
+  return is_table_kind(pOp->kind) && pOp->nPayload>0 && pOp->aPayload
+      && pOp->aPayload[0]==E2EE_ENVELOPE;
+}
+
+static int envelope_parse(const u8 *a, i64 n, Envelope *pE){
+  BecReader rd;
+  u8 v = 0;
+  u64 nEpoch = 0;
+  int i;
+  rd.a = a; rd.n = n; rd.i = 0;
+  memset(pE, 0, sizeof(*pE));
+  if( bec_read_u8(&rd, &v) || v!=E2EE_ENVELOPE
+   || bec_read_varint(&rd, &nEpoch, E2EE_MAX_EPOCH) || nEpoch<1
+   || bec_read_bytes(&rd, (i64)nEpoch*BEC_HASH_BYTES, &pE->aEpoch)
+   || bec_read_bytes(&rd, BEC_E2EE_NONCE_BYTES, &pE->aNonce) ){
+    return BEC_MALFORMED;
+  }
+  pE->nEpoch = (int)nEpoch;
+  for(i=1; i<pE->nEpoch; i++){
+    if( memcmp(&pE->aEpoch[(i-1)*BEC_HASH_BYTES], &pE->aEpoch[i*BEC_HASH_BYTES],
+               BEC_HASH_BYTES)>=0 ) return BEC_MALFORMED;
+  }
+  pE->aCt = &a[rd.i];
+  pE->nCt = n - rd.i;
+  if( pE->nCt<BEC_E2EE_TAG_BYTES+BEC_E2EE_PAD_BYTES
+   || (pE->nCt-BEC_E2EE_TAG_BYTES)%BEC_E2EE_PAD_BYTES ){
+    return BEC_MALFORMED;
+  }
+  return SQLITE_OK;
+}
+
+static void envelope_ad(BecBuf *pAd, const u8 *aGroup, int kind,
+                        const u8 *aAuthor, int nPred, const u8 *aPred,
+                        int nEpoch, const u8 *aEpoch, int *pRc){
+  bec_buf_append(pAd, "bec-e2ee-ad-v1", 14, pRc);
+  bec_buf_append(pAd, aGroup, BEC_HASH_BYTES, pRc);
+  bec_buf_append_u8(pAd, (u8)kind, pRc);
+  bec_buf_append(pAd, aAuthor, BEC_PUBKEY_BYTES, pRc);
+  bec_buf_append_varint(pAd, (u64)nPred, pRc);
+  bec_buf_append(pAd, aPred, (i64)nPred*BEC_HASH_BYTES, pRc);
+  bec_buf_append_varint(pAd, (u64)nEpoch, pRc);
+  bec_buf_append(pAd, aEpoch, (i64)nEpoch*BEC_HASH_BYTES, pRc);
+}
+
+/* k_w of epochs aEpoch[0..nEpoch-1] into aKey, or *pzWhy (static) says
+** why this replica has none. */
+static int write_key(BecCtx *p, const u8 *aSecret, const BecGraph *g,
+                     const u8 *aGroup, int nEpoch, const u8 *aEpoch,
+                     u8 *aKey, const char **pzWhy){
+  u8 aKeys[E2EE_MAX_EPOCH*BEC_E2EE_KEY_BYTES];
+  int rc = SQLITE_OK, i;
+  *pzWhy = 0;
+  for(i=0; rc==SQLITE_OK && i<nEpoch && *pzWhy==0; i++){
+    u8 aSeed[BEC_E2EE_SEED_BYTES];
+    int iE = 0, bHave = 0;
+    rc = bec_dag_seq_of(p, &aEpoch[i*BEC_HASH_BYTES], &iE);
+    if( rc==SQLITE_OK && (iE<1 || iE>g->nNode || aSecret==0) ){
+      *pzWhy = "locked: no key";
+      break;
+    }
+    if( rc==SQLITE_OK ) rc = seed_get(p, aSecret, g, iE, aSeed, &bHave);
+    if( rc==SQLITE_OK && !bHave ){
+      sqlite3_stmt *pStmt = 0;
+      int bBad = 0;
+      rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_epoch_bad WHERE epoch=?1",
+                        &pStmt);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pStmt, 1, iE);
+        bBad = sqlite3_step(pStmt)==SQLITE_ROW;
+        rc = sqlite3_reset(pStmt);
+      }
+      *pzWhy = bBad ? "locked: bad commitment" : "locked: no key";
+    }else if( rc==SQLITE_OK ){
+      bec_e2ee_epoch_key(aSeed, aGroup, &aEpoch[i*BEC_HASH_BYTES],
+                         &aKeys[i*BEC_E2EE_KEY_BYTES]);
+    }
+    bec_crypto_wipe(aSeed, sizeof(aSeed));
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    if( nEpoch==1 ) memcpy(aKey, aKeys, BEC_E2EE_KEY_BYTES);
+    else bec_e2ee_merge_key(nEpoch, aEpoch, aKeys, aKey);
+  }
+  bec_crypto_wipe(aKeys, sizeof(aKeys));
+  return rc;
+}
+
+int bec_e2ee_open(BecCtx *p, BecOp *pOp, u8 **ppFree, const char **pzLocked,
+                  char **pzErr){
+  Envelope env;
+  BecGraph *g = 0;
+  BecBuf ad;
+  const u8 *aSecret;
+  u8 aGroup[BEC_HASH_BYTES], aKey[BEC_E2EE_KEY_BYTES];
+  u8 *aPt = 0;
+  i64 nPt = 0;
+  int rc;
+  *ppFree = 0;
+  *pzLocked = 0;
+  if( !has_envelope(pOp) ) return SQLITE_OK;
+  if( envelope_parse(pOp->aPayload, pOp->nPayload, &env) ){
+    *pzLocked = bec_e2ee_undecryptable;  /* (acceptance refuses it) */
+    return SQLITE_OK;
+  }
+  aSecret = identity(p);
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = write_key(p, aSecret, g, aGroup, env.nEpoch, env.aEpoch, aKey,
+                   pzLocked);
+  }
+  if( rc || *pzLocked ) return rc;
+  memset(&ad, 0, sizeof(ad));
+  envelope_ad(&ad, aGroup, pOp->kind, pOp->aAuthor, pOp->nPred, pOp->aPred,
+              env.nEpoch, env.aEpoch, &rc);
+  if( rc==SQLITE_OK ){
+    aPt = sqlite3_malloc64((sqlite3_uint64)env.nCt);
+    if( aPt==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    if( bec_e2ee_aead_open(aKey, env.aNonce, ad.a, ad.n, env.aCt, env.nCt,
+                           aPt)
+     || bec_e2ee_unpad(aPt, env.nCt-BEC_E2EE_TAG_BYTES, &nPt) ){
+      *pzLocked = bec_e2ee_undecryptable;
+      sqlite3_free(aPt);
+    }else{
+      pOp->aPayload = aPt;
+      pOp->nPayload = nPt;
+      *ppFree = aPt;
+    }
+  }else{
+    sqlite3_free(aPt);
+  }
+  bec_crypto_wipe(aKey, sizeof(aKey));
+  bec_buf_free(&ad);
+  return rc;
+}
+
+/* The keyless checks of a schema or write op (acceptance, relays too):
+** the envelope in an encrypted context, plaintext outside one, and every
+** epoch it names an epoch op in its causal past. */
+static int admit_table_op(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
+                          BecVerdict *pV, char **pzErr){
+  BecGraph *g = 0;
+  u8 *aMark = 0;
+  Envelope env;
+  int bAny = 0, bEnc, bEnv = has_envelope(pOp), i;
+  int rc = group_encrypted(p, &bAny);
+  if( rc || (!bAny && !bEnv) ) return rc;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_past(g, aPredSeq, pOp->nPred, &aMark);
+  if( rc ) return rc;
+  bEnc = past_encrypted(g, aMark);
+  if( bEnc && !bEnv ){
+    bec_verdict_set(pV, SQLITE_ERROR, "malformed: plaintext table op in an "
+                    "encrypted group");
+  }else if( !bEnc && bEnv ){
+    bec_verdict_set(pV, SQLITE_ERROR, "malformed: encrypted op in a plaintext "
+                    "group");
+  }else if( bEnv && envelope_parse(pOp->aPayload, pOp->nPayload, &env) ){
+    bec_verdict_set(pV, SQLITE_ERROR, "malformed: bad encrypted envelope");
+  }else if( bEnv ){
+    for(i=0; rc==SQLITE_OK && i<env.nEpoch && pV->rc==0; i++){
+      int iE = 0;
+      rc = bec_dag_seq_of(p, &env.aEpoch[i*BEC_HASH_BYTES], &iE);
+      if( rc==SQLITE_OK && (iE<1 || iE>g->nNode || !aMark[iE]
+                            || !is_epoch_kind(g->aNode[iE].kind)) ){
+        char zHex[2*BEC_HASH_BYTES+1];
+        bec_hex_encode(&env.aEpoch[i*BEC_HASH_BYTES], BEC_HASH_BYTES, zHex);
+        bec_verdict_set(pV, SQLITE_ERROR, "bad epoch: %.16s is not an epoch "
+                        "op in its causal past", zHex);
+      }
+    }
+  }
+  sqlite3_free(aMark);
+  return rc;
+}
+
+/* The prefix sets of holders: 1 if every holder of all of E (their
+** intersection) is a reader, with the readers' keys in pKeys. */
+static int holders_are_readers(BecCtx *p, const Ints *pE, const BecBuf *pKeys,
+                               int nKey, int *pbOk){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, E2EE_HOLDERS("?1"), &pStmt);
+  *pbOk = 1;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, pE->a[0]);
+  while( rc==SQLITE_OK && *pbOk && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const u8 *aPf = sqlite3_column_blob(pStmt, 0);
+    int bAll = 1, bReader = 0, i;
+    u8 aCopy[BEC_E2EE_PREFIX_BYTES];
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_E2EE_PREFIX_BYTES ) continue;
+    memcpy(aCopy, aPf, sizeof(aCopy));
+    for(i=0; i<nKey && !bReader; i++){
+      bReader = memcmp(&pKeys->a[i*BEC_PUBKEY_BYTES], aCopy, sizeof(aCopy))==0;
+    }
+    if( bReader ) continue;
+    /* An outsider among the holders of E[0]: does it hold all of E? */
+    for(i=1; rc==SQLITE_OK && i<pE->n && bAll; i++){
+      sqlite3_stmt *pIn = 0;
+      rc = bec_ctx_stmt(p, "SELECT 1 FROM (" E2EE_HOLDERS("?1") ") WHERE pf=?2",
+                        &pIn);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pIn, 1, pE->a[i]);
+        sqlite3_bind_blob(pIn, 2, aCopy, sizeof(aCopy), SQLITE_STATIC);
+        bAll = sqlite3_step(pIn)==SQLITE_ROW;
+        rc = sqlite3_reset(pIn);
+      }
+    }
+    if( bAll ) *pbOk = 0;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  return rc;
+}
+
+/*
+** The epochs E of the next local op, after the writer's safety rule
+** (E2EE.md section 6): (1) no current epoch, more than 16, or one whose
+** seed this replica lacks: rekey; (2) a holder of E that is not a reader
+** (a member who left or was removed, an outsider): rekey; (3) a reader who
+** holds not all of E: a keyshare (heal of the current epochs).  With
+** bMaySign 0 nothing is signed: SQLITE_ERROR if a rekey were needed.
+** pE gets the epoch seqs in hash order.
+*/
+static int write_epochs(BecCtx *p, int bMaySign, Ints *pE, char **pzErr){
+  const u8 *aSecret = 0;
+  BecGraph *g = 0;
+  int rc, iTry;
+  rc = bec_dag_secret(p, &aSecret, pzErr);
+  if( rc==SQLITE_OK && bMaySign ) rc = catch_up(p, aSecret, pzErr);
+  for(iTry=0; rc==SQLITE_OK && iTry<2; iTry++){
+    BecBuf keys;
+    int bRekey = 0, i, nKey = 0, bOk = 1;
+    u8 aHash[BEC_HASH_BYTES];
+    memset(&keys, 0, sizeof(keys));
+    pE->n = 0;
+    rc = ints_query(p, E2EE_CURRENT " ORDER BY o.hash", pE);
+    if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+    bRekey = pE->n==0 || pE->n>E2EE_MAX_EPOCH;
+    for(i=0; rc==SQLITE_OK && !bRekey && i<pE->n; i++){
+      int bHave = 0;
+      rc = seed_get(p, aSecret, g, pE->a[i], 0, &bHave);
+      if( !bHave ) bRekey = 1;
+    }
+    if( rc==SQLITE_OK && !bRekey ) rc = readers(p, &keys, &nKey);
+    if( rc==SQLITE_OK && !bRekey ){
+      rc = holders_are_readers(p, pE, &keys, nKey, &bOk);
+      if( !bOk ) bRekey = 1;
+    }
+    bec_buf_free(&keys);
+    if( rc ) break;
+    if( !bRekey ){
+      int n = 0;
+      if( bMaySign ) rc = heal(p, 1, &n, pzErr);
+      break;
+    }
+    if( !bMaySign ){
+      *pzErr = sqlite3_mprintf("no usable epoch key for this write (the "
+                               "writer's safety rule needs a rekey first)");
+      rc = SQLITE_ERROR;
+      break;
+    }
+    rc = epoch_append(p, BEC_KIND_REKEY, aHash, pzErr);
+  }
+  return rc;
+}
+
+int bec_e2ee_before_write(BecCtx *p, char **pzErr){
+  Ints e;
+  int bEnc = 0;
+  int rc = group_encrypted(p, &bEnc);
+  if( rc || !bEnc ) return rc;
+  memset(&e, 0, sizeof(e));
+  rc = write_epochs(p, 1, &e, pzErr);
+  sqlite3_free(e.a);
+  return rc;
+}
+
+int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
+                  BecBuf *pOut, char **pzErr){
+  Ints e;
+  BecGraph *g = 0;
+  BecBuf ad, epochs;
+  sqlite3_stmt *pStmt = 0;
+  const u8 *aSecret = 0;
+  const char *zWhy = 0;
+  u8 aGroup[BEC_HASH_BYTES], aKey[BEC_E2EE_KEY_BYTES];
+  u8 aNonce[BEC_E2EE_NONCE_BYTES];
+  u8 *aPad = 0;
+  BecBuf preds;
+  i64 nPad = bec_e2ee_padded(nPt), nPadded = 0;
+  int bEnc = 0, i, nPred = 0;
+  int rc = group_encrypted(p, &bEnc);
+  if( rc || !bEnc ) return rc;
+  memset(&e, 0, sizeof(e)); memset(&ad, 0, sizeof(ad));
+  memset(&epochs, 0, sizeof(epochs)); memset(&preds, 0, sizeof(preds));
+  rc = write_epochs(p, bMaySign, &e, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_secret(p, &aSecret, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  for(i=0; rc==SQLITE_OK && i<e.n; i++){
+    bec_buf_append(&epochs, g->aNode[e.a[i]].aHash, BEC_HASH_BYTES, &rc);
+  }
+  /* The predecessors bec_dag_append will give the op: the current heads. */
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT o.hash FROM bec_store_head h CROSS JOIN"
+        " bec_store_op o WHERE o.seq=h.seq ORDER BY o.hash LIMIT ?1", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, BEC_MAX_PRED);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      bec_buf_append(&preds, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+      nPred++;
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    rc = write_key(p, aSecret, g, aGroup, e.n, epochs.a, aKey, &zWhy);
+    if( rc==SQLITE_OK && zWhy ){
+      *pzErr = sqlite3_mprintf("no key for the current epoch (%s)", zWhy);
+      rc = SQLITE_ERROR;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    aPad = sqlite3_malloc64((sqlite3_uint64)nPad);
+    if( aPad==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    memcpy(aPad, aPt, (size_t)nPt);
+    if( bec_e2ee_pad(aPad, nPt, nPad, &nPadded) ) rc = SQLITE_INTERNAL;
+  }
+  envelope_ad(&ad, aGroup, kind, &aSecret[BEC_SEED_BYTES], nPred, preds.a,
+              e.n, epochs.a, &rc);
+  if( rc==SQLITE_OK ){
+    i64 iCt;
+    bec_crypto_random(aNonce, sizeof(aNonce));
+    bec_buf_append_u8(pOut, E2EE_ENVELOPE, &rc);
+    bec_buf_append_varint(pOut, (u64)e.n, &rc);
+    bec_buf_append(pOut, epochs.a, epochs.n, &rc);
+    bec_buf_append(pOut, aNonce, sizeof(aNonce), &rc);
+    iCt = pOut->n;
+    bec_buf_append(pOut, aPad, nPadded, &rc);
+    bec_buf_append(pOut, aNonce, BEC_E2EE_TAG_BYTES, &rc);   /* room */
+    if( rc==SQLITE_OK ){
+      bec_e2ee_aead_seal(aKey, aNonce, ad.a, ad.n, aPad, nPadded,
+                         &pOut->a[iCt]);
+    }
+  }
+  if( aPad ) bec_crypto_wipe(aPad, (size_t)nPad);
+  sqlite3_free(aPad);
+  bec_crypto_wipe(aKey, sizeof(aKey));
+  bec_buf_free(&ad); bec_buf_free(&epochs); bec_buf_free(&preds);
+  sqlite3_free(e.a);
+  return rc;
+}
+
+/* Publishes the locked table ops to the merge as a change of validity, so
+** that it judges them again (after new seeds). */
+static int unlock_ops(BecCtx *p, char **pzErr){
+  Ints v;
+  int rc;
+  memset(&v, 0, sizeof(v));
+  rc = ints_query(p, "SELECT seq FROM bec_store_ignored WHERE reason LIKE"
+                     " 'locked: %' ORDER BY seq", &v);
+  if( rc==SQLITE_OK && v.n>0 ) rc = bec_dag_validity_changed(p, v.a, v.n, pzErr);
+  sqlite3_free(v.a);
+  return rc;
+}
+
+/* bec_locked: the valid ops this replica holds but cannot apply. */
+static int lockedColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
+  BecOp op;
+  Envelope env;
+  char *zErr = 0, *zJson;
+  if( i!=1 ) return SQLITE_NOTFOUND;
+  if( bec_op_decode(sqlite3_column_blob(pStmt, 1),
+                    sqlite3_column_bytes(pStmt, 1), &op, &zErr)
+   || envelope_parse(op.aPayload, op.nPayload, &env) ){
+    sqlite3_free(zErr);
+    sqlite3_result_text(ctx, "[]", 2, SQLITE_STATIC);
+    return SQLITE_OK;
+  }
+  zJson = bec_hex_json_array(env.aEpoch, env.nEpoch);
+  if( zJson==0 ) sqlite3_result_error_nomem(ctx);
+  else sqlite3_result_text(ctx, zJson, -1, sqlite3_free);
+  return SQLITE_OK;
+}
+
+static const BecTableDef lockedTable = {
+  "bec_locked",
+  "CREATE TABLE x(op TEXT, epochs TEXT, reason TEXT)",
+  "SELECT lower(hex(o.hash)), o.body, substr(i.reason, 9)"
+  " FROM bec_store_ignored i JOIN bec_store_op o ON o.seq=i.seq"
+  " WHERE o.valid AND i.reason LIKE 'locked: %'",
+  "ORDER BY o.seq",
+  { { 0, 1, "o.hash=?" } },
+  lockedColumn, 0 };
 
 int bec_e2ee_before_member_op(BecCtx *p, int kind, const u8 *aTarget,
                               char **pzErr){
@@ -1238,5 +1696,7 @@ int bec_e2ee_register(sqlite3 *db, BecCtx *p){
   int rc = bec_ctx_register_funcs(db, p, aFunc,
                                   (int)(sizeof(aFunc)/sizeof(aFunc[0])));
   if( rc ) return rc;
-  return bec_vtab_register_table(db, p, &epochTable);
+  rc = bec_vtab_register_table(db, p, &epochTable);
+  if( rc ) return rc;
+  return bec_vtab_register_table(db, p, &lockedTable);
 }

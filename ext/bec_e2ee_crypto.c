@@ -126,3 +126,21 @@ int bec_e2ee_aead_open(const u8 *aKey, const u8 *aNonce, const u8 *aAd,
       (unsigned long long)n, aAd, (unsigned long long)nAd, aNonce, aKey)==0
       ? SQLITE_OK : SQLITE_ERROR;
 }
+
+int bec_e2ee_pad(u8 *a, i64 n, i64 nMax, i64 *pnOut){
+  size_t nOut = 0;
+  if( sodium_pad(&nOut, a, (size_t)n, BEC_E2EE_PAD_BYTES, (size_t)nMax) ){
+    return SQLITE_ERROR;
+  }
+  *pnOut = (i64)nOut;
+  return SQLITE_OK;
+}
+
+int bec_e2ee_unpad(const u8 *a, i64 n, i64 *pnOut){
+  size_t nOut = 0;
+  if( n<=0 || sodium_unpad(&nOut, a, (size_t)n, BEC_E2EE_PAD_BYTES) ){
+    return SQLITE_ERROR;
+  }
+  *pnOut = (i64)nOut;
+  return SQLITE_OK;
+}

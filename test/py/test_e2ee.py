@@ -357,6 +357,232 @@ def test_heal_by_sync():
     T.eq(one(e, "SELECT bec_heal()"), 0, "nothing left to heal")
 
 
+
+# --- encrypted schema and write ops ------------------------------------------------
+def rows(db, table="todos"):
+    try:
+        return sorted(db.execute("SELECT * FROM %s" % table).fetchall())
+    except sqlite3.Error:
+        return None
+
+
+def locked(db):
+    return sorted((o, tuple(json.loads(e)), r) for o, e, r in
+                  db.execute("SELECT op, epochs, reason FROM bec_locked"))
+
+
+def with_table(tag):
+    """group_of_four with a table made by A (encrypted schema op)."""
+    a, b, c, d = group_of_four(tag)
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)")
+    for x in (b, c, d):
+        ship(a, x)
+    return a, b, c, d
+
+
+def sync_log(a, a_names_b, b, b_names_a, log):
+    """A sync session (a offers); every message is appended to log."""
+    m = one(a, "SELECT bec_sync_offer(?)", a_names_b)
+    n = 0
+    while m and n < 100:
+        log.append(m)
+        m = one(b, "SELECT bec_sync_apply(?, ?)", b_names_a, m)
+        if m:
+            log.append(m)
+            m = one(a, "SELECT bec_sync_apply(?, ?)", a_names_b, m)
+        n += 1
+
+
+SECRETS = [b"todos", b"title", b"topsecret-key", b"classified-value"]
+
+
+def test_relay_bytes():
+    """Scenario 1: C writes r1; everyone syncs only through R."""
+    a, b, c, d = group_of_four("rb")
+    r = R.joined(a, "rbr")
+    log = []
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)")
+    sync_log(a, "r", r, "a", log)
+    for x, n in ((b, "b"), (c, "c"), (d, "d")):
+        sync_log(x, "r", r, n, log)
+    c.execute("INSERT INTO todos VALUES('topsecret-key', 'classified-value')")
+    sync_log(c, "r", r, "c", log)
+    for x, n in ((a, "a"), (b, "b"), (d, "d")):
+        sync_log(x, "r", r, n, log)
+    for x in (a, b, c, d):
+        T.eq(rows(x), [("topsecret-key", "classified-value")], "a member reads r1 via the relay")
+    T.eq(rows(r), None, "the relay shows no table")
+    T.eq(sorted(reason for _, _, reason in locked(r)), ["no key", "no key"],
+         "the relay lists the schema and the write as locked")
+    T.eq(one(r, "SELECT count(*) FROM bec_ops"), one(a, "SELECT count(*) FROM bec_ops"),
+         "the relay stores and forwards every op")
+    bodies = [bb for (bb,) in r.execute("SELECT body FROM bec_ops")]
+    T.check(len(log) > 8 and len(bodies) > 8, "messages and ops were seen")
+    for sec in SECRETS:
+        T.check(not any(sec in m for m in log), "no sync message holds %r" % sec)
+        T.check(not any(sec in bb for bb in bodies), "no op holds %r" % sec)
+        T.check(sec not in file_bytes(os.path.join(R.dir, "rbr")),
+                "the relay's database file does not hold %r" % sec)
+    T.eq(one(r, "SELECT bec_check()"), "ok", "bec_check on the relay")
+
+
+def test_removed_reader(reverse):
+    """Scenarios 2 and 3: a removed member reads what was written before or
+    concurrently with its removal, never what follows it."""
+    tag = "rr%d" % reverse
+    a, b, c, d = with_table(tag)
+    c.execute("INSERT INTO todos VALUES('r1', 'before')")
+    ship(c, a)
+    c.execute("INSERT INTO todos VALUES('r4', 'own removal')")   # scenario 4
+    b.execute("INSERT INTO todos VALUES('r3', 'concurrent')")
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    everyone(a, b, c, d)
+    b.execute("INSERT INTO todos VALUES('r2', 'after')")
+    for x in (a, c, d):
+        ship(b, x, reverse=reverse)
+    want = [("r1", "before"), ("r2", "after"), ("r3", "concurrent")]
+    for x in (a, b, d):
+        T.eq(rows(x), want, "%s: members read every row" % tag)
+    T.eq(rows(c), [("r1", "before"), ("r3", "concurrent")],
+         "%s: the removed member reads r1 and the concurrent r3, not r2" % tag)
+    lk = locked(c)
+    T.check(len(lk) == 1 and lk[0][2] == "no key", "%s: r2 is locked at C: %r" % (tag, lk))
+    T.eq(locked(a), [], "%s: nothing locked at A" % tag)
+    for x in (a, b, c, d):
+        T.eq(one(x, "SELECT bec_check()"), "ok", "%s: bec_check" % tag)
+
+
+def test_concurrent_removals_data():
+    """Scenario 5: the write after both removals names both epochs."""
+    a, b, c, d = with_table("cd")
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    b.execute("SELECT bec_remove_member(?)", (pub(d),))
+    everyone(a, b)
+    n = one(a, "SELECT count(*) FROM bec_ops")
+    a.execute("INSERT INTO todos VALUES('w', 'both')")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops"), n + 1, "no rekey: the write names both epochs")
+    everyone(a, b, c, d)
+    for x in (a, b):
+        T.eq(rows(x), [("w", "both")], "A and B read it")
+    for x in (c, d):
+        lk = locked(x)
+        T.check(rows(x) == [] and len(lk) == 1 and len(lk[0][1]) == 2 and lk[0][2] == "no key",
+                "C and D do not; the op names two epochs: %r" % (lk,))
+    T.eq(locked(c), locked(d), "C and D list the same locked op")
+
+
+def test_newcomer_reads_history():
+    a, b, c, d = with_table("nr")
+    a.execute("INSERT INTO todos VALUES('r0', 'e0')")
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    a.execute("INSERT INTO todos VALUES('r1', 'e1')")
+    a.execute("SELECT bec_rekey()")
+    a.execute("INSERT INTO todos VALUES('r2', 'e2')")
+    e = R.joined(a, "nre")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    ship(a, e, reverse=True)
+    T.eq(rows(e), [("r0", "e0"), ("r1", "e1"), ("r2", "e2")], "the newcomer reads the whole history")
+    T.eq(locked(e), [], "nothing locked")
+    ship(a, c)
+    T.eq(rows(c), [("r0", "e0")], "C, removed at e1, reads only r0")
+
+
+def test_unlock_by_heal():
+    """Scenario 8: A adds E || B removes D; C writes under B's epoch; E has
+    it locked until a keyshare arrives, then reads it."""
+    a, b, c, d = with_table("ul")
+    e = R.joined(a, "ule")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    b.execute("SELECT bec_remove_member(?)", (pub(d),))
+    ship(b, c)
+    c.execute("INSERT INTO todos VALUES('w', 'under B')")
+    # E hears of everything but no keyshare yet (ship op by op, no sync).
+    for x in (a, b, c):
+        ship(x, e)
+    T.eq(rows(e), [], "E cannot read C's write yet")
+    T.eq([r for _, _, r in locked(e)], ["no key"], "it is locked: no key")
+    n = one(a, "SELECT count(*) FROM bec_ops WHERE kind='keyshare'")
+    for x in (b, c):
+        ship(x, a)
+    T.check(one(a, "SELECT bec_heal()") >= 1, "A heals")
+    ship(a, e)
+    T.eq(rows(e), [("w", "under B")], "the keyshare unlocks the write")
+    T.eq(locked(e), [], "nothing locked any more")
+    T.eq(one(e, "SELECT bec_check()"), "ok", "bec_check after the unlock")
+    ship(c, d)
+    ship(b, d)
+    T.eq(rows(d), [], "the removed member D never reads it")
+
+
+def test_split_view_write():
+    """Scenario 10 with data: B has a bad seed, the write under it is locked
+    with 'bad commitment', and after heal every replica shows the same rows."""
+    a, b, c, d = with_table("sw")
+    ka = key_of(a)
+    grp = group(a)
+    k, wrong = os.urandom(32), os.urandom(32)
+    seeds = {None: k}
+    for x in (a, b, c, d):
+        seeds[bytes.fromhex(pub(x))] = k
+    seeds[bytes.fromhex(pub(b))] = wrong
+    ingest(a, becwire.make_op(ka, "rekey", heads(a), epoch_block(ka, grp, seeds), grp))
+    a.execute("INSERT INTO todos VALUES('s', 'split')")
+    for x in (b, c, d):
+        ship(a, x)
+    T.eq([r for _, _, r in locked(b)], ["bad commitment"], "B: bad commitment")
+    T.eq(rows(c), [("s", "split")], "C reads it")
+    one(b, "SELECT bec_heal()")
+    ship(b, a)
+    one(a, "SELECT bec_heal()")
+    ship(a, b)
+    everyone(a, b, c, d)
+    for x in (a, b, c, d):
+        T.eq(rows(x), [("s", "split")], "every replica shows the row after heal")
+        T.eq(locked(x), [], "and nothing locked")
+
+
+def test_resigned_and_flipped():
+    """Scenario 11: B re-signs C's ciphertext: undecryptable at every holder;
+    a flipped bit is rejected at acceptance, by the relay too."""
+    a, b, c, d = with_table("rs")
+    r = R.joined(a, "rsr")
+    ship(a, r)
+    c.execute("INSERT INTO todos VALUES('c', 'by C')")
+    for x in (a, b, d, r):
+        ship(c, x)
+    body = one(c, "SELECT body FROM bec_ops WHERE kind='write'")
+    payload = one(c, "SELECT payload FROM bec_ops WHERE kind='write'")
+    kb = key_of(b)
+    op = becwire.make_op(kb, "write", heads(b), payload, group(b))
+    ingest(b, op)
+    for x in (a, c, d, r):
+        ingest(x, op)
+    for x in (a, b, c, d):
+        T.eq([r2 for _, _, r2 in locked(x)], ["undecryptable"],
+             "B's copy is undecryptable at every holder")
+        T.eq(rows(x), [("c", "by C")], "C's own op still applies")
+    T.eq([r2 for _, _, r2 in locked(r)], ["no key"] * 3, "the relay holds no key")
+    flipped = bytearray(body)
+    flipped[-5] ^= 1
+    T.raises(lambda: ingest(r, bytes(flipped)), "", "a flipped bit is rejected")
+    T.eq(one(r, "SELECT count(*) FROM bec_rejected"), 1, "and logged")
+
+
+def test_plaintext_refused():
+    a, b, c, d = with_table("pt")
+    kc = key_of(c)
+    schema = bytes.fromhex(one(a, "SELECT hash FROM bec_ops WHERE kind='schema'"))
+    pay = becwire.write_payload([schema], [(0, [becwire.Text(b"k")], {1: becwire.Text(b"v")}, 2)])
+    op = becwire.make_op(kc, "write", heads(c), pay, group(c))
+    T.raises(lambda: ingest(c, op), "plaintext table op in an encrypted group",
+             "a plaintext write in an encrypted group is refused")
+    # An envelope in a plaintext group.
+    p, q, _, _ = group_of_four("ptp", encrypted=False)
+    env = bytes([2, 1]) + bytes(32) + bytes(24) + bytes(272)
+    op = becwire.make_op(key_of(p), "write", heads(p), env, group(p))
+    T.raises(lambda: ingest(p, op), "encrypted op in a plaintext group",
+             "an envelope in a plaintext group is refused")
+
 # --- split view ----------------------------------------------------------------
 def test_split_view():
     a, b, c, d = group_of_four("sv")
@@ -486,5 +712,14 @@ test_heal_by_sync()
 test_split_view()
 test_relay_and_acceptance()
 test_secrets()
+test_relay_bytes()
+test_removed_reader(False)
+test_removed_reader(True)
+test_concurrent_removals_data()
+test_newcomer_reads_history()
+test_unlock_by_heal()
+test_split_view_write()
+test_resigned_and_flipped()
+test_plaintext_refused()
 R.cleanup()
 T.done()
