@@ -1413,7 +1413,14 @@ int bec_e2ee_before_write(BecCtx *p, char **pzErr){
   int rc = group_encrypted(p, &bEnc);
   if( rc || !bEnc ) return rc;
   memset(&e, 0, sizeof(e));
-  rc = write_epochs(p, 1, &e, pzErr);
+  {
+    /* Inside a write statement (xUpdate): its transaction makes these ops
+    ** atomic with the write, as for the write op itself at commit. */
+    int bNested = p->bNested;
+    p->bNested = 1;
+    rc = write_epochs(p, 1, &e, pzErr);
+    p->bNested = bNested;
+  }
   sqlite3_free(e.a);
   return rc;
 }

@@ -568,6 +568,28 @@ def test_resigned_and_flipped():
     T.eq(one(r, "SELECT count(*) FROM bec_rejected"), 1, "and logged")
 
 
+def test_leaver_rotated_by_writer():
+    """A member who leaves signs no rekey; the next writer's safety rule does
+    (the leaver still holds the current epoch), and a reader who lacks the
+    current epoch gets a keyshare first."""
+    a, b, c, d = with_table("lv")
+    d.execute("SELECT bec_remove_member(?)", (pub(d),))
+    ship(d, a)
+    n = one(a, "SELECT count(*) FROM bec_ops")
+    a.execute("INSERT INTO todos VALUES('x', 'after D left')")
+    T.eq([k for (k,) in a.execute("SELECT kind FROM bec_ops ORDER BY rowid DESC LIMIT 2")],
+         ["write", "rekey"], "the writer rotates first")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops"), n + 2, "one rekey, one write")
+    everyone(a, b, c, d)
+    for x in (a, b, c):
+        T.eq(rows(x), [("x", "after D left")], "the members read it")
+    T.eq(rows(d), [], "the leaver does not")
+    # A second write needs no new epoch.
+    n = one(a, "SELECT count(*) FROM bec_ops")
+    a.execute("INSERT INTO todos VALUES('y', 'same epoch')")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops"), n + 1, "no rotation without a reason")
+
+
 def test_plaintext_refused():
     a, b, c, d = with_table("pt")
     kc = key_of(c)
@@ -720,6 +742,7 @@ test_newcomer_reads_history()
 test_unlock_by_heal()
 test_split_view_write()
 test_resigned_and_flipped()
+test_leaver_rotated_by_writer()
 test_plaintext_refused()
 R.cleanup()
 T.done()
