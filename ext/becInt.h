@@ -17,6 +17,7 @@
 **   bec_keyfile.c where the unsealed secret key lives: a key file, never SQL
 **   bec_member.c  the membership rules of docs/membership.md
 **   bec_root.c    the threshold root: key generation as ops
+**   bec_e2ee.c    end-to-end encryption: epochs, keys, encrypted table ops
 **   bec_vtab.c    the read-only eponymous tables (bec_ops, bec_heads ...)
 **   bec_main.c    the entry point and the SQL functions
 **

@@ -1,8 +1,12 @@
 /*
 ** bec_e2ee.c - end-to-end encryption: who may READ (../shared/E2EE.md;
 ** docs/encryption.md for users).  This file owns the epochs of a group's
-** data key, who holds each epoch's seed, and this replica's sealed copy of
-** the seeds it holds.
+** data key, who holds each epoch's seed, this replica's sealed copy of the
+** seeds it holds, and the envelope of encrypted schema and write ops: the
+** merge (bec_crdt.c) calls bec_e2ee_seal where it produces a table op's
+** payload and bec_e2ee_open where it consumes one, so it sees plaintext
+** only; an op it cannot open is ignored with "locked: ..." and judged
+** again when new seeds arrive (published as a change of validity).
 **
 **   SELECT bec_create_group('encrypted');  -- create + encrypt (an epoch)
 **   SELECT bec_encrypt_group();            -- admins: an encrypt op
