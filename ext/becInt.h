@@ -1309,6 +1309,7 @@ int bec_e2ee_sync_heal(BecCtx*, char **pzErr);
 ** ("locked: no key", "locked: bad commitment", "locked: undecryptable",
 ** static) and pOp is unchanged.  A plaintext payload is left as it is. */
 #define BEC_E2EE_LOCKED_PREFIX "locked: "
+#define BEC_E2EE_ENVELOPE      2    /* first byte of an encrypted payload */
 extern const char bec_e2ee_undecryptable[];
 int bec_e2ee_open(BecCtx*, BecOp *pOp, u8 **ppFree, const char **pzLocked,
                   char **pzErr);

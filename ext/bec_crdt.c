@@ -2263,7 +2263,7 @@ static int crdt_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   Anc anc;
   int rc;
   if( (pOp->kind==BEC_KIND_SCHEMA || pOp->kind==BEC_KIND_WRITE)
-   && pOp->nPayload>0 && pOp->aPayload[0]!=BEC_TABLE_FORMAT ){
+   && pOp->nPayload>0 && pOp->aPayload[0]==BEC_E2EE_ENVELOPE ){
     /* e2ee: an envelope is judged without keys by bec_e2ee.c; its
     ** plaintext is judged when stored (verdict_stored). */
     rc = bec_crdt_get(p, &pC);

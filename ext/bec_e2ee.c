@@ -1126,7 +1126,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
 ** pt is the payload of docs/tables.md.  The AD binds the author and the
 ** predecessors, so a ciphertext copied into another op does not open.
 */
-#define E2EE_ENVELOPE  2
+#define E2EE_ENVELOPE  BEC_E2EE_ENVELOPE
 #define E2EE_MAX_EPOCH 16
 const char bec_e2ee_undecryptable[] = "locked: undecryptable";
 
