@@ -282,9 +282,10 @@ static const u8 *identity(BecCtx *p){
   return aSecret;
 }
 
-/* *pb: this replica holds the checked seed of epoch iEpoch; aSeed (may be
-** 0) receives it. */
-static int seed_get(BecCtx *p, const u8 *aSecret, const BecGraph *g,
+/* *pb: this replica holds the checked seed of epoch iEpoch (whose hash is
+** aHash, the AD of its sealed copy); aSeed (may be 0) receives it. */
+#define SEED_HASH(g, x) ((x)>=1 && (x)<=(g)->nNode ? (g)->aNode[x].aHash : 0)
+static int seed_get(BecCtx *p, const u8 *aSecret, const u8 *aHash,
                     int iEpoch, u8 *aSeed, int *pb){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT nonce, sealed FROM bec_store_epoch_key"
@@ -296,14 +297,14 @@ static int seed_get(BecCtx *p, const u8 *aSecret, const BecGraph *g,
     *pb = 1;
     if( aSeed ){
       u8 aKey[BEC_E2EE_KEY_BYTES];
-      if( aSecret==0
+      if( aSecret==0 || aHash==0
        || sqlite3_column_bytes(pStmt, 0)!=BEC_E2EE_NONCE_BYTES
        || sqlite3_column_bytes(pStmt, 1)!=BEC_E2EE_SEED_BYTES+BEC_E2EE_TAG_BYTES ){
         *pb = 0;
       }else{
         bec_e2ee_store_key(aSecret, aKey);
         if( bec_e2ee_aead_open(aKey, sqlite3_column_blob(pStmt, 0),
-                g->aNode[iEpoch].aHash, BEC_HASH_BYTES,
+                aHash, BEC_HASH_BYTES,
                 sqlite3_column_blob(pStmt, 1),
                 BEC_E2EE_SEED_BYTES+BEC_E2EE_TAG_BYTES, aSeed) ){
           *pb = 0;               /* sealed under another identity */
@@ -347,7 +348,7 @@ static int learn(BecCtx *p, const u8 *aSecret, BecGraph *g, int iEpoch,
     memcpy(aSeed, &work.a[work.n+sizeof(int)], BEC_E2EE_SEED_BYTES);
     bec_crypto_wipe(&work.a[work.n], (size_t)nEntry);
     if( iE<1 || iE>g->nNode || !is_epoch_kind(g->aNode[iE].kind) ) continue;
-    rc = seed_get(p, aSecret, g, iE, 0, &bHave);
+    rc = seed_get(p, aSecret, SEED_HASH(g, iE), iE, 0, &bHave);
     if( rc || bHave ){ bec_crypto_wipe(aSeed, sizeof(aSeed)); continue; }
     rc = bec_ctx_stmt(p, "SELECT hcommit FROM bec_store_epoch WHERE seq=?1",
                       &pStmt);
@@ -738,7 +739,7 @@ static int stored_keyshare(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
     if( rc==SQLITE_OK && aSecret
      && box_find(s.aBox, s.nBox, &aSecret[BEC_SEED_BYTES]) ){
       int bHave = 0;
-      rc = seed_get(p, aSecret, g, iE, 0, &bHave);
+      rc = seed_get(p, aSecret, SEED_HASH(g, iE), iE, 0, &bHave);
       if( rc==SQLITE_OK && !bHave ) rc = open_from(p, aSecret, g, iE, iSeq, pzErr);
     }
   }
@@ -773,18 +774,15 @@ static int e2ee_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
 ** this replica holds opens and matches its commitment. */
 static int e2ee_check(BecCtx *p, char **pzProblems, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  BecGraph *g = 0;
   BecBuf out;
   const u8 *aSecret = identity(p);
   int rc;
   memset(&out, 0, sizeof(out));
   *pzProblems = 0;
-  rc = bec_graph_get(p, &g, pzErr);
-  if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p, "SELECT o.seq, e.hcommit FROM bec_store_op o"
-        " LEFT JOIN bec_store_epoch e ON e.seq=o.seq WHERE o.kind IN (?1, ?2)"
-        " ORDER BY o.seq", &pStmt);
-  }
+  /* (no graph: bec_check must not cache one built from damaged rows) */
+  rc = bec_ctx_stmt(p, "SELECT o.seq, e.hcommit, o.hash FROM bec_store_op o"
+      " LEFT JOIN bec_store_epoch e ON e.seq=o.seq WHERE o.kind IN (?1, ?2)"
+      " ORDER BY o.seq", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, BEC_KIND_ENCRYPT);
   sqlite3_bind_int(pStmt, 2, BEC_KIND_REKEY);
@@ -796,8 +794,8 @@ static int e2ee_check(BecCtx *p, char **pzProblems, char **pzErr){
                       "row\n", x);
       continue;
     }
-    if( aSecret==0 || x<1 || x>g->nNode ) continue;
-    rc = seed_get(p, aSecret, g, x, aSeed, &bHave);
+    if( aSecret==0 || sqlite3_column_bytes(pStmt, 2)!=BEC_HASH_BYTES ) continue;
+    rc = seed_get(p, aSecret, sqlite3_column_blob(pStmt, 2), x, aSeed, &bHave);
     if( rc==SQLITE_OK && bHave ){
       bec_e2ee_commit(aSeed, aCommit);
       if( memcmp(aCommit, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES) ){
@@ -931,7 +929,7 @@ static int epoch_append(BecCtx *p, int kind, u8 *aHashOut, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<top.n; i++){
     u8 aOld[BEC_E2EE_SEED_BYTES];
     int bHave = 0;
-    rc = seed_get(p, aSecret, g, top.a[i], aOld, &bHave);
+    rc = seed_get(p, aSecret, SEED_HASH(g, top.a[i]), top.a[i], aOld, &bHave);
     if( rc==SQLITE_OK && bHave ){
       bec_buf_append(&back, g->aNode[top.a[i]].aHash, BEC_HASH_BYTES, &rc);
       bec_buf_append(&back, aOld, BEC_E2EE_SEED_BYTES, &rc);
@@ -1051,7 +1049,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
   for(i=0; rc==SQLITE_OK && bMe && i<ep.n; i++){
     u8 aSeed[BEC_E2EE_SEED_BYTES];
     int bHave = 0, bIn = 0;
-    rc = seed_get(p, aSecret, g, ep.a[i], aSeed, &bHave);
+    rc = seed_get(p, aSecret, SEED_HASH(g, ep.a[i]), ep.a[i], aSeed, &bHave);
     if( rc==SQLITE_OK && !bHave ){
       /* Ask, unless an own request is still unanswered. */
       sqlite3_stmt *pStmt = 0;
@@ -1204,7 +1202,7 @@ static int write_key(BecCtx *p, const u8 *aSecret, const BecGraph *g,
       *pzWhy = "locked: no key";
       break;
     }
-    if( rc==SQLITE_OK ) rc = seed_get(p, aSecret, g, iE, aSeed, &bHave);
+    if( rc==SQLITE_OK ) rc = seed_get(p, aSecret, SEED_HASH(g, iE), iE, aSeed, &bHave);
     if( rc==SQLITE_OK && !bHave ){
       sqlite3_stmt *pStmt = 0;
       int bBad = 0;
@@ -1385,7 +1383,7 @@ static int write_epochs(BecCtx *p, int bMaySign, Ints *pE, char **pzErr){
     bRekey = pE->n==0 || pE->n>E2EE_MAX_EPOCH;
     for(i=0; rc==SQLITE_OK && !bRekey && i<pE->n; i++){
       int bHave = 0;
-      rc = seed_get(p, aSecret, g, pE->a[i], 0, &bHave);
+      rc = seed_get(p, aSecret, SEED_HASH(g, pE->a[i]), pE->a[i], 0, &bHave);
       if( !bHave ) bRekey = 1;
     }
     if( rc==SQLITE_OK && !bRekey ) rc = readers(p, &keys, &nKey);
