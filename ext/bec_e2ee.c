@@ -978,17 +978,34 @@ static int epoch_append(BecCtx *p, int kind, u8 *aHashOut, char **pzErr){
   return rc;
 }
 
-/* 1 if the prefix of aKey is among the holder prefixes of epoch iEpoch. */
-static int holders_have(BecCtx *p, int iEpoch, const u8 *aKey, int *pb){
+/* The holder prefixes of epoch iEpoch (*pn of them) into pOut. */
+static int holders_load(BecCtx *p, int iEpoch, BecBuf *pOut, int *pn){
   sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT 1 FROM (" E2EE_HOLDERS("?1") ")"
-                           " WHERE pf=?2", &pStmt);
-  *pb = 0;
+  int rc = bec_ctx_stmt(p, E2EE_HOLDERS("?1"), &pStmt);
+  pOut->n = 0;
+  *pn = 0;
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iEpoch);
-  sqlite3_bind_blob(pStmt, 2, aKey, BEC_E2EE_PREFIX_BYTES, SQLITE_STATIC);
-  *pb = sqlite3_step(pStmt)==SQLITE_ROW;
-  return sqlite3_reset(pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_E2EE_PREFIX_BYTES ) continue;
+    bec_buf_append(pOut, sqlite3_column_blob(pStmt, 0), BEC_E2EE_PREFIX_BYTES,
+                   &rc);
+    (*pn)++;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  return rc;
+}
+
+/* 1 if the first bytes of aKey are among the n prefixes of aPf. */
+static int prefix_in(const u8 *aPf, int n, const u8 *aKey){
+  int i;
+  for(i=0; i<n; i++){
+    if( memcmp(&aPf[i*BEC_E2EE_PREFIX_BYTES], aKey, BEC_E2EE_PREFIX_BYTES)==0 ){
+      return 1;
+    }
+  }
+  return 0;
 }
 
 /* Signs the nShare shares in pShares as one keyshare op. */
@@ -1068,14 +1085,15 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
         nShare++;
       }
     }else if( rc==SQLITE_OK ){
-      BecBuf share;
-      int nBox = 0;
+      BecBuf share, hold;
+      int nBox = 0, nHold = 0;
       memset(&share, 0, sizeof(share));
+      memset(&hold, 0, sizeof(hold));
+      rc = holders_load(p, ep.a[i], &hold, &nHold);
       /* The readers are in key order, so the boxes are in prefix order. */
       for(j=0; rc==SQLITE_OK && j<nKey; j++){
         const u8 *aK = &keys.a[j*BEC_PUBKEY_BYTES];
-        rc = holders_have(p, ep.a[i], aK, &bIn);
-        if( rc==SQLITE_OK && !bIn ){
+        if( !prefix_in(hold.a, nHold, aK) ){
           u8 aBox[BEC_E2EE_BOX_BYTES];
           if( bec_e2ee_box_seal(aSeed, aK, aBox)==SQLITE_OK ){
             bec_buf_append(&share, aBox, sizeof(aBox), &rc);
@@ -1090,6 +1108,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
         nShare++;
       }
       bec_buf_free(&share);
+      bec_buf_free(&hold);
     }
     bec_crypto_wipe(aSeed, sizeof(aSeed));
     if( rc==SQLITE_OK && nShare==BEC_E2EE_MAX_SHARE ){
