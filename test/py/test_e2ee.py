@@ -425,6 +425,9 @@ def test_relay_bytes():
     for x in (a, b, c, d):
         T.eq(rows(x), [("topsecret-key", "classified-value")], "a member reads r1 via the relay")
     T.eq(rows(r), None, "the relay shows no table")
+    T.eq(sorted(r.execute("SELECT kind, encrypted FROM bec_ops WHERE kind IN "
+                          "('schema', 'write', 'encrypt')").fetchall()),
+         [("encrypt", 0), ("schema", 1), ("write", 1)], "bec_ops.encrypted")
     T.eq(sorted(reason for _, _, reason in locked(r)), ["no key", "no key"],
          "the relay lists the schema and the write as locked")
     T.eq(one(r, "SELECT count(*) FROM bec_ops"), one(a, "SELECT count(*) FROM bec_ops"),
