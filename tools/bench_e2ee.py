@@ -40,26 +40,26 @@ def one_run(encrypted, k):
     a.execute("PRAGMA journal_mode=WAL")
     a.execute("SELECT bec_keygen()")
     a.execute("SELECT bec_create_group(%s)" % ("'encrypted'" if encrypted else ""))
-    a.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, title TEXT, n INTEGER)")
-    t0 = time.perf_counter()
-    for i in range(ROWS):
-        a.execute("INSERT INTO t VALUES(?, ?, ?)", (i, "row number %d" % i, i * 7))
-    t_insert = time.perf_counter() - t0
-    bodies = [b for (b,) in a.execute("SELECT body FROM bec_ops ORDER BY rowid")]
-    writes = [len(b) for (b,) in a.execute("SELECT body FROM bec_ops WHERE kind='write'")]
     b = connect(fresh("b%d%d" % (encrypted, k)))
     b.execute("PRAGMA journal_mode=WAL")
     b.execute("SELECT bec_keygen()")
     b.execute("SELECT bec_join(?)", (one(a, "SELECT bec_group_id()"),))
-    # b reads: a adds it (and seals it the keys) before shipping.
+    # b is a member (it holds the keys) before a writes.
     a.execute("SELECT bec_add_member(?, 'member')", (one(b, "SELECT bec_pubkey()"),))
-    bodies = [x for (x,) in a.execute("SELECT body FROM bec_ops ORDER BY rowid")]
-    head = [x for x in bodies if becwire.decode_op(x)["kind"] != "write"]
-    tail = [x for x in bodies if becwire.decode_op(x)["kind"] == "write"]
+    a.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, title TEXT, n INTEGER)")
+    head = [x for (x,) in a.execute("SELECT body FROM bec_ops ORDER BY rowid")]
     b.execute("BEGIN")
     for x in head:
         b.execute("SELECT bec_ingest(?)", (x,))
     b.execute("COMMIT")
+    n0 = one(a, "SELECT count(*) FROM bec_ops")
+    t0 = time.perf_counter()
+    for i in range(ROWS):
+        a.execute("INSERT INTO t VALUES(?, ?, ?)", (i, "row number %d" % i, i * 7))
+    t_insert = time.perf_counter() - t0
+    tail = [x for (x,) in a.execute("SELECT body FROM bec_ops ORDER BY rowid")][n0:]
+    writes = [len(x) for x in tail if becwire.decode_op(x)["kind"] == "write"]
+    assert len(writes) == ROWS and len(tail) == ROWS, "one write op per row, nothing else"
     t0 = time.perf_counter()
     b.execute("BEGIN")
     for x in tail:
@@ -67,6 +67,7 @@ def one_run(encrypted, k):
     b.execute("COMMIT")
     t_apply = time.perf_counter() - t0
     assert one(b, "SELECT count(*) FROM t") == ROWS, "b reads every row"
+    assert one(b, "SELECT count(*) FROM bec_locked") == 0, "nothing locked"
     a.close()
     b.close()
     return t_insert, t_apply, statistics.mean(writes)
