@@ -17,6 +17,7 @@
 **   bec_keyfile.c where the unsealed secret key lives: a key file, never SQL
 **   bec_member.c  the membership rules of docs/membership.md
 **   bec_root.c    the threshold root: key generation, signing, epochs
+**   bec_e2ee.c    end-to-end encryption: epochs, keys, encrypted table ops
 **   bec_vtab.c    the read-only eponymous tables (bec_ops, bec_heads ...)
 **   bec_main.c    the entry point and the SQL functions
 **
@@ -109,15 +110,16 @@ typedef uint64_t u64;
 #define BEC_DERIVE_TABLES       2  /* bec_crdt.c: the replicated tables */
 #define BEC_DERIVE_ROOT         3  /* bec_root.c: the threshold root */
 #define BEC_DERIVE_NAMES        4  /* bec_names.c: display names */
+#define BEC_DERIVE_E2EE         5  /* bec_e2ee.c: epochs and their keys */
 
 /* A toy kind, compiled only into the test build (-DBEC_TEST_TOY_KIND), that
 ** shows the whole path of a new kind: its row here, its deriver
 ** (bec_toy_deriver, in test/unit/test_kind.c) and the deriver's line in
 ** bec_main.c (docs/architecture.md walks through it). */
 #ifdef BEC_TEST_TOY_KIND
-# define BEC_DERIVE_TOY 5
+# define BEC_DERIVE_TOY 6
 # define BEC_KIND_TOY_ROW(X) \
-  X(TOY,   16, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
+  X(TOY,   19, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
 #else
 # define BEC_KIND_TOY_ROW(X)
 #endif
@@ -145,6 +147,9 @@ typedef uint64_t u64;
                                                          BEC_DERIVE_ROOT) \
   X(ROOT,         15, "root",         BEC_PAYLOAD_ROOT, BEC_AUTHOR_ROOT, \
                                                          BEC_DERIVE_ROOT) \
+  X(REKEY,    16, "rekey",     BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_E2EE) \
+  X(KEYSHARE, 17, "keyshare",  BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_E2EE) \
+  X(ENCRYPT,  18, "encrypt",   BEC_PAYLOAD_FREE, BEC_AUTHOR_ADMIN,  BEC_DERIVE_E2EE) \
   BEC_KIND_TOY_ROW(X)
 
 enum {
@@ -1438,5 +1443,111 @@ int bec_frost_dkg_finish(const u8 *aSid, int j, const BecFrostDeal *aDeal,
     int n, const u8 *const *apBox, const u8 *aEdSecret,
     BecFrostKey *pKey /* OUT, secret */, int *piBad, char **pzErr)
     BEC_WARN_UNUSED;
+
+/**************************************************************************
+** bec_e2ee_crypto.c / bec_e2ee.c - end-to-end encryption
+** (../shared/E2EE.md, docs/encryption.md): member encryption keys, epoch
+** ops (encrypt, rekey) with key commitments, keyshares, the local sealed
+** store of epoch seeds, bec_epochs and bec_heal().
+*/
+#define BEC_E2EE_SEED_BYTES    32   /* an epoch seed K */
+#define BEC_E2EE_KEY_BYTES     32   /* a derived key (XChaCha20-Poly1305) */
+#define BEC_E2EE_PREFIX_BYTES  8    /* a box names its recipient by this */
+#define BEC_E2EE_SEALED_BYTES  80   /* crypto_box_seal of a seed: 32 + 48 */
+#define BEC_E2EE_BOX_BYTES     (BEC_E2EE_PREFIX_BYTES + BEC_E2EE_SEALED_BYTES)
+#define BEC_E2EE_NONCE_BYTES   24   /* XChaCha20-Poly1305-IETF nonce */
+#define BEC_E2EE_TAG_BYTES     16   /* its tag */
+#define BEC_E2EE_MAX_BOX       65536 /* boxes per epoch block or share */
+#define BEC_E2EE_MAX_SHARE     1024  /* shares per keyshare op */
+#define BEC_E2EE_BLOCK_VERSION 1
+
+/* The primitives (bec_e2ee_crypto.c: libsodium only; no tables).  Every
+** derivation is keyed BLAKE2b-256 with its own domain string. */
+/* A member's X25519 public key from its Ed25519 key: SQLITE_OK, or
+** SQLITE_ERROR if the key has no X25519 form (small order, invalid). */
+int bec_e2ee_xpk(const u8 *aEdPk, u8 *aXPk) BEC_WARN_UNUSED;
+/* H("bec-e2ee-commit-v1" || K). */
+void bec_e2ee_commit(const u8 *aSeed, u8 *aOut);
+/* k_e = H_K("bec-e2ee-epoch-v1" || group id || e). */
+void bec_e2ee_epoch_key(const u8 *aSeed, const u8 *aGroup, const u8 *aEpoch,
+                        u8 *aKey);
+/* H_K("bec-e2ee-back-v1"): the key of an epoch op's back list. */
+void bec_e2ee_back_key(const u8 *aSeed, u8 *aKey);
+/* H_seed("bec-e2ee-store-v1"): the key that seals seeds in this database,
+** from the identity's Ed25519 seed. */
+void bec_e2ee_store_key(const u8 *aIdSeed, u8 *aKey);
+/* k_w of several epochs: H("bec-e2ee-merge-v1" || e_1 || k_1 ...), the
+** epochs (n * 32 bytes) strictly increasing, aKeys their keys. */
+void bec_e2ee_merge_key(int n, const u8 *aEpoch, const u8 *aKeys, u8 *aOut);
+/* A box: the recipient's 8-byte prefix || crypto_box_seal(K, x_pk).
+** SQLITE_ERROR if the recipient's key has no X25519 form. */
+int bec_e2ee_box_seal(const u8 *aSeed, const u8 *aEdPk, u8 *aBox)
+    BEC_WARN_UNUSED;
+/* Opens a box's sealed part with the identity's Ed25519 secret key (seed
+** || public key): SQLITE_OK with aSeed (secret), else SQLITE_ERROR. */
+int bec_e2ee_box_open(const u8 *aSealed, const u8 *aEdSecret, u8 *aSeed)
+    BEC_WARN_UNUSED;
+/* XChaCha20-Poly1305-IETF: aOut gets n + BEC_E2EE_TAG_BYTES bytes. */
+void bec_e2ee_aead_seal(const u8 *aKey, const u8 *aNonce, const u8 *aAd,
+                        i64 nAd, const u8 *aPt, i64 n, u8 *aOut);
+/* The reverse: aOut gets n - BEC_E2EE_TAG_BYTES bytes; SQLITE_ERROR if the
+** ciphertext does not authenticate. */
+int bec_e2ee_aead_open(const u8 *aKey, const u8 *aNonce, const u8 *aAd,
+                       i64 nAd, const u8 *aCt, i64 n, u8 *aOut)
+    BEC_WARN_UNUSED;
+
+/* sodium_pad to a multiple of BEC_E2EE_PAD_BYTES (a[n..nMax-1] must be
+** writable; nMax at least bec_e2ee_padded(n)) and sodium_unpad. */
+#define BEC_E2EE_PAD_BYTES     256
+#define bec_e2ee_padded(n)     (((n)/BEC_E2EE_PAD_BYTES+1)*BEC_E2EE_PAD_BYTES)
+int bec_e2ee_pad(u8 *a, i64 n, i64 nMax, i64 *pnOut) BEC_WARN_UNUSED;
+int bec_e2ee_unpad(const u8 *a, i64 n, i64 *pnOut) BEC_WARN_UNUSED;
+
+/* The deriver (bec_e2ee.c): judges epoch ops and keyshares without keys
+** (xAdmit), records epochs, holders and back links and opens this
+** replica's boxes (xStored); owns bec_store_epoch, _epoch_holder,
+** _epoch_back, _epoch_req, _epoch_key and _epoch_bad. */
+extern const BecDeriver bec_e2ee_deriver;
+/* Registers bec_create_group(mode), bec_encrypt_group(), bec_rekey(),
+** bec_heal() and the bec_epochs table. */
+int bec_e2ee_register(sqlite3*, BecCtx*);
+/* Hooks of bec_add_member / bec_remove_member (bec_member.c): before an
+** add, refuses a key that cannot receive keys in an encrypted group; after
+** an add or a removal of another member, seals the seeds to the newcomer
+** (a keyshare) or rotates (a rekey).  Nothing in a plaintext group. */
+int bec_e2ee_before_member_op(BecCtx*, int kind, const u8 *aTarget,
+                              char **pzErr);
+int bec_e2ee_after_member_op(BecCtx*, int kind, const u8 *aTarget,
+                             char **pzErr);
+/* bec_sync_apply, after a message that stored new ops: bec_heal(), which
+** does nothing without an unlocked identity.  Only a failure of this
+** database (out of memory, I/O) is returned; a refusal to sign is not. */
+int bec_e2ee_sync_heal(BecCtx*, char **pzErr);
+
+/* Encrypted schema and write ops (E2EE.md section 5).  The merge calls
+** these where a table op's payload is produced and consumed, and sees
+** plaintext only.
+** bec_e2ee_open: if pOp (schema or write) carries the envelope, points
+** pOp->aPayload/nPayload at its plaintext (*ppFree, from sqlite3_malloc64,
+** the caller frees it); if this replica cannot open it, *pzLocked is why
+** ("locked: no key", "locked: bad commitment", "locked: undecryptable",
+** static) and pOp is unchanged.  A plaintext payload is left as it is. */
+#define BEC_E2EE_LOCKED_PREFIX "locked: "
+#define BEC_E2EE_ENVELOPE   0xE2    /* first byte of an encrypted payload: no
+                                   ** table payload version (those count up
+                                   ** from 1; schema payloads are at 2) */
+extern const char bec_e2ee_undecryptable[];
+int bec_e2ee_open(BecCtx*, BecOp *pOp, u8 **ppFree, const char **pzLocked,
+                  char **pzErr);
+/* Before a local transaction's first write: in an encrypted group, signs
+** the rekey or keyshare that the writer's safety rule asks for (E2EE.md
+** section 6), so that the write op's seq is known. */
+int bec_e2ee_before_write(BecCtx*, char **pzErr);
+/* The payload of a local schema or write op as it is signed: in an
+** encrypted group pOut gets the envelope of aPt (under the current epochs,
+** bound to the current heads); in a plaintext group pOut stays empty.
+** bMaySign: the safety rule may sign ops first (not inside a commit). */
+int bec_e2ee_seal(BecCtx*, int kind, const u8 *aPt, i64 nPt, int bMaySign,
+                  BecBuf *pOut, char **pzErr);
 
 #endif /* BEC_INT_H */

@@ -235,9 +235,17 @@ int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
   sqlite3_bind_int(pStmt, 1, iSchema);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     BecOp op;
+    u8 *aPlain = 0;               /* e2ee: the plaintext of an envelope */
+    const char *zLocked = 0;
     rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                        sqlite3_column_bytes(pStmt, 1), &op, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+    if( rc==SQLITE_OK && zLocked ){
+      *pzErr = sqlite3_mprintf("bec: schema op %d is %s", iSchema, zLocked);
+      rc = SQLITE_ERROR;
+    }
     if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, pp, pzErr);
+    sqlite3_free(aPlain);
     if( rc==SQLITE_OK && aHash && sqlite3_column_bytes(pStmt, 0)==BEC_HASH_BYTES ){
       memcpy(aHash, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
     }
@@ -1022,6 +1030,23 @@ static void reason_set(char **pzReason, int *pRc, const char *zFmt, ...){
   else reason_clean(*pzReason);
 }
 
+/* e2ee: *pzLock (sqlite3_free it) is the reason schema or write op x is
+** ignored with when it is locked ("locked: ..."), else 0. */
+static int locked_reason(BecCtx *p, int x, char **pzLock){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT reason FROM bec_store_ignored WHERE seq=?1"
+                           " AND reason LIKE 'locked: %'", &pStmt);
+  *pzLock = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, x);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pzLock = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 0));
+    if( *pzLock==0 ) rc = SQLITE_NOMEM;
+  }
+  sqlite3_reset(pStmt);
+  return rc;
+}
+
 /* Examines a write op whose causal past pAnc answers (its own seq may be
 ** nNode+1: not stored yet).  If its bytes are malformed: a refusal in
 ** *pRefuse (acceptance), or, with pRefuse 0, BEC_MALFORMED with *pzErr (a
@@ -1070,6 +1095,20 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
                  "op", zHex);
       bParse = 0;
       continue;
+    }
+    {
+      /* e2ee: a write to a table whose create op is locked is locked. */
+      char *zLock = 0;
+      rc = locked_reason(p, iSchema, &zLock);
+      if( rc==SQLITE_OK && zLock ){
+        sqlite3_free(*pzReason);
+        *pzReason = sqlite3_mprintf("%s", "locked: no key");
+        if( *pzReason==0 ) rc = SQLITE_NOMEM;
+        sqlite3_free(zLock);
+        bParse = 0;
+        break;
+      }
+      if( rc ) break;
     }
     rc = bec_crdt_load_schema(p, iSchema, &aSchema[i], 0, pzErr);
     if( rc ) break;
@@ -1166,9 +1205,38 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
   return rc;
 }
 
-/* The verdict on stored op x (kind schema or write), from scratch. */
+/* The verdict on stored op x (kind schema or write), from scratch (its
+** plaintext, if end-to-end encrypted, else why it is locked). */
+static int verdict_plain(BecCtx*, const BecGraph*, int, int, const BecOp*,
+                         char**, char**);
 static int verdict_stored(BecCtx *p, const BecGraph *g, int x, int bAll,
-                          const BecOp *pOp, char **pzReason, char **pzErr){
+                          const BecOp *pOpIn, char **pzReason, char **pzErr){
+  BecOp op = *pOpIn;
+  const BecOp *pOp = &op;
+  u8 *aPlain = 0;                 /* e2ee: the plaintext of an envelope */
+  const char *zLocked = 0;
+  int rc;
+  *pzReason = 0;
+  rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+  if( rc==SQLITE_OK && zLocked ){
+    *pzReason = sqlite3_mprintf("%s", zLocked);
+    return *pzReason ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc ) return rc;
+  rc = verdict_plain(p, g, x, bAll, pOp, pzReason, pzErr);
+  if( rc==BEC_MALFORMED && aPlain ){
+    /* Opened by every holder alike, yet not a payload: undecryptable. */
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    sqlite3_free(*pzReason);
+    *pzReason = sqlite3_mprintf("%s", bec_e2ee_undecryptable);
+    rc = *pzReason ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  sqlite3_free(aPlain);
+  return rc;
+}
+static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
+                         const BecOp *pOp, char **pzReason, char **pzErr){
   int rc;
   *pzReason = 0;
   if( pOp->kind==BEC_KIND_SCHEMA ){
@@ -2062,17 +2130,32 @@ int bec_crdt_feed_trim(BecCtx *p, i64 iCursor, i64 *pnDel){
 /* Applies the changes of write op x to live tables (only to incarnation
 ** iOnly if non-zero).  bAll: every earlier op is an ancestor of x.
 ** pKinds (may be 0): receives the BEC_FEED_* of each change. */
-static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
+static int apply_plain(BecCtx*, Merge*, int, const BecOp*, int, int, BecBuf*,
+                       BecGraph*, char**);
+static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOpIn, int bAll,
                        int iOnly, BecBuf *pKinds, char **pzErr){
-  BecWriteReader wr;
   BecGraph *g = 0;
+  int rc;
+
+  BecOp op = *pOpIn;
+  const BecOp *pOp = &op;
+  u8 *aPlain = 0;                 /* e2ee: the plaintext of an envelope */
+  const char *zLocked = 0;
+
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+  if( rc || zLocked ) return rc;  /* (a locked op is ignored: never here) */
+  rc = apply_plain(p, m, x, pOp, bAll, iOnly, pKinds, g, pzErr);
+  sqlite3_free(aPlain);
+  return rc;
+}
+static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
+                       int iOnly, BecBuf *pKinds, BecGraph *g, char **pzErr){
+  BecWriteReader wr;
   BecSchema *aSchema[BEC_WRITE_MAX_TABLES];
   BecTab *aTab[BEC_WRITE_MAX_TABLES];
   int nLoaded = 0;
   int rc, i;
-
-  rc = bec_graph_get(p, &g, pzErr);
-  if( rc ) return rc;
   rc = bec_write_open(&wr, pOp->aPayload, pOp->nPayload);
   if( rc ){
     *pzErr = sqlite3_mprintf("malformed: bad write payload");
@@ -2146,8 +2229,10 @@ int bec_crdt_txn_begin(BecCtx *p, char **pzErr){
   int rc;
   if( pC->bTxn ) return SQLITE_OK;
   rc = bec_dag_secret(p, &aSecret, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
+  /* e2ee: the rekey or keyshare the safety rule asks for goes first. */
+  if( rc==SQLITE_OK ) rc = bec_e2ee_before_write(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ){
     pC->bTxn = 1;
     pC->iSeq = g->nNode + 1;
@@ -2575,10 +2660,21 @@ static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
     int x = sqlite3_column_int(pStmt, 0);
     BecOp op;
     BecSchema *s = 0;
+    u8 *aPlain = 0;               /* e2ee: the plaintext of an envelope */
+    const char *zLocked = 0;
     if( x<1 || x>g->nNode || !g->aNode[x].bValid ) continue;
     rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                        sqlite3_column_bytes(pStmt, 1), &op, pzErr);
-    if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+    if( rc==SQLITE_OK && zLocked ) continue;
+    if( rc==SQLITE_OK && bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr) ){
+      /* an undecryptable plaintext (a plaintext one is refused) */
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
+      sqlite3_free(aPlain);
+      continue;
+    }
+    sqlite3_free(aPlain);
     if( rc==SQLITE_OK && sqlite3_stricmp(s->zName, zName)==0 ){
       int bOk = 0;
       rc = schema_applies(p, x, s, &bOk);
@@ -2612,9 +2708,29 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   BecSchema *s = 0;
   char *zReason = 0;
+  BecOp op = *pOp;
+  u8 *aPlain = 0;
+  const char *zLocked = 0;
   int rc, iOld = 0;
   rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ){
+    /* e2ee: a locked or undecryptable schema op is ignored with why. */
+    rc = verdict_stored(p, g, iSeq, 0, pOp, &zReason, pzErr);
+    if( rc==SQLITE_OK && zReason
+     && strncmp(zReason, BEC_E2EE_LOCKED_PREFIX, 8)==0 ){
+      rc = ignore_op(p, iSeq, zReason);
+      sqlite3_free(zReason);
+      return rc;
+    }
+    sqlite3_free(zReason);
+    zReason = 0;
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+    pOp = &op;
+  }
   if( rc==SQLITE_OK ) rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
+  sqlite3_free(aPlain);
   if( rc==SQLITE_OK ) rc = verdict_schema(p, s, &zReason);
   if( rc==SQLITE_OK && zReason ){
     /* Not in bec's closed form: stored, ignored, never partly applied. */
@@ -2672,8 +2788,18 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( pOp->kind==BEC_KIND_SCHEMA ) return on_schema(p, iSeq, pOp, pzErr);
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
   /* Are this op's changes the ones applied ahead as seq iSeq? */
-  bAhead = pC->aAhead && iSeq==pC->iSeq && pOp->nPayload==pC->nAhead
-        && memcmp(pOp->aPayload, pC->aAhead, (size_t)pC->nAhead)==0;
+  bAhead = pC->aAhead && iSeq==pC->iSeq;
+  if( bAhead ){
+    /* (compared as plaintext: e2ee opens an envelope) */
+    BecOp op = *pOp;
+    u8 *aPlain = 0;
+    const char *zLocked = 0;
+    rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+    if( rc ) return rc;
+    bAhead = zLocked==0 && op.nPayload==pC->nAhead
+          && memcmp(op.aPayload, pC->aAhead, (size_t)pC->nAhead)==0;
+    sqlite3_free(aPlain);
+  }
   if( !bAhead && pC->bTxn && pC->nChange>0 ){
     *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
         "transaction has unsigned writes to bec tables: commit or roll back "
@@ -2746,6 +2872,10 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<n; i++){
     int x = aSeq[i];
     BecOp op;
+    sqlite3_stmt *pStmt2 = 0;
+    u8 *aPlain = 0;               /* e2ee: the plaintext of an envelope */
+    const char *zLocked = 0;
+    int bUnlocked = 0;
     if( x<1 || x>g->nNode ) continue;
     if( g->aNode[x].kind!=BEC_KIND_SCHEMA && g->aNode[x].kind!=BEC_KIND_WRITE ){
       continue;
@@ -2759,10 +2889,45 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
     }
     rc = bec_op_decode(sqlite3_column_blob(pStmt, 0),
                        sqlite3_column_bytes(pStmt, 0), &op, pzErr);
+    /* e2ee: an op locked for want of a key is judged again (new seeds
+    ** publish the locked ops here); still locked, it stays ignored. */
+    if( rc==SQLITE_OK ){
+      char *zLock = 0, *zReason = 0;
+      rc = locked_reason(p, x, &zLock);
+      if( rc==SQLITE_OK && zLock ){
+        rc = verdict_stored(p, g, x, 0, &op, &zReason, pzErr);
+        if( rc==SQLITE_OK && zReason==0 ){
+          rc = bec_ctx_stmt(p, "DELETE FROM bec_store_ignored WHERE seq=?1",
+                            &pStmt2);
+          if( rc==SQLITE_OK ){
+            sqlite3_bind_int(pStmt2, 1, x);
+            sqlite3_step(pStmt2);
+            rc = sqlite3_reset(pStmt2);
+          }
+          bUnlocked = 1;
+        }else if( rc==SQLITE_OK && strcmp(zReason, zLock)!=0 ){
+          rc = ignore_op(p, x, zReason);
+        }
+      }
+      if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+      if( rc==SQLITE_OK && zLocked ){
+        sqlite3_free(zLock);
+        sqlite3_free(zReason);
+        sqlite3_free(aPlain);
+        aPlain = 0;
+        sqlite3_reset(pStmt);
+        continue;
+      }
+      sqlite3_free(zLock);
+      sqlite3_free(zReason);
+    }
     if( rc==SQLITE_OK && op.kind==BEC_KIND_SCHEMA ){
       BecSchema *s = 0, *pWin = 0;
       int iOld = 0, iWin = 0;
       rc = bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr);
+      if( rc==SQLITE_OK && bUnlocked && s->action==BEC_SCHEMA_CREATE ){
+        rc = store_columns(p, x, s);
+      }
       /* s is a copy: end the read of the op's row now, or the DROP TABLE
       ** of set_winner finds this statement active (SQLITE_LOCKED). */
       sqlite3_reset(pStmt);
@@ -2796,6 +2961,7 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
         }
       }
     }
+    sqlite3_free(aPlain);
     sqlite3_reset(pStmt);
   }
   for(i=0; rc==SQLITE_OK && i<nTbl; i++){
@@ -2826,6 +2992,14 @@ static int crdt_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   char *zReason = 0;
   Anc anc;
   int rc;
+  if( (pOp->kind==BEC_KIND_SCHEMA || pOp->kind==BEC_KIND_WRITE)
+   && pOp->nPayload>0 && pOp->aPayload[0]==BEC_E2EE_ENVELOPE ){
+    /* e2ee: an envelope is judged without keys by bec_e2ee.c; its
+    ** plaintext is judged when stored (verdict_stored). */
+    rc = bec_crdt_get(p, &pC);
+    if( rc==SQLITE_OK ) pC->aVerdictBody = 0;
+    return rc;
+  }
   if( pOp->kind==BEC_KIND_SCHEMA ){
     BecSchema *s = 0;
     char *zWhy = 0;
@@ -2897,7 +3071,7 @@ void bec_crdt_txn_reset(BecCrdt *pC){
 
 int bec_crdt_flush(BecCtx *p, char **pzErr){
   BecCrdt *pC = p->pCrdt;
-  BecBuf pay;
+  BecBuf pay, sealed;
   u8 aHash[BEC_HASH_BYTES];
   int rc = SQLITE_OK;
   int bNested;
@@ -2906,6 +3080,7 @@ int bec_crdt_flush(BecCtx *p, char **pzErr){
     return SQLITE_OK;
   }
   memset(&pay, 0, sizeof(pay));
+  memset(&sealed, 0, sizeof(sealed));
   bec_buf_append_u8(&pay, BEC_TABLE_FORMAT, &rc);
   bec_buf_append_varint(&pay, (u64)pC->nTable, &rc);
   bec_buf_append(&pay, pC->aTableHash, (i64)pC->nTable*BEC_HASH_BYTES, &rc);
@@ -2922,12 +3097,18 @@ int bec_crdt_flush(BecCtx *p, char **pzErr){
     p->bNested = 1;
     pC->aAhead = pay.a;
     pC->nAhead = pay.n;
-    rc = bec_dag_append(p, BEC_KIND_WRITE, pay.a, pay.n, aHash, pzErr);
+    /* e2ee: in an encrypted group the op carries the envelope. */
+    rc = bec_e2ee_seal(p, BEC_KIND_WRITE, pay.a, pay.n, 0, &sealed, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = bec_dag_append(p, BEC_KIND_WRITE, sealed.n ? sealed.a : pay.a,
+                          sealed.n ? sealed.n : pay.n, aHash, pzErr);
+    }
     pC->aAhead = 0;
     pC->nAhead = 0;
     p->bNested = bNested;
   }
   bec_buf_free(&pay);
+  bec_buf_free(&sealed);
   bec_crdt_txn_reset(pC);
   return rc;
 }
@@ -3239,11 +3420,16 @@ static int crdt_check(BecCtx *p, char **pzProblems, char **pzErr){
     if( zName==0 ){
       BecOp op;
       char *zWhy = 0;
+      u8 *aPlain = 0;             /* e2ee: the plaintext of an envelope */
+      const char *zLocked = 0;
       if( bec_op_decode(sqlite3_column_blob(pStmt, 0),
                         sqlite3_column_bytes(pStmt, 0), &op, &zWhy)==SQLITE_OK
+       && bec_e2ee_open(p, &op, &aPlain, &zLocked, &zWhy)==SQLITE_OK
+       && zLocked==0
        && bec_schema_decode(op.aPayload, op.nPayload, &s, &zWhy)==SQLITE_OK ){
         zName = s->zName;
       }
+      sqlite3_free(aPlain);
       sqlite3_free(zWhy);
     }
     if( zName ){

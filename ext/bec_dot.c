@@ -567,7 +567,8 @@ static int shown_preds(Dot *d, int i){
 static int collapsible(const BecNode *pNode){
   return pNode->bValid && pNode->kind!=BEC_KIND_SCHEMA
       && pNode->kind!=BEC_KIND_CREATE && pNode->kind!=BEC_KIND_NAME
-      && !bec_kind_derives(pNode->kind, BEC_DERIVE_MEMBERSHIP);
+      && !bec_kind_derives(pNode->kind, BEC_DERIVE_MEMBERSHIP)
+      && !bec_kind_derives(pNode->kind, BEC_DERIVE_E2EE);
 }
 
 /* The DOT id of box head i. */

@@ -51,6 +51,7 @@ struct FeedTab {
 struct FeedCursor {
   sqlite3_vtab_cursor base;
   BecCtx *pCtx;
+  u8 *aPlain;                /* e2ee: the open op's plaintext, owned */
   sqlite3_stmt *pStmt;       /* owned: the feed rows after `since` */
   i64 iSince;
   int bEof;
@@ -149,6 +150,8 @@ static int feedOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
 static void feed_op_close(FeedCursor *p){
   schemas_free(&p->aSchema, &p->nSchema);
   p->bOpen = 0;
+  sqlite3_free(p->aPlain);
+  p->aPlain = 0;
 }
 
 static int feedClose(sqlite3_vtab_cursor *pCur){
@@ -218,9 +221,13 @@ static int feed_row(FeedCursor *p, int *pbShown, char **pzErr){
     BecOp op;
     p->eRow = 1;
     if( sqlite3_column_type(pS, 4)==SQLITE_NULL ) return SQLITE_OK;  /* gone */
+    const char *zLocked = 0;
     rc = bec_op_decode(sqlite3_column_blob(pS, 4), sqlite3_column_bytes(pS, 4),
                        &op, pzErr);
     if( rc==SQLITE_OK && op.kind!=BEC_KIND_WRITE ) rc = SQLITE_CORRUPT;
+    /* e2ee: an applied op opens (the feed lists applied changes only). */
+    if( rc==SQLITE_OK ) rc = bec_e2ee_open(p->pCtx, &op, &p->aPlain, &zLocked, pzErr);
+    if( rc==SQLITE_OK && zLocked ) return SQLITE_OK;
     if( rc==SQLITE_OK ) rc = bec_write_open(&p->wr, op.aPayload, op.nPayload);
     if( rc==SQLITE_OK ){
       p->aSchema = sqlite3_malloc64(sizeof(BecSchema*)*(sqlite3_uint64)(p->wr.nTable+1));
@@ -446,6 +453,7 @@ typedef struct HistCursor HistCursor;
 struct HistCursor {
   sqlite3_vtab_cursor base;
   BecCtx *pCtx;
+  u8 *aPlain;                /* e2ee: the open op's plaintext, owned */
   sqlite3_stmt *pStmt;       /* owned: write ops after the create op */
   BecSchema *pSchema;        /* the table's current incarnation, owned */
   u8 aHash[BEC_HASH_BYTES];  /* its create op's hash */
@@ -501,6 +509,8 @@ static int histOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
 static void hist_op_close(HistCursor *p){
   schemas_free(&p->aOther, &p->nOther);
   p->bOpen = 0;
+  sqlite3_free(p->aPlain);
+  p->aPlain = 0;
 }
 
 static void hist_reset(HistCursor *p){
@@ -558,9 +568,13 @@ static int hist_advance(HistCursor *p, char **pzErr){
       return sqlite3_reset(p->pStmt);
     }else{
       BecOp op;
+      const char *zLocked = 0;
       int i;
       rc = bec_op_decode(sqlite3_column_blob(p->pStmt, 0),
                          sqlite3_column_bytes(p->pStmt, 0), &op, pzErr);
+      /* e2ee: a locked op is not shown (this replica cannot read it). */
+      if( rc==SQLITE_OK ) rc = bec_e2ee_open(p->pCtx, &op, &p->aPlain, &zLocked, pzErr);
+      if( rc==SQLITE_OK && zLocked ) continue;
       if( rc==SQLITE_OK ) rc = bec_write_open(&p->wr, op.aPayload, op.nPayload);
       if( rc ) return rc;
       p->aOther = sqlite3_malloc64(sizeof(BecSchema*)*(sqlite3_uint64)(p->wr.nTable+1));

@@ -492,6 +492,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
     &bec_member_deriver, &bec_crdt_deriver, &bec_sync_deriver,
     &bec_root_deriver,
     &bec_names_deriver, &bec_invite_deriver,
+    &bec_e2ee_deriver,
 #ifdef BEC_TEST_TOY_KIND
     &bec_toy_deriver,
 #endif
@@ -532,6 +533,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = bec_progress_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_sync_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_root_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_e2ee_register(db, pCtx);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_register_funcs(db, pCtx, aFunc,
                                 (int)(sizeof(aFunc)/sizeof(aFunc[0])));

@@ -1915,9 +1915,11 @@ static void fnAddMember(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   aPayload[BEC_PUBKEY_BYTES] = (u8)role;
   rc = local_check(p, "bec_add_member", BEC_KIND_ADD, role, aPayload, &zErr);
+  if( rc==SQLITE_OK ) rc = bec_e2ee_before_member_op(p, BEC_KIND_ADD, aPayload, &zErr);
   if( rc==SQLITE_OK ){
     rc = bec_dag_append(p, BEC_KIND_ADD, aPayload, sizeof(aPayload), aHash, &zErr);
   }
+  if( rc==SQLITE_OK ) rc = bec_e2ee_after_member_op(p, BEC_KIND_ADD, aPayload, &zErr);
   if( rc ) bec_fn_error(ctx, rc, zErr);
   else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
@@ -1937,6 +1939,7 @@ static void fnRemoveMember(sqlite3_context *ctx, int argc, sqlite3_value **argv)
   if( rc==SQLITE_OK ){
     rc = bec_dag_append(p, BEC_KIND_REMOVE, aKey, sizeof(aKey), aHash, &zErr);
   }
+  if( rc==SQLITE_OK ) rc = bec_e2ee_after_member_op(p, BEC_KIND_REMOVE, aKey, &zErr);
   if( rc ) bec_fn_error(ctx, rc, zErr);
   else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }

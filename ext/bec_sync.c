@@ -942,6 +942,8 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
 
   /* Store what it carries. */
   rc = accept_ops(p, s, &in, &recv, &d, &nParked, pzErr);
+  /* New ops may leave members without keys: heal before replying. */
+  if( rc==SQLITE_OK && d.nOpsRecv>0 ) rc = bec_e2ee_sync_heal(p, pzErr);
   s->nOpsRecv += d.nOpsRecv;
   s->nRejected += d.nRejected;
 

@@ -815,7 +815,17 @@ static int append_schema(BecCtx *p, const BecSchema *s, u8 *aHash, char **pzErr)
   /* Inside xCreate or xDestroy: this statement is the DDL of the op, and
   ** the merge runs none (bNested). */
   p->bNested = 1;
-  rc = bec_dag_append(p, BEC_KIND_SCHEMA, pay.a, pay.n, aHash, pzErr);
+  {
+    /* e2ee: in an encrypted group the op carries the envelope. */
+    BecBuf sealed;
+    memset(&sealed, 0, sizeof(sealed));
+    rc = bec_e2ee_seal(p, BEC_KIND_SCHEMA, pay.a, pay.n, 1, &sealed, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = bec_dag_append(p, BEC_KIND_SCHEMA, sealed.n ? sealed.a : pay.a,
+                          sealed.n ? sealed.n : pay.n, aHash, pzErr);
+    }
+    bec_buf_free(&sealed);
+  }
   p->bNested = bNested;
   bec_buf_free(&pay);
   return rc;

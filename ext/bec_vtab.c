@@ -281,7 +281,7 @@ static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
     if( pK ) sqlite3_result_text(ctx, pK->zName, -1, SQLITE_STATIC);
     return SQLITE_OK;   /* an unknown number shows as NULL */
   }
-  if( i!=3 && i!=8 ) return SQLITE_NOTFOUND;
+  if( i!=3 && i!=8 && i!=11 ) return SQLITE_NOTFOUND;
   if( bec_op_decode(sqlite3_column_blob(pStmt, iBody),
                     sqlite3_column_bytes(pStmt, iBody), &op, &zErr) ){
     sqlite3_result_error(ctx, zErr ? zErr : "bec_ops: corrupt op", -1);
@@ -291,6 +291,11 @@ static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
   if( i==8 ){
     sqlite3_result_blob64(ctx, op.aPayload, (sqlite3_uint64)op.nPayload,
                           SQLITE_TRANSIENT);
+  }else if( i==11 ){
+    /* encrypted: a schema or write op that carries the e2ee envelope. */
+    sqlite3_result_int(ctx, (op.kind==BEC_KIND_SCHEMA || op.kind==BEC_KIND_WRITE)
+                            && op.nPayload>0
+                            && op.aPayload[0]==BEC_E2EE_ENVELOPE);
   }else{
     /* deps: a JSON array of the predecessors' hex hashes. */
     char *z = bec_hex_json_array(op.aPred, op.nPred);
@@ -307,7 +312,7 @@ static const BecTableDef aDagTable[] = {
   { "bec_ops",
     "CREATE TABLE x(hash TEXT, author TEXT, kind TEXT, deps TEXT, depth INTEGER,"
     " target TEXT, role TEXT, valid INTEGER, payload BLOB, body BLOB,"
-    " reason TEXT)",
+    " reason TEXT, encrypted INTEGER)",
     "SELECT " HEX("o.hash") ", " HEX("a.pubkey") ","
     " o.kind,"
     " NULL, o.depth, " HEX("t.pubkey") ","
@@ -318,7 +323,7 @@ static const BecTableDef aDagTable[] = {
     " o.valid AND NOT " BEC_MERGE_IGNORED("o.seq") ", NULL, o.body,"
     " coalesce(" BEC_MERGE_REASON("o.seq") ", CASE WHEN NOT o.valid THEN"
     " 'membership: invalid under the membership rules (docs/membership.md,"
-    " rules 4 and 7)' END)"
+    " rules 4 and 7)' END), NULL"
     " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
     " LEFT JOIN bec_store_author t ON t.id=o.target WHERE 1",
     "ORDER BY o.seq",

@@ -140,7 +140,7 @@ static void test_table(void){
 #ifdef BEC_TEST_TOY_KIND
     CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_TOY);
 #else
-    CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_NAMES);
+    CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_E2EE);
 #endif
     CHECK(bec_kind_derives(k, pK->eDerive));
     /* Only create founds a group; the target rules are membership's. */
@@ -414,7 +414,12 @@ static void test_db(void){
       "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
       "INSERT INTO t VALUES(1, 'one');"
       "SELECT bec_remove_member('" "00112233445566778899aabbccddeeff"
-      "00112233445566778899aabbccddeeff');", 0, 0, &zErr);
+      "00112233445566778899aabbccddeeff');"
+      /* End-to-end encryption: encrypt, rekey, and the keyshare that gives
+      ** a newcomer the current seed. */
+      "SELECT bec_encrypt_group(); SELECT bec_rekey();"
+      "SELECT bec_add_member('ea4a6c63e29c520abef5507b132ec5f9"
+      "954776aebebe7b92421eea691446d22c', 'member');", 0, 0, &zErr);
   CHECK_MSG(rc==SQLITE_OK, "%s", zErr ? zErr : "");
   sqlite3_free(zErr); zErr = 0;
 #ifdef BEC_TEST_TOY_KIND
@@ -505,7 +510,7 @@ static void test_docs(void){
     "the root"
   };
   static const char *azDerive[] = { "none", "membership", "tables", "root",
-                                    "names", "toy" };
+                                    "names", "e2ee", "toy" };
   const char *zRoot = getenv("BEC_ROOT");
   char zPath[512], zLine[1024];
   FILE *f;
