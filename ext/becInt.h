@@ -745,6 +745,11 @@ int bec_member_register(sqlite3*, BecCtx*);
 ** zFunc. */
 int bec_member_may_append(BecCtx*, const char *zFunc, int kind, int role,
                           const u8 *aTarget, char **pzErr);
+/* bec_add_member's and bec_remove_member's whole local path: the check
+** above, then the op (aPayload: target key, and for ADD the role byte),
+** with what an encrypted group needs around it. */
+int bec_member_append(BecCtx*, const char *zFunc, int kind,
+                      const u8 *aPayload, u8 *aHash, char **pzErr);
 
 /**************************************************************************
 ** bec_root.c - the threshold root: key generation (root-open, dkg-deal,

@@ -375,10 +375,11 @@ int bec_invite_redeem(BecCtx *p, const u8 *aRed, u8 *aHash, int *pbAdded,
     return refuse(p, aInvite, pzWhy, zWhy);
   }
   /* The add and the mark commit together: an invite is used exactly when
-  ** its add exists. */
+  ** its add exists.  The add takes the path bec_add_member takes (in an
+  ** encrypted group the newcomer's keys follow it). */
   rc = bec_ctx_begin(p, &spRedeem);
-  if( rc==SQLITE_OK ) rc = bec_dag_append(p, BEC_KIND_ADD, aPayload,
-                                          sizeof(aPayload), aHash, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_member_append(p, "invitation", BEC_KIND_ADD,
+                                             aPayload, aHash, pzErr);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "UPDATE bec_store_invite SET used_by=?2, used_op=?3, "
                          "refusal=NULL WHERE invite=?1", &pStmt);

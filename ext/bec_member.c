@@ -1894,6 +1894,19 @@ int bec_member_may_append(BecCtx *p, const char *zFunc, int kind, int role,
   return local_check(p, zFunc, kind, role, aTarget, pzErr);
 }
 
+int bec_member_append(BecCtx *p, const char *zFunc, int kind,
+                      const u8 *aPayload, u8 *aHash, char **pzErr){
+  int role = kind==BEC_KIND_ADD ? aPayload[BEC_PUBKEY_BYTES] : 0;
+  i64 nPayload = kind==BEC_KIND_ADD ? BEC_PUBKEY_BYTES+1 : BEC_PUBKEY_BYTES;
+  int rc = local_check(p, zFunc, kind, role, aPayload, pzErr);
+  /* An encrypted group: the newcomer must be able to receive keys, and
+  ** gets them (or the key moves on after a removal) right after. */
+  if( rc==SQLITE_OK ) rc = bec_e2ee_before_member_op(p, kind, aPayload, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_append(p, kind, aPayload, nPayload, aHash, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_e2ee_after_member_op(p, kind, aPayload, pzErr);
+  return rc;
+}
+
 /* bec_add_member(pubkey, role): appends add(pubkey, role); returns its
 ** hash. */
 static void fnAddMember(sqlite3_context *ctx, int argc, sqlite3_value **argv){
@@ -1914,12 +1927,7 @@ static void fnAddMember(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   aPayload[BEC_PUBKEY_BYTES] = (u8)role;
-  rc = local_check(p, "bec_add_member", BEC_KIND_ADD, role, aPayload, &zErr);
-  if( rc==SQLITE_OK ) rc = bec_e2ee_before_member_op(p, BEC_KIND_ADD, aPayload, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = bec_dag_append(p, BEC_KIND_ADD, aPayload, sizeof(aPayload), aHash, &zErr);
-  }
-  if( rc==SQLITE_OK ) rc = bec_e2ee_after_member_op(p, BEC_KIND_ADD, aPayload, &zErr);
+  rc = bec_member_append(p, "bec_add_member", BEC_KIND_ADD, aPayload, aHash, &zErr);
   if( rc ) bec_fn_error(ctx, rc, zErr);
   else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }
@@ -1935,11 +1943,8 @@ static void fnRemoveMember(sqlite3_context *ctx, int argc, sqlite3_value **argv)
              "key must be 64 hex characters or a 32-byte blob"));
     return;
   }
-  rc = local_check(p, "bec_remove_member", BEC_KIND_REMOVE, 0, aKey, &zErr);
-  if( rc==SQLITE_OK ){
-    rc = bec_dag_append(p, BEC_KIND_REMOVE, aKey, sizeof(aKey), aHash, &zErr);
-  }
-  if( rc==SQLITE_OK ) rc = bec_e2ee_after_member_op(p, BEC_KIND_REMOVE, aKey, &zErr);
+  rc = bec_member_append(p, "bec_remove_member", BEC_KIND_REMOVE, aKey, aHash,
+                         &zErr);
   if( rc ) bec_fn_error(ctx, rc, zErr);
   else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
 }

@@ -263,7 +263,25 @@ def test_becsync():
     T.eq(one(c, "SELECT count(*) FROM bec_ops"), 0, "the refused key got nothing")
 
 
+def test_encrypted_group():
+    a = connect(R.path("ea.db"))
+    one(a, "SELECT bec_keygen()")
+    one(a, "SELECT bec_create_group('encrypted')")
+    a.execute("CREATE VIRTUAL TABLE notes USING bec(id INTEGER PRIMARY KEY, body TEXT)")
+    a.execute("INSERT INTO notes VALUES(1, 'secret plan')")
+    tok = one(a, "SELECT bec_invite('member')")
+    n, npk = fresh("en.db")
+    n.execute("SELECT bec_join(?)", (tok,))
+    sql_sync(n, a, "n", "a")
+    T.eq(role_of(n, npk), "member", "an invitation works in an encrypted group")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='keyshare'") >= 1, True,
+         "the inviter's add is followed by the newcomer's keys, as bec_add_member's is")
+    T.eq(one(n, "SELECT body FROM notes WHERE id=1"), "secret plan",
+         "the newcomer reads the encrypted history after one session")
+
+
 test_sql_sync()
+test_encrypted_group()
 test_refusals()
 test_becsync()
 R.cleanup()
