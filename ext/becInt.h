@@ -104,15 +104,16 @@ typedef uint64_t u64;
 #define BEC_DERIVE_TABLES       2  /* bec_crdt.c: the replicated tables */
 #define BEC_DERIVE_ROOT         3  /* bec_root.c: the threshold root */
 #define BEC_DERIVE_NAMES        4  /* bec_names.c: display names */
+#define BEC_DERIVE_CHECKPOINT   5  /* bec_checkpoint.c: checkpoints, sealing */
 
 /* A toy kind, compiled only into the test build (-DBEC_TEST_TOY_KIND), that
 ** shows the whole path of a new kind: its row here, its deriver
 ** (bec_toy_deriver, in test/unit/test_kind.c) and the deriver's line in
 ** bec_main.c (docs/architecture.md walks through it). */
 #ifdef BEC_TEST_TOY_KIND
-# define BEC_DERIVE_TOY 5
+# define BEC_DERIVE_TOY 6
 # define BEC_KIND_TOY_ROW(X) \
-  X(TOY,   11, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
+  X(TOY,   15, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
 #else
 # define BEC_KIND_TOY_ROW(X)
 #endif
@@ -130,6 +131,11 @@ typedef uint64_t u64;
   X(DKG_DEAL,  8, "dkg-deal",  BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_ROOT) \
   X(DKG_ACK,   9, "dkg-ack",   BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_ROOT) \
   X(NAME,     10, "name",      BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_NAMES) \
+  X(CHECKPOINT, 11, "checkpoint", BEC_PAYLOAD_FREE, BEC_AUTHOR_ADMIN, \
+                                                         BEC_DERIVE_CHECKPOINT) \
+  X(ATTEST,   12, "attest",    BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_CHECKPOINT) \
+  X(DISPUTE,  13, "dispute",   BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_CHECKPOINT) \
+  X(CONFIG,   14, "config",    BEC_PAYLOAD_FREE, BEC_AUTHOR_ADMIN,  BEC_DERIVE_CHECKPOINT) \
   BEC_KIND_TOY_ROW(X)
 
 enum {
@@ -454,6 +460,14 @@ struct BecCtx {
   const BecDeriver *apDeriver[BEC_MAX_DERIVERS];
   int nDeriver;
   void (*xForget)(BecCtx*);
+  /* bec_checkpoint.c: set by bec_main.c.  xScratch opens a private
+  ** in-memory database with bec loaded (its context has bScratch set), in
+  ** which the causal past of a checkpoint is replayed; xSettle runs after
+  ** ops from a peer were stored (bec_ingest, a sync message) and signs the
+  ** attestations and disputes they call for. */
+  int bScratch;
+  int (*xScratch)(sqlite3 **ppDb, BecCtx **ppCtx, char **pzErr);
+  void (*xSettle)(BecCtx*);
 };
 
 /* A new context with one reference, held by the caller. */
@@ -684,6 +698,32 @@ int bec_keyfile_read(const char *zPath, u8 *aSeed, char **pzErr)
 extern const BecDeriver bec_member_deriver;
 /* Registers the membership functions and tables on a connection. */
 int bec_member_register(sqlite3*, BecCtx*);
+
+/* Seniority of author iAuthor as derived (rule 5): *pRank 0 if it holds
+** no potential grant, else its rank and *piKeyOp the seq of the op whose
+** hash completes its key (bec_checkpoint.c digests it). */
+int bec_member_seniority(BecCtx*, int iAuthor, int *pRank, int *piKeyOp,
+                         char **pzErr);
+
+/**************************************************************************
+** bec_checkpoint.c - checkpoints, attestations, disputes and sealing
+** (docs/compaction.md): the canonical digest of the derived state at a
+** cut, computed by replaying the cut into a scratch database.
+*/
+#define BEC_CKPT_VERSION 1
+extern const BecDeriver bec_checkpoint_deriver;
+/* Registers bec_checkpoint(), bec_attest(), bec_checkpoints, bec_disputes. */
+int bec_checkpoint_register(sqlite3*, BecCtx*);
+/* After ops from a peer were stored: signs the attestations and disputes
+** this replica owes (best effort: what fails is retried next time). */
+void bec_checkpoint_settle(BecCtx*);
+/* bec_config('checkpoint_k' [, k]): reads the value in force at the heads,
+** or signs a config op. */
+void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,
+                           sqlite3_value **argv);
+/* The RFC 6962 Merkle tree hash of n leaf hashes (aLeaf: n * 32 bytes,
+** each H(0x00 || leaf)); the empty list hashes to H(""). */
+void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot);
 
 /**************************************************************************
 ** bec_root.c - the threshold root: key generation as ops (root-open,

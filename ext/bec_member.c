@@ -1944,3 +1944,20 @@ int bec_member_register(sqlite3 *db, BecCtx *p){
   if( rc ) return rc;
   return bec_vtab_register_table(db, p, &memberTable);
 }
+
+/* Seniority as derived (rule 5), for the digest of a checkpoint's cut
+** (bec_checkpoint.c): the rank and the key op of one author. */
+int bec_member_seniority(BecCtx *p, int iAuthor, int *pRank, int *piKeyOp,
+                         char **pzErr){
+  BecGraph *g = 0;
+  BecMember *pm = 0;
+  int rc = bec_graph_get(p, &g, pzErr);
+  *pRank = 0;
+  *piKeyOp = 0;
+  if( rc==SQLITE_OK ) rc = member_state(p, g, g->nNode, &pm, pzErr);
+  if( rc==SQLITE_OK && iAuthor>0 && iAuthor<pm->nUser ){
+    *pRank = pm->aUser[iAuthor].rank;
+    *piKeyOp = pm->aUser[iAuthor].rank ? pm->aUser[iAuthor].iKey : 0;
+  }
+  return rc;
+}
