@@ -14,7 +14,8 @@ if sodium.sodium_init() < 0:
     raise SystemExit("libsodium failed to initialize")
 
 KIND = {"create": 1, "add": 2, "remove": 3, "app": 4, "schema": 5, "write": 6,
-        "root-open": 7, "dkg-deal": 8, "dkg-ack": 9, "name": 10}
+        "root-open": 7, "dkg-deal": 8, "dkg-ack": 9, "name": 10,
+        "checkpoint": 11, "attest": 12, "dispute": 13, "config": 14}
 ROLE = {"admin": 1, "member": 2, "relay": 3}
 F_OFFER, F_SHARED_IS_HEADS, F_FILTER, F_KNOWS_ALL, F_SAME_HEADS = 1, 2, 4, 8, 16
 
