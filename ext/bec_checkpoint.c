@@ -24,8 +24,12 @@
 ** through the ordinary acceptance path with their signatures taken as
 ** checked, and reads the digest from what membership and the merge derive
 ** there.  One code path decides validity and merges rows, so the digest
-** cannot drift from the rules.  It runs once per checkpoint op and replica,
-** when the op is stored (and in bec_checkpoint(), for the author's claim).
+** cannot drift from the rules.  When the cut is every op this replica
+** holds (the author's own checkpoint, or one received with nothing
+** concurrent to it) that state is the one already derived here, and the
+** digest is read from it without a replay (ck_compute).  It runs once per
+** checkpoint op and replica, when the op is stored (and in
+** bec_checkpoint(), for the author's claim).
 ** Inside a scratch database nothing is computed for checkpoints (no
 ** recursion): the facts of its ops are recorded, nothing more.
 **
@@ -203,9 +207,11 @@ static int cmp_u32be(const void *a, const void *b){
   return memcmp(a, b, 4);
 }
 
-/* The ops section over the scratch database p2; pMap[seq2] is the seq in
-** this database of scratch op seq2.  Fills pCut->nOp and pCut->invalid. */
-static int digest_ops(BecCtx *p2, const int *aMap, CkCut *pCut, u8 *aRoot){
+/* The ops section over the database of p2, but op iExclude (0: none);
+** aMap[seq2] (0: the identity) is the seq in this database of op seq2.
+** Fills pCut->nOp and pCut->invalid. */
+static int digest_ops(BecCtx *p2, const int *aMap, int iExclude, CkCut *pCut,
+                      u8 *aRoot){
   sqlite3_stmt *pStmt = 0;
   BecBuf leaves, leaf;
   int rc;
@@ -215,13 +221,15 @@ static int digest_ops(BecCtx *p2, const int *aMap, CkCut *pCut, u8 *aRoot){
                         " ORDER BY depth, hash", &pStmt);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int bValid = sqlite3_column_int(pStmt, 3)!=0;
+    int iSeq2 = sqlite3_column_int(pStmt, 0);
+    if( iSeq2==iExclude ) continue;
     leaf_start(&leaf, &rc);
     bec_buf_append(&leaf, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES, &rc);
     bec_buf_append_varint(&leaf, (u64)sqlite3_column_int64(pStmt, 2), &rc);
     bec_buf_append_u8(&leaf, (u8)bValid, &rc);
     leaf_end(&leaf, &leaves, &rc);
     if( !bValid ){
-      u32 s = (u32)aMap[sqlite3_column_int(pStmt, 0)];
+      u32 s = (u32)(aMap ? aMap[iSeq2] : iSeq2);
       u8 a4[4] = { (u8)(s>>24), (u8)(s>>16), (u8)(s>>8), (u8)s };
       bec_buf_append(&pCut->invalid, a4, 4, &rc);
     }
@@ -405,7 +413,7 @@ struct CkRow {
   int nKey;
   u8 aLeaf[BEC_HASH_BYTES];
 };
-static const u8 *gRowKeys;     /* qsort has no context argument */
+static __thread const u8 *gRowKeys;   /* qsort has no context argument */
 static int cmp_row(const void *a, const void *b){
   const CkRow *x = (const CkRow*)a, *y = (const CkRow*)b;
   int n = x->nKey<y->nKey ? x->nKey : y->nKey;
@@ -422,7 +430,7 @@ struct CkCand {
   BecBuf val;            /* the value, encoded */
 };
 /* Decreasing (depth, id). */
-static const BecGraph *gCandGraph;
+static __thread const BecGraph *gCandGraph;
 static int cmp_cand(const void *a, const void *b){
   const BecNode *x = &gCandGraph->aNode[((const CkCand*)a)->seq];
   const BecNode *y = &gCandGraph->aNode[((const CkCand*)b)->seq];
@@ -662,41 +670,37 @@ static int cut_k(BecCtx *p2, int nAdmin, i64 *pk){
   return sqlite3_reset(pStmt);
 }
 
-/*
-** S(K) and R(K) for the cut whose heads are aPredSeq[0..nPred-1] (seqs of
-** this database): replays the cut into a scratch database (see the header)
-** and digests what is derived there.  pCut is filled; the caller frees it
-** with cut_free even on failure.
-*/
-static int ck_compute(BecCtx *p, const int *aPredSeq, int nPred, CkCut *pCut,
-                      char **pzErr){
-  BecGraph *g = 0, *g2 = 0;
+/* The three section roots and k, read from the derived state of pD's
+** database (see digest_ops for aMap and iExclude). */
+static int digest_state(BecCtx *pD, const int *aMap, int iExclude, CkCut *pCut,
+                        u8 *aOps, u8 *aMembers, u8 *aTables, char **pzErr){
+  BecGraph *gD = 0;
+  int rc = bec_graph_get(pD, &gD, pzErr);
+  if( rc==SQLITE_OK ) rc = digest_ops(pD, aMap, iExclude, pCut, aOps);
+  if( rc==SQLITE_OK ) rc = digest_members(pD, gD, pCut, aMembers, pzErr);
+  if( rc==SQLITE_OK ) rc = digest_tables(pD, gD, aTables, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = cut_k(pD, (int)(pCut->admins.n/BEC_PUBKEY_BYTES), &pCut->k);
+  }
+  return rc;
+}
+
+/* The same, from the cut alone: its ops replayed into a scratch database
+** in seq order (aMark: the cut). */
+static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
+                         const u8 *aGroup, CkCut *pCut, u8 *aOps,
+                         u8 *aMembers, u8 *aTables, char **pzErr){
   sqlite3 *db2 = 0;
   BecCtx *p2 = 0;
   sqlite3_stmt *pStmt = 0;
-  u8 *aMark = 0;
   int *aMap = 0;
-  int rc, x, nCut = 0, i;
-  u8 aGroup[BEC_HASH_BYTES];
-  u8 aOps[BEC_HASH_BYTES], aMembers[BEC_HASH_BYTES], aTables[BEC_HASH_BYTES];
-  BecBuf top, heads;
-  memset(pCut, 0, sizeof(*pCut));
-  memset(&top, 0, sizeof(top));
-  memset(&heads, 0, sizeof(heads));
-  if( p->xScratch==0 ) return SQLITE_MISUSE;
-  rc = bec_graph_get(p, &g, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_graph_past(g, aPredSeq, nPred, &aMark);
-  if( rc==SQLITE_OK ){
-    for(x=1; x<=g->nNode; x++) nCut += aMark[x];
-    aMap = sqlite3_malloc64(sizeof(int)*(u64)(nCut+1));
-    if( aMap==0 ) rc = SQLITE_NOMEM;
-  }
-  if( rc==SQLITE_OK ) rc = p->xScratch(&db2, &p2, pzErr);
+  int rc, x, i;
+  aMap = sqlite3_malloc64(sizeof(int)*(u64)(nCut+1));
+  if( aMap==0 ) return SQLITE_NOMEM;
+  rc = p->xScratch ? p->xScratch(&db2, &p2, pzErr) : SQLITE_MISUSE;
   if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p2, pzErr);
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
-  /* The replay, in seq order (predecessors first). */
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
   }
@@ -721,12 +725,71 @@ static int ck_compute(BecCtx *p, const int *aPredSeq, int nPred, CkCut *pCut,
     sqlite3_free(res.zReason);
     aMap[++i] = x;
   }
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p2, &g2, pzErr);
-  if( rc==SQLITE_OK ) rc = digest_ops(p2, aMap, pCut, aOps);
-  if( rc==SQLITE_OK ) rc = digest_members(p2, g2, pCut, aMembers, pzErr);
-  if( rc==SQLITE_OK ) rc = digest_tables(p2, g2, aTables, pzErr);
   if( rc==SQLITE_OK ){
-    rc = cut_k(p2, (int)(pCut->admins.n/BEC_PUBKEY_BYTES), &pCut->k);
+    rc = digest_state(p2, aMap, 0, pCut, aOps, aMembers, aTables, pzErr);
+  }
+  if( rc && *pzErr==0 && db2 ){
+    *pzErr = sqlite3_mprintf("checkpoint: cannot replay the cut: %s",
+                             sqlite3_errmsg(db2));
+  }
+  if( p2 ){
+    bec_ctx_finalize_stmts(p2);
+    sqlite3_close_v2(db2);
+    bec_ctx_unref(p2);
+  }
+  sqlite3_free(aMap);
+  return rc;
+}
+
+/*
+** S(K) and R(K) for the cut whose heads are aPredSeq[0..nPred-1] (seqs of
+** this database); iSelf is K's seq once K is stored, else 0.
+**
+** When the cut is every stored op but K (a checkpoint signed here, or
+** received by a replica that holds nothing concurrent with it: the common
+** case), S(K) is the state this database already derived, and the digest
+** is read from it directly.  Not while this transaction has table writes
+** not yet signed (they are in the rows but in no op), and not if a table
+** is hidden here (its rows are not shown): then, as for any other cut, the
+** cut is replayed into a scratch database.  Both read the digest with the
+** same functions.  pCut is filled; the caller frees it with cut_free even
+** on failure.
+*/
+static int ck_compute(BecCtx *p, const int *aPredSeq, int nPred, int iSelf,
+                      CkCut *pCut, char **pzErr){
+  BecGraph *g = 0;
+  u8 *aMark = 0;
+  int rc, x, nCut = 0, i;
+  u8 aGroup[BEC_HASH_BYTES];
+  u8 aOps[BEC_HASH_BYTES], aMembers[BEC_HASH_BYTES], aTables[BEC_HASH_BYTES];
+  BecBuf top, heads;
+  memset(pCut, 0, sizeof(*pCut));
+  memset(&top, 0, sizeof(top));
+  memset(&heads, 0, sizeof(heads));
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_past(g, aPredSeq, nPred, &aMark);
+  if( rc==SQLITE_OK ){
+    int bDirect;
+    for(x=1; x<=g->nNode; x++) nCut += aMark[x];
+    bDirect = nCut==g->nNode - (iSelf ? 1 : 0)
+           && !(p->pCrdt && p->pCrdt->bTxn) && !p->bScratch;
+    if( bDirect ){
+      char *zErr = 0;
+      rc = digest_state(p, 0, iSelf, pCut, aOps, aMembers, aTables, &zErr);
+      sqlite3_free(zErr);
+      if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+        /* A hidden table (no rows shown here): replay instead. */
+        cut_free(pCut);
+        memset(pCut, 0, sizeof(*pCut));
+        bDirect = 0;
+        rc = SQLITE_OK;
+      }
+    }
+    if( rc==SQLITE_OK && !bDirect ){
+      rc = digest_replay(p, g, aMark, nCut, aGroup, pCut, aOps, aMembers,
+                         aTables, pzErr);
+    }
   }
   /* The heads, strictly increasing. */
   for(i=0; rc==SQLITE_OK && i<nPred; i++){
@@ -747,15 +810,9 @@ static int ck_compute(BecCtx *p, const int *aPredSeq, int nPred, CkCut *pCut,
   if( rc==SQLITE_OK ) bec_crypto_hash(top.a, top.n, pCut->aDigest);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("checkpoint: cannot compute the digest of the "
-                             "cut: %s", bec_rc_text(db2 ? db2 : p->db, rc));
-  }
-  if( p2 ){
-    bec_ctx_finalize_stmts(p2);
-    sqlite3_close_v2(db2);
-    bec_ctx_unref(p2);
+                             "cut: %s", bec_rc_text(p->db, rc));
   }
   sqlite3_free(aMark);
-  sqlite3_free(aMap);
   bec_buf_free(&top);
   bec_buf_free(&heads);
   return rc;
@@ -968,7 +1025,7 @@ static int ck_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
       if( !p->bScratch ){
         CkCut cut;
         rc = ck_compute(p, BEC_NODE_PREDS(g, iSeq), g->aNode[iSeq].nPred,
-                        &cut, pzErr);
+                        iSeq, &cut, pzErr);
         if( rc==SQLITE_OK ) rc = ck_store_cut(p, iSeq, &cut);
         cut_free(&cut);
       }
@@ -1043,7 +1100,7 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
     const u8 *aStored = seqs.a + (i64)i*(4+BEC_HASH_BYTES) + 4;
     memcpy(&s, seqs.a + (i64)i*(4+BEC_HASH_BYTES), 4);
     if( s<1 || s>g->nNode ) continue;
-    rc = ck_compute(p, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, &cut, pzErr);
+    rc = ck_compute(p, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, s, &cut, pzErr);
     if( rc==SQLITE_OK && memcmp(cut.aDigest, aStored, BEC_HASH_BYTES) ){
       bec_buf_appendf(&out, &rc, "checkpoint: the digest of checkpoint op %d "
                       "does not match its cut\n", s);
@@ -1289,7 +1346,8 @@ static void fnCheckpoint(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     }
   }
   if( rc==SQLITE_OK ){
-    rc = ck_compute(p, (const int*)heads.a, (int)(heads.n/sizeof(int)), &cut, &zErr);
+    rc = ck_compute(p, (const int*)heads.a, (int)(heads.n/sizeof(int)), 0,
+                    &cut, &zErr);
   }
   if( rc==SQLITE_OK ){
     aPay[0] = BEC_CKPT_VERSION;

@@ -93,19 +93,24 @@ def test_same_digest_everywhere():
     # b writes after the checkpoint: outside the cut.
     ship(a, b)
     b.execute("UPDATE todos SET done=99 WHERE id='r2'")
+    # m, removed, writes on: an op concurrent with the checkpoint.
+    m.execute("INSERT INTO todos VALUES('m2', 'late', 2)")
     seen = {}
     for i, (order, seed) in enumerate([("forward", 0), ("reverse", 0),
                                        ("shuffle", 1), ("shuffle", 2),
-                                       ("shuffle", 3)]):
+                                       ("shuffle", 3), ("forward", 5)]):
         d = R.joined(a, "d_x%d.db" % i)
         if i == 4:
             deliver(b, d, "reverse")      # ops after the cut arrive first
+        if i == 5:
+            deliver(m, d)                 # an op concurrent with the cut is
+                                          # held: the cut is replayed alone
         deliver(a, d, order, seed)
         row = ckpt_row(d, k)
         T.check(row is not None, "%s/%d: the checkpoint is listed" % (order, seed))
         if row:
             seen[(order, seed)] = row[0]
-    T.check(len(seen) == 5 and set(seen.values()) == {want},
+    T.check(len(seen) == 6 and set(seen.values()) == {want},
             "same digest in every order: %r vs %s" % (seen, want))
     T.eq(ckpt_row(b, k)[0], want, "b's digest")
     # A different cut has a different digest.
