@@ -468,6 +468,13 @@ struct BecCtx {
   int bScratch;
   int (*xScratch)(sqlite3 **ppDb, BecCtx **ppCtx, char **pzErr);
   void (*xSettle)(BecCtx*);
+  /* The final validity of the ops in sealed cuts, for membership:
+  ** *paFinal (owned by bec_checkpoint.c, valid until the next seal or
+  ** forget) has *pnFinal entries, 0 not final, 1 invalid, 2 valid. */
+  int (*xFinal)(BecCtx*, const u8 **paFinal, int *pnFinal);
+  u8 *aCkFinal;                    /* bec_checkpoint.c's cache of it */
+  int nCkFinal;
+  int bCkFinal;                    /* aCkFinal is current */
 };
 
 /* A new context with one reference, held by the caller. */
@@ -704,6 +711,9 @@ int bec_member_register(sqlite3*, BecCtx*);
 ** hash completes its key (bec_checkpoint.c digests it). */
 int bec_member_seniority(BecCtx*, int iAuthor, int *pRank, int *piKeyOp,
                          char **pzErr);
+/* Derives membership again from every op and publishes what changed (a
+** checkpoint was sealed: its cut's validity became final). */
+int bec_member_rederive(BecCtx*, char **pzErr);
 
 /**************************************************************************
 ** bec_checkpoint.c - checkpoints, attestations, disputes and sealing
@@ -717,6 +727,8 @@ int bec_checkpoint_register(sqlite3*, BecCtx*);
 /* After ops from a peer were stored: signs the attestations and disputes
 ** this replica owes (best effort: what fails is retried next time). */
 void bec_checkpoint_settle(BecCtx*);
+/* BecCtx.xFinal: the final validity of the ops in sealed cuts. */
+int bec_checkpoint_final(BecCtx*, const u8 **paFinal, int *pnFinal);
 /* bec_config('checkpoint_k' [, k]): reads the value in force at the heads,
 ** or signs a config op. */
 void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,

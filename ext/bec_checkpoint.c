@@ -685,6 +685,8 @@ static int digest_state(BecCtx *pD, const int *aMap, int iExclude, CkCut *pCut,
   return rc;
 }
 
+static int ck_final_build(BecCtx*, const u8 *aCut, u8 **paFinal, int *pn);
+
 /* The same, from the cut alone: its ops replayed into a scratch database
 ** in seq order (aMark: the cut). */
 static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
@@ -701,6 +703,26 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
   if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p2, pzErr);
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
+  /* The seals within the cut apply to the replay: their final validity,
+  ** renumbered as the scratch database numbers the cut's ops. */
+  if( rc==SQLITE_OK ){
+    u8 *aFinal = 0;
+    int nFinal = 0;
+    rc = ck_final_build(p, aMark, &aFinal, &nFinal);
+    if( rc==SQLITE_OK && aFinal ){
+      p2->aCkFinal = sqlite3_malloc64((u64)nCut+1);
+      if( p2->aCkFinal==0 ) rc = SQLITE_NOMEM;
+      for(x=1, i=0; rc==SQLITE_OK && x<=g->nNode; x++){
+        if( aMark[x] ) p2->aCkFinal[++i] = x<nFinal ? aFinal[x] : 0;
+      }
+      if( rc==SQLITE_OK ){
+        p2->aCkFinal[0] = 0;
+        p2->nCkFinal = nCut+1;
+        p2->bCkFinal = 1;
+      }
+    }
+    sqlite3_free(aFinal);
+  }
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
   }
@@ -735,6 +757,8 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
   if( p2 ){
     bec_ctx_finalize_stmts(p2);
     sqlite3_close_v2(db2);
+    sqlite3_free(p2->aCkFinal);
+    p2->aCkFinal = 0;
     bec_ctx_unref(p2);
   }
   sqlite3_free(aMap);
@@ -874,18 +898,136 @@ static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
   return rc;
 }
 
+/* 1 if seq s is among the sorted 4-byte big-endian seqs of a[0..n-1]. */
+static int in_invalid(const u8 *a, int n, int s){
+  int lo = 0, hi = n/4 - 1;
+  while( lo<=hi ){
+    int mid = (lo+hi)/2;
+    const u8 *e = a + mid*4;
+    int v = (int)(((u32)e[0]<<24) | ((u32)e[1]<<16) | ((u32)e[2]<<8) | e[3]);
+    if( v==s ) return 1;
+    if( v<s ) lo = mid+1; else hi = mid-1;
+  }
+  return 0;
+}
+
+/*
+** Final validity (docs/compaction.md, "Sealing"): for every op x in the cut
+** of a sealed checkpoint, its validity in S of the sealed checkpoint with
+** the least (depth, id) whose cut holds x.  *paFinal (sqlite3_malloc64,
+** the caller's) has nNode+1 entries: 0 not final, 1 invalid, 2 valid.
+** With aCut, only checkpoints in that cut and sealed within it count (the
+** seals a replay of that cut applies).
+*/
+static int ck_final_build(BecCtx *p, const u8 *aCut, u8 **paFinal, int *pn){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  BecBuf rows;
+  u8 *aFinal = 0;
+  int rc, i, n;
+  memset(&rows, 0, sizeof(rows));
+  *paFinal = 0;
+  *pn = 0;
+  rc = bec_graph_get(p, &g, 0);
+  if( rc ) return rc;
+  rc = bec_ctx_stmt(p, "SELECT k.seq, k.sealed FROM bec_store_checkpoint k"
+      " JOIN bec_store_op o ON o.seq=k.seq ORDER BY o.depth, o.hash", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int s = sqlite3_column_int(pStmt, 0), bSealed = sqlite3_column_int(pStmt, 1);
+    if( aCut ){
+      if( s<1 || s>g->nNode || !aCut[s] ) continue;
+      bSealed = -1;                       /* decided below, within aCut */
+    }
+    if( bSealed ){
+      bec_buf_append(&rows, &s, sizeof(s), &rc);
+      bec_buf_append(&rows, &bSealed, sizeof(bSealed), &rc);
+    }
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  n = (int)(rows.n/(2*sizeof(int)));
+  if( rc==SQLITE_OK && n>0 ){
+    aFinal = sqlite3_malloc64((u64)g->nNode+1);
+    if( aFinal==0 ) rc = SQLITE_NOMEM;
+    else memset(aFinal, 0, (size_t)g->nNode+1);
+  }
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int s, bSealed, x;
+    u8 *aMark = 0;
+    u8 *aInv = 0;
+    i64 nInv = 0;
+    memcpy(&s, rows.a + (i64)i*2*sizeof(int), sizeof(int));
+    memcpy(&bSealed, rows.a + (i64)i*2*sizeof(int) + sizeof(int), sizeof(int));
+    if( s<1 || s>g->nNode ) continue;
+    if( bSealed<0 ) rc = ck_seal_state(p, s, aCut, 0, &bSealed, 0);
+    if( rc || !bSealed ) continue;
+    rc = bec_ctx_stmt(p, "SELECT invalid FROM bec_store_checkpoint WHERE seq=?1",
+                      &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, s);
+      if( sqlite3_step(pStmt)==SQLITE_ROW ) rc = bec_ctx_column_copy(pStmt, &aInv, &nInv);
+      sqlite3_reset(pStmt);
+    }
+    if( rc==SQLITE_OK ) rc = bec_graph_past(g, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, &aMark);
+    for(x=1; rc==SQLITE_OK && x<=g->nNode; x++){
+      if( aMark[x] && aFinal[x]==0 ){
+        aFinal[x] = in_invalid(aInv, (int)nInv, x) ? 1 : 2;
+      }
+    }
+    sqlite3_free(aMark);
+    sqlite3_free(aInv);
+  }
+  bec_buf_free(&rows);
+  if( rc==SQLITE_OK ){
+    *paFinal = aFinal;
+    *pn = aFinal ? g->nNode+1 : 0;
+  }else{
+    sqlite3_free(aFinal);
+  }
+  return rc;
+}
+
+int bec_checkpoint_final(BecCtx *p, const u8 **paFinal, int *pnFinal){
+  int rc = SQLITE_OK;
+  if( !p->bScratch && !p->bCkFinal ){
+    sqlite3_free(p->aCkFinal);
+    p->aCkFinal = 0;
+    p->nCkFinal = 0;
+    rc = ck_final_build(p, 0, &p->aCkFinal, &p->nCkFinal);
+    if( rc==SQLITE_OK ) p->bCkFinal = 1;
+  }
+  *paFinal = p->aCkFinal;
+  *pnFinal = p->nCkFinal;
+  return rc;
+}
+
+/* xForget: the cache of final validity (a scratch database's was given to
+** it by its replay, which frees it). */
+static void ck_forget(BecCtx *p){
+  if( p->bScratch ) return;
+  sqlite3_free(p->aCkFinal);
+  p->aCkFinal = 0;
+  p->nCkFinal = 0;
+  p->bCkFinal = 0;
+}
+
 /* Brings bec_store_checkpoint.attestations and .sealed of iCp up to date
-** (a claim of it was stored, or it was). */
-static int ck_update_seal(BecCtx *p, int iCp){
+** (a claim of it was stored, or it was).  When iCp becomes sealed, the
+** final validity of its cut takes effect: membership is derived again. */
+static int ck_update_seal(BecCtx *p, int iCp, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   u8 aDigest[BEC_HASH_BYTES];
-  int rc, bSealed = 0, nMatch = 0, bHave = 0;
-  rc = bec_ctx_stmt(p, "SELECT digest FROM bec_store_checkpoint WHERE seq=?1", &pStmt);
+  int rc, bSealed = 0, nMatch = 0, bHave = 0, bWas = 0;
+  rc = bec_ctx_stmt(p, "SELECT digest, sealed FROM bec_store_checkpoint"
+                       " WHERE seq=?1", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iCp);
   if( sqlite3_step(pStmt)==SQLITE_ROW
    && sqlite3_column_bytes(pStmt, 0)==BEC_HASH_BYTES ){
     memcpy(aDigest, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
+    bWas = sqlite3_column_int(pStmt, 1);
     bHave = 1;
   }
   rc = sqlite3_reset(pStmt);
@@ -901,6 +1043,10 @@ static int ck_update_seal(BecCtx *p, int iCp){
     sqlite3_bind_int(pStmt, 3, bSealed);
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK && bSealed && !bWas ){
+    p->bCkFinal = 0;
+    rc = bec_member_rederive(p, pzErr);
   }
   return rc;
 }
@@ -1030,12 +1176,12 @@ static int ck_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
         cut_free(&cut);
       }
       if( rc==SQLITE_OK ) rc = ck_insert_claim(p, iSeq, iSeq, iAuthor, pl.aDigest);
-      if( rc==SQLITE_OK ) rc = ck_update_seal(p, iSeq);
+      if( rc==SQLITE_OK ) rc = ck_update_seal(p, iSeq, pzErr);
       break;
     case BEC_KIND_ATTEST:
       rc = bec_dag_seq_of(p, pl.aRef, &iRef);
       if( rc==SQLITE_OK ) rc = ck_insert_claim(p, iSeq, iRef, iAuthor, pl.aDigest);
-      if( rc==SQLITE_OK ) rc = ck_update_seal(p, iRef);
+      if( rc==SQLITE_OK ) rc = ck_update_seal(p, iRef, pzErr);
       break;
     case BEC_KIND_DISPUTE:
       rc = bec_dag_seq_of(p, pl.aRef, &iRef);
@@ -1119,25 +1265,12 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
 
 const BecDeriver bec_checkpoint_deriver = {
   "checkpoints", BEC_DERIVE_CHECKPOINT,
-  ck_schema, ck_admit, ck_stored, 0, ck_check, 0
+  ck_schema, ck_admit, ck_stored, 0, ck_check, ck_forget
 };
 
 /**************************************************************************
 ** Attesting (after sync and ingest) and the SQL functions.
 */
-/* 1 if seq s is among the sorted 4-byte big-endian seqs of a[0..n-1]. */
-static int in_invalid(const u8 *a, int n, int s){
-  int lo = 0, hi = n/4 - 1;
-  while( lo<=hi ){
-    int mid = (lo+hi)/2;
-    const u8 *e = a + mid*4;
-    int v = (int)(((u32)e[0]<<24) | ((u32)e[1]<<16) | ((u32)e[2]<<8) | e[3]);
-    if( v==s ) return 1;
-    if( v<s ) lo = mid+1; else hi = mid-1;
-  }
-  return 0;
-}
-
 /* *pbHold: this replica must not attest checkpoint iCp (COMPACTION.md
 ** section 4): its own op set gives an op of the cut another validity than
 ** the cut alone (a removal sealing would cut off), or it already claimed a

@@ -551,6 +551,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   pCtx->xForget = bec_dag_forget;
   pCtx->xScratch = scratch_open;
   pCtx->xSettle = bec_checkpoint_settle;
+  pCtx->xFinal = bec_checkpoint_final;
   if( ppScratchCtx && *ppScratchCtx==0 ){
     pCtx->bScratch = 1;
     *ppScratchCtx = bec_ctx_ref(pCtx);

@@ -218,13 +218,69 @@ def test_hold_back():
     T.eq(one(b, "SELECT bec_attest()"), 0, "and still does when asked")
     T.eq(one(b, "SELECT count(*) FROM todos WHERE id='w'"), 0, "b shows w off")
     ship(c, b)
-    T.eq(ckpt_row(b, k)[1:3], (2, 1), "a and c seal it")
+    row = ckpt_row(b, k)
+    T.eq(row[2], 1, "a and c seal it")
+    # The price of sealing: b's removal no longer reaches back into the
+    # cut, so w is on again on b, and b, agreeing now, attests too.
+    T.eq(one(b, "SELECT count(*) FROM todos WHERE id='w'"), 1, "w is on on b")
+    T.eq(row[1], 3, "b attests once its view agrees")
+    T.eq(one(b, "SELECT valid FROM bec_ops WHERE kind='remove'"), 1,
+         "the removal itself stands")
     # b's next checkpoint includes the removal; a, once it holds it, attests.
     k2 = one(b, "SELECT bec_checkpoint()")
     ship(b, a)
     T.eq(attesters(a, k2), {pub(a)}, "a attests the cut with the removal")
     T.eq(ckpt_row(a, k2)[1:3], (2, 1), "the later checkpoint seals")
-    T.eq(one(a, "SELECT count(*) FROM todos WHERE id='w'"), 0, "w is off on a")
+    T.eq(one(a, "SELECT count(*) FROM todos WHERE id='w'"), 1, "w stays on on a")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on a")
+    T.eq(one(b, "SELECT bec_check()"), "ok", "bec_check on b")
+
+
+def test_backdated_removal():
+    """A removal signed after sealing, backdated below the checkpoint,
+    changes no row behind it on any replica, in any order, and still turns
+    off what the removed member did after it."""
+    a = R.origin("r_a.db")
+    b = joined_member(a, "r_b.db", "admin")
+    m = joined_member(a, "r_m.db", "member")
+    evil = becwire.Key(os.urandom(32))
+    a.execute("SELECT bec_add_member(?, 'admin')", (evil.hex,))
+    group = bytes.fromhex(one(a, "SELECT bec_group_id()"))
+    ship(a, m)
+    old_heads = heads(a)                     # before m's write
+    m.execute("INSERT INTO todos VALUES('w1', 'before', 1)")
+    ship(m, a)
+    ship(a, b)
+    T.eq(one(a, "SELECT bec_config('checkpoint_k')"), 2, "k: 2 of 3 admins")
+    k = one(a, "SELECT bec_checkpoint()")
+    ship(a, b)
+    ship(b, a)
+    T.eq(ckpt_row(a, k)[2], 1, "sealed by a and b")
+    # m writes after the checkpoint, then evil signs a removal of m that
+    # claims to be older than both of m's writes.
+    ship(a, m)
+    m.execute("INSERT INTO todos VALUES('w2', 'after', 2)")
+    rm = becwire.make_op(evil, "remove", old_heads, bytes.fromhex(pub(m)), group)
+    views = []
+    for i, first in enumerate(["rm", "ops"]):
+        d = R.joined(a, "r_d%d.db" % i)
+        if first == "rm":
+            deliver(a, d, "forward")
+            d.execute("SELECT bec_ingest(?)", (rm,))
+            deliver(m, d, "reverse")
+        else:
+            deliver(m, d, "reverse")
+            deliver(a, d, "shuffle", 7)
+            d.execute("SELECT bec_ingest(?)", (rm,))
+        views.append(sorted(d.execute("SELECT id FROM todos").fetchall()))
+        T.eq(one(d, "SELECT bec_check()"), "ok", "bec_check (%s first)" % first)
+    for x in (a, b):
+        x.execute("SELECT bec_ingest(?)", (rm,))
+        ship(m, x)
+        views.append(sorted(x.execute("SELECT id FROM todos").fetchall()))
+    T.eq(views, [[("w1",)]] * 4, "w1 (in the sealed cut) stays, w2 (after) is off")
+    T.eq(one(a, "SELECT valid FROM bec_ops WHERE hash=?",
+             becwire.blake(becwire.decode_op(rm)["header"]).hex()), 1, "the removal is valid")
 
 
 def test_concurrent():
@@ -265,6 +321,7 @@ def test_concurrent():
 test_same_digest_everywhere()
 test_seal_and_lie()
 test_hold_back()
+test_backdated_removal()
 test_concurrent()
 R.cleanup()
 T.done()
