@@ -46,9 +46,14 @@
 ** group's root key active in cut(K) will seal alone (ck_seal_state, "ROOT
 ** HOOK"); it waits for the root ops.
 **
-** What sealing does to validity (a sealed cut's validity becomes final) is
-** the next step: membership must then read the final validity of sealed
-** ops instead of recomputing it (see docs/compaction.md "Not yet").
+** FINALITY.  The validity of an op in a sealed cut is final: its validity
+** in S of the sealed checkpoint with the least (depth, id) whose cut holds
+** it (ck_final_build, from bec_store_checkpoint.invalid).  Membership reads
+** it through BecCtx.xFinal (rule 4 returns it; rule 7 drops another op of
+** a cycle), and is derived again whenever a checkpoint becomes sealed
+** (ck_update_seal).  A replay of a cut is given the final validity of the
+** checkpoints sealed within that cut, renumbered, so S(K) applies the
+** seals its cut holds and nothing else.
 **
 ** Stored (derived from the ops, by this file only):
 **   bec_store_checkpoint(seq, digest, k, n_op, invalid, attestations, sealed)
@@ -928,8 +933,13 @@ static int ck_final_build(BecCtx *p, const u8 *aCut, u8 **paFinal, int *pn){
   memset(&rows, 0, sizeof(rows));
   *paFinal = 0;
   *pn = 0;
-  rc = bec_graph_get(p, &g, 0);
-  if( rc ) return rc;
+  /* Membership asks while it holds its state: the graph it just checked
+  ** is current, and checking it again could drop that state. */
+  g = p->pGraph;
+  if( g==0 ){
+    rc = bec_graph_get(p, &g, 0);
+    if( rc ) return rc;
+  }
   rc = bec_ctx_stmt(p, "SELECT k.seq, k.sealed FROM bec_store_checkpoint k"
       " JOIN bec_store_op o ON o.seq=k.seq ORDER BY o.depth, o.hash", &pStmt);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1220,11 +1230,8 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
   memset(&seqs, 0, sizeof(seqs));
   memset(&out, 0, sizeof(out));
   *pzProblems = 0;
-  rc = bec_graph_get(p, &g, pzErr);
-  if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p, "SELECT o.seq, k.digest FROM bec_store_op o LEFT JOIN"
-        " bec_store_checkpoint k ON k.seq=o.seq WHERE o.kind=?1", &pStmt);
-  }
+  rc = bec_ctx_stmt(p, "SELECT o.seq, k.digest FROM bec_store_op o LEFT JOIN"
+      " bec_store_checkpoint k ON k.seq=o.seq WHERE o.kind=?1", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, BEC_KIND_CHECKPOINT);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1240,6 +1247,9 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
   else sqlite3_reset(pStmt);
   n = (int)(seqs.n/(4+BEC_HASH_BYTES));
+  /* The graph only if there is a checkpoint to check (a check of another
+  ** deriver may have dropped it, and nothing else here needs it). */
+  if( rc==SQLITE_OK && n>0 ) rc = bec_graph_get(p, &g, pzErr);
   for(i=0; rc==SQLITE_OK && i<n; i++){
     CkCut cut;
     int s;

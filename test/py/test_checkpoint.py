@@ -118,6 +118,32 @@ def test_same_digest_everywhere():
     T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on a")
 
 
+def sync(a, b):
+    """One bec_sync_offer / bec_sync_apply session, a offering to b."""
+    m = one(a, "SELECT bec_sync_offer('b')")
+    for _ in range(100):
+        m = one(b, "SELECT bec_sync_apply('a', ?)", m)
+        if not m:
+            return
+        m = one(a, "SELECT bec_sync_apply('b', ?)", m)
+        if not m:
+            return
+
+
+def test_sync_attests():
+    """Sync signs the attestations by itself: b attests as it applies a's
+    message, and the next session carries the attestation back."""
+    a = R.origin("y_a.db")
+    b = joined_member(a, "y_b.db", "admin")
+    sync(a, b)
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    T.eq(attesters(b, k), {pub(b)}, "b attested during sync")
+    sync(a, b)
+    T.eq(ckpt_row(a, k)[1:3], (2, 1), "a has it after the next session: sealed")
+    T.eq(one(b, "SELECT bec_attest()"), 0, "nothing more is owed")
+
+
 def test_seal_and_lie():
     a = R.origin("s_a.db")
     a.execute("INSERT INTO todos VALUES('x', 'hello', 0)")
@@ -319,6 +345,7 @@ def test_concurrent():
 
 
 test_same_digest_everywhere()
+test_sync_attests()
 test_seal_and_lie()
 test_hold_back()
 test_backdated_removal()
