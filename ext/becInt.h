@@ -111,15 +111,16 @@ typedef uint64_t u64;
 #define BEC_DERIVE_ROOT         3  /* bec_root.c: the threshold root */
 #define BEC_DERIVE_NAMES        4  /* bec_names.c: display names */
 #define BEC_DERIVE_E2EE         5  /* bec_e2ee.c: epochs and their keys */
+#define BEC_DERIVE_CHECKPOINT   6  /* bec_checkpoint.c: checkpoints, sealing */
 
 /* A toy kind, compiled only into the test build (-DBEC_TEST_TOY_KIND), that
 ** shows the whole path of a new kind: its row here, its deriver
 ** (bec_toy_deriver, in test/unit/test_kind.c) and the deriver's line in
 ** bec_main.c (docs/architecture.md walks through it). */
 #ifdef BEC_TEST_TOY_KIND
-# define BEC_DERIVE_TOY 6
+# define BEC_DERIVE_TOY 7
 # define BEC_KIND_TOY_ROW(X) \
-  X(TOY,   19, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
+  X(TOY,   23, "toy",    BEC_PAYLOAD_FREE,   BEC_AUTHOR_MEMBER,  BEC_DERIVE_TOY)
 #else
 # define BEC_KIND_TOY_ROW(X)
 #endif
@@ -150,6 +151,11 @@ typedef uint64_t u64;
   X(REKEY,    16, "rekey",     BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_E2EE) \
   X(KEYSHARE, 17, "keyshare",  BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_E2EE) \
   X(ENCRYPT,  18, "encrypt",   BEC_PAYLOAD_FREE, BEC_AUTHOR_ADMIN,  BEC_DERIVE_E2EE) \
+  X(CHECKPOINT, 19, "checkpoint", BEC_PAYLOAD_FREE, BEC_AUTHOR_ADMIN, \
+                                                         BEC_DERIVE_CHECKPOINT) \
+  X(ATTEST,   20, "attest",    BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_CHECKPOINT) \
+  X(DISPUTE,  21, "dispute",   BEC_PAYLOAD_FREE, BEC_AUTHOR_MEMBER, BEC_DERIVE_CHECKPOINT) \
+  X(CONFIG,   22, "config",    BEC_PAYLOAD_FREE, BEC_AUTHOR_ADMIN,  BEC_DERIVE_CHECKPOINT) \
   BEC_KIND_TOY_ROW(X)
 
 enum {
@@ -509,6 +515,21 @@ struct BecCtx {
   int (*xProgress)(void*, const char*, long long, long long);
   void *pProgressArg;
   void (*xForget)(BecCtx*);
+  /* bec_checkpoint.c: set by bec_main.c.  xScratch opens a private
+  ** in-memory database with bec loaded (its context has bScratch set), in
+  ** which the causal past of a checkpoint is replayed; xSettle runs after
+  ** ops from a peer were stored (bec_ingest, a sync message) and signs the
+  ** attestations and disputes they call for. */
+  int bScratch;
+  int (*xScratch)(sqlite3 **ppDb, BecCtx **ppCtx, char **pzErr);
+  void (*xSettle)(BecCtx*);
+  /* The final validity of the ops in sealed cuts, for membership:
+  ** *paFinal (owned by bec_checkpoint.c, valid until the next seal or
+  ** forget) has *pnFinal entries, 0 not final, 1 invalid, 2 valid. */
+  int (*xFinal)(BecCtx*, const u8 **paFinal, int *pnFinal);
+  u8 *aCkFinal;                    /* bec_checkpoint.c's cache of it */
+  int nCkFinal;
+  int bCkFinal;                    /* aCkFinal is current */
 };
 
 /* A new context with one reference, held by the caller. */
@@ -750,6 +771,37 @@ int bec_member_may_append(BecCtx*, const char *zFunc, int kind, int role,
 ** with what an encrypted group needs around it. */
 int bec_member_append(BecCtx*, const char *zFunc, int kind,
                       const u8 *aPayload, u8 *aHash, char **pzErr);
+
+/* Seniority of author iAuthor as derived (rule 5): *pRank 0 if it holds
+** no potential grant, else its rank and *piKeyOp the seq of the op whose
+** hash completes its key (bec_checkpoint.c digests it). */
+int bec_member_seniority(BecCtx*, int iAuthor, int *pRank, int *piKeyOp,
+                         char **pzErr);
+/* Derives membership again from every op and publishes what changed (a
+** checkpoint was sealed: its cut's validity became final). */
+int bec_member_rederive(BecCtx*, char **pzErr);
+
+/**************************************************************************
+** bec_checkpoint.c - checkpoints, attestations, disputes and sealing
+** (docs/compaction.md): the canonical digest of the derived state at a
+** cut, computed by replaying the cut into a scratch database.
+*/
+#define BEC_CKPT_VERSION 1
+extern const BecDeriver bec_checkpoint_deriver;
+/* Registers bec_checkpoint(), bec_attest(), bec_checkpoints, bec_disputes. */
+int bec_checkpoint_register(sqlite3*, BecCtx*);
+/* After ops from a peer were stored: signs the attestations and disputes
+** this replica owes (best effort: what fails is retried next time). */
+void bec_checkpoint_settle(BecCtx*);
+/* BecCtx.xFinal: the final validity of the ops in sealed cuts. */
+int bec_checkpoint_final(BecCtx*, const u8 **paFinal, int *pnFinal);
+/* bec_config('checkpoint_k' [, k]): reads the value in force at the heads,
+** or signs a config op. */
+void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,
+                           sqlite3_value **argv);
+/* The RFC 6962 Merkle tree hash of n leaf hashes (aLeaf: n * 32 bytes,
+** each H(0x00 || leaf)); the empty list hashes to H(""). */
+void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot);
 
 /**************************************************************************
 ** bec_root.c - the threshold root: key generation (root-open, dkg-deal,

@@ -562,13 +562,14 @@ static int shown_preds(Dot *d, int i){
 }
 
 /* Ops that may share a box: data ops, valid.  Structure ops (create,
-** membership, schema, a member's name) and ignored ops are what a reader
-** looks for. */
+** membership, schema, a member's name, checkpoints and their attestations)
+** and ignored ops are what a reader looks for. */
 static int collapsible(const BecNode *pNode){
   return pNode->bValid && pNode->kind!=BEC_KIND_SCHEMA
       && pNode->kind!=BEC_KIND_CREATE && pNode->kind!=BEC_KIND_NAME
       && !bec_kind_derives(pNode->kind, BEC_DERIVE_MEMBERSHIP)
-      && !bec_kind_derives(pNode->kind, BEC_DERIVE_E2EE);
+      && !bec_kind_derives(pNode->kind, BEC_DERIVE_E2EE)
+      && !bec_kind_derives(pNode->kind, BEC_DERIVE_CHECKPOINT);
 }
 
 /* The DOT id of box head i. */

@@ -344,6 +344,7 @@ static void fnIngest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( rc ){
     bec_fn_error_in(ctx, "bec_ingest", rc, zErr);
   }else{
+    if( res.eOutcome==BEC_ACCEPT_STORED ) bec_checkpoint_settle(fn_ctx(ctx));
     bec_fn_result_hex(ctx, res.aId, BEC_HASH_BYTES);
   }
 }
@@ -404,13 +405,18 @@ static void fnConfig(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   i64 v = 0;
   int rc;
   if( fn_schema(ctx, "bec_config") ) return;
+  if( zName && strcmp(zName, "checkpoint_k")==0 ){
+    /* Recorded in the group by a signed op, not a local knob. */
+    bec_checkpoint_config(ctx, p, argc, argv);
+    return;
+  }
   for(i=0; i<sizeof(aKnob)/sizeof(aKnob[0]); i++){
     if( zName && strcmp(zName, aKnob[i].zName)==0 ) break;
   }
   if( i==sizeof(aKnob)/sizeof(aKnob[0]) ){
     bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_config: unknown setting "
              "'%s' (known: pending_max_ops, pending_max_bytes, rejected_max, "
-             "pending_key_max_ops, pending_key_max_bytes)",
+             "pending_key_max_ops, pending_key_max_bytes, checkpoint_k)",
              zName ? zName : ""));
     return;
   }
@@ -463,6 +469,45 @@ static const BecFunc aFunc[] = {
   { "bec_config",       2, DIRECT, fnConfig },
 };
 
+/* The scratch databases of bec_checkpoint.c: an in-memory database with
+** bec loaded, whose context is marked bScratch.  With bec installed as an
+** auto-extension, opening the database loads it already; ppScratchCtx then
+** catches the context that load makes. */
+static __thread BecCtx **ppScratchCtx = 0;
+
+static int scratch_open(sqlite3 **ppDb, BecCtx **ppCtx, char **pzErr){
+  sqlite3 *db = 0;
+  BecCtx *pCtx = 0;
+  char *zErr = 0;
+  int rc;
+  *ppDb = 0;
+  *ppCtx = 0;
+  ppScratchCtx = &pCtx;
+  rc = sqlite3_open_v2(":memory:", &db,
+                       SQLITE_OPEN_READWRITE|SQLITE_OPEN_CREATE, 0);
+  if( rc==SQLITE_OK && pCtx==0 ){
+#ifdef SQLITE_CORE
+    rc = sqlite3_bec_init(db, &zErr, 0);
+#else
+    rc = sqlite3_bec_init(db, &zErr, sqlite3_api);
+#endif
+  }
+  ppScratchCtx = 0;
+  if( rc==SQLITE_OK && pCtx==0 ) rc = SQLITE_ERROR;
+  if( rc ){
+    *pzErr = sqlite3_mprintf("checkpoint: cannot open a scratch database: %s",
+                             zErr ? zErr : sqlite3_errstr(rc));
+    sqlite3_free(zErr);
+    if( pCtx ) bec_ctx_finalize_stmts(pCtx);
+    sqlite3_close_v2(db);
+    if( pCtx ) bec_ctx_unref(pCtx);
+    return rc==SQLITE_NOMEM ? rc : SQLITE_ERROR;
+  }
+  *ppDb = db;
+  *ppCtx = pCtx;                 /* one reference, the caller's */
+  return SQLITE_OK;
+}
+
 /* A key stored in bec_store_config by an older bec moves out as bec is
 ** loaded: no statement of the connection runs yet (with .load,
 ** sqlite3_load_extension or sqlite3_auto_extension), so the WAL can be
@@ -492,7 +537,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
     &bec_member_deriver, &bec_crdt_deriver, &bec_sync_deriver,
     &bec_root_deriver,
     &bec_names_deriver, &bec_invite_deriver,
-    &bec_e2ee_deriver,
+    &bec_e2ee_deriver, &bec_checkpoint_deriver,
 #ifdef BEC_TEST_TOY_KIND
     &bec_toy_deriver,
 #endif
@@ -519,6 +564,13 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   /* The floors meet here only: the derivers hear the DAG's events in this
   ** order (membership decides validity before the tables merge). */
   pCtx->xForget = bec_dag_forget;
+  pCtx->xScratch = scratch_open;
+  pCtx->xSettle = bec_checkpoint_settle;
+  pCtx->xFinal = bec_checkpoint_final;
+  if( ppScratchCtx && *ppScratchCtx==0 ){
+    pCtx->bScratch = 1;
+    *ppScratchCtx = bec_ctx_ref(pCtx);
+  }
   for(i=0; rc==SQLITE_OK && i<sizeof(apDeriver)/sizeof(apDeriver[0]); i++){
     rc = bec_ctx_add_deriver(pCtx, apDeriver[i]);
   }
@@ -534,6 +586,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = bec_sync_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_root_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_e2ee_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_checkpoint_register(db, pCtx);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_register_funcs(db, pCtx, aFunc,
                                 (int)(sizeof(aFunc)/sizeof(aFunc[0])));

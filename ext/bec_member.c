@@ -120,6 +120,10 @@ struct BecMember {
   IntVec hand;         /* hand-overs: root ops without a target, ascending */
   int nUser;
   MemberUser *aUser;
+  const u8 *aFinal;    /* final validity of ops in sealed cuts, borrowed
+                       ** from BecCtx.xFinal (bec_checkpoint.c): 0 not
+                       ** final, 1 invalid, 2 valid; nFinal entries */
+  int nFinal;
 };
 
 /**************************************************************************
@@ -849,10 +853,17 @@ static int root_acts(const BecMember *pm, const BecGraph *g, int y){
 ** API may sign).  Relations are tested before validity so that only the
 ** validity of authority-edge sources is ever read.
 */
+/* The final validity of op y (sealed checkpoints: docs/compaction.md): 0
+** if it has none, else 1 + valid.  Final validity is never recomputed. */
+static int final_of(const BecMember *pm, int y){
+  return pm->aFinal && y>0 && y<pm->nFinal ? pm->aFinal[y] : 0;
+}
+
 static int rule4(const BecMember *pm, const BecGraph *g, int y, int u,
                  int need){
   const MemberUser *pu = &pm->aUser[u];
   int i, j;
+  if( y && final_of(pm, y) ) return final_of(pm, y)==2;
   if( y ){
     const BecNode *n = &g->aNode[y];
     if( n->kind==BEC_KIND_CREATE ) return 1;
@@ -981,6 +992,13 @@ static int victim(const BecMember *pm, const BecGraph *g, const Region *r,
     const BecNode *a = &g->aNode[r->aSeq[aNode[i]]];
     const BecNode *b = &g->aNode[r->aSeq[best]];
     int c = key_cmp(pm, g, a->iAuthor, b->iAuthor);
+    /* An op of a sealed cut is dropped only if the whole cycle is. */
+    int fa = final_of(pm, r->aSeq[aNode[i]])!=0;
+    int fb = final_of(pm, r->aSeq[best])!=0;
+    if( fa!=fb ){
+      if( fb ) best = aNode[i];
+      continue;
+    }
     if( c>0 || (c==0 && memcmp(a->aHash, b->aHash, BEC_HASH_BYTES)>0) ){
       best = aNode[i];
     }
@@ -1104,8 +1122,9 @@ static int eval_region(BecMember *pm, const BecGraph *g, int *aSeq, int n,
   for(k=0; rc==SQLITE_OK && k<n; k++){
     int y = aSeq[k];
     if( r.aDrop[k] ){
-      if( pm->aValid[y] ){
-        pm->aValid[y] = 0;
+      u8 v = final_of(pm, y)==2;
+      if( pm->aValid[y]!=v ){
+        pm->aValid[y] = v;
         rc = vec_push(pChanged, y);
       }
     }else if( aInDeg[k]==0 ){
@@ -1299,7 +1318,8 @@ static void vec_sort_unique(IntVec *v){
 /* Indexes ops 1..nUpTo, computes their facts from scratch (facts_batch)
 ** and derives everything: validity of every op, ranks.  *ppm is a new
 ** state owned by the caller. */
-static int derive_all(BecGraph *g, int nUpTo, BecMember **ppm){
+static int derive_all(BecGraph *g, int nUpTo, const u8 *aFinal, int nFinal,
+                      BecMember **ppm){
   BecMember *pm = 0;
   IntVec all, changed;
   int rc, y, u;
@@ -1307,6 +1327,10 @@ static int derive_all(BecGraph *g, int nUpTo, BecMember **ppm){
   memset(&changed, 0, sizeof(changed));
   *ppm = 0;
   rc = state_new(g, &pm);
+  if( rc==SQLITE_OK ){
+    pm->aFinal = aFinal;
+    pm->nFinal = nFinal;
+  }
   for(y=1; rc==SQLITE_OK && y<=nUpTo; y++) rc = index_add(pm, g, y);
   if( rc==SQLITE_OK ) rc = facts_batch(pm, g, nUpTo);
   if( rc==SQLITE_OK ) rc = rank_full(pm, g, nUpTo);
@@ -1397,9 +1421,12 @@ static int rebuild(BecCtx *p, BecGraph *g, int nUpTo, int *pnChanged,
   IntVec changed;
   int rc, y, u;
   memset(&changed, 0, sizeof(changed));
+  const u8 *aFinal = 0;
+  int nFinal = 0;
   member_free(p->pMember);
   p->pMember = 0;
-  rc = derive_all(g, nUpTo, &pm);
+  rc = p->xFinal ? p->xFinal(p, &aFinal, &nFinal) : SQLITE_OK;
+  if( rc==SQLITE_OK ) rc = derive_all(g, nUpTo, aFinal, nFinal, &pm);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_exec(p, "DELETE FROM bec_store_member_op;"
                          "DELETE FROM bec_store_member;", pzErr);
@@ -1461,6 +1488,10 @@ static int member_state(BecCtx *p, BecGraph *g, int nUpTo, BecMember **ppm,
     }else if( rc==SQLITE_OK ){
       p->pMember = pm;
     }
+  }
+  /* Sealed cuts' final validity, current (re-evaluations read it). */
+  if( rc==SQLITE_OK && p->xFinal ){
+    rc = p->xFinal(p, &pm->aFinal, &pm->nFinal);
   }
   /* Ops stored without being derived (not expected): derive them now. */
   while( rc==SQLITE_OK && pm->nDone<nUpTo ){
@@ -1694,9 +1725,12 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
   memset(&out, 0, sizeof(out));
   memset(&a, 0, sizeof(a));
   *pzProblems = 0;
+  const u8 *aFinal = 0;
+  int nFinal = 0;
   rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
-  rc = derive_all(g, g->nNode, &pm);
+  rc = p->xFinal ? p->xFinal(p, &aFinal, &nFinal) : SQLITE_OK;
+  if( rc==SQLITE_OK ) rc = derive_all(g, g->nNode, aFinal, nFinal, &pm);
   /* Validity. */
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(p->db, "SELECT seq, valid FROM bec_store_op"
@@ -2037,4 +2071,31 @@ int bec_member_register(sqlite3 *db, BecCtx *p){
                                   (int)(sizeof(aFunc)/sizeof(aFunc[0])));
   if( rc ) return rc;
   return bec_vtab_register_table(db, p, &memberTable);
+}
+
+/* Seniority as derived (rule 5), for the digest of a checkpoint's cut
+** (bec_checkpoint.c): the rank and the key op of one author. */
+int bec_member_seniority(BecCtx *p, int iAuthor, int *pRank, int *piKeyOp,
+                         char **pzErr){
+  BecGraph *g = 0;
+  BecMember *pm = 0;
+  int rc = bec_graph_get(p, &g, pzErr);
+  *pRank = 0;
+  *piKeyOp = 0;
+  if( rc==SQLITE_OK ) rc = member_state(p, g, g->nNode, &pm, pzErr);
+  if( rc==SQLITE_OK && iAuthor>0 && iAuthor<pm->nUser ){
+    *pRank = pm->aUser[iAuthor].rank;
+    *piKeyOp = pm->aUser[iAuthor].rank ? pm->aUser[iAuthor].iKey : 0;
+  }
+  return rc;
+}
+
+/* Derives membership again from every op (bec_checkpoint.c, when a
+** checkpoint is sealed and the final validity of its cut takes effect),
+** publishing the validity changes. */
+int bec_member_rederive(BecCtx *p, char **pzErr){
+  BecGraph *g = 0;
+  int rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = rebuild(p, g, g->nNode, 0, pzErr);
+  return rc;
 }

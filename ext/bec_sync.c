@@ -1225,6 +1225,9 @@ static void fnApply(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     bec_fn_error_in(ctx, "bec_sync_apply", rc, zErr);
     return;
   }
+  /* Attestations the stored ops call for (bec_checkpoint.c): signed once
+  ** the reply is built, so they travel in the next message or session. */
+  if( pS->pCtx->xSettle ) pS->pCtx->xSettle(pS->pCtx);
   if( bDone ){
     bec_buf_free(&out);
     sqlite3_result_null(ctx);

@@ -17,7 +17,8 @@ KIND = {"create": 1, "add": 2, "remove": 3, "app": 4, "schema": 5, "write": 6,
         "root-open": 7, "dkg-deal": 8, "dkg-ack": 9, "name": 10,
         "root-request": 11, "root-approve": 12, "root-session": 13,
         "root-share": 14, "root": 15,
-        "rekey": 16, "keyshare": 17, "encrypt": 18}
+        "rekey": 16, "keyshare": 17, "encrypt": 18,
+        "checkpoint": 19, "attest": 20, "dispute": 21, "config": 22}
 ROLE = {"admin": 1, "member": 2, "relay": 3}
 F_OFFER, F_SHARED_IS_HEADS, F_FILTER, F_KNOWS_ALL, F_SAME_HEADS = 1, 2, 4, 8, 16
 

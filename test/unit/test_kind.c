@@ -140,7 +140,7 @@ static void test_table(void){
 #ifdef BEC_TEST_TOY_KIND
     CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_TOY);
 #else
-    CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_E2EE);
+    CHECK(pK->eDerive>=BEC_DERIVE_NONE && pK->eDerive<=BEC_DERIVE_CHECKPOINT);
 #endif
     CHECK(bec_kind_derives(k, pK->eDerive));
     /* Only create founds a group; the target rules are membership's. */
@@ -490,6 +490,24 @@ static void test_db(void){
   (void)heads_of;
 #endif
   make_root(db);
+  /* The checkpoint kinds: k recorded in the group (config), a checkpoint
+  ** (sealed at once by its author's claim, k being 1), a lying attest
+  ** signed by hand with this replica's own key, and the dispute that this
+  ** replica signs as it ingests the lie. */
+  CHECK(strcmp(bt_q(db, "SELECT bec_config('checkpoint_k', 1)"), "1")==0);
+  {
+    u8 aPay[1+2*BEC_HASH_BYTES];
+    aPay[0] = BEC_CKPT_VERSION;
+    CHECK(bec_hex_decode(bt_q(db, "SELECT bec_checkpoint()"), 64, aPay+1,
+                         BEC_HASH_BYTES)==BEC_HASH_BYTES);
+    CHECK(strcmp(bt_q(db, "SELECT sealed FROM bec_checkpoints"), "1")==0);
+    memset(aPay+1+BEC_HASH_BYTES, 0x5a, BEC_HASH_BYTES);
+    rc = ingest_signed(db, zKeyFile, BEC_KIND_ATTEST, aPay, sizeof(aPay), &zErr);
+    CHECK_MSG(rc==SQLITE_OK, "%s", zErr ? zErr : "");
+    sqlite3_free(zErr); zErr = 0;
+    CHECK(strcmp(bt_q(db, "SELECT count(*) FROM bec_ops WHERE kind='dispute'"), "1")==0);
+    CHECK(strcmp(bt_q(db, "SELECT verified FROM bec_disputes"), "1")==0);
+  }
   check_names(db, aSeen);
   for(k=1; k<=BEC_KIND_MAX; k++){
     CHECK_MSG(aSeen[k], "no %s op was stored", bec_kind_name(k));
@@ -510,7 +528,8 @@ static void test_docs(void){
     "the root"
   };
   static const char *azDerive[] = { "none", "membership", "tables", "root",
-                                    "names", "e2ee", "toy" };
+                                    "names", "e2ee",
+                                    "checkpoints", "toy" };
   const char *zRoot = getenv("BEC_ROOT");
   char zPath[512], zLine[1024];
   FILE *f;

@@ -7,8 +7,8 @@
 ** database that bec_check() finds consistent and on which the same step then
 ** succeeds.  Paths: keygen, create group, sign, ingest, ingest releasing a
 ** pending op, ingest evicting an outsider's pending op, a table write,
-** applying a sync message, and the root's key generation (open, deal,
-** accepting a deal, ack).  Leaks are caught
+** applying a sync message, the root's key generation (open, deal,
+** accepting a deal, ack), a checkpoint and the replay of its cut.  Leaks are caught
 ** by the valgrind and ASan passes of make test.
 ** bec allocates only through sqlite3_malloc64, so this reaches all of it.
 */
@@ -239,6 +239,68 @@ static void root_paths(void){
   nStrideMul = 1;
 }
 
+/* A replica that holds an op concurrent with a checkpoint ingests the
+** checkpoint under every fault: its cut is replayed into a scratch
+** database (and the checkpoint, k being 1, is sealed by its author).  The
+** creator's key is a fixed seed (a legacy key, as in root_paths), so the
+** concurrent op is made here with it. */
+static void checkpoint_replay(void){
+  static char zKeyC[400], zSetup[16384], zStep[4096];
+  u8 aSeed[BEC_SEED_BYTES], aPubC[BEC_PUBKEY_BYTES], aSecC[BEC_SECKEY_BYTES];
+  u8 aGid[BEC_HASH_BYTES], aPred[BEC_HASH_BYTES];
+  char zSeed[65], zPubC[65], zHex[2048];
+  sqlite3 *src;
+  sqlite3_stmt *pStmt = 0;
+  BecBuf op;
+  int rc = SQLITE_OK, m;
+  memset(&op, 0, sizeof(op));
+  memset(aSeed, 13, sizeof(aSeed));
+  bec_crypto_secret_from_seed(aSeed, aPubC, aSecC);
+  bec_hex_encode(aSeed, BEC_SEED_BYTES, zSeed);
+  bec_hex_encode(aPubC, BEC_PUBKEY_BYTES, zPubC);
+  snprintf(zKeyC, sizeof(zKeyC), "SELECT bec_pubkey(); INSERT INTO "
+           "bec_store_config VALUES('seckey', x'%s'), ('pubkey', x'%s');",
+           zSeed, zPubC);
+  m = snprintf(zSetup, sizeof(zSetup), "%s SELECT bec_create_group();"
+               " SELECT bec_sign(x'aa'); SELECT bec_sign(x'bb');", zKeyC);
+  src = replica(zSetup);
+  CHECK(run(src, "SELECT bec_checkpoint()")==SQLITE_OK);
+  /* The replica: joins, holds create, aa, bb, and x (on aa, beside bb). */
+  sqlite3_prepare_v2(src, "SELECT bec_group_id(), (SELECT hash FROM bec_store_op"
+                     " WHERE seq=2)", -1, &pStmt, 0);
+  CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
+  CHECK(bec_hex_decode((const char*)sqlite3_column_text(pStmt, 0), 64, aGid,
+                       BEC_HASH_BYTES)==BEC_HASH_BYTES);
+  memcpy(aPred, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
+  sqlite3_finalize(pStmt);
+  bec_op_encode_unsigned(&op, BEC_KIND_APP, aGid, aPubC, 1, aPred,
+                         (const u8*)"x", 1, &rc);
+  bec_op_sign(&op, aSecC, aGid, &rc);
+  CHECK(rc==SQLITE_OK && op.n*2<(i64)sizeof(zHex));
+  bec_hex_encode(op.a, (int)op.n, zHex);
+  bec_hex_encode(aGid, BEC_HASH_BYTES, zSeed);
+  m = snprintf(zSetup, sizeof(zSetup), "SELECT bec_keygen(); SELECT bec_join('%s');",
+               zSeed);
+  sqlite3_prepare_v2(src, "SELECT hex(body), kind FROM bec_store_op ORDER BY seq",
+                     -1, &pStmt, 0);
+  while( sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zBodyHex = (const char*)sqlite3_column_text(pStmt, 0);
+    if( sqlite3_column_int(pStmt, 1)==BEC_KIND_CHECKPOINT ){
+      snprintf(zStep, sizeof(zStep), "SELECT bec_ingest(x'%s')", zBodyHex);
+    }else{
+      m += snprintf(zSetup+m, sizeof(zSetup)-(size_t)m,
+                    " SELECT bec_ingest(x'%s');", zBodyHex);
+    }
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_close(src);
+  snprintf(zSetup+m, sizeof(zSetup)-(size_t)m, " SELECT bec_ingest(x'%s')", zHex);
+  bec_buf_free(&op);
+  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 13 : 8;
+  each_fault("checkpoint replay", zSetup, zStep, 5);
+  nStrideMul = 1;
+}
+
 int main(void){
   sqlite3_mem_methods wrap;
   char zIngest[sizeof(zBody)+100];
@@ -373,5 +435,17 @@ int main(void){
     each_fault("ingest evicting an outsider's pending op", zSetup4, zStep4, 2);
   }
   root_paths();
+  /* Checkpoints (bec_checkpoint.c): the digest read from the state, the
+  ** store, the seal (k = 1: the author's claim) and membership derived
+  ** again; then a checkpoint whose cut is replayed into a scratch
+  ** database. */
+  /* Long paths: every 3rd point, every 8th for the replay (every 5th and
+  ** 13th, on top of their own strides, under the sanitizers and valgrind). */
+  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 5 : 3;
+  each_fault("checkpoint", "SELECT bec_keygen(); SELECT bec_create_group();"
+             "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+             "INSERT INTO t VALUES(1, 'one')",
+             "SELECT bec_checkpoint()", 4);
+  checkpoint_replay();
   return bt_done();
 }

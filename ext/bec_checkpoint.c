@@ -1,0 +1,1615 @@
+/*
+** bec_checkpoint.c - checkpoints, attestations, disputes and sealing
+** (../shared/COMPACTION.md sections 3-5; docs/compaction.md for users).
+**
+**   SELECT bec_checkpoint();               -- an admin names a cut
+**   SELECT bec_config('checkpoint_k', 2);  -- k, recorded in the group
+**   SELECT * FROM bec_checkpoints;         -- checkpoint, digest, attestations,
+**                                          -- sealed, k, author
+**   SELECT * FROM bec_disputes;            -- attestations that disagree
+**   SELECT bec_attest();                   -- what sync does by itself
+**
+** A checkpoint op K names its cut: K's predecessors and their causal past.
+** S(K), the derived state computed from the cut alone (validity, members,
+** the winning schema of every table name, every register's candidates),
+** has one canonical digest R(K) (COMPACTION.md section 3, docs/compaction.md
+** "The digest"): a hash over a header and three RFC 6962 Merkle trees (ops,
+** members, tables).  Every replica that holds the cut computes the same R.
+**
+** THE COMPUTATION.  Today's tables show the state of the whole op set, not
+** of the cut.  The cheapest correct way to get S(K) is to run the existing
+** rules on the cut alone: ck_compute() opens a private in-memory database
+** with bec loaded (BecCtx.xScratch, from bec_main.c; its context has
+** bScratch set), hands it the cut's ops in seq order (a topological order)
+** through the ordinary acceptance path with their signatures taken as
+** checked, and reads the digest from what membership and the merge derive
+** there.  One code path decides validity and merges rows, so the digest
+** cannot drift from the rules.  When the cut is every op this replica
+** holds (the author's own checkpoint, or one received with nothing
+** concurrent to it) that state is the one already derived here, and the
+** digest is read from it without a replay (ck_compute).  It runs once per
+** checkpoint op and replica, when the op is stored (and in
+** bec_checkpoint(), for the author's claim).
+** Inside a scratch database nothing is computed for checkpoints (no
+** recursion): the facts of its ops are recorded, nothing more.
+**
+** SEALING.  K is sealed when the op set holds claims of K with one digest
+** by at least k distinct keys that are admins in S(K), where a claim is an
+** attest op naming K or K itself (its author's claim), and only an author's
+** first claim by (depth, id) counts; k is the value of the valid config op
+** with the greatest (depth, id) in the cut, else a majority of S(K)'s
+** admins.  Every input is fixed once K is stored (S(K), k, the admins) or
+** once a claim is stored (author, digest), so "sealed" is a monotone
+** function of the op set: adding ops never unseals.  The validity of the
+** claims is deliberately not consulted (a later removal of an attester
+** must not unseal).  The threshold root's hook: a claim signed by the
+** group's root key active in cut(K) will seal alone (ck_seal_state, "ROOT
+** HOOK"); it waits for the root ops.
+**
+** FINALITY.  The validity of an op in a sealed cut is final: its validity
+** in S of the sealed checkpoint with the least (depth, id) whose cut holds
+** it (ck_final_build, from bec_store_checkpoint.invalid).  Membership reads
+** it through BecCtx.xFinal (rule 4 returns it; rule 7 drops another op of
+** a cycle), and is derived again whenever a checkpoint becomes sealed
+** (ck_update_seal).  A replay of a cut is given the final validity of the
+** checkpoints sealed within that cut, renumbered, so S(K) applies the
+** seals its cut holds and nothing else.
+**
+** Stored (derived from the ops, by this file only):
+**   bec_store_checkpoint(seq, digest, k, n_op, invalid, attestations, sealed)
+**       per checkpoint op: R computed here, k in the cut, the ops in the cut,
+**       the seqs of the cut's ops that are invalid in S(K) (4 bytes each,
+**       big-endian, increasing), the claims that count toward k and carry
+**       this digest, and whether K is sealed
+**   bec_store_checkpoint_admin(checkpoint, author)   the admins of S(K)
+**   bec_store_claim(seq, checkpoint, author, digest)  checkpoint and attest
+**   bec_store_dispute(seq, claim, digest)             dispute ops
+**   bec_store_ckconfig(seq, k)                        config ops
+**
+** Payloads (each begins with BEC_CKPT_VERSION):
+**   checkpoint  version || R (32)
+**   attest      version || checkpoint id (32) || R (32)
+**   dispute     version || claim id (32) || R (32): the disputer's digest
+**   config      version || name_len varint || name || value varint
+**               (name "checkpoint_k", value >= 1)
+*/
+#include "becInt.h"
+
+#include <stdlib.h>
+
+#define CK_K_NAME      "checkpoint_k"
+#define CK_K_NAME_LEN  12
+#define CK_MAX_K       (1<<20)          /* a config value above this is
+                                        ** malformed: no group has as many */
+
+static const char zCkptSchema[] =
+  "CREATE TABLE IF NOT EXISTS bec_store_checkpoint("
+  "  seq INTEGER PRIMARY KEY, digest BLOB NOT NULL, k INTEGER NOT NULL,"
+  "  n_op INTEGER NOT NULL, invalid BLOB NOT NULL,"
+  "  attestations INTEGER NOT NULL DEFAULT 0,"
+  "  sealed INTEGER NOT NULL DEFAULT 0);"
+  "CREATE TABLE IF NOT EXISTS bec_store_checkpoint_admin("
+  "  checkpoint INTEGER NOT NULL, author INTEGER NOT NULL,"
+  "  PRIMARY KEY(checkpoint, author)) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_claim("
+  "  seq INTEGER PRIMARY KEY, checkpoint INTEGER NOT NULL,"
+  "  author INTEGER NOT NULL, digest BLOB NOT NULL);"
+  "CREATE INDEX IF NOT EXISTS bec_store_claim_checkpoint"
+  "  ON bec_store_claim(checkpoint, author);"
+  "CREATE TABLE IF NOT EXISTS bec_store_dispute("
+  "  seq INTEGER PRIMARY KEY, claim INTEGER NOT NULL, digest BLOB NOT NULL);"
+  "CREATE TABLE IF NOT EXISTS bec_store_ckconfig("
+  "  seq INTEGER PRIMARY KEY, k INTEGER NOT NULL);";
+
+static int ck_schema(BecCtx *p, char **pzErr){
+  return bec_ctx_exec(p, zCkptSchema, pzErr);
+}
+
+/**************************************************************************
+** Payloads.
+*/
+typedef struct CkPayload CkPayload;
+struct CkPayload {
+  const u8 *aRef;        /* attest: the checkpoint; dispute: the claim */
+  const u8 *aDigest;     /* checkpoint, attest, dispute: an R */
+  i64 k;                 /* config: the value */
+};
+
+/* 0 if pOp's payload is well-formed for its kind, else why not (static). */
+static const char *ck_parse(const BecOp *pOp, CkPayload *pP){
+  const u8 *a = pOp->aPayload;
+  i64 n = pOp->nPayload;
+  memset(pP, 0, sizeof(*pP));
+  if( n<1 || a[0]!=BEC_CKPT_VERSION ) return "unknown payload version";
+  switch( pOp->kind ){
+    case BEC_KIND_CHECKPOINT:
+      if( n!=1+BEC_HASH_BYTES ) return "a checkpoint is version || digest";
+      pP->aDigest = a+1;
+      return 0;
+    case BEC_KIND_ATTEST:
+    case BEC_KIND_DISPUTE:
+      if( n!=1+2*BEC_HASH_BYTES ) return "an attest or dispute is version || id || digest";
+      pP->aRef = a+1;
+      pP->aDigest = a+1+BEC_HASH_BYTES;
+      return 0;
+    case BEC_KIND_CONFIG: {
+      BecReader rd;
+      const u8 *aName = 0;
+      u64 nName = 0, v = 0;
+      rd.a = a; rd.n = n; rd.i = 1;
+      if( bec_read_varint(&rd, &nName, 256)
+       || bec_read_bytes(&rd, (i64)nName, &aName)
+       || bec_read_varint(&rd, &v, CK_MAX_K)
+       || rd.i!=rd.n ){
+        return "a config is version || name || value";
+      }
+      if( nName!=CK_K_NAME_LEN || memcmp(aName, CK_K_NAME, CK_K_NAME_LEN) ){
+        return "unknown config name (known: checkpoint_k)";
+      }
+      if( v<1 ) return "checkpoint_k must be at least 1";
+      pP->k = (i64)v;
+      return 0;
+    }
+  }
+  return "not a checkpoint kind";
+}
+
+/**************************************************************************
+** The digest (COMPACTION.md section 3).
+*/
+/* RFC 6962 section 2.1 with BLAKE2b-256: n leaf hashes, already
+** H(0x00 || leaf), split at the largest power of two below n. */
+void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot){
+  u8 aNode[1 + 2*BEC_HASH_BYTES];
+  i64 k = 1;
+  if( n==0 ){
+    bec_crypto_hash((const u8*)"", 0, aRoot);
+    return;
+  }
+  if( n==1 ){
+    memcpy(aRoot, aLeaf, BEC_HASH_BYTES);
+    return;
+  }
+  while( k*2<n ) k *= 2;
+  aNode[0] = 0x01;
+  bec_ckpt_merkle(aLeaf, k, &aNode[1]);
+  bec_ckpt_merkle(aLeaf + k*BEC_HASH_BYTES, n-k, &aNode[1+BEC_HASH_BYTES]);
+  bec_crypto_hash(aNode, sizeof(aNode), aRoot);
+}
+
+/* Appends H(0x00 || pLeaf's bytes after its first) to pOut: pLeaf was
+** started with a 0x00 byte (leaf_start), so it hashes in place. */
+static void leaf_start(BecBuf *pLeaf, int *pRc){
+  pLeaf->n = 0;
+  bec_buf_append_u8(pLeaf, 0x00, pRc);
+}
+static void leaf_end(BecBuf *pLeaf, BecBuf *pOut, int *pRc){
+  u8 aHash[BEC_HASH_BYTES];
+  if( *pRc ) return;
+  bec_crypto_hash(pLeaf->a, pLeaf->n, aHash);
+  bec_buf_append(pOut, aHash, BEC_HASH_BYTES, pRc);
+}
+
+/* What ck_compute finds about a cut. */
+typedef struct CkCut CkCut;
+struct CkCut {
+  u8 aDigest[BEC_HASH_BYTES];
+  i64 k;
+  i64 nOp;
+  BecBuf admins;         /* admin public keys of S(K), 32 bytes each */
+  BecBuf invalid;        /* seqs (of this database) invalid in S(K), as
+                         ** 4-byte big-endian integers, increasing */
+};
+static void cut_free(CkCut *c){
+  bec_buf_free(&c->admins);
+  bec_buf_free(&c->invalid);
+}
+
+static int cmp_hash(const void *a, const void *b){
+  return memcmp(a, b, BEC_HASH_BYTES);
+}
+static int cmp_u32be(const void *a, const void *b){
+  return memcmp(a, b, 4);
+}
+
+/* The ops section over the database of p2, but op iExclude (0: none);
+** aMap[seq2] (0: the identity) is the seq in this database of op seq2.
+** Fills pCut->nOp and pCut->invalid. */
+static int digest_ops(BecCtx *p2, const int *aMap, int iExclude, CkCut *pCut,
+                      u8 *aRoot){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf leaves, leaf;
+  int rc;
+  memset(&leaves, 0, sizeof(leaves));
+  memset(&leaf, 0, sizeof(leaf));
+  rc = bec_ctx_stmt(p2, "SELECT seq, hash, depth, valid FROM bec_store_op"
+                        " ORDER BY depth, hash", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int bValid = sqlite3_column_int(pStmt, 3)!=0;
+    int iSeq2 = sqlite3_column_int(pStmt, 0);
+    if( iSeq2==iExclude ) continue;
+    leaf_start(&leaf, &rc);
+    bec_buf_append(&leaf, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES, &rc);
+    bec_buf_append_varint(&leaf, (u64)sqlite3_column_int64(pStmt, 2), &rc);
+    bec_buf_append_u8(&leaf, (u8)bValid, &rc);
+    leaf_end(&leaf, &leaves, &rc);
+    if( !bValid ){
+      u32 s = (u32)(aMap ? aMap[iSeq2] : iSeq2);
+      u8 a4[4] = { (u8)(s>>24), (u8)(s>>16), (u8)(s>>8), (u8)s };
+      bec_buf_append(&pCut->invalid, a4, 4, &rc);
+    }
+    pCut->nOp++;
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK ){
+    bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
+    if( pCut->invalid.n ){
+      qsort(pCut->invalid.a, (size_t)(pCut->invalid.n/4), 4, cmp_u32be);
+    }
+  }
+  bec_buf_free(&leaves);
+  bec_buf_free(&leaf);
+  return rc;
+}
+
+/* The level of a grant (create: admin); smaller role numbers are not
+** ordered, so compare levels: admin 3, member 2, relay 1. */
+static int grant_level(int kind, int role){
+  if( kind==BEC_KIND_CREATE || role==BEC_ROLE_ADMIN ) return 3;
+  return role==BEC_ROLE_MEMBER ? 2 : 1;
+}
+static int level_role(int level){
+  return level==3 ? BEC_ROLE_ADMIN : level==2 ? BEC_ROLE_MEMBER : BEC_ROLE_RELAY;
+}
+
+/* One member leaf of author iAuthor (key aKey) into pLeaf. */
+static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
+                       BecBuf *pLeaf, int *pState, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf live, removes;
+  int rc, rank = 0, iKeyOp = 0, level = 0, i;
+  memset(&live, 0, sizeof(live));
+  memset(&removes, 0, sizeof(removes));
+  *pState = 0;
+  rc = bec_member_seniority(p2, iAuthor, &rank, &iKeyOp, pzErr);
+  bec_buf_append(pLeaf, aKey, BEC_PUBKEY_BYTES, &rc);
+  bec_buf_append_varint(pLeaf, (u64)rank, &rc);
+  if( rc==SQLITE_OK ){
+    if( iKeyOp>0 && iKeyOp<=g2->nNode ){
+      bec_buf_append(pLeaf, g2->aNode[iKeyOp].aHash, BEC_HASH_BYTES, &rc);
+    }else{
+      u8 aZero[BEC_HASH_BYTES];
+      memset(aZero, 0, sizeof(aZero));
+      bec_buf_append(pLeaf, aZero, BEC_HASH_BYTES, &rc);
+    }
+  }
+  /* The valid removes of the key (rule 9). */
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p2, "SELECT seq FROM bec_store_op WHERE kind=?1"
+                          " AND target=?2 AND valid", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, BEC_KIND_REMOVE);
+    sqlite3_bind_int(pStmt, 2, iAuthor);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int s = sqlite3_column_int(pStmt, 0);
+      bec_buf_append(&removes, &s, sizeof(s), &rc);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  /* Its grants: the best potential role, and the live ones. */
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p2, "SELECT seq, kind, role, valid FROM bec_store_op"
+        " WHERE (kind=?1 AND author=?3) OR (kind=?2 AND target=?3)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, BEC_KIND_CREATE);
+    sqlite3_bind_int(pStmt, 2, BEC_KIND_ADD);
+    sqlite3_bind_int(pStmt, 3, iAuthor);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int s = sqlite3_column_int(pStmt, 0);
+      int lv = grant_level(sqlite3_column_int(pStmt, 1),
+                           sqlite3_column_int(pStmt, 2));
+      int bLive = sqlite3_column_int(pStmt, 3)!=0;
+      if( lv>level ) level = lv;
+      if( bLive && removes.n ){
+        /* Overridden by a valid remove r with not(r < g). */
+        u8 *aMark = 0;
+        rc = bec_graph_past(g2, BEC_NODE_PREDS(g2, s), g2->aNode[s].nPred,
+                            &aMark);
+        for(i=0; rc==SQLITE_OK && i<(int)(removes.n/sizeof(int)); i++){
+          int r;
+          memcpy(&r, removes.a + i*sizeof(int), sizeof(int));
+          if( !aMark[r] ){ bLive = 0; break; }
+        }
+        sqlite3_free(aMark);
+      }
+      if( bLive ) bec_buf_append(&live, g2->aNode[s].aHash, BEC_HASH_BYTES, &rc);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  /* Its state at the cut (rule 9), as membership derived it. */
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p2, "SELECT role FROM bec_store_member WHERE pubkey=?1",
+                      &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aKey, BEC_PUBKEY_BYTES, SQLITE_STATIC);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) *pState = sqlite3_column_int(pStmt, 0);
+    rc = sqlite3_reset(pStmt);
+  }
+  bec_buf_append_u8(pLeaf, (u8)(level ? level_role(level) : 0), &rc);
+  bec_buf_append_u8(pLeaf, (u8)*pState, &rc);
+  if( rc==SQLITE_OK && live.n ){
+    qsort(live.a, (size_t)(live.n/BEC_HASH_BYTES), BEC_HASH_BYTES, cmp_hash);
+  }
+  bec_buf_append_varint(pLeaf, (u64)(live.n/BEC_HASH_BYTES), &rc);
+  bec_buf_append(pLeaf, live.a, live.n, &rc);
+  bec_buf_free(&live);
+  bec_buf_free(&removes);
+  return rc;
+}
+
+/* The members section: every key with a potential grant (the creator and
+** every add's target: every stored add was authorized by a potential admin
+** grant), by public key.  The admins of S(K) go to pCut->admins. */
+static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
+                          char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf leaves, leaf;
+  int rc, nAuthor = 0, i;
+  int *aAuthor = 0;
+  u8 *aKeys = 0;
+  memset(&leaves, 0, sizeof(leaves));
+  memset(&leaf, 0, sizeof(leaf));
+  /* Collected first: member_leaf runs statements of its own. */
+  rc = bec_ctx_stmt(p2, "SELECT a.id, a.pubkey FROM bec_store_author a"
+      " WHERE a.id IN (SELECT author FROM bec_store_op WHERE kind=?1"
+      " UNION SELECT target FROM bec_store_op WHERE kind=?2)"
+      " ORDER BY a.pubkey", &pStmt);
+  if( rc==SQLITE_OK ){
+    BecBuf ids, keys;
+    memset(&ids, 0, sizeof(ids));
+    memset(&keys, 0, sizeof(keys));
+    sqlite3_bind_int(pStmt, 1, BEC_KIND_CREATE);
+    sqlite3_bind_int(pStmt, 2, BEC_KIND_ADD);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int id = sqlite3_column_int(pStmt, 0);
+      if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES ){
+        rc = SQLITE_CORRUPT;
+        break;
+      }
+      bec_buf_append(&ids, &id, sizeof(id), &rc);
+      bec_buf_append(&keys, sqlite3_column_blob(pStmt, 1), BEC_PUBKEY_BYTES, &rc);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+    nAuthor = (int)(ids.n/sizeof(int));
+    aAuthor = (int*)ids.a;
+    aKeys = keys.a;
+  }
+  for(i=0; rc==SQLITE_OK && i<nAuthor; i++){
+    int iState = 0;
+    const u8 *aKey = aKeys + (i64)i*BEC_PUBKEY_BYTES;
+    leaf_start(&leaf, &rc);
+    if( rc==SQLITE_OK ){
+      rc = member_leaf(p2, g2, aAuthor[i], aKey, &leaf, &iState, pzErr);
+    }
+    leaf_end(&leaf, &leaves, &rc);
+    if( iState==BEC_ROLE_ADMIN ) bec_buf_append(&pCut->admins, aKey, BEC_PUBKEY_BYTES, &rc);
+  }
+  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
+  sqlite3_free(aAuthor);
+  sqlite3_free(aKeys);
+  bec_buf_free(&leaves);
+  bec_buf_free(&leaf);
+  return rc;
+}
+
+/* One row of a table: its key bytes (in a shared buffer) and leaf hash. */
+typedef struct CkRow CkRow;
+struct CkRow {
+  i64 iKey;
+  int nKey;
+  u8 aLeaf[BEC_HASH_BYTES];
+};
+static __thread const u8 *gRowKeys;   /* qsort has no context argument */
+static int cmp_row(const void *a, const void *b){
+  const CkRow *x = (const CkRow*)a, *y = (const CkRow*)b;
+  int n = x->nKey<y->nKey ? x->nKey : y->nKey;
+  int c = memcmp(gRowKeys + x->iKey, gRowKeys + y->iKey, (size_t)n);
+  if( c ) return c;
+  return x->nKey - y->nKey;
+}
+
+/* A losing candidate of a register (from bec_store_conflict). */
+typedef struct CkCand CkCand;
+struct CkCand {
+  int col;               /* -1: existence */
+  int seq;
+  BecBuf val;            /* the value, encoded */
+};
+/* Decreasing (depth, id). */
+static __thread const BecGraph *gCandGraph;
+static int cmp_cand(const void *a, const void *b){
+  const BecNode *x = &gCandGraph->aNode[((const CkCand*)a)->seq];
+  const BecNode *y = &gCandGraph->aNode[((const CkCand*)b)->seq];
+  if( x->depth!=y->depth ) return x->depth>y->depth ? -1 : 1;
+  return -memcmp(x->aHash, y->aHash, BEC_HASH_BYTES);
+}
+
+/* Appends one register: the winner iWin (0: none) with its value pWin (0
+** for existence), then the conflicts of column col among aCand. */
+static void put_register(BecBuf *pLeaf, const BecGraph *g2, int iWin,
+                         sqlite3_value *pWin, int bValue, const CkCand *aCand,
+                         int nCand, int col, int *pRc){
+  int i, n = 0;
+  if( iWin<1 || iWin>g2->nNode ){
+    bec_buf_append_varint(pLeaf, 0, pRc);
+    return;
+  }
+  for(i=0; i<nCand; i++) if( aCand[i].col==col ) n++;
+  bec_buf_append_varint(pLeaf, (u64)(1+n), pRc);
+  bec_buf_append(pLeaf, g2->aNode[iWin].aHash, BEC_HASH_BYTES, pRc);
+  bec_buf_append_varint(pLeaf, (u64)g2->aNode[iWin].depth, pRc);
+  if( bValue ) bec_value_encode(pLeaf, pWin, pRc);
+  for(i=0; i<nCand; i++){
+    const CkCand *c = &aCand[i];
+    if( c->col!=col || c->seq<1 || c->seq>g2->nNode ) continue;
+    bec_buf_append(pLeaf, g2->aNode[c->seq].aHash, BEC_HASH_BYTES, pRc);
+    bec_buf_append_varint(pLeaf, (u64)g2->aNode[c->seq].depth, pRc);
+    if( bValue ) bec_buf_append(pLeaf, c->val.a, c->val.n, pRc);
+  }
+}
+
+/* rows_root and n_row of the table of create op iSchema (schema s). */
+static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
+                       const BecSchema *s, i64 *pnRow, u8 *aRoot,
+                       char **pzErr){
+  sqlite3 *db2 = p2->db;
+  sqlite3_stmt *pRows = 0, *pConf = 0, *pAny = 0;
+  BecBuf sql, keys, rows, leaf, leaves;
+  CkCand *aCand = 0;
+  int nCand = 0, nCandAlloc = 0, bConflicts = 0, i, rc = SQLITE_OK;
+  int nNonKey = 0;
+  i64 nRow = 0;
+  char *zRows = bec_sql_ident(s->zName, "_rows");
+  memset(&sql, 0, sizeof(sql));
+  memset(&keys, 0, sizeof(keys));
+  memset(&rows, 0, sizeof(rows));
+  memset(&leaf, 0, sizeof(leaf));
+  memset(&leaves, 0, sizeof(leaves));
+  if( zRows==0 ) return SQLITE_NOMEM;
+  /* r, s<i> (non-key columns, in order), c0..c<n-1> */
+  bec_buf_appendf(&sql, &rc, "SELECT r");
+  for(i=0; i<s->nCol; i++){
+    if( !s->aCol[i].iPk ){ bec_buf_appendf(&sql, &rc, ", s%d", i); nNonKey++; }
+  }
+  for(i=0; i<s->nCol; i++) bec_buf_appendf(&sql, &rc, ", c%d", i);
+  bec_buf_appendf(&sql, &rc, " FROM %s", zRows);
+  bec_buf_append_u8(&sql, 0, &rc);
+  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(db2, (const char*)sql.a, -1, &pRows, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(db2, "SELECT 1 FROM bec_store_conflict WHERE tbl=?1"
+                                 " LIMIT 1", -1, &pAny, 0);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pAny, 1, iSchema);
+    bConflicts = sqlite3_step(pAny)==SQLITE_ROW;
+    rc = sqlite3_reset(pAny);
+  }
+  if( rc==SQLITE_OK && bConflicts ){
+    rc = sqlite3_prepare_v2(db2, "SELECT col, seq, value FROM bec_store_conflict"
+                                 " WHERE tbl=?1 AND pk=?2", -1, &pConf, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pRows)==SQLITE_ROW ){
+    CkRow row;
+    int k, j;
+    /* The key bytes: the key values in key order, value-encoded. */
+    row.iKey = keys.n;
+    for(k=0; k<s->nPk; k++){
+      bec_value_encode(&keys, sqlite3_column_value(pRows, 1+nNonKey+s->aPk[k]), &rc);
+    }
+    row.nKey = (int)(keys.n - row.iKey);
+    nCand = 0;
+    if( rc==SQLITE_OK && pConf ){
+      sqlite3_bind_int(pConf, 1, iSchema);
+      sqlite3_bind_blob(pConf, 2, keys.a + row.iKey, row.nKey, SQLITE_STATIC);
+      while( rc==SQLITE_OK && sqlite3_step(pConf)==SQLITE_ROW ){
+        if( nCand==nCandAlloc ){
+          int nNew = nCandAlloc ? nCandAlloc*2 : 8;
+          CkCand *aNew = sqlite3_realloc64(aCand, sizeof(CkCand)*(u64)nNew);
+          if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+          memset(&aNew[nCandAlloc], 0, sizeof(CkCand)*(size_t)(nNew-nCandAlloc));
+          aCand = aNew;
+          nCandAlloc = nNew;
+        }
+        aCand[nCand].col = sqlite3_column_int(pConf, 0);
+        aCand[nCand].seq = sqlite3_column_int(pConf, 1);
+        aCand[nCand].val.n = 0;
+        bec_value_encode(&aCand[nCand].val, sqlite3_column_value(pConf, 2), &rc);
+        nCand++;
+      }
+      if( rc==SQLITE_OK ) rc = sqlite3_reset(pConf);
+      else sqlite3_reset(pConf);
+      if( rc==SQLITE_OK && nCand>1 ){
+        gCandGraph = g2;
+        qsort(aCand, (size_t)nCand, sizeof(CkCand), cmp_cand);
+      }
+    }
+    leaf_start(&leaf, &rc);
+    bec_buf_append(&leaf, keys.a + row.iKey, row.nKey, &rc);
+    put_register(&leaf, g2, sqlite3_column_int(pRows, 0), 0, 0, aCand, nCand,
+                 -1, &rc);
+    for(i=0, j=0; i<s->nCol; i++){
+      if( s->aCol[i].iPk ) continue;
+      j++;
+      put_register(&leaf, g2, sqlite3_column_int(pRows, j),
+                   sqlite3_column_value(pRows, 1+nNonKey+i), 1, aCand, nCand,
+                   i, &rc);
+    }
+    if( rc==SQLITE_OK ){
+      bec_crypto_hash(leaf.a, leaf.n, row.aLeaf);
+      bec_buf_append(&rows, &row, sizeof(row), &rc);
+      nRow++;
+    }
+  }
+  if( pRows ){
+    int rc2 = sqlite3_finalize(pRows);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK && nRow>1 ){
+    gRowKeys = keys.a;
+    qsort(rows.a, (size_t)nRow, sizeof(CkRow), cmp_row);
+  }
+  for(i=0; rc==SQLITE_OK && i<nRow; i++){
+    bec_buf_append(&leaves, ((CkRow*)rows.a)[i].aLeaf, BEC_HASH_BYTES, &rc);
+  }
+  if( rc==SQLITE_OK ){
+    bec_ckpt_merkle(leaves.a, nRow, aRoot);
+    *pnRow = nRow;
+  }else if( *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("checkpoint: cannot read the rows of %s: %s",
+                             s->zName, sqlite3_errmsg(db2));
+  }
+  for(i=0; i<nCandAlloc; i++) bec_buf_free(&aCand[i].val);
+  sqlite3_free(aCand);
+  sqlite3_finalize(pConf);
+  sqlite3_finalize(pAny);
+  sqlite3_free(zRows);
+  bec_buf_free(&sql);
+  bec_buf_free(&keys);
+  bec_buf_free(&rows);
+  bec_buf_free(&leaf);
+  bec_buf_free(&leaves);
+  return rc;
+}
+
+/* The tables section: per table name with a winning schema op, by the
+** name's bytes after ASCII lower-casing. */
+static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf leaves, leaf, names;
+  BecBuf seqs;
+  int rc, i, n;
+  memset(&leaves, 0, sizeof(leaves));
+  memset(&leaf, 0, sizeof(leaf));
+  memset(&names, 0, sizeof(names));
+  memset(&seqs, 0, sizeof(seqs));
+  rc = bec_ctx_stmt(p2, "SELECT seq FROM bec_store_table"
+                        " ORDER BY lower(name) COLLATE BINARY", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int s = sqlite3_column_int(pStmt, 0);
+    bec_buf_append(&seqs, &s, sizeof(s), &rc);
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  n = (int)(seqs.n/sizeof(int));
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int iSeq;
+    BecOp op;
+    BecSchema *s = 0;
+    u8 *aBody = 0;
+    i64 nBody = 0, nRow = 0;
+    u8 aRows[BEC_HASH_BYTES];
+    memcpy(&iSeq, seqs.a + i*sizeof(int), sizeof(int));
+    if( iSeq<1 || iSeq>g2->nNode ){ rc = SQLITE_CORRUPT; break; }
+    rc = bec_ctx_stmt(p2, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iSeq);
+      if( sqlite3_step(pStmt)==SQLITE_ROW ) rc = bec_ctx_column_copy(pStmt, &aBody, &nBody);
+      sqlite3_reset(pStmt);
+    }
+    if( rc==SQLITE_OK && bec_op_decode(aBody, nBody, &op, pzErr) ) rc = SQLITE_CORRUPT;
+    if( rc==SQLITE_OK && bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr) ){
+      rc = SQLITE_CORRUPT;
+    }
+    if( rc==SQLITE_OK ){
+      if( s->action==BEC_SCHEMA_CREATE ){
+        rc = digest_rows(p2, g2, iSeq, s, &nRow, aRows, pzErr);
+      }else{
+        bec_ckpt_merkle(0, 0, aRows);
+      }
+    }
+    leaf_start(&leaf, &rc);
+    if( rc==SQLITE_OK ){
+      int nName = (int)strlen(s->zName);
+      bec_buf_append_varint(&leaf, (u64)nName, &rc);
+      bec_buf_append(&leaf, s->zName, nName, &rc);
+      bec_buf_append(&leaf, g2->aNode[iSeq].aHash, BEC_HASH_BYTES, &rc);
+      bec_buf_append_varint(&leaf, (u64)g2->aNode[iSeq].depth, &rc);
+      bec_buf_append_varint(&leaf, (u64)op.nPayload, &rc);
+      bec_buf_append(&leaf, op.aPayload, op.nPayload, &rc);
+      bec_buf_append_varint(&leaf, (u64)nRow, &rc);
+      bec_buf_append(&leaf, aRows, BEC_HASH_BYTES, &rc);
+    }
+    leaf_end(&leaf, &leaves, &rc);
+    bec_schema_free(s);
+    sqlite3_free(aBody);
+  }
+  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
+  bec_buf_free(&leaves);
+  bec_buf_free(&leaf);
+  bec_buf_free(&names);
+  bec_buf_free(&seqs);
+  return rc;
+}
+
+/* k in force in the scratch database's op set: the valid config op with
+** the greatest (depth, id), else a majority of nAdmin. */
+static int cut_k(BecCtx *p2, int nAdmin, i64 *pk){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p2, "SELECT c.k FROM bec_store_ckconfig c"
+      " JOIN bec_store_op o ON o.seq=c.seq WHERE o.valid"
+      " ORDER BY o.depth DESC, o.hash DESC LIMIT 1", &pStmt);
+  *pk = nAdmin/2 + 1;
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pk = sqlite3_column_int64(pStmt, 0);
+  return sqlite3_reset(pStmt);
+}
+
+/* The three section roots and k, read from the derived state of pD's
+** database (see digest_ops for aMap and iExclude). */
+static int digest_state(BecCtx *pD, const int *aMap, int iExclude, CkCut *pCut,
+                        u8 *aOps, u8 *aMembers, u8 *aTables, char **pzErr){
+  BecGraph *gD = 0;
+  int rc = bec_graph_get(pD, &gD, pzErr);
+  if( rc==SQLITE_OK ) rc = digest_ops(pD, aMap, iExclude, pCut, aOps);
+  if( rc==SQLITE_OK ) rc = digest_members(pD, gD, pCut, aMembers, pzErr);
+  if( rc==SQLITE_OK ) rc = digest_tables(pD, gD, aTables, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = cut_k(pD, (int)(pCut->admins.n/BEC_PUBKEY_BYTES), &pCut->k);
+  }
+  return rc;
+}
+
+static int ck_final_build(BecCtx*, const u8 *aCut, u8 **paFinal, int *pn);
+
+/* The same, from the cut alone: its ops replayed into a scratch database
+** in seq order (aMark: the cut). */
+static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
+                         const u8 *aGroup, CkCut *pCut, u8 *aOps,
+                         u8 *aMembers, u8 *aTables, char **pzErr){
+  sqlite3 *db2 = 0;
+  BecCtx *p2 = 0;
+  sqlite3_stmt *pStmt = 0;
+  int *aMap = 0;
+  int rc, x, i;
+  aMap = sqlite3_malloc64(sizeof(int)*(u64)(nCut+1));
+  if( aMap==0 ) return SQLITE_NOMEM;
+  rc = p->xScratch ? p->xScratch(&db2, &p2, pzErr) : SQLITE_MISUSE;
+  if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p2, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
+  /* The seals within the cut apply to the replay: their final validity,
+  ** renumbered as the scratch database numbers the cut's ops. */
+  if( rc==SQLITE_OK ){
+    u8 *aFinal = 0;
+    int nFinal = 0;
+    rc = ck_final_build(p, aMark, &aFinal, &nFinal);
+    if( rc==SQLITE_OK && aFinal ){
+      p2->aCkFinal = sqlite3_malloc64((u64)nCut+1);
+      if( p2->aCkFinal==0 ) rc = SQLITE_NOMEM;
+      for(x=1, i=0; rc==SQLITE_OK && x<=g->nNode; x++){
+        if( aMark[x] ) p2->aCkFinal[++i] = x<nFinal ? aFinal[x] : 0;
+      }
+      if( rc==SQLITE_OK ){
+        p2->aCkFinal[0] = 0;
+        p2->nCkFinal = nCut+1;
+        p2->bCkFinal = 1;
+      }
+    }
+    sqlite3_free(aFinal);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+  }
+  for(x=1, i=0; rc==SQLITE_OK && x<=g->nNode; x++){
+    BecAccept res;
+    if( !aMark[x] ) continue;
+    sqlite3_bind_int(pStmt, 1, x);
+    if( sqlite3_step(pStmt)!=SQLITE_ROW ){
+      rc = sqlite3_reset(pStmt);
+      if( rc==SQLITE_OK ) rc = SQLITE_CORRUPT;
+      break;
+    }
+    memset(&res, 0, sizeof(res));
+    rc = bec_dag_accept(p2, sqlite3_column_blob(pStmt, 0),
+                        sqlite3_column_bytes(pStmt, 0), 1, &res, pzErr);
+    sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK && res.eOutcome!=BEC_ACCEPT_STORED ){
+      *pzErr = sqlite3_mprintf("checkpoint: op %d of the cut does not replay "
+          "alone: %s", x, res.zReason ? res.zReason : "not stored");
+      rc = SQLITE_CORRUPT;
+    }
+    sqlite3_free(res.zReason);
+    aMap[++i] = x;
+  }
+  if( rc==SQLITE_OK ){
+    rc = digest_state(p2, aMap, 0, pCut, aOps, aMembers, aTables, pzErr);
+  }
+  if( rc && *pzErr==0 && db2 ){
+    *pzErr = sqlite3_mprintf("checkpoint: cannot replay the cut: %s",
+                             sqlite3_errmsg(db2));
+  }
+  if( p2 ){
+    bec_ctx_finalize_stmts(p2);
+    sqlite3_close_v2(db2);
+    sqlite3_free(p2->aCkFinal);
+    p2->aCkFinal = 0;
+    bec_ctx_unref(p2);
+  }
+  sqlite3_free(aMap);
+  return rc;
+}
+
+/*
+** S(K) and R(K) for the cut whose heads are aPredSeq[0..nPred-1] (seqs of
+** this database); iSelf is K's seq once K is stored, else 0.
+**
+** When the cut is every stored op but K (a checkpoint signed here, or
+** received by a replica that holds nothing concurrent with it: the common
+** case), S(K) is the state this database already derived, and the digest
+** is read from it directly.  Not while this transaction has table writes
+** not yet signed (they are in the rows but in no op), and not if a table
+** is hidden here (its rows are not shown): then, as for any other cut, the
+** cut is replayed into a scratch database.  Both read the digest with the
+** same functions.  pCut is filled; the caller frees it with cut_free even
+** on failure.
+*/
+static int ck_compute(BecCtx *p, const int *aPredSeq, int nPred, int iSelf,
+                      CkCut *pCut, char **pzErr){
+  BecGraph *g = 0;
+  u8 *aMark = 0;
+  int rc, x, nCut = 0, i;
+  u8 aGroup[BEC_HASH_BYTES];
+  u8 aOps[BEC_HASH_BYTES], aMembers[BEC_HASH_BYTES], aTables[BEC_HASH_BYTES];
+  BecBuf top, heads;
+  memset(pCut, 0, sizeof(*pCut));
+  memset(&top, 0, sizeof(top));
+  memset(&heads, 0, sizeof(heads));
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_past(g, aPredSeq, nPred, &aMark);
+  if( rc==SQLITE_OK ){
+    int bDirect;
+    for(x=1; x<=g->nNode; x++) nCut += aMark[x];
+    bDirect = nCut==g->nNode - (iSelf ? 1 : 0)
+           && !(p->pCrdt && p->pCrdt->bTxn) && !p->bScratch;
+    if( bDirect ){
+      char *zErr = 0;
+      rc = digest_state(p, 0, iSelf, pCut, aOps, aMembers, aTables, &zErr);
+      sqlite3_free(zErr);
+      if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
+        /* A hidden table (no rows shown here): replay instead. */
+        cut_free(pCut);
+        memset(pCut, 0, sizeof(*pCut));
+        bDirect = 0;
+        rc = SQLITE_OK;
+      }
+    }
+    if( rc==SQLITE_OK && !bDirect ){
+      rc = digest_replay(p, g, aMark, nCut, aGroup, pCut, aOps, aMembers,
+                         aTables, pzErr);
+    }
+  }
+  /* The heads, strictly increasing. */
+  for(i=0; rc==SQLITE_OK && i<nPred; i++){
+    bec_buf_append(&heads, g->aNode[aPredSeq[i]].aHash, BEC_HASH_BYTES, &rc);
+  }
+  if( rc==SQLITE_OK && nPred>1 ){
+    qsort(heads.a, (size_t)nPred, BEC_HASH_BYTES, cmp_hash);
+  }
+  bec_buf_append(&top, "bec-cut-v1", 10, &rc);
+  bec_buf_append(&top, aGroup, BEC_HASH_BYTES, &rc);
+  bec_buf_append_varint(&top, (u64)nPred, &rc);
+  bec_buf_append(&top, heads.a, heads.n, &rc);
+  bec_buf_append_varint(&top, (u64)pCut->nOp, &rc);
+  bec_buf_append_varint(&top, (u64)pCut->k, &rc);
+  bec_buf_append(&top, aOps, BEC_HASH_BYTES, &rc);
+  bec_buf_append(&top, aMembers, BEC_HASH_BYTES, &rc);
+  bec_buf_append(&top, aTables, BEC_HASH_BYTES, &rc);
+  if( rc==SQLITE_OK ) bec_crypto_hash(top.a, top.n, pCut->aDigest);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("checkpoint: cannot compute the digest of the "
+                             "cut: %s", bec_rc_text(p->db, rc));
+  }
+  sqlite3_free(aMark);
+  bec_buf_free(&top);
+  bec_buf_free(&heads);
+  return rc;
+}
+
+/**************************************************************************
+** Sealing.
+*/
+/* The claims of checkpoint iCp that count (an admin of S(K)'s first claim
+** by (depth, id)), among the ops with aMark[seq] set (every stored op if
+** aMark is 0): *pbSealed if some digest has k of them, *pnMatch how many
+** carry aDigest (may be 0). */
+static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
+                         const u8 *aDigest, int *pbSealed, int *pnMatch){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf digests;
+  i64 k = 0;
+  int rc, iLast = 0, n = 0, i, nRun, nBest = 0, nMatch = 0;
+  memset(&digests, 0, sizeof(digests));
+  *pbSealed = 0;
+  if( pnMatch ) *pnMatch = 0;
+  rc = bec_ctx_stmt(p, "SELECT k FROM bec_store_checkpoint WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) k = sqlite3_column_int64(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc || k==0 ) return rc;          /* not computed here (a scratch) */
+  rc = bec_ctx_stmt(p, "SELECT c.seq, c.author, c.digest FROM bec_store_claim c"
+      " JOIN bec_store_op o ON o.seq=c.seq"
+      " JOIN bec_store_checkpoint_admin a ON a.checkpoint=c.checkpoint"
+      " AND a.author=c.author WHERE c.checkpoint=?1"
+      " ORDER BY c.author, o.depth, o.hash", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int s = sqlite3_column_int(pStmt, 0), a = sqlite3_column_int(pStmt, 1);
+    if( aMark && !aMark[s] ) continue;
+    if( a==iLast ) continue;            /* only an author's first claim */
+    iLast = a;
+    if( sqlite3_column_bytes(pStmt, 2)!=BEC_HASH_BYTES ) continue;
+    bec_buf_append(&digests, sqlite3_column_blob(pStmt, 2), BEC_HASH_BYTES, &rc);
+    n++;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && n>1 ) qsort(digests.a, (size_t)n, BEC_HASH_BYTES, cmp_hash);
+  for(i=0, nRun=0; rc==SQLITE_OK && i<n; i++){
+    const u8 *d = digests.a + (i64)i*BEC_HASH_BYTES;
+    nRun = (i>0 && memcmp(d, d-BEC_HASH_BYTES, BEC_HASH_BYTES)==0) ? nRun+1 : 1;
+    if( nRun>nBest ) nBest = nRun;
+    if( aDigest && memcmp(d, aDigest, BEC_HASH_BYTES)==0 ) nMatch++;
+  }
+  /* ROOT HOOK: with the threshold root (THRESHOLD.md), one claim of iCp
+  ** whose author is the group's root key active in cut(iCp) seals it too;
+  ** ask bec_root.c for that key here once root ops exist on main. */
+  *pbSealed = nBest>=k;
+  if( pnMatch ) *pnMatch = nMatch;
+  bec_buf_free(&digests);
+  return rc;
+}
+
+/* 1 if seq s is among the sorted 4-byte big-endian seqs of a[0..n-1]. */
+static int in_invalid(const u8 *a, int n, int s){
+  int lo = 0, hi = n/4 - 1;
+  while( lo<=hi ){
+    int mid = (lo+hi)/2;
+    const u8 *e = a + mid*4;
+    int v = (int)(((u32)e[0]<<24) | ((u32)e[1]<<16) | ((u32)e[2]<<8) | e[3]);
+    if( v==s ) return 1;
+    if( v<s ) lo = mid+1; else hi = mid-1;
+  }
+  return 0;
+}
+
+/*
+** Final validity (docs/compaction.md, "Sealing"): for every op x in the cut
+** of a sealed checkpoint, its validity in S of the sealed checkpoint with
+** the least (depth, id) whose cut holds x.  *paFinal (sqlite3_malloc64,
+** the caller's) has nNode+1 entries: 0 not final, 1 invalid, 2 valid.
+** With aCut, only checkpoints in that cut and sealed within it count (the
+** seals a replay of that cut applies).
+*/
+static int ck_final_build(BecCtx *p, const u8 *aCut, u8 **paFinal, int *pn){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  BecBuf rows;
+  u8 *aFinal = 0;
+  int rc, i, n;
+  memset(&rows, 0, sizeof(rows));
+  *paFinal = 0;
+  *pn = 0;
+  /* Membership asks while it holds its state: the graph it just checked
+  ** is current, and checking it again could drop that state. */
+  g = p->pGraph;
+  if( g==0 ){
+    rc = bec_graph_get(p, &g, 0);
+    if( rc ) return rc;
+  }
+  rc = bec_ctx_stmt(p, "SELECT k.seq, k.sealed FROM bec_store_checkpoint k"
+      " JOIN bec_store_op o ON o.seq=k.seq ORDER BY o.depth, o.hash", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int s = sqlite3_column_int(pStmt, 0), bSealed = sqlite3_column_int(pStmt, 1);
+    if( aCut ){
+      if( s<1 || s>g->nNode || !aCut[s] ) continue;
+      bSealed = -1;                       /* decided below, within aCut */
+    }
+    if( bSealed ){
+      bec_buf_append(&rows, &s, sizeof(s), &rc);
+      bec_buf_append(&rows, &bSealed, sizeof(bSealed), &rc);
+    }
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  n = (int)(rows.n/(2*sizeof(int)));
+  if( rc==SQLITE_OK && n>0 ){
+    aFinal = sqlite3_malloc64((u64)g->nNode+1);
+    if( aFinal==0 ) rc = SQLITE_NOMEM;
+    else memset(aFinal, 0, (size_t)g->nNode+1);
+  }
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int s, bSealed, x;
+    u8 *aMark = 0;
+    u8 *aInv = 0;
+    i64 nInv = 0;
+    memcpy(&s, rows.a + (i64)i*2*sizeof(int), sizeof(int));
+    memcpy(&bSealed, rows.a + (i64)i*2*sizeof(int) + sizeof(int), sizeof(int));
+    if( s<1 || s>g->nNode ) continue;
+    if( bSealed<0 ) rc = ck_seal_state(p, s, aCut, 0, &bSealed, 0);
+    if( rc || !bSealed ) continue;
+    rc = bec_ctx_stmt(p, "SELECT invalid FROM bec_store_checkpoint WHERE seq=?1",
+                      &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, s);
+      if( sqlite3_step(pStmt)==SQLITE_ROW ) rc = bec_ctx_column_copy(pStmt, &aInv, &nInv);
+      sqlite3_reset(pStmt);
+    }
+    if( rc==SQLITE_OK ) rc = bec_graph_past(g, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, &aMark);
+    for(x=1; rc==SQLITE_OK && x<=g->nNode; x++){
+      if( aMark[x] && aFinal[x]==0 ){
+        aFinal[x] = in_invalid(aInv, (int)nInv, x) ? 1 : 2;
+      }
+    }
+    sqlite3_free(aMark);
+    sqlite3_free(aInv);
+  }
+  bec_buf_free(&rows);
+  if( rc==SQLITE_OK ){
+    *paFinal = aFinal;
+    *pn = aFinal ? g->nNode+1 : 0;
+  }else{
+    sqlite3_free(aFinal);
+  }
+  return rc;
+}
+
+int bec_checkpoint_final(BecCtx *p, const u8 **paFinal, int *pnFinal){
+  int rc = SQLITE_OK;
+  if( !p->bScratch && !p->bCkFinal ){
+    sqlite3_free(p->aCkFinal);
+    p->aCkFinal = 0;
+    p->nCkFinal = 0;
+    rc = ck_final_build(p, 0, &p->aCkFinal, &p->nCkFinal);
+    if( rc==SQLITE_OK ) p->bCkFinal = 1;
+  }
+  *paFinal = p->aCkFinal;
+  *pnFinal = p->nCkFinal;
+  return rc;
+}
+
+/* xForget: the cache of final validity (a scratch database's was given to
+** it by its replay, which frees it). */
+static void ck_forget(BecCtx *p){
+  if( p->bScratch ) return;
+  sqlite3_free(p->aCkFinal);
+  p->aCkFinal = 0;
+  p->nCkFinal = 0;
+  p->bCkFinal = 0;
+}
+
+/* Brings bec_store_checkpoint.attestations and .sealed of iCp up to date
+** (a claim of it was stored, or it was).  When iCp becomes sealed, the
+** final validity of its cut takes effect: membership is derived again. */
+static int ck_update_seal(BecCtx *p, int iCp, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  u8 aDigest[BEC_HASH_BYTES];
+  int rc, bSealed = 0, nMatch = 0, bHave = 0, bWas = 0;
+  rc = bec_ctx_stmt(p, "SELECT digest, sealed FROM bec_store_checkpoint"
+                       " WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_bytes(pStmt, 0)==BEC_HASH_BYTES ){
+    memcpy(aDigest, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
+    bWas = sqlite3_column_int(pStmt, 1);
+    bHave = 1;
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc || !bHave ) return rc;
+  rc = ck_seal_state(p, iCp, 0, aDigest, &bSealed, &nMatch);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_checkpoint SET attestations=?2,"
+                         " sealed=?3 WHERE seq=?1", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iCp);
+    sqlite3_bind_int(pStmt, 2, nMatch);
+    sqlite3_bind_int(pStmt, 3, bSealed);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK && bSealed && !bWas ){
+    p->bCkFinal = 0;
+    rc = bec_member_rederive(p, pzErr);
+  }
+  return rc;
+}
+
+/**************************************************************************
+** The deriver.
+*/
+/* xAdmit: the payload parses; an attest names a checkpoint and a dispute a
+** claim in the op's causal past; a checkpoint's cut holds no checkpoint
+** that is not sealed within that cut (so sealed checkpoints along one
+** causal line nest).  All from the op and its past. */
+static int ck_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
+                    BecVerdict *pV, char **pzErr){
+  CkPayload pl;
+  BecGraph *g = 0;
+  u8 *aMark = 0;
+  const char *zWhy = ck_parse(pOp, &pl);
+  int rc = SQLITE_OK;
+  if( zWhy ){
+    bec_verdict_set(pV, SQLITE_ERROR, "malformed: %s: %s",
+                    bec_kind_name(pOp->kind), zWhy);
+    return SQLITE_OK;
+  }
+  if( pOp->kind==BEC_KIND_CONFIG ) return SQLITE_OK;
+  if( pOp->kind==BEC_KIND_CHECKPOINT && p->bScratch ) return SQLITE_OK;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_past(g, aPredSeq, pOp->nPred, &aMark);
+  if( rc ) return rc;
+  if( pOp->kind==BEC_KIND_CHECKPOINT ){
+    int x;
+    for(x=1; rc==SQLITE_OK && x<=g->nNode; x++){
+      int bSealed = 0;
+      char zHex[2*BEC_HASH_BYTES+1];
+      if( !aMark[x] || g->aNode[x].kind!=BEC_KIND_CHECKPOINT ) continue;
+      rc = ck_seal_state(p, x, aMark, 0, &bSealed, 0);
+      if( rc==SQLITE_OK && !bSealed ){
+        bec_hex_encode(g->aNode[x].aHash, BEC_HASH_BYTES, zHex);
+        bec_verdict_set(pV, SQLITE_ERROR, "malformed: checkpoint: the earlier "
+                        "checkpoint %s is not sealed within its cut", zHex);
+        break;
+      }
+    }
+  }else{
+    int iRef = 0;
+    rc = bec_dag_seq_of(p, pl.aRef, &iRef);
+    if( rc==SQLITE_OK ){
+      int bOk = iRef>0 && iRef<=g->nNode && aMark[iRef];
+      if( bOk && pOp->kind==BEC_KIND_ATTEST ){
+        bOk = g->aNode[iRef].kind==BEC_KIND_CHECKPOINT;
+      }else if( bOk ){
+        bOk = g->aNode[iRef].kind==BEC_KIND_CHECKPOINT
+           || g->aNode[iRef].kind==BEC_KIND_ATTEST;
+      }
+      if( !bOk ){
+        bec_verdict_set(pV, SQLITE_ERROR, pOp->kind==BEC_KIND_ATTEST
+            ? "malformed: attest: the checkpoint is not in its causal past"
+            : "malformed: dispute: the attestation is not in its causal past");
+      }
+    }
+  }
+  sqlite3_free(aMark);
+  return rc;
+}
+
+static int ck_insert_claim(BecCtx *p, int iSeq, int iCp, int iAuthor,
+                           const u8 *aDigest){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_claim(seq,"
+                           " checkpoint, author, digest) VALUES(?1,?2,?3,?4)", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  sqlite3_bind_int(pStmt, 2, iCp);
+  sqlite3_bind_int(pStmt, 3, iAuthor);
+  sqlite3_bind_blob(pStmt, 4, aDigest, BEC_HASH_BYTES, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+/* Records S(K)'s facts for checkpoint op iSeq. */
+static int ck_store_cut(BecCtx *p, int iSeq, const CkCut *c){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_checkpoint(seq,"
+      " digest, k, n_op, invalid) VALUES(?1,?2,?3,?4,?5)", &pStmt);
+  int i;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  sqlite3_bind_blob(pStmt, 2, c->aDigest, BEC_HASH_BYTES, SQLITE_STATIC);
+  sqlite3_bind_int64(pStmt, 3, c->k);
+  sqlite3_bind_int64(pStmt, 4, c->nOp);
+  sqlite3_bind_blob64(pStmt, 5, c->invalid.a ? (void*)c->invalid.a : (void*)"",
+                      (sqlite3_uint64)c->invalid.n, SQLITE_STATIC);
+  sqlite3_step(pStmt);
+  rc = sqlite3_reset(pStmt);
+  for(i=0; rc==SQLITE_OK && i<(int)(c->admins.n/BEC_PUBKEY_BYTES); i++){
+    int iAuthor = 0;
+    rc = bec_dag_author_id(p, c->admins.a + (i64)i*BEC_PUBKEY_BYTES, 0, &iAuthor);
+    if( rc || iAuthor==0 ) continue;
+    rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_checkpoint_admin("
+                         "checkpoint, author) VALUES(?1,?2)", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iSeq);
+      sqlite3_bind_int(pStmt, 2, iAuthor);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
+/* xStored: records the op's facts; for a checkpoint, computes S(K). */
+static int ck_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+  CkPayload pl;
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  int rc, iAuthor = 0, iRef = 0;
+  if( ck_parse(pOp, &pl) ) return SQLITE_OK;     /* xAdmit refused it */
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
+  if( rc ) return rc;
+  switch( pOp->kind ){
+    case BEC_KIND_CHECKPOINT:
+      if( !p->bScratch ){
+        CkCut cut;
+        rc = ck_compute(p, BEC_NODE_PREDS(g, iSeq), g->aNode[iSeq].nPred,
+                        iSeq, &cut, pzErr);
+        if( rc==SQLITE_OK ) rc = ck_store_cut(p, iSeq, &cut);
+        cut_free(&cut);
+      }
+      if( rc==SQLITE_OK ) rc = ck_insert_claim(p, iSeq, iSeq, iAuthor, pl.aDigest);
+      if( rc==SQLITE_OK ) rc = ck_update_seal(p, iSeq, pzErr);
+      break;
+    case BEC_KIND_ATTEST:
+      rc = bec_dag_seq_of(p, pl.aRef, &iRef);
+      if( rc==SQLITE_OK ) rc = ck_insert_claim(p, iSeq, iRef, iAuthor, pl.aDigest);
+      if( rc==SQLITE_OK ) rc = ck_update_seal(p, iRef, pzErr);
+      break;
+    case BEC_KIND_DISPUTE:
+      rc = bec_dag_seq_of(p, pl.aRef, &iRef);
+      if( rc==SQLITE_OK ){
+        rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_dispute(seq,"
+                             " claim, digest) VALUES(?1,?2,?3)", &pStmt);
+      }
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pStmt, 1, iSeq);
+        sqlite3_bind_int(pStmt, 2, iRef);
+        sqlite3_bind_blob(pStmt, 3, pl.aDigest, BEC_HASH_BYTES, SQLITE_STATIC);
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+      }
+      break;
+    case BEC_KIND_CONFIG:
+      rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_ckconfig(seq, k)"
+                           " VALUES(?1,?2)", &pStmt);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pStmt, 1, iSeq);
+        sqlite3_bind_int64(pStmt, 2, pl.k);
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+      }
+      break;
+  }
+  return rc;
+}
+
+/* xCheck: every checkpoint's digest, recomputed, equals the stored one. */
+static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  BecBuf seqs, out;
+  int rc, i, n;
+  memset(&seqs, 0, sizeof(seqs));
+  memset(&out, 0, sizeof(out));
+  *pzProblems = 0;
+  rc = bec_ctx_stmt(p, "SELECT o.seq, k.digest FROM bec_store_op o LEFT JOIN"
+      " bec_store_checkpoint k ON k.seq=o.seq WHERE o.kind=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, BEC_KIND_CHECKPOINT);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    u8 aRow[4 + BEC_HASH_BYTES];
+    int s = sqlite3_column_int(pStmt, 0);
+    memcpy(aRow, &s, 4);
+    memset(aRow+4, 0, BEC_HASH_BYTES);
+    if( sqlite3_column_bytes(pStmt, 1)==BEC_HASH_BYTES ){
+      memcpy(aRow+4, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
+    }
+    bec_buf_append(&seqs, aRow, sizeof(aRow), &rc);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  n = (int)(seqs.n/(4+BEC_HASH_BYTES));
+  /* The graph only if there is a checkpoint to check (a check of another
+  ** deriver may have dropped it, and nothing else here needs it). */
+  if( rc==SQLITE_OK && n>0 ) rc = bec_graph_get(p, &g, pzErr);
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    CkCut cut;
+    int s;
+    const u8 *aStored = seqs.a + (i64)i*(4+BEC_HASH_BYTES) + 4;
+    memcpy(&s, seqs.a + (i64)i*(4+BEC_HASH_BYTES), 4);
+    if( s<1 || s>g->nNode ) continue;
+    rc = ck_compute(p, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, s, &cut, pzErr);
+    if( rc==SQLITE_OK && memcmp(cut.aDigest, aStored, BEC_HASH_BYTES) ){
+      bec_buf_appendf(&out, &rc, "checkpoint: the digest of checkpoint op %d "
+                      "does not match its cut\n", s);
+    }
+    cut_free(&cut);
+  }
+  if( rc==SQLITE_OK && out.n ){
+    out.a[out.n-1] = 0;                      /* the last newline */
+    *pzProblems = sqlite3_mprintf("%s", (const char*)out.a);
+    if( *pzProblems==0 ) rc = SQLITE_NOMEM;
+  }
+  bec_buf_free(&seqs);
+  bec_buf_free(&out);
+  return rc;
+}
+
+const BecDeriver bec_checkpoint_deriver = {
+  "checkpoints", BEC_DERIVE_CHECKPOINT,
+  ck_schema, ck_admit, ck_stored, 0, ck_check, ck_forget
+};
+
+/**************************************************************************
+** Attesting (after sync and ingest) and the SQL functions.
+*/
+/* *pbHold: this replica must not attest checkpoint iCp (COMPACTION.md
+** section 4): its own op set gives an op of the cut another validity than
+** the cut alone (a removal sealing would cut off), or it already claimed a
+** checkpoint concurrent with iCp. */
+static int ck_hold_back(BecCtx *p, BecGraph *g, int iCp, const u8 *aInvalid,
+                        int nInvalid, int iMe, int *pbHold){
+  sqlite3_stmt *pStmt = 0;
+  u8 *aMark = 0;
+  BecBuf mine;
+  int rc, x, i;
+  memset(&mine, 0, sizeof(mine));
+  *pbHold = 0;
+  rc = bec_graph_past(g, BEC_NODE_PREDS(g, iCp), g->aNode[iCp].nPred, &aMark);
+  if( rc ) return rc;
+  for(x=1; x<=g->nNode; x++){
+    if( aMark[x] && (int)g->aNode[x].bValid==in_invalid(aInvalid, nInvalid, x) ){
+      *pbHold = 1;
+      break;
+    }
+  }
+  if( !*pbHold ){
+    rc = bec_ctx_stmt(p, "SELECT DISTINCT checkpoint FROM bec_store_claim"
+                         " WHERE author=?1 AND checkpoint<>?2", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iMe);
+      sqlite3_bind_int(pStmt, 2, iCp);
+      while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+        int s = sqlite3_column_int(pStmt, 0);
+        bec_buf_append(&mine, &s, sizeof(s), &rc);
+      }
+      if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+      else sqlite3_reset(pStmt);
+    }
+    for(i=0; rc==SQLITE_OK && !*pbHold && i<(int)(mine.n/sizeof(int)); i++){
+      int s;
+      u8 *aOther = 0;
+      memcpy(&s, mine.a + i*sizeof(int), sizeof(int));
+      if( s<1 || s>g->nNode || aMark[s] ) continue;     /* s < iCp */
+      rc = bec_graph_past(g, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, &aOther);
+      if( rc==SQLITE_OK && !aOther[iCp] ) *pbHold = 1;  /* concurrent */
+      sqlite3_free(aOther);
+    }
+  }
+  sqlite3_free(aMark);
+  bec_buf_free(&mine);
+  return rc;
+}
+
+/* Signs what this replica owes: an attest of every checkpoint it has not
+** claimed (unless it holds back), a dispute of every claim whose digest is
+** not the one it computed.  *pnSigned: ops signed. */
+static int ck_settle(BecCtx *p, int *pnSigned, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  BecBuf todo;
+  int rc, iMe = 0, role = 0, i, n;
+  memset(&todo, 0, sizeof(todo));
+  *pnSigned = 0;
+  if( p->bScratch || !p->bUnlocked ) return SQLITE_OK;
+  rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, p->aPub, 0, &iMe);
+  if( rc || iMe==0 ) return rc;
+  rc = bec_ctx_stmt(p, "SELECT role FROM bec_store_member WHERE pubkey=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, p->aPub, BEC_PUBKEY_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) role = sqlite3_column_int(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc || (role!=BEC_ROLE_ADMIN && role!=BEC_ROLE_MEMBER) ) return rc;
+
+  /* Attestations: collected first, since signing writes. */
+  rc = bec_ctx_stmt(p, "SELECT k.seq, k.digest, k.invalid FROM"
+      " bec_store_checkpoint k WHERE NOT EXISTS (SELECT 1 FROM bec_store_claim"
+      " c WHERE c.checkpoint=k.seq AND c.author=?1) ORDER BY k.seq", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iMe);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int s = sqlite3_column_int(pStmt, 0), nInv = sqlite3_column_bytes(pStmt, 2);
+    if( sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ) continue;
+    bec_buf_append(&todo, &s, sizeof(s), &rc);
+    bec_buf_append(&todo, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES, &rc);
+    bec_buf_append(&todo, &nInv, sizeof(nInv), &rc);
+    bec_buf_append(&todo, sqlite3_column_blob(pStmt, 2), nInv, &rc);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  for(i=0; rc==SQLITE_OK && i<todo.n; ){
+    int s, nInv, bHold = 0;
+    u8 aPay[1+2*BEC_HASH_BYTES], aId[BEC_HASH_BYTES];
+    const u8 *aDigest, *aInv;
+    memcpy(&s, todo.a+i, sizeof(s)); i += sizeof(s);
+    aDigest = todo.a+i; i += BEC_HASH_BYTES;
+    memcpy(&nInv, todo.a+i, sizeof(nInv)); i += sizeof(nInv);
+    aInv = todo.a+i; i += nInv;
+    rc = bec_graph_get(p, &g, pzErr);
+    if( rc==SQLITE_OK && (s<1 || s>g->nNode) ) continue;
+    if( rc==SQLITE_OK ) rc = ck_hold_back(p, g, s, aInv, nInv, iMe, &bHold);
+    if( rc || bHold ) continue;
+    aPay[0] = BEC_CKPT_VERSION;
+    memcpy(aPay+1, g->aNode[s].aHash, BEC_HASH_BYTES);
+    memcpy(aPay+1+BEC_HASH_BYTES, aDigest, BEC_HASH_BYTES);
+    rc = bec_dag_append(p, BEC_KIND_ATTEST, aPay, sizeof(aPay), aId, pzErr);
+    if( rc==SQLITE_OK ) (*pnSigned)++;
+  }
+
+  /* Disputes of claims whose digest is not the one computed here. */
+  todo.n = 0;
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT o.hash, k.digest FROM bec_store_claim c"
+        " JOIN bec_store_checkpoint k ON k.seq=c.checkpoint"
+        " JOIN bec_store_op o ON o.seq=c.seq WHERE c.digest<>k.digest"
+        " AND NOT EXISTS (SELECT 1 FROM bec_store_dispute d JOIN bec_store_op"
+        " x ON x.seq=d.seq WHERE d.claim=c.seq AND x.author=?1)"
+        " ORDER BY c.seq", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iMe);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      bec_buf_append(&todo, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+      bec_buf_append(&todo, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES, &rc);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  n = (int)(todo.n/(2*BEC_HASH_BYTES));
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    u8 aPay[1+2*BEC_HASH_BYTES], aId[BEC_HASH_BYTES];
+    aPay[0] = BEC_CKPT_VERSION;
+    memcpy(aPay+1, todo.a + (i64)i*2*BEC_HASH_BYTES, 2*BEC_HASH_BYTES);
+    rc = bec_dag_append(p, BEC_KIND_DISPUTE, aPay, sizeof(aPay), aId, pzErr);
+    if( rc==SQLITE_OK ) (*pnSigned)++;
+  }
+  bec_buf_free(&todo);
+  return rc;
+}
+
+void bec_checkpoint_settle(BecCtx *p){
+  char *zErr = 0;
+  int n = 0;
+  /* Best effort: the ops are stored; what fails here is derived again from
+  ** them at the next sync, ingest or bec_attest(). */
+  (void)ck_settle(p, &n, &zErr);
+  sqlite3_free(zErr);
+}
+
+/* bec_attest(): signs the attestations and disputes this replica owes (as
+** sync does by itself); returns how many ops it signed. */
+static void fnAttest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  char *zErr = 0;
+  int n = 0, rc;
+  if( !p->bUnlocked ){
+    const u8 *aSecret = 0;
+    rc = bec_dag_secret(p, &aSecret, &zErr);
+    if( rc ){
+      bec_fn_error_in(ctx, "bec_attest", rc, zErr);
+      return;
+    }
+  }
+  rc = ck_settle(p, &n, &zErr);
+  if( rc ) bec_fn_error_in(ctx, "bec_attest", rc, zErr);
+  else sqlite3_result_int(ctx, n);
+}
+
+/* bec_checkpoint(): signs a checkpoint on the current heads, with this
+** replica's digest of them; refused while a stored checkpoint is not
+** sealed. */
+static void fnCheckpoint(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  sqlite3_stmt *pStmt = 0;
+  BecBuf heads;
+  CkCut cut;
+  char *zErr = 0;
+  u8 aPay[1+BEC_HASH_BYTES], aId[BEC_HASH_BYTES];
+  int rc;
+  memset(&heads, 0, sizeof(heads));
+  memset(&cut, 0, sizeof(cut));
+  rc = bec_dag_ensure_schema(p, &zErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT o.hash FROM bec_store_checkpoint k JOIN"
+        " bec_store_op o ON o.seq=k.seq WHERE NOT k.sealed ORDER BY k.seq"
+        " LIMIT 1", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      char zHex[2*BEC_HASH_BYTES+1];
+      bec_hex_encode(sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, zHex);
+      zErr = sqlite3_mprintf("the previous checkpoint %s is not sealed yet "
+                             "(it needs k attestations: bec_checkpoints)", zHex);
+      rc = SQLITE_ERROR;
+    }
+    sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_head ORDER BY seq", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int s = sqlite3_column_int(pStmt, 0);
+      bec_buf_append(&heads, &s, sizeof(s), &rc);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK && heads.n==0 ){
+      zErr = sqlite3_mprintf("this database is in no group yet");
+      rc = SQLITE_ERROR;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = ck_compute(p, (const int*)heads.a, (int)(heads.n/sizeof(int)), 0,
+                    &cut, &zErr);
+  }
+  if( rc==SQLITE_OK ){
+    aPay[0] = BEC_CKPT_VERSION;
+    memcpy(aPay+1, cut.aDigest, BEC_HASH_BYTES);
+    rc = bec_dag_append(p, BEC_KIND_CHECKPOINT, aPay, sizeof(aPay), aId, &zErr);
+  }
+  cut_free(&cut);
+  bec_buf_free(&heads);
+  if( rc ) bec_fn_error_in(ctx, "bec_checkpoint", rc, zErr);
+  else bec_fn_result_hex(ctx, aId, BEC_HASH_BYTES);
+}
+
+/* k in force at the heads, and the number of admins there. */
+static int current_k(BecCtx *p, i64 *pk, int *pnAdmin){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT count(*) FROM bec_store_member WHERE role=?1",
+                        &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, BEC_ROLE_ADMIN);
+  *pnAdmin = sqlite3_step(pStmt)==SQLITE_ROW ? sqlite3_column_int(pStmt, 0) : 0;
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ) rc = cut_k(p, *pnAdmin, pk);
+  return rc;
+}
+
+void bec_checkpoint_config(sqlite3_context *ctx, BecCtx *p, int argc,
+                           sqlite3_value **argv){
+  char *zErr = 0;
+  i64 k = 0;
+  int nAdmin = 0, rc;
+  rc = current_k(p, &k, &nAdmin);
+  if( rc==SQLITE_OK && argc==2 ){
+    i64 v;
+    u8 aPay[1+1+CK_K_NAME_LEN+9], aId[BEC_HASH_BYTES];
+    BecBuf b;
+    memset(&b, 0, sizeof(b));
+    if( sqlite3_value_type(argv[1])!=SQLITE_INTEGER
+     || (v = sqlite3_value_int64(argv[1]))<1 ){
+      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_config: checkpoint_k "
+               "must be an integer of at least 1"));
+      return;
+    }
+    if( v>nAdmin ){
+      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_config: checkpoint_k "
+               "must be at most the number of admins (%d)", nAdmin));
+      return;
+    }
+    bec_buf_append_u8(&b, BEC_CKPT_VERSION, &rc);
+    bec_buf_append_varint(&b, CK_K_NAME_LEN, &rc);
+    bec_buf_append(&b, CK_K_NAME, CK_K_NAME_LEN, &rc);
+    bec_buf_append_varint(&b, (u64)v, &rc);
+    if( rc==SQLITE_OK && b.n<=(i64)sizeof(aPay) ){
+      memcpy(aPay, b.a, (size_t)b.n);
+      rc = bec_dag_append(p, BEC_KIND_CONFIG, aPay, b.n, aId, &zErr);
+    }
+    bec_buf_free(&b);
+    if( rc==SQLITE_OK ) rc = current_k(p, &k, &nAdmin);
+  }
+  if( rc ) bec_fn_error_in(ctx, "bec_config", rc, zErr);
+  else sqlite3_result_int64(ctx, k);
+}
+
+/* bec_checkpoints: one row per checkpoint op, in the order stored. */
+static const BecTableDef checkpointTable = {
+  "bec_checkpoints",
+  "CREATE TABLE x(checkpoint TEXT, digest TEXT, attestations INTEGER,"
+  " sealed INTEGER, k INTEGER, author TEXT)",
+  "SELECT lower(hex(o.hash)), lower(hex(k.digest)), k.attestations, k.sealed,"
+  " k.k, lower(hex(a.pubkey)) FROM bec_store_checkpoint k"
+  " JOIN bec_store_op o ON o.seq=k.seq"
+  " JOIN bec_store_author a ON a.id=o.author WHERE 1",
+  "ORDER BY k.seq",
+  { { 0, 1, "o.hash=?" } },
+  0, 0 };
+
+/* bec_disputes: each dispute op, and each claim that disagrees with the
+** digest computed here and that no dispute names yet (disputer NULL).
+** verified: 1 if the digest computed here is the dispute's and not the
+** claim's (the attestation lied), 0 if not (the dispute lied). */
+static const BecTableDef disputeTable = {
+  "bec_disputes",
+  "CREATE TABLE x(checkpoint TEXT, attestation TEXT, attester TEXT,"
+  " claimed TEXT, computed TEXT, disputer TEXT, verified INTEGER)",
+  "SELECT * FROM ("
+  "SELECT lower(hex(ko.hash)) checkpoint, lower(hex(co.hash)) attestation,"
+  " lower(hex(ca.pubkey)) attester, lower(hex(c.digest)) claimed,"
+  " lower(hex(d.digest)) computed, lower(hex(da.pubkey)) disputer,"
+  " CASE WHEN k.digest IS NULL THEN NULL"
+  " WHEN k.digest=d.digest AND d.digest<>c.digest THEN 1 ELSE 0 END verified,"
+  " d.seq ord"
+  " FROM bec_store_dispute d JOIN bec_store_op dop ON dop.seq=d.seq"
+  " JOIN bec_store_author da ON da.id=dop.author"
+  " JOIN bec_store_claim c ON c.seq=d.claim"
+  " JOIN bec_store_op co ON co.seq=c.seq"
+  " JOIN bec_store_op ko ON ko.seq=c.checkpoint"
+  " JOIN bec_store_author ca ON ca.id=c.author"
+  " LEFT JOIN bec_store_checkpoint k ON k.seq=c.checkpoint"
+  " UNION ALL "
+  "SELECT lower(hex(ko.hash)), lower(hex(co.hash)), lower(hex(ca.pubkey)),"
+  " lower(hex(c.digest)), lower(hex(k.digest)), NULL, 1, c.seq"
+  " FROM bec_store_claim c JOIN bec_store_checkpoint k ON k.seq=c.checkpoint"
+  " JOIN bec_store_op co ON co.seq=c.seq"
+  " JOIN bec_store_op ko ON ko.seq=c.checkpoint"
+  " JOIN bec_store_author ca ON ca.id=c.author"
+  " WHERE c.digest<>k.digest"
+  " AND NOT EXISTS (SELECT 1 FROM bec_store_dispute d WHERE d.claim=c.seq)"
+  ") WHERE 1",
+  "ORDER BY ord",
+  { { 0, 1, "checkpoint=lower(hex(?))" } },
+  0, 0 };
+
+int bec_checkpoint_register(sqlite3 *db, BecCtx *p){
+  static const BecFunc aFunc[] = {
+    { "bec_checkpoint", 0, SQLITE_UTF8|SQLITE_DIRECTONLY, fnCheckpoint },
+    { "bec_attest", 0, SQLITE_UTF8|SQLITE_DIRECTONLY, fnAttest },
+  };
+  int rc = bec_ctx_register_funcs(db, p, aFunc,
+                                  (int)(sizeof(aFunc)/sizeof(aFunc[0])));
+  if( rc==SQLITE_OK ) rc = bec_vtab_register_table(db, p, &checkpointTable);
+  if( rc==SQLITE_OK ) rc = bec_vtab_register_table(db, p, &disputeTable);
+  return rc;
+}
