@@ -535,6 +535,15 @@ static const u8 *creator_key(const BecGraph *g){
   return g->aAuthorKey[g->aNode[1].iAuthor];
 }
 
+/* A payload that does not decode: malformed, the same everywhere (zWhy,
+** from its decoder, is taken over). */
+static int malformed(BecVerdict *pV, const char *zKind, char *zWhy){
+  bec_verdict_set(pV, SQLITE_ERROR, "malformed: %s: %s", zKind,
+                  zWhy ? zWhy : "bad payload");
+  sqlite3_free(zWhy);
+  return SQLITE_OK;
+}
+
 static int admit_open(BecCtx *p, const BecGraph *g, const BecOp *pOp,
                       const u8 *aMark, BecVerdict *pV){
   RootOpen o;
@@ -542,10 +551,7 @@ static int admit_open(BecCtx *p, const BecGraph *g, const BecOp *pOp,
   const u8 *aCreator = creator_key(g);
   int iActive = 0, rc;
   if( open_decode(pOp->aPayload, pOp->nPayload, &o, &zWhy) ){
-    bec_verdict_set(pV, SQLITE_ERROR, "malformed: root-open: %s",
-                    zWhy ? zWhy : "bad payload");
-    sqlite3_free(zWhy);
-    return SQLITE_OK;
+    return malformed(pV, "root-open", zWhy);
   }
   if( aCreator==0 || memcmp(aCreator, pOp->aAuthor, BEC_PUBKEY_BYTES) ){
     bec_verdict_set(pV, SQLITE_AUTH, "unauthorized: root-open: only the "
@@ -803,6 +809,18 @@ static int in_past_kind(const BecGraph *g, const u8 *aMark, int x, int kind){
       && g->aNode[x].kind==kind;
 }
 
+/* The op aRef names must be an op of kind in the judged op's causal past
+** (aMark): *piSeq its seq, or the verdict zWhy when it is not. */
+static int ref_in_past(BecCtx *p, const BecGraph *g, const u8 *aMark,
+                       const u8 *aRef, int kind, const char *zWhy, int *piSeq,
+                       BecVerdict *pV){
+  int rc = bec_dag_seq_of(p, aRef, piSeq);
+  if( rc==SQLITE_OK && !in_past_kind(g, aMark, *piSeq, kind) ){
+    bec_verdict_set(pV, SQLITE_ERROR, "%s", zWhy);
+  }
+  return rc;
+}
+
 /* The epoch (session seq) and args of request iReq; *pb 0 if none. */
 static int request_get(BecCtx *p, int iReq, int *piEpoch, u8 *aArgs, int *pb){
   sqlite3_stmt *pStmt = 0;
@@ -973,10 +991,7 @@ static int admit_request(BecCtx *p, const BecGraph *g, const BecOp *pOp,
   char *zWhy = 0;
   int iSess = 0, k = 0, n = 0, bHolder = 0, bActive = 0, rc;
   if( commit_decode(pOp->aPayload, pOp->nPayload, 1, &c, &zWhy) ){
-    bec_verdict_set(pV, SQLITE_ERROR, "malformed: root-request: %s",
-                    zWhy ? zWhy : "bad payload");
-    sqlite3_free(zWhy);
-    return SQLITE_OK;
+    return malformed(pV, "root-request", zWhy);
   }
   rc = session_find(p, c.aRef, &iSess, &k, &n);
   if( rc ) return rc;
@@ -1011,18 +1026,12 @@ static int admit_approve(BecCtx *p, const BecGraph *g, const BecOp *pOp,
   char *zWhy = 0;
   int iReq = 0, iEpoch = 0, b = 0, bHolder = 0, rc;
   if( commit_decode(pOp->aPayload, pOp->nPayload, 0, &c, &zWhy) ){
-    bec_verdict_set(pV, SQLITE_ERROR, "malformed: root-approve: %s",
-                    zWhy ? zWhy : "bad payload");
-    sqlite3_free(zWhy);
-    return SQLITE_OK;
+    return malformed(pV, "root-approve", zWhy);
   }
-  rc = bec_dag_seq_of(p, c.aRef, &iReq);
-  if( rc ) return rc;
-  if( !in_past_kind(g, aMark, iReq, BEC_KIND_ROOT_REQUEST) ){
-    bec_verdict_set(pV, SQLITE_ERROR, "root-approve: its request is no "
-                    "root-request in the op's causal past");
-    return SQLITE_OK;
-  }
+  rc = ref_in_past(p, g, aMark, c.aRef, BEC_KIND_ROOT_REQUEST, "root-approve: "
+                   "its request is no root-request in the op's causal past",
+                   &iReq, pV);
+  if( rc || pV->rc ) return rc;
   rc = request_get(p, iReq, &iEpoch, aArgs, &b);
   if( rc==SQLITE_OK && b ) rc = is_holder(p, iEpoch, c.id, pOp->aAuthor, &bHolder);
   if( rc==SQLITE_OK && !bHolder ){
@@ -1042,18 +1051,12 @@ static int admit_signing(BecCtx *p, const BecGraph *g, const BecOp *pOp,
   int iReq = 0, iEpoch = 0, b = 0, k = 0, n = 0, i, iPrev = 0, iFirst = 0;
   int bHolder = 0, rc;
   if( sign_decode(pOp->aPayload, pOp->nPayload, &s, &zWhy) ){
-    bec_verdict_set(pV, SQLITE_ERROR, "malformed: root-session: %s",
-                    zWhy ? zWhy : "bad payload");
-    sqlite3_free(zWhy);
-    return SQLITE_OK;
+    return malformed(pV, "root-session", zWhy);
   }
-  rc = bec_dag_seq_of(p, s.aReq, &iReq);
-  if( rc ) return rc;
-  if( !in_past_kind(g, aMark, iReq, BEC_KIND_ROOT_REQUEST) ){
-    bec_verdict_set(pV, SQLITE_ERROR, "root-session: its request is no "
-                    "root-request in the op's causal past");
-    return SQLITE_OK;
-  }
+  rc = ref_in_past(p, g, aMark, s.aReq, BEC_KIND_ROOT_REQUEST, "root-session: "
+                   "its request is no root-request in the op's causal past",
+                   &iReq, pV);
+  if( rc || pV->rc ) return rc;
   rc = request_get(p, iReq, &iEpoch, aArgs, &b);
   if( rc==SQLITE_OK && !b ) rc = SQLITE_CORRUPT;
   if( rc==SQLITE_OK ) rc = session_get(p, iEpoch, aSid, &k, &n);
@@ -1126,18 +1129,12 @@ static int admit_share(BecCtx *p, const BecGraph *g, const BecOp *pOp,
   int a[1], aCommit[NMAX], iCommit = 0, bHolder = 0, bActive = 0, i, rc;
   memset(&op, 0, sizeof(op));
   if( share_decode(pOp->aPayload, pOp->nPayload, &sh, &zWhy) ){
-    bec_verdict_set(pV, SQLITE_ERROR, "malformed: root-share: %s",
-                    zWhy ? zWhy : "bad payload");
-    sqlite3_free(zWhy);
-    return SQLITE_OK;
+    return malformed(pV, "root-share", zWhy);
   }
-  rc = bec_dag_seq_of(p, sh.aSess, &iSig);
-  if( rc ) return rc;
-  if( !in_past_kind(g, aMark, iSig, BEC_KIND_ROOT_SESSION) ){
-    bec_verdict_set(pV, SQLITE_ERROR, "root-share: its session is no "
-                    "root-session in the op's causal past");
-    return SQLITE_OK;
-  }
+  rc = ref_in_past(p, g, aMark, sh.aSess, BEC_KIND_ROOT_SESSION, "root-share: "
+                   "its session is no root-session in the op's causal past",
+                   &iSig, pV);
+  if( rc || pV->rc ) return rc;
   rc = query_ints(p, "SELECT request FROM bec_store_root_signing WHERE seq=?1",
                   iSig, 1, a, &b);
   iReq = a[0];
