@@ -1236,7 +1236,7 @@ int bec_vtab_register_table(sqlite3*, BecCtx*, const BecTableDef *pDef);
 ** connection's callback (bec_check_progress() in bec.h).
 */
 typedef struct BecProgress BecProgress;
-#define BEC_PROGRESS_EVERY 4096   /* items between two reports */
+#define BEC_PROGRESS_EVERY 256    /* items between two reports */
 /* Lists an operation as running; *pp is 0 only on SQLITE_NOMEM. */
 int bec_progress_begin(BecCtx*, const char *zOp /* static */, BecProgress **pp);
 /* Reports a step (zStep static); SQLITE_INTERRUPT if the callback asked to

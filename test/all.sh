@@ -3,14 +3,15 @@
 # C unit tests under valgrind, and a short fuzzing pass; ends with one line "N passed, N failed".
 #
 # The machine has two cores and each pass is mostly one process at a time,
-# so the passes run two by two: the normal suite beside the sanitizer build
-# and its suite, then valgrind beside the fuzzing pass.  Each pass writes
-# its own log (build/pass-*.log), printed whole, in this order, once its
-# pair is done.  BEC_TEST_SERIAL=1 runs them one after the other instead.
+# so the passes run in two lanes side by side: the normal suite, half of the
+# valgrind pass and the fuzzing pass in one; the sanitizer build and suite
+# and the other half of the valgrind pass in the other.  Each pass writes its
+# own log (build/pass-*.log), printed whole, in a fixed order, once both
+# lanes are done.  BEC_TEST_SERIAL=1 runs the passes one after the other.
 set -u
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
-rm -f build/test-summary build-san/test-summary build/test-summary-valgrind build/test-summary-fuzz
+rm -f build/test-summary* build-san/test-summary*
 start=$(date +%s)
 
 pass_normal() { bash test/run.sh build; }
@@ -19,16 +20,19 @@ pass_san() {
     bash test/run.sh build-san
   else
     echo "the ASan+UBSan build failed:"; tail -n 30 build/san-build.log
+    echo "0 passed, 1 failed" > build/test-summary-san-build
   fi
 }
-pass_valgrind() {
+pass_valgrind() {  # shard k of 2
   if command -v valgrind >/dev/null; then
-    bash test/run.sh build valgrind
+    BEC_TEST_SHARD="$1/2" bash test/run.sh build valgrind
   else
     echo "valgrind missing: the valgrind pass did not run"
-    echo "0 passed, 1 failed" > build/test-summary-valgrind
+    echo "0 passed, 1 failed" > build/test-summary-valgrind-missing
   fi
 }
+pass_valgrind1() { pass_valgrind 1; }
+pass_valgrind2() { pass_valgrind 2; }
 # A short libFuzzer pass over every fuzz target (make fuzz runs longer).
 pass_fuzz() {
   if command -v clang >/dev/null; then
@@ -41,27 +45,34 @@ pass_fuzz() {
   fi
 }
 
-# Runs two passes side by side, then prints their logs in order.
-pair() {
-  local a=$1 b=$2 t0
-  t0=$(date +%s)
-  if [ "${BEC_TEST_SERIAL:-0}" = 1 ]; then
-    "$a"; "$b"
-    return
-  fi
-  "$a" >"build/pass-$a.log" 2>&1 &
-  local pa=$!
-  "$b" >"build/pass-$b.log" 2>&1 &
-  local pb=$!
-  wait "$pa" "$pb"
-  cat "build/pass-$a.log" "build/pass-$b.log"
-  echo "== $a and $b side by side took $(( $(date +%s) - t0 ))s"
+# Runs the passes of a lane one after the other, each into its log.
+lane() {
+  local f t0
+  for f in "$@"; do
+    t0=$(date +%s)
+    "$f" >"build/pass-$f.log" 2>&1
+    echo "== $f took $(( $(date +%s) - t0 ))s" >>"build/pass-$f.log"
+  done
 }
 
 mkdir -p build
-pair pass_normal pass_san
-pair pass_valgrind pass_fuzz
+ORDER="pass_normal pass_san pass_valgrind1 pass_valgrind2 pass_fuzz"
+if [ "${BEC_TEST_SERIAL:-0}" = 1 ]; then
+  lane $ORDER
+else
+  lane pass_normal pass_valgrind1 pass_fuzz &
+  a=$!
+  lane pass_san pass_valgrind2 &
+  b=$!
+  wait "$a" "$b"
+fi
+for f in $ORDER; do cat "build/pass-$f.log"; done
 echo "== all tests took $(( $(date +%s) - start ))s"
-for f in build/test-summary build-san/test-summary build/test-summary-valgrind build/test-summary-fuzz; do
+# Every pass leaves one summary line (N passed, N failed); a pass that left
+# none counts as one failure.
+n=0
+for f in build/test-summary build-san/test-summary build/test-summary-valgrind-shard1of2 \
+         build/test-summary-valgrind-shard2of2 build/test-summary-fuzz; do
   [ -f "$f" ] && cat "$f" || echo "0 passed, 1 failed"
-done | awk '{p+=$1; f+=$3} END {printf "%d passed, %d failed\n", p, f; exit (f>0)}'
+done | cat - build/test-summary-san-build build/test-summary-valgrind-missing 2>/dev/null \
+  | awk '{p+=$1; f+=$3} END {printf "%d passed, %d failed\n", p, f; exit (f>0)}'

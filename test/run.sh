@@ -3,6 +3,8 @@
 #   bash test/run.sh build            the normal build
 #   bash test/run.sh build-san        the ASan+UBSan build
 #   bash test/run.sh build valgrind   C unit tests under valgrind
+# BEC_TEST_SHARD=k/n runs only every n-th test program, from the k-th (so n
+# shards run side by side cover them all); its summary file says the shard.
 # Pure-Python tests that do not load the extension (marked with a line
 # '# bec-test: no-extension') run on the normal build only.
 # Each test program prints "FAIL ..." lines for failures and ends with one
@@ -43,9 +45,18 @@ run_one() {  # name, command...
     [ "$rc" != 0 ] && { echo "    exit code $rc; last lines:"; tail -n 15 "$out" | sed 's/^/    | /'; }
   fi
 }
-echo "== tests on $B ${MODE:+($MODE)}"
+SHARD=${BEC_TEST_SHARD:-}
+shard_k=1; shard_n=1
+if [ -n "$SHARD" ]; then shard_k=${SHARD%/*}; shard_n=${SHARD#*/}; fi
+idx=0
+mine() {  # is the next test program in this shard?
+  idx=$((idx+1))
+  [ $(( (idx-1) % shard_n )) = $((shard_k-1)) ]
+}
+echo "== tests on $B ${MODE:+($MODE)}${SHARD:+ shard $SHARD}"
 for t in "$ROOT/$B"/test/test_*; do
   [ -x "$t" ] || continue
+  mine || continue
   if [ "$MODE" = valgrind ]; then
     run_one "valgrind $(basename "$t")" env BEC_VALGRIND=1 valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect "$t"
   else
@@ -56,12 +67,14 @@ if [ "$MODE" != valgrind ]; then
   for t in "$ROOT"/test/py/test_*.py; do
     [ -f "$t" ] || continue
     if [ "$B" != build ] && grep -q '^# bec-test: no-extension' "$t"; then continue; fi
+    mine || continue
     run_one "$(basename "$t")" env LD_PRELOAD="$BEC_PRELOAD" $PYTHON "$t"
   done
   for t in "$ROOT"/test/sh/test_*.sh; do
     [ -f "$t" ] || continue
+    mine || continue
     run_one "$(basename "$t")" bash "$t"
   done
 fi
-echo "$total_p passed, $total_f failed" | tee "$ROOT/$B/test-summary${MODE:+-$MODE}" | sed "s/^/$B${MODE:+ ($MODE)}: /"
+echo "$total_p passed, $total_f failed" | tee "$ROOT/$B/test-summary${MODE:+-$MODE}${SHARD:+-shard${shard_k}of${shard_n}}" | sed "s/^/$B${MODE:+ ($MODE)}${SHARD:+ shard $SHARD}: /"
 [ "$total_f" = 0 ]
