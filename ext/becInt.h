@@ -227,6 +227,11 @@ void bec_buf_append_u8(BecBuf*, u8, int *pRc);
 void bec_buf_append_varint(BecBuf*, u64, int *pRc);
 /* A varint length, then the n bytes: how a list of ops is framed. */
 void bec_buf_append_framed(BecBuf*, const u8 *a, i64 n, int *pRc);
+/* bec_tablecodec.c: if *z opens an SQL literal or quoted name (' " ` [),
+** the address of its closing character, or 0 if the text ends first;
+** z itself if *z opens none.  The one scanner of quoted spans in the
+** expression texts bec checks and records. */
+const char *bec_sql_skip_quoted(const char *z);
 /* printf-style appends, with sqlite3_mprintf's formats. */
 void bec_buf_appendf(BecBuf*, int *pRc, const char *zFmt, ...);
 void bec_buf_vappendf(BecBuf*, int *pRc, const char *zFmt, va_list);

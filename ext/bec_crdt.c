@@ -452,10 +452,10 @@ static int check_text_balanced(const char *z){
   int depth = 0;
   while( *z ){
     char q = *z;
-    if( q=='\'' || q=='"' || q=='`' || q=='[' ){
-      char e = q=='[' ? ']' : q;
-      for(z++; *z && *z!=e; z++){}
-      if( *z==0 ) return 0;
+    const char *zEnd = bec_sql_skip_quoted(z);
+    if( zEnd==0 ) return 0;
+    if( zEnd!=z ){
+      z = zEnd;
     }else if( q=='(' ){
       depth++;
     }else if( q==')' ){

@@ -345,10 +345,10 @@ static const char *span_paren(const char *z){
   int depth = 0;
   for(; *z; z++){
     char q = *z;
-    if( q=='\'' || q=='"' || q=='`' || q=='[' ){
-      char e = q=='[' ? ']' : q;
-      for(z++; *z && *z!=e; z++){}
-      if( *z==0 ) return 0;
+    const char *zEnd = bec_sql_skip_quoted(z);
+    if( zEnd==0 ) return 0;
+    if( zEnd!=z ){
+      z = zEnd;
     }else if( q=='(' ){
       depth++;
     }else if( q==')' ){

@@ -595,6 +595,14 @@ static int text_ok(const u8 *a, int n){
   return 1;
 }
 
+const char *bec_sql_skip_quoted(const char *z){
+  char e;
+  if( *z!='\'' && *z!='"' && *z!='`' && *z!='[' ) return z;
+  e = *z=='[' ? ']' : *z;
+  for(z++; *z && *z!=e; z++){}
+  return *z ? z : 0;
+}
+
 /* 1 if a CHECK's text is in the form bec records (docs/tables.md): no
 ** white space at either end, and outside literals and quoted names only
 ** single spaces.  Every replica shows the text as recorded, and a
@@ -604,10 +612,11 @@ static int text_normalised(const char *z){
   if( n==0 || z[0]==' ' || z[n-1]==' ' ) return 0;
   while( i<n ){
     char q = z[i];
-    if( q=='\'' || q=='"' || q=='`' || q=='[' ){
-      char e = q=='[' ? ']' : q;
-      for(i++; i<n && z[i]!=e; i++){}
-      i++;
+    const char *zEnd = bec_sql_skip_quoted(&z[i]);
+    if( zEnd==0 ){
+      break;                    /* a literal the text does not close */
+    }else if( zEnd!=&z[i] ){
+      i = (int)(zEnd - z) + 1;
     }else if( q=='\t' || q=='\n' || q=='\r' || (q==' ' && z[i+1]==' ') ){
       return 0;
     }else{
