@@ -73,6 +73,6 @@ echo "== all tests took $(( $(date +%s) - start ))s"
 n=0
 for f in build/test-summary build-san/test-summary build/test-summary-valgrind-shard1of2 \
          build/test-summary-valgrind-shard2of2 build/test-summary-fuzz; do
-  [ -f "$f" ] && cat "$f" || echo "0 passed, 1 failed"
+  [ -s "$f" ] && cat "$f" || echo "0 passed, 1 failed"
 done | cat - build/test-summary-san-build build/test-summary-valgrind-missing 2>/dev/null \
   | awk '{p+=$1; f+=$3} END {printf "%d passed, %d failed\n", p, f; exit (f>0)}'

@@ -76,5 +76,5 @@ if [ "$MODE" != valgrind ]; then
     run_one "$(basename "$t")" bash "$t"
   done
 fi
-echo "$total_p passed, $total_f failed" | tee "$ROOT/$B/test-summary${MODE:+-$MODE}${SHARD:+-shard${shard_k}of${shard_n}}" | sed "s/^/$B${MODE:+ ($MODE)}${SHARD:+ shard $SHARD}: /"
+echo "$total_p passed, $total_f failed" | tee "$ROOT/$B/test-summary${MODE:+-$MODE}${SHARD:+-shard${shard_k}of${shard_n}}" | sed "s|^|$B${MODE:+ ($MODE)}${SHARD:+ shard $SHARD}: |"
 [ "$total_f" = 0 ]
