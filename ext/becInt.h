@@ -1012,14 +1012,14 @@ extern const BecDeriver bec_crdt_deriver;
 #define BEC_TAB_SEL_PK     0   /* rowid, r, s.., c.. WHERE key = ?.. */
 #define BEC_TAB_SEL_ROWID  1   /* the same WHERE rowid=?1 */
 #define BEC_TAB_INSERT     2   /* c.. (?1..), r, s.. */
-#define BEC_TAB_UPDATE     3   /* ?1 rowid, ?2 r, per non-key column i:
-                               ** ?(3i+3) written?, ?(3i+4) value, ?(3i+5) seq */
-#define BEC_TAB_DELETE     4   /* WHERE rowid=?1 */
-#define BEC_TAB_UPSERT     5   /* as INSERT, ON CONFLICT(key) DO UPDATE the
+#define BEC_TAB_DELETE     3   /* WHERE rowid=?1 */
+#define BEC_TAB_UPSERT     4   /* as INSERT, ON CONFLICT(key) DO UPDATE the
                                ** registers whose s.. is bound */
-#define BEC_TAB_DELETE_KEY 6   /* WHERE key = ?1.. */
-#define BEC_TAB_NSTMT      7
+#define BEC_TAB_DELETE_KEY 5   /* WHERE key = ?1.. */
+#define BEC_TAB_NSTMT      6   /* (UPDATEs: by the registers they write,
+                               ** BecTab.aUpd, in bec_crdt.c) */
 #define BEC_TAB_NSCAN      8   /* cached scan statements (by idxNum) */
+#define BEC_TAB_NUPD       4   /* cached UPDATEs (by the registers written) */
 
 /* One connected bec table: the virtual table object itself.  Every
 ** connected table of a connection is on BecCrdt.pTabList, so the merge
@@ -1037,10 +1037,16 @@ struct BecTab {
   sqlite3_stmt *aStmt[BEC_TAB_NSTMT];
   /* Scan statements by plan (idxNum) and columns read (mCol, as colUsed). */
   struct { int idxNum; u64 mCol; sqlite3_stmt *pStmt; } aScan[BEC_TAB_NSCAN];
+  /* UPDATEs of a shadow row by the columns they write (a bit each). */
+  struct { u8 aMask[BEC_TABLE_MAX_COL/8]; sqlite3_stmt *pStmt; } aUpd[BEC_TAB_NUPD];
+  int iUpdNext;                   /* the aUpd entry a new mask takes */
 };
 /* The shadow-row statement eStmt (BEC_TAB_*) of t, prepared on first use
 ** and kept by t (bec_crdt.c owns the shadow tables). */
 int bec_tab_stmt(BecTab*, int eStmt, sqlite3_stmt **ppStmt);
+/* Finalizes every shadow-row statement t keeps (bec_tab_stmt's and the
+** merge writer's UPDATEs); they are prepared again on next use. */
+void bec_tab_stmts_free(BecTab*);
 /* (Re)creates t's empty shadow table (xCreate). */
 int bec_crdt_shadow_create(BecTab*, char **pzErr);
 /* Drops t's shadow table (xDestroy), finalizing its statements first. */

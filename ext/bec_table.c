@@ -278,7 +278,7 @@ static void tab_free(BecTab *t){
       if( *pp==t ){ *pp = t->pNext; break; }
     }
   }
-  for(i=0; i<BEC_TAB_NSTMT; i++) sqlite3_finalize(t->aStmt[i]);
+  bec_tab_stmts_free(t);
   for(i=0; i<BEC_TAB_NSCAN; i++) sqlite3_finalize(t->aScan[i].pStmt);
   bec_schema_free(t->pSchema);
   sqlite3_free(t->zRows);

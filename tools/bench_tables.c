@@ -31,6 +31,19 @@
 ** the benchmark only; see ALT_*) tells whether another storage would lower
 ** that floor.
 **
+** The UPDATE's floor.  SQLite updates a virtual table in two passes: it
+** reads every row to change (with its new values) into a temporary table,
+** then calls xUpdate once per row.  Lines measure, against the plain
+** UPDATE in the same run:
+**   vtab update     UPDATE of the table that stores nothing (xUpdate does
+**                   nothing): what any virtual table pays before it stores
+**   trigger         the other way to learn of each changed row: a plain
+**                   table with an AFTER UPDATE trigger calling a no-op
+**                   function (how cr-sqlite learns of writes), and the same
+**                   trigger also writing one metadata row per change
+** A bec UPDATE cannot cost less than the vtab update plus one stored row
+** written (the plain UPDATE itself).
+**
 ** VIEW.  The one lever below that floor is not to read through a virtual
 ** table at all: the same reads through a (temporary) view over t_rows,
 ** which SQLite flattens into a plain scan or seek of the stored rows.  The
@@ -157,10 +170,17 @@ static double t_single_inserts(sqlite3 *db){
   return now() - t0;
 }
 
-static double t_update(sqlite3 *db){
-  double t0 = now();
-  exec(db, "UPDATE t SET done = 1 - done");
+static double t_update_of(sqlite3 *db, const char *zTable){
+  char zSql[100];
+  double t0;
+  snprintf(zSql, sizeof(zSql), "UPDATE %s SET done = 1 - done", zTable);
+  t0 = now();
+  exec(db, zSql);
   return now() - t0;
+}
+
+static double t_update(sqlite3 *db){
+  return t_update_of(db, "t");
 }
 
 static double t_lookup_of(sqlite3 *db, const char *zTable){
@@ -323,10 +343,16 @@ static int nullRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *pRowid){
   *pRowid = ((NullCursor*)c)->i;
   return SQLITE_OK;
 }
+/* Takes every write and stores nothing: the UPDATE floor's vtab loop. */
+static int nullUpdate(sqlite3_vtab *v, int argc, sqlite3_value **argv,
+                      sqlite3_int64 *pRowid){
+  (void)v; (void)argc; (void)argv; (void)pRowid;
+  return SQLITE_OK;
+}
 static sqlite3_module nullModule = {
   0, nullConnect, nullConnect, nullBestIndex, nullDisconnect, nullDisconnect,
   nullOpen, nullClose, nullFilter, nullNext, nullEof, nullColumn, nullRowid,
-  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+  nullUpdate, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 };
 
 static void noopFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
@@ -500,6 +526,24 @@ static double t_copy(sqlite3 *src){
   return t0;
 }
 
+/* The UPDATE floor's lines (see the header comment). */
+enum { UPD_VTAB, UPD_TRIGGER, UPD_TRIGGER_META, NUPD };
+static const char *const azUpdSetup[NUPD] = {
+  0,
+  "CREATE TABLE trg(id INTEGER PRIMARY KEY, title TEXT, done INTEGER);"
+  "INSERT INTO trg SELECT * FROM t;"
+  "CREATE TRIGGER trg_u AFTER UPDATE ON trg BEGIN "
+  "SELECT bench_noop(new.id, new.title, new.done); END",
+  "CREATE TABLE trgm(id INTEGER PRIMARY KEY, title TEXT, done INTEGER);"
+  "INSERT INTO trgm SELECT * FROM t;"
+  "CREATE TABLE trgm_meta(id INTEGER PRIMARY KEY, r INTEGER, s1 INTEGER, s2 INTEGER);"
+  "INSERT INTO trgm_meta SELECT id, 1, NULL, NULL FROM t;"
+  "CREATE TRIGGER trgm_u AFTER UPDATE ON trgm "
+  "WHEN bench_noop(new.id, new.title, new.done)=0 BEGIN "
+  "UPDATE trgm_meta SET r=2, s2=2 WHERE id=new.id; END",
+};
+static const char *const azUpdTable[NUPD] = { "temp.nulltab", "trg", "trgm" };
+
 #define MAX_RUNS 15
 enum { INS_SEL, SINGLE, UPDATE, APPLY_INS, APPLY_UPD, APPLY_BOTH, LOOKUP, RANGE,
        SCAN, SUM, SIZE, NSTEP };
@@ -533,6 +577,7 @@ int main(int argc, char **argv){
   static double aFloor[NFLOOR][MAX_RUNS], aAlt[NALT][MAX_RUNS];
   static double aFloorRatio[NFLOOR][MAX_RUNS], aAltRatio[NALT][MAX_RUNS];
   static double aView[3][MAX_RUNS], aViewRatio[3][MAX_RUNS];
+  static double aUpd[NUPD][MAX_RUNS], aUpdRatio[NUPD][MAX_RUNS];
   static const char *azStep[NSTEP] = {
     "INSERT ... SELECT of N rows", "N single-row INSERTs, one transaction",
     "UPDATE one column of every row", "apply the insert op on a fresh replica",
@@ -596,6 +641,15 @@ int main(int argc, char **argv){
     aView[1][r] = t_sum_of(b, "tv");
     aView[2][r] = t_lookup_of(b, "tv");
     exec(b, "DROP VIEW tv");
+    /* The UPDATE's floor, on the plain database (its table t is the copy's
+    ** source; the vtab loop above made temp.nulltab and bench_noop). */
+    if( sqlite3_create_function(p, "bench_noop", -1, SQLITE_UTF8, 0, noopFunc, 0, 0) ){
+      die(p, "bench_noop");
+    }
+    for(k=0; k<NUPD; k++){
+      if( azUpdSetup[k] ) exec(p, azUpdSetup[k]);
+      aUpd[k][r] = t_update_of(p, azUpdTable[k]);
+    }
     aT[0][APPLY_INS][r] = aT[0][APPLY_UPD][r] = aT[0][APPLY_BOTH][r] = t_copy(p);
     t_apply(b, &aT[1][APPLY_INS][r], &aT[1][APPLY_UPD][r]);
     aT[1][APPLY_BOTH][r] = aT[1][APPLY_INS][r] + aT[1][APPLY_UPD][r];
@@ -625,6 +679,7 @@ int main(int argc, char **argv){
     aViewRatio[0][r] = aView[0][r] / aT[0][SCAN][r];
     aViewRatio[1][r] = aView[1][r] / aT[0][SUM][r];
     aViewRatio[2][r] = aView[2][r] / aT[0][LOOKUP][r];
+    for(i=0; i<NUPD; i++) aUpdRatio[i][r] = aUpd[i][r] / aT[0][UPDATE][r];
   }
   printf("bec tables vs a plain table: %d rows, WAL, median of %d runs "
          "(sqlite %s)\n", nRow, nRun, sqlite3_libversion());
@@ -697,6 +752,18 @@ int main(int argc, char **argv){
     for(i=0; i<3; i++){
       printf("%-42s %9.0f rows/s %14s %7.2fx\n", azView[i],
              nRow/median(aView[i], nRun), "", median(aViewRatio[i], nRun));
+    }
+  }
+  {
+    static const char *azUpd[NUPD] = {
+      "  vtab update (xUpdate stores nothing)",
+      "  trigger calling a no-op function",
+      "  trigger writing one metadata row",
+    };
+    printf("UPDATE floor, as a share of the plain UPDATE (see bench_tables.c):\n");
+    for(i=0; i<NUPD; i++){
+      printf("%-42s %9.0f rows/s %14s %7.2fx\n", azUpd[i],
+             nRow/median(aUpd[i], nRun), "", median(aUpdRatio[i], nRun));
     }
   }
   {
