@@ -19,6 +19,9 @@ root states and op validity, and bec_check agrees.
   thief    the same rival, but the root op removes the creator: the rival
            open is concurrent with that removal, so it is cancelled and
            disables nothing; the root op acts.
+  Every signing first stops at k-1 approvals: steps on the signers make
+  nothing and the request stays 'pending' (any 2 of a 3-of-5 cannot sign;
+  the arithmetic of every subset is in test/unit/test_frost.c).
   twice    two aggregations (two sessions, two signatures) of ONE 'holders'
            request are one hand-over, not a fork: epoch 2 is active, both
            hand-overs are valid, and the new root signs; two hand-overs of
@@ -96,8 +99,13 @@ def open_root(dbs, pks, k=3):
 def sign(dbs, signers, action, target, *extra):
     d0 = dbs[signers[0]]
     req = one(d0, "SELECT bec_root_propose(?, ?%s)" % (", ?" * len(extra)), action, target, *extra)
-    for i in signers[1:]:
+    for n, i in enumerate(signers[1:], 2):
         sync([d0, dbs[i]])
+        if n == len(signers):
+            # k-1 holders cannot sign: no session, no root op.
+            steps([dbs[j] for j in signers])
+            T.eq(one(d0, "SELECT state FROM bec_root_requests WHERE id=?", req), "pending",
+                 "%s: k-1 approvals: pending" % action)
         one(dbs[i], "SELECT bec_root_approve(?)", req)
     steps([dbs[i] for i in signers])
     T.eq(one(d0, "SELECT state FROM bec_root_requests WHERE id=?", req), "done", "%s signed" % action)
