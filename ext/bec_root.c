@@ -3040,13 +3040,16 @@ static const BecTableDef rootTable = {
   { { 0, 1, "sid=?" } },
   0, 0 };
 
-/* bec_root_holders: the holders of those sessions. */
+/* bec_root_holders: the holders of those sessions; member = 0 for a
+** holder who is no longer a current member (its share still counts until
+** the holders change: the tools prompt for a re-key). */
 static const BecTableDef holderTable = {
   "bec_root_holders",
   "CREATE TABLE x(session TEXT, id INTEGER, pk TEXT, confirmed INTEGER,"
-  " share_key TEXT)",
+  " share_key TEXT, member INTEGER)",
   "SELECT lower(hex(s.sid)), h.id, lower(hex(h.pk)), h.confirmed, "
-  HEXOR("h.share_key")
+  HEXOR("h.share_key") ", EXISTS (SELECT 1 FROM bec_store_member m"
+  " WHERE m.pubkey=h.pk)"
   " FROM bec_store_root_session s JOIN bec_store_root_holder h"
   " ON h.session=s.seq WHERE s.state<>'abandoned'",
   "ORDER BY s.seq, h.id",

@@ -2166,6 +2166,19 @@ static void root_step(Db *pDb, sqlite3 *db, Log *pLog){
   }
   if( pDb && pDb->dbSign ) pthread_mutex_unlock(&pDb->muSign);
   free(z);
+  z = 0;
+  /* A removed holder's share still counts until the holders change
+  ** (docs/root.md, "Epochs"): prompt for the re-key. */
+  if( db_call(db, "SELECT count(*) FROM bec_root r JOIN bec_root_holders h"
+                  " ON h.session=r.session WHERE r.state='active' AND"
+                  " h.member=0", 0, 0, 0, 0, &z, &n, 0)==SQLITE_OK
+   && z && strcmp((const char*)z, "0") ){
+    log_line(pLog, LOG_WARN, "threshold root: %s holder(s) of the active root "
+             "are no longer members, and their shares still count: re-key "
+             "with bec_root_propose('holders', json_array(...), k)",
+             (const char*)z);
+  }
+  free(z);
   free(zErr);
 }
 

@@ -600,8 +600,16 @@ def test_becsync_files():
     T.eq([one(d, "SELECT state FROM bec_root") for d in (a, b)], ["active", "active"],
          "becsync files: the root became active through file syncs alone")
     T.check("threshold root: 1 ops made" in logs, "becsync files: the steps are logged: %r" % logs[-300:])
+    T.eq(one(a, "SELECT group_concat(member) FROM bec_root_holders"), "1,1", "holders are members")
+    T.check("re-key" not in logs, "becsync files: no re-key prompt while every holder is a member")
+    # A removed holder's share still counts: becsync prompts for a re-key.
+    one(a, "SELECT bec_remove_member(?)", pb)
+    T.eq(one(a, "SELECT member FROM bec_root_holders WHERE pk=?", pb), 0, "the removed holder: member 0")
     a.close()
     b.close()
+    p = subprocess.run([becsync] + paths, capture_output=True, text=True, timeout=60)
+    T.check("no longer members" in p.stdout + p.stderr and "re-key" in p.stdout + p.stderr,
+            "becsync files: prompts for a re-key: %r" % (p.stdout + p.stderr)[-300:])
 
 
 def test_two_sessions():
