@@ -57,6 +57,16 @@
 ** ranks and keys (rule 5) are maintained by incremental shortest-path
 ** relaxation, and a key change that touches a cycle re-evaluates all
 ** add/remove ops.
+**
+** The threshold root (THRESHOLD.md 5, docs/root.md "Which root ops act"):
+** a root op is an add or remove by the most senior author, and a
+** creator's root-open is a node of the authority graph too (edges from
+** the creator's grants and removes into it, and from it to the root ops
+** whose lineage rule reads it: root_acts, open_edge), so cycles through
+** the root are settled by rule 7.  What the rule needs of the root (each
+** root op's lineage and request, each creator session's completeness and
+** abandonment) comes from bec_root.c through BecCtx.xRootFacts, read again
+** by bec_member_root_changed whenever bec_root.c stores such a fact.
 */
 #include "becInt.h"
 

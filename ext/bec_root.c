@@ -45,7 +45,11 @@
 ** membership rules (xValidity follows it); 'active' with one complete
 ** transcript (all n holders acked it); 'disabled' with two complete
 ** transcripts, or when two sessions that are not abandoned are both
-** complete; else 'generating'.
+** complete; else 'generating'.  (Abandoned means: by an open that is
+** valid.)  Whether a root op acts is the membership rules' call: this file
+** gives them each root op's lineage and each creator session's state
+** (bec_root_facts, BecCtx.xRootFacts) and tells them when those change
+** (bec_member_root_changed).
 */
 #include "becInt.h"
 
