@@ -535,6 +535,9 @@ struct BecCtx {
   u8 *aCkFinal;                    /* bec_checkpoint.c's cache of it */
   int nCkFinal;
   int bCkFinal;                    /* aCkFinal is current */
+  /* bec_root.c, for membership (THRESHOLD.md 5): what the root's lineage
+  ** rule needs, as bec_root_facts gives it; set by bec_main.c. */
+  int (*xRootFacts)(BecCtx*, int **paRow, int *pnRow);
 };
 
 /* A new context with one reference, held by the caller. */
@@ -785,6 +788,10 @@ int bec_member_seniority(BecCtx*, int iAuthor, int *pRank, int *piKeyOp,
 /* Derives membership again from every op and publishes what changed (a
 ** checkpoint was sealed: its cut's validity became final). */
 int bec_member_rederive(BecCtx*, char **pzErr);
+/* Re-evaluates every op's validity from the stored facts and publishes
+** what changed: bec_root.c stored a fact the root's lineage rule reads (a
+** root op, an ack of a creator's session, a creator's root-open). */
+int bec_member_root_changed(BecCtx*, char **pzErr);
 
 /**************************************************************************
 ** bec_checkpoint.c - checkpoints, attestations, disputes and sealing
@@ -820,6 +827,15 @@ extern const BecDeriver bec_root_deriver;
 /* Registers bec_root_open, bec_root_step, bec_root_propose,
 ** bec_root_approve, bec_root, bec_root_holders and bec_root_requests. */
 int bec_root_register(sqlite3*, BecCtx*);
+/* BecCtx.xRootFacts: the facts the membership rules read about the root
+** (THRESHOLD.md 5, docs/root.md "the lineage rule"), as rows of 4 ints
+** sorted by their first two: (seq of a root op, 1, seq of the epoch-1
+** root-open of its lineage, seq of its request); (seq of a creator's
+** root-open, 2, 1 if its session has exactly one complete transcript, 0);
+** (seq of a creator's root-open, 3, seq of a creator's root-open that
+** abandons it, 0).  *paRow (4 * *pnRow ints) from sqlite3_malloc64, freed
+** by the caller. */
+int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 
 /**************************************************************************
 ** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).

@@ -567,6 +567,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   pCtx->xScratch = scratch_open;
   pCtx->xSettle = bec_checkpoint_settle;
   pCtx->xFinal = bec_checkpoint_final;
+  pCtx->xRootFacts = bec_root_facts;
   if( ppScratchCtx && *ppScratchCtx==0 ){
     pCtx->bScratch = 1;
     *ppScratchCtx = bec_ctx_ref(pCtx);

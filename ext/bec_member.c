@@ -57,6 +57,16 @@
 ** ranks and keys (rule 5) are maintained by incremental shortest-path
 ** relaxation, and a key change that touches a cycle re-evaluates all
 ** add/remove ops.
+**
+** The threshold root (THRESHOLD.md 5, docs/root.md "Which root ops act"):
+** a root op is an add or remove by the most senior author, and a
+** creator's root-open is a node of the authority graph too (edges from
+** the creator's grants and removes into it, and from it to the root ops
+** whose lineage rule reads it: root_acts, open_edge), so cycles through
+** the root are settled by rule 7.  What the rule needs of the root (each
+** root op's lineage and request, each creator session's completeness and
+** abandonment) comes from bec_root.c through BecCtx.xRootFacts, read again
+** by bec_member_root_changed whenever bec_root.c stores such a fact.
 */
 #include "becInt.h"
 
@@ -118,6 +128,10 @@ struct BecMember {
   IntVec heads;        /* ops without successor among 1..nDone */
   IntVec fact;         /* pool of S, T and CV lists */
   IntVec hand;         /* hand-overs: root ops without a target, ascending */
+  IntVec roots;        /* every root op, ascending */
+  IntVec opens;        /* every creator's root-open, ascending */
+  IntVec rf;           /* the root's facts (BecCtx.xRootFacts): 4 ints a
+                       ** row, sorted; empty while there is no root op */
   int nUser;
   MemberUser *aUser;
   const u8 *aFinal;    /* final validity of ops in sealed cuts, borrowed
@@ -163,6 +177,13 @@ static int has(const int *a, int n, int x){
 ** add or remove that needs no grant and whose author outranks everyone. */
 static int is_root_mop(const BecNode *n){
   return n->kind==BEC_KIND_ROOT && n->iTarget>0;
+}
+/* A creator's root-open (acceptance lets only the creator post one): the
+** source of the root's authority (THRESHOLD.md 5).  For the facts it is a
+** data op of the creator; for evaluation it is a node of the authority
+** graph, with edges to the root ops whose validity reads its own. */
+static int is_open(const BecNode *n){
+  return n->kind==BEC_KIND_ROOT_OPEN;
 }
 /* Data ops: every kind whose derived state is not membership; their
 ** validity is their author's membership (rule 4). */
@@ -278,6 +299,9 @@ static void member_free(BecMember *pm){
   vec_free(&pm->heads);
   vec_free(&pm->fact);
   vec_free(&pm->hand);
+  vec_free(&pm->roots);
+  vec_free(&pm->opens);
+  vec_free(&pm->rf);
   sqlite3_free(pm);
 }
 
@@ -482,6 +506,13 @@ static int index_add(BecMember *pm, const BecGraph *g, int y){
   if( rc==SQLITE_OK && n->kind==BEC_KIND_CREATE ) rc = vec_push(&pu->mAbout, y);
   if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT && !is_root_mop(n) ){
     rc = vec_push(&pm->hand, y);
+  }
+  if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT ) rc = vec_push(&pm->roots, y);
+  if( rc==SQLITE_OK && is_open(n) ){
+    /* In its author's mAuth: the creator's grants and removes have
+    ** authority edges into it like into the creator's add/remove ops. */
+    rc = vec_push(&pm->opens, y);
+    if( rc==SQLITE_OK ) rc = vec_push(&pu->mAuth, y);
   }
   if( rc==SQLITE_OK && is_addrem(n) ){
     rc = vec_push(&pu->mAuth, y);
@@ -825,24 +856,96 @@ static int reaches(const BecMember *pm, const BecGraph *g, int a, int b){
   return mark_get(pw, a)==MARK_PAST;
 }
 
-/* The epoch rule of THRESHOLD.md 5 for root op y: a hand-over (a root op
-** without target) ends its author's epoch, so a root op by that author
-** counts only if it is in the past of each of its author's other
-** hand-overs; an author with two hand-overs forked the root, which
-** disables it: then every root op counts only if it is in the past of
-** each of those hand-overs (they themselves never count).  A function of
-** the set of stored ops. */
+/* The root's facts (BecCtx.xRootFacts): the first row (x, type, ...), or
+** 0. */
+static const int *rf_row(const BecMember *pm, int x, int type){
+  int lo = 0, hi = pm->rf.n/4;
+  while( lo<hi ){
+    int mid = (lo+hi)/2;
+    const int *r = &pm->rf.a[mid*4];
+    if( r[0]<x || (r[0]==x && r[1]<type) ) lo = mid+1; else hi = mid;
+  }
+  if( lo<pm->rf.n/4 && pm->rf.a[lo*4]==x && pm->rf.a[lo*4+1]==type ){
+    return &pm->rf.a[lo*4];
+  }
+  return 0;
+}
+/* Root op y's lineage (the seq of its epoch-1 open, 0 if not known yet)
+** and request (*piReq; -y if not known, so that it is unlike any other). */
+static int root_line(const BecMember *pm, int y, int *piReq){
+  const int *r = rf_row(pm, y, 1);
+  if( piReq ) *piReq = r ? r[3] : -y;
+  return r ? r[2] : 0;
+}
+/* 1 if the creator's session x has exactly one complete transcript. */
+static int open_live(const BecMember *pm, int x){
+  const int *r = rf_row(pm, x, 2);
+  return r && r[2];
+}
+/* 1 if the creator's open w abandons some session. */
+static int open_abandons(const BecMember *pm, int w){
+  int i;
+  for(i=0; i<pm->rf.n; i+=4){
+    if( pm->rf.a[i+1]==3 && pm->rf.a[i+2]==w ) return 1;
+  }
+  return 0;
+}
+/* 1 if the creator's open x stands: valid, and abandoned by no valid open
+** (an open the rules cancel abandons nothing). */
+static int open_stands(const BecMember *pm, int x){
+  const int *r = rf_row(pm, x, 3);
+  if( !pm->aValid[x] ) return 0;
+  for(; r && r<&pm->rf.a[pm->rf.n] && r[0]==x && r[1]==3; r+=4){
+    if( pm->aValid[r[2]] ) return 0;
+  }
+  return 1;
+}
+/* Rule 6 for the root: an authority edge from the creator's open x to root
+** op z if z's validity reads x's (root_acts): x is z's lineage, or a
+** complete session that could be its rival, or an open that abandons. */
+static int open_edge(const BecMember *pm, int x, int z){
+  return root_line(pm, z, 0)==x || open_live(pm, x) || open_abandons(pm, x);
+}
+
+/* Whether root op y acts (THRESHOLD.md 5, docs/root.md "which root ops
+** act").  A function of the set of stored ops, like every op's validity:
+**  - the epoch rule: a hand-over (a root op without target) ends its
+**    author's epoch, so a root op by that author counts only if it is in
+**    the past of each of its author's hand-overs (two aggregations of one
+**    'holders' request are one hand-over: they do not end each other);
+**  - forks: an author with hand-overs of two different requests forked
+**    the root, which disables it: every root op counts only if it is in
+**    the past of each of those hand-overs (they themselves never count);
+**  - the lineage rule: y's lineage (its epoch-1 open, found from y's
+**    causal past by bec_root.c) must stand (valid under these rules, not
+**    abandoned by a valid open) and have one complete transcript, and no
+**    other creator's session may be complete with an open that stands
+**    (two concurrent creator roots disable each other). */
 static int root_acts(const BecMember *pm, const BecGraph *g, int y){
-  int u = g->aNode[y].iAuthor, i, j;
+  int u = g->aNode[y].iAuthor, iReqY = 0, iLine, i, j;
+  iLine = root_line(pm, y, &iReqY);
+  if( iLine==0 ) return 0;    /* bec_root.c has not stored it yet */
   for(i=0; i<pm->hand.n; i++){
-    int h = pm->hand.a[i], w = g->aNode[h].iAuthor, nOf = 0;
-    for(j=0; j<pm->hand.n; j++) nOf += g->aNode[pm->hand.a[j]].iAuthor==w;
-    if( w!=u && nOf<2 ) continue;
+    int h = pm->hand.a[i], w = g->aNode[h].iAuthor, iReqH = 0, bFork = 0;
+    root_line(pm, h, &iReqH);
+    for(j=0; j<pm->hand.n; j++){
+      int h2 = pm->hand.a[j], iReq2 = 0;
+      if( g->aNode[h2].iAuthor!=w ) continue;
+      root_line(pm, h2, &iReq2);
+      if( iReq2!=iReqH ) bFork = 1;
+    }
+    if( w!=u && !bFork ) continue;
     if( h==y ){
-      if( nOf>1 ) return 0;
+      if( bFork ) return 0;
       continue;
     }
+    if( !bFork && iReqH==iReqY ) continue;   /* y is the same hand-over */
     if( !reaches(pm, g, y, h) ) return 0;
+  }
+  if( !open_stands(pm, iLine) || !open_live(pm, iLine) ) return 0;
+  for(i=0; i<pm->opens.n; i++){
+    int x = pm->opens.a[i];
+    if( x!=iLine && open_live(pm, x) && open_stands(pm, x) ) return 0;
   }
   return 1;
 }
@@ -1087,12 +1190,19 @@ static int eval_region(BecMember *pm, const BecGraph *g, int *aSeq, int n,
     aInDeg = &r.aCallE[n+1];
     r.aOnStk = &r.aDrop[n];
   }
-  /* Out-edges x -> z go to ops authored by the user x is about. */
+  /* Out-edges x -> z go to ops authored by the user x is about; a
+  ** creator's open's go to root ops. */
   for(k=0; rc==SQLITE_OK && k<n; k++){
     int x = aSeq[k];
     const MemberUser *pv = &pm->aUser[about(&g->aNode[x])];
     r.aStart[k] = r.edge.n;
-    for(i=0; rc==SQLITE_OK && i<pv->mAuth.n; i++){
+    for(i=0; rc==SQLITE_OK && is_open(&g->aNode[x]) && i<pm->roots.n; i++){
+      int z = pm->roots.a[i];
+      if( in_region(pm, z) && open_edge(pm, x, z) ){
+        rc = vec_push(&r.edge, pm->aLoc[z]);
+      }
+    }
+    for(i=0; rc==SQLITE_OK && !is_open(&g->aNode[x]) && i<pv->mAuth.n; i++){
       int z = pv->mAuth.a[i];
       if( in_region(pm, z) && is_edge(pm, g, x, z) ){
         rc = vec_push(&r.edge, pm->aLoc[z]);
@@ -1160,7 +1270,14 @@ static int region_close(BecMember *pm, const BecGraph *g, IntVec *pR){
   for(k=0; rc==SQLITE_OK && k<pR->n; k++){
     int x = pR->a[k];
     const MemberUser *pv = &pm->aUser[about(&g->aNode[x])];
-    for(i=0; rc==SQLITE_OK && i<pv->mAuth.n; i++){
+    for(i=0; rc==SQLITE_OK && is_open(&g->aNode[x]) && i<pm->roots.n; i++){
+      int z = pm->roots.a[i];
+      if( !in_region(pm, z) && open_edge(pm, x, z) ){
+        pm->aLocStamp[z] = pm->iLocStamp;
+        rc = vec_push(pR, z);
+      }
+    }
+    for(i=0; rc==SQLITE_OK && !is_open(&g->aNode[x]) && i<pv->mAuth.n; i++){
       int z = pv->mAuth.a[i];
       if( !in_region(pm, z) && is_edge(pm, g, x, z) ){
         pm->aLocStamp[z] = pm->iLocStamp;
@@ -1171,11 +1288,13 @@ static int region_close(BecMember *pm, const BecGraph *g, IntVec *pR){
   return rc;
 }
 
-/* Every add/remove op among 1..nUpTo, ascending. */
+/* Every add/remove op and creator's open among 1..nUpTo, ascending. */
 static int all_addrem(const BecGraph *g, int nUpTo, IntVec *pOut){
   int rc = SQLITE_OK, y;
   for(y=1; rc==SQLITE_OK && y<=nUpTo; y++){
-    if( is_addrem(&g->aNode[y]) ) rc = vec_push(pOut, y);
+    if( is_addrem(&g->aNode[y]) || is_open(&g->aNode[y]) ){
+      rc = vec_push(pOut, y);
+    }
   }
   return rc;
 }
@@ -1190,7 +1309,7 @@ static int eval_data(BecMember *pm, const BecGraph *g, int u,
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<n; i++){
     int y = a[i];
-    if( is_data(&g->aNode[y]) ){
+    if( is_data(&g->aNode[y]) && !is_open(&g->aNode[y]) ){
       u8 v = (u8)rule4(pm, g, y, u, 0);
       if( v!=pm->aValid[y] ){
         pm->aValid[y] = v;
@@ -1315,11 +1434,26 @@ static void vec_sort_unique(IntVec *v){
 /**************************************************************************
 ** Full derivation (rebuild, check) and incremental derivation (on_store).
 */
+/* Reads the root's facts into pm->rf (THRESHOLD.md 5): only once a root op
+** exists, since only root ops' validity reads them. */
+static int rf_load(BecCtx *p, BecMember *pm){
+  int *a = 0, n = 0, rc;
+  pm->rf.n = 0;
+  if( p->xRootFacts==0 || pm->roots.n==0 ) return SQLITE_OK;
+  rc = p->xRootFacts(p, &a, &n);
+  if( rc==SQLITE_OK ){
+    vec_free(&pm->rf);
+    pm->rf.a = a;
+    pm->rf.n = pm->rf.nAlloc = 4*n;
+  }
+  return rc;
+}
+
 /* Indexes ops 1..nUpTo, computes their facts from scratch (facts_batch)
 ** and derives everything: validity of every op, ranks.  *ppm is a new
 ** state owned by the caller. */
-static int derive_all(BecGraph *g, int nUpTo, const u8 *aFinal, int nFinal,
-                      BecMember **ppm){
+static int derive_all(BecCtx *p, BecGraph *g, int nUpTo, const u8 *aFinal,
+                      int nFinal, BecMember **ppm){
   BecMember *pm = 0;
   IntVec all, changed;
   int rc, y, u;
@@ -1333,6 +1467,7 @@ static int derive_all(BecGraph *g, int nUpTo, const u8 *aFinal, int nFinal,
   }
   for(y=1; rc==SQLITE_OK && y<=nUpTo; y++) rc = index_add(pm, g, y);
   if( rc==SQLITE_OK ) rc = facts_batch(pm, g, nUpTo);
+  if( rc==SQLITE_OK ) rc = rf_load(p, pm);
   if( rc==SQLITE_OK ) rc = rank_full(pm, g, nUpTo);
   if( rc==SQLITE_OK && nUpTo>=1 ) pm->aValid[1] = 1;
   if( rc==SQLITE_OK ) rc = all_addrem(g, nUpTo, &all);
@@ -1393,7 +1528,8 @@ static int state_load_facts(BecCtx *p, BecGraph *g, int nUpTo,
     ** transactions as the ops; add/remove ops are re-derived here because
     ** drops and cycles are needed in memory anyway. */
     for(y=1; y<=nUpTo; y++) pm->aValid[y] = g->aNode[y].bValid;
-    rc = rank_full(pm, g, nUpTo);
+    rc = rf_load(p, pm);
+    if( rc==SQLITE_OK ) rc = rank_full(pm, g, nUpTo);
     if( rc==SQLITE_OK ) rc = all_addrem(g, nUpTo, &all);
     if( rc==SQLITE_OK ) rc = eval_region(pm, g, all.a, all.n, &changed);
     if( rc==SQLITE_OK ) pm->nDone = nUpTo;
@@ -1426,7 +1562,7 @@ static int rebuild(BecCtx *p, BecGraph *g, int nUpTo, int *pnChanged,
   member_free(p->pMember);
   p->pMember = 0;
   rc = p->xFinal ? p->xFinal(p, &aFinal, &nFinal) : SQLITE_OK;
-  if( rc==SQLITE_OK ) rc = derive_all(g, nUpTo, aFinal, nFinal, &pm);
+  if( rc==SQLITE_OK ) rc = derive_all(p, g, nUpTo, aFinal, nFinal, &pm);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_exec(p, "DELETE FROM bec_store_member_op;"
                          "DELETE FROM bec_store_member;", pzErr);
@@ -1549,7 +1685,7 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
       if( rc==SQLITE_OK && pm->aUser[w].mAbout.n ) rc = vec_push(&users, w);
     }
     if( rc==SQLITE_OK ) pm->aValid[y] = (u8)rule4(pm, g, y, u, 0);
-  }else if( rc==SQLITE_OK && is_data(n) ){
+  }else if( rc==SQLITE_OK && is_data(n) && !is_open(n) ){
     pm->aValid[y] = (u8)rule4(pm, g, y, u, 0);
   }else if( rc==SQLITE_OK ){
     int bFull = 0;
@@ -1584,19 +1720,20 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
       IntVec full;
       memset(&full, 0, sizeof(full));
       for(i=0; rc==SQLITE_OK && i<changed.n; i++){
-        if( changed.a[i]!=y ) rc = vec_push(&full, about(&g->aNode[changed.a[i]]));
+        int w = about(&g->aNode[changed.a[i]]);
+        if( changed.a[i]!=y && w ) rc = vec_push(&full, w);
       }
       vec_sort_unique(&full);
       for(i=0; rc==SQLITE_OK && i<full.n; i++){
         rc = eval_data(pm, g, full.a[i], 0, 0, &changed);
         if( rc==SQLITE_OK ) rc = vec_push(&users, full.a[i]);
       }
-      if( rc==SQLITE_OK && pm->aValid[y] && !has(full.a, full.n, v) ){
+      if( rc==SQLITE_OK && v && pm->aValid[y] && !has(full.a, full.n, v) ){
         rc = eval_data(pm, g, v, CV_OF(pm, y), pm->aOp[y].nCV, &changed);
       }
       vec_free(&full);
     }
-    if( rc==SQLITE_OK ) rc = vec_push(&users, v);
+    if( rc==SQLITE_OK && v ) rc = vec_push(&users, v);
     vec_sort_unique(&users);
   }
   pm->nDone = y;
@@ -1730,7 +1867,7 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
   rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
   rc = p->xFinal ? p->xFinal(p, &aFinal, &nFinal) : SQLITE_OK;
-  if( rc==SQLITE_OK ) rc = derive_all(g, g->nNode, aFinal, nFinal, &pm);
+  if( rc==SQLITE_OK ) rc = derive_all(p, g, g->nNode, aFinal, nFinal, &pm);
   /* Validity. */
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(p->db, "SELECT seq, valid FROM bec_store_op"
@@ -2086,6 +2223,43 @@ int bec_member_seniority(BecCtx *p, int iAuthor, int *pRank, int *piKeyOp,
   if( rc==SQLITE_OK && iAuthor>0 && iAuthor<pm->nUser ){
     *pRank = pm->aUser[iAuthor].rank;
     *piKeyOp = pm->aUser[iAuthor].rank ? pm->aUser[iAuthor].iKey : 0;
+  }
+  return rc;
+}
+
+/* The root's facts changed (bec_root.c stored a root op, or an open or an
+** ack once a root op exists): reads them again and re-evaluates every
+** add/remove op, creator's open and data op, publishing what changed. */
+int bec_member_root_changed(BecCtx *p, char **pzErr){
+  BecGraph *g = 0;
+  BecMember *pm = 0;
+  IntVec region, changed;
+  int rc = bec_graph_get(p, &g, pzErr);
+  int u;
+  memset(&region, 0, sizeof(region));
+  memset(&changed, 0, sizeof(changed));
+  if( rc==SQLITE_OK ) rc = member_state(p, g, g->nNode, &pm, pzErr);
+  if( rc==SQLITE_OK ) rc = rf_load(p, pm);
+  if( rc==SQLITE_OK ) rc = all_addrem(g, pm->nDone, &region);
+  if( rc==SQLITE_OK ) rc = eval_region(pm, g, region.a, region.n, &changed);
+  for(u=1; rc==SQLITE_OK && u<pm->nUser; u++){
+    rc = eval_data(pm, g, u, 0, 0, &changed);
+  }
+  if( rc==SQLITE_OK ){
+    vec_sort_unique(&changed);
+    rc = valid_write(p, pm, g, changed.a, changed.n);
+  }
+  for(u=1; rc==SQLITE_OK && changed.n && u<pm->nUser; u++){
+    if( pm->aUser[u].mAbout.n ) rc = member_write(p, pm, g, u);
+  }
+  if( rc==SQLITE_OK && changed.n ){
+    rc = bec_dag_validity_changed(p, changed.a, changed.n, pzErr);
+  }
+  vec_free(&region);
+  vec_free(&changed);
+  if( rc && pzErr && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot derive membership: %s",
+                             bec_rc_text(p->db, rc));
   }
   return rc;
 }

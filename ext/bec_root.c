@@ -45,7 +45,11 @@
 ** membership rules (xValidity follows it); 'active' with one complete
 ** transcript (all n holders acked it); 'disabled' with two complete
 ** transcripts, or when two sessions that are not abandoned are both
-** complete; else 'generating'.
+** complete; else 'generating'.  (Abandoned means: by an open that is
+** valid.)  Whether a root op acts is the membership rules' call: this file
+** gives them each root op's lineage and each creator session's state
+** (bec_root_facts, BecCtx.xRootFacts) and tells them when those change
+** (bec_member_root_changed).
 */
 #include "becInt.h"
 
@@ -1309,6 +1313,22 @@ static int open_valid(BecCtx *p, int iSeq, int *pbValid){
   return sqlite3_reset(pStmt);
 }
 
+/* 1 in *pb if the creator's session iSess is abandoned by a root-open that
+** is valid under the membership rules (THRESHOLD.md 3 and 5: an open the
+** rules cancel, such as a stolen creator key's open concurrent with the
+** root's removal of it, abandons nothing). */
+static int abandoned_by_valid(BecCtx *p, int iSess, int *pb){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT a.by FROM bec_store_root_abandon a JOIN "
+                           "bec_store_op o ON o.seq=a.by WHERE a.session=?1 "
+                           "AND o.valid", &pStmt);
+  *pb = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSess);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pb = 1;
+  return sqlite3_reset(pStmt);
+}
+
 /* The state of every session from the stored facts. *paState from
 ** sqlite3_malloc64 (the caller frees it). */
 static int compute_states(BecCtx *p, RootState **paState, int *pnState){
@@ -1342,7 +1362,7 @@ static int compute_states(BecCtx *p, RootState **paState, int *pnState){
                     s->iSess, 1, a, &b);
     aParent[i] = b ? a[0] : 0;
     if( rc==SQLITE_OK && !aParent[i] ){
-      rc = session_abandoned(p, s->iSess, 0, &bAb);
+      rc = abandoned_by_valid(p, s->iSess, &bAb);
       if( rc==SQLITE_OK ) rc = open_valid(p, s->iSess, &bValid);
     }
     if( rc==SQLITE_OK ){
@@ -1694,6 +1714,100 @@ static int stored_signing(BecCtx *p, int iSeq, const BecOp *pOp){
   return rc;
 }
 
+/* Appends one row of bec_root_facts. */
+static void fact_row(BecBuf *pB, int a, int b, int c, int d, int *pRc){
+  int aRow[4];
+  aRow[0] = a; aRow[1] = b; aRow[2] = c; aRow[3] = d;
+  bec_buf_append(pB, aRow, sizeof(aRow), pRc);
+}
+
+static int cmp_fact(const void *a, const void *b){
+  const int *x = (const int*)a, *y = (const int*)b;
+  int i;
+  for(i=0; i<4; i++){
+    if( x[i]!=y[i] ) return x[i]<y[i] ? -1 : 1;
+  }
+  return 0;
+}
+
+/* BecCtx.xRootFacts (becInt.h): the lineage of every root op (its request's
+** epoch, then each 'holders' session's parent epoch, up to the creator's
+** open), whether each creator's session is complete, and who abandons
+** it.  Read from the stored facts only. */
+int bec_root_facts(BecCtx *p, int **paRow, int *pnRow){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf b;
+  u8 aT[BEC_HASH_BYTES], aY[PT], aConf[NMAX+1];
+  u8 *aDeals = sqlite3_malloc64(NMAX*BEC_HASH_BYTES);
+  int *aSess = 0;
+  int nSess = 0, i, rc;
+  memset(&b, 0, sizeof(b));
+  *paRow = 0;
+  *pnRow = 0;
+  rc = aDeals ? bec_ctx_stmt(p, "SELECT d.seq, d.request, r.epoch FROM "
+      "bec_store_root_done d JOIN bec_store_root_request r ON r.seq=d.request"
+      " ORDER BY d.seq", &pStmt) : SQLITE_NOMEM;
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0), iReq = sqlite3_column_int(pStmt, 1);
+    int iLine = sqlite3_column_int(pStmt, 2), a[1], bFound = 1;
+    /* A 'holders' session's row in bec_store_root_request names its parent
+    ** epoch, which is older: the walk ends at the creator's open. */
+    while( rc==SQLITE_OK && bFound ){
+      rc = query_ints(p, "SELECT epoch FROM bec_store_root_request "
+                         "WHERE seq=?1", iLine, 1, a, &bFound);
+      if( rc==SQLITE_OK && bFound ){
+        if( a[0]>=iLine ){ rc = SQLITE_CORRUPT; break; }
+        iLine = a[0];
+      }
+    }
+    if( rc==SQLITE_OK ) fact_row(&b, x, 1, iLine, iReq, &rc);
+  }
+  if( pStmt ){
+    if( rc ) sqlite3_reset(pStmt);
+    else rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ) rc = session_list(p, 1, &aSess, &nSess);
+  for(i=0; rc==SQLITE_OK && i<nSess; i++){
+    int nComplete = 0;
+    rc = session_tally(p, aSess[2*i], aSess[2*i+1], 0, &nComplete, aT, aY,
+                       aDeals, aConf);
+    if( rc==SQLITE_OK ) fact_row(&b, aSess[2*i], 2, nComplete==1, 0, &rc);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT session, by FROM bec_store_root_abandon",
+                      &pStmt);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      fact_row(&b, sqlite3_column_int(pStmt, 0), 3,
+               sqlite3_column_int(pStmt, 1), 0, &rc);
+    }
+    if( rc ) sqlite3_reset(pStmt);
+    else rc = sqlite3_reset(pStmt);
+  }
+  sqlite3_free(aSess);
+  sqlite3_free(aDeals);
+  if( rc==SQLITE_OK ){
+    *pnRow = (int)(b.n/(4*sizeof(int)));
+    if( *pnRow ) qsort(b.a, (size_t)*pnRow, 4*sizeof(int), cmp_fact);
+    *paRow = (int*)b.a;
+  }else{
+    bec_buf_free(&b);
+  }
+  return rc;
+}
+
+/* Whether the membership rules must look at the root again after op
+** kind was stored: a root op always; an open or an ack (which may complete
+** or abandon a creator's session) once some root op exists. */
+static int root_touches_members(BecCtx *p, int kind, int *pb){
+  int a[1];
+  *pb = kind==BEC_KIND_ROOT;
+  if( *pb || (kind!=BEC_KIND_ROOT_OPEN && kind!=BEC_KIND_DKG_ACK) ){
+    return SQLITE_OK;
+  }
+  return query_ints(p, "SELECT 1 FROM bec_store_root_done WHERE seq>?1",
+                    0, 1, a, pb);
+}
+
 /* xStored: record the op's facts, then recompute the sessions' states. */
 static int root_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   int rc = SQLITE_OK, iSess = 0, k = 0, n = 0;
@@ -1740,7 +1854,12 @@ static int root_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
                      || pOp->kind==BEC_KIND_ROOT) ){
     rc = refresh(p);
   }
-  if( rc ){
+  if( rc==SQLITE_OK ){
+    int bMembers = 0;
+    rc = root_touches_members(p, pOp->kind, &bMembers);
+    if( rc==SQLITE_OK && bMembers ) rc = bec_member_root_changed(p, pzErr);
+  }
+  if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot derive the root: %s",
                              bec_rc_text(p->db, rc));
   }
@@ -2925,13 +3044,16 @@ static const BecTableDef rootTable = {
   { { 0, 1, "sid=?" } },
   0, 0 };
 
-/* bec_root_holders: the holders of those sessions. */
+/* bec_root_holders: the holders of those sessions; member = 0 for a
+** holder who is no longer a current member (its share still counts until
+** the holders change: the tools prompt for a re-key). */
 static const BecTableDef holderTable = {
   "bec_root_holders",
   "CREATE TABLE x(session TEXT, id INTEGER, pk TEXT, confirmed INTEGER,"
-  " share_key TEXT)",
+  " share_key TEXT, member INTEGER)",
   "SELECT lower(hex(s.sid)), h.id, lower(hex(h.pk)), h.confirmed, "
-  HEXOR("h.share_key")
+  HEXOR("h.share_key") ", EXISTS (SELECT 1 FROM bec_store_member m"
+  " WHERE m.pubkey=h.pk)"
   " FROM bec_store_root_session s JOIN bec_store_root_holder h"
   " ON h.session=s.seq WHERE s.state<>'abandoned'",
   "ORDER BY s.seq, h.id",

@@ -577,6 +577,8 @@ static int db_state(sqlite3 *db, const char *zLabel, Stats *st, char **pzErr){
 /**************************************************************************
 ** File to file.
 */
+static void root_step(Db *pDb, sqlite3 *db, Log *pLog);
+
 static int sync_files(const char *zA, const char *zB){
   sqlite3 *dbA = 0, *dbB = 0;
   char *zLabelA = 0, *zLabelB = 0, *zErr = 0;
@@ -634,6 +636,10 @@ static int sync_files(const char *zA, const char *zB){
     bSync = db_state(dbA, zLabelB, &st, 0) && db_state(dbB, zLabelA, &s2, 0);
     rc = bSync ? EXIT_OK : EXIT_NOSYNC;
     summary(&lg, rc, zB, bSync, &st, 0);
+    /* The threshold root's work due from either file, as after a network
+    ** session (the next sync carries the ops it makes). */
+    root_step(0, dbA, &lg);
+    root_step(0, dbB, &lg);
   }
   free(zErr);
   sqlite3_free(zLabelA);
@@ -2134,9 +2140,11 @@ static int live_loop(Db *pDb, Chan *ch, sqlite3 *db, int bClient,
 /* After a sync, the threshold root's work due from this replica
 ** (docs/root.md): bec_root_step on the connection that signs, under the
 ** write lock, when the group has a root and this replica an identity.  A
-** failure is logged, never fatal to the sync. */
+** failure is logged, never fatal to the sync.  pDb is 0 in file-to-file
+** mode (one connection per file, no server locks). */
 static void root_step(Db *pDb, sqlite3 *db, Log *pLog){
-  sqlite3 *dbS = pDb->dbSign ? pDb->dbSign : db;
+  sqlite3 *dbS = pDb && pDb->dbSign ? pDb->dbSign : db;
+  int rc;
   u8 *z = 0;
   char *zErr = 0;
   int n = 0;
@@ -2147,14 +2155,29 @@ static void root_step(Db *pDb, sqlite3 *db, Log *pLog){
   }
   free(z);
   z = 0;
-  if( pDb->dbSign ) pthread_mutex_lock(&pDb->muSign);
-  if( db_sync_call(pDb, dbS, "SELECT bec_root_step()", 0, 0, 0, 0, &z, &n,
-                   &zErr) ){
+  if( pDb && pDb->dbSign ) pthread_mutex_lock(&pDb->muSign);
+  rc = pDb ? db_sync_call(pDb, dbS, "SELECT bec_root_step()", 0, 0, 0, 0, &z,
+                          &n, &zErr)
+           : db_call(dbS, "SELECT bec_root_step()", 0, 0, 0, 0, &z, &n, &zErr);
+  if( rc ){
     log_line(pLog, LOG_WARN, "bec_root_step: %s", zErr ? zErr : "failed");
   }else if( z && strcmp((const char*)z, "0") ){
     log_line(pLog, LOG_INFO, "threshold root: %s ops made", (const char*)z);
   }
-  if( pDb->dbSign ) pthread_mutex_unlock(&pDb->muSign);
+  if( pDb && pDb->dbSign ) pthread_mutex_unlock(&pDb->muSign);
+  free(z);
+  z = 0;
+  /* A removed holder's share still counts until the holders change
+  ** (docs/root.md, "Epochs"): prompt for the re-key. */
+  if( db_call(db, "SELECT count(*) FROM bec_root r JOIN bec_root_holders h"
+                  " ON h.session=r.session WHERE r.state='active' AND"
+                  " h.member=0", 0, 0, 0, 0, &z, &n, 0)==SQLITE_OK
+   && z && strcmp((const char*)z, "0") ){
+    log_line(pLog, LOG_WARN, "threshold root: %s holder(s) of the active root "
+             "are no longer members, and their shares still count: re-key "
+             "with bec_root_propose('holders', json_array(...), k)",
+             (const char*)z);
+  }
   free(z);
   free(zErr);
 }

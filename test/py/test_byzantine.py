@@ -7,7 +7,9 @@
 Each seed is one run of 6 honest and 3 Byzantine replicas (see bytesim.py
 for what they do and what is checked).  A failing seed prints FAIL lines and
 the exact command that replays it.  The default is 120 seeds on the normal
-build and 30 on the sanitizer build (BEC_SAN=1, set by test/run.sh).
+build and 30 on the sanitizer build (BEC_SAN=1, set by test/run.sh), then
+BEC_BYZ_ROOT_SEEDS (2; 1 under the sanitizers) runs with a threshold root
+and an equivocating holder (bytesim.py --root).
 """
 import os
 import sys
@@ -39,6 +41,21 @@ def main():
             print("  replay: %s" % bytesim.replay_command(seed), flush=True)
         else:
             T.check(True)
+    # With a threshold root (bytesim.Sim.root_phase): an equivocating holder,
+    # the root's removal of the creator, identical everywhere.
+    nroot = int(os.environ.get("BEC_BYZ_ROOT_SEEDS", "1" if os.environ.get("BEC_SAN") == "1" else "2"))
+    for seed in range(first, first + nroot):
+        sim, fails = bytesim.run_seed(seed, root=True)
+        for k, v in sim.stats.items():
+            if k not in ("seconds", "digest"):
+                totals[k] = totals.get(k, 0) + v
+        for f in fails[:6]:
+            T.check(False, "root seed %d: %s" % (seed, f))
+        if fails:
+            print("  replay: %s" % bytesim.replay_root_command(seed), flush=True)
+    for what in ("root.active", "root.removal", "root.checked", "byz.root.two_acks",
+                 "byz.root.approve2", "byz.root.badshare"):
+        T.check(totals.get(what, 0) >= nroot, "root seeds: %s %d of %d" % (what, totals.get(what, 0), nroot))
     # The same seed gives the same run, bit for bit (what makes a replay
     # command worth printing).
     a, fa = bytesim.run_seed(first + 1)

@@ -25,6 +25,8 @@ sections 4 and 5, tests R6, R10 and the hostile cases of section 9).
          the nonce and no share op, or the share op and no nonce, never
          both; after the restart the stored nonce is used (one commitment,
          never redrawn) and exactly one share op exists for it.
+  becsync  bec_root_step runs after each sync, over the network and file to
+         file (becsync A.db B.db): a root activates through syncs alone.
 """
 import json
 import os
@@ -572,6 +574,44 @@ def test_becsync():
     T.eq(one(b, "SELECT state FROM bec_root"), "active", "becsync: on both replicas")
 
 
+def test_becsync_files():
+    """File-to-file becsync (becsync A.db B.db) runs bec_root_step on both
+    files after the sync, as the network mode does: the key generation
+    completes through file syncs alone."""
+    becsync = os.environ.get("BEC_BECSYNC") or os.path.join(
+        os.path.dirname(os.environ.get("BEC_EXT", "build/bec")), "becsync")
+    a = R.origin("bfa.db", decl=None)
+    b = R.joined(a, "bfb.db")
+    pa, pb = one(a, "SELECT bec_pubkey()"), one(b, "SELECT bec_pubkey()")
+    one(a, "SELECT bec_add_member(?, 'member')", pb)
+    sync([a, b])
+    one(a, "SELECT bec_root_open(2, json_array(?, ?))", pa, pb)
+    paths = [d.execute("PRAGMA database_list").fetchall()[0][2] for d in (a, b)]
+    a.close()
+    b.close()
+    logs = ""
+    for _ in range(3):
+        p = subprocess.run([becsync] + paths, capture_output=True, text=True, timeout=60)
+        T.eq(p.returncode, 0, "becsync files: exit (%s)" % p.stderr.strip())
+        logs += p.stdout + p.stderr
+    a, b = connect(paths[0]), connect(paths[1])
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='dkg-deal'"), 2,
+         "becsync files: both holders dealt (bec_root_step on both files)")
+    T.eq([one(d, "SELECT state FROM bec_root") for d in (a, b)], ["active", "active"],
+         "becsync files: the root became active through file syncs alone")
+    T.check("threshold root: 1 ops made" in logs, "becsync files: the steps are logged: %r" % logs[-300:])
+    T.eq(one(a, "SELECT group_concat(member) FROM bec_root_holders"), "1,1", "holders are members")
+    T.check("re-key" not in logs, "becsync files: no re-key prompt while every holder is a member")
+    # A removed holder's share still counts: becsync prompts for a re-key.
+    one(a, "SELECT bec_remove_member(?)", pb)
+    T.eq(one(a, "SELECT member FROM bec_root_holders WHERE pk=?", pb), 0, "the removed holder: member 0")
+    a.close()
+    b.close()
+    p = subprocess.run([becsync] + paths, capture_output=True, text=True, timeout=60)
+    T.check("no longer members" in p.stdout + p.stderr and "re-key" in p.stdout + p.stderr,
+            "becsync files: prompts for a re-key: %r" % (p.stdout + p.stderr)[-300:])
+
+
 def test_two_sessions():
     """R10: one commitment named in two sessions signs in one only."""
     g = Group("t2")
@@ -613,6 +653,7 @@ test_r10()
 test_r8()
 test_r9()
 test_becsync()
+test_becsync_files()
 test_two_sessions()
 R.cleanup()
 T.done()

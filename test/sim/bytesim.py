@@ -30,6 +30,13 @@ What happens in a run (see Sim.step):
         rounds of their own messages, or corrupt their bytes;
       - replay captured messages (to any peer, under any label);
       - flood: many valid ops, junk messages, many rejected or pending ops.
+With --root (Sim.root_phase, run right after set-up): a 3-of-5 threshold
+root held by H0..H3 and B0, who equivocates (two deals and two acks from two
+forks, two nonce commitments for one request, a share with a wrong z, and
+maybe two sessions); H1..H3 sign the root's removal of H0, the creator and
+most senior member, while H0, cut off, keeps writing and adding.  The end
+also checks that the removal acts and H0's cut-off ops are ignored on every
+honest replica (the reference model, which knows no root, is skipped).
 At the end every honest replica syncs with every other (a few fault-free
 passes), and the run checks, for all honest replicas: identical heads, op
 sets with identical valid flags, members, tables, rows and conflicts;
@@ -190,14 +197,16 @@ def describe_diff(a, b):
 # The simulation.
 
 class Sim:
-    def __init__(self, seed, n_honest=6, n_byz=3, steps=None, verbose=False):
+    def __init__(self, seed, n_honest=6, n_byz=3, steps=None, verbose=False, root=False):
         self.seed = seed
-        self.rng = random.Random(seed)
-        reseed_sodium(seed)
+        self.root = root       # run root_phase (a threshold root) after set-up
+        self.rng = random.Random(seed + (1000003 if root else 0))
+        reseed_sodium(seed + (1000003 if root else 0))
         self.verbose = verbose
         self.n_honest = n_honest
         self.n_byz = n_byz
-        self.steps = steps if steps is not None else self.rng.randint(40, 110)
+        self.steps = steps if steps is not None else (
+            self.rng.randint(15, 35) if root else self.rng.randint(40, 110))
         self.fails = []
         self.stats = {}
         self.bad = {}          # hash hex -> why it must never be stored
@@ -774,6 +783,127 @@ class Sim:
             self.session(b, v, faults=True)
         self.count("byz.relay")
 
+    # -- the threshold root (docs/root.md) ---------------------------------
+    def all_sync(self, reps):
+        for a in reps:
+            for b in reps:
+                if a is not b:
+                    self.session(a, b, faults=False)
+
+    def root_phase(self):
+        """A 3-of-5 root held by H0..H3 and B0 (the Byzantine admin), who
+        equivocates: two forks of B0 deal two different deals and post two
+        different acks, approve one request twice (two nonce commitments)
+        and send a share with a wrong z.  Then H1..H3 (and B0) sign a root
+        removal of H0, the creator and most senior member, while H0, cut
+        off, keeps writing and adding: its concurrent ops must be ignored,
+        identically on every honest replica (checked in check())."""
+        import json
+        rng = self.rng
+        hs = self.honest_reps()
+        b = self.byz[0]
+        holders = hs[:4] + [b]
+        self.all_sync(hs)
+        self.session(hs[0], b, faults=False)
+        hs[0].q("SELECT bec_root_open(3, ?)", json.dumps([r.pub for r in holders]))
+        self.all_sync(hs)
+        for r in hs[:4]:
+            r.q("SELECT bec_root_step()")          # the honest deals
+        self.all_sync(hs)
+        # B0's two forks each deal, then ack what they see: two deals and two
+        # different acks from one holder.
+        f2 = self.fork(b)
+        for f in (b, f2):
+            self.session(hs[0], f, faults=False)
+            f.q("SELECT bec_root_step()")
+            f.q("SELECT bec_root_step()")
+        self.push(b, hs[1])
+        self.push(f2, hs[2])
+        self.count("byz.root.dkg")
+        for _ in range(4):
+            self.all_sync(hs)
+            if sum(r.q("SELECT bec_root_step()") for r in hs[:4]) == 0:
+                break
+        self.all_sync(hs)
+        nd, na = [hs[0].q("SELECT count(*) FROM bec_ops WHERE author=? AND kind=?", b.pub, k)
+                  for k in ("dkg-deal", "dkg-ack")]
+        if (nd, na) == (2, 2):
+            self.count("byz.root.two_acks")          # two deals and two acks by B0
+        st = [r.q("SELECT group_concat(state) FROM bec_root") for r in hs]
+        if st != ["active"] * len(hs):
+            self.fail("root: not active on every honest replica: %r" % st)
+            return
+        self.count("root.active")
+        # H0 is cut off from here on; H1 proposes its removal.
+        signers = hs[1:4]
+        req = signers[0].q("SELECT bec_root_propose('remove', ?)", hs[0].pub)
+        for r in signers[1:]:
+            self.session(signers[0], r, faults=False)
+            r.q("SELECT bec_root_approve(?)", req)
+        for f in (b, f2):                          # two commitments of B0
+            self.session(signers[0], f, faults=False)
+            try:
+                f.q("SELECT bec_root_approve(?)", req)
+            except sqlite3.Error as e:
+                self.err(e)
+        self.push(b, signers[1])
+        self.push(f2, signers[2])
+        self.count("byz.root.approve2")
+        cut_off = hs[0]
+        before = hset(cut_off.db)
+        for _ in range(rng.randint(1, 3)):
+            self.honest_write(cut_off)
+        try:
+            cut_off.q("SELECT bec_add_member(?, 'member')", self.outsiders[0].pub.hex())
+        except sqlite3.Error as e:
+            self.err(e)
+        self.cut_off_ops = hset(cut_off.db) - before
+        others = hs[1:]
+        forged = False
+        for _ in range(8):
+            self.all_sync(others)
+            for f in (b, f2):
+                self.session(signers[0], f, faults=False)
+                try:
+                    f.q("SELECT bec_root_step()")
+                except sqlite3.Error as e:
+                    self.err(e)
+                self.push(f, rng.choice(signers))
+            made = sum(r.q("SELECT bec_root_step()") for r in signers)
+            sess = signers[0].db.execute("SELECT hash FROM bec_ops WHERE kind='root-session'").fetchone()
+            if sess and not forged:
+                # A share with a wrong z: refused, never stored.
+                payload = bytes([1]) + bytes.fromhex(sess[0]) + bytes([
+                    sorted(r.pub for r in holders).index(b.pub) + 1]) + bytes([7]) + bytes(31)
+                body = make_op(b.key, "root-share", [bytes.fromhex(h) for h in heads(signers[0].db)],
+                               payload, self.group)
+                self.bad[op_id(body).hex()] = "a root share with a wrong z"
+                self.deliver_ops(b, signers[0], [body])
+                forged = True
+                self.count("byz.root.badshare")
+            if made == 0 and signers[0].q("SELECT count(*) FROM bec_ops WHERE kind='root'"):
+                break
+            if made == 0:
+                # A stalled signing (B0's forks posted two sessions naming the
+                # same honest commitments, each signed in one): holders whose
+                # commitments are spent approve again (docs/root.md).
+                for r in signers:
+                    try:
+                        r.q("SELECT bec_root_approve(?)", req)
+                        self.count("root.reapprove")
+                    except sqlite3.Error as e:
+                        self.err(e)
+        self.all_sync(others)
+        done = [r.q("SELECT state FROM bec_root_requests WHERE id=?", req) for r in others]
+        if done != ["done"] * len(others):
+            self.fail("root: the removal is not done everywhere: %r" % done)
+        out = [r.q("SELECT count(*) FROM bec_members WHERE pubkey=?", hs[0].pub) for r in others]
+        if out != [0] * len(others):
+            self.fail("root: the creator is still a member after the root's removal: %r" % out)
+        f2.db.close()
+        self.root_target = hs[0].pub
+        self.count("root.removal")
+
     # -- the run ----------------------------------------------------------
     def step(self):
         rng = self.rng
@@ -845,10 +975,29 @@ class Sim:
         if s != snaps[0]:
             self.fail("a fresh replica synced from scratch differs: %s" % describe_diff(snaps[0], s))
         fresh.db.close()
-        # The reference model of the membership rules, on small DAGs.
+        # The root's removal of the creator acts everywhere, and the ops the
+        # creator made cut off (concurrent with it) are ignored.
+        if getattr(self, "root_target", None):
+            for r in hs:
+                if r.q("SELECT count(*) FROM bec_members WHERE pubkey=?", self.root_target) and not r.q(
+                        "SELECT count(*) FROM bec_ops WHERE kind='add' AND target=? AND valid",
+                        self.root_target):
+                    self.fail("%s: the root's removal of the creator does not act" % r.name)
+                if r.q("SELECT count(*) FROM bec_ops WHERE kind='root' AND valid") < 1:
+                    self.fail("%s: no valid root op" % r.name)
+                valid = dict(r.db.execute("SELECT hash, valid FROM bec_ops"))
+                late = [h[:12] for h in sorted(self.cut_off_ops) if valid.get(h)]
+                if late:
+                    self.fail("%s: ops the creator made cut off are valid: %r" % (r.name, late[:4]))
+            x = self.outsiders[0].pub.hex()
+            if hs[1].q("SELECT count(*) FROM bec_ops WHERE kind='add' AND target=? AND valid", x):
+                self.fail("the cut-off creator's concurrent add is valid")
+            self.count("root.checked")
+        # The reference model of the membership rules, on small DAGs (it
+        # knows no root ops).
         ops = list(hs[0].db.execute("SELECT hash, author, kind, target, role, deps, valid FROM bec_ops"))
         self.stats["ops"] = len(ops)
-        if len(ops) <= int(os.environ.get("BEC_SIM_MODEL_MAX", "400")):
+        if not self.root and len(ops) <= int(os.environ.get("BEC_SIM_MODEL_MAX", "400")):
             import json
             import refmodel
             model = refmodel.evaluate([{"id": h, "author": a, "kind": k,
@@ -869,6 +1018,8 @@ class Sim:
         t0 = time.time()
         try:
             self.setup()
+            if self.root:
+                self.root_phase()
             for i in range(self.steps):
                 self.step()
             self.finish()
@@ -896,8 +1047,12 @@ def replay_command(seed):
     return "%s/usr/bin/python3 %s --seed %d -v" % (env, os.path.join("test", "sim", "bytesim.py"), seed)
 
 
-def run_seed(seed, verbose=False):
-    sim = Sim(seed, verbose=verbose)
+def replay_root_command(seed):
+    return replay_command(seed) + " --root"
+
+
+def run_seed(seed, verbose=False, root=False):
+    sim = Sim(seed, verbose=verbose, root=root)
     fails = sim.run()
     return sim, fails
 
@@ -908,6 +1063,7 @@ def main(argv):
     ap.add_argument("--seed", type=int)
     ap.add_argument("--seeds", default="0-19", help="A-B (inclusive)")
     ap.add_argument("-v", action="store_true")
+    ap.add_argument("--root", action="store_true", help="with a threshold root (Sim.root_phase)")
     ap.add_argument("--progress", action="store_true", help="one updating progress line")
     ap.add_argument("--list", action="store_true", help="one line per seed (test/soak.sh)")
     a = ap.parse_args(argv)
@@ -920,7 +1076,7 @@ def main(argv):
     t0 = time.time()
     total = {}
     for n, s in enumerate(seeds, 1):
-        sim, fails = run_seed(s, a.v)
+        sim, fails = run_seed(s, a.v, a.root)
         for k, v in sim.stats.items():
             if k not in ("seconds", "digest"):
                 total[k] = total.get(k, 0) + v
@@ -932,7 +1088,8 @@ def main(argv):
             nfail += 1
             for f in fails:
                 print("FAIL seed %d: %s" % (s, f), flush=True)
-            print("  replay: %s" % replay_command(s), flush=True)
+            print("  replay: %s" % (replay_root_command(s) if a.root else replay_command(s)),
+                  flush=True)
         if a.list:
             print("seed %d %s %d ops %.2fs" % (s, "FAILED" if fails else "ok", sim.stats.get("ops", 0),
                                                 sim.stats.get("seconds", 0)), flush=True)
