@@ -1585,6 +1585,10 @@ int bec_e2ee_after_member_op(BecCtx*, int kind, const u8 *aTarget,
 ** does nothing without an unlocked identity.  Only a failure of this
 ** database (out of memory, I/O) is returned; a refusal to sign is not. */
 int bec_e2ee_sync_heal(BecCtx*, char **pzErr);
+/* *pb: this replica's view of the group is encrypted (an encrypt op is
+** stored).  Whom becsync may serve asks it: a relay that is not a member
+** is accepted only in an encrypted group (bec_sync.c). */
+int bec_e2ee_group_encrypted(BecCtx*, int *pb);
 
 /* Encrypted schema and write ops (E2EE.md section 5).  The merge calls
 ** these where a table op's payload is produced and consumed, and sees

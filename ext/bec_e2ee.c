@@ -245,6 +245,10 @@ static int group_encrypted(BecCtx *p, int *pb){
   return sqlite3_reset(pStmt);
 }
 
+int bec_e2ee_group_encrypted(BecCtx *p, int *pb){
+  return group_encrypted(p, pb);
+}
+
 /* Loads the stored op iSeq: *ppBody (sqlite3_malloc64, the caller frees it)
 ** decoded into *pOp. */
 static int op_load(BecCtx *p, int iSeq, u8 **ppBody, BecOp *pOp,
