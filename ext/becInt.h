@@ -1234,6 +1234,10 @@ int bec_vtab_register(sqlite3*, BecCtx*);
 /* Registers one read-only eponymous table described by a copy of *pDef
 ** (its pCtx is ignored: the table holds a reference to pCtx). */
 int bec_vtab_register_table(sqlite3*, BecCtx*, const BecTableDef *pDef);
+/* The same, with xColumnCtx computing the columns instead of pDef's
+** xColumn: it gets the table's context (to open an encrypted payload). */
+int bec_vtab_register_table_ctx(sqlite3*, BecCtx*, const BecTableDef *pDef,
+    int (*xColumnCtx)(BecCtx*, sqlite3_stmt*, sqlite3_context*, int i));
 
 /**************************************************************************
 ** bec_progress.c - progress of long operations: a running operation is

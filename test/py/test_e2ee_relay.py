@@ -10,6 +10,7 @@ its key is pinned (--relay-key, or "relay-key" in run's config).
 - The relay's database file, and every op it holds, contain no byte of the
   table name, column names, keys or values; it shows no table, lists the
   schema and writes as locked ("no key"), holds no seed.
+- bec_columns at a member opens the encrypted create op; the relay has none.
 - The relay cannot write: bec_sign, bec_rekey, bec_add_member, a table are
   refused; bec_heal signs nothing; an op signed with the relay's key and
   given to a member is rejected.
@@ -129,6 +130,9 @@ def test_members_through_relay():
     for x in (a, b, r):
         T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check")
 
+    T.eq(b.execute("SELECT name, merge FROM bec_columns WHERE tbl='zebratable' ORDER BY cid").fetchall(),
+         [("okapi", "key"), ("giraffecol", "lww")], "bec_columns opens the encrypted create op")
+    T.eq(one(r, "SELECT count(*) FROM bec_columns"), 0, "the relay has no columns to show")
     # What the relay holds: ciphertext only.
     T.eq(rows(r), None, "the relay shows no table")
     T.eq(sorted(x for (x,) in r.execute("SELECT reason FROM bec_locked")),
