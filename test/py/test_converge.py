@@ -1175,7 +1175,7 @@ def main():
     crashed = []
     p1, f1 = run_children(first, n, {}, crashed)
     npass, nfail = npass + p1, nfail + f1
-    if not ENCRYPTED and not os.environ.get("BEC_CONVERGE_SEEDS"):
+    if not ENCRYPTED:
         # Encrypted groups: a few seeds in the normal run.
         ne = int(os.environ.get("BEC_CONVERGE_ENC_SEEDS", "2" if os.environ.get("BEC_SAN") == "1" else "6"))
         p1, f1 = run_children(first, ne, {"BEC_CONVERGE_ENCRYPTED": "1"}, crashed)
