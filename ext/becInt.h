@@ -535,6 +535,13 @@ struct BecCtx {
   u8 *aCkFinal;                    /* bec_checkpoint.c's cache of it */
   int nCkFinal;
   int bCkFinal;                    /* aCkFinal is current */
+  /* bec_e2ee.c: the write key it derived last (E2EE.md section 10 lets a
+  ** connection keep derived keys in memory), for the identity, group and
+  ** epochs that hash to aE2eeWhich; wiped by its xForget (a rollback,
+  ** another connection's write, close) and when the key is locked. */
+  int bE2eeKey;
+  u8 aE2eeWhich[BEC_HASH_BYTES];
+  u8 aE2eeKey[32];                 /* BEC_E2EE_KEY_BYTES */
 };
 
 /* A new context with one reference, held by the caller. */
