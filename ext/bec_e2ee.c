@@ -880,6 +880,77 @@ static int xpk_remember(BecCtx *p, const u8 *aKey, int bOk){
   return step_done(pStmt);
 }
 
+/* The current epochs E (what E2EE_CURRENT says) into pOut, in seq order,
+** or in hash order if bHash: the valid epochs that no valid epoch follows
+** through back links.  Computed here from the two small tables rather than
+** by the recursive query, which every local write asks several times. */
+static int current_epochs(BecCtx *p, int bHash, Ints *pOut, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  Ints ep, todo;
+  u8 *aState = 0;           /* per seq: 1 epoch, 2 valid epoch, |4 covered */
+  int rc, i;
+  memset(&ep, 0, sizeof(ep));
+  memset(&todo, 0, sizeof(todo));
+  pOut->n = 0;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc ) return rc;
+  aState = sqlite3_malloc64((sqlite3_uint64)g->nNode + 1);
+  if( aState==0 ) return SQLITE_NOMEM;
+  memset(aState, 0, (size_t)g->nNode + 1);
+  rc = bec_ctx_stmt(p, "SELECT e.seq, o.valid FROM bec_store_epoch e"
+                       " CROSS JOIN bec_store_op o ON o.seq=e.seq", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0);
+    if( x<1 || x>g->nNode ) continue;
+    aState[x] = sqlite3_column_int(pStmt, 1) ? 2 : 1;
+    rc = ints_push(&ep, x);
+  }
+  if( pStmt ){
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  /* Everything a valid epoch reaches through back links is covered. */
+  for(i=0; rc==SQLITE_OK && i<ep.n; i++){
+    if( aState[ep.a[i]] & 2 ) rc = ints_push(&todo, ep.a[i]);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT back FROM bec_store_epoch_back WHERE epoch=?1",
+                      &pStmt);
+  }
+  while( rc==SQLITE_OK && todo.n>0 ){
+    int x = todo.a[--todo.n];
+    sqlite3_bind_int(pStmt, 1, x);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int y = sqlite3_column_int(pStmt, 0);
+      if( y<1 || y>g->nNode || (aState[y] & 4) ) continue;
+      aState[y] |= 4;
+      rc = ints_push(&todo, y);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  for(i=0; rc==SQLITE_OK && i<ep.n; i++){
+    if( aState[ep.a[i]]==2 ) rc = ints_push(pOut, ep.a[i]);
+  }
+  if( rc==SQLITE_OK ){
+    /* seq order (the rows came in seq order), or hash order */
+    for(i=1; bHash && i<pOut->n; i++){      /* a few: insertion sort */
+      int x = pOut->a[i], j = i;
+      while( j>0 && memcmp(g->aNode[pOut->a[j-1]].aHash, g->aNode[x].aHash,
+                           BEC_HASH_BYTES)>0 ){
+        pOut->a[j] = pOut->a[j-1];
+        j--;
+      }
+      pOut->a[j] = x;
+    }
+  }
+  sqlite3_free(ep.a);
+  sqlite3_free(todo.a);
+  sqlite3_free(aState);
+  return rc;
+}
+
 /* The readers' keys (n * 32 bytes into *pKeys) that can receive boxes. */
 static int readers(BecCtx *p, BecBuf *pKeys, int *pn){
   sqlite3_stmt *pStmt = 0;
@@ -1094,7 +1165,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
     if( rc==SQLITE_OK && nAfter>nBefore ) rc = unlock_ops(p, pzErr);
   }
   if( rc==SQLITE_OK && bMe ){
-    rc = bCurrent ? ints_query(p, E2EE_CURRENT " ORDER BY e.seq", &ep)
+    rc = bCurrent ? current_epochs(p, 0, &ep, pzErr)
        : ints_query(p, "SELECT e.seq FROM bec_store_epoch e JOIN bec_store_op"
                        " o ON o.seq=e.seq WHERE o.valid ORDER BY e.seq", &ep);
   }
@@ -1515,7 +1586,7 @@ static int write_epochs(BecCtx *p, int bMaySign, Ints *pE, char **pzErr){
     u8 aHash[BEC_HASH_BYTES];
     memset(&keys, 0, sizeof(keys));
     pE->n = 0;
-    rc = ints_query(p, E2EE_CURRENT " ORDER BY o.hash", pE);
+    rc = current_epochs(p, 1, pE, pzErr);
     if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
     bRekey = pE->n==0 || pE->n>E2EE_MAX_EPOCH;
     for(i=0; rc==SQLITE_OK && !bRekey && i<pE->n; i++){
