@@ -538,6 +538,13 @@ struct BecCtx {
   /* bec_root.c, for membership (THRESHOLD.md 5): what the root's lineage
   ** rule needs, as bec_root_facts gives it; set by bec_main.c. */
   int (*xRootFacts)(BecCtx*, int **paRow, int *pnRow);
+  /* bec_e2ee.c: the write key it derived last (E2EE.md section 10 lets a
+  ** connection keep derived keys in memory), for the identity, group and
+  ** epochs that hash to aE2eeWhich; wiped by its xForget (a rollback,
+  ** another connection's write, close) and when the key is locked. */
+  int bE2eeKey;
+  u8 aE2eeWhich[BEC_HASH_BYTES];
+  u8 aE2eeKey[32];                 /* BEC_E2EE_KEY_BYTES */
 };
 
 /* A new context with one reference, held by the caller. */
@@ -1256,6 +1263,10 @@ int bec_vtab_register(sqlite3*, BecCtx*);
 /* Registers one read-only eponymous table described by a copy of *pDef
 ** (its pCtx is ignored: the table holds a reference to pCtx). */
 int bec_vtab_register_table(sqlite3*, BecCtx*, const BecTableDef *pDef);
+/* The same, with xColumnCtx computing the columns instead of pDef's
+** xColumn: it gets the table's context (to open an encrypted payload). */
+int bec_vtab_register_table_ctx(sqlite3*, BecCtx*, const BecTableDef *pDef,
+    int (*xColumnCtx)(BecCtx*, sqlite3_stmt*, sqlite3_context*, int i));
 
 /**************************************************************************
 ** bec_progress.c - progress of long operations: a running operation is
@@ -1607,6 +1618,10 @@ int bec_e2ee_after_member_op(BecCtx*, int kind, const u8 *aTarget,
 ** does nothing without an unlocked identity.  Only a failure of this
 ** database (out of memory, I/O) is returned; a refusal to sign is not. */
 int bec_e2ee_sync_heal(BecCtx*, char **pzErr);
+/* *pb: this replica's view of the group is encrypted (an encrypt op is
+** stored).  Whom becsync may serve asks it: a relay that is not a member
+** is accepted only in an encrypted group (bec_sync.c). */
+int bec_e2ee_group_encrypted(BecCtx*, int *pb);
 
 /* Encrypted schema and write ops (E2EE.md section 5).  The merge calls
 ** these where a table op's payload is produced and consumed, and sees

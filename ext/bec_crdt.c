@@ -1209,22 +1209,25 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
 ** plaintext, if end-to-end encrypted, else why it is locked). */
 static int verdict_plain(BecCtx*, const BecGraph*, int, int, const BecOp*,
                          char**, char**);
-static int verdict_stored(BecCtx *p, const BecGraph *g, int x, int bAll,
-                          const BecOp *pOpIn, char **pzReason, char **pzErr){
-  BecOp op = *pOpIn;
-  const BecOp *pOp = &op;
-  u8 *aPlain = 0;                 /* e2ee: the plaintext of an envelope */
+/* The same, keeping what it opened: *pOpOut is the op with its plaintext
+** payload in *ppPlain (the caller wipes and frees it; 0 for a plaintext op
+** or a locked one), so that the merge that follows opens nothing again.
+** The plaintext lives in memory for the op's acceptance only. */
+static int verdict_open(BecCtx *p, const BecGraph *g, int x, int bAll,
+                        const BecOp *pOpIn, BecOp *pOpOut, u8 **ppPlain,
+                        char **pzReason, char **pzErr){
   const char *zLocked = 0;
   int rc;
   *pzReason = 0;
-  rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+  *pOpOut = *pOpIn;
+  rc = bec_e2ee_open(p, pOpOut, ppPlain, &zLocked, pzErr);
   if( rc==SQLITE_OK && zLocked ){
     *pzReason = sqlite3_mprintf("%s", zLocked);
     return *pzReason ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc ) return rc;
-  rc = verdict_plain(p, g, x, bAll, pOp, pzReason, pzErr);
-  if( rc==BEC_MALFORMED && aPlain ){
+  rc = verdict_plain(p, g, x, bAll, pOpOut, pzReason, pzErr);
+  if( rc==BEC_MALFORMED && *ppPlain ){
     /* Opened by every holder alike, yet not a payload: undecryptable. */
     sqlite3_free(*pzErr);
     *pzErr = 0;
@@ -1232,7 +1235,21 @@ static int verdict_stored(BecCtx *p, const BecGraph *g, int x, int bAll,
     *pzReason = sqlite3_mprintf("%s", bec_e2ee_undecryptable);
     rc = *pzReason ? SQLITE_OK : SQLITE_NOMEM;
   }
-  sqlite3_free(aPlain);
+  return rc;
+}
+/* The plaintext of an opened envelope, wiped before it is freed. */
+static void plain_free(u8 *aPlain, const BecOp *pOp){
+  if( aPlain ){
+    bec_crypto_wipe(aPlain, (size_t)pOp->nPayload);
+    sqlite3_free(aPlain);
+  }
+}
+static int verdict_stored(BecCtx *p, const BecGraph *g, int x, int bAll,
+                          const BecOp *pOpIn, char **pzReason, char **pzErr){
+  BecOp op;
+  u8 *aPlain = 0;                 /* e2ee: the plaintext of an envelope */
+  int rc = verdict_open(p, g, x, bAll, pOpIn, &op, &aPlain, pzReason, pzErr);
+  plain_free(aPlain, &op);
   return rc;
 }
 static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
@@ -2826,6 +2843,8 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   Merge *m = 0;
   BecBuf kinds;       /* what each change of the op did, for the feed */
   char *zReason = 0;
+  BecOp opIn;         /* the op as the verdict opened it (e2ee: plaintext) */
+  u8 *aPlain = 0;     /* ... whose payload this is, or 0 */
   int rc, bAll = 0, bAhead;
 
   rc = bec_crdt_get(p, &pC);
@@ -2839,13 +2858,13 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( bAhead ){
     /* (compared as plaintext: e2ee opens an envelope) */
     BecOp op = *pOp;
-    u8 *aPlain = 0;
+    u8 *aOpened = 0;
     const char *zLocked = 0;
-    rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+    rc = bec_e2ee_open(p, &op, &aOpened, &zLocked, pzErr);
     if( rc ) return rc;
     bAhead = zLocked==0 && op.nPayload==pC->nAhead
           && memcmp(op.aPayload, pC->aAhead, (size_t)pC->nAhead)==0;
-    sqlite3_free(aPlain);
+    plain_free(aOpened, &op);
   }
   if( !bAhead && pC->bTxn && pC->nChange>0 ){
     *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
@@ -2853,22 +2872,29 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
         "first");
     return SQLITE_ERROR;
   }
+  opIn = *pOp;
   if( pC->aVerdictBody==pOp->aBody && pC->nVerdictBody==pOp->nBody ){
     zReason = pC->zVerdict;       /* judged by crdt_admit just now */
     pC->zVerdict = 0;
   }else{
-    rc = verdict_stored(p, g, iSeq, 0, pOp, &zReason, pzErr);
+    /* e2ee: opened once, here; apply_write then finds plaintext. */
+    rc = verdict_open(p, g, iSeq, 0, pOp, &opIn, &aPlain, &zReason, pzErr);
   }
   pC->aVerdictBody = 0;
   if( rc==SQLITE_OK && zReason ){
     /* Ignored: recorded, never applied.  (A local op is never ignored;
     ** if one were, the rows it wrote already are recomputed.) */
+    plain_free(aPlain, &opIn);
     rc = ignore_op(p, iSeq, zReason);
     sqlite3_free(zReason);
     if( rc==SQLITE_OK && bAhead ) rc = rebuild_txn_tables(p, pC, pzErr);
     return rc;
   }
   if( rc==SQLITE_OK ) rc = only_head(p, &bAll);
+  if( rc || bAhead || !g->aNode[iSeq].bValid ){
+    plain_free(aPlain, &opIn);
+    aPlain = 0;
+  }
   if( rc ) return rc;
   if( bAhead ){
     /* Applied ahead as a valid op descending from every op: if it is one,
@@ -2881,10 +2907,14 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   }
   if( !g->aNode[iSeq].bValid ) return SQLITE_OK;
   m = sqlite3_malloc64(sizeof(Merge));
-  if( m==0 ) return SQLITE_NOMEM;
+  if( m==0 ){
+    plain_free(aPlain, &opIn);
+    return SQLITE_NOMEM;
+  }
   memset(m, 0, sizeof(*m));
   memset(&kinds, 0, sizeof(kinds));
-  rc = apply_write(p, m, iSeq, pOp, bAll, 0, &kinds, pzErr);
+  rc = apply_write(p, m, iSeq, &opIn, bAll, 0, &kinds, pzErr);
+  plain_free(aPlain, &opIn);
   if( rc==SQLITE_OK ) rc = feed_op(p, iSeq, kinds.a, kinds.n);
   bec_buf_free(&kinds);
   merge_free(m);

@@ -71,6 +71,9 @@
 **       hash: a copy of the database file does not give the seeds
 **   bec_store_epoch_bad(epoch)                 a box to this replica that
 **                                              failed its commitment
+**   bec_store_epoch_xpk(pubkey, ok)            whether a member's key has an
+**       X25519 form (a pure function of the key, 43 us each, asked for
+**       every reader by every write: remembered)
 ** No table or function returns a seed or a derived key.
 */
 #include "becInt.h"
@@ -98,7 +101,9 @@ static const char zE2eeSchema[] =
   "  PRIMARY KEY(epoch, prefix, seq)) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS bec_store_epoch_key("
   "  epoch INTEGER PRIMARY KEY, nonce BLOB NOT NULL, sealed BLOB NOT NULL);"
-  "CREATE TABLE IF NOT EXISTS bec_store_epoch_bad(epoch INTEGER PRIMARY KEY);";
+  "CREATE TABLE IF NOT EXISTS bec_store_epoch_bad(epoch INTEGER PRIMARY KEY);"
+  "CREATE TABLE IF NOT EXISTS bec_store_epoch_xpk("
+  "  pubkey BLOB PRIMARY KEY, ok INTEGER NOT NULL) WITHOUT ROWID;";
 
 /* SQL: the current epochs E, the valid epoch ops that no valid epoch op
 ** follows (an epoch follows another iff a chain of back links joins them:
@@ -120,9 +125,12 @@ static const char zE2eeSchema[] =
   " WHERE NOT EXISTS(SELECT 1 FROM bec_store_epoch_req r WHERE" \
   " r.epoch=" x " AND r.prefix=h.prefix AND NOT r.answered)"
 
-/* SQL: the readers (current members who receive boxes), by key. */
+/* SQL: the readers (current members who receive boxes), by key, with
+** whether the key converts (NULL: not known yet). */
 #define E2EE_READERS \
-  "SELECT pubkey FROM bec_store_member WHERE role IN (1,2) ORDER BY pubkey"
+  "SELECT m.pubkey, x.ok FROM bec_store_member m LEFT JOIN" \
+  " bec_store_epoch_xpk x ON x.pubkey=m.pubkey WHERE m.role IN (1,2)" \
+  " ORDER BY m.pubkey"
 
 static int is_table_kind(int kind);
 static int admit_table_op(BecCtx*, const BecOp*, const int*, BecVerdict*,
@@ -243,6 +251,10 @@ static int group_encrypted(BecCtx *p, int *pb){
   sqlite3_bind_int(pStmt, 1, BEC_KIND_ENCRYPT);
   *pb = sqlite3_step(pStmt)==SQLITE_ROW;
   return sqlite3_reset(pStmt);
+}
+
+int bec_e2ee_group_encrypted(BecCtx *p, int *pb){
+  return group_encrypted(p, pb);
 }
 
 /* Loads the stored op iSeq: *ppBody (sqlite3_malloc64, the caller frees it)
@@ -816,9 +828,14 @@ static int e2ee_check(BecCtx *p, char **pzProblems, char **pzErr){
   return rc;
 }
 
+static void key_cache_wipe(BecCtx*);
+static void e2ee_forget(BecCtx *p){
+  key_cache_wipe(p);
+}
+
 const BecDeriver bec_e2ee_deriver = {
   "e2ee", BEC_DERIVE_ANY,
-  e2ee_schema, e2ee_admit, e2ee_stored, 0, e2ee_check, 0
+  e2ee_schema, e2ee_admit, e2ee_stored, 0, e2ee_check, e2ee_forget
 };
 
 /**************************************************************************
@@ -852,6 +869,88 @@ static int ints_query(BecCtx *p, const char *zSql, Ints *v){
   return rc;
 }
 
+/* Remembers whether aKey converts (bec_store_epoch_xpk). */
+static int xpk_remember(BecCtx *p, const u8 *aKey, int bOk){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_epoch_xpk(pubkey,"
+                           " ok) VALUES(?1, ?2)", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aKey, BEC_PUBKEY_BYTES, SQLITE_TRANSIENT);
+  sqlite3_bind_int(pStmt, 2, bOk);
+  return step_done(pStmt);
+}
+
+/* The current epochs E (what E2EE_CURRENT says) into pOut, in seq order,
+** or in hash order if bHash: the valid epochs that no valid epoch follows
+** through back links.  Computed here from the two small tables rather than
+** by the recursive query, which every local write asks several times. */
+static int current_epochs(BecCtx *p, int bHash, Ints *pOut, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  Ints ep, todo;
+  u8 *aState = 0;           /* per seq: 1 epoch, 2 valid epoch, |4 covered */
+  int rc, i;
+  memset(&ep, 0, sizeof(ep));
+  memset(&todo, 0, sizeof(todo));
+  pOut->n = 0;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc ) return rc;
+  aState = sqlite3_malloc64((sqlite3_uint64)g->nNode + 1);
+  if( aState==0 ) return SQLITE_NOMEM;
+  memset(aState, 0, (size_t)g->nNode + 1);
+  rc = bec_ctx_stmt(p, "SELECT e.seq, o.valid FROM bec_store_epoch e"
+                       " CROSS JOIN bec_store_op o ON o.seq=e.seq", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0);
+    if( x<1 || x>g->nNode ) continue;
+    aState[x] = sqlite3_column_int(pStmt, 1) ? 2 : 1;
+    rc = ints_push(&ep, x);
+  }
+  if( pStmt ){
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  /* Everything a valid epoch reaches through back links is covered. */
+  for(i=0; rc==SQLITE_OK && i<ep.n; i++){
+    if( aState[ep.a[i]] & 2 ) rc = ints_push(&todo, ep.a[i]);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT back FROM bec_store_epoch_back WHERE epoch=?1",
+                      &pStmt);
+  }
+  while( rc==SQLITE_OK && todo.n>0 ){
+    int x = todo.a[--todo.n];
+    sqlite3_bind_int(pStmt, 1, x);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int y = sqlite3_column_int(pStmt, 0);
+      if( y<1 || y>g->nNode || (aState[y] & 4) ) continue;
+      aState[y] |= 4;
+      rc = ints_push(&todo, y);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  for(i=0; rc==SQLITE_OK && i<ep.n; i++){
+    if( aState[ep.a[i]]==2 ) rc = ints_push(pOut, ep.a[i]);
+  }
+  if( rc==SQLITE_OK ){
+    /* seq order (the rows came in seq order), or hash order */
+    for(i=1; bHash && i<pOut->n; i++){      /* a few: insertion sort */
+      int x = pOut->a[i], j = i;
+      while( j>0 && memcmp(g->aNode[pOut->a[j-1]].aHash, g->aNode[x].aHash,
+                           BEC_HASH_BYTES)>0 ){
+        pOut->a[j] = pOut->a[j-1];
+        j--;
+      }
+      pOut->a[j] = x;
+    }
+  }
+  sqlite3_free(ep.a);
+  sqlite3_free(todo.a);
+  sqlite3_free(aState);
+  return rc;
+}
+
 /* The readers' keys (n * 32 bytes into *pKeys) that can receive boxes. */
 static int readers(BecCtx *p, BecBuf *pKeys, int *pn){
   sqlite3_stmt *pStmt = 0;
@@ -860,9 +959,17 @@ static int readers(BecCtx *p, BecBuf *pKeys, int *pn){
   if( rc ) return rc;
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     u8 aX[BEC_E2EE_KEY_BYTES];
+    const u8 *aK = sqlite3_column_blob(pStmt, 0);
+    int bOk;
     if( sqlite3_column_bytes(pStmt, 0)!=BEC_PUBKEY_BYTES ) continue;
-    if( bec_e2ee_xpk(sqlite3_column_blob(pStmt, 0), aX) ) continue;
-    bec_buf_append(pKeys, sqlite3_column_blob(pStmt, 0), BEC_PUBKEY_BYTES, &rc);
+    if( sqlite3_column_type(pStmt, 1)==SQLITE_NULL ){
+      bOk = bec_e2ee_xpk(aK, aX)==SQLITE_OK;
+      rc = xpk_remember(p, aK, bOk);
+    }else{
+      bOk = sqlite3_column_int(pStmt, 1)!=0;
+    }
+    if( !bOk ) continue;
+    bec_buf_append(pKeys, aK, BEC_PUBKEY_BYTES, &rc);
     (*pn)++;
   }
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
@@ -1058,7 +1165,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
     if( rc==SQLITE_OK && nAfter>nBefore ) rc = unlock_ops(p, pzErr);
   }
   if( rc==SQLITE_OK && bMe ){
-    rc = bCurrent ? ints_query(p, E2EE_CURRENT " ORDER BY e.seq", &ep)
+    rc = bCurrent ? current_epochs(p, 0, &ep, pzErr)
        : ints_query(p, "SELECT e.seq FROM bec_store_epoch e JOIN bec_store_op"
                        " o ON o.seq=e.seq WHERE o.valid ORDER BY e.seq", &ep);
   }
@@ -1205,14 +1312,44 @@ static void envelope_ad(BecBuf *pAd, const u8 *aGroup, int kind,
   bec_buf_append(pAd, aEpoch, (i64)nEpoch*BEC_HASH_BYTES, pRc);
 }
 
+/* The connection's cached write key (BecCtx.aE2eeKey) is forgotten. */
+static void key_cache_wipe(BecCtx *p){
+  p->bE2eeKey = 0;
+  bec_crypto_wipe(p->aE2eeKey, sizeof(p->aE2eeKey));
+  bec_crypto_wipe(p->aE2eeWhich, sizeof(p->aE2eeWhich));
+}
+
+/* What the cached write key is for: H(identity || group || epochs). */
+static void key_cache_which(const u8 *aSecret, const u8 *aGroup, int nEpoch,
+                            const u8 *aEpoch, u8 *aWhich){
+  u8 a[BEC_PUBKEY_BYTES + BEC_HASH_BYTES*(1+E2EE_MAX_EPOCH)];
+  memcpy(a, &aSecret[BEC_SEED_BYTES], BEC_PUBKEY_BYTES);
+  memcpy(&a[BEC_PUBKEY_BYTES], aGroup, BEC_HASH_BYTES);
+  memcpy(&a[BEC_PUBKEY_BYTES+BEC_HASH_BYTES], aEpoch,
+         (size_t)nEpoch*BEC_HASH_BYTES);
+  bec_crypto_hash(a, BEC_PUBKEY_BYTES + BEC_HASH_BYTES*(i64)(1+nEpoch), aWhich);
+}
+
 /* k_w of epochs aEpoch[0..nEpoch-1] into aKey, or *pzWhy (static) says
-** why this replica has none. */
+** why this replica has none.  The last key derived is kept for the
+** connection (a run of ops under one epoch reads no seed again). */
 static int write_key(BecCtx *p, const u8 *aSecret, const BecGraph *g,
                      const u8 *aGroup, int nEpoch, const u8 *aEpoch,
                      u8 *aKey, const char **pzWhy){
   u8 aKeys[E2EE_MAX_EPOCH*BEC_E2EE_KEY_BYTES];
+  u8 aWhich[BEC_HASH_BYTES];
   int rc = SQLITE_OK, i;
   *pzWhy = 0;
+  if( aSecret==0 ){
+    key_cache_wipe(p);            /* locked, or no identity */
+  }else if( nEpoch>=1 && nEpoch<=E2EE_MAX_EPOCH ){
+    key_cache_which(aSecret, aGroup, nEpoch, aEpoch, aWhich);
+    if( p->bE2eeKey && memcmp(p->aE2eeWhich, aWhich, sizeof(aWhich))==0 ){
+      memcpy(aKey, p->aE2eeKey, BEC_E2EE_KEY_BYTES);
+      return SQLITE_OK;
+    }
+  }
+  memset(aKeys, 0, sizeof(aKeys));
   for(i=0; rc==SQLITE_OK && i<nEpoch && *pzWhy==0; i++){
     u8 aSeed[BEC_E2EE_SEED_BYTES];
     int iE = 0, bHave = 0;
@@ -1242,6 +1379,11 @@ static int write_key(BecCtx *p, const u8 *aSecret, const BecGraph *g,
   if( rc==SQLITE_OK && *pzWhy==0 ){
     if( nEpoch==1 ) memcpy(aKey, aKeys, BEC_E2EE_KEY_BYTES);
     else bec_e2ee_merge_key(nEpoch, aEpoch, aKeys, aKey);
+    if( aSecret && nEpoch>=1 && nEpoch<=E2EE_MAX_EPOCH ){
+      memcpy(p->aE2eeWhich, aWhich, sizeof(aWhich));
+      memcpy(p->aE2eeKey, aKey, BEC_E2EE_KEY_BYTES);
+      p->bE2eeKey = 1;
+    }
   }
   bec_crypto_wipe(aKeys, sizeof(aKeys));
   return rc;
@@ -1298,9 +1440,43 @@ int bec_e2ee_open(BecCtx *p, BecOp *pOp, u8 **ppFree, const char **pzLocked,
   return rc;
 }
 
+/* *pb: node x is in the causal past of an op with predecessors aPred.
+** Depth falls along every predecessor edge, so the walk back from aPred
+** never needs a node shallower than x: it costs the ops between x and the
+** op, not the whole past (an envelope names recent epochs). */
+static int in_past(const BecGraph *g, const int *aPred, int nPred, int x,
+                   int *pb){
+  Ints todo;
+  u8 *aSeen;
+  int i, rc = SQLITE_OK;
+  *pb = 0;
+  if( x<1 || x>g->nNode ) return SQLITE_OK;
+  aSeen = sqlite3_malloc64((sqlite3_uint64)g->nNode + 1);
+  if( aSeen==0 ) return SQLITE_NOMEM;
+  memset(aSeen, 0, (size_t)g->nNode + 1);
+  memset(&todo, 0, sizeof(todo));
+  for(i=0; rc==SQLITE_OK && i<nPred; i++) rc = ints_push(&todo, aPred[i]);
+  while( rc==SQLITE_OK && todo.n>0 && !*pb ){
+    int y = todo.a[--todo.n];
+    if( y<1 || y>g->nNode || aSeen[y] ) continue;
+    aSeen[y] = 1;
+    if( y==x ){ *pb = 1; break; }
+    if( g->aNode[y].depth<=g->aNode[x].depth ) continue;
+    for(i=0; rc==SQLITE_OK && i<g->aNode[y].nPred; i++){
+      rc = ints_push(&todo, BEC_NODE_PREDS(g, y)[i]);
+    }
+  }
+  sqlite3_free(todo.a);
+  sqlite3_free(aSeen);
+  return rc;
+}
+
 /* The keyless checks of a schema or write op (acceptance, relays too):
 ** the envelope in an encrypted context, plaintext outside one, and every
-** epoch it names an epoch op in its causal past. */
+** epoch it names an epoch op in its causal past.  The common case, an
+** envelope whose epochs are all in its past, needs no walk of the whole
+** past: an epoch op in the past puts an encrypt op there too (an encrypt
+** op is one, and a rekey is stored only in an encrypted context). */
 static int admit_table_op(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
                           BecVerdict *pV, char **pzErr){
   BecGraph *g = 0;
@@ -1310,6 +1486,19 @@ static int admit_table_op(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   int rc = group_encrypted(p, &bAny);
   if( rc || (!bAny && !bEnv) ) return rc;
   rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK && bEnv
+   && envelope_parse(pOp->aPayload, pOp->nPayload, &env)==SQLITE_OK ){
+    int bAll = 1;
+    for(i=0; rc==SQLITE_OK && bAll && i<env.nEpoch; i++){
+      int iE = 0;
+      rc = bec_dag_seq_of(p, &env.aEpoch[i*BEC_HASH_BYTES], &iE);
+      bAll = rc==SQLITE_OK && iE>=1 && iE<=g->nNode
+          && is_epoch_kind(g->aNode[iE].kind);
+      if( bAll ) rc = in_past(g, aPredSeq, pOp->nPred, iE, &bAll);
+    }
+    if( rc || bAll ) return rc;   /* admitted */
+  }
+  /* Otherwise the whole past decides, and names the reason. */
   if( rc==SQLITE_OK ) rc = bec_graph_past(g, aPredSeq, pOp->nPred, &aMark);
   if( rc ) return rc;
   bEnc = past_encrypted(g, aMark);
@@ -1397,7 +1586,7 @@ static int write_epochs(BecCtx *p, int bMaySign, Ints *pE, char **pzErr){
     u8 aHash[BEC_HASH_BYTES];
     memset(&keys, 0, sizeof(keys));
     pE->n = 0;
-    rc = ints_query(p, E2EE_CURRENT " ORDER BY o.hash", pE);
+    rc = current_epochs(p, 1, pE, pzErr);
     if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
     bRekey = pE->n==0 || pE->n>E2EE_MAX_EPOCH;
     for(i=0; rc==SQLITE_OK && !bRekey && i<pE->n; i++){

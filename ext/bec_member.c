@@ -2065,6 +2065,15 @@ int bec_member_may_append(BecCtx *p, const char *zFunc, int kind, int role,
   return local_check(p, zFunc, kind, role, aTarget, pzErr);
 }
 
+/* The membership op and what an encrypted group signs right after it (the
+** newcomer's keyshare, the rekey after a removal) are one transaction: if
+** the second cannot be signed (out of memory, I/O, a full disk), neither is
+** stored and the caller gets the error (docs/encryption.md). */
+static const BecSavepoint spMemberOp = {
+  "SAVEPOINT bec_member_op", "RELEASE bec_member_op",
+  "ROLLBACK TO bec_member_op"
+};
+
 int bec_member_append(BecCtx *p, const char *zFunc, int kind,
                       const u8 *aPayload, u8 *aHash, char **pzErr){
   int role = kind==BEC_KIND_ADD ? aPayload[BEC_PUBKEY_BYTES] : 0;
@@ -2073,8 +2082,13 @@ int bec_member_append(BecCtx *p, const char *zFunc, int kind,
   /* An encrypted group: the newcomer must be able to receive keys, and
   ** gets them (or the key moves on after a removal) right after. */
   if( rc==SQLITE_OK ) rc = bec_e2ee_before_member_op(p, kind, aPayload, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_dag_append(p, kind, aPayload, nPayload, aHash, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_e2ee_after_member_op(p, kind, aPayload, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spMemberOp);
+  if( rc==SQLITE_OK ){
+    rc = bec_dag_append(p, kind, aPayload, nPayload, aHash, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_e2ee_after_member_op(p, kind, aPayload, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_ctx_commit(p, &spMemberOp);
+    else bec_ctx_rollback(p, &spMemberOp);
+  }
   return rc;
 }
 

@@ -1357,25 +1357,50 @@ static void fnOpCount(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   else sqlite3_result_int64(ctx, g->nNode);
 }
 
-/* bec_sync_peer_allowed(pubkey): 1 if this replica may sync with pubkey
-** (a current member of the group in this replica's view), else 0. */
+/* bec_sync_peer_allowed(pubkey [, relay_key]): 1 if this replica may sync
+** with pubkey (a current member of the group in this replica's view), else
+** 0.  relay_key pins a relay that is not a member (becsync --relay-key):
+** pubkey equal to it is allowed too, and only in an encrypted group, since
+** such a relay reads every plaintext value.  Given in a group that holds
+** ops and is not encrypted, the pin is an error whatever pubkey is. */
+static int key_arg(sqlite3_value *pVal, u8 *aKey){
+  if( sqlite3_value_type(pVal)==SQLITE_BLOB
+   && sqlite3_value_bytes(pVal)==BEC_PUBKEY_BYTES ){
+    memcpy(aKey, sqlite3_value_blob(pVal), BEC_PUBKEY_BYTES);
+    return 1;
+  }
+  return sqlite3_value_type(pVal)==SQLITE_TEXT
+      && bec_hex_decode((const char*)sqlite3_value_text(pVal),
+                        sqlite3_value_bytes(pVal), aKey,
+                        BEC_PUBKEY_BYTES)==BEC_PUBKEY_BYTES;
+}
 static void fnPeerAllowed(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   SyncCtx *pS = (SyncCtx*)sqlite3_user_data(ctx);
-  u8 aPub[BEC_PUBKEY_BYTES];
+  u8 aPub[BEC_PUBKEY_BYTES], aPin[BEC_PUBKEY_BYTES];
   char *zErr = 0;
-  int rc, bOk = 0;
-  if( sqlite3_value_type(argv[0])==SQLITE_BLOB
-   && sqlite3_value_bytes(argv[0])==BEC_PUBKEY_BYTES ){
-    memcpy(aPub, sqlite3_value_blob(argv[0]), BEC_PUBKEY_BYTES);
-  }else if( sqlite3_value_type(argv[0])!=SQLITE_TEXT
-         || bec_hex_decode((const char*)sqlite3_value_text(argv[0]),
-                           sqlite3_value_bytes(argv[0]), aPub,
-                           BEC_PUBKEY_BYTES)!=BEC_PUBKEY_BYTES ){
+  int rc = SQLITE_OK, bOk = 0, bPin = argc>1, bEnc = 0;
+  if( !key_arg(argv[0], aPub) || (bPin && !key_arg(argv[1], aPin)) ){
     bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_sync_peer_allowed: the "
              "key must be 64 hex characters or a 32-byte blob"));
     return;
   }
-  rc = peer_is_member(pS->pCtx, aPub, &bOk, &zErr);
+  if( bPin ){
+    BecGraph *g = 0;
+    rc = bec_dag_ensure_schema(pS->pCtx, &zErr);
+    if( rc==SQLITE_OK ) rc = bec_graph_get(pS->pCtx, &g, &zErr);
+    if( rc==SQLITE_OK ) rc = bec_e2ee_group_encrypted(pS->pCtx, &bEnc);
+    if( rc==SQLITE_OK && g->nNode>0 && !bEnc ){
+      zErr = sqlite3_mprintf("a relay key is pinned but the group is not "
+          "encrypted: a relay that is not a member would read every value "
+          "(bec_encrypt_group() first, or add the relay as a member)");
+      rc = SQLITE_ERROR;
+    }
+  }
+  if( rc==SQLITE_OK ) rc = peer_is_member(pS->pCtx, aPub, &bOk, &zErr);
+  if( rc==SQLITE_OK && !bOk && bPin
+   && memcmp(aPub, aPin, BEC_PUBKEY_BYTES)==0 ){
+    bOk = 1;
+  }
   if( rc ) bec_fn_error_in(ctx, "bec_sync_peer_allowed", rc, zErr);
   else sqlite3_result_int(ctx, bOk);
 }
@@ -1428,6 +1453,7 @@ int bec_sync_register(sqlite3 *db, BecCtx *pCtx){
     { "bec_sync_auth_sign",    1, DIRECT, fnAuthSign },
     { "bec_sync_auth_verify",  3, PURE,   fnAuthVerify },
     { "bec_sync_peer_allowed", 1, READS,  fnPeerAllowed },
+    { "bec_sync_peer_allowed", 2, READS,  fnPeerAllowed },
     { "bec_sync_op_count",     0, READS,  fnOpCount },
   };
   SyncCtx *pS = sqlite3_malloc64(sizeof(SyncCtx));

@@ -2184,17 +2184,24 @@ static const BecTableDef conflictsDef = {
 };
 
 /* bec_columns: columns 4..7 (notnull, dflt, check, merge) come from the
-** create op's schema (its body is column 4 of the row). */
-static int columnsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
+** create op's schema (its body is column 4 of the row), opened first in an
+** encrypted group (a table is shown only when its create op opened). */
+static int columnsColumn(BecCtx *pCtx, sqlite3_stmt *pStmt,
+                         sqlite3_context *ctx, int i){
   BecOp op;
   BecSchema *s = 0;
   BecBuf b;
   char *zErr = 0;
+  u8 *aPlain = 0;
+  const char *zLocked = 0;
   int rc, iCol = sqlite3_column_int(pStmt, 1), k, n = 0;
   if( i<4 ) return SQLITE_NOTFOUND;
   rc = bec_op_decode(sqlite3_column_blob(pStmt, 4), sqlite3_column_bytes(pStmt, 4),
                      &op, &zErr);
+  if( rc==SQLITE_OK ) rc = bec_e2ee_open(pCtx, &op, &aPlain, &zLocked, &zErr);
+  if( rc==SQLITE_OK && zLocked ) rc = SQLITE_CORRUPT;
   if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, &s, &zErr);
+  sqlite3_free(aPlain);
   sqlite3_free(zErr);
   if( rc || iCol<0 || iCol>=s->nCol ){
     bec_schema_free(s);
@@ -2247,7 +2254,7 @@ static const BecTableDef columnsDef = {
   " JOIN bec_store_op o ON o.seq=t.seq WHERE 1",
   "ORDER BY t.name, k.idx",
   { { 0, 3, "t.name=?" } },
-  columnsColumn, 0
+  0, 0
 };
 
 static void module_destroy(void *pArg){
@@ -2272,6 +2279,7 @@ int bec_table_register(sqlite3 *db, BecCtx *pCtx){
   }
   if( rc ) return rc;
   rc = bec_vtab_register_table(db, pCtx, &conflictsDef);
-  if( rc==SQLITE_OK ) rc = bec_vtab_register_table(db, pCtx, &columnsDef);
+  if( rc==SQLITE_OK ) rc = bec_vtab_register_table_ctx(db, pCtx, &columnsDef,
+                                                            columnsColumn);
   return rc;
 }

@@ -31,6 +31,13 @@ struct SqlTab {
   const BecTableDef *pDef;
 };
 
+/* Every registered BecTableDef is the first member of one of these. */
+typedef struct TableDefCtx TableDefCtx;
+struct TableDefCtx {
+  BecTableDef def;
+  int (*xColumnCtx)(BecCtx*, sqlite3_stmt*, sqlite3_context*, int);
+};
+
 struct SqlCursor {
   sqlite3_vtab_cursor base;
   sqlite3_stmt *pStmt;     /* owned: finalized in xClose */
@@ -220,8 +227,11 @@ static int sqlEof(sqlite3_vtab_cursor *pCur){
 static int sqlColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
   SqlCursor *p = (SqlCursor*)pCur;
   const BecTableDef *pDef = ((SqlTab*)pCur->pVtab)->pDef;
-  if( pDef->xColumn ){
-    int rc = pDef->xColumn(p->pStmt, ctx, i);
+  const TableDefCtx *pDefCtx = (const TableDefCtx*)pDef;
+  if( pDef->xColumn || pDefCtx->xColumnCtx ){
+    int rc = pDefCtx->xColumnCtx
+           ? pDefCtx->xColumnCtx(pDef->pCtx, p->pStmt, ctx, i)
+           : pDef->xColumn(p->pStmt, ctx, i);
     if( rc!=SQLITE_NOTFOUND ) return rc;
   }
   sqlite3_result_value(ctx, sqlite3_column_value(p->pStmt, i));
@@ -256,13 +266,20 @@ static void free_table_def(void *pArg){
   sqlite3_free(pDef);
 }
 
-int bec_vtab_register_table(sqlite3 *db, BecCtx *pCtx, const BecTableDef *pTpl){
-  BecTableDef *pDef = sqlite3_malloc64(sizeof(BecTableDef));
+int bec_vtab_register_table_ctx(sqlite3 *db, BecCtx *pCtx,
+    const BecTableDef *pTpl,
+    int (*xColumnCtx)(BecCtx*, sqlite3_stmt*, sqlite3_context*, int)){
+  TableDefCtx *pDef = sqlite3_malloc64(sizeof(TableDefCtx));
   if( pDef==0 ) return SQLITE_NOMEM;
-  *pDef = *pTpl;
-  pDef->pCtx = bec_ctx_ref(pCtx);
-  return sqlite3_create_module_v2(db, pDef->zName, &sqlModule, pDef,
+  pDef->def = *pTpl;
+  pDef->def.pCtx = bec_ctx_ref(pCtx);
+  pDef->xColumnCtx = xColumnCtx;
+  return sqlite3_create_module_v2(db, pDef->def.zName, &sqlModule, &pDef->def,
                                   free_table_def);
+}
+
+int bec_vtab_register_table(sqlite3 *db, BecCtx *pCtx, const BecTableDef *pTpl){
+  return bec_vtab_register_table_ctx(db, pCtx, pTpl, 0);
 }
 
 /**************************************************************************

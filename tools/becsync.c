@@ -21,7 +21,19 @@
 ** --handshake-timeout SECS (default 10), --round-timeout SECS (default
 ** 300), --label NAME (the peer's name in bec_peers; default "key:<its
 ** key>", or "file:<path>" for files), --passphrase-fd N and
-** --passphrase-file FILE (a sealed key's passphrase; see PASSPHRASE).
+** --passphrase-file FILE (a sealed key's passphrase; see PASSPHRASE),
+** --relay-key PK (see RELAY PIN).
+**
+** RELAY PIN.  A relay that is not a member (bec_join(group_id) on a replica
+** no one added) stores and forwards an encrypted group's ciphertext; it is
+** no member, so bec_sync_peer_allowed refuses it.  --relay-key PK (64 hex
+** digits; in run's config "relay-key = PK") pins one such key: this
+** process accepts a peer with that key as well as members, in either
+** direction.  It is asked as bec_sync_peer_allowed(peer, PK), which refuses
+** the pin with a reason when this replica's group holds ops and is not
+** encrypted (the relay would read every value): becsync then exits 1
+** before any session.  A replica that holds no op yet syncs with anyone
+** anyway, to learn the group.
 **
 ** Channel (docs/sync.md, "becsync"): each side sends a hello in clear
 **   "BECS" | version 1 | role 'C' or 'S' | group id (32) | identity key (32)
@@ -108,6 +120,7 @@
 #include <sodium.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -185,6 +198,8 @@ static int nHandshakeTimeout = HANDSHAKE_TIMEOUT;
 static int nRoundTimeout = ROUND_TIMEOUT;
 static const char *zLabelOpt = 0;
 static int bLiveOpt = 0;        /* --live: dial live sessions */
+static u8 aRelayPin[32];        /* --relay-key (RELAY PIN), if bRelayPin */
+static int bRelayPin = 0;
 
 /* Counters of one session, for the progress line and the summary. */
 typedef struct Stats Stats;
@@ -1307,8 +1322,10 @@ static int handshake(Db *pDb, Chan *ch, int bClient, Log *pLog, char **pzLabel,
     memcpy(pLog->zKey, zHex, 16);
     pLog->zKey[16] = 0;
     log_name(pLog, db, zHex);
-    if( db_call(db, "SELECT bec_sync_peer_allowed(?1)", 1,
-                (const void*[]){aPeerPub}, (int[]){32}, 0, &aOk, &nOk, pzWhy) ){
+    if( db_call(db, bRelayPin ? "SELECT bec_sync_peer_allowed(?1, ?2)"
+                              : "SELECT bec_sync_peer_allowed(?1)", 1+bRelayPin,
+                (const void*[]){aPeerPub, aRelayPin}, (int[]){32, 32}, 0,
+                &aOk, &nOk, pzWhy) ){
       rc = EXIT_LOCAL;
     }
     bAllowed = aOk && aOk[0]=='1';
@@ -2751,6 +2768,7 @@ static void raise_fd_limit(int nConns){
 **   passphrase-file = PATH    a sealed key (see PASSPHRASE); or
 **   passphrase-fd = N
 **   metrics = PATH            Prometheus text file (see METRICS)
+**   relay-key = PK            a relay that is not a member (RELAY PIN)
 **   timeout, handshake-timeout, round-timeout, keepalive, interval,
 **   max-conns, max-per-addr, backlog    as the options of the same name
 **
@@ -2765,6 +2783,7 @@ static void raise_fd_limit(int nConns){
 typedef struct Config Config;
 struct Config {
   char *zDb, *zListen, *zPassFile, *zMetrics;  /* malloc'd, or 0 */
+  char *zRelayKey;                             /* malloc'd, or 0 */
   char *azPeer[MAX_PEERS];                     /* malloc'd */
   int nPeer;
   int nPassFd;
@@ -2774,12 +2793,41 @@ struct Config {
 
 static int int_arg(const char *z, int lo, int hi);
 
+/* 64 hex digits into aKey: 0, or -1. */
+static int relay_key_parse(const char *z, u8 *aKey){
+  int i;
+  if( strlen(z)!=64 ) return -1;
+  for(i=0; i<32; i++){
+    unsigned v;
+    if( !isxdigit((unsigned char)z[2*i]) || !isxdigit((unsigned char)z[2*i+1])
+     || sscanf(&z[2*i], "%2x", &v)!=1 ) return -1;
+    aKey[i] = (u8)v;
+  }
+  return 0;
+}
+
+/* RELAY PIN: a pin is refused, before any session, when this replica's
+** group holds ops and is not encrypted.  0, or EXIT_USAGE (said why). */
+static int relay_pin_check(sqlite3 *db){
+  char *zErr = 0;
+  if( !bRelayPin ) return 0;
+  if( db_call(db, "SELECT bec_sync_peer_allowed(?1, ?1)", 1,
+              (const void*[]){aRelayPin}, (int[]){32}, 0, 0, 0, &zErr) ){
+    fprintf(stderr, "becsync: --relay-key refused: %s\n",
+            zErr ? zErr : "cannot check the group");
+    free(zErr);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
 static void config_free(Config *c){
   int i;
   free(c->zDb);
   free(c->zListen);
   free(c->zPassFile);
   free(c->zMetrics);
+  free(c->zRelayKey);
   for(i=0; i<c->nPeer; i++) free(c->azPeer[i]);
   memset(c, 0, sizeof(*c));
 }
@@ -2879,6 +2927,7 @@ static int config_load(const char *zConfig, Config *c, char **pzErr){
     else if( strcmp(zKey, "listen")==0 ) iKey = 10;
     else if( strcmp(zKey, "passphrase-file")==0 ) iKey = 11;
     else if( strcmp(zKey, "metrics")==0 ) iKey = 12;
+    else if( strcmp(zKey, "relay-key")==0 ) iKey = 13;
     for(i=0; iKey<0 && i<(int)(sizeof(aInt)/sizeof(aInt[0])); i++){
       if( strcmp(zKey, aInt[i].zKey)==0 ) iKey = i;
     }
@@ -2919,6 +2968,15 @@ static int config_load(const char *zConfig, Config *c, char **pzErr){
       }
     }else if( iKey==11 ){
       c->zPassFile = config_path(zConfig, zVal);
+    }else if( iKey==13 ){
+      u8 aKey[32];
+      if( relay_key_parse(zVal, aKey) ){
+        snprintf(zErr, sizeof(zErr), "%s:%d: relay-key: want 64 hex digits (the "
+                 "relay's bec_pubkey())", zConfig, iLine);
+        rc = -1;
+      }else{
+        c->zRelayKey = strdup(zVal);
+      }
     }else{
       c->zMetrics = config_path(zConfig, zVal);
     }
@@ -2955,6 +3013,7 @@ static void config_changed(const Config *a, const Config *b, char *z, size_t n){
     strncat(z, " passphrase", n-strlen(z)-1);
   }
   if( CFG_STR_NE(a->zMetrics, b->zMetrics) ) strncat(z, " metrics", n-strlen(z)-1);
+  if( CFG_STR_NE(a->zRelayKey, b->zRelayKey) ) strncat(z, " relay-key", n-strlen(z)-1);
   if( a->nTimeout!=b->nTimeout || a->nHandshakeTimeout!=b->nHandshakeTimeout
    || a->nRoundTimeout!=b->nRoundTimeout || a->nKeepalive!=b->nKeepalive
    || a->nInterval!=b->nInterval ){
@@ -3497,6 +3556,9 @@ static int run_main(const char *zConfig){
   zPassFile = cfg.zPassFile;
   bLiveOpt = 1;
   if( cfg.zMetrics ) zMetricsPath = cfg.zMetrics;
+  if( cfg.zRelayKey ){
+    bRelayPin = relay_key_parse(cfg.zRelayKey, aRelayPin)==0;
+  }
   if( stop_init() || pipe2(gHup, O_CLOEXEC | O_NONBLOCK) ){
     fprintf(stderr, "becsync: pipe: %s\n", strerror(errno));
     config_free(&cfg);
@@ -3509,6 +3571,11 @@ static int run_main(const char *zConfig){
   if( db_open(cfg.zDb, &db) ){
     config_free(&cfg);
     return EXIT_LOCAL;
+  }
+  if( (rc = relay_pin_check(db))!=0 ){
+    sqlite3_close(db);
+    config_free(&cfg);
+    return rc;
   }
   sqlite3_close(db);
   db_init(&dbs, 0, cfg.zDb);
@@ -3558,6 +3625,8 @@ static void usage(FILE *f){
     "      --live                   sync, serve --peer: keep sessions open, push\n"
     "      --keepalive SECS         between keepalives of a live session\n"
     "      --metrics FILE           Prometheus text, rewritten every second\n"
+    "      --relay-key PK           also accept this relay, not a member, as a\n"
+    "                               peer (encrypted groups only)\n"
     "  serve:\n"
     "      --listen HOST:PORT       where to answer peers\n"
     "      --peer HOST:PORT         a relay to dial every --interval (repeatable)\n"
@@ -3600,7 +3669,7 @@ int main(int argc, char **argv){
   enum { O_STDIO = 256, O_TIMEOUT, O_HANDSHAKE, O_ROUND, O_LABEL, O_LISTEN,
          O_EXEC, O_INTERVAL, O_MAX_SESSIONS, O_MAX_CONNS, O_MAX_PER_ADDR,
          O_BACKLOG, O_PEER, O_METRICS, O_LIVE, O_KEEPALIVE, O_PASS_FD,
-         O_PASS_FILE };
+         O_PASS_FILE, O_RELAY_KEY };
   static const struct option aLong[] = {
     { "quiet",             no_argument,       0, 'q' },
     { "stdio",             no_argument,       0, O_STDIO },
@@ -3624,6 +3693,8 @@ int main(int argc, char **argv){
     /* A sealed key's passphrase (see PASSPHRASE); never an argument. */
     { "passphrase-fd",     required_argument, 0, O_PASS_FD },
     { "passphrase-file",   required_argument, 0, O_PASS_FILE },
+    /* A relay that is not a member (see RELAY PIN). */
+    { "relay-key",         required_argument, 0, O_RELAY_KEY },
     { "help",              no_argument,       0, 'h' },
     { "version",           no_argument,       0, 'V' },
     { 0, 0, 0, 0 }
@@ -3677,6 +3748,13 @@ int main(int argc, char **argv){
       case O_KEEPALIVE: INT_OPT(nKeepaliveOpt, 1, 1000000); break;
       case O_PASS_FD: INT_OPT(nPassFd, 0, INT_MAX); break;
       case O_PASS_FILE: zPassFile = optarg; break;
+      case O_RELAY_KEY:
+        if( relay_key_parse(optarg, aRelayPin) ){
+          return bad_usage("--relay-key: want 64 hex digits (the relay's "
+                           "bec_pubkey()), not '%s'", optarg);
+        }
+        bRelayPin = 1;
+        break;
       case 'h': usage(stdout); return 0;
       case 'V': printf("becsync (bec) %s\n", BEC_VERSION); return 0;
       default:   /* getopt_long has said which option was wrong */
@@ -3704,6 +3782,10 @@ int main(int argc, char **argv){
     if( nArg!=1 ) return bad_usage("--stdio takes one argument, DB (got %d)", nArg);
     bQuiet = 1;
     if( db_open(azArg[0], &db) ) return EXIT_LOCAL;
+    if( (rc = relay_pin_check(db))!=0 ){
+      sqlite3_close(db);
+      return rc;
+    }
     if( unlock_identity(db, azArg[0]) ){
       sqlite3_close(db);
       return EXIT_LOCAL;
@@ -3722,6 +3804,10 @@ int main(int argc, char **argv){
   }else if( nArg==2 && strcmp(azArg[0], "serve")==0 ){
     if( zListen==0 ) return bad_usage("serve needs --listen HOST:PORT");
     if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
+    if( (rc = relay_pin_check(db))!=0 ){
+      sqlite3_close(db);
+      return rc;
+    }
     /* Connections come from the pool, which opens its own. */
     sqlite3_close(db);
     db = 0;
@@ -3738,6 +3824,10 @@ int main(int argc, char **argv){
     ** watcher and writers in other processes never wait for a session. */
     Log lg;
     if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
+    if( (rc = relay_pin_check(db))!=0 ){
+      sqlite3_close(db);
+      return rc;
+    }
     sqlite3_exec(db, "PRAGMA journal_mode=WAL", 0, 0, 0);
     sqlite3_close(db);
     db = 0;
@@ -3760,6 +3850,10 @@ int main(int argc, char **argv){
          && ((nArg==3 && !zExec) || (nArg==2 && zExec)) ){
     Log lg;
     if( db_open(azArg[1], &db) ) return EXIT_LOCAL;
+    if( (rc = relay_pin_check(db))!=0 ){
+      sqlite3_close(db);
+      return rc;
+    }
     if( unlock_identity(db, azArg[1]) ){
       sqlite3_close(db);
       return EXIT_LOCAL;

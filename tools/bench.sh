@@ -16,6 +16,10 @@ done
 echo "== tools/bench_graph.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_graph.py || status=1
 echo
+# End-to-end encryption against plaintext (issue 15), timed and counted.
+echo "== tools/bench_e2ee.py 300 --count"
+BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_e2ee.py 300 --count || status=1
+echo
 echo "== tools/bench_relay.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_relay.py || status=1
 exit $status

@@ -3,14 +3,20 @@
 which verifies, stores and merges), bytes per write op, and the cost of a
 rekey at a few group sizes.  Run with Debian's /usr/bin/python3:
 
-    BEC_EXT=build/bec /usr/bin/python3 tools/bench_e2ee.py [ROWS]
+    BEC_EXT=build/bec /usr/bin/python3 tools/bench_e2ee.py [ROWS] [--count]
+
+make bench runs it (tools/bench.sh) with --count.
 
 Each kind (plain, encrypted) writes ROWS rows, one transaction per row
 (each a write op), into a table of three columns; the two kinds alternate
 in three rounds and the median of each is reported, so drift of a loaded
 machine hits both alike.  A rekey is timed in a group of N members (their
-keys are added without replicas; each gets a box).  The figures are
-printed as Markdown lines; nothing is asserted.
+keys are added without replicas; each gets a box), N = 10, 100 and 1,000.
+With --count the same insert and apply are also counted in instructions
+with callgrind (one run each, only the ROWS inserts: xUpdate and the
+commit's xSync; only the apply: bec_ingest), which a loaded machine does
+not disturb.  The figures are printed as Markdown lines; nothing is
+asserted.
 """
 import os
 import statistics
@@ -23,7 +29,10 @@ sys.path.insert(0, os.path.join(ROOT, "test", "py"))
 from bectest import connect, one  # noqa: E402
 import becwire  # noqa: E402
 
-ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 500
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+ROWS = int(ARGS[0]) if ARGS else 500
+COUNT = "--count" in sys.argv
+ONLY = os.environ.get("BENCH_E2EE_ONLY")   # "0" or "1": one run, no rekey (under callgrind)
 TMP = tempfile.mkdtemp(prefix="bench_e2ee_")
 
 
@@ -92,6 +101,24 @@ def rekey(n):
     return statistics.median(ts), size
 
 
+def counted(enc, what):
+    """Instructions callgrind counts in the functions named (what: insert or
+    apply) of one run of ROWS rows."""
+    import re
+    import subprocess
+    fns = {"insert": ["tabUpdate", "tabSync"], "apply": ["fnIngest"]}[what]
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null"] + \
+        ["--toggle-collect=%s" % f for f in fns] + [sys.executable, os.path.abspath(__file__), str(ROWS)]
+    r = subprocess.run(cmd, env=dict(os.environ, BENCH_E2EE_ONLY=str(enc)), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True)
+    m = re.search(r"Collected : (\d+)", r.stderr)
+    return int(m.group(1)) if m else None
+
+
+if ONLY is not None:
+    one_run(int(ONLY), 0)
+    sys.exit(0)
+
 res = {0: [], 1: []}
 for k in range(3):
     for enc in (0, 1):
@@ -104,6 +131,14 @@ print("| local insert (us/row) | %.0f | %.0f | %.2fx |" % (
 print("| apply: bec_ingest of the write ops (us/op) | %.0f | %.0f | %.2fx |" % (
     med[0][1] / ROWS * 1e6, med[1][1] / ROWS * 1e6, med[1][1] / med[0][1]))
 print("| bytes per write op | %.0f | %.0f | %.2fx |" % (med[0][2], med[1][2], med[1][2] / med[0][2]))
-for n in (10, 100):
+if COUNT:
+    for what in ("insert", "apply"):
+        c = [counted(enc, what) for enc in (0, 1)]
+        if None in c:
+            print("| %s, instructions (callgrind) | not counted (valgrind?) | | |" % what)
+        else:
+            print("| %s, instructions per row (callgrind) | %.0f | %.0f | %.2fx |" % (
+                what, c[0] / ROWS, c[1] / ROWS, c[1] / c[0]))
+for n in (10, 100, 1000):
     t, size = rekey(n)
     print("| rekey, %d members | %.1f ms | %d bytes | |" % (n, t * 1e3, size))

@@ -9,7 +9,9 @@ for what they do and what is checked).  A failing seed prints FAIL lines and
 the exact command that replays it.  The default is 120 seeds on the normal
 build and 30 on the sanitizer build (BEC_SAN=1, set by test/run.sh), then
 BEC_BYZ_ROOT_SEEDS (2; 1 under the sanitizers) runs with a threshold root
-and an equivocating holder (bytesim.py --root).
+and an equivocating holder (bytesim.py --root), then
+BEC_BYZ_ENC_SEEDS seeds (5; 2 on the sanitizer build) with an encrypted
+group (bytesim.py --encrypted).
 """
 import os
 import sys
@@ -56,6 +58,21 @@ def main():
     for what in ("root.active", "root.removal", "root.checked", "byz.root.two_acks",
                  "byz.root.approve2", "byz.root.badshare"):
         T.check(totals.get(what, 0) >= nroot, "root seeds: %s %d of %d" % (what, totals.get(what, 0), nroot))
+    # Encrypted groups (issue 15): fewer seeds, the same checks and the
+    # encrypted ones (bytesim.py --encrypted).
+    ne = int(os.environ.get("BEC_BYZ_ENC_SEEDS", "2" if os.environ.get("BEC_SAN") == "1" else "5"))
+    for seed in range(first, first + ne):
+        sim, fails = bytesim.run_seed(seed, encrypted=True)
+        for k, v in sim.stats.items():
+            if k.startswith("enc."):
+                totals[k] = totals.get(k, 0) + v
+        for f in fails[:6]:
+            T.check(False, "encrypted seed %d: %s" % (seed, f))
+        if fails:
+            print("  replay: %s" % bytesim.replay_command(seed, encrypted=True), flush=True)
+        else:
+            T.check(True)
+    T.check(ne == 0 or totals.get("enc.rows", 0) > 0, "encrypted runs show rows")
     # The same seed gives the same run, bit for bit (what makes a replay
     # command worth printing).
     a, fa = bytesim.run_seed(first + 1)

@@ -42,6 +42,19 @@ _NO_DROP, _NO_SYNC (writers never sync before the end), _NO_CASE (no table
 names that differ only in case), _NO_CONSTRAINTS (no declared constraints),
 each =1.
 
+Encrypted groups (issue 15, BEC_CONVERGE_ENCRYPTED=1; the normal run adds
+BEC_CONVERGE_ENC_SEEDS of them, 6 by default): W0 makes the group with
+bec_create_group('encrypted'), so every schema and write op is an envelope
+and the writers' syncs heal.  H's hand-made schema and write ops are
+plaintext, so acceptance refuses them everywhere.  The fresh replicas that
+ingest in random, causal and reverse order are copies of W2 made before it
+held any op, with W2's key file: same identity, so the same seeds once they
+hold the same ops; F-sync and F-relay are relays (keyless).  Every replica
+must hold the same ops, valid flags and members; replicas holding the same
+seeds (bec_epochs.i_hold) must also agree on reasons, rows, conflicts and
+bec_locked, and W2 and its copies must be among them; the relays show no
+table.
+
 Declared constraints (issue 13): some honest and hostile schemas declare
 strict=1, NOT NULL with a DEFAULT, DEFAULTs, COLLATE, one-column CHECKs and
 CHECKs over two columns (merge groups); the writers' statements that break them
@@ -73,6 +86,7 @@ OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "M
                    "CONSTRAINTS")
        if os.environ.get("BEC_CONVERGE_NO_" + k) == "1"}
 VERBOSE = os.environ.get("BEC_CONVERGE_VERBOSE") == "1"
+ENCRYPTED = os.environ.get("BEC_CONVERGE_ENCRYPTED") == "1"
 
 
 # ---------------------------------------------------------------------------
@@ -255,9 +269,12 @@ def cell(t, v):
 # Replicas.
 
 class Rep:
-    def __init__(self, name):
+    def __init__(self, name, src=None):
         self.name = name
-        self.db = load_bec(sqlite3.connect(":memory:", isolation_level=None))
+        self.db = sqlite3.connect(":memory:", isolation_level=None)
+        if src is not None:
+            src.backup(self.db)
+        load_bec(self.db)
         self.pub = None
 
     def q(self, sql, *args):
@@ -274,7 +291,18 @@ class Rep:
         """The current incarnation of every table name, from the schema ops
         this replica holds, by the rule of docs/tables.md (greatest (depth,
         hash) among the valid schema ops of a name, case-insensitively):
-        {lower name: (name, cols, create hash)} for the names that exist."""
+        {lower name: (name, cols, create hash)} for the names that exist.
+        In an encrypted group the payloads are ciphertext: the tables this
+        replica shows, with no hash."""
+        if ENCRYPTED:
+            out = {}
+            for (t,) in self.db.execute("SELECT name FROM sqlite_master WHERE type='table' AND sql LIKE "
+                                        "'CREATE VIRTUAL TABLE%USING bec(%' AND name NOT LIKE 'bec_%'").fetchall():
+                cols = [(n.encode(), ty.encode(), 1 + cid if m == "key" else 0)
+                        for cid, n, ty, m in self.db.execute("SELECT cid, name, type, merge FROM bec_columns "
+                                                             "WHERE tbl=? ORDER BY cid", (t,)).fetchall()]
+                out[t.lower()] = (t, cols, None)
+            return out
         win = {}
         for h, depth, p in self.db.execute("SELECT hash, depth, payload FROM bec_ops WHERE kind='schema' AND valid"):
             s = decode_schema(p)
@@ -287,8 +315,11 @@ class Rep:
                 for k, (_, s, h) in win.items() if s[0] == "create"}
 
     def creates(self):
-        """Every create op this replica holds: (hash, cols)."""
+        """Every create op this replica holds: (hash, cols); none can be read
+        in an encrypted group."""
         out = []
+        if ENCRYPTED:
+            return out
         for h, p in self.db.execute("SELECT hash, payload FROM bec_ops WHERE kind='schema'"):
             s = decode_schema(p)
             if s and s[0] == "create":
@@ -340,6 +371,9 @@ def snapshot(r):
         sel = ", ".join("typeof(%s), %s" % (qid(c), qid(c)) for c in ccols)
         s["conflicts"] = sorted((tuple(cell(row[i], row[i + 1]) for i in range(0, len(row), 2))
                                  for row in db.execute("SELECT %s FROM bec_conflicts" % sel)), key=repr)
+        if ENCRYPTED:
+            s["locked"] = sorted(db.execute("SELECT op, epochs, reason FROM bec_locked"))
+            s["held"] = sorted(db.execute("SELECT epoch FROM bec_epochs WHERE i_hold"))
     finally:
         db.text_factory = str
     return s
@@ -412,10 +446,16 @@ class Scenario:
     # -- setup ------------------------------------------------------------
     def setup(self):
         self.ws = [Rep("W%d" % i) for i in range(3)]
+        if ENCRYPTED:
+            # W2's key in a file, so that copies of it read what it reads.
+            import tempfile
+            self.keydir = tempfile.TemporaryDirectory(prefix="bec_converge_")
+            self.w2key = os.path.join(self.keydir.name, "w2.key")
+            self.ws[2].q("SELECT bec_key_file(?)", self.w2key)
         for w in self.ws:
             w.pub = w.q("SELECT bec_keygen()")
         w0 = self.ws[0]
-        self.group = bytes.fromhex(w0.q("SELECT bec_create_group()"))
+        self.group = bytes.fromhex(w0.q("SELECT bec_create_group(%s)" % ("'encrypted'" if ENCRYPTED else "")))
         self.hkey = Key(bytes.fromhex("%064x" % (self.seed * 7919 + 13)))
         self.outsider = Key(bytes.fromhex("%064x" % (self.seed * 7919 + 14)))
         # M: a member that nobody ever promotes (honest_member never picks
@@ -428,6 +468,9 @@ class Scenario:
             w0.q("SELECT bec_add_member(?, 'member')", self.mkey.hex)
         for w in self.ws[1:]:
             w.q("SELECT bec_join(?)", self.group.hex())
+            if ENCRYPTED and w is self.ws[2]:
+                self.w2blank = sqlite3.connect(":memory:")
+                w.db.backup(self.w2blank)
             err = session(w0, w)
             if err:
                 self.fail("setup sync: " + err)
@@ -608,7 +651,7 @@ class Scenario:
         except sqlite3.Error as e:
             self.log("H on", w.name, "malformed", cat, "->", op_id(op).hex()[:12], "refused:", e)
             want = "unauthorized" if cat in ("schema.member", "schema.outsider") else "malformed"
-            if want not in str(e):
+            if want not in str(e) and not (ENCRYPTED and "malformed: plaintext table op" in str(e)):
                 self.fail("%s: %s refused, but not as %s: %s" % (w.name, cat, want, e))
             self.count("hand.refused")
             self.count("refused." + cat)
@@ -718,6 +761,15 @@ class Scenario:
                         err = session(a, b)
                         if err:
                             self.sync_fail("final sync between writers: %s" % err)
+            if p == 1 and ENCRYPTED:
+                # Heal in the last pass signed keyshares: one more pass
+                # brings them to every writer.
+                for a in ws:
+                    for b in ws:
+                        if a is not b:
+                            err = session(a, b)
+                            if err:
+                                self.sync_fail("final sync between writers: %s" % err)
             if p == 0:
                 for w in ws:
                     for op in self.hand:
@@ -744,9 +796,14 @@ class Scenario:
         self.stats["ops"] = len(ops)
         fresh = []
         for name, order in orders.items():
-            f = Rep("F-" + name)
-            f.q("SELECT bec_keygen()")
-            f.q("SELECT bec_join(?)", self.group.hex())
+            if ENCRYPTED:
+                # W2's identity, no op yet: it only ingests, so signs nothing.
+                f = Rep("F-" + name, self.w2blank)
+                f.q("SELECT bec_key_file(?)", self.w2key)
+            else:
+                f = Rep("F-" + name)
+                f.q("SELECT bec_keygen()")
+                f.q("SELECT bec_join(?)", self.group.hex())
             for h in order:
                 try:
                     f.q("SELECT bec_ingest(?)", ops[h])
@@ -802,7 +859,9 @@ class Scenario:
     def compare(self, reps):
         snaps = [(r, snapshot(r)) for r in reps]
         ref, s0 = snaps[0]
-        for r, s in snaps[1:]:
+        if ENCRYPTED:
+            self.compare_encrypted(snaps)
+        for r, s in ([] if ENCRYPTED else snaps[1:]):
             if s != s0:
                 self.fail("%s differs from %s: %s%s" % (r.name, ref.name, diff(s0, s), self.explain(ref, s0, r, s)))
         for r in reps:
@@ -821,6 +880,49 @@ class Scenario:
         self.stats["constrained.tables"] = self.stats.get("constrained.tables", 0) + r.q(
             "SELECT count(*) FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%USING bec(%' "
             "AND (sql LIKE '%CHECK%' OR sql LIKE '%NOT NULL%' OR sql LIKE '%strict=1%')")
+
+    def compare_encrypted(self, snaps):
+        """All replicas: the same ops, valid flags and members.  Replicas that
+        hold the same seeds: the same everything (reasons, rows, conflicts,
+        bec_locked).  W2 and its copies hold the same seeds; relays show no
+        table and hold no seed."""
+        def keyless(s):
+            return {"ops": [(x[0],) for x in s["ops"]], "members": s["members"]}
+
+        def mvalid(s):
+            # invalid under the membership rules, where the reason says so:
+            # a replica without the key shows "locked: ..." for an encrypted
+            # op whatever its validity (as every relay does alike).
+            return {x[0]: (x[2] or b"").startswith(b"membership:") for x in s["ops"]
+                    if not (x[2] or b"").startswith(b"locked:")}
+        ref, s0 = snaps[0]
+        for r, s in snaps[1:]:
+            if keyless(s) != keyless(s0):
+                self.fail("%s differs from %s: %s%s" % (r.name, ref.name, diff(keyless(s0), keyless(s)),
+                                                        self.explain(ref, s0, r, s)))
+            m0, m = mvalid(s0), mvalid(s)
+            d = [h[:12] for h in set(m0) & set(m) if m0[h] != m[h]]
+            if d:
+                self.fail("%s and %s differ on membership validity: %s" % (r.name, ref.name, d[:6]))
+        groups = {}
+        for r, s in snaps:
+            groups.setdefault(repr(s["held"]), []).append((r, s))
+        for g in groups.values():
+            r0, g0 = g[0]
+            for r, s in g[1:]:
+                if s != g0:
+                    self.fail("%s differs from %s (same seeds): %s" % (r.name, r0.name, diff(g0, s)))
+        by = {r.name: s for r, s in snaps}
+        for name in ("F-random", "F-causal", "F-reverse"):
+            if name in by and by[name]["held"] != by["W2"]["held"]:
+                self.fail("%s (W2's identity) holds other seeds than W2" % name)
+        for name in ("F-sync", "F-relay"):
+            if name in by and (by[name]["tables"] or by[name]["held"]):
+                self.fail("%s, a relay, shows a table or holds a seed" % name)
+        self.stats["enc.groups"] = self.stats.get("enc.groups", 0) + len(groups)
+        self.stats["enc.held"] = self.stats.get("enc.held", 0) + len(by["W2"]["held"])
+        self.stats["enc.rows"] = self.stats.get("enc.rows", 0) + sum(
+            len(t[2]) for t in by["W2"]["tables"].values() if isinstance(t, tuple))
 
     def run(self):
         t0 = time.time()
@@ -847,6 +949,8 @@ def replay_command(seed):
     for k in ("LD_PRELOAD", "BEC_EXT"):
         if os.environ.get(k):
             env = "%s=%s %s" % (k, os.environ[k], env)
+    if ENCRYPTED:
+        env += "BEC_CONVERGE_ENCRYPTED=1 "
     return "%sBEC_CONVERGE_SEED=%d BEC_CONVERGE_VERBOSE=1 /usr/bin/python3 test/py/test_converge.py" % (env, seed)
 
 
@@ -1016,25 +1120,15 @@ def run_seeds(seeds):
     T.done()
 
 
-def main():
-    """One seed (BEC_CONVERGE_SEED) runs here, so a crash shows directly.  A
-    range runs in child processes: a seed that crashes one (a sanitizer
-    report, a signal) is a failure, and the next child goes on after it."""
-    if os.environ.get("BEC_CONVERGE_SEED"):
-        return run_seeds([int(os.environ["BEC_CONVERGE_SEED"])])
-    default = "30" if os.environ.get("BEC_SAN") == "1" else "120"
-    n = int(os.environ.get("BEC_CONVERGE_SEEDS", default))
-    first = int(os.environ.get("BEC_CONVERGE_START", "0"))
-    if os.environ.get("BEC_CONVERGE_CHILD") == "1":
-        return run_seeds(range(first, first + n))
+def run_children(first, n, extra_env, crashed):
+    """Seeds first..first+n-1 in child processes (a crash is a failure and
+    the next child goes on after it); (passed, failed)."""
     import subprocess
+    npass = nfail = 0
     cur, end = first, first + n
-    # The named cases, when no generator is switched off.
-    npass, nfail = run_named() if not OFF else (0, 0)
-    crashed = []
     while cur < end:
         env = dict(os.environ, BEC_CONVERGE_CHILD="1", BEC_CONVERGE_START=str(cur),
-                   BEC_CONVERGE_SEEDS=str(end - cur))
+                   BEC_CONVERGE_SEEDS=str(end - cur), **extra_env)
         p = subprocess.Popen([sys.executable, os.path.abspath(__file__)], env=env,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
         last, got, failed_seeds = None, None, set()
@@ -1057,10 +1151,35 @@ def main():
         seed = last if last is not None else cur
         crashed.append(seed)
         print("FAIL seed %d: the process died (exit %d)" % (seed, rc), flush=True)
-        print("  replay: %s" % replay_command(seed), flush=True)
+        print("  replay: %s%s" % ("BEC_CONVERGE_ENCRYPTED=1 " if extra_env else "", replay_command(seed)),
+              flush=True)
         nfail += len(failed_seeds - {None}) + 1
         npass += len(set(range(cur, seed)) - failed_seeds)
         cur = seed + 1
+    return npass, nfail
+
+
+def main():
+    """One seed (BEC_CONVERGE_SEED) runs here, so a crash shows directly.  A
+    range runs in child processes: a seed that crashes one (a sanitizer
+    report, a signal) is a failure, and the next child goes on after it."""
+    if os.environ.get("BEC_CONVERGE_SEED"):
+        return run_seeds([int(os.environ["BEC_CONVERGE_SEED"])])
+    default = "30" if os.environ.get("BEC_SAN") == "1" else "120"
+    n = int(os.environ.get("BEC_CONVERGE_SEEDS", default))
+    first = int(os.environ.get("BEC_CONVERGE_START", "0"))
+    if os.environ.get("BEC_CONVERGE_CHILD") == "1":
+        return run_seeds(range(first, first + n))
+    # The named cases, when no generator is switched off.
+    npass, nfail = run_named() if not OFF else (0, 0)
+    crashed = []
+    p1, f1 = run_children(first, n, {}, crashed)
+    npass, nfail = npass + p1, nfail + f1
+    if not ENCRYPTED:
+        # Encrypted groups: a few seeds in the normal run.
+        ne = int(os.environ.get("BEC_CONVERGE_ENC_SEEDS", "2" if os.environ.get("BEC_SAN") == "1" else "6"))
+        p1, f1 = run_children(first, ne, {"BEC_CONVERGE_ENCRYPTED": "1"}, crashed)
+        npass, nfail = npass + p1, nfail + f1
     if crashed:
         print("converge: seeds that crashed the process: %s" % crashed, flush=True)
     print("RESULT %d %d" % (npass, nfail), flush=True)

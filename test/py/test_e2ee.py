@@ -786,6 +786,58 @@ def test_secrets():
     T.eq(holds(p, e), 1, "its boxes open after unlock")
 
 
+# --- an add whose keyshare fails ---------------------------------------------------
+def test_add_keyshare_fails():
+    """The rule: an add and the keyshare signed with it are one transaction.
+    A keyshare that cannot be signed (an error: here a trigger makes storing
+    it fail) rolls the add back; nothing is stored and the error is
+    returned.  A keyshare that is signed but lacks a seed the adder does not
+    hold (it asks for it instead) leaves the add standing; another member's
+    heal repairs it, and the newcomer then reads the whole history."""
+    a = connect(R.path("kfa"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')")
+    e = R.joined(a, "kfe")
+    n = one(a, "SELECT count(*) FROM bec_ops")
+    a.execute("CREATE TEMP TRIGGER fail_ks BEFORE INSERT ON main.bec_store_op WHEN "
+              "new.kind=%d BEGIN SELECT RAISE(ABORT, 'injected keyshare failure'); END"
+              % becwire.KIND["keyshare"])
+    T.raises(lambda: a.execute("SELECT bec_add_member(?, 'member')", (pub(e),)),
+             "injected keyshare failure", "the add fails with the keyshare's error")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops"), n, "no op stored: the add is rolled back")
+    T.eq(one(a, "SELECT count(*) FROM bec_members WHERE pubkey=?", pub(e)), 0,
+         "the newcomer is no member")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after the rollback")
+    a.execute("DROP TRIGGER fail_ks")
+
+    # Repair: X (an admin added concurrently with B's rekey) lacks B's epoch,
+    # and adds E: the add stands, E lacks the epoch until A heals.
+    b, x = R.joined(a, "kfb"), R.joined(a, "kfx")
+    a.execute("SELECT bec_add_member(?, 'admin')", (pub(b),))
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)")
+    a.execute("INSERT INTO todos VALUES('h', 'history')")
+    ship(a, b)
+    a.execute("SELECT bec_add_member(?, 'admin')", (pub(x),))
+    eb = one(b, "SELECT bec_rekey()")
+    ship(a, x)
+    ship(b, x)
+    T.eq(holds(x, eb), 0, "X lacks B's epoch")
+    x.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    T.eq(one(x, "SELECT count(*) FROM bec_members WHERE pubkey=?", pub(e)), 1,
+         "X's add stands")
+    ship(x, e)
+    T.eq(holds(e, eb), 0, "E lacks the current epoch")
+    T.eq(rows(e), None, "and reads nothing yet")
+    for src in (x, b):
+        ship(src, a)
+    T.check(one(a, "SELECT bec_heal()") >= 1, "A heals the holes")
+    ship(a, e)
+    T.eq(holds(e, eb), 1, "E holds B's epoch after A's heal")
+    T.eq(one(e, "SELECT min(i_hold) FROM bec_epochs WHERE valid"), 1, "and every valid epoch")
+    T.eq(rows(e), [("h", "history")], "E reads the whole history")
+    T.eq(one(e, "SELECT bec_check()"), "ok", "bec_check at E")
+
+
 test_create_and_encrypt()
 test_admin_only()
 test_removal(False)
@@ -811,5 +863,6 @@ test_leaver_rotated_by_writer()
 test_plaintext_refused()
 for seed in (1, 2, 3):
     test_random_convergence(seed)
+test_add_keyshare_fails()
 R.cleanup()
 T.done()

@@ -46,6 +46,15 @@ honest replicas ends with equal heads; a fresh replica that syncs from
 scratch derives the same state; and the valid flags and members agree with
 the reference model of the membership rules (test/membership/refmodel.py)
 when the DAG is small enough for it.
+
+Encrypted groups (--encrypted, issue 15): H0 makes the group with
+bec_create_group('encrypted'), so every schema and write op is an envelope,
+removals rotate the key, adds hand it on and syncs heal.  Then all honest
+replicas must hold the same heads, ops and members and agree on validity
+under the membership rules; those holding the same seeds (bec_epochs.i_hold)
+must agree on everything (reasons, rows, conflicts, bec_locked); every honest
+current reader must hold every seed the others hold; the fresh replica is a
+relay (no key): same ops, no table.
 """
 import ctypes
 import ctypes.util
@@ -157,10 +166,15 @@ def table_names(db):
         "AND name NOT LIKE 'bec_%' ORDER BY name")]
 
 
-def snapshot(db):
+def snapshot(db, encrypted=False):
     """Everything that must agree between honest replicas holding the same
-    ops, as comparable Python values."""
+    ops (and, in an encrypted group, the same seeds), as comparable Python
+    values."""
     s = {}
+    if encrypted:
+        s["reasons"] = sorted(db.execute("SELECT hash, reason FROM bec_ops"))
+        s["locked"] = sorted(db.execute("SELECT op, epochs, reason FROM bec_locked"))
+        s["held"] = sorted(db.execute("SELECT epoch FROM bec_epochs WHERE i_hold"))
     s["heads"] = heads(db)
     s["ops"] = sorted(db.execute("SELECT hash, valid FROM bec_ops"))
     s["members"] = sorted(db.execute("SELECT pubkey, role, rank, added_by, added_in FROM bec_members"))
@@ -197,9 +211,10 @@ def describe_diff(a, b):
 # The simulation.
 
 class Sim:
-    def __init__(self, seed, n_honest=6, n_byz=3, steps=None, verbose=False, root=False):
+    def __init__(self, seed, n_honest=6, n_byz=3, steps=None, verbose=False, root=False, encrypted=False):
         self.seed = seed
         self.root = root       # run root_phase (a threshold root) after set-up
+        self.encrypted = encrypted
         self.rng = random.Random(seed + (1000003 if root else 0))
         reseed_sodium(seed + (1000003 if root else 0))
         self.verbose = verbose
@@ -254,7 +269,7 @@ class Sim:
             b.use_keyfile(os.path.join(self.keydir.name, b.name + ".key"))
         for r in self.reps + self.byz:
             r.pub = r.q("SELECT bec_keygen()")
-        self.group_hex = h0.q("SELECT bec_create_group()")
+        self.group_hex = h0.q("SELECT bec_create_group(%s)" % ("'encrypted'" if self.encrypted else ""))
         self.group = bytes.fromhex(self.group_hex)
         h0.db.execute("CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v INTEGER, w TEXT)")
         if rng.random() < 0.5:
@@ -949,10 +964,52 @@ class Sim:
                 break
         self.check(hs)
 
-    def check(self, hs):
-        snaps = [snapshot(r.db) for r in hs]
-        self.stats["digest"] = hashlib.sha256(repr(snaps[0]).encode()).hexdigest()[:16]
+    def check_encrypted(self, hs, snaps):
+        """Same ops, heads, members and membership validity everywhere; the
+        same everything among replicas holding the same seeds; every current
+        reader holds every seed."""
+        def keyless(s):
+            return {"heads": s["heads"], "ops": [h for h, _ in s["ops"]], "members": s["members"]}
+
+        def mvalid(s):
+            return {h: (w or "").startswith("membership:") for h, w in s["reasons"]
+                    if not (w or "").startswith("locked:")}
         for r, s in zip(hs[1:], snaps[1:]):
+            if keyless(s) != keyless(snaps[0]):
+                self.fail("%s differs from %s: %s" % (r.name, hs[0].name,
+                                                      describe_diff(keyless(snaps[0]), keyless(s))))
+            m0, m = mvalid(snaps[0]), mvalid(s)
+            d = [h[:12] for h in sorted(set(m0) & set(m)) if m0[h] != m[h]]
+            if d:
+                self.fail("%s and %s differ on membership validity: %s" % (r.name, hs[0].name, d[:6]))
+        groups = {}
+        for r, s in zip(hs, snaps):
+            groups.setdefault(repr(s["held"]), []).append((r, s))
+        for g in groups.values():
+            for r, s in g[1:]:
+                if s != g[0][1]:
+                    self.fail("%s differs from %s (same seeds): %s" % (r.name, g[0][0].name,
+                                                                       describe_diff(g[0][1], s)))
+        readers = {p for (p,) in hs[0].db.execute("SELECT pubkey FROM bec_members WHERE role IN ('admin', 'member')")}
+        cur = [(r, s) for r, s in zip(hs, snaps) if r.pub in readers]
+        valid = {(e,) for (e,) in hs[0].db.execute("SELECT epoch FROM bec_epochs WHERE valid")}
+        every = set().union(*[set(s["held"]) for _, s in zip(hs, snaps)]) & valid
+        for r, s in cur:
+            if every - set(s["held"]):
+                lack = sorted(every - set(s["held"]))
+                self.fail("%s, a current reader, lacks %d valid epoch(s) others hold: %s %s" % (
+                    r.name, len(lack), lack[0][0][:12], r.db.execute(
+                        "SELECT author, holders, current FROM bec_epochs WHERE epoch=?", lack[0]).fetchone()))
+        self.count("enc.groups", len(groups))
+        self.count("enc.readers", len(cur))
+        self.count("enc.rows", sum(len(t) for t in snaps[0]["tables"].values() if isinstance(t, list)))
+
+    def check(self, hs):
+        snaps = [snapshot(r.db, self.encrypted) for r in hs]
+        self.stats["digest"] = hashlib.sha256(repr(snaps[0]).encode()).hexdigest()[:16]
+        if self.encrypted:
+            self.check_encrypted(hs, snaps)
+        for r, s in ([] if self.encrypted else zip(hs[1:], snaps[1:])):
             if s != snaps[0]:
                 self.fail("%s differs from %s: %s" % (r.name, hs[0].name, describe_diff(snaps[0], s)))
         for r in hs:
@@ -971,8 +1028,15 @@ class Sim:
         res = self.session(hs[-1], fresh, faults=False, label_a="H", label_b="F", limit=200)
         if res != "done":
             self.fail("fresh replica: sync ended with %s" % res)
-        s = snapshot(fresh.db)
-        if s != snaps[0]:
+        s = snapshot(fresh.db, self.encrypted)
+        if self.encrypted:
+            # A relay: no key, so the same ops and members, and no table.
+            if (s["heads"], [h for h, _ in s["ops"]], s["members"]) != \
+                    (snaps[0]["heads"], [h for h, _ in snaps[0]["ops"]], snaps[0]["members"]):
+                self.fail("a fresh relay synced from scratch holds other ops or members")
+            if s["tables"] or s["held"]:
+                self.fail("a fresh relay shows a table or holds a seed")
+        elif s != snaps[0]:
             self.fail("a fresh replica synced from scratch differs: %s" % describe_diff(snaps[0], s))
         fresh.db.close()
         # The root's removal of the creator acts everywhere, and the ops the
@@ -996,16 +1060,29 @@ class Sim:
         # The reference model of the membership rules, on small DAGs (it
         # knows no root ops).
         ops = list(hs[0].db.execute("SELECT hash, author, kind, target, role, deps, valid FROM bec_ops"))
+        if self.encrypted:
+            # valid under the membership rules alone (the model knows no
+            # keys): not invalid by membership; ops locked here are left out.
+            why = dict(hs[0].db.execute("SELECT hash, reason FROM bec_ops"))
+            ops = [o[:6] + (not (why[o[0]] or "").startswith("membership:"),) for o in ops]
         self.stats["ops"] = len(ops)
         if not self.root and len(ops) <= int(os.environ.get("BEC_SIM_MODEL_MAX", "400")):
             import json
             import refmodel
+            # The model knows the kinds of MEMBERSHIP.md; the encryption
+            # kinds are judged like one of them (encrypt needs an admin
+            # like a schema op; rekey and keyshare a member like app).
+            as_kind = {"encrypt": "schema", "rekey": "app", "keyshare": "app"}
+            ops = [(h, a, as_kind.get(k, k)) + tuple(o) for h, a, k, *o in ops]
             model = refmodel.evaluate([{"id": h, "author": a, "kind": k,
                                         "target": t if k in ("add", "remove") else None,
                                         "role": ro if k == "add" else None,
                                         "preds": json.loads(d)} for h, a, k, t, ro, d, _ in ops])
             got = {h: bool(v) for h, _, _, _, _, _, v in ops}
-            bad = [(h[:12], got[h], model["valid"][h]) for h in sorted(got) if got[h] != model["valid"][h]]
+            skip = {h for h, w in hs[0].db.execute("SELECT hash, reason FROM bec_ops WHERE reason LIKE 'locked:%'")} \
+                if self.encrypted else set()
+            bad = [(h[:12], got[h], model["valid"][h]) for h in sorted(got)
+                   if h not in skip and got[h] != model["valid"][h]]
             if bad:
                 self.fail("valid flags differ from the reference model (hash, bec, model): %r" % bad[:6])
             members = {pk: {"role": ro, "rank": rk} for pk, ro, rk in
@@ -1040,19 +1117,20 @@ class Sim:
         return self.stats.get("digest")
 
 
-def replay_command(seed):
+def replay_command(seed, encrypted=False):
     ext = os.environ.get("BEC_EXT", os.path.join(ROOT, "build", "bec"))
     pre = os.environ.get("LD_PRELOAD", "")
     env = ("LD_PRELOAD=%s " % pre if pre else "") + "BEC_EXT=%s " % ext
-    return "%s/usr/bin/python3 %s --seed %d -v" % (env, os.path.join("test", "sim", "bytesim.py"), seed)
+    return "%s/usr/bin/python3 %s --seed %d -v%s" % (env, os.path.join("test", "sim", "bytesim.py"), seed,
+                                                     " --encrypted" if encrypted else "")
 
 
 def replay_root_command(seed):
     return replay_command(seed) + " --root"
 
 
-def run_seed(seed, verbose=False, root=False):
-    sim = Sim(seed, verbose=verbose, root=root)
+def run_seed(seed, verbose=False, root=False, encrypted=False):
+    sim = Sim(seed, verbose=verbose, root=root, encrypted=encrypted)
     fails = sim.run()
     return sim, fails
 
@@ -1066,6 +1144,7 @@ def main(argv):
     ap.add_argument("--root", action="store_true", help="with a threshold root (Sim.root_phase)")
     ap.add_argument("--progress", action="store_true", help="one updating progress line")
     ap.add_argument("--list", action="store_true", help="one line per seed (test/soak.sh)")
+    ap.add_argument("--encrypted", action="store_true", help="an encrypted group (issue 15)")
     a = ap.parse_args(argv)
     if a.seed is not None:
         seeds = [a.seed]
@@ -1076,7 +1155,7 @@ def main(argv):
     t0 = time.time()
     total = {}
     for n, s in enumerate(seeds, 1):
-        sim, fails = run_seed(s, a.v, a.root)
+        sim, fails = run_seed(s, a.v, a.root, a.encrypted)
         for k, v in sim.stats.items():
             if k not in ("seconds", "digest"):
                 total[k] = total.get(k, 0) + v
@@ -1088,7 +1167,7 @@ def main(argv):
             nfail += 1
             for f in fails:
                 print("FAIL seed %d: %s" % (s, f), flush=True)
-            print("  replay: %s" % (replay_root_command(s) if a.root else replay_command(s)),
+            print("  replay: %s" % (replay_root_command(s) if a.root else replay_command(s, a.encrypted)),
                   flush=True)
         if a.list:
             print("seed %d %s %d ops %.2fs" % (s, "FAILED" if fails else "ok", sim.stats.get("ops", 0),
