@@ -5,7 +5,12 @@
 **   bec_store_table(name, seq)       per table name, the winning schema op
 **                                    (a create or a drop)
 **   bec_store_column(tbl, idx, name, type, pk)
-**                                    the columns of every create op
+**                                    the columns of every create op, as
+**                                    shown (its own, then added ones)
+**   bec_store_alter(tbl, seq, idx)   the ADD COLUMN ops of each create op
+**                                    that the merge does not ignore, with
+**                                    the column's index where it is shown
+**                                    (NULL: hidden); see "Schema evolution"
 **   bec_store_conflict(tbl, pk, col, seq, value)
 **                                    the concurrent writes that lost, per
 **                                    register (col -1: the row's existence)
@@ -73,11 +78,14 @@ static const char zCrdtSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_ignored("
   "  seq INTEGER PRIMARY KEY, reason TEXT NOT NULL);"
   "CREATE TABLE IF NOT EXISTS bec_store_change("
-  "  cursor INTEGER PRIMARY KEY, seq INTEGER, tbl INTEGER, kinds BLOB);";
+  "  cursor INTEGER PRIMARY KEY, seq INTEGER, tbl INTEGER, kinds BLOB);"
+  "CREATE TABLE IF NOT EXISTS bec_store_alter("
+  "  tbl INTEGER NOT NULL, seq INTEGER NOT NULL, idx INTEGER,"
+  "  PRIMARY KEY(tbl, seq)) WITHOUT ROWID;";
 
 /* 2: bec_store_ignored; shadow tables whose value columns have no type.
-** 3: bec_store_change. */
-#define TABLES_FORMAT 3
+** 3: bec_store_change.  4: bec_store_alter. */
+#define TABLES_FORMAT 4
 
 static int verdicts_all(BecCtx*, char**);
 
@@ -225,8 +233,10 @@ static int only_head(BecCtx *p, int *pbOnly){
 /**************************************************************************
 ** Schemas and the catalog.
 */
-int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
-                         char **pzErr){
+/* The schema of schema op iSchema as its payload says (a create without
+** the columns added to it since). */
+static int load_op_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
+                          char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT hash, body FROM bec_store_op "
                            "WHERE seq=?1 AND kind=5", &pStmt);
@@ -255,6 +265,142 @@ int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
   }
   sqlite3_reset(pStmt);
   return rc;
+}
+
+/**************************************************************************
+** Schema evolution: what the merge shows of a create op.
+**
+** A create op's table, as shown, is its own columns, then the column of
+** each ADD COLUMN op of it (bec_store_alter) that is valid, ordered by the
+** ADD ops' (depth, hash).  Names cannot collide with the create's columns
+** (an ADD naming a column of its author's view is ignored: verdict_add),
+** but two concurrent ADDs may pick the same name: the one by the greater
+** (depth, hash) op shows it, the other is hidden (not in the table; its
+** values stay in the ops, and it reappears if the collision goes away).  A
+** table holds at most BEC_TABLE_MAX_COL columns and BEC_TABLE_MAX_CHECK
+** CHECKs: an ADD that would pass either bound is hidden the same way.
+** Everything here is a function of the valid ops, so every replica shows
+** the same columns in the same order.
+*/
+typedef struct AddCol AddCol;
+struct AddCol { int iSeq; BecSchema *s; int bShown; };
+
+/* *pp: create op iSchema's schema as shown (see above), made from its own
+** schema pBase, which it takes over (freed, or returned as *pp). */
+static int schema_shown(BecCtx *p, BecSchema *pBase, int iSchema,
+                        BecSchema **pp, char **pzErr){
+  BecGraph *g = 0;
+  sqlite3_stmt *pStmt = 0;
+  AddCol *a = 0;
+  BecSchema **apAdd = 0;
+  u8 *aHash = 0;
+  int nA = 0, nAlloc = 0, nShown = 0, nCheck, i, j, rc;
+  *pp = 0;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_alter WHERE tbl=?1 "
+                         "ORDER BY seq", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iSchema);
+    while( sqlite3_step(pStmt)==SQLITE_ROW ){
+      int x = sqlite3_column_int(pStmt, 0);
+      if( x<1 || x>g->nNode || !g->aNode[x].bValid ) continue;
+      if( nA>=nAlloc ){
+        AddCol *aNew;
+        nAlloc = nAlloc ? 2*nAlloc : 8;
+        aNew = sqlite3_realloc64(a, sizeof(AddCol)*(sqlite3_uint64)nAlloc);
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        a = aNew;
+      }
+      a[nA].iSeq = x;
+      a[nA].s = 0;
+      a[nA].bShown = 0;
+      nA++;
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  for(i=0; rc==SQLITE_OK && i<nA; i++){
+    rc = load_op_schema(p, a[i].iSeq, &a[i].s, 0, pzErr);
+    if( rc==SQLITE_OK && a[i].s->action!=BEC_SCHEMA_ADD ) rc = SQLITE_CORRUPT;
+  }
+  if( rc==SQLITE_OK && nA==0 ){
+    *pp = pBase;
+    sqlite3_free(a);
+    return SQLITE_OK;
+  }
+  /* (depth, hash) order: insertion sort, the lists are short */
+  for(i=1; rc==SQLITE_OK && i<nA; i++){
+    AddCol t = a[i];
+    for(j=i; j>0 && later(g, a[j-1].iSeq, t.iSeq); j--) a[j] = a[j-1];
+    a[j] = t;
+  }
+  /* Names from the greatest op down: the first to take a name keeps it. */
+  nCheck = pBase->nBaseCheck;
+  for(i=nA-1; rc==SQLITE_OK && i>=0; i--){
+    const char *zName = a[i].s->aCol[0].zName;
+    int bTaken = 0;
+    for(j=0; j<pBase->nBase && !bTaken; j++){
+      bTaken = sqlite3_stricmp(pBase->aCol[j].zName, zName)==0;
+    }
+    for(j=nA-1; j>i && !bTaken; j--){
+      bTaken = a[j].bShown && sqlite3_stricmp(a[j].s->aCol[0].zName, zName)==0;
+    }
+    if( bTaken || pBase->nBase+nShown>=BEC_TABLE_MAX_COL
+     || nCheck+a[i].s->nCheck>BEC_TABLE_MAX_CHECK ){
+      continue;
+    }
+    a[i].bShown = 1;
+    nShown++;
+    nCheck += a[i].s->nCheck;
+  }
+  if( rc==SQLITE_OK ){
+    apAdd = sqlite3_malloc64(sizeof(BecSchema*)*(sqlite3_uint64)(nShown+1));
+    aHash = sqlite3_malloc64((sqlite3_uint64)(nShown+1)*BEC_HASH_BYTES);
+    if( apAdd==0 || aHash==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    for(i=0, j=0; i<nA; i++){
+      if( !a[i].bShown ) continue;
+      apAdd[j] = a[i].s;
+      memcpy(&aHash[j*BEC_HASH_BYTES], g->aNode[a[i].iSeq].aHash, BEC_HASH_BYTES);
+      j++;
+    }
+    rc = bec_schema_with_adds(pBase, nShown, apAdd, aHash, pp);
+    if( rc==SQLITE_OK ){
+      /* (the shown ADD schemas now belong to *pp) */
+      for(i=0; i<nA; i++) if( a[i].bShown ) a[i].s = 0;
+    }
+  }
+  for(i=0; i<nA; i++) bec_schema_free(a[i].s);
+  sqlite3_free(a);
+  sqlite3_free(apAdd);
+  sqlite3_free(aHash);
+  if( rc==SQLITE_OK ) bec_schema_free(pBase);
+  return rc;
+}
+
+int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
+                         char **pzErr){
+  BecSchema *s = 0;
+  int rc = load_op_schema(p, iSchema, &s, aHash, pzErr);
+  *pp = 0;
+  if( rc==SQLITE_OK && s->action==BEC_SCHEMA_CREATE ){
+    BecSchema *pShown = 0;
+    rc = schema_shown(p, s, iSchema, &pShown, pzErr);
+    if( rc ){
+      bec_schema_free(s);
+      return rc;
+    }
+    s = pShown;
+  }
+  if( rc ){
+    bec_schema_free(s);
+    return rc;
+  }
+  *pp = s;
+  return SQLITE_OK;
 }
 
 int bec_crdt_schema_is(BecCtx *p, int iSeq, const BecSchema *s, int *pbSame,
@@ -696,9 +842,11 @@ static int check_eval(BecCrdt *pC, const u8 *aHash, const BecSchema *s,
   return rc;
 }
 
-int bec_crdt_constraints(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
-                         const BecValue *aVal, const u8 *abSet, int *peRule,
-                         int *piWhich, char **pzErr){
+/* bec_crdt_constraints for a schema of one op: a create's own columns, or
+** an ADD op's one column (the CHECK texts name columns as that op did). */
+static int constraints_of(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
+                          const BecValue *aVal, const u8 *abSet, int *peRule,
+                          int *piWhich, char **pzErr){
   BecCrdt *pC = 0;
   int rc, i, g, iType = -1, iFail = -1;
   *peRule = BEC_RULE_OK;
@@ -753,6 +901,35 @@ int bec_crdt_constraints(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
       *peRule = BEC_RULE_GCHECK;
       *piWhich = iFail;
     }
+  }
+  return rc;
+}
+
+int bec_crdt_constraints(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
+                         const BecValue *aVal, const u8 *abSet, int *peRule,
+                         int *piWhich, char **pzErr){
+  BecSchema base = *s;
+  int rc, i, iCheck = s->nBaseCheck;
+  *peRule = BEC_RULE_OK;
+  *piWhich = -1;
+  if( !s->bConstrained ) return SQLITE_OK;
+  /* The create's own columns: its schema as the op made it. */
+  base.nCol = s->nBase;
+  base.nCheck = s->nBaseCheck;
+  rc = constraints_of(p, aSchemaHash, &base, aVal, abSet, peRule, piWhich,
+                      pzErr);
+  /* Each added column: its ADD op's schema, in column order. */
+  for(i=s->nBase; rc==SQLITE_OK && *peRule==BEC_RULE_OK && i<s->nCol; i++){
+    const BecSchema *pA = s->apAdd ? s->apAdd[i-s->nBase] : 0;
+    int iW = -1;
+    if( pA==0 ) continue;
+    if( abSet[i] ){
+      rc = constraints_of(p, &s->aAddHash[(i-s->nBase)*BEC_HASH_BYTES], pA,
+                          &aVal[i], &abSet[i], peRule, &iW, pzErr);
+      if( *peRule==BEC_RULE_TYPE || *peRule==BEC_RULE_NOTNULL ) *piWhich = i;
+      else if( *peRule ) *piWhich = iCheck + iW;
+    }
+    iCheck += pA->nCheck;
   }
   return rc;
 }
@@ -1047,6 +1224,197 @@ static int locked_reason(BecCtx *p, int x, char **pzLock){
   return rc;
 }
 
+/* *piSeq: the create op an ADD COLUMN op s alters, if it is a create op in
+** the causal past pAnc answers that the merge applies (*ppCreate: its
+** schema, if ppCreate is not 0); else 0 with *pzReason why. */
+static int add_target(BecCtx *p, const BecGraph *g, Anc *pAnc,
+                      const BecSchema *s, int *piSeq, BecSchema **ppCreate,
+                      char **pzReason){
+  BecSchema *pC = 0;
+  char *zErr = 0;
+  int rc, iSeq = 0, bOk = 0;
+  *piSeq = 0;
+  if( ppCreate ) *ppCreate = 0;
+  rc = bec_dag_seq_of(p, s->aCreate, &iSeq);
+  if( rc ) return rc;
+  if( iSeq<1 || iSeq>g->nNode || !anc_covers(pAnc, iSeq, &rc) ){
+    if( rc ) return rc;
+    reason_set(pzReason, &rc, "ignored: ADD COLUMN %s to a table whose create "
+               "op is not in the op's causal past", s->aCol[0].zName);
+    return rc;
+  }
+  if( g->aNode[iSeq].kind==BEC_KIND_SCHEMA ){
+    rc = load_op_schema(p, iSeq, &pC, 0, &zErr);
+    sqlite3_free(zErr);
+    if( rc ){
+      /* (a locked or undecodable schema op is not a table's) */
+      pC = 0;
+      rc = SQLITE_OK;
+    }
+  }
+  if( pC && pC->action==BEC_SCHEMA_CREATE ){
+    rc = schema_applies(p, iSeq, pC, &bOk);
+  }
+  if( rc==SQLITE_OK && !bOk ){
+    reason_set(pzReason, &rc, "ignored: ADD COLUMN %s names an op that is not "
+               "a create op the merge applies", s->aCol[0].zName);
+  }
+  if( rc==SQLITE_OK && bOk ){
+    *piSeq = iSeq;
+    if( ppCreate ){ *ppCreate = pC; pC = 0; }
+  }
+  bec_schema_free(pC);
+  return rc;
+}
+
+/* The verdict on ADD COLUMN op s whose causal past pAnc answers: it
+** applies to a create op there that the merge applies, with the same table
+** options, a column of bec's closed form whose CHECKs read it alone and
+** pass its DEFAULT, and a name that no column of the table has in the
+** author's view (the create's, and those of the ADD ops in its causal
+** past that the merge does not ignore). */
+static int verdict_add(BecCtx *p, const BecGraph *g, Anc *pAnc, BecSchema *s,
+                       char **pzReason){
+  BecSchema *pC = 0;
+  sqlite3_stmt *pStmt = 0;
+  int rc, iSeq = 0, nCol = 0, bTaken = 0, i;
+  int *aSeq = 0, nSeq = 0;
+  *pzReason = 0;
+  rc = add_target(p, g, pAnc, s, &iSeq, &pC, pzReason);
+  if( rc || *pzReason ) return rc;
+  if( s->opts!=pC->opts ){
+    reason_set(pzReason, &rc, "ignored: schema: ADD COLUMN %s: the table "
+               "options differ from table %s's", s->aCol[0].zName, pC->zName);
+  }
+  if( rc==SQLITE_OK && *pzReason==0 ) rc = verdict_schema(p, s, pzReason);
+  if( rc || *pzReason ){
+    bec_schema_free(pC);
+    return rc;
+  }
+  for(i=0; i<pC->nCol; i++){
+    if( sqlite3_stricmp(pC->aCol[i].zName, s->aCol[0].zName)==0 ) bTaken = 1;
+  }
+  nCol = pC->nCol;
+  rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_alter WHERE tbl=?1 "
+                       "ORDER BY seq", &pStmt);
+  if( rc==SQLITE_OK ){
+    aSeq = sqlite3_malloc64(sizeof(int)*(sqlite3_uint64)(g->nNode+1));
+    if( aSeq==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iSeq);
+    while( sqlite3_step(pStmt)==SQLITE_ROW && nSeq<=g->nNode ){
+      aSeq[nSeq++] = sqlite3_column_int(pStmt, 0);
+    }
+    rc = sqlite3_reset(pStmt);
+  }
+  /* (the statement is reset before load_op_schema uses the cache) */
+  for(i=0; rc==SQLITE_OK && i<nSeq; i++){
+    BecSchema *pA = 0;
+    char *zErr = 0;
+    if( aSeq[i]==pAnc->x || !anc_covers(pAnc, aSeq[i], &rc) ) continue;
+    rc = load_op_schema(p, aSeq[i], &pA, 0, &zErr);
+    sqlite3_free(zErr);
+    if( rc==SQLITE_OK ){
+      nCol++;
+      if( sqlite3_stricmp(pA->aCol[0].zName, s->aCol[0].zName)==0 ) bTaken = 1;
+    }
+    bec_schema_free(pA);
+  }
+  sqlite3_free(aSeq);
+  if( rc==SQLITE_OK && bTaken ){
+    reason_set(pzReason, &rc, "ignored: schema: ADD COLUMN %s: table %s has a "
+               "column of that name", s->aCol[0].zName, pC->zName);
+  }else if( rc==SQLITE_OK && nCol>=BEC_TABLE_MAX_COL ){
+    reason_set(pzReason, &rc, "ignored: schema: ADD COLUMN %s: table %s has "
+               "%d columns already", s->aCol[0].zName, pC->zName,
+               BEC_TABLE_MAX_COL);
+  }
+  if( *pzReason ) reason_clean(*pzReason);
+  bec_schema_free(pC);
+  return rc;
+}
+
+int bec_crdt_alter_judge(BecCtx *p, BecSchema *pAdd, char **pzWhy){
+  BecGraph *g = 0;
+  Anc anc;
+  char *zErr = 0;
+  int rc = bec_graph_get(p, &g, &zErr);
+  *pzWhy = 0;
+  sqlite3_free(zErr);
+  if( rc ) return rc;
+  memset(&anc, 0, sizeof(anc));
+  anc_init(&anc, g, g->nNode+1, 0, 0, 1);
+  rc = verdict_add(p, g, &anc, pAdd, pzWhy);
+  anc_free(&anc);
+  if( rc==SQLITE_OK && *pzWhy ){
+    /* (as the local statement's error: without the merge's prefix) */
+    const char *zPre = "ignored: schema: ";
+    if( strncmp(*pzWhy, zPre, strlen(zPre))==0 ){
+      memmove(*pzWhy, *pzWhy+strlen(zPre), strlen(*pzWhy+strlen(zPre))+1);
+    }
+  }
+  return rc;
+}
+
+/* Replaces *ppS, the schema of create op number iTable of write wr, by the
+** schema its changes are read by: the create's own columns, then the
+** column of each ADD op the write lists for that table, in that order.
+** Each must be an ADD COLUMN of that table in the causal past pAnc answers
+** that the merge does not ignore; else *pzReason says which is not. */
+static int write_schema(BecCtx *p, const BecGraph *g, Anc *pAnc,
+                        const BecWriteReader *wr, int iTable, BecSchema **ppS,
+                        char **pzReason){
+  const int nAdd = wr->anAdd[iTable];
+  BecSchema *apAdd[BEC_ADD_MAX];
+  BecSchema *pW = 0;
+  int rc = SQLITE_OK, k, n = 0;
+  if( nAdd==0 ) return SQLITE_OK;
+  for(k=0; rc==SQLITE_OK && k<nAdd; k++){
+    const u8 *aH = &wr->aAddHash[(wr->aiAdd[iTable]+k)*BEC_HASH_BYTES];
+    BecSchema *pA = 0;
+    char *zErr = 0;
+    int iSeq = 0, bOk = 0;
+    rc = bec_dag_seq_of(p, aH, &iSeq);
+    if( rc==SQLITE_OK && iSeq>=1 && iSeq<=g->nNode
+     && anc_covers(pAnc, iSeq, &rc) && g->aNode[iSeq].kind==BEC_KIND_SCHEMA ){
+      if( load_op_schema(p, iSeq, &pA, 0, &zErr)==SQLITE_OK
+       && pA->action==BEC_SCHEMA_ADD
+       && memcmp(pA->aCreate, &wr->aTableHash[iTable*BEC_HASH_BYTES],
+                 BEC_HASH_BYTES)==0 ){
+        rc = schema_applies(p, iSeq, pA, &bOk);
+      }
+      sqlite3_free(zErr);
+    }
+    if( rc==SQLITE_OK && !bOk ){
+      char zHex[2*BEC_HASH_BYTES+1];
+      bec_hex_encode(aH, BEC_HASH_BYTES, zHex);
+      reason_set(pzReason, &rc, "ignored: write to table %s names op %.12s, "
+                 "not an ADD COLUMN of it in the op's causal past that the "
+                 "merge applies", (*ppS)->zName, zHex);
+      bec_schema_free(pA);
+      pA = 0;
+    }
+    if( pA ) apAdd[n++] = pA;
+    if( *pzReason ) break;
+  }
+  if( rc==SQLITE_OK && *pzReason==0 ){
+    rc = bec_schema_with_adds(*ppS, n, apAdd,
+                              &wr->aAddHash[wr->aiAdd[iTable]*BEC_HASH_BYTES], &pW);
+    if( rc==SQLITE_RANGE ){
+      rc = SQLITE_OK;
+      reason_set(pzReason, &rc, "ignored: write to table %s names more added "
+                 "columns or CHECKs than a table holds", (*ppS)->zName);
+    }else if( rc==SQLITE_OK ){
+      n = 0;                    /* (they belong to pW) */
+      bec_schema_free(*ppS);
+      *ppS = pW;
+    }
+  }
+  for(k=0; k<n; k++) bec_schema_free(apAdd[k]);
+  return rc;
+}
+
 /* Examines a write op whose causal past pAnc answers (its own seq may be
 ** nNode+1: not stored yet).  If its bytes are malformed: a refusal in
 ** *pRefuse (acceptance), or, with pRefuse 0, BEC_MALFORMED with *pzErr (a
@@ -1110,7 +1478,7 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
       }
       if( rc ) break;
     }
-    rc = bec_crdt_load_schema(p, iSchema, &aSchema[i], 0, pzErr);
+    rc = load_op_schema(p, iSchema, &aSchema[i], 0, pzErr);
     if( rc ) break;
     if( aSchema[i]->action!=BEC_SCHEMA_CREATE ){
       reason_set(pzReason, &rc, "ignored: write names a drop of table %s, "
@@ -1122,6 +1490,16 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
       if( rc==SQLITE_OK && !bOk ){
         reason_set(pzReason, &rc, "ignored: write to table %s, whose create "
                    "op is ignored", aSchema[i]->zName);
+      }
+      if( rc==SQLITE_OK && bOk ){
+        /* the added columns it writes (docs/tables.md, "Schema evolution") */
+        char *zWhy = 0;
+        rc = write_schema(p, g, pAnc, &wr, i, &aSchema[i], &zWhy);
+        if( zWhy ){
+          if( *pzReason==0 ){ *pzReason = zWhy; zWhy = 0; }
+          sqlite3_free(zWhy);
+          bParse = 0;
+        }
       }
       if( rc==SQLITE_OK && pRefuse && pRefuse->rc==0
        && (aSchema[i]->opts & BEC_OPT_ADMIN) ){
@@ -1242,7 +1620,15 @@ static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
   if( pOp->kind==BEC_KIND_SCHEMA ){
     BecSchema *s = 0;
     rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
-    if( rc==SQLITE_OK ) rc = verdict_schema(p, s, pzReason);
+    if( rc==SQLITE_OK && s->action==BEC_SCHEMA_ADD ){
+      Anc anc;
+      memset(&anc, 0, sizeof(anc));
+      anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+      rc = verdict_add(p, g, &anc, s, pzReason);
+      anc_free(&anc);
+    }else if( rc==SQLITE_OK ){
+      rc = verdict_schema(p, s, pzReason);
+    }
     bec_schema_free(s);
   }else{
     Anc anc;
@@ -2675,6 +3061,10 @@ static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
       continue;
     }
     sqlite3_free(aPlain);
+    if( rc==SQLITE_OK && s->action==BEC_SCHEMA_ADD ){
+      bec_schema_free(s);       /* (an alter wins no name) */
+      continue;
+    }
     if( rc==SQLITE_OK && sqlite3_stricmp(s->zName, zName)==0 ){
       int bOk = 0;
       rc = schema_applies(p, x, s, &bOk);
@@ -2704,6 +3094,91 @@ int bec_crdt_winner_of_ops(BecCtx *p, const char *zName, int *piWin,
   return rc;
 }
 
+/* Shows the columns of create op iCreate as the valid ADD ops make them:
+** bec_store_column and bec_store_alter.idx follow, and if the table is
+** shown here its virtual table is declared again, with its rows rebuilt
+** from the ops (xCreate).  Its xDestroy signs nothing (bRedeclare). */
+static int alter_show(BecCtx *p, int iCreate, char **pzErr){
+  BecCrdt *pC = p->pCrdt;
+  BecSchema *s = 0;
+  sqlite3_stmt *pStmt = 0;
+  int rc, i, bLive = 0, bShown = 0;
+  rc = bec_crdt_load_schema(p, iCreate, &s, 0, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_alter SET idx=NULL WHERE tbl=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iCreate);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  for(i=s ? s->nBase : 0; rc==SQLITE_OK && i<s->nCol; i++){
+    int iAdd = 0;
+    rc = bec_dag_seq_of(p, &s->aAddHash[(i-s->nBase)*BEC_HASH_BYTES], &iAdd);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "UPDATE bec_store_alter SET idx=?3 WHERE tbl=?1 "
+                           "AND seq=?2", &pStmt);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iCreate);
+      sqlite3_bind_int(pStmt, 2, iAdd);
+      sqlite3_bind_int(pStmt, 3, i);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_column WHERE tbl=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iCreate);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = store_columns(p, iCreate, s);
+  if( rc==SQLITE_OK ) rc = is_live(p, iCreate, &bLive);
+  if( rc==SQLITE_OK && bLive ) rc = tab_shown(p, s->zName, &bShown);
+  if( rc==SQLITE_OK && bShown && !p->bNested && pC ){
+    char *zId = bec_sql_ident(s->zName, 0);
+    if( zId==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      pC->bRedeclare = 1;
+      rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
+      pC->bRedeclare = 0;
+      sqlite3_free(zId);
+    }
+    if( rc==SQLITE_OK ) rc = show_table(p, iCreate, s, pzErr);
+  }
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot apply the columns of table %s: %s",
+                             s ? s->zName : "?", bec_rc_text(p->db, rc));
+  }
+  bec_schema_free(s);
+  return rc;
+}
+
+/* ADD COLUMN op iSeq (schema s, not ignored) was stored, or became
+** readable (e2ee): the table it alters shows its column if bValid. */
+static int alter_stored(BecCtx *p, int iSeq, const BecSchema *s, int bValid,
+                        char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, iCreate = 0;
+  rc = bec_dag_seq_of(p, s->aCreate, &iCreate);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_alter(tbl, seq) "
+                         "VALUES(?1, ?2)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iCreate);
+    sqlite3_bind_int(pStmt, 2, iSeq);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK && bValid ) rc = alter_show(p, iCreate, pzErr);
+  return rc;
+}
+
 static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   BecSchema *s = 0;
@@ -2714,16 +3189,15 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   int rc, iOld = 0;
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ){
-    /* e2ee: a locked or undecryptable schema op is ignored with why. */
+    /* e2ee: a locked or undecryptable schema op is ignored with why; so is
+    ** one not in bec's closed form, or an ADD COLUMN that cannot apply:
+    ** stored, ignored, never partly applied. */
     rc = verdict_stored(p, g, iSeq, 0, pOp, &zReason, pzErr);
-    if( rc==SQLITE_OK && zReason
-     && strncmp(zReason, BEC_E2EE_LOCKED_PREFIX, 8)==0 ){
+    if( rc==SQLITE_OK && zReason ){
       rc = ignore_op(p, iSeq, zReason);
       sqlite3_free(zReason);
       return rc;
     }
-    sqlite3_free(zReason);
-    zReason = 0;
   }
   if( rc==SQLITE_OK ){
     rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
@@ -2731,15 +3205,13 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   }
   if( rc==SQLITE_OK ) rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
   sqlite3_free(aPlain);
-  if( rc==SQLITE_OK ) rc = verdict_schema(p, s, &zReason);
-  if( rc==SQLITE_OK && zReason ){
-    /* Not in bec's closed form: stored, ignored, never partly applied. */
-    rc = ignore_op(p, iSeq, zReason);
-    sqlite3_free(zReason);
+  if( rc ){
     bec_schema_free(s);
     return rc;
   }
-  if( rc ){
+  if( s->action==BEC_SCHEMA_ADD ){
+    /* An alter: the table it alters, not a name, is what it changes. */
+    rc = alter_stored(p, iSeq, s, g->aNode[iSeq].bValid, pzErr);
     bec_schema_free(s);
     return rc;
   }
@@ -2931,6 +3403,22 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
       /* s is a copy: end the read of the op's row now, or the DROP TABLE
       ** of set_winner finds this statement active (SQLITE_LOCKED). */
       sqlite3_reset(pStmt);
+      if( rc==SQLITE_OK && s->action==BEC_SCHEMA_ADD ){
+        int bIgnored = 0;
+        sqlite3_stmt *pI = 0;
+        rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_ignored WHERE seq=?1", &pI);
+        if( rc==SQLITE_OK ){
+          sqlite3_bind_int(pI, 1, x);
+          bIgnored = sqlite3_step(pI)==SQLITE_ROW;
+          rc = sqlite3_reset(pI);
+        }
+        if( rc==SQLITE_OK && !bIgnored ){
+          rc = alter_stored(p, x, s, 1, pzErr);
+        }
+        bec_schema_free(s);
+        sqlite3_free(aPlain);
+        continue;
+      }
       if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, s->zName, &iOld);
       if( rc==SQLITE_OK ) rc = compute_winner(p, g, s->zName, &iWin, &pWin, pzErr);
       if( rc==SQLITE_OK && iWin!=iOld ){
@@ -3084,6 +3572,23 @@ int bec_crdt_flush(BecCtx *p, char **pzErr){
   bec_buf_append_u8(&pay, BEC_TABLE_FORMAT, &rc);
   bec_buf_append_varint(&pay, (u64)pC->nTable, &rc);
   bec_buf_append(&pay, pC->aTableHash, (i64)pC->nTable*BEC_HASH_BYTES, &rc);
+  {
+    /* Per table, the ADD ops of the columns it shows: the changes' masks
+    ** cover its columns as shown (bec_write_body maps them back). */
+    int i, k;
+    for(k=0; k<2; k++){
+      for(i=0; i<pC->nTable; i++){
+        const BecTab *t;
+        for(t=pC->pTabList; t && t->iSchema!=pC->aTable[i]; t=t->pNext){}
+        if( k==0 ){
+          bec_buf_append_varint(&pay, t ? (u64)(t->pSchema->nCol-t->pSchema->nBase) : 0, &rc);
+        }else if( t && t->pSchema->nCol>t->pSchema->nBase ){
+          bec_buf_append(&pay, t->pSchema->aAddHash,
+              (i64)(t->pSchema->nCol-t->pSchema->nBase)*BEC_HASH_BYTES, &rc);
+        }
+      }
+    }
+  }
   bec_buf_append_varint(&pay, (u64)pC->nChange, &rc);
   bec_buf_append(&pay, pC->chg.a, pC->chg.n, &rc);
   if( rc==SQLITE_OK && pay.n>BEC_MAX_PAYLOAD ){

@@ -547,7 +547,7 @@ static int is_option(const char *z){
 
 /* Parses the module arguments into a schema, with its constraints judged
 ** (bec_crdt_schema_judge).  *pzErr says what is wrong. */
-static int parse_args(BecCtx *pCtx, const char *zTab, int nArg,
+static int parse_args(BecCtx *pCtx, int eAction, const char *zTab, int nArg,
                       const char *const *azArg, BecSchema **pp, char **pzErr){
   const char *azCol[BEC_TABLE_MAX_COL], *azType[BEC_TABLE_MAX_COL];
   int anCol[BEC_TABLE_MAX_COL], anType[BEC_TABLE_MAX_COL], aiPk[BEC_TABLE_MAX_COL];
@@ -749,7 +749,7 @@ static int parse_args(BecCtx *pCtx, const char *zTab, int nArg,
                                zTab);
   }
   if( rc==SQLITE_OK ){
-    rc = bec_schema_new(BEC_SCHEMA_CREATE, zTab, (int)strlen(zTab), nCol,
+    rc = bec_schema_new(eAction, zTab, (int)strlen(zTab), nCol,
                         azCol, anCol, azType, anType, aiPk, pp);
   }
   if( rc==SQLITE_OK ) rc = bec_schema_constrain(*pp, &pP->d);
@@ -853,7 +853,7 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     /* Showing the group's table of that name (the merge shows the winning
     ** create with the declaration it implies), or a new table? */
     int bSame = 0;
-    rc = parse_args(p, zName, argc-3, &argv[3], &s, &zErr);
+    rc = parse_args(p, BEC_SCHEMA_CREATE, zName, argc-3, &argv[3], &s, &zErr);
     if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, zName, &iSchema);
     if( rc==SQLITE_OK && iSchema ){
       rc = bec_crdt_schema_is(p, iSchema, s, &bSame, &zErr);
@@ -881,7 +881,7 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     int iWin = 0;
     {
       BecSchema *pNew = 0;
-      rc = parse_args(p, zName, argc-3, &argv[3], &pNew, &zErr);
+      rc = parse_args(p, BEC_SCHEMA_CREATE, zName, argc-3, &argv[3], &pNew, &zErr);
       if( rc==SQLITE_OK ) rc = append_schema(p, pNew, aHash, &zErr);
       bec_schema_free(pNew);
     }
@@ -971,6 +971,8 @@ static int tabDestroy(sqlite3_vtab *pVtab){
   ** when another op wins it (stored already, the catalog not yet told); a
   ** DROP TABLE of the table that still wins is the app's: sign it first. */
   rc = bec_crdt_winner_of_ops(p, t->pSchema->zName, &iWin, &zErr);
+  /* (the merge declaring the table again with other columns: an alter) */
+  if( rc==SQLITE_OK && p->pCrdt && p->pCrdt->bRedeclare ) iWin = 0;
   if( rc==SQLITE_OK && iWin==t->iSchema ){
     BecSchema *s = 0;
     u8 aHash[BEC_HASH_BYTES];
@@ -2196,6 +2198,8 @@ static int columnsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
                      &op, &zErr);
   if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, &s, &zErr);
   sqlite3_free(zErr);
+  /* an added column: its ADD op's one column */
+  if( rc==SQLITE_OK && s->action==BEC_SCHEMA_ADD ) iCol = 0;
   if( rc || iCol<0 || iCol>=s->nCol ){
     bec_schema_free(s);
     sqlite3_result_error(ctx, "bec_columns: a stored schema op does not decode", -1);
@@ -2242,13 +2246,109 @@ static const BecTableDef columnsDef = {
   "bec_columns",
   "CREATE TABLE x(tbl TEXT, cid INTEGER, name TEXT, type TEXT, \"notnull\" "
   "INTEGER, dflt TEXT, \"check\" TEXT, merge TEXT)",
-  "SELECT t.name, k.idx, k.name, k.type, o.body, NULL, NULL, NULL"
+  "SELECT t.name, k.idx, k.name, k.type, coalesce((SELECT a.body FROM"
+  " bec_store_alter x JOIN bec_store_op a ON a.seq=x.seq WHERE x.tbl=t.seq"
+  " AND x.idx=k.idx), o.body), NULL, NULL, NULL"
   " FROM bec_store_table t JOIN bec_store_column k ON k.tbl=t.seq"
   " JOIN bec_store_op o ON o.seq=t.seq WHERE 1",
   "ORDER BY t.name, k.idx",
   { { 0, 3, "t.name=?" } },
   columnsColumn, 0
 };
+
+/**************************************************************************
+** bec_alter(table, change): schema evolution (docs/tables.md).  Signs one
+** schema op naming the table's create op; every replica then shows the
+** changed columns, with the rows kept.  Supported: ADD COLUMN <column
+** definition>.  Returns the op's id (hex).
+*/
+static void alterFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  const char *zTab = (const char*)sqlite3_value_text(argv[0]);
+  const char *z = (const char*)sqlite3_value_text(argv[1]);
+  BecCrdt *pC = 0;
+  BecSchema *s = 0, *pAdd = 0;
+  u8 aCreate[BEC_HASH_BYTES], aHash[BEC_HASH_BYTES];
+  char *zErr = 0;
+  int rc, iSchema = 0;
+  (void)argc;
+  if( zTab==0 || z==0 ){
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_alter: give a table "
+                 "name and a change, e.g. 'ADD COLUMN n INTEGER NOT NULL "
+                 "DEFAULT 0'"));
+    return;
+  }
+  rc = bec_crdt_get(p, &pC);
+  if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p, &zErr);
+  if( rc==SQLITE_OK && pC->bTxn && pC->nChange>0 ){
+    zErr = sqlite3_mprintf("commit the writes to bec tables before altering "
+                           "a bec table in the same transaction");
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, zTab, &iSchema);
+  if( rc==SQLITE_OK && iSchema ){
+    rc = bec_crdt_load_schema(p, iSchema, &s, aCreate, &zErr);
+    if( rc==SQLITE_OK && s->action!=BEC_SCHEMA_CREATE ) iSchema = 0;
+  }
+  if( rc==SQLITE_OK && iSchema==0 ){
+    zErr = sqlite3_mprintf("no bec table %s", zTab);
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ){
+    while( is_space(*z) ) z++;
+    if( word_is(z, "ADD") ){
+      const char *azArg[3];
+      int nArg = 1;
+      z += 3;
+      while( is_space(*z) ) z++;
+      if( word_is(z, "COLUMN") ) z += 6;
+      /* The table's options decide the column's strict type; the ADD op
+      ** records them (the merge ignores one whose options differ). */
+      azArg[0] = z;
+      if( s->opts & BEC_OPT_STRICT ) azArg[nArg++] = "strict=1";
+      if( s->opts & BEC_OPT_ADMIN ) azArg[nArg++] = "write='admin'";
+      rc = parse_args(p, BEC_SCHEMA_ADD, s->zName, nArg, azArg, &pAdd, &zErr);
+    }else{
+      zErr = sqlite3_mprintf("unsupported change \"%s\" (supported: ADD "
+          "COLUMN <column definition>; RENAME COLUMN, DROP COLUMN and RENAME "
+          "TO are not supported yet)", z);
+      rc = SQLITE_ERROR;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    char *zWhy = 0;
+    memcpy(pAdd->aCreate, aCreate, BEC_HASH_BYTES);
+    /* The merge's verdict on the op, before it is signed. */
+    rc = bec_crdt_alter_judge(p, pAdd, &zWhy);
+    if( rc==SQLITE_OK && zWhy ){
+      zErr = zWhy;
+      rc = SQLITE_ERROR;
+    }else{
+      sqlite3_free(zWhy);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    BecBuf pay, sealed;
+    memset(&pay, 0, sizeof(pay));
+    memset(&sealed, 0, sizeof(sealed));
+    bec_schema_encode(&pay, pAdd, &rc);
+    /* e2ee: in an encrypted group the op carries the envelope.  Not
+    ** nested: the merge declares the table again (alter_show). */
+    if( rc==SQLITE_OK ){
+      rc = bec_e2ee_seal(p, BEC_KIND_SCHEMA, pay.a, pay.n, 1, &sealed, &zErr);
+    }
+    if( rc==SQLITE_OK ){
+      rc = bec_dag_append(p, BEC_KIND_SCHEMA, sealed.n ? sealed.a : pay.a,
+                          sealed.n ? sealed.n : pay.n, aHash, &zErr);
+    }
+    bec_buf_free(&sealed);
+    bec_buf_free(&pay);
+  }
+  bec_schema_free(s);
+  bec_schema_free(pAdd);
+  if( rc ) bec_fn_error_in(ctx, "bec_alter", rc, zErr);
+  else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
+}
 
 static void module_destroy(void *pArg){
   BecCtx *p = (BecCtx*)pArg;
@@ -2268,6 +2368,12 @@ int bec_table_register(sqlite3 *db, BecCtx *pCtx){
     ** page_next it does nothing. */
     rc = sqlite3_create_function_v2(db, "bec_scan_page", -1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, bec_ctx_ref(pCtx), scanPageFunc, 0, 0,
+        bec_ctx_unref);
+  }
+  if( rc==SQLITE_OK ){
+    /* Signs an op: never from a view or trigger. */
+    rc = sqlite3_create_function_v2(db, "bec_alter", 2,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, bec_ctx_ref(pCtx), alterFunc, 0, 0,
         bec_ctx_unref);
   }
   if( rc ) return rc;

@@ -582,7 +582,7 @@ class Scenario:
             written = {i: 1 for i in nonkey[:1]}
             good = write_payload([h], [(0, keys, written, len(tcols))])
             if cat == "write.version":
-                payload = bytes([2]) + good[1:]
+                payload = bytes([rng.choice([1, 3])]) + good[1:]
             elif cat == "write.truncated":
                 payload = good[:rng.randrange(1, len(good))]
             elif cat == "write.trailing":
