@@ -3003,7 +3003,11 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
   }
   if( rc==SQLITE_OK && pNew && pNew->action==BEC_SCHEMA_CREATE
    && !p->bNested ){
-    rc = show_table(p, iNew, pNew, pzErr);
+    /* (with the columns its valid ADD ops gave it, if any) */
+    BecSchema *pShown = 0;
+    rc = bec_crdt_load_schema(p, iNew, &pShown, 0, pzErr);
+    if( rc==SQLITE_OK ) rc = show_table(p, iNew, pShown, pzErr);
+    bec_schema_free(pShown);
   }
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot apply the schema of table %s: %s",

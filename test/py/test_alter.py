@@ -365,8 +365,31 @@ def test_removed_author():
     T.eq(st["todos"], [("1", "x", 0)], "the rows stay")
 
 
+def test_revived_keeps_columns():
+    """A drop that becomes invalid (its author removed concurrently) makes
+    the create win again: the table comes back with its added columns and
+    rows, and nothing is signed for it."""
+    g = Group(n=3)
+    a, b = g.reps[0], g.reps[1]
+    g.member(b, "admin")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(%s)" % TODOS)
+    a.execute("INSERT INTO todos VALUES('1', 'x', 0)")
+    a.execute("SELECT bec_alter('todos', 'ADD COLUMN prio INTEGER DEFAULT 4')")
+    a.execute("UPDATE todos SET prio = 6")
+    deliver(b, bodies(a))
+    drop = g.op("schema", g.heads(), bytes([2, 2, 5]) + b"todos", key=ADMIN2)
+    deliver(a, [drop])
+    T.eq(one(a, "SELECT count(*) FROM sqlite_schema WHERE name='todos'"), 0, "dropped on a")
+    b.execute("SELECT bec_remove_member(?)", (ADMIN2.hex,))
+    g.spread(bodies(a) + bodies(b), seed=5)
+    st = g.converged("revived")
+    T.eq(st["todos.cols"], ["id", "title", "done", "prio"], "revived with its added column")
+    T.eq(st["todos"], [("1", "x", 0, 6)], "and its rows")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='schema'"), 3, "create, add, drop: no new create")
+
+
 for fn in [test_sql_surface, test_concurrent_add_and_write, test_same_name, test_hostile,
-           test_removed_author]:
+           test_removed_author, test_revived_keeps_columns]:
     try:
         fn()
     except Exception as e:           # a crash in one test is one failure
