@@ -853,6 +853,8 @@ int bec_root_register(sqlite3*, BecCtx*);
 #define BEC_SCHEMA_CREATE    1
 #define BEC_SCHEMA_DROP      2
 #define BEC_SCHEMA_ADD       3     /* ALTER: ADD COLUMN (bec_alter) */
+#define BEC_SCHEMA_RENAME    4     /* ALTER: RENAME COLUMN */
+#define BEC_SCHEMA_DROPCOL   5     /* ALTER: DROP COLUMN */
 #define BEC_ADD_MAX          255   /* ADD COLUMN ops one write names per table */
 #define BEC_VAL_NULL         0     /* value tags */
 #define BEC_VAL_INT          1
@@ -898,6 +900,8 @@ struct BecColumn {
                       ** bytes in the schema's allocation */
   int eStrict;        /* strict table: BEC_STRICT_* of the type, else 0 */
   int iGroup;         /* merge group (docs/tables.md), -1 if none */
+  int bHidden;        /* a create's column dropped, or whose name another
+                      ** column shows: kept, never shown or written */
 };
 /* A CHECK constraint as recorded: text, optional name, and the columns it
 ** reads (aRead, a bit per column index). */
@@ -930,7 +934,13 @@ struct BecSchema {
   ** column and names its create op. */
   int nBase;          /* columns of the create op itself */
   int nBaseCheck;     /* its CHECKs (aCheck[nBaseCheck..]: of added ones) */
-  u8 aCreate[BEC_HASH_BYTES];  /* BEC_SCHEMA_ADD: the create op altered */
+  u8 aCreate[BEC_HASH_BYTES];  /* BEC_SCHEMA_ADD, _RENAME, _DROPCOL: the
+                               ** create op altered */
+  u8 aTarget[BEC_HASH_BYTES];  /* _RENAME, _DROPCOL: the column's id, the */
+  int iTarget;                 /* op that introduced it and its index there
+                               ** (a RENAME's new name is aCol[0].zName) */
+  BecSchema *pBase;   /* a create as shown: its own schema (the names its
+                      ** CHECKs use), owned; 0 if it is that schema */
   u8 *aAddHash;       /* per added column i: its ADD op's hash at
                       ** [(i-nBase)*BEC_HASH_BYTES] (in pAdd) */
   BecSchema **apAdd;  /* per added column: its ADD op's schema (in pAdd) */
@@ -1015,11 +1025,12 @@ int bec_write_body(BecWriteReader*, const BecSchema*, int bDelete,
                    BecValue *aVal, u8 *abSet) BEC_WARN_UNUSED;
 /* Builds in *pp the schema of create pBase with the added columns of the
 ** ADD ops apAdd[0..nAdd-1] (hashes aHash, nAdd*32 bytes) after its own, in
-** that order.  On success the schemas apAdd[i] belong to *pp (pBase stays
-** the caller's); SQLITE_RANGE if the columns or CHECKs are too many. */
+** that order, named azName[i] (0: as their ops name them).  On success the
+** schemas apAdd[i] belong to *pp (pBase stays the caller's); SQLITE_RANGE
+** if the columns or CHECKs are too many. */
 int bec_schema_with_adds(const BecSchema *pBase, int nAdd,
                          BecSchema *const *apAdd, const u8 *aHash,
-                         BecSchema **pp);
+                         const char *const *azName, BecSchema **pp);
 int bec_write_close(BecWriteReader*) BEC_WARN_UNUSED;
 
 /**************************************************************************
@@ -1131,6 +1142,9 @@ struct BecCrdt {
   int bRedeclare;                 /* the merge re-declares a table whose
                                   ** columns an alter changed: its
                                   ** xDestroy signs nothing */
+  int iShowing;                   /* the create op whose table the merge is
+                                  ** showing: its xCreate shows it as the
+                                  ** ops make it, whatever the arguments */
 };
 /* The rules one change must pass, in the order reasons name them. */
 #define BEC_RULE_OK       0

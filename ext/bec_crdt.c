@@ -272,112 +272,207 @@ static int load_op_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
 **
 ** A create op's table, as shown, is its own columns, then the column of
 ** each ADD COLUMN op of it (bec_store_alter) that is valid, ordered by the
-** ADD ops' (depth, hash).  Names cannot collide with the create's columns
-** (an ADD naming a column of its author's view is ignored: verdict_add),
-** but two concurrent ADDs may pick the same name: the one by the greater
-** (depth, hash) op shows it, the other is hidden (not in the table; its
-** values stay in the ops, and it reappears if the collision goes away).  A
-** table holds at most BEC_TABLE_MAX_COL columns and BEC_TABLE_MAX_CHECK
-** CHECKs: an ADD that would pass either bound is hidden the same way.
-** Everything here is a function of the valid ops, so every replica shows
-** the same columns in the same order.
+** ADD ops' (depth, hash).  A column's name is a register: the name given by
+** the greatest (depth, hash) op among the op that introduced it and the
+** RENAME COLUMN ops naming its id.  A column is dropped if a valid DROP
+** COLUMN names it (a drop wins over concurrent renames).  If two live
+** columns end up with one name (case-insensitively), the one whose name
+** was set by the greater op shows it and the other is hidden (a key column
+** always shows); so is an added column that would take the table past
+** BEC_TABLE_MAX_COL columns or BEC_TABLE_MAX_CHECK CHECKs.  A create's own
+** columns keep their index when dropped or hidden (writes name them by it):
+** they stay in the schema, marked bHidden; hidden added columns are left
+** out (writes name them by their ADD op).  Everything here is a function
+** of the valid ops, so every replica shows the same columns in the same
+** order; verdicts compute the same view over an op's causal past.
 */
-typedef struct AddCol AddCol;
-struct AddCol { int iSeq; BecSchema *s; int bShown; };
+typedef struct ViewCol ViewCol;
+struct ViewCol {
+  const u8 *aId;              /* the column's id: the op that introduced */
+  int iIdx;                   /* it, and its index there */
+  const char *zName;          /* its name now */
+  int iNameSeq;               /* the op that gave it that name */
+  int iAdd;                   /* View.aOp index of its ADD op, -1: create's */
+  int bKey, bDropped, bShown;
+};
+typedef struct View View;
+struct View {
+  int nOp;
+  struct ViewOp { int iSeq; BecSchema *s; } *aOp;   /* alter ops, owned */
+  int nCol;
+  ViewCol *aCol;              /* the create's columns, then the added ones */
+};
+
+static void view_free(View *v){
+  int i;
+  for(i=0; i<v->nOp; i++) bec_schema_free(v->aOp[i].s);
+  sqlite3_free(v->aOp);
+  sqlite3_free(v->aCol);
+  memset(v, 0, sizeof(*v));
+}
+
+/* The columns of create op iCreate (its schema pBase) as the alter ops of
+** it make them: with pAnc, those in the causal past pAnc answers (the view
+** of that op's author), else the valid ones. */
+static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
+                     const BecSchema *pBase, Anc *pAnc, View *v, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int *aSeq = 0, nSeq = 0, rc, i, j, nCheck, nShownAdd = 0;
+  memset(v, 0, sizeof(*v));
+  rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_alter WHERE tbl=?1 "
+                       "ORDER BY seq", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCreate);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0), *aNew;
+    if( x<1 || x>g->nNode ) continue;
+    if( pAnc ? (x==pAnc->x || !anc_covers(pAnc, x, &rc)) : !g->aNode[x].bValid ){
+      continue;
+    }
+    aNew = sqlite3_realloc64(aSeq, sizeof(int)*(sqlite3_uint64)(nSeq+1));
+    if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+    aSeq = aNew;
+    aSeq[nSeq++] = x;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ){
+    v->aOp = sqlite3_malloc64(sizeof(*v->aOp)*(sqlite3_uint64)(nSeq+1));
+    v->aCol = sqlite3_malloc64(sizeof(ViewCol)*(sqlite3_uint64)(pBase->nBase+nSeq+1));
+    if( v->aOp==0 || v->aCol==0 ) rc = SQLITE_NOMEM;
+  }
+  for(i=0; rc==SQLITE_OK && i<nSeq; i++){
+    v->aOp[i].iSeq = aSeq[i];
+    v->aOp[i].s = 0;
+    v->nOp = i+1;
+    rc = load_op_schema(p, aSeq[i], &v->aOp[i].s, 0, pzErr);
+    if( rc==SQLITE_OK && v->aOp[i].s->action<BEC_SCHEMA_ADD ) rc = SQLITE_CORRUPT;
+  }
+  sqlite3_free(aSeq);
+  if( rc ){
+    view_free(v);
+    return rc;
+  }
+  for(i=0; i<pBase->nBase; i++){
+    ViewCol *c = &v->aCol[v->nCol++];
+    memset(c, 0, sizeof(*c));
+    c->aId = g->aNode[iCreate].aHash;
+    c->iIdx = i;
+    c->zName = pBase->aCol[i].zName;
+    c->iNameSeq = iCreate;
+    c->iAdd = -1;
+    c->bKey = pBase->aCol[i].iPk!=0;
+  }
+  for(i=0; i<v->nOp; i++){
+    ViewCol *c;
+    if( v->aOp[i].s->action!=BEC_SCHEMA_ADD ) continue;
+    c = &v->aCol[v->nCol++];
+    memset(c, 0, sizeof(*c));
+    c->aId = g->aNode[v->aOp[i].iSeq].aHash;
+    c->zName = v->aOp[i].s->aCol[0].zName;
+    c->iNameSeq = v->aOp[i].iSeq;
+    c->iAdd = i;
+    /* (depth, hash) order of the ADD ops: insertion sort, lists are short */
+    for(j=v->nCol-1; j>pBase->nBase
+        && later(g, v->aCol[j-1].iNameSeq, v->aCol[j].iNameSeq); j--){
+      ViewCol t = v->aCol[j];
+      v->aCol[j] = v->aCol[j-1];
+      v->aCol[j-1] = t;
+    }
+  }
+  for(i=0; i<v->nOp; i++){
+    const BecSchema *r = v->aOp[i].s;
+    if( r->action!=BEC_SCHEMA_RENAME && r->action!=BEC_SCHEMA_DROPCOL ) continue;
+    for(j=0; j<v->nCol; j++){
+      ViewCol *c = &v->aCol[j];
+      if( c->iIdx!=r->iTarget || memcmp(c->aId, r->aTarget, BEC_HASH_BYTES) ) continue;
+      if( r->action==BEC_SCHEMA_DROPCOL ){
+        if( !c->bKey ) c->bDropped = 1;
+      }else if( later(g, v->aOp[i].iSeq, c->iNameSeq) ){
+        c->zName = r->aCol[0].zName;
+        c->iNameSeq = v->aOp[i].iSeq;
+      }
+    }
+  }
+  /* Names: key columns first, then from the greatest naming op down; the
+  ** first to take a name keeps it. */
+  nCheck = pBase->nBaseCheck;
+  for(i=0; i<v->nCol; i++) if( v->aCol[i].bKey ) v->aCol[i].bShown = 1;
+  for(;;){
+    ViewCol *pBest = 0;
+    for(i=0; i<v->nCol; i++){
+      ViewCol *c = &v->aCol[i];
+      if( c->bShown || c->bDropped || c->bKey || c->iNameSeq<0 ) continue;
+      if( pBest==0 || later(g, c->iNameSeq, pBest->iNameSeq) ) pBest = c;
+    }
+    if( pBest==0 ) break;
+    for(i=0; i<v->nCol; i++){
+      if( v->aCol[i].bShown && sqlite3_stricmp(v->aCol[i].zName, pBest->zName)==0 ){
+        break;
+      }
+    }
+    if( i==v->nCol && (pBest->iAdd<0
+        || (pBase->nBase+nShownAdd<BEC_TABLE_MAX_COL
+            && nCheck+v->aOp[pBest->iAdd].s->nCheck<=BEC_TABLE_MAX_CHECK)) ){
+      pBest->bShown = 1;
+      if( pBest->iAdd>=0 ){
+        nShownAdd++;
+        nCheck += v->aOp[pBest->iAdd].s->nCheck;
+      }
+    }else{
+      pBest->iNameSeq = -1;     /* hidden: done with it */
+    }
+  }
+  return SQLITE_OK;
+}
 
 /* *pp: create op iSchema's schema as shown (see above), made from its own
 ** schema pBase, which it takes over (freed, or returned as *pp). */
 static int schema_shown(BecCtx *p, BecSchema *pBase, int iSchema,
                         BecSchema **pp, char **pzErr){
   BecGraph *g = 0;
-  sqlite3_stmt *pStmt = 0;
-  AddCol *a = 0;
-  BecSchema **apAdd = 0;
+  View v;
+  BecSchema *apAdd[BEC_TABLE_MAX_COL];
+  const char *azName[BEC_TABLE_MAX_COL];
   u8 *aHash = 0;
-  int nA = 0, nAlloc = 0, nShown = 0, nCheck, i, j, rc;
+  int nAdd = 0, i, rc;
   *pp = 0;
+  memset(&v, 0, sizeof(v));
   rc = bec_graph_get(p, &g, pzErr);
-  if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_alter WHERE tbl=?1 "
-                         "ORDER BY seq", &pStmt);
-  }
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_int(pStmt, 1, iSchema);
-    while( sqlite3_step(pStmt)==SQLITE_ROW ){
-      int x = sqlite3_column_int(pStmt, 0);
-      if( x<1 || x>g->nNode || !g->aNode[x].bValid ) continue;
-      if( nA>=nAlloc ){
-        AddCol *aNew;
-        nAlloc = nAlloc ? 2*nAlloc : 8;
-        aNew = sqlite3_realloc64(a, sizeof(AddCol)*(sqlite3_uint64)nAlloc);
-        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-        a = aNew;
-      }
-      a[nA].iSeq = x;
-      a[nA].s = 0;
-      a[nA].bShown = 0;
-      nA++;
-    }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
-  }
-  for(i=0; rc==SQLITE_OK && i<nA; i++){
-    rc = load_op_schema(p, a[i].iSeq, &a[i].s, 0, pzErr);
-    if( rc==SQLITE_OK && a[i].s->action!=BEC_SCHEMA_ADD ) rc = SQLITE_CORRUPT;
-  }
-  if( rc==SQLITE_OK && nA==0 ){
+  if( rc==SQLITE_OK ) rc = view_load(p, g, iSchema, pBase, 0, &v, pzErr);
+  if( rc ) return rc;
+  if( v.nOp==0 ){
+    view_free(&v);
     *pp = pBase;
-    sqlite3_free(a);
     return SQLITE_OK;
   }
-  /* (depth, hash) order: insertion sort, the lists are short */
-  for(i=1; rc==SQLITE_OK && i<nA; i++){
-    AddCol t = a[i];
-    for(j=i; j>0 && later(g, a[j-1].iSeq, t.iSeq); j--) a[j] = a[j-1];
-    a[j] = t;
-  }
-  /* Names from the greatest op down: the first to take a name keeps it. */
-  nCheck = pBase->nBaseCheck;
-  for(i=nA-1; rc==SQLITE_OK && i>=0; i--){
-    const char *zName = a[i].s->aCol[0].zName;
-    int bTaken = 0;
-    for(j=0; j<pBase->nBase && !bTaken; j++){
-      bTaken = sqlite3_stricmp(pBase->aCol[j].zName, zName)==0;
+  aHash = sqlite3_malloc64((sqlite3_uint64)(v.nCol+1)*BEC_HASH_BYTES);
+  if( aHash==0 ) rc = SQLITE_NOMEM;
+  for(i=0; rc==SQLITE_OK && i<v.nCol; i++){
+    const ViewCol *c = &v.aCol[i];
+    if( c->iAdd<0 ){
+      azName[i] = c->zName;
+    }else if( c->bShown ){
+      azName[pBase->nBase+nAdd] = c->zName;
+      apAdd[nAdd] = v.aOp[c->iAdd].s;
+      memcpy(&aHash[nAdd*BEC_HASH_BYTES], c->aId, BEC_HASH_BYTES);
+      nAdd++;
     }
-    for(j=nA-1; j>i && !bTaken; j--){
-      bTaken = a[j].bShown && sqlite3_stricmp(a[j].s->aCol[0].zName, zName)==0;
-    }
-    if( bTaken || pBase->nBase+nShown>=BEC_TABLE_MAX_COL
-     || nCheck+a[i].s->nCheck>BEC_TABLE_MAX_CHECK ){
-      continue;
-    }
-    a[i].bShown = 1;
-    nShown++;
-    nCheck += a[i].s->nCheck;
   }
   if( rc==SQLITE_OK ){
-    apAdd = sqlite3_malloc64(sizeof(BecSchema*)*(sqlite3_uint64)(nShown+1));
-    aHash = sqlite3_malloc64((sqlite3_uint64)(nShown+1)*BEC_HASH_BYTES);
-    if( apAdd==0 || aHash==0 ) rc = SQLITE_NOMEM;
+    rc = bec_schema_with_adds(pBase, nAdd, apAdd, aHash, azName, pp);
   }
   if( rc==SQLITE_OK ){
-    for(i=0, j=0; i<nA; i++){
-      if( !a[i].bShown ) continue;
-      apAdd[j] = a[i].s;
-      memcpy(&aHash[j*BEC_HASH_BYTES], g->aNode[a[i].iSeq].aHash, BEC_HASH_BYTES);
-      j++;
+    /* (the shown ADD schemas and pBase now belong to *pp) */
+    for(i=0; i<v.nCol; i++){
+      const ViewCol *c = &v.aCol[i];
+      if( c->iAdd>=0 && c->bShown ) v.aOp[c->iAdd].s = 0;
+      if( c->iAdd<0 ) (*pp)->aCol[c->iIdx].bHidden = !c->bShown;
     }
-    rc = bec_schema_with_adds(pBase, nShown, apAdd, aHash, pp);
-    if( rc==SQLITE_OK ){
-      /* (the shown ADD schemas now belong to *pp) */
-      for(i=0; i<nA; i++) if( a[i].bShown ) a[i].s = 0;
-    }
+    (*pp)->pBase = pBase;
   }
-  for(i=0; i<nA; i++) bec_schema_free(a[i].s);
-  sqlite3_free(a);
-  sqlite3_free(apAdd);
+  view_free(&v);
   sqlite3_free(aHash);
-  if( rc==SQLITE_OK ) bec_schema_free(pBase);
   return rc;
 }
 
@@ -908,12 +1003,13 @@ static int constraints_of(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
 int bec_crdt_constraints(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
                          const BecValue *aVal, const u8 *abSet, int *peRule,
                          int *piWhich, char **pzErr){
-  BecSchema base = *s;
+  BecSchema base = s->pBase ? *s->pBase : *s;
   int rc, i, iCheck = s->nBaseCheck;
   *peRule = BEC_RULE_OK;
   *piWhich = -1;
   if( !s->bConstrained ) return SQLITE_OK;
-  /* The create's own columns: its schema as the op made it. */
+  /* The create's own columns: its schema as the op made it (its CHECKs
+  ** name columns so, whatever they are called now). */
   base.nCol = s->nBase;
   base.nCheck = s->nBaseCheck;
   rc = constraints_of(p, aSchemaHash, &base, aVal, abSet, peRule, piWhich,
@@ -1224,9 +1320,10 @@ static int locked_reason(BecCtx *p, int x, char **pzLock){
   return rc;
 }
 
-/* *piSeq: the create op an ADD COLUMN op s alters, if it is a create op in
-** the causal past pAnc answers that the merge applies (*ppCreate: its
-** schema, if ppCreate is not 0); else 0 with *pzReason why. */
+/* *piSeq: the create op an alter op s (ADD, RENAME or DROP COLUMN) alters,
+** if it is a create op in the causal past pAnc answers that the merge
+** applies (*ppCreate: its schema, if ppCreate is not 0); else 0 with
+** *pzReason why. */
 static int add_target(BecCtx *p, const BecGraph *g, Anc *pAnc,
                       const BecSchema *s, int *piSeq, BecSchema **ppCreate,
                       char **pzReason){
@@ -1239,8 +1336,8 @@ static int add_target(BecCtx *p, const BecGraph *g, Anc *pAnc,
   if( rc ) return rc;
   if( iSeq<1 || iSeq>g->nNode || !anc_covers(pAnc, iSeq, &rc) ){
     if( rc ) return rc;
-    reason_set(pzReason, &rc, "ignored: ADD COLUMN %s to a table whose create "
-               "op is not in the op's causal past", s->aCol[0].zName);
+    reason_set(pzReason, &rc, "ignored: alter of a table whose create op is "
+               "not in the op's causal past");
     return rc;
   }
   if( g->aNode[iSeq].kind==BEC_KIND_SCHEMA ){
@@ -1256,8 +1353,8 @@ static int add_target(BecCtx *p, const BecGraph *g, Anc *pAnc,
     rc = schema_applies(p, iSeq, pC, &bOk);
   }
   if( rc==SQLITE_OK && !bOk ){
-    reason_set(pzReason, &rc, "ignored: ADD COLUMN %s names an op that is not "
-               "a create op the merge applies", s->aCol[0].zName);
+    reason_set(pzReason, &rc, "ignored: alter of an op that is not a create "
+               "op the merge applies");
   }
   if( rc==SQLITE_OK && bOk ){
     *piSeq = iSeq;
@@ -1267,70 +1364,75 @@ static int add_target(BecCtx *p, const BecGraph *g, Anc *pAnc,
   return rc;
 }
 
-/* The verdict on ADD COLUMN op s whose causal past pAnc answers: it
-** applies to a create op there that the merge applies, with the same table
-** options, a column of bec's closed form whose CHECKs read it alone and
-** pass its DEFAULT, and a name that no column of the table has in the
-** author's view (the create's, and those of the ADD ops in its causal
-** past that the merge does not ignore). */
-static int verdict_add(BecCtx *p, const BecGraph *g, Anc *pAnc, BecSchema *s,
-                       char **pzReason){
+/* The verdict on alter op s (ADD, RENAME or DROP COLUMN) whose causal past
+** pAnc answers: it applies to a create op there that the merge applies;
+** an ADD with the table's options, a column of bec's closed form whose
+** CHECKs read it alone and pass its DEFAULT; a RENAME or DROP to a column
+** of the table in the author's view (the create's and the alter ops of it
+** in the op's causal past that the merge does not ignore: view_load), a
+** DROP never to a key column or one a CHECK of several columns reads; and
+** a new name that no column shown in that view has. */
+static int verdict_alter(BecCtx *p, const BecGraph *g, Anc *pAnc, BecSchema *s,
+                         char **pzReason){
   BecSchema *pC = 0;
-  sqlite3_stmt *pStmt = 0;
-  int rc, iSeq = 0, nCol = 0, bTaken = 0, i;
-  int *aSeq = 0, nSeq = 0;
+  View v;
+  char *zErr = 0;
+  const char *zWhat = s->action==BEC_SCHEMA_ADD ? "ADD COLUMN"
+                    : s->action==BEC_SCHEMA_RENAME ? "RENAME COLUMN" : "DROP COLUMN";
+  const char *zCol = s->nCol ? s->aCol[0].zName : "";
+  ViewCol *pT = 0;
+  int rc, iSeq = 0, i, nAdd = 0;
   *pzReason = 0;
+  memset(&v, 0, sizeof(v));
   rc = add_target(p, g, pAnc, s, &iSeq, &pC, pzReason);
   if( rc || *pzReason ) return rc;
-  if( s->opts!=pC->opts ){
+  if( s->action==BEC_SCHEMA_ADD && s->opts!=pC->opts ){
     reason_set(pzReason, &rc, "ignored: schema: ADD COLUMN %s: the table "
-               "options differ from table %s's", s->aCol[0].zName, pC->zName);
+               "options differ from table %s's", zCol, pC->zName);
   }
-  if( rc==SQLITE_OK && *pzReason==0 ) rc = verdict_schema(p, s, pzReason);
+  if( rc==SQLITE_OK && *pzReason==0 && s->action!=BEC_SCHEMA_DROPCOL ){
+    rc = verdict_schema(p, s, pzReason);
+  }
+  if( rc==SQLITE_OK && *pzReason==0 ){
+    rc = view_load(p, g, iSeq, pC, pAnc, &v, &zErr);
+    sqlite3_free(zErr);
+  }
   if( rc || *pzReason ){
+    view_free(&v);
     bec_schema_free(pC);
     return rc;
   }
-  for(i=0; i<pC->nCol; i++){
-    if( sqlite3_stricmp(pC->aCol[i].zName, s->aCol[0].zName)==0 ) bTaken = 1;
-  }
-  nCol = pC->nCol;
-  rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_alter WHERE tbl=?1 "
-                       "ORDER BY seq", &pStmt);
-  if( rc==SQLITE_OK ){
-    aSeq = sqlite3_malloc64(sizeof(int)*(sqlite3_uint64)(g->nNode+1));
-    if( aSeq==0 ) rc = SQLITE_NOMEM;
-  }
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_int(pStmt, 1, iSeq);
-    while( sqlite3_step(pStmt)==SQLITE_ROW && nSeq<=g->nNode ){
-      aSeq[nSeq++] = sqlite3_column_int(pStmt, 0);
+  for(i=0; i<v.nCol; i++){
+    if( v.aCol[i].iAdd>=0 && v.aCol[i].bShown ) nAdd++;
+    if( s->action!=BEC_SCHEMA_ADD && v.aCol[i].iIdx==s->iTarget
+     && memcmp(v.aCol[i].aId, s->aTarget, BEC_HASH_BYTES)==0 ){
+      pT = &v.aCol[i];
     }
-    rc = sqlite3_reset(pStmt);
   }
-  /* (the statement is reset before load_op_schema uses the cache) */
-  for(i=0; rc==SQLITE_OK && i<nSeq; i++){
-    BecSchema *pA = 0;
-    char *zErr = 0;
-    if( aSeq[i]==pAnc->x || !anc_covers(pAnc, aSeq[i], &rc) ) continue;
-    rc = load_op_schema(p, aSeq[i], &pA, 0, &zErr);
-    sqlite3_free(zErr);
-    if( rc==SQLITE_OK ){
-      nCol++;
-      if( sqlite3_stricmp(pA->aCol[0].zName, s->aCol[0].zName)==0 ) bTaken = 1;
-    }
-    bec_schema_free(pA);
-  }
-  sqlite3_free(aSeq);
-  if( rc==SQLITE_OK && bTaken ){
-    reason_set(pzReason, &rc, "ignored: schema: ADD COLUMN %s: table %s has a "
-               "column of that name", s->aCol[0].zName, pC->zName);
-  }else if( rc==SQLITE_OK && nCol>=BEC_TABLE_MAX_COL ){
+  if( s->action!=BEC_SCHEMA_ADD && (pT==0 || !pT->bShown) ){
+    reason_set(pzReason, &rc, "ignored: schema: %s: table %s has no such "
+               "column in the op's causal past", zWhat, pC->zName);
+  }else if( s->action==BEC_SCHEMA_DROPCOL && pT->bKey ){
+    reason_set(pzReason, &rc, "ignored: schema: DROP COLUMN %s: a key column "
+               "cannot be dropped", pT->zName);
+  }else if( s->action==BEC_SCHEMA_DROPCOL && pT->iAdd<0
+         && pC->aCol[pT->iIdx].iGroup>=0 ){
+    reason_set(pzReason, &rc, "ignored: schema: DROP COLUMN %s: a CHECK of "
+               "several columns reads it", pT->zName);
+  }else if( s->action==BEC_SCHEMA_ADD && pC->nBase+nAdd>=BEC_TABLE_MAX_COL ){
     reason_set(pzReason, &rc, "ignored: schema: ADD COLUMN %s: table %s has "
-               "%d columns already", s->aCol[0].zName, pC->zName,
-               BEC_TABLE_MAX_COL);
+               "%d columns already", zCol, pC->zName, BEC_TABLE_MAX_COL);
+  }else if( s->action!=BEC_SCHEMA_DROPCOL ){
+    for(i=0; i<v.nCol; i++){
+      if( v.aCol[i].bShown && &v.aCol[i]!=pT
+       && sqlite3_stricmp(v.aCol[i].zName, zCol)==0 ){
+        reason_set(pzReason, &rc, "ignored: schema: %s %s%s%s: table %s has a "
+                   "column of that name", zWhat, pT ? pT->zName : "",
+                   pT ? " TO " : "", zCol, pC->zName);
+      }
+    }
   }
-  if( *pzReason ) reason_clean(*pzReason);
+  view_free(&v);
   bec_schema_free(pC);
   return rc;
 }
@@ -1345,7 +1447,7 @@ int bec_crdt_alter_judge(BecCtx *p, BecSchema *pAdd, char **pzWhy){
   if( rc ) return rc;
   memset(&anc, 0, sizeof(anc));
   anc_init(&anc, g, g->nNode+1, 0, 0, 1);
-  rc = verdict_add(p, g, &anc, pAdd, pzWhy);
+  rc = verdict_alter(p, g, &anc, pAdd, pzWhy);
   anc_free(&anc);
   if( rc==SQLITE_OK && *pzWhy ){
     /* (as the local statement's error: without the merge's prefix) */
@@ -1400,7 +1502,7 @@ static int write_schema(BecCtx *p, const BecGraph *g, Anc *pAnc,
   }
   if( rc==SQLITE_OK && *pzReason==0 ){
     rc = bec_schema_with_adds(*ppS, n, apAdd,
-                              &wr->aAddHash[wr->aiAdd[iTable]*BEC_HASH_BYTES], &pW);
+                              &wr->aAddHash[wr->aiAdd[iTable]*BEC_HASH_BYTES], 0, &pW);
     if( rc==SQLITE_RANGE ){
       rc = SQLITE_OK;
       reason_set(pzReason, &rc, "ignored: write to table %s names more added "
@@ -1620,11 +1722,11 @@ static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
   if( pOp->kind==BEC_KIND_SCHEMA ){
     BecSchema *s = 0;
     rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
-    if( rc==SQLITE_OK && s->action==BEC_SCHEMA_ADD ){
+    if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD ){
       Anc anc;
       memset(&anc, 0, sizeof(anc));
       anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
-      rc = verdict_add(p, g, &anc, s, pzReason);
+      rc = verdict_alter(p, g, &anc, s, pzReason);
       anc_free(&anc);
     }else if( rc==SQLITE_OK ){
       rc = verdict_schema(p, s, pzReason);
@@ -2828,10 +2930,12 @@ static char *schema_decl(const BecSchema *s){
   memset(&b, 0, sizeof(b));
   for(i=0; i<s->nCol; i++){
     const BecColumn *c = &s->aCol[i];
-    char *zId = bec_sql_ident(c->zName, 0);
+    char *zId;
+    if( c->bHidden ) continue;
+    zId = bec_sql_ident(c->zName, 0);
     if( zId==0 ){ rc = SQLITE_NOMEM; break; }
     /* a strict table's declared type words are its closed form */
-    bec_buf_appendf(&b, &rc, "%s%s %s", i ? ", " : "", zId,
+    bec_buf_appendf(&b, &rc, "%s%s %s", b.n ? ", " : "", zId,
                     c->eStrict ? c->zType : bec_type_sql(c));
     sqlite3_free(zId);
     bec_buf_appendf(&b, &rc, "%s", bec_collate_sql(c));
@@ -2852,6 +2956,17 @@ static char *schema_decl(const BecSchema *s){
   /* (a CHECK's text applies only if it is balanced: check_analyze) */
   for(k=0; rc==SQLITE_OK && k<s->nCheck; k++){
     const BecCheck *pK = &s->aCheck[k];
+    int j, bAsMade = 1;
+    /* The text names columns as its op did: shown only while each column
+    ** it reads is shown under that name (bec_columns shows it always). */
+    for(j=0; j<s->nCol; j++){
+      const char *zOp;
+      if( !BEC_MASK_HAS(pK->aRead, j) ) continue;
+      zOp = j<s->nBase ? (s->pBase ? s->pBase->aCol[j].zName : s->aCol[j].zName)
+                       : (s->apAdd ? s->apAdd[j-s->nBase]->aCol[0].zName : s->aCol[j].zName);
+      if( s->aCol[j].bHidden || strcmp(zOp, s->aCol[j].zName) ) bAsMade = 0;
+    }
+    if( !bAsMade ) continue;
     if( pK->zName[0] ){
       char *zId = bec_sql_ident(pK->zName, 0);
       if( zId==0 ){ rc = SQLITE_NOMEM; break; }
@@ -2888,10 +3003,14 @@ static int show_table(BecCtx *p, int iSeq, const BecSchema *s, char **pzErr){
   if( zDecl==0 || zId==0 ){
     rc = SQLITE_NOMEM;
   }else{
-    /* xCreate finds the catalog's winner declared so, and shows it
-    ** (bec_crdt_schema_is): nothing is signed. */
+    /* xCreate shows the catalog's winner iSeq (iShowing): nothing is
+    ** signed. */
+    BecCrdt *pC = p->pCrdt;
+    int iWas = pC ? pC->iShowing : 0;
+    if( pC ) pC->iShowing = iSeq;
     rc = exec_fmt(p, pzErr, "CREATE VIRTUAL TABLE main.%s USING bec(%s)",
                   zId, zDecl);
+    if( pC ) pC->iShowing = iWas;
   }
   sqlite3_free(zDecl);
   sqlite3_free(zId);
@@ -3020,6 +3139,7 @@ static int store_columns(BecCtx *p, int iSeq, const BecSchema *s){
   sqlite3_stmt *pStmt = 0;
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    if( s->aCol[i].bHidden ) continue;
     rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_column"
                          "(tbl, idx, name, type, pk) VALUES(?1,?2,?3,?4,?5)", &pStmt);
     if( rc==SQLITE_OK ){
@@ -3065,7 +3185,7 @@ static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
       continue;
     }
     sqlite3_free(aPlain);
-    if( rc==SQLITE_OK && s->action==BEC_SCHEMA_ADD ){
+    if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD ){
       bec_schema_free(s);       /* (an alter wins no name) */
       continue;
     }
@@ -3213,7 +3333,7 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     bec_schema_free(s);
     return rc;
   }
-  if( s->action==BEC_SCHEMA_ADD ){
+  if( s->action>=BEC_SCHEMA_ADD ){
     /* An alter: the table it alters, not a name, is what it changes. */
     rc = alter_stored(p, iSeq, s, g->aNode[iSeq].bValid, pzErr);
     bec_schema_free(s);
@@ -3407,7 +3527,7 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
       /* s is a copy: end the read of the op's row now, or the DROP TABLE
       ** of set_winner finds this statement active (SQLITE_LOCKED). */
       sqlite3_reset(pStmt);
-      if( rc==SQLITE_OK && s->action==BEC_SCHEMA_ADD ){
+      if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD ){
         int bIgnored = 0;
         sqlite3_stmt *pI = 0;
         rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_ignored WHERE seq=?1", &pI);

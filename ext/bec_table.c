@@ -785,7 +785,14 @@ static int declare(sqlite3 *db, const BecSchema *s){
   memset(&b, 0, sizeof(b));
   bec_buf_appendf(&b, &rc, "CREATE TABLE x(");
   for(i=0; i<s->nCol; i++){
-    char *zId = bec_sql_ident(s->aCol[i].zName, 0);
+    char *zId;
+    if( s->aCol[i].bHidden ){
+      /* A dropped or hidden column keeps its place (the index writes name
+      ** it by), unnamed and out of SELECT * and INSERT. */
+      bec_buf_appendf(&b, &rc, "%sbec_hidden_%d HIDDEN", i ? ", " : "", i);
+      continue;
+    }
+    zId = bec_sql_ident(s->aCol[i].zName, 0);
     if( zId==0 ) rc = SQLITE_NOMEM;
     bec_buf_appendf(&b, &rc, "%s%s %s%s", i ? ", " : "", zId ? zId : "",
                     bec_type_sql(&s->aCol[i]), bec_collate_sql(&s->aCol[i]));
@@ -849,7 +856,15 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
   }
   rc = bec_crdt_get(p, &pC);
   if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p, &zErr);
-  if( rc==SQLITE_OK && bCreate ){
+  if( rc==SQLITE_OK && bCreate && pC->iShowing ){
+    /* The merge showing the winner of the name, as the ops make it. */
+    rc = bec_crdt_winner(p, zName, &iSchema);
+    if( rc==SQLITE_OK && iSchema!=pC->iShowing ){
+      zErr = sqlite3_mprintf("bec: table %s is not the one being shown", zName);
+      rc = SQLITE_ERROR;
+    }
+    bShow = 1;
+  }else if( rc==SQLITE_OK && bCreate ){
     /* Showing the group's table of that name (the merge shows the winning
     ** create with the declaration it implies), or a new table? */
     int bSame = 0;
@@ -1777,6 +1792,9 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
   if( rc ) return rc;
   for(i=0; i<s->nCol; i++){
     abSet[i] = s->aCol[i].iPk ? 1 : 2;
+    /* (a dropped or hidden column is never written; a merge group's
+    ** columns always are) */
+    if( s->aCol[i].bHidden && s->aCol[i].iGroup<0 ) abSet[i] = 0;
     aUse[i] = aV[i];
     apOwn[i] = 0;
   }
@@ -1832,6 +1850,7 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
   for(i=0; i<s->nCol; i++){
     abSet[i] = 0;
     if( sqlite3_value_nochange(aV[i]) ) continue;
+    if( s->aCol[i].bHidden && !s->aCol[i].iPk ) continue;
     if( s->aCol[i].iPk ) bKeyChange = 1;
     else{ abSet[i] = 2; bAny = 1; }
   }
@@ -2192,7 +2211,7 @@ static int columnsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
   BecSchema *s = 0;
   BecBuf b;
   char *zErr = 0;
-  int rc, iCol = sqlite3_column_int(pStmt, 1), k, n = 0;
+  int rc, iCol = sqlite3_column_int(pStmt, 5), k, n = 0;
   if( i<4 ) return SQLITE_NOTFOUND;
   rc = bec_op_decode(sqlite3_column_blob(pStmt, 4), sqlite3_column_bytes(pStmt, 4),
                      &op, &zErr);
@@ -2246,9 +2265,10 @@ static const BecTableDef columnsDef = {
   "bec_columns",
   "CREATE TABLE x(tbl TEXT, cid INTEGER, name TEXT, type TEXT, \"notnull\" "
   "INTEGER, dflt TEXT, \"check\" TEXT, merge TEXT)",
-  "SELECT t.name, k.idx, k.name, k.type, coalesce((SELECT a.body FROM"
-  " bec_store_alter x JOIN bec_store_op a ON a.seq=x.seq WHERE x.tbl=t.seq"
-  " AND x.idx=k.idx), o.body), NULL, NULL, NULL"
+  "SELECT t.name, (SELECT count(*) FROM bec_store_column k2 WHERE"
+  " k2.tbl=k.tbl AND k2.idx<k.idx), k.name, k.type, coalesce((SELECT a.body"
+  " FROM bec_store_alter x JOIN bec_store_op a ON a.seq=x.seq WHERE"
+  " x.tbl=t.seq AND x.idx=k.idx), o.body), k.idx, NULL, NULL"
   " FROM bec_store_table t JOIN bec_store_column k ON k.tbl=t.seq"
   " JOIN bec_store_op o ON o.seq=t.seq WHERE 1",
   "ORDER BY t.name, k.idx",
@@ -2262,6 +2282,76 @@ static const BecTableDef columnsDef = {
 ** changed columns, with the rows kept.  Supported: ADD COLUMN <column
 ** definition>.  Returns the op's id (hex).
 */
+/* "RENAME [COLUMN] a TO b" or "DROP [COLUMN] c" at z, for table s (shown
+** schema, create op aCreate): the alter op in *ppOp, naming the column by
+** its id. */
+static int alter_column(BecCtx *p, const BecSchema *s, const u8 *aCreate,
+                        const char *z, BecSchema **ppOp, char **pzErr){
+  char zOld[BEC_TABLE_MAX_NAME+1], zNew[BEC_TABLE_MAX_NAME+1];
+  const char *zNewArg = "";
+  int bRename = word_is(z, "RENAME"), i, rc, nNew = 0;
+  const char *zT = "";
+  int nT = 0;
+  *ppOp = 0;
+  z += bRename ? 6 : 4;
+  while( is_space(*z) ) z++;
+  if( word_is(z, "COLUMN") ) z += 6;
+  if( read_ident(&z, zOld, sizeof(zOld))<=0 ){
+    *pzErr = sqlite3_mprintf("name the column: %s", bRename
+        ? "RENAME COLUMN a TO b" : "DROP COLUMN c");
+    return SQLITE_ERROR;
+  }
+  while( is_space(*z) ) z++;
+  if( bRename ){
+    if( !word_is(z, "TO") ){
+      *pzErr = sqlite3_mprintf("RENAME COLUMN a TO b: TO is missing");
+      return SQLITE_ERROR;
+    }
+    z += 2;
+    nNew = read_ident(&z, zNew, sizeof(zNew));
+    if( nNew<=0 ){
+      *pzErr = sqlite3_mprintf("RENAME COLUMN a TO b: the new name is missing");
+      return SQLITE_ERROR;
+    }
+    zNewArg = zNew;
+    while( is_space(*z) ) z++;
+  }
+  if( *z ){
+    *pzErr = sqlite3_mprintf("unexpected \"%s\" after the column", z);
+    return SQLITE_ERROR;
+  }
+  for(i=0; i<s->nCol; i++){
+    if( !s->aCol[i].bHidden && sqlite3_stricmp(s->aCol[i].zName, zOld)==0 ) break;
+  }
+  if( i==s->nCol ){
+    *pzErr = sqlite3_mprintf("table %s has no column %s", s->zName, zOld);
+    return SQLITE_ERROR;
+  }
+  rc = bec_schema_new(bRename ? BEC_SCHEMA_RENAME : BEC_SCHEMA_DROPCOL,
+                      s->zName, (int)strlen(s->zName), bRename ? 1 : 0,
+                      &zNewArg, &nNew, &zT, &nT, &nT, ppOp);
+  if( rc ) return rc;
+  memcpy((*ppOp)->aCreate, aCreate, BEC_HASH_BYTES);
+  /* the column's id: the create's index, or its ADD op */
+  if( i<s->nBase ){
+    memcpy((*ppOp)->aTarget, aCreate, BEC_HASH_BYTES);
+    (*ppOp)->iTarget = i;
+  }else{
+    memcpy((*ppOp)->aTarget, &s->aAddHash[(i-s->nBase)*BEC_HASH_BYTES], BEC_HASH_BYTES);
+    (*ppOp)->iTarget = 0;
+  }
+  if( bRename ){
+    char *zWhy = 0;
+    if( bec_schema_check(*ppOp, &zWhy) ){
+      *pzErr = zWhy;
+      bec_schema_free(*ppOp);
+      *ppOp = 0;
+      return SQLITE_ERROR;
+    }
+  }
+  return SQLITE_OK;
+}
+
 static void alterFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
   const char *zTab = (const char*)sqlite3_value_text(argv[0]);
@@ -2308,10 +2398,13 @@ static void alterFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       if( s->opts & BEC_OPT_STRICT ) azArg[nArg++] = "strict=1";
       if( s->opts & BEC_OPT_ADMIN ) azArg[nArg++] = "write='admin'";
       rc = parse_args(p, BEC_SCHEMA_ADD, s->zName, nArg, azArg, &pAdd, &zErr);
+    }else if( word_is(z, "DROP")
+           || (word_is(z, "RENAME") && !word_is(z+6+strspn(z+6, " \t\n\r"), "TO")) ){
+      rc = alter_column(p, s, aCreate, z, &pAdd, &zErr);
     }else{
       zErr = sqlite3_mprintf("unsupported change \"%s\" (supported: ADD "
-          "COLUMN <column definition>; RENAME COLUMN, DROP COLUMN and RENAME "
-          "TO are not supported yet)", z);
+          "COLUMN <column definition>, RENAME COLUMN a TO b, DROP COLUMN c; "
+          "RENAME TO is not supported yet)", z);
       rc = SQLITE_ERROR;
     }
   }

@@ -2,9 +2,13 @@
 ** bec_tablecodec.c - the payloads of schema and write ops: bytes in, bytes
 ** out, no tables.  docs/tables.md specifies the same bytes for humans:
 **
-**   schema  := version:u8 (=2) action:u8 (1 create, 2 drop, 3 add column)
+**   schema  := version:u8 (=2) action:u8 (1 create, 2 drop, 3 add column,
+**              4 rename column, 5 drop column)
 **              name_len:varint name
-**              [add column only] create_hash:32 bytes (the table altered)
+**              [actions 3, 4, 5] create_hash:32 bytes (the table altered)
+**              [actions 4, 5] target:32 bytes index:varint (the column's
+**              id: the create or add column op that introduced it, and its
+**              index there)  [action 4] new_len:varint new_name
 **              [create, add column] n_col:varint (1..BEC_TABLE_MAX_COL;
 **              1 for add column, whose column is never a key) column*n_col
 **              options:varint (BEC_OPT_*: 1 strict=1, 2 write='admin')
@@ -368,6 +372,7 @@ void bec_schema_free(BecSchema *p){
   if( p ){
     int i;
     for(i=0; p->apAdd && i<p->nCol-p->nBase; i++) bec_schema_free(p->apAdd[i]);
+    bec_schema_free(p->pBase);
     sqlite3_free(p->pAdd);
     sqlite3_free(p->pExtra);
   }
@@ -549,6 +554,9 @@ int bec_schema_new(int action, const char *zName, int nName, int nCol,
 static int schema_shape(const BecSchema *p, char **pzErr){
   int i, j;
   if( p->action==BEC_SCHEMA_DROP ) return SQLITE_OK;
+  if( p->action==BEC_SCHEMA_RENAME || p->action==BEC_SCHEMA_DROPCOL ){
+    return SQLITE_OK;           /* (the decoder gives them their shape) */
+  }
   if( p->action==BEC_SCHEMA_ADD ){
     if( p->nCol!=1 || p->aCol[0].iPk!=0 ){
       *pzErr = sqlite3_mprintf("ADD COLUMN adds one column, never a key "
@@ -780,7 +788,17 @@ void bec_schema_encode(BecBuf *pBuf, const BecSchema *p, int *pRc){
   bec_buf_append_u8(pBuf, (u8)p->action, pRc);
   bec_buf_append_varint(pBuf, (u64)n, pRc);
   bec_buf_append(pBuf, p->zName, n, pRc);
-  if( p->action==BEC_SCHEMA_ADD ) bec_buf_append(pBuf, p->aCreate, BEC_HASH_BYTES, pRc);
+  if( p->action>=BEC_SCHEMA_ADD ) bec_buf_append(pBuf, p->aCreate, BEC_HASH_BYTES, pRc);
+  if( p->action==BEC_SCHEMA_RENAME || p->action==BEC_SCHEMA_DROPCOL ){
+    bec_buf_append(pBuf, p->aTarget, BEC_HASH_BYTES, pRc);
+    bec_buf_append_varint(pBuf, (u64)p->iTarget, pRc);
+    if( p->action==BEC_SCHEMA_RENAME ){
+      int nn = (int)strlen(p->aCol[0].zName);
+      bec_buf_append_varint(pBuf, (u64)nn, pRc);
+      bec_buf_append(pBuf, p->aCol[0].zName, nn, pRc);
+    }
+    return;
+  }
   if( p->action==BEC_SCHEMA_DROP ) return;
   bec_buf_append_varint(pBuf, (u64)p->nCol, pRc);
   for(i=0; i<p->nCol; i++){
@@ -829,7 +847,8 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   int rc;
   BecSchema *p = 0;
   BecSchemaDecl *pD = 0;
-  const u8 *aCreate = 0;
+  const u8 *aCreate = 0, *aTarget = 0;
+  int iTarget = 0;
 
   *pp = 0;
   rd.a = a; rd.n = n; rd.i = 0;
@@ -845,15 +864,29 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   if( pD==0 ) return SQLITE_NOMEM;
   memset(pD, 0, sizeof(*pD));
   if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &action);
-  if( rc==SQLITE_OK && action!=BEC_SCHEMA_CREATE && action!=BEC_SCHEMA_DROP
-   && action!=BEC_SCHEMA_ADD ){
+  if( rc==SQLITE_OK && (action<BEC_SCHEMA_CREATE || action>BEC_SCHEMA_DROPCOL) ){
     rc = BEC_MALFORMED;
   }
   if( rc==SQLITE_OK ) rc = read_str(&rd, BEC_TABLE_MAX_NAME, &zName, &nName);
-  if( rc==SQLITE_OK && action==BEC_SCHEMA_ADD ){
+  if( rc==SQLITE_OK && action>=BEC_SCHEMA_ADD ){
     rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &aCreate);
   }
-  if( rc==SQLITE_OK && action!=BEC_SCHEMA_DROP ){
+  if( rc==SQLITE_OK && (action==BEC_SCHEMA_RENAME || action==BEC_SCHEMA_DROPCOL) ){
+    u64 iT = 0;
+    rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &aTarget);
+    if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iT, BEC_TABLE_MAX_COL-1);
+    iTarget = (int)iT;
+    if( rc==SQLITE_OK && action==BEC_SCHEMA_RENAME ){
+      /* the new name, as the one column of the schema */
+      nCol = 1;
+      rc = read_str(&rd, BEC_TABLE_MAX_NAME, &azCol[0], &anCol[0]);
+      azType[0] = "";
+      anType[0] = 0;
+      aiPk[0] = 0;
+      if( rc==SQLITE_OK && memchr(azCol[0], 0, (size_t)anCol[0]) ) rc = BEC_MALFORMED;
+    }
+  }
+  if( rc==SQLITE_OK && action!=BEC_SCHEMA_DROP && action<BEC_SCHEMA_RENAME ){
     rc = bec_read_varint(&rd, &nCol, BEC_TABLE_MAX_COL);
     for(i=0; rc==SQLITE_OK && i<(int)nCol; i++){
       u64 iPk = 0;
@@ -913,8 +946,15 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   }
   rc = bec_schema_new(action, zName, nName, (int)nCol, azCol, anCol, azType,
                       anType, aiPk, &p);
+  if( action==BEC_SCHEMA_RENAME || action==BEC_SCHEMA_DROPCOL ){
+    pD->iCheckVersion = BEC_CHECK_VERSION;
+  }
   if( rc==SQLITE_OK && action!=BEC_SCHEMA_DROP ) rc = bec_schema_constrain(p, pD);
   if( rc==SQLITE_OK && aCreate ) memcpy(p->aCreate, aCreate, BEC_HASH_BYTES);
+  if( rc==SQLITE_OK && aTarget ){
+    memcpy(p->aTarget, aTarget, BEC_HASH_BYTES);
+    p->iTarget = iTarget;
+  }
   sqlite3_free(pD);
   if( rc ){
     bec_schema_free(p);
@@ -933,7 +973,7 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
 
 int bec_schema_with_adds(const BecSchema *pBase, int nAdd,
                          BecSchema *const *apAdd, const u8 *aHash,
-                         BecSchema **pp){
+                         const char *const *azName, BecSchema **pp){
   const char *azCol[BEC_TABLE_MAX_COL], *azType[BEC_TABLE_MAX_COL];
   int anCol[BEC_TABLE_MAX_COL], anType[BEC_TABLE_MAX_COL], aiPk[BEC_TABLE_MAX_COL];
   BecSchemaDecl *pD = 0;
@@ -945,8 +985,8 @@ int bec_schema_with_adds(const BecSchema *pBase, int nAdd,
   for(i=0; i<nCol; i++){
     const BecColumn *c = i<pBase->nBase ? &pBase->aCol[i]
                                          : &apAdd[i-pBase->nBase]->aCol[0];
-    azCol[i] = c->zName;
-    anCol[i] = (int)strlen(c->zName);
+    azCol[i] = azName ? azName[i] : c->zName;
+    anCol[i] = (int)strlen(azCol[i]);
     azType[i] = c->zType;
     anType[i] = (int)strlen(c->zType);
     aiPk[i] = i<pBase->nBase ? c->iPk : 0;

@@ -21,6 +21,7 @@ from becwire import (Key, make_op, op_id, schema_add, schema_create,  # noqa: E4
 
 EVIL = Key(hashlib.sha256(b"issue 13 alter / hostile member").digest())
 ADMIN2 = Key(hashlib.sha256(b"issue 13 alter / second admin").digest())
+ADMIN3 = Key(hashlib.sha256(b"issue 13 alter / third admin").digest())
 
 CONSTRAINT_CHECK = 275
 CONSTRAINT_NOTNULL = 1299
@@ -176,8 +177,13 @@ def test_sql_surface():
             ("ADD COLUMN x INTEGER DEFAULT 3 CHECK (x < 2)", "the DEFAULTs fail CHECK"),
             ("ADD COLUMN t TEXT DEFAULT (random())", "not a constant"),
             ("ADD COLUMN bad TYPE(", "unsupported type"),
-            ("RENAME COLUMN title TO name", "unsupported change"),
-            ("DROP COLUMN note", "unsupported change"),
+            ("RENAME COLUMN nope TO x", "has no column nope"),
+            ("RENAME COLUMN title TO Done", "has a column of that name"),
+            ("RENAME COLUMN title TO bad\x01", "bad column name"),
+            ("RENAME COLUMN title", "TO is missing"),
+            ("DROP COLUMN id", "a key column cannot be dropped"),
+            ("DROP COLUMN nope", "has no column nope"),
+            ("DROP COLUMN note extra", "unexpected"),
             ("RENAME TO tasks", "unsupported change")]:
         T.raises(lambda: db.execute("SELECT bec_alter('todos', ?)", (change,)), want, change)
     T.raises(lambda: db.execute("SELECT bec_alter('nope', 'ADD COLUMN x TEXT')"), "no bec table nope",
@@ -189,11 +195,27 @@ def test_sql_surface():
              "an alter after writes of the same transaction")
     db.execute("ROLLBACK")
     T.eq(one(db, "SELECT count(*) FROM bec_ops"), n, "refused alters sign nothing")
+    db.execute("SELECT bec_alter('todos', 'RENAME COLUMN done TO finished')")
+    db.execute("SELECT bec_alter('todos', 'DROP COLUMN note')")
+    T.eq([r[1] for r in db.execute("PRAGMA table_info(todos)")], ["id", "title", "finished", "priority"],
+         "renamed and dropped")
+    T.eq(code(lambda: db.execute("UPDATE todos SET finished = 2 WHERE id = 'a'"))[0], CONSTRAINT_CHECK,
+         "a renamed column keeps its CHECK (recorded with the old name)")
+    db.execute("UPDATE todos SET finished = 1 WHERE id = 'a'")
+    db.execute("INSERT INTO todos VALUES('n', 'new', 1, 0)")
+    T.eq(db.execute("SELECT name, \"check\" FROM bec_columns WHERE tbl='todos' ORDER BY cid").fetchall(),
+         [("id", None), ("title", None), ("finished", "done IN (0,1)"),
+          ("priority", "priority BETWEEN 0 AND 9")], "bec_columns: current names, CHECKs as recorded")
+    db.execute("SELECT bec_alter('todos', 'ADD COLUMN note INTEGER DEFAULT 1')")
+    T.eq(db.execute("SELECT id, note FROM todos WHERE id IN ('b', 'n') ORDER BY id").fetchall(),
+         [("b", 1), ("n", 1)], "a new column of a dropped one's name starts from its DEFAULT")
+    T.eq(one(db, "SELECT bec_check()"), "ok", "bec_check() after renames and drops")
+    db.execute("SELECT bec_alter('todos', 'DROP COLUMN note')")
     db.close()
 
     db = connect(path)
-    T.eq(db.execute("SELECT id, priority, note FROM todos ORDER BY id").fetchall(),
-         [("a", 9, None), ("b", 5, "Hello"), ("c", 2, None), ("d", 5, None)], "reopened: the same table")
+    T.eq(db.execute("SELECT id, finished, priority FROM todos ORDER BY id").fetchall(),
+         [("a", 1, 9), ("b", 1, 5), ("c", 0, 2), ("d", 0, 5), ("n", 1, 0)], "reopened: the same table")
     db.execute("INSERT INTO todos(id, priority) VALUES('z', 1)")
     T.eq(one(db, "SELECT bec_check()"), "ok", "bec_check() after reopening")
     db.execute("DROP TABLE todos")
@@ -388,8 +410,86 @@ def test_revived_keeps_columns():
     T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='schema'"), 3, "create, add, drop: no new create")
 
 
+def test_rename_and_drop_race():
+    """X6 and the pairs of concurrent alters: a write by the old name lands
+    in the renamed column; two renames of one column: the greater op's name;
+    a rename racing a drop: dropped; two columns renamed to one name: the
+    greater op's keeps it, the other is hidden (its values kept) and shows
+    again once the collision goes; a write to a dropped column is not shown,
+    the rest of it is."""
+    g = Group(n=3)
+    a, b = g.reps[0], g.reps[1]
+    g.member(b)
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(%s, note TEXT, tag TEXT)" % TODOS)
+    a.execute("INSERT INTO todos VALUES('b1', 'first', 0, 'n', 't')")
+    g.catch_up()
+    th = schema_hash(a)
+    base = g.heads()
+    # A (admin, by SQL) and ADMIN2 (hand-made) alter concurrently; B writes
+    a.execute("SELECT bec_alter('todos', 'RENAME COLUMN title TO name')")
+    a.execute("SELECT bec_alter('todos', 'RENAME COLUMN note TO memo')")
+    a.execute("SELECT bec_alter('todos', 'RENAME COLUMN tag TO label')")
+    r_note = g.op("schema", base, bytes([2, 4, 5]) + b"todos" + th + th + bytes([3, 4]) + b"text", key=ADMIN2)
+    d_tag = g.op("schema", base, bytes([2, 5, 5]) + b"todos" + th + th + bytes([4]), key=ADMIN2)
+    r_done = g.op("schema", base, bytes([2, 4, 5]) + b"todos" + th + th + bytes([2, 4]) + b"MEMO", key=ADMIN2)
+    b.execute("UPDATE todos SET title = 't2', tag = 'x' WHERE id = 'b1'")
+    g.spread(bodies(a) + bodies(b) + [r_note, d_tag, r_done], seed=2)
+    st = g.converged("renames and drops")
+    mine = [bytes.fromhex(r[0]) for r in a.execute("SELECT hash FROM bec_ops WHERE kind='schema'")][1:]
+    def order(h):
+        return (one(a, "SELECT depth FROM bec_ops WHERE hash=?", h.hex()), h)
+    note_name = "memo" if order(mine[1]) > order(op_id(r_note)) else "text"
+    cols = st["todos.cols"]
+    T.eq(cols[:2], ["id", "name"], "X6: title renamed to name")
+    T.check("label" not in cols and "tag" not in cols, "a drop wins over a concurrent rename: %r" % cols)
+    T.check(note_name in cols, "two renames of one column: the greater op's name (%s): %r" % (note_name, cols))
+    T.eq(st["todos"][0][:2], ("b1", "t2"), "X6: B's write by the old name lands in the renamed column")
+    # done renamed to MEMO collides with note renamed to memo (if memo won)
+    names = [c.lower() for c in cols]
+    T.eq(len(names), len(set(names)), "no two shown columns share a name: %r" % cols)
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE valid = 0"), 0, "every op valid")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "checks")
+
+
+def test_rename_collision():
+    """Two columns renamed concurrently to one name: the one renamed by the
+    greater op shows it, the other is hidden with its values kept, and
+    shows again when that rename is invalidated (its author removed
+    concurrently)."""
+    g = Group(n=3)
+    a, b = g.reps[0], g.reps[1]
+    g.member(b, "admin")
+    a.execute("SELECT bec_add_member(?, 'admin')", (ADMIN3.hex,))
+    a.execute("CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, x TEXT, y TEXT)")
+    a.execute("INSERT INTO t VALUES('1', 'ex', 'why')")
+    g.catch_up()
+    th = schema_hash(a)
+    r1 = g.op("schema", g.heads(), bytes([2, 4, 1]) + b"t" + th + th + bytes([1, 1]) + b"z", key=ADMIN3)
+    r2 = g.op("schema", g.heads(), bytes([2, 4, 1]) + b"t" + th + th + bytes([2, 1]) + b"z", key=ADMIN2)
+    for db in g.reps:
+        if db is not b:
+            deliver(db, [r1, r2])
+    st = {"t.cols": [r[1] for r in a.execute("PRAGMA table_info(t)")], "t": a.execute("SELECT * FROM t").fetchall(),
+          "columns": a.execute("SELECT * FROM bec_columns").fetchall()}
+    T.eq(st, state(g.reps[2]) and {k: state(g.reps[2])[k] for k in st}, "a and c agree")
+    x_wins = op_id(r1) > op_id(r2)
+    T.eq((st["t.cols"], st["t"]), (["k", "z"], [("1", "ex" if x_wins else "why")]),
+         "one z: the column of the greater rename; the other is hidden")
+    T.eq(st["columns"], [("t", 0, "k", "TEXT", 1, None, None, "key"), ("t", 1, "z", "TEXT", 0, None, None, "lww")],
+         "bec_columns lists the shown columns")
+    # the winner's author is removed by b, which saw neither rename
+    before = bodies(b)
+    b.execute("SELECT bec_remove_member(?)", ((ADMIN3 if x_wins else ADMIN2).hex,))
+    T.eq(len(bodies(b)), len(before) + 1, "one removal, concurrent with both renames")
+    g.spread(bodies(b) + [r1, r2], seed=5)
+    st = g.converged("collision gone")
+    T.eq((st["t.cols"], st["t"]), (["k", "x", "z"], [("1", "ex", "why")]) if x_wins
+         else (["k", "z", "y"], [("1", "ex", "why")]), "the hidden column shows again, values kept")
+
+
 for fn in [test_sql_surface, test_concurrent_add_and_write, test_same_name, test_hostile,
-           test_removed_author, test_revived_keeps_columns]:
+           test_removed_author, test_revived_keeps_columns, test_rename_and_drop_race,
+           test_rename_collision]:
     try:
         fn()
     except Exception as e:           # a crash in one test is one failure
