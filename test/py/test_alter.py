@@ -165,6 +165,7 @@ def test_sql_surface():
           ("note", "TEXT", 0, None, None, "lww")], "bec_columns lists the added columns")
     T.eq(one(db, "SELECT bec_check()"), "ok", "bec_check() after alters")
 
+    db.execute("CREATE VIRTUAL TABLE slots USING bec(id TEXT PRIMARY KEY, a INTEGER, b INTEGER, CHECK (a < b))")
     n = one(db, "SELECT count(*) FROM bec_ops")
     for change, want in [
             ("ADD COLUMN Priority TEXT", "has a column of that name"),
@@ -189,6 +190,8 @@ def test_sql_surface():
     T.raises(lambda: db.execute("SELECT bec_alter('nope', 'ADD COLUMN x TEXT')"), "no bec table nope",
              "an unknown table")
     T.raises(lambda: db.execute("SELECT bec_alter('todos', NULL)"), "give a table name", "NULL change")
+    T.raises(lambda: db.execute("SELECT bec_alter('slots', 'DROP COLUMN b')"),
+             "a CHECK of several columns reads it", "a merge group's column cannot be dropped")
     db.execute("BEGIN")
     db.execute("INSERT INTO todos(id) VALUES('e')")
     T.raises(lambda: db.execute("SELECT bec_alter('todos', 'ADD COLUMN y TEXT')"), "commit the writes",
@@ -326,6 +329,25 @@ def test_hostile():
     add("schema", schema_add("todos", th, ("bad\x01", "TEXT", 0)), "bad column name")
     dup = add("schema", schema_add("todos", th, ("prio", "TEXT", 0)), "has a column of that name",
               preds=[prio])
+    # renames and drops: (create hash, target id, index, new name)
+    def rename(target, idx, name, create=th):
+        return bytes([2, 4, 5]) + b"todos" + create + target + bytes([idx, len(name)]) + name
+
+    def dropcol(target, idx, create=th):
+        return bytes([2, 5, 5]) + b"todos" + create + target + bytes([idx])
+    add("schema", dropcol(th, 0), "a key column cannot be dropped")
+    add("schema", rename(bytes(32), 1, b"x"), "has no such column")
+    add("schema", rename(th, 9, b"x"), "has no such column")
+    add("schema", rename(th, 1, b"DONE"), "has a column of that name")
+    add("schema", rename(op_id(prio), 0, b"x"), "has no such column")        # ADD not in its past
+    add("schema", rename(th, 1, b"bad\x02"), "bad column name")
+    add("schema", dropcol(th, 1, create=oh), "has no such column")
+    add("schema", dropcol(oh, 0, create=bytes(32)), "not in the op's causal past")
+    add("schema", rename(op_id(prio), 0, b"priority"), None, preds=[prio])
+    add("schema", dropcol(th, 2), None)
+    for bad in (rename(th, 1, b"x")[:-1], dropcol(th, 1) + b"\x00", dropcol(th, 1)[:-1] + b"\x80\x02",
+                bytes([2, 6, 5]) + b"todos" + th):
+        refused(bad, "malformed")
     # writes naming ADD ops
     ok = add("write", write_payload([th], [(0, ["2"], {1: "two", 3: 4}, 4)], adds=[[op_id(prio)]]), None,
              preds=[prio], key=EVIL)
@@ -357,8 +379,8 @@ def test_hostile():
                 T.eq(r, None, "applies: %s" % op_id(op).hex()[:12])
             else:
                 T.check(r is not None and why in r, "reason has %r: %r" % (why, r))
-    T.eq(st["todos.cols"], ["id", "title", "done", "prio"], "only the valid ADD shows")
-    T.eq(st["todos"], [("1", "x", 0, 0), ("2", "two", 0, 4), ("8", "", 0, "text")], "rows")
+    T.eq(st["todos.cols"], ["id", "title", "priority"], "only the valid alters show")
+    T.eq(st["todos"], [("1", "x", 0), ("2", "two", 4), ("8", "", "text")], "rows")
     T.eq(reason(a, ok), None, "a write naming a valid ADD op in its past applies")
 
 
