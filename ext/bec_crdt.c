@@ -386,8 +386,10 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
     for(j=0; j<v->nCol; j++){
       ViewCol *c = &v->aCol[j];
       if( c->iIdx!=r->iTarget || memcmp(c->aId, r->aTarget, BEC_HASH_BYTES) ) continue;
-      if( r->action==BEC_SCHEMA_DROPCOL ){
-        if( !c->bKey ) c->bDropped = 1;
+      if( c->bKey ){
+        continue;               /* (the verdict ignores such ops) */
+      }else if( r->action==BEC_SCHEMA_DROPCOL ){
+        c->bDropped = 1;
       }else if( later(g, v->aOp[i].iSeq, c->iNameSeq) ){
         c->zName = r->aCol[0].zName;
         c->iNameSeq = v->aOp[i].iSeq;
@@ -1412,9 +1414,11 @@ static int verdict_alter(BecCtx *p, const BecGraph *g, Anc *pAnc, BecSchema *s,
   if( s->action!=BEC_SCHEMA_ADD && (pT==0 || !pT->bShown) ){
     reason_set(pzReason, &rc, "ignored: schema: %s: table %s has no such "
                "column in the op's causal past", zWhat, pC->zName);
-  }else if( s->action==BEC_SCHEMA_DROPCOL && pT->bKey ){
-    reason_set(pzReason, &rc, "ignored: schema: DROP COLUMN %s: a key column "
-               "cannot be dropped", pT->zName);
+  }else if( s->action!=BEC_SCHEMA_ADD && pT->bKey ){
+    /* (key names stay the create's: unique, and never hidden) */
+    reason_set(pzReason, &rc, "ignored: schema: %s %s: a key column cannot "
+               "be %s", zWhat, pT->zName,
+               s->action==BEC_SCHEMA_DROPCOL ? "dropped" : "renamed");
   }else if( s->action==BEC_SCHEMA_DROPCOL && pT->iAdd<0
          && pC->aCol[pT->iIdx].iGroup>=0 ){
     reason_set(pzReason, &rc, "ignored: schema: DROP COLUMN %s: a CHECK of "

@@ -788,8 +788,9 @@ static int declare(sqlite3 *db, const BecSchema *s){
     char *zId;
     if( s->aCol[i].bHidden ){
       /* A dropped or hidden column keeps its place (the index writes name
-      ** it by), unnamed and out of SELECT * and INSERT. */
-      bec_buf_appendf(&b, &rc, "%sbec_hidden_%d HIDDEN", i ? ", " : "", i);
+      ** it by), out of SELECT * and INSERT, under a name no column can
+      ** have (column names hold no control characters). */
+      bec_buf_appendf(&b, &rc, "%s\"bec_hidden_%d\x01\" HIDDEN", i ? ", " : "", i);
       continue;
     }
     zId = bec_sql_ident(s->aCol[i].zName, 0);

@@ -183,6 +183,7 @@ def test_sql_surface():
             ("RENAME COLUMN title TO bad\x01", "bad column name"),
             ("RENAME COLUMN title", "TO is missing"),
             ("DROP COLUMN id", "a key column cannot be dropped"),
+            ("RENAME COLUMN id TO ident", "a key column cannot be renamed"),
             ("DROP COLUMN nope", "has no column nope"),
             ("DROP COLUMN note extra", "unexpected"),
             ("RENAME TO tasks", "unsupported change")]:

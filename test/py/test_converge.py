@@ -504,8 +504,11 @@ class Scenario:
             name, cols, _ = rng.choice(tabs)
             cn = [c[0].decode("utf-8", "replace") for c in cols]
             keys = [cn[i] for i in sorted(range(len(cols)), key=lambda i: cols[i][2]) if cols[i][2]]
-            # (the columns added to it, as this writer shows them)
-            cn += [c for c in w.shown_cols(name) if c not in cn and rng.random() < 0.7]
+            info = w.db.execute("SELECT name, merge FROM bec_columns WHERE tbl=? ORDER BY cid", (name,)).fetchall()
+            if info:
+                # its columns as this writer shows them: renamed, dropped, added
+                keys = [r[0] for r in info if r[1] == "key"]
+                cn = [r[0] for r in info if r[1] == "key" or rng.random() < 0.8]
             other = [c for c in cn if c not in keys]
             cond = " AND ".join("%s = %s" % (qid(k), v) for k, v in zip(keys, self.key_sql(len(keys))))
             x = rng.random()
@@ -530,9 +533,19 @@ class Scenario:
         self.run_sql(w, stmts, len(stmts) > 1 or rng.random() < 0.1)
 
     def honest_alter(self, w, tabs):
-        """bec_alter ADD COLUMN on a table w shows."""
+        """bec_alter ADD, RENAME or DROP COLUMN on a table w shows."""
         rng = self.rng
         name = rng.choice(sorted(tabs.values()))[0]
+        shown = w.shown_cols(name)
+        quoted = "'%s'" % name.replace("'", "''")
+        if shown and rng.random() < 0.45:
+            col = rng.choice(shown)
+            if rng.random() < 0.5:
+                d = "RENAME COLUMN %s TO %s" % (qid(col), rng.choice(ADD_NAMES + ["y0", "Y0", "c0"]))
+            else:
+                d = "DROP COLUMN %s" % qid(col)
+            self.count("alter.honest")
+            return self.run_sql(w, ["SELECT bec_alter(%s, '%s')" % (quoted, d.replace("'", "''"))], False)
         sql = w.q("SELECT sql FROM sqlite_master WHERE name=?", name) or ""
         strict = "strict=1" in sql
         col = rng.choice(ADD_NAMES)
@@ -707,6 +720,16 @@ class Scenario:
             checks = [("", ONE_CHECKS[0].format(c=col), [0])] if rng.random() < 0.3 else []
             opts = 1 if rng.random() < 0.15 else 0
             kind, payload = "schema", schema_add(rng.choice(names()), h, c, opts, checks)
+            if rng.random() < 0.4:
+                # a rename or drop of a column id: the create's, or an ADD op's
+                pool = w.adds().get(h, [])
+                tgt, idx = (rng.choice(pool), 0) if pool and rng.random() < 0.5 else (h, rng.randrange(len(cols) + 1))
+                nm = rng.choice(names()).encode()
+                head = bytes([2, 4 if rng.random() < 0.6 else 5]) + bytes([len(nm)]) + nm + h + tgt + bytes([idx])
+                new = rng.choice(ADD_NAMES + ["c0", "C1", "y0"]).encode()
+                payload = head + (bytes([len(new)]) + new if head[1] == 4 else b"")
+                what = "%s column %s/%d of %s" % ("rename" if head[1] == 4 else "drop", tgt.hex()[:12], idx,
+                                                   h.hex()[:12])
             self.count("alter.hand")
             what = "add column %r to %s opts %d checks %r" % (c, h.hex()[:12], opts, checks)
         elif x < 0.3:
@@ -909,7 +932,7 @@ class Scenario:
         for (why,) in r.db.execute("SELECT reason FROM bec_ops WHERE reason LIKE 'constraint:%'"):
             self.count("constraint.ignored")
             self.count("constraint." + why.split()[1])
-        for (why,) in r.db.execute("SELECT reason FROM bec_ops WHERE reason LIKE '%ADD COLUMN%'"):
+        for (why,) in r.db.execute("SELECT reason FROM bec_ops WHERE reason LIKE '%COLUMN%' OR reason LIKE 'ignored: alter%'"):
             self.count("alter.ignored")
         self.stats["alter.shown"] = self.stats.get("alter.shown", 0) + r.q(
             "SELECT count(*) FROM bec_columns WHERE name IN ('x0', 'x1', 'X1', 'x2')")
