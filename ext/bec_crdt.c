@@ -3879,6 +3879,33 @@ static int check_table(BecCtx *p, int iSchema, const char *zName, BecBuf *pOut,
     }
   }
 
+  /* The columns shown (alters): the catalog against the ops. */
+  if( rc==SQLITE_OK ){
+    sqlite3_stmt *pCol = 0;
+    int j = 0, bSame = 1;
+    rc = bec_ctx_stmt(p, "SELECT idx, name FROM bec_store_column WHERE tbl=?1 "
+                         "ORDER BY idx", &pCol);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pCol, 1, iSchema);
+      while( sqlite3_step(pCol)==SQLITE_ROW ){
+        const char *zCol = (const char*)sqlite3_column_text(pCol, 1);
+        while( j<s->nCol && s->aCol[j].bHidden ) j++;
+        if( j>=s->nCol || sqlite3_column_int(pCol, 0)!=j || zCol==0
+         || strcmp(zCol, s->aCol[j].zName) ){
+          bSame = 0;
+        }
+        j++;
+      }
+      while( j<s->nCol && s->aCol[j].bHidden ) j++;
+      if( j<s->nCol ) bSame = 0;
+      rc = sqlite3_reset(pCol);
+    }
+    if( rc==SQLITE_OK && !bSame ){
+      problem(pOut, &rc, "table %s: the catalog's columns are not the ones "
+              "its ops give", zName);
+    }
+  }
+
   /* Recompute, then compare both ways. */
   if( rc==SQLITE_OK ) rc = rebuild(p, iSchema, zName, pzErr);
   if( rc==SQLITE_OK ){

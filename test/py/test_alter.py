@@ -214,6 +214,10 @@ def test_sql_surface():
     T.eq(db.execute("SELECT id, note FROM todos WHERE id IN ('b', 'n') ORDER BY id").fetchall(),
          [("b", 1), ("n", 1)], "a new column of a dropped one's name starts from its DEFAULT")
     T.eq(one(db, "SELECT bec_check()"), "ok", "bec_check() after renames and drops")
+    db.execute("UPDATE bec_store_column SET name = 'forged' WHERE name = 'finished'")
+    T.check("catalog's columns are not the ones its ops give" in one(db, "SELECT bec_check()"),
+            "bec_check() finds a forged column catalog")
+    db.execute("UPDATE bec_store_column SET name = 'finished' WHERE name = 'forged'")
     db.execute("SELECT bec_alter('todos', 'DROP COLUMN note')")
     db.close()
 
