@@ -7,10 +7,12 @@
 **   bec_store_column(tbl, idx, name, type, pk)
 **                                    the columns of every create op, as
 **                                    shown (its own, then added ones)
-**   bec_store_alter(tbl, seq, idx)   the ADD COLUMN ops of each create op
-**                                    that the merge does not ignore, with
-**                                    the column's index where it is shown
-**                                    (NULL: hidden); see "Schema evolution"
+**   bec_store_alter(tbl, seq, idx)   the alter ops (ADD, RENAME, DROP
+**                                    COLUMN) of each create op that the
+**                                    merge does not ignore, with an added
+**                                    column's index where it is shown
+**                                    (NULL: hidden, or not an ADD); see
+**                                    "Schema evolution"
 **   bec_store_conflict(tbl, pk, col, seq, value)
 **                                    the concurrent writes that lost, per
 **                                    register (col -1: the row's existence)
@@ -3222,7 +3224,7 @@ int bec_crdt_winner_of_ops(BecCtx *p, const char *zName, int *piWin,
   return rc;
 }
 
-/* Shows the columns of create op iCreate as the valid ADD ops make them:
+/* Shows the columns of create op iCreate as its valid alter ops make them:
 ** bec_store_column and bec_store_alter.idx follow, and if the table is
 ** shown here its virtual table is declared again, with its rows rebuilt
 ** from the ops (xCreate).  Its xDestroy signs nothing (bRedeclare). */
@@ -3286,8 +3288,9 @@ static int alter_show(BecCtx *p, int iCreate, char **pzErr){
   return rc;
 }
 
-/* ADD COLUMN op iSeq (schema s, not ignored) was stored, or became
-** readable (e2ee): the table it alters shows its column if bValid. */
+/* Alter op iSeq (ADD, RENAME or DROP COLUMN; schema s, not ignored) was
+** stored, or became readable (e2ee) or valid: the table it alters shows
+** its columns anew if bValid. */
 static int alter_stored(BecCtx *p, int iSeq, const BecSchema *s, int bValid,
                         char **pzErr){
   sqlite3_stmt *pStmt = 0;
