@@ -847,7 +847,9 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 /**************************************************************************
 ** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).
 */
-#define BEC_TABLE_FORMAT     1     /* first byte of write payloads */
+#define BEC_TABLE_FORMAT     2     /* first byte of write payloads: 2 adds
+                                   ** the ADD COLUMN ops each table's
+                                   ** changes use; 1 is refused */
 #define BEC_SCHEMA_FORMAT    2     /* first byte of schema payloads: 2 adds
                                    ** constraints and table options; 1 is
                                    ** refused (docs/wire-format.md) */
@@ -873,6 +875,10 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 #define BEC_WRITE_MAX_TABLES 1024  /* tables one write op may touch */
 #define BEC_SCHEMA_CREATE    1
 #define BEC_SCHEMA_DROP      2
+#define BEC_SCHEMA_ADD       3     /* ALTER: ADD COLUMN (bec_alter) */
+#define BEC_SCHEMA_RENAME    4     /* ALTER: RENAME COLUMN */
+#define BEC_SCHEMA_DROPCOL   5     /* ALTER: DROP COLUMN */
+#define BEC_ADD_MAX          255   /* ADD COLUMN ops one write names per table */
 #define BEC_VAL_NULL         0     /* value tags */
 #define BEC_VAL_INT          1
 #define BEC_VAL_REAL         2
@@ -917,6 +923,8 @@ struct BecColumn {
                       ** bytes in the schema's allocation */
   int eStrict;        /* strict table: BEC_STRICT_* of the type, else 0 */
   int iGroup;         /* merge group (docs/tables.md), -1 if none */
+  int bHidden;        /* a create's column dropped, or whose name another
+                      ** column shows: kept, never shown or written */
 };
 /* A CHECK constraint as recorded: text, optional name, and the columns it
 ** reads (aRead, a bit per column index). */
@@ -943,6 +951,23 @@ struct BecSchema {
   int nGroup;         /* merge groups (BecColumn.iGroup) */
   int bConstrained;   /* any NOT NULL, CHECK or strict type to check */
   void *pExtra;       /* defaults and checks (sqlite3_malloc64, owned) */
+  /* Schema evolution (docs/tables.md, "Schema evolution").  A create's
+  ** schema as the merge shows it has its own nBase columns first, then one
+  ** column per ADD COLUMN op it shows; an ADD op's own schema has one
+  ** column and names its create op. */
+  int nBase;          /* columns of the create op itself */
+  int nBaseCheck;     /* its CHECKs (aCheck[nBaseCheck..]: of added ones) */
+  u8 aCreate[BEC_HASH_BYTES];  /* BEC_SCHEMA_ADD, _RENAME, _DROPCOL: the
+                               ** create op altered */
+  u8 aTarget[BEC_HASH_BYTES];  /* _RENAME, _DROPCOL: the column's id, the */
+  int iTarget;                 /* op that introduced it and its index there
+                               ** (a RENAME's new name is aCol[0].zName) */
+  BecSchema *pBase;   /* a create as shown: its own schema (the names its
+                      ** CHECKs use), owned; 0 if it is that schema */
+  u8 *aAddHash;       /* per added column i: its ADD op's hash at
+                      ** [(i-nBase)*BEC_HASH_BYTES] (in pAdd) */
+  BecSchema **apAdd;  /* per added column: its ADD op's schema (in pAdd) */
+  void *pAdd;         /* owns aAddHash, apAdd and the schemas apAdd holds */
 };
 /* The constraints of a declaration, the input of bec_schema_constrain. */
 typedef struct BecSchemaDecl BecSchemaDecl;
@@ -1009,11 +1034,26 @@ struct BecWriteReader {
   const u8 *aTableHash;   /* nTable * BEC_HASH_BYTES */
   i64 nChange;
   i64 iChange;
+  int iTable;             /* the table of the change being read */
+  const u8 *aAddHash;     /* every table's ADD ops, in table order */
+  u8 anAdd[BEC_WRITE_MAX_TABLES];     /* per table: its ADD ops ... */
+  int aiAdd[BEC_WRITE_MAX_TABLES];    /* ... from aAddHash[aiAdd[i]*32] */
 };
 int bec_write_open(BecWriteReader*, const u8 *a, i64 n) BEC_WARN_UNUSED;
 int bec_write_head(BecWriteReader*, int *piTable, int *pbDelete) BEC_WARN_UNUSED;
+/* Reads a change's values into the layout of pSchema: a create's columns,
+** then the added columns pSchema shows (a value written to an added
+** column that pSchema does not show is read and dropped). */
 int bec_write_body(BecWriteReader*, const BecSchema*, int bDelete,
                    BecValue *aVal, u8 *abSet) BEC_WARN_UNUSED;
+/* Builds in *pp the schema of create pBase with the added columns of the
+** ADD ops apAdd[0..nAdd-1] (hashes aHash, nAdd*32 bytes) after its own, in
+** that order, named azName[i] (0: as their ops name them).  On success the
+** schemas apAdd[i] belong to *pp (pBase stays the caller's); SQLITE_RANGE
+** if the columns or CHECKs are too many. */
+int bec_schema_with_adds(const BecSchema *pBase, int nAdd,
+                         BecSchema *const *apAdd, const u8 *aHash,
+                         const char *const *azName, BecSchema **pp);
 int bec_write_close(BecWriteReader*) BEC_WARN_UNUSED;
 
 /**************************************************************************
@@ -1128,6 +1168,12 @@ struct BecCrdt {
   sqlite3 *dbCheck;               /* the private connection CHECKs are
                                   ** judged and evaluated in, or 0 */
   void *pCheckCache;              /* bec_crdt.c: its statements per table */
+  int bRedeclare;                 /* the merge re-declares a table whose
+                                  ** columns an alter changed: its
+                                  ** xDestroy signs nothing */
+  int iShowing;                   /* the create op whose table the merge is
+                                  ** showing: its xCreate shows it as the
+                                  ** ops make it, whatever the arguments */
 };
 /* The rules one change must pass, in the order reasons name them. */
 #define BEC_RULE_OK       0
@@ -1152,6 +1198,10 @@ int bec_crdt_constraints(BecCtx*, const u8 *aSchemaHash, const BecSchema *s,
 ** *pzWhy (sqlite3_free it) is 0 if s applies. */
 int bec_crdt_schema_judge(BecCtx*, BecSchema *s, BecSchemaDecl *pD, int bFill,
                           char **pzWhy);
+/* The merge's verdict on ADD COLUMN op pAdd if this replica signed it now
+** (every stored op in its causal past): *pzWhy (sqlite3_free it) is 0 if
+** it applies, else the reason the merge would ignore it with. */
+int bec_crdt_alter_judge(BecCtx*, BecSchema *pAdd, char **pzWhy);
 /* The value of the DEFAULT text z[0..n-1] of a declaration: a constant (no
 ** function, no column) that SQLite evaluates in the private connection.
 ** *ppVal (sqlite3_value_free it), or *pzWhy why not. */

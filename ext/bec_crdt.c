@@ -5,7 +5,14 @@
 **   bec_store_table(name, seq)       per table name, the winning schema op
 **                                    (a create or a drop)
 **   bec_store_column(tbl, idx, name, type, pk)
-**                                    the columns of every create op
+**                                    the columns of every create op, as
+**                                    shown (its own, then added ones)
+**   bec_store_alter(tbl, seq, idx)   the alter ops (ADD, RENAME, DROP
+**                                    COLUMN) of each create op that the
+**                                    merge does not ignore, with an added
+**                                    column's index where it is shown
+**                                    (NULL: hidden, or not an ADD); see
+**                                    "Schema evolution"
 **   bec_store_conflict(tbl, pk, col, seq, value)
 **                                    the concurrent writes that lost, per
 **                                    register (col -1: the row's existence)
@@ -73,11 +80,14 @@ static const char zCrdtSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_ignored("
   "  seq INTEGER PRIMARY KEY, reason TEXT NOT NULL);"
   "CREATE TABLE IF NOT EXISTS bec_store_change("
-  "  cursor INTEGER PRIMARY KEY, seq INTEGER, tbl INTEGER, kinds BLOB);";
+  "  cursor INTEGER PRIMARY KEY, seq INTEGER, tbl INTEGER, kinds BLOB);"
+  "CREATE TABLE IF NOT EXISTS bec_store_alter("
+  "  tbl INTEGER NOT NULL, seq INTEGER NOT NULL, idx INTEGER,"
+  "  PRIMARY KEY(tbl, seq)) WITHOUT ROWID;";
 
 /* 2: bec_store_ignored; shadow tables whose value columns have no type.
-** 3: bec_store_change. */
-#define TABLES_FORMAT 3
+** 3: bec_store_change.  4: bec_store_alter. */
+#define TABLES_FORMAT 4
 
 static int verdicts_all(BecCtx*, char**);
 
@@ -225,8 +235,10 @@ static int only_head(BecCtx *p, int *pbOnly){
 /**************************************************************************
 ** Schemas and the catalog.
 */
-int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
-                         char **pzErr){
+/* The schema of schema op iSchema as its payload says (a create without
+** the columns added to it since). */
+static int load_op_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
+                          char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT hash, body FROM bec_store_op "
                            "WHERE seq=?1 AND kind=5", &pStmt);
@@ -255,6 +267,239 @@ int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
   }
   sqlite3_reset(pStmt);
   return rc;
+}
+
+/**************************************************************************
+** Schema evolution: what the merge shows of a create op.
+**
+** A create op's table, as shown, is its own columns, then the column of
+** each ADD COLUMN op of it (bec_store_alter) that is valid, ordered by the
+** ADD ops' (depth, hash).  A column's name is a register: the name given by
+** the greatest (depth, hash) op among the op that introduced it and the
+** RENAME COLUMN ops naming its id.  A column is dropped if a valid DROP
+** COLUMN names it (a drop wins over concurrent renames).  If two live
+** columns end up with one name (case-insensitively), the one whose name
+** was set by the greater op shows it and the other is hidden (a key column
+** always shows); so is an added column that would take the table past
+** BEC_TABLE_MAX_COL columns or BEC_TABLE_MAX_CHECK CHECKs.  A create's own
+** columns keep their index when dropped or hidden (writes name them by it):
+** they stay in the schema, marked bHidden; hidden added columns are left
+** out (writes name them by their ADD op).  Everything here is a function
+** of the valid ops, so every replica shows the same columns in the same
+** order; verdicts compute the same view over an op's causal past.
+*/
+typedef struct ViewCol ViewCol;
+struct ViewCol {
+  const u8 *aId;              /* the column's id: the op that introduced */
+  int iIdx;                   /* it, and its index there */
+  const char *zName;          /* its name now */
+  int iNameSeq;               /* the op that gave it that name */
+  int iAdd;                   /* View.aOp index of its ADD op, -1: create's */
+  int bKey, bDropped, bShown;
+};
+typedef struct View View;
+struct View {
+  int nOp;
+  struct ViewOp { int iSeq; BecSchema *s; } *aOp;   /* alter ops, owned */
+  int nCol;
+  ViewCol *aCol;              /* the create's columns, then the added ones */
+};
+
+static void view_free(View *v){
+  int i;
+  for(i=0; i<v->nOp; i++) bec_schema_free(v->aOp[i].s);
+  sqlite3_free(v->aOp);
+  sqlite3_free(v->aCol);
+  memset(v, 0, sizeof(*v));
+}
+
+/* The columns of create op iCreate (its schema pBase) as the alter ops of
+** it make them: with pAnc, those in the causal past pAnc answers (the view
+** of that op's author), else the valid ones. */
+static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
+                     const BecSchema *pBase, Anc *pAnc, View *v, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int *aSeq = 0, nSeq = 0, rc, i, j, nCheck, nShownAdd = 0;
+  memset(v, 0, sizeof(*v));
+  rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_alter WHERE tbl=?1 "
+                       "ORDER BY seq", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCreate);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0), *aNew;
+    if( x<1 || x>g->nNode ) continue;
+    if( pAnc ? (x==pAnc->x || !anc_covers(pAnc, x, &rc)) : !g->aNode[x].bValid ){
+      continue;
+    }
+    aNew = sqlite3_realloc64(aSeq, sizeof(int)*(sqlite3_uint64)(nSeq+1));
+    if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+    aSeq = aNew;
+    aSeq[nSeq++] = x;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ){
+    v->aOp = sqlite3_malloc64(sizeof(*v->aOp)*(sqlite3_uint64)(nSeq+1));
+    v->aCol = sqlite3_malloc64(sizeof(ViewCol)*(sqlite3_uint64)(pBase->nBase+nSeq+1));
+    if( v->aOp==0 || v->aCol==0 ) rc = SQLITE_NOMEM;
+  }
+  for(i=0; rc==SQLITE_OK && i<nSeq; i++){
+    v->aOp[i].iSeq = aSeq[i];
+    v->aOp[i].s = 0;
+    v->nOp = i+1;
+    rc = load_op_schema(p, aSeq[i], &v->aOp[i].s, 0, pzErr);
+    if( rc==SQLITE_OK && v->aOp[i].s->action<BEC_SCHEMA_ADD ) rc = SQLITE_CORRUPT;
+  }
+  sqlite3_free(aSeq);
+  if( rc ){
+    view_free(v);
+    return rc;
+  }
+  for(i=0; i<pBase->nBase; i++){
+    ViewCol *c = &v->aCol[v->nCol++];
+    memset(c, 0, sizeof(*c));
+    c->aId = g->aNode[iCreate].aHash;
+    c->iIdx = i;
+    c->zName = pBase->aCol[i].zName;
+    c->iNameSeq = iCreate;
+    c->iAdd = -1;
+    c->bKey = pBase->aCol[i].iPk!=0;
+  }
+  for(i=0; i<v->nOp; i++){
+    ViewCol *c;
+    if( v->aOp[i].s->action!=BEC_SCHEMA_ADD ) continue;
+    c = &v->aCol[v->nCol++];
+    memset(c, 0, sizeof(*c));
+    c->aId = g->aNode[v->aOp[i].iSeq].aHash;
+    c->zName = v->aOp[i].s->aCol[0].zName;
+    c->iNameSeq = v->aOp[i].iSeq;
+    c->iAdd = i;
+    /* (depth, hash) order of the ADD ops: insertion sort, lists are short */
+    for(j=v->nCol-1; j>pBase->nBase
+        && later(g, v->aCol[j-1].iNameSeq, v->aCol[j].iNameSeq); j--){
+      ViewCol t = v->aCol[j];
+      v->aCol[j] = v->aCol[j-1];
+      v->aCol[j-1] = t;
+    }
+  }
+  for(i=0; i<v->nOp; i++){
+    const BecSchema *r = v->aOp[i].s;
+    if( r->action!=BEC_SCHEMA_RENAME && r->action!=BEC_SCHEMA_DROPCOL ) continue;
+    for(j=0; j<v->nCol; j++){
+      ViewCol *c = &v->aCol[j];
+      if( c->iIdx!=r->iTarget || memcmp(c->aId, r->aTarget, BEC_HASH_BYTES) ) continue;
+      if( c->bKey ){
+        continue;               /* (the verdict ignores such ops) */
+      }else if( r->action==BEC_SCHEMA_DROPCOL ){
+        c->bDropped = 1;
+      }else if( later(g, v->aOp[i].iSeq, c->iNameSeq) ){
+        c->zName = r->aCol[0].zName;
+        c->iNameSeq = v->aOp[i].iSeq;
+      }
+    }
+  }
+  /* Names: key columns first, then from the greatest naming op down; the
+  ** first to take a name keeps it. */
+  nCheck = pBase->nBaseCheck;
+  for(i=0; i<v->nCol; i++) if( v->aCol[i].bKey ) v->aCol[i].bShown = 1;
+  for(;;){
+    ViewCol *pBest = 0;
+    for(i=0; i<v->nCol; i++){
+      ViewCol *c = &v->aCol[i];
+      if( c->bShown || c->bDropped || c->bKey || c->iNameSeq<0 ) continue;
+      if( pBest==0 || later(g, c->iNameSeq, pBest->iNameSeq) ) pBest = c;
+    }
+    if( pBest==0 ) break;
+    for(i=0; i<v->nCol; i++){
+      if( v->aCol[i].bShown && sqlite3_stricmp(v->aCol[i].zName, pBest->zName)==0 ){
+        break;
+      }
+    }
+    if( i==v->nCol && (pBest->iAdd<0
+        || (pBase->nBase+nShownAdd<BEC_TABLE_MAX_COL
+            && nCheck+v->aOp[pBest->iAdd].s->nCheck<=BEC_TABLE_MAX_CHECK)) ){
+      pBest->bShown = 1;
+      if( pBest->iAdd>=0 ){
+        nShownAdd++;
+        nCheck += v->aOp[pBest->iAdd].s->nCheck;
+      }
+    }else{
+      pBest->iNameSeq = -1;     /* hidden: done with it */
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* *pp: create op iSchema's schema as shown (see above), made from its own
+** schema pBase, which it takes over (freed, or returned as *pp). */
+static int schema_shown(BecCtx *p, BecSchema *pBase, int iSchema,
+                        BecSchema **pp, char **pzErr){
+  BecGraph *g = 0;
+  View v;
+  BecSchema *apAdd[BEC_TABLE_MAX_COL];
+  const char *azName[BEC_TABLE_MAX_COL];
+  u8 *aHash = 0;
+  int nAdd = 0, i, rc;
+  *pp = 0;
+  memset(&v, 0, sizeof(v));
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = view_load(p, g, iSchema, pBase, 0, &v, pzErr);
+  if( rc ) return rc;
+  if( v.nOp==0 ){
+    view_free(&v);
+    *pp = pBase;
+    return SQLITE_OK;
+  }
+  aHash = sqlite3_malloc64((sqlite3_uint64)(v.nCol+1)*BEC_HASH_BYTES);
+  if( aHash==0 ) rc = SQLITE_NOMEM;
+  for(i=0; rc==SQLITE_OK && i<v.nCol; i++){
+    const ViewCol *c = &v.aCol[i];
+    if( c->iAdd<0 ){
+      azName[i] = c->zName;
+    }else if( c->bShown ){
+      azName[pBase->nBase+nAdd] = c->zName;
+      apAdd[nAdd] = v.aOp[c->iAdd].s;
+      memcpy(&aHash[nAdd*BEC_HASH_BYTES], c->aId, BEC_HASH_BYTES);
+      nAdd++;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_schema_with_adds(pBase, nAdd, apAdd, aHash, azName, pp);
+  }
+  if( rc==SQLITE_OK ){
+    /* (the shown ADD schemas and pBase now belong to *pp) */
+    for(i=0; i<v.nCol; i++){
+      const ViewCol *c = &v.aCol[i];
+      if( c->iAdd>=0 && c->bShown ) v.aOp[c->iAdd].s = 0;
+      if( c->iAdd<0 ) (*pp)->aCol[c->iIdx].bHidden = !c->bShown;
+    }
+    (*pp)->pBase = pBase;
+  }
+  view_free(&v);
+  sqlite3_free(aHash);
+  return rc;
+}
+
+int bec_crdt_load_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
+                         char **pzErr){
+  BecSchema *s = 0;
+  int rc = load_op_schema(p, iSchema, &s, aHash, pzErr);
+  *pp = 0;
+  if( rc==SQLITE_OK && s->action==BEC_SCHEMA_CREATE ){
+    BecSchema *pShown = 0;
+    rc = schema_shown(p, s, iSchema, &pShown, pzErr);
+    if( rc ){
+      bec_schema_free(s);
+      return rc;
+    }
+    s = pShown;
+  }
+  if( rc ){
+    bec_schema_free(s);
+    return rc;
+  }
+  *pp = s;
+  return SQLITE_OK;
 }
 
 int bec_crdt_schema_is(BecCtx *p, int iSeq, const BecSchema *s, int *pbSame,
@@ -696,9 +941,11 @@ static int check_eval(BecCrdt *pC, const u8 *aHash, const BecSchema *s,
   return rc;
 }
 
-int bec_crdt_constraints(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
-                         const BecValue *aVal, const u8 *abSet, int *peRule,
-                         int *piWhich, char **pzErr){
+/* bec_crdt_constraints for a schema of one op: a create's own columns, or
+** an ADD op's one column (the CHECK texts name columns as that op did). */
+static int constraints_of(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
+                          const BecValue *aVal, const u8 *abSet, int *peRule,
+                          int *piWhich, char **pzErr){
   BecCrdt *pC = 0;
   int rc, i, g, iType = -1, iFail = -1;
   *peRule = BEC_RULE_OK;
@@ -753,6 +1000,36 @@ int bec_crdt_constraints(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
       *peRule = BEC_RULE_GCHECK;
       *piWhich = iFail;
     }
+  }
+  return rc;
+}
+
+int bec_crdt_constraints(BecCtx *p, const u8 *aSchemaHash, const BecSchema *s,
+                         const BecValue *aVal, const u8 *abSet, int *peRule,
+                         int *piWhich, char **pzErr){
+  BecSchema base = s->pBase ? *s->pBase : *s;
+  int rc, i, iCheck = s->nBaseCheck;
+  *peRule = BEC_RULE_OK;
+  *piWhich = -1;
+  if( !s->bConstrained ) return SQLITE_OK;
+  /* The create's own columns: its schema as the op made it (its CHECKs
+  ** name columns so, whatever they are called now). */
+  base.nCol = s->nBase;
+  base.nCheck = s->nBaseCheck;
+  rc = constraints_of(p, aSchemaHash, &base, aVal, abSet, peRule, piWhich,
+                      pzErr);
+  /* Each added column: its ADD op's schema, in column order. */
+  for(i=s->nBase; rc==SQLITE_OK && *peRule==BEC_RULE_OK && i<s->nCol; i++){
+    const BecSchema *pA = s->apAdd ? s->apAdd[i-s->nBase] : 0;
+    int iW = -1;
+    if( pA==0 ) continue;
+    if( abSet[i] ){
+      rc = constraints_of(p, &s->aAddHash[(i-s->nBase)*BEC_HASH_BYTES], pA,
+                          &aVal[i], &abSet[i], peRule, &iW, pzErr);
+      if( *peRule==BEC_RULE_TYPE || *peRule==BEC_RULE_NOTNULL ) *piWhich = i;
+      else if( *peRule ) *piWhich = iCheck + iW;
+    }
+    iCheck += pA->nCheck;
   }
   return rc;
 }
@@ -1047,6 +1324,205 @@ static int locked_reason(BecCtx *p, int x, char **pzLock){
   return rc;
 }
 
+/* *piSeq: the create op an alter op s (ADD, RENAME or DROP COLUMN) alters,
+** if it is a create op in the causal past pAnc answers that the merge
+** applies (*ppCreate: its schema, if ppCreate is not 0); else 0 with
+** *pzReason why. */
+static int add_target(BecCtx *p, const BecGraph *g, Anc *pAnc,
+                      const BecSchema *s, int *piSeq, BecSchema **ppCreate,
+                      char **pzReason){
+  BecSchema *pC = 0;
+  char *zErr = 0;
+  int rc, iSeq = 0, bOk = 0;
+  *piSeq = 0;
+  if( ppCreate ) *ppCreate = 0;
+  rc = bec_dag_seq_of(p, s->aCreate, &iSeq);
+  if( rc ) return rc;
+  if( iSeq<1 || iSeq>g->nNode || !anc_covers(pAnc, iSeq, &rc) ){
+    if( rc ) return rc;
+    reason_set(pzReason, &rc, "ignored: alter of a table whose create op is "
+               "not in the op's causal past");
+    return rc;
+  }
+  if( g->aNode[iSeq].kind==BEC_KIND_SCHEMA ){
+    rc = load_op_schema(p, iSeq, &pC, 0, &zErr);
+    sqlite3_free(zErr);
+    if( rc ){
+      /* (a locked or undecodable schema op is not a table's) */
+      pC = 0;
+      rc = SQLITE_OK;
+    }
+  }
+  if( pC && pC->action==BEC_SCHEMA_CREATE ){
+    rc = schema_applies(p, iSeq, pC, &bOk);
+  }
+  if( rc==SQLITE_OK && !bOk ){
+    reason_set(pzReason, &rc, "ignored: alter of an op that is not a create "
+               "op the merge applies");
+  }
+  if( rc==SQLITE_OK && bOk ){
+    *piSeq = iSeq;
+    if( ppCreate ){ *ppCreate = pC; pC = 0; }
+  }
+  bec_schema_free(pC);
+  return rc;
+}
+
+/* The verdict on alter op s (ADD, RENAME or DROP COLUMN) whose causal past
+** pAnc answers: it applies to a create op there that the merge applies;
+** an ADD with the table's options, a column of bec's closed form whose
+** CHECKs read it alone and pass its DEFAULT; a RENAME or DROP to a column
+** of the table in the author's view (the create's and the alter ops of it
+** in the op's causal past that the merge does not ignore: view_load), a
+** DROP never to a key column or one a CHECK of several columns reads; and
+** a new name that no column shown in that view has. */
+static int verdict_alter(BecCtx *p, const BecGraph *g, Anc *pAnc, BecSchema *s,
+                         char **pzReason){
+  BecSchema *pC = 0;
+  View v;
+  char *zErr = 0;
+  const char *zWhat = s->action==BEC_SCHEMA_ADD ? "ADD COLUMN"
+                    : s->action==BEC_SCHEMA_RENAME ? "RENAME COLUMN" : "DROP COLUMN";
+  const char *zCol = s->nCol ? s->aCol[0].zName : "";
+  ViewCol *pT = 0;
+  int rc, iSeq = 0, i, nAdd = 0;
+  *pzReason = 0;
+  memset(&v, 0, sizeof(v));
+  rc = add_target(p, g, pAnc, s, &iSeq, &pC, pzReason);
+  if( rc || *pzReason ) return rc;
+  if( s->action==BEC_SCHEMA_ADD && s->opts!=pC->opts ){
+    reason_set(pzReason, &rc, "ignored: schema: ADD COLUMN %s: the table "
+               "options differ from table %s's", zCol, pC->zName);
+  }
+  if( rc==SQLITE_OK && *pzReason==0 && s->action!=BEC_SCHEMA_DROPCOL ){
+    rc = verdict_schema(p, s, pzReason);
+  }
+  if( rc==SQLITE_OK && *pzReason==0 ){
+    rc = view_load(p, g, iSeq, pC, pAnc, &v, &zErr);
+    sqlite3_free(zErr);
+  }
+  if( rc || *pzReason ){
+    view_free(&v);
+    bec_schema_free(pC);
+    return rc;
+  }
+  for(i=0; i<v.nCol; i++){
+    if( v.aCol[i].iAdd>=0 && v.aCol[i].bShown ) nAdd++;
+    if( s->action!=BEC_SCHEMA_ADD && v.aCol[i].iIdx==s->iTarget
+     && memcmp(v.aCol[i].aId, s->aTarget, BEC_HASH_BYTES)==0 ){
+      pT = &v.aCol[i];
+    }
+  }
+  if( s->action!=BEC_SCHEMA_ADD && (pT==0 || !pT->bShown) ){
+    reason_set(pzReason, &rc, "ignored: schema: %s: table %s has no such "
+               "column in the op's causal past", zWhat, pC->zName);
+  }else if( s->action!=BEC_SCHEMA_ADD && pT->bKey ){
+    /* (key names stay the create's: unique, and never hidden) */
+    reason_set(pzReason, &rc, "ignored: schema: %s %s: a key column cannot "
+               "be %s", zWhat, pT->zName,
+               s->action==BEC_SCHEMA_DROPCOL ? "dropped" : "renamed");
+  }else if( s->action==BEC_SCHEMA_DROPCOL && pT->iAdd<0
+         && pC->aCol[pT->iIdx].iGroup>=0 ){
+    reason_set(pzReason, &rc, "ignored: schema: DROP COLUMN %s: a CHECK of "
+               "several columns reads it", pT->zName);
+  }else if( s->action==BEC_SCHEMA_ADD && pC->nBase+nAdd>=BEC_TABLE_MAX_COL ){
+    reason_set(pzReason, &rc, "ignored: schema: ADD COLUMN %s: table %s has "
+               "%d columns already", zCol, pC->zName, BEC_TABLE_MAX_COL);
+  }else if( s->action!=BEC_SCHEMA_DROPCOL ){
+    for(i=0; i<v.nCol; i++){
+      if( v.aCol[i].bShown && &v.aCol[i]!=pT
+       && sqlite3_stricmp(v.aCol[i].zName, zCol)==0 ){
+        reason_set(pzReason, &rc, "ignored: schema: %s %s%s%s: table %s has a "
+                   "column of that name", zWhat, pT ? pT->zName : "",
+                   pT ? " TO " : "", zCol, pC->zName);
+      }
+    }
+  }
+  view_free(&v);
+  bec_schema_free(pC);
+  return rc;
+}
+
+int bec_crdt_alter_judge(BecCtx *p, BecSchema *pAdd, char **pzWhy){
+  BecGraph *g = 0;
+  Anc anc;
+  char *zErr = 0;
+  int rc = bec_graph_get(p, &g, &zErr);
+  *pzWhy = 0;
+  sqlite3_free(zErr);
+  if( rc ) return rc;
+  memset(&anc, 0, sizeof(anc));
+  anc_init(&anc, g, g->nNode+1, 0, 0, 1);
+  rc = verdict_alter(p, g, &anc, pAdd, pzWhy);
+  anc_free(&anc);
+  if( rc==SQLITE_OK && *pzWhy ){
+    /* (as the local statement's error: without the merge's prefix) */
+    const char *zPre = "ignored: schema: ";
+    if( strncmp(*pzWhy, zPre, strlen(zPre))==0 ){
+      memmove(*pzWhy, *pzWhy+strlen(zPre), strlen(*pzWhy+strlen(zPre))+1);
+    }
+  }
+  return rc;
+}
+
+/* Replaces *ppS, the schema of create op number iTable of write wr, by the
+** schema its changes are read by: the create's own columns, then the
+** column of each ADD op the write lists for that table, in that order.
+** Each must be an ADD COLUMN of that table in the causal past pAnc answers
+** that the merge does not ignore; else *pzReason says which is not. */
+static int write_schema(BecCtx *p, const BecGraph *g, Anc *pAnc,
+                        const BecWriteReader *wr, int iTable, BecSchema **ppS,
+                        char **pzReason){
+  const int nAdd = wr->anAdd[iTable];
+  BecSchema *apAdd[BEC_ADD_MAX];
+  BecSchema *pW = 0;
+  int rc = SQLITE_OK, k, n = 0;
+  if( nAdd==0 ) return SQLITE_OK;
+  for(k=0; rc==SQLITE_OK && k<nAdd; k++){
+    const u8 *aH = &wr->aAddHash[(wr->aiAdd[iTable]+k)*BEC_HASH_BYTES];
+    BecSchema *pA = 0;
+    char *zErr = 0;
+    int iSeq = 0, bOk = 0;
+    rc = bec_dag_seq_of(p, aH, &iSeq);
+    if( rc==SQLITE_OK && iSeq>=1 && iSeq<=g->nNode
+     && anc_covers(pAnc, iSeq, &rc) && g->aNode[iSeq].kind==BEC_KIND_SCHEMA ){
+      if( load_op_schema(p, iSeq, &pA, 0, &zErr)==SQLITE_OK
+       && pA->action==BEC_SCHEMA_ADD
+       && memcmp(pA->aCreate, &wr->aTableHash[iTable*BEC_HASH_BYTES],
+                 BEC_HASH_BYTES)==0 ){
+        rc = schema_applies(p, iSeq, pA, &bOk);
+      }
+      sqlite3_free(zErr);
+    }
+    if( rc==SQLITE_OK && !bOk ){
+      char zHex[2*BEC_HASH_BYTES+1];
+      bec_hex_encode(aH, BEC_HASH_BYTES, zHex);
+      reason_set(pzReason, &rc, "ignored: write to table %s names op %.12s, "
+                 "not an ADD COLUMN of it in the op's causal past that the "
+                 "merge applies", (*ppS)->zName, zHex);
+      bec_schema_free(pA);
+      pA = 0;
+    }
+    if( pA ) apAdd[n++] = pA;
+    if( *pzReason ) break;
+  }
+  if( rc==SQLITE_OK && *pzReason==0 ){
+    rc = bec_schema_with_adds(*ppS, n, apAdd,
+                              &wr->aAddHash[wr->aiAdd[iTable]*BEC_HASH_BYTES], 0, &pW);
+    if( rc==SQLITE_RANGE ){
+      rc = SQLITE_OK;
+      reason_set(pzReason, &rc, "ignored: write to table %s names more added "
+                 "columns or CHECKs than a table holds", (*ppS)->zName);
+    }else if( rc==SQLITE_OK ){
+      n = 0;                    /* (they belong to pW) */
+      bec_schema_free(*ppS);
+      *ppS = pW;
+    }
+  }
+  for(k=0; k<n; k++) bec_schema_free(apAdd[k]);
+  return rc;
+}
+
 /* Examines a write op whose causal past pAnc answers (its own seq may be
 ** nNode+1: not stored yet).  If its bytes are malformed: a refusal in
 ** *pRefuse (acceptance), or, with pRefuse 0, BEC_MALFORMED with *pzErr (a
@@ -1110,7 +1586,7 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
       }
       if( rc ) break;
     }
-    rc = bec_crdt_load_schema(p, iSchema, &aSchema[i], 0, pzErr);
+    rc = load_op_schema(p, iSchema, &aSchema[i], 0, pzErr);
     if( rc ) break;
     if( aSchema[i]->action!=BEC_SCHEMA_CREATE ){
       reason_set(pzReason, &rc, "ignored: write names a drop of table %s, "
@@ -1122,6 +1598,16 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
       if( rc==SQLITE_OK && !bOk ){
         reason_set(pzReason, &rc, "ignored: write to table %s, whose create "
                    "op is ignored", aSchema[i]->zName);
+      }
+      if( rc==SQLITE_OK && bOk ){
+        /* the added columns it writes (docs/tables.md, "Schema evolution") */
+        char *zWhy = 0;
+        rc = write_schema(p, g, pAnc, &wr, i, &aSchema[i], &zWhy);
+        if( zWhy ){
+          if( *pzReason==0 ){ *pzReason = zWhy; zWhy = 0; }
+          sqlite3_free(zWhy);
+          bParse = 0;
+        }
       }
       if( rc==SQLITE_OK && pRefuse && pRefuse->rc==0
        && (aSchema[i]->opts & BEC_OPT_ADMIN) ){
@@ -1259,7 +1745,15 @@ static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
   if( pOp->kind==BEC_KIND_SCHEMA ){
     BecSchema *s = 0;
     rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
-    if( rc==SQLITE_OK ) rc = verdict_schema(p, s, pzReason);
+    if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD ){
+      Anc anc;
+      memset(&anc, 0, sizeof(anc));
+      anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+      rc = verdict_alter(p, g, &anc, s, pzReason);
+      anc_free(&anc);
+    }else if( rc==SQLITE_OK ){
+      rc = verdict_schema(p, s, pzReason);
+    }
     bec_schema_free(s);
   }else{
     Anc anc;
@@ -2506,10 +3000,12 @@ static char *schema_decl(const BecSchema *s){
   memset(&b, 0, sizeof(b));
   for(i=0; i<s->nCol; i++){
     const BecColumn *c = &s->aCol[i];
-    char *zId = bec_sql_ident(c->zName, 0);
+    char *zId;
+    if( c->bHidden ) continue;
+    zId = bec_sql_ident(c->zName, 0);
     if( zId==0 ){ rc = SQLITE_NOMEM; break; }
     /* a strict table's declared type words are its closed form */
-    bec_buf_appendf(&b, &rc, "%s%s %s", i ? ", " : "", zId,
+    bec_buf_appendf(&b, &rc, "%s%s %s", b.n ? ", " : "", zId,
                     c->eStrict ? c->zType : bec_type_sql(c));
     sqlite3_free(zId);
     bec_buf_appendf(&b, &rc, "%s", bec_collate_sql(c));
@@ -2530,6 +3026,17 @@ static char *schema_decl(const BecSchema *s){
   /* (a CHECK's text applies only if it is balanced: check_analyze) */
   for(k=0; rc==SQLITE_OK && k<s->nCheck; k++){
     const BecCheck *pK = &s->aCheck[k];
+    int j, bAsMade = 1;
+    /* The text names columns as its op did: shown only while each column
+    ** it reads is shown under that name (bec_columns shows it always). */
+    for(j=0; j<s->nCol; j++){
+      const char *zOp;
+      if( !BEC_MASK_HAS(pK->aRead, j) ) continue;
+      zOp = j<s->nBase ? (s->pBase ? s->pBase->aCol[j].zName : s->aCol[j].zName)
+                       : (s->apAdd ? s->apAdd[j-s->nBase]->aCol[0].zName : s->aCol[j].zName);
+      if( s->aCol[j].bHidden || strcmp(zOp, s->aCol[j].zName) ) bAsMade = 0;
+    }
+    if( !bAsMade ) continue;
     if( pK->zName[0] ){
       char *zId = bec_sql_ident(pK->zName, 0);
       if( zId==0 ){ rc = SQLITE_NOMEM; break; }
@@ -2566,10 +3073,14 @@ static int show_table(BecCtx *p, int iSeq, const BecSchema *s, char **pzErr){
   if( zDecl==0 || zId==0 ){
     rc = SQLITE_NOMEM;
   }else{
-    /* xCreate finds the catalog's winner declared so, and shows it
-    ** (bec_crdt_schema_is): nothing is signed. */
+    /* xCreate shows the catalog's winner iSeq (iShowing): nothing is
+    ** signed. */
+    BecCrdt *pC = p->pCrdt;
+    int iWas = pC ? pC->iShowing : 0;
+    if( pC ) pC->iShowing = iSeq;
     rc = exec_fmt(p, pzErr, "CREATE VIRTUAL TABLE main.%s USING bec(%s)",
                   zId, zDecl);
+    if( pC ) pC->iShowing = iWas;
   }
   sqlite3_free(zDecl);
   sqlite3_free(zId);
@@ -2681,7 +3192,11 @@ static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
   }
   if( rc==SQLITE_OK && pNew && pNew->action==BEC_SCHEMA_CREATE
    && !p->bNested ){
-    rc = show_table(p, iNew, pNew, pzErr);
+    /* (with the columns its valid ADD ops gave it, if any) */
+    BecSchema *pShown = 0;
+    rc = bec_crdt_load_schema(p, iNew, &pShown, 0, pzErr);
+    if( rc==SQLITE_OK ) rc = show_table(p, iNew, pShown, pzErr);
+    bec_schema_free(pShown);
   }
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot apply the schema of table %s: %s",
@@ -2694,6 +3209,7 @@ static int store_columns(BecCtx *p, int iSeq, const BecSchema *s){
   sqlite3_stmt *pStmt = 0;
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    if( s->aCol[i].bHidden ) continue;
     rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_column"
                          "(tbl, idx, name, type, pk) VALUES(?1,?2,?3,?4,?5)", &pStmt);
     if( rc==SQLITE_OK ){
@@ -2739,6 +3255,10 @@ static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
       continue;
     }
     sqlite3_free(aPlain);
+    if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD ){
+      bec_schema_free(s);       /* (an alter wins no name) */
+      continue;
+    }
     if( rc==SQLITE_OK && sqlite3_stricmp(s->zName, zName)==0 ){
       int bOk = 0;
       rc = schema_applies(p, x, s, &bOk);
@@ -2768,6 +3288,92 @@ int bec_crdt_winner_of_ops(BecCtx *p, const char *zName, int *piWin,
   return rc;
 }
 
+/* Shows the columns of create op iCreate as its valid alter ops make them:
+** bec_store_column and bec_store_alter.idx follow, and if the table is
+** shown here its virtual table is declared again, with its rows rebuilt
+** from the ops (xCreate).  Its xDestroy signs nothing (bRedeclare). */
+static int alter_show(BecCtx *p, int iCreate, char **pzErr){
+  BecCrdt *pC = p->pCrdt;
+  BecSchema *s = 0;
+  sqlite3_stmt *pStmt = 0;
+  int rc, i, bLive = 0, bShown = 0;
+  rc = bec_crdt_load_schema(p, iCreate, &s, 0, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_alter SET idx=NULL WHERE tbl=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iCreate);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  for(i=s ? s->nBase : 0; rc==SQLITE_OK && i<s->nCol; i++){
+    int iAdd = 0;
+    rc = bec_dag_seq_of(p, &s->aAddHash[(i-s->nBase)*BEC_HASH_BYTES], &iAdd);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "UPDATE bec_store_alter SET idx=?3 WHERE tbl=?1 "
+                           "AND seq=?2", &pStmt);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iCreate);
+      sqlite3_bind_int(pStmt, 2, iAdd);
+      sqlite3_bind_int(pStmt, 3, i);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_column WHERE tbl=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iCreate);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = store_columns(p, iCreate, s);
+  if( rc==SQLITE_OK ) rc = is_live(p, iCreate, &bLive);
+  if( rc==SQLITE_OK && bLive ) rc = tab_shown(p, s->zName, &bShown);
+  if( rc==SQLITE_OK && bShown && !p->bNested && pC ){
+    char *zId = bec_sql_ident(s->zName, 0);
+    if( zId==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      pC->bRedeclare = 1;
+      rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
+      pC->bRedeclare = 0;
+      sqlite3_free(zId);
+    }
+    if( rc==SQLITE_OK ) rc = show_table(p, iCreate, s, pzErr);
+  }
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot apply the columns of table %s: %s",
+                             s ? s->zName : "?", bec_rc_text(p->db, rc));
+  }
+  bec_schema_free(s);
+  return rc;
+}
+
+/* Alter op iSeq (ADD, RENAME or DROP COLUMN; schema s, not ignored) was
+** stored, or became readable (e2ee) or valid: the table it alters shows
+** its columns anew if bValid. */
+static int alter_stored(BecCtx *p, int iSeq, const BecSchema *s, int bValid,
+                        char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, iCreate = 0;
+  rc = bec_dag_seq_of(p, s->aCreate, &iCreate);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_alter(tbl, seq) "
+                         "VALUES(?1, ?2)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iCreate);
+    sqlite3_bind_int(pStmt, 2, iSeq);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK && bValid ) rc = alter_show(p, iCreate, pzErr);
+  return rc;
+}
+
 static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   BecSchema *s = 0;
@@ -2778,16 +3384,15 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   int rc, iOld = 0;
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ){
-    /* e2ee: a locked or undecryptable schema op is ignored with why. */
+    /* e2ee: a locked or undecryptable schema op is ignored with why; so is
+    ** one not in bec's closed form, or an ADD COLUMN that cannot apply:
+    ** stored, ignored, never partly applied. */
     rc = verdict_stored(p, g, iSeq, 0, pOp, &zReason, pzErr);
-    if( rc==SQLITE_OK && zReason
-     && strncmp(zReason, BEC_E2EE_LOCKED_PREFIX, 8)==0 ){
+    if( rc==SQLITE_OK && zReason ){
       rc = ignore_op(p, iSeq, zReason);
       sqlite3_free(zReason);
       return rc;
     }
-    sqlite3_free(zReason);
-    zReason = 0;
   }
   if( rc==SQLITE_OK ){
     rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
@@ -2795,15 +3400,13 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   }
   if( rc==SQLITE_OK ) rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
   sqlite3_free(aPlain);
-  if( rc==SQLITE_OK ) rc = verdict_schema(p, s, &zReason);
-  if( rc==SQLITE_OK && zReason ){
-    /* Not in bec's closed form: stored, ignored, never partly applied. */
-    rc = ignore_op(p, iSeq, zReason);
-    sqlite3_free(zReason);
+  if( rc ){
     bec_schema_free(s);
     return rc;
   }
-  if( rc ){
+  if( s->action>=BEC_SCHEMA_ADD ){
+    /* An alter: the table it alters, not a name, is what it changes. */
+    rc = alter_stored(p, iSeq, s, g->aNode[iSeq].bValid, pzErr);
     bec_schema_free(s);
     return rc;
   }
@@ -3008,6 +3611,22 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
       /* s is a copy: end the read of the op's row now, or the DROP TABLE
       ** of set_winner finds this statement active (SQLITE_LOCKED). */
       sqlite3_reset(pStmt);
+      if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD ){
+        int bIgnored = 0;
+        sqlite3_stmt *pI = 0;
+        rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_ignored WHERE seq=?1", &pI);
+        if( rc==SQLITE_OK ){
+          sqlite3_bind_int(pI, 1, x);
+          bIgnored = sqlite3_step(pI)==SQLITE_ROW;
+          rc = sqlite3_reset(pI);
+        }
+        if( rc==SQLITE_OK && !bIgnored ){
+          rc = alter_stored(p, x, s, 1, pzErr);
+        }
+        bec_schema_free(s);
+        sqlite3_free(aPlain);
+        continue;
+      }
       if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, s->zName, &iOld);
       if( rc==SQLITE_OK ) rc = compute_winner(p, g, s->zName, &iWin, &pWin, pzErr);
       if( rc==SQLITE_OK && iWin!=iOld ){
@@ -3161,6 +3780,23 @@ int bec_crdt_flush(BecCtx *p, char **pzErr){
   bec_buf_append_u8(&pay, BEC_TABLE_FORMAT, &rc);
   bec_buf_append_varint(&pay, (u64)pC->nTable, &rc);
   bec_buf_append(&pay, pC->aTableHash, (i64)pC->nTable*BEC_HASH_BYTES, &rc);
+  {
+    /* Per table, the ADD ops of the columns it shows: the changes' masks
+    ** cover its columns as shown (bec_write_body maps them back). */
+    int i, k;
+    for(k=0; k<2; k++){
+      for(i=0; i<pC->nTable; i++){
+        const BecTab *t;
+        for(t=pC->pTabList; t && t->iSchema!=pC->aTable[i]; t=t->pNext){}
+        if( k==0 ){
+          bec_buf_append_varint(&pay, t ? (u64)(t->pSchema->nCol-t->pSchema->nBase) : 0, &rc);
+        }else if( t && t->pSchema->nCol>t->pSchema->nBase ){
+          bec_buf_append(&pay, t->pSchema->aAddHash,
+              (i64)(t->pSchema->nCol-t->pSchema->nBase)*BEC_HASH_BYTES, &rc);
+        }
+      }
+    }
+  }
   bec_buf_append_varint(&pay, (u64)pC->nChange, &rc);
   bec_buf_append(&pay, pC->chg.a, pC->chg.n, &rc);
   if( rc==SQLITE_OK && pay.n>BEC_MAX_PAYLOAD ){
@@ -3320,6 +3956,33 @@ static int check_table(BecCtx *p, int iSchema, const char *zName, BecBuf *pOut,
       problem(pOut, &rc, "table %s: cannot read its shadow table: %s", zName,
               sqlite3_errmsg(p->db));
       goto check_out;
+    }
+  }
+
+  /* The columns shown (alters): the catalog against the ops. */
+  if( rc==SQLITE_OK ){
+    sqlite3_stmt *pCol = 0;
+    int j = 0, bSame = 1;
+    rc = bec_ctx_stmt(p, "SELECT idx, name FROM bec_store_column WHERE tbl=?1 "
+                         "ORDER BY idx", &pCol);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pCol, 1, iSchema);
+      while( sqlite3_step(pCol)==SQLITE_ROW ){
+        const char *zCol = (const char*)sqlite3_column_text(pCol, 1);
+        while( j<s->nCol && s->aCol[j].bHidden ) j++;
+        if( j>=s->nCol || sqlite3_column_int(pCol, 0)!=j || zCol==0
+         || strcmp(zCol, s->aCol[j].zName) ){
+          bSame = 0;
+        }
+        j++;
+      }
+      while( j<s->nCol && s->aCol[j].bHidden ) j++;
+      if( j<s->nCol ) bSame = 0;
+      rc = sqlite3_reset(pCol);
+    }
+    if( rc==SQLITE_OK && !bSame ){
+      problem(pOut, &rc, "table %s: the catalog's columns are not the ones "
+              "its ops give", zName);
     }
   }
 

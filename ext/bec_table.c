@@ -547,7 +547,7 @@ static int is_option(const char *z){
 
 /* Parses the module arguments into a schema, with its constraints judged
 ** (bec_crdt_schema_judge).  *pzErr says what is wrong. */
-static int parse_args(BecCtx *pCtx, const char *zTab, int nArg,
+static int parse_args(BecCtx *pCtx, int eAction, const char *zTab, int nArg,
                       const char *const *azArg, BecSchema **pp, char **pzErr){
   const char *azCol[BEC_TABLE_MAX_COL], *azType[BEC_TABLE_MAX_COL];
   int anCol[BEC_TABLE_MAX_COL], anType[BEC_TABLE_MAX_COL], aiPk[BEC_TABLE_MAX_COL];
@@ -749,7 +749,7 @@ static int parse_args(BecCtx *pCtx, const char *zTab, int nArg,
                                zTab);
   }
   if( rc==SQLITE_OK ){
-    rc = bec_schema_new(BEC_SCHEMA_CREATE, zTab, (int)strlen(zTab), nCol,
+    rc = bec_schema_new(eAction, zTab, (int)strlen(zTab), nCol,
                         azCol, anCol, azType, anType, aiPk, pp);
   }
   if( rc==SQLITE_OK ) rc = bec_schema_constrain(*pp, &pP->d);
@@ -785,7 +785,15 @@ static int declare(sqlite3 *db, const BecSchema *s){
   memset(&b, 0, sizeof(b));
   bec_buf_appendf(&b, &rc, "CREATE TABLE x(");
   for(i=0; i<s->nCol; i++){
-    char *zId = bec_sql_ident(s->aCol[i].zName, 0);
+    char *zId;
+    if( s->aCol[i].bHidden ){
+      /* A dropped or hidden column keeps its place (the index writes name
+      ** it by), out of SELECT * and INSERT, under a name no column can
+      ** have (column names hold no control characters). */
+      bec_buf_appendf(&b, &rc, "%s\"bec_hidden_%d\x01\" HIDDEN", i ? ", " : "", i);
+      continue;
+    }
+    zId = bec_sql_ident(s->aCol[i].zName, 0);
     if( zId==0 ) rc = SQLITE_NOMEM;
     bec_buf_appendf(&b, &rc, "%s%s %s%s", i ? ", " : "", zId ? zId : "",
                     bec_type_sql(&s->aCol[i]), bec_collate_sql(&s->aCol[i]));
@@ -849,11 +857,19 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
   }
   rc = bec_crdt_get(p, &pC);
   if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p, &zErr);
-  if( rc==SQLITE_OK && bCreate ){
+  if( rc==SQLITE_OK && bCreate && pC->iShowing ){
+    /* The merge showing the winner of the name, as the ops make it. */
+    rc = bec_crdt_winner(p, zName, &iSchema);
+    if( rc==SQLITE_OK && iSchema!=pC->iShowing ){
+      zErr = sqlite3_mprintf("bec: table %s is not the one being shown", zName);
+      rc = SQLITE_ERROR;
+    }
+    bShow = 1;
+  }else if( rc==SQLITE_OK && bCreate ){
     /* Showing the group's table of that name (the merge shows the winning
     ** create with the declaration it implies), or a new table? */
     int bSame = 0;
-    rc = parse_args(p, zName, argc-3, &argv[3], &s, &zErr);
+    rc = parse_args(p, BEC_SCHEMA_CREATE, zName, argc-3, &argv[3], &s, &zErr);
     if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, zName, &iSchema);
     if( rc==SQLITE_OK && iSchema ){
       rc = bec_crdt_schema_is(p, iSchema, s, &bSame, &zErr);
@@ -881,7 +897,7 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     int iWin = 0;
     {
       BecSchema *pNew = 0;
-      rc = parse_args(p, zName, argc-3, &argv[3], &pNew, &zErr);
+      rc = parse_args(p, BEC_SCHEMA_CREATE, zName, argc-3, &argv[3], &pNew, &zErr);
       if( rc==SQLITE_OK ) rc = append_schema(p, pNew, aHash, &zErr);
       bec_schema_free(pNew);
     }
@@ -971,6 +987,8 @@ static int tabDestroy(sqlite3_vtab *pVtab){
   ** when another op wins it (stored already, the catalog not yet told); a
   ** DROP TABLE of the table that still wins is the app's: sign it first. */
   rc = bec_crdt_winner_of_ops(p, t->pSchema->zName, &iWin, &zErr);
+  /* (the merge declaring the table again with other columns: an alter) */
+  if( rc==SQLITE_OK && p->pCrdt && p->pCrdt->bRedeclare ) iWin = 0;
   if( rc==SQLITE_OK && iWin==t->iSchema ){
     BecSchema *s = 0;
     u8 aHash[BEC_HASH_BYTES];
@@ -1775,6 +1793,9 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
   if( rc ) return rc;
   for(i=0; i<s->nCol; i++){
     abSet[i] = s->aCol[i].iPk ? 1 : 2;
+    /* (a dropped or hidden column is never written; a merge group's
+    ** columns always are) */
+    if( s->aCol[i].bHidden && s->aCol[i].iGroup<0 ) abSet[i] = 0;
     aUse[i] = aV[i];
     apOwn[i] = 0;
   }
@@ -1830,6 +1851,7 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
   for(i=0; i<s->nCol; i++){
     abSet[i] = 0;
     if( sqlite3_value_nochange(aV[i]) ) continue;
+    if( s->aCol[i].bHidden && !s->aCol[i].iPk ) continue;
     if( s->aCol[i].iPk ) bKeyChange = 1;
     else{ abSet[i] = 2; bAny = 1; }
   }
@@ -2194,7 +2216,7 @@ static int columnsColumn(BecCtx *pCtx, sqlite3_stmt *pStmt,
   char *zErr = 0;
   u8 *aPlain = 0;
   const char *zLocked = 0;
-  int rc, iCol = sqlite3_column_int(pStmt, 1), k, n = 0;
+  int rc, iCol = sqlite3_column_int(pStmt, 5), k, n = 0;
   if( i<4 ) return SQLITE_NOTFOUND;
   rc = bec_op_decode(sqlite3_column_blob(pStmt, 4), sqlite3_column_bytes(pStmt, 4),
                      &op, &zErr);
@@ -2203,6 +2225,8 @@ static int columnsColumn(BecCtx *pCtx, sqlite3_stmt *pStmt,
   if( rc==SQLITE_OK ) rc = bec_schema_decode(op.aPayload, op.nPayload, &s, &zErr);
   sqlite3_free(aPlain);
   sqlite3_free(zErr);
+  /* an added column: its ADD op's one column */
+  if( rc==SQLITE_OK && s->action==BEC_SCHEMA_ADD ) iCol = 0;
   if( rc || iCol<0 || iCol>=s->nCol ){
     bec_schema_free(s);
     sqlite3_result_error(ctx, "bec_columns: a stored schema op does not decode", -1);
@@ -2249,13 +2273,183 @@ static const BecTableDef columnsDef = {
   "bec_columns",
   "CREATE TABLE x(tbl TEXT, cid INTEGER, name TEXT, type TEXT, \"notnull\" "
   "INTEGER, dflt TEXT, \"check\" TEXT, merge TEXT)",
-  "SELECT t.name, k.idx, k.name, k.type, o.body, NULL, NULL, NULL"
+  "SELECT t.name, (SELECT count(*) FROM bec_store_column k2 WHERE"
+  " k2.tbl=k.tbl AND k2.idx<k.idx), k.name, k.type, coalesce((SELECT a.body"
+  " FROM bec_store_alter x JOIN bec_store_op a ON a.seq=x.seq WHERE"
+  " x.tbl=t.seq AND x.idx=k.idx), o.body), k.idx, NULL, NULL"
   " FROM bec_store_table t JOIN bec_store_column k ON k.tbl=t.seq"
   " JOIN bec_store_op o ON o.seq=t.seq WHERE 1",
   "ORDER BY t.name, k.idx",
   { { 0, 3, "t.name=?" } },
   0, 0
 };
+
+/**************************************************************************
+** bec_alter(table, change): schema evolution (docs/tables.md).  Signs one
+** schema op naming the table's create op; every replica then shows the
+** changed columns, with the rows kept.  Supported: ADD COLUMN <column
+** definition>.  Returns the op's id (hex).
+*/
+/* "RENAME [COLUMN] a TO b" or "DROP [COLUMN] c" at z, for table s (shown
+** schema, create op aCreate): the alter op in *ppOp, naming the column by
+** its id. */
+static int alter_column(BecCtx *p, const BecSchema *s, const u8 *aCreate,
+                        const char *z, BecSchema **ppOp, char **pzErr){
+  char zOld[BEC_TABLE_MAX_NAME+1], zNew[BEC_TABLE_MAX_NAME+1];
+  const char *zNewArg = "";
+  int bRename = word_is(z, "RENAME"), i, rc, nNew = 0;
+  const char *zT = "";
+  int nT = 0;
+  *ppOp = 0;
+  z += bRename ? 6 : 4;
+  while( is_space(*z) ) z++;
+  if( word_is(z, "COLUMN") ) z += 6;
+  if( read_ident(&z, zOld, sizeof(zOld))<=0 ){
+    *pzErr = sqlite3_mprintf("name the column: %s", bRename
+        ? "RENAME COLUMN a TO b" : "DROP COLUMN c");
+    return SQLITE_ERROR;
+  }
+  while( is_space(*z) ) z++;
+  if( bRename ){
+    if( !word_is(z, "TO") ){
+      *pzErr = sqlite3_mprintf("RENAME COLUMN a TO b: TO is missing");
+      return SQLITE_ERROR;
+    }
+    z += 2;
+    nNew = read_ident(&z, zNew, sizeof(zNew));
+    if( nNew<=0 ){
+      *pzErr = sqlite3_mprintf("RENAME COLUMN a TO b: the new name is missing");
+      return SQLITE_ERROR;
+    }
+    zNewArg = zNew;
+    while( is_space(*z) ) z++;
+  }
+  if( *z ){
+    *pzErr = sqlite3_mprintf("unexpected \"%s\" after the column", z);
+    return SQLITE_ERROR;
+  }
+  for(i=0; i<s->nCol; i++){
+    if( !s->aCol[i].bHidden && sqlite3_stricmp(s->aCol[i].zName, zOld)==0 ) break;
+  }
+  if( i==s->nCol ){
+    *pzErr = sqlite3_mprintf("table %s has no column %s", s->zName, zOld);
+    return SQLITE_ERROR;
+  }
+  rc = bec_schema_new(bRename ? BEC_SCHEMA_RENAME : BEC_SCHEMA_DROPCOL,
+                      s->zName, (int)strlen(s->zName), bRename ? 1 : 0,
+                      &zNewArg, &nNew, &zT, &nT, &nT, ppOp);
+  if( rc ) return rc;
+  memcpy((*ppOp)->aCreate, aCreate, BEC_HASH_BYTES);
+  /* the column's id: the create's index, or its ADD op */
+  if( i<s->nBase ){
+    memcpy((*ppOp)->aTarget, aCreate, BEC_HASH_BYTES);
+    (*ppOp)->iTarget = i;
+  }else{
+    memcpy((*ppOp)->aTarget, &s->aAddHash[(i-s->nBase)*BEC_HASH_BYTES], BEC_HASH_BYTES);
+    (*ppOp)->iTarget = 0;
+  }
+  if( bRename ){
+    char *zWhy = 0;
+    if( bec_schema_check(*ppOp, &zWhy) ){
+      *pzErr = zWhy;
+      bec_schema_free(*ppOp);
+      *ppOp = 0;
+      return SQLITE_ERROR;
+    }
+  }
+  return SQLITE_OK;
+}
+
+static void alterFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  const char *zTab = (const char*)sqlite3_value_text(argv[0]);
+  const char *z = (const char*)sqlite3_value_text(argv[1]);
+  BecCrdt *pC = 0;
+  BecSchema *s = 0, *pAdd = 0;
+  u8 aCreate[BEC_HASH_BYTES], aHash[BEC_HASH_BYTES];
+  char *zErr = 0;
+  int rc, iSchema = 0;
+  (void)argc;
+  if( zTab==0 || z==0 ){
+    bec_fn_error(ctx, SQLITE_MISUSE, sqlite3_mprintf("bec_alter: give a table "
+                 "name and a change, e.g. 'ADD COLUMN n INTEGER NOT NULL "
+                 "DEFAULT 0'"));
+    return;
+  }
+  rc = bec_crdt_get(p, &pC);
+  if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p, &zErr);
+  if( rc==SQLITE_OK && pC->bTxn && pC->nChange>0 ){
+    zErr = sqlite3_mprintf("commit the writes to bec tables before altering "
+                           "a bec table in the same transaction");
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, zTab, &iSchema);
+  if( rc==SQLITE_OK && iSchema ){
+    rc = bec_crdt_load_schema(p, iSchema, &s, aCreate, &zErr);
+    if( rc==SQLITE_OK && s->action!=BEC_SCHEMA_CREATE ) iSchema = 0;
+  }
+  if( rc==SQLITE_OK && iSchema==0 ){
+    zErr = sqlite3_mprintf("no bec table %s", zTab);
+    rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ){
+    while( is_space(*z) ) z++;
+    if( word_is(z, "ADD") ){
+      const char *azArg[3];
+      int nArg = 1;
+      z += 3;
+      while( is_space(*z) ) z++;
+      if( word_is(z, "COLUMN") ) z += 6;
+      /* The table's options decide the column's strict type; the ADD op
+      ** records them (the merge ignores one whose options differ). */
+      azArg[0] = z;
+      if( s->opts & BEC_OPT_STRICT ) azArg[nArg++] = "strict=1";
+      if( s->opts & BEC_OPT_ADMIN ) azArg[nArg++] = "write='admin'";
+      rc = parse_args(p, BEC_SCHEMA_ADD, s->zName, nArg, azArg, &pAdd, &zErr);
+    }else if( word_is(z, "DROP")
+           || (word_is(z, "RENAME") && !word_is(z+6+strspn(z+6, " \t\n\r"), "TO")) ){
+      rc = alter_column(p, s, aCreate, z, &pAdd, &zErr);
+    }else{
+      zErr = sqlite3_mprintf("unsupported change \"%s\" (supported: ADD "
+          "COLUMN <column definition>, RENAME COLUMN a TO b, DROP COLUMN c; "
+          "RENAME TO is not supported yet)", z);
+      rc = SQLITE_ERROR;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    char *zWhy = 0;
+    memcpy(pAdd->aCreate, aCreate, BEC_HASH_BYTES);
+    /* The merge's verdict on the op, before it is signed. */
+    rc = bec_crdt_alter_judge(p, pAdd, &zWhy);
+    if( rc==SQLITE_OK && zWhy ){
+      zErr = zWhy;
+      rc = SQLITE_ERROR;
+    }else{
+      sqlite3_free(zWhy);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    BecBuf pay, sealed;
+    memset(&pay, 0, sizeof(pay));
+    memset(&sealed, 0, sizeof(sealed));
+    bec_schema_encode(&pay, pAdd, &rc);
+    /* e2ee: in an encrypted group the op carries the envelope.  Not
+    ** nested: the merge declares the table again (alter_show). */
+    if( rc==SQLITE_OK ){
+      rc = bec_e2ee_seal(p, BEC_KIND_SCHEMA, pay.a, pay.n, 1, &sealed, &zErr);
+    }
+    if( rc==SQLITE_OK ){
+      rc = bec_dag_append(p, BEC_KIND_SCHEMA, sealed.n ? sealed.a : pay.a,
+                          sealed.n ? sealed.n : pay.n, aHash, &zErr);
+    }
+    bec_buf_free(&sealed);
+    bec_buf_free(&pay);
+  }
+  bec_schema_free(s);
+  bec_schema_free(pAdd);
+  if( rc ) bec_fn_error_in(ctx, "bec_alter", rc, zErr);
+  else bec_fn_result_hex(ctx, aHash, BEC_HASH_BYTES);
+}
 
 static void module_destroy(void *pArg){
   BecCtx *p = (BecCtx*)pArg;
@@ -2275,6 +2469,12 @@ int bec_table_register(sqlite3 *db, BecCtx *pCtx){
     ** page_next it does nothing. */
     rc = sqlite3_create_function_v2(db, "bec_scan_page", -1,
         SQLITE_UTF8|SQLITE_DIRECTONLY, bec_ctx_ref(pCtx), scanPageFunc, 0, 0,
+        bec_ctx_unref);
+  }
+  if( rc==SQLITE_OK ){
+    /* Signs an op: never from a view or trigger. */
+    rc = sqlite3_create_function_v2(db, "bec_alter", 2,
+        SQLITE_UTF8|SQLITE_DIRECTONLY, bec_ctx_ref(pCtx), alterFunc, 0, 0,
         bec_ctx_unref);
   }
   if( rc ) return rc;

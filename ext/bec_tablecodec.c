@@ -2,9 +2,15 @@
 ** bec_tablecodec.c - the payloads of schema and write ops: bytes in, bytes
 ** out, no tables.  docs/tables.md specifies the same bytes for humans:
 **
-**   schema  := version:u8 (=2) action:u8 (1 create, 2 drop)
+**   schema  := version:u8 (=2) action:u8 (1 create, 2 drop, 3 add column,
+**              4 rename column, 5 drop column)
 **              name_len:varint name
-**              [create only] n_col:varint (1..BEC_TABLE_MAX_COL) column*n_col
+**              [actions 3, 4, 5] create_hash:32 bytes (the table altered)
+**              [actions 4, 5] target:32 bytes index:varint (the column's
+**              id: the create or add column op that introduced it, and its
+**              index there)  [action 4] new_len:varint new_name
+**              [create, add column] n_col:varint (1..BEC_TABLE_MAX_COL;
+**              1 for add column, whose column is never a key) column*n_col
 **              options:varint (BEC_OPT_*: 1 strict=1, 2 write='admin')
 **              check_version:varint (=1) n_check:varint check*n_check
 **   column  := name_len:varint name type_len:varint type
@@ -18,13 +24,19 @@
 **   A column's id is (the create op, its index in it): writes name columns
 **   by that index.  Version 1 schema payloads (no constraints) are refused.
 **
-**   write   := version:u8 (=1) n_table:varint (>=1)
+**   write   := version:u8 (=2) n_table:varint (>=1)
 **              schema_hash:32 bytes * n_table  (create ops, distinct)
+**              n_add:varint (0..255) * n_table  (per table: the ADD COLUMN
+**              ops whose columns its changes may write)
+**              add_hash:32 bytes * sum(n_add)   (in table order; distinct
+**              within a table)
 **              n_change:varint (>=1) change*n_change
 **   change  := head:varint (table_index*2 + is_delete)
 **              pk value * n_pk
-**              [upsert only] mask:ceil(n_col/8) bytes (bit i%8 of byte i/8:
-**              column i is written; never a key column, never >= n_col)
+**              [upsert only] mask:ceil((n_col+n_add)/8) bytes (bit i%8 of
+**              byte i/8: column i is written; never a key column, never >=
+**              n_col+n_add; column n_col+k is the column of the table's
+**              k-th ADD op)
 **              value * popcount(mask), in column order
 **   value   := tag:u8, then: 0 NULL | 1 integer: zigzag varint
 **              | 2 real: 8 bytes IEEE 754 big-endian
@@ -357,7 +369,13 @@ int bec_table_name_ok(const char *z, int n, char **pzErr){
 }
 
 void bec_schema_free(BecSchema *p){
-  if( p ) sqlite3_free(p->pExtra);
+  if( p ){
+    int i;
+    for(i=0; p->apAdd && i<p->nCol-p->nBase; i++) bec_schema_free(p->apAdd[i]);
+    bec_schema_free(p->pBase);
+    sqlite3_free(p->pAdd);
+    sqlite3_free(p->pExtra);
+  }
   sqlite3_free(p);
 }
 
@@ -417,6 +435,7 @@ int bec_schema_constrain(BecSchema *p, const BecSchemaDecl *pD){
   p->opts = pD->opts;
   p->iCheckVersion = pD->iCheckVersion;
   p->nCheck = pD->nCheck;
+  p->nBaseCheck = pD->nCheck;
   p->bConstrained = pD->nCheck>0 || (pD->opts & BEC_OPT_STRICT);
   for(i=0; i<p->nCol; i++){
     BecColumn *c = &p->aCol[i];
@@ -497,6 +516,7 @@ int bec_schema_new(int action, const char *zName, int nName, int nCol,
   memset(p, 0, (size_t)nByte);
   p->action = action;
   p->nCol = nCol;
+  p->nBase = nCol;
   p->aCol = (BecColumn*)&p[1];
   p->aPk = (int*)&p->aCol[nCol];
   z = (char*)&p->aPk[nCol];
@@ -534,6 +554,17 @@ int bec_schema_new(int action, const char *zName, int nName, int nCol,
 static int schema_shape(const BecSchema *p, char **pzErr){
   int i, j;
   if( p->action==BEC_SCHEMA_DROP ) return SQLITE_OK;
+  if( p->action==BEC_SCHEMA_RENAME || p->action==BEC_SCHEMA_DROPCOL ){
+    return SQLITE_OK;           /* (the decoder gives them their shape) */
+  }
+  if( p->action==BEC_SCHEMA_ADD ){
+    if( p->nCol!=1 || p->aCol[0].iPk!=0 ){
+      *pzErr = sqlite3_mprintf("ADD COLUMN adds one column, never a key "
+                               "column");
+      return SQLITE_ERROR;
+    }
+    return SQLITE_OK;
+  }
   if( p->nCol<1 || p->nCol>BEC_TABLE_MAX_COL ){
     *pzErr = sqlite3_mprintf("a table has 1 to %d columns", BEC_TABLE_MAX_COL);
     return SQLITE_ERROR;
@@ -757,7 +788,18 @@ void bec_schema_encode(BecBuf *pBuf, const BecSchema *p, int *pRc){
   bec_buf_append_u8(pBuf, (u8)p->action, pRc);
   bec_buf_append_varint(pBuf, (u64)n, pRc);
   bec_buf_append(pBuf, p->zName, n, pRc);
-  if( p->action!=BEC_SCHEMA_CREATE ) return;
+  if( p->action>=BEC_SCHEMA_ADD ) bec_buf_append(pBuf, p->aCreate, BEC_HASH_BYTES, pRc);
+  if( p->action==BEC_SCHEMA_RENAME || p->action==BEC_SCHEMA_DROPCOL ){
+    bec_buf_append(pBuf, p->aTarget, BEC_HASH_BYTES, pRc);
+    bec_buf_append_varint(pBuf, (u64)p->iTarget, pRc);
+    if( p->action==BEC_SCHEMA_RENAME ){
+      int nn = (int)strlen(p->aCol[0].zName);
+      bec_buf_append_varint(pBuf, (u64)nn, pRc);
+      bec_buf_append(pBuf, p->aCol[0].zName, nn, pRc);
+    }
+    return;
+  }
+  if( p->action==BEC_SCHEMA_DROP ) return;
   bec_buf_append_varint(pBuf, (u64)p->nCol, pRc);
   for(i=0; i<p->nCol; i++){
     int nc = (int)strlen(p->aCol[i].zName);
@@ -805,6 +847,8 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   int rc;
   BecSchema *p = 0;
   BecSchemaDecl *pD = 0;
+  const u8 *aCreate = 0, *aTarget = 0;
+  int iTarget = 0;
 
   *pp = 0;
   rd.a = a; rd.n = n; rd.i = 0;
@@ -820,11 +864,29 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   if( pD==0 ) return SQLITE_NOMEM;
   memset(pD, 0, sizeof(*pD));
   if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &action);
-  if( rc==SQLITE_OK && action!=BEC_SCHEMA_CREATE && action!=BEC_SCHEMA_DROP ){
+  if( rc==SQLITE_OK && (action<BEC_SCHEMA_CREATE || action>BEC_SCHEMA_DROPCOL) ){
     rc = BEC_MALFORMED;
   }
   if( rc==SQLITE_OK ) rc = read_str(&rd, BEC_TABLE_MAX_NAME, &zName, &nName);
-  if( rc==SQLITE_OK && action==BEC_SCHEMA_CREATE ){
+  if( rc==SQLITE_OK && action>=BEC_SCHEMA_ADD ){
+    rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &aCreate);
+  }
+  if( rc==SQLITE_OK && (action==BEC_SCHEMA_RENAME || action==BEC_SCHEMA_DROPCOL) ){
+    u64 iT = 0;
+    rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &aTarget);
+    if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iT, BEC_TABLE_MAX_COL-1);
+    iTarget = (int)iT;
+    if( rc==SQLITE_OK && action==BEC_SCHEMA_RENAME ){
+      /* the new name, as the one column of the schema */
+      nCol = 1;
+      rc = read_str(&rd, BEC_TABLE_MAX_NAME, &azCol[0], &anCol[0]);
+      azType[0] = "";
+      anType[0] = 0;
+      aiPk[0] = 0;
+      if( rc==SQLITE_OK && memchr(azCol[0], 0, (size_t)anCol[0]) ) rc = BEC_MALFORMED;
+    }
+  }
+  if( rc==SQLITE_OK && action!=BEC_SCHEMA_DROP && action<BEC_SCHEMA_RENAME ){
     rc = bec_read_varint(&rd, &nCol, BEC_TABLE_MAX_COL);
     for(i=0; rc==SQLITE_OK && i<(int)nCol; i++){
       u64 iPk = 0;
@@ -884,7 +946,15 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   }
   rc = bec_schema_new(action, zName, nName, (int)nCol, azCol, anCol, azType,
                       anType, aiPk, &p);
-  if( rc==SQLITE_OK && action==BEC_SCHEMA_CREATE ) rc = bec_schema_constrain(p, pD);
+  if( action==BEC_SCHEMA_RENAME || action==BEC_SCHEMA_DROPCOL ){
+    pD->iCheckVersion = BEC_CHECK_VERSION;
+  }
+  if( rc==SQLITE_OK && action!=BEC_SCHEMA_DROP ) rc = bec_schema_constrain(p, pD);
+  if( rc==SQLITE_OK && aCreate ) memcpy(p->aCreate, aCreate, BEC_HASH_BYTES);
+  if( rc==SQLITE_OK && aTarget ){
+    memcpy(p->aTarget, aTarget, BEC_HASH_BYTES);
+    p->iTarget = iTarget;
+  }
   sqlite3_free(pD);
   if( rc ){
     bec_schema_free(p);
@@ -901,13 +971,98 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   return SQLITE_OK;
 }
 
+int bec_schema_with_adds(const BecSchema *pBase, int nAdd,
+                         BecSchema *const *apAdd, const u8 *aHash,
+                         const char *const *azName, BecSchema **pp){
+  const char *azCol[BEC_TABLE_MAX_COL], *azType[BEC_TABLE_MAX_COL];
+  int anCol[BEC_TABLE_MAX_COL], anType[BEC_TABLE_MAX_COL], aiPk[BEC_TABLE_MAX_COL];
+  BecSchemaDecl *pD = 0;
+  BecSchema *p = 0;
+  int nCol = pBase->nBase + nAdd, nCheck = pBase->nBaseCheck, i, k, rc;
+  *pp = 0;
+  for(i=0; i<nAdd; i++) nCheck += apAdd[i]->nCheck;
+  if( nCol>BEC_TABLE_MAX_COL || nCheck>BEC_TABLE_MAX_CHECK ) return SQLITE_RANGE;
+  for(i=0; i<nCol; i++){
+    const BecColumn *c = i<pBase->nBase ? &pBase->aCol[i]
+                                         : &apAdd[i-pBase->nBase]->aCol[0];
+    azCol[i] = azName ? azName[i] : c->zName;
+    anCol[i] = (int)strlen(azCol[i]);
+    azType[i] = c->zType;
+    anType[i] = (int)strlen(c->zType);
+    aiPk[i] = i<pBase->nBase ? c->iPk : 0;
+  }
+  pD = sqlite3_malloc64(sizeof(BecSchemaDecl));
+  if( pD==0 ) return SQLITE_NOMEM;
+  memset(pD, 0, sizeof(*pD));
+  rc = bec_schema_new(BEC_SCHEMA_CREATE, pBase->zName, (int)strlen(pBase->zName),
+                      nCol, azCol, anCol, azType, anType, aiPk, &p);
+  if( rc==SQLITE_OK ){
+    pD->opts = pBase->opts;
+    pD->iCheckVersion = pBase->iCheckVersion;
+    for(i=0; i<nCol; i++){
+      const BecColumn *c = i<pBase->nBase ? &pBase->aCol[i]
+                                           : &apAdd[i-pBase->nBase]->aCol[0];
+      pD->aFlags[i] = c->flags;
+      pD->aDflt[i] = c->dflt;
+    }
+    /* the create's CHECKs, then each added column's (reading it alone) */
+    for(k=0; k<nCheck; k++){
+      const BecCheck *pK;
+      int iCol = -1;
+      if( k<pBase->nBaseCheck ){
+        pK = &pBase->aCheck[k];
+      }else{
+        int j = k - pBase->nBaseCheck;
+        for(i=0; i<nAdd && j>=apAdd[i]->nCheck; i++) j -= apAdd[i]->nCheck;
+        pK = &apAdd[i]->aCheck[j];
+        iCol = pBase->nBase + i;
+      }
+      pD->aCheck[k].zName = pK->zName;
+      pD->aCheck[k].nName = (int)strlen(pK->zName);
+      pD->aCheck[k].zExpr = pK->zExpr;
+      pD->aCheck[k].nExpr = (int)strlen(pK->zExpr);
+      if( iCol<0 ){
+        memcpy(pD->aCheck[k].aRead, pK->aRead, sizeof(pK->aRead));
+      }else{
+        pD->aCheck[k].aRead[iCol/8] = (u8)(1<<(iCol%8));
+      }
+    }
+    pD->nCheck = nCheck;
+    rc = bec_schema_constrain(p, pD);
+  }
+  if( rc==SQLITE_OK ){
+    p->nBase = pBase->nBase;
+    p->nBaseCheck = pBase->nBaseCheck;
+    p->action = pBase->action;
+    if( nAdd ){
+      p->pAdd = sqlite3_malloc64((sqlite3_uint64)nAdd*(BEC_HASH_BYTES
+                                 + sizeof(BecSchema*)) + 8);
+      if( p->pAdd==0 ){
+        rc = SQLITE_NOMEM;
+      }else{
+        p->apAdd = (BecSchema**)p->pAdd;
+        p->aAddHash = (u8*)&p->apAdd[nAdd];
+        memcpy(p->aAddHash, aHash, (size_t)nAdd*BEC_HASH_BYTES);
+        memcpy(p->apAdd, apAdd, sizeof(BecSchema*)*(size_t)nAdd);
+      }
+    }
+  }
+  sqlite3_free(pD);
+  if( rc ){
+    bec_schema_free(p);
+    return rc;
+  }
+  *pp = p;
+  return SQLITE_OK;
+}
+
 /**************************************************************************
 ** Write payloads.
 */
 int bec_write_open(BecWriteReader *p, const u8 *a, i64 n){
   u8 version = 0;
   u64 nTable = 0, nChange = 0;
-  int rc, i;
+  int rc, i, nAdd = 0;
   memset(p, 0, sizeof(*p));
   p->rd.a = a; p->rd.n = n; p->rd.i = 0;
   rc = bec_read_u8(&p->rd, &version);
@@ -926,6 +1081,25 @@ int bec_write_open(BecWriteReader *p, const u8 *a, i64 n){
       }
     }
   }
+  for(i=0; rc==SQLITE_OK && i<(int)nTable; i++){
+    u64 k = 0;
+    rc = bec_read_varint(&p->rd, &k, BEC_ADD_MAX);
+    p->anAdd[i] = (u8)k;
+    p->aiAdd[i] = nAdd;
+    nAdd += (int)k;
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&p->rd, (i64)nAdd*BEC_HASH_BYTES, &p->aAddHash);
+  for(i=0; rc==SQLITE_OK && i<(int)nTable; i++){
+    const u8 *aT = p->aAddHash ? &p->aAddHash[p->aiAdd[i]*BEC_HASH_BYTES] : 0;
+    int j, k;
+    for(j=1; j<p->anAdd[i]; j++){
+      for(k=0; k<j; k++){
+        if( memcmp(&aT[j*BEC_HASH_BYTES], &aT[k*BEC_HASH_BYTES], BEC_HASH_BYTES)==0 ){
+          rc = BEC_MALFORMED;
+        }
+      }
+    }
+  }
   if( rc==SQLITE_OK ) rc = bec_read_varint(&p->rd, &nChange, BEC_MAX_PAYLOAD);
   if( rc==SQLITE_OK && nChange==0 ) rc = BEC_MALFORMED;
   p->nTable = (int)nTable;
@@ -941,16 +1115,20 @@ int bec_write_head(BecWriteReader *p, int *piTable, int *pbDelete){
   p->iChange++;
   *piTable = (int)(head>>1);
   *pbDelete = (int)(head&1);
+  p->iTable = *piTable;
   return rc;
 }
 
 /* Reads the key values and, for an upsert, the mask and the values, of a
-** change to a table of shape pSchema.  aVal has pSchema->nCol entries:
+** change to a table of shape pSchema.  aVal has BEC_TABLE_MAX_COL entries:
 ** aVal[i] is column i's value where pbSet[i] (key columns always set). */
 int bec_write_body(BecWriteReader *p, const BecSchema *pSchema, int bDelete,
                    BecValue *aVal, u8 *abSet){
   int rc = SQLITE_OK, i;
-  const int nMask = (pSchema->nCol+7)/8;
+  const int nBase = pSchema->nBase;
+  const int nAdd = p->anAdd[p->iTable];
+  const u8 *aAdd = nAdd ? &p->aAddHash[p->aiAdd[p->iTable]*BEC_HASH_BYTES] : 0;
+  const int nMask = (nBase+nAdd+7)/8;
   const u8 *aMask = 0;
   for(i=0; i<pSchema->nCol; i++) abSet[i] = 0;
   for(i=0; rc==SQLITE_OK && i<pSchema->nPk; i++){
@@ -961,14 +1139,29 @@ int bec_write_body(BecWriteReader *p, const BecSchema *pSchema, int bDelete,
     abSet[iCol] = 1;
   }
   if( rc || bDelete ) return rc;
+  if( nBase+nAdd>BEC_TABLE_MAX_COL ) return BEC_MALFORMED;
   rc = bec_read_bytes(&p->rd, nMask, &aMask);
   for(i=0; rc==SQLITE_OK && i<nMask*8; i++){
     if( (aMask[i/8] >> (i%8)) & 1 ){
-      if( i>=pSchema->nCol || pSchema->aCol[i].iPk ){
+      if( i>=nBase+nAdd || (i<nBase && pSchema->aCol[i].iPk) ){
         rc = BEC_MALFORMED;
-      }else{
+      }else if( i<nBase ){
         rc = bec_value_decode(&p->rd, &aVal[i]);
         abSet[i] = 2;
+      }else{
+        /* an added column: where pSchema shows the column of that ADD op */
+        const u8 *aH = &aAdd[(i-nBase)*BEC_HASH_BYTES];
+        int j;
+        BecValue v;
+        for(j=nBase; j<pSchema->nCol; j++){
+          if( memcmp(&pSchema->aAddHash[(j-nBase)*BEC_HASH_BYTES], aH,
+                     BEC_HASH_BYTES)==0 ) break;
+        }
+        rc = bec_value_decode(&p->rd, &v);
+        if( j<pSchema->nCol ){
+          aVal[j] = v;
+          abSet[j] = 2;
+        }
       }
     }
   }

@@ -303,6 +303,15 @@ def schema_create(name, cols, opts=0, checks=(), check_version=1):
     return out
 
 
+def schema_add(name, create_hash, col, opts=0, checks=(), check_version=1):
+    """A schema payload (version 2) adding one column to the table whose
+    create op is create_hash (bec_alter's ADD COLUMN).  col: (name, type,
+    pk[, flags, default]) as in schema_create; checks read column 0."""
+    body = schema_create(name, [col], opts, checks, check_version)
+    head = bytes([2, 1]) + _name(name)
+    return bytes([2, 3]) + _name(name) + bytes(create_hash) + body[len(head):]
+
+
 def schema_drop(name):
     """A schema payload dropping table name."""
     return bytes([2, 2]) + _name(name)
@@ -359,13 +368,19 @@ def decode_schema(p):
         return None
 
 
-def write_payload(tables, changes):
-    """A write payload.  tables: the 32-byte hashes of the create ops
-    written.  changes: (table_index, keys, cols) with keys the key values in
-    key order and cols None for a delete, else {column index: value} for an
-    upsert; the mask is sized by n_col, given as the 4th item of the change
-    (default: 1 + the largest index written)."""
-    out = bytes([1]) + uvarint(len(tables)) + b"".join(tables) + uvarint(len(changes))
+def write_payload(tables, changes, adds=None):
+    """A write payload (version 2).  tables: the 32-byte hashes of the create
+    ops written.  adds: per table, the 32-byte hashes of the ADD COLUMN ops
+    whose columns its changes write (default none); column n_col+k of a
+    table is the column of its k-th ADD op.  changes: (table_index, keys,
+    cols) with keys the key values in key order and cols None for a delete,
+    else {column index: value} for an upsert; the mask is sized by n_col
+    (+ adds), given as the 4th item of the change (default: 1 + the largest
+    index written)."""
+    adds = adds or [[] for _ in tables]
+    out = (bytes([2]) + uvarint(len(tables)) + b"".join(tables)
+           + b"".join(uvarint(len(a)) for a in adds)
+           + b"".join(h for a in adds for h in a) + uvarint(len(changes)))
     for ch in changes:
         ti, keys, cols = ch[0], ch[1], ch[2]
         out += uvarint(ti * 2 + (1 if cols is None else 0))

@@ -40,7 +40,7 @@ BEC_CONVERGE_NO_HOSTILE, _NO_TYPES (hostile type strings), _NO_NAN,
 _NO_NUMEQ (integral reals, +-0.0), _NO_NUL, _NO_UTF8, _NO_LONG, _NO_MEMBERS,
 _NO_DROP, _NO_SYNC (writers never sync before the end), _NO_CASE (no table
 names that differ only in case), _NO_CONSTRAINTS (no declared constraints),
-each =1.
+_NO_ALTER (no bec_alter, no hand-made ADD COLUMN ops), each =1.
 
 Encrypted groups (issue 15, BEC_CONVERGE_ENCRYPTED=1; the normal run adds
 BEC_CONVERGE_ENC_SEEDS of them, 6 by default): W0 makes the group with
@@ -62,6 +62,15 @@ are refused, the hostile writes that break them are stored and ignored (the
 same reason everywhere), and after every run no replica shows a row that
 breaks its table's constraints (no_violations: SQLite itself checks each
 row against a plain table declared the same way).
+
+Schema evolution (issue 13): the writers run bec_alter('t', 'ADD COLUMN ...')
+(names that collide between concurrent writers, constraints, strict types)
+and write the added columns; the hostile admin makes ADD COLUMN ops by hand
+(columns named like the create's, options that differ, hostile types) and
+writes that name ADD ops (its own and the writers', in or out of their causal
+past, of other tables), and malformed ones acceptance refuses (an added key
+column, a mask bit past the named ADD ops, an ADD op named twice).  Every
+replica must show the same columns (bec_columns) in the same order.
 """
 import os
 import random
@@ -79,11 +88,11 @@ sys.path.insert(0, HERE)
 
 import bytesim  # noqa: E402  (first: it makes libsodium's randomness seeded)
 from becwire import (Key, Text, blake, decode_schema, make_op, op_id, op_preds,  # noqa: E402
-                     schema_create, schema_drop, write_payload)
+                     read_varint, schema_add, schema_create, schema_drop, write_payload)
 from bectest import T, load_bec  # noqa: E402
 
 OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "MEMBERS", "DROP", "SYNC", "CASE",
-                   "CONSTRAINTS")
+                   "CONSTRAINTS", "ALTER")
        if os.environ.get("BEC_CONVERGE_NO_" + k) == "1"}
 VERBOSE = os.environ.get("BEC_CONVERGE_VERBOSE") == "1"
 ENCRYPTED = os.environ.get("BEC_CONVERGE_ENCRYPTED") == "1"
@@ -234,6 +243,9 @@ REFUSED = ["schema.version", "schema.ncol0", "schema.keypos", "schema.nokey", "s
            "schema.truncated", "schema.member", "schema.outsider",
            "write.version", "write.truncated", "write.trailing", "write.tableindex", "write.nchange0",
            "write.duptable", "write.keymask", "write.maskwidth"]
+if "ALTER" not in OFF:
+    REFUSED += ["schema.addkey", "write.addmask", "write.dupadd"]
+ADD_NAMES = ["x0", "x1", "X1", "x2"]
 
 
 def names():
@@ -314,6 +326,21 @@ class Rep:
         return {k: (s[1].decode("utf-8", "replace"), s[2], bytes.fromhex(h))
                 for k, (_, s, h) in win.items() if s[0] == "create"}
 
+    def adds(self, applied=False):
+        """Every ADD COLUMN op this replica holds (with applied, those the
+        merge does not ignore): {create hash: [add hash]}."""
+        out = {}
+        for h, p in self.db.execute("SELECT hash, payload FROM bec_ops WHERE kind='schema'%s"
+                                    % (" AND reason IS NULL" if applied else "")):
+            if len(p) > 2 and p[0] == 2 and p[1] == 3:
+                n, i = read_varint(p, 2)
+                out.setdefault(bytes(p[i + n:i + n + 32]), []).append(bytes.fromhex(h))
+        return out
+
+    def shown_cols(self, name):
+        """The columns table name shows here (its added ones too)."""
+        return [r[1] for r in self.db.execute("PRAGMA table_info(%s)" % qid(name))]
+
     def creates(self):
         """Every create op this replica holds: (hash, cols); none can be read
         in an encrypted group."""
@@ -369,6 +396,7 @@ def snapshot(r):
                 s["tables"][t.lower()] = "error: %s" % e
         ccols = ["table", "pk", "column", "value", "op", "author"]
         sel = ", ".join("typeof(%s), %s" % (qid(c), qid(c)) for c in ccols)
+        s["columns"] = db.execute("SELECT * FROM bec_columns").fetchall()
         s["conflicts"] = sorted((tuple(cell(row[i], row[i + 1]) for i in range(0, len(row), 2))
                                  for row in db.execute("SELECT %s FROM bec_conflicts" % sel)), key=repr)
         if ENCRYPTED:
@@ -519,6 +547,11 @@ class Scenario:
             name, cols, _ = rng.choice(tabs)
             cn = [c[0].decode("utf-8", "replace") for c in cols]
             keys = [cn[i] for i in sorted(range(len(cols)), key=lambda i: cols[i][2]) if cols[i][2]]
+            info = w.db.execute("SELECT name, merge FROM bec_columns WHERE tbl=? ORDER BY cid", (name,)).fetchall()
+            if info:
+                # its columns as this writer shows them: renamed, dropped, added
+                keys = [r[0] for r in info if r[1] == "key"]
+                cn = [r[0] for r in info if r[1] == "key" or rng.random() < 0.8]
             other = [c for c in cn if c not in keys]
             cond = " AND ".join("%s = %s" % (qid(k), v) for k, v in zip(keys, self.key_sql(len(keys))))
             x = rng.random()
@@ -542,9 +575,44 @@ class Scenario:
                 stmts.append("SELECT bec_sign(%s)" % rng.choice(values())[1])
         self.run_sql(w, stmts, len(stmts) > 1 or rng.random() < 0.1)
 
+    def honest_alter(self, w, tabs):
+        """bec_alter ADD, RENAME or DROP COLUMN on a table w shows."""
+        rng = self.rng
+        name = rng.choice(sorted(tabs.values()))[0]
+        shown = w.shown_cols(name)
+        quoted = "'%s'" % name.replace("'", "''")
+        if shown and rng.random() < 0.45:
+            col = rng.choice(shown)
+            if rng.random() < 0.5:
+                d = "RENAME COLUMN %s TO %s" % (qid(col), rng.choice(ADD_NAMES + ["y0", "Y0", "c0"]))
+            else:
+                d = "DROP COLUMN %s" % qid(col)
+            self.count("alter.honest")
+            return self.run_sql(w, ["SELECT bec_alter(%s, '%s')" % (quoted, d.replace("'", "''"))], False)
+        sql = w.q("SELECT sql FROM sqlite_master WHERE name=?", name) or ""
+        strict = "strict=1" in sql
+        col = rng.choice(ADD_NAMES)
+        t = rng.choice(STRICT_TYPES) if strict else rng.choice(TYPES)
+        d = "ADD COLUMN %s %s" % (col, t)
+        dflt = DEFAULT_OF[t] if strict else rng.choice(LOOSE_DEFAULTS)
+        x = rng.random()
+        if x < 0.3 and dflt != "NULL":
+            d += " NOT NULL DEFAULT %s" % dflt
+        elif x < 0.6:
+            d += " DEFAULT %s" % dflt
+        if rng.random() < 0.3:
+            d += " CHECK (%s)" % rng.choice(ONE_CHECKS).format(c=col)
+        if rng.random() < 0.1:
+            d += " COLLATE NOCASE"
+        lit = "'" + d.replace("'", "''") + "'"
+        self.count("alter.honest")
+        self.run_sql(w, ["SELECT bec_alter('%s', %s)" % (name.replace("'", "''"), lit)], False)
+
     def honest_schema(self, w):
         rng = self.rng
         tabs = w.tables()
+        if tabs and "ALTER" not in OFF and rng.random() < 0.3:
+            return self.honest_alter(w, tabs)
         if tabs and "DROP" not in OFF and rng.random() < 0.3:
             name = rng.choice(sorted(tabs.values()))[0]
             return self.run_sql(w, ["DROP TABLE %s" % qid(name)], False)
@@ -593,7 +661,7 @@ class Scenario:
         heads, so w judges it at once; it is delivered everywhere."""
         rng = self.rng
         creates = w.creates()
-        cats = [c for c in REFUSED if creates or not c.startswith("write.")]
+        cats = [c for c in REFUSED if creates or not (c.startswith("write.") or c == "schema.addkey")]
         cat = rng.choice(cats)
         key = self.mkey if cat == "schema.member" else self.outsider if cat == "schema.outsider" else self.hkey
         name = rng.choice(names())
@@ -610,6 +678,12 @@ class Scenario:
             payload = schema_create(name, cols + [("k", "TEXT", bad)])
         elif cat == "schema.nokey":
             payload = schema_create(name, [(c, t, 0) for c, t, _ in cols])
+        elif cat == "schema.addkey":
+            h = rng.choice(creates)[0]
+            payload = schema_add(name, h, ("x0", "TEXT", 1))
+            if rng.random() < 0.5:             # two columns
+                payload = schema_create(name, [("x0", "TEXT", 0), ("x1", "TEXT", 0)])
+                payload = bytes([2, 3]) + payload[2:3 + payload[2]] + h + payload[3 + payload[2]:]
         elif cat == "schema.trailing":
             payload = good + bytes([rng.randrange(256)])
         elif cat == "schema.truncated":
@@ -625,7 +699,7 @@ class Scenario:
             written = {i: 1 for i in nonkey[:1]}
             good = write_payload([h], [(0, keys, written, len(tcols))])
             if cat == "write.version":
-                payload = bytes([2]) + good[1:]
+                payload = bytes([rng.choice([1, 3])]) + good[1:]
             elif cat == "write.truncated":
                 payload = good[:rng.randrange(1, len(good))]
             elif cat == "write.trailing":
@@ -636,6 +710,15 @@ class Scenario:
                 payload = write_payload([h], [])
             elif cat == "write.duptable":
                 payload = write_payload([h, h], [(0, keys, None)])
+            elif cat == "write.addmask":          # a bit past the named ADD ops
+                ah = w.adds(True).get(h, [])[:1]     # (one the merge applies: parsed)
+                if (len(tcols) + len(ah)) % 8 == 0:     # (the bit in the mask's last byte)
+                    ah = []
+                payload = write_payload([h], [(0, keys, {len(tcols) + len(ah): 1}, len(tcols) + len(ah) + 1)],
+                                        adds=[ah])
+            elif cat == "write.dupadd":
+                ah = (w.adds().get(h) or [bytes(32)])[0]
+                payload = write_payload([h], [(0, keys, written, len(tcols))], adds=[[ah, ah]])
             elif cat == "write.keymask":
                 k = [i for i, c in enumerate(tcols) if c[2]][0]
                 payload = write_payload([h], [(0, keys, {k: 1}, len(tcols))])
@@ -670,7 +753,29 @@ class Scenario:
         if self.hlast and rng.random() < 0.5:
             preds.append(self.hlast)
         x = rng.random()
-        if x < 0.3:
+        if "ALTER" not in OFF and creates and rng.random() < 0.15:
+            h, cols = rng.choice(creates)
+            col = rng.choice(ADD_NAMES + ["c0", "C1"])
+            types = HOSTILE_TYPES if "TYPES" not in OFF and rng.random() < 0.2 else TYPES
+            c = (col, rng.choice(types), 0)
+            if rng.random() < 0.4:
+                c += (3 if rng.random() < 0.5 else rng.choice([1, 2]), rng.choice([0, "d", None, 5]))
+            checks = [("", ONE_CHECKS[0].format(c=col), [0])] if rng.random() < 0.3 else []
+            opts = 1 if rng.random() < 0.15 else 0
+            kind, payload = "schema", schema_add(rng.choice(names()), h, c, opts, checks)
+            if rng.random() < 0.4:
+                # a rename or drop of a column id: the create's, or an ADD op's
+                pool = w.adds().get(h, [])
+                tgt, idx = (rng.choice(pool), 0) if pool and rng.random() < 0.5 else (h, rng.randrange(len(cols) + 1))
+                nm = rng.choice(names()).encode()
+                head = bytes([2, 4 if rng.random() < 0.6 else 5]) + bytes([len(nm)]) + nm + h + tgt + bytes([idx])
+                new = rng.choice(ADD_NAMES + ["c0", "C1", "y0"]).encode()
+                payload = head + (bytes([len(new)]) + new if head[1] == 4 else b"")
+                what = "%s column %s/%d of %s" % ("rename" if head[1] == 4 else "drop", tgt.hex()[:12], idx,
+                                                   h.hex()[:12])
+            self.count("alter.hand")
+            what = "add column %r to %s opts %d checks %r" % (c, h.hex()[:12], opts, checks)
+        elif x < 0.3:
             name = rng.choice(names())
             n = rng.randrange(1, 4)
             types = HOSTILE_TYPES if "TYPES" not in OFF else TYPES
@@ -698,6 +803,12 @@ class Scenario:
                 cols = [(b"c0", b"", 1)]
                 tname = "unknown " + h.hex()[:12]
             nk = sum(1 for c in cols if c[2])
+            # ADD ops of the table (any replica's: maybe not in the causal
+            # past), sometimes of another table
+            pool = [a for lst in w.adds().values() for a in lst] if rng.random() < 0.1 \
+                else w.adds().get(h, [])
+            ah = rng.sample(pool, min(len(pool), rng.randrange(0, 3))) if "ALTER" not in OFF else []
+            ncol = len(cols) + len(ah)
             changes = []
             for _ in range(rng.randrange(1, 4)):
                 keys = [hostile_value(rng) for _ in range(nk)]
@@ -705,9 +816,12 @@ class Scenario:
                     changes.append((0, keys, None))
                 else:
                     written = {i: hostile_value(rng) for i, c in enumerate(cols) if not c[2] and rng.random() < 0.7}
-                    changes.append((0, keys, written, len(cols)))
-            payload = write_payload([h], changes)
-            what = "write %s %s" % (tname, short(changes))
+                    written.update({len(cols) + k: hostile_value(rng) for k in range(len(ah)) if rng.random() < 0.7})
+                    changes.append((0, keys, written, ncol))
+            payload = write_payload([h], changes, adds=[ah])
+            if ah:
+                self.count("write.adds")
+            what = "write %s adds %s %s" % (tname, [a.hex()[:12] for a in ah], short(changes))
         elif "MEMBERS" not in OFF:
             who = rng.choice(self.ws[1:])
             kind, payload, what = "remove", bytes.fromhex(who.pub), "remove " + who.name
@@ -877,6 +991,10 @@ class Scenario:
         for (why,) in r.db.execute("SELECT reason FROM bec_ops WHERE reason LIKE 'constraint:%'"):
             self.count("constraint.ignored")
             self.count("constraint." + why.split()[1])
+        for (why,) in r.db.execute("SELECT reason FROM bec_ops WHERE reason LIKE '%COLUMN%' OR reason LIKE 'ignored: alter%'"):
+            self.count("alter.ignored")
+        self.stats["alter.shown"] = self.stats.get("alter.shown", 0) + r.q(
+            "SELECT count(*) FROM bec_columns WHERE name IN ('x0', 'x1', 'X1', 'x2')")
         self.stats["constrained.tables"] = self.stats.get("constrained.tables", 0) + r.q(
             "SELECT count(*) FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%USING bec(%' "
             "AND (sql LIKE '%CHECK%' OR sql LIKE '%NOT NULL%' OR sql LIKE '%strict=1%')")

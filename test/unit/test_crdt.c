@@ -197,6 +197,7 @@ static void test_validate(void){
     bec_buf_append_u8(&b, BEC_TABLE_FORMAT, &rc);
     bec_buf_append_varint(&b, 1, &rc);
     bec_buf_append(&b, aSchema, BEC_HASH_BYTES, &rc);
+    bec_buf_append_varint(&b, 0, &rc);           /* no ADD COLUMN ops */
     bec_buf_append_varint(&b, 1, &rc);
     bec_buf_append_varint(&b, 0, &rc);           /* table 0, upsert */
     bec_buf_append_u8(&b, BEC_VAL_TEXT, &rc);
@@ -213,7 +214,7 @@ static void test_validate(void){
     CHECK( last_reason_has(db, "is not an integer") );
     rc = SQLITE_OK;
     /* The same with an integer key is accepted and merged. */
-    b.n = BEC_HASH_BYTES + 4;
+    b.n = BEC_HASH_BYTES + 5;
     bec_buf_append_u8(&b, BEC_VAL_INT, &rc);
     bec_buf_append_varint(&b, 4, &rc);           /* zigzag 2 */
     bec_buf_append_u8(&b, 2, &rc);
