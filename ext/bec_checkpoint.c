@@ -740,6 +740,14 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
       if( rc==SQLITE_OK ) rc = SQLITE_CORRUPT;
       break;
     }
+    if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 0),
+                             sqlite3_column_bytes(pStmt, 0)) ){
+      /* Pruned here (bec_prune.c): this cut cannot be replayed here. */
+      sqlite3_reset(pStmt);
+      *pzErr = bec_prune_message(p, g->aNode[x].aHash);
+      rc = SQLITE_NOTFOUND;
+      break;
+    }
     memset(&res, 0, sizeof(res));
     rc = bec_dag_accept(p2, sqlite3_column_blob(pStmt, 0),
                         sqlite3_column_bytes(pStmt, 0), 1, &res, pzErr);
@@ -1183,6 +1191,13 @@ static int ck_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
         rc = ck_compute(p, BEC_NODE_PREDS(g, iSeq), g->aNode[iSeq].nPred,
                         iSeq, &cut, pzErr);
         if( rc==SQLITE_OK ) rc = ck_store_cut(p, iSeq, &cut);
+        if( rc==SQLITE_NOTFOUND ){
+          /* A cut that needs bodies this replica pruned: S(K) is not
+          ** computed here, as in a scratch (docs/compaction.md). */
+          sqlite3_free(*pzErr);
+          *pzErr = 0;
+          rc = SQLITE_OK;
+        }
         cut_free(&cut);
       }
       if( rc==SQLITE_OK ) rc = ck_insert_claim(p, iSeq, iSeq, iAuthor, pl.aDigest);
@@ -1257,7 +1272,12 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
     memcpy(&s, seqs.a + (i64)i*(4+BEC_HASH_BYTES), 4);
     if( s<1 || s>g->nNode ) continue;
     rc = ck_compute(p, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, s, &cut, pzErr);
-    if( rc==SQLITE_OK && memcmp(cut.aDigest, aStored, BEC_HASH_BYTES) ){
+    if( rc==SQLITE_NOTFOUND ){
+      /* pruned below: its digest was checked when it was stored */
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
+      rc = SQLITE_OK;
+    }else if( rc==SQLITE_OK && memcmp(cut.aDigest, aStored, BEC_HASH_BYTES) ){
       bec_buf_appendf(&out, &rc, "checkpoint: the digest of checkpoint op %d "
                       "does not match its cut\n", s);
     }
