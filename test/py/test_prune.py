@@ -84,6 +84,15 @@ def test_basics():
     T.raises(lambda: a.execute("SELECT bec_op(?)", (h,)).fetchall(),
              "pruned: the body of %s was dropped below checkpoint %s" % (h, k),
              "bec_op of a dropped body")
+    # The row history and the change feed skip what was pruned.
+    T.eq(one(a, "SELECT count(*) FROM bec_history('todos', 'after')"), 1,
+         "the history of a row written after the cut")
+    T.eq(one(a, "SELECT count(*) FROM bec_history('todos', 'r1')"), 0,
+         "the history below the cut is gone")
+    T.eq(one(a, "SELECT count(*) FROM bec_changes(0) WHERE op IN (SELECT hash FROM"
+                " bec_ops WHERE payload IS NULL)"), 0, "the feed skips pruned ops")
+    T.check(one(a, "SELECT count(*) FROM bec_changes(0)") >= 1, "the feed still reads")
+    T.check(one(a, "SELECT length(bec_dot())") > 0, "bec_dot draws a pruned DAG")
     # The merge base carries later writes.
     a.execute("UPDATE todos SET title='z' WHERE id='r5'")
     a.execute("DELETE FROM todos WHERE id='r6'")
