@@ -1088,6 +1088,11 @@ int bec_crdt_winner_of_ops(BecCtx*, const char *zName, int *piWin,
 ** op of the cut is locked. */
 int bec_crdt_base_take(BecCtx*, int iCp, const u8 *aCut, char **pzWhy,
                        char **pzErr);
+/* Copies the merge base of pFrom into pTo, a scratch database replaying a
+** cut that holds the base's cut, renumbering seqs by aTo[0..nTo-1] (pFrom's
+** seq -> pTo's), and rebuilds pTo's tables from it (bec_checkpoint.c). */
+int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
+                       char **pzErr);
 /* Fills the rows of t, a table of the group being shown (xCreate), from
 ** the valid ops. */
 int bec_crdt_show_rows(BecTab *t, char **pzErr);

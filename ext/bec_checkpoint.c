@@ -701,6 +701,8 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
   BecCtx *p2 = 0;
   sqlite3_stmt *pStmt = 0;
   int *aMap = 0;
+  int iPrune = 0;                 /* the prune point: 0 not asked, -1 none
+                                  ** in this cut, else its seq */
   int rc, x, i;
   aMap = sqlite3_malloc64(sizeof(int)*(u64)(nCut+1));
   if( aMap==0 ) return SQLITE_NOMEM;
@@ -742,11 +744,22 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
     }
     if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 0),
                              sqlite3_column_bytes(pStmt, 0)) ){
-      /* Pruned here (bec_prune.c): this cut cannot be replayed here. */
-      sqlite3_reset(pStmt);
-      *pzErr = bec_prune_message(p, g->aNode[x].aHash);
-      rc = SQLITE_NOTFOUND;
-      break;
+      /* Pruned here (bec_prune.c).  If the cut holds the checkpoint pruned
+      ** below, the header goes in and the merge base is copied after the
+      ** replay; else this cut cannot be replayed here. */
+      if( iPrune==0 ){
+        u8 aCp[BEC_HASH_BYTES];
+        rc = bec_prune_point(p, &iPrune, aCp);
+        if( rc==SQLITE_OK && (iPrune<1 || iPrune>g->nNode || !aMark[iPrune]) ){
+          iPrune = -1;
+        }
+      }
+      if( rc==SQLITE_OK && iPrune<0 ){
+        sqlite3_reset(pStmt);
+        *pzErr = bec_prune_message(p, g->aNode[x].aHash);
+        rc = SQLITE_NOTFOUND;
+        break;
+      }
     }
     memset(&res, 0, sizeof(res));
     rc = bec_dag_accept(p2, sqlite3_column_blob(pStmt, 0),
@@ -759,6 +772,17 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
     }
     sqlite3_free(res.zReason);
     aMap[++i] = x;
+  }
+  if( rc==SQLITE_OK && iPrune>0 ){
+    /* The pruned writes' share of the tables: the merge base. */
+    int *aTo = sqlite3_malloc64(sizeof(int)*((u64)g->nNode+1));
+    if( aTo==0 ) rc = SQLITE_NOMEM;
+    else{
+      memset(aTo, 0, sizeof(int)*((size_t)g->nNode+1));
+      for(x=1; x<=i; x++) aTo[aMap[x]] = x;
+      rc = bec_crdt_base_copy(p, p2, aTo, g->nNode+1, pzErr);
+      sqlite3_free(aTo);
+    }
   }
   if( rc==SQLITE_OK ){
     rc = digest_state(p2, aMap, 0, pCut, aOps, aMembers, aTables, pzErr);

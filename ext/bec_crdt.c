@@ -2429,6 +2429,10 @@ static int rebuild_upto(BecCtx *p, int iSchema, const char *zName,
       if( !g->aNode[x].bValid ) continue;
       if( aBase && aBase[x] ) continue;       /* in the base */
       if( aUpTo && !aUpTo[x] ) continue;
+      /* (a dropped body lies in a base's cut, bec_check says so: met here
+      ** only in a replay before its base is copied in) */
+      if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 1),
+                               sqlite3_column_bytes(pStmt, 1)) ) continue;
       rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                          sqlite3_column_bytes(pStmt, 1), &op, pzErr);
       if( rc==SQLITE_OK ) rc = apply_write(p, m, x, &op, aAll[x], iSchema, 0, pzErr);
@@ -2567,6 +2571,121 @@ static int base_save(BecCtx *p, BecTab *t){
   }
   bec_buf_free(&b);
   bec_buf_free(&cells);
+  return rc;
+}
+
+static int base_tab(BecCtx*, int, BecTab**, char**, char**);
+
+/* Copies the merge base of pFrom into pTo, a scratch database replaying a
+** cut that holds pFrom's base cut (bec_checkpoint.c): seqs renumbered by
+** aTo (pFrom's seq -> pTo's, 0: not in the cut), and pTo's tables rebuilt
+** from it. */
+int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
+                       char **pzErr){
+  sqlite3_stmt *pSel = 0, *pIns = 0;
+  BecCrdt *pC = 0;
+  BecBuf cells;
+  i64 iCp = 0;
+  int rc, iTbl = -1, nCol = 0;
+  memset(&cells, 0, sizeof(cells));
+#define BASE_MAP(s) ((s)>=1 && (s)<nTo ? aTo[s] : 0)
+  rc = bec_config_get_int(pFrom, "prune_checkpoint", 0, &iCp);
+  if( rc || iCp==0 ) return rc;
+  if( BASE_MAP(iCp)==0 ) return SQLITE_CORRUPT;
+  rc = bec_crdt_get(pTo, &pC);
+  if( rc==SQLITE_OK ) rc = crdt_schema(pTo, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(pTo, zBaseSchema, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(pFrom, "SELECT tbl, row, cells FROM bec_store_base"
+                             " ORDER BY tbl", &pSel);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+    int t = sqlite3_column_int(pSel, 0), i;
+    BecReader rd;
+    if( t!=iTbl ){
+      BecSchema *sc = 0;
+      rc = bec_crdt_load_schema(pFrom, t, &sc, 0, pzErr);
+      if( rc ) break;
+      nCol = sc->nCol;
+      bec_schema_free(sc);
+      iTbl = t;
+    }
+    rd.a = sqlite3_column_blob(pSel, 2);
+    rd.n = sqlite3_column_bytes(pSel, 2);
+    rd.i = 0;
+    cells.n = 0;
+    for(i=0; rc==SQLITE_OK && rd.i<rd.n; i++){
+      BecValue v;
+      if( bec_value_decode(&rd, &v) ){ rc = SQLITE_CORRUPT; break; }
+      /* the cells after the columns are seqs: r, then s.. */
+      if( i>=nCol && v.eType==BEC_VAL_INT ) v.i = BASE_MAP(v.i);
+      bec_value_put(&cells, &v, &rc);
+    }
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(pTo, "INSERT INTO bec_store_base(tbl, row, cells) "
+                             "VALUES(?1, ?2, ?3)", &pIns);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, BASE_MAP(t));
+      sqlite3_bind_int64(pIns, 2, sqlite3_column_int64(pSel, 1));
+      sqlite3_bind_blob(pIns, 3, cells.a, (int)cells.n, SQLITE_STATIC);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+  }
+  if( pSel ) sqlite3_reset(pSel);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(pFrom, "SELECT tbl, pk, col, seq, value FROM "
+                             "bec_store_base_conflict", &pSel);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+    rc = bec_ctx_stmt(pTo, "INSERT INTO bec_store_base_conflict(tbl, pk, col,"
+                           " seq, value) VALUES(?1, ?2, ?3, ?4, ?5)", &pIns);
+    if( rc ) break;
+    sqlite3_bind_int(pIns, 1, BASE_MAP(sqlite3_column_int(pSel, 0)));
+    sqlite3_bind_value(pIns, 2, sqlite3_column_value(pSel, 1));
+    sqlite3_bind_value(pIns, 3, sqlite3_column_value(pSel, 2));
+    sqlite3_bind_int(pIns, 4, BASE_MAP(sqlite3_column_int(pSel, 3)));
+    sqlite3_bind_value(pIns, 5, sqlite3_column_value(pSel, 4));
+    sqlite3_step(pIns);
+    rc = sqlite3_reset(pIns);
+  }
+  if( pSel ) sqlite3_reset(pSel);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(pTo, "prune_checkpoint", BASE_MAP(iCp));
+  /* The scratch's live tables, from the base and its writes outside it. */
+  if( rc==SQLITE_OK ){
+    BecGraph *g = 0;
+    int *aSeq = 0, n = 0, i;
+    char *zWhy = 0;
+    rc = bec_graph_get(pTo, &g, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(pTo, "SELECT seq FROM bec_store_table", &pSel);
+      while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+        int *aNew = sqlite3_realloc64(aSeq, sizeof(int)*(u64)(n+1));
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        aSeq = aNew;
+        aSeq[n++] = sqlite3_column_int(pSel, 0);
+      }
+      if( pSel ) sqlite3_reset(pSel);
+    }
+    for(i=0; rc==SQLITE_OK && i<n; i++){
+      BecTab *t = 0;
+      rc = base_tab(pTo, aSeq[i], &t, &zWhy, pzErr);
+      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, t->pSchema->zName, pzErr);
+    }
+    if( rc==SQLITE_OK && zWhy ){
+      *pzErr = zWhy;
+      zWhy = 0;
+      rc = SQLITE_ERROR;
+    }
+    sqlite3_free(zWhy);
+    sqlite3_free(aSeq);
+  }
+  if( rc==SQLITE_CORRUPT && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: the merge base is damaged (bec_store_base)");
+  }
+  bec_buf_free(&cells);
+#undef BASE_MAP
   return rc;
 }
 
@@ -3128,6 +3247,9 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
 }
 
 static int crdt_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+  /* A header without its body (a replay on a pruned replica): its share
+  ** of the rows comes from the merge base (bec_crdt_base_copy). */
+  if( pOp->aPayload==0 && pOp->nPayload>0 ) return SQLITE_OK;
   int rc = on_store_op(p, iSeq, pOp, pzErr);
   BecCrdt *pC = p->pCrdt;
   /* A peer's op merged: a table hidden by a local object appears once the

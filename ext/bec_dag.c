@@ -757,11 +757,21 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   u8 *aMissing = 0;
   int nMissing = 0;
   int bFound = 0;
+  int bHeaderOnly = 0;
   int rc, i;
 
   *peOutcome = 0;
   *pbRejected = 0;
   rc = bec_op_decode(aBody, nBody, &op, pzErr);
+  if( rc && p->bScratch && bVerified && bec_dag_body_dropped(aBody, nBody) ){
+    /* A replay of a cut on a pruned replica (bec_checkpoint.c): the op
+    ** was verified and admitted there, from the same causal past; its
+    ** share of the tables comes from the merge base. */
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    rc = bec_op_decode_header(aBody, nBody, &op, pzErr);
+    bHeaderOnly = rc==SQLITE_OK;
+  }
   if( rc && op.aPayload==0 ){
     /* Not an op, or not this op's body: a verdict on these bytes only. */
     bec_crypto_hash(aBody, nBody, aHash);
@@ -831,7 +841,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
     const BecDeriver *d = p->apDeriver[i];
     BecVerdict v = {0, 0};
-    if( d->xAdmit==0 || !deriver_wants(d, op.kind) ) continue;
+    if( d->xAdmit==0 || !deriver_wants(d, op.kind) || bHeaderOnly ) continue;
     rc = d->xAdmit(p, &op, aPredSeq, &v, pzErr);
     if( rc==SQLITE_OK && v.rc ){
       *pzErr = v.zReason;

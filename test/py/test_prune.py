@@ -235,6 +235,54 @@ def test_sync_three():
         T.eq(one(d, "SELECT bec_check()"), "ok", "bec_check")
 
 
+def ship_held(src, dst):
+    """Every op src holds with its body into dst."""
+    for (bb,) in src.execute("SELECT body FROM bec_ops WHERE payload IS NOT NULL"
+                             " OR kind NOT IN ('write', 'app')").fetchall():
+        dst.execute("SELECT bec_ingest(?)", (bb,))
+
+
+def claim(db, k):
+    """The digest checkpoint op k carries (its author's claim)."""
+    body = one(db, "SELECT body FROM bec_ops WHERE hash=?", k)
+    return becwire.decode_op(body)["body"][1:33].hex()
+
+
+def test_later_checkpoint():
+    """A pruned replica that holds an op concurrent with a later checkpoint
+    replays that checkpoint's cut from its merge base: the same digest as
+    the author's, it attests, the checkpoint seals, and it prunes again."""
+    a, b, m, k = build_history()
+    for src in (b, m):
+        ship(src, a)
+    ship(a, b)
+    u = R.clone(a, "l_u.db")
+    T.check(one(a, "SELECT bec_prune()") > 0, "a pruned")
+    a.execute("UPDATE todos SET title='a, concurrent with k2' WHERE id='r2'")
+    b.execute("UPDATE todos SET title='b before k2' WHERE id='r3'")
+    k2 = one(b, "SELECT bec_checkpoint()")
+    want = claim(b, k2)
+    for d in (a, u):
+        ship(b, d)
+    T.eq(one(a, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k2), want,
+         "the pruned replica's digest of the later cut is the author's")
+    T.eq(one(u, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k2), want,
+         "and the unpruned replica's")
+    T.eq(sealed(a, k2), 1, "a's attestation and b's claim seal it on a")
+    T.eq(one(a, "SELECT count(*) FROM bec_disputes"), 0, "no dispute")
+    ship_held(a, u)
+    T.eq(sealed(u, k2), 1, "sealed on u too")
+    n2 = one(a, "SELECT bec_prune()")
+    T.check(n2 >= 1, "a prunes again below the later checkpoint (%r)" % n2)
+    T.eq(rows(a), rows(u), "same rows as the unpruned replica")
+    T.eq(conflicts(a), conflicts(u), "same conflicts")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after the second prune")
+    b.execute("UPDATE todos SET done=77 WHERE id='r0'")
+    ship(b, a)
+    ship(b, u)
+    T.eq(rows(a), rows(u), "later writes merge alike")
+
+
 def test_hostile_pruned_list():
     """A PRUNED flag with an empty list is malformed, refused."""
     a = R.origin("x_a.db")
@@ -248,6 +296,7 @@ def test_hostile_pruned_list():
 test_basics()
 test_converge()
 test_sync_three()
+test_later_checkpoint()
 test_hostile_pruned_list()
 R.cleanup()
 T.done()
