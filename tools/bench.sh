@@ -16,6 +16,9 @@ done
 echo "== tools/bench_graph.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_graph.py || status=1
 echo
+echo "== tools/bench_prune.py"
+BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_prune.py || status=1
+echo
 echo "== tools/bench_relay.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_relay.py || status=1
 exit $status
