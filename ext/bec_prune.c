@@ -20,6 +20,7 @@
 ** the cut loses its body: its validity may still change.
 **
 ** Pruning is refused, with nothing changed, while
+**   - the transaction has table writes not signed yet;
 **   - no checkpoint is sealed here;
 **   - the latest sealed checkpoint does not descend from the one pruned
 **     below before (a concurrent one: its cut does not hold the base);
@@ -110,6 +111,12 @@ static int prune(BecCtx *p, int *pnDropped, char **pzWhy, char **pzErr){
   u8 aOld[BEC_HASH_BYTES];
   int rc, iCp = 0, iOld = 0, x, bBegun = 0;
   *pnDropped = 0;
+  if( p->pCrdt && p->pCrdt->bTxn ){
+    /* Its rows hold changes that are in no op yet: a rebuild loses them. */
+    *pzWhy = sqlite3_mprintf("this transaction has table writes not signed "
+                             "yet: commit them first");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spPrune);
   bBegun = rc==SQLITE_OK;

@@ -71,6 +71,11 @@ def test_basics():
     T.eq(rows(a), before, "the rows are unchanged")
     T.check(one(a, "SELECT sum(length(body)) FROM bec_ops") < size_before, "less stored")
     T.eq(one(a, "SELECT bec_prune()"), 0, "idempotent")
+    a.execute("BEGIN")
+    a.execute("UPDATE todos SET done=-1 WHERE id='r0'")
+    T.raises(lambda: a.execute("SELECT bec_prune()"), "not signed yet",
+             "refused inside a transaction with unsigned writes")
+    a.execute("ROLLBACK")
     T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the pruned replica")
     T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE payload IS NULL"), n,
          "bec_ops shows the pruned payloads as NULL")
