@@ -715,6 +715,13 @@ int bec_dag_note_rejection(BecCtx*, const u8 *aHash, const char *zReason);
 /* Re-verify everything stored; *pzReport is "ok" or a list of problems
 ** (the DAG's, then each deriver's xCheck). */
 int bec_dag_check(BecCtx*, char **pzReport, char **pzErr);
+/* Pruning (bec_prune.c).  1 if the stored encoding a[0..n-1] is an op
+** whose body was dropped: its header-only encoding, for an op whose
+** payload is not empty. */
+int bec_dag_body_dropped(const u8 *a, i64 n);
+/* Replaces the stored encoding of op iSeq by its header-only encoding;
+** *pbDropped: it held a body until now. */
+int bec_dag_drop_body(BecCtx*, int iSeq, int *pbDropped);
 /* Frees the graph and tells every deriver to forget its caches (installed
 ** as BecCtx.xForget by bec_main.c). */
 void bec_dag_forget(BecCtx*);
@@ -821,6 +828,20 @@ void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,
 /* The RFC 6962 Merkle tree hash of n leaf hashes (aLeaf: n * 32 bytes,
 ** each H(0x00 || leaf)); the empty list hashes to H(""). */
 void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot);
+
+/**************************************************************************
+** bec_prune.c - dropping the bodies of sealed history (bec_prune(),
+** docs/compaction.md "Pruning").
+*/
+/* Registers bec_prune(). */
+int bec_prune_register(sqlite3*, BecCtx*);
+/* The checkpoint pruned below: *piCp its seq (0: never pruned), aCpId its
+** id. */
+int bec_prune_point(BecCtx*, int *piCp, u8 *aCpId);
+/* "pruned: the body of <id> was dropped below checkpoint <id>", from
+** sqlite3_mprintf (0: out of memory): the one answer to a request for a
+** dropped body. */
+char *bec_prune_message(BecCtx*, const u8 *aId);
 
 /**************************************************************************
 ** bec_root.c - the threshold root: key generation (root-open, dkg-deal,
@@ -1127,6 +1148,20 @@ int bec_crdt_schema_is(BecCtx*, int iSeq, const BecSchema *s, int *pbSame,
 ** signs a drop only while the table it drops still wins. */
 int bec_crdt_winner_of_ops(BecCtx*, const char *zName, int *piWin,
                            char **pzErr);
+/* Pruning (bec_prune.c): recomputes every shown table from the writes in
+** aCut (the cut of sealed checkpoint iCp, which holds the cut of any
+** earlier base), keeps those rows and conflicts as the merge base, and
+** rebuilds the tables from the base and the writes outside aCut.  *pzWhy
+** (sqlite3_free it), with nothing changed, if the tables do not allow it:
+** a table name is won outside the cut, a table is hidden here, a schema
+** op of the cut is locked. */
+int bec_crdt_base_take(BecCtx*, int iCp, const u8 *aCut, char **pzWhy,
+                       char **pzErr);
+/* Copies the merge base of pFrom into pTo, a scratch database replaying a
+** cut that holds the base's cut, renumbering seqs by aTo[0..nTo-1] (pFrom's
+** seq -> pTo's), and rebuilds pTo's tables from it (bec_checkpoint.c). */
+int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
+                       char **pzErr);
 /* Fills the rows of t, a table of the group being shown (xCreate), from
 ** the valid ops. */
 int bec_crdt_show_rows(BecTab *t, char **pzErr);
@@ -1385,7 +1420,9 @@ int bec_invite_redeem(BecCtx*, const u8 *aRed, u8 *aHash, int *pbAdded,
 #define BEC_SYNC_F_SAME_HEADS      0x10  /* heads omitted: = those you sent */
 #define BEC_SYNC_F_INVITE          0x20  /* an invitation's redemption */
 #define BEC_SYNC_F_BUNDLE          0x40  /* the ops travel as a bundle */
-#define BEC_SYNC_F_ALL             0x7f
+#define BEC_SYNC_F_PRUNED          0x80  /* ops the sender cannot send: it
+                                         ** dropped their bodies (bec_prune) */
+#define BEC_SYNC_F_ALL             0xff
 /* A message carries its ops as a bundle (bec_bundle.c) from this many. */
 #define BEC_SYNC_BUNDLE_MIN_OPS    64
 
@@ -1428,6 +1465,9 @@ struct BecSyncMsg {
   int nOp;    const u8 *aOps; i64 nOps;
   BecBuf owned;                  /* decode: the ops rebuilt from a bundle
                                  ** (aOps points here); bec_syncmsg_free */
+  const u8 *aPrunedBelow;        /* if PRUNED: the checkpoint pruned below */
+  int nPruned; const u8 *aPruned;/* if PRUNED: the ops whose bodies the
+                                 ** sender dropped, sorted, unique, >= 1 */
 };
 int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg*, char **pzErr)
     BEC_WARN_UNUSED;

@@ -701,6 +701,8 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
   BecCtx *p2 = 0;
   sqlite3_stmt *pStmt = 0;
   int *aMap = 0;
+  int iPrune = 0;                 /* the prune point: 0 not asked, -1 none
+                                  ** in this cut, else its seq */
   int rc, x, i;
   aMap = sqlite3_malloc64(sizeof(int)*(u64)(nCut+1));
   if( aMap==0 ) return SQLITE_NOMEM;
@@ -740,6 +742,25 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
       if( rc==SQLITE_OK ) rc = SQLITE_CORRUPT;
       break;
     }
+    if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 0),
+                             sqlite3_column_bytes(pStmt, 0)) ){
+      /* Pruned here (bec_prune.c).  If the cut holds the checkpoint pruned
+      ** below, the header goes in and the merge base is copied after the
+      ** replay; else this cut cannot be replayed here. */
+      if( iPrune==0 ){
+        u8 aCp[BEC_HASH_BYTES];
+        rc = bec_prune_point(p, &iPrune, aCp);
+        if( rc==SQLITE_OK && (iPrune<1 || iPrune>g->nNode || !aMark[iPrune]) ){
+          iPrune = -1;
+        }
+      }
+      if( rc==SQLITE_OK && iPrune<0 ){
+        sqlite3_reset(pStmt);
+        *pzErr = bec_prune_message(p, g->aNode[x].aHash);
+        rc = SQLITE_NOTFOUND;
+        break;
+      }
+    }
     memset(&res, 0, sizeof(res));
     rc = bec_dag_accept(p2, sqlite3_column_blob(pStmt, 0),
                         sqlite3_column_bytes(pStmt, 0), 1, &res, pzErr);
@@ -751,6 +772,17 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
     }
     sqlite3_free(res.zReason);
     aMap[++i] = x;
+  }
+  if( rc==SQLITE_OK && iPrune>0 ){
+    /* The pruned writes' share of the tables: the merge base. */
+    int *aTo = sqlite3_malloc64(sizeof(int)*((u64)g->nNode+1));
+    if( aTo==0 ) rc = SQLITE_NOMEM;
+    else{
+      memset(aTo, 0, sizeof(int)*((size_t)g->nNode+1));
+      for(x=1; x<=i; x++) aTo[aMap[x]] = x;
+      rc = bec_crdt_base_copy(p, p2, aTo, g->nNode+1, pzErr);
+      sqlite3_free(aTo);
+    }
   }
   if( rc==SQLITE_OK ){
     rc = digest_state(p2, aMap, 0, pCut, aOps, aMembers, aTables, pzErr);
@@ -1183,6 +1215,13 @@ static int ck_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
         rc = ck_compute(p, BEC_NODE_PREDS(g, iSeq), g->aNode[iSeq].nPred,
                         iSeq, &cut, pzErr);
         if( rc==SQLITE_OK ) rc = ck_store_cut(p, iSeq, &cut);
+        if( rc==SQLITE_NOTFOUND ){
+          /* A cut that needs bodies this replica pruned: S(K) is not
+          ** computed here, as in a scratch (docs/compaction.md). */
+          sqlite3_free(*pzErr);
+          *pzErr = 0;
+          rc = SQLITE_OK;
+        }
         cut_free(&cut);
       }
       if( rc==SQLITE_OK ) rc = ck_insert_claim(p, iSeq, iSeq, iAuthor, pl.aDigest);
@@ -1257,7 +1296,12 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
     memcpy(&s, seqs.a + (i64)i*(4+BEC_HASH_BYTES), 4);
     if( s<1 || s>g->nNode ) continue;
     rc = ck_compute(p, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, s, &cut, pzErr);
-    if( rc==SQLITE_OK && memcmp(cut.aDigest, aStored, BEC_HASH_BYTES) ){
+    if( rc==SQLITE_NOTFOUND ){
+      /* pruned below: its digest was checked when it was stored */
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
+      rc = SQLITE_OK;
+    }else if( rc==SQLITE_OK && memcmp(cut.aDigest, aStored, BEC_HASH_BYTES) ){
       bec_buf_appendf(&out, &rc, "checkpoint: the digest of checkpoint op %d "
                       "does not match its cut\n", s);
     }

@@ -85,6 +85,17 @@ static const char zCrdtSchema[] =
   "  tbl INTEGER NOT NULL, seq INTEGER NOT NULL, idx INTEGER,"
   "  PRIMARY KEY(tbl, seq)) WITHOUT ROWID;";
 
+/* The merge base of a pruned replica ("The merge base"), created by the
+** first bec_prune(). */
+static const char zBaseSchema[] =
+  "CREATE TABLE IF NOT EXISTS bec_store_base("
+  "  tbl INTEGER NOT NULL, row INTEGER NOT NULL, cells BLOB NOT NULL,"
+  "  PRIMARY KEY(tbl, row)) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_base_conflict("
+  "  tbl INTEGER NOT NULL, pk BLOB NOT NULL, col INTEGER NOT NULL,"
+  "  seq INTEGER NOT NULL, value, PRIMARY KEY(tbl, pk, col, seq))"
+  "  WITHOUT ROWID;";
+
 /* 2: bec_store_ignored; shadow tables whose value columns have no type.
 ** 3: bec_store_change.  4: bec_store_alter. */
 #define TABLES_FORMAT 4
@@ -2918,14 +2929,24 @@ static int all_ancestors(const BecGraph *g, u8 **paAll){
   return SQLITE_OK;
 }
 
+static int base_load(BecCtx*, BecGraph*, BecTab*, u8**, char**);
+
 /* Recomputes incarnation iSchema's rows from every valid write op (if it
-** is shown on this replica). */
+** is shown on this replica): on a pruned replica, from the merge base and
+** the valid writes outside its cut.  aUpTo (may be 0): only the writes
+** with aUpTo[seq] set (bec_crdt_base_take, computing S(K)'s rows). */
+static int rebuild_upto(BecCtx*, int, const char*, const u8*, char**);
 static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
+  return rebuild_upto(p, iSchema, zName, 0, pzErr);
+}
+static int rebuild_upto(BecCtx *p, int iSchema, const char *zName,
+                        const u8 *aUpTo, char **pzErr){
   BecGraph *g = 0;
   BecTab *t = 0;
   sqlite3_stmt *pStmt = 0;
   Merge *m = 0;
   u8 *aAll = 0;
+  u8 *aBase = 0;                  /* the merge base's cut, if pruned */
   int rc;
   char *zSql = 0;
 
@@ -2951,6 +2972,7 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
     else memset(m, 0, sizeof(*m));
   }
   if( rc==SQLITE_OK ) rc = all_ancestors(g, &aAll);
+  if( rc==SQLITE_OK ) rc = base_load(p, g, t, &aBase, pzErr);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op "
                          "WHERE kind=6 AND seq>?1 AND seq NOT IN "
@@ -2963,6 +2985,12 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
       BecOp op;
       if( x<1 || x>g->nNode ){ rc = SQLITE_CORRUPT; break; }
       if( !g->aNode[x].bValid ) continue;
+      if( aBase && aBase[x] ) continue;       /* in the base */
+      if( aUpTo && !aUpTo[x] ) continue;
+      /* (a dropped body lies in a base's cut, bec_check says so: met here
+      ** only in a replay before its base is copied in) */
+      if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 1),
+                               sqlite3_column_bytes(pStmt, 1)) ) continue;
       rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                          sqlite3_column_bytes(pStmt, 1), &op, pzErr);
       if( rc==SQLITE_OK ) rc = apply_write(p, m, x, &op, aAll[x], iSchema, 0, pzErr);
@@ -2973,6 +3001,379 @@ static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
   if( m ) merge_free(m);
   sqlite3_free(m);
   sqlite3_free(aAll);
+  sqlite3_free(aBase);
+  return rc;
+}
+
+/**************************************************************************
+** The merge base (pruning: bec_prune.c decides, docs/compaction.md says
+** why it is sound).
+**
+** bec_prune() drops the bodies of the write ops in the cut of a sealed
+** checkpoint K.  Their validity is final, and what they can still
+** contribute to any later state is S(K)'s registers: a write below a
+** register's candidates is covered by whatever covers the candidates, a
+** delete in the cut covers only writes in the cut, and no op outside the
+** cut is below one inside.  So the base is the shown rows (values, r, s..)
+** and the conflicts of every shown table as they stand when the table is
+** rebuilt from the cut's writes alone, kept in
+**   bec_store_base(tbl, row, cells)   per row, its shadow cells in
+**                                     BEC_TAB_INSERT's order (c.., r, s..),
+**                                     each in the value encoding
+**   bec_store_base_conflict(tbl, pk, col, seq, value)
+**                                     as bec_store_conflict
+** and rebuild() starts from it and applies the valid writes outside
+** cut(K) in seq order, which gives the registers a replay of every valid
+** write gives.  bec_store_config 'prune_checkpoint' names K.
+*/
+static int base_cut(BecCtx *p, BecGraph *g, u8 **paCut){
+  i64 iCp = 0;
+  int rc = bec_config_get_int(p, "prune_checkpoint", 0, &iCp);
+  *paCut = 0;
+  if( rc || iCp==0 ) return rc;
+  if( iCp<1 || iCp>g->nNode ) return SQLITE_CORRUPT;
+  return bec_graph_past(g, BEC_NODE_PREDS(g, (int)iCp), g->aNode[iCp].nPred,
+                        paCut);
+}
+
+/* Fills t's emptied shadow table and conflicts from the base; *paBase
+** (sqlite3_free it) is the base's cut, 0 on a replica never pruned. */
+static int base_load(BecCtx *p, BecGraph *g, BecTab *t, u8 **paBase,
+                     char **pzErr){
+  sqlite3_stmt *pSel = 0, *pIns = 0;
+  const BecSchema *s = t->pSchema;
+  int rc = base_cut(p, g, paBase), i, nCell = 0;
+  if( rc || *paBase==0 ) return rc;
+  for(i=0; i<s->nCol; i++) nCell += s->aCol[i].iPk ? 1 : 2;
+  nCell++;
+  rc = bec_ctx_stmt(p, "SELECT cells FROM bec_store_base WHERE tbl=?1", &pSel);
+  if( rc==SQLITE_OK ) rc = bec_tab_stmt(t, BEC_TAB_INSERT, &pIns);
+  if( rc ) return rc;
+  sqlite3_bind_int(pSel, 1, t->iSchema);
+  while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+    BecReader rd;
+    rd.a = sqlite3_column_blob(pSel, 0);
+    rd.n = sqlite3_column_bytes(pSel, 0);
+    rd.i = 0;
+    for(i=0; rc==SQLITE_OK && i<nCell; i++){
+      BecValue v;
+      if( bec_value_decode(&rd, &v) ) rc = SQLITE_CORRUPT;
+      else bec_value_bind(pIns, i+1, &v);
+    }
+    if( rc==SQLITE_OK && rd.i!=rd.n ) rc = SQLITE_CORRUPT;
+    if( rc==SQLITE_OK ){
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+  }
+  sqlite3_reset(pSel);
+  if( rc==SQLITE_CORRUPT ){
+    *pzErr = sqlite3_mprintf("bec: the merge base of table %s is damaged "
+                             "(bec_store_base)", s->zName);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_conflict(tbl, pk, col, seq, "
+        "value) SELECT tbl, pk, col, seq, value FROM bec_store_base_conflict "
+        "WHERE tbl=?1", &pIns);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, t->iSchema);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+    t->eConflicts = -1;
+  }
+  return rc;
+}
+
+/* Copies t's shown rows and conflicts into the base. */
+static int base_save(BecCtx *p, BecTab *t){
+  const BecSchema *s = t->pSchema;
+  sqlite3_stmt *pSel = 0, *pIns = 0;
+  BecBuf b, cells;
+  int rc = SQLITE_OK, i, nCell = 0;
+  i64 iRow = 0;
+  memset(&b, 0, sizeof(b));
+  memset(&cells, 0, sizeof(cells));
+  bec_buf_appendf(&b, &rc, "SELECT ");
+  for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "c%d, ", i);
+  bec_buf_appendf(&b, &rc, "r");
+  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d", i);
+  bec_buf_appendf(&b, &rc, " FROM %s", t->zRows);
+  bec_buf_append_u8(&b, 0, &rc);
+  if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(p->db, (const char*)b.a, -1, &pSel, 0);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_base(tbl, row, cells) "
+                         "VALUES(?1, ?2, ?3)", &pIns);
+  }
+  if( rc==SQLITE_OK ) nCell = sqlite3_column_count(pSel);
+  while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+    cells.n = 0;
+    for(i=0; i<nCell; i++) bec_value_encode(&cells, sqlite3_column_value(pSel, i), &rc);
+    if( rc ) break;
+    sqlite3_bind_int(pIns, 1, t->iSchema);
+    sqlite3_bind_int64(pIns, 2, ++iRow);
+    sqlite3_bind_blob(pIns, 3, cells.a, (int)cells.n, SQLITE_STATIC);
+    sqlite3_step(pIns);
+    rc = sqlite3_reset(pIns);
+  }
+  sqlite3_finalize(pSel);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_base_conflict(tbl, pk, col, "
+        "seq, value) SELECT tbl, pk, col, seq, value FROM bec_store_conflict "
+        "WHERE tbl=?1", &pIns);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, t->iSchema);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+  }
+  bec_buf_free(&b);
+  bec_buf_free(&cells);
+  return rc;
+}
+
+static int base_tab(BecCtx*, int, BecTab**, char**, char**);
+
+/* Copies the merge base of pFrom into pTo, a scratch database replaying a
+** cut that holds pFrom's base cut (bec_checkpoint.c): seqs renumbered by
+** aTo (pFrom's seq -> pTo's, 0: not in the cut), and pTo's tables rebuilt
+** from it. */
+int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
+                       char **pzErr){
+  sqlite3_stmt *pSel = 0, *pIns = 0;
+  BecCrdt *pC = 0;
+  BecBuf cells;
+  i64 iCp = 0;
+  int rc, iTbl = -1, nCol = 0;
+  memset(&cells, 0, sizeof(cells));
+#define BASE_MAP(s) ((s)>=1 && (s)<nTo ? aTo[s] : 0)
+  rc = bec_config_get_int(pFrom, "prune_checkpoint", 0, &iCp);
+  if( rc || iCp==0 ) return rc;
+  if( BASE_MAP(iCp)==0 ) return SQLITE_CORRUPT;
+  rc = bec_crdt_get(pTo, &pC);
+  if( rc==SQLITE_OK ) rc = crdt_schema(pTo, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(pTo, zBaseSchema, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(pFrom, "SELECT tbl, row, cells FROM bec_store_base"
+                             " ORDER BY tbl", &pSel);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+    int t = sqlite3_column_int(pSel, 0), i;
+    BecReader rd;
+    if( t!=iTbl ){
+      BecSchema *sc = 0;
+      rc = bec_crdt_load_schema(pFrom, t, &sc, 0, pzErr);
+      if( rc ) break;
+      nCol = sc->nCol;
+      bec_schema_free(sc);
+      iTbl = t;
+    }
+    rd.a = sqlite3_column_blob(pSel, 2);
+    rd.n = sqlite3_column_bytes(pSel, 2);
+    rd.i = 0;
+    cells.n = 0;
+    for(i=0; rc==SQLITE_OK && rd.i<rd.n; i++){
+      BecValue v;
+      if( bec_value_decode(&rd, &v) ){ rc = SQLITE_CORRUPT; break; }
+      /* the cells after the columns are seqs: r, then s.. */
+      if( i>=nCol && v.eType==BEC_VAL_INT ) v.i = BASE_MAP(v.i);
+      bec_value_put(&cells, &v, &rc);
+    }
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(pTo, "INSERT INTO bec_store_base(tbl, row, cells) "
+                             "VALUES(?1, ?2, ?3)", &pIns);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, BASE_MAP(t));
+      sqlite3_bind_int64(pIns, 2, sqlite3_column_int64(pSel, 1));
+      sqlite3_bind_blob(pIns, 3, cells.a, (int)cells.n, SQLITE_STATIC);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+  }
+  if( pSel ) sqlite3_reset(pSel);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(pFrom, "SELECT tbl, pk, col, seq, value FROM "
+                             "bec_store_base_conflict", &pSel);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+    rc = bec_ctx_stmt(pTo, "INSERT INTO bec_store_base_conflict(tbl, pk, col,"
+                           " seq, value) VALUES(?1, ?2, ?3, ?4, ?5)", &pIns);
+    if( rc ) break;
+    sqlite3_bind_int(pIns, 1, BASE_MAP(sqlite3_column_int(pSel, 0)));
+    sqlite3_bind_value(pIns, 2, sqlite3_column_value(pSel, 1));
+    sqlite3_bind_value(pIns, 3, sqlite3_column_value(pSel, 2));
+    sqlite3_bind_int(pIns, 4, BASE_MAP(sqlite3_column_int(pSel, 3)));
+    sqlite3_bind_value(pIns, 5, sqlite3_column_value(pSel, 4));
+    sqlite3_step(pIns);
+    rc = sqlite3_reset(pIns);
+  }
+  if( pSel ) sqlite3_reset(pSel);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(pTo, "prune_checkpoint", BASE_MAP(iCp));
+  /* The scratch's live tables, from the base and its writes outside it. */
+  if( rc==SQLITE_OK ){
+    BecGraph *g = 0;
+    int *aSeq = 0, n = 0, i;
+    char *zWhy = 0;
+    rc = bec_graph_get(pTo, &g, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(pTo, "SELECT seq FROM bec_store_table", &pSel);
+      while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+        int *aNew = sqlite3_realloc64(aSeq, sizeof(int)*(u64)(n+1));
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        aSeq = aNew;
+        aSeq[n++] = sqlite3_column_int(pSel, 0);
+      }
+      if( pSel ) sqlite3_reset(pSel);
+    }
+    for(i=0; rc==SQLITE_OK && i<n; i++){
+      BecTab *t = 0;
+      rc = base_tab(pTo, aSeq[i], &t, &zWhy, pzErr);
+      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, t->pSchema->zName, pzErr);
+    }
+    if( rc==SQLITE_OK && zWhy ){
+      *pzErr = zWhy;
+      zWhy = 0;
+      rc = SQLITE_ERROR;
+    }
+    sqlite3_free(zWhy);
+    sqlite3_free(aSeq);
+  }
+  if( rc==SQLITE_CORRUPT && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: the merge base is damaged (bec_store_base)");
+  }
+  bec_buf_free(&cells);
+#undef BASE_MAP
+  return rc;
+}
+
+/* Pruning needs every table name a schema op of the cut names to be won
+** by an op of the cut (then no incarnation without a base can win again),
+** and every live table to be shown here (its rows are the base).
+** *pzWhy (sqlite3_free it) says why not; *paSeq (sqlite3_free it) lists
+** the *pn live creates. */
+static int base_tables(BecCtx *p, BecGraph *g, const u8 *aCut, int **paSeq,
+                       int *pn, char **pzWhy, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, n = 0, nAlloc = 0;
+  int *aSeq = 0;
+  *paSeq = 0;
+  *pn = 0;
+  rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op WHERE "
+      "kind=5 AND seq NOT IN (SELECT seq FROM bec_store_ignored) ORDER BY seq",
+      -1, &pStmt, 0);
+  while( rc==SQLITE_OK && *pzWhy==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0), iWin = 0;
+    BecOp op;
+    BecSchema *sc = 0;
+    u8 *aPlain = 0;
+    const char *zLocked = 0;
+    if( x<1 || x>g->nNode || !aCut[x] || !g->aNode[x].bValid ) continue;
+    rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
+                       sqlite3_column_bytes(pStmt, 1), &op, pzErr);
+    if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
+    if( rc==SQLITE_OK && zLocked ){
+      *pzWhy = sqlite3_mprintf("schema op %d below the checkpoint is %s", x,
+                               zLocked);
+    }else if( rc==SQLITE_OK
+           && bec_schema_decode(op.aPayload, op.nPayload, &sc, pzErr)==SQLITE_OK ){
+      rc = bec_crdt_winner(p, sc->zName, &iWin);
+      if( rc==SQLITE_OK && (iWin<1 || iWin>g->nNode || !aCut[iWin]) ){
+        *pzWhy = sqlite3_mprintf("table %s is won by a schema op that is not "
+                                 "below the checkpoint", sc->zName);
+      }
+    }else if( rc==SQLITE_OK ){
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
+    }
+    bec_schema_free(sc);
+    sqlite3_free(aPlain);
+  }
+  sqlite3_finalize(pStmt);
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_table", &pStmt);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      if( n>=nAlloc ){
+        int *aNew;
+        nAlloc = nAlloc ? 2*nAlloc : 8;
+        aNew = sqlite3_realloc64(aSeq, sizeof(int)*(u64)nAlloc);
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        aSeq = aNew;
+      }
+      aSeq[n++] = sqlite3_column_int(pStmt, 0);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  *paSeq = aSeq;
+  *pn = n;
+  return rc;
+}
+
+/* The connected table of live create op iSeq (0 for a drop), or *pzWhy. */
+static int base_tab(BecCtx *p, int iSeq, BecTab **pp, char **pzWhy,
+                    char **pzErr){
+  BecSchema *sc = 0;
+  int rc = bec_crdt_load_schema(p, iSeq, &sc, 0, pzErr);
+  *pp = 0;
+  if( rc==SQLITE_OK && sc->action==BEC_SCHEMA_CREATE ){
+    rc = tab_find(p, iSeq, sc->zName, pp, pzErr);
+    if( rc==SQLITE_OK && *pp==0 ){
+      *pzWhy = sqlite3_mprintf("table %s is not shown here (a local object "
+                               "has its name)", sc->zName);
+    }
+  }
+  bec_schema_free(sc);
+  return rc;
+}
+
+int bec_crdt_base_take(BecCtx *p, int iCp, const u8 *aCut, char **pzWhy,
+                       char **pzErr){
+  BecCrdt *pC = 0;
+  BecGraph *g = 0;
+  BecTab *t = 0;
+  int *aSeq = 0;
+  int rc, n = 0, i, ePhase;
+  *pzWhy = 0;
+  rc = bec_crdt_get(p, &pC);
+  if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zBaseSchema, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = base_tables(p, g, aCut, &aSeq, &n, pzWhy, pzErr);
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<n; i++){
+    rc = base_tab(p, aSeq[i], &t, pzWhy, pzErr);
+  }
+  /* Phase 0: the rows at the cut, from the old base (if any) and the
+  ** cut's writes, kept as the base; phase 1: the rows of the whole op set
+  ** again, from the new base. */
+  for(ePhase=0; rc==SQLITE_OK && *pzWhy==0 && ePhase<2; ePhase++){
+    for(i=0; rc==SQLITE_OK && i<n; i++){
+      rc = base_tab(p, aSeq[i], &t, pzWhy, pzErr);
+      if( rc || t==0 ) continue;
+      rc = rebuild_upto(p, t->iSchema, t->pSchema->zName, ePhase ? 0 : aCut,
+                        pzErr);
+      if( rc==SQLITE_OK && ePhase==0 ){
+        sqlite3_stmt *pDel = 0;
+        int k;
+        for(k=0; rc==SQLITE_OK && k<2; k++){
+          rc = bec_ctx_stmt(p, k ? "DELETE FROM bec_store_base_conflict "
+                                   "WHERE tbl=?1"
+                                 : "DELETE FROM bec_store_base WHERE tbl=?1",
+                            &pDel);
+          if( rc==SQLITE_OK ){
+            sqlite3_bind_int(pDel, 1, t->iSchema);
+            sqlite3_step(pDel);
+            rc = sqlite3_reset(pDel);
+          }
+        }
+        if( rc==SQLITE_OK ) rc = base_save(p, t);
+      }
+    }
+    if( rc==SQLITE_OK && ePhase==0 ){
+      rc = bec_config_set_int(p, "prune_checkpoint", iCp);
+    }
+  }
+  sqlite3_free(aSeq);
   return rc;
 }
 
@@ -3526,6 +3927,9 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
 }
 
 static int crdt_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
+  /* A header without its body (a replay on a pruned replica): its share
+  ** of the rows comes from the merge base (bec_crdt_base_copy). */
+  if( pOp->aPayload==0 && pOp->nPayload>0 ) return SQLITE_OK;
   int rc = on_store_op(p, iSeq, pOp, pzErr);
   BecCrdt *pC = p->pCrdt;
   /* A peer's op merged: a table hidden by a local object appears once the
@@ -3563,7 +3967,10 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
     rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
     if( rc ) break;
     sqlite3_bind_int(pStmt, 1, x);
-    if( sqlite3_step(pStmt)!=SQLITE_ROW ){
+    if( sqlite3_step(pStmt)!=SQLITE_ROW
+     || bec_dag_body_dropped(sqlite3_column_blob(pStmt, 0),
+                             sqlite3_column_bytes(pStmt, 0)) ){
+      /* (a pruned write's validity is final: it never changes) */
       sqlite3_reset(pStmt);
       continue;
     }
@@ -4041,6 +4448,10 @@ static int check_ignored(BecCtx *p, const BecGraph *g, BecBuf *pOut,
       continue;
     }
     if( x<1 || x>g->nNode ){ rc = SQLITE_CORRUPT; break; }
+    /* A pruned write's verdict stays as stored: its effect is in the
+    ** merge base, which the rows are checked against. */
+    if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 1),
+                             sqlite3_column_bytes(pStmt, 1)) ) continue;
     rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                        sqlite3_column_bytes(pStmt, 1), &op, &zWhy);
     if( rc==SQLITE_OK ) rc = verdict_stored(p, g, x, aAll[x], &op, &zReason, &zWhy);

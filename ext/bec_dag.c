@@ -757,11 +757,21 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   u8 *aMissing = 0;
   int nMissing = 0;
   int bFound = 0;
+  int bHeaderOnly = 0;
   int rc, i;
 
   *peOutcome = 0;
   *pbRejected = 0;
   rc = bec_op_decode(aBody, nBody, &op, pzErr);
+  if( rc && p->bScratch && bVerified && bec_dag_body_dropped(aBody, nBody) ){
+    /* A replay of a cut on a pruned replica (bec_checkpoint.c): the op
+    ** was verified and admitted there, from the same causal past; its
+    ** share of the tables comes from the merge base. */
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    rc = bec_op_decode_header(aBody, nBody, &op, pzErr);
+    bHeaderOnly = rc==SQLITE_OK;
+  }
   if( rc && op.aPayload==0 ){
     /* Not an op, or not this op's body: a verdict on these bytes only. */
     bec_crypto_hash(aBody, nBody, aHash);
@@ -831,7 +841,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
     const BecDeriver *d = p->apDeriver[i];
     BecVerdict v = {0, 0};
-    if( d->xAdmit==0 || !deriver_wants(d, op.kind) ) continue;
+    if( d->xAdmit==0 || !deriver_wants(d, op.kind) || bHeaderOnly ) continue;
     rc = d->xAdmit(p, &op, aPredSeq, &v, pzErr);
     if( rc==SQLITE_OK && v.rc ){
       *pzErr = v.zReason;
@@ -1143,6 +1153,74 @@ static void report(BecBuf *pOut, int *pnProblem, int *pRc, const char *zFmt, ...
   va_end(ap);
 }
 
+/**************************************************************************
+** Dropped bodies (bec_prune.c decides which; this file is the one writer
+** of bec_store_op).  A pruned op keeps its row; its body column holds the
+** op's header-only encoding (header || signature, bec_op_decode_header),
+** so its id and signature still check and it can be relayed as a header.
+*/
+int bec_dag_body_dropped(const u8 *a, i64 n){
+  BecOp op;
+  char *zErr = 0;
+  int bDropped = 0;
+  if( a && bec_op_decode_header(a, n, &op, &zErr)==SQLITE_OK ){
+    bDropped = op.nPayload>0 && n==op.nHeader + BEC_SIG_BYTES;
+  }
+  sqlite3_free(zErr);
+  return bDropped;
+}
+
+int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
+  sqlite3_stmt *pStmt = 0;
+  u8 *aHead = 0;
+  i64 nHead = 0;
+  int rc;
+  BecOp op;
+  char *zErr = 0;
+  *pbDropped = 0;
+  rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) rc = bec_ctx_column_copy(pStmt, &aHead, &nHead);
+  sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && aHead && !bec_dag_body_dropped(aHead, nHead)
+   && bec_op_decode_header(aHead, nHead, &op, &zErr)==SQLITE_OK
+   && op.nPayload>0 ){
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET body=?2 WHERE seq=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iSeq);
+      sqlite3_bind_blob(pStmt, 2, aHead, (int)(op.nHeader + BEC_SIG_BYTES),
+                        SQLITE_STATIC);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+      *pbDropped = rc==SQLITE_OK;
+    }
+  }
+  sqlite3_free(zErr);
+  sqlite3_free(aHead);
+  return rc;
+}
+
+/* *pbOk: op iSeq may have lost its body: a write or app op in the cut of
+** the checkpoint bec_prune() last pruned below (bec_store_config
+** 'prune_checkpoint').  *paCut caches that cut (sqlite3_free it). */
+static int dropped_ok(BecCtx *p, BecGraph *g, int iSeq, u8 **paCut, int *pbOk){
+  i64 iCp = 0;
+  int rc = SQLITE_OK;
+  *pbOk = 0;
+  if( iSeq<1 || iSeq>g->nNode ) return SQLITE_OK;
+  if( g->aNode[iSeq].kind!=BEC_KIND_WRITE && g->aNode[iSeq].kind!=BEC_KIND_APP ){
+    return SQLITE_OK;
+  }
+  if( *paCut==0 ){
+    rc = bec_config_get_int(p, "prune_checkpoint", 0, &iCp);
+    if( rc || iCp<1 || iCp>g->nNode ) return rc;
+    rc = bec_graph_past(g, BEC_NODE_PREDS(g, (int)iCp), g->aNode[iCp].nPred, paCut);
+  }
+  if( rc==SQLITE_OK ) *pbOk = (*paCut)[iSeq];
+  return rc;
+}
+
 int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   BecGraph *g = 0;
@@ -1152,6 +1230,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   int nProblem = 0;
   int rc, iD;
   u8 *aHasChild = 0;
+  u8 *aPruneCut = 0;              /* the cut pruned below, once asked */
   u64 chain = 0;
   BecProgress *pr = 0;
   i64 nSeen = 0;
@@ -1207,7 +1286,23 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       continue;
     }
     bec_hex_encode(aStoredHash, BEC_HASH_BYTES, zHex);
-    if( bec_op_decode(aBody, nBody, &op, &zWhy) ){
+    if( bec_dag_body_dropped(aBody, nBody) ){
+      /* Pruned (bec_prune.c): the header and signature are checked as
+      ** for any op; only a write or app op below the prune point may
+      ** have lost its body. */
+      int bBelow = 0;
+      rc = dropped_ok(p, g, iSeq, &aPruneCut, &bBelow);
+      if( rc ) break;
+      if( !bBelow ){
+        report(&out, &nProblem, &rc, "op %s: its body is missing, and it is "
+               "not a write or app op below the prune checkpoint", zHex);
+      }
+      if( bec_op_decode_header(aBody, nBody, &op, &zWhy) ){
+        report(&out, &nProblem, &rc, "op %s: %s", zHex, zWhy);
+        sqlite3_free(zWhy);
+        continue;
+      }
+    }else if( bec_op_decode(aBody, nBody, &op, &zWhy) ){
       report(&out, &nProblem, &rc, "op %s: %s", zHex, zWhy);
       sqlite3_free(zWhy);
       continue;
@@ -1296,6 +1391,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     sqlite3_free(zProblems);
   }
   sqlite3_free(aHasChild);
+  sqlite3_free(aPruneCut);
   bec_progress_end(pr);
   if( rc==SQLITE_INTERRUPT && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec_check: stopped by its progress callback");

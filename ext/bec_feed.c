@@ -221,6 +221,10 @@ static int feed_row(FeedCursor *p, int *pbShown, char **pzErr){
     BecOp op;
     p->eRow = 1;
     if( sqlite3_column_type(pS, 4)==SQLITE_NULL ) return SQLITE_OK;  /* gone */
+    if( bec_dag_body_dropped(sqlite3_column_blob(pS, 4),
+                             sqlite3_column_bytes(pS, 4)) ){
+      return SQLITE_OK;                 /* pruned (bec_prune): gone too */
+    }
     const char *zLocked = 0;
     rc = bec_op_decode(sqlite3_column_blob(pS, 4), sqlite3_column_bytes(pS, 4),
                        &op, pzErr);
@@ -570,6 +574,9 @@ static int hist_advance(HistCursor *p, char **pzErr){
       BecOp op;
       const char *zLocked = 0;
       int i;
+      /* A pruned op (bec_prune) has no changes to show any more. */
+      if( bec_dag_body_dropped(sqlite3_column_blob(p->pStmt, 0),
+                               sqlite3_column_bytes(p->pStmt, 0)) ) continue;
       rc = bec_op_decode(sqlite3_column_blob(p->pStmt, 0),
                          sqlite3_column_bytes(p->pStmt, 0), &op, pzErr);
       /* e2ee: a locked op is not shown (this replica cannot read it). */

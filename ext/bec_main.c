@@ -319,6 +319,14 @@ static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 0),
+                             sqlite3_column_bytes(pStmt, 0)) ){
+      /* Only the header is held (bec_prune): no op a peer could ingest. */
+      sqlite3_reset(pStmt);
+      bec_fn_error_in(ctx, "bec_op", SQLITE_NOTFOUND,
+                      bec_prune_message(p, aHash));
+      return;
+    }
     sqlite3_result_value(ctx, sqlite3_column_value(pStmt, 0));
   }
   sqlite3_reset(pStmt);
@@ -588,6 +596,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = bec_root_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_e2ee_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_checkpoint_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_prune_register(db, pCtx);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_register_funcs(db, pCtx, aFunc,
                                 (int)(sizeof(aFunc)/sizeof(aFunc[0])));

@@ -426,19 +426,55 @@ static void buf_set(BecBuf *p, const u8 *a, i64 n, int *pRc){
   bec_buf_append(p, a, n, pRc);
 }
 
-/* Appends the stored body of op iSeq to pOps; adds its size to *pnBytes. */
-static int add_stored_op(BecCtx *p, int iSeq, BecBuf *pOps, i64 *pnBytes){
+/* Appends the stored body of op iSeq to pOps; adds its size to *pnBytes.
+** An op whose body this replica dropped (bec_prune) is not sent: *pbAdded
+** is 0, and if pPruned is given its id goes there (the peer is told). */
+static int add_stored_op(BecCtx *p, int iSeq, BecBuf *pOps, i64 *pnBytes,
+                         BecBuf *pPruned, int *pbAdded){
   sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+  int rc = bec_ctx_stmt(p, "SELECT body, hash FROM bec_store_op WHERE seq=?1",
+                        &pStmt);
+  *pbAdded = 0;
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iSeq);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     i64 n = sqlite3_column_bytes(pStmt, 0);
-    bec_syncmsg_add_op(pOps, sqlite3_column_blob(pStmt, 0), n, &rc);
-    *pnBytes += n;
+    if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 0), n) ){
+      if( pPruned && pPruned->n/BEC_HASH_BYTES < BEC_SYNC_MAX_NEEDS
+       && sqlite3_column_bytes(pStmt, 1)==BEC_HASH_BYTES ){
+        bec_buf_append(pPruned, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES, &rc);
+      }
+    }else{
+      bec_syncmsg_add_op(pOps, sqlite3_column_blob(pStmt, 0), n, &rc);
+      *pnBytes += n;
+      *pbAdded = 1;
+    }
   }
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
   else sqlite3_reset(pStmt);
+  return rc;
+}
+
+static int cmp_hash(const void *a, const void *b){
+  return memcmp(a, b, BEC_HASH_BYTES);
+}
+
+/* Tells the peer, in pMsg, which ops it lacks whose bodies were dropped
+** here (pPruned, sorted in place; aBelow receives the checkpoint). */
+static int tell_pruned(BecCtx *p, BecSyncMsg *pMsg, BecBuf *pPruned,
+                       u8 *aBelow){
+  int iCp = 0, rc;
+  if( pPruned->n==0 ) return SQLITE_OK;
+  rc = bec_prune_point(p, &iCp, aBelow);
+  if( rc==SQLITE_OK && iCp==0 ) memset(aBelow, 0, BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ){
+    qsort(pPruned->a, (size_t)(pPruned->n/BEC_HASH_BYTES), BEC_HASH_BYTES,
+          cmp_hash);
+    pMsg->flags |= BEC_SYNC_F_PRUNED;
+    pMsg->aPrunedBelow = aBelow;
+    pMsg->nPruned = (int)(pPruned->n/BEC_HASH_BYTES);
+    pMsg->aPruned = pPruned->a;
+  }
   return rc;
 }
 
@@ -496,14 +532,16 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
   BecGraph *g = 0;
   Session *s = 0;
   BecSyncMsg msg;
-  BecBuf shared, heads, ops, sharedOut;
+  BecBuf shared, heads, ops, sharedOut, pruned;
   u8 aTag[BEC_GROUP_TAG_BYTES];
   u8 aInvite[BEC_INVITE_REDEMPTION_BYTES];
+  u8 aBelow[BEC_HASH_BYTES];
   u8 *aHave = 0;
   Delta d;
   i64 nBytes = 0;
-  int i, nCand = 0, nOp = 0, rc;
+  int i, nCand = 0, nOp = 0, nPruned = 0, rc;
 
+  memset(&pruned, 0, sizeof(pruned));
   memset(&msg, 0, sizeof(msg));
   memset(&shared, 0, sizeof(shared));
   memset(&heads, 0, sizeof(heads));
@@ -536,22 +574,27 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
   if( rc==SQLITE_OK && nCand<=OFFER_MAX_OPS ){
     for(i=1; rc==SQLITE_OK && i<=g->nNode && nBytes<=OFFER_MAX_BYTES; i++){
       if( !aHave[i] ){
-        rc = add_stored_op(p, i, &ops, &nBytes);
-        nOp++;
+        int bAdded = 0;
+        rc = add_stored_op(p, i, &ops, &nBytes, &pruned, &bAdded);
+        nOp += bAdded;
+        nPruned += !bAdded;
       }
     }
     if( nBytes>OFFER_MAX_BYTES ){
       bec_buf_free(&ops);
+      bec_buf_free(&pruned);
       nOp = 0;
+      nPruned = 0;
       nBytes = 0;
     }else{
       for(i=1; i<=g->nNode; i++) if( !aHave[i] ) s->aSent[i] = 1;
     }
   }
-  if( rc==SQLITE_OK && nOp<nCand ){
+  if( rc==SQLITE_OK && nOp+nPruned<nCand ){
     msg.flags |= BEC_SYNC_F_FILTER;
     rc = build_filter(g, aHave, &msg.filter);
   }
+  if( rc==SQLITE_OK ) rc = tell_pruned(p, &msg, &pruned, aBelow);
   if( rc==SQLITE_OK ) rc = ask_to_join(p, &msg, aInvite);
   if( rc==SQLITE_OK ){
     msg.flags |= BEC_SYNC_F_OFFER;
@@ -582,6 +625,7 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
   bec_buf_free(&heads);
   bec_buf_free(&ops);
   bec_buf_free(&sharedOut);
+  bec_buf_free(&pruned);
   sqlite3_free(aHave);
   return rc;
 }
@@ -861,8 +905,9 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   BecGraph *g = 0;
   Session *s = 0;
   BecSyncMsg in, msg;
-  BecBuf recv, heads, ops, need, sharedOut, shared, same;
+  BecBuf recv, heads, ops, need, sharedOut, shared, same, pruned;
   u8 aTag[BEC_GROUP_TAG_BYTES];
+  u8 aBelow[BEC_HASH_BYTES];
   u8 aInvite[BEC_INVITE_REDEMPTION_BYTES];
   char *zRefusal = 0;
   u8 *aHave = 0, *aSend = 0, *aBase = 0;
@@ -882,6 +927,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   memset(&sharedOut, 0, sizeof(sharedOut));
   memset(&shared, 0, sizeof(shared));
   memset(&same, 0, sizeof(same));
+  memset(&pruned, 0, sizeof(pruned));
   memset(&d, 0, sizeof(d));
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = group_tag(p, aTag, pzErr);
@@ -947,6 +993,18 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   s->nOpsRecv += d.nOpsRecv;
   s->nRejected += d.nRejected;
 
+  /* The peer dropped bodies this replica lacks: what it did send is kept,
+  ** and the session ends out of sync; the next sync with a replica that
+  ** holds them fetches them (docs/compaction.md, "Pruning"). */
+  if( rc==SQLITE_OK && (in.flags & BEC_SYNC_F_PRUNED) ){
+    char zCp[2*BEC_HASH_BYTES+1];
+    bec_hex_encode(in.aPrunedBelow, BEC_HASH_BYTES, zCp);
+    *pzErr = sqlite3_mprintf("bec_sync_apply: peer '%s' has pruned %d bodies "
+        "this replica lacks, below checkpoint %s: sync with a replica that "
+        "holds them", zPeer, in.nPruned, zCp);
+    rc = SQLITE_ERROR;
+  }
+
   /* A newcomer's invitation: honoured here if this replica issued it; its
   ** add op then goes back in this reply. */
   if( rc==SQLITE_OK && (in.flags & BEC_SYNC_F_INVITE) ){
@@ -997,12 +1055,16 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     }
   }
   for(i=1; rc==SQLITE_OK && i<=g->nNode; i++){
+    int bAdded = 0;
     if( !aSend[i] ) continue;
     if( nOp>=BEC_SYNC_MAX_OPS || (nOp>0 && nBytes>=MSG_SOFT_BYTES) ) break;
-    rc = add_stored_op(p, i, &ops, &nBytes);
-    if( !s->aSent[i] ) nNew++;
+    /* A dropped body is reported only when the peer surely lacks it (an
+    ** exact reply, or its need), not for a filter's guess. */
+    rc = add_stored_op(p, i, &ops, &nBytes,
+                       (bExact || aSend[i]==3) ? &pruned : 0, &bAdded);
+    if( !s->aSent[i] && bAdded ) nNew++;
     s->aSent[i] = 1;
-    nOp++;
+    nOp += bAdded;
   }
   for(i=1; rc==SQLITE_OK && i<=g->nNode; i++){
     if( !aHave[i] && !s->aSent[i] ){ bAllCand = 0; break; }
@@ -1072,6 +1134,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     msg.nNeed = (int)(need.n/BEC_HASH_BYTES);
     msg.aNeed = need.a;
     msg.nOp = nOp;
+    rc = tell_pruned(p, &msg, &pruned, aBelow);
     bec_syncmsg_encode(pOut, &msg, &ops, &rc);
     if( rc==SQLITE_OK ){
       s->iRound = msg.iRound;
@@ -1106,6 +1169,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   bec_buf_free(&sharedOut);
   bec_buf_free(&shared);
   bec_buf_free(&same);
+  bec_buf_free(&pruned);
   bec_syncmsg_free(&in);
   sqlite3_free(zRefusal);
   sqlite3_free(aHave);

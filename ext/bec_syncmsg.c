@@ -14,7 +14,7 @@
 **                              (never in an offer)
 **                        bit 5 INVITE: a redemption follows the round
 **                        bit 6 BUNDLE: the ops travel as a bundle
-**                        bit 7 zero
+**                        bit 7 PRUNED: a pruned list follows the filter
 **          group_tag:8 bytes (first 8 bytes of the group id)
 **          session:8 bytes (chosen at random by the offerer, echoed)
 **          round:varint (0 in an offer; a reply is the round it answers
@@ -31,6 +31,11 @@
 **              if n_bit > 0: probes:u8 (1..32), seed:u64 little-endian,
 **                            bits:n_bit/8 bytes (bit j is byte j/8,
 **                            value 1<<(j%8))
+**          [pruned] if PRUNED (flag bit 7): ops the receiver lacks whose
+**              bodies the sender dropped (bec_prune), so it cannot send them:
+**              checkpoint:32 bytes (the one it pruned below),
+**              n_pruned:varint (1..MAX_NEEDS), pruned:32 bytes * n_pruned
+**                                                      (strictly increasing)
 **          n_need:varint, need:32 bytes * n_need       (strictly increasing)
 **          n_op:varint, then n_op times: n_body:varint, body:n_body bytes
 **                                        (an op, docs/wire-format.md)
@@ -153,6 +158,15 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
       pMsg->filter.nBit = (i64)nBit;
     }
   }
+  if( flags & BEC_SYNC_F_PRUNED ){
+    if( bec_read_bytes(&rd, BEC_HASH_BYTES, &pMsg->aPrunedBelow) ){
+      return bad(pzErr, "truncated pruned list");
+    }
+    rc = read_hashes(&rd, BEC_SYNC_MAX_NEEDS, &pMsg->nPruned, &pMsg->aPruned,
+                     pzErr, "pruned");
+    if( rc ) return rc;
+    if( pMsg->nPruned==0 ) return bad(pzErr, "empty pruned list");
+  }
   rc = read_hashes(&rd, BEC_SYNC_MAX_NEEDS, &pMsg->nNeed, &pMsg->aNeed, pzErr,
                    "need");
   if( rc ) return rc;
@@ -259,6 +273,11 @@ void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
       bec_buf_append(pOut, aSeed, 8, pRc);
       bec_buf_append(pOut, pF->aBit, pF->nBit/8, pRc);
     }
+  }
+  if( flags & BEC_SYNC_F_PRUNED ){
+    bec_buf_append(pOut, pMsg->aPrunedBelow, BEC_HASH_BYTES, pRc);
+    bec_buf_append_varint(pOut, (u64)pMsg->nPruned, pRc);
+    bec_buf_append(pOut, pMsg->aPruned, (i64)pMsg->nPruned*BEC_HASH_BYTES, pRc);
   }
   bec_buf_append_varint(pOut, (u64)pMsg->nNeed, pRc);
   bec_buf_append(pOut, pMsg->aNeed, (i64)pMsg->nNeed*BEC_HASH_BYTES, pRc);

@@ -299,7 +299,18 @@ static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
     return SQLITE_OK;   /* an unknown number shows as NULL */
   }
   if( i!=3 && i!=8 && i!=11 ) return SQLITE_NOTFOUND;
-  if( bec_op_decode(sqlite3_column_blob(pStmt, iBody),
+  if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, iBody),
+                           sqlite3_column_bytes(pStmt, iBody)) ){
+    /* Pruned (bec_prune): payload and encrypted are NULL, deps from the
+    ** header. */
+    if( i!=3 ) return SQLITE_OK;
+    if( bec_op_decode_header(sqlite3_column_blob(pStmt, iBody),
+                             sqlite3_column_bytes(pStmt, iBody), &op, &zErr) ){
+      sqlite3_result_error(ctx, zErr ? zErr : "bec_ops: corrupt op", -1);
+      sqlite3_free(zErr);
+      return SQLITE_OK;
+    }
+  }else if( bec_op_decode(sqlite3_column_blob(pStmt, iBody),
                     sqlite3_column_bytes(pStmt, iBody), &op, &zErr) ){
     sqlite3_result_error(ctx, zErr ? zErr : "bec_ops: corrupt op", -1);
     sqlite3_free(zErr);

@@ -20,6 +20,9 @@ echo
 echo "== tools/bench_e2ee.py 300 --count"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_e2ee.py 300 --count || status=1
 echo
+echo "== tools/bench_prune.py"
+BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_prune.py || status=1
+echo
 echo "== tools/bench_relay.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_relay.py || status=1
 exit $status

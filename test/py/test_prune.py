@@ -1,0 +1,307 @@
+"""test_prune.py - bec_prune() (docs/compaction.md "Pruning"): it drops the
+bodies of the write and app ops below the latest sealed checkpoint and
+nothing else, keeps the rows (the merge base), is idempotent and refused
+without a sealed checkpoint; bec_check() verifies what a pruned replica
+holds; bec_op() of a dropped body is a clear error; pruned and unpruned
+replicas converge in 100 random delivery orders of ops concurrent with and
+after the checkpoint (conflicts in the base, deletes, re-inserts, a removal
+that turns writes outside the cut off); in sync, a pruned replica tells a
+peer which bodies it cannot send, the peer's session ends out of sync with
+that reason, and a sync with an unpruned replica fetches them; a pruned
+replica still serves what lies after the cut; hostile input (a header-only
+op, a malformed pruned list) is refused.
+"""
+import random
+
+from bectest import T, Replicas, one, ship
+import becwire
+
+R = Replicas("bec-prune-")
+
+
+def pub(db):
+    return one(db, "SELECT bec_pubkey()")
+
+
+def rows(db):
+    return db.execute("SELECT * FROM todos ORDER BY id").fetchall()
+
+
+def conflicts(db):
+    return sorted(db.execute("SELECT pk, \"column\", value FROM bec_conflicts").fetchall(),
+                  key=repr)
+
+
+def sync(a, a_names_b, b, b_names_a):
+    """One session, a offering; the error that ended it, or None."""
+    try:
+        m = one(a, "SELECT bec_sync_offer(?)", a_names_b)
+        for _ in range(100):
+            m = one(b, "SELECT bec_sync_apply(?, ?)", b_names_a, m)
+            if not m:
+                return None
+            m = one(a, "SELECT bec_sync_apply(?, ?)", a_names_b, m)
+            if not m:
+                return None
+    except Exception as e:          # sqlite3.Error from either side
+        return str(e)
+    return "no end"
+
+
+def sealed(db, k):
+    return one(db, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k)
+
+
+def test_basics():
+    a = R.origin("b_a.db")
+    T.raises(lambda: a.execute("SELECT bec_prune()"), "no checkpoint is sealed",
+             "refused without a sealed checkpoint")
+    for i in range(12):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    a.execute("UPDATE todos SET done=done+100 WHERE id IN ('r1', 'r2')")
+    a.execute("DELETE FROM todos WHERE id='r3'")
+    a.execute("SELECT bec_sign(x'0102')")            # an app op
+    nwrite = one(a, "SELECT count(*) FROM bec_ops WHERE kind IN ('write', 'app')")
+    k = one(a, "SELECT bec_checkpoint()")
+    T.eq(sealed(a, k), 1, "one admin: its own claim seals")
+    a.execute("INSERT INTO todos VALUES('after', 'outside the cut', 1)")
+    before, size_before = rows(a), one(a, "SELECT sum(length(body)) FROM bec_ops")
+    n = one(a, "SELECT bec_prune()")
+    T.eq(n, nwrite, "every write and app op below the checkpoint lost its body")
+    T.eq(rows(a), before, "the rows are unchanged")
+    T.check(one(a, "SELECT sum(length(body)) FROM bec_ops") < size_before, "less stored")
+    T.eq(one(a, "SELECT bec_prune()"), 0, "idempotent")
+    a.execute("BEGIN")
+    a.execute("UPDATE todos SET done=-1 WHERE id='r0'")
+    T.raises(lambda: a.execute("SELECT bec_prune()"), "not signed yet",
+             "refused inside a transaction with unsigned writes")
+    a.execute("ROLLBACK")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the pruned replica")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE payload IS NULL"), n,
+         "bec_ops shows the pruned payloads as NULL")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE payload IS NULL AND kind NOT IN"
+                " ('write', 'app')"), 0, "membership, schema and checkpoint ops keep bodies")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='write' AND payload IS NOT NULL"),
+         1, "the write after the checkpoint keeps its body")
+    T.check(one(a, "SELECT count(*) FROM bec_ops WHERE payload IS NULL AND deps IS NULL") == 0,
+            "headers still give the predecessors")
+    h = one(a, "SELECT hash FROM bec_ops WHERE payload IS NULL LIMIT 1")
+    T.raises(lambda: a.execute("SELECT bec_op(?)", (h,)).fetchall(),
+             "pruned: the body of %s was dropped below checkpoint %s" % (h, k),
+             "bec_op of a dropped body")
+    # The row history and the change feed skip what was pruned.
+    T.eq(one(a, "SELECT count(*) FROM bec_history('todos', 'after')"), 1,
+         "the history of a row written after the cut")
+    T.eq(one(a, "SELECT count(*) FROM bec_history('todos', 'r1')"), 0,
+         "the history below the cut is gone")
+    T.eq(one(a, "SELECT count(*) FROM bec_changes(0) WHERE op IN (SELECT hash FROM"
+                " bec_ops WHERE payload IS NULL)"), 0, "the feed skips pruned ops")
+    T.check(one(a, "SELECT count(*) FROM bec_changes(0)") >= 1, "the feed still reads")
+    T.check(one(a, "SELECT length(bec_dot())") > 0, "bec_dot draws a pruned DAG")
+    # The merge base carries later writes.
+    a.execute("UPDATE todos SET title='z' WHERE id='r5'")
+    a.execute("DELETE FROM todos WHERE id='r6'")
+    a.execute("INSERT INTO todos VALUES('r3', 'back', 3)")
+    T.eq(rows(a)[:4], [("after", "outside the cut", 1), ("r0", "t0", 0),
+                       ("r1", "t1", 101), ("r10", "t10", 10)], "rows")
+    T.eq(one(a, "SELECT title FROM todos WHERE id='r5'"), "z", "update over the base")
+    T.eq(one(a, "SELECT count(*) FROM todos WHERE id IN ('r6')"), 0, "delete over the base")
+    T.eq(one(a, "SELECT title FROM todos WHERE id='r3'"), "back", "re-insert")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after writes")
+    # A closed and reopened database shows the same (the base is stored).
+    p = R.clone(a, "b_a2.db")
+    T.eq(rows(p), rows(a), "a copy shows the same rows")
+    T.eq(one(p, "SELECT bec_check()"), "ok", "bec_check on the copy")
+    # Hostile: a header-only op is refused, nothing stored.
+    head = one(a, "SELECT body FROM bec_ops WHERE payload IS NULL LIMIT 1")
+    d = R.joined(a, "b_d.db")
+    T.raises(lambda: d.execute("SELECT bec_ingest(?)", (head,)), "",
+             "a header without its body is refused")
+    T.eq(one(d, "SELECT count(*) FROM bec_ops"), 0, "nothing stored")
+
+
+def build_history():
+    """a and b admins, m a member.  Before the checkpoint: rows, a conflict,
+    a delete.  The checkpoint is sealed by a and b (k=2).  After: ops
+    concurrent with it (m's, made before m saw it), updates of base rows,
+    a delete, a re-insert, conflicts, and b's removal of m, concurrent with
+    m's late writes (they are turned off)."""
+    a = R.origin("h_a.db")
+    b = R.joined(a, "h_b.db")
+    a.execute("SELECT bec_add_member(?, 'admin')", (pub(b),))
+    m = R.joined(a, "h_m.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(m),))
+    for i in range(10):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    ship(a, b)
+    ship(a, m)
+    a.execute("UPDATE todos SET title='from a' WHERE id='r0'")
+    a.execute("UPDATE todos SET title='a9' WHERE id='r9'")
+    b.execute("UPDATE todos SET title='from b', done=7 WHERE id='r0'")
+    b.execute("DELETE FROM todos WHERE id='r1'")
+    b.execute("UPDATE todos SET done=50 WHERE id='r2'")
+    b.execute("UPDATE todos SET title='b9' WHERE id='r9'")
+    b.execute("UPDATE todos SET title='b9 again' WHERE id='r9'")   # deeper: wins
+    ship(b, m)
+    # m deletes r9 having seen b's writes, not a's: a's losing write, a
+    # conflict of the base, shows again once the delete arrives.
+    m.execute("DELETE FROM todos WHERE id='r9'")
+    ship(b, a)
+    T.check(one(a, "SELECT count(*) FROM bec_conflicts") > 0, "a conflict in the cut")
+    # m writes concurrently with the checkpoint (it has not seen it).
+    m.execute("UPDATE todos SET title='m was here' WHERE id='r4'")
+    m.execute("INSERT INTO todos VALUES('m1', 'by m', 1)")
+    k = one(a, "SELECT bec_checkpoint()")
+    ship(a, b)                       # b attests as it ingests
+    ship(b, a)
+    T.eq(sealed(a, k), 1, "sealed by a and b")
+    # After the checkpoint.
+    a.execute("UPDATE todos SET title='a late' WHERE id='r0'")
+    b.execute("UPDATE todos SET done=1000 WHERE id='r5'")
+    b.execute("DELETE FROM todos WHERE id='r6'")
+    a.execute("INSERT INTO todos VALUES('r1', 'again', 11)")
+    a.execute("UPDATE todos SET done=-5 WHERE id='r5'")
+    ship(m, b)
+    b.execute("SELECT bec_remove_member(?)", (pub(m),))
+    m.execute("UPDATE todos SET done=123 WHERE id='r7'")     # concurrent with
+    m.execute("DELETE FROM todos WHERE id='r8'")              # the removal
+    return a, b, m, k
+
+
+def test_converge():
+    a, b, m, k = build_history()
+    # The reference holds everything.
+    ref = R.joined(a, "h_ref.db")
+    for src in (a, b, m):
+        ship(src, ref)
+    want, want_c = rows(ref), conflicts(ref)
+    T.check(("m1", "by m", 1) in want and ("r8", "t8", 8) in want
+            and ("r7", "t7", 7) in want,
+            "m's ops concurrent with its removal are off, the earlier ones on")
+    T.check(("r9", "a9", None) in want, "the delete uncovers the base's conflict (done: every write of it covered)")
+    allops = [bb for (bb,) in ref.execute("SELECT body FROM bec_ops")]
+    # a pruned, and a copy of a not pruned, at the same point.
+    full = R.clone(a, "h_full.db")
+    n = one(a, "SELECT bec_prune()")
+    T.check(n > 10, "a pruned %d bodies" % n)
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after pruning")
+    ok = 0
+    for seed in range(100):
+        p = R.clone(a, "h_p.db")
+        u = R.clone(full, "h_u.db")
+        order = list(allops)
+        random.Random(seed).shuffle(order)
+        for op in order:
+            p.execute("SELECT bec_ingest(?)", (op,))
+            u.execute("SELECT bec_ingest(?)", (op,))
+        same = rows(p) == rows(u) == want and conflicts(p) == conflicts(u) == want_c
+        ok += same
+        if not same:
+            T.check(False, "seed %d: pruned %r, unpruned %r, want %r" % (
+                seed, rows(p), rows(u), want))
+        if seed % 25 == 0:
+            T.eq(one(p, "SELECT bec_check()"), "ok", "seed %d: bec_check pruned" % seed)
+        p.close()
+        u.close()
+    T.eq(ok, 100, "pruned and unpruned replicas agree in 100 orders")
+
+
+def test_sync_three():
+    """p pruned, u not: a fresh replica c is told by p which bodies it
+    cannot have, fetches them from u, and then syncs with p in peace."""
+    a, b, m, k = build_history()
+    for src in (b, m):
+        ship(src, a)
+    u = R.clone(a, "t_u.db")
+    T.check(one(a, "SELECT bec_prune()") > 0, "a pruned")
+    p = a
+    c = R.joined(p, "t_c.db")
+    err = sync(c, "p", p, "c")
+    T.check(err is not None and "has pruned" in err and k in err,
+            "the session ends with the pruned bodies named: %r" % err)
+    T.check("has pruned" in (one(c, "SELECT last_error FROM bec_peers WHERE peer='p'") or ""),
+            "bec_peers.last_error says so")
+    T.check(rows(c) != rows(p), "c is not in sync yet")
+    T.eq(sync(c, "u", u, "c"), None, "c syncs with the unpruned replica")
+    T.eq(rows(c), rows(u), "c has the tables")
+    T.eq(sync(c, "p", p, "c"), None, "then with p, in peace")
+    T.eq(rows(c), rows(p), "c and p agree")
+    T.eq(one(c, "SELECT count(*) FROM bec_ops WHERE payload IS NULL"), 0,
+         "c holds every body")
+    # p still serves what lies after the cut, both ways.
+    u.execute("INSERT INTO todos VALUES('n1', 'new', 1)")
+    T.eq(sync(u, "p", p, "u"), None, "u and p sync")
+    p.execute("UPDATE todos SET title='from p' WHERE id='n1'")
+    T.eq(sync(p, "c", c, "p"), None, "p relays to c")
+    T.eq(rows(c), rows(p), "c has u's and p's new ops through p")
+    T.eq(sync(c, "u", u, "c"), None, "and u from c")
+    T.eq(rows(u), rows(p), "all three agree")
+    for d in (p, u, c):
+        T.eq(one(d, "SELECT bec_check()"), "ok", "bec_check")
+
+
+def ship_held(src, dst):
+    """Every op src holds with its body into dst."""
+    for (bb,) in src.execute("SELECT body FROM bec_ops WHERE payload IS NOT NULL"
+                             " OR kind NOT IN ('write', 'app')").fetchall():
+        dst.execute("SELECT bec_ingest(?)", (bb,))
+
+
+def claim(db, k):
+    """The digest checkpoint op k carries (its author's claim)."""
+    body = one(db, "SELECT body FROM bec_ops WHERE hash=?", k)
+    return becwire.decode_op(body)["body"][1:33].hex()
+
+
+def test_later_checkpoint():
+    """A pruned replica that holds an op concurrent with a later checkpoint
+    replays that checkpoint's cut from its merge base: the same digest as
+    the author's, it attests, the checkpoint seals, and it prunes again."""
+    a, b, m, k = build_history()
+    for src in (b, m):
+        ship(src, a)
+    ship(a, b)
+    u = R.clone(a, "l_u.db")
+    T.check(one(a, "SELECT bec_prune()") > 0, "a pruned")
+    a.execute("UPDATE todos SET title='a, concurrent with k2' WHERE id='r2'")
+    b.execute("UPDATE todos SET title='b before k2' WHERE id='r3'")
+    k2 = one(b, "SELECT bec_checkpoint()")
+    want = claim(b, k2)
+    for d in (a, u):
+        ship(b, d)
+    T.eq(one(a, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k2), want,
+         "the pruned replica's digest of the later cut is the author's")
+    T.eq(one(u, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k2), want,
+         "and the unpruned replica's")
+    T.eq(sealed(a, k2), 1, "a's attestation and b's claim seal it on a")
+    T.eq(one(a, "SELECT count(*) FROM bec_disputes"), 0, "no dispute")
+    ship_held(a, u)
+    T.eq(sealed(u, k2), 1, "sealed on u too")
+    n2 = one(a, "SELECT bec_prune()")
+    T.check(n2 >= 1, "a prunes again below the later checkpoint (%r)" % n2)
+    T.eq(rows(a), rows(u), "same rows as the unpruned replica")
+    T.eq(conflicts(a), conflicts(u), "same conflicts")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after the second prune")
+    b.execute("UPDATE todos SET done=77 WHERE id='r0'")
+    ship(b, a)
+    ship(b, u)
+    T.eq(rows(a), rows(u), "later writes merge alike")
+
+
+def test_hostile_pruned_list():
+    """A PRUNED flag with an empty list is malformed, refused."""
+    a = R.origin("x_a.db")
+    b = R.joined(a, "x_b.db")
+    m = bytearray(one(b, "SELECT bec_sync_offer('a')"))
+    m[1] |= 0x80                       # PRUNED, then no room for its list
+    T.raises(lambda: a.execute("SELECT bec_sync_apply('b', ?)", (bytes(m),)),
+             "malformed sync message", "a PRUNED flag without its list")
+
+
+test_basics()
+test_converge()
+test_sync_three()
+test_later_checkpoint()
+test_hostile_pruned_list()
+R.cleanup()
+T.done()

@@ -1,0 +1,66 @@
+"""bench_prune.py - storage per op before and after bec_prune() (issue 17,
+COMPACTION.md section 6).  One admin writes N ops, one row write per op (a
+text of 16 bytes and an integer), over R distinct rows; signs a checkpoint
+(sealed by its own claim: k=1); the database is measured (VACUUM, then
+page_count * page_size) before and after bec_prune().  Shapes: R = N/10
+(history ten times the state) and R = N (every op a new row).  Run with
+Debian's python3:
+
+    BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_prune.py [N ...]
+"""
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "py"))
+from bectest import connect, one  # noqa: E402
+
+
+def size(db):
+    db.execute("VACUUM")
+    return one(db, "PRAGMA page_count") * one(db, "PRAGMA page_size")
+
+
+def run(n, nrow, tmp):
+    path = os.path.join(tmp, "p%d_%d.db" % (n, nrow))
+    a = connect(path)
+    a.execute("PRAGMA journal_mode=WAL")
+    a.execute("PRAGMA synchronous=OFF")
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group()")
+    a.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, w INTEGER)")
+    for i in range(n):
+        a.execute("INSERT OR REPLACE INTO t VALUES(?, ?, ?)",
+                  (i % nrow, "value %10d" % i, i))
+    a.execute("SELECT bec_checkpoint()")
+    nops = one(a, "SELECT count(*) FROM bec_ops")
+    before = size(a)
+    body_before = one(a, "SELECT sum(length(body)) FROM bec_ops")
+    t0 = time.perf_counter()
+    dropped = one(a, "SELECT bec_prune()")
+    t_prune = time.perf_counter() - t0
+    after = size(a)
+    body_after = one(a, "SELECT sum(length(body)) FROM bec_ops")
+    base = one(a, "SELECT sum(length(cells)) FROM bec_store_base")
+    t0 = time.perf_counter()
+    ok = one(a, "SELECT bec_check()")
+    t_check = time.perf_counter() - t0
+    print("N=%d ops (%d stored), %d rows: file %.1f MB -> %.1f MB, %.0f -> %.0f B/op; "
+          "op encodings %.0f -> %.0f B/op; base %.1f B/row; %d bodies dropped in %.2f s; "
+          "bec_check %s in %.2f s"
+          % (n, nops, nrow, before / 1e6, after / 1e6, before / nops, after / nops,
+             body_before / nops, body_after / nops, base / nrow, dropped, t_prune,
+             ok, t_check), flush=True)
+    a.close()
+
+
+def main():
+    sizes = [int(x) for x in sys.argv[1:]] or [100000]
+    with tempfile.TemporaryDirectory(prefix="bec-bench-prune-") as tmp:
+        for n in sizes:
+            run(n, max(1, n // 10), tmp)
+            run(n, n, tmp)
+
+
+main()
