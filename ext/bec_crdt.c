@@ -3017,11 +3017,20 @@ static int rebuild_upto(BecCtx *p, int iSchema, const char *zName,
 ** cut is below one inside.  So the base is the shown rows (values, r, s..)
 ** and the conflicts of every shown table as they stand when the table is
 ** rebuilt from the cut's writes alone, kept in
-**   bec_store_base(tbl, row, cells)   per row, its shadow cells in
-**                                     BEC_TAB_INSERT's order (c.., r, s..),
-**                                     each in the value encoding
+**   bec_store_base(tbl, row, cells)   row 0: the id of each column the
+**                                     rows hold (the create's index i as an
+**                                     integer, an added column's ADD op hash
+**                                     as a blob); rows 1..: the shadow cells
+**                                     c.. (one per id), r, s.. (one per
+**                                     non-key id), in the value encoding
 **   bec_store_base_conflict(tbl, pk, col, seq, value)
-**                                     as bec_store_conflict
+**                                     as bec_store_conflict (col: an index
+**                                     into row 0's ids)
+** Columns are named by id, not position, because the shown columns change
+** with the alters (bec_alter) that arrive after the prune: a column added
+** later has no write in the base (its fill shows), a column gone from the
+** shown schema (dropped, or an added column hidden by a name collision)
+** is left out when the base is loaded.
 ** and rebuild() starts from it and applies the valid writes outside
 ** cut(K) in seq order, which gives the registers a replay of every valid
 ** write gives.  bec_store_config 'prune_checkpoint' names K.
@@ -3038,30 +3047,94 @@ static int base_cut(BecCtx *p, BecGraph *g, u8 **paCut){
 
 /* Fills t's emptied shadow table and conflicts from the base; *paBase
 ** (sqlite3_free it) is the base's cut, 0 on a replica never pruned. */
+/* The id of shown column i of s, as base_save writes it. */
+static void base_col_id(const BecSchema *s, int i, BecValue *pV){
+  memset(pV, 0, sizeof(*pV));
+  if( i<s->nBase ){
+    pV->eType = BEC_VAL_INT;
+    pV->i = i;
+  }else{
+    pV->eType = BEC_VAL_BLOB;
+    pV->n = BEC_HASH_BYTES;
+    pV->a = &s->aAddHash[(i-s->nBase)*BEC_HASH_BYTES];
+  }
+}
+
+/* aMap[k] = the shown column of s whose id is the k-th of the base's row 0
+** (cells rd), -1 if none shows; *pnOld the number of ids.  aMap holds
+** BEC_TABLE_MAX_COL entries. */
+static int base_map(const BecSchema *s, BecReader *rd, int *aMap, int *pnOld){
+  int nOld = 0, j;
+  while( rd->i<rd->n ){
+    BecValue v, w;
+    if( nOld>=BEC_TABLE_MAX_COL || bec_value_decode(rd, &v) ) return SQLITE_CORRUPT;
+    aMap[nOld] = -1;
+    for(j=0; j<s->nCol; j++){
+      base_col_id(s, j, &w);
+      if( v.eType==w.eType && (v.eType==BEC_VAL_INT ? v.i==w.i
+                : v.n==w.n && memcmp(v.a, w.a, (size_t)v.n)==0) ){
+        aMap[nOld] = j;
+        break;
+      }
+    }
+    nOld++;
+  }
+  *pnOld = nOld;
+  return SQLITE_OK;
+}
+
 static int base_load(BecCtx *p, BecGraph *g, BecTab *t, u8 **paBase,
                      char **pzErr){
   sqlite3_stmt *pSel = 0, *pIns = 0;
   const BecSchema *s = t->pSchema;
-  int rc = base_cut(p, g, paBase), i, nCell = 0;
+  int aMap[BEC_TABLE_MAX_COL], aOldPk[BEC_TABLE_MAX_COL];
+  BecValue aVal[BEC_TABLE_MAX_COL], aSeq[BEC_TABLE_MAX_COL];
+  int rc = base_cut(p, g, paBase), i, k, nOld = -1;
   if( rc || *paBase==0 ) return rc;
-  for(i=0; i<s->nCol; i++) nCell += s->aCol[i].iPk ? 1 : 2;
-  nCell++;
-  rc = bec_ctx_stmt(p, "SELECT cells FROM bec_store_base WHERE tbl=?1", &pSel);
+  rc = bec_ctx_stmt(p, "SELECT row, cells FROM bec_store_base WHERE tbl=?1 "
+                       "ORDER BY row", &pSel);
   if( rc==SQLITE_OK ) rc = bec_tab_stmt(t, BEC_TAB_INSERT, &pIns);
   if( rc ) return rc;
   sqlite3_bind_int(pSel, 1, t->iSchema);
   while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
     BecReader rd;
-    rd.a = sqlite3_column_blob(pSel, 0);
-    rd.n = sqlite3_column_bytes(pSel, 0);
+    BecValue r;
+    rd.a = sqlite3_column_blob(pSel, 1);
+    rd.n = sqlite3_column_bytes(pSel, 1);
     rd.i = 0;
-    for(i=0; rc==SQLITE_OK && i<nCell; i++){
+    if( sqlite3_column_int64(pSel, 0)==0 ){
+      rc = base_map(s, &rd, aMap, &nOld);
+      for(i=0; rc==SQLITE_OK && i<nOld; i++){
+        /* a key column is the create's, shown at its own index */
+        aOldPk[i] = aMap[i]>=0 && s->aCol[aMap[i]].iPk;
+      }
+      continue;
+    }
+    if( nOld<0 ){ rc = SQLITE_CORRUPT; break; }
+    /* a column the base does not hold: no write, its fill */
+    for(i=0; i<s->nCol; i++){
+      aVal[i] = s->aCol[i].dflt;
+      memset(&aSeq[i], 0, sizeof(BecValue));
+    }
+    for(i=0; rc==SQLITE_OK && i<nOld; i++){
       BecValue v;
       if( bec_value_decode(&rd, &v) ) rc = SQLITE_CORRUPT;
-      else bec_value_bind(pIns, i+1, &v);
+      else if( aMap[i]>=0 ) aVal[aMap[i]] = v;
+    }
+    if( rc==SQLITE_OK && bec_value_decode(&rd, &r) ) rc = SQLITE_CORRUPT;
+    for(i=0; rc==SQLITE_OK && i<nOld; i++){
+      BecValue v;
+      if( aOldPk[i] ) continue;
+      if( bec_value_decode(&rd, &v) ) rc = SQLITE_CORRUPT;
+      else if( aMap[i]>=0 ) aSeq[aMap[i]] = v;
     }
     if( rc==SQLITE_OK && rd.i!=rd.n ) rc = SQLITE_CORRUPT;
     if( rc==SQLITE_OK ){
+      for(i=0; i<s->nCol; i++) bec_value_bind(pIns, i+1, &aVal[i]);
+      bec_value_bind(pIns, s->nCol+1, &r);
+      for(i=0, k=0; i<s->nCol; i++){
+        if( !s->aCol[i].iPk ) bec_value_bind(pIns, s->nCol+2+k++, &aSeq[i]);
+      }
       sqlite3_step(pIns);
       rc = sqlite3_reset(pIns);
     }
@@ -3072,13 +3145,27 @@ static int base_load(BecCtx *p, BecGraph *g, BecTab *t, u8 **paBase,
                              "(bec_store_base)", s->zName);
   }
   if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_conflict(tbl, pk, col, seq, "
-        "value) SELECT tbl, pk, col, seq, value FROM bec_store_base_conflict "
-        "WHERE tbl=?1", &pIns);
-    if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT pk, col, seq, value FROM bec_store_base_conflict"
+                         " WHERE tbl=?1", &pSel);
+    if( rc==SQLITE_OK ) rc = bec_ctx_stmt(p, "INSERT INTO bec_store_conflict(tbl, "
+        "pk, col, seq, value) VALUES(?1, ?2, ?3, ?4, ?5)", &pIns);
+    if( rc==SQLITE_OK ) sqlite3_bind_int(pSel, 1, t->iSchema);
+    while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+      int col = sqlite3_column_int(pSel, 1);
+      if( col>=nOld ){ rc = SQLITE_CORRUPT; break; }
+      if( col>=0 && aMap[col]<0 ) continue;       /* not shown: left out */
       sqlite3_bind_int(pIns, 1, t->iSchema);
+      sqlite3_bind_value(pIns, 2, sqlite3_column_value(pSel, 0));
+      sqlite3_bind_int(pIns, 3, col<0 ? col : aMap[col]);
+      sqlite3_bind_value(pIns, 4, sqlite3_column_value(pSel, 2));
+      sqlite3_bind_value(pIns, 5, sqlite3_column_value(pSel, 3));
       sqlite3_step(pIns);
       rc = sqlite3_reset(pIns);
+    }
+    if( pSel ) sqlite3_reset(pSel);
+    if( rc==SQLITE_CORRUPT ){
+      *pzErr = sqlite3_mprintf("bec: the merge base of table %s is damaged "
+                               "(bec_store_base_conflict)", s->zName);
     }
     t->eConflicts = -1;
   }
@@ -3104,6 +3191,21 @@ static int base_save(BecCtx *p, BecTab *t){
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "INSERT INTO bec_store_base(tbl, row, cells) "
                          "VALUES(?1, ?2, ?3)", &pIns);
+  }
+  if( rc==SQLITE_OK ){
+    /* row 0: the columns' ids (base_load maps them to the shown ones) */
+    for(i=0; i<s->nCol; i++){
+      BecValue v;
+      base_col_id(s, i, &v);
+      bec_value_put(&cells, &v, &rc);
+    }
+    sqlite3_bind_int(pIns, 1, t->iSchema);
+    sqlite3_bind_int64(pIns, 2, 0);
+    sqlite3_bind_blob(pIns, 3, cells.a, (int)cells.n, SQLITE_STATIC);
+    if( rc==SQLITE_OK ){
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
   }
   if( rc==SQLITE_OK ) nCell = sqlite3_column_count(pSel);
   while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
@@ -3155,29 +3257,33 @@ int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
   if( rc==SQLITE_OK ) rc = bec_ctx_exec(pTo, zBaseSchema, pzErr);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(pFrom, "SELECT tbl, row, cells FROM bec_store_base"
-                             " ORDER BY tbl", &pSel);
+                             " ORDER BY tbl, row", &pSel);
   }
   while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
     int t = sqlite3_column_int(pSel, 0), i;
     BecReader rd;
-    if( t!=iTbl ){
-      BecSchema *sc = 0;
-      rc = bec_crdt_load_schema(pFrom, t, &sc, 0, pzErr);
-      if( rc ) break;
-      nCol = sc->nCol;
-      bec_schema_free(sc);
-      iTbl = t;
-    }
     rd.a = sqlite3_column_blob(pSel, 2);
     rd.n = sqlite3_column_bytes(pSel, 2);
     rd.i = 0;
     cells.n = 0;
-    for(i=0; rc==SQLITE_OK && rd.i<rd.n; i++){
-      BecValue v;
-      if( bec_value_decode(&rd, &v) ){ rc = SQLITE_CORRUPT; break; }
-      /* the cells after the columns are seqs: r, then s.. */
-      if( i>=nCol && v.eType==BEC_VAL_INT ) v.i = BASE_MAP(v.i);
-      bec_value_put(&cells, &v, &rc);
+    if( sqlite3_column_int64(pSel, 1)==0 ){
+      /* row 0, the ids: no seq in it, copied as it is */
+      bec_buf_append(&cells, rd.a, rd.n, &rc);
+      for(nCol=0; rc==SQLITE_OK && rd.i<rd.n; nCol++){
+        BecValue v;
+        if( bec_value_decode(&rd, &v) ) rc = SQLITE_CORRUPT;
+      }
+      iTbl = t;
+    }else if( t!=iTbl ){
+      rc = SQLITE_CORRUPT;             /* rows without their ids */
+    }else{
+      for(i=0; rc==SQLITE_OK && rd.i<rd.n; i++){
+        BecValue v;
+        if( bec_value_decode(&rd, &v) ){ rc = SQLITE_CORRUPT; break; }
+        /* the cells after the columns are seqs: r, then s.. */
+        if( i>=nCol && v.eType==BEC_VAL_INT ) v.i = BASE_MAP(v.i);
+        bec_value_put(&cells, &v, &rc);
+      }
     }
     if( rc==SQLITE_OK ){
       rc = bec_ctx_stmt(pTo, "INSERT INTO bec_store_base(tbl, row, cells) "

@@ -298,7 +298,74 @@ def test_hostile_pruned_list():
              "malformed sync message", "a PRUNED flag without its list")
 
 
+def test_alters_and_the_base():
+    """The base names columns by id: alters that arrive after a prune (an
+    ADD whose column the base rows lack, a DROP of a column they hold, a
+    RENAME), and a second prune whose base holds an added column, give a
+    pruned replica the rows and columns of an unpruned one, in random
+    delivery orders of the later ops."""
+    a = R.origin("al_a.db")
+    for i in range(6):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    a.execute("SELECT bec_checkpoint()")
+    before = [bb for (bb,) in a.execute("SELECT body FROM bec_ops")]
+    full = R.clone(a, "al_full.db")
+    T.check(one(a, "SELECT bec_prune()") > 0, "pruned")
+    # Later ops, made on the unpruned copy: shipped to the pruned replica.
+    full.execute("SELECT bec_alter('todos', 'ADD COLUMN n INTEGER NOT NULL DEFAULT 7')")
+    full.execute("UPDATE todos SET n = 70 WHERE id IN ('r1', 'r2')")
+    full.execute("INSERT INTO todos VALUES('x', 'after', 1, 8)")
+    full.execute("SELECT bec_alter('todos', 'RENAME COLUMN title TO label')")
+    later = [bb for (bb,) in full.execute("SELECT body FROM bec_ops")][len(before):]
+    want = full.execute("SELECT * FROM todos ORDER BY id").fetchall()
+    cols = full.execute("SELECT name FROM pragma_table_info('todos')").fetchall()
+    ok = 0
+    for seed in range(20):
+        p = R.clone(a, "al_p.db")
+        order = list(later)
+        random.Random(seed).shuffle(order)
+        for _ in range(3):          # orders that are not causal wait, then apply
+            for op in order:
+                p.execute("SELECT bec_ingest(?)", (op,))
+        same = (p.execute("SELECT * FROM todos ORDER BY id").fetchall() == want
+                and p.execute("SELECT name FROM pragma_table_info('todos')").fetchall() == cols)
+        ok += same
+        if not same:
+            T.check(False, "seed %d: %r" % (seed, p.execute("SELECT * FROM todos ORDER BY id").fetchall()))
+        p.close()
+    T.eq(ok, 20, "a pruned replica shows what the unpruned one shows, the ADD and RENAME arriving later")
+    for op in later:
+        a.execute("SELECT bec_ingest(?)", (op,))
+    T.eq(a.execute("SELECT * FROM todos ORDER BY id").fetchall(), want, "the pruned replica itself")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after alters over the base")
+    # A second prune: its base holds the added column; then the added column
+    # is dropped and a column is added again.
+    def ship_bodies(src, dst):      # a pruned replica sends what it holds
+        for (bb,) in src.execute("SELECT body FROM bec_ops WHERE payload IS NOT NULL"):
+            dst.execute("SELECT bec_ingest(?)", (bb,))
+    a.execute("UPDATE todos SET n = n + 1 WHERE id = 'r3'")
+    ship_bodies(a, full)
+    a.execute("SELECT bec_checkpoint()")
+    ship_bodies(a, full)
+    T.check(one(a, "SELECT bec_prune()") > 0, "pruned again, with the added column in the base")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after the second prune")
+    full.execute("SELECT bec_alter('todos', 'DROP COLUMN n')")
+    full.execute("SELECT bec_alter('todos', 'ADD COLUMN z TEXT')")
+    full.execute("UPDATE todos SET z = 'zed' WHERE id = 'r4'")
+    ship(full, a)
+    T.eq(a.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+         full.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+         "a dropped column of the base is left out, a new one shows its fill")
+    T.eq(a.execute("SELECT name FROM pragma_table_info('todos')").fetchall(),
+         [("id",), ("label",), ("done",), ("z",)], "the columns shown")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after the drop")
+    p = R.clone(a, "al_copy.db")
+    T.eq(p.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+         full.execute("SELECT * FROM todos ORDER BY id").fetchall(), "a copy shows the same")
+
+
 test_basics()
+test_alters_and_the_base()
 test_converge()
 test_sync_three()
 test_later_checkpoint()
