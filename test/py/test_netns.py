@@ -33,7 +33,7 @@ import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bectest import EXT, T, connect, one  # noqa: E402
+from bectest import EXT, T, connect, one, wait_for  # noqa: E402
 
 BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
 N_REPLICAS = 10
@@ -287,13 +287,23 @@ def main():
             write(n, 10, "cut")
         # The big batch: 40 commits of 100 rows (200 B each), pushed while
         # they are made; relay 0 dies in the middle of it.
-        big = threading.Thread(target=lambda: [write("r3", 100, "big%d" % b, big=True)
-                                               for b in range(40)])
+        # (paced, and the kill waits for its first commits: a fixed sleep
+        # raced a fast machine, which wrote all 40 before the kill)
+        made = []
+
+        def batch():
+            for b in range(40):
+                write("r3", 100, "big%d" % b, big=True)
+                made.append(b)
+                time.sleep(0.02)
+        big = threading.Thread(target=batch)
         big.start()
-        time.sleep(0.5)
+        wait_for(lambda: len(made) >= 3 or not big.is_alive(), 30)
         relays[0].send_signal(signal.SIGKILL)
+        at_kill = len(made)
         relays[0].wait()
-        T.check(big.is_alive(), "relay 0 killed while the batch was being written")
+        T.check(3 <= at_kill < 40, "relay 0 killed while the batch was being written "
+                "(after %d of its 40 commits)" % at_kill)
         big.join()
         for i in range(N_REPLICAS - 2):
             write("r%d" % i, 5, "p2")
