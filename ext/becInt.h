@@ -1124,10 +1124,22 @@ struct BecTab {
   /* UPDATEs of a shadow row by the columns they write (a bit each). */
   struct { u8 aMask[BEC_TABLE_MAX_COL/8]; sqlite3_stmt *pStmt; } aUpd[BEC_TAB_NUPD];
   int iUpdNext;                   /* the aUpd entry a new mask takes */
+  /* Lifetime: one hold for SQLite's connection (until xDisconnect or
+  ** xDestroy) and one per merge frame using the table (bec_tab_hold);
+  ** xFree (bec_table.c) runs when the last is released. */
+  int nRef;
+  void (*xFree)(BecTab*);
 };
 /* The shadow-row statement eStmt (BEC_TAB_*) of t, prepared on first use
 ** and kept by t (bec_crdt.c owns the shadow tables). */
 int bec_tab_stmt(BecTab*, int eStmt, sqlite3_stmt **ppStmt);
+/* SQLite may disconnect a table while the merge is inside one of its
+** statements (a nested write failing with SQLITE_NOMEM rolls back a
+** transaction that changed the schema, which resets the schema and
+** disconnects every virtual table): the merge holds the tables it uses,
+** and the last release frees one. */
+void bec_tab_hold(BecTab*);
+void bec_tab_release(BecTab*);
 /* Finalizes every shadow-row statement t keeps (bec_tab_stmt's and the
 ** merge writer's UPDATEs); they are prepared again on next use. */
 void bec_tab_stmts_free(BecTab*);

@@ -2017,6 +2017,14 @@ void bec_crdt_key_from_stmt(BecBuf *pBuf, BecTab *t, sqlite3_stmt *pStmt,
 ** The shadow tables "<name>_rows": created here, and written only by the
 ** merge writer (apply_change).  Their statements are indexed by BEC_TAB_*.
 */
+void bec_tab_hold(BecTab *t){
+  t->nRef++;
+}
+
+void bec_tab_release(BecTab *t){
+  if( t && --t->nRef==0 ) t->xFree(t);
+}
+
 void bec_tab_stmts_free(BecTab *t){
   int i;
   for(i=0; i<BEC_TAB_NSTMT; i++){
@@ -2743,6 +2751,7 @@ static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
       if( rc==SQLITE_OK && bLive ){
         rc = tab_find(p, iSchema, aSchema[i]->zName, &aTab[i], pzErr);
       }
+      if( aTab[i] ) bec_tab_hold(aTab[i]);
       if( rc==SQLITE_OK && aTab[i] ) aTab[i]->eConflicts = -1;
     }
   }
@@ -2766,7 +2775,10 @@ static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
                         &rc);
     }
   }
-  for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
+  for(i=0; i<nLoaded; i++){
+    bec_schema_free(aSchema[i]);
+    bec_tab_release(aTab[i]);
+  }
   if( rc && *pzErr==0 ){
     /* Errors of bec's own (a damaged row's metadata) are not the
     ** connection's last error. */
@@ -2953,9 +2965,9 @@ static int rebuild_upto(BecCtx *p, int iSchema, const char *zName,
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = tab_find(p, iSchema, zName, &t, pzErr);
   if( rc || t==0 ) return rc;       /* (hidden: rebuilt when shown) */
+  bec_tab_hold(t);
   zSql = sqlite3_mprintf("DELETE FROM %s", t->zRows);
-  if( zSql==0 ) return SQLITE_NOMEM;
-  rc = bec_ctx_exec(p, zSql, pzErr);
+  rc = zSql ? bec_ctx_exec(p, zSql, pzErr) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "DELETE FROM bec_store_conflict WHERE tbl=?1", &pStmt);
@@ -3002,6 +3014,7 @@ static int rebuild_upto(BecCtx *p, int iSchema, const char *zName,
   sqlite3_free(m);
   sqlite3_free(aAll);
   sqlite3_free(aBase);
+  bec_tab_release(t);
   return rc;
 }
 

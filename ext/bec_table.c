@@ -269,8 +269,21 @@ static void scan_put(BecTab *t, int idxNum, u64 mCol, sqlite3_stmt *pStmt){
   }
 }
 
-static void tab_free(BecTab *t){
+/* Frees t (BecTab.xFree: after the last hold is released). */
+static void tab_mem_free(BecTab *t){
   int i;
+  bec_tab_stmts_free(t);
+  for(i=0; i<BEC_TAB_NSCAN; i++) sqlite3_finalize(t->aScan[i].pStmt);
+  bec_schema_free(t->pSchema);
+  sqlite3_free(t->zRows);
+  sqlite3_free(t->base.zErrMsg);
+  sqlite3_free(t);
+}
+
+/* SQLite lets go of t (xDisconnect, xDestroy, a failed xCreate or
+** xConnect): the merge no longer finds it, and frees it once no merge
+** frame holds it either. */
+static void tab_free(BecTab *t){
   BecTab **pp;
   if( t==0 ) return;
   if( t->pCtx->pCrdt ){
@@ -278,12 +291,7 @@ static void tab_free(BecTab *t){
       if( *pp==t ){ *pp = t->pNext; break; }
     }
   }
-  bec_tab_stmts_free(t);
-  for(i=0; i<BEC_TAB_NSCAN; i++) sqlite3_finalize(t->aScan[i].pStmt);
-  bec_schema_free(t->pSchema);
-  sqlite3_free(t->zRows);
-  sqlite3_free(t->base.zErrMsg);
-  sqlite3_free(t);
+  bec_tab_release(t);
 }
 
 /**************************************************************************
@@ -924,6 +932,8 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
   if( rc==SQLITE_OK ){
     int i;
     t->pCtx = p;
+    t->nRef = 1;                  /* SQLite's */
+    t->xFree = tab_mem_free;
     t->iSchema = iSchema;
     t->eConflicts = -1;
     for(i=0; i<BEC_TAB_NSCAN; i++) t->aScan[i].idxNum = -1;
