@@ -177,3 +177,95 @@ class _T:
 
 
 T = _T()
+
+
+def bodies(db):
+    """Every op body db holds."""
+    return [r[0] for r in db.execute("SELECT body FROM bec_ops")]
+
+
+def deliver(db, ops):
+    """bec_ingest each op; a refusal is what the state comparison shows."""
+    for b in ops:
+        try:
+            db.execute("SELECT bec_ingest(?)", (b,))
+        except sqlite3.Error:
+            pass
+
+
+def ops_of(db):
+    """{hash: body} of every op db holds."""
+    return {h: b for h, b in db.execute("SELECT hash, body FROM bec_ops")}
+
+
+def ingest_all(db, ops, rng=None):
+    """bec_ingest each op (in rng's order if rng), every one accepted."""
+    ops = list(ops)
+    if rng:
+        rng.shuffle(ops)
+    for b in ops:
+        one(db, "SELECT bec_ingest(?)", b)
+
+
+def sync_all(dbs, rng):
+    """Every op of any of dbs to each that lacks it, in rng's order."""
+    allops = {}
+    for d in dbs:
+        allops.update(ops_of(d))
+    for d in dbs:
+        have = set(ops_of(d))
+        ingest_all(d, [b for h, b in allops.items() if h not in have], rng)
+
+
+class HostileGroup:
+    """A founder `a` (admin) who adds the keys of hand-made ops (members:
+    (becwire.Key, role) pairs), and n-1 more replicas that joined and hold
+    a's ops.  state(db) is what the test compares between replicas."""
+
+    def __init__(self, state, members, n=3):
+        self.state = state
+        self.a = connect()
+        self.a.execute("SELECT bec_keygen()")
+        self.a.execute("SELECT bec_create_group()")
+        for key, role in members:
+            self.a.execute("SELECT bec_add_member(?, ?)", (key.hex, role))
+        self.gid = bytes.fromhex(one(self.a, "SELECT bec_group_id()"))
+        self.reps = [self.a]
+        for _ in range(n - 1):
+            db = connect()
+            db.execute("SELECT bec_join(?)", (self.gid.hex(),))
+            self.reps.append(db)
+        self.catch_up()
+
+    def catch_up(self):
+        for db in self.reps[1:]:
+            deliver(db, bodies(self.a))
+
+    def op(self, kind, preds, payload, key):
+        """A hand-made op of key's (preds: ids or bodies)."""
+        from becwire import make_op, op_id
+        return make_op(key, kind, [p if len(p) == 32 else op_id(p) for p in preds], payload, self.gid)
+
+    def heads(self, db=None):
+        return [bytes.fromhex(r[0]) for r in (db or self.a).execute("SELECT hash FROM bec_heads")]
+
+    def spread(self, ops, seed=0):
+        """Every replica gets ops, each in another order."""
+        import random
+        rng = random.Random(seed)
+        for i, db in enumerate(self.reps):
+            order = list(ops)
+            if i == 1:
+                order.reverse()
+            elif i > 1:
+                rng.shuffle(order)
+            deliver(db, order)
+
+    def converged(self, what):
+        """Every replica derives what replica 0 does, and checks ok."""
+        states = [self.state(db) for db in self.reps]
+        for i, s in enumerate(states[1:], 1):
+            T.eq(s, states[0], "%s: replica %d derives what replica 0 does" % (what, i))
+        for i, db in enumerate(self.reps):
+            T.eq(one(db, "SELECT bec_check()"), "ok", "%s: bec_check() on replica %d" % (what, i))
+        return states[0]

@@ -9,14 +9,13 @@ and ignored with the same reason on every replica in every delivery order.
 """
 import hashlib
 import os
-import random
 import sqlite3
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bectest import T, connect, one  # noqa: E402
-from becwire import (Key, make_op, op_id, schema_add, schema_create,  # noqa: E402
+from bectest import HostileGroup, T, bodies, connect, deliver, one  # noqa: E402
+from becwire import (Key, op_id, schema_add, schema_create,  # noqa: E402
                      write_payload)
 
 EVIL = Key(hashlib.sha256(b"issue 13 alter / hostile member").digest())
@@ -31,18 +30,6 @@ TODOS = ("id TEXT PRIMARY KEY, title TEXT NOT NULL DEFAULT '', "
          "done INTEGER NOT NULL DEFAULT 0 CHECK (done IN (0,1))")
 TODOS_COLS = [("id", "TEXT", 1), ("title", "TEXT", 0, 3, ""),
               ("done", "INTEGER", 0, 3, 0)]
-
-
-def bodies(db):
-    return [r[0] for r in db.execute("SELECT body FROM bec_ops")]
-
-
-def deliver(db, ops):
-    for b in ops:
-        try:
-            db.execute("SELECT bec_ingest(?)", (b,))
-        except sqlite3.Error:
-            pass
 
 
 def state(db):
@@ -70,27 +57,12 @@ def code(fn):
     return 0, ""
 
 
-class Group:
+class Group(HostileGroup):
     """Founder a (admin); ADMIN2 (an admin) and EVIL (a member) make hand-made
     ops; n-1 more replicas joined and hold a's ops."""
 
     def __init__(self, n=3):
-        self.a = connect()
-        self.a.execute("SELECT bec_keygen()")
-        self.a.execute("SELECT bec_create_group()")
-        self.a.execute("SELECT bec_add_member(?, 'member')", (EVIL.hex,))
-        self.a.execute("SELECT bec_add_member(?, 'admin')", (ADMIN2.hex,))
-        self.gid = bytes.fromhex(one(self.a, "SELECT bec_group_id()"))
-        self.reps = [self.a]
-        for _ in range(n - 1):
-            db = connect()
-            db.execute("SELECT bec_join(?)", (self.gid.hex(),))
-            self.reps.append(db)
-        self.catch_up()
-
-    def catch_up(self):
-        for db in self.reps[1:]:
-            deliver(db, bodies(self.a))
+        HostileGroup.__init__(self, state, [(EVIL, "member"), (ADMIN2, "admin")], n)
 
     def member(self, db, role="member"):
         """Makes replica db a member with a key of its own."""
@@ -99,28 +71,7 @@ class Group:
         deliver(db, bodies(self.a))
 
     def op(self, kind, preds, payload, key=EVIL):
-        return make_op(key, kind, [p if len(p) == 32 else op_id(p) for p in preds], payload, self.gid)
-
-    def heads(self, db=None):
-        return [bytes.fromhex(r[0]) for r in (db or self.a).execute("SELECT hash FROM bec_heads")]
-
-    def spread(self, ops, seed=0):
-        rng = random.Random(seed)
-        for i, db in enumerate(self.reps):
-            order = list(ops)
-            if i == 1:
-                order.reverse()
-            elif i > 1:
-                rng.shuffle(order)
-            deliver(db, order)
-
-    def converged(self, what):
-        states = [state(db) for db in self.reps]
-        for i, s in enumerate(states[1:], 1):
-            T.eq(s, states[0], "%s: replica %d derives what replica 0 does" % (what, i))
-        for i, db in enumerate(self.reps):
-            T.eq(one(db, "SELECT bec_check()"), "ok", "%s: bec_check() on replica %d" % (what, i))
-        return states[0]
+        return HostileGroup.op(self, kind, preds, payload, key)
 
 
 def schema_hash(db):

@@ -15,8 +15,8 @@ import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bectest import T, connect, one  # noqa: E402
-from becwire import Key, make_op, op_id, schema_create, write_payload  # noqa: E402
+from bectest import HostileGroup, T, bodies, connect, deliver, one  # noqa: E402
+from becwire import Key, op_id, schema_create, write_payload  # noqa: E402
 
 EVIL = Key(hashlib.sha256(b"issue 13 / hostile member").digest())
 MEMBER = Key(hashlib.sha256(b"issue 13 / plain member").digest())
@@ -32,63 +32,15 @@ SLOTS = ('id TEXT PRIMARY KEY, start INTEGER NOT NULL DEFAULT 0, '
          '"end" INTEGER NOT NULL DEFAULT 0, CHECK (start <= "end")')
 
 
-class Group:
+class Group(HostileGroup):
     """A founder `a` (admin), EVIL (a member, hand-made ops), and n-1 more
     replicas that joined and hold a's ops."""
 
     def __init__(self, n=3, role="member"):
-        self.a = connect()
-        self.a.execute("SELECT bec_keygen()")
-        self.a.execute("SELECT bec_create_group()")
-        self.a.execute("SELECT bec_add_member(?, ?)", (EVIL.hex, role))
-        self.gid = bytes.fromhex(one(self.a, "SELECT bec_group_id()"))
-        self.reps = [self.a]
-        for _ in range(n - 1):
-            db = connect()
-            db.execute("SELECT bec_join(?)", (self.gid.hex(),))
-            self.reps.append(db)
-        self.catch_up()
-
-    def catch_up(self):
-        for db in self.reps[1:]:
-            deliver(db, bodies(self.a))
+        HostileGroup.__init__(self, state, [(EVIL, role)], n)
 
     def op(self, kind, preds, payload, key=EVIL):
-        return make_op(key, kind, [p if len(p) == 32 else op_id(p) for p in preds], payload, self.gid)
-
-    def heads(self, db=None):
-        return [bytes.fromhex(r[0]) for r in (db or self.a).execute("SELECT hash FROM bec_heads")]
-
-    def spread(self, ops, seed=0):
-        """Every replica gets ops, each in another order."""
-        rng = random.Random(seed)
-        for i, db in enumerate(self.reps):
-            order = list(ops)
-            if i == 1:
-                order.reverse()
-            elif i > 1:
-                rng.shuffle(order)
-            deliver(db, order)
-
-    def converged(self, what):
-        states = [state(db) for db in self.reps]
-        for i, s in enumerate(states[1:], 1):
-            T.eq(s, states[0], "%s: replica %d agrees with replica 0" % (what, i))
-        for i, db in enumerate(self.reps):
-            T.eq(one(db, "SELECT bec_check()"), "ok", "%s: bec_check() on replica %d" % (what, i))
-        return states[0]
-
-
-def bodies(db):
-    return [r[0] for r in db.execute("SELECT body FROM bec_ops")]
-
-
-def deliver(db, ops):
-    for b in ops:
-        try:
-            db.execute("SELECT bec_ingest(?)", (b,))
-        except sqlite3.Error:
-            pass
+        return HostileGroup.op(self, kind, preds, payload, key)
 
 
 def state(db):

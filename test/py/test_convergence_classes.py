@@ -15,7 +15,7 @@ import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bectest import T, connect, one  # noqa: E402
+from bectest import T, bodies, connect, deliver, one  # noqa: E402
 from becwire import (Key, Text, make_op, op_id, schema_create, schema_drop,  # noqa: E402
                      write_payload)
 
@@ -80,19 +80,6 @@ class Group:
 def h(body):
     """An op's id (docs/wire-format.md: the hash of its header)."""
     return op_id(body)
-
-
-def bodies(db):
-    return [r[0] for r in db.execute("SELECT body FROM bec_ops")]
-
-
-def deliver(db, ops):
-    """bec_ingest each op; a refusal is what the state comparison shows."""
-    for b in ops:
-        try:
-            db.execute("SELECT bec_ingest(?)", (b,))
-        except sqlite3.Error:
-            pass
 
 
 def cell(expr):

@@ -34,32 +34,19 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bectest import T, Replicas, one  # noqa: E402
+from bectest import Replicas, T, ingest_all, one, ops_of, sync_all  # noqa: E402
 
 rng = random.Random(int(os.environ.get("BEC_ROOT_SEED", "1617")))
 ORDERS = int(os.environ.get("BEC_ROOT_ORDERS", "4"))
 R = Replicas("bec_root_lineage_")
 
 
-def ops_of(db):
-    return {h: b for h, b in db.execute("SELECT hash, body FROM bec_ops")}
-
-
 def deliver(db, bodies, shuffle=False):
-    bodies = list(bodies)
-    if shuffle:
-        rng.shuffle(bodies)
-    for b in bodies:
-        one(db, "SELECT bec_ingest(?)", b)
+    ingest_all(db, bodies, rng if shuffle else None)
 
 
 def sync(dbs):
-    allops = {}
-    for d in dbs:
-        allops.update(ops_of(d))
-    for d in dbs:
-        have = set(ops_of(d))
-        deliver(d, [b for h, b in allops.items() if h not in have], True)
+    sync_all(dbs, rng)
 
 
 def steps(dbs, rounds=8):

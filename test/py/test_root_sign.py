@@ -36,7 +36,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bectest import T, Replicas, connect, one  # noqa: E402
+from bectest import Replicas, T, connect, ingest_all, one, ops_of, sync_all  # noqa: E402
 from becwire import Key, decode_op, make_op, signed_message, verify  # noqa: E402
 
 rng = random.Random(int(os.environ.get("BEC_ROOT_SEED", "1616")))
@@ -44,25 +44,12 @@ ORDERS = int(os.environ.get("BEC_ROOT_ORDERS", "6"))
 R = Replicas("bec_root_sign_")
 
 
-def ops_of(db):
-    return {h: b for h, b in db.execute("SELECT hash, body FROM bec_ops")}
-
-
 def deliver(db, bodies, shuffle=False):
-    bodies = list(bodies)
-    if shuffle:
-        rng.shuffle(bodies)
-    for b in bodies:
-        one(db, "SELECT bec_ingest(?)", b)
+    ingest_all(db, bodies, rng if shuffle else None)
 
 
 def sync(dbs):
-    allops = {}
-    for d in dbs:
-        allops.update(ops_of(d))
-    for d in dbs:
-        have = set(ops_of(d))
-        deliver(d, [b for h, b in allops.items() if h not in have], True)
+    sync_all(dbs, rng)
 
 
 def key_of(db):
