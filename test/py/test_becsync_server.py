@@ -308,23 +308,26 @@ def test_fifty():
 
 
 def test_bounds():
-    """--max-per-addr and --max-conns close the excess at once."""
+    """--max-per-addr and --max-conns close the excess at once: well before
+    the handshake deadline (10 s), which is what would close it otherwise,
+    and with the bound's refusal in the log.  The limit is generous because
+    a loaded sanitizer build can take seconds to reach accept()."""
     replica("b", 0)
     replica("bh", 2)
-    srv = Server("b", "--max-conns", 6, "--max-per-addr", 3, "--handshake-timeout", 5)
+    srv = Server("b", "--max-conns", 6, "--max-per-addr", 3, "--handshake-timeout", 10)
     two = hold(3, srv.port, "127.0.0.2")
     time.sleep(0.2)
     extra = hold(1, srv.port, "127.0.0.2")[0]
-    t = closed_within(extra, 2.0)
-    T.check(t is not None and t < 1.5, "a 4th connection from one address is closed at once (%s s)" % t)
+    t = closed_within(extra, 6.0)
+    T.check(t is not None and t < 6, "a 4th connection from one address is closed before the deadline (%s s)" % t)
     T.check(all(closed_within(s, 0.1) is None for s in two), "the 3 held connections stay open")
     rc, t1, out = sync("bh", srv.port, 10)
     T.check(rc == 0 and t1 < 3, "another address is served meanwhile: exit %s in %.2f s: %s" % (rc, t1, out))
     three = hold(3, srv.port, "127.0.0.3")      # 6 held: the total bound
     time.sleep(0.2)
     extra2 = hold(1, srv.port, "127.0.0.4")[0]
-    t = closed_within(extra2, 2.0)
-    T.check(t is not None and t < 1.5, "a 7th connection in total is closed at once (%s s)" % t)
+    t = closed_within(extra2, 6.0)
+    T.check(t is not None and t < 6, "a 7th connection in total is closed before the deadline (%s s)" % t)
     log = srv.log()
     T.check("too many connections from this address (--max-per-addr)" in log, "the per-address refusal is logged")
     T.check("too many connections (--max-conns)" in log, "the total refusal is logged")
