@@ -425,6 +425,9 @@ typedef struct BecVerdict BecVerdict;
 struct BecVerdict {
   int rc;             /* 0: not refused */
   char *zReason;
+  int bAdminOp;       /* a data op that is an admin op by its payload (a
+                      ** write to a write='admin' table): stored with role
+                      ** admin, judged by membership as an admin op */
 };
 /* Sets pV to a refusal with code rc; the reason is printf-formatted (an
 ** out-of-memory reason is "refused"). */

@@ -1679,6 +1679,9 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
         int iAuthor = 0, bAdmin = 0;
         rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
         if( rc==SQLITE_OK ) rc = past_admin_grant(g, pAnc, iAuthor, &bAdmin);
+        /* (valid only while that grant is: a concurrent demotion or
+        ** removal cancels it, as any admin op's; X10) */
+        pRefuse->bAdminOp = 1;
         if( rc==SQLITE_OK && !bAdmin ){
           bec_verdict_set(pRefuse, SQLITE_AUTH, "unauthorized: %s is writable "
                           "by admins only (write='admin')", aSchema[i]->zName);
