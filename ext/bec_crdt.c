@@ -2,13 +2,14 @@
 ** bec_crdt.c - the merge: table state derived from schema and write ops.
 **
 ** What is stored (all derived: rebuilt from the ops when validity changes):
-**   bec_store_table(name, seq)       per table name, the winning schema op
-**                                    (a create or a drop)
+**   bec_store_table(name, seq)       per table name, the incarnation (create
+**                                    op) it shows (see "The catalog")
 **   bec_store_column(tbl, idx, name, type, pk)
 **                                    the columns of every create op, as
 **                                    shown (its own, then added ones)
 **   bec_store_alter(tbl, seq, idx)   the alter ops (ADD, RENAME, DROP
-**                                    COLUMN) of each create op that the
+**                                    COLUMN, RENAME TO) and drops of each
+**                                    create op (incarnation) that the
 **                                    merge does not ignore, with an added
 **                                    column's index where it is shown
 **                                    (NULL: hidden, or not an ADD); see

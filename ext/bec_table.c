@@ -13,7 +13,8 @@
 **   UPDATE todos SET done=1 WHERE id='a';                -- another
 **   SELECT * FROM todos WHERE id='a';                    -- a key lookup
 **   SELECT * FROM bec_conflicts;                         -- lost values
-**   DROP TABLE todos;                                    -- a schema op
+**   ALTER TABLE todos RENAME TO tasks;    -- a RENAME TO op (xRename)
+**   DROP TABLE tasks;                     -- a drop listing its incarnations
 **
 ** Rows live in the shadow table "<name>_rows" (see bec_crdt.c), keyed by
 ** the primary key: a single INTEGER key is the shadow table's rowid, any
@@ -2361,8 +2362,9 @@ static const BecTableDef columnsDef = {
 /**************************************************************************
 ** bec_alter(table, change): schema evolution (docs/tables.md).  Signs one
 ** schema op naming the table's create op; every replica then shows the
-** changed columns, with the rows kept.  Supported: ADD COLUMN <column
-** definition>.  Returns the op's id (hex).
+** changed columns or name, with the rows kept.  Supported: ADD COLUMN
+** <column definition>, RENAME COLUMN a TO b, DROP COLUMN c, RENAME TO u.
+** Returns the op's id (hex).
 */
 /* "RENAME [COLUMN] a TO b" or "DROP [COLUMN] c" at z, for table s (shown
 ** schema, create op aCreate): the alter op in *ppOp, naming the column by
