@@ -590,7 +590,7 @@ class Scenario:
         quoted = "'%s'" % name.replace("'", "''")
         if rng.random() < 0.1:
             d = "RENAME TO %s" % qid(rng.choice(names()))
-            self.count("alter.honest")
+            self.count("rename.honest")
             return self.run_sql(w, ["SELECT bec_alter(%s, '%s')" % (quoted, d.replace("'", "''"))], False)
         if shown and rng.random() < 0.45:
             col = rng.choice(shown)
@@ -810,9 +810,11 @@ class Scenario:
             hs = [t[2]] if t and t[2] else [rng.choice(creates)[0]] if creates else []
             if hs and rng.random() < 0.3:
                 new = rng.choice(names())
+                self.count("rename.hand")
                 kind, payload, what = "schema", schema_rename_table(new, hs[0]), "rename %s to %s" % (
                     hs[0].hex()[:12], new)
             elif hs:
+                self.count("drop.hand")
                 kind, payload, what = "schema", schema_drop(name, hs), "drop %s" % name
             else:
                 name = rng.choice(names())

@@ -327,7 +327,33 @@ def test_invalidated_rename():
     T.eq(st["todos"], [("1", "x", 0)], "rows kept; the removed author's write is not shown")
 
 
-for fn in [test_local, test_rename_races, test_same_name, test_drop_vs_create, test_drop_vs_rename,
+def test_alter_table_uncovers():
+    """ALTER TABLE renames the shown one of two incarnations named y: the
+    hidden one is shown at y (at the next merge or bec_check(): SQLite's
+    statement is under way), with its rows."""
+    g = Group(n=3)
+    a, b = g.reps[0], g.reps[1]
+    a.execute("CREATE VIRTUAL TABLE x1 USING bec(k TEXT PRIMARY KEY)")
+    a.execute("CREATE VIRTUAL TABLE x2 USING bec(k TEXT PRIMARY KEY)")
+    a.execute("INSERT INTO x1 VALUES('one')")
+    a.execute("INSERT INTO x2 VALUES('two')")
+    g.catch_up()
+    base = g.heads()
+    r1 = g.op("schema", base, schema_rename_table("y", create_hash(a, "x1")), key=ADMIN2)
+    r2 = g.op("schema", base, schema_rename_table("y", create_hash(a, "x2")), key=ADMIN3)
+    g.spread([r1, r2], seed=3)
+    first = ("one",) if op_id(r1) > op_id(r2) else ("two",)
+    T.eq(a.execute("SELECT * FROM y").fetchall(), [first], "the greater rename's table at y")
+    a.execute("ALTER TABLE y RENAME TO z")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "checks")
+    T.eq(shown(a), ["y", "z"], "the hidden one shown at y")
+    T.eq(a.execute("SELECT * FROM z").fetchall(), [first], "the renamed one at z")
+    g.spread(bodies(a), seed=4)
+    st = g.converged("uncovered")
+    T.eq(sorted(st["y"] + st["z"]), [("one",), ("two",)], "both tables' rows")
+
+
+for fn in [test_alter_table_uncovers, test_local, test_rename_races, test_same_name, test_drop_vs_create, test_drop_vs_rename,
            test_hostile, test_invalidated_rename]:
     try:
         fn()
