@@ -3818,7 +3818,10 @@ static int incs_load(BecCtx *p, const BecGraph *g, Inc **paInc, int *pnInc,
     }
     bec_schema_free(s);
   }
-  sqlite3_finalize(pStmt);
+  {
+    int rc2 = sqlite3_finalize(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
   if( rc ){
     incs_free(a, n);
     return rc;
