@@ -990,14 +990,24 @@ static int tabDisconnect(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
+/* Finalizes the cached scans of t: before DDL on its shadow table. */
+static void scans_free(BecTab *t){
+  int i;
+  for(i=0; i<BEC_TAB_NSCAN; i++){
+    sqlite3_finalize(t->aScan[i].pStmt);
+    t->aScan[i].pStmt = 0;
+  }
+}
+
 static int tabDestroy(sqlite3_vtab *pVtab){
   BecTab *t = (BecTab*)pVtab;
   BecCtx *p = t->pCtx;
   char *zErr = 0;
-  int rc, i, iWin = 0;
-  /* Which op wins the name, by the stored ops?  The merge drops a table
-  ** when another op wins it (stored already, the catalog not yet told); a
-  ** DROP TABLE of the table that still wins is the app's: sign it first. */
+  int rc, iWin = 0;
+  /* Which incarnation does the name show, by the stored ops?  The merge
+  ** drops a virtual table when the name shows another one or none (stored
+  ** already, the catalog not yet told); a DROP TABLE of the one still
+  ** shown is the app's: sign it first. */
   rc = bec_crdt_winner_of_ops(p, t->pSchema->zName, &iWin, &zErr);
   /* (the merge declaring the table again with other columns: an alter) */
   if( rc==SQLITE_OK && p->pCrdt && p->pCrdt->bRedeclare ) iWin = 0;
@@ -1016,10 +1026,7 @@ static int tabDestroy(sqlite3_vtab *pVtab){
     bec_schema_free(s);
   }
   if( rc==SQLITE_OK ){
-    for(i=0; i<BEC_TAB_NSCAN; i++){
-      sqlite3_finalize(t->aScan[i].pStmt);
-      t->aScan[i].pStmt = 0;
-    }
+    scans_free(t);
     rc = bec_crdt_shadow_drop(t, &zErr);
   }
   if( rc ){
@@ -2133,12 +2140,8 @@ static int tabRename(sqlite3_vtab *pVtab, const char *zNew){
     char *zTo = bec_sql_ident(zNew, "_rows");
     char *zSql = zOld && zTo ? sqlite3_mprintf("ALTER TABLE main.%s RENAME "
                                                "TO %s", zOld, zTo) : 0;
-    int i;
     bec_tab_stmts_free(t);
-    for(i=0; i<BEC_TAB_NSCAN; i++){
-      sqlite3_finalize(t->aScan[i].pStmt);
-      t->aScan[i].pStmt = 0;
-    }
+    scans_free(t);
     rc = zSql ? bec_ctx_exec(p, zSql, &zErr) : SQLITE_NOMEM;
     if( rc==SQLITE_OK ){
       /* (SQLite connects the table again under its new name) */
