@@ -779,7 +779,8 @@ class Scenario:
                 pool = w.adds().get(h, [])
                 tgt, idx = (rng.choice(pool), 0) if pool and rng.random() < 0.5 else (h, rng.randrange(len(cols) + 1))
                 nm = rng.choice(names()).encode()
-                head = bytes([SCHEMA_VERSION, 4 if rng.random() < 0.6 else 5]) + bytes([len(nm)]) + nm + h + tgt + bytes([idx])
+                head = (bytes([SCHEMA_VERSION, 4 if rng.random() < 0.6 else 5]) + bytes([len(nm)]) + nm + h + tgt
+                        + bytes([idx]))
                 new = rng.choice(ADD_NAMES + ["c0", "C1", "y0"]).encode()
                 payload = head + (bytes([len(new)]) + new if head[1] == 4 else b"")
                 what = "%s column %s/%d of %s" % ("rename" if head[1] == 4 else "drop", tgt.hex()[:12], idx,

@@ -249,7 +249,7 @@ def test_drop_vs_rename():
     deliver(a, [r1, r2])
     T.eq(shown(a), ["y"], "one y shown")
     a.execute("DROP TABLE y")
-    dropped = [p for p in a.execute("SELECT payload FROM bec_ops WHERE kind='schema' ORDER BY rowid DESC LIMIT 1")][0][0]
+    dropped = one(a, "SELECT payload FROM bec_ops WHERE kind='schema' ORDER BY rowid DESC LIMIT 1")
     T.eq(dropped[:2 + 1 + 1], bytes([3, 2, 1]) + b"y", "a drop payload of y")
     T.eq(dropped[4], 2, "listing both incarnations named y, the hidden one too")
     spread_orders(g, bodies(a), "a drop of a shown and a hidden incarnation")
@@ -353,7 +353,23 @@ def test_alter_table_uncovers():
     T.eq(sorted(st["y"] + st["z"]), [("one",), ("two",)], "both tables' rows")
 
 
-for fn in [test_alter_table_uncovers, test_local, test_rename_races, test_same_name, test_drop_vs_create, test_drop_vs_rename,
+def test_check_finds_forged_catalog():
+    """bec_check() recomputes the names from the ops: a catalog that shows a
+    renamed table under its old name is reported."""
+    from bectest import connect
+    d = connect()
+    d.execute("SELECT bec_keygen()")
+    d.execute("SELECT bec_create_group()")
+    d.execute("CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY)")
+    d.execute("SELECT bec_alter('t', 'RENAME TO u')")
+    T.eq(one(d, "SELECT bec_check()"), "ok", "checks")
+    d.execute("UPDATE bec_store_table SET name = 't'")
+    r = one(d, "SELECT bec_check()")
+    T.check("table t: the catalog names schema op" in r and "table u:" in r, "reported: %r" % r)
+
+
+for fn in [test_check_finds_forged_catalog, test_alter_table_uncovers, test_local, test_rename_races, test_same_name,
+           test_drop_vs_create, test_drop_vs_rename,
            test_hostile, test_invalidated_rename]:
     try:
         fn()
