@@ -425,6 +425,9 @@ typedef struct BecVerdict BecVerdict;
 struct BecVerdict {
   int rc;             /* 0: not refused */
   char *zReason;
+  int bAdminOp;       /* a data op that is an admin op by its payload (a
+                      ** write to a write='admin' table): stored with role
+                      ** admin, judged by membership as an admin op */
 };
 /* Sets pV to a refusal with code rc; the reason is printf-formatted (an
 ** out-of-memory reason is "refused"). */
@@ -871,9 +874,11 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 #define BEC_TABLE_FORMAT     2     /* first byte of write payloads: 2 adds
                                    ** the ADD COLUMN ops each table's
                                    ** changes use; 1 is refused */
-#define BEC_SCHEMA_FORMAT    2     /* first byte of schema payloads: 2 adds
-                                   ** constraints and table options; 1 is
-                                   ** refused (docs/wire-format.md) */
+#define BEC_SCHEMA_FORMAT    3     /* first byte of schema payloads: 2 added
+                                   ** constraints and table options, 3 the
+                                   ** incarnations a drop lists and RENAME
+                                   ** TO; older ones are refused
+                                   ** (docs/wire-format.md) */
 #define BEC_TABLE_MAX_CHECK  32    /* CHECK constraints per table */
 #define BEC_CHECK_MAX_TEXT   1024  /* bytes of one CHECK's text or name */
 #define BEC_CHECK_VERSION    1     /* the allow-list of CHECK functions */
@@ -899,6 +904,8 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 #define BEC_SCHEMA_ADD       3     /* ALTER: ADD COLUMN (bec_alter) */
 #define BEC_SCHEMA_RENAME    4     /* ALTER: RENAME COLUMN */
 #define BEC_SCHEMA_DROPCOL   5     /* ALTER: DROP COLUMN */
+#define BEC_SCHEMA_RETABLE   6     /* ALTER: RENAME TO (the table) */
+#define BEC_DROP_MAX         255   /* incarnations one drop lists */
 #define BEC_ADD_MAX          255   /* ADD COLUMN ops one write names per table */
 #define BEC_VAL_NULL         0     /* value tags */
 #define BEC_VAL_INT          1
@@ -958,7 +965,7 @@ struct BecCheck {
 };
 typedef struct BecSchema BecSchema;
 struct BecSchema {
-  int action;         /* BEC_SCHEMA_CREATE or BEC_SCHEMA_DROP */
+  int action;         /* BEC_SCHEMA_* */
   char *zName;
   int nCol;
   BecColumn *aCol;
@@ -978,8 +985,12 @@ struct BecSchema {
   ** column and names its create op. */
   int nBase;          /* columns of the create op itself */
   int nBaseCheck;     /* its CHECKs (aCheck[nBaseCheck..]: of added ones) */
-  u8 aCreate[BEC_HASH_BYTES];  /* BEC_SCHEMA_ADD, _RENAME, _DROPCOL: the
-                               ** create op altered */
+  u8 aCreate[BEC_HASH_BYTES];  /* BEC_SCHEMA_ADD, _RENAME, _DROPCOL,
+                               ** _RETABLE: the create op altered (a
+                               ** RENAME TO's new name is zName) */
+  int nDrop;          /* BEC_SCHEMA_DROP: the incarnations it drops, their */
+  u8 *aDrop;          /* create ops' hashes ascending (sqlite3_malloc64,
+                      ** owned) */
   u8 aTarget[BEC_HASH_BYTES];  /* _RENAME, _DROPCOL: the column's id, the */
   int iTarget;                 /* op that introduced it and its index there
                                ** (a RENAME's new name is aCol[0].zName) */
@@ -1069,10 +1080,11 @@ int bec_write_body(BecWriteReader*, const BecSchema*, int bDelete,
                    BecValue *aVal, u8 *abSet) BEC_WARN_UNUSED;
 /* Builds in *pp the schema of create pBase with the added columns of the
 ** ADD ops apAdd[0..nAdd-1] (hashes aHash, nAdd*32 bytes) after its own, in
-** that order, named azName[i] (0: as their ops name them).  On success the
+** that order, named azName[i] (0: as their ops name them), the table named
+** zTab (0: as pBase).  On success the
 ** schemas apAdd[i] belong to *pp (pBase stays the caller's); SQLITE_RANGE
 ** if the columns or CHECKs are too many. */
-int bec_schema_with_adds(const BecSchema *pBase, int nAdd,
+int bec_schema_with_adds(const BecSchema *pBase, const char *zTab, int nAdd,
                          BecSchema *const *apAdd, const u8 *aHash,
                          const char *const *azName, BecSchema **pp);
 int bec_write_close(BecWriteReader*) BEC_WARN_UNUSED;
@@ -1155,9 +1167,9 @@ int bec_crdt_load_schema(BecCtx*, int iSchema, BecSchema **pp, u8 *aHash,
 ** declares).  xCreate then shows that table rather than signing one. */
 int bec_crdt_schema_is(BecCtx*, int iSeq, const BecSchema *s, int *pbSame,
                        char **pzErr);
-/* The winning schema op of a table name computed from the stored valid ops
-** (not the catalog, which the merge updates after the DDL it runs): xDestroy
-** signs a drop only while the table it drops still wins. */
+/* The incarnation (create op) a table name shows, computed from the stored
+** valid ops (not the catalog, which the merge updates after the DDL it
+** runs): xDestroy signs a drop only while the table it drops is shown. */
 int bec_crdt_winner_of_ops(BecCtx*, const char *zName, int *piWin,
                            char **pzErr);
 /* Pruning (bec_prune.c): recomputes every shown table from the writes in
@@ -1184,6 +1196,16 @@ int bec_crdt_winner(BecCtx*, const char *zName, int *piSeq);
 ** the app has taken one.  Asked while no bec table zName is shown, or
 ** from its xCreate. */
 int bec_crdt_name_taken(BecCtx*, const char *zName, char **pzWhy);
+/* *paHash (sqlite3_free it), *pn: the create ops' hashes, ascending, of the
+** live incarnations named zName (case-insensitively), shown or hidden: what
+** a local DROP TABLE lists. */
+int bec_crdt_incarnations(BecCtx*, const char *zName, u8 **paHash, int *pn,
+                          char **pzErr);
+/* *pzWhy (sqlite3_free it): why incarnation iSchema, shown as zOld, may not
+** be renamed zNew in this replica's view (the same name, a reserved or bad
+** name, a live bec table's name or a local object's), else 0. */
+int bec_crdt_rename_judge(BecCtx*, int iSchema, const char *zOld,
+                          const char *zNew, char **pzWhy);
 /* 1 if the table has rows in bec_store_conflict (cached per transaction). */
 int bec_crdt_has_conflicts(BecTab*, int *pbHas);
 

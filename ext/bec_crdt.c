@@ -2,13 +2,14 @@
 ** bec_crdt.c - the merge: table state derived from schema and write ops.
 **
 ** What is stored (all derived: rebuilt from the ops when validity changes):
-**   bec_store_table(name, seq)       per table name, the winning schema op
-**                                    (a create or a drop)
+**   bec_store_table(name, seq)       per table name, the incarnation (create
+**                                    op) it shows (see "The catalog")
 **   bec_store_column(tbl, idx, name, type, pk)
 **                                    the columns of every create op, as
 **                                    shown (its own, then added ones)
 **   bec_store_alter(tbl, seq, idx)   the alter ops (ADD, RENAME, DROP
-**                                    COLUMN) of each create op that the
+**                                    COLUMN, RENAME TO) and drops of each
+**                                    create op (incarnation) that the
 **                                    merge does not ignore, with an added
 **                                    column's index where it is shown
 **                                    (NULL: hidden, or not an ADD); see
@@ -314,6 +315,9 @@ struct View {
   struct ViewOp { int iSeq; BecSchema *s; } *aOp;   /* alter ops, owned */
   int nCol;
   ViewCol *aCol;              /* the create's columns, then the added ones */
+  const char *zTab;           /* the table's name now (a register) */
+  int iTabSeq;                /* the op that gave it: the create, a RENAME TO */
+  int bTabDropped;            /* a drop lists this incarnation */
 };
 
 static void view_free(View *v){
@@ -359,12 +363,26 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
     v->aOp[i].s = 0;
     v->nOp = i+1;
     rc = load_op_schema(p, aSeq[i], &v->aOp[i].s, 0, pzErr);
-    if( rc==SQLITE_OK && v->aOp[i].s->action<BEC_SCHEMA_ADD ) rc = SQLITE_CORRUPT;
+    if( rc==SQLITE_OK && v->aOp[i].s->action<BEC_SCHEMA_ADD
+     && v->aOp[i].s->action!=BEC_SCHEMA_DROP ) rc = SQLITE_CORRUPT;
   }
   sqlite3_free(aSeq);
   if( rc ){
     view_free(v);
     return rc;
+  }
+  /* The table's name: the greatest of the create and its RENAME TO ops;
+  ** a drop listing it ends it (and wins over concurrent renames). */
+  v->zTab = pBase->zName;
+  v->iTabSeq = iCreate;
+  for(i=0; i<v->nOp; i++){
+    const BecSchema *r = v->aOp[i].s;
+    if( r->action==BEC_SCHEMA_DROP ){
+      v->bTabDropped = 1;
+    }else if( r->action==BEC_SCHEMA_RETABLE && later(g, v->aOp[i].iSeq, v->iTabSeq) ){
+      v->zTab = r->zName;
+      v->iTabSeq = v->aOp[i].iSeq;
+    }
   }
   for(i=0; i<pBase->nBase; i++){
     ViewCol *c = &v->aCol[v->nCol++];
@@ -475,7 +493,7 @@ static int schema_shown(BecCtx *p, BecSchema *pBase, int iSchema,
     }
   }
   if( rc==SQLITE_OK ){
-    rc = bec_schema_with_adds(pBase, nAdd, apAdd, aHash, azName, pp);
+    rc = bec_schema_with_adds(pBase, v.zTab, nAdd, apAdd, aHash, azName, pp);
   }
   if( rc==SQLITE_OK ){
     /* (the shown ADD schemas and pBase now belong to *pp) */
@@ -1335,24 +1353,25 @@ static int locked_reason(BecCtx *p, int x, char **pzLock){
   return rc;
 }
 
-/* *piSeq: the create op an alter op s (ADD, RENAME or DROP COLUMN) alters,
-** if it is a create op in the causal past pAnc answers that the merge
-** applies (*ppCreate: its schema, if ppCreate is not 0); else 0 with
-** *pzReason why. */
+/* *piSeq: the create op aCreate that an alter op (ADD, RENAME or DROP
+** COLUMN, RENAME TO) alters or a drop lists, if it is a create op in the
+** causal past pAnc answers that the merge applies (*ppCreate: its schema,
+** if ppCreate is not 0); else 0 with *pzReason why (zWhat: "alter",
+** "drop"). */
 static int add_target(BecCtx *p, const BecGraph *g, Anc *pAnc,
-                      const BecSchema *s, int *piSeq, BecSchema **ppCreate,
-                      char **pzReason){
+                      const u8 *aCreate, const char *zWhat, int *piSeq,
+                      BecSchema **ppCreate, char **pzReason){
   BecSchema *pC = 0;
   char *zErr = 0;
   int rc, iSeq = 0, bOk = 0;
   *piSeq = 0;
   if( ppCreate ) *ppCreate = 0;
-  rc = bec_dag_seq_of(p, s->aCreate, &iSeq);
+  rc = bec_dag_seq_of(p, aCreate, &iSeq);
   if( rc ) return rc;
   if( iSeq<1 || iSeq>g->nNode || !anc_covers(pAnc, iSeq, &rc) ){
     if( rc ) return rc;
-    reason_set(pzReason, &rc, "ignored: alter of a table whose create op is "
-               "not in the op's causal past");
+    reason_set(pzReason, &rc, "ignored: %s of a table whose create op is "
+               "not in the op's causal past", zWhat);
     return rc;
   }
   if( g->aNode[iSeq].kind==BEC_KIND_SCHEMA ){
@@ -1368,8 +1387,8 @@ static int add_target(BecCtx *p, const BecGraph *g, Anc *pAnc,
     rc = schema_applies(p, iSeq, pC, &bOk);
   }
   if( rc==SQLITE_OK && !bOk ){
-    reason_set(pzReason, &rc, "ignored: alter of an op that is not a create "
-               "op the merge applies");
+    reason_set(pzReason, &rc, "ignored: %s of an op that is not a create "
+               "op the merge applies", zWhat);
   }
   if( rc==SQLITE_OK && bOk ){
     *piSeq = iSeq;
@@ -1399,8 +1418,23 @@ static int verdict_alter(BecCtx *p, const BecGraph *g, Anc *pAnc, BecSchema *s,
   int rc, iSeq = 0, i, nAdd = 0;
   *pzReason = 0;
   memset(&v, 0, sizeof(v));
-  rc = add_target(p, g, pAnc, s, &iSeq, &pC, pzReason);
-  if( rc || *pzReason ) return rc;
+  rc = add_target(p, g, pAnc, s->aCreate, "alter", &iSeq, &pC, pzReason);
+  if( rc || *pzReason ){
+    bec_schema_free(pC);
+    return rc;
+  }
+  if( s->action==BEC_SCHEMA_RETABLE ){
+    /* RENAME TO: a name in bec's closed form, not reserved.  A name that
+    ** another table has is not a reason: the greater op shows it. */
+    char *zWhy = 0;
+    if( bec_table_name_ok(s->zName, (int)strlen(s->zName), &zWhy) ){
+      reason_set(pzReason, &rc, "ignored: schema: RENAME TO: %s",
+                 zWhy ? zWhy : "bad name");
+    }
+    sqlite3_free(zWhy);
+    bec_schema_free(pC);
+    return rc;
+  }
   if( s->action==BEC_SCHEMA_ADD && s->opts!=pC->opts ){
     reason_set(pzReason, &rc, "ignored: schema: ADD COLUMN %s: the table "
                "options differ from table %s's", zCol, pC->zName);
@@ -1451,6 +1485,25 @@ static int verdict_alter(BecCtx *p, const BecGraph *g, Anc *pAnc, BecSchema *s,
   }
   view_free(&v);
   bec_schema_free(pC);
+  return rc;
+}
+
+/* The verdict on drop s whose causal past pAnc answers: every incarnation
+** it lists is a create op there that the merge applies (acceptance has
+** refused a plaintext drop listing an op outside its causal past). */
+static int verdict_drop(BecCtx *p, const BecGraph *g, Anc *pAnc,
+                        const BecSchema *s, char **pzReason){
+  int rc = SQLITE_OK, i, iSeq = 0;
+  char *zWhy = 0;
+  *pzReason = 0;
+  if( bec_table_name_ok(s->zName, (int)strlen(s->zName), &zWhy) ){
+    reason_set(pzReason, &rc, "ignored: schema: %s", zWhy ? zWhy : "bad name");
+  }
+  sqlite3_free(zWhy);
+  for(i=0; rc==SQLITE_OK && *pzReason==0 && i<s->nDrop; i++){
+    rc = add_target(p, g, pAnc, &s->aDrop[i*BEC_HASH_BYTES], "drop", &iSeq, 0,
+                    pzReason);
+  }
   return rc;
 }
 
@@ -1518,7 +1571,7 @@ static int write_schema(BecCtx *p, const BecGraph *g, Anc *pAnc,
     if( *pzReason ) break;
   }
   if( rc==SQLITE_OK && *pzReason==0 ){
-    rc = bec_schema_with_adds(*ppS, n, apAdd,
+    rc = bec_schema_with_adds(*ppS, 0, n, apAdd,
                               &wr->aAddHash[wr->aiAdd[iTable]*BEC_HASH_BYTES], 0, &pW);
     if( rc==SQLITE_RANGE ){
       rc = SQLITE_OK;
@@ -1627,6 +1680,9 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
         int iAuthor = 0, bAdmin = 0;
         rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
         if( rc==SQLITE_OK ) rc = past_admin_grant(g, pAnc, iAuthor, &bAdmin);
+        /* (valid only while that grant is: a concurrent demotion or
+        ** removal cancels it, as any admin op's; X10) */
+        pRefuse->bAdminOp = 1;
         if( rc==SQLITE_OK && !bAdmin ){
           bec_verdict_set(pRefuse, SQLITE_AUTH, "unauthorized: %s is writable "
                           "by admins only (write='admin')", aSchema[i]->zName);
@@ -1756,11 +1812,15 @@ static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
   if( pOp->kind==BEC_KIND_SCHEMA ){
     BecSchema *s = 0;
     rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, pzErr);
-    if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD ){
+    if( rc==SQLITE_OK && (s->action>=BEC_SCHEMA_ADD || s->action==BEC_SCHEMA_DROP) ){
       Anc anc;
       memset(&anc, 0, sizeof(anc));
       anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
-      rc = verdict_alter(p, g, &anc, s, pzReason);
+      if( s->action==BEC_SCHEMA_DROP ){
+        rc = verdict_drop(p, g, &anc, s, pzReason);
+      }else{
+        rc = verdict_alter(p, g, &anc, s, pzReason);
+      }
       anc_free(&anc);
     }else if( rc==SQLITE_OK ){
       rc = verdict_schema(p, s, pzReason);
@@ -1941,8 +2001,8 @@ int bec_crdt_name_taken(BecCtx *p, const char *zName, char **pzWhy){
   return rc;
 }
 
-/* 1 if schema op iSchema is the winner of its name: if it is a create, its
-** table is live (a drop wins too: the caller knows which it named). */
+/* 1 if create op iSchema is the incarnation its name shows (see "The
+** catalog"): live and not hidden by another incarnation. */
 static int is_live(BecCtx *p, int iSchema, int *pbLive){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_table WHERE seq=?1", &pStmt);
@@ -3396,8 +3456,9 @@ static int base_tables(BecCtx *p, BecGraph *g, const u8 *aCut, int **paSeq,
                                zLocked);
     }else if( rc==SQLITE_OK
            && bec_schema_decode(op.aPayload, op.nPayload, &sc, pzErr)==SQLITE_OK ){
+      /* (a name whose incarnations are all dropped shows none) */
       rc = bec_crdt_winner(p, sc->zName, &iWin);
-      if( rc==SQLITE_OK && (iWin<1 || iWin>g->nNode || !aCut[iWin]) ){
+      if( rc==SQLITE_OK && iWin && (iWin<1 || iWin>g->nNode || !aCut[iWin]) ){
         *pzWhy = sqlite3_mprintf("table %s is won by a schema op that is not "
                                  "below the checkpoint", sc->zName);
       }
@@ -3655,76 +3716,6 @@ static int show_hidden(BecCtx *p, char **pzErr){
   return rc;
 }
 
-/* Makes iNew (a create or drop op, or 0) the winner of zName: the table
-** on this replica follows (a new incarnation shown gets its rows from the
-** ops, whether arrival or validity made it win).  Names compare case-insensitively (ASCII), but what is shown - the
-** catalog's name, the virtual table's and its shadow table's spelling -
-** is exactly the winning op's: zName may be any spelling of it. */
-static int set_winner(BecCtx *p, const char *zName, int iOld, int iNew,
-                      const BecSchema *pNew, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc = SQLITE_OK;
-  int bOldLive = 0;
-  const char *zNew = pNew ? pNew->zName : zName;   /* the winner's spelling */
-
-  if( iOld ){
-    BecSchema *pOld = 0;
-    rc = bec_crdt_load_schema(p, iOld, &pOld, 0, pzErr);
-    if( rc==SQLITE_OK ) bOldLive = pOld->action==BEC_SCHEMA_CREATE;
-    bec_schema_free(pOld);
-  }
-  /* Drop the old incarnation first, while its catalog entry still lets
-  ** the virtual table connect; xDestroy sees that the stored ops make
-  ** another op the winner and signs nothing.  Inside xCreate or xDestroy
-  ** (bNested) the app's own statement is the DDL, and no other can run. */
-  if( rc==SQLITE_OK && bOldLive && !p->bNested ){
-    /* (a hidden table has no virtual table: the name is the app's) */
-    int bShown = 0;
-    rc = tab_shown(p, zName, &bShown);
-    if( rc==SQLITE_OK && bShown ){
-      char *zId = bec_sql_ident(zName, 0);
-      if( zId==0 ) return SQLITE_NOMEM;
-      rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
-      sqlite3_free(zId);
-    }
-  }
-  if( rc==SQLITE_OK && iOld ){
-    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_conflict WHERE tbl=?1", &pStmt);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int(pStmt, 1, iOld);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-    }
-  }
-  if( rc==SQLITE_OK ){
-    if( iNew ){
-      rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_table(name, seq) "
-                           "VALUES(?1, ?2)", &pStmt);
-      if( rc==SQLITE_OK ) sqlite3_bind_int(pStmt, 2, iNew);
-    }else{
-      rc = bec_ctx_stmt(p, "DELETE FROM bec_store_table WHERE name=?1", &pStmt);
-    }
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_text(pStmt, 1, zNew, (int)strlen(zNew), SQLITE_STATIC);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-    }
-  }
-  if( rc==SQLITE_OK && pNew && pNew->action==BEC_SCHEMA_CREATE
-   && !p->bNested ){
-    /* (with the columns its valid ADD ops gave it, if any) */
-    BecSchema *pShown = 0;
-    rc = bec_crdt_load_schema(p, iNew, &pShown, 0, pzErr);
-    if( rc==SQLITE_OK ) rc = show_table(p, iNew, pShown, pzErr);
-    bec_schema_free(pShown);
-  }
-  if( rc && *pzErr==0 ){
-    *pzErr = sqlite3_mprintf("bec: cannot apply the schema of table %s: %s",
-                             zName, bec_rc_text(p->db, rc));
-  }
-  return rc;
-}
-
 static int store_columns(BecCtx *p, int iSeq, const BecSchema *s){
   sqlite3_stmt *pStmt = 0;
   int rc = SQLITE_OK, i;
@@ -3747,53 +3738,299 @@ static int store_columns(BecCtx *p, int iSeq, const BecSchema *s){
   return rc;
 }
 
-/* The winner among every valid schema op for zName (0 if none). */
-static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
-                          int *piWin, BecSchema **ppWin, char **pzErr){
+/**************************************************************************
+** The catalog: which incarnation each name shows.
+**
+** An incarnation is a valid create op that the merge applies.  Its name is
+** a register (view_load: the greatest (depth, hash) of the create and its
+** RENAME TO ops); it is live until a valid drop lists it, and then stays
+** dropped.  Among the live incarnations of one name (case-insensitively)
+** the one whose name was set by the greater op is shown: bec_store_table
+** names it.  The others are hidden, their rows kept (derived from the
+** ops): they are shown when the collision goes away.  A drop lists the
+** incarnations its author had at the name, so a create of the name made
+** concurrently with it survives.  All of it is a function of the valid
+** ops: catalog_sync recomputes it whole after a create, a drop or a
+** RENAME TO, or a change of validity of one.
+*/
+typedef struct Inc Inc;
+struct Inc {
+  int iSeq;                   /* the create op */
+  int iNameSeq;               /* the op that gave it its name */
+  char *zName;                /* its name (sqlite3_malloc64, owned) */
+};
+
+static void incs_free(Inc *a, int n){
+  int i;
+  for(i=0; i<n; i++) sqlite3_free(a[i].zName);
+  sqlite3_free(a);
+}
+
+/* *paInc (incs_free it), *pnInc: every live incarnation. */
+static int incs_load(BecCtx *p, const BecGraph *g, Inc **paInc, int *pnInc,
+                     char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  int rc;
-  *piWin = 0;
-  *ppWin = 0;
+  Inc *a = 0;
+  int n = 0, rc;
+  *paInc = 0;
+  *pnInc = 0;
   rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op "
                                  "WHERE kind=5 ORDER BY seq", -1, &pStmt, 0);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    int x = sqlite3_column_int(pStmt, 0);
+    int x = sqlite3_column_int(pStmt, 0), bOk = 0;
     BecOp op;
     BecSchema *s = 0;
     u8 *aPlain = 0;               /* e2ee: the plaintext of an envelope */
     const char *zLocked = 0;
+    char *zWhy = 0;
+    View v;
     if( x<1 || x>g->nNode || !g->aNode[x].bValid ) continue;
+    if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 1),
+                             sqlite3_column_bytes(pStmt, 1)) ) continue;
     rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                        sqlite3_column_bytes(pStmt, 1), &op, pzErr);
     if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
-    if( rc==SQLITE_OK && zLocked ) continue;
-    if( rc==SQLITE_OK && bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr) ){
-      /* an undecryptable plaintext (a plaintext one is refused) */
-      sqlite3_free(*pzErr);
-      *pzErr = 0;
-      sqlite3_free(aPlain);
-      continue;
-    }
-    sqlite3_free(aPlain);
-    if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD ){
-      bec_schema_free(s);       /* (an alter wins no name) */
-      continue;
-    }
-    if( rc==SQLITE_OK && sqlite3_stricmp(s->zName, zName)==0 ){
-      int bOk = 0;
+    if( rc==SQLITE_OK && zLocked==0
+     && bec_schema_decode(op.aPayload, op.nPayload, &s, &zWhy)==SQLITE_OK
+     && s->action==BEC_SCHEMA_CREATE ){
       rc = schema_applies(p, x, s, &bOk);
-      if( !bOk ){ bec_schema_free(s); continue; }
     }
-    if( rc==SQLITE_OK && sqlite3_stricmp(s->zName, zName)==0
-     && (*piWin==0 || later(g, x, *piWin)) ){
-      *piWin = x;
-      bec_schema_free(*ppWin);
-      *ppWin = s;
-      s = 0;
+    sqlite3_free(zWhy);
+    sqlite3_free(aPlain);
+    if( rc==SQLITE_OK && bOk ){
+      rc = view_load(p, g, x, s, 0, &v, pzErr);
+      if( rc==SQLITE_OK && v.bTabDropped ){
+        view_free(&v);
+      }else if( rc==SQLITE_OK ){
+        Inc *aNew = sqlite3_realloc64(a, sizeof(Inc)*(sqlite3_uint64)(n+1));
+        if( aNew==0 ){
+          rc = SQLITE_NOMEM;
+        }else{
+          a = aNew;
+          a[n].iSeq = x;
+          a[n].iNameSeq = v.iTabSeq;
+          a[n].zName = sqlite3_mprintf("%s", v.zTab);
+          if( a[n].zName==0 ) rc = SQLITE_NOMEM;
+          n++;
+        }
+        view_free(&v);
+      }
     }
     bec_schema_free(s);
   }
-  sqlite3_finalize(pStmt);
+  {
+    int rc2 = sqlite3_finalize(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc ){
+    incs_free(a, n);
+    return rc;
+  }
+  *paInc = a;
+  *pnInc = n;
+  return SQLITE_OK;
+}
+
+/* The index in a of the incarnation shown at zName, -1 if none. */
+static int incs_winner(const BecGraph *g, const Inc *a, int n,
+                       const char *zName){
+  int i, iWin = -1;
+  for(i=0; i<n; i++){
+    if( sqlite3_stricmp(a[i].zName, zName) ) continue;
+    if( iWin<0 || later(g, a[i].iNameSeq, a[iWin].iNameSeq) ) iWin = i;
+  }
+  return iWin;
+}
+
+/* The incarnation shown at zName by the ops (0 if none), *ppWin its schema
+** as shown. */
+static int compute_winner(BecCtx *p, const BecGraph *g, const char *zName,
+                          int *piWin, BecSchema **ppWin, char **pzErr){
+  Inc *a = 0;
+  int n = 0, i, rc;
+  *piWin = 0;
+  *ppWin = 0;
+  rc = incs_load(p, g, &a, &n, pzErr);
+  i = rc==SQLITE_OK ? incs_winner(g, a, n, zName) : -1;
+  if( i>=0 ){
+    *piWin = a[i].iSeq;
+    rc = bec_crdt_load_schema(p, a[i].iSeq, ppWin, 0, pzErr);
+  }
+  incs_free(a, n);
+  return rc;
+}
+
+int bec_crdt_incarnations(BecCtx *p, const char *zName, u8 **paHash, int *pn,
+                          char **pzErr){
+  BecGraph *g = 0;
+  Inc *a = 0;
+  u8 *aHash = 0;
+  int n = 0, nOut = 0, i, j, rc;
+  *paHash = 0;
+  *pn = 0;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = incs_load(p, g, &a, &n, pzErr);
+  if( rc==SQLITE_OK ){
+    aHash = sqlite3_malloc64((sqlite3_uint64)(n+1)*BEC_HASH_BYTES);
+    if( aHash==0 ) rc = SQLITE_NOMEM;
+  }
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    const u8 *h = g->aNode[a[i].iSeq].aHash;
+    if( sqlite3_stricmp(a[i].zName, zName) ) continue;
+    /* ascending (the payload's canonical order): insertion sort */
+    for(j=nOut; j>0 && memcmp(&aHash[(j-1)*BEC_HASH_BYTES], h, BEC_HASH_BYTES)>0; j--){
+      memcpy(&aHash[j*BEC_HASH_BYTES], &aHash[(j-1)*BEC_HASH_BYTES], BEC_HASH_BYTES);
+    }
+    memcpy(&aHash[j*BEC_HASH_BYTES], h, BEC_HASH_BYTES);
+    nOut++;
+  }
+  incs_free(a, n);
+  if( rc ){
+    sqlite3_free(aHash);
+    return rc;
+  }
+  *paHash = aHash;
+  *pn = nOut;
+  return SQLITE_OK;
+}
+
+int bec_crdt_rename_judge(BecCtx *p, int iSchema, const char *zOld,
+                          const char *zNew, char **pzWhy){
+  BecGraph *g = 0;
+  Inc *a = 0;
+  char *zErr = 0;
+  int n = 0, i, rc;
+  *pzWhy = 0;
+  if( sqlite3_stricmp(zOld, zNew)==0 ){
+    *pzWhy = sqlite3_mprintf("table %s has that name already (names "
+                             "compare case-insensitively)", zOld);
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( bec_table_name_ok(zNew, (int)strlen(zNew), pzWhy) ){
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  rc = bec_graph_get(p, &g, &zErr);
+  if( rc==SQLITE_OK ) rc = incs_load(p, g, &a, &n, &zErr);
+  sqlite3_free(zErr);
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    if( a[i].iSeq!=iSchema && sqlite3_stricmp(a[i].zName, zNew)==0 ){
+      *pzWhy = sqlite3_mprintf("there is already a bec table named %s%s",
+          a[i].zName, incs_winner(g, a, n, zNew)==i ? "" : " (hidden)");
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+      break;
+    }
+  }
+  incs_free(a, n);
+  if( rc==SQLITE_OK && *pzWhy==0 ) rc = bec_crdt_name_taken(p, zNew, pzWhy);
+  return rc;
+}
+
+/* Makes the catalog and the virtual tables follow the incarnations: a
+** name whose shown incarnation changed drops the old one's virtual table
+** (first, so that names can be swapped) and shows the new one, with its
+** rows rebuilt from the ops (xCreate).  Inside xCreate, xDestroy or
+** xRename (bNested) the app's own statement is the DDL and no other can
+** run: only the catalog follows (a table left unshown is shown by
+** show_hidden).  Names compare case-insensitively (ASCII), but what is
+** shown - the catalog's name, the virtual table's and its shadow table's
+** spelling - is exactly the incarnation's. */
+static int catalog_sync(BecCtx *p, char **pzErr){
+  BecGraph *g = 0;
+  BecCrdt *pC = p->pCrdt;
+  sqlite3_stmt *pStmt = 0;
+  Inc *a = 0;
+  int n = 0, i, rc, nOld = 0;
+  struct CatRow { int iSeq; char *zName; } *aOld = 0;
+
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = incs_load(p, g, &a, &n, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_stmt(p, "SELECT name, seq FROM bec_store_table", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    int x = sqlite3_column_int(pStmt, 1), j;
+    void *pNew;
+    j = z ? incs_winner(g, a, n, z) : -1;
+    if( j>=0 && a[j].iSeq==x && strcmp(a[j].zName, z)==0 ) continue;
+    pNew = sqlite3_realloc64(aOld, sizeof(*aOld)*(sqlite3_uint64)(nOld+1));
+    if( pNew==0 ){ rc = SQLITE_NOMEM; break; }
+    aOld = pNew;
+    aOld[nOld].iSeq = x;
+    aOld[nOld].zName = sqlite3_mprintf("%s", z ? z : "");
+    if( aOld[nOld++].zName==0 ) rc = SQLITE_NOMEM;
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);   /* (before any DDL) */
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  /* The names whose incarnation changed lose the old one. */
+  for(i=0; rc==SQLITE_OK && i<nOld; i++){
+    int bShown = 0;
+    if( !p->bNested ) rc = tab_shown(p, aOld[i].zName, &bShown);
+    if( rc==SQLITE_OK && bShown ){
+      /* (its xDestroy signs nothing: bRedeclare) */
+      char *zId = bec_sql_ident(aOld[i].zName, 0);
+      if( zId==0 ){
+        rc = SQLITE_NOMEM;
+      }else{
+        int bWas = pC ? pC->bRedeclare : 0;
+        if( pC ) pC->bRedeclare = 1;
+        rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
+        if( pC ) pC->bRedeclare = bWas;
+        sqlite3_free(zId);
+      }
+    }
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "DELETE FROM bec_store_conflict WHERE tbl=?1", &pStmt);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pStmt, 1, aOld[i].iSeq);
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+      }
+    }
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "DELETE FROM bec_store_table WHERE name=?1", &pStmt);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_text(pStmt, 1, aOld[i].zName, -1, SQLITE_STATIC);
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+      }
+    }
+  }
+  /* Then every name shows its incarnation. */
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int bHave = 0;
+    BecSchema *pShown = 0;
+    if( incs_winner(g, a, n, a[i].zName)!=i ) continue;
+    rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_table WHERE seq=?1 "
+                         "AND name=?2 COLLATE BINARY", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, a[i].iSeq);
+      sqlite3_bind_text(pStmt, 2, a[i].zName, -1, SQLITE_STATIC);
+      bHave = sqlite3_step(pStmt)==SQLITE_ROW;
+      rc = sqlite3_reset(pStmt);
+    }
+    if( rc || bHave ) continue;
+    rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_table(name, seq) "
+                         "VALUES(?1, ?2)", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_text(pStmt, 1, a[i].zName, -1, SQLITE_STATIC);
+      sqlite3_bind_int(pStmt, 2, a[i].iSeq);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+    if( rc==SQLITE_OK && !p->bNested ){
+      rc = bec_crdt_load_schema(p, a[i].iSeq, &pShown, 0, pzErr);
+      if( rc==SQLITE_OK ) rc = show_table(p, a[i].iSeq, pShown, pzErr);
+      bec_schema_free(pShown);
+    }
+  }
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot apply the schema ops: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  for(i=0; i<nOld; i++) sqlite3_free(aOld[i].zName);
+  sqlite3_free(aOld);
+  incs_free(a, n);
   return rc;
 }
 
@@ -3894,6 +4131,30 @@ static int alter_stored(BecCtx *p, int iSeq, const BecSchema *s, int bValid,
   return rc;
 }
 
+/* Records drop or RENAME TO op iSeq (schema s, not ignored) among the ops
+** of each incarnation it names (bec_store_alter; view_load reads them). */
+static int incarnation_ops(BecCtx *p, int iSeq, const BecSchema *s){
+  sqlite3_stmt *pStmt = 0;
+  int rc = SQLITE_OK, i;
+  int n = s->action==BEC_SCHEMA_DROP ? s->nDrop : 1;
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int iCreate = 0;
+    rc = bec_dag_seq_of(p, s->action==BEC_SCHEMA_DROP
+                           ? &s->aDrop[i*BEC_HASH_BYTES] : s->aCreate, &iCreate);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_alter(tbl, seq) "
+                           "VALUES(?1, ?2)", &pStmt);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iCreate);
+      sqlite3_bind_int(pStmt, 2, iSeq);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
 static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   BecSchema *s = 0;
@@ -3901,7 +4162,7 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecOp op = *pOp;
   u8 *aPlain = 0;
   const char *zLocked = 0;
-  int rc, iOld = 0;
+  int rc;
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ){
     /* e2ee: a locked or undecryptable schema op is ignored with why; so is
@@ -3924,21 +4185,15 @@ static int on_schema(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     bec_schema_free(s);
     return rc;
   }
-  if( s->action>=BEC_SCHEMA_ADD ){
+  if( s->action>=BEC_SCHEMA_ADD && s->action!=BEC_SCHEMA_RETABLE ){
     /* An alter: the table it alters, not a name, is what it changes. */
     rc = alter_stored(p, iSeq, s, g->aNode[iSeq].bValid, pzErr);
     bec_schema_free(s);
     return rc;
   }
   if( s->action==BEC_SCHEMA_CREATE ) rc = store_columns(p, iSeq, s);
-  if( rc==SQLITE_OK && g->aNode[iSeq].bValid ){
-    rc = bec_crdt_winner(p, s->zName, &iOld);
-    /* (a damaged catalog must not index the graph) */
-    if( rc==SQLITE_OK && (iOld<0 || iOld>g->nNode) ) rc = SQLITE_CORRUPT;
-    if( rc==SQLITE_OK && (iOld==0 || later(g, iSeq, iOld)) ){
-      rc = set_winner(p, s->zName, iOld, iSeq, s, pzErr);
-    }
-  }
+  else rc = incarnation_ops(p, iSeq, s);
+  if( rc==SQLITE_OK && g->aNode[iSeq].bValid ) rc = catalog_sync(p, pzErr);
   bec_schema_free(s);
   return rc;
 }
@@ -4066,6 +4321,7 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int *aTbl = 0;          /* incarnations to rebuild */
   int nTbl = 0, nTblAlloc = 0;
+  int bCatalog = 0;       /* a create, drop or RENAME TO changed validity */
   int rc, i, j;
 
   rc = bec_crdt_get(p, &pC);
@@ -4128,16 +4384,19 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
       sqlite3_free(zReason);
     }
     if( rc==SQLITE_OK && op.kind==BEC_KIND_SCHEMA ){
-      BecSchema *s = 0, *pWin = 0;
-      int iOld = 0, iWin = 0;
+      BecSchema *s = 0;
       rc = bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr);
       if( rc==SQLITE_OK && bUnlocked && s->action==BEC_SCHEMA_CREATE ){
         rc = store_columns(p, x, s);
+      }else if( rc==SQLITE_OK && bUnlocked && (s->action==BEC_SCHEMA_DROP
+                                            || s->action==BEC_SCHEMA_RETABLE) ){
+        rc = incarnation_ops(p, x, s);
       }
       /* s is a copy: end the read of the op's row now, or the DROP TABLE
-      ** of set_winner finds this statement active (SQLITE_LOCKED). */
+      ** of catalog_sync finds this statement active (SQLITE_LOCKED). */
       sqlite3_reset(pStmt);
-      if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD ){
+      if( rc==SQLITE_OK && s->action>=BEC_SCHEMA_ADD
+       && s->action!=BEC_SCHEMA_RETABLE ){
         int bIgnored = 0;
         sqlite3_stmt *pI = 0;
         rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_ignored WHERE seq=?1", &pI);
@@ -4153,13 +4412,19 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
         sqlite3_free(aPlain);
         continue;
       }
-      if( rc==SQLITE_OK ) rc = bec_crdt_winner(p, s->zName, &iOld);
-      if( rc==SQLITE_OK ) rc = compute_winner(p, g, s->zName, &iWin, &pWin, pzErr);
-      if( rc==SQLITE_OK && iWin!=iOld ){
-        rc = set_winner(p, s->zName, iOld, iWin, pWin, pzErr);
+      /* (a create, a drop or a RENAME TO: the catalog follows, once) */
+      if( rc==SQLITE_OK ){
+        int bIgnored = 0;
+        sqlite3_stmt *pI = 0;
+        rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_ignored WHERE seq=?1", &pI);
+        if( rc==SQLITE_OK ){
+          sqlite3_bind_int(pI, 1, x);
+          bIgnored = sqlite3_step(pI)==SQLITE_ROW;
+          rc = sqlite3_reset(pI);
+        }
+        if( !bIgnored ) bCatalog = 1;
       }
       bec_schema_free(s);
-      bec_schema_free(pWin);
     }else if( rc==SQLITE_OK ){
       BecWriteReader wr;
       /* The feed: every row op x wrote may have changed. */
@@ -4186,6 +4451,7 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
     sqlite3_free(aPlain);
     sqlite3_reset(pStmt);
   }
+  if( rc==SQLITE_OK && bCatalog ) rc = catalog_sync(p, pzErr);
   for(i=0; rc==SQLITE_OK && i<nTbl; i++){
     int bLive = 0;
     rc = is_live(p, aTbl[i], &bLive);
@@ -4226,6 +4492,27 @@ static int crdt_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
     BecSchema *s = 0;
     char *zWhy = 0;
     rc = bec_schema_decode(pOp->aPayload, pOp->nPayload, &s, &zWhy);
+    if( rc==SQLITE_OK && s->action==BEC_SCHEMA_DROP ){
+      /* A drop lists the incarnations its author had: each is in its
+      ** causal past, or the op is malformed. */
+      int i;
+      rc = bec_graph_get(p, &g, pzErr);
+      if( rc==SQLITE_OK ){
+        memset(&anc, 0, sizeof(anc));
+        anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
+        for(i=0; rc==SQLITE_OK && i<s->nDrop; i++){
+          int iSeq = 0;
+          rc = bec_dag_seq_of(p, &s->aDrop[i*BEC_HASH_BYTES], &iSeq);
+          if( rc==SQLITE_OK && (iSeq<1 || iSeq>g->nNode
+                                || !anc_covers(&anc, iSeq, &rc)) && rc==SQLITE_OK ){
+            zWhy = sqlite3_mprintf("malformed: a drop lists an incarnation "
+                                   "that is not in its causal past");
+            rc = zWhy ? BEC_MALFORMED : SQLITE_NOMEM;
+          }
+        }
+        anc_free(&anc);
+      }
+    }
     bec_schema_free(s);
     if( rc==BEC_MALFORMED ){
       bec_verdict_set(pV, rc, "%s", zWhy ? zWhy : "malformed: bad schema "

@@ -632,8 +632,11 @@ static void pack_preds(BecBuf *pBuf, const int *aSeq, int n, int *pRc){
 }
 
 /* Stores a fully checked op and derives what follows from it. */
+/* bAdminOp: a data op that a deriver found to be an admin op by its
+** payload (BecVerdict.bAdminOp): its role column says admin, which is how
+** membership knows it needs an admin grant (bec_member.c, need_of). */
 static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
-                    const int *aPredSeq, char **pzErr){
+                    const int *aPredSeq, int bAdminOp, char **pzErr){
   BecGraph *g = 0;
   sqlite3_stmt *pStmt = 0;
   BecNode node;
@@ -647,7 +650,7 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   if( rc ) return rc;
   memcpy(node.aHash, aHash, BEC_HASH_BYTES);
   node.kind = (u8)pOp->kind;
-  node.role = (u8)pOp->role;
+  node.role = (u8)(bAdminOp && pOp->role==0 ? BEC_ROLE_ADMIN : pOp->role);
   node.nPred = pOp->nPred;
   node.bValid = 1;
   for(i=0; i<pOp->nPred; i++){
@@ -758,6 +761,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   int nMissing = 0;
   int bFound = 0;
   int bHeaderOnly = 0;
+  int bAdminOp = 0;              /* a deriver found an admin op (X10) */
   int rc, i;
 
   *peOutcome = 0;
@@ -796,7 +800,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     return SQLITE_OK;
   }
   if( rc==SQLITE_OK ){
-    BecVerdict v = {0, 0};
+    BecVerdict v = {0, 0, 0};
     rc = check_group(p, &op, aHash, aGroupId, &v);
     if( rc==SQLITE_OK && v.rc ){
       *pzErr = v.zReason;
@@ -840,7 +844,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   /* The derivers' verdicts, in order: authorization (membership) first. */
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
     const BecDeriver *d = p->apDeriver[i];
-    BecVerdict v = {0, 0};
+    BecVerdict v = {0, 0, 0};
     if( d->xAdmit==0 || !deriver_wants(d, op.kind) || bHeaderOnly ) continue;
     rc = d->xAdmit(p, &op, aPredSeq, &v, pzErr);
     if( rc==SQLITE_OK && v.rc ){
@@ -848,11 +852,12 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
       *pbRejected = REJECT_OP;
       return v.rc;
     }
+    if( v.bAdminOp ) bAdminOp = 1;
     bec_verdict_clear(&v);
   }
   if( rc==SQLITE_OK ){
     *pbStoring = 1;   /* from here on, cached state changes with storage */
-    rc = store_op(p, &op, aHash, aPredSeq, pzErr);
+    rc = store_op(p, &op, aHash, aPredSeq, bAdminOp, pzErr);
   }
   if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_STORED;
   return rc;
@@ -1326,7 +1331,9 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
      || aAuthorKey==0 || memcmp(aAuthorKey, op.aAuthor, BEC_PUBKEY_BYTES)
      || (op.aTarget!=0)!=(aTargetKey!=0)
      || (op.aTarget && memcmp(aTargetKey, op.aTarget, BEC_PUBKEY_BYTES))
-     || op.role!=sqlite3_column_int(pStmt, 6) ){
+     || (op.role!=sqlite3_column_int(pStmt, 6)
+         && !(op.kind==BEC_KIND_WRITE && op.role==0     /* (an admin op) */
+              && sqlite3_column_int(pStmt, 6)==BEC_ROLE_ADMIN)) ){
       report(&out, &nProblem, &rc, "op %s: columns disagree with its body", zHex);
     }
     if( iSeq<1 || iSeq>g->nNode || g->aNode[iSeq].nPred!=op.nPred ){

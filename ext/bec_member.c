@@ -242,6 +242,8 @@ static int need_level(int kind, int bSelf){
   return LEVEL_MEMBER;
 }
 static int need_of(const BecNode *n){
+  /* a write to a write='admin' table: an admin op (bec_dag.c store_op) */
+  if( n->kind==BEC_KIND_WRITE && n->role==BEC_ROLE_ADMIN ) return LEVEL_ADMIN;
   return need_level(n->kind, is_addrem(n) && n->iTarget==n->iAuthor);
 }
 /* Rule 3: an add that gives less than an op needs cancels the author's

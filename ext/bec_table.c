@@ -13,7 +13,8 @@
 **   UPDATE todos SET done=1 WHERE id='a';                -- another
 **   SELECT * FROM todos WHERE id='a';                    -- a key lookup
 **   SELECT * FROM bec_conflicts;                         -- lost values
-**   DROP TABLE todos;                                    -- a schema op
+**   ALTER TABLE todos RENAME TO tasks;    -- a RENAME TO op (xRename)
+**   DROP TABLE tasks;                     -- a drop listing its incarnations
 **
 ** Rows live in the shadow table "<name>_rows" (see bec_crdt.c), keyed by
 ** the primary key: a single INTEGER key is the shadow table's rowid, any
@@ -814,23 +815,24 @@ static int declare(sqlite3 *db, const BecSchema *s){
   return rc;
 }
 
-/* Appends a local schema op (create or drop) from xCreate or xDestroy. */
-static int append_schema(BecCtx *p, const BecSchema *s, u8 *aHash, char **pzErr){
+/* Appends a local schema op.  bDDL: from xCreate, xDestroy or xRename,
+** whose statement is the DDL of the op (the merge runs none: bNested);
+** else (bec_alter) the merge declares the tables the op changes. */
+static int append_schema(BecCtx *p, const BecSchema *s, int bDDL, u8 *aHash,
+                         char **pzErr){
   BecCrdt *pC = p->pCrdt;
   BecBuf pay;
   int rc = SQLITE_OK;
   int bNested = p->bNested;
   if( pC->bTxn && pC->nChange>0 ){
     *pzErr = sqlite3_mprintf("bec: commit the writes to bec tables before "
-        "creating or dropping a bec table in the same transaction");
+        "creating, altering or dropping a bec table in the same transaction");
     return SQLITE_ERROR;
   }
   memset(&pay, 0, sizeof(pay));
   bec_schema_encode(&pay, s, &rc);
   if( rc ) return rc;
-  /* Inside xCreate or xDestroy: this statement is the DDL of the op, and
-  ** the merge runs none (bNested). */
-  p->bNested = 1;
+  if( bDDL ) p->bNested = 1;
   {
     /* e2ee: in an encrypted group the op carries the envelope. */
     BecBuf sealed;
@@ -906,7 +908,7 @@ static int tabInit(sqlite3 *db, BecCtx *p, int bCreate, int argc,
     {
       BecSchema *pNew = 0;
       rc = parse_args(p, BEC_SCHEMA_CREATE, zName, argc-3, &argv[3], &pNew, &zErr);
-      if( rc==SQLITE_OK ) rc = append_schema(p, pNew, aHash, &zErr);
+      if( rc==SQLITE_OK ) rc = append_schema(p, pNew, 1, aHash, &zErr);
       bec_schema_free(pNew);
     }
     if( rc==SQLITE_OK ) rc = bec_dag_seq_of(p, aHash, &iSchema);
@@ -988,31 +990,43 @@ static int tabDisconnect(sqlite3_vtab *pVtab){
   return SQLITE_OK;
 }
 
+/* Finalizes the cached scans of t: before DDL on its shadow table. */
+static void scans_free(BecTab *t){
+  int i;
+  for(i=0; i<BEC_TAB_NSCAN; i++){
+    sqlite3_finalize(t->aScan[i].pStmt);
+    t->aScan[i].pStmt = 0;
+  }
+}
+
 static int tabDestroy(sqlite3_vtab *pVtab){
   BecTab *t = (BecTab*)pVtab;
   BecCtx *p = t->pCtx;
   char *zErr = 0;
-  int rc, i, iWin = 0;
-  /* Which op wins the name, by the stored ops?  The merge drops a table
-  ** when another op wins it (stored already, the catalog not yet told); a
-  ** DROP TABLE of the table that still wins is the app's: sign it first. */
+  int rc, iWin = 0;
+  /* Which incarnation does the name show, by the stored ops?  The merge
+  ** drops a virtual table when the name shows another one or none (stored
+  ** already, the catalog not yet told); a DROP TABLE of the one still
+  ** shown is the app's: sign it first. */
   rc = bec_crdt_winner_of_ops(p, t->pSchema->zName, &iWin, &zErr);
   /* (the merge declaring the table again with other columns: an alter) */
   if( rc==SQLITE_OK && p->pCrdt && p->pCrdt->bRedeclare ) iWin = 0;
   if( rc==SQLITE_OK && iWin==t->iSchema ){
+    /* The drop lists the incarnations of the name here, shown or hidden:
+    ** a create of the name made concurrently survives it. */
     BecSchema *s = 0;
     u8 aHash[BEC_HASH_BYTES];
     const char *zName = t->pSchema->zName;
     rc = bec_schema_new(BEC_SCHEMA_DROP, zName, (int)strlen(zName), 0, 0, 0, 0,
                         0, 0, &s);
-    if( rc==SQLITE_OK ) rc = append_schema(p, s, aHash, &zErr);
+    if( rc==SQLITE_OK ){
+      rc = bec_crdt_incarnations(p, zName, &s->aDrop, &s->nDrop, &zErr);
+    }
+    if( rc==SQLITE_OK ) rc = append_schema(p, s, 1, aHash, &zErr);
     bec_schema_free(s);
   }
   if( rc==SQLITE_OK ){
-    for(i=0; i<BEC_TAB_NSCAN; i++){
-      sqlite3_finalize(t->aScan[i].pStmt);
-      t->aScan[i].pStmt = 0;
-    }
+    scans_free(t);
     rc = bec_crdt_shadow_drop(t, &zErr);
   }
   if( rc ){
@@ -2089,10 +2103,64 @@ static int tabRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   return SQLITE_OK;
 }
 
+/* The RENAME TO op of incarnation iSchema (create op aCreate, shown as
+** zOld) to zNew, in *ppOp, after the checks of this replica's view. */
+static int retable_op(BecCtx *p, int iSchema, const u8 *aCreate,
+                      const char *zOld, const char *zNew, BecSchema **ppOp,
+                      char **pzErr){
+  char *zWhy = 0;
+  int rc = bec_crdt_rename_judge(p, iSchema, zOld, zNew, &zWhy);
+  *ppOp = 0;
+  if( rc==SQLITE_OK && zWhy ){
+    *pzErr = sqlite3_mprintf("RENAME TO %s: %s", zNew, zWhy);
+    sqlite3_free(zWhy);
+    return SQLITE_ERROR;
+  }
+  if( rc ) return rc;
+  rc = bec_schema_new(BEC_SCHEMA_RETABLE, zNew, (int)strlen(zNew), 0, 0, 0, 0,
+                      0, 0, ppOp);
+  if( rc==SQLITE_OK ) memcpy((*ppOp)->aCreate, aCreate, BEC_HASH_BYTES);
+  return rc;
+}
+
+/* ALTER TABLE t RENAME TO u: signs a RENAME TO op (admins only), then
+** renames the shadow table as SQLite renames the virtual table. */
 static int tabRename(sqlite3_vtab *pVtab, const char *zNew){
-  set_error(pVtab, sqlite3_mprintf("bec: bec tables cannot be renamed (a "
-      "rename is not a replicated op); create a new table and copy the rows"));
-  return SQLITE_ERROR;
+  BecTab *t = (BecTab*)pVtab;
+  BecCtx *p = t->pCtx;
+  BecSchema *pOp = 0;
+  char *zErr = 0;
+  u8 aHash[BEC_HASH_BYTES];
+  int rc = retable_op(p, t->iSchema, t->aSchemaHash, t->pSchema->zName, zNew,
+                      &pOp, &zErr);
+  if( rc==SQLITE_OK ) rc = append_schema(p, pOp, 1, aHash, &zErr);
+  bec_schema_free(pOp);
+  if( rc==SQLITE_OK ){
+    char *zOld = bec_sql_ident(t->pSchema->zName, "_rows");
+    char *zTo = bec_sql_ident(zNew, "_rows");
+    char *zSql = zOld && zTo ? sqlite3_mprintf("ALTER TABLE main.%s RENAME "
+                                               "TO %s", zOld, zTo) : 0;
+    bec_tab_stmts_free(t);
+    scans_free(t);
+    rc = zSql ? bec_ctx_exec(p, zSql, &zErr) : SQLITE_NOMEM;
+    if( rc==SQLITE_OK ){
+      /* (SQLite connects the table again under its new name) */
+      char *zRows = sqlite3_mprintf("main.%s", zTo);
+      if( zRows ){
+        sqlite3_free(t->zRows);
+        t->zRows = zRows;
+      }
+    }
+    sqlite3_free(zSql);
+    sqlite3_free(zOld);
+    sqlite3_free(zTo);
+  }
+  if( rc ){
+    set_error(pVtab, zErr ? zErr : sqlite3_mprintf("bec: cannot rename table "
+              "%s: %s", t->pSchema->zName, bec_rc_text(p->db, rc)));
+    return rc;
+  }
+  return SQLITE_OK;
 }
 
 static int tabShadowName(const char *zName){
@@ -2119,7 +2187,7 @@ static sqlite3_module becModule = {
   tabCommit,
   tabRollback,
   0,                  /* xFindFunction */
-  tabRename,          /* refused */
+  tabRename,          /* signs a RENAME TO op */
   tabSavepoint,
   tabRelease,
   tabRollbackTo,
@@ -2297,8 +2365,9 @@ static const BecTableDef columnsDef = {
 /**************************************************************************
 ** bec_alter(table, change): schema evolution (docs/tables.md).  Signs one
 ** schema op naming the table's create op; every replica then shows the
-** changed columns, with the rows kept.  Supported: ADD COLUMN <column
-** definition>.  Returns the op's id (hex).
+** changed columns or name, with the rows kept.  Supported: ADD COLUMN
+** <column definition>, RENAME COLUMN a TO b, DROP COLUMN c, RENAME TO u.
+** Returns the op's id (hex).
 */
 /* "RENAME [COLUMN] a TO b" or "DROP [COLUMN] c" at z, for table s (shown
 ** schema, create op aCreate): the alter op in *ppOp, naming the column by
@@ -2416,13 +2485,30 @@ static void alterFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       if( s->opts & BEC_OPT_STRICT ) azArg[nArg++] = "strict=1";
       if( s->opts & BEC_OPT_ADMIN ) azArg[nArg++] = "write='admin'";
       rc = parse_args(p, BEC_SCHEMA_ADD, s->zName, nArg, azArg, &pAdd, &zErr);
-    }else if( word_is(z, "DROP")
-           || (word_is(z, "RENAME") && !word_is(z+6+strspn(z+6, " \t\n\r"), "TO")) ){
+    }else if( word_is(z, "RENAME") && word_is(z+6+strspn(z+6, " \t\n\r"), "TO") ){
+      /* RENAME TO u: the table's name (a register, like a column's) */
+      char zNew[BEC_TABLE_MAX_NAME+1];
+      z += 6;
+      while( is_space(*z) ) z++;
+      z += 2;
+      if( read_ident(&z, zNew, sizeof(zNew))<=0 ){
+        zErr = sqlite3_mprintf("RENAME TO u: the new name is missing");
+        rc = SQLITE_ERROR;
+      }
+      while( rc==SQLITE_OK && is_space(*z) ) z++;
+      if( rc==SQLITE_OK && *z ){
+        zErr = sqlite3_mprintf("unexpected \"%s\" after the new name", z);
+        rc = SQLITE_ERROR;
+      }
+      if( rc==SQLITE_OK ){
+        rc = retable_op(p, iSchema, aCreate, s->zName, zNew, &pAdd, &zErr);
+      }
+    }else if( word_is(z, "DROP") || word_is(z, "RENAME") ){
       rc = alter_column(p, s, aCreate, z, &pAdd, &zErr);
     }else{
       zErr = sqlite3_mprintf("unsupported change \"%s\" (supported: ADD "
-          "COLUMN <column definition>, RENAME COLUMN a TO b, DROP COLUMN c; "
-          "RENAME TO is not supported yet)", z);
+          "COLUMN <column definition>, RENAME COLUMN a TO b, DROP COLUMN c, "
+          "RENAME TO u)", z);
       rc = SQLITE_ERROR;
     }
   }
@@ -2438,23 +2524,9 @@ static void alterFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       sqlite3_free(zWhy);
     }
   }
-  if( rc==SQLITE_OK ){
-    BecBuf pay, sealed;
-    memset(&pay, 0, sizeof(pay));
-    memset(&sealed, 0, sizeof(sealed));
-    bec_schema_encode(&pay, pAdd, &rc);
-    /* e2ee: in an encrypted group the op carries the envelope.  Not
-    ** nested: the merge declares the table again (alter_show). */
-    if( rc==SQLITE_OK ){
-      rc = bec_e2ee_seal(p, BEC_KIND_SCHEMA, pay.a, pay.n, 1, &sealed, &zErr);
-    }
-    if( rc==SQLITE_OK ){
-      rc = bec_dag_append(p, BEC_KIND_SCHEMA, sealed.n ? sealed.a : pay.a,
-                          sealed.n ? sealed.n : pay.n, aHash, &zErr);
-    }
-    bec_buf_free(&sealed);
-    bec_buf_free(&pay);
-  }
+  /* Not nested: the merge declares the table again (alter_show) or
+  ** under its new name (catalog_sync). */
+  if( rc==SQLITE_OK ) rc = append_schema(p, pAdd, 0, aHash, &zErr);
   bec_schema_free(s);
   bec_schema_free(pAdd);
   if( rc ) bec_fn_error_in(ctx, "bec_alter", rc, zErr);

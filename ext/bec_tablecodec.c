@@ -2,10 +2,13 @@
 ** bec_tablecodec.c - the payloads of schema and write ops: bytes in, bytes
 ** out, no tables.  docs/tables.md specifies the same bytes for humans:
 **
-**   schema  := version:u8 (=2) action:u8 (1 create, 2 drop, 3 add column,
-**              4 rename column, 5 drop column)
-**              name_len:varint name
-**              [actions 3, 4, 5] create_hash:32 bytes (the table altered)
+**   schema  := version:u8 (=3) action:u8 (1 create, 2 drop, 3 add column,
+**              4 rename column, 5 drop column, 6 rename table)
+**              name_len:varint name (action 6: the new name)
+**              [action 2] n_drop:varint (1..BEC_DROP_MAX) create_hash:32
+**              bytes * n_drop (the incarnations dropped: create ops,
+**              ascending, distinct)
+**              [actions 3, 4, 5, 6] create_hash:32 bytes (the table altered)
 **              [actions 4, 5] target:32 bytes index:varint (the column's
 **              id: the create or add column op that introduced it, and its
 **              index there)  [action 4] new_len:varint new_name
@@ -22,7 +25,8 @@
 **              read:ceil(n_col/8) bytes (the columns the expression reads)
 **
 **   A column's id is (the create op, its index in it): writes name columns
-**   by that index.  Version 1 schema payloads (no constraints) are refused.
+**   by that index.  Version 1 (no constraints) and 2 (a drop naming a
+**   table, not its incarnations) schema payloads are refused.
 **
 **   write   := version:u8 (=2) n_table:varint (>=1)
 **              schema_hash:32 bytes * n_table  (create ops, distinct)
@@ -374,6 +378,7 @@ void bec_schema_free(BecSchema *p){
     for(i=0; p->apAdd && i<p->nCol-p->nBase; i++) bec_schema_free(p->apAdd[i]);
     bec_schema_free(p->pBase);
     sqlite3_free(p->pAdd);
+    sqlite3_free(p->aDrop);
     sqlite3_free(p->pExtra);
   }
   sqlite3_free(p);
@@ -553,7 +558,9 @@ int bec_schema_new(int action, const char *zName, int nName, int nCol,
 ** malformed (refused at acceptance): no write could name it. */
 static int schema_shape(const BecSchema *p, char **pzErr){
   int i, j;
-  if( p->action==BEC_SCHEMA_DROP ) return SQLITE_OK;
+  if( p->action==BEC_SCHEMA_DROP || p->action==BEC_SCHEMA_RETABLE ){
+    return SQLITE_OK;
+  }
   if( p->action==BEC_SCHEMA_RENAME || p->action==BEC_SCHEMA_DROPCOL ){
     return SQLITE_OK;           /* (the decoder gives them their shape) */
   }
@@ -758,7 +765,9 @@ int bec_schema_check(const BecSchema *p, char **pzErr){
   int i, j;
   int rc = schema_shape(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_table_name_ok(p->zName, (int)strlen(p->zName), pzErr);
-  if( rc || p->action==BEC_SCHEMA_DROP ) return rc;
+  if( rc || p->action==BEC_SCHEMA_DROP || p->action==BEC_SCHEMA_RETABLE ){
+    return rc;
+  }
   for(i=0; i<p->nCol; i++){
     const BecColumn *c = &p->aCol[i];
     if( !name_ok((const u8*)c->zName, (int)strlen(c->zName)) ){
@@ -788,7 +797,13 @@ void bec_schema_encode(BecBuf *pBuf, const BecSchema *p, int *pRc){
   bec_buf_append_u8(pBuf, (u8)p->action, pRc);
   bec_buf_append_varint(pBuf, (u64)n, pRc);
   bec_buf_append(pBuf, p->zName, n, pRc);
+  if( p->action==BEC_SCHEMA_DROP ){
+    bec_buf_append_varint(pBuf, (u64)p->nDrop, pRc);
+    bec_buf_append(pBuf, p->aDrop, p->nDrop*BEC_HASH_BYTES, pRc);
+    return;
+  }
   if( p->action>=BEC_SCHEMA_ADD ) bec_buf_append(pBuf, p->aCreate, BEC_HASH_BYTES, pRc);
+  if( p->action==BEC_SCHEMA_RETABLE ) return;
   if( p->action==BEC_SCHEMA_RENAME || p->action==BEC_SCHEMA_DROPCOL ){
     bec_buf_append(pBuf, p->aTarget, BEC_HASH_BYTES, pRc);
     bec_buf_append_varint(pBuf, (u64)p->iTarget, pRc);
@@ -799,7 +814,6 @@ void bec_schema_encode(BecBuf *pBuf, const BecSchema *p, int *pRc){
     }
     return;
   }
-  if( p->action==BEC_SCHEMA_DROP ) return;
   bec_buf_append_varint(pBuf, (u64)p->nCol, pRc);
   for(i=0; i<p->nCol; i++){
     int nc = (int)strlen(p->aCol[i].zName);
@@ -847,8 +861,8 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   int rc;
   BecSchema *p = 0;
   BecSchemaDecl *pD = 0;
-  const u8 *aCreate = 0, *aTarget = 0;
-  int iTarget = 0;
+  const u8 *aCreate = 0, *aTarget = 0, *aDrop = 0;
+  int iTarget = 0, nDrop = 0;
 
   *pp = 0;
   rd.a = a; rd.n = n; rd.i = 0;
@@ -856,18 +870,31 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   if( rc==SQLITE_OK && version!=BEC_SCHEMA_FORMAT ){
     *pzErr = sqlite3_mprintf("malformed: schema payload version %d: this bec "
         "reads version %d only (%s)", version, BEC_SCHEMA_FORMAT,
-        version<BEC_SCHEMA_FORMAT ? "tables declared before constraints "
-        "must be declared again" : "made by a newer bec");
+        version<BEC_SCHEMA_FORMAT ? "made by an older bec, before drops "
+        "listed the incarnations they drop: declare the tables again"
+        : "made by a newer bec");
     return BEC_MALFORMED;
   }
   pD = sqlite3_malloc64(sizeof(BecSchemaDecl));
   if( pD==0 ) return SQLITE_NOMEM;
   memset(pD, 0, sizeof(*pD));
   if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &action);
-  if( rc==SQLITE_OK && (action<BEC_SCHEMA_CREATE || action>BEC_SCHEMA_DROPCOL) ){
+  if( rc==SQLITE_OK && (action<BEC_SCHEMA_CREATE || action>BEC_SCHEMA_RETABLE) ){
     rc = BEC_MALFORMED;
   }
   if( rc==SQLITE_OK ) rc = read_str(&rd, BEC_TABLE_MAX_NAME, &zName, &nName);
+  if( rc==SQLITE_OK && action==BEC_SCHEMA_DROP ){
+    u64 nD = 0;
+    rc = bec_read_varint(&rd, &nD, BEC_DROP_MAX);
+    if( rc==SQLITE_OK && nD<1 ) rc = BEC_MALFORMED;
+    if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nD*BEC_HASH_BYTES, &aDrop);
+    /* ascending, hence distinct: the one canonical list */
+    for(i=1; rc==SQLITE_OK && i<(int)nD; i++){
+      if( memcmp(&aDrop[(i-1)*BEC_HASH_BYTES], &aDrop[i*BEC_HASH_BYTES],
+                 BEC_HASH_BYTES)>=0 ) rc = BEC_MALFORMED;
+    }
+    nDrop = (int)nD;
+  }
   if( rc==SQLITE_OK && action>=BEC_SCHEMA_ADD ){
     rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &aCreate);
   }
@@ -946,8 +973,18 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   }
   rc = bec_schema_new(action, zName, nName, (int)nCol, azCol, anCol, azType,
                       anType, aiPk, &p);
-  if( action==BEC_SCHEMA_RENAME || action==BEC_SCHEMA_DROPCOL ){
+  if( action==BEC_SCHEMA_RENAME || action==BEC_SCHEMA_DROPCOL
+   || action==BEC_SCHEMA_RETABLE ){
     pD->iCheckVersion = BEC_CHECK_VERSION;
+  }
+  if( rc==SQLITE_OK && nDrop ){
+    p->aDrop = sqlite3_malloc64((sqlite3_uint64)nDrop*BEC_HASH_BYTES);
+    if( p->aDrop==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      memcpy(p->aDrop, aDrop, (size_t)nDrop*BEC_HASH_BYTES);
+      p->nDrop = nDrop;
+    }
   }
   if( rc==SQLITE_OK && action!=BEC_SCHEMA_DROP ) rc = bec_schema_constrain(p, pD);
   if( rc==SQLITE_OK && aCreate ) memcpy(p->aCreate, aCreate, BEC_HASH_BYTES);
@@ -971,7 +1008,7 @@ int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr){
   return SQLITE_OK;
 }
 
-int bec_schema_with_adds(const BecSchema *pBase, int nAdd,
+int bec_schema_with_adds(const BecSchema *pBase, const char *zTab, int nAdd,
                          BecSchema *const *apAdd, const u8 *aHash,
                          const char *const *azName, BecSchema **pp){
   const char *azCol[BEC_TABLE_MAX_COL], *azType[BEC_TABLE_MAX_COL];
@@ -994,7 +1031,8 @@ int bec_schema_with_adds(const BecSchema *pBase, int nAdd,
   pD = sqlite3_malloc64(sizeof(BecSchemaDecl));
   if( pD==0 ) return SQLITE_NOMEM;
   memset(pD, 0, sizeof(*pD));
-  rc = bec_schema_new(BEC_SCHEMA_CREATE, pBase->zName, (int)strlen(pBase->zName),
+  if( zTab==0 ) zTab = pBase->zName;
+  rc = bec_schema_new(BEC_SCHEMA_CREATE, zTab, (int)strlen(zTab),
                       nCol, azCol, anCol, azType, anType, aiPk, &p);
   if( rc==SQLITE_OK ){
     pD->opts = pBase->opts;

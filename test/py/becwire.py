@@ -280,14 +280,17 @@ def _name(s):
     return uvarint(len(b)) + b
 
 
+SCHEMA_VERSION = 3    # the first byte of schema payloads this bec reads
+
+
 def schema_create(name, cols, opts=0, checks=(), check_version=1):
-    """A schema payload (version 2) creating table name.  cols: (name, type,
+    """A schema payload (version 3) creating table name.  cols: (name, type,
     pk) per column, pk 0 or the column's 1-based position in the key,
     optionally followed by flags (1 NOT NULL, 2 DEFAULT) and the DEFAULT
     value.  opts: 1 strict=1, 2 write='admin'.  checks: (name, expr,
     [column indexes read]).  Nothing is checked, so a test can write what
     the decoder must refuse."""
-    out = bytes([2, 1]) + _name(name) + uvarint(len(cols))
+    out = bytes([SCHEMA_VERSION, 1]) + _name(name) + uvarint(len(cols))
     for col in cols:
         cname, ctype, pk = col[0], col[1], col[2]
         flags = col[3] if len(col) > 3 else 0
@@ -304,17 +307,41 @@ def schema_create(name, cols, opts=0, checks=(), check_version=1):
 
 
 def schema_add(name, create_hash, col, opts=0, checks=(), check_version=1):
-    """A schema payload (version 2) adding one column to the table whose
+    """A schema payload (version 3) adding one column to the table whose
     create op is create_hash (bec_alter's ADD COLUMN).  col: (name, type,
     pk[, flags, default]) as in schema_create; checks read column 0."""
     body = schema_create(name, [col], opts, checks, check_version)
-    head = bytes([2, 1]) + _name(name)
-    return bytes([2, 3]) + _name(name) + bytes(create_hash) + body[len(head):]
+    head = bytes([SCHEMA_VERSION, 1]) + _name(name)
+    return (bytes([SCHEMA_VERSION, 3]) + _name(name) + bytes(create_hash)
+            + body[len(head):])
 
 
-def schema_drop(name):
-    """A schema payload dropping table name."""
-    return bytes([2, 2]) + _name(name)
+def schema_drop(name, creates, sort=True):
+    """A schema payload dropping the incarnations whose create ops are the
+    32-byte hashes creates (listed ascending unless sort is False), at
+    table name (a label)."""
+    creates = sorted(bytes(h) for h in creates) if sort else [bytes(h) for h in creates]
+    return (bytes([SCHEMA_VERSION, 2]) + _name(name) + uvarint(len(creates))
+            + b"".join(creates))
+
+
+def schema_rename_column(name, create_hash, target, idx, new):
+    """RENAME COLUMN: the column (target op's hash, its index there) of the
+    table whose create op is create_hash gets name new."""
+    return (bytes([SCHEMA_VERSION, 4]) + _name(name) + bytes(create_hash)
+            + bytes(target) + uvarint(idx) + _name(new))
+
+
+def schema_drop_column(name, create_hash, target, idx):
+    """DROP COLUMN: the column (target op's hash, its index there)."""
+    return (bytes([SCHEMA_VERSION, 5]) + _name(name) + bytes(create_hash)
+            + bytes(target) + uvarint(idx))
+
+
+def schema_rename_table(new, create_hash):
+    """RENAME TO: the incarnation whose create op is create_hash is named
+    new."""
+    return bytes([SCHEMA_VERSION, 6]) + _name(new) + bytes(create_hash)
 
 
 def _skip_value(p, i):
@@ -331,17 +358,24 @@ def _skip_value(p, i):
 
 
 def decode_schema(p):
-    """A schema payload as ("create", name, [(col, type, pk)]) or
-    ("drop", name, None); names and types as bytes; None if malformed.
+    """A schema payload as ("create", name, [(col, type, pk)]),
+    ("drop", name, [create hashes]) or ("rename", new name, create hash);
+    names and types as bytes; None if malformed or another alter.
     Constraints are read past, not returned."""
     try:
-        if p[0] != 2 or p[1] not in (1, 2):
+        if p[0] != SCHEMA_VERSION or p[1] not in (1, 2, 6):
             return None
         i = 2
         n, i = read_varint(p, i)
         name, i = bytes(p[i:i + n]), i + n
         if p[1] == 2:
-            return ("drop", name, None) if i == len(p) else None
+            nd, i = read_varint(p, i)
+            hs = [bytes(p[i + 32 * k:i + 32 * k + 32]) for k in range(nd)]
+            i += 32 * nd
+            return ("drop", name, hs) if i == len(p) and nd >= 1 else None
+        if p[1] == 6:
+            h, i = bytes(p[i:i + 32]), i + 32
+            return ("rename", name, h) if i == len(p) else None
         nc, i = read_varint(p, i)
         cols = []
         for _ in range(nc):

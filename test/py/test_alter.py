@@ -15,7 +15,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bectest import HostileGroup, T, bodies, connect, deliver, one  # noqa: E402
-from becwire import (Key, op_id, schema_add, schema_create,  # noqa: E402
+from becwire import (Key, op_id, schema_add, schema_create, schema_drop,  # noqa: E402
                      write_payload)
 
 EVIL = Key(hashlib.sha256(b"issue 13 alter / hostile member").digest())
@@ -137,7 +137,14 @@ def test_sql_surface():
             ("RENAME COLUMN id TO ident", "a key column cannot be renamed"),
             ("DROP COLUMN nope", "has no column nope"),
             ("DROP COLUMN note extra", "unexpected"),
-            ("RENAME TO tasks", "unsupported change")]:
+            ("RENAME TO todos", "has that name already"),
+            ("RENAME TO TODOS", "has that name already"),
+            ("RENAME TO slots", "already a bec table named slots"),
+            ("RENAME TO bec_x", "reserved"),
+            ("RENAME TO sqlite_x", "reserved"),
+            ("RENAME TO", "the new name is missing"),
+            ("RENAME TO a b", "unexpected"),
+            ("TRUNCATE", "unsupported change")]:
         T.raises(lambda: db.execute("SELECT bec_alter('todos', ?)", (change,)), want, change)
     T.raises(lambda: db.execute("SELECT bec_alter('nope', 'ADD COLUMN x TEXT')"), "no bec table nope",
              "an unknown table")
@@ -263,7 +270,7 @@ def test_hostile():
     refused(good[:-3], "malformed")
     refused(good + b"\x00", "malformed")
     refused(schema_add("todos", th, ("prio", "INTEGER", 1)), "malformed")
-    refused(schema_add("todos", th, ("prio", "INTEGER", 0)).replace(bytes([2, 3]), bytes([2, 9]), 1), "malformed")
+    refused(schema_add("todos", th, ("prio", "INTEGER", 0)).replace(bytes([3, 3]), bytes([3, 9]), 1), "malformed")
     refused(good, "unauthorized", key=EVIL)
 
     ops, want = [], {}
@@ -287,10 +294,10 @@ def test_hostile():
               preds=[prio])
     # renames and drops: (create hash, target id, index, new name)
     def rename(target, idx, name, create=th):
-        return bytes([2, 4, 5]) + b"todos" + create + target + bytes([idx, len(name)]) + name
+        return bytes([3, 4, 5]) + b"todos" + create + target + bytes([idx, len(name)]) + name
 
     def dropcol(target, idx, create=th):
-        return bytes([2, 5, 5]) + b"todos" + create + target + bytes([idx])
+        return bytes([3, 5, 5]) + b"todos" + create + target + bytes([idx])
     add("schema", dropcol(th, 0), "a key column cannot be dropped")
     add("schema", rename(bytes(32), 1, b"x"), "has no such column")
     add("schema", rename(th, 9, b"x"), "has no such column")
@@ -302,7 +309,7 @@ def test_hostile():
     add("schema", rename(op_id(prio), 0, b"priority"), None, preds=[prio])
     add("schema", dropcol(th, 2), None)
     for bad in (rename(th, 1, b"x")[:-1], dropcol(th, 1) + b"\x00", dropcol(th, 1)[:-1] + b"\x80\x02",
-                bytes([2, 6, 5]) + b"todos" + th):
+                bytes([3, 7, 5]) + b"todos" + th):
         refused(bad, "malformed")
     # writes naming ADD ops
     ok = add("write", write_payload([th], [(0, ["2"], {1: "two", 3: 4}, 4)], adds=[[op_id(prio)]]), None,
@@ -377,7 +384,7 @@ def test_revived_keeps_columns():
     a.execute("SELECT bec_alter('todos', 'ADD COLUMN prio INTEGER DEFAULT 4')")
     a.execute("UPDATE todos SET prio = 6")
     deliver(b, bodies(a))
-    drop = g.op("schema", g.heads(), bytes([2, 2, 5]) + b"todos", key=ADMIN2)
+    drop = g.op("schema", g.heads(), schema_drop("todos", [schema_hash(a)]), key=ADMIN2)
     deliver(a, [drop])
     T.eq(one(a, "SELECT count(*) FROM sqlite_schema WHERE name='todos'"), 0, "dropped on a")
     b.execute("SELECT bec_remove_member(?)", (ADMIN2.hex,))
@@ -407,9 +414,9 @@ def test_rename_and_drop_race():
     a.execute("SELECT bec_alter('todos', 'RENAME COLUMN title TO name')")
     a.execute("SELECT bec_alter('todos', 'RENAME COLUMN note TO memo')")
     a.execute("SELECT bec_alter('todos', 'RENAME COLUMN tag TO label')")
-    r_note = g.op("schema", base, bytes([2, 4, 5]) + b"todos" + th + th + bytes([3, 4]) + b"text", key=ADMIN2)
-    d_tag = g.op("schema", base, bytes([2, 5, 5]) + b"todos" + th + th + bytes([4]), key=ADMIN2)
-    r_done = g.op("schema", base, bytes([2, 4, 5]) + b"todos" + th + th + bytes([2, 4]) + b"MEMO", key=ADMIN2)
+    r_note = g.op("schema", base, bytes([3, 4, 5]) + b"todos" + th + th + bytes([3, 4]) + b"text", key=ADMIN2)
+    d_tag = g.op("schema", base, bytes([3, 5, 5]) + b"todos" + th + th + bytes([4]), key=ADMIN2)
+    r_done = g.op("schema", base, bytes([3, 4, 5]) + b"todos" + th + th + bytes([2, 4]) + b"MEMO", key=ADMIN2)
     b.execute("UPDATE todos SET title = 't2', tag = 'x' WHERE id = 'b1'")
     g.spread(bodies(a) + bodies(b) + [r_note, d_tag, r_done], seed=2)
     st = g.converged("renames and drops")
@@ -442,8 +449,8 @@ def test_rename_collision():
     a.execute("INSERT INTO t VALUES('1', 'ex', 'why')")
     g.catch_up()
     th = schema_hash(a)
-    r1 = g.op("schema", g.heads(), bytes([2, 4, 1]) + b"t" + th + th + bytes([1, 1]) + b"z", key=ADMIN3)
-    r2 = g.op("schema", g.heads(), bytes([2, 4, 1]) + b"t" + th + th + bytes([2, 1]) + b"z", key=ADMIN2)
+    r1 = g.op("schema", g.heads(), bytes([3, 4, 1]) + b"t" + th + th + bytes([1, 1]) + b"z", key=ADMIN3)
+    r2 = g.op("schema", g.heads(), bytes([3, 4, 1]) + b"t" + th + th + bytes([2, 1]) + b"z", key=ADMIN2)
     for db in g.reps:
         if db is not b:
             deliver(db, [r1, r2])

@@ -123,7 +123,7 @@ def test_refused_declarations():
          [("r", -1, 1.5, "it's", "00FF", None)], "omitted columns get their DEFAULTs")
     payload = one(db, "SELECT payload FROM bec_ops WHERE kind='schema'")
     T.check(b"a >= -1" in payload and b"pos" in payload, "the CHECK's text, white space normalised, and its name")
-    T.eq(payload[0], 2, "schema payload version 2")
+    T.eq(payload[0], 3, "schema payload version 3")
 
 
 def test_local_statements():
@@ -216,6 +216,41 @@ def test_local_policy():
     T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE hash=?", op_id(w).hex()), 0, "never stored")
     T.check(one(a, "SELECT count(*) FROM bec_rejected WHERE reason LIKE 'unauthorized: settings%'") >= 1,
             "logged in bec_rejected")
+
+
+def test_x10_demoted_admin_write():
+    """X10: settings(..., write='admin'): A demotes B while B writes
+    settings concurrently: B's write is an admin op cancelled by the
+    concurrent demotion, valid = 0 with the membership reason, on every
+    replica and in every delivery order; A's rows only."""
+    for seed in (1, 2, 3):
+        g = Group(n=5)
+        a, b = g.reps[0], g.reps[1]
+        a.execute("CREATE VIRTUAL TABLE settings USING bec(k TEXT PRIMARY KEY, v TEXT, write='admin')")
+        a.execute("INSERT INTO settings VALUES('theme', 'dark')")
+        b.execute("SELECT bec_keygen()")
+        a.execute("SELECT bec_add_member(?, 'admin')", (one(b, "SELECT bec_pubkey()"),))
+        g.catch_up()
+        b.execute("INSERT INTO settings VALUES('early', 'yes')")     # seen by A before the demotion
+        deliver(a, bodies(b))
+        b.execute("INSERT INTO settings VALUES('lang', 'fr')")       # as an admin, locally accepted
+        b.execute("UPDATE settings SET v = 'light' WHERE k = 'theme'")
+        a.execute("SELECT bec_add_member(?, 'member')", (one(b, "SELECT bec_pubkey()"),))   # concurrent demotion
+        a.execute("INSERT INTO settings VALUES('tz', 'UTC')")
+        mine = [r[0] for r in b.execute("SELECT body FROM bec_ops WHERE kind='write' AND author=?",
+                                        (one(b, "SELECT bec_pubkey()"),))][1:]
+        T.eq(len(mine), 2, "X10: B signed two writes concurrent with the demotion")
+        g.spread(bodies(a) + bodies(b), seed=seed)
+        st = g.converged("X10 (seed %d)" % seed)
+        T.eq(st["settings"], [("early", "yes"), ("theme", "dark"), ("tz", "UTC")],
+             "X10: A's rows and B's write made before the demotion, seed %d" % seed)
+        for w in mine:
+            for i, db in enumerate(g.reps):
+                T.eq(valid(db, w), 0, "X10: B's write valid = 0 on replica %d" % i)
+                r = reason(db, w) or ""
+                T.check(r.startswith("membership: "), "X10: the membership reason on replica %d: %r" % (i, r))
+            T.eq(one(db, "SELECT role FROM bec_ops WHERE body=?", w), "admin",
+                 "X10: stored as an admin op (bec_ops.role)")
 
 
 def test_fill_is_the_default():
@@ -359,7 +394,8 @@ def test_bec_columns():
     T.eq(one(db, "SELECT count(*) FROM bec_columns"), 5, "every live table's columns")
 
 
-for fn in [test_bec_columns, test_refused_declarations, test_local_statements, test_local_policy, test_fill_is_the_default,
+for fn in [test_bec_columns, test_refused_declarations, test_local_statements, test_local_policy,
+           test_x10_demoted_admin_write, test_fill_is_the_default,
            test_group_is_one_register, test_peer_violations, test_app_overrides_change_nothing,
            test_peer_schemas]:
     try:

@@ -88,7 +88,8 @@ sys.path.insert(0, HERE)
 
 import bytesim  # noqa: E402  (first: it makes libsodium's randomness seeded)
 from becwire import (Key, Text, blake, decode_schema, make_op, op_id, op_preds,  # noqa: E402
-                     read_varint, schema_add, schema_create, schema_drop, write_payload)
+                     read_varint, schema_add, schema_create, schema_drop, write_payload,
+                     SCHEMA_VERSION, schema_rename_table)
 from bectest import T, load_bec  # noqa: E402
 
 OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "MEMBERS", "DROP", "SYNC", "CASE",
@@ -315,16 +316,22 @@ class Rep:
                                                              "WHERE tbl=? ORDER BY cid", (t,)).fetchall()]
                 out[t.lower()] = (t, cols, None)
             return out
+        # incarnations: a name is a register (create, RENAME TO); a drop
+        # ends the incarnations it lists; per name, the greater naming op
+        ops = [(bytes.fromhex(h), (depth, h), decode_schema(p)) for h, depth, p in self.db.execute(
+            "SELECT hash, depth, payload FROM bec_ops WHERE kind='schema' AND valid")]
+        inc = {h: [s[1], o, s[2]] for h, o, s in ops if s and s[0] == "create"}
+        dropped = set()
+        for h, o, s in ops:
+            if s and s[0] == "rename" and s[2] in inc and o > inc[s[2]][1]:
+                inc[s[2]][:2] = [s[1], o]
+            elif s and s[0] == "drop":
+                dropped.update(s[2])
         win = {}
-        for h, depth, p in self.db.execute("SELECT hash, depth, payload FROM bec_ops WHERE kind='schema' AND valid"):
-            s = decode_schema(p)
-            if s is None:
-                continue
-            k = s[1].lower()
-            if k not in win or (depth, h) > win[k][0]:
-                win[k] = ((depth, h), s, h)
-        return {k: (s[1].decode("utf-8", "replace"), s[2], bytes.fromhex(h))
-                for k, (_, s, h) in win.items() if s[0] == "create"}
+        for h, (name, o, cols) in inc.items():
+            if h not in dropped and (name.lower() not in win or o > win[name.lower()][0]):
+                win[name.lower()] = (o, name, cols, h)
+        return {k: (name.decode("utf-8", "replace"), cols, h) for k, (_, name, cols, h) in win.items()}
 
     def adds(self, applied=False):
         """Every ADD COLUMN op this replica holds (with applied, those the
@@ -332,7 +339,7 @@ class Rep:
         out = {}
         for h, p in self.db.execute("SELECT hash, payload FROM bec_ops WHERE kind='schema'%s"
                                     % (" AND reason IS NULL" if applied else "")):
-            if len(p) > 2 and p[0] == 2 and p[1] == 3:
+            if len(p) > 2 and p[0] == SCHEMA_VERSION and p[1] == 3:
                 n, i = read_varint(p, 2)
                 out.setdefault(bytes(p[i + n:i + n + 32]), []).append(bytes.fromhex(h))
         return out
@@ -581,6 +588,10 @@ class Scenario:
         name = rng.choice(sorted(tabs.values()))[0]
         shown = w.shown_cols(name)
         quoted = "'%s'" % name.replace("'", "''")
+        if rng.random() < 0.1:
+            d = "RENAME TO %s" % qid(rng.choice(names()))
+            self.count("rename.honest")
+            return self.run_sql(w, ["SELECT bec_alter(%s, '%s')" % (quoted, d.replace("'", "''"))], False)
         if shown and rng.random() < 0.45:
             col = rng.choice(shown)
             if rng.random() < 0.5:
@@ -670,9 +681,9 @@ class Scenario:
         good = schema_create(name, cols)
         kind = "schema"
         if cat == "schema.version":
-            payload = bytes([rng.choice([1, 3])]) + good[1:]
+            payload = bytes([rng.choice([1, 2, SCHEMA_VERSION + 1])]) + good[1:]
         elif cat == "schema.ncol0":
-            payload = bytes([2, 1]) + schema_drop(name)[2:] + b"\x00\x00\x01\x00"
+            payload = good[:3 + good[2]] + b"\x00\x00\x01\x00"
         elif cat == "schema.keypos":
             bad = rng.choice([n + 2, 0x80, 1])   # out of range (2 key columns), or position 1 twice
             payload = schema_create(name, cols + [("k", "TEXT", bad)])
@@ -683,7 +694,7 @@ class Scenario:
             payload = schema_add(name, h, ("x0", "TEXT", 1))
             if rng.random() < 0.5:             # two columns
                 payload = schema_create(name, [("x0", "TEXT", 0), ("x1", "TEXT", 0)])
-                payload = bytes([2, 3]) + payload[2:3 + payload[2]] + h + payload[3 + payload[2]:]
+                payload = bytes([SCHEMA_VERSION, 3]) + payload[2:3 + payload[2]] + h + payload[3 + payload[2]:]
         elif cat == "schema.trailing":
             payload = good + bytes([rng.randrange(256)])
         elif cat == "schema.truncated":
@@ -768,7 +779,8 @@ class Scenario:
                 pool = w.adds().get(h, [])
                 tgt, idx = (rng.choice(pool), 0) if pool and rng.random() < 0.5 else (h, rng.randrange(len(cols) + 1))
                 nm = rng.choice(names()).encode()
-                head = bytes([2, 4 if rng.random() < 0.6 else 5]) + bytes([len(nm)]) + nm + h + tgt + bytes([idx])
+                head = (bytes([SCHEMA_VERSION, 4 if rng.random() < 0.6 else 5]) + bytes([len(nm)]) + nm + h + tgt
+                        + bytes([idx]))
                 new = rng.choice(ADD_NAMES + ["c0", "C1", "y0"]).encode()
                 payload = head + (bytes([len(new)]) + new if head[1] == 4 else b"")
                 what = "%s column %s/%d of %s" % ("rename" if head[1] == 4 else "drop", tgt.hex()[:12], idx,
@@ -792,7 +804,22 @@ class Scenario:
             kind = "schema"
         elif x < 0.4 and "DROP" not in OFF:
             name = rng.choice(names())
-            kind, payload, what = "schema", schema_drop(name), "drop %s" % name
+            # a drop lists incarnations in its author's past (the one w shows
+            # at name, or any create); a RENAME TO names one
+            creates = w.creates()
+            t = w.tables().get(name.lower())
+            hs = [t[2]] if t and t[2] else [rng.choice(creates)[0]] if creates else []
+            if hs and rng.random() < 0.3:
+                new = rng.choice(names())
+                self.count("rename.hand")
+                kind, payload, what = "schema", schema_rename_table(new, hs[0]), "rename %s to %s" % (
+                    hs[0].hex()[:12], new)
+            elif hs:
+                self.count("drop.hand")
+                kind, payload, what = "schema", schema_drop(name, hs), "drop %s" % name
+            else:
+                name = rng.choice(names())
+                kind, payload, what = "schema", schema_create(name, [("c0", "TEXT", 1)]), "create %s" % name
         elif x < 0.9:
             kind = "write"
             if creates and rng.random() < 0.92:
