@@ -1010,7 +1010,10 @@ class Sim:
         # Pruning: 1-3 honest replicas (never the last, which the fresh
         # replica syncs from); the ones that pruned before prune again.
         pool = [x for x in hs[:-1] if x.name not in self.pruned]
-        for x in rng.sample(pool, min(len(pool), rng.randint(1, 3))) + [x for x in hs if x.name in self.pruned]:
+        chosen = rng.sample(pool, min(len(pool), rng.randint(1, 3))) + [x for x in hs if x.name in self.pruned]
+        if os.environ.get("BEC_SIM_NO_PRUNE") == "1":     # to tell sealing's bugs from pruning's
+            chosen = []
+        for x in chosen:
             try:
                 n = x.q("SELECT bec_prune()")
                 self.pruned.add(x.name)
@@ -1137,12 +1140,28 @@ class Sim:
                     res = self.session(a, b, faults=False)
                     if res != "done":
                         self.fail("final sync %s -> %s ended with %s: %s" % (a.name, b.name, res, self.last_error))
-                    elif heads(a.db) != heads(b.db):
+                    elif heads(a.db) != heads(b.db) and not self.late_claims(a, b):
                         self.fail("session %s -> %s ended 'done' with different heads: %d vs %d heads"
                                   % (a.name, b.name, len(heads(a.db)), len(heads(b.db))))
             if len({tuple(heads(r.db)) for r in hs}) == 1:
                 break
         self.check(hs)
+
+    def late_claims(self, a, b):
+        """A session can end with one side holding attests or disputes it
+        signed after applying the last message (sync signs them once the
+        reply is built: they travel in the next session).  True if that is
+        all that differs."""
+        if not self.checkpoints:
+            return False
+        for x, y in ((a, b), (b, a)):
+            extra = hset(x.db) - hset(y.db)
+            for h in extra:
+                kind, author = x.db.execute("SELECT kind, author FROM bec_ops WHERE hash=?", (h,)).fetchone()
+                if kind not in ("attest", "dispute") or author != x.pub:
+                    return False
+        self.count("ckpt.late_claims")
+        return True
 
     def check_encrypted(self, hs, snaps):
         """Same ops, heads, members and membership validity everywhere; the
