@@ -13,8 +13,10 @@
 ** S(K), the derived state computed from the cut alone (validity, members,
 ** the winning schema of every table name, every register's candidates),
 ** has one canonical digest R(K) (COMPACTION.md section 3, docs/compaction.md
-** "The digest, byte by byte"): a hash over a header and three RFC 6962 Merkle trees (ops,
-** members, tables).  Every replica that holds the cut computes the same R.
+** "The digest, byte by byte", format bec-cut-v2): a hash over a header and
+** three RFC 6962 Merkle trees (ops, members, tables: the tables as shown,
+** after ADD, RENAME and DROP COLUMN).  Every replica that holds the cut
+** computes the same R; test/vectors/digest.txt pins it byte for byte.
 **
 ** THE COMPUTATION.  Today's tables show the state of the whole op set, not
 ** of the cut.  The cheapest correct way to get S(K) is to run the existing

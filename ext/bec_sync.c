@@ -996,9 +996,9 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   /* The peer dropped bodies this replica lacks: what it did send is kept,
   ** and the session ends out of sync; the next sync with a replica that
   ** holds them fetches them (docs/compaction.md, "Pruning").  Only the
-  ** listed ops not stored here count: the list is the peer's guess (a
-  ** Bloom filter, or ops that arrived here from a third replica since),
-  ** and an op already held is not missing. */
+  ** listed ops not stored here count: the peer listed what this replica
+  ** lacked when it said so (its offer, its needs), and sessions with other
+  ** replicas may have brought those ops since. */
   if( rc==SQLITE_OK && (in.flags & BEC_SYNC_F_PRUNED) ){
     int nLack = 0;
     for(i=0; rc==SQLITE_OK && i<in.nPruned; i++){
