@@ -631,21 +631,26 @@ static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
 }
 
 /* The tables section: per table name with a winning schema op, by the
-** name's bytes after ASCII lower-casing. */
+** name's bytes after ASCII lower-casing.  The name is the one shown (the
+** incarnation's name register: its create or the greatest RENAME TO), so
+** a table rename changes the digest as a column rename does. */
 static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   BecBuf leaves, leaf, names;
   BecBuf seqs;
-  int rc, i, n;
+  int rc, i, n, iName = 0;
   memset(&leaves, 0, sizeof(leaves));
   memset(&leaf, 0, sizeof(leaf));
   memset(&names, 0, sizeof(names));
   memset(&seqs, 0, sizeof(seqs));
-  rc = bec_ctx_stmt(p2, "SELECT seq FROM bec_store_table"
+  /* names: each shown name, NUL-terminated, in the order of seqs */
+  rc = bec_ctx_stmt(p2, "SELECT seq, name FROM bec_store_table"
                         " ORDER BY lower(name) COLLATE BINARY", &pStmt);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int s = sqlite3_column_int(pStmt, 0);
+    const char *z = (const char*)sqlite3_column_text(pStmt, 1);
     bec_buf_append(&seqs, &s, sizeof(s), &rc);
+    bec_buf_append(&names, z ? z : "", (int)strlen(z ? z : "")+1, &rc);
   }
   if( pStmt ){
     int rc2 = sqlite3_reset(pStmt);
@@ -654,6 +659,7 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
   n = (int)(seqs.n/sizeof(int));
   for(i=0; rc==SQLITE_OK && i<n; i++){
     int iSeq;
+    const char *zShown = (const char*)names.a + iName;
     BecOp op;
     BecSchema *s = 0;
     u8 *aBody = 0;
@@ -680,9 +686,9 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
     }
     leaf_start(&leaf, &rc);
     if( rc==SQLITE_OK ){
-      int nName = (int)strlen(s->zName);
+      int nName = (int)strlen(zShown);
       bec_buf_append_varint(&leaf, (u64)nName, &rc);
-      bec_buf_append(&leaf, s->zName, nName, &rc);
+      bec_buf_append(&leaf, zShown, nName, &rc);
       bec_buf_append(&leaf, g2->aNode[iSeq].aHash, BEC_HASH_BYTES, &rc);
       bec_buf_append_varint(&leaf, (u64)g2->aNode[iSeq].depth, &rc);
       bec_buf_append_varint(&leaf, (u64)op.nPayload, &rc);
@@ -694,6 +700,7 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
     leaf_end(&leaf, &leaves, &rc);
     bec_schema_free(s);
     sqlite3_free(aBody);
+    iName += (int)strlen(zShown) + 1;
   }
   if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
   bec_buf_free(&leaves);

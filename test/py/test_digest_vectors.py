@@ -97,11 +97,12 @@ def build(h, k1_digest=None):
           becwire.write_payload([h.id("addC")], [(0, [3], {1: "q"}, 3)]))
     h.add("K1", A, "checkpoint", ["ignored"], b"\x01" + (k1_digest or bytes(32)))
     h.add("addX", A, "schema", ["K1"], becwire.schema_add("t", h.id("schema"), ("x", "INTEGER", 0)))
-    h.add("rename", A, "schema", ["addX"], bytes([2, 4]) + name("t") + h.id("schema")
-          + h.id("schema") + uvarint(1) + name("label"))
-    h.add("dropW", A, "schema", ["rename"], bytes([2, 5]) + name("t") + h.id("schema")
-          + h.id("schema") + uvarint(2))
-    h.add("wX", A, "write", ["dropW"], becwire.write_payload(
+    h.add("rename", A, "schema", ["addX"],
+          becwire.schema_rename_column("t", h.id("schema"), h.id("schema"), 1, "label"))
+    h.add("dropW", A, "schema", ["rename"], becwire.schema_drop_column("t", h.id("schema"), h.id("schema"), 2))
+    # The table's name is a register too: K2's leaf names it "tasks".
+    h.add("renameT", A, "schema", ["dropW"], becwire.schema_rename_table("tasks", h.id("schema")))
+    h.add("wX", A, "write", ["renameT"], becwire.write_payload(
         T_, [(0, [1], {3: 5}, 4)], adds=[[h.id("addX")]]))
     h.add("K2", A, "checkpoint", ["wX"], b"\x01" + bytes(32))
 
@@ -144,7 +145,7 @@ def cut_state(h, cut):
         row = (encode_value(1) + register(h, ["wX"])
                + register(h, ["wB", "wC"], vals) + register(h, ["wX"], {"wX": 5}))
     rows = [row]
-    tleaf = (name("t") + h.id("schema") + uvarint(h.depth["schema"])
+    tleaf = (name("t" if cut == "K1" else "tasks") + h.id("schema") + uvarint(h.depth["schema"])
              + uvarint(len(h.schema)) + h.schema + uvarint(len(cols))
              + b"".join(i + uvarint(x) + name(n) for i, x, n in cols)
              + uvarint(len(rows)) + merkle([leaf_hash(r) for r in rows]))
@@ -217,7 +218,7 @@ def main():
              "%s %d: K1 sealed by its author's honest claim" % (order, i))
         T.eq(one(db, "SELECT count(*) FROM bec_disputes WHERE checkpoint=?", ids["K2"]), 1,
              "%s %d: K2's zero claim is listed as a dispute" % (order, i))
-        T.eq(db.execute("SELECT * FROM t").fetchall(), [(1, "x" if ids["wB"] > ids["wC"] else "y", 5)],
+        T.eq(db.execute("SELECT * FROM tasks").fetchall(), [(1, "x" if ids["wB"] > ids["wC"] else "y", 5)],
              "%s %d: the table as shown (id, label, x)" % (order, i))
         T.eq(one(db, "SELECT bec_check()"), "ok", "%s %d: bec_check" % (order, i))
     T.done()
