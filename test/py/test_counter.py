@@ -356,6 +356,10 @@ def test_hostile_steps():
     # Malformed (refused, never stored): a step as a key.
     bad = g.op("write", g.heads(), write_payload([th], [(0, [Step(1)], {1: 1})]))
     T.raises(lambda: g.a.execute("SELECT bec_ingest(?)", (bad,)), "malformed", "a step as a key")
+    v2 = g.op("write", g.heads(), bytes([2]) + write_payload([th], [(0, ["v"], {2: "x"})])[1:])
+    T.raises(lambda: g.a.execute("SELECT bec_ingest(?)", (v2,)),
+             "malformed: write payload version 2: this bec reads version 3 only (made by an older bec)",
+             "write payload version 2 is refused")
 
 
 def test_random_orders():
