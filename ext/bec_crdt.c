@@ -2239,8 +2239,8 @@ struct Member {
 ** assignment still counts if a concurrent assignment that did not see it
 ** wins.  The cell shows the base of its greatest assignment W (the fill if
 ** none) plus the steps not in W's causal past, summed exactly and clamped
-** once.  The shadow row keeps that sum, and in s<i> W (without one, the
-** greatest step counted); bec_store_conflict keeps the members: W's base
+** once.  The shadow row keeps that sum, and in s<i> the greatest of W and
+** the steps counted; bec_store_conflict keeps the members: W's base
 ** under col COUNTER_BASE_COL(i), each step under COUNTER_STEP_COL(i),
 ** losing assignments under col i as any register's losers (so
 ** bec_conflicts, which reads col >= 0, lists them). */
@@ -2533,7 +2533,135 @@ static int counter_values(const BecTab *t, Merge *m, int x){
       if( iTop<0 || later(g, pM->seq, m->a[iTop].seq) ) iTop = j;
     }
     m->aCnt[i] = bec_sum_clamp(&sum);
-    m->aCntSeq[i] = iW>=0 ? m->a[iW].seq : iTop>=0 ? m->a[iTop].seq : 0;
+    /* s<i>: the greatest member counted (the greatest op is never in the
+    ** causal past of another: a step later than W counts) */
+    if( iW>=0 && (iTop<0 || later(g, m->a[iW].seq, m->a[iTop].seq)) ) iTop = iW;
+    m->aCntSeq[i] = iTop>=0 ? m->a[iTop].seq : 0;
+  }
+  return rc;
+}
+
+/* Deletes the row's members of register col from bec_store_conflict. */
+static int conflict_col_delete(BecTab *t, Merge *m, int col){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(t->pCtx, "DELETE FROM bec_store_conflict WHERE tbl=?1"
+                                 " AND pk=?2 AND col=?3", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, t->iSchema);
+  sqlite3_bind_blob(pStmt, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 3, col);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+/* apply_merge for op x that descends from every stored op (Anc.bAll), on
+** an existing row of a table with counters that x has not written yet
+** (pSel on it): every member of the row is an ancestor of x, so what x
+** covers is known without reading them.  A delete covers all; an upsert
+** covers the members of each register it writes but a counter's steps,
+** becomes their winner, and its step adds to the sum shown (exact unless
+** the sum was clamped: then *pbDone is 0 and the general path recomputes
+** it).  A hot counter so costs one stored row per step instead of a
+** rewrite of all its steps. */
+static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
+                              sqlite3_stmt *pSel, i64 iRowid, int *pbDone){
+  const BecSchema *s = t->pSchema;
+  const int iC0 = 2 + s->nCol - s->nPk;
+  sqlite3_stmt *pW = 0;
+  u8 aMask[BEC_TABLE_MAX_COL/8];
+  i64 aNew[BEC_TABLE_MAX_COL];
+  int rc = SQLITE_OK, bHasConf = 0, i, k;
+  *pbDone = 0;
+  for(i=0; !bDelete && i<s->nCol; i++){
+    aNew[i] = 0;
+    if( m->abSet[i]==2 && m->aVal[i].eType==BEC_VAL_STEP ){
+      i64 c = sqlite3_column_int64(pSel, iC0+i);
+      if( sqlite3_column_type(pSel, iC0+i)!=SQLITE_INTEGER
+       || c==BEC_I64_MAX || c==BEC_I64_MIN ){
+        return SQLITE_OK;
+      }
+      aNew[i] = add_clamped(c, m->aVal[i].i, BEC_I64_MIN);
+    }
+  }
+  rc = bec_crdt_has_conflicts(t, &bHasConf);
+  m->key.n = 0;
+  bec_crdt_key_from_stmt(&m->key, t, pSel, iC0, &rc);
+  if( rc ) return rc;
+  *pbDone = 1;
+  if( bDelete ){
+    rc = bec_tab_stmt(t, BEC_TAB_DELETE, &pW);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pW, 1, iRowid);
+      sqlite3_step(pW);
+      rc = sqlite3_reset(pW);
+    }
+    if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
+    m->eFeed = BEC_FEED_DELETE;
+    return rc;
+  }
+  /* The members x covers: every register it writes (a counter: its
+  ** assignments, not its steps), and the row's existence. */
+  if( bHasConf ) rc = conflict_col_delete(t, m, -1);
+  for(i=0; rc==SQLITE_OK && bHasConf && i<s->nCol; i++){
+    if( m->abSet[i]!=2 || m->aVal[i].eType==BEC_VAL_STEP ) continue;
+    rc = conflict_col_delete(t, m, i);
+    if( rc==SQLITE_OK && (s->aCol[i].flags & BEC_COL_COUNTER) ){
+      rc = conflict_col_delete(t, m, COUNTER_BASE_COL(i));
+    }
+  }
+  /* x's members of counters, which the shadow row does not hold */
+  for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    sqlite3_stmt *pIns = 0;
+    if( m->abSet[i]!=2 || !(s->aCol[i].flags & BEC_COL_COUNTER) ) continue;
+    rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
+                      "(tbl, pk, col, seq, value) VALUES(?1,?2,?3,?4,?5)",
+                      &pIns);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, t->iSchema);
+      sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+      sqlite3_bind_int(pIns, 3, m->aVal[i].eType==BEC_VAL_STEP
+                       ? COUNTER_STEP_COL(i) : COUNTER_BASE_COL(i));
+      sqlite3_bind_int(pIns, 4, x);
+      sqlite3_bind_int64(pIns, 5, m->aVal[i].i);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+    t->eConflicts = 1;
+  }
+  /* The row: x wins every register it writes. */
+  memset(aMask, 0, sizeof(aMask));
+  for(i=0; i<s->nCol; i++){
+    if( !s->aCol[i].iPk && m->abSet[i]==2 ) aMask[i/8] |= (u8)(1<<(i%8));
+  }
+  if( rc==SQLITE_OK ) rc = update_stmt(t, aMask, &pW);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int64(pW, 1, iRowid);
+    sqlite3_bind_int(pW, 2, x);
+    for(i=0, k=0; i<s->nCol; i++){
+      if( (aMask[i/8] & (1<<(i%8)))==0 ) continue;
+      if( m->aVal[i].eType==BEC_VAL_STEP ){
+        sqlite3_bind_int64(pW, 2*k+3, aNew[i]);
+      }else{
+        bec_value_bind(pW, 2*k+3, &m->aVal[i]);
+      }
+      sqlite3_bind_int(pW, 2*k+4, x);
+      k++;
+    }
+    sqlite3_step(pW);
+    rc = sqlite3_reset(pW);
+  }
+  m->eFeed = BEC_FEED_UPDATE;
+  if( rc==SQLITE_OK && bHasConf ){
+    /* losers left in registers x did not write: still a conflict */
+    sqlite3_stmt *pAny = 0;
+    rc = bec_ctx_stmt(t->pCtx, "SELECT 1 FROM bec_store_conflict WHERE tbl=?1"
+                               " AND pk=?2 AND col>=-1 LIMIT 1", &pAny);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pAny, 1, t->iSchema);
+      sqlite3_bind_blob(pAny, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+      if( sqlite3_step(pAny)==SQLITE_ROW ) m->eFeed = BEC_FEED_CONFLICT;
+      rc = sqlite3_reset(pAny);
+    }
   }
   return rc;
 }
@@ -2595,6 +2723,14 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
         rc = stored_member_add(t, m, i, sqlite3_column_int(pSel, 2+k), &v);
       }
       k++;
+    }
+    if( rc==SQLITE_OK && bCounter && m->anc.bAll && rOld!=x ){
+      int bDone = 0;
+      rc = apply_counter_fast(t, m, x, bDelete, pSel, iRowid, &bDone);
+      if( rc || bDone ){
+        sqlite3_reset(pSel);
+        return rc;
+      }
     }
     if( rc==SQLITE_OK ) rc = bec_crdt_has_conflicts(t, &bHasConf);
     if( rc==SQLITE_OK && bHasConf ){
