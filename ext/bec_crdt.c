@@ -15,7 +15,10 @@
 **                                    "Schema evolution"
 **   bec_store_conflict(tbl, pk, col, seq, value)
 **                                    the concurrent writes that lost, per
-**                                    register (col -1: the row's existence)
+**                                    register (col -1: the row's existence);
+**                                    a COUNTER's steps (col -2-2i) and
+**                                    winning assignment (col -3-2i): see
+**                                    "Counters"
 **   bec_store_ignored(seq, reason)   the schema and write ops the merge
 **                                    ignores, and why: a verdict on the op
 **                                    and its causal past only (see
@@ -61,6 +64,8 @@
 ** x in seq order, lazily and once per op (struct Anc); an op whose
 ** predecessors were all heads has every earlier op as an ancestor, which
 ** is the case of every local op and needs no walk at all.
+** A COUNTER column's register also holds steps, which only deletes cover
+** and which add up instead of competing (see "Counters", apply_merge).
 */
 #include "becInt.h"
 
@@ -2554,34 +2559,52 @@ static int conflict_col_delete(BecTab *t, Merge *m, int col){
   return sqlite3_reset(pStmt);
 }
 
-/* apply_merge for op x that descends from every stored op (Anc.bAll), on
-** an existing row of a table with counters that x has not written yet
-** (pSel on it): every member of the row is an ancestor of x, so what x
-** covers is known without reading them.  A delete covers all; an upsert
-** covers the members of each register it writes but a counter's steps,
-** becomes their winner, and its step adds to the sum shown (exact unless
-** the sum was clamped: then *pbDone is 0 and the general path recomputes
-** it).  A hot counter so costs one stored row per step instead of a
-** rewrite of all its steps. */
+/* Two cases of apply_merge that need not read a counter's members, on an
+** existing row of a table with counters that op x has not written yet
+** (pSel on it):
+**   - x descends from every stored op (Anc.bAll): every member of the row
+**     is its ancestor, so a delete covers all, and an upsert covers the
+**     members of each register it writes but a counter's steps, and wins;
+**   - x is an upsert that writes only counter steps: a step covers
+**     nothing, and x, later in seq than every member, is in no member's
+**     causal past, so it counts whatever assignment wins; only the row's
+**     existence register (a few members) is merged.
+** Either way a step adds to the sum shown (exact unless the sum was
+** clamped: then *pbDone is 0 and the general path recomputes it).  A hot
+** counter so costs one stored row per step, local or a peer's, instead of
+** a read and rewrite of all its steps. */
 static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
-                              sqlite3_stmt *pSel, i64 iRowid, int *pbDone){
+                              sqlite3_stmt *pSel, i64 iRowid, int rOld,
+                              int *pbDone){
   const BecSchema *s = t->pSchema;
+  const BecGraph *g = m->anc.g;
   const int iC0 = 2 + s->nCol - s->nPk;
+  const int bAll = m->anc.bAll;
   sqlite3_stmt *pW = 0;
   u8 aMask[BEC_TABLE_MAX_COL/8];
   i64 aNew[BEC_TABLE_MAX_COL];
-  int rc = SQLITE_OK, bHasConf = 0, i, k;
+  int aS[BEC_TABLE_MAX_COL];
+  int rc = SQLITE_OK, bHasConf = 0, i, k, rWin = x;
   *pbDone = 0;
-  for(i=0; !bDelete && i<s->nCol; i++){
+  for(i=0; !bAll && i<s->nCol; i++){
+    if( m->abSet[i]==2 && m->aVal[i].eType!=BEC_VAL_STEP ) return SQLITE_OK;
+  }
+  if( !bAll && bDelete ) return SQLITE_OK;
+  for(i=0, k=0; !bDelete && i<s->nCol; i++){
     aNew[i] = 0;
+    aS[i] = x;
+    if( s->aCol[i].iPk ) continue;
     if( m->abSet[i]==2 && m->aVal[i].eType==BEC_VAL_STEP ){
       i64 c = sqlite3_column_int64(pSel, iC0+i);
+      int sOld = sqlite3_column_int(pSel, 2+k);
       if( sqlite3_column_type(pSel, iC0+i)!=SQLITE_INTEGER
        || c==BEC_I64_MAX || c==BEC_I64_MIN ){
         return SQLITE_OK;
       }
       aNew[i] = add_clamped(c, m->aVal[i].i, BEC_I64_MIN);
+      if( !bAll && sOld>=1 && sOld<x && later(g, sOld, x) ) aS[i] = sOld;
     }
+    k++;
   }
   rc = bec_crdt_has_conflicts(t, &bHasConf);
   m->key.n = 0;
@@ -2599,9 +2622,53 @@ static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
     m->eFeed = BEC_FEED_DELETE;
     return rc;
   }
-  /* The members x covers: every register it writes (a counter: its
-  ** assignments, not its steps), and the row's existence. */
-  if( bHasConf ) rc = conflict_col_delete(t, m, -1);
+  /* The row's existence: x covers its ancestors among the members (all
+  ** of them if bAll); the greatest left wins, the others stay losers. */
+  if( !bAll ){
+    int j = 0;
+    m->n = 0;
+    rc = stored_member_add(t, m, -1, rOld, 0);
+    if( rc==SQLITE_OK && bHasConf ){
+      /* (its losers only: not the counters' many steps) */
+      sqlite3_stmt *pEx = 0;
+      rc = bec_ctx_stmt(t->pCtx, "SELECT seq FROM bec_store_conflict WHERE "
+                        "tbl=?1 AND pk=?2 AND col=-1", &pEx);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pEx, 1, t->iSchema);
+        sqlite3_bind_blob(pEx, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+        while( rc==SQLITE_OK && sqlite3_step(pEx)==SQLITE_ROW ){
+          rc = stored_member_add(t, m, -1, sqlite3_column_int(pEx, 0), 0);
+        }
+        if( rc==SQLITE_OK ) rc = sqlite3_reset(pEx);
+        else sqlite3_reset(pEx);
+      }
+    }
+    for(i=0; rc==SQLITE_OK && i<m->n; i++){
+      if( m->a[i].col!=-1 || anc_covers(&m->anc, m->a[i].seq, &rc) ) continue;
+      m->a[j++] = m->a[i];
+    }
+    m->n = j;
+    for(i=0; i<m->n; i++) if( later(g, m->a[i].seq, rWin) ) rWin = m->a[i].seq;
+  }
+  if( rc==SQLITE_OK && bHasConf ) rc = conflict_col_delete(t, m, -1);
+  for(i=0; rc==SQLITE_OK && !bAll && i<=m->n; i++){
+    int seq = i<m->n ? m->a[i].seq : x;
+    sqlite3_stmt *pIns = 0;
+    if( seq==rWin ) continue;
+    rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
+                      "(tbl, pk, col, seq, value) VALUES(?1,?2,-1,?3,NULL)",
+                      &pIns);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, t->iSchema);
+      sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+      sqlite3_bind_int(pIns, 3, seq);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+    t->eConflicts = 1;
+  }
+  /* The members x covers in the registers it writes (a counter: its
+  ** assignments, not its steps). */
   for(i=0; rc==SQLITE_OK && bHasConf && i<s->nCol; i++){
     if( m->abSet[i]!=2 || m->aVal[i].eType==BEC_VAL_STEP ) continue;
     rc = conflict_col_delete(t, m, i);
@@ -2628,7 +2695,8 @@ static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
     }
     t->eConflicts = 1;
   }
-  /* The row: x wins every register it writes. */
+  /* The row: x wins every register it writes (a counter's s<i>: the
+  ** greatest member counted). */
   memset(aMask, 0, sizeof(aMask));
   for(i=0; i<s->nCol; i++){
     if( !s->aCol[i].iPk && m->abSet[i]==2 ) aMask[i/8] |= (u8)(1<<(i%8));
@@ -2636,7 +2704,7 @@ static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
   if( rc==SQLITE_OK ) rc = update_stmt(t, aMask, &pW);
   if( rc==SQLITE_OK ){
     sqlite3_bind_int64(pW, 1, iRowid);
-    sqlite3_bind_int(pW, 2, x);
+    sqlite3_bind_int(pW, 2, rWin);
     for(i=0, k=0; i<s->nCol; i++){
       if( (aMask[i/8] & (1<<(i%8)))==0 ) continue;
       if( m->aVal[i].eType==BEC_VAL_STEP ){
@@ -2644,14 +2712,14 @@ static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
       }else{
         bec_value_bind(pW, 2*k+3, &m->aVal[i]);
       }
-      sqlite3_bind_int(pW, 2*k+4, x);
+      sqlite3_bind_int(pW, 2*k+4, aS[i]);
       k++;
     }
     sqlite3_step(pW);
     rc = sqlite3_reset(pW);
   }
   m->eFeed = BEC_FEED_UPDATE;
-  if( rc==SQLITE_OK && bHasConf ){
+  if( rc==SQLITE_OK && (bHasConf || !bAll) ){
     /* losers left in registers x did not write: still a conflict */
     sqlite3_stmt *pAny = 0;
     rc = bec_ctx_stmt(t->pCtx, "SELECT 1 FROM bec_store_conflict WHERE tbl=?1"
@@ -2724,13 +2792,14 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
       }
       k++;
     }
-    if( rc==SQLITE_OK && bCounter && m->anc.bAll && rOld!=x ){
-      int bDone = 0;
-      rc = apply_counter_fast(t, m, x, bDelete, pSel, iRowid, &bDone);
+    if( rc==SQLITE_OK && bCounter && rOld!=x ){
+      int bDone = 0, n0 = m->n;
+      rc = apply_counter_fast(t, m, x, bDelete, pSel, iRowid, rOld, &bDone);
       if( rc || bDone ){
         sqlite3_reset(pSel);
         return rc;
       }
+      m->n = n0;                  /* (it declined before reading members) */
     }
     if( rc==SQLITE_OK ) rc = bec_crdt_has_conflicts(t, &bHasConf);
     if( rc==SQLITE_OK && bHasConf ){

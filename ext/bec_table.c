@@ -2211,6 +2211,9 @@ static void json_value(BecBuf *b, const BecValue *v, int *pRc){
   int i;
   switch( v->eType ){
     case BEC_VAL_INT: bec_buf_appendf(b, pRc, "%lld", (long long)v->i); break;
+    case BEC_VAL_STEP:            /* a counter's step (bec_history) */
+      bec_buf_appendf(b, pRc, "{\"step\":%lld}", (long long)v->i);
+      break;
     case BEC_VAL_REAL: bec_buf_appendf(b, pRc, "%!.17g", v->r); break;
     case BEC_VAL_TEXT:
       bec_buf_append_u8(b, '"', pRc);

@@ -161,6 +161,9 @@ def test_local():
     T.eq(one(db, "SELECT count(*) FROM bec_ops"), w1 + 1, "one op for the transaction")
     db.execute("INSERT OR REPLACE INTO likes VALUES('t', 40, 'y')")
     T.eq(n_of(db, "t"), 40, "INSERT OR REPLACE resets")
+    hist = [v for (v,) in db.execute("SELECT \"values\" FROM bec_history('likes', 't')")]
+    T.check('{"n":{"step":1}}' in hist and '{"n":40,"note":"y"}' in hist,
+            "bec_history shows a step as {\"step\":1} and a reset as its base: %r" % hist)
     other = connect()
     other.execute("SELECT bec_keygen()")
     other.execute("SELECT bec_join(?)", (one(db, "SELECT bec_group_id()"),))
@@ -193,6 +196,27 @@ def test_hot_counter():
     everyone([a, b], random.Random(1))
     T.eq((n_of(a), n_of(b)), (I64_MAX, I64_MAX), "b's concurrent +10: the exact sum 2^63+4, clamped")
     T.eq([one(db, "SELECT bec_check()") for db in (a, b)], ["ok"] * 2, "bec_check")
+
+
+def test_hot_counter_concurrent():
+    """A replica that stepped concurrently ingests a peer's many steps (each
+    applied without reading the earlier ones, though none descends from
+    every stored op); a third replica ingests everything in random orders:
+    the same rows, and bec_check() agrees."""
+    a, b, c = group(3, prefix="hc")
+    a.execute("INSERT INTO likes VALUES('p', 0, ''), ('q', 0, '')")
+    everyone([a, b, c])
+    for i in range(150):
+        a.execute("UPDATE likes SET n = n + 1 WHERE id=?", ("pq"[i % 2],))
+    b.execute("UPDATE likes SET n = n + 1000, note = 'b' WHERE id='p'")
+    a.execute("UPDATE likes SET note = 'a' WHERE id='q'")
+    ship(a, b)
+    T.eq(rows(b), [("p", 1075, "b"), ("q", 75, "a")], "b: its step and a's 150")
+    T.eq(one(b, "SELECT bec_check()"), "ok", "bec_check on b")
+    for seed in range(3):
+        everyone([a, b, c], random.Random(seed))
+    T.eq([rows(db) for db in (a, c)], [rows(b)] * 2, "every replica")
+    T.eq([one(db, "SELECT bec_check()") for db in (a, c)], ["ok"] * 2, "bec_check")
 
 
 def test_x8():
