@@ -871,9 +871,10 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 /**************************************************************************
 ** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).
 */
-#define BEC_TABLE_FORMAT     2     /* first byte of write payloads: 2 adds
+#define BEC_TABLE_FORMAT     3     /* first byte of write payloads: 2 added
                                    ** the ADD COLUMN ops each table's
-                                   ** changes use; 1 is refused */
+                                   ** changes use, 3 counter steps (value
+                                   ** tag 5); 1 and 2 are refused */
 #define BEC_SCHEMA_FORMAT    3     /* first byte of schema payloads: 2 added
                                    ** constraints and table options, 3 the
                                    ** incarnations a drop lists and RENAME
@@ -886,7 +887,8 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 #define BEC_COL_DEFAULT      0x02  /* a DEFAULT value follows */
 #define BEC_COL_NOCASE       0x04  /* COLLATE NOCASE (non-key columns) */
 #define BEC_COL_RTRIM        0x08  /* COLLATE RTRIM (non-key columns) */
-#define BEC_COL_FLAGS        0x0f
+#define BEC_COL_COUNTER      0x10  /* COUNTER: merges by addition */
+#define BEC_COL_FLAGS        0x1f
 #define BEC_OPT_STRICT       0x01  /* table options: strict=1 */
 #define BEC_OPT_ADMIN        0x02  /* write='admin' */
 #define BEC_OPTS             0x03
@@ -912,6 +914,8 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 #define BEC_VAL_REAL         2
 #define BEC_VAL_TEXT         3
 #define BEC_VAL_BLOB         4
+#define BEC_VAL_STEP         5     /* a COUNTER's step (write payloads only):
+                                   ** i is added to the shown value */
 
 /* A decoded value; text and blob point into the decoded bytes. */
 typedef struct BecValue BecValue;
@@ -927,6 +931,14 @@ void bec_value_encode(BecBuf*, sqlite3_value*, int *pRc);
 ** blob point into pVal).  SQLITE_NOMEM if its text cannot be had. */
 int bec_value_of(sqlite3_value *pVal, BecValue *pV);
 int bec_value_decode(BecReader*, BecValue*) BEC_WARN_UNUSED;
+/* A COUNTER's exact sum, clamped once to the i64 range (docs/tables.md,
+** "Counters").  The sum is kept as hi:lo two's complement 128 bits. */
+#define BEC_I64_MAX ((i64)0x7fffffffffffffffLL)
+#define BEC_I64_MIN (-BEC_I64_MAX - 1)
+typedef struct BecSum BecSum;
+struct BecSum { i64 hi; u64 lo; };
+void bec_sum_add(BecSum*, i64 v);
+i64 bec_sum_clamp(const BecSum*);
 void bec_value_bind(sqlite3_stmt*, int iParam, const BecValue*);
 void bec_value_result(sqlite3_context*, const BecValue*);
 
@@ -1033,6 +1045,8 @@ int bec_schema_new(int action, const char *zName, int nName, int nCol,
                    const char *const *azType, const int *anType,
                    const int *aiPk, BecSchema **pp);
 void bec_schema_free(BecSchema*);
+/* 1 if a column of p is a COUNTER. */
+int bec_schema_has_counter(const BecSchema *p);
 int bec_schema_check(const BecSchema*, char **pzErr);
 void bec_schema_encode(BecBuf*, const BecSchema*, int *pRc);
 int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr)
@@ -1101,6 +1115,7 @@ extern const BecDeriver bec_crdt_deriver;
 /* A change a local transaction makes (bec_crdt_local_change). */
 #define BEC_CHANGE_UPSERT  0
 #define BEC_CHANGE_DELETE  1
+#define BEC_SET_STEP       4   /* abSet of bec_crdt_local_change: a step */
 #define BEC_CHANGE_INSERT  2   /* an upsert refused (SQLITE_CONSTRAINT, with
                                ** nothing written) if the row exists */
 
@@ -1251,6 +1266,9 @@ struct BecCrdt {
 #define BEC_RULE_CHECK    3      /* a CHECK of one column */
 #define BEC_RULE_GROUP    4      /* a merge group written partly */
 #define BEC_RULE_GCHECK   5      /* a CHECK of a merge group */
+#define BEC_RULE_STEP     6      /* a counter's value that is not an integer
+                                 ** (or a step of -2^63), or a step to a
+                                 ** column that is not a counter */
 /* Judges the values of one upsert (aVal where abSet[i], as
 ** bec_write_body gives them) to table s, whose create op is aSchemaHash,
 ** against its declared constraints: *peRule BEC_RULE_* of the first rule
@@ -1302,7 +1320,8 @@ int bec_crdt_txn_table(BecCrdt*, BecTab *t, int *piTable);
 /* One local change (xUpdate): encoded into the transaction's write op and
 ** applied by the merge writer as that op (bec_crdt.c, "Local writes").
 ** apKey: the key values; for an upsert abSet[i]==2 marks the columns
-** written, with values aV[i].  piAt (may be 0): the rowid of the row the
+** written, with values aV[i], and abSet[i]==BEC_SET_STEP a counter's step
+** (aV[i] an integer: the new value minus the old).  piAt (may be 0): the rowid of the row the
 ** caller read (an UPDATE or DELETE of it), a hint that saves a lookup.
 ** *piRowid (may be 0): the row's rowid.  For
 ** BEC_CHANGE_INSERT, SQLITE_CONSTRAINT with nothing written if the row
