@@ -473,6 +473,27 @@ static void put_register(BecBuf *pLeaf, const BecGraph *g2, int iWin,
   }
 }
 
+/* Appends the members of a COUNTER column kept under col (the winning
+** assignment's base, or the uncovered steps: docs/tables.md "Counters"):
+** their count, then each one's id, depth and value, in aCand's order
+** (decreasing depth, then id).  They are what a later op merges with, so
+** the digest covers them, not only the sum shown. */
+static void put_members(BecBuf *pLeaf, const BecGraph *g2, const CkCand *aCand,
+                        int nCand, int col, int *pRc){
+  int i, n = 0;
+  for(i=0; i<nCand; i++){
+    if( aCand[i].col==col && aCand[i].seq>=1 && aCand[i].seq<=g2->nNode ) n++;
+  }
+  bec_buf_append_varint(pLeaf, (u64)n, pRc);
+  for(i=0; i<nCand; i++){
+    const CkCand *c = &aCand[i];
+    if( c->col!=col || c->seq<1 || c->seq>g2->nNode ) continue;
+    bec_buf_append(pLeaf, g2->aNode[c->seq].aHash, BEC_HASH_BYTES, pRc);
+    bec_buf_append_varint(pLeaf, (u64)g2->aNode[c->seq].depth, pRc);
+    bec_buf_append(pLeaf, c->val.a, c->val.n, pRc);
+  }
+}
+
 /* rows_root and n_row of the table of create op iSchema (schema s, as
 ** shown: its own columns, then the added ones; the shadow table has a
 ** column per entry of s, hidden ones included, and only shown ones are
@@ -562,6 +583,10 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
       put_register(&leaf, g2, sqlite3_column_int(pRows, j),
                    sqlite3_column_value(pRows, 1+nNonKey+i), 1, aCand, nCand,
                    i, &rc);
+      if( s->aCol[i].flags & BEC_COL_COUNTER ){
+        put_members(&leaf, g2, aCand, nCand, -3-2*i, &rc);
+        put_members(&leaf, g2, aCand, nCand, -2-2*i, &rc);
+      }
     }
     if( rc==SQLITE_OK ){
       bec_crypto_hash(leaf.a, leaf.n, row.aLeaf);

@@ -380,6 +380,35 @@ def test_concurrent():
     T.eq(outcomes, [[0, 1], [0, 1]], "in both orders one of the two seals")
 
 
+def test_counter_members():
+    """A COUNTER's digest covers its members (the winning assignment's base
+    and each uncovered step), not only the sum it shows: they are what a
+    later assignment or delete merges with.  Same digest in every order; a
+    replica whose stored steps were altered to the same sum disagrees."""
+    a = R.origin("c_a.db", decl="id TEXT PRIMARY KEY, n INTEGER COUNTER", table="likes")
+    a.execute("INSERT INTO likes VALUES('p', 0)")
+    b = joined_member(a, "c_b.db", "admin")
+    ship(a, b)
+    a.execute("UPDATE likes SET n = n + 3")
+    b.execute("UPDATE likes SET n = n + 2")
+    ship(b, a)
+    T.eq(one(a, "SELECT n FROM likes"), 5, "concurrent steps add")
+    x = R.clone(a, "c_x.db")
+    # The same sum from other steps: 3 + 2 becomes 4 + 1.
+    x.execute("UPDATE bec_store_conflict SET value = value + 1 WHERE col < -1 AND value = 3")
+    x.execute("UPDATE bec_store_conflict SET value = value - 1 WHERE col < -1 AND value = 2")
+    T.eq(one(x, "SELECT n FROM likes"), 5, "the altered replica shows the same sum")
+    k = one(a, "SELECT bec_checkpoint()")
+    want = claim_of(a, k)
+    for i, order in enumerate(["forward", "reverse", "shuffle"]):
+        d = R.joined(a, "c_d%d.db" % i)
+        deliver(a, d, order, i)
+        T.eq(ckpt_row(d, k)[0], want, "%s: the same digest with counter steps" % order)
+        T.eq(one(d, "SELECT n FROM likes"), 5, "%s: the sum" % order)
+    deliver(a, x)
+    T.check(ckpt_row(x, k)[0] != want, "altered steps with an unchanged sum change the digest")
+
+
 test_same_digest_everywhere()
 test_sync_attests()
 test_seal_and_lie()
@@ -387,5 +416,6 @@ test_hold_back()
 test_backdated_removal()
 test_seal_survives_reload()
 test_concurrent()
+test_counter_members()
 R.cleanup()
 T.done()
