@@ -35,6 +35,11 @@ in several delivery orders.
 - Random writes, rekeys and a removal in random delivery orders converge:
   after heal the current members show the same rows and nothing locked,
   and a replica with the same ops and seeds shows the same state.
+- The safety rule a connection remembers is asked again after another
+  connection's write, a removal or a leave arriving by sync, another
+  member's rekey, and a rollback (then writes name the right epochs and a
+  removed member reads none of them); a rolled-back seed takes the
+  connection's write key with it (the next write under it stays locked).
 - Secrets: the seeds (recovered here from a box with the member's own key)
   and the epoch keys are in no byte of the database file, and in no SQL
   value; a passphrase identity opens its boxes after bec_unlock.
@@ -838,6 +843,116 @@ def test_add_keyshare_fails():
     T.eq(one(e, "SELECT bec_check()"), "ok", "bec_check at E")
 
 
+# --- the writer's safety rule, remembered per connection ---------------------------
+def write_epochs(db):
+    """The epochs (hex) the last write op of db names (its envelope)."""
+    p = one(db, "SELECT payload FROM bec_ops WHERE kind='write' ORDER BY rowid DESC LIMIT 1")
+    T.check(p[0] == 0xE2 and p[1] < 17, "an envelope")
+    return sorted(p[2 + 32 * i:34 + 32 * i].hex() for i in range(p[1]))
+
+
+def test_safety_rule_remembered():
+    """A connection remembers the epochs its safety rule approved while only
+    schema and write ops are stored; whatever could change them makes it ask
+    again.  Each case would write under a stale epoch (readable by a member
+    who is gone, or under an op that is no epoch: a failed statement) if the
+    remembered rule were kept."""
+    # Another connection's write: a second connection of A removes C.
+    a, b, c, d = with_table("sr1")
+    a.execute("INSERT INTO todos VALUES('r0', 'before')")
+    e0 = current(a)
+    T.eq(write_epochs(a), e0, "the first write names the current epoch")
+    a2 = connect(os.path.join(R.dir, "sr1a"))
+    a2.execute("SELECT bec_remove_member(?)", (pub(c),))
+    e1 = current(a2)
+    T.check(e1 != e0, "the other connection rotated")
+    a.execute("INSERT INTO todos VALUES('r1', 'after')")
+    T.eq(write_epochs(a), e1, "the next write names the new epoch")
+    a2.close()
+    everyone(a, b, c, d)
+    T.eq(rows(c), [("r0", "before")], "C does not read the write after its removal")
+    T.eq(rows(d), [("r0", "before"), ("r1", "after")], "D reads both")
+
+    # A removal arriving by sync (B removes C, with its rekey).
+    a, b, c, d = with_table("sr2")
+    a.execute("INSERT INTO todos VALUES('r0', 'before')")
+    b.execute("SELECT bec_remove_member(?)", (pub(c),))
+    eb = current(b)
+    sync(b, "a", a, "b")
+    a.execute("INSERT INTO todos VALUES('r1', 'after')")
+    T.eq(write_epochs(a), eb, "the write after the sync names B's epoch")
+    everyone(a, b, c, d)
+    T.eq(rows(c), [("r0", "before")], "the removed C does not read it")
+
+    # A member leaving (no rekey) by sync: the next write rotates.
+    a, b, c, d = with_table("sr3")
+    a.execute("INSERT INTO todos VALUES('r0', 'before')")
+    e0 = current(a)
+    c.execute("SELECT bec_remove_member(?)", (pub(c),))
+    sync(c, "a", a, "c")
+    n = one(a, "SELECT count(*) FROM bec_ops WHERE kind='rekey'")
+    a.execute("INSERT INTO todos VALUES('r1', 'after C left')")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='rekey'"), n + 1,
+         "the writer rotates after the leave arrived")
+    T.check(write_epochs(a) != e0 and write_epochs(a) == current(a), "and writes under it")
+    everyone(a, b, c, d)
+    T.eq(rows(c), [("r0", "before")], "the leaver does not read it")
+
+    # A key change: B's rekey arrives; the next write names it.
+    a, b, c, d = with_table("sr4")
+    a.execute("INSERT INTO todos VALUES('r0', 'x')")
+    ek = one(b, "SELECT bec_rekey()")
+    ship(b, a)
+    a.execute("INSERT INTO todos VALUES('r1', 'y')")
+    T.eq(write_epochs(a), [ek], "the write names the rekey's epoch")
+
+    # A rollback: in a rolled-back transaction A removed C (remove, rekey) and
+    # wrote under the new epoch; then two of B's write ops take those seqs.
+    a, b, c, d = with_table("sr5")
+    a.execute("INSERT INTO todos VALUES('r0', 'x')")
+    e0 = current(a)
+    a.execute("BEGIN")
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    a.execute("INSERT INTO todos VALUES('gone', 'rolled back')")
+    a.execute("ROLLBACK")
+    T.eq(current(a), e0, "the rollback restores the epoch")
+    b.execute("INSERT INTO todos VALUES('b1', 'by B')")
+    b.execute("INSERT INTO todos VALUES('b2', 'by B')")
+    ship(b, a)
+    a.execute("INSERT INTO todos VALUES('r1', 'after the rollback')")
+    T.eq(write_epochs(a), e0, "the write names the epoch that is current")
+    everyone(a, b, c, d)
+    for x in (a, b, c, d):
+        T.eq(rows(x), [("b1", "by B"), ("b2", "by B"), ("r0", "x"),
+                       ("r1", "after the rollback")], "every member reads every row")
+        T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check")
+
+    # A rollback of a learned seed: the connection's write key goes with it
+    # (E, added concurrently with B's rekey, is healed inside a transaction
+    # that is rolled back; B's next write under that epoch stays locked).
+    a, b, c, d = with_table("sr6")
+    e = R.joined(a, "sr6e")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    b.execute("SELECT bec_rekey()")
+    b.execute("INSERT INTO todos VALUES('n1', 'under B')")
+    for x in (a, b):
+        ship(x, e)
+    T.eq(rows(e), [], "E cannot read B's write yet")
+    ship(b, a)
+    T.check(one(a, "SELECT bec_heal()") >= 1, "A heals E")
+    share = one(a, "SELECT body FROM bec_ops WHERE kind='keyshare' ORDER BY rowid DESC LIMIT 1")
+    e.execute("BEGIN")
+    ingest(e, share)
+    T.eq(rows(e), [("n1", "under B")], "the keyshare unlocks the write")
+    e.execute("ROLLBACK")
+    b.execute("INSERT INTO todos VALUES('n2', 'later')")
+    ship(b, e)
+    T.eq((rows(e), sorted(r for _, _, r in locked(e))), ([], ["no key"] * 2),
+         "after the rollback E has both writes locked")
+    ship(a, e)
+    T.eq(rows(e), [("n1", "under B"), ("n2", "later")], "the keyshare again")
+    T.eq((locked(e), one(e, "SELECT bec_check()")), ([], "ok"), "nothing locked")
+
 test_create_and_encrypt()
 test_admin_only()
 test_removal(False)
@@ -864,5 +979,6 @@ test_plaintext_refused()
 for seed in (1, 2, 3):
     test_random_convergence(seed)
 test_add_keyshare_fails()
+test_safety_rule_remembered()
 R.cleanup()
 T.done()
