@@ -40,6 +40,12 @@ in several delivery orders.
   member's rekey, and a rollback (then writes name the right epochs and a
   removed member reads none of them); a rolled-back seed takes the
   connection's write key with it (the next write under it stays locked).
+- bec_locked is the same set at every member after heal, non-empty too
+  (a re-signed ciphertext in the random runs); a removed member's own
+  concurrent rekey is named by no honest write; alters of an encrypted
+  table (a column added, one renamed) carry no name in clear.
+- docs/encryption.md has the guarantees, the limits and the threat model
+  table.
 - Secrets: the seeds (recovered here from a box with the member's own key)
   and the epoch keys are in no byte of the database file, and in no SQL
   value; a passphrase identity opens its boxes after bec_unlock.
@@ -303,6 +309,17 @@ def test_removed_rekey():
                 "C's rekey concurrent with its removal is invalid, never current: %r" % (row,))
         T.eq(current(x), [ea], "only A's epoch is current")
     T.eq(holds(c, ea), 0, "C lacks A's epoch")
+    # Honest writers never use C's epoch, although C holds its seed.
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)")
+    a.execute("INSERT INTO todos VALUES('a', 'by A')")
+    ship(a, d)
+    d.execute("INSERT INTO todos VALUES('d', 'by D')")
+    for x in (a, d):
+        T.eq(write_epochs(x), [ea], "a writer names A's epoch, not C's")
+    everyone(a, b, c, d)
+    T.eq(rows(b), [("a", "by A"), ("d", "by D")], "B reads both writes")
+    T.eq((rows(c), sorted(r for _, _, r in locked(c))), (None, ["no key"] * 3),
+         "C reads none of them: the schema and both writes are locked")
 
 
 def test_newcomer_history():
@@ -411,7 +428,8 @@ def sync_log(a, a_names_b, b, b_names_a, log):
         n += 1
 
 
-SECRETS = [b"todos", b"title", b"topsecret-key", b"classified-value"]
+SECRETS = [b"todos", b"title", b"topsecret-key", b"classified-value", b"hiddenfield",
+           b"renamedsecret", b"altered-value"]
 
 
 def test_relay_bytes():
@@ -429,12 +447,31 @@ def test_relay_bytes():
         sync_log(x, "r", r, n, log)
     for x in (a, b, c, d):
         T.eq(rows(x), [("topsecret-key", "classified-value")], "a member reads r1 via the relay")
+    # Alters are schema ops too: an added and a renamed column, and a
+    # write naming the added column.
+    a.execute("SELECT bec_alter('todos', 'ADD COLUMN hiddenfield TEXT')")
+    a.execute("SELECT bec_alter('todos', 'RENAME COLUMN title TO renamedsecret')")
+    sync_log(a, "r", r, "a", log)
+    sync_log(c, "r", r, "c", log)
+    c.execute("UPDATE todos SET hiddenfield='altered-value'")
+    sync_log(c, "r", r, "c", log)
+    for x, n in ((a, "a"), (b, "b"), (d, "d")):
+        sync_log(x, "r", r, n, log)
+    for x in (a, b, c, d):
+        T.eq(rows(x), [("topsecret-key", "classified-value", "altered-value")],
+             "a member reads the altered table via the relay")
+        T.eq(one(x, "SELECT group_concat(name) FROM pragma_table_info('todos')"),
+             "id,renamedsecret,hiddenfield", "and its columns")
     T.eq(rows(r), None, "the relay shows no table")
     T.eq(sorted(r.execute("SELECT kind, encrypted FROM bec_ops WHERE kind IN "
                           "('schema', 'write', 'encrypt')").fetchall()),
-         [("encrypt", 0), ("schema", 1), ("write", 1)], "bec_ops.encrypted")
-    T.eq(sorted(reason for _, _, reason in locked(r)), ["no key", "no key"],
-         "the relay lists the schema and the write as locked")
+         [("encrypt", 0)] + [("schema", 1)] * 3 + [("write", 1)] * 2, "bec_ops.encrypted")
+    T.eq(sorted(reason for _, _, reason in locked(r)), ["no key"] * 5,
+         "the relay lists the schema, alter and write ops as locked")
+    q = "SELECT hash, payload FROM bec_ops WHERE kind IN ('schema', 'write') ORDER BY hash"
+    T.eq(a.execute(q).fetchall(), r.execute(q).fetchall(),
+         "bec_ops.payload shows the ciphertext, at a member as at the relay")
+    T.check(all(p[0] == 0xE2 for _, p in a.execute(q)), "every one an envelope")
     T.eq(one(r, "SELECT count(*) FROM bec_ops"), one(a, "SELECT count(*) FROM bec_ops"),
          "the relay stores and forwards every op")
     bodies = [bb for (bb,) in r.execute("SELECT body FROM bec_ops")]
@@ -640,6 +677,11 @@ def test_random_convergence(seed):
         except sqlite3.Error as e:
             # A removed member may no longer write; nothing else may fail.
             T.check("not" in str(e) and i == 3, "%s step %d: %s" % (tag, step, e))
+    # B (an admin, a member throughout) re-signs a ciphertext: undecryptable.
+    everyone(reps[0], reps[1])
+    pay = one(reps[0], "SELECT payload FROM bec_ops WHERE kind='write' ORDER BY rowid LIMIT 1")
+    bad = becwire.make_op(key_of(reps[1]), "write", heads(reps[1]), pay, group(reps[1]))
+    ingest(reps[1], bad)
     for _ in range(3):
         everyone(*reps)
         for x in reps:
@@ -649,7 +691,8 @@ def test_random_convergence(seed):
     want = rows(reps[0])
     for j, x in enumerate(members):
         T.eq(rows(x), want, "%s: member %s shows the same rows" % (tag, names[j]))
-        T.eq(locked(x), [], "%s: member %s has nothing locked" % (tag, names[j]))
+        T.eq([(o, r) for o, _, r in locked(x)], [(becwire.op_id(bad).hex(), "undecryptable")],
+             "%s: member %s lists the same bec_locked set: the re-signed op" % (tag, names[j]))
         T.eq(one(x, "SELECT bec_check()"), "ok", "%s: bec_check" % tag)
     if removed:
         d = reps[3]
@@ -953,6 +996,24 @@ def test_safety_rule_remembered():
     T.eq(rows(e), [("n1", "under B"), ("n2", "later")], "the keyshare again")
     T.eq((locked(e), one(e, "SELECT bec_check()")), ([], "ok"), "nothing locked")
 
+def test_docs_threat_model():
+    """docs/encryption.md tells users the guarantees, the honest limits and
+    the threat model table (one row per adversary of E2EE.md section 13)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                           "encryption.md")) as f:
+        doc = f.read()
+    for h in ("## Guarantees", "## Limits (honest)", "## Threat model"):
+        T.check(h in doc, "docs/encryption.md has %r" % h)
+    table = doc.split("## Threat model", 1)[-1].split("\n## ", 1)[0]
+    T.check("| adversary | learns | does not learn |" in table, "the threat model is a table")
+    for row in ("| relay, sync server, or eavesdropper", "| removed member",
+                "| device key stolen before the removal", "| device key stolen after the removal",
+                "| malicious current member"):
+        T.check(("\n" + row) in table, "the table has the row %r" % row)
+    for word in ("No forward secrecy", "plaintext rows", "Membership ops stay in clear"):
+        T.check(word in doc, "the limits say %r" % word)
+
+
 test_create_and_encrypt()
 test_admin_only()
 test_removal(False)
@@ -980,5 +1041,6 @@ for seed in (1, 2, 3):
     test_random_convergence(seed)
 test_add_keyshare_fails()
 test_safety_rule_remembered()
+test_docs_threat_model()
 R.cleanup()
 T.done()
