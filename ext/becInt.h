@@ -561,6 +561,11 @@ struct BecCtx {
   int aE2eeRule[16];               /* E's seqs in hash order (E2EE_MAX_EPOCH) */
   u64 iE2eeRuleGen;
   u8 aE2eeRulePub[BEC_PUBKEY_BYTES];
+  /* ... and the hash of the epoch list of the last envelope whose epochs it
+  ** recorded in bec_store_epoch_named (a run of writes records it once);
+  ** forgotten by its xForget. */
+  int bE2eeNamed;
+  u8 aE2eeNamed[BEC_HASH_BYTES];
 };
 
 /* A new context with one reference, held by the caller. */

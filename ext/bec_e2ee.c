@@ -74,6 +74,10 @@
 **   bec_store_epoch_xpk(pubkey, ok)            whether a member's key has an
 **       X25519 form (a pure function of the key, 43 us each, asked for
 **       every reader by every write: remembered)
+**   bec_store_epoch_named(epoch)               an epoch some stored schema
+**       or write op names: heal hands it on even when the epoch op lost
+**       its validity (a counter-removal that lost on seniority, under
+**       whose epoch a member wrote before it learnt the outcome)
 ** No table or function returns a seed or a derived key.
 */
 #include "becInt.h"
@@ -103,7 +107,8 @@ static const char zE2eeSchema[] =
   "  epoch INTEGER PRIMARY KEY, nonce BLOB NOT NULL, sealed BLOB NOT NULL);"
   "CREATE TABLE IF NOT EXISTS bec_store_epoch_bad(epoch INTEGER PRIMARY KEY);"
   "CREATE TABLE IF NOT EXISTS bec_store_epoch_xpk("
-  "  pubkey BLOB PRIMARY KEY, ok INTEGER NOT NULL) WITHOUT ROWID;";
+  "  pubkey BLOB PRIMARY KEY, ok INTEGER NOT NULL) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_epoch_named(epoch INTEGER PRIMARY KEY);";
 
 /* SQL: the current epochs E, the valid epoch ops that no valid epoch op
 ** follows (an epoch follows another iff a chain of back links joins them:
@@ -162,6 +167,16 @@ struct Block {
   const u8 *aBackNonce;  /* BEC_E2EE_NONCE_BYTES */
   i64 nBackCt;
   const u8 *aBackCt;
+};
+
+/* An encrypted schema or write op's payload (envelope_parse, below). */
+typedef struct Envelope Envelope;
+struct Envelope {
+  int nEpoch;
+  const u8 *aEpoch;
+  const u8 *aNonce;
+  i64 nCt;
+  const u8 *aCt;
 };
 
 /* Reads n_box boxes (0..BEC_E2EE_MAX_BOX; at least nMin) sorted by prefix,
@@ -759,6 +774,39 @@ static int stored_keyshare(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
   return rc;
 }
 
+/* A stored envelope: the epochs it names (bec_store_epoch_named).  A run
+** of ops under the same epochs is recorded once (BecCtx.aE2eeNamed). */
+static int has_envelope(const BecOp*);
+static int envelope_parse(const u8*, i64, Envelope*);
+static int stored_named(BecCtx *p, const BecOp *pOp, char **pzErr){
+  Envelope env;
+  u8 aWhich[BEC_HASH_BYTES];
+  int rc = SQLITE_OK, i;
+  if( envelope_parse(pOp->aPayload, pOp->nPayload, &env) ) return SQLITE_OK;
+  bec_crypto_hash(env.aEpoch, (i64)env.nEpoch*BEC_HASH_BYTES, aWhich);
+  if( p->bE2eeNamed && memcmp(aWhich, p->aE2eeNamed, sizeof(aWhich))==0 ){
+    return SQLITE_OK;
+  }
+  for(i=0; rc==SQLITE_OK && i<env.nEpoch; i++){
+    sqlite3_stmt *pStmt = 0;
+    rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_epoch_named(epoch)"
+                         " SELECT seq FROM bec_store_op WHERE hash=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, &env.aEpoch[i*BEC_HASH_BYTES], BEC_HASH_BYTES,
+                        SQLITE_STATIC);
+      rc = step_done(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    memcpy(p->aE2eeNamed, aWhich, sizeof(aWhich));
+    p->bE2eeNamed = 1;
+  }else if( *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot record epoch keys: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
 static int e2ee_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   const u8 *aSecret;
@@ -766,6 +814,7 @@ static int e2ee_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   /* Only schema and write ops leave what the safety rule reads as it was
   ** (epochs, holders, requests, readers, seeds). */
   if( !is_table_kind(pOp->kind) ) p->nE2eeRule = 0;
+  if( has_envelope(pOp) ) return stored_named(p, pOp, pzErr);
   if( !bec_kind_derives(pOp->kind, BEC_DERIVE_E2EE) ) return SQLITE_OK;
   rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
@@ -835,6 +884,7 @@ static void key_cache_wipe(BecCtx*);
 static void e2ee_forget(BecCtx *p){
   key_cache_wipe(p);
   p->nE2eeRule = 0;
+  p->bE2eeNamed = 0;
 }
 
 /* A change of validity can change E (an epoch op's) and the readers (a
@@ -1179,7 +1229,8 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
   if( rc==SQLITE_OK && bMe ){
     rc = bCurrent ? current_epochs(p, 0, &ep, pzErr)
        : ints_query(p, "SELECT e.seq FROM bec_store_epoch e JOIN bec_store_op"
-                       " o ON o.seq=e.seq WHERE o.valid ORDER BY e.seq", &ep);
+                       " o ON o.seq=e.seq WHERE o.valid OR e.seq IN (SELECT"
+                       " epoch FROM bec_store_epoch_named) ORDER BY e.seq", &ep);
   }
   if( rc==SQLITE_OK && bMe ) rc = bec_graph_get(p, &g, pzErr);
   for(i=0; rc==SQLITE_OK && bMe && i<ep.n; i++){
@@ -1267,15 +1318,6 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
 _Static_assert(sizeof(((BecCtx*)0)->aE2eeRule)==E2EE_MAX_EPOCH*sizeof(int),
                "BecCtx.aE2eeRule holds E2EE_MAX_EPOCH epochs");
 const char bec_e2ee_undecryptable[] = "locked: undecryptable";
-
-typedef struct Envelope Envelope;
-struct Envelope {
-  int nEpoch;
-  const u8 *aEpoch;
-  const u8 *aNonce;
-  i64 nCt;
-  const u8 *aCt;
-};
 
 static int is_table_kind(int kind){
   return kind==BEC_KIND_SCHEMA || kind==BEC_KIND_WRITE;

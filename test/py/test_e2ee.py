@@ -40,6 +40,11 @@ in several delivery orders.
   member's rekey, and a rollback (then writes name the right epochs and a
   removed member reads none of them); a rolled-back seed takes the
   connection's write key with it (the next write under it stays locked).
+- Scenario 7: a counter-removal that lost on seniority: a write under the
+  losing epoch is locked at the winner until a sync heals it; later writes
+  name only the winner's epoch; the loser reads its own epoch's write only.
+- Scenario 12: a stolen device key (a copy of the replica and key file)
+  reads nothing written after the device is re-enrolled.
 - bec_locked is the same set at every member after heal, non-empty too
   (a re-signed ciphertext in the random runs); a removed member's own
   concurrent rekey is named by no honest write; alters of an encrypted
@@ -996,6 +1001,59 @@ def test_safety_rule_remembered():
     T.eq(rows(e), [("n1", "under B"), ("n2", "later")], "the keyshare again")
     T.eq((locked(e), one(e, "SELECT bec_check()")), ([], "ok"), "nothing locked")
 
+def test_lost_counter_removal():
+    """Scenario 7: A removes B || B removes A; B loses on seniority.  D,
+    having seen only B's ops, writes w under B's epoch.  A has w locked (no
+    key) until D heals it in a sync; then A reads w.  Later writes name only
+    A's epoch: B reads w (its own losing rotation, the honest limit), never
+    what follows."""
+    a, b, c, d = with_table("s7")
+    a.execute("SELECT bec_remove_member(?)", (pub(b),))
+    ea = current(a)
+    b.execute("SELECT bec_remove_member(?)", (pub(a),))
+    eb = current(b)
+    ship(b, d)
+    d.execute("INSERT INTO todos VALUES('w', 'under B')")
+    T.eq(write_epochs(d), eb, "D writes under B's epoch")
+    for x in (b, d):
+        ship(x, a)
+    T.eq((rows(a), [r for _, _, r in locked(a)]), ([], ["no key"]),
+         "A has w locked: it lacks B's epoch")
+    sync(d, "a", a, "d")
+    T.eq(rows(a), [("w", "under B")], "D's sync heals A, which reads w")
+    everyone(a, b, c, d)
+    for x in (a, c, d):
+        T.eq(current(x), ea, "only A's epoch is current (B's lost)")
+    c.execute("INSERT INTO todos VALUES('later', 'after the outcome')")
+    T.eq(write_epochs(c), ea, "a later write names only A's epoch")
+    everyone(a, b, c, d)
+    for x in (a, c, d):
+        T.eq(rows(x), [("later", "after the outcome"), ("w", "under B")], "members read both")
+        T.eq(locked(x), [], "nothing locked at a member")
+    T.eq(rows(b), [("w", "under B")], "B reads w (its losing rotation), not the later write")
+    T.eq([r for _, _, r in locked(b)], ["no key"], "the later write is locked at B")
+
+
+def test_reenrolled_device():
+    """Scenario 12: C's device key is stolen (a copy of C's replica and key
+    file); C is re-enrolled (A adds a new key, removes the old one): the
+    thief, holding every op, reads nothing written under the new epoch."""
+    a, b, c, d = with_table("s12")
+    c.execute("INSERT INTO todos VALUES('old', 'before the theft')")
+    ship(c, a)
+    thief = R.clone(c, "s12thief")
+    c2 = R.joined(a, "s12c2")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(c2),))
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    a.execute("INSERT INTO todos VALUES('new', 'after re-enrolment')")
+    for x in (b, d, c2, thief):
+        ship(a, x)
+    T.eq(rows(c2), [("new", "after re-enrolment"), ("old", "before the theft")],
+         "the re-enrolled device reads everything")
+    T.eq(rows(thief), [("old", "before the theft")], "the thief reads only the old row")
+    T.eq([r for _, _, r in locked(thief)], ["no key"], "the new write is locked for the thief")
+
+
 def test_docs_threat_model():
     """docs/encryption.md tells users the guarantees, the honest limits and
     the threat model table (one row per adversary of E2EE.md section 13)."""
@@ -1041,6 +1099,8 @@ for seed in (1, 2, 3):
     test_random_convergence(seed)
 test_add_keyshare_fails()
 test_safety_rule_remembered()
+test_lost_counter_removal()
+test_reenrolled_device()
 test_docs_threat_model()
 R.cleanup()
 T.done()
