@@ -40,6 +40,8 @@ in several delivery orders.
   member's rekey, and a rollback (then writes name the right epochs and a
   removed member reads none of them); a rolled-back seed takes the
   connection's write key with it (the next write under it stays locked).
+- bec_encrypt_group() midway: a write concurrent with the encrypt op stays
+  plaintext and applies everywhere, later ones are envelopes (both orders).
 - Scenario 7: a counter-removal that lost on seniority: a write under the
   losing epoch is locked at the winner until a sync heals it; later writes
   name only the winner's epoch; the loser reads its own epoch's write only.
@@ -1001,6 +1003,40 @@ def test_safety_rule_remembered():
     T.eq(rows(e), [("n1", "under B"), ("n2", "later")], "the keyshare again")
     T.eq((locked(e), one(e, "SELECT bec_check()")), ([], "ok"), "nothing locked")
 
+def test_encrypt_midway():
+    """bec_encrypt_group() encrypts from its op onwards: table ops with it in
+    their causal past carry the envelope; a write concurrent with it stays
+    plaintext and is applied everywhere alike (the rule is a function of the
+    op's past), in both delivery orders."""
+    for rev in (False, True):
+        tag = "em%d" % rev
+        a, b, c, d = group_of_four(tag, encrypted=False)
+        a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)")
+        for x in (b, c, d):
+            ship(a, x)
+        c.execute("INSERT INTO todos VALUES('w1', 'before')")
+        ship(c, a)
+        e = one(a, "SELECT bec_encrypt_group()")
+        T.eq(one(a, "SELECT author FROM bec_epochs WHERE epoch=?", e), pub(a),
+             "bec_epochs names the epoch's author")
+        a.execute("INSERT INTO todos VALUES('w2', 'encrypted')")
+        c.execute("INSERT INTO todos VALUES('w3', 'concurrent')")
+        for x in (a, b, c, d):
+            for y in (a, b, c, d):
+                if x is not y:
+                    ship(x, y, reverse=rev)
+        c.execute("INSERT INTO todos VALUES('w4', 'after')")
+        everyone(a, b, c, d)
+        want = [("w1", "before"), ("w2", "encrypted"), ("w3", "concurrent"), ("w4", "after")]
+        flags = [f for (f,) in c.execute("SELECT encrypted FROM bec_ops WHERE kind='write' ORDER BY depth")]
+        T.eq(sorted(flags), [0, 0, 1, 1], "%s: two plaintext writes, two envelopes" % tag)
+        for x in (a, b, c, d):
+            T.eq(rows(x), want, "%s: every replica shows every row" % tag)
+            T.eq(locked(x), [], "%s: nothing locked" % tag)
+            T.eq(one(x, "SELECT bec_check()"), "ok", "%s: bec_check" % tag)
+        T.eq(one(c, "SELECT encrypted FROM bec_ops WHERE kind='write' ORDER BY rowid DESC LIMIT 1"), 1,
+             "%s: C's write after it saw the encrypt op is encrypted" % tag)
+
 def test_lost_counter_removal():
     """Scenario 7: A removes B || B removes A; B loses on seniority.  D,
     having seen only B's ops, writes w under B's epoch.  A has w locked (no
@@ -1099,6 +1135,7 @@ for seed in (1, 2, 3):
     test_random_convergence(seed)
 test_add_keyshare_fails()
 test_safety_rule_remembered()
+test_encrypt_midway()
 test_lost_counter_removal()
 test_reenrolled_device()
 test_docs_threat_model()
