@@ -18,6 +18,10 @@ in several delivery orders.
   bec_heal() signs (and bec_sync_apply runs heal by itself).
 - Split view: a Byzantine admin seals a wrong seed to B: B has no key
   (bad commitment), asks, is healed; holders agree on every replica.
+- A split view where every member gets an uncommitted seed, and a write
+  under it: 'bad commitment' at every member alike (without the commitment
+  check they would read it), heal cannot repair it, the next honest writer
+  rotates past it.
 - A relay (joined, never added) stores every op and holds no seed.
 - A key with no X25519 form is refused by bec_add_member and at acceptance.
 - Keyless acceptance: a malformed epoch block, a rekey in a plaintext
@@ -759,6 +763,53 @@ def test_split_view():
         T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after the heal")
 
 
+def test_split_view_nobody():
+    """A split view where no member gets the committed seed: a Byzantine
+    admin seals a seed to everyone that is not the one its epoch commits
+    to, and writes under it.  The write is locked with 'bad commitment' at
+    every member alike (no replica reads anything from it), heal cannot
+    repair it, and the next honest writer rotates past the epoch."""
+    a, b, c, d = with_table("sn")
+    ka, grp = key_of(a), group(a)
+    k, wrong = os.urandom(32), os.urandom(32)
+    seeds = {None: k}
+    for x in (a, b, c, d):
+        seeds[bytes.fromhex(pub(x))] = wrong
+    rk = becwire.make_op(ka, "rekey", heads(a), epoch_block(ka, grp, seeds), grp)
+    ingest(a, rk)
+    e = becwire.op_id(rk)
+    schema = bytes.fromhex(one(a, "SELECT hash FROM bec_ops WHERE kind='schema'"))
+    pt = becwire.write_payload([schema], [(0, [becwire.Text(b"k")], {1: becwire.Text(b"byzantine")}, 2)])
+    padded = pt + b"\x80" + bytes(256 - len(pt) % 256 - 1)
+    preds = sorted(heads(a))
+    kw = hashlib.blake2b(b"bec-e2ee-epoch-v1" + grp + e, digest_size=32, key=wrong).digest()
+    ad = (b"bec-e2ee-ad-v1" + grp + bytes([becwire.KIND["write"]]) + ka.pub + uvarint(len(preds))
+          + b"".join(preds) + uvarint(1) + e)
+    nonce = os.urandom(24)
+    w = becwire.make_op(ka, "write", preds, bytes([0xE2, 1]) + e + nonce + aead(kw, nonce, ad, padded), grp)
+    ingest(a, w)
+    for x in (b, c, d):
+        ship(a, x)
+    want = [(becwire.op_id(w).hex(), (e.hex(),), "bad commitment")]
+    for x in (a, b, c, d):
+        T.eq(holds(x, e.hex()), 0, "no member holds the epoch")
+        T.eq(locked(x), want, "the write is locked alike everywhere: bad commitment")
+        T.eq(rows(x), [], "and nobody reads it")
+    for x in (b, c, d):
+        one(x, "SELECT bec_heal()")
+    everyone(a, b, c, d)
+    for x in (a, b, c, d):
+        T.eq(holds(x, e.hex()), 0, "heal cannot give a seed nobody holds")
+    n = one(c, "SELECT count(*) FROM bec_ops WHERE kind='rekey'")
+    c.execute("INSERT INTO todos VALUES('honest', 'after')")
+    T.eq(one(c, "SELECT count(*) FROM bec_ops WHERE kind='rekey'"), n + 1,
+         "the next honest writer rotates (it lacks the current seed)")
+    everyone(a, b, c, d)
+    for x in (a, b, c, d):
+        T.eq(rows(x), [("honest", "after")], "every member reads the honest write")
+        T.eq(locked(x), want, "the same bec_locked set everywhere")
+        T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check")
+
 # --- relays, keys, acceptance --------------------------------------------------
 def test_relay_and_acceptance():
     a, b, c, d = group_of_four("ry")
@@ -1119,6 +1170,7 @@ test_newcomer_history()
 test_heal()
 test_heal_by_sync()
 test_split_view()
+test_split_view_nobody()
 test_relay_and_acceptance()
 test_secrets()
 test_relay_bytes()
