@@ -29,7 +29,8 @@ in several delivery orders.
 - Encrypted schema and write ops: members read them, relays store and
   forward them and no op, sync message or relay database file holds a
   table name, column name, key or value; a removed member reads rows up to
-  and concurrent with its removal, never later ones (locked: no key); a
+  and concurrent with its removal, never later ones (locked: no key), and
+  a relay's bec_locked lists the valid encrypted ops only; a
   write after two concurrent removals names both epochs; a newcomer reads
   the whole history; a locked write is applied when a keyshare arrives; a
   bad seed locks with 'bad commitment' until heal; a ciphertext re-signed by
@@ -519,6 +520,14 @@ def test_removed_reader(reverse):
     T.eq(locked(a), [], "%s: nothing locked at A" % tag)
     for x in (a, b, c, d):
         T.eq(one(x, "SELECT bec_check()"), "ok", "%s: bec_check" % tag)
+    # bec_locked lists valid ops only: a relay lists every valid schema and
+    # write op (no key), not C's write concurrent with its removal.
+    r = R.joined(a, tag + "r")
+    ship(a, r, reverse=reverse)
+    valid = sorted(h for (h,) in a.execute("SELECT hash FROM bec_ops WHERE kind IN ('schema', "
+                                           "'write') AND valid"))
+    T.eq(len(valid), 4, "%s: the schema op and r1, r2, r3 are valid (r4 is not)" % tag)
+    T.eq([o for o, _, _ in locked(r)], valid, "%s: the relay lists exactly the valid ones" % tag)
 
 
 def test_concurrent_removals_data():
