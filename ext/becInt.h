@@ -548,6 +548,27 @@ struct BecCtx {
   int bE2eeKey;
   u8 aE2eeWhich[BEC_HASH_BYTES];
   u8 aE2eeKey[32];                 /* BEC_E2EE_KEY_BYTES */
+  /* ... and the plaintext of the schema op it opened last (the merge opens
+  ** a write's schema op for every write it applies), for the identity and
+  ** op id that hash to aE2eeSchemaWhich; wiped with the key. */
+  u8 aE2eeSchemaWhich[BEC_HASH_BYTES];
+  u8 *aE2eeSchemaPt;               /* sqlite3_malloc64, or 0 */
+  i64 nE2eeSchemaPt;
+  /* bec_e2ee.c: the epochs E the writer's safety rule approved last (no
+  ** rekey, no keyshare due), kept while nothing the rule reads can have
+  ** changed: for graph generation iE2eeRuleGen (a rollback or another
+  ** connection's write reloads the graph) and identity aE2eeRulePub;
+  ** forgotten when an op of a kind other than schema and write is stored,
+  ** on a change of validity, and by its xForget. */
+  int nE2eeRule;                   /* 0: nothing remembered */
+  int aE2eeRule[16];               /* E's seqs in hash order (E2EE_MAX_EPOCH) */
+  u64 iE2eeRuleGen;
+  u8 aE2eeRulePub[BEC_PUBKEY_BYTES];
+  /* ... and the hash of the epoch list of the last envelope whose epochs it
+  ** recorded in bec_store_epoch_named (a run of writes records it once);
+  ** forgotten by its xForget. */
+  int bE2eeNamed;
+  u8 aE2eeNamed[BEC_HASH_BYTES];
 };
 
 /* A new context with one reference, held by the caller. */

@@ -4631,25 +4631,6 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( rc ) return rc;
   if( pOp->kind==BEC_KIND_SCHEMA ) return on_schema(p, iSeq, pOp, pzErr);
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
-  /* Are this op's changes the ones applied ahead as seq iSeq? */
-  bAhead = pC->aAhead && iSeq==pC->iSeq;
-  if( bAhead ){
-    /* (compared as plaintext: e2ee opens an envelope) */
-    BecOp op = *pOp;
-    u8 *aOpened = 0;
-    const char *zLocked = 0;
-    rc = bec_e2ee_open(p, &op, &aOpened, &zLocked, pzErr);
-    if( rc ) return rc;
-    bAhead = zLocked==0 && op.nPayload==pC->nAhead
-          && memcmp(op.aPayload, pC->aAhead, (size_t)pC->nAhead)==0;
-    plain_free(aOpened, &op);
-  }
-  if( !bAhead && pC->bTxn && pC->nChange>0 ){
-    *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
-        "transaction has unsigned writes to bec tables: commit or roll back "
-        "first");
-    return SQLITE_ERROR;
-  }
   opIn = *pOp;
   if( pC->aVerdictBody==pOp->aBody && pC->nVerdictBody==pOp->nBody ){
     zReason = pC->zVerdict;       /* judged by crdt_admit just now */
@@ -4659,7 +4640,24 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     rc = verdict_open(p, g, iSeq, 0, pOp, &opIn, &aPlain, &zReason, pzErr);
   }
   pC->aVerdictBody = 0;
-  if( rc==SQLITE_OK && zReason ){
+  /* Are this op's changes the ones applied ahead as seq iSeq?  (Compared
+  ** as plaintext: the verdict opened an envelope; a locked op's payload
+  ** is still ciphertext, so it is not.) */
+  bAhead = rc==SQLITE_OK && pC->aAhead && iSeq==pC->iSeq
+        && opIn.nPayload==pC->nAhead
+        && memcmp(opIn.aPayload, pC->aAhead, (size_t)pC->nAhead)==0;
+  if( rc==SQLITE_OK && !bAhead && pC->bTxn && pC->nChange>0 ){
+    *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
+        "transaction has unsigned writes to bec tables: commit or roll back "
+        "first");
+    rc = SQLITE_ERROR;
+  }
+  if( rc ){
+    plain_free(aPlain, &opIn);
+    sqlite3_free(zReason);
+    return rc;
+  }
+  if( zReason ){
     /* Ignored: recorded, never applied.  (A local op is never ignored;
     ** if one were, the rows it wrote already are recomputed.) */
     plain_free(aPlain, &opIn);
