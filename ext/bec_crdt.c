@@ -2337,6 +2337,9 @@ struct Merge {
   u8 abSet[BEC_TABLE_MAX_COL];
   int aWin[BEC_TABLE_MAX_COL+1];   /* winner member per register, -1 none */
   int eFeed;          /* OUT of apply_change: BEC_FEED_* of the change */
+  int bUpdFirst;      /* the last covering upsert found its row: try the
+                      ** next as an UPDATE (apply_covering; a hint of cost
+                      ** only, the row written is the same either way) */
 };
 
 static void merge_free(Merge *m){
@@ -2496,9 +2499,19 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
                           const i64 *piAt, i64 *piRowid){
   const BecSchema *s = t->pSchema;
   sqlite3_stmt *pW = 0;
-  i64 iMark;
+  i64 iMark, iKey;
   int rc, i, k;
 
+  if( eChange==BEC_CHANGE_UPSERT && piAt==0 && m->bUpdFirst && s->bIntPk
+   && m->aVal[s->aPk[0]].eType==BEC_VAL_INT ){
+    /* A peer's op that updates rows (the last upsert found its row): with
+    ** an INTEGER key the rowid is the key, so the row can be written by
+    ** the UPDATE below, which sets only the registers the change writes
+    ** (about a third fewer instructions than the upsert's DO UPDATE); a
+    ** row it does not find is inserted by the upsert as before. */
+    iKey = m->aVal[s->aPk[0]].i;
+    piAt = &iKey;
+  }
   if( eChange==BEC_CHANGE_DELETE ){
     rc = bec_tab_stmt(t, piAt ? BEC_TAB_DELETE : BEC_TAB_DELETE_KEY, &pW);
     if( rc ) return rc;
@@ -2515,7 +2528,8 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
     return rc;
   }
   if( eChange==BEC_CHANGE_UPSERT && piAt ){
-    /* The caller read the row at *piAt (a local UPDATE). */
+    /* The caller read the row at *piAt (a local UPDATE), or the key is the
+    ** rowid (above). */
     u8 aMask[BEC_TABLE_MAX_COL/8];
     memset(aMask, 0, sizeof(aMask));
     for(i=0; i<s->nCol; i++){
@@ -2554,6 +2568,7 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
   rc = sqlite3_reset(pW);
   m->eFeed = sqlite3_last_insert_rowid(t->pCtx->db)!=iMark
            ? BEC_FEED_INSERT : BEC_FEED_UPDATE;
+  m->bUpdFirst = m->eFeed==BEC_FEED_UPDATE;
   if( (rc & 0xff)==SQLITE_CONSTRAINT && eChange==BEC_CHANGE_INSERT ){
     return SQLITE_CONSTRAINT;          /* the row exists: nothing written */
   }
