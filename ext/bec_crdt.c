@@ -2560,11 +2560,11 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
     /* The caller read the row at *piAt (a local UPDATE), or the key is the
     ** rowid (above). */
     u8 aMask[BEC_TABLE_MAX_COL/8];
+    int bBound = 0;
     memset(aMask, 0, sizeof(aMask));
     for(i=0; i<s->nCol; i++){
       if( !s->aCol[i].iPk && m->abSet[i]==2 ) aMask[i/8] |= (u8)(1<<(i%8));
     }
-    int bBound = 0;
     rc = update_stmt(t, aMask, x, &pW, &bBound);
     if( rc ) return rc;
     sqlite3_bind_int64(pW, 1, *piAt);
