@@ -1170,8 +1170,14 @@ struct BecTab {
   /* Scan statements by plan (idxNum) and columns read (mCol, as colUsed). */
   struct { int idxNum; u64 mCol; sqlite3_stmt *pStmt; } aScan[BEC_TAB_NSCAN];
   /* UPDATEs of a shadow row by the columns they write (a bit each). */
-  struct { u8 aMask[BEC_TABLE_MAX_COL/8]; sqlite3_stmt *pStmt; } aUpd[BEC_TAB_NUPD];
+  /* (iX: r and s.. bound to iX by the last user, 0 unknown: update_stmt) */
+  struct { u8 aMask[BEC_TABLE_MAX_COL/8]; sqlite3_stmt *pStmt; int iX; } aUpd[BEC_TAB_NUPD];
   int iUpdNext;                   /* the aUpd entry a new mask takes */
+  /* What apply_covering last bound to aStmt[BEC_TAB_INSERT] and [_UPSERT]
+  ** as r and s.. (r = iX, s<i> = iX where bit i of aS, else NULL): the same
+  ** for every row of an op, and bindings outlive a reset, so the next row
+  ** binds only its values.  iX 0: unknown (any other binder clears it). */
+  struct { int iX; u8 aS[BEC_TABLE_MAX_COL/8]; } aNewBound[2];
   /* Lifetime: one hold for SQLite's connection (until xDisconnect or
   ** xDestroy) and one per merge frame using the table (bec_tab_hold);
   ** xFree (bec_table.c) runs when the last is released. */

@@ -41,8 +41,14 @@
 **                   table with an AFTER UPDATE trigger calling a no-op
 **                   function (how cr-sqlite learns of writes), and the same
 **                   trigger also writing one metadata row per change
+**   statement per row
+**                   the plain table's rows updated by one prepared UPDATE
+**                   per row in one transaction (how the merge writer
+**                   writes: a statement per row it writes)
 ** A bec UPDATE cannot cost less than the vtab update plus one stored row
-** written (the plain UPDATE itself).
+** written (the plain UPDATE itself); while it writes each row with a
+** statement of its own, not less than the vtab update plus the statement
+** per row.
 **
 ** VIEW.  The one lever below that floor is not to read through a virtual
 ** table at all: the same reads through a (temporary) view over t_rows,
@@ -527,7 +533,7 @@ static double t_copy(sqlite3 *src){
 }
 
 /* The UPDATE floor's lines (see the header comment). */
-enum { UPD_VTAB, UPD_TRIGGER, UPD_TRIGGER_META, NUPD };
+enum { UPD_VTAB, UPD_TRIGGER, UPD_TRIGGER_META, UPD_ROWS, NUPD };
 static const char *const azUpdSetup[NUPD] = {
   0,
   "CREATE TABLE trg(id INTEGER PRIMARY KEY, title TEXT, done INTEGER);"
@@ -541,8 +547,33 @@ static const char *const azUpdSetup[NUPD] = {
   "CREATE TRIGGER trgm_u AFTER UPDATE ON trgm "
   "WHEN bench_noop(new.id, new.title, new.done)=0 BEGIN "
   "UPDATE trgm_meta SET r=2, s2=2 WHERE id=new.id; END",
+  "CREATE TABLE rowst(id INTEGER PRIMARY KEY, title TEXT, done INTEGER);"
+  "INSERT INTO rowst SELECT * FROM t;",
 };
-static const char *const azUpdTable[NUPD] = { "temp.nulltab", "trg", "trgm" };
+static const char *const azUpdTable[NUPD] = { "temp.nulltab", "trg", "trgm", "rowst" };
+
+/* UPD_ROWS: the same rows updated by one prepared statement per row
+** (bound, stepped, reset), in one transaction: what writing each row with a
+** statement of its own costs on a plain table, whoever runs the statements
+** (the merge writer runs one per row it writes). */
+static double t_update_rows(sqlite3 *db, const char *zTable){
+  sqlite3_stmt *pStmt = 0;
+  char zSql[100];
+  double t0;
+  int i;
+  snprintf(zSql, sizeof(zSql), "UPDATE %s SET done = 1 - done WHERE id=?1", zTable);
+  t0 = now();
+  exec(db, "BEGIN");
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) ) die(db, "prepare update");
+  for(i=1; i<=nRow; i++){
+    sqlite3_bind_int(pStmt, 1, i);
+    sqlite3_step(pStmt);
+    if( sqlite3_reset(pStmt) ) die(db, "update");
+  }
+  sqlite3_finalize(pStmt);
+  exec(db, "COMMIT");
+  return now() - t0;
+}
 
 #define MAX_RUNS 15
 enum { INS_SEL, SINGLE, UPDATE, APPLY_INS, APPLY_UPD, APPLY_BOTH, LOOKUP, RANGE,
@@ -648,7 +679,8 @@ int main(int argc, char **argv){
     }
     for(k=0; k<NUPD; k++){
       if( azUpdSetup[k] ) exec(p, azUpdSetup[k]);
-      aUpd[k][r] = t_update_of(p, azUpdTable[k]);
+      aUpd[k][r] = k==UPD_ROWS ? t_update_rows(p, azUpdTable[k])
+                               : t_update_of(p, azUpdTable[k]);
     }
     aT[0][APPLY_INS][r] = aT[0][APPLY_UPD][r] = aT[0][APPLY_BOTH][r] = t_copy(p);
     t_apply(b, &aT[1][APPLY_INS][r], &aT[1][APPLY_UPD][r]);
@@ -759,6 +791,7 @@ int main(int argc, char **argv){
       "  vtab update (xUpdate stores nothing)",
       "  trigger calling a no-op function",
       "  trigger writing one metadata row",
+      "  one UPDATE statement per row",
     };
     printf("UPDATE floor, as a share of the plain UPDATE (see bench_tables.c):\n");
     for(i=0; i<NUPD; i++){

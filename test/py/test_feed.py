@@ -106,6 +106,37 @@ def test_synced_and_conflicts():
     a.close(); b.close()
 
 
+def test_synced_updates_then_insert():
+    # A peer's op that updates rows of an INTEGER key writes them with an
+    # UPDATE once an upsert found its row (apply_covering's hint); a key it
+    # then does not find must still be inserted, and each change keeps its
+    # kind in the feed.
+    a = origin("u1.db", "id INTEGER PRIMARY KEY, title TEXT, done INTEGER")
+    b = joined(a, "u2.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (one(b, "SELECT bec_pubkey()"),))
+    a.execute("INSERT INTO todos VALUES(1, 'a', 0), (2, 'b', 0), (3, 'c', 0)")
+    sync(a, b)
+    cb = last(b)
+    a.execute("BEGIN")
+    a.execute("UPDATE todos SET done=1 WHERE id<=3")
+    a.execute("INSERT INTO todos VALUES(10, 'new', 5)")
+    a.execute("UPDATE todos SET title='B' WHERE id=2")
+    a.execute("INSERT INTO todos(id, title) VALUES(11, 'newer')")
+    a.execute("DELETE FROM todos WHERE id=1")
+    a.execute("COMMIT")
+    sync(a, b)
+    T.eq(short(feed(b, cb)), [("todos", 1, "update"), ("todos", 2, "update"),
+                              ("todos", 3, "update"), ("todos", 10, "insert"),
+                              ("todos", 2, "update"), ("todos", 11, "insert"),
+                              ("todos", 1, "delete")], "kinds of a peer's mixed op")
+    rows = "SELECT * FROM todos ORDER BY id"
+    T.eq(b.execute(rows).fetchall(), [(2, 'B', 1), (3, 'c', 1), (10, 'new', 5), (11, 'newer', None)],
+         "the peer's rows")
+    T.eq(b.execute(rows).fetchall(), a.execute(rows).fetchall(), "same rows on both")
+    T.eq(one(b, "SELECT bec_check()"), "ok", "bec_check() after the mixed op")
+    a.close(); b.close()
+
+
 def test_removal_invalidates():
     a = origin("r1.db")
     a.execute("INSERT INTO todos VALUES('a', 'milk', 0)")

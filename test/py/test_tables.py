@@ -353,6 +353,47 @@ def test_removal_after_writes_shown():
         db.close()
 
 
+def test_registers_across_rows_and_ops():
+    """The merge writer keeps r and s.. bound across the rows of one op
+    (apply_covering): each row still gets its own op's seq, and a peer's
+    change keeps the registers of the columns it does not write."""
+    a = origin("regs.db")
+    regs = "SELECT c0, r, s1, s2 FROM todos_rows ORDER BY c0"
+    a.execute("BEGIN")
+    a.execute("INSERT INTO todos VALUES('a', 'milk', 0), ('b', 'eggs', 1)")
+    a.execute("INSERT INTO todos(id, title) VALUES('c', 'tea')")
+    a.execute("COMMIT")
+    r1 = a.execute(regs).fetchall()
+    x = r1[0][1]
+    T.eq(r1, [("a", x, x, x), ("b", x, x, x), ("c", x, x, x)],
+         "one op: its seq in every register (an INSERT writes every column)")
+    b = joined(a, "regs2.db")
+    sync(a, b)
+    a.execute("INSERT INTO todos VALUES('e', 'rye', 0)")
+    a.execute("UPDATE todos SET done=5 WHERE id IN ('a', 'b')")
+    r2 = dict((r[0], r[1:]) for r in a.execute(regs).fetchall())
+    y, z = r2["e"][0], r2["a"][0]
+    T.check(x < y < z, "later ops, later seqs: %r" % ((x, y, z),))
+    T.eq((r2["e"], r2["a"], r2["b"], r2["c"]), ((y, y, y), (z, x, z), (z, x, z), (x, x, x)),
+         "a second op's rows and updates carry its own seq")
+    # One op of a peer whose changes write different columns, each applied
+    # by the upsert (a TEXT key): the registers bound follow each change.
+    a.execute("BEGIN")
+    a.execute("INSERT INTO todos VALUES('f', 'oat', 1)")
+    a.execute("UPDATE todos SET done=7 WHERE id='c'")
+    a.execute("INSERT INTO todos VALUES('g', 'ham', 0)")
+    a.execute("UPDATE todos SET title='tee' WHERE id='c'")
+    a.execute("UPDATE todos SET title='EGGS' WHERE id='b'")
+    a.execute("COMMIT")
+    sync(a, b)
+    T.eq(rows(b), rows(a), "the peer's rows")
+    T.eq(dict((r[0], r[1:]) for r in b.execute("SELECT * FROM todos"))["c"], ("tee", 7),
+         "each change wrote its own column")
+    T.eq(one(b, "SELECT bec_check()"), "ok", "bec_check() on the peer")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check() after ops of many shapes")
+    a.close(); b.close()
+
+
 def test_check_tampering():
     """bec_check() recomputes the tables from the ops and reports a shadow
     table or conflict row that does not match; it changes nothing."""
@@ -743,7 +784,8 @@ def test_convergence():
 for fn in [test_basics, test_integer_key_and_composite_key, test_schema_replication,
            test_concurrent_create, test_rollback_and_savepoints,
            test_delete_reinsert_and_concurrent_delete, test_ties, test_errors,
-           test_removal_after_writes_shown, test_check_tampering,
+           test_removal_after_writes_shown, test_registers_across_rows_and_ops,
+           test_check_tampering,
            test_damaged_metadata, test_create_shows_the_groups_table,
            test_views_and_triggers, test_full_scan_pages,
            test_update_column_sets, test_convergence]:
