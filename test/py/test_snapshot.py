@@ -3,13 +3,17 @@
 state at the cut, its attestations and the auth chain; bec_snapshot_verify()
 on a replica of the group recomputes the digest from it and returns the
 checkpoint's id, also when ops after the checkpoint and ops concurrent with
-it are held by the provider; a lying provider is refused with the check's
+it are held by the provider; its rows, conflicts and members are those a
+replay of the cut derives; a lying provider is refused with the check's
 message (fewer than k attestations, altered rows, altered members, a fake
 attestation by a member or by a stranger, an attester that is not an admin,
-a grant missing from the auth chain, a chain grant whose author is no
-admin, bytes that do not decode, another group) and nothing is stored.
+a grant missing from the auth chain, a liar that re-digests altered rows
+or members and attests them with keys it made, bytes that do not decode,
+another group) and nothing is stored.  A replica pruned below the
+checkpoint refuses to give its snapshot (not built yet).
 """
 import os
+import struct
 
 from bectest import T, Replicas, one
 import becwire
@@ -104,6 +108,84 @@ def member_leaf(leaf):
     return key, rank, rank_op, potential, state, live
 
 
+def value(b, i):
+    """One value of the value encoding at b[i:]: (value, next i)."""
+    tag = b[i]
+    i += 1
+    if tag == 0:
+        return None, i
+    if tag == 1:
+        z, i = read_varint(b, i)
+        return (z >> 1) ^ -(z & 1), i
+    if tag == 2:
+        return struct.unpack(">d", b[i:i + 8])[0], i + 8
+    n, j = read_varint(b, i)
+    x = bytes(b[j:j + n])
+    return (x.decode() if tag == 3 else x), j + n
+
+
+def register(b, i, with_value):
+    """[(op id hex, depth, value)] of one register at b[i:]: the winner
+    first, then the conflicts."""
+    n, i = read_varint(b, i)
+    out = []
+    for _ in range(n):
+        op = b[i:i + 32].hex()
+        depth, i = read_varint(b, i + 32)
+        v = None
+        if with_value:
+            v, i = value(b, i)
+        out.append((op, depth, v))
+    return out, i
+
+
+def table_state(s, ncol):
+    """(rows, conflicts) of the snapshot's one table with one key column
+    and ncol other columns: rows as (key, values...), conflicts as (key,
+    column index, value, op)."""
+    rows, conflicts = [], set()
+    for leaf in s["tables"][0][1]:
+        key, i = value(leaf, 0)
+        exist, i = register(leaf, i, False)
+        assert exist, "a row leaf is a row that exists"
+        vals = [key]
+        for c in range(ncol):
+            reg, i = register(leaf, i, True)
+            vals.append(reg[0][2] if reg else None)
+            for op, _, v in reg[1:]:
+                conflicts.add((key, c, v, op))
+        assert i == len(leaf)
+        rows.append(tuple(vals))
+    return rows, conflicts
+
+
+at_k = {}
+
+
+def merkle(hashes):
+    """RFC 6962 over leaf hashes, BLAKE2b-256 (docs/compaction.md)."""
+    if not hashes:
+        return becwire.blake(b"")
+    if len(hashes) == 1:
+        return hashes[0]
+    k = 1
+    while k * 2 < len(hashes):
+        k *= 2
+    return becwire.blake(b"\x01" + merkle(hashes[:k]) + merkle(hashes[k:]))
+
+
+def digest(s):
+    """R of what the snapshot s sends (docs/compaction.md, byte by byte)."""
+    def leaf(b):
+        return becwire.blake(b"\x00" + b)
+    tables = [leaf(head + uvarint(len(rows)) + merkle([leaf(r) for r in rows]))
+              for head, rows in s["tables"]]
+    heads = becwire.decode_op(s["checkpoint"])["preds"]
+    return becwire.blake(b"bec-cut-v2" + s["group"] + uvarint(len(heads)) + b"".join(heads)
+                         + uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
+                         + merkle([leaf(x) for x in s["members"]]) + merkle(tables))
+
+
 def setup():
     """a (admin, origin), b and c (admins), m (member): k = 2.  A conflict,
     a delete, a checkpoint by a that b, c and m attest; then a write after
@@ -122,6 +204,11 @@ def setup():
     sync(a, b)
     T.check(one(a, "SELECT count(*) FROM bec_conflicts") > 0, "a conflict in the cut")
     k = one(a, "SELECT bec_checkpoint()")
+    # The state at K: a held nothing else when it signed.
+    at_k["rows"] = a.execute("SELECT id, title, done FROM todos ORDER BY id").fetchall()
+    at_k["conflicts"] = {(pk, {"title": 0, "done": 1}[col], v, op) for pk, col, v, op in
+                         a.execute("SELECT pk, \"column\", value, op FROM bec_conflicts")}
+    at_k["members"] = set(a.execute("SELECT pubkey, role, rank FROM bec_members"))
     m.execute("INSERT INTO todos VALUES('late', 'concurrent with K', 1)")
     for d in (b, c, m, b, c, m):
         sync(a, d)
@@ -151,6 +238,18 @@ def test_verify_and_lies():
     T.eq(authors, {pub(b), pub(c)}, "the admins' attestations; m's does not count")
     T.eq({becwire.decode_op(x)["kind"] for x in s["chain"]}, {"create", "add", "schema"},
          "the auth chain: membership and schema ops")
+
+    # The snapshot carries the state a replay of the cut derives.
+    rows, conflicts = table_state(s, 2)
+    T.eq(sorted(rows), sorted(at_k["rows"]), "the rows at K")
+    T.eq(conflicts, at_k["conflicts"], "the conflicts at K")
+    T.check(len(conflicts) > 0, "with a conflict")
+    members = set()
+    for leaf in s["members"]:
+        key, rank, _, _, state, live = member_leaf(leaf)
+        if state:
+            members.add((key.hex(), {1: "admin", 2: "member", 3: "relay"}[state], rank))
+    T.eq(members, at_k["members"], "the members at K")
 
     j = R.joined(a, "s_j.db")
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k, "an honest snapshot verifies")
@@ -220,6 +319,29 @@ def test_verify_and_lies():
     s2 = copy()
     s2["claims"] = s2["claims"] + [fake2]
     refused(s2, "digest does not match", "an attestation of another R")
+    # A consistent liar: altered rows, and attestations of their digest by
+    # keys it made; then the same keys written into the members as admins,
+    # with a grant each signed by themselves.
+    T.eq(digest(s), kop["body"][1:33], "the test's digest is bec's")
+    e1, e2 = becwire.Key(os.urandom(32)), becwire.Key(os.urandom(32))
+    kid = becwire.op_id(s["checkpoint"])
+
+    def attest(key, s2):
+        return becwire.make_op(key, "attest", [kid], bytes([1]) + kid + digest(s2), s["group"])
+    s2 = copy()
+    head, rows = s2["tables"][0]
+    s2["tables"][0] = (head, [r.replace(b"hello 5", b"jello 5") for r in rows])
+    s2["claims"] = [attest(e1, s2), attest(e2, s2)]
+    refused(s2, "attester is not an admin of the cut", "a consistent lie about the rows")
+    for e in (e1, e2):
+        grant = becwire.make_op(e, "add", [kid], e.pub + bytes([1]), s["group"])
+        s2["members"].append(e.pub + uvarint(9) + becwire.op_id(grant) + bytes([1, 1])
+                             + uvarint(1) + becwire.op_id(grant))
+        s2["chain"].append(grant)
+    s2["claims"] = [attest(e1, s2), attest(e2, s2)]
+    refused(s2, "grant not in the auth chain", "a consistent lie about the members")
+    s2["chain"] = s2["chain"][:-2]
+    refused(s2, "grant not in the auth chain", "the same without the grants in the chain")
     # A forged signature.
     s2 = copy()
     x = bytearray(s2["claims"][0])
