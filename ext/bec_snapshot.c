@@ -208,7 +208,9 @@ static int read_op(BecReader *pRd, const u8 *aGroup, BecOp *pOp,
 static int read_ops(BecReader *pRd, const u8 *aGroup, BecOp **paOp, int *pn,
                     char **pzErr){
   u64 n = 0, i;
-  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
+  /* Every op has a signature: a count the bytes cannot hold is refused
+  ** before anything is allocated. */
+  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i)/BEC_SIG_BYTES);
   BecOp *a = 0;
   *paOp = 0;
   *pn = 0;
@@ -493,11 +495,12 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     for(i=0; i<m->nClaim; i++){
       if( memcmp(m->aClaim[i].aAuthor, mb.aKey, BEC_PUBKEY_BYTES)==0 ) bClaims = 1;
     }
-    if( bClaims && mb.state==BEC_ROLE_ADMIN && bAdmin ){
+    if( bClaims && mb.state==BEC_ROLE_ADMIN && bAdmin
+     && !has_key(&counted, mb.aKey) ){     /* a key listed twice counts once */
       bec_buf_append(&counted, mb.aKey, BEC_PUBKEY_BYTES, &rc);
     }
   }
-  if( rc==BEC_MALFORMED ){
+  if( rc==SQLITE_ERROR ){                   /* BEC_MALFORMED from a read */
     *pzWhy = sqlite3_mprintf("a member leaf of the snapshot is malformed");
     rc = SQLITE_OK;
   }
@@ -566,7 +569,7 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
   if( rc==SQLITE_OK && zWhy==0 ){
     rc = snap_decode(a, n, aGroup, &m, &zWhy);
-    if( rc==BEC_MALFORMED ){
+    if( rc==SQLITE_ERROR ){                 /* BEC_MALFORMED */
       if( zWhy==0 ) zWhy = sqlite3_mprintf("the snapshot is malformed");
       else{
         char *z = sqlite3_mprintf("the snapshot is malformed: %s", zWhy);
