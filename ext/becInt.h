@@ -852,6 +852,35 @@ void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,
 /* The RFC 6962 Merkle tree hash of n leaf hashes (aLeaf: n * 32 bytes,
 ** each H(0x00 || leaf)); the empty list hashes to H(""). */
 void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot);
+/* R := H("bec-cut-v2" || group || n_head || heads || n_op || k || the
+** three roots): the one place the digest's top is laid out. */
+void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
+                     i64 k, const u8 *aOps, const u8 *aMembers,
+                     const u8 *aTables, u8 *aDigest, int *pRc);
+/* S(K) of a stored checkpoint as a snapshot sends it (bec_snapshot.c):
+** the digest's fields and the leaves of the members and tables sections,
+** in the digest's order.  members: per member, varint length || leaf
+** bytes; tables: per table, varint length || the leaf up to n_row, then
+** n_row varint and per row varint length || leaf bytes. */
+typedef struct BecCkState BecCkState;
+struct BecCkState {
+  u8 aDigest[BEC_HASH_BYTES];
+  i64 nOp, k;
+  u8 aOpsRoot[BEC_HASH_BYTES];
+  i64 nMember;
+  BecBuf members;
+  i64 nTable;
+  BecBuf tables;
+};
+/* Computes it for checkpoint iCp (a seq): the cut is replayed unless it is
+** every op held.  Free with bec_ckpt_state_free (also after an error). */
+int bec_ckpt_state(BecCtx*, int iCp, BecCkState*, char **pzErr);
+void bec_ckpt_state_free(BecCkState*);
+/* A checkpoint or attest op's claim: *paRef the checkpoint an attest
+** names (0 for a checkpoint), *paDigest its R; 0, or why the payload is
+** malformed (static). */
+const char *bec_ckpt_claim(const BecOp*, const u8 **paRef,
+                           const u8 **paDigest);
 
 /**************************************************************************
 ** bec_prune.c - dropping the bodies of sealed history (bec_prune(),
@@ -866,6 +895,16 @@ int bec_prune_point(BecCtx*, int *piCp, u8 *aCpId);
 ** sqlite3_mprintf (0: out of memory): the one answer to a request for a
 ** dropped body. */
 char *bec_prune_message(BecCtx*, const u8 *aId);
+/* The latest checkpoint sealed here, by (depth, id): *piCp its seq, 0 if
+** none (what bec_prune() prunes below and bec_snapshot() gives). */
+int bec_prune_latest_sealed(BecCtx*, int *piCp);
+
+/**************************************************************************
+** bec_snapshot.c - the state at the latest sealed checkpoint as one
+** message, and its verification (docs/compaction.md "Snapshots").
+*/
+/* Registers bec_snapshot() and bec_snapshot_verify(). */
+int bec_snapshot_register(sqlite3*, BecCtx*);
 
 /**************************************************************************
 ** bec_root.c - the threshold root: key generation (root-open, dkg-deal,

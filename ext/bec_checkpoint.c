@@ -205,6 +205,7 @@ struct CkCut {
   BecBuf admins;         /* admin public keys of S(K), 32 bytes each */
   BecBuf invalid;        /* seqs (of this database) invalid in S(K), as
                          ** 4-byte big-endian integers, increasing */
+  BecCkState *pRaw;      /* a snapshot's sections (bec_ckpt_state), or 0 */
 };
 static void cut_free(CkCut *c){
   bec_buf_free(&c->admins);
@@ -407,6 +408,12 @@ static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
       rc = member_leaf(p2, g2, aAuthor[i], aKey, &leaf, &iState, pzErr);
     }
     leaf_end(&leaf, &leaves, &rc);
+    if( pCut->pRaw && rc==SQLITE_OK ){
+      /* The leaf as sent in a snapshot: its bytes after the 0x00. */
+      bec_buf_append_varint(&pCut->pRaw->members, (u64)(leaf.n-1), &rc);
+      bec_buf_append(&pCut->pRaw->members, leaf.a+1, leaf.n-1, &rc);
+      pCut->pRaw->nMember++;
+    }
     if( iState==BEC_ROLE_ADMIN ) bec_buf_append(&pCut->admins, aKey, BEC_PUBKEY_BYTES, &rc);
   }
   if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
@@ -422,6 +429,8 @@ typedef struct CkRow CkRow;
 struct CkRow {
   i64 iKey;
   int nKey;
+  i64 iRaw;              /* the leaf's bytes in the raw buffer (snapshot) */
+  i64 nRaw;
   u8 aLeaf[BEC_HASH_BYTES];
 };
 static __thread const u8 *gRowKeys;   /* qsort has no context argument */
@@ -500,10 +509,10 @@ static void put_members(BecBuf *pLeaf, const BecGraph *g2, const CkCand *aCand,
 ** digested). */
 static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
                        const BecSchema *s, i64 *pnRow, u8 *aRoot,
-                       char **pzErr){
+                       BecBuf *pRawRows, char **pzErr){
   sqlite3 *db2 = p2->db;
   sqlite3_stmt *pRows = 0, *pConf = 0, *pAny = 0;
-  BecBuf sql, keys, rows, leaf, leaves;
+  BecBuf sql, keys, rows, leaf, leaves, raws;
   CkCand *aCand = 0;
   int nCand = 0, nCandAlloc = 0, bConflicts = 0, i, rc = SQLITE_OK;
   int nNonKey = 0;
@@ -514,6 +523,7 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
   memset(&rows, 0, sizeof(rows));
   memset(&leaf, 0, sizeof(leaf));
   memset(&leaves, 0, sizeof(leaves));
+  memset(&raws, 0, sizeof(raws));
   if( zRows==0 ) return SQLITE_NOMEM;
   /* r, s<i> (non-key columns, in order), c0..c<n-1> */
   bec_buf_appendf(&sql, &rc, "SELECT r");
@@ -588,6 +598,9 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
         put_members(&leaf, g2, aCand, nCand, -2-2*i, &rc);
       }
     }
+    row.iRaw = raws.n;
+    row.nRaw = leaf.n-1;
+    if( pRawRows ) bec_buf_append(&raws, leaf.a+1, leaf.n-1, &rc);
     if( rc==SQLITE_OK ){
       bec_crypto_hash(leaf.a, leaf.n, row.aLeaf);
       bec_buf_append(&rows, &row, sizeof(row), &rc);
@@ -603,7 +616,12 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
     qsort(rows.a, (size_t)nRow, sizeof(CkRow), cmp_row);
   }
   for(i=0; rc==SQLITE_OK && i<nRow; i++){
-    bec_buf_append(&leaves, ((CkRow*)rows.a)[i].aLeaf, BEC_HASH_BYTES, &rc);
+    const CkRow *r = &((CkRow*)rows.a)[i];
+    bec_buf_append(&leaves, r->aLeaf, BEC_HASH_BYTES, &rc);
+    if( pRawRows ){
+      bec_buf_append_varint(pRawRows, (u64)r->nRaw, &rc);
+      bec_buf_append(pRawRows, raws.a + r->iRaw, r->nRaw, &rc);
+    }
   }
   if( rc==SQLITE_OK ){
     bec_ckpt_merkle(leaves.a, nRow, aRoot);
@@ -622,6 +640,7 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
   bec_buf_free(&rows);
   bec_buf_free(&leaf);
   bec_buf_free(&leaves);
+  bec_buf_free(&raws);
   return rc;
 }
 
@@ -659,15 +678,17 @@ static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
 ** name's bytes after ASCII lower-casing.  The name is the one shown (the
 ** incarnation's name register: its create or the greatest RENAME TO), so
 ** a table rename changes the digest as a column rename does. */
-static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
+static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot,
+                         BecCkState *pRaw, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   BecBuf leaves, leaf, names;
-  BecBuf seqs;
+  BecBuf seqs, rawRows;
   int rc, i, n, iName = 0;
   memset(&leaves, 0, sizeof(leaves));
   memset(&leaf, 0, sizeof(leaf));
   memset(&names, 0, sizeof(names));
   memset(&seqs, 0, sizeof(seqs));
+  memset(&rawRows, 0, sizeof(rawRows));
   /* names: each shown name, NUL-terminated, in the order of seqs */
   rc = bec_ctx_stmt(p2, "SELECT seq, name FROM bec_store_table"
                         " ORDER BY lower(name) COLLATE BINARY", &pStmt);
@@ -704,7 +725,9 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
     if( rc==SQLITE_OK ) rc = bec_crdt_load_schema(p2, iSeq, &s, 0, pzErr);
     if( rc==SQLITE_OK ){
       if( s->action==BEC_SCHEMA_CREATE ){
-        rc = digest_rows(p2, g2, iSeq, s, &nRow, aRows, pzErr);
+        rawRows.n = 0;
+        rc = digest_rows(p2, g2, iSeq, s, &nRow, aRows,
+                         pRaw ? &rawRows : 0, pzErr);
       }else{
         bec_ckpt_merkle(0, 0, aRows);
       }
@@ -719,6 +742,15 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
       bec_buf_append_varint(&leaf, (u64)op.nPayload, &rc);
       bec_buf_append(&leaf, op.aPayload, op.nPayload, &rc);
       put_columns(&leaf, g2, iSeq, s, &rc);
+      if( pRaw && rc==SQLITE_OK ){
+        /* As sent in a snapshot: the leaf's head (after the 0x00, up to
+        ** n_row), then the rows' leaves; the joiner hashes the rows. */
+        bec_buf_append_varint(&pRaw->tables, (u64)(leaf.n-1), &rc);
+        bec_buf_append(&pRaw->tables, leaf.a+1, leaf.n-1, &rc);
+        bec_buf_append_varint(&pRaw->tables, (u64)nRow, &rc);
+        if( nRow ) bec_buf_append(&pRaw->tables, rawRows.a, rawRows.n, &rc);
+        pRaw->nTable++;
+      }
       bec_buf_append_varint(&leaf, (u64)nRow, &rc);
       bec_buf_append(&leaf, aRows, BEC_HASH_BYTES, &rc);
     }
@@ -732,6 +764,7 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
   bec_buf_free(&leaf);
   bec_buf_free(&names);
   bec_buf_free(&seqs);
+  bec_buf_free(&rawRows);
   return rc;
 }
 
@@ -756,7 +789,7 @@ static int digest_state(BecCtx *pD, const int *aMap, int iExclude, CkCut *pCut,
   int rc = bec_graph_get(pD, &gD, pzErr);
   if( rc==SQLITE_OK ) rc = digest_ops(pD, aMap, iExclude, pCut, aOps);
   if( rc==SQLITE_OK ) rc = digest_members(pD, gD, pCut, aMembers, pzErr);
-  if( rc==SQLITE_OK ) rc = digest_tables(pD, gD, aTables, pzErr);
+  if( rc==SQLITE_OK ) rc = digest_tables(pD, gD, aTables, pCut->pRaw, pzErr);
   if( rc==SQLITE_OK ){
     rc = cut_k(pD, (int)(pCut->admins.n/BEC_PUBKEY_BYTES), &pCut->k);
   }
@@ -889,16 +922,25 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
 ** same functions.  pCut is filled; the caller frees it with cut_free even
 ** on failure.
 */
+static int ck_compute_raw(BecCtx*, const int*, int, int, CkCut*,
+                          BecCkState*, char**);
 static int ck_compute(BecCtx *p, const int *aPredSeq, int nPred, int iSelf,
                       CkCut *pCut, char **pzErr){
+  return ck_compute_raw(p, aPredSeq, nPred, iSelf, pCut, 0, pzErr);
+}
+
+/* The same, and the sections' leaves into pRaw if not 0 (a snapshot). */
+static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
+                          int iSelf, CkCut *pCut, BecCkState *pRaw,
+                          char **pzErr){
   BecGraph *g = 0;
   u8 *aMark = 0;
   int rc, x, nCut = 0, i;
   u8 aGroup[BEC_HASH_BYTES];
   u8 aOps[BEC_HASH_BYTES], aMembers[BEC_HASH_BYTES], aTables[BEC_HASH_BYTES];
-  BecBuf top, heads;
+  BecBuf heads;
   memset(pCut, 0, sizeof(*pCut));
-  memset(&top, 0, sizeof(top));
+  pCut->pRaw = pRaw;
   memset(&heads, 0, sizeof(heads));
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
@@ -916,6 +958,11 @@ static int ck_compute(BecCtx *p, const int *aPredSeq, int nPred, int iSelf,
         /* A hidden table (no rows shown here): replay instead. */
         cut_free(pCut);
         memset(pCut, 0, sizeof(*pCut));
+        pCut->pRaw = pRaw;
+        if( pRaw ){
+          pRaw->members.n = pRaw->tables.n = 0;
+          pRaw->nMember = pRaw->nTable = 0;
+        }
         bDirect = 0;
         rc = SQLITE_OK;
       }
@@ -932,24 +979,74 @@ static int ck_compute(BecCtx *p, const int *aPredSeq, int nPred, int iSelf,
   if( rc==SQLITE_OK && nPred>1 ){
     qsort(heads.a, (size_t)nPred, BEC_HASH_BYTES, cmp_hash);
   }
-  bec_buf_append(&top, BEC_CUT_TAG, BEC_CUT_TAG_LEN, &rc);
-  bec_buf_append(&top, aGroup, BEC_HASH_BYTES, &rc);
-  bec_buf_append_varint(&top, (u64)nPred, &rc);
-  bec_buf_append(&top, heads.a, heads.n, &rc);
-  bec_buf_append_varint(&top, (u64)pCut->nOp, &rc);
-  bec_buf_append_varint(&top, (u64)pCut->k, &rc);
-  bec_buf_append(&top, aOps, BEC_HASH_BYTES, &rc);
-  bec_buf_append(&top, aMembers, BEC_HASH_BYTES, &rc);
-  bec_buf_append(&top, aTables, BEC_HASH_BYTES, &rc);
-  if( rc==SQLITE_OK ) bec_crypto_hash(top.a, top.n, pCut->aDigest);
+  bec_ckpt_digest(aGroup, heads.a, nPred, pCut->nOp, pCut->k, aOps, aMembers,
+                  aTables, pCut->aDigest, &rc);
+  if( rc==SQLITE_OK && pCut->pRaw ){
+    memcpy(pCut->pRaw->aOpsRoot, aOps, BEC_HASH_BYTES);
+  }
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("checkpoint: cannot compute the digest of the "
                              "cut: %s", bec_rc_text(p->db, rc));
   }
   sqlite3_free(aMark);
-  bec_buf_free(&top);
   bec_buf_free(&heads);
   return rc;
+}
+
+void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
+                     i64 k, const u8 *aOps, const u8 *aMembers,
+                     const u8 *aTables, u8 *aDigest, int *pRc){
+  BecBuf top;
+  memset(&top, 0, sizeof(top));
+  bec_buf_append(&top, BEC_CUT_TAG, BEC_CUT_TAG_LEN, pRc);
+  bec_buf_append(&top, aGroup, BEC_HASH_BYTES, pRc);
+  bec_buf_append_varint(&top, (u64)nHead, pRc);
+  bec_buf_append(&top, aHeads, (i64)nHead*BEC_HASH_BYTES, pRc);
+  bec_buf_append_varint(&top, (u64)nOp, pRc);
+  bec_buf_append_varint(&top, (u64)k, pRc);
+  bec_buf_append(&top, aOps, BEC_HASH_BYTES, pRc);
+  bec_buf_append(&top, aMembers, BEC_HASH_BYTES, pRc);
+  bec_buf_append(&top, aTables, BEC_HASH_BYTES, pRc);
+  if( *pRc==SQLITE_OK ) bec_crypto_hash(top.a, top.n, aDigest);
+  bec_buf_free(&top);
+}
+
+int bec_ckpt_state(BecCtx *p, int iCp, BecCkState *pOut, char **pzErr){
+  BecGraph *g = 0;
+  CkCut cut;
+  int rc;
+  memset(pOut, 0, sizeof(*pOut));
+  memset(&cut, 0, sizeof(cut));
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK && (iCp<1 || iCp>g->nNode) ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK ){
+    rc = ck_compute_raw(p, BEC_NODE_PREDS(g, iCp), g->aNode[iCp].nPred, iCp,
+                        &cut, pOut, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    memcpy(pOut->aDigest, cut.aDigest, BEC_HASH_BYTES);
+    pOut->nOp = cut.nOp;
+    pOut->k = cut.k;
+  }else{
+    bec_ckpt_state_free(pOut);
+  }
+  cut_free(&cut);
+  return rc;
+}
+
+void bec_ckpt_state_free(BecCkState *p){
+  bec_buf_free(&p->members);
+  bec_buf_free(&p->tables);
+  memset(p, 0, sizeof(*p));
+}
+
+const char *bec_ckpt_claim(const BecOp *pOp, const u8 **paRef,
+                           const u8 **paDigest){
+  CkPayload c;
+  const char *z = ck_parse(pOp, &c);
+  *paRef = c.aRef;
+  *paDigest = c.aDigest;
+  return z;
 }
 
 /**************************************************************************

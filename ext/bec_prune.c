@@ -71,8 +71,7 @@ char *bec_prune_message(BecCtx *p, const u8 *aId){
   return sqlite3_mprintf("pruned: the body of %s was dropped", zOp);
 }
 
-/* The latest checkpoint sealed here, by (depth, id): *piCp, 0 if none. */
-static int latest_sealed(BecCtx *p, int *piCp){
+int bec_prune_latest_sealed(BecCtx *p, int *piCp){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT k.seq FROM bec_store_checkpoint k"
       " JOIN bec_store_op o ON o.seq=k.seq WHERE k.sealed"
@@ -120,7 +119,7 @@ static int prune(BecCtx *p, int *pnDropped, char **pzWhy, char **pzErr){
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spPrune);
   bBegun = rc==SQLITE_OK;
-  if( rc==SQLITE_OK ) rc = latest_sealed(p, &iCp);
+  if( rc==SQLITE_OK ) rc = bec_prune_latest_sealed(p, &iCp);
   if( rc==SQLITE_OK && iCp==0 ){
     *pzWhy = sqlite3_mprintf("no checkpoint is sealed here yet: nothing can be "
         "pruned (bec_checkpoint(), then k attestations: bec_checkpoints)");

@@ -22,6 +22,8 @@ BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_e2ee.py 300 --count || statu
 echo
 echo "== tools/bench_prune.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_prune.py || status=1
+echo "== tools/bench_snapshot.py"
+BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py || status=1
 echo
 echo "== tools/bench_relay.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_relay.py || status=1

@@ -1,0 +1,600 @@
+/*
+** bec_snapshot.c - the state at a sealed checkpoint as one message, and
+** its verification by a replica that has not replayed the history
+** (../shared/COMPACTION.md section 7; docs/compaction.md "Snapshots").
+**
+**   SELECT bec_snapshot();             -- the snapshot of the latest
+**                                      -- checkpoint sealed here (a blob)
+**   SELECT bec_snapshot_verify(:snap); -- the checkpoint's id if every
+**                                      -- check holds, else why not
+**
+** THE MESSAGE, version 1 (docs/wire-format.md "Snapshot"):
+**
+**   snapshot := version u8 (=1) || group id (32)
+**     || checkpoint op                      K
+**     || n_claim varint || op each          attest ops of K that seal it
+**     || n_chain varint || op each          the auth chain: every create,
+**                                           add, remove, schema and config
+**                                           op, in the provider's seq order
+**     || n_op varint || k varint || ops_root (32)
+**     || n_member varint || bytes each      the members section's leaves
+**     || n_table varint || per table:
+**          bytes                            its leaf up to n_row
+**          || n_row varint || bytes each    its rows' leaves
+**   op, bytes := varint length || the bytes
+**
+** Every leaf is the leaf of the digest (docs/compaction.md, "The digest,
+** byte by byte"), in the digest's order; a table's leaf is its head ||
+** n_row || the Merkle root of its rows.  The heads of the cut are K's
+** predecessors.  So R is recomputed from the message alone, with the
+** digest's own functions (bec_ckpt_digest, bec_ckpt_merkle): nothing here
+** knows a leaf's layout except the member leaf, which the checks read.
+**
+** THE CHECKS, in order; the first that fails is the error, and nothing is
+** stored in any case (this step only verifies: installing the state and
+** the snapshot join through sync are not built yet):
+**   1. every op decodes canonically, belongs to this database's group and
+**      carries its author's valid signature; K is a checkpoint, each claim
+**      an attest naming K, each chain op of a chain kind; the group's
+**      create is in the chain;
+**   2. R recomputed from the message equals the attested R (the digest the
+**      attests carry, all alike; K's own if none): "digest does not match";
+**   3. every claim that carries R (K counts for its author) is by a key
+**      that is an admin in the members section, with an admin grant among
+**      its live grants: "attester is not an admin of the cut";
+**   4. at least k (the k covered by R) distinct such keys: "fewer than k
+**      attestations";
+**   5. every live grant of every member is a signed chain op granting that
+**      key (the create for its author, an add naming it), and an add's
+**      author holds an admin grant reaching back to the create through the
+**      chain's admin adds: "grant not in the auth chain".
+** Not checked yet: the ops root's leaves (the joiner keeps R's word for
+** which ops lie in the cut) and a member's rank (covered by R).
+*/
+#include "becInt.h"
+
+#include <stdlib.h>
+
+#define SNAP_VERSION 1
+
+/* The chain's kinds as numbers in snapshot_build's SQL. */
+typedef char snap_chain_kinds[(BEC_KIND_CREATE==1 && BEC_KIND_ADD==2
+    && BEC_KIND_REMOVE==3 && BEC_KIND_SCHEMA==5 && BEC_KIND_CONFIG==22)
+    ? 1 : -1];
+
+/* The decoded message: pointers into the caller's bytes. */
+typedef struct SnapMsg SnapMsg;
+struct SnapMsg {
+  const u8 *aGroup;
+  BecOp k;                 /* the checkpoint */
+  BecOp *aClaim;           /* nClaim attests */
+  int nClaim;
+  BecOp *aChain;           /* nChain chain ops */
+  int nChain;
+  u64 nOp, kNeed;
+  const u8 *aOpsRoot;
+  u8 aMembersRoot[BEC_HASH_BYTES];
+  u8 aTablesRoot[BEC_HASH_BYTES];
+  const u8 *aMembers;      /* the members entries, as sent */
+  i64 nMembersBytes;
+  u64 nMember;
+};
+
+static void snap_free(SnapMsg *m){
+  sqlite3_free(m->aClaim);
+  sqlite3_free(m->aChain);
+}
+
+/**************************************************************************
+** The provider.
+*/
+static void put_op(BecCtx *p, int iSeq, BecBuf *pOut, int *pRc){
+  sqlite3_stmt *pStmt = 0;
+  if( *pRc ) return;
+  *pRc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+  if( *pRc ) return;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    bec_buf_append_framed(pOut, sqlite3_column_blob(pStmt, 0),
+                          sqlite3_column_bytes(pStmt, 0), pRc);
+  }else if( *pRc==SQLITE_OK ){
+    *pRc = SQLITE_CORRUPT;
+  }
+  if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+}
+
+/* Appends n_seq || each op of the seqs that zSql selects (?1, if it has
+** one, bound to iBind). */
+static void put_ops(BecCtx *p, const char *zSql, int iBind, BecBuf *pOut,
+                    int *pRc){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf seqs;
+  int i, n;
+  memset(&seqs, 0, sizeof(seqs));
+  if( *pRc ) return;
+  *pRc = bec_ctx_stmt(p, zSql, &pStmt);
+  if( *pRc ) return;
+  sqlite3_bind_int(pStmt, 1, iBind);
+  while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int s = sqlite3_column_int(pStmt, 0);
+    bec_buf_append(&seqs, &s, sizeof(s), pRc);
+  }
+  if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  n = (int)(seqs.n/sizeof(int));
+  bec_buf_append_varint(pOut, (u64)n, pRc);
+  for(i=0; i<n; i++){
+    int s;
+    memcpy(&s, seqs.a + i*sizeof(int), sizeof(int));
+    put_op(p, s, pOut, pRc);
+  }
+  bec_buf_free(&seqs);
+}
+
+/* The snapshot of the latest checkpoint sealed here into pOut; *pzWhy if
+** there is none. */
+static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
+  BecCkState st;
+  u8 aGroup[BEC_HASH_BYTES];
+  int rc, iCp = 0;
+  memset(&st, 0, sizeof(st));
+  rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_prune_latest_sealed(p, &iCp);
+  if( rc==SQLITE_OK && iCp==0 ){
+    *pzWhy = sqlite3_mprintf("no checkpoint is sealed here yet: there is no "
+                             "snapshot to give");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = bec_ckpt_state(p, iCp, &st, pzErr);
+  bec_buf_append_u8(pOut, SNAP_VERSION, &rc);
+  bec_buf_append(pOut, aGroup, BEC_HASH_BYTES, &rc);
+  put_op(p, iCp, pOut, &rc);
+  /* The claims that seal it: an admin of S(K)'s first claim by (depth,
+  ** id), carrying the digest computed here; K itself is sent above. */
+  put_ops(p, "SELECT c.seq FROM bec_store_claim c"
+      " JOIN bec_store_op o ON o.seq=c.seq"
+      " JOIN bec_store_checkpoint_admin a ON a.checkpoint=c.checkpoint"
+      "  AND a.author=c.author"
+      " JOIN bec_store_checkpoint k ON k.seq=c.checkpoint"
+      " WHERE c.checkpoint=?1 AND c.seq<>?1 AND c.digest=k.digest"
+      "  AND NOT EXISTS(SELECT 1 FROM bec_store_claim c2"
+      "   JOIN bec_store_op o2 ON o2.seq=c2.seq WHERE c2.checkpoint=c.checkpoint"
+      "   AND c2.author=c.author AND (o2.depth<o.depth"
+      "    OR (o2.depth=o.depth AND o2.hash<o.hash)))"
+      " ORDER BY c.seq", iCp, pOut, &rc);
+  put_ops(p, "SELECT seq FROM bec_store_op WHERE kind IN (1, 2, 3, 5, 22)"
+             " ORDER BY seq", 0, pOut, &rc);
+  bec_buf_append_varint(pOut, (u64)st.nOp, &rc);
+  bec_buf_append_varint(pOut, (u64)st.k, &rc);
+  bec_buf_append(pOut, st.aOpsRoot, BEC_HASH_BYTES, &rc);
+  bec_buf_append_varint(pOut, (u64)st.nMember, &rc);
+  bec_buf_append(pOut, st.members.a, st.members.n, &rc);
+  bec_buf_append_varint(pOut, (u64)st.nTable, &rc);
+  bec_buf_append(pOut, st.tables.a, st.tables.n, &rc);
+  bec_ckpt_state_free(&st);
+  return rc;
+}
+
+/**************************************************************************
+** The joiner.
+*/
+/* One framed op: decoded, of the group, signed by its author. */
+static int read_op(BecReader *pRd, const u8 *aGroup, BecOp *pOp,
+                   char **pzErr){
+  u64 n = 0;
+  const u8 *a = 0;
+  u8 aZero[BEC_HASH_BYTES];
+  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
+  if( rc ) return rc;
+  if( bec_op_decode(a, (i64)n, pOp, pzErr) ) return BEC_MALFORMED;
+  memset(aZero, 0, sizeof(aZero));
+  if( pOp->kind==BEC_KIND_CREATE
+        ? memcmp(pOp->aId, aGroup, BEC_HASH_BYTES)
+        : memcmp(pOp->aGroupTag, aGroup, BEC_GROUP_TAG_BYTES) ){
+    *pzErr = sqlite3_mprintf("an op of another group");
+    return BEC_MALFORMED;
+  }
+  if( !bec_crypto_verify_op(pOp, pOp->kind==BEC_KIND_CREATE ? aZero : aGroup) ){
+    *pzErr = sqlite3_mprintf("an op with a bad signature");
+    return BEC_MALFORMED;
+  }
+  return SQLITE_OK;
+}
+
+/* A counted list of framed ops into *paOp (caller frees). */
+static int read_ops(BecReader *pRd, const u8 *aGroup, BecOp **paOp, int *pn,
+                    char **pzErr){
+  u64 n = 0, i;
+  /* Every op has a signature: a count the bytes cannot hold is refused
+  ** before anything is allocated. */
+  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i)/BEC_SIG_BYTES);
+  BecOp *a = 0;
+  *paOp = 0;
+  *pn = 0;
+  if( rc ) return rc;
+  if( n ){
+    a = sqlite3_malloc64(sizeof(BecOp)*n);
+    if( a==0 ) return SQLITE_NOMEM;
+  }
+  for(i=0; rc==SQLITE_OK && i<n; i++) rc = read_op(pRd, aGroup, &a[i], pzErr);
+  *paOp = a;
+  *pn = (int)n;
+  return rc;
+}
+
+/* H(0x00 || the framed bytes at pRd) appended to pLeaves. */
+static int read_leaf(BecReader *pRd, BecBuf *pTmp, BecBuf *pLeaves,
+                     const u8 **pa, u64 *pn){
+  u64 n = 0;
+  const u8 *a = 0;
+  u8 aHash[BEC_HASH_BYTES];
+  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
+  pTmp->n = 0;
+  bec_buf_append_u8(pTmp, 0x00, &rc);
+  bec_buf_append(pTmp, a, (i64)n, &rc);
+  if( rc==SQLITE_OK ){
+    bec_crypto_hash(pTmp->a, pTmp->n, aHash);
+    bec_buf_append(pLeaves, aHash, BEC_HASH_BYTES, &rc);
+  }
+  if( pa ){ *pa = a; *pn = n; }
+  return rc;
+}
+
+/* Decodes m from a[0..n-1] and computes the members and tables roots. */
+static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
+                       char **pzErr){
+  BecReader rd;
+  BecBuf leaves, rows, tmp;
+  u64 i, j, nTable = 0;
+  u8 v = 0;
+  int rc;
+  memset(m, 0, sizeof(*m));
+  memset(&leaves, 0, sizeof(leaves));
+  memset(&rows, 0, sizeof(rows));
+  memset(&tmp, 0, sizeof(tmp));
+  rd.a = a; rd.n = n; rd.i = 0;
+  rc = bec_read_u8(&rd, &v);
+  if( rc==SQLITE_OK && v!=SNAP_VERSION ){
+    *pzErr = sqlite3_mprintf("unknown snapshot version %d", (int)v);
+    return BEC_MALFORMED;
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &m->aGroup);
+  if( rc==SQLITE_OK && memcmp(m->aGroup, aGroup, BEC_HASH_BYTES) ){
+    *pzErr = sqlite3_mprintf("a snapshot of another group");
+    return BEC_MALFORMED;
+  }
+  if( rc==SQLITE_OK ) rc = read_op(&rd, aGroup, &m->k, pzErr);
+  if( rc==SQLITE_OK ) rc = read_ops(&rd, aGroup, &m->aClaim, &m->nClaim, pzErr);
+  if( rc==SQLITE_OK ) rc = read_ops(&rd, aGroup, &m->aChain, &m->nChain, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nOp, (u64)1<<40);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->kNeed, (u64)1<<20);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &m->aOpsRoot);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nMember, (u64)(rd.n - rd.i));
+  m->aMembers = rd.a + rd.i;
+  for(i=0; rc==SQLITE_OK && i<m->nMember; i++){
+    rc = read_leaf(&rd, &tmp, &leaves, 0, 0);
+  }
+  m->nMembersBytes = (rd.a + rd.i) - m->aMembers;
+  if( rc==SQLITE_OK ){
+    bec_ckpt_merkle(leaves.a, (i64)m->nMember, m->aMembersRoot);
+    leaves.n = 0;
+    rc = bec_read_varint(&rd, &nTable, (u64)(rd.n - rd.i));
+  }
+  for(i=0; rc==SQLITE_OK && i<nTable; i++){
+    /* The table's leaf: its head || n_row || the root of its rows. */
+    const u8 *aHead = 0;
+    u64 nHead = 0, nRow = 0;
+    u8 aRoot[BEC_HASH_BYTES], aLeaf[BEC_HASH_BYTES];
+    BecBuf scratch;
+    memset(&scratch, 0, sizeof(scratch));
+    rc = read_leaf(&rd, &tmp, &scratch, &aHead, &nHead);
+    bec_buf_free(&scratch);
+    if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &nRow, (u64)(rd.n - rd.i));
+    rows.n = 0;
+    for(j=0; rc==SQLITE_OK && j<nRow; j++) rc = read_leaf(&rd, &tmp, &rows, 0, 0);
+    if( rc==SQLITE_OK ){
+      bec_ckpt_merkle(rows.a, (i64)nRow, aRoot);
+      tmp.n = 0;
+      bec_buf_append_u8(&tmp, 0x00, &rc);
+      bec_buf_append(&tmp, aHead, (i64)nHead, &rc);
+      bec_buf_append_varint(&tmp, nRow, &rc);
+      bec_buf_append(&tmp, aRoot, BEC_HASH_BYTES, &rc);
+    }
+    if( rc==SQLITE_OK ){
+      bec_crypto_hash(tmp.a, tmp.n, aLeaf);
+      bec_buf_append(&leaves, aLeaf, BEC_HASH_BYTES, &rc);
+    }
+  }
+  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, (i64)nTable, m->aTablesRoot);
+  if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
+  bec_buf_free(&leaves);
+  bec_buf_free(&rows);
+  bec_buf_free(&tmp);
+  return rc;
+}
+
+/* One member leaf, as the checks read it. */
+typedef struct SnapMember SnapMember;
+struct SnapMember {
+  const u8 *aKey;
+  int state;               /* 0 none, BEC_ROLE_* */
+  u64 nLive;
+  const u8 *aLive;         /* nLive ids, increasing */
+};
+static int read_member(BecReader *pRd, SnapMember *pM){
+  u64 n = 0, rank = 0;
+  const u8 *a = 0, *aRankOp = 0;
+  u8 potential = 0, state = 0;
+  BecReader leaf;
+  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
+  if( rc ) return rc;
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pM->aKey);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &rank, (u64)1<<40);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &aRankOp);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &potential);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &state);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pM->nLive,
+                                 (u64)(leaf.n - leaf.i)/BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&leaf, (i64)pM->nLive*BEC_HASH_BYTES, &pM->aLive);
+  }
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  pM->state = state;
+  return rc;
+}
+
+/* The chain op with id aId, or 0 (linear: chains are membership-sized). */
+static const BecOp *chain_find(const SnapMsg *m, const u8 *aId){
+  int i;
+  for(i=0; i<m->nChain; i++){
+    if( memcmp(m->aChain[i].aId, aId, BEC_HASH_BYTES)==0 ) return &m->aChain[i];
+  }
+  return 0;
+}
+
+/* The keys holding an admin grant that reaches the create through the
+** chain's admin adds (removals ignored: a potential grant), into *pKeys. */
+static int chain_admins(const SnapMsg *m, BecBuf *pKeys){
+  int rc = SQLITE_OK, i, bMore = 1;
+  for(i=0; i<m->nChain; i++){
+    if( m->aChain[i].kind==BEC_KIND_CREATE
+     && memcmp(m->aChain[i].aId, m->aGroup, BEC_HASH_BYTES)==0 ){
+      bec_buf_append(pKeys, m->aChain[i].aAuthor, BEC_PUBKEY_BYTES, &rc);
+    }
+  }
+  while( rc==SQLITE_OK && bMore ){
+    bMore = 0;
+    for(i=0; rc==SQLITE_OK && i<m->nChain; i++){
+      const BecOp *o = &m->aChain[i];
+      i64 j;
+      int bAuthor = 0, bTarget = 0;
+      if( o->kind!=BEC_KIND_ADD || o->role!=BEC_ROLE_ADMIN ) continue;
+      for(j=0; j<pKeys->n; j+=BEC_PUBKEY_BYTES){
+        if( memcmp(pKeys->a+j, o->aAuthor, BEC_PUBKEY_BYTES)==0 ) bAuthor = 1;
+        if( memcmp(pKeys->a+j, o->aTarget, BEC_PUBKEY_BYTES)==0 ) bTarget = 1;
+      }
+      if( bAuthor && !bTarget ){
+        bec_buf_append(pKeys, o->aTarget, BEC_PUBKEY_BYTES, &rc);
+        bMore = 1;
+      }
+    }
+  }
+  return rc;
+}
+
+static int has_key(const BecBuf *pKeys, const u8 *aKey){
+  i64 j;
+  for(j=0; j<pKeys->n; j+=BEC_PUBKEY_BYTES){
+    if( memcmp(pKeys->a+j, aKey, BEC_PUBKEY_BYTES)==0 ) return 1;
+  }
+  return 0;
+}
+
+/* Why the live grant aId of key aKey is not a chain grant, or 0. */
+static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
+                           const u8 *aKey, const u8 *aId, int *pbAdmin){
+  const BecOp *o = chain_find(m, aId);
+  char zId[2*BEC_HASH_BYTES+1];
+  bec_hex_encode(aId, BEC_HASH_BYTES, zId);
+  if( o && o->kind==BEC_KIND_CREATE
+   && memcmp(o->aAuthor, aKey, BEC_PUBKEY_BYTES)==0
+   && memcmp(o->aId, m->aGroup, BEC_HASH_BYTES)==0 ){
+    *pbAdmin = 1;
+    return 0;
+  }
+  if( o && o->kind==BEC_KIND_ADD
+   && memcmp(o->aTarget, aKey, BEC_PUBKEY_BYTES)==0 ){
+    if( !has_key(pAdmins, o->aAuthor) ){
+      return sqlite3_mprintf("grant not in the auth chain: the author of "
+          "grant %s holds no admin grant reaching the group's create", zId);
+    }
+    if( o->role==BEC_ROLE_ADMIN ) *pbAdmin = 1;
+    return 0;
+  }
+  return sqlite3_mprintf("grant not in the auth chain: %s", zId);
+}
+
+/* The checks (header comment); *pzWhy is the first that fails. */
+static int snap_check(const SnapMsg *m, char **pzWhy){
+  const u8 *aRef = 0, *aKR = 0, *aAttested = 0;
+  u8 aR[BEC_HASH_BYTES];
+  BecBuf admins, counted;
+  BecReader rd;
+  int rc = SQLITE_OK, i, bCreate = 0;
+  u64 x;
+  memset(&admins, 0, sizeof(admins));
+  memset(&counted, 0, sizeof(counted));
+  /* 1. Kinds. */
+  if( m->k.kind!=BEC_KIND_CHECKPOINT || bec_ckpt_claim(&m->k, &aRef, &aKR) ){
+    *pzWhy = sqlite3_mprintf("the snapshot's checkpoint is not a checkpoint op");
+    goto done;
+  }
+  for(i=0; i<m->nClaim; i++){
+    const u8 *aD = 0;
+    if( m->aClaim[i].kind!=BEC_KIND_ATTEST
+     || bec_ckpt_claim(&m->aClaim[i], &aRef, &aD)
+     || memcmp(aRef, m->k.aId, BEC_HASH_BYTES) ){
+      *pzWhy = sqlite3_mprintf("a claim of the snapshot is no attestation of "
+                               "its checkpoint");
+      goto done;
+    }
+  }
+  for(i=0; i<m->nChain; i++){
+    int kd = m->aChain[i].kind;
+    if( kd!=BEC_KIND_CREATE && kd!=BEC_KIND_ADD && kd!=BEC_KIND_REMOVE
+     && kd!=BEC_KIND_SCHEMA && kd!=BEC_KIND_CONFIG ){
+      *pzWhy = sqlite3_mprintf("an op of the auth chain is of kind %d", kd);
+      goto done;
+    }
+    if( kd==BEC_KIND_CREATE ) bCreate = 1;
+  }
+  if( !bCreate || chain_find(m, m->aGroup)==0 ){
+    *pzWhy = sqlite3_mprintf("grant not in the auth chain: the group's create "
+                             "is missing");
+    goto done;
+  }
+  /* 2. The digest. */
+  bec_ckpt_digest(m->aGroup, m->k.aPred, m->k.nPred, (i64)m->nOp,
+                  (i64)m->kNeed, m->aOpsRoot, m->aMembersRoot, m->aTablesRoot,
+                  aR, &rc);
+  if( rc ) goto done;
+  aAttested = aKR;
+  for(i=0; i<m->nClaim; i++){
+    const u8 *aD = 0;
+    (void)bec_ckpt_claim(&m->aClaim[i], &aRef, &aD);
+    if( i==0 ) aAttested = aD;
+    if( memcmp(aD, aAttested, BEC_HASH_BYTES) ) aAttested = 0;
+  }
+  if( aAttested==0 || memcmp(aAttested, aR, BEC_HASH_BYTES) ){
+    *pzWhy = sqlite3_mprintf("digest does not match: the state sent does not "
+                             "digest to the attested R");
+    goto done;
+  }
+  /* 5 (before 3: an attester's admin grant must be a chain grant). */
+  rc = chain_admins(m, &admins);
+  rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
+  for(x=0; rc==SQLITE_OK && *pzWhy==0 && x<m->nMember; x++){
+    SnapMember mb;
+    u64 g;
+    int bAdmin = 0, bClaims = 0;
+    rc = read_member(&rd, &mb);
+    for(g=0; rc==SQLITE_OK && *pzWhy==0 && g<mb.nLive; g++){
+      *pzWhy = grant_problem(m, &admins, mb.aKey,
+                             mb.aLive + g*BEC_HASH_BYTES, &bAdmin);
+    }
+    if( rc || *pzWhy ) break;
+    /* 3. Is this key a claimant? */
+    if( memcmp(m->k.aAuthor, mb.aKey, BEC_PUBKEY_BYTES)==0
+     && memcmp(aKR, aR, BEC_HASH_BYTES)==0 ) bClaims = 1;
+    for(i=0; i<m->nClaim; i++){
+      if( memcmp(m->aClaim[i].aAuthor, mb.aKey, BEC_PUBKEY_BYTES)==0 ) bClaims = 1;
+    }
+    if( bClaims && mb.state==BEC_ROLE_ADMIN && bAdmin
+     && !has_key(&counted, mb.aKey) ){     /* a key listed twice counts once */
+      bec_buf_append(&counted, mb.aKey, BEC_PUBKEY_BYTES, &rc);
+    }
+  }
+  if( rc==SQLITE_ERROR ){                   /* BEC_MALFORMED from a read */
+    *pzWhy = sqlite3_mprintf("a member leaf of the snapshot is malformed");
+    rc = SQLITE_OK;
+  }
+  if( rc || *pzWhy ) goto done;
+  /* 3. Every claimant counted: an admin of the cut. */
+  for(i=-1; i<m->nClaim; i++){
+    const u8 *aAuthor = i<0 ? m->k.aAuthor : m->aClaim[i].aAuthor;
+    if( i<0 && memcmp(aKR, aR, BEC_HASH_BYTES) ) continue;
+    if( !has_key(&counted, aAuthor) ){
+      char zKey[2*BEC_PUBKEY_BYTES+1];
+      bec_hex_encode(aAuthor, BEC_PUBKEY_BYTES, zKey);
+      *pzWhy = sqlite3_mprintf("attester is not an admin of the cut: %s", zKey);
+      goto done;
+    }
+  }
+  /* 4. k of them. */
+  if( (u64)(counted.n/BEC_PUBKEY_BYTES) < m->kNeed ){
+    *pzWhy = sqlite3_mprintf("fewer than k attestations: %d distinct admins "
+        "attest the digest, k is %d", (int)(counted.n/BEC_PUBKEY_BYTES),
+        (int)m->kNeed);
+  }
+done:
+  bec_buf_free(&admins);
+  bec_buf_free(&counted);
+  return rc;
+}
+
+/**************************************************************************
+** SQL functions.
+*/
+/* bec_snapshot(): the snapshot message of the latest sealed checkpoint. */
+static void fnSnapshot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  BecBuf out;
+  char *zErr = 0, *zWhy = 0;
+  int rc;
+  (void)argc;
+  (void)argv;
+  memset(&out, 0, sizeof(out));
+  rc = snapshot_build(p, &out, &zWhy, &zErr);
+  if( rc==SQLITE_OK && zWhy ){
+    rc = SQLITE_ERROR;
+    zErr = zWhy;
+  }
+  if( rc ) bec_fn_error_in(ctx, "bec_snapshot", rc, zErr);
+  else sqlite3_result_blob64(ctx, out.a, (sqlite3_uint64)out.n, SQLITE_TRANSIENT);
+  bec_buf_free(&out);
+}
+
+/* bec_snapshot_verify(snapshot): the checkpoint's id, or the first check
+** that fails.  Stores nothing. */
+static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  SnapMsg m;
+  u8 aGroup[BEC_HASH_BYTES];
+  char *zErr = 0, *zWhy = 0;
+  const u8 *a = sqlite3_value_blob(argv[0]);
+  i64 n = sqlite3_value_bytes(argv[0]);
+  int rc;
+  (void)argc;
+  memset(&m, 0, sizeof(m));
+  rc = bec_dag_ensure_schema(p, &zErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, &zErr);
+  if( rc==SQLITE_OK && sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
+    zWhy = sqlite3_mprintf("a snapshot is a blob");
+  }
+  if( rc==SQLITE_OK && zWhy==0 ){
+    rc = snap_decode(a, n, aGroup, &m, &zWhy);
+    if( rc==SQLITE_ERROR ){                 /* BEC_MALFORMED */
+      if( zWhy==0 ) zWhy = sqlite3_mprintf("the snapshot is malformed");
+      else{
+        char *z = sqlite3_mprintf("the snapshot is malformed: %s", zWhy);
+        sqlite3_free(zWhy);
+        zWhy = z;
+      }
+      rc = SQLITE_OK;
+    }
+  }
+  if( rc==SQLITE_OK && zWhy==0 ) rc = snap_check(&m, &zWhy);
+  if( rc==SQLITE_OK && zWhy ){
+    rc = SQLITE_ERROR;
+    sqlite3_free(zErr);
+    zErr = zWhy;
+  }
+  if( rc ) bec_fn_error_in(ctx, "bec_snapshot_verify", rc, zErr);
+  else bec_fn_result_hex(ctx, m.k.aId, BEC_HASH_BYTES);
+  snap_free(&m);
+}
+
+int bec_snapshot_register(sqlite3 *db, BecCtx *p){
+  static const BecFunc aFunc[] = {
+    { "bec_snapshot", 0, SQLITE_UTF8|SQLITE_DIRECTONLY, fnSnapshot },
+    { "bec_snapshot_verify", 1, SQLITE_UTF8|SQLITE_DIRECTONLY, fnVerify },
+  };
+  return bec_ctx_register_funcs(db, p, aFunc,
+                                (int)(sizeof(aFunc)/sizeof(aFunc[0])));
+}

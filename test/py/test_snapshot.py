@@ -1,0 +1,414 @@
+"""test_snapshot.py - the snapshot of a sealed checkpoint (docs/compaction.md
+"Snapshots"): bec_snapshot() on a replica with a sealed checkpoint gives the
+state at the cut, its attestations and the auth chain; bec_snapshot_verify()
+on a replica of the group recomputes the digest from it and returns the
+checkpoint's id, also when ops after the checkpoint and ops concurrent with
+it are held by the provider; its rows, conflicts and members are those a
+replay of the cut derives; a lying provider is refused with the check's
+message (fewer than k attestations, altered rows, altered members, a fake
+attestation by a member or by a stranger, an attester that is not an admin,
+a grant missing from the auth chain, a liar that re-digests altered rows
+or members and attests them with keys it made, bytes that do not decode,
+another group) and nothing is stored.  A replica pruned below the
+checkpoint refuses to give its snapshot (not built yet).
+"""
+import os
+import struct
+
+from bectest import T, Replicas, one
+import becwire
+from becwire import uvarint, read_varint
+
+R = Replicas("bec-snap-")
+
+
+def pub(db):
+    return one(db, "SELECT bec_pubkey()")
+
+
+def sync(a, b):
+    """One bec_sync_offer / bec_sync_apply session, a offering to b."""
+    m = one(a, "SELECT bec_sync_offer('b')")
+    for _ in range(100):
+        m = one(b, "SELECT bec_sync_apply('a', ?)", m)
+        if not m:
+            return
+        m = one(a, "SELECT bec_sync_apply('b', ?)", m)
+        if not m:
+            return
+
+
+def joined_member(src, name, role):
+    db = R.joined(src, name)
+    src.execute("SELECT bec_add_member(?, ?)", (pub(db), role))
+    return db
+
+
+# The message, decoded as docs/wire-format.md "Snapshot" lays it out.
+def _bytes(b, i):
+    n, i = read_varint(b, i)
+    return bytes(b[i:i + n]), i + n
+
+
+def _list(b, i):
+    n, i = read_varint(b, i)
+    out = []
+    for _ in range(n):
+        x, i = _bytes(b, i)
+        out.append(x)
+    return out, i
+
+
+def parse(b):
+    s = {"version": b[0], "group": bytes(b[1:33])}
+    i = 33
+    s["checkpoint"], i = _bytes(b, i)
+    s["claims"], i = _list(b, i)
+    s["chain"], i = _list(b, i)
+    s["n_op"], i = read_varint(b, i)
+    s["k"], i = read_varint(b, i)
+    s["ops_root"], i = bytes(b[i:i + 32]), i + 32
+    s["members"], i = _list(b, i)
+    n, i = read_varint(b, i)
+    s["tables"] = []
+    for _ in range(n):
+        head, i = _bytes(b, i)
+        rows, i = _list(b, i)
+        s["tables"].append((head, rows))
+    assert i == len(b), "the whole message parsed"
+    return s
+
+
+def frame(x):
+    return uvarint(len(x)) + x
+
+
+def flist(xs):
+    return uvarint(len(xs)) + b"".join(frame(x) for x in xs)
+
+
+def encode(s):
+    out = bytes([s["version"]]) + s["group"] + frame(s["checkpoint"])
+    out += flist(s["claims"]) + flist(s["chain"])
+    out += uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
+    out += flist(s["members"]) + uvarint(len(s["tables"]))
+    for head, rows in s["tables"]:
+        out += frame(head) + flist(rows)
+    return out
+
+
+def member_leaf(leaf):
+    """(key, rank, rank_op, potential, state, live ids) of a member leaf."""
+    key = leaf[:32]
+    rank, i = read_varint(leaf, 32)
+    rank_op = leaf[i:i + 32]
+    potential, state = leaf[i + 32], leaf[i + 33]
+    n, j = read_varint(leaf, i + 34)
+    live = [leaf[j + 32 * x:j + 32 * x + 32] for x in range(n)]
+    return key, rank, rank_op, potential, state, live
+
+
+def value(b, i):
+    """One value of the value encoding at b[i:]: (value, next i)."""
+    tag = b[i]
+    i += 1
+    if tag == 0:
+        return None, i
+    if tag == 1:
+        z, i = read_varint(b, i)
+        return (z >> 1) ^ -(z & 1), i
+    if tag == 2:
+        return struct.unpack(">d", b[i:i + 8])[0], i + 8
+    n, j = read_varint(b, i)
+    x = bytes(b[j:j + n])
+    return (x.decode() if tag == 3 else x), j + n
+
+
+def register(b, i, with_value):
+    """[(op id hex, depth, value)] of one register at b[i:]: the winner
+    first, then the conflicts."""
+    n, i = read_varint(b, i)
+    out = []
+    for _ in range(n):
+        op = b[i:i + 32].hex()
+        depth, i = read_varint(b, i + 32)
+        v = None
+        if with_value:
+            v, i = value(b, i)
+        out.append((op, depth, v))
+    return out, i
+
+
+def table_state(s, ncol):
+    """(rows, conflicts) of the snapshot's one table with one key column
+    and ncol other columns: rows as (key, values...), conflicts as (key,
+    column index, value, op)."""
+    rows, conflicts = [], set()
+    for leaf in s["tables"][0][1]:
+        key, i = value(leaf, 0)
+        exist, i = register(leaf, i, False)
+        assert exist, "a row leaf is a row that exists"
+        vals = [key]
+        for c in range(ncol):
+            reg, i = register(leaf, i, True)
+            vals.append(reg[0][2] if reg else None)
+            for op, _, v in reg[1:]:
+                conflicts.add((key, c, v, op))
+        assert i == len(leaf)
+        rows.append(tuple(vals))
+    return rows, conflicts
+
+
+at_k = {}
+
+
+def merkle(hashes):
+    """RFC 6962 over leaf hashes, BLAKE2b-256 (docs/compaction.md)."""
+    if not hashes:
+        return becwire.blake(b"")
+    if len(hashes) == 1:
+        return hashes[0]
+    k = 1
+    while k * 2 < len(hashes):
+        k *= 2
+    return becwire.blake(b"\x01" + merkle(hashes[:k]) + merkle(hashes[k:]))
+
+
+def digest(s):
+    """R of what the snapshot s sends (docs/compaction.md, byte by byte)."""
+    def leaf(b):
+        return becwire.blake(b"\x00" + b)
+    tables = [leaf(head + uvarint(len(rows)) + merkle([leaf(r) for r in rows]))
+              for head, rows in s["tables"]]
+    heads = becwire.decode_op(s["checkpoint"])["preds"]
+    return becwire.blake(b"bec-cut-v2" + s["group"] + uvarint(len(heads)) + b"".join(heads)
+                         + uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
+                         + merkle([leaf(x) for x in s["members"]]) + merkle(tables))
+
+
+def setup():
+    """a (admin, origin), b and c (admins), m (member): k = 2.  A conflict,
+    a delete, a checkpoint by a that b, c and m attest; then a write after
+    the checkpoint and one concurrent with it, held by a."""
+    a = R.origin("s_a.db")
+    for i in range(8):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "hello %d" % i, i))
+    b = joined_member(a, "s_b.db", "admin")
+    c = joined_member(a, "s_c.db", "admin")
+    m = joined_member(a, "s_m.db", "member")
+    for d in (b, c, m):
+        sync(a, d)
+    a.execute("UPDATE todos SET title='from a' WHERE id='r0'")
+    b.execute("UPDATE todos SET title='from b', done=7 WHERE id='r0'")
+    b.execute("DELETE FROM todos WHERE id='r1'")
+    sync(a, b)
+    T.check(one(a, "SELECT count(*) FROM bec_conflicts") > 0, "a conflict in the cut")
+    k = one(a, "SELECT bec_checkpoint()")
+    # The state at K: a held nothing else when it signed.
+    at_k["rows"] = a.execute("SELECT id, title, done FROM todos ORDER BY id").fetchall()
+    at_k["conflicts"] = {(pk, {"title": 0, "done": 1}[col], v, op) for pk, col, v, op in
+                         a.execute("SELECT pk, \"column\", value, op FROM bec_conflicts")}
+    at_k["members"] = set(a.execute("SELECT pubkey, role, rank FROM bec_members"))
+    m.execute("INSERT INTO todos VALUES('late', 'concurrent with K', 1)")
+    for d in (b, c, m, b, c, m):
+        sync(a, d)
+    a.execute("INSERT INTO todos VALUES('after', 'after K', 2)")
+    return a, b, c, m, k
+
+
+def test_verify_and_lies():
+    a, b, c, m, k = setup()
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1,
+         "the checkpoint is sealed on the provider")
+    T.eq(one(a, "SELECT count(*) FROM todos WHERE id IN ('late', 'after')"), 2,
+         "the provider holds ops concurrent with and after K")
+    snap = one(a, "SELECT bec_snapshot()")
+    s = parse(snap)
+    T.eq(s["version"], 1, "version")
+    T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
+    T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
+    T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
+                           " ON o.seq=c.seq WHERE o.hash=?", bytes.fromhex(k)),
+         "n_op: the ops in the cut")
+    T.eq(s["k"], 2, "k: a majority of three admins")
+    T.eq(len(s["members"]), 4, "four members")
+    T.eq(len(s["tables"]), 1, "one table")
+    T.eq(len(s["tables"][0][1]), 7, "seven rows in the cut (r1 deleted; late, after outside)")
+    authors = {becwire.decode_op(x)["author"].hex() for x in s["claims"]}
+    T.eq(authors, {pub(b), pub(c)}, "the admins' attestations; m's does not count")
+    T.eq({becwire.decode_op(x)["kind"] for x in s["chain"]}, {"create", "add", "schema"},
+         "the auth chain: membership and schema ops")
+
+    # The snapshot carries the state a replay of the cut derives.
+    rows, conflicts = table_state(s, 2)
+    T.eq(sorted(rows), sorted(at_k["rows"]), "the rows at K")
+    T.eq(conflicts, at_k["conflicts"], "the conflicts at K")
+    T.check(len(conflicts) > 0, "with a conflict")
+    members = set()
+    for leaf in s["members"]:
+        key, rank, _, _, state, live = member_leaf(leaf)
+        if state:
+            members.add((key.hex(), {1: "admin", 2: "member", 3: "relay"}[state], rank))
+    T.eq(members, at_k["members"], "the members at K")
+
+    j = R.joined(a, "s_j.db")
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k, "an honest snapshot verifies")
+    T.eq(one(b, "SELECT bec_snapshot_verify(?)", snap), k, "on a full replica too")
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s)), k, "the test's codec round-trips")
+
+    def refused(s2, msg, what):
+        T.raises(lambda: j.execute("SELECT bec_snapshot_verify(?)", (encode(s2),)).fetchall(),
+                 msg, what)
+
+    def copy():
+        return parse(snap)
+
+    # Fewer than k: only the checkpoint's own claim.
+    s2 = copy()
+    s2["claims"] = []
+    refused(s2, "fewer than k attestations", "K's author alone")
+    s2 = copy()
+    s2["claims"] = s2["claims"][:1]
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k,
+         "K's author and one attester: k = 2 reached")
+    s2["k"] = 3
+    refused(s2, "digest does not match", "k is covered by the digest")
+    # Altered rows: a title changed in a row leaf.
+    s2 = copy()
+    head, rows = s2["tables"][0]
+    T.check(any(b"hello 5" in r for r in rows), "the row leaf carries the value")
+    s2["tables"][0] = (head, [r.replace(b"hello 5", b"jello 5") for r in rows])
+    refused(s2, "digest does not match", "an altered row")
+    s2 = copy()
+    s2["tables"][0] = (s2["tables"][0][0], s2["tables"][0][1][:-1])
+    refused(s2, "digest does not match", "a row left out")
+    # Altered members: m shown as an admin, its attestation added.
+    s2 = copy()
+    mi = [i for i, x in enumerate(s2["members"]) if x[:32].hex() == pub(m)][0]
+    leaf = bytearray(s2["members"][mi])
+    key, rank, rank_op, potential, state, live = member_leaf(bytes(leaf))
+    T.eq(state, 2, "m is a member in the cut")
+    _, i = read_varint(leaf, 32)
+    leaf[i + 33] = 1
+    s2["members"][mi] = bytes(leaf)
+    refused(s2, "digest does not match", "an altered member")
+    s2 = copy()
+    del s2["members"][mi]
+    refused(s2, "digest does not match", "a member left out")
+    s2 = copy()
+    s2["k"] = 1
+    refused(s2, "digest does not match", "a smaller k")
+    # A fake attestation: m's real attest (m is no admin of the cut).
+    m_att = [x for (x,) in a.execute("SELECT body FROM bec_ops WHERE kind='attest'")
+             if becwire.decode_op(x)["author"].hex() == pub(m)]
+    T.eq(len(m_att), 1, "m attested")
+    s2 = copy()
+    s2["claims"] = s2["claims"][:1] + m_att
+    refused(s2, "attester is not an admin of the cut", "a member's attestation")
+    # A stranger's attestation of the right digest, validly signed.
+    evil = becwire.Key(os.urandom(32))
+    kop = becwire.decode_op(s["checkpoint"])
+    fake = becwire.make_op(evil, "attest", [becwire.op_id(s["checkpoint"])],
+                           bytes([1]) + kop["id"] + kop["body"][1:33], s["group"])
+    s2 = copy()
+    s2["claims"] = s2["claims"][:1] + [fake]
+    refused(s2, "attester is not an admin of the cut", "a stranger's attestation")
+    # An attestation of another digest.
+    fake2 = becwire.make_op(evil, "attest", [becwire.op_id(s["checkpoint"])],
+                            bytes([1]) + kop["id"] + bytes(32), s["group"])
+    s2 = copy()
+    s2["claims"] = s2["claims"] + [fake2]
+    refused(s2, "digest does not match", "an attestation of another R")
+    # A consistent liar: altered rows, and attestations of their digest by
+    # keys it made; then the same keys written into the members as admins,
+    # with a grant each signed by themselves.
+    T.eq(digest(s), kop["body"][1:33], "the test's digest is bec's")
+    e1, e2 = becwire.Key(os.urandom(32)), becwire.Key(os.urandom(32))
+    kid = becwire.op_id(s["checkpoint"])
+
+    def attest(key, s2):
+        return becwire.make_op(key, "attest", [kid], bytes([1]) + kid + digest(s2), s["group"])
+    s2 = copy()
+    head, rows = s2["tables"][0]
+    s2["tables"][0] = (head, [r.replace(b"hello 5", b"jello 5") for r in rows])
+    s2["claims"] = [attest(e1, s2), attest(e2, s2)]
+    refused(s2, "attester is not an admin of the cut", "a consistent lie about the rows")
+    for e in (e1, e2):
+        grant = becwire.make_op(e, "add", [kid], e.pub + bytes([1]), s["group"])
+        s2["members"].append(e.pub + uvarint(9) + becwire.op_id(grant) + bytes([1, 1])
+                             + uvarint(1) + becwire.op_id(grant))
+        s2["chain"].append(grant)
+    s2["claims"] = [attest(e1, s2), attest(e2, s2)]
+    refused(s2, "grant not in the auth chain", "a consistent lie about the members")
+    s2["chain"] = s2["chain"][:-2]
+    refused(s2, "grant not in the auth chain", "the same without the grants in the chain")
+    # A forged signature.
+    s2 = copy()
+    x = bytearray(s2["claims"][0])
+    x[-40] ^= 1                     # in the signature
+    s2["claims"][0] = bytes(x)
+    refused(s2, "malformed", "a claim whose bytes do not verify")
+    # The auth chain without b's admin grant.
+    s2 = copy()
+    s2["chain"] = [x for x in s2["chain"] if not (becwire.decode_op(x)["kind"] == "add"
+                   and becwire.decode_op(x)["body"][:32].hex() == pub(b))]
+    refused(s2, "grant not in the auth chain", "b's grant left out of the chain")
+    s2 = copy()
+    s2["chain"] = [x for x in s2["chain"] if becwire.decode_op(x)["kind"] != "create"]
+    refused(s2, "grant not in the auth chain", "the create left out")
+    # A write op smuggled into the chain.
+    w = [x for (x,) in a.execute("SELECT body FROM bec_ops WHERE kind='write' LIMIT 1")]
+    s2 = copy()
+    s2["chain"] = s2["chain"] + w
+    refused(s2, "auth chain is of kind", "a write in the auth chain")
+    # Bytes that do not decode; another group.
+    T.raises(lambda: j.execute("SELECT bec_snapshot_verify(?)", (snap[:-3],)).fetchall(),
+             "malformed", "a truncated snapshot")
+    T.raises(lambda: j.execute("SELECT bec_snapshot_verify(?)", (snap + b"x",)).fetchall(),
+             "malformed", "trailing bytes")
+    T.raises(lambda: j.execute("SELECT bec_snapshot_verify('x')").fetchall(),
+             "a snapshot is a blob", "text")
+    o = R.origin("s_o.db")
+    T.raises(lambda: o.execute("SELECT bec_snapshot_verify(?)", (snap,)).fetchall(),
+             "another group", "a snapshot of another group")
+    T.eq(one(j, "SELECT count(*) FROM bec_ops"), 0, "nothing stored on the joiner")
+    T.eq(one(j, "SELECT count(*) FROM bec_rejected"), 0, "nothing logged either")
+
+
+def test_no_seal():
+    a = R.origin("n_a.db")
+    b = joined_member(a, "n_b.db", "admin")
+    sync(a, b)
+    T.raises(lambda: a.execute("SELECT bec_snapshot()").fetchall(),
+             "no checkpoint is sealed here yet", "nothing sealed")
+    k = one(a, "SELECT bec_checkpoint()")
+    T.raises(lambda: a.execute("SELECT bec_snapshot()").fetchall(),
+             "no checkpoint is sealed here yet", "one claim of two")
+    sync(a, b)
+    sync(a, b)
+    snap = one(a, "SELECT bec_snapshot()")
+    T.eq(one(b, "SELECT bec_snapshot_verify(?)", snap), k, "sealed: verifies")
+
+
+def test_pruned_provider():
+    """A replica pruned below the checkpoint cannot give its snapshot yet
+    (it would have to read S(K) from the merge base): a clear refusal; a
+    snapshot it gave before pruning still verifies."""
+    a = R.origin("p_a.db")
+    for i in range(5):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    k = one(a, "SELECT bec_checkpoint()")
+    a.execute("INSERT INTO todos VALUES('after', 'x', 1)")
+    before = one(a, "SELECT bec_snapshot()")
+    T.check(one(a, "SELECT bec_prune()") > 0, "pruned")
+    T.raises(lambda: a.execute("SELECT bec_snapshot()").fetchall(),
+             "bec_snapshot: pruned: the body of", "refused on a pruned replica")
+    j = R.joined(a, "p_j.db")
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", before), k, "verifies")
+
+
+test_verify_and_lies()
+test_no_seal()
+test_pruned_provider()
+R.cleanup()
+T.done()

@@ -1,0 +1,69 @@
+"""bench_snapshot.py - what a snapshot costs next to a full-history join
+(issue 17, COMPACTION.md section 7).  One admin writes N ops, one row write
+per op (a text of 16 bytes and an integer) over R distinct rows, and signs
+a checkpoint (sealed by its own claim: k=1).  Measured: bec_snapshot() on
+the provider (time, bytes), bec_snapshot_verify() on a new replica (time),
+and a full join of a new replica by one bec_sync_offer/bec_sync_apply
+session (time, bytes of every message both ways).  Run with Debian's
+python3:
+
+    BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py [N [R]]
+"""
+import os
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "py"))
+from bectest import connect, one  # noqa: E402
+
+
+def run(n, nrow, tmp):
+    a = connect(os.path.join(tmp, "a.db"))
+    a.execute("PRAGMA journal_mode=WAL")
+    a.execute("PRAGMA synchronous=OFF")
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group()")
+    a.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, w INTEGER)")
+    for i in range(n):
+        a.execute("INSERT OR REPLACE INTO t VALUES(?, ?, ?)", (i % nrow, "value %10d" % i, i))
+    a.execute("SELECT bec_checkpoint()")
+    gid = one(a, "SELECT bec_group_id()")
+    t0 = time.perf_counter()
+    snap = one(a, "SELECT bec_snapshot()")
+    t_snap = time.perf_counter() - t0
+    j = connect(os.path.join(tmp, "j.db"))
+    j.execute("SELECT bec_join(?)", (gid,))
+    t0 = time.perf_counter()
+    one(j, "SELECT bec_snapshot_verify(?)", snap)
+    t_verify = time.perf_counter() - t0
+    f = connect(os.path.join(tmp, "f.db"))
+    f.execute("PRAGMA journal_mode=WAL")
+    f.execute("PRAGMA synchronous=OFF")
+    f.execute("SELECT bec_join(?)", (gid,))
+    t0 = time.perf_counter()
+    moved = 0
+    m = one(a, "SELECT bec_sync_offer('f')")
+    while m:
+        moved += len(m)
+        m = one(f, "SELECT bec_sync_apply('a', ?)", m)
+        if not m:
+            break
+        moved += len(m)
+        m = one(a, "SELECT bec_sync_apply('f', ?)", m)
+    t_full = time.perf_counter() - t0
+    assert one(f, "SELECT count(*) FROM t") == nrow
+    print("N=%d ops, %d rows: snapshot %d B (%.1f B/row) in %.2f s, verified in %.2f s; "
+          "full join %d B in %.1f s; snapshot/full = %.1f%% of the bytes"
+          % (n, nrow, len(snap), len(snap) / nrow, t_snap, t_verify, moved, t_full,
+             100.0 * len(snap) / moved), flush=True)
+
+
+def main():
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
+    nrow = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    with tempfile.TemporaryDirectory(prefix="bec-bench-snap-") as tmp:
+        run(n, nrow, tmp)
+
+
+main()
