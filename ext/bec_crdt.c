@@ -4556,48 +4556,45 @@ static int alter_show(BecCtx *p, int iCreate, char **pzErr){
   return rc;
 }
 
-/* Alter op iSeq (ADD, RENAME or DROP COLUMN; schema s, not ignored) was
-** stored, or became readable (e2ee) or valid: the table it alters shows
-** its columns anew if bValid. */
-static int alter_stored(BecCtx *p, int iSeq, const BecSchema *s, int bValid,
-                        char **pzErr){
+/* Records op iSeq among the ops of the incarnation whose create op is
+** aCreate (bec_store_alter; view_load reads them); *piCreate is that
+** create's seq. */
+static int alter_record(BecCtx *p, const u8 *aCreate, int iSeq, int *piCreate){
   sqlite3_stmt *pStmt = 0;
-  int rc, iCreate = 0;
-  rc = bec_dag_seq_of(p, s->aCreate, &iCreate);
+  int rc = bec_dag_seq_of(p, aCreate, piCreate);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_alter(tbl, seq) "
                          "VALUES(?1, ?2)", &pStmt);
   }
   if( rc==SQLITE_OK ){
-    sqlite3_bind_int(pStmt, 1, iCreate);
+    sqlite3_bind_int(pStmt, 1, *piCreate);
     sqlite3_bind_int(pStmt, 2, iSeq);
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
   }
+  return rc;
+}
+
+/* Alter op iSeq (ADD, RENAME or DROP COLUMN; schema s, not ignored) was
+** stored, or became readable (e2ee) or valid: the table it alters shows
+** its columns anew if bValid. */
+static int alter_stored(BecCtx *p, int iSeq, const BecSchema *s, int bValid,
+                        char **pzErr){
+  int iCreate = 0;
+  int rc = alter_record(p, s->aCreate, iSeq, &iCreate);
   if( rc==SQLITE_OK && bValid ) rc = alter_show(p, iCreate, pzErr);
   return rc;
 }
 
 /* Records drop or RENAME TO op iSeq (schema s, not ignored) among the ops
-** of each incarnation it names (bec_store_alter; view_load reads them). */
+** of each incarnation it names. */
 static int incarnation_ops(BecCtx *p, int iSeq, const BecSchema *s){
-  sqlite3_stmt *pStmt = 0;
   int rc = SQLITE_OK, i;
   int n = s->action==BEC_SCHEMA_DROP ? s->nDrop : 1;
   for(i=0; rc==SQLITE_OK && i<n; i++){
     int iCreate = 0;
-    rc = bec_dag_seq_of(p, s->action==BEC_SCHEMA_DROP
-                           ? &s->aDrop[i*BEC_HASH_BYTES] : s->aCreate, &iCreate);
-    if( rc==SQLITE_OK ){
-      rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_alter(tbl, seq) "
-                           "VALUES(?1, ?2)", &pStmt);
-    }
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int(pStmt, 1, iCreate);
-      sqlite3_bind_int(pStmt, 2, iSeq);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-    }
+    rc = alter_record(p, s->action==BEC_SCHEMA_DROP
+                         ? &s->aDrop[i*BEC_HASH_BYTES] : s->aCreate, iSeq, &iCreate);
   }
   return rc;
 }
