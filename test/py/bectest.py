@@ -207,6 +207,19 @@ def ingest_all(db, ops, rng=None):
         one(db, "SELECT bec_ingest(?)", b)
 
 
+def sync_session(a, b):
+    """One bec_sync_offer / bec_sync_apply session in SQL, a offering to b
+    (peer labels 'a' and 'b'), until one side has nothing more to say."""
+    m = one(a, "SELECT bec_sync_offer('b')")
+    for _ in range(100):
+        m = one(b, "SELECT bec_sync_apply('a', ?)", m)
+        if not m:
+            return
+        m = one(a, "SELECT bec_sync_apply('b', ?)", m)
+        if not m:
+            return
+
+
 def sync_all(dbs, rng):
     """Every op of any of dbs to each that lacks it, in rng's order."""
     allops = {}

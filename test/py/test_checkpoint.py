@@ -11,7 +11,7 @@ attested by one replica, and every replica ends with the same view.
 import os
 import random
 
-from bectest import T, Replicas, connect, one, ship
+from bectest import T, Replicas, connect, one, ship, sync_session as sync
 import becwire
 
 R = Replicas("bec-ckpt-")
@@ -117,17 +117,6 @@ def test_same_digest_everywhere():
     T.eq(one(b, "SELECT count(*) FROM bec_disputes"), 0, "no dispute")
     T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on a")
 
-
-def sync(a, b):
-    """One bec_sync_offer / bec_sync_apply session, a offering to b."""
-    m = one(a, "SELECT bec_sync_offer('b')")
-    for _ in range(100):
-        m = one(b, "SELECT bec_sync_apply('a', ?)", m)
-        if not m:
-            return
-        m = one(a, "SELECT bec_sync_apply('b', ?)", m)
-        if not m:
-            return
 
 
 def test_sync_attests():

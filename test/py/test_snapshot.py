@@ -15,7 +15,7 @@ checkpoint refuses to give its snapshot (not built yet).
 import os
 import struct
 
-from bectest import T, Replicas, one
+from bectest import T, Replicas, one, sync_session as sync
 import becwire
 from becwire import uvarint, read_varint
 
@@ -25,17 +25,6 @@ R = Replicas("bec-snap-")
 def pub(db):
     return one(db, "SELECT bec_pubkey()")
 
-
-def sync(a, b):
-    """One bec_sync_offer / bec_sync_apply session, a offering to b."""
-    m = one(a, "SELECT bec_sync_offer('b')")
-    for _ in range(100):
-        m = one(b, "SELECT bec_sync_apply('a', ?)", m)
-        if not m:
-            return
-        m = one(a, "SELECT bec_sync_apply('b', ?)", m)
-        if not m:
-            return
 
 
 def joined_member(src, name, role):
