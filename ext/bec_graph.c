@@ -156,7 +156,7 @@ static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     BecNode node;
-    int nPred = 0;
+    int nPred = 0, role;
     memset(&node, 0, sizeof(node));
     if( sqlite3_column_int(pStmt, 0)!=g->nNode+1
      || sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ){
@@ -167,7 +167,8 @@ static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
     node.iAuthor = sqlite3_column_int(pStmt, 3);
     node.depth = sqlite3_column_int(pStmt, 4);
     node.iTarget = sqlite3_column_int(pStmt, 5);
-    node.role = (u8)(sqlite3_column_int(pStmt, 6) & 0x7f);
+    role = sqlite3_column_int(pStmt, 6);
+    node.role = (u8)(role & 0x7f);
     node.bValid = sqlite3_column_int(pStmt, 7)!=0;
     rc = unpack_preds(sqlite3_column_blob(pStmt, 9),
                       sqlite3_column_bytes(pStmt, 9), aPred, &nPred);
@@ -177,7 +178,7 @@ static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
       ** here, so damaged storage is an error, never a wild read. */
       int k;
       if( bec_kind(node.kind)==0
-       || sqlite3_column_int(pStmt, 6)!=node.role
+       || role!=node.role
        || node.iAuthor<1 || node.iAuthor>g->nAuthor
        || node.iTarget<0 || node.iTarget>g->nAuthor
        || (bec_kind_has_target(node.kind) && node.iTarget<1)

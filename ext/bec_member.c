@@ -1384,9 +1384,9 @@ static int member_write(BecCtx *p, const BecMember *pm, const BecGraph *g,
   if( row.role ){
     /* added_in: the id read from storage (the graph holds a prefix) */
     rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_member(pubkey, author,"
-                         " role, rank, added_by, added_in)"
-                         " VALUES(?1,?2,?3,?4,?5,"
-                         "(SELECT hash FROM bec_store_op WHERE seq=?6))", &pStmt);
+                         " role, rank, added_by, added_in) VALUES(?1,?2,?3,?4,"
+                         "?5,(SELECT hash FROM bec_store_op WHERE seq=?6))",
+                      &pStmt);
     if( rc ) return rc;
     sqlite3_bind_int(pStmt, 2, u);
     sqlite3_bind_int(pStmt, 3, row.role);

@@ -96,8 +96,9 @@ int main(void){
     for(j=1; j<=60; j++){
       stored_id(db, i, aA);
       stored_id(db, j, aB);
-      if( sign(bec_graph_id_cmp(g, i, j))!=sign(memcmp(aA, aB, BEC_HASH_BYTES))
-       || sign(bec_graph_id_cmp_to(g, i, aB))!=sign(memcmp(aA, aB, BEC_HASH_BYTES)) ){
+      int c = sign(memcmp(aA, aB, BEC_HASH_BYTES));
+      if( sign(bec_graph_id_cmp(g, i, j))!=c
+       || sign(bec_graph_id_cmp_to(g, i, aB))!=c ){
         nBad++;
       }
     }
