@@ -43,7 +43,7 @@ static int grow_preds(BecGraph *g, int nMore){
   /* Allocated even for a node without predecessors (the create op), so
   ** that BEC_NODE_PREDS never offsets a null pointer. */
   if( g->aPred==0 || g->nPred + nMore > g->nPredAlloc ){
-    i64 nNew = g->nPredAlloc ? g->nPredAlloc + g->nPredAlloc/2 : 4096;
+    i64 nNew = g->nPredAlloc ? g->nPredAlloc + g->nPredAlloc/2 : 1024;
     int *aNew;
     if( nNew < (i64)g->nPred + nMore ) nNew = (i64)g->nPred + nMore;
     aNew = sqlite3_realloc64(g->aPred, sizeof(int)*(sqlite3_uint64)nNew);
@@ -145,9 +145,11 @@ static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
   if( g==0 ) return SQLITE_NOMEM;
   memset(g, 0, sizeof(*g));
   g->pCtx = pCtx;
-  rc = grow_nodes(g, nStored);
-  /* most ops have one or two predecessors; appends grow the rest */
-  if( rc==SQLITE_OK ) rc = grow_preds(g, nStored + nStored/4);
+  /* Room for the stored ops and a few more (the next local writes must not
+  ** copy the arrays); most ops have one or two predecessors, appends grow
+  ** the rest. */
+  rc = grow_nodes(g, nStored + nStored/16 + 64);
+  if( rc==SQLITE_OK ) rc = grow_preds(g, nStored + nStored/4 + 64);
   if( rc==SQLITE_OK ) rc = load_authors(pCtx, g);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(pCtx,
