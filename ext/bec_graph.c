@@ -192,8 +192,13 @@ static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
       }
     }
     if( rc==SQLITE_OK ){
+      /* Only the last row's chain digest is kept (a column read costs a
+      ** mutex round trip per row); rows past nStored, written meanwhile by
+      ** another connection, read theirs too. */
+      u64 chain = 0;
+      if( g->nNode+1>=nStored ) chain = (u64)sqlite3_column_int64(pStmt, 8);
       rc = bec_graph_append(g, &node, sqlite3_column_blob(pStmt, 1), aPred,
-                            (u64)sqlite3_column_int64(pStmt, 8));
+                            chain);
     }
   }
   if( pStmt ) sqlite3_reset(pStmt);
