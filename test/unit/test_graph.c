@@ -72,6 +72,7 @@ int main(void){
 
   /* A context of our own reads the same storage. */
   CHECK(bec_ctx_new(db, &p)==SQLITE_OK);
+  if( p ) p->xForget = bec_dag_forget;        /* as bec_main.c sets it */
   CHECK_MSG(bec_graph_get(p, &g, &zErr)==SQLITE_OK, "%s", zErr ? zErr : "");
   sqlite3_free(zErr);
   zErr = 0;
