@@ -550,6 +550,27 @@ struct BecCtx {
   int bE2eeKey;
   u8 aE2eeWhich[BEC_HASH_BYTES];
   u8 aE2eeKey[32];                 /* BEC_E2EE_KEY_BYTES */
+  /* ... and the plaintext of the schema op it opened last (the merge opens
+  ** a write's schema op for every write it applies), for the identity and
+  ** op id that hash to aE2eeSchemaWhich; wiped with the key. */
+  u8 aE2eeSchemaWhich[BEC_HASH_BYTES];
+  u8 *aE2eeSchemaPt;               /* sqlite3_malloc64, or 0 */
+  i64 nE2eeSchemaPt;
+  /* bec_e2ee.c: the epochs E the writer's safety rule approved last (no
+  ** rekey, no keyshare due), kept while nothing the rule reads can have
+  ** changed: for graph generation iE2eeRuleGen (a rollback or another
+  ** connection's write reloads the graph) and identity aE2eeRulePub;
+  ** forgotten when an op of a kind other than schema and write is stored,
+  ** on a change of validity, and by its xForget. */
+  int nE2eeRule;                   /* 0: nothing remembered */
+  int aE2eeRule[16];               /* E's seqs in hash order (E2EE_MAX_EPOCH) */
+  u64 iE2eeRuleGen;
+  u8 aE2eeRulePub[BEC_PUBKEY_BYTES];
+  /* ... and the hash of the epoch list of the last envelope whose epochs it
+  ** recorded in bec_store_epoch_named (a run of writes records it once);
+  ** forgotten by its xForget. */
+  int bE2eeNamed;
+  u8 aE2eeNamed[BEC_HASH_BYTES];
 };
 
 /* A new context with one reference, held by the caller. */
@@ -895,9 +916,10 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 /**************************************************************************
 ** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).
 */
-#define BEC_TABLE_FORMAT     2     /* first byte of write payloads: 2 adds
+#define BEC_TABLE_FORMAT     3     /* first byte of write payloads: 2 added
                                    ** the ADD COLUMN ops each table's
-                                   ** changes use; 1 is refused */
+                                   ** changes use, 3 counter steps (value
+                                   ** tag 5); 1 and 2 are refused */
 #define BEC_SCHEMA_FORMAT    3     /* first byte of schema payloads: 2 added
                                    ** constraints and table options, 3 the
                                    ** incarnations a drop lists and RENAME
@@ -910,7 +932,8 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 #define BEC_COL_DEFAULT      0x02  /* a DEFAULT value follows */
 #define BEC_COL_NOCASE       0x04  /* COLLATE NOCASE (non-key columns) */
 #define BEC_COL_RTRIM        0x08  /* COLLATE RTRIM (non-key columns) */
-#define BEC_COL_FLAGS        0x0f
+#define BEC_COL_COUNTER      0x10  /* COUNTER: merges by addition */
+#define BEC_COL_FLAGS        0x1f
 #define BEC_OPT_STRICT       0x01  /* table options: strict=1 */
 #define BEC_OPT_ADMIN        0x02  /* write='admin' */
 #define BEC_OPTS             0x03
@@ -936,6 +959,8 @@ int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
 #define BEC_VAL_REAL         2
 #define BEC_VAL_TEXT         3
 #define BEC_VAL_BLOB         4
+#define BEC_VAL_STEP         5     /* a COUNTER's step (write payloads only):
+                                   ** i is added to the shown value */
 
 /* A decoded value; text and blob point into the decoded bytes. */
 typedef struct BecValue BecValue;
@@ -951,6 +976,14 @@ void bec_value_encode(BecBuf*, sqlite3_value*, int *pRc);
 ** blob point into pVal).  SQLITE_NOMEM if its text cannot be had. */
 int bec_value_of(sqlite3_value *pVal, BecValue *pV);
 int bec_value_decode(BecReader*, BecValue*) BEC_WARN_UNUSED;
+/* A COUNTER's exact sum, clamped once to the i64 range (docs/tables.md,
+** "Counters").  The sum is kept as hi:lo two's complement 128 bits. */
+#define BEC_I64_MAX ((i64)0x7fffffffffffffffLL)
+#define BEC_I64_MIN (-BEC_I64_MAX - 1)
+typedef struct BecSum BecSum;
+struct BecSum { i64 hi; u64 lo; };
+void bec_sum_add(BecSum*, i64 v);
+i64 bec_sum_clamp(const BecSum*);
 void bec_value_bind(sqlite3_stmt*, int iParam, const BecValue*);
 void bec_value_result(sqlite3_context*, const BecValue*);
 
@@ -1057,6 +1090,8 @@ int bec_schema_new(int action, const char *zName, int nName, int nCol,
                    const char *const *azType, const int *anType,
                    const int *aiPk, BecSchema **pp);
 void bec_schema_free(BecSchema*);
+/* 1 if a column of p is a COUNTER. */
+int bec_schema_has_counter(const BecSchema *p);
 int bec_schema_check(const BecSchema*, char **pzErr);
 void bec_schema_encode(BecBuf*, const BecSchema*, int *pRc);
 int bec_schema_decode(const u8 *a, i64 n, BecSchema **pp, char **pzErr)
@@ -1125,6 +1160,7 @@ extern const BecDeriver bec_crdt_deriver;
 /* A change a local transaction makes (bec_crdt_local_change). */
 #define BEC_CHANGE_UPSERT  0
 #define BEC_CHANGE_DELETE  1
+#define BEC_SET_STEP       4   /* abSet of bec_crdt_local_change: a step */
 #define BEC_CHANGE_INSERT  2   /* an upsert refused (SQLITE_CONSTRAINT, with
                                ** nothing written) if the row exists */
 
@@ -1275,6 +1311,9 @@ struct BecCrdt {
 #define BEC_RULE_CHECK    3      /* a CHECK of one column */
 #define BEC_RULE_GROUP    4      /* a merge group written partly */
 #define BEC_RULE_GCHECK   5      /* a CHECK of a merge group */
+#define BEC_RULE_STEP     6      /* a counter's value that is not an integer
+                                 ** (or a step of -2^63), or a step to a
+                                 ** column that is not a counter */
 /* Judges the values of one upsert (aVal where abSet[i], as
 ** bec_write_body gives them) to table s, whose create op is aSchemaHash,
 ** against its declared constraints: *peRule BEC_RULE_* of the first rule
@@ -1326,7 +1365,8 @@ int bec_crdt_txn_table(BecCrdt*, BecTab *t, int *piTable);
 /* One local change (xUpdate): encoded into the transaction's write op and
 ** applied by the merge writer as that op (bec_crdt.c, "Local writes").
 ** apKey: the key values; for an upsert abSet[i]==2 marks the columns
-** written, with values aV[i].  piAt (may be 0): the rowid of the row the
+** written, with values aV[i], and abSet[i]==BEC_SET_STEP a counter's step
+** (aV[i] an integer: the new value minus the old).  piAt (may be 0): the rowid of the row the
 ** caller read (an UPDATE or DELETE of it), a hint that saves a lookup.
 ** *piRowid (may be 0): the row's rowid.  For
 ** BEC_CHANGE_INSERT, SQLITE_CONSTRAINT with nothing written if the row

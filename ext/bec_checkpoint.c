@@ -13,8 +13,10 @@
 ** S(K), the derived state computed from the cut alone (validity, members,
 ** the winning schema of every table name, every register's candidates),
 ** has one canonical digest R(K) (COMPACTION.md section 3, docs/compaction.md
-** "The digest"): a hash over a header and three RFC 6962 Merkle trees (ops,
-** members, tables).  Every replica that holds the cut computes the same R.
+** "The digest, byte by byte", format bec-cut-v2): a hash over a header and
+** three RFC 6962 Merkle trees (ops, members, tables: the tables as shown,
+** after ADD, RENAME and DROP COLUMN).  Every replica that holds the cut
+** computes the same R; test/vectors/digest.txt pins it byte for byte.
 **
 ** THE COMPUTATION.  Today's tables show the state of the whole op set, not
 ** of the cut.  The cheapest correct way to get S(K) is to run the existing
@@ -77,6 +79,10 @@
 
 #include <stdlib.h>
 
+/* The digest's format (docs/compaction.md, "The digest, byte by byte"):
+** v2 digests the tables as shown after ALTERs (column ids and names). */
+#define BEC_CUT_TAG     "bec-cut-v2"
+#define BEC_CUT_TAG_LEN 10
 #define CK_K_NAME      "checkpoint_k"
 #define CK_K_NAME_LEN  12
 #define CK_MAX_K       (1<<20)          /* a config value above this is
@@ -468,7 +474,31 @@ static void put_register(BecBuf *pLeaf, const BecGraph *g2, int iWin,
   }
 }
 
-/* rows_root and n_row of the table of create op iSchema (schema s). */
+/* Appends the members of a COUNTER column kept under col (the winning
+** assignment's base, or the uncovered steps: docs/tables.md "Counters"):
+** their count, then each one's id, depth and value, in aCand's order
+** (decreasing depth, then id).  They are what a later op merges with, so
+** the digest covers them, not only the sum shown. */
+static void put_members(BecBuf *pLeaf, const BecGraph *g2, const CkCand *aCand,
+                        int nCand, int col, int *pRc){
+  int i, n = 0;
+  for(i=0; i<nCand; i++){
+    if( aCand[i].col==col && aCand[i].seq>=1 && aCand[i].seq<=g2->nNode ) n++;
+  }
+  bec_buf_append_varint(pLeaf, (u64)n, pRc);
+  for(i=0; i<nCand; i++){
+    const CkCand *c = &aCand[i];
+    if( c->col!=col || c->seq<1 || c->seq>g2->nNode ) continue;
+    bec_graph_id_append(g2, c->seq, pLeaf, pRc);
+    bec_buf_append_varint(pLeaf, (u64)g2->aNode[c->seq].depth, pRc);
+    bec_buf_append(pLeaf, c->val.a, c->val.n, pRc);
+  }
+}
+
+/* rows_root and n_row of the table of create op iSchema (schema s, as
+** shown: its own columns, then the added ones; the shadow table has a
+** column per entry of s, hidden ones included, and only shown ones are
+** digested). */
 static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
                        const BecSchema *s, i64 *pnRow, u8 *aRoot,
                        char **pzErr){
@@ -550,9 +580,14 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
     for(i=0, j=0; i<s->nCol; i++){
       if( s->aCol[i].iPk ) continue;
       j++;
+      if( s->aCol[i].bHidden ) continue;    /* dropped, or its name shadowed */
       put_register(&leaf, g2, sqlite3_column_int(pRows, j),
                    sqlite3_column_value(pRows, 1+nNonKey+i), 1, aCand, nCand,
                    i, &rc);
+      if( s->aCol[i].flags & BEC_COL_COUNTER ){
+        put_members(&leaf, g2, aCand, nCand, -3-2*i, &rc);
+        put_members(&leaf, g2, aCand, nCand, -2-2*i, &rc);
+      }
     }
     if( rc==SQLITE_OK ){
       bec_crypto_hash(leaf.a, leaf.n, row.aLeaf);
@@ -591,22 +626,57 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
   return rc;
 }
 
+/* The shown columns of a create op iSchema (schema s, as shown) in shown
+** order: the count, then per column its id (the op that introduced it and
+** its index there: the create's hash and index, or the ADD op's hash and
+** 0) and its name now.  A drop has none. */
+static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
+                        const BecSchema *s, int *pRc){
+  int i, n = 0;
+  if( s->action!=BEC_SCHEMA_CREATE ){
+    bec_buf_append_varint(pLeaf, 0, pRc);
+    return;
+  }
+  for(i=0; i<s->nCol; i++) n += !s->aCol[i].bHidden;
+  bec_buf_append_varint(pLeaf, (u64)n, pRc);
+  for(i=0; i<s->nCol; i++){
+    const BecColumn *c = &s->aCol[i];
+    int nName = (int)strlen(c->zName);
+    if( c->bHidden ) continue;
+    if( i<s->nBase ){
+      bec_graph_id_append(g2, iSchema, pLeaf, pRc);
+      bec_buf_append_varint(pLeaf, (u64)i, pRc);
+    }else{
+      bec_buf_append(pLeaf, s->aAddHash + (i64)(i-s->nBase)*BEC_HASH_BYTES,
+                     BEC_HASH_BYTES, pRc);
+      bec_buf_append_varint(pLeaf, 0, pRc);
+    }
+    bec_buf_append_varint(pLeaf, (u64)nName, pRc);
+    bec_buf_append(pLeaf, c->zName, nName, pRc);
+  }
+}
+
 /* The tables section: per table name with a winning schema op, by the
-** name's bytes after ASCII lower-casing. */
+** name's bytes after ASCII lower-casing.  The name is the one shown (the
+** incarnation's name register: its create or the greatest RENAME TO), so
+** a table rename changes the digest as a column rename does. */
 static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   BecBuf leaves, leaf, names;
   BecBuf seqs;
-  int rc, i, n;
+  int rc, i, n, iName = 0;
   memset(&leaves, 0, sizeof(leaves));
   memset(&leaf, 0, sizeof(leaf));
   memset(&names, 0, sizeof(names));
   memset(&seqs, 0, sizeof(seqs));
-  rc = bec_ctx_stmt(p2, "SELECT seq FROM bec_store_table"
+  /* names: each shown name, NUL-terminated, in the order of seqs */
+  rc = bec_ctx_stmt(p2, "SELECT seq, name FROM bec_store_table"
                         " ORDER BY lower(name) COLLATE BINARY", &pStmt);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int s = sqlite3_column_int(pStmt, 0);
+    const char *z = (const char*)sqlite3_column_text(pStmt, 1);
     bec_buf_append(&seqs, &s, sizeof(s), &rc);
+    bec_buf_append(&names, z ? z : "", (int)strlen(z ? z : "")+1, &rc);
   }
   if( pStmt ){
     int rc2 = sqlite3_reset(pStmt);
@@ -615,6 +685,7 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
   n = (int)(seqs.n/sizeof(int));
   for(i=0; rc==SQLITE_OK && i<n; i++){
     int iSeq;
+    const char *zShown = (const char*)names.a + iName;
     BecOp op;
     BecSchema *s = 0;
     u8 *aBody = 0;
@@ -629,9 +700,9 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
       sqlite3_reset(pStmt);
     }
     if( rc==SQLITE_OK && bec_op_decode(aBody, nBody, &op, pzErr) ) rc = SQLITE_CORRUPT;
-    if( rc==SQLITE_OK && bec_schema_decode(op.aPayload, op.nPayload, &s, pzErr) ){
-      rc = SQLITE_CORRUPT;
-    }
+    /* The schema as shown: the alters the merge applies (ADD, RENAME and
+    ** DROP COLUMN) are part of the state. */
+    if( rc==SQLITE_OK ) rc = bec_crdt_load_schema(p2, iSeq, &s, 0, pzErr);
     if( rc==SQLITE_OK ){
       if( s->action==BEC_SCHEMA_CREATE ){
         rc = digest_rows(p2, g2, iSeq, s, &nRow, aRows, pzErr);
@@ -641,19 +712,21 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot, char **pzErr){
     }
     leaf_start(&leaf, &rc);
     if( rc==SQLITE_OK ){
-      int nName = (int)strlen(s->zName);
+      int nName = (int)strlen(zShown);
       bec_buf_append_varint(&leaf, (u64)nName, &rc);
-      bec_buf_append(&leaf, s->zName, nName, &rc);
+      bec_buf_append(&leaf, zShown, nName, &rc);
       bec_graph_id_append(g2, iSeq, &leaf, &rc);
       bec_buf_append_varint(&leaf, (u64)g2->aNode[iSeq].depth, &rc);
       bec_buf_append_varint(&leaf, (u64)op.nPayload, &rc);
       bec_buf_append(&leaf, op.aPayload, op.nPayload, &rc);
+      put_columns(&leaf, g2, iSeq, s, &rc);
       bec_buf_append_varint(&leaf, (u64)nRow, &rc);
       bec_buf_append(&leaf, aRows, BEC_HASH_BYTES, &rc);
     }
     leaf_end(&leaf, &leaves, &rc);
     bec_schema_free(s);
     sqlite3_free(aBody);
+    iName += (int)strlen(zShown) + 1;
   }
   if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
   bec_buf_free(&leaves);
@@ -864,7 +937,7 @@ static int ck_compute(BecCtx *p, const int *aPredSeq, int nPred, int iSelf,
   if( rc==SQLITE_OK && nPred>1 ){
     qsort(heads.a, (size_t)nPred, BEC_HASH_BYTES, cmp_hash);
   }
-  bec_buf_append(&top, "bec-cut-v1", 10, &rc);
+  bec_buf_append(&top, BEC_CUT_TAG, BEC_CUT_TAG_LEN, &rc);
   bec_buf_append(&top, aGroup, BEC_HASH_BYTES, &rc);
   bec_buf_append_varint(&top, (u64)nPred, &rc);
   bec_buf_append(&top, heads.a, heads.n, &rc);

@@ -16,7 +16,10 @@
 **                                    "Schema evolution"
 **   bec_store_conflict(tbl, pk, col, seq, value)
 **                                    the concurrent writes that lost, per
-**                                    register (col -1: the row's existence)
+**                                    register (col -1: the row's existence);
+**                                    a COUNTER's steps (col -2-2i) and
+**                                    winning assignment (col -3-2i): see
+**                                    "Counters"
 **   bec_store_ignored(seq, reason)   the schema and write ops the merge
 **                                    ignores, and why: a verdict on the op
 **                                    and its causal past only (see
@@ -62,6 +65,8 @@
 ** x in seq order, lazily and once per op (struct Anc); an op whose
 ** predecessors were all heads has every earlier op as an ancestor, which
 ** is the case of every local op and needs no walk at all.
+** A COUNTER column's register also holds steps, which only deletes cover
+** and which add up instead of competing (see "Counters", apply_merge).
 */
 #include "becInt.h"
 
@@ -1092,7 +1097,8 @@ static char *rule_reason(const BecSchema *s, int eRule, int iWhich){
   u8 aOne[BEC_TABLE_MAX_COL/8];
   memset(&b, 0, sizeof(b));
   memset(aOne, 0, sizeof(aOne));
-  if( eRule==BEC_RULE_TYPE || eRule==BEC_RULE_NOTNULL ){
+  if( eRule==BEC_RULE_TYPE || eRule==BEC_RULE_NOTNULL
+   || eRule==BEC_RULE_STEP ){
     aOne[iWhich/8] = (u8)(1<<(iWhich%8));
   }
   switch( eRule ){
@@ -1102,6 +1108,10 @@ static char *rule_reason(const BecSchema *s, int eRule, int iWhich){
       break;
     case BEC_RULE_NOTNULL:
       bec_buf_appendf(&b, &rc, "constraint: NOT NULL ");
+      rule_target(&b, s, aOne, 0, &rc);
+      break;
+    case BEC_RULE_STEP:
+      bec_buf_appendf(&b, &rc, "constraint: counter step ");
       rule_target(&b, s, aOne, 0, &rc);
       break;
     case BEC_RULE_GROUP:
@@ -1608,6 +1618,14 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
   *pzReason = 0;
   rc = bec_write_open(&wr, pOp->aPayload, pOp->nPayload);
   if( rc ){
+    if( pRefuse && pOp->nPayload>0 && pOp->aPayload[0]!=BEC_TABLE_FORMAT ){
+      bec_verdict_set(pRefuse, BEC_MALFORMED, "malformed: write payload "
+                      "version %d: this bec reads version %d only (%s)",
+                      pOp->aPayload[0], BEC_TABLE_FORMAT,
+                      pOp->aPayload[0]<BEC_TABLE_FORMAT ? "made by an older "
+                      "bec" : "made by a newer bec");
+      return SQLITE_OK;
+    }
     if( pRefuse ){
       bec_verdict_set(pRefuse, BEC_MALFORMED, "malformed: bad write payload "
                       "header");
@@ -1726,6 +1744,20 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
         reason_set(pzReason, &rc, "ignored: change %lld: column %s of table "
                    "%s is a NaN, which no table holds", (long long)wr.iChange,
                    s->aCol[k].zName, s->zName);
+      }
+    }
+    for(k=0; rc==SQLITE_OK && *pzReason==0 && k<s->nCol; k++){
+      /* A counter holds integers; a step is a counter's only, and -2^63
+      ** has no negation (docs/tables.md, "Counters"). */
+      const BecValue *v = &aVal[k];
+      int bCounter = (s->aCol[k].flags & BEC_COL_COUNTER)!=0;
+      if( abSet[k]==2 && (bCounter ? (v->eType!=BEC_VAL_INT
+                                      && (v->eType!=BEC_VAL_STEP
+                                          || v->i==BEC_I64_MIN))
+                                   : v->eType==BEC_VAL_STEP) ){
+        *pzReason = rule_reason(s, BEC_RULE_STEP, k);
+        if( *pzReason==0 ) rc = SQLITE_NOMEM;
+        else reason_clean(*pzReason);
       }
     }
     if( rc==SQLITE_OK && *pzReason==0 && !bDelete && s->bConstrained ){
@@ -2266,12 +2298,41 @@ typedef struct Member Member;
 struct Member {
   int col;            /* -1: the row's existence register */
   int seq;
+  int bStep;          /* a counter's step (v.i), not an assignment */
   BecValue v;
 };
+
+/* Counters (docs/tables.md, "Counters").  A counter cell's register holds
+** assignments (writes of its base), reduced like any register's members,
+** and steps, which only a delete covers: a step in the causal past of one
+** assignment still counts if a concurrent assignment that did not see it
+** wins.  The cell shows the base of its greatest assignment W (the fill if
+** none) plus the steps not in W's causal past, summed exactly and clamped
+** once.  The shadow row keeps that sum, and in s<i> the greatest of W and
+** the steps counted; bec_store_conflict keeps the members: W's base
+** under col COUNTER_BASE_COL(i), each step under COUNTER_STEP_COL(i),
+** losing assignments under col i as any register's losers (so
+** bec_conflicts, which reads col >= 0, lists them). */
+#define COUNTER_STEP_COL(i)  (-2-2*(i))
+#define COUNTER_BASE_COL(i)  (-3-2*(i))
+
+/* a + b clamped to [lo, BEC_I64_MAX]: two writes of one op to one cell
+** combine (the op's changes are applied in payload order everywhere). */
+static i64 add_clamped(i64 a, i64 b, i64 lo){
+  BecSum sum = {0, 0};
+  i64 v;
+  bec_sum_add(&sum, a);
+  bec_sum_add(&sum, b);
+  v = bec_sum_clamp(&sum);
+  return v<lo ? lo : v;
+}
 
 /* Scratch space reused by every change of an op. */
 struct Merge {
   Anc anc;
+  Anc ancW;           /* the causal past of a counter's winning assignment */
+  i64 aCnt[BEC_TABLE_MAX_COL];     /* per counter column: the value shown */
+  int aCntSeq[BEC_TABLE_MAX_COL];  /* ... and its s<i> (0: NULL) */
   Member *a;          /* members of the row's registers */
   int n, nAlloc;
   BecBuf key;         /* the row's bec_store_conflict key */
@@ -2284,6 +2345,7 @@ struct Merge {
 
 static void merge_free(Merge *m){
   anc_free(&m->anc);
+  anc_free(&m->ancW);
   sqlite3_free(m->a);
   bec_buf_free(&m->key);
   bec_buf_free(&m->extra);
@@ -2299,6 +2361,7 @@ static int member_add(Merge *m, int col, int seq, const BecValue *pV){
   }
   m->a[m->n].col = col;
   m->a[m->n].seq = seq;
+  m->a[m->n].bStep = 0;
   if( pV ) m->a[m->n].v = *pV;
   else memset(&m->a[m->n].v, 0, sizeof(BecValue));
   m->n++;
@@ -2313,11 +2376,23 @@ static int member_add(Merge *m, int col, int seq, const BecValue *pV){
 static int stored_member_add(const BecTab *t, Merge *m, int col, int seq,
                              const BecValue *pV){
   const BecSchema *s = t->pSchema;
+  int bStep = 0, rc;
+  if( col<=-2 ){
+    /* a counter's step or winning assignment */
+    bStep = (-col)%2==0;
+    col = (-col-2)/2;
+    if( col>=s->nCol || !(s->aCol[col].flags & BEC_COL_COUNTER)
+     || pV==0 || pV->eType!=BEC_VAL_INT ){
+      return SQLITE_CORRUPT_VTAB;
+    }
+  }
   if( seq<1 || seq>m->anc.x || col<-1 || col>=s->nCol
    || (col>=0 && s->aCol[col].iPk) ){
     return SQLITE_CORRUPT_VTAB;
   }
-  return member_add(m, col, seq, pV);
+  rc = member_add(m, col, seq, pV);
+  if( rc==SQLITE_OK ) m->a[m->n-1].bStep = bStep;
+  return rc;
 }
 
 static void value_from_column(sqlite3_stmt *pStmt, int i, BecValue *pV){
@@ -2495,6 +2570,249 @@ static int apply_covering(BecTab *t, Merge *m, int x, int eChange,
   return rc;
 }
 
+/* A counter's value and s<i> for every counter column of the row (after
+** the merge of op x): m->aCnt, m->aCntSeq. */
+static int counter_values(const BecTab *t, Merge *m, int x){
+  const BecSchema *s = t->pSchema;
+  const BecGraph *g = m->anc.g;
+  int rc = SQLITE_OK, i, j;
+  for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    BecSum sum = {0, 0};
+    Anc *pA = 0;
+    int iW, iTop = -1;
+    if( !(s->aCol[i].flags & BEC_COL_COUNTER) || s->aCol[i].iPk ) continue;
+    iW = m->aWin[i+1];
+    if( iW>=0 ){
+      int w = m->a[iW].seq;
+      bec_sum_add(&sum, m->a[iW].v.i);
+      if( w==x ){
+        pA = &m->anc;
+      }else{
+        anc_init(&m->ancW, g, w, BEC_NODE_PREDS(g, w), g->aNode[w].nPred, 0);
+        pA = &m->ancW;
+      }
+    }else{
+      bec_sum_add(&sum, s->aCol[i].dflt.i);
+    }
+    for(j=0; rc==SQLITE_OK && j<m->n; j++){
+      const Member *pM = &m->a[j];
+      if( !pM->bStep || pM->col!=i ) continue;
+      if( pA && anc_covers(pA, pM->seq, &rc) ) continue;
+      bec_sum_add(&sum, pM->v.i);
+      if( iTop<0 || later(g, pM->seq, m->a[iTop].seq) ) iTop = j;
+    }
+    m->aCnt[i] = bec_sum_clamp(&sum);
+    /* s<i>: the greatest member counted (the greatest op is never in the
+    ** causal past of another: a step later than W counts) */
+    if( iW>=0 && (iTop<0 || later(g, m->a[iW].seq, m->a[iTop].seq)) ) iTop = iW;
+    m->aCntSeq[i] = iTop>=0 ? m->a[iTop].seq : 0;
+  }
+  return rc;
+}
+
+/* Deletes the row's members of register col from bec_store_conflict. */
+static int conflict_col_delete(BecTab *t, Merge *m, int col){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(t->pCtx, "DELETE FROM bec_store_conflict WHERE tbl=?1"
+                                 " AND pk=?2 AND col=?3", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, t->iSchema);
+  sqlite3_bind_blob(pStmt, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+  sqlite3_bind_int(pStmt, 3, col);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+/* Two cases of apply_merge that need not read a counter's members, on an
+** existing row of a table with counters that op x has not written yet
+** (pSel on it):
+**   - x descends from every stored op (Anc.bAll): every member of the row
+**     is its ancestor, so a delete covers all, and an upsert covers the
+**     members of each register it writes but a counter's steps, and wins;
+**   - x is an upsert that writes only counter steps: a step covers
+**     nothing, and x, later in seq than every member, is in no member's
+**     causal past, so it counts whatever assignment wins; only the row's
+**     existence register (a few members) is merged.
+** Either way a step adds to the sum shown (exact unless the sum was
+** clamped: then *pbDone is 0 and the general path recomputes it).  A hot
+** counter so costs one stored row per step, local or a peer's, instead of
+** a read and rewrite of all its steps. */
+static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
+                              sqlite3_stmt *pSel, i64 iRowid, int rOld,
+                              int *pbDone){
+  const BecSchema *s = t->pSchema;
+  const BecGraph *g = m->anc.g;
+  const int iC0 = 2 + s->nCol - s->nPk;
+  const int bAll = m->anc.bAll;
+  sqlite3_stmt *pW = 0;
+  u8 aMask[BEC_TABLE_MAX_COL/8];
+  i64 aNew[BEC_TABLE_MAX_COL];
+  int aS[BEC_TABLE_MAX_COL];
+  int rc = SQLITE_OK, bHasConf = 0, i, k, rWin = x;
+  *pbDone = 0;
+  for(i=0; !bAll && i<s->nCol; i++){
+    if( m->abSet[i]==2 && m->aVal[i].eType!=BEC_VAL_STEP ) return SQLITE_OK;
+  }
+  if( !bAll && bDelete ) return SQLITE_OK;
+  for(i=0, k=0; !bDelete && i<s->nCol; i++){
+    aNew[i] = 0;
+    aS[i] = x;
+    if( s->aCol[i].iPk ) continue;
+    if( m->abSet[i]==2 && m->aVal[i].eType==BEC_VAL_STEP ){
+      i64 c = sqlite3_column_int64(pSel, iC0+i);
+      int sOld = sqlite3_column_int(pSel, 2+k);
+      if( sqlite3_column_type(pSel, iC0+i)!=SQLITE_INTEGER
+       || c==BEC_I64_MAX || c==BEC_I64_MIN ){
+        return SQLITE_OK;
+      }
+      aNew[i] = add_clamped(c, m->aVal[i].i, BEC_I64_MIN);
+      if( !bAll && sOld>=1 && sOld<x && later(g, sOld, x) ) aS[i] = sOld;
+    }
+    k++;
+  }
+  rc = bec_crdt_has_conflicts(t, &bHasConf);
+  m->key.n = 0;
+  bec_crdt_key_from_stmt(&m->key, t, pSel, iC0, &rc);
+  if( rc ) return rc;
+  *pbDone = 1;
+  if( bDelete ){
+    rc = bec_tab_stmt(t, BEC_TAB_DELETE, &pW);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pW, 1, iRowid);
+      sqlite3_step(pW);
+      rc = sqlite3_reset(pW);
+    }
+    if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
+    m->eFeed = BEC_FEED_DELETE;
+    return rc;
+  }
+  /* The row's existence: x covers its ancestors among the members (all
+  ** of them if bAll); the greatest left wins, the others stay losers. */
+  if( !bAll ){
+    int j = 0;
+    m->n = 0;
+    rc = stored_member_add(t, m, -1, rOld, 0);
+    if( rc==SQLITE_OK && bHasConf ){
+      /* (its losers only: not the counters' many steps) */
+      sqlite3_stmt *pEx = 0;
+      rc = bec_ctx_stmt(t->pCtx, "SELECT seq FROM bec_store_conflict WHERE "
+                        "tbl=?1 AND pk=?2 AND col=-1", &pEx);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pEx, 1, t->iSchema);
+        sqlite3_bind_blob(pEx, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+        while( rc==SQLITE_OK && sqlite3_step(pEx)==SQLITE_ROW ){
+          rc = stored_member_add(t, m, -1, sqlite3_column_int(pEx, 0), 0);
+        }
+        if( rc==SQLITE_OK ) rc = sqlite3_reset(pEx);
+        else sqlite3_reset(pEx);
+      }
+    }
+    for(i=0; rc==SQLITE_OK && i<m->n; i++){
+      if( m->a[i].col!=-1 || anc_covers(&m->anc, m->a[i].seq, &rc) ) continue;
+      m->a[j++] = m->a[i];
+    }
+    m->n = j;
+    for(i=0; i<m->n; i++) if( later(g, m->a[i].seq, rWin) ) rWin = m->a[i].seq;
+  }
+  if( rc==SQLITE_OK && bHasConf ) rc = conflict_col_delete(t, m, -1);
+  for(i=0; rc==SQLITE_OK && !bAll && i<=m->n; i++){
+    int seq = i<m->n ? m->a[i].seq : x;
+    sqlite3_stmt *pIns = 0;
+    if( seq==rWin ) continue;
+    rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
+                      "(tbl, pk, col, seq, value) VALUES(?1,?2,-1,?3,NULL)",
+                      &pIns);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, t->iSchema);
+      sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+      sqlite3_bind_int(pIns, 3, seq);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+    t->eConflicts = 1;
+  }
+  /* The members x covers in the registers it writes (a counter: its
+  ** assignments, not its steps). */
+  for(i=0; rc==SQLITE_OK && bHasConf && i<s->nCol; i++){
+    if( m->abSet[i]!=2 || m->aVal[i].eType==BEC_VAL_STEP ) continue;
+    rc = conflict_col_delete(t, m, i);
+    if( rc==SQLITE_OK && (s->aCol[i].flags & BEC_COL_COUNTER) ){
+      rc = conflict_col_delete(t, m, COUNTER_BASE_COL(i));
+    }
+  }
+  /* x's members of counters, which the shadow row does not hold */
+  for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    sqlite3_stmt *pIns = 0;
+    if( m->abSet[i]!=2 || !(s->aCol[i].flags & BEC_COL_COUNTER) ) continue;
+    rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
+                      "(tbl, pk, col, seq, value) VALUES(?1,?2,?3,?4,?5)",
+                      &pIns);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, t->iSchema);
+      sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+      sqlite3_bind_int(pIns, 3, m->aVal[i].eType==BEC_VAL_STEP
+                       ? COUNTER_STEP_COL(i) : COUNTER_BASE_COL(i));
+      sqlite3_bind_int(pIns, 4, x);
+      sqlite3_bind_int64(pIns, 5, m->aVal[i].i);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+    t->eConflicts = 1;
+  }
+  /* The row: x wins every register it writes (a counter's s<i>: the
+  ** greatest member counted). */
+  memset(aMask, 0, sizeof(aMask));
+  for(i=0; i<s->nCol; i++){
+    if( !s->aCol[i].iPk && m->abSet[i]==2 ) aMask[i/8] |= (u8)(1<<(i%8));
+  }
+  if( rc==SQLITE_OK ) rc = update_stmt(t, aMask, &pW);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int64(pW, 1, iRowid);
+    sqlite3_bind_int(pW, 2, rWin);
+    for(i=0, k=0; i<s->nCol; i++){
+      if( (aMask[i/8] & (1<<(i%8)))==0 ) continue;
+      if( m->aVal[i].eType==BEC_VAL_STEP ){
+        sqlite3_bind_int64(pW, 2*k+3, aNew[i]);
+      }else{
+        bec_value_bind(pW, 2*k+3, &m->aVal[i]);
+      }
+      sqlite3_bind_int(pW, 2*k+4, aS[i]);
+      k++;
+    }
+    sqlite3_step(pW);
+    rc = sqlite3_reset(pW);
+  }
+  m->eFeed = BEC_FEED_UPDATE;
+  if( rc==SQLITE_OK && (bHasConf || !bAll) ){
+    /* losers left in registers x did not write: still a conflict */
+    sqlite3_stmt *pAny = 0;
+    rc = bec_ctx_stmt(t->pCtx, "SELECT 1 FROM bec_store_conflict WHERE tbl=?1"
+                               " AND pk=?2 AND col>=-1 LIMIT 1", &pAny);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pAny, 1, t->iSchema);
+      sqlite3_bind_blob(pAny, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+      if( sqlite3_step(pAny)==SQLITE_ROW ) m->eFeed = BEC_FEED_CONFLICT;
+      rc = sqlite3_reset(pAny);
+    }
+  }
+  return rc;
+}
+
+/* Binds the counters of a new row over what bind_new_row bound. */
+static void bind_counters(const BecTab *t, const Merge *m, sqlite3_stmt *pW){
+  const BecSchema *s = t->pSchema;
+  int i, k;
+  for(i=0, k=0; i<s->nCol; i++){
+    if( s->aCol[i].iPk ) continue;
+    if( s->aCol[i].flags & BEC_COL_COUNTER ){
+      sqlite3_bind_int64(pW, i+1, m->aCnt[i]);
+      if( m->aCntSeq[i] ) sqlite3_bind_int(pW, s->nCol+2+k, m->aCntSeq[i]);
+      else sqlite3_bind_null(pW, s->nCol+2+k);
+    }
+    k++;
+  }
+}
+
 /* Applies one change of op x (the values in m->aVal/m->abSet) by reading
 ** the row's members and merging: an upsert,
 ** a delete, or (a local INSERT) an upsert that writes nothing and returns
@@ -2505,10 +2823,11 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
   const int bDelete = eChange==BEC_CHANGE_DELETE;
   const BecSchema *s = t->pSchema;
   const BecGraph *g = m->anc.g;
+  const int bCounter = bec_schema_has_counter(s);
   sqlite3_stmt *pSel = 0, *pW = 0;
   const int nNk = s->nCol - s->nPk;      /* non-key columns */
   const int iC0 = 2 + nNk;               /* first value column in pSel */
-  int rc, i, k, bRow = 0, bHasConf = 0, bNewConf = 0;
+  int rc, i, k, bRow = 0, bHasConf = 0, bNewConf = 0, bKeep = 0;
   i64 iRowid = 0;
   int rOld = 0;
 
@@ -2528,12 +2847,23 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
     rc = stored_member_add(t, m, -1, rOld, 0);
     for(i=0, k=0; rc==SQLITE_OK && i<s->nCol; i++){
       if( s->aCol[i].iPk ) continue;
-      if( sqlite3_column_type(pSel, 2+k)!=SQLITE_NULL ){
+      /* (a counter's members are all in bec_store_conflict) */
+      if( sqlite3_column_type(pSel, 2+k)!=SQLITE_NULL
+       && !(s->aCol[i].flags & BEC_COL_COUNTER) ){
         BecValue v;
         value_from_column(pSel, iC0+i, &v);
         rc = stored_member_add(t, m, i, sqlite3_column_int(pSel, 2+k), &v);
       }
       k++;
+    }
+    if( rc==SQLITE_OK && bCounter && rOld!=x ){
+      int bDone = 0, n0 = m->n;
+      rc = apply_counter_fast(t, m, x, bDelete, pSel, iRowid, rOld, &bDone);
+      if( rc || bDone ){
+        sqlite3_reset(pSel);
+        return rc;
+      }
+      m->n = n0;                  /* (it declined before reading members) */
     }
     if( rc==SQLITE_OK ) rc = bec_crdt_has_conflicts(t, &bHasConf);
     if( rc==SQLITE_OK && bHasConf ){
@@ -2546,12 +2876,17 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
     if( bDelete || rc ) return rc;      /* nothing observed, nothing to do */
   }
 
-  /* The merge itself. */
+  /* The merge itself.  An assignment to a counter covers the assignments
+  ** it saw, never the steps; a step covers nothing. */
   if( rc==SQLITE_OK ){
     int j = 0;
     for(i=0; i<m->n; i++){
       Member *pM = &m->a[i];
-      int bTouched = bDelete || pM->col<0 || m->abSet[pM->col]==2;
+      int bTouched;
+      if( bDelete || pM->col<0 ) bTouched = 1;
+      else if( m->abSet[pM->col]!=2 ) bTouched = 0;
+      else if( m->aVal[pM->col].eType==BEC_VAL_STEP ) bTouched = 0;
+      else bTouched = !pM->bStep || pM->seq==x;
       if( bTouched && anc_covers(&m->anc, pM->seq, &rc) ) continue;
       m->a[j++] = *pM;
     }
@@ -2559,7 +2894,24 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
     if( !bDelete ){
       rc = member_add(m, -1, x, 0);
       for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
-        if( m->abSet[i]==2 ) rc = member_add(m, i, x, &m->aVal[i]);
+        if( m->abSet[i]!=2 ) continue;
+        if( m->aVal[i].eType==BEC_VAL_STEP ){
+          /* A second write of op x to the cell combines with the first:
+          ** its step, or its assignment's base. */
+          for(j=0; j<m->n && !(m->a[j].col==i && m->a[j].seq==x); j++){}
+          if( j<m->n ){
+            m->a[j].v.i = add_clamped(m->a[j].v.i, m->aVal[i].i,
+                              m->a[j].bStep ? -BEC_I64_MAX : BEC_I64_MIN);
+          }else{
+            rc = member_add(m, i, x, &m->aVal[i]);
+            if( rc==SQLITE_OK ){
+              m->a[m->n-1].bStep = 1;
+              m->a[m->n-1].v.eType = BEC_VAL_INT;
+            }
+          }
+        }else{
+          rc = member_add(m, i, x, &m->aVal[i]);
+        }
       }
     }
   }
@@ -2570,13 +2922,29 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
   for(i=0; i<=s->nCol; i++) m->aWin[i] = -1;
   for(i=0; i<m->n; i++){
     int c = m->a[i].col + 1;
+    if( m->a[i].bStep ){
+      bKeep = 1;
+      continue;
+    }
     if( m->aWin[c]<0 || later(g, m->a[i].seq, m->a[m->aWin[c]].seq) ){
       m->aWin[c] = i;
     }
   }
-  bNewConf = m->n;
-  for(i=0; i<=s->nCol; i++) if( m->aWin[i]>=0 ) bNewConf--;
-  bNewConf = bNewConf>0;
+  for(i=0; i<m->n; i++){
+    if( m->a[i].bStep || m->aWin[m->a[i].col+1]==i ) continue;
+    bNewConf = 1;
+  }
+  if( bCounter ){
+    rc = counter_values(t, m, x);
+    for(i=0; i<s->nCol; i++){
+      if( (s->aCol[i].flags & BEC_COL_COUNTER) && m->aWin[i+1]>=0 ) bKeep = 1;
+    }
+    if( rc ){
+      sqlite3_reset(pSel);
+      return rc;
+    }
+  }
+  bKeep = bKeep || bNewConf;
 
   m->eFeed = m->aWin[0]<0 ? BEC_FEED_DELETE
           : !bRow ? BEC_FEED_INSERT
@@ -2590,10 +2958,14 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
       rc = sqlite3_reset(pW);
     }
     if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
-  }else if( !bRow ){
+    sqlite3_reset(pSel);
+    return rc;
+  }
+  if( !bRow ){
     rc = bec_tab_stmt(t, BEC_TAB_INSERT, &pW);
     if( rc==SQLITE_OK ){
       bind_new_row(t, m, x, pW);
+      if( bCounter ) bind_counters(t, m, pW);
       sqlite3_step(pW);
       rc = sqlite3_reset(pW);
       if( rc==SQLITE_OK && piRowid ){
@@ -2602,17 +2974,25 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
                              : sqlite3_last_insert_rowid(t->pCtx->db);
       }
     }
+    /* a new row's conflict key: its key values, as the shadow row holds
+    ** them (bec_crdt_key_from_stmt's bytes) */
+    m->key.n = 0;
+    for(k=0; rc==SQLITE_OK && k<s->nPk; k++){
+      bec_value_put(&m->key, &m->aVal[s->aPk[k]], &rc);
+    }
   }else{
     /* The registers whose winner changed, and those op x wrote again (it
     ** may write a row twice in one transaction: the seq stays, the value
-    ** changes); a register no write is left in shows its fill. */
+    ** changes); a register no write is left in shows its fill; a
+    ** counter is written again whenever it may have changed. */
     u8 aMask[BEC_TABLE_MAX_COL/8];
     memset(aMask, 0, sizeof(aMask));
     for(i=0, k=0; i<s->nCol; i++){
       int iWin = m->aWin[i+1], sOld;
       if( s->aCol[i].iPk ) continue;
       sOld = sqlite3_column_int(pSel, 2+k++);
-      if( iWin<0 ? sOld!=0 : (m->a[iWin].seq!=sOld || m->a[iWin].seq==x) ){
+      if( (s->aCol[i].flags & BEC_COL_COUNTER)
+       || (iWin<0 ? sOld!=0 : (m->a[iWin].seq!=sOld || m->a[iWin].seq==x)) ){
         aMask[i/8] |= (u8)(1<<(i%8));
       }
     }
@@ -2623,7 +3003,11 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
       for(i=0, k=0; i<s->nCol; i++){
         int iWin = m->aWin[i+1];
         if( (aMask[i/8] & (1<<(i%8)))==0 ) continue;
-        if( iWin<0 ){
+        if( s->aCol[i].flags & BEC_COL_COUNTER ){
+          sqlite3_bind_int64(pW, 2*k+3, m->aCnt[i]);
+          if( m->aCntSeq[i] ) sqlite3_bind_int(pW, 2*k+4, m->aCntSeq[i]);
+          else sqlite3_bind_null(pW, 2*k+4);
+        }else if( iWin<0 ){
           bec_value_bind(pW, 2*k+3, &s->aCol[i].dflt);
           sqlite3_bind_null(pW, 2*k+4);
         }else{
@@ -2635,31 +3019,36 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
       sqlite3_step(pW);
       rc = sqlite3_reset(pW);
     }
-    if( rc==SQLITE_OK && (bHasConf || bNewConf) ){
-      if( !bHasConf ){
-        m->key.n = 0;
-        bec_crdt_key_from_stmt(&m->key, t, pSel, iC0, &rc);
-      }
-      if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
-      for(i=0; rc==SQLITE_OK && i<m->n; i++){
-        sqlite3_stmt *pIns = 0;
-        if( m->aWin[m->a[i].col+1]==i ) continue;
-        rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
-                          "(tbl, pk, col, seq, value) VALUES(?1,?2,?3,?4,?5)",
-                          &pIns);
-        if( rc==SQLITE_OK ){
-          sqlite3_bind_int(pIns, 1, t->iSchema);
-          sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
-          sqlite3_bind_int(pIns, 3, m->a[i].col);
-          sqlite3_bind_int(pIns, 4, m->a[i].seq);
-          /* The value as the op carries it: no affinity converts it. */
-          if( m->a[i].col>=0 ) bec_value_bind(pIns, 5, &m->a[i].v);
-          sqlite3_step(pIns);
-          rc = sqlite3_reset(pIns);
-        }
-        t->eConflicts = 1;
-      }
+    if( rc==SQLITE_OK && bKeep && !bHasConf ){
+      m->key.n = 0;
+      bec_crdt_key_from_stmt(&m->key, t, pSel, iC0, &rc);
     }
+    if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
+  }
+  /* The members that the shadow row does not hold. */
+  for(i=0; rc==SQLITE_OK && bKeep && i<m->n; i++){
+    sqlite3_stmt *pIns = 0;
+    int col = m->a[i].col;
+    if( m->a[i].bStep ){
+      col = COUNTER_STEP_COL(col);
+    }else if( m->aWin[col+1]==i ){
+      if( col<0 || !(s->aCol[col].flags & BEC_COL_COUNTER) ) continue;
+      col = COUNTER_BASE_COL(col);
+    }
+    rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
+                      "(tbl, pk, col, seq, value) VALUES(?1,?2,?3,?4,?5)",
+                      &pIns);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, t->iSchema);
+      sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+      sqlite3_bind_int(pIns, 3, col);
+      sqlite3_bind_int(pIns, 4, m->a[i].seq);
+      /* The value as the op carries it: no affinity converts it. */
+      if( col!=-1 ) bec_value_bind(pIns, 5, &m->a[i].v);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+    t->eConflicts = 1;
   }
   sqlite3_reset(pSel);
   return rc;
@@ -2672,8 +3061,9 @@ static int apply_change(BecTab *t, Merge *m, int x, int eChange,
   m->eFeed = BEC_FEED_NONE;
   /* (the covering path knows an upserted row's rowid only for an INTEGER
   ** key, a new row, or a row the caller located) */
-  if( m->anc.bAll && (piRowid==0 || t->pSchema->bIntPk || piAt
-                      || eChange==BEC_CHANGE_INSERT) ){
+  if( m->anc.bAll && !bec_schema_has_counter(t->pSchema)
+   && (piRowid==0 || t->pSchema->bIntPk || piAt
+       || eChange==BEC_CHANGE_INSERT) ){
     int bConf = 0;
     int rc = bec_crdt_has_conflicts(t, &bConf);
     if( rc ) return rc;
@@ -2946,8 +3336,9 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
     m->abSet[s->aPk[k]] = 1;
   }
   for(i=0; rc==SQLITE_OK && eChange!=BEC_CHANGE_DELETE && i<s->nCol; i++){
-    if( abSet[i]==2 && !s->aCol[i].iPk ){
+    if( (abSet[i]==2 || abSet[i]==BEC_SET_STEP) && !s->aCol[i].iPk ){
       rc = bec_value_of(aV[i], &m->aVal[i]);
+      if( abSet[i]==BEC_SET_STEP ) m->aVal[i].eType = BEC_VAL_STEP;
       m->abSet[i] = 2;
     }
   }
@@ -3228,12 +3619,21 @@ static int base_load(BecCtx *p, BecGraph *g, BecTab *t, u8 **paBase,
         "pk, col, seq, value) VALUES(?1, ?2, ?3, ?4, ?5)", &pIns);
     if( rc==SQLITE_OK ) sqlite3_bind_int(pSel, 1, t->iSchema);
     while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
-      int col = sqlite3_column_int(pSel, 1);
+      int col = sqlite3_column_int(pSel, 1), iTo = col;
       if( col>=nOld ){ rc = SQLITE_CORRUPT; break; }
       if( col>=0 && aMap[col]<0 ) continue;       /* not shown: left out */
+      if( col>=0 ) iTo = aMap[col];
+      if( col<=-2 ){
+        /* a counter's member, named by its column's index in the base */
+        int iOld = (-col-2)/2;
+        if( iOld>=nOld ){ rc = SQLITE_CORRUPT; break; }
+        if( aMap[iOld]<0 ) continue;
+        iTo = (-col)%2==0 ? COUNTER_STEP_COL(aMap[iOld])
+                          : COUNTER_BASE_COL(aMap[iOld]);
+      }
       sqlite3_bind_int(pIns, 1, t->iSchema);
       sqlite3_bind_value(pIns, 2, sqlite3_column_value(pSel, 0));
-      sqlite3_bind_int(pIns, 3, col<0 ? col : aMap[col]);
+      sqlite3_bind_int(pIns, 3, iTo);
       sqlite3_bind_value(pIns, 4, sqlite3_column_value(pSel, 2));
       sqlite3_bind_value(pIns, 5, sqlite3_column_value(pSel, 3));
       sqlite3_step(pIns);
@@ -4237,25 +4637,6 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( rc ) return rc;
   if( pOp->kind==BEC_KIND_SCHEMA ) return on_schema(p, iSeq, pOp, pzErr);
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
-  /* Are this op's changes the ones applied ahead as seq iSeq? */
-  bAhead = pC->aAhead && iSeq==pC->iSeq;
-  if( bAhead ){
-    /* (compared as plaintext: e2ee opens an envelope) */
-    BecOp op = *pOp;
-    u8 *aOpened = 0;
-    const char *zLocked = 0;
-    rc = bec_e2ee_open(p, &op, &aOpened, &zLocked, pzErr);
-    if( rc ) return rc;
-    bAhead = zLocked==0 && op.nPayload==pC->nAhead
-          && memcmp(op.aPayload, pC->aAhead, (size_t)pC->nAhead)==0;
-    plain_free(aOpened, &op);
-  }
-  if( !bAhead && pC->bTxn && pC->nChange>0 ){
-    *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
-        "transaction has unsigned writes to bec tables: commit or roll back "
-        "first");
-    return SQLITE_ERROR;
-  }
   opIn = *pOp;
   if( pC->aVerdictBody==pOp->aBody && pC->nVerdictBody==pOp->nBody ){
     zReason = pC->zVerdict;       /* judged by crdt_admit just now */
@@ -4265,7 +4646,24 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     rc = verdict_open(p, g, iSeq, 0, pOp, &opIn, &aPlain, &zReason, pzErr);
   }
   pC->aVerdictBody = 0;
-  if( rc==SQLITE_OK && zReason ){
+  /* Are this op's changes the ones applied ahead as seq iSeq?  (Compared
+  ** as plaintext: the verdict opened an envelope; a locked op's payload
+  ** is still ciphertext, so it is not.) */
+  bAhead = rc==SQLITE_OK && pC->aAhead && iSeq==pC->iSeq
+        && opIn.nPayload==pC->nAhead
+        && memcmp(opIn.aPayload, pC->aAhead, (size_t)pC->nAhead)==0;
+  if( rc==SQLITE_OK && !bAhead && pC->bTxn && pC->nChange>0 ){
+    *pzErr = sqlite3_mprintf("bec: an op cannot be received while this "
+        "transaction has unsigned writes to bec tables: commit or roll back "
+        "first");
+    rc = SQLITE_ERROR;
+  }
+  if( rc ){
+    plain_free(aPlain, &opIn);
+    sqlite3_free(zReason);
+    return rc;
+  }
+  if( zReason ){
     /* Ignored: recorded, never applied.  (A local op is never ignored;
     ** if one were, the rows it wrote already are recomputed.) */
     plain_free(aPlain, &opIn);

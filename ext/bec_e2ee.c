@@ -74,6 +74,10 @@
 **   bec_store_epoch_xpk(pubkey, ok)            whether a member's key has an
 **       X25519 form (a pure function of the key, 43 us each, asked for
 **       every reader by every write: remembered)
+**   bec_store_epoch_named(epoch)               an epoch some stored schema
+**       or write op names: heal hands it on even when the epoch op lost
+**       its validity (a counter-removal that lost on seniority, under
+**       whose epoch a member wrote before it learnt the outcome)
 ** No table or function returns a seed or a derived key.
 */
 #include "becInt.h"
@@ -103,7 +107,8 @@ static const char zE2eeSchema[] =
   "  epoch INTEGER PRIMARY KEY, nonce BLOB NOT NULL, sealed BLOB NOT NULL);"
   "CREATE TABLE IF NOT EXISTS bec_store_epoch_bad(epoch INTEGER PRIMARY KEY);"
   "CREATE TABLE IF NOT EXISTS bec_store_epoch_xpk("
-  "  pubkey BLOB PRIMARY KEY, ok INTEGER NOT NULL) WITHOUT ROWID;";
+  "  pubkey BLOB PRIMARY KEY, ok INTEGER NOT NULL) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_epoch_named(epoch INTEGER PRIMARY KEY);";
 
 /* SQL: the current epochs E, the valid epoch ops that no valid epoch op
 ** follows (an epoch follows another iff a chain of back links joins them:
@@ -162,6 +167,16 @@ struct Block {
   const u8 *aBackNonce;  /* BEC_E2EE_NONCE_BYTES */
   i64 nBackCt;
   const u8 *aBackCt;
+};
+
+/* An encrypted schema or write op's payload (envelope_parse, below). */
+typedef struct Envelope Envelope;
+struct Envelope {
+  int nEpoch;
+  const u8 *aEpoch;
+  const u8 *aNonce;
+  i64 nCt;
+  const u8 *aCt;
 };
 
 /* Reads n_box boxes (0..BEC_E2EE_MAX_BOX; at least nMin) sorted by prefix,
@@ -778,10 +793,47 @@ static int stored_keyshare(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
   return rc;
 }
 
+/* A stored envelope: the epochs it names (bec_store_epoch_named).  A run
+** of ops under the same epochs is recorded once (BecCtx.aE2eeNamed). */
+static int has_envelope(const BecOp*);
+static int envelope_parse(const u8*, i64, Envelope*);
+static int stored_named(BecCtx *p, const BecOp *pOp, char **pzErr){
+  Envelope env;
+  u8 aWhich[BEC_HASH_BYTES];
+  int rc = SQLITE_OK, i;
+  if( envelope_parse(pOp->aPayload, pOp->nPayload, &env) ) return SQLITE_OK;
+  bec_crypto_hash(env.aEpoch, (i64)env.nEpoch*BEC_HASH_BYTES, aWhich);
+  if( p->bE2eeNamed && memcmp(aWhich, p->aE2eeNamed, sizeof(aWhich))==0 ){
+    return SQLITE_OK;
+  }
+  for(i=0; rc==SQLITE_OK && i<env.nEpoch; i++){
+    sqlite3_stmt *pStmt = 0;
+    rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_epoch_named(epoch)"
+                         " SELECT seq FROM bec_store_op WHERE hash=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, &env.aEpoch[i*BEC_HASH_BYTES], BEC_HASH_BYTES,
+                        SQLITE_STATIC);
+      rc = step_done(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    memcpy(p->aE2eeNamed, aWhich, sizeof(aWhich));
+    p->bE2eeNamed = 1;
+  }else if( *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot record epoch keys: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
 static int e2ee_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   const u8 *aSecret;
   int rc, nBefore = 0, nAfter = 0;
+  /* Only schema and write ops leave what the safety rule reads as it was
+  ** (epochs, holders, requests, readers, seeds). */
+  if( !is_table_kind(pOp->kind) ) p->nE2eeRule = 0;
+  if( has_envelope(pOp) ) return stored_named(p, pOp, pzErr);
   if( !bec_kind_derives(pOp->kind, BEC_DERIVE_E2EE) ) return SQLITE_OK;
   rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
@@ -850,11 +902,21 @@ static int e2ee_check(BecCtx *p, char **pzProblems, char **pzErr){
 static void key_cache_wipe(BecCtx*);
 static void e2ee_forget(BecCtx *p){
   key_cache_wipe(p);
+  p->nE2eeRule = 0;
+  p->bE2eeNamed = 0;
+}
+
+/* A change of validity can change E (an epoch op's) and the readers (a
+** membership op's): the safety rule is asked again. */
+static int e2ee_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
+  (void)aSeq; (void)n; (void)pzErr;
+  p->nE2eeRule = 0;
+  return SQLITE_OK;
 }
 
 const BecDeriver bec_e2ee_deriver = {
   "e2ee", BEC_DERIVE_ANY,
-  e2ee_schema, e2ee_admit, e2ee_stored, 0, e2ee_check, e2ee_forget
+  e2ee_schema, e2ee_admit, e2ee_stored, e2ee_validity, e2ee_check, e2ee_forget
 };
 
 /**************************************************************************
@@ -1185,7 +1247,8 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
   if( rc==SQLITE_OK && bMe ){
     rc = bCurrent ? current_epochs(p, 0, &ep, pzErr)
        : ints_query(p, "SELECT e.seq FROM bec_store_epoch e JOIN bec_store_op"
-                       " o ON o.seq=e.seq WHERE o.valid ORDER BY e.seq", &ep);
+                       " o ON o.seq=e.seq WHERE o.valid OR e.seq IN (SELECT"
+                       " epoch FROM bec_store_epoch_named) ORDER BY e.seq", &ep);
   }
   if( rc==SQLITE_OK && bMe ) rc = bec_graph_get(p, &g, pzErr);
   for(i=0; rc==SQLITE_OK && bMe && i<ep.n; i++){
@@ -1270,16 +1333,9 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
 */
 #define E2EE_ENVELOPE  BEC_E2EE_ENVELOPE
 #define E2EE_MAX_EPOCH 16
+_Static_assert(sizeof(((BecCtx*)0)->aE2eeRule)==E2EE_MAX_EPOCH*sizeof(int),
+               "BecCtx.aE2eeRule holds E2EE_MAX_EPOCH epochs");
 const char bec_e2ee_undecryptable[] = "locked: undecryptable";
-
-typedef struct Envelope Envelope;
-struct Envelope {
-  int nEpoch;
-  const u8 *aEpoch;
-  const u8 *aNonce;
-  i64 nCt;
-  const u8 *aCt;
-};
 
 static int is_table_kind(int kind){
   return kind==BEC_KIND_SCHEMA || kind==BEC_KIND_WRITE;
@@ -1330,11 +1386,32 @@ static void envelope_ad(BecBuf *pAd, const u8 *aGroup, int kind,
   bec_buf_append(pAd, aEpoch, (i64)nEpoch*BEC_HASH_BYTES, pRc);
 }
 
-/* The connection's cached write key (BecCtx.aE2eeKey) is forgotten. */
+/* The connection's cached write key (BecCtx.aE2eeKey) and schema
+** plaintext are forgotten. */
+static void schema_cache_wipe(BecCtx *p){
+  if( p->aE2eeSchemaPt ){
+    bec_crypto_wipe(p->aE2eeSchemaPt, (size_t)p->nE2eeSchemaPt);
+    sqlite3_free(p->aE2eeSchemaPt);
+  }
+  p->aE2eeSchemaPt = 0;
+  p->nE2eeSchemaPt = 0;
+  bec_crypto_wipe(p->aE2eeSchemaWhich, sizeof(p->aE2eeSchemaWhich));
+}
 static void key_cache_wipe(BecCtx *p){
   p->bE2eeKey = 0;
   bec_crypto_wipe(p->aE2eeKey, sizeof(p->aE2eeKey));
   bec_crypto_wipe(p->aE2eeWhich, sizeof(p->aE2eeWhich));
+  schema_cache_wipe(p);
+}
+
+/* What a cached schema plaintext is for: H(identity || op id).  The op id
+** covers the whole op, ciphertext included. */
+static void schema_cache_which(const u8 *aSecret, const BecOp *pOp,
+                               u8 *aWhich){
+  u8 a[BEC_PUBKEY_BYTES + BEC_HASH_BYTES];
+  memcpy(a, &aSecret[BEC_SEED_BYTES], BEC_PUBKEY_BYTES);
+  memcpy(&a[BEC_PUBKEY_BYTES], pOp->aId, BEC_HASH_BYTES);
+  bec_crypto_hash(a, sizeof(a), aWhich);
 }
 
 /* What the cached write key is for: H(identity || group || epochs). */
@@ -1425,6 +1502,20 @@ int bec_e2ee_open(BecCtx *p, BecOp *pOp, u8 **ppFree, const char **pzLocked,
     return SQLITE_OK;
   }
   aSecret = identity(p);
+  if( aSecret && pOp->kind==BEC_KIND_SCHEMA && p->aE2eeSchemaPt ){
+    /* The schema op opened last: the same op opens to the same bytes. */
+    u8 aWhich[BEC_HASH_BYTES];
+    schema_cache_which(aSecret, pOp, aWhich);
+    if( memcmp(aWhich, p->aE2eeSchemaWhich, sizeof(aWhich))==0 ){
+      aPt = sqlite3_malloc64((sqlite3_uint64)p->nE2eeSchemaPt + 1);
+      if( aPt==0 ) return SQLITE_NOMEM;
+      memcpy(aPt, p->aE2eeSchemaPt, (size_t)p->nE2eeSchemaPt);
+      pOp->aPayload = aPt;
+      pOp->nPayload = p->nE2eeSchemaPt;
+      *ppFree = aPt;
+      return SQLITE_OK;
+    }
+  }
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
   if( rc==SQLITE_OK ){
@@ -1449,6 +1540,18 @@ int bec_e2ee_open(BecCtx *p, BecOp *pOp, u8 **ppFree, const char **pzLocked,
       pOp->aPayload = aPt;
       pOp->nPayload = nPt;
       *ppFree = aPt;
+      if( pOp->kind==BEC_KIND_SCHEMA && aSecret ){
+        /* Kept for the next write the merge applies to this table (a
+        ** failed copy only means it is opened again). */
+        u8 *aCopy = sqlite3_malloc64((sqlite3_uint64)nPt + 1);
+        schema_cache_wipe(p);
+        if( aCopy ){
+          memcpy(aCopy, aPt, (size_t)nPt);
+          p->aE2eeSchemaPt = aCopy;
+          p->nE2eeSchemaPt = nPt;
+          schema_cache_which(aSecret, pOp, p->aE2eeSchemaWhich);
+        }
+      }
     }
   }else{
     sqlite3_free(aPt);
@@ -1583,6 +1686,35 @@ static int holders_are_readers(BecCtx *p, const Ints *pE, const BecBuf *pKeys,
   return rc;
 }
 
+/* The epochs the safety rule approved last, into pE, if nothing it reads
+** can have changed since (BecCtx.nE2eeRule): 1 if so.  A run of writes
+** then asks no query of it (it cost 330k instructions per write). */
+static int rule_remembered(BecCtx *p, const BecGraph *g, const u8 *aSecret,
+                           Ints *pE){
+  int i;
+  if( p->nE2eeRule==0 || p->iE2eeRuleGen!=g->iGeneration
+   || memcmp(p->aE2eeRulePub, &aSecret[BEC_SEED_BYTES], BEC_PUBKEY_BYTES) ){
+    return 0;
+  }
+  pE->n = 0;
+  for(i=0; i<p->nE2eeRule; i++){
+    int x = p->aE2eeRule[i];
+    if( x<1 || x>g->nNode ) return 0;     /* (never: the generation says) */
+    if( ints_push(pE, x) ) return 0;      /* (computed again, or fails) */
+  }
+  return 1;
+}
+
+static void rule_remember(BecCtx *p, const u8 *aSecret, const Ints *pE){
+  BecGraph *g = p->pGraph;
+  p->nE2eeRule = 0;
+  if( g==0 || pE->n<1 || pE->n>E2EE_MAX_EPOCH ) return;
+  memcpy(p->aE2eeRule, pE->a, sizeof(int)*(size_t)pE->n);
+  memcpy(p->aE2eeRulePub, &aSecret[BEC_SEED_BYTES], BEC_PUBKEY_BYTES);
+  p->iE2eeRuleGen = g->iGeneration;
+  p->nE2eeRule = pE->n;
+}
+
 /*
 ** The epochs E of the next local op, after the writer's safety rule
 ** (E2EE.md section 6): (1) no current epoch, more than 16, or one whose
@@ -1597,6 +1729,10 @@ static int write_epochs(BecCtx *p, int bMaySign, Ints *pE, char **pzErr){
   BecGraph *g = 0;
   int rc, iTry;
   rc = bec_dag_secret(p, &aSecret, pzErr);
+  /* (bec_graph_get first: it forgets what a rollback or another
+  ** connection's write made stale) */
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK && rule_remembered(p, g, aSecret, pE) ) return rc;
   if( rc==SQLITE_OK && bMaySign ) rc = catch_up(p, aSecret, pzErr);
   for(iTry=0; rc==SQLITE_OK && iTry<2; iTry++){
     BecBuf keys;
@@ -1622,6 +1758,8 @@ static int write_epochs(BecCtx *p, int bMaySign, Ints *pE, char **pzErr){
     if( !bRekey ){
       int n = 0;
       if( bMaySign ) rc = heal(p, 1, &n, pzErr);
+      /* Approved with nothing signed: remembered for the next writes. */
+      if( rc==SQLITE_OK && bMaySign && n==0 ) rule_remember(p, aSecret, pE);
       break;
     }
     if( !bMaySign ){

@@ -1530,6 +1530,9 @@ static int state_load_facts(BecCtx *p, BecGraph *g, int nUpTo,
     ** drops and cycles are needed in memory anyway. */
     for(y=1; y<=nUpTo; y++) pm->aValid[y] = g->aNode[y].bValid;
     rc = rf_load(p, pm);
+    /* Re-derived with the final validity of sealed cuts, as they were
+    ** stored (else an op a seal keeps valid comes back invalid here). */
+    if( rc==SQLITE_OK && p->xFinal ) rc = p->xFinal(p, &pm->aFinal, &pm->nFinal);
     if( rc==SQLITE_OK ) rc = rank_full(pm, g, nUpTo);
     if( rc==SQLITE_OK ) rc = all_addrem(g, nUpTo, &all);
     if( rc==SQLITE_OK ) rc = eval_region(pm, g, all.a, all.n, &changed);

@@ -1002,14 +1002,25 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
 
   /* The peer dropped bodies this replica lacks: what it did send is kept,
   ** and the session ends out of sync; the next sync with a replica that
-  ** holds them fetches them (docs/compaction.md, "Pruning"). */
+  ** holds them fetches them (docs/compaction.md, "Pruning").  Only the
+  ** listed ops not stored here count: the peer listed what this replica
+  ** lacked when it said so (its offer, its needs), and sessions with other
+  ** replicas may have brought those ops since. */
   if( rc==SQLITE_OK && (in.flags & BEC_SYNC_F_PRUNED) ){
-    char zCp[2*BEC_HASH_BYTES+1];
-    bec_hex_encode(in.aPrunedBelow, BEC_HASH_BYTES, zCp);
-    *pzErr = sqlite3_mprintf("bec_sync_apply: peer '%s' has pruned %d bodies "
-        "this replica lacks, below checkpoint %s: sync with a replica that "
-        "holds them", zPeer, in.nPruned, zCp);
-    rc = SQLITE_ERROR;
+    int nLack = 0;
+    for(i=0; rc==SQLITE_OK && i<in.nPruned; i++){
+      int iHeld = 0;
+      rc = bec_dag_seq_of(p, in.aPruned + (i64)i*BEC_HASH_BYTES, &iHeld);
+      if( iHeld==0 ) nLack++;
+    }
+    if( rc==SQLITE_OK && nLack>0 ){
+      char zCp[2*BEC_HASH_BYTES+1];
+      bec_hex_encode(in.aPrunedBelow, BEC_HASH_BYTES, zCp);
+      *pzErr = sqlite3_mprintf("bec_sync_apply: peer '%s' has pruned %d bodies "
+          "this replica lacks, below checkpoint %s: sync with a replica that "
+          "holds them", zPeer, nLack, zCp);
+      rc = SQLITE_ERROR;
+    }
   }
 
   /* A newcomer's invitation: honoured here if this replica issued it; its

@@ -658,7 +658,7 @@ static int parse_args(BecCtx *pCtx, int eAction, const char *zTab, int nArg,
          || word_is(z, "CHECK") || word_is(z, "REFERENCES")
          || word_is(z, "COLLATE") || word_is(z, "CONSTRAINT")
          || word_is(z, "GENERATED") || word_is(z, "AS")
-         || word_is(z, "HIDDEN")) ){
+         || word_is(z, "HIDDEN") || word_is(z, "COUNTER")) ){
           break;
         }
         if( *z=='(' ) depth++;
@@ -718,6 +718,15 @@ static int parse_args(BecCtx *pCtx, int eAction, const char *zTab, int nArg,
         z += 5;
         rc = parse_check(pP, &z, zName);
         if( rc ) break;
+      }else if( word_is(z, "COUNTER") ){
+        /* merges by addition (docs/tables.md, "Counters"); `n COUNTER`
+        ** is an INTEGER column */
+        z += 7;
+        pP->d.aFlags[nCol] |= BEC_COL_COUNTER;
+        if( anType[nCol]==0 ){
+          azType[nCol] = "INTEGER";
+          anType[nCol] = 7;
+        }
       }else if( word_is(z, "COLLATE") ){
         char zColl[16];
         z += 7;
@@ -744,7 +753,7 @@ static int parse_args(BecCtx *pCtx, int eAction, const char *zTab, int nArg,
       }else{
         pP->zErr = sqlite3_mprintf("bec: column %s: unsupported constraint "
             "\"%s\" (bec columns take a type, PRIMARY KEY, NOT NULL, DEFAULT, "
-            "CHECK and COLLATE; GENERATED, AUTOINCREMENT and conflict clauses "
+            "CHECK, COLLATE and COUNTER; GENERATED, AUTOINCREMENT and conflict clauses "
             "are not supported)", aName[nCol], z);
         rc = SQLITE_ERROR;
         break;
@@ -1803,6 +1812,67 @@ static int local_constraints(BecTab *t, int bInsert, sqlite3_value **aV,
   }
 }
 
+/* Counters (docs/tables.md, "Counters"): a counter holds integers.  An
+** INSERT writes its base (NULL: the fill); an UPDATE (pRow on the row as
+** this replica shows it) writes the step new - old, or nothing if it is
+** 0.  A value that is not an integer (an overflowing n + 1 is a REAL) or a
+** step out of [-(2^63-1), 2^63-1] fails the statement with
+** SQLITE_CONSTRAINT_DATATYPE.  Steps are marked BEC_SET_STEP in abSet,
+** their values in apOwn. */
+static int local_counters(BecTab *t, sqlite3_stmt *pRow, sqlite3_value **aV,
+                          u8 *abSet, sqlite3_value **apOwn, char **pzErr){
+  const BecSchema *s = t->pSchema;
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
+    const BecColumn *c = &s->aCol[i];
+    BecSum sum = {0, 0};
+    BecValue v;
+    if( abSet[i]!=2 || !(c->flags & BEC_COL_COUNTER) ) continue;
+    if( pRow==0 && sqlite3_value_type(aV[i])==SQLITE_NULL ){
+      sqlite3_value_free(apOwn[i]);
+      rc = value_dup_of(t, &c->dflt, &apOwn[i]);
+      if( rc ) break;
+      aV[i] = apOwn[i];
+    }
+    if( sqlite3_value_type(aV[i])!=SQLITE_INTEGER ){
+      *pzErr = sqlite3_mprintf("cannot store %s value in COUNTER column %s.%s",
+                               type_name(sqlite3_value_type(aV[i])), s->zName,
+                               c->zName);
+      return SQLITE_CONSTRAINT_DATATYPE;
+    }
+    if( pRow==0 ) continue;
+    /* new - old, exactly: -old = -(old + 1) + 1 has no overflow */
+    bec_sum_add(&sum, sqlite3_value_int64(aV[i]));
+    bec_sum_add(&sum, -(sqlite3_column_int64(pRow, 2 + s->nCol - s->nPk + i) + 1));
+    bec_sum_add(&sum, 1);
+    memset(&v, 0, sizeof(v));
+    v.eType = BEC_VAL_INT;
+    v.i = bec_sum_clamp(&sum);
+    if( v.i==BEC_I64_MIN || v.i==BEC_I64_MAX ){
+      BecSum back = {0, 0};
+      bec_sum_add(&back, v.i);
+      if( v.i==BEC_I64_MIN || back.hi!=sum.hi || back.lo!=sum.lo ){
+        *pzErr = sqlite3_mprintf("COUNTER column %s.%s: the step from %lld to "
+            "%lld is out of range", s->zName, c->zName,
+            (long long)sqlite3_column_int64(pRow, 2 + s->nCol - s->nPk + i),
+            (long long)sqlite3_value_int64(aV[i]));
+        return SQLITE_CONSTRAINT_DATATYPE;
+      }
+    }
+    if( v.i==0 ){
+      abSet[i] = 0;           /* unchanged: nothing written */
+      continue;
+    }
+    sqlite3_value_free(apOwn[i]);
+    rc = value_dup_of(t, &v, &apOwn[i]);
+    if( rc==SQLITE_OK ){
+      aV[i] = apOwn[i];
+      abSet[i] = BEC_SET_STEP;
+    }
+  }
+  return rc;
+}
+
 static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzErr){
   const BecSchema *s = t->pSchema;
   sqlite3_value *apKey[BEC_TABLE_MAX_COL];
@@ -1823,7 +1893,8 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
     aUse[i] = aV[i];
     apOwn[i] = 0;
   }
-  rc = local_constraints(t, 1, aUse, abSet, apOwn, &bSkip, pzErr);
+  rc = local_counters(t, 0, aUse, abSet, apOwn, pzErr);
+  if( rc==SQLITE_OK ) rc = local_constraints(t, 1, aUse, abSet, apOwn, &bSkip, pzErr);
   if( rc || bSkip ){
     for(i=0; i<s->nCol; i++) sqlite3_value_free(apOwn[i]);
     return rc;
@@ -1927,7 +1998,7 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
     return rc;
   }
   if( !bAny ) return SQLITE_OK;
-  if( s->bIntPk && s->nGroup==0 ){
+  if( s->bIntPk && s->nGroup==0 && !bec_schema_has_counter(s) ){
     apKey[0] = pOld;
   }else{
     rc = key_of_rowid(t, iRowid, &pSel, apKey);
@@ -1959,6 +2030,12 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
     for(k=0; k<s->nPk; k++) aUse[s->aPk[k]] = apKey[k];
     rc = local_constraints(t, 0, aUse, abSet, apOwn, &bSkip, pzErr);
     for(k=0; k<s->nPk; k++) abSet[s->aPk[k]] = 0;
+    if( rc==SQLITE_OK && !bSkip ){
+      /* (after the constraints, which judge the new values) */
+      rc = local_counters(t, pSel, aUse, abSet, apOwn, pzErr);
+      for(i=0; i<s->nCol && abSet[i]==0; i++){}
+      if( i==s->nCol ) bSkip = 1;     /* only unchanged counters */
+    }
     if( rc==SQLITE_OK && !bSkip ){
       rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aUse,
                                  &iRowid, 0, pzErr);
@@ -2202,6 +2279,9 @@ static void json_value(BecBuf *b, const BecValue *v, int *pRc){
   int i;
   switch( v->eType ){
     case BEC_VAL_INT: bec_buf_appendf(b, pRc, "%lld", (long long)v->i); break;
+    case BEC_VAL_STEP:            /* a counter's step (bec_history) */
+      bec_buf_appendf(b, pRc, "{\"step\":%lld}", (long long)v->i);
+      break;
     case BEC_VAL_REAL: bec_buf_appendf(b, pRc, "%!.17g", v->r); break;
     case BEC_VAL_TEXT:
       bec_buf_append_u8(b, '"', pRc);
@@ -2335,7 +2415,9 @@ static int columnsColumn(BecCtx *pCtx, sqlite3_stmt *pStmt,
       break;
     default:
       if( s->aCol[iCol].iPk ) bec_buf_appendf(&b, &rc, "key");
-      else if( s->aCol[iCol].iGroup>=0 ){
+      else if( s->aCol[iCol].flags & BEC_COL_COUNTER ){
+        bec_buf_appendf(&b, &rc, "counter");
+      }else if( s->aCol[iCol].iGroup>=0 ){
         bec_buf_appendf(&b, &rc, "group:%d", s->aCol[iCol].iGroup+1);
       }else bec_buf_appendf(&b, &rc, "lww");
       break;

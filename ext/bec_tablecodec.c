@@ -19,7 +19,7 @@
 **   column  := name_len:varint name type_len:varint type
 **              pk:varint (0, or the column's 1-based position in the key)
 **              flags:varint (BEC_COL_*: 1 NOT NULL, 2 DEFAULT, 4 COLLATE
-**              NOCASE, 8 COLLATE RTRIM)
+**              NOCASE, 8 COLLATE RTRIM, 16 COUNTER)
 **              [flags & 2] value (the DEFAULT)
 **   check   := name_len:varint name (0: unnamed) expr_len:varint expr
 **              read:ceil(n_col/8) bytes (the columns the expression reads)
@@ -28,7 +28,7 @@
 **   by that index.  Version 1 (no constraints) and 2 (a drop naming a
 **   table, not its incarnations) schema payloads are refused.
 **
-**   write   := version:u8 (=2) n_table:varint (>=1)
+**   write   := version:u8 (=3) n_table:varint (>=1)
 **              schema_hash:32 bytes * n_table  (create ops, distinct)
 **              n_add:varint (0..255) * n_table  (per table: the ADD COLUMN
 **              ops whose columns its changes may write)
@@ -41,10 +41,15 @@
 **              byte i/8: column i is written; never a key column, never >=
 **              n_col+n_add; column n_col+k is the column of the table's
 **              k-th ADD op)
-**              value * popcount(mask), in column order
+**              cell * popcount(mask), in column order
 **   value   := tag:u8, then: 0 NULL | 1 integer: zigzag varint
 **              | 2 real: 8 bytes IEEE 754 big-endian
 **              | 3 text: len:varint bytes | 4 blob: len:varint bytes
+**   cell    := value | tag:u8 (=5) step: zigzag varint (a COUNTER's step,
+**              added to what the column shows; never a key or a DEFAULT)
+**
+**   Write payload version 3 added the cell tag 5; versions 1 and 2 are
+**   refused.
 **
 ** Decoders treat their input as hostile: every read is bounds-checked
 ** through BecReader and varints must be minimal.  They check the bytes and
@@ -58,8 +63,22 @@
 #include "becInt.h"
 
 /**************************************************************************
-** Values.
+** Values, and the exact sum of a COUNTER.
 */
+void bec_sum_add(BecSum *p, i64 v){
+  u64 lo = p->lo + (u64)v;
+  p->hi += (v<0 ? -1 : 0) + (lo < p->lo ? 1 : 0);
+  p->lo = lo;
+}
+
+/* Clamped once, at the end: a clamp per addition would depend on the
+** order of the steps. */
+i64 bec_sum_clamp(const BecSum *p){
+  if( p->hi==0 && p->lo<=(u64)BEC_I64_MAX ) return (i64)p->lo;
+  if( p->hi==-1 && p->lo>(u64)BEC_I64_MAX ) return (i64)p->lo;
+  return p->hi<0 ? BEC_I64_MIN : BEC_I64_MAX;
+}
+
 static u64 zigzag(i64 v){
   return ((u64)v << 1) ^ (u64)(v >> 63);
 }
@@ -71,7 +90,8 @@ static i64 unzigzag(u64 u){
 void bec_value_put(BecBuf *pBuf, const BecValue *v, int *pRc){
   switch( v->eType ){
     case BEC_VAL_INT:
-      bec_buf_append_u8(pBuf, BEC_VAL_INT, pRc);
+    case BEC_VAL_STEP:
+      bec_buf_append_u8(pBuf, (u8)v->eType, pRc);
       bec_buf_append_varint(pBuf, zigzag(v->i), pRc);
       break;
     case BEC_VAL_REAL: {
@@ -153,17 +173,20 @@ int bec_key_normalize(BecValue *v){
   return 1;
 }
 
-int bec_value_decode(BecReader *pRd, BecValue *pOut){
+/* A value, or with bStep a cell (a value or a counter's step). */
+static int value_decode(BecReader *pRd, BecValue *pOut, int bStep){
   u8 tag = 0;
   u64 u = 0;
   int rc = bec_read_u8(pRd, &tag);
   memset(pOut, 0, sizeof(*pOut));
   if( rc ) return rc;
   pOut->eType = tag;
+  if( tag==BEC_VAL_STEP && !bStep ) return BEC_MALFORMED;
   switch( tag ){
     case BEC_VAL_NULL:
       break;
     case BEC_VAL_INT:
+    case BEC_VAL_STEP:
       rc = bec_read_varint(pRd, &u, ~(u64)0);
       pOut->i = unzigzag(u);
       break;
@@ -190,9 +213,14 @@ int bec_value_decode(BecReader *pRd, BecValue *pOut){
   return rc;
 }
 
+int bec_value_decode(BecReader *pRd, BecValue *pOut){
+  return value_decode(pRd, pOut, 0);
+}
+
 void bec_value_bind(sqlite3_stmt *pStmt, int iParam, const BecValue *pVal){
   switch( pVal->eType ){
-    case BEC_VAL_INT:  sqlite3_bind_int64(pStmt, iParam, pVal->i); break;
+    case BEC_VAL_INT:
+    case BEC_VAL_STEP: sqlite3_bind_int64(pStmt, iParam, pVal->i); break;
     case BEC_VAL_REAL: sqlite3_bind_double(pStmt, iParam, pVal->r); break;
     case BEC_VAL_TEXT:
       sqlite3_bind_text(pStmt, iParam, pVal->a ? (const char*)pVal->a : "",
@@ -208,7 +236,8 @@ void bec_value_bind(sqlite3_stmt *pStmt, int iParam, const BecValue *pVal){
 
 void bec_value_result(sqlite3_context *ctx, const BecValue *pVal){
   switch( pVal->eType ){
-    case BEC_VAL_INT:  sqlite3_result_int64(ctx, pVal->i); break;
+    case BEC_VAL_INT:
+    case BEC_VAL_STEP: sqlite3_result_int64(ctx, pVal->i); break;
     case BEC_VAL_REAL: sqlite3_result_double(ctx, pVal->r); break;
     case BEC_VAL_TEXT:
       sqlite3_result_text(ctx, pVal->a ? (const char*)pVal->a : "", pVal->n,
@@ -261,7 +290,7 @@ static int is_word(char c){
 static const char *const azConstraintWord[] = {
   "PRIMARY", "KEY", "NOT", "NULL", "UNIQUE", "DEFAULT", "CHECK", "REFERENCES",
   "COLLATE", "CONSTRAINT", "GENERATED", "AS", "HIDDEN", "ON", "CONFLICT",
-  "AUTOINCREMENT", "ASC", "DESC", 0
+  "AUTOINCREMENT", "ASC", "DESC", "COUNTER", 0
 };
 
 /* A signed number of a type name: [+-]digits[.digits].  *pi moves past. */
@@ -372,6 +401,12 @@ int bec_table_name_ok(const char *z, int n, char **pzErr){
   return SQLITE_OK;
 }
 
+int bec_schema_has_counter(const BecSchema *p){
+  int i;
+  for(i=0; i<p->nCol; i++) if( p->aCol[i].flags & BEC_COL_COUNTER ) return 1;
+  return 0;
+}
+
 void bec_schema_free(BecSchema *p){
   if( p ){
     int i;
@@ -453,6 +488,9 @@ int bec_schema_constrain(BecSchema *p, const BecSchemaDecl *pD){
         c->dflt.a = (const u8*)z;
         z += c->dflt.n + 1;
       }
+    }
+    if( (c->flags & BEC_COL_COUNTER) && !(c->flags & BEC_COL_DEFAULT) ){
+      c->dflt.eType = BEC_VAL_INT;      /* a counter's fill: 0 */
     }
     if( c->flags & BEC_COL_NOTNULL ) p->bConstrained = 1;
     c->eStrict = (p->opts & BEC_OPT_STRICT) ? strict_type(c->zType) : 0;
@@ -602,7 +640,7 @@ static int schema_shape(const BecSchema *p, char **pzErr){
 static int strict_ok(int eStrict, const BecValue *v){
   if( v->eType==BEC_VAL_NULL ) return 1;
   switch( eStrict ){
-    case BEC_STRICT_INTEGER: return v->eType==BEC_VAL_INT;
+    case BEC_STRICT_INTEGER: return v->eType==BEC_VAL_INT || v->eType==BEC_VAL_STEP;
     case BEC_STRICT_REAL:    return v->eType==BEC_VAL_REAL;
     case BEC_STRICT_TEXT:    return v->eType==BEC_VAL_TEXT;
     case BEC_STRICT_BLOB:    return v->eType==BEC_VAL_BLOB;
@@ -701,6 +739,14 @@ static int constraints_check(const BecSchema *p, char **pzErr){
           "supported: rows equal in SQL would be distinct bec keys", c->zName);
       return SQLITE_ERROR;
     }
+    if( (c->flags & BEC_COL_COUNTER) && (c->iPk || c->eAff!=BEC_AFF_INTEGER
+     || c->iGroup>=0 || ((c->flags & BEC_COL_DEFAULT)
+                         && c->dflt.eType!=BEC_VAL_INT)) ){
+      *pzErr = sqlite3_mprintf("column %s: a COUNTER is a non-key column of "
+          "INTEGER affinity, with an integer DEFAULT (0 if none), in no "
+          "merge group", c->zName);
+      return SQLITE_ERROR;
+    }
     if( c->iPk && (c->flags & BEC_COL_DEFAULT) ){
       *pzErr = sqlite3_mprintf("column %s: a key column takes no DEFAULT",
                                c->zName);
@@ -752,6 +798,15 @@ static int constraints_check(const BecSchema *p, char **pzErr){
       *pzErr = sqlite3_mprintf("table %s: CHECK (%s) reads no column",
                                p->zName, k->zExpr);
       return SQLITE_ERROR;
+    }
+    for(j=0; j<p->nCol; j++){
+      if( BEC_MASK_HAS(k->aRead, j) && (p->aCol[j].flags & BEC_COL_COUNTER) ){
+        *pzErr = sqlite3_mprintf("table %s: CHECK (%s) reads COUNTER column "
+            "%s: a counter's value is a sum of concurrent steps, which no "
+            "CHECK can bound (docs/tables.md, \"Counters\")", p->zName,
+            k->zExpr, p->aCol[j].zName);
+        return SQLITE_ERROR;
+      }
     }
   }
   return SQLITE_OK;
@@ -1184,7 +1239,7 @@ int bec_write_body(BecWriteReader *p, const BecSchema *pSchema, int bDelete,
       if( i>=nBase+nAdd || (i<nBase && pSchema->aCol[i].iPk) ){
         rc = BEC_MALFORMED;
       }else if( i<nBase ){
-        rc = bec_value_decode(&p->rd, &aVal[i]);
+        rc = value_decode(&p->rd, &aVal[i], 1);
         abSet[i] = 2;
       }else{
         /* an added column: where pSchema shows the column of that ADD op */
@@ -1195,7 +1250,7 @@ int bec_write_body(BecWriteReader *p, const BecSchema *pSchema, int bDelete,
           if( memcmp(&pSchema->aAddHash[(j-nBase)*BEC_HASH_BYTES], aH,
                      BEC_HASH_BYTES)==0 ) break;
         }
-        rc = bec_value_decode(&p->rd, &v);
+        rc = value_decode(&p->rd, &v, 1);
         if( j<pSchema->nCol ){
           aVal[j] = v;
           abSet[j] = 2;

@@ -2,7 +2,8 @@
 ** fuzz_shadow.c - libFuzzer target: storage corrupted behind bec's back.
 **
 ** A replica with history (a group, members, a removed member, two bec
-** tables with rows and conflicts, ops waiting in the pending area, a
+** tables with rows and conflicts (t.v a COUNTER: its steps are stored
+** members too), ops waiting in the pending area, a
 ** rejected op, the sync state of a peer) is saved as an image at set-up.
 ** Every input starts from a fresh copy of it and is read as a list of
 ** corruptions, each applied with plain SQL to one of bec's storage tables
@@ -68,7 +69,7 @@ static void setup(void){
   p = open_image(0, 0);
   use_key_file(a, "shadow_a", 1);
   exec(a, "SELECT bec_keygen(); SELECT bec_create_group();"
-          "CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v INTEGER, w BLOB);"
+          "CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v INTEGER COUNTER, w BLOB);"
           "CREATE VIRTUAL TABLE u USING bec(id INTEGER PRIMARY KEY, x);"
           "INSERT INTO t VALUES('a', 1, x'01'), ('b', 2, NULL), ('c', 3, 'three');"
           "INSERT INTO u VALUES(1, 'one'), (2, 2.5);"

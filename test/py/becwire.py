@@ -272,7 +272,17 @@ def encode_value(v):
         return b"\x03" + uvarint(len(b)) + b
     if isinstance(v, (bytes, bytearray)):
         return b"\x04" + uvarint(len(v)) + bytes(v)
+    if isinstance(v, Step):
+        return b"\x05" + uvarint(((v.n << 1) ^ (v.n >> 63)) & ((1 << 64) - 1))
     raise TypeError("no bec value for %r" % (v,))
+
+
+class Step:
+    """A COUNTER's step as a write payload's cell (tag 5): write_payload
+    encodes Step(n) as "add n to what the column shows"."""
+
+    def __init__(self, n):
+        self.n = n
 
 
 def _name(s):
@@ -286,7 +296,7 @@ SCHEMA_VERSION = 3    # the first byte of schema payloads this bec reads
 def schema_create(name, cols, opts=0, checks=(), check_version=1):
     """A schema payload (version 3) creating table name.  cols: (name, type,
     pk) per column, pk 0 or the column's 1-based position in the key,
-    optionally followed by flags (1 NOT NULL, 2 DEFAULT) and the DEFAULT
+    optionally followed by flags (1 NOT NULL, 2 DEFAULT, 16 COUNTER) and the DEFAULT
     value.  opts: 1 strict=1, 2 write='admin'.  checks: (name, expr,
     [column indexes read]).  Nothing is checked, so a test can write what
     the decoder must refuse."""
@@ -347,7 +357,7 @@ def schema_rename_table(new, create_hash):
 def _skip_value(p, i):
     tag = p[i]
     i += 1
-    if tag == 1:
+    if tag in (1, 5):
         return read_varint(p, i)[1]
     if tag == 2:
         return i + 8
@@ -403,16 +413,16 @@ def decode_schema(p):
 
 
 def write_payload(tables, changes, adds=None):
-    """A write payload (version 2).  tables: the 32-byte hashes of the create
+    """A write payload (version 3).  tables: the 32-byte hashes of the create
     ops written.  adds: per table, the 32-byte hashes of the ADD COLUMN ops
     whose columns its changes write (default none); column n_col+k of a
     table is the column of its k-th ADD op.  changes: (table_index, keys,
     cols) with keys the key values in key order and cols None for a delete,
     else {column index: value} for an upsert; the mask is sized by n_col
     (+ adds), given as the 4th item of the change (default: 1 + the largest
-    index written)."""
+    index written).  A value Step(n) is a counter's step."""
     adds = adds or [[] for _ in tables]
-    out = (bytes([2]) + uvarint(len(tables)) + b"".join(tables)
+    out = (bytes([3]) + uvarint(len(tables)) + b"".join(tables)
            + b"".join(uvarint(len(a)) for a in adds)
            + b"".join(h for a in adds for h in a) + uvarint(len(changes)))
     for ch in changes:

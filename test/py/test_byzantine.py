@@ -11,7 +11,9 @@ build and 30 on the sanitizer build (BEC_SAN=1, set by test/run.sh), then
 BEC_BYZ_ROOT_SEEDS (2; 1 under the sanitizers) runs with a threshold root
 and an equivocating holder (bytesim.py --root), then
 BEC_BYZ_ENC_SEEDS seeds (5; 2 on the sanitizer build) with an encrypted
-group (bytesim.py --encrypted).
+group (bytesim.py --encrypted), then BEC_BYZ_CKPT_SEEDS (6; 2 on the
+sanitizer build) with checkpoints, a lying attester, sealing, pruning and
+a backdated removal after sealing (bytesim.py --checkpoints).
 """
 import os
 import sys
@@ -73,6 +75,23 @@ def main():
         else:
             T.check(True)
     T.check(ne == 0 or totals.get("enc.rows", 0) > 0, "encrypted runs show rows")
+    # Checkpoints (issue 17): two rounds per run, each with a lying
+    # attester; sealing, pruning, a backdated removal after the first seal
+    # (bytesim.py --checkpoints).
+    nc = int(os.environ.get("BEC_BYZ_CKPT_SEEDS", "2" if os.environ.get("BEC_SAN") == "1" else "6"))
+    for seed in range(first, first + nc):
+        sim, fails = bytesim.run_seed(seed, checkpoints=True)
+        for k, v in sim.stats.items():
+            if k.startswith("ckpt."):
+                totals[k] = totals.get(k, 0) + v
+        for f in fails[:6]:
+            T.check(False, "checkpoint seed %d: %s" % (seed, f))
+        if fails:
+            print("  replay: %s" % bytesim.replay_command(seed, checkpoints=True), flush=True)
+        else:
+            T.check(True)
+    for what in ("ckpt.signed", "ckpt.lie", "ckpt.disputed", "ckpt.sealed", "ckpt.prune", "ckpt.backdated"):
+        T.check(nc == 0 or totals.get(what, 0) > 0, "checkpoint seeds: no %s in %d seeds" % (what, nc))
     # The same seed gives the same run, bit for bit (what makes a replay
     # command worth printing).
     a, fa = bytesim.run_seed(first + 1)

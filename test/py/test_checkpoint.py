@@ -309,6 +309,42 @@ def test_backdated_removal():
              becwire.blake(becwire.decode_op(rm)["header"]).hex()), 1, "the removal is valid")
 
 
+def test_seal_survives_reload():
+    """h5 removes h2; a checkpoint over it seals; then evil signs a removal
+    of h5 backdated below it (concurrent with h5's removal of h2).  The seal
+    keeps h5's removal valid, also once h2 loads its membership state again
+    from what it stored (bec_check() does): h2 stays removed and cannot
+    sign as an admin.  (bytesim --checkpoints found this: the reload judged
+    the add and remove ops without the seals' final validity.)"""
+    a = R.origin("s_a.db")
+    h2 = joined_member(a, "s_h2.db", "admin")
+    h5 = joined_member(a, "s_h5.db", "admin")
+    evil = becwire.Key(os.urandom(32))
+    a.execute("SELECT bec_add_member(?, 'admin')", (evil.hex,))
+    group = bytes.fromhex(one(a, "SELECT bec_group_id()"))
+    ship(a, h5)
+    old_heads = heads(a)                     # before h5's removal of h2
+    h5.execute("SELECT bec_remove_member(?)", (pub(h2),))
+    ship(h5, a)
+    k = one(a, "SELECT bec_checkpoint()")
+    ship(a, h5)
+    ship(h5, a)
+    T.eq(ckpt_row(a, k)[2], 1, "sealed by a and h5 (k 2 of a, h5, evil)")
+    ship(a, h2)
+    T.eq(ckpt_row(h2, k)[2], 1, "sealed on h2")
+    T.raises(lambda: h2.execute("SELECT bec_remove_member(?)", (pub(a),)),
+             "not an admin", "h2, removed, cannot remove a")
+    rm = becwire.make_op(evil, "remove", old_heads, bytes.fromhex(pub(h5)), group)
+    h2.execute("SELECT bec_ingest(?)", (rm,))
+    T.eq(one(h2, "SELECT bec_check()"), "ok", "bec_check on h2 (it loads the state again)")
+    T.eq(one(h2, "SELECT valid FROM bec_ops WHERE hash=?",
+             becwire.blake(becwire.decode_op(rm)["header"]).hex()), 1, "evil's removal of h5 is valid")
+    T.eq(one(h2, "SELECT count(*) FROM bec_members WHERE pubkey=?", pub(h2)), 0, "h2 is not a member")
+    T.raises(lambda: h2.execute("SELECT bec_remove_member(?)", (pub(a),)),
+             "not an admin", "h2 still cannot remove a after the backdated removal and a reload")
+    T.eq(one(h2, "SELECT bec_check()"), "ok", "bec_check on h2 after")
+
+
 def test_concurrent():
     outcomes = []
     for run, order in enumerate(["ab", "ba"]):
@@ -344,11 +380,42 @@ def test_concurrent():
     T.eq(outcomes, [[0, 1], [0, 1]], "in both orders one of the two seals")
 
 
+def test_counter_members():
+    """A COUNTER's digest covers its members (the winning assignment's base
+    and each uncovered step), not only the sum it shows: they are what a
+    later assignment or delete merges with.  Same digest in every order; a
+    replica whose stored steps were altered to the same sum disagrees."""
+    a = R.origin("c_a.db", decl="id TEXT PRIMARY KEY, n INTEGER COUNTER", table="likes")
+    a.execute("INSERT INTO likes VALUES('p', 0)")
+    b = joined_member(a, "c_b.db", "admin")
+    ship(a, b)
+    a.execute("UPDATE likes SET n = n + 3")
+    b.execute("UPDATE likes SET n = n + 2")
+    ship(b, a)
+    T.eq(one(a, "SELECT n FROM likes"), 5, "concurrent steps add")
+    x = R.clone(a, "c_x.db")
+    # The same sum from other steps: 3 + 2 becomes 4 + 1.
+    x.execute("UPDATE bec_store_conflict SET value = value + 1 WHERE col < -1 AND value = 3")
+    x.execute("UPDATE bec_store_conflict SET value = value - 1 WHERE col < -1 AND value = 2")
+    T.eq(one(x, "SELECT n FROM likes"), 5, "the altered replica shows the same sum")
+    k = one(a, "SELECT bec_checkpoint()")
+    want = claim_of(a, k)
+    for i, order in enumerate(["forward", "reverse", "shuffle"]):
+        d = R.joined(a, "c_d%d.db" % i)
+        deliver(a, d, order, i)
+        T.eq(ckpt_row(d, k)[0], want, "%s: the same digest with counter steps" % order)
+        T.eq(one(d, "SELECT n FROM likes"), 5, "%s: the sum" % order)
+    deliver(a, x)
+    T.check(ckpt_row(x, k)[0] != want, "altered steps with an unchanged sum change the digest")
+
+
 test_same_digest_everywhere()
 test_sync_attests()
 test_seal_and_lie()
 test_hold_back()
 test_backdated_removal()
+test_seal_survives_reload()
 test_concurrent()
+test_counter_members()
 R.cleanup()
 T.done()

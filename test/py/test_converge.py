@@ -40,7 +40,8 @@ BEC_CONVERGE_NO_HOSTILE, _NO_TYPES (hostile type strings), _NO_NAN,
 _NO_NUMEQ (integral reals, +-0.0), _NO_NUL, _NO_UTF8, _NO_LONG, _NO_MEMBERS,
 _NO_DROP, _NO_SYNC (writers never sync before the end), _NO_CASE (no table
 names that differ only in case), _NO_CONSTRAINTS (no declared constraints),
-_NO_ALTER (no bec_alter, no hand-made ADD COLUMN ops), each =1.
+_NO_ALTER (no bec_alter, no hand-made ADD COLUMN ops), _NO_COUNTER (no
+COUNTER columns, no hand-made steps), each =1.
 
 Encrypted groups (issue 15, BEC_CONVERGE_ENCRYPTED=1; the normal run adds
 BEC_CONVERGE_ENC_SEEDS of them, 6 by default): W0 makes the group with
@@ -71,6 +72,13 @@ writes that name ADD ops (its own and the writers', in or out of their causal
 past, of other tables), and malformed ones acceptance refuses (an added key
 column, a mask bit past the named ADD ops, an ADD op named twice).  Every
 replica must show the same columns (bec_columns) in the same order.
+
+Counters (issue 13, docs/tables.md "Counters"): some honest schemas and ADD
+COLUMNs declare COUNTER columns, which the writers step (SET c = c + k, k up
+to +-2^62) as well as set, reset and delete; the hostile member writes
+steps (becwire.Step: to counters and to columns that are not, of -2^63 and
+of 2^62) and non-integers to counters.  Every replica must agree, and no
+counter shows anything but an integer.
 """
 import os
 import random
@@ -87,13 +95,13 @@ sys.path.insert(0, os.path.join(ROOT, "test", "sim"))
 sys.path.insert(0, HERE)
 
 import bytesim  # noqa: E402  (first: it makes libsodium's randomness seeded)
-from becwire import (Key, Text, blake, decode_schema, make_op, op_id, op_preds,  # noqa: E402
+from becwire import (Key, Step, Text, blake, decode_schema, make_op, op_id, op_preds,  # noqa: E402
                      read_varint, schema_add, schema_create, schema_drop, write_payload,
                      SCHEMA_VERSION, schema_rename_table)
 from bectest import T, load_bec  # noqa: E402
 
 OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "MEMBERS", "DROP", "SYNC", "CASE",
-                   "CONSTRAINTS", "ALTER")
+                   "CONSTRAINTS", "ALTER", "COUNTER")
        if os.environ.get("BEC_CONVERGE_NO_" + k) == "1"}
 VERBOSE = os.environ.get("BEC_CONVERGE_VERBOSE") == "1"
 ENCRYPTED = os.environ.get("BEC_CONVERGE_ENCRYPTED") == "1"
@@ -127,6 +135,8 @@ def values():
 
 def hostile_value(rng):
     x = rng.random()
+    if x < 0.06 and "COUNTER" not in OFF:
+        return Step(rng.choice([1, -1, 7, 2 ** 62, -2 ** 62, 2 ** 63 - 1, -2 ** 63]))
     if x < 0.08 and "NAN" not in OFF:
         return rng.choice(NAN_BITS)
     if x < 0.12:
@@ -163,11 +173,16 @@ def constraint_decl(rng, n, pk, types):
     """Column declarations for n columns c0.. (pk: the key's indexes, types:
     their types) with random constraints, and the table-level extras."""
     strict = rng.random() < 0.3
-    cols, extra = [], []
+    cols, extra, counters = [], [], set()
     for i in range(n):
         t = rng.choice(STRICT_TYPES) if strict else types[i]
         d = "c%d %s" % (i, t)
-        if i not in pk:
+        if i not in pk and "COUNTER" not in OFF and rng.random() < 0.2:
+            # a counter: no CHECK, no merge group (counters.add)
+            d = "c%d %s COUNTER%s" % (i, "INTEGER" if strict else rng.choice(["INTEGER", "INT", ""]),
+                                      rng.choice(["", " DEFAULT 5", " DEFAULT -2"]))
+            counters.add(i)
+        elif i not in pk:
             x = rng.random()
             dflt = DEFAULT_OF[t] if strict else rng.choice(LOOSE_DEFAULTS)
             if x < 0.3 and dflt != "NULL":
@@ -179,7 +194,7 @@ def constraint_decl(rng, n, pk, types):
             if rng.random() < 0.15:
                 d += " COLLATE %s" % rng.choice(["NOCASE", "RTRIM", "BINARY"])
         cols.append(d)
-    nonkey = [i for i in range(n) if i not in pk]
+    nonkey = [i for i in range(n) if i not in pk and i not in counters]
     if len(nonkey) >= 2 and rng.random() < 0.5:
         a, b = rng.sample(nonkey, 2)
         extra.append("CHECK (%s)" % rng.choice(GROUP_CHECKS).format(a="c%d" % a, b="c%d" % b))
@@ -193,7 +208,9 @@ def hostile_constraints(rng, cols):
     constraints: (cols, opts, checks); read masks sometimes wrong."""
     out = []
     for c in cols:
-        if not c[2] and rng.random() < 0.4:
+        if not c[2] and "COUNTER" not in OFF and rng.random() < 0.15:
+            out.append((c[0], rng.choice(["INTEGER", "TEXT"]), 0, rng.choice([16, 18]), rng.choice([3, "d"])))
+        elif not c[2] and rng.random() < 0.4:
             out.append(c + (3 if rng.random() < 0.5 else 2, rng.choice([0, "d", b"\x00", None])))
         else:
             out.append(c)
@@ -218,6 +235,11 @@ def no_violations(r):
     for name, sql in r.db.execute("SELECT name, sql FROM sqlite_master WHERE type='table' AND sql LIKE "
                                   "'CREATE VIRTUAL TABLE%USING bec(%' AND name NOT LIKE 'bec_%'").fetchall():
         decl = sql[sql.index("bec(") + 4:sql.rindex(")")]
+        for (c,) in r.db.execute("SELECT name FROM bec_columns WHERE tbl=? AND merge='counter'", (name,)):
+            for (v,) in r.db.execute("SELECT DISTINCT typeof(%s) FROM %s" % (qid(c), qid(name))):
+                if v != "integer":
+                    out.append("%s: counter %s.%s shows a value of type %s" % (r.name, name, c, v))
+        decl = re.sub(r"\bCOUNTER\b", "", decl)
         if "CHECK" not in decl and "NOT NULL" not in decl and "strict" not in decl:
             continue
         strict = re.search(r",\s*strict\s*=\s*1", decl) is not None
@@ -564,10 +586,21 @@ class Scenario:
             x = rng.random()
             if x < 0.45:
                 verb = rng.choice(["INSERT", "INSERT OR REPLACE", "INSERT OR REPLACE", "INSERT OR IGNORE"])
-                vals = [rng.choice(values())[1] if c in other else None for c in cn]
+                ctr = [r[0] for r in info if r[1] == "counter"] if info else []
+                vals = [(rng.choice(["0", "1", "-3", "9"]) if c in ctr and rng.random() < 0.9
+                         else rng.choice(values())[1]) if c in other else None for c in cn]
                 ks = iter(self.key_sql(len(keys)))
                 vals = [next(ks) if c in keys else v for c, v in zip(cn, vals)]
                 stmts.append("%s INTO %s(%s) VALUES(%s)" % (verb, qid(name), ", ".join(map(qid, cn)), ", ".join(vals)))
+            elif (x < 0.62 or rng.random() < 0.5) and info \
+                    and [r for r in info if r[1] == "counter" and r[0] in other]:
+                c = rng.choice([r[0] for r in info if r[1] == "counter" and r[0] in other])
+                k = rng.choice([1, 1, -1, 3, 2 ** 62, -2 ** 62])
+                # a row it shows, mostly: steps meet on rows that exist
+                where = cond if rng.random() < 0.3 else \
+                    "rowid = (SELECT rowid FROM %s LIMIT 1 OFFSET %d)" % (qid(name), rng.randrange(3))
+                stmts.append("UPDATE %s SET %s = %s + %d WHERE %s" % (qid(name), qid(c), qid(c), k, where))
+                self.count("counter.step")
             elif x < 0.65 and other:
                 c = rng.choice(other)
                 stmts.append("UPDATE %s SET %s = %s WHERE %s" % (qid(name), qid(c), rng.choice(values())[1], cond))
@@ -604,6 +637,11 @@ class Scenario:
         strict = "strict=1" in sql
         col = rng.choice(ADD_NAMES)
         t = rng.choice(STRICT_TYPES) if strict else rng.choice(TYPES)
+        if "COUNTER" not in OFF and rng.random() < 0.15:
+            self.count("alter.counter")
+            d = "ADD COLUMN %s INTEGER COUNTER%s" % (col, rng.choice(["", " DEFAULT 3"]))
+            lit = "'" + d.replace("'", "''") + "'"
+            return self.run_sql(w, ["SELECT bec_alter('%s', %s)" % (name.replace("'", "''"), lit)], False)
         d = "ADD COLUMN %s %s" % (col, t)
         dflt = DEFAULT_OF[t] if strict else rng.choice(LOOSE_DEFAULTS)
         x = rng.random()
@@ -636,6 +674,10 @@ class Scenario:
         types = [rng.choice(KEY_TYPES if i in pk else TYPES) for i in range(n)]
         cols = ["c%d %s" % (i, types[i]) for i in range(n)]
         extra = []
+        nonkey = [i for i in range(n) if i not in pk]
+        if nonkey and "COUNTER" not in OFF and rng.random() < 0.5:
+            i = rng.choice(nonkey)
+            cols[i] = "c%d INTEGER COUNTER" % i
         if "CONSTRAINTS" not in OFF and rng.random() < 0.4:
             cols, extra = constraint_decl(rng, n, pk, types)
         if len(pk) > 1 or rng.random() < 0.5:
@@ -710,7 +752,7 @@ class Scenario:
             written = {i: 1 for i in nonkey[:1]}
             good = write_payload([h], [(0, keys, written, len(tcols))])
             if cat == "write.version":
-                payload = bytes([rng.choice([1, 3])]) + good[1:]
+                payload = bytes([rng.choice([1, 2, 4])]) + good[1:]
             elif cat == "write.truncated":
                 payload = good[:rng.randrange(1, len(good))]
             elif cat == "write.trailing":
@@ -1022,6 +1064,10 @@ class Scenario:
             self.count("alter.ignored")
         self.stats["alter.shown"] = self.stats.get("alter.shown", 0) + r.q(
             "SELECT count(*) FROM bec_columns WHERE name IN ('x0', 'x1', 'X1', 'x2')")
+        self.stats["counter.columns"] = self.stats.get("counter.columns", 0) + r.q(
+            "SELECT count(*) FROM bec_columns WHERE merge='counter'")
+        self.stats["counter.stepped"] = self.stats.get("counter.stepped", 0) + r.q(
+            "SELECT count(*) FROM bec_store_conflict WHERE col <= -2 AND col % 2 = 0")
         self.stats["constrained.tables"] = self.stats.get("constrained.tables", 0) + r.q(
             "SELECT count(*) FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%USING bec(%' "
             "AND (sql LIKE '%CHECK%' OR sql LIKE '%NOT NULL%' OR sql LIKE '%strict=1%')")
@@ -1251,7 +1297,9 @@ def run_seeds(seeds):
     if len(seeds) >= 20:
         for what in ("sql.ok", "sql.refused") + (() if "HOSTILE" in OFF else ("hand.stored", "hand.refused")) \
                 + (() if "CONSTRAINTS" in OFF else ("constrained.tables",)) \
-                + (() if "CONSTRAINTS" in OFF or "HOSTILE" in OFF else ("constraint.ignored",)):
+                + (() if "CONSTRAINTS" in OFF or "HOSTILE" in OFF else ("constraint.ignored",)) \
+                + (() if "CONSTRAINTS" in OFF or "COUNTER" in OFF else ("counter.columns", "counter.step")) \
+                + (() if "COUNTER" in OFF or "HOSTILE" in OFF else ("constraint.counter",)):
             T.check(totals.get(what, 0) > 0, "no %s in %d seeds" % (what, len(seeds)))
         if "HOSTILE" not in OFF:
             # Every kind of op acceptance must refuse was made (each kind

@@ -18,6 +18,10 @@ in several delivery orders.
   bec_heal() signs (and bec_sync_apply runs heal by itself).
 - Split view: a Byzantine admin seals a wrong seed to B: B has no key
   (bad commitment), asks, is healed; holders agree on every replica.
+- A split view where every member gets an uncommitted seed, and a write
+  under it: 'bad commitment' at every member alike (without the commitment
+  check they would read it), heal cannot repair it, the next honest writer
+  rotates past it.
 - A relay (joined, never added) stores every op and holds no seed.
 - A key with no X25519 form is refused by bec_add_member and at acceptance.
 - Keyless acceptance: a malformed epoch block, a rekey in a plaintext
@@ -25,7 +29,8 @@ in several delivery orders.
 - Encrypted schema and write ops: members read them, relays store and
   forward them and no op, sync message or relay database file holds a
   table name, column name, key or value; a removed member reads rows up to
-  and concurrent with its removal, never later ones (locked: no key); a
+  and concurrent with its removal, never later ones (locked: no key), and
+  a relay's bec_locked lists the valid encrypted ops only; a
   write after two concurrent removals names both epochs; a newcomer reads
   the whole history; a locked write is applied when a keyshare arrives; a
   bad seed locks with 'bad commitment' until heal; a ciphertext re-signed by
@@ -35,6 +40,24 @@ in several delivery orders.
 - Random writes, rekeys and a removal in random delivery orders converge:
   after heal the current members show the same rows and nothing locked,
   and a replica with the same ops and seeds shows the same state.
+- The safety rule a connection remembers is asked again after another
+  connection's write, a removal or a leave arriving by sync, another
+  member's rekey, and a rollback (then writes name the right epochs and a
+  removed member reads none of them); a rolled-back seed takes the
+  connection's write key with it (the next write under it stays locked).
+- bec_encrypt_group() midway: a write concurrent with the encrypt op stays
+  plaintext and applies everywhere, later ones are envelopes (both orders).
+- Scenario 7: a counter-removal that lost on seniority: a write under the
+  losing epoch is locked at the winner until a sync heals it; later writes
+  name only the winner's epoch; the loser reads its own epoch's write only.
+- Scenario 12: a stolen device key (a copy of the replica and key file)
+  reads nothing written after the device is re-enrolled.
+- bec_locked is the same set at every member after heal, non-empty too
+  (a re-signed ciphertext in the random runs); a removed member's own
+  concurrent rekey is named by no honest write; alters of an encrypted
+  table (a column added, one renamed) carry no name in clear.
+- docs/encryption.md has the guarantees, the limits and the threat model
+  table.
 - Secrets: the seeds (recovered here from a box with the member's own key)
   and the epoch keys are in no byte of the database file, and in no SQL
   value; a passphrase identity opens its boxes after bec_unlock.
@@ -298,6 +321,17 @@ def test_removed_rekey():
                 "C's rekey concurrent with its removal is invalid, never current: %r" % (row,))
         T.eq(current(x), [ea], "only A's epoch is current")
     T.eq(holds(c, ea), 0, "C lacks A's epoch")
+    # Honest writers never use C's epoch, although C holds its seed.
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)")
+    a.execute("INSERT INTO todos VALUES('a', 'by A')")
+    ship(a, d)
+    d.execute("INSERT INTO todos VALUES('d', 'by D')")
+    for x in (a, d):
+        T.eq(write_epochs(x), [ea], "a writer names A's epoch, not C's")
+    everyone(a, b, c, d)
+    T.eq(rows(b), [("a", "by A"), ("d", "by D")], "B reads both writes")
+    T.eq((rows(c), sorted(r for _, _, r in locked(c))), (None, ["no key"] * 3),
+         "C reads none of them: the schema and both writes are locked")
 
 
 def test_newcomer_history():
@@ -406,7 +440,8 @@ def sync_log(a, a_names_b, b, b_names_a, log):
         n += 1
 
 
-SECRETS = [b"todos", b"title", b"topsecret-key", b"classified-value"]
+SECRETS = [b"todos", b"title", b"topsecret-key", b"classified-value", b"hiddenfield",
+           b"renamedsecret", b"altered-value"]
 
 
 def test_relay_bytes():
@@ -424,12 +459,31 @@ def test_relay_bytes():
         sync_log(x, "r", r, n, log)
     for x in (a, b, c, d):
         T.eq(rows(x), [("topsecret-key", "classified-value")], "a member reads r1 via the relay")
+    # Alters are schema ops too: an added and a renamed column, and a
+    # write naming the added column.
+    a.execute("SELECT bec_alter('todos', 'ADD COLUMN hiddenfield TEXT')")
+    a.execute("SELECT bec_alter('todos', 'RENAME COLUMN title TO renamedsecret')")
+    sync_log(a, "r", r, "a", log)
+    sync_log(c, "r", r, "c", log)
+    c.execute("UPDATE todos SET hiddenfield='altered-value'")
+    sync_log(c, "r", r, "c", log)
+    for x, n in ((a, "a"), (b, "b"), (d, "d")):
+        sync_log(x, "r", r, n, log)
+    for x in (a, b, c, d):
+        T.eq(rows(x), [("topsecret-key", "classified-value", "altered-value")],
+             "a member reads the altered table via the relay")
+        T.eq(one(x, "SELECT group_concat(name) FROM pragma_table_info('todos')"),
+             "id,renamedsecret,hiddenfield", "and its columns")
     T.eq(rows(r), None, "the relay shows no table")
     T.eq(sorted(r.execute("SELECT kind, encrypted FROM bec_ops WHERE kind IN "
                           "('schema', 'write', 'encrypt')").fetchall()),
-         [("encrypt", 0), ("schema", 1), ("write", 1)], "bec_ops.encrypted")
-    T.eq(sorted(reason for _, _, reason in locked(r)), ["no key", "no key"],
-         "the relay lists the schema and the write as locked")
+         [("encrypt", 0)] + [("schema", 1)] * 3 + [("write", 1)] * 2, "bec_ops.encrypted")
+    T.eq(sorted(reason for _, _, reason in locked(r)), ["no key"] * 5,
+         "the relay lists the schema, alter and write ops as locked")
+    q = "SELECT hash, payload FROM bec_ops WHERE kind IN ('schema', 'write') ORDER BY hash"
+    T.eq(a.execute(q).fetchall(), r.execute(q).fetchall(),
+         "bec_ops.payload shows the ciphertext, at a member as at the relay")
+    T.check(all(p[0] == 0xE2 for _, p in a.execute(q)), "every one an envelope")
     T.eq(one(r, "SELECT count(*) FROM bec_ops"), one(a, "SELECT count(*) FROM bec_ops"),
          "the relay stores and forwards every op")
     bodies = [bb for (bb,) in r.execute("SELECT body FROM bec_ops")]
@@ -466,6 +520,14 @@ def test_removed_reader(reverse):
     T.eq(locked(a), [], "%s: nothing locked at A" % tag)
     for x in (a, b, c, d):
         T.eq(one(x, "SELECT bec_check()"), "ok", "%s: bec_check" % tag)
+    # bec_locked lists valid ops only: a relay lists every valid schema and
+    # write op (no key), not C's write concurrent with its removal.
+    r = R.joined(a, tag + "r")
+    ship(a, r, reverse=reverse)
+    valid = sorted(h for (h,) in a.execute("SELECT hash FROM bec_ops WHERE kind IN ('schema', "
+                                           "'write') AND valid"))
+    T.eq(len(valid), 4, "%s: the schema op and r1, r2, r3 are valid (r4 is not)" % tag)
+    T.eq([o for o, _, _ in locked(r)], valid, "%s: the relay lists exactly the valid ones" % tag)
 
 
 def test_concurrent_removals_data():
@@ -635,6 +697,11 @@ def test_random_convergence(seed):
         except sqlite3.Error as e:
             # A removed member may no longer write; nothing else may fail.
             T.check("not" in str(e) and i == 3, "%s step %d: %s" % (tag, step, e))
+    # B (an admin, a member throughout) re-signs a ciphertext: undecryptable.
+    everyone(reps[0], reps[1])
+    pay = one(reps[0], "SELECT payload FROM bec_ops WHERE kind='write' ORDER BY rowid LIMIT 1")
+    bad = becwire.make_op(key_of(reps[1]), "write", heads(reps[1]), pay, group(reps[1]))
+    ingest(reps[1], bad)
     for _ in range(3):
         everyone(*reps)
         for x in reps:
@@ -644,7 +711,8 @@ def test_random_convergence(seed):
     want = rows(reps[0])
     for j, x in enumerate(members):
         T.eq(rows(x), want, "%s: member %s shows the same rows" % (tag, names[j]))
-        T.eq(locked(x), [], "%s: member %s has nothing locked" % (tag, names[j]))
+        T.eq([(o, r) for o, _, r in locked(x)], [(becwire.op_id(bad).hex(), "undecryptable")],
+             "%s: member %s lists the same bec_locked set: the re-signed op" % (tag, names[j]))
         T.eq(one(x, "SELECT bec_check()"), "ok", "%s: bec_check" % tag)
     if removed:
         d = reps[3]
@@ -703,6 +771,53 @@ def test_split_view():
     for x in (a, b, c, d):
         T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after the heal")
 
+
+def test_split_view_nobody():
+    """A split view where no member gets the committed seed: a Byzantine
+    admin seals a seed to everyone that is not the one its epoch commits
+    to, and writes under it.  The write is locked with 'bad commitment' at
+    every member alike (no replica reads anything from it), heal cannot
+    repair it, and the next honest writer rotates past the epoch."""
+    a, b, c, d = with_table("sn")
+    ka, grp = key_of(a), group(a)
+    k, wrong = os.urandom(32), os.urandom(32)
+    seeds = {None: k}
+    for x in (a, b, c, d):
+        seeds[bytes.fromhex(pub(x))] = wrong
+    rk = becwire.make_op(ka, "rekey", heads(a), epoch_block(ka, grp, seeds), grp)
+    ingest(a, rk)
+    e = becwire.op_id(rk)
+    schema = bytes.fromhex(one(a, "SELECT hash FROM bec_ops WHERE kind='schema'"))
+    pt = becwire.write_payload([schema], [(0, [becwire.Text(b"k")], {1: becwire.Text(b"byzantine")}, 2)])
+    padded = pt + b"\x80" + bytes(256 - len(pt) % 256 - 1)
+    preds = sorted(heads(a))
+    kw = hashlib.blake2b(b"bec-e2ee-epoch-v1" + grp + e, digest_size=32, key=wrong).digest()
+    ad = (b"bec-e2ee-ad-v1" + grp + bytes([becwire.KIND["write"]]) + ka.pub + uvarint(len(preds))
+          + b"".join(preds) + uvarint(1) + e)
+    nonce = os.urandom(24)
+    w = becwire.make_op(ka, "write", preds, bytes([0xE2, 1]) + e + nonce + aead(kw, nonce, ad, padded), grp)
+    ingest(a, w)
+    for x in (b, c, d):
+        ship(a, x)
+    want = [(becwire.op_id(w).hex(), (e.hex(),), "bad commitment")]
+    for x in (a, b, c, d):
+        T.eq(holds(x, e.hex()), 0, "no member holds the epoch")
+        T.eq(locked(x), want, "the write is locked alike everywhere: bad commitment")
+        T.eq(rows(x), [], "and nobody reads it")
+    for x in (b, c, d):
+        one(x, "SELECT bec_heal()")
+    everyone(a, b, c, d)
+    for x in (a, b, c, d):
+        T.eq(holds(x, e.hex()), 0, "heal cannot give a seed nobody holds")
+    n = one(c, "SELECT count(*) FROM bec_ops WHERE kind='rekey'")
+    c.execute("INSERT INTO todos VALUES('honest', 'after')")
+    T.eq(one(c, "SELECT count(*) FROM bec_ops WHERE kind='rekey'"), n + 1,
+         "the next honest writer rotates (it lacks the current seed)")
+    everyone(a, b, c, d)
+    for x in (a, b, c, d):
+        T.eq(rows(x), [("honest", "after")], "every member reads the honest write")
+        T.eq(locked(x), want, "the same bec_locked set everywhere")
+        T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check")
 
 # --- relays, keys, acceptance --------------------------------------------------
 def test_relay_and_acceptance():
@@ -838,6 +953,221 @@ def test_add_keyshare_fails():
     T.eq(one(e, "SELECT bec_check()"), "ok", "bec_check at E")
 
 
+# --- the writer's safety rule, remembered per connection ---------------------------
+def write_epochs(db):
+    """The epochs (hex) the last write op of db names (its envelope)."""
+    p = one(db, "SELECT payload FROM bec_ops WHERE kind='write' ORDER BY rowid DESC LIMIT 1")
+    T.check(p[0] == 0xE2 and p[1] < 17, "an envelope")
+    return sorted(p[2 + 32 * i:34 + 32 * i].hex() for i in range(p[1]))
+
+
+def test_safety_rule_remembered():
+    """A connection remembers the epochs its safety rule approved while only
+    schema and write ops are stored; whatever could change them makes it ask
+    again.  Each case would write under a stale epoch (readable by a member
+    who is gone, or under an op that is no epoch: a failed statement) if the
+    remembered rule were kept."""
+    # Another connection's write: a second connection of A removes C.
+    a, b, c, d = with_table("sr1")
+    a.execute("INSERT INTO todos VALUES('r0', 'before')")
+    e0 = current(a)
+    T.eq(write_epochs(a), e0, "the first write names the current epoch")
+    a2 = connect(os.path.join(R.dir, "sr1a"))
+    a2.execute("SELECT bec_remove_member(?)", (pub(c),))
+    e1 = current(a2)
+    T.check(e1 != e0, "the other connection rotated")
+    a.execute("INSERT INTO todos VALUES('r1', 'after')")
+    T.eq(write_epochs(a), e1, "the next write names the new epoch")
+    a2.close()
+    everyone(a, b, c, d)
+    T.eq(rows(c), [("r0", "before")], "C does not read the write after its removal")
+    T.eq(rows(d), [("r0", "before"), ("r1", "after")], "D reads both")
+
+    # A removal arriving by sync (B removes C, with its rekey).
+    a, b, c, d = with_table("sr2")
+    a.execute("INSERT INTO todos VALUES('r0', 'before')")
+    b.execute("SELECT bec_remove_member(?)", (pub(c),))
+    eb = current(b)
+    sync(b, "a", a, "b")
+    a.execute("INSERT INTO todos VALUES('r1', 'after')")
+    T.eq(write_epochs(a), eb, "the write after the sync names B's epoch")
+    everyone(a, b, c, d)
+    T.eq(rows(c), [("r0", "before")], "the removed C does not read it")
+
+    # A member leaving (no rekey) by sync: the next write rotates.
+    a, b, c, d = with_table("sr3")
+    a.execute("INSERT INTO todos VALUES('r0', 'before')")
+    e0 = current(a)
+    c.execute("SELECT bec_remove_member(?)", (pub(c),))
+    sync(c, "a", a, "c")
+    n = one(a, "SELECT count(*) FROM bec_ops WHERE kind='rekey'")
+    a.execute("INSERT INTO todos VALUES('r1', 'after C left')")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='rekey'"), n + 1,
+         "the writer rotates after the leave arrived")
+    T.check(write_epochs(a) != e0 and write_epochs(a) == current(a), "and writes under it")
+    everyone(a, b, c, d)
+    T.eq(rows(c), [("r0", "before")], "the leaver does not read it")
+
+    # A key change: B's rekey arrives; the next write names it.
+    a, b, c, d = with_table("sr4")
+    a.execute("INSERT INTO todos VALUES('r0', 'x')")
+    ek = one(b, "SELECT bec_rekey()")
+    ship(b, a)
+    a.execute("INSERT INTO todos VALUES('r1', 'y')")
+    T.eq(write_epochs(a), [ek], "the write names the rekey's epoch")
+
+    # A rollback: in a rolled-back transaction A removed C (remove, rekey) and
+    # wrote under the new epoch; then two of B's write ops take those seqs.
+    a, b, c, d = with_table("sr5")
+    a.execute("INSERT INTO todos VALUES('r0', 'x')")
+    e0 = current(a)
+    a.execute("BEGIN")
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    a.execute("INSERT INTO todos VALUES('gone', 'rolled back')")
+    a.execute("ROLLBACK")
+    T.eq(current(a), e0, "the rollback restores the epoch")
+    b.execute("INSERT INTO todos VALUES('b1', 'by B')")
+    b.execute("INSERT INTO todos VALUES('b2', 'by B')")
+    ship(b, a)
+    a.execute("INSERT INTO todos VALUES('r1', 'after the rollback')")
+    T.eq(write_epochs(a), e0, "the write names the epoch that is current")
+    everyone(a, b, c, d)
+    for x in (a, b, c, d):
+        T.eq(rows(x), [("b1", "by B"), ("b2", "by B"), ("r0", "x"),
+                       ("r1", "after the rollback")], "every member reads every row")
+        T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check")
+
+    # A rollback of a learned seed: the connection's write key goes with it
+    # (E, added concurrently with B's rekey, is healed inside a transaction
+    # that is rolled back; B's next write under that epoch stays locked).
+    a, b, c, d = with_table("sr6")
+    e = R.joined(a, "sr6e")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    b.execute("SELECT bec_rekey()")
+    b.execute("INSERT INTO todos VALUES('n1', 'under B')")
+    for x in (a, b):
+        ship(x, e)
+    T.eq(rows(e), [], "E cannot read B's write yet")
+    ship(b, a)
+    T.check(one(a, "SELECT bec_heal()") >= 1, "A heals E")
+    share = one(a, "SELECT body FROM bec_ops WHERE kind='keyshare' ORDER BY rowid DESC LIMIT 1")
+    e.execute("BEGIN")
+    ingest(e, share)
+    T.eq(rows(e), [("n1", "under B")], "the keyshare unlocks the write")
+    e.execute("ROLLBACK")
+    b.execute("INSERT INTO todos VALUES('n2', 'later')")
+    ship(b, e)
+    T.eq((rows(e), sorted(r for _, _, r in locked(e))), ([], ["no key"] * 2),
+         "after the rollback E has both writes locked")
+    ship(a, e)
+    T.eq(rows(e), [("n1", "under B"), ("n2", "later")], "the keyshare again")
+    T.eq((locked(e), one(e, "SELECT bec_check()")), ([], "ok"), "nothing locked")
+
+def test_encrypt_midway():
+    """bec_encrypt_group() encrypts from its op onwards: table ops with it in
+    their causal past carry the envelope; a write concurrent with it stays
+    plaintext and is applied everywhere alike (the rule is a function of the
+    op's past), in both delivery orders."""
+    for rev in (False, True):
+        tag = "em%d" % rev
+        a, b, c, d = group_of_four(tag, encrypted=False)
+        a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)")
+        for x in (b, c, d):
+            ship(a, x)
+        c.execute("INSERT INTO todos VALUES('w1', 'before')")
+        ship(c, a)
+        e = one(a, "SELECT bec_encrypt_group()")
+        T.eq(one(a, "SELECT author FROM bec_epochs WHERE epoch=?", e), pub(a),
+             "bec_epochs names the epoch's author")
+        a.execute("INSERT INTO todos VALUES('w2', 'encrypted')")
+        c.execute("INSERT INTO todos VALUES('w3', 'concurrent')")
+        for x in (a, b, c, d):
+            for y in (a, b, c, d):
+                if x is not y:
+                    ship(x, y, reverse=rev)
+        c.execute("INSERT INTO todos VALUES('w4', 'after')")
+        everyone(a, b, c, d)
+        want = [("w1", "before"), ("w2", "encrypted"), ("w3", "concurrent"), ("w4", "after")]
+        flags = [f for (f,) in c.execute("SELECT encrypted FROM bec_ops WHERE kind='write' ORDER BY depth")]
+        T.eq(sorted(flags), [0, 0, 1, 1], "%s: two plaintext writes, two envelopes" % tag)
+        for x in (a, b, c, d):
+            T.eq(rows(x), want, "%s: every replica shows every row" % tag)
+            T.eq(locked(x), [], "%s: nothing locked" % tag)
+            T.eq(one(x, "SELECT bec_check()"), "ok", "%s: bec_check" % tag)
+        T.eq(one(c, "SELECT encrypted FROM bec_ops WHERE kind='write' ORDER BY rowid DESC LIMIT 1"), 1,
+             "%s: C's write after it saw the encrypt op is encrypted" % tag)
+
+def test_lost_counter_removal():
+    """Scenario 7: A removes B || B removes A; B loses on seniority.  D,
+    having seen only B's ops, writes w under B's epoch.  A has w locked (no
+    key) until D heals it in a sync; then A reads w.  Later writes name only
+    A's epoch: B reads w (its own losing rotation, the honest limit), never
+    what follows."""
+    a, b, c, d = with_table("s7")
+    a.execute("SELECT bec_remove_member(?)", (pub(b),))
+    ea = current(a)
+    b.execute("SELECT bec_remove_member(?)", (pub(a),))
+    eb = current(b)
+    ship(b, d)
+    d.execute("INSERT INTO todos VALUES('w', 'under B')")
+    T.eq(write_epochs(d), eb, "D writes under B's epoch")
+    for x in (b, d):
+        ship(x, a)
+    T.eq((rows(a), [r for _, _, r in locked(a)]), ([], ["no key"]),
+         "A has w locked: it lacks B's epoch")
+    sync(d, "a", a, "d")
+    T.eq(rows(a), [("w", "under B")], "D's sync heals A, which reads w")
+    everyone(a, b, c, d)
+    for x in (a, c, d):
+        T.eq(current(x), ea, "only A's epoch is current (B's lost)")
+    c.execute("INSERT INTO todos VALUES('later', 'after the outcome')")
+    T.eq(write_epochs(c), ea, "a later write names only A's epoch")
+    everyone(a, b, c, d)
+    for x in (a, c, d):
+        T.eq(rows(x), [("later", "after the outcome"), ("w", "under B")], "members read both")
+        T.eq(locked(x), [], "nothing locked at a member")
+    T.eq(rows(b), [("w", "under B")], "B reads w (its losing rotation), not the later write")
+    T.eq([r for _, _, r in locked(b)], ["no key"], "the later write is locked at B")
+
+
+def test_reenrolled_device():
+    """Scenario 12: C's device key is stolen (a copy of C's replica and key
+    file); C is re-enrolled (A adds a new key, removes the old one): the
+    thief, holding every op, reads nothing written under the new epoch."""
+    a, b, c, d = with_table("s12")
+    c.execute("INSERT INTO todos VALUES('old', 'before the theft')")
+    ship(c, a)
+    thief = R.clone(c, "s12thief")
+    c2 = R.joined(a, "s12c2")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(c2),))
+    a.execute("SELECT bec_remove_member(?)", (pub(c),))
+    a.execute("INSERT INTO todos VALUES('new', 'after re-enrolment')")
+    for x in (b, d, c2, thief):
+        ship(a, x)
+    T.eq(rows(c2), [("new", "after re-enrolment"), ("old", "before the theft")],
+         "the re-enrolled device reads everything")
+    T.eq(rows(thief), [("old", "before the theft")], "the thief reads only the old row")
+    T.eq([r for _, _, r in locked(thief)], ["no key"], "the new write is locked for the thief")
+
+
+def test_docs_threat_model():
+    """docs/encryption.md tells users the guarantees, the honest limits and
+    the threat model table (one row per adversary of E2EE.md section 13)."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs",
+                           "encryption.md")) as f:
+        doc = f.read()
+    for h in ("## Guarantees", "## Limits (honest)", "## Threat model"):
+        T.check(h in doc, "docs/encryption.md has %r" % h)
+    table = doc.split("## Threat model", 1)[-1].split("\n## ", 1)[0]
+    T.check("| adversary | learns | does not learn |" in table, "the threat model is a table")
+    for row in ("| relay, sync server, or eavesdropper", "| removed member",
+                "| device key stolen before the removal", "| device key stolen after the removal",
+                "| malicious current member"):
+        T.check(("\n" + row) in table, "the table has the row %r" % row)
+    for word in ("No forward secrecy", "plaintext rows", "Membership ops stay in clear"):
+        T.check(word in doc, "the limits say %r" % word)
+
+
 test_create_and_encrypt()
 test_admin_only()
 test_removal(False)
@@ -849,6 +1179,7 @@ test_newcomer_history()
 test_heal()
 test_heal_by_sync()
 test_split_view()
+test_split_view_nobody()
 test_relay_and_acceptance()
 test_secrets()
 test_relay_bytes()
@@ -864,5 +1195,10 @@ test_plaintext_refused()
 for seed in (1, 2, 3):
     test_random_convergence(seed)
 test_add_keyshare_fails()
+test_safety_rule_remembered()
+test_encrypt_midway()
+test_lost_counter_removal()
+test_reenrolled_device()
+test_docs_threat_model()
 R.cleanup()
 T.done()

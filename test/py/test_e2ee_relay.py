@@ -18,6 +18,9 @@ its key is pinned (--relay-key, or "relay-key" in run's config).
   a plaintext write in the encrypted group, an envelope naming an op that is
   not an epoch, an epoch block that does not parse; nothing is stored.
 - The relay serves only current members: a stranger is refused by it.
+- becsync heals: a newcomer added while another admin rotated gets that
+  epoch from the keyshare the admin's becsync session signed (no bec_heal
+  call), and reads the admin's row.
 - bec_sync_peer_allowed(peer, pin): the pin is allowed in an encrypted group
   and an error in a plaintext one; becsync --relay-key on a plaintext group
   exits 1 with the reason before any session; the run config's relay-key
@@ -240,9 +243,40 @@ def test_pin_rules(a, r):
     T.check("not a member" not in log.read(), "no refusal in run's log")
 
 
+def test_heal_through_becsync():
+    """becsync heals as SQL sync does (bec_sync_apply runs heal): E, added by
+    A while B rotated, lacks B's epoch; B's next becsync session with the
+    relay hands it a keyshare, and E, syncing only with the relay, then
+    reads B's row.  Nobody calls bec_heal()."""
+    a = connect(R.path("ha"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')")
+    b, e, r = (R.joined(a, n) for n in ("hb", "he", "hr"))
+    a.execute("SELECT bec_add_member(?, 'admin')", (pub(b),))
+    a.execute("CREATE VIRTUAL TABLE zebratable USING bec(okapi TEXT PRIMARY KEY, giraffecol TEXT)")
+    port = serve("hr")
+    rk = pub(r)
+    T.eq(sync("ha", port, "--relay-key", rk)[0], 0, "A pushes the group to the relay")
+    T.eq(sync("hb", port, "--relay-key", rk)[0], 0, "B pulls it")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    eb = one(b, "SELECT bec_rekey()")
+    b.execute("INSERT INTO zebratable VALUES('healed-key', 'after the rotation')")
+    T.eq(sync("ha", port, "--relay-key", rk)[0], 0, "A pushes the add")
+    T.eq(sync("hb", port, "--relay-key", rk)[0], 0, "B pushes its rotation, pulls the add")
+    T.eq(sync("hb", port, "--relay-key", rk)[0], 0, "B pushes what its sync healed")
+    T.eq(sync("he", port, "--relay-key", rk)[0], 0, "E syncs with the relay")
+    T.eq(one(e, "SELECT i_hold FROM bec_epochs WHERE epoch=?", eb), 1,
+         "E holds B's epoch")
+    T.check(one(e, "SELECT count(*) FROM bec_ops WHERE kind='keyshare' AND author=?", pub(b)) >= 1,
+            "from a keyshare B's becsync session signed")
+    T.eq(rows(e), [("healed-key", "after the rotation")], "E reads B's row")
+    T.eq(one(e, "SELECT count(*) FROM bec_locked"), 0, "nothing locked at E")
+
+
 try:
     a, b, r = test_members_through_relay()
     test_pin_rules(a, r)
+    test_heal_through_becsync()
 finally:
     for p in procs:
         if p.poll() is None:

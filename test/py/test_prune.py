@@ -288,6 +288,43 @@ def test_later_checkpoint():
     T.eq(rows(a), rows(u), "later writes merge alike")
 
 
+def test_pruned_list_of_held_ops():
+    """A pruned replica's reply names bodies its peer lacked when the
+    session began; if the peer received them from a full replica meanwhile
+    (sessions interleave), the list names nothing it lacks: the session goes
+    on, no error (bytesim found this)."""
+    a, b, m, k = build_history()
+    for src in (b, m):
+        ship(src, a)
+    u = R.clone(a, "h_u.db")
+    T.check(one(a, "SELECT bec_prune()") > 0, "a pruned")
+    c = R.joined(a, "h_c.db")
+    offer = one(c, "SELECT bec_sync_offer('p')")
+    reply = one(a, "SELECT bec_sync_apply('c', ?)", offer)
+    T.check(reply is not None and reply[1] & 0x80,
+            "the pruned replica's reply carries a PRUNED list")
+    T.eq(sync(c, "u", u, "c"), None, "meanwhile c syncs with the unpruned replica")
+    T.eq(one(c, "SELECT count(*) FROM bec_ops WHERE payload IS NULL"), 0,
+         "c now holds every body")
+    err = None
+    try:
+        msg = one(c, "SELECT bec_sync_apply('p', ?)", reply)
+        for _ in range(100):
+            if not msg:
+                break
+            msg = one(a, "SELECT bec_sync_apply('c', ?)", msg)
+            if not msg:
+                break
+            msg = one(c, "SELECT bec_sync_apply('p', ?)", msg)
+    except Exception as e:          # sqlite3.Error
+        err = str(e)
+    T.eq(err, None, "the list of bodies c already holds is no error")
+    T.eq(one(c, "SELECT last_error FROM bec_peers WHERE peer='p'"), None,
+         "bec_peers.last_error stays empty")
+    T.eq(rows(c), rows(a), "c and the pruned replica agree")
+    T.eq(one(c, "SELECT bec_check()"), "ok", "bec_check on c")
+
+
 def test_hostile_pruned_list():
     """A PRUNED flag with an empty list is malformed, refused."""
     a = R.origin("x_a.db")
@@ -369,6 +406,7 @@ test_alters_and_the_base()
 test_converge()
 test_sync_three()
 test_later_checkpoint()
+test_pruned_list_of_held_ops()
 test_hostile_pruned_list()
 R.cleanup()
 T.done()

@@ -47,6 +47,23 @@ scratch derives the same state; and the valid flags and members agree with
 the reference model of the membership rules (test/membership/refmodel.py)
 when the DAG is small enough for it.
 
+Checkpoints (--checkpoints, issue 17; docs/compaction.md): at a third and
+at two thirds of the run (Sim.ckpt_round), after a fault-free honest sync,
+an honest admin signs a checkpoint and a Byzantine member signs an attest
+of it with a false digest (the lying attester).  The honest replicas sync
+(they attest and dispute by themselves) until it seals (k admins of the
+cut); then 1-3 of them prune (bec_prune), and, after the first seal, B0
+signs a removal of an honest writer of the cut, backdated on its early
+snapshot, which every honest replica ingests: no row and no validity of an
+op in the sealed cut may change.  The second checkpoint's cut holds the
+first (nested); the pruned replicas prune again below it.  The end also
+checks: the checkpoints (digest, attestations, sealed, k) agree on every
+honest replica, pruned or not, and on the fresh one; every lie is listed
+in bec_disputes, verified, on every replica that did not prune, and some
+honest member signed a dispute op naming it; pruned replicas converge with
+the others and check ok.  The reference model (which knows no sealing) is
+skipped once a checkpoint is sealed.
+
 Encrypted groups (--encrypted, issue 15): H0 makes the group with
 bec_create_group('encrypted'), so every schema and write op is an envelope,
 removals rotate the key, adds hand it on and syncs heal.  Then all honest
@@ -185,7 +202,22 @@ def snapshot(db, encrypted=False):
         except sqlite3.Error as e:
             s["tables"][t] = "error: %s" % e
     s["conflicts"] = sorted(db.execute("SELECT * FROM bec_conflicts"), key=repr)
+    s["checkpoints"] = sorted(db.execute(
+        "SELECT checkpoint, digest, attestations, sealed, k FROM bec_checkpoints"))
     return s
+
+
+def past_of(db, h):
+    """The hashes (hex) of the causal past of op h, without h: its cut."""
+    import json
+    deps = {x: json.loads(d) for x, d in db.execute("SELECT hash, deps FROM bec_ops")}
+    seen, todo = set(), list(deps.get(h, []))
+    while todo:
+        x = todo.pop()
+        if x not in seen:
+            seen.add(x)
+            todo.extend(deps.get(x, []))
+    return seen
 
 
 def describe_diff(a, b):
@@ -211,12 +243,18 @@ def describe_diff(a, b):
 # The simulation.
 
 class Sim:
-    def __init__(self, seed, n_honest=6, n_byz=3, steps=None, verbose=False, root=False, encrypted=False):
+    def __init__(self, seed, n_honest=6, n_byz=3, steps=None, verbose=False, root=False, encrypted=False,
+                 checkpoints=False):
         self.seed = seed
         self.root = root       # run root_phase (a threshold root) after set-up
         self.encrypted = encrypted
-        self.rng = random.Random(seed + (1000003 if root else 0))
-        reseed_sodium(seed + (1000003 if root else 0))
+        self.checkpoints = checkpoints   # ckpt_round twice (issue 17)
+        salt = (1000003 if root else 0) + (2000003 if checkpoints else 0)
+        self.rng = random.Random(seed + salt)
+        reseed_sodium(seed + salt)
+        self.ckpts = []        # checkpoint hashes signed (hex)
+        self.lies = {}         # lying attest hash (hex) -> its checkpoint
+        self.pruned = set()    # names of the honest replicas that pruned
         self.verbose = verbose
         self.n_honest = n_honest
         self.n_byz = n_byz
@@ -919,6 +957,151 @@ class Sim:
         self.root_target = hs[0].pub
         self.count("root.removal")
 
+    # -- checkpoints (docs/compaction.md) ---------------------------------
+    def role_of(self, r):
+        return r.q("SELECT role FROM bec_members WHERE pubkey=?", r.pub)
+
+    def ckpt_round(self, j):
+        """Round j (0, 1): a fault-free honest sync; an honest admin signs a
+        checkpoint; a Byzantine member attests it falsely; honest syncs
+        until it seals; some honest replicas prune; after the first seal a
+        backdated removal that must change nothing behind the checkpoint."""
+        rng = self.rng
+        hs = self.honest_reps()
+        self.all_sync(hs)
+        admins = [r for r in hs if self.role_of(r) == "admin"]
+        if not admins:
+            self.count("ckpt.no_admin")
+            return
+        r = rng.choice(admins)
+        try:
+            k = r.q("SELECT bec_checkpoint()")
+        except sqlite3.Error as e:
+            self.err(e, "bec_checkpoint on %s" % r.name)
+            self.count("ckpt.refused")
+            return
+        self.ckpts.append(k)
+        self.count("ckpt.signed")
+        self.log(r.name, "signs checkpoint", k[:12], "round", j)
+        # The lying attester: a Byzantine member signs an attest of K with a
+        # digest that is not K's (preds: K, which the attest must descend
+        # from), and hands it to one honest replica.
+        b = rng.choice(self.byz)
+        lie = make_op(b.key, "attest", [bytes.fromhex(k)],
+                      b"\x01" + bytes.fromhex(k) + bytes(rng.randrange(256) for _ in range(32)), self.group)
+        v = rng.choice(hs)
+        try:
+            v.q("SELECT bec_ingest(?)", lie)
+            self.lies[op_id(lie).hex()] = k
+            self.count("ckpt.lie")
+        except sqlite3.Error as e:
+            self.err(e, "the lying attest on %s" % v.name)
+        # Honest replicas attest (and dispute) after each sync they apply.
+        for _ in range(3):
+            self.all_sync(hs)
+            if all(x.q("SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k) for x in hs):
+                break
+        sealed = [x.name for x in hs if x.q("SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k)]
+        if len(sealed) < len(hs):
+            self.log("checkpoint", k[:12], "sealed on", sealed, "of", len(hs))
+            self.count("ckpt.unsealed")
+            return
+        self.count("ckpt.sealed")
+        # Pruning: 1-3 honest replicas (never the last, which the fresh
+        # replica syncs from); the ones that pruned before prune again.
+        pool = [x for x in hs[:-1] if x.name not in self.pruned]
+        chosen = rng.sample(pool, min(len(pool), rng.randint(1, 3))) + [x for x in hs if x.name in self.pruned]
+        if os.environ.get("BEC_SIM_NO_PRUNE") == "1":     # to tell sealing's bugs from pruning's
+            chosen = []
+        for x in chosen:
+            try:
+                n = x.q("SELECT bec_prune()")
+                self.pruned.add(x.name)
+                self.count("ckpt.pruned_bodies", n)
+                self.count("ckpt.prune")
+                self.log(x.name, "prunes", n, "bodies below", k[:12])
+            except sqlite3.Error as e:
+                self.err(e, "bec_prune on %s" % x.name)
+                self.count("ckpt.prune_refused")
+        if j == 0:
+            self.backdated_removal(k)
+
+    def backdated_removal(self, k):
+        """B0, an admin when its early snapshot was taken, signs there a
+        removal of an honest key that wrote in K's cut.  Every honest
+        replica holds the same ops (the round synced them), all of them in
+        the cut but the checkpoint's attests and disputes, so every row
+        shown is behind the checkpoint: none may change, nor the validity
+        of any op of the cut."""
+        rng = self.rng
+        hs = self.honest_reps()
+        b = self.byz[0]
+        if b.snap is None:
+            return
+        writers = {a for (a,) in hs[0].db.execute(
+            "SELECT DISTINCT author FROM bec_ops WHERE kind='write' AND valid")}
+        targets = [r for r in hs if r.pub in writers]
+        if not targets:
+            return
+        t = rng.choice(targets)
+        f = self.fork(b, b.snap)
+        before = hset(f.db)
+        try:
+            f.q("SELECT bec_remove_member(?)", t.pub)
+        except sqlite3.Error as e:
+            self.err(e, "backdated removal")
+            f.db.close()
+            return
+        new = [body for _, body in self.new_ops(before, f.db)]
+        f.db.close()
+        self.log(b.name, "backdates a removal of", t.name, "below", k[:12])
+        cut = past_of(hs[0].db, k)
+        for r in hs:
+            cut_valid = sorted((h, v) for h, v in r.db.execute("SELECT hash, valid FROM bec_ops") if h in cut)
+            tables = snapshot(r.db)["tables"]
+            for body in new:
+                try:
+                    r.q("SELECT bec_ingest(?)", body)
+                except sqlite3.Error as e:
+                    self.err(e, "backdated removal on %s" % r.name)
+            if snapshot(r.db)["tables"] != tables:
+                self.fail("%s: a removal backdated below sealed checkpoint %s changed rows" % (r.name, k[:12]))
+            got = dict(r.db.execute("SELECT hash, valid FROM bec_ops"))
+            changed = [h[:12] for h, v in cut_valid if got.get(h) != v]
+            if changed:
+                self.fail("%s: a removal backdated below sealed checkpoint %s changed the validity of %r"
+                          % (r.name, k[:12], changed[:4]))
+            if r.q("SELECT count(*) FROM bec_ops WHERE hash=?", op_id(new[-1]).hex()) != 1:
+                self.fail("%s did not store the backdated removal" % r.name)
+        self.count("ckpt.backdated")
+        if hs[0].q("SELECT valid FROM bec_ops WHERE hash=?", op_id(new[-1]).hex()):
+            self.count("ckpt.backdated.valid")
+        if hs[0].q("SELECT count(*) FROM bec_ops WHERE author=? AND kind='write' AND valid", t.pub):
+            self.count("ckpt.backdated.writes_kept")
+
+    def check_checkpoints(self, hs):
+        """Every lie listed, verified, on every replica that did not prune
+        (a pruned one cannot recompute a cut below its prune point), and
+        disputed by some honest member."""
+        for lie, k in sorted(self.lies.items()):
+            disputed = False
+            for r in hs:
+                rows_ = r.db.execute("SELECT verified, disputer FROM bec_disputes WHERE attestation=?",
+                                     (lie,)).fetchall()
+                if not rows_:
+                    self.fail("%s does not list the lying attestation %s of %s" % (r.name, lie[:12], k[:12]))
+                    continue
+                disputed = disputed or any(d is not None for _, d in rows_)
+                if r.name not in self.pruned and not all(v == 1 for v, _ in rows_):
+                    self.fail("%s: the dispute of lie %s is not verified: %r" % (r.name, lie[:12], rows_))
+            if disputed:
+                self.count("ckpt.disputed")
+            else:
+                self.fail("no honest member signed a dispute of the lie %s" % lie[:12])
+        for r in hs:
+            if r.name in self.pruned and not r.q("SELECT count(*) FROM bec_ops WHERE payload IS NULL"):
+                self.fail("%s pruned and holds every body" % r.name)
+
     # -- the run ----------------------------------------------------------
     def step(self):
         rng = self.rng
@@ -957,12 +1140,28 @@ class Sim:
                     res = self.session(a, b, faults=False)
                     if res != "done":
                         self.fail("final sync %s -> %s ended with %s: %s" % (a.name, b.name, res, self.last_error))
-                    elif heads(a.db) != heads(b.db):
+                    elif heads(a.db) != heads(b.db) and not self.late_claims(a, b):
                         self.fail("session %s -> %s ended 'done' with different heads: %d vs %d heads"
                                   % (a.name, b.name, len(heads(a.db)), len(heads(b.db))))
             if len({tuple(heads(r.db)) for r in hs}) == 1:
                 break
         self.check(hs)
+
+    def late_claims(self, a, b):
+        """A session can end with one side holding attests or disputes it
+        signed after applying the last message (sync signs them once the
+        reply is built: they travel in the next session).  True if that is
+        all that differs."""
+        if not self.checkpoints:
+            return False
+        for x, y in ((a, b), (b, a)):
+            extra = hset(x.db) - hset(y.db)
+            for h in extra:
+                kind, author = x.db.execute("SELECT kind, author FROM bec_ops WHERE hash=?", (h,)).fetchone()
+                if kind not in ("attest", "dispute") or author != x.pub:
+                    return False
+        self.count("ckpt.late_claims")
+        return True
 
     def check_encrypted(self, hs, snaps):
         """Same ops, heads, members and membership validity everywhere; the
@@ -1021,6 +1220,8 @@ class Sim:
                 self.fail("%s stores an op that must fail acceptance: %s %s" % (r.name, h[:16], self.bad[h]))
             for h in sorted(self.must - stored):
                 self.fail("%s lacks an op sent after a broken copy of it: %s" % (r.name, h[:16]))
+        if self.checkpoints:
+            self.check_checkpoints(hs)
         # A fresh replica, synced from scratch, derives the same state.
         fresh = Rep("F", True)
         fresh.q("SELECT bec_keygen()")
@@ -1066,13 +1267,15 @@ class Sim:
             why = dict(hs[0].db.execute("SELECT hash, reason FROM bec_ops"))
             ops = [o[:6] + (not (why[o[0]] or "").startswith("membership:"),) for o in ops]
         self.stats["ops"] = len(ops)
-        if not self.root and len(ops) <= int(os.environ.get("BEC_SIM_MODEL_MAX", "400")):
+        sealed = hs[0].q("SELECT count(*) FROM bec_checkpoints WHERE sealed")
+        if not self.root and not sealed and len(ops) <= int(os.environ.get("BEC_SIM_MODEL_MAX", "400")):
             import json
             import refmodel
             # The model knows the kinds of MEMBERSHIP.md; the encryption
             # kinds are judged like one of them (encrypt needs an admin
             # like a schema op; rekey and keyshare a member like app).
-            as_kind = {"encrypt": "schema", "rekey": "app", "keyshare": "app"}
+            as_kind = {"encrypt": "schema", "rekey": "app", "keyshare": "app",
+                       "checkpoint": "schema", "config": "schema", "attest": "app", "dispute": "app"}
             ops = [(h, a, as_kind.get(k, k)) + tuple(o) for h, a, k, *o in ops]
             model = refmodel.evaluate([{"id": h, "author": a, "kind": k,
                                         "target": t if k in ("add", "remove") else None,
@@ -1098,6 +1301,8 @@ class Sim:
             if self.root:
                 self.root_phase()
             for i in range(self.steps):
+                if self.checkpoints and i in (self.steps // 3, 2 * self.steps // 3):
+                    self.ckpt_round(0 if i == self.steps // 3 else 1)
                 self.step()
             self.finish()
         except Exception as e:       # a harness error is a failure too
@@ -1117,20 +1322,21 @@ class Sim:
         return self.stats.get("digest")
 
 
-def replay_command(seed, encrypted=False):
+def replay_command(seed, encrypted=False, checkpoints=False):
     ext = os.environ.get("BEC_EXT", os.path.join(ROOT, "build", "bec"))
     pre = os.environ.get("LD_PRELOAD", "")
     env = ("LD_PRELOAD=%s " % pre if pre else "") + "BEC_EXT=%s " % ext
-    return "%s/usr/bin/python3 %s --seed %d -v%s" % (env, os.path.join("test", "sim", "bytesim.py"), seed,
-                                                     " --encrypted" if encrypted else "")
+    return "%s/usr/bin/python3 %s --seed %d -v%s%s" % (env, os.path.join("test", "sim", "bytesim.py"), seed,
+                                                       " --encrypted" if encrypted else "",
+                                                       " --checkpoints" if checkpoints else "")
 
 
 def replay_root_command(seed):
     return replay_command(seed) + " --root"
 
 
-def run_seed(seed, verbose=False, root=False, encrypted=False):
-    sim = Sim(seed, verbose=verbose, root=root, encrypted=encrypted)
+def run_seed(seed, verbose=False, root=False, encrypted=False, checkpoints=False):
+    sim = Sim(seed, verbose=verbose, root=root, encrypted=encrypted, checkpoints=checkpoints)
     fails = sim.run()
     return sim, fails
 
@@ -1145,6 +1351,8 @@ def main(argv):
     ap.add_argument("--progress", action="store_true", help="one updating progress line")
     ap.add_argument("--list", action="store_true", help="one line per seed (test/soak.sh)")
     ap.add_argument("--encrypted", action="store_true", help="an encrypted group (issue 15)")
+    ap.add_argument("--checkpoints", action="store_true",
+                    help="checkpoints, a lying attester, pruning (issue 17; Sim.ckpt_round)")
     a = ap.parse_args(argv)
     if a.seed is not None:
         seeds = [a.seed]
@@ -1155,7 +1363,7 @@ def main(argv):
     t0 = time.time()
     total = {}
     for n, s in enumerate(seeds, 1):
-        sim, fails = run_seed(s, a.v, a.root, a.encrypted)
+        sim, fails = run_seed(s, a.v, a.root, a.encrypted, a.checkpoints)
         for k, v in sim.stats.items():
             if k not in ("seconds", "digest"):
                 total[k] = total.get(k, 0) + v
@@ -1167,7 +1375,8 @@ def main(argv):
             nfail += 1
             for f in fails:
                 print("FAIL seed %d: %s" % (s, f), flush=True)
-            print("  replay: %s" % (replay_root_command(s) if a.root else replay_command(s, a.encrypted)),
+            print("  replay: %s" % (replay_root_command(s) if a.root
+                                    else replay_command(s, a.encrypted, a.checkpoints)),
                   flush=True)
         if a.list:
             print("seed %d %s %d ops %.2fs" % (s, "FAILED" if fails else "ok", sim.stats.get("ops", 0),

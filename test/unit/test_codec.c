@@ -474,6 +474,47 @@ static void test_hex(void){
   CHECK(strcmp(z, "00ab0ff0")==0);
 }
 
+/* A COUNTER's sum is exact and clamped once; a step is a cell of a write
+** payload only (docs/tables.md, "Payloads"). */
+static void test_counter_values(void){
+  static const i64 aOrder[3][8] = {
+    { 1, 1, 1, 1, -1, -1, -1, -1 }, { 1, -1, 1, -1, 1, -1, 1, -1 },
+    { -1, -1, -1, -1, 1, 1, 1, 1 } };
+  BecSum sum;
+  BecValue v, w;
+  BecBuf b;
+  BecReader rd;
+  int i, k, rc = SQLITE_OK;
+  for(k=0; k<3; k++){
+    memset(&sum, 0, sizeof(sum));
+    for(i=0; i<8; i++) bec_sum_add(&sum, aOrder[k][i]*((i64)1<<62));
+    CHECK(bec_sum_clamp(&sum)==0);
+  }
+  memset(&sum, 0, sizeof(sum));
+  for(i=0; i<4; i++) bec_sum_add(&sum, (i64)1<<62);
+  CHECK(bec_sum_clamp(&sum)==BEC_I64_MAX);
+  memset(&sum, 0, sizeof(sum));
+  for(i=0; i<4; i++) bec_sum_add(&sum, -((i64)1<<62));
+  CHECK(bec_sum_clamp(&sum)==BEC_I64_MIN);
+  memset(&sum, 0, sizeof(sum));
+  bec_sum_add(&sum, BEC_I64_MIN);
+  CHECK(bec_sum_clamp(&sum)==BEC_I64_MIN);
+  bec_sum_add(&sum, -1);
+  CHECK(bec_sum_clamp(&sum)==BEC_I64_MIN);
+  bec_sum_add(&sum, 1);
+  CHECK(bec_sum_clamp(&sum)==BEC_I64_MIN);
+  /* a step encodes as tag 5; a plain value decoder refuses it */
+  memset(&b, 0, sizeof(b));
+  memset(&v, 0, sizeof(v));
+  v.eType = BEC_VAL_STEP;
+  v.i = -7;
+  bec_value_put(&b, &v, &rc);
+  CHECK(rc==SQLITE_OK && b.n==2 && b.a[0]==BEC_VAL_STEP && b.a[1]==13);
+  rd.a = b.a; rd.n = b.n; rd.i = 0;
+  CHECK(bec_value_decode(&rd, &w)==BEC_MALFORMED);
+  bec_buf_free(&b);
+}
+
 int main(void){
   CHECK(bec_crypto_init()==SQLITE_OK);
   test_golden();        /* first: fixes the key and group the others use */
@@ -482,5 +523,6 @@ int main(void){
   test_header();
   test_varints();
   test_hex();
+  test_counter_values();
   return bt_done();
 }

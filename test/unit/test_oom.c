@@ -385,6 +385,21 @@ int main(void){
              "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT)",
              "INSERT INTO t VALUES(1, 'one'), (2, 'two')", 3);
 
+  /* Counters: a step on rows with stored steps (apply_counter_fast) and a
+  ** reset (the general merge: the row's members are read). */
+  each_fault("counter steps",
+             "SELECT bec_keygen(); SELECT bec_create_group();"
+             "CREATE VIRTUAL TABLE c USING bec(id INTEGER PRIMARY KEY, n COUNTER);"
+             "INSERT INTO c VALUES(1, 10), (2, 20);"
+             "UPDATE c SET n = n + 1",
+             "UPDATE c SET n = n + 2", 5);
+  each_fault("counter reset",
+             "SELECT bec_keygen(); SELECT bec_create_group();"
+             "CREATE VIRTUAL TABLE c USING bec(id INTEGER PRIMARY KEY, n COUNTER);"
+             "INSERT INTO c VALUES(1, 10), (2, 20);"
+             "UPDATE c SET n = n + 1",
+             "INSERT OR REPLACE INTO c VALUES(1, 0), (3, 3)", 5);
+
   /* bec_check itself: it snapshots every table, rebuilds it from the ops
   ** and compares; a fault anywhere in it is a clean error, never a crash
   ** (a write failing with SQLITE_NOMEM after its temporary tables were
