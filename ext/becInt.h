@@ -513,6 +513,8 @@ struct BecCtx {
   int bNeedRecovery;               /* a savepoint could not be closed */
   int nAccepting;                  /* depth of bec_dag_accept calls */
   int bGraphChecked;               /* pGraph checked in this acceptance */
+  int bGraphStale;                 /* an id read failed (bec_graph_id_cmp):
+                                   ** reload pGraph at the next get */
   int bGroupKnown;                 /* aGroupId holds the group id */
   u8 aGroupId[BEC_HASH_BYTES];
   /* Registered by bec_main.c: the derivers, and what forgets every cache
@@ -654,17 +656,22 @@ extern sqlite3_module bec_conn_module;
 ** seen.
 */
 typedef struct BecNode BecNode;
+/* 28 bytes per op (COMPACTION.md section 9): ids stay on disk.  aIdPre is
+** the first BEC_ID_PREFIX bytes of the op's hash, enough to order two ops
+** by hash without a read in all but rare cases; equal prefixes are never
+** taken for equal ids (64-bit prefixes can be ground), bec_graph_id_cmp
+** then reads the full ids. */
+#define BEC_ID_PREFIX 8
 struct BecNode {
-  u8 aHash[BEC_HASH_BYTES];
+  u8 aIdPre[BEC_ID_PREFIX]; /* first bytes of the op's hash */
   int iAuthor;        /* bec_store_author.id */
   int iTarget;        /* add/remove: target's author id, else 0 */
-  u8 kind;            /* BEC_KIND_* */
-  u8 role;            /* add: BEC_ROLE_*, else 0 */
-  u8 bValid;          /* rule-4 validity as last derived */
-  u8 unused;
   int depth;          /* longest path from the create op */
-  int nPred;
   int iPred;          /* first predecessor in BecGraph.aPred */
+  u8 kind;            /* BEC_KIND_* */
+  u8 role: 7;         /* add: BEC_ROLE_*, else 0 */
+  u8 bValid: 1;       /* rule-4 validity as last derived */
+  unsigned short nPred; /* at most BEC_MAX_PRED */
 };
 struct BecGraph {
   int nNode;          /* nodes 1..nNode are valid; aNode[0] unused */
@@ -677,16 +684,33 @@ struct BecGraph {
   int nAuthorAlloc;
   u8 (*aAuthorKey)[BEC_PUBKEY_BYTES]; /* aAuthorKey[id] */
   u64 iGeneration;    /* bumped whenever the graph is rebuilt from storage */
+  BecCtx *pCtx;       /* whose storage the ids are read from */
 };
 /* The graph, loaded or brought up to date from storage.  Owned by pCtx.
 ** Inside bec_dag_accept it is checked against storage once per accepted
 ** op: the acceptance path keeps it in step with its own writes. */
 int bec_graph_get(BecCtx*, BecGraph **ppGraph, char **pzErr);
-/* Append a node just stored by this connection (keeps the cache warm). */
-int bec_graph_append(BecGraph*, const BecNode*, const int *aPredSeq,
-                     u64 chain);
+/* Append a node just stored by this connection (keeps the cache warm);
+** aHash is the op's id, of which the node keeps the prefix. */
+int bec_graph_append(BecGraph*, const BecNode*, const u8 *aHash,
+                     const int *aPredSeq, u64 chain);
 int bec_graph_add_author(BecGraph*, int iAuthor, const u8 *aKey);
 void bec_graph_free(BecGraph*);
+/* The id (hash) of node iSeq, read from storage into aOut (a rowid seek):
+** the graph holds only a prefix.  SQLITE_OK, or the failure of the read. */
+int bec_graph_id(const BecGraph*, int iSeq, u8 *aOut);
+/* bec_graph_id appended to a builder (sticky *pRc). */
+void bec_graph_id_append(const BecGraph*, int iSeq, BecBuf*, int *pRc);
+/* The id of node iSeq in hex, for messages (zHex: 2*BEC_HASH_BYTES+1
+** bytes); "op #<seq>" if it cannot be read. */
+void bec_graph_id_hex(const BecGraph*, int iSeq, char *zHex);
+/* memcmp order of the ids of nodes a and b (<0, 0, >0), from the prefixes,
+** reading the full ids only when the prefixes are equal.  A failed read
+** (storage, memory) orders by seq and marks the graph stale, so that the
+** next bec_graph_get reloads it and drops what was derived. */
+int bec_graph_id_cmp(const BecGraph*, int a, int b);
+/* memcmp order of node a's id against the id aId (same fallbacks). */
+int bec_graph_id_cmp_to(const BecGraph*, int a, const u8 *aId);
 /* The chain digest of an op with hash aHash stored after digest prev. */
 u64 bec_graph_chain_next(u64 prev, const u8 *aHash);
 /* The predecessors of node i. */

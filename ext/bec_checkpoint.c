@@ -286,7 +286,7 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   bec_buf_append_varint(pLeaf, (u64)rank, &rc);
   if( rc==SQLITE_OK ){
     if( iKeyOp>0 && iKeyOp<=g2->nNode ){
-      bec_buf_append(pLeaf, g2->aNode[iKeyOp].aHash, BEC_HASH_BYTES, &rc);
+      bec_graph_id_append(g2, iKeyOp, pLeaf, &rc);
     }else{
       u8 aZero[BEC_HASH_BYTES];
       memset(aZero, 0, sizeof(aZero));
@@ -335,7 +335,7 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
         }
         sqlite3_free(aMark);
       }
-      if( bLive ) bec_buf_append(&live, g2->aNode[s].aHash, BEC_HASH_BYTES, &rc);
+      if( bLive ) bec_graph_id_append(g2, s, &live, &rc);
     }
     if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
     else sqlite3_reset(pStmt);
@@ -452,10 +452,11 @@ struct CkCand {
 /* Decreasing (depth, id). */
 static __thread const BecGraph *gCandGraph;
 static int cmp_cand(const void *a, const void *b){
-  const BecNode *x = &gCandGraph->aNode[((const CkCand*)a)->seq];
-  const BecNode *y = &gCandGraph->aNode[((const CkCand*)b)->seq];
+  int sx = ((const CkCand*)a)->seq, sy = ((const CkCand*)b)->seq;
+  const BecNode *x = &gCandGraph->aNode[sx];
+  const BecNode *y = &gCandGraph->aNode[sy];
   if( x->depth!=y->depth ) return x->depth>y->depth ? -1 : 1;
-  return -memcmp(x->aHash, y->aHash, BEC_HASH_BYTES);
+  return -bec_graph_id_cmp(gCandGraph, sx, sy);
 }
 
 /* Appends one register: the winner iWin (0: none) with its value pWin (0
@@ -470,13 +471,13 @@ static void put_register(BecBuf *pLeaf, const BecGraph *g2, int iWin,
   }
   for(i=0; i<nCand; i++) if( aCand[i].col==col ) n++;
   bec_buf_append_varint(pLeaf, (u64)(1+n), pRc);
-  bec_buf_append(pLeaf, g2->aNode[iWin].aHash, BEC_HASH_BYTES, pRc);
+  bec_graph_id_append(g2, iWin, pLeaf, pRc);
   bec_buf_append_varint(pLeaf, (u64)g2->aNode[iWin].depth, pRc);
   if( bValue ) bec_value_encode(pLeaf, pWin, pRc);
   for(i=0; i<nCand; i++){
     const CkCand *c = &aCand[i];
     if( c->col!=col || c->seq<1 || c->seq>g2->nNode ) continue;
-    bec_buf_append(pLeaf, g2->aNode[c->seq].aHash, BEC_HASH_BYTES, pRc);
+    bec_graph_id_append(g2, c->seq, pLeaf, pRc);
     bec_buf_append_varint(pLeaf, (u64)g2->aNode[c->seq].depth, pRc);
     if( bValue ) bec_buf_append(pLeaf, c->val.a, c->val.n, pRc);
   }
@@ -497,7 +498,7 @@ static void put_members(BecBuf *pLeaf, const BecGraph *g2, const CkCand *aCand,
   for(i=0; i<nCand; i++){
     const CkCand *c = &aCand[i];
     if( c->col!=col || c->seq<1 || c->seq>g2->nNode ) continue;
-    bec_buf_append(pLeaf, g2->aNode[c->seq].aHash, BEC_HASH_BYTES, pRc);
+    bec_graph_id_append(g2, c->seq, pLeaf, pRc);
     bec_buf_append_varint(pLeaf, (u64)g2->aNode[c->seq].depth, pRc);
     bec_buf_append(pLeaf, c->val.a, c->val.n, pRc);
   }
@@ -662,7 +663,7 @@ static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
     int nName = (int)strlen(c->zName);
     if( c->bHidden ) continue;
     if( i<s->nBase ){
-      bec_buf_append(pLeaf, g2->aNode[iSchema].aHash, BEC_HASH_BYTES, pRc);
+      bec_graph_id_append(g2, iSchema, pLeaf, pRc);
       bec_buf_append_varint(pLeaf, (u64)i, pRc);
     }else{
       bec_buf_append(pLeaf, s->aAddHash + (i64)(i-s->nBase)*BEC_HASH_BYTES,
@@ -737,7 +738,7 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot,
       int nName = (int)strlen(zShown);
       bec_buf_append_varint(&leaf, (u64)nName, &rc);
       bec_buf_append(&leaf, zShown, nName, &rc);
-      bec_buf_append(&leaf, g2->aNode[iSeq].aHash, BEC_HASH_BYTES, &rc);
+      bec_graph_id_append(g2, iSeq, &leaf, &rc);
       bec_buf_append_varint(&leaf, (u64)g2->aNode[iSeq].depth, &rc);
       bec_buf_append_varint(&leaf, (u64)op.nPayload, &rc);
       bec_buf_append(&leaf, op.aPayload, op.nPayload, &rc);
@@ -861,9 +862,13 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
         }
       }
       if( rc==SQLITE_OK && iPrune<0 ){
+        u8 aX[BEC_HASH_BYTES];
         sqlite3_reset(pStmt);
-        *pzErr = bec_prune_message(p, g->aNode[x].aHash);
-        rc = SQLITE_NOTFOUND;
+        rc = bec_graph_id(g, x, aX);
+        if( rc==SQLITE_OK ){
+          *pzErr = bec_prune_message(p, aX);
+          rc = SQLITE_NOTFOUND;
+        }
         break;
       }
     }
@@ -974,7 +979,7 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
   }
   /* The heads, strictly increasing. */
   for(i=0; rc==SQLITE_OK && i<nPred; i++){
-    bec_buf_append(&heads, g->aNode[aPredSeq[i]].aHash, BEC_HASH_BYTES, &rc);
+    bec_graph_id_append(g, aPredSeq[i], &heads, &rc);
   }
   if( rc==SQLITE_OK && nPred>1 ){
     qsort(heads.a, (size_t)nPred, BEC_HASH_BYTES, cmp_hash);
@@ -1295,7 +1300,7 @@ static int ck_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
       if( !aMark[x] || g->aNode[x].kind!=BEC_KIND_CHECKPOINT ) continue;
       rc = ck_seal_state(p, x, aMark, 0, &bSealed, 0);
       if( rc==SQLITE_OK && !bSealed ){
-        bec_hex_encode(g->aNode[x].aHash, BEC_HASH_BYTES, zHex);
+        bec_graph_id_hex(g, x, zHex);
         bec_verdict_set(pV, SQLITE_ERROR, "malformed: checkpoint: the earlier "
                         "checkpoint %s is not sealed within its cut", zHex);
         break;
@@ -1593,7 +1598,8 @@ static int ck_settle(BecCtx *p, int *pnSigned, char **pzErr){
     if( rc==SQLITE_OK ) rc = ck_hold_back(p, g, s, aInv, nInv, iMe, &bHold);
     if( rc || bHold ) continue;
     aPay[0] = BEC_CKPT_VERSION;
-    memcpy(aPay+1, g->aNode[s].aHash, BEC_HASH_BYTES);
+    rc = bec_graph_id(g, s, aPay+1);
+    if( rc ) continue;
     memcpy(aPay+1+BEC_HASH_BYTES, aDigest, BEC_HASH_BYTES);
     rc = bec_dag_append(p, BEC_KIND_ATTEST, aPay, sizeof(aPay), aId, pzErr);
     if( rc==SQLITE_OK ) (*pnSigned)++;

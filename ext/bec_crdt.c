@@ -168,7 +168,7 @@ static int later(const BecGraph *g, int a, int b){
   pA = &g->aNode[a];
   pB = &g->aNode[b];
   if( pA->depth!=pB->depth ) return pA->depth > pB->depth;
-  return memcmp(pA->aHash, pB->aHash, BEC_HASH_BYTES) > 0;
+  return bec_graph_id_cmp(g, a, b) > 0;
 }
 
 /* Answers "is w op x or an ancestor of x?" for one op x.  Nodes are
@@ -307,7 +307,7 @@ static int load_op_schema(BecCtx *p, int iSchema, BecSchema **pp, u8 *aHash,
 */
 typedef struct ViewCol ViewCol;
 struct ViewCol {
-  const u8 *aId;              /* the column's id: the op that introduced */
+  u8 aId[BEC_HASH_BYTES];     /* the column's id: the op that introduced */
   int iIdx;                   /* it, and its index there */
   const char *zName;          /* its name now */
   int iNameSeq;               /* the op that gave it that name */
@@ -392,7 +392,7 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
   for(i=0; i<pBase->nBase; i++){
     ViewCol *c = &v->aCol[v->nCol++];
     memset(c, 0, sizeof(*c));
-    c->aId = g->aNode[iCreate].aHash;
+    if( rc==SQLITE_OK ) rc = bec_graph_id(g, iCreate, c->aId);
     c->iIdx = i;
     c->zName = pBase->aCol[i].zName;
     c->iNameSeq = iCreate;
@@ -404,7 +404,7 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
     if( v->aOp[i].s->action!=BEC_SCHEMA_ADD ) continue;
     c = &v->aCol[v->nCol++];
     memset(c, 0, sizeof(*c));
-    c->aId = g->aNode[v->aOp[i].iSeq].aHash;
+    if( rc==SQLITE_OK ) rc = bec_graph_id(g, v->aOp[i].iSeq, c->aId);
     c->zName = v->aOp[i].s->aCol[0].zName;
     c->iNameSeq = v->aOp[i].iSeq;
     c->iAdd = i;
@@ -415,6 +415,10 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
       v->aCol[j] = v->aCol[j-1];
       v->aCol[j-1] = t;
     }
+  }
+  if( rc ){
+    view_free(v);
+    return rc;
   }
   for(i=0; i<v->nOp; i++){
     const BecSchema *r = v->aOp[i].s;
@@ -4322,8 +4326,10 @@ int bec_crdt_incarnations(BecCtx *p, const char *zName, u8 **paHash, int *pn,
     if( aHash==0 ) rc = SQLITE_NOMEM;
   }
   for(i=0; rc==SQLITE_OK && i<n; i++){
-    const u8 *h = g->aNode[a[i].iSeq].aHash;
+    u8 h[BEC_HASH_BYTES];
     if( sqlite3_stricmp(a[i].zName, zName) ) continue;
+    rc = bec_graph_id(g, a[i].iSeq, h);
+    if( rc ) break;
     /* ascending (the payload's canonical order): insertion sort */
     for(j=nOut; j>0 && memcmp(&aHash[(j-1)*BEC_HASH_BYTES], h, BEC_HASH_BYTES)>0; j--){
       memcpy(&aHash[j*BEC_HASH_BYTES], &aHash[(j-1)*BEC_HASH_BYTES], BEC_HASH_BYTES);

@@ -143,7 +143,7 @@ int bec_dag_set_valid(BecCtx *p, BecGraph *g, int iSeq, int bValid){
   sqlite3_bind_int(pStmt, 2, bValid);
   sqlite3_step(pStmt);
   rc = sqlite3_reset(pStmt);
-  if( rc==SQLITE_OK ) g->aNode[iSeq].bValid = (u8)bValid;
+  if( rc==SQLITE_OK ) g->aNode[iSeq].bValid = bValid!=0;
   return rc;
 }
 
@@ -648,7 +648,6 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   memset(&preds, 0, sizeof(preds));
   rc = bec_graph_get(p, &g, pzErr);
   if( rc ) return rc;
-  memcpy(node.aHash, aHash, BEC_HASH_BYTES);
   node.kind = (u8)pOp->kind;
   node.role = (u8)(bAdminOp && pOp->role==0 ? BEC_ROLE_ADMIN : pOp->role);
   node.nPred = pOp->nPred;
@@ -701,7 +700,7 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
       rc = sqlite3_reset(pStmt);
     }
   }
-  if( rc==SQLITE_OK ) rc = bec_graph_append(g, &node, aPredSeq, chain);
+  if( rc==SQLITE_OK ) rc = bec_graph_append(g, &node, aHash, aPredSeq, chain);
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
     const BecDeriver *d = p->apDeriver[i];
     if( d->xStored && deriver_wants(d, pOp->kind) ){
@@ -1350,8 +1349,9 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
         continue;
       }
       for(j=0; j<op.nPred; j++){
-        if( memcmp(g->aNode[iPred].aHash, &op.aPred[j*BEC_HASH_BYTES],
-                   BEC_HASH_BYTES)==0 ) bFound = 1;
+        if( bec_graph_id_cmp_to(g, iPred, &op.aPred[j*BEC_HASH_BYTES])==0 ){
+          bFound = 1;
+        }
       }
       if( !bFound ){
         report(&out, &nProblem, &rc, "op %s: predecessor link is wrong", zHex);

@@ -102,9 +102,11 @@ struct Dot {
   int nMatch;         /* ops the row filter matched */
 };
 
+/* a: at least SHORT_HEX/2 bytes (a graph node's id prefix will do) */
+_Static_assert(SHORT_HEX/2 <= BEC_ID_PREFIX, "short ids from the prefix");
 static void short_hex(const u8 *a, char *z){
   char zFull[2*BEC_HASH_BYTES+1];
-  bec_hex_encode(a, BEC_HASH_BYTES, zFull);
+  bec_hex_encode(a, SHORT_HEX/2, zFull);
   memcpy(z, zFull, SHORT_HEX);
   z[SHORT_HEX] = 0;
 }
@@ -574,7 +576,7 @@ static int collapsible(const BecNode *pNode){
 
 /* The DOT id of box head i. */
 static void box_id(const BecGraph *g, int i, char *z){
-  short_hex(g->aNode[i].aHash, z);
+  short_hex(g->aNode[i].aIdPre, z);
 }
 
 /* Emits box head i. */
@@ -595,7 +597,7 @@ static void emit_box(Dot *d, BecBuf *out, int i, int *pRc){
   if( d->aCount[i]>1 ){
     /* "12 write ops by <author>\n<first> .. <last>" */
     char zLast[SHORT_HEX+1];
-    short_hex(g->aNode[d->aTail[i]].aHash, zLast);
+    short_hex(g->aNode[d->aTail[i]].aIdPre, zLast);
     bec_buf_appendf(out, pRc, "  \"%s\" [label=\"%d %s%sops by ", zHash,
                     d->aCount[i], d->aKinds[i]>0 ? bec_kind_name(d->aKinds[i]) : "",
                     d->aKinds[i]>0 ? " " : "");

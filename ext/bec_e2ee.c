@@ -311,7 +311,6 @@ static const u8 *identity(BecCtx *p){
 
 /* *pb: this replica holds the checked seed of epoch iEpoch (whose hash is
 ** aHash, the AD of its sealed copy); aSeed (may be 0) receives it. */
-#define SEED_HASH(g, x) ((x)>=1 && (x)<=(g)->nNode ? (g)->aNode[x].aHash : 0)
 static int seed_get(BecCtx *p, const u8 *aSecret, const u8 *aHash,
                     int iEpoch, u8 *aSeed, int *pb){
   sqlite3_stmt *pStmt = 0;
@@ -342,6 +341,22 @@ static int seed_get(BecCtx *p, const u8 *aSecret, const u8 *aHash,
   }
   rc = sqlite3_reset(pStmt);
   return rc;
+}
+
+/* seed_get of graph node iEpoch: its id read from storage (the graph
+** holds a prefix); none (0) if iEpoch is not a node. */
+static int seed_get_node(BecCtx *p, const u8 *aSecret, const BecGraph *g,
+                         int iEpoch, u8 *aSeed, int *pb){
+  u8 aId[BEC_HASH_BYTES];
+  int bId = aSeed && iEpoch>=1 && iEpoch<=g->nNode;
+  if( bId ){
+    int rc = bec_graph_id(g, iEpoch, aId);
+    if( rc ){
+      *pb = 0;
+      return rc;
+    }
+  }
+  return seed_get(p, aSecret, bId ? aId : 0, iEpoch, aSeed, pb);
 }
 
 /* Steps a cached statement that returns no row and resets it. */
@@ -375,7 +390,7 @@ static int learn(BecCtx *p, const u8 *aSecret, BecGraph *g, int iEpoch,
     memcpy(aSeed, &work.a[work.n+sizeof(int)], BEC_E2EE_SEED_BYTES);
     bec_crypto_wipe(&work.a[work.n], (size_t)nEntry);
     if( iE<1 || iE>g->nNode || !is_epoch_kind(g->aNode[iE].kind) ) continue;
-    rc = seed_get(p, aSecret, SEED_HASH(g, iE), iE, 0, &bHave);
+    rc = seed_get_node(p, aSecret, g, iE, 0, &bHave);
     if( rc || bHave ){ bec_crypto_wipe(aSeed, sizeof(aSeed)); continue; }
     rc = bec_ctx_stmt(p, "SELECT hcommit FROM bec_store_epoch WHERE seq=?1",
                       &pStmt);
@@ -399,13 +414,17 @@ static int learn(BecCtx *p, const u8 *aSecret, BecGraph *g, int iEpoch,
     if( rc==SQLITE_OK && bGood ){
       u8 aKey[BEC_E2EE_KEY_BYTES], aNonce[BEC_E2EE_NONCE_BYTES];
       u8 aSealed[BEC_E2EE_SEED_BYTES+BEC_E2EE_TAG_BYTES];
+      u8 aAd[BEC_HASH_BYTES];
       bec_crypto_random(aNonce, sizeof(aNonce));
+      rc = bec_graph_id(g, iE, aAd);
       bec_e2ee_store_key(aSecret, aKey);
-      bec_e2ee_aead_seal(aKey, aNonce, g->aNode[iE].aHash, BEC_HASH_BYTES,
+      bec_e2ee_aead_seal(aKey, aNonce, aAd, BEC_HASH_BYTES,
                          aSeed, BEC_E2EE_SEED_BYTES, aSealed);
       bec_crypto_wipe(aKey, sizeof(aKey));
-      rc = bec_ctx_stmt(p, "INSERT INTO bec_store_epoch_key(epoch, nonce,"
-                           " sealed) VALUES(?1, ?2, ?3)", &pStmt);
+      if( rc==SQLITE_OK ){
+        rc = bec_ctx_stmt(p, "INSERT INTO bec_store_epoch_key(epoch, nonce,"
+                             " sealed) VALUES(?1, ?2, ?3)", &pStmt);
+      }
       if( rc==SQLITE_OK ){
         sqlite3_bind_int(pStmt, 1, iE);
         sqlite3_bind_blob(pStmt, 2, aNonce, sizeof(aNonce), SQLITE_STATIC);
@@ -499,7 +518,7 @@ static int open_from(BecCtx *p, const u8 *aSecret, BecGraph *g, int iEpoch,
       for(i=0; i<nShare && aSealed==0; i++){
         Share s;
         if( share_next(&rd, &s) ) break;
-        if( memcmp(s.aEpoch, g->aNode[iEpoch].aHash, BEC_HASH_BYTES)==0 ){
+        if( bec_graph_id_cmp_to(g, iEpoch, s.aEpoch)==0 ){
           aSealed = box_find(s.aBox, s.nBox, aMe);
         }
       }
@@ -766,7 +785,7 @@ static int stored_keyshare(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
     if( rc==SQLITE_OK && aSecret
      && box_find(s.aBox, s.nBox, &aSecret[BEC_SEED_BYTES]) ){
       int bHave = 0;
-      rc = seed_get(p, aSecret, SEED_HASH(g, iE), iE, 0, &bHave);
+      rc = seed_get_node(p, aSecret, g, iE, 0, &bHave);
       if( rc==SQLITE_OK && !bHave ) rc = open_from(p, aSecret, g, iE, iSeq, pzErr);
     }
   }
@@ -999,8 +1018,7 @@ static int current_epochs(BecCtx *p, int bHash, Ints *pOut, char **pzErr){
     /* seq order (the rows came in seq order), or hash order */
     for(i=1; bHash && i<pOut->n; i++){      /* a few: insertion sort */
       int x = pOut->a[i], j = i;
-      while( j>0 && memcmp(g->aNode[pOut->a[j-1]].aHash, g->aNode[x].aHash,
-                           BEC_HASH_BYTES)>0 ){
+      while( j>0 && bec_graph_id_cmp(g, pOut->a[j-1], x)>0 ){
         pOut->a[j] = pOut->a[j-1];
         j--;
       }
@@ -1098,9 +1116,9 @@ static int epoch_append(BecCtx *p, int kind, u8 *aHashOut, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<top.n; i++){
     u8 aOld[BEC_E2EE_SEED_BYTES];
     int bHave = 0;
-    rc = seed_get(p, aSecret, SEED_HASH(g, top.a[i]), top.a[i], aOld, &bHave);
+    rc = seed_get_node(p, aSecret, g, top.a[i], aOld, &bHave);
     if( rc==SQLITE_OK && bHave ){
-      bec_buf_append(&back, g->aNode[top.a[i]].aHash, BEC_HASH_BYTES, &rc);
+      bec_graph_id_append(g, top.a[i], &back, &rc);
       bec_buf_append(&back, aOld, BEC_E2EE_SEED_BYTES, &rc);
       nBack++;
     }
@@ -1236,7 +1254,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
   for(i=0; rc==SQLITE_OK && bMe && i<ep.n; i++){
     u8 aSeed[BEC_E2EE_SEED_BYTES];
     int bHave = 0, bIn = 0;
-    rc = seed_get(p, aSecret, SEED_HASH(g, ep.a[i]), ep.a[i], aSeed, &bHave);
+    rc = seed_get_node(p, aSecret, g, ep.a[i], aSeed, &bHave);
     if( rc==SQLITE_OK && !bHave ){
       /* Ask, unless an own request is still unanswered. */
       sqlite3_stmt *pStmt = 0;
@@ -1250,7 +1268,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
         rc = sqlite3_reset(pStmt);
       }
       if( rc==SQLITE_OK && !bIn ){
-        bec_buf_append(&pay, g->aNode[ep.a[i]].aHash, BEC_HASH_BYTES, &rc);
+        bec_graph_id_append(g, ep.a[i], &pay, &rc);
         bec_buf_append_varint(&pay, 0, &rc);
         nShare++;
       }
@@ -1272,7 +1290,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
         }
       }
       if( rc==SQLITE_OK && nBox>0 ){
-        bec_buf_append(&pay, g->aNode[ep.a[i]].aHash, BEC_HASH_BYTES, &rc);
+        bec_graph_id_append(g, ep.a[i], &pay, &rc);
         bec_buf_append_varint(&pay, (u64)nBox, &rc);
         bec_buf_append(&pay, share.a, share.n, &rc);
         nShare++;
@@ -1435,7 +1453,7 @@ static int write_key(BecCtx *p, const u8 *aSecret, const BecGraph *g,
       *pzWhy = "locked: no key";
       break;
     }
-    if( rc==SQLITE_OK ) rc = seed_get(p, aSecret, SEED_HASH(g, iE), iE, aSeed, &bHave);
+    if( rc==SQLITE_OK ) rc = seed_get_node(p, aSecret, g, iE, aSeed, &bHave);
     if( rc==SQLITE_OK && !bHave ){
       sqlite3_stmt *pStmt = 0;
       int bBad = 0;
@@ -1727,7 +1745,7 @@ static int write_epochs(BecCtx *p, int bMaySign, Ints *pE, char **pzErr){
     bRekey = pE->n==0 || pE->n>E2EE_MAX_EPOCH;
     for(i=0; rc==SQLITE_OK && !bRekey && i<pE->n; i++){
       int bHave = 0;
-      rc = seed_get(p, aSecret, SEED_HASH(g, pE->a[i]), pE->a[i], 0, &bHave);
+      rc = seed_get_node(p, aSecret, g, pE->a[i], 0, &bHave);
       if( !bHave ) bRekey = 1;
     }
     if( rc==SQLITE_OK && !bRekey ) rc = readers(p, &keys, &nKey);
@@ -1796,7 +1814,7 @@ int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
   if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   for(i=0; rc==SQLITE_OK && i<e.n; i++){
-    bec_buf_append(&epochs, g->aNode[e.a[i]].aHash, BEC_HASH_BYTES, &rc);
+    bec_graph_id_append(g, e.a[i], &epochs, &rc);
   }
   /* The predecessors bec_dag_append will give the op: the current heads. */
   if( rc==SQLITE_OK ){

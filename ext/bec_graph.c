@@ -1,9 +1,17 @@
 /*
-** bec_graph.c - the in-memory index of the stored DAG: for every op its
-** hash, author, kind, target, role, depth, last derived validity and
-** predecessors, addressed by seq (the op's position in arrival order, a
-** topological order).  Membership, tables and sync read the DAG here
-** instead of decoding stored bodies.
+** bec_graph.c - the in-memory index of the stored DAG: for every op a
+** prefix of its hash, author, kind, target, role, depth, last derived
+** validity and predecessors, addressed by seq (the op's position in arrival
+** order, a topological order).  Membership, tables and sync read the DAG
+** here instead of decoding stored bodies.
+**
+** Memory.  A node is 28 bytes and a predecessor 4 (COMPACTION.md section
+** 9): the 32-byte ids stay in bec_store_op, and bec_graph_id reads one by
+** seq (a rowid seek) when a payload or a message needs it.  Ordering by id
+** (the tie-breaks of membership, tables, checkpoints) compares the 8-byte
+** prefixes and reads the full ids only when those are equal: an attacker
+** can grind two ops to one prefix, so the prefix never decides alone.  The
+** graph grows by appending; a load sizes its arrays from the stored count.
 **
 ** Coherence.  The graph is a cache of bec_store_op.  Each stored op carries
 ** a chain digest, chain(seq) = XXH3(hash(seq), seed = chain(seq-1)), so the
@@ -16,15 +24,17 @@
 
 #include <xxhash.h>
 
+/* Room for nodes up to nMin.  Growth by half keeps the slack of a growing
+** graph small; a load asks for the stored count at once. */
 static int grow_nodes(BecGraph *g, int nMin){
   if( nMin >= g->nNodeAlloc ){
-    int nNew = g->nNodeAlloc ? g->nNodeAlloc*2 : 1024;
+    i64 nNew = g->nNodeAlloc ? g->nNodeAlloc + g->nNodeAlloc/2 : 1024;
     BecNode *aNew;
-    while( nNew<=nMin ) nNew *= 2;
+    if( nNew<=nMin ) nNew = (i64)nMin + 1;
     aNew = sqlite3_realloc64(g->aNode, sizeof(BecNode)*(sqlite3_uint64)nNew);
     if( aNew==0 ) return SQLITE_NOMEM;
     g->aNode = aNew;
-    g->nNodeAlloc = nNew;
+    g->nNodeAlloc = (int)nNew;
   }
   return SQLITE_OK;
 }
@@ -33,13 +43,13 @@ static int grow_preds(BecGraph *g, int nMore){
   /* Allocated even for a node without predecessors (the create op), so
   ** that BEC_NODE_PREDS never offsets a null pointer. */
   if( g->aPred==0 || g->nPred + nMore > g->nPredAlloc ){
-    int nNew = g->nPredAlloc ? g->nPredAlloc*2 : 4096;
+    i64 nNew = g->nPredAlloc ? g->nPredAlloc + g->nPredAlloc/2 : 1024;
     int *aNew;
-    while( nNew < g->nPred + nMore ) nNew *= 2;
+    if( nNew < (i64)g->nPred + nMore ) nNew = (i64)g->nPred + nMore;
     aNew = sqlite3_realloc64(g->aPred, sizeof(int)*(sqlite3_uint64)nNew);
     if( aNew==0 ) return SQLITE_NOMEM;
     g->aPred = aNew;
-    g->nPredAlloc = nNew;
+    g->nPredAlloc = (int)nNew;
   }
   return SQLITE_OK;
 }
@@ -59,13 +69,14 @@ int bec_graph_add_author(BecGraph *g, int iAuthor, const u8 *aKey){
   return SQLITE_OK;
 }
 
-int bec_graph_append(BecGraph *g, const BecNode *pNode, const int *aPredSeq,
-                     u64 chain){
+int bec_graph_append(BecGraph *g, const BecNode *pNode, const u8 *aHash,
+                     const int *aPredSeq, u64 chain){
   int rc = grow_nodes(g, g->nNode+1);
   if( rc==SQLITE_OK ) rc = grow_preds(g, pNode->nPred);
   if( rc==SQLITE_OK ){
     BecNode *p = &g->aNode[++g->nNode];
     *p = *pNode;
+    memcpy(p->aIdPre, aHash, BEC_ID_PREFIX);
     p->iPred = g->nPred;
     if( pNode->nPred ){
       memcpy(&g->aPred[g->nPred], aPredSeq, sizeof(int)*(size_t)pNode->nPred);
@@ -123,8 +134,9 @@ static int load_authors(BecCtx *pCtx, BecGraph *g){
   return rc;
 }
 
-/* Loads every stored op into a new graph.  *pp owned by the caller. */
-static int load_graph(BecCtx *pCtx, BecGraph **pp){
+/* Loads every stored op into a new graph of nStored nodes (the arrays
+** sized once).  *pp owned by the caller. */
+static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
   BecGraph *g = sqlite3_malloc64(sizeof(BecGraph));
   sqlite3_stmt *pStmt = 0;
   int aPred[BEC_MAX_PRED];
@@ -132,7 +144,13 @@ static int load_graph(BecCtx *pCtx, BecGraph **pp){
   *pp = 0;
   if( g==0 ) return SQLITE_NOMEM;
   memset(g, 0, sizeof(*g));
-  rc = load_authors(pCtx, g);
+  g->pCtx = pCtx;
+  /* Room for the stored ops and a few more (the next local writes must not
+  ** copy the arrays); most ops have one or two predecessors, appends grow
+  ** the rest. */
+  rc = grow_nodes(g, nStored + nStored/16 + 64);
+  if( rc==SQLITE_OK ) rc = grow_preds(g, nStored + nStored/4 + 64);
+  if( rc==SQLITE_OK ) rc = load_authors(pCtx, g);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(pCtx,
         "SELECT seq, hash, kind, author, depth, target, role, valid, chain, preds"
@@ -140,20 +158,20 @@ static int load_graph(BecCtx *pCtx, BecGraph **pp){
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     BecNode node;
-    int nPred = 0;
+    int nPred = 0, role;
     memset(&node, 0, sizeof(node));
     if( sqlite3_column_int(pStmt, 0)!=g->nNode+1
      || sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ){
       rc = SQLITE_CORRUPT;
       break;
     }
-    memcpy(node.aHash, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
     node.kind = (u8)sqlite3_column_int(pStmt, 2);
     node.iAuthor = sqlite3_column_int(pStmt, 3);
     node.depth = sqlite3_column_int(pStmt, 4);
     node.iTarget = sqlite3_column_int(pStmt, 5);
-    node.role = (u8)sqlite3_column_int(pStmt, 6);
-    node.bValid = (u8)sqlite3_column_int(pStmt, 7);
+    role = sqlite3_column_int(pStmt, 6);
+    node.role = (u8)(role & 0x7f);
+    node.bValid = sqlite3_column_int(pStmt, 7)!=0;
     rc = unpack_preds(sqlite3_column_blob(pStmt, 9),
                       sqlite3_column_bytes(pStmt, 9), aPred, &nPred);
     node.nPred = nPred;
@@ -162,6 +180,7 @@ static int load_graph(BecCtx *pCtx, BecGraph **pp){
       ** here, so damaged storage is an error, never a wild read. */
       int k;
       if( bec_kind(node.kind)==0
+       || role!=node.role
        || node.iAuthor<1 || node.iAuthor>g->nAuthor
        || node.iTarget<0 || node.iTarget>g->nAuthor
        || (bec_kind_has_target(node.kind) && node.iTarget<1)
@@ -173,8 +192,13 @@ static int load_graph(BecCtx *pCtx, BecGraph **pp){
       }
     }
     if( rc==SQLITE_OK ){
-      rc = bec_graph_append(g, &node, aPred,
-                            (u64)sqlite3_column_int64(pStmt, 8));
+      /* Only the last row's chain digest is kept (a column read costs a
+      ** mutex round trip per row); rows past nStored, written meanwhile by
+      ** another connection, read theirs too. */
+      u64 chain = 0;
+      if( g->nNode+1>=nStored ) chain = (u64)sqlite3_column_int64(pStmt, 8);
+      rc = bec_graph_append(g, &node, sqlite3_column_blob(pStmt, 1), aPred,
+                            chain);
     }
   }
   if( pStmt ) sqlite3_reset(pStmt);
@@ -193,7 +217,8 @@ int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
   int nStored = 0;
   u64 chain = 0;
   *ppGraph = 0;
-  if( pCtx->nAccepting && pCtx->bGraphChecked && pCtx->pGraph ){
+  if( pCtx->nAccepting && pCtx->bGraphChecked && pCtx->pGraph
+   && !pCtx->bGraphStale ){
     *ppGraph = pCtx->pGraph;
     return SQLITE_OK;
   }
@@ -208,12 +233,13 @@ int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
   }
   if( rc==SQLITE_OK && pCtx->pGraph ){
     BecGraph *g = pCtx->pGraph;
-    if( g->nNode!=nStored || g->chain!=chain ){
+    if( g->nNode!=nStored || g->chain!=chain || pCtx->bGraphStale ){
       bec_ctx_drop_caches(pCtx);
     }
   }
+  if( rc==SQLITE_OK ) pCtx->bGraphStale = 0;
   if( rc==SQLITE_OK && pCtx->pGraph==0 ){
-    rc = load_graph(pCtx, &pCtx->pGraph);
+    rc = load_graph(pCtx, nStored, &pCtx->pGraph);
     /* Atomic: connections of one process may load graphs on several
     ** threads at once (becsync serve), and a generation must never repeat. */
     if( rc==SQLITE_OK ){
@@ -233,6 +259,80 @@ int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
                                                 : bec_rc_text(pCtx->db, rc));
   }
   return rc;
+}
+
+int bec_graph_id(const BecGraph *g, int iSeq, u8 *aOut){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  if( iSeq<1 || iSeq>g->nNode ) return SQLITE_CORRUPT;
+  rc = bec_ctx_stmt(g->pCtx, "SELECT hash FROM bec_store_op WHERE seq=?1",
+                    &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    /* the row must be the node's: same length, same prefix */
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
+      rc = SQLITE_CORRUPT;
+    }else{
+      memcpy(aOut, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
+      if( memcmp(aOut, g->aNode[iSeq].aIdPre, BEC_ID_PREFIX) ){
+        rc = SQLITE_CORRUPT;
+      }
+    }
+  }else{
+    rc = SQLITE_CORRUPT;
+  }
+  /* a failed step's code (memory, I/O) wins over "no row" */
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc2 ) rc = rc2;
+  }
+  return rc;
+}
+
+void bec_graph_id_append(const BecGraph *g, int iSeq, BecBuf *pBuf,
+                         int *pRc){
+  u8 aId[BEC_HASH_BYTES];
+  if( *pRc ) return;
+  *pRc = bec_graph_id(g, iSeq, aId);
+  bec_buf_append(pBuf, aId, BEC_HASH_BYTES, pRc);
+}
+
+void bec_graph_id_hex(const BecGraph *g, int iSeq, char *zHex){
+  u8 aId[BEC_HASH_BYTES];
+  if( bec_graph_id(g, iSeq, aId)==SQLITE_OK ){
+    bec_hex_encode(aId, BEC_HASH_BYTES, zHex);
+  }else{
+    sqlite3_snprintf(2*BEC_HASH_BYTES+1, zHex, "op #%d", iSeq);
+  }
+}
+
+/* A comparison has no error channel (qsort): a failed read marks the graph
+** stale, so whatever was derived with this order is dropped and derived
+** again at the next bec_graph_get, and orders by seq meanwhile. */
+static int id_read_failed(const BecGraph *g, int a, int b){
+  g->pCtx->bGraphStale = 1;
+  return (a>b) - (a<b);
+}
+
+int bec_graph_id_cmp(const BecGraph *g, int a, int b){
+  u8 aA[BEC_HASH_BYTES], aB[BEC_HASH_BYTES];
+  int c;
+  if( a==b ) return 0;
+  c = memcmp(g->aNode[a].aIdPre, g->aNode[b].aIdPre, BEC_ID_PREFIX);
+  if( c ) return c;
+  if( bec_graph_id(g, a, aA) || bec_graph_id(g, b, aB) ){
+    return id_read_failed(g, a, b);
+  }
+  return memcmp(aA, aB, BEC_HASH_BYTES);
+}
+
+int bec_graph_id_cmp_to(const BecGraph *g, int a, const u8 *aId){
+  u8 aA[BEC_HASH_BYTES];
+  int c = memcmp(g->aNode[a].aIdPre, aId, BEC_ID_PREFIX);
+  if( c ) return c;
+  if( bec_graph_id(g, a, aA) ) return id_read_failed(g, a, a) - 1;
+  return memcmp(aA, aId, BEC_HASH_BYTES);
 }
 
 /* The chain digest after an op with hash aHash follows digest prev. */

@@ -749,8 +749,7 @@ static int key_cmp(const BecMember *pm, const BecGraph *g, int a, int b){
   const MemberUser *pa = &pm->aUser[a], *pb = &pm->aUser[b];
   if( pa->rank!=pb->rank ) return pa->rank<pb->rank ? -1 : 1;
   if( pa->iKey==pb->iKey ) return 0;
-  return memcmp(g->aNode[pa->iKey].aHash, g->aNode[pb->iKey].aHash,
-                BEC_HASH_BYTES);
+  return bec_graph_id_cmp(g, pa->iKey, pb->iKey);
 }
 
 /* Recomputes the key op of user t from its potential adds. */
@@ -764,8 +763,7 @@ static void key_recompute(BecMember *pm, const BecGraph *g, int t){
     const BecNode *n = &g->aNode[x];
     if( !is_add(n) || !(pm->aOp[x].flags & MOP_POTENTIAL) ) continue;
     if( pm->aUser[n->iAuthor].rank!=pt->rank-1 ) continue;
-    if( pt->iKey==0 || memcmp(n->aHash, g->aNode[pt->iKey].aHash,
-                              BEC_HASH_BYTES)<0 ){
+    if( pt->iKey==0 || bec_graph_id_cmp(g, x, pt->iKey)<0 ){
       pt->iKey = x;
     }
   }
@@ -786,7 +784,7 @@ static int rank_relax(BecMember *pm, const BecGraph *g, int x, IntVec *pQueue,
     rc = vec_push(pQueue, n->iTarget);
     if( rc==SQLITE_OK ) rc = vec_push(pChanged, n->iTarget);
   }else if( r+1==pt->rank && pt->iKey!=x
-         && memcmp(n->aHash, g->aNode[pt->iKey].aHash, BEC_HASH_BYTES)<0 ){
+         && bec_graph_id_cmp(g, x, pt->iKey)<0 ){
     pt->iKey = x;
     rc = vec_push(pChanged, n->iTarget);
   }
@@ -1104,7 +1102,8 @@ static int victim(const BecMember *pm, const BecGraph *g, const Region *r,
       if( fb ) best = aNode[i];
       continue;
     }
-    if( c>0 || (c==0 && memcmp(a->aHash, b->aHash, BEC_HASH_BYTES)>0) ){
+    if( c>0 || (c==0 && bec_graph_id_cmp(g, r->aSeq[aNode[i]],
+                                         r->aSeq[best])>0) ){
       best = aNode[i];
     }
   }
@@ -1365,8 +1364,7 @@ static void member_row(const BecMember *pm, const BecGraph *g, int u,
     }
     if( j<pu->mAbout.n ) continue;
     if( level_of(&g->aNode[gr])<level ) level = level_of(&g->aNode[gr]);
-    if( pRow->iAddedIn==0 || memcmp(g->aNode[gr].aHash,
-                    g->aNode[pRow->iAddedIn].aHash, BEC_HASH_BYTES)<0 ){
+    if( pRow->iAddedIn==0 || bec_graph_id_cmp(g, gr, pRow->iAddedIn)<0 ){
       pRow->iAddedIn = gr;
     }
   }
@@ -1384,17 +1382,18 @@ static int member_write(BecCtx *p, const BecMember *pm, const BecGraph *g,
   int rc;
   member_row(pm, g, u, &row);
   if( row.role ){
+    /* added_in: the id read from storage (the graph holds a prefix) */
     rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_member(pubkey, author,"
-                         " role, rank, added_by, added_in)"
-                         " VALUES(?1,?2,?3,?4,?5,?6)", &pStmt);
+                         " role, rank, added_by, added_in) VALUES(?1,?2,?3,?4,"
+                         "?5,(SELECT hash FROM bec_store_op WHERE seq=?6))",
+                      &pStmt);
     if( rc ) return rc;
     sqlite3_bind_int(pStmt, 2, u);
     sqlite3_bind_int(pStmt, 3, row.role);
     sqlite3_bind_int(pStmt, 4, row.rank);
     sqlite3_bind_blob(pStmt, 5, g->aAuthorKey[row.iAddedBy], BEC_PUBKEY_BYTES,
                       SQLITE_STATIC);
-    sqlite3_bind_blob(pStmt, 6, g->aNode[row.iAddedIn].aHash, BEC_HASH_BYTES,
-                      SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 6, row.iAddedIn);
   }else{
     rc = bec_ctx_stmt(p, "DELETE FROM bec_store_member WHERE pubkey=?1", &pStmt);
     if( rc ) return rc;
@@ -1863,6 +1862,7 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
   BecBuf out, a;
   int rc, nProblem = 0, u;
   u8 *aSeen = 0;
+  u8 aAddedIn[BEC_HASH_BYTES];
 
   memset(&out, 0, sizeof(out));
   memset(&a, 0, sizeof(a));
@@ -1882,7 +1882,7 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
     int y = sqlite3_column_int(pStmt, 0);
     if( y>=1 && y<=g->nNode && sqlite3_column_int(pStmt, 1)!=pm->aValid[y] ){
       char zHex[2*BEC_HASH_BYTES+1];
-      bec_hex_encode(g->aNode[y].aHash, BEC_HASH_BYTES, zHex);
+      bec_graph_id_hex(g, y, zHex);
       problem(&out, &nProblem, &rc, "membership: op %s is stored as %s but "
               "derives as %s", zHex, pm->aValid[y] ? "ignored" : "valid",
               pm->aValid[y] ? "valid" : "ignored");
@@ -1910,7 +1910,7 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
       if( rc==SQLITE_OK && (a.n!=sqlite3_column_bytes(pStmt, 1)
            || (a.n && memcmp(a.a, sqlite3_column_blob(pStmt, 1), (size_t)a.n))) ){
         char zHex[2*BEC_HASH_BYTES+1];
-        bec_hex_encode(g->aNode[iSeq].aHash, BEC_HASH_BYTES, zHex);
+        bec_graph_id_hex(g, iSeq, zHex);
         problem(&out, &nProblem, &rc, "membership: stored causal facts of op "
                 "%s disagree with the DAG", zHex);
       }
@@ -1943,10 +1943,14 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
     }
     aSeen[u] = 1;
     member_row(pm, g, u, &row);
+    if( row.role ){
+      rc = bec_graph_id(g, row.iAddedIn, aAddedIn);
+      if( rc ) break;
+    }
     if( row.role!=sqlite3_column_int(pStmt, 1)
      || row.rank!=sqlite3_column_int(pStmt, 2)
      || !blob_is(pStmt, 3, row.role ? g->aAuthorKey[row.iAddedBy] : 0)
-     || !blob_is(pStmt, 4, row.role ? g->aNode[row.iAddedIn].aHash : 0)
+     || !blob_is(pStmt, 4, row.role ? aAddedIn : 0)
      || !blob_is(pStmt, 5, g->aAuthorKey[u]) ){
       char zHex[2*BEC_PUBKEY_BYTES+1];
       bec_hex_encode(g->aAuthorKey[u], BEC_PUBKEY_BYTES, zHex);

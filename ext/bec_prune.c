@@ -132,7 +132,7 @@ static int prune(BecCtx *p, int *pnDropped, char **pzWhy, char **pzErr){
   if( rc==SQLITE_OK && *pzWhy==0 && iOld && iOld!=iCp
    && (iOld>g->nNode || !aCut[iOld]) ){
     char zCp[2*BEC_HASH_BYTES+1], zOld[2*BEC_HASH_BYTES+1];
-    bec_hex_encode(g->aNode[iCp].aHash, BEC_HASH_BYTES, zCp);
+    bec_graph_id_hex(g, iCp, zCp);
     bec_hex_encode(aOld, BEC_HASH_BYTES, zOld);
     *pzWhy = sqlite3_mprintf("the latest sealed checkpoint %s does not descend "
         "from checkpoint %s, which this replica pruned below", zCp, zOld);

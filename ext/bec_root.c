@@ -933,7 +933,7 @@ static int signers_load(BecCtx *p, int iSig, BecFrostCommit *aList, int *pn,
 static int root_op_build(BecCtx *p, const BecGraph *g, int iSig,
                          const u8 *aY, BecBuf *pOp, u8 *aMsg){
   u8 aGid[BEC_HASH_BYTES], aArgs[ARGS], aSid[SID], aId[BEC_HASH_BYTES];
-  u8 aPay[ROOT_PAYLOAD_BYTES];
+  u8 aPay[ROOT_PAYLOAD_BYTES], aSigId[BEC_HASH_BYTES];
   int a[1], b = 0, iReq = 0, iEpoch = 0, k = 0, n = 0;
   int rc = bec_dag_group_id(p, aGid, 0);
   if( rc==SQLITE_OK ){
@@ -947,11 +947,12 @@ static int root_op_build(BecCtx *p, const BecGraph *g, int iSig,
   if( rc==SQLITE_OK ) rc = request_get(p, iReq, &iEpoch, aArgs, &b);
   if( rc==SQLITE_OK && !b ) rc = SQLITE_CORRUPT;
   if( rc==SQLITE_OK ) rc = session_get(p, iEpoch, aSid, &k, &n);
+  if( rc==SQLITE_OK ) rc = bec_graph_id(g, iReq, &aPay[1+ARGS+SID]);
+  if( rc==SQLITE_OK ) rc = bec_graph_id(g, iSig, aSigId);
   if( rc ) return rc;
   aPay[0] = ROOT_VERSION;
   memcpy(&aPay[1], aArgs, ARGS);
   memcpy(&aPay[1+ARGS], aSid, SID);
-  memcpy(&aPay[1+ARGS+SID], g->aNode[iReq].aHash, BEC_HASH_BYTES);
   if( aArgs[0]==ACT_HOLDERS ){
     /* The hand-over commits to the new key generation's outcome as the
     ** session's past has it: its n deal hashes and Y'. */
@@ -976,12 +977,12 @@ static int root_op_build(BecCtx *p, const BecGraph *g, int iSig,
       bec_buf_append(&pay, aY2, PT, &rc);
     }
     bec_op_encode_unsigned(pOp, BEC_KIND_ROOT, aGid, aY, 1,
-                           g->aNode[iSig].aHash, pay.a, pay.n, &rc);
+                           aSigId, pay.a, pay.n, &rc);
     bec_buf_free(&pay);
     sqlite3_free(aMark);
   }else{
     bec_op_encode_unsigned(pOp, BEC_KIND_ROOT, aGid, aY, 1,
-                           g->aNode[iSig].aHash, aPay, sizeof(aPay), &rc);
+                           aSigId, aPay, sizeof(aPay), &rc);
   }
   if( rc==SQLITE_OK && bec_op_id(pOp->a, pOp->n, aId) ) rc = SQLITE_CORRUPT;
   if( rc==SQLITE_OK ) bec_crypto_op_message(aGid, aId, aMsg);
@@ -2401,10 +2402,10 @@ static int post_sessions(BecCtx *p, const BecGraph *g, const MySession *s,
         u8 aHash[BEC_HASH_BYTES];
         memset(&b, 0, sizeof(b));
         bec_buf_append_u8(&b, ROOT_VERSION, &rc);
-        bec_buf_append(&b, g->aNode[aReq[i]].aHash, BEC_HASH_BYTES, &rc);
+        bec_graph_id_append(g, aReq[i], &b, &rc);
         bec_buf_append_u8(&b, (u8)s->k, &rc);
         for(j=0; j<s->k; j++){
-          bec_buf_append(&b, g->aNode[aPick[2*j+1]].aHash, BEC_HASH_BYTES, &rc);
+          bec_graph_id_append(g, aPick[2*j+1], &b, &rc);
         }
         if( rc==SQLITE_OK ){
           rc = bec_dag_append(p, BEC_KIND_ROOT_SESSION, b.a, b.n, aHash, pzErr);
@@ -2432,7 +2433,7 @@ static int post_share(BecCtx *p, const u8 *aSecret, int iSig, int iCommit,
   MySession s;
   u8 aSealed[2*SC+BEC_CRYPTO_LOCAL_OVERHEAD], aPlain[2*SC];
   u8 aY[PT], aPk[NMAX][PT], aZ[SC], aHash[BEC_HASH_BYTES];
-  u8 aMsg[BEC_OP_MESSAGE_BYTES];
+  u8 aMsg[BEC_OP_MESSAGE_BYTES], aCommitId[BEC_HASH_BYTES];
   BecBuf op, b;
   char *zWhy = 0;
   int nList = 0, a[2], bHave = 0, bSpent = 0, bActive = 0, iReq = 0, i;
@@ -2444,13 +2445,13 @@ static int post_share(BecCtx *p, const u8 *aSecret, int iSig, int iCommit,
   memset(&s, 0, sizeof(s));
   if( rc ) return rc;
   rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_id(g, iCommit, aCommitId);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT sealed FROM bec_store_root_nonce WHERE "
                          "commit_id=?1", &pStmt);
   }
   if( rc==SQLITE_OK ){
-    sqlite3_bind_blob(pStmt, 1, g->aNode[iCommit].aHash, BEC_HASH_BYTES,
-                      SQLITE_STATIC);
+    sqlite3_bind_blob(pStmt, 1, aCommitId, BEC_HASH_BYTES, SQLITE_STATIC);
     if( sqlite3_step(pStmt)==SQLITE_ROW
      && sqlite3_column_bytes(pStmt, 0)==(int)sizeof(aSealed) ){
       memcpy(aSealed, sqlite3_column_blob(pStmt, 0), sizeof(aSealed));
@@ -2462,7 +2463,7 @@ static int post_share(BecCtx *p, const u8 *aSecret, int iSig, int iCommit,
   ** copy of this database still holds its nonce: the nonce goes. */
   if( rc==SQLITE_OK && bHave ) rc = commit_spent(p, iCommit, &bSpent);
   if( rc==SQLITE_OK && bHave && !bSpent ){
-    if( bec_crypto_local_open(aSecret, g->aNode[iCommit].aHash, aSealed,
+    if( bec_crypto_local_open(aSecret, aCommitId, aSealed,
                               sizeof(aSealed), aPlain) ){
       *pzErr = sqlite3_mprintf("a stored nonce does not open with this key");
       rc = SQLITE_CORRUPT;
@@ -2502,15 +2503,14 @@ static int post_share(BecCtx *p, const u8 *aSecret, int iSig, int iCommit,
     rc = bec_ctx_stmt(p, "DELETE FROM bec_store_root_nonce WHERE commit_id=?1",
                       &pStmt);
     if( rc==SQLITE_OK ){
-      sqlite3_bind_blob(pStmt, 1, g->aNode[iCommit].aHash, BEC_HASH_BYTES,
-                        SQLITE_STATIC);
+      sqlite3_bind_blob(pStmt, 1, aCommitId, BEC_HASH_BYTES, SQLITE_STATIC);
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
     }
   }
   if( rc==SQLITE_OK && bHave && !bSpent ){
     u8 aSess[BEC_HASH_BYTES];
-    memcpy(aSess, g->aNode[iSig].aHash, BEC_HASH_BYTES);
+    rc = bec_graph_id(g, iSig, aSess);
     bec_buf_append_u8(&b, ROOT_VERSION, &rc);
     bec_buf_append(&b, aSess, BEC_HASH_BYTES, &rc);
     bec_buf_append_u8(&b, (u8)s.id, &rc);

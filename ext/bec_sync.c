@@ -380,7 +380,7 @@ static int maximal_hashes(const BecGraph *g, const u8 *aSet, BecBuf *pOut){
   }
   for(i=1; rc==SQLITE_OK && i<=g->nNode; i++){
     if( aSet[i] && !aBelow[i] ){
-      bec_buf_append(pOut, g->aNode[i].aHash, BEC_HASH_BYTES, &rc);
+      bec_graph_id_append(g, i, pOut, &rc);
     }
   }
   sqlite3_free(aBelow);
@@ -485,7 +485,10 @@ static int build_filter(const BecGraph *g, const u8 *aHave, BecBloom *pF){
   for(i=1; i<=g->nNode; i++) if( !aHave[i] ) n++;
   rc = bec_bloom_init(pF, n);
   for(i=1; rc==SQLITE_OK && i<=g->nNode; i++){
-    if( !aHave[i] ) bec_bloom_add(pF, g->aNode[i].aHash);
+    u8 aId[BEC_HASH_BYTES];
+    if( aHave[i] ) continue;
+    rc = bec_graph_id(g, i, aId);          /* ids live on disk */
+    if( rc==SQLITE_OK ) bec_bloom_add(pF, aId);
   }
   return rc;
 }
@@ -873,13 +876,16 @@ static int our_needs(BecCtx *p, Session *s, BecBuf *pNeed){
 ** ancestors included): the rest, or, when the peer may hold more than
 ** aHave says (bExact==0) and sent a filter, the negatives of the filter
 ** with their descendants and their candidate predecessors.  Sets aSend. */
-static void choose_ops(const BecGraph *g, const u8 *aHave, int bExact,
-                       const BecBloom *pF, u8 *aSend){
-  int i, j;
-  for(i=1; i<=g->nNode; i++){
+static int choose_ops(const BecGraph *g, const u8 *aHave, int bExact,
+                      const BecBloom *pF, u8 *aSend){
+  int i, j, rc = SQLITE_OK;
+  for(i=1; rc==SQLITE_OK && i<=g->nNode; i++){
     const int *aP = BEC_NODE_PREDS(g, i);
+    u8 aId[BEC_HASH_BYTES];
     if( aHave[i] ) continue;
-    if( bExact || pF==0 || !bec_bloom_test(pF, g->aNode[i].aHash) ){
+    if( !bExact && pF ) rc = bec_graph_id(g, i, aId);  /* ids live on disk */
+    if( rc ) break;
+    if( bExact || pF==0 || !bec_bloom_test(pF, aId) ){
       aSend[i] = 2;                          /* negative */
     }else{
       for(j=0; j<g->aNode[i].nPred; j++){
@@ -887,7 +893,7 @@ static void choose_ops(const BecGraph *g, const u8 *aHave, int bExact,
       }
     }
   }
-  if( !bExact && pF ){
+  if( rc==SQLITE_OK && !bExact && pF ){
     for(i=1; i<=g->nNode; i++){
       if( aSend[i]==2 ){
         const int *aP = BEC_NODE_PREDS(g, i);
@@ -897,6 +903,7 @@ static void choose_ops(const BecGraph *g, const u8 *aHave, int bExact,
       }
     }
   }
+  return rc;
 }
 
 static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
@@ -1056,7 +1063,9 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   /* What to send: exact when every head of the peer is known here. */
   bExact = nUnknown==0;
   if( rc==SQLITE_OK ){
-    choose_ops(g, aHave, bExact, s->bFilter ? &s->filter : 0, aSend);
+    rc = choose_ops(g, aHave, bExact, s->bFilter ? &s->filter : 0, aSend);
+  }
+  if( rc==SQLITE_OK ){
     for(i=1; i<=g->nNode; i++) if( s->aSent[i] ) aSend[i] = 0;
     /* Needs are served even if sent before: the peer says it lacks them. */
     for(i=0; rc==SQLITE_OK && i<in.nNeed; i++){
