@@ -515,6 +515,9 @@ struct BecCtx {
   int bGraphChecked;               /* pGraph checked in this acceptance */
   int bGraphStale;                 /* an id read failed (bec_graph_id_cmp):
                                    ** reload pGraph at the next get */
+  int nIdFail;                     /* id reads failed inside comparisons,
+                                   ** ever: an acceptance or append that saw
+                                   ** one fails (bec_dag.c, id_fail_check) */
   int bGroupKnown;                 /* aGroupId holds the group id */
   u8 aGroupId[BEC_HASH_BYTES];
   /* Registered by bec_main.c: the derivers, and what forgets every cache

@@ -862,15 +862,32 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   return rc;
 }
 
+/* An order derived while an id could not be read (bec_graph_id_cmp fell
+** back to seqs) may differ from every other replica's: the op that saw it
+** is not kept.  nIdFail0 is p->nIdFail before the work. */
+static int id_fail_check(BecCtx *p, int nIdFail0, char **pzErr){
+  if( p->nIdFail==nIdFail0 ) return SQLITE_OK;
+  if( *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: an op id could not be read from "
+        "bec_store_op while ordering ops (out of memory or I/O): the op was "
+        "not kept; try again");
+  }
+  return SQLITE_NOMEM;
+}
+
 /* Accepts one op inside its own savepoint; logs a rejection. */
 static int accept_atomic(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
                          u8 *aHash, int *peOutcome, int *pbRejected,
                          char **pzErr){
-  int bStoring = 0;
+  int bStoring = 0, nIdFail0 = p->nIdFail;
   int rc = bec_ctx_begin(p, &spAccept);
   if( rc ) return rc;
   rc = accept_one(p, aBody, nBody, bVerified, aHash, peOutcome, pbRejected,
                   &bStoring, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = id_fail_check(p, nIdFail0, pzErr);
+    if( rc ) bStoring = 1;
+  }
   if( rc ){
     /* A verdict comes before anything is stored: the caches stay valid, so
     ** a flood of bad ops costs no reloads. */
@@ -1132,7 +1149,11 @@ int bec_dag_append(BecCtx *p, int kind, const u8 *aPayload, i64 nPayload,
     }
     return rc;
   }
-  rc = append_locked(p, kind, aPayload, nPayload, aHashOut, pzErr);
+  {
+    int nIdFail0 = p->nIdFail;
+    rc = append_locked(p, kind, aPayload, nPayload, aHashOut, pzErr);
+    if( rc==SQLITE_OK ) rc = id_fail_check(p, nIdFail0, pzErr);
+  }
   if( rc==SQLITE_OK ){
     rc = bec_ctx_commit(p, &spAppend);
     if( rc && *pzErr==0 ){

@@ -308,10 +308,12 @@ void bec_graph_id_hex(const BecGraph *g, int iSeq, char *zHex){
 }
 
 /* A comparison has no error channel (qsort): a failed read marks the graph
-** stale, so whatever was derived with this order is dropped and derived
-** again at the next bec_graph_get, and orders by seq meanwhile. */
+** stale (reloaded at the next bec_graph_get) and counts in nIdFail, so
+** the acceptance or append that ordered with it fails and rolls back
+** whatever it derived (bec_dag.c); it orders by seq meanwhile. */
 static int id_read_failed(const BecGraph *g, int a, int b){
   g->pCtx->bGraphStale = 1;
+  g->pCtx->nIdFail++;
   return (a>b) - (a<b);
 }
 
