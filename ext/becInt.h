@@ -237,6 +237,18 @@ void bec_buf_appendf(BecBuf*, int *pRc, const char *zFmt, ...);
 void bec_buf_vappendf(BecBuf*, int *pRc, const char *zFmt, va_list);
 void bec_buf_free(BecBuf*);
 
+/* A growable array of ints (seqs, author ids), beside BecBuf; zeroed is
+** empty.  bec_ints_push returns SQLITE_NOMEM when it cannot grow; the
+** caller frees a with bec_ints_free. */
+typedef struct BecInts BecInts;
+struct BecInts {
+  int *a;       /* from sqlite3_realloc64 */
+  int n;        /* ints used */
+  int nAlloc;   /* ints allocated */
+};
+int bec_ints_push(BecInts*, int);
+void bec_ints_free(BecInts*);
+
 /* A bounds-checked reader over peer bytes.  Every read returns SQLITE_OK or
 ** BEC_MALFORMED; no read ever passes a[n]. */
 typedef struct BecReader BecReader;

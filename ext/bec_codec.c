@@ -131,6 +131,23 @@ void bec_buf_free(BecBuf *p){
   memset(p, 0, sizeof(*p));
 }
 
+int bec_ints_push(BecInts *v, int x){
+  if( v->n>=v->nAlloc ){
+    int nNew = v->nAlloc ? v->nAlloc*2 : 8;
+    int *aNew = sqlite3_realloc64(v->a, sizeof(int)*(sqlite3_uint64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    v->a = aNew;
+    v->nAlloc = nNew;
+  }
+  v->a[v->n++] = x;
+  return SQLITE_OK;
+}
+
+void bec_ints_free(BecInts *v){
+  sqlite3_free(v->a);
+  memset(v, 0, sizeof(*v));
+}
+
 /**************************************************************************
 ** Reader.
 */

@@ -922,28 +922,13 @@ const BecDeriver bec_e2ee_deriver = {
 /**************************************************************************
 ** Local ops.
 */
-/* A growable list of ints. */
-typedef struct Ints Ints;
-struct Ints { int *a; int n, nAlloc; };
-static int ints_push(Ints *v, int x){
-  if( v->n==v->nAlloc ){
-    int nNew = v->nAlloc ? v->nAlloc*2 : 16;
-    int *aNew = sqlite3_realloc64(v->a, sizeof(int)*(sqlite3_uint64)nNew);
-    if( aNew==0 ) return SQLITE_NOMEM;
-    v->a = aNew;
-    v->nAlloc = nNew;
-  }
-  v->a[v->n++] = x;
-  return SQLITE_OK;
-}
-
 /* The seqs that statement zSql (a string literal, no parameters) yields. */
-static int ints_query(BecCtx *p, const char *zSql, Ints *v){
+static int ints_query(BecCtx *p, const char *zSql, BecInts *v){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, zSql, &pStmt);
   if( rc ) return rc;
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    rc = ints_push(v, sqlite3_column_int(pStmt, 0));
+    rc = bec_ints_push(v, sqlite3_column_int(pStmt, 0));
   }
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
   else sqlite3_reset(pStmt);
@@ -965,10 +950,10 @@ static int xpk_remember(BecCtx *p, const u8 *aKey, int bOk){
 ** or in hash order if bHash: the valid epochs that no valid epoch follows
 ** through back links.  Computed here from the two small tables rather than
 ** by the recursive query, which every local write asks several times. */
-static int current_epochs(BecCtx *p, int bHash, Ints *pOut, char **pzErr){
+static int current_epochs(BecCtx *p, int bHash, BecInts *pOut, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   BecGraph *g = 0;
-  Ints ep, todo;
+  BecInts ep, todo;
   u8 *aState = 0;           /* per seq: 1 epoch, 2 valid epoch, |4 covered */
   int rc, i;
   memset(&ep, 0, sizeof(ep));
@@ -985,7 +970,7 @@ static int current_epochs(BecCtx *p, int bHash, Ints *pOut, char **pzErr){
     int x = sqlite3_column_int(pStmt, 0);
     if( x<1 || x>g->nNode ) continue;
     aState[x] = sqlite3_column_int(pStmt, 1) ? 2 : 1;
-    rc = ints_push(&ep, x);
+    rc = bec_ints_push(&ep, x);
   }
   if( pStmt ){
     if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
@@ -993,7 +978,7 @@ static int current_epochs(BecCtx *p, int bHash, Ints *pOut, char **pzErr){
   }
   /* Everything a valid epoch reaches through back links is covered. */
   for(i=0; rc==SQLITE_OK && i<ep.n; i++){
-    if( aState[ep.a[i]] & 2 ) rc = ints_push(&todo, ep.a[i]);
+    if( aState[ep.a[i]] & 2 ) rc = bec_ints_push(&todo, ep.a[i]);
   }
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT back FROM bec_store_epoch_back WHERE epoch=?1",
@@ -1006,13 +991,13 @@ static int current_epochs(BecCtx *p, int bHash, Ints *pOut, char **pzErr){
       int y = sqlite3_column_int(pStmt, 0);
       if( y<1 || y>g->nNode || (aState[y] & 4) ) continue;
       aState[y] |= 4;
-      rc = ints_push(&todo, y);
+      rc = bec_ints_push(&todo, y);
     }
     if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
     else sqlite3_reset(pStmt);
   }
   for(i=0; rc==SQLITE_OK && i<ep.n; i++){
-    if( aState[ep.a[i]]==2 ) rc = ints_push(pOut, ep.a[i]);
+    if( aState[ep.a[i]]==2 ) rc = bec_ints_push(pOut, ep.a[i]);
   }
   if( rc==SQLITE_OK ){
     /* seq order (the rows came in seq order), or hash order */
@@ -1067,7 +1052,7 @@ static int cmp_prefix(const void *a, const void *b){
 static int epoch_append(BecCtx *p, int kind, u8 *aHashOut, char **pzErr){
   BecBuf keys, boxes, back, pay, ad;
   BecGraph *g = 0;
-  Ints top;
+  BecInts top;
   const u8 *aSecret = 0;
   u8 aSeed[BEC_E2EE_SEED_BYTES], aCommit[BEC_HASH_BYTES];
   u8 aGroup[BEC_HASH_BYTES], aNonce[BEC_E2EE_NONCE_BYTES];
@@ -1223,7 +1208,7 @@ static int keyshare_append(BecCtx *p, int nShare, const BecBuf *pShares,
 static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
   BecBuf keys, pay;
   BecGraph *g = 0;
-  Ints ep;
+  BecInts ep;
   const u8 *aSecret = identity(p);
   int rc, bEnc = 0, nKey = 0, bMe = 0, i, j, nShare = 0;
 
@@ -1567,7 +1552,7 @@ int bec_e2ee_open(BecCtx *p, BecOp *pOp, u8 **ppFree, const char **pzLocked,
 ** op, not the whole past (an envelope names recent epochs). */
 static int in_past(const BecGraph *g, const int *aPred, int nPred, int x,
                    int *pb){
-  Ints todo;
+  BecInts todo;
   u8 *aSeen;
   int i, rc = SQLITE_OK;
   *pb = 0;
@@ -1576,7 +1561,7 @@ static int in_past(const BecGraph *g, const int *aPred, int nPred, int x,
   if( aSeen==0 ) return SQLITE_NOMEM;
   memset(aSeen, 0, (size_t)g->nNode + 1);
   memset(&todo, 0, sizeof(todo));
-  for(i=0; rc==SQLITE_OK && i<nPred; i++) rc = ints_push(&todo, aPred[i]);
+  for(i=0; rc==SQLITE_OK && i<nPred; i++) rc = bec_ints_push(&todo, aPred[i]);
   while( rc==SQLITE_OK && todo.n>0 && !*pb ){
     int y = todo.a[--todo.n];
     if( y<1 || y>g->nNode || aSeen[y] ) continue;
@@ -1584,7 +1569,7 @@ static int in_past(const BecGraph *g, const int *aPred, int nPred, int x,
     if( y==x ){ *pb = 1; break; }
     if( g->aNode[y].depth<=g->aNode[x].depth ) continue;
     for(i=0; rc==SQLITE_OK && i<g->aNode[y].nPred; i++){
-      rc = ints_push(&todo, BEC_NODE_PREDS(g, y)[i]);
+      rc = bec_ints_push(&todo, BEC_NODE_PREDS(g, y)[i]);
     }
   }
   sqlite3_free(todo.a);
@@ -1650,7 +1635,7 @@ static int admit_table_op(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
 
 /* The prefix sets of holders: 1 if every holder of all of E (their
 ** intersection) is a reader, with the readers' keys in pKeys. */
-static int holders_are_readers(BecCtx *p, const Ints *pE, const BecBuf *pKeys,
+static int holders_are_readers(BecCtx *p, const BecInts *pE, const BecBuf *pKeys,
                                int nKey, int *pbOk){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, E2EE_HOLDERS("?1"), &pStmt);
@@ -1690,7 +1675,7 @@ static int holders_are_readers(BecCtx *p, const Ints *pE, const BecBuf *pKeys,
 ** can have changed since (BecCtx.nE2eeRule): 1 if so.  A run of writes
 ** then asks no query of it (it cost 330k instructions per write). */
 static int rule_remembered(BecCtx *p, const BecGraph *g, const u8 *aSecret,
-                           Ints *pE){
+                           BecInts *pE){
   int i;
   if( p->nE2eeRule==0 || p->iE2eeRuleGen!=g->iGeneration
    || memcmp(p->aE2eeRulePub, &aSecret[BEC_SEED_BYTES], BEC_PUBKEY_BYTES) ){
@@ -1700,12 +1685,12 @@ static int rule_remembered(BecCtx *p, const BecGraph *g, const u8 *aSecret,
   for(i=0; i<p->nE2eeRule; i++){
     int x = p->aE2eeRule[i];
     if( x<1 || x>g->nNode ) return 0;     /* (never: the generation says) */
-    if( ints_push(pE, x) ) return 0;      /* (computed again, or fails) */
+    if( bec_ints_push(pE, x) ) return 0;      /* (computed again, or fails) */
   }
   return 1;
 }
 
-static void rule_remember(BecCtx *p, const u8 *aSecret, const Ints *pE){
+static void rule_remember(BecCtx *p, const u8 *aSecret, const BecInts *pE){
   BecGraph *g = p->pGraph;
   p->nE2eeRule = 0;
   if( g==0 || pE->n<1 || pE->n>E2EE_MAX_EPOCH ) return;
@@ -1724,7 +1709,7 @@ static void rule_remember(BecCtx *p, const u8 *aSecret, const Ints *pE){
 ** bMaySign 0 nothing is signed: SQLITE_ERROR if a rekey were needed.
 ** pE gets the epoch seqs in hash order.
 */
-static int write_epochs(BecCtx *p, int bMaySign, Ints *pE, char **pzErr){
+static int write_epochs(BecCtx *p, int bMaySign, BecInts *pE, char **pzErr){
   const u8 *aSecret = 0;
   BecGraph *g = 0;
   int rc, iTry;
@@ -1774,7 +1759,7 @@ static int write_epochs(BecCtx *p, int bMaySign, Ints *pE, char **pzErr){
 }
 
 int bec_e2ee_before_write(BecCtx *p, char **pzErr){
-  Ints e;
+  BecInts e;
   int bEnc = 0;
   int rc = group_encrypted(p, &bEnc);
   if( rc || !bEnc ) return rc;
@@ -1793,7 +1778,7 @@ int bec_e2ee_before_write(BecCtx *p, char **pzErr){
 
 int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
                   BecBuf *pOut, char **pzErr){
-  Ints e;
+  BecInts e;
   BecGraph *g = 0;
   BecBuf ad, epochs;
   sqlite3_stmt *pStmt = 0;
@@ -1873,7 +1858,7 @@ int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
 /* Publishes the locked table ops to the merge as a change of validity, so
 ** that it judges them again (after new seeds). */
 static int unlock_ops(BecCtx *p, char **pzErr){
-  Ints v;
+  BecInts v;
   int rc;
   memset(&v, 0, sizeof(v));
   rc = ints_query(p, "SELECT seq FROM bec_store_ignored WHERE reason LIKE"

@@ -86,20 +86,13 @@
 /* How many problems bec_member_check lists before it summarizes. */
 #define MAX_PROBLEMS 50
 
-/* A growable array of ints (seqs or author ids). */
-typedef struct IntVec IntVec;
-struct IntVec {
-  int *a;
-  int n;
-  int nAlloc;
-};
 
 /* What is known about one author (index: bec_store_author.id). */
 typedef struct MemberUser MemberUser;
 struct MemberUser {
-  IntVec ops;      /* seqs of every op this user authored, ascending */
-  IntVec mAuth;    /* seqs of the add/remove ops this user authored */
-  IntVec mAbout;   /* M(u): create by u, add(u, .), remove(u), ascending */
+  BecInts ops;      /* seqs of every op this user authored, ascending */
+  BecInts mAuth;    /* seqs of the add/remove ops this user authored */
+  BecInts mAbout;   /* M(u): create by u, add(u, .), remove(u), ascending */
   int rank;        /* rule 5; 0 while the user has no potential grant */
   int iKey;        /* seq of the op whose hash completes the key */
 };
@@ -125,12 +118,12 @@ struct BecMember {
   u32 iStamp;
   u32 iLocStamp;
   int iScanLow;        /* after scan(): every seq <= iScanLow is in the past */
-  IntVec heads;        /* ops without successor among 1..nDone */
-  IntVec fact;         /* pool of S, T and CV lists */
-  IntVec hand;         /* hand-overs: root ops without a target, ascending */
-  IntVec roots;        /* every root op, ascending */
-  IntVec opens;        /* every creator's root-open, ascending */
-  IntVec rf;           /* the root's facts (BecCtx.xRootFacts): 4 ints a
+  BecInts heads;        /* ops without successor among 1..nDone */
+  BecInts fact;         /* pool of S, T and CV lists */
+  BecInts hand;         /* hand-overs: root ops without a target, ascending */
+  BecInts roots;        /* every root op, ascending */
+  BecInts opens;        /* every creator's root-open, ascending */
+  BecInts rf;           /* the root's facts (BecCtx.xRootFacts): 4 ints a
                        ** row, sorted; empty while there is no root op */
   int nUser;
   MemberUser *aUser;
@@ -143,23 +136,6 @@ struct BecMember {
 /**************************************************************************
 ** Small helpers.
 */
-static int vec_push(IntVec *v, int x){
-  if( v->n>=v->nAlloc ){
-    int nNew = v->nAlloc ? v->nAlloc*2 : 4;
-    int *aNew = sqlite3_realloc64(v->a, sizeof(int)*(sqlite3_uint64)nNew);
-    if( aNew==0 ) return SQLITE_NOMEM;
-    v->a = aNew;
-    v->nAlloc = nNew;
-  }
-  v->a[v->n++] = x;
-  return SQLITE_OK;
-}
-
-static void vec_free(IntVec *v){
-  sqlite3_free(v->a);
-  memset(v, 0, sizeof(*v));
-}
-
 /* 1 if the ascending array a[0..n-1] holds x. */
 static int has(const int *a, int n, int x){
   int lo = 0, hi = n;
@@ -287,9 +263,9 @@ static void member_free(BecMember *pm){
   int i;
   if( pm==0 ) return;
   for(i=0; i<pm->nUser; i++){
-    vec_free(&pm->aUser[i].ops);
-    vec_free(&pm->aUser[i].mAuth);
-    vec_free(&pm->aUser[i].mAbout);
+    bec_ints_free(&pm->aUser[i].ops);
+    bec_ints_free(&pm->aUser[i].mAuth);
+    bec_ints_free(&pm->aUser[i].mAbout);
   }
   sqlite3_free(pm->aUser);
   sqlite3_free(pm->aOp);
@@ -298,12 +274,12 @@ static void member_free(BecMember *pm){
   sqlite3_free(pm->aMark);
   sqlite3_free(pm->aLocStamp);
   sqlite3_free(pm->aLoc);
-  vec_free(&pm->heads);
-  vec_free(&pm->fact);
-  vec_free(&pm->hand);
-  vec_free(&pm->roots);
-  vec_free(&pm->opens);
-  vec_free(&pm->rf);
+  bec_ints_free(&pm->heads);
+  bec_ints_free(&pm->fact);
+  bec_ints_free(&pm->hand);
+  bec_ints_free(&pm->roots);
+  bec_ints_free(&pm->opens);
+  bec_ints_free(&pm->rf);
   sqlite3_free(pm);
 }
 
@@ -349,7 +325,7 @@ static int state_new(BecGraph *g, BecMember **ppm){
   pm->iGeneration = g->iGeneration;
   rc = ensure_size(pm, g->nNode, g->nAuthor);
   /* Allocate fact.a now, so that S_OF() never offsets a null pointer. */
-  if( rc==SQLITE_OK && (rc = vec_push(&pm->fact, 0))==SQLITE_OK ) pm->fact.n = 0;
+  if( rc==SQLITE_OK && (rc = bec_ints_push(&pm->fact, 0))==SQLITE_OK ) pm->fact.n = 0;
   if( rc ){
     member_free(pm);
     return rc;
@@ -444,7 +420,7 @@ static int facts_incremental(BecMember *pm, const BecGraph *g, int y){
   scan(pm, g, n->nPred, BEC_NODE_PREDS(g, y), y-1);
   for(i=0; rc==SQLITE_OK && i<pu->mAbout.n; i++){
     if( in_past(pm, pu->mAbout.a[i]) ){
-      rc = vec_push(&pm->fact, pu->mAbout.a[i]);
+      rc = bec_ints_push(&pm->fact, pu->mAbout.a[i]);
       o->nS++;
     }
   }
@@ -454,7 +430,7 @@ static int facts_incremental(BecMember *pm, const BecGraph *g, int y){
     if( n->iTarget!=n->iAuthor ){
       for(i=0; rc==SQLITE_OK && i<pv->mAbout.n; i++){
         if( in_past(pm, pv->mAbout.a[i]) ){
-          rc = vec_push(&pm->fact, pv->mAbout.a[i]);
+          rc = bec_ints_push(&pm->fact, pv->mAbout.a[i]);
           o->nT++;
         }
       }
@@ -463,7 +439,7 @@ static int facts_incremental(BecMember *pm, const BecGraph *g, int y){
     i0 = pm->fact.n;
     for(k=pv->ops.n-1; rc==SQLITE_OK && k>=0 && pv->ops.a[k]>pm->iScanLow; k--){
       if( !in_past(pm, pv->ops.a[k]) ){
-        rc = vec_push(&pm->fact, pv->ops.a[k]);
+        rc = bec_ints_push(&pm->fact, pv->ops.a[k]);
         o->nCV++;
       }
     }
@@ -503,22 +479,22 @@ static int index_add(BecMember *pm, const BecGraph *g, int y){
   const BecNode *n = &g->aNode[y];
   MemberUser *pu = &pm->aUser[n->iAuthor];
   const int *aP = BEC_NODE_PREDS(g, y);
-  int rc = vec_push(&pu->ops, y);
+  int rc = bec_ints_push(&pu->ops, y);
   int i;
-  if( rc==SQLITE_OK && n->kind==BEC_KIND_CREATE ) rc = vec_push(&pu->mAbout, y);
+  if( rc==SQLITE_OK && n->kind==BEC_KIND_CREATE ) rc = bec_ints_push(&pu->mAbout, y);
   if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT && !is_root_mop(n) ){
-    rc = vec_push(&pm->hand, y);
+    rc = bec_ints_push(&pm->hand, y);
   }
-  if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT ) rc = vec_push(&pm->roots, y);
+  if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT ) rc = bec_ints_push(&pm->roots, y);
   if( rc==SQLITE_OK && is_open(n) ){
     /* In its author's mAuth: the creator's grants and removes have
     ** authority edges into it like into the creator's add/remove ops. */
-    rc = vec_push(&pm->opens, y);
-    if( rc==SQLITE_OK ) rc = vec_push(&pu->mAuth, y);
+    rc = bec_ints_push(&pm->opens, y);
+    if( rc==SQLITE_OK ) rc = bec_ints_push(&pu->mAuth, y);
   }
   if( rc==SQLITE_OK && is_addrem(n) ){
-    rc = vec_push(&pu->mAuth, y);
-    if( rc==SQLITE_OK ) rc = vec_push(&pm->aUser[n->iTarget].mAbout, y);
+    rc = bec_ints_push(&pu->mAuth, y);
+    if( rc==SQLITE_OK ) rc = bec_ints_push(&pm->aUser[n->iTarget].mAbout, y);
   }
   for(i=0; rc==SQLITE_OK && i<n->nPred; i++){
     int iPos = pm->aHeadPos[aP[i]];
@@ -529,7 +505,7 @@ static int index_add(BecMember *pm, const BecGraph *g, int y){
       pm->aHeadPos[aP[i]] = 0;
     }
   }
-  if( rc==SQLITE_OK ) rc = vec_push(&pm->heads, y);
+  if( rc==SQLITE_OK ) rc = bec_ints_push(&pm->heads, y);
   if( rc==SQLITE_OK ) pm->aHeadPos[y] = pm->heads.n;
   return rc;
 }
@@ -542,7 +518,7 @@ static int index_add(BecMember *pm, const BecGraph *g, int y){
 ** the facts are read off the masks, then sorted into place.
 */
 static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
-  IntVec aM, aSPair, aTPair, aCVPair;
+  BecInts aM, aSPair, aTPair, aCVPair;
   int *aMIdx = 0, *aCnt = 0, *aTmp = 0;
   u64 *aAnc = 0, *aDesc = 0;
   int rc = SQLITE_OK;
@@ -561,7 +537,7 @@ static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
     aMIdx[y] = -1;
     if( !is_data(&g->aNode[y]) ){
       aMIdx[y] = aM.n;
-      rc = vec_push(&aM, y);
+      rc = bec_ints_push(&aM, y);
     }
   }
 #define SELF_BIT(p) ((aMIdx[p]>=lo && aMIdx[p]<hi) ? (1ull<<(aMIdx[p]-lo)) : 0)
@@ -582,15 +558,15 @@ static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
       for(i=0; rc==SQLITE_OK && i<pw->ops.n; i++){
         int n = pw->ops.a[i];
         if( n>x && (aAnc[n] & bit) ){
-          rc = vec_push(&aSPair, n);
-          if( rc==SQLITE_OK ) rc = vec_push(&aSPair, x);
+          rc = bec_ints_push(&aSPair, n);
+          if( rc==SQLITE_OK ) rc = bec_ints_push(&aSPair, x);
         }
       }
       for(i=0; rc==SQLITE_OK && i<pw->mAbout.n; i++){
         int n = pw->mAbout.a[i];
         if( n>x && g->aNode[n].iAuthor!=w && (aAnc[n] & bit) ){
-          rc = vec_push(&aTPair, n);
-          if( rc==SQLITE_OK ) rc = vec_push(&aTPair, x);
+          rc = bec_ints_push(&aTPair, n);
+          if( rc==SQLITE_OK ) rc = bec_ints_push(&aTPair, x);
         }
       }
     }
@@ -608,8 +584,8 @@ static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
       pw = &pm->aUser[about(&g->aNode[x])];
       for(i=0; rc==SQLITE_OK && i<pw->ops.n && pw->ops.a[i]<x; i++){
         if( (aDesc[pw->ops.a[i]] & bit)==0 ){
-          rc = vec_push(&aCVPair, x);
-          if( rc==SQLITE_OK ) rc = vec_push(&aCVPair, pw->ops.a[i]);
+          rc = bec_ints_push(&aCVPair, x);
+          if( rc==SQLITE_OK ) rc = bec_ints_push(&aCVPair, pw->ops.a[i]);
         }
       }
     }
@@ -623,7 +599,7 @@ static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
     if( aTmp==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
-    IntVec *apPair[3];
+    BecInts *apPair[3];
     int *aStart = aCnt;                       /* per op, 3 lists */
     int iOut = 0, t;
     apPair[0] = &aSPair; apPair[1] = &aTPair; apPair[2] = &aCVPair;
@@ -655,13 +631,13 @@ static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
         aTmp[aStart[apPair[t]->a[i]*3+t]++] = apPair[t]->a[i+1];
       }
     }
-    for(i=0; rc==SQLITE_OK && i<iOut; i++) rc = vec_push(&pm->fact, aTmp[i]);
+    for(i=0; rc==SQLITE_OK && i<iOut; i++) rc = bec_ints_push(&pm->fact, aTmp[i]);
   }
   for(y=1; rc==SQLITE_OK && y<=nUpTo; y++) set_potential(pm, g, y);
-  vec_free(&aM);
-  vec_free(&aSPair);
-  vec_free(&aTPair);
-  vec_free(&aCVPair);
+  bec_ints_free(&aM);
+  bec_ints_free(&aSPair);
+  bec_ints_free(&aTPair);
+  bec_ints_free(&aCVPair);
   sqlite3_free(aMIdx);
   sqlite3_free(aAnc);
   sqlite3_free(aDesc);
@@ -710,7 +686,7 @@ static int facts_decode(BecMember *pm, int y, const u8 *aBlob, int nBlob){
       if( bec_read_varint(&rd, &v, (u64)y) ) return SQLITE_CORRUPT;
       if( (i>0 && v==0) || prev+(i64)v>=y ) return SQLITE_CORRUPT;
       prev += (int)v;
-      rc = vec_push(&pm->fact, prev);
+      rc = bec_ints_push(&pm->fact, prev);
       if( rc ) return rc;
     }
   }
@@ -771,8 +747,8 @@ static void key_recompute(BecMember *pm, const BecGraph *g, int t){
 
 /* Relaxes the potential add x; users whose key changed join pChanged
 ** (maybe twice), users whose rank fell are queued on pQueue. */
-static int rank_relax(BecMember *pm, const BecGraph *g, int x, IntVec *pQueue,
-                      IntVec *pChanged){
+static int rank_relax(BecMember *pm, const BecGraph *g, int x, BecInts *pQueue,
+                      BecInts *pChanged){
   const BecNode *n = &g->aNode[x];
   MemberUser *pt = &pm->aUser[n->iTarget];
   int r = pm->aUser[n->iAuthor].rank;   /* the root's is 0: the most senior */
@@ -781,20 +757,20 @@ static int rank_relax(BecMember *pm, const BecGraph *g, int x, IntVec *pQueue,
   if( pt->rank==0 || r+1<pt->rank ){
     pt->rank = r+1;
     key_recompute(pm, g, n->iTarget);
-    rc = vec_push(pQueue, n->iTarget);
-    if( rc==SQLITE_OK ) rc = vec_push(pChanged, n->iTarget);
+    rc = bec_ints_push(pQueue, n->iTarget);
+    if( rc==SQLITE_OK ) rc = bec_ints_push(pChanged, n->iTarget);
   }else if( r+1==pt->rank && pt->iKey!=x
          && bec_graph_id_cmp(g, x, pt->iKey)<0 ){
     pt->iKey = x;
-    rc = vec_push(pChanged, n->iTarget);
+    rc = bec_ints_push(pChanged, n->iTarget);
   }
   return rc;
 }
 
 /* Propagates rank decreases from the queued users (Bellman-Ford with a
 ** queue; ranks only ever fall, so this converges). */
-static int rank_propagate(BecMember *pm, const BecGraph *g, IntVec *pQueue,
-                          IntVec *pChanged){
+static int rank_propagate(BecMember *pm, const BecGraph *g, BecInts *pQueue,
+                          BecInts *pChanged){
   int rc = SQLITE_OK, iq;
   for(iq=0; rc==SQLITE_OK && iq<pQueue->n; iq++){
     const MemberUser *pu = &pm->aUser[pQueue->a[iq]];
@@ -811,7 +787,7 @@ static int rank_propagate(BecMember *pm, const BecGraph *g, IntVec *pQueue,
 
 /* Ranks and keys of every user, from scratch (ops 1..nUpTo). */
 static int rank_full(BecMember *pm, const BecGraph *g, int nUpTo){
-  IntVec queue, changed;
+  BecInts queue, changed;
   int rc, i;
   memset(&queue, 0, sizeof(queue));
   memset(&changed, 0, sizeof(changed));
@@ -822,7 +798,7 @@ static int rank_full(BecMember *pm, const BecGraph *g, int nUpTo){
   if( nUpTo<1 ) return SQLITE_OK;
   pm->aUser[g->aNode[1].iAuthor].rank = 1;
   pm->aUser[g->aNode[1].iAuthor].iKey = 1;
-  rc = vec_push(&queue, g->aNode[1].iAuthor);
+  rc = bec_ints_push(&queue, g->aNode[1].iAuthor);
   /* A member the root adds has rank 1 (the root's rank is 0). */
   for(i=1; rc==SQLITE_OK && i<=nUpTo; i++){
     if( is_root_mop(&g->aNode[i]) && is_add(&g->aNode[i]) ){
@@ -830,8 +806,8 @@ static int rank_full(BecMember *pm, const BecGraph *g, int nUpTo){
     }
   }
   if( rc==SQLITE_OK ) rc = rank_propagate(pm, g, &queue, &changed);
-  vec_free(&queue);
-  vec_free(&changed);
+  bec_ints_free(&queue);
+  bec_ints_free(&changed);
   return rc;
 }
 
@@ -1015,7 +991,7 @@ struct Region {
   int n;
   int *aSeq;       /* local index -> seq (the caller's array) */
   int *aStart;     /* out-edges of k: aEdge[aStart[k] .. aStart[k+1]-1] */
-  IntVec edge;
+  BecInts edge;
   int *aComp;      /* component a node belongs to in the current round */
   u8 *aDrop;
   int *aIdx, *aLow, *aStk, *aCallV, *aCallE;
@@ -1033,7 +1009,7 @@ static int in_region(const BecMember *pm, int seq){
 ** to pOut, and the SCC's size to pLen.
 */
 static int tarjan(Region *r, const int *aRoot, int nRoot, int iComp,
-                  IntVec *pOut, IntVec *pLen){
+                  BecInts *pOut, BecInts *pLen){
   int rc = SQLITE_OK, nStk = 0, iCounter = 0, i;
   for(i=0; i<nRoot; i++) r->aIdx[aRoot[i]] = -1;
   for(i=0; rc==SQLITE_OK && i<nRoot; i++){
@@ -1072,10 +1048,10 @@ static int tarjan(Region *r, const int *aRoot, int nRoot, int iComp,
             w = r->aStk[--nStk];
             r->aOnStk[w] = 0;
             nComp++;
-            if( rc==SQLITE_OK ) rc = vec_push(pOut, w);
+            if( rc==SQLITE_OK ) rc = bec_ints_push(pOut, w);
           }while( w!=v );
           if( nComp>1 ){
-            if( rc==SQLITE_OK ) rc = vec_push(pLen, nComp);
+            if( rc==SQLITE_OK ) rc = bec_ints_push(pLen, nComp);
           }else{
             pOut->n = i0;
           }
@@ -1113,14 +1089,14 @@ static int victim(const BecMember *pm, const BecGraph *g, const Region *r,
 /* Rule 7 on the region: finds the SCCs, drops victims round after round
 ** until no cycle is left; flags MOP_CYCLE and MOP_DROPPED. */
 static int settle_cycles(BecMember *pm, const BecGraph *g, Region *r){
-  IntVec work, len, out, outLen, roots;
+  BecInts work, len, out, outLen, roots;
   int rc = SQLITE_OK, iComp = 0, i;
   memset(&work, 0, sizeof(work));
   memset(&len, 0, sizeof(len));
   memset(&out, 0, sizeof(out));
   memset(&outLen, 0, sizeof(outLen));
   memset(&roots, 0, sizeof(roots));
-  for(i=0; rc==SQLITE_OK && i<r->n; i++) rc = vec_push(&roots, i);
+  for(i=0; rc==SQLITE_OK && i<r->n; i++) rc = bec_ints_push(&roots, i);
   if( rc==SQLITE_OK ) rc = tarjan(r, roots.a, roots.n, 0, &work, &len);
   for(i=0; i<work.n; i++){
     pm->aOp[r->aSeq[work.a[i]]].flags |= MOP_CYCLE;
@@ -1137,21 +1113,21 @@ static int settle_cycles(BecMember *pm, const BecGraph *g, Region *r){
     for(k=iOff; rc==SQLITE_OK && k<work.n; k++){
       if( work.a[k]!=v ){
         r->aComp[work.a[k]] = iComp;
-        rc = vec_push(&roots, work.a[k]);
+        rc = bec_ints_push(&roots, work.a[k]);
       }
     }
     work.n = iOff;
     out.n = 0;
     outLen.n = 0;
     if( rc==SQLITE_OK ) rc = tarjan(r, roots.a, roots.n, iComp, &out, &outLen);
-    for(k=0; rc==SQLITE_OK && k<out.n; k++) rc = vec_push(&work, out.a[k]);
-    for(k=0; rc==SQLITE_OK && k<outLen.n; k++) rc = vec_push(&len, outLen.a[k]);
+    for(k=0; rc==SQLITE_OK && k<out.n; k++) rc = bec_ints_push(&work, out.a[k]);
+    for(k=0; rc==SQLITE_OK && k<outLen.n; k++) rc = bec_ints_push(&len, outLen.a[k]);
   }
-  vec_free(&work);
-  vec_free(&len);
-  vec_free(&out);
-  vec_free(&outLen);
-  vec_free(&roots);
+  bec_ints_free(&work);
+  bec_ints_free(&len);
+  bec_ints_free(&out);
+  bec_ints_free(&outLen);
+  bec_ints_free(&roots);
   return rc;
 }
 
@@ -1161,7 +1137,7 @@ static int settle_cycles(BecMember *pm, const BecGraph *g, Region *r){
 ** whose validity changed are appended to pChanged; pm->aValid is updated.
 */
 static int eval_region(BecMember *pm, const BecGraph *g, int *aSeq, int n,
-                       IntVec *pChanged){
+                       BecInts *pChanged){
   Region r;
   int *aInDeg = 0, *aQueue = 0;
   int rc = SQLITE_OK, k, i, nQueue = 0, nDone = 0, nAlive = 0;
@@ -1200,13 +1176,13 @@ static int eval_region(BecMember *pm, const BecGraph *g, int *aSeq, int n,
     for(i=0; rc==SQLITE_OK && is_open(&g->aNode[x]) && i<pm->roots.n; i++){
       int z = pm->roots.a[i];
       if( in_region(pm, z) && open_edge(pm, x, z) ){
-        rc = vec_push(&r.edge, pm->aLoc[z]);
+        rc = bec_ints_push(&r.edge, pm->aLoc[z]);
       }
     }
     for(i=0; rc==SQLITE_OK && !is_open(&g->aNode[x]) && i<pv->mAuth.n; i++){
       int z = pv->mAuth.a[i];
       if( in_region(pm, z) && is_edge(pm, g, x, z) ){
-        rc = vec_push(&r.edge, pm->aLoc[z]);
+        rc = bec_ints_push(&r.edge, pm->aLoc[z]);
       }
     }
     pm->aOp[x].flags &= ~(MOP_DROPPED|MOP_CYCLE);
@@ -1236,7 +1212,7 @@ static int eval_region(BecMember *pm, const BecGraph *g, int *aSeq, int n,
       u8 v = final_of(pm, y)==2;
       if( pm->aValid[y]!=v ){
         pm->aValid[y] = v;
-        rc = vec_push(pChanged, y);
+        rc = bec_ints_push(pChanged, y);
       }
     }else if( aInDeg[k]==0 ){
       aQueue[nQueue++] = k;
@@ -1248,7 +1224,7 @@ static int eval_region(BecMember *pm, const BecGraph *g, int *aSeq, int n,
     u8 v = (u8)rule4(pm, g, y, g->aNode[y].iAuthor, 0);
     if( v!=pm->aValid[y] ){
       pm->aValid[y] = v;
-      rc = vec_push(pChanged, y);
+      rc = bec_ints_push(pChanged, y);
     }
     for(i=r.aStart[kk]; i<r.aStart[kk+1]; i++){
       int w = r.edge.a[i];
@@ -1256,7 +1232,7 @@ static int eval_region(BecMember *pm, const BecGraph *g, int *aSeq, int n,
     }
   }
   if( rc==SQLITE_OK && nDone!=nAlive ) rc = SQLITE_INTERNAL;
-  vec_free(&r.edge);
+  bec_ints_free(&r.edge);
   sqlite3_free(r.aStart);
   sqlite3_free(r.aDrop);
   sqlite3_free(aQueue);
@@ -1264,7 +1240,7 @@ static int eval_region(BecMember *pm, const BecGraph *g, int *aSeq, int n,
 }
 
 /* Appends to pR the add/remove ops downstream of pR's ops (in place). */
-static int region_close(BecMember *pm, const BecGraph *g, IntVec *pR){
+static int region_close(BecMember *pm, const BecGraph *g, BecInts *pR){
   int rc = SQLITE_OK, k, i;
   new_stamp(&pm->iLocStamp, pm->aLocStamp, pm->nSlot);
   for(k=0; k<pR->n; k++) pm->aLocStamp[pR->a[k]] = pm->iLocStamp;
@@ -1275,14 +1251,14 @@ static int region_close(BecMember *pm, const BecGraph *g, IntVec *pR){
       int z = pm->roots.a[i];
       if( !in_region(pm, z) && open_edge(pm, x, z) ){
         pm->aLocStamp[z] = pm->iLocStamp;
-        rc = vec_push(pR, z);
+        rc = bec_ints_push(pR, z);
       }
     }
     for(i=0; rc==SQLITE_OK && !is_open(&g->aNode[x]) && i<pv->mAuth.n; i++){
       int z = pv->mAuth.a[i];
       if( !in_region(pm, z) && is_edge(pm, g, x, z) ){
         pm->aLocStamp[z] = pm->iLocStamp;
-        rc = vec_push(pR, z);
+        rc = bec_ints_push(pR, z);
       }
     }
   }
@@ -1290,11 +1266,11 @@ static int region_close(BecMember *pm, const BecGraph *g, IntVec *pR){
 }
 
 /* Every add/remove op and creator's open among 1..nUpTo, ascending. */
-static int all_addrem(const BecGraph *g, int nUpTo, IntVec *pOut){
+static int all_addrem(const BecGraph *g, int nUpTo, BecInts *pOut){
   int rc = SQLITE_OK, y;
   for(y=1; rc==SQLITE_OK && y<=nUpTo; y++){
     if( is_addrem(&g->aNode[y]) || is_open(&g->aNode[y]) ){
-      rc = vec_push(pOut, y);
+      rc = bec_ints_push(pOut, y);
     }
   }
   return rc;
@@ -1303,7 +1279,7 @@ static int all_addrem(const BecGraph *g, int nUpTo, IntVec *pOut){
 /* Re-derives every data op of user u (or only those in aOnly[0..nOnly-1]
 ** if aOnly); changed ones join pChanged. */
 static int eval_data(BecMember *pm, const BecGraph *g, int u,
-                     const int *aOnly, int nOnly, IntVec *pChanged){
+                     const int *aOnly, int nOnly, BecInts *pChanged){
   const MemberUser *pu = &pm->aUser[u];
   const int *a = aOnly ? aOnly : pu->ops.a;
   int n = aOnly ? nOnly : pu->ops.n;
@@ -1314,7 +1290,7 @@ static int eval_data(BecMember *pm, const BecGraph *g, int u,
       u8 v = (u8)rule4(pm, g, y, u, 0);
       if( v!=pm->aValid[y] ){
         pm->aValid[y] = v;
-        rc = vec_push(pChanged, y);
+        rc = bec_ints_push(pChanged, y);
       }
     }
   }
@@ -1417,12 +1393,12 @@ static int valid_write(BecCtx *p, const BecMember *pm, BecGraph *g,
   return rc;
 }
 
-/* Sorts and dedups an IntVec in place. */
+/* Sorts and dedups an BecInts in place. */
 static int cmp_int(const void *a, const void *b){
   int x = *(const int*)a, y = *(const int*)b;
   return x<y ? -1 : x>y;
 }
-static void vec_sort_unique(IntVec *v){
+static void vec_sort_unique(BecInts *v){
   int i, n = 0;
   if( v->n<2 ) return;
   qsort(v->a, (size_t)v->n, sizeof(int), cmp_int);
@@ -1443,7 +1419,7 @@ static int rf_load(BecCtx *p, BecMember *pm){
   if( p->xRootFacts==0 || pm->roots.n==0 ) return SQLITE_OK;
   rc = p->xRootFacts(p, &a, &n);
   if( rc==SQLITE_OK ){
-    vec_free(&pm->rf);
+    bec_ints_free(&pm->rf);
     pm->rf.a = a;
     pm->rf.n = pm->rf.nAlloc = 4*n;
   }
@@ -1456,7 +1432,7 @@ static int rf_load(BecCtx *p, BecMember *pm){
 static int derive_all(BecCtx *p, BecGraph *g, int nUpTo, const u8 *aFinal,
                       int nFinal, BecMember **ppm){
   BecMember *pm = 0;
-  IntVec all, changed;
+  BecInts all, changed;
   int rc, y, u;
   memset(&all, 0, sizeof(all));
   memset(&changed, 0, sizeof(changed));
@@ -1476,8 +1452,8 @@ static int derive_all(BecCtx *p, BecGraph *g, int nUpTo, const u8 *aFinal,
   for(u=1; rc==SQLITE_OK && u<pm->nUser; u++){
     rc = eval_data(pm, g, u, 0, 0, &changed);
   }
-  vec_free(&all);
-  vec_free(&changed);
+  bec_ints_free(&all);
+  bec_ints_free(&changed);
   if( rc==SQLITE_OK ){
     pm->nDone = nUpTo;
     *ppm = pm;
@@ -1493,7 +1469,7 @@ static int state_load_facts(BecCtx *p, BecGraph *g, int nUpTo,
                             BecMember **ppm, int *pbMissing){
   sqlite3_stmt *pStmt = 0;
   BecMember *pm = 0;
-  IntVec all, changed;
+  BecInts all, changed;
   int rc, y = 0;
   memset(&all, 0, sizeof(all));
   memset(&changed, 0, sizeof(changed));
@@ -1538,8 +1514,8 @@ static int state_load_facts(BecCtx *p, BecGraph *g, int nUpTo,
     if( rc==SQLITE_OK ) rc = eval_region(pm, g, all.a, all.n, &changed);
     if( rc==SQLITE_OK ) pm->nDone = nUpTo;
   }
-  vec_free(&all);
-  vec_free(&changed);
+  bec_ints_free(&all);
+  bec_ints_free(&changed);
   if( rc==SQLITE_OK && !*pbMissing ){
     *ppm = pm;
   }else{
@@ -1558,7 +1534,7 @@ static int rebuild(BecCtx *p, BecGraph *g, int nUpTo, int *pnChanged,
                    char **pzErr){
   sqlite3_stmt *pStmt = 0;
   BecMember *pm = 0;
-  IntVec changed;
+  BecInts changed;
   int rc, y, u;
   memset(&changed, 0, sizeof(changed));
   const u8 *aFinal = 0;
@@ -1582,7 +1558,7 @@ static int rebuild(BecCtx *p, BecGraph *g, int nUpTo, int *pnChanged,
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       y = sqlite3_column_int(pStmt, 0);
       if( y>=1 && y<=nUpTo && sqlite3_column_int(pStmt, 1)!=pm->aValid[y] ){
-        rc = vec_push(&changed, y);
+        rc = bec_ints_push(&changed, y);
       }
     }
     if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
@@ -1601,7 +1577,7 @@ static int rebuild(BecCtx *p, BecGraph *g, int nUpTo, int *pnChanged,
   }else{
     member_free(pm);
   }
-  vec_free(&changed);
+  bec_ints_free(&changed);
   return rc;
 }
 
@@ -1653,7 +1629,7 @@ static int member_state(BecCtx *p, BecGraph *g, int nUpTo, BecMember **ppm,
 static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
                       char **pzErr){
   const BecNode *n;
-  IntVec changed, region, queue, keyChanged, users;
+  BecInts changed, region, queue, keyChanged, users;
   int rc, i, u, v;
 
   memset(&changed, 0, sizeof(changed));
@@ -1677,7 +1653,7 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
     pm->aValid[y] = 1;
     pm->aUser[u].rank = 1;
     pm->aUser[u].iKey = y;
-    rc = vec_push(&users, u);
+    rc = bec_ints_push(&users, u);
   }else if( rc==SQLITE_OK && n->kind==BEC_KIND_ROOT && !is_root_mop(n) ){
     /* A hand-over: the epoch rule may change any root op's validity, and
     ** with it what depends on it.  Rare: re-derive every op. */
@@ -1686,7 +1662,7 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
     if( rc==SQLITE_OK ) rc = eval_region(pm, g, region.a, region.n, &changed);
     for(w=1; rc==SQLITE_OK && w<pm->nUser; w++){
       rc = eval_data(pm, g, w, 0, 0, &changed);
-      if( rc==SQLITE_OK && pm->aUser[w].mAbout.n ) rc = vec_push(&users, w);
+      if( rc==SQLITE_OK && pm->aUser[w].mAbout.n ) rc = bec_ints_push(&users, w);
     }
     if( rc==SQLITE_OK ) pm->aValid[y] = (u8)rule4(pm, g, y, u, 0);
   }else if( rc==SQLITE_OK && is_data(n) && !is_open(n) ){
@@ -1704,7 +1680,7 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
         for(j=0; j<pk->mAuth.n && !bFull; j++){
           if( pm->aOp[pk->mAuth.a[j]].flags & MOP_CYCLE ) bFull = 1;
         }
-        rc = vec_push(&users, keyChanged.a[i]);
+        rc = bec_ints_push(&users, keyChanged.a[i]);
       }
     }
     /* Rules 6-8 on everything downstream of y (or all, if a key that a
@@ -1713,7 +1689,7 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
       if( bFull ){
         rc = all_addrem(g, y, &region);
       }else{
-        rc = vec_push(&region, y);
+        rc = bec_ints_push(&region, y);
         if( rc==SQLITE_OK ) rc = region_close(pm, g, &region);
       }
     }
@@ -1721,23 +1697,23 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
     /* Data ops: every one of a user whose grants or removes changed
     ** validity; only those concurrent with y for y's own target. */
     if( rc==SQLITE_OK ){
-      IntVec full;
+      BecInts full;
       memset(&full, 0, sizeof(full));
       for(i=0; rc==SQLITE_OK && i<changed.n; i++){
         int w = about(&g->aNode[changed.a[i]]);
-        if( changed.a[i]!=y && w ) rc = vec_push(&full, w);
+        if( changed.a[i]!=y && w ) rc = bec_ints_push(&full, w);
       }
       vec_sort_unique(&full);
       for(i=0; rc==SQLITE_OK && i<full.n; i++){
         rc = eval_data(pm, g, full.a[i], 0, 0, &changed);
-        if( rc==SQLITE_OK ) rc = vec_push(&users, full.a[i]);
+        if( rc==SQLITE_OK ) rc = bec_ints_push(&users, full.a[i]);
       }
       if( rc==SQLITE_OK && v && pm->aValid[y] && !has(full.a, full.n, v) ){
         rc = eval_data(pm, g, v, CV_OF(pm, y), pm->aOp[y].nCV, &changed);
       }
-      vec_free(&full);
+      bec_ints_free(&full);
     }
-    if( rc==SQLITE_OK && v ) rc = vec_push(&users, v);
+    if( rc==SQLITE_OK && v ) rc = bec_ints_push(&users, v);
     vec_sort_unique(&users);
   }
   pm->nDone = y;
@@ -1759,11 +1735,11 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
   if( rc==SQLITE_OK && changed.n ){
     rc = bec_dag_validity_changed(p, changed.a, changed.n, pzErr);
   }
-  vec_free(&changed);
-  vec_free(&region);
-  vec_free(&queue);
-  vec_free(&keyChanged);
-  vec_free(&users);
+  bec_ints_free(&changed);
+  bec_ints_free(&region);
+  bec_ints_free(&queue);
+  bec_ints_free(&keyChanged);
+  bec_ints_free(&users);
   return rc;
 }
 
@@ -2256,7 +2232,7 @@ int bec_member_seniority(BecCtx *p, int iAuthor, int *pRank, int *piKeyOp,
 int bec_member_root_changed(BecCtx *p, char **pzErr){
   BecGraph *g = 0;
   BecMember *pm = 0;
-  IntVec region, changed;
+  BecInts region, changed;
   int rc = bec_graph_get(p, &g, pzErr);
   int u;
   memset(&region, 0, sizeof(region));
@@ -2278,8 +2254,8 @@ int bec_member_root_changed(BecCtx *p, char **pzErr){
   if( rc==SQLITE_OK && changed.n ){
     rc = bec_dag_validity_changed(p, changed.a, changed.n, pzErr);
   }
-  vec_free(&region);
-  vec_free(&changed);
+  bec_ints_free(&region);
+  bec_ints_free(&changed);
   if( rc && pzErr && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot derive membership: %s",
                              bec_rc_text(p->db, rc));
