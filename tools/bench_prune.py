@@ -14,7 +14,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "py"))
-from bectest import connect, one  # noqa: E402
+from bectest import checkpointed_history, connect, one  # noqa: E402
 
 
 def size(db):
@@ -24,16 +24,7 @@ def size(db):
 
 def run(n, nrow, tmp):
     path = os.path.join(tmp, "p%d_%d.db" % (n, nrow))
-    a = connect(path)
-    a.execute("PRAGMA journal_mode=WAL")
-    a.execute("PRAGMA synchronous=OFF")
-    a.execute("SELECT bec_keygen()")
-    a.execute("SELECT bec_create_group()")
-    a.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, w INTEGER)")
-    for i in range(n):
-        a.execute("INSERT OR REPLACE INTO t VALUES(?, ?, ?)",
-                  (i % nrow, "value %10d" % i, i))
-    a.execute("SELECT bec_checkpoint()")
+    a = checkpointed_history(path, n, nrow)
     nops = one(a, "SELECT count(*) FROM bec_ops")
     before = size(a)
     body_before = one(a, "SELECT sum(length(body)) FROM bec_ops")

@@ -15,19 +15,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "py"))
-from bectest import connect, one  # noqa: E402
+from bectest import checkpointed_history, connect, one  # noqa: E402
 
 
 def run(n, nrow, tmp):
-    a = connect(os.path.join(tmp, "a.db"))
-    a.execute("PRAGMA journal_mode=WAL")
-    a.execute("PRAGMA synchronous=OFF")
-    a.execute("SELECT bec_keygen()")
-    a.execute("SELECT bec_create_group()")
-    a.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, w INTEGER)")
-    for i in range(n):
-        a.execute("INSERT OR REPLACE INTO t VALUES(?, ?, ?)", (i % nrow, "value %10d" % i, i))
-    a.execute("SELECT bec_checkpoint()")
+    a = checkpointed_history(os.path.join(tmp, "a.db"), n, nrow)
     gid = one(a, "SELECT bec_group_id()")
     t0 = time.perf_counter()
     snap = one(a, "SELECT bec_snapshot()")

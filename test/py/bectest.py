@@ -207,6 +207,24 @@ def ingest_all(db, ops, rng=None):
         one(db, "SELECT bec_ingest(?)", b)
 
 
+def checkpointed_history(path, n, nrow):
+    """The compaction benches' history (tools/bench_prune.py,
+    bench_snapshot.py): a new group at path whose one admin writes n ops,
+    one row write each (a 16-byte text and an integer) over nrow rows of
+    t(id INTEGER PRIMARY KEY, v TEXT, w INTEGER), then signs a checkpoint
+    (sealed by its own claim: k = 1).  Returns the connection."""
+    a = connect(path)
+    a.execute("PRAGMA journal_mode=WAL")
+    a.execute("PRAGMA synchronous=OFF")
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group()")
+    a.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, w INTEGER)")
+    for i in range(n):
+        a.execute("INSERT OR REPLACE INTO t VALUES(?, ?, ?)", (i % nrow, "value %10d" % i, i))
+    a.execute("SELECT bec_checkpoint()")
+    return a
+
+
 def sync_session(a, b):
     """One bec_sync_offer / bec_sync_apply session in SQL, a offering to b
     (peer labels 'a' and 'b'), until one side has nothing more to say."""
