@@ -171,6 +171,16 @@ class _T:
             return self.check(substring in str(e), "%s: error %r lacks %r" % (what, str(e), substring))
         return self.check(False, "%s: no error (wanted %r)" % (what, substring))
 
+    def run(self, fns):
+        """Calls each test function; one that raises is one failure (with
+        its traceback), and the others still run."""
+        for fn in fns:
+            try:
+                fn()
+            except Exception as e:
+                traceback.print_exc()
+                self.check(False, "%s raised %r" % (fn.__name__, e))
+
     def done(self):
         print("RESULT %d %d" % (self.npass, self.nfail), flush=True)
         sys.exit(1 if self.nfail else 0)

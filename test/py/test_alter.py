@@ -472,13 +472,7 @@ def test_rename_collision():
          else (["k", "z", "y"], [("1", "ex", "why")]), "the hidden column shows again, values kept")
 
 
-for fn in [test_sql_surface, test_concurrent_add_and_write, test_same_name, test_hostile,
-           test_removed_author, test_revived_keeps_columns, test_rename_and_drop_race,
-           test_rename_collision]:
-    try:
-        fn()
-    except Exception as e:           # a crash in one test is one failure
-        import traceback
-        traceback.print_exc()
-        T.check(False, "%s raised %r" % (fn.__name__, e))
+T.run([test_sql_surface, test_concurrent_add_and_write, test_same_name, test_hostile,
+       test_removed_author, test_revived_keeps_columns, test_rename_and_drop_race,
+       test_rename_collision])
 T.done()

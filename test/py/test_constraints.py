@@ -394,14 +394,8 @@ def test_bec_columns():
     T.eq(one(db, "SELECT count(*) FROM bec_columns"), 5, "every live table's columns")
 
 
-for fn in [test_bec_columns, test_refused_declarations, test_local_statements, test_local_policy,
-           test_x10_demoted_admin_write, test_fill_is_the_default,
-           test_group_is_one_register, test_peer_violations, test_app_overrides_change_nothing,
-           test_peer_schemas]:
-    try:
-        fn()
-    except Exception as e:           # a crash in one test is one failure
-        import traceback
-        traceback.print_exc()
-        T.check(False, "%s raised %r" % (fn.__name__, e))
+T.run([test_bec_columns, test_refused_declarations, test_local_statements, test_local_policy,
+       test_x10_demoted_admin_write, test_fill_is_the_default,
+       test_group_is_one_register, test_peer_violations, test_app_overrides_change_nothing,
+       test_peer_schemas])
 T.done()

@@ -602,18 +602,12 @@ def test_hidden_table_across_a_validity_change():
     T.eq(state(m), ref, "m: a's rows")
 
 
-for fn in [test_class1_declared_types_never_reach_sql, test_class2_acceptance_is_op_and_past_only,
-           test_class3_key_identity, test_class4_text_with_nul_on_the_conflict_path,
-           test_reason_of_an_op_invalid_by_membership, test_reasons_name_ops_by_hash,
-           test_table_spelling_follows_the_winner_after_validity,
-           test_validity_change_of_a_write_naming_a_drop,
-           test_local_name_collision_hides_never_refuses,
-           test_local_create_whose_shadow_name_is_taken,
-           test_hidden_table_across_a_validity_change]:
-    try:
-        fn()
-    except Exception as e:           # a crash in one test is one failure
-        import traceback
-        traceback.print_exc()
-        T.check(False, "%s raised %r" % (fn.__name__, e))
+T.run([test_class1_declared_types_never_reach_sql, test_class2_acceptance_is_op_and_past_only,
+       test_class3_key_identity, test_class4_text_with_nul_on_the_conflict_path,
+       test_reason_of_an_op_invalid_by_membership, test_reasons_name_ops_by_hash,
+       test_table_spelling_follows_the_winner_after_validity,
+       test_validity_change_of_a_write_naming_a_drop,
+       test_local_name_collision_hides_never_refuses,
+       test_local_create_whose_shadow_name_is_taken,
+       test_hidden_table_across_a_validity_change])
 T.done()

@@ -368,13 +368,7 @@ def test_check_finds_forged_catalog():
     T.check("table t: the catalog names schema op" in r and "table u:" in r, "reported: %r" % r)
 
 
-for fn in [test_check_finds_forged_catalog, test_alter_table_uncovers, test_local, test_rename_races, test_same_name,
-           test_drop_vs_create, test_drop_vs_rename,
-           test_hostile, test_invalidated_rename]:
-    try:
-        fn()
-    except Exception as e:           # a crash in one test is one failure
-        import traceback
-        traceback.print_exc()
-        T.check(False, "%s raised %r" % (fn.__name__, e))
+T.run([test_check_finds_forged_catalog, test_alter_table_uncovers, test_local, test_rename_races, test_same_name,
+       test_drop_vs_create, test_drop_vs_rename,
+       test_hostile, test_invalidated_rename])
 T.done()

@@ -350,11 +350,5 @@ def test_columns_read():
     db.close()
 
 
-for fn in [test_constraints_match_a_scan, test_plans_and_range_speed, test_columns_read]:
-    try:
-        fn()
-    except Exception as e:           # a crash in one test is one failure
-        import traceback
-        traceback.print_exc()
-        T.check(False, "%s raised %r" % (fn.__name__, e))
+T.run([test_constraints_match_a_scan, test_plans_and_range_speed, test_columns_read])
 T.done()

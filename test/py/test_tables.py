@@ -781,19 +781,13 @@ def test_convergence():
                 print("   ", s)
 
 
-for fn in [test_basics, test_integer_key_and_composite_key, test_schema_replication,
-           test_concurrent_create, test_rollback_and_savepoints,
-           test_delete_reinsert_and_concurrent_delete, test_ties, test_errors,
-           test_removal_after_writes_shown, test_registers_across_rows_and_ops,
-           test_check_tampering,
-           test_damaged_metadata, test_create_shows_the_groups_table,
-           test_views_and_triggers, test_full_scan_pages,
-           test_update_column_sets, test_convergence]:
-    try:
-        fn()
-    except Exception as e:           # a crash in one test is one failure
-        import traceback
-        traceback.print_exc()
-        T.check(False, "%s raised %r" % (fn.__name__, e))
+T.run([test_basics, test_integer_key_and_composite_key, test_schema_replication,
+       test_concurrent_create, test_rollback_and_savepoints,
+       test_delete_reinsert_and_concurrent_delete, test_ties, test_errors,
+       test_removal_after_writes_shown, test_registers_across_rows_and_ops,
+       test_check_tampering,
+       test_damaged_metadata, test_create_shows_the_groups_table,
+       test_views_and_triggers, test_full_scan_pages,
+       test_update_column_sets, test_convergence])
 shutil.rmtree(TMP, ignore_errors=True)
 T.done()
