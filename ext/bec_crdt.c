@@ -2485,6 +2485,20 @@ static int exec_key(BecTab *t, Merge *m, const char *zSql){
 static const char zDelConflicts[] =
   "DELETE FROM bec_store_conflict WHERE tbl=?1 AND pk=?2";
 
+/* The row at iRowid (key m->key) is gone: its stored row, and its losers
+** in bec_store_conflict if the table has any (bHasConf). */
+static int delete_row(BecTab *t, Merge *m, i64 iRowid, int bHasConf){
+  sqlite3_stmt *pW = 0;
+  int rc = bec_tab_stmt(t, BEC_TAB_DELETE, &pW);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int64(pW, 1, iRowid);
+    sqlite3_step(pW);
+    rc = sqlite3_reset(pW);
+  }
+  if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
+  return rc;
+}
+
 /* Binds the row a change of op x makes new to BEC_TAB_INSERT or _UPSERT:
 ** the values it sets (NULL elsewhere), r = x, s<i> = x where it writes.
 ** iBound: pW's entry of t->aNewBound (0 INSERT, 1 UPSERT): r and s.. are
@@ -2721,13 +2735,7 @@ static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
   if( rc ) return rc;
   *pbDone = 1;
   if( bDelete ){
-    rc = bec_tab_stmt(t, BEC_TAB_DELETE, &pW);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int64(pW, 1, iRowid);
-      sqlite3_step(pW);
-      rc = sqlite3_reset(pW);
-    }
-    if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
+    rc = delete_row(t, m, iRowid, bHasConf);
     m->eFeed = BEC_FEED_DELETE;
     return rc;
   }
@@ -2996,13 +3004,7 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
           : bNewConf ? BEC_FEED_CONFLICT : BEC_FEED_UPDATE;
   if( m->aWin[0]<0 ){
     /* No uncovered upsert is left: the row is gone. */
-    rc = bec_tab_stmt(t, BEC_TAB_DELETE, &pW);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int64(pW, 1, iRowid);
-      sqlite3_step(pW);
-      rc = sqlite3_reset(pW);
-    }
-    if( rc==SQLITE_OK && bHasConf ) rc = exec_key(t, m, zDelConflicts);
+    rc = delete_row(t, m, iRowid, bHasConf);
     sqlite3_reset(pSel);
     return rc;
   }
