@@ -32,64 +32,48 @@ def main():
     n = int(os.environ.get("BEC_BYZ_SEEDS", default))
     first = int(os.environ.get("BEC_BYZ_FIRST", "0"))
     totals = {}
-    for seed in range(first, first + n):
-        sim, fails = bytesim.run_seed(seed)
-        for k, v in sim.stats.items():
-            if k not in ("seconds", "digest"):
-                totals[k] = totals.get(k, 0) + v
-        for f in fails[:6]:
-            T.check(False, "seed %d: %s" % (seed, f))
-        if len(fails) > 6:
-            T.check(False, "seed %d: %d more failures" % (seed, len(fails) - 6))
-        if fails:
-            print("  replay: %s" % bytesim.replay_command(seed), flush=True)
-        else:
-            T.check(True)
+
+    def seeds(label, count, keep, replay, **flags):
+        """Runs count seeds with bytesim's flags: every failure checked,
+        the stats that keep(name) selects added to totals, a replay
+        command printed for a failing seed."""
+        for seed in range(first, first + count):
+            sim, fails = bytesim.run_seed(seed, **flags)
+            for k, v in sim.stats.items():
+                if keep(k):
+                    totals[k] = totals.get(k, 0) + v
+            for f in fails[:6]:
+                T.check(False, "%sseed %d: %s" % (label, seed, f))
+            if len(fails) > 6:
+                T.check(False, "%sseed %d: %d more failures" % (label, seed, len(fails) - 6))
+            if fails:
+                print("  replay: %s" % replay(seed), flush=True)
+            else:
+                T.check(True)
+
+    def every(k):
+        return k not in ("seconds", "digest")
+
+    seeds("", n, every, bytesim.replay_command)
     # With a threshold root (bytesim.Sim.root_phase): an equivocating holder,
     # the root's removal of the creator, identical everywhere.
     nroot = int(os.environ.get("BEC_BYZ_ROOT_SEEDS", "1" if os.environ.get("BEC_SAN") == "1" else "2"))
-    for seed in range(first, first + nroot):
-        sim, fails = bytesim.run_seed(seed, root=True)
-        for k, v in sim.stats.items():
-            if k not in ("seconds", "digest"):
-                totals[k] = totals.get(k, 0) + v
-        for f in fails[:6]:
-            T.check(False, "root seed %d: %s" % (seed, f))
-        if fails:
-            print("  replay: %s" % bytesim.replay_root_command(seed), flush=True)
+    seeds("root ", nroot, every, bytesim.replay_root_command, root=True)
     for what in ("root.active", "root.removal", "root.checked", "byz.root.two_acks",
                  "byz.root.approve2", "byz.root.badshare"):
         T.check(totals.get(what, 0) >= nroot, "root seeds: %s %d of %d" % (what, totals.get(what, 0), nroot))
     # Encrypted groups (issue 15): fewer seeds, the same checks and the
     # encrypted ones (bytesim.py --encrypted).
     ne = int(os.environ.get("BEC_BYZ_ENC_SEEDS", "2" if os.environ.get("BEC_SAN") == "1" else "5"))
-    for seed in range(first, first + ne):
-        sim, fails = bytesim.run_seed(seed, encrypted=True)
-        for k, v in sim.stats.items():
-            if k.startswith("enc."):
-                totals[k] = totals.get(k, 0) + v
-        for f in fails[:6]:
-            T.check(False, "encrypted seed %d: %s" % (seed, f))
-        if fails:
-            print("  replay: %s" % bytesim.replay_command(seed, encrypted=True), flush=True)
-        else:
-            T.check(True)
+    seeds("encrypted ", ne, lambda k: k.startswith("enc."),
+          lambda seed: bytesim.replay_command(seed, encrypted=True), encrypted=True)
     T.check(ne == 0 or totals.get("enc.rows", 0) > 0, "encrypted runs show rows")
     # Checkpoints (issue 17): two rounds per run, each with a lying
     # attester; sealing, pruning, a backdated removal after the first seal
     # (bytesim.py --checkpoints).
     nc = int(os.environ.get("BEC_BYZ_CKPT_SEEDS", "2" if os.environ.get("BEC_SAN") == "1" else "6"))
-    for seed in range(first, first + nc):
-        sim, fails = bytesim.run_seed(seed, checkpoints=True)
-        for k, v in sim.stats.items():
-            if k.startswith("ckpt."):
-                totals[k] = totals.get(k, 0) + v
-        for f in fails[:6]:
-            T.check(False, "checkpoint seed %d: %s" % (seed, f))
-        if fails:
-            print("  replay: %s" % bytesim.replay_command(seed, checkpoints=True), flush=True)
-        else:
-            T.check(True)
+    seeds("checkpoint ", nc, lambda k: k.startswith("ckpt."),
+          lambda seed: bytesim.replay_command(seed, checkpoints=True), checkpoints=True)
     for what in ("ckpt.signed", "ckpt.lie", "ckpt.disputed", "ckpt.sealed", "ckpt.prune", "ckpt.backdated"):
         T.check(nc == 0 or totals.get(what, 0) > 0, "checkpoint seeds: no %s in %d seeds" % (what, nc))
     # The same seed gives the same run, bit for bit (what makes a replay
