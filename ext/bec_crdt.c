@@ -2485,6 +2485,30 @@ static int exec_key(BecTab *t, Merge *m, const char *zSql){
 static const char zDelConflicts[] =
   "DELETE FROM bec_store_conflict WHERE tbl=?1 AND pk=?2";
 
+/* Keeps op seq's member of register col (-1: the row's existence; a
+** counter's steps and base: COUNTER_STEP_COL / _BASE_COL) of the row with
+** key m->key in bec_store_conflict, with value pV bound as it is (0:
+** NULL). */
+static int conflict_put(BecTab *t, Merge *m, int col, int seq,
+                        const BecValue *pV){
+  sqlite3_stmt *pIns = 0;
+  int rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
+                        "(tbl, pk, col, seq, value) VALUES(?1,?2,?3,?4,?5)",
+                        &pIns);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pIns, 1, t->iSchema);
+    sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
+    sqlite3_bind_int(pIns, 3, col);
+    sqlite3_bind_int(pIns, 4, seq);
+    if( pV ) bec_value_bind(pIns, 5, pV);
+    else sqlite3_bind_null(pIns, 5);
+    sqlite3_step(pIns);
+    rc = sqlite3_reset(pIns);
+  }
+  t->eConflicts = 1;
+  return rc;
+}
+
 /* The row at iRowid (key m->key) is gone: its stored row, and its losers
 ** in bec_store_conflict if the table has any (bHasConf). */
 static int delete_row(BecTab *t, Merge *m, i64 iRowid, int bHasConf){
@@ -2770,19 +2794,8 @@ static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
   if( rc==SQLITE_OK && bHasConf ) rc = conflict_col_delete(t, m, -1);
   for(i=0; rc==SQLITE_OK && !bAll && i<=m->n; i++){
     int seq = i<m->n ? m->a[i].seq : x;
-    sqlite3_stmt *pIns = 0;
     if( seq==rWin ) continue;
-    rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
-                      "(tbl, pk, col, seq, value) VALUES(?1,?2,-1,?3,NULL)",
-                      &pIns);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int(pIns, 1, t->iSchema);
-      sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
-      sqlite3_bind_int(pIns, 3, seq);
-      sqlite3_step(pIns);
-      rc = sqlite3_reset(pIns);
-    }
-    t->eConflicts = 1;
+    rc = conflict_put(t, m, -1, seq, 0);
   }
   /* The members x covers in the registers it writes (a counter: its
   ** assignments, not its steps). */
@@ -2795,22 +2808,13 @@ static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
   }
   /* x's members of counters, which the shadow row does not hold */
   for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
-    sqlite3_stmt *pIns = 0;
+    BecValue v;
     if( m->abSet[i]!=2 || !(s->aCol[i].flags & BEC_COL_COUNTER) ) continue;
-    rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
-                      "(tbl, pk, col, seq, value) VALUES(?1,?2,?3,?4,?5)",
-                      &pIns);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int(pIns, 1, t->iSchema);
-      sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
-      sqlite3_bind_int(pIns, 3, m->aVal[i].eType==BEC_VAL_STEP
-                       ? COUNTER_STEP_COL(i) : COUNTER_BASE_COL(i));
-      sqlite3_bind_int(pIns, 4, x);
-      sqlite3_bind_int64(pIns, 5, m->aVal[i].i);
-      sqlite3_step(pIns);
-      rc = sqlite3_reset(pIns);
-    }
-    t->eConflicts = 1;
+    memset(&v, 0, sizeof(v));
+    v.eType = BEC_VAL_INT;             /* a step or a base: an integer */
+    v.i = m->aVal[i].i;
+    rc = conflict_put(t, m, m->aVal[i].eType==BEC_VAL_STEP
+                            ? COUNTER_STEP_COL(i) : COUNTER_BASE_COL(i), x, &v);
   }
   /* The row: x wins every register it writes (a counter's s<i>: the
   ** greatest member counted). */
@@ -3075,7 +3079,6 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
   }
   /* The members that the shadow row does not hold. */
   for(i=0; rc==SQLITE_OK && bKeep && i<m->n; i++){
-    sqlite3_stmt *pIns = 0;
     int col = m->a[i].col;
     if( m->a[i].bStep ){
       col = COUNTER_STEP_COL(col);
@@ -3083,20 +3086,8 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
       if( col<0 || !(s->aCol[col].flags & BEC_COL_COUNTER) ) continue;
       col = COUNTER_BASE_COL(col);
     }
-    rc = bec_ctx_stmt(t->pCtx, "INSERT OR REPLACE INTO bec_store_conflict"
-                      "(tbl, pk, col, seq, value) VALUES(?1,?2,?3,?4,?5)",
-                      &pIns);
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int(pIns, 1, t->iSchema);
-      sqlite3_bind_blob(pIns, 2, m->key.a, (int)m->key.n, SQLITE_STATIC);
-      sqlite3_bind_int(pIns, 3, col);
-      sqlite3_bind_int(pIns, 4, m->a[i].seq);
-      /* The value as the op carries it: no affinity converts it. */
-      if( col!=-1 ) bec_value_bind(pIns, 5, &m->a[i].v);
-      sqlite3_step(pIns);
-      rc = sqlite3_reset(pIns);
-    }
-    t->eConflicts = 1;
+    /* The value as the op carries it: no affinity converts it. */
+    rc = conflict_put(t, m, col, m->a[i].seq, col!=-1 ? &m->a[i].v : 0);
   }
   sqlite3_reset(pSel);
   return rc;
