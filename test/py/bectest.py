@@ -217,6 +217,16 @@ def ingest_all(db, ops, rng=None):
         one(db, "SELECT bec_ingest(?)", b)
 
 
+def code(fn):
+    """(extended result code, message) of the sqlite3.Error fn raises;
+    (0, "") if it raises none."""
+    try:
+        fn()
+    except sqlite3.Error as e:
+        return getattr(e, "sqlite_errorcode", -1), str(e)
+    return 0, ""
+
+
 def checkpointed_history(path, n, nrow):
     """The compaction benches' history (tools/bench_prune.py,
     bench_snapshot.py): a new group at path whose one admin writes n ops,

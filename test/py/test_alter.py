@@ -9,12 +9,11 @@ and ignored with the same reason on every replica in every delivery order.
 """
 import hashlib
 import os
-import sqlite3
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bectest import HostileGroup, T, bodies, connect, deliver, one  # noqa: E402
+from bectest import HostileGroup, code, T, bodies, connect, deliver, one  # noqa: E402
 from becwire import (Key, op_id, schema_add, schema_create, schema_drop,  # noqa: E402
                      write_payload)
 
@@ -48,13 +47,6 @@ def state(db):
 def reason(db, body):
     return one(db, "SELECT reason FROM bec_ops WHERE hash=?", op_id(body).hex())
 
-
-def code(fn):
-    try:
-        fn()
-    except sqlite3.Error as e:
-        return getattr(e, "sqlite_errorcode", -1), str(e)
-    return 0, ""
 
 
 class Group(HostileGroup):

@@ -11,11 +11,10 @@ write='admin' policy.
 import hashlib
 import os
 import random
-import sqlite3
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bectest import HostileGroup, T, bodies, connect, deliver, one  # noqa: E402
+from bectest import HostileGroup, code, T, bodies, connect, deliver, one  # noqa: E402
 from becwire import Key, op_id, schema_create, write_payload  # noqa: E402
 
 EVIL = Key(hashlib.sha256(b"issue 13 / hostile member").digest())
@@ -58,14 +57,6 @@ def reason(db, body):
 def valid(db, body):
     return one(db, "SELECT valid FROM bec_ops WHERE hash=?", op_id(body).hex())
 
-
-def code(fn):
-    """The extended result code of the sqlite3.Error fn raises (0 if none)."""
-    try:
-        fn()
-    except sqlite3.Error as e:
-        return getattr(e, "sqlite_errorcode", -1), str(e)
-    return 0, ""
 
 
 def writes(db):

@@ -16,7 +16,7 @@ import hashlib
 import random
 import sqlite3
 
-from bectest import HostileGroup, Replicas, T, bodies, connect, deliver, one, ship
+from bectest import HostileGroup, code, Replicas, T, bodies, connect, deliver, one, ship
 from becwire import Key, Step, op_id, write_payload
 
 R = Replicas("bec-counter-")
@@ -72,13 +72,6 @@ def rows(db):
 def n_of(db, k="p"):
     return one(db, "SELECT n FROM likes WHERE id=?", k)
 
-
-def code(fn):
-    try:
-        fn()
-    except sqlite3.Error as e:
-        return getattr(e, "sqlite_errorcode", -1), str(e)
-    return 0, ""
 
 
 def test_declaration():
