@@ -1883,6 +1883,27 @@ int bec_e2ee_group_encrypted(BecCtx*, int *pb);
 #define BEC_E2EE_ENVELOPE   0xE2    /* first byte of an encrypted payload: no
                                    ** table payload version (those count up
                                    ** from 1; schema payloads are at 2) */
+#define BEC_E2EE_ENVELOPE_ADMIN 0xE3 /* the same, of a write op its author
+                                   ** marks as an admin op: what a replica
+                                   ** without the key must know of a write
+                                   ** to a write='admin' table (it is judged
+                                   ** as an admin op; docs/encryption.md) */
+/* BEC_E2EE_ENVELOPE_ADMIN if pOp is a write op marked as an admin op,
+** BEC_E2EE_ENVELOPE if it is another schema or write op that carries the
+** envelope, else 0 (a plaintext op).  Inline: the merge, bec_ops and the
+** envelope's owner (bec_e2ee.c) read the same first byte, on every floor.
+** (The admin mark is a write's only: a schema op is an admin op anyway.) */
+static inline int bec_e2ee_envelope(const BecOp *pOp){
+  if( (pOp->kind!=BEC_KIND_SCHEMA && pOp->kind!=BEC_KIND_WRITE)
+   || pOp->nPayload<1 || pOp->aPayload==0 ){
+    return 0;
+  }
+  if( pOp->aPayload[0]==BEC_E2EE_ENVELOPE ) return BEC_E2EE_ENVELOPE;
+  if( pOp->aPayload[0]==BEC_E2EE_ENVELOPE_ADMIN && pOp->kind==BEC_KIND_WRITE ){
+    return BEC_E2EE_ENVELOPE_ADMIN;
+  }
+  return 0;
+}
 extern const char bec_e2ee_undecryptable[];
 int bec_e2ee_open(BecCtx*, BecOp *pOp, u8 **ppFree, const char **pzLocked,
                   char **pzErr);
@@ -1893,8 +1914,10 @@ int bec_e2ee_before_write(BecCtx*, char **pzErr);
 /* The payload of a local schema or write op as it is signed: in an
 ** encrypted group pOut gets the envelope of aPt (under the current epochs,
 ** bound to the current heads); in a plaintext group pOut stays empty.
-** bMaySign: the safety rule may sign ops first (not inside a commit). */
+** bMaySign: the safety rule may sign ops first (not inside a commit).
+** bAdmin: a write op that writes a write='admin' table, marked as an admin
+** op in its envelope's first byte (BEC_E2EE_ENVELOPE_ADMIN). */
 int bec_e2ee_seal(BecCtx*, int kind, const u8 *aPt, i64 nPt, int bMaySign,
-                  BecBuf *pOut, char **pzErr);
+                  int bAdmin, BecBuf *pOut, char **pzErr);
 
 #endif /* BEC_INT_H */

@@ -1605,9 +1605,10 @@ static int write_schema(BecCtx *p, const BecGraph *g, Anc *pAnc,
 ** nNode+1: not stored yet).  If its bytes are malformed: a refusal in
 ** *pRefuse (acceptance), or, with pRefuse 0, BEC_MALFORMED with *pzErr (a
 ** stored op: damaged storage).  Otherwise SQLITE_OK with *pzReason 0 (it
-** applies) or why the merge ignores it. */
+** applies) or why the merge ignores it.  eEnv: the envelope pOp's
+** plaintext came in (bec_e2ee_envelope), 0 for a plaintext op. */
 static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
-                         const BecOp *pOp, char **pzReason,
+                         const BecOp *pOp, int eEnv, char **pzReason,
                          BecVerdict *pRefuse, char **pzErr){
   BecWriteReader wr;
   BecSchema **aSchema = 0;
@@ -1709,6 +1710,15 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
           bec_verdict_set(pRefuse, SQLITE_AUTH, "unauthorized: %s is writable "
                           "by admins only (write='admin')", aSchema[i]->zName);
         }
+      }else if( rc==SQLITE_OK && eEnv==BEC_E2EE_ENVELOPE
+             && (aSchema[i]->opts & BEC_OPT_ADMIN) ){
+        /* Encrypted, the policy was judged at acceptance by the envelope's
+        ** admin mark, which every replica reads (crdt_admit): a write to a
+        ** write='admin' table without it was admitted as a member's op,
+        ** so every key holder ignores it alike. */
+        reason_set(pzReason, &rc, "ignored: policy: %s is writable by admins "
+                   "only (write='admin') and the op is not marked as an "
+                   "admin op", aSchema[i]->zName);
       }
     }
   }
@@ -1797,7 +1807,7 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
 /* The verdict on stored op x (kind schema or write), from scratch (its
 ** plaintext, if end-to-end encrypted, else why it is locked). */
 static int verdict_plain(BecCtx*, const BecGraph*, int, int, const BecOp*,
-                         char**, char**);
+                         int, char**, char**);
 /* The same, keeping what it opened: *pOpOut is the op with its plaintext
 ** payload in *ppPlain (the caller wipes and frees it; 0 for a plaintext op
 ** or a locked one), so that the merge that follows opens nothing again.
@@ -1815,7 +1825,8 @@ static int verdict_open(BecCtx *p, const BecGraph *g, int x, int bAll,
     return *pzReason ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc ) return rc;
-  rc = verdict_plain(p, g, x, bAll, pOpOut, pzReason, pzErr);
+  rc = verdict_plain(p, g, x, bAll, pOpOut, bec_e2ee_envelope(pOpIn),
+                     pzReason, pzErr);
   if( rc==BEC_MALFORMED && *ppPlain ){
     /* Opened by every holder alike, yet not a payload: undecryptable. */
     sqlite3_free(*pzErr);
@@ -1842,7 +1853,8 @@ static int verdict_stored(BecCtx *p, const BecGraph *g, int x, int bAll,
   return rc;
 }
 static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
-                         const BecOp *pOp, char **pzReason, char **pzErr){
+                         const BecOp *pOp, int eEnv, char **pzReason,
+                         char **pzErr){
   int rc;
   *pzReason = 0;
   if( pOp->kind==BEC_KIND_SCHEMA ){
@@ -1866,7 +1878,7 @@ static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
     Anc anc;
     memset(&anc, 0, sizeof(anc));
     anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
-    rc = verdict_write(p, g, &anc, pOp, pzReason, 0, pzErr);
+    rc = verdict_write(p, g, &anc, pOp, eEnv, pzReason, 0, pzErr);
     anc_free(&anc);
   }
   return rc;
@@ -4921,12 +4933,32 @@ static int crdt_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   char *zReason = 0;
   Anc anc;
   int rc;
-  if( (pOp->kind==BEC_KIND_SCHEMA || pOp->kind==BEC_KIND_WRITE)
-   && pOp->nPayload>0 && pOp->aPayload[0]==BEC_E2EE_ENVELOPE ){
+  int eEnv = bec_e2ee_envelope(pOp);
+  if( eEnv ){
     /* e2ee: an envelope is judged without keys by bec_e2ee.c; its
     ** plaintext is judged when stored (verdict_stored). */
     rc = bec_crdt_get(p, &pC);
     if( rc==SQLITE_OK ) pC->aVerdictBody = 0;
+    if( rc==SQLITE_OK && eEnv==BEC_E2EE_ENVELOPE_ADMIN ){
+      /* Marked as a write to a write='admin' table: an admin op on every
+      ** replica, keys or not (INVARIANTS.md 9; the plaintext decides
+      ** nothing here, so a relay judges it the same). */
+      int iAuthor = 0, bAdmin = 0;
+      rc = bec_graph_get(p, &g, pzErr);
+      if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
+      if( rc==SQLITE_OK ){
+        memset(&anc, 0, sizeof(anc));
+        anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
+        rc = past_admin_grant(g, &anc, iAuthor, &bAdmin);
+        anc_free(&anc);
+      }
+      pV->bAdminOp = 1;
+      if( rc==SQLITE_OK && !bAdmin ){
+        bec_verdict_set(pV, SQLITE_AUTH, "unauthorized: an op marked as a "
+                        "write to a write='admin' table, by an author without "
+                        "an admin grant");
+      }
+    }
     return rc;
   }
   if( pOp->kind==BEC_KIND_SCHEMA ){
@@ -4972,7 +5004,7 @@ static int crdt_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   if( rc ) return rc;
   memset(&anc, 0, sizeof(anc));
   anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
-  rc = verdict_write(p, g, &anc, pOp, &zReason, pV, pzErr);
+  rc = verdict_write(p, g, &anc, pOp, 0, &zReason, pV, pzErr);
   anc_free(&anc);
   /* The verdict goes with the op to crdt_stored (no second parse). */
   sqlite3_free(pC->zVerdict);
@@ -5064,8 +5096,16 @@ int bec_crdt_flush(BecCtx *p, char **pzErr){
     p->bNested = 1;
     pC->aAhead = pay.a;
     pC->nAhead = pay.n;
-    /* e2ee: in an encrypted group the op carries the envelope. */
-    rc = bec_e2ee_seal(p, BEC_KIND_WRITE, pay.a, pay.n, 0, &sealed, pzErr);
+    /* e2ee: in an encrypted group the op carries the envelope, marked as
+    ** an admin op if it writes a write='admin' table (bec_e2ee_envelope) */
+    int bAdminWrite = 0, i;
+    for(i=0; i<pC->nTable && !bAdminWrite; i++){
+      const BecTab *t;
+      for(t=pC->pTabList; t && t->iSchema!=pC->aTable[i]; t=t->pNext){}
+      bAdminWrite = t && (t->pSchema->opts & BEC_OPT_ADMIN)!=0;
+    }
+    rc = bec_e2ee_seal(p, BEC_KIND_WRITE, pay.a, pay.n, 0, bAdminWrite,
+                       &sealed, pzErr);
     if( rc==SQLITE_OK ){
       rc = bec_dag_append(p, BEC_KIND_WRITE, sealed.n ? sealed.a : pay.a,
                           sealed.n ? sealed.n : pay.n, aHash, pzErr);

@@ -54,6 +54,10 @@
 **   from the ciphertext, so that a relay computes it too.  A member with an
 **   unanswered request for e (no keyshare to it follows the request) is
 **   left out of holders(e).
+** - A write to a write='admin' table is marked as an admin op by its
+**   envelope's first byte (0xE3, BEC_E2EE_ENVELOPE_ADMIN), in the clear:
+**   acceptance, the op's role and a concurrent demotion's cancel are then
+**   the same on a replica without the key (bec_crdt.c crdt_admit).
 ** - A seed is believed only if H("bec-e2ee-commit-v1" || K) is the epoch's
 **   commit: a box that does not open, or opens to another seed, counts as
 **   no key for this replica (bec_store_epoch_bad), and heal asks for it.
@@ -1305,7 +1309,8 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
 /**************************************************************************
 ** Encrypted schema and write ops (E2EE.md sections 5 to 7).
 **
-**   envelope := format:u8 (=2) n_epoch:varint (1..16)
+**   envelope := format:u8 (0xE2; 0xE3: a write marked as an admin op)
+**               n_epoch:varint (1..16)
 **               epoch:32 * n_epoch (strictly increasing)
 **               nonce:24 ct (XChaCha20-Poly1305-IETF of sodium_pad(pt, 256))
 **   key      := k_e of the one epoch, or H("bec-e2ee-merge-v1" || e_1 ||
@@ -1327,8 +1332,7 @@ static int is_table_kind(int kind){
 }
 
 static int has_envelope(const BecOp *pOp){
-  return is_table_kind(pOp->kind) && pOp->nPayload>0 && pOp->aPayload
-      && pOp->aPayload[0]==E2EE_ENVELOPE;
+  return bec_e2ee_envelope(pOp)!=0;
 }
 
 static int envelope_parse(const u8 *a, i64 n, Envelope *pE){
@@ -1338,7 +1342,7 @@ static int envelope_parse(const u8 *a, i64 n, Envelope *pE){
   int i;
   rd.a = a; rd.n = n; rd.i = 0;
   memset(pE, 0, sizeof(*pE));
-  if( bec_read_u8(&rd, &v) || v!=E2EE_ENVELOPE
+  if( bec_read_u8(&rd, &v) || (v!=E2EE_ENVELOPE && v!=BEC_E2EE_ENVELOPE_ADMIN)
    || bec_read_varint(&rd, &nEpoch, E2EE_MAX_EPOCH) || nEpoch<1
    || bec_read_bytes(&rd, (i64)nEpoch*BEC_HASH_BYTES, &pE->aEpoch)
    || bec_read_bytes(&rd, BEC_E2EE_NONCE_BYTES, &pE->aNonce) ){
@@ -1777,7 +1781,7 @@ int bec_e2ee_before_write(BecCtx *p, char **pzErr){
 }
 
 int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
-                  BecBuf *pOut, char **pzErr){
+                  int bAdmin, BecBuf *pOut, char **pzErr){
   BecInts e;
   BecGraph *g = 0;
   BecBuf ad, epochs;
@@ -1835,7 +1839,9 @@ int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
   if( rc==SQLITE_OK ){
     i64 iCt;
     bec_crypto_random(aNonce, sizeof(aNonce));
-    bec_buf_append_u8(pOut, E2EE_ENVELOPE, &rc);
+    /* (the mark is not in the AD: the op's signature covers it) */
+    bec_buf_append_u8(pOut, bAdmin && kind==BEC_KIND_WRITE
+                            ? BEC_E2EE_ENVELOPE_ADMIN : E2EE_ENVELOPE, &rc);
     bec_buf_append_varint(pOut, (u64)e.n, &rc);
     bec_buf_append(pOut, epochs.a, epochs.n, &rc);
     bec_buf_append(pOut, aNonce, sizeof(aNonce), &rc);

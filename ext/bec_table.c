@@ -846,7 +846,7 @@ static int append_schema(BecCtx *p, const BecSchema *s, int bDDL, u8 *aHash,
     /* e2ee: in an encrypted group the op carries the envelope. */
     BecBuf sealed;
     memset(&sealed, 0, sizeof(sealed));
-    rc = bec_e2ee_seal(p, BEC_KIND_SCHEMA, pay.a, pay.n, 1, &sealed, pzErr);
+    rc = bec_e2ee_seal(p, BEC_KIND_SCHEMA, pay.a, pay.n, 1, 0, &sealed, pzErr);
     if( rc==SQLITE_OK ){
       rc = bec_dag_append(p, BEC_KIND_SCHEMA, sealed.n ? sealed.a : pay.a,
                           sealed.n ? sealed.n : pay.n, aHash, pzErr);

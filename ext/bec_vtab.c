@@ -321,9 +321,7 @@ static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
                           SQLITE_TRANSIENT);
   }else if( i==11 ){
     /* encrypted: a schema or write op that carries the e2ee envelope. */
-    sqlite3_result_int(ctx, (op.kind==BEC_KIND_SCHEMA || op.kind==BEC_KIND_WRITE)
-                            && op.nPayload>0
-                            && op.aPayload[0]==BEC_E2EE_ENVELOPE);
+    sqlite3_result_int(ctx, bec_e2ee_envelope(&op)!=0);
   }else{
     /* deps: a JSON array of the predecessors' hex hashes. */
     char *z = bec_hex_json_array(op.aPred, op.nPred);

@@ -41,7 +41,8 @@ _NO_NUMEQ (integral reals, +-0.0), _NO_NUL, _NO_UTF8, _NO_LONG, _NO_MEMBERS,
 _NO_DROP, _NO_SYNC (writers never sync before the end), _NO_CASE (no table
 names that differ only in case), _NO_CONSTRAINTS (no declared constraints),
 _NO_ALTER (no bec_alter, no hand-made ADD COLUMN ops), _NO_COUNTER (no
-COUNTER columns, no hand-made steps), each =1.
+COUNTER columns, no hand-made steps), _NO_POLICY (no write='admin'
+tables), each =1.
 
 Encrypted groups (issue 15, BEC_CONVERGE_ENCRYPTED=1; the normal run adds
 BEC_CONVERGE_ENC_SEEDS of them, 6 by default): W0 makes the group with
@@ -73,6 +74,13 @@ past, of other tables), and malformed ones acceptance refuses (an added key
 column, a mask bit past the named ADD ops, an ADD op named twice).  Every
 replica must show the same columns (bec_columns) in the same order.
 
+Write policy (issue 13, docs/tables.md "Write policy"): some honest schemas
+are write='admin'; W2 (a member) is refused at its statements, and a writer
+demoted or removed concurrently with its writes to such a table has them
+cancelled, alike on every replica: in an encrypted group the relays and the
+copies of W2 that lack a key when the ops arrive judge them by the envelope's
+admin mark (test_e2ee.py test_admin_table makes marks by hand).
+
 Counters (issue 13, docs/tables.md "Counters"): some honest schemas and ADD
 COLUMNs declare COUNTER columns, which the writers step (SET c = c + k, k up
 to +-2^62) as well as set, reset and delete; the hostile member writes
@@ -101,7 +109,7 @@ from becwire import (Key, Step, Text, blake, decode_schema, make_op, op_id, op_p
 from bectest import T, load_bec  # noqa: E402
 
 OFF = {k for k in ("HOSTILE", "TYPES", "NAN", "NUMEQ", "NUL", "UTF8", "LONG", "MEMBERS", "DROP", "SYNC", "CASE",
-                   "CONSTRAINTS", "ALTER", "COUNTER")
+                   "CONSTRAINTS", "ALTER", "COUNTER", "POLICY")
        if os.environ.get("BEC_CONVERGE_NO_" + k) == "1"}
 VERBOSE = os.environ.get("BEC_CONVERGE_VERBOSE") == "1"
 ENCRYPTED = os.environ.get("BEC_CONVERGE_ENCRYPTED") == "1"
@@ -686,6 +694,9 @@ class Scenario:
             cols[pk[0]] = cols[pk[0]].replace(" ", " PRIMARY KEY ", 1) if " NOT NULL" in cols[pk[0]] \
                 else cols[pk[0]] + " PRIMARY KEY"
         cols += extra
+        if "POLICY" not in OFF and rng.random() < 0.25:
+            cols.append("write='admin'")
+            self.count("policy.tables")
         self.run_sql(w, ["CREATE VIRTUAL TABLE %s USING bec(%s)" % (qid(name), ", ".join(cols))], False)
 
     def honest_member(self, w):

@@ -70,7 +70,7 @@ import sqlite3
 
 import becwire
 from becwire import sodium, uvarint
-from bectest import T, Replicas, connect, one, ship
+from bectest import T, Replicas, bodies, connect, deliver, one, ship
 
 R = Replicas("bec_e2ee_")
 
@@ -738,6 +738,80 @@ def test_plaintext_refused():
     T.raises(lambda: ingest(p, op), "encrypted op in a plaintext group",
              "an envelope in a plaintext group is refused")
 
+
+# --- write='admin' tables in an encrypted group (issue 13) ------------------
+def op_state(db):
+    """{op: (valid, role, reason)} of every write op db holds."""
+    return {h: (v, r, why) for h, v, r, why in db.execute(
+        "SELECT hash, valid, role, reason FROM bec_ops WHERE kind='write'")}
+
+
+def test_admin_table(order):
+    """A write to a write='admin' table is marked as an admin op in its
+    envelope (0xE3), which every replica reads without the key: X10 (B
+    demoted while it writes settings) cancels B's concurrent writes at a
+    replica that holds the key and at one that lacks it when they arrive
+    and is healed later, alike; a member's op marked as an admin op is
+    refused at acceptance by both; an admin's settings write re-signed
+    without the mark is stored as a member's op and ignored by the policy
+    on every replica, once they can read it."""
+    tag = "aw%d" % order
+    a, b, c, d = group_of_four(tag)
+    a.execute("CREATE VIRTUAL TABLE settings USING bec(k TEXT PRIMARY KEY, v TEXT, write='admin')")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)")
+    for x in (b, c, d):
+        ship(a, x)
+    e = R.joined(a, tag + "e")        # no key: a member added at the end
+    b.execute("INSERT INTO settings VALUES('early', 'yes')")
+    T.eq(one(b, "SELECT substr(payload, 1, 1) FROM bec_ops WHERE kind='write'"), b"\xe3",
+         "an encrypted write to settings is marked (0xE3)")
+    ship(b, a)
+    b.execute("INSERT INTO settings VALUES('lang', 'fr')")      # concurrent with the demotion
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(b),))   # A demotes B
+    a.execute("INSERT INTO settings VALUES('tz', 'UTC')")
+    c.execute("INSERT INTO todos VALUES('t', 'by C')")
+    T.eq(one(c, "SELECT substr(payload, 1, 1) FROM bec_ops WHERE kind='write'"), b"\xe2",
+         "a write to another table is not marked")
+    lang = one(b, "SELECT body FROM bec_ops WHERE kind='write' ORDER BY rowid DESC LIMIT 1")
+    early = one(b, "SELECT body FROM bec_ops WHERE kind='write' ORDER BY rowid LIMIT 1")
+    todo = one(c, "SELECT body FROM bec_ops WHERE kind='write'")
+    # Hand-made: B's settings write re-signed without the mark, and C's
+    # todos write re-signed with it (the same ciphertext: it still opens).
+    def flip(db, body, byte):
+        pay = one(db, "SELECT payload FROM bec_ops WHERE body=?", body)
+        return becwire.make_op(key_of(db), "write", becwire.op_preds(body),
+                               bytes([byte]) + pay[1:], group(a))
+    unmarked = flip(b, early, 0xE2)
+    marked = flip(c, todo, 0xE3)
+    ops = list(bodies(a)) + list(bodies(b)) + list(bodies(c)) + [unmarked]
+    if order:
+        ops.reverse()
+    for x in (a, c, e):
+        for _ in range(2):            # twice: a refusal for a missing predecessor is retried
+            deliver(x, ops)
+        T.raises(lambda: ingest(x, marked), "unauthorized: an op marked as a write to a "
+                 "write='admin' table", "a member's op marked as an admin op is refused, keys or not")
+    T.eq(rows(e, "settings"), None, "E holds every op and reads none yet (not even the table)")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))  # its keyshare heals E
+    ship(a, e)
+    T.eq(locked(e), [], "E reads everything after its add")
+    want = [("early", "yes"), ("tz", "UTC")]
+    for x, name in ((a, "A (key held)"), (c, "C (key held)"), (e, "E (healed later)")):
+        T.eq(rows(x, "settings"), want, "%s: X10 cancels B's concurrent write" % name)
+        T.eq(rows(x, "todos"), [("t", "by C")], "%s: C's own write applies" % name)
+    st = op_state(a)
+    for x in (c, e):
+        mine = op_state(x)
+        T.eq({h: mine.get(h) for h in st}, st, "the same valid, role and reason for every write op")
+    h_lang, h_unmarked = becwire.op_id(lang).hex(), becwire.op_id(unmarked).hex()
+    T.eq(st[h_lang][:2], (0, "admin"), "B's concurrent write: an admin op, cancelled")
+    T.check((st[h_lang][2] or "").startswith("membership: "), "with the membership reason: %r" % (st[h_lang],))
+    T.eq(st[h_unmarked][:2], (0, None), "the unmarked copy: not an admin op, valid = 0")
+    T.eq(st[h_unmarked][2], "ignored: policy: settings is writable by admins only (write='admin') "
+         "and the op is not marked as an admin op", "ignored by the policy")
+    for x in (a, c, e):
+        T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check")
+
 # --- split view ----------------------------------------------------------------
 def test_split_view():
     a, b, c, d = group_of_four("sv")
@@ -1192,6 +1266,8 @@ test_split_view_write()
 test_resigned_and_flipped()
 test_leaver_rotated_by_writer()
 test_plaintext_refused()
+test_admin_table(0)
+test_admin_table(1)
 for seed in (1, 2, 3):
     test_random_convergence(seed)
 test_add_keyshare_fails()
