@@ -1022,16 +1022,25 @@ static int tabDestroy(sqlite3_vtab *pVtab){
   if( rc==SQLITE_OK && p->pCrdt && p->pCrdt->bRedeclare ) iWin = 0;
   if( rc==SQLITE_OK && iWin==t->iSchema ){
     /* The drop lists the incarnations of the name here, shown or hidden:
-    ** a create of the name made concurrently survives it. */
+    ** a create of the name made concurrently survives it.  More than one
+    ** drop payload holds (BEC_DROP_MAX: hostile concurrent creates) are
+    ** listed by several drop ops, signed in this transaction. */
     BecSchema *s = 0;
     u8 aHash[BEC_HASH_BYTES];
+    u8 *aAll = 0;
+    int nAll = 0, i;
     const char *zName = t->pSchema->zName;
     rc = bec_schema_new(BEC_SCHEMA_DROP, zName, (int)strlen(zName), 0, 0, 0, 0,
                         0, 0, &s);
-    if( rc==SQLITE_OK ){
-      rc = bec_crdt_incarnations(p, zName, &s->aDrop, &s->nDrop, &zErr);
+    if( rc==SQLITE_OK ) rc = bec_crdt_incarnations(p, zName, &aAll, &nAll, &zErr);
+    for(i=0; rc==SQLITE_OK && i<nAll; i+=BEC_DROP_MAX){
+      /* (s borrows each slice of aAll: cleared before it is freed) */
+      s->aDrop = &aAll[(i64)i*BEC_HASH_BYTES];
+      s->nDrop = nAll-i<BEC_DROP_MAX ? nAll-i : BEC_DROP_MAX;
+      rc = append_schema(p, s, 1, aHash, &zErr);
     }
-    if( rc==SQLITE_OK ) rc = append_schema(p, s, 1, aHash, &zErr);
+    if( s ){ s->aDrop = 0; s->nDrop = 0; }
+    sqlite3_free(aAll);
     bec_schema_free(s);
   }
   if( rc==SQLITE_OK ){

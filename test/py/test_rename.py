@@ -222,6 +222,26 @@ def test_drop_vs_create():
     T.eq(shown(a), [], "dropped")
 
 
+def test_drop_many_incarnations():
+    """A hostile admin makes 300 concurrent creates of todos (more than one
+    drop op lists, BEC_DROP_MAX = 255): DROP TABLE still succeeds, signing
+    two drop ops in its transaction, and every replica drops them all."""
+    g = Group(n=3)
+    a = g.a
+    heads = g.heads()
+    creates = [g.op("schema", heads, schema_create("todos", TODOS_COLS[:2] + [("n%d" % i, "INTEGER", 0)]))
+               for i in range(300)]
+    deliver(a, creates)
+    T.eq(shown(a), ["todos"], "one of the 300 incarnations shows")
+    before = one(a, "SELECT count(*) FROM bec_ops WHERE kind='schema'")
+    a.execute("DROP TABLE todos")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='schema'") - before, 2,
+         "two drop ops (255 + 45 incarnations)")
+    T.eq(shown(a), [], "every incarnation is dropped")
+    st = spread_orders(g, bodies(a), "300 incarnations dropped", seed=3)
+    T.eq(st["columns"], [], "no replica shows a column of todos")
+
+
 def test_drop_vs_rename():
     """A drops todos ‖ ADMIN2 renames it: the incarnation is dropped (a drop
     wins over concurrent renames), and an alter of it does nothing; a drop
@@ -368,7 +388,7 @@ def test_check_finds_forged_catalog():
     T.check("table t: the catalog names schema op" in r and "table u:" in r, "reported: %r" % r)
 
 
-T.run([test_check_finds_forged_catalog, test_alter_table_uncovers, test_local, test_rename_races, test_same_name,
+T.run([test_drop_many_incarnations, test_check_finds_forged_catalog, test_alter_table_uncovers, test_local, test_rename_races, test_same_name,
        test_drop_vs_create, test_drop_vs_rename,
        test_hostile, test_invalidated_rename])
 T.done()
