@@ -18,14 +18,18 @@ through sync (docs/compaction.md "The snapshot join"):
   k attestations, an altered row, a forged grant, bytes that do not decode)
   ends the session with the check's message, and nothing the reply carries
   is stored;
+- joining through becsync, file to file and over TCP (its summary line
+  names the snapshot);
 - the codec: an empty or unknown extension byte, a snapshot and none, are
   malformed.
 """
 import json
 import os
+import subprocess
+import time
 
 import becwire
-from bectest import T, Replicas, code, one, sync_session as sync
+from bectest import EXT, T, Replicas, code, free_port, one, sync_session as sync
 
 # sync(x, y): x offers, and knows y as peer 'b' (y knows x as 'a').
 
@@ -237,6 +241,52 @@ def test_hostile_provider():
     T.eq(becwire.snapshot_parse(honest_snap)["k"], 2, "k = 2 in this history")
 
 
+BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
+
+
+def test_becsync():
+    """Joining through becsync, file to file and over TCP: the summary line
+    names the snapshot's checkpoint; tables as the provider's."""
+    a, b, k = history()
+    j1 = snap_joiner(a, "bs_j1.db")
+    j2 = snap_joiner(a, "bs_j2.db")
+    for d in (j1, j2):
+        a.execute("SELECT bec_add_member(?, 'member')", (pub(d),))
+
+    def shown(db):
+        return {k2: v for k2, v in derived(db, ["todos"]).items() if k2 != "ops"}
+    pa, p1, p2 = (os.path.join(R.dir, x) for x in ("h_a.db", "bs_j1.db", "bs_j2.db"))
+    a.commit()
+    r = subprocess.run([BECSYNC, "--quiet", p1, pa], capture_output=True, text=True, timeout=120)
+    T.check(("snapshot " + k) in r.stdout, "the summary names K's snapshot: %r" % r.stdout[-300:])
+    T.eq(shown(j1), shown(a), "joined through becsync (files)")
+    # The joiner, a member now, attests K after the sync (as members do):
+    # a second run carries its attestation.
+    r = subprocess.run([BECSYNC, "--quiet", p1, pa], capture_output=True, text=True, timeout=120)
+    T.eq(r.returncode, 0, "becsync FILE FILE: in sync: " + r.stdout[-300:] + r.stderr[-300:])
+    T.check("snapshot" not in r.stdout, "no wish once it holds ops: %r" % r.stdout[-300:])
+    port = free_port()
+    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", pa, "--listen", "127.0.0.1:%d" % port],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run([BECSYNC, "--quiet", "sync", p2, "127.0.0.1:%d" % port],
+                               capture_output=True, text=True, timeout=120)
+            if r.returncode != 3:          # the server is not listening yet
+                break
+            time.sleep(0.05)
+        out = r.stdout + r.stderr
+        T.check(("snapshot " + k) in out, "the summary names K's snapshot: %r" % out[-300:])
+        T.eq(shown(j2), shown(a), "joined through becsync (TCP)")
+        r = subprocess.run([BECSYNC, "--quiet", "sync", p2, "127.0.0.1:%d" % port],
+                           capture_output=True, text=True, timeout=120)
+        T.eq(r.returncode, 0, "becsync sync: in sync: " + (r.stdout + r.stderr)[-300:])
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() passes")
+
+
 def test_codec():
     a = R.origin("c_a.db")
     j = snap_joiner(a, "c_j.db")
@@ -253,6 +303,6 @@ def test_codec():
 
 
 T.run([test_join_argument, test_join_both_ways, test_no_snapshot_then_pruned,
-       test_hostile_provider, test_codec])
+       test_hostile_provider, test_becsync, test_codec])
 R.cleanup()
 T.done()
