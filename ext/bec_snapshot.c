@@ -7,6 +7,18 @@
 **                                      -- checkpoint sealed here (a blob)
 **   SELECT bec_snapshot_verify(:snap); -- the checkpoint's id if every
 **                                      -- check holds, else why not
+**   SELECT bec_join(:gid, 'snapshot'); -- an empty replica's syncs ask for
+**                                      -- one (docs/compaction.md "The
+**                                      -- snapshot join")
+**
+** THE JOIN.  bec_sync.c carries the bytes: a joiner (bec_snapshot_wanted:
+** marked by bec_join and holding no op) asks in every sync message, a
+** peer answers with bec_snapshot_give (nothing from a pruned replica: it
+** cannot replay its cut), and the joiner runs bec_snapshot_check before it
+** stores anything of that message.  Installing a checked snapshot (S(K) as
+** the merge base, the cut held as present without headers) is not built:
+** the session then goes on as a full sync, so the joiner replays the
+** history and keeps the full join's trust.
 **
 ** THE MESSAGE, version 1 (docs/wire-format.md "Snapshot"):
 **
@@ -31,8 +43,7 @@
 ** knows a leaf's layout except the member leaf, which the checks read.
 **
 ** THE CHECKS, in order; the first that fails is the error, and nothing is
-** stored in any case (this step only verifies: installing the state and
-** the snapshot join through sync are not built yet):
+** stored in any case:
 **   1. every op decodes canonically, belongs to this database's group and
 **      carries its author's valid signature; K is a checkpoint, each claim
 **      an attest naming K, each chain op of a chain kind; the group's
