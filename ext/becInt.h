@@ -944,9 +944,10 @@ int bec_prune_latest_sealed(BecCtx*, int *piCp);
 */
 /* Registers bec_snapshot() and bec_snapshot_verify(). */
 int bec_snapshot_register(sqlite3*, BecCtx*);
-/* The snapshot of the latest checkpoint sealed here appended to pOut; if
-** there is none to give, *pzWhy says why (sqlite3_mprintf, caller frees)
-** and SQLITE_OK is returned. */
+/* The snapshot of the latest checkpoint sealed here appended to pOut,
+** checked as a joiner checks it; if there is none to give (none sealed,
+** pruned, a cut that cannot be replayed, a check that fails), *pzWhy says
+** why (sqlite3_mprintf, caller frees) and SQLITE_OK is returned. */
 int bec_snapshot_give(BecCtx*, BecBuf *pOut, char **pzWhy, char **pzErr);
 /* Every check of a snapshot (the header comment of bec_snapshot.c): aCp
 ** is set to its checkpoint's id, or *pzWhy (caller frees) to the first

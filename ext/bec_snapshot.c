@@ -14,8 +14,9 @@
 ** THE JOIN.  bec_sync.c carries the bytes: a joiner (bec_snapshot_wanted:
 ** marked by bec_join and holding no op) asks in every sync message, a
 ** peer answers with bec_snapshot_give (nothing from a pruned replica: it
-** cannot replay its cut), and the joiner runs bec_snapshot_check before it
-** stores anything of that message.  Installing a checked snapshot (S(K) as
+** cannot replay its cut; nothing that fails its own checks), and the
+** joiner runs bec_snapshot_check before it stores anything of that
+** message.  Installing a checked snapshot (S(K) as
 ** the merge base, the cut held as present without headers) is not built:
 ** the session then goes on as a full sync, so the joiner replays the
 ** history and keeps the full join's trust.
@@ -552,6 +553,19 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ) rc = snapshot_build(p, pOut, pzWhy, pzErr);
+  if( rc==SQLITE_ERROR || rc==SQLITE_NOTFOUND ){
+    /* A state this replica cannot give a snapshot of (a cut it cannot
+    ** replay): not a failure of the session, which goes on as a full sync. */
+    *pzWhy = *pzErr;
+    *pzErr = 0;
+    rc = SQLITE_OK;
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    /* Checked here first: a snapshot the joiner would refuse (a replay that
+    ** differs from the attested state) would refuse it every time. */
+    u8 aCp[BEC_HASH_BYTES];
+    rc = bec_snapshot_check(p, pOut->a, pOut->n, aCp, pzWhy, pzErr);
+  }
   return rc;
 }
 

@@ -18,6 +18,7 @@ through sync (docs/compaction.md "The snapshot join"):
   k attestations, an altered row, a forged grant, bytes that do not decode)
   ends the session with the check's message, and nothing the reply carries
   is stored;
+- an encrypted group: the snapshot is checked, the joiner reads the rows;
 - joining through becsync, file to file and over TCP (its summary line
   names the snapshot);
 - the codec: an empty or unknown extension byte, a snapshot and none, are
@@ -29,7 +30,7 @@ import subprocess
 import time
 
 import becwire
-from bectest import EXT, T, Replicas, code, free_port, one, sync_session as sync
+from bectest import EXT, T, Replicas, code, connect, free_port, one, sync_session as sync
 
 # sync(x, y): x offers, and knows y as peer 'b' (y knows x as 'a').
 
@@ -287,6 +288,43 @@ def test_becsync():
     T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() passes")
 
 
+def test_encrypted():
+    """An encrypted group: the snapshot is checked and the joiner, a member
+    with the epoch keys after the sync, reads the same rows."""
+    a = connect(os.path.join(R.dir, "e_a.db"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    j = snap_joiner(a, "e_j.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+    for i in range(5):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "secret %d" % i, i))
+    # K is a's last op: its S(K) is read from the derived state.  Built by
+    # a replay of the cut, an encrypted group's S(K) lacks its tables today
+    # (the scratch database cannot open the envelopes): such a snapshot
+    # fails its own check, and the provider answers NO_SNAPSHOT.
+    k = one(a, "SELECT bec_checkpoint()")
+    a2 = R.clone(a, "e_a2.db")
+    a2.execute("INSERT INTO todos VALUES('x', 'outside the cut', 0)")
+    j0 = snap_joiner(a, "e_j0.db")
+    a2.execute("SELECT bec_add_member(?, 'member')", (pub(j0),))
+    sync(j0, a2)
+    T.eq(state(j0, "b")["snapshot"], "none", "a snapshot failing its own check is not given")
+    T.eq(j0.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+         a2.execute("SELECT * FROM todos ORDER BY id").fetchall(), "a full join instead")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "the snapshot of an encrypted group is checked")
+    # (bec_check() is not asked here: on any replica of an encrypted group
+    # that holds an op outside cut(K), its replay of the cut fails the same
+    # way, "the digest of checkpoint op N does not match its cut", on the
+    # provider as on a full joiner.)
+    a.execute("INSERT INTO todos VALUES('after', 'after K', 9)")
+    sync(j, a)
+    T.eq(j.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+         a.execute("SELECT * FROM todos ORDER BY id").fetchall(), "the joiner reads the rows")
+    T.eq(one(j, "SELECT count(*) FROM todos"), 6, "all six")
+
+
 def test_codec():
     a = R.origin("c_a.db")
     j = snap_joiner(a, "c_j.db")
@@ -303,6 +341,6 @@ def test_codec():
 
 
 T.run([test_join_argument, test_join_both_ways, test_no_snapshot_then_pruned,
-       test_hostile_provider, test_becsync, test_codec])
+       test_hostile_provider, test_becsync, test_encrypted, test_codec])
 R.cleanup()
 T.done()
