@@ -1598,7 +1598,7 @@ int bec_invite_redeem(BecCtx*, const u8 *aRed, u8 *aHash, int *pbAdded,
 #define BEC_SYNC_F_ALL             0xff
 /* Extension bits (a version-2 message: the flag byte is full). */
 #define BEC_SYNC_X_WANT_SNAPSHOT   0x01  /* the sender joins by snapshot */
-#define BEC_SYNC_X_SNAPSHOT        0x02  /* a snapshot follows (bec_snapshot.c) */
+#define BEC_SYNC_X_SNAPSHOT        0x02  /* a snapshot follows */
 #define BEC_SYNC_X_NO_SNAPSHOT     0x04  /* the sender cannot give one */
 #define BEC_SYNC_X_ALL             0x07
 /* A message carries its ops as a bundle (bec_bundle.c) from this many. */

@@ -304,7 +304,9 @@ static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     rc = argc==2 ? bec_config_set_int(p, "join_snapshot", bSnap) : SQLITE_OK;
   }else{
     rc = bec_config_set_blob(p, "group_id", aGroup, BEC_HASH_BYTES);
-    if( rc==SQLITE_OK && argc==2 ) rc = bec_config_set_int(p, "join_snapshot", bSnap);
+    if( rc==SQLITE_OK && argc==2 ){
+      rc = bec_config_set_int(p, "join_snapshot", bSnap);
+    }
   }
   if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_join: cannot record the "
            "group id: %s", bec_rc_text(p->db, rc)));

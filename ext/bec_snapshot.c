@@ -581,8 +581,9 @@ int bec_snapshot_check(BecCtx *p, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
   if( rc==SQLITE_OK ){
     rc = snap_decode(a, n, aGroup, &m, pzWhy);
     if( rc==SQLITE_ERROR ){                 /* BEC_MALFORMED */
-      char *z = *pzWhy ? sqlite3_mprintf("the snapshot is malformed: %s", *pzWhy)
-                       : sqlite3_mprintf("the snapshot is malformed");
+      char *z = *pzWhy
+          ? sqlite3_mprintf("the snapshot is malformed: %s", *pzWhy)
+          : sqlite3_mprintf("the snapshot is malformed");
       sqlite3_free(*pzWhy);
       *pzWhy = z;
       rc = z ? SQLITE_OK : SQLITE_NOMEM;

@@ -574,7 +574,9 @@ static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
   char zCp[2*BEC_HASH_BYTES+1];
   char *zWhy = 0;
   int bWant = 0, rc;
-  if( (pIn->ext & (BEC_SYNC_X_SNAPSHOT|BEC_SYNC_X_NO_SNAPSHOT))==0 ) return 0;
+  if( (pIn->ext & (BEC_SYNC_X_SNAPSHOT|BEC_SYNC_X_NO_SNAPSHOT))==0 ){
+    return SQLITE_OK;
+  }
   rc = bec_snapshot_wanted(p, &bWant);
   if( rc || !bWant || s->zSnap ) return rc;
   if( pIn->ext & BEC_SYNC_X_NO_SNAPSHOT ){
@@ -1212,7 +1214,9 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   }
   if( rc==SQLITE_OK && !*pbDone ) rc = ask_to_join(p, &msg, aInvite);
   if( rc==SQLITE_OK && !*pbDone ) rc = wish_snapshot(p, s, &msg);
-  if( rc==SQLITE_OK && !*pbDone ) rc = give_snapshot(p, s, &in, &msg, &snap, pzErr);
+  if( rc==SQLITE_OK && !*pbDone ){
+    rc = give_snapshot(p, s, &in, &msg, &snap, pzErr);
+  }
   if( rc==SQLITE_OK && !*pbDone ){
     msg.flags |= bExact ? BEC_SYNC_F_KNOWS_ALL : 0;
     if( buf_equal(&heads, in.aHead, (i64)in.nHead*BEC_HASH_BYTES) ){

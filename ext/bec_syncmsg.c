@@ -1,6 +1,7 @@
 /*
-** bec_syncmsg.c - the sync message, version 1: bytes in, bytes out, no
-** tables.  docs/sync.md specifies the same bytes for humans:
+** bec_syncmsg.c - the sync message, versions 1 and 2 (2: one extension
+** byte more): bytes in, bytes out, no tables.  docs/sync.md specifies the
+** same bytes for humans:
 **
 **   msg := version:u8 (1, or 2 when an extension byte follows the flags)
 **          flags:u8      bit 0 OFFER: first message of a session
