@@ -944,6 +944,20 @@ int bec_prune_latest_sealed(BecCtx*, int *piCp);
 */
 /* Registers bec_snapshot() and bec_snapshot_verify(). */
 int bec_snapshot_register(sqlite3*, BecCtx*);
+/* The snapshot of the latest checkpoint sealed here appended to pOut,
+** checked as a joiner checks it; if there is none to give (none sealed,
+** pruned, a cut that cannot be replayed, a check that fails), *pzWhy says
+** why (sqlite3_mprintf, caller frees) and SQLITE_OK is returned. */
+int bec_snapshot_give(BecCtx*, BecBuf *pOut, char **pzWhy, char **pzErr);
+/* Every check of a snapshot (the header comment of bec_snapshot.c): aCp
+** is set to its checkpoint's id, or *pzWhy (caller frees) to the first
+** check that fails, with SQLITE_OK; stores nothing. */
+int bec_snapshot_check(BecCtx*, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
+                       char **pzErr) BEC_WARN_UNUSED;
+/* *pbEmpty: this database holds no op (a snapshot join may start). */
+int bec_snapshot_may_join(BecCtx*, int *pbEmpty);
+/* *pbWant: bec_join(.., 'snapshot') was called and no op is held yet. */
+int bec_snapshot_wanted(BecCtx*, int *pbWant);
 
 /**************************************************************************
 ** bec_root.c - the threshold root: key generation (root-open, dkg-deal,
@@ -1561,6 +1575,7 @@ int bec_invite_redeem(BecCtx*, const u8 *aRed, u8 *aHash, int *pbAdded,
 */
 /* Limits a peer cannot exceed in one message or session (docs/sync.md). */
 #define BEC_SYNC_VERSION          1
+#define BEC_SYNC_VERSION_EXT      2    /* version 1 with an extension byte */
 #define BEC_SYNC_SESSION_BYTES    8
 #define BEC_SYNC_MAX_MSG_BYTES    (64*1024*1024)   /* whole message */
 #define BEC_SYNC_MAX_HEADS        8192             /* heads, shared heads */
@@ -1581,6 +1596,11 @@ int bec_invite_redeem(BecCtx*, const u8 *aRed, u8 *aHash, int *pbAdded,
 #define BEC_SYNC_F_PRUNED          0x80  /* ops the sender cannot send: it
                                          ** dropped their bodies (bec_prune) */
 #define BEC_SYNC_F_ALL             0xff
+/* Extension bits (a version-2 message: the flag byte is full). */
+#define BEC_SYNC_X_WANT_SNAPSHOT   0x01  /* the sender joins by snapshot */
+#define BEC_SYNC_X_SNAPSHOT        0x02  /* a snapshot follows */
+#define BEC_SYNC_X_NO_SNAPSHOT     0x04  /* the sender cannot give one */
+#define BEC_SYNC_X_ALL             0x07
 /* A message carries its ops as a bundle (bec_bundle.c) from this many. */
 #define BEC_SYNC_BUNDLE_MIN_OPS    64
 
@@ -1626,6 +1646,8 @@ struct BecSyncMsg {
   const u8 *aPrunedBelow;        /* if PRUNED: the checkpoint pruned below */
   int nPruned; const u8 *aPruned;/* if PRUNED: the ops whose bodies the
                                  ** sender dropped, sorted, unique, >= 1 */
+  int ext;                       /* BEC_SYNC_X_* (0: a version-1 message) */
+  const u8 *aSnap; i64 nSnap;    /* if X_SNAPSHOT: the snapshot's bytes */
 };
 int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg*, char **pzErr)
     BEC_WARN_UNUSED;

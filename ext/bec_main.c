@@ -247,12 +247,37 @@ static void fnGroupId(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 
 /* bec_join(group_id): this database will accept that group's ops.
 ** bec_join(token): the same for the token's group, and this replica asks
-** to be added in its next syncs (bec_invite.c). */
+** to be added in its next syncs (bec_invite.c).
+** bec_join(group_id|token, 'snapshot'): and its syncs ask for a snapshot
+** while it holds no op (bec_snapshot.c, docs/compaction.md "The snapshot
+** join"); 'full', the default, replays the whole history. */
 static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = fn_ctx(ctx);
   u8 aGroup[BEC_HASH_BYTES], aOld[BEC_HASH_BYTES];
-  int rc;
+  int rc, bSnap = 0;
   if( fn_schema(ctx, "bec_join") ) return;
+  if( argc==2 ){
+    const char *zHow = (const char*)sqlite3_value_text(argv[1]);
+    if( zHow && sqlite3_stricmp(zHow, "snapshot")==0 ) bSnap = 1;
+    else if( zHow==0 || sqlite3_stricmp(zHow, "full") ){
+      bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: the second "
+               "argument is 'snapshot' or 'full' (the default)"));
+      return;
+    }
+    if( bSnap ){
+      int bEmpty = 0;
+      rc = bec_snapshot_may_join(p, &bEmpty);
+      if( rc ){
+        bec_fn_error_in(ctx, "bec_join", rc, 0);
+        return;
+      }
+      if( !bEmpty ){
+        bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: a snapshot "
+                 "join needs a database that holds no op yet"));
+        return;
+      }
+    }
+  }
   if( sqlite3_value_type(argv[0])==SQLITE_TEXT
    && bec_invite_is_token((const char*)sqlite3_value_text(argv[0]),
                           sqlite3_value_bytes(argv[0])) ){
@@ -274,12 +299,15 @@ static void fnJoin(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     if( memcmp(aOld, aGroup, BEC_HASH_BYTES) ){
       bec_fn_error(ctx, SQLITE_ERROR, sqlite3_mprintf("bec_join: this database "
                "already belongs to another group (one database holds one group)"));
-    }else{
-      bec_fn_result_hex(ctx, aGroup, BEC_HASH_BYTES);
+      return;
     }
-    return;
+    rc = argc==2 ? bec_config_set_int(p, "join_snapshot", bSnap) : SQLITE_OK;
+  }else{
+    rc = bec_config_set_blob(p, "group_id", aGroup, BEC_HASH_BYTES);
+    if( rc==SQLITE_OK && argc==2 ){
+      rc = bec_config_set_int(p, "join_snapshot", bSnap);
+    }
   }
-  rc = bec_config_set_blob(p, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc ) bec_fn_error(ctx, rc, sqlite3_mprintf("bec_join: cannot record the "
            "group id: %s", bec_rc_text(p->db, rc)));
   else bec_fn_result_hex(ctx, aGroup, BEC_HASH_BYTES);
@@ -465,6 +493,7 @@ static const BecFunc aFunc[] = {
   { "bec_create_group", 0, DIRECT, fnCreateGroup },
   { "bec_group_id",     0, READS,  fnGroupId },
   { "bec_join",         1, DIRECT, fnJoin },
+  { "bec_join",         2, DIRECT, fnJoin },
   { "bec_sign",         1, DIRECT, fnSign },
   { "bec_op",           1, READS,  fnOp },
   { "bec_ingest",       1, DIRECT, fnIngest },

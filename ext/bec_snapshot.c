@@ -7,6 +7,19 @@
 **                                      -- checkpoint sealed here (a blob)
 **   SELECT bec_snapshot_verify(:snap); -- the checkpoint's id if every
 **                                      -- check holds, else why not
+**   SELECT bec_join(:gid, 'snapshot'); -- an empty replica's syncs ask for
+**                                      -- one (docs/compaction.md "The
+**                                      -- snapshot join")
+**
+** THE JOIN.  bec_sync.c carries the bytes: a joiner (bec_snapshot_wanted:
+** marked by bec_join and holding no op) asks in every sync message, a
+** peer answers with bec_snapshot_give (nothing from a pruned replica: it
+** cannot replay its cut; nothing that fails its own checks), and the
+** joiner runs bec_snapshot_check before it stores anything of that
+** message.  Installing a checked snapshot (S(K) as
+** the merge base, the cut held as present without headers) is not built:
+** the session then goes on as a full sync, so the joiner replays the
+** history and keeps the full join's trust.
 **
 ** THE MESSAGE, version 1 (docs/wire-format.md "Snapshot"):
 **
@@ -31,8 +44,7 @@
 ** knows a leaf's layout except the member leaf, which the checks read.
 **
 ** THE CHECKS, in order; the first that fails is the error, and nothing is
-** stored in any case (this step only verifies: installing the state and
-** the snapshot join through sync are not built yet):
+** stored in any case:
 **   1. every op decodes canonically, belongs to this database's group and
 **      carries its author's valid signature; K is a checkpoint, each claim
 **      an attest naming K, each chain op of a chain kind; the group's
@@ -529,6 +541,79 @@ done:
 }
 
 /**************************************************************************
+** The join through sync (bec_sync.c carries the bytes).
+*/
+int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
+  u8 aPruned[BEC_HASH_BYTES];
+  int iPruned = 0;
+  int rc = bec_prune_point(p, &iPruned, aPruned);
+  if( rc==SQLITE_OK && iPruned ){
+    /* bec_snapshot() would fail: S(K) is read by a replay of the cut. */
+    *pzWhy = sqlite3_mprintf("this replica is pruned: it gives no snapshot");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = snapshot_build(p, pOut, pzWhy, pzErr);
+  if( rc==SQLITE_ERROR || rc==SQLITE_NOTFOUND ){
+    /* A state this replica cannot give a snapshot of (a cut it cannot
+    ** replay): not a failure of the session, which goes on as a full sync. */
+    *pzWhy = *pzErr;
+    *pzErr = 0;
+    rc = SQLITE_OK;
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    /* Checked here first: a snapshot the joiner would refuse (a replay that
+    ** differs from the attested state) would refuse it every time. */
+    u8 aCp[BEC_HASH_BYTES];
+    rc = bec_snapshot_check(p, pOut->a, pOut->n, aCp, pzWhy, pzErr);
+  }
+  return rc;
+}
+
+int bec_snapshot_check(BecCtx *p, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
+                       char **pzErr){
+  SnapMsg m;
+  u8 aGroup[BEC_HASH_BYTES];
+  int rc;
+  memset(&m, 0, sizeof(m));
+  *pzWhy = 0;
+  rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = snap_decode(a, n, aGroup, &m, pzWhy);
+    if( rc==SQLITE_ERROR ){                 /* BEC_MALFORMED */
+      char *z = *pzWhy
+          ? sqlite3_mprintf("the snapshot is malformed: %s", *pzWhy)
+          : sqlite3_mprintf("the snapshot is malformed");
+      sqlite3_free(*pzWhy);
+      *pzWhy = z;
+      rc = z ? SQLITE_OK : SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ) rc = snap_check(&m, pzWhy);
+  if( rc==SQLITE_OK && *pzWhy==0 ) memcpy(aCp, m.k.aId, BEC_HASH_BYTES);
+  snap_free(&m);
+  return rc;
+}
+
+int bec_snapshot_may_join(BecCtx *p, int *pbEmpty){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT NOT EXISTS(SELECT 1 FROM bec_store_op)",
+                        &pStmt);
+  *pbEmpty = 0;
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pbEmpty = sqlite3_column_int(pStmt, 0);
+  return sqlite3_reset(pStmt);
+}
+
+int bec_snapshot_wanted(BecCtx *p, int *pbWant){
+  i64 bJoin = 0;
+  int rc = bec_config_get_int(p, "join_snapshot", 0, &bJoin);
+  *pbWant = 0;
+  if( rc==SQLITE_OK && bJoin ) rc = bec_snapshot_may_join(p, pbWant);
+  return rc;
+}
+
+/**************************************************************************
 ** SQL functions.
 */
 /* bec_snapshot(): the snapshot message of the latest sealed checkpoint. */
@@ -554,40 +639,23 @@ static void fnSnapshot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 ** that fails.  Stores nothing. */
 static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
-  SnapMsg m;
-  u8 aGroup[BEC_HASH_BYTES];
+  u8 aCp[BEC_HASH_BYTES];
   char *zErr = 0, *zWhy = 0;
-  const u8 *a = sqlite3_value_blob(argv[0]);
-  i64 n = sqlite3_value_bytes(argv[0]);
-  int rc;
+  int rc = SQLITE_OK;
   (void)argc;
-  memset(&m, 0, sizeof(m));
-  rc = bec_dag_ensure_schema(p, &zErr);
-  if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, &zErr);
-  if( rc==SQLITE_OK && sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
+  if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
     zWhy = sqlite3_mprintf("a snapshot is a blob");
+  }else{
+    rc = bec_snapshot_check(p, sqlite3_value_blob(argv[0]),
+                            sqlite3_value_bytes(argv[0]), aCp, &zWhy, &zErr);
   }
-  if( rc==SQLITE_OK && zWhy==0 ){
-    rc = snap_decode(a, n, aGroup, &m, &zWhy);
-    if( rc==SQLITE_ERROR ){                 /* BEC_MALFORMED */
-      if( zWhy==0 ) zWhy = sqlite3_mprintf("the snapshot is malformed");
-      else{
-        char *z = sqlite3_mprintf("the snapshot is malformed: %s", zWhy);
-        sqlite3_free(zWhy);
-        zWhy = z;
-      }
-      rc = SQLITE_OK;
-    }
-  }
-  if( rc==SQLITE_OK && zWhy==0 ) rc = snap_check(&m, &zWhy);
   if( rc==SQLITE_OK && zWhy ){
     rc = SQLITE_ERROR;
     sqlite3_free(zErr);
     zErr = zWhy;
   }
   if( rc ) bec_fn_error_in(ctx, "bec_snapshot_verify", rc, zErr);
-  else bec_fn_result_hex(ctx, m.k.aId, BEC_HASH_BYTES);
-  snap_free(&m);
+  else bec_fn_result_hex(ctx, aCp, BEC_HASH_BYTES);
 }
 
 int bec_snapshot_register(sqlite3 *db, BecCtx *p){

@@ -87,6 +87,9 @@ struct Session {
   i64 nMsgSent, nMsgRecv;
   i64 nOpsSent, nOpsRecv, nBytesSent, nBytesRecv, nRejected;
   char *zError;                  /* why the session ended, or 0 */
+  int bSnapSent;                 /* answered the peer's wish for a snapshot */
+  char *zSnap;                   /* a joiner's answer: the verified
+                                 ** checkpoint's id, or "none" */
 };
 
 /* The per-connection state of this module (user data of its functions). */
@@ -226,6 +229,7 @@ static void session_clear(Session *s){
 
 static void session_free(Session *s){
   session_clear(s);
+  sqlite3_free(s->zSnap);
   sqlite3_free(s->zError);
   sqlite3_free(s->zPeer);
   sqlite3_free(s);
@@ -527,6 +531,73 @@ static int honour_invite(BecCtx *p, const u8 *aInvite, char **pzWhy,
 }
 
 /**************************************************************************
+** The snapshot join (bec_snapshot.c; docs/compaction.md "The snapshot
+** join").  A replica marked by bec_join(.., 'snapshot') that holds no op
+** says so in every message (ext WANT_SNAPSHOT) until a peer answers; a
+** peer answers once per session, with the snapshot of its latest sealed
+** checkpoint or with NO_SNAPSHOT, and goes on as in any sync.  The joiner
+** runs every check of the snapshot before it stores anything the message
+** carries: a snapshot that fails one ends the session with that check's
+** message, and nothing of the message is kept.
+*/
+static int wish_snapshot(BecCtx *p, Session *s, BecSyncMsg *pMsg){
+  int bWant = 0;
+  int rc = s->zSnap ? SQLITE_OK : bec_snapshot_wanted(p, &bWant);
+  if( rc==SQLITE_OK && bWant ) pMsg->ext |= BEC_SYNC_X_WANT_SNAPSHOT;
+  return rc;
+}
+
+/* The provider's answer to a wish, into pMsg (pSnap holds its bytes). */
+static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
+                         BecSyncMsg *pMsg, BecBuf *pSnap, char **pzErr){
+  char *zWhy = 0;
+  int rc = SQLITE_OK;
+  if( (pIn->ext & BEC_SYNC_X_WANT_SNAPSHOT)==0 || s->bSnapSent ) return rc;
+  rc = bec_snapshot_give(p, pSnap, &zWhy, pzErr);
+  if( rc==SQLITE_OK && zWhy ){
+    pMsg->ext |= BEC_SYNC_X_NO_SNAPSHOT;   /* then a full sync, as always */
+  }else if( rc==SQLITE_OK ){
+    pMsg->ext |= BEC_SYNC_X_SNAPSHOT;
+    pMsg->aSnap = pSnap->a;
+    pMsg->nSnap = pSnap->n;
+  }
+  sqlite3_free(zWhy);
+  if( rc==SQLITE_OK ) s->bSnapSent = 1;
+  return rc;
+}
+
+/* The joiner's side: checks a snapshot the peer sent, before anything of
+** its message is stored.  A replica that did not ask ignores it. */
+static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
+                         const BecSyncMsg *pIn, char **pzErr){
+  u8 aCp[BEC_HASH_BYTES];
+  char zCp[2*BEC_HASH_BYTES+1];
+  char *zWhy = 0;
+  int bWant = 0, rc;
+  if( (pIn->ext & (BEC_SYNC_X_SNAPSHOT|BEC_SYNC_X_NO_SNAPSHOT))==0 ){
+    return SQLITE_OK;
+  }
+  rc = bec_snapshot_wanted(p, &bWant);
+  if( rc || !bWant || s->zSnap ) return rc;
+  if( pIn->ext & BEC_SYNC_X_NO_SNAPSHOT ){
+    s->zSnap = sqlite3_mprintf("none");
+    return s->zSnap ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  rc = bec_snapshot_check(p, pIn->aSnap, pIn->nSnap, aCp, &zWhy, pzErr);
+  if( rc==SQLITE_OK && zWhy ){
+    *pzErr = sqlite3_mprintf("bec_sync_apply: the snapshot from peer '%s' is "
+                             "refused: %s", zPeer, zWhy);
+    rc = SQLITE_ERROR;
+  }else if( rc==SQLITE_OK ){
+    bec_hex_encode(aCp, BEC_HASH_BYTES, zCp);
+    s->zSnap = sqlite3_mprintf("%s", zCp);
+    if( s->zSnap==0 ) rc = SQLITE_NOMEM;
+  }
+  sqlite3_free(zWhy);
+  return rc;
+}
+
+/**************************************************************************
 ** The offer.
 */
 static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
@@ -599,6 +670,7 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
   }
   if( rc==SQLITE_OK ) rc = tell_pruned(p, &msg, &pruned, aBelow);
   if( rc==SQLITE_OK ) rc = ask_to_join(p, &msg, aInvite);
+  if( rc==SQLITE_OK ) rc = wish_snapshot(p, s, &msg);
   if( rc==SQLITE_OK ){
     msg.flags |= BEC_SYNC_F_OFFER;
     msg.aGroupTag = aTag;
@@ -912,7 +984,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   BecGraph *g = 0;
   Session *s = 0;
   BecSyncMsg in, msg;
-  BecBuf recv, heads, ops, need, sharedOut, shared, same, pruned;
+  BecBuf recv, heads, ops, need, sharedOut, shared, same, pruned, snap;
   u8 aTag[BEC_GROUP_TAG_BYTES];
   u8 aBelow[BEC_HASH_BYTES];
   u8 aInvite[BEC_INVITE_REDEMPTION_BYTES];
@@ -935,6 +1007,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   memset(&shared, 0, sizeof(shared));
   memset(&same, 0, sizeof(same));
   memset(&pruned, 0, sizeof(pruned));
+  memset(&snap, 0, sizeof(snap));
   memset(&d, 0, sizeof(d));
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = group_tag(p, aTag, pzErr);
@@ -993,8 +1066,9 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   s->nBytesRecv += nIn;
   d.nBytesRecv = nIn;
 
-  /* Store what it carries. */
-  rc = accept_ops(p, s, &in, &recv, &d, &nParked, pzErr);
+  /* Store what it carries (a snapshot checked first). */
+  rc = take_snapshot(p, s, zPeer, &in, pzErr);
+  if( rc==SQLITE_OK ) rc = accept_ops(p, s, &in, &recv, &d, &nParked, pzErr);
   /* New ops may leave members without keys: heal before replying. */
   if( rc==SQLITE_OK && d.nOpsRecv>0 ) rc = bec_e2ee_sync_heal(p, pzErr);
   s->nOpsRecv += d.nOpsRecv;
@@ -1139,6 +1213,10 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     s->bHeard = 1;
   }
   if( rc==SQLITE_OK && !*pbDone ) rc = ask_to_join(p, &msg, aInvite);
+  if( rc==SQLITE_OK && !*pbDone ) rc = wish_snapshot(p, s, &msg);
+  if( rc==SQLITE_OK && !*pbDone ){
+    rc = give_snapshot(p, s, &in, &msg, &snap, pzErr);
+  }
   if( rc==SQLITE_OK && !*pbDone ){
     msg.flags |= bExact ? BEC_SYNC_F_KNOWS_ALL : 0;
     if( buf_equal(&heads, in.aHead, (i64)in.nHead*BEC_HASH_BYTES) ){
@@ -1190,6 +1268,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   bec_buf_free(&shared);
   bec_buf_free(&same);
   bec_buf_free(&pruned);
+  bec_buf_free(&snap);
   bec_syncmsg_free(&in);
   sqlite3_free(zRefusal);
   sqlite3_free(aHave);
@@ -1374,12 +1453,13 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       "\"messages_sent\":%lld,\"messages_received\":%lld,"
       "\"ops_sent\":%lld,\"ops_received\":%lld,\"bytes_sent\":%lld,"
       "\"bytes_received\":%lld,\"rejected\":%lld,\"pending\":%lld,"
-      "\"error\":%s}",
+      "\"snapshot\":%s%s%s,\"error\":%s}",
       s->bActive, bInSync, (long long)s->iRound, (long long)s->nMsgSent,
       (long long)s->nMsgRecv, (long long)s->nOpsSent, (long long)s->nOpsRecv,
       (long long)s->nBytesSent, (long long)s->nBytesRecv,
       (long long)s->nRejected, (long long)(s->parked.n/BEC_HASH_BYTES),
-      zJsonErr ? zJsonErr : "null");
+      s->zSnap ? "\"" : "", s->zSnap ? s->zSnap : "null",
+      s->zSnap ? "\"" : "", zJsonErr ? zJsonErr : "null");
   sqlite3_free(zJsonErr);
   if( z==0 ) sqlite3_result_error_nomem(ctx);
   else sqlite3_result_text(ctx, z, -1, sqlite3_free);

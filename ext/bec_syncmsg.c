@@ -1,8 +1,9 @@
 /*
-** bec_syncmsg.c - the sync message, version 1: bytes in, bytes out, no
-** tables.  docs/sync.md specifies the same bytes for humans:
+** bec_syncmsg.c - the sync message, versions 1 and 2 (2: one extension
+** byte more): bytes in, bytes out, no tables.  docs/sync.md specifies the
+** same bytes for humans:
 **
-**   msg := version:u8 (=1)
+**   msg := version:u8 (1, or 2 when an extension byte follows the flags)
 **          flags:u8      bit 0 OFFER: first message of a session
 **                        bit 1 SHARED_IS_HEADS: the shared list is omitted
 **                              and equals the heads
@@ -15,6 +16,13 @@
 **                        bit 5 INVITE: a redemption follows the round
 **                        bit 6 BUNDLE: the ops travel as a bundle
 **                        bit 7 PRUNED: a pruned list follows the filter
+**          [ext:u8] if version 2 (the flag byte is full), never 0:
+**                        bit 0 WANT_SNAPSHOT: the sender joins by snapshot
+**                              and holds no op yet (docs/compaction.md)
+**                        bit 1 SNAPSHOT: a snapshot follows the pruned list
+**                        bit 2 NO_SNAPSHOT: the sender has no snapshot to
+**                              give (no sealed checkpoint, or pruned)
+**                        (SNAPSHOT and NO_SNAPSHOT exclude each other)
 **          group_tag:8 bytes (first 8 bytes of the group id)
 **          session:8 bytes (chosen at random by the offerer, echoed)
 **          round:varint (0 in an offer; a reply is the round it answers
@@ -36,6 +44,8 @@
 **              checkpoint:32 bytes (the one it pruned below),
 **              n_pruned:varint (1..MAX_NEEDS), pruned:32 bytes * n_pruned
 **                                                      (strictly increasing)
+**          [snapshot] if SNAPSHOT (ext bit 1): n_snap:varint (>= 1),
+**              snap:n_snap bytes (docs/wire-format.md "Snapshot")
 **          n_need:varint, need:32 bytes * n_need       (strictly increasing)
 **          n_op:varint, then n_op times: n_body:varint, body:n_body bytes
 **                                        (an op, docs/wire-format.md)
@@ -95,14 +105,26 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
   }
   rd.a = a; rd.n = n; rd.i = 0;
   if( bec_read_u8(&rd, &version) ) return bad(pzErr, "empty");
-  if( version!=BEC_SYNC_VERSION ){
+  if( version!=BEC_SYNC_VERSION && version!=BEC_SYNC_VERSION_EXT ){
     *pzErr = sqlite3_mprintf("malformed sync message: unknown version %d "
-                             "(this build speaks %d)", version, BEC_SYNC_VERSION);
+                             "(this build speaks %d and %d)", version,
+                             BEC_SYNC_VERSION, BEC_SYNC_VERSION_EXT);
     return BEC_MALFORMED;
   }
   if( bec_read_u8(&rd, &flags) ) return bad(pzErr, "truncated header");
   if( flags & ~BEC_SYNC_F_ALL ) return bad(pzErr, "unknown flags");
   pMsg->flags = flags;
+  if( version==BEC_SYNC_VERSION_EXT ){
+    u8 ext = 0;
+    if( bec_read_u8(&rd, &ext) ) return bad(pzErr, "truncated header");
+    /* Version 1 says "no extension": a zero byte is not canonical. */
+    if( ext==0 ) return bad(pzErr, "an empty extension byte");
+    if( ext & ~BEC_SYNC_X_ALL ) return bad(pzErr, "unknown extension bits");
+    if( (ext & BEC_SYNC_X_SNAPSHOT) && (ext & BEC_SYNC_X_NO_SNAPSHOT) ){
+      return bad(pzErr, "a snapshot and none");
+    }
+    pMsg->ext = ext;
+  }
   if( bec_read_bytes(&rd, BEC_GROUP_TAG_BYTES, &pMsg->aGroupTag)
    || bec_read_bytes(&rd, BEC_SYNC_SESSION_BYTES, &pMsg->aSession) ){
     return bad(pzErr, "truncated header");
@@ -166,6 +188,14 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
                      pzErr, "pruned");
     if( rc ) return rc;
     if( pMsg->nPruned==0 ) return bad(pzErr, "empty pruned list");
+  }
+  if( pMsg->ext & BEC_SYNC_X_SNAPSHOT ){
+    u64 nSnap = 0;
+    if( bec_read_varint(&rd, &nSnap, (u64)(rd.n - rd.i)) || nSnap==0
+     || bec_read_bytes(&rd, (i64)nSnap, &pMsg->aSnap) ){
+      return bad(pzErr, "bad snapshot length");
+    }
+    pMsg->nSnap = (i64)nSnap;
   }
   rc = read_hashes(&rd, BEC_SYNC_MAX_NEEDS, &pMsg->nNeed, &pMsg->aNeed, pzErr,
                    "need");
@@ -247,8 +277,10 @@ void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
     flags |= BEC_SYNC_F_SHARED_IS_HEADS;
   }
   if( pMsg->flags & BEC_SYNC_F_FILTER ) flags |= BEC_SYNC_F_FILTER;
-  bec_buf_append_u8(pOut, BEC_SYNC_VERSION, pRc);
+  bec_buf_append_u8(pOut, pMsg->ext ? BEC_SYNC_VERSION_EXT : BEC_SYNC_VERSION,
+                    pRc);
   bec_buf_append_u8(pOut, (u8)flags, pRc);
+  if( pMsg->ext ) bec_buf_append_u8(pOut, (u8)pMsg->ext, pRc);
   bec_buf_append(pOut, pMsg->aGroupTag, BEC_GROUP_TAG_BYTES, pRc);
   bec_buf_append(pOut, pMsg->aSession, BEC_SYNC_SESSION_BYTES, pRc);
   bec_buf_append_varint(pOut, (u64)pMsg->iRound, pRc);
@@ -278,6 +310,10 @@ void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
     bec_buf_append(pOut, pMsg->aPrunedBelow, BEC_HASH_BYTES, pRc);
     bec_buf_append_varint(pOut, (u64)pMsg->nPruned, pRc);
     bec_buf_append(pOut, pMsg->aPruned, (i64)pMsg->nPruned*BEC_HASH_BYTES, pRc);
+  }
+  if( pMsg->ext & BEC_SYNC_X_SNAPSHOT ){
+    bec_buf_append_varint(pOut, (u64)pMsg->nSnap, pRc);
+    bec_buf_append(pOut, pMsg->aSnap, pMsg->nSnap, pRc);
   }
   bec_buf_append_varint(pOut, (u64)pMsg->nNeed, pRc);
   bec_buf_append(pOut, pMsg->aNeed, (i64)pMsg->nNeed*BEC_HASH_BYTES, pRc);

@@ -209,6 +209,8 @@ struct Stats {
   double tStart;
   long long nOwnOps;          /* ops held here at the handshake, or -1 */
   long long nPeerOps;         /* ops the peer said it holds ('K'), or -1 */
+  char zSnap[72];             /* a snapshot joiner's answer (bec_sync_state's
+                              ** "snapshot": a checkpoint id, or "none") */
 };
 
 /* Seconds on the monotonic clock: deadlines must not move with the date. */
@@ -364,10 +366,11 @@ static void summary(const Log *pLog, int rc, const char *zLabel, int bInSync,
   log_line(pLog, rc==EXIT_OK || rc==EXIT_NOSYNC ? LOG_INFO
                  : rc==EXIT_LOCAL ? LOG_ERROR : LOG_WARN,
            "%s %s after %d messages: sent %lld ops (%lld B), "
-           "received %lld ops (%lld B), %.2f s%s%s",
+           "received %lld ops (%lld B), %.2f s%s%s%s%s",
            bInSync ? "in sync with" : "NOT in sync with", zLabel, st->nRound,
            st->nOpsSent, st->nBytesSent, st->nOpsRecv, st->nBytesRecv,
-           now() - st->tStart, zWhy ? ": " : "", zWhy ? zWhy : "");
+           now() - st->tStart, st->zSnap[0] ? ", snapshot " : "", st->zSnap,
+           zWhy ? ": " : "", zWhy ? zWhy : "");
 }
 
 /**************************************************************************
@@ -572,7 +575,8 @@ static int db_state(sqlite3 *db, const char *zLabel, Stats *st, char **pzErr){
   int bInSync = 0;
   int rc = sqlite3_prepare_v2(db, "SELECT json_extract(s,'$.in_sync'),"
       " json_extract(s,'$.ops_sent'), json_extract(s,'$.ops_received'),"
-      " json_extract(s,'$.error') FROM (SELECT bec_sync_state(?1) AS s)",
+      " json_extract(s,'$.error'), json_extract(s,'$.snapshot')"
+      " FROM (SELECT bec_sync_state(?1) AS s)",
       -1, &pStmt, 0);
   if( rc==SQLITE_OK ){
     sqlite3_bind_text(pStmt, 1, zLabel, -1, SQLITE_STATIC);
@@ -582,6 +586,10 @@ static int db_state(sqlite3 *db, const char *zLabel, Stats *st, char **pzErr){
       st->nOpsRecv = sqlite3_column_int64(pStmt, 2);
       if( pzErr && sqlite3_column_type(pStmt, 3)==SQLITE_TEXT ){
         *pzErr = strdup((const char*)sqlite3_column_text(pStmt, 3));
+      }
+      if( sqlite3_column_type(pStmt, 4)==SQLITE_TEXT ){
+        snprintf(st->zSnap, sizeof(st->zSnap), "%s",
+                 (const char*)sqlite3_column_text(pStmt, 4));
       }
     }
   }

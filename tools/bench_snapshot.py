@@ -3,8 +3,10 @@
 per op (a text of 16 bytes and an integer) over R distinct rows, and signs
 a checkpoint (sealed by its own claim: k=1).  Measured: bec_snapshot() on
 the provider (time, bytes), bec_snapshot_verify() on a new replica (time),
-and a full join of a new replica by one bec_sync_offer/bec_sync_apply
-session (time, bytes of every message both ways).  Run with Debian's
+a full join of a new replica by one bec_sync_offer/bec_sync_apply
+session (time, bytes of every message both ways), and the snapshot join
+through sync (bec_join(group, 'snapshot'), one session: today the
+snapshot is checked and the full history follows, docs/compaction.md).  Run with Debian's
 python3:
 
     BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py [N [R]]
@@ -29,26 +31,36 @@ def run(n, nrow, tmp):
     t0 = time.perf_counter()
     one(j, "SELECT bec_snapshot_verify(?)", snap)
     t_verify = time.perf_counter() - t0
-    f = connect(os.path.join(tmp, "f.db"))
-    f.execute("PRAGMA journal_mode=WAL")
-    f.execute("PRAGMA synchronous=OFF")
-    f.execute("SELECT bec_join(?)", (gid,))
-    t0 = time.perf_counter()
-    moved = 0
-    m = one(a, "SELECT bec_sync_offer('f')")
-    while m:
-        moved += len(m)
-        m = one(f, "SELECT bec_sync_apply('a', ?)", m)
-        if not m:
-            break
-        moved += len(m)
-        m = one(a, "SELECT bec_sync_apply('f', ?)", m)
-    t_full = time.perf_counter() - t0
-    assert one(f, "SELECT count(*) FROM t") == nrow
+    def join(name, how):
+        """A new replica joined by one session it offers: (bytes, s)."""
+        f = connect(os.path.join(tmp, name + ".db"))
+        f.execute("PRAGMA journal_mode=WAL")
+        f.execute("PRAGMA synchronous=OFF")
+        f.execute("SELECT bec_join(?, ?)", (gid, how))
+        t0 = time.perf_counter()
+        moved = 0
+        m = one(f, "SELECT bec_sync_offer('a')")
+        while m:
+            moved += len(m)
+            m = one(a, "SELECT bec_sync_apply(?, ?)", name, m)
+            if not m:
+                break
+            moved += len(m)
+            m = one(f, "SELECT bec_sync_apply('a', ?)", m)
+        t = time.perf_counter() - t0
+        assert one(f, "SELECT count(*) FROM t") == nrow
+        snapped = one(f, "SELECT json_extract(bec_sync_state('a'), '$.snapshot')")
+        assert (snapped is not None) == (how == "snapshot")
+        f.close()
+        return moved, t
+
+    full, t_full = join("f", "full")
+    sj, t_sj = join("s", "snapshot")
     print("N=%d ops, %d rows: snapshot %d B (%.1f B/row) in %.2f s, verified in %.2f s; "
-          "full join %d B in %.1f s; snapshot/full = %.1f%% of the bytes"
-          % (n, nrow, len(snap), len(snap) / nrow, t_snap, t_verify, moved, t_full,
-             100.0 * len(snap) / moved), flush=True)
+          "full join %d B in %.1f s; snapshot/full = %.1f%% of the bytes; "
+          "snapshot join (checked, then the full history) %d B in %.1f s"
+          % (n, nrow, len(snap), len(snap) / nrow, t_snap, t_verify, full, t_full,
+             100.0 * len(snap) / full, sj, t_sj), flush=True)
 
 
 def main():

@@ -21,6 +21,8 @@ KIND = {"create": 1, "add": 2, "remove": 3, "app": 4, "schema": 5, "write": 6,
         "checkpoint": 19, "attest": 20, "dispute": 21, "config": 22}
 ROLE = {"admin": 1, "member": 2, "relay": 3}
 F_OFFER, F_SHARED_IS_HEADS, F_FILTER, F_KNOWS_ALL, F_SAME_HEADS = 1, 2, 4, 8, 16
+# The extension byte of a version-2 message.
+X_WANT_SNAPSHOT, X_SNAPSHOT, X_NO_SNAPSHOT = 1, 2, 4
 
 
 def uvarint(n):
@@ -179,8 +181,12 @@ def decode_msg(b):
     heads is None when SAME_HEADS; filter is (n_bit, probes, seed (8 bytes),
     bits) or None."""
     try:
-        m = {"version": b[0], "flags": b[1], "tag": b[2:10], "session": b[10:18]}
-        i = 18
+        m = {"version": b[0], "flags": b[1], "ext": 0}
+        i = 2
+        if m["version"] == 2:
+            m["ext"], i = b[2], 3
+        m["tag"], m["session"] = b[i:i + 8], b[i + 8:i + 16]
+        i += 16
         m["round"], i = read_varint(b, i)
 
         def hashes(i):
@@ -203,6 +209,10 @@ def decode_msg(b):
                 i += 9 + nbit // 8
             else:
                 m["filter"] = (0, 0, b"", b"")
+        m["snapshot"] = None
+        if m["ext"] & X_SNAPSHOT:
+            n, i = read_varint(b, i)
+            m["snapshot"], i = bytes(b[i:i + n]), i + n
         m["needs"], i = hashes(i)
         n, i = read_varint(b, i)
         m["ops"] = []
@@ -223,7 +233,9 @@ def encode_msg(m):
         flags |= F_SAME_HEADS
     if m["filter"] is not None:
         flags |= F_FILTER
-    out = bytearray([1, flags]) + m["tag"] + m["session"] + uvarint(m["round"])
+    ext = m.get("ext", 0)
+    out = bytearray([2, flags, ext] if ext else [1, flags])
+    out += m["tag"] + m["session"] + uvarint(m["round"])
     if m["heads"] is not None:
         out += uvarint(len(m["heads"])) + b"".join(sorted(set(m["heads"])))
     out += uvarint(len(m["shared"])) + b"".join(sorted(set(m["shared"])))
@@ -232,11 +244,71 @@ def encode_msg(m):
         out += uvarint(nbit)
         if nbit:
             out += bytes([k]) + seed + bits
+    if ext & X_SNAPSHOT:
+        out += uvarint(len(m["snapshot"])) + m["snapshot"]
     out += uvarint(len(m["needs"])) + b"".join(sorted(set(m["needs"])))
     out += uvarint(len(m["ops"]))
     for op in m["ops"]:
         out += uvarint(len(op)) + op
     return bytes(out)
+
+
+# ---------------------------------------------------------------------------
+# The snapshot (docs/wire-format.md "Snapshot"), parsed and rebuilt by hand.
+
+def snapshot_bytes(b, i):
+    n, i = read_varint(b, i)
+    return bytes(b[i:i + n]), i + n
+
+
+def _snap_list(b, i):
+    n, i = read_varint(b, i)
+    out = []
+    for _ in range(n):
+        x, i = snapshot_bytes(b, i)
+        out.append(x)
+    return out, i
+
+
+def snapshot_parse(b):
+    """A snapshot (docs/wire-format.md "Snapshot") as a dict."""
+    s = {"version": b[0], "group": bytes(b[1:33])}
+    i = 33
+    s["checkpoint"], i = snapshot_bytes(b, i)
+    s["claims"], i = _snap_list(b, i)
+    s["chain"], i = _snap_list(b, i)
+    s["n_op"], i = read_varint(b, i)
+    s["k"], i = read_varint(b, i)
+    s["ops_root"], i = bytes(b[i:i + 32]), i + 32
+    s["members"], i = _snap_list(b, i)
+    n, i = read_varint(b, i)
+    s["tables"] = []
+    for _ in range(n):
+        head, i = snapshot_bytes(b, i)
+        rows, i = _snap_list(b, i)
+        s["tables"].append((head, rows))
+    assert i == len(b), "the whole message parsed"
+    return s
+
+
+def frame(x):
+    return uvarint(len(x)) + x
+
+
+def flist(xs):
+    return uvarint(len(xs)) + b"".join(frame(x) for x in xs)
+
+
+def snapshot_encode(s):
+    """The bytes of a dict as snapshot_parse gives it."""
+    out = bytes([s["version"]]) + s["group"] + frame(s["checkpoint"])
+    out += flist(s["claims"]) + flist(s["chain"])
+    out += uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
+    out += flist(s["members"]) + uvarint(len(s["tables"]))
+    for head, rows in s["tables"]:
+        out += frame(head) + flist(rows)
+    return out
+
 
 
 # ---------------------------------------------------------------------------

@@ -34,56 +34,8 @@ def joined_member(src, name, role):
 
 
 # The message, decoded as docs/wire-format.md "Snapshot" lays it out.
-def _bytes(b, i):
-    n, i = read_varint(b, i)
-    return bytes(b[i:i + n]), i + n
-
-
-def _list(b, i):
-    n, i = read_varint(b, i)
-    out = []
-    for _ in range(n):
-        x, i = _bytes(b, i)
-        out.append(x)
-    return out, i
-
-
-def parse(b):
-    s = {"version": b[0], "group": bytes(b[1:33])}
-    i = 33
-    s["checkpoint"], i = _bytes(b, i)
-    s["claims"], i = _list(b, i)
-    s["chain"], i = _list(b, i)
-    s["n_op"], i = read_varint(b, i)
-    s["k"], i = read_varint(b, i)
-    s["ops_root"], i = bytes(b[i:i + 32]), i + 32
-    s["members"], i = _list(b, i)
-    n, i = read_varint(b, i)
-    s["tables"] = []
-    for _ in range(n):
-        head, i = _bytes(b, i)
-        rows, i = _list(b, i)
-        s["tables"].append((head, rows))
-    assert i == len(b), "the whole message parsed"
-    return s
-
-
-def frame(x):
-    return uvarint(len(x)) + x
-
-
-def flist(xs):
-    return uvarint(len(xs)) + b"".join(frame(x) for x in xs)
-
-
-def encode(s):
-    out = bytes([s["version"]]) + s["group"] + frame(s["checkpoint"])
-    out += flist(s["claims"]) + flist(s["chain"])
-    out += uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
-    out += flist(s["members"]) + uvarint(len(s["tables"]))
-    for head, rows in s["tables"]:
-        out += frame(head) + flist(rows)
-    return out
+parse = becwire.snapshot_parse
+encode = becwire.snapshot_encode
 
 
 def member_leaf(leaf):

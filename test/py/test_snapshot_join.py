@@ -1,0 +1,346 @@
+"""test_snapshot_join.py - bec_join(group_id, 'snapshot') and the snapshot
+through sync (docs/compaction.md "The snapshot join"):
+
+- bec_join's second argument: 'snapshot' or 'full', 'snapshot' only on a
+  database that holds no op;
+- a joiner's messages carry the wish (a version-2 message, ext bit 0) while
+  it holds no op, whichever side offers; a provider with a sealed
+  checkpoint answers with its snapshot, the joiner checks it before storing
+  anything (bec_sync_state's "snapshot" is the checkpoint's id), then the
+  session goes on as a full sync: tables, members and validity identical
+  to the provider's (a history with an ADD COLUMN, a RENAME COLUMN, a
+  counter, ops after K and ops concurrent with K), bec_check() passes;
+- a provider with no sealed checkpoint, or a pruned one, answers
+  NO_SNAPSHOT ("none") and the sync is a full one (a pruned provider then
+  ends it as pruned, and the joiner keeps what it sent: it completes as a
+  full join with an unpruned peer, and then syncs with the pruned one);
+- a hostile provider (hand-made replies around the honest one: fewer than
+  k attestations, an altered row, a forged grant, bytes that do not decode)
+  ends the session with the check's message, and nothing the reply carries
+  is stored;
+- an encrypted group: the snapshot is checked, the joiner reads the rows;
+- joining through becsync, file to file and over TCP (its summary line
+  names the snapshot);
+- the codec: an empty or unknown extension byte, a snapshot and none, are
+  malformed.
+"""
+import json
+import os
+import subprocess
+import time
+
+import becwire
+from bectest import EXT, T, Replicas, code, connect, free_port, one, sync_session as sync
+
+# sync(x, y): x offers, and knows y as peer 'b' (y knows x as 'a').
+
+R = Replicas("bec-snapjoin-")
+
+
+def pub(db):
+    return one(db, "SELECT bec_pubkey()")
+
+
+def joined_member(src, name, role):
+    db = R.joined(src, name)
+    src.execute("SELECT bec_add_member(?, ?)", (pub(db), role))
+    return db
+
+
+def snap_joiner(src, name):
+    db = R.joined(src, name)
+    T.eq(one(db, "SELECT bec_join(?, 'snapshot')", one(src, "SELECT bec_group_id()")),
+         one(src, "SELECT bec_group_id()"), "bec_join(.., 'snapshot') returns the group id")
+    return db
+
+
+def state(db, peer):
+    return json.loads(one(db, "SELECT bec_sync_state(?)", peer))
+
+
+def derived(db, tables):
+    """Everything a replica shows: rows, members, validity of each op."""
+    out = {t: db.execute("SELECT * FROM %s ORDER BY 1" % t).fetchall() for t in tables}
+    out["members"] = db.execute("SELECT pubkey, role, rank FROM bec_members ORDER BY 1").fetchall()
+    out["ops"] = db.execute("SELECT hash, valid FROM bec_ops ORDER BY hash").fetchall()
+    return out
+
+
+def history():
+    """a (origin) and b (admin): k = 2.  An ADD COLUMN, a RENAME COLUMN,
+    a counter; a checkpoint both attest; then a write concurrent with it (b)
+    and one after it (a)."""
+    a = R.origin("h_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+    b = joined_member(a, "h_b.db", "admin")
+    sync(a, b)
+    for i in range(6):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    a.execute("SELECT bec_alter('todos', 'ADD COLUMN prio INTEGER NOT NULL DEFAULT 5')")
+    sync(a, b)
+    a.execute("UPDATE todos SET n = n + 3 WHERE id='r0'")
+    b.execute("UPDATE todos SET n = n + 2 WHERE id='r0'")
+    b.execute("SELECT bec_alter('todos', 'RENAME COLUMN title TO name')")
+    sync(a, b)
+    k = one(a, "SELECT bec_checkpoint()")
+    b.execute("INSERT INTO todos(id, name, n) VALUES('late', 'concurrent with K', 1)")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    a.execute("INSERT INTO todos(id, name, n) VALUES('after', 'after K', 2)")
+    return a, b, k
+
+
+def test_join_argument():
+    a = R.origin("arg_a.db")
+    g = one(a, "SELECT bec_group_id()")
+    j = R.joined(a, "arg_j.db")
+    T.raises(lambda: j.execute("SELECT bec_join(?, 'quick')", (g,)).fetchall(),
+             "the second argument is 'snapshot' or 'full'", "an unknown way to join")
+    T.eq(one(j, "SELECT bec_join(?, 'full')", g), g, "'full' is the default")
+    T.raises(lambda: a.execute("SELECT bec_join(?, 'snapshot')", (g,)).fetchall(),
+             "a snapshot join needs a database that holds no op", "not on a replica with ops")
+
+
+def test_join_both_ways():
+    a, b, k = history()
+    tables = ["todos"]
+    want = derived(a, tables)
+    # The joiner offers.
+    j = snap_joiner(a, "h_j1.db")
+    offer = one(j, "SELECT bec_sync_offer('a')")
+    m = becwire.decode_msg(offer)
+    T.eq((m["version"], m["ext"]), (2, becwire.X_WANT_SNAPSHOT), "the offer carries the wish")
+    reply = one(a, "SELECT bec_sync_apply('j', ?)", offer)
+    T.check(reply[0] == 2 and reply[2] & becwire.X_SNAPSHOT, "the reply carries a snapshot")
+    m = one(j, "SELECT bec_sync_apply('a', ?)", reply)
+    while m:
+        m = one(a, "SELECT bec_sync_apply('j', ?)", m)
+        if m:
+            m = one(j, "SELECT bec_sync_apply('a', ?)", m)
+    T.eq(state(j, "a")["snapshot"], k, "the joiner checked the snapshot of K")
+    T.eq(derived(j, tables), want, "joined by snapshot (joiner offers): as the provider")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() passes")
+    T.eq(one(j, "SELECT n FROM todos WHERE id='r0'"), 5, "the counter's steps")
+    T.eq(one(j, "SELECT name FROM todos WHERE id='late'"), "concurrent with K", "op concurrent with K")
+    # The provider offers.
+    j2 = snap_joiner(a, "h_j2.db")
+    sync(a, j2)
+    T.eq(state(j2, "a")["snapshot"], k, "the joiner checked the snapshot (provider offers)")
+    T.eq(derived(j2, tables), want, "joined by snapshot (provider offers): as the provider")
+    # A full joiner does not ask, and a provider's offer carries no wish.
+    f = R.joined(a, "h_f.db")
+    T.eq(becwire.decode_msg(one(f, "SELECT bec_sync_offer('a')"))["version"], 1,
+         "a full joiner's offer is version 1")
+    sync(f, a)
+    T.eq(state(f, "b")["snapshot"], None, "no snapshot for a full joiner")
+    T.eq(derived(f, tables), want, "the full join gives the same")
+    # After the join: more ops, both ways, and the joiner is an ordinary peer.
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+    sync(a, j)
+    j.execute("UPDATE todos SET n = n + 10 WHERE id='r1'")
+    b.execute("DELETE FROM todos WHERE id='r2'")
+    for x, y in ((j, b), (b, a), (a, j), (j, j2), (f, a)):
+        sync(x, y)
+    want = derived(a, tables)
+    for d, name in ((b, "b"), (j, "j"), (j2, "j2"), (f, "f")):
+        T.eq(derived(d, tables), want, "%s converges after the join" % name)
+    T.eq(becwire.decode_msg(one(j, "SELECT bec_sync_offer('x')"))["version"], 1,
+         "a joiner that holds ops asks no more")
+
+
+def test_no_snapshot_then_pruned():
+    a = R.origin("n_a.db")
+    for i in range(5):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    j = snap_joiner(a, "n_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], "none", "no sealed checkpoint: NO_SNAPSHOT")
+    T.eq(derived(j, ["todos"]), derived(a, ["todos"]), "then a full sync")
+    # A pruned provider gives none either; an unpruned one completes the join.
+    full = R.clone(a, "n_full.db")
+    k = one(a, "SELECT bec_checkpoint()")
+    a.execute("INSERT INTO todos VALUES('after', 'x', 1)")
+    sync(a, full)
+    T.check(one(a, "SELECT bec_prune()") > 0, "a pruned")
+    j2 = snap_joiner(a, "n_j2.db")
+    T.check("has pruned" in code(lambda: sync(j2, a))[1], "the pruned provider's session fails")
+    st = state(j2, "b")
+    T.eq(st["snapshot"], "none", "a pruned provider gives no snapshot")
+    T.check("has pruned" in (st["error"] or ""), "and ends the session as pruned: %r" % st["error"])
+    T.check(one(j2, "SELECT count(*) FROM bec_ops") > 0, "what the pruned peer sent is kept")
+    sync(j2, full)
+    T.eq(state(j2, "b")["snapshot"], None, "then it holds ops: a full join, no wish")
+    j3 = snap_joiner(a, "n_j3.db")
+    sync(j3, full)
+    T.eq(state(j3, "b")["snapshot"], k, "an unpruned peer gives K's snapshot")
+    T.eq(derived(j3, ["todos"]), derived(full, ["todos"]), "and the join completes")
+    sync(j2, a)
+    T.eq(derived(j2, ["todos"]), derived(a, ["todos"]), "the joiner and the pruned peer agree")
+    T.eq(derived(j2, ["todos"]), derived(full, ["todos"]), "and the unpruned one")
+    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() passes")
+
+
+def test_hostile_provider():
+    a, b, k = history()
+    honest_snap = one(a, "SELECT bec_snapshot()")
+    s = becwire.snapshot_parse(honest_snap)
+
+    def lie(name, alter, msg):
+        j = snap_joiner(a, "x_%s.db" % name)
+        offer = one(j, "SELECT bec_sync_offer('a')")
+        reply = becwire.decode_msg(one(a, "SELECT bec_sync_apply('j', ?)", offer))
+        T.check(reply is not None and reply["snapshot"], "%s: the honest reply parses" % name)
+        T.check(len(reply["ops"]) > 0, "%s: the reply carries ops" % name)
+        alter(reply)
+        T.raises(lambda: j.execute("SELECT bec_sync_apply('a', ?)",
+                                   (becwire.encode_msg(reply),)).fetchall(), msg, name)
+        T.eq(one(j, "SELECT count(*) FROM bec_ops"), 0, "%s: no op stored" % name)
+        T.eq(one(j, "SELECT count(*) FROM sqlite_master WHERE name='todos'"), 0,
+             "%s: no table" % name)
+        st = state(j, "a")
+        T.check(msg in (st["error"] or "") and st["snapshot"] is None,
+                "%s: the session's error: %r" % (name, st["error"]))
+        T.check(msg in (one(j, "SELECT last_error FROM bec_peers WHERE peer='a'") or ""),
+                "%s: bec_peers.last_error" % name)
+        return j
+
+    def with_snap(f):
+        def alter(reply):
+            s2 = becwire.snapshot_parse(reply["snapshot"])
+            f(s2)
+            reply["snapshot"] = becwire.snapshot_encode(s2)
+        return alter
+
+    def fewer(s2):
+        s2["claims"] = []
+
+    def altered_row(s2):
+        head, rows = s2["tables"][0]
+        s2["tables"][0] = (head, [r.replace(b"t3", b"x3") for r in rows])
+
+    def grant_missing(s2):
+        # b's admin grant left out of the chain: b's attestation then rests
+        # on a grant nobody can show.
+        s2["chain"] = [x for x in s2["chain"] if not (becwire.decode_op(x)["kind"] == "add"
+                       and becwire.decode_op(x)["body"][:32].hex() == pub(b))]
+
+    def forged_claim(s2):
+        x = bytearray(s2["claims"][0])
+        x[-40] ^= 1                 # in the signature
+        s2["claims"][0] = bytes(x)
+
+    lie("fewer", with_snap(fewer), "the snapshot from peer 'a' is refused: fewer than k")
+    lie("row", with_snap(altered_row), "refused: digest does not match")
+    lie("chain", with_snap(grant_missing), "refused: grant not in the auth chain")
+    lie("sig", with_snap(forged_claim), "refused: the snapshot is malformed")
+    lie("bytes", lambda r: r.update(snapshot=r["snapshot"][:-3]), "refused: the snapshot is malformed")
+    # After a refusal the joiner still joins from an honest session.
+    j = lie("again", with_snap(fewer), "fewer than k")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "an honest session after a refused one")
+    T.eq(derived(j, ["todos"]), derived(a, ["todos"]), "and the join completes")
+    T.eq(becwire.snapshot_parse(honest_snap)["k"], 2, "k = 2 in this history")
+
+
+BECSYNC = os.environ.get("BEC_BECSYNC") or os.path.join(os.path.dirname(EXT), "becsync")
+
+
+def test_becsync():
+    """Joining through becsync, file to file and over TCP: the summary line
+    names the snapshot's checkpoint; tables as the provider's."""
+    a, b, k = history()
+    j1 = snap_joiner(a, "bs_j1.db")
+    j2 = snap_joiner(a, "bs_j2.db")
+    for d in (j1, j2):
+        a.execute("SELECT bec_add_member(?, 'member')", (pub(d),))
+
+    def shown(db):
+        return {k2: v for k2, v in derived(db, ["todos"]).items() if k2 != "ops"}
+    pa, p1, p2 = (os.path.join(R.dir, x) for x in ("h_a.db", "bs_j1.db", "bs_j2.db"))
+    a.commit()
+    r = subprocess.run([BECSYNC, "--quiet", p1, pa], capture_output=True, text=True, timeout=120)
+    T.check(("snapshot " + k) in r.stdout, "the summary names K's snapshot: %r" % r.stdout[-300:])
+    T.eq(shown(j1), shown(a), "joined through becsync (files)")
+    # The joiner, a member now, attests K after the sync (as members do):
+    # a second run carries its attestation.
+    r = subprocess.run([BECSYNC, "--quiet", p1, pa], capture_output=True, text=True, timeout=120)
+    T.eq(r.returncode, 0, "becsync FILE FILE: in sync: " + r.stdout[-300:] + r.stderr[-300:])
+    T.check("snapshot" not in r.stdout, "no wish once it holds ops: %r" % r.stdout[-300:])
+    port = free_port()
+    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", pa, "--listen", "127.0.0.1:%d" % port],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run([BECSYNC, "--quiet", "sync", p2, "127.0.0.1:%d" % port],
+                               capture_output=True, text=True, timeout=120)
+            if r.returncode != 3:          # the server is not listening yet
+                break
+            time.sleep(0.05)
+        out = r.stdout + r.stderr
+        T.check(("snapshot " + k) in out, "the summary names K's snapshot: %r" % out[-300:])
+        T.eq(shown(j2), shown(a), "joined through becsync (TCP)")
+        r = subprocess.run([BECSYNC, "--quiet", "sync", p2, "127.0.0.1:%d" % port],
+                           capture_output=True, text=True, timeout=120)
+        T.eq(r.returncode, 0, "becsync sync: in sync: " + (r.stdout + r.stderr)[-300:])
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() passes")
+
+
+def test_encrypted():
+    """An encrypted group: the snapshot is checked and the joiner, a member
+    with the epoch keys after the sync, reads the same rows."""
+    a = connect(os.path.join(R.dir, "e_a.db"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    j = snap_joiner(a, "e_j.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+    for i in range(5):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "secret %d" % i, i))
+    # K is a's last op: its S(K) is read from the derived state.  Built by
+    # a replay of the cut, an encrypted group's S(K) lacks its tables today
+    # (the scratch database cannot open the envelopes): such a snapshot
+    # fails its own check, and the provider answers NO_SNAPSHOT.
+    k = one(a, "SELECT bec_checkpoint()")
+    a2 = R.clone(a, "e_a2.db")
+    a2.execute("INSERT INTO todos VALUES('x', 'outside the cut', 0)")
+    j0 = snap_joiner(a, "e_j0.db")
+    a2.execute("SELECT bec_add_member(?, 'member')", (pub(j0),))
+    sync(j0, a2)
+    T.eq(state(j0, "b")["snapshot"], "none", "a snapshot failing its own check is not given")
+    T.eq(j0.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+         a2.execute("SELECT * FROM todos ORDER BY id").fetchall(), "a full join instead")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "the snapshot of an encrypted group is checked")
+    # (bec_check() is not asked here: on any replica of an encrypted group
+    # that holds an op outside cut(K), its replay of the cut fails the same
+    # way, "the digest of checkpoint op N does not match its cut", on the
+    # provider as on a full joiner.)
+    a.execute("INSERT INTO todos VALUES('after', 'after K', 9)")
+    sync(j, a)
+    T.eq(j.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+         a.execute("SELECT * FROM todos ORDER BY id").fetchall(), "the joiner reads the rows")
+    T.eq(one(j, "SELECT count(*) FROM todos"), 6, "all six")
+
+
+def test_codec():
+    a = R.origin("c_a.db")
+    j = snap_joiner(a, "c_j.db")
+    offer = bytearray(one(j, "SELECT bec_sync_offer('a')"))
+    T.eq((offer[0], offer[1] & 1, offer[2]), (2, 1, 1), "version 2, OFFER, WANT_SNAPSHOT")
+    for ext, what in ((0, "an empty extension byte"), (0x08, "unknown extension bits"),
+                      (0x06, "a snapshot and none")):
+        bad = bytes(offer[:2]) + bytes([ext]) + bytes(offer[3:])
+        T.raises(lambda: a.execute("SELECT bec_sync_apply('j', ?)", (bad,)).fetchall(),
+                 what, what)
+    bad = bytes([3]) + bytes(offer[1:])
+    T.raises(lambda: a.execute("SELECT bec_sync_apply('j', ?)", (bad,)).fetchall(),
+             "this build speaks 1 and 2", "version 3")
+
+
+T.run([test_join_argument, test_join_both_ways, test_no_snapshot_then_pruned,
+       test_hostile_provider, test_becsync, test_encrypted, test_codec])
+R.cleanup()
+T.done()
