@@ -1054,6 +1054,9 @@ void bec_sum_add(BecSum*, i64 v);
 i64 bec_sum_clamp(const BecSum*);
 void bec_value_bind(sqlite3_stmt*, int iParam, const BecValue*);
 void bec_value_result(sqlite3_context*, const BecValue*);
+/* bec_value_result with the destructor of text and blob (SQLITE_STATIC:
+** the bytes outlive the result's use). */
+void bec_value_result_as(sqlite3_context*, const BecValue*, void(*)(void*));
 
 /* Affinities, as SQLite's documented rules derive them from a declared
 ** type; bec computes them itself (bec_type_parse). */
@@ -1244,6 +1247,7 @@ extern const BecDeriver bec_crdt_deriver;
                                ** BecTab.aUpd, in bec_crdt.c) */
 #define BEC_TAB_NSCAN      8   /* cached scan statements (by idxNum) */
 #define BEC_TAB_NUPD       4   /* cached UPDATEs (by the registers written) */
+#define BEC_TAB_NBATCH     2   /* cached batch upserts (by the registers written) */
 
 /* One connected bec table: the virtual table object itself.  Every
 ** connected table of a connection is on BecCrdt.pTabList, so the merge
@@ -1265,6 +1269,10 @@ struct BecTab {
   /* (iX: r and s.. bound to iX by the last user, 0 unknown: update_stmt) */
   struct { u8 aMask[BEC_TABLE_MAX_COL/8]; sqlite3_stmt *pStmt; int iX; } aUpd[BEC_TAB_NUPD];
   int iUpdNext;                   /* the aUpd entry a new mask takes */
+  /* The upserts of a batch of rows by the columns they write (bec_crdt.c
+  ** batch_stmt: INSERT .. SELECT .. FROM bec_batch(?1) ..). */
+  struct { u8 aMask[BEC_TABLE_MAX_COL/8]; sqlite3_stmt *pStmt; } aBatch[BEC_TAB_NBATCH];
+  int iBatchNext;                 /* the aBatch entry a new mask takes */
   /* What apply_covering last bound to aStmt[BEC_TAB_INSERT] and [_UPSERT]
   ** as r and s.. (r = iX, s<i> = iX where bit i of aS, else NULL): the same
   ** for every row of an op, and bindings outlive a reset, so the next row
@@ -1464,6 +1472,24 @@ int bec_table_register(sqlite3*, BecCtx*);
 void bec_table_key_result(sqlite3_context*, const BecValue *aV, int n);
 /* Appends v as JSON (a blob as a string of hex) to b. */
 void bec_table_json_value(BecBuf *b, const BecValue *v, int *pRc);
+
+/**************************************************************************
+** bec_batch.c - rows held in memory, read by SQL (bec_batch(?1), bound with
+** sqlite3_bind_pointer): the merge writer writes the rows of one op with
+** one statement per batch.
+*/
+#define BEC_BATCH_PTR "bec_batch"   /* the pointer type of ?1 */
+typedef struct BecBatch BecBatch;
+struct BecBatch {
+  int nCol;             /* values per row */
+  int nRow;
+  const BecValue *aVal; /* nRow*nCol values, row by row; text and blobs
+                        ** are read without a copy while a statement runs */
+  u8 *aHit;             /* OUT per row: 1 if its upsert found its row
+                        ** (bec_batch_hit); the caller zeroes it */
+  int iRow;             /* the row bec_batch is on (for bec_batch_hit) */
+};
+int bec_batch_register(sqlite3*);
 
 /**************************************************************************
 ** bec_feed.c - the change feed and row history for apps (bec_changes,

@@ -2144,6 +2144,10 @@ void bec_tab_stmts_free(BecTab *t){
     sqlite3_finalize(t->aUpd[i].pStmt);
     t->aUpd[i].pStmt = 0;
   }
+  for(i=0; i<BEC_TAB_NBATCH; i++){
+    sqlite3_finalize(t->aBatch[i].pStmt);
+    t->aBatch[i].pStmt = 0;
+  }
 }
 
 int bec_crdt_shadow_drop(BecTab *t, char **pzErr){
@@ -2315,6 +2319,62 @@ static int update_stmt(BecTab *t, const u8 *aMask, int iX,
   return rc;
 }
 
+/* The upsert of a batch of rows (bec_batch.c) that write the registers of
+** the columns in aMask (as update_stmt's), each row what apply_covering's
+** upsert writes for it:
+**   INSERT INTO rows(c0.., r, s<i>..) SELECT v0.., ?2, ?2 or NULL..
+**     FROM bec_batch(?1) WHERE 1 ON CONFLICT(key) DO UPDATE SET
+**     r=bec_batch_hit(?1, excluded.r), c<i>=excluded.c<i>, s<i>=.. (aMask)
+** ?1 the batch, ?2 the op's seq.  (WHERE 1: without it SQLite would read
+** ON as a join's.)  The BEC_TAB_NBATCH last used are kept per table. */
+static int batch_stmt(BecTab *t, const u8 *aMask, sqlite3_stmt **ppStmt){
+  const BecSchema *s = t->pSchema;
+  BecBuf b;
+  int rc = SQLITE_OK, i, iSlot;
+  for(i=0; i<BEC_TAB_NBATCH; i++){
+    if( t->aBatch[i].pStmt
+     && memcmp(t->aBatch[i].aMask, aMask, BEC_TABLE_MAX_COL/8)==0 ){
+      *ppStmt = t->aBatch[i].pStmt;
+      return SQLITE_OK;
+    }
+  }
+  iSlot = t->iBatchNext;
+  t->iBatchNext = (iSlot + 1) % BEC_TAB_NBATCH;
+  sqlite3_finalize(t->aBatch[iSlot].pStmt);
+  t->aBatch[iSlot].pStmt = 0;
+  memset(&b, 0, sizeof(b));
+  bec_buf_appendf(&b, &rc, "INSERT INTO %s(", t->zRows);
+  for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "c%d, ", i);
+  bec_buf_appendf(&b, &rc, "r");
+  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d", i);
+  bec_buf_appendf(&b, &rc, ") SELECT ");
+  for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "v%d, ", i);
+  bec_buf_appendf(&b, &rc, "?2");
+  for(i=0; i<s->nCol; i++){
+    if( s->aCol[i].iPk ) continue;
+    bec_buf_appendf(&b, &rc, (aMask[i/8] & (1<<(i%8))) ? ", ?2" : ", NULL");
+  }
+  bec_buf_appendf(&b, &rc, " FROM bec_batch(?1) WHERE 1");
+  for(i=0; i<s->nPk; i++){
+    bec_buf_appendf(&b, &rc, "%sc%d", i ? ", " : " ON CONFLICT(", s->aPk[i]);
+  }
+  bec_buf_appendf(&b, &rc, ") DO UPDATE SET r=bec_batch_hit(?1, excluded.r)");
+  for(i=0; i<s->nCol; i++){
+    if( aMask[i/8] & (1<<(i%8)) ){
+      bec_buf_appendf(&b, &rc, ", c%d=excluded.c%d, s%d=excluded.s%d", i, i, i, i);
+    }
+  }
+  bec_buf_append_u8(&b, 0, &rc);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v3(t->pCtx->db, (const char*)b.a, -1,
+                            SQLITE_PREPARE_PERSISTENT, &t->aBatch[iSlot].pStmt, 0);
+  }
+  bec_buf_free(&b);
+  if( rc==SQLITE_OK ) memcpy(t->aBatch[iSlot].aMask, aMask, BEC_TABLE_MAX_COL/8);
+  *ppStmt = t->aBatch[iSlot].pStmt;
+  return rc;
+}
+
 /**************************************************************************
 ** Merging one change of a peer's op into a row.
 */
@@ -2368,12 +2428,24 @@ struct Merge {
   int bUpdFirst;      /* the last covering upsert found its row: try the
                       ** next as an UPDATE (apply_covering; a hint of cost
                       ** only, the row written is the same either way) */
+  /* The batch of apply_plain (see "Batches"): upserts of one table that
+  ** write the registers of the same columns, not yet written. */
+  BecTab *pBatchTab;  /* 0: the batch is empty */
+  u8 aBatchMask[BEC_TABLE_MAX_COL/8];
+  int nBatch;                      /* rows held (at most BATCH_MAX_ROWS) */
+  BecValue *aBatchVal;             /* nBatch rows of the table's nCol */
+  i64 nBatchValAlloc;              /* values allocated in aBatchVal */
+  u8 *aBatchHit;                   /* per row: found its row (bec_batch_hit) */
+  i64 *aBatchKind;                 /* per row: its byte in the feed kinds */
 };
 
 static void merge_free(Merge *m){
   anc_free(&m->anc);
   anc_free(&m->ancW);
   sqlite3_free(m->a);
+  sqlite3_free(m->aBatchVal);
+  sqlite3_free(m->aBatchHit);
+  sqlite3_free(m->aBatchKind);
   bec_buf_free(&m->key);
   bec_buf_free(&m->extra);
 }
@@ -3105,20 +3177,32 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
   return rc;
 }
 
+/* *pbCover: the change of the op being merged (m->anc) to table t may be
+** applied without reading the row (apply_covering): the op descends from
+** every stored op, and t has no counter and no conflicts. */
+static int covering(BecTab *t, Merge *m, int *pbCover){
+  int bConf = 0, rc = SQLITE_OK;
+  *pbCover = 0;
+  if( m->anc.bAll && !bec_schema_has_counter(t->pSchema) ){
+    rc = bec_crdt_has_conflicts(t, &bConf);
+    *pbCover = rc==SQLITE_OK && !bConf;
+  }
+  return rc;
+}
+
 /* The one writer of shadow rows: every change, a peer's or this
-** transaction's, is applied here. */
+** transaction's, is applied here (a peer's upserts that apply_covering
+** would write may come batched: batch_flush). */
 static int apply_change(BecTab *t, Merge *m, int x, int eChange,
                         const i64 *piAt, i64 *piRowid){
   m->eFeed = BEC_FEED_NONE;
   /* (the covering path knows an upserted row's rowid only for an INTEGER
   ** key, a new row, or a row the caller located) */
-  if( m->anc.bAll && !bec_schema_has_counter(t->pSchema)
-   && (piRowid==0 || t->pSchema->bIntPk || piAt
-       || eChange==BEC_CHANGE_INSERT) ){
-    int bConf = 0;
-    int rc = bec_crdt_has_conflicts(t, &bConf);
+  if( piRowid==0 || t->pSchema->bIntPk || piAt || eChange==BEC_CHANGE_INSERT ){
+    int bCover = 0;
+    int rc = covering(t, m, &bCover);
     if( rc ) return rc;
-    if( !bConf ) return apply_covering(t, m, x, eChange, piAt, piRowid);
+    if( bCover ) return apply_covering(t, m, x, eChange, piAt, piRowid);
   }
   if( m->anc.g==0 ){
     BecGraph *g = 0;
@@ -3127,6 +3211,101 @@ static int apply_change(BecTab *t, Merge *m, int x, int eChange,
     m->anc.g = g;
   }
   return apply_merge(t, m, x, eChange, piRowid);
+}
+
+/**************************************************************************
+** Batches.  A write op's upserts that apply_covering would write one
+** statement each (bound, stepped, reset: more instructions than the row's
+** write itself) are held instead, and the rows of one table that write
+** the same columns are written by one statement (batch_stmt) reading them
+** from memory (bec_batch.c).  The rows written are the same, in the same
+** order (a key twice in one batch is inserted, then updated), and so is
+** each change's feed byte: bec_batch_hit marks the rows whose upsert found
+** its row.  Any other change, and the end of the op, writes the batch
+** first, so no change ever reads a row the batch has not written yet; a
+** local change (bec_crdt_local_change) is never batched.
+*/
+#define BATCH_MAX_ROWS 1024
+
+/* Writes the batch (rows of op x) and empties it; pKinds (may be 0): the
+** feed bytes that batch_add held for its rows are set. */
+static int batch_flush(Merge *m, int x, BecBuf *pKinds){
+  BecTab *t = m->pBatchTab;
+  sqlite3_stmt *pW = 0;
+  BecBatch b;
+  int rc, i;
+  if( t==0 ) return SQLITE_OK;
+  m->pBatchTab = 0;
+  rc = batch_stmt(t, m->aBatchMask, &pW);
+  if( rc==SQLITE_OK ){
+    memset(&b, 0, sizeof(b));
+    b.nCol = t->pSchema->nCol;
+    b.nRow = m->nBatch;
+    b.aVal = m->aBatchVal;
+    b.aHit = m->aBatchHit;
+    memset(b.aHit, 0, (size_t)m->nBatch);
+    sqlite3_bind_pointer(pW, 1, &b, BEC_BATCH_PTR, 0);
+    sqlite3_bind_int(pW, 2, x);
+    sqlite3_step(pW);
+    rc = sqlite3_reset(pW);
+    sqlite3_bind_null(pW, 1);     /* (b lives on this stack frame only) */
+  }
+  for(i=0; rc==SQLITE_OK && pKinds && i<m->nBatch; i++){
+    pKinds->a[m->aBatchKind[i]] = m->aBatchHit[i] ? BEC_FEED_UPDATE
+                                                  : BEC_FEED_INSERT;
+  }
+  m->nBatch = 0;
+  return rc;
+}
+
+/* Adds the upsert of op x to table t in m->aVal, m->abSet to the batch
+** (writing first a batch of another table or of other columns, or a full
+** one), and holds its byte in pKinds (may be 0) until the batch is
+** written.  The caller checked covering(). */
+static int batch_add(BecTab *t, Merge *m, int x, BecBuf *pKinds){
+  const BecSchema *s = t->pSchema;
+  u8 aMask[BEC_TABLE_MAX_COL/8];
+  BecValue *aRow;
+  int rc = SQLITE_OK, i;
+  memset(aMask, 0, sizeof(aMask));
+  for(i=0; i<s->nCol; i++){
+    if( !s->aCol[i].iPk && m->abSet[i]==2 ) aMask[i/8] |= (u8)(1<<(i%8));
+  }
+  if( m->pBatchTab && (m->pBatchTab!=t || m->nBatch>=BATCH_MAX_ROWS
+                       || memcmp(aMask, m->aBatchMask, sizeof(aMask))!=0) ){
+    rc = batch_flush(m, x, pKinds);
+  }
+  if( rc==SQLITE_OK && m->aBatchHit==0 ){
+    m->aBatchHit = sqlite3_malloc64(BATCH_MAX_ROWS);
+    m->aBatchKind = sqlite3_malloc64(sizeof(i64)*BATCH_MAX_ROWS);
+    if( m->aBatchHit==0 || m->aBatchKind==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && (i64)(m->nBatch+1)*s->nCol>m->nBatchValAlloc ){
+    i64 nNew = (i64)(m->nBatch+1)*s->nCol*2;
+    BecValue *aNew = sqlite3_realloc64(m->aBatchVal,
+                                       sizeof(BecValue)*(sqlite3_uint64)nNew);
+    if( aNew==0 ) rc = SQLITE_NOMEM;
+    else{
+      m->aBatchVal = aNew;
+      m->nBatchValAlloc = nNew;
+    }
+  }
+  if( rc==SQLITE_OK && pKinds ){
+    m->aBatchKind[m->nBatch] = pKinds->n;
+    bec_buf_append_u8(pKinds, BEC_FEED_NONE, &rc);
+  }
+  if( rc ) return rc;
+  if( m->pBatchTab==0 ){
+    m->pBatchTab = t;
+    memcpy(m->aBatchMask, aMask, sizeof(aMask));
+  }
+  aRow = &m->aBatchVal[(i64)m->nBatch*s->nCol];
+  for(i=0; i<s->nCol; i++){
+    /* a column with no write shows its DEFAULT, the fill (bind_new_row) */
+    aRow[i] = m->abSet[i] ? m->aVal[i] : s->aCol[i].dflt;
+  }
+  m->nBatch++;
+  return SQLITE_OK;
 }
 
 /**************************************************************************
@@ -3268,18 +3447,29 @@ static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
     }
     if( rc==SQLITE_OK && aTab[iTable] ){
       const BecSchema *s = aSchema[iTable];
-      int k;
+      int k, bCover = 0;
       /* Key identity: the same normal form as local writes (the verdict
       ** kept out every key this cannot normalise). */
       for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
-      rc = apply_change(aTab[iTable], m, x,
-                        bDelete ? BEC_CHANGE_DELETE : BEC_CHANGE_UPSERT, 0, 0);
+      if( !bDelete ) rc = covering(aTab[iTable], m, &bCover);
+      if( rc==SQLITE_OK && bCover ){
+        rc = batch_add(aTab[iTable], m, x, pKinds);
+        continue;                   /* (its feed byte is held) */
+      }
+      if( rc==SQLITE_OK ) rc = batch_flush(m, x, pKinds);
+      if( rc==SQLITE_OK ){
+        rc = apply_change(aTab[iTable], m, x,
+                          bDelete ? BEC_CHANGE_DELETE : BEC_CHANGE_UPSERT, 0, 0);
+      }
     }
     if( rc==SQLITE_OK && pKinds ){
       bec_buf_append_u8(pKinds, aTab[iTable] ? (u8)m->eFeed : BEC_FEED_NONE,
                         &rc);
     }
   }
+  if( rc==SQLITE_OK ) rc = batch_flush(m, x, pKinds);
+  m->pBatchTab = 0;                 /* (nothing of a failed op is written) */
+  m->nBatch = 0;
   for(i=0; i<nLoaded; i++){
     bec_schema_free(aSchema[i]);
     bec_tab_release(aTab[i]);

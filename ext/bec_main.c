@@ -618,6 +618,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = bec_member_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_table_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_feed_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_batch_register(db);
   if( rc==SQLITE_OK ) rc = bec_names_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_invite_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_progress_register(db, pCtx);

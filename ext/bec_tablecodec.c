@@ -234,21 +234,26 @@ void bec_value_bind(sqlite3_stmt *pStmt, int iParam, const BecValue *pVal){
   }
 }
 
-void bec_value_result(sqlite3_context *ctx, const BecValue *pVal){
+void bec_value_result_as(sqlite3_context *ctx, const BecValue *pVal,
+                         void (*xDel)(void*)){
   switch( pVal->eType ){
     case BEC_VAL_INT:
     case BEC_VAL_STEP: sqlite3_result_int64(ctx, pVal->i); break;
     case BEC_VAL_REAL: sqlite3_result_double(ctx, pVal->r); break;
     case BEC_VAL_TEXT:
       sqlite3_result_text(ctx, pVal->a ? (const char*)pVal->a : "", pVal->n,
-                          SQLITE_TRANSIENT);
+                          xDel);
       break;
     case BEC_VAL_BLOB:
       sqlite3_result_blob(ctx, pVal->a ? (const void*)pVal->a : "", pVal->n,
-                          SQLITE_TRANSIENT);
+                          xDel);
       break;
     default:       sqlite3_result_null(ctx); break;
   }
+}
+
+void bec_value_result(sqlite3_context *ctx, const BecValue *pVal){
+  bec_value_result_as(ctx, pVal, SQLITE_TRANSIENT);
 }
 
 /**************************************************************************

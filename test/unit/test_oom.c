@@ -380,6 +380,31 @@ int main(void){
     each_fault("ingest releasing a pending op", zSetup2, zStep2, 3);
   }
 
+  /* A peer's write ops, whose rows the merge writes in batches (bec_batch.c):
+  ** the inserts of new rows, then an update of some of them and a new row
+  ** (the batch's DO UPDATE, and the feed's insert or update per row). */
+  {
+    static char zSetup5[16384], zStep5[16384];
+    src = replica("SELECT bec_keygen(); SELECT bec_create_group();"
+                  "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+                  "INSERT INTO t VALUES(1, 'one'), (2, 'two'), (3, 'three');"
+                  "INSERT OR REPLACE INTO t VALUES(2, 'TWO'), (4, 'four')");
+    sqlite3_prepare_v2(src, "SELECT bec_group_id(), hex(bec_op(bec_group_id())),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=2),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=3),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=4)", -1, &pStmt, 0);
+    CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
+    snprintf(zSetup5, sizeof(zSetup5), "SELECT bec_keygen(); SELECT bec_join('%s');"
+             " SELECT bec_ingest(x'%s'); SELECT bec_ingest(x'%s')",
+             sqlite3_column_text(pStmt, 0), sqlite3_column_text(pStmt, 1),
+             sqlite3_column_text(pStmt, 2));
+    snprintf(zStep5, sizeof(zStep5), "SELECT bec_ingest(x'%s'); SELECT bec_ingest(x'%s')",
+             sqlite3_column_text(pStmt, 3), sqlite3_column_text(pStmt, 4));
+    sqlite3_finalize(pStmt);
+    sqlite3_close(src);
+    each_fault("ingest write ops", zSetup5, zStep5, 4);
+  }
+
   /* A write to a bec table: one signed write op at commit. */
   each_fault("table write",
              "SELECT bec_keygen(); SELECT bec_create_group();"
