@@ -5,7 +5,7 @@
 **   SELECT bec_checkpoint();               -- an admin names a cut
 **   SELECT bec_config('checkpoint_k', 2);  -- k, recorded in the group
 **   SELECT * FROM bec_checkpoints;         -- checkpoint, digest, attestations,
-**                                          -- sealed, k, author
+**                                          -- sealed, k, author, root
 **   SELECT * FROM bec_disputes;            -- attestations that disagree
 **   SELECT bec_attest();                   -- what sync does by itself
 **
@@ -44,9 +44,11 @@
 ** once a claim is stored (author, digest), so "sealed" is a monotone
 ** function of the op set: adding ops never unseals.  The validity of the
 ** claims is deliberately not consulted (a later removal of an attester
-** must not unseal).  The threshold root's hook: a claim signed by the
-** group's root key active in cut(K) will seal alone (ck_seal_state, "ROOT
-** HOOK"); it waits for the root ops.
+** must not unseal).  The threshold root: a root attestation (a root op of
+** action attest, bec_root.c; a claim of K by the group key) seals K alone
+** if its digest is the one computed here and its author is the group key
+** of the root epoch active in cut(K) (ck_root_seal); sealed is then 2.
+** This deriver hears every op (BEC_DERIVE_ANY) to see root attestations.
 **
 ** FINALITY.  The validity of an op in a sealed cut is final: its validity
 ** in S of the sealed checkpoint with the least (depth, id) whose cut holds
@@ -62,9 +64,11 @@
 **       per checkpoint op: R computed here, k in the cut, the ops in the cut,
 **       the seqs of the cut's ops that are invalid in S(K) (4 bytes each,
 **       big-endian, increasing), the claims that count toward k and carry
-**       this digest, and whether K is sealed
+**       this digest, and whether K is sealed (0; 1 by k claims; 2 by a root
+**       attestation)
 **   bec_store_checkpoint_admin(checkpoint, author)   the admins of S(K)
-**   bec_store_claim(seq, checkpoint, author, digest)  checkpoint and attest
+**   bec_store_claim(seq, checkpoint, author, digest)  checkpoint, attest
+**       and root attestation
 **   bec_store_dispute(seq, claim, digest)             dispute ops
 **   bec_store_ckconfig(seq, k)                        config ops
 **
@@ -1057,23 +1061,80 @@ const char *bec_ckpt_claim(const BecOp *pOp, const u8 **paRef,
 /**************************************************************************
 ** Sealing.
 */
+/* *pbRoot: among the ops with aMark[seq] set (0: every stored op), a root
+** attestation of iCp carries aCk, the digest computed here, and its author
+** is the group key of the root epoch active in cut(iCp).  Each input is
+** fixed once the claim is stored (the cut is), so this is monotone too. */
+static int ck_root_seal(BecCtx *p, int iCp, const u8 *aMark, const u8 *aCk,
+                        int *pbRoot){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf keys;
+  BecGraph *g = 0;
+  u8 *aCut = 0;
+  u8 aY[BEC_PUBKEY_BYTES];
+  int rc, i, n, bActive = 0;
+  memset(&keys, 0, sizeof(keys));
+  *pbRoot = 0;
+  rc = bec_ctx_stmt(p, "SELECT c.seq, a.pubkey FROM bec_store_claim c"
+      " JOIN bec_store_op o ON o.seq=c.seq JOIN bec_store_author a"
+      " ON a.id=c.author WHERE c.checkpoint=?1 AND o.kind=?2"
+      " AND c.digest=?3", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  sqlite3_bind_int(pStmt, 2, BEC_KIND_ROOT);
+  sqlite3_bind_blob(pStmt, 3, aCk, BEC_HASH_BYTES, SQLITE_STATIC);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( aMark && !aMark[sqlite3_column_int(pStmt, 0)] ) continue;
+    if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES ) continue;
+    bec_buf_append(&keys, sqlite3_column_blob(pStmt, 1), BEC_PUBKEY_BYTES, &rc);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  n = (int)(keys.n/BEC_PUBKEY_BYTES);
+  /* The cut's root only when a claim could match it (rare: a root acts). */
+  if( rc==SQLITE_OK && n>0 ){
+    g = p->pGraph;
+    if( g==0 ) rc = bec_graph_get(p, &g, 0);
+  }
+  if( rc==SQLITE_OK && n>0 && (iCp<1 || iCp>g->nNode) ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK && n>0 ){
+    rc = bec_graph_past(g, BEC_NODE_PREDS(g, iCp), g->aNode[iCp].nPred, &aCut);
+  }
+  if( rc==SQLITE_OK && n>0 ) rc = bec_root_key_in_past(p, aCut, aY, &bActive);
+  for(i=0; rc==SQLITE_OK && bActive && i<n; i++){
+    if( memcmp(keys.a + (i64)i*BEC_PUBKEY_BYTES, aY, BEC_PUBKEY_BYTES)==0 ){
+      *pbRoot = 1;
+    }
+  }
+  sqlite3_free(aCut);
+  bec_buf_free(&keys);
+  return rc;
+}
+
 /* The claims of checkpoint iCp that count (an admin of S(K)'s first claim
 ** by (depth, id)), among the ops with aMark[seq] set (every stored op if
-** aMark is 0): *pbSealed if some digest has k of them, *pnMatch how many
-** carry aDigest (may be 0). */
+** aMark is 0): *pbSealed 1 if some digest has k of them, 2 if a root
+** attestation seals it (ck_root_seal), else 0; *pnMatch how many carry
+** aDigest (may be 0). */
 static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
                          const u8 *aDigest, int *pbSealed, int *pnMatch){
   sqlite3_stmt *pStmt = 0;
   BecBuf digests;
+  u8 aCk[BEC_HASH_BYTES];
   i64 k = 0;
-  int rc, iLast = 0, n = 0, i, nRun, nBest = 0, nMatch = 0;
+  int rc, iLast = 0, n = 0, i, nRun, nBest = 0, nMatch = 0, bRoot = 0;
   memset(&digests, 0, sizeof(digests));
   *pbSealed = 0;
   if( pnMatch ) *pnMatch = 0;
-  rc = bec_ctx_stmt(p, "SELECT k FROM bec_store_checkpoint WHERE seq=?1", &pStmt);
+  rc = bec_ctx_stmt(p, "SELECT k, digest FROM bec_store_checkpoint WHERE seq=?1",
+                    &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iCp);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) k = sqlite3_column_int64(pStmt, 0);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_bytes(pStmt, 1)==BEC_HASH_BYTES ){
+    k = sqlite3_column_int64(pStmt, 0);
+    memcpy(aCk, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
+  }
   rc = sqlite3_reset(pStmt);
   if( rc || k==0 ) return rc;          /* not computed here (a scratch) */
   rc = bec_ctx_stmt(p, "SELECT c.seq, c.author, c.digest FROM bec_store_claim c"
@@ -1101,10 +1162,9 @@ static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
     if( nRun>nBest ) nBest = nRun;
     if( aDigest && memcmp(d, aDigest, BEC_HASH_BYTES)==0 ) nMatch++;
   }
-  /* ROOT HOOK: with the threshold root (THRESHOLD.md), one claim of iCp
-  ** whose author is the group's root key active in cut(iCp) seals it too;
-  ** ask bec_root.c for that key here once root ops exist on main. */
-  *pbSealed = nBest>=k;
+  /* One root attestation of the right key and digest seals alone. */
+  if( rc==SQLITE_OK ) rc = ck_root_seal(p, iCp, aMark, aCk, &bRoot);
+  *pbSealed = bRoot ? 2 : nBest>=k;
   if( pnMatch ) *pnMatch = nMatch;
   bec_buf_free(&digests);
   return rc;
@@ -1268,6 +1328,18 @@ static int ck_update_seal(BecCtx *p, int iCp, char **pzErr){
   return rc;
 }
 
+/* *pb: seq iSeq is a claim (a checkpoint, an attest or a root
+** attestation). */
+static int ck_is_claim(BecCtx *p, int iSeq, int *pb){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_claim WHERE seq=?1", &pStmt);
+  *pb = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  *pb = sqlite3_step(pStmt)==SQLITE_ROW;
+  return sqlite3_reset(pStmt);
+}
+
 /**************************************************************************
 ** The deriver.
 */
@@ -1280,8 +1352,12 @@ static int ck_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   CkPayload pl;
   BecGraph *g = 0;
   u8 *aMark = 0;
-  const char *zWhy = ck_parse(pOp, &pl);
+  const char *zWhy;
   int rc = SQLITE_OK;
+  /* Every op comes here (root attestations are claims too); the root
+  ** judges its own ops. */
+  if( !bec_kind_derives(pOp->kind, BEC_DERIVE_CHECKPOINT) ) return SQLITE_OK;
+  zWhy = ck_parse(pOp, &pl);
   if( zWhy ){
     bec_verdict_set(pV, SQLITE_ERROR, "malformed: %s: %s",
                     bec_kind_name(pOp->kind), zWhy);
@@ -1313,11 +1389,15 @@ static int ck_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
       int bOk = iRef>0 && iRef<=g->nNode && aMark[iRef];
       if( bOk && pOp->kind==BEC_KIND_ATTEST ){
         bOk = g->aNode[iRef].kind==BEC_KIND_CHECKPOINT;
+      }else if( bOk && g->aNode[iRef].kind==BEC_KIND_ROOT ){
+        /* a root attestation: its claim row says so (recorded from the op
+        ** alone when it was stored) */
+        rc = ck_is_claim(p, iRef, &bOk);
       }else if( bOk ){
         bOk = g->aNode[iRef].kind==BEC_KIND_CHECKPOINT
            || g->aNode[iRef].kind==BEC_KIND_ATTEST;
       }
-      if( !bOk ){
+      if( rc==SQLITE_OK && !bOk ){
         bec_verdict_set(pV, SQLITE_ERROR, pOp->kind==BEC_KIND_ATTEST
             ? "malformed: attest: the checkpoint is not in its causal past"
             : "malformed: dispute: the attestation is not in its causal past");
@@ -1379,6 +1459,17 @@ static int ck_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   BecGraph *g = 0;
   int rc, iAuthor = 0, iRef = 0;
+  if( bec_root_attest_of(pOp, &pl.aRef, &pl.aDigest) ){
+    /* A root attestation: a claim by the group key (bec_root.c admitted
+    ** it, and found its checkpoint in its past). */
+    rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
+    if( rc==SQLITE_OK ) rc = bec_dag_seq_of(p, pl.aRef, &iRef);
+    if( rc==SQLITE_OK && iRef==0 ) rc = SQLITE_CORRUPT;
+    if( rc==SQLITE_OK ) rc = ck_insert_claim(p, iSeq, iRef, iAuthor, pl.aDigest);
+    if( rc==SQLITE_OK ) rc = ck_update_seal(p, iRef, pzErr);
+    return rc;
+  }
+  if( !bec_kind_derives(pOp->kind, BEC_DERIVE_CHECKPOINT) ) return SQLITE_OK;
   if( ck_parse(pOp, &pl) ) return SQLITE_OK;     /* xAdmit refused it */
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
@@ -1492,8 +1583,10 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
   return rc;
 }
 
+/* BEC_DERIVE_ANY: it hears root ops too (a root attestation is a claim),
+** and filters by kind itself. */
 const BecDeriver bec_checkpoint_deriver = {
-  "checkpoints", BEC_DERIVE_CHECKPOINT,
+  "checkpoints", BEC_DERIVE_ANY,
   ck_schema, ck_admit, ck_stored, 0, ck_check, ck_forget
 };
 
@@ -1777,9 +1870,10 @@ void bec_checkpoint_config(sqlite3_context *ctx, BecCtx *p, int argc,
 static const BecTableDef checkpointTable = {
   "bec_checkpoints",
   "CREATE TABLE x(checkpoint TEXT, digest TEXT, attestations INTEGER,"
-  " sealed INTEGER, k INTEGER, author TEXT)",
-  "SELECT lower(hex(o.hash)), lower(hex(k.digest)), k.attestations, k.sealed,"
-  " k.k, lower(hex(a.pubkey)) FROM bec_store_checkpoint k"
+  " sealed INTEGER, k INTEGER, author TEXT, root INTEGER)",
+  "SELECT lower(hex(o.hash)), lower(hex(k.digest)), k.attestations,"
+  " k.sealed<>0, k.k, lower(hex(a.pubkey)), k.sealed=2"
+  " FROM bec_store_checkpoint k"
   " JOIN bec_store_op o ON o.seq=k.seq"
   " JOIN bec_store_author a ON a.id=o.author WHERE 1",
   "ORDER BY k.seq",
