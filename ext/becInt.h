@@ -891,7 +891,7 @@ void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,
 /* The RFC 6962 Merkle tree hash of n leaf hashes (aLeaf: n * 32 bytes,
 ** each H(0x00 || leaf)); the empty list hashes to H(""). */
 void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot);
-/* R := H("bec-cut-v2" || group || n_head || heads || n_op || k || the
+/* R := H("bec-cut-v3" || group || n_head || heads || n_op || k || the
 ** three roots): the one place the digest's top is laid out. */
 void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
                      i64 k, const u8 *aOps, const u8 *aMembers,
@@ -1075,6 +1075,8 @@ struct BecColumn {
   int iGroup;         /* merge group (docs/tables.md), -1 if none */
   int bHidden;        /* a create's column dropped, or whose name another
                       ** column shows: kept, never shown or written */
+  int bDropped;       /* of those, dropped (its values never show again;
+                      ** one hidden by a name may: the digest covers it) */
 };
 /* A CHECK constraint as recorded: text, optional name, and the columns it
 ** reads (aRead, a bit per column index). */

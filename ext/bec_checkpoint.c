@@ -13,7 +13,7 @@
 ** S(K), the derived state computed from the cut alone (validity, members,
 ** the winning schema of every table name, every register's candidates),
 ** has one canonical digest R(K) (COMPACTION.md section 3, docs/compaction.md
-** "The digest, byte by byte", format bec-cut-v2): a hash over a header and
+** "The digest, byte by byte", format bec-cut-v3): a hash over a header and
 ** three RFC 6962 Merkle trees (ops, members, tables: the tables as shown,
 ** after ADD, RENAME and DROP COLUMN).  Every replica that holds the cut
 ** computes the same R; test/vectors/digest.txt pins it byte for byte.
@@ -84,8 +84,10 @@
 #include <stdlib.h>
 
 /* The digest's format (docs/compaction.md, "The digest, byte by byte"):
-** v2 digests the tables as shown after ALTERs (column ids and names). */
-#define BEC_CUT_TAG     "bec-cut-v2"
+** v2 digests the tables as shown after ALTERs (column ids and names); v3
+** also the create's columns hidden by a name another column shows (their
+** values show again if the collision goes away). */
+#define BEC_CUT_TAG     "bec-cut-v3"
 #define BEC_CUT_TAG_LEN 10
 #define CK_K_NAME      "checkpoint_k"
 #define CK_K_NAME_LEN  12
@@ -508,6 +510,13 @@ static void put_members(BecBuf *pLeaf, const BecGraph *g2, const CkCand *aCand,
   }
 }
 
+/* Whether column c is listed in the shown columns (bHiddenList 0) or in
+** the hidden ones (1): a dropped column in neither. */
+static int col_listed(const BecColumn *c, int bHiddenList){
+  if( c->bDropped ) return 0;
+  return bHiddenList ? c->bHidden : !c->bHidden;
+}
+
 /* rows_root and n_row of the table of create op iSchema (schema s, as
 ** shown: its own columns, then the added ones; the shadow table has a
 ** column per entry of s, hidden ones included, and only shown ones are
@@ -554,7 +563,7 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
   }
   while( rc==SQLITE_OK && sqlite3_step(pRows)==SQLITE_ROW ){
     CkRow row;
-    int k, j;
+    int k, j, h;
     /* The key bytes: the key values in key order, value-encoded. */
     row.iKey = keys.n;
     for(k=0; k<s->nPk; k++){
@@ -591,16 +600,19 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
     bec_buf_append(&leaf, keys.a + row.iKey, row.nKey, &rc);
     put_register(&leaf, g2, sqlite3_column_int(pRows, 0), 0, 0, aCand, nCand,
                  -1, &rc);
-    for(i=0, j=0; i<s->nCol; i++){
-      if( s->aCol[i].iPk ) continue;
-      j++;
-      if( s->aCol[i].bHidden ) continue;    /* dropped, or its name shadowed */
-      put_register(&leaf, g2, sqlite3_column_int(pRows, j),
-                   sqlite3_column_value(pRows, 1+nNonKey+i), 1, aCand, nCand,
-                   i, &rc);
-      if( s->aCol[i].flags & BEC_COL_COUNTER ){
-        put_members(&leaf, g2, aCand, nCand, -3-2*i, &rc);
-        put_members(&leaf, g2, aCand, nCand, -2-2*i, &rc);
+    /* The shown columns, then those hidden by a name (put_columns). */
+    for(h=0; h<2; h++){
+      for(i=0, j=0; i<s->nCol; i++){
+        if( s->aCol[i].iPk ) continue;
+        j++;
+        if( !col_listed(&s->aCol[i], h) ) continue;
+        put_register(&leaf, g2, sqlite3_column_int(pRows, j),
+                     sqlite3_column_value(pRows, 1+nNonKey+i), 1, aCand, nCand,
+                     i, &rc);
+        if( s->aCol[i].flags & BEC_COL_COUNTER ){
+          put_members(&leaf, g2, aCand, nCand, -3-2*i, &rc);
+          put_members(&leaf, g2, aCand, nCand, -2-2*i, &rc);
+        }
       }
     }
     row.iRaw = raws.n;
@@ -649,23 +661,17 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
   return rc;
 }
 
-/* The shown columns of a create op iSchema (schema s, as shown) in shown
-** order: the count, then per column its id (the op that introduced it and
-** its index there: the create's hash and index, or the ADD op's hash and
-** 0) and its name now.  A drop has none. */
-static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
-                        const BecSchema *s, int *pRc){
+/* One list of put_columns: the shown columns (bHiddenList 0) or the hidden
+** ones (1), each as a count, then id and name per column. */
+static void put_column_list(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
+                            const BecSchema *s, int bHiddenList, int *pRc){
   int i, n = 0;
-  if( s->action!=BEC_SCHEMA_CREATE ){
-    bec_buf_append_varint(pLeaf, 0, pRc);
-    return;
-  }
-  for(i=0; i<s->nCol; i++) n += !s->aCol[i].bHidden;
+  for(i=0; i<s->nCol; i++) n += col_listed(&s->aCol[i], bHiddenList);
   bec_buf_append_varint(pLeaf, (u64)n, pRc);
   for(i=0; i<s->nCol; i++){
     const BecColumn *c = &s->aCol[i];
     int nName = (int)strlen(c->zName);
-    if( c->bHidden ) continue;
+    if( !col_listed(c, bHiddenList) ) continue;
     if( i<s->nBase ){
       bec_graph_id_append(g2, iSchema, pLeaf, pRc);
       bec_buf_append_varint(pLeaf, (u64)i, pRc);
@@ -677,6 +683,22 @@ static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
     bec_buf_append_varint(pLeaf, (u64)nName, pRc);
     bec_buf_append(pLeaf, c->zName, nName, pRc);
   }
+}
+
+/* The shown columns of a create op iSchema (schema s, as shown) in shown
+** order: the count, then per column its id (the op that introduced it and
+** its index there: the create's hash and index, or the ADD op's hash and
+** 0) and its name now; then, the same way, the create's columns hidden
+** because another column shows their name.  A drop has none. */
+static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
+                        const BecSchema *s, int *pRc){
+  int h;
+  if( s->action!=BEC_SCHEMA_CREATE ){
+    bec_buf_append_varint(pLeaf, 0, pRc);
+    bec_buf_append_varint(pLeaf, 0, pRc);
+    return;
+  }
+  for(h=0; h<2; h++) put_column_list(pLeaf, g2, iSchema, s, h, pRc);
 }
 
 /* The tables section: per table name with a winning schema op, by the
