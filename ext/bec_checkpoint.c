@@ -49,6 +49,8 @@
 ** if its digest is the one computed here and its author is the group key
 ** of the root epoch active in cut(K) (ck_root_seal); sealed is then 2.
 ** This deriver hears every op (BEC_DERIVE_ANY) to see root attestations.
+** A checkpoint that more than n-k of its admins passed over for a
+** concurrent one is retired (ck_retired): it no longer blocks the next.
 **
 ** FINALITY.  The validity of an op in a sealed cut is final: its validity
 ** in S of the sealed checkpoint with the least (depth, id) whose cut holds
@@ -1192,6 +1194,83 @@ static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
   return rc;
 }
 
+/*
+** Retirement (docs/compaction.md, "Concurrent checkpoints"): checkpoint iCp
+** is retired among the ops with aMark set (0: every stored op) when more
+** than n-k of the n admins of S(iCp) claimed there a checkpoint concurrent
+** with iCp.  The attest policy lets an honest admin claim only one of two
+** concurrent checkpoints, so fewer than k admins are left who could attest
+** iCp: it can no longer be sealed by k honest admins, and it stops
+** blocking the next checkpoints.  Every input (S(iCp)'s admins, k, the
+** authors of claims, which checkpoints are concurrent) is fixed once the
+** ops are stored, so this is a monotone function of the op set like
+** sealing.  It may still be sealed later (by the root, or by admins that
+** claim twice: a visible double claim); concurrent sealed checkpoints are
+** already handled (ck_final_build).
+*/
+static int ck_retired(BecCtx *p, int iCp, const u8 *aMark, int *pbRetired){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  BecBuf rows;
+  u8 *aPast = 0;
+  i64 k = 0;
+  int nAdmin = 0, nSpent = 0, iLast = 0, i, n, rc;
+  memset(&rows, 0, sizeof(rows));
+  *pbRetired = 0;
+  rc = bec_ctx_stmt(p, "SELECT k, (SELECT count(*) FROM"
+      " bec_store_checkpoint_admin WHERE checkpoint=?1)"
+      " FROM bec_store_checkpoint WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    k = sqlite3_column_int64(pStmt, 0);
+    nAdmin = sqlite3_column_int(pStmt, 1);
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc || k==0 ) return rc;          /* not computed here */
+  /* Claims by S(iCp)'s admins of other checkpoints, by author. */
+  rc = bec_ctx_stmt(p, "SELECT c.seq, c.author, c.checkpoint FROM"
+      " bec_store_claim c JOIN bec_store_checkpoint_admin a"
+      " ON a.checkpoint=?1 AND a.author=c.author WHERE c.checkpoint<>?1"
+      " ORDER BY c.author, c.seq", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int aRow[3];
+    for(i=0; i<3; i++) aRow[i] = sqlite3_column_int(pStmt, i);
+    bec_buf_append(&rows, aRow, sizeof(aRow), &rc);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  n = (int)(rows.n/(3*sizeof(int)));
+  if( rc==SQLITE_OK ){
+    g = p->pGraph;
+    if( g==0 ) rc = bec_graph_get(p, &g, 0);
+  }
+  if( rc==SQLITE_OK && (iCp<1 || iCp>g->nNode) ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK && n>0 ){
+    rc = bec_graph_past(g, BEC_NODE_PREDS(g, iCp), g->aNode[iCp].nPred, &aPast);
+  }
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int aRow[3];
+    u8 *aOther = 0;
+    memcpy(aRow, rows.a + (i64)i*sizeof(aRow), sizeof(aRow));
+    if( aRow[0]<1 || aRow[0]>g->nNode || aRow[2]<1 || aRow[2]>g->nNode ) continue;
+    if( (aMark && !aMark[aRow[0]]) || aRow[1]==iLast || aPast[aRow[2]] ) continue;
+    rc = bec_graph_past(g, BEC_NODE_PREDS(g, aRow[2]), g->aNode[aRow[2]].nPred,
+                        &aOther);
+    if( rc==SQLITE_OK && !aOther[iCp] ){        /* concurrent with iCp */
+      nSpent++;
+      iLast = aRow[1];
+    }
+    sqlite3_free(aOther);
+  }
+  if( rc==SQLITE_OK ) *pbRetired = nSpent > nAdmin - k;
+  sqlite3_free(aPast);
+  bec_buf_free(&rows);
+  return rc;
+}
+
 /* 1 if seq s is among the sorted 4-byte big-endian seqs of a[0..n-1]. */
 static int in_invalid(const u8 *a, int n, int s){
   int lo = 0, hi = n/4 - 1;
@@ -1397,6 +1476,7 @@ static int ck_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
       char zHex[2*BEC_HASH_BYTES+1];
       if( !aMark[x] || g->aNode[x].kind!=BEC_KIND_CHECKPOINT ) continue;
       rc = ck_seal_state(p, x, aMark, 0, &bSealed, 0);
+      if( rc==SQLITE_OK && !bSealed ) rc = ck_retired(p, x, aMark, &bSealed);
       if( rc==SQLITE_OK && !bSealed ){
         bec_graph_id_hex(g, x, zHex);
         bec_verdict_set(pV, SQLITE_ERROR, "malformed: checkpoint: the earlier "
@@ -1794,19 +1874,37 @@ static void fnCheckpoint(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   memset(&cut, 0, sizeof(cut));
   rc = bec_dag_ensure_schema(p, &zErr);
   if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p, "SELECT o.hash FROM bec_store_checkpoint k JOIN"
-        " bec_store_op o ON o.seq=k.seq WHERE NOT k.sealed ORDER BY k.seq"
-        " LIMIT 1", &pStmt);
+    rc = bec_ctx_stmt(p, "SELECT k.seq FROM bec_store_checkpoint k"
+        " WHERE NOT k.sealed ORDER BY k.seq", &pStmt);
   }
   if( rc==SQLITE_OK ){
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      char zHex[2*BEC_HASH_BYTES+1];
-      bec_hex_encode(sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, zHex);
-      zErr = sqlite3_mprintf("the previous checkpoint %s is not sealed yet "
-                             "(it needs k attestations: bec_checkpoints)", zHex);
-      rc = SQLITE_ERROR;
+    /* collected first: ck_retired uses the statement cache */
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int s = sqlite3_column_int(pStmt, 0);
+      bec_buf_append(&heads, &s, sizeof(s), &rc);
     }
-    sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    int i, bRetired = 1;
+    for(i=0; rc==SQLITE_OK && bRetired && i<(int)(heads.n/sizeof(int)); i++){
+      int s;
+      memcpy(&s, heads.a + (i64)i*sizeof(int), sizeof(int));
+      rc = ck_retired(p, s, 0, &bRetired);
+      if( rc==SQLITE_OK && !bRetired ){
+        BecGraph *g = 0;
+        char zHex[2*BEC_HASH_BYTES+1];
+        rc = bec_graph_get(p, &g, &zErr);
+        if( rc==SQLITE_OK ){
+          bec_graph_id_hex(g, s, zHex);
+          zErr = sqlite3_mprintf("the previous checkpoint %s is not sealed yet "
+                                 "(it needs k attestations: bec_checkpoints)", zHex);
+          rc = SQLITE_ERROR;
+        }
+      }
+    }
+    heads.n = 0;
   }
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_head ORDER BY seq", &pStmt);
