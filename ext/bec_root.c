@@ -687,10 +687,10 @@ static int admit_ack(BecCtx *p, const BecGraph *g, const BecOp *pOp,
 ** bytes the root op copies, which bec_codec.c reads as its target and role
 ** (holders and attest have none).  An attest's target is a checkpoint id
 ** and its request and root op end with the digest R (32) it attests
-** (docs/compaction.md "Sealing by the root").  epoch is the key generation's session
-** id; a request or an approve is a *commitment* (i, D, E) of holder i;
-** commit[] names m = k commitment ops of one request, by identifier
-** strictly increasing.  The root op has exactly one predecessor, its
+** (docs/compaction.md "Sealing by the root").  epoch is the key
+** generation's session id; a request or an approve is a *commitment*
+** (i, D, E) of holder i; commit[] names m = k commitment ops of one
+** request, by identifier strictly increasing.  The root op has exactly one predecessor, its
 ** session op, and its author is the group key Y: it is fully determined
 ** by the session, so every holder signs the same 73-byte message.
 */
