@@ -891,7 +891,7 @@ void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,
 /* The RFC 6962 Merkle tree hash of n leaf hashes (aLeaf: n * 32 bytes,
 ** each H(0x00 || leaf)); the empty list hashes to H(""). */
 void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot);
-/* R := H("bec-cut-v2" || group || n_head || heads || n_op || k || the
+/* R := H("bec-cut-v3" || group || n_head || heads || n_op || k || the
 ** three roots): the one place the digest's top is laid out. */
 void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
                      i64 k, const u8 *aOps, const u8 *aMembers,
@@ -977,9 +977,20 @@ int bec_root_register(sqlite3*, BecCtx*);
 ** root-open of its lineage, seq of its request); (seq of a creator's
 ** root-open, 2, 1 if its session has exactly one complete transcript, 0);
 ** (seq of a creator's root-open, 3, seq of a creator's root-open that
-** abandons it, 0).  *paRow (4 * *pnRow ints) from sqlite3_malloc64, freed
+** abandons it, 0); (seq of a root attestation, 4, 0, 0): a root op without
+** a target that is no hand-over.  *paRow (4 * *pnRow ints) from sqlite3_malloc64, freed
 ** by the caller. */
 int bec_root_facts(BecCtx*, int **paRow, int *pnRow);
+/* 1 if stored op pOp is a root attestation (a root op of action attest,
+** docs/compaction.md "Sealing by the root"): *paCheckpoint the id of the
+** checkpoint it names, *paDigest the R it attests (both into pOp's
+** payload); 0 otherwise. */
+int bec_root_attest_of(const BecOp *pOp, const u8 **paCheckpoint,
+                       const u8 **paDigest);
+/* The group key of the one root epoch active in the past aMark (0: every
+** stored op; as a root-request's acceptance reads it) into aY (32); *pb 0
+** if no epoch is active there. */
+int bec_root_key_in_past(BecCtx*, const u8 *aMark, u8 *aY, int *pb);
 
 /**************************************************************************
 ** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).
@@ -1081,6 +1092,8 @@ struct BecColumn {
   int iGroup;         /* merge group (docs/tables.md), -1 if none */
   int bHidden;        /* a create's column dropped, or whose name another
                       ** column shows: kept, never shown or written */
+  int bDropped;       /* of those, dropped (its values never show again;
+                      ** one hidden by a name may: the digest covers it) */
 };
 /* A CHECK constraint as recorded: text, optional name, and the columns it
 ** reads (aRead, a bit per column index). */

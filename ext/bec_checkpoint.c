@@ -5,7 +5,7 @@
 **   SELECT bec_checkpoint();               -- an admin names a cut
 **   SELECT bec_config('checkpoint_k', 2);  -- k, recorded in the group
 **   SELECT * FROM bec_checkpoints;         -- checkpoint, digest, attestations,
-**                                          -- sealed, k, author
+**                                          -- sealed, k, author, root
 **   SELECT * FROM bec_disputes;            -- attestations that disagree
 **   SELECT bec_attest();                   -- what sync does by itself
 **
@@ -13,7 +13,7 @@
 ** S(K), the derived state computed from the cut alone (validity, members,
 ** the winning schema of every table name, every register's candidates),
 ** has one canonical digest R(K) (COMPACTION.md section 3, docs/compaction.md
-** "The digest, byte by byte", format bec-cut-v2): a hash over a header and
+** "The digest, byte by byte", format bec-cut-v3): a hash over a header and
 ** three RFC 6962 Merkle trees (ops, members, tables: the tables as shown,
 ** after ADD, RENAME and DROP COLUMN).  Every replica that holds the cut
 ** computes the same R; test/vectors/digest.txt pins it byte for byte.
@@ -44,9 +44,13 @@
 ** once a claim is stored (author, digest), so "sealed" is a monotone
 ** function of the op set: adding ops never unseals.  The validity of the
 ** claims is deliberately not consulted (a later removal of an attester
-** must not unseal).  The threshold root's hook: a claim signed by the
-** group's root key active in cut(K) will seal alone (ck_seal_state, "ROOT
-** HOOK"); it waits for the root ops.
+** must not unseal).  The threshold root: a root attestation (a root op of
+** action attest, bec_root.c; a claim of K by the group key) seals K alone
+** if its digest is the one computed here and its author is the group key
+** of the root epoch active in cut(K) (ck_root_seal); sealed is then 2.
+** This deriver hears every op (BEC_DERIVE_ANY) to see root attestations.
+** A checkpoint that more than n-k of its admins passed over for a
+** concurrent one is retired (ck_retired): it no longer blocks the next.
 **
 ** FINALITY.  The validity of an op in a sealed cut is final: its validity
 ** in S of the sealed checkpoint with the least (depth, id) whose cut holds
@@ -62,9 +66,11 @@
 **       per checkpoint op: R computed here, k in the cut, the ops in the cut,
 **       the seqs of the cut's ops that are invalid in S(K) (4 bytes each,
 **       big-endian, increasing), the claims that count toward k and carry
-**       this digest, and whether K is sealed
+**       this digest, and whether K is sealed (0; 1 by k claims; 2 by a root
+**       attestation)
 **   bec_store_checkpoint_admin(checkpoint, author)   the admins of S(K)
-**   bec_store_claim(seq, checkpoint, author, digest)  checkpoint and attest
+**   bec_store_claim(seq, checkpoint, author, digest)  checkpoint, attest
+**       and root attestation
 **   bec_store_dispute(seq, claim, digest)             dispute ops
 **   bec_store_ckconfig(seq, k)                        config ops
 **
@@ -80,8 +86,10 @@
 #include <stdlib.h>
 
 /* The digest's format (docs/compaction.md, "The digest, byte by byte"):
-** v2 digests the tables as shown after ALTERs (column ids and names). */
-#define BEC_CUT_TAG     "bec-cut-v2"
+** v2 digests the tables as shown after ALTERs (column ids and names); v3
+** also the create's columns hidden by a name another column shows (their
+** values show again if the collision goes away). */
+#define BEC_CUT_TAG     "bec-cut-v3"
 #define BEC_CUT_TAG_LEN 10
 #define CK_K_NAME      "checkpoint_k"
 #define CK_K_NAME_LEN  12
@@ -504,6 +512,13 @@ static void put_members(BecBuf *pLeaf, const BecGraph *g2, const CkCand *aCand,
   }
 }
 
+/* Whether column c is listed in the shown columns (bHiddenList 0) or in
+** the hidden ones (1): a dropped column in neither. */
+static int col_listed(const BecColumn *c, int bHiddenList){
+  if( c->bDropped ) return 0;
+  return bHiddenList ? c->bHidden : !c->bHidden;
+}
+
 /* rows_root and n_row of the table of create op iSchema (schema s, as
 ** shown: its own columns, then the added ones; the shadow table has a
 ** column per entry of s, hidden ones included, and only shown ones are
@@ -550,7 +565,7 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
   }
   while( rc==SQLITE_OK && sqlite3_step(pRows)==SQLITE_ROW ){
     CkRow row;
-    int k, j;
+    int k, j, h;
     /* The key bytes: the key values in key order, value-encoded. */
     row.iKey = keys.n;
     for(k=0; k<s->nPk; k++){
@@ -587,16 +602,19 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
     bec_buf_append(&leaf, keys.a + row.iKey, row.nKey, &rc);
     put_register(&leaf, g2, sqlite3_column_int(pRows, 0), 0, 0, aCand, nCand,
                  -1, &rc);
-    for(i=0, j=0; i<s->nCol; i++){
-      if( s->aCol[i].iPk ) continue;
-      j++;
-      if( s->aCol[i].bHidden ) continue;    /* dropped, or its name shadowed */
-      put_register(&leaf, g2, sqlite3_column_int(pRows, j),
-                   sqlite3_column_value(pRows, 1+nNonKey+i), 1, aCand, nCand,
-                   i, &rc);
-      if( s->aCol[i].flags & BEC_COL_COUNTER ){
-        put_members(&leaf, g2, aCand, nCand, -3-2*i, &rc);
-        put_members(&leaf, g2, aCand, nCand, -2-2*i, &rc);
+    /* The shown columns, then those hidden by a name (put_columns). */
+    for(h=0; h<2; h++){
+      for(i=0, j=0; i<s->nCol; i++){
+        if( s->aCol[i].iPk ) continue;
+        j++;
+        if( !col_listed(&s->aCol[i], h) ) continue;
+        put_register(&leaf, g2, sqlite3_column_int(pRows, j),
+                     sqlite3_column_value(pRows, 1+nNonKey+i), 1, aCand, nCand,
+                     i, &rc);
+        if( s->aCol[i].flags & BEC_COL_COUNTER ){
+          put_members(&leaf, g2, aCand, nCand, -3-2*i, &rc);
+          put_members(&leaf, g2, aCand, nCand, -2-2*i, &rc);
+        }
       }
     }
     row.iRaw = raws.n;
@@ -645,23 +663,17 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
   return rc;
 }
 
-/* The shown columns of a create op iSchema (schema s, as shown) in shown
-** order: the count, then per column its id (the op that introduced it and
-** its index there: the create's hash and index, or the ADD op's hash and
-** 0) and its name now.  A drop has none. */
-static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
-                        const BecSchema *s, int *pRc){
+/* One list of put_columns: the shown columns (bHiddenList 0) or the hidden
+** ones (1), each as a count, then id and name per column. */
+static void put_column_list(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
+                            const BecSchema *s, int bHiddenList, int *pRc){
   int i, n = 0;
-  if( s->action!=BEC_SCHEMA_CREATE ){
-    bec_buf_append_varint(pLeaf, 0, pRc);
-    return;
-  }
-  for(i=0; i<s->nCol; i++) n += !s->aCol[i].bHidden;
+  for(i=0; i<s->nCol; i++) n += col_listed(&s->aCol[i], bHiddenList);
   bec_buf_append_varint(pLeaf, (u64)n, pRc);
   for(i=0; i<s->nCol; i++){
     const BecColumn *c = &s->aCol[i];
     int nName = (int)strlen(c->zName);
-    if( c->bHidden ) continue;
+    if( !col_listed(c, bHiddenList) ) continue;
     if( i<s->nBase ){
       bec_graph_id_append(g2, iSchema, pLeaf, pRc);
       bec_buf_append_varint(pLeaf, (u64)i, pRc);
@@ -673,6 +685,22 @@ static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
     bec_buf_append_varint(pLeaf, (u64)nName, pRc);
     bec_buf_append(pLeaf, c->zName, nName, pRc);
   }
+}
+
+/* The shown columns of a create op iSchema (schema s, as shown) in shown
+** order: the count, then per column its id (the op that introduced it and
+** its index there: the create's hash and index, or the ADD op's hash and
+** 0) and its name now; then, the same way, the create's columns hidden
+** because another column shows their name.  A drop has none. */
+static void put_columns(BecBuf *pLeaf, const BecGraph *g2, int iSchema,
+                        const BecSchema *s, int *pRc){
+  int h;
+  if( s->action!=BEC_SCHEMA_CREATE ){
+    bec_buf_append_varint(pLeaf, 0, pRc);
+    bec_buf_append_varint(pLeaf, 0, pRc);
+    return;
+  }
+  for(h=0; h<2; h++) put_column_list(pLeaf, g2, iSchema, s, h, pRc);
 }
 
 /* The tables section: per table name with a winning schema op, by the
@@ -1057,23 +1085,80 @@ const char *bec_ckpt_claim(const BecOp *pOp, const u8 **paRef,
 /**************************************************************************
 ** Sealing.
 */
+/* *pbRoot: among the ops with aMark[seq] set (0: every stored op), a root
+** attestation of iCp carries aCk, the digest computed here, and its author
+** is the group key of the root epoch active in cut(iCp).  Each input is
+** fixed once the claim is stored (the cut is), so this is monotone too. */
+static int ck_root_seal(BecCtx *p, int iCp, const u8 *aMark, const u8 *aCk,
+                        int *pbRoot){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf keys;
+  BecGraph *g = 0;
+  u8 *aCut = 0;
+  u8 aY[BEC_PUBKEY_BYTES];
+  int rc, i, n, bActive = 0;
+  memset(&keys, 0, sizeof(keys));
+  *pbRoot = 0;
+  rc = bec_ctx_stmt(p, "SELECT c.seq, a.pubkey FROM bec_store_claim c"
+      " JOIN bec_store_op o ON o.seq=c.seq JOIN bec_store_author a"
+      " ON a.id=c.author WHERE c.checkpoint=?1 AND o.kind=?2"
+      " AND c.digest=?3", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  sqlite3_bind_int(pStmt, 2, BEC_KIND_ROOT);
+  sqlite3_bind_blob(pStmt, 3, aCk, BEC_HASH_BYTES, SQLITE_STATIC);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( aMark && !aMark[sqlite3_column_int(pStmt, 0)] ) continue;
+    if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES ) continue;
+    bec_buf_append(&keys, sqlite3_column_blob(pStmt, 1), BEC_PUBKEY_BYTES, &rc);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  n = (int)(keys.n/BEC_PUBKEY_BYTES);
+  /* The cut's root only when a claim could match it (rare: a root acts). */
+  if( rc==SQLITE_OK && n>0 ){
+    g = p->pGraph;
+    if( g==0 ) rc = bec_graph_get(p, &g, 0);
+  }
+  if( rc==SQLITE_OK && n>0 && (iCp<1 || iCp>g->nNode) ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK && n>0 ){
+    rc = bec_graph_past(g, BEC_NODE_PREDS(g, iCp), g->aNode[iCp].nPred, &aCut);
+  }
+  if( rc==SQLITE_OK && n>0 ) rc = bec_root_key_in_past(p, aCut, aY, &bActive);
+  for(i=0; rc==SQLITE_OK && bActive && i<n; i++){
+    if( memcmp(keys.a + (i64)i*BEC_PUBKEY_BYTES, aY, BEC_PUBKEY_BYTES)==0 ){
+      *pbRoot = 1;
+    }
+  }
+  sqlite3_free(aCut);
+  bec_buf_free(&keys);
+  return rc;
+}
+
 /* The claims of checkpoint iCp that count (an admin of S(K)'s first claim
 ** by (depth, id)), among the ops with aMark[seq] set (every stored op if
-** aMark is 0): *pbSealed if some digest has k of them, *pnMatch how many
-** carry aDigest (may be 0). */
+** aMark is 0): *pbSealed 1 if some digest has k of them, 2 if a root
+** attestation seals it (ck_root_seal), else 0; *pnMatch how many carry
+** aDigest (may be 0). */
 static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
                          const u8 *aDigest, int *pbSealed, int *pnMatch){
   sqlite3_stmt *pStmt = 0;
   BecBuf digests;
+  u8 aCk[BEC_HASH_BYTES];
   i64 k = 0;
-  int rc, iLast = 0, n = 0, i, nRun, nBest = 0, nMatch = 0;
+  int rc, iLast = 0, n = 0, i, nRun, nBest = 0, nMatch = 0, bRoot = 0;
   memset(&digests, 0, sizeof(digests));
   *pbSealed = 0;
   if( pnMatch ) *pnMatch = 0;
-  rc = bec_ctx_stmt(p, "SELECT k FROM bec_store_checkpoint WHERE seq=?1", &pStmt);
+  rc = bec_ctx_stmt(p, "SELECT k, digest FROM bec_store_checkpoint WHERE seq=?1",
+                    &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iCp);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) k = sqlite3_column_int64(pStmt, 0);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_bytes(pStmt, 1)==BEC_HASH_BYTES ){
+    k = sqlite3_column_int64(pStmt, 0);
+    memcpy(aCk, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
+  }
   rc = sqlite3_reset(pStmt);
   if( rc || k==0 ) return rc;          /* not computed here (a scratch) */
   rc = bec_ctx_stmt(p, "SELECT c.seq, c.author, c.digest FROM bec_store_claim c"
@@ -1101,12 +1186,88 @@ static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
     if( nRun>nBest ) nBest = nRun;
     if( aDigest && memcmp(d, aDigest, BEC_HASH_BYTES)==0 ) nMatch++;
   }
-  /* ROOT HOOK: with the threshold root (THRESHOLD.md), one claim of iCp
-  ** whose author is the group's root key active in cut(iCp) seals it too;
-  ** ask bec_root.c for that key here once root ops exist on main. */
-  *pbSealed = nBest>=k;
+  /* One root attestation of the right key and digest seals alone. */
+  if( rc==SQLITE_OK ) rc = ck_root_seal(p, iCp, aMark, aCk, &bRoot);
+  *pbSealed = bRoot ? 2 : nBest>=k;
   if( pnMatch ) *pnMatch = nMatch;
   bec_buf_free(&digests);
+  return rc;
+}
+
+/*
+** Retirement (docs/compaction.md, "Concurrent checkpoints"): checkpoint iCp
+** is retired among the ops with aMark set (0: every stored op) when more
+** than n-k of the n admins of S(iCp) claimed there a checkpoint concurrent
+** with iCp.  The attest policy lets an honest admin claim only one of two
+** concurrent checkpoints, so fewer than k admins are left who could attest
+** iCp: it can no longer be sealed by k honest admins, and it stops
+** blocking the next checkpoints.  Every input (S(iCp)'s admins, k, the
+** authors of claims, which checkpoints are concurrent) is fixed once the
+** ops are stored, so this is a monotone function of the op set like
+** sealing.  It may still be sealed later (by the root, or by admins that
+** claim twice: a visible double claim); concurrent sealed checkpoints are
+** already handled (ck_final_build).
+*/
+static int ck_retired(BecCtx *p, int iCp, const u8 *aMark, int *pbRetired){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  BecBuf rows;
+  u8 *aPast = 0;
+  i64 k = 0;
+  int nAdmin = 0, nSpent = 0, iLast = 0, i, n, rc;
+  memset(&rows, 0, sizeof(rows));
+  *pbRetired = 0;
+  rc = bec_ctx_stmt(p, "SELECT k, (SELECT count(*) FROM"
+      " bec_store_checkpoint_admin WHERE checkpoint=?1)"
+      " FROM bec_store_checkpoint WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    k = sqlite3_column_int64(pStmt, 0);
+    nAdmin = sqlite3_column_int(pStmt, 1);
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc || k==0 ) return rc;          /* not computed here */
+  /* Claims by S(iCp)'s admins of other checkpoints, by author. */
+  rc = bec_ctx_stmt(p, "SELECT c.seq, c.author, c.checkpoint FROM"
+      " bec_store_claim c JOIN bec_store_checkpoint_admin a"
+      " ON a.checkpoint=?1 AND a.author=c.author WHERE c.checkpoint<>?1"
+      " ORDER BY c.author, c.seq", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int aRow[3];
+    for(i=0; i<3; i++) aRow[i] = sqlite3_column_int(pStmt, i);
+    bec_buf_append(&rows, aRow, sizeof(aRow), &rc);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  n = (int)(rows.n/(3*sizeof(int)));
+  if( rc==SQLITE_OK ){
+    g = p->pGraph;
+    if( g==0 ) rc = bec_graph_get(p, &g, 0);
+  }
+  if( rc==SQLITE_OK && (iCp<1 || iCp>g->nNode) ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK && n>0 ){
+    rc = bec_graph_past(g, BEC_NODE_PREDS(g, iCp), g->aNode[iCp].nPred, &aPast);
+  }
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int aRow[3];
+    u8 *aOther = 0;
+    memcpy(aRow, rows.a + (i64)i*sizeof(aRow), sizeof(aRow));
+    if( aRow[0]<1 || aRow[0]>g->nNode || aRow[2]<1 || aRow[2]>g->nNode ) continue;
+    if( (aMark && !aMark[aRow[0]]) || aRow[1]==iLast || aPast[aRow[2]] ) continue;
+    rc = bec_graph_past(g, BEC_NODE_PREDS(g, aRow[2]), g->aNode[aRow[2]].nPred,
+                        &aOther);
+    if( rc==SQLITE_OK && !aOther[iCp] ){        /* concurrent with iCp */
+      nSpent++;
+      iLast = aRow[1];
+    }
+    sqlite3_free(aOther);
+  }
+  if( rc==SQLITE_OK ) *pbRetired = nSpent > nAdmin - k;
+  sqlite3_free(aPast);
+  bec_buf_free(&rows);
   return rc;
 }
 
@@ -1268,6 +1429,18 @@ static int ck_update_seal(BecCtx *p, int iCp, char **pzErr){
   return rc;
 }
 
+/* *pb: seq iSeq is a claim (a checkpoint, an attest or a root
+** attestation). */
+static int ck_is_claim(BecCtx *p, int iSeq, int *pb){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_claim WHERE seq=?1", &pStmt);
+  *pb = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  *pb = sqlite3_step(pStmt)==SQLITE_ROW;
+  return sqlite3_reset(pStmt);
+}
+
 /**************************************************************************
 ** The deriver.
 */
@@ -1280,8 +1453,12 @@ static int ck_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   CkPayload pl;
   BecGraph *g = 0;
   u8 *aMark = 0;
-  const char *zWhy = ck_parse(pOp, &pl);
+  const char *zWhy;
   int rc = SQLITE_OK;
+  /* Every op comes here (root attestations are claims too); the root
+  ** judges its own ops. */
+  if( !bec_kind_derives(pOp->kind, BEC_DERIVE_CHECKPOINT) ) return SQLITE_OK;
+  zWhy = ck_parse(pOp, &pl);
   if( zWhy ){
     bec_verdict_set(pV, SQLITE_ERROR, "malformed: %s: %s",
                     bec_kind_name(pOp->kind), zWhy);
@@ -1299,6 +1476,7 @@ static int ck_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
       char zHex[2*BEC_HASH_BYTES+1];
       if( !aMark[x] || g->aNode[x].kind!=BEC_KIND_CHECKPOINT ) continue;
       rc = ck_seal_state(p, x, aMark, 0, &bSealed, 0);
+      if( rc==SQLITE_OK && !bSealed ) rc = ck_retired(p, x, aMark, &bSealed);
       if( rc==SQLITE_OK && !bSealed ){
         bec_graph_id_hex(g, x, zHex);
         bec_verdict_set(pV, SQLITE_ERROR, "malformed: checkpoint: the earlier "
@@ -1313,11 +1491,15 @@ static int ck_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
       int bOk = iRef>0 && iRef<=g->nNode && aMark[iRef];
       if( bOk && pOp->kind==BEC_KIND_ATTEST ){
         bOk = g->aNode[iRef].kind==BEC_KIND_CHECKPOINT;
+      }else if( bOk && g->aNode[iRef].kind==BEC_KIND_ROOT ){
+        /* a root attestation: its claim row says so (recorded from the op
+        ** alone when it was stored) */
+        rc = ck_is_claim(p, iRef, &bOk);
       }else if( bOk ){
         bOk = g->aNode[iRef].kind==BEC_KIND_CHECKPOINT
            || g->aNode[iRef].kind==BEC_KIND_ATTEST;
       }
-      if( !bOk ){
+      if( rc==SQLITE_OK && !bOk ){
         bec_verdict_set(pV, SQLITE_ERROR, pOp->kind==BEC_KIND_ATTEST
             ? "malformed: attest: the checkpoint is not in its causal past"
             : "malformed: dispute: the attestation is not in its causal past");
@@ -1379,6 +1561,17 @@ static int ck_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   BecGraph *g = 0;
   int rc, iAuthor = 0, iRef = 0;
+  if( bec_root_attest_of(pOp, &pl.aRef, &pl.aDigest) ){
+    /* A root attestation: a claim by the group key (bec_root.c admitted
+    ** it, and found its checkpoint in its past). */
+    rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
+    if( rc==SQLITE_OK ) rc = bec_dag_seq_of(p, pl.aRef, &iRef);
+    if( rc==SQLITE_OK && iRef==0 ) rc = SQLITE_CORRUPT;
+    if( rc==SQLITE_OK ) rc = ck_insert_claim(p, iSeq, iRef, iAuthor, pl.aDigest);
+    if( rc==SQLITE_OK ) rc = ck_update_seal(p, iRef, pzErr);
+    return rc;
+  }
+  if( !bec_kind_derives(pOp->kind, BEC_DERIVE_CHECKPOINT) ) return SQLITE_OK;
   if( ck_parse(pOp, &pl) ) return SQLITE_OK;     /* xAdmit refused it */
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
@@ -1492,8 +1685,10 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
   return rc;
 }
 
+/* BEC_DERIVE_ANY: it hears root ops too (a root attestation is a claim),
+** and filters by kind itself. */
 const BecDeriver bec_checkpoint_deriver = {
-  "checkpoints", BEC_DERIVE_CHECKPOINT,
+  "checkpoints", BEC_DERIVE_ANY,
   ck_schema, ck_admit, ck_stored, 0, ck_check, ck_forget
 };
 
@@ -1679,19 +1874,37 @@ static void fnCheckpoint(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   memset(&cut, 0, sizeof(cut));
   rc = bec_dag_ensure_schema(p, &zErr);
   if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p, "SELECT o.hash FROM bec_store_checkpoint k JOIN"
-        " bec_store_op o ON o.seq=k.seq WHERE NOT k.sealed ORDER BY k.seq"
-        " LIMIT 1", &pStmt);
+    rc = bec_ctx_stmt(p, "SELECT k.seq FROM bec_store_checkpoint k"
+        " WHERE NOT k.sealed ORDER BY k.seq", &pStmt);
   }
   if( rc==SQLITE_OK ){
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      char zHex[2*BEC_HASH_BYTES+1];
-      bec_hex_encode(sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, zHex);
-      zErr = sqlite3_mprintf("the previous checkpoint %s is not sealed yet "
-                             "(it needs k attestations: bec_checkpoints)", zHex);
-      rc = SQLITE_ERROR;
+    /* collected first: ck_retired uses the statement cache */
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int s = sqlite3_column_int(pStmt, 0);
+      bec_buf_append(&heads, &s, sizeof(s), &rc);
     }
-    sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    int i, bRetired = 1;
+    for(i=0; rc==SQLITE_OK && bRetired && i<(int)(heads.n/sizeof(int)); i++){
+      int s;
+      memcpy(&s, heads.a + (i64)i*sizeof(int), sizeof(int));
+      rc = ck_retired(p, s, 0, &bRetired);
+      if( rc==SQLITE_OK && !bRetired ){
+        BecGraph *g = 0;
+        char zHex[2*BEC_HASH_BYTES+1];
+        rc = bec_graph_get(p, &g, &zErr);
+        if( rc==SQLITE_OK ){
+          bec_graph_id_hex(g, s, zHex);
+          zErr = sqlite3_mprintf("the previous checkpoint %s is not sealed yet "
+                                 "(it needs k attestations: bec_checkpoints)", zHex);
+          rc = SQLITE_ERROR;
+        }
+      }
+    }
+    heads.n = 0;
   }
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_head ORDER BY seq", &pStmt);
@@ -1777,9 +1990,10 @@ void bec_checkpoint_config(sqlite3_context *ctx, BecCtx *p, int argc,
 static const BecTableDef checkpointTable = {
   "bec_checkpoints",
   "CREATE TABLE x(checkpoint TEXT, digest TEXT, attestations INTEGER,"
-  " sealed INTEGER, k INTEGER, author TEXT)",
-  "SELECT lower(hex(o.hash)), lower(hex(k.digest)), k.attestations, k.sealed,"
-  " k.k, lower(hex(a.pubkey)) FROM bec_store_checkpoint k"
+  " sealed INTEGER, k INTEGER, author TEXT, root INTEGER)",
+  "SELECT lower(hex(o.hash)), lower(hex(k.digest)), k.attestations,"
+  " k.sealed<>0, k.k, lower(hex(a.pubkey)), k.sealed=2"
+  " FROM bec_store_checkpoint k"
   " JOIN bec_store_op o ON o.seq=k.seq"
   " JOIN bec_store_author a ON a.id=o.author WHERE 1",
   "ORDER BY k.seq",

@@ -515,12 +515,12 @@ int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
     const u8 *aP = pOp->aPayload;
     int eAct = pOp->nPayload>=3+BEC_PUBKEY_BYTES ? aP[1] : 0;
     int role = eAct ? aP[2+BEC_PUBKEY_BYTES] : 0;
-    if( eAct<1 || eAct>5 || aP[0]!=1 ){
+    if( eAct<1 || eAct>6 || aP[0]!=1 ){
       *pzErr = sqlite3_mprintf("malformed: root payload (version %d, action "
                                "%d)", pOp->nPayload ? aP[0] : 0, eAct);
       return BEC_MALFORMED;
     }
-    if( (eAct==2 || eAct==5) ? role!=0 : bec_role_name(role)==0 ){
+    if( (eAct==2 || eAct>=5) ? role!=0 : bec_role_name(role)==0 ){
       *pzErr = sqlite3_mprintf("malformed: root action %d with role %d",
                                eAct, role);
       return BEC_MALFORMED;
@@ -530,7 +530,9 @@ int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
                                eAct, eAct==5 ? " a" : "out a");
       return BEC_MALFORMED;
     }
-    if( eAct!=5 ) pOp->aTarget = &aP[2];
+    /* 5 (holders) and 6 (attest: the 32 bytes name a checkpoint) act on
+    ** no member: no target. */
+    if( eAct<5 ) pOp->aTarget = &aP[2];
     pOp->role = role;
   }
   if( bec_kind(pOp->kind)->ePayload==BEC_PAYLOAD_TARGET_ROLE ){

@@ -509,7 +509,10 @@ static int schema_shown(BecCtx *p, BecSchema *pBase, int iSchema,
     for(i=0; i<v.nCol; i++){
       const ViewCol *c = &v.aCol[i];
       if( c->iAdd>=0 && c->bShown ) v.aOp[c->iAdd].s = 0;
-      if( c->iAdd<0 ) (*pp)->aCol[c->iIdx].bHidden = !c->bShown;
+      if( c->iAdd<0 ){
+        (*pp)->aCol[c->iIdx].bHidden = !c->bShown;
+        (*pp)->aCol[c->iIdx].bDropped = c->bDropped;
+      }
     }
     (*pp)->pBase = pBase;
   }

@@ -120,7 +120,8 @@ struct BecMember {
   int iScanLow;        /* after scan(): every seq <= iScanLow is in the past */
   BecInts heads;        /* ops without successor among 1..nDone */
   BecInts fact;         /* pool of S, T and CV lists */
-  BecInts hand;         /* hand-overs: root ops without a target, ascending */
+  BecInts hand;         /* hand-overs: root ops without a target, ascending
+                        ** (root attestations too: root_acts skips them) */
   BecInts roots;        /* every root op, ascending */
   BecInts opens;        /* every creator's root-open, ascending */
   BecInts rf;           /* the root's facts (BecCtx.xRootFacts): 4 ints a
@@ -903,10 +904,11 @@ static int root_acts(const BecMember *pm, const BecGraph *g, int y){
   if( iLine==0 ) return 0;    /* bec_root.c has not stored it yet */
   for(i=0; i<pm->hand.n; i++){
     int h = pm->hand.a[i], w = g->aNode[h].iAuthor, iReqH = 0, bFork = 0;
+    if( rf_row(pm, h, 4) ) continue;  /* a root attestation ends no epoch */
     root_line(pm, h, &iReqH);
     for(j=0; j<pm->hand.n; j++){
       int h2 = pm->hand.a[j], iReq2 = 0;
-      if( g->aNode[h2].iAuthor!=w ) continue;
+      if( g->aNode[h2].iAuthor!=w || rf_row(pm, h2, 4) ) continue;
       root_line(pm, h2, &iReq2);
       if( iReq2!=iReqH ) bFork = 1;
     }

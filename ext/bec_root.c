@@ -682,12 +682,15 @@ static int admit_ack(BecCtx *p, const BecGraph *g, const BecOp *pOp,
 **   root-share    version(1) session(32) i(u8) z(32)
 **   root          version(1) args(34) epoch(32) request(32)
 **
-** args = action(u8: 1 add, 2 remove, 3 role, 4 restore) target(32)
-** role(u8; 0 for remove): the bytes the root op copies, which bec_codec.c
-** reads as its target and role.  epoch is the key generation's session
-** id; a request or an approve is a *commitment* (i, D, E) of holder i;
-** commit[] names m = k commitment ops of one request, by identifier
-** strictly increasing.  The root op has exactly one predecessor, its
+** args = action(u8: 1 add, 2 remove, 3 role, 4 restore, 5 holders,
+** 6 attest) target(32) role(u8; 0 for remove, holders and attest): the
+** bytes the root op copies, which bec_codec.c reads as its target and role
+** (holders and attest have none).  An attest's target is a checkpoint id
+** and its request and root op end with the digest R (32) it attests
+** (docs/compaction.md "Sealing by the root").  epoch is the key
+** generation's session id; a request or an approve is a *commitment*
+** (i, D, E) of holder i; commit[] names m = k commitment ops of one
+** request, by identifier strictly increasing.  The root op has exactly one predecessor, its
 ** session op, and its author is the group key Y: it is fully determined
 ** by the session, so every holder signs the same 73-byte message.
 */
@@ -697,12 +700,14 @@ static int admit_ack(BecCtx *p, const BecGraph *g, const BecOp *pOp,
 #define ACT_ROLE    3
 #define ACT_RESTORE 4
 #define ACT_HOLDERS 5
+#define ACT_ATTEST  6     /* a root attestation of a checkpoint: seals it */
 #define ROOT_PAYLOAD_BYTES (1+ARGS+SID+BEC_HASH_BYTES)
 
 typedef struct RootCommit RootCommit;   /* a root-request or root-approve */
 struct RootCommit {
   const u8 *aRef; int id; const u8 *aD, *aE, *aArgs;
   RootOpen hold;          /* a 'holders' request: the new k, n and keys */
+  const u8 *aDigest;      /* an 'attest' request: the R it attests */
 };
 typedef struct RootSign RootSign;       /* a root-session */
 struct RootSign { const u8 *aReq; int m; const u8 *aCommit; };
@@ -715,6 +720,7 @@ static const char *act_name(int eAct){
     case ACT_REMOVE:  return "remove";
     case ACT_ROLE:    return "role";
     case ACT_RESTORE: return "restore";
+    case ACT_ATTEST:  return "attest";
   }
   return "holders";
 }
@@ -722,7 +728,11 @@ static const char *act_name(int eAct){
 static int args_check(const u8 *a, char **pzErr){
   static const u8 aZero[BEC_PUBKEY_BYTES] = {0};
   int eAct = a[0], role = a[1+BEC_PUBKEY_BYTES];
-  if( eAct<ACT_ADD || eAct>ACT_HOLDERS ) return bad(pzErr, "unknown action %d", eAct);
+  if( eAct<ACT_ADD || eAct>ACT_ATTEST ) return bad(pzErr, "unknown action %d", eAct);
+  if( eAct==ACT_ATTEST ){
+    /* The target names a checkpoint: acceptance finds it in the past. */
+    return role ? bad(pzErr, "action attest with role %d", role) : SQLITE_OK;
+  }
   if( eAct==ACT_HOLDERS ){
     if( role || memcmp(&a[1], aZero, BEC_PUBKEY_BYTES) ){
       return bad(pzErr, "action holders with a target or role");
@@ -757,6 +767,10 @@ static int commit_decode(const u8 *a, i64 nA, int bRequest, RootCommit *pC,
     if( rc==SQLITE_OK && r.a[r.i]!=ROOT_VERSION ) rc = BEC_MALFORMED;
     if( rc ) return rc;
     r.i = r.n;
+  }
+  if( bRequest && pC->aArgs[0]==ACT_ATTEST
+   && bec_read_bytes(&r, BEC_HASH_BYTES, &pC->aDigest) ){
+    return bad(pzErr, "truncated: an attest request ends with a digest");
   }
   if( r.i!=r.n ){
     return bad(pzErr, "length: %lld bytes, not %d", (long long)nA,
@@ -834,13 +848,34 @@ static int request_get(BecCtx *p, int iReq, int *piEpoch, u8 *aArgs, int *pb){
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iReq);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    if( sqlite3_column_bytes(pStmt, 1)!=ARGS ){
+    int nB = sqlite3_column_bytes(pStmt, 1);
+    const u8 *aB = (const u8*)sqlite3_column_blob(pStmt, 1);
+    if( nB!=ARGS && !(nB==ARGS+BEC_HASH_BYTES && aB[0]==ACT_ATTEST) ){
       rc = SQLITE_CORRUPT;
     }else{
       *pb = 1;
       *piEpoch = sqlite3_column_int(pStmt, 0);
-      memcpy(aArgs, sqlite3_column_blob(pStmt, 1), ARGS);
+      memcpy(aArgs, aB, ARGS);
     }
+  }
+  if( rc ) sqlite3_reset(pStmt);
+  else rc = sqlite3_reset(pStmt);
+  return rc;
+}
+
+/* The digest an 'attest' request iReq attests, into aDigest (32). */
+static int request_digest(BecCtx *p, int iReq, u8 *aDigest){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT substr(args, ?2) FROM "
+                           "bec_store_root_request WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iReq);
+  sqlite3_bind_int(pStmt, 2, ARGS+1);
+  if( sqlite3_step(pStmt)!=SQLITE_ROW
+   || sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
+    rc = SQLITE_CORRUPT;
+  }else{
+    memcpy(aDigest, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
   }
   if( rc ) sqlite3_reset(pStmt);
   else rc = sqlite3_reset(pStmt);
@@ -980,6 +1015,13 @@ static int root_op_build(BecCtx *p, const BecGraph *g, int iSig,
                            aSigId, pay.a, pay.n, &rc);
     bec_buf_free(&pay);
     sqlite3_free(aMark);
+  }else if( aArgs[0]==ACT_ATTEST ){
+    /* A root attestation carries the digest its request names. */
+    u8 aFull[ROOT_PAYLOAD_BYTES+BEC_HASH_BYTES];
+    memcpy(aFull, aPay, sizeof(aPay));
+    rc = request_digest(p, iReq, &aFull[sizeof(aPay)]);
+    bec_op_encode_unsigned(pOp, BEC_KIND_ROOT, aGid, aY, 1,
+                           aSigId, aFull, sizeof(aFull), &rc);
   }else{
     bec_op_encode_unsigned(pOp, BEC_KIND_ROOT, aGid, aY, 1,
                            aSigId, aPay, sizeof(aPay), &rc);
@@ -1019,6 +1061,14 @@ static int admit_request(BecCtx *p, const BecGraph *g, const BecOp *pOp,
   if( rc==SQLITE_OK && !bActive ){
     bec_verdict_set(pV, SQLITE_ERROR, "root-request: its epoch is not active "
                     "in the op's causal past (all n acks before it)");
+  }
+  if( rc==SQLITE_OK && pV->rc==0 && c.aArgs[0]==ACT_ATTEST ){
+    /* What the root attests is a checkpoint it knows (its root op has the
+    ** request, so the checkpoint, in its past too). */
+    int iCp = 0;
+    rc = ref_in_past(p, g, aMark, &c.aArgs[1], BEC_KIND_CHECKPOINT,
+                     "root-request: attest: its checkpoint is no checkpoint "
+                     "in the op's causal past", &iCp, pV);
   }
   return rc;
 }
@@ -1618,9 +1668,10 @@ static int stored_signing(BecCtx *p, int iSeq, const BecOp *pOp){
       if( commit_decode(pOp->aPayload, pOp->nPayload, 1, &c, 0) ) return SQLITE_CORRUPT;
       rc = session_find(p, c.aRef, &iRef, &k, &n);
       if( rc==SQLITE_OK ){
+        /* An attest's R follows its args in the payload: kept with them. */
         rc = run3(p, "INSERT INTO bec_store_root_request(seq, epoch, args) "
-                     "VALUES(?1, ?2, ?4)", iSeq, iRef, 0, c.aArgs, ARGS,
-                  0, 0);
+                     "VALUES(?1, ?2, ?4)", iSeq, iRef, 0, c.aArgs,
+                  c.aDigest ? ARGS+BEC_HASH_BYTES : ARGS, 0, 0);
       }
       if( rc==SQLITE_OK && c.aArgs[0]==ACT_HOLDERS ){
         /* A 'holders' request opens the next epoch's key generation: its
@@ -1715,6 +1766,28 @@ static int stored_signing(BecCtx *p, int iSeq, const BecOp *pOp){
   return rc;
 }
 
+/* For checkpoints (bec_checkpoint.c): whether pOp, stored, is a root
+** attestation (a root op of action attest), and what it names. */
+int bec_root_attest_of(const BecOp *pOp, const u8 **paCheckpoint,
+                       const u8 **paDigest){
+  const u8 *a = pOp->aPayload;
+  if( pOp->kind!=BEC_KIND_ROOT || a==0
+   || pOp->nPayload!=ROOT_PAYLOAD_BYTES+BEC_HASH_BYTES
+   || a[0]!=ROOT_VERSION || a[1]!=ACT_ATTEST ){
+    return 0;
+  }
+  *paCheckpoint = &a[2];
+  *paDigest = &a[ROOT_PAYLOAD_BYTES];
+  return 1;
+}
+
+int bec_root_key_in_past(BecCtx *p, const u8 *aMark, u8 *aY, int *pb){
+  int iActive = 0;
+  int rc = active_in_past(p, aMark, &iActive, aY, 0);
+  *pb = rc==SQLITE_OK && iActive>0;
+  return rc;
+}
+
 /* Appends one row of bec_root_facts. */
 static void fact_row(BecBuf *pB, int a, int b, int c, int d, int *pRc){
   int aRow[4];
@@ -1745,12 +1818,16 @@ int bec_root_facts(BecCtx *p, int **paRow, int *pnRow){
   memset(&b, 0, sizeof(b));
   *paRow = 0;
   *pnRow = 0;
-  rc = aDeals ? bec_ctx_stmt(p, "SELECT d.seq, d.request, r.epoch FROM "
-      "bec_store_root_done d JOIN bec_store_root_request r ON r.seq=d.request"
+  rc = aDeals ? bec_ctx_stmt(p, "SELECT d.seq, d.request, r.epoch,"
+      " substr(r.args, 1, 1)=x'06' FROM bec_store_root_done d"
+      " JOIN bec_store_root_request r ON r.seq=d.request"
       " ORDER BY d.seq", &pStmt) : SQLITE_NOMEM;
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int x = sqlite3_column_int(pStmt, 0), iReq = sqlite3_column_int(pStmt, 1);
     int iLine = sqlite3_column_int(pStmt, 2), a[1], bFound = 1;
+    /* A root attestation, like a hand-over, has no target, but it ends no
+    ** epoch: the rules must not take it for one. */
+    if( sqlite3_column_int(pStmt, 3) ) fact_row(&b, x, 4, 0, 0, &rc);
     /* A 'holders' session's row in bec_store_root_request names its parent
     ** epoch, which is older: the walk ends at the creator's open. */
     while( rc==SQLITE_OK && bFound ){
@@ -2746,7 +2823,7 @@ static int holders_parse(BecCtx *p, sqlite3_value *pList, u8 *aPk, int *pn,
 ** epoch, which counts as this holder's approval; returns its id. */
 static void fnRootPropose(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   static const char *azAct[] = { 0, "add", "remove", "role", "restore",
-                                  "holders" };
+                                  "holders", "attest" };
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
   const char *zAct = (const char*)sqlite3_value_text(argv[0]);
   const u8 *aSecret = 0;
@@ -2755,13 +2832,23 @@ static void fnRootPropose(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   char *zErr = 0;
   int eAct = 0, role = 0, b = 0, bMember = 1, nArgs = ARGS, rc = SQLITE_OK;
   memset(aArgs, 0, sizeof(aArgs));
-  for(eAct=ACT_HOLDERS; eAct>0; eAct--){
+  for(eAct=ACT_ATTEST; eAct>0; eAct--){
     if( zAct && strcmp(zAct, azAct[eAct])==0 ) break;
   }
   if( eAct==0 ){
     zErr = sqlite3_mprintf("unknown action '%s' (add, remove, role, restore,"
-                           " holders)", zAct ? zAct : "");
+                           " holders, attest)", zAct ? zAct : "");
     rc = SQLITE_MISUSE;
+  }else if( eAct==ACT_ATTEST ){
+    /* ('attest', checkpoint, digest): the digest as the caller read it
+    ** (bec_checkpoints.digest); a wrong one is a dispute, not a seal. */
+    if( argc!=3 || !bec_fn_arg32(argv[1], &aArgs[1])
+     || !bec_fn_arg32(argv[2], &aArgs[ARGS]) ){
+      zErr = sqlite3_mprintf("'attest' takes a checkpoint id and a digest "
+                             "(64 hex each)");
+      rc = SQLITE_MISUSE;
+    }
+    nArgs = ARGS+BEC_HASH_BYTES;
   }else if( eAct==ACT_HOLDERS ){
     /* ('holders', json_array(pk, ...), k): the new holders, as a root-open
     ** lists them, after the args. */
@@ -2806,7 +2893,7 @@ static void fnRootPropose(sqlite3_context *ctx, int argc, sqlite3_value **argv){
                            "root");
     rc = SQLITE_AUTH;
   }
-  if( rc==SQLITE_OK && eAct!=ACT_HOLDERS ) rc = is_member(p, &aArgs[1], &bMember);
+  if( rc==SQLITE_OK && eAct<ACT_HOLDERS ) rc = is_member(p, &aArgs[1], &bMember);
   if( rc==SQLITE_OK && eAct==ACT_RESTORE ){
     rc = last_grant_role(p, &aArgs[1], &role);
     if( rc==SQLITE_OK && (bMember || role==0) ){
@@ -3067,7 +3154,7 @@ static const BecTableDef requestTable = {
   " state TEXT)",
   "SELECT lower(hex(o.hash)), CASE hex(substr(r.args, 1, 1))"
   " WHEN '01' THEN 'add' WHEN '02' THEN 'remove' WHEN '03' THEN 'role'"
-  " WHEN '04' THEN 'restore' ELSE 'holders' END,"
+  " WHEN '04' THEN 'restore' WHEN '06' THEN 'attest' ELSE 'holders' END,"
   " CASE WHEN substr(r.args, 1, 1)=x'05' THEN NULL"
   "  ELSE lower(hex(substr(r.args, 2, 32))) END, r.approvals,"
   " CASE WHEN EXISTS (SELECT 1 FROM bec_store_root_done d"

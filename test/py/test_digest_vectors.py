@@ -7,7 +7,9 @@ are deterministic, so every op is the same bytes on every run): a group of
 A (creator), B (admin) and C (member); a table with a conflict, a deleted
 row, a write by B concurrent with B's removal (invalid) and a write the
 merge ignores; checkpoint K1; then ADD COLUMN, RENAME COLUMN, DROP COLUMN
-and a write to the added column; checkpoint K2, whose cut holds K1 sealed.
+and a write to the added column, then two concurrent renames of label and
+x to one name (label, hidden by x, is digested all the same); checkpoint
+K2, whose cut holds K1 sealed.
 
 This file computes every leaf, every section root and R of both cuts from
 the layout in docs/compaction.md and what it knows of its own history (an
@@ -28,7 +30,7 @@ from becwire import Key, blake, encode_value, make_op, op_id, uvarint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VECTORS = os.path.join(ROOT, "test", "vectors", "digest.txt")
-TAG = b"bec-cut-v2"
+TAG = b"bec-cut-v3"
 
 A, B, C = Key(bytes([1]) * 32), Key(bytes([2]) * 32), Key(bytes([3]) * 32)
 
@@ -104,7 +106,15 @@ def build(h, k1_digest=None):
     h.add("renameT", A, "schema", ["dropW"], becwire.schema_rename_table("tasks", h.id("schema")))
     h.add("wX", A, "write", ["renameT"], becwire.write_payload(
         T_, [(0, [1], {3: 5}, 4)], adds=[[h.id("addX")]]))
-    h.add("K2", A, "checkpoint", ["wX"], b"\x01" + bytes(32))
+    # Two concurrent renames to one name: x's (the deeper op) shows "note",
+    # label, a create's column, is hidden by it and still digested (v3).
+    h.add("renameL", A, "schema", ["wX"],
+          becwire.schema_rename_column("tasks", h.id("schema"), h.id("schema"), 1, "note"))
+    h.add("wY", A, "write", ["wX"], becwire.write_payload(
+        T_, [(0, [1], {3: 6}, 4)], adds=[[h.id("addX")]]))
+    h.add("renameX", A, "schema", ["wY"],
+          becwire.schema_rename_column("tasks", h.id("schema"), h.id("addX"), 0, "note"))
+    h.add("K2", A, "checkpoint", ["renameL", "renameX"], b"\x01" + bytes(32))
 
 
 def register(h, cands, values=None):
@@ -138,16 +148,21 @@ def cut_state(h, cut):
     vals = {"w1": "a", "wB": "x", "wC": "y"}
     if cut == "K1":
         cols = [(h.id("schema"), 0, "id"), (h.id("schema"), 1, "v"), (h.id("schema"), 2, "w")]
+        hidden = []
         row = (encode_value(1) + register(h, ["wB", "wC"])
                + register(h, ["wB", "wC"], vals) + register(h, ["w1"], {"w1": 1}))
     else:
-        cols = [(h.id("schema"), 0, "id"), (h.id("schema"), 1, "label"), (h.id("addX"), 0, "x")]
-        row = (encode_value(1) + register(h, ["wX"])
-               + register(h, ["wB", "wC"], vals) + register(h, ["wX"], {"wX": 5}))
+        # Shown: id, x (named note); hidden by that name: column 1 (its
+        # name now is note too); w is dropped: in neither list.
+        cols = [(h.id("schema"), 0, "id"), (h.id("addX"), 0, "note")]
+        hidden = [(h.id("schema"), 1, "note")]
+        row = (encode_value(1) + register(h, ["wY"])
+               + register(h, ["wY"], {"wY": 6}) + register(h, ["wB", "wC"], vals))
     rows = [row]
     tleaf = (name("t" if cut == "K1" else "tasks") + h.id("schema") + uvarint(h.depth["schema"])
              + uvarint(len(h.schema)) + h.schema + uvarint(len(cols))
              + b"".join(i + uvarint(x) + name(n) for i, x, n in cols)
+             + uvarint(len(hidden)) + b"".join(i + uvarint(x) + name(n) for i, x, n in hidden)
              + uvarint(len(rows)) + merkle([leaf_hash(r) for r in rows]))
     secs = {"ops": op_leaves, "members": mem_leaves, "rows": rows, "tables": [tleaf]}
     roots = {s: merkle([leaf_hash(x) for x in secs[s]]) for s in secs}
@@ -218,8 +233,8 @@ def main():
              "%s %d: K1 sealed by its author's honest claim" % (order, i))
         T.eq(one(db, "SELECT count(*) FROM bec_disputes WHERE checkpoint=?", ids["K2"]), 1,
              "%s %d: K2's zero claim is listed as a dispute" % (order, i))
-        T.eq(db.execute("SELECT * FROM tasks").fetchall(), [(1, "x" if ids["wB"] > ids["wC"] else "y", 5)],
-             "%s %d: the table as shown (id, label, x)" % (order, i))
+        T.eq(db.execute("SELECT * FROM tasks").fetchall(), [(1, 6)],
+             "%s %d: the table as shown (id, note: x; label hidden)" % (order, i))
         T.eq(one(db, "SELECT bec_check()"), "ok", "%s %d: bec_check" % (order, i))
     T.done()
 

@@ -122,7 +122,7 @@ def digest(s):
     tables = [leaf(head + uvarint(len(rows)) + merkle([leaf(r) for r in rows]))
               for head, rows in s["tables"]]
     heads = becwire.decode_op(s["checkpoint"])["preds"]
-    return becwire.blake(b"bec-cut-v2" + s["group"] + uvarint(len(heads)) + b"".join(heads)
+    return becwire.blake(b"bec-cut-v3" + s["group"] + uvarint(len(heads)) + b"".join(heads)
                          + uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
                          + merkle([leaf(x) for x in s["members"]]) + merkle(tables))
 
