@@ -547,6 +547,12 @@ struct BecCtx {
   ** attestations and disputes they call for. */
   int bScratch;
   int (*xScratch)(sqlite3 **ppDb, BecCtx **ppCtx, char **pzErr);
+  /* bec_checkpoint.c: 1 + the locked ops counted at the last settle that
+  ** looked for digests left unknown (0: not yet on this connection). */
+  i64 nCkLocked;
+  /* bec_e2ee.c: a scratch database's parent, whose seeds open the
+  ** envelopes of the cut replayed here (the scratch holds no key), or 0. */
+  BecCtx *pKeys;
   void (*xSettle)(BecCtx*);
   /* The final validity of the ops in sealed cuts, for membership:
   ** *paFinal (owned by bec_checkpoint.c, valid until the next seal or
@@ -1351,6 +1357,10 @@ int bec_crdt_winner(BecCtx*, const char *zName, int *piSeq);
 ** the app has taken one.  Asked while no bec table zName is shown, or
 ** from its xCreate. */
 int bec_crdt_name_taken(BecCtx*, const char *zName, char **pzWhy);
+/* *pb: an op with aMark[seq] set (seq 1..nMark-1) is locked here (ignored
+** as "locked: ...": end-to-end encrypted, its key not held), so what this
+** replica derives from those ops is not what a holder of the keys does. */
+int bec_crdt_locked_among(BecCtx*, const u8 *aMark, int nMark, int *pb);
 /* *paHash (sqlite3_free it), *pn: the create ops' hashes, ascending, of the
 ** live incarnations named zName (case-insensitively), shown or hidden: what
 ** a local DROP TABLE lists. */

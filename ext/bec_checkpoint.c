@@ -46,8 +46,13 @@
 ** claims is deliberately not consulted (a later removal of an attester
 ** must not unseal).  The threshold root: a root attestation (a root op of
 ** action attest, bec_root.c; a claim of K by the group key) seals K alone
-** if its digest is the one computed here and its author is the group key
-** of the root epoch active in cut(K) (ck_root_seal); sealed is then 2.
+** if its author is the group key of the root epoch active in cut(K)
+** (ck_root_seal), whatever its digest (a wrong one is a dispute, as k
+** admins' wrong claims would be); sealed is then 2.
+** E2EE: where an op of the cut is locked (its key not held here), the
+** digest is unknown here: stored empty (x''), shown NULL, so this replica
+** neither attests nor disputes K; sealing never reads it; ck_settle
+** computes it once the keys arrive.
 ** This deriver hears every op (BEC_DERIVE_ANY) to see root attestations.
 ** A checkpoint that more than n-k of its admins passed over for a
 ** concurrent one is retired (ck_retired): it no longer blocks the next.
@@ -214,6 +219,8 @@ struct CkCut {
   BecBuf invalid;        /* seqs (of this database) invalid in S(K), as
                          ** 4-byte big-endian integers, increasing */
   BecCkState *pRaw;      /* a snapshot's sections (bec_ckpt_state), or 0 */
+  int bLocked;           /* an op of the cut is locked here (e2ee: no key):
+                         ** aDigest is not S(K)'s, and is not stored */
 };
 static void cut_free(CkCut *c){
   bec_buf_free(&c->admins);
@@ -842,6 +849,7 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
   aMap = sqlite3_malloc64(sizeof(int)*(u64)(nCut+1));
   if( aMap==0 ) return SQLITE_NOMEM;
   rc = p->xScratch ? p->xScratch(&db2, &p2, pzErr) : SQLITE_MISUSE;
+  if( rc==SQLITE_OK ) p2->pKeys = p;   /* e2ee: this replica's keys open */
   if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p2, pzErr);
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
@@ -978,6 +986,12 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
   if( rc==SQLITE_OK ) rc = bec_graph_past(g, aPredSeq, nPred, &aMark);
+  if( rc==SQLITE_OK && !p->bScratch ){
+    /* e2ee: a cut with an op this replica cannot open has a digest here
+    ** that no holder of the keys computes: unknown here, until the key
+    ** arrives (ck_settle computes it again). */
+    rc = bec_crdt_locked_among(p, aMark, g->nNode+1, &pCut->bLocked);
+  }
   if( rc==SQLITE_OK ){
     int bDirect;
     for(x=1; x<=g->nNode; x++) nCut += aMark[x];
@@ -1086,11 +1100,12 @@ const char *bec_ckpt_claim(const BecOp *pOp, const u8 **paRef,
 ** Sealing.
 */
 /* *pbRoot: among the ops with aMark[seq] set (0: every stored op), a root
-** attestation of iCp carries aCk, the digest computed here, and its author
-** is the group key of the root epoch active in cut(iCp).  Each input is
-** fixed once the claim is stored (the cut is), so this is monotone too. */
-static int ck_root_seal(BecCtx *p, int iCp, const u8 *aMark, const u8 *aCk,
-                        int *pbRoot){
+** attestation of iCp is by the group key of the root epoch active in
+** cut(iCp), whatever digest it carries (as k admins' claims of one digest
+** seal: a wrong one is a dispute; the digest computed here is not asked,
+** since a replica without an epoch's key cannot compute it).  Each input
+** is fixed once the claim is stored (the cut is), so this is monotone too. */
+static int ck_root_seal(BecCtx *p, int iCp, const u8 *aMark, int *pbRoot){
   sqlite3_stmt *pStmt = 0;
   BecBuf keys;
   BecGraph *g = 0;
@@ -1101,12 +1116,10 @@ static int ck_root_seal(BecCtx *p, int iCp, const u8 *aMark, const u8 *aCk,
   *pbRoot = 0;
   rc = bec_ctx_stmt(p, "SELECT c.seq, a.pubkey FROM bec_store_claim c"
       " JOIN bec_store_op o ON o.seq=c.seq JOIN bec_store_author a"
-      " ON a.id=c.author WHERE c.checkpoint=?1 AND o.kind=?2"
-      " AND c.digest=?3", &pStmt);
+      " ON a.id=c.author WHERE c.checkpoint=?1 AND o.kind=?2", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iCp);
   sqlite3_bind_int(pStmt, 2, BEC_KIND_ROOT);
-  sqlite3_bind_blob(pStmt, 3, aCk, BEC_HASH_BYTES, SQLITE_STATIC);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     if( aMark && !aMark[sqlite3_column_int(pStmt, 0)] ) continue;
     if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES ) continue;
@@ -1144,21 +1157,18 @@ static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
                          const u8 *aDigest, int *pbSealed, int *pnMatch){
   sqlite3_stmt *pStmt = 0;
   BecBuf digests;
-  u8 aCk[BEC_HASH_BYTES];
   i64 k = 0;
   int rc, iLast = 0, n = 0, i, nRun, nBest = 0, nMatch = 0, bRoot = 0;
   memset(&digests, 0, sizeof(digests));
   *pbSealed = 0;
   if( pnMatch ) *pnMatch = 0;
-  rc = bec_ctx_stmt(p, "SELECT k, digest FROM bec_store_checkpoint WHERE seq=?1",
+  /* (the digest computed here is not asked: unknown where an op of the cut
+  ** is locked, and sealing must not depend on the keys a replica holds) */
+  rc = bec_ctx_stmt(p, "SELECT k FROM bec_store_checkpoint WHERE seq=?1",
                     &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iCp);
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_bytes(pStmt, 1)==BEC_HASH_BYTES ){
-    k = sqlite3_column_int64(pStmt, 0);
-    memcpy(aCk, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
-  }
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) k = sqlite3_column_int64(pStmt, 0);
   rc = sqlite3_reset(pStmt);
   if( rc || k==0 ) return rc;          /* not computed here (a scratch) */
   rc = bec_ctx_stmt(p, "SELECT c.seq, c.author, c.digest FROM bec_store_claim c"
@@ -1187,7 +1197,7 @@ static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
     if( aDigest && memcmp(d, aDigest, BEC_HASH_BYTES)==0 ) nMatch++;
   }
   /* One root attestation of the right key and digest seals alone. */
-  if( rc==SQLITE_OK ) rc = ck_root_seal(p, iCp, aMark, aCk, &bRoot);
+  if( rc==SQLITE_OK ) rc = ck_root_seal(p, iCp, aMark, &bRoot);
   *pbSealed = bRoot ? 2 : nBest>=k;
   if( pnMatch ) *pnMatch = nMatch;
   bec_buf_free(&digests);
@@ -1397,20 +1407,22 @@ static void ck_forget(BecCtx *p){
 static int ck_update_seal(BecCtx *p, int iCp, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   u8 aDigest[BEC_HASH_BYTES];
-  int rc, bSealed = 0, nMatch = 0, bHave = 0, bWas = 0;
+  int rc, bSealed = 0, nMatch = 0, bHave = 0, bWas = 0, bDigest = 0;
   rc = bec_ctx_stmt(p, "SELECT digest, sealed FROM bec_store_checkpoint"
                        " WHERE seq=?1", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iCp);
-  if( sqlite3_step(pStmt)==SQLITE_ROW
-   && sqlite3_column_bytes(pStmt, 0)==BEC_HASH_BYTES ){
-    memcpy(aDigest, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_bytes(pStmt, 0)==BEC_HASH_BYTES ){
+      memcpy(aDigest, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
+      bDigest = 1;           /* else unknown here (locked): 0 match it */
+    }
     bWas = sqlite3_column_int(pStmt, 1);
     bHave = 1;
   }
   rc = sqlite3_reset(pStmt);
   if( rc || !bHave ) return rc;
-  rc = ck_seal_state(p, iCp, 0, aDigest, &bSealed, &nMatch);
+  rc = ck_seal_state(p, iCp, 0, bDigest ? aDigest : 0, &bSealed, &nMatch);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "UPDATE bec_store_checkpoint SET attestations=?2,"
                          " sealed=?3 WHERE seq=?1", &pStmt);
@@ -1532,7 +1544,9 @@ static int ck_store_cut(BecCtx *p, int iSeq, const CkCut *c){
   int i;
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iSeq);
-  sqlite3_bind_blob(pStmt, 2, c->aDigest, BEC_HASH_BYTES, SQLITE_STATIC);
+  if( c->bLocked ) sqlite3_bind_blob(pStmt, 2, "", 0, SQLITE_STATIC);  /* x'':
+                                                        ** unknown here */
+  else sqlite3_bind_blob(pStmt, 2, c->aDigest, BEC_HASH_BYTES, SQLITE_STATIC);
   sqlite3_bind_int64(pStmt, 3, c->k);
   sqlite3_bind_int64(pStmt, 4, c->nOp);
   sqlite3_bind_blob64(pStmt, 5, c->invalid.a ? (void*)c->invalid.a : (void*)"",
@@ -1638,7 +1652,10 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
   memset(&out, 0, sizeof(out));
   *pzProblems = 0;
   rc = bec_ctx_stmt(p, "SELECT o.seq, k.digest FROM bec_store_op o LEFT JOIN"
-      " bec_store_checkpoint k ON k.seq=o.seq WHERE o.kind=?1", &pStmt);
+      " bec_store_checkpoint k ON k.seq=o.seq WHERE o.kind=?1"
+      " AND NOT (k.seq IS NOT NULL AND length(k.digest)<>32)", &pStmt);
+  /* (an empty digest is unknown here: an op of the cut was locked when it
+  ** was computed, and ck_settle computes it once the keys have arrived) */
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, BEC_KIND_CHECKPOINT);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1669,6 +1686,9 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
       sqlite3_free(*pzErr);
       *pzErr = 0;
       rc = SQLITE_OK;
+    }else if( rc==SQLITE_OK && cut.bLocked ){
+      bec_buf_appendf(&out, &rc, "checkpoint: checkpoint op %d has a digest "
+                      "although an op of its cut is locked here\n", s);
     }else if( rc==SQLITE_OK && memcmp(cut.aDigest, aStored, BEC_HASH_BYTES) ){
       bec_buf_appendf(&out, &rc, "checkpoint: the digest of checkpoint op %d "
                       "does not match its cut\n", s);
@@ -1743,6 +1763,66 @@ static int ck_hold_back(BecCtx *p, BecGraph *g, int iCp, const u8 *aInvalid,
   return rc;
 }
 
+/* e2ee: the digests left unknown because an op of their cut was locked
+** (stored empty), computed now for the cuts whose keys have arrived, and
+** their seal brought up to date.  Only when fewer ops are locked than at
+** the last look on this connection (or at the first): a replay per
+** settle would be the price of a key that never comes. */
+static int ck_unlock_digests(BecCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecInts todo;
+  BecGraph *g = 0;
+  i64 nLocked = 0;
+  int rc, i;
+  memset(&todo, 0, sizeof(todo));
+  rc = bec_ctx_stmt(p, "SELECT (SELECT count(*) FROM bec_store_checkpoint"
+                       " WHERE length(digest)<>32), (SELECT count(*) FROM"
+                       " bec_store_ignored WHERE reason LIKE 'locked: %')", &pStmt);
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_int64(pStmt, 0)>0 ) nLocked = sqlite3_column_int64(pStmt, 1)+1;
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc || nLocked==0 ) return rc;
+  if( p->nCkLocked!=0 && nLocked>=p->nCkLocked ){
+    p->nCkLocked = nLocked;
+    return SQLITE_OK;
+  }
+  p->nCkLocked = nLocked;
+  rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_checkpoint WHERE length(digest)<>32"
+                       " ORDER BY seq", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    rc = bec_ints_push(&todo, sqlite3_column_int(pStmt, 0));
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && todo.n>0 ) rc = bec_graph_get(p, &g, pzErr);
+  for(i=0; rc==SQLITE_OK && i<todo.n; i++){
+    CkCut cut;
+    int s = todo.a[i];
+    if( s<1 || s>g->nNode ) continue;
+    rc = ck_compute(p, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, s, &cut, pzErr);
+    if( rc==SQLITE_NOTFOUND ){              /* pruned below: not here */
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
+      rc = SQLITE_OK;
+    }else if( rc==SQLITE_OK && !cut.bLocked ){
+      rc = bec_ctx_stmt(p, "UPDATE bec_store_checkpoint SET digest=?2"
+                           " WHERE seq=?1", &pStmt);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pStmt, 1, s);
+        sqlite3_bind_blob(pStmt, 2, cut.aDigest, BEC_HASH_BYTES, SQLITE_STATIC);
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+      }
+      if( rc==SQLITE_OK ) rc = ck_update_seal(p, s, pzErr);
+    }
+    cut_free(&cut);
+  }
+  sqlite3_free(todo.a);
+  return rc;
+}
+
 /* Signs what this replica owes: an attest of every checkpoint it has not
 ** claimed (unless it holds back), a dispute of every claim whose digest is
 ** not the one it computed.  *pnSigned: ops signed. */
@@ -1763,6 +1843,9 @@ static int ck_settle(BecCtx *p, int *pnSigned, char **pzErr){
   if( sqlite3_step(pStmt)==SQLITE_ROW ) role = sqlite3_column_int(pStmt, 0);
   rc = sqlite3_reset(pStmt);
   if( rc || (role!=BEC_ROLE_ADMIN && role!=BEC_ROLE_MEMBER) ) return rc;
+  /* (a relay holds no key: its unknown digests stay unknown) */
+  rc = ck_unlock_digests(p, pzErr);
+  if( rc ) return rc;
 
   /* Attestations: collected first, since signing writes. */
   rc = bec_ctx_stmt(p, "SELECT k.seq, k.digest, k.invalid FROM"
@@ -1806,6 +1889,7 @@ static int ck_settle(BecCtx *p, int *pnSigned, char **pzErr){
     rc = bec_ctx_stmt(p, "SELECT o.hash, k.digest FROM bec_store_claim c"
         " JOIN bec_store_checkpoint k ON k.seq=c.checkpoint"
         " JOIN bec_store_op o ON o.seq=c.seq WHERE c.digest<>k.digest"
+        " AND length(k.digest)=32"
         " AND NOT EXISTS (SELECT 1 FROM bec_store_dispute d JOIN bec_store_op"
         " x ON x.seq=d.seq WHERE d.claim=c.seq AND x.author=?1)"
         " ORDER BY c.seq", &pStmt);
@@ -1991,7 +2075,7 @@ static const BecTableDef checkpointTable = {
   "bec_checkpoints",
   "CREATE TABLE x(checkpoint TEXT, digest TEXT, attestations INTEGER,"
   " sealed INTEGER, k INTEGER, author TEXT, root INTEGER)",
-  "SELECT lower(hex(o.hash)), lower(hex(k.digest)), k.attestations,"
+  "SELECT lower(hex(o.hash)), nullif(lower(hex(k.digest)), ''), k.attestations,"
   " k.sealed<>0, k.k, lower(hex(a.pubkey)), k.sealed=2"
   " FROM bec_store_checkpoint k"
   " JOIN bec_store_op o ON o.seq=k.seq"
@@ -2012,7 +2096,7 @@ static const BecTableDef disputeTable = {
   "SELECT lower(hex(ko.hash)) checkpoint, lower(hex(co.hash)) attestation,"
   " lower(hex(ca.pubkey)) attester, lower(hex(c.digest)) claimed,"
   " lower(hex(d.digest)) computed, lower(hex(da.pubkey)) disputer,"
-  " CASE WHEN k.digest IS NULL THEN NULL"
+  " CASE WHEN k.digest IS NULL OR length(k.digest)<>32 THEN NULL"
   " WHEN k.digest=d.digest AND d.digest<>c.digest THEN 1 ELSE 0 END verified,"
   " d.seq ord"
   " FROM bec_store_dispute d JOIN bec_store_op dop ON dop.seq=d.seq"
@@ -2029,7 +2113,7 @@ static const BecTableDef disputeTable = {
   " JOIN bec_store_op co ON co.seq=c.seq"
   " JOIN bec_store_op ko ON ko.seq=c.checkpoint"
   " JOIN bec_store_author ca ON ca.id=c.author"
-  " WHERE c.digest<>k.digest"
+  " WHERE c.digest<>k.digest AND length(k.digest)=32"
   " AND NOT EXISTS (SELECT 1 FROM bec_store_dispute d WHERE d.claim=c.seq)"
   ") WHERE 1",
   "ORDER BY ord",

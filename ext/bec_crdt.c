@@ -1370,6 +1370,19 @@ static int locked_reason(BecCtx *p, int x, char **pzLock){
   return rc;
 }
 
+int bec_crdt_locked_among(BecCtx *p, const u8 *aMark, int nMark, int *pb){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_ignored"
+                           " WHERE reason LIKE 'locked: %'", &pStmt);
+  *pb = 0;
+  if( rc ) return rc;
+  while( !*pb && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int x = sqlite3_column_int(pStmt, 0);
+    if( x>=1 && x<nMark && aMark[x] ) *pb = 1;
+  }
+  return sqlite3_reset(pStmt);
+}
+
 /* *piSeq: the create op aCreate that an alter op (ADD, RENAME or DROP
 ** COLUMN, RENAME TO) alters or a drop lists, if it is a create op in the
 ** causal past pAnc answers that the merge applies (*ppCreate: its schema,

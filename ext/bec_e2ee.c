@@ -1486,6 +1486,11 @@ int bec_e2ee_open(BecCtx *p, BecOp *pOp, u8 **ppFree, const char **pzLocked,
   *ppFree = 0;
   *pzLocked = 0;
   if( !has_envelope(pOp) ) return SQLITE_OK;
+  if( p->pKeys ){
+    /* A replay of a cut (bec_checkpoint.c): its parent holds every op of
+    ** the cut and the keys, and an envelope opens by its bytes alone. */
+    return bec_e2ee_open(p->pKeys, pOp, ppFree, pzLocked, pzErr);
+  }
   if( envelope_parse(pOp->aPayload, pOp->nPayload, &env) ){
     *pzLocked = bec_e2ee_undecryptable;  /* (acceptance refuses it) */
     return SQLITE_OK;

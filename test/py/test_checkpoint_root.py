@@ -8,9 +8,11 @@ one attestation of K by the group's root key active in cut(K)").
             are 1 on every replica, in every delivery order, with the same
             derived state; its attestations count stays below k.
   wrong     a root attestation whose digest is not the one computed here
-            seals nothing and is a dispute like any other (bec_disputes,
+            seals (as k admins' claims of one digest do: sealing never asks
+            the digest computed here, which a replica without an epoch's
+            key cannot know) and is a dispute like any other (bec_disputes,
             verified; a member's replica signs the dispute op); a second
-            root attestation with the right digest then seals.
+            root attestation with the right digest is valid too.
   not-cut   a root attestation by a root that was not active in cut(K)
             (the key generation completed after K) seals nothing, in any
             order.
@@ -154,14 +156,14 @@ def test_wrong_then_right():
     sync_all([a, c], rng)
     wrong = "ab" * 32
     root_attest(a, c, k, wrong)
-    T.eq(row(a, k)[2:], (0, 2, 0), "a wrong digest seals nothing")
+    T.eq(row(a, k)[2:], (1, 2, 1), "a wrong digest seals too (the root's word)")
     got = a.execute("SELECT attester, claimed, computed, verified FROM bec_disputes"
                     " WHERE checkpoint=?", (k,)).fetchall()
     T.check((y, wrong, digest, 1) in got, "the root's wrong claim is a dispute: %r" % got)
     T.check(one(a, "SELECT count(*) FROM bec_ops WHERE kind='dispute'") >= 1,
             "a member's replica signed a dispute of the root's claim")
     root_attest(c, a, k, digest)
-    T.eq(row(a, k)[2:], (1, 2, 1), "the right digest seals")
+    T.eq(row(a, k)[2:], (1, 2, 1), "the right digest: still sealed")
     # Two root attestations of two requests are no fork of the root (they
     # are no hand-overs): both act, and the root can still remove.
     T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='root' AND valid"), 2,

@@ -812,6 +812,50 @@ def test_admin_table(order):
     for x in (a, c, e):
         T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check")
 
+
+# --- checkpoints in an encrypted group (issue 17) ----------------------------
+def test_checkpoint_encrypted():
+    """The digest covers rows only key holders read: a replay of the cut
+    opens the envelopes with this replica's keys (so the author's bec_check
+    and another member that holds a later op agree on R); a relay, and a
+    member whose keys have not arrived, leave R unknown (NULL): they attest
+    and dispute nothing, agree on sealing, and the member computes R once
+    its keyshare arrives."""
+    a, b, c, d = with_table("ck")
+    a.execute("INSERT INTO todos VALUES('k1', 'in the cut')")
+    r = R.joined(a, "ckr")              # a relay: never added, no key
+    e = R.joined(a, "cke")              # added later
+    k = one(a, "SELECT bec_checkpoint()")
+    a.execute("INSERT INTO todos VALUES('k2', 'after the cut')")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "the author's bec_check: the replay opens the envelopes")
+    for x in (b, c, r, e):
+        ship(a, x)
+    dig = lambda x: one(x, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k)  # noqa: E731
+    sealed = lambda x: one(x, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k)  # noqa: E731
+    T.check(dig(a) is not None, "the author knows R")
+    T.eq(dig(b), dig(a), "a member holding an op after the cut replays it to the same R")
+    T.eq((dig(r), dig(e)), (None, None), "without the keys R is unknown (NULL)")
+    for x, name in ((r, "relay"), (e, "keyless member-to-be")):
+        T.eq(one(x, "SELECT count(*) FROM bec_disputes"), 0, "%s: no dispute listed" % name)
+        T.eq(one(x, "SELECT bec_check()"), "ok", "%s: bec_check" % name)
+    for x in (b, c):
+        ship(x, a)
+    for x in (b, c, r, e):
+        ship(a, x)
+    T.eq(len({one(x, "SELECT count(*) FROM bec_ops") for x in (a, b, c, r, e)}), 1, "the same ops")
+    T.eq([sealed(x) for x in (a, b, c, r, e)], [1] * 5, "every replica agrees: sealed")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
+    ship(a, e)
+    one(e, "SELECT bec_attest()")
+    T.eq(dig(e), dig(a), "once its keyshare arrives, the member computes R")
+    T.eq(one(e, "SELECT bec_check()"), "ok", "and bec_check agrees")
+    for x in (a, b, c, e):
+        ship(x, r)
+        ship(r, x)
+    for x in (a, b, c, e, r):
+        T.eq(one(x, "SELECT count(*) FROM bec_ops WHERE kind='dispute'"), 0,
+             "no replica signed a dispute of an honest attestation")
+
 # --- split view ----------------------------------------------------------------
 def test_split_view():
     a, b, c, d = group_of_four("sv")
@@ -1268,6 +1312,7 @@ test_leaver_rotated_by_writer()
 test_plaintext_refused()
 test_admin_table(0)
 test_admin_table(1)
+test_checkpoint_encrypted()
 for seed in (1, 2, 3):
     test_random_convergence(seed)
 test_add_keyshare_fails()
