@@ -309,6 +309,12 @@ int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr) BEC_WARN_UNUSED;
 int bec_op_decode_header(const u8 *a, i64 n, BecOp *pOp, char **pzErr)
     BEC_WARN_UNUSED;
 
+/* Decode a pruned op's stored header: exactly a header, no signature and no
+** body (bec_dag.c keeps a pruned op's row so; COMPACTION.md section 2: the
+** id covers the header alone).  aSig and aPayload are left 0. */
+int bec_op_decode_pruned(const u8 *a, i64 n, BecOp *pOp, char **pzErr)
+    BEC_WARN_UNUSED;
+
 /* The id of the op encoded in a[0..n-1] (from its header): SQLITE_OK, or
 ** BEC_MALFORMED if the header does not decode. */
 int bec_op_id(const u8 *a, i64 n, u8 *aId) BEC_WARN_UNUSED;

@@ -824,7 +824,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     ** share of the tables comes from the merge base. */
     sqlite3_free(*pzErr);
     *pzErr = 0;
-    rc = bec_op_decode_header(aBody, nBody, &op, pzErr);
+    rc = bec_op_decode_pruned(aBody, nBody, &op, pzErr);
     bHeaderOnly = rc==SQLITE_OK;
   }
   if( rc && op.aPayload==0 ){
@@ -1237,15 +1237,19 @@ static void report(BecBuf *pOut, int *pnProblem, int *pRc, const char *zFmt, ...
 /**************************************************************************
 ** Dropped bodies (bec_prune.c decides which; this file is the one writer
 ** of bec_store_op).  A pruned op keeps its row; its body column holds the
-** op's header-only encoding (header || signature, bec_op_decode_header),
-** so its id and signature still check and it can be relayed as a header.
+** op's header alone, without its signature (bec_op_decode_pruned): the id
+** is the hash of the header, so the header still proves itself against
+** every id that names it, and the checkpoint the cut lies under is sealed
+** by signed attestations (COMPACTION.md section 2).  The signature was
+** checked when the op was accepted; with the body gone the op is never
+** sent again (sync names it as pruned), so nothing here needs it.
 */
 int bec_dag_body_dropped(const u8 *a, i64 n){
   BecOp op;
   char *zErr = 0;
   int bDropped = 0;
-  if( a && bec_op_decode_header(a, n, &op, &zErr)==SQLITE_OK ){
-    bDropped = op.nPayload>0 && n==op.nHeader + BEC_SIG_BYTES;
+  if( a && bec_op_decode_pruned(a, n, &op, &zErr)==SQLITE_OK ){
+    bDropped = op.nPayload>0;
   }
   sqlite3_free(zErr);
   return bDropped;
@@ -1270,8 +1274,7 @@ int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
     rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET body=?2 WHERE seq=?1", &pStmt);
     if( rc==SQLITE_OK ){
       sqlite3_bind_int(pStmt, 1, iSeq);
-      sqlite3_bind_blob(pStmt, 2, aHead, (int)(op.nHeader + BEC_SIG_BYTES),
-                        SQLITE_STATIC);
+      sqlite3_bind_blob(pStmt, 2, aHead, (int)op.nHeader, SQLITE_STATIC);
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
       *pbDropped = rc==SQLITE_OK;
@@ -1368,9 +1371,9 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     }
     bec_hex_encode(aStoredHash, BEC_HASH_BYTES, zHex);
     if( bec_dag_body_dropped(aBody, nBody) ){
-      /* Pruned (bec_prune.c): the header and signature are checked as
-      ** for any op; only a write or app op below the prune point may
-      ** have lost its body. */
+      /* Pruned (bec_prune.c): the header is checked as for any op (its
+      ** hash, its links), its signature is gone; only a write or app op
+      ** below the prune point may have lost its body. */
       int bBelow = 0;
       rc = dropped_ok(p, g, iSeq, &aPruneCut, &bBelow);
       if( rc ) break;
@@ -1378,7 +1381,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
         report(&out, &nProblem, &rc, "op %s: its body is missing, and it is "
                "not a write or app op below the prune checkpoint", zHex);
       }
-      if( bec_op_decode_header(aBody, nBody, &op, &zWhy) ){
+      if( bec_op_decode_pruned(aBody, nBody, &op, &zWhy) ){
         report(&out, &nProblem, &rc, "op %s: %s", zHex, zWhy);
         sqlite3_free(zWhy);
         continue;
@@ -1400,7 +1403,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
              ? memcmp(aHash, aGroupId, BEC_HASH_BYTES)
              : memcmp(op.aGroupTag, aGroupId, BEC_GROUP_TAG_BYTES) ){
       report(&out, &nProblem, &rc, "op %s: belongs to another group", zHex);
-    }else if( !bec_crypto_verify_op(&op, aGroupId) ){
+    }else if( op.aSig && !bec_crypto_verify_op(&op, aGroupId) ){
       report(&out, &nProblem, &rc, "op %s: bad signature", zHex);
     }
     if( op.kind!=sqlite3_column_int(pStmt, 2)
