@@ -1862,6 +1862,14 @@ static int covering_stored(BecCtx *p, int y, const BecOp *pOp, int *pbDone){
   *pbDone = 0;
   memset(&about_u, 0, sizeof(about_u));
   memset(&buf, 0, sizeof(buf));
+  /* Derived state complete up to y-1, or the full path recomputes what is
+  ** lost (state_load_facts); one index seek. */
+  rc = bec_ctx_stmt(p, "SELECT max(seq) FROM bec_store_member_op", &pStmt);
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) cover = sqlite3_column_int(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc || cover!=y-1 ) return rc;
+  cover = 0;
   rc = bec_ctx_stmt(p, "SELECT kind, author, target, role FROM bec_store_op"
                        " WHERE seq=?1", &pStmt);
   if( rc ) return rc;
