@@ -13,7 +13,8 @@
 **       the current members (rule 9), keyed and ordered by public key, with
 **       the keys and hash it shows, so that bec_members is one scan; cover
 **       is the highest role (BEC_ROLE_*, 0: none) whose ops rule 4 makes
-**       valid when they have every stored op in their past (at most role)
+**       valid when they have every stored op in their past (at most role),
+**       cover_facts the facts such a data op gets (S = M(u))
 **   bec_store_member_op(seq, facts)
 **       immutable facts about each op's causal past (below), written once
 **       when the op is stored, so that a cache rebuild only reads them
@@ -66,11 +67,12 @@
 ** that is not a root op, rule 4 then reads M(u) only, all of it before y:
 ** rule4(y, u) is rule4(0, u, need_of(y)), the hypothetical op of the local
 ** API, and S(y) is M(u) itself (T and CV are empty, y is no grant).  So
-** member_write stores that answer per member (cover), and when it says
-** valid, admission and derivation read the member's row and M(u) (the
-** membership ops, by the kind index) instead of loading the graph and
-** this state: the same verdict, the same facts and the same validity as the
-** full path, written the same way (bec_check compares them).  Any other
+** member_write stores that answer per member (cover) with those facts
+** (cover_facts), and when it says valid, admission and derivation read the
+** member's row instead of loading the graph and this state: the same
+** verdict, facts and validity as the full path, written the same way
+** (bec_check compares them), at a cost that grows neither with the history
+** nor with the group (the heads, one member row, the op).  Any other
 ** case (cover too low: the op may be invalid; a membership op; a state
 ** already in memory, which must stay in step) takes the full path.
 **
@@ -1385,19 +1387,33 @@ static void member_row(const BecMember *pm, const BecGraph *g, int u,
   }
 }
 
+/* The facts of a data op by u that names every head: S = M(u), all of it
+** (ascending: index_add appends in seq order), no T or CV. */
+static void cover_facts(const BecMember *pm, int u, BecBuf *pBuf, int *pRc){
+  const MemberUser *pu = &pm->aUser[u];
+  facts_encode_lists(0, pu->mAbout.a, pu->mAbout.n, 0, 0, pBuf, pRc);
+}
+
 static int member_write(BecCtx *p, const BecMember *pm, const BecGraph *g,
                         int u){
   sqlite3_stmt *pStmt = 0;
   MemberRow row;
+  BecBuf facts;
   int rc;
+  memset(&facts, 0, sizeof(facts));
   member_row(pm, g, u, &row);
   if( row.role ){
     /* added_in: the id read from storage (the graph holds a prefix) */
     rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_member(pubkey, author,"
-                         " role, rank, added_by, added_in, cover) VALUES(?1,?2,"
-                         "?3,?4,?5,(SELECT hash FROM bec_store_op WHERE seq=?6),"
-                         "?7)", &pStmt);
+                         " role, rank, added_by, added_in, cover, cover_facts)"
+                         " VALUES(?1,?2,?3,?4,?5,(SELECT hash FROM bec_store_op"
+                         " WHERE seq=?6),?7,?8)", &pStmt);
     if( rc ) return rc;
+    cover_facts(pm, u, &facts, &rc);
+    if( rc ){
+      bec_buf_free(&facts);
+      return rc;
+    }
     sqlite3_bind_int(pStmt, 2, u);
     sqlite3_bind_int(pStmt, 3, row.role);
     sqlite3_bind_int(pStmt, 4, row.rank);
@@ -1405,13 +1421,17 @@ static int member_write(BecCtx *p, const BecMember *pm, const BecGraph *g,
                       SQLITE_STATIC);
     sqlite3_bind_int(pStmt, 6, row.iAddedIn);
     sqlite3_bind_int(pStmt, 7, row.cover ? level_role(row.cover) : 0);
+    sqlite3_bind_blob(pStmt, 8, facts.a ? (void*)facts.a : (void*)"",
+                      (int)facts.n, SQLITE_STATIC);
   }else{
     rc = bec_ctx_stmt(p, "DELETE FROM bec_store_member WHERE pubkey=?1", &pStmt);
     if( rc ) return rc;
   }
   sqlite3_bind_blob(pStmt, 1, g->aAuthorKey[u], BEC_PUBKEY_BYTES, SQLITE_STATIC);
   sqlite3_step(pStmt);
-  return sqlite3_reset(pStmt);
+  rc = sqlite3_reset(pStmt);
+  bec_buf_free(&facts);
+  return rc;
 }
 
 /**************************************************************************
@@ -1787,7 +1807,7 @@ static int member_schema(BecCtx *p, char **pzErr){
       "  pubkey BLOB PRIMARY KEY, author INTEGER NOT NULL,"
       "  role INTEGER NOT NULL, rank INTEGER NOT NULL,"
       "  added_by BLOB NOT NULL, added_in BLOB NOT NULL,"
-      "  cover INTEGER NOT NULL) WITHOUT ROWID;"
+      "  cover INTEGER NOT NULL, cover_facts BLOB NOT NULL) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS bec_store_member_op("
       "  seq INTEGER PRIMARY KEY, facts BLOB NOT NULL);", pzErr);
 }
@@ -1801,67 +1821,39 @@ static void key_prefix(const u8 *aKey, char *zOut /* 17 */){
 ** Covering ops (the header comment): admission and derivation from the
 ** stored rows, without the graph.
 */
-/* *pCover: the cover stored for key aKey as a level (0 if none). */
-static int stored_cover(BecCtx *p, const u8 *aKey, int *pCover){
+/* The cover stored for key aKey, as a level (*pCover, 0 if none), and, if
+** pFacts, the facts a covering data op of its gets (a copy in *pFacts). */
+static int stored_cover(BecCtx *p, const u8 *aKey, int *pCover, BecBuf *pFacts){
   sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT cover FROM bec_store_member WHERE pubkey=?1",
-                        &pStmt);
+  int rc = bec_ctx_stmt(p, "SELECT cover, cover_facts FROM bec_store_member"
+                           " WHERE pubkey=?1", &pStmt);
   *pCover = 0;
   if( rc ) return rc;
   sqlite3_bind_blob(pStmt, 1, aKey, BEC_PUBKEY_BYTES, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_int(pStmt, 0) ){
     *pCover = role_level(sqlite3_column_int(pStmt, 0));
-  }
-  return sqlite3_reset(pStmt);
-}
-
-/* Reads op iSeq's row into the fields of *pNode that the rules read. */
-static int node_read(sqlite3_stmt *pStmt, BecNode *pNode){
-  memset(pNode, 0, sizeof(*pNode));
-  pNode->kind = (u8)sqlite3_column_int(pStmt, 0);
-  pNode->iAuthor = sqlite3_column_int(pStmt, 1);
-  pNode->iTarget = sqlite3_column_int(pStmt, 2);
-  pNode->role = (u8)(sqlite3_column_int(pStmt, 3) & 0x7f);
-  return bec_kind(pNode->kind) && pNode->iAuthor>0 ? SQLITE_OK : SQLITE_CORRUPT;
-}
-
-/* *pOut: M(u), ascending, from the stored membership ops (the kind index:
-** as many rows as membership ops, whatever the history's length). */
-static int stored_about(BecCtx *p, int u, BecInts *pOut){
-  static const int aKind[] = { BEC_KIND_CREATE, BEC_KIND_ADD, BEC_KIND_REMOVE,
-                               BEC_KIND_ROOT };
-  sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT kind, author, target, role, seq"
-                           " FROM bec_store_op WHERE kind=?1", &pStmt);
-  int k;
-  for(k=0; rc==SQLITE_OK && k<(int)(sizeof(aKind)/sizeof(aKind[0])); k++){
-    sqlite3_bind_int(pStmt, 1, aKind[k]);
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      BecNode n;
-      rc = node_read(pStmt, &n);
-      if( rc==SQLITE_OK && about(&n)==u ){
-        rc = bec_ints_push(pOut, sqlite3_column_int(pStmt, 4));
-      }
+    if( pFacts ){
+      bec_buf_append(pFacts, sqlite3_column_blob(pStmt, 1),
+                     sqlite3_column_bytes(pStmt, 1), &rc);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
   }
-  if( rc==SQLITE_OK ) vec_sort_unique(pOut);
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
   return rc;
 }
 
 /* Data op y, just stored, covers every stored op: if its author's cover
-** makes it valid, writes its facts (S(y) = M(u)) and sets *pbDone; its
-** validity is the stored default (valid).  Otherwise the full path. */
+** makes it valid, writes its facts (S(y) = M(u), stored with the member
+** row) and sets *pbDone; its validity is the stored default (valid).
+** Otherwise the full path. */
 static int covering_stored(BecCtx *p, int y, const BecOp *pOp, int *pbDone){
   sqlite3_stmt *pStmt = 0;
   BecNode n;
-  BecInts about_u;
-  BecBuf buf;
+  BecBuf facts;
   int rc, cover = 0;
   *pbDone = 0;
-  memset(&about_u, 0, sizeof(about_u));
-  memset(&buf, 0, sizeof(buf));
+  memset(&n, 0, sizeof(n));
+  memset(&facts, 0, sizeof(facts));
   /* Derived state complete up to y-1, or the full path recomputes what is
   ** lost (state_load_facts); one index seek. */
   rc = bec_ctx_stmt(p, "SELECT max(seq) FROM bec_store_member_op", &pStmt);
@@ -1869,26 +1861,23 @@ static int covering_stored(BecCtx *p, int y, const BecOp *pOp, int *pbDone){
   if( sqlite3_step(pStmt)==SQLITE_ROW ) cover = sqlite3_column_int(pStmt, 0);
   rc = sqlite3_reset(pStmt);
   if( rc || cover!=y-1 ) return rc;
-  cover = 0;
-  rc = bec_ctx_stmt(p, "SELECT kind, author, target, role FROM bec_store_op"
-                       " WHERE seq=?1", &pStmt);
+  rc = bec_ctx_stmt(p, "SELECT kind, role FROM bec_store_op WHERE seq=?1",
+                    &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, y);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) rc = node_read(pStmt, &n);
-  else rc = SQLITE_CORRUPT;
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
-  if( rc || !is_data(&n) || is_open(&n) || n.kind==BEC_KIND_ROOT ) return rc;
-  rc = stored_cover(p, pOp->aAuthor, &cover);
-  if( rc || cover<need_of(&n) ) return rc;
-  rc = stored_about(p, n.iAuthor, &about_u);
-  if( rc==SQLITE_OK ){
-    facts_encode_lists(0, about_u.a, about_u.n, 0, 0, &buf, &rc);
-    rc = facts_put(p, y, &buf, rc);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    n.kind = (u8)sqlite3_column_int(pStmt, 0);
+    n.role = (u8)(sqlite3_column_int(pStmt, 1) & 0x7f);
   }
-  if( rc==SQLITE_OK ) *pbDone = 1;
-  bec_ints_free(&about_u);
-  bec_buf_free(&buf);
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && bec_kind(n.kind)==0 ) rc = SQLITE_CORRUPT;
+  if( rc || !is_data(&n) || is_open(&n) || n.kind==BEC_KIND_ROOT ) return rc;
+  rc = stored_cover(p, pOp->aAuthor, &cover, &facts);
+  if( rc==SQLITE_OK && cover>=need_of(&n) ){
+    rc = facts_put(p, y, &facts, rc);
+    if( rc==SQLITE_OK ) *pbDone = 1;
+  }
+  bec_buf_free(&facts);
   return rc;
 }
 
@@ -1908,7 +1897,7 @@ static int member_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
     /* A valid grant of the level in a past of every stored op is a
     ** potential one (the converse is the full path's to answer). */
     int cover = 0;
-    rc = stored_cover(p, pOp->aAuthor, &cover);
+    rc = stored_cover(p, pOp->aAuthor, &cover, 0);
     if( rc || cover>=need ) return rc;
   }
   rc = bec_graph_get(p, &g, pzErr);
@@ -1962,6 +1951,19 @@ static int member_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
                              bec_rc_text(p->db, rc));
   }
   return rc;
+}
+
+/* Column i of pStmt holds u's cover facts (cover_facts). */
+static int facts_are(const BecMember *pm, int u, sqlite3_stmt *pStmt, int i,
+                     int *pRc){
+  BecBuf b;
+  int bSame;
+  memset(&b, 0, sizeof(b));
+  cover_facts(pm, u, &b, pRc);
+  bSame = *pRc==SQLITE_OK && b.n==sqlite3_column_bytes(pStmt, i)
+       && (b.n==0 || memcmp(b.a, sqlite3_column_blob(pStmt, i), (size_t)b.n)==0);
+  bec_buf_free(&b);
+  return bSame;
 }
 
 /* Appends one line to a problem report (at most MAX_PROBLEMS lines). */
@@ -2055,7 +2057,8 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(p->db, "SELECT author, role, rank, added_by, "
-        "added_in, pubkey, cover FROM bec_store_member", -1, &pStmt, 0);
+        "added_in, pubkey, cover, cover_facts FROM bec_store_member", -1,
+        &pStmt, 0);
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     MemberRow row;
@@ -2077,7 +2080,8 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
      || !blob_is(pStmt, 3, row.role ? g->aAuthorKey[row.iAddedBy] : 0)
      || !blob_is(pStmt, 4, row.role ? aAddedIn : 0)
      || !blob_is(pStmt, 5, g->aAuthorKey[u])
-     || (row.cover ? level_role(row.cover) : 0)!=sqlite3_column_int(pStmt, 6) ){
+     || (row.cover ? level_role(row.cover) : 0)!=sqlite3_column_int(pStmt, 6)
+     || !facts_are(pm, u, pStmt, 7, &rc) ){
       char zHex[2*BEC_PUBKEY_BYTES+1];
       bec_hex_encode(g->aAuthorKey[u], BEC_PUBKEY_BYTES, zHex);
       problem(&out, &nProblem, &rc, "membership: stored member row of %s "

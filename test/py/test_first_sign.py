@@ -82,6 +82,16 @@ def first_sign_reads_no_graph():
     c = connect(path)
     T.eq(one(c, "SELECT bec_check()"), "ok", "ops signed without the graph check (facts, validity, cover)")
     T.eq(one(c, "SELECT count(*) FROM bec_ops WHERE valid"), 63, "every op valid")
+    # The stored cover is derived state that bec_check() recomputes.
+    for col, bad in (("cover", 2), ("cover_facts", b"\x00\x00\x00\x00")):
+        old = one(c, "SELECT %s FROM bec_store_member" % col)
+        c.execute("UPDATE bec_store_member SET %s=?" % col, (bad,))
+        c.commit()
+        T.check("disagrees with the DAG" in one(c, "SELECT bec_check()"),
+                "bec_check finds a damaged %s" % col)
+        c.execute("UPDATE bec_store_member SET %s=?" % col, (old,))
+        c.commit()
+    T.eq(one(c, "SELECT bec_check()"), "ok", "repaired")
     c.close()
 
 
