@@ -210,7 +210,13 @@ static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
                             chain);
     }
   }
-  if( pStmt ) sqlite3_reset(pStmt);
+  if( pStmt ){
+    /* A step that failed (memory, I/O) ends the loop: its code, not a
+    ** graph cut short, is the result. */
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK && g->nNode<nStored ) rc = SQLITE_CORRUPT;
   if( rc ){
     bec_graph_free(g);
   }else{
