@@ -309,6 +309,12 @@ int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr) BEC_WARN_UNUSED;
 int bec_op_decode_header(const u8 *a, i64 n, BecOp *pOp, char **pzErr)
     BEC_WARN_UNUSED;
 
+/* Decode a pruned op's stored header: exactly a header, no signature and no
+** body (bec_dag.c keeps a pruned op's row so; COMPACTION.md section 2: the
+** id covers the header alone).  aSig and aPayload are left 0. */
+int bec_op_decode_pruned(const u8 *a, i64 n, BecOp *pOp, char **pzErr)
+    BEC_WARN_UNUSED;
+
 /* The id of the op encoded in a[0..n-1] (from its header): SQLITE_OK, or
 ** BEC_MALFORMED if the header does not decode. */
 int bec_op_id(const u8 *a, i64 n, u8 *aId) BEC_WARN_UNUSED;
@@ -527,6 +533,15 @@ struct BecCtx {
   int bGraphChecked;               /* pGraph checked in this acceptance */
   int bGraphStale;                 /* an id read failed (bec_graph_id_cmp):
                                    ** reload pGraph at the next get */
+  int bKnown;                      /* nKnown, chainKnown hold the last
+                                   ** row of bec_store_op that the caches
+                                   ** were checked against (bec_graph_check);
+                                   ** 0 once they are dropped */
+  int nKnown;
+  u64 chainKnown;
+  int bCovering;                   /* the op being admitted and stored names
+                                   ** every head as a predecessor: its causal
+                                   ** past is every stored op (bec_dag.c) */
   int nIdFail;                     /* id reads failed inside comparisons,
                                    ** ever: an acceptance or append that saw
                                    ** one fails (bec_dag.c, id_fail_check) */
@@ -711,6 +726,12 @@ struct BecGraph {
 ** Inside bec_dag_accept it is checked against storage once per accepted
 ** op: the acceptance path keeps it in step with its own writes. */
 int bec_graph_get(BecCtx*, BecGraph **ppGraph, char **pzErr);
+/* The check of bec_graph_get without the load (COMPACTION.md section 9,
+** incremental): compares the last stored row with what the caches were
+** built on, drops every cache if they differ, and records it in
+** BecCtx.bKnown/nKnown/chainKnown.  A local sign or a covering op needs no
+** more than this; the graph loads at the first question that needs it. */
+int bec_graph_check(BecCtx*, char **pzErr);
 /* Append a node just stored by this connection (keeps the cache warm);
 ** aHash is the op's id, of which the node keeps the prefix. */
 int bec_graph_append(BecGraph*, const BecNode*, const u8 *aHash,

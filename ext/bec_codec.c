@@ -20,6 +20,9 @@
 **   signature := 64 bytes, Ed25519 over "bec-op-v2" || group id || id
 **   body   := payload_len bytes (the payload), hashing to payload_hash
 **
+**   pruned := header (stored only, never sent: a pruned op's row keeps its
+**             header without signature or body; bec_op_decode_pruned)
+**
 **   varint := LEB128, little-endian groups of 7 bits, minimal (no trailing
 **             zero group), at most 10 bytes.
 **
@@ -381,9 +384,9 @@ static int check_kind(const BecOp *pOp, char **pzErr){
   return SQLITE_OK;
 }
 
-/* Reads the header and the signature after it from pRd, sets the header
-** fields of pOp and its id.  The one place an op id is computed. */
-static int decode_header(BecReader *pRd, BecOp *pOp, char **pzErr){
+/* Reads the header and (bSig) the signature after it from pRd, sets the
+** header fields of pOp and its id.  The one place an op id is computed. */
+static int decode_header(BecReader *pRd, BecOp *pOp, int bSig, char **pzErr){
   u8 version = 0, kind = 0;
   u64 nEpoch = 0, nPred = 0, nPayload = 0;
   int rc;
@@ -432,7 +435,7 @@ static int decode_header(BecReader *pRd, BecOp *pOp, char **pzErr){
     }
   }
   if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, BEC_HASH_BYTES, &pOp->aPayloadHash);
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, BEC_SIG_BYTES, &pOp->aSig);
+  if( rc==SQLITE_OK && bSig ) rc = bec_read_bytes(pRd, BEC_SIG_BYTES, &pOp->aSig);
   if( rc ){
     *pzErr = sqlite3_mprintf("malformed: truncated op");
     return rc;
@@ -452,7 +455,7 @@ static int decode_header(BecReader *pRd, BecOp *pOp, char **pzErr){
   rc = check_kind(pOp, pzErr);
   if( rc ) return rc;
   pOp->aHeader = pRd->a;
-  pOp->nHeader = pRd->i - BEC_SIG_BYTES;
+  pOp->nHeader = pRd->i - (bSig ? BEC_SIG_BYTES : 0);
   bec_crypto_hash(pOp->aHeader, pOp->nHeader, pOp->aId);
   return SQLITE_OK;
 }
@@ -464,7 +467,24 @@ int bec_op_decode_header(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
   rd.a = a; rd.n = n; rd.i = 0;
   pOp->aBody = a;
   pOp->nBody = n;
-  return decode_header(&rd, pOp, pzErr);
+  return decode_header(&rd, pOp, 1, pzErr);
+}
+
+int bec_op_decode_pruned(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
+  BecReader rd;
+  int rc;
+  memset(pOp, 0, sizeof(*pOp));
+  *pzErr = 0;
+  rd.a = a; rd.n = n; rd.i = 0;
+  rc = decode_header(&rd, pOp, 0, pzErr);
+  if( rc==SQLITE_OK && rd.i!=rd.n ){
+    *pzErr = sqlite3_mprintf("malformed: %lld bytes after a pruned header",
+                             (long long)(rd.n - rd.i));
+    rc = BEC_MALFORMED;
+  }
+  pOp->aBody = a;
+  pOp->nBody = n;
+  return rc;
 }
 
 int bec_op_id(const u8 *a, i64 n, u8 *aId){
@@ -489,7 +509,7 @@ int bec_op_decode(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
     return SQLITE_TOOBIG;
   }
   rd.a = a; rd.n = n; rd.i = 0;
-  rc = decode_header(&rd, pOp, pzErr);
+  rc = decode_header(&rd, pOp, 1, pzErr);
   if( rc ) return rc;
   pOp->aBody = a;
   pOp->nBody = n;

@@ -129,6 +129,7 @@ void bec_dag_forget(BecCtx *p){
   int i;
   bec_graph_free(p->pGraph);
   p->pGraph = 0;
+  p->bKnown = 0;
   for(i=0; i<p->nDeriver; i++){
     if( p->apDeriver[i]->xForget ) p->apDeriver[i]->xForget(p);
   }
@@ -631,13 +632,57 @@ static void pack_preds(BecBuf *pBuf, const int *aSeq, int n, int *pRc){
   for(i=0; i<n; i++) bec_buf_append_varint(pBuf, (u64)aSeq[i], pRc);
 }
 
+/* The depth of stored op iSeq: from the graph if it is loaded, else one
+** rowid seek (a local op names the heads only). */
+static int pred_depth(BecCtx *p, const BecGraph *g, int iSeq, int *pDepth){
+  sqlite3_stmt *pStmt = 0;
+  int rc;
+  *pDepth = 0;
+  if( g ){
+    *pDepth = g->aNode[iSeq].depth;
+    return SQLITE_OK;
+  }
+  rc = bec_ctx_stmt(p, "SELECT depth FROM bec_store_op WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pDepth = sqlite3_column_int(pStmt, 0);
+  else rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && *pDepth<0 ) rc = SQLITE_CORRUPT;
+  return rc;
+}
+
+/* *pb: the op whose predecessors are aPredSeq[0..nPred-1] (sorted and
+** unique, as the codec requires) names every head, so every stored op is in
+** its causal past.  Derivers may then answer from derived state, which is
+** exactly that past (BecCtx.bCovering). */
+static int covers_heads(BecCtx *p, const int *aPredSeq, int nPred, int *pb){
+  sqlite3_stmt *pStmt = 0;
+  int rc, i, nHead = 0, nIn = 0;
+  *pb = 0;
+  rc = bec_ctx_stmt(p, "SELECT count(*) FROM bec_store_head", &pStmt);
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) nHead = sqlite3_column_int(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc || nHead!=nPred ) return rc;
+  rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_head WHERE seq=?1", &pStmt);
+  for(i=0; rc==SQLITE_OK && i<nPred; i++){
+    sqlite3_bind_int(pStmt, 1, aPredSeq[i]);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) nIn++;
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ) *pb = nIn==nPred;
+  return rc;
+}
+
 /* Stores a fully checked op and derives what follows from it. */
 /* bAdminOp: a data op that a deriver found to be an admin op by its
 ** payload (BecVerdict.bAdminOp): its role column says admin, which is how
 ** membership knows it needs an admin grant (bec_member.c, need_of). */
 static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
                     const int *aPredSeq, int bAdminOp, char **pzErr){
-  BecGraph *g = 0;
+  BecGraph *g = p->pGraph;      /* appended to if loaded; never loaded here */
   sqlite3_stmt *pStmt = 0;
   BecNode node;
   BecBuf preds;
@@ -646,23 +691,25 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
 
   memset(&node, 0, sizeof(node));
   memset(&preds, 0, sizeof(preds));
-  rc = bec_graph_get(p, &g, pzErr);
+  rc = bec_graph_check(p, pzErr);
   if( rc ) return rc;
+  g = p->pGraph;
   node.kind = (u8)pOp->kind;
   node.role = (u8)(bAdminOp && pOp->role==0 ? BEC_ROLE_ADMIN : pOp->role);
   node.nPred = pOp->nPred;
   node.bValid = 1;
-  for(i=0; i<pOp->nPred; i++){
-    int d = g->aNode[aPredSeq[i]].depth + 1;
-    if( d>node.depth ) node.depth = d;
+  for(i=0; rc==SQLITE_OK && i<pOp->nPred; i++){
+    int d = 0;
+    rc = pred_depth(p, g, aPredSeq[i], &d);
+    if( d+1>node.depth ) node.depth = d+1;
   }
-  rc = bec_dag_author_id(p, pOp->aAuthor, 1, &node.iAuthor);
+  if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, pOp->aAuthor, 1, &node.iAuthor);
   if( rc==SQLITE_OK && pOp->aTarget ){
     rc = bec_dag_author_id(p, pOp->aTarget, 1, &node.iTarget);
   }
   pack_preds(&preds, aPredSeq, pOp->nPred, &rc);
-  iSeq = g->nNode + 1;
-  chain = bec_graph_chain_next(g->chain, aHash);
+  iSeq = p->nKnown + 1;
+  chain = bec_graph_chain_next(p->chainKnown, aHash);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "INSERT INTO bec_store_op(seq, hash, kind, author, "
         "depth, target, role, valid, chain, preds, body) "
@@ -700,7 +747,11 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
       rc = sqlite3_reset(pStmt);
     }
   }
-  if( rc==SQLITE_OK ) rc = bec_graph_append(g, &node, aHash, aPredSeq, chain);
+  if( rc==SQLITE_OK && g ) rc = bec_graph_append(g, &node, aHash, aPredSeq, chain);
+  if( rc==SQLITE_OK ){
+    p->nKnown = iSeq;
+    p->chainKnown = chain;
+  }
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
     const BecDeriver *d = p->apDeriver[i];
     if( d->xStored && deriver_wants(d, pOp->kind) ){
@@ -761,6 +812,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   int bFound = 0;
   int bHeaderOnly = 0;
   int bAdminOp = 0;              /* a deriver found an admin op (X10) */
+  int bCovering = 0;             /* it names every head (covers_heads) */
   int rc, i;
 
   *peOutcome = 0;
@@ -772,7 +824,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     ** share of the tables comes from the merge base. */
     sqlite3_free(*pzErr);
     *pzErr = 0;
-    rc = bec_op_decode_header(aBody, nBody, &op, pzErr);
+    rc = bec_op_decode_pruned(aBody, nBody, &op, pzErr);
     bHeaderOnly = rc==SQLITE_OK;
   }
   if( rc && op.aPayload==0 ){
@@ -783,10 +835,10 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   }
   memcpy(aHash, op.aId, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ){
-    /* Check the caches against storage once, before anything reads them. */
-    BecGraph *g = 0;
+    /* Check the caches against storage once, before anything reads them
+    ** (the graph itself loads only if a deriver asks a question of it). */
     p->bGraphChecked = 0;
-    rc = bec_graph_get(p, &g, pzErr);
+    rc = bec_graph_check(p, pzErr);
     if( rc ) return rc;
   }
   if( rc ){
@@ -840,6 +892,8 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     return rc;
   }
   sqlite3_free(aMissing);
+  if( rc==SQLITE_OK ) rc = covers_heads(p, aPredSeq, op.nPred, &bCovering);
+  p->bCovering = bCovering;
   /* The derivers' verdicts, in order: authorization (membership) first. */
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
     const BecDeriver *d = p->apDeriver[i];
@@ -849,6 +903,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     if( rc==SQLITE_OK && v.rc ){
       *pzErr = v.zReason;
       *pbRejected = REJECT_OP;
+      p->bCovering = 0;
       return v.rc;
     }
     if( v.bAdminOp ) bAdminOp = 1;
@@ -856,8 +911,10 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   }
   if( rc==SQLITE_OK ){
     *pbStoring = 1;   /* from here on, cached state changes with storage */
+    p->bCovering = bCovering;   /* (a deriver may have accepted an op) */
     rc = store_op(p, &op, aHash, aPredSeq, bAdminOp, pzErr);
   }
+  p->bCovering = 0;
   if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_STORED;
   return rc;
 }
@@ -1086,8 +1143,7 @@ static int append_locked(BecCtx *p, int kind, const u8 *aPayload,
   memset(aGroupId, 0, sizeof(aGroupId));
   rc = bec_dag_secret(p, &aSecret, pzErr);
   if( rc==SQLITE_OK ){
-    BecGraph *g = 0;
-    rc = bec_graph_get(p, &g, pzErr);   /* drops stale caches */
+    rc = bec_graph_check(p, pzErr);   /* drops stale caches, loads nothing */
   }
   if( rc==SQLITE_OK && kind==BEC_KIND_CREATE ){
     if( bec_dag_group_id(p, aGroupId, 0)==SQLITE_OK ){
@@ -1181,15 +1237,19 @@ static void report(BecBuf *pOut, int *pnProblem, int *pRc, const char *zFmt, ...
 /**************************************************************************
 ** Dropped bodies (bec_prune.c decides which; this file is the one writer
 ** of bec_store_op).  A pruned op keeps its row; its body column holds the
-** op's header-only encoding (header || signature, bec_op_decode_header),
-** so its id and signature still check and it can be relayed as a header.
+** op's header alone, without its signature (bec_op_decode_pruned): the id
+** is the hash of the header, so the header still proves itself against
+** every id that names it, and the checkpoint the cut lies under is sealed
+** by signed attestations (COMPACTION.md section 2).  The signature was
+** checked when the op was accepted; with the body gone the op is never
+** sent again (sync names it as pruned), so nothing here needs it.
 */
 int bec_dag_body_dropped(const u8 *a, i64 n){
   BecOp op;
   char *zErr = 0;
   int bDropped = 0;
-  if( a && bec_op_decode_header(a, n, &op, &zErr)==SQLITE_OK ){
-    bDropped = op.nPayload>0 && n==op.nHeader + BEC_SIG_BYTES;
+  if( a && bec_op_decode_pruned(a, n, &op, &zErr)==SQLITE_OK ){
+    bDropped = op.nPayload>0;
   }
   sqlite3_free(zErr);
   return bDropped;
@@ -1214,8 +1274,7 @@ int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
     rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET body=?2 WHERE seq=?1", &pStmt);
     if( rc==SQLITE_OK ){
       sqlite3_bind_int(pStmt, 1, iSeq);
-      sqlite3_bind_blob(pStmt, 2, aHead, (int)(op.nHeader + BEC_SIG_BYTES),
-                        SQLITE_STATIC);
+      sqlite3_bind_blob(pStmt, 2, aHead, (int)op.nHeader, SQLITE_STATIC);
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
       *pbDropped = rc==SQLITE_OK;
@@ -1312,9 +1371,9 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     }
     bec_hex_encode(aStoredHash, BEC_HASH_BYTES, zHex);
     if( bec_dag_body_dropped(aBody, nBody) ){
-      /* Pruned (bec_prune.c): the header and signature are checked as
-      ** for any op; only a write or app op below the prune point may
-      ** have lost its body. */
+      /* Pruned (bec_prune.c): the header is checked as for any op (its
+      ** hash, its links), its signature is gone; only a write or app op
+      ** below the prune point may have lost its body. */
       int bBelow = 0;
       rc = dropped_ok(p, g, iSeq, &aPruneCut, &bBelow);
       if( rc ) break;
@@ -1322,7 +1381,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
         report(&out, &nProblem, &rc, "op %s: its body is missing, and it is "
                "not a write or app op below the prune checkpoint", zHex);
       }
-      if( bec_op_decode_header(aBody, nBody, &op, &zWhy) ){
+      if( bec_op_decode_pruned(aBody, nBody, &op, &zWhy) ){
         report(&out, &nProblem, &rc, "op %s: %s", zHex, zWhy);
         sqlite3_free(zWhy);
         continue;
@@ -1344,7 +1403,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
              ? memcmp(aHash, aGroupId, BEC_HASH_BYTES)
              : memcmp(op.aGroupTag, aGroupId, BEC_GROUP_TAG_BYTES) ){
       report(&out, &nProblem, &rc, "op %s: belongs to another group", zHex);
-    }else if( !bec_crypto_verify_op(&op, aGroupId) ){
+    }else if( op.aSig && !bec_crypto_verify_op(&op, aGroupId) ){
       report(&out, &nProblem, &rc, "op %s: bad signature", zHex);
     }
     if( op.kind!=sqlite3_column_int(pStmt, 2)

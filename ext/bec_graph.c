@@ -16,9 +16,18 @@
 ** Coherence.  The graph is a cache of bec_store_op.  Each stored op carries
 ** a chain digest, chain(seq) = XXH3(hash(seq), seed = chain(seq-1)), so the
 ** last row's (seq, chain) identifies the whole stored sequence.  Before
-** every use bec_graph_get() compares it with the cache: equal means
-** nothing changed; anything else (another connection wrote, or this one
-** rolled back) reloads the graph and drops state derived from it.
+** every use bec_graph_check() compares it with the one the caches were
+** built on: equal means nothing changed; anything else (another connection
+** wrote, or this one rolled back) drops the graph and every state derived
+** from storage.
+**
+** Loading on demand (COMPACTION.md section 9, incremental).  The check
+** reads one row; only bec_graph_get() loads the graph, at the first
+** question that needs it (a causal past, an order by id, a sync reply).
+** Storing an op whose predecessors are every head (a local op, a peer's
+** op on a linear history) needs the check only: bec_dag.c stores it from
+** the last row and its predecessors' depths, and membership admits it from
+** its stored derived state (bec_member.c, "Covering ops").
 */
 #include "becInt.h"
 
@@ -201,7 +210,13 @@ static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
                             chain);
     }
   }
-  if( pStmt ) sqlite3_reset(pStmt);
+  if( pStmt ){
+    /* A step that failed (memory, I/O) ends the loop: its code, not a
+    ** graph cut short, is the result. */
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK && g->nNode<nStored ) rc = SQLITE_CORRUPT;
   if( rc ){
     bec_graph_free(g);
   }else{
@@ -210,16 +225,22 @@ static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
   return rc;
 }
 
-int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
-  static u64 iGenerationCounter = 0;
+/* The message of a failed check or load. */
+static void graph_error(BecCtx *pCtx, int rc, char **pzErr){
+  if( pzErr && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot load the op graph: %s",
+                             rc==SQLITE_CORRUPT ? "storage is corrupt"
+                                                : bec_rc_text(pCtx->db, rc));
+  }
+}
+
+int bec_graph_check(BecCtx *pCtx, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int rc;
   int nStored = 0;
   u64 chain = 0;
-  *ppGraph = 0;
-  if( pCtx->nAccepting && pCtx->bGraphChecked && pCtx->pGraph
+  if( pCtx->nAccepting && pCtx->bGraphChecked && pCtx->bKnown
    && !pCtx->bGraphStale ){
-    *ppGraph = pCtx->pGraph;
     return SQLITE_OK;
   }
   rc = bec_ctx_stmt(pCtx,
@@ -231,33 +252,46 @@ int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
     }
     rc = sqlite3_reset(pStmt);
   }
-  if( rc==SQLITE_OK && pCtx->pGraph ){
-    BecGraph *g = pCtx->pGraph;
-    if( g->nNode!=nStored || g->chain!=chain || pCtx->bGraphStale ){
+  if( rc==SQLITE_OK ){
+    /* Another connection wrote, or this one rolled back: whatever was
+    ** derived from the stored sequence the caches knew is dropped, the
+    ** graph with it (bec_dag_forget clears bKnown). */
+    if( pCtx->bGraphStale || (pCtx->bKnown && (pCtx->nKnown!=nStored
+                                               || pCtx->chainKnown!=chain)) ){
       bec_ctx_drop_caches(pCtx);
     }
+    pCtx->bGraphStale = 0;
+    pCtx->bKnown = 1;
+    pCtx->nKnown = nStored;
+    pCtx->chainKnown = chain;
+    pCtx->bGraphChecked = pCtx->nAccepting>0;
+  }else{
+    graph_error(pCtx, rc, pzErr);
   }
-  if( rc==SQLITE_OK ) pCtx->bGraphStale = 0;
+  return rc;
+}
+
+int bec_graph_get(BecCtx *pCtx, BecGraph **ppGraph, char **pzErr){
+  static u64 iGenerationCounter = 0;
+  int rc;
+  *ppGraph = 0;
+  rc = bec_graph_check(pCtx, pzErr);
   if( rc==SQLITE_OK && pCtx->pGraph==0 ){
-    rc = load_graph(pCtx, nStored, &pCtx->pGraph);
-    /* Atomic: connections of one process may load graphs on several
-    ** threads at once (becsync serve), and a generation must never repeat. */
+    rc = load_graph(pCtx, pCtx->nKnown, &pCtx->pGraph);
     if( rc==SQLITE_OK ){
+      /* Atomic: connections of one process may load graphs on several
+      ** threads at once (becsync serve), and a generation must never
+      ** repeat.  Rows another connection wrote since the check are in the
+      ** graph: it is what the caches know now. */
       pCtx->pGraph->iGeneration = __atomic_add_fetch(&iGenerationCounter, 1,
                                                      __ATOMIC_RELAXED);
+      pCtx->nKnown = pCtx->pGraph->nNode;
+      pCtx->chainKnown = pCtx->pGraph->chain;
+    }else{
+      graph_error(pCtx, rc, pzErr);
     }
   }
-  if( rc==SQLITE_OK ){
-    /* Authors are added before the ops that use them, in the same
-    ** transaction, so new rows here are always ours or already loaded;
-    ** this only catches authors of ops still pending. */
-    *ppGraph = pCtx->pGraph;
-    pCtx->bGraphChecked = pCtx->nAccepting>0;
-  }else if( pzErr ){
-    *pzErr = sqlite3_mprintf("bec: cannot load the op graph: %s",
-                             rc==SQLITE_CORRUPT ? "storage is corrupt"
-                                                : bec_rc_text(pCtx->db, rc));
-  }
+  if( rc==SQLITE_OK ) *ppGraph = pCtx->pGraph;
   return rc;
 }
 

@@ -9,9 +9,12 @@
 **   SELECT bec_member_rebuild();                -- re-derive all from the DAG
 **
 ** Storage (created by bec_member_ensure_schema):
-**   bec_store_member(pubkey, author, role, rank, added_by, added_in)
+**   bec_store_member(pubkey, author, role, rank, added_by, added_in, cover)
 **       the current members (rule 9), keyed and ordered by public key, with
-**       the keys and hash it shows, so that bec_members is one scan
+**       the keys and hash it shows, so that bec_members is one scan; cover
+**       is the highest role (BEC_ROLE_*, 0: none) whose ops rule 4 makes
+**       valid when they have every stored op in their past (at most role),
+**       cover_facts the facts such a data op gets (S = M(u))
 **   bec_store_member_op(seq, facts)
 **       immutable facts about each op's causal past (below), written once
 **       when the op is stored, so that a cache rebuild only reads them
@@ -57,6 +60,21 @@
 ** ranks and keys (rule 5) are maintained by incremental shortest-path
 ** relaxation, and a key change that touches a cycle re-evaluates all
 ** add/remove ops.
+**
+** Covering ops (COMPACTION.md section 9, incremental).  An op whose
+** predecessors are every head (BecCtx.bCovering: a local op, a peer's op on
+** a linear history) has every stored op in its past.  For a data op y by u
+** that is not a root op, rule 4 then reads M(u) only, all of it before y:
+** rule4(y, u) is rule4(0, u, need_of(y)), the hypothetical op of the local
+** API, and S(y) is M(u) itself (T and CV are empty, y is no grant).  So
+** member_write stores that answer per member (cover) with those facts
+** (cover_facts), and when it says valid, admission and derivation read the
+** member's row instead of loading the graph and this state: the same
+** verdict, facts and validity as the full path, written the same way
+** (bec_check compares them), at a cost that grows neither with the history
+** nor with the group (the heads, one member row, the op).  Any other
+** case (cover too low: the op may be invalid; a membership op; a state
+** already in memory, which must stay in step) takes the full path.
 **
 ** The threshold root (THRESHOLD.md 5, docs/root.md "Which root ops act"):
 ** a root op is an add or remove by the most senior author, and a
@@ -651,12 +669,11 @@ static int facts_batch(BecMember *pm, const BecGraph *g, int nUpTo){
 ** Facts on disk: flags, then S, T and CV, each as a count and ascending
 ** seqs delta-encoded, all varints.
 */
-static void facts_encode(const BecMember *pm, int y, BecBuf *pBuf, int *pRc){
-  const MemberOp *o = &pm->aOp[y];
-  const int *a = S_OF(pm, y);
+static void facts_encode_lists(int flags, const int *a, int nS, int nT,
+                               int nCV, BecBuf *pBuf, int *pRc){
   int an[3], t, i, k = 0;
-  an[0] = o->nS; an[1] = o->nT; an[2] = o->nCV;
-  bec_buf_append_varint(pBuf, o->flags & MOP_POTENTIAL, pRc);
+  an[0] = nS; an[1] = nT; an[2] = nCV;
+  bec_buf_append_varint(pBuf, flags & MOP_POTENTIAL, pRc);
   for(t=0; t<3; t++){
     int prev = 0;
     bec_buf_append_varint(pBuf, (u64)an[t], pRc);
@@ -665,6 +682,10 @@ static void facts_encode(const BecMember *pm, int y, BecBuf *pBuf, int *pRc){
       prev = a[k];
     }
   }
+}
+static void facts_encode(const BecMember *pm, int y, BecBuf *pBuf, int *pRc){
+  const MemberOp *o = &pm->aOp[y];
+  facts_encode_lists(o->flags, S_OF(pm, y), o->nS, o->nT, o->nCV, pBuf, pRc);
 }
 
 /* Decodes op y's facts into the pool; SQLITE_CORRUPT unless well formed
@@ -696,23 +717,29 @@ static int facts_decode(BecMember *pm, int y, const u8 *aBlob, int nBlob){
   return SQLITE_OK;
 }
 
-static int facts_store(BecCtx *p, const BecMember *pm, int y){
+/* Writes op y's facts, encoded in buf (or the error of the encoding). */
+static int facts_put(BecCtx *p, int y, const BecBuf *pBuf, int rc){
   sqlite3_stmt *pStmt = 0;
-  BecBuf buf;
-  int rc = SQLITE_OK;
-  memset(&buf, 0, sizeof(buf));
-  facts_encode(pm, y, &buf, &rc);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_member_op(seq, facts)"
                          " VALUES(?1, ?2)", &pStmt);
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_int(pStmt, 1, y);
-    sqlite3_bind_blob(pStmt, 2, buf.a ? (void*)buf.a : (void*)"", (int)buf.n,
-                      SQLITE_STATIC);
+    sqlite3_bind_blob(pStmt, 2, pBuf->a ? (void*)pBuf->a : (void*)"",
+                      (int)pBuf->n, SQLITE_STATIC);
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
   }
+  return rc;
+}
+
+static int facts_store(BecCtx *p, const BecMember *pm, int y){
+  BecBuf buf;
+  int rc = SQLITE_OK;
+  memset(&buf, 0, sizeof(buf));
+  facts_encode(pm, y, &buf, &rc);
+  rc = facts_put(p, y, &buf, rc);
   bec_buf_free(&buf);
   return rc;
 }
@@ -1308,6 +1335,9 @@ struct MemberRow {
   int rank;
   int iAddedBy;    /* author id */
   int iAddedIn;    /* seq of the grant */
+  int cover;       /* LEVEL_* (stored as a role): the highest level at
+                   ** which rule 4 makes an op covering every stored op
+                   ** valid, 0 if none */
 };
 
 /* A member iff some valid grant is not overridden by a valid remove that
@@ -1350,35 +1380,60 @@ static void member_row(const BecMember *pm, const BecGraph *g, int u,
     pRow->role = level_role(level);
     pRow->rank = pu->rank;
     pRow->iAddedBy = g->aNode[pRow->iAddedIn].iAuthor;
+    /* Rule 4 grows weaker with the level (fewer adds lower a grant), so
+    ** the highest valid level answers every lower one; none valid without
+    ** a live grant, so a row without a role needs no cover. */
+    for(level=LEVEL_ADMIN; level>=LEVEL_RELAY && !pRow->cover; level--){
+      if( rule4(pm, g, 0, u, level) ) pRow->cover = level;
+    }
   }
+}
+
+/* The facts of a data op by u that names every head: S = M(u), all of it
+** (ascending: index_add appends in seq order), no T or CV. */
+static void cover_facts(const BecMember *pm, int u, BecBuf *pBuf, int *pRc){
+  const MemberUser *pu = &pm->aUser[u];
+  facts_encode_lists(0, pu->mAbout.a, pu->mAbout.n, 0, 0, pBuf, pRc);
 }
 
 static int member_write(BecCtx *p, const BecMember *pm, const BecGraph *g,
                         int u){
   sqlite3_stmt *pStmt = 0;
   MemberRow row;
+  BecBuf facts;
   int rc;
+  memset(&facts, 0, sizeof(facts));
   member_row(pm, g, u, &row);
   if( row.role ){
     /* added_in: the id read from storage (the graph holds a prefix) */
     rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_member(pubkey, author,"
-                         " role, rank, added_by, added_in) VALUES(?1,?2,?3,?4,"
-                         "?5,(SELECT hash FROM bec_store_op WHERE seq=?6))",
-                      &pStmt);
+                         " role, rank, added_by, added_in, cover, cover_facts)"
+                         " VALUES(?1,?2,?3,?4,?5,(SELECT hash FROM bec_store_op"
+                         " WHERE seq=?6),?7,?8)", &pStmt);
     if( rc ) return rc;
+    cover_facts(pm, u, &facts, &rc);
+    if( rc ){
+      bec_buf_free(&facts);
+      return rc;
+    }
     sqlite3_bind_int(pStmt, 2, u);
     sqlite3_bind_int(pStmt, 3, row.role);
     sqlite3_bind_int(pStmt, 4, row.rank);
     sqlite3_bind_blob(pStmt, 5, g->aAuthorKey[row.iAddedBy], BEC_PUBKEY_BYTES,
                       SQLITE_STATIC);
     sqlite3_bind_int(pStmt, 6, row.iAddedIn);
+    sqlite3_bind_int(pStmt, 7, row.cover ? level_role(row.cover) : 0);
+    sqlite3_bind_blob(pStmt, 8, facts.a ? (void*)facts.a : (void*)"",
+                      (int)facts.n, SQLITE_STATIC);
   }else{
     rc = bec_ctx_stmt(p, "DELETE FROM bec_store_member WHERE pubkey=?1", &pStmt);
     if( rc ) return rc;
   }
   sqlite3_bind_blob(pStmt, 1, g->aAuthorKey[u], BEC_PUBKEY_BYTES, SQLITE_STATIC);
   sqlite3_step(pStmt);
-  return sqlite3_reset(pStmt);
+  rc = sqlite3_reset(pStmt);
+  bec_buf_free(&facts);
+  return rc;
 }
 
 /**************************************************************************
@@ -1753,7 +1808,8 @@ static int member_schema(BecCtx *p, char **pzErr){
       "CREATE TABLE IF NOT EXISTS bec_store_member("
       "  pubkey BLOB PRIMARY KEY, author INTEGER NOT NULL,"
       "  role INTEGER NOT NULL, rank INTEGER NOT NULL,"
-      "  added_by BLOB NOT NULL, added_in BLOB NOT NULL) WITHOUT ROWID;"
+      "  added_by BLOB NOT NULL, added_in BLOB NOT NULL,"
+      "  cover INTEGER NOT NULL, cover_facts BLOB NOT NULL) WITHOUT ROWID;"
       "CREATE TABLE IF NOT EXISTS bec_store_member_op("
       "  seq INTEGER PRIMARY KEY, facts BLOB NOT NULL);", pzErr);
 }
@@ -1761,6 +1817,70 @@ static int member_schema(BecCtx *p, char **pzErr){
 /* A short, readable name for a key in messages: its first 16 hex chars. */
 static void key_prefix(const u8 *aKey, char *zOut /* 17 */){
   bec_hex_encode(aKey, 8, zOut);
+}
+
+/**************************************************************************
+** Covering ops (the header comment): admission and derivation from the
+** stored rows, without the graph.
+*/
+/* The cover stored for key aKey, as a level (*pCover, 0 if none), and, if
+** pFacts, the facts a covering data op of its gets (a copy in *pFacts). */
+static int stored_cover(BecCtx *p, const u8 *aKey, int *pCover, BecBuf *pFacts){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT cover, cover_facts FROM bec_store_member"
+                           " WHERE pubkey=?1", &pStmt);
+  *pCover = 0;
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aKey, BEC_PUBKEY_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_int(pStmt, 0) ){
+    *pCover = role_level(sqlite3_column_int(pStmt, 0));
+    if( pFacts ){
+      bec_buf_append(pFacts, sqlite3_column_blob(pStmt, 1),
+                     sqlite3_column_bytes(pStmt, 1), &rc);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  return rc;
+}
+
+/* Data op y, just stored, covers every stored op: if its author's cover
+** makes it valid, writes its facts (S(y) = M(u), stored with the member
+** row) and sets *pbDone; its validity is the stored default (valid).
+** Otherwise the full path. */
+static int covering_stored(BecCtx *p, int y, const BecOp *pOp, int *pbDone){
+  sqlite3_stmt *pStmt = 0;
+  BecNode n;
+  BecBuf facts;
+  int rc, cover = 0;
+  *pbDone = 0;
+  memset(&n, 0, sizeof(n));
+  memset(&facts, 0, sizeof(facts));
+  /* Derived state complete up to y-1, or the full path recomputes what is
+  ** lost (state_load_facts); one index seek. */
+  rc = bec_ctx_stmt(p, "SELECT max(seq) FROM bec_store_member_op", &pStmt);
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) cover = sqlite3_column_int(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc || cover!=y-1 ) return rc;
+  rc = bec_ctx_stmt(p, "SELECT kind, role FROM bec_store_op WHERE seq=?1",
+                    &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, y);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    n.kind = (u8)sqlite3_column_int(pStmt, 0);
+    n.role = (u8)(sqlite3_column_int(pStmt, 1) & 0x7f);
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && bec_kind(n.kind)==0 ) rc = SQLITE_CORRUPT;
+  if( rc || !is_data(&n) || is_open(&n) || n.kind==BEC_KIND_ROOT ) return rc;
+  rc = stored_cover(p, pOp->aAuthor, &cover, &facts);
+  if( rc==SQLITE_OK && cover>=need_of(&n) ){
+    rc = facts_put(p, y, &facts, rc);
+    if( rc==SQLITE_OK ) *pbDone = 1;
+  }
+  bec_buf_free(&facts);
+  return rc;
 }
 
 /* xAdmit: may pOp's author do pOp in its causal past? */
@@ -1775,6 +1895,13 @@ static int member_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
    || bec_kind(pOp->kind)->eAuthor==BEC_AUTHOR_ROOT ) return SQLITE_OK;
   need = need_level(pOp->kind, pOp->aTarget!=0
               && memcmp(pOp->aTarget, pOp->aAuthor, BEC_PUBKEY_BYTES)==0);
+  if( p->bCovering ){
+    /* A valid grant of the level in a past of every stored op is a
+    ** potential one (the converse is the full path's to answer). */
+    int cover = 0;
+    rc = stored_cover(p, pOp->aAuthor, &cover, 0);
+    if( rc || cover>=need ) return rc;
+  }
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = member_state(p, g, g->nNode, &pm, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, pOp->aAuthor, 0, &u);
@@ -1806,8 +1933,19 @@ static int member_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
 static int member_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   BecGraph *g = 0;
   BecMember *pm = 0;
-  int rc = bec_graph_get(p, &g, pzErr);
-  (void)pOp;                           /* the graph node holds what is used */
+  int rc = SQLITE_OK, bDone = 0;
+  if( p->bCovering && p->pMember==0 ){
+    /* (a state in memory must see every op: process_op keeps it) */
+    rc = covering_stored(p, iSeq, pOp, &bDone);
+    if( rc || bDone ){
+      if( rc && *pzErr==0 ){
+        *pzErr = sqlite3_mprintf("bec: cannot derive membership: %s",
+                                 bec_rc_text(p->db, rc));
+      }
+      return rc;
+    }
+  }
+  rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = member_state(p, g, iSeq-1, &pm, pzErr);
   if( rc==SQLITE_OK ) rc = process_op(p, pm, g, iSeq, pzErr);
   if( rc && *pzErr==0 ){
@@ -1815,6 +1953,19 @@ static int member_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
                              bec_rc_text(p->db, rc));
   }
   return rc;
+}
+
+/* Column i of pStmt holds u's cover facts (cover_facts). */
+static int facts_are(const BecMember *pm, int u, sqlite3_stmt *pStmt, int i,
+                     int *pRc){
+  BecBuf b;
+  int bSame;
+  memset(&b, 0, sizeof(b));
+  cover_facts(pm, u, &b, pRc);
+  bSame = *pRc==SQLITE_OK && b.n==sqlite3_column_bytes(pStmt, i)
+       && (b.n==0 || memcmp(b.a, sqlite3_column_blob(pStmt, i), (size_t)b.n)==0);
+  bec_buf_free(&b);
+  return bSame;
 }
 
 /* Appends one line to a problem report (at most MAX_PROBLEMS lines). */
@@ -1908,7 +2059,8 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(p->db, "SELECT author, role, rank, added_by, "
-        "added_in, pubkey FROM bec_store_member", -1, &pStmt, 0);
+        "added_in, pubkey, cover, cover_facts FROM bec_store_member", -1,
+        &pStmt, 0);
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     MemberRow row;
@@ -1929,7 +2081,9 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
      || row.rank!=sqlite3_column_int(pStmt, 2)
      || !blob_is(pStmt, 3, row.role ? g->aAuthorKey[row.iAddedBy] : 0)
      || !blob_is(pStmt, 4, row.role ? aAddedIn : 0)
-     || !blob_is(pStmt, 5, g->aAuthorKey[u]) ){
+     || !blob_is(pStmt, 5, g->aAuthorKey[u])
+     || (row.cover ? level_role(row.cover) : 0)!=sqlite3_column_int(pStmt, 6)
+     || !facts_are(pm, u, pStmt, 7, &rc) ){
       char zHex[2*BEC_PUBKEY_BYTES+1];
       bec_hex_encode(g->aAuthorKey[u], BEC_PUBKEY_BYTES, zHex);
       problem(&out, &nProblem, &rc, "membership: stored member row of %s "

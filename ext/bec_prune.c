@@ -11,9 +11,13 @@
 ** thing a write op of the cut can still contribute is its share of S(K)'s
 ** registers: bec_crdt_base_take() keeps those registers as the merge base
 ** and the tables are rebuilt from the base and the writes outside the cut.
-** Then the bodies of the cut's write and app ops are dropped: their rows in
-** bec_store_op keep the header and signature (bec_dag_drop_body), so ids,
-** signatures, depth, causality and relaying all still work.  Every other
+** Then the bodies of the cut's write and app ops are dropped, and their
+** signatures with them: their rows in bec_store_op keep the header alone
+** (bec_dag_drop_body), so ids, depth and causality still work, and the
+** header still proves itself by its id (the id covers the header only, and
+** K, which the cut hangs under, is signed and sealed).  A pruned op is not
+** relayed: sync names it in its pruned list and the peer fetches it, signed,
+** from a replica that holds it (docs/compaction.md "Pruning").  Every other
 ** kind keeps its body: membership, schema, checkpoint, attest, dispute,
 ** config, root, e2ee and name ops are small and are what the
 ** authentication chain, seniority and the derivers need.  No op outside

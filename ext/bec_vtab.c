@@ -304,7 +304,7 @@ static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
     /* Pruned (bec_prune): payload and encrypted are NULL, deps from the
     ** header. */
     if( i!=3 ) return SQLITE_OK;
-    if( bec_op_decode_header(sqlite3_column_blob(pStmt, iBody),
+    if( bec_op_decode_pruned(sqlite3_column_blob(pStmt, iBody),
                              sqlite3_column_bytes(pStmt, iBody), &op, &zErr) ){
       sqlite3_result_error(ctx, zErr ? zErr : "bec_ops: corrupt op", -1);
       sqlite3_free(zErr);

@@ -9,7 +9,8 @@ that turns writes outside the cut off); in sync, a pruned replica tells a
 peer which bodies it cannot send, the peer's session ends out of sync with
 that reason, and a sync with an unpruned replica fetches them; a pruned
 replica still serves what lies after the cut; hostile input (a header-only
-op, a malformed pruned list) is refused.
+op, a malformed pruned list) is refused; a pruned op's row keeps its header
+alone (no signature), which bec_check() proves by the op's id.
 """
 import random
 
@@ -401,7 +402,37 @@ def test_alters_and_the_base():
          full.execute("SELECT * FROM todos ORDER BY id").fetchall(), "a copy shows the same")
 
 
+def test_pruned_header_storage():
+    """A pruned op keeps its header alone: no body, no signature (the id is
+    the hash of the header, COMPACTION.md section 2).  bec_check() proves
+    each such header by its id and finds a damaged one."""
+    a = R.origin("h_a.db")
+    for i in range(5):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    full = {h: b for h, b in a.execute("SELECT hash, body FROM bec_ops WHERE kind='write'")}
+    one(a, "SELECT bec_checkpoint()")
+    T.eq(one(a, "SELECT bec_prune()"), 5, "five bodies dropped")
+    pruned = a.execute("SELECT hash, body FROM bec_ops WHERE payload IS NULL").fetchall()
+    T.eq(len(pruned), 5, "five pruned ops")
+    for h, b in pruned:
+        T.eq(becwire.blake(b).hex(), h, "the stored pruned header hashes to the op's id")
+        T.eq(len(b), len(becwire.decode_op(full[h])["header"]),
+             "the stored pruned header is the header alone (no signature, no body)")
+        T.eq(bytes(b), bytes(full[h][:len(b)]), "... byte for byte")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check proves the headers by their ids")
+    h, b = pruned[0]
+    bad = bytes(b[:-1]) + bytes([b[-1] ^ 1])          # its payload hash
+    a.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (bad, bytes.fromhex(h)))
+    a.commit()
+    T.check("does not hash to its id" in one(a, "SELECT bec_check()"),
+            "bec_check finds a damaged pruned header")
+    a.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (b, bytes.fromhex(h)))
+    a.commit()
+    T.eq(one(a, "SELECT bec_check()"), "ok", "and not once repaired")
+
+
 test_basics()
+test_pruned_header_storage()
 test_alters_and_the_base()
 test_converge()
 test_sync_three()
