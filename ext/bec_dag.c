@@ -158,6 +158,46 @@ int bec_dag_validity_changed(BecCtx *p, const int *aSeq, int n, char **pzErr){
   return rc;
 }
 
+/* A replica pruned by a bec of before pruned headers lost their signature
+** kept header || signature for a pruned op: the signature goes now, once
+** (bec_store_config 'pruned_form' 2), so that every pruned row has the one
+** form bec_dag_body_dropped and bec_check know. */
+static int pruned_form_upgrade(BecCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0, *pUp = 0;
+  i64 iCp = 0, iForm = 0;
+  int rc = bec_config_get_int(p, "prune_checkpoint", 0, &iCp);
+  if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "pruned_form", 0, &iForm);
+  if( rc || iCp==0 || iForm>=2 ) return rc;
+  rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op", -1,
+                          &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "UPDATE bec_store_op SET body=substr(body,"
+                            " 1, ?2) WHERE seq=?1", -1, &pUp, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const u8 *a = sqlite3_column_blob(pStmt, 1);
+    i64 n = sqlite3_column_bytes(pStmt, 1);
+    BecOp op;
+    char *zErr = 0;
+    if( a && bec_op_decode_header(a, n, &op, &zErr)==SQLITE_OK
+     && op.nPayload>0 && n==op.nHeader + BEC_SIG_BYTES ){
+      sqlite3_bind_int64(pUp, 1, sqlite3_column_int64(pStmt, 0));
+      sqlite3_bind_int64(pUp, 2, op.nHeader);
+      sqlite3_step(pUp);
+      rc = sqlite3_reset(pUp);
+    }
+    sqlite3_free(zErr);
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_finalize(pUp);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "pruned_form", 2);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot convert the pruned rows of an older "
+                             "bec: %s", bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
 int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   int rc, i;
   i64 iFormat;
@@ -173,6 +213,9 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   }
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
     if( p->apDeriver[i]->xSchema ) rc = p->apDeriver[i]->xSchema(p, pzErr);
+  }
+  if( rc==SQLITE_OK && iFormat!=0 && sqlite3_db_readonly(p->db, "main")==0 ){
+    rc = pruned_form_upgrade(p, pzErr);
   }
   if( rc==SQLITE_OK ) p->bSchema = 1;
   if( rc==SQLITE_OK && sqlite3_db_readonly(p->db, "main")==0 ){

@@ -1804,6 +1804,26 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
 ** The interface of becInt.h.
 */
 static int member_schema(BecCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, bOld = 0;
+  /* A database made before the cover columns: they are added as -1 (not
+  ** computed), which no need reaches, so its ops take the full path until
+  ** a full derivation writes the row; bec_check skips a -1 row's cover. */
+  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM pragma_table_info("
+                          "'bec_store_member') WHERE name='author'"
+                          " AND NOT EXISTS (SELECT 1 FROM pragma_table_info("
+                          "'bec_store_member') WHERE name='cover')", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    bOld = sqlite3_step(pStmt)==SQLITE_ROW;
+    rc = sqlite3_finalize(pStmt);
+  }
+  if( rc==SQLITE_OK && bOld ){
+    rc = bec_ctx_exec(p, "ALTER TABLE bec_store_member ADD COLUMN cover"
+                         " INTEGER NOT NULL DEFAULT -1;"
+                         "ALTER TABLE bec_store_member ADD COLUMN cover_facts"
+                         " BLOB NOT NULL DEFAULT x'';", pzErr);
+  }
+  if( rc ) return rc;
   return bec_ctx_exec(p,
       "CREATE TABLE IF NOT EXISTS bec_store_member("
       "  pubkey BLOB PRIMARY KEY, author INTEGER NOT NULL,"
@@ -1832,7 +1852,8 @@ static int stored_cover(BecCtx *p, const u8 *aKey, int *pCover, BecBuf *pFacts){
   *pCover = 0;
   if( rc ) return rc;
   sqlite3_bind_blob(pStmt, 1, aKey, BEC_PUBKEY_BYTES, SQLITE_STATIC);
-  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_int(pStmt, 0) ){
+  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_int(pStmt, 0)>0 ){
+    /* (-1: not computed, a row from before the column: no cover) */
     *pCover = role_level(sqlite3_column_int(pStmt, 0));
     if( pFacts ){
       bec_buf_append(pFacts, sqlite3_column_blob(pStmt, 1),
@@ -2082,8 +2103,9 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
      || !blob_is(pStmt, 3, row.role ? g->aAuthorKey[row.iAddedBy] : 0)
      || !blob_is(pStmt, 4, row.role ? aAddedIn : 0)
      || !blob_is(pStmt, 5, g->aAuthorKey[u])
-     || (row.cover ? level_role(row.cover) : 0)!=sqlite3_column_int(pStmt, 6)
-     || !facts_are(pm, u, pStmt, 7, &rc) ){
+     || (sqlite3_column_int(pStmt, 6)!=-1        /* -1: see member_schema */
+         && ((row.cover ? level_role(row.cover) : 0)!=sqlite3_column_int(pStmt, 6)
+             || !facts_are(pm, u, pStmt, 7, &rc))) ){
       char zHex[2*BEC_PUBKEY_BYTES+1];
       bec_hex_encode(g->aAuthorKey[u], BEC_PUBKEY_BYTES, zHex);
       problem(&out, &nProblem, &rc, "membership: stored member row of %s "

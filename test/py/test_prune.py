@@ -431,8 +431,60 @@ def test_pruned_header_storage():
     T.eq(one(a, "SELECT bec_check()"), "ok", "and not once repaired")
 
 
+def test_upgrade_from_older_build():
+    """A database made by the build before pruned headers lost their
+    signature and before the member rows' cover (stop 24): its pruned rows
+    hold header || signature and bec_store_member has no cover columns.
+    Opened here, the pruned rows become headers alone, the member rows get
+    their columns, and membership writes, table writes, sync and
+    bec_check() all work."""
+    import sqlite3
+    from bectest import connect
+    a = R.origin("u_a.db")
+    for i in range(5):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    full = {h: b for h, b in a.execute("SELECT hash, body FROM bec_ops WHERE kind='write'")}
+    one(a, "SELECT bec_checkpoint()")
+    b = R.joined(a, "u_b.db")           # a full replica
+    ship(a, b)
+    T.eq(one(a, "SELECT bec_prune()"), 5, "five bodies dropped")
+    path = one(a, "SELECT file FROM pragma_database_list WHERE name='main'")
+    a.close()
+    # The older build's layout, made by hand.
+    raw = sqlite3.connect(path)
+    for h, body in raw.execute("SELECT hash, body FROM bec_store_op").fetchall():
+        hx = bytes(h).hex()
+        if hx in full and len(body) < len(full[hx]):
+            n = len(becwire.decode_op(full[hx])["header"])
+            raw.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (full[hx][:n + 64], h))
+    cols = "pubkey, author, role, rank, added_by, added_in"
+    raw.executescript("CREATE TABLE m AS SELECT %s FROM bec_store_member; DROP TABLE bec_store_member;"
+                      "CREATE TABLE bec_store_member(pubkey BLOB PRIMARY KEY, author INTEGER NOT NULL,"
+                      " role INTEGER NOT NULL, rank INTEGER NOT NULL, added_by BLOB NOT NULL,"
+                      " added_in BLOB NOT NULL) WITHOUT ROWID;"
+                      "INSERT INTO bec_store_member SELECT %s FROM m; DROP TABLE m;"
+                      "DELETE FROM bec_store_config WHERE key='pruned_form';" % (cols, cols))
+    raw.commit()
+    raw.close()
+    a = connect(path)
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the converted database")
+    for h, body in a.execute("SELECT hash, body FROM bec_ops WHERE payload IS NULL").fetchall():
+        T.eq(len(body), len(becwire.decode_op(full[h])["header"]), "a pruned row is its header alone again")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(b),))
+    a.execute("INSERT INTO todos VALUES('r9', 'after', 9)")
+    T.eq(sync(b, "a", a, "b"), None, "a sync with a full replica")
+    T.eq(rows(b), rows(a), "which reads the same rows")
+    b.execute("INSERT INTO todos VALUES('r10', 'by b', 10)")
+    T.eq(sync(b, "a", a, "b"), None, "and back")
+    T.eq(rows(a)[-1], ("r9", "after", 9), "the rows after the cut")
+    T.eq(len(rows(a)), 7, "and b's")
+    for x in (a, b):
+        T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after membership and table writes")
+
+
 test_basics()
 test_pruned_header_storage()
+test_upgrade_from_older_build()
 test_alters_and_the_base()
 test_converge()
 test_sync_three()
