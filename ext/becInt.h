@@ -1378,10 +1378,12 @@ int bec_crdt_winner(BecCtx*, const char *zName, int *piSeq);
 ** the app has taken one.  Asked while no bec table zName is shown, or
 ** from its xCreate. */
 int bec_crdt_name_taken(BecCtx*, const char *zName, char **pzWhy);
-/* *pb: an op with aMark[seq] set (seq 1..nMark-1) is locked here (ignored
-** as "locked: ...": end-to-end encrypted, its key not held), so what this
-** replica derives from those ops is not what a holder of the keys does. */
-int bec_crdt_locked_among(BecCtx*, const u8 *aMark, int nMark, int *pb);
+/* *piSeq: an op with aMark[seq] set (seq 1..nMark-1) that is locked here
+** (ignored as "locked: ...": end-to-end encrypted, its key not held), 0 if
+** none; what this replica derives from such ops is not what a holder of
+** the keys does.  *pzReason (if pzReason; sqlite3_free it): its reason. */
+int bec_crdt_locked_among(BecCtx*, const u8 *aMark, int nMark, int *piSeq,
+                          char **pzReason);
 /* *paHash (sqlite3_free it), *pn: the create ops' hashes, ascending, of the
 ** live incarnations named zName (case-insensitively), shown or hidden: what
 ** a local DROP TABLE lists. */

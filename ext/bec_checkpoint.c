@@ -990,7 +990,9 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
     /* e2ee: a cut with an op this replica cannot open has a digest here
     ** that no holder of the keys computes: unknown here, until the key
     ** arrives (ck_settle computes it again). */
-    rc = bec_crdt_locked_among(p, aMark, g->nNode+1, &pCut->bLocked);
+    int iLocked = 0;
+    rc = bec_crdt_locked_among(p, aMark, g->nNode+1, &iLocked, 0);
+    pCut->bLocked = iLocked!=0;
   }
   if( rc==SQLITE_OK ){
     int bDirect;

@@ -1370,17 +1370,27 @@ static int locked_reason(BecCtx *p, int x, char **pzLock){
   return rc;
 }
 
-int bec_crdt_locked_among(BecCtx *p, const u8 *aMark, int nMark, int *pb){
+int bec_crdt_locked_among(BecCtx *p, const u8 *aMark, int nMark, int *piSeq,
+                          char **pzReason){
   sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_ignored"
-                           " WHERE reason LIKE 'locked: %'", &pStmt);
-  *pb = 0;
+  int rc = bec_ctx_stmt(p, "SELECT seq, reason FROM bec_store_ignored"
+                           " WHERE reason LIKE 'locked: %' ORDER BY seq", &pStmt);
+  *piSeq = 0;
+  if( pzReason ) *pzReason = 0;
   if( rc ) return rc;
-  while( !*pb && sqlite3_step(pStmt)==SQLITE_ROW ){
+  while( *piSeq==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
     int x = sqlite3_column_int(pStmt, 0);
-    if( x>=1 && x<nMark && aMark[x] ) *pb = 1;
+    if( x>=1 && x<nMark && aMark[x] ){
+      *piSeq = x;
+      if( pzReason ){
+        *pzReason = sqlite3_mprintf("%s", (const char*)sqlite3_column_text(pStmt, 1));
+        if( *pzReason==0 ) rc = SQLITE_NOMEM;
+      }
+    }
   }
-  return sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  return rc;
 }
 
 /* *piSeq: the create op aCreate that an alter op (ADD, RENAME or DROP

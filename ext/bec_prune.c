@@ -89,20 +89,15 @@ int bec_prune_latest_sealed(BecCtx *p, int *piCp){
 /* *pzWhy if a write op of aCut is ignored as locked (e2ee). */
 static int locked_in_cut(BecCtx *p, const BecGraph *g, const u8 *aCut,
                          char **pzWhy){
-  sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT seq, reason FROM bec_store_ignored"
-                           " WHERE reason LIKE 'locked:%'", &pStmt);
-  if( rc ) return rc;
-  while( *pzWhy==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
-    int x = sqlite3_column_int(pStmt, 0);
-    if( x>=1 && x<=g->nNode && aCut[x] ){
-      *pzWhy = sqlite3_mprintf("op %d below the checkpoint is %s (a key it "
-          "needs has not arrived)", x, (const char*)sqlite3_column_text(pStmt, 1));
-      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
-    }
+  char *zReason = 0;
+  int x = 0;
+  int rc = bec_crdt_locked_among(p, aCut, g->nNode+1, &x, &zReason);
+  if( rc==SQLITE_OK && x ){
+    *pzWhy = sqlite3_mprintf("op %d below the checkpoint is %s (a key it "
+                             "needs has not arrived)", x, zReason);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  sqlite3_free(zReason);
   return rc;
 }
 
