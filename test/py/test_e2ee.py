@@ -844,6 +844,8 @@ def test_checkpoint_encrypted():
         ship(a, x)
     T.eq(len({one(x, "SELECT count(*) FROM bec_ops") for x in (a, b, c, r, e)}), 1, "the same ops")
     T.eq([sealed(x) for x in (a, b, c, r, e)], [1] * 5, "every replica agrees: sealed")
+    T.raises(lambda: r.execute("SELECT bec_prune()"), "has not arrived",
+             "a relay does not prune below a cut it cannot read")
     a.execute("SELECT bec_add_member(?, 'member')", (pub(e),))
     ship(a, e)
     one(e, "SELECT bec_attest()")
@@ -855,6 +857,8 @@ def test_checkpoint_encrypted():
     for x in (a, b, c, e, r):
         T.eq(one(x, "SELECT count(*) FROM bec_ops WHERE kind='dispute'"), 0,
              "no replica signed a dispute of an honest attestation")
+    T.check(one(e, "SELECT bec_prune()") >= 1, "with the keys, the member may prune")
+    T.eq(one(e, "SELECT bec_check()"), "ok", "bec_check after pruning")
 
 # --- split view ----------------------------------------------------------------
 def test_split_view():
