@@ -71,6 +71,12 @@ class Replicas:
         db.execute("SELECT bec_join(?)", (one(src, "SELECT bec_group_id()"),))
         return db
 
+    def member(self, src, name, role):
+        """joined(src, name), then added by src with role."""
+        db = self.joined(src, name)
+        src.execute("SELECT bec_add_member(?, ?)", (pub(db), role))
+        return db
+
     def clone(self, src, name):
         import shutil
         p = self.path(name)
@@ -140,6 +146,11 @@ def closed_within(s, limit, step=0.05):
         if time.monotonic() - t0 > limit:
             break
     return None
+
+
+def pub(db):
+    """db's public key (hex)."""
+    return one(db, "SELECT bec_pubkey()")
 
 
 def one(db, sql, *args):

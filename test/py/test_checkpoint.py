@@ -11,7 +11,7 @@ attested by one replica, and every replica ends with the same view.
 import os
 import random
 
-from bectest import T, Replicas, connect, one, ship, sync_session as sync
+from bectest import T, Replicas, connect, one, ship, sync_session as sync, pub
 import becwire
 
 R = Replicas("bec-ckpt-")
@@ -30,10 +30,6 @@ def deliver(src, dst, order="forward", seed=0):
         random.Random(seed).shuffle(bs)
     for b in bs:
         dst.execute("SELECT bec_ingest(?)", (b,))
-
-
-def pub(db):
-    return one(db, "SELECT bec_pubkey()")
 
 
 def ckpt_row(db, k):
@@ -62,18 +58,12 @@ def attesters(db, k):
     return out
 
 
-def joined_member(src, name, role):
-    db = R.joined(src, name)
-    src.execute("SELECT bec_add_member(?, ?)", (pub(db), role))
-    return db
-
-
 def test_same_digest_everywhere():
     a = R.origin("d_a.db")
     for i in range(6):
         a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
-    b = joined_member(a, "d_b.db", "admin")
-    m = joined_member(a, "d_m.db", "member")
+    b = R.member(a, "d_b.db", "admin")
+    m = R.member(a, "d_m.db", "member")
     ship(a, b)
     ship(a, m)
     # Concurrent: a conflict on r0, a delete, a write by m that a's removal
@@ -123,7 +113,7 @@ def test_sync_attests():
     """Sync signs the attestations by itself: b attests as it applies a's
     message, and the next session carries the attestation back."""
     a = R.origin("y_a.db")
-    b = joined_member(a, "y_b.db", "admin")
+    b = R.member(a, "y_b.db", "admin")
     sync(a, b)
     k = one(a, "SELECT bec_checkpoint()")
     sync(a, b)
@@ -136,7 +126,7 @@ def test_sync_attests():
 def test_seal_and_lie():
     a = R.origin("s_a.db")
     a.execute("INSERT INTO todos VALUES('x', 'hello', 0)")
-    b = joined_member(a, "s_b.db", "admin")
+    b = R.member(a, "s_b.db", "admin")
     liar = becwire.Key(os.urandom(32))
     a.execute("SELECT bec_add_member(?, 'admin')", (liar.hex,))
     group = bytes.fromhex(one(a, "SELECT bec_group_id()"))
@@ -216,9 +206,9 @@ def test_seal_and_lie():
 
 def test_hold_back():
     a = R.origin("h_a.db")
-    b = joined_member(a, "h_b.db", "admin")
-    c = joined_member(a, "h_c.db", "admin")
-    m = joined_member(a, "h_m.db", "member")
+    b = R.member(a, "h_b.db", "admin")
+    c = R.member(a, "h_c.db", "admin")
+    m = R.member(a, "h_m.db", "member")
     for x in (b, c, m):
         ship(a, x)
     m.execute("INSERT INTO todos VALUES('w', 'by m', 0)")
@@ -256,8 +246,8 @@ def test_backdated_removal():
     changes no row behind it on any replica, in any order, and still turns
     off what the removed member did after it."""
     a = R.origin("r_a.db")
-    b = joined_member(a, "r_b.db", "admin")
-    m = joined_member(a, "r_m.db", "member")
+    b = R.member(a, "r_b.db", "admin")
+    m = R.member(a, "r_m.db", "member")
     evil = becwire.Key(os.urandom(32))
     a.execute("SELECT bec_add_member(?, 'admin')", (evil.hex,))
     group = bytes.fromhex(one(a, "SELECT bec_group_id()"))
@@ -306,8 +296,8 @@ def test_seal_survives_reload():
     sign as an admin.  (bytesim --checkpoints found this: the reload judged
     the add and remove ops without the seals' final validity.)"""
     a = R.origin("s_a.db")
-    h2 = joined_member(a, "s_h2.db", "admin")
-    h5 = joined_member(a, "s_h5.db", "admin")
+    h2 = R.member(a, "s_h2.db", "admin")
+    h5 = R.member(a, "s_h5.db", "admin")
     evil = becwire.Key(os.urandom(32))
     a.execute("SELECT bec_add_member(?, 'admin')", (evil.hex,))
     group = bytes.fromhex(one(a, "SELECT bec_group_id()"))
@@ -338,8 +328,8 @@ def test_concurrent():
     outcomes = []
     for run, order in enumerate(["ab", "ba"]):
         a = R.origin("c%d_a.db" % run)
-        b = joined_member(a, "c%d_b.db" % run, "admin")
-        c = joined_member(a, "c%d_c.db" % run, "admin")
+        b = R.member(a, "c%d_b.db" % run, "admin")
+        c = R.member(a, "c%d_c.db" % run, "admin")
         ship(a, b)
         ship(a, c)
         ka = one(a, "SELECT bec_checkpoint()")
@@ -389,7 +379,7 @@ def test_counter_members():
     replica whose stored steps were altered to the same sum disagrees."""
     a = R.origin("c_a.db", decl="id TEXT PRIMARY KEY, n INTEGER COUNTER", table="likes")
     a.execute("INSERT INTO likes VALUES('p', 0)")
-    b = joined_member(a, "c_b.db", "admin")
+    b = R.member(a, "c_b.db", "admin")
     ship(a, b)
     a.execute("UPDATE likes SET n = n + 3")
     b.execute("UPDATE likes SET n = n + 2")

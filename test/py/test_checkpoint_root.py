@@ -27,16 +27,12 @@ import json
 import os
 import random
 
-from bectest import T, Replicas, ingest_all, one, ops_of, sync_all
+from bectest import T, Replicas, ingest_all, one, ops_of, sync_all, pub
 import becwire
 
 R = Replicas("bec-ckroot-")
 rng = random.Random(int(os.environ.get("BEC_CKROOT_SEED", "1717")))
 ORDERS = int(os.environ.get("BEC_CKROOT_ORDERS", "5"))
-
-
-def pub(db):
-    return one(db, "SELECT bec_pubkey()")
 
 
 def steps(dbs, rounds=8):

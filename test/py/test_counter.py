@@ -16,7 +16,7 @@ import hashlib
 import random
 import sqlite3
 
-from bectest import HostileGroup, code, Replicas, T, bodies, connect, deliver, one, ship
+from bectest import HostileGroup, code, Replicas, T, bodies, connect, deliver, one, ship, pub
 from becwire import Key, Step, op_id, write_payload
 
 R = Replicas("bec-counter-")
@@ -33,10 +33,6 @@ def solo():
     db.execute("SELECT bec_keygen()")
     db.execute("SELECT bec_create_group()")
     return db
-
-
-def pub(db):
-    return one(db, "SELECT bec_pubkey()")
 
 
 def group(n, decl=LIKES, prefix="g"):

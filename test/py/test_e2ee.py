@@ -70,13 +70,9 @@ import sqlite3
 
 import becwire
 from becwire import sodium, uvarint
-from bectest import T, Replicas, bodies, connect, deliver, one, ship
+from bectest import T, Replicas, bodies, connect, deliver, one, ship, pub
 
 R = Replicas("bec_e2ee_")
-
-
-def pub(db):
-    return one(db, "SELECT bec_pubkey()")
 
 
 def epochs(db):

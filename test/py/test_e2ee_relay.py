@@ -33,16 +33,12 @@ import subprocess
 import time
 
 import becwire
-from bectest import EXT, T, Replicas, connect, free_port, one, ship, wait_for
+from bectest import EXT, T, Replicas, connect, free_port, one, ship, wait_for, pub
 
 BECSYNC = os.path.join(os.path.dirname(EXT), "becsync")
 R = Replicas("bec_e2ee_relay_")
 procs = []
 MARKERS = [b"zebratable", b"giraffecol", b"okapikey-7", b"narwhal-secret-value"]
-
-
-def pub(db):
-    return one(db, "SELECT bec_pubkey()")
 
 
 def group(db):

@@ -15,22 +15,11 @@ checkpoint refuses to give its snapshot (not built yet).
 import os
 import struct
 
-from bectest import T, Replicas, one, sync_session as sync
+from bectest import T, Replicas, one, sync_session as sync, pub
 import becwire
 from becwire import uvarint, read_varint
 
 R = Replicas("bec-snap-")
-
-
-def pub(db):
-    return one(db, "SELECT bec_pubkey()")
-
-
-
-def joined_member(src, name, role):
-    db = R.joined(src, name)
-    src.execute("SELECT bec_add_member(?, ?)", (pub(db), role))
-    return db
 
 
 # The message, decoded as docs/wire-format.md "Snapshot" lays it out.
@@ -134,9 +123,9 @@ def setup():
     a = R.origin("s_a.db")
     for i in range(8):
         a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "hello %d" % i, i))
-    b = joined_member(a, "s_b.db", "admin")
-    c = joined_member(a, "s_c.db", "admin")
-    m = joined_member(a, "s_m.db", "member")
+    b = R.member(a, "s_b.db", "admin")
+    c = R.member(a, "s_c.db", "admin")
+    m = R.member(a, "s_m.db", "member")
     for d in (b, c, m):
         sync(a, d)
     a.execute("UPDATE todos SET title='from a' WHERE id='r0'")
@@ -318,7 +307,7 @@ def test_verify_and_lies():
 
 def test_no_seal():
     a = R.origin("n_a.db")
-    b = joined_member(a, "n_b.db", "admin")
+    b = R.member(a, "n_b.db", "admin")
     sync(a, b)
     T.raises(lambda: a.execute("SELECT bec_snapshot()").fetchall(),
              "no checkpoint is sealed here yet", "nothing sealed")

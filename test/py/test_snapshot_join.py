@@ -30,21 +30,11 @@ import subprocess
 import time
 
 import becwire
-from bectest import EXT, T, Replicas, code, connect, free_port, one, sync_session as sync
+from bectest import EXT, T, Replicas, code, connect, free_port, one, sync_session as sync, pub
 
 # sync(x, y): x offers, and knows y as peer 'b' (y knows x as 'a').
 
 R = Replicas("bec-snapjoin-")
-
-
-def pub(db):
-    return one(db, "SELECT bec_pubkey()")
-
-
-def joined_member(src, name, role):
-    db = R.joined(src, name)
-    src.execute("SELECT bec_add_member(?, ?)", (pub(db), role))
-    return db
 
 
 def snap_joiner(src, name):
@@ -71,7 +61,7 @@ def history():
     a counter; a checkpoint both attest; then a write concurrent with it (b)
     and one after it (a)."""
     a = R.origin("h_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
-    b = joined_member(a, "h_b.db", "admin")
+    b = R.member(a, "h_b.db", "admin")
     sync(a, b)
     for i in range(6):
         a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
