@@ -71,6 +71,7 @@
 #include "becInt.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 
 static const char zCrdtSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_table("
@@ -1627,6 +1628,55 @@ static int write_schema(BecCtx *p, const BecGraph *g, Anc *pAnc,
   return rc;
 }
 
+/* The steps of one op to one counter cell combine (INVARIANTS.md 7: "two
+** steps of one transaction to the same cell may be combined"), and the
+** combination is a step too, so it must lie in [-(2^63-1), 2^63-1] like any
+** step, or the merge's combination would be clamped (inexact).  Each
+** counter write of the op is an event (cell, order, step or base); sorted
+** by cell then order, the steps since the cell's last base in the op are
+** summed exactly. */
+typedef struct StepEvent StepEvent;
+struct StepEvent {
+  const u8 *aKeys;     /* the buffer of cells (set once it is complete) */
+  i64 iKey, nKey;      /* the cell: iTable, key, column, in aKeys */
+  i64 iOrder;          /* the change's index in the op */
+  i64 step;            /* the step (bStep), else an assignment's base */
+  int bStep, iTable, iCol;
+};
+static int step_event_cmp(const void *a, const void *b){
+  const StepEvent *x = a, *y = b;
+  i64 n = x->nKey<y->nKey ? x->nKey : y->nKey;
+  int c = memcmp(x->aKeys + x->iKey, y->aKeys + y->iKey, (size_t)n);
+  if( c ) return c;
+  if( x->nKey!=y->nKey ) return x->nKey<y->nKey ? -1 : 1;
+  return x->iOrder<y->iOrder ? -1 : x->iOrder>y->iOrder;
+}
+/* *piBad: the index of the first event whose cell's combined step leaves
+** the range, -1 if none. */
+static void steps_combined(StepEvent *a, int n, const u8 *aKeys, int *piBad){
+  BecSum sum = {0, 0};
+  int i, bBase = 0;
+  *piBad = -1;
+  for(i=0; i<n; i++) a[i].aKeys = aKeys;
+  if( n>1 ) qsort(a, (size_t)n, sizeof(StepEvent), step_event_cmp);
+  for(i=0; i<n && *piBad<0; i++){
+    if( i==0 || a[i].nKey!=a[i-1].nKey
+     || memcmp(aKeys + a[i].iKey, aKeys + a[i-1].iKey, (size_t)a[i].nKey) ){
+      memset(&sum, 0, sizeof(sum));
+      bBase = 0;
+    }
+    if( !a[i].bStep ){ bBase = 1; continue; }  /* a base: a value, clamped */
+    if( bBase ) continue;
+    bec_sum_add(&sum, a[i].step);
+    {
+      i64 v = bec_sum_clamp(&sum);
+      BecSum back = {0, 0};
+      bec_sum_add(&back, v);
+      if( v==BEC_I64_MIN || back.hi!=sum.hi || back.lo!=sum.lo ) *piBad = i;
+    }
+  }
+}
+
 /* Examines a write op whose causal past pAnc answers (its own seq may be
 ** nNode+1: not stored yet).  If its bytes are malformed: a refusal in
 ** *pRefuse (acceptance), or, with pRefuse 0, BEC_MALFORMED with *pzErr (a
@@ -1640,7 +1690,11 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
   BecSchema **aSchema = 0;
   BecValue *aVal = 0;
   u8 abSet[BEC_TABLE_MAX_COL];
+  BecBuf ev, keys;                /* the op's counter writes (StepEvent) */
   int nLoaded = 0, bParse = 1, bMalformed = 0, rc, i;
+
+  memset(&ev, 0, sizeof(ev));
+  memset(&keys, 0, sizeof(keys));
 
   *pzReason = 0;
   rc = bec_write_open(&wr, pOp->aPayload, pOp->nPayload);
@@ -1796,6 +1850,29 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
         else reason_clean(*pzReason);
       }
     }
+    for(k=0; k<s->nCol && !(s->aCol[k].flags & BEC_COL_COUNTER); k++){}
+    if( rc==SQLITE_OK && *pzReason==0 && !bDelete && k<s->nCol ){
+      /* this change's counter writes, for steps_combined */
+      i64 iKey = keys.n;
+      int j;
+      bec_buf_append(&keys, &iTable, sizeof(iTable), &rc);
+      for(j=0; j<s->nPk; j++) bec_value_put(&keys, &aVal[s->aPk[j]], &rc);
+      for(k=0; rc==SQLITE_OK && k<s->nCol; k++){
+        StepEvent e;
+        if( abSet[k]!=2 || !(s->aCol[k].flags & BEC_COL_COUNTER) ) continue;
+        memset(&e, 0, sizeof(e));
+        e.iKey = keys.n;
+        bec_buf_append(&keys, keys.a + iKey, keys.n - iKey, &rc);
+        bec_buf_append(&keys, &k, sizeof(k), &rc);
+        e.nKey = keys.n - e.iKey;
+        e.iOrder = wr.iChange;
+        e.bStep = aVal[k].eType==BEC_VAL_STEP;
+        e.step = aVal[k].i;
+        e.iTable = iTable;
+        e.iCol = k;
+        bec_buf_append(&ev, &e, sizeof(e), &rc);
+      }
+    }
     if( rc==SQLITE_OK && *pzReason==0 && !bDelete && s->bConstrained ){
       int eRule = 0, iWhich = -1;
       rc = bec_crdt_constraints(p, &wr.aTableHash[iTable*BEC_HASH_BYTES], s,
@@ -1812,6 +1889,19 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
     rc = BEC_MALFORMED;
     bMalformed = 1;
   }
+  if( rc==SQLITE_OK && *pzReason==0 && ev.n>0 ){
+    int iBad = -1;
+    StepEvent *aEv = (StepEvent*)ev.a;
+    steps_combined(aEv, (int)(ev.n/sizeof(StepEvent)), keys.a, &iBad);
+    if( iBad>=0 ){
+      *pzReason = rule_reason(aSchema[aEv[iBad].iTable], BEC_RULE_STEP,
+                              aEv[iBad].iCol);
+      if( *pzReason==0 ) rc = SQLITE_NOMEM;
+      else reason_clean(*pzReason);
+    }
+  }
+  bec_buf_free(&ev);
+  bec_buf_free(&keys);
   for(i=0; i<nLoaded; i++) bec_schema_free(aSchema[i]);
   sqlite3_free(aSchema);
   sqlite3_free(aVal);
@@ -2437,6 +2527,17 @@ static i64 add_clamped(i64 a, i64 b, i64 lo){
   return v<lo ? lo : v;
 }
 
+/* a + b is a step: in [-(2^63-1), 2^63-1], exactly. */
+static int step_fits(i64 a, i64 b){
+  BecSum sum = {0, 0}, back = {0, 0};
+  i64 v;
+  bec_sum_add(&sum, a);
+  bec_sum_add(&sum, b);
+  v = bec_sum_clamp(&sum);
+  bec_sum_add(&back, v);
+  return v!=BEC_I64_MIN && back.hi==sum.hi && back.lo==sum.lo;
+}
+
 /* Scratch space reused by every change of an op. */
 struct Merge {
   Anc anc;
@@ -2451,6 +2552,8 @@ struct Merge {
   u8 abSet[BEC_TABLE_MAX_COL];
   int aWin[BEC_TABLE_MAX_COL+1];   /* winner member per register, -1 none */
   int eFeed;          /* OUT of apply_change: BEC_FEED_* of the change */
+  int iStepRange;     /* OUT of a failed local change: the counter column
+                      ** whose steps in the op combined out of range */
   int bUpdFirst;      /* the last covering upsert found its row: try the
                       ** next as an UPDATE (apply_covering; a hint of cost
                       ** only, the row written is the same either way) */
@@ -3066,7 +3169,13 @@ static int apply_merge(BecTab *t, Merge *m, int x, int eChange,
           /* A second write of op x to the cell combines with the first:
           ** its step, or its assignment's base. */
           for(j=0; j<m->n && !(m->a[j].col==i && m->a[j].seq==x); j++){}
-          if( j<m->n ){
+          if( j<m->n && m->a[j].bStep && !step_fits(m->a[j].v.i, m->aVal[i].i) ){
+            /* Steps combined out of range: a peer's op never gets here
+            ** (verdict_write, steps_combined); a local statement fails
+            ** before anything of its row is written. */
+            m->iStepRange = i;
+            rc = SQLITE_CONSTRAINT_DATATYPE;
+          }else if( j<m->n ){
             m->a[j].v.i = add_clamped(m->a[j].v.i, m->aVal[i].i,
                               m->a[j].bStep ? -BEC_I64_MAX : BEC_I64_MIN);
           }else{
@@ -3618,6 +3727,12 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
     /* (the graph is fetched only if the row needs merging: apply_change) */
     anc_init(&m->anc, 0, pC->iSeq, 0, 0, 1);
     rc = apply_change(t, m, pC->iSeq, eChange, piAt, piRowid);
+    if( rc==SQLITE_CONSTRAINT_DATATYPE && *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("COUNTER column %s.%s: the steps this "
+          "transaction makes to one row sum out of range (a step is at most "
+          "2^63-1 either way); commit between them", s->zName,
+          s->aCol[m->iStepRange].zName);
+    }
   }
   if( rc==SQLITE_OK ){
     /* The feed byte of change nChange-1 (a rollback to a savepoint lowers

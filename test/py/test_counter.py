@@ -400,6 +400,55 @@ def test_hostile_steps():
              "write payload version 2 is refused")
 
 
+def test_steps_of_one_op_combined():
+    """Two steps of one op to one cell combine into one step, which must lie
+    in [-(2^63-1), 2^63-1] like any step (INVARIANTS.md section 7), so the
+    sum stays exact: a local statement whose step would take its
+    transaction's combined step out of range fails
+    (SQLITE_CONSTRAINT_DATATYPE, the first step kept); a peer's op whose
+    steps to one cell combine out of range is ignored whole (`constraint:
+    counter step likes.n`; in payload order, as the merge combines them),
+    one that stays in range applies exactly, and an
+    assignment between two steps starts a new base (a value, clamped)."""
+    a = R.origin("c1.db", LIKES, "likes")
+    a.execute("INSERT INTO likes VALUES('p', ?, '')", (-I64_MAX,))
+    a.execute("BEGIN")
+    a.execute("UPDATE likes SET n = 0")                       # a step of 2^63-1
+    c, msg = code(lambda: a.execute("UPDATE likes SET n = ?", (I64_MAX,)))
+    T.eq(c, CONSTRAINT_DATATYPE, "a second step that takes the combination out of range fails")
+    T.check("sum out of range" in msg, msg)
+    a.execute("COMMIT")
+    T.eq(n_of(a), 0, "the first step stays")
+    b = R.joined(a, "c1b.db")
+    ship(a, b)
+    T.eq(n_of(b), 0, "a replica agrees")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check")
+    # Hand-made ops.
+    g = Hostile(3)
+    g.a.execute("CREATE VIRTUAL TABLE likes USING bec(%s)" % LIKES)
+    g.a.execute("INSERT INTO likes VALUES('p', ?, '')", (-I64_MAX,))
+    g.catch_up()
+    th = likes_hash(g.a)
+    heads = g.heads()
+    over = g.op("write", heads, write_payload([th], [
+        (0, ["q"], {1: Step(1)}),
+        (0, ["p"], {1: Step(I64_MAX)}), (0, ["p"], {1: Step(BIG)})]))
+    fits = g.op("write", heads, write_payload([th], [
+        (0, ["p"], {1: Step(BIG)}), (0, ["p"], {1: Step(BIG - 1)}), (0, ["p"], {1: Step(-BIG)}),
+        (0, ["p"], {1: Step(BIG)})]))        # in range at every step of the combination
+    based = g.op("write", heads, write_payload([th], [
+        (0, ["r"], {1: Step(I64_MAX)}), (0, ["r"], {1: 0, 2: "reset"}, 3), (0, ["r"], {1: Step(I64_MAX)})]))
+    g.spread([over, fits, based], seed=3)
+    st = g.converged("steps of one op")
+    T.eq(one(g.a, "SELECT reason FROM bec_ops WHERE hash=?", op_id(over).hex()),
+         "constraint: counter step likes.n", "out of range combined: ignored whole")
+    T.eq(one(g.a, "SELECT reason FROM bec_ops WHERE hash=?", op_id(fits).hex()), None, "in range: applies")
+    T.eq(one(g.a, "SELECT reason FROM bec_ops WHERE hash=?", op_id(based).hex()), None,
+         "steps either side of an assignment: applies")
+    T.eq(st["rows"], [("p", 0, ""), ("r", I64_MAX, "reset")],
+         "-(2^63-1) + (2^63-1) exactly; nothing of the ignored op (no row q)")
+
+
 def test_random_orders():
     """Three replicas step, reset, set and delete concurrently; every
     delivery order gives the same rows and bec_check ok."""
