@@ -85,7 +85,8 @@ Counters (issue 13, docs/tables.md "Counters"): some honest schemas and ADD
 COLUMNs declare COUNTER columns, which the writers step (SET c = c + k, k up
 to +-2^62) as well as set, reset and delete; the hostile member writes
 steps (becwire.Step: to counters and to columns that are not, of -2^63 and
-of 2^62) and non-integers to counters.  Every replica must agree, and no
+of 2^62; some cells stepped twice in one op, their combination in or out of
+range) and non-integers to counters.  Every replica must agree, and no
 counter shows anything but an integer.
 """
 import os
@@ -898,6 +899,13 @@ class Scenario:
                     written = {i: hostile_value(rng) for i, c in enumerate(cols) if not c[2] and rng.random() < 0.7}
                     written.update({len(cols) + k: hostile_value(rng) for k in range(len(ah)) if rng.random() < 0.7})
                     changes.append((0, keys, written, ncol))
+            steps = [(k, i) for k, c in enumerate(changes) if c[2] for i, v in c[2].items() if isinstance(v, Step)]
+            if steps and rng.random() < 0.5:
+                # the same cell stepped again in the op: combined, in or out of range
+                k, i = rng.choice(steps)
+                changes.append((0, changes[k][1], {i: Step(rng.choice([1, 2 ** 62, 2 ** 63 - 1, -2 ** 62]))},
+                                changes[k][3]))
+                self.count("counter.combined")
             payload = write_payload([h], changes, adds=[ah])
             if ah:
                 self.count("write.adds")
