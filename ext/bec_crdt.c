@@ -1852,17 +1852,19 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
     }
     for(k=0; k<s->nCol && !(s->aCol[k].flags & BEC_COL_COUNTER); k++){}
     if( rc==SQLITE_OK && *pzReason==0 && !bDelete && k<s->nCol ){
-      /* this change's counter writes, for steps_combined */
-      i64 iKey = keys.n;
+      /* this change's counter writes, for steps_combined (a cell: the
+      ** table, the row's key, the column) */
+      BecBuf row;
       int j;
-      bec_buf_append(&keys, &iTable, sizeof(iTable), &rc);
-      for(j=0; j<s->nPk; j++) bec_value_put(&keys, &aVal[s->aPk[j]], &rc);
+      memset(&row, 0, sizeof(row));
+      bec_buf_append(&row, &iTable, sizeof(iTable), &rc);
+      for(j=0; j<s->nPk; j++) bec_value_put(&row, &aVal[s->aPk[j]], &rc);
       for(k=0; rc==SQLITE_OK && k<s->nCol; k++){
         StepEvent e;
         if( abSet[k]!=2 || !(s->aCol[k].flags & BEC_COL_COUNTER) ) continue;
         memset(&e, 0, sizeof(e));
         e.iKey = keys.n;
-        bec_buf_append(&keys, keys.a + iKey, keys.n - iKey, &rc);
+        bec_buf_append(&keys, row.a, row.n, &rc);
         bec_buf_append(&keys, &k, sizeof(k), &rc);
         e.nKey = keys.n - e.iKey;
         e.iOrder = wr.iChange;
@@ -1872,6 +1874,7 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
         e.iCol = k;
         bec_buf_append(&ev, &e, sizeof(e), &rc);
       }
+      bec_buf_free(&row);
     }
     if( rc==SQLITE_OK && *pzReason==0 && !bDelete && s->bConstrained ){
       int eRule = 0, iWhich = -1;
