@@ -3457,14 +3457,17 @@ static int apply_plain(BecCtx*, Merge*, int, const BecOp*, int, int, BecBuf*,
 static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOpIn, int bAll,
                        int iOnly, BecBuf *pKinds, char **pzErr){
   BecGraph *g = 0;
-  int rc;
+  int rc = SQLITE_OK;
 
   BecOp op = *pOpIn;
   const BecOp *pOp = &op;
   u8 *aPlain = 0;                 /* e2ee: the plaintext of an envelope */
   const char *zLocked = 0;
 
-  rc = bec_graph_get(p, &g, pzErr);
+  /* With bAll the merge needs no walk: apply_change loads the graph if a
+  ** row needs merging (a peer's op on a linear history need not). */
+  if( bAll ) g = p->pGraph;
+  else rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
   if( rc || zLocked ) return rc;  /* (a locked op is ignored: never here) */
   rc = apply_plain(p, m, x, pOp, bAll, iOnly, pKinds, g, pzErr);
@@ -3483,7 +3486,8 @@ static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
     *pzErr = sqlite3_mprintf("malformed: bad write payload");
     return rc;
   }
-  anc_init(&m->anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+  if( g ) anc_init(&m->anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+  else anc_init(&m->anc, 0, x, 0, 0, 1);          /* (bAll: apply_write) */
   for(i=0; rc==SQLITE_OK && i<wr.nTable; i++){
     int iSchema = 0, bLive = 0;
     aTab[i] = 0;

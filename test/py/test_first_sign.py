@@ -304,8 +304,36 @@ def altered_table_loads_graph():
     c.close()
 
 
+def peer_write_reads_no_graph():
+    """A peer's write op naming every head (a linear history) is judged,
+    stored and merged into the table without the graph."""
+    a = table_history("pw_a.db", 20)
+    b = os.path.join(DIR, "pw_b.db")
+    copy_db(a, b)
+    ca = connect(a)
+    ca.execute("INSERT INTO t VALUES(200, 'peer', 1)")
+    ca.execute("UPDATE t SET v='peer-changed' WHERE id=3")
+    ops = [one(ca, "SELECT bec_op(hash) FROM bec_store_op ORDER BY seq DESC LIMIT 1 OFFSET ?", k)
+           for k in (1, 0)]
+    want = ca.execute("SELECT * FROM t ORDER BY id").fetchall()
+    ca.close()
+    damage(b, seq=20)
+    cb = connect(b)
+    for op in ops:
+        one(cb, "SELECT bec_ingest(?)", op)
+    T.eq(cb.execute("SELECT * FROM t ORDER BY id").fetchall(), want,
+         "the peer's writes are merged without the graph")
+    err = loads_graph(cb)
+    T.check(err is not None and "storage is corrupt" in err, "and the graph was not loaded: %r" % err)
+    cb.close()
+    repair(b, seq=20)
+    cb = connect(b)
+    T.eq(one(cb, "SELECT bec_check()"), "ok", "bec_check on the receiver")
+    cb.close()
+
+
 T.run([first_sign_reads_no_graph, peer_linear_op_reads_no_graph, same_as_full_derivation,
        cover_below_role, first_insert_reads_no_graph, first_insert_same_as_full_path,
-       altered_table_loads_graph])
+       altered_table_loads_graph, peer_write_reads_no_graph])
 shutil.rmtree(DIR, ignore_errors=True)
 T.done()
