@@ -309,7 +309,9 @@ def peer_write_reads_no_graph():
     stored and merged into the table without the graph."""
     a = table_history("pw_a.db", 20)
     b = os.path.join(DIR, "pw_b.db")
+    full = os.path.join(DIR, "pw_full.db")
     copy_db(a, b)
+    copy_db(a, full)
     ca = connect(a)
     ca.execute("INSERT INTO t VALUES(200, 'peer', 1)")
     ca.execute("UPDATE t SET v='peer-changed' WHERE id=3")
@@ -329,11 +331,58 @@ def peer_write_reads_no_graph():
     repair(b, seq=20)
     cb = connect(b)
     T.eq(one(cb, "SELECT bec_check()"), "ok", "bec_check on the receiver")
+    cs = connect(full)             # the full path: its graph loaded first
+    T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
+    for op in ops:
+        one(cs, "SELECT bec_ingest(?)", op)
+    x, y = dump(cb), dump(cs)
+    T.eq(sorted(x), sorted(y), "the same stored tables")
+    for name in sorted(x):
+        T.eq(x[name], y[name], "table %s is the same on both receivers" % name)
+    cs.close()
     cb.close()
+
+
+def lazy_questions_same_as_full_path():
+    """A peer's write op naming every head on a fresh connection, where a
+    question needs the graph after all (an added column in its past, a
+    write='admin' table's admin grant): the graph is loaded then, and the
+    receiver stores what a receiver with its graph loaded stores."""
+    a = table_history("lazy_a.db", 5)
+    ca = connect(a)
+    ca.execute("CREATE VIRTUAL TABLE s USING bec(k TEXT PRIMARY KEY, v TEXT, write='admin')")
+    one(ca, "SELECT bec_alter('t', 'ADD COLUMN w TEXT')")
+    ca.close()
+    fast = os.path.join(DIR, "lazy_fast.db")
+    full = os.path.join(DIR, "lazy_full.db")
+    copy_db(a, fast)
+    copy_db(a, full)
+    ca = connect(a)
+    ca.execute("INSERT INTO t VALUES(300, 'peer', 3, 'added')")
+    ca.execute("INSERT INTO s VALUES('k', 'admin only')")
+    ops = [one(ca, "SELECT bec_op(hash) FROM bec_store_op ORDER BY seq DESC LIMIT 1 OFFSET ?", k)
+           for k in (1, 0)]
+    ca.close()
+    cs = connect(full)
+    T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
+    for op in ops:
+        one(cs, "SELECT bec_ingest(?)", op)
+        cf = connect(fast)          # each op on a fresh connection
+        one(cf, "SELECT bec_ingest(?)", op)
+        cf.close()
+    cf = connect(fast)
+    T.eq(one(cf, "SELECT w FROM t WHERE id=300"), "added", "the added column's value is merged")
+    T.eq(one(cf, "SELECT v FROM s WHERE k='k'"), "admin only", "the admin's write is merged")
+    x, y = dump(cf), dump(cs)
+    for name in sorted(set(x) | set(y)):
+        T.eq(x.get(name), y.get(name), "table %s is the same on both receivers" % name)
+    T.eq(one(cf, "SELECT bec_check()"), "ok", "bec_check")
+    cf.close()
+    cs.close()
 
 
 T.run([first_sign_reads_no_graph, peer_linear_op_reads_no_graph, same_as_full_derivation,
        cover_below_role, first_insert_reads_no_graph, first_insert_same_as_full_path,
-       altered_table_loads_graph, peer_write_reads_no_graph])
+       altered_table_loads_graph, peer_write_reads_no_graph, lazy_questions_same_as_full_path])
 shutil.rmtree(DIR, ignore_errors=True)
 T.done()
