@@ -3486,8 +3486,11 @@ static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
     *pzErr = sqlite3_mprintf("malformed: bad write payload");
     return rc;
   }
-  if( g ) anc_init(&m->anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
-  else anc_init(&m->anc, 0, x, 0, 0, 1);          /* (bAll: apply_write) */
+  if( g ){
+    anc_init(&m->anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+  }else{
+    anc_init(&m->anc, 0, x, 0, 0, 1);             /* (bAll: apply_write) */
+  }
   for(i=0; rc==SQLITE_OK && i<wr.nTable; i++){
     int iSchema = 0, bLive = 0;
     aTab[i] = 0;
