@@ -779,6 +779,7 @@ int bec_dag_group_id(BecCtx*, u8 *aGroupId, char **pzErr);
 int bec_dag_author_id(BecCtx*, const u8 *aKey, int bCreate, int *piAuthor);
 /* Seq of a stored op, 0 if not stored. */
 int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
+int bec_dag_node_of(BecCtx*, int iSeq, int *piKind, int *pbValid);
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
 ** predecessors and the derivers' verdicts (authorization, payloads);

@@ -469,6 +469,18 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
   return SQLITE_OK;
 }
 
+/* *pbAltered: some ALTER op (valid or not) of create op iCreate is stored. */
+static int altered(BecCtx *p, int iCreate, int *pbAltered){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_alter WHERE tbl=?1 LIMIT 1",
+                        &pStmt);
+  *pbAltered = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCreate);
+  *pbAltered = sqlite3_step(pStmt)==SQLITE_ROW;
+  return sqlite3_reset(pStmt);
+}
+
 /* *pp: create op iSchema's schema as shown (see above), made from its own
 ** schema pBase, which it takes over (freed, or returned as *pp). */
 static int schema_shown(BecCtx *p, BecSchema *pBase, int iSchema,
@@ -478,10 +490,19 @@ static int schema_shown(BecCtx *p, BecSchema *pBase, int iSchema,
   BecSchema *apAdd[BEC_TABLE_MAX_COL];
   const char *azName[BEC_TABLE_MAX_COL];
   u8 *aHash = 0;
-  int nAdd = 0, i, rc;
+  int nAdd = 0, i, rc, bAltered = 0;
   *pp = 0;
   memset(&v, 0, sizeof(v));
-  rc = bec_graph_get(p, &g, pzErr);
+  /* A table no ALTER op names is shown as created: answered from storage,
+  ** so that connecting it (a fresh connection's first INSERT) does not
+  ** load the graph, whose answer would be the same (view_load finds no
+  ** op, v.nOp==0). */
+  rc = altered(p, iSchema, &bAltered);
+  if( rc==SQLITE_OK && !bAltered ){
+    *pp = pBase;
+    return SQLITE_OK;
+  }
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = view_load(p, g, iSchema, pBase, 0, &v, pzErr);
   if( rc ) return rc;
   if( v.nOp==0 ){
@@ -1343,6 +1364,18 @@ static int past_admin_grant(const BecGraph *g, Anc *pAnc, int iAuthor,
   return rc;
 }
 
+/* *pg: the graph, loaded now for a question an Anc without one (bAll,
+** crdt_admit's covering op) cannot answer from storage. */
+static int anc_graph(BecCtx *p, Anc *pAnc, const BecGraph **pg, char **pzErr){
+  BecGraph *g = 0;
+  int rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ){
+    pAnc->g = g;
+    *pg = g;
+  }
+  return rc;
+}
+
 /* Sets the first reason only; later ones are dropped. */
 static void reason_set(char **pzReason, int *pRc, const char *zFmt, ...){
   va_list ap;
@@ -1686,6 +1719,11 @@ static void steps_combined(StepEvent *a, int n, const u8 *aKeys, int *piBad){
 static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
                          const BecOp *pOp, int eEnv, char **pzReason,
                          BecVerdict *pRefuse, char **pzErr){
+  /* g may be 0 when pAnc->bAll (an op naming every head, crdt_admit): the
+  ** op's past is every stored op, the stored rows answer what a node
+  ** would, and the graph is loaded only for what needs a walk (added
+  ** columns, a write='admin' table's grant). */
+  const int nNode = g ? g->nNode : pAnc->x - 1;
   BecWriteReader wr;
   BecSchema **aSchema = 0;
   BecValue *aVal = 0;
@@ -1719,18 +1757,21 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
   aVal = sqlite3_malloc64(sizeof(BecValue)*BEC_TABLE_MAX_COL);
   if( aSchema==0 || aVal==0 ) rc = SQLITE_NOMEM;
   for(i=0; rc==SQLITE_OK && i<wr.nTable; i++){
-    int iSchema = 0;
+    int iSchema = 0, kind = 0;
     aSchema[i] = 0;
     nLoaded = i+1;
     rc = bec_dag_seq_of(p, &wr.aTableHash[i*BEC_HASH_BYTES], &iSchema);
     if( rc ) break;
-    if( iSchema<1 || iSchema>g->nNode || !anc_covers(pAnc, iSchema, &rc) ){
+    if( iSchema<1 || iSchema>nNode || !anc_covers(pAnc, iSchema, &rc) ){
       reason_set(pzReason, &rc, "ignored: write to a table whose create op "
                  "is not in the op's causal past");
       bParse = 0;
       continue;
     }
-    if( g->aNode[iSchema].kind!=BEC_KIND_SCHEMA ){
+    if( g ) kind = g->aNode[iSchema].kind;
+    else rc = bec_dag_node_of(p, iSchema, &kind, 0);
+    if( rc ) break;
+    if( kind!=BEC_KIND_SCHEMA ){
       /* Named by its hash: a seq is a local row number (docs/tables.md). */
       char zHex[2*BEC_HASH_BYTES+1];
       bec_hex_encode(&wr.aTableHash[i*BEC_HASH_BYTES], BEC_HASH_BYTES, zHex);
@@ -1765,6 +1806,10 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
       if( rc==SQLITE_OK && !bOk ){
         reason_set(pzReason, &rc, "ignored: write to table %s, whose create "
                    "op is ignored", aSchema[i]->zName);
+      }
+      if( rc==SQLITE_OK && g==0 && ((bOk && wr.anAdd[i]>0)
+          || (pRefuse && (aSchema[i]->opts & BEC_OPT_ADMIN))) ){
+        rc = anc_graph(p, pAnc, &g, pzErr);
       }
       if( rc==SQLITE_OK && bOk ){
         /* the added columns it writes (docs/tables.md, "Schema evolution") */
@@ -3534,14 +3579,17 @@ static int apply_plain(BecCtx*, Merge*, int, const BecOp*, int, int, BecBuf*,
 static int apply_write(BecCtx *p, Merge *m, int x, const BecOp *pOpIn, int bAll,
                        int iOnly, BecBuf *pKinds, char **pzErr){
   BecGraph *g = 0;
-  int rc;
+  int rc = SQLITE_OK;
 
   BecOp op = *pOpIn;
   const BecOp *pOp = &op;
   u8 *aPlain = 0;                 /* e2ee: the plaintext of an envelope */
   const char *zLocked = 0;
 
-  rc = bec_graph_get(p, &g, pzErr);
+  /* With bAll the merge needs no walk: apply_change loads the graph if a
+  ** row needs merging (a peer's op on a linear history need not). */
+  if( bAll ) g = p->pGraph;
+  else rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
   if( rc || zLocked ) return rc;  /* (a locked op is ignored: never here) */
   rc = apply_plain(p, m, x, pOp, bAll, iOnly, pKinds, g, pzErr);
@@ -3560,7 +3608,11 @@ static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
     *pzErr = sqlite3_mprintf("malformed: bad write payload");
     return rc;
   }
-  anc_init(&m->anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+  if( g ){
+    anc_init(&m->anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+  }else{
+    anc_init(&m->anc, 0, x, 0, 0, 1);             /* (bAll: apply_write) */
+  }
   for(i=0; rc==SQLITE_OK && i<wr.nTable; i++){
     int iSchema = 0, bLive = 0;
     aTab[i] = 0;
@@ -3637,7 +3689,6 @@ static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
 ** and the op's seq is predicted. */
 int bec_crdt_txn_begin(BecCtx *p, char **pzErr){
   BecCrdt *pC = p->pCrdt;
-  BecGraph *g = 0;
   const u8 *aSecret = 0;
   u8 aGroup[BEC_HASH_BYTES];
   int rc;
@@ -3646,10 +3697,12 @@ int bec_crdt_txn_begin(BecCtx *p, char **pzErr){
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
   /* e2ee: the rekey or keyshare the safety rule asks for goes first. */
   if( rc==SQLITE_OK ) rc = bec_e2ee_before_write(p, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  /* The seq the op will get follows the last stored row: the check reads
+  ** that row, not the graph (loaded later only if a change must merge). */
+  if( rc==SQLITE_OK ) rc = bec_graph_check(p, pzErr);
   if( rc==SQLITE_OK ){
     pC->bTxn = 1;
-    pC->iSeq = g->nNode + 1;
+    pC->iSeq = p->nKnown + 1;
   }
   return rc;
 }
@@ -5014,14 +5067,26 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   char *zReason = 0;
   BecOp opIn;         /* the op as the verdict opened it (e2ee: plaintext) */
   u8 *aPlain = 0;     /* ... whose payload this is, or 0 */
-  int rc, bAll = 0, bAhead;
+  int rc, bAll = 0, bAhead, bValid = 0, kind = 0;
 
   rc = bec_crdt_get(p, &pC);
   if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_check(p, pzErr);
   if( rc ) return rc;
+  /* An op naming every head that crdt_admit judged: what follows reads
+  ** its stored row, and the graph loads only to merge (apply_write). */
+  g = p->pGraph;
+  if( g==0 && !(p->bCovering && pOp->kind==BEC_KIND_WRITE
+                && pC->aVerdictBody==pOp->aBody
+                && pC->nVerdictBody==pOp->nBody) ){
+    rc = bec_graph_get(p, &g, pzErr);
+    if( rc ) return rc;
+  }
   if( pOp->kind==BEC_KIND_SCHEMA ) return on_schema(p, iSeq, pOp, pzErr);
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
+  if( g ) bValid = g->aNode[iSeq].bValid;
+  else rc = bec_dag_node_of(p, iSeq, &kind, &bValid);
+  if( rc ) return rc;
   opIn = *pOp;
   if( pC->aVerdictBody==pOp->aBody && pC->nVerdictBody==pOp->nBody ){
     zReason = pC->zVerdict;       /* judged by crdt_admit just now */
@@ -5058,7 +5123,7 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     return rc;
   }
   if( rc==SQLITE_OK ) rc = only_head(p, &bAll);
-  if( rc || bAhead || !g->aNode[iSeq].bValid ){
+  if( rc || bAhead || !bValid ){
     plain_free(aPlain, &opIn);
     aPlain = 0;
   }
@@ -5066,13 +5131,13 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( bAhead ){
     /* Applied ahead as a valid op descending from every op: if it is one,
     ** the rows hold its merge already, and pC->feed what it did. */
-    if( g->aNode[iSeq].bValid && bAll ){
+    if( bValid && bAll ){
       return feed_op(p, iSeq, pC->feed.a, pC->feed.n<pC->nChange
                                           ? pC->feed.n : pC->nChange);
     }
     return rebuild_txn_tables(p, pC, pzErr);
   }
-  if( !g->aNode[iSeq].bValid ) return SQLITE_OK;
+  if( !bValid ) return SQLITE_OK;
   m = sqlite3_malloc64(sizeof(Merge));
   if( m==0 ){
     plain_free(aPlain, &opIn);
@@ -5336,11 +5401,19 @@ static int crdt_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   }
   if( pOp->kind!=BEC_KIND_WRITE ) return SQLITE_OK;
   rc = bec_crdt_get(p, &pC);
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
-  if( rc ) return rc;
   memset(&anc, 0, sizeof(anc));
-  anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
-  rc = verdict_write(p, g, &anc, pOp, 0, &zReason, pV, pzErr);
+  if( rc==SQLITE_OK && p->bCovering ){
+    /* Its past is every stored op (bec_dag.c): the verdict reads stored
+    ** rows, and the graph only if a question needs it (verdict_write). */
+    rc = bec_graph_check(p, pzErr);
+    if( rc==SQLITE_OK ) anc_init(&anc, p->pGraph, p->nKnown+1, aPredSeq,
+                                 pOp->nPred, 1);
+  }else{
+    if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+    if( rc==SQLITE_OK ) anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
+  }
+  if( rc ) return rc;
+  rc = verdict_write(p, anc.g, &anc, pOp, 0, &zReason, pV, pzErr);
   anc_free(&anc);
   /* The verdict goes with the op to crdt_stored (no second parse). */
   sqlite3_free(pC->zVerdict);

@@ -290,6 +290,23 @@ int bec_dag_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
   return sqlite3_reset(pStmt);
 }
 
+/* Stored op iSeq's kind and derived validity (0, 0 if there is none):
+** what its graph node says, read without loading the graph. */
+int bec_dag_node_of(BecCtx *p, int iSeq, int *piKind, int *pbValid){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT kind, valid FROM bec_store_op WHERE seq=?1",
+                        &pStmt);
+  *piKind = 0;
+  if( pbValid ) *pbValid = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *piKind = sqlite3_column_int(pStmt, 0);
+    if( pbValid ) *pbValid = sqlite3_column_int(pStmt, 1)!=0;
+  }
+  return sqlite3_reset(pStmt);
+}
+
 int bec_dag_secret(BecCtx *p, const u8 **ppSecret, char **pzErr){
   /* The unsealed key is never in this database: bec_keyfile.c reads it. */
   int rc = bec_key_load(p, pzErr);

@@ -193,7 +193,196 @@ def cover_below_role():
     b.close()
 
 
+def table_history(name, n=40):
+    """A file database: a group, a bec table with rows, then n app ops."""
+    path = os.path.join(DIR, name)
+    c = connect(path)
+    one(c, "SELECT bec_keygen()")
+    one(c, "SELECT bec_create_group()")
+    c.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, n INTEGER)")
+    for i in range(5):
+        c.execute("INSERT INTO t VALUES(?, ?, ?)", (i, "r%d" % i, i))
+    c.commit()
+    c.execute("BEGIN")
+    for _ in range(n):
+        c.execute("SELECT bec_sign(randomblob(16))")
+    c.execute("COMMIT")
+    c.close()
+    return path
+
+
+def local_writes(c):
+    """A first INSERT, then an UPDATE and a DELETE, each its own op."""
+    c.execute("INSERT INTO t VALUES(100, 'new', 7)")
+    c.commit()
+    c.execute("UPDATE t SET v='changed', n=n+1 WHERE id=1")
+    c.commit()
+    c.execute("DELETE FROM t WHERE id=2")
+    c.commit()
+
+
+def first_insert_reads_no_graph():
+    """A fresh connection's first INSERT (then UPDATE, DELETE) into a bec
+    table: the table connects, the transaction begins, the op is judged
+    and derived without the graph (the damaged row is not read)."""
+    path = table_history("insert.db")
+    damage(path, seq=20)
+    c = connect(path)
+    local_writes(c)
+    T.eq(c.execute("SELECT id, v, n FROM t ORDER BY id").fetchall(),
+         [(0, "r0", 0), (1, "changed", 2), (3, "r3", 3), (4, "r4", 4), (100, "new", 7)],
+         "the first writes to a bec table succeed without the graph")
+    err = loads_graph(c)
+    T.check(err is not None and "storage is corrupt" in err,
+            "the damaged row fails the first question that loads the graph: %r" % err)
+    c.close()
+    repair(path, seq=20)
+    c = connect(path)
+    T.eq(one(c, "SELECT bec_check()"), "ok", "writes made without the graph check")
+    T.eq(one(c, "SELECT count(*) FROM bec_ops WHERE valid=0"), 0, "every op valid")
+    c.close()
+
+
+def dump(c):
+    """Every stored table of the database, rows in order."""
+    out = {}
+    for (name,) in c.execute("SELECT name FROM sqlite_master WHERE type='table'"
+                             " AND sql NOT LIKE 'CREATE VIRTUAL%' AND name NOT LIKE 'sqlite_%'"
+                             " ORDER BY name").fetchall():
+        out[name] = sorted(c.execute('SELECT * FROM "%s"' % name).fetchall(), key=repr)
+    return out
+
+
+def first_insert_same_as_full_path():
+    """The same local writes on a fresh connection (no graph) and on one
+    whose graph is loaded first store the same bytes everywhere: ops,
+    rows, registers, membership (Ed25519 is deterministic)."""
+    path = table_history("same_ins.db", 10)
+    fast = os.path.join(DIR, "same_ins_fast.db")
+    full = os.path.join(DIR, "same_ins_full.db")
+    for p in (fast, full):
+        copy_db(path, p)
+    cf, cs = connect(fast), connect(full)
+    T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
+    for c in (cf, cs):
+        local_writes(c)
+    a, b = dump(cf), dump(cs)
+    T.eq(sorted(a), sorted(b), "the same stored tables")
+    for name in sorted(a):
+        T.eq(a[name], b[name], "table %s is the same on both paths" % name)
+    T.eq(cf.execute("SELECT * FROM t ORDER BY id").fetchall(),
+         cs.execute("SELECT * FROM t ORDER BY id").fetchall(), "the same rows shown")
+    T.eq(one(cf, "SELECT bec_check()"), "ok", "bec_check on the fast path's replica")
+    cf.close()
+    cs.close()
+
+
+def altered_table_loads_graph():
+    """A table with an ALTER op still asks the graph for its columns as
+    shown (a concurrent ADD or RENAME needs causality): the same writes
+    then fail on the damaged row, and succeed once it is repaired."""
+    path = table_history("alter.db", 5)
+    c = connect(path)
+    one(c, "SELECT bec_alter('t', 'ADD COLUMN w TEXT')")
+    c.commit()
+    c.execute("BEGIN")
+    for _ in range(30):
+        c.execute("SELECT bec_sign(randomblob(16))")
+    c.execute("COMMIT")
+    c.close()
+    damage(path, seq=20)
+    c = connect(path)
+    T.raises(lambda: c.execute("INSERT INTO t VALUES(100, 'new', 7, 'w')"), "storage is corrupt",
+             "an altered table's shown columns need the graph")
+    c.close()
+    repair(path, seq=20)
+    c = connect(path)
+    c.execute("INSERT INTO t VALUES(100, 'new', 7, 'w')")
+    c.commit()
+    T.eq(one(c, "SELECT w FROM t WHERE id=100"), "w", "repaired: the write applies")
+    T.eq(one(c, "SELECT bec_check()"), "ok", "bec_check")
+    c.close()
+
+
+def peer_write_reads_no_graph():
+    """A peer's write op naming every head (a linear history) is judged,
+    stored and merged into the table without the graph."""
+    a = table_history("pw_a.db", 20)
+    b = os.path.join(DIR, "pw_b.db")
+    full = os.path.join(DIR, "pw_full.db")
+    copy_db(a, b)
+    copy_db(a, full)
+    ca = connect(a)
+    ca.execute("INSERT INTO t VALUES(200, 'peer', 1)")
+    ca.execute("UPDATE t SET v='peer-changed' WHERE id=3")
+    ops = [one(ca, "SELECT bec_op(hash) FROM bec_store_op ORDER BY seq DESC LIMIT 1 OFFSET ?", k)
+           for k in (1, 0)]
+    want = ca.execute("SELECT * FROM t ORDER BY id").fetchall()
+    ca.close()
+    damage(b, seq=20)
+    cb = connect(b)
+    for op in ops:
+        one(cb, "SELECT bec_ingest(?)", op)
+    T.eq(cb.execute("SELECT * FROM t ORDER BY id").fetchall(), want,
+         "the peer's writes are merged without the graph")
+    err = loads_graph(cb)
+    T.check(err is not None and "storage is corrupt" in err, "and the graph was not loaded: %r" % err)
+    cb.close()
+    repair(b, seq=20)
+    cb = connect(b)
+    T.eq(one(cb, "SELECT bec_check()"), "ok", "bec_check on the receiver")
+    cs = connect(full)             # the full path: its graph loaded first
+    T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
+    for op in ops:
+        one(cs, "SELECT bec_ingest(?)", op)
+    x, y = dump(cb), dump(cs)
+    T.eq(sorted(x), sorted(y), "the same stored tables")
+    for name in sorted(x):
+        T.eq(x[name], y[name], "table %s is the same on both receivers" % name)
+    cs.close()
+    cb.close()
+
+
+def lazy_questions_same_as_full_path():
+    """A peer's write op naming every head on a fresh connection, where a
+    question needs the graph after all (an added column in its past, a
+    write='admin' table's admin grant): the graph is loaded then, and the
+    receiver stores what a receiver with its graph loaded stores."""
+    a = table_history("lazy_a.db", 5)
+    ca = connect(a)
+    ca.execute("CREATE VIRTUAL TABLE s USING bec(k TEXT PRIMARY KEY, v TEXT, write='admin')")
+    one(ca, "SELECT bec_alter('t', 'ADD COLUMN w TEXT')")
+    ca.close()
+    fast = os.path.join(DIR, "lazy_fast.db")
+    full = os.path.join(DIR, "lazy_full.db")
+    copy_db(a, fast)
+    copy_db(a, full)
+    ca = connect(a)
+    ca.execute("INSERT INTO t VALUES(300, 'peer', 3, 'added')")
+    ca.execute("INSERT INTO s VALUES('k', 'admin only')")
+    ops = [one(ca, "SELECT bec_op(hash) FROM bec_store_op ORDER BY seq DESC LIMIT 1 OFFSET ?", k)
+           for k in (1, 0)]
+    ca.close()
+    cs = connect(full)
+    T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
+    for op in ops:
+        one(cs, "SELECT bec_ingest(?)", op)
+        cf = connect(fast)          # each op on a fresh connection
+        one(cf, "SELECT bec_ingest(?)", op)
+        cf.close()
+    cf = connect(fast)
+    T.eq(one(cf, "SELECT w FROM t WHERE id=300"), "added", "the added column's value is merged")
+    T.eq(one(cf, "SELECT v FROM s WHERE k='k'"), "admin only", "the admin's write is merged")
+    x, y = dump(cf), dump(cs)
+    for name in sorted(set(x) | set(y)):
+        T.eq(x.get(name), y.get(name), "table %s is the same on both receivers" % name)
+    T.eq(one(cf, "SELECT bec_check()"), "ok", "bec_check")
+    cf.close()
+    cs.close()
+
+
 T.run([first_sign_reads_no_graph, peer_linear_op_reads_no_graph, same_as_full_derivation,
-       cover_below_role])
+       cover_below_role, first_insert_reads_no_graph, first_insert_same_as_full_path,
+       altered_table_loads_graph, peer_write_reads_no_graph, lazy_questions_same_as_full_path])
 shutil.rmtree(DIR, ignore_errors=True)
 T.done()
