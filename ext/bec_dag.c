@@ -15,7 +15,9 @@
 **                                      arrival order (a topological order),
 **                                      preds the predecessors' seqs packed
 **                                      as varints, chain the digest that
-**                                      keeps bec_graph.c coherent
+**                                      keeps bec_graph.c coherent, body the
+**                                      op's encoding or, pruned, its stub
+**                                      (bec_dag_pruned_header)
 **   bec_store_head(seq)                ops with no successor
 **   bec_store_pending(hash, body, nmissing, received_at, author)
 **   bec_store_pending_missing(missing, hash)
