@@ -64,6 +64,7 @@ typedef uint64_t u64;
 ** is the op format (the first byte of every op) and the storage format that
 ** bec_store_config records: a database of another format is refused. */
 #define BEC_FORMAT_VERSION  2
+#define BEC_PRUNED_FORM     3     /* bec_store_config 'pruned_form': stubs */
 #define BEC_MAX_PRED        1024              /* predecessors per op */
 #define BEC_MAX_EPOCH       0                 /* key epochs per op: the list
                                               ** is reserved for end-to-end
@@ -314,6 +315,15 @@ int bec_op_decode_header(const u8 *a, i64 n, BecOp *pOp, char **pzErr)
 ** id covers the header alone).  aSig and aPayload are left 0. */
 int bec_op_decode_pruned(const u8 *a, i64 n, BecOp *pOp, char **pzErr)
     BEC_WARN_UNUSED;
+
+/* A pruned op's stored form (the stub of the grammar in bec_codec.c): its
+** header's payload length and hash; the rest of the header is its row's
+** (bec_dag_pruned_header).  decode_stub: SQLITE_OK only for exactly a stub
+** with a payload length above 0 (*paPayloadHash points into a). */
+void bec_op_encode_stub(BecBuf *pBuf, i64 nPayload, const u8 *aPayloadHash,
+                        int *pRc);
+int bec_op_decode_stub(const u8 *a, i64 n, i64 *pnPayload,
+                       const u8 **paPayloadHash) BEC_WARN_UNUSED;
 
 /* The id of the op encoded in a[0..n-1] (from its header): SQLITE_OK, or
 ** BEC_MALFORMED if the header does not decode. */
@@ -807,10 +817,17 @@ int bec_dag_note_rejection(BecCtx*, const u8 *aHash, const char *zReason);
 ** (the DAG's, then each deriver's xCheck). */
 int bec_dag_check(BecCtx*, char **pzReport, char **pzErr);
 /* Pruning (bec_prune.c).  1 if the stored encoding a[0..n-1] is an op
-** whose body was dropped: its header-only encoding, for an op whose
-** payload is not empty. */
+** whose body was dropped: a stub (bec_op_decode_stub). */
 int bec_dag_body_dropped(const u8 *a, i64 n);
-/* Replaces the stored encoding of op iSeq by its header-only encoding;
+/* The header of pruned op iSeq, whose stored stub is aStub[0..nStub-1],
+** rebuilt from the stub and the row (kind, author, the predecessors' ids,
+** the group's tag) into pHead (caller frees pHead->a with sqlite3_free())
+** and decoded into *pOp (bec_op_decode_pruned; it points into pHead).  The
+** one rebuilder of pruned headers: every reader calls it; pOp->aId is the
+** hash of what was rebuilt, for the caller to hold against the row's id. */
+int bec_dag_pruned_header(BecCtx*, int iSeq, const u8 *aStub, i64 nStub,
+                          BecBuf *pHead, BecOp *pOp, char **pzErr);
+/* Replaces the stored encoding of op iSeq by its stub;
 ** *pbDropped: it held a body until now. */
 int bec_dag_drop_body(BecCtx*, int iSeq, int *pbDropped);
 /* Frees the graph and tells every deriver to forget its caches (installed

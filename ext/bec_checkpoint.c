@@ -878,6 +878,10 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
   }
   for(x=1, i=0; rc==SQLITE_OK && x<=g->nNode; x++){
     BecAccept res;
+    BecBuf head;                  /* a pruned op's header, rebuilt */
+    BecOp hdr;
+    const u8 *aBody;
+    i64 nBody;
     if( !aMark[x] ) continue;
     sqlite3_bind_int(pStmt, 1, x);
     if( sqlite3_step(pStmt)!=SQLITE_ROW ){
@@ -885,8 +889,10 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
       if( rc==SQLITE_OK ) rc = SQLITE_CORRUPT;
       break;
     }
-    if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 0),
-                             sqlite3_column_bytes(pStmt, 0)) ){
+    aBody = sqlite3_column_blob(pStmt, 0);
+    nBody = sqlite3_column_bytes(pStmt, 0);
+    memset(&head, 0, sizeof(head));
+    if( bec_dag_body_dropped(aBody, nBody) ){
       /* Pruned here (bec_prune.c).  If the cut holds the checkpoint pruned
       ** below, the header goes in and the merge base is copied after the
       ** replay; else this cut cannot be replayed here. */
@@ -907,11 +913,22 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
         }
         break;
       }
+      /* The header alone goes in (the scratch stores it as a stub). */
+      if( rc==SQLITE_OK ){
+        rc = bec_dag_pruned_header(p, x, aBody, nBody, &head, &hdr, pzErr);
+      }
+      if( rc ){
+        sqlite3_reset(pStmt);
+        bec_buf_free(&head);
+        break;
+      }
+      aBody = head.a;
+      nBody = head.n;
     }
     memset(&res, 0, sizeof(res));
-    rc = bec_dag_accept(p2, sqlite3_column_blob(pStmt, 0),
-                        sqlite3_column_bytes(pStmt, 0), 1, &res, pzErr);
+    rc = bec_dag_accept(p2, aBody, nBody, 1, &res, pzErr);
     sqlite3_reset(pStmt);
+    bec_buf_free(&head);
     if( rc==SQLITE_OK && res.eOutcome!=BEC_ACCEPT_STORED ){
       *pzErr = sqlite3_mprintf("checkpoint: op %d of the cut does not replay "
           "alone: %s", x, res.zReason ? res.zReason : "not stored");

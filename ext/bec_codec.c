@@ -20,8 +20,13 @@
 **   signature := 64 bytes, Ed25519 over "bec-op-v2" || group id || id
 **   body   := payload_len bytes (the payload), hashing to payload_hash
 **
-**   pruned := header (stored only, never sent: a pruned op's row keeps its
-**             header without signature or body; bec_op_decode_pruned)
+**   stub   := 0x00 payload_len:varint payload_hash:32 bytes
+**             (stored only, never sent: what a pruned op's row keeps of its
+**             header, the rest being its row's columns and its
+**             predecessors' ids; payload_len > 0.  bec_dag_pruned_header
+**             rebuilds the header with bec_op_encode_header, and its hash
+**             must be the row's id.  The leading 0 is no format version, so a
+**             stub is never mistaken for an op.)
 **
 **   varint := LEB128, little-endian groups of 7 bits, minimal (no trailing
 **             zero group), at most 10 bytes.
@@ -484,6 +489,32 @@ int bec_op_decode_pruned(const u8 *a, i64 n, BecOp *pOp, char **pzErr){
   }
   pOp->aBody = a;
   pOp->nBody = n;
+  return rc;
+}
+
+void bec_op_encode_stub(BecBuf *pBuf, i64 nPayload, const u8 *aPayloadHash,
+                        int *pRc){
+  bec_buf_append_u8(pBuf, 0, pRc);
+  bec_buf_append_varint(pBuf, (u64)nPayload, pRc);
+  bec_buf_append(pBuf, aPayloadHash, BEC_HASH_BYTES, pRc);
+}
+
+int bec_op_decode_stub(const u8 *a, i64 n, i64 *pnPayload,
+                       const u8 **paPayloadHash){
+  BecReader rd;
+  u8 c = 1;
+  u64 nPayload = 0;
+  int rc;
+  *pnPayload = 0;
+  *paPayloadHash = 0;
+  if( a==0 ) return BEC_MALFORMED;
+  rd.a = a; rd.n = n; rd.i = 0;
+  rc = bec_read_u8(&rd, &c);
+  if( rc==SQLITE_OK && c!=0 ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &nPayload, BEC_MAX_PAYLOAD);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_HASH_BYTES, paPayloadHash);
+  if( rc==SQLITE_OK && (rd.i!=rd.n || nPayload==0) ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) *pnPayload = (i64)nPayload;
   return rc;
 }
 

@@ -4394,8 +4394,8 @@ int bec_crdt_base_take(BecCtx *p, int iCp, const u8 *aCut, char **pzWhy,
     }
     if( rc==SQLITE_OK && ePhase==0 ){
       rc = bec_config_set_int(p, "prune_checkpoint", iCp);
-      /* (pruned rows are headers alone: bec_dag.c pruned_form_upgrade) */
-      if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "pruned_form", 2);
+      /* (pruned rows are stubs: bec_dag.c pruned_form_upgrade) */
+      if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "pruned_form", BEC_PRUNED_FORM);
     }
   }
   sqlite3_free(aSeq);

@@ -15,7 +15,9 @@
 **                                      arrival order (a topological order),
 **                                      preds the predecessors' seqs packed
 **                                      as varints, chain the digest that
-**                                      keeps bec_graph.c coherent
+**                                      keeps bec_graph.c coherent, body the
+**                                      op's encoding or, pruned, its stub
+**                                      (bec_dag_pruned_header)
 **   bec_store_head(seq)                ops with no successor
 **   bec_store_pending(hash, body, nmissing, received_at, author)
 **   bec_store_pending_missing(missing, hash)
@@ -29,6 +31,7 @@
 #include "becInt.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <time.h>
 
 /* The storage format is the op format (bec_store_config 'format'). */
@@ -158,39 +161,55 @@ int bec_dag_validity_changed(BecCtx *p, const int *aSeq, int n, char **pzErr){
   return rc;
 }
 
-/* A replica pruned by a bec of before pruned headers lost their signature
-** kept header || signature for a pruned op: the signature goes now, once
-** (bec_store_config 'pruned_form' 2), so that every pruned row has the one
-** form bec_dag_body_dropped and bec_check know. */
+/* A replica pruned by an older bec kept, for a pruned op, header ||
+** signature (no 'pruned_form') or the header alone ('pruned_form' 2): each
+** becomes a stub now, once (bec_store_config 'pruned_form' 3), so that
+** every pruned row has the one form bec_dag_body_dropped and
+** bec_dag_pruned_header know.  bec_check() proves the result: the header
+** rebuilt from the stub and the row must hash to the row's id. */
 static int pruned_form_upgrade(BecCtx *p, char **pzErr){
   sqlite3_stmt *pStmt = 0, *pUp = 0;
   i64 iCp = 0, iForm = 0;
   int rc = bec_config_get_int(p, "prune_checkpoint", 0, &iCp);
   if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "pruned_form", 0, &iForm);
-  if( rc || iCp==0 || iForm>=2 ) return rc;
+  if( rc || iCp==0 || iForm>=BEC_PRUNED_FORM ) return rc;
   rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op", -1,
                           &pStmt, 0);
   if( rc==SQLITE_OK ){
-    rc = sqlite3_prepare_v2(p->db, "UPDATE bec_store_op SET body=substr(body,"
-                            " 1, ?2) WHERE seq=?1", -1, &pUp, 0);
+    rc = sqlite3_prepare_v2(p->db, "UPDATE bec_store_op SET body=?2 "
+                            "WHERE seq=?1", -1, &pUp, 0);
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const u8 *a = sqlite3_column_blob(pStmt, 1);
     i64 n = sqlite3_column_bytes(pStmt, 1);
     BecOp op;
+    BecBuf stub;
     char *zErr = 0;
-    if( a && bec_op_decode_header(a, n, &op, &zErr)==SQLITE_OK
-     && op.nPayload>0 && n==op.nHeader + BEC_SIG_BYTES ){
-      sqlite3_bind_int64(pUp, 1, sqlite3_column_int64(pStmt, 0));
-      sqlite3_bind_int64(pUp, 2, op.nHeader);
-      sqlite3_step(pUp);
-      rc = sqlite3_reset(pUp);
+    int bOld = 0;
+    memset(&stub, 0, sizeof(stub));
+    if( a && bec_op_decode_header(a, n, &op, &zErr)==SQLITE_OK ){
+      bOld = op.nPayload>0 && n==op.nHeader + BEC_SIG_BYTES;    /* form 1 */
+    }else if( a ){
+      sqlite3_free(zErr);
+      zErr = 0;
+      bOld = bec_op_decode_pruned(a, n, &op, &zErr)==SQLITE_OK
+          && op.nPayload>0;                                      /* form 2 */
     }
     sqlite3_free(zErr);
+    if( bOld ){
+      bec_op_encode_stub(&stub, op.nPayload, op.aPayloadHash, &rc);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int64(pUp, 1, sqlite3_column_int64(pStmt, 0));
+        sqlite3_bind_blob(pUp, 2, stub.a, (int)stub.n, SQLITE_STATIC);
+        sqlite3_step(pUp);
+        rc = sqlite3_reset(pUp);
+      }
+      sqlite3_free(stub.a);
+    }
   }
   sqlite3_finalize(pStmt);
   sqlite3_finalize(pUp);
-  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "pruned_form", 2);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "pruned_form", BEC_PRUNED_FORM);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot convert the pruned rows of an older "
                              "bec: %s", bec_rc_text(p->db, rc));
@@ -746,13 +765,18 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   sqlite3_stmt *pStmt = 0;
   BecNode node;
   BecBuf preds;
+  BecBuf stub;                  /* a header alone (a replay) is kept so */
   u64 chain;
   int rc, i, iSeq;
 
   memset(&node, 0, sizeof(node));
   memset(&preds, 0, sizeof(preds));
+  memset(&stub, 0, sizeof(stub));
   rc = bec_graph_check(p, pzErr);
   if( rc ) return rc;
+  if( pOp->aSig==0 ){
+    bec_op_encode_stub(&stub, pOp->nPayload, pOp->aPayloadHash, &rc);
+  }
   g = p->pGraph;
   node.kind = (u8)pOp->kind;
   node.role = (u8)(bAdminOp && pOp->role==0 ? BEC_ROLE_ADMIN : pOp->role);
@@ -786,8 +810,12 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
     sqlite3_bind_int64(pStmt, 8, (i64)chain);
     sqlite3_bind_blob(pStmt, 9, preds.a ? (void*)preds.a : (void*)"", (int)preds.n,
                       SQLITE_STATIC);
-    sqlite3_bind_blob64(pStmt, 10, pOp->aBody, (sqlite3_uint64)pOp->nBody,
-                        SQLITE_STATIC);
+    if( stub.a ){
+      sqlite3_bind_blob(pStmt, 10, stub.a, (int)stub.n, SQLITE_STATIC);
+    }else{
+      sqlite3_bind_blob64(pStmt, 10, pOp->aBody, (sqlite3_uint64)pOp->nBody,
+                          SQLITE_STATIC);
+    }
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
   }
@@ -819,6 +847,7 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
     }
   }
   bec_buf_free(&preds);
+  bec_buf_free(&stub);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot store op: %s", bec_rc_text(p->db, rc));
   }
@@ -878,14 +907,22 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   *peOutcome = 0;
   *pbRejected = 0;
   rc = bec_op_decode(aBody, nBody, &op, pzErr);
-  if( rc && p->bScratch && bVerified && bec_dag_body_dropped(aBody, nBody) ){
-    /* A replay of a cut on a pruned replica (bec_checkpoint.c): the op
-    ** was verified and admitted there, from the same causal past; its
-    ** share of the tables comes from the merge base. */
-    sqlite3_free(*pzErr);
-    *pzErr = 0;
-    rc = bec_op_decode_pruned(aBody, nBody, &op, pzErr);
-    bHeaderOnly = rc==SQLITE_OK;
+  if( rc && p->bScratch && bVerified ){
+    /* A replay of a cut on a pruned replica (bec_checkpoint.c): the op's
+    ** header alone (bec_dag_pruned_header), verified and admitted there,
+    ** from the same causal past; its share of the tables comes from the
+    ** merge base.  It is stored as a stub, as there. */
+    BecOp hdr;
+    char *zWhy = 0;
+    if( bec_op_decode_pruned(aBody, nBody, &hdr, &zWhy)==SQLITE_OK
+     && hdr.nPayload>0 ){
+      sqlite3_free(*pzErr);
+      *pzErr = 0;
+      op = hdr;
+      rc = SQLITE_OK;
+      bHeaderOnly = 1;
+    }
+    sqlite3_free(zWhy);
   }
   if( rc && op.aPayload==0 ){
     /* Not an op, or not this op's body: a verdict on these bytes only. */
@@ -1296,23 +1333,108 @@ static void report(BecBuf *pOut, int *pnProblem, int *pRc, const char *zFmt, ...
 
 /**************************************************************************
 ** Dropped bodies (bec_prune.c decides which; this file is the one writer
-** of bec_store_op).  A pruned op keeps its row; its body column holds the
-** op's header alone, without its signature (bec_op_decode_pruned): the id
-** is the hash of the header, so the header still proves itself against
-** every id that names it, and the checkpoint the cut lies under is sealed
-** by signed attestations (COMPACTION.md section 2).  The signature was
-** checked when the op was accepted; with the body gone the op is never
-** sent again (sync names it as pruned), so nothing here needs it.
+** of bec_store_op).  A pruned op keeps its row; its body column holds a
+** stub (bec_codec.c): the payload length and hash of its header, the only
+** fields of the header its row does not hold already.  Kind and author are
+** columns, the predecessors are seqs in preds (their ids in their rows),
+** the group tag is the group id's, the key-epoch list is empty in format 2:
+** bec_dag_pruned_header rebuilds the exact header, whose hash is the id,
+** so the header still proves itself against every id that names it, and
+** the checkpoint the cut lies under is sealed by signed attestations
+** (COMPACTION.md section 2).  The signature was checked when the op was
+** accepted; with the body gone the op is never sent again (sync names it
+** as pruned), so nothing here needs it.
 */
 int bec_dag_body_dropped(const u8 *a, i64 n){
-  BecOp op;
-  char *zErr = 0;
-  int bDropped = 0;
-  if( a && bec_op_decode_pruned(a, n, &op, &zErr)==SQLITE_OK ){
-    bDropped = op.nPayload>0;
+  i64 nPayload;
+  const u8 *aPayloadHash;
+  return bec_op_decode_stub(a, n, &nPayload, &aPayloadHash)==SQLITE_OK;
+}
+
+static int hash_cmp(const void *a, const void *b){
+  return memcmp(a, b, BEC_HASH_BYTES);
+}
+
+int bec_dag_pruned_header(BecCtx *p, int iSeq, const u8 *aStub, i64 nStub,
+                          BecBuf *pHead, BecOp *pOp, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  u8 aGroupId[BEC_HASH_BYTES];
+  u8 aAuthor[BEC_PUBKEY_BYTES];
+  BecBuf preds;                   /* the predecessors' ids, then sorted */
+  BecBuf seqs;                    /* a copy of the preds column */
+  const u8 *aPayloadHash = 0;
+  i64 nPayload = 0;
+  int kind = 0, nPred = 0, bRow = 0;
+  int rc, rc2;
+
+  memset(pOp, 0, sizeof(*pOp));
+  memset(&preds, 0, sizeof(preds));
+  memset(&seqs, 0, sizeof(seqs));
+  if( bec_op_decode_stub(aStub, nStub, &nPayload, &aPayloadHash) ){
+    *pzErr = sqlite3_mprintf("malformed: op %d: its stored form is not a "
+                             "pruned op's", iSeq);
+    return BEC_MALFORMED;
   }
-  sqlite3_free(zErr);
-  return bDropped;
+  rc = bec_dag_group_id(p, aGroupId, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT kind, (SELECT pubkey FROM bec_store_author"
+        " WHERE id=o.author), preds FROM bec_store_op o WHERE o.seq=?1",
+        &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iSeq);
+    if( sqlite3_step(pStmt)==SQLITE_ROW
+     && sqlite3_column_bytes(pStmt, 1)==BEC_PUBKEY_BYTES ){
+      bRow = 1;
+      kind = sqlite3_column_int(pStmt, 0);
+      memcpy(aAuthor, sqlite3_column_blob(pStmt, 1), BEC_PUBKEY_BYTES);
+      bec_buf_append(&seqs, sqlite3_column_blob(pStmt, 2),
+                     sqlite3_column_bytes(pStmt, 2), &rc);
+    }
+    rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK && !bRow ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK ){
+    /* The predecessors' ids, by the seqs the row links to. */
+    BecReader rd;
+    rd.a = seqs.a; rd.n = seqs.n; rd.i = 0;
+    rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE seq=?1 "
+                      "-- a pruned header's predecessor", &pStmt);
+    while( rc==SQLITE_OK && rd.i<rd.n ){
+      u64 x = 0;
+      if( nPred>=BEC_MAX_PRED || bec_read_varint(&rd, &x, 0x7fffffff) ){
+        rc = SQLITE_CORRUPT;
+        break;
+      }
+      sqlite3_bind_int64(pStmt, 1, (i64)x);
+      if( sqlite3_step(pStmt)==SQLITE_ROW
+       && sqlite3_column_bytes(pStmt, 0)==BEC_HASH_BYTES ){
+        bec_buf_append(&preds, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES,
+                       &rc);
+        nPred++;
+      }else if( rc==SQLITE_OK ){
+        rc = SQLITE_CORRUPT;
+      }
+      rc2 = sqlite3_reset(pStmt);
+      if( rc==SQLITE_OK ) rc = rc2;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    /* A header lists its predecessors in id order (bec_codec.c). */
+    if( nPred>1 ) qsort(preds.a, (size_t)nPred, BEC_HASH_BYTES, hash_cmp);
+    bec_op_encode_header(pHead, kind, kind==BEC_KIND_CREATE ? 0 : aGroupId,
+                         aAuthor, 0, 0, nPred, preds.a, nPayload,
+                         aPayloadHash, &rc);
+  }
+  if( rc==SQLITE_OK ) rc = bec_op_decode_pruned(pHead->a, pHead->n, pOp, pzErr);
+  if( rc==SQLITE_CORRUPT && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("corrupt: op %d: its row or a predecessor's "
+                             "cannot rebuild its pruned header", iSeq);
+  }
+  sqlite3_free(preds.a);
+  sqlite3_free(seqs.a);
+  return rc;
 }
 
 int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
@@ -1321,8 +1443,10 @@ int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
   i64 nHead = 0;
   int rc;
   BecOp op;
+  BecBuf stub;
   char *zErr = 0;
   *pbDropped = 0;
+  memset(&stub, 0, sizeof(stub));
   rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iSeq);
@@ -1331,15 +1455,19 @@ int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
   if( rc==SQLITE_OK && aHead && !bec_dag_body_dropped(aHead, nHead)
    && bec_op_decode_header(aHead, nHead, &op, &zErr)==SQLITE_OK
    && op.nPayload>0 ){
-    rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET body=?2 WHERE seq=?1", &pStmt);
+    bec_op_encode_stub(&stub, op.nPayload, op.aPayloadHash, &rc);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET body=?2 WHERE seq=?1", &pStmt);
+    }
     if( rc==SQLITE_OK ){
       sqlite3_bind_int(pStmt, 1, iSeq);
-      sqlite3_bind_blob(pStmt, 2, aHead, (int)op.nHeader, SQLITE_STATIC);
+      sqlite3_bind_blob(pStmt, 2, stub.a, (int)stub.n, SQLITE_STATIC);
       sqlite3_step(pStmt);
       rc = sqlite3_reset(pStmt);
       *pbDropped = rc==SQLITE_OK;
     }
   }
+  sqlite3_free(stub.a);
   sqlite3_free(zErr);
   sqlite3_free(aHead);
   return rc;
@@ -1375,11 +1503,13 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   int rc, iD;
   u8 *aHasChild = 0;
   u8 *aPruneCut = 0;              /* the cut pruned below, once asked */
+  BecBuf head;                    /* a pruned op's rebuilt header */
   u64 chain = 0;
   BecProgress *pr = 0;
   i64 nSeen = 0;
 
   memset(&out, 0, sizeof(out));
+  memset(&head, 0, sizeof(head));
   *pzReport = 0;
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_progress_begin(p, "bec_check", &pr);
@@ -1434,14 +1564,19 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       /* Pruned (bec_prune.c): the header is checked as for any op (its
       ** hash, its links), its signature is gone; only a write or app op
       ** below the prune point may have lost its body. */
-      int bBelow = 0;
+      int bBelow = 0, rcHead;
       rc = dropped_ok(p, g, iSeq, &aPruneCut, &bBelow);
       if( rc ) break;
       if( !bBelow ){
         report(&out, &nProblem, &rc, "op %s: its body is missing, and it is "
                "not a write or app op below the prune checkpoint", zHex);
       }
-      if( bec_op_decode_pruned(aBody, nBody, &op, &zWhy) ){
+      /* Its header rebuilt from the stub and the row: the id check below
+      ** proves the stub, the kind, the author and the links at once. */
+      head.n = 0;
+      rcHead = bec_dag_pruned_header(p, iSeq, aBody, nBody, &head, &op, &zWhy);
+      if( rcHead ){
+        if( zWhy==0 ){ rc = rcHead; break; }  /* out of memory, I/O */
         report(&out, &nProblem, &rc, "op %s: %s", zHex, zWhy);
         sqlite3_free(zWhy);
         continue;
@@ -1539,6 +1674,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   }
   sqlite3_free(aHasChild);
   sqlite3_free(aPruneCut);
+  bec_buf_free(&head);
   bec_progress_end(pr);
   if( rc==SQLITE_INTERRUPT && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec_check: stopped by its progress callback");

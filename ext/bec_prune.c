@@ -12,9 +12,10 @@
 ** registers: bec_crdt_base_take() keeps those registers as the merge base
 ** and the tables are rebuilt from the base and the writes outside the cut.
 ** Then the bodies of the cut's write and app ops are dropped, and their
-** signatures with them: their rows in bec_store_op keep the header alone
-** (bec_dag_drop_body), so ids, depth and causality still work, and the
-** header still proves itself by its id (the id covers the header only, and
+** signatures with them: their rows in bec_store_op keep a stub from which
+** the header is rebuilt (bec_dag_drop_body, bec_dag_pruned_header), so ids,
+** depth and causality still work, and the header still proves itself by
+** its id (the id covers the header only, and
 ** K, which the cut hangs under, is signed and sealed).  A pruned op is not
 ** relayed: sync names it in its pruned list and the peer fetches it, signed,
 ** from a replica that holds it (docs/compaction.md "Pruning").  Every other

@@ -288,32 +288,50 @@ int bec_vtab_register_table(sqlite3 *db, BecCtx *pCtx, const BecTableDef *pTpl){
 #define HEX(x) "lower(hex(" x "))"
 
 /* bec_ops columns computed in C: the kind's name from the kind table (the
-** SELECT yields the number), deps and payload from the body. */
-static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
-  const int iBody = 9;
+** SELECT yields the number), deps and payload from the body; a pruned op's
+** body and deps from its header, rebuilt (bec_dag_pruned_header: the row
+** keeps a stub).  The SELECT's column 11 is the seq (encrypted is
+** computed here). */
+static int opsColumn(BecCtx *pCtx, sqlite3_stmt *pStmt, sqlite3_context *ctx,
+                     int i){
+  const int iBody = 9, iSeq = 11;
   BecOp op;
+  BecBuf head;
   char *zErr = 0;
+  int rc = SQLITE_OK;
   if( i==2 ){
     const BecKind *pK = bec_kind(sqlite3_column_int(pStmt, 2));
     if( pK ) sqlite3_result_text(ctx, pK->zName, -1, SQLITE_STATIC);
     return SQLITE_OK;   /* an unknown number shows as NULL */
   }
-  if( i!=3 && i!=8 && i!=11 ) return SQLITE_NOTFOUND;
+  if( i!=3 && i!=8 && i!=9 && i!=11 ) return SQLITE_NOTFOUND;
+  memset(&head, 0, sizeof(head));
   if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, iBody),
                            sqlite3_column_bytes(pStmt, iBody)) ){
-    /* Pruned (bec_prune): payload and encrypted are NULL, deps from the
-    ** header. */
-    if( i!=3 ) return SQLITE_OK;
-    if( bec_op_decode_pruned(sqlite3_column_blob(pStmt, iBody),
-                             sqlite3_column_bytes(pStmt, iBody), &op, &zErr) ){
-      sqlite3_result_error(ctx, zErr ? zErr : "bec_ops: corrupt op", -1);
-      sqlite3_free(zErr);
+    /* Pruned (bec_prune): payload and encrypted are NULL, body is the
+    ** header alone, deps from the header. */
+    if( i!=3 && i!=9 ) return SQLITE_OK;
+    rc = bec_dag_pruned_header(pCtx, sqlite3_column_int(pStmt, iSeq),
+                               sqlite3_column_blob(pStmt, iBody),
+                               sqlite3_column_bytes(pStmt, iBody), &head, &op,
+                               &zErr);
+    if( rc==SQLITE_OK && i==9 ){
+      sqlite3_result_blob64(ctx, head.a, (sqlite3_uint64)head.n,
+                            SQLITE_TRANSIENT);
+      bec_buf_free(&head);
       return SQLITE_OK;
     }
-  }else if( bec_op_decode(sqlite3_column_blob(pStmt, iBody),
-                    sqlite3_column_bytes(pStmt, iBody), &op, &zErr) ){
-    sqlite3_result_error(ctx, zErr ? zErr : "bec_ops: corrupt op", -1);
+  }else if( i==9 ){
+    return SQLITE_NOTFOUND;
+  }else{
+    rc = bec_op_decode(sqlite3_column_blob(pStmt, iBody),
+                       sqlite3_column_bytes(pStmt, iBody), &op, &zErr);
+  }
+  if( rc ){
+    if( rc==SQLITE_NOMEM ) sqlite3_result_error_nomem(ctx);
+    else sqlite3_result_error(ctx, zErr ? zErr : "bec_ops: corrupt op", -1);
     sqlite3_free(zErr);
+    bec_buf_free(&head);
     return SQLITE_OK;
   }
   if( i==8 ){
@@ -331,6 +349,7 @@ static int opsColumn(sqlite3_stmt *pStmt, sqlite3_context *ctx, int i){
     }
     sqlite3_result_text(ctx, z, (int)strlen(z), sqlite3_free);
   }
+  bec_buf_free(&head);
   return SQLITE_OK;
 }
 
@@ -349,14 +368,14 @@ static const BecTableDef aDagTable[] = {
     " o.valid AND NOT " BEC_MERGE_IGNORED("o.seq") ", NULL, o.body,"
     " coalesce(" BEC_MERGE_REASON("o.seq") ", CASE WHEN NOT o.valid THEN"
     " 'membership: invalid under the membership rules (docs/membership.md,"
-    " rules 4 and 7)' END), NULL"
+    " rules 4 and 7)' END), o.seq"
     " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
     " LEFT JOIN bec_store_author t ON t.id=o.target WHERE 1",
     "ORDER BY o.seq",
     { { 0, FILTER_BLOB32, "o.hash=?" },
       { 1, FILTER_BLOB32, "o.author=(SELECT id FROM bec_store_author WHERE pubkey=?)" },
       { 2, FILTER_KIND,   "o.kind=?" } },
-    opsColumn, 0 },
+    0, 0 },                       /* columns: opsColumn */
   { "bec_heads",
     "CREATE TABLE x(hash TEXT)",
     "SELECT " HEX("o.hash") " FROM bec_store_head h CROSS JOIN bec_store_op o"
@@ -385,7 +404,8 @@ int bec_vtab_register(sqlite3 *db, BecCtx *pCtx){
   int rc = SQLITE_OK;
   size_t i;
   for(i=0; rc==SQLITE_OK && i<sizeof(aDagTable)/sizeof(aDagTable[0]); i++){
-    rc = bec_vtab_register_table(db, pCtx, &aDagTable[i]);
+    rc = bec_vtab_register_table_ctx(db, pCtx, &aDagTable[i],
+                                     i==0 ? opsColumn : 0);
   }
   return rc;
 }

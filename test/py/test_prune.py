@@ -12,6 +12,7 @@ replica still serves what lies after the cut; hostile input (a header-only
 op, a malformed pruned list) is refused; a pruned op's row keeps its header
 alone (no signature), which bec_check() proves by the op's id.
 """
+import json
 import random
 
 from bectest import T, Replicas, one, ship
@@ -402,10 +403,23 @@ def test_alters_and_the_base():
          full.execute("SELECT * FROM todos ORDER BY id").fetchall(), "a copy shows the same")
 
 
+def stored(db, h):
+    """The raw stored form of op h (hex) in bec_store_op."""
+    return bytes(one(db, "SELECT body FROM bec_store_op WHERE hash=?", bytes.fromhex(h)))
+
+
+def is_stub(raw, header):
+    """A pruned row's stub: 0x00, the payload length (a varint), the payload
+    hash: the header's payload length and hash, which end the header."""
+    return raw[0] == 0 and raw[-32:] == header[-32:] and header.endswith(raw[1:])
+
+
 def test_pruned_header_storage():
-    """A pruned op keeps its header alone: no body, no signature (the id is
+    """A pruned op keeps a stub: its header's payload length and hash; the
+    rest of the header is its row's (kind, author, the predecessors' ids) and
+    the group's.  bec_ops shows the header rebuilt, byte for byte (the id is
     the hash of the header, COMPACTION.md section 2).  bec_check() proves
-    each such header by its id and finds a damaged one."""
+    each rebuilt header by its id and finds a damaged stub or row."""
     a = R.origin("h_a.db")
     for i in range(5):
         a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
@@ -415,20 +429,83 @@ def test_pruned_header_storage():
     pruned = a.execute("SELECT hash, body FROM bec_ops WHERE payload IS NULL").fetchall()
     T.eq(len(pruned), 5, "five pruned ops")
     for h, b in pruned:
-        T.eq(becwire.blake(b).hex(), h, "the stored pruned header hashes to the op's id")
+        T.eq(becwire.blake(b).hex(), h, "the rebuilt pruned header hashes to the op's id")
         T.eq(len(b), len(becwire.decode_op(full[h])["header"]),
-             "the stored pruned header is the header alone (no signature, no body)")
+             "bec_ops shows the header alone (no signature, no body)")
         T.eq(bytes(b), bytes(full[h][:len(b)]), "... byte for byte")
+        raw = stored(a, h)
+        T.check(is_stub(raw, bytes(b)), "the row keeps a stub (payload length and hash)")
+        T.check(len(raw) <= 35, "of at most 35 bytes (%d)" % len(raw))
+    for h, b in pruned:
+        want = [bytes(x).hex() for x in becwire.decode_op(full[h])["preds"]]
+        T.eq(json.loads(one(a, "SELECT deps FROM bec_ops WHERE hash=?", h)), want,
+             "deps of a pruned op, from its rebuilt header")
     T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check proves the headers by their ids")
     h, b = pruned[0]
-    bad = bytes(b[:-1]) + bytes([b[-1] ^ 1])          # its payload hash
+    raw = stored(a, h)
+    bad = raw[:-1] + bytes([raw[-1] ^ 1])             # its payload hash
     a.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (bad, bytes.fromhex(h)))
     a.commit()
     T.check("does not hash to its id" in one(a, "SELECT bec_check()"),
-            "bec_check finds a damaged pruned header")
-    a.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (b, bytes.fromhex(h)))
+            "bec_check finds a damaged stub")
+    a.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (raw, bytes.fromhex(h)))
     a.commit()
     T.eq(one(a, "SELECT bec_check()"), "ok", "and not once repaired")
+    # The row's own columns are part of the header now: a wrong kind is found.
+    a.execute("UPDATE bec_store_op SET kind=4 WHERE hash=?", (bytes.fromhex(h),))
+    a.commit()
+    T.check("does not hash to its id" in one(a, "SELECT bec_check()"),
+            "bec_check finds a pruned row whose kind column was changed")
+    a.execute("UPDATE bec_store_op SET kind=6 WHERE hash=?", (bytes.fromhex(h),))
+    a.commit()
+    T.eq(one(a, "SELECT bec_check()"), "ok", "and not once repaired (kind)")
+    # A stub is not an op: refused by bec_ingest, nothing stored.
+    d = R.joined(a, "h_d.db")
+    T.raises(lambda: d.execute("SELECT bec_ingest(?)", (raw,)), "",
+             "a stub is refused")
+    T.eq(one(d, "SELECT count(*) FROM bec_ops"), 0, "nothing stored")
+
+
+def test_upgrade_pruned_form2():
+    """A database pruned by the build before stubs: its pruned rows hold the
+    header alone ('pruned_form' 2).  Opened here, they become stubs once
+    ('pruned_form' 3); bec_ops, bec_check(), writes and sync work."""
+    import sqlite3
+    from bectest import connect
+    a = R.origin("u2_a.db")
+    for i in range(5):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    full = {h: b for h, b in a.execute("SELECT hash, body FROM bec_ops WHERE kind='write'")}
+    one(a, "SELECT bec_checkpoint()")
+    b = R.joined(a, "u2_b.db")          # a full replica
+    ship(a, b)
+    T.eq(one(a, "SELECT bec_prune()"), 5, "five bodies dropped")
+    before = rows(a)
+    path = one(a, "SELECT file FROM pragma_database_list WHERE name='main'")
+    a.close()
+    raw = sqlite3.connect(path)
+    n2 = 0
+    for h, body in raw.execute("SELECT hash, body FROM bec_store_op").fetchall():
+        hx = bytes(h).hex()
+        if hx in full and len(body) < len(full[hx]):
+            n = len(becwire.decode_op(full[hx])["header"])
+            raw.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (full[hx][:n], h))
+            n2 += 1
+    raw.execute("UPDATE bec_store_config SET value=2 WHERE key='pruned_form'")
+    raw.commit()
+    raw.close()
+    T.eq(n2, 5, "five rows in form 2")
+    a = connect(path)
+    for h, body in a.execute("SELECT hash, body FROM bec_ops WHERE payload IS NULL").fetchall():
+        T.eq(bytes(body), bytes(full[h][:len(body)]), "bec_ops shows the header again")
+        T.check(is_stub(stored(a, h), bytes(body)), "the row is a stub now")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the converted database")
+    T.eq(one(a, "SELECT value FROM bec_store_config WHERE key='pruned_form'"), 3, "form 3")
+    T.eq(rows(a), before, "the same rows")
+    a.execute("INSERT INTO todos VALUES('r9', 'after', 9)")
+    T.eq(sync(b, "a", a, "b"), None, "a sync with a full replica")
+    T.eq(rows(b), rows(a), "which reads the same rows")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after a write")
 
 
 def test_upgrade_from_older_build():
@@ -469,7 +546,8 @@ def test_upgrade_from_older_build():
     a = connect(path)
     T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the converted database")
     for h, body in a.execute("SELECT hash, body FROM bec_ops WHERE payload IS NULL").fetchall():
-        T.eq(len(body), len(becwire.decode_op(full[h])["header"]), "a pruned row is its header alone again")
+        T.eq(len(body), len(becwire.decode_op(full[h])["header"]), "bec_ops shows the header alone")
+        T.check(is_stub(stored(a, h), bytes(body)), "a pruned row is a stub now")
     a.execute("SELECT bec_add_member(?, 'member')", (pub(b),))
     a.execute("INSERT INTO todos VALUES('r9', 'after', 9)")
     T.eq(sync(b, "a", a, "b"), None, "a sync with a full replica")
@@ -485,6 +563,7 @@ def test_upgrade_from_older_build():
 test_basics()
 test_pruned_header_storage()
 test_upgrade_from_older_build()
+test_upgrade_pruned_form2()
 test_alters_and_the_base()
 test_converge()
 test_sync_three()

@@ -137,6 +137,46 @@ static void test_round_trip(void){
 }
 
 /* Hand-made encodings that must be refused, each for its own reason. */
+/* A pruned op's stub (bec_codec.c grammar): exactly 0x00, a minimal
+** payload length above 0 and a 32-byte hash; anything else is refused, and
+** no op and no stub decode as each other. */
+static void test_stub(void){
+  BecBuf buf;
+  u8 aHash[BEC_HASH_BYTES], aBad[64];
+  const u8 *aGot = 0;
+  i64 nGot = 0;
+  int rc = SQLITE_OK, i;
+  BecOp op;
+  char *zErr = 0;
+  memset(&buf, 0, sizeof(buf));
+  for(i=0; i<BEC_HASH_BYTES; i++) aHash[i] = (u8)(i*7+1);
+  bec_op_encode_stub(&buf, 300, aHash, &rc);
+  CHECK(rc==SQLITE_OK && buf.n==1+2+BEC_HASH_BYTES && buf.a[0]==0);
+  CHECK(bec_op_decode_stub(buf.a, buf.n, &nGot, &aGot)==SQLITE_OK);
+  CHECK(nGot==300 && aGot && memcmp(aGot, aHash, BEC_HASH_BYTES)==0);
+  for(i=0; i<buf.n; i++){               /* every truncation */
+    CHECK(bec_op_decode_stub(buf.a, i, &nGot, &aGot)!=SQLITE_OK);
+  }
+  memcpy(aBad, buf.a, (size_t)buf.n);   /* a byte after it */
+  aBad[buf.n] = 0;
+  CHECK(bec_op_decode_stub(aBad, buf.n+1, &nGot, &aGot)!=SQLITE_OK);
+  aBad[0] = BEC_FORMAT_VERSION;         /* not 0: an op's first byte */
+  CHECK(bec_op_decode_stub(aBad, buf.n, &nGot, &aGot)!=SQLITE_OK);
+  CHECK(bec_op_decode(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  sqlite3_free(zErr);
+  zErr = 0;
+  CHECK(bec_op_decode_pruned(buf.a, buf.n, &op, &zErr)!=SQLITE_OK);
+  sqlite3_free(zErr);
+  aBad[0] = 0; aBad[1] = 0x80; aBad[2] = 0x00;    /* a non-minimal varint */
+  memcpy(&aBad[3], aHash, BEC_HASH_BYTES);
+  CHECK(bec_op_decode_stub(aBad, 3+BEC_HASH_BYTES, &nGot, &aGot)!=SQLITE_OK);
+  aBad[1] = 0;                                     /* payload length 0 */
+  memcpy(&aBad[2], aHash, BEC_HASH_BYTES);
+  CHECK(bec_op_decode_stub(aBad, 2+BEC_HASH_BYTES, &nGot, &aGot)!=SQLITE_OK);
+  CHECK(bec_op_decode_stub(0, 0, &nGot, &aGot)!=SQLITE_OK);
+  bec_buf_free(&buf);
+}
+
 static void test_non_canonical(void){
   u8 aPred[2*BEC_HASH_BYTES];
   u8 aPayload[33];
@@ -520,6 +560,7 @@ int main(void){
   test_golden();        /* first: fixes the key and group the others use */
   test_round_trip();
   test_non_canonical();
+  test_stub();
   test_header();
   test_varints();
   test_hex();
