@@ -167,26 +167,41 @@ int bec_dag_validity_changed(BecCtx *p, const int *aSeq, int n, char **pzErr){
 ** every pruned row has the one form bec_dag_body_dropped and
 ** bec_dag_pruned_header know.  bec_check() proves the result: the header
 ** rebuilt from the stub and the row must hash to the row's id. */
+/* Row iSeq's body becomes the stub of an op whose payload pOp's header
+** names (bec_op_encode_stub): what pruning keeps of it. */
+static int body_to_stub(BecCtx *p, i64 iSeq, const BecOp *pOp){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf stub;
+  int rc = SQLITE_OK;
+  memset(&stub, 0, sizeof(stub));
+  bec_op_encode_stub(&stub, pOp->nPayload, pOp->aPayloadHash, &rc);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET body=?2 WHERE seq=?1", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int64(pStmt, 1, iSeq);
+    sqlite3_bind_blob(pStmt, 2, stub.a, (int)stub.n, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  sqlite3_free(stub.a);
+  return rc;
+}
+
 static int pruned_form_upgrade(BecCtx *p, char **pzErr){
-  sqlite3_stmt *pStmt = 0, *pUp = 0;
+  sqlite3_stmt *pStmt = 0;
   i64 iCp = 0, iForm = 0;
   int rc = bec_config_get_int(p, "prune_checkpoint", 0, &iCp);
   if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "pruned_form", 0, &iForm);
   if( rc || iCp==0 || iForm>=BEC_PRUNED_FORM ) return rc;
   rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op", -1,
                           &pStmt, 0);
-  if( rc==SQLITE_OK ){
-    rc = sqlite3_prepare_v2(p->db, "UPDATE bec_store_op SET body=?2 "
-                            "WHERE seq=?1", -1, &pUp, 0);
-  }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const u8 *a = sqlite3_column_blob(pStmt, 1);
     i64 n = sqlite3_column_bytes(pStmt, 1);
     BecOp op;
-    BecBuf stub;
     char *zErr = 0;
     int bOld = 0;
-    memset(&stub, 0, sizeof(stub));
     if( a && bec_op_decode_header(a, n, &op, &zErr)==SQLITE_OK ){
       bOld = op.nPayload>0 && n==op.nHeader + BEC_SIG_BYTES;    /* form 1 */
     }else if( a ){
@@ -196,19 +211,9 @@ static int pruned_form_upgrade(BecCtx *p, char **pzErr){
           && op.nPayload>0;                                      /* form 2 */
     }
     sqlite3_free(zErr);
-    if( bOld ){
-      bec_op_encode_stub(&stub, op.nPayload, op.aPayloadHash, &rc);
-      if( rc==SQLITE_OK ){
-        sqlite3_bind_int64(pUp, 1, sqlite3_column_int64(pStmt, 0));
-        sqlite3_bind_blob(pUp, 2, stub.a, (int)stub.n, SQLITE_STATIC);
-        sqlite3_step(pUp);
-        rc = sqlite3_reset(pUp);
-      }
-      sqlite3_free(stub.a);
-    }
+    if( bOld ) rc = body_to_stub(p, sqlite3_column_int64(pStmt, 0), &op);
   }
   sqlite3_finalize(pStmt);
-  sqlite3_finalize(pUp);
   if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "pruned_form", BEC_PRUNED_FORM);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot convert the pruned rows of an older "
@@ -1443,10 +1448,8 @@ int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
   i64 nHead = 0;
   int rc;
   BecOp op;
-  BecBuf stub;
   char *zErr = 0;
   *pbDropped = 0;
-  memset(&stub, 0, sizeof(stub));
   rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iSeq);
@@ -1455,19 +1458,9 @@ int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
   if( rc==SQLITE_OK && aHead && !bec_dag_body_dropped(aHead, nHead)
    && bec_op_decode_header(aHead, nHead, &op, &zErr)==SQLITE_OK
    && op.nPayload>0 ){
-    bec_op_encode_stub(&stub, op.nPayload, op.aPayloadHash, &rc);
-    if( rc==SQLITE_OK ){
-      rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET body=?2 WHERE seq=?1", &pStmt);
-    }
-    if( rc==SQLITE_OK ){
-      sqlite3_bind_int(pStmt, 1, iSeq);
-      sqlite3_bind_blob(pStmt, 2, stub.a, (int)stub.n, SQLITE_STATIC);
-      sqlite3_step(pStmt);
-      rc = sqlite3_reset(pStmt);
-      *pbDropped = rc==SQLITE_OK;
-    }
+    rc = body_to_stub(p, iSeq, &op);
+    *pbDropped = rc==SQLITE_OK;
   }
-  sqlite3_free(stub.a);
   sqlite3_free(zErr);
   sqlite3_free(aHead);
   return rc;

@@ -253,6 +253,14 @@ def dump(c):
     return out
 
 
+def same_tables(c1, c2, what):
+    """Every stored table of c1 equals c2's (dump)."""
+    x, y = dump(c1), dump(c2)
+    T.eq(sorted(x), sorted(y), "the same stored tables")
+    for name in sorted(set(x) | set(y)):
+        T.eq(x.get(name), y.get(name), "table %s is the same %s" % (name, what))
+
+
 def first_insert_same_as_full_path():
     """The same local writes on a fresh connection (no graph) and on one
     whose graph is loaded first store the same bytes everywhere: ops,
@@ -266,10 +274,7 @@ def first_insert_same_as_full_path():
     T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
     for c in (cf, cs):
         local_writes(c)
-    a, b = dump(cf), dump(cs)
-    T.eq(sorted(a), sorted(b), "the same stored tables")
-    for name in sorted(a):
-        T.eq(a[name], b[name], "table %s is the same on both paths" % name)
+    same_tables(cf, cs, "on both paths")
     T.eq(cf.execute("SELECT * FROM t ORDER BY id").fetchall(),
          cs.execute("SELECT * FROM t ORDER BY id").fetchall(), "the same rows shown")
     T.eq(one(cf, "SELECT bec_check()"), "ok", "bec_check on the fast path's replica")
@@ -335,10 +340,7 @@ def peer_write_reads_no_graph():
     T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
     for op in ops:
         one(cs, "SELECT bec_ingest(?)", op)
-    x, y = dump(cb), dump(cs)
-    T.eq(sorted(x), sorted(y), "the same stored tables")
-    for name in sorted(x):
-        T.eq(x[name], y[name], "table %s is the same on both receivers" % name)
+    same_tables(cb, cs, "on both receivers")
     cs.close()
     cb.close()
 
@@ -373,9 +375,7 @@ def lazy_questions_same_as_full_path():
     cf = connect(fast)
     T.eq(one(cf, "SELECT w FROM t WHERE id=300"), "added", "the added column's value is merged")
     T.eq(one(cf, "SELECT v FROM s WHERE k='k'"), "admin only", "the admin's write is merged")
-    x, y = dump(cf), dump(cs)
-    for name in sorted(set(x) | set(y)):
-        T.eq(x.get(name), y.get(name), "table %s is the same on both receivers" % name)
+    same_tables(cf, cs, "on both receivers")
     T.eq(one(cf, "SELECT bec_check()"), "ok", "bec_check")
     cf.close()
     cs.close()

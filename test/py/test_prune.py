@@ -466,35 +466,45 @@ def test_pruned_header_storage():
     T.eq(one(d, "SELECT count(*) FROM bec_ops"), 0, "nothing stored")
 
 
-def test_upgrade_pruned_form2():
-    """A database pruned by the build before stubs: its pruned rows hold the
-    header alone ('pruned_form' 2).  Opened here, they become stubs once
-    ('pruned_form' 3); bec_ops, bec_check(), writes and sync work."""
+def pruned_as_older(tag, old_body):
+    """A replica a pruned below a checkpoint of five writes, and b, a full
+    replica, both closed; a's pruned rows rewritten by hand as an older
+    build stored them: old_body(full op, its header's length).  Returns
+    (a's path, {hash: full body}, b's path, a's rows, a raw connection to
+    a's file for more changes: the caller commits and closes it)."""
     import sqlite3
-    from bectest import connect
-    a = R.origin("u2_a.db")
+    a = R.origin("%s_a.db" % tag)
     for i in range(5):
         a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
     full = {h: b for h, b in a.execute("SELECT hash, body FROM bec_ops WHERE kind='write'")}
     one(a, "SELECT bec_checkpoint()")
-    b = R.joined(a, "u2_b.db")          # a full replica
+    b = R.joined(a, "%s_b.db" % tag)          # a full replica
     ship(a, b)
     T.eq(one(a, "SELECT bec_prune()"), 5, "five bodies dropped")
     before = rows(a)
     path = one(a, "SELECT file FROM pragma_database_list WHERE name='main'")
     a.close()
     raw = sqlite3.connect(path)
-    n2 = 0
+    n = 0
     for h, body in raw.execute("SELECT hash, body FROM bec_store_op").fetchall():
         hx = bytes(h).hex()
         if hx in full and len(body) < len(full[hx]):
-            n = len(becwire.decode_op(full[hx])["header"])
-            raw.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (full[hx][:n], h))
-            n2 += 1
+            nh = len(becwire.decode_op(full[hx])["header"])
+            raw.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (old_body(full[hx], nh), h))
+            n += 1
+    T.eq(n, 5, "five rows in the older form")
+    return path, full, b, before, raw
+
+
+def test_upgrade_pruned_form2():
+    """A database pruned by the build before stubs: its pruned rows hold the
+    header alone ('pruned_form' 2).  Opened here, they become stubs once
+    ('pruned_form' 3); bec_ops, bec_check(), writes and sync work."""
+    from bectest import connect
+    path, full, b, before, raw = pruned_as_older("u2", lambda op, nh: op[:nh])
     raw.execute("UPDATE bec_store_config SET value=2 WHERE key='pruned_form'")
     raw.commit()
     raw.close()
-    T.eq(n2, 5, "five rows in form 2")
     a = connect(path)
     for h, body in a.execute("SELECT hash, body FROM bec_ops WHERE payload IS NULL").fetchall():
         T.eq(bytes(body), bytes(full[h][:len(body)]), "bec_ops shows the header again")
@@ -512,28 +522,11 @@ def test_upgrade_from_older_build():
     """A database made by the build before pruned headers lost their
     signature and before the member rows' cover (stop 24): its pruned rows
     hold header || signature and bec_store_member has no cover columns.
-    Opened here, the pruned rows become headers alone, the member rows get
-    their columns, and membership writes, table writes, sync and
-    bec_check() all work."""
-    import sqlite3
+    Opened here, the pruned rows become stubs, the member rows get their
+    columns, and membership writes, table writes, sync and bec_check() all
+    work."""
     from bectest import connect
-    a = R.origin("u_a.db")
-    for i in range(5):
-        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
-    full = {h: b for h, b in a.execute("SELECT hash, body FROM bec_ops WHERE kind='write'")}
-    one(a, "SELECT bec_checkpoint()")
-    b = R.joined(a, "u_b.db")           # a full replica
-    ship(a, b)
-    T.eq(one(a, "SELECT bec_prune()"), 5, "five bodies dropped")
-    path = one(a, "SELECT file FROM pragma_database_list WHERE name='main'")
-    a.close()
-    # The older build's layout, made by hand.
-    raw = sqlite3.connect(path)
-    for h, body in raw.execute("SELECT hash, body FROM bec_store_op").fetchall():
-        hx = bytes(h).hex()
-        if hx in full and len(body) < len(full[hx]):
-            n = len(becwire.decode_op(full[hx])["header"])
-            raw.execute("UPDATE bec_store_op SET body=? WHERE hash=?", (full[hx][:n + 64], h))
+    path, full, b, before, raw = pruned_as_older("u", lambda op, nh: op[:nh + 64])
     cols = "pubkey, author, role, rank, added_by, added_in"
     raw.executescript("CREATE TABLE m AS SELECT %s FROM bec_store_member; DROP TABLE bec_store_member;"
                       "CREATE TABLE bec_store_member(pubkey BLOB PRIMARY KEY, author INTEGER NOT NULL,"
@@ -548,6 +541,7 @@ def test_upgrade_from_older_build():
     for h, body in a.execute("SELECT hash, body FROM bec_ops WHERE payload IS NULL").fetchall():
         T.eq(len(body), len(becwire.decode_op(full[h])["header"]), "bec_ops shows the header alone")
         T.check(is_stub(stored(a, h), bytes(body)), "a pruned row is a stub now")
+    T.eq(rows(a), before, "the same rows")
     a.execute("SELECT bec_add_member(?, 'member')", (pub(b),))
     a.execute("INSERT INTO todos VALUES('r9', 'after', 9)")
     T.eq(sync(b, "a", a, "b"), None, "a sync with a full replica")
@@ -558,7 +552,6 @@ def test_upgrade_from_older_build():
     T.eq(len(rows(a)), 7, "and b's")
     for x in (a, b):
         T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after membership and table writes")
-
 
 test_basics()
 test_pruned_header_storage()
