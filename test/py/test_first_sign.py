@@ -309,21 +309,35 @@ def altered_table_loads_graph():
     c.close()
 
 
+def two_copies(path, tag):
+    """Two copies of the database at path: (fast, full) paths."""
+    fast = os.path.join(DIR, "%s_fast.db" % tag)
+    full = os.path.join(DIR, "%s_full.db" % tag)
+    copy_db(path, fast)
+    copy_db(path, full)
+    return fast, full
+
+
+def peer_ops(path, stmts):
+    """Runs stmts on the database at path, one op each: (their bodies, the
+    rows of t after them)."""
+    c = connect(path)
+    for sql in stmts:
+        c.execute(sql)
+    ops = [one(c, "SELECT bec_op(hash) FROM bec_store_op ORDER BY seq DESC LIMIT 1 OFFSET ?", k)
+           for k in range(len(stmts) - 1, -1, -1)]
+    want = c.execute("SELECT * FROM t ORDER BY id").fetchall()
+    c.close()
+    return ops, want
+
+
 def peer_write_reads_no_graph():
     """A peer's write op naming every head (a linear history) is judged,
     stored and merged into the table without the graph."""
     a = table_history("pw_a.db", 20)
-    b = os.path.join(DIR, "pw_b.db")
-    full = os.path.join(DIR, "pw_full.db")
-    copy_db(a, b)
-    copy_db(a, full)
-    ca = connect(a)
-    ca.execute("INSERT INTO t VALUES(200, 'peer', 1)")
-    ca.execute("UPDATE t SET v='peer-changed' WHERE id=3")
-    ops = [one(ca, "SELECT bec_op(hash) FROM bec_store_op ORDER BY seq DESC LIMIT 1 OFFSET ?", k)
-           for k in (1, 0)]
-    want = ca.execute("SELECT * FROM t ORDER BY id").fetchall()
-    ca.close()
+    b, full = two_copies(a, "pw")
+    ops, want = peer_ops(a, ["INSERT INTO t VALUES(200, 'peer', 1)",
+                             "UPDATE t SET v='peer-changed' WHERE id=3"])
     damage(b, seq=20)
     cb = connect(b)
     for op in ops:
@@ -355,16 +369,9 @@ def lazy_questions_same_as_full_path():
     ca.execute("CREATE VIRTUAL TABLE s USING bec(k TEXT PRIMARY KEY, v TEXT, write='admin')")
     one(ca, "SELECT bec_alter('t', 'ADD COLUMN w TEXT')")
     ca.close()
-    fast = os.path.join(DIR, "lazy_fast.db")
-    full = os.path.join(DIR, "lazy_full.db")
-    copy_db(a, fast)
-    copy_db(a, full)
-    ca = connect(a)
-    ca.execute("INSERT INTO t VALUES(300, 'peer', 3, 'added')")
-    ca.execute("INSERT INTO s VALUES('k', 'admin only')")
-    ops = [one(ca, "SELECT bec_op(hash) FROM bec_store_op ORDER BY seq DESC LIMIT 1 OFFSET ?", k)
-           for k in (1, 0)]
-    ca.close()
+    fast, full = two_copies(a, "lazy")
+    ops, _ = peer_ops(a, ["INSERT INTO t VALUES(300, 'peer', 3, 'added')",
+                          "INSERT INTO s VALUES('k', 'admin only')"])
     cs = connect(full)
     T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
     for op in ops:
