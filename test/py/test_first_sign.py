@@ -22,12 +22,15 @@ from becwire import Key, make_op  # noqa: E402
 DIR = tempfile.mkdtemp(prefix="bec_first_sign_")
 
 
-def history(name, n=60):
-    """A file database: a group and n app ops by its founder."""
+def history(name, n=60, first=None):
+    """A file database: a group, first(connection) if given, then n app ops
+    by its founder."""
     path = os.path.join(DIR, name)
     c = connect(path)
     one(c, "SELECT bec_keygen()")
     one(c, "SELECT bec_create_group()")
+    if first:
+        first(c)
     c.execute("BEGIN")
     for _ in range(n):
         c.execute("SELECT bec_sign(randomblob(16))")
@@ -195,20 +198,12 @@ def cover_below_role():
 
 def table_history(name, n=40):
     """A file database: a group, a bec table with rows, then n app ops."""
-    path = os.path.join(DIR, name)
-    c = connect(path)
-    one(c, "SELECT bec_keygen()")
-    one(c, "SELECT bec_create_group()")
-    c.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, n INTEGER)")
-    for i in range(5):
-        c.execute("INSERT INTO t VALUES(?, ?, ?)", (i, "r%d" % i, i))
-    c.commit()
-    c.execute("BEGIN")
-    for _ in range(n):
-        c.execute("SELECT bec_sign(randomblob(16))")
-    c.execute("COMMIT")
-    c.close()
-    return path
+    def rows(c):
+        c.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, n INTEGER)")
+        for i in range(5):
+            c.execute("INSERT INTO t VALUES(?, ?, ?)", (i, "r%d" % i, i))
+        c.commit()
+    return history(name, n, rows)
 
 
 def local_writes(c):
