@@ -144,7 +144,54 @@ static void put_ops(BecCtx *p, const char *zSql, int iBind, BecBuf *pOut,
   bec_buf_free(&seqs);
 }
 
-/* The snapshot of the latest checkpoint sealed here into pOut; *pzWhy if
+/* The claims of checkpoint X (SQL) that a snapshot carries (K's own among
+** them): each admin of S(K)'s first claim by (depth, id), when it carries
+** the digest computed here. */
+#define SNAP_CLAIMS(X) "bec_store_claim c" \
+  " JOIN bec_store_op o ON o.seq=c.seq" \
+  " JOIN bec_store_checkpoint_admin a ON a.checkpoint=c.checkpoint" \
+  "  AND a.author=c.author" \
+  " JOIN bec_store_checkpoint k ON k.seq=c.checkpoint" \
+  " WHERE c.checkpoint=" X " AND c.digest=k.digest" \
+  "  AND NOT EXISTS(SELECT 1 FROM bec_store_claim c2" \
+  "   JOIN bec_store_op o2 ON o2.seq=c2.seq WHERE c2.checkpoint=c.checkpoint" \
+  "   AND c2.author=c.author AND (o2.depth<o.depth" \
+  "    OR (o2.depth=o.depth AND o2.hash<o.hash)))"
+
+/* *piCp: the latest checkpoint sealed here that k admins' claims of the
+** digest computed here seal, or *pzWhy.  A checkpoint sealed by the root
+** alone is passed over (an older one is given): a joiner could not tell
+** which root key was active in the cut without the cut's causal order (a
+** key that a later key generation retired could still sign), while the
+** admins' claims are checked against the members section R covers
+** (docs/compaction.md "Snapshots of a root-sealed checkpoint"). */
+static int snapshot_checkpoint(BecCtx *p, int *piCp, char **pzWhy){
+  sqlite3_stmt *pStmt = 0;
+  int rc, nSealed = 0;
+  *piCp = 0;
+  rc = bec_ctx_stmt(p, "SELECT kk.seq, kk.k>0 AND (SELECT count(*) FROM "
+      SNAP_CLAIMS("kk.seq") ")>=kk.k FROM bec_store_checkpoint kk"
+      " JOIN bec_store_op oo ON oo.seq=kk.seq WHERE kk.sealed"
+      " ORDER BY oo.depth DESC, oo.hash DESC", &pStmt);
+  if( rc ) return rc;
+  while( *piCp==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
+    nSealed++;
+    if( sqlite3_column_int(pStmt, 1) ) *piCp = sqlite3_column_int(pStmt, 0);
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && *piCp==0 ){
+    *pzWhy = nSealed==0
+        ? sqlite3_mprintf("no checkpoint is sealed here yet: there is no "
+                          "snapshot to give")
+        : sqlite3_mprintf("no checkpoint here is sealed by k admins' "
+                          "attestations (the root's seal alone is not given "
+                          "as a snapshot): there is no snapshot to give");
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  return rc;
+}
+
+/* The snapshot of the latest checkpoint sealed here by k admins (snapshot_checkpoint) into pOut; *pzWhy if
 ** there is none. */
 static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   BecCkState st;
@@ -153,28 +200,15 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   memset(&st, 0, sizeof(st));
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_prune_latest_sealed(p, &iCp);
-  if( rc==SQLITE_OK && iCp==0 ){
-    *pzWhy = sqlite3_mprintf("no checkpoint is sealed here yet: there is no "
-                             "snapshot to give");
-    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
-  }
+  if( rc==SQLITE_OK ) rc = snapshot_checkpoint(p, &iCp, pzWhy);
+  if( rc || *pzWhy ) return rc;
   if( rc==SQLITE_OK ) rc = bec_ckpt_state(p, iCp, &st, pzErr);
   bec_buf_append_u8(pOut, SNAP_VERSION, &rc);
   bec_buf_append(pOut, aGroup, BEC_HASH_BYTES, &rc);
   put_op(p, iCp, pOut, &rc);
   /* The claims that seal it: an admin of S(K)'s first claim by (depth,
   ** id), carrying the digest computed here; K itself is sent above. */
-  put_ops(p, "SELECT c.seq FROM bec_store_claim c"
-      " JOIN bec_store_op o ON o.seq=c.seq"
-      " JOIN bec_store_checkpoint_admin a ON a.checkpoint=c.checkpoint"
-      "  AND a.author=c.author"
-      " JOIN bec_store_checkpoint k ON k.seq=c.checkpoint"
-      " WHERE c.checkpoint=?1 AND c.seq<>?1 AND c.digest=k.digest"
-      "  AND NOT EXISTS(SELECT 1 FROM bec_store_claim c2"
-      "   JOIN bec_store_op o2 ON o2.seq=c2.seq WHERE c2.checkpoint=c.checkpoint"
-      "   AND c2.author=c.author AND (o2.depth<o.depth"
-      "    OR (o2.depth=o.depth AND o2.hash<o.hash)))"
+  put_ops(p, "SELECT c.seq FROM " SNAP_CLAIMS("?1") " AND c.seq<>?1"
       " ORDER BY c.seq", iCp, pOut, &rc);
   put_ops(p, "SELECT seq FROM bec_store_op WHERE kind IN (1, 2, 3, 5, 22)"
              " ORDER BY seq", 0, pOut, &rc);

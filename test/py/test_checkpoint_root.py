@@ -20,6 +20,10 @@ one attestation of K by the group's root key active in cut(K)").
             checkpoint changes no row behind it on any replica (whichever
             arrives first), and still turns off what the removed member
             wrote after it.
+  snapshot  bec_snapshot() gives the latest checkpoint that k admins'
+            attestations seal, passing over one sealed by the root alone
+            (a joiner cannot tell which root key was active in a cut it
+            has not replayed); none at all is a clear refusal.
   refused   a root-request to attest an op that is no checkpoint in its
             past is refused; 'attest' without a digest is misuse.
 """
@@ -229,6 +233,35 @@ def test_backdated_removal():
          "the removal is valid")
 
 
+def test_snapshot():
+    a, b, c = group("n")
+    open_root([a, b, c])
+    a.execute("INSERT INTO todos VALUES('n1', 'in the first cut', 1)")
+    sync_all([a, c], rng)
+    k1 = one(a, "SELECT bec_checkpoint()")
+    root_attest(a, c, k1, row(a, k1)[0])
+    T.eq(row(a, k1)[1:3], (1, 1), "k1: one admin's claim, sealed by the root")
+    T.raises(lambda: one(a, "SELECT bec_snapshot()"),
+             "no checkpoint here is sealed by k admins' attestations",
+             "a checkpoint sealed by the root alone is not given as a snapshot")
+    sync_all([a, b, c], rng)         # b attests k1 after the sync ...
+    sync_all([a, b, c], rng)         # ... and a receives it: k admins' claims
+    T.eq(row(a, k1)[1], 2, "k1: two admins' claims")
+    T.eq(one(c, "SELECT bec_snapshot_verify(?)", one(a, "SELECT bec_snapshot()")), k1,
+         "k1's snapshot verifies on another replica")
+    a.execute("INSERT INTO todos VALUES('n2', 'in the second cut', 0)")
+    sync_all([a, c], rng)
+    k2 = one(a, "SELECT bec_checkpoint()")
+    root_attest(a, c, k2, row(a, k2)[0])
+    T.eq(row(a, k2)[1:3], (1, 1), "k2: sealed by the root alone")
+    T.eq(one(c, "SELECT bec_snapshot_verify(?)", one(a, "SELECT bec_snapshot()")), k1,
+         "the snapshot passes over k2 (root alone) and gives k1")
+    sync_all([a, b, c], rng)         # b attests k2 too
+    sync_all([a, b, c], rng)
+    T.eq(one(c, "SELECT bec_snapshot_verify(?)", one(a, "SELECT bec_snapshot()")), k2,
+         "once k admins attest k2, its snapshot is the one given")
+
+
 def test_refused():
     a, b, c = group("f")
     open_root([a, b, c])
@@ -243,6 +276,6 @@ def test_refused():
 
 
 T.run([test_seal, test_wrong_then_right, test_root_not_in_cut, test_backdated_removal,
-       test_refused])
+       test_snapshot, test_refused])
 R.cleanup()
 T.done()
