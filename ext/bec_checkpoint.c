@@ -1794,9 +1794,13 @@ static int ck_unlock_digests(BecCtx *p, char **pzErr){
   i64 nLocked = 0;
   int rc, i;
   memset(&todo, 0, sizeof(todo));
-  rc = bec_ctx_stmt(p, "SELECT (SELECT count(*) FROM bec_store_checkpoint"
-                       " WHERE length(digest)<>32), (SELECT count(*) FROM"
-                       " bec_store_ignored WHERE reason LIKE 'locked: %')", &pStmt);
+  /* (the locked ops are counted only when a digest is unknown: a scan of
+  ** the ignored ops at every settle would be paid by every group) */
+  rc = bec_ctx_stmt(p, "SELECT EXISTS(SELECT 1 FROM bec_store_checkpoint"
+                       " WHERE length(digest)<>32), CASE WHEN EXISTS(SELECT 1"
+                       " FROM bec_store_checkpoint WHERE length(digest)<>32)"
+                       " THEN (SELECT count(*) FROM bec_store_ignored"
+                       " WHERE reason LIKE 'locked: %') END", &pStmt);
   if( rc ) return rc;
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     if( sqlite3_column_int64(pStmt, 0)>0 ) nLocked = sqlite3_column_int64(pStmt, 1)+1;
