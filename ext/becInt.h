@@ -248,6 +248,7 @@ struct BecInts {
   int nAlloc;   /* ints allocated */
 };
 int bec_ints_push(BecInts*, int);
+int bec_stmt_ints(sqlite3_stmt*, BecInts*);
 void bec_ints_free(BecInts*);
 
 /* A bounds-checked reader over peer bytes.  Every read returns SQLITE_OK or

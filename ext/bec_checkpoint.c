@@ -291,7 +291,8 @@ static int level_role(int level){
 static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
                        BecBuf *pLeaf, int *pState, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  BecBuf live, removes;
+  BecBuf live;
+  BecInts removes;
   int rc, rank = 0, iKeyOp = 0, level = 0, i;
   memset(&live, 0, sizeof(live));
   memset(&removes, 0, sizeof(removes));
@@ -316,12 +317,7 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   if( rc==SQLITE_OK ){
     sqlite3_bind_int(pStmt, 1, BEC_KIND_REMOVE);
     sqlite3_bind_int(pStmt, 2, iAuthor);
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      int s = sqlite3_column_int(pStmt, 0);
-      bec_buf_append(&removes, &s, sizeof(s), &rc);
-    }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    rc = bec_stmt_ints(pStmt, &removes);
   }
   /* Its grants: the best potential role, and the live ones. */
   if( rc==SQLITE_OK ){
@@ -343,10 +339,8 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
         u8 *aMark = 0;
         rc = bec_graph_past(g2, BEC_NODE_PREDS(g2, s), g2->aNode[s].nPred,
                             &aMark);
-        for(i=0; rc==SQLITE_OK && i<(int)(removes.n/sizeof(int)); i++){
-          int r;
-          memcpy(&r, removes.a + i*sizeof(int), sizeof(int));
-          if( !aMark[r] ){ bLive = 0; break; }
+        for(i=0; rc==SQLITE_OK && i<removes.n; i++){
+          if( !aMark[removes.a[i]] ){ bLive = 0; break; }
         }
         sqlite3_free(aMark);
       }
@@ -373,7 +367,7 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   bec_buf_append_varint(pLeaf, (u64)(live.n/BEC_HASH_BYTES), &rc);
   bec_buf_append(pLeaf, live.a, live.n, &rc);
   bec_buf_free(&live);
-  bec_buf_free(&removes);
+  bec_ints_free(&removes);
   return rc;
 }
 
@@ -1742,7 +1736,7 @@ static int ck_hold_back(BecCtx *p, BecGraph *g, int iCp, const u8 *aInvalid,
                         int nInvalid, int iMe, int *pbHold){
   sqlite3_stmt *pStmt = 0;
   u8 *aMark = 0;
-  BecBuf mine;
+  BecInts mine;
   int rc, x, i;
   memset(&mine, 0, sizeof(mine));
   *pbHold = 0;
@@ -1760,17 +1754,11 @@ static int ck_hold_back(BecCtx *p, BecGraph *g, int iCp, const u8 *aInvalid,
     if( rc==SQLITE_OK ){
       sqlite3_bind_int(pStmt, 1, iMe);
       sqlite3_bind_int(pStmt, 2, iCp);
-      while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-        int s = sqlite3_column_int(pStmt, 0);
-        bec_buf_append(&mine, &s, sizeof(s), &rc);
-      }
-      if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-      else sqlite3_reset(pStmt);
+      rc = bec_stmt_ints(pStmt, &mine);
     }
-    for(i=0; rc==SQLITE_OK && !*pbHold && i<(int)(mine.n/sizeof(int)); i++){
-      int s;
+    for(i=0; rc==SQLITE_OK && !*pbHold && i<mine.n; i++){
+      int s = mine.a[i];
       u8 *aOther = 0;
-      memcpy(&s, mine.a + i*sizeof(int), sizeof(int));
       if( s<1 || s>g->nNode || aMark[s] ) continue;     /* s < iCp */
       rc = bec_graph_past(g, BEC_NODE_PREDS(g, s), g->aNode[s].nPred, &aOther);
       if( rc==SQLITE_OK && !aOther[iCp] ) *pbHold = 1;  /* concurrent */
@@ -1778,7 +1766,7 @@ static int ck_hold_back(BecCtx *p, BecGraph *g, int iCp, const u8 *aInvalid,
     }
   }
   sqlite3_free(aMark);
-  bec_buf_free(&mine);
+  bec_ints_free(&mine);
   return rc;
 }
 
@@ -1814,11 +1802,7 @@ static int ck_unlock_digests(BecCtx *p, char **pzErr){
   p->nCkLocked = nLocked;
   rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_checkpoint WHERE length(digest)<>32"
                        " ORDER BY seq", &pStmt);
-  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    rc = bec_ints_push(&todo, sqlite3_column_int(pStmt, 0));
-  }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK ) rc = bec_stmt_ints(pStmt, &todo);
   if( rc==SQLITE_OK && todo.n>0 ) rc = bec_graph_get(p, &g, pzErr);
   for(i=0; rc==SQLITE_OK && i<todo.n; i++){
     CkCut cut;
@@ -1972,7 +1956,7 @@ static void fnAttest(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 static void fnCheckpoint(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
   sqlite3_stmt *pStmt = 0;
-  BecBuf heads;
+  BecInts heads;
   CkCut cut;
   char *zErr = 0;
   u8 aPay[1+BEC_HASH_BYTES], aId[BEC_HASH_BYTES];
@@ -1984,20 +1968,12 @@ static void fnCheckpoint(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     rc = bec_ctx_stmt(p, "SELECT k.seq FROM bec_store_checkpoint k"
         " WHERE NOT k.sealed ORDER BY k.seq", &pStmt);
   }
-  if( rc==SQLITE_OK ){
-    /* collected first: ck_retired uses the statement cache */
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      int s = sqlite3_column_int(pStmt, 0);
-      bec_buf_append(&heads, &s, sizeof(s), &rc);
-    }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
-  }
+  /* collected first: ck_retired uses the statement cache */
+  if( rc==SQLITE_OK ) rc = bec_stmt_ints(pStmt, &heads);
   if( rc==SQLITE_OK ){
     int i, bRetired = 1;
-    for(i=0; rc==SQLITE_OK && bRetired && i<(int)(heads.n/sizeof(int)); i++){
-      int s;
-      memcpy(&s, heads.a + (i64)i*sizeof(int), sizeof(int));
+    for(i=0; rc==SQLITE_OK && bRetired && i<heads.n; i++){
+      int s = heads.a[i];
       rc = ck_retired(p, s, 0, &bRetired);
       if( rc==SQLITE_OK && !bRetired ){
         BecGraph *g = 0;
@@ -2017,20 +1993,14 @@ static void fnCheckpoint(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_head ORDER BY seq", &pStmt);
   }
   if( rc==SQLITE_OK ){
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      int s = sqlite3_column_int(pStmt, 0);
-      bec_buf_append(&heads, &s, sizeof(s), &rc);
-    }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    rc = bec_stmt_ints(pStmt, &heads);
     if( rc==SQLITE_OK && heads.n==0 ){
       zErr = sqlite3_mprintf("this database is in no group yet");
       rc = SQLITE_ERROR;
     }
   }
   if( rc==SQLITE_OK ){
-    rc = ck_compute(p, (const int*)heads.a, (int)(heads.n/sizeof(int)), 0,
-                    &cut, &zErr);
+    rc = ck_compute(p, heads.a, heads.n, 0, &cut, &zErr);
   }
   if( rc==SQLITE_OK ){
     aPay[0] = BEC_CKPT_VERSION;
@@ -2038,7 +2008,7 @@ static void fnCheckpoint(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     rc = bec_dag_append(p, BEC_KIND_CHECKPOINT, aPay, sizeof(aPay), aId, &zErr);
   }
   cut_free(&cut);
-  bec_buf_free(&heads);
+  bec_ints_free(&heads);
   if( rc ) bec_fn_error_in(ctx, "bec_checkpoint", rc, zErr);
   else bec_fn_result_hex(ctx, aId, BEC_HASH_BYTES);
 }

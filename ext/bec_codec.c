@@ -151,6 +151,19 @@ int bec_ints_push(BecInts *v, int x){
   return SQLITE_OK;
 }
 
+/* Steps pStmt to its end, pushing each row's first column onto pOut, and
+** resets it; the first error is returned (the statement is reset anyway).
+** Callers collect first when they reuse the statement cache per row. */
+int bec_stmt_ints(sqlite3_stmt *pStmt, BecInts *pOut){
+  int rc = SQLITE_OK;
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    rc = bec_ints_push(pOut, sqlite3_column_int(pStmt, 0));
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  return rc;
+}
+
 void bec_ints_free(BecInts *v){
   sqlite3_free(v->a);
   memset(v, 0, sizeof(*v));

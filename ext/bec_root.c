@@ -2960,18 +2960,13 @@ static void fnRootApprove(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     rc = bec_ctx_stmt(p, "SELECT c.seq FROM bec_store_root_commit c WHERE "
                          "c.request=?1 AND c.holder=?2", &pStmt);
     if( rc==SQLITE_OK ){
-      BecBuf bb;
-      memset(&bb, 0, sizeof(bb));
+      BecInts mine;
+      memset(&mine, 0, sizeof(mine));
       sqlite3_bind_int(pStmt, 1, iReq);
       sqlite3_bind_int(pStmt, 2, s.id);
-      while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-        int x = sqlite3_column_int(pStmt, 0);
-        bec_buf_append(&bb, &x, sizeof(x), &rc);
-      }
-      if( rc ) sqlite3_reset(pStmt);
-      else rc = sqlite3_reset(pStmt);
-      aMine = (int*)bb.a;
-      nMine = (int)(bb.n/(i64)sizeof(int));
+      rc = bec_stmt_ints(pStmt, &mine);
+      aMine = mine.a;                  /* freed below with sqlite3_free */
+      nMine = mine.n;
     }
     for(i=0; rc==SQLITE_OK && i<nMine; i++){
       rc = commit_spent(p, aMine[i], &b);
