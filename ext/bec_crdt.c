@@ -315,8 +315,22 @@ struct ViewCol {
   int iAdd;                   /* View.aOp index of its ADD op, -1: create's */
   int bKey, bDropped, bShown;
 };
+/* When the graph is not loaded, the (depth, id) and validity of the ops a
+** view reads come from their stored rows, which the graph is loaded from:
+** the view is the same, and connecting an altered table (or judging a
+** write that names every head) does not load the graph. */
+typedef struct ViewOrd ViewOrd;
+struct ViewOrd {
+  int iSeq;
+  i64 depth;
+  int bValid;
+  u8 aId[BEC_HASH_BYTES];
+};
 typedef struct View View;
 struct View {
+  const BecGraph *g;          /* the graph, or 0: aOrd */
+  int nOrd;
+  ViewOrd *aOrd;              /* the create and its alter ops, if g==0 */
   int nOp;
   struct ViewOp { int iSeq; BecSchema *s; } *aOp;   /* alter ops, owned */
   int nCol;
@@ -331,34 +345,111 @@ static void view_free(View *v){
   for(i=0; i<v->nOp; i++) bec_schema_free(v->aOp[i].s);
   sqlite3_free(v->aOp);
   sqlite3_free(v->aCol);
+  sqlite3_free(v->aOrd);
   memset(v, 0, sizeof(*v));
+}
+
+static const ViewOrd *view_ord(const View *v, int x){
+  int i;
+  for(i=0; i<v->nOrd; i++) if( v->aOrd[i].iSeq==x ) return &v->aOrd[i];
+  return 0;
+}
+
+/* later() over the view's ops, with or without the graph. */
+static int view_later(const View *v, int a, int b){
+  const ViewOrd *pA, *pB;
+  if( v->g ) return later(v->g, a, b);
+  pA = view_ord(v, a);
+  pB = view_ord(v, b);
+  if( pA==0 || pB==0 ) return a>b;      /* not stored yet: the deepest */
+  if( pA->depth!=pB->depth ) return pA->depth > pB->depth;
+  return memcmp(pA->aId, pB->aId, BEC_HASH_BYTES) > 0;
+}
+
+/* The id of op x of the view (bec_graph_id without the graph). */
+static int view_id(const View *v, int x, u8 *aOut){
+  const ViewOrd *o;
+  if( v->g ) return bec_graph_id(v->g, x, aOut);
+  o = view_ord(v, x);
+  if( o==0 ) return SQLITE_CORRUPT;
+  memcpy(aOut, o->aId, BEC_HASH_BYTES);
+  return SQLITE_OK;
+}
+
+/* Appends op x's stored (depth, id, validity) to v->aOrd; *pbFound 0 if
+** no row has seq x. */
+static int view_ord_read(BecCtx *p, View *v, int x, int *pbFound){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT depth, hash, valid FROM bec_store_op"
+                           " WHERE seq=?1", &pStmt);
+  *pbFound = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, x);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    ViewOrd *aNew = sqlite3_realloc64(v->aOrd,
+                        sizeof(ViewOrd)*(sqlite3_uint64)(v->nOrd+1));
+    if( aNew==0 ){
+      rc = SQLITE_NOMEM;
+    }else if( sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ){
+      v->aOrd = aNew;
+      rc = SQLITE_CORRUPT;
+    }else{
+      ViewOrd *o = &aNew[v->nOrd++];
+      v->aOrd = aNew;
+      o->iSeq = x;
+      o->depth = sqlite3_column_int64(pStmt, 0);
+      o->bValid = sqlite3_column_int(pStmt, 2)!=0;
+      memcpy(o->aId, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES);
+      *pbFound = 1;
+    }
+  }
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  return rc;
 }
 
 /* The columns of create op iCreate (its schema pBase) as the alter ops of
 ** it make them: with pAnc, those in the causal past pAnc answers (the view
-** of that op's author), else the valid ones. */
+** of that op's author), else the valid ones.  g may be 0 (the graph is not
+** loaded) without pAnc or with one whose past is every stored op (bAll):
+** the ops' order and validity are then read from storage (ViewOrd). */
 static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
                      const BecSchema *pBase, Anc *pAnc, View *v, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  int *aSeq = 0, nSeq = 0, rc, i, j, nCheck, nShownAdd = 0;
+  BecInts alters;
+  int *aSeq = 0, nSeq = 0, rc, i, j, nCheck, nShownAdd = 0, bFound = 0;
   memset(v, 0, sizeof(*v));
+  memset(&alters, 0, sizeof(alters));
+  v->g = g;
+  /* (collected first: view_ord_read uses the statement cache) */
   rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_alter WHERE tbl=?1 "
                        "ORDER BY seq", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iCreate);
-  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    int x = sqlite3_column_int(pStmt, 0), *aNew;
-    if( x<1 || x>g->nNode ) continue;
-    if( pAnc ? (x==pAnc->x || !anc_covers(pAnc, x, &rc)) : !g->aNode[x].bValid ){
+  rc = bec_stmt_ints(pStmt, &alters);
+  if( rc==SQLITE_OK && g==0 ) rc = view_ord_read(p, v, iCreate, &bFound);
+  if( rc==SQLITE_OK ){
+    aSeq = sqlite3_malloc64(sizeof(int)*(sqlite3_uint64)(alters.n+1));
+    if( aSeq==0 ) rc = SQLITE_NOMEM;
+  }
+  for(i=0; rc==SQLITE_OK && i<alters.n; i++){
+    int x = alters.a[i], bValid;
+    if( g ){
+      if( x<1 || x>g->nNode ) continue;
+      bValid = g->aNode[x].bValid;
+    }else{
+      rc = view_ord_read(p, v, x, &bFound);
+      if( rc || !bFound ) continue;
+      bValid = v->aOrd[v->nOrd-1].bValid;
+    }
+    if( pAnc ? (x==pAnc->x || !anc_covers(pAnc, x, &rc)) : !bValid ){
       continue;
     }
-    aNew = sqlite3_realloc64(aSeq, sizeof(int)*(sqlite3_uint64)(nSeq+1));
-    if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-    aSeq = aNew;
     aSeq[nSeq++] = x;
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_ints_free(&alters);
   if( rc==SQLITE_OK ){
     v->aOp = sqlite3_malloc64(sizeof(*v->aOp)*(sqlite3_uint64)(nSeq+1));
     v->aCol = sqlite3_malloc64(sizeof(ViewCol)*(sqlite3_uint64)(pBase->nBase+nSeq+1));
@@ -385,7 +476,7 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
     const BecSchema *r = v->aOp[i].s;
     if( r->action==BEC_SCHEMA_DROP ){
       v->bTabDropped = 1;
-    }else if( r->action==BEC_SCHEMA_RETABLE && later(g, v->aOp[i].iSeq, v->iTabSeq) ){
+    }else if( r->action==BEC_SCHEMA_RETABLE && view_later(v, v->aOp[i].iSeq, v->iTabSeq) ){
       v->zTab = r->zName;
       v->iTabSeq = v->aOp[i].iSeq;
     }
@@ -393,7 +484,7 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
   for(i=0; i<pBase->nBase; i++){
     ViewCol *c = &v->aCol[v->nCol++];
     memset(c, 0, sizeof(*c));
-    if( rc==SQLITE_OK ) rc = bec_graph_id(g, iCreate, c->aId);
+    if( rc==SQLITE_OK ) rc = view_id(v, iCreate, c->aId);
     c->iIdx = i;
     c->zName = pBase->aCol[i].zName;
     c->iNameSeq = iCreate;
@@ -405,13 +496,13 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
     if( v->aOp[i].s->action!=BEC_SCHEMA_ADD ) continue;
     c = &v->aCol[v->nCol++];
     memset(c, 0, sizeof(*c));
-    if( rc==SQLITE_OK ) rc = bec_graph_id(g, v->aOp[i].iSeq, c->aId);
+    if( rc==SQLITE_OK ) rc = view_id(v, v->aOp[i].iSeq, c->aId);
     c->zName = v->aOp[i].s->aCol[0].zName;
     c->iNameSeq = v->aOp[i].iSeq;
     c->iAdd = i;
     /* (depth, hash) order of the ADD ops: insertion sort, lists are short */
     for(j=v->nCol-1; j>pBase->nBase
-        && later(g, v->aCol[j-1].iNameSeq, v->aCol[j].iNameSeq); j--){
+        && view_later(v, v->aCol[j-1].iNameSeq, v->aCol[j].iNameSeq); j--){
       ViewCol t = v->aCol[j];
       v->aCol[j] = v->aCol[j-1];
       v->aCol[j-1] = t;
@@ -431,7 +522,7 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
         continue;               /* (the verdict ignores such ops) */
       }else if( r->action==BEC_SCHEMA_DROPCOL ){
         c->bDropped = 1;
-      }else if( later(g, v->aOp[i].iSeq, c->iNameSeq) ){
+      }else if( view_later(v, v->aOp[i].iSeq, c->iNameSeq) ){
         c->zName = r->aCol[0].zName;
         c->iNameSeq = v->aOp[i].iSeq;
       }
@@ -446,7 +537,7 @@ static int view_load(BecCtx *p, const BecGraph *g, int iCreate,
     for(i=0; i<v->nCol; i++){
       ViewCol *c = &v->aCol[i];
       if( c->bShown || c->bDropped || c->bKey || c->iNameSeq<0 ) continue;
-      if( pBest==0 || later(g, c->iNameSeq, pBest->iNameSeq) ) pBest = c;
+      if( pBest==0 || view_later(v, c->iNameSeq, pBest->iNameSeq) ) pBest = c;
     }
     if( pBest==0 ) break;
     for(i=0; i<v->nCol; i++){
@@ -502,7 +593,10 @@ static int schema_shown(BecCtx *p, BecSchema *pBase, int iSchema,
     *pp = pBase;
     return SQLITE_OK;
   }
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  /* An altered table: its view over the valid alter ops, from the graph
+  ** if it is loaded, else from their stored rows (view_load). */
+  if( rc==SQLITE_OK ) rc = bec_graph_check(p, pzErr);
+  if( rc==SQLITE_OK ) g = p->pGraph;
   if( rc==SQLITE_OK ) rc = view_load(p, g, iSchema, pBase, 0, &v, pzErr);
   if( rc ) return rc;
   if( v.nOp==0 ){
@@ -1621,9 +1715,14 @@ static int write_schema(BecCtx *p, const BecGraph *g, Anc *pAnc,
     BecSchema *pA = 0;
     char *zErr = 0;
     int iSeq = 0, bOk = 0;
+    int kind = 0;
     rc = bec_dag_seq_of(p, aH, &iSeq);
-    if( rc==SQLITE_OK && iSeq>=1 && iSeq<=g->nNode
-     && anc_covers(pAnc, iSeq, &rc) && g->aNode[iSeq].kind==BEC_KIND_SCHEMA ){
+    if( rc==SQLITE_OK && iSeq>=1 ){
+      /* without the graph, the op's past is every stored op (pAnc->bAll) */
+      if( g ) kind = iSeq<=g->nNode ? g->aNode[iSeq].kind : 0;
+      else rc = bec_dag_node_of(p, iSeq, &kind, 0);
+    }
+    if( rc==SQLITE_OK && kind==BEC_KIND_SCHEMA && anc_covers(pAnc, iSeq, &rc) ){
       if( load_op_schema(p, iSeq, &pA, 0, &zErr)==SQLITE_OK
        && pA->action==BEC_SCHEMA_ADD
        && memcmp(pA->aCreate, &wr->aTableHash[iTable*BEC_HASH_BYTES],
@@ -1807,7 +1906,9 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
         reason_set(pzReason, &rc, "ignored: write to table %s, whose create "
                    "op is ignored", aSchema[i]->zName);
       }
-      if( rc==SQLITE_OK && g==0 && ((bOk && wr.anAdd[i]>0)
+      /* (added columns of an op whose past is every stored op are judged
+      ** from storage: write_schema) */
+      if( rc==SQLITE_OK && g==0 && ((bOk && wr.anAdd[i]>0 && !pAnc->bAll)
           || (pRefuse && (aSchema[i]->opts & BEC_OPT_ADMIN))) ){
         rc = anc_graph(p, pAnc, &g, pzErr);
       }
