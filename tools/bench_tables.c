@@ -457,13 +457,16 @@ static const char *const azAltLoop[NALT] = {
 **                                   seeks today)
 ** Only lookups are planned (id=?); nothing else is asked of it here.  The
 ** layouts compared, all copies of t_rows after the update:
-**   alt_columns  t_rows as it is (c0 INTEGER PRIMARY KEY, c1, c2, r, s1, s2)
-**   alt_record   (c0 INTEGER PRIMARY KEY, rec BLOB, r, s1, s2)
-**   alt_both     t_rows's columns plus rec (the narrow variant: columns kept,
+**   rec_columns  t_rows as it is (c0 INTEGER PRIMARY KEY, c1, c2, r, s1, s2)
+**   rec_record   (c0 INTEGER PRIMARY KEY, rec BLOB, r, s1, s2)
+**   rec_both     t_rows's columns plus rec (the narrow variant: columns kept,
 **                the record only for lookups by an INTEGER key)
 ** and, per layout, the copy of the rows into it (a write of every row), an
 ** UPDATE of one value of every row (for a record: decode, replace, encode)
-** and its pages (dbstat). */
+** and its pages (dbstat).  Lookups run as the benchmark's (a statement per
+** key) and as many keys in one statement (t_lookup_one); SQLite opens the
+** virtual table's cursor afresh for each key in both, so a handle per
+** cursor is opened per lookup (BENCH.md, issue 18, fifth session). */
 #define REC_NVAL 2                /* title, done */
 
 /* Decodes a record of REC_NVAL values; SQLITE_CORRUPT_VTAB if damaged. */
@@ -787,9 +790,10 @@ enum { RL_LK_BLOB, RL_LK_STMT, RL_LK_BOTH, RL_ONE_PLAIN, RL_ONE_BEC, RL_ONE_BLOB
        RL_ONE_STMT, RL_LOOP_DECODE, RL_COPY, RL_UPD = RL_COPY + NREC,
        RL_SIZE = RL_UPD + NREC, NRL = RL_SIZE + NREC };
 
-/* One run of REC on the bec database b; aPlainLookup: the plain lookup's
-** time in this run.  aL[i] the line's time (bytes for sizes), aR[i] its
-** ratio (see main). */
+/* One run of REC on the bec database b (p: the plain one, for the plain
+** lookups in one statement); tPlainLookup, tPlainScan: the plain lookup's
+** and scan's times in this run.  OUT: aL[i] line i's time (bytes for
+** sizes), aR[i] its ratio to the line main names beside it. */
 static void t_rec(sqlite3 *p, sqlite3 *b, double tPlainLookup, double tPlainScan,
                   double *aL, double *aR){
   int k;
