@@ -55,6 +55,12 @@
 ** which SQLite flattens into a plain scan or seek of the stored rows.  The
 ** last three lines measure that, against the plain table's same reads.
 **
+** REC.  The rows' values in one record column, read by bec with an
+** sqlite3_blob (issue 18): bench-only copies of t_rows in that layout and in
+** t_rows's own, a bench-only virtual table that looks rows up in them, and
+** per layout a copy of every row, an UPDATE of one value and the pages (the
+** comment above recModule says what each line measures).
+**
 ** cr-sqlite: BEC_CRSQLITE=/path/to/crsqlite.so runs every line against a
 ** table made a CRR (crsql_as_crr) in a third database of the same
 ** process; without it, the run says it skipped cr-sqlite.
@@ -426,18 +432,402 @@ static const char *const azAltSchema[NALT] = {
   "CREATE TABLE alt_norowid(c0 PRIMARY KEY, c1, c2, r INTEGER NOT NULL, "
   "s1 INTEGER, s2 INTEGER) WITHOUT ROWID;"
   "INSERT INTO alt_norowid SELECT c0, c1, c2, r, s1, s2 FROM t_rows",
-  /* The non-key values in one record column (here their bytes, as long
-  ** as an encoded record; decoding it would be the vtab's work). */
+  /* The non-key values in one record column, encoded by the table codec
+  ** (bench_rec, REC below; decoding it is the vtab's work: REC's lines). */
   "CREATE TABLE alt_record(c0 INTEGER PRIMARY KEY, rec BLOB, r INTEGER NOT NULL, "
   "s1 INTEGER, s2 INTEGER);"
-  "INSERT INTO alt_record SELECT c0, CAST(x'03' || c1 || x'01' || c2 AS BLOB), "
-  "r, s1, s2 FROM t_rows",
+  "INSERT INTO alt_record SELECT c0, bench_rec(c1, c2), r, s1, s2 FROM t_rows",
 };
 static const char *const azAltLoop[NALT] = {
   "SELECT 1 FROM alt_values WHERE bench_noop(rowid, c1, c2)",
   "SELECT 1 FROM alt_norowid WHERE bench_noop(c0, c1, c2)",
   "SELECT 1 FROM alt_record WHERE bench_noop(rowid, rec)",
 };
+
+/* REC: the rows' values in one record column, read by bec (issue 18).  A
+** bench-only copy of t_rows keeps the non-key values as one blob, each
+** value as the table codec encodes it (bec_value_encode), and a bench-only
+** virtual table reads it, as bec's own would:
+**   USING bench_rec(<table>, blob)  a lookup by the key seeks the row with
+**                                   one sqlite3_blob per cursor (opened by
+**                                   its first lookup, reopened after)
+**   USING bench_rec(<table>, stmt)  the same seek by a nested prepared
+**                                   statement, kept by the table between
+**                                   cursors and reset by xClose (how bec
+**                                   seeks today)
+** Only lookups are planned (id=?); nothing else is asked of it here.  The
+** layouts compared, all copies of t_rows after the update:
+**   rec_columns  t_rows as it is (c0 INTEGER PRIMARY KEY, c1, c2, r, s1, s2)
+**   rec_record   (c0 INTEGER PRIMARY KEY, rec BLOB, r, s1, s2)
+**   rec_both     t_rows's columns plus rec (the narrow variant: columns kept,
+**                the record only for lookups by an INTEGER key)
+** and, per layout, the copy of the rows into it (a write of every row), an
+** UPDATE of one value of every row (for a record: decode, replace, encode)
+** and its pages (dbstat).  Lookups run as the benchmark's (a statement per
+** key) and as many keys in one statement (t_lookup_one); SQLite opens the
+** virtual table's cursor afresh for each key in both, so a handle per
+** cursor is opened per lookup (BENCH.md, issue 18, fifth session). */
+#define REC_NVAL 2                /* title, done */
+
+/* Decodes a record of REC_NVAL values; SQLITE_CORRUPT_VTAB if damaged. */
+static int rec_decode(const u8 *a, int n, BecValue *aVal){
+  BecReader rd;
+  int k;
+  rd.a = a; rd.n = n; rd.i = 0;
+  for(k=0; k<REC_NVAL; k++){
+    if( bec_value_decode(&rd, &aVal[k]) ) return SQLITE_CORRUPT_VTAB;
+  }
+  return rd.i==rd.n ? SQLITE_OK : SQLITE_CORRUPT_VTAB;
+}
+
+/* bench_rec(v1, v2, ..): the record of its arguments. */
+static void recFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecBuf b;
+  int rc = SQLITE_OK, i;
+  memset(&b, 0, sizeof(b));
+  for(i=0; i<argc; i++) bec_value_encode(&b, argv[i], &rc);
+  if( rc==SQLITE_OK ){
+    sqlite3_result_blob(ctx, b.n ? (const void*)b.a : "", (int)b.n, SQLITE_TRANSIENT);
+  }else{
+    sqlite3_result_error_code(ctx, rc);
+  }
+  bec_buf_free(&b);
+}
+
+/* bench_rec_flip(rec): the record with its second value v as 1-v. */
+static void recFlipFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecValue aVal[REC_NVAL];
+  BecBuf b;
+  int rc = rec_decode(sqlite3_value_blob(argv[0]), sqlite3_value_bytes(argv[0]), aVal);
+  (void)argc;
+  memset(&b, 0, sizeof(b));
+  if( rc ){
+    sqlite3_result_error(ctx, "damaged record", -1);
+    return;
+  }
+  aVal[1].i = 1 - aVal[1].i;
+  bec_value_put(&b, &aVal[0], &rc);
+  bec_value_put(&b, &aVal[1], &rc);
+  if( rc==SQLITE_OK ){
+    sqlite3_result_blob(ctx, (const void*)b.a, (int)b.n, SQLITE_TRANSIENT);
+  }else{
+    sqlite3_result_error_code(ctx, rc);
+  }
+  bec_buf_free(&b);
+}
+
+/* bench_decode(rowid, rec): decodes the record, is false. */
+static void decodeFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecValue aVal[REC_NVAL];
+  (void)argc;
+  if( rec_decode(sqlite3_value_blob(argv[1]), sqlite3_value_bytes(argv[1]), aVal) ){
+    sqlite3_result_error(ctx, "damaged record", -1);
+    return;
+  }
+  sqlite3_result_int(ctx, 0);
+}
+
+typedef struct RecTab RecTab;
+struct RecTab {
+  sqlite3_vtab base;
+  sqlite3 *db;
+  char zTab[32];
+  int bBlob;
+  sqlite3_stmt *pSeek;            /* !bBlob: the seek, kept between cursors
+                                  ** (as bec keeps its scans: scan_put) */
+};
+typedef struct RecCursor RecCursor;
+struct RecCursor {
+  sqlite3_vtab_cursor base;
+  sqlite3_blob *pBlob;            /* bBlob: the cursor's handle, or 0 */
+  sqlite3_stmt *pSeek;            /* !bBlob: SELECT rec .. WHERE rowid=?1,
+                                  ** taken from RecTab until xClose */
+  i64 iRowid;
+  int bEof;
+  u8 *aBuf; int nAlloc;           /* bBlob: the record's bytes */
+  BecValue aVal[REC_NVAL];
+};
+
+static int recConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                      sqlite3_vtab **ppVtab, char **pzErr){
+  RecTab *v;
+  (void)pAux; (void)pzErr;
+  if( argc!=5 ) return SQLITE_ERROR;
+  v = sqlite3_malloc(sizeof(*v));
+  if( v==0 ) return SQLITE_NOMEM;
+  memset(v, 0, sizeof(*v));
+  v->db = db;
+  snprintf(v->zTab, sizeof(v->zTab), "%s", argv[3]);
+  v->bBlob = strcmp(argv[4], "blob")==0;
+  *ppVtab = &v->base;
+  return sqlite3_declare_vtab(db, "CREATE TABLE x(id INTEGER, title TEXT, done INTEGER)");
+}
+static int recBestIndex(sqlite3_vtab *v, sqlite3_index_info *p){
+  int i;
+  (void)v;
+  for(i=0; i<p->nConstraint; i++){
+    if( p->aConstraint[i].usable && p->aConstraint[i].iColumn<=0
+     && p->aConstraint[i].op==SQLITE_INDEX_CONSTRAINT_EQ ){
+      p->aConstraintUsage[i].argvIndex = 1;
+      p->aConstraintUsage[i].omit = 1;
+      p->idxNum = 1;
+      p->estimatedCost = 1;
+      p->estimatedRows = 1;
+      p->idxFlags = SQLITE_INDEX_SCAN_UNIQUE;
+      return SQLITE_OK;
+    }
+  }
+  return SQLITE_CONSTRAINT;       /* lookups only */
+}
+static int recDisconnect(sqlite3_vtab *v){
+  sqlite3_finalize(((RecTab*)v)->pSeek);
+  sqlite3_free(v);
+  return SQLITE_OK;
+}
+static int recOpen(sqlite3_vtab *v, sqlite3_vtab_cursor **pp){
+  RecCursor *c = sqlite3_malloc(sizeof(*c));
+  (void)v;
+  if( c==0 ) return SQLITE_NOMEM;
+  memset(c, 0, sizeof(*c));
+  *pp = &c->base;
+  return SQLITE_OK;
+}
+static int recClose(sqlite3_vtab_cursor *pCur){
+  RecCursor *c = (RecCursor*)pCur;
+  RecTab *t = (RecTab*)pCur->pVtab;
+  sqlite3_blob_close(c->pBlob);
+  if( c->pSeek ){
+    sqlite3_reset(c->pSeek);
+    if( t->pSeek==0 ){
+      t->pSeek = c->pSeek;
+    }else{
+      sqlite3_finalize(c->pSeek);
+    }
+  }
+  sqlite3_free(c->aBuf);
+  sqlite3_free(c);
+  return SQLITE_OK;
+}
+
+/* Reads the record of iRowid through the cursor's blob handle: reopened on
+** the row (a write of the table aborts the handle: opened again), a row
+** that is not there is no row. */
+static int rec_seek_blob(RecCursor *c, RecTab *t, i64 iRowid){
+  int rc = SQLITE_ABORT, n;
+  if( c->pBlob ){
+    rc = sqlite3_blob_reopen(c->pBlob, iRowid);
+    if( rc ){
+      sqlite3_blob_close(c->pBlob);
+      c->pBlob = 0;
+    }
+  }
+  if( c->pBlob==0 ){
+    rc = sqlite3_blob_open(t->db, "main", t->zTab, "rec", iRowid, 0, &c->pBlob);
+  }
+  if( rc==SQLITE_ERROR ){         /* no such row (here: nothing else) */
+    c->bEof = 1;
+    return SQLITE_OK;
+  }
+  if( rc ) return rc;
+  n = sqlite3_blob_bytes(c->pBlob);
+  if( n>c->nAlloc ){
+    u8 *a = sqlite3_realloc(c->aBuf, n);
+    if( a==0 ) return SQLITE_NOMEM;
+    c->aBuf = a;
+    c->nAlloc = n;
+  }
+  rc = sqlite3_blob_read(c->pBlob, c->aBuf, n, 0);
+  return rc ? rc : rec_decode(c->aBuf, n, c->aVal);
+}
+
+static int rec_seek_stmt(RecCursor *c, RecTab *t, i64 iRowid){
+  int rc;
+  if( c->pSeek==0 && t->pSeek ){
+    c->pSeek = t->pSeek;
+    t->pSeek = 0;
+  }else if( c->pSeek==0 ){
+    char zSql[100];
+    snprintf(zSql, sizeof(zSql), "SELECT rec FROM %s WHERE rowid=?1", t->zTab);
+    rc = sqlite3_prepare_v3(t->db, zSql, -1, SQLITE_PREPARE_PERSISTENT, &c->pSeek, 0);
+    if( rc ) return rc;
+  }else{
+    sqlite3_reset(c->pSeek);
+  }
+  sqlite3_bind_int64(c->pSeek, 1, iRowid);
+  if( sqlite3_step(c->pSeek)!=SQLITE_ROW ){
+    c->bEof = 1;
+    return sqlite3_reset(c->pSeek);
+  }
+  return rec_decode(sqlite3_column_blob(c->pSeek, 0), sqlite3_column_bytes(c->pSeek, 0),
+                    c->aVal);
+}
+
+static int recFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
+                     int argc, sqlite3_value **argv){
+  RecCursor *c = (RecCursor*)pCur;
+  RecTab *t = (RecTab*)pCur->pVtab;
+  int rc;
+  (void)idxNum; (void)idxStr;
+  if( argc!=1 ) return SQLITE_INTERNAL;
+  c->bEof = 0;
+  c->iRowid = sqlite3_value_int64(argv[0]);
+  rc = t->bBlob ? rec_seek_blob(c, t, c->iRowid) : rec_seek_stmt(c, t, c->iRowid);
+  if( rc==SQLITE_CORRUPT_VTAB ){
+    sqlite3_free(t->base.zErrMsg);
+    t->base.zErrMsg = sqlite3_mprintf("the stored row of %s is damaged", t->zTab);
+  }
+  return rc;
+}
+static int recNext(sqlite3_vtab_cursor *c){ ((RecCursor*)c)->bEof = 1; return SQLITE_OK; }
+static int recEof(sqlite3_vtab_cursor *c){ return ((RecCursor*)c)->bEof; }
+static int recColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol){
+  RecCursor *c = (RecCursor*)pCur;
+  if( iCol==0 ){
+    sqlite3_result_int64(ctx, c->iRowid);
+  }else{
+    bec_value_result(ctx, &c->aVal[iCol-1]);
+  }
+  return SQLITE_OK;
+}
+static int recRowid(sqlite3_vtab_cursor *c, sqlite3_int64 *pRowid){
+  *pRowid = ((RecCursor*)c)->iRowid;
+  return SQLITE_OK;
+}
+static sqlite3_module recModule = {
+  0, recConnect, recConnect, recBestIndex, recDisconnect, recDisconnect,
+  recOpen, recClose, recFilter, recNext, recEof, recColumn, recRowid,
+  0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+};
+
+/* The layouts REC compares (see above), made from t_rows after the update. */
+enum { REC_COLUMNS, REC_RECORD, REC_BOTH, NREC };
+static const char *const azRecMake[NREC] = {
+  "CREATE TABLE rec_columns(c0 INTEGER PRIMARY KEY, c1, c2, r INTEGER NOT NULL, "
+  "s1 INTEGER, s2 INTEGER)",
+  "CREATE TABLE rec_record(c0 INTEGER PRIMARY KEY, rec BLOB, r INTEGER NOT NULL, "
+  "s1 INTEGER, s2 INTEGER)",
+  "CREATE TABLE rec_both(c0 INTEGER PRIMARY KEY, c1, c2, r INTEGER NOT NULL, "
+  "s1 INTEGER, s2 INTEGER, rec BLOB)",
+};
+static const char *const azRecFill[NREC] = {
+  "INSERT INTO rec_columns SELECT c0, c1, c2, r, s1, s2 FROM t_rows",
+  "INSERT INTO rec_record SELECT c0, bench_rec(c1, c2), r, s1, s2 FROM t_rows",
+  "INSERT INTO rec_both SELECT c0, c1, c2, r, s1, s2, bench_rec(c1, c2) FROM t_rows",
+};
+static const char *const azRecUpdate[NREC] = {
+  "UPDATE rec_columns SET c2=1-c2, r=r+1, s2=r+1",
+  "UPDATE rec_record SET rec=bench_rec_flip(rec), r=r+1, s2=r+1",
+  "UPDATE rec_both SET c2=1-c2, rec=bench_rec_flip(rec), r=r+1, s2=r+1",
+};
+static const char *const azRecName[NREC] = { "rec_columns", "rec_record", "rec_both" };
+
+static void rec_functions(sqlite3 *db){
+  if( sqlite3_create_function(db, "bench_rec", -1, SQLITE_UTF8|SQLITE_DETERMINISTIC,
+                              0, recFunc, 0, 0)
+   || sqlite3_create_function(db, "bench_rec_flip", 1, SQLITE_UTF8|SQLITE_DETERMINISTIC,
+                              0, recFlipFunc, 0, 0)
+   || sqlite3_create_function(db, "bench_decode", 2, SQLITE_UTF8, 0, decodeFunc, 0, 0)
+   || sqlite3_create_function(db, "bench_noop", -1, SQLITE_UTF8, 0, noopFunc, 0, 0) ){
+    die(db, "bench functions");
+  }
+}
+
+static double t_exec(sqlite3 *db, const char *zSql){
+  double t0 = now();
+  exec(db, zSql);
+  return now() - t0;
+}
+
+static double table_bytes(sqlite3 *db, const char *zName){
+  sqlite3_stmt *pStmt = 0;
+  double n = 0;
+  if( sqlite3_prepare_v2(db, "SELECT sum(pgsize) FROM dbstat WHERE name=?1", -1, &pStmt, 0) ){
+    die(db, "dbstat");
+  }
+  sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) n = sqlite3_column_double(pStmt, 0);
+  sqlite3_finalize(pStmt);
+  return n;
+}
+
+/* nRow lookups by key in ONE statement (a correlated subquery per row of a
+** generated list of random keys): the virtual table's cursor, and so its
+** blob handle or seek statement, lives across the lookups. */
+static double t_lookup_one(sqlite3 *db, const char *zTable){
+  sqlite3_stmt *pStmt = 0;
+  char zSql[400];
+  double t0;
+  snprintf(zSql, sizeof(zSql), "WITH RECURSIVE k(i, x) AS (SELECT 0, 12345 UNION ALL "
+           "SELECT i+1, (x*1103515245+12345)%%4294967296 FROM k WHERE i<%d) "
+           "SELECT sum((SELECT done FROM %s WHERE id=x%%%d+1)) FROM k",
+           nRow - 1, zTable, nRow);
+  if( sqlite3_prepare_v2(db, zSql, -1, &pStmt, 0) ) die(db, "prepare lookup one");
+  t0 = now();
+  if( sqlite3_step(pStmt)!=SQLITE_ROW || sqlite3_column_type(pStmt, 0)==SQLITE_NULL ){
+    die(db, "lookup one");
+  }
+  t0 = now() - t0;
+  sqlite3_finalize(pStmt);
+  return t0;
+}
+
+/* Named wrappers, so that callgrind counts each kind of lookup apart
+** (callgrind_annotate --inclusive=yes; see BENCH.md). */
+#define LOOKUP_FN(NAME, CALL) \
+  static __attribute__((noinline, noipa)) double NAME(sqlite3 *db, const char *z){ return CALL(db, z); }
+LOOKUP_FN(lookup_plain, t_lookup_of)
+LOOKUP_FN(lookup_bec, t_lookup_of)
+LOOKUP_FN(lookup_rec_blob, t_lookup_of)
+LOOKUP_FN(lookup_rec_stmt, t_lookup_of)
+LOOKUP_FN(lookup_both_blob, t_lookup_of)
+LOOKUP_FN(lookup1_plain, t_lookup_one)
+LOOKUP_FN(lookup1_bec, t_lookup_one)
+LOOKUP_FN(lookup1_rec_blob, t_lookup_one)
+LOOKUP_FN(lookup1_rec_stmt, t_lookup_one)
+
+/* REC's lines (main prints them in this order). */
+enum { RL_LK_BLOB, RL_LK_STMT, RL_LK_BOTH, RL_ONE_PLAIN, RL_ONE_BEC, RL_ONE_BLOB,
+       RL_ONE_STMT, RL_LOOP_DECODE, RL_COPY, RL_UPD = RL_COPY + NREC,
+       RL_SIZE = RL_UPD + NREC, NRL = RL_SIZE + NREC };
+
+/* One run of REC on the bec database b (p: the plain one, for the plain
+** lookups in one statement); tPlainLookup, tPlainScan: the plain lookup's
+** and scan's times in this run.  OUT: aL[i] line i's time (bytes for
+** sizes), aR[i] its ratio to the line main names beside it. */
+static void t_rec(sqlite3 *p, sqlite3 *b, double tPlainLookup, double tPlainScan,
+                  double *aL, double *aR){
+  int k;
+  rec_functions(b);
+  for(k=0; k<NREC; k++){
+    exec(b, azRecMake[k]);
+    aL[RL_COPY+k] = t_exec(b, azRecFill[k]);
+    aL[RL_UPD+k] = t_exec(b, azRecUpdate[k]);
+  }
+  exec(b, "PRAGMA wal_checkpoint(TRUNCATE)");
+  for(k=0; k<NREC; k++) aL[RL_SIZE+k] = table_bytes(b, azRecName[k]);
+  if( sqlite3_create_module(b, "bench_rec", &recModule, 0) ) die(b, "rec module");
+  exec(b, "CREATE VIRTUAL TABLE temp.rec_blob USING bench_rec(rec_record, blob);"
+          "CREATE VIRTUAL TABLE temp.rec_stmt USING bench_rec(rec_record, stmt);"
+          "CREATE VIRTUAL TABLE temp.both_blob USING bench_rec(rec_both, blob)");
+  aL[RL_LK_BLOB] = lookup_rec_blob(b, "temp.rec_blob");
+  aL[RL_LK_STMT] = lookup_rec_stmt(b, "temp.rec_stmt");
+  aL[RL_LK_BOTH] = lookup_both_blob(b, "temp.both_blob");
+  aL[RL_ONE_PLAIN] = lookup1_plain(p, "t");
+  aL[RL_ONE_BEC] = lookup1_bec(b, "t");
+  aL[RL_ONE_BLOB] = lookup1_rec_blob(b, "temp.rec_blob");
+  aL[RL_ONE_STMT] = lookup1_rec_stmt(b, "temp.rec_stmt");
+  aL[RL_LOOP_DECODE] = t_storage_loop(b, "SELECT 1 FROM rec_record WHERE "
+                                         "bench_decode(rowid, rec)");
+  for(k=0; k<NRL; k++){
+    double tRef = k<=RL_LK_BOTH ? tPlainLookup
+                : k<=RL_ONE_STMT ? aL[RL_ONE_PLAIN]
+                : k==RL_LOOP_DECODE ? tPlainScan
+                : k<RL_UPD ? aL[RL_COPY]
+                : k<RL_SIZE ? aL[RL_UPD] : aL[RL_SIZE];
+    aR[k] = aL[k] / tRef;
+  }
+  exec(b, "DROP TABLE temp.rec_blob; DROP TABLE temp.rec_stmt; DROP TABLE temp.both_blob");
+}
 
 /* Ingests every op of src into a fresh replica; returns the time of the
 ** write op(s) only (1: the insert op, 2: the update op). */
@@ -609,6 +999,7 @@ int main(int argc, char **argv){
   static double aFloorRatio[NFLOOR][MAX_RUNS], aAltRatio[NALT][MAX_RUNS];
   static double aView[3][MAX_RUNS], aViewRatio[3][MAX_RUNS];
   static double aUpd[NUPD][MAX_RUNS], aUpdRatio[NUPD][MAX_RUNS];
+  static double aRecT[MAX_RUNS][NRL], aRecR[MAX_RUNS][NRL];
   static const char *azStep[NSTEP] = {
     "INSERT ... SELECT of N rows", "N single-row INSERTs, one transaction",
     "UPDATE one column of every row", "apply the insert op on a fresh replica",
@@ -648,7 +1039,9 @@ int main(int argc, char **argv){
     for(j=0; j<2+bCr; j++) aT[j][INS_SEL][r] = t_insert_select(aDb[j]);
     for(j=0; j<2+bCr; j++) aT[j][UPDATE][r] = t_update(aDb[j]);
     for(j=0; j<2+bCr; j++) aT[j][SIZE][r] = (double)db_size(aDb[j]);
-    for(j=0; j<2+bCr; j++) aT[j][LOOKUP][r] = t_lookup(aDb[j]);
+    aT[0][LOOKUP][r] = lookup_plain(p, "t");
+    aT[1][LOOKUP][r] = lookup_bec(b, "t");
+    if( bCr ) aT[2][LOOKUP][r] = t_lookup(c);
     for(j=0; j<2+bCr; j++) aT[j][RANGE][r] = t_range(aDb[j]);
     for(j=0; j<2+bCr; j++) aT[j][SCAN][r] = t_scan(aDb[j]);
     for(j=0; j<2+bCr; j++) aT[j][SUM][r] = t_sum(aDb[j]);
@@ -661,6 +1054,7 @@ int main(int argc, char **argv){
         "SELECT 1 FROM t_rows WHERE bench_noop(rowid, c2)");
     aFloor[FLOOR_SUM_SUM][r] = aFloor[FLOOR_VTAB_SUM][r] + aFloor[FLOOR_STORAGE_SUM][r];
     aFloor[FLOOR_SUM_BEC][r] = aT[1][SUM][r];
+    rec_functions(b);
     for(k=0; k<NALT; k++){
       exec(b, azAltSchema[k]);
       aAlt[k][r] = t_storage_loop(b, azAltLoop[k]);
@@ -672,6 +1066,7 @@ int main(int argc, char **argv){
     aView[1][r] = t_sum_of(b, "tv");
     aView[2][r] = t_lookup_of(b, "tv");
     exec(b, "DROP VIEW tv");
+    t_rec(p, b, aT[0][LOOKUP][r], aT[0][SCAN][r], aRecT[r], aRecR[r]);
     /* The UPDATE's floor, on the plain database (its table t is the copy's
     ** source; the vtab loop above made temp.nulltab and bench_noop). */
     if( sqlite3_create_function(p, "bench_noop", -1, SQLITE_UTF8, 0, noopFunc, 0, 0) ){
@@ -797,6 +1192,44 @@ int main(int argc, char **argv){
     for(i=0; i<NUPD; i++){
       printf("%-42s %9.0f rows/s %14s %7.2fx\n", azUpd[i],
              nRow/median(aUpd[i], nRun), "", median(aUpdRatio[i], nRun));
+    }
+  }
+  {
+    static const char *azRec[NRL] = {
+      "  point lookup, record by sqlite3_blob",
+      "  point lookup, record by nested statement",
+      "  point lookup, columns+record by sqlite3_blob",
+      "  lookups in one statement: plain",
+      "  lookups in one statement: bec",
+      "  lookups in one statement: record by blob",
+      "  lookups in one statement: record by stmt",
+      "  storage loop, the record decoded",
+      "  copy of the rows: columns (t_rows)",
+      "  copy of the rows: record",
+      "  copy of the rows: columns+record",
+      "  UPDATE one value of every row: columns",
+      "  UPDATE one value of every row: record",
+      "  UPDATE one value: columns+record",
+      "  pages: columns",
+      "  pages: record",
+      "  pages: columns+record",
+    };
+    static const char *azRef[] = { "plain lookup", "plain, one statement",
+      "plain scan", "columns" };
+    printf("values in one record column, read by bec (REC in bench_tables.c; "
+           "ratio to the line named):\n");
+    for(i=0; i<NRL; i++){
+      double a[MAX_RUNS], b2[MAX_RUNS], x;
+      int iRef = i<=RL_LK_BOTH ? 0 : i<=RL_ONE_STMT ? 1 : i==RL_LOOP_DECODE ? 2 : 3;
+      for(r=0; r<nRun; r++){ a[r] = aRecT[r][i]; b2[r] = aRecR[r][i]; }
+      x = median(a, nRun);
+      if( i>=RL_SIZE ){
+        printf("%-42s %11.2f MB %14s %7.2fx %s\n", azRec[i], x/1e6, "",
+               median(b2, nRun), azRef[iRef]);
+      }else{
+        printf("%-42s %9.0f rows/s %14s %7.2fx %s\n", azRec[i], nRow/x, "",
+               median(b2, nRun), azRef[iRef]);
+      }
     }
   }
   {
