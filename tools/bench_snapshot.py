@@ -6,8 +6,9 @@ the provider (time, bytes), bec_snapshot_verify() on a new replica (time),
 a full join of a new replica by one bec_sync_offer/bec_sync_apply
 session (time, bytes of every message both ways), and the snapshot join
 through sync (bec_join(group, 'snapshot'), one session: today the
-snapshot is checked and the full history follows, docs/compaction.md).  Run with Debian's
-python3:
+snapshot is checked and the full history follows, docs/compaction.md).
+N defaults to 100,000 and R to 10,000 (issue 17's figure).  Run with
+Debian's python3:
 
     BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py [N [R]]
 """
@@ -65,7 +66,7 @@ def run(n, nrow, tmp):
 
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
-    nrow = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    nrow = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
     with tempfile.TemporaryDirectory(prefix="bec-bench-snap-") as tmp:
         run(n, nrow, tmp)
 
