@@ -364,6 +364,14 @@ def test_pruned_provider():
     T.check(one(o, "SELECT bec_prune()") > 0, "o pruned")
     T.eq(one(o, "SELECT bec_snapshot()"), before, "a counter and alters: the same snapshot")
     T.eq(one(o, "SELECT bec_check()"), "ok", "bec_check() on the pruned replica")
+    # Nothing after K: S(K) is read from the derived state (the base).
+    n = R.origin("p_n.db")
+    for i in range(3):
+        n.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    one(n, "SELECT bec_checkpoint()")
+    before_n = one(n, "SELECT bec_snapshot()")
+    T.check(one(n, "SELECT bec_prune()") > 0, "n pruned")
+    T.eq(one(n, "SELECT bec_snapshot()"), before_n, "nothing after K: the same snapshot")
     # A damaged base: the snapshot it gives does not digest to R.
     o.commit()
     path = o.execute("PRAGMA database_list").fetchone()[2]
