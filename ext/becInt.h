@@ -1384,7 +1384,8 @@ int bec_crdt_base_take(BecCtx*, int iCp, const u8 *aCut, char **pzWhy,
                        char **pzErr);
 /* Copies the merge base of pFrom into pTo, a scratch database replaying a
 ** cut that holds the base's cut, renumbering seqs by aTo[0..nTo-1] (pFrom's
-** seq -> pTo's), and rebuilds pTo's tables from it (bec_checkpoint.c). */
+** seq -> pTo's), and rebuilds pTo's tables from it (bec_checkpoint.c).
+** aTo[the base's checkpoint] -1: pTo replays exactly the base's cut. */
 int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
                        char **pzErr);
 /* Fills the rows of t, a table of the group being shown (xCreate), from

@@ -828,6 +828,22 @@ static int digest_state(BecCtx *pD, const int *aMap, int iExclude, CkCut *pCut,
 
 static int ck_final_build(BecCtx*, const u8 *aCut, u8 **paFinal, int *pn);
 
+/* *pb: the cut aMark is exactly the cut of checkpoint iCp (the one this
+** replica pruned below), so the merge base is its tables' share whole. */
+static int cut_is_base(const BecGraph *g, const u8 *aMark, int iCp, int *pb){
+  u8 *aBase = 0;
+  int x, rc = bec_graph_past(g, BEC_NODE_PREDS(g, iCp), g->aNode[iCp].nPred,
+                             &aBase);
+  *pb = 0;
+  if( rc ) return rc;
+  *pb = 1;
+  for(x=1; x<=g->nNode; x++){
+    if( !aMark[x]!=!aBase[x] ){ *pb = 0; break; }
+  }
+  sqlite3_free(aBase);
+  return SQLITE_OK;
+}
+
 /* The same, from the cut alone: its ops replayed into a scratch database
 ** in seq order (aMark: the cut). */
 static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
@@ -839,6 +855,7 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
   int *aMap = 0;
   int iPrune = 0;                 /* the prune point: 0 not asked, -1 none
                                   ** in this cut, else its seq */
+  int bBaseCut = 0;               /* the cut is exactly iPrune's cut */
   int rc, x, i;
   aMap = sqlite3_malloc64(sizeof(int)*(u64)(nCut+1));
   if( aMap==0 ) return SQLITE_NOMEM;
@@ -888,13 +905,18 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
     memset(&head, 0, sizeof(head));
     if( bec_dag_body_dropped(aBody, nBody) ){
       /* Pruned here (bec_prune.c).  If the cut holds the checkpoint pruned
-      ** below, the header goes in and the merge base is copied after the
-      ** replay; else this cut cannot be replayed here. */
+      ** below, or is that checkpoint's cut, the header goes in and the
+      ** merge base is copied after the replay; else this cut cannot be
+      ** replayed here. */
       if( iPrune==0 ){
         u8 aCp[BEC_HASH_BYTES];
         rc = bec_prune_point(p, &iPrune, aCp);
-        if( rc==SQLITE_OK && (iPrune<1 || iPrune>g->nNode || !aMark[iPrune]) ){
-          iPrune = -1;
+        if( rc==SQLITE_OK && (iPrune<1 || iPrune>g->nNode) ) iPrune = -1;
+        if( rc==SQLITE_OK && iPrune>0 && !aMark[iPrune] ){
+          /* The cut of the prune checkpoint itself (its snapshot): the
+          ** base is this very cut's share of the tables. */
+          rc = cut_is_base(g, aMark, iPrune, &bBaseCut);
+          if( rc==SQLITE_OK && !bBaseCut ) iPrune = -1;
         }
       }
       if( rc==SQLITE_OK && iPrune<0 ){
@@ -938,6 +960,7 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
     else{
       memset(aTo, 0, sizeof(int)*((size_t)g->nNode+1));
       for(x=1; x<=i; x++) aTo[aMap[x]] = x;
+      if( bBaseCut ) aTo[iPrune] = -1;    /* (not replayed: its cut is) */
       rc = bec_crdt_base_copy(p, p2, aTo, g->nNode+1, pzErr);
       sqlite3_free(aTo);
     }

@@ -4047,6 +4047,14 @@ static int base_cut(BecCtx *p, BecGraph *g, u8 **paCut){
   int rc = bec_config_get_int(p, "prune_checkpoint", 0, &iCp);
   *paCut = 0;
   if( rc || iCp==0 ) return rc;
+  if( iCp==-1 ){
+    /* A scratch database replaying exactly the base's cut (the snapshot of
+    ** the prune checkpoint, bec_crdt_base_copy): every op is in it. */
+    *paCut = sqlite3_malloc64((u64)g->nNode+1);
+    if( *paCut==0 ) return SQLITE_NOMEM;
+    memset(*paCut, 1, (size_t)g->nNode+1);
+    return SQLITE_OK;
+  }
   if( iCp<1 || iCp>g->nNode ) return SQLITE_CORRUPT;
   return bec_graph_past(g, BEC_NODE_PREDS(g, (int)iCp), g->aNode[iCp].nPred,
                         paCut);
@@ -4269,6 +4277,8 @@ int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
   rc = bec_config_get_int(pFrom, "prune_checkpoint", 0, &iCp);
   if( rc || iCp==0 ) return rc;
   if( BASE_MAP(iCp)==0 ) return SQLITE_CORRUPT;
+  /* BASE_MAP(iCp) -1: pTo replays exactly the base's cut, without its
+  ** checkpoint (base_cut reads -1 as every op) */
   rc = bec_crdt_get(pTo, &pC);
   if( rc==SQLITE_OK ) rc = crdt_schema(pTo, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_exec(pTo, zBaseSchema, pzErr);

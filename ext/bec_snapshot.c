@@ -11,10 +11,17 @@
 **                                      -- one (docs/compaction.md "The
 **                                      -- snapshot join")
 **
+** THE PROVIDER.  S(K) is read by bec_ckpt_state (bec_checkpoint.c): from
+** the derived state, or from a replay of the cut; on a replica pruned below
+** K, the replay takes the pruned ops as headers and the tables from the
+** merge base, which is exactly S(K)'s tables (bec_crdt_base_copy), so a
+** pruned replica gives the same bytes as before it pruned.
+**
 ** THE JOIN.  bec_sync.c carries the bytes: a joiner (bec_snapshot_wanted:
 ** marked by bec_join and holding no op) asks in every sync message, a
-** peer answers with bec_snapshot_give (nothing from a pruned replica: it
-** cannot replay its cut; nothing that fails its own checks), and the
+** peer answers with bec_snapshot_give (nothing from a pruned replica: the
+** joiner replays the history after the check, which a pruned replica
+** cannot send; nothing that fails its own checks), and the
 ** joiner runs bec_snapshot_check before it stores anything of that
 ** message.  Installing a checked snapshot (S(K) as
 ** the merge base, the cut held as present without headers) is not built:
@@ -582,7 +589,8 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   int iPruned = 0;
   int rc = bec_prune_point(p, &iPruned, aPruned);
   if( rc==SQLITE_OK && iPruned ){
-    /* bec_snapshot() would fail: S(K) is read by a replay of the cut. */
+    /* Its snapshot would check, but the joiner then replays the whole
+    ** history (no install yet), which this replica cannot send. */
     *pzWhy = sqlite3_mprintf("this replica is pruned: it gives no snapshot");
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }

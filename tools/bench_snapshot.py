@@ -6,8 +6,11 @@ the provider (time, bytes), bec_snapshot_verify() on a new replica (time),
 a full join of a new replica by one bec_sync_offer/bec_sync_apply
 session (time, bytes of every message both ways), and the snapshot join
 through sync (bec_join(group, 'snapshot'), one session: today the
-snapshot is checked and the full history follows, docs/compaction.md).  Run with Debian's
-python3:
+snapshot is checked and the full history follows, docs/compaction.md);
+then, with one op after the checkpoint, bec_snapshot() before and after
+bec_prune() (the same bytes) and the bytes of the cut's pruned headers.
+N defaults to 100,000 and R to 10,000 (issue 17's figure).  Run with
+Debian's python3:
 
     BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py [N [R]]
 """
@@ -61,11 +64,29 @@ def run(n, nrow, tmp):
           "snapshot join (checked, then the full history) %d B in %.1f s"
           % (n, nrow, len(snap), len(snap) / nrow, t_snap, t_verify, full, t_full,
              100.0 * len(snap) / full, sj, t_sj), flush=True)
+    # A pruned provider: one op after K (so S(K) is a replay of the cut),
+    # the snapshot before and after bec_prune(), and what the cut's headers
+    # weigh as a pruned replica stores them.
+    a.execute("INSERT INTO t VALUES(-1, 'after K', 0)")
+    t0 = time.perf_counter()
+    s1 = one(a, "SELECT bec_snapshot()")
+    t_un = time.perf_counter() - t0
+    one(a, "SELECT bec_prune()")
+    t0 = time.perf_counter()
+    s2 = one(a, "SELECT bec_snapshot()")
+    t_pr = time.perf_counter() - t0
+    assert s1 == s2, "a pruned replica gives the same snapshot"
+    hb, hn = a.execute("SELECT sum(length(body)), count(*) FROM bec_ops"
+                       " WHERE payload IS NULL").fetchone()
+    print("  one op after K: bec_snapshot() in %.2f s unpruned (a replay of the cut), "
+          "%.2f s pruned (the same bytes); the cut's %d pruned headers %d B (%.1f B/op, "
+          "%.1f%% of the full join)" % (t_un, t_pr, hn, hb, hb / hn, 100.0 * hb / full),
+          flush=True)
 
 
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
-    nrow = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+    nrow = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
     with tempfile.TemporaryDirectory(prefix="bec-bench-snap-") as tmp:
         run(n, nrow, tmp)
 

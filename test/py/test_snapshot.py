@@ -10,12 +10,13 @@ attestation by a member or by a stranger, an attester that is not an admin,
 a grant missing from the auth chain, a liar that re-digests altered rows
 or members and attests them with keys it made, bytes that do not decode,
 another group) and nothing is stored.  A replica pruned below the
-checkpoint refuses to give its snapshot (not built yet).
+checkpoint gives the same snapshot as before pruning; a damaged merge base
+gives one that is refused.
 """
 import os
 import struct
 
-from bectest import T, Replicas, one, sync_session as sync, pub
+from bectest import T, Replicas, connect, one, sync_session as sync, pub
 import becwire
 from becwire import uvarint, read_varint
 
@@ -320,21 +321,70 @@ def test_no_seal():
     T.eq(one(b, "SELECT bec_snapshot_verify(?)", snap), k, "sealed: verifies")
 
 
+def damage_base(path, old, new):
+    """Replaces bytes old by new in the merge base's cells (bec_store_base),
+    outside bec."""
+    import sqlite3
+    c = sqlite3.connect(path)
+    n = 0
+    for tbl, row, cells in c.execute("SELECT tbl, row, cells FROM bec_store_base").fetchall():
+        if old in cells:
+            c.execute("UPDATE bec_store_base SET cells=? WHERE tbl=? AND row=?",
+                      (cells.replace(old, new), tbl, row))
+            n += 1
+    c.commit()
+    c.close()
+    return n
+
+
 def test_pruned_provider():
-    """A replica pruned below the checkpoint cannot give its snapshot yet
-    (it would have to read S(K) from the merge base): a clear refusal; a
-    snapshot it gave before pruning still verifies."""
-    a = R.origin("p_a.db")
-    for i in range(5):
-        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
-    k = one(a, "SELECT bec_checkpoint()")
-    a.execute("INSERT INTO todos VALUES('after', 'x', 1)")
+    """A replica pruned below the checkpoint gives the snapshot of that
+    checkpoint, byte for byte the one it gave before pruning (S(K)'s
+    tables are read from the merge base, the rest from a replay of the
+    cut's headers and kept bodies): conflicts, a delete, ops concurrent
+    with K and after it.  A damaged base gives a snapshot that no replica
+    verifies, and bec_check() on the damaged replica fails."""
+    a, b, c, m, k = setup()
     before = one(a, "SELECT bec_snapshot()")
     T.check(one(a, "SELECT bec_prune()") > 0, "pruned")
-    T.raises(lambda: a.execute("SELECT bec_snapshot()").fetchall(),
-             "bec_snapshot: pruned: the body of", "refused on a pruned replica")
+    T.eq(one(a, "SELECT bec_snapshot()"), before, "the pruned replica gives the same snapshot")
     j = R.joined(a, "p_j.db")
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", before), k, "verifies")
+    # A counter, an ADD and a RENAME COLUMN in the cut, on a replica pruned
+    # with a later op held: the same bytes too.
+    o = R.origin("p_o.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+    for i in range(4):
+        o.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    o.execute("SELECT bec_alter('todos', 'ADD COLUMN prio INTEGER NOT NULL DEFAULT 5')")
+    o.execute("UPDATE todos SET n = n + 3, prio = 1 WHERE id='r0'")
+    o.execute("SELECT bec_alter('todos', 'RENAME COLUMN title TO name')")
+    k2 = one(o, "SELECT bec_checkpoint()")
+    o.execute("UPDATE todos SET n = n + 1 WHERE id='r1'")
+    before = one(o, "SELECT bec_snapshot()")
+    T.check(one(o, "SELECT bec_prune()") > 0, "o pruned")
+    T.eq(one(o, "SELECT bec_snapshot()"), before, "a counter and alters: the same snapshot")
+    T.eq(one(o, "SELECT bec_check()"), "ok", "bec_check() on the pruned replica")
+    # Nothing after K: S(K) is read from the derived state (the base).
+    n = R.origin("p_n.db")
+    for i in range(3):
+        n.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    one(n, "SELECT bec_checkpoint()")
+    before_n = one(n, "SELECT bec_snapshot()")
+    T.check(one(n, "SELECT bec_prune()") > 0, "n pruned")
+    T.eq(one(n, "SELECT bec_snapshot()"), before_n, "nothing after K: the same snapshot")
+    # A damaged base: the snapshot it gives does not digest to R.
+    o.commit()
+    path = o.execute("PRAGMA database_list").fetchone()[2]
+    o.close()
+    T.eq(damage_base(path, b"t2", b"x2"), 1, "one row of the base damaged")
+    o = connect(path)
+    bad = one(o, "SELECT bec_snapshot()")
+    T.check(bad != before, "the damaged base shows in the snapshot")
+    jo = R.joined(o, "p_jo.db")
+    T.raises(lambda: jo.execute("SELECT bec_snapshot_verify(?)", (bad,)).fetchall(),
+             "digest does not match", "a damaged base's snapshot is refused")
+    T.eq(one(jo, "SELECT bec_snapshot_verify(?)", before), k2, "the honest one verifies")
+    T.check(one(o, "SELECT bec_check()") != "ok", "bec_check() fails on the damaged base")
 
 
 test_verify_and_lies()

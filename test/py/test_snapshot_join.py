@@ -26,11 +26,13 @@ through sync (docs/compaction.md "The snapshot join"):
 """
 import json
 import os
+import random
 import subprocess
 import time
 
 import becwire
-from bectest import EXT, T, Replicas, code, connect, free_port, one, sync_session as sync, pub
+from bectest import (EXT, T, Replicas, code, connect, free_port, ingest_all, one, ops_of,
+                     sync_session as sync, pub)
 
 # sync(x, y): x offers, and knows y as peer 'b' (y knows x as 'a').
 
@@ -53,6 +55,18 @@ def derived(db, tables):
     out = {t: db.execute("SELECT * FROM %s ORDER BY 1" % t).fetchall() for t in tables}
     out["members"] = db.execute("SELECT pubkey, role, rank FROM bec_members ORDER BY 1").fetchall()
     out["ops"] = db.execute("SELECT hash, valid FROM bec_ops ORDER BY hash").fetchall()
+    return out
+
+
+def registers(db, tables):
+    """Every register a replica holds, by op id, whatever its seqs: the
+    digest of a checkpoint signed on it covers each register's candidates
+    (ids, depths, values), every op's validity and the members, so two
+    replicas that compute the same digest for one checkpoint hold the same
+    registers.  Plus the shown conflicts."""
+    out = {"conflicts": sorted(db.execute(
+        "SELECT \"table\", pk, \"column\", value, op FROM bec_conflicts").fetchall(), key=repr)}
+    out.update(derived(db, tables))
     return out
 
 
@@ -136,6 +150,134 @@ def test_join_both_ways():
         T.eq(derived(d, tables), want, "%s converges after the join" % name)
     T.eq(becwire.decode_msg(one(j, "SELECT bec_sync_offer('x')"))["version"], 1,
          "a joiner that holds ops asks no more")
+
+
+def test_differential_after_k():
+    """A snapshot joiner and a full joiner of one history, then the ops
+    signed after K by three authors (writes, deletes, a counter, an ALTER)
+    delivered to copies of each in random orders: rows, conflicts, members
+    and every op's validity are the same on both, and a checkpoint signed
+    at the end gets the same digest on both (every register's candidates
+    and every op's validity, by id), the provider's."""
+    a, b, k = history()
+    c = R.member(a, "d_c.db", "member")
+    sync(a, c)
+    j = snap_joiner(a, "d_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "joined from K's snapshot")
+    f = R.joined(a, "d_f.db")
+    sync(f, a)
+    # After K: concurrent writers, deletes, a counter, an ALTER, an attest.
+    a.execute("UPDATE todos SET n = n + 7 WHERE id='r1'")
+    b.execute("UPDATE todos SET n = n + 1 WHERE id='r1'")
+    c.execute("UPDATE todos SET name = 'by c' WHERE id='r3'")
+    b.execute("UPDATE todos SET name = 'by b' WHERE id='r3'")
+    b.execute("DELETE FROM todos WHERE id='r4'")
+    c.execute("UPDATE todos SET prio = 1 WHERE id='r4'")
+    sync(a, b)
+    a.execute("SELECT bec_alter('todos', 'ADD COLUMN due TEXT')")
+    sync(a, b)
+    c.execute("INSERT INTO todos(id, name, n) VALUES('c1', 'by c', 3)")
+    sync(b, c)
+    b.execute("UPDATE todos SET due = 'soon' WHERE id='r5'")
+    sync(a, c)
+    sync(a, b)
+    k2 = one(a, "SELECT bec_checkpoint()")
+    allops = {}
+    for d in (a, b, c):
+        allops.update(ops_of(d))
+    tables = ["todos"]
+    want = registers(a, tables)
+    want_digest = one(a, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k2)
+    T.check(want_digest is not None, "the provider computes K2's digest")
+    jp, fp = (os.path.join(R.dir, x) for x in ("d_j.db", "d_f.db"))
+    for d in (j, f):
+        d.commit()
+    for seed in range(6):
+        rng = random.Random(seed)
+        got = []
+        for src, name in ((j, "d_j%d.db" % seed), (f, "d_f%d.db" % seed)):
+            d = R.clone(src, name)
+            have = set(ops_of(d))
+            ingest_all(d, [x for h, x in allops.items() if h not in have], rng)
+            got.append((registers(d, tables),
+                        one(d, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k2)))
+            if seed == 0:
+                T.eq(one(d, "SELECT bec_check()"), "ok", "bec_check() on %s" % name)
+            d.close()
+        T.eq(got[0][0], want, "seed %d: the snapshot joiner shows the provider's state" % seed)
+        T.eq(got[1][0], want, "seed %d: the full joiner too" % seed)
+        T.eq(got[0][1], want_digest, "seed %d: the snapshot joiner's digest of K2" % seed)
+        T.eq(got[1][1], want_digest, "seed %d: the full joiner's digest of K2" % seed)
+
+
+def test_concurrent_author_offline():
+    """An author offline since before K: its ops, concurrent with K (their
+    past holds cut ops, not K), reach a snapshot joiner and a full replica
+    after the join, each through a sync with it, and are applied alike."""
+    a = R.origin("o_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+    b = R.member(a, "o_b.db", "admin")
+    o = R.member(a, "o_o.db", "member")
+    for i in range(4):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    sync(a, b)
+    sync(a, o)
+    # o goes offline here; its writes are concurrent with everything after.
+    o.execute("UPDATE todos SET title = 'offline' WHERE id='r0'")
+    o.execute("UPDATE todos SET n = n + 100 WHERE id='r1'")
+    o.execute("DELETE FROM todos WHERE id='r2'")
+    o.execute("INSERT INTO todos VALUES('o1', 'new offline', 1)")
+    a.execute("UPDATE todos SET title = 'online' WHERE id='r0'")
+    a.execute("UPDATE todos SET n = n + 10 WHERE id='r1'")
+    a.execute("UPDATE todos SET title = 'kept?' WHERE id='r2'")
+    sync(a, b)
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
+    j = snap_joiner(a, "o_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "joined from K's snapshot")
+    f = R.joined(a, "o_f.db")
+    sync(f, a)
+    # o comes back: it syncs with the joiner and with the full replica.
+    sync(o, j)
+    sync(o, f)
+    sync(a, o)                       # (o, a member, attests K: its attest too)
+    sync(j, a)
+    sync(f, a)
+    tables = ["todos"]
+    want = registers(a, tables)
+    T.eq(registers(j, tables), want, "the snapshot joiner applies o's concurrent ops as the provider")
+    T.eq(registers(f, tables), want, "the full replica too")
+    T.eq(one(j, "SELECT title FROM todos WHERE id='r0'") in ("online", "offline"), True,
+         "r0 shows one of the concurrent titles")
+    T.eq(one(j, "SELECT n FROM todos WHERE id='r1'"), 111, "the counter's concurrent steps add up")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on the joiner")
+
+
+def test_joiner_serves():
+    """A snapshot joiner is an ordinary provider: a third replica joins
+    from it by snapshot (of the K it holds), another syncs on with it, and
+    all show the same."""
+    a, b, k = history()
+    j = snap_joiner(a, "s_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "j joined from a's snapshot")
+    j2 = snap_joiner(j, "s_j2.db")
+    sync(j2, j)
+    T.eq(state(j2, "b")["snapshot"], k, "j2 joined from j's snapshot of K")
+    f = R.joined(j, "s_f.db")
+    sync(f, j)
+    b.execute("UPDATE todos SET n = n + 4 WHERE id='r5'")
+    sync(b, j)
+    for x in (j2, f):
+        sync(j, x)
+    want = derived(b, ["todos"])
+    for d, name in ((j, "j"), (j2, "j2"), (f, "f")):
+        T.eq(derived(d, ["todos"]), want, "%s shows b's state" % name)
+    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
 
 
 def test_no_snapshot_then_pruned():
@@ -326,7 +468,8 @@ def test_codec():
              "this build speaks 1 and 2", "version 3")
 
 
-T.run([test_join_argument, test_join_both_ways, test_no_snapshot_then_pruned,
+T.run([test_join_argument, test_join_both_ways, test_differential_after_k,
+       test_concurrent_author_offline, test_joiner_serves, test_no_snapshot_then_pruned,
        test_hostile_provider, test_becsync, test_encrypted, test_codec])
 R.cleanup()
 T.done()
