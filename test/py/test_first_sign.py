@@ -480,6 +480,50 @@ def enc_first_writes_read_no_graph():
     c.close()
 
 
+def enc_each_first_write_reads_no_graph():
+    """An UPDATE, and a DELETE, as the first write of a fresh connection
+    (not after an INSERT that approved the safety rule on it)."""
+    path = enc_history("enc_each.db")
+    damage(path, seq=20)
+    for sql, want in (("UPDATE t SET v='u' WHERE id=1", (1, "u", 1)),
+                      ("DELETE FROM t WHERE id=2", None)):
+        c = connect(path)
+        c.execute(sql)
+        c.commit()
+        key = 1 if want else 2
+        T.eq(c.execute("SELECT id, v, n FROM t WHERE id=?", (key,)).fetchone(), want,
+             "a first %s succeeds without the graph" % sql.split()[0])
+        err = loads_graph(c)
+        T.check(err is not None and "storage is corrupt" in err, "the graph was not loaded: %r" % err)
+        c.close()
+    repair(path, seq=20)
+    c = connect(path)
+    T.eq(one(c, "SELECT bec_check()"), "ok", "bec_check")
+    c.close()
+
+
+def enc_rule_follows_storage():
+    """The safety rule's approval is remembered by a connection for the
+    stored sequence it was computed on, not for a graph it never loaded:
+    a rekey by another connection between two writes makes the second
+    write name the new epoch (a stale approval would name the old one)."""
+    path = enc_history("enc_rule.db", 5)
+    a, b = connect(path), connect(path)
+    a.execute("INSERT INTO t VALUES(50, 'a1', 1)")
+    a.commit()
+    e1 = envelope_of(one(a, "SELECT body FROM bec_store_op ORDER BY seq DESC LIMIT 1"))[1]
+    rk = bytes.fromhex(one(b, "SELECT bec_rekey()"))
+    b.commit()
+    T.check(rk != e1[:32], "a new epoch")
+    a.execute("INSERT INTO t VALUES(51, 'a2', 2)")
+    a.commit()
+    e2 = envelope_of(one(a, "SELECT body FROM bec_store_op ORDER BY seq DESC LIMIT 1"))[1]
+    T.eq(e2, rk, "the write after another connection's rekey is sealed under the new epoch")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check")
+    a.close()
+    b.close()
+
+
 def envelope_of(body):
     """(format, epochs, ciphertext length) of a write op's envelope."""
     from becwire import read_varint
@@ -560,7 +604,8 @@ T.run([first_sign_reads_no_graph, peer_linear_op_reads_no_graph, same_as_full_de
        cover_below_role, first_insert_reads_no_graph, first_insert_same_as_full_path,
        altered_table_reads_no_graph, altered_table_same_as_full_path,
        peer_write_reads_no_graph, lazy_questions_same_as_full_path,
-       enc_first_writes_read_no_graph, enc_first_writes_same_as_full_path,
-       enc_peer_write_reads_no_graph])
+       enc_first_writes_read_no_graph, enc_each_first_write_reads_no_graph,
+       enc_first_writes_same_as_full_path, enc_peer_write_reads_no_graph,
+       enc_rule_follows_storage])
 shutil.rmtree(DIR, ignore_errors=True)
 T.done()
