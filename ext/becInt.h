@@ -605,13 +605,16 @@ struct BecCtx {
   i64 nE2eeSchemaPt;
   /* bec_e2ee.c: the epochs E the writer's safety rule approved last (no
   ** rekey, no keyshare due), kept while nothing the rule reads can have
-  ** changed: for graph generation iE2eeRuleGen (a rollback or another
-  ** connection's write reloads the graph) and identity aE2eeRulePub;
-  ** forgotten when an op of a kind other than schema and write is stored,
-  ** on a change of validity, and by its xForget. */
+  ** changed: for the stored sequence (nKnown, chainKnown) it was computed
+  ** on, moved along as this connection stores a schema or write op (a
+  ** rollback or another connection's write changes it; the graph need not
+  ** be loaded) and identity aE2eeRulePub; forgotten when an op of a kind
+  ** other than schema and write is stored, on a change of validity, and
+  ** by its xForget. */
   int nE2eeRule;                   /* 0: nothing remembered */
   int aE2eeRule[16];               /* E's seqs in hash order (E2EE_MAX_EPOCH) */
-  u64 iE2eeRuleGen;
+  int nE2eeRuleKnown;
+  u64 chainE2eeRule;
   u8 aE2eeRulePub[BEC_PUBKEY_BYTES];
   /* ... and the hash of the epoch list of the last envelope whose epochs it
   ** recorded in bec_store_epoch_named (a run of writes records it once);

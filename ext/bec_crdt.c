@@ -2142,7 +2142,8 @@ static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
   }else{
     Anc anc;
     memset(&anc, 0, sizeof(anc));
-    anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+    if( g ) anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
+    else anc_init(&anc, 0, x, 0, 0, 1);       /* (bAll: on_store_op) */
     rc = verdict_write(p, g, &anc, pOp, eEnv, pzReason, 0, pzErr);
     anc_free(&anc);
   }
@@ -5184,12 +5185,14 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_graph_check(p, pzErr);
   if( rc ) return rc;
-  /* An op naming every head that crdt_admit judged: what follows reads
+  /* An op naming every head that crdt_admit judged, or an envelope (its
+  ** plaintext judged below, its past every stored op): what follows reads
   ** its stored row, and the graph loads only to merge (apply_write). */
   g = p->pGraph;
   if( g==0 && !(p->bCovering && pOp->kind==BEC_KIND_WRITE
-                && pC->aVerdictBody==pOp->aBody
-                && pC->nVerdictBody==pOp->nBody) ){
+                && ((pC->aVerdictBody==pOp->aBody
+                     && pC->nVerdictBody==pOp->nBody)
+                    || bec_e2ee_envelope(pOp))) ){
     rc = bec_graph_get(p, &g, pzErr);
     if( rc ) return rc;
   }
@@ -5203,8 +5206,9 @@ static int on_store_op(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
     zReason = pC->zVerdict;       /* judged by crdt_admit just now */
     pC->zVerdict = 0;
   }else{
-    /* e2ee: opened once, here; apply_write then finds plaintext. */
-    rc = verdict_open(p, g, iSeq, 0, pOp, &opIn, &aPlain, &zReason, pzErr);
+    /* e2ee: opened once, here; apply_write then finds plaintext.  (No
+    ** graph: an op naming every head, judged from stored rows.) */
+    rc = verdict_open(p, g, iSeq, g==0, pOp, &opIn, &aPlain, &zReason, pzErr);
   }
   pC->aVerdictBody = 0;
   /* Are this op's changes the ones applied ahead as seq iSeq?  (Compared

@@ -142,6 +142,7 @@ static const char zE2eeSchema[] =
   " ORDER BY m.pubkey"
 
 static int is_table_kind(int kind);
+static void rule_follow(BecCtx*, int iSeq);
 static int admit_table_op(BecCtx*, const BecOp*, const int*, BecVerdict*,
                           char**);
 static int unlock_ops(BecCtx*, char**);
@@ -347,14 +348,55 @@ static int seed_get(BecCtx *p, const u8 *aSecret, const u8 *aHash,
   return rc;
 }
 
-/* seed_get of graph node iEpoch: its id read from storage (the graph
-** holds a prefix); none (0) if iEpoch is not a node. */
-static int seed_get_node(BecCtx *p, const u8 *aSecret, const BecGraph *g,
-                         int iEpoch, u8 *aSeed, int *pb){
+/* The id of the stored epoch op iSeq into aId; *pb 0 if iSeq is no stored
+** epoch op.  Read from its row, which the graph is loaded from: a write
+** does not load the graph to name or open its epochs (docs/compaction.md,
+** "Opening a long history"). */
+static int epoch_id(BecCtx *p, int iSeq, u8 *aId, int *pb){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE seq=?1"
+                           " AND kind IN (?2, ?3)", &pStmt);
+  *pb = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  sqlite3_bind_int(pStmt, 2, BEC_KIND_ENCRYPT);
+  sqlite3_bind_int(pStmt, 3, BEC_KIND_REKEY);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
+      rc = SQLITE_CORRUPT;
+    }else{
+      memcpy(aId, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
+      *pb = 1;
+    }
+  }
+  /* a failed step's code (memory, I/O) wins over "no row" */
+  {
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc2 ) rc = rc2;
+  }
+  return rc;
+}
+
+/* epoch_id appended to a builder (sticky *pRc).  The callers take iSeq
+** from the epoch tables: an epoch op that is not stored is damage. */
+static void epoch_id_append(BecCtx *p, int iSeq, BecBuf *pBuf, int *pRc){
   u8 aId[BEC_HASH_BYTES];
-  int bId = aSeed && iEpoch>=1 && iEpoch<=g->nNode;
-  if( bId ){
-    int rc = bec_graph_id(g, iEpoch, aId);
+  int b = 0;
+  if( *pRc ) return;
+  *pRc = epoch_id(p, iSeq, aId, &b);
+  if( *pRc==SQLITE_OK && !b ) *pRc = SQLITE_CORRUPT;
+  bec_buf_append(pBuf, aId, BEC_HASH_BYTES, pRc);
+}
+
+/* seed_get of stored epoch op iEpoch, its id (the AD) read from its row;
+** none (0) if iEpoch is no stored epoch op.  aSeed 0: whether it is held,
+** which needs no id. */
+static int seed_get_seq(BecCtx *p, const u8 *aSecret, int iEpoch, u8 *aSeed,
+                        int *pb){
+  u8 aId[BEC_HASH_BYTES];
+  int bId = 0;
+  if( aSeed ){
+    int rc = epoch_id(p, iEpoch, aId, &bId);
     if( rc ){
       *pb = 0;
       return rc;
@@ -394,7 +436,7 @@ static int learn(BecCtx *p, const u8 *aSecret, BecGraph *g, int iEpoch,
     memcpy(aSeed, &work.a[work.n+sizeof(int)], BEC_E2EE_SEED_BYTES);
     bec_crypto_wipe(&work.a[work.n], (size_t)nEntry);
     if( iE<1 || iE>g->nNode || !is_epoch_kind(g->aNode[iE].kind) ) continue;
-    rc = seed_get_node(p, aSecret, g, iE, 0, &bHave);
+    rc = seed_get_seq(p, aSecret, iE, 0, &bHave);
     if( rc || bHave ){ bec_crypto_wipe(aSeed, sizeof(aSeed)); continue; }
     rc = bec_ctx_stmt(p, "SELECT hcommit FROM bec_store_epoch WHERE seq=?1",
                       &pStmt);
@@ -554,7 +596,9 @@ static int catch_up(BecCtx *p, const u8 *aSecret, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   BecGraph *g = 0;
   int *aPair = 0, nPair = 0, nAlloc = 0, i;
-  int rc = bec_graph_get(p, &g, pzErr);
+  /* The graph (learn and open_from walk it) is loaded only when there is
+  ** a box to open: the common case, nothing new, is one query. */
+  int rc = bec_graph_check(p, pzErr);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT h.epoch, h.via FROM bec_store_epoch_holder h"
         " WHERE h.prefix=?1 AND h.via>0 AND h.epoch NOT IN"
@@ -579,6 +623,7 @@ static int catch_up(BecCtx *p, const u8 *aSecret, char **pzErr){
   }
   if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
   else sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && nPair>0 ) rc = bec_graph_get(p, &g, pzErr);
   for(i=0; rc==SQLITE_OK && i<nPair; i++){
     rc = open_from(p, aSecret, g, aPair[i*2], aPair[i*2+1], pzErr);
   }
@@ -789,7 +834,7 @@ static int stored_keyshare(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
     if( rc==SQLITE_OK && aSecret
      && box_find(s.aBox, s.nBox, &aSecret[BEC_SEED_BYTES]) ){
       int bHave = 0;
-      rc = seed_get_node(p, aSecret, g, iE, 0, &bHave);
+      rc = seed_get_seq(p, aSecret, iE, 0, &bHave);
       if( rc==SQLITE_OK && !bHave ) rc = open_from(p, aSecret, g, iE, iSeq, pzErr);
     }
   }
@@ -837,6 +882,7 @@ static int e2ee_stored(BecCtx *p, int iSeq, const BecOp *pOp, char **pzErr){
   /* Only schema and write ops leave what the safety rule reads as it was
   ** (epochs, holders, requests, readers, seeds). */
   if( !is_table_kind(pOp->kind) ) p->nE2eeRule = 0;
+  else rule_follow(p, iSeq);
   if( has_envelope(pOp) ) return stored_named(p, pOp, pzErr);
   if( !bec_kind_derives(pOp->kind, BEC_DERIVE_E2EE) ) return SQLITE_OK;
   rc = bec_graph_get(p, &g, pzErr);
@@ -953,26 +999,28 @@ static int xpk_remember(BecCtx *p, const u8 *aKey, int bOk){
 /* The current epochs E (what E2EE_CURRENT says) into pOut, in seq order,
 ** or in hash order if bHash: the valid epochs that no valid epoch follows
 ** through back links.  Computed here from the two small tables rather than
-** by the recursive query, which every local write asks several times. */
+** by the recursive query, which every local write asks several times; it
+** reads stored rows only (the ids too), not the graph. */
 static int current_epochs(BecCtx *p, int bHash, BecInts *pOut, char **pzErr){
   sqlite3_stmt *pStmt = 0;
-  BecGraph *g = 0;
   BecInts ep, todo;
   u8 *aState = 0;           /* per seq: 1 epoch, 2 valid epoch, |4 covered */
-  int rc, i;
+  u8 *aId = 0;              /* bHash: the ids of pOut, in its order */
+  int rc, i, nNode;
   memset(&ep, 0, sizeof(ep));
   memset(&todo, 0, sizeof(todo));
   pOut->n = 0;
-  rc = bec_graph_get(p, &g, pzErr);
+  rc = bec_graph_check(p, pzErr);
   if( rc ) return rc;
-  aState = sqlite3_malloc64((sqlite3_uint64)g->nNode + 1);
+  nNode = p->nKnown;
+  aState = sqlite3_malloc64((sqlite3_uint64)nNode + 1);
   if( aState==0 ) return SQLITE_NOMEM;
-  memset(aState, 0, (size_t)g->nNode + 1);
+  memset(aState, 0, (size_t)nNode + 1);
   rc = bec_ctx_stmt(p, "SELECT e.seq, o.valid FROM bec_store_epoch e"
                        " CROSS JOIN bec_store_op o ON o.seq=e.seq", &pStmt);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int x = sqlite3_column_int(pStmt, 0);
-    if( x<1 || x>g->nNode ) continue;
+    if( x<1 || x>nNode ) continue;
     aState[x] = sqlite3_column_int(pStmt, 1) ? 2 : 1;
     rc = bec_ints_push(&ep, x);
   }
@@ -993,7 +1041,7 @@ static int current_epochs(BecCtx *p, int bHash, BecInts *pOut, char **pzErr){
     sqlite3_bind_int(pStmt, 1, x);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       int y = sqlite3_column_int(pStmt, 0);
-      if( y<1 || y>g->nNode || (aState[y] & 4) ) continue;
+      if( y<1 || y>nNode || (aState[y] & 4) ) continue;
       aState[y] |= 4;
       rc = bec_ints_push(&todo, y);
     }
@@ -1003,17 +1051,28 @@ static int current_epochs(BecCtx *p, int bHash, BecInts *pOut, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<ep.n; i++){
     if( aState[ep.a[i]]==2 ) rc = bec_ints_push(pOut, ep.a[i]);
   }
-  if( rc==SQLITE_OK ){
-    /* seq order (the rows came in seq order), or hash order */
-    for(i=1; bHash && i<pOut->n; i++){      /* a few: insertion sort */
+  if( rc==SQLITE_OK && bHash && pOut->n>1 ){
+    /* seq order (the rows came in seq order), or hash order: the full ids
+    ** compared, as bec_graph_id_cmp orders */
+    BecBuf ids;
+    memset(&ids, 0, sizeof(ids));
+    for(i=0; i<pOut->n; i++) epoch_id_append(p, pOut->a[i], &ids, &rc);
+    aId = ids.a;
+    for(i=1; rc==SQLITE_OK && i<pOut->n; i++){    /* a few: insertion sort */
+      u8 aX[BEC_HASH_BYTES];
       int x = pOut->a[i], j = i;
-      while( j>0 && bec_graph_id_cmp(g, pOut->a[j-1], x)>0 ){
+      memcpy(aX, &aId[i*BEC_HASH_BYTES], BEC_HASH_BYTES);
+      while( j>0 && memcmp(&aId[(j-1)*BEC_HASH_BYTES], aX, BEC_HASH_BYTES)>0 ){
         pOut->a[j] = pOut->a[j-1];
+        memcpy(&aId[j*BEC_HASH_BYTES], &aId[(j-1)*BEC_HASH_BYTES],
+               BEC_HASH_BYTES);
         j--;
       }
       pOut->a[j] = x;
+      memcpy(&aId[j*BEC_HASH_BYTES], aX, BEC_HASH_BYTES);
     }
   }
+  sqlite3_free(aId);
   sqlite3_free(ep.a);
   sqlite3_free(todo.a);
   sqlite3_free(aState);
@@ -1055,7 +1114,6 @@ static int cmp_prefix(const void *a, const void *b){
 ** maximal epochs this replica holds. */
 static int epoch_append(BecCtx *p, int kind, u8 *aHashOut, char **pzErr){
   BecBuf keys, boxes, back, pay, ad;
-  BecGraph *g = 0;
   BecInts top;
   const u8 *aSecret = 0;
   u8 aSeed[BEC_E2EE_SEED_BYTES], aCommit[BEC_HASH_BYTES];
@@ -1096,7 +1154,6 @@ static int epoch_append(BecCtx *p, int kind, u8 *aHashOut, char **pzErr){
   }
   /* The back list: the maximal stored epochs, valid or not, that it holds
   ** (hash order: bec_store_op.hash is the epoch's id). */
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ){
     rc = ints_query(p, "SELECT e.seq FROM bec_store_epoch e JOIN bec_store_op o"
         " ON o.seq=e.seq WHERE e.seq NOT IN (SELECT back FROM"
@@ -1105,9 +1162,9 @@ static int epoch_append(BecCtx *p, int kind, u8 *aHashOut, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<top.n; i++){
     u8 aOld[BEC_E2EE_SEED_BYTES];
     int bHave = 0;
-    rc = seed_get_node(p, aSecret, g, top.a[i], aOld, &bHave);
+    rc = seed_get_seq(p, aSecret, top.a[i], aOld, &bHave);
     if( rc==SQLITE_OK && bHave ){
-      bec_graph_id_append(g, top.a[i], &back, &rc);
+      epoch_id_append(p, top.a[i], &back, &rc);
       bec_buf_append(&back, aOld, BEC_E2EE_SEED_BYTES, &rc);
       nBack++;
     }
@@ -1211,7 +1268,6 @@ static int keyshare_append(BecCtx *p, int nShare, const BecBuf *pShares,
 */
 static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
   BecBuf keys, pay;
-  BecGraph *g = 0;
   BecInts ep;
   const u8 *aSecret = identity(p);
   int rc, bEnc = 0, nKey = 0, bMe = 0, i, j, nShare = 0;
@@ -1239,11 +1295,10 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
                        " o ON o.seq=e.seq WHERE o.valid OR e.seq IN (SELECT"
                        " epoch FROM bec_store_epoch_named) ORDER BY e.seq", &ep);
   }
-  if( rc==SQLITE_OK && bMe ) rc = bec_graph_get(p, &g, pzErr);
   for(i=0; rc==SQLITE_OK && bMe && i<ep.n; i++){
     u8 aSeed[BEC_E2EE_SEED_BYTES];
     int bHave = 0, bIn = 0;
-    rc = seed_get_node(p, aSecret, g, ep.a[i], aSeed, &bHave);
+    rc = seed_get_seq(p, aSecret, ep.a[i], aSeed, &bHave);
     if( rc==SQLITE_OK && !bHave ){
       /* Ask, unless an own request is still unanswered. */
       sqlite3_stmt *pStmt = 0;
@@ -1257,7 +1312,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
         rc = sqlite3_reset(pStmt);
       }
       if( rc==SQLITE_OK && !bIn ){
-        bec_graph_id_append(g, ep.a[i], &pay, &rc);
+        epoch_id_append(p, ep.a[i], &pay, &rc);
         bec_buf_append_varint(&pay, 0, &rc);
         nShare++;
       }
@@ -1279,7 +1334,7 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
         }
       }
       if( rc==SQLITE_OK && nBox>0 ){
-        bec_graph_id_append(g, ep.a[i], &pay, &rc);
+        epoch_id_append(p, ep.a[i], &pay, &rc);
         bec_buf_append_varint(&pay, (u64)nBox, &rc);
         bec_buf_append(&pay, share.a, share.n, &rc);
         nShare++;
@@ -1293,7 +1348,6 @@ static int heal(BecCtx *p, int bCurrent, int *pnShare, char **pzErr){
       *pnShare += nShare;
       nShare = 0;
       pay.n = 0;
-      if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
     }
   }
   if( rc==SQLITE_OK && nShare>0 ){
@@ -1417,9 +1471,9 @@ static void key_cache_which(const u8 *aSecret, const u8 *aGroup, int nEpoch,
 /* k_w of epochs aEpoch[0..nEpoch-1] into aKey, or *pzWhy (static) says
 ** why this replica has none.  The last key derived is kept for the
 ** connection (a run of ops under one epoch reads no seed again). */
-static int write_key(BecCtx *p, const u8 *aSecret, const BecGraph *g,
-                     const u8 *aGroup, int nEpoch, const u8 *aEpoch,
-                     u8 *aKey, const char **pzWhy){
+static int write_key(BecCtx *p, const u8 *aSecret, const u8 *aGroup,
+                     int nEpoch, const u8 *aEpoch, u8 *aKey,
+                     const char **pzWhy){
   u8 aKeys[E2EE_MAX_EPOCH*BEC_E2EE_KEY_BYTES];
   u8 aWhich[BEC_HASH_BYTES];
   int rc = SQLITE_OK, i;
@@ -1437,12 +1491,15 @@ static int write_key(BecCtx *p, const u8 *aSecret, const BecGraph *g,
   for(i=0; rc==SQLITE_OK && i<nEpoch && *pzWhy==0; i++){
     u8 aSeed[BEC_E2EE_SEED_BYTES];
     int iE = 0, bHave = 0;
+    /* (the envelope names the epoch by its id: the seed's AD) */
     rc = bec_dag_seq_of(p, &aEpoch[i*BEC_HASH_BYTES], &iE);
-    if( rc==SQLITE_OK && (iE<1 || iE>g->nNode || aSecret==0) ){
+    if( rc==SQLITE_OK && (iE<1 || aSecret==0) ){
       *pzWhy = "locked: no key";
       break;
     }
-    if( rc==SQLITE_OK ) rc = seed_get_node(p, aSecret, g, iE, aSeed, &bHave);
+    if( rc==SQLITE_OK ){
+      rc = seed_get(p, aSecret, &aEpoch[i*BEC_HASH_BYTES], iE, aSeed, &bHave);
+    }
     if( rc==SQLITE_OK && !bHave ){
       sqlite3_stmt *pStmt = 0;
       int bBad = 0;
@@ -1476,7 +1533,6 @@ static int write_key(BecCtx *p, const u8 *aSecret, const BecGraph *g,
 int bec_e2ee_open(BecCtx *p, BecOp *pOp, u8 **ppFree, const char **pzLocked,
                   char **pzErr){
   Envelope env;
-  BecGraph *g = 0;
   BecBuf ad;
   const u8 *aSecret;
   u8 aGroup[BEC_HASH_BYTES], aKey[BEC_E2EE_KEY_BYTES];
@@ -1510,11 +1566,13 @@ int bec_e2ee_open(BecCtx *p, BecOp *pOp, u8 **ppFree, const char **pzLocked,
       return SQLITE_OK;
     }
   }
-  rc = bec_graph_get(p, &g, pzErr);
+  /* The check forgets a key cached before a rollback or another
+  ** connection's write; the envelope names its epochs, so the graph need
+  ** not be loaded (a table's create op opens as the table connects). */
+  rc = bec_graph_check(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
   if( rc==SQLITE_OK ){
-    rc = write_key(p, aSecret, g, aGroup, env.nEpoch, env.aEpoch, aKey,
-                   pzLocked);
+    rc = write_key(p, aSecret, aGroup, env.nEpoch, env.aEpoch, aKey, pzLocked);
   }
   if( rc || *pzLocked ) return rc;
   memset(&ad, 0, sizeof(ad));
@@ -1591,7 +1649,10 @@ static int in_past(const BecGraph *g, const int *aPred, int nPred, int x,
 ** epoch it names an epoch op in its causal past.  The common case, an
 ** envelope whose epochs are all in its past, needs no walk of the whole
 ** past: an epoch op in the past puts an encrypt op there too (an encrypt
-** op is one, and a rekey is stored only in an encrypted context). */
+** op is one, and a rekey is stored only in an encrypted context).  An op
+** that names every head (BecCtx.bCovering: a local write, a peer's on a
+** linear history) has every stored op in its past: an epoch in its past is
+** a stored epoch op, which its row says without the graph. */
 static int admit_table_op(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
                           BecVerdict *pV, char **pzErr){
   BecGraph *g = 0;
@@ -1600,6 +1661,18 @@ static int admit_table_op(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   int bAny = 0, bEnc, bEnv = has_envelope(pOp), i;
   int rc = group_encrypted(p, &bAny);
   if( rc || (!bAny && !bEnv) ) return rc;
+  if( p->bCovering && bEnv
+   && envelope_parse(pOp->aPayload, pOp->nPayload, &env)==SQLITE_OK ){
+    int bAll = 1;
+    for(i=0; rc==SQLITE_OK && bAll && i<env.nEpoch; i++){
+      u8 aId[BEC_HASH_BYTES];
+      int iE = 0;
+      rc = bec_dag_seq_of(p, &env.aEpoch[i*BEC_HASH_BYTES], &iE);
+      if( rc==SQLITE_OK && iE>=1 ) rc = epoch_id(p, iE, aId, &bAll);
+      else bAll = 0;
+    }
+    if( rc || bAll ) return rc;   /* admitted */
+  }
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK && bEnv
    && envelope_parse(pOp->aPayload, pOp->nPayload, &env)==SQLITE_OK ){
@@ -1682,31 +1755,44 @@ static int holders_are_readers(BecCtx *p, const BecInts *pE, const BecBuf *pKeys
 
 /* The epochs the safety rule approved last, into pE, if nothing it reads
 ** can have changed since (BecCtx.nE2eeRule): 1 if so.  A run of writes
-** then asks no query of it (it cost 330k instructions per write). */
-static int rule_remembered(BecCtx *p, const BecGraph *g, const u8 *aSecret,
-                           BecInts *pE){
+** then asks no query of it (it cost 330k instructions per write).  Keyed
+** by the stored sequence the connection checked (bec_graph_check: any
+** change of storage under it changes nKnown or chainKnown), not by the
+** graph, which a write need not load. */
+static int rule_remembered(BecCtx *p, const u8 *aSecret, BecInts *pE){
   int i;
-  if( p->nE2eeRule==0 || p->iE2eeRuleGen!=g->iGeneration
+  if( p->nE2eeRule==0 || !p->bKnown || p->nE2eeRuleKnown!=p->nKnown
+   || p->chainE2eeRule!=p->chainKnown
    || memcmp(p->aE2eeRulePub, &aSecret[BEC_SEED_BYTES], BEC_PUBKEY_BYTES) ){
     return 0;
   }
   pE->n = 0;
   for(i=0; i<p->nE2eeRule; i++){
     int x = p->aE2eeRule[i];
-    if( x<1 || x>g->nNode ) return 0;     /* (never: the generation says) */
+    if( x<1 || x>p->nKnown ) return 0;   /* (never: the sequence says) */
     if( bec_ints_push(pE, x) ) return 0;      /* (computed again, or fails) */
   }
   return 1;
 }
 
 static void rule_remember(BecCtx *p, const u8 *aSecret, const BecInts *pE){
-  BecGraph *g = p->pGraph;
   p->nE2eeRule = 0;
-  if( g==0 || pE->n<1 || pE->n>E2EE_MAX_EPOCH ) return;
+  if( !p->bKnown || pE->n<1 || pE->n>E2EE_MAX_EPOCH ) return;
   memcpy(p->aE2eeRule, pE->a, sizeof(int)*(size_t)pE->n);
   memcpy(p->aE2eeRulePub, &aSecret[BEC_SEED_BYTES], BEC_PUBKEY_BYTES);
-  p->iE2eeRuleGen = g->iGeneration;
+  p->nE2eeRuleKnown = p->nKnown;
+  p->chainE2eeRule = p->chainKnown;
   p->nE2eeRule = pE->n;
+}
+
+/* Op iSeq, of a kind that leaves what the rule reads as it was, was just
+** stored on the sequence the rule was remembered for: it still holds. */
+static void rule_follow(BecCtx *p, int iSeq){
+  if( p->nE2eeRule && p->bKnown && iSeq==p->nKnown
+   && p->nE2eeRuleKnown==iSeq-1 ){
+    p->nE2eeRuleKnown = iSeq;
+    p->chainE2eeRule = p->chainKnown;
+  }
 }
 
 /*
@@ -1720,13 +1806,13 @@ static void rule_remember(BecCtx *p, const u8 *aSecret, const BecInts *pE){
 */
 static int write_epochs(BecCtx *p, int bMaySign, BecInts *pE, char **pzErr){
   const u8 *aSecret = 0;
-  BecGraph *g = 0;
   int rc, iTry;
   rc = bec_dag_secret(p, &aSecret, pzErr);
-  /* (bec_graph_get first: it forgets what a rollback or another
-  ** connection's write made stale) */
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
-  if( rc==SQLITE_OK && rule_remembered(p, g, aSecret, pE) ) return rc;
+  /* (bec_graph_check first: it forgets what a rollback or another
+  ** connection's write made stale.  The rule reads stored rows only: the
+  ** graph loads if a rekey or keyshare is signed, not to approve.) */
+  if( rc==SQLITE_OK ) rc = bec_graph_check(p, pzErr);
+  if( rc==SQLITE_OK && rule_remembered(p, aSecret, pE) ) return rc;
   if( rc==SQLITE_OK && bMaySign ) rc = catch_up(p, aSecret, pzErr);
   for(iTry=0; rc==SQLITE_OK && iTry<2; iTry++){
     BecBuf keys;
@@ -1735,11 +1821,10 @@ static int write_epochs(BecCtx *p, int bMaySign, BecInts *pE, char **pzErr){
     memset(&keys, 0, sizeof(keys));
     pE->n = 0;
     rc = current_epochs(p, 1, pE, pzErr);
-    if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
     bRekey = pE->n==0 || pE->n>E2EE_MAX_EPOCH;
     for(i=0; rc==SQLITE_OK && !bRekey && i<pE->n; i++){
       int bHave = 0;
-      rc = seed_get_node(p, aSecret, g, pE->a[i], 0, &bHave);
+      rc = seed_get_seq(p, aSecret, pE->a[i], 0, &bHave);
       if( !bHave ) bRekey = 1;
     }
     if( rc==SQLITE_OK && !bRekey ) rc = readers(p, &keys, &nKey);
@@ -1788,7 +1873,6 @@ int bec_e2ee_before_write(BecCtx *p, char **pzErr){
 int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
                   int bAdmin, BecBuf *pOut, char **pzErr){
   BecInts e;
-  BecGraph *g = 0;
   BecBuf ad, epochs;
   sqlite3_stmt *pStmt = 0;
   const u8 *aSecret = 0;
@@ -1806,9 +1890,8 @@ int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
   rc = write_epochs(p, bMaySign, &e, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_secret(p, &aSecret, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
   for(i=0; rc==SQLITE_OK && i<e.n; i++){
-    bec_graph_id_append(g, e.a[i], &epochs, &rc);
+    epoch_id_append(p, e.a[i], &epochs, &rc);
   }
   /* The predecessors bec_dag_append will give the op: the current heads. */
   if( rc==SQLITE_OK ){
@@ -1825,7 +1908,7 @@ int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
     else sqlite3_reset(pStmt);
   }
   if( rc==SQLITE_OK ){
-    rc = write_key(p, aSecret, g, aGroup, e.n, epochs.a, aKey, &zWhy);
+    rc = write_key(p, aSecret, aGroup, e.n, epochs.a, aKey, &zWhy);
     if( rc==SQLITE_OK && zWhy ){
       *pzErr = sqlite3_mprintf("no key for the current epoch (%s)", zWhy);
       rc = SQLITE_ERROR;

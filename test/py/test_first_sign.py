@@ -17,18 +17,21 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bectest import T, connect, one, bodies, deliver  # noqa: E402
-from becwire import Key, make_op  # noqa: E402
+from becwire import Key, make_op, decode_op  # noqa: E402
 
 DIR = tempfile.mkdtemp(prefix="bec_first_sign_")
 
 
-def history(name, n=60, first=None):
-    """A file database: a group, first(connection) if given, then n app ops
-    by its founder."""
+def history(name, n=60, first=None, encrypted=False):
+    """A file database: a group (end-to-end encrypted if asked), first(connection)
+    if given, then n app ops by its founder."""
     path = os.path.join(DIR, name)
     c = connect(path)
     one(c, "SELECT bec_keygen()")
-    one(c, "SELECT bec_create_group()")
+    if encrypted:
+        one(c, "SELECT bec_create_group('encrypted')")
+    else:
+        one(c, "SELECT bec_create_group()")
     if first:
         first(c)
     c.execute("BEGIN")
@@ -196,14 +199,14 @@ def cover_below_role():
     b.close()
 
 
-def table_history(name, n=40):
+def table_history(name, n=40, encrypted=False):
     """A file database: a group, a bec table with rows, then n app ops."""
     def rows(c):
         c.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, n INTEGER)")
         for i in range(5):
             c.execute("INSERT INTO t VALUES(?, ?, ?)", (i, "r%d" % i, i))
         c.commit()
-    return history(name, n, rows)
+    return history(name, n, rows, encrypted)
 
 
 def local_writes(c):
@@ -433,9 +436,176 @@ def lazy_questions_same_as_full_path():
     cs.close()
 
 
+# -- An encrypted group (bec_create_group('encrypted')): the writer holds the
+# current epoch's seed, no rekey or keyshare is due.  A write op is sealed
+# under the current epochs, named in its envelope; opening the table's create
+# op, the writer's safety rule, the seal and the acceptance of the envelope
+# (its epochs in its causal past) read stored rows, not the graph.
+
+def enc_history(name, n=30):
+    return table_history(name, n, encrypted=True)
+
+
+def kinds_after(c, seq):
+    return [r[0] for r in c.execute("SELECT kind FROM bec_store_op WHERE seq>? ORDER BY seq", (seq,))]
+
+
+def last_seq(c):
+    return one(c, "SELECT max(seq) FROM bec_store_op")
+
+
+def enc_first_writes_read_no_graph():
+    """A fresh connection's first INSERT, UPDATE and DELETE into a table of
+    an encrypted group: each is sealed and stored without the graph."""
+    path = enc_history("enc_insert.db")
+    damage(path, seq=20)
+    c = connect(path)
+    n0 = last_seq(c)
+    local_writes(c)
+    T.eq(c.execute("SELECT id, v, n FROM t ORDER BY id").fetchall(),
+         [(0, "r0", 0), (1, "changed", 2), (3, "r3", 3), (4, "r4", 4), (100, "new", 7)],
+         "the first writes to an encrypted bec table succeed without the graph")
+    T.eq(kinds_after(c, n0), [6, 6, 6], "three write ops, no rekey or keyshare signed")
+    T.eq(one(c, "SELECT count(*) FROM bec_ops WHERE encrypted AND kind='write'"), 8,
+         "every write op carries the envelope")
+    err = loads_graph(c)
+    T.check(err is not None and "storage is corrupt" in err,
+            "the damaged row fails the first question that loads the graph: %r" % err)
+    c.close()
+    repair(path, seq=20)
+    c = connect(path)
+    T.eq(one(c, "SELECT bec_check()"), "ok", "writes made without the graph check")
+    T.eq(one(c, "SELECT count(*) FROM bec_ops WHERE valid=0"), 0, "every op valid")
+    T.eq(one(c, "SELECT count(*) FROM bec_store_ignored"), 0, "none ignored (none locked)")
+    c.close()
+
+
+def enc_each_first_write_reads_no_graph():
+    """An UPDATE, and a DELETE, as the first write of a fresh connection
+    (not after an INSERT that approved the safety rule on it)."""
+    path = enc_history("enc_each.db")
+    damage(path, seq=20)
+    for sql, want in (("UPDATE t SET v='u' WHERE id=1", (1, "u", 1)),
+                      ("DELETE FROM t WHERE id=2", None)):
+        c = connect(path)
+        c.execute(sql)
+        c.commit()
+        key = 1 if want else 2
+        T.eq(c.execute("SELECT id, v, n FROM t WHERE id=?", (key,)).fetchone(), want,
+             "a first %s succeeds without the graph" % sql.split()[0])
+        err = loads_graph(c)
+        T.check(err is not None and "storage is corrupt" in err, "the graph was not loaded: %r" % err)
+        c.close()
+    repair(path, seq=20)
+    c = connect(path)
+    T.eq(one(c, "SELECT bec_check()"), "ok", "bec_check")
+    c.close()
+
+
+def enc_rule_follows_storage():
+    """The safety rule's approval is remembered by a connection for the
+    stored sequence it was computed on, not for a graph it never loaded:
+    a rekey by another connection between two writes makes the second
+    write name the new epoch (a stale approval would name the old one)."""
+    path = enc_history("enc_rule.db", 5)
+    a, b = connect(path), connect(path)
+    a.execute("INSERT INTO t VALUES(50, 'a1', 1)")
+    a.commit()
+    e1 = envelope_of(one(a, "SELECT body FROM bec_store_op ORDER BY seq DESC LIMIT 1"))[1]
+    rk = bytes.fromhex(one(b, "SELECT bec_rekey()"))
+    b.commit()
+    T.check(rk != e1[:32], "a new epoch")
+    a.execute("INSERT INTO t VALUES(51, 'a2', 2)")
+    a.commit()
+    e2 = envelope_of(one(a, "SELECT body FROM bec_store_op ORDER BY seq DESC LIMIT 1"))[1]
+    T.eq(e2, rk, "the write after another connection's rekey is sealed under the new epoch")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check")
+    a.close()
+    b.close()
+
+
+def envelope_of(body):
+    """(format, epochs, ciphertext length) of a write op's envelope."""
+    from becwire import read_varint
+    m = decode_op(body)
+    pay = m["body"]
+    ne, i = read_varint(pay, 1)
+    return pay[0], pay[i:i + 32 * ne], len(pay) - i - 32 * ne - 24
+
+
+def enc_dump(c):
+    """dump(), but what the random nonce of a seal decides (an op's body,
+    hence its id and the chain digest) left out of bec_store_op, and each
+    write op's envelope header (format, epochs, ciphertext length) and
+    decoded changes (bec_changes) in their place."""
+    out = dump(c)
+    out["bec_store_op"] = sorted(c.execute(
+        "SELECT seq, kind, author, depth, target, role, valid, preds FROM bec_store_op").fetchall())
+    out["envelopes"] = [envelope_of(b) for (b,) in c.execute(
+        "SELECT body FROM bec_store_op WHERE kind=6 ORDER BY seq")]
+    out["changes"] = c.execute("SELECT cursor, \"table\", key, columns, kind, author"
+                               " FROM bec_changes(0) ORDER BY cursor").fetchall()
+    return out
+
+
+def enc_first_writes_same_as_full_path():
+    """The same local writes on a fresh connection (no graph) and on one
+    whose graph is loaded first store the same rows, registers, epochs
+    and ops, and seal under the same epochs (the nonce alone differs)."""
+    fast, full = two_copies(enc_history("enc_same.db", 10), "enc_same")
+    cf, cs = connect(fast), connect(full)
+    T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
+    for c in (cf, cs):
+        local_writes(c)
+    x, y = enc_dump(cf), enc_dump(cs)
+    T.eq(sorted(x), sorted(y), "the same stored tables")
+    for name in sorted(set(x) | set(y)):
+        T.eq(x.get(name), y.get(name), "table %s is the same on both paths" % name)
+    T.eq(cf.execute("SELECT * FROM t ORDER BY id").fetchall(),
+         cs.execute("SELECT * FROM t ORDER BY id").fetchall(), "the same rows shown")
+    T.eq(one(cf, "SELECT bec_check()"), "ok", "bec_check on the fast path's replica")
+    # Each write op the fast path sealed is admitted and merged by the full
+    # path's peer alike (and the full path's by the fast path's copy).
+    cf.close()
+    cs.close()
+
+
+def enc_peer_write_reads_no_graph():
+    """A peer's encrypted write op naming every head is judged (its epochs
+    stored, so in its past), opened, stored and merged without the graph,
+    and both receivers store the same bytes."""
+    a = enc_history("enc_pw_a.db", 20)
+    b, full = two_copies(a, "enc_pw")
+    ops, want = peer_ops(a, ["INSERT INTO t VALUES(200, 'peer', 1)",
+                             "UPDATE t SET v='peer-changed' WHERE id=3",
+                             "DELETE FROM t WHERE id=4"])
+    damage(b, seq=20)
+    cb = connect(b)
+    for op in ops:
+        one(cb, "SELECT bec_ingest(?)", op)
+    T.eq(cb.execute("SELECT * FROM t ORDER BY id").fetchall(), want,
+         "the peer's encrypted writes are merged without the graph")
+    err = loads_graph(cb)
+    T.check(err is not None and "storage is corrupt" in err, "and the graph was not loaded: %r" % err)
+    cb.close()
+    repair(b, seq=20)
+    cb = connect(b)
+    T.eq(one(cb, "SELECT bec_check()"), "ok", "bec_check on the receiver")
+    cs = connect(full)             # the full path: its graph loaded first
+    T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
+    for op in ops:
+        one(cs, "SELECT bec_ingest(?)", op)
+    same_tables(cb, cs, "on both receivers")
+    cs.close()
+    cb.close()
+
+
 T.run([first_sign_reads_no_graph, peer_linear_op_reads_no_graph, same_as_full_derivation,
        cover_below_role, first_insert_reads_no_graph, first_insert_same_as_full_path,
        altered_table_reads_no_graph, altered_table_same_as_full_path,
-       peer_write_reads_no_graph, lazy_questions_same_as_full_path])
+       peer_write_reads_no_graph, lazy_questions_same_as_full_path,
+       enc_first_writes_read_no_graph, enc_each_first_write_reads_no_graph,
+       enc_first_writes_same_as_full_path, enc_peer_write_reads_no_graph,
+       enc_rule_follows_storage])
 shutil.rmtree(DIR, ignore_errors=True)
 T.done()
