@@ -787,8 +787,29 @@ int bec_dag_check_format(sqlite3 *db, char **pzErr);
 int bec_dag_group_id(BecCtx*, u8 *aGroupId, char **pzErr);
 /* Find or create the author id of a public key. */
 int bec_dag_author_id(BecCtx*, const u8 *aKey, int bCreate, int *piAuthor);
-/* Seq of a stored op, 0 if not stored. */
+/* Seq of a stored op, 0 if not stored (BEC_OP_ID_IS: exact). */
 int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
+/* SQL: the row o of bec_store_op is the op whose id is the expression
+** zId.  The id is stored once, in the row; bec_store_op_id indexes its
+** first 8 bytes (BEC_ID_PREFIX) and the full id decides, since a prefix
+** can be ground (two ops with one prefix are both stored).  The one
+** lookup by id: every query that finds a stored op by its id says this
+** (zId may be repeated: a numbered parameter or a column, never "?"). */
+#define BEC_OP_ID_IS(o, zId) \
+  "substr(" o ".hash,1,8)=substr(" zId ",1,8) AND " o ".hash=" zId
+/* SQL: the seq of the stored op whose id is zId (evaluated once: it may
+** be "?"), or NULL. */
+#define BEC_OP_SEQ_OF_ID(zId) \
+  "(SELECT s.seq FROM (SELECT " zId " AS id) x, bec_store_op s" \
+  " WHERE " BEC_OP_ID_IS("s", "x.id") ")"
+/* SQL: row o of bec_store_op is in the kind and author indexes: every op
+** but a pruned write or app op (kinds 6 and 4: the kinds bec_prune drops;
+** a stub is at most 42 bytes, an op's encoding holds a 64-byte signature).
+** SQLite reads a partial index only for a query that repeats its
+** condition, so a query by kind or author says this: for any other kind
+** it is true, and a query by kind 4 or 6 that wants pruned ops scans. */
+#define BEC_OP_INDEXED(o) \
+  "(" o ".kind NOT IN (4,6) OR length(" o ".body)>64)"
 int bec_dag_node_of(BecCtx*, int iSeq, int *piKind, int *pbValid);
 
 /* The acceptance path.  Decodes, checks group, hash, signature,

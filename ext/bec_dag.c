@@ -42,18 +42,34 @@
 #define DEFAULT_PENDING_MAX_BYTES (64*1024*1024)
 #define DEFAULT_REJECTED_MAX      1000
 
+/* bec_store_op holds each id once: the row has it, bec_store_op_id indexes
+** its first 8 bytes (BEC_OP_ID_IS).  The kind and author indexes hold no
+** pruned op (BEC_OP_INDEXED): a query that reads them says so. */
+#define OP_TABLE(zName) \
+  "CREATE TABLE IF NOT EXISTS " zName "(" \
+  "  seq INTEGER PRIMARY KEY, hash BLOB NOT NULL," \
+  "  kind INTEGER NOT NULL, author INTEGER NOT NULL, depth INTEGER NOT NULL," \
+  "  target INTEGER, role INTEGER, valid INTEGER NOT NULL DEFAULT 1," \
+  "  chain INTEGER NOT NULL, preds BLOB NOT NULL, body BLOB NOT NULL);"
+#define OP_INDEXES \
+  "CREATE INDEX IF NOT EXISTS bec_store_op_id" \
+  "  ON bec_store_op(substr(hash,1,8));" \
+  "CREATE INDEX IF NOT EXISTS bec_store_op_author ON bec_store_op(author)" \
+  "  WHERE " BEC_OP_INDEXED("bec_store_op") ";" \
+  "CREATE INDEX IF NOT EXISTS bec_store_op_kind ON bec_store_op(kind)" \
+  "  WHERE " BEC_OP_INDEXED("bec_store_op") ";"
+
+/* The literals of BEC_OP_INDEXED and OP_INDEXES. */
+_Static_assert(BEC_KIND_APP==4 && BEC_KIND_WRITE==6, "pruned kinds");
+_Static_assert(BEC_ID_PREFIX==8, "id prefix");
+
 static const char zSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_config("
   "  key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS bec_store_author("
   "  id INTEGER PRIMARY KEY, pubkey BLOB NOT NULL UNIQUE);"
-  "CREATE TABLE IF NOT EXISTS bec_store_op("
-  "  seq INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
-  "  kind INTEGER NOT NULL, author INTEGER NOT NULL, depth INTEGER NOT NULL,"
-  "  target INTEGER, role INTEGER, valid INTEGER NOT NULL DEFAULT 1,"
-  "  chain INTEGER NOT NULL, preds BLOB NOT NULL, body BLOB NOT NULL);"
-  "CREATE INDEX IF NOT EXISTS bec_store_op_author ON bec_store_op(author);"
-  "CREATE INDEX IF NOT EXISTS bec_store_op_kind ON bec_store_op(kind);"
+  OP_TABLE("bec_store_op")
+  OP_INDEXES
   "CREATE TABLE IF NOT EXISTS bec_store_head(seq INTEGER PRIMARY KEY);"
   "CREATE TABLE IF NOT EXISTS bec_store_pending("
   "  hash BLOB PRIMARY KEY, body BLOB NOT NULL, nmissing INTEGER NOT NULL,"
@@ -222,6 +238,57 @@ static int pruned_form_upgrade(BecCtx *p, char **pzErr){
   return rc;
 }
 
+/* An older bec kept each op's id twice (a UNIQUE column: the row and
+** sqlite_autoindex_bec_store_op_1) and pruned ops in the kind and author
+** indexes.  The table is rebuilt once, rows unchanged (seq, chain: the
+** caches stay coherent), in one savepoint; the rename does not touch an
+** app's views (legacy_alter_table, restored after). */
+static int op_table_upgrade(BecCtx *p, char **pzErr){
+  static const char zRebuild[] =
+    "SAVEPOINT bec_op_upgrade;"
+    "DROP TABLE IF EXISTS bec_store_op_new;"
+    OP_TABLE("bec_store_op_new")
+    "INSERT INTO bec_store_op_new SELECT seq, hash, kind, author, depth,"
+    "  target, role, valid, chain, preds, body FROM bec_store_op ORDER BY seq;"
+    "DROP TABLE bec_store_op;"
+    "ALTER TABLE bec_store_op_new RENAME TO bec_store_op;"
+    OP_INDEXES
+    "RELEASE bec_op_upgrade;";
+  sqlite3_stmt *pStmt = 0;
+  int rc, bOld = 0, bLegacy = 0;
+  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM sqlite_schema WHERE "
+      "name='sqlite_autoindex_bec_store_op_1'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ) bOld = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( sqlite3_finalize(pStmt) && rc==SQLITE_OK ) rc = SQLITE_ERROR;
+  if( rc || !bOld ) return rc;
+  rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, -1,
+                         &bLegacy);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, 1, 0);
+  }
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zRebuild, pzErr);
+  if( rc && sqlite3_get_autocommit(p->db)==0 ){
+    /* (the savepoint may be open: nothing of the rebuild stays) */
+    (void)sqlite3_exec(p->db, "ROLLBACK TO bec_op_upgrade;"
+                       "RELEASE bec_op_upgrade", 0, 0, 0);
+  }
+  (void)sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, bLegacy,
+                          0);
+  if( (rc&0xff)==SQLITE_LOCKED || (rc&0xff)==SQLITE_BUSY ){
+    /* A statement of this connection reads the table, or another writes:
+    ** the older form still answers every query (its UNIQUE index serves
+    ** BEC_OP_ID_IS), and the next connection converts it. */
+    sqlite3_free(*pzErr);
+    *pzErr = 0;
+    return SQLITE_OK;
+  }
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot convert the op table of an older "
+                             "bec: %s", bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
 int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   int rc, i;
   i64 iFormat;
@@ -240,6 +307,7 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   }
   if( rc==SQLITE_OK && iFormat!=0 && sqlite3_db_readonly(p->db, "main")==0 ){
     rc = pruned_form_upgrade(p, pzErr);
+    if( rc==SQLITE_OK ) rc = op_table_upgrade(p, pzErr);
   }
   if( rc==SQLITE_OK ) p->bSchema = 1;
   if( rc==SQLITE_OK && sqlite3_db_readonly(p->db, "main")==0 ){
@@ -306,7 +374,8 @@ int bec_dag_author_id(BecCtx *p, const u8 *aKey, int bCreate, int *piAuthor){
 
 int bec_dag_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
   sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op WHERE hash=?1", &pStmt);
+  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op o WHERE "
+                        BEC_OP_ID_IS("o", "?1"), &pStmt);
   *piSeq = 0;
   if( rc ) return rc;
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);

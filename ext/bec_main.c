@@ -340,7 +340,8 @@ static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
              "hex characters or a 32-byte blob"));
     return;
   }
-  rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE hash=?1", &pStmt);
+  rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op o WHERE "
+                       BEC_OP_ID_IS("o", "?1"), &pStmt);
   if( rc ){
     bec_fn_error(ctx, rc, sqlite3_mprintf("bec_op: %s", bec_rc_text(p->db, rc)));
     return;

@@ -176,8 +176,8 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
       "   AND c2.author=c.author AND (o2.depth<o.depth"
       "    OR (o2.depth=o.depth AND o2.hash<o.hash)))"
       " ORDER BY c.seq", iCp, pOut, &rc);
-  put_ops(p, "SELECT seq FROM bec_store_op WHERE kind IN (1, 2, 3, 5, 22)"
-             " ORDER BY seq", 0, pOut, &rc);
+  put_ops(p, "SELECT seq FROM bec_store_op o WHERE o.kind IN (1, 2, 3, 5, 22)"
+             " AND " BEC_OP_INDEXED("o") " ORDER BY o.seq", 0, pOut, &rc);
   bec_buf_append_varint(pOut, (u64)st.nOp, &rc);
   bec_buf_append_varint(pOut, (u64)st.k, &rc);
   bec_buf_append(pOut, st.aOpsRoot, BEC_HASH_BYTES, &rc);

@@ -372,7 +372,7 @@ static const BecTableDef aDagTable[] = {
     " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
     " LEFT JOIN bec_store_author t ON t.id=o.target WHERE 1",
     "ORDER BY o.seq",
-    { { 0, FILTER_BLOB32, "o.hash=?" },
+    { { 0, FILTER_BLOB32, "o.seq=" BEC_OP_SEQ_OF_ID("?") },
       { 1, FILTER_BLOB32, "o.author=(SELECT id FROM bec_store_author WHERE pubkey=?)" },
       { 2, FILTER_KIND,   "o.kind=?" } },
     0, 0 },                       /* columns: opsColumn */
@@ -381,7 +381,7 @@ static const BecTableDef aDagTable[] = {
     "SELECT " HEX("o.hash") " FROM bec_store_head h CROSS JOIN bec_store_op o"
     " ON o.seq=h.seq WHERE 1",
     "ORDER BY o.hash",
-    { { 0, FILTER_BLOB32, "o.hash=?" } },
+    { { 0, FILTER_BLOB32, "o.seq=" BEC_OP_SEQ_OF_ID("?") } },
     0, 0 },
   { "bec_pending",
     "CREATE TABLE x(hash TEXT, missing TEXT, received_at INTEGER, size INTEGER)",
