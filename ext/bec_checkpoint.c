@@ -326,8 +326,8 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   /* Its grants: the best potential role, and the live ones. */
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p2, "SELECT seq, kind, role, valid FROM bec_store_op o"
-        " WHERE ((o.kind=?1 AND o.author=?3) OR (o.kind=?2 AND o.target=?3))"
-        " AND " BEC_OP_INDEXED("o"), &pStmt);
+        " WHERE (o.kind=?1 AND o.author=?3 AND " BEC_OP_INDEXED("o") ")"
+        " OR (o.kind=?2 AND o.target=?3 AND " BEC_OP_INDEXED("o") ")", &pStmt);
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_int(pStmt, 1, BEC_KIND_CREATE);

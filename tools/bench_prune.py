@@ -6,7 +6,9 @@ page_count * page_size) before and after bec_prune().  Shapes: R = N/10
 (history ten times the state) and R = N (every op a new row).  Run with
 Debian's python3:
 
-    BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_prune.py [N ...]
+    BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_prune.py [--first] [N ...]
+
+--first runs the first shape only (R = N/10: the 1M figure of BENCH.md).
 """
 import os
 import sys
@@ -64,11 +66,13 @@ def where(db, nops):
 
 
 def main():
-    sizes = [int(x) for x in sys.argv[1:]] or [100000]
+    first = "--first" in sys.argv[1:]
+    sizes = [int(x) for x in sys.argv[1:] if x != "--first"] or [100000]
     with tempfile.TemporaryDirectory(prefix="bec-bench-prune-") as tmp:
         for n in sizes:
             run(n, max(1, n // 10), tmp)
-            run(n, n, tmp)
+            if not first:
+                run(n, n, tmp)
 
 
 main()

@@ -553,7 +553,80 @@ def test_upgrade_from_older_build():
     for x in (a, b):
         T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after membership and table writes")
 
+
+OLD_BUILD = """
+import json, sys
+sys.path.insert(0, %r)
+from bectest import Replicas, one, ship
+R = Replicas.__new__(Replicas)
+R.dir = %r
+a = R.origin("o_a.db")
+for i in range(5):
+    a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%%d" %% i, "t%%d" %% i, i))
+one(a, "SELECT bec_checkpoint()")
+b = R.joined(a, "o_b.db")
+ship(a, b)
+assert one(a, "SELECT bec_prune()") == 5
+a.execute("INSERT INTO todos VALUES('r5', 'after', 5)")
+print(json.dumps([a.execute("SELECT hash, hex(body), valid FROM bec_ops").fetchall(),
+                  a.execute("SELECT * FROM todos ORDER BY id").fetchall()]))
+"""
+
+
+def test_upgrade_op_table():
+    """A database written by the build before the id was stored once (its
+    op table has a UNIQUE id column, kind and author indexes of every op):
+    made by main's build (BEC_OLD_EXT, default /work/main/build/bec; the
+    test is skipped without it), pruned, with a write after the cut.
+    Opened here, the table is rebuilt at open: the same ops (ids, bodies,
+    validity), the prefix index and the partial indexes instead of the old
+    ones; bec_op, bec_check(), writes and sync work."""
+    import os
+    import sqlite3
+    import subprocess
+    from bectest import connect
+    old = os.environ.get("BEC_OLD_EXT", "/work/main/build/bec")
+    if not os.path.exists(old + ".so"):
+        print("skipped: no older build at %s" % old)
+        return
+    env = dict(os.environ, BEC_EXT=old)
+    env.pop("LD_PRELOAD", None)                 # main's build is not sanitized
+    out = subprocess.run(["/usr/bin/python3", "-c",
+                          OLD_BUILD % (os.path.dirname(os.path.abspath(__file__)), R.dir)],
+                         env=env, capture_output=True, text=True)
+    T.eq(out.returncode, 0, "the older build made its files: %s" % out.stderr[-400:])
+    ops, before = json.loads(out.stdout)
+    pa, pb = os.path.join(R.dir, "o_a.db"), os.path.join(R.dir, "o_b.db")
+    raw = sqlite3.connect(pa)
+    T.eq(raw.execute("SELECT count(*) FROM sqlite_schema WHERE name="
+                     "'sqlite_autoindex_bec_store_op_1'").fetchone()[0], 1,
+         "the older form: the id's UNIQUE index")
+    raw.close()
+    a = connect(pa)
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the converted database")
+    schema = dict(a.execute("SELECT name, sql FROM sqlite_schema WHERE tbl_name='bec_store_op'"))
+    T.check("sqlite_autoindex_bec_store_op_1" not in schema, "the id's UNIQUE index is gone")
+    T.check("substr(hash,1,8)" in schema.get("bec_store_op_id", ""), "the prefix index is there")
+    T.check("WHERE" in schema.get("bec_store_op_kind", ""), "the kind index is partial")
+    T.check("WHERE" in schema.get("bec_store_op_author", ""), "the author index is partial")
+    T.eq([list(r) for r in a.execute("SELECT hash, hex(body), valid FROM bec_ops")], ops,
+         "the same ops: ids, bodies (pruned headers), validity")
+    T.eq([list(r) for r in rows(a)], before, "the same rows")
+    h = ops[-1][0]
+    T.eq(one(a, "SELECT hex(bec_op(?))", h), ops[-1][1], "bec_op by id")
+    b = connect(pb)
+    a.execute("INSERT INTO todos VALUES('r6', 'converted', 6)")
+    T.eq(sync(b, "a", a, "b"), None, "a sync with the full replica (converted too)")
+    T.eq(rows(b), rows(a), "which reads the same rows")
+    T.eq(len(rows(a)), 7, "the five of the cut, one after it, one after the conversion")
+    for x in (a, b):
+        T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after a write and a sync")
+    a.close()
+    a = connect(pa)
+    T.eq(one(a, "SELECT count(*) FROM bec_ops"), len(ops) + 1, "reopened: every op")
+
 test_basics()
+test_upgrade_op_table()
 test_pruned_header_storage()
 test_upgrade_from_older_build()
 test_upgrade_pruned_form2()
