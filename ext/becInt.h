@@ -909,6 +909,11 @@ int bec_keyfile_read(const char *zPath, u8 *aSeed, char **pzErr)
 ** op's validity (xStored) and publishes changes of it, owns
 ** bec_store_member and bec_store_member_op. */
 extern const BecDeriver bec_member_deriver;
+/* Pruning (bec_prune.c): deletes the facts of the ops marked in aCut
+** (g->nNode+1 flags) that no longer need them: write and app ops of final
+** validity (a sealed cut). */
+int bec_member_drop_facts(BecCtx*, const BecGraph *g, const u8 *aCut,
+                          char **pzErr);
 /* Registers the membership functions and tables on a connection. */
 int bec_member_register(sqlite3*, BecCtx*);
 /* Whether this replica's key may append a membership op of kind (ADD with

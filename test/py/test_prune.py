@@ -625,7 +625,46 @@ def test_upgrade_op_table():
     a = connect(pa)
     T.eq(one(a, "SELECT count(*) FROM bec_ops"), len(ops) + 1, "reopened: every op")
 
+
+def test_member_facts_dropped():
+    """Membership's facts of a pruned write (S(y): its author's grants in
+    its past) are dropped with its body: its validity is final, so they are
+    never read.  The state loads without them (reopened), a removal after
+    the cut leaves the pruned writes valid, bec_member_rebuild() does not
+    write them back, and bec_check() accepts their absence."""
+    from bectest import connect
+    a = R.origin("f_a.db")
+    b = R.member(a, "f_b.db", "member")
+    ship(a, b)
+    for i in range(3):
+        b.execute("INSERT INTO todos VALUES(?, ?, ?)", ("b%d" % i, "by b", i))
+    ship(b, a)
+    for i in range(3):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("a%d" % i, "by a", i))
+    one(a, "SELECT bec_checkpoint()")
+    T.eq(one(a, "SELECT bec_prune()"), 6, "six bodies dropped")
+    pruned_facts = ("SELECT count(*) FROM bec_store_member_op m JOIN bec_store_op o"
+                    " ON o.seq=m.seq WHERE length(o.body)<=64")
+    T.eq(one(a, pruned_facts), 0, "no facts of a pruned op")
+    T.eq(one(a, "SELECT count(*) FROM bec_store_member_op"),
+         one(a, "SELECT count(*) FROM bec_store_op") - 6, "the others' facts kept")
+    valid = a.execute("SELECT hash, valid FROM bec_ops").fetchall()
+    path = one(a, "SELECT file FROM pragma_database_list WHERE name='main'")
+    a.close()
+    a = connect(path)
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check without them")
+    a.execute("SELECT bec_remove_member(?)", (pub(b),))
+    T.eq(a.execute("SELECT hash, valid FROM bec_ops").fetchall()[:len(valid)], valid,
+         "a removal after the cut: the pruned writes stay valid")
+    T.eq(len(rows(a)), 6, "and their rows shown")
+    a.execute("SELECT bec_member_rebuild()")
+    T.eq(one(a, pruned_facts), 0, "a rebuild does not write them back")
+    T.eq(a.execute("SELECT hash, valid FROM bec_ops").fetchall()[:len(valid)], valid,
+         "the same validity after a rebuild")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after the rebuild")
+
 test_basics()
+test_member_facts_dropped()
 test_upgrade_op_table()
 test_pruned_header_storage()
 test_upgrade_from_older_build()
