@@ -628,8 +628,9 @@ def test_upgrade_op_table():
 
 def test_member_facts_dropped():
     """Membership's facts of a pruned write (S(y): its author's grants in
-    its past) are dropped with its body: its validity is final, so they are
-    never read.  The state loads without them (reopened), a removal after
+    its past) are dropped with its body, and its row's chain digest: its
+    validity is final, so the facts are never read, and only the last row's
+    digest is.  The state loads without them (reopened), a removal after
     the cut leaves the pruned writes valid, bec_member_rebuild() does not
     write them back, and bec_check() accepts their absence."""
     from bectest import connect
@@ -646,6 +647,15 @@ def test_member_facts_dropped():
     pruned_facts = ("SELECT count(*) FROM bec_store_member_op m JOIN bec_store_op o"
                     " ON o.seq=m.seq WHERE length(o.body)<=64")
     T.eq(one(a, pruned_facts), 0, "no facts of a pruned op")
+    # Nor a chain digest (only the last row's is read): 0, which bec_check
+    # accepts on a pruned row below the last, and no other value.
+    T.eq(a.execute("SELECT DISTINCT chain FROM bec_store_op WHERE length(body)<=64").fetchall(),
+         [(0,)], "a pruned row's chain digest is 0")
+    s6 = one(a, "SELECT min(seq) FROM bec_store_op WHERE length(body)<=64")
+    a.execute("UPDATE bec_store_op SET chain=5 WHERE seq=?", (s6,))
+    T.check("chain digest is wrong" in one(a, "SELECT bec_check()"), "a damaged one is found")
+    a.execute("UPDATE bec_store_op SET chain=0 WHERE seq=?", (s6,))
+    T.eq(one(a, "SELECT bec_check()"), "ok", "and 0 is not")
     T.eq(one(a, "SELECT count(*) FROM bec_store_member_op"),
          one(a, "SELECT count(*) FROM bec_store_op") - 6, "the others' facts kept")
     valid = a.execute("SELECT hash, valid FROM bec_ops").fetchall()
