@@ -29,6 +29,7 @@ def run(n, nrow, tmp):
     a = checkpointed_history(path, n, nrow)
     nops = one(a, "SELECT count(*) FROM bec_ops")
     before = size(a)
+    where(a, nops, "before")
     # (bec_store_op: what is stored; bec_ops shows a pruned op's header rebuilt)
     body_before = one(a, "SELECT sum(length(body)) FROM bec_store_op")
     t0 = time.perf_counter()
@@ -46,13 +47,13 @@ def run(n, nrow, tmp):
           % (n, nops, nrow, before / 1e6, after / 1e6, before / nops, after / nops,
              body_before / nops, body_after / nops, base / nrow, dropped, t_prune,
              ok, t_check), flush=True)
-    where(a, nops)
+    where(a, nops, "after")
     a.close()
 
 
-def where(db, nops):
-    """Where the bytes go after pruning: SQLite's dbstat per table and index,
-    per op, the largest first (if this SQLite has dbstat)."""
+def where(db, nops, when):
+    """Where the bytes go (before or after pruning): SQLite's dbstat per
+    table and index, per op, the largest first (if this SQLite has dbstat)."""
     try:
         parts = db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name "
                            "ORDER BY 2 DESC").fetchall()
@@ -60,7 +61,7 @@ def where(db, nops):
         return
     big = [(name, size) for name, size in parts if size >= 4 * 4096]
     rest = sum(size for name, size in parts) - sum(size for name, size in big)
-    print("  where: " + ", ".join("%s %.1f" % (name, size / nops) for name, size in big)
+    print("  where %s: " % when + ", ".join("%s %.1f" % (name, size / nops) for name, size in big)
           + ", the other %d tables and indexes %.1f (B/op)" % (len(parts) - len(big), rest / nops),
           flush=True)
 
