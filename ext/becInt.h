@@ -779,6 +779,9 @@ int bec_graph_past(const BecGraph*, const int *aPred, int nPred, u8 **paMark);
 */
 /* Create the storage tables if they do not exist (idempotent). */
 int bec_dag_ensure_schema(BecCtx*, char **pzErr);
+/* At open (bec_main.c): converts storage written by an older bec in place,
+** when it can now (writable, not locked); else the first call does. */
+void bec_dag_upgrade_at_open(BecCtx*);
 /* SQLITE_ERROR, with *pzErr naming the format, if db's bec storage is of
 ** another op format than BEC_FORMAT_VERSION (sqlite3_bec_init refuses such
 ** a database on open); SQLITE_OK if it matches or none can be read yet. */

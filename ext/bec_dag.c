@@ -248,7 +248,9 @@ static int pruned_form_upgrade(BecCtx *p, char **pzErr){
 ** sqlite_autoindex_bec_store_op_1) and pruned ops in the kind and author
 ** indexes.  The table is rebuilt once, rows unchanged (seq, chain: the
 ** caches stay coherent), in one savepoint; the rename does not touch an
-** app's views (legacy_alter_table, restored after). */
+** app's views (legacy_alter_table, restored after).  Tried when the
+** connection opens (bec_dag_upgrade_at_open: no statement runs yet), and
+** again at the first call if it could not be then. */
 static int op_table_upgrade(BecCtx *p, char **pzErr){
   static const char zRebuild[] =
     "SAVEPOINT bec_op_upgrade;"
@@ -293,6 +295,15 @@ static int op_table_upgrade(BecCtx *p, char **pzErr){
                              "bec: %s", bec_rc_text(p->db, rc));
   }
   return rc;
+}
+
+void bec_dag_upgrade_at_open(BecCtx *p){
+  char *zErr = 0;
+  if( stored_format(p->db)==FORMAT_VERSION
+   && sqlite3_db_readonly(p->db, "main")==0 ){
+    (void)op_table_upgrade(p, &zErr);
+    sqlite3_free(zErr);
+  }
 }
 
 int bec_dag_ensure_schema(BecCtx *p, char **pzErr){

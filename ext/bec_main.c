@@ -558,6 +558,7 @@ static void move_key_at_open(BecCtx *p){
     (void)bec_key_migrate(p, &zErr);
     sqlite3_free(zErr);
   }
+  bec_dag_upgrade_at_open(p);
   /* sqlite3_open fails if an auto-extension leaves an error code behind
   ** (a database without bec tables gives "no such table"): a statement
   ** that prepares cleanly resets it. */

@@ -578,7 +578,8 @@ def test_upgrade_op_table():
     op table has a UNIQUE id column, kind and author indexes of every op):
     made by main's build (BEC_OLD_EXT, default /work/main/build/bec; the
     test is skipped without it), pruned, with a write after the cut.
-    Opened here, the table is rebuilt at open: the same ops (ids, bodies,
+    Opened here, the table is rebuilt when the connection opens (before
+    any call, which may be a read of a table): the same ops (ids, bodies,
     validity), the prefix index and the partial indexes instead of the old
     ones; bec_op, bec_check(), writes and sync work."""
     import os
@@ -602,13 +603,24 @@ def test_upgrade_op_table():
                      "'sqlite_autoindex_bec_store_op_1'").fetchone()[0], 1,
          "the older form: the id's UNIQUE index")
     raw.close()
+    # Read-only, the older form is not converted and still answers every
+    # lookup (its UNIQUE index serves the lookup by id).
+    from bectest import load_bec
+    ro = load_bec(sqlite3.connect("file:%s?mode=ro" % pa, uri=True, isolation_level=None))
+    T.eq([list(r) for r in ro.execute("SELECT hash, hex(body), valid FROM bec_ops")], ops,
+         "read-only: the same ops")
+    T.eq(one(ro, "SELECT count(*) FROM bec_ops WHERE hash=?", ops[2][0]), 1, "read-only: by id")
+    T.eq(one(ro, "SELECT count(*) FROM sqlite_schema WHERE name="
+                 "'sqlite_autoindex_bec_store_op_1'"), 1, "read-only: not converted")
+    ro.close()
     a = connect(pa)
-    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the converted database")
+    # converted when the connection opened: before any bec call
     schema = dict(a.execute("SELECT name, sql FROM sqlite_schema WHERE tbl_name='bec_store_op'"))
     T.check("sqlite_autoindex_bec_store_op_1" not in schema, "the id's UNIQUE index is gone")
     T.check("substr(hash,1,8)" in schema.get("bec_store_op_id", ""), "the prefix index is there")
     T.check("WHERE" in schema.get("bec_store_op_kind", ""), "the kind index is partial")
     T.check("WHERE" in schema.get("bec_store_op_author", ""), "the author index is partial")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the converted database")
     T.eq([list(r) for r in a.execute("SELECT hash, hex(body), valid FROM bec_ops")], ops,
          "the same ops: ids, bodies (pruned headers), validity")
     T.eq([list(r) for r in rows(a)], before, "the same rows")
