@@ -797,14 +797,10 @@ int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
 ** first 8 bytes (BEC_ID_PREFIX) and the full id decides, since a prefix
 ** can be ground (two ops with one prefix are both stored).  The one
 ** lookup by id: every query that finds a stored op by its id says this
-** (zId may be repeated: a numbered parameter or a column, never "?"). */
+** (zId is repeated: a numbered parameter, a column, or "?" in a filter of
+** a BecTableDef, whose value is bound to each "?"). */
 #define BEC_OP_ID_IS(o, zId) \
   "substr(" o ".hash,1,8)=substr(" zId ",1,8) AND " o ".hash=" zId
-/* SQL: the seq of the stored op whose id is zId (evaluated once: it may
-** be "?"), or NULL. */
-#define BEC_OP_SEQ_OF_ID(zId) \
-  "(SELECT s.seq FROM (SELECT " zId " AS id) x, bec_store_op s" \
-  " WHERE " BEC_OP_ID_IS("s", "x.id") ")"
 /* SQL: row o of bec_store_op is in the kind and author indexes: every op
 ** but a pruned write or app op (kinds 6 and 4: the kinds bec_prune drops;
 ** a stub is at most 42 bytes, an op's encoding holds a 64-byte signature).
@@ -1627,7 +1623,7 @@ struct BecTableDef {
   struct {
     int iCol;              /* column whose = constraint becomes ... */
     int eType;             /* 1: hex or 32-byte blob, 2: kind name, 3: as is */
-    const char *zCond;     /* ... this term, with one ? */
+    const char *zCond;     /* ... this term: the value bound to each ? */
   } aFilter[BEC_TABLE_MAX_FILTER];
   /* Optional: compute column i from the row of zSelect; SQLITE_NOTFOUND
   ** to show the selected value as it is. */

@@ -1906,7 +1906,7 @@ static const BecTableDef lockedTable = {
   " FROM bec_store_ignored i JOIN bec_store_op o ON o.seq=i.seq"
   " WHERE o.valid AND i.reason LIKE 'locked: %'",
   "ORDER BY o.seq",
-  { { 0, 1, "o.seq=" BEC_OP_SEQ_OF_ID("?") } },
+  { { 0, 1, BEC_OP_ID_IS("o", "?") } },
   lockedColumn, 0 };
 
 int bec_e2ee_before_member_op(BecCtx *p, int kind, const u8 *aTarget,
@@ -2053,7 +2053,7 @@ static const BecTableDef epochTable = {
   " FROM bec_store_epoch e JOIN bec_store_op o ON o.seq=e.seq"
   " JOIN bec_store_author a ON a.id=o.author WHERE 1",
   "ORDER BY o.seq",
-  { { 0, 1, "o.seq=" BEC_OP_SEQ_OF_ID("?") } },
+  { { 0, 1, BEC_OP_ID_IS("o", "?") } },
   0, 0 };
 
 int bec_e2ee_register(sqlite3 *db, BecCtx *p){

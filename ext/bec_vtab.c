@@ -170,7 +170,7 @@ static int sqlFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   const BecTableDef *pDef = pTab->pDef;
   BecBuf sql;
   char *zErr = 0;
-  int rc, f, iArg = 0, bMatch = 1;
+  int rc, f, iArg = 0, iParam = 0, bMatch = 1;
 
   memset(&sql, 0, sizeof(sql));
   sqlite3_finalize(p->pStmt);
@@ -206,9 +206,17 @@ static int sqlFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   bec_buf_free(&sql);
   for(f=0; rc==SQLITE_OK && f<BEC_TABLE_MAX_FILTER; f++){
     if( (idxNum & (1<<f)) && iArg<argc ){
+      const char *z;
       iArg++;
-      if( !bind_filter(p->pStmt, iArg, pDef->aFilter[f].eType, argv[iArg-1]) ){
-        bMatch = 0;
+      /* the value goes to each ? of the term (a lookup by id names the
+      ** id twice: BEC_OP_ID_IS) */
+      for(z=pDef->aFilter[f].zCond; *z; z++){
+        if( *z!='?' ) continue;
+        iParam++;
+        if( !bind_filter(p->pStmt, iParam, pDef->aFilter[f].eType,
+                         argv[iArg-1]) ){
+          bMatch = 0;
+        }
       }
     }
   }
@@ -372,16 +380,22 @@ static const BecTableDef aDagTable[] = {
     " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
     " LEFT JOIN bec_store_author t ON t.id=o.target WHERE 1",
     "ORDER BY o.seq",
-    { { 0, FILTER_BLOB32, "o.seq=" BEC_OP_SEQ_OF_ID("?") },
+    { { 0, FILTER_BLOB32, BEC_OP_ID_IS("o", "?") },
       { 1, FILTER_BLOB32, "o.author=(SELECT id FROM bec_store_author WHERE pubkey=?)" },
-      { 2, FILTER_KIND,   "o.kind=?" } },
+      /* the kind index holds no pruned write or app op: they are read
+      ** by a scan, when the kind asked for is one of theirs */
+      { 2, FILTER_KIND,   "o.seq IN (SELECT s.seq FROM bec_store_op s"
+                          " WHERE s.kind=? AND " BEC_OP_INDEXED("s")
+                          " UNION ALL SELECT s.seq FROM bec_store_op s"
+                          " WHERE ? IN (4,6) AND s.kind=? AND NOT "
+                          BEC_OP_INDEXED("s") ")" } },
     0, 0 },                       /* columns: opsColumn */
   { "bec_heads",
     "CREATE TABLE x(hash TEXT)",
     "SELECT " HEX("o.hash") " FROM bec_store_head h CROSS JOIN bec_store_op o"
     " ON o.seq=h.seq WHERE 1",
     "ORDER BY o.hash",
-    { { 0, FILTER_BLOB32, "o.seq=" BEC_OP_SEQ_OF_ID("?") } },
+    { { 0, FILTER_BLOB32, BEC_OP_ID_IS("o", "?") } },
     0, 0 },
   { "bec_pending",
     "CREATE TABLE x(hash TEXT, missing TEXT, received_at INTEGER, size INTEGER)",

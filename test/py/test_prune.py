@@ -659,6 +659,12 @@ def test_member_facts_dropped():
     pruned_facts = ("SELECT count(*) FROM bec_store_member_op m JOIN bec_store_op o"
                     " ON o.seq=m.seq WHERE length(o.body)<=64")
     T.eq(one(a, pruned_facts), 0, "no facts of a pruned op")
+    # The kind and author indexes hold no pruned op; bec_ops still lists them.
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='write'"), 6,
+         "bec_ops by kind: the pruned writes too")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='add'"), 1, "and the add")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE author=? AND kind='write'", pub(b)), 3,
+         "bec_ops by author: b's pruned writes")
     # Nor a chain digest (only the last row's is read): 0, which bec_check
     # accepts on a pruned row below the last, and no other value.
     T.eq(a.execute("SELECT DISTINCT chain FROM bec_store_op WHERE length(body)<=64").fetchall(),
