@@ -9,6 +9,9 @@ Debian's python3:
     BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_prune.py [--first] [N ...]
 
 --first runs the first shape only (R = N/10: the 1M figure of BENCH.md).
+--ids N measures the lookups by id instead (for callgrind): N signed ops are
+ingested into a new replica, then each is read by id (bec_ops WHERE hash=?,
+bec_op()); --ids-ingest N stops after the ingest.
 """
 import os
 import sys
@@ -66,7 +69,42 @@ def where(db, nops, when):
           flush=True)
 
 
+def ids(n, tmp, read):
+    """Ingest n signed ops into a new replica, then (read) each by id."""
+    src = connect(os.path.join(tmp, "src.db"))
+    src.execute("SELECT bec_keygen()")
+    group = one(src, "SELECT bec_create_group()")
+    src.execute("BEGIN")
+    for i in range(n):
+        src.execute("SELECT bec_sign(?)", (b"%d" % i,))
+    src.execute("COMMIT")
+    ops = src.execute("SELECT hash, body FROM bec_ops").fetchall()
+    dst = connect(os.path.join(tmp, "dst.db"))
+    dst.execute("SELECT bec_keygen()")
+    dst.execute("SELECT bec_join(?)", (group,))
+    t0 = time.perf_counter()
+    dst.execute("BEGIN")
+    for h, body in ops:
+        dst.execute("SELECT bec_ingest(?)", (body,))
+    dst.execute("COMMIT")
+    t_ingest = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    found = 0
+    if read:
+        for h, body in ops:
+            found += one(dst, "SELECT count(*) FROM bec_ops WHERE hash=?", h)
+            found += one(dst, "SELECT length(bec_op(?))", h) > 0
+    print("%d ops: ingest %.2f s, %d reads by id %.2f s" % (len(ops), t_ingest, found,
+                                                          time.perf_counter() - t0))
+
+
 def main():
+    for flag in ("--ids", "--ids-ingest"):
+        if flag in sys.argv[1:]:
+            n = int(sys.argv[sys.argv.index(flag) + 1])
+            with tempfile.TemporaryDirectory(prefix="bec-bench-ids-") as tmp:
+                ids(n, tmp, flag == "--ids")
+            return
     first = "--first" in sys.argv[1:]
     sizes = [int(x) for x in sys.argv[1:] if x != "--first"] or [100000]
     with tempfile.TemporaryDirectory(prefix="bec-bench-prune-") as tmp:
