@@ -790,25 +790,28 @@ int bec_dag_check_format(sqlite3 *db, char **pzErr);
 int bec_dag_group_id(BecCtx*, u8 *aGroupId, char **pzErr);
 /* Find or create the author id of a public key. */
 int bec_dag_author_id(BecCtx*, const u8 *aKey, int bCreate, int *piAuthor);
-/* Seq of a stored op, 0 if not stored (BEC_OP_ID_IS: exact). */
+/* Seq of a stored op, 0 if not stored (exact: BEC_OP_ID_IS). */
 int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
-/* SQL: the row o of bec_store_op is the op whose id is the expression
-** zId.  The id is stored once, in the row; bec_store_op_id indexes its
-** first 8 bytes (BEC_ID_PREFIX) and the full id decides, since a prefix
-** can be ground (two ops with one prefix are both stored).  The one
-** lookup by id: every query that finds a stored op by its id says this
-** (zId is repeated: a numbered parameter, a column, or "?" in a filter of
-** a BecTableDef, whose value is bound to each "?"). */
-#define BEC_OP_ID_IS(o, zId) \
-  "substr(" o ".hash,1,8)=substr(" zId ",1,8) AND " o ".hash=" zId
+/* SQL: the row o of bec_store_op is the op whose id is zId, where zPre
+** is its first 8 bytes (BEC_ID_PREFIX).  The id is stored once, in the
+** row; bec_store_op_id(prefix, seq) finds the rows of a prefix and the full
+** id decides, since a prefix can be ground (two ops with one prefix are
+** both stored).  The one lookup by id: every query that finds a stored op
+** by its id says this.  A statement that decides what is stored binds the
+** prefix from C (bec_dag_seq_of): an app's own substr() cannot reach it,
+** and the schema calls no function.  zId may be a numbered parameter or a
+** column; in a filter of a BecTableDef "?" (the value is bound to each). */
+#define BEC_OP_ID_IS(o, zPre, zId) \
+  o ".seq IN (SELECT i.seq FROM bec_store_op_id i WHERE i.prefix=" zPre ")" \
+  " AND " o ".hash=" zId
 /* SQL: row o of bec_store_op is in the kind and author indexes: every op
-** but a pruned write or app op (kinds 6 and 4: the kinds bec_prune drops;
-** a stub is at most 42 bytes, an op's encoding holds a 64-byte signature).
-** SQLite reads a partial index only for a query that repeats its
-** condition, so a query by kind or author says this: for any other kind
-** it is true, and a query by kind 4 or 6 that wants pruned ops scans. */
-#define BEC_OP_INDEXED(o) \
-  "(" o ".kind NOT IN (4,6) OR length(" o ".body)>64)"
+** but a pruned write or app op (kinds 4 and 6, the kinds bec_prune drops;
+** a pruned row below the last keeps chain 0).  Columns only: an index
+** calls no function an app could override.  SQLite reads a partial index
+** only for a query that repeats its condition, so a query by kind or
+** author says this: for any other kind it is true, and a query by kind 4
+** or 6 that wants pruned ops scans for them. */
+#define BEC_OP_INDEXED(o) "(" o ".kind NOT IN (4,6) OR " o ".chain<>0)"
 int bec_dag_node_of(BecCtx*, int iSeq, int *piKind, int *pbValid);
 
 /* The acceptance path.  Decodes, checks group, hash, signature,

@@ -2103,7 +2103,7 @@ static const BecTableDef checkpointTable = {
   " JOIN bec_store_op o ON o.seq=k.seq"
   " JOIN bec_store_author a ON a.id=o.author WHERE 1",
   "ORDER BY k.seq",
-  { { 0, 1, BEC_OP_ID_IS("o", "?") } },
+  { { 0, 1, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") } },
   0, 0 };
 
 /* bec_disputes: each dispute op, and each claim that disagrees with the

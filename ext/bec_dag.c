@@ -20,6 +20,8 @@
 **                                      read), body the op's encoding or,
 **                                      pruned, its stub
 **                                      (bec_dag_pruned_header)
+**   bec_store_op_id(prefix, seq)      the first 8 bytes of each op's id:
+**                                      the lookup by id (BEC_OP_ID_IS)
 **   bec_store_head(seq)                ops with no successor
 **   bec_store_pending(hash, body, nmissing, received_at, author)
 **   bec_store_pending_missing(missing, hash)
@@ -44,9 +46,12 @@
 #define DEFAULT_PENDING_MAX_BYTES (64*1024*1024)
 #define DEFAULT_REJECTED_MAX      1000
 
-/* bec_store_op holds each id once: the row has it, bec_store_op_id indexes
-** its first 8 bytes (BEC_OP_ID_IS).  The kind and author indexes hold no
-** pruned op (BEC_OP_INDEXED): a query that reads them says so. */
+/* bec_store_op holds each id once: the row has it, bec_store_op_id maps
+** its first 8 bytes to the seq (BEC_OP_ID_IS).  The kind and author
+** indexes hold no pruned op (BEC_OP_INDEXED): a query that reads them says
+** so.  No index calls a function: an app's override of a built-in one
+** (substr, length) would make the schema unreadable on its connection, or
+** an index wrong in the file. */
 #define OP_TABLE(zName) \
   "CREATE TABLE IF NOT EXISTS " zName "(" \
   "  seq INTEGER PRIMARY KEY, hash BLOB NOT NULL," \
@@ -54,8 +59,8 @@
   "  target INTEGER, role INTEGER, valid INTEGER NOT NULL DEFAULT 1," \
   "  chain INTEGER NOT NULL, preds BLOB NOT NULL, body BLOB NOT NULL);"
 #define OP_INDEXES \
-  "CREATE INDEX IF NOT EXISTS bec_store_op_id" \
-  "  ON bec_store_op(substr(hash,1,8));" \
+  "CREATE TABLE IF NOT EXISTS bec_store_op_id(prefix BLOB NOT NULL," \
+  "  seq INTEGER NOT NULL, PRIMARY KEY(prefix, seq)) WITHOUT ROWID;" \
   "CREATE INDEX IF NOT EXISTS bec_store_op_author ON bec_store_op(author)" \
   "  WHERE " BEC_OP_INDEXED("bec_store_op") ";" \
   "CREATE INDEX IF NOT EXISTS bec_store_op_kind ON bec_store_op(kind)" \
@@ -250,7 +255,8 @@ static int pruned_form_upgrade(BecCtx *p, char **pzErr){
 ** caches stay coherent), in one savepoint; the rename does not touch an
 ** app's views (legacy_alter_table, restored after).  Tried when the
 ** connection opens (bec_dag_upgrade_at_open: no statement runs yet), and
-** again at the first call if it could not be then. */
+** at each call until it could be (the older table lacks bec_store_op_id,
+** which every lookup by id reads). */
 static int op_table_upgrade(BecCtx *p, char **pzErr){
   static const char zRebuild[] =
     "SAVEPOINT bec_op_upgrade;"
@@ -260,9 +266,9 @@ static int op_table_upgrade(BecCtx *p, char **pzErr){
     "  target, role, valid, chain, preds, body FROM bec_store_op ORDER BY seq;"
     "DROP TABLE bec_store_op;"
     "ALTER TABLE bec_store_op_new RENAME TO bec_store_op;"
-    OP_INDEXES
-    "RELEASE bec_op_upgrade;";
+    OP_INDEXES;
   sqlite3_stmt *pStmt = 0;
+  sqlite3_stmt *pIns = 0;
   int rc, bOld = 0, bLegacy = 0;
   rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM sqlite_schema WHERE "
       "name='sqlite_autoindex_bec_store_op_1'", -1, &pStmt, 0);
@@ -275,6 +281,27 @@ static int op_table_upgrade(BecCtx *p, char **pzErr){
     rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, 1, 0);
   }
   if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zRebuild, pzErr);
+  /* the prefixes, cut here (not by SQL's substr: an app may override it) */
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "SELECT seq, hash FROM bec_store_op", -1,
+                            &pStmt, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "INSERT INTO bec_store_op_id(prefix, seq)"
+                            " VALUES(?1, ?2)", -1, &pIns, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const u8 *aId = sqlite3_column_blob(pStmt, 1);
+    if( sqlite3_column_bytes(pStmt, 1)<BEC_ID_PREFIX ) continue; /* bec_check */
+    sqlite3_bind_blob(pIns, 1, aId, BEC_ID_PREFIX, SQLITE_STATIC);
+    sqlite3_bind_int64(pIns, 2, sqlite3_column_int64(pStmt, 0));
+    sqlite3_step(pIns);
+    rc = sqlite3_reset(pIns);
+  }
+  if( rc==SQLITE_OK && pStmt ) rc = sqlite3_reset(pStmt);
+  sqlite3_finalize(pIns);
+  sqlite3_finalize(pStmt);
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, "RELEASE bec_op_upgrade", pzErr);
   if( rc && sqlite3_get_autocommit(p->db)==0 ){
     /* (the savepoint may be open: nothing of the rebuild stays) */
     (void)sqlite3_exec(p->db, "ROLLBACK TO bec_op_upgrade;"
@@ -282,19 +309,30 @@ static int op_table_upgrade(BecCtx *p, char **pzErr){
   }
   (void)sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, bLegacy,
                           0);
-  if( (rc&0xff)==SQLITE_LOCKED || (rc&0xff)==SQLITE_BUSY ){
-    /* A statement of this connection reads the table, or another writes:
-    ** the older form still answers every query (its UNIQUE index serves
-    ** BEC_OP_ID_IS), and the next connection converts it. */
+  if( rc ){
+    /* (locked: a statement of this connection reads the table; busy:
+    ** another connection writes.  The next call tries again.) */
     sqlite3_free(*pzErr);
-    *pzErr = 0;
-    return SQLITE_OK;
-  }
-  if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot convert the op table of an older "
-                             "bec: %s", bec_rc_text(p->db, rc));
+                             "bec yet (%s): try again, or open the database "
+                             "alone once", bec_rc_text(p->db, rc));
   }
   return rc;
+}
+
+/* Read-only, the older table stays: its lookups by id read a view of the
+** prefixes (a scan per lookup: correct, slow) in this connection's temp
+** schema. */
+static int op_table_readonly(BecCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, bOld = 0;
+  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM main.sqlite_schema WHERE "
+      "name='sqlite_autoindex_bec_store_op_1'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ) bOld = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( sqlite3_finalize(pStmt) && rc==SQLITE_OK ) rc = SQLITE_ERROR;
+  if( rc || !bOld ) return rc;
+  return bec_ctx_exec(p, "CREATE TEMP VIEW IF NOT EXISTS bec_store_op_id AS"
+      " SELECT substr(hash,1,8) AS prefix, seq FROM main.bec_store_op", pzErr);
 }
 
 void bec_dag_upgrade_at_open(BecCtx *p){
@@ -325,6 +363,8 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   if( rc==SQLITE_OK && iFormat!=0 && sqlite3_db_readonly(p->db, "main")==0 ){
     rc = pruned_form_upgrade(p, pzErr);
     if( rc==SQLITE_OK ) rc = op_table_upgrade(p, pzErr);
+  }else if( rc==SQLITE_OK && iFormat!=0 ){
+    rc = op_table_readonly(p, pzErr);
   }
   if( rc==SQLITE_OK ) p->bSchema = 1;
   if( rc==SQLITE_OK && sqlite3_db_readonly(p->db, "main")==0 ){
@@ -392,10 +432,11 @@ int bec_dag_author_id(BecCtx *p, const u8 *aKey, int bCreate, int *piAuthor){
 int bec_dag_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op o WHERE "
-                        BEC_OP_ID_IS("o", "?1"), &pStmt);
+                        BEC_OP_ID_IS("o", "?2", "?1"), &pStmt);
   *piSeq = 0;
   if( rc ) return rc;
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+  sqlite3_bind_blob(pStmt, 2, aHash, BEC_ID_PREFIX, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) *piSeq = sqlite3_column_int(pStmt, 0);
   return sqlite3_reset(pStmt);
 }
@@ -907,6 +948,16 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
       sqlite3_bind_blob64(pStmt, 10, pOp->aBody, (sqlite3_uint64)pOp->nBody,
                           SQLITE_STATIC);
     }
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_op_id(prefix, seq)"
+                         " VALUES(?1, ?2)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aHash, BEC_ID_PREFIX, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, iSeq);
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
   }
@@ -1740,6 +1791,22 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     if( rc==SQLITE_OK && nHead!=nExpected ){
       report(&out, &nProblem, &rc, "%d heads stored, %d expected", nHead, nExpected);
     }
+  }
+  if( rc==SQLITE_OK ){
+    /* Each op is found by its id: one prefix row per op, no other. */
+    rc = sqlite3_prepare_v2(p->db, "SELECT (SELECT count(*) FROM"
+        " bec_store_op_id), (SELECT count(*) FROM bec_store_op o WHERE NOT"
+        " EXISTS (SELECT 1 FROM bec_store_op_id i WHERE i.seq=o.seq AND"
+        " i.prefix=substr(o.hash,1,8)))", -1, &pStmt, 0);
+    if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW
+     && (sqlite3_column_int(pStmt, 0)!=g->nNode
+         || sqlite3_column_int(pStmt, 1)!=0) ){
+      report(&out, &nProblem, &rc, "the index of ids is wrong: %d rows for %d "
+             "ops, %d ops not in it", sqlite3_column_int(pStmt, 0), g->nNode,
+             sqlite3_column_int(pStmt, 1));
+    }
+    if( sqlite3_finalize(pStmt) && rc==SQLITE_OK ) rc = SQLITE_ERROR;
+    pStmt = 0;
   }
   if( rc==SQLITE_OK ) rc = bec_progress_step(pr, "ops", g->nNode, g->nNode);
   for(iD=0; rc==SQLITE_OK && iD<p->nDeriver; iD++){

@@ -814,9 +814,12 @@ static int stored_named(BecCtx *p, const BecOp *pOp, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<env.nEpoch; i++){
     sqlite3_stmt *pStmt = 0;
     rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_epoch_named(epoch)"
-                         " SELECT seq FROM bec_store_op o WHERE " BEC_OP_ID_IS("o", "?1"), &pStmt);
+                         " SELECT seq FROM bec_store_op o WHERE "
+                         BEC_OP_ID_IS("o", "?2", "?1"), &pStmt);
     if( rc==SQLITE_OK ){
       sqlite3_bind_blob(pStmt, 1, &env.aEpoch[i*BEC_HASH_BYTES], BEC_HASH_BYTES,
+                        SQLITE_STATIC);
+      sqlite3_bind_blob(pStmt, 2, &env.aEpoch[i*BEC_HASH_BYTES], BEC_ID_PREFIX,
                         SQLITE_STATIC);
       rc = step_done(pStmt);
     }
@@ -1906,7 +1909,7 @@ static const BecTableDef lockedTable = {
   " FROM bec_store_ignored i JOIN bec_store_op o ON o.seq=i.seq"
   " WHERE o.valid AND i.reason LIKE 'locked: %'",
   "ORDER BY o.seq",
-  { { 0, 1, BEC_OP_ID_IS("o", "?") } },
+  { { 0, 1, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") } },
   lockedColumn, 0 };
 
 int bec_e2ee_before_member_op(BecCtx *p, int kind, const u8 *aTarget,
@@ -2053,7 +2056,7 @@ static const BecTableDef epochTable = {
   " FROM bec_store_epoch e JOIN bec_store_op o ON o.seq=e.seq"
   " JOIN bec_store_author a ON a.id=o.author WHERE 1",
   "ORDER BY o.seq",
-  { { 0, 1, BEC_OP_ID_IS("o", "?") } },
+  { { 0, 1, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") } },
   0, 0 };
 
 int bec_e2ee_register(sqlite3 *db, BecCtx *p){

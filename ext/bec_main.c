@@ -341,12 +341,13 @@ static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     return;
   }
   rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op o WHERE "
-                       BEC_OP_ID_IS("o", "?1"), &pStmt);
+                       BEC_OP_ID_IS("o", "?2", "?1"), &pStmt);
   if( rc ){
     bec_fn_error(ctx, rc, sqlite3_mprintf("bec_op: %s", bec_rc_text(p->db, rc)));
     return;
   }
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+  sqlite3_bind_blob(pStmt, 2, aHash, BEC_ID_PREFIX, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 0),
                              sqlite3_column_bytes(pStmt, 0)) ){

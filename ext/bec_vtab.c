@@ -380,7 +380,7 @@ static const BecTableDef aDagTable[] = {
     " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
     " LEFT JOIN bec_store_author t ON t.id=o.target WHERE 1",
     "ORDER BY o.seq",
-    { { 0, FILTER_BLOB32, BEC_OP_ID_IS("o", "?") },
+    { { 0, FILTER_BLOB32, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") },
       { 1, FILTER_BLOB32, "o.author=(SELECT id FROM bec_store_author WHERE pubkey=?)" },
       /* the kind index holds no pruned write or app op: they are read
       ** by a scan, when the kind asked for is one of theirs */
@@ -395,7 +395,7 @@ static const BecTableDef aDagTable[] = {
     "SELECT " HEX("o.hash") " FROM bec_store_head h CROSS JOIN bec_store_op o"
     " ON o.seq=h.seq WHERE 1",
     "ORDER BY o.hash",
-    { { 0, FILTER_BLOB32, BEC_OP_ID_IS("o", "?") } },
+    { { 0, FILTER_BLOB32, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") } },
     0, 0 },
   { "bec_pending",
     "CREATE TABLE x(hash TEXT, missing TEXT, received_at INTEGER, size INTEGER)",
