@@ -802,8 +802,8 @@ int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
 ** and the schema calls no function.  zId may be a numbered parameter or a
 ** column; in a filter of a BecTableDef "?" (the value is bound to each). */
 #define BEC_OP_ID_IS(o, zPre, zId) \
-  o ".seq IN (SELECT i.seq FROM bec_store_op_id i WHERE i.prefix=" zPre ")" \
-  " AND " o ".hash=" zId
+  o ".seq=(SELECT s.seq FROM bec_store_op_id i, bec_store_op s" \
+  " WHERE i.prefix=" zPre " AND s.seq=i.seq AND s.hash=" zId ")"
 /* SQL: row o of bec_store_op is in the kind and author indexes: every op
 ** but a pruned write or app op (kinds 4 and 6, the kinds bec_prune drops;
 ** a pruned row below the last keeps chain 0).  Columns only: an index
