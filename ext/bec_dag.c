@@ -269,6 +269,7 @@ static int op_table_upgrade(BecCtx *p, char **pzErr){
     OP_INDEXES;
   sqlite3_stmt *pStmt = 0;
   sqlite3_stmt *pIns = 0;
+  sqlite3_stmt *pUpd = 0;         /* cached by bec_ctx_stmt */
   int rc, bOld = 0, bLegacy = 0;
   rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM sqlite_schema WHERE "
       "name='sqlite_autoindex_bec_store_op_1'", -1, &pStmt, 0);
@@ -281,10 +282,11 @@ static int op_table_upgrade(BecCtx *p, char **pzErr){
     rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, 1, 0);
   }
   if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zRebuild, pzErr);
-  /* the prefixes, cut here (not by SQL's substr: an app may override it) */
+  /* the prefixes, cut here (not by SQL's substr: an app may override it);
+  ** a pruned row below the last drops its chain digest, as pruning does */
   if( rc==SQLITE_OK ){
-    rc = sqlite3_prepare_v2(p->db, "SELECT seq, hash FROM bec_store_op", -1,
-                            &pStmt, 0);
+    rc = sqlite3_prepare_v2(p->db, "SELECT seq, hash, body, seq<(SELECT"
+        " max(seq) FROM bec_store_op) FROM bec_store_op", -1, &pStmt, 0);
   }
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(p->db, "INSERT INTO bec_store_op_id(prefix, seq)"
@@ -292,11 +294,23 @@ static int op_table_upgrade(BecCtx *p, char **pzErr){
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const u8 *aId = sqlite3_column_blob(pStmt, 1);
+    i64 iSeq = sqlite3_column_int64(pStmt, 0);
     if( sqlite3_column_bytes(pStmt, 1)<BEC_ID_PREFIX ) continue; /* bec_check */
     sqlite3_bind_blob(pIns, 1, aId, BEC_ID_PREFIX, SQLITE_STATIC);
-    sqlite3_bind_int64(pIns, 2, sqlite3_column_int64(pStmt, 0));
+    sqlite3_bind_int64(pIns, 2, iSeq);
     sqlite3_step(pIns);
     rc = sqlite3_reset(pIns);
+    if( rc==SQLITE_OK && sqlite3_column_int(pStmt, 3)
+     && bec_dag_body_dropped(sqlite3_column_blob(pStmt, 2),
+                             sqlite3_column_bytes(pStmt, 2)) ){
+      rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET chain=0 WHERE seq=?1",
+                        &pUpd);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int64(pUpd, 1, iSeq);
+        sqlite3_step(pUpd);
+        rc = sqlite3_reset(pUpd);
+      }
+    }
   }
   if( rc==SQLITE_OK && pStmt ) rc = sqlite3_reset(pStmt);
   sqlite3_finalize(pIns);

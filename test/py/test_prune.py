@@ -618,6 +618,8 @@ def test_upgrade_op_table():
     schema = dict(a.execute("SELECT name, sql FROM sqlite_schema WHERE tbl_name='bec_store_op'"))
     T.check("sqlite_autoindex_bec_store_op_1" not in schema, "the id's UNIQUE index is gone")
     T.eq(one(a, "SELECT count(*) FROM bec_store_op_id"), len(ops), "the prefix of every id")
+    T.eq(a.execute("SELECT DISTINCT chain FROM bec_store_op WHERE length(body)<=64").fetchall(),
+         [(0,)], "the pruned rows' chain digests dropped (out of the kind and author indexes)")
     T.check("WHERE" in schema.get("bec_store_op_kind", ""), "the kind index is partial")
     T.check("WHERE" in schema.get("bec_store_op_author", ""), "the author index is partial")
     T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the converted database")
@@ -633,9 +635,13 @@ def test_upgrade_op_table():
     T.eq(len(rows(a)), 7, "the five of the cut, one after it, one after the conversion")
     for x in (a, b):
         T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after a write and a sync")
+    T.eq(one(a, "SELECT bec_prune()"), 0, "pruning again drops no body")
+    T.eq(one(a, "SELECT count(*) FROM bec_store_member_op m JOIN bec_store_op o ON o.seq=m.seq"
+                " WHERE length(o.body)<=64"), 0, "but the facts of the pruned ops")
     a.close()
     a = connect(pa)
     T.eq(one(a, "SELECT count(*) FROM bec_ops"), len(ops) + 1, "reopened: every op")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check reopened")
 
 
 def test_member_facts_dropped():
