@@ -783,6 +783,9 @@ int bec_graph_past(const BecGraph*, const int *aPred, int nPred, u8 **paMark);
 */
 /* Create the storage tables if they do not exist (idempotent). */
 int bec_dag_ensure_schema(BecCtx*, char **pzErr);
+/* At open (bec_main.c): converts storage written by an older bec in place,
+** when it can now (writable, not locked); else the first call does. */
+void bec_dag_upgrade_at_open(BecCtx*);
 /* SQLITE_ERROR, with *pzErr naming the format, if db's bec storage is of
 ** another op format than BEC_FORMAT_VERSION (sqlite3_bec_init refuses such
 ** a database on open); SQLITE_OK if it matches or none can be read yet. */
@@ -791,8 +794,28 @@ int bec_dag_check_format(sqlite3 *db, char **pzErr);
 int bec_dag_group_id(BecCtx*, u8 *aGroupId, char **pzErr);
 /* Find or create the author id of a public key. */
 int bec_dag_author_id(BecCtx*, const u8 *aKey, int bCreate, int *piAuthor);
-/* Seq of a stored op, 0 if not stored. */
+/* Seq of a stored op, 0 if not stored (exact: BEC_OP_ID_IS). */
 int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
+/* SQL: the row o of bec_store_op is the op whose id is zId, where zPre
+** is its first 8 bytes (BEC_ID_PREFIX).  The id is stored once, in the
+** row; bec_store_op_id(prefix, seq) finds the rows of a prefix and the full
+** id decides, since a prefix can be ground (two ops with one prefix are
+** both stored).  The one lookup by id: every query that finds a stored op
+** by its id says this.  A statement that decides what is stored binds the
+** prefix from C (bec_dag_seq_of): an app's own substr() cannot reach it,
+** and the schema calls no function.  zId may be a numbered parameter or a
+** column; in a filter of a BecTableDef "?" (the value is bound to each). */
+#define BEC_OP_ID_IS(o, zPre, zId) \
+  o ".seq=(SELECT s.seq FROM bec_store_op_id i, bec_store_op s" \
+  " WHERE i.prefix=" zPre " AND s.seq=i.seq AND s.hash=" zId ")"
+/* SQL: row o of bec_store_op is in the kind and author indexes: every op
+** but a pruned write or app op (kinds 4 and 6, the kinds bec_prune drops;
+** a pruned row below the last keeps chain 0).  Columns only: an index
+** calls no function an app could override.  SQLite reads a partial index
+** only for a query that repeats its condition, so a query by kind or
+** author says this: for any other kind it is true, and a query by kind 4
+** or 6 that wants pruned ops scans for them. */
+#define BEC_OP_INDEXED(o) "(" o ".kind NOT IN (4,6) OR " o ".chain<>0)"
 int bec_dag_node_of(BecCtx*, int iSeq, int *piKind, int *pbValid);
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
@@ -892,6 +915,11 @@ int bec_keyfile_read(const char *zPath, u8 *aSeed, char **pzErr)
 ** op's validity (xStored) and publishes changes of it, owns
 ** bec_store_member and bec_store_member_op. */
 extern const BecDeriver bec_member_deriver;
+/* Pruning (bec_prune.c): deletes the facts of the ops marked in aCut
+** (g->nNode+1 flags) that no longer need them: write and app ops of final
+** validity (a sealed cut). */
+int bec_member_drop_facts(BecCtx*, const BecGraph *g, const u8 *aCut,
+                          char **pzErr);
 /* Registers the membership functions and tables on a connection. */
 int bec_member_register(sqlite3*, BecCtx*);
 /* Whether this replica's key may append a membership op of kind (ADD with
@@ -1603,7 +1631,7 @@ struct BecTableDef {
   struct {
     int iCol;              /* column whose = constraint becomes ... */
     int eType;             /* 1: hex or 32-byte blob, 2: kind name, 3: as is */
-    const char *zCond;     /* ... this term, with one ? */
+    const char *zCond;     /* ... this term: the value bound to each ? */
   } aFilter[BEC_TABLE_MAX_FILTER];
   /* Optional: compute column i from the row of zSelect; SQLITE_NOTFOUND
   ** to show the selected value as it is. */

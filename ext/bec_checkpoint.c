@@ -311,8 +311,8 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   }
   /* The valid removes of the key (rule 9). */
   if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p2, "SELECT seq FROM bec_store_op WHERE kind=?1"
-                          " AND target=?2 AND valid", &pStmt);
+    rc = bec_ctx_stmt(p2, "SELECT seq FROM bec_store_op o WHERE o.kind=?1"
+                          " AND o.target=?2 AND o.valid AND " BEC_OP_INDEXED("o"), &pStmt);
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_int(pStmt, 1, BEC_KIND_REMOVE);
@@ -321,8 +321,9 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   }
   /* Its grants: the best potential role, and the live ones. */
   if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p2, "SELECT seq, kind, role, valid FROM bec_store_op"
-        " WHERE (kind=?1 AND author=?3) OR (kind=?2 AND target=?3)", &pStmt);
+    rc = bec_ctx_stmt(p2, "SELECT seq, kind, role, valid FROM bec_store_op o"
+        " WHERE (o.kind=?1 AND o.author=?3 AND " BEC_OP_INDEXED("o") ")"
+        " OR (o.kind=?2 AND o.target=?3 AND " BEC_OP_INDEXED("o") ")", &pStmt);
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_int(pStmt, 1, BEC_KIND_CREATE);
@@ -385,8 +386,9 @@ static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
   memset(&leaf, 0, sizeof(leaf));
   /* Collected first: member_leaf runs statements of its own. */
   rc = bec_ctx_stmt(p2, "SELECT a.id, a.pubkey FROM bec_store_author a"
-      " WHERE a.id IN (SELECT author FROM bec_store_op WHERE kind=?1"
-      " UNION SELECT target FROM bec_store_op WHERE kind=?2)"
+      " WHERE a.id IN (SELECT o.author FROM bec_store_op o WHERE o.kind=?1"
+      " AND " BEC_OP_INDEXED("o") " UNION SELECT o.target FROM bec_store_op o"
+      " WHERE o.kind=?2 AND " BEC_OP_INDEXED("o") ")"
       " ORDER BY a.pubkey", &pStmt);
   if( rc==SQLITE_OK ){
     BecBuf ids, keys;
@@ -1688,7 +1690,8 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
   memset(&out, 0, sizeof(out));
   *pzProblems = 0;
   rc = bec_ctx_stmt(p, "SELECT o.seq, k.digest FROM bec_store_op o LEFT JOIN"
-      " bec_store_checkpoint k ON k.seq=o.seq WHERE o.kind=?1"
+      " bec_store_checkpoint k ON k.seq=o.seq WHERE o.kind=?1 AND "
+      BEC_OP_INDEXED("o")
       " AND NOT (k.seq IS NOT NULL AND length(k.digest)<>32)", &pStmt);
   /* (an empty digest is unknown here: an op of the cut was locked when it
   ** was computed, and ck_settle computes it once the keys have arrived) */
@@ -2097,7 +2100,7 @@ static const BecTableDef checkpointTable = {
   " JOIN bec_store_op o ON o.seq=k.seq"
   " JOIN bec_store_author a ON a.id=o.author WHERE 1",
   "ORDER BY k.seq",
-  { { 0, 1, "o.hash=?" } },
+  { { 0, 1, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") } },
   0, 0 };
 
 /* bec_disputes: each dispute op, and each claim that disagrees with the

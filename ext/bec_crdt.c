@@ -4393,8 +4393,9 @@ static int base_tables(BecCtx *p, BecGraph *g, const u8 *aCut, int **paSeq,
   int *aSeq = 0;
   *paSeq = 0;
   *pn = 0;
-  rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op WHERE "
-      "kind=5 AND seq NOT IN (SELECT seq FROM bec_store_ignored) ORDER BY seq",
+  rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op o WHERE "
+      "o.kind=5 AND " BEC_OP_INDEXED("o") " AND o.seq NOT IN "
+      "(SELECT seq FROM bec_store_ignored) ORDER BY o.seq",
       -1, &pStmt, 0);
   while( rc==SQLITE_OK && *pzWhy==0 && sqlite3_step(pStmt)==SQLITE_ROW ){
     int x = sqlite3_column_int(pStmt, 0), iWin = 0;
@@ -4731,8 +4732,8 @@ static int incs_load(BecCtx *p, const BecGraph *g, Inc **paInc, int *pnInc,
   int n = 0, rc;
   *paInc = 0;
   *pnInc = 0;
-  rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op "
-                                 "WHERE kind=5 ORDER BY seq", -1, &pStmt, 0);
+  rc = sqlite3_prepare_v2(p->db, "SELECT seq, body FROM bec_store_op o WHERE o.kind=5"
+                                 " AND " BEC_OP_INDEXED("o") " ORDER BY o.seq", -1, &pStmt, 0);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int x = sqlite3_column_int(pStmt, 0), bOk = 0;
     BecOp op;

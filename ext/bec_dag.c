@@ -15,9 +15,13 @@
 **                                      arrival order (a topological order),
 **                                      preds the predecessors' seqs packed
 **                                      as varints, chain the digest that
-**                                      keeps bec_graph.c coherent, body the
-**                                      op's encoding or, pruned, its stub
+**                                      keeps bec_graph.c coherent (0 in a
+**                                      pruned row: only the last row's is
+**                                      read), body the op's encoding or,
+**                                      pruned, its stub
 **                                      (bec_dag_pruned_header)
+**   bec_store_op_id(prefix, seq)      the first 8 bytes of each op's id:
+**                                      the lookup by id (BEC_OP_ID_IS)
 **   bec_store_head(seq)                ops with no successor
 **   bec_store_pending(hash, body, nmissing, received_at, author)
 **   bec_store_pending_missing(missing, hash)
@@ -42,18 +46,37 @@
 #define DEFAULT_PENDING_MAX_BYTES (64*1024*1024)
 #define DEFAULT_REJECTED_MAX      1000
 
+/* bec_store_op holds each id once: the row has it, bec_store_op_id maps
+** its first 8 bytes to the seq (BEC_OP_ID_IS).  The kind and author
+** indexes hold no pruned op (BEC_OP_INDEXED): a query that reads them says
+** so.  No index calls a function: an app's override of a built-in one
+** (substr, length) would make the schema unreadable on its connection, or
+** an index wrong in the file. */
+#define OP_TABLE(zName) \
+  "CREATE TABLE IF NOT EXISTS " zName "(" \
+  "  seq INTEGER PRIMARY KEY, hash BLOB NOT NULL," \
+  "  kind INTEGER NOT NULL, author INTEGER NOT NULL, depth INTEGER NOT NULL," \
+  "  target INTEGER, role INTEGER, valid INTEGER NOT NULL DEFAULT 1," \
+  "  chain INTEGER NOT NULL, preds BLOB NOT NULL, body BLOB NOT NULL);"
+#define OP_INDEXES \
+  "CREATE TABLE IF NOT EXISTS bec_store_op_id(prefix BLOB NOT NULL," \
+  "  seq INTEGER NOT NULL, PRIMARY KEY(prefix, seq)) WITHOUT ROWID;" \
+  "CREATE INDEX IF NOT EXISTS bec_store_op_author ON bec_store_op(author)" \
+  "  WHERE " BEC_OP_INDEXED("bec_store_op") ";" \
+  "CREATE INDEX IF NOT EXISTS bec_store_op_kind ON bec_store_op(kind)" \
+  "  WHERE " BEC_OP_INDEXED("bec_store_op") ";"
+
+/* The literals of BEC_OP_INDEXED and OP_INDEXES. */
+_Static_assert(BEC_KIND_APP==4 && BEC_KIND_WRITE==6, "pruned kinds");
+_Static_assert(BEC_ID_PREFIX==8, "id prefix");
+
 static const char zSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_config("
   "  key TEXT PRIMARY KEY, value) WITHOUT ROWID;"
   "CREATE TABLE IF NOT EXISTS bec_store_author("
   "  id INTEGER PRIMARY KEY, pubkey BLOB NOT NULL UNIQUE);"
-  "CREATE TABLE IF NOT EXISTS bec_store_op("
-  "  seq INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,"
-  "  kind INTEGER NOT NULL, author INTEGER NOT NULL, depth INTEGER NOT NULL,"
-  "  target INTEGER, role INTEGER, valid INTEGER NOT NULL DEFAULT 1,"
-  "  chain INTEGER NOT NULL, preds BLOB NOT NULL, body BLOB NOT NULL);"
-  "CREATE INDEX IF NOT EXISTS bec_store_op_author ON bec_store_op(author);"
-  "CREATE INDEX IF NOT EXISTS bec_store_op_kind ON bec_store_op(kind);"
+  OP_TABLE("bec_store_op")
+  OP_INDEXES
   "CREATE TABLE IF NOT EXISTS bec_store_head(seq INTEGER PRIMARY KEY);"
   "CREATE TABLE IF NOT EXISTS bec_store_pending("
   "  hash BLOB PRIMARY KEY, body BLOB NOT NULL, nmissing INTEGER NOT NULL,"
@@ -176,7 +199,11 @@ static int body_to_stub(BecCtx *p, i64 iSeq, const BecOp *pOp){
   memset(&stub, 0, sizeof(stub));
   bec_op_encode_stub(&stub, pOp->nPayload, pOp->aPayloadHash, &rc);
   if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET body=?2 WHERE seq=?1", &pStmt);
+    /* (and its chain digest: only the last row's is read, bec_graph_check;
+    ** bec_check recomputes the chain and accepts 0 on a stub below it) */
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET body=?2, chain=CASE WHEN"
+        " seq<(SELECT max(seq) FROM bec_store_op) THEN 0 ELSE chain END"
+        " WHERE seq=?1", &pStmt);
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_int64(pStmt, 1, iSeq);
@@ -222,6 +249,115 @@ static int pruned_form_upgrade(BecCtx *p, char **pzErr){
   return rc;
 }
 
+/* An older bec kept each op's id twice (a UNIQUE column: the row and
+** sqlite_autoindex_bec_store_op_1) and pruned ops in the kind and author
+** indexes.  The table is rebuilt once, rows unchanged (seq, chain: the
+** caches stay coherent), in one savepoint; the rename does not touch an
+** app's views (legacy_alter_table, restored after).  Tried when the
+** connection opens (bec_dag_upgrade_at_open: no statement runs yet), and
+** at each call until it could be (the older table lacks bec_store_op_id,
+** which every lookup by id reads). */
+static int op_table_upgrade(BecCtx *p, char **pzErr){
+  static const char zRebuild[] =
+    "SAVEPOINT bec_op_upgrade;"
+    "DROP TABLE IF EXISTS bec_store_op_new;"
+    OP_TABLE("bec_store_op_new")
+    "INSERT INTO bec_store_op_new SELECT seq, hash, kind, author, depth,"
+    "  target, role, valid, chain, preds, body FROM bec_store_op ORDER BY seq;"
+    "DROP TABLE bec_store_op;"
+    "ALTER TABLE bec_store_op_new RENAME TO bec_store_op;"
+    OP_INDEXES;
+  sqlite3_stmt *pStmt = 0;
+  sqlite3_stmt *pIns = 0;
+  sqlite3_stmt *pUpd = 0;         /* cached by bec_ctx_stmt */
+  int rc, bOld = 0, bLegacy = 0;
+  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM sqlite_schema WHERE "
+      "name='sqlite_autoindex_bec_store_op_1'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ) bOld = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( sqlite3_finalize(pStmt) && rc==SQLITE_OK ) rc = SQLITE_ERROR;
+  if( rc || !bOld ) return rc;
+  rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, -1,
+                         &bLegacy);
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, 1, 0);
+  }
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zRebuild, pzErr);
+  /* the prefixes, cut here (not by SQL's substr: an app may override it);
+  ** a pruned row below the last drops its chain digest, as pruning does */
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "SELECT seq, hash, body, seq<(SELECT"
+        " max(seq) FROM bec_store_op) FROM bec_store_op", -1, &pStmt, 0);
+  }
+  if( rc==SQLITE_OK ){
+    rc = sqlite3_prepare_v2(p->db, "INSERT INTO bec_store_op_id(prefix, seq)"
+                            " VALUES(?1, ?2)", -1, &pIns, 0);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const u8 *aId = sqlite3_column_blob(pStmt, 1);
+    i64 iSeq = sqlite3_column_int64(pStmt, 0);
+    if( sqlite3_column_bytes(pStmt, 1)<BEC_ID_PREFIX ) continue; /* bec_check */
+    sqlite3_bind_blob(pIns, 1, aId, BEC_ID_PREFIX, SQLITE_STATIC);
+    sqlite3_bind_int64(pIns, 2, iSeq);
+    sqlite3_step(pIns);
+    rc = sqlite3_reset(pIns);
+    if( rc==SQLITE_OK && sqlite3_column_int(pStmt, 3)
+     && bec_dag_body_dropped(sqlite3_column_blob(pStmt, 2),
+                             sqlite3_column_bytes(pStmt, 2)) ){
+      rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET chain=0 WHERE seq=?1",
+                        &pUpd);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int64(pUpd, 1, iSeq);
+        sqlite3_step(pUpd);
+        rc = sqlite3_reset(pUpd);
+      }
+    }
+  }
+  if( rc==SQLITE_OK && pStmt ) rc = sqlite3_reset(pStmt);
+  sqlite3_finalize(pIns);
+  sqlite3_finalize(pStmt);
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, "RELEASE bec_op_upgrade", pzErr);
+  if( rc && sqlite3_get_autocommit(p->db)==0 ){
+    /* (the savepoint may be open: nothing of the rebuild stays) */
+    (void)sqlite3_exec(p->db, "ROLLBACK TO bec_op_upgrade;"
+                       "RELEASE bec_op_upgrade", 0, 0, 0);
+  }
+  (void)sqlite3_db_config(p->db, SQLITE_DBCONFIG_LEGACY_ALTER_TABLE, bLegacy,
+                          0);
+  if( rc ){
+    /* (locked: a statement of this connection reads the table; busy:
+    ** another connection writes.  The next call tries again.) */
+    sqlite3_free(*pzErr);
+    *pzErr = sqlite3_mprintf("bec: cannot convert the op table of an older "
+                             "bec yet (%s): try again, or open the database "
+                             "alone once", bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+/* Read-only, the older table stays: its lookups by id read a view of the
+** prefixes (a scan per lookup: correct, slow) in this connection's temp
+** schema. */
+static int op_table_readonly(BecCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, bOld = 0;
+  rc = sqlite3_prepare_v2(p->db, "SELECT 1 FROM main.sqlite_schema WHERE "
+      "name='sqlite_autoindex_bec_store_op_1'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ) bOld = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( sqlite3_finalize(pStmt) && rc==SQLITE_OK ) rc = SQLITE_ERROR;
+  if( rc || !bOld ) return rc;
+  return bec_ctx_exec(p, "CREATE TEMP VIEW IF NOT EXISTS bec_store_op_id AS"
+      " SELECT substr(hash,1,8) AS prefix, seq FROM main.bec_store_op", pzErr);
+}
+
+void bec_dag_upgrade_at_open(BecCtx *p){
+  char *zErr = 0;
+  if( stored_format(p->db)==FORMAT_VERSION
+   && sqlite3_db_readonly(p->db, "main")==0 ){
+    (void)op_table_upgrade(p, &zErr);
+    sqlite3_free(zErr);
+  }
+}
+
 int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   int rc, i;
   i64 iFormat;
@@ -240,6 +376,9 @@ int bec_dag_ensure_schema(BecCtx *p, char **pzErr){
   }
   if( rc==SQLITE_OK && iFormat!=0 && sqlite3_db_readonly(p->db, "main")==0 ){
     rc = pruned_form_upgrade(p, pzErr);
+    if( rc==SQLITE_OK ) rc = op_table_upgrade(p, pzErr);
+  }else if( rc==SQLITE_OK && iFormat!=0 ){
+    rc = op_table_readonly(p, pzErr);
   }
   if( rc==SQLITE_OK ) p->bSchema = 1;
   if( rc==SQLITE_OK && sqlite3_db_readonly(p->db, "main")==0 ){
@@ -306,10 +445,12 @@ int bec_dag_author_id(BecCtx *p, const u8 *aKey, int bCreate, int *piAuthor){
 
 int bec_dag_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
   sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op WHERE hash=?1", &pStmt);
+  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op o WHERE "
+                        BEC_OP_ID_IS("o", "?2", "?1"), &pStmt);
   *piSeq = 0;
   if( rc ) return rc;
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+  sqlite3_bind_blob(pStmt, 2, aHash, BEC_ID_PREFIX, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) *piSeq = sqlite3_column_int(pStmt, 0);
   return sqlite3_reset(pStmt);
 }
@@ -821,6 +962,16 @@ static int store_op(BecCtx *p, const BecOp *pOp, const u8 *aHash,
       sqlite3_bind_blob64(pStmt, 10, pOp->aBody, (sqlite3_uint64)pOp->nBody,
                           SQLITE_STATIC);
     }
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_op_id(prefix, seq)"
+                         " VALUES(?1, ?2)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aHash, BEC_ID_PREFIX, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 2, iSeq);
     sqlite3_step(pStmt);
     rc = sqlite3_reset(pStmt);
   }
@@ -1630,7 +1781,9 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       report(&out, &nProblem, &rc, "op %s: stored depth is wrong", zHex);
     }
     chain = bec_graph_chain_next(chain, aHash);
-    if( (i64)chain!=sqlite3_column_int64(pStmt, 7) ){
+    if( (i64)chain!=sqlite3_column_int64(pStmt, 7)
+     && !(sqlite3_column_int64(pStmt, 7)==0 && iSeq<g->nNode
+          && bec_dag_body_dropped(aBody, nBody)) ){
       report(&out, &nProblem, &rc, "op %s: chain digest is wrong", zHex);
     }
   }
@@ -1652,6 +1805,22 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     if( rc==SQLITE_OK && nHead!=nExpected ){
       report(&out, &nProblem, &rc, "%d heads stored, %d expected", nHead, nExpected);
     }
+  }
+  if( rc==SQLITE_OK ){
+    /* Each op is found by its id: one prefix row per op, no other. */
+    rc = sqlite3_prepare_v2(p->db, "SELECT (SELECT count(*) FROM"
+        " bec_store_op_id), (SELECT count(*) FROM bec_store_op o WHERE NOT"
+        " EXISTS (SELECT 1 FROM bec_store_op_id i WHERE i.seq=o.seq AND"
+        " i.prefix=substr(o.hash,1,8)))", -1, &pStmt, 0);
+    if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW
+     && (sqlite3_column_int(pStmt, 0)!=g->nNode
+         || sqlite3_column_int(pStmt, 1)!=0) ){
+      report(&out, &nProblem, &rc, "the index of ids is wrong: %d rows for %d "
+             "ops, %d ops not in it", sqlite3_column_int(pStmt, 0), g->nNode,
+             sqlite3_column_int(pStmt, 1));
+    }
+    if( sqlite3_finalize(pStmt) && rc==SQLITE_OK ) rc = SQLITE_ERROR;
+    pStmt = 0;
   }
   if( rc==SQLITE_OK ) rc = bec_progress_step(pr, "ops", g->nNode, g->nNode);
   for(iD=0; rc==SQLITE_OK && iD<p->nDeriver; iD++){

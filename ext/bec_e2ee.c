@@ -264,7 +264,8 @@ static int share_next(BecReader *pRd, Share *pS){
 /* *pb: an encrypt op is stored (this replica's view of the group). */
 static int group_encrypted(BecCtx *p, int *pb){
   sqlite3_stmt *pStmt = 0;
-  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_op WHERE kind=?1 LIMIT 1",
+  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_op o WHERE o.kind=?1"
+                        " AND " BEC_OP_INDEXED("o") " LIMIT 1",
                         &pStmt);
   *pb = 0;
   if( rc ) return rc;
@@ -858,9 +859,12 @@ static int stored_named(BecCtx *p, const BecOp *pOp, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<env.nEpoch; i++){
     sqlite3_stmt *pStmt = 0;
     rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_epoch_named(epoch)"
-                         " SELECT seq FROM bec_store_op WHERE hash=?1", &pStmt);
+                         " SELECT seq FROM bec_store_op o WHERE "
+                         BEC_OP_ID_IS("o", "?2", "?1"), &pStmt);
     if( rc==SQLITE_OK ){
       sqlite3_bind_blob(pStmt, 1, &env.aEpoch[i*BEC_HASH_BYTES], BEC_HASH_BYTES,
+                        SQLITE_STATIC);
+      sqlite3_bind_blob(pStmt, 2, &env.aEpoch[i*BEC_HASH_BYTES], BEC_ID_PREFIX,
                         SQLITE_STATIC);
       rc = step_done(pStmt);
     }
@@ -1988,7 +1992,7 @@ static const BecTableDef lockedTable = {
   " FROM bec_store_ignored i JOIN bec_store_op o ON o.seq=i.seq"
   " WHERE o.valid AND i.reason LIKE 'locked: %'",
   "ORDER BY o.seq",
-  { { 0, 1, "o.hash=?" } },
+  { { 0, 1, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") } },
   lockedColumn, 0 };
 
 int bec_e2ee_before_member_op(BecCtx *p, int kind, const u8 *aTarget,
@@ -2135,7 +2139,7 @@ static const BecTableDef epochTable = {
   " FROM bec_store_epoch e JOIN bec_store_op o ON o.seq=e.seq"
   " JOIN bec_store_author a ON a.id=o.author WHERE 1",
   "ORDER BY o.seq",
-  { { 0, 1, "o.hash=?" } },
+  { { 0, 1, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") } },
   0, 0 };
 
 int bec_e2ee_register(sqlite3 *db, BecCtx *p){

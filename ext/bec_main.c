@@ -340,12 +340,14 @@ static void fnOp(sqlite3_context *ctx, int argc, sqlite3_value **argv){
              "hex characters or a 32-byte blob"));
     return;
   }
-  rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE hash=?1", &pStmt);
+  rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op o WHERE "
+                       BEC_OP_ID_IS("o", "?2", "?1"), &pStmt);
   if( rc ){
     bec_fn_error(ctx, rc, sqlite3_mprintf("bec_op: %s", bec_rc_text(p->db, rc)));
     return;
   }
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
+  sqlite3_bind_blob(pStmt, 2, aHash, BEC_ID_PREFIX, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
     if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 0),
                              sqlite3_column_bytes(pStmt, 0)) ){
@@ -557,6 +559,7 @@ static void move_key_at_open(BecCtx *p){
     (void)bec_key_migrate(p, &zErr);
     sqlite3_free(zErr);
   }
+  bec_dag_upgrade_at_open(p);
   /* sqlite3_open fails if an auto-extension leaves an error code behind
   ** (a database without bec tables gives "no such table"): a statement
   ** that prepares cleanly resets it. */

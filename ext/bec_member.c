@@ -17,7 +17,9 @@
 **       cover_facts the facts such a data op gets (S = M(u))
 **   bec_store_member_op(seq, facts)
 **       immutable facts about each op's causal past (below), written once
-**       when the op is stored, so that a cache rebuild only reads them
+**       when the op is stored, so that a cache rebuild only reads them; a
+**       write or app op of final validity (a sealed cut) may have none:
+**       pruning drops them (facts_droppable)
 ** and the `valid` column of bec_store_op (rule 4, with rule 7's drops).
 **
 ** THE IDEA.  Every causality question the rules ask is between an op and the
@@ -967,6 +969,16 @@ static int final_of(const BecMember *pm, int y){
   return pm->aFinal && y>0 && y<pm->nFinal ? pm->aFinal[y] : 0;
 }
 
+/* May op y's facts be absent from bec_store_member_op?  A write or app op
+** of final validity: rule4 answers from its final validity before it reads
+** S(y), and nothing else reads the facts of a data op (no authority edge
+** leaves it).  Pruning drops them (bec_member_drop_facts), a rebuild does
+** not write them, and the loader and bec_check accept either. */
+static int facts_droppable(const BecMember *pm, const BecGraph *g, int y){
+  int kind = g->aNode[y].kind;
+  return (kind==BEC_KIND_WRITE || kind==BEC_KIND_APP) && final_of(pm, y)!=0;
+}
+
 static int rule4(const BecMember *pm, const BecGraph *g, int y, int u,
                  int need){
   const MemberUser *pu = &pm->aUser[u];
@@ -1533,15 +1545,34 @@ static int state_load_facts(BecCtx *p, BecGraph *g, int nUpTo,
   *ppm = 0;
   *pbMissing = 0;
   rc = state_new(g, &pm);
+  /* (final validity first: it says which facts may be absent) */
+  if( rc==SQLITE_OK && p->xFinal ) rc = p->xFinal(p, &pm->aFinal, &pm->nFinal);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT seq, facts FROM bec_store_member_op"
                          " WHERE seq<=?1 ORDER BY seq", &pStmt);
   }
   if( rc==SQLITE_OK ){
+    int bRow = 1;
     sqlite3_bind_int(pStmt, 1, nUpTo);
-    while( rc==SQLITE_OK && !*pbMissing && sqlite3_step(pStmt)==SQLITE_ROW ){
+    while( rc==SQLITE_OK && !*pbMissing && y<nUpTo ){
+      int iRow;
+      if( bRow ) bRow = sqlite3_step(pStmt)==SQLITE_ROW;
+      iRow = bRow ? sqlite3_column_int(pStmt, 0) : nUpTo+1;
       y++;
-      if( sqlite3_column_int(pStmt, 0)!=y ){
+      while( y<iRow && y<=nUpTo && facts_droppable(pm, g, y) ){
+        /* dropped facts: empty lists, never read */
+        memset(&pm->aOp[y], 0, sizeof(pm->aOp[y]));
+        pm->aOp[y].iFact = pm->fact.n;
+        rc = index_add(pm, g, y);
+        if( rc ) break;
+        y++;
+      }
+      if( rc ) break;
+      if( y>nUpTo ){                   /* (no row left: the last dropped) */
+        y = nUpTo;
+        break;
+      }
+      if( !bRow || iRow!=y ){
         *pbMissing = 1;
         break;
       }
@@ -1555,17 +1586,16 @@ static int state_load_facts(BecCtx *p, BecGraph *g, int nUpTo,
     }
     if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
     else sqlite3_reset(pStmt);
-    if( y!=nUpTo ) *pbMissing = 1;
+    if( rc==SQLITE_OK && y!=nUpTo && !*pbMissing ) *pbMissing = 1;
   }
   if( rc==SQLITE_OK && !*pbMissing ){
     /* Stored validity of data ops is derived state kept in the same
     ** transactions as the ops; add/remove ops are re-derived here because
-    ** drops and cycles are needed in memory anyway. */
+    ** drops and cycles are needed in memory anyway, with the final
+    ** validity of sealed cuts, as they were stored (else an op a seal
+    ** keeps valid comes back invalid here). */
     for(y=1; y<=nUpTo; y++) pm->aValid[y] = g->aNode[y].bValid;
     rc = rf_load(p, pm);
-    /* Re-derived with the final validity of sealed cuts, as they were
-    ** stored (else an op a seal keeps valid comes back invalid here). */
-    if( rc==SQLITE_OK && p->xFinal ) rc = p->xFinal(p, &pm->aFinal, &pm->nFinal);
     if( rc==SQLITE_OK ) rc = rank_full(pm, g, nUpTo);
     if( rc==SQLITE_OK ) rc = all_addrem(g, nUpTo, &all);
     if( rc==SQLITE_OK ) rc = eval_region(pm, g, all.a, all.n, &changed);
@@ -1604,7 +1634,9 @@ static int rebuild(BecCtx *p, BecGraph *g, int nUpTo, int *pnChanged,
     rc = bec_ctx_exec(p, "DELETE FROM bec_store_member_op;"
                          "DELETE FROM bec_store_member;", pzErr);
   }
-  for(y=1; rc==SQLITE_OK && y<=nUpTo; y++) rc = facts_store(p, pm, y);
+  for(y=1; rc==SQLITE_OK && y<=nUpTo; y++){
+    if( !facts_droppable(pm, g, y) ) rc = facts_store(p, pm, y);
+  }
   /* Compare with the stored column, not the graph's copy of it. */
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT seq, valid FROM bec_store_op WHERE seq<=?1",
@@ -2049,6 +2081,8 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
     int y = 0;
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       int iSeq = sqlite3_column_int(pStmt, 0);
+      /* (a final write or app op's facts may be dropped) */
+      while( y+1<iSeq && y+1<=g->nNode && facts_droppable(pm, g, y+1) ) y++;
       if( iSeq!=++y || iSeq>g->nNode ){
         problem(&out, &nProblem, &rc, "membership: facts of op seq %d are "
                 "missing or extra", y);
@@ -2065,6 +2099,7 @@ static int member_check(BecCtx *p, char **pzProblems, char **pzErr){
                 "%s disagree with the DAG", zHex);
       }
     }
+    while( y<g->nNode && facts_droppable(pm, g, y+1) ) y++;
     if( rc==SQLITE_OK && y!=g->nNode ){
       problem(&out, &nProblem, &rc, "membership: %d ops have no stored facts",
               g->nNode-y);
@@ -2363,6 +2398,33 @@ static const BecTableDef memberTable = {
     { 1, 3, "role=(CASE ? WHEN 'admin' THEN 1 WHEN 'member' THEN 2"
             " WHEN 'relay' THEN 3 END)" } },
   memberColumn, 0 };
+
+int bec_member_drop_facts(BecCtx *p, const BecGraph *g, const u8 *aCut,
+                          char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  const u8 *aFinal = 0;
+  int nFinal = 0, x, rc;
+  BecMember m;
+  rc = p->xFinal ? p->xFinal(p, &aFinal, &nFinal) : SQLITE_OK;
+  memset(&m, 0, sizeof(m));
+  m.aFinal = aFinal;
+  m.nFinal = nFinal;
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_member_op WHERE seq=?1",
+                      &pStmt);
+  }
+  for(x=1; rc==SQLITE_OK && x<=g->nNode; x++){
+    if( !aCut[x] || !facts_droppable(&m, g, x) ) continue;
+    sqlite3_bind_int(pStmt, 1, x);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc && pzErr && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot drop the membership facts of "
+                             "pruned ops: %s", bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
 
 /* xForget: the membership state is a cache of bec_store_member_op. */
 static void member_forget(BecCtx *p){

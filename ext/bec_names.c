@@ -98,7 +98,7 @@ static int names_check(BecCtx *p, char **pzProblems, char **pzErr){
   *pzProblems = 0;
   rc = bec_ctx_stmt(p, "SELECT o.seq, o.author, o.body, n.author, n.name"
                        " FROM bec_store_op o LEFT JOIN bec_store_name n"
-                       " ON n.seq=o.seq WHERE o.kind=?1", &pStmt);
+                       " ON n.seq=o.seq WHERE o.kind=?1 AND " BEC_OP_INDEXED("o"), &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, BEC_KIND_NAME);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){

@@ -16,7 +16,8 @@
 ** the header is rebuilt (bec_dag_drop_body, bec_dag_pruned_header), so ids,
 ** depth and causality still work, and the header still proves itself by
 ** its id (the id covers the header only, and
-** K, which the cut hangs under, is signed and sealed).  A pruned op is not
+** K, which the cut hangs under, is signed and sealed).  Membership's facts
+** of those ops go too (bec_member_drop_facts): their validity is final.  A pruned op is not
 ** relayed: sync names it in its pruned list and the peer fetches it, signed,
 ** from a replica that holds it (docs/compaction.md "Pruning").  Every other
 ** kind keeps its body: membership, schema, checkpoint, attest, dispute,
@@ -152,6 +153,8 @@ static int prune(BecCtx *p, int *pnDropped, char **pzWhy, char **pzErr){
     rc = bec_dag_drop_body(p, x, &bDropped);
     *pnDropped += bDropped;
   }
+  /* Membership's facts of those ops: final validity answers for them. */
+  if( rc==SQLITE_OK && *pzWhy==0 ) rc = bec_member_drop_facts(p, g, aCut, pzErr);
   if( bBegun ){
     if( rc==SQLITE_OK && *pzWhy==0 ){
       rc = bec_ctx_commit(p, &spPrune);

@@ -3162,7 +3162,7 @@ static const BecTableDef requestTable = {
   " JOIN bec_store_op o ON o.seq=r.seq"
   " JOIN bec_store_root_session s ON s.seq=r.epoch WHERE 1",
   "ORDER BY r.seq",
-  { { 0, 1, "o.hash=?" } },
+  { { 0, 1, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") } },
   0, 0 };
 
 int bec_root_register(sqlite3 *db, BecCtx *p){

@@ -217,8 +217,8 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   ** id), carrying the digest computed here; K itself is sent above. */
   put_ops(p, "SELECT c.seq FROM " SNAP_CLAIMS("?1") " AND c.seq<>?1"
       " ORDER BY c.seq", iCp, pOut, &rc);
-  put_ops(p, "SELECT seq FROM bec_store_op WHERE kind IN (1, 2, 3, 5, 22)"
-             " ORDER BY seq", 0, pOut, &rc);
+  put_ops(p, "SELECT seq FROM bec_store_op o WHERE o.kind IN (1, 2, 3, 5, 22)"
+             " AND " BEC_OP_INDEXED("o") " ORDER BY o.seq", 0, pOut, &rc);
   bec_buf_append_varint(pOut, (u64)st.nOp, &rc);
   bec_buf_append_varint(pOut, (u64)st.k, &rc);
   bec_buf_append(pOut, st.aOpsRoot, BEC_HASH_BYTES, &rc);

@@ -29,6 +29,9 @@ struct SqlTab {
   sqlite3_vtab base;
   BecCtx *pCtx;
   const BecTableDef *pDef;
+  sqlite3_stmt *pSpare;    /* owned: the last query closed, kept for the */
+  int iSpareIdx;           /* next filter with the same idxNum (a lookup
+                           ** prepared once, not at each filter) */
 };
 
 /* Every registered BecTableDef is the first member of one of these. */
@@ -40,10 +43,26 @@ struct TableDefCtx {
 
 struct SqlCursor {
   sqlite3_vtab_cursor base;
-  sqlite3_stmt *pStmt;     /* owned: finalized in xClose */
+  sqlite3_stmt *pStmt;     /* owned: finalized or kept in xClose */
+  int iIdx;                /* the idxNum pStmt was prepared for */
   int bEof;
   i64 iRowid;
 };
+
+/* The cursor's statement goes back to its table as the spare, reset, or
+** is finalized if the table keeps one already. */
+static void release_stmt(SqlCursor *p){
+  SqlTab *pTab = (SqlTab*)p->base.pVtab;
+  if( p->pStmt && pTab->pSpare==0 ){
+    sqlite3_reset(p->pStmt);
+    sqlite3_clear_bindings(p->pStmt);
+    pTab->pSpare = p->pStmt;
+    pTab->iSpareIdx = p->iIdx;
+  }else{
+    sqlite3_finalize(p->pStmt);
+  }
+  p->pStmt = 0;
+}
 
 static int sqlConnect(sqlite3 *db, void *pAux, int argc,
                       const char *const *argv, sqlite3_vtab **ppVtab,
@@ -64,6 +83,7 @@ static int sqlConnect(sqlite3 *db, void *pAux, int argc,
 }
 
 static int sqlDisconnect(sqlite3_vtab *pVtab){
+  sqlite3_finalize(((SqlTab*)pVtab)->pSpare);
   sqlite3_free(pVtab);
   return SQLITE_OK;
 }
@@ -107,7 +127,7 @@ static int sqlOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur){
 
 static int sqlClose(sqlite3_vtab_cursor *pCur){
   SqlCursor *p = (SqlCursor*)pCur;
-  sqlite3_finalize(p->pStmt);
+  release_stmt(p);
   sqlite3_free(p);
   return SQLITE_OK;
 }
@@ -170,11 +190,10 @@ static int sqlFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   const BecTableDef *pDef = pTab->pDef;
   BecBuf sql;
   char *zErr = 0;
-  int rc, f, iArg = 0, bMatch = 1;
+  int rc, f, iArg = 0, iParam = 0, bMatch = 1;
 
   memset(&sql, 0, sizeof(sql));
-  sqlite3_finalize(p->pStmt);
-  p->pStmt = 0;
+  release_stmt(p);
   p->bEof = 0;
   p->iRowid = 0;
   rc = bec_dag_ensure_schema(pTab->pCtx, &zErr);
@@ -183,20 +202,27 @@ static int sqlFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
               bec_rc_text(pTab->pCtx->db, rc)));
     return rc;
   }
-  bec_buf_append(&sql, pDef->zSelect, (i64)strlen(pDef->zSelect), &rc);
-  for(f=0; f<BEC_TABLE_MAX_FILTER; f++){
+  if( pTab->pSpare && pTab->iSpareIdx==idxNum ){
+    p->pStmt = pTab->pSpare;
+    pTab->pSpare = 0;
+  }
+  p->iIdx = idxNum;
+  if( p->pStmt==0 ){
+    bec_buf_append(&sql, pDef->zSelect, (i64)strlen(pDef->zSelect), &rc);
+  }
+  for(f=0; p->pStmt==0 && f<BEC_TABLE_MAX_FILTER; f++){
     if( idxNum & (1<<f) ){
       bec_buf_append(&sql, " AND ", 5, &rc);
       bec_buf_append(&sql, pDef->aFilter[f].zCond,
                      (i64)strlen(pDef->aFilter[f].zCond), &rc);
     }
   }
-  if( pDef->zOrder ){
+  if( p->pStmt==0 && pDef->zOrder ){
     bec_buf_append(&sql, " ", 1, &rc);
     bec_buf_append(&sql, pDef->zOrder, (i64)strlen(pDef->zOrder), &rc);
   }
-  bec_buf_append_u8(&sql, 0, &rc);
-  if( rc==SQLITE_OK ){
+  if( p->pStmt==0 ) bec_buf_append_u8(&sql, 0, &rc);
+  if( rc==SQLITE_OK && p->pStmt==0 ){
     rc = sqlite3_prepare_v2(pTab->pCtx->db, (const char*)sql.a, -1, &p->pStmt, 0);
     if( rc ){
       set_error(pCur->pVtab, sqlite3_mprintf("%s: %s", pDef->zName,
@@ -206,9 +232,17 @@ static int sqlFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   bec_buf_free(&sql);
   for(f=0; rc==SQLITE_OK && f<BEC_TABLE_MAX_FILTER; f++){
     if( (idxNum & (1<<f)) && iArg<argc ){
+      const char *z;
       iArg++;
-      if( !bind_filter(p->pStmt, iArg, pDef->aFilter[f].eType, argv[iArg-1]) ){
-        bMatch = 0;
+      /* the value goes to each ? of the term (a lookup by id names the
+      ** id twice: BEC_OP_ID_IS) */
+      for(z=pDef->aFilter[f].zCond; *z; z++){
+        if( *z!='?' ) continue;
+        iParam++;
+        if( !bind_filter(p->pStmt, iParam, pDef->aFilter[f].eType,
+                         argv[iArg-1]) ){
+          bMatch = 0;
+        }
       }
     }
   }
@@ -372,16 +406,22 @@ static const BecTableDef aDagTable[] = {
     " FROM bec_store_op o JOIN bec_store_author a ON a.id=o.author"
     " LEFT JOIN bec_store_author t ON t.id=o.target WHERE 1",
     "ORDER BY o.seq",
-    { { 0, FILTER_BLOB32, "o.hash=?" },
+    { { 0, FILTER_BLOB32, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") },
       { 1, FILTER_BLOB32, "o.author=(SELECT id FROM bec_store_author WHERE pubkey=?)" },
-      { 2, FILTER_KIND,   "o.kind=?" } },
+      /* the kind index holds no pruned write or app op: they are read
+      ** by a scan, when the kind asked for is one of theirs */
+      { 2, FILTER_KIND,   "o.seq IN (SELECT s.seq FROM bec_store_op s"
+                          " WHERE s.kind=? AND " BEC_OP_INDEXED("s")
+                          " UNION ALL SELECT s.seq FROM bec_store_op s"
+                          " WHERE ? IN (4,6) AND s.kind=? AND NOT "
+                          BEC_OP_INDEXED("s") ")" } },
     0, 0 },                       /* columns: opsColumn */
   { "bec_heads",
     "CREATE TABLE x(hash TEXT)",
     "SELECT " HEX("o.hash") " FROM bec_store_head h CROSS JOIN bec_store_op o"
     " ON o.seq=h.seq WHERE 1",
     "ORDER BY o.hash",
-    { { 0, FILTER_BLOB32, "o.hash=?" } },
+    { { 0, FILTER_BLOB32, BEC_OP_ID_IS("o", "substr(?,1,8)", "?") } },
     0, 0 },
   { "bec_pending",
     "CREATE TABLE x(hash TEXT, missing TEXT, received_at INTEGER, size INTEGER)",

@@ -553,7 +553,153 @@ def test_upgrade_from_older_build():
     for x in (a, b):
         T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after membership and table writes")
 
+
+OLD_BUILD = """
+import json, sys
+sys.path.insert(0, %r)
+from bectest import Replicas, one, ship
+R = Replicas.__new__(Replicas)
+R.dir = %r
+a = R.origin("o_a.db")
+for i in range(5):
+    a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%%d" %% i, "t%%d" %% i, i))
+one(a, "SELECT bec_checkpoint()")
+b = R.joined(a, "o_b.db")
+ship(a, b)
+assert one(a, "SELECT bec_prune()") == 5
+a.execute("INSERT INTO todos VALUES('r5', 'after', 5)")
+print(json.dumps([a.execute("SELECT hash, hex(body), valid FROM bec_ops").fetchall(),
+                  a.execute("SELECT * FROM todos ORDER BY id").fetchall()]))
+"""
+
+
+def test_upgrade_op_table():
+    """A database written by the build before the id was stored once (its
+    op table has a UNIQUE id column, kind and author indexes of every op):
+    made by main's build (BEC_OLD_EXT, default /work/main/build/bec; the
+    test is skipped without it), pruned, with a write after the cut.
+    Opened here, the table is rebuilt when the connection opens (before
+    any call, which may be a read of a table): the same ops (ids, bodies,
+    validity), the prefix index and the partial indexes instead of the old
+    ones; bec_op, bec_check(), writes and sync work."""
+    import os
+    import sqlite3
+    import subprocess
+    from bectest import connect
+    old = os.environ.get("BEC_OLD_EXT", "/work/main/build/bec")
+    if not os.path.exists(old + ".so"):
+        print("skipped: no older build at %s" % old)
+        return
+    env = dict(os.environ, BEC_EXT=old)
+    env.pop("LD_PRELOAD", None)                 # main's build is not sanitized
+    out = subprocess.run(["/usr/bin/python3", "-c",
+                          OLD_BUILD % (os.path.dirname(os.path.abspath(__file__)), R.dir)],
+                         env=env, capture_output=True, text=True)
+    T.eq(out.returncode, 0, "the older build made its files: %s" % out.stderr[-400:])
+    ops, before = json.loads(out.stdout)
+    pa, pb = os.path.join(R.dir, "o_a.db"), os.path.join(R.dir, "o_b.db")
+    raw = sqlite3.connect(pa)
+    T.eq(raw.execute("SELECT count(*) FROM sqlite_schema WHERE name="
+                     "'sqlite_autoindex_bec_store_op_1'").fetchone()[0], 1,
+         "the older form: the id's UNIQUE index")
+    raw.close()
+    # Read-only, the older form is not converted and still answers every
+    # lookup (its UNIQUE index serves the lookup by id).
+    from bectest import load_bec
+    ro = load_bec(sqlite3.connect("file:%s?mode=ro" % pa, uri=True, isolation_level=None))
+    T.eq([list(r) for r in ro.execute("SELECT hash, hex(body), valid FROM bec_ops")], ops,
+         "read-only: the same ops")
+    T.eq(one(ro, "SELECT count(*) FROM bec_ops WHERE hash=?", ops[2][0]), 1, "read-only: by id")
+    T.eq(one(ro, "SELECT count(*) FROM sqlite_schema WHERE name="
+                 "'sqlite_autoindex_bec_store_op_1'"), 1, "read-only: not converted")
+    ro.close()
+    a = connect(pa)
+    # converted when the connection opened: before any bec call
+    schema = dict(a.execute("SELECT name, sql FROM sqlite_schema WHERE tbl_name='bec_store_op'"))
+    T.check("sqlite_autoindex_bec_store_op_1" not in schema, "the id's UNIQUE index is gone")
+    T.eq(one(a, "SELECT count(*) FROM bec_store_op_id"), len(ops), "the prefix of every id")
+    T.eq(a.execute("SELECT DISTINCT chain FROM bec_store_op WHERE length(body)<=64").fetchall(),
+         [(0,)], "the pruned rows' chain digests dropped (out of the kind and author indexes)")
+    T.check("WHERE" in schema.get("bec_store_op_kind", ""), "the kind index is partial")
+    T.check("WHERE" in schema.get("bec_store_op_author", ""), "the author index is partial")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on the converted database")
+    T.eq([list(r) for r in a.execute("SELECT hash, hex(body), valid FROM bec_ops")], ops,
+         "the same ops: ids, bodies (pruned headers), validity")
+    T.eq([list(r) for r in rows(a)], before, "the same rows")
+    h = ops[-1][0]
+    T.eq(one(a, "SELECT hex(bec_op(?))", h), ops[-1][1], "bec_op by id")
+    b = connect(pb)
+    a.execute("INSERT INTO todos VALUES('r6', 'converted', 6)")
+    T.eq(sync(b, "a", a, "b"), None, "a sync with the full replica (converted too)")
+    T.eq(rows(b), rows(a), "which reads the same rows")
+    T.eq(len(rows(a)), 7, "the five of the cut, one after it, one after the conversion")
+    for x in (a, b):
+        T.eq(one(x, "SELECT bec_check()"), "ok", "bec_check after a write and a sync")
+    T.eq(one(a, "SELECT bec_prune()"), 0, "pruning again drops no body")
+    T.eq(one(a, "SELECT count(*) FROM bec_store_member_op m JOIN bec_store_op o ON o.seq=m.seq"
+                " WHERE length(o.body)<=64"), 0, "but the facts of the pruned ops")
+    a.close()
+    a = connect(pa)
+    T.eq(one(a, "SELECT count(*) FROM bec_ops"), len(ops) + 1, "reopened: every op")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check reopened")
+
+
+def test_member_facts_dropped():
+    """Membership's facts of a pruned write (S(y): its author's grants in
+    its past) are dropped with its body, and its row's chain digest: its
+    validity is final, so the facts are never read, and only the last row's
+    digest is.  The state loads without them (reopened), a removal after
+    the cut leaves the pruned writes valid, bec_member_rebuild() does not
+    write them back, and bec_check() accepts their absence."""
+    from bectest import connect
+    a = R.origin("f_a.db")
+    b = R.member(a, "f_b.db", "member")
+    ship(a, b)
+    for i in range(3):
+        b.execute("INSERT INTO todos VALUES(?, ?, ?)", ("b%d" % i, "by b", i))
+    ship(b, a)
+    for i in range(3):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("a%d" % i, "by a", i))
+    one(a, "SELECT bec_checkpoint()")
+    T.eq(one(a, "SELECT bec_prune()"), 6, "six bodies dropped")
+    pruned_facts = ("SELECT count(*) FROM bec_store_member_op m JOIN bec_store_op o"
+                    " ON o.seq=m.seq WHERE length(o.body)<=64")
+    T.eq(one(a, pruned_facts), 0, "no facts of a pruned op")
+    # The kind and author indexes hold no pruned op; bec_ops still lists them.
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='write'"), 6,
+         "bec_ops by kind: the pruned writes too")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE kind='add'"), 1, "and the add")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE author=? AND kind='write'", pub(b)), 3,
+         "bec_ops by author: b's pruned writes")
+    # Nor a chain digest (only the last row's is read): 0, which bec_check
+    # accepts on a pruned row below the last, and no other value.
+    T.eq(a.execute("SELECT DISTINCT chain FROM bec_store_op WHERE length(body)<=64").fetchall(),
+         [(0,)], "a pruned row's chain digest is 0")
+    s6 = one(a, "SELECT min(seq) FROM bec_store_op WHERE length(body)<=64")
+    a.execute("UPDATE bec_store_op SET chain=5 WHERE seq=?", (s6,))
+    T.check("chain digest is wrong" in one(a, "SELECT bec_check()"), "a damaged one is found")
+    a.execute("UPDATE bec_store_op SET chain=0 WHERE seq=?", (s6,))
+    T.eq(one(a, "SELECT bec_check()"), "ok", "and 0 is not")
+    T.eq(one(a, "SELECT count(*) FROM bec_store_member_op"),
+         one(a, "SELECT count(*) FROM bec_store_op") - 6, "the others' facts kept")
+    valid = a.execute("SELECT hash, valid FROM bec_ops").fetchall()
+    path = one(a, "SELECT file FROM pragma_database_list WHERE name='main'")
+    a.close()
+    a = connect(path)
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check without them")
+    a.execute("SELECT bec_remove_member(?)", (pub(b),))
+    T.eq(a.execute("SELECT hash, valid FROM bec_ops").fetchall()[:len(valid)], valid,
+         "a removal after the cut: the pruned writes stay valid")
+    T.eq(len(rows(a)), 6, "and their rows shown")
+    a.execute("SELECT bec_member_rebuild()")
+    T.eq(one(a, pruned_facts), 0, "a rebuild does not write them back")
+    T.eq(a.execute("SELECT hash, valid FROM bec_ops").fetchall()[:len(valid)], valid,
+         "the same validity after a rebuild")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after the rebuild")
+
 test_basics()
+test_member_facts_dropped()
+test_upgrade_op_table()
 test_pruned_header_storage()
 test_upgrade_from_older_build()
 test_upgrade_pruned_form2()

@@ -132,6 +132,67 @@ static void test_forged_copy(void){
   unlink(zKey);
 }
 
+/* The plan of a query (its EXPLAIN QUERY PLAN lines, joined): 1 if it
+** names index zIndex. */
+static int plan_uses(sqlite3 *db, const char *zSql, const char *zIndex){
+  sqlite3_stmt *pStmt = 0;
+  char *zEqp = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", zSql);
+  int bFound = 0;
+  CHECK(zEqp!=0);
+  CHECK_MSG(sqlite3_prepare_v2(db, zEqp, -1, &pStmt, 0)==SQLITE_OK, "%s: %s",
+            zSql, sqlite3_errmsg(db));
+  while( pStmt && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pStmt, 3);
+    if( z && strstr(z, zIndex) ) bFound = 1;
+  }
+  sqlite3_finalize(pStmt);
+  sqlite3_free(zEqp);
+  return bFound;
+}
+
+/* The id is stored once (the row) and found through bec_store_op_id, which
+** maps its 8-byte prefix to the seq: the lookup every query by id uses
+** (BEC_OP_ID_IS) reads that table, as do the queries by kind and author
+** that say BEC_OP_INDEXED (partial indexes: without it SQLite scans).  No
+** index of the schema calls a function. */
+static void test_lookup_plans(void){
+  sqlite3 *db = open_db(":memory:");
+  CHECK(strlen(bt_q(db, "SELECT bec_keygen()"))==64);
+  CHECK(strlen(bt_q(db, "SELECT bec_create_group()"))==64);
+  CHECK(strlen(bt_q(db, "SELECT bec_sign(x'01')"))==64);
+  CHECK(strcmp(bt_q(db, "SELECT count(*) FROM sqlite_schema WHERE name="
+                        "'sqlite_autoindex_bec_store_op_1'"), "0")==0);
+  CHECK(strcmp(bt_q(db, "SELECT count(*) FROM sqlite_schema WHERE tbl_name"
+                        " LIKE 'bec_store_op%' AND (sql LIKE '%substr%'"
+                        " OR sql LIKE '%length%')"), "0")==0);
+  CHECK(plan_uses(db, "SELECT seq FROM bec_store_op o WHERE "
+                  BEC_OP_ID_IS("o", "?2", "?1"), "PRIMARY KEY (prefix=?)"));
+  CHECK(plan_uses(db, "SELECT seq FROM bec_store_op o WHERE "
+                  BEC_OP_ID_IS("o", "substr(?1,1,8)", "?1"),
+                  "PRIMARY KEY (prefix=?)"));
+  CHECK(plan_uses(db, "SELECT seq FROM bec_store_op o WHERE o.kind=?1 AND "
+                  BEC_OP_INDEXED("o"), "bec_store_op_kind"));
+  CHECK(plan_uses(db, "SELECT seq FROM bec_store_op o WHERE o.author=?1 AND "
+                  BEC_OP_INDEXED("o"), "bec_store_op_author"));
+  CHECK(!plan_uses(db, "SELECT seq FROM bec_store_op o WHERE o.kind=?1",
+                   "bec_store_op_kind"));
+  /* the lookup decides on the full id: a row with the prefix of the
+  ** create's id and another tail is not the create */
+  CHECK(sqlite3_exec(db, "INSERT INTO bec_store_op(seq, hash, kind, author,"
+      " depth, chain, preds, body) SELECT 99,"
+      " CAST(substr(hash,1,8)||zeroblob(24) AS BLOB),"
+      " kind, author, depth, chain, preds, body FROM bec_store_op WHERE seq=1;"
+      " INSERT INTO bec_store_op_id SELECT substr(hash,1,8), 99"
+      " FROM bec_store_op WHERE seq=1", 0, 0, 0)==SQLITE_OK);
+  CHECK(strcmp(bt_q(db, "SELECT group_concat(o.seq) FROM bec_store_op o,"
+      " bec_store_op c WHERE c.seq=1 AND "
+      BEC_OP_ID_IS("o", "substr(c.hash,1,8)", "c.hash")), "1")==0);
+  CHECK(strcmp(bt_q(db, "SELECT group_concat(o.seq) FROM bec_store_op o,"
+      " bec_store_op t WHERE t.seq=99 AND "
+      BEC_OP_ID_IS("o", "substr(t.hash,1,8)", "t.hash")), "99")==0);
+  CHECK(sqlite3_close(db)==SQLITE_OK);
+}
+
 int main(void){
   char zErr[1024];
   char zGroup[65], zHead[65];
@@ -283,6 +344,7 @@ int main(void){
   unlink(zPath);
   unlink(zKey);
   test_forged_copy();
+  test_lookup_plans();
   sqlite3_reset_auto_extension();
   sqlite3_shutdown();
   return bt_done();
