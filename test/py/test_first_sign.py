@@ -537,10 +537,13 @@ def enc_dump(c):
     """dump(), but what the random nonce of a seal decides (an op's body,
     hence its id and the chain digest) left out of bec_store_op, and each
     write op's envelope header (format, epochs, ciphertext length) and
-    decoded changes (bec_changes) in their place."""
+    decoded changes (bec_changes) in their place; of bec_store_op_id (the
+    ids' prefixes) the seqs only."""
     out = dump(c)
     out["bec_store_op"] = sorted(c.execute(
         "SELECT seq, kind, author, depth, target, role, valid, preds FROM bec_store_op").fetchall())
+    # (the ids' prefixes, by seq: which seqs are there)
+    out["bec_store_op_id"] = sorted(r[0] for r in c.execute("SELECT seq FROM bec_store_op_id"))
     out["envelopes"] = [envelope_of(b) for (b,) in c.execute(
         "SELECT body FROM bec_store_op WHERE kind=6 ORDER BY seq")]
     out["changes"] = c.execute("SELECT cursor, \"table\", key, columns, kind, author"

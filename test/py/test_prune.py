@@ -573,35 +573,69 @@ print(json.dumps([a.execute("SELECT hash, hex(body), valid FROM bec_ops").fetcha
 """
 
 
+# The op table as bec wrote it before the id was stored once (main at
+# 7ecece7): the id UNIQUE in the row, kind and author indexes of every op,
+# no bec_store_op_id.  OLD_FORM turns a file written by this build into that
+# form (no extension loaded), and gives pruned rows below the last the
+# non-zero chain digests the older bec kept.
+OLD_FORM = """
+PRAGMA legacy_alter_table=ON;
+BEGIN;
+CREATE TABLE bec_store_op_old(
+  seq INTEGER PRIMARY KEY, hash BLOB NOT NULL UNIQUE,
+  kind INTEGER NOT NULL, author INTEGER NOT NULL, depth INTEGER NOT NULL,
+  target INTEGER, role INTEGER, valid INTEGER NOT NULL DEFAULT 1,
+  chain INTEGER NOT NULL, preds BLOB NOT NULL, body BLOB NOT NULL);
+INSERT INTO bec_store_op_old SELECT seq, hash, kind, author, depth, target, role,
+  valid, chain, preds, body FROM bec_store_op ORDER BY seq;
+DROP TABLE bec_store_op;
+ALTER TABLE bec_store_op_old RENAME TO bec_store_op;
+CREATE INDEX bec_store_op_author ON bec_store_op(author);
+CREATE INDEX bec_store_op_kind ON bec_store_op(kind);
+DROP TABLE bec_store_op_id;
+UPDATE bec_store_op SET chain=1000+seq WHERE length(body)<=64
+  AND seq<(SELECT max(seq) FROM bec_store_op);
+COMMIT;
+"""
+
+
 def test_upgrade_op_table():
     """A database written by the build before the id was stored once (its
-    op table has a UNIQUE id column, kind and author indexes of every op):
-    made by main's build (BEC_OLD_EXT, default /work/main/build/bec; the
-    test is skipped without it), pruned, with a write after the cut.
-    Opened here, the table is rebuilt when the connection opens (before
-    any call, which may be a read of a table): the same ops (ids, bodies,
-    validity), the prefix index and the partial indexes instead of the old
-    ones; bec_op, bec_check(), writes and sync work."""
+    op table has a UNIQUE id column, kind and author indexes of every op),
+    pruned, with a write after the cut: made by an older build when
+    BEC_OLD_EXT names one (main's build at 7ecece7 was used so when this
+    was written), else by this build and turned into the older form
+    (OLD_FORM).  Opened here, the table is rebuilt when the connection
+    opens (before any call, which may be a read of a table): the same ops
+    (ids, bodies, validity), the prefix index and the partial indexes
+    instead of the old ones; bec_op, bec_check(), writes and sync work."""
     import os
     import sqlite3
     import subprocess
     from bectest import connect
-    old = os.environ.get("BEC_OLD_EXT", "/work/main/build/bec")
-    if not os.path.exists(old + ".so"):
-        print("skipped: no older build at %s" % old)
-        return
-    env = dict(os.environ, BEC_EXT=old)
-    env.pop("LD_PRELOAD", None)                 # main's build is not sanitized
+    old = os.environ.get("BEC_OLD_EXT")
+    env = dict(os.environ)
+    if old:
+        env["BEC_EXT"] = old
+        env.pop("LD_PRELOAD", None)             # an older build is not sanitized
     out = subprocess.run(["/usr/bin/python3", "-c",
                           OLD_BUILD % (os.path.dirname(os.path.abspath(__file__)), R.dir)],
                          env=env, capture_output=True, text=True)
-    T.eq(out.returncode, 0, "the older build made its files: %s" % out.stderr[-400:])
+    T.eq(out.returncode, 0, "the files were made: %s" % out.stderr[-400:])
     ops, before = json.loads(out.stdout)
     pa, pb = os.path.join(R.dir, "o_a.db"), os.path.join(R.dir, "o_b.db")
+    if not old:
+        for f in (pa, pb):
+            raw = sqlite3.connect(f, isolation_level=None)
+            raw.executescript(OLD_FORM)
+            raw.close()
     raw = sqlite3.connect(pa)
     T.eq(raw.execute("SELECT count(*) FROM sqlite_schema WHERE name="
                      "'sqlite_autoindex_bec_store_op_1'").fetchone()[0], 1,
          "the older form: the id's UNIQUE index")
+    T.check(raw.execute("SELECT count(*) FROM bec_store_op WHERE chain<>0 AND length(body)<=64"
+                        " AND seq<(SELECT max(seq) FROM bec_store_op)").fetchone()[0] > 0,
+            "the older form: pruned rows keep their chain digests")
     raw.close()
     # Read-only, the older form is not converted and still answers every
     # lookup (its UNIQUE index serves the lookup by id).
