@@ -21,8 +21,8 @@
 ** marked by bec_join and holding no op) asks in every sync message, a
 ** peer answers with bec_snapshot_give (nothing from a pruned replica: the
 ** joiner replays the history after the check, which a pruned replica
-** cannot send; nothing that fails its own checks), and the
-** joiner runs bec_snapshot_check before it stores anything of that
+** cannot send; nothing that fails its own checks; bec_sync.c drops one
+** whose reply would exceed BEC_SYNC_MAX_MSG_BYTES), and the joiner runs bec_snapshot_check before it stores anything of that
 ** message.  Installing a checked snapshot (S(K) as
 ** the merge base, the cut held as present without headers) is not built:
 ** the session then goes on as a full sync, so the joiner replays the
