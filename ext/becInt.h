@@ -1388,6 +1388,18 @@ int bec_crdt_base_take(BecCtx*, int iCp, const u8 *aCut, char **pzWhy,
 ** aTo[the base's checkpoint] -1: pTo replays exactly the base's cut. */
 int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
                        char **pzErr);
+/* The seq here of the op with id aId at depth iDepth (*piSeq 0: none). */
+typedef int (*BecSeqOf)(void *pArg, const u8 *aId, i64 iDepth, int *piSeq);
+/* Writes the merge base of create op iSchema (s, as shown) from the nRow
+** row leaves of a snapshot that pRows reads (each a varint length and the
+** leaf: bec_snapshot.c), the exact inverse of the digest's rows: a
+** candidate's id becomes its seq by xSeq.  pRows is left after the rows.
+** BEC_MALFORMED with *pzErr (sqlite3_free it) for a leaf that does not
+** parse against s or names an op xSeq does not know; the caller's
+** savepoint undoes what was written. */
+int bec_crdt_base_from_leaves(BecCtx*, int iSchema, const BecSchema *s,
+                              BecReader *pRows, i64 nRow, BecSeqOf xSeq,
+                              void *pArg, char **pzErr);
 /* Fills the rows of t, a table of the group being shown (xCreate), from
 ** the valid ops. */
 int bec_crdt_show_rows(BecTab *t, char **pzErr);
