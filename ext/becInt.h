@@ -937,6 +937,14 @@ void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,
 /* The RFC 6962 Merkle tree hash of n leaf hashes (aLeaf: n * 32 bytes,
 ** each H(0x00 || leaf)); the empty list hashes to H(""). */
 void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot);
+/* The audit path of leaf m among n leaf hashes (RFC 6962 PATH(m, D[n]),
+** the sibling hashes from the leaf up), appended to pOut; and its check:
+** 1 if nPath hashes aPath lead from leaf hash aLeafHash at index m of n to
+** aRoot. */
+void bec_ckpt_merkle_path(const u8 *aLeaf, i64 n, i64 m, BecBuf *pOut,
+                          int *pRc);
+int bec_ckpt_merkle_verify(const u8 *aLeafHash, i64 m, i64 n,
+                           const u8 *aPath, int nPath, const u8 *aRoot);
 /* R := H("bec-cut-v3" || group || n_head || heads || n_op || k || the
 ** three roots): the one place the digest's top is laid out. */
 void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,

@@ -196,6 +196,57 @@ void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot){
   bec_crypto_hash(aNode, sizeof(aNode), aRoot);
 }
 
+/* The audit path of leaf m among n (RFC 6962 section 2.1.1, PATH(m, D[n])):
+** the sibling subtrees' hashes from the leaf up, appended to pOut.  What a
+** snapshot needs to show that an op's leaf (its id, depth and validity) is
+** in the ops root R covers, without the other leaves.  O(n) hashes. */
+void bec_ckpt_merkle_path(const u8 *aLeaf, i64 n, i64 m, BecBuf *pOut,
+                          int *pRc){
+  u8 aSub[BEC_HASH_BYTES];
+  i64 k = 1;
+  if( *pRc || n<=1 || m<0 || m>=n ) return;
+  while( k*2<n ) k *= 2;
+  if( m<k ){
+    bec_ckpt_merkle_path(aLeaf, k, m, pOut, pRc);
+    bec_ckpt_merkle(aLeaf + k*BEC_HASH_BYTES, n-k, aSub);
+  }else{
+    bec_ckpt_merkle_path(aLeaf + k*BEC_HASH_BYTES, n-k, m-k, pOut, pRc);
+    bec_ckpt_merkle(aLeaf, k, aSub);
+  }
+  bec_buf_append(pOut, aSub, BEC_HASH_BYTES, pRc);
+}
+
+/* Whether nPath hashes aPath prove leaf hash aLeafHash at index m of n
+** leaves under aRoot (RFC 9162 section 2.1.3.2, the verifier of the path
+** above: the path's length must be exactly the leaf's height). */
+int bec_ckpt_merkle_verify(const u8 *aLeafHash, i64 m, i64 n,
+                           const u8 *aPath, int nPath, const u8 *aRoot){
+  u8 aNode[1 + 2*BEC_HASH_BYTES], r[BEC_HASH_BYTES];
+  i64 fn = m, sn = n-1;
+  int i;
+  if( m<0 || m>=n ) return 0;
+  memcpy(r, aLeafHash, BEC_HASH_BYTES);
+  aNode[0] = 0x01;
+  for(i=0; i<nPath; i++){
+    const u8 *p = aPath + (i64)i*BEC_HASH_BYTES;
+    if( sn==0 ) return 0;
+    if( (fn & 1) || fn==sn ){
+      memcpy(&aNode[1], p, BEC_HASH_BYTES);
+      memcpy(&aNode[1+BEC_HASH_BYTES], r, BEC_HASH_BYTES);
+      if( (fn & 1)==0 ){
+        while( fn!=0 && (fn & 1)==0 ){ fn >>= 1; sn >>= 1; }
+      }
+    }else{
+      memcpy(&aNode[1], r, BEC_HASH_BYTES);
+      memcpy(&aNode[1+BEC_HASH_BYTES], p, BEC_HASH_BYTES);
+    }
+    bec_crypto_hash(aNode, sizeof(aNode), r);
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn==0 && memcmp(r, aRoot, BEC_HASH_BYTES)==0;
+}
+
 /* Appends H(0x00 || pLeaf's bytes after its first) to pOut: pLeaf was
 ** started with a 0x00 byte (leaf_start), so it hashes in place. */
 static void leaf_start(BecBuf *pLeaf, int *pRc){
