@@ -111,7 +111,7 @@ int main(void){
           nBad += bec_ckpt_merkle_verify(aMany[m], m2, n, path.a, nPath, aRoot);
           nBad += bec_ckpt_merkle_verify(aMany[(m+1)%n], m, n, path.a, nPath, aRoot);
         }
-        memcpy(aBig, path.a, (size_t)path.n);
+        if( path.n ) memcpy(aBig, path.a, (size_t)path.n);
         memcpy(aBig+path.n, aMany[0], BEC_HASH_BYTES);
         nBad += bec_ckpt_merkle_verify(aMany[m], m, n, aBig, nPath+1, aRoot);
         nBad += bec_ckpt_merkle_verify(aMany[m], m, n, path.a, nPath, aMany[39]);
