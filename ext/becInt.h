@@ -964,11 +964,23 @@ struct BecCkState {
   BecBuf members;
   i64 nTable;
   BecBuf tables;
+  /* The ops section: its leaf hashes in order, and per leaf its op's id
+  ** (32 bytes) and depth (i64) and validity (1 byte), CK_OPKEY bytes each
+  ** (a snapshot proves some of them: bec_ckpt_ops_proof). */
+  i64 nOpLeaf;
+  BecBuf opLeaves;
+  BecBuf opKeys;
 };
 /* Computes it for checkpoint iCp (a seq): the cut is replayed unless it is
 ** every op held.  Free with bec_ckpt_state_free (also after an error). */
 int bec_ckpt_state(BecCtx*, int iCp, BecCkState*, char **pzErr);
 void bec_ckpt_state_free(BecCkState*);
+/* Appends the proof that op aId's leaf is in the ops section of p (id,
+** index varint, depth varint, valid u8, n_path varint, the audit path:
+** docs/wire-format.md "Snapshot") and returns 1, or appends nothing and
+** returns 0 if the op is not in the cut. */
+int bec_ckpt_ops_proof(const BecCkState *p, const u8 *aId, BecBuf *pOut,
+                       int *pRc);
 /* A checkpoint or attest op's claim: *paRef the checkpoint an attest
 ** names (0 for a checkpoint), *paDigest its R; 0, or why the payload is
 ** malformed (static). */

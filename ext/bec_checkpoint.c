@@ -306,6 +306,15 @@ static int digest_ops(BecCtx *p2, const int *aMap, int iExclude, CkCut *pCut,
     bec_buf_append_varint(&leaf, (u64)sqlite3_column_int64(pStmt, 2), &rc);
     bec_buf_append_u8(&leaf, (u8)bValid, &rc);
     leaf_end(&leaf, &leaves, &rc);
+    if( pCut->pRaw && rc==SQLITE_OK ){
+      /* for a snapshot's proofs: the op's id, depth and validity */
+      i64 iDepth = sqlite3_column_int64(pStmt, 2);
+      u8 b = (u8)bValid;
+      bec_buf_append(&pCut->pRaw->opKeys, sqlite3_column_blob(pStmt, 1),
+                     BEC_HASH_BYTES, &rc);
+      bec_buf_append(&pCut->pRaw->opKeys, &iDepth, sizeof(iDepth), &rc);
+      bec_buf_append(&pCut->pRaw->opKeys, &b, 1, &rc);
+    }
     if( !bValid ){
       u32 s = (u32)(aMap ? aMap[iSeq2] : iSeq2);
       u8 a4[4] = { (u8)(s>>24), (u8)(s>>16), (u8)(s>>8), (u8)s };
@@ -316,6 +325,10 @@ static int digest_ops(BecCtx *p2, const int *aMap, int iExclude, CkCut *pCut,
   if( pStmt ){
     int rc2 = sqlite3_reset(pStmt);
     if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK && pCut->pRaw ){
+    pCut->pRaw->nOpLeaf = leaves.n/BEC_HASH_BYTES;
+    bec_buf_append(&pCut->pRaw->opLeaves, leaves.a, leaves.n, &rc);
   }
   if( rc==SQLITE_OK ){
     bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
@@ -1096,6 +1109,8 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
         if( pRaw ){
           pRaw->members.n = pRaw->tables.n = 0;
           pRaw->nMember = pRaw->nTable = 0;
+          pRaw->opLeaves.n = pRaw->opKeys.n = 0;
+          pRaw->nOpLeaf = 0;
         }
         bDirect = 0;
         rc = SQLITE_OK;
@@ -1171,7 +1186,37 @@ int bec_ckpt_state(BecCtx *p, int iCp, BecCkState *pOut, char **pzErr){
 void bec_ckpt_state_free(BecCkState *p){
   bec_buf_free(&p->members);
   bec_buf_free(&p->tables);
+  bec_buf_free(&p->opLeaves);
+  bec_buf_free(&p->opKeys);
   memset(p, 0, sizeof(*p));
+}
+
+#define CK_OPKEY (BEC_HASH_BYTES + (int)sizeof(i64) + 1)
+
+int bec_ckpt_ops_proof(const BecCkState *p, const u8 *aId, BecBuf *pOut,
+                       int *pRc){
+  BecBuf path;
+  const u8 *k;
+  i64 j, iDepth;
+  if( *pRc ) return 0;
+  if( p->opKeys.n!=p->nOpLeaf*CK_OPKEY ){ *pRc = SQLITE_CORRUPT; return 0; }
+  /* linear: a snapshot proves its chain's ops, membership-sized */
+  for(j=0; j<p->nOpLeaf; j++){
+    if( memcmp(p->opKeys.a + j*CK_OPKEY, aId, BEC_HASH_BYTES)==0 ) break;
+  }
+  if( j==p->nOpLeaf ) return 0;
+  memset(&path, 0, sizeof(path));
+  k = p->opKeys.a + j*CK_OPKEY;
+  memcpy(&iDepth, k + BEC_HASH_BYTES, sizeof(iDepth));
+  bec_ckpt_merkle_path(p->opLeaves.a, p->nOpLeaf, j, &path, pRc);
+  bec_buf_append(pOut, aId, BEC_HASH_BYTES, pRc);
+  bec_buf_append_varint(pOut, (u64)j, pRc);
+  bec_buf_append_varint(pOut, (u64)iDepth, pRc);
+  bec_buf_append_u8(pOut, k[BEC_HASH_BYTES + sizeof(i64)], pRc);
+  bec_buf_append_varint(pOut, (u64)(path.n/BEC_HASH_BYTES), pRc);
+  bec_buf_append(pOut, path.a, path.n, pRc);
+  bec_buf_free(&path);
+  return 1;
 }
 
 const char *bec_ckpt_claim(const BecOp *pOp, const u8 **paRef,

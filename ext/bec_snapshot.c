@@ -28,15 +28,21 @@
 ** the session then goes on as a full sync, so the joiner replays the
 ** history and keeps the full join's trust.
 **
-** THE MESSAGE, version 1 (docs/wire-format.md "Snapshot"):
+** THE MESSAGE, version 2 (docs/wire-format.md "Snapshot"; version 1, of
+** an older bec, has no proofs and is still read):
 **
-**   snapshot := version u8 (=1) || group id (32)
+**   snapshot := version u8 (=2) || group id (32)
 **     || checkpoint op                      K
 **     || n_claim varint || op each          attest ops of K that seal it
 **     || n_chain varint || op each          the auth chain: every create,
 **                                           add, remove, schema and config
 **                                           op, in the provider's seq order
 **     || n_op varint || k varint || ops_root (32)
+**     || n_proof varint || proof each       per head of the cut, then per
+**                                           chain op in the cut: id (32) ||
+**                                           index varint || depth varint ||
+**                                           valid u8 || n_path varint ||
+**                                           its ops leaf's audit path
 **     || n_member varint || bytes each      the members section's leaves
 **     || n_table varint || per table:
 **          bytes                            its leaf up to n_row
@@ -58,6 +64,9 @@
 **      create is in the chain;
 **   2. R recomputed from the message equals the attested R (the digest the
 **      attests carry, all alike; K's own if none): "digest does not match";
+**      then every proof's path leads from its leaf to ops_root, and each
+**      head of the cut has one: "an op's leaf is not in the ops root", "a
+**      head of the cut is not proven in the ops root";
 **   3. every claim that carries R (K counts for its author) is by a key
 **      that is an admin in the members section, with an admin grant among
 **      its live grants: "attester is not an admin of the cut";
@@ -67,14 +76,15 @@
 **      key (the create for its author, an add naming it), and an add's
 **      author holds an admin grant reaching back to the create through the
 **      chain's admin adds: "grant not in the auth chain".
-** Not checked yet: the ops root's leaves (the joiner keeps R's word for
-** which ops lie in the cut) and a member's rank (covered by R).
+** Not checked yet: the ops leaves without a proof (a chain op sent without
+** one is taken as outside the cut) and a member's rank (covered by R).
 */
 #include "becInt.h"
 
 #include <stdlib.h>
 
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2      /* 1: without the proofs, still read */
+#define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
 typedef char snap_chain_kinds[(BEC_KIND_CREATE==1 && BEC_KIND_ADD==2
@@ -92,6 +102,9 @@ struct SnapMsg {
   int nChain;
   u64 nOp, kNeed;
   const u8 *aOpsRoot;
+  u64 nProof;              /* version 2: the proofs of ops leaves, as sent */
+  const u8 *aProofs;
+  i64 nProofsBytes;
   u8 aMembersRoot[BEC_HASH_BYTES];
   u8 aTablesRoot[BEC_HASH_BYTES];
   const u8 *aMembers;      /* the members entries, as sent */
@@ -198,6 +211,73 @@ static int snapshot_checkpoint(BecCtx *p, int *piCp, char **pzWhy){
   return rc;
 }
 
+/* The proofs (version 2): for each of K's predecessors, in its header's
+** order, then each chain op in the cut, in the order sent, its id, its ops
+** leaf (index, depth and validity) and its audit path under ops_root: what
+** R covers of the ops a joiner holds without their headers
+** (docs/compaction.md "The snapshot join"). */
+/* Whether aId is among the first n ids of pIds. */
+static int id_among(const BecBuf *pIds, int n, const u8 *aId){
+  int i;
+  for(i=0; i<n; i++){
+    if( memcmp(pIds->a + (i64)i*BEC_HASH_BYTES, aId, BEC_HASH_BYTES)==0 ) return 1;
+  }
+  return 0;
+}
+
+static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
+                       int *pRc){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf ids, proofs;
+  char *zErr = 0;
+  int nPred = 0, nProof = 0;
+  i64 j;
+  memset(&ids, 0, sizeof(ids));
+  if( *pRc ) return;
+  *pRc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+  if( *pRc ) return;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    BecOp k;
+    if( bec_op_decode(sqlite3_column_blob(pStmt, 0), sqlite3_column_bytes(pStmt, 0),
+                      &k, &zErr) ){
+      *pRc = SQLITE_CORRUPT;
+    }else{
+      bec_buf_append(&ids, k.aPred, (i64)k.nPred*BEC_HASH_BYTES, pRc);
+      nPred = k.nPred;
+    }
+  }else{
+    *pRc = SQLITE_CORRUPT;
+  }
+  sqlite3_free(zErr);
+  if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( *pRc==SQLITE_OK ){
+    *pRc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE kind IN (1, 2,"
+                           " 3, 5, 22) ORDER BY seq", &pStmt);
+  }
+  while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
+      *pRc = SQLITE_CORRUPT;
+      break;
+    }
+    bec_buf_append(&ids, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, pRc);
+  }
+  if( pStmt && *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+  else if( pStmt ) sqlite3_reset(pStmt);
+  memset(&proofs, 0, sizeof(proofs));
+  for(j=0; *pRc==SQLITE_OK && j<ids.n; j+=BEC_HASH_BYTES){
+    /* a head of the cut found twice is not possible: its ids increase */
+    if( j<(i64)nPred*BEC_HASH_BYTES || !id_among(&ids, nPred, ids.a + j) ){
+      nProof += bec_ckpt_ops_proof(pSt, ids.a + j, &proofs, pRc);
+    }
+  }
+  bec_buf_append_varint(pOut, (u64)nProof, pRc);
+  bec_buf_append(pOut, proofs.a, proofs.n, pRc);
+  bec_buf_free(&proofs);
+  bec_buf_free(&ids);
+}
+
 /* The snapshot of the latest checkpoint sealed here by k admins (snapshot_checkpoint) into pOut; *pzWhy if
 ** there is none. */
 static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
@@ -222,6 +302,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   bec_buf_append_varint(pOut, (u64)st.nOp, &rc);
   bec_buf_append_varint(pOut, (u64)st.k, &rc);
   bec_buf_append(pOut, st.aOpsRoot, BEC_HASH_BYTES, &rc);
+  put_proofs(p, iCp, &st, pOut, &rc);
   bec_buf_append_varint(pOut, (u64)st.nMember, &rc);
   bec_buf_append(pOut, st.members.a, st.members.n, &rc);
   bec_buf_append_varint(pOut, (u64)st.nTable, &rc);
@@ -311,7 +392,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   memset(&tmp, 0, sizeof(tmp));
   rd.a = a; rd.n = n; rd.i = 0;
   rc = bec_read_u8(&rd, &v);
-  if( rc==SQLITE_OK && v!=SNAP_VERSION ){
+  if( rc==SQLITE_OK && v!=SNAP_VERSION && v!=1 ){
     *pzErr = sqlite3_mprintf("unknown snapshot version %d", (int)v);
     return BEC_MALFORMED;
   }
@@ -326,6 +407,25 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nOp, (u64)1<<40);
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->kNeed, (u64)1<<20);
   if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &m->aOpsRoot);
+  if( rc==SQLITE_OK && v>=2 ){
+    /* The proofs: their structure here, their hashes in snap_check. */
+    rc = bec_read_varint(&rd, &m->nProof, (u64)(rd.n - rd.i)/BEC_HASH_BYTES);
+    m->aProofs = rd.a + rd.i;
+    for(i=0; rc==SQLITE_OK && i<m->nProof; i++){
+      u64 iLeaf = 0, iDepth = 0, nPath = 0;
+      u8 bValid = 0;
+      const u8 *aPath = 0, *aId = 0;
+      rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &aId);
+      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iLeaf, m->nOp);
+      if( rc==SQLITE_OK && iLeaf>=m->nOp ) rc = BEC_MALFORMED;
+      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iDepth, (u64)1<<40);
+      if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &bValid);
+      if( rc==SQLITE_OK && bValid>1 ) rc = BEC_MALFORMED;
+      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &nPath, SNAP_MAX_PATH);
+      if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nPath*BEC_HASH_BYTES, &aPath);
+    }
+    m->nProofsBytes = (rd.a + rd.i) - m->aProofs;
+  }
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nMember, (u64)(rd.n - rd.i));
   m->aMembers = rd.a + rd.i;
   for(i=0; rc==SQLITE_OK && i<m->nMember; i++){
@@ -473,6 +573,68 @@ static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
   return sqlite3_mprintf("grant not in the auth chain: %s", zId);
 }
 
+/* Check 2b: every proof leads from its op's leaf (id, depth, validity) to
+** ops_root, and every head of the cut (K's predecessors) has one. */
+static int check_proofs(const SnapMsg *m, char **pzWhy){
+  BecReader rd;
+  BecBuf leaf, proven;
+  u64 i;
+  int rc = SQLITE_OK, h;
+  memset(&leaf, 0, sizeof(leaf));
+  memset(&proven, 0, sizeof(proven));
+  rd.a = m->aProofs; rd.n = m->nProofsBytes; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<m->nProof; i++){
+    u64 iLeaf = 0, iDepth = 0, nPath = 0;
+    u8 bValid = 0, aHash[BEC_HASH_BYTES];
+    const u8 *aPath = 0, *aId = 0;
+    char zId[2*BEC_HASH_BYTES+1];
+    /* snap_decode read these bytes once: the reads hold */
+    if( bec_read_bytes(&rd, BEC_HASH_BYTES, &aId)
+     || bec_read_varint(&rd, &iLeaf, m->nOp)
+     || bec_read_varint(&rd, &iDepth, (u64)1<<40) || bec_read_u8(&rd, &bValid)
+     || bec_read_varint(&rd, &nPath, SNAP_MAX_PATH)
+     || bec_read_bytes(&rd, (i64)nPath*BEC_HASH_BYTES, &aPath) ){
+      break;
+    }
+    leaf.n = 0;
+    bec_buf_append_u8(&leaf, 0x00, &rc);
+    bec_buf_append(&leaf, aId, BEC_HASH_BYTES, &rc);
+    bec_buf_append_varint(&leaf, iDepth, &rc);
+    bec_buf_append_u8(&leaf, bValid, &rc);
+    bec_buf_append(&proven, aId, BEC_HASH_BYTES, &rc);
+    if( rc ) break;
+    bec_crypto_hash(leaf.a, leaf.n, aHash);
+    if( !bec_ckpt_merkle_verify(aHash, (i64)iLeaf, (i64)m->nOp, aPath,
+                                (int)nPath, m->aOpsRoot) ){
+      bec_hex_encode(aId, BEC_HASH_BYTES, zId);
+      *pzWhy = sqlite3_mprintf("an op's leaf is not in the ops root: %s", zId);
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 && (i<m->nProof || rd.i!=rd.n) ){
+    /* snap_decode read these bytes already: not reached */
+    *pzWhy = sqlite3_mprintf("the snapshot is malformed: a proof");
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  for(h=0; rc==SQLITE_OK && *pzWhy==0 && h<m->k.nPred; h++){
+    const u8 *aId = m->k.aPred + (i64)h*BEC_HASH_BYTES;
+    i64 j;
+    for(j=0; j<proven.n; j+=BEC_HASH_BYTES){
+      if( memcmp(proven.a + j, aId, BEC_HASH_BYTES)==0 ) break;
+    }
+    if( j>=proven.n ){
+      char zId[2*BEC_HASH_BYTES+1];
+      bec_hex_encode(aId, BEC_HASH_BYTES, zId);
+      *pzWhy = sqlite3_mprintf("a head of the cut is not proven in the ops "
+                               "root: %s", zId);
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  bec_buf_free(&leaf);
+  bec_buf_free(&proven);
+  return rc;
+}
+
 /* The checks (header comment); *pzWhy is the first that fails. */
 static int snap_check(const SnapMsg *m, char **pzWhy){
   const u8 *aRef = 0, *aKR = 0, *aAttested = 0;
@@ -528,6 +690,11 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     *pzWhy = sqlite3_mprintf("digest does not match: the state sent does not "
                              "digest to the attested R");
     goto done;
+  }
+  /* 2b. The proofs: each op's leaf is in the ops root R covers. */
+  if( m->aProofs ){
+    rc = check_proofs(m, pzWhy);
+    if( rc || *pzWhy ) goto done;
   }
   /* 5 (before 3: an attester's admin grant must be a chain grant). */
   rc = chain_admins(m, &admins);

@@ -105,6 +105,37 @@ def merkle(hashes):
     return becwire.blake(b"\x01" + merkle(hashes[:k]) + merkle(hashes[k:]))
 
 
+def path_root(leaf_hash, m, n, path):
+    """The root an audit path leads to from leaf m of n (RFC 9162 section
+    2.1.3.2), or None if the path does not fit the tree."""
+    fn, sn, r = m, n - 1, leaf_hash
+    for p in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = becwire.blake(b"\x01" + p + r)
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = becwire.blake(b"\x01" + r + p)
+        fn, sn = fn >> 1, sn >> 1
+    return r if sn == 0 else None
+
+
+def proven(s, db):
+    """The ids the snapshot's proofs cover, each checked here against the ops
+    root, and against the depth and validity db stores for it."""
+    out = []
+    for oid, idx, depth, valid, path in s["proofs"]:
+        leaf = becwire.blake(b"\x00" + oid + uvarint(depth) + bytes([valid]))
+        T.eq(path_root(leaf, idx, s["n_op"], path), s["ops_root"],
+             "the proof of %s leads to the ops root" % oid.hex()[:8])
+        T.eq(db.execute("SELECT depth, valid FROM bec_store_op WHERE hash=?", (oid,)).fetchone(),
+             (depth, valid), "its depth and validity are the provider's")
+        out.append(oid)
+    return out
+
+
 def digest(s):
     """R of what the snapshot s sends (docs/compaction.md, byte by byte)."""
     def leaf(b):
@@ -155,7 +186,7 @@ def test_verify_and_lies():
          "the provider holds ops concurrent with and after K")
     snap = one(a, "SELECT bec_snapshot()")
     s = parse(snap)
-    T.eq(s["version"], 1, "version")
+    T.eq(s["version"], 2, "version")
     T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
     T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
@@ -181,6 +212,12 @@ def test_verify_and_lies():
         if state:
             members.add((key.hex(), {1: "admin", 2: "member", 3: "relay"}[state], rank))
     T.eq(members, at_k["members"], "the members at K")
+    # The proofs: K's predecessors, then the chain ops in the cut (all of
+    # them here: none was signed after K), each leaf under the ops root.
+    heads = becwire.decode_op(s["checkpoint"])["preds"]
+    chain = [becwire.op_id(x) for x in s["chain"]]
+    T.eq(proven(s, a), heads + [c for c in chain if c not in heads],
+         "a proof per head of the cut, then per chain op in the cut")
 
     j = R.joined(a, "s_j.db")
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k, "an honest snapshot verifies")
@@ -193,6 +230,30 @@ def test_verify_and_lies():
 
     def copy():
         return parse(snap)
+
+    # The proofs: a depth or validity other than the leaf's, an altered
+    # path, a head without its proof; a version-1 snapshot (no proofs) of an
+    # older bec still verifies.
+    for what, alter in [("a depth", lambda p: (p[0], p[1], p[2] + 1, p[3], p[4])),
+                        ("a validity", lambda p: (p[0], p[1], p[2], 1 - p[3], p[4])),
+                        ("a leaf index", lambda p: (p[0], p[1] ^ 1, p[2], p[3], p[4])),
+                        ("a path", lambda p: (p[0], p[1], p[2], p[3],
+                                              [bytes(32)] + p[4][1:]))]:
+        for i in (0, len(s["proofs"]) - 1):
+            s2 = copy()
+            s2["proofs"][i] = alter(s2["proofs"][i])
+            refused(s2, "an op's leaf is not in the ops root", "%s altered in proof %d" % (what, i))
+    s2 = copy()
+    s2["proofs"] = s2["proofs"][1:]
+    refused(s2, "a head of the cut is not proven in the ops root", "a head without its proof")
+    s2 = copy()
+    s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
+    refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
+    s2 = copy()
+    s2["version"] = 1
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k, "version 1 still verifies")
+    s2["version"] = 3
+    refused(s2, "unknown snapshot version 3", "version 3")
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()

@@ -87,8 +87,21 @@ static int snap_tables(BecCtx *p, const u8 *a, i64 n, SnapTable *aT){
   }
   if( bec_read_varint(&rd, &v, (u64)BEC_I64_MAX)
    || bec_read_varint(&rd, &v, (u64)BEC_I64_MAX)
-   || bec_read_bytes(&rd, BEC_HASH_BYTES, &x)
-   || bec_read_varint(&rd, &v, (u64)n) || skip_framed(&rd, v)
+   || bec_read_bytes(&rd, BEC_HASH_BYTES, &x) ) return -1;
+  if( a[0]>=2 ){
+    /* the proofs: id, index, depth, valid, n_path, path */
+    u64 nProof = 0, w;
+    u8 b;
+    if( bec_read_varint(&rd, &nProof, (u64)n) ) return -1;
+    for(i=0; i<nProof; i++){
+      if( bec_read_bytes(&rd, BEC_HASH_BYTES, &x) || bec_read_varint(&rd, &w, (u64)n)
+       || bec_read_varint(&rd, &w, (u64)n) || bec_read_u8(&rd, &b)
+       || bec_read_varint(&rd, &w, 64) || bec_read_bytes(&rd, (i64)w*BEC_HASH_BYTES, &x) ){
+        return -1;
+      }
+    }
+  }
+  if( bec_read_varint(&rd, &v, (u64)n) || skip_framed(&rd, v)
    || bec_read_varint(&rd, &nTable, 8) ) return -1;
   for(i=0; i<nTable; i++){
     BecReader head;
