@@ -937,14 +937,16 @@ void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,
 /* The RFC 6962 Merkle tree hash of n leaf hashes (aLeaf: n * 32 bytes,
 ** each H(0x00 || leaf)); the empty list hashes to H(""). */
 void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot);
-/* The audit path of leaf m among n leaf hashes (RFC 6962 PATH(m, D[n]),
-** the sibling hashes from the leaf up), appended to pOut; and its check:
-** 1 if nPath hashes aPath lead from leaf hash aLeafHash at index m of n to
-** aRoot. */
-void bec_ckpt_merkle_path(const u8 *aLeaf, i64 n, i64 m, BecBuf *pOut,
-                          int *pRc);
+/* The check of an audit path (RFC 6962 PATH(m, D[n]): the sibling hashes
+** from the leaf up): 1 if nPath hashes aPath lead from leaf hash aLeafHash
+** at index m of n to aRoot. */
 int bec_ckpt_merkle_verify(const u8 *aLeafHash, i64 m, i64 n,
                            const u8 *aPath, int nPath, const u8 *aRoot);
+/* The audit paths of the nWant leaves aWant (increasing indexes) among n
+** leaf hashes, each appended to apPath[i]: O(n) hashes in all.  SQLITE_MISUSE if aWant is
+** not increasing within [0, n). */
+void bec_ckpt_merkle_paths(const u8 *aLeaf, i64 n, const i64 *aWant,
+                           int nWant, BecBuf *apPath, int *pRc);
 /* R := H("bec-cut-v3" || group || n_head || heads || n_op || k || the
 ** three roots): the one place the digest's top is laid out. */
 void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
@@ -975,12 +977,13 @@ struct BecCkState {
 ** every op held.  Free with bec_ckpt_state_free (also after an error). */
 int bec_ckpt_state(BecCtx*, int iCp, BecCkState*, char **pzErr);
 void bec_ckpt_state_free(BecCkState*);
-/* Appends the proof that op aId's leaf is in the ops section of p (id,
-** index varint, depth varint, valid u8, n_path varint, the audit path:
-** docs/wire-format.md "Snapshot") and returns 1, or appends nothing and
-** returns 0 if the op is not in the cut. */
-int bec_ckpt_ops_proof(const BecCkState *p, const u8 *aId, BecBuf *pOut,
-                       int *pRc);
+/* Appends, for each of the nId ids at aIds whose op is in the ops section
+** of p, in their order (an id given again is skipped), the proof that its
+** leaf is there (id, index varint, depth varint, valid u8, n_path varint,
+** the audit path: docs/wire-format.md "Snapshot"); *pnProof the number
+** appended.  O(n) hashes whatever nId. */
+void bec_ckpt_ops_proofs(const BecCkState *p, const u8 *aIds, int nId,
+                         BecBuf *pOut, int *pnProof, int *pRc);
 /* A checkpoint or attest op's claim: *paRef the checkpoint an attest
 ** names (0 for a checkpoint), *paDigest its R; 0, or why the payload is
 ** malformed (static). */

@@ -196,24 +196,47 @@ void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot){
   bec_crypto_hash(aNode, sizeof(aNode), aRoot);
 }
 
-/* The audit path of leaf m among n (RFC 6962 section 2.1.1, PATH(m, D[n])):
-** the sibling subtrees' hashes from the leaf up, appended to pOut.  What a
-** snapshot needs to show that an op's leaf (its id, depth and validity) is
-** in the ops root R covers, without the other leaves.  O(n) hashes. */
-void bec_ckpt_merkle_path(const u8 *aLeaf, i64 n, i64 m, BecBuf *pOut,
-                          int *pRc){
-  u8 aSub[BEC_HASH_BYTES];
+/* The audit paths of leaves (RFC 6962 section 2.1.1, PATH(m, D[n]): the
+** sibling subtrees' hashes from the leaf up), what a snapshot needs to show
+** that an op's leaf (its id, depth and validity) is in the ops root R
+** covers, without the other leaves.  Here: the root of the nLeaf leaf
+** hashes at aLeaf (indexes from iLo) into aRoot, and the sibling of every
+** subtree on the way into the paths of the wanted leaves in it (aWant:
+** nWant indexes, increasing; apPath[i] the path of aWant[i]).  Every
+** subtree's hash is computed once: O(n) hashes for any number of paths. */
+static void merkle_paths(const u8 *aLeaf, i64 iLo, i64 nLeaf, const i64 *aWant,
+                         int nWant, BecBuf *apPath, u8 *aRoot, int *pRc){
+  u8 aNode[1 + 2*BEC_HASH_BYTES];
   i64 k = 1;
-  if( *pRc || n<=1 || m<0 || m>=n ) return;
-  while( k*2<n ) k *= 2;
-  if( m<k ){
-    bec_ckpt_merkle_path(aLeaf, k, m, pOut, pRc);
-    bec_ckpt_merkle(aLeaf + k*BEC_HASH_BYTES, n-k, aSub);
-  }else{
-    bec_ckpt_merkle_path(aLeaf + k*BEC_HASH_BYTES, n-k, m-k, pOut, pRc);
-    bec_ckpt_merkle(aLeaf, k, aSub);
+  int nLeft = 0, i;
+  if( *pRc ) return;
+  if( nWant==0 || nLeaf<=1 ){
+    bec_ckpt_merkle(aLeaf + iLo*BEC_HASH_BYTES, nLeaf, aRoot);
+    return;
   }
-  bec_buf_append(pOut, aSub, BEC_HASH_BYTES, pRc);
+  while( k*2<nLeaf ) k *= 2;
+  while( nLeft<nWant && aWant[nLeft]<iLo+k ) nLeft++;
+  aNode[0] = 0x01;
+  merkle_paths(aLeaf, iLo, k, aWant, nLeft, apPath, &aNode[1], pRc);
+  merkle_paths(aLeaf, iLo+k, nLeaf-k, aWant+nLeft, nWant-nLeft, apPath+nLeft,
+               &aNode[1+BEC_HASH_BYTES], pRc);
+  for(i=0; i<nWant; i++){
+    /* the left half's leaves get the right half's root, and the other way */
+    bec_buf_append(&apPath[i], i<nLeft ? &aNode[1+BEC_HASH_BYTES] : &aNode[1],
+                   BEC_HASH_BYTES, pRc);
+  }
+  bec_crypto_hash(aNode, sizeof(aNode), aRoot);
+}
+
+void bec_ckpt_merkle_paths(const u8 *aLeaf, i64 n, const i64 *aWant,
+                           int nWant, BecBuf *apPath, int *pRc){
+  u8 aRoot[BEC_HASH_BYTES];
+  int i;
+  for(i=1; i<nWant; i++){
+    if( aWant[i]<=aWant[i-1] ){ *pRc = SQLITE_MISUSE; return; }
+  }
+  if( nWant>0 && (aWant[0]<0 || aWant[nWant-1]>=n) ){ *pRc = SQLITE_MISUSE; return; }
+  merkle_paths(aLeaf, 0, n, aWant, nWant, apPath, aRoot, pRc);
 }
 
 /* Whether nPath hashes aPath prove leaf hash aLeafHash at index m of n
@@ -1193,30 +1216,85 @@ void bec_ckpt_state_free(BecCkState *p){
 
 #define CK_OPKEY (BEC_HASH_BYTES + (int)sizeof(i64) + 1)
 
-int bec_ckpt_ops_proof(const BecCkState *p, const u8 *aId, BecBuf *pOut,
-                       int *pRc){
-  BecBuf path;
-  const u8 *k;
-  i64 j, iDepth;
-  if( *pRc ) return 0;
-  if( p->opKeys.n!=p->nOpLeaf*CK_OPKEY ){ *pRc = SQLITE_CORRUPT; return 0; }
-  /* linear: a snapshot proves its chain's ops, membership-sized */
-  for(j=0; j<p->nOpLeaf; j++){
-    if( memcmp(p->opKeys.a + j*CK_OPKEY, aId, BEC_HASH_BYTES)==0 ) break;
+/* Increasing leaf index, for bec_ckpt_ops_proofs. */
+static int cmp_i64(const void *a, const void *b){
+  i64 x = *(const i64*)a, y = *(const i64*)b;
+  return x<y ? -1 : x>y;
+}
+/* A wanted id and its place in the caller's list, ordered by (id, place). */
+typedef struct CkWant CkWant;
+struct CkWant { const u8 *aId; int i; };
+static int cmp_want(const void *a, const void *b){
+  const CkWant *x = (const CkWant*)a, *y = (const CkWant*)b;
+  int c = memcmp(x->aId, y->aId, BEC_HASH_BYTES);
+  return c ? c : x->i - y->i;
+}
+static int cmp_want_id(const void *pKey, const void *b){
+  return memcmp(pKey, ((const CkWant*)b)->aId, BEC_HASH_BYTES);
+}
+
+void bec_ckpt_ops_proofs(const BecCkState *p, const u8 *aIds, int nId,
+                         BecBuf *pOut, int *pnProof, int *pRc){
+  i64 *aAt = 0, *aWant = 0, j;
+  CkWant *aSorted = 0;
+  BecBuf *aPath = 0;
+  int i, nWant = 0;
+  *pnProof = 0;
+  if( *pRc || nId==0 ) return;
+  if( p->opKeys.n!=p->nOpLeaf*CK_OPKEY ){ *pRc = SQLITE_CORRUPT; return; }
+  aAt = sqlite3_malloc64(sizeof(i64)*2*(u64)nId);
+  aPath = sqlite3_malloc64(sizeof(BecBuf)*(u64)nId);
+  aSorted = sqlite3_malloc64(sizeof(CkWant)*(u64)nId);
+  if( aPath ) memset(aPath, 0, sizeof(BecBuf)*(size_t)nId);
+  if( aAt==0 || aPath==0 || aSorted==0 ){
+    *pRc = SQLITE_NOMEM;
+    goto done;
   }
-  if( j==p->nOpLeaf ) return 0;
-  memset(&path, 0, sizeof(path));
-  k = p->opKeys.a + j*CK_OPKEY;
-  memcpy(&iDepth, k + BEC_HASH_BYTES, sizeof(iDepth));
-  bec_ckpt_merkle_path(p->opLeaves.a, p->nOpLeaf, j, &path, pRc);
-  bec_buf_append(pOut, aId, BEC_HASH_BYTES, pRc);
-  bec_buf_append_varint(pOut, (u64)j, pRc);
-  bec_buf_append_varint(pOut, (u64)iDepth, pRc);
-  bec_buf_append_u8(pOut, k[BEC_HASH_BYTES + sizeof(i64)], pRc);
-  bec_buf_append_varint(pOut, (u64)(path.n/BEC_HASH_BYTES), pRc);
-  bec_buf_append(pOut, path.a, path.n, pRc);
-  bec_buf_free(&path);
-  return 1;
+  aWant = aAt + nId;
+  for(i=0; i<nId; i++){
+    aAt[i] = -1;
+    aSorted[i].aId = aIds + (i64)i*BEC_HASH_BYTES;
+    aSorted[i].i = i;
+  }
+  qsort(aSorted, (size_t)nId, sizeof(CkWant), cmp_want);
+  /* One pass over the leaves: each id's leaf (-1: not in the cut), given
+  ** to the id's first place only (a chain op that is also a head is
+  ** proven once, as a head). */
+  for(j=0; j<p->nOpLeaf; j++){
+    const u8 *aLeafId = p->opKeys.a + j*CK_OPKEY;
+    CkWant *w = bsearch(aLeafId, aSorted, (size_t)nId, sizeof(CkWant),
+                        cmp_want_id);
+    if( w==0 ) continue;
+    while( w>aSorted && memcmp(w[-1].aId, aLeafId, BEC_HASH_BYTES)==0 ) w--;
+    aAt[w->i] = j;
+    aWant[nWant++] = j;
+  }
+  qsort(aWant, (size_t)nWant, sizeof(i64), cmp_i64);
+  bec_ckpt_merkle_paths(p->opLeaves.a, p->nOpLeaf, aWant, nWant, aPath, pRc);
+  for(i=0; *pRc==SQLITE_OK && i<nId; i++){
+    const u8 *k;
+    const BecBuf *pPath;
+    i64 iDepth, *pAt;
+    if( aAt[i]<0 ) continue;
+    pAt = bsearch(&aAt[i], aWant, (size_t)nWant, sizeof(i64), cmp_i64);
+    pPath = &aPath[pAt - aWant];
+    k = p->opKeys.a + aAt[i]*CK_OPKEY;
+    memcpy(&iDepth, k + BEC_HASH_BYTES, sizeof(iDepth));
+    bec_buf_append(pOut, k, BEC_HASH_BYTES, pRc);
+    bec_buf_append_varint(pOut, (u64)aAt[i], pRc);
+    bec_buf_append_varint(pOut, (u64)iDepth, pRc);
+    bec_buf_append_u8(pOut, k[BEC_HASH_BYTES + sizeof(i64)], pRc);
+    bec_buf_append_varint(pOut, (u64)(pPath->n/BEC_HASH_BYTES), pRc);
+    bec_buf_append(pOut, pPath->a, pPath->n, pRc);
+    (*pnProof)++;
+  }
+done:
+  if( aPath ){
+    for(i=0; i<nId; i++) bec_buf_free(&aPath[i]);
+  }
+  sqlite3_free(aPath);
+  sqlite3_free(aSorted);
+  sqlite3_free(aAt);
 }
 
 const char *bec_ckpt_claim(const BecOp *pOp, const u8 **paRef,

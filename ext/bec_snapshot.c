@@ -216,22 +216,12 @@ static int snapshot_checkpoint(BecCtx *p, int *piCp, char **pzWhy){
 ** leaf (index, depth and validity) and its audit path under ops_root: what
 ** R covers of the ops a joiner holds without their headers
 ** (docs/compaction.md "The snapshot join"). */
-/* Whether aId is among the first n ids of pIds. */
-static int id_among(const BecBuf *pIds, int n, const u8 *aId){
-  int i;
-  for(i=0; i<n; i++){
-    if( memcmp(pIds->a + (i64)i*BEC_HASH_BYTES, aId, BEC_HASH_BYTES)==0 ) return 1;
-  }
-  return 0;
-}
-
 static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
                        int *pRc){
   sqlite3_stmt *pStmt = 0;
   BecBuf ids, proofs;
   char *zErr = 0;
-  int nPred = 0, nProof = 0;
-  i64 j;
+  int nProof = 0;
   memset(&ids, 0, sizeof(ids));
   if( *pRc ) return;
   *pRc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
@@ -244,7 +234,6 @@ static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
       *pRc = SQLITE_CORRUPT;
     }else{
       bec_buf_append(&ids, k.aPred, (i64)k.nPred*BEC_HASH_BYTES, pRc);
-      nPred = k.nPred;
     }
   }else{
     *pRc = SQLITE_CORRUPT;
@@ -266,12 +255,9 @@ static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
   if( pStmt && *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
   else if( pStmt ) sqlite3_reset(pStmt);
   memset(&proofs, 0, sizeof(proofs));
-  for(j=0; *pRc==SQLITE_OK && j<ids.n; j+=BEC_HASH_BYTES){
-    /* a head of the cut found twice is not possible: its ids increase */
-    if( j<(i64)nPred*BEC_HASH_BYTES || !id_among(&ids, nPred, ids.a + j) ){
-      nProof += bec_ckpt_ops_proof(pSt, ids.a + j, &proofs, pRc);
-    }
-  }
+  /* a chain op that is also a head is proven once, as a head */
+  bec_ckpt_ops_proofs(pSt, ids.a, (int)(ids.n/BEC_HASH_BYTES), &proofs,
+                      &nProof, pRc);
   bec_buf_append_varint(pOut, (u64)nProof, pRc);
   bec_buf_append(pOut, proofs.a, proofs.n, pRc);
   bec_buf_free(&proofs);

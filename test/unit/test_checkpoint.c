@@ -5,7 +5,8 @@
 ** power of two below n, written out by hand for n = 2, 3, 4, 5 and 7; the
 ** audit path of a leaf (RFC 6962 PATH) and its check (RFC 9162 2.1.3.2):
 ** by hand for leaf 4 of 7, and every leaf of every tree up to 40 leaves
-** against altered paths, indexes and roots.
+** against altered paths, indexes and roots; many paths made at once are
+** each the path made alone.
 */
 #include "becInt.h"
 #include "bectest.h"
@@ -71,7 +72,8 @@ int main(void){
     BecBuf path;
     int rc = SQLITE_OK;
     memset(&path, 0, sizeof(path));
-    bec_ckpt_merkle_path(aLeaf[0], 7, 4, &path, &rc);
+    i64 iFour = 4;
+    bec_ckpt_merkle_paths(aLeaf[0], 7, &iFour, 1, &path, &rc);
     CHECK(rc==SQLITE_OK && path.n==3*BEC_HASH_BYTES);
     CHECK(memcmp(path.a, aLeaf[5], BEC_HASH_BYTES)==0);
     CHECK(memcmp(path.a+BEC_HASH_BYTES, aLeaf[6], BEC_HASH_BYTES)==0);
@@ -95,7 +97,8 @@ int main(void){
         BecBuf path;
         int rc = SQLITE_OK, nPath;
         memset(&path, 0, sizeof(path));
-        bec_ckpt_merkle_path(aMany[0], n, m, &path, &rc);
+        i64 iM = m;
+        bec_ckpt_merkle_paths(aMany[0], n, &iM, 1, &path, &rc);
         nPath = (int)(path.n/BEC_HASH_BYTES);
         nCase++;
         nOk += rc==SQLITE_OK
@@ -121,6 +124,37 @@ int main(void){
     }
     CHECK_MSG(nOk==nCase, "%d of %d paths verify", nOk, nCase);
     CHECK_MSG(nBad==0, "%d altered paths verify", nBad);
+    /* Many paths at once are each the path alone: every leaf of every
+    ** tree, then every third leaf (subtrees with none wanted). */
+    nBad = 0;
+    for(n=1; n<=40; n++){
+      int step;
+      for(step=1; step<=3; step+=2){
+        BecBuf aAll[40], one;
+        i64 aIdx[40];
+        int nWant = 0, rc = SQLITE_OK;
+        for(m=0; m<n; m+=step) aIdx[nWant++] = m;
+        memset(aAll, 0, sizeof(aAll));
+        bec_ckpt_merkle_paths(aMany[0], n, aIdx, nWant, aAll, &rc);
+        for(i=0; i<nWant; i++){
+          memset(&one, 0, sizeof(one));
+          bec_ckpt_merkle_paths(aMany[0], n, &aIdx[i], 1, &one, &rc);
+          nBad += rc!=SQLITE_OK || one.n!=aAll[i].n
+               || (one.n && memcmp(one.a, aAll[i].a, (size_t)one.n));
+          bec_buf_free(&one);
+          bec_buf_free(&aAll[i]);
+        }
+      }
+    }
+    CHECK_MSG(nBad==0, "%d paths differ when made together", nBad);
+    {
+      BecBuf b;
+      i64 aDesc[2] = { 3, 1 };
+      int rc = SQLITE_OK;
+      memset(&b, 0, sizeof(b));
+      bec_ckpt_merkle_paths(aMany[0], 5, aDesc, 2, &b, &rc);
+      CHECK(rc==SQLITE_MISUSE);
+    }
   }
   return bt_done();
 }
