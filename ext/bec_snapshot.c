@@ -75,9 +75,14 @@
 **   5. every live grant of every member is a signed chain op granting that
 **      key (the create for its author, an add naming it), and an add's
 **      author holds an admin grant reaching back to the create through the
-**      chain's admin adds: "grant not in the auth chain".
+**      chain's admin adds: "grant not in the auth chain";
+**   6. every member's rank follows the chain: rank 1 is the group's create
+**      by that key, rank r > 1 an add of the chain naming the key by a
+**      member of rank r - 1: "rank not in the auth chain" (that no shorter
+**      chain of adds exists is covered by R, not checked).
 ** Not checked yet: the ops leaves without a proof (a chain op sent without
-** one is taken as outside the cut) and a member's rank (covered by R).
+** one is taken as outside the cut), and that a member's rank is the
+** shortest chain of adds (covered by R).
 */
 #include "becInt.h"
 
@@ -461,6 +466,8 @@ typedef struct SnapMember SnapMember;
 struct SnapMember {
   const u8 *aKey;
   int state;               /* 0 none, BEC_ROLE_* */
+  u64 rank;                /* seniority: 1 the creator, 2 whom it added... */
+  const u8 *aRankOp;       /* the create or the add that gave the rank */
   u64 nLive;
   const u8 *aLive;         /* nLive ids, increasing */
 };
@@ -485,6 +492,8 @@ static int read_member(BecReader *pRd, SnapMember *pM){
   }
   if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
   pM->state = state;
+  pM->rank = rank;
+  pM->aRankOp = aRankOp;
   return rc;
 }
 
@@ -495,6 +504,45 @@ static const BecOp *chain_find(const SnapMsg *m, const u8 *aId){
     if( memcmp(m->aChain[i].aId, aId, BEC_HASH_BYTES)==0 ) return &m->aChain[i];
   }
   return 0;
+}
+
+/* A member's key and rank, ordered by key (a liar may send the leaves in
+** any order: they are sorted here). */
+typedef struct SnapRank SnapRank;
+struct SnapRank { const u8 *aKey; u64 rank; };
+static int cmp_rank(const void *a, const void *b){
+  return memcmp(((const SnapRank*)a)->aKey, ((const SnapRank*)b)->aKey,
+                BEC_PUBKEY_BYTES);
+}
+
+/* The rank of key aKey among the n members aRank (sorted), 0 if none. */
+static u64 member_rank(const SnapRank *aRank, u64 n, const u8 *aKey){
+  SnapRank key, *r;
+  if( n==0 ) return 0;
+  key.aKey = aKey;
+  key.rank = 0;
+  r = bsearch(&key, aRank, (size_t)n, sizeof(SnapRank), cmp_rank);
+  return r ? r->rank : 0;
+}
+
+/* Check 6: why member mb's rank is not the chain's, or 0.  Rank 1 is the
+** group's create, by that key; rank r > 1 an add of the chain naming that
+** key, by a member of rank r - 1 (seniority: docs/membership.md rule 5). */
+static char *rank_problem(const SnapMsg *m, const SnapMember *mb,
+                          const SnapRank *aRank){
+  const BecOp *o = chain_find(m, mb->aRankOp);
+  char zKey[2*BEC_PUBKEY_BYTES+1];
+  bec_hex_encode(mb->aKey, BEC_PUBKEY_BYTES, zKey);
+  if( mb->rank==1 ){
+    if( o && o->kind==BEC_KIND_CREATE
+     && memcmp(o->aId, m->aGroup, BEC_HASH_BYTES)==0
+     && memcmp(o->aAuthor, mb->aKey, BEC_PUBKEY_BYTES)==0 ) return 0;
+  }else if( o && o->kind==BEC_KIND_ADD
+         && memcmp(o->aTarget, mb->aKey, BEC_PUBKEY_BYTES)==0
+         && member_rank(aRank, m->nMember, o->aAuthor)+1==mb->rank ){
+    return 0;
+  }
+  return sqlite3_mprintf("rank not in the auth chain: %s", zKey);
 }
 
 /* The keys holding an admin grant that reaches the create through the
@@ -627,6 +675,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   u8 aR[BEC_HASH_BYTES];
   BecBuf admins, counted;
   BecReader rd;
+  SnapRank *aRank = 0;
   int rc = SQLITE_OK, i, bCreate = 0;
   u64 x;
   memset(&admins, 0, sizeof(admins));
@@ -684,6 +733,23 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   }
   /* 5 (before 3: an attester's admin grant must be a chain grant). */
   rc = chain_admins(m, &admins);
+  /* The members' ranks by key, for check 6. */
+  rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
+  if( rc==SQLITE_OK && m->nMember ){
+    aRank = sqlite3_malloc64(sizeof(SnapRank)*m->nMember);
+    if( aRank==0 ) rc = SQLITE_NOMEM;
+  }
+  for(x=0; rc==SQLITE_OK && x<m->nMember; x++){
+    SnapMember mb;
+    rc = read_member(&rd, &mb);
+    if( rc==SQLITE_OK ){
+      aRank[x].aKey = mb.aKey;
+      aRank[x].rank = mb.rank;
+    }
+  }
+  if( rc==SQLITE_OK && m->nMember>1 ){
+    qsort(aRank, (size_t)m->nMember, sizeof(SnapRank), cmp_rank);
+  }
   rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
   for(x=0; rc==SQLITE_OK && *pzWhy==0 && x<m->nMember; x++){
     SnapMember mb;
@@ -694,6 +760,8 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
       *pzWhy = grant_problem(m, &admins, mb.aKey,
                              mb.aLive + g*BEC_HASH_BYTES, &bAdmin);
     }
+    /* 6. */
+    if( rc==SQLITE_OK && *pzWhy==0 ) *pzWhy = rank_problem(m, &mb, aRank);
     if( rc || *pzWhy ) break;
     /* 3. Is this key a claimant? */
     if( memcmp(m->k.aAuthor, mb.aKey, BEC_PUBKEY_BYTES)==0
@@ -731,6 +799,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
 done:
   bec_buf_free(&admins);
   bec_buf_free(&counted);
+  sqlite3_free(aRank);
   return rc;
 }
 

@@ -7,7 +7,8 @@ it are held by the provider; its rows, conflicts and members are those a
 replay of the cut derives; a lying provider is refused with the check's
 message (fewer than k attestations, altered rows, altered members, a fake
 attestation by a member or by a stranger, an attester that is not an admin,
-a grant missing from the auth chain, a liar that re-digests altered rows
+a grant missing from the auth chain, k real admins lying about a rank,
+a liar that re-digests altered rows
 or members and attests them with keys it made, bytes that do not decode,
 another group) and nothing is stored.  A replica pruned below the
 checkpoint gives the same snapshot as before pruning; a damaged merge base
@@ -334,6 +335,36 @@ def test_verify_and_lies():
     refused(s2, "grant not in the auth chain", "a consistent lie about the members")
     s2["chain"] = s2["chain"][:-2]
     refused(s2, "grant not in the auth chain", "the same without the grants in the chain")
+    # Two real admins (k = 2) lying together about a member's seniority:
+    # every other check holds (their grants are the chain's), the rank
+    # does not follow the chain (m was added by a, of rank 1).
+    def real_key(db):
+        with open(one(db, "SELECT bec_key_file()"), "rb") as f:
+            key = becwire.Key(f.read()[11:43])
+        T.eq(key.pub.hex(), pub(db), "the key file's key")
+        return key
+    kb, kc = real_key(b), real_key(c)
+    mi = [i for i, x in enumerate(s["members"]) if x[:32].hex() == pub(m)][0]
+    key_m, rank_m, rank_op_m = member_leaf(s["members"][mi])[:3]
+    T.eq(rank_m, 2, "m has rank 2 (added by the creator)")
+    b_add = [x for x in s["chain"] if becwire.decode_op(x)["kind"] == "add"
+             and becwire.decode_op(x)["body"][:32].hex() == pub(b)][0]
+    for what, rank, op in [("a rank one too far", 3, rank_op_m),
+                           ("the add of another key", 2, becwire.op_id(b_add)),
+                           ("rank 1 on an add", 1, rank_op_m)]:
+        s2 = copy()
+        leaf = s2["members"][mi]
+        _, i = read_varint(leaf, 32)
+        s2["members"][mi] = leaf[:32] + uvarint(rank) + op + leaf[i + 32:]
+        s2["claims"] = [becwire.make_op(x, "attest", [kid], bytes([1]) + kid + digest(s2),
+                                        s["group"]) for x in (kb, kc)]
+        refused(s2, "rank not in the auth chain", "k admins lying about a rank: " + what)
+    s2 = copy()
+    s2["claims"] = [becwire.make_op(x, "attest", [kid], bytes([1]) + kid + digest(s2),
+                                    s["group"]) for x in (kb, kc)]
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k,
+         "their honest attestations verify (the test's signing is sound)")
+
     # A forged signature.
     s2 = copy()
     x = bytearray(s2["claims"][0])
