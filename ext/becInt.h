@@ -968,6 +968,16 @@ void bec_checkpoint_config(sqlite3_context*, BecCtx*, int argc,
 /* The RFC 6962 Merkle tree hash of n leaf hashes (aLeaf: n * 32 bytes,
 ** each H(0x00 || leaf)); the empty list hashes to H(""). */
 void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot);
+/* The check of an audit path (RFC 6962 PATH(m, D[n]): the sibling hashes
+** from the leaf up): 1 if nPath hashes aPath lead from leaf hash aLeafHash
+** at index m of n to aRoot. */
+int bec_ckpt_merkle_verify(const u8 *aLeafHash, i64 m, i64 n,
+                           const u8 *aPath, int nPath, const u8 *aRoot);
+/* The audit paths of the nWant leaves aWant (increasing indexes) among n
+** leaf hashes, each appended to apPath[i]: O(n) hashes in all.  SQLITE_MISUSE if aWant is
+** not increasing within [0, n). */
+void bec_ckpt_merkle_paths(const u8 *aLeaf, i64 n, const i64 *aWant,
+                           int nWant, BecBuf *apPath, int *pRc);
 /* R := H("bec-cut-v3" || group || n_head || heads || n_op || k || the
 ** three roots): the one place the digest's top is laid out. */
 void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
@@ -987,11 +997,24 @@ struct BecCkState {
   BecBuf members;
   i64 nTable;
   BecBuf tables;
+  /* The ops section: its leaf hashes in order, and per leaf its op's id
+  ** (32 bytes) and depth (i64) and validity (1 byte), CK_OPKEY bytes each
+  ** (a snapshot proves some of them: bec_ckpt_ops_proof). */
+  i64 nOpLeaf;
+  BecBuf opLeaves;
+  BecBuf opKeys;
 };
 /* Computes it for checkpoint iCp (a seq): the cut is replayed unless it is
 ** every op held.  Free with bec_ckpt_state_free (also after an error). */
 int bec_ckpt_state(BecCtx*, int iCp, BecCkState*, char **pzErr);
 void bec_ckpt_state_free(BecCkState*);
+/* Appends, for each of the nId ids at aIds whose op is in the ops section
+** of p, in their order (an id given again is skipped), the proof that its
+** leaf is there (id, index varint, depth varint, valid u8, n_path varint,
+** the audit path: docs/wire-format.md "Snapshot"); *pnProof the number
+** appended.  O(n) hashes whatever nId. */
+void bec_ckpt_ops_proofs(const BecCkState *p, const u8 *aIds, int nId,
+                         BecBuf *pOut, int *pnProof, int *pRc);
 /* A checkpoint or attest op's claim: *paRef the checkpoint an attest
 ** names (0 for a checkpoint), *paDigest its R; 0, or why the payload is
 ** malformed (static). */
@@ -1419,6 +1442,18 @@ int bec_crdt_base_take(BecCtx*, int iCp, const u8 *aCut, char **pzWhy,
 ** aTo[the base's checkpoint] -1: pTo replays exactly the base's cut. */
 int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
                        char **pzErr);
+/* The seq here of the op with id aId at depth iDepth (*piSeq 0: none). */
+typedef int (*BecSeqOf)(void *pArg, const u8 *aId, i64 iDepth, int *piSeq);
+/* Writes the merge base of create op iSchema (s, as shown) from the nRow
+** row leaves of a snapshot that pRows reads (each a varint length and the
+** leaf: bec_snapshot.c), the exact inverse of the digest's rows: a
+** candidate's id becomes its seq by xSeq.  pRows is left after the rows.
+** BEC_MALFORMED with *pzErr (sqlite3_free it) for a leaf that does not
+** parse against s or names an op xSeq does not know; the caller's
+** savepoint undoes what was written. */
+int bec_crdt_base_from_leaves(BecCtx*, int iSchema, const BecSchema *s,
+                              BecReader *pRows, i64 nRow, BecSeqOf xSeq,
+                              void *pArg, char **pzErr);
 /* Fills the rows of t, a table of the group being shown (xCreate), from
 ** the valid ops. */
 int bec_crdt_show_rows(BecTab *t, char **pzErr);

@@ -196,6 +196,80 @@ void bec_ckpt_merkle(const u8 *aLeaf, i64 n, u8 *aRoot){
   bec_crypto_hash(aNode, sizeof(aNode), aRoot);
 }
 
+/* The audit paths of leaves (RFC 6962 section 2.1.1, PATH(m, D[n]): the
+** sibling subtrees' hashes from the leaf up), what a snapshot needs to show
+** that an op's leaf (its id, depth and validity) is in the ops root R
+** covers, without the other leaves.  Here: the root of the nLeaf leaf
+** hashes at aLeaf (indexes from iLo) into aRoot, and the sibling of every
+** subtree on the way into the paths of the wanted leaves in it (aWant:
+** nWant indexes, increasing; apPath[i] the path of aWant[i]).  Every
+** subtree's hash is computed once: O(n) hashes for any number of paths. */
+static void merkle_paths(const u8 *aLeaf, i64 iLo, i64 nLeaf, const i64 *aWant,
+                         int nWant, BecBuf *apPath, u8 *aRoot, int *pRc){
+  u8 aNode[1 + 2*BEC_HASH_BYTES];
+  i64 k = 1;
+  int nLeft = 0, i;
+  if( *pRc ) return;
+  if( nWant==0 || nLeaf<=1 ){
+    bec_ckpt_merkle(aLeaf + iLo*BEC_HASH_BYTES, nLeaf, aRoot);
+    return;
+  }
+  while( k*2<nLeaf ) k *= 2;
+  while( nLeft<nWant && aWant[nLeft]<iLo+k ) nLeft++;
+  aNode[0] = 0x01;
+  merkle_paths(aLeaf, iLo, k, aWant, nLeft, apPath, &aNode[1], pRc);
+  merkle_paths(aLeaf, iLo+k, nLeaf-k, aWant+nLeft, nWant-nLeft, apPath+nLeft,
+               &aNode[1+BEC_HASH_BYTES], pRc);
+  for(i=0; i<nWant; i++){
+    /* the left half's leaves get the right half's root, and the other way */
+    bec_buf_append(&apPath[i], i<nLeft ? &aNode[1+BEC_HASH_BYTES] : &aNode[1],
+                   BEC_HASH_BYTES, pRc);
+  }
+  bec_crypto_hash(aNode, sizeof(aNode), aRoot);
+}
+
+void bec_ckpt_merkle_paths(const u8 *aLeaf, i64 n, const i64 *aWant,
+                           int nWant, BecBuf *apPath, int *pRc){
+  u8 aRoot[BEC_HASH_BYTES];
+  int i;
+  for(i=1; i<nWant; i++){
+    if( aWant[i]<=aWant[i-1] ){ *pRc = SQLITE_MISUSE; return; }
+  }
+  if( nWant>0 && (aWant[0]<0 || aWant[nWant-1]>=n) ){ *pRc = SQLITE_MISUSE; return; }
+  merkle_paths(aLeaf, 0, n, aWant, nWant, apPath, aRoot, pRc);
+}
+
+/* Whether nPath hashes aPath prove leaf hash aLeafHash at index m of n
+** leaves under aRoot (RFC 9162 section 2.1.3.2, the verifier of the path
+** above: the path's length must be exactly the leaf's height). */
+int bec_ckpt_merkle_verify(const u8 *aLeafHash, i64 m, i64 n,
+                           const u8 *aPath, int nPath, const u8 *aRoot){
+  u8 aNode[1 + 2*BEC_HASH_BYTES], r[BEC_HASH_BYTES];
+  i64 fn = m, sn = n-1;
+  int i;
+  if( m<0 || m>=n ) return 0;
+  memcpy(r, aLeafHash, BEC_HASH_BYTES);
+  aNode[0] = 0x01;
+  for(i=0; i<nPath; i++){
+    const u8 *p = aPath + (i64)i*BEC_HASH_BYTES;
+    if( sn==0 ) return 0;
+    if( (fn & 1) || fn==sn ){
+      memcpy(&aNode[1], p, BEC_HASH_BYTES);
+      memcpy(&aNode[1+BEC_HASH_BYTES], r, BEC_HASH_BYTES);
+      if( (fn & 1)==0 ){
+        while( fn!=0 && (fn & 1)==0 ){ fn >>= 1; sn >>= 1; }
+      }
+    }else{
+      memcpy(&aNode[1], r, BEC_HASH_BYTES);
+      memcpy(&aNode[1+BEC_HASH_BYTES], p, BEC_HASH_BYTES);
+    }
+    bec_crypto_hash(aNode, sizeof(aNode), r);
+    fn >>= 1;
+    sn >>= 1;
+  }
+  return sn==0 && memcmp(r, aRoot, BEC_HASH_BYTES)==0;
+}
+
 /* Appends H(0x00 || pLeaf's bytes after its first) to pOut: pLeaf was
 ** started with a 0x00 byte (leaf_start), so it hashes in place. */
 static void leaf_start(BecBuf *pLeaf, int *pRc){
@@ -255,6 +329,15 @@ static int digest_ops(BecCtx *p2, const int *aMap, int iExclude, CkCut *pCut,
     bec_buf_append_varint(&leaf, (u64)sqlite3_column_int64(pStmt, 2), &rc);
     bec_buf_append_u8(&leaf, (u8)bValid, &rc);
     leaf_end(&leaf, &leaves, &rc);
+    if( pCut->pRaw && rc==SQLITE_OK ){
+      /* for a snapshot's proofs: the op's id, depth and validity */
+      i64 iDepth = sqlite3_column_int64(pStmt, 2);
+      u8 b = (u8)bValid;
+      bec_buf_append(&pCut->pRaw->opKeys, sqlite3_column_blob(pStmt, 1),
+                     BEC_HASH_BYTES, &rc);
+      bec_buf_append(&pCut->pRaw->opKeys, &iDepth, sizeof(iDepth), &rc);
+      bec_buf_append(&pCut->pRaw->opKeys, &b, 1, &rc);
+    }
     if( !bValid ){
       u32 s = (u32)(aMap ? aMap[iSeq2] : iSeq2);
       u8 a4[4] = { (u8)(s>>24), (u8)(s>>16), (u8)(s>>8), (u8)s };
@@ -265,6 +348,10 @@ static int digest_ops(BecCtx *p2, const int *aMap, int iExclude, CkCut *pCut,
   if( pStmt ){
     int rc2 = sqlite3_reset(pStmt);
     if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK && pCut->pRaw ){
+    pCut->pRaw->nOpLeaf = leaves.n/BEC_HASH_BYTES;
+    bec_buf_append(&pCut->pRaw->opLeaves, leaves.a, leaves.n, &rc);
   }
   if( rc==SQLITE_OK ){
     bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
@@ -1047,6 +1134,8 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
         if( pRaw ){
           pRaw->members.n = pRaw->tables.n = 0;
           pRaw->nMember = pRaw->nTable = 0;
+          pRaw->opLeaves.n = pRaw->opKeys.n = 0;
+          pRaw->nOpLeaf = 0;
         }
         bDirect = 0;
         rc = SQLITE_OK;
@@ -1122,7 +1211,92 @@ int bec_ckpt_state(BecCtx *p, int iCp, BecCkState *pOut, char **pzErr){
 void bec_ckpt_state_free(BecCkState *p){
   bec_buf_free(&p->members);
   bec_buf_free(&p->tables);
+  bec_buf_free(&p->opLeaves);
+  bec_buf_free(&p->opKeys);
   memset(p, 0, sizeof(*p));
+}
+
+#define CK_OPKEY (BEC_HASH_BYTES + (int)sizeof(i64) + 1)
+
+/* Increasing leaf index, for bec_ckpt_ops_proofs. */
+static int cmp_i64(const void *a, const void *b){
+  i64 x = *(const i64*)a, y = *(const i64*)b;
+  return x<y ? -1 : x>y;
+}
+/* A wanted id and its place in the caller's list, ordered by (id, place). */
+typedef struct CkWant CkWant;
+struct CkWant { const u8 *aId; int i; };
+static int cmp_want(const void *a, const void *b){
+  const CkWant *x = (const CkWant*)a, *y = (const CkWant*)b;
+  int c = memcmp(x->aId, y->aId, BEC_HASH_BYTES);
+  return c ? c : x->i - y->i;
+}
+static int cmp_want_id(const void *pKey, const void *b){
+  return memcmp(pKey, ((const CkWant*)b)->aId, BEC_HASH_BYTES);
+}
+
+void bec_ckpt_ops_proofs(const BecCkState *p, const u8 *aIds, int nId,
+                         BecBuf *pOut, int *pnProof, int *pRc){
+  i64 *aAt = 0, *aWant = 0, j;
+  CkWant *aSorted = 0;
+  BecBuf *aPath = 0;
+  int i, nWant = 0;
+  *pnProof = 0;
+  if( *pRc || nId==0 ) return;
+  if( p->opKeys.n!=p->nOpLeaf*CK_OPKEY ){ *pRc = SQLITE_CORRUPT; return; }
+  aAt = sqlite3_malloc64(sizeof(i64)*2*(u64)nId);
+  aPath = sqlite3_malloc64(sizeof(BecBuf)*(u64)nId);
+  aSorted = sqlite3_malloc64(sizeof(CkWant)*(u64)nId);
+  if( aPath ) memset(aPath, 0, sizeof(BecBuf)*(size_t)nId);
+  if( aAt==0 || aPath==0 || aSorted==0 ){
+    *pRc = SQLITE_NOMEM;
+    goto done;
+  }
+  aWant = aAt + nId;
+  for(i=0; i<nId; i++){
+    aAt[i] = -1;
+    aSorted[i].aId = aIds + (i64)i*BEC_HASH_BYTES;
+    aSorted[i].i = i;
+  }
+  qsort(aSorted, (size_t)nId, sizeof(CkWant), cmp_want);
+  /* One pass over the leaves: each id's leaf (-1: not in the cut), given
+  ** to the id's first place only (a chain op that is also a head is
+  ** proven once, as a head). */
+  for(j=0; j<p->nOpLeaf; j++){
+    const u8 *aLeafId = p->opKeys.a + j*CK_OPKEY;
+    CkWant *w = bsearch(aLeafId, aSorted, (size_t)nId, sizeof(CkWant),
+                        cmp_want_id);
+    if( w==0 ) continue;
+    while( w>aSorted && memcmp(w[-1].aId, aLeafId, BEC_HASH_BYTES)==0 ) w--;
+    aAt[w->i] = j;
+    aWant[nWant++] = j;
+  }
+  qsort(aWant, (size_t)nWant, sizeof(i64), cmp_i64);
+  bec_ckpt_merkle_paths(p->opLeaves.a, p->nOpLeaf, aWant, nWant, aPath, pRc);
+  for(i=0; *pRc==SQLITE_OK && i<nId; i++){
+    const u8 *k;
+    const BecBuf *pPath;
+    i64 iDepth, *pAt;
+    if( aAt[i]<0 ) continue;
+    pAt = bsearch(&aAt[i], aWant, (size_t)nWant, sizeof(i64), cmp_i64);
+    pPath = &aPath[pAt - aWant];
+    k = p->opKeys.a + aAt[i]*CK_OPKEY;
+    memcpy(&iDepth, k + BEC_HASH_BYTES, sizeof(iDepth));
+    bec_buf_append(pOut, k, BEC_HASH_BYTES, pRc);
+    bec_buf_append_varint(pOut, (u64)aAt[i], pRc);
+    bec_buf_append_varint(pOut, (u64)iDepth, pRc);
+    bec_buf_append_u8(pOut, k[BEC_HASH_BYTES + sizeof(i64)], pRc);
+    bec_buf_append_varint(pOut, (u64)(pPath->n/BEC_HASH_BYTES), pRc);
+    bec_buf_append(pOut, pPath->a, pPath->n, pRc);
+    (*pnProof)++;
+  }
+done:
+  if( aPath ){
+    for(i=0; i<nId; i++) bec_buf_free(&aPath[i]);
+  }
+  sqlite3_free(aPath);
+  sqlite3_free(aSorted);
+  sqlite3_free(aAt);
 }
 
 const char *bec_ckpt_claim(const BecOp *pOp, const u8 **paRef,

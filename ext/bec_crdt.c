@@ -4381,6 +4381,188 @@ int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
   return rc;
 }
 
+/**************************************************************************
+** The merge base from a snapshot's row leaves (installing a snapshot:
+** docs/compaction.md "The snapshot join").  The exact inverse of
+** bec_checkpoint.c's digest_rows, which lays a row out as its key values,
+** the existence register, the register of each listed column (shown, then
+** hidden by a name; a dropped column has none) with, after a COUNTER
+** column's register, its base and its steps.  A register is a count, then
+** per candidate its id, depth and (a column's) value, the winner first:
+** the winner becomes the shadow cell c<i> and s<i> (r for existence), the
+** others bec_store_base_conflict rows as bec_store_conflict keeps them
+** (col -1 existence, i a column's losers, COUNTER_BASE_COL(i) and
+** COUNTER_STEP_COL(i) a counter's members).  An unwritten column gets its
+** fill and a NULL s<i>, as bind_new_row writes it.
+*/
+
+/* Reads one register or member list of col into *piWin (the winner's seq
+** when bWinner, else 0) and the conflict rows; a winner's value into
+** *pWin when pWin.  0, or why the leaf is refused (static text). */
+static const char *leaf_register(BecCtx *p, BecReader *rd, int iSchema,
+                                 const u8 *aKey, int nKey, int col,
+                                 int bValue, int bWinner, int bInt,
+                                 BecSeqOf xSeq, void *pArg, int *piWin,
+                                 BecValue *pWin, int *pRc){
+  sqlite3_stmt *pIns = 0;
+  u64 n = 0, j;
+  *piWin = 0;
+  if( bec_read_varint(rd, &n, (u64)(rd->n - rd->i)) ) return "truncated";
+  if( n==0 ) return 0;
+  *pRc = bec_ctx_stmt(p, "INSERT INTO bec_store_base_conflict(tbl, pk, col, "
+                         "seq, value) VALUES(?1, ?2, ?3, ?4, ?5)", &pIns);
+  for(j=0; *pRc==SQLITE_OK && j<n; j++){
+    const u8 *aId = 0;
+    u64 iDepth = 0;
+    BecValue v;
+    int iSeq = 0;
+    memset(&v, 0, sizeof(v));
+    if( bec_read_bytes(rd, BEC_HASH_BYTES, &aId)
+     || bec_read_varint(rd, &iDepth, (u64)BEC_I64_MAX) ) return "truncated";
+    if( bValue && bec_value_decode(rd, &v) ) return "a value does not decode";
+    if( bInt && v.eType!=BEC_VAL_INT ) return "a counter's value is not an integer";
+    *pRc = xSeq(pArg, aId, (i64)iDepth, &iSeq);
+    if( *pRc ) break;
+    if( iSeq<=0 ) return "a candidate is not an op of the cut";
+    if( j==0 && bWinner ){
+      *piWin = iSeq;
+      if( pWin ) *pWin = v;
+      continue;
+    }
+    sqlite3_bind_int(pIns, 1, iSchema);
+    sqlite3_bind_blob(pIns, 2, aKey, nKey, SQLITE_STATIC);
+    sqlite3_bind_int(pIns, 3, col);
+    sqlite3_bind_int(pIns, 4, iSeq);
+    if( bValue ) bec_value_bind(pIns, 5, &v);
+    else sqlite3_bind_null(pIns, 5);
+    sqlite3_step(pIns);
+    *pRc = sqlite3_reset(pIns);
+    if( *pRc==SQLITE_CONSTRAINT ){
+      *pRc = SQLITE_OK;
+      return "a register names one op twice";
+    }
+  }
+  return 0;
+}
+
+int bec_crdt_base_from_leaves(BecCtx *p, int iSchema, const BecSchema *s,
+                              BecReader *pRows, i64 nRow, BecSeqOf xSeq,
+                              void *pArg, char **pzErr){
+  sqlite3_stmt *pIns = 0;
+  BecBuf cells, prev;
+  BecValue aVal[BEC_TABLE_MAX_COL];
+  int aSeq[BEC_TABLE_MAX_COL];
+  const char *zBad = 0;
+  i64 iRow;
+  int rc, i, k, h;
+  memset(&cells, 0, sizeof(cells));
+  memset(&prev, 0, sizeof(prev));
+  if( s->action!=BEC_SCHEMA_CREATE || s->nCol>BEC_TABLE_MAX_COL ){
+    return SQLITE_MISUSE;
+  }
+  rc = bec_ctx_exec(p, zBaseSchema, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_base(tbl, row, cells) "
+                         "VALUES(?1, ?2, ?3)", &pIns);
+  }
+  if( rc==SQLITE_OK ){
+    /* row 0: the ids of the columns the rows hold (base_save's) */
+    for(i=0; i<s->nCol; i++){
+      BecValue v;
+      if( s->aCol[i].bDropped ) continue;
+      base_col_id(s, i, &v);
+      bec_value_put(&cells, &v, &rc);
+    }
+    sqlite3_bind_int(pIns, 1, iSchema);
+    sqlite3_bind_int64(pIns, 2, 0);
+    sqlite3_bind_blob(pIns, 3, cells.a, (int)cells.n, SQLITE_STATIC);
+    if( rc==SQLITE_OK ){
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+  }
+  for(iRow=1; rc==SQLITE_OK && zBad==0 && iRow<=nRow; iRow++){
+    BecReader rd;
+    u64 nLeaf = 0;
+    const u8 *aLeaf = 0;
+    int nKey, r = 0;
+    if( bec_read_varint(pRows, &nLeaf, (u64)(pRows->n - pRows->i))
+     || bec_read_bytes(pRows, (i64)nLeaf, &aLeaf) ){
+      zBad = "truncated";
+      break;
+    }
+    rd.a = aLeaf; rd.n = (i64)nLeaf; rd.i = 0;
+    for(i=0; i<s->nCol; i++){ aVal[i] = s->aCol[i].dflt; aSeq[i] = 0; }
+    for(k=0; zBad==0 && k<s->nPk; k++){
+      if( bec_value_decode(&rd, &aVal[s->aPk[k]]) ) zBad = "a key does not decode";
+    }
+    if( zBad ) break;
+    nKey = (int)rd.i;
+    if( iRow>1 ){
+      /* strictly increasing key bytes (memcmp, then length): no key twice */
+      int c = memcmp(prev.a, aLeaf, (size_t)(nKey<prev.n ? nKey : prev.n));
+      if( c>0 || (c==0 && prev.n>=nKey) ){
+        zBad = "rows are not in key order";
+        break;
+      }
+    }
+    prev.n = 0;
+    bec_buf_append(&prev, aLeaf, nKey, &rc);
+    zBad = leaf_register(p, &rd, iSchema, aLeaf, nKey, -1, 0, 1, 0, xSeq,
+                         pArg, &r, 0, &rc);
+    if( zBad==0 && rc==SQLITE_OK && r==0 ) zBad = "a row without its write";
+    for(h=0; zBad==0 && rc==SQLITE_OK && h<2; h++){
+      for(i=0; zBad==0 && rc==SQLITE_OK && i<s->nCol; i++){
+        const BecColumn *c = &s->aCol[i];
+        int bCounter = (c->flags & BEC_COL_COUNTER)!=0, iWin = 0;
+        BecValue v;
+        if( c->iPk || c->bDropped || (h ? !c->bHidden : c->bHidden) ) continue;
+        zBad = leaf_register(p, &rd, iSchema, aLeaf, nKey, i, 1, 1, bCounter,
+                             xSeq, pArg, &iWin, &v, &rc);
+        if( iWin ){ aVal[i] = v; aSeq[i] = iWin; }
+        if( bCounter && zBad==0 && rc==SQLITE_OK ){
+          zBad = leaf_register(p, &rd, iSchema, aLeaf, nKey, COUNTER_BASE_COL(i),
+                               1, 0, 1, xSeq, pArg, &iWin, 0, &rc);
+        }
+        if( bCounter && zBad==0 && rc==SQLITE_OK ){
+          zBad = leaf_register(p, &rd, iSchema, aLeaf, nKey, COUNTER_STEP_COL(i),
+                               1, 0, 1, xSeq, pArg, &iWin, 0, &rc);
+        }
+      }
+    }
+    if( zBad==0 && rc==SQLITE_OK && rd.i!=rd.n ) zBad = "bytes after a row";
+    if( zBad || rc ) break;
+    /* c.., r, s.. as base_save writes them, for the columns of row 0 */
+    cells.n = 0;
+    for(i=0; i<s->nCol; i++){
+      if( !s->aCol[i].bDropped ) bec_value_put(&cells, &aVal[i], &rc);
+    }
+    for(i=-1; i<s->nCol; i++){
+      BecValue v;
+      int x = i<0 ? r : aSeq[i];
+      if( i>=0 && (s->aCol[i].iPk || s->aCol[i].bDropped) ) continue;
+      memset(&v, 0, sizeof(v));
+      if( x ){ v.eType = BEC_VAL_INT; v.i = x; }
+      bec_value_put(&cells, &v, &rc);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pIns, 1, iSchema);
+      sqlite3_bind_int64(pIns, 2, iRow);
+      sqlite3_bind_blob(pIns, 3, cells.a, (int)cells.n, SQLITE_STATIC);
+      sqlite3_step(pIns);
+      rc = sqlite3_reset(pIns);
+    }
+  }
+  if( rc==SQLITE_OK && zBad ){
+    *pzErr = sqlite3_mprintf("the snapshot's rows of table %s are malformed: "
+                             "%s", s->zName, zBad);
+    rc = *pzErr ? BEC_MALFORMED : SQLITE_NOMEM;
+  }
+  bec_buf_free(&cells);
+  bec_buf_free(&prev);
+  return rc;
+}
+
 /* Pruning needs every table name a schema op of the cut names to be won
 ** by an op of the cut (then no incarnation without a base can win again),
 ** and every live table to be shown here (its rows are the base).

@@ -21,22 +21,28 @@
 ** marked by bec_join and holding no op) asks in every sync message, a
 ** peer answers with bec_snapshot_give (nothing from a pruned replica: the
 ** joiner replays the history after the check, which a pruned replica
-** cannot send; nothing that fails its own checks), and the
-** joiner runs bec_snapshot_check before it stores anything of that
+** cannot send; nothing that fails its own checks; bec_sync.c drops one
+** whose reply would exceed BEC_SYNC_MAX_MSG_BYTES), and the joiner runs bec_snapshot_check before it stores anything of that
 ** message.  Installing a checked snapshot (S(K) as
 ** the merge base, the cut held as present without headers) is not built:
 ** the session then goes on as a full sync, so the joiner replays the
 ** history and keeps the full join's trust.
 **
-** THE MESSAGE, version 1 (docs/wire-format.md "Snapshot"):
+** THE MESSAGE, version 2 (docs/wire-format.md "Snapshot"; version 1, of
+** an older bec, has no proofs and is still read):
 **
-**   snapshot := version u8 (=1) || group id (32)
+**   snapshot := version u8 (=2) || group id (32)
 **     || checkpoint op                      K
 **     || n_claim varint || op each          attest ops of K that seal it
 **     || n_chain varint || op each          the auth chain: every create,
 **                                           add, remove, schema and config
 **                                           op, in the provider's seq order
 **     || n_op varint || k varint || ops_root (32)
+**     || n_proof varint || proof each       per head of the cut, then per
+**                                           chain op in the cut: id (32) ||
+**                                           index varint || depth varint ||
+**                                           valid u8 || n_path varint ||
+**                                           its ops leaf's audit path
 **     || n_member varint || bytes each      the members section's leaves
 **     || n_table varint || per table:
 **          bytes                            its leaf up to n_row
@@ -58,6 +64,9 @@
 **      create is in the chain;
 **   2. R recomputed from the message equals the attested R (the digest the
 **      attests carry, all alike; K's own if none): "digest does not match";
+**      then every proof's path leads from its leaf to ops_root, and each
+**      head of the cut has one: "an op's leaf is not in the ops root", "a
+**      head of the cut is not proven in the ops root";
 **   3. every claim that carries R (K counts for its author) is by a key
 **      that is an admin in the members section, with an admin grant among
 **      its live grants: "attester is not an admin of the cut";
@@ -66,15 +75,22 @@
 **   5. every live grant of every member is a signed chain op granting that
 **      key (the create for its author, an add naming it), and an add's
 **      author holds an admin grant reaching back to the create through the
-**      chain's admin adds: "grant not in the auth chain".
-** Not checked yet: the ops root's leaves (the joiner keeps R's word for
-** which ops lie in the cut) and a member's rank (covered by R).
+**      chain's admin adds: "grant not in the auth chain";
+**   6. every member's rank follows the chain: rank 1 is the group's create
+**      by that key (or an op outside the chain: the root's add, which a
+**      snapshot does not carry), rank r > 1 an add of the chain naming the
+**      key by a member of rank r - 1: "rank not in the auth chain" (that no
+**      shorter chain of adds exists is covered by R, not checked).
+** Not checked yet: the ops leaves without a proof (a chain op sent without
+** one is taken as outside the cut), and that a member's rank is the
+** shortest chain of adds (covered by R).
 */
 #include "becInt.h"
 
 #include <stdlib.h>
 
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2      /* 1: without the proofs, still read */
+#define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
 typedef char snap_chain_kinds[(BEC_KIND_CREATE==1 && BEC_KIND_ADD==2
@@ -92,6 +108,9 @@ struct SnapMsg {
   int nChain;
   u64 nOp, kNeed;
   const u8 *aOpsRoot;
+  u64 nProof;              /* version 2: the proofs of ops leaves, as sent */
+  const u8 *aProofs;
+  i64 nProofsBytes;
   u8 aMembersRoot[BEC_HASH_BYTES];
   u8 aTablesRoot[BEC_HASH_BYTES];
   const u8 *aMembers;      /* the members entries, as sent */
@@ -198,6 +217,59 @@ static int snapshot_checkpoint(BecCtx *p, int *piCp, char **pzWhy){
   return rc;
 }
 
+/* The proofs (version 2): for each of K's predecessors, in its header's
+** order, then each chain op in the cut, in the order sent, its id, its ops
+** leaf (index, depth and validity) and its audit path under ops_root: what
+** R covers of the ops a joiner holds without their headers
+** (docs/compaction.md "The snapshot join"). */
+static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
+                       int *pRc){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf ids, proofs;
+  char *zErr = 0;
+  int nProof = 0;
+  memset(&ids, 0, sizeof(ids));
+  if( *pRc ) return;
+  *pRc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+  if( *pRc ) return;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    BecOp k;
+    if( bec_op_decode(sqlite3_column_blob(pStmt, 0), sqlite3_column_bytes(pStmt, 0),
+                      &k, &zErr) ){
+      *pRc = SQLITE_CORRUPT;
+    }else{
+      bec_buf_append(&ids, k.aPred, (i64)k.nPred*BEC_HASH_BYTES, pRc);
+    }
+  }else{
+    *pRc = SQLITE_CORRUPT;
+  }
+  sqlite3_free(zErr);
+  if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( *pRc==SQLITE_OK ){
+    *pRc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE kind IN (1, 2,"
+                           " 3, 5, 22) ORDER BY seq", &pStmt);
+  }
+  while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
+      *pRc = SQLITE_CORRUPT;
+      break;
+    }
+    bec_buf_append(&ids, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, pRc);
+  }
+  if( pStmt && *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+  else if( pStmt ) sqlite3_reset(pStmt);
+  memset(&proofs, 0, sizeof(proofs));
+  /* a chain op that is also a head is proven once, as a head */
+  bec_ckpt_ops_proofs(pSt, ids.a, (int)(ids.n/BEC_HASH_BYTES), &proofs,
+                      &nProof, pRc);
+  bec_buf_append_varint(pOut, (u64)nProof, pRc);
+  bec_buf_append(pOut, proofs.a, proofs.n, pRc);
+  bec_buf_free(&proofs);
+  bec_buf_free(&ids);
+}
+
 /* The snapshot of the latest checkpoint sealed here by k admins (snapshot_checkpoint) into pOut; *pzWhy if
 ** there is none. */
 static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
@@ -222,6 +294,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   bec_buf_append_varint(pOut, (u64)st.nOp, &rc);
   bec_buf_append_varint(pOut, (u64)st.k, &rc);
   bec_buf_append(pOut, st.aOpsRoot, BEC_HASH_BYTES, &rc);
+  put_proofs(p, iCp, &st, pOut, &rc);
   bec_buf_append_varint(pOut, (u64)st.nMember, &rc);
   bec_buf_append(pOut, st.members.a, st.members.n, &rc);
   bec_buf_append_varint(pOut, (u64)st.nTable, &rc);
@@ -311,7 +384,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   memset(&tmp, 0, sizeof(tmp));
   rd.a = a; rd.n = n; rd.i = 0;
   rc = bec_read_u8(&rd, &v);
-  if( rc==SQLITE_OK && v!=SNAP_VERSION ){
+  if( rc==SQLITE_OK && v!=SNAP_VERSION && v!=1 ){
     *pzErr = sqlite3_mprintf("unknown snapshot version %d", (int)v);
     return BEC_MALFORMED;
   }
@@ -326,6 +399,25 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nOp, (u64)1<<40);
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->kNeed, (u64)1<<20);
   if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &m->aOpsRoot);
+  if( rc==SQLITE_OK && v>=2 ){
+    /* The proofs: their structure here, their hashes in snap_check. */
+    rc = bec_read_varint(&rd, &m->nProof, (u64)(rd.n - rd.i)/BEC_HASH_BYTES);
+    m->aProofs = rd.a + rd.i;
+    for(i=0; rc==SQLITE_OK && i<m->nProof; i++){
+      u64 iLeaf = 0, iDepth = 0, nPath = 0;
+      u8 bValid = 0;
+      const u8 *aPath = 0, *aId = 0;
+      rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &aId);
+      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iLeaf, m->nOp);
+      if( rc==SQLITE_OK && iLeaf>=m->nOp ) rc = BEC_MALFORMED;
+      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iDepth, (u64)1<<40);
+      if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &bValid);
+      if( rc==SQLITE_OK && bValid>1 ) rc = BEC_MALFORMED;
+      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &nPath, SNAP_MAX_PATH);
+      if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nPath*BEC_HASH_BYTES, &aPath);
+    }
+    m->nProofsBytes = (rd.a + rd.i) - m->aProofs;
+  }
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nMember, (u64)(rd.n - rd.i));
   m->aMembers = rd.a + rd.i;
   for(i=0; rc==SQLITE_OK && i<m->nMember; i++){
@@ -375,6 +467,8 @@ typedef struct SnapMember SnapMember;
 struct SnapMember {
   const u8 *aKey;
   int state;               /* 0 none, BEC_ROLE_* */
+  u64 rank;                /* seniority: 1 the creator, 2 whom it added... */
+  const u8 *aRankOp;       /* the create or the add that gave the rank */
   u64 nLive;
   const u8 *aLive;         /* nLive ids, increasing */
 };
@@ -399,6 +493,8 @@ static int read_member(BecReader *pRd, SnapMember *pM){
   }
   if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
   pM->state = state;
+  pM->rank = rank;
+  pM->aRankOp = aRankOp;
   return rc;
 }
 
@@ -409,6 +505,49 @@ static const BecOp *chain_find(const SnapMsg *m, const u8 *aId){
     if( memcmp(m->aChain[i].aId, aId, BEC_HASH_BYTES)==0 ) return &m->aChain[i];
   }
   return 0;
+}
+
+/* A member's key and rank, ordered by key (a liar may send the leaves in
+** any order: they are sorted here). */
+typedef struct SnapRank SnapRank;
+struct SnapRank { const u8 *aKey; u64 rank; };
+static int cmp_rank(const void *a, const void *b){
+  return memcmp(((const SnapRank*)a)->aKey, ((const SnapRank*)b)->aKey,
+                BEC_PUBKEY_BYTES);
+}
+
+/* The rank of key aKey among the n members aRank (sorted), 0 if none. */
+static u64 member_rank(const SnapRank *aRank, u64 n, const u8 *aKey){
+  SnapRank key, *r;
+  if( n==0 ) return 0;
+  key.aKey = aKey;
+  key.rank = 0;
+  r = bsearch(&key, aRank, (size_t)n, sizeof(SnapRank), cmp_rank);
+  return r ? r->rank : 0;
+}
+
+/* Check 6: why member mb's rank is not the chain's, or 0.  Rank 1 is the
+** group's create, by that key (or a root op, not sent); rank r > 1 an add
+** of the chain naming that key, by a member of rank r - 1 (seniority:
+** docs/membership.md rule 5). */
+static char *rank_problem(const SnapMsg *m, const SnapMember *mb,
+                          const SnapRank *aRank){
+  const BecOp *o = chain_find(m, mb->aRankOp);
+  char zKey[2*BEC_PUBKEY_BYTES+1];
+  bec_hex_encode(mb->aKey, BEC_PUBKEY_BYTES, zKey);
+  if( mb->rank==1 ){
+    /* an op outside the chain: the threshold root's add (rank 1 too,
+    ** docs/root.md), which a snapshot does not carry: not checked */
+    if( o==0 ) return 0;
+    if( o->kind==BEC_KIND_CREATE
+     && memcmp(o->aId, m->aGroup, BEC_HASH_BYTES)==0
+     && memcmp(o->aAuthor, mb->aKey, BEC_PUBKEY_BYTES)==0 ) return 0;
+  }else if( o && o->kind==BEC_KIND_ADD
+         && memcmp(o->aTarget, mb->aKey, BEC_PUBKEY_BYTES)==0
+         && member_rank(aRank, m->nMember, o->aAuthor)+1==mb->rank ){
+    return 0;
+  }
+  return sqlite3_mprintf("rank not in the auth chain: %s", zKey);
 }
 
 /* The keys holding an admin grant that reaches the create through the
@@ -473,12 +612,75 @@ static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
   return sqlite3_mprintf("grant not in the auth chain: %s", zId);
 }
 
+/* Check 2b: every proof leads from its op's leaf (id, depth, validity) to
+** ops_root, and every head of the cut (K's predecessors) has one. */
+static int check_proofs(const SnapMsg *m, char **pzWhy){
+  BecReader rd;
+  BecBuf leaf, proven;
+  u64 i;
+  int rc = SQLITE_OK, h;
+  memset(&leaf, 0, sizeof(leaf));
+  memset(&proven, 0, sizeof(proven));
+  rd.a = m->aProofs; rd.n = m->nProofsBytes; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<m->nProof; i++){
+    u64 iLeaf = 0, iDepth = 0, nPath = 0;
+    u8 bValid = 0, aHash[BEC_HASH_BYTES];
+    const u8 *aPath = 0, *aId = 0;
+    char zId[2*BEC_HASH_BYTES+1];
+    /* snap_decode read these bytes once: the reads hold */
+    if( bec_read_bytes(&rd, BEC_HASH_BYTES, &aId)
+     || bec_read_varint(&rd, &iLeaf, m->nOp)
+     || bec_read_varint(&rd, &iDepth, (u64)1<<40) || bec_read_u8(&rd, &bValid)
+     || bec_read_varint(&rd, &nPath, SNAP_MAX_PATH)
+     || bec_read_bytes(&rd, (i64)nPath*BEC_HASH_BYTES, &aPath) ){
+      break;
+    }
+    leaf.n = 0;
+    bec_buf_append_u8(&leaf, 0x00, &rc);
+    bec_buf_append(&leaf, aId, BEC_HASH_BYTES, &rc);
+    bec_buf_append_varint(&leaf, iDepth, &rc);
+    bec_buf_append_u8(&leaf, bValid, &rc);
+    bec_buf_append(&proven, aId, BEC_HASH_BYTES, &rc);
+    if( rc ) break;
+    bec_crypto_hash(leaf.a, leaf.n, aHash);
+    if( !bec_ckpt_merkle_verify(aHash, (i64)iLeaf, (i64)m->nOp, aPath,
+                                (int)nPath, m->aOpsRoot) ){
+      bec_hex_encode(aId, BEC_HASH_BYTES, zId);
+      *pzWhy = sqlite3_mprintf("an op's leaf is not in the ops root: %s", zId);
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 && (i<m->nProof || rd.i!=rd.n) ){
+    /* snap_decode read these bytes already: not reached */
+    *pzWhy = sqlite3_mprintf("the snapshot is malformed: a proof");
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  for(h=0; rc==SQLITE_OK && *pzWhy==0 && h<m->k.nPred; h++){
+    const u8 *aId = m->k.aPred + (i64)h*BEC_HASH_BYTES;
+    i64 j;
+    for(j=0; j<proven.n; j+=BEC_HASH_BYTES){
+      if( memcmp(proven.a + j, aId, BEC_HASH_BYTES)==0 ) break;
+    }
+    if( j>=proven.n ){
+      char zId[2*BEC_HASH_BYTES+1];
+      bec_hex_encode(aId, BEC_HASH_BYTES, zId);
+      *pzWhy = sqlite3_mprintf("a head of the cut is not proven in the ops "
+                               "root: %s", zId);
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  bec_buf_free(&leaf);
+  bec_buf_free(&proven);
+  return rc;
+}
+
 /* The checks (header comment); *pzWhy is the first that fails. */
 static int snap_check(const SnapMsg *m, char **pzWhy){
   const u8 *aRef = 0, *aKR = 0, *aAttested = 0;
   u8 aR[BEC_HASH_BYTES];
   BecBuf admins, counted;
   BecReader rd;
+  SnapRank *aRank = 0;
   int rc = SQLITE_OK, i, bCreate = 0;
   u64 x;
   memset(&admins, 0, sizeof(admins));
@@ -529,8 +731,30 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
                              "digest to the attested R");
     goto done;
   }
+  /* 2b. The proofs: each op's leaf is in the ops root R covers. */
+  if( m->aProofs ){
+    rc = check_proofs(m, pzWhy);
+    if( rc || *pzWhy ) goto done;
+  }
   /* 5 (before 3: an attester's admin grant must be a chain grant). */
   rc = chain_admins(m, &admins);
+  /* The members' ranks by key, for check 6. */
+  rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
+  if( rc==SQLITE_OK && m->nMember ){
+    aRank = sqlite3_malloc64(sizeof(SnapRank)*m->nMember);
+    if( aRank==0 ) rc = SQLITE_NOMEM;
+  }
+  for(x=0; rc==SQLITE_OK && x<m->nMember; x++){
+    SnapMember mb;
+    rc = read_member(&rd, &mb);
+    if( rc==SQLITE_OK ){
+      aRank[x].aKey = mb.aKey;
+      aRank[x].rank = mb.rank;
+    }
+  }
+  if( rc==SQLITE_OK && m->nMember>1 ){
+    qsort(aRank, (size_t)m->nMember, sizeof(SnapRank), cmp_rank);
+  }
   rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
   for(x=0; rc==SQLITE_OK && *pzWhy==0 && x<m->nMember; x++){
     SnapMember mb;
@@ -541,6 +765,8 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
       *pzWhy = grant_problem(m, &admins, mb.aKey,
                              mb.aLive + g*BEC_HASH_BYTES, &bAdmin);
     }
+    /* 6. */
+    if( rc==SQLITE_OK && *pzWhy==0 ) *pzWhy = rank_problem(m, &mb, aRank);
     if( rc || *pzWhy ) break;
     /* 3. Is this key a claimant? */
     if( memcmp(m->k.aAuthor, mb.aKey, BEC_PUBKEY_BYTES)==0
@@ -578,6 +804,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
 done:
   bec_buf_free(&admins);
   bec_buf_free(&counted);
+  sqlite3_free(aRank);
   return rc;
 }
 

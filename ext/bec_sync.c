@@ -566,6 +566,22 @@ static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
   return rc;
 }
 
+/* A reply carrying a snapshot that comes out larger than a peer decodes
+** (BEC_SYNC_MAX_MSG_BYTES: the snapshot alone, or with the ops beside it)
+** says NO_SNAPSHOT instead: the joiner would refuse that message in every
+** session, where NO_SNAPSHOT lets it complete as a full join.  pOut holds
+** the encoded reply from offset n0; it is encoded again when it does. */
+static void snapshot_fits(BecSyncMsg *pMsg, const BecBuf *pOps, i64 n0,
+                          BecBuf *pOut, int *pRc){
+  if( *pRc || (pMsg->ext & BEC_SYNC_X_SNAPSHOT)==0 ) return;
+  if( pOut->n - n0 <= (i64)BEC_SYNC_MAX_MSG_BYTES ) return;
+  pMsg->ext = (pMsg->ext & ~BEC_SYNC_X_SNAPSHOT) | BEC_SYNC_X_NO_SNAPSHOT;
+  pMsg->aSnap = 0;
+  pMsg->nSnap = 0;
+  pOut->n = n0;
+  bec_syncmsg_encode(pOut, pMsg, pOps, pRc);
+}
+
 /* The joiner's side: checks a snapshot the peer sent, before anything of
 ** its message is stored.  A replica that did not ask ignores it. */
 static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
@@ -992,7 +1008,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   u8 *aHave = 0, *aSend = 0, *aBase = 0;
   int *aTheirSeq = 0;
   Delta d;
-  i64 nParked = 0, nBytes = 0;
+  i64 nParked = 0, nBytes = 0, n0;
   int nUnknown = 0, nNew = 0, nOp = 0, bAllCand = 1, bExact;
   int bProgress, bSynced = 0;
   int i, rc;
@@ -1232,8 +1248,10 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     msg.nNeed = (int)(need.n/BEC_HASH_BYTES);
     msg.aNeed = need.a;
     msg.nOp = nOp;
+    n0 = pOut->n;
     rc = tell_pruned(p, &msg, &pruned, aBelow);
     bec_syncmsg_encode(pOut, &msg, &ops, &rc);
+    snapshot_fits(&msg, &ops, n0, pOut, &rc);
     if( rc==SQLITE_OK ){
       s->iRound = msg.iRound;
       buf_set(&s->sentHeads, heads.a, heads.n, &rc);

@@ -8,7 +8,8 @@ session (time, bytes of every message both ways), and the snapshot join
 through sync (bec_join(group, 'snapshot'), one session: today the
 snapshot is checked and the full history follows, docs/compaction.md);
 then, with one op after the checkpoint, bec_snapshot() before and after
-bec_prune() (the same bytes) and the bytes of the cut's pruned headers.
+bec_prune() (the same bytes) and the bytes of the cut's pruned headers;
+and the bytes of the snapshot's proofs (version 2).
 N defaults to 100,000 and R to 10,000 (issue 17's figure).  Run with
 Debian's python3:
 
@@ -21,6 +22,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "py"))
 from bectest import checkpointed_history, connect, one  # noqa: E402
+import becwire  # noqa: E402
 
 
 def run(n, nrow, tmp):
@@ -64,6 +66,13 @@ def run(n, nrow, tmp):
           "snapshot join (checked, then the full history) %d B in %.1f s"
           % (n, nrow, len(snap), len(snap) / nrow, t_snap, t_verify, full, t_full,
              100.0 * len(snap) / full, sj, t_sj), flush=True)
+    # The proofs of version 2: K's predecessors' and the chain ops' ops
+    # leaves with their audit paths.
+    s = becwire.snapshot_parse(snap)
+    pb = len(snap) - len(becwire.snapshot_encode(dict(s, version=1)))
+    print("  proofs: %d (ops leaves with audit paths) in %d B, %.0f B each, %.2f%% of the snapshot"
+          % (len(s["proofs"]), pb, pb / max(1, len(s["proofs"])), 100.0 * pb / len(snap)),
+          flush=True)
     # A pruned provider: one op after K (so S(K) is a replay of the cut),
     # the snapshot before and after bec_prune(), and what the cut's headers
     # weigh as a pruned replica stores them.

@@ -280,6 +280,21 @@ def snapshot_parse(b):
     s["n_op"], i = read_varint(b, i)
     s["k"], i = read_varint(b, i)
     s["ops_root"], i = bytes(b[i:i + 32]), i + 32
+    s["proofs"] = None
+    if s["version"] >= 2:
+        # per head of the cut, then per chain op in the cut:
+        # (id, leaf index, depth, valid, [audit path hashes])
+        n, i = read_varint(b, i)
+        s["proofs"] = []
+        for _ in range(n):
+            oid, i = bytes(b[i:i + 32]), i + 32
+            idx, i = read_varint(b, i)
+            depth, i = read_varint(b, i)
+            valid, i = b[i], i + 1
+            npath, i = read_varint(b, i)
+            path = [bytes(b[i + 32 * j:i + 32 * j + 32]) for j in range(npath)]
+            i += 32 * npath
+            s["proofs"].append((oid, idx, depth, valid, path))
     s["members"], i = _snap_list(b, i)
     n, i = read_varint(b, i)
     s["tables"] = []
@@ -304,6 +319,11 @@ def snapshot_encode(s):
     out = bytes([s["version"]]) + s["group"] + frame(s["checkpoint"])
     out += flist(s["claims"]) + flist(s["chain"])
     out += uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
+    if s["version"] >= 2:
+        out += uvarint(len(s["proofs"]))
+        for oid, idx, depth, valid, path in s["proofs"]:
+            out += oid + uvarint(idx) + uvarint(depth) + bytes([valid])
+            out += uvarint(len(path)) + b"".join(path)
     out += flist(s["members"]) + uvarint(len(s["tables"]))
     for head, rows in s["tables"]:
         out += frame(head) + flist(rows)

@@ -7,7 +7,8 @@ it are held by the provider; its rows, conflicts and members are those a
 replay of the cut derives; a lying provider is refused with the check's
 message (fewer than k attestations, altered rows, altered members, a fake
 attestation by a member or by a stranger, an attester that is not an admin,
-a grant missing from the auth chain, a liar that re-digests altered rows
+a grant missing from the auth chain, k real admins lying about a rank,
+a liar that re-digests altered rows
 or members and attests them with keys it made, bytes that do not decode,
 another group) and nothing is stored.  A replica pruned below the
 checkpoint gives the same snapshot as before pruning; a damaged merge base
@@ -105,6 +106,37 @@ def merkle(hashes):
     return becwire.blake(b"\x01" + merkle(hashes[:k]) + merkle(hashes[k:]))
 
 
+def path_root(leaf_hash, m, n, path):
+    """The root an audit path leads to from leaf m of n (RFC 9162 section
+    2.1.3.2), or None if the path does not fit the tree."""
+    fn, sn, r = m, n - 1, leaf_hash
+    for p in path:
+        if sn == 0:
+            return None
+        if fn & 1 or fn == sn:
+            r = becwire.blake(b"\x01" + p + r)
+            while fn and not fn & 1:
+                fn, sn = fn >> 1, sn >> 1
+        else:
+            r = becwire.blake(b"\x01" + r + p)
+        fn, sn = fn >> 1, sn >> 1
+    return r if sn == 0 else None
+
+
+def proven(s, db):
+    """The ids the snapshot's proofs cover, each checked here against the ops
+    root, and against the depth and validity db stores for it."""
+    out = []
+    for oid, idx, depth, valid, path in s["proofs"]:
+        leaf = becwire.blake(b"\x00" + oid + uvarint(depth) + bytes([valid]))
+        T.eq(path_root(leaf, idx, s["n_op"], path), s["ops_root"],
+             "the proof of %s leads to the ops root" % oid.hex()[:8])
+        T.eq(db.execute("SELECT depth, valid FROM bec_store_op WHERE hash=?", (oid,)).fetchone(),
+             (depth, valid), "its depth and validity are the provider's")
+        out.append(oid)
+    return out
+
+
 def digest(s):
     """R of what the snapshot s sends (docs/compaction.md, byte by byte)."""
     def leaf(b):
@@ -155,7 +187,7 @@ def test_verify_and_lies():
          "the provider holds ops concurrent with and after K")
     snap = one(a, "SELECT bec_snapshot()")
     s = parse(snap)
-    T.eq(s["version"], 1, "version")
+    T.eq(s["version"], 2, "version")
     T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
     T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
@@ -181,6 +213,12 @@ def test_verify_and_lies():
         if state:
             members.add((key.hex(), {1: "admin", 2: "member", 3: "relay"}[state], rank))
     T.eq(members, at_k["members"], "the members at K")
+    # The proofs: K's predecessors, then the chain ops in the cut (all of
+    # them here: none was signed after K), each leaf under the ops root.
+    heads = becwire.decode_op(s["checkpoint"])["preds"]
+    chain = [becwire.op_id(x) for x in s["chain"]]
+    T.eq(proven(s, a), heads + [c for c in chain if c not in heads],
+         "a proof per head of the cut, then per chain op in the cut")
 
     j = R.joined(a, "s_j.db")
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k, "an honest snapshot verifies")
@@ -193,6 +231,30 @@ def test_verify_and_lies():
 
     def copy():
         return parse(snap)
+
+    # The proofs: a depth or validity other than the leaf's, an altered
+    # path, a head without its proof; a version-1 snapshot (no proofs) of an
+    # older bec still verifies.
+    for what, alter in [("a depth", lambda p: (p[0], p[1], p[2] + 1, p[3], p[4])),
+                        ("a validity", lambda p: (p[0], p[1], p[2], 1 - p[3], p[4])),
+                        ("a leaf index", lambda p: (p[0], p[1] ^ 1, p[2], p[3], p[4])),
+                        ("a path", lambda p: (p[0], p[1], p[2], p[3],
+                                              [bytes(32)] + p[4][1:]))]:
+        for i in (0, len(s["proofs"]) - 1):
+            s2 = copy()
+            s2["proofs"][i] = alter(s2["proofs"][i])
+            refused(s2, "an op's leaf is not in the ops root", "%s altered in proof %d" % (what, i))
+    s2 = copy()
+    s2["proofs"] = s2["proofs"][1:]
+    refused(s2, "a head of the cut is not proven in the ops root", "a head without its proof")
+    s2 = copy()
+    s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
+    refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
+    s2 = copy()
+    s2["version"] = 1
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k, "version 1 still verifies")
+    s2["version"] = 3
+    refused(s2, "unknown snapshot version 3", "version 3")
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()
@@ -273,6 +335,36 @@ def test_verify_and_lies():
     refused(s2, "grant not in the auth chain", "a consistent lie about the members")
     s2["chain"] = s2["chain"][:-2]
     refused(s2, "grant not in the auth chain", "the same without the grants in the chain")
+    # Two real admins (k = 2) lying together about a member's seniority:
+    # every other check holds (their grants are the chain's), the rank
+    # does not follow the chain (m was added by a, of rank 1).
+    def real_key(db):
+        with open(one(db, "SELECT bec_key_file()"), "rb") as f:
+            key = becwire.Key(f.read()[11:43])
+        T.eq(key.pub.hex(), pub(db), "the key file's key")
+        return key
+    kb, kc = real_key(b), real_key(c)
+    mi = [i for i, x in enumerate(s["members"]) if x[:32].hex() == pub(m)][0]
+    key_m, rank_m, rank_op_m = member_leaf(s["members"][mi])[:3]
+    T.eq(rank_m, 2, "m has rank 2 (added by the creator)")
+    b_add = [x for x in s["chain"] if becwire.decode_op(x)["kind"] == "add"
+             and becwire.decode_op(x)["body"][:32].hex() == pub(b)][0]
+    for what, rank, op in [("a rank one too far", 3, rank_op_m),
+                           ("the add of another key", 2, becwire.op_id(b_add)),
+                           ("rank 1 on an add", 1, rank_op_m)]:
+        s2 = copy()
+        leaf = s2["members"][mi]
+        _, i = read_varint(leaf, 32)
+        s2["members"][mi] = leaf[:32] + uvarint(rank) + op + leaf[i + 32:]
+        s2["claims"] = [becwire.make_op(x, "attest", [kid], bytes([1]) + kid + digest(s2),
+                                        s["group"]) for x in (kb, kc)]
+        refused(s2, "rank not in the auth chain", "k admins lying about a rank: " + what)
+    s2 = copy()
+    s2["claims"] = [becwire.make_op(x, "attest", [kid], bytes([1]) + kid + digest(s2),
+                                    s["group"]) for x in (kb, kc)]
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k,
+         "their honest attestations verify (the test's signing is sound)")
+
     # A forged signature.
     s2 = copy()
     x = bytearray(s2["claims"][0])

@@ -312,6 +312,28 @@ def test_no_snapshot_then_pruned():
     T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() passes")
 
 
+def test_snapshot_too_large():
+    """A reply whose snapshot and ops exceed the message limit (64 MiB,
+    which the joiner's decoder refuses) says NO_SNAPSHOT instead: the join
+    completes as a full one, where the snapshot would fail every session."""
+    a = R.origin("big_a.db", decl="id TEXT PRIMARY KEY, data BLOB")
+    big = 22 * 1024 * 1024
+    for i in range(2):
+        a.execute("INSERT INTO todos VALUES(?, ?)", ("r%d" % i, os.urandom(big)))
+    k = one(a, "SELECT bec_checkpoint()")
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    n = one(a, "SELECT length(bec_snapshot())")
+    limit = 64 * 1024 * 1024
+    T.check(limit - big < n < limit, "the snapshot alone fits, not with an op: %d" % n)
+    j = snap_joiner(a, "big_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], "none", "too large with the ops: NO_SNAPSHOT")
+    T.eq(one(j, "SELECT count(*) FROM todos WHERE length(data)=?", big), 2,
+         "the full join moved the rows")
+    T.eq(derived(j, ["todos"]), derived(a, ["todos"]), "the joiner holds the provider's state")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() passes")
+
+
 def test_hostile_provider():
     a, b, k = history()
     honest_snap = one(a, "SELECT bec_snapshot()")
@@ -470,6 +492,6 @@ def test_codec():
 
 T.run([test_join_argument, test_join_both_ways, test_differential_after_k,
        test_concurrent_author_offline, test_joiner_serves, test_no_snapshot_then_pruned,
-       test_hostile_provider, test_becsync, test_encrypted, test_codec])
+       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_codec])
 R.cleanup()
 T.done()

@@ -1,0 +1,358 @@
+/*
+** test_base.c - the merge base from a snapshot's row leaves
+** (bec_crdt_base_from_leaves, for installing a snapshot: docs/compaction.md
+** "The snapshot join").  A replica pruned below K keeps S(K)'s registers as
+** its merge base (bec_store_base, _base_conflict); its snapshot carries the
+** same registers as the digest's row leaves.  Converting those leaves back,
+** with each candidate's id turned into its seq on that replica, gives
+** exactly the base it holds: every row's cells (values, r, s..), the losers
+** of each register, the existence conflicts and a counter's members.  A
+** leaf naming an op the replica does not know, rows out of key order and a
+** truncated leaf are refused with why.
+*/
+#include "becInt.h"
+#include "bectest.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static void exec(sqlite3 *db, const char *zSql){
+  char *zErr = 0;
+  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
+  CHECK_MSG(rc==SQLITE_OK, "%s: %s", zSql, zErr ? zErr : "");
+  sqlite3_free(zErr);
+}
+
+/* Ingests into dbTo every op of dbFrom after seq iAfter, in seq order. */
+static void copy_ops(sqlite3 *dbFrom, sqlite3 *dbTo, int iAfter){
+  sqlite3_stmt *pSel = 0, *pIng = 0;
+  CHECK(sqlite3_prepare_v2(dbFrom, "SELECT body FROM bec_store_op WHERE seq>?1"
+                           " ORDER BY seq", -1, &pSel, 0)==SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(dbTo, "SELECT bec_ingest(?1)", -1, &pIng, 0)==SQLITE_OK);
+  sqlite3_bind_int(pSel, 1, iAfter);
+  while( sqlite3_step(pSel)==SQLITE_ROW ){
+    sqlite3_bind_value(pIng, 1, sqlite3_column_value(pSel, 0));
+    CHECK_MSG(sqlite3_step(pIng)==SQLITE_ROW, "%s", sqlite3_errmsg(dbTo));
+    sqlite3_reset(pIng);
+  }
+  sqlite3_finalize(pSel);
+  sqlite3_finalize(pIng);
+}
+
+static int int_of(sqlite3 *db, const char *zSql){
+  return atoi(bt_q(db, zSql));
+}
+
+/* The pruned replica's seq of an id (the install's cut would give it). */
+static int seq_of(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
+  BecCtx *p = (BecCtx*)pArg;
+  int iKind = 0, bValid = 0;
+  int rc = bec_dag_seq_of(p, aId, piSeq);
+  (void)iDepth;
+  if( rc==SQLITE_OK && *piSeq ) rc = bec_dag_node_of(p, *piSeq, &iKind, &bValid);
+  return rc;
+}
+
+/* A table of the snapshot: its create's seq on the replica and its rows. */
+typedef struct SnapTable SnapTable;
+struct SnapTable {
+  int iSchema;
+  i64 nRow;
+  const u8 *aRows;       /* the rows as sent, up to the end of the message */
+  i64 nRows;
+};
+
+/* Skips n framed ops or byte strings. */
+static int skip_framed(BecReader *rd, u64 n){
+  u64 i, m;
+  const u8 *a;
+  for(i=0; i<n; i++){
+    if( bec_read_varint(rd, &m, (u64)(rd->n - rd->i))
+     || bec_read_bytes(rd, (i64)m, &a) ) return 1;
+  }
+  return 0;
+}
+
+/* The tables of snapshot a[0..n-1] (docs/wire-format.md "Snapshot"), at
+** most 8. */
+static int snap_tables(BecCtx *p, const u8 *a, i64 n, SnapTable *aT){
+  BecReader rd;
+  const u8 *x;
+  u64 v, nTable = 0, i, j;
+  int nT = 0;
+  rd.a = a; rd.n = n; rd.i = 0;
+  if( bec_read_bytes(&rd, 1+BEC_HASH_BYTES, &x) || skip_framed(&rd, 1) ) return -1;
+  for(i=0; i<2; i++){            /* the claims, the chain */
+    if( bec_read_varint(&rd, &v, (u64)n) || skip_framed(&rd, v) ) return -1;
+  }
+  if( bec_read_varint(&rd, &v, (u64)BEC_I64_MAX)
+   || bec_read_varint(&rd, &v, (u64)BEC_I64_MAX)
+   || bec_read_bytes(&rd, BEC_HASH_BYTES, &x) ) return -1;
+  if( a[0]>=2 ){
+    /* the proofs: id, index, depth, valid, n_path, path */
+    u64 nProof = 0, w;
+    u8 b;
+    if( bec_read_varint(&rd, &nProof, (u64)n) ) return -1;
+    for(i=0; i<nProof; i++){
+      if( bec_read_bytes(&rd, BEC_HASH_BYTES, &x) || bec_read_varint(&rd, &w, (u64)n)
+       || bec_read_varint(&rd, &w, (u64)n) || bec_read_u8(&rd, &b)
+       || bec_read_varint(&rd, &w, 64) || bec_read_bytes(&rd, (i64)w*BEC_HASH_BYTES, &x) ){
+        return -1;
+      }
+    }
+  }
+  if( bec_read_varint(&rd, &v, (u64)n) || skip_framed(&rd, v)
+   || bec_read_varint(&rd, &nTable, 8) ) return -1;
+  for(i=0; i<nTable; i++){
+    BecReader head;
+    u64 nHead = 0, nName = 0, nRow = 0;
+    const u8 *aHead = 0, *aId = 0;
+    if( bec_read_varint(&rd, &nHead, (u64)n) || bec_read_bytes(&rd, (i64)nHead, &aHead)
+     || bec_read_varint(&rd, &nRow, (u64)n) ) return -1;
+    head.a = aHead; head.n = (i64)nHead; head.i = 0;
+    if( bec_read_varint(&head, &nName, nHead) || bec_read_bytes(&head, (i64)nName, &x)
+     || bec_read_bytes(&head, BEC_HASH_BYTES, &aId) ) return -1;
+    if( bec_dag_seq_of(p, aId, &aT[nT].iSchema) ) return -1;
+    aT[nT].nRow = (i64)nRow;
+    aT[nT].aRows = rd.a + rd.i;
+    aT[nT].nRows = rd.n - rd.i;
+    for(j=0; j<nRow; j++) if( skip_framed(&rd, 1) ) return -1;
+    nT++;
+  }
+  return nT;
+}
+
+/* The base as text, row numbers left out (the leaves come in key order,
+** the replica's rows in its shadow table's order). */
+static char *base_text(sqlite3 *db){
+  /* bt_q's buffer is static: one call per mprintf */
+  char *zRows = sqlite3_mprintf("%s", bt_q(db, "SELECT group_concat(x, ',') FROM"
+      " (SELECT tbl||':'||(row=0)||':'||hex(cells) x FROM bec_store_base ORDER BY 1)"));
+  char *z = sqlite3_mprintf("%s|%s", zRows, bt_q(db, "SELECT group_concat(x, ',')"
+      " FROM (SELECT tbl||':'||hex(pk)||':'||col||':'||seq||':'||quote(value) x"
+      " FROM bec_store_base_conflict ORDER BY tbl, pk, col, seq)"));
+  sqlite3_free(zRows);
+  return z;
+}
+
+/* Converts table t's rows (bytes a[0..n-1] standing for them) into a fresh
+** database; the error text, or 0 if it converted.  *pzBase: the base. */
+static char *convert(BecCtx *pA, const SnapTable *t, const u8 *a, i64 n,
+                     char **pzBase){
+  sqlite3 *dbC = 0;
+  BecCtx *pC = 0;
+  BecSchema *s = 0;
+  BecReader rd;
+  char *zErr = 0;
+  int rc;
+  CHECK(sqlite3_open(":memory:", &dbC)==SQLITE_OK);
+  CHECK(bec_ctx_new(dbC, &pC)==SQLITE_OK);
+  rc = bec_crdt_load_schema(pA, t->iSchema, &s, 0, &zErr);
+  CHECK_MSG(rc==SQLITE_OK, "%s", zErr ? zErr : "");
+  rd.a = a; rd.n = n; rd.i = 0;
+  if( rc==SQLITE_OK ){
+    rc = bec_crdt_base_from_leaves(pC, t->iSchema, s, &rd, t->nRow, seq_of,
+                                   pA, &zErr);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_free(zErr);
+    zErr = 0;
+    if( pzBase ) *pzBase = base_text(dbC);
+  }else if( zErr==0 ){
+    zErr = sqlite3_mprintf("rc %d", rc);
+  }
+  bec_schema_free(s);
+  bec_ctx_unref(pC);
+  sqlite3_close(dbC);
+  return zErr;
+}
+
+int main(void){
+  char zDir[] = "/tmp/bec-test-base-XXXXXX";
+  char zA[64], zB[64], zCmd[300];
+  sqlite3 *dbA = 0, *dbB = 0;
+  BecCtx *pA = 0;
+  SnapTable aT[8];
+  u8 *aSnap = 0;
+  i64 nSnap;
+  char *zBase = 0, *zConv = 0, *zErr = 0;
+  int nBase, nT, i, nConflict;
+
+  bec_crypto_init();
+  sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
+  if( mkdtemp(zDir)==0 ) return 1;
+  snprintf(zA, sizeof(zA), "%s/a.db", zDir);
+  snprintf(zB, sizeof(zB), "%s/b.db", zDir);
+
+  /* A history: a key, plain columns, a counter, an added column. */
+  CHECK(sqlite3_open(zA, &dbA)==SQLITE_OK);
+  exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
+      "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT,"
+      " n INTEGER COUNTER, w REAL DEFAULT 1.5);"
+      "CREATE VIRTUAL TABLE u USING bec(a INTEGER, b BLOB, c, PRIMARY KEY(a, b));"
+      "INSERT INTO t(id, v, n) VALUES('r1', 'one', 1), ('r2', 'two', 2),"
+      " ('r3', 'three', 3), ('r4', 'four', 4);"
+      "INSERT INTO u VALUES(1, x'01', 'x'), (1, x'0102', 2.5), (-7, x'', NULL);"
+      "SELECT bec_alter('t', 'ADD COLUMN x INTEGER DEFAULT 9');"
+      "UPDATE t SET x=10 WHERE id='r4';");
+  sqlite3_close(dbA);
+  snprintf(zCmd, sizeof(zCmd), "cp %s %s && cp %s-bec-key %s-bec-key",
+           zA, zB, zA, zB);
+  CHECK(system(zCmd)==0);
+  CHECK(sqlite3_open(zA, &dbA)==SQLITE_OK);
+  CHECK(sqlite3_open(zB, &dbB)==SQLITE_OK);
+  nBase = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
+
+  /* Concurrent writes on the two copies: losers, a counter's assignment
+  ** against steps, a row inserted on both sides. */
+  exec(dbA, "UPDATE t SET v='a-side' WHERE id='r1'; UPDATE t SET n=n+3 WHERE id='r2';"
+            "UPDATE t SET n=100 WHERE id='r3'; INSERT INTO t(id, v) VALUES('new', 'A');"
+            "UPDATE u SET c='ua' WHERE a=1 AND b=x'01';");
+  exec(dbB, "UPDATE t SET v='b-side' WHERE id='r1'; UPDATE t SET n=n+2 WHERE id='r2';"
+            "UPDATE t SET n=n+5 WHERE id='r3'; INSERT INTO t(id, v) VALUES('new', 'B');"
+            "UPDATE u SET c=42 WHERE a=1 AND b=x'01'; DELETE FROM t WHERE id='r4';");
+  {
+    int nA = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
+    copy_ops(dbB, dbA, nBase);
+    copy_ops(dbA, dbB, nBase);
+    (void)nA;
+  }
+  CHECK(strcmp(bt_q(dbA, "SELECT group_concat(v) FROM t"),
+               bt_q(dbB, "SELECT group_concat(v) FROM t"))==0);
+
+  /* K, sealed (one admin), an op after it, then pruned below K. */
+  exec(dbA, "SELECT bec_checkpoint(); INSERT INTO t(id, v) VALUES('after', 'K');");
+  CHECK(int_of(dbA, "SELECT bec_prune()")>0);
+  nConflict = int_of(dbA, "SELECT count(*) FROM bec_store_base_conflict");
+  CHECK_MSG(nConflict>=5, "conflicts in the base: %d", nConflict);
+  CHECK_MSG(int_of(dbA, "SELECT count(*) FROM bec_store_base WHERE row>0")==7,
+            "rows in the base: %s", bt_q(dbA, "SELECT count(*) FROM bec_store_base"));
+  CHECK(int_of(dbA, "SELECT count(*) FROM bec_store_base_conflict WHERE col=-1")>0);
+  CHECK(int_of(dbA, "SELECT count(*) FROM bec_store_base_conflict WHERE col<-1")>0);
+
+  /* Its snapshot's leaves, converted, are its base. */
+  CHECK(bec_ctx_new(dbA, &pA)==SQLITE_OK);
+  {
+    sqlite3_stmt *pS = 0;
+    CHECK(sqlite3_prepare_v2(dbA, "SELECT bec_snapshot()", -1, &pS, 0)==SQLITE_OK);
+    CHECK_MSG(sqlite3_step(pS)==SQLITE_ROW, "%s", sqlite3_errmsg(dbA));
+    nSnap = sqlite3_column_bytes(pS, 0);
+    aSnap = malloc((size_t)nSnap + 1);
+    if( nSnap ) memcpy(aSnap, sqlite3_column_blob(pS, 0), (size_t)nSnap);
+    sqlite3_finalize(pS);
+  }
+  nT = snap_tables(pA, aSnap, nSnap, aT);
+  CHECK_MSG(nT==2, "tables in the snapshot: %d", nT);
+  zBase = base_text(dbA);
+  {
+    /* both tables into one database, as the install would */
+    sqlite3 *dbC = 0;
+    BecCtx *pC = 0;
+    CHECK(sqlite3_open(":memory:", &dbC)==SQLITE_OK);
+    CHECK(bec_ctx_new(dbC, &pC)==SQLITE_OK);
+    for(i=0; i<nT; i++){
+      BecSchema *s = 0;
+      BecReader rd;
+      int rc = bec_crdt_load_schema(pA, aT[i].iSchema, &s, 0, &zErr);
+      rd.a = aT[i].aRows; rd.n = aT[i].nRows; rd.i = 0;
+      if( rc==SQLITE_OK ){
+        rc = bec_crdt_base_from_leaves(pC, aT[i].iSchema, s, &rd, aT[i].nRow,
+                                       seq_of, pA, &zErr);
+      }
+      CHECK_MSG(rc==SQLITE_OK, "%d %s", rc, zErr ? zErr : "");
+      sqlite3_free(zErr);
+      zErr = 0;
+      bec_schema_free(s);
+    }
+    zConv = base_text(dbC);
+    bec_ctx_unref(pC);
+    sqlite3_close(dbC);
+  }
+  CHECK_MSG(strcmp(zBase, zConv)==0, "\nbase      %s\nconverted %s", zBase, zConv);
+  sqlite3_free(zConv);
+  zConv = 0;
+
+  /* Hostile leaves are refused with why. */
+  for(i=0; i<nT; i++){
+    const SnapTable *t = &aT[i];
+    u8 *aBad;
+    BecReader rd;
+    u64 nLeaf = 0;
+    const u8 *aLeaf = 0;
+    i64 nRowsBytes = 0;
+    int j;
+    rd.a = t->aRows; rd.n = t->nRows; rd.i = 0;
+    for(j=0; j<t->nRow; j++){
+      if( bec_read_varint(&rd, &nLeaf, (u64)rd.n) || bec_read_bytes(&rd, (i64)nLeaf, &aLeaf) ) break;
+    }
+    nRowsBytes = rd.i;
+    if( t->nRow<2 ) continue;
+    aBad = malloc((size_t)nRowsBytes);
+    /* an id that is not an op here: the first candidate after the key */
+    memcpy(aBad, t->aRows, (size_t)nRowsBytes);
+    rd.a = aBad; rd.n = nRowsBytes; rd.i = 0;
+    CHECK(bec_read_varint(&rd, &nLeaf, (u64)rd.n)==0);
+    {
+      /* the leaf's existence register begins after the key: find the
+      ** first varint 1 followed by a 32-byte id of a known op */
+      i64 k;
+      for(k=rd.i; k+1+BEC_HASH_BYTES<=rd.i+(i64)nLeaf; k++){
+        int iSeq = 0;
+        if( aBad[k]<1 || aBad[k]>8 ) continue;
+        if( bec_dag_seq_of(pA, aBad+k+1, &iSeq)==SQLITE_OK && iSeq>0 ){
+          aBad[k+1] ^= 0xff;
+          break;
+        }
+      }
+    }
+    zErr = convert(pA, t, aBad, nRowsBytes, 0);
+    CHECK_MSG(zErr && strstr(zErr, "a candidate is not an op of the cut"),
+              "%s", zErr ? zErr : "(converted)");
+    sqlite3_free(zErr);
+    /* the first leaf again after the second: not in key order */
+    {
+      BecReader r2;
+      u64 n1 = 0, n2 = 0;
+      const u8 *a1 = 0, *a2 = 0;
+      BecBuf b;
+      int rc = SQLITE_OK;
+      memset(&b, 0, sizeof(b));
+      r2.a = t->aRows; r2.n = nRowsBytes; r2.i = 0;
+      CHECK(bec_read_varint(&r2, &n1, (u64)r2.n)==0 && bec_read_bytes(&r2, (i64)n1, &a1)==0);
+      CHECK(bec_read_varint(&r2, &n2, (u64)r2.n)==0 && bec_read_bytes(&r2, (i64)n2, &a2)==0);
+      bec_buf_append_varint(&b, n2, &rc);
+      bec_buf_append(&b, a2, (i64)n2, &rc);
+      bec_buf_append_varint(&b, n1, &rc);
+      bec_buf_append(&b, a1, (i64)n1, &rc);
+      bec_buf_append(&b, t->aRows + r2.i, nRowsBytes - r2.i, &rc);
+      zErr = convert(pA, t, b.a, b.n, 0);
+      CHECK_MSG(zErr && strstr(zErr, "rows are not in key order"), "%s",
+                zErr ? zErr : "(converted)");
+      sqlite3_free(zErr);
+      /* a leaf cut short (its length says one byte less) */
+      b.n = 0;
+      bec_buf_append_varint(&b, n1-1, &rc);
+      bec_buf_append(&b, a1, (i64)n1-1, &rc);
+      zErr = convert(pA, t, b.a, b.n, 0);
+      CHECK_MSG(zErr && strstr(zErr, "are malformed"), "%s",
+                zErr ? zErr : "(converted)");
+      sqlite3_free(zErr);
+      /* the honest bytes convert */
+      zErr = convert(pA, t, t->aRows, nRowsBytes, 0);
+      CHECK_MSG(zErr==0, "%s", zErr);
+      sqlite3_free(zErr);
+      bec_buf_free(&b);
+    }
+    free(aBad);
+  }
+  zErr = 0;
+
+  sqlite3_free(zBase);
+  free(aSnap);
+  bec_ctx_unref(pA);
+  CHECK(sqlite3_close(dbA)==SQLITE_OK);
+  CHECK(sqlite3_close(dbB)==SQLITE_OK);
+  snprintf(zCmd, sizeof(zCmd), "rm -rf %s", zDir);
+  CHECK(system(zCmd)==0);
+  return bt_done();
+}
