@@ -31,7 +31,7 @@ import subprocess
 import time
 
 import becwire
-from bectest import (EXT, T, Replicas, code, connect, free_port, ingest_all, one, ops_of,
+from bectest import (EXT, T, Replicas, code, connect, deliver, free_port, ingest_all, one, ops_of,
                      sync_session as sync, pub)
 
 # sync(x, y): x offers, and knows y as peer 'b' (y knows x as 'a').
@@ -255,6 +255,56 @@ def test_concurrent_author_offline():
          "r0 shows one of the concurrent titles")
     T.eq(one(j, "SELECT n FROM todos WHERE id='r1'"), 111, "the counter's concurrent steps add up")
     T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on the joiner")
+
+
+def test_demotion_in_cut():
+    """What the members section does not say.  In the cut, u's admin grant
+    g1, then a's removal of u concurrent with b's demotion of u, then a's
+    admin grant g2 after the removal, concurrent with the demotion: the
+    only live grant is g2, so u shows as an admin at K (the role the
+    members section carries), yet the demotion, valid though the removal
+    overrides it, still cancels g2 for an op that needs admin (rule 3).  So
+    an add signed by u after K is invalid on the provider, and must be on a
+    snapshot joiner and a full joiner alike: an install that took u's role
+    at K as what u may do after K would take it as valid."""
+    u = becwire.Key(b"u" * 32)
+    x = becwire.Key(b"x" * 32)
+    a = R.origin("dm_a.db")
+    b = R.member(a, "dm_b.db", "admin")
+    sync(a, b)
+    a.execute("SELECT bec_add_member(?, 'admin')", (u.hex,))               # g1
+    sync(a, b)
+    a.execute("SELECT bec_remove_member(?)", (u.hex,))                     # r
+    b.execute("SELECT bec_add_member(?, 'member')", (u.hex,))              # d, concurrent with r
+    a.execute("SELECT bec_add_member(?, 'admin')", (u.hex,))               # g2: r < g2, d || g2
+    sync(a, b)
+    T.eq(one(a, "SELECT role FROM bec_members WHERE pubkey=?", u.hex), "admin",
+         "u's one live grant is g2: an admin at K")
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE target=? AND valid", u.hex), 4,
+         "g1, r, d and g2 are all valid")
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    gid = bytes.fromhex(one(a, "SELECT bec_group_id()"))
+    heads = [bytes.fromhex(h) for (h,) in a.execute("SELECT hash FROM bec_heads")]
+    add = becwire.make_op(u, "add", heads, x.pub + bytes([becwire.ROLE["member"]]), gid)
+    deliver(a, [add])
+    aid = becwire.op_id(add).hex()
+    T.eq(one(a, "SELECT valid FROM bec_ops WHERE hash=?", aid), 0,
+         "u's add after K needs admin: d cancels g2, invalid on the provider")
+    T.eq(one(a, "SELECT count(*) FROM bec_members WHERE pubkey=?", x.hex), 0, "x is no member")
+    j = snap_joiner(a, "dm_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "joined from K's snapshot")
+    f = R.joined(a, "dm_f.db")
+    sync(f, a)
+    want = derived(a, ["todos"])
+    for d, name in ((j, "the snapshot joiner"), (f, "the full joiner")):
+        T.eq(one(d, "SELECT valid FROM bec_ops WHERE hash=?", aid), 0,
+             "%s: u's add after K is invalid" % name)
+        T.eq(derived(d, ["todos"]), want, "%s: members and validity as the provider" % name)
+        T.eq(one(d, "SELECT bec_check()"), "ok", "%s: bec_check()" % name)
 
 
 def test_joiner_serves():
@@ -491,7 +541,7 @@ def test_codec():
 
 
 T.run([test_join_argument, test_join_both_ways, test_differential_after_k,
-       test_concurrent_author_offline, test_joiner_serves, test_no_snapshot_then_pruned,
+       test_concurrent_author_offline, test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
        test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_codec])
 R.cleanup()
 T.done()
