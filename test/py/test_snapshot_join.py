@@ -14,6 +14,9 @@ through sync (docs/compaction.md "The snapshot join"):
   NO_SNAPSHOT ("none") and the sync is a full one (a pruned provider then
   ends it as pruned, and the joiner keeps what it sent: it completes as a
   full join with an unpruned peer, and then syncs with the pruned one);
+- a key shown as an admin at K that a demotion in the cut still keeps
+  from admin ops (rule 3): its add after K is invalid on both joiners, as
+  on the provider (what the members section's role does not say);
 - a hostile provider (hand-made replies around the honest one: fewer than
   k attestations, an altered row, a forged grant, bytes that do not decode)
   ends the session with the check's message, and nothing the reply carries
