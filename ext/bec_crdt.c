@@ -3560,10 +3560,15 @@ static int batch_add(BecTab *t, Merge *m, int x, BecBuf *pKinds){
                        || memcmp(aMask, m->aBatchMask, sizeof(aMask))!=0) ){
     rc = batch_flush(m, x, pKinds);
   }
+  /* (each allocated on its own: after a failed one, the next call
+  ** allocates what is missing) */
   if( rc==SQLITE_OK && m->aBatchHit==0 ){
     m->aBatchHit = sqlite3_malloc64(BATCH_MAX_ROWS);
+    if( m->aBatchHit==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && m->aBatchKind==0 ){
     m->aBatchKind = sqlite3_malloc64(sizeof(i64)*BATCH_MAX_ROWS);
-    if( m->aBatchHit==0 || m->aBatchKind==0 ) rc = SQLITE_NOMEM;
+    if( m->aBatchKind==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && (i64)(m->nBatch+1)*s->nCol>m->nBatchValAlloc ){
     i64 nNew = (i64)(m->nBatch+1)*s->nCol*2;

@@ -1882,11 +1882,51 @@ static int local_counters(BecTab *t, sqlite3_stmt *pRow, sqlite3_value **aV,
   return rc;
 }
 
+/* A new row's key is taken (by a row other than the one an UPDATE moves):
+** OR IGNORE skips the row (SQLITE_DONE), OR REPLACE lets the upsert
+** write it (SQLITE_OK), any other mode fails as SQLite's UNIQUE does. */
+static int key_taken(BecTab *t, char **pzErr){
+  const BecSchema *s = t->pSchema;
+  int eConflict = sqlite3_vtab_on_conflict(t->pCtx->db);
+  int rc = SQLITE_OK, k;
+  BecBuf b;
+  if( eConflict==SQLITE_IGNORE ) return SQLITE_DONE;
+  if( eConflict==SQLITE_REPLACE ) return SQLITE_OK;
+  memset(&b, 0, sizeof(b));
+  for(k=0; k<s->nPk; k++){
+    bec_buf_appendf(&b, &rc, "%s%s.%s", k ? ", " : "", s->zName, s->aCol[s->aPk[k]].zName);
+  }
+  bec_buf_append_u8(&b, 0, &rc);
+  *pzErr = sqlite3_mprintf("UNIQUE constraint failed: %s", b.a ? (char*)b.a : "");
+  bec_buf_free(&b);
+  return rc ? rc : SQLITE_CONSTRAINT_PRIMARYKEY;
+}
+
+/* *pbRow: a shadow row holds the key of aV (normalised as the merge
+** matches keys). */
+static int key_has_row(BecTab *t, sqlite3_value **aV, int *pbRow){
+  const BecSchema *s = t->pSchema;
+  sqlite3_stmt *pSel = 0;
+  int rc = bec_tab_stmt(t, BEC_TAB_SEL_PK, &pSel), k;
+  *pbRow = 0;
+  for(k=0; rc==SQLITE_OK && k<s->nPk; k++){
+    BecValue v;
+    rc = bec_value_of(aV[s->aPk[k]], &v);
+    if( rc==SQLITE_OK ){
+      bec_key_normalize(&v);
+      bec_value_bind(pSel, k+1, &v);
+    }
+  }
+  if( rc ) return rc;
+  *pbRow = sqlite3_step(pSel)==SQLITE_ROW;
+  return sqlite3_reset(pSel);
+}
+
 static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzErr){
   const BecSchema *s = t->pSchema;
   sqlite3_value *apKey[BEC_TABLE_MAX_COL];
   u8 abSet[BEC_TABLE_MAX_COL];
-  int rc, i, k;
+  int rc, i;
 
   sqlite3_value *aUse[BEC_TABLE_MAX_COL];
   sqlite3_value *apOwn[BEC_TABLE_MAX_COL];
@@ -1913,21 +1953,10 @@ static int local_insert(BecTab *t, sqlite3_value **aV, i64 *piRowid, char **pzEr
                              pzErr);
   if( rc==SQLITE_CONSTRAINT && *pzErr==0 ){
     /* The key exists. */
-    int eConflict = sqlite3_vtab_on_conflict(t->pCtx->db);
-    if( eConflict==SQLITE_IGNORE ){
+    rc = key_taken(t, pzErr);
+    if( rc==SQLITE_DONE ){
       rc = SQLITE_OK;
-    }else if( eConflict!=SQLITE_REPLACE ){
-      BecBuf b;
-      memset(&b, 0, sizeof(b));
-      rc = SQLITE_OK;
-      for(k=0; k<s->nPk; k++){
-        bec_buf_appendf(&b, &rc, "%s%s.%s", k ? ", " : "", s->zName, s->aCol[s->aPk[k]].zName);
-      }
-      bec_buf_append_u8(&b, 0, &rc);
-      *pzErr = sqlite3_mprintf("UNIQUE constraint failed: %s", b.a ? (char*)b.a : "");
-      bec_buf_free(&b);
-      rc = SQLITE_CONSTRAINT_PRIMARYKEY;
-    }else{
+    }else if( rc==SQLITE_OK ){
       /* INSERT OR REPLACE: an upsert of every column. */
       rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aV, 0,
                                  piRowid, pzErr);
@@ -2001,6 +2030,18 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
       if( aNew[i]==0 ) rc = SQLITE_NOMEM;
     }
     sqlite3_reset(pSel);
+    /* The new key's row decides before the old row goes: OR IGNORE keeps
+    ** the row as it is, OR FAIL/ABORT fail without deleting it (as a
+    ** plain table's UPDATE does). */
+    if( rc==SQLITE_OK ){
+      int bTaken = 0;
+      rc = key_has_row(t, aNew, &bTaken);
+      if( rc==SQLITE_OK && bTaken ) rc = key_taken(t, pzErr);
+    }
+    if( rc==SQLITE_DONE ){
+      for(i=0; i<s->nCol; i++) sqlite3_value_free(aNew[i]);
+      return SQLITE_OK;
+    }
     if( rc==SQLITE_OK ) rc = local_delete(t, iRowid, pzErr);
     if( rc==SQLITE_OK ) rc = local_insert(t, aNew, &iNew, pzErr);
     for(i=0; i<s->nCol; i++) sqlite3_value_free(aNew[i]);

@@ -411,6 +411,14 @@ int main(void){
              "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT)",
              "INSERT INTO t VALUES(1, 'one'), (2, 'two')", 3);
 
+  /* A local UPDATE of every row that reads the table (a step is one
+  ** autocommit statement: a failed one stores nothing). */
+  each_fault("table update",
+             "SELECT bec_keygen(); SELECT bec_create_group();"
+             "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);"
+             "INSERT INTO t VALUES('a', 'one'), ('b', 'two'), ('c', 'three')",
+             "UPDATE t SET v = v || (SELECT count(*) FROM t)", 4);
+
   /* Counters: a step on rows with stored steps (apply_counter_fast) and a
   ** reset (the general merge: the row's members are read). */
   each_fault("counter steps",

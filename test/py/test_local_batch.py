@@ -1,0 +1,223 @@
+"""test_local_batch.py - local statements against their readers (issue 18):
+the guard of writing a statement's rows in batches instead of one nested
+statement each.  Whatever path a local INSERT/UPDATE/DELETE takes to the
+shadow table, every reader must see the rows the statement wrote so far
+(inside a statement, a self-join, a trigger on another table, a savepoint,
+a transaction) and what is stored and signed must not change.
+
+Three differentials over a generated mix of INSERT / UPDATE / DELETE /
+INSERT OR FAIL / OR IGNORE / OR REPLACE / savepoints / rollbacks /
+self-reading statements:
+  - a bec table and a plain SQLite table given the same statements show the
+    same rows after every statement, and the same errors (a statement that
+    reads its own table excepted: SQLite computes a virtual table's UPDATE
+    values before its first write, a plain table's as it goes; the plain
+    table then takes bec's rows);
+  - two clones (one identity) given the same statements store byte-identical
+    shadow rows and sign byte-identical write ops (Ed25519 is deterministic);
+  - the change feed's kind per change (insert/update/delete) is the plain
+    table's: a row that existed before the op is an update.
+(UPSERT and RETURNING are refused by SQLite on any virtual table.)
+
+    BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_local_batch.py
+"""
+import random
+import sqlite3
+
+from bectest import T, Replicas, code, one
+
+R = Replicas("bec_lbatch_")
+
+DECLS = {
+    "t": "id INTEGER PRIMARY KEY, a TEXT, n INTEGER NOT NULL DEFAULT 0 CHECK (n >= 0)",
+    "k": "id TEXT PRIMARY KEY, a TEXT, n INTEGER NOT NULL DEFAULT 0 CHECK (n >= 0)",
+}
+
+
+def plain(decl_by_name):
+    db = sqlite3.connect(":memory:", isolation_level=None)
+    for name, decl in decl_by_name.items():
+        db.execute("CREATE TABLE %s(%s)" % (name, decl))
+    return db
+
+
+def rows(db, table):
+    return db.execute("SELECT id, a, n FROM %s ORDER BY id" % table).fetchall()
+
+
+def run(db, sql, args=()):
+    """(error code, rows) of one statement; rows read to the end."""
+    try:
+        return 0, db.execute(sql, args).fetchall()
+    except sqlite3.Error as e:
+        return getattr(e, "sqlite_errorcode", -1), None
+
+
+def gen_mix(rng, table, n):
+    """n statements on table (INTEGER or TEXT keys from a small set, so
+    inserts collide, updates hit rows written earlier in the statement and
+    the transaction, and CHECK fails now and then)."""
+    key = (lambda i: i) if table == "t" else (lambda i: "k%02d" % i)
+    out = []
+    depth = 0
+    intxn = False
+    for _ in range(n):
+        r = rng.random()
+        ks = [key(rng.randrange(12)) for _ in range(3)]
+        if r < 0.08 and not intxn:
+            out.append(("BEGIN", ())); intxn = True
+        elif r < 0.16 and intxn and depth == 0:
+            out.append((rng.choice(["COMMIT", "COMMIT", "ROLLBACK"]), ())); intxn = False
+        elif r < 0.22 and intxn:
+            out.append(("SAVEPOINT s%d" % depth, ())); depth += 1
+        elif r < 0.27 and depth:
+            depth -= 1
+            out.append((rng.choice(["RELEASE s%d", "ROLLBACK TO s%d"]) % depth, ()))
+        elif r < 0.40:
+            verb = rng.choice(["INSERT", "INSERT OR FAIL", "INSERT OR IGNORE",
+                               "INSERT OR REPLACE", "INSERT OR ABORT"])
+            vals = ", ".join("(?, ?, ?)" for _ in ks)
+            args = []
+            for k in ks:
+                args += [k, rng.choice(["x", "yy", None, "z" * 30]), rng.choice([0, 1, 5, -1])]
+            out.append(("%s INTO %s VALUES %s" % (verb, table, vals), tuple(args)))
+        elif r < 0.56:
+            # every row, one column, sometimes failing part way (n-3 < 0)
+            verb = rng.choice(["UPDATE", "UPDATE OR FAIL", "UPDATE OR IGNORE", "UPDATE OR ABORT"])
+            out.append(("%s %s SET n=n+%d" % (verb, table, rng.choice([1, 2, -3])), ()))
+        elif r < 0.66:
+            out.append(("UPDATE %s SET a=coalesce(a, '') || '+' WHERE id IN (?, ?)" % table,
+                        (ks[0], ks[1])))
+        elif r < 0.74:
+            # reads its own writes: the sum over the table as the statement
+            # has changed it so far (SQLite evaluates the subquery per row)
+            out.append(("UPDATE %s SET n=(SELECT count(*) FROM %s WHERE n > 1) + n" % (table, table), ()))
+        elif r < 0.80:
+            # a self-join: each row takes the a of another row, maybe one
+            # this statement wrote already
+            out.append(("UPDATE %s SET a=(SELECT b.a FROM %s AS b WHERE b.id<%s.id "
+                        "ORDER BY b.id DESC LIMIT 1) WHERE a IS NOT NULL" % (table, table, table), ()))
+        elif r < 0.84:
+            # the key changes: a delete and an insert
+            out.append(("UPDATE OR IGNORE %s SET id=? WHERE id=?" % table, (ks[0], ks[1])))
+        elif r < 0.92:
+            out.append(("DELETE FROM %s WHERE id IN (?, ?)" % table, (ks[0], ks[1])))
+        else:
+            out.append(("SELECT id, a, n FROM %s ORDER BY id" % table, ()))
+    if depth:
+        out.append(("RELEASE s0", ()))
+    if intxn:
+        out.append(("COMMIT", ()))
+    return out
+
+
+def shadow(db, table):
+    return db.execute("SELECT * FROM %s_rows ORDER BY 1" % table).fetchall()
+
+
+def writes(db):
+    return [b for (b,) in db.execute("SELECT body FROM bec_ops WHERE kind='write' ORDER BY rowid")]
+
+
+def test_mix_against_plain_and_clone():
+    for seed in range(6):
+        rng = random.Random(1800 + seed)
+        table = "t" if seed % 2 == 0 else "k"
+        a = R.origin("m%d.db" % seed, DECLS[table], table)
+        b = R.clone(a, "m%d_clone.db" % seed)
+        ref = plain({table: DECLS[table]})
+        mix = gen_mix(rng, table, 100)
+        for i, (sql, args) in enumerate(mix):
+            ra, rb, rp = run(a, sql, args), run(b, sql, args), run(ref, sql, args)
+            what = "seed %d #%d %s" % (seed, i, sql)
+            T.eq(rb, ra, "clone vs bec: " + what)
+            if "SELECT" in sql and sql.startswith("UPDATE"):
+                # SQLite computes a virtual table's UPDATE values before its
+                # first write (a plain table's as it goes): the plain table
+                # takes bec's rows, inside the same transaction/savepoint
+                ref.execute("DELETE FROM %s" % table)
+                ref.executemany("INSERT INTO %s VALUES(?, ?, ?)" % table, rows(a, table))
+                continue
+            # an error's code: CHECK/NOTNULL/PK as SQLite's own (bec's
+            # constraint codes are SQLite's: test_constraints)
+            T.eq((ra[0] != 0, ra[1]), (rp[0] != 0, rp[1]), "bec vs plain: " + what)
+            if not T.eq(rows(a, table), rows(ref, table), "rows after " + what):
+                break
+        T.eq(shadow(a, table), shadow(b, table), "seed %d: shadow rows byte-identical" % seed)
+        T.eq(writes(a), writes(b), "seed %d: signed write ops byte-identical" % seed)
+        T.check(len(writes(a)) > 1, "seed %d: the mix signed ops: %d" % (seed, len(writes(a))))
+        a.close(); b.close(); ref.close()
+
+
+def test_read_your_writes():
+    a = R.origin("ryw.db", DECLS["t"], "t")
+    a.execute("INSERT INTO t VALUES(1, 'a', 1), (2, 'b', 2), (3, 'c', 3)")
+    # inside one statement: SQLite computes a virtual table's new values
+    # before the first xUpdate (a plain table would show 6, 11, 20)
+    a.execute("UPDATE t SET n=(SELECT sum(n) FROM t)")
+    T.eq(rows(a, "t"), [(1, 'a', 6), (2, 'b', 6), (3, 'c', 6)], "values read before the writes")
+    # the next statement reads them
+    a.execute("UPDATE t SET n=n+(SELECT max(n) FROM t) WHERE id=1")
+    T.eq(one(a, "SELECT n FROM t WHERE id=1"), 12, "the next statement reads the UPDATE")
+    a.execute("UPDATE t SET n=6 WHERE id=1")
+    # inside a transaction, before and after a savepoint
+    a.execute("BEGIN")
+    a.execute("UPDATE t SET a=a || '!'")
+    T.eq(one(a, "SELECT group_concat(a, '') FROM t"), "a!b!c!", "the transaction reads its UPDATE")
+    a.execute("SAVEPOINT s")
+    a.execute("UPDATE t SET n=0 WHERE id=2")
+    T.eq(one(a, "SELECT n FROM t WHERE id=2"), 0, "inside the savepoint")
+    a.execute("ROLLBACK TO s")
+    T.eq(one(a, "SELECT n FROM t WHERE id=2"), 6, "rolled back to the savepoint")
+    a.execute("INSERT INTO t VALUES(4, 'd', 0)")
+    T.eq(code(lambda: a.execute("INSERT INTO t VALUES(4, 'dup', 0)"))[0], 1555,
+         "an INSERT finds the row the transaction wrote (PRIMARY KEY)")
+    a.execute("COMMIT")
+    T.eq(rows(a, "t"), [(1, 'a!', 6), (2, 'b!', 6), (3, 'c!', 6), (4, 'd', 0)], "committed")
+    # a trigger on another table reads the bec table as the statement left it
+    a.execute("CREATE TABLE log(x)")
+    a.execute("CREATE TEMP TRIGGER tr AFTER INSERT ON log BEGIN "
+              "UPDATE log SET x=(SELECT sum(n) FROM t) WHERE rowid=new.rowid; END")
+    a.execute("BEGIN")
+    a.execute("UPDATE t SET n=n+1")
+    a.execute("INSERT INTO log VALUES(0)")
+    a.execute("COMMIT")
+    T.eq(one(a, "SELECT x FROM log"), 22, "the trigger read the UPDATE")
+    a.close()
+
+
+def test_or_fail_and_abort():
+    a = R.origin("fa.db", DECLS["t"], "t")
+    a.execute("INSERT INTO t VALUES(1, 'a', 5), (2, 'b', 0), (3, 'c', 5)")
+    n0 = len(writes(a))
+    T.eq(code(lambda: a.execute("UPDATE OR FAIL t SET n=n-1"))[0], 275, "OR FAIL: CHECK")
+    T.eq(rows(a, "t"), [(1, 'a', 4), (2, 'b', 0), (3, 'c', 5)], "OR FAIL keeps row 1")
+    T.eq(len(writes(a)), n0 + 1, "OR FAIL signs what it kept")
+    T.eq(code(lambda: a.execute("UPDATE t SET n=n-1"))[0], 275, "ABORT: CHECK")
+    T.eq(rows(a, "t"), [(1, 'a', 4), (2, 'b', 0), (3, 'c', 5)], "ABORT keeps nothing")
+    T.eq(len(writes(a)), n0 + 1, "ABORT signs nothing")
+    a.execute("UPDATE OR IGNORE t SET n=n-1")
+    T.eq(rows(a, "t"), [(1, 'a', 3), (2, 'b', 0), (3, 'c', 4)], "OR IGNORE skips row 2")
+    a.close()
+
+
+def test_feed_kinds():
+    a = R.origin("fk.db", DECLS["t"], "t")
+    a.execute("INSERT INTO t VALUES(1, 'a', 1), (2, 'b', 2)")
+    c = one(a, "SELECT coalesce(max(cursor), 0) FROM bec_changes")
+    a.execute("BEGIN")
+    a.execute("UPDATE t SET n=n+1")                 # two updates
+    a.execute("INSERT INTO t VALUES(3, 'c', 3)")    # an insert
+    a.execute("UPDATE t SET a='C' WHERE id=3")      # the op's own row: update
+    a.execute("DELETE FROM t WHERE id=1")
+    a.execute("COMMIT")
+    got = a.execute("SELECT key, kind FROM bec_changes(?)", (c,)).fetchall()
+    T.eq(got, [(1, "update"), (2, "update"), (3, "insert"), (3, "update"), (1, "delete")],
+         "one kind per change, as the rows stood")
+    a.close()
+
+
+T.run([test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
+       test_feed_kinds])
+R.cleanup()
+T.done()
