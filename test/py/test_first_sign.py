@@ -379,19 +379,19 @@ def peer_ops(path, stmts):
     return ops, want
 
 
-def peer_write_reads_no_graph():
-    """A peer's write op naming every head (a linear history) is judged,
-    stored and merged into the table without the graph."""
-    a = table_history("pw_a.db", 20)
-    b, full = two_copies(a, "pw")
-    ops, want = peer_ops(a, ["INSERT INTO t VALUES(200, 'peer', 1)",
-                             "UPDATE t SET v='peer-changed' WHERE id=3"])
+def peer_writes_without_graph(path, tag, stmts, what):
+    """The ops of stmts, made on the database at path, ingested by a copy
+    with a damaged row (merged without the graph, which is then not
+    loaded) and by a copy whose graph is loaded first: the same stored
+    bytes on both receivers."""
+    b, full = two_copies(path, tag)
+    ops, want = peer_ops(path, stmts)
     damage(b, seq=20)
     cb = connect(b)
     for op in ops:
         one(cb, "SELECT bec_ingest(?)", op)
     T.eq(cb.execute("SELECT * FROM t ORDER BY id").fetchall(), want,
-         "the peer's writes are merged without the graph")
+         "the peer's %s are merged without the graph" % what)
     err = loads_graph(cb)
     T.check(err is not None and "storage is corrupt" in err, "and the graph was not loaded: %r" % err)
     cb.close()
@@ -405,6 +405,14 @@ def peer_write_reads_no_graph():
     same_tables(cb, cs, "on both receivers")
     cs.close()
     cb.close()
+
+
+def peer_write_reads_no_graph():
+    """A peer's write op naming every head (a linear history) is judged,
+    stored and merged into the table without the graph."""
+    peer_writes_without_graph(table_history("pw_a.db", 20), "pw",
+                              ["INSERT INTO t VALUES(200, 'peer', 1)",
+                               "UPDATE t SET v='peer-changed' WHERE id=3"], "writes")
 
 
 def lazy_questions_same_as_full_path():
@@ -577,30 +585,10 @@ def enc_peer_write_reads_no_graph():
     """A peer's encrypted write op naming every head is judged (its epochs
     stored, so in its past), opened, stored and merged without the graph,
     and both receivers store the same bytes."""
-    a = enc_history("enc_pw_a.db", 20)
-    b, full = two_copies(a, "enc_pw")
-    ops, want = peer_ops(a, ["INSERT INTO t VALUES(200, 'peer', 1)",
-                             "UPDATE t SET v='peer-changed' WHERE id=3",
-                             "DELETE FROM t WHERE id=4"])
-    damage(b, seq=20)
-    cb = connect(b)
-    for op in ops:
-        one(cb, "SELECT bec_ingest(?)", op)
-    T.eq(cb.execute("SELECT * FROM t ORDER BY id").fetchall(), want,
-         "the peer's encrypted writes are merged without the graph")
-    err = loads_graph(cb)
-    T.check(err is not None and "storage is corrupt" in err, "and the graph was not loaded: %r" % err)
-    cb.close()
-    repair(b, seq=20)
-    cb = connect(b)
-    T.eq(one(cb, "SELECT bec_check()"), "ok", "bec_check on the receiver")
-    cs = connect(full)             # the full path: its graph loaded first
-    T.check(one(cs, "SELECT bec_sync_op_count()") > 0, "the full path's graph is loaded")
-    for op in ops:
-        one(cs, "SELECT bec_ingest(?)", op)
-    same_tables(cb, cs, "on both receivers")
-    cs.close()
-    cb.close()
+    peer_writes_without_graph(enc_history("enc_pw_a.db", 20), "enc_pw",
+                              ["INSERT INTO t VALUES(200, 'peer', 1)",
+                               "UPDATE t SET v='peer-changed' WHERE id=3",
+                               "DELETE FROM t WHERE id=4"], "encrypted writes")
 
 
 T.run([first_sign_reads_no_graph, peer_linear_op_reads_no_graph, same_as_full_derivation,
