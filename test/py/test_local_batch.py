@@ -16,15 +16,21 @@ self-reading statements:
   - two clones (one identity) given the same statements store byte-identical
     shadow rows and sign byte-identical write ops (Ed25519 is deterministic);
   - the change feed's kind per change (insert/update/delete) is the plain
-    table's: a row that existed before the op is an update.
+    table's: a row that existed before the op is an update;
+  - batching on, and off (BEC_NO_LOCAL_BATCH=1, the test knob, in a child
+    process of its own): the same file given the same statements stores
+    byte-identical shadow rows, signed ops, feed and results.
 (UPSERT and RETURNING are refused by SQLite on any virtual table.)
 
     BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_local_batch.py
 """
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 
-from bectest import T, Replicas, code, one
+from bectest import T, Replicas, code, connect, one
 
 R = Replicas("bec_lbatch_")
 
@@ -217,7 +223,47 @@ def test_feed_kinds():
     a.close()
 
 
-T.run([test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
+def outcome(db, table, mix):
+    """Every statement's (error, rows), then the stored state."""
+    res = [run(db, sql, args) for sql, args in mix]
+    feed = db.execute("SELECT cursor, key, columns, kind FROM bec_changes(0)").fetchall()
+    return repr((res, shadow(db, table), writes(db), feed,
+                 db.execute("SELECT * FROM bec_store_conflict").fetchall()))
+
+
+def child(path, table, seed):
+    """(in the child process) the mix of seed on the file at path."""
+    db = connect(path)
+    sys.stdout.write(outcome(db, table, gen_mix(random.Random(seed), table, 120)))
+    db.close()
+
+
+def test_batching_off_is_identical():
+    for seed in range(4):
+        table = "t" if seed % 2 == 0 else "k"
+        a = R.origin("d%d.db" % seed, DECLS[table], table)
+        a.execute("INSERT INTO %s(id, a, n) VALUES (1, 'x', 1), (2, 'y', 2), (3, NULL, 3)"
+                  % table if table == "t" else
+                  "INSERT INTO k(id, a, n) VALUES ('k01', 'x', 1), ('k02', 'y', 2)")
+        b = R.clone(a, "d%d_off.db" % seed)
+        path_b = b.execute("PRAGMA database_list").fetchone()[2]
+        b.close()
+        env = dict(os.environ, BEC_NO_LOCAL_BATCH="1")
+        off = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", path_b,
+                              table, str(1900 + seed)], env=env, capture_output=True, text=True)
+        T.eq(off.returncode, 0, "seed %d: the child ran: %s" % (seed, off.stderr[-500:]))
+        on = outcome(a, table, gen_mix(random.Random(1900 + seed), table, 120))
+        T.check(on == off.stdout, "seed %d: batching on and off: the same results, rows, ops, "
+                "feed (on %d chars, off %d)" % (seed, len(on), len(off.stdout)))
+        a.close()
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--child":
+    child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    R.cleanup()
+    sys.exit(0)
+
+T.run([test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
        test_feed_kinds])
 R.cleanup()
 T.done()
