@@ -1498,6 +1498,8 @@ struct BecCrdt {
   u8 *aTableHash;                 /* their hashes */
   int nMark, nMarkAlloc;
   BecMark *aMark;                 /* savepoint marks */
+  int bLocalFlush;                /* the local batch's statement runs: its
+                                  ** savepoint calls move no mark */
   void *pMerge;                   /* bec_crdt.c's scratch for local changes */
   const u8 *aAhead;               /* while bec_crdt_flush signs the op: its */
   i64 nAhead;                     /* payload, whose changes are applied */

@@ -3900,9 +3900,26 @@ static int change_encode(BecTab *t, BecCrdt *pC, int bDelete,
 ** bec_crdt_local_flush is called by any other local change, xFilter of
 ** every bec table, xSavepoint and xRelease (the statement's end inside a
 ** transaction), bec_crdt_flush (xSync, the end of an autocommit statement
-** and of a transaction) and bec_crdt_local_sync; xRollbackTo and
-** xRollback discard it (bec_crdt_local_discard): it holds only changes
-** made after the newest savepoint, since xSavepoint flushes.
+** and of a transaction); xRollbackTo and xRollback discard it
+** (bec_crdt_local_discard): it holds only changes made after the newest
+** savepoint, since xSavepoint flushes.
+**
+** Only while SQLite is in autocommit: the statement's end is then xSync,
+** where SQLite has taken the tables out of the transaction's list
+** (sqlite3VtabSync), so the batch statement calls no savepoint method,
+** and nothing after the statement sees the rows unwritten.  Inside BEGIN
+** the batch would outlive its statement (a one-row UPDATE opens no
+** statement savepoint) and reach a reader that is not a bec table (a
+** shadow table, bec's own functions), and it would be written inside
+** xRelease, where the batch statement's own statement savepoint takes the
+** index of the one being released: a retry of that statement (SQLITE_SCHEMA
+** after a DROP TABLE) rolled back to it and cut this transaction's op
+** short of changes whose rows were written (test_local_batch
+** test_batch_in_transaction; bytesim seed 78).  So a batch is written
+** inside xSavepoint or xRelease only when a function of the statement
+** opens a savepoint, and bLocalFlush makes the savepoint methods ignore
+** the batch statement's own savepoints: that statement changes no op
+** bytes, and its own rollback undoes only rows its retry writes again.
 ** BEC_NO_LOCAL_BATCH=1 in the environment (read once per process) turns
 ** it off: a test knob, for the differential test_local_batch.py. */
 static int local_batching(void){
@@ -3917,8 +3934,12 @@ static int local_batching(void){
 int bec_crdt_local_flush(BecCtx *p){
   BecCrdt *pC = p->pCrdt;
   Merge *m = pC ? (Merge*)pC->pMerge : 0;
+  int rc;
   if( m==0 || m->pBatchTab==0 ) return SQLITE_OK;
-  return batch_flush(m, pC->iSeq, &pC->feed);
+  pC->bLocalFlush = 1;
+  rc = batch_flush(m, pC->iSeq, &pC->feed);
+  pC->bLocalFlush = 0;
+  return rc;
 }
 
 void bec_crdt_local_discard(BecCrdt *pC){
@@ -3972,7 +3993,8 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
     for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
     /* (the graph is fetched only if the row needs merging: apply_change) */
     anc_init(&m->anc, 0, pC->iSeq, 0, 0, 1);
-    if( eChange==BEC_CHANGE_UPSERT && piAt && piRowid==0 && local_batching() ){
+    if( eChange==BEC_CHANGE_UPSERT && piAt && piRowid==0 && local_batching()
+     && sqlite3_get_autocommit(p->db) ){
       rc = covering(t, m, &bBatch);
     }
     if( rc==SQLITE_OK && bBatch ){

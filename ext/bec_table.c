@@ -2205,7 +2205,8 @@ static int tabRollback(sqlite3_vtab *pVtab){
 ** join later are told of it again and must not move the mark. */
 /* A batch held (bec_crdt.c, "Local batches") is written at a savepoint
 ** and at a release: it then holds only changes after the newest mark, all
-** of which a rollback to any mark discards. */
+** of which a rollback to any mark discards.  The batch statement's own
+** savepoints (bLocalFlush) move no mark: it writes rows, never the op. */
 static int local_flush(sqlite3_vtab *pVtab){
   BecTab *t = (BecTab*)pVtab;
   int rc = bec_crdt_local_flush(t->pCtx);
@@ -2218,7 +2219,9 @@ static int local_flush(sqlite3_vtab *pVtab){
 
 static int tabSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   BecCrdt *pC = ((BecTab*)pVtab)->pCtx->pCrdt;
-  int rc = local_flush(pVtab);
+  int rc;
+  if( pC->bLocalFlush ) return SQLITE_OK;   /* the batch statement's own */
+  rc = local_flush(pVtab);
   if( rc ) return rc;
   if( iSavepoint>=pC->nMarkAlloc ){
     int nNew = iSavepoint + 16;
@@ -2238,7 +2241,9 @@ static int tabSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
 
 static int tabRelease(sqlite3_vtab *pVtab, int iSavepoint){
   BecCrdt *pC = ((BecTab*)pVtab)->pCtx->pCrdt;
-  int rc = local_flush(pVtab);
+  int rc;
+  if( pC->bLocalFlush ) return SQLITE_OK;
+  rc = local_flush(pVtab);
   if( rc ) return rc;
   if( pC->nMark>iSavepoint ) pC->nMark = iSavepoint;
   return SQLITE_OK;
@@ -2246,6 +2251,7 @@ static int tabRelease(sqlite3_vtab *pVtab, int iSavepoint){
 
 static int tabRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   BecCrdt *pC = ((BecTab*)pVtab)->pCtx->pCrdt;
+  if( pC->bLocalFlush ) return SQLITE_OK;
   bec_crdt_local_discard(pC);
   if( iSavepoint<pC->nMark ){
     BecMark *m = &pC->aMark[iSavepoint];

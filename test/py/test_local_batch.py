@@ -258,12 +258,53 @@ def test_batching_off_is_identical():
         a.close()
 
 
+def test_batch_in_transaction():
+    """Inside BEGIN a local UPDATE is written at once, never held past its
+    statement: a held batch was written inside xRelease, where the batch
+    statement's retry after a DROP TABLE (SQLITE_SCHEMA) rolled back to the
+    index of the statement savepoint being released and cut the UPDATE's
+    change out of the op while its row stayed written (bytesim seed 78)."""
+    a = R.origin("txn.db", "k TEXT PRIMARY KEY, v INTEGER, w TEXT", "t")
+    a.execute("INSERT INTO t VALUES('k1', 1, 'a'), ('k2', 2, 'b')")
+    a.execute("CREATE VIRTUAL TABLE u USING bec(id INTEGER PRIMARY KEY, x BLOB)")
+    a.execute("UPDATE t SET v = v + 1")          # prepares the batch statement
+    a.execute("DROP TABLE u")                    # ... which then retries
+    a.execute("BEGIN")
+    a.execute("INSERT OR REPLACE INTO t VALUES('k10', 352, 'xx')")
+    a.execute("UPDATE t SET v = coalesce(v, 0) + 1 WHERE k = 'k10'")
+    a.execute("UPDATE t SET w = w || '!'")       # every row, in the transaction
+    a.execute("COMMIT")
+    T.eq(rows_of(a), [('k1', 2, 'a!'), ('k10', 353, 'xx!'), ('k2', 3, 'b!')], "the rows")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "the rows are the ops' replay")
+    # the same after an autocommit UPDATE (batched) and a DROP TABLE
+    a.execute("CREATE VIRTUAL TABLE u USING bec(id INTEGER PRIMARY KEY, x BLOB)")
+    a.execute("UPDATE t SET v = v + 1")
+    a.execute("DROP TABLE u")
+    a.execute("UPDATE t SET v = v + 1")
+    T.eq(rows_of(a), [('k1', 4, 'a!'), ('k10', 355, 'xx!'), ('k2', 5, 'b!')], "autocommit")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "autocommit: the rows are the ops' replay")
+    # a statement that signs inside the transaction, after a one-row UPDATE
+    a.execute("BEGIN")
+    a.execute("UPDATE t SET v = 0 WHERE k = 'k1'")
+    a.execute("SELECT bec_sign(x'02')").fetchall()
+    T.check(code(lambda: a.execute("COMMIT"))[0] != 0, "an op signed amid the writes fails the commit")
+    if a.in_transaction:
+        a.execute("ROLLBACK")
+    T.eq(rows_of(a), [('k1', 4, 'a!'), ('k10', 355, 'xx!'), ('k2', 5, 'b!')], "nothing of it kept")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "signed amid the writes: the rows are the ops' replay")
+    a.close()
+
+
+def rows_of(db):
+    return db.execute("SELECT k, v, w FROM t ORDER BY k").fetchall()
+
+
 if len(sys.argv) > 1 and sys.argv[1] == "--child":
     child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     R.cleanup()
     sys.exit(0)
 
-T.run([test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
+T.run([test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
        test_feed_kinds])
 R.cleanup()
 T.done()
