@@ -19,7 +19,10 @@ self-reading statements:
     table's: a row that existed before the op is an update;
   - batching on, and off (BEC_NO_LOCAL_BATCH=1, the test knob, in a child
     process of its own): the same file given the same statements stores
-    byte-identical shadow rows, signed ops, feed and results.
+    byte-identical shadow rows, signed ops, feed and results;
+  - a transaction's UPDATEs (never batched) after a DROP TABLE: the rows are
+    the replay of the signed ops (bec_check), where a batch written inside
+    xRelease lost a change from the op (bytesim seed 78).
 (UPSERT and RETURNING are refused by SQLite on any virtual table.)
 
     BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_local_batch.py
