@@ -1498,6 +1498,8 @@ struct BecCrdt {
   u8 *aTableHash;                 /* their hashes */
   int nMark, nMarkAlloc;
   BecMark *aMark;                 /* savepoint marks */
+  int bLocalFlush;                /* the local batch's statement runs: its
+                                  ** savepoint calls move no mark */
   void *pMerge;                   /* bec_crdt.c's scratch for local changes */
   const u8 *aAhead;               /* while bec_crdt_flush signs the op: its */
   i64 nAhead;                     /* payload, whose changes are applied */
@@ -1593,6 +1595,9 @@ int bec_crdt_local_change(BecTab*, int eChange, sqlite3_value **apKey,
                           const i64 *piAt, i64 *piRowid, char **pzErr);
 /* Signs the transaction's changes as one write op (xSync). */
 int bec_crdt_flush(BecCtx*, char **pzErr);
+/* The local batch (bec_crdt.c "Local batches"): written, or dropped. */
+int bec_crdt_local_flush(BecCtx*);
+void bec_crdt_local_discard(BecCrdt*);
 void bec_crdt_txn_reset(BecCrdt*);
 /* Encodes key values of a shadow row as a bec_store_conflict key. */
 void bec_crdt_key_from_stmt(BecBuf*, BecTab*, sqlite3_stmt*, int iFirstCol,

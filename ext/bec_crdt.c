@@ -2716,6 +2716,8 @@ struct Merge {
   i64 nBatchValAlloc;              /* values allocated in aBatchVal */
   u8 *aBatchHit;                   /* per row: found its row (bec_batch_hit) */
   i64 *aBatchKind;                 /* per row: its byte in the feed kinds */
+  BecBuf arena;       /* a local batch's copies of its text and blobs (the
+                      ** statement's values die with its xUpdate) */
 };
 
 static void merge_free(Merge *m){
@@ -2725,6 +2727,7 @@ static void merge_free(Merge *m){
   sqlite3_free(m->aBatchVal);
   sqlite3_free(m->aBatchHit);
   sqlite3_free(m->aBatchKind);
+  bec_buf_free(&m->arena);
   bec_buf_free(&m->key);
   bec_buf_free(&m->extra);
 }
@@ -3507,8 +3510,9 @@ static int apply_change(BecTab *t, Merge *m, int x, int eChange,
 ** order (a key twice in one batch is inserted, then updated), and so is
 ** each change's feed byte: bec_batch_hit marks the rows whose upsert found
 ** its row.  Any other change, and the end of the op, writes the batch
-** first, so no change ever reads a row the batch has not written yet; a
-** local change (bec_crdt_local_change) is never batched.
+** first, so no change ever reads a row the batch has not written yet.
+** A local UPDATE of a located row is batched too (bec_crdt_local_change,
+** with copies of its values): see "Local batches".
 */
 #define BATCH_MAX_ROWS 1024
 
@@ -3540,6 +3544,7 @@ static int batch_flush(Merge *m, int x, BecBuf *pKinds){
                                                   : BEC_FEED_INSERT;
   }
   m->nBatch = 0;
+  m->arena.n = 0;
   return rc;
 }
 
@@ -3547,7 +3552,7 @@ static int batch_flush(Merge *m, int x, BecBuf *pKinds){
 ** (writing first a batch of another table or of other columns, or a full
 ** one), and holds its byte in pKinds (may be 0) until the batch is
 ** written.  The caller checked covering(). */
-static int batch_add(BecTab *t, Merge *m, int x, BecBuf *pKinds){
+static int batch_add(BecTab *t, Merge *m, int x, BecBuf *pKinds, int bCopy){
   const BecSchema *s = t->pSchema;
   u8 aMask[BEC_TABLE_MAX_COL/8];
   BecValue *aRow;
@@ -3589,10 +3594,47 @@ static int batch_add(BecTab *t, Merge *m, int x, BecBuf *pKinds){
     m->pBatchTab = t;
     memcpy(m->aBatchMask, aMask, sizeof(aMask));
   }
+  if( bCopy ){
+    /* A local row's text and blobs, copied: first their total, so the
+    ** arena moves (and the batch's pointers into it are moved) at most
+    ** once here. */
+    i64 nNeed = m->arena.n;
+    const u8 *aOld = m->arena.a;
+    for(i=0; i<s->nCol; i++){
+      if( m->abSet[i] && (m->aVal[i].eType==BEC_VAL_TEXT
+                          || m->aVal[i].eType==BEC_VAL_BLOB) ){
+        nNeed += m->aVal[i].n;
+      }
+    }
+    if( nNeed>m->arena.nAlloc ){
+      i64 nNew = nNeed*2 + 1024;
+      u8 *aNew = sqlite3_realloc64(m->arena.a, (sqlite3_uint64)nNew);
+      if( aNew==0 ) return SQLITE_NOMEM;
+      m->arena.a = aNew;
+      m->arena.nAlloc = nNew;
+      if( aNew!=aOld ){
+        i64 j, nVal = (i64)m->nBatch*s->nCol;
+        for(j=0; j<nVal; j++){
+          BecValue *v = &m->aBatchVal[j];
+          if( (v->eType==BEC_VAL_TEXT || v->eType==BEC_VAL_BLOB) && v->n>0
+           && (uintptr_t)v->a>=(uintptr_t)aOld
+           && (uintptr_t)v->a<(uintptr_t)aOld + (uintptr_t)m->arena.n ){
+            v->a = aNew + ((uintptr_t)v->a - (uintptr_t)aOld);
+          }
+        }
+      }
+    }
+  }
   aRow = &m->aBatchVal[(i64)m->nBatch*s->nCol];
   for(i=0; i<s->nCol; i++){
     /* a column with no write shows its DEFAULT, the fill (bind_new_row) */
     aRow[i] = m->abSet[i] ? m->aVal[i] : s->aCol[i].dflt;
+    if( bCopy && m->abSet[i] && aRow[i].n>0
+     && (aRow[i].eType==BEC_VAL_TEXT || aRow[i].eType==BEC_VAL_BLOB) ){
+      memcpy(m->arena.a + m->arena.n, aRow[i].a, (size_t)aRow[i].n);
+      aRow[i].a = m->arena.a + m->arena.n;
+      m->arena.n += aRow[i].n;
+    }
   }
   m->nBatch++;
   return SQLITE_OK;
@@ -3750,7 +3792,7 @@ static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
       for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
       if( !bDelete ) rc = covering(aTab[iTable], m, &bCover);
       if( rc==SQLITE_OK && bCover ){
-        rc = batch_add(aTab[iTable], m, x, pKinds);
+        rc = batch_add(aTab[iTable], m, x, pKinds, 0);
         continue;                   /* (its feed byte is held) */
       }
       if( rc==SQLITE_OK ) rc = batch_flush(m, x, pKinds);
@@ -3848,6 +3890,67 @@ static int change_encode(BecTab *t, BecCrdt *pC, int bDelete,
   return rc;
 }
 
+/* Local batches (issue 18; BENCH.md "Writes in batches").  A local UPDATE
+** of a row xUpdate located, whose write apply_covering would make (no
+** counter, no conflicts: every stored op is the transaction's ancestor),
+** is held in the batch of the connection's Merge, with copies of its
+** values, and written by the batch statement: the same row, registers
+** and feed byte (bec_batch_hit), one statement per batch instead of one
+** per row.  The batch reaches the shadow table before anything reads it:
+** bec_crdt_local_flush is called by any other local change, xFilter of
+** every bec table, xSavepoint and xRelease (the statement's end inside a
+** transaction), bec_crdt_flush (xSync, the end of an autocommit statement
+** and of a transaction); xRollbackTo and xRollback discard it
+** (bec_crdt_local_discard): it holds only changes made after the newest
+** savepoint, since xSavepoint flushes.
+**
+** Only while SQLite is in autocommit: the statement's end is then xSync,
+** where SQLite has taken the tables out of the transaction's list
+** (sqlite3VtabSync), so the batch statement calls no savepoint method,
+** and nothing after the statement sees the rows unwritten.  Inside BEGIN
+** the batch would outlive its statement (a one-row UPDATE opens no
+** statement savepoint) and reach a reader that is not a bec table (a
+** shadow table, bec's own functions), and it would be written inside
+** xRelease, where the batch statement's own statement savepoint takes the
+** index of the one being released: a retry of that statement (SQLITE_SCHEMA
+** after a DROP TABLE) rolled back to it and cut this transaction's op
+** short of changes whose rows were written (test_local_batch
+** test_batch_in_transaction; bytesim seed 78).  So a batch is written
+** inside xSavepoint or xRelease only when a function of the statement
+** opens a savepoint, and bLocalFlush makes the savepoint methods ignore
+** the batch statement's own savepoints: that statement changes no op
+** bytes, and its own rollback undoes only rows its retry writes again.
+** BEC_NO_LOCAL_BATCH=1 in the environment (read once per process) turns
+** it off: a test knob, for the differential test_local_batch.py. */
+static int local_batching(void){
+  static int eOn = -1;            /* (a benign race: every reader agrees) */
+  if( eOn<0 ){
+    const char *z = getenv("BEC_NO_LOCAL_BATCH");
+    eOn = (z && z[0] && z[0]!='0') ? 0 : 1;
+  }
+  return eOn;
+}
+
+int bec_crdt_local_flush(BecCtx *p){
+  BecCrdt *pC = p->pCrdt;
+  Merge *m = pC ? (Merge*)pC->pMerge : 0;
+  int rc;
+  if( m==0 || m->pBatchTab==0 ) return SQLITE_OK;
+  pC->bLocalFlush = 1;
+  rc = batch_flush(m, pC->iSeq, &pC->feed);
+  pC->bLocalFlush = 0;
+  return rc;
+}
+
+void bec_crdt_local_discard(BecCrdt *pC){
+  Merge *m = pC ? (Merge*)pC->pMerge : 0;
+  if( m ){
+    m->pBatchTab = 0;
+    m->nBatch = 0;
+    m->arena.n = 0;
+  }
+}
+
 int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
                           const u8 *abSet, sqlite3_value **aV,
                           const i64 *piAt, i64 *piRowid, char **pzErr){
@@ -3886,10 +3989,23 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
                        pzErr);
   }
   if( rc==SQLITE_OK ){
+    int bBatch = 0;
     for(k=0; k<s->nPk; k++) bec_key_normalize(&m->aVal[s->aPk[k]]);
     /* (the graph is fetched only if the row needs merging: apply_change) */
     anc_init(&m->anc, 0, pC->iSeq, 0, 0, 1);
-    rc = apply_change(t, m, pC->iSeq, eChange, piAt, piRowid);
+    if( eChange==BEC_CHANGE_UPSERT && piAt && piRowid==0 && local_batching()
+     && sqlite3_get_autocommit(p->db) ){
+      rc = covering(t, m, &bBatch);
+    }
+    if( rc==SQLITE_OK && bBatch ){
+      /* (its feed byte, change nChange-1's, is set when the batch is
+      ** written) */
+      pC->feed.n = pC->nChange - 1;
+      rc = batch_add(t, m, pC->iSeq, &pC->feed, 1);
+      if( rc==SQLITE_OK ) return SQLITE_OK;
+    }
+    if( rc==SQLITE_OK ) rc = bec_crdt_local_flush(p);
+    if( rc==SQLITE_OK ) rc = apply_change(t, m, pC->iSeq, eChange, piAt, piRowid);
     if( rc==SQLITE_CONSTRAINT_DATATYPE && *pzErr==0 ){
       *pzErr = sqlite3_mprintf("COUNTER column %s.%s: the steps this "
           "transaction makes to one row sum out of range (a step is at most "
@@ -5753,6 +5869,7 @@ int bec_crdt_txn_table(BecCrdt *pC, BecTab *t, int *piTable){
 }
 
 void bec_crdt_txn_reset(BecCrdt *pC){
+  bec_crdt_local_discard(pC);
   pC->bTxn = 0;
   pC->iSeq = 0;
   pC->chg.n = 0;
@@ -5769,6 +5886,13 @@ int bec_crdt_flush(BecCtx *p, char **pzErr){
   u8 aHash[BEC_HASH_BYTES];
   int rc = SQLITE_OK;
   int bNested;
+  if( pC ) rc = bec_crdt_local_flush(p);
+  if( rc ){
+    bec_crdt_local_discard(pC);
+    *pzErr = sqlite3_mprintf("cannot write this transaction's rows: %s",
+                             bec_rc_text(p->db, rc));
+    return rc;
+  }
   if( pC==0 || pC->nChange==0 ){
     if( pC ) bec_crdt_txn_reset(pC);
     return SQLITE_OK;

@@ -1553,6 +1553,15 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   BecTab *t = (BecTab*)pCur->pVtab;
   u64 mCol = idx_cols(t->pSchema, idxStr);
   int rc = SQLITE_OK, i;
+  /* The rows a local statement holds in its batch are written before any
+  ** bec table is read (bec_crdt.c, "Local batches"). */
+  rc = bec_crdt_local_flush(t->pCtx);
+  if( rc ){
+    set_error(pCur->pVtab, sqlite3_mprintf("bec: cannot write the rows of "
+        "this transaction before reading %s: %s", t->pSchema->zName,
+        bec_rc_text(t->pCtx->db, rc)));
+    return rc;
+  }
   c->nCell = col_map(t->pSchema, mCol, c->aiCell);
   if( scan_is_paged(t, idxNum)
    && c->nCell>sqlite3_limit(t->pCtx->db, SQLITE_LIMIT_FUNCTION_ARG, -1) ){
@@ -2194,8 +2203,26 @@ static int tabRollback(sqlite3_vtab *pVtab){
 /* Savepoint marks are shared by all tables of the connection: the first
 ** table to hear of savepoint i records where the op stood; tables that
 ** join later are told of it again and must not move the mark. */
+/* A batch held (bec_crdt.c, "Local batches") is written at a savepoint
+** and at a release: it then holds only changes after the newest mark, all
+** of which a rollback to any mark discards.  The batch statement's own
+** savepoints (bLocalFlush) move no mark: it writes rows, never the op. */
+static int local_flush(sqlite3_vtab *pVtab){
+  BecTab *t = (BecTab*)pVtab;
+  int rc = bec_crdt_local_flush(t->pCtx);
+  if( rc ){
+    set_error(pVtab, sqlite3_mprintf("bec: cannot write the rows of this "
+        "transaction: %s", bec_rc_text(t->pCtx->db, rc)));
+  }
+  return rc;
+}
+
 static int tabSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
   BecCrdt *pC = ((BecTab*)pVtab)->pCtx->pCrdt;
+  int rc;
+  if( pC->bLocalFlush ) return SQLITE_OK;   /* the batch statement's own */
+  rc = local_flush(pVtab);
+  if( rc ) return rc;
   if( iSavepoint>=pC->nMarkAlloc ){
     int nNew = iSavepoint + 16;
     BecMark *aNew = sqlite3_realloc64(pC->aMark, sizeof(BecMark)*(sqlite3_uint64)nNew);
@@ -2214,12 +2241,18 @@ static int tabSavepoint(sqlite3_vtab *pVtab, int iSavepoint){
 
 static int tabRelease(sqlite3_vtab *pVtab, int iSavepoint){
   BecCrdt *pC = ((BecTab*)pVtab)->pCtx->pCrdt;
+  int rc;
+  if( pC->bLocalFlush ) return SQLITE_OK;
+  rc = local_flush(pVtab);
+  if( rc ) return rc;
   if( pC->nMark>iSavepoint ) pC->nMark = iSavepoint;
   return SQLITE_OK;
 }
 
 static int tabRollbackTo(sqlite3_vtab *pVtab, int iSavepoint){
   BecCrdt *pC = ((BecTab*)pVtab)->pCtx->pCrdt;
+  if( pC->bLocalFlush ) return SQLITE_OK;
+  bec_crdt_local_discard(pC);
   if( iSavepoint<pC->nMark ){
     BecMark *m = &pC->aMark[iSavepoint];
     pC->chg.n = m->nBuf;

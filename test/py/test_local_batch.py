@@ -16,15 +16,24 @@ self-reading statements:
   - two clones (one identity) given the same statements store byte-identical
     shadow rows and sign byte-identical write ops (Ed25519 is deterministic);
   - the change feed's kind per change (insert/update/delete) is the plain
-    table's: a row that existed before the op is an update.
+    table's: a row that existed before the op is an update;
+  - batching on, and off (BEC_NO_LOCAL_BATCH=1, the test knob, in a child
+    process of its own): the same file given the same statements stores
+    byte-identical shadow rows, signed ops, feed and results;
+  - a transaction's UPDATEs (never batched) after a DROP TABLE: the rows are
+    the replay of the signed ops (bec_check), where a batch written inside
+    xRelease lost a change from the op (bytesim seed 78).
 (UPSERT and RETURNING are refused by SQLite on any virtual table.)
 
     BEC_EXT=$PWD/build/bec /usr/bin/python3 test/py/test_local_batch.py
 """
+import os
 import random
 import sqlite3
+import subprocess
+import sys
 
-from bectest import T, Replicas, code, one
+from bectest import T, Replicas, code, connect, one
 
 R = Replicas("bec_lbatch_")
 
@@ -217,7 +226,88 @@ def test_feed_kinds():
     a.close()
 
 
-T.run([test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
+def outcome(db, table, mix):
+    """Every statement's (error, rows), then the stored state."""
+    res = [run(db, sql, args) for sql, args in mix]
+    feed = db.execute("SELECT cursor, key, columns, kind FROM bec_changes(0)").fetchall()
+    return repr((res, shadow(db, table), writes(db), feed,
+                 db.execute("SELECT * FROM bec_store_conflict").fetchall()))
+
+
+def child(path, table, seed):
+    """(in the child process) the mix of seed on the file at path."""
+    db = connect(path)
+    sys.stdout.write(outcome(db, table, gen_mix(random.Random(seed), table, 120)))
+    db.close()
+
+
+def test_batching_off_is_identical():
+    for seed in range(4):
+        table = "t" if seed % 2 == 0 else "k"
+        a = R.origin("d%d.db" % seed, DECLS[table], table)
+        a.execute("INSERT INTO %s(id, a, n) VALUES (1, 'x', 1), (2, 'y', 2), (3, NULL, 3)"
+                  % table if table == "t" else
+                  "INSERT INTO k(id, a, n) VALUES ('k01', 'x', 1), ('k02', 'y', 2)")
+        b = R.clone(a, "d%d_off.db" % seed)
+        path_b = b.execute("PRAGMA database_list").fetchone()[2]
+        b.close()
+        env = dict(os.environ, BEC_NO_LOCAL_BATCH="1")
+        off = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", path_b,
+                              table, str(1900 + seed)], env=env, capture_output=True, text=True)
+        T.eq(off.returncode, 0, "seed %d: the child ran: %s" % (seed, off.stderr[-500:]))
+        on = outcome(a, table, gen_mix(random.Random(1900 + seed), table, 120))
+        T.check(on == off.stdout, "seed %d: batching on and off: the same results, rows, ops, "
+                "feed (on %d chars, off %d)" % (seed, len(on), len(off.stdout)))
+        a.close()
+
+
+def test_batch_in_transaction():
+    """Inside BEGIN a local UPDATE is written at once, never held past its
+    statement: a held batch was written inside xRelease, where the batch
+    statement's retry after a DROP TABLE (SQLITE_SCHEMA) rolled back to the
+    index of the statement savepoint being released and cut the UPDATE's
+    change out of the op while its row stayed written (bytesim seed 78)."""
+    a = R.origin("txn.db", "k TEXT PRIMARY KEY, v INTEGER, w TEXT", "t")
+    a.execute("INSERT INTO t VALUES('k1', 1, 'a'), ('k2', 2, 'b')")
+    a.execute("CREATE VIRTUAL TABLE u USING bec(id INTEGER PRIMARY KEY, x BLOB)")
+    a.execute("UPDATE t SET v = v + 1")          # prepares the batch statement
+    a.execute("DROP TABLE u")                    # ... which then retries
+    a.execute("BEGIN")
+    a.execute("INSERT OR REPLACE INTO t VALUES('k10', 352, 'xx')")
+    a.execute("UPDATE t SET v = coalesce(v, 0) + 1 WHERE k = 'k10'")
+    a.execute("UPDATE t SET w = w || '!'")       # every row, in the transaction
+    a.execute("COMMIT")
+    T.eq(rows_of(a), [('k1', 2, 'a!'), ('k10', 353, 'xx!'), ('k2', 3, 'b!')], "the rows")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "the rows are the ops' replay")
+    # the same after an autocommit UPDATE (batched) and a DROP TABLE
+    a.execute("CREATE VIRTUAL TABLE u USING bec(id INTEGER PRIMARY KEY, x BLOB)")
+    a.execute("UPDATE t SET v = v + 1")
+    a.execute("DROP TABLE u")
+    a.execute("UPDATE t SET v = v + 1")
+    T.eq(rows_of(a), [('k1', 4, 'a!'), ('k10', 355, 'xx!'), ('k2', 5, 'b!')], "autocommit")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "autocommit: the rows are the ops' replay")
+    # a statement that signs inside the transaction, after a one-row UPDATE
+    a.execute("BEGIN")
+    a.execute("UPDATE t SET v = 0 WHERE k = 'k1'")
+    a.execute("SELECT bec_sign(x'02')").fetchall()
+    T.check(code(lambda: a.execute("COMMIT"))[0] != 0, "an op signed amid the writes fails the commit")
+    if a.in_transaction:
+        a.execute("ROLLBACK")
+    T.eq(rows_of(a), [('k1', 4, 'a!'), ('k10', 355, 'xx!'), ('k2', 5, 'b!')], "nothing of it kept")
+    T.eq(one(a, "SELECT bec_check()"), "ok", "signed amid the writes: the rows are the ops' replay")
+    a.close()
+
+
+def rows_of(db):
+    return db.execute("SELECT k, v, w FROM t ORDER BY k").fetchall()
+
+
+if len(sys.argv) > 1 and sys.argv[1] == "--child":
+    child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    R.cleanup()
+    sys.exit(0)
+
+T.run([test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
        test_feed_kinds])
 R.cleanup()
 T.done()

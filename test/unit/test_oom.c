@@ -411,9 +411,10 @@ int main(void){
              "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT)",
              "INSERT INTO t VALUES(1, 'one'), (2, 'two')", 3);
 
-  /* A local UPDATE of every row that reads the table (a step is one
-  ** autocommit statement: a failed one stores nothing). */
-  each_fault("table update",
+  /* A local UPDATE written in batches (bec_crdt.c "Local batches"): the
+  ** values copied into the batch, and its write at commit (xSync).  (A
+  ** step is one autocommit statement: a failed one stores nothing.) */
+  each_fault("table update in batches",
              "SELECT bec_keygen(); SELECT bec_create_group();"
              "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);"
              "INSERT INTO t VALUES('a', 'one'), ('b', 'two'), ('c', 'three')",
