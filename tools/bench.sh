@@ -25,6 +25,9 @@ BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_prune.py || status=1
 echo "== tools/bench_snapshot.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py || status=1
 echo
+echo "== tools/bench_surface.py"
+BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_surface.py || status=1
+echo
 echo "== tools/bench_relay.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_relay.py || status=1
 exit $status
