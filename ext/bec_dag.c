@@ -28,6 +28,11 @@
 **                                      verified ops waiting for predecessors
 **   bec_store_rejected(id, hash, reason, received_at)
 **                                      a bounded log of rejections
+**   bec_store_cut(id, seq, depth, valid)
+**                                      the cut of an installed snapshot
+**                                      held without headers: stand-in seqs
+**                                      (created by its first row; the end
+**                                      of this file)
 **
 ** Nothing is stored before every check has passed: a rejected op leaves
 ** only its line in bec_store_rejected.
