@@ -823,7 +823,9 @@ int bec_dag_node_of(BecCtx*, int iSeq, int *piKind, int *pbValid);
 ** at depth iDepth, a stored op's or its stand-in's, allocated when new
 ** after every stored op and stand-in; -1 when the snapshot named aId at
 ** another depth.  bec_dag_cut_prove does the same for a proof's op and
-** records its validity in S(K) (-1 also when proven with the other one). */
+** records its validity in S(K) (-1 also when proven with the other one).
+** bec_dag_cut_begin creates bec_store_cut (idempotent); call it first. */
+int bec_dag_cut_begin(BecCtx*, char **pzErr);
 int bec_dag_cut_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq);
 int bec_dag_cut_prove(BecCtx*, const u8 *aId, i64 iDepth, int bValid,
                       int *piSeq);

@@ -31,8 +31,8 @@
 **   bec_store_cut(id, seq, depth, valid)
 **                                      the cut of an installed snapshot
 **                                      held without headers: stand-in seqs
-**                                      (created by its first row; the end
-**                                      of this file)
+**                                      (created by an install only; the
+**                                      end of this file)
 **
 ** Nothing is stored before every check has passed: a rejected op leaves
 ** only its line in bec_store_rejected.
@@ -1881,8 +1881,9 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
 ** that the seqs stay a topological order once the install stores the
 ** chain ops that name stand-ins, then K, then the ops after K.  An op
 ** stored in full (a chain op of the cut, proven too) keeps its own seq:
-** the lookup asks bec_store_op first.  The table is created by the first
-** stand-in: a database that never installed a snapshot has none.
+** the lookup asks bec_store_op first.  The table is created by
+** bec_dag_cut_begin, which the install calls first (once: not per lookup):
+** a database that never installed a snapshot has none.
 */
 static const char zCutSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_cut("
@@ -1915,7 +1916,6 @@ static int cut_seq(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
     if( rc==SQLITE_OK ) *piSeq = iSeq;
     return rc;
   }
-  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zCutSchema, 0);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT seq, depth, valid FROM bec_store_cut"
                          " WHERE id=?1", &pStmt);
@@ -1971,6 +1971,10 @@ static int cut_seq(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
   }
   if( rc==SQLITE_OK ) *piSeq = iSeq;
   return rc;
+}
+
+int bec_dag_cut_begin(BecCtx *p, char **pzErr){
+  return bec_ctx_exec(p, zCutSchema, pzErr);
 }
 
 int bec_dag_cut_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){

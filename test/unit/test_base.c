@@ -288,6 +288,7 @@ int main(void){
     CHECK(sqlite3_open(":memory:", &dbC)==SQLITE_OK);
     CHECK(bec_ctx_new(dbC, &pC)==SQLITE_OK);
     CHECK(bec_dag_ensure_schema(pC, &zErr)==SQLITE_OK);
+    CHECK(bec_dag_cut_begin(pC, &zErr)==SQLITE_OK);
     for(i=0; i<nT; i++){
       BecSchema *s = 0;
       BecReader rd;
