@@ -343,6 +343,36 @@ int main(void){
       CHECK(bec_dag_cut_prove(pC, aId, iDepth, 0, &iSeq)==SQLITE_OK && iSeq==-1);
       CHECK(int_of(dbC, "SELECT valid FROM bec_store_cut WHERE seq=1")==1);
       CHECK(bec_dag_cut_seq(pC, aId, iDepth, &iSeq)==SQLITE_OK && iSeq==1);
+      /* leaves naming an op the cut holds at another depth are refused */
+      {
+        sqlite3 *dbD = 0;
+        BecCtx *pD = 0;
+        BecSchema *s = 0;
+        BecReader rd;
+        int rc;
+        CHECK(sqlite3_open(":memory:", &dbD)==SQLITE_OK);
+        CHECK(bec_ctx_new(dbD, &pD)==SQLITE_OK);
+        CHECK(bec_dag_ensure_schema(pD, &zErr)==SQLITE_OK);
+        CHECK(bec_dag_cut_begin(pD, &zErr)==SQLITE_OK);
+        CHECK(bec_dag_cut_seq(pD, aId, iDepth+1, &iSeq)==SQLITE_OK && iSeq==1);
+        for(i=0; i<nT; i++){
+          rc = bec_crdt_load_schema(pA, aT[i].iSchema, &s, 0, &zErr);
+          CHECK(rc==SQLITE_OK);
+          rd.a = aT[i].aRows; rd.n = aT[i].nRows; rd.i = 0;
+          rc = bec_crdt_base_from_leaves(pD, aT[i].iSchema, s, &rd, aT[i].nRow,
+                                         bec_dag_cut_seq, pD, &zErr);
+          bec_schema_free(s);
+          s = 0;
+          if( rc ) break;
+        }
+        CHECK_MSG(rc==SQLITE_ERROR && zErr
+                  && strstr(zErr, "an op of the cut at two depths"),
+                  "%d %s", rc, zErr ? zErr : "(converted)");
+        sqlite3_free(zErr);
+        zErr = 0;
+        bec_ctx_unref(pD);
+        sqlite3_close(dbD);
+      }
       /* a new op of a proof: the next seq, proven invalid */
       memset(aFresh, 0x5a, sizeof(aFresh));
       CHECK(bec_dag_cut_prove(pC, aFresh, 3, 0, &iSeq2)==SQLITE_OK && iSeq2==nCut+1);
