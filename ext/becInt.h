@@ -817,6 +817,18 @@ int bec_dag_seq_of(BecCtx*, const u8 *aHash, int *piSeq);
 ** or 6 that wants pruned ops scans for them. */
 #define BEC_OP_INDEXED(o) "(" o ".kind NOT IN (4,6) OR " o ".chain<>0)"
 int bec_dag_node_of(BecCtx*, int iSeq, int *piKind, int *pbValid);
+/* The cut of an installed snapshot, held without headers (bec_store_cut:
+** the end of bec_dag.c).  bec_dag_cut_seq is a BecSeqOf for
+** bec_crdt_base_from_leaves (pArg the BecCtx): *piSeq is the seq of op aId
+** at depth iDepth, a stored op's or its stand-in's, allocated when new
+** after every stored op and stand-in; -1 when the snapshot named aId at
+** another depth.  bec_dag_cut_prove does the same for a proof's op and
+** records its validity in S(K) (-1 also when proven with the other one).
+** bec_dag_cut_begin creates bec_store_cut (idempotent); call it first. */
+int bec_dag_cut_begin(BecCtx*, char **pzErr);
+int bec_dag_cut_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq);
+int bec_dag_cut_prove(BecCtx*, const u8 *aId, i64 iDepth, int bValid,
+                      int *piSeq);
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
 ** predecessors and the derivers' verdicts (authorization, payloads);
@@ -1442,7 +1454,8 @@ int bec_crdt_base_take(BecCtx*, int iCp, const u8 *aCut, char **pzWhy,
 ** aTo[the base's checkpoint] -1: pTo replays exactly the base's cut. */
 int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
                        char **pzErr);
-/* The seq here of the op with id aId at depth iDepth (*piSeq 0: none). */
+/* The seq here of the op with id aId at depth iDepth (*piSeq 0: none, -1:
+** named at another depth before). */
 typedef int (*BecSeqOf)(void *pArg, const u8 *aId, i64 iDepth, int *piSeq);
 /* Writes the merge base of create op iSchema (s, as shown) from the nRow
 ** row leaves of a snapshot that pRows reads (each a varint length and the

@@ -4544,6 +4544,7 @@ static const char *leaf_register(BecCtx *p, BecReader *rd, int iSchema,
     if( bInt && v.eType!=BEC_VAL_INT ) return "a counter's value is not an integer";
     *pRc = xSeq(pArg, aId, (i64)iDepth, &iSeq);
     if( *pRc ) break;
+    if( iSeq<0 ) return "an op of the cut at two depths";
     if( iSeq<=0 ) return "a candidate is not an op of the cut";
     if( j==0 && bWinner ){
       *piWin = iSeq;

@@ -28,6 +28,11 @@
 **                                      verified ops waiting for predecessors
 **   bec_store_rejected(id, hash, reason, received_at)
 **                                      a bounded log of rejections
+**   bec_store_cut(id, seq, depth, valid)
+**                                      the cut of an installed snapshot
+**                                      held without headers: stand-in seqs
+**                                      (created by an install only; the
+**                                      end of this file)
 **
 ** Nothing is stored before every check has passed: a rejected op leaves
 ** only its line in bec_store_rejected.
@@ -1855,4 +1860,128 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     if( *pzErr==0 ) *pzErr = sqlite3_mprintf("bec_check: %s", bec_rc_text(p->db, rc));
   }
   return rc;
+}
+
+/**************************************************************************
+** The cut of an installed snapshot (docs/compaction.md "The snapshot
+** join"; COMPACTION.md section 7: "present without headers").  A joiner
+** that installs a snapshot holds K's cut without the ops' headers:
+**
+**   bec_store_cut(id, seq, depth, valid)
+**
+** gives each op of the cut that something stored names (a candidate of a
+** register in the merge base, a head of the cut, a chain op's
+** predecessor) a seq in bec_store_op's seq space, its depth (from the row
+** leaf or the proof, both under R) and, where a proof gives it, its
+** validity in S(K) (NULL: named by a row only).  One id has one depth and
+** one validity: a snapshot naming an op at two depths (or proving two
+** validities) is refused, so a stand-in never gets a second seq.
+**
+** Seqs.  A stand-in takes the seq after every stored op and stand-in, so
+** that the seqs stay a topological order once the install stores the
+** chain ops that name stand-ins, then K, then the ops after K.  An op
+** stored in full (a chain op of the cut, proven too) keeps its own seq:
+** the lookup asks bec_store_op first.  The table is created by
+** bec_dag_cut_begin, which the install calls first (once: not per lookup):
+** a database that never installed a snapshot has none.
+*/
+static const char zCutSchema[] =
+  "CREATE TABLE IF NOT EXISTS bec_store_cut("
+  "  id BLOB PRIMARY KEY, seq INTEGER NOT NULL UNIQUE,"
+  "  depth INTEGER NOT NULL, valid INTEGER) WITHOUT ROWID;";
+
+/* *piSeq: the seq of op aId at depth iDepth, validity bValid (-1: not
+** proven): a stored op's, else its stand-in's, allocated when new; -1
+** when aId is known at another depth or with the other validity. */
+static int cut_seq(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
+                   int *piSeq){
+  sqlite3_stmt *pStmt = 0;
+  int rc, iSeq = 0, bFound = 0;
+  *piSeq = 0;
+  if( iDepth<0 || iDepth>0x7fffffff ){ *piSeq = -1; return SQLITE_OK; }
+  rc = bec_dag_seq_of(p, aId, &iSeq);
+  if( rc==SQLITE_OK && iSeq ){
+    /* an op stored in full: its depth is what it was stored with */
+    rc = bec_ctx_stmt(p, "SELECT depth, valid FROM bec_store_op WHERE seq=?1",
+                      &pStmt);
+    if( rc ) return rc;
+    sqlite3_bind_int(pStmt, 1, iSeq);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      if( sqlite3_column_int64(pStmt, 0)!=iDepth
+       || (bValid>=0 && (sqlite3_column_int(pStmt, 1)!=0)!=bValid) ){
+        iSeq = -1;
+      }
+    }
+    rc = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) *piSeq = iSeq;
+    return rc;
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT seq, depth, valid FROM bec_store_cut"
+                         " WHERE id=?1", &pStmt);
+  }
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aId, BEC_HASH_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    int bOld = sqlite3_column_type(pStmt, 2)==SQLITE_NULL ? -1
+             : sqlite3_column_int(pStmt, 2)!=0;
+    bFound = 1;
+    iSeq = sqlite3_column_int(pStmt, 0);
+    if( sqlite3_column_int64(pStmt, 1)!=iDepth
+     || (bValid>=0 && bOld>=0 && bOld!=bValid) ){
+      iSeq = -1;
+    }else if( bValid<0 || bOld>=0 ){
+      bFound = 2;                  /* nothing to add to the row */
+    }
+  }
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && iSeq<0 ){ *piSeq = -1; return SQLITE_OK; }
+  if( rc==SQLITE_OK && bFound==1 ){
+    /* a proof gives the validity of an op a row named */
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_cut SET valid=?2 WHERE id=?1",
+                      &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, aId, BEC_HASH_BYTES, SQLITE_STATIC);
+      sqlite3_bind_int(pStmt, 2, bValid);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }else if( rc==SQLITE_OK && bFound==0 ){
+    i64 iNext = 0;
+    rc = bec_ctx_stmt(p, "SELECT max(coalesce((SELECT max(seq) FROM bec_store_op),"
+                         " 0), coalesce((SELECT max(seq) FROM bec_store_cut), 0))",
+                      &pStmt);
+    if( rc ) return rc;
+    if( sqlite3_step(pStmt)==SQLITE_ROW ) iNext = sqlite3_column_int64(pStmt, 0) + 1;
+    rc = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK && (iNext<1 || iNext>0x7fffffff) ) rc = SQLITE_FULL;
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "INSERT INTO bec_store_cut(id, seq, depth, valid)"
+                           " VALUES(?1, ?2, ?3, ?4)", &pStmt);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, aId, BEC_HASH_BYTES, SQLITE_STATIC);
+      sqlite3_bind_int64(pStmt, 2, iNext);
+      sqlite3_bind_int64(pStmt, 3, iDepth);
+      if( bValid>=0 ) sqlite3_bind_int(pStmt, 4, bValid);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+    iSeq = (int)iNext;
+  }
+  if( rc==SQLITE_OK ) *piSeq = iSeq;
+  return rc;
+}
+
+int bec_dag_cut_begin(BecCtx *p, char **pzErr){
+  return bec_ctx_exec(p, zCutSchema, pzErr);
+}
+
+int bec_dag_cut_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
+  return cut_seq((BecCtx*)pArg, aId, iDepth, -1, piSeq);
+}
+
+int bec_dag_cut_prove(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
+                      int *piSeq){
+  return cut_seq(p, aId, iDepth, bValid!=0, piSeq);
 }

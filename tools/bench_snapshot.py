@@ -9,7 +9,8 @@ through sync (bec_join(group, 'snapshot'), one session: today the
 snapshot is checked and the full history follows, docs/compaction.md);
 then, with one op after the checkpoint, bec_snapshot() before and after
 bec_prune() (the same bytes) and the bytes of the cut's pruned headers;
-and the bytes of the snapshot's proofs (version 2).
+and the bytes of the snapshot's proofs (version 2); and the ids in the
+rows' leaves, with how many repeat one already in their leaf.
 N defaults to 100,000 and R to 10,000 (issue 17's figure).  Run with
 Debian's python3:
 
@@ -73,6 +74,22 @@ def run(n, nrow, tmp):
     print("  proofs: %d (ops leaves with audit paths) in %d B, %.0f B each, %.2f%% of the snapshot"
           % (len(s["proofs"]), pb, pb / max(1, len(s["proofs"])), 100.0 * pb / len(snap)),
           flush=True)
+    # Where a row's bytes go: the ids of its registers' candidates, and how
+    # many of them repeat an id already in the same leaf (one op that wrote
+    # the whole row names itself in every register): what a back-reference
+    # in the message would save, the leaves (and R) unchanged.
+    ids = set(bytes(r[0]) for r in a.execute("SELECT hash FROM bec_store_op"))
+    rows = [bytes(r) for _, rs in s["tables"] for r in rs]
+    n_id = n_rep = 0
+    for r in rows:
+        found = [r[i:i + 32] for i in range(len(r) - 31) if r[i:i + 32] in ids]
+        n_id += len(found)
+        n_rep += len(found) - len(set(found))
+    print("  rows: %.1f B each, %.2f ids each of which %.2f repeat an id of the same leaf "
+          "(%.1f%% of the snapshot; the snapshot without them: %.1f%% of the full join)"
+          % (sum(map(len, rows)) / max(1, len(rows)), n_id / max(1, len(rows)),
+             n_rep / max(1, len(rows)), 100.0 * 32 * n_rep / len(snap),
+             100.0 * (len(snap) - 31 * n_rep) / full), flush=True)
     # A pruned provider: one op after K (so S(K) is a replay of the cut),
     # the snapshot before and after bec_prune(), and what the cut's headers
     # weigh as a pruned replica stores them.

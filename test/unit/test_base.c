@@ -8,7 +8,10 @@
 ** exactly the base it holds: every row's cells (values, r, s..), the losers
 ** of each register, the existence conflicts and a counter's members.  A
 ** leaf naming an op the replica does not know, rows out of key order and a
-** truncated leaf are refused with why.
+** truncated leaf are refused with why.  The same leaves converted into a
+** database that holds no op give each candidate a stand-in of the cut
+** (bec_store_cut, bec_dag_cut_seq/_prove): one per op, at its depth, with a
+** proof's validity, the same base once stand-ins are read as ids.
 */
 #include "becInt.h"
 #include "bectest.h"
@@ -271,6 +274,127 @@ int main(void){
   CHECK_MSG(strcmp(zBase, zConv)==0, "\nbase      %s\nconverted %s", zBase, zConv);
   sqlite3_free(zConv);
   zConv = 0;
+
+  /* The same leaves into a database that holds no op, each candidate's
+  ** seq a stand-in of the cut (bec_store_cut, as the install holds it):
+  ** one stand-in per op, seqs 1..n, the depth the op has on the replica,
+  ** and the losers exactly the replica's once stand-ins are read as ids. */
+  {
+    sqlite3 *dbC = 0;
+    BecCtx *pC = 0;
+    char zAttach[200];
+    int nCut, iSeq = 0, iSeq2 = 0;
+    u8 aFresh[BEC_HASH_BYTES];
+    CHECK(sqlite3_open(":memory:", &dbC)==SQLITE_OK);
+    CHECK(bec_ctx_new(dbC, &pC)==SQLITE_OK);
+    CHECK(bec_dag_ensure_schema(pC, &zErr)==SQLITE_OK);
+    CHECK(bec_dag_cut_begin(pC, &zErr)==SQLITE_OK);
+    for(i=0; i<nT; i++){
+      BecSchema *s = 0;
+      BecReader rd;
+      int rc = bec_crdt_load_schema(pA, aT[i].iSchema, &s, 0, &zErr);
+      rd.a = aT[i].aRows; rd.n = aT[i].nRows; rd.i = 0;
+      if( rc==SQLITE_OK ){
+        rc = bec_crdt_base_from_leaves(pC, aT[i].iSchema, s, &rd, aT[i].nRow,
+                                       bec_dag_cut_seq, pC, &zErr);
+      }
+      CHECK_MSG(rc==SQLITE_OK, "%d %s", rc, zErr ? zErr : "");
+      bec_schema_free(s);
+    }
+    snprintf(zAttach, sizeof(zAttach), "ATTACH '%s' AS a", zA);
+    exec(dbC, zAttach);
+    nCut = int_of(dbC, "SELECT count(*) FROM bec_store_cut");
+    CHECK_MSG(nCut>=nConflict/2 && nCut>0, "stand-ins: %d", nCut);
+    CHECK(int_of(dbC, "SELECT min(seq)=1 AND max(seq)=count(*) FROM bec_store_cut"));
+    CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_cut WHERE valid IS NOT NULL")==0);
+    CHECK_MSG(int_of(dbC, "SELECT count(*) FROM bec_store_cut k JOIN a.bec_store_op o"
+                          " ON o.hash=k.id AND o.depth=k.depth")==nCut,
+              "stand-ins that are not the replica's ops at their depths: %s",
+              bt_q(dbC, "SELECT count(*) FROM bec_store_cut"));
+    CHECK_MSG(int_of(dbC, "SELECT count(*) FROM ("
+        " SELECT c.tbl, c.pk, c.col, o.seq, c.value FROM bec_store_base_conflict c"
+        "  JOIN bec_store_cut k ON k.seq=c.seq JOIN a.bec_store_op o ON o.hash=k.id"
+        " EXCEPT SELECT tbl, pk, col, seq, value FROM a.bec_store_base_conflict)")==0
+     && int_of(dbC, "SELECT count(*) FROM bec_store_base_conflict")==nConflict,
+        "losers: %s", bt_q(dbC, "SELECT count(*) FROM bec_store_base_conflict"));
+    /* Every register's winner and every loser is a stand-in. */
+    CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_base_conflict c"
+                      " WHERE c.seq NOT IN (SELECT seq FROM bec_store_cut)")==0);
+
+    /* One op, one depth: named again at its depth it keeps its seq, at
+    ** another it is refused (-1: bec_crdt_base_from_leaves says "an op of
+    ** the cut at two depths"). */
+    {
+      sqlite3_stmt *pS = 0;
+      u8 aId[BEC_HASH_BYTES];
+      i64 iDepth;
+      CHECK(sqlite3_prepare_v2(dbC, "SELECT id, depth, seq FROM bec_store_cut"
+                               " ORDER BY seq LIMIT 1", -1, &pS, 0)==SQLITE_OK);
+      CHECK(sqlite3_step(pS)==SQLITE_ROW);
+      memcpy(aId, sqlite3_column_blob(pS, 0), BEC_HASH_BYTES);
+      iDepth = sqlite3_column_int64(pS, 1);
+      CHECK(sqlite3_column_int(pS, 2)==1);
+      sqlite3_finalize(pS);
+      CHECK(bec_dag_cut_seq(pC, aId, iDepth, &iSeq)==SQLITE_OK && iSeq==1);
+      CHECK(bec_dag_cut_seq(pC, aId, iDepth+1, &iSeq)==SQLITE_OK && iSeq==-1);
+      CHECK(bec_dag_cut_seq(pC, aId, -1, &iSeq)==SQLITE_OK && iSeq==-1);
+      /* a proof gives its validity; the other validity is refused */
+      CHECK(bec_dag_cut_prove(pC, aId, iDepth, 1, &iSeq)==SQLITE_OK && iSeq==1);
+      CHECK(bec_dag_cut_prove(pC, aId, iDepth, 0, &iSeq)==SQLITE_OK && iSeq==-1);
+      CHECK(int_of(dbC, "SELECT valid FROM bec_store_cut WHERE seq=1")==1);
+      CHECK(bec_dag_cut_seq(pC, aId, iDepth, &iSeq)==SQLITE_OK && iSeq==1);
+      /* leaves naming an op the cut holds at another depth are refused */
+      {
+        sqlite3 *dbD = 0;
+        BecCtx *pD = 0;
+        BecSchema *s = 0;
+        BecReader rd;
+        int rc;
+        CHECK(sqlite3_open(":memory:", &dbD)==SQLITE_OK);
+        CHECK(bec_ctx_new(dbD, &pD)==SQLITE_OK);
+        CHECK(bec_dag_ensure_schema(pD, &zErr)==SQLITE_OK);
+        CHECK(bec_dag_cut_begin(pD, &zErr)==SQLITE_OK);
+        CHECK(bec_dag_cut_seq(pD, aId, iDepth+1, &iSeq)==SQLITE_OK && iSeq==1);
+        for(i=0; i<nT; i++){
+          rc = bec_crdt_load_schema(pA, aT[i].iSchema, &s, 0, &zErr);
+          CHECK(rc==SQLITE_OK);
+          rd.a = aT[i].aRows; rd.n = aT[i].nRows; rd.i = 0;
+          rc = bec_crdt_base_from_leaves(pD, aT[i].iSchema, s, &rd, aT[i].nRow,
+                                         bec_dag_cut_seq, pD, &zErr);
+          bec_schema_free(s);
+          s = 0;
+          if( rc ) break;
+        }
+        CHECK_MSG(rc==SQLITE_ERROR && zErr
+                  && strstr(zErr, "an op of the cut at two depths"),
+                  "%d %s", rc, zErr ? zErr : "(converted)");
+        sqlite3_free(zErr);
+        zErr = 0;
+        bec_ctx_unref(pD);
+        sqlite3_close(dbD);
+      }
+      /* a new op of a proof: the next seq, proven invalid */
+      memset(aFresh, 0x5a, sizeof(aFresh));
+      CHECK(bec_dag_cut_prove(pC, aFresh, 3, 0, &iSeq2)==SQLITE_OK && iSeq2==nCut+1);
+      CHECK(int_of(dbC, "SELECT valid IS 0 FROM bec_store_cut WHERE id=x'"
+                        "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a'"));
+      /* an op stored in full keeps its own seq, at its own depth only */
+      CHECK(sqlite3_prepare_v2(dbA, "SELECT hash, depth, valid, seq FROM bec_store_op"
+                               " ORDER BY seq DESC LIMIT 1", -1, &pS, 0)==SQLITE_OK);
+      CHECK(sqlite3_step(pS)==SQLITE_ROW);
+      memcpy(aId, sqlite3_column_blob(pS, 0), BEC_HASH_BYTES);
+      iDepth = sqlite3_column_int64(pS, 1);
+      CHECK(bec_dag_cut_prove(pA, aId, iDepth, sqlite3_column_int(pS, 2), &iSeq)==SQLITE_OK
+            && iSeq==sqlite3_column_int(pS, 3));
+      CHECK(bec_dag_cut_seq(pA, aId, iDepth+2, &iSeq)==SQLITE_OK && iSeq==-1);
+      CHECK(bec_dag_cut_prove(pA, aId, iDepth, !sqlite3_column_int(pS, 2), &iSeq)==SQLITE_OK
+            && iSeq==-1);
+      sqlite3_finalize(pS);
+      CHECK(atoi(bt_q(dbA, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'"))==0);
+    }
+    bec_ctx_unref(pC);
+    sqlite3_close(dbC);
+  }
 
   /* Hostile leaves are refused with why. */
   for(i=0; i<nT; i++){
