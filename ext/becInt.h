@@ -1395,8 +1395,9 @@ struct BecTab {
   struct { u8 aMask[BEC_TABLE_MAX_COL/8]; sqlite3_stmt *pStmt; int iX; } aUpd[BEC_TAB_NUPD];
   int iUpdNext;                   /* the aUpd entry a new mask takes */
   /* The upserts of a batch of rows by the columns they write (bec_crdt.c
-  ** batch_stmt: INSERT .. SELECT .. FROM bec_batch(?1) ..). */
-  struct { u8 aMask[BEC_TABLE_MAX_COL/8]; sqlite3_stmt *pStmt; } aBatch[BEC_TAB_NBATCH];
+  ** batch_stmt: INSERT .. SELECT .. FROM bec_batch(?1) ..; bLocal: the
+  ** form for rows a local UPDATE located). */
+  struct { u8 aMask[BEC_TABLE_MAX_COL/8]; u8 bLocal; sqlite3_stmt *pStmt; } aBatch[BEC_TAB_NBATCH];
   int iBatchNext;                 /* the aBatch entry a new mask takes */
   /* What apply_covering last bound to aStmt[BEC_TAB_INSERT] and [_UPSERT]
   ** as r and s.. (r = iX, s<i> = iX where bit i of aS, else NULL): the same

@@ -2592,13 +2592,20 @@ static int update_stmt(BecTab *t, const u8 *aMask, int iX,
 **     FROM bec_batch(?1) WHERE 1 ON CONFLICT(key) DO UPDATE SET
 **     r=bec_batch_hit(?1, excluded.r), c<i>=excluded.c<i>, s<i>=.. (aMask)
 ** ?1 the batch, ?2 the op's seq.  (WHERE 1: without it SQLite would read
-** ON as a join's.)  The BEC_TAB_NBATCH last used are kept per table. */
-static int batch_stmt(BecTab *t, const u8 *aMask, sqlite3_stmt **ppStmt){
+** ON as a join's.)  bLocal: the rows are a local UPDATE's, each of which
+** xUpdate located, so every upsert finds its row: the statement reads and
+** inserts only the key and the columns in aMask, and marks no hits
+** (batch_flush checks that nothing was inserted).  The BEC_TAB_NBATCH last
+** used are kept per table. */
+static int batch_stmt(BecTab *t, const u8 *aMask, int bLocal,
+                      sqlite3_stmt **ppStmt){
   const BecSchema *s = t->pSchema;
   BecBuf b;
   int rc = SQLITE_OK, i, iSlot;
+  const char *zSep = "";
+#define BATCH_SET(i) ((aMask[(i)/8] & (1<<((i)%8))) || s->aCol[i].iPk)
   for(i=0; i<BEC_TAB_NBATCH; i++){
-    if( t->aBatch[i].pStmt
+    if( t->aBatch[i].pStmt && t->aBatch[i].bLocal==bLocal
      && memcmp(t->aBatch[i].aMask, aMask, BEC_TABLE_MAX_COL/8)==0 ){
       *ppStmt = t->aBatch[i].pStmt;
       return SQLITE_OK;
@@ -2610,33 +2617,51 @@ static int batch_stmt(BecTab *t, const u8 *aMask, sqlite3_stmt **ppStmt){
   t->aBatch[iSlot].pStmt = 0;
   memset(&b, 0, sizeof(b));
   bec_buf_appendf(&b, &rc, "INSERT INTO %s(", t->zRows);
-  for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "c%d, ", i);
+  for(i=0; i<s->nCol; i++){
+    if( !bLocal || BATCH_SET(i) ) bec_buf_appendf(&b, &rc, "c%d, ", i);
+  }
   bec_buf_appendf(&b, &rc, "r");
-  for(i=0; i<s->nCol; i++) if( !s->aCol[i].iPk ) bec_buf_appendf(&b, &rc, ", s%d", i);
+  for(i=0; i<s->nCol; i++){
+    if( s->aCol[i].iPk || (bLocal && !BATCH_SET(i)) ) continue;
+    bec_buf_appendf(&b, &rc, ", s%d", i);
+  }
   bec_buf_appendf(&b, &rc, ") SELECT ");
-  for(i=0; i<s->nCol; i++) bec_buf_appendf(&b, &rc, "v%d, ", i);
+  for(i=0; i<s->nCol; i++){
+    if( !bLocal || BATCH_SET(i) ) bec_buf_appendf(&b, &rc, "v%d, ", i);
+  }
   bec_buf_appendf(&b, &rc, "?2");
   for(i=0; i<s->nCol; i++){
-    if( s->aCol[i].iPk ) continue;
+    if( s->aCol[i].iPk || (bLocal && !BATCH_SET(i)) ) continue;
     bec_buf_appendf(&b, &rc, (aMask[i/8] & (1<<(i%8))) ? ", ?2" : ", NULL");
   }
   bec_buf_appendf(&b, &rc, " FROM bec_batch(?1) WHERE 1");
   for(i=0; i<s->nPk; i++){
     bec_buf_appendf(&b, &rc, "%sc%d", i ? ", " : " ON CONFLICT(", s->aPk[i]);
   }
-  bec_buf_appendf(&b, &rc, ") DO UPDATE SET r=bec_batch_hit(?1, excluded.r)");
+  bec_buf_appendf(&b, &rc, ") DO UPDATE SET ");
+  if( !bLocal ){
+    bec_buf_appendf(&b, &rc, "r=bec_batch_hit(?1, excluded.r)");
+    zSep = ", ";
+  }
   for(i=0; i<s->nCol; i++){
     if( aMask[i/8] & (1<<(i%8)) ){
-      bec_buf_appendf(&b, &rc, ", c%d=excluded.c%d, s%d=excluded.s%d", i, i, i, i);
+      bec_buf_appendf(&b, &rc, "%sc%d=excluded.c%d, s%d=excluded.s%d", zSep,
+                      i, i, i, i);
+      zSep = ", ";
     }
   }
+  if( bLocal ) bec_buf_appendf(&b, &rc, "%sr=excluded.r", zSep);
+#undef BATCH_SET
   bec_buf_append_u8(&b, 0, &rc);
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v3(t->pCtx->db, (const char*)b.a, -1,
                             SQLITE_PREPARE_PERSISTENT, &t->aBatch[iSlot].pStmt, 0);
   }
   bec_buf_free(&b);
-  if( rc==SQLITE_OK ) memcpy(t->aBatch[iSlot].aMask, aMask, BEC_TABLE_MAX_COL/8);
+  if( rc==SQLITE_OK ){
+    memcpy(t->aBatch[iSlot].aMask, aMask, BEC_TABLE_MAX_COL/8);
+    t->aBatch[iSlot].bLocal = (u8)bLocal;
+  }
   *ppStmt = t->aBatch[iSlot].pStmt;
   return rc;
 }
@@ -2711,6 +2736,7 @@ struct Merge {
   ** write the registers of the same columns, not yet written. */
   BecTab *pBatchTab;  /* 0: the batch is empty */
   u8 aBatchMask[BEC_TABLE_MAX_COL/8];
+  int bBatchLocal;    /* the batch holds a local UPDATE's located rows */
   int nBatch;                      /* rows held (at most BATCH_MAX_ROWS) */
   BecValue *aBatchVal;             /* nBatch rows of the table's nCol */
   i64 nBatchValAlloc;              /* values allocated in aBatchVal */
@@ -3520,12 +3546,15 @@ static int apply_change(BecTab *t, Merge *m, int x, int eChange,
 ** feed bytes that batch_add held for its rows are set. */
 static int batch_flush(Merge *m, int x, BecBuf *pKinds){
   BecTab *t = m->pBatchTab;
+  sqlite3 *db;
   sqlite3_stmt *pW = 0;
   BecBatch b;
+  i64 iSave = 0, iMark = 0;
   int rc, i;
   if( t==0 ) return SQLITE_OK;
+  db = t->pCtx->db;
   m->pBatchTab = 0;
-  rc = batch_stmt(t, m->aBatchMask, &pW);
+  rc = batch_stmt(t, m->aBatchMask, m->bBatchLocal, &pW);
   if( rc==SQLITE_OK ){
     memset(&b, 0, sizeof(b));
     b.nCol = t->pSchema->nCol;
@@ -3533,11 +3562,27 @@ static int batch_flush(Merge *m, int x, BecBuf *pKinds){
     b.aVal = m->aBatchVal;
     b.aHit = m->aBatchHit;
     memset(b.aHit, 0, (size_t)m->nBatch);
+    if( m->bBatchLocal ){
+      /* Only an insert sets the last rowid: a mark no row of the batch
+      ** inserts (the first key's complement; other tables' rowids are
+      ** positive), the user's value restored after. */
+      const BecSchema *s = t->pSchema;
+      iSave = sqlite3_last_insert_rowid(db);
+      iMark = s->bIntPk ? ~m->aBatchVal[s->aPk[0]].i : 0;
+      sqlite3_set_last_insert_rowid(db, iMark);
+    }
     sqlite3_bind_pointer(pW, 1, &b, BEC_BATCH_PTR, 0);
     sqlite3_bind_int(pW, 2, x);
     sqlite3_step(pW);
     rc = sqlite3_reset(pW);
     sqlite3_bind_null(pW, 1);     /* (b lives on this stack frame only) */
+    if( m->bBatchLocal ){
+      if( rc==SQLITE_OK && sqlite3_last_insert_rowid(db)!=iMark ){
+        rc = SQLITE_CORRUPT;       /* a located row was gone: never */
+      }
+      sqlite3_set_last_insert_rowid(db, iSave);
+      memset(b.aHit, 1, (size_t)m->nBatch);
+    }
   }
   for(i=0; rc==SQLITE_OK && pKinds && i<m->nBatch; i++){
     pKinds->a[m->aBatchKind[i]] = m->aBatchHit[i] ? BEC_FEED_UPDATE
@@ -3562,6 +3607,7 @@ static int batch_add(BecTab *t, Merge *m, int x, BecBuf *pKinds, int bCopy){
     if( !s->aCol[i].iPk && m->abSet[i]==2 ) aMask[i/8] |= (u8)(1<<(i%8));
   }
   if( m->pBatchTab && (m->pBatchTab!=t || m->nBatch>=BATCH_MAX_ROWS
+                       || m->bBatchLocal!=bCopy
                        || memcmp(aMask, m->aBatchMask, sizeof(aMask))!=0) ){
     rc = batch_flush(m, x, pKinds);
   }
@@ -3592,6 +3638,7 @@ static int batch_add(BecTab *t, Merge *m, int x, BecBuf *pKinds, int bCopy){
   if( rc ) return rc;
   if( m->pBatchTab==0 ){
     m->pBatchTab = t;
+    m->bBatchLocal = bCopy;
     memcpy(m->aBatchMask, aMask, sizeof(aMask));
   }
   if( bCopy ){

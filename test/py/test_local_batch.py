@@ -298,6 +298,33 @@ def test_batch_in_transaction():
     a.close()
 
 
+def test_last_insert_rowid_kept():
+    """A batched UPDATE (the local form of the batch statement, which marks
+    the last rowid to see that it inserted nothing) leaves the connection's
+    last_insert_rowid() as a plain table's UPDATE does: 1,500 rows, one full
+    batch written inside the statement and the rest at its end."""
+    for table in ("t", "k"):
+        a = R.origin("lr_%s.db" % table, DECLS[table], table)
+        ref = plain({table: DECLS[table]})
+        key = (lambda i: i) if table == "t" else (lambda i: "k%05d" % i)
+        for db in (a, ref):
+            db.execute("BEGIN")
+            db.executemany("INSERT INTO %s VALUES(?, ?, ?)" % table,
+                           [(key(i), "v%d" % i, i % 3) for i in range(1, 1501)])
+            db.execute("COMMIT")
+            db.execute("CREATE TEMP TABLE other(x)")
+            db.execute("INSERT INTO other VALUES(1), (2)")
+        want = one(ref, "SELECT last_insert_rowid()")
+        T.eq(one(a, "SELECT last_insert_rowid()"), want, "%s: before the UPDATE" % table)
+        for db in (a, ref):
+            db.execute("UPDATE %s SET n = n + 1" % table)
+        T.eq(one(a, "SELECT last_insert_rowid()"), want, "%s: after the batched UPDATE" % table)
+        T.eq(rows(a, table), rows(ref, table), "%s: the rows" % table)
+        T.eq(one(a, "SELECT count(*) FROM bec_changes(0) WHERE kind='update'"), 1500,
+             "%s: every change an update" % table)
+        a.close(); ref.close()
+
+
 def rows_of(db):
     return db.execute("SELECT k, v, w FROM t ORDER BY k").fetchall()
 
@@ -307,7 +334,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--child":
     R.cleanup()
     sys.exit(0)
 
-T.run([test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
+T.run([test_last_insert_rowid_kept, test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
        test_feed_kinds])
 R.cleanup()
 T.done()
