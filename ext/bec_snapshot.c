@@ -89,7 +89,8 @@
 
 #include <stdlib.h>
 
-#define SNAP_VERSION 2      /* 1: without the proofs, still read */
+#define SNAP_VERSION 3      /* 1 and 2 (an older bec's, bec-cut-v3) are
+                            ** refused: their R is no R computed here */
 #define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
@@ -116,6 +117,11 @@ struct SnapMsg {
   const u8 *aMembers;      /* the members entries, as sent */
   i64 nMembersBytes;
   u64 nMember;
+  /* The BEC_CK_SEC_* sections (version 3): their roots, entries as sent */
+  u8 aSecRoot[BEC_CK_NSEC][BEC_HASH_BYTES];
+  const u8 *aSec[BEC_CK_NSEC];
+  i64 nSecBytes[BEC_CK_NSEC];
+  u64 nSec[BEC_CK_NSEC];
 };
 
 static void snap_free(SnapMsg *m){
@@ -275,7 +281,7 @@ static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
 static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   BecCkState st;
   u8 aGroup[BEC_HASH_BYTES];
-  int rc, iCp = 0;
+  int rc, iCp = 0, i;
   memset(&st, 0, sizeof(st));
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
@@ -299,6 +305,10 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   bec_buf_append(pOut, st.members.a, st.members.n, &rc);
   bec_buf_append_varint(pOut, (u64)st.nTable, &rc);
   bec_buf_append(pOut, st.tables.a, st.tables.n, &rc);
+  for(i=0; i<BEC_CK_NSEC; i++){
+    bec_buf_append_varint(pOut, (u64)st.anSec[i], &rc);
+    bec_buf_append(pOut, st.aSec[i].a, st.aSec[i].n, &rc);
+  }
   bec_ckpt_state_free(&st);
   return rc;
 }
@@ -370,6 +380,148 @@ static int read_leaf(BecReader *pRd, BecBuf *pTmp, BecBuf *pLeaves,
   return rc;
 }
 
+/* The leaves, as the checks and the install read them (docs/compaction.md
+** "The digest, byte by byte"): each parser takes one leaf's bytes and
+** fills its struct with pointers into them; BEC_MALFORMED unless the
+** bytes are exactly one leaf. */
+static int parse_member(const u8 *a, u64 n, BecSnapMember *pM){
+  u8 best = 0, role = 0, cover = 0;
+  BecReader leaf;
+  int rc;
+  memset(pM, 0, sizeof(*pM));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pM->aKey);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pM->rank, (u64)1<<40);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pM->aRankOp);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &best);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &role);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &cover);
+  if( rc==SQLITE_OK && (best>3 || role>3 || cover>3) ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pM->nLive,
+                                 (u64)(leaf.n - leaf.i)/BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&leaf, (i64)pM->nLive*BEC_HASH_BYTES, &pM->aLive);
+  }
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  pM->best = best;
+  pM->role = role;
+  pM->cover = cover;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+static int parse_root(const u8 *a, u64 n, BecSnapRoot *pR){
+  u8 k = 0, nh = 0, st = 0, act = 0, bKey = 0;
+  BecReader leaf;
+  int rc;
+  memset(pR, 0, sizeof(*pR));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pR->aSid);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pR->epoch, (u64)1<<40);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &k);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &nh);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &st);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &act);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &bKey);
+  if( rc==SQLITE_OK && (st>3 || act>1 || bKey>1 || k>nh) ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK && bKey ){
+    rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pR->aGroupKey);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&leaf, (i64)nh*BEC_PUBKEY_BYTES, &pR->aHolders);
+  }
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  pR->k = k;
+  pR->n = nh;
+  pR->state = st;
+  pR->bActive = act;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+#define SNAP_HOLDER (BEC_E2EE_PREFIX_BYTES + BEC_HASH_BYTES)
+static int parse_epoch(const u8 *a, u64 n, BecSnapEpoch *pE){
+  u8 v = 0;
+  BecReader leaf;
+  int rc;
+  memset(pE, 0, sizeof(*pE));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pE->aId);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &v);
+  if( rc==SQLITE_OK && v>1 ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pE->aCommit);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pE->nBack,
+                                 (u64)(leaf.n - leaf.i)/BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&leaf, (i64)pE->nBack*BEC_HASH_BYTES, &pE->aBack);
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pE->nHolder,
+                                 (u64)(leaf.n - leaf.i)/SNAP_HOLDER);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&leaf, (i64)pE->nHolder*SNAP_HOLDER, &pE->aHolders);
+  }
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  pE->bValid = v;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+static int parse_name(const u8 *a, u64 n, BecSnapName *pN){
+  BecReader leaf;
+  int rc;
+  memset(pN, 0, sizeof(*pN));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pN->aKey);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pN->aOp);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pN->nName,
+                                 (u64)(leaf.n - leaf.i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, (i64)pN->nName, &pN->aName);
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+static int parse_ckpt(const u8 *a, u64 n, BecSnapCkpt *pC){
+  u8 sealed = 0;
+  BecReader leaf;
+  int rc;
+  memset(pC, 0, sizeof(*pC));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pC->aId);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pC->aClaimed);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pC->k, (u64)1<<20);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &sealed);
+  if( rc==SQLITE_OK && sealed>2 ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  pC->sealed = sealed;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+static const char *const azSec[BEC_CK_NSEC] = {
+  "root", "epochs", "names", "checkpoints"
+};
+
+/* One leaf of section iSec (BEC_CK_SEC_*) parsed into pOut, of that
+** section's struct (0: only checked). */
+static int parse_sec_leaf(int iSec, const u8 *a, u64 n, void *pOut){
+  union { BecSnapRoot r; BecSnapEpoch e; BecSnapName nm; BecSnapCkpt c; } x;
+  switch( iSec ){
+    case BEC_CK_SEC_ROOT:
+      return parse_root(a, n, pOut ? (BecSnapRoot*)pOut : &x.r);
+    case BEC_CK_SEC_EPOCHS:
+      return parse_epoch(a, n, pOut ? (BecSnapEpoch*)pOut : &x.e);
+    case BEC_CK_SEC_NAMES:
+      return parse_name(a, n, pOut ? (BecSnapName*)pOut : &x.nm);
+  }
+  return parse_ckpt(a, n, pOut ? (BecSnapCkpt*)pOut : &x.c);
+}
+
+/* The next framed member leaf at pRd (snap_decode parsed each once). */
+static int read_member(BecReader *pRd, BecSnapMember *pM){
+  u64 n = 0;
+  const u8 *a = 0;
+  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
+  if( rc==SQLITE_OK ) rc = parse_member(a, n, pM);
+  return rc;
+}
+
 /* Decodes m from a[0..n-1] and computes the members and tables roots. */
 static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
                        char **pzErr){
@@ -377,14 +529,19 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   BecBuf leaves, rows, tmp;
   u64 i, j, nTable = 0;
   u8 v = 0;
-  int rc;
+  int rc, s;
   memset(m, 0, sizeof(*m));
   memset(&leaves, 0, sizeof(leaves));
   memset(&rows, 0, sizeof(rows));
   memset(&tmp, 0, sizeof(tmp));
   rd.a = a; rd.n = n; rd.i = 0;
   rc = bec_read_u8(&rd, &v);
-  if( rc==SQLITE_OK && v!=SNAP_VERSION && v!=1 ){
+  if( rc==SQLITE_OK && (v==1 || v==2) ){
+    *pzErr = sqlite3_mprintf("version %d, of an older bec (its digest is "
+        "bec-cut-v3): ask a provider that runs this version", (int)v);
+    return BEC_MALFORMED;
+  }
+  if( rc==SQLITE_OK && v!=SNAP_VERSION ){
     *pzErr = sqlite3_mprintf("unknown snapshot version %d", (int)v);
     return BEC_MALFORMED;
   }
@@ -399,7 +556,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nOp, (u64)1<<40);
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->kNeed, (u64)1<<20);
   if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &m->aOpsRoot);
-  if( rc==SQLITE_OK && v>=2 ){
+  if( rc==SQLITE_OK ){
     /* The proofs: their structure here, their hashes in snap_check. */
     rc = bec_read_varint(&rd, &m->nProof, (u64)(rd.n - rd.i)/BEC_HASH_BYTES);
     m->aProofs = rd.a + rd.i;
@@ -421,7 +578,14 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nMember, (u64)(rd.n - rd.i));
   m->aMembers = rd.a + rd.i;
   for(i=0; rc==SQLITE_OK && i<m->nMember; i++){
-    rc = read_leaf(&rd, &tmp, &leaves, 0, 0);
+    const u8 *aLeaf = 0;
+    u64 nLeaf = 0;
+    BecSnapMember mb;
+    rc = read_leaf(&rd, &tmp, &leaves, &aLeaf, &nLeaf);
+    if( rc==SQLITE_OK && parse_member(aLeaf, nLeaf, &mb) ){
+      *pzErr = sqlite3_mprintf("a member leaf");
+      rc = BEC_MALFORMED;
+    }
   }
   m->nMembersBytes = (rd.a + rd.i) - m->aMembers;
   if( rc==SQLITE_OK ){
@@ -455,46 +619,27 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
     }
   }
   if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, (i64)nTable, m->aTablesRoot);
+  /* The sections after the tables, each leaf of its section's layout. */
+  for(s=0; rc==SQLITE_OK && s<BEC_CK_NSEC; s++){
+    leaves.n = 0;
+    rc = bec_read_varint(&rd, &m->nSec[s], (u64)(rd.n - rd.i));
+    m->aSec[s] = rd.a + rd.i;
+    for(i=0; rc==SQLITE_OK && i<m->nSec[s]; i++){
+      const u8 *aLeaf = 0;
+      u64 nLeaf = 0;
+      rc = read_leaf(&rd, &tmp, &leaves, &aLeaf, &nLeaf);
+      if( rc==SQLITE_OK && parse_sec_leaf(s, aLeaf, nLeaf, 0) ){
+        *pzErr = sqlite3_mprintf("a leaf of the %s section", azSec[s]);
+        rc = BEC_MALFORMED;
+      }
+    }
+    m->nSecBytes[s] = (rd.a + rd.i) - m->aSec[s];
+    if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, (i64)m->nSec[s], m->aSecRoot[s]);
+  }
   if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
   bec_buf_free(&leaves);
   bec_buf_free(&rows);
   bec_buf_free(&tmp);
-  return rc;
-}
-
-/* One member leaf, as the checks read it. */
-typedef struct SnapMember SnapMember;
-struct SnapMember {
-  const u8 *aKey;
-  int state;               /* 0 none, BEC_ROLE_* */
-  u64 rank;                /* seniority: 1 the creator, 2 whom it added... */
-  const u8 *aRankOp;       /* the create or the add that gave the rank */
-  u64 nLive;
-  const u8 *aLive;         /* nLive ids, increasing */
-};
-static int read_member(BecReader *pRd, SnapMember *pM){
-  u64 n = 0, rank = 0;
-  const u8 *a = 0, *aRankOp = 0;
-  u8 potential = 0, state = 0;
-  BecReader leaf;
-  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
-  if( rc ) return rc;
-  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
-  rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pM->aKey);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &rank, (u64)1<<40);
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &aRankOp);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &potential);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &state);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pM->nLive,
-                                 (u64)(leaf.n - leaf.i)/BEC_HASH_BYTES);
-  if( rc==SQLITE_OK ){
-    rc = bec_read_bytes(&leaf, (i64)pM->nLive*BEC_HASH_BYTES, &pM->aLive);
-  }
-  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
-  pM->state = state;
-  pM->rank = rank;
-  pM->aRankOp = aRankOp;
   return rc;
 }
 
@@ -530,7 +675,7 @@ static u64 member_rank(const SnapRank *aRank, u64 n, const u8 *aKey){
 ** group's create, by that key (or a root op, not sent); rank r > 1 an add
 ** of the chain naming that key, by a member of rank r - 1 (seniority:
 ** docs/membership.md rule 5). */
-static char *rank_problem(const SnapMsg *m, const SnapMember *mb,
+static char *rank_problem(const SnapMsg *m, const BecSnapMember *mb,
                           const SnapRank *aRank){
   const BecOp *o = chain_find(m, mb->aRankOp);
   char zKey[2*BEC_PUBKEY_BYTES+1];
@@ -677,7 +822,7 @@ static int check_proofs(const SnapMsg *m, char **pzWhy){
 /* The checks (header comment); *pzWhy is the first that fails. */
 static int snap_check(const SnapMsg *m, char **pzWhy){
   const u8 *aRef = 0, *aKR = 0, *aAttested = 0;
-  u8 aR[BEC_HASH_BYTES];
+  u8 aR[BEC_HASH_BYTES], aRoots[BEC_CK_NROOT*BEC_HASH_BYTES];
   BecBuf admins, counted;
   BecReader rd;
   SnapRank *aRank = 0;
@@ -715,9 +860,12 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     goto done;
   }
   /* 2. The digest. */
+  memcpy(aRoots, m->aOpsRoot, BEC_HASH_BYTES);
+  memcpy(aRoots + BEC_HASH_BYTES, m->aMembersRoot, BEC_HASH_BYTES);
+  memcpy(aRoots + 2*BEC_HASH_BYTES, m->aTablesRoot, BEC_HASH_BYTES);
+  memcpy(aRoots + 3*BEC_HASH_BYTES, m->aSecRoot, sizeof(m->aSecRoot));
   bec_ckpt_digest(m->aGroup, m->k.aPred, m->k.nPred, (i64)m->nOp,
-                  (i64)m->kNeed, m->aOpsRoot, m->aMembersRoot, m->aTablesRoot,
-                  aR, &rc);
+                  (i64)m->kNeed, aRoots, aR, &rc);
   if( rc ) goto done;
   aAttested = aKR;
   for(i=0; i<m->nClaim; i++){
@@ -745,7 +893,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     if( aRank==0 ) rc = SQLITE_NOMEM;
   }
   for(x=0; rc==SQLITE_OK && x<m->nMember; x++){
-    SnapMember mb;
+    BecSnapMember mb;
     rc = read_member(&rd, &mb);
     if( rc==SQLITE_OK ){
       aRank[x].aKey = mb.aKey;
@@ -757,7 +905,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   }
   rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
   for(x=0; rc==SQLITE_OK && *pzWhy==0 && x<m->nMember; x++){
-    SnapMember mb;
+    BecSnapMember mb;
     u64 g;
     int bAdmin = 0, bClaims = 0;
     rc = read_member(&rd, &mb);
@@ -774,7 +922,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     for(i=0; i<m->nClaim; i++){
       if( memcmp(m->aClaim[i].aAuthor, mb.aKey, BEC_PUBKEY_BYTES)==0 ) bClaims = 1;
     }
-    if( bClaims && mb.state==BEC_ROLE_ADMIN && bAdmin
+    if( bClaims && mb.role==BEC_ROLE_ADMIN && bAdmin
      && !has_key(&counted, mb.aKey) ){     /* a key listed twice counts once */
       bec_buf_append(&counted, mb.aKey, BEC_PUBKEY_BYTES, &rc);
     }
@@ -838,17 +986,18 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   return rc;
 }
 
-int bec_snapshot_check(BecCtx *p, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
-                       char **pzErr){
-  SnapMsg m;
+/* Decodes and checks a[0..n-1] into *pM (the caller frees it with
+** snap_free); *pzWhy the first check that fails, with SQLITE_OK. */
+static int snap_decode_check(BecCtx *p, const u8 *a, i64 n, SnapMsg *pM,
+                             char **pzWhy, char **pzErr){
   u8 aGroup[BEC_HASH_BYTES];
   int rc;
-  memset(&m, 0, sizeof(m));
+  memset(pM, 0, sizeof(*pM));
   *pzWhy = 0;
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
   if( rc==SQLITE_OK ){
-    rc = snap_decode(a, n, aGroup, &m, pzWhy);
+    rc = snap_decode(a, n, aGroup, pM, pzWhy);
     if( rc==SQLITE_ERROR ){                 /* BEC_MALFORMED */
       char *z = *pzWhy
           ? sqlite3_mprintf("the snapshot is malformed: %s", *pzWhy)
@@ -858,10 +1007,94 @@ int bec_snapshot_check(BecCtx *p, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
       rc = z ? SQLITE_OK : SQLITE_NOMEM;
     }
   }
-  if( rc==SQLITE_OK && *pzWhy==0 ) rc = snap_check(&m, pzWhy);
+  if( rc==SQLITE_OK && *pzWhy==0 ) rc = snap_check(pM, pzWhy);
+  return rc;
+}
+
+int bec_snapshot_check(BecCtx *p, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
+                       char **pzErr){
+  SnapMsg m;
+  int rc = snap_decode_check(p, a, n, &m, pzWhy, pzErr);
   if( rc==SQLITE_OK && *pzWhy==0 ) memcpy(aCp, m.k.aId, BEC_HASH_BYTES);
   snap_free(&m);
   return rc;
+}
+
+/* One section's nLeaf framed leaves at aBytes into *paOut, an array of
+** nLeaf structs of sz bytes each (parsed by parse_sec_leaf, or
+** parse_member for iSec -1). */
+static int state_sec(int iSec, const u8 *aBytes, i64 nBytes, u64 nLeaf,
+                     size_t sz, void **paOut){
+  BecReader rd;
+  u64 i;
+  int rc = SQLITE_OK;
+  *paOut = 0;
+  if( nLeaf==0 ) return SQLITE_OK;
+  *paOut = sqlite3_malloc64(sz*nLeaf);
+  if( *paOut==0 ) return SQLITE_NOMEM;
+  memset(*paOut, 0, sz*(size_t)nLeaf);
+  rd.a = aBytes; rd.n = nBytes; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && i<nLeaf; i++){
+    u64 nL = 0;
+    const u8 *aL = 0;
+    void *pOne = (u8*)*paOut + sz*(size_t)i;
+    /* snap_decode parsed every leaf once: the reads hold */
+    rc = bec_read_varint(&rd, &nL, (u64)(rd.n - rd.i));
+    if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nL, &aL);
+    if( rc==SQLITE_OK ){
+      rc = iSec<0 ? parse_member(aL, nL, (BecSnapMember*)pOne)
+                  : parse_sec_leaf(iSec, aL, nL, pOne);
+    }
+  }
+  return rc ? SQLITE_CORRUPT : SQLITE_OK;
+}
+
+int bec_snapshot_state(BecCtx *p, const u8 *a, i64 n, BecSnapState *pOut,
+                       char **pzWhy, char **pzErr){
+  SnapMsg m;
+  const u8 *aRef = 0, *aR = 0;
+  int rc = snap_decode_check(p, a, n, &m, pzWhy, pzErr);
+  void *v = 0;
+  memset(pOut, 0, sizeof(*pOut));
+  if( rc || *pzWhy ){
+    snap_free(&m);
+    return rc;
+  }
+  memcpy(pOut->aCheckpoint, m.k.aId, BEC_HASH_BYTES);
+  (void)bec_ckpt_claim(&m.k, &aRef, &aR);    /* snap_check: a checkpoint */
+  if( m.nClaim ) (void)bec_ckpt_claim(&m.aClaim[0], &aRef, &aR);
+  if( aR ) memcpy(pOut->aDigest, aR, BEC_HASH_BYTES);   /* = R: check 2 */
+  pOut->nOp = m.nOp;
+  pOut->k = m.kNeed;
+#define STATE_SEC(I, N, A, T) \
+  if( rc==SQLITE_OK ){ \
+    rc = state_sec(I, m.aSec[I], m.nSecBytes[I], m.nSec[I], \
+                   sizeof(T), &v); \
+    pOut->A = (T*)v; pOut->N = (int)m.nSec[I]; \
+  }
+  if( rc==SQLITE_OK ){
+    rc = state_sec(-1, m.aMembers, m.nMembersBytes, m.nMember,
+                   sizeof(BecSnapMember), &v);
+    pOut->aMember = (BecSnapMember*)v;
+    pOut->nMember = (int)m.nMember;
+  }
+  STATE_SEC(BEC_CK_SEC_ROOT, nRoot, aRoot, BecSnapRoot)
+  STATE_SEC(BEC_CK_SEC_EPOCHS, nEpoch, aEpoch, BecSnapEpoch)
+  STATE_SEC(BEC_CK_SEC_NAMES, nName, aName, BecSnapName)
+  STATE_SEC(BEC_CK_SEC_CKPTS, nCkpt, aCkpt, BecSnapCkpt)
+#undef STATE_SEC
+  if( rc ) bec_snapshot_state_free(pOut);
+  snap_free(&m);
+  return rc;
+}
+
+void bec_snapshot_state_free(BecSnapState *p){
+  sqlite3_free(p->aMember);
+  sqlite3_free(p->aRoot);
+  sqlite3_free(p->aEpoch);
+  sqlite3_free(p->aName);
+  sqlite3_free(p->aCkpt);
+  memset(p, 0, sizeof(*p));
 }
 
 int bec_snapshot_may_join(BecCtx *p, int *pbEmpty){

@@ -30,14 +30,22 @@ encode = becwire.snapshot_encode
 
 
 def member_leaf(leaf):
-    """(key, rank, rank_op, potential, state, live ids) of a member leaf."""
+    """(key, rank, rank_op, potential, state, live ids) of a member leaf
+    (its cover: member_cover)."""
     key = leaf[:32]
     rank, i = read_varint(leaf, 32)
     rank_op = leaf[i:i + 32]
     potential, state = leaf[i + 32], leaf[i + 33]
-    n, j = read_varint(leaf, i + 34)
+    n, j = read_varint(leaf, i + 35)
     live = [leaf[j + 32 * x:j + 32 * x + 32] for x in range(n)]
     return key, rank, rank_op, potential, state, live
+
+
+def member_cover(leaf):
+    """The cover of a member leaf (bec-cut-v4: 0 none, 1 admin, 2 member,
+    3 relay), after its role at the cut."""
+    _, i = read_varint(leaf, 32)
+    return leaf[i + 34]
 
 
 def value(b, i):
@@ -144,9 +152,11 @@ def digest(s):
     tables = [leaf(head + uvarint(len(rows)) + merkle([leaf(r) for r in rows]))
               for head, rows in s["tables"]]
     heads = becwire.decode_op(s["checkpoint"])["preds"]
-    return becwire.blake(b"bec-cut-v3" + s["group"] + uvarint(len(heads)) + b"".join(heads)
+    return becwire.blake(b"bec-cut-v4" + s["group"] + uvarint(len(heads)) + b"".join(heads)
                          + uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
-                         + merkle([leaf(x) for x in s["members"]]) + merkle(tables))
+                         + merkle([leaf(x) for x in s["members"]]) + merkle(tables)
+                         + b"".join(merkle([leaf(x) for x in s[sec]])
+                                    for sec in becwire.SNAPSHOT_SECTIONS))
 
 
 def setup():
@@ -187,7 +197,7 @@ def test_verify_and_lies():
          "the provider holds ops concurrent with and after K")
     snap = one(a, "SELECT bec_snapshot()")
     s = parse(snap)
-    T.eq(s["version"], 2, "version")
+    T.eq(s["version"], 3, "version")
     T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
     T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
@@ -233,8 +243,8 @@ def test_verify_and_lies():
         return parse(snap)
 
     # The proofs: a depth or validity other than the leaf's, an altered
-    # path, a head without its proof; a version-1 snapshot (no proofs) of an
-    # older bec still verifies.
+    # path, a head without its proof; a version-1 or -2 snapshot of an older
+    # bec (its R is bec-cut-v3) is refused with a clear error.
     for what, alter in [("a depth", lambda p: (p[0], p[1], p[2] + 1, p[3], p[4])),
                         ("a validity", lambda p: (p[0], p[1], p[2], 1 - p[3], p[4])),
                         ("a leaf index", lambda p: (p[0], p[1] ^ 1, p[2], p[3], p[4])),
@@ -250,11 +260,13 @@ def test_verify_and_lies():
     s2 = copy()
     s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
     refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
+    for v in (1, 2):
+        s2 = copy()
+        s2["version"] = v
+        refused(s2, "version %d, of an older bec" % v, "version %d" % v)
     s2 = copy()
-    s2["version"] = 1
-    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k, "version 1 still verifies")
-    s2["version"] = 3
-    refused(s2, "unknown snapshot version 3", "version 3")
+    s2["version"] = 4
+    refused(s2, "unknown snapshot version 4", "version 4")
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()
@@ -328,7 +340,7 @@ def test_verify_and_lies():
     refused(s2, "attester is not an admin of the cut", "a consistent lie about the rows")
     for e in (e1, e2):
         grant = becwire.make_op(e, "add", [kid], e.pub + bytes([1]), s["group"])
-        s2["members"].append(e.pub + uvarint(9) + becwire.op_id(grant) + bytes([1, 1])
+        s2["members"].append(e.pub + uvarint(9) + becwire.op_id(grant) + bytes([1, 1, 1])
                              + uvarint(1) + becwire.op_id(grant))
         s2["chain"].append(grant)
     s2["claims"] = [attest(e1, s2), attest(e2, s2)]
