@@ -413,12 +413,14 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p2, "SELECT seq, kind, role, valid FROM bec_store_op o"
         " WHERE (o.kind=?1 AND o.author=?3 AND " BEC_OP_INDEXED("o") ")"
-        " OR (o.kind=?2 AND o.target=?3 AND " BEC_OP_INDEXED("o") ")", &pStmt);
+        " OR (o.kind=?2 AND o.target=?3 AND " BEC_OP_INDEXED("o") ")"
+        " OR (o.kind=?4 AND o.target=?3 AND o.role<>0)", &pStmt);
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_int(pStmt, 1, BEC_KIND_CREATE);
     sqlite3_bind_int(pStmt, 2, BEC_KIND_ADD);
     sqlite3_bind_int(pStmt, 3, iAuthor);
+    sqlite3_bind_int(pStmt, 4, BEC_KIND_ROOT);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       int s = sqlite3_column_int(pStmt, 0);
       int lv = grant_level(sqlite3_column_int(pStmt, 1),
@@ -470,9 +472,10 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   return rc;
 }
 
-/* The members section: every key with a potential grant (the creator and
+/* The members section: every key with a potential grant (the creator,
 ** every add's target: every stored add was authorized by a potential admin
-** grant), by public key.  The admins of S(K) go to pCut->admins. */
+** grant; v4: and every target of a threshold root's grant, an add, role or
+** restore, whose author is a root key), by public key.  The admins of S(K) go to pCut->admins. */
 static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
                           char **pzErr){
   sqlite3_stmt *pStmt = 0;
@@ -486,7 +489,8 @@ static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
   rc = bec_ctx_stmt(p2, "SELECT a.id, a.pubkey FROM bec_store_author a"
       " WHERE a.id IN (SELECT o.author FROM bec_store_op o WHERE o.kind=?1"
       " AND " BEC_OP_INDEXED("o") " UNION SELECT o.target FROM bec_store_op o"
-      " WHERE o.kind=?2 AND " BEC_OP_INDEXED("o") ")"
+      " WHERE o.kind=?2 AND " BEC_OP_INDEXED("o") " UNION SELECT o.target"
+      " FROM bec_store_op o WHERE o.kind=?3 AND o.role<>0)"
       " ORDER BY a.pubkey", &pStmt);
   if( rc==SQLITE_OK ){
     BecBuf ids, keys;
@@ -494,6 +498,7 @@ static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
     memset(&keys, 0, sizeof(keys));
     sqlite3_bind_int(pStmt, 1, BEC_KIND_CREATE);
     sqlite3_bind_int(pStmt, 2, BEC_KIND_ADD);
+    sqlite3_bind_int(pStmt, 3, BEC_KIND_ROOT);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       int id = sqlite3_column_int(pStmt, 0);
       if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES ){

@@ -95,8 +95,13 @@
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
 typedef char snap_chain_kinds[(BEC_KIND_CREATE==1 && BEC_KIND_ADD==2
-    && BEC_KIND_REMOVE==3 && BEC_KIND_SCHEMA==5 && BEC_KIND_CONFIG==22)
-    ? 1 : -1];
+    && BEC_KIND_REMOVE==3 && BEC_KIND_SCHEMA==5 && BEC_KIND_CONFIG==22
+    && BEC_KIND_ROOT==15) ? 1 : -1];
+/* The chain's ops (SQL, over bec_store_op o): membership, schema and
+** config ops, and the threshold root's grants (add, role, restore: a root
+** op with a role), signed by a root key. */
+#define SNAP_CHAIN(o) "(" o ".kind IN (1, 2, 3, 5, 22) OR (" o ".kind=15" \
+  " AND " o ".role<>0))"
 
 /* The decoded message: pointers into the caller's bytes. */
 typedef struct SnapMsg SnapMsg;
@@ -254,8 +259,8 @@ static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
   if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
   else sqlite3_reset(pStmt);
   if( *pRc==SQLITE_OK ){
-    *pRc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE kind IN (1, 2,"
-                           " 3, 5, 22) ORDER BY seq", &pStmt);
+    *pRc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op o WHERE "
+                           SNAP_CHAIN("o") " ORDER BY seq", &pStmt);
   }
   while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
@@ -295,7 +300,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   ** id), carrying the digest computed here; K itself is sent above. */
   put_ops(p, "SELECT c.seq FROM " SNAP_CLAIMS("?1") " AND c.seq<>?1"
       " ORDER BY c.seq", iCp, pOut, &rc);
-  put_ops(p, "SELECT seq FROM bec_store_op o WHERE o.kind IN (1, 2, 3, 5, 22)"
+  put_ops(p, "SELECT seq FROM bec_store_op o WHERE " SNAP_CHAIN("o")
              " AND " BEC_OP_INDEXED("o") " ORDER BY o.seq", 0, pOut, &rc);
   bec_buf_append_varint(pOut, (u64)st.nOp, &rc);
   bec_buf_append_varint(pOut, (u64)st.k, &rc);
@@ -671,20 +676,22 @@ static u64 member_rank(const SnapRank *aRank, u64 n, const u8 *aKey){
   return r ? r->rank : 0;
 }
 
+static int is_root_grant(const BecOp*, const BecBuf*, const u8*);
+
 /* Check 6: why member mb's rank is not the chain's, or 0.  Rank 1 is the
 ** group's create, by that key (or a root op, not sent); rank r > 1 an add
 ** of the chain naming that key, by a member of rank r - 1 (seniority:
 ** docs/membership.md rule 5). */
 static char *rank_problem(const SnapMsg *m, const BecSnapMember *mb,
-                          const SnapRank *aRank){
+                          const SnapRank *aRank, const BecBuf *pRootKeys){
   const BecOp *o = chain_find(m, mb->aRankOp);
   char zKey[2*BEC_PUBKEY_BYTES+1];
   bec_hex_encode(mb->aKey, BEC_PUBKEY_BYTES, zKey);
   if( mb->rank==1 ){
-    /* an op outside the chain: the threshold root's add (rank 1 too,
-    ** docs/root.md), which a snapshot does not carry: not checked */
-    if( o==0 ) return 0;
-    if( o->kind==BEC_KIND_CREATE
+    /* the group's create, or a grant of the threshold root (rank 1 too,
+    ** docs/root.md) by a root key of the root section */
+    if( is_root_grant(o, pRootKeys, mb->aKey) ) return 0;
+    if( o && o->kind==BEC_KIND_CREATE
      && memcmp(o->aId, m->aGroup, BEC_HASH_BYTES)==0
      && memcmp(o->aAuthor, mb->aKey, BEC_PUBKEY_BYTES)==0 ) return 0;
   }else if( o && o->kind==BEC_KIND_ADD
@@ -733,9 +740,43 @@ static int has_key(const BecBuf *pKeys, const u8 *aKey){
   return 0;
 }
 
+/* The group keys of the threshold root's key generations in the root
+** section (R covers them: the keys that were the group's root in the
+** cut), into *pKeys. */
+static int root_keys(const SnapMsg *m, BecBuf *pKeys){
+  BecReader rd;
+  u64 i;
+  int rc = SQLITE_OK;
+  rd.a = m->aSec[BEC_CK_SEC_ROOT];
+  rd.n = m->nSecBytes[BEC_CK_SEC_ROOT];
+  rd.i = 0;
+  for(i=0; rc==SQLITE_OK && i<m->nSec[BEC_CK_SEC_ROOT]; i++){
+    u64 n = 0;
+    const u8 *a = 0;
+    BecSnapRoot r;
+    /* snap_decode parsed every leaf once: the reads hold */
+    rc = bec_read_varint(&rd, &n, (u64)(rd.n - rd.i));
+    if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)n, &a);
+    if( rc==SQLITE_OK ) rc = parse_root(a, n, &r);
+    if( rc==SQLITE_OK && r.aGroupKey ){
+      bec_buf_append(pKeys, r.aGroupKey, BEC_PUBKEY_BYTES, &rc);
+    }
+  }
+  return rc;
+}
+
+/* A root grant of the chain naming aKey, signed by a root key. */
+static int is_root_grant(const BecOp *o, const BecBuf *pRootKeys,
+                         const u8 *aKey){
+  return o && o->kind==BEC_KIND_ROOT && o->role!=0
+      && memcmp(o->aTarget, aKey, BEC_PUBKEY_BYTES)==0
+      && has_key(pRootKeys, o->aAuthor);
+}
+
 /* Why the live grant aId of key aKey is not a chain grant, or 0. */
 static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
-                           const u8 *aKey, const u8 *aId, int *pbAdmin){
+                           const BecBuf *pRootKeys, const u8 *aKey,
+                           const u8 *aId, int *pbAdmin){
   const BecOp *o = chain_find(m, aId);
   char zId[2*BEC_HASH_BYTES+1];
   bec_hex_encode(aId, BEC_HASH_BYTES, zId);
@@ -750,6 +791,14 @@ static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
     if( !has_key(pAdmins, o->aAuthor) ){
       return sqlite3_mprintf("grant not in the auth chain: the author of "
           "grant %s holds no admin grant reaching the group's create", zId);
+    }
+    if( o->role==BEC_ROLE_ADMIN ) *pbAdmin = 1;
+    return 0;
+  }
+  if( o && o->kind==BEC_KIND_ROOT && memcmp(o->aTarget, aKey, BEC_PUBKEY_BYTES)==0 ){
+    if( !is_root_grant(o, pRootKeys, aKey) ){
+      return sqlite3_mprintf("grant not in the auth chain: the author of "
+          "grant %s is no root key of the cut", zId);
     }
     if( o->role==BEC_ROLE_ADMIN ) *pbAdmin = 1;
     return 0;
@@ -823,13 +872,14 @@ static int check_proofs(const SnapMsg *m, char **pzWhy){
 static int snap_check(const SnapMsg *m, char **pzWhy){
   const u8 *aRef = 0, *aKR = 0, *aAttested = 0;
   u8 aR[BEC_HASH_BYTES], aRoots[BEC_CK_NROOT*BEC_HASH_BYTES];
-  BecBuf admins, counted;
+  BecBuf admins, counted, rootKeys;
   BecReader rd;
   SnapRank *aRank = 0;
   int rc = SQLITE_OK, i, bCreate = 0;
   u64 x;
   memset(&admins, 0, sizeof(admins));
   memset(&counted, 0, sizeof(counted));
+  memset(&rootKeys, 0, sizeof(rootKeys));
   /* 1. Kinds. */
   if( m->k.kind!=BEC_KIND_CHECKPOINT || bec_ckpt_claim(&m->k, &aRef, &aKR) ){
     *pzWhy = sqlite3_mprintf("the snapshot's checkpoint is not a checkpoint op");
@@ -848,7 +898,8 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   for(i=0; i<m->nChain; i++){
     int kd = m->aChain[i].kind;
     if( kd!=BEC_KIND_CREATE && kd!=BEC_KIND_ADD && kd!=BEC_KIND_REMOVE
-     && kd!=BEC_KIND_SCHEMA && kd!=BEC_KIND_CONFIG ){
+     && kd!=BEC_KIND_SCHEMA && kd!=BEC_KIND_CONFIG
+     && !(kd==BEC_KIND_ROOT && m->aChain[i].role!=0) ){
       *pzWhy = sqlite3_mprintf("an op of the auth chain is of kind %d", kd);
       goto done;
     }
@@ -886,6 +937,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   }
   /* 5 (before 3: an attester's admin grant must be a chain grant). */
   rc = chain_admins(m, &admins);
+  if( rc==SQLITE_OK ) rc = root_keys(m, &rootKeys);
   /* The members' ranks by key, for check 6. */
   rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
   if( rc==SQLITE_OK && m->nMember ){
@@ -910,11 +962,13 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     int bAdmin = 0, bClaims = 0;
     rc = read_member(&rd, &mb);
     for(g=0; rc==SQLITE_OK && *pzWhy==0 && g<mb.nLive; g++){
-      *pzWhy = grant_problem(m, &admins, mb.aKey,
+      *pzWhy = grant_problem(m, &admins, &rootKeys, mb.aKey,
                              mb.aLive + g*BEC_HASH_BYTES, &bAdmin);
     }
     /* 6. */
-    if( rc==SQLITE_OK && *pzWhy==0 ) *pzWhy = rank_problem(m, &mb, aRank);
+    if( rc==SQLITE_OK && *pzWhy==0 ){
+      *pzWhy = rank_problem(m, &mb, aRank, &rootKeys);
+    }
     if( rc || *pzWhy ) break;
     /* 3. Is this key a claimant? */
     if( memcmp(m->k.aAuthor, mb.aKey, BEC_PUBKEY_BYTES)==0
@@ -952,6 +1006,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
 done:
   bec_buf_free(&admins);
   bec_buf_free(&counted);
+  bec_buf_free(&rootKeys);
   sqlite3_free(aRank);
   return rc;
 }

@@ -14,10 +14,12 @@ another group) and nothing is stored.  A replica pruned below the
 checkpoint gives the same snapshot as before pruning; a damaged merge base
 gives one that is refused.
 """
+import json
 import os
+import random
 import struct
 
-from bectest import T, Replicas, connect, one, sync_session as sync, pub
+from bectest import T, Replicas, connect, one, sync_session as sync, pub, sync_all, root_steps
 import becwire
 from becwire import uvarint, read_varint
 
@@ -410,6 +412,126 @@ def test_verify_and_lies():
     T.eq(one(j, "SELECT count(*) FROM bec_rejected"), 0, "nothing logged either")
 
 
+
+def test_sections():
+    """bec-cut-v4's sections after the tables, in a snapshot: an encrypted
+    group (epochs) whose members named themselves (names), with a 2-of-3
+    threshold root (root) that added a member, and an earlier checkpoint
+    K1 sealed in K2's cut (checkpoints).  Each leaf says what the provider
+    derived; the provider that replays the cut gives the same bytes; a
+    provider altering any leaf of a section is refused, a leaf that is not
+    of its section's layout too; the root-added member's grant, signed by
+    the root key active at K2, verifies."""
+    rng = random.Random(1717)
+    a = connect(R.path("v4_a.db"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    b = R.member(a, "v4_b.db", "admin")
+    c = R.member(a, "v4_c.db", "member")
+    one(a, "SELECT bec_set_name('Alice')")
+    root_steps([a, b, c], rng)
+    one(c, "SELECT bec_set_name('Carol')")
+    one(c, "SELECT bec_set_name('Caro')")          # the later one is in effect
+    one(a, "SELECT bec_root_open(2, ?)", json.dumps([pub(d) for d in (a, b, c)]))
+    root_steps([a, b, c], rng)
+    y = one(a, "SELECT group_key FROM bec_root")
+    T.check(y is not None, "the root is active")
+    for i in range(4):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "secret %d" % i, i))
+    k1 = one(a, "SELECT bec_checkpoint()")
+    root_steps([a, b, c], rng)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k1), 1, "K1 sealed")
+    d = R.joined(a, "v4_d.db")
+    req = one(a, "SELECT bec_root_propose('add', ?, 'member')", pub(d))
+    root_steps([a, b, c], rng)
+    one(b, "SELECT bec_root_approve(?)", req)
+    root_steps([a, b, c], rng)
+    T.eq(one(a, "SELECT role FROM bec_members WHERE pubkey=?", pub(d)), "member",
+         "d added by the root")
+    a.execute("INSERT INTO todos VALUES('r9', 'after K1', 9)")
+    k2 = one(a, "SELECT bec_checkpoint()")
+    root_steps([a, b, c], rng)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k2), 1, "K2 sealed")
+    snap = one(a, "SELECT bec_snapshot()")
+    s = parse(snap)
+    T.eq(becwire.op_id(s["checkpoint"]).hex(), k2, "the snapshot of K2")
+    T.eq(digest(s), becwire.decode_op(s["checkpoint"])["body"][1:33], "R covers the sections")
+    # root: one key generation, active at K2, with y and the three holders
+    T.eq(len(s["root"]), 1, "one key generation")
+    r = s["root"][0]
+    epoch, i = read_varint(r, 32)
+    T.eq((r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4]), (2, 3, 1, 1, 1),
+         "k 2, n 3, active, the one active at K2, with a group key")
+    T.eq(r[i + 5:i + 37].hex(), y, "the group key")
+    T.eq(sorted(r[i + 37 + 32 * x:i + 69 + 32 * x].hex() for x in range(3)),
+         sorted(pub(x) for x in (a, b, c)), "the holders")
+    # epochs: every epoch op of the cut, with its holders
+    want = one(a, "SELECT count(*) FROM bec_store_op WHERE kind IN (16, 18)"      # rekey, encrypt
+                  " AND seq < (SELECT seq FROM bec_store_op WHERE hash=?)", bytes.fromhex(k2))
+    T.check(want >= 1, "the cut holds epochs")
+    T.eq(len(s["epochs"]), want, "one leaf per epoch op of the cut")
+    # names: the names in effect
+    names = {}
+    for x in s["names"]:
+        n, i = read_varint(x, 64)
+        names[x[:32].hex()] = x[i:i + n].decode()
+    T.eq(names, {pub(a): "Alice", pub(c): "Caro"}, "the names in effect at K2")
+    # checkpoints: K1, sealed in K2's cut, k 2
+    T.eq(len(s["checkpoints"]), 1, "K1 in K2's cut")
+    x = s["checkpoints"][0]
+    T.eq((x[:32].hex(), x[32:64], x[64:]),
+         (k1, bytes.fromhex(one(a, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k1)),
+          uvarint(2) + bytes([1])), "K1's id, claimed R, k and sealed")
+    # The replaying provider (an op outside the cut): the same bytes.
+    a2 = R.clone(a, "v4_a2.db")
+    a2.execute("INSERT INTO todos VALUES('x', 'outside the cut', 0)")
+    T.eq(one(a2, "SELECT bec_snapshot()"), snap, "the replay of the cut gives the same snapshot")
+    # The root-added member: its leaf (rank 1, its live grant the root op),
+    # its grant in the chain, checked against the root section's keys.
+    dl = [member_leaf(x) for x in s["members"] if x[:32].hex() == pub(d)]
+    T.eq(len(dl), 1, "d, added by the root, has a member leaf")
+    root_op = [x for x in s["chain"] if becwire.decode_op(x)["kind"] == "root"]
+    T.eq(len(root_op), 1, "the root's add is in the chain")
+    T.eq(becwire.decode_op(root_op[0])["author"].hex(), y, "signed by the root key")
+    T.eq((dl[0][1], dl[0][2], dl[0][4], dl[0][5]),
+         (1, becwire.op_id(root_op[0]), 2, [becwire.op_id(root_op[0])]),
+         "d: rank 1 by the root's add, a member, that add its live grant")
+    j = R.joined(a, "v4_j.db")
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k2, "the snapshot verifies")
+
+    def refused(s2, msg, what):
+        T.raises(lambda: j.execute("SELECT bec_snapshot_verify(?)", (encode(s2),)).fetchall(),
+                 msg, what)
+    for sec in becwire.SNAPSHOT_SECTIONS:
+        for at in (0, -1):
+            s2 = parse(snap)
+            x = bytearray(s2[sec][0])
+            x[at] ^= 1
+            s2[sec][0] = bytes(x)
+            refused(s2, "digest does not match", "%s: a leaf's byte %d altered" % (sec, at))
+        s2 = parse(snap)
+        s2[sec] = s2[sec][1:]
+        refused(s2, "digest does not match", "%s: a leaf left out" % sec)
+        s2 = parse(snap)
+        s2[sec][0] = s2[sec][0] + b"\x00"
+        refused(s2, "the snapshot is malformed: a leaf of the %s section" % sec,
+                "%s: a leaf with a byte too many" % sec)
+    # A root grant whose author is no root key of the cut; the root section
+    # without the key (then R does not match, checked before the chain).
+    s2 = parse(snap)
+    s2["chain"] = [x for x in s2["chain"] if becwire.decode_op(x)["kind"] != "root"]
+    refused(s2, "grant not in the auth chain", "the root's add left out of the chain")
+    # The cover: a leaf claiming another one is refused too.
+    s2 = parse(snap)
+    mi = [i for i, x in enumerate(s2["members"]) if x[:32].hex() == pub(c)][0]
+    T.eq(member_cover(s2["members"][mi]), 2, "c's cover: member")
+    x = bytearray(s2["members"][mi])
+    _, i = read_varint(x, 32)
+    x[i + 34] = 1
+    s2["members"][mi] = bytes(x)
+    refused(s2, "digest does not match", "c's cover altered to admin")
+
 def test_no_seal():
     a = R.origin("n_a.db")
     b = R.member(a, "n_b.db", "admin")
@@ -492,6 +614,7 @@ def test_pruned_provider():
 
 
 test_verify_and_lies()
+test_sections()
 test_no_seal()
 test_pruned_provider()
 R.cleanup()
