@@ -289,6 +289,12 @@ def test_demotion_in_cut():
     sync(a, b)
     sync(a, b)
     T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    # bec-cut-v4: u's member leaf carries its cover under R, below its role.
+    s = becwire.snapshot_parse(one(a, "SELECT bec_snapshot()"))
+    leaf = [x for x in s["members"] if x[:32] == u.pub][0]
+    _, i = becwire.read_varint(leaf, 32)
+    T.eq((leaf[i + 33], leaf[i + 34]), (becwire.ROLE["admin"], becwire.ROLE["member"]),
+         "the snapshot: u an admin at K, its cover (an op after K) member")
     gid = bytes.fromhex(one(a, "SELECT bec_group_id()"))
     heads = [bytes.fromhex(h) for (h,) in a.execute("SELECT hash FROM bec_heads")]
     add = becwire.make_op(u, "add", heads, x.pub + bytes([becwire.ROLE["member"]]), gid)
