@@ -1120,7 +1120,8 @@ static int ck_seal_state(BecCtx*, int, const u8*, const u8*, int*, int*);
 /* The checkpoints section, read in this database (p) with the cut aMark:
 ** one leaf per checkpoint op in the cut, by id: id (32), the digest its
 ** author claimed (32: its payload's R), k in force in its own cut
-** (varint; 0 where its cut could not be computed here), sealed within the
+** (varint; where its cut could not be computed here R(K) is unknown here,
+** pCut->bLocked), sealed within the
 ** cut (u8: 0 no, 1 by k admins' claims in the cut, 2 by a root
 ** attestation in the cut).  Not from the replay: a scratch database
 ** computes nothing for checkpoints; the claims in the cut and each
@@ -1168,6 +1169,10 @@ static int digest_ckpts(BecCtx *p, const u8 *aMark, int nMark, CkCut *pCut,
         bec_buf_append(&leaf, aZero, BEC_HASH_BYTES, &rc);
       }
       bec_buf_append_varint(&leaf, (u64)sqlite3_column_int64(pStmt, 2), &rc);
+      /* J's cut was not computed here (pruned below a checkpoint
+      ** concurrent with J): its k and seal are unknown here, so is R(K),
+      ** as where an op of the cut is locked (no claim, no dispute). */
+      if( sqlite3_column_type(pStmt, 2)==SQLITE_NULL ) pCut->bLocked = 1;
     }else if( rc==SQLITE_OK ){
       rc = SQLITE_CORRUPT;
     }

@@ -269,7 +269,8 @@ def test_demotion_in_cut():
     overrides it, still cancels g2 for an op that needs admin (rule 3).  So
     an add signed by u after K is invalid on the provider, and must be on a
     snapshot joiner and a full joiner alike: an install that took u's role
-    at K as what u may do after K would take it as valid."""
+    at K as what u may do after K would take it as valid.  The v4 digest
+    carries u's cover at K (member) next to its role (admin), under R."""
     u = becwire.Key(b"u" * 32)
     x = becwire.Key(b"x" * 32)
     a = R.origin("dm_a.db")
