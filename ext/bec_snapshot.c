@@ -28,15 +28,17 @@
 ** the session then goes on as a full sync, so the joiner replays the
 ** history and keeps the full join's trust.
 **
-** THE MESSAGE, version 2 (docs/wire-format.md "Snapshot"; version 1, of
-** an older bec, has no proofs and is still read):
+** THE MESSAGE, version 3 (docs/wire-format.md "Snapshot"; versions 1 and
+** 2, of an older bec, carry a bec-cut-v3 digest and are refused):
 **
 **   snapshot := version u8 (=2) || group id (32)
 **     || checkpoint op                      K
 **     || n_claim varint || op each          attest ops of K that seal it
 **     || n_chain varint || op each          the auth chain: every create,
 **                                           add, remove, schema and config
-**                                           op, in the provider's seq order
+**                                           op and the root's grants (root
+**                                           ops with a role), in the
+**                                           provider's seq order
 **     || n_op varint || k varint || ops_root (32)
 **     || n_proof varint || proof each       per head of the cut, then per
 **                                           chain op in the cut: id (32) ||
@@ -47,21 +49,25 @@
 **     || n_table varint || per table:
 **          bytes                            its leaf up to n_row
 **          || n_row varint || bytes each    its rows' leaves
+**     || per section root, epochs, names, checkpoints (BEC_CK_SEC_*):
+**          n_leaf varint || bytes each      its leaves
 **   op, bytes := varint length || the bytes
 **
 ** Every leaf is the leaf of the digest (docs/compaction.md, "The digest,
 ** byte by byte"), in the digest's order; a table's leaf is its head ||
 ** n_row || the Merkle root of its rows.  The heads of the cut are K's
 ** predecessors.  So R is recomputed from the message alone, with the
-** digest's own functions (bec_ckpt_digest, bec_ckpt_merkle): nothing here
-** knows a leaf's layout except the member leaf, which the checks read.
+** digest's own functions (bec_ckpt_digest, bec_ckpt_merkle).  The leaves
+** of the members and of the four last sections are parsed here (parse_*),
+** for the checks and for the install (bec_snapshot_state, BecSnapState).
 **
 ** THE CHECKS, in order; the first that fails is the error, and nothing is
 ** stored in any case:
 **   1. every op decodes canonically, belongs to this database's group and
 **      carries its author's valid signature; K is a checkpoint, each claim
 **      an attest naming K, each chain op of a chain kind; the group's
-**      create is in the chain;
+**      create is in the chain; every member leaf and every leaf of the
+**      four last sections is one leaf of its layout;
 **   2. R recomputed from the message equals the attested R (the digest the
 **      attests carry, all alike; K's own if none): "digest does not match";
 **      then every proof's path leads from its leaf to ops_root, and each
@@ -73,14 +79,16 @@
 **   4. at least k (the k covered by R) distinct such keys: "fewer than k
 **      attestations";
 **   5. every live grant of every member is a signed chain op granting that
-**      key (the create for its author, an add naming it), and an add's
-**      author holds an admin grant reaching back to the create through the
-**      chain's admin adds: "grant not in the auth chain";
+**      key (the create for its author, an add naming it, a root grant
+**      naming it), an add's author holds an admin grant reaching back to
+**      the create through the chain's admin adds, and a root grant's
+**      author is a group key of the root section (R says it was the
+**      group's root in the cut): "grant not in the auth chain";
 **   6. every member's rank follows the chain: rank 1 is the group's create
-**      by that key (or an op outside the chain: the root's add, which a
-**      snapshot does not carry), rank r > 1 an add of the chain naming the
-**      key by a member of rank r - 1: "rank not in the auth chain" (that no
-**      shorter chain of adds exists is covered by R, not checked).
+**      by that key or a root grant naming it, rank r > 1 an add of the
+**      chain naming the key by a member of rank r - 1: "rank not in the
+**      auth chain" (that no shorter chain of adds exists is covered by R,
+**      not checked).
 ** Not checked yet: the ops leaves without a proof (a chain op sent without
 ** one is taken as outside the cut), and that a member's rank is the
 ** shortest chain of adds (covered by R).
@@ -1193,7 +1201,8 @@ static void fnSnapshot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 /* bec_snapshot_verify(snapshot): the checkpoint's id, or the first check
-** that fails.  Stores nothing. */
+** that fails.  Stores nothing.  (Through bec_snapshot_state, so that the
+** install's parsed form is built by every verification.) */
 static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
   u8 aCp[BEC_HASH_BYTES];
@@ -1203,8 +1212,11 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
     zWhy = sqlite3_mprintf("a snapshot is a blob");
   }else{
-    rc = bec_snapshot_check(p, sqlite3_value_blob(argv[0]),
-                            sqlite3_value_bytes(argv[0]), aCp, &zWhy, &zErr);
+    BecSnapState st;
+    rc = bec_snapshot_state(p, sqlite3_value_blob(argv[0]),
+                            sqlite3_value_bytes(argv[0]), &st, &zWhy, &zErr);
+    memcpy(aCp, st.aCheckpoint, BEC_HASH_BYTES);
+    bec_snapshot_state_free(&st);
   }
   if( rc==SQLITE_OK && zWhy ){
     rc = SQLITE_ERROR;
