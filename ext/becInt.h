@@ -996,8 +996,8 @@ void bec_ckpt_merkle_paths(const u8 *aLeaf, i64 n, const i64 *aWant,
 void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
                      i64 k, const u8 *aRoots, u8 *aDigest, int *pRc);
 /* S(K) of a stored checkpoint as a snapshot sends it (bec_snapshot.c):
-** the digest's fields and the leaves of the members and tables sections,
-** in the digest's order.  members: per member, varint length || leaf
+** the digest's fields and the leaves of the members, tables and
+** BEC_CK_SEC_* sections, in the digest's order.  members: per member, varint length || leaf
 ** bytes; tables: per table, varint length || the leaf up to n_row, then
 ** n_row varint and per row varint length || leaf bytes. */
 typedef struct BecCkState BecCkState;
