@@ -1088,6 +1088,8 @@ struct BecSnapMember {
 typedef struct BecSnapRoot BecSnapRoot;
 struct BecSnapRoot {        /* a key generation of the threshold root */
   const u8 *aSid;          /* its session id (the open or request op) */
+  const u8 *aParent;       /* the session it hands over from (32; zeros
+                           ** for an open): the key's lineage */
   u64 epoch;
   int k, n;
   int state;               /* 0 generating, 1 active, 2 disabled,

@@ -15,8 +15,9 @@
 ** has one canonical digest R(K) (COMPACTION.md section 3, docs/compaction.md
 ** "The digest, byte by byte", format bec-cut-v4): a hash over a header and
 ** seven RFC 6962 Merkle trees (ops, members, tables: the tables as shown,
-** after ADD, RENAME and DROP COLUMN; root, epochs, names, checkpoints).  Every replica that holds the cut
-** computes the same R; test/vectors/digest.txt pins it byte for byte.
+** after ADD, RENAME and DROP COLUMN; root, epochs, names, checkpoints).
+** Every replica that holds the cut computes the same R;
+** test/vectors/digest.txt pins it byte for byte.
 **
 ** THE COMPUTATION.  Today's tables show the state of the whole op set, not
 ** of the cut.  The cheapest correct way to get S(K) is to run the existing
@@ -475,7 +476,8 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
 /* The members section: every key with a potential grant (the creator,
 ** every add's target: every stored add was authorized by a potential admin
 ** grant; v4: and every target of a threshold root's grant, an add, role or
-** restore, whose author is a root key), by public key.  The admins of S(K) go to pCut->admins. */
+** restore, whose author is a root key), by public key.  The admins of S(K)
+** go to pCut->admins. */
 static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
                           char **pzErr){
   sqlite3_stmt *pStmt = 0;
@@ -946,7 +948,8 @@ static void put_id_list(BecBuf *pLeaf, sqlite3_stmt *pStmt, int *pRc){
 }
 
 /* The root section: one leaf per key generation (a root-open, or a
-** 'holders' request's session) in the cut, by session id: sid (32), epoch
+** 'holders' request's session) in the cut, by session id: sid (32), the
+** session it hands over from (32: its lineage; zeros for an open), epoch
 ** (varint), k (u8), n (u8), state (u8: 0 generating, 1 active, 2
 ** disabled, 3 abandoned), active in the cut (u8: 1 for the one epoch whose
 ** key acts for a root op descending from the cut, after hand-overs), the
@@ -962,8 +965,10 @@ static int digest_root(BecCtx *pD, CkCut *pCut, u8 *aRoot){
   memset(&leaf, 0, sizeof(leaf));
   rc = bec_root_active_session(pD, 0, &iActive);
   if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(pD, "SELECT seq, sid, epoch, k, n, state, group_key"
-        " FROM bec_store_root_session ORDER BY sid", &pStmt);
+    rc = bec_ctx_stmt(pD, "SELECT s.seq, s.sid, s.epoch, s.k, s.n, s.state,"
+        " s.group_key, (SELECT ps.sid FROM bec_store_root_request r"
+        " JOIN bec_store_root_session ps ON ps.seq=r.epoch WHERE r.seq=s.seq)"
+        " FROM bec_store_root_session s ORDER BY s.sid", &pStmt);
   }
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zState = (const char*)sqlite3_column_text(pStmt, 5);
@@ -971,6 +976,13 @@ static int digest_root(BecCtx *pD, CkCut *pCut, u8 *aRoot){
     for(e=0; e<4 && (zState==0 || strcmp(zState, azState[e])); e++){}
     leaf_start(&leaf, &rc);
     put_id_col(&leaf, pStmt, 1, &rc);
+    if( sqlite3_column_type(pStmt, 7)==SQLITE_NULL ){
+      u8 aZero[BEC_HASH_BYTES];
+      memset(aZero, 0, sizeof(aZero));
+      bec_buf_append(&leaf, aZero, BEC_HASH_BYTES, &rc);
+    }else{
+      put_id_col(&leaf, pStmt, 7, &rc);
+    }
     bec_buf_append_varint(&leaf, (u64)sqlite3_column_int64(pStmt, 2), &rc);
     bec_buf_append_u8(&leaf, (u8)sqlite3_column_int(pStmt, 3), &rc);
     bec_buf_append_u8(&leaf, (u8)sqlite3_column_int(pStmt, 4), &rc);

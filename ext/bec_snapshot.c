@@ -429,6 +429,7 @@ static int parse_root(const u8 *a, u64 n, BecSnapRoot *pR){
   memset(pR, 0, sizeof(*pR));
   leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
   rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pR->aSid);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pR->aParent);
   if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pR->epoch, (u64)1<<40);
   if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &k);
   if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &nh);
@@ -647,7 +648,9 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
       }
     }
     m->nSecBytes[s] = (rd.a + rd.i) - m->aSec[s];
-    if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, (i64)m->nSec[s], m->aSecRoot[s]);
+    if( rc==SQLITE_OK ){
+      bec_ckpt_merkle(leaves.a, (i64)m->nSec[s], m->aSecRoot[s]);
+    }
   }
   if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
   bec_buf_free(&leaves);
@@ -803,7 +806,8 @@ static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
     if( o->role==BEC_ROLE_ADMIN ) *pbAdmin = 1;
     return 0;
   }
-  if( o && o->kind==BEC_KIND_ROOT && memcmp(o->aTarget, aKey, BEC_PUBKEY_BYTES)==0 ){
+  if( o && o->kind==BEC_KIND_ROOT
+   && memcmp(o->aTarget, aKey, BEC_PUBKEY_BYTES)==0 ){
     if( !is_root_grant(o, pRootKeys, aKey) ){
       return sqlite3_mprintf("grant not in the auth chain: the author of "
           "grant %s is no root key of the cut", zId);

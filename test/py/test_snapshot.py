@@ -460,7 +460,8 @@ def test_sections():
     # root: one key generation, active at K2, with y and the three holders
     T.eq(len(s["root"]), 1, "one key generation")
     r = s["root"][0]
-    epoch, i = read_varint(r, 32)
+    T.eq(r[32:64], bytes(32), "an open: no session it hands over from")
+    epoch, i = read_varint(r, 64)
     T.eq((r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4]), (2, 3, 1, 1, 1),
          "k 2, n 3, active, the one active at K2, with a group key")
     T.eq(r[i + 5:i + 37].hex(), y, "the group key")
