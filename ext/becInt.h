@@ -1093,7 +1093,7 @@ struct BecSnapRoot {        /* a key generation of the threshold root */
   u64 epoch;
   int k, n;
   int state;               /* 0 generating, 1 active, 2 disabled,
-                           ** 3 abandoned */
+                           ** 3 abandoned, 4 superseded */
   int bActive;             /* the epoch whose key acts after K */
   const u8 *aGroupKey;     /* 32, or 0 while it has none */
   const u8 *aHolders;      /* n keys of 32 bytes, in holder order */

@@ -951,13 +951,14 @@ static void put_id_list(BecBuf *pLeaf, sqlite3_stmt *pStmt, int *pRc){
 ** 'holders' request's session) in the cut, by session id: sid (32), the
 ** session it hands over from (32: its lineage; zeros for an open), epoch
 ** (varint), k (u8), n (u8), state (u8: 0 generating, 1 active, 2
-** disabled, 3 abandoned), active in the cut (u8: 1 for the one epoch whose
+** disabled, 3 abandoned, 4 superseded by a hand-over), active in the cut (u8: 1 for the one epoch whose
 ** key acts for a root op descending from the cut, after hand-overs), the
 ** group key (u8 0, or u8 1 and 32 bytes), the n holders' keys in holder
 ** order. */
-static int digest_root(BecCtx *pD, CkCut *pCut, u8 *aRoot){
-  static const char *azState[] = { "generating", "active", "disabled",
-                                   "abandoned" };
+#define CK_NROOTSTATE 5
+static int digest_root(BecCtx *pD, CkCut *pCut, u8 *aRoot, char **pzErr){
+  static const char *azState[CK_NROOTSTATE] = { "generating", "active",
+      "disabled", "abandoned", "superseded" };
   sqlite3_stmt *pStmt = 0, *pHold = 0;
   BecBuf leaves, leaf;
   int rc, iActive = 0;
@@ -973,7 +974,8 @@ static int digest_root(BecCtx *pD, CkCut *pCut, u8 *aRoot){
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *zState = (const char*)sqlite3_column_text(pStmt, 5);
     int iSess = sqlite3_column_int(pStmt, 0), e;
-    for(e=0; e<4 && (zState==0 || strcmp(zState, azState[e])); e++){}
+    for(e=0; e<CK_NROOTSTATE && (zState==0 || strcmp(zState, azState[e]));
+        e++){}
     leaf_start(&leaf, &rc);
     put_id_col(&leaf, pStmt, 1, &rc);
     if( sqlite3_column_type(pStmt, 7)==SQLITE_NULL ){
@@ -986,7 +988,12 @@ static int digest_root(BecCtx *pD, CkCut *pCut, u8 *aRoot){
     bec_buf_append_varint(&leaf, (u64)sqlite3_column_int64(pStmt, 2), &rc);
     bec_buf_append_u8(&leaf, (u8)sqlite3_column_int(pStmt, 3), &rc);
     bec_buf_append_u8(&leaf, (u8)sqlite3_column_int(pStmt, 4), &rc);
-    if( rc==SQLITE_OK && e==4 ) rc = SQLITE_CORRUPT;
+    if( rc==SQLITE_OK && e==CK_NROOTSTATE ){
+      *pzErr = sqlite3_mprintf("checkpoint: a key generation of the root in "
+                               "the state '%s', unknown here",
+                               zState ? zState : "");
+      rc = SQLITE_CORRUPT;
+    }
     bec_buf_append_u8(&leaf, (u8)e, &rc);
     bec_buf_append_u8(&leaf, (u8)(iSess==iActive), &rc);
     if( sqlite3_column_bytes(pStmt, 6)==BEC_PUBKEY_BYTES ){
@@ -1228,7 +1235,7 @@ static int digest_state(BecCtx *pD, const int *aMap, int iExclude, CkCut *pCut,
     rc = digest_tables(pD, gD, CK_ROOT(aRoots, 2), pCut->pRaw, pzErr);
   }
   if( rc==SQLITE_OK ){
-    rc = digest_root(pD, pCut, CK_ROOT(aRoots, 3+BEC_CK_SEC_ROOT));
+    rc = digest_root(pD, pCut, CK_ROOT(aRoots, 3+BEC_CK_SEC_ROOT), pzErr);
   }
   if( rc==SQLITE_OK ){
     rc = digest_epochs(pD, pCut, CK_ROOT(aRoots, 3+BEC_CK_SEC_EPOCHS));

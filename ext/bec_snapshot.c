@@ -436,7 +436,7 @@ static int parse_root(const u8 *a, u64 n, BecSnapRoot *pR){
   if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &st);
   if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &act);
   if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &bKey);
-  if( rc==SQLITE_OK && (st>3 || act>1 || bKey>1 || k>nh) ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK && (st>4 || act>1 || bKey>1 || k>nh) ) rc = BEC_MALFORMED;
   if( rc==SQLITE_OK && bKey ){
     rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pR->aGroupKey);
   }

@@ -449,6 +449,15 @@ def test_sections():
     root_steps([a, b, c], rng)
     T.eq(one(a, "SELECT role FROM bec_members WHERE pubkey=?", pub(d)), "member",
          "d added by the root")
+    # The root hands over to a new key generation (the same holders): the
+    # cut holds two, the second's parent the first.
+    req = one(a, "SELECT bec_root_propose('holders', ?, 2)",
+              json.dumps([pub(x) for x in (a, b, c)]))
+    root_steps([a, b, c], rng)
+    one(b, "SELECT bec_root_approve(?)", req)
+    root_steps([a, b, c], rng)
+    y2 = one(a, "SELECT group_key FROM bec_root WHERE epoch=2")
+    T.check(y2 is not None and y2 != y, "the next key generation, a new key")
     a.execute("INSERT INTO todos VALUES('r9', 'after K1', 9)")
     k2 = one(a, "SELECT bec_checkpoint()")
     root_steps([a, b, c], rng)
@@ -457,16 +466,23 @@ def test_sections():
     s = parse(snap)
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k2, "the snapshot of K2")
     T.eq(digest(s), becwire.decode_op(s["checkpoint"])["body"][1:33], "R covers the sections")
-    # root: one key generation, active at K2, with y and the three holders
-    T.eq(len(s["root"]), 1, "one key generation")
-    r = s["root"][0]
-    T.eq(r[32:64], bytes(32), "an open: no session it hands over from")
-    epoch, i = read_varint(r, 64)
-    T.eq((r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4]), (2, 3, 1, 1, 1),
-         "k 2, n 3, active, the one active at K2, with a group key")
-    T.eq(r[i + 5:i + 37].hex(), y, "the group key")
-    T.eq(sorted(r[i + 37 + 32 * x:i + 69 + 32 * x].hex() for x in range(3)),
-         sorted(pub(x) for x in (a, b, c)), "the holders")
+    # root: two key generations; the open's (no parent, not the one active
+    # at K2) and the hand-over's (parent the open, active at K2), each with
+    # its group key and the three holders
+    T.eq(len(s["root"]), 2, "two key generations")
+    by_epoch = {}
+    for r in s["root"]:
+        epoch, i = read_varint(r, 64)
+        by_epoch[epoch] = (r[:32], r[32:64], r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4],
+                           r[i + 5:i + 37].hex(),
+                           sorted(r[i + 37 + 32 * x:i + 69 + 32 * x].hex() for x in range(3)))
+    holders = sorted(pub(x) for x in (a, b, c))
+    T.eq(sorted(by_epoch), [1, 2], "epochs 1 and 2")
+    sid1 = by_epoch[1][0]
+    T.eq(by_epoch[1][1:], (bytes(32), 2, 3, 4, 0, 1, y, holders),
+         "the open: no parent, k 2, n 3, superseded, not active at K2, key y, the holders")
+    T.eq(by_epoch[2][1:], (sid1, 2, 3, 1, 1, 1, y2, holders),
+         "the hand-over: parent the open, k 2, n 3, active, active at K2, key y2, the holders")
     # epochs: every epoch op of the cut, with its holders
     want = one(a, "SELECT count(*) FROM bec_store_op WHERE kind IN (16, 18)"      # rekey, encrypt
                   " AND seq < (SELECT seq FROM bec_store_op WHERE hash=?)", bytes.fromhex(k2))
@@ -494,7 +510,8 @@ def test_sections():
     T.eq(len(dl), 1, "d, added by the root, has a member leaf")
     root_op = [x for x in s["chain"] if becwire.decode_op(x)["kind"] == "root"]
     T.eq(len(root_op), 1, "the root's add is in the chain")
-    T.eq(becwire.decode_op(root_op[0])["author"].hex(), y, "signed by the root key")
+    T.eq(becwire.decode_op(root_op[0])["author"].hex(), y,
+         "signed by the root key of the first generation (a key of the root section)")
     T.eq((dl[0][1], dl[0][2], dl[0][4], dl[0][5]),
          (1, becwire.op_id(root_op[0]), 2, [becwire.op_id(root_op[0])]),
          "d: rank 1 by the root's add, a member, that add its live grant")
