@@ -81,7 +81,8 @@
 **   5. every live grant of every member is a signed chain op granting that
 **      key (the create for its author, an add naming it, a root grant
 **      naming it), an add's author holds an admin grant reaching back to
-**      the create through the chain's admin adds, and a root grant's
+**      the create (or to a root's admin grant) through the chain's admin
+**      adds, and a root grant's
 **      author is a group key of the root section (R says it was the
 **      group's root in the cut): "grant not in the auth chain";
 **   6. every member's rank follows the chain: rank 1 is the group's create
@@ -688,6 +689,7 @@ static u64 member_rank(const SnapRank *aRank, u64 n, const u8 *aKey){
 }
 
 static int is_root_grant(const BecOp*, const BecBuf*, const u8*);
+static int has_key(const BecBuf*, const u8*);
 
 /* Check 6: why member mb's rank is not the chain's, or 0.  Rank 1 is the
 ** group's create, by that key (or a root op, not sent); rank r > 1 an add
@@ -714,13 +716,20 @@ static char *rank_problem(const SnapMsg *m, const BecSnapMember *mb,
 }
 
 /* The keys holding an admin grant that reaches the create through the
-** chain's admin adds (removals ignored: a potential grant), into *pKeys. */
-static int chain_admins(const SnapMsg *m, BecBuf *pKeys){
+** chain's admin adds, or a root grant of admin by a key of pRootKeys
+** (removals ignored: a potential grant), into *pKeys. */
+static int chain_admins(const SnapMsg *m, const BecBuf *pRootKeys,
+                        BecBuf *pKeys){
   int rc = SQLITE_OK, i, bMore = 1;
   for(i=0; i<m->nChain; i++){
-    if( m->aChain[i].kind==BEC_KIND_CREATE
-     && memcmp(m->aChain[i].aId, m->aGroup, BEC_HASH_BYTES)==0 ){
-      bec_buf_append(pKeys, m->aChain[i].aAuthor, BEC_PUBKEY_BYTES, &rc);
+    const BecOp *o = &m->aChain[i];
+    if( o->kind==BEC_KIND_CREATE
+     && memcmp(o->aId, m->aGroup, BEC_HASH_BYTES)==0 ){
+      bec_buf_append(pKeys, o->aAuthor, BEC_PUBKEY_BYTES, &rc);
+    }
+    if( o->kind==BEC_KIND_ROOT && o->role==BEC_ROLE_ADMIN
+     && has_key(pRootKeys, o->aAuthor) ){
+      bec_buf_append(pKeys, o->aTarget, BEC_PUBKEY_BYTES, &rc);
     }
   }
   while( rc==SQLITE_OK && bMore ){
@@ -948,8 +957,8 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     if( rc || *pzWhy ) goto done;
   }
   /* 5 (before 3: an attester's admin grant must be a chain grant). */
-  rc = chain_admins(m, &admins);
-  if( rc==SQLITE_OK ) rc = root_keys(m, &rootKeys);
+  rc = root_keys(m, &rootKeys);
+  if( rc==SQLITE_OK ) rc = chain_admins(m, &rootKeys, &admins);
   /* The members' ranks by key, for check 6. */
   rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
   if( rc==SQLITE_OK && m->nMember ){

@@ -443,12 +443,19 @@ def test_sections():
     root_steps([a, b, c], rng)
     T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k1), 1, "K1 sealed")
     d = R.joined(a, "v4_d.db")
-    req = one(a, "SELECT bec_root_propose('add', ?, 'member')", pub(d))
+    req = one(a, "SELECT bec_root_propose('add', ?, 'admin')", pub(d))
     root_steps([a, b, c], rng)
     one(b, "SELECT bec_root_approve(?)", req)
     root_steps([a, b, c], rng)
-    T.eq(one(a, "SELECT role FROM bec_members WHERE pubkey=?", pub(d)), "member",
-         "d added by the root")
+    T.eq(one(a, "SELECT role FROM bec_members WHERE pubkey=?", pub(d)), "admin",
+         "d added by the root, an admin")
+    # d, an admin by the root's grant alone, adds f.
+    f = R.joined(a, "v4_f.db")
+    sync_all([a, b, c, d], rng)
+    one(d, "SELECT bec_add_member(?, 'member')", pub(f))
+    sync_all([a, b, c, d], rng)
+    T.eq(one(a, "SELECT role FROM bec_members WHERE pubkey=?", pub(f)), "member",
+         "f added by d")
     # The root hands over to a new key generation (the same holders): the
     # cut holds two, the second's parent the first.
     req = one(a, "SELECT bec_root_propose('holders', ?, 2)",
@@ -513,8 +520,10 @@ def test_sections():
     T.eq(becwire.decode_op(root_op[0])["author"].hex(), y,
          "signed by the root key of the first generation (a key of the root section)")
     T.eq((dl[0][1], dl[0][2], dl[0][4], dl[0][5]),
-         (1, becwire.op_id(root_op[0]), 2, [becwire.op_id(root_op[0])]),
-         "d: rank 1 by the root's add, a member, that add its live grant")
+         (1, becwire.op_id(root_op[0]), 1, [becwire.op_id(root_op[0])]),
+         "d: rank 1 by the root's add, an admin, that add its live grant")
+    fl = [member_leaf(x) for x in s["members"] if x[:32].hex() == pub(f)]
+    T.eq((len(fl), fl[0][1] if fl else None), (1, 2), "f: rank 2, added by d (rank 1)")
     j = R.joined(a, "v4_j.db")
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k2, "the snapshot verifies")
 
