@@ -946,6 +946,10 @@ int bec_member_may_append(BecCtx*, const char *zFunc, int kind, int role,
 int bec_member_append(BecCtx*, const char *zFunc, int kind,
                       const u8 *aPayload, u8 *aHash, char **pzErr);
 
+/* The cover of author iAuthor as derived (BEC_ROLE_*, 0: none): the
+** highest role whose ops rule 4 makes valid when they have every stored op
+** in their past (bec_checkpoint.c digests it, bec-cut-v4). */
+int bec_member_cover(BecCtx*, int iAuthor, int *pCover, char **pzErr);
 /* Seniority of author iAuthor as derived (rule 5): *pRank 0 if it holds
 ** no potential grant, else its rank and *piKeyOp the seq of the op whose
 ** hash completes its key (bec_checkpoint.c digests it). */
@@ -990,14 +994,22 @@ int bec_ckpt_merkle_verify(const u8 *aLeafHash, i64 m, i64 n,
 ** not increasing within [0, n). */
 void bec_ckpt_merkle_paths(const u8 *aLeaf, i64 n, const i64 *aWant,
                            int nWant, BecBuf *apPath, int *pRc);
-/* R := H("bec-cut-v3" || group || n_head || heads || n_op || k || the
-** three roots): the one place the digest's top is laid out. */
+/* The sections of the digest after ops, members and tables (bec-cut-v4,
+** docs/compaction.md "The digest, byte by byte"), in the digest's order. */
+#define BEC_CK_SEC_ROOT   0     /* the threshold root's sessions */
+#define BEC_CK_SEC_EPOCHS 1     /* e2ee epochs */
+#define BEC_CK_SEC_NAMES  2     /* the names in effect */
+#define BEC_CK_SEC_CKPTS  3     /* the earlier checkpoints of the cut */
+#define BEC_CK_NSEC       4
+#define BEC_CK_NROOT      (3+BEC_CK_NSEC)   /* every section root */
+/* R := H("bec-cut-v4" || group || n_head || heads || n_op || k || the
+** BEC_CK_NROOT roots, 32 bytes each at aRoots: ops, members, tables, then
+** the BEC_CK_SEC_* sections): the one place the digest's top is laid out. */
 void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
-                     i64 k, const u8 *aOps, const u8 *aMembers,
-                     const u8 *aTables, u8 *aDigest, int *pRc);
+                     i64 k, const u8 *aRoots, u8 *aDigest, int *pRc);
 /* S(K) of a stored checkpoint as a snapshot sends it (bec_snapshot.c):
-** the digest's fields and the leaves of the members and tables sections,
-** in the digest's order.  members: per member, varint length || leaf
+** the digest's fields and the leaves of the members, tables and
+** BEC_CK_SEC_* sections, in the digest's order.  members: per member, varint length || leaf
 ** bytes; tables: per table, varint length || the leaf up to n_row, then
 ** n_row varint and per row varint length || leaf bytes. */
 typedef struct BecCkState BecCkState;
@@ -1009,6 +1021,9 @@ struct BecCkState {
   BecBuf members;
   i64 nTable;
   BecBuf tables;
+  /* The BEC_CK_SEC_* sections: per leaf, varint length || leaf bytes. */
+  i64 anSec[BEC_CK_NSEC];
+  BecBuf aSec[BEC_CK_NSEC];
   /* The ops section: its leaf hashes in order, and per leaf its op's id
   ** (32 bytes) and depth (i64) and validity (1 byte), CK_OPKEY bytes each
   ** (a snapshot proves some of them: bec_ckpt_ops_proof). */
@@ -1066,6 +1081,75 @@ int bec_snapshot_give(BecCtx*, BecBuf *pOut, char **pzWhy, char **pzErr);
 ** check that fails, with SQLITE_OK; stores nothing. */
 int bec_snapshot_check(BecCtx*, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
                        char **pzErr) BEC_WARN_UNUSED;
+/* A checked snapshot's state at K, parsed for its install: every pointer
+** points into the snapshot's bytes (the caller keeps them while it reads
+** this), the arrays are owned by the struct (bec_snapshot_state_free).
+** The leaves' layout: docs/compaction.md "The digest, byte by byte". */
+typedef struct BecSnapMember BecSnapMember;
+struct BecSnapMember {
+  const u8 *aKey;          /* 32 */
+  u64 rank;                /* seniority: 1 the creator, 2 whom it added... */
+  const u8 *aRankOp;       /* the create or add that gave the rank (32) */
+  int best;                /* best role of its grants (BEC_ROLE_*, 0 none) */
+  int role;                /* role at K (rule 9; 0 none) */
+  int cover;               /* rule 4's level at K for an op that descends
+                           ** from K: BEC_ROLE_*, 0 none */
+  u64 nLive;
+  const u8 *aLive;         /* nLive ids of live grants, increasing */
+};
+typedef struct BecSnapRoot BecSnapRoot;
+struct BecSnapRoot {        /* a key generation of the threshold root */
+  const u8 *aSid;          /* its session id (the open or request op) */
+  const u8 *aParent;       /* the session it hands over from (32; zeros
+                           ** for an open): the key's lineage */
+  u64 epoch;
+  int k, n;
+  int state;               /* 0 generating, 1 active, 2 disabled,
+                           ** 3 abandoned, 4 superseded */
+  int bActive;             /* the epoch whose key acts after K */
+  const u8 *aGroupKey;     /* 32, or 0 while it has none */
+  const u8 *aHolders;      /* n keys of 32 bytes, in holder order */
+};
+typedef struct BecSnapEpoch BecSnapEpoch;
+struct BecSnapEpoch {       /* an e2ee epoch op (encrypt, rekey) */
+  const u8 *aId;
+  int bValid;
+  const u8 *aCommit;       /* the seed's commitment (32) */
+  u64 nBack;
+  const u8 *aBack;         /* the epochs it follows: nBack ids */
+  u64 nHolder;
+  const u8 *aHolders;      /* per holder: key prefix (8) || the op whose
+                           ** box it holds (32; zeros: the epoch's author) */
+};
+typedef struct BecSnapName BecSnapName;
+struct BecSnapName {
+  const u8 *aKey, *aOp;    /* the member, its name op */
+  u64 nName;
+  const u8 *aName;         /* UTF-8, not terminated */
+};
+typedef struct BecSnapCkpt BecSnapCkpt;
+struct BecSnapCkpt {        /* a checkpoint of the cut, K excluded */
+  const u8 *aId, *aClaimed;  /* its id, the R its author claimed */
+  u64 k;                   /* k in its own cut (0: not computed) */
+  int sealed;              /* within K's cut: 0, 1 by k claims, 2 root */
+};
+typedef struct BecSnapState BecSnapState;
+struct BecSnapState {
+  u8 aCheckpoint[BEC_HASH_BYTES];   /* K's id */
+  u8 aDigest[BEC_HASH_BYTES];       /* R(K), attested */
+  u64 nOp, k;
+  int nMember;  BecSnapMember *aMember;   /* by key */
+  int nRoot;    BecSnapRoot *aRoot;       /* by session id */
+  int nEpoch;   BecSnapEpoch *aEpoch;     /* by id */
+  int nName;    BecSnapName *aName;       /* by key */
+  int nCkpt;    BecSnapCkpt *aCkpt;       /* by id */
+};
+/* Every check of bec_snapshot_check, then the state at K into *pOut
+** (pointers into a[0..n-1]); *pzWhy the first check that fails (then
+** *pOut is empty).  Stores nothing. */
+int bec_snapshot_state(BecCtx*, const u8 *a, i64 n, BecSnapState *pOut,
+                       char **pzWhy, char **pzErr) BEC_WARN_UNUSED;
+void bec_snapshot_state_free(BecSnapState*);
 /* *pbEmpty: this database holds no op (a snapshot join may start). */
 int bec_snapshot_may_join(BecCtx*, int *pbEmpty);
 /* *pbWant: bec_join(.., 'snapshot') was called and no op is held yet. */
@@ -1103,6 +1187,8 @@ int bec_root_attest_of(const BecOp *pOp, const u8 **paCheckpoint,
 ** stored op; as a root-request's acceptance reads it) into aY (32); *pb 0
 ** if no epoch is active there. */
 int bec_root_key_in_past(BecCtx*, const u8 *aMark, u8 *aY, int *pb);
+/* The seq of that epoch's root-open (*piSession 0: none active). */
+int bec_root_active_session(BecCtx*, const u8 *aMark, int *piSession);
 
 /**************************************************************************
 ** bec_tablecodec.c - the payloads of schema and write ops (docs/tables.md).

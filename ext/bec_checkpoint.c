@@ -13,10 +13,11 @@
 ** S(K), the derived state computed from the cut alone (validity, members,
 ** the winning schema of every table name, every register's candidates),
 ** has one canonical digest R(K) (COMPACTION.md section 3, docs/compaction.md
-** "The digest, byte by byte", format bec-cut-v3): a hash over a header and
-** three RFC 6962 Merkle trees (ops, members, tables: the tables as shown,
-** after ADD, RENAME and DROP COLUMN).  Every replica that holds the cut
-** computes the same R; test/vectors/digest.txt pins it byte for byte.
+** "The digest, byte by byte", format bec-cut-v4): a hash over a header and
+** seven RFC 6962 Merkle trees (ops, members, tables: the tables as shown,
+** after ADD, RENAME and DROP COLUMN; root, epochs, names, checkpoints).
+** Every replica that holds the cut computes the same R;
+** test/vectors/digest.txt pins it byte for byte.
 **
 ** THE COMPUTATION.  Today's tables show the state of the whole op set, not
 ** of the cut.  The cheapest correct way to get S(K) is to run the existing
@@ -93,8 +94,11 @@
 /* The digest's format (docs/compaction.md, "The digest, byte by byte"):
 ** v2 digests the tables as shown after ALTERs (column ids and names); v3
 ** also the create's columns hidden by a name another column shows (their
-** values show again if the collision goes away). */
-#define BEC_CUT_TAG     "bec-cut-v3"
+** values show again if the collision goes away); v4 each member's cover
+** (what rule 4 lets its ops after the cut do) and four more sections: the
+** threshold root's sessions, the e2ee epochs, the names and the earlier
+** checkpoints of the cut (what a joiner installing a snapshot needs). */
+#define BEC_CUT_TAG     "bec-cut-v4"
 #define BEC_CUT_TAG_LEN 10
 #define CK_K_NAME      "checkpoint_k"
 #define CK_K_NAME_LEN  12
@@ -410,12 +414,14 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p2, "SELECT seq, kind, role, valid FROM bec_store_op o"
         " WHERE (o.kind=?1 AND o.author=?3 AND " BEC_OP_INDEXED("o") ")"
-        " OR (o.kind=?2 AND o.target=?3 AND " BEC_OP_INDEXED("o") ")", &pStmt);
+        " OR (o.kind=?2 AND o.target=?3 AND " BEC_OP_INDEXED("o") ")"
+        " OR (o.kind=?4 AND o.target=?3 AND o.role<>0)", &pStmt);
   }
   if( rc==SQLITE_OK ){
     sqlite3_bind_int(pStmt, 1, BEC_KIND_CREATE);
     sqlite3_bind_int(pStmt, 2, BEC_KIND_ADD);
     sqlite3_bind_int(pStmt, 3, iAuthor);
+    sqlite3_bind_int(pStmt, 4, BEC_KIND_ROOT);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       int s = sqlite3_column_int(pStmt, 0);
       int lv = grant_level(sqlite3_column_int(pStmt, 1),
@@ -449,6 +455,14 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   }
   bec_buf_append_u8(pLeaf, (u8)(level ? level_role(level) : 0), &rc);
   bec_buf_append_u8(pLeaf, (u8)*pState, &rc);
+  /* Its cover (v4): what rule 4 lets an op of it that descends from the
+  ** cut do, which a demotion that a removal overrides can lower below the
+  ** role shown (docs/compaction.md "The snapshot join"). */
+  if( rc==SQLITE_OK ){
+    int iCover = 0;
+    rc = bec_member_cover(p2, iAuthor, &iCover, pzErr);
+    bec_buf_append_u8(pLeaf, (u8)iCover, &rc);
+  }
   if( rc==SQLITE_OK && live.n ){
     qsort(live.a, (size_t)(live.n/BEC_HASH_BYTES), BEC_HASH_BYTES, cmp_hash);
   }
@@ -459,9 +473,11 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
   return rc;
 }
 
-/* The members section: every key with a potential grant (the creator and
+/* The members section: every key with a potential grant (the creator,
 ** every add's target: every stored add was authorized by a potential admin
-** grant), by public key.  The admins of S(K) go to pCut->admins. */
+** grant; v4: and every target of a threshold root's grant, an add, role or
+** restore, whose author is a root key), by public key.  The admins of S(K)
+** go to pCut->admins. */
 static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
                           char **pzErr){
   sqlite3_stmt *pStmt = 0;
@@ -475,7 +491,8 @@ static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
   rc = bec_ctx_stmt(p2, "SELECT a.id, a.pubkey FROM bec_store_author a"
       " WHERE a.id IN (SELECT o.author FROM bec_store_op o WHERE o.kind=?1"
       " AND " BEC_OP_INDEXED("o") " UNION SELECT o.target FROM bec_store_op o"
-      " WHERE o.kind=?2 AND " BEC_OP_INDEXED("o") ")"
+      " WHERE o.kind=?2 AND " BEC_OP_INDEXED("o") " UNION SELECT o.target"
+      " FROM bec_store_op o WHERE o.kind=?3 AND o.role<>0)"
       " ORDER BY a.pubkey", &pStmt);
   if( rc==SQLITE_OK ){
     BecBuf ids, keys;
@@ -483,6 +500,7 @@ static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
     memset(&keys, 0, sizeof(keys));
     sqlite3_bind_int(pStmt, 1, BEC_KIND_CREATE);
     sqlite3_bind_int(pStmt, 2, BEC_KIND_ADD);
+    sqlite3_bind_int(pStmt, 3, BEC_KIND_ROOT);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       int id = sqlite3_column_int(pStmt, 0);
       if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES ){
@@ -887,6 +905,309 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot,
   return rc;
 }
 
+/**************************************************************************
+** The sections of v4 after the tables (docs/compaction.md, "The digest,
+** byte by byte"): what a replica derives from the cut besides members and
+** tables, which a joiner installing a snapshot needs under R.  Each is a
+** list of leaves in a fixed order; sec_leaf hashes one and keeps its bytes
+** for a snapshot.
+*/
+static void sec_leaf(BecBuf *pLeaf, BecBuf *pLeaves, CkCut *pCut, int iSec,
+                     int *pRc){
+  leaf_end(pLeaf, pLeaves, pRc);
+  if( pCut->pRaw && *pRc==SQLITE_OK ){
+    bec_buf_append_varint(&pCut->pRaw->aSec[iSec], (u64)(pLeaf->n-1), pRc);
+    bec_buf_append(&pCut->pRaw->aSec[iSec], pLeaf->a+1, pLeaf->n-1, pRc);
+    pCut->pRaw->anSec[iSec]++;
+  }
+}
+
+/* An id column (32 bytes) appended, or SQLITE_CORRUPT. */
+static void put_id_col(BecBuf *pLeaf, sqlite3_stmt *pStmt, int iCol, int *pRc){
+  if( *pRc ) return;
+  if( sqlite3_column_bytes(pStmt, iCol)!=BEC_HASH_BYTES ){
+    *pRc = SQLITE_CORRUPT;
+    return;
+  }
+  bec_buf_append(pLeaf, sqlite3_column_blob(pStmt, iCol), BEC_HASH_BYTES, pRc);
+}
+
+/* Runs pStmt (bound by the caller) to its end, appending column 0 of each
+** row as an id, after a varint count. */
+static void put_id_list(BecBuf *pLeaf, sqlite3_stmt *pStmt, int *pRc){
+  BecBuf ids;
+  memset(&ids, 0, sizeof(ids));
+  while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    put_id_col(&ids, pStmt, 0, pRc);
+  }
+  if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  bec_buf_append_varint(pLeaf, (u64)(ids.n/BEC_HASH_BYTES), pRc);
+  bec_buf_append(pLeaf, ids.a, ids.n, pRc);
+  bec_buf_free(&ids);
+}
+
+/* The root section: one leaf per key generation (a root-open, or a
+** 'holders' request's session) in the cut, by session id: sid (32), the
+** session it hands over from (32: its lineage; zeros for an open), epoch
+** (varint), k (u8), n (u8), state (u8: 0 generating, 1 active, 2
+** disabled, 3 abandoned, 4 superseded by a hand-over), active in the cut (u8: 1 for the one epoch whose
+** key acts for a root op descending from the cut, after hand-overs), the
+** group key (u8 0, or u8 1 and 32 bytes), the n holders' keys in holder
+** order. */
+#define CK_NROOTSTATE 5
+static int digest_root(BecCtx *pD, CkCut *pCut, u8 *aRoot, char **pzErr){
+  static const char *azState[CK_NROOTSTATE] = { "generating", "active",
+      "disabled", "abandoned", "superseded" };
+  sqlite3_stmt *pStmt = 0, *pHold = 0;
+  BecBuf leaves, leaf;
+  int rc, iActive = 0;
+  memset(&leaves, 0, sizeof(leaves));
+  memset(&leaf, 0, sizeof(leaf));
+  rc = bec_root_active_session(pD, 0, &iActive);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(pD, "SELECT s.seq, s.sid, s.epoch, s.k, s.n, s.state,"
+        " s.group_key, (SELECT ps.sid FROM bec_store_root_request r"
+        " JOIN bec_store_root_session ps ON ps.seq=r.epoch WHERE r.seq=s.seq)"
+        " FROM bec_store_root_session s ORDER BY s.sid", &pStmt);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *zState = (const char*)sqlite3_column_text(pStmt, 5);
+    int iSess = sqlite3_column_int(pStmt, 0), e;
+    for(e=0; e<CK_NROOTSTATE && (zState==0 || strcmp(zState, azState[e]));
+        e++){}
+    leaf_start(&leaf, &rc);
+    put_id_col(&leaf, pStmt, 1, &rc);
+    if( sqlite3_column_type(pStmt, 7)==SQLITE_NULL ){
+      u8 aZero[BEC_HASH_BYTES];
+      memset(aZero, 0, sizeof(aZero));
+      bec_buf_append(&leaf, aZero, BEC_HASH_BYTES, &rc);
+    }else{
+      put_id_col(&leaf, pStmt, 7, &rc);
+    }
+    bec_buf_append_varint(&leaf, (u64)sqlite3_column_int64(pStmt, 2), &rc);
+    bec_buf_append_u8(&leaf, (u8)sqlite3_column_int(pStmt, 3), &rc);
+    bec_buf_append_u8(&leaf, (u8)sqlite3_column_int(pStmt, 4), &rc);
+    if( rc==SQLITE_OK && e==CK_NROOTSTATE ){
+      *pzErr = sqlite3_mprintf("checkpoint: a key generation of the root in "
+                               "the state '%s', unknown here",
+                               zState ? zState : "");
+      rc = SQLITE_CORRUPT;
+    }
+    bec_buf_append_u8(&leaf, (u8)e, &rc);
+    bec_buf_append_u8(&leaf, (u8)(iSess==iActive), &rc);
+    if( sqlite3_column_bytes(pStmt, 6)==BEC_PUBKEY_BYTES ){
+      bec_buf_append_u8(&leaf, 1, &rc);
+      bec_buf_append(&leaf, sqlite3_column_blob(pStmt, 6), BEC_PUBKEY_BYTES, &rc);
+    }else{
+      bec_buf_append_u8(&leaf, 0, &rc);
+    }
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(pD, "SELECT pk FROM bec_store_root_holder"
+                            " WHERE session=?1 ORDER BY id", &pHold);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pHold, 1, iSess);
+      while( rc==SQLITE_OK && sqlite3_step(pHold)==SQLITE_ROW ){
+        put_id_col(&leaf, pHold, 0, &rc);
+      }
+      if( rc==SQLITE_OK ) rc = sqlite3_reset(pHold);
+      else sqlite3_reset(pHold);
+    }
+    sec_leaf(&leaf, &leaves, pCut, BEC_CK_SEC_ROOT, &rc);
+  }
+  if( pStmt ){
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
+  bec_buf_free(&leaves);
+  bec_buf_free(&leaf);
+  return rc;
+}
+
+/* The epochs section: one leaf per epoch op (encrypt, rekey) in the cut,
+** by id: id (32), valid (u8), the seed's commitment (32), the epochs it
+** follows (varint count, ids increasing), its holders (varint count, then
+** per holder its key prefix (8) and the op whose box it holds (32: the
+** epoch op or a keyshare; 32 zero bytes: the epoch's author), by prefix
+** then that id). */
+static int digest_epochs(BecCtx *pD, CkCut *pCut, u8 *aRoot){
+  sqlite3_stmt *pStmt = 0, *pSub = 0;
+  BecBuf leaves, leaf, holders;
+  int rc;
+  u8 aZero[BEC_HASH_BYTES];
+  memset(aZero, 0, sizeof(aZero));
+  memset(&leaves, 0, sizeof(leaves));
+  memset(&leaf, 0, sizeof(leaf));
+  memset(&holders, 0, sizeof(holders));
+  rc = bec_ctx_stmt(pD, "SELECT e.seq, o.hash, o.valid, e.hcommit"
+      " FROM bec_store_epoch e JOIN bec_store_op o ON o.seq=e.seq"
+      " ORDER BY o.hash", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int iEpoch = sqlite3_column_int(pStmt, 0), n = 0;
+    leaf_start(&leaf, &rc);
+    put_id_col(&leaf, pStmt, 1, &rc);
+    bec_buf_append_u8(&leaf, (u8)(sqlite3_column_int(pStmt, 2)!=0), &rc);
+    put_id_col(&leaf, pStmt, 3, &rc);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(pD, "SELECT o.hash FROM bec_store_epoch_back b"
+          " JOIN bec_store_op o ON o.seq=b.back WHERE b.epoch=?1"
+          " ORDER BY o.hash", &pSub);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pSub, 1, iEpoch);
+      put_id_list(&leaf, pSub, &rc);
+    }
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(pD, "SELECT h.prefix, o.hash FROM"
+          " bec_store_epoch_holder h LEFT JOIN bec_store_op o"
+          " ON o.seq=h.via AND h.via<>0 WHERE h.epoch=?1"
+          " ORDER BY h.prefix, coalesce(o.hash, x'')", &pSub);
+    }
+    holders.n = 0;
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pSub, 1, iEpoch);
+      while( rc==SQLITE_OK && sqlite3_step(pSub)==SQLITE_ROW ){
+        if( sqlite3_column_bytes(pSub, 0)!=BEC_E2EE_PREFIX_BYTES ){
+          rc = SQLITE_CORRUPT;
+          break;
+        }
+        bec_buf_append(&holders, sqlite3_column_blob(pSub, 0),
+                       BEC_E2EE_PREFIX_BYTES, &rc);
+        if( sqlite3_column_type(pSub, 1)==SQLITE_NULL ){
+          bec_buf_append(&holders, aZero, BEC_HASH_BYTES, &rc);
+        }else{
+          put_id_col(&holders, pSub, 1, &rc);
+        }
+        n++;
+      }
+      if( rc==SQLITE_OK ) rc = sqlite3_reset(pSub);
+      else sqlite3_reset(pSub);
+    }
+    bec_buf_append_varint(&leaf, (u64)n, &rc);
+    bec_buf_append(&leaf, holders.a, holders.n, &rc);
+    sec_leaf(&leaf, &leaves, pCut, BEC_CK_SEC_EPOCHS, &rc);
+  }
+  if( pStmt ){
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
+  bec_buf_free(&leaves);
+  bec_buf_free(&leaf);
+  bec_buf_free(&holders);
+  return rc;
+}
+
+/* The names section: one leaf per key with a name in effect in the cut
+** (its valid name op with the greatest (depth, id)), by key: key (32), the
+** name op's id (32), the name (varint length, UTF-8 bytes). */
+static int digest_names(BecCtx *pD, CkCut *pCut, u8 *aRoot){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf leaves, leaf;
+  int rc;
+  memset(&leaves, 0, sizeof(leaves));
+  memset(&leaf, 0, sizeof(leaf));
+  rc = bec_ctx_stmt(pD, "SELECT a.pubkey, o.hash, n.name FROM bec_store_name n"
+      " JOIN bec_store_op o ON o.seq=n.seq JOIN bec_store_author a"
+      " ON a.id=n.author WHERE o.valid AND NOT EXISTS(SELECT 1 FROM"
+      " bec_store_name n2 JOIN bec_store_op o2 ON o2.seq=n2.seq"
+      " WHERE n2.author=n.author AND o2.valid AND (o2.depth>o.depth"
+      " OR (o2.depth=o.depth AND o2.hash>o.hash))) ORDER BY a.pubkey", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int nName = sqlite3_column_bytes(pStmt, 2);
+    leaf_start(&leaf, &rc);
+    put_id_col(&leaf, pStmt, 0, &rc);      /* (a key is 32 bytes too) */
+    put_id_col(&leaf, pStmt, 1, &rc);
+    bec_buf_append_varint(&leaf, (u64)nName, &rc);
+    bec_buf_append(&leaf, sqlite3_column_text(pStmt, 2), nName, &rc);
+    sec_leaf(&leaf, &leaves, pCut, BEC_CK_SEC_NAMES, &rc);
+  }
+  if( pStmt ){
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
+  bec_buf_free(&leaves);
+  bec_buf_free(&leaf);
+  return rc;
+}
+
+static int ck_seal_state(BecCtx*, int, const u8*, const u8*, int*, int*);
+
+/* The checkpoints section, read in this database (p) with the cut aMark:
+** one leaf per checkpoint op in the cut, by id: id (32), the digest its
+** author claimed (32: its payload's R), k in force in its own cut
+** (varint; where its cut could not be computed here R(K) is unknown here,
+** pCut->bLocked), sealed within the
+** cut (u8: 0 no, 1 by k admins' claims in the cut, 2 by a root
+** attestation in the cut).  Not from the replay: a scratch database
+** computes nothing for checkpoints; the claims in the cut and each
+** checkpoint's admins and k are fixed once stored, so this reads the same
+** on both paths.  (Nested checkpoints: every checkpoint of the cut is
+** sealed or retired within it, ck_admit.) */
+static int digest_ckpts(BecCtx *p, const u8 *aMark, int nMark, CkCut *pCut,
+                        u8 *aRoot){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf leaves, leaf, seqs;
+  int rc, i, n;
+  u8 aZero[BEC_HASH_BYTES];
+  memset(aZero, 0, sizeof(aZero));
+  memset(&leaves, 0, sizeof(leaves));
+  memset(&leaf, 0, sizeof(leaf));
+  memset(&seqs, 0, sizeof(seqs));
+  /* Collected first: ck_seal_state runs statements of its own. */
+  rc = bec_ctx_stmt(p, "SELECT o.seq FROM bec_store_op o WHERE o.kind=?1"
+                       " ORDER BY o.hash", &pStmt);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, BEC_KIND_CHECKPOINT);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      int x = sqlite3_column_int(pStmt, 0);
+      if( x<1 || x>=nMark || !aMark[x] ) continue;
+      bec_buf_append(&seqs, &x, sizeof(x), &rc);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  n = (int)(seqs.n/sizeof(int));
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    int x, bSealed = 0;
+    memcpy(&x, seqs.a + (i64)i*sizeof(int), sizeof(int));
+    rc = bec_ctx_stmt(p, "SELECT o.hash, (SELECT c.digest FROM bec_store_claim"
+        " c WHERE c.seq=o.seq), (SELECT k.k FROM bec_store_checkpoint k"
+        " WHERE k.seq=o.seq) FROM bec_store_op o WHERE o.seq=?1", &pStmt);
+    if( rc ) break;
+    sqlite3_bind_int(pStmt, 1, x);
+    leaf_start(&leaf, &rc);
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      put_id_col(&leaf, pStmt, 0, &rc);
+      if( sqlite3_column_bytes(pStmt, 1)==BEC_HASH_BYTES ){
+        put_id_col(&leaf, pStmt, 1, &rc);
+      }else{
+        bec_buf_append(&leaf, aZero, BEC_HASH_BYTES, &rc);
+      }
+      bec_buf_append_varint(&leaf, (u64)sqlite3_column_int64(pStmt, 2), &rc);
+      /* J's cut was not computed here (pruned below a checkpoint
+      ** concurrent with J): its k and seal are unknown here, so is R(K),
+      ** as where an op of the cut is locked (no claim, no dispute). */
+      if( sqlite3_column_type(pStmt, 2)==SQLITE_NULL ) pCut->bLocked = 1;
+    }else if( rc==SQLITE_OK ){
+      rc = SQLITE_CORRUPT;
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = ck_seal_state(p, x, aMark, 0, &bSealed, 0);
+    bec_buf_append_u8(&leaf, (u8)bSealed, &rc);
+    sec_leaf(&leaf, &leaves, pCut, BEC_CK_SEC_CKPTS, &rc);
+  }
+  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
+  bec_buf_free(&leaves);
+  bec_buf_free(&leaf);
+  bec_buf_free(&seqs);
+  return rc;
+}
+
 /* k in force in the scratch database's op set: the valid config op with
 ** the greatest (depth, id), else a majority of nAdmin. */
 static int cut_k(BecCtx *p2, int nAdmin, i64 *pk){
@@ -900,15 +1221,28 @@ static int cut_k(BecCtx *p2, int nAdmin, i64 *pk){
   return sqlite3_reset(pStmt);
 }
 
-/* The three section roots and k, read from the derived state of pD's
-** database (see digest_ops for aMap and iExclude). */
+/* The section roots but the checkpoints' (digest_ckpts, read by the
+** caller) and k, read from the derived state of pD's database (see
+** digest_ops for aMap and iExclude); aRoots: BEC_CK_NROOT * 32 bytes. */
+#define CK_ROOT(a, i) ((a) + (i)*BEC_HASH_BYTES)
 static int digest_state(BecCtx *pD, const int *aMap, int iExclude, CkCut *pCut,
-                        u8 *aOps, u8 *aMembers, u8 *aTables, char **pzErr){
+                        u8 *aRoots, char **pzErr){
   BecGraph *gD = 0;
   int rc = bec_graph_get(pD, &gD, pzErr);
-  if( rc==SQLITE_OK ) rc = digest_ops(pD, aMap, iExclude, pCut, aOps);
-  if( rc==SQLITE_OK ) rc = digest_members(pD, gD, pCut, aMembers, pzErr);
-  if( rc==SQLITE_OK ) rc = digest_tables(pD, gD, aTables, pCut->pRaw, pzErr);
+  if( rc==SQLITE_OK ) rc = digest_ops(pD, aMap, iExclude, pCut, CK_ROOT(aRoots, 0));
+  if( rc==SQLITE_OK ) rc = digest_members(pD, gD, pCut, CK_ROOT(aRoots, 1), pzErr);
+  if( rc==SQLITE_OK ){
+    rc = digest_tables(pD, gD, CK_ROOT(aRoots, 2), pCut->pRaw, pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = digest_root(pD, pCut, CK_ROOT(aRoots, 3+BEC_CK_SEC_ROOT), pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = digest_epochs(pD, pCut, CK_ROOT(aRoots, 3+BEC_CK_SEC_EPOCHS));
+  }
+  if( rc==SQLITE_OK ){
+    rc = digest_names(pD, pCut, CK_ROOT(aRoots, 3+BEC_CK_SEC_NAMES));
+  }
   if( rc==SQLITE_OK ){
     rc = cut_k(pD, (int)(pCut->admins.n/BEC_PUBKEY_BYTES), &pCut->k);
   }
@@ -936,8 +1270,8 @@ static int cut_is_base(const BecGraph *g, const u8 *aMark, int iCp, int *pb){
 /* The same, from the cut alone: its ops replayed into a scratch database
 ** in seq order (aMark: the cut). */
 static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
-                         const u8 *aGroup, CkCut *pCut, u8 *aOps,
-                         u8 *aMembers, u8 *aTables, char **pzErr){
+                         const u8 *aGroup, CkCut *pCut, u8 *aRoots,
+                         char **pzErr){
   sqlite3 *db2 = 0;
   BecCtx *p2 = 0;
   sqlite3_stmt *pStmt = 0;
@@ -1055,7 +1389,7 @@ static int digest_replay(BecCtx *p, BecGraph *g, const u8 *aMark, int nCut,
     }
   }
   if( rc==SQLITE_OK ){
-    rc = digest_state(p2, aMap, 0, pCut, aOps, aMembers, aTables, pzErr);
+    rc = digest_state(p2, aMap, 0, pCut, aRoots, pzErr);
   }
   if( rc && *pzErr==0 && db2 ){
     *pzErr = sqlite3_mprintf("checkpoint: cannot replay the cut: %s",
@@ -1101,7 +1435,7 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
   u8 *aMark = 0;
   int rc, x, nCut = 0, i;
   u8 aGroup[BEC_HASH_BYTES];
-  u8 aOps[BEC_HASH_BYTES], aMembers[BEC_HASH_BYTES], aTables[BEC_HASH_BYTES];
+  u8 aRoots[BEC_CK_NROOT*BEC_HASH_BYTES];
   BecBuf heads;
   memset(pCut, 0, sizeof(*pCut));
   pCut->pRaw = pRaw;
@@ -1124,7 +1458,7 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
            && !(p->pCrdt && p->pCrdt->bTxn) && !p->bScratch;
     if( bDirect ){
       char *zErr = 0;
-      rc = digest_state(p, 0, iSelf, pCut, aOps, aMembers, aTables, &zErr);
+      rc = digest_state(p, 0, iSelf, pCut, aRoots, &zErr);
       sqlite3_free(zErr);
       if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
         /* A hidden table (no rows shown here): replay instead. */
@@ -1134,6 +1468,10 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
         if( pRaw ){
           pRaw->members.n = pRaw->tables.n = 0;
           pRaw->nMember = pRaw->nTable = 0;
+          for(i=0; i<BEC_CK_NSEC; i++){
+            pRaw->aSec[i].n = 0;
+            pRaw->anSec[i] = 0;
+          }
           pRaw->opLeaves.n = pRaw->opKeys.n = 0;
           pRaw->nOpLeaf = 0;
         }
@@ -1142,9 +1480,12 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
       }
     }
     if( rc==SQLITE_OK && !bDirect ){
-      rc = digest_replay(p, g, aMark, nCut, aGroup, pCut, aOps, aMembers,
-                         aTables, pzErr);
+      rc = digest_replay(p, g, aMark, nCut, aGroup, pCut, aRoots, pzErr);
     }
+  }
+  if( rc==SQLITE_OK ){
+    rc = digest_ckpts(p, aMark, g->nNode+1, pCut,
+                      CK_ROOT(aRoots, 3+BEC_CK_SEC_CKPTS));
   }
   /* The heads, strictly increasing. */
   for(i=0; rc==SQLITE_OK && i<nPred; i++){
@@ -1153,10 +1494,10 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
   if( rc==SQLITE_OK && nPred>1 ){
     qsort(heads.a, (size_t)nPred, BEC_HASH_BYTES, cmp_hash);
   }
-  bec_ckpt_digest(aGroup, heads.a, nPred, pCut->nOp, pCut->k, aOps, aMembers,
-                  aTables, pCut->aDigest, &rc);
+  bec_ckpt_digest(aGroup, heads.a, nPred, pCut->nOp, pCut->k, aRoots,
+                  pCut->aDigest, &rc);
   if( rc==SQLITE_OK && pCut->pRaw ){
-    memcpy(pCut->pRaw->aOpsRoot, aOps, BEC_HASH_BYTES);
+    memcpy(pCut->pRaw->aOpsRoot, aRoots, BEC_HASH_BYTES);
   }
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("checkpoint: cannot compute the digest of the "
@@ -1168,8 +1509,7 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
 }
 
 void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
-                     i64 k, const u8 *aOps, const u8 *aMembers,
-                     const u8 *aTables, u8 *aDigest, int *pRc){
+                     i64 k, const u8 *aRoots, u8 *aDigest, int *pRc){
   BecBuf top;
   memset(&top, 0, sizeof(top));
   bec_buf_append(&top, BEC_CUT_TAG, BEC_CUT_TAG_LEN, pRc);
@@ -1178,9 +1518,7 @@ void bec_ckpt_digest(const u8 *aGroup, const u8 *aHeads, int nHead, i64 nOp,
   bec_buf_append(&top, aHeads, (i64)nHead*BEC_HASH_BYTES, pRc);
   bec_buf_append_varint(&top, (u64)nOp, pRc);
   bec_buf_append_varint(&top, (u64)k, pRc);
-  bec_buf_append(&top, aOps, BEC_HASH_BYTES, pRc);
-  bec_buf_append(&top, aMembers, BEC_HASH_BYTES, pRc);
-  bec_buf_append(&top, aTables, BEC_HASH_BYTES, pRc);
+  bec_buf_append(&top, aRoots, BEC_CK_NROOT*BEC_HASH_BYTES, pRc);
   if( *pRc==SQLITE_OK ) bec_crypto_hash(top.a, top.n, aDigest);
   bec_buf_free(&top);
 }
@@ -1209,6 +1547,8 @@ int bec_ckpt_state(BecCtx *p, int iCp, BecCkState *pOut, char **pzErr){
 }
 
 void bec_ckpt_state_free(BecCkState *p){
+  int i;
+  for(i=0; i<BEC_CK_NSEC; i++) bec_buf_free(&p->aSec[i]);
   bec_buf_free(&p->members);
   bec_buf_free(&p->tables);
   bec_buf_free(&p->opLeaves);

@@ -2512,3 +2512,22 @@ int bec_member_rederive(BecCtx *p, char **pzErr){
   if( rc==SQLITE_OK ) rc = rebuild(p, g, g->nNode, 0, pzErr);
   return rc;
 }
+
+/* For the digest of a checkpoint's cut (bec_checkpoint.c, bec-cut-v4): the
+** highest role whose ops by author iAuthor rule 4 makes valid when they
+** have every stored op in their past (member_row's cover, as
+** bec_store_member.cover holds it; computed here so that a row written by
+** an older bec, -1, never reaches a digest): *pCover BEC_ROLE_* or 0. */
+int bec_member_cover(BecCtx *p, int iAuthor, int *pCover, char **pzErr){
+  BecGraph *g = 0;
+  BecMember *pm = 0;
+  int rc = bec_graph_get(p, &g, pzErr);
+  *pCover = 0;
+  if( rc==SQLITE_OK ) rc = member_state(p, g, g->nNode, &pm, pzErr);
+  if( rc==SQLITE_OK && iAuthor>0 && iAuthor<pm->nUser ){
+    MemberRow row;
+    member_row(pm, g, iAuthor, &row);
+    *pCover = row.cover ? level_role(row.cover) : 0;
+  }
+  return rc;
+}

@@ -3180,3 +3180,10 @@ int bec_root_register(sqlite3 *db, BecCtx *p){
   if( rc==SQLITE_OK ) rc = bec_vtab_register_table(db, p, &requestTable);
   return rc;
 }
+
+/* For the digest of a checkpoint's cut (bec_checkpoint.c, bec-cut-v4): the
+** seq of the root-open of the one root epoch active in the past aMark (0:
+** every stored op), as bec_root_key_in_past finds it; 0 if none. */
+int bec_root_active_session(BecCtx *p, const u8 *aMark, int *piSession){
+  return active_in_past(p, aMark, piSession, 0, 0);
+}

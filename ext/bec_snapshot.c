@@ -28,15 +28,17 @@
 ** the session then goes on as a full sync, so the joiner replays the
 ** history and keeps the full join's trust.
 **
-** THE MESSAGE, version 2 (docs/wire-format.md "Snapshot"; version 1, of
-** an older bec, has no proofs and is still read):
+** THE MESSAGE, version 3 (docs/wire-format.md "Snapshot"; versions 1 and
+** 2, of an older bec, carry a bec-cut-v3 digest and are refused):
 **
 **   snapshot := version u8 (=2) || group id (32)
 **     || checkpoint op                      K
 **     || n_claim varint || op each          attest ops of K that seal it
 **     || n_chain varint || op each          the auth chain: every create,
 **                                           add, remove, schema and config
-**                                           op, in the provider's seq order
+**                                           op and the root's grants (root
+**                                           ops with a role), in the
+**                                           provider's seq order
 **     || n_op varint || k varint || ops_root (32)
 **     || n_proof varint || proof each       per head of the cut, then per
 **                                           chain op in the cut: id (32) ||
@@ -47,21 +49,25 @@
 **     || n_table varint || per table:
 **          bytes                            its leaf up to n_row
 **          || n_row varint || bytes each    its rows' leaves
+**     || per section root, epochs, names, checkpoints (BEC_CK_SEC_*):
+**          n_leaf varint || bytes each      its leaves
 **   op, bytes := varint length || the bytes
 **
 ** Every leaf is the leaf of the digest (docs/compaction.md, "The digest,
 ** byte by byte"), in the digest's order; a table's leaf is its head ||
 ** n_row || the Merkle root of its rows.  The heads of the cut are K's
 ** predecessors.  So R is recomputed from the message alone, with the
-** digest's own functions (bec_ckpt_digest, bec_ckpt_merkle): nothing here
-** knows a leaf's layout except the member leaf, which the checks read.
+** digest's own functions (bec_ckpt_digest, bec_ckpt_merkle).  The leaves
+** of the members and of the four last sections are parsed here (parse_*),
+** for the checks and for the install (bec_snapshot_state, BecSnapState).
 **
 ** THE CHECKS, in order; the first that fails is the error, and nothing is
 ** stored in any case:
 **   1. every op decodes canonically, belongs to this database's group and
 **      carries its author's valid signature; K is a checkpoint, each claim
 **      an attest naming K, each chain op of a chain kind; the group's
-**      create is in the chain;
+**      create is in the chain; every member leaf and every leaf of the
+**      four last sections is one leaf of its layout;
 **   2. R recomputed from the message equals the attested R (the digest the
 **      attests carry, all alike; K's own if none): "digest does not match";
 **      then every proof's path leads from its leaf to ops_root, and each
@@ -73,14 +79,17 @@
 **   4. at least k (the k covered by R) distinct such keys: "fewer than k
 **      attestations";
 **   5. every live grant of every member is a signed chain op granting that
-**      key (the create for its author, an add naming it), and an add's
-**      author holds an admin grant reaching back to the create through the
-**      chain's admin adds: "grant not in the auth chain";
+**      key (the create for its author, an add naming it, a root grant
+**      naming it), an add's author holds an admin grant reaching back to
+**      the create (or to a root's admin grant) through the chain's admin
+**      adds, and a root grant's
+**      author is a group key of the root section (R says it was the
+**      group's root in the cut): "grant not in the auth chain";
 **   6. every member's rank follows the chain: rank 1 is the group's create
-**      by that key (or an op outside the chain: the root's add, which a
-**      snapshot does not carry), rank r > 1 an add of the chain naming the
-**      key by a member of rank r - 1: "rank not in the auth chain" (that no
-**      shorter chain of adds exists is covered by R, not checked).
+**      by that key or a root grant naming it, rank r > 1 an add of the
+**      chain naming the key by a member of rank r - 1: "rank not in the
+**      auth chain" (that no shorter chain of adds exists is covered by R,
+**      not checked).
 ** Not checked yet: the ops leaves without a proof (a chain op sent without
 ** one is taken as outside the cut), and that a member's rank is the
 ** shortest chain of adds (covered by R).
@@ -89,13 +98,19 @@
 
 #include <stdlib.h>
 
-#define SNAP_VERSION 2      /* 1: without the proofs, still read */
+#define SNAP_VERSION 3      /* 1 and 2 (an older bec's, bec-cut-v3) are
+                            ** refused: their R is no R computed here */
 #define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
 typedef char snap_chain_kinds[(BEC_KIND_CREATE==1 && BEC_KIND_ADD==2
-    && BEC_KIND_REMOVE==3 && BEC_KIND_SCHEMA==5 && BEC_KIND_CONFIG==22)
-    ? 1 : -1];
+    && BEC_KIND_REMOVE==3 && BEC_KIND_SCHEMA==5 && BEC_KIND_CONFIG==22
+    && BEC_KIND_ROOT==15) ? 1 : -1];
+/* The chain's ops (SQL, over bec_store_op o): membership, schema and
+** config ops, and the threshold root's grants (add, role, restore: a root
+** op with a role), signed by a root key. */
+#define SNAP_CHAIN(o) "(" o ".kind IN (1, 2, 3, 5, 22) OR (" o ".kind=15" \
+  " AND " o ".role<>0))"
 
 /* The decoded message: pointers into the caller's bytes. */
 typedef struct SnapMsg SnapMsg;
@@ -116,6 +131,11 @@ struct SnapMsg {
   const u8 *aMembers;      /* the members entries, as sent */
   i64 nMembersBytes;
   u64 nMember;
+  /* The BEC_CK_SEC_* sections (version 3): their roots, entries as sent */
+  u8 aSecRoot[BEC_CK_NSEC][BEC_HASH_BYTES];
+  const u8 *aSec[BEC_CK_NSEC];
+  i64 nSecBytes[BEC_CK_NSEC];
+  u64 nSec[BEC_CK_NSEC];
 };
 
 static void snap_free(SnapMsg *m){
@@ -248,8 +268,8 @@ static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
   if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
   else sqlite3_reset(pStmt);
   if( *pRc==SQLITE_OK ){
-    *pRc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE kind IN (1, 2,"
-                           " 3, 5, 22) ORDER BY seq", &pStmt);
+    *pRc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op o WHERE "
+                           SNAP_CHAIN("o") " ORDER BY seq", &pStmt);
   }
   while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
@@ -275,7 +295,7 @@ static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
 static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   BecCkState st;
   u8 aGroup[BEC_HASH_BYTES];
-  int rc, iCp = 0;
+  int rc, iCp = 0, i;
   memset(&st, 0, sizeof(st));
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
@@ -289,7 +309,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   ** id), carrying the digest computed here; K itself is sent above. */
   put_ops(p, "SELECT c.seq FROM " SNAP_CLAIMS("?1") " AND c.seq<>?1"
       " ORDER BY c.seq", iCp, pOut, &rc);
-  put_ops(p, "SELECT seq FROM bec_store_op o WHERE o.kind IN (1, 2, 3, 5, 22)"
+  put_ops(p, "SELECT seq FROM bec_store_op o WHERE " SNAP_CHAIN("o")
              " AND " BEC_OP_INDEXED("o") " ORDER BY o.seq", 0, pOut, &rc);
   bec_buf_append_varint(pOut, (u64)st.nOp, &rc);
   bec_buf_append_varint(pOut, (u64)st.k, &rc);
@@ -299,6 +319,10 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   bec_buf_append(pOut, st.members.a, st.members.n, &rc);
   bec_buf_append_varint(pOut, (u64)st.nTable, &rc);
   bec_buf_append(pOut, st.tables.a, st.tables.n, &rc);
+  for(i=0; i<BEC_CK_NSEC; i++){
+    bec_buf_append_varint(pOut, (u64)st.anSec[i], &rc);
+    bec_buf_append(pOut, st.aSec[i].a, st.aSec[i].n, &rc);
+  }
   bec_ckpt_state_free(&st);
   return rc;
 }
@@ -370,6 +394,149 @@ static int read_leaf(BecReader *pRd, BecBuf *pTmp, BecBuf *pLeaves,
   return rc;
 }
 
+/* The leaves, as the checks and the install read them (docs/compaction.md
+** "The digest, byte by byte"): each parser takes one leaf's bytes and
+** fills its struct with pointers into them; BEC_MALFORMED unless the
+** bytes are exactly one leaf. */
+static int parse_member(const u8 *a, u64 n, BecSnapMember *pM){
+  u8 best = 0, role = 0, cover = 0;
+  BecReader leaf;
+  int rc;
+  memset(pM, 0, sizeof(*pM));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pM->aKey);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pM->rank, (u64)1<<40);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pM->aRankOp);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &best);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &role);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &cover);
+  if( rc==SQLITE_OK && (best>3 || role>3 || cover>3) ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pM->nLive,
+                                 (u64)(leaf.n - leaf.i)/BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&leaf, (i64)pM->nLive*BEC_HASH_BYTES, &pM->aLive);
+  }
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  pM->best = best;
+  pM->role = role;
+  pM->cover = cover;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+static int parse_root(const u8 *a, u64 n, BecSnapRoot *pR){
+  u8 k = 0, nh = 0, st = 0, act = 0, bKey = 0;
+  BecReader leaf;
+  int rc;
+  memset(pR, 0, sizeof(*pR));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pR->aSid);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pR->aParent);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pR->epoch, (u64)1<<40);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &k);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &nh);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &st);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &act);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &bKey);
+  if( rc==SQLITE_OK && (st>4 || act>1 || bKey>1 || k>nh) ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK && bKey ){
+    rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pR->aGroupKey);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&leaf, (i64)nh*BEC_PUBKEY_BYTES, &pR->aHolders);
+  }
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  pR->k = k;
+  pR->n = nh;
+  pR->state = st;
+  pR->bActive = act;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+#define SNAP_HOLDER (BEC_E2EE_PREFIX_BYTES + BEC_HASH_BYTES)
+static int parse_epoch(const u8 *a, u64 n, BecSnapEpoch *pE){
+  u8 v = 0;
+  BecReader leaf;
+  int rc;
+  memset(pE, 0, sizeof(*pE));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pE->aId);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &v);
+  if( rc==SQLITE_OK && v>1 ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pE->aCommit);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pE->nBack,
+                                 (u64)(leaf.n - leaf.i)/BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&leaf, (i64)pE->nBack*BEC_HASH_BYTES, &pE->aBack);
+  }
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pE->nHolder,
+                                 (u64)(leaf.n - leaf.i)/SNAP_HOLDER);
+  if( rc==SQLITE_OK ){
+    rc = bec_read_bytes(&leaf, (i64)pE->nHolder*SNAP_HOLDER, &pE->aHolders);
+  }
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  pE->bValid = v;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+static int parse_name(const u8 *a, u64 n, BecSnapName *pN){
+  BecReader leaf;
+  int rc;
+  memset(pN, 0, sizeof(*pN));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pN->aKey);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pN->aOp);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pN->nName,
+                                 (u64)(leaf.n - leaf.i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, (i64)pN->nName, &pN->aName);
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+static int parse_ckpt(const u8 *a, u64 n, BecSnapCkpt *pC){
+  u8 sealed = 0;
+  BecReader leaf;
+  int rc;
+  memset(pC, 0, sizeof(*pC));
+  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
+  rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pC->aId);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pC->aClaimed);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pC->k, (u64)1<<20);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &sealed);
+  if( rc==SQLITE_OK && sealed>2 ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  pC->sealed = sealed;
+  return rc ? BEC_MALFORMED : SQLITE_OK;
+}
+
+static const char *const azSec[BEC_CK_NSEC] = {
+  "root", "epochs", "names", "checkpoints"
+};
+
+/* One leaf of section iSec (BEC_CK_SEC_*) parsed into pOut, of that
+** section's struct (0: only checked). */
+static int parse_sec_leaf(int iSec, const u8 *a, u64 n, void *pOut){
+  union { BecSnapRoot r; BecSnapEpoch e; BecSnapName nm; BecSnapCkpt c; } x;
+  switch( iSec ){
+    case BEC_CK_SEC_ROOT:
+      return parse_root(a, n, pOut ? (BecSnapRoot*)pOut : &x.r);
+    case BEC_CK_SEC_EPOCHS:
+      return parse_epoch(a, n, pOut ? (BecSnapEpoch*)pOut : &x.e);
+    case BEC_CK_SEC_NAMES:
+      return parse_name(a, n, pOut ? (BecSnapName*)pOut : &x.nm);
+  }
+  return parse_ckpt(a, n, pOut ? (BecSnapCkpt*)pOut : &x.c);
+}
+
+/* The next framed member leaf at pRd (snap_decode parsed each once). */
+static int read_member(BecReader *pRd, BecSnapMember *pM){
+  u64 n = 0;
+  const u8 *a = 0;
+  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
+  if( rc==SQLITE_OK ) rc = parse_member(a, n, pM);
+  return rc;
+}
+
 /* Decodes m from a[0..n-1] and computes the members and tables roots. */
 static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
                        char **pzErr){
@@ -377,14 +544,19 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   BecBuf leaves, rows, tmp;
   u64 i, j, nTable = 0;
   u8 v = 0;
-  int rc;
+  int rc, s;
   memset(m, 0, sizeof(*m));
   memset(&leaves, 0, sizeof(leaves));
   memset(&rows, 0, sizeof(rows));
   memset(&tmp, 0, sizeof(tmp));
   rd.a = a; rd.n = n; rd.i = 0;
   rc = bec_read_u8(&rd, &v);
-  if( rc==SQLITE_OK && v!=SNAP_VERSION && v!=1 ){
+  if( rc==SQLITE_OK && (v==1 || v==2) ){
+    *pzErr = sqlite3_mprintf("version %d, of an older bec (its digest is "
+        "bec-cut-v3): ask a provider that runs this version", (int)v);
+    return BEC_MALFORMED;
+  }
+  if( rc==SQLITE_OK && v!=SNAP_VERSION ){
     *pzErr = sqlite3_mprintf("unknown snapshot version %d", (int)v);
     return BEC_MALFORMED;
   }
@@ -399,7 +571,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nOp, (u64)1<<40);
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->kNeed, (u64)1<<20);
   if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &m->aOpsRoot);
-  if( rc==SQLITE_OK && v>=2 ){
+  if( rc==SQLITE_OK ){
     /* The proofs: their structure here, their hashes in snap_check. */
     rc = bec_read_varint(&rd, &m->nProof, (u64)(rd.n - rd.i)/BEC_HASH_BYTES);
     m->aProofs = rd.a + rd.i;
@@ -421,7 +593,14 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nMember, (u64)(rd.n - rd.i));
   m->aMembers = rd.a + rd.i;
   for(i=0; rc==SQLITE_OK && i<m->nMember; i++){
-    rc = read_leaf(&rd, &tmp, &leaves, 0, 0);
+    const u8 *aLeaf = 0;
+    u64 nLeaf = 0;
+    BecSnapMember mb;
+    rc = read_leaf(&rd, &tmp, &leaves, &aLeaf, &nLeaf);
+    if( rc==SQLITE_OK && parse_member(aLeaf, nLeaf, &mb) ){
+      *pzErr = sqlite3_mprintf("a member leaf");
+      rc = BEC_MALFORMED;
+    }
   }
   m->nMembersBytes = (rd.a + rd.i) - m->aMembers;
   if( rc==SQLITE_OK ){
@@ -455,46 +634,29 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
     }
   }
   if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, (i64)nTable, m->aTablesRoot);
+  /* The sections after the tables, each leaf of its section's layout. */
+  for(s=0; rc==SQLITE_OK && s<BEC_CK_NSEC; s++){
+    leaves.n = 0;
+    rc = bec_read_varint(&rd, &m->nSec[s], (u64)(rd.n - rd.i));
+    m->aSec[s] = rd.a + rd.i;
+    for(i=0; rc==SQLITE_OK && i<m->nSec[s]; i++){
+      const u8 *aLeaf = 0;
+      u64 nLeaf = 0;
+      rc = read_leaf(&rd, &tmp, &leaves, &aLeaf, &nLeaf);
+      if( rc==SQLITE_OK && parse_sec_leaf(s, aLeaf, nLeaf, 0) ){
+        *pzErr = sqlite3_mprintf("a leaf of the %s section", azSec[s]);
+        rc = BEC_MALFORMED;
+      }
+    }
+    m->nSecBytes[s] = (rd.a + rd.i) - m->aSec[s];
+    if( rc==SQLITE_OK ){
+      bec_ckpt_merkle(leaves.a, (i64)m->nSec[s], m->aSecRoot[s]);
+    }
+  }
   if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
   bec_buf_free(&leaves);
   bec_buf_free(&rows);
   bec_buf_free(&tmp);
-  return rc;
-}
-
-/* One member leaf, as the checks read it. */
-typedef struct SnapMember SnapMember;
-struct SnapMember {
-  const u8 *aKey;
-  int state;               /* 0 none, BEC_ROLE_* */
-  u64 rank;                /* seniority: 1 the creator, 2 whom it added... */
-  const u8 *aRankOp;       /* the create or the add that gave the rank */
-  u64 nLive;
-  const u8 *aLive;         /* nLive ids, increasing */
-};
-static int read_member(BecReader *pRd, SnapMember *pM){
-  u64 n = 0, rank = 0;
-  const u8 *a = 0, *aRankOp = 0;
-  u8 potential = 0, state = 0;
-  BecReader leaf;
-  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
-  if( rc ) return rc;
-  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
-  rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pM->aKey);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &rank, (u64)1<<40);
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &aRankOp);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &potential);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &state);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pM->nLive,
-                                 (u64)(leaf.n - leaf.i)/BEC_HASH_BYTES);
-  if( rc==SQLITE_OK ){
-    rc = bec_read_bytes(&leaf, (i64)pM->nLive*BEC_HASH_BYTES, &pM->aLive);
-  }
-  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
-  pM->state = state;
-  pM->rank = rank;
-  pM->aRankOp = aRankOp;
   return rc;
 }
 
@@ -526,20 +688,23 @@ static u64 member_rank(const SnapRank *aRank, u64 n, const u8 *aKey){
   return r ? r->rank : 0;
 }
 
+static int is_root_grant(const BecOp*, const BecBuf*, const u8*);
+static int has_key(const BecBuf*, const u8*);
+
 /* Check 6: why member mb's rank is not the chain's, or 0.  Rank 1 is the
 ** group's create, by that key (or a root op, not sent); rank r > 1 an add
 ** of the chain naming that key, by a member of rank r - 1 (seniority:
 ** docs/membership.md rule 5). */
-static char *rank_problem(const SnapMsg *m, const SnapMember *mb,
-                          const SnapRank *aRank){
+static char *rank_problem(const SnapMsg *m, const BecSnapMember *mb,
+                          const SnapRank *aRank, const BecBuf *pRootKeys){
   const BecOp *o = chain_find(m, mb->aRankOp);
   char zKey[2*BEC_PUBKEY_BYTES+1];
   bec_hex_encode(mb->aKey, BEC_PUBKEY_BYTES, zKey);
   if( mb->rank==1 ){
-    /* an op outside the chain: the threshold root's add (rank 1 too,
-    ** docs/root.md), which a snapshot does not carry: not checked */
-    if( o==0 ) return 0;
-    if( o->kind==BEC_KIND_CREATE
+    /* the group's create, or a grant of the threshold root (rank 1 too,
+    ** docs/root.md) by a root key of the root section */
+    if( is_root_grant(o, pRootKeys, mb->aKey) ) return 0;
+    if( o && o->kind==BEC_KIND_CREATE
      && memcmp(o->aId, m->aGroup, BEC_HASH_BYTES)==0
      && memcmp(o->aAuthor, mb->aKey, BEC_PUBKEY_BYTES)==0 ) return 0;
   }else if( o && o->kind==BEC_KIND_ADD
@@ -551,13 +716,20 @@ static char *rank_problem(const SnapMsg *m, const SnapMember *mb,
 }
 
 /* The keys holding an admin grant that reaches the create through the
-** chain's admin adds (removals ignored: a potential grant), into *pKeys. */
-static int chain_admins(const SnapMsg *m, BecBuf *pKeys){
+** chain's admin adds, or a root grant of admin by a key of pRootKeys
+** (removals ignored: a potential grant), into *pKeys. */
+static int chain_admins(const SnapMsg *m, const BecBuf *pRootKeys,
+                        BecBuf *pKeys){
   int rc = SQLITE_OK, i, bMore = 1;
   for(i=0; i<m->nChain; i++){
-    if( m->aChain[i].kind==BEC_KIND_CREATE
-     && memcmp(m->aChain[i].aId, m->aGroup, BEC_HASH_BYTES)==0 ){
-      bec_buf_append(pKeys, m->aChain[i].aAuthor, BEC_PUBKEY_BYTES, &rc);
+    const BecOp *o = &m->aChain[i];
+    if( o->kind==BEC_KIND_CREATE
+     && memcmp(o->aId, m->aGroup, BEC_HASH_BYTES)==0 ){
+      bec_buf_append(pKeys, o->aAuthor, BEC_PUBKEY_BYTES, &rc);
+    }
+    if( o->kind==BEC_KIND_ROOT && o->role==BEC_ROLE_ADMIN
+     && has_key(pRootKeys, o->aAuthor) ){
+      bec_buf_append(pKeys, o->aTarget, BEC_PUBKEY_BYTES, &rc);
     }
   }
   while( rc==SQLITE_OK && bMore ){
@@ -588,9 +760,43 @@ static int has_key(const BecBuf *pKeys, const u8 *aKey){
   return 0;
 }
 
+/* The group keys of the threshold root's key generations in the root
+** section (R covers them: the keys that were the group's root in the
+** cut), into *pKeys. */
+static int root_keys(const SnapMsg *m, BecBuf *pKeys){
+  BecReader rd;
+  u64 i;
+  int rc = SQLITE_OK;
+  rd.a = m->aSec[BEC_CK_SEC_ROOT];
+  rd.n = m->nSecBytes[BEC_CK_SEC_ROOT];
+  rd.i = 0;
+  for(i=0; rc==SQLITE_OK && i<m->nSec[BEC_CK_SEC_ROOT]; i++){
+    u64 n = 0;
+    const u8 *a = 0;
+    BecSnapRoot r;
+    /* snap_decode parsed every leaf once: the reads hold */
+    rc = bec_read_varint(&rd, &n, (u64)(rd.n - rd.i));
+    if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)n, &a);
+    if( rc==SQLITE_OK ) rc = parse_root(a, n, &r);
+    if( rc==SQLITE_OK && r.aGroupKey ){
+      bec_buf_append(pKeys, r.aGroupKey, BEC_PUBKEY_BYTES, &rc);
+    }
+  }
+  return rc;
+}
+
+/* A root grant of the chain naming aKey, signed by a root key. */
+static int is_root_grant(const BecOp *o, const BecBuf *pRootKeys,
+                         const u8 *aKey){
+  return o && o->kind==BEC_KIND_ROOT && o->role!=0
+      && memcmp(o->aTarget, aKey, BEC_PUBKEY_BYTES)==0
+      && has_key(pRootKeys, o->aAuthor);
+}
+
 /* Why the live grant aId of key aKey is not a chain grant, or 0. */
 static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
-                           const u8 *aKey, const u8 *aId, int *pbAdmin){
+                           const BecBuf *pRootKeys, const u8 *aKey,
+                           const u8 *aId, int *pbAdmin){
   const BecOp *o = chain_find(m, aId);
   char zId[2*BEC_HASH_BYTES+1];
   bec_hex_encode(aId, BEC_HASH_BYTES, zId);
@@ -605,6 +811,15 @@ static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
     if( !has_key(pAdmins, o->aAuthor) ){
       return sqlite3_mprintf("grant not in the auth chain: the author of "
           "grant %s holds no admin grant reaching the group's create", zId);
+    }
+    if( o->role==BEC_ROLE_ADMIN ) *pbAdmin = 1;
+    return 0;
+  }
+  if( o && o->kind==BEC_KIND_ROOT
+   && memcmp(o->aTarget, aKey, BEC_PUBKEY_BYTES)==0 ){
+    if( !is_root_grant(o, pRootKeys, aKey) ){
+      return sqlite3_mprintf("grant not in the auth chain: the author of "
+          "grant %s is no root key of the cut", zId);
     }
     if( o->role==BEC_ROLE_ADMIN ) *pbAdmin = 1;
     return 0;
@@ -677,14 +892,15 @@ static int check_proofs(const SnapMsg *m, char **pzWhy){
 /* The checks (header comment); *pzWhy is the first that fails. */
 static int snap_check(const SnapMsg *m, char **pzWhy){
   const u8 *aRef = 0, *aKR = 0, *aAttested = 0;
-  u8 aR[BEC_HASH_BYTES];
-  BecBuf admins, counted;
+  u8 aR[BEC_HASH_BYTES], aRoots[BEC_CK_NROOT*BEC_HASH_BYTES];
+  BecBuf admins, counted, rootKeys;
   BecReader rd;
   SnapRank *aRank = 0;
   int rc = SQLITE_OK, i, bCreate = 0;
   u64 x;
   memset(&admins, 0, sizeof(admins));
   memset(&counted, 0, sizeof(counted));
+  memset(&rootKeys, 0, sizeof(rootKeys));
   /* 1. Kinds. */
   if( m->k.kind!=BEC_KIND_CHECKPOINT || bec_ckpt_claim(&m->k, &aRef, &aKR) ){
     *pzWhy = sqlite3_mprintf("the snapshot's checkpoint is not a checkpoint op");
@@ -703,7 +919,8 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   for(i=0; i<m->nChain; i++){
     int kd = m->aChain[i].kind;
     if( kd!=BEC_KIND_CREATE && kd!=BEC_KIND_ADD && kd!=BEC_KIND_REMOVE
-     && kd!=BEC_KIND_SCHEMA && kd!=BEC_KIND_CONFIG ){
+     && kd!=BEC_KIND_SCHEMA && kd!=BEC_KIND_CONFIG
+     && !(kd==BEC_KIND_ROOT && m->aChain[i].role!=0) ){
       *pzWhy = sqlite3_mprintf("an op of the auth chain is of kind %d", kd);
       goto done;
     }
@@ -715,9 +932,12 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     goto done;
   }
   /* 2. The digest. */
+  memcpy(aRoots, m->aOpsRoot, BEC_HASH_BYTES);
+  memcpy(aRoots + BEC_HASH_BYTES, m->aMembersRoot, BEC_HASH_BYTES);
+  memcpy(aRoots + 2*BEC_HASH_BYTES, m->aTablesRoot, BEC_HASH_BYTES);
+  memcpy(aRoots + 3*BEC_HASH_BYTES, m->aSecRoot, sizeof(m->aSecRoot));
   bec_ckpt_digest(m->aGroup, m->k.aPred, m->k.nPred, (i64)m->nOp,
-                  (i64)m->kNeed, m->aOpsRoot, m->aMembersRoot, m->aTablesRoot,
-                  aR, &rc);
+                  (i64)m->kNeed, aRoots, aR, &rc);
   if( rc ) goto done;
   aAttested = aKR;
   for(i=0; i<m->nClaim; i++){
@@ -737,7 +957,8 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     if( rc || *pzWhy ) goto done;
   }
   /* 5 (before 3: an attester's admin grant must be a chain grant). */
-  rc = chain_admins(m, &admins);
+  rc = root_keys(m, &rootKeys);
+  if( rc==SQLITE_OK ) rc = chain_admins(m, &rootKeys, &admins);
   /* The members' ranks by key, for check 6. */
   rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
   if( rc==SQLITE_OK && m->nMember ){
@@ -745,7 +966,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     if( aRank==0 ) rc = SQLITE_NOMEM;
   }
   for(x=0; rc==SQLITE_OK && x<m->nMember; x++){
-    SnapMember mb;
+    BecSnapMember mb;
     rc = read_member(&rd, &mb);
     if( rc==SQLITE_OK ){
       aRank[x].aKey = mb.aKey;
@@ -757,16 +978,18 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   }
   rd.a = m->aMembers; rd.n = m->nMembersBytes; rd.i = 0;
   for(x=0; rc==SQLITE_OK && *pzWhy==0 && x<m->nMember; x++){
-    SnapMember mb;
+    BecSnapMember mb;
     u64 g;
     int bAdmin = 0, bClaims = 0;
     rc = read_member(&rd, &mb);
     for(g=0; rc==SQLITE_OK && *pzWhy==0 && g<mb.nLive; g++){
-      *pzWhy = grant_problem(m, &admins, mb.aKey,
+      *pzWhy = grant_problem(m, &admins, &rootKeys, mb.aKey,
                              mb.aLive + g*BEC_HASH_BYTES, &bAdmin);
     }
     /* 6. */
-    if( rc==SQLITE_OK && *pzWhy==0 ) *pzWhy = rank_problem(m, &mb, aRank);
+    if( rc==SQLITE_OK && *pzWhy==0 ){
+      *pzWhy = rank_problem(m, &mb, aRank, &rootKeys);
+    }
     if( rc || *pzWhy ) break;
     /* 3. Is this key a claimant? */
     if( memcmp(m->k.aAuthor, mb.aKey, BEC_PUBKEY_BYTES)==0
@@ -774,7 +997,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     for(i=0; i<m->nClaim; i++){
       if( memcmp(m->aClaim[i].aAuthor, mb.aKey, BEC_PUBKEY_BYTES)==0 ) bClaims = 1;
     }
-    if( bClaims && mb.state==BEC_ROLE_ADMIN && bAdmin
+    if( bClaims && mb.role==BEC_ROLE_ADMIN && bAdmin
      && !has_key(&counted, mb.aKey) ){     /* a key listed twice counts once */
       bec_buf_append(&counted, mb.aKey, BEC_PUBKEY_BYTES, &rc);
     }
@@ -804,6 +1027,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
 done:
   bec_buf_free(&admins);
   bec_buf_free(&counted);
+  bec_buf_free(&rootKeys);
   sqlite3_free(aRank);
   return rc;
 }
@@ -838,17 +1062,18 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   return rc;
 }
 
-int bec_snapshot_check(BecCtx *p, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
-                       char **pzErr){
-  SnapMsg m;
+/* Decodes and checks a[0..n-1] into *pM (the caller frees it with
+** snap_free); *pzWhy the first check that fails, with SQLITE_OK. */
+static int snap_decode_check(BecCtx *p, const u8 *a, i64 n, SnapMsg *pM,
+                             char **pzWhy, char **pzErr){
   u8 aGroup[BEC_HASH_BYTES];
   int rc;
-  memset(&m, 0, sizeof(m));
+  memset(pM, 0, sizeof(*pM));
   *pzWhy = 0;
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_group_id(p, aGroup, pzErr);
   if( rc==SQLITE_OK ){
-    rc = snap_decode(a, n, aGroup, &m, pzWhy);
+    rc = snap_decode(a, n, aGroup, pM, pzWhy);
     if( rc==SQLITE_ERROR ){                 /* BEC_MALFORMED */
       char *z = *pzWhy
           ? sqlite3_mprintf("the snapshot is malformed: %s", *pzWhy)
@@ -858,10 +1083,94 @@ int bec_snapshot_check(BecCtx *p, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
       rc = z ? SQLITE_OK : SQLITE_NOMEM;
     }
   }
-  if( rc==SQLITE_OK && *pzWhy==0 ) rc = snap_check(&m, pzWhy);
+  if( rc==SQLITE_OK && *pzWhy==0 ) rc = snap_check(pM, pzWhy);
+  return rc;
+}
+
+int bec_snapshot_check(BecCtx *p, const u8 *a, i64 n, u8 *aCp, char **pzWhy,
+                       char **pzErr){
+  SnapMsg m;
+  int rc = snap_decode_check(p, a, n, &m, pzWhy, pzErr);
   if( rc==SQLITE_OK && *pzWhy==0 ) memcpy(aCp, m.k.aId, BEC_HASH_BYTES);
   snap_free(&m);
   return rc;
+}
+
+/* One section's nLeaf framed leaves at aBytes into *paOut, an array of
+** nLeaf structs of sz bytes each (parsed by parse_sec_leaf, or
+** parse_member for iSec -1). */
+static int state_sec(int iSec, const u8 *aBytes, i64 nBytes, u64 nLeaf,
+                     size_t sz, void **paOut){
+  BecReader rd;
+  u64 i;
+  int rc = SQLITE_OK;
+  *paOut = 0;
+  if( nLeaf==0 ) return SQLITE_OK;
+  *paOut = sqlite3_malloc64(sz*nLeaf);
+  if( *paOut==0 ) return SQLITE_NOMEM;
+  memset(*paOut, 0, sz*(size_t)nLeaf);
+  rd.a = aBytes; rd.n = nBytes; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && i<nLeaf; i++){
+    u64 nL = 0;
+    const u8 *aL = 0;
+    void *pOne = (u8*)*paOut + sz*(size_t)i;
+    /* snap_decode parsed every leaf once: the reads hold */
+    rc = bec_read_varint(&rd, &nL, (u64)(rd.n - rd.i));
+    if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nL, &aL);
+    if( rc==SQLITE_OK ){
+      rc = iSec<0 ? parse_member(aL, nL, (BecSnapMember*)pOne)
+                  : parse_sec_leaf(iSec, aL, nL, pOne);
+    }
+  }
+  return rc ? SQLITE_CORRUPT : SQLITE_OK;
+}
+
+int bec_snapshot_state(BecCtx *p, const u8 *a, i64 n, BecSnapState *pOut,
+                       char **pzWhy, char **pzErr){
+  SnapMsg m;
+  const u8 *aRef = 0, *aR = 0;
+  int rc = snap_decode_check(p, a, n, &m, pzWhy, pzErr);
+  void *v = 0;
+  memset(pOut, 0, sizeof(*pOut));
+  if( rc || *pzWhy ){
+    snap_free(&m);
+    return rc;
+  }
+  memcpy(pOut->aCheckpoint, m.k.aId, BEC_HASH_BYTES);
+  (void)bec_ckpt_claim(&m.k, &aRef, &aR);    /* snap_check: a checkpoint */
+  if( m.nClaim ) (void)bec_ckpt_claim(&m.aClaim[0], &aRef, &aR);
+  if( aR ) memcpy(pOut->aDigest, aR, BEC_HASH_BYTES);   /* = R: check 2 */
+  pOut->nOp = m.nOp;
+  pOut->k = m.kNeed;
+#define STATE_SEC(I, N, A, T) \
+  if( rc==SQLITE_OK ){ \
+    rc = state_sec(I, m.aSec[I], m.nSecBytes[I], m.nSec[I], \
+                   sizeof(T), &v); \
+    pOut->A = (T*)v; pOut->N = (int)m.nSec[I]; \
+  }
+  if( rc==SQLITE_OK ){
+    rc = state_sec(-1, m.aMembers, m.nMembersBytes, m.nMember,
+                   sizeof(BecSnapMember), &v);
+    pOut->aMember = (BecSnapMember*)v;
+    pOut->nMember = (int)m.nMember;
+  }
+  STATE_SEC(BEC_CK_SEC_ROOT, nRoot, aRoot, BecSnapRoot)
+  STATE_SEC(BEC_CK_SEC_EPOCHS, nEpoch, aEpoch, BecSnapEpoch)
+  STATE_SEC(BEC_CK_SEC_NAMES, nName, aName, BecSnapName)
+  STATE_SEC(BEC_CK_SEC_CKPTS, nCkpt, aCkpt, BecSnapCkpt)
+#undef STATE_SEC
+  if( rc ) bec_snapshot_state_free(pOut);
+  snap_free(&m);
+  return rc;
+}
+
+void bec_snapshot_state_free(BecSnapState *p){
+  sqlite3_free(p->aMember);
+  sqlite3_free(p->aRoot);
+  sqlite3_free(p->aEpoch);
+  sqlite3_free(p->aName);
+  sqlite3_free(p->aCkpt);
+  memset(p, 0, sizeof(*p));
 }
 
 int bec_snapshot_may_join(BecCtx *p, int *pbEmpty){
@@ -905,7 +1214,8 @@ static void fnSnapshot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 }
 
 /* bec_snapshot_verify(snapshot): the checkpoint's id, or the first check
-** that fails.  Stores nothing. */
+** that fails.  Stores nothing.  (Through bec_snapshot_state, so that the
+** install's parsed form is built by every verification.) */
 static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
   u8 aCp[BEC_HASH_BYTES];
@@ -915,8 +1225,11 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
     zWhy = sqlite3_mprintf("a snapshot is a blob");
   }else{
-    rc = bec_snapshot_check(p, sqlite3_value_blob(argv[0]),
-                            sqlite3_value_bytes(argv[0]), aCp, &zWhy, &zErr);
+    BecSnapState st;
+    rc = bec_snapshot_state(p, sqlite3_value_blob(argv[0]),
+                            sqlite3_value_bytes(argv[0]), &st, &zWhy, &zErr);
+    memcpy(aCp, st.aCheckpoint, BEC_HASH_BYTES);
+    bec_snapshot_state_free(&st);
   }
   if( rc==SQLITE_OK && zWhy ){
     rc = SQLITE_ERROR;

@@ -279,6 +279,16 @@ def sync_all(dbs, rng):
         ingest_all(d, [b for h, b in allops.items() if h not in have], rng)
 
 
+def root_steps(dbs, rng, rounds=8):
+    """sync_all, then bec_root_step on each, until no replica has a step of
+    the threshold root to take (a key generation, a request's signing)."""
+    for _ in range(rounds):
+        sync_all(dbs, rng)
+        if sum(one(d, "SELECT bec_root_step()") for d in dbs) == 0:
+            break
+    sync_all(dbs, rng)
+
+
 class HostileGroup:
     """A founder `a` (admin) who adds the keys of hand-made ops (members:
     (becwire.Key, role) pairs), and n-1 more replicas that joined and hold

@@ -256,6 +256,10 @@ def encode_msg(m):
 # ---------------------------------------------------------------------------
 # The snapshot (docs/wire-format.md "Snapshot"), parsed and rebuilt by hand.
 
+# The digest's sections after ops, members and tables (bec-cut-v4), in order.
+SNAPSHOT_SECTIONS = ("root", "epochs", "names", "checkpoints")
+
+
 def snapshot_bytes(b, i):
     n, i = read_varint(b, i)
     return bytes(b[i:i + n]), i + n
@@ -302,6 +306,9 @@ def snapshot_parse(b):
         head, i = snapshot_bytes(b, i)
         rows, i = _snap_list(b, i)
         s["tables"].append((head, rows))
+    # version 3 (bec-cut-v4): the leaves of the sections after the tables
+    for sec in SNAPSHOT_SECTIONS:
+        s[sec], i = _snap_list(b, i)
     assert i == len(b), "the whole message parsed"
     return s
 
@@ -327,6 +334,8 @@ def snapshot_encode(s):
     out += flist(s["members"]) + uvarint(len(s["tables"]))
     for head, rows in s["tables"]:
         out += frame(head) + flist(rows)
+    for sec in SNAPSHOT_SECTIONS:
+        out += flist(s[sec])
     return out
 
 

@@ -5,11 +5,11 @@ test 1).
 A fixed history made by hand with deterministic keys (Ed25519 signatures
 are deterministic, so every op is the same bytes on every run): a group of
 A (creator), B (admin) and C (member); a table with a conflict, a deleted
-row, a write by B concurrent with B's removal (invalid) and a write the
-merge ignores; checkpoint K1; then ADD COLUMN, RENAME COLUMN, DROP COLUMN
+row, a write by B concurrent with B's removal (invalid), a write the
+merge ignores and two names of C (the later one in effect); checkpoint K1; then ADD COLUMN, RENAME COLUMN, DROP COLUMN
 and a write to the added column, then two concurrent renames of label and
 x to one name (label, hidden by x, is digested all the same); checkpoint
-K2, whose cut holds K1 sealed.
+K2, whose cut holds K1 sealed (its leaf in K2's checkpoints section).
 
 This file computes every leaf, every section root and R of both cuts from
 the layout in docs/compaction.md and what it knows of its own history (an
@@ -30,7 +30,10 @@ from becwire import Key, blake, encode_value, make_op, op_id, uvarint
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VECTORS = os.path.join(ROOT, "test", "vectors", "digest.txt")
-TAG = b"bec-cut-v3"
+TAG = b"bec-cut-v4"
+
+# The digest's sections in R's order (rows: the leaves under a table's leaf).
+SECTIONS = ("ops", "members", "tables", "root", "epochs", "names", "checkpoints")
 
 A, B, C = Key(bytes([1]) * 32), Key(bytes([2]) * 32), Key(bytes([3]) * 32)
 
@@ -91,7 +94,10 @@ def build(h, k1_digest=None):
     h.add("wB", B, "write", ["w1"], becwire.write_payload(T_, [(0, [1], {1: "x"}, 3)]))
     h.add("wC", C, "write", ["w1"], becwire.write_payload(T_, [(0, [1], {1: "y"}, 3)]))
     h.add("del2", A, "write", ["w1"], becwire.write_payload(T_, [(0, [2], None)]))
-    h.add("removeB", A, "remove", ["wB", "wC", "del2"], B.pub)
+    # C names itself, then again: the later name (greater depth) is in effect.
+    h.add("nameC", C, "name", ["wC"], b"Carol")
+    h.add("nameC2", C, "name", ["nameC"], "Caröl".encode())
+    h.add("removeB", A, "remove", ["wB", "nameC2", "del2"], B.pub)
     # B, concurrently with its removal: invalid under the membership rules.
     h.add("wBlate", B, "write", ["wB"], becwire.write_payload(T_, [(0, [1], {1: "z"}, 3)]))
     # A write naming an op that is not a create: stored, ignored by the merge.
@@ -136,14 +142,22 @@ def cut_state(h, cut):
     ops = sorted(names, key=lambda n: (h.depth[n], h.id(n)))
     op_leaves = [h.id(n) + uvarint(h.depth[n]) + bytes([0 if n in invalid else 1]) for n in ops]
     # Members: A creator (rank 1, by its create), B admin removed (rank 2,
-    # no live grant, role 0), C member (rank 2).
-    mem = [(A, 1, "create", 1, 1, ["create"]), (B, 2, "addB", 1, 0, []),
-           (C, 2, "addC", 2, 2, ["addC"])]
+    # no live grant, role 0, cover 0), C member (rank 2, cover member).
+    mem = [(A, 1, "create", 1, 1, 1, ["create"]), (B, 2, "addB", 1, 0, 0, []),
+           (C, 2, "addC", 2, 2, 2, ["addC"])]
     mem_leaves = []
-    for key, rank, rank_op, potential, state, live in sorted(mem, key=lambda m: m[0].pub):
+    for key, rank, rank_op, potential, state, cover, live in sorted(mem, key=lambda m: m[0].pub):
         lv = sorted(h.id(g) for g in live)
-        mem_leaves.append(key.pub + uvarint(rank) + h.id(rank_op) + bytes([potential, state])
+        mem_leaves.append(key.pub + uvarint(rank) + h.id(rank_op) + bytes([potential, state, cover])
                           + uvarint(len(lv)) + b"".join(lv))
+    # v4: no root, no epochs; C's name in effect (its deeper name op); K2's
+    # cut holds K1: the R K1 claims, K1's k (1) and sealed (1: its author's
+    # claim is k).
+    carol = "Caröl".encode()            # a name's length is its bytes
+    names = [C.pub + h.id("nameC2") + uvarint(len(carol)) + carol]
+    ckpts = []
+    if cut == "K2":
+        ckpts = [h.id("K1") + h.ops["K1"][-32:] + uvarint(1) + bytes([1])]
     # Table t.  Row 1: upserts w1, wB, wC (wBlate invalid); row 2 deleted.
     vals = {"w1": "a", "wB": "x", "wC": "y"}
     if cut == "K1":
@@ -164,11 +178,12 @@ def cut_state(h, cut):
              + b"".join(i + uvarint(x) + name(n) for i, x, n in cols)
              + uvarint(len(hidden)) + b"".join(i + uvarint(x) + name(n) for i, x, n in hidden)
              + uvarint(len(rows)) + merkle([leaf_hash(r) for r in rows]))
-    secs = {"ops": op_leaves, "members": mem_leaves, "rows": rows, "tables": [tleaf]}
+    secs = {"ops": op_leaves, "members": mem_leaves, "rows": rows, "tables": [tleaf],
+            "root": [], "epochs": [], "names": names, "checkpoints": ckpts}
     roots = {s: merkle([leaf_hash(x) for x in secs[s]]) for s in secs}
     heads = sorted(h.id(p) for p in h.preds[cut])
     top = (TAG + h.gid + uvarint(len(heads)) + b"".join(heads) + uvarint(len(ops))
-           + uvarint(1) + roots["ops"] + roots["members"] + roots["tables"])
+           + uvarint(1) + b"".join(roots[s] for s in SECTIONS))
     return secs, roots, blake(top)
 
 
@@ -187,7 +202,7 @@ def vector_lines():
     digests = {}
     for cut in ("K1", "K2"):
         secs, roots, r = cut_state(h, cut)
-        for s in ("ops", "members", "rows", "tables"):
+        for s in ("ops", "members", "rows") + SECTIONS[2:]:
             for x in secs[s]:
                 lines.append("leaf %s %s %s" % (cut, s, x.hex()))
             lines.append("root %s %s %s" % (cut, s, roots[s].hex()))

@@ -14,10 +14,12 @@ another group) and nothing is stored.  A replica pruned below the
 checkpoint gives the same snapshot as before pruning; a damaged merge base
 gives one that is refused.
 """
+import json
 import os
+import random
 import struct
 
-from bectest import T, Replicas, connect, one, sync_session as sync, pub
+from bectest import T, Replicas, connect, one, sync_session as sync, pub, sync_all, root_steps
 import becwire
 from becwire import uvarint, read_varint
 
@@ -30,14 +32,22 @@ encode = becwire.snapshot_encode
 
 
 def member_leaf(leaf):
-    """(key, rank, rank_op, potential, state, live ids) of a member leaf."""
+    """(key, rank, rank_op, potential, state, live ids) of a member leaf
+    (its cover: member_cover)."""
     key = leaf[:32]
     rank, i = read_varint(leaf, 32)
     rank_op = leaf[i:i + 32]
     potential, state = leaf[i + 32], leaf[i + 33]
-    n, j = read_varint(leaf, i + 34)
+    n, j = read_varint(leaf, i + 35)
     live = [leaf[j + 32 * x:j + 32 * x + 32] for x in range(n)]
     return key, rank, rank_op, potential, state, live
+
+
+def member_cover(leaf):
+    """The cover of a member leaf (bec-cut-v4: 0 none, 1 admin, 2 member,
+    3 relay), after its role at the cut."""
+    _, i = read_varint(leaf, 32)
+    return leaf[i + 34]
 
 
 def value(b, i):
@@ -144,9 +154,11 @@ def digest(s):
     tables = [leaf(head + uvarint(len(rows)) + merkle([leaf(r) for r in rows]))
               for head, rows in s["tables"]]
     heads = becwire.decode_op(s["checkpoint"])["preds"]
-    return becwire.blake(b"bec-cut-v3" + s["group"] + uvarint(len(heads)) + b"".join(heads)
+    return becwire.blake(b"bec-cut-v4" + s["group"] + uvarint(len(heads)) + b"".join(heads)
                          + uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
-                         + merkle([leaf(x) for x in s["members"]]) + merkle(tables))
+                         + merkle([leaf(x) for x in s["members"]]) + merkle(tables)
+                         + b"".join(merkle([leaf(x) for x in s[sec]])
+                                    for sec in becwire.SNAPSHOT_SECTIONS))
 
 
 def setup():
@@ -187,7 +199,7 @@ def test_verify_and_lies():
          "the provider holds ops concurrent with and after K")
     snap = one(a, "SELECT bec_snapshot()")
     s = parse(snap)
-    T.eq(s["version"], 2, "version")
+    T.eq(s["version"], 3, "version")
     T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
     T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
@@ -233,8 +245,8 @@ def test_verify_and_lies():
         return parse(snap)
 
     # The proofs: a depth or validity other than the leaf's, an altered
-    # path, a head without its proof; a version-1 snapshot (no proofs) of an
-    # older bec still verifies.
+    # path, a head without its proof; a version-1 or -2 snapshot of an older
+    # bec (its R is bec-cut-v3) is refused with a clear error.
     for what, alter in [("a depth", lambda p: (p[0], p[1], p[2] + 1, p[3], p[4])),
                         ("a validity", lambda p: (p[0], p[1], p[2], 1 - p[3], p[4])),
                         ("a leaf index", lambda p: (p[0], p[1] ^ 1, p[2], p[3], p[4])),
@@ -250,11 +262,13 @@ def test_verify_and_lies():
     s2 = copy()
     s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
     refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
+    for v in (1, 2):
+        s2 = copy()
+        s2["version"] = v
+        refused(s2, "version %d, of an older bec" % v, "version %d" % v)
     s2 = copy()
-    s2["version"] = 1
-    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k, "version 1 still verifies")
-    s2["version"] = 3
-    refused(s2, "unknown snapshot version 3", "version 3")
+    s2["version"] = 4
+    refused(s2, "unknown snapshot version 4", "version 4")
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()
@@ -328,7 +342,7 @@ def test_verify_and_lies():
     refused(s2, "attester is not an admin of the cut", "a consistent lie about the rows")
     for e in (e1, e2):
         grant = becwire.make_op(e, "add", [kid], e.pub + bytes([1]), s["group"])
-        s2["members"].append(e.pub + uvarint(9) + becwire.op_id(grant) + bytes([1, 1])
+        s2["members"].append(e.pub + uvarint(9) + becwire.op_id(grant) + bytes([1, 1, 1])
                              + uvarint(1) + becwire.op_id(grant))
         s2["chain"].append(grant)
     s2["claims"] = [attest(e1, s2), attest(e2, s2)]
@@ -397,6 +411,153 @@ def test_verify_and_lies():
     T.eq(one(j, "SELECT count(*) FROM bec_ops"), 0, "nothing stored on the joiner")
     T.eq(one(j, "SELECT count(*) FROM bec_rejected"), 0, "nothing logged either")
 
+
+
+def test_sections():
+    """bec-cut-v4's sections after the tables, in a snapshot: an encrypted
+    group (epochs) whose members named themselves (names), with a 2-of-3
+    threshold root (root) that added a member, and an earlier checkpoint
+    K1 sealed in K2's cut (checkpoints).  Each leaf says what the provider
+    derived; the provider that replays the cut gives the same bytes; a
+    provider altering any leaf of a section is refused, a leaf that is not
+    of its section's layout too; the root-added member's grant, signed by
+    the root key active at K2, verifies."""
+    rng = random.Random(1717)
+    a = connect(R.path("v4_a.db"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    b = R.member(a, "v4_b.db", "admin")
+    c = R.member(a, "v4_c.db", "member")
+    one(a, "SELECT bec_set_name('Alice')")
+    root_steps([a, b, c], rng)
+    one(c, "SELECT bec_set_name('Carol')")
+    one(c, "SELECT bec_set_name('Caro')")          # the later one is in effect
+    one(a, "SELECT bec_root_open(2, ?)", json.dumps([pub(d) for d in (a, b, c)]))
+    root_steps([a, b, c], rng)
+    y = one(a, "SELECT group_key FROM bec_root")
+    T.check(y is not None, "the root is active")
+    for i in range(4):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "secret %d" % i, i))
+    k1 = one(a, "SELECT bec_checkpoint()")
+    root_steps([a, b, c], rng)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k1), 1, "K1 sealed")
+    d = R.joined(a, "v4_d.db")
+    req = one(a, "SELECT bec_root_propose('add', ?, 'admin')", pub(d))
+    root_steps([a, b, c], rng)
+    one(b, "SELECT bec_root_approve(?)", req)
+    root_steps([a, b, c], rng)
+    T.eq(one(a, "SELECT role FROM bec_members WHERE pubkey=?", pub(d)), "admin",
+         "d added by the root, an admin")
+    # d, an admin by the root's grant alone, adds f.
+    f = R.joined(a, "v4_f.db")
+    sync_all([a, b, c, d], rng)
+    one(d, "SELECT bec_add_member(?, 'member')", pub(f))
+    sync_all([a, b, c, d], rng)
+    T.eq(one(a, "SELECT role FROM bec_members WHERE pubkey=?", pub(f)), "member",
+         "f added by d")
+    # The root hands over to a new key generation (the same holders): the
+    # cut holds two, the second's parent the first.
+    req = one(a, "SELECT bec_root_propose('holders', ?, 2)",
+              json.dumps([pub(x) for x in (a, b, c)]))
+    root_steps([a, b, c], rng)
+    one(b, "SELECT bec_root_approve(?)", req)
+    root_steps([a, b, c], rng)
+    y2 = one(a, "SELECT group_key FROM bec_root WHERE epoch=2")
+    T.check(y2 is not None and y2 != y, "the next key generation, a new key")
+    a.execute("INSERT INTO todos VALUES('r9', 'after K1', 9)")
+    k2 = one(a, "SELECT bec_checkpoint()")
+    root_steps([a, b, c], rng)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k2), 1, "K2 sealed")
+    snap = one(a, "SELECT bec_snapshot()")
+    s = parse(snap)
+    T.eq(becwire.op_id(s["checkpoint"]).hex(), k2, "the snapshot of K2")
+    T.eq(digest(s), becwire.decode_op(s["checkpoint"])["body"][1:33], "R covers the sections")
+    # root: two key generations; the open's (no parent, not the one active
+    # at K2) and the hand-over's (parent the open, active at K2), each with
+    # its group key and the three holders
+    T.eq(len(s["root"]), 2, "two key generations")
+    by_epoch = {}
+    for r in s["root"]:
+        epoch, i = read_varint(r, 64)
+        by_epoch[epoch] = (r[:32], r[32:64], r[i], r[i + 1], r[i + 2], r[i + 3], r[i + 4],
+                           r[i + 5:i + 37].hex(),
+                           sorted(r[i + 37 + 32 * x:i + 69 + 32 * x].hex() for x in range(3)))
+    holders = sorted(pub(x) for x in (a, b, c))
+    T.eq(sorted(by_epoch), [1, 2], "epochs 1 and 2")
+    sid1 = by_epoch[1][0]
+    T.eq(by_epoch[1][1:], (bytes(32), 2, 3, 4, 0, 1, y, holders),
+         "the open: no parent, k 2, n 3, superseded, not active at K2, key y, the holders")
+    T.eq(by_epoch[2][1:], (sid1, 2, 3, 1, 1, 1, y2, holders),
+         "the hand-over: parent the open, k 2, n 3, active, active at K2, key y2, the holders")
+    # epochs: every epoch op of the cut, with its holders
+    want = one(a, "SELECT count(*) FROM bec_store_op WHERE kind IN (16, 18)"      # rekey, encrypt
+                  " AND seq < (SELECT seq FROM bec_store_op WHERE hash=?)", bytes.fromhex(k2))
+    T.check(want >= 1, "the cut holds epochs")
+    T.eq(len(s["epochs"]), want, "one leaf per epoch op of the cut")
+    # names: the names in effect
+    names = {}
+    for x in s["names"]:
+        n, i = read_varint(x, 64)
+        names[x[:32].hex()] = x[i:i + n].decode()
+    T.eq(names, {pub(a): "Alice", pub(c): "Caro"}, "the names in effect at K2")
+    # checkpoints: K1, sealed in K2's cut, k 2
+    T.eq(len(s["checkpoints"]), 1, "K1 in K2's cut")
+    x = s["checkpoints"][0]
+    T.eq((x[:32].hex(), x[32:64], x[64:]),
+         (k1, bytes.fromhex(one(a, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k1)),
+          uvarint(2) + bytes([1])), "K1's id, claimed R, k and sealed")
+    # The replaying provider (an op outside the cut): the same bytes.
+    a2 = R.clone(a, "v4_a2.db")
+    a2.execute("INSERT INTO todos VALUES('x', 'outside the cut', 0)")
+    T.eq(one(a2, "SELECT bec_snapshot()"), snap, "the replay of the cut gives the same snapshot")
+    # The root-added member: its leaf (rank 1, its live grant the root op),
+    # its grant in the chain, checked against the root section's keys.
+    dl = [member_leaf(x) for x in s["members"] if x[:32].hex() == pub(d)]
+    T.eq(len(dl), 1, "d, added by the root, has a member leaf")
+    root_op = [x for x in s["chain"] if becwire.decode_op(x)["kind"] == "root"]
+    T.eq(len(root_op), 1, "the root's add is in the chain")
+    T.eq(becwire.decode_op(root_op[0])["author"].hex(), y,
+         "signed by the root key of the first generation (a key of the root section)")
+    T.eq((dl[0][1], dl[0][2], dl[0][4], dl[0][5]),
+         (1, becwire.op_id(root_op[0]), 1, [becwire.op_id(root_op[0])]),
+         "d: rank 1 by the root's add, an admin, that add its live grant")
+    fl = [member_leaf(x) for x in s["members"] if x[:32].hex() == pub(f)]
+    T.eq((len(fl), fl[0][1] if fl else None), (1, 2), "f: rank 2, added by d (rank 1)")
+    j = R.joined(a, "v4_j.db")
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k2, "the snapshot verifies")
+
+    def refused(s2, msg, what):
+        T.raises(lambda: j.execute("SELECT bec_snapshot_verify(?)", (encode(s2),)).fetchall(),
+                 msg, what)
+    for sec in becwire.SNAPSHOT_SECTIONS:
+        for at in (0, -1):
+            s2 = parse(snap)
+            x = bytearray(s2[sec][0])
+            x[at] ^= 1
+            s2[sec][0] = bytes(x)
+            refused(s2, "digest does not match", "%s: a leaf's byte %d altered" % (sec, at))
+        s2 = parse(snap)
+        s2[sec] = s2[sec][1:]
+        refused(s2, "digest does not match", "%s: a leaf left out" % sec)
+        s2 = parse(snap)
+        s2[sec][0] = s2[sec][0] + b"\x00"
+        refused(s2, "the snapshot is malformed: a leaf of the %s section" % sec,
+                "%s: a leaf with a byte too many" % sec)
+    # A root grant whose author is no root key of the cut; the root section
+    # without the key (then R does not match, checked before the chain).
+    s2 = parse(snap)
+    s2["chain"] = [x for x in s2["chain"] if becwire.decode_op(x)["kind"] != "root"]
+    refused(s2, "grant not in the auth chain", "the root's add left out of the chain")
+    # The cover: a leaf claiming another one is refused too.
+    s2 = parse(snap)
+    mi = [i for i, x in enumerate(s2["members"]) if x[:32].hex() == pub(c)][0]
+    T.eq(member_cover(s2["members"][mi]), 2, "c's cover: member")
+    x = bytearray(s2["members"][mi])
+    _, i = read_varint(x, 32)
+    x[i + 34] = 1
+    s2["members"][mi] = bytes(x)
+    refused(s2, "digest does not match", "c's cover altered to admin")
 
 def test_no_seal():
     a = R.origin("n_a.db")
@@ -480,6 +641,7 @@ def test_pruned_provider():
 
 
 test_verify_and_lies()
+test_sections()
 test_no_seal()
 test_pruned_provider()
 R.cleanup()

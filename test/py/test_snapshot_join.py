@@ -269,7 +269,8 @@ def test_demotion_in_cut():
     overrides it, still cancels g2 for an op that needs admin (rule 3).  So
     an add signed by u after K is invalid on the provider, and must be on a
     snapshot joiner and a full joiner alike: an install that took u's role
-    at K as what u may do after K would take it as valid."""
+    at K as what u may do after K would take it as valid.  The v4 digest
+    carries u's cover at K (member) next to its role (admin), under R."""
     u = becwire.Key(b"u" * 32)
     x = becwire.Key(b"x" * 32)
     a = R.origin("dm_a.db")
@@ -289,6 +290,12 @@ def test_demotion_in_cut():
     sync(a, b)
     sync(a, b)
     T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    # bec-cut-v4: u's member leaf carries its cover under R, below its role.
+    s = becwire.snapshot_parse(one(a, "SELECT bec_snapshot()"))
+    leaf = [x for x in s["members"] if x[:32] == u.pub][0]
+    _, i = becwire.read_varint(leaf, 32)
+    T.eq((leaf[i + 33], leaf[i + 34]), (becwire.ROLE["admin"], becwire.ROLE["member"]),
+         "the snapshot: u an admin at K, its cover (an op after K) member")
     gid = bytes.fromhex(one(a, "SELECT bec_group_id()"))
     heads = [bytes.fromhex(h) for (h,) in a.execute("SELECT hash FROM bec_heads")]
     add = becwire.make_op(u, "add", heads, x.pub + bytes([becwire.ROLE["member"]]), gid)
