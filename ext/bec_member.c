@@ -1728,6 +1728,14 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
   memset(&users, 0, sizeof(users));
   assert( y==pm->nDone+1 && y<=g->nNode );
   rc = ensure_size(pm, g->nNode, g->nAuthor);
+  if( rc==SQLITE_OK && BEC_NODE_STANDIN(g, y) ){
+    /* A stand-in of an installed cut: no facts, no author, its validity
+    ** the proof's (final, bec_graph.c); indexed for the heads only. */
+    rc = index_add(pm, g, y);
+    pm->aValid[y] = g->aNode[y].bValid;
+    if( rc==SQLITE_OK ) pm->nDone = y;
+    return rc;
+  }
   n = &g->aNode[y];
   u = n->iAuthor;
   v = about(n);
