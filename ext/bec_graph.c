@@ -89,6 +89,10 @@ int bec_graph_add_author(BecGraph *g, int iAuthor, const u8 *aKey){
     while( nNew<=iAuthor ) nNew *= 2;
     aNew = sqlite3_realloc64(g->aAuthorKey, (sqlite3_uint64)nNew*BEC_PUBKEY_BYTES);
     if( aNew==0 ) return SQLITE_NOMEM;
+    /* zeros: slot 0 is a stand-in's "no key" (BEC_NODE_STANDIN), read
+    ** by a loop that shows every node's author (bec_dot.c) */
+    memset((u8*)aNew + (size_t)g->nAuthorAlloc*BEC_PUBKEY_BYTES, 0,
+           (size_t)(nNew - g->nAuthorAlloc)*BEC_PUBKEY_BYTES);
     g->aAuthorKey = aNew;
     g->nAuthorAlloc = nNew;
   }
