@@ -225,6 +225,12 @@ int main(void){
   CHECK_MSG(strcmp(bt_q(dbC, "SELECT bec_check()"), "ok")==0, "%s",
             bt_q(dbC, "SELECT bec_check()"));
 
+  /* membership keeps no facts of a stand-in (its loader takes them as
+  ** dropped, so no rebuild writes them) */
+  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_member_op"
+               " WHERE seq IN (SELECT seq FROM bec_store_cut)")==0);
+  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_member_op")==5);
+
   /* Sync: an offer carries the ops stored in full, never a stand-in; a
   ** reply to A's offer neither. */
   {
