@@ -225,6 +225,10 @@ int main(void){
   CHECK_MSG(strcmp(bt_q(dbC, "SELECT bec_check()"), "ok")==0, "%s",
             bt_q(dbC, "SELECT bec_check()"));
 
+  /* the DAG drawn: stand-ins are nodes without a body (no error) */
+  CHECK_MSG(strncmp(bt_q(dbC, "SELECT bec_dot()"), "ERROR", 5)!=0, "%s",
+            bt_q(dbC, "SELECT bec_dot()"));
+
   /* membership keeps no facts of a stand-in (its loader takes them as
   ** dropped, so no rebuild writes them) */
   CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_member_op"
