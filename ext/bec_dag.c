@@ -884,7 +884,7 @@ static void pack_preds(BecBuf *pBuf, const int *aSeq, int n, int *pRc){
 ** seek of bec_store_cut's seq index for a stand-in. */
 static int pred_depth(BecCtx *p, const BecGraph *g, int iSeq, int *pDepth){
   sqlite3_stmt *pStmt = 0;
-  int rc;
+  int rc, bFound, bCut = 0;
   *pDepth = 0;
   if( g ){
     *pDepth = g->aNode[iSeq].depth;
@@ -893,31 +893,20 @@ static int pred_depth(BecCtx *p, const BecGraph *g, int iSeq, int *pDepth){
   rc = bec_ctx_stmt(p, "SELECT depth FROM bec_store_op WHERE seq=?1", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iSeq);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    *pDepth = sqlite3_column_int(pStmt, 0);
-  }else{
-    int bCut = 0;
+  bFound = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( bFound ) *pDepth = sqlite3_column_int(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && !bFound ) rc = bec_graph_cut_exists(p, &bCut);
+  if( rc==SQLITE_OK && !bFound && bCut ){
+    rc = bec_ctx_stmt(p, "SELECT depth FROM bec_store_cut WHERE seq=?1",
+                      &pStmt);
+    if( rc ) return rc;
+    sqlite3_bind_int(pStmt, 1, iSeq);
+    bFound = sqlite3_step(pStmt)==SQLITE_ROW;
+    if( bFound ) *pDepth = sqlite3_column_int(pStmt, 0);
     rc = sqlite3_reset(pStmt);
-    if( rc==SQLITE_OK ) rc = bec_graph_cut_exists(p, &bCut);
-    if( rc==SQLITE_OK && bCut ){
-      rc = bec_ctx_stmt(p, "SELECT depth FROM bec_store_cut WHERE seq=?1",
-                        &pStmt);
-      if( rc ) return rc;
-      sqlite3_bind_int(pStmt, 1, iSeq);
-      if( sqlite3_step(pStmt)==SQLITE_ROW ){
-        *pDepth = sqlite3_column_int(pStmt, 0);
-      }else{
-        rc = SQLITE_CORRUPT;
-      }
-    }else if( rc==SQLITE_OK ){
-      return SQLITE_CORRUPT;
-    }else{
-      return rc;
-    }
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
-  if( rc==SQLITE_OK && *pDepth<0 ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK && (!bFound || *pDepth<0) ) rc = SQLITE_CORRUPT;
   return rc;
 }
 
