@@ -128,8 +128,9 @@ void bec_graph_free(BecGraph *g){
   }
 }
 
-/* Decodes the packed predecessor seqs of a stored op (varints). */
-int bec_graph_unpack_preds(const u8 *a, int n, int *aOut, int *pnOut){
+/* Decodes the packed predecessor seqs of a stored op (varints); inline, so
+** that the load inlines it. */
+static inline int unpack_preds(const u8 *a, int n, int *aOut, int *pnOut){
   BecReader rd;
   int nOut = 0;
   rd.a = a; rd.n = n; rd.i = 0;
@@ -142,6 +143,10 @@ int bec_graph_unpack_preds(const u8 *a, int n, int *aOut, int *pnOut){
   }
   *pnOut = nOut;
   return SQLITE_OK;
+}
+
+int bec_graph_unpack_preds(const u8 *a, int n, int *aOut, int *pnOut){
+  return unpack_preds(a, n, aOut, pnOut);
 }
 
 static int load_authors(BecCtx *pCtx, BecGraph *g){
@@ -184,7 +189,7 @@ static int load_op_row(BecGraph *g, sqlite3_stmt *pStmt, int iTop, int bChain){
   role = sqlite3_column_int(pStmt, 6);
   node.role = (u8)(role & 0x7f);
   node.bValid = sqlite3_column_int(pStmt, 7)!=0;
-  rc = bec_graph_unpack_preds(sqlite3_column_blob(pStmt, 9),
+  rc = unpack_preds(sqlite3_column_blob(pStmt, 9),
                     sqlite3_column_bytes(pStmt, 9), aPred, &nPred);
   node.nPred = nPred;
   if( rc ) return rc;
