@@ -1843,18 +1843,22 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   sqlite3_finalize(pStmt);
   pStmt = 0;
   if( rc==SQLITE_OK ){
-    /* The heads are exactly the ops with no successor. */
+    /* The heads are exactly the ops with no successor (in the graph: a
+    ** stand-in names the node before it, and is never a head). */
     int nHead = 0, nExpected = 0, i;
     rc = sqlite3_prepare_v2(p->db, "SELECT seq FROM bec_store_head", -1, &pStmt, 0);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       int iSeq = sqlite3_column_int(pStmt, 0);
       nHead++;
-      if( iSeq<1 || iSeq>g->nNode || aHasChild[iSeq] ){
+      if( iSeq<1 || iSeq>g->nNode || aHasChild[iSeq]
+       || BEC_NODE_STANDIN(g, iSeq) ){
         report(&out, &nProblem, &rc, "head %d is not a head", iSeq);
       }
     }
     sqlite3_finalize(pStmt);
-    for(i=1; i<=g->nNode; i++) if( !aHasChild[i] ) nExpected++;
+    for(i=1; i<=g->nNode; i++){
+      if( !aHasChild[i] && !BEC_NODE_STANDIN(g, i) ) nExpected++;
+    }
     if( rc==SQLITE_OK && nHead!=nExpected ){
       report(&out, &nProblem, &rc, "%d heads stored, %d expected", nHead, nExpected);
     }
@@ -2016,6 +2020,16 @@ static int cut_seq(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
       rc = sqlite3_reset(pStmt);
     }
     iSeq = (int)iNext;
+    if( rc==SQLITE_OK ){
+      /* its one edge, to the node before it (bec_graph.c): that node is no
+      ** head; a stand-in never is one (it has no body to offer) */
+      rc = bec_ctx_stmt(p, "DELETE FROM bec_store_head WHERE seq=?1", &pStmt);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pStmt, 1, iSeq-1);
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+      }
+    }
     if( rc==SQLITE_OK ){
       /* the caches count it: the next op stored takes the seq after it, a
       ** loaded graph gets its node (or reloads) */
