@@ -1936,6 +1936,13 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
 ** the lookup asks bec_store_op first.  The table is created by
 ** bec_dag_cut_begin, which the install calls first (once: not per lookup):
 ** a database that never installed a snapshot has none.
+**
+** In the graph (bec_graph.c, "Stand-ins") a stand-in is a node of no
+** author whose one edge is the node before it: that node leaves
+** bec_store_head, and a stand-in is never a head.  bec_dag_cut_close(K)
+** records K in bec_store_config 'cut_top': every node up to K then has
+** that one edge, so every op descending from K has the whole cut in its
+** past; the heads below K go.
 */
 static const char zCutSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_cut("
