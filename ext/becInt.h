@@ -548,8 +548,12 @@ struct BecCtx {
                                    ** row of bec_store_op that the caches
                                    ** were checked against (bec_graph_check);
                                    ** 0 once they are dropped */
-  int nKnown;
+  int nKnown;                      /* the highest seq: a stored op's or
+                                   ** a stand-in's (bec_store_cut) */
   u64 chainKnown;
+  int eCut;                        /* bec_store_cut: 0 not looked up since
+                                   ** the caches were dropped, 1 none, 2 the
+                                   ** table exists (bec_graph_check) */
   int bCovering;                   /* the op being admitted and stored names
                                    ** every head as a predecessor: its causal
                                    ** past is every stored op (bec_dag.c) */
@@ -751,6 +755,15 @@ int bec_graph_check(BecCtx*, char **pzErr);
 int bec_graph_append(BecGraph*, const BecNode*, const u8 *aHash,
                      const int *aPredSeq, u64 chain);
 int bec_graph_add_author(BecGraph*, int iAuthor, const u8 *aKey);
+/* Append the node of a stand-in just allocated (bec_dag.c, cut_seq): a
+** write of final validity bValid by no key, depth, whose one predecessor
+** is the node before it (BEC_NODE_STANDIN). */
+int bec_graph_append_standin(BecGraph*, const u8 *aId, int depth, int bValid);
+/* The predecessor seqs packed in a bec_store_op row's preds column (at
+** most BEC_MAX_PRED into aOut); SQLITE_CORRUPT if malformed. */
+int bec_graph_unpack_preds(const u8 *a, int n, int *aOut, int *pnOut);
+/* *pb: bec_store_cut exists (cached in BecCtx.eCut until the caches drop). */
+int bec_graph_cut_exists(BecCtx*, int *pb);
 void bec_graph_free(BecGraph*);
 /* The id (hash) of node iSeq, read from storage into aOut (a rowid seek):
 ** the graph holds only a prefix.  SQLITE_OK, or the failure of the read. */
@@ -771,6 +784,11 @@ int bec_graph_id_cmp_to(const BecGraph*, int a, const u8 *aId);
 u64 bec_graph_chain_next(u64 prev, const u8 *aHash);
 /* The predecessors of node i. */
 #define BEC_NODE_PREDS(g, i) (&(g)->aPred[(g)->aNode[i].iPred])
+/* Node i is a stand-in of an installed snapshot's cut (bec_store_cut): an op
+** held without header or body, a write of final validity by no key
+** (iAuthor 0).  Every loop over all nodes that reads an author, a body or
+** a stored row skips it; sync never offers or sends it. */
+#define BEC_NODE_STANDIN(g, i) ((g)->aNode[i].iAuthor==0)
 /* The causal past of an op whose predecessors are the nodes aPred[0..nPred-1]
 ** (a stored node's BEC_NODE_PREDS, or an op's aPredSeq before it is
 ** stored): *paMark, nNode+1 bytes from sqlite3_malloc64 that the caller
@@ -829,6 +847,15 @@ int bec_dag_cut_begin(BecCtx*, char **pzErr);
 int bec_dag_cut_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq);
 int bec_dag_cut_prove(BecCtx*, const u8 *aId, i64 iDepth, int bValid,
                       int *piSeq);
+/* Records iK, the seq of the installed checkpoint K (stored after every
+** stand-in and chain op; an error if it is not stored or a stand-in
+** follows it), in bec_store_config 'cut_top': the graph then
+** gives every node up to K the node before it as its one predecessor, so
+** that everything descending from K has the whole cut in its past
+** (bec_graph.c, "Stand-ins").  The graph reloads. */
+int bec_dag_cut_close(BecCtx*, int iK, char **pzErr);
+/* The highest stand-in seq (0: none, or no bec_store_cut). */
+int bec_dag_cut_top(BecCtx*, int *piTop);
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
 ** predecessors and the derivers' verdicts (authorization, payloads);

@@ -1454,7 +1454,11 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
   if( rc==SQLITE_OK ){
     int bDirect;
     for(x=1; x<=g->nNode; x++) nCut += aMark[x];
-    bDirect = nCut==g->nNode - (iSelf ? 1 : 0)
+    /* a stand-in of an installed cut has no leaf here: as if pruned */
+    for(x=1; x<=g->nNode; x++){
+      if( aMark[x] && BEC_NODE_STANDIN(g, x) ) rc = SQLITE_NOTFOUND;
+    }
+    bDirect = rc==SQLITE_OK && nCut==g->nNode - (iSelf ? 1 : 0)
            && !(p->pCrdt && p->pCrdt->bTxn) && !p->bScratch;
     if( bDirect ){
       char *zErr = 0;

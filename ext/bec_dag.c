@@ -161,6 +161,7 @@ void bec_dag_forget(BecCtx *p){
   bec_graph_free(p->pGraph);
   p->pGraph = 0;
   p->bKnown = 0;
+  p->eCut = 0;
   for(i=0; i<p->nDeriver; i++){
     if( p->apDeriver[i]->xForget ) p->apDeriver[i]->xForget(p);
   }
@@ -448,7 +449,8 @@ int bec_dag_author_id(BecCtx *p, const u8 *aKey, int bCreate, int *piAuthor){
   return rc;
 }
 
-int bec_dag_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
+/* *piSeq: the seq of stored op aHash (0: not stored in full). */
+static int op_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
   sqlite3_stmt *pStmt = 0;
   int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op o WHERE "
                         BEC_OP_ID_IS("o", "?2", "?1"), &pStmt);
@@ -456,6 +458,21 @@ int bec_dag_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
   if( rc ) return rc;
   sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
   sqlite3_bind_blob(pStmt, 2, aHash, BEC_ID_PREFIX, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piSeq = sqlite3_column_int(pStmt, 0);
+  return sqlite3_reset(pStmt);
+}
+
+/* A stored op's seq, else its stand-in's: an op naming an op of an
+** installed cut finds it present (docs/compaction.md "The snapshot join"). */
+int bec_dag_seq_of(BecCtx *p, const u8 *aHash, int *piSeq){
+  sqlite3_stmt *pStmt = 0;
+  int bCut = 0;
+  int rc = op_seq_of(p, aHash, piSeq);
+  if( rc==SQLITE_OK && *piSeq==0 ) rc = bec_graph_cut_exists(p, &bCut);
+  if( rc || !bCut || *piSeq ) return rc;
+  rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_cut WHERE id=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aHash, BEC_HASH_BYTES, SQLITE_STATIC);
   if( sqlite3_step(pStmt)==SQLITE_ROW ) *piSeq = sqlite3_column_int(pStmt, 0);
   return sqlite3_reset(pStmt);
 }
@@ -862,11 +879,12 @@ static void pack_preds(BecBuf *pBuf, const int *aSeq, int n, int *pRc){
   for(i=0; i<n; i++) bec_buf_append_varint(pBuf, (u64)aSeq[i], pRc);
 }
 
-/* The depth of stored op iSeq: from the graph if it is loaded, else one
-** rowid seek (a local op names the heads only). */
+/* The depth of stored op or stand-in iSeq: from the graph if it is
+** loaded, else one rowid seek (a local op names the heads only), or a
+** seek of bec_store_cut's seq index for a stand-in. */
 static int pred_depth(BecCtx *p, const BecGraph *g, int iSeq, int *pDepth){
   sqlite3_stmt *pStmt = 0;
-  int rc;
+  int rc, bFound, bCut = 0;
   *pDepth = 0;
   if( g ){
     *pDepth = g->aNode[iSeq].depth;
@@ -875,11 +893,20 @@ static int pred_depth(BecCtx *p, const BecGraph *g, int iSeq, int *pDepth){
   rc = bec_ctx_stmt(p, "SELECT depth FROM bec_store_op WHERE seq=?1", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iSeq);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ) *pDepth = sqlite3_column_int(pStmt, 0);
-  else rc = SQLITE_CORRUPT;
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
-  if( rc==SQLITE_OK && *pDepth<0 ) rc = SQLITE_CORRUPT;
+  bFound = sqlite3_step(pStmt)==SQLITE_ROW;
+  if( bFound ) *pDepth = sqlite3_column_int(pStmt, 0);
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && !bFound ) rc = bec_graph_cut_exists(p, &bCut);
+  if( rc==SQLITE_OK && !bFound && bCut ){
+    rc = bec_ctx_stmt(p, "SELECT depth FROM bec_store_cut WHERE seq=?1",
+                      &pStmt);
+    if( rc ) return rc;
+    sqlite3_bind_int(pStmt, 1, iSeq);
+    bFound = sqlite3_step(pStmt)==SQLITE_ROW;
+    if( bFound ) *pDepth = sqlite3_column_int(pStmt, 0);
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK && (!bFound || *pDepth<0) ) rc = SQLITE_CORRUPT;
   return rc;
 }
 
@@ -1656,6 +1683,10 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   u64 chain = 0;
   BecProgress *pr = 0;
   i64 nSeen = 0;
+  int aStoredPred[BEC_MAX_PRED];
+  int nStoredPred = 0;
+  i64 iCutTop = 0;                /* an installed K: links below it stored */
+  int nStandin = 0;               /* nodes without a bec_store_op row */
 
   memset(&out, 0, sizeof(out));
   memset(&head, 0, sizeof(head));
@@ -1673,6 +1704,13 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
     rc = bec_graph_get(p, &g, pzErr);
   }
   if( rc==SQLITE_OK ){
+    int bCut = 0;
+    rc = bec_graph_cut_exists(p, &bCut);
+    if( rc==SQLITE_OK && bCut ){
+      rc = bec_config_get_int(p, "cut_top", 0, &iCutTop);
+    }
+  }
+  if( rc==SQLITE_OK ){
     aHasChild = sqlite3_malloc64((sqlite3_uint64)g->nNode + 2);
     if( aHasChild==0 ){
       rc = SQLITE_NOMEM;
@@ -1680,6 +1718,7 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       int i, j;
       memset(aHasChild, 0, (size_t)g->nNode + 2);
       for(i=1; i<=g->nNode; i++){
+        nStandin += BEC_NODE_STANDIN(g, i);
         for(j=0; j<g->aNode[i].nPred; j++){
           int iPred = BEC_NODE_PREDS(g, i)[j];
           if( iPred>=1 && iPred<=g->nNode ) aHasChild[iPred] = 1;
@@ -1759,13 +1798,22 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
               && sqlite3_column_int(pStmt, 6)==BEC_ROLE_ADMIN)) ){
       report(&out, &nProblem, &rc, "op %s: columns disagree with its body", zHex);
     }
-    if( iSeq<1 || iSeq>g->nNode || g->aNode[iSeq].nPred!=op.nPred ){
+    /* The stored links (the graph's, except below an installed K, where
+    ** the node before stands for them: bec_graph.c, "Stand-ins"). */
+    nStoredPred = 0;
+    if( bec_graph_unpack_preds(sqlite3_column_blob(pStmt, 8),
+                               sqlite3_column_bytes(pStmt, 8), aStoredPred,
+                               &nStoredPred)
+     || iSeq<1 || iSeq>g->nNode || nStoredPred!=op.nPred
+     || (iSeq>iCutTop && (g->aNode[iSeq].nPred!=op.nPred
+                          || memcmp(BEC_NODE_PREDS(g, iSeq), aStoredPred,
+                                    sizeof(int)*(size_t)op.nPred))) ){
       report(&out, &nProblem, &rc, "op %s: predecessors disagree with its body",
              zHex);
       continue;
     }
     for(i=0; i<op.nPred; i++){
-      int iPred = BEC_NODE_PREDS(g, iSeq)[i];
+      int iPred = aStoredPred[i];
       int bFound = 0, j;
       if( iPred<1 || iPred>=iSeq ){
         report(&out, &nProblem, &rc, "op %s: predecessor not stored before it",
@@ -1795,18 +1843,22 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
   sqlite3_finalize(pStmt);
   pStmt = 0;
   if( rc==SQLITE_OK ){
-    /* The heads are exactly the ops with no successor. */
+    /* The heads are exactly the ops with no successor (in the graph: a
+    ** stand-in names the node before it, and is never a head). */
     int nHead = 0, nExpected = 0, i;
     rc = sqlite3_prepare_v2(p->db, "SELECT seq FROM bec_store_head", -1, &pStmt, 0);
     while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
       int iSeq = sqlite3_column_int(pStmt, 0);
       nHead++;
-      if( iSeq<1 || iSeq>g->nNode || aHasChild[iSeq] ){
+      if( iSeq<1 || iSeq>g->nNode || aHasChild[iSeq]
+       || BEC_NODE_STANDIN(g, iSeq) ){
         report(&out, &nProblem, &rc, "head %d is not a head", iSeq);
       }
     }
     sqlite3_finalize(pStmt);
-    for(i=1; i<=g->nNode; i++) if( !aHasChild[i] ) nExpected++;
+    for(i=1; i<=g->nNode; i++){
+      if( !aHasChild[i] && !BEC_NODE_STANDIN(g, i) ) nExpected++;
+    }
     if( rc==SQLITE_OK && nHead!=nExpected ){
       report(&out, &nProblem, &rc, "%d heads stored, %d expected", nHead, nExpected);
     }
@@ -1818,11 +1870,11 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
         " EXISTS (SELECT 1 FROM bec_store_op_id i WHERE i.seq=o.seq AND"
         " i.prefix=substr(o.hash,1,8)))", -1, &pStmt, 0);
     if( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW
-     && (sqlite3_column_int(pStmt, 0)!=g->nNode
+     && (sqlite3_column_int(pStmt, 0)!=g->nNode - nStandin
          || sqlite3_column_int(pStmt, 1)!=0) ){
       report(&out, &nProblem, &rc, "the index of ids is wrong: %d rows for %d "
-             "ops, %d ops not in it", sqlite3_column_int(pStmt, 0), g->nNode,
-             sqlite3_column_int(pStmt, 1));
+             "ops, %d ops not in it", sqlite3_column_int(pStmt, 0),
+             g->nNode - nStandin, sqlite3_column_int(pStmt, 1));
     }
     if( sqlite3_finalize(pStmt) && rc==SQLITE_OK ) rc = SQLITE_ERROR;
     pStmt = 0;
@@ -1884,6 +1936,13 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
 ** the lookup asks bec_store_op first.  The table is created by
 ** bec_dag_cut_begin, which the install calls first (once: not per lookup):
 ** a database that never installed a snapshot has none.
+**
+** In the graph (bec_graph.c, "Stand-ins") a stand-in is a node of no
+** author whose one edge is the node before it: that node leaves
+** bec_store_head, and a stand-in is never a head.  bec_dag_cut_close(K)
+** records K in bec_store_config 'cut_top': every node up to K then has
+** that one edge, so every op descending from K has the whole cut in its
+** past; the heads below K go.
 */
 static const char zCutSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_cut("
@@ -1899,7 +1958,7 @@ static int cut_seq(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
   int rc, iSeq = 0, bFound = 0;
   *piSeq = 0;
   if( iDepth<0 || iDepth>0x7fffffff ){ *piSeq = -1; return SQLITE_OK; }
-  rc = bec_dag_seq_of(p, aId, &iSeq);
+  rc = op_seq_of(p, aId, &iSeq);
   if( rc==SQLITE_OK && iSeq ){
     /* an op stored in full: its depth is what it was stored with */
     rc = bec_ctx_stmt(p, "SELECT depth, valid FROM bec_store_op WHERE seq=?1",
@@ -1968,13 +2027,75 @@ static int cut_seq(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
       rc = sqlite3_reset(pStmt);
     }
     iSeq = (int)iNext;
+    if( rc==SQLITE_OK ){
+      /* its one edge, to the node before it (bec_graph.c): that node is no
+      ** head; a stand-in never is one (it has no body to offer) */
+      rc = bec_ctx_stmt(p, "DELETE FROM bec_store_head WHERE seq=?1", &pStmt);
+      if( rc==SQLITE_OK ){
+        sqlite3_bind_int(pStmt, 1, iSeq-1);
+        sqlite3_step(pStmt);
+        rc = sqlite3_reset(pStmt);
+      }
+    }
+    if( rc==SQLITE_OK ){
+      /* the caches count it: the next op stored takes the seq after it, a
+      ** loaded graph gets its node (or reloads) */
+      if( p->bKnown && iSeq>p->nKnown ) p->nKnown = iSeq;
+      if( p->pGraph && p->pGraph->nNode+1==iSeq ){
+        rc = bec_graph_append_standin(p->pGraph, aId, (int)iDepth, bValid!=0);
+      }else if( p->pGraph ){
+        p->bGraphStale = 1;
+      }
+    }
   }
   if( rc==SQLITE_OK ) *piSeq = iSeq;
   return rc;
 }
 
 int bec_dag_cut_begin(BecCtx *p, char **pzErr){
-  return bec_ctx_exec(p, zCutSchema, pzErr);
+  int rc = bec_ctx_exec(p, zCutSchema, pzErr);
+  if( rc==SQLITE_OK ) p->eCut = 2;
+  return rc;
+}
+
+int bec_dag_cut_close(BecCtx *p, int iK, char **pzErr){
+  int iKind = 0, iTop = 0;
+  int rc = bec_dag_node_of(p, iK, &iKind, 0);
+  if( rc==SQLITE_OK ) rc = bec_dag_cut_top(p, &iTop);
+  if( rc==SQLITE_OK && (iKind==0 || iK<iTop) ){
+    /* the install passes K, stored after every stand-in */
+    *pzErr = sqlite3_mprintf("bec: op #%d is not stored after the cut", iK);
+    return SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "cut_top", iK);
+  if( rc==SQLITE_OK ){
+    /* every op below K now has a successor, the node after it */
+    sqlite3_stmt *pStmt = 0;
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_head WHERE seq<?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iK);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  /* every node up to K now has the node before it as predecessor */
+  if( rc==SQLITE_OK ) p->bGraphStale = 1;
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot close the cut: %s", bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+int bec_dag_cut_top(BecCtx *p, int *piTop){
+  sqlite3_stmt *pStmt = 0;
+  int bCut = 0;
+  int rc = bec_graph_cut_exists(p, &bCut);
+  *piTop = 0;
+  if( rc || !bCut ) return rc;
+  rc = bec_ctx_stmt(p, "SELECT max(seq) FROM bec_store_cut", &pStmt);
+  if( rc ) return rc;
+  if( sqlite3_step(pStmt)==SQLITE_ROW ) *piTop = sqlite3_column_int(pStmt, 0);
+  return sqlite3_reset(pStmt);
 }
 
 int bec_dag_cut_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){

@@ -28,6 +28,25 @@
 ** op on a linear history) needs the check only: bec_dag.c stores it from
 ** the last row and its predecessors' depths, and membership admits it from
 ** its stored derived state (bec_member.c, "Covering ops").
+**
+** Stand-ins (docs/compaction.md "The snapshot join").  A replica that
+** installs a snapshot holds the ops of K's cut that something names as
+** rows of bec_store_cut, without header or body, in bec_store_op's seq
+** space: the graph is both tables merged by seq.  A stand-in's node is a
+** write of final validity by no key (iAuthor 0, BEC_NODE_STANDIN): the
+** loops over every node skip it, bec_graph_id reads its id from the cut
+** table.  Its edges are unknown, and what the install needs is that every
+** op descending from K has the whole cut in its past: so in memory every
+** node up to K (bec_store_config 'cut_top', its seq; the install stores K
+** after every stand-in and chain op) has one predecessor, the node before
+** it, and a stand-in above K (none, once installed) has that one too.
+** Every traversal of the graph (bec_graph_past, membership, the merge's
+** ancestor walks) then sees seqs 1..K-1 in K's past, which is exactly the
+** installed content, without a flag each would have to check.  An op
+** concurrent with K that names only ops of the cut would see more than its
+** real past; the install keeps such an op pending (step 5 there).
+** The chain digest covers stored ops only: a stand-in leaves it as it is,
+** and the check counts the highest stand-in's seq besides the last row.
 */
 #include "becInt.h"
 
@@ -70,6 +89,10 @@ int bec_graph_add_author(BecGraph *g, int iAuthor, const u8 *aKey){
     while( nNew<=iAuthor ) nNew *= 2;
     aNew = sqlite3_realloc64(g->aAuthorKey, (sqlite3_uint64)nNew*BEC_PUBKEY_BYTES);
     if( aNew==0 ) return SQLITE_NOMEM;
+    /* zeros: slot 0 is a stand-in's "no key" (BEC_NODE_STANDIN), read
+    ** by a loop that shows every node's author (bec_dot.c) */
+    memset((u8*)aNew + (size_t)g->nAuthorAlloc*BEC_PUBKEY_BYTES, 0,
+           (size_t)(nNew - g->nAuthorAlloc)*BEC_PUBKEY_BYTES);
     g->aAuthorKey = aNew;
     g->nAuthorAlloc = nNew;
   }
@@ -105,8 +128,9 @@ void bec_graph_free(BecGraph *g){
   }
 }
 
-/* Decodes the packed predecessor seqs of a stored op (varints). */
-static int unpack_preds(const u8 *a, int n, int *aOut, int *pnOut){
+/* Decodes the packed predecessor seqs of a stored op (varints); inline, so
+** that the load inlines it. */
+static inline int unpack_preds(const u8 *a, int n, int *aOut, int *pnOut){
   BecReader rd;
   int nOut = 0;
   rd.a = a; rd.n = n; rd.i = 0;
@@ -119,6 +143,10 @@ static int unpack_preds(const u8 *a, int n, int *aOut, int *pnOut){
   }
   *pnOut = nOut;
   return SQLITE_OK;
+}
+
+int bec_graph_unpack_preds(const u8 *a, int n, int *aOut, int *pnOut){
+  return unpack_preds(a, n, aOut, pnOut);
 }
 
 static int load_authors(BecCtx *pCtx, BecGraph *g){
@@ -143,13 +171,101 @@ static int load_authors(BecCtx *pCtx, BecGraph *g){
   return rc;
 }
 
-/* Loads every stored op into a new graph of nStored nodes (the arrays
-** sized once).  *pp owned by the caller. */
+/* Appends the node of the bec_store_op row pStmt holds (seq, hash, kind,
+** author, depth, target, role, valid, chain, preds).  iTop: nodes up to it
+** have the node before them as their only predecessor (a stand-in region).
+** bChain: read the row's chain digest (else the graph keeps 0). */
+static int load_op_row(BecGraph *g, sqlite3_stmt *pStmt, int iTop, int bChain){
+  BecNode node;
+  int aPred[BEC_MAX_PRED];
+  int nPred = 0, role, k, rc;
+  u64 chain = 0;
+  memset(&node, 0, sizeof(node));
+  if( sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ) return SQLITE_CORRUPT;
+  node.kind = (u8)sqlite3_column_int(pStmt, 2);
+  node.iAuthor = sqlite3_column_int(pStmt, 3);
+  node.depth = sqlite3_column_int(pStmt, 4);
+  node.iTarget = sqlite3_column_int(pStmt, 5);
+  role = sqlite3_column_int(pStmt, 6);
+  node.role = (u8)(role & 0x7f);
+  node.bValid = sqlite3_column_int(pStmt, 7)!=0;
+  rc = unpack_preds(sqlite3_column_blob(pStmt, 9),
+                    sqlite3_column_bytes(pStmt, 9), aPred, &nPred);
+  node.nPred = nPred;
+  if( rc ) return rc;
+  /* Everything that indexes the graph relies on these: check them once
+  ** here, so damaged storage is an error, never a wild read. */
+  if( bec_kind(node.kind)==0
+   || role!=node.role
+   || node.iAuthor<1 || node.iAuthor>g->nAuthor
+   || node.iTarget<0 || node.iTarget>g->nAuthor
+   || (bec_kind_has_target(node.kind) && node.iTarget<1)
+   || node.depth<0 ){
+    return SQLITE_CORRUPT;
+  }
+  for(k=0; k<nPred; k++){
+    if( aPred[k]<1 || aPred[k]>g->nNode ) return SQLITE_CORRUPT;
+  }
+  if( g->nNode+1<=iTop ){
+    /* in the installed region: the node before it stands for its edges */
+    node.nPred = g->nNode>0;
+    aPred[0] = g->nNode;
+  }
+  if( bChain ) chain = (u64)sqlite3_column_int64(pStmt, 8);
+  return bec_graph_append(g, &node, sqlite3_column_blob(pStmt, 1), aPred,
+                          chain);
+}
+
+/* Appends the node of a stand-in (a bec_store_cut row: id, depth,
+** valid): a write of final validity by no key whose one predecessor is the
+** node before it.  The chain digest stays the last stored op's. */
+int bec_graph_append_standin(BecGraph *g, const u8 *aId, int depth, int bValid){
+  BecNode node;
+  int iPrev = g->nNode;
+  memset(&node, 0, sizeof(node));
+  if( depth<0 ) return SQLITE_CORRUPT;
+  node.kind = BEC_KIND_WRITE;
+  node.depth = depth;
+  node.bValid = bValid!=0;
+  node.nPred = iPrev>0;
+  return bec_graph_append(g, &node, aId, &iPrev, g->chain);
+}
+
+/* Whether bec_store_cut exists: looked up once after the caches drop
+** (bec_dag_forget clears eCut), and again when a read of it fails (a
+** rollback removed it). */
+int bec_graph_cut_exists(BecCtx *pCtx, int *pb){
+  if( pCtx->eCut==0 ){
+    sqlite3_stmt *pStmt = 0;
+    int rc = bec_ctx_stmt(pCtx, "SELECT 1 FROM sqlite_schema"
+        " WHERE type='table' AND name='bec_store_cut'", &pStmt);
+    if( rc ) return rc;
+    pCtx->eCut = sqlite3_step(pStmt)==SQLITE_ROW ? 2 : 1;
+    rc = sqlite3_reset(pStmt);
+    if( rc ){ pCtx->eCut = 0; return rc; }
+  }
+  *pb = pCtx->eCut==2;
+  return SQLITE_OK;
+}
+
+/* *piTop: K's seq on an installed replica ('cut_top'), 0 elsewhere. */
+static int cut_top(BecCtx *pCtx, int bCut, int *piTop){
+  i64 iTop = 0;
+  int rc = bCut ? bec_config_get_int(pCtx, "cut_top", 0, &iTop) : SQLITE_OK;
+  *piTop = 0;
+  if( rc==SQLITE_OK && (iTop<0 || iTop>0x7fffffff) ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK ) *piTop = (int)iTop;
+  return rc;
+}
+
+/* Loads every stored op and stand-in into a new graph of nStored nodes (the
+** arrays sized once).  *pp owned by the caller. */
 static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
   BecGraph *g = sqlite3_malloc64(sizeof(BecGraph));
   sqlite3_stmt *pStmt = 0;
-  int aPred[BEC_MAX_PRED];
-  int rc;
+  sqlite3_stmt *pCut = 0;
+  int rc, bCut = 0, iTop = 0;
+  int bOp = 0, bStand = 0;        /* pStmt, pCut hold a row */
   *pp = 0;
   if( g==0 ) return SQLITE_NOMEM;
   memset(g, 0, sizeof(*g));
@@ -160,63 +276,52 @@ static int load_graph(BecCtx *pCtx, int nStored, BecGraph **pp){
   rc = grow_nodes(g, nStored + nStored/16 + 64);
   if( rc==SQLITE_OK ) rc = grow_preds(g, nStored + nStored/4 + 64);
   if( rc==SQLITE_OK ) rc = load_authors(pCtx, g);
+  if( rc==SQLITE_OK ) rc = bec_graph_cut_exists(pCtx, &bCut);
+  if( rc==SQLITE_OK ) rc = cut_top(pCtx, bCut, &iTop);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(pCtx,
         "SELECT seq, hash, kind, author, depth, target, role, valid, chain, preds"
         " FROM bec_store_op ORDER BY seq", &pStmt);
   }
-  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    BecNode node;
-    int nPred = 0, role;
-    memset(&node, 0, sizeof(node));
-    if( sqlite3_column_int(pStmt, 0)!=g->nNode+1
-     || sqlite3_column_bytes(pStmt, 1)!=BEC_HASH_BYTES ){
-      rc = SQLITE_CORRUPT;
-      break;
-    }
-    node.kind = (u8)sqlite3_column_int(pStmt, 2);
-    node.iAuthor = sqlite3_column_int(pStmt, 3);
-    node.depth = sqlite3_column_int(pStmt, 4);
-    node.iTarget = sqlite3_column_int(pStmt, 5);
-    role = sqlite3_column_int(pStmt, 6);
-    node.role = (u8)(role & 0x7f);
-    node.bValid = sqlite3_column_int(pStmt, 7)!=0;
-    rc = unpack_preds(sqlite3_column_blob(pStmt, 9),
-                      sqlite3_column_bytes(pStmt, 9), aPred, &nPred);
-    node.nPred = nPred;
-    if( rc==SQLITE_OK ){
-      /* Everything that indexes the graph relies on these: check them once
-      ** here, so damaged storage is an error, never a wild read. */
-      int k;
-      if( bec_kind(node.kind)==0
-       || role!=node.role
-       || node.iAuthor<1 || node.iAuthor>g->nAuthor
-       || node.iTarget<0 || node.iTarget>g->nAuthor
-       || (bec_kind_has_target(node.kind) && node.iTarget<1)
-       || node.depth<0 ){
-        rc = SQLITE_CORRUPT;
-      }
-      for(k=0; rc==SQLITE_OK && k<nPred; k++){
-        if( aPred[k]<1 || aPred[k]>g->nNode ) rc = SQLITE_CORRUPT;
-      }
-    }
-    if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && bCut ){
+    rc = bec_ctx_stmt(pCtx, "SELECT seq, id, depth, valid FROM bec_store_cut"
+                            " ORDER BY seq", &pCut);
+  }
+  if( rc==SQLITE_OK ){
+    bOp = sqlite3_step(pStmt)==SQLITE_ROW;
+    bStand = pCut && sqlite3_step(pCut)==SQLITE_ROW;
+  }
+  /* Both tables merged by seq: seqs are dense from 1, each in one table. */
+  while( rc==SQLITE_OK && (bOp || bStand) ){
+    if( bOp && sqlite3_column_int64(pStmt, 0)==g->nNode+1 ){
       /* Only the last row's chain digest is kept (a column read costs a
       ** mutex round trip per row); rows past nStored, written meanwhile by
-      ** another connection, read theirs too. */
-      u64 chain = 0;
-      if( g->nNode+1>=nStored ) chain = (u64)sqlite3_column_int64(pStmt, 8);
-      rc = bec_graph_append(g, &node, sqlite3_column_blob(pStmt, 1), aPred,
-                            chain);
+      ** another connection, read theirs too.  With stand-ins the last op
+      ** is not the last node: every row reads it. */
+      rc = load_op_row(g, pStmt, iTop, bCut || g->nNode+1>=nStored);
+      bOp = rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW;
+    }else if( bStand && sqlite3_column_int64(pCut, 0)==g->nNode+1 ){
+      if( sqlite3_column_bytes(pCut, 1)!=BEC_HASH_BYTES ){
+        rc = SQLITE_CORRUPT;
+      }else{
+        rc = bec_graph_append_standin(g, sqlite3_column_blob(pCut, 1),
+                          sqlite3_column_int(pCut, 2),
+                          sqlite3_column_type(pCut, 3)==SQLITE_NULL
+                          || sqlite3_column_int(pCut, 3)!=0);
+      }
+      bStand = rc==SQLITE_OK && sqlite3_step(pCut)==SQLITE_ROW;
+    }else{
+      rc = SQLITE_CORRUPT;
     }
   }
-  if( pStmt ){
+  {
     /* A step that failed (memory, I/O) ends the loop: its code, not a
     ** graph cut short, is the result. */
-    int rc2 = sqlite3_reset(pStmt);
-    if( rc==SQLITE_OK ) rc = rc2;
+    int rc2 = pStmt ? sqlite3_reset(pStmt) : SQLITE_OK;
+    int rc3 = pCut ? sqlite3_reset(pCut) : SQLITE_OK;
+    if( rc==SQLITE_OK ) rc = rc2 ? rc2 : rc3;
   }
-  if( rc==SQLITE_OK && g->nNode<nStored ) rc = SQLITE_CORRUPT;
+  if( rc==SQLITE_OK && (g->nNode<nStored || iTop>g->nNode) ) rc = SQLITE_CORRUPT;
   if( rc ){
     bec_graph_free(g);
   }else{
@@ -234,8 +339,42 @@ static void graph_error(BecCtx *pCtx, int rc, char **pzErr){
   }
 }
 
-int bec_graph_check(BecCtx *pCtx, char **pzErr){
+/* *pnStored: the highest seq, of a stored op or a stand-in; *pChain: the
+** last stored op's chain digest. */
+static int stored_top(BecCtx *pCtx, int *pnStored, u64 *pChain){
   sqlite3_stmt *pStmt = 0;
+  int rc, bCut = 0, iTry;
+  *pnStored = 0;
+  *pChain = 0;
+  rc = bec_ctx_stmt(pCtx,
+      "SELECT seq, chain FROM bec_store_op ORDER BY seq DESC LIMIT 1", &pStmt);
+  if( rc==SQLITE_OK ){
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      *pnStored = sqlite3_column_int(pStmt, 0);
+      *pChain = (u64)sqlite3_column_int64(pStmt, 1);
+    }
+    rc = sqlite3_reset(pStmt);
+  }
+  for(iTry=0; rc==SQLITE_OK && iTry<2; iTry++){
+    rc = bec_graph_cut_exists(pCtx, &bCut);
+    if( rc || !bCut ) break;
+    rc = bec_ctx_stmt(pCtx, "SELECT max(seq) FROM bec_store_cut", &pStmt);
+    if( rc==SQLITE_OK ){
+      if( sqlite3_step(pStmt)==SQLITE_ROW
+       && sqlite3_column_int(pStmt, 0)>*pnStored ){
+        *pnStored = sqlite3_column_int(pStmt, 0);
+      }
+      rc = sqlite3_reset(pStmt);
+    }
+    if( rc==SQLITE_OK || iTry ) break;
+    /* the table went away (a rollback of the install): look again */
+    pCtx->eCut = 0;
+    rc = SQLITE_OK;
+  }
+  return rc;
+}
+
+int bec_graph_check(BecCtx *pCtx, char **pzErr){
   int rc;
   int nStored = 0;
   u64 chain = 0;
@@ -243,23 +382,19 @@ int bec_graph_check(BecCtx *pCtx, char **pzErr){
    && !pCtx->bGraphStale ){
     return SQLITE_OK;
   }
-  rc = bec_ctx_stmt(pCtx,
-      "SELECT seq, chain FROM bec_store_op ORDER BY seq DESC LIMIT 1", &pStmt);
-  if( rc==SQLITE_OK ){
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      nStored = sqlite3_column_int(pStmt, 0);
-      chain = (u64)sqlite3_column_int64(pStmt, 1);
-    }
-    rc = sqlite3_reset(pStmt);
-  }
+  rc = stored_top(pCtx, &nStored, &chain);
   if( rc==SQLITE_OK ){
     /* Another connection wrote, or this one rolled back: whatever was
     ** derived from the stored sequence the caches knew is dropped, the
-    ** graph with it (bec_dag_forget clears bKnown). */
+    ** graph with it (bec_dag_forget clears bKnown, and eCut: the stand-ins
+    ** are counted again, their table may have come or gone). */
     if( pCtx->bGraphStale || (pCtx->bKnown && (pCtx->nKnown!=nStored
                                                || pCtx->chainKnown!=chain)) ){
       bec_ctx_drop_caches(pCtx);
+      if( pCtx->eCut==0 ) rc = stored_top(pCtx, &nStored, &chain);
     }
+  }
+  if( rc==SQLITE_OK ){
     pCtx->bGraphStale = 0;
     pCtx->bKnown = 1;
     pCtx->nKnown = nStored;
@@ -299,8 +434,9 @@ int bec_graph_id(const BecGraph *g, int iSeq, u8 *aOut){
   sqlite3_stmt *pStmt = 0;
   int rc;
   if( iSeq<1 || iSeq>g->nNode ) return SQLITE_CORRUPT;
-  rc = bec_ctx_stmt(g->pCtx, "SELECT hash FROM bec_store_op WHERE seq=?1",
-                    &pStmt);
+  rc = bec_ctx_stmt(g->pCtx, BEC_NODE_STANDIN(g, iSeq)
+                    ? "SELECT id FROM bec_store_cut WHERE seq=?1"
+                    : "SELECT hash FROM bec_store_op WHERE seq=?1", &pStmt);
   if( rc ) return rc;
   sqlite3_bind_int(pStmt, 1, iSeq);
   if( sqlite3_step(pStmt)==SQLITE_ROW ){

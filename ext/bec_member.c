@@ -976,6 +976,7 @@ static int final_of(const BecMember *pm, int y){
 ** not write them, and the loader and bec_check accept either. */
 static int facts_droppable(const BecMember *pm, const BecGraph *g, int y){
   int kind = g->aNode[y].kind;
+  if( BEC_NODE_STANDIN(g, y) ) return 1;     /* a cut's stand-in: none */
   return (kind==BEC_KIND_WRITE || kind==BEC_KIND_APP) && final_of(pm, y)!=0;
 }
 
@@ -1516,6 +1517,9 @@ static int derive_all(BecCtx *p, BecGraph *g, int nUpTo, const u8 *aFinal,
   if( rc==SQLITE_OK ) rc = rf_load(p, pm);
   if( rc==SQLITE_OK ) rc = rank_full(pm, g, nUpTo);
   if( rc==SQLITE_OK && nUpTo>=1 ) pm->aValid[1] = 1;
+  for(y=1; rc==SQLITE_OK && y<=nUpTo; y++){
+    if( BEC_NODE_STANDIN(g, y) ) pm->aValid[y] = g->aNode[y].bValid;
+  }
   if( rc==SQLITE_OK ) rc = all_addrem(g, nUpTo, &all);
   if( rc==SQLITE_OK ) rc = eval_region(pm, g, all.a, all.n, &changed);
   for(u=1; rc==SQLITE_OK && u<pm->nUser; u++){
@@ -1728,6 +1732,14 @@ static int process_op(BecCtx *p, BecMember *pm, BecGraph *g, int y,
   memset(&users, 0, sizeof(users));
   assert( y==pm->nDone+1 && y<=g->nNode );
   rc = ensure_size(pm, g->nNode, g->nAuthor);
+  if( rc==SQLITE_OK && BEC_NODE_STANDIN(g, y) ){
+    /* A stand-in of an installed cut: no facts, no author, its validity
+    ** the proof's (final, bec_graph.c); indexed for the heads only. */
+    rc = index_add(pm, g, y);
+    pm->aValid[y] = g->aNode[y].bValid;
+    if( rc==SQLITE_OK ) pm->nDone = y;
+    return rc;
+  }
   n = &g->aNode[y];
   u = n->iAuthor;
   v = about(n);

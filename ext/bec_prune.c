@@ -146,7 +146,7 @@ static int prune(BecCtx *p, int *pnDropped, char **pzWhy, char **pzErr){
   }
   for(x=1; rc==SQLITE_OK && *pzWhy==0 && x<=g->nNode; x++){
     int bDropped = 0;
-    if( !aCut[x] ) continue;
+    if( !aCut[x] || BEC_NODE_STANDIN(g, x) ) continue;   /* (no body) */
     if( g->aNode[x].kind!=BEC_KIND_WRITE && g->aNode[x].kind!=BEC_KIND_APP ){
       continue;
     }

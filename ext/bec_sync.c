@@ -331,6 +331,13 @@ static void mark_ancestors(const BecGraph *g, u8 *aMark){
   }
 }
 
+/* Marks every stand-in of an installed cut (BEC_NODE_STANDIN) as held by
+** the peer: it has no body, so it is never offered, sent or filtered. */
+static void mark_standins(const BecGraph *g, u8 *aHave){
+  int i;
+  for(i=1; i<=g->nNode; i++) if( BEC_NODE_STANDIN(g, i) ) aHave[i] = 1;
+}
+
 /* Seqs of the hashes in a (0 for a hash not stored); *pnUnknown counts
 ** those not stored.  *paSeq from sqlite3_malloc64; the caller frees it.
 ** The seqs index arrays sized by graph g: an op that another connection
@@ -658,6 +665,7 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
   if( rc==SQLITE_OK ) rc = maximal_hashes(g, aHave, &sharedOut);
   if( rc==SQLITE_OK ){
     mark_ancestors(g, aHave);
+    mark_standins(g, aHave);
     for(i=1; i<=g->nNode; i++) if( !aHave[i] ) nCand++;
   }
   /* Few: carry them all, and no filter is needed. */
@@ -1143,6 +1151,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   if( rc==SQLITE_OK ){
     memcpy(aHave, s->aRoot, (size_t)g->nNode + 1);
     mark_ancestors(g, aHave);
+    mark_standins(g, aHave);
     memset(aSend, 0, (size_t)g->nNode + 1);
     if( in.flags & BEC_SYNC_F_FILTER ){
       rc = bec_bloom_copy(&s->filter, &in.filter);
@@ -1161,7 +1170,9 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     for(i=0; rc==SQLITE_OK && i<in.nNeed; i++){
       int iSeq = 0;
       rc = bec_dag_seq_of(p, &in.aNeed[i*BEC_HASH_BYTES], &iSeq);
-      if( iSeq>=1 && iSeq<=g->nNode ) aSend[iSeq] = 3;
+      if( iSeq>=1 && iSeq<=g->nNode && !BEC_NODE_STANDIN(g, iSeq) ){
+        aSend[iSeq] = 3;
+      }
     }
   }
   for(i=1; rc==SQLITE_OK && i<=g->nNode; i++){

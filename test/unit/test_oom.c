@@ -380,6 +380,33 @@ int main(void){
     each_fault("ingest releasing a pending op", zSetup2, zStep2, 3);
   }
 
+  /* Ingest of an op that names a stand-in of an installed cut (bec_store_cut,
+  ** docs/compaction.md "The snapshot join"): the graph loads both tables
+  ** merged by seq, the op finds its predecessor there and takes the seq
+  ** after it. */
+  {
+    char zSetup3[8192], zStep3[8192];
+    src = replica("SELECT bec_keygen(); SELECT bec_create_group(); "
+                  "SELECT bec_sign(x'aa'); SELECT bec_sign(x'bb')");
+    sqlite3_prepare_v2(src, "SELECT bec_group_id(), hex(bec_op(bec_group_id())),"
+        " (SELECT hex(hash) FROM bec_store_op WHERE seq=2),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=3)", -1, &pStmt, 0);
+    CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
+    snprintf(zSetup3, sizeof(zSetup3), "SELECT bec_keygen(); SELECT bec_join('%s');"
+             " CREATE TABLE bec_store_cut(id BLOB PRIMARY KEY, seq INTEGER NOT NULL"
+             " UNIQUE, depth INTEGER NOT NULL, valid INTEGER) WITHOUT ROWID;"
+             " SELECT bec_ingest(x'%s');"
+             " INSERT INTO bec_store_cut VALUES(x'%s', 2, 1, 1);"
+             " DELETE FROM bec_store_head",     /* as bec_dag_cut_seq does */
+             sqlite3_column_text(pStmt, 0), sqlite3_column_text(pStmt, 1),
+             sqlite3_column_text(pStmt, 2));
+    snprintf(zStep3, sizeof(zStep3), "SELECT bec_ingest(x'%s')",
+             sqlite3_column_text(pStmt, 3));
+    sqlite3_finalize(pStmt);
+    sqlite3_close(src);
+    each_fault("ingest after a stand-in", zSetup3, zStep3, 2);
+  }
+
   /* A peer's write ops, whose rows the merge writes in batches (bec_batch.c):
   ** the inserts of new rows, then an update of some of them and a new row
   ** (the batch's DO UPDATE, and the feed's insert or update per row). */
