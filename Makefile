@@ -90,7 +90,7 @@ $(B)/libbec.a: $(SOBJ)
 # C unit tests link the static library and SQLite itself.
 $(B)/test/%: test/unit/%.c test/unit/bectest.h $(B)/libbec.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE -Itest/unit $< -o $@ $(LDSAN) $(B)/libbec.a -lsqlite3 $(LIBS) -lpthread -lm
+	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE -DBEC_SRC_ROOT='"$(CURDIR)"' -Itest/unit $< -o $@ $(LDSAN) $(B)/libbec.a -lsqlite3 $(LIBS) -lpthread -lm
 
 # test_kindtoy: the static library again with the toy kind's row compiled
 # into BEC_KINDS, to show that a new kind needs no edit but its row.
@@ -105,7 +105,7 @@ $(B)/libbec-toy.a: $(TOYOBJ)
 
 $(B)/test/test_kindtoy: test/unit/test_kindtoy.c test/unit/test_kind.c test/unit/bectest.h $(B)/libbec-toy.a
 	@mkdir -p $(dir $@)
-	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE -DBEC_TEST_TOY_KIND -Itest/unit $< -o $@ $(LDSAN) $(B)/libbec-toy.a -lsqlite3 $(LIBS) -lpthread -lm
+	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE -DBEC_SRC_ROOT='"$(CURDIR)"' -DBEC_TEST_TOY_KIND -Itest/unit $< -o $@ $(LDSAN) $(B)/libbec-toy.a -lsqlite3 $(LIBS) -lpthread -lm
 
 $(B)/%: tools/%.c tools/benchutil.h $(B)/libbec.a
 	$(CC) $(BASECF) $(CFLAGS) -DSQLITE_CORE $< -o $@ $(LDSAN) $(B)/libbec.a -lsqlite3 $(LIBS) -lpthread -lm

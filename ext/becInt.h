@@ -249,6 +249,10 @@ struct BecInts {
 };
 int bec_ints_push(BecInts*, int);
 int bec_stmt_ints(sqlite3_stmt*, BecInts*);
+/* Resets pStmt (0: nothing) at the end of a loop over its rows, keeping
+** the first error: *pRc takes the reset's result only if it was SQLITE_OK
+** (a step's error shows there, and an earlier error is not hidden). */
+void bec_stmt_reset(sqlite3_stmt *pStmt, int *pRc);
 void bec_ints_free(BecInts*);
 
 /* A bounds-checked reader over peer bytes.  Every read returns SQLITE_OK or

@@ -287,6 +287,17 @@ static void leaf_end(BecBuf *pLeaf, BecBuf *pOut, int *pRc){
   bec_buf_append(pOut, aHash, BEC_HASH_BYTES, pRc);
 }
 
+/* Every section's end: the root over its leaves (when all went well),
+** then both buffers freed.  Returns rc. */
+static int sec_finish(BecBuf *pLeaves, BecBuf *pLeaf, u8 *aRoot, int rc){
+  if( rc==SQLITE_OK ){
+    bec_ckpt_merkle(pLeaves->a, pLeaves->n/BEC_HASH_BYTES, aRoot);
+  }
+  bec_buf_free(pLeaves);
+  bec_buf_free(pLeaf);
+  return rc;
+}
+
 /* What ck_compute finds about a cut. */
 typedef struct CkCut CkCut;
 struct CkCut {
@@ -349,10 +360,7 @@ static int digest_ops(BecCtx *p2, const int *aMap, int iExclude, CkCut *pCut,
     }
     pCut->nOp++;
   }
-  if( pStmt ){
-    int rc2 = sqlite3_reset(pStmt);
-    if( rc==SQLITE_OK ) rc = rc2;
-  }
+  bec_stmt_reset(pStmt, &rc);
   if( rc==SQLITE_OK && pCut->pRaw ){
     pCut->pRaw->nOpLeaf = leaves.n/BEC_HASH_BYTES;
     bec_buf_append(&pCut->pRaw->opLeaves, leaves.a, leaves.n, &rc);
@@ -440,8 +448,7 @@ static int member_leaf(BecCtx *p2, BecGraph *g2, int iAuthor, const u8 *aKey,
       }
       if( bLive ) bec_graph_id_append(g2, s, &live, &rc);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   /* Its state at the cut (rule 9), as membership derived it. */
   if( rc==SQLITE_OK ){
@@ -510,8 +517,7 @@ static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
       bec_buf_append(&ids, &id, sizeof(id), &rc);
       bec_buf_append(&keys, sqlite3_column_blob(pStmt, 1), BEC_PUBKEY_BYTES, &rc);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
     nAuthor = (int)(ids.n/sizeof(int));
     aAuthor = (int*)ids.a;
     aKeys = keys.a;
@@ -532,12 +538,9 @@ static int digest_members(BecCtx *p2, BecGraph *g2, CkCut *pCut, u8 *aRoot,
     }
     if( iState==BEC_ROLE_ADMIN ) bec_buf_append(&pCut->admins, aKey, BEC_PUBKEY_BYTES, &rc);
   }
-  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
   sqlite3_free(aAuthor);
   sqlite3_free(aKeys);
-  bec_buf_free(&leaves);
-  bec_buf_free(&leaf);
-  return rc;
+  return sec_finish(&leaves, &leaf, aRoot, rc);
 }
 
 /* One row of a table: its key bytes (in a shared buffer) and leaf hash. */
@@ -631,6 +634,22 @@ static int col_listed(const BecColumn *c, int bHiddenList){
 ** shown: its own columns, then the added ones; the shadow table has a
 ** column per entry of s, hidden ones included, and only shown ones are
 ** digested). */
+/* A table whose name another incarnation shows keeps no rows here (its
+** _rows table does not exist): SQLITE_NOTFOUND, which ck_compute_raw
+** answers with a replay of the cut; any other failure stays rcIn. */
+static int rows_hidden(sqlite3 *db, const char *zName, int rcIn){
+  sqlite3_stmt *pStmt = 0;
+  int rc = sqlite3_prepare_v2(db, "SELECT 1 FROM main.sqlite_schema WHERE "
+                              "type='table' AND name=?1||'_rows'", -1, &pStmt, 0);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_text(pStmt, 1, zName, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pStmt);
+    rc = rc==SQLITE_DONE ? SQLITE_NOTFOUND : rc==SQLITE_ROW ? rcIn : rc;
+  }
+  sqlite3_finalize(pStmt);
+  return rc;
+}
+
 static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
                        const BecSchema *s, i64 *pnRow, u8 *aRoot,
                        BecBuf *pRawRows, char **pzErr){
@@ -658,6 +677,7 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
   bec_buf_appendf(&sql, &rc, " FROM %s", zRows);
   bec_buf_append_u8(&sql, 0, &rc);
   if( rc==SQLITE_OK ) rc = sqlite3_prepare_v2(db2, (const char*)sql.a, -1, &pRows, 0);
+  if( rc==SQLITE_ERROR ) rc = rows_hidden(db2, s->zName, rc);
   if( rc==SQLITE_OK ){
     rc = sqlite3_prepare_v2(db2, "SELECT 1 FROM bec_store_conflict WHERE tbl=?1"
                                  " LIMIT 1", -1, &pAny, 0);
@@ -699,8 +719,7 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
         bec_value_encode(&aCand[nCand].val, sqlite3_column_value(pConf, 2), &rc);
         nCand++;
       }
-      if( rc==SQLITE_OK ) rc = sqlite3_reset(pConf);
-      else sqlite3_reset(pConf);
+      bec_stmt_reset(pConf, &rc);
       if( rc==SQLITE_OK && nCand>1 ){
         gCandGraph = g2;
         qsort(aCand, (size_t)nCand, sizeof(CkCand), cmp_cand);
@@ -835,10 +854,7 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot,
     bec_buf_append(&seqs, &s, sizeof(s), &rc);
     bec_buf_append(&names, z ? z : "", (int)strlen(z ? z : "")+1, &rc);
   }
-  if( pStmt ){
-    int rc2 = sqlite3_reset(pStmt);
-    if( rc==SQLITE_OK ) rc = rc2;
-  }
+  bec_stmt_reset(pStmt, &rc);
   n = (int)(seqs.n/sizeof(int));
   for(i=0; rc==SQLITE_OK && i<n; i++){
     int iSeq;
@@ -896,13 +912,10 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot,
     sqlite3_free(aBody);
     iName += (int)strlen(zShown) + 1;
   }
-  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
-  bec_buf_free(&leaves);
-  bec_buf_free(&leaf);
   bec_buf_free(&names);
   bec_buf_free(&seqs);
   bec_buf_free(&rawRows);
-  return rc;
+  return sec_finish(&leaves, &leaf, aRoot, rc);
 }
 
 /**************************************************************************
@@ -940,8 +953,7 @@ static void put_id_list(BecBuf *pLeaf, sqlite3_stmt *pStmt, int *pRc){
   while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     put_id_col(&ids, pStmt, 0, pRc);
   }
-  if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, pRc);
   bec_buf_append_varint(pLeaf, (u64)(ids.n/BEC_HASH_BYTES), pRc);
   bec_buf_append(pLeaf, ids.a, ids.n, pRc);
   bec_buf_free(&ids);
@@ -1011,19 +1023,12 @@ static int digest_root(BecCtx *pD, CkCut *pCut, u8 *aRoot, char **pzErr){
       while( rc==SQLITE_OK && sqlite3_step(pHold)==SQLITE_ROW ){
         put_id_col(&leaf, pHold, 0, &rc);
       }
-      if( rc==SQLITE_OK ) rc = sqlite3_reset(pHold);
-      else sqlite3_reset(pHold);
+      bec_stmt_reset(pHold, &rc);
     }
     sec_leaf(&leaf, &leaves, pCut, BEC_CK_SEC_ROOT, &rc);
   }
-  if( pStmt ){
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
-  }
-  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
-  bec_buf_free(&leaves);
-  bec_buf_free(&leaf);
-  return rc;
+  bec_stmt_reset(pStmt, &rc);
+  return sec_finish(&leaves, &leaf, aRoot, rc);
 }
 
 /* The epochs section: one leaf per epoch op (encrypt, rekey) in the cut,
@@ -1082,22 +1087,15 @@ static int digest_epochs(BecCtx *pD, CkCut *pCut, u8 *aRoot){
         }
         n++;
       }
-      if( rc==SQLITE_OK ) rc = sqlite3_reset(pSub);
-      else sqlite3_reset(pSub);
+      bec_stmt_reset(pSub, &rc);
     }
     bec_buf_append_varint(&leaf, (u64)n, &rc);
     bec_buf_append(&leaf, holders.a, holders.n, &rc);
     sec_leaf(&leaf, &leaves, pCut, BEC_CK_SEC_EPOCHS, &rc);
   }
-  if( pStmt ){
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
-  }
-  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
-  bec_buf_free(&leaves);
-  bec_buf_free(&leaf);
+  bec_stmt_reset(pStmt, &rc);
   bec_buf_free(&holders);
-  return rc;
+  return sec_finish(&leaves, &leaf, aRoot, rc);
 }
 
 /* The names section: one leaf per key with a name in effect in the cut
@@ -1124,14 +1122,8 @@ static int digest_names(BecCtx *pD, CkCut *pCut, u8 *aRoot){
     bec_buf_append(&leaf, sqlite3_column_text(pStmt, 2), nName, &rc);
     sec_leaf(&leaf, &leaves, pCut, BEC_CK_SEC_NAMES, &rc);
   }
-  if( pStmt ){
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
-  }
-  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
-  bec_buf_free(&leaves);
-  bec_buf_free(&leaf);
-  return rc;
+  bec_stmt_reset(pStmt, &rc);
+  return sec_finish(&leaves, &leaf, aRoot, rc);
 }
 
 static int ck_seal_state(BecCtx*, int, const u8*, const u8*, int*, int*);
@@ -1167,8 +1159,7 @@ static int digest_ckpts(BecCtx *p, const u8 *aMark, int nMark, CkCut *pCut,
       if( x<1 || x>=nMark || !aMark[x] ) continue;
       bec_buf_append(&seqs, &x, sizeof(x), &rc);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   n = (int)(seqs.n/sizeof(int));
   for(i=0; rc==SQLITE_OK && i<n; i++){
@@ -1195,17 +1186,13 @@ static int digest_ckpts(BecCtx *p, const u8 *aMark, int nMark, CkCut *pCut,
     }else if( rc==SQLITE_OK ){
       rc = SQLITE_CORRUPT;
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
     if( rc==SQLITE_OK ) rc = ck_seal_state(p, x, aMark, 0, &bSealed, 0);
     bec_buf_append_u8(&leaf, (u8)bSealed, &rc);
     sec_leaf(&leaf, &leaves, pCut, BEC_CK_SEC_CKPTS, &rc);
   }
-  if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, leaves.n/BEC_HASH_BYTES, aRoot);
-  bec_buf_free(&leaves);
-  bec_buf_free(&leaf);
   bec_buf_free(&seqs);
-  return rc;
+  return sec_finish(&leaves, &leaf, aRoot, rc);
 }
 
 /* k in force in the scratch database's op set: the valid config op with
@@ -1461,11 +1448,11 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
     bDirect = rc==SQLITE_OK && nCut==g->nNode - (iSelf ? 1 : 0)
            && !(p->pCrdt && p->pCrdt->bTxn) && !p->bScratch;
     if( bDirect ){
-      char *zErr = 0;
-      rc = digest_state(p, 0, iSelf, pCut, aRoots, &zErr);
-      sqlite3_free(zErr);
-      if( rc!=SQLITE_OK && rc!=SQLITE_NOMEM ){
-        /* A hidden table (no rows shown here): replay instead. */
+      rc = digest_state(p, 0, iSelf, pCut, aRoots, pzErr);
+      if( rc==SQLITE_NOTFOUND ){
+        /* A hidden table (no rows shown here, rows_hidden): replay. */
+        sqlite3_free(*pzErr);
+        *pzErr = 0;
         cut_free(pCut);
         memset(pCut, 0, sizeof(*pCut));
         pCut->pRaw = pRaw;
@@ -1681,8 +1668,7 @@ static int ck_root_seal(BecCtx *p, int iCp, const u8 *aMark, int *pbRoot){
     if( sqlite3_column_bytes(pStmt, 1)!=BEC_PUBKEY_BYTES ) continue;
     bec_buf_append(&keys, sqlite3_column_blob(pStmt, 1), BEC_PUBKEY_BYTES, &rc);
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   n = (int)(keys.n/BEC_PUBKEY_BYTES);
   /* The cut's root only when a claim could match it (rare: a root acts). */
   if( rc==SQLITE_OK && n>0 ){
@@ -1743,8 +1729,7 @@ static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
     bec_buf_append(&digests, sqlite3_column_blob(pStmt, 2), BEC_HASH_BYTES, &rc);
     n++;
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   if( rc==SQLITE_OK && n>1 ) qsort(digests.a, (size_t)n, BEC_HASH_BYTES, cmp_hash);
   for(i=0, nRun=0; rc==SQLITE_OK && i<n; i++){
     const u8 *d = digests.a + (i64)i*BEC_HASH_BYTES;
@@ -1806,8 +1791,7 @@ static int ck_retired(BecCtx *p, int iCp, const u8 *aMark, int *pbRetired){
     for(i=0; i<3; i++) aRow[i] = sqlite3_column_int(pStmt, i);
     bec_buf_append(&rows, aRow, sizeof(aRow), &rc);
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   n = (int)(rows.n/(3*sizeof(int)));
   if( rc==SQLITE_OK ){
     g = p->pGraph;
@@ -1887,10 +1871,7 @@ static int ck_final_build(BecCtx *p, const u8 *aCut, u8 **paFinal, int *pn){
       bec_buf_append(&rows, &bSealed, sizeof(bSealed), &rc);
     }
   }
-  if( pStmt ){
-    int rc2 = sqlite3_reset(pStmt);
-    if( rc==SQLITE_OK ) rc = rc2;
-  }
+  bec_stmt_reset(pStmt, &rc);
   n = (int)(rows.n/(2*sizeof(int)));
   if( rc==SQLITE_OK && n>0 ){
     aFinal = sqlite3_malloc64((u64)g->nNode+1);
@@ -2225,8 +2206,7 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
     }
     bec_buf_append(&seqs, aRow, sizeof(aRow), &rc);
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   n = (int)(seqs.n/(4+BEC_HASH_BYTES));
   /* The graph only if there is a checkpoint to check (a check of another
   ** deriver may have dropped it, and nothing else here needs it). */
@@ -2412,8 +2392,7 @@ static int ck_settle(BecCtx *p, int *pnSigned, char **pzErr){
     bec_buf_append(&todo, &nInv, sizeof(nInv), &rc);
     bec_buf_append(&todo, sqlite3_column_blob(pStmt, 2), nInv, &rc);
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   for(i=0; rc==SQLITE_OK && i<todo.n; ){
     int s, nInv, bHold = 0;
     u8 aPay[1+2*BEC_HASH_BYTES], aId[BEC_HASH_BYTES];
@@ -2451,8 +2430,7 @@ static int ck_settle(BecCtx *p, int *pnSigned, char **pzErr){
       bec_buf_append(&todo, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
       bec_buf_append(&todo, sqlite3_column_blob(pStmt, 1), BEC_HASH_BYTES, &rc);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   n = (int)(todo.n/(2*BEC_HASH_BYTES));
   for(i=0; rc==SQLITE_OK && i<n; i++){

@@ -151,6 +151,13 @@ int bec_ints_push(BecInts *v, int x){
   return SQLITE_OK;
 }
 
+void bec_stmt_reset(sqlite3_stmt *pStmt, int *pRc){
+  int rc2;
+  if( pStmt==0 ) return;
+  rc2 = sqlite3_reset(pStmt);
+  if( *pRc==SQLITE_OK ) *pRc = rc2;
+}
+
 /* Steps pStmt to its end, pushing each row's first column onto pOut, and
 ** resets it; the first error is returned (the statement is reset anyway).
 ** Callers collect first when they reuse the statement cache per row. */
@@ -159,8 +166,7 @@ int bec_stmt_ints(sqlite3_stmt *pStmt, BecInts *pOut){
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     rc = bec_ints_push(pOut, sqlite3_column_int(pStmt, 0));
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   return rc;
 }
 

@@ -169,8 +169,7 @@ static int load_names(Dot *d){
       if( d->azName[id]==0 ) rc = SQLITE_NOMEM;
     }
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   return rc;
 }
 

@@ -622,8 +622,7 @@ static int catch_up(BecCtx *p, const u8 *aSecret, char **pzErr){
     aPair[nPair*2+1] = sqlite3_column_int(pStmt, 1);
     nPair++;
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   if( rc==SQLITE_OK && nPair>0 ) rc = bec_graph_get(p, &g, pzErr);
   for(i=0; rc==SQLITE_OK && i<nPair; i++){
     rc = open_from(p, aSecret, g, aPair[i*2], aPair[i*2+1], pzErr);
@@ -942,8 +941,7 @@ static int e2ee_check(BecCtx *p, char **pzProblems, char **pzErr){
     }
     bec_crypto_wipe(aSeed, sizeof(aSeed));
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   if( rc==SQLITE_OK && out.n ){
     out.a[out.n-1] = 0;                       /* the last newline */
     *pzProblems = sqlite3_mprintf("%s", (const char*)out.a);
@@ -984,8 +982,7 @@ static int ints_query(BecCtx *p, const char *zSql, BecInts *v){
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     rc = bec_ints_push(v, sqlite3_column_int(pStmt, 0));
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   return rc;
 }
 
@@ -1029,8 +1026,7 @@ static int current_epochs(BecCtx *p, int bHash, BecInts *pOut, char **pzErr){
     rc = bec_ints_push(&ep, x);
   }
   if( pStmt ){
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   /* Everything a valid epoch reaches through back links is covered. */
   for(i=0; rc==SQLITE_OK && i<ep.n; i++){
@@ -1049,8 +1045,7 @@ static int current_epochs(BecCtx *p, int bHash, BecInts *pOut, char **pzErr){
       aState[y] |= 4;
       rc = bec_ints_push(&todo, y);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   for(i=0; rc==SQLITE_OK && i<ep.n; i++){
     if( aState[ep.a[i]]==2 ) rc = bec_ints_push(pOut, ep.a[i]);
@@ -1104,8 +1099,7 @@ static int readers(BecCtx *p, BecBuf *pKeys, int *pn){
     bec_buf_append(pKeys, aK, BEC_PUBKEY_BYTES, &rc);
     (*pn)++;
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   return rc;
 }
 
@@ -1229,8 +1223,7 @@ static int holders_load(BecCtx *p, int iEpoch, BecBuf *pOut, int *pn){
                    &rc);
     (*pn)++;
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   return rc;
 }
 
@@ -1752,8 +1745,7 @@ static int holders_are_readers(BecCtx *p, const BecInts *pE, const BecBuf *pKeys
     }
     if( bAll ) *pbOk = 0;
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   return rc;
 }
 
@@ -1908,8 +1900,7 @@ int bec_e2ee_seal(BecCtx *p, int kind, const u8 *aPt, i64 nPt, int bMaySign,
       bec_buf_append(&preds, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
       nPred++;
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   if( rc==SQLITE_OK ){
     rc = write_key(p, aSecret, aGroup, e.n, epochs.a, aKey, &zWhy);

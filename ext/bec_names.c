@@ -122,8 +122,7 @@ static int names_check(BecCtx *p, char **pzProblems, char **pzErr){
                       "bec_store_name\n", sqlite3_column_int(pStmt, 0));
     }
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_stmt(p, "SELECT n.seq FROM bec_store_name n LEFT JOIN"
                          " bec_store_op o ON o.seq=n.seq"

@@ -1537,9 +1537,11 @@ static void fnAuthVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   sqlite3_result_int(ctx, bOk);
 }
 
-/* bec_sync_op_count(): the number of ops this replica stores (verified,
+/* bec_sync_op_count(): the number of ops this replica holds (verified,
 ** not pending), from the in-memory graph: cheap enough for every session's
-** handshake, where becsync tells the peer so it can show progress. */
+** handshake, where becsync tells the peer so it can show progress.  The
+** cut's stand-ins of an installed snapshot count: peers send none of them,
+** so a progress estimate (the peer's count minus this one) stays right. */
 static void fnOpCount(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   SyncCtx *pS = (SyncCtx*)sqlite3_user_data(ctx);
   BecGraph *g = 0;

@@ -401,6 +401,41 @@ def test_counter_members():
     T.check(ckpt_row(x, k)[0] != want, "altered steps with an unchanged sum change the digest")
 
 
+def test_hidden_table():
+    """A group's table hidden on one replica: a local table there holds its
+    name, so bec keeps no rows of it there and that replica cannot read the
+    digest from its state: it replays the cut (ck_compute_raw's one
+    fall-back, rows_hidden) and gets the author's digest, as every other
+    replica in every order does (two concurrent creates of one name in the
+    cut too).  Any other failure of reading the state fails the checkpoint
+    with its reason instead of hiding behind a replay."""
+    a = R.origin("h_a.db", decl=None)
+    b = R.member(a, "h_b.db", "admin")
+    ship(a, b)
+    a.execute("CREATE VIRTUAL TABLE notes USING bec(id TEXT PRIMARY KEY, body TEXT)")
+    b.execute("CREATE VIRTUAL TABLE notes USING bec(id TEXT PRIMARY KEY, words TEXT, n INTEGER)")
+    a.execute("INSERT INTO notes VALUES('a1', 'from a')")
+    b.execute("INSERT INTO notes VALUES('b1', 'from b', 2)")
+    ship(a, b)
+    ship(b, a)
+    cols_a = [r[1] for r in a.execute("PRAGMA table_info(notes)")]
+    cols_b = [r[1] for r in b.execute("PRAGMA table_info(notes)")]
+    T.eq(cols_a, cols_b, "one incarnation shown on both: %r" % (cols_a,))
+    k = one(a, "SELECT bec_checkpoint()")
+    want = claim_of(a, k)
+    T.eq(ckpt_row(a, k)[0], want, "the author's digest, with a hidden table")
+    ship(a, b)
+    T.eq(ckpt_row(b, k)[0], want, "b's digest")
+    for i, order in enumerate(["forward", "reverse", "shuffle"]):
+        d = R.joined(a, "h_d%d.db" % i)
+        if i == 2:
+            # a local table holds the name: the group's table is hidden here
+            d.execute("CREATE TABLE notes(x)")
+        deliver(a, d, order, i)
+        T.eq(ckpt_row(d, k)[0], want, "%s: the same digest" % order)
+    T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check on a")
+
+
 test_same_digest_everywhere()
 test_sync_attests()
 test_seal_and_lie()
@@ -409,5 +444,6 @@ test_backdated_removal()
 test_seal_survives_reload()
 test_concurrent()
 test_counter_members()
+test_hidden_table()
 R.cleanup()
 T.done()

@@ -31,7 +31,7 @@ import json
 import os
 import random
 
-from bectest import T, Replicas, ingest_all, one, ops_of, sync_all, pub
+from bectest import T, Replicas, ingest_all, one, ops_of, sync_all, pub, root_steps
 import becwire
 
 R = Replicas("bec-ckroot-")
@@ -39,13 +39,8 @@ rng = random.Random(int(os.environ.get("BEC_CKROOT_SEED", "1717")))
 ORDERS = int(os.environ.get("BEC_CKROOT_ORDERS", "5"))
 
 
-def steps(dbs, rounds=8):
-    """Sync and run bec_root_step until no replica has a step to take."""
-    for _ in range(rounds):
-        sync_all(dbs, rng)
-        if sum(one(d, "SELECT bec_root_step()") for d in dbs) == 0:
-            break
-    sync_all(dbs, rng)
+def steps(dbs):
+    root_steps(dbs, rng)
 
 
 def open_root(dbs):

@@ -23,6 +23,17 @@ static int bt_nPass = 0, bt_nFail = 0;
          printf(__VA_ARGS__); printf("\n"); fflush(stdout); } \
 } while(0)
 
+/* The repository's root, for files a test reads (vectors, docs):
+** $BEC_ROOT (test/run.sh sets it), else the folder the test was built
+** in (the Makefile's BEC_SRC_ROOT), so a unit runs from any folder. */
+#ifndef BEC_SRC_ROOT
+# define BEC_SRC_ROOT "."
+#endif
+static __attribute__((unused)) const char *bt_root(void){
+  const char *z = getenv("BEC_ROOT");
+  return z && z[0] ? z : BEC_SRC_ROOT;
+}
+
 #ifdef SQLITE_OK
 /* The first column of the first row of zSql as text, in a static buffer
 ** (overwritten by the next call): "" for no row or NULL, and

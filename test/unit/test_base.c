@@ -138,6 +138,27 @@ static char *base_text(sqlite3 *db){
   return z;
 }
 
+/* Every table's row leaves of aT[0..nT-1] into pC's merge base, each
+** candidate's seq from xSeq(pArg, ...); the first failure's rc, its
+** message in *pzErr. */
+static int leaves_into(BecCtx *pA, const SnapTable *aT, int nT, BecCtx *pC,
+                       int (*xSeq)(void*, const u8*, i64, int*), void *pArg,
+                       char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; rc==SQLITE_OK && i<nT; i++){
+    BecSchema *s = 0;
+    BecReader rd;
+    rc = bec_crdt_load_schema(pA, aT[i].iSchema, &s, 0, pzErr);
+    rd.a = aT[i].aRows; rd.n = aT[i].nRows; rd.i = 0;
+    if( rc==SQLITE_OK ){
+      rc = bec_crdt_base_from_leaves(pC, aT[i].iSchema, s, &rd, aT[i].nRow,
+                                     xSeq, pArg, pzErr);
+    }
+    bec_schema_free(s);
+  }
+  return rc;
+}
+
 /* Converts table t's rows (bytes a[0..n-1] standing for them) into a fresh
 ** database; the error text, or 0 if it converted.  *pzBase: the base. */
 static char *convert(BecCtx *pA, const SnapTable *t, const u8 *a, i64 n,
@@ -253,19 +274,11 @@ int main(void){
     BecCtx *pC = 0;
     CHECK(sqlite3_open(":memory:", &dbC)==SQLITE_OK);
     CHECK(bec_ctx_new(dbC, &pC)==SQLITE_OK);
-    for(i=0; i<nT; i++){
-      BecSchema *s = 0;
-      BecReader rd;
-      int rc = bec_crdt_load_schema(pA, aT[i].iSchema, &s, 0, &zErr);
-      rd.a = aT[i].aRows; rd.n = aT[i].nRows; rd.i = 0;
-      if( rc==SQLITE_OK ){
-        rc = bec_crdt_base_from_leaves(pC, aT[i].iSchema, s, &rd, aT[i].nRow,
-                                       seq_of, pA, &zErr);
-      }
+    {
+      int rc = leaves_into(pA, aT, nT, pC, seq_of, pA, &zErr);
       CHECK_MSG(rc==SQLITE_OK, "%d %s", rc, zErr ? zErr : "");
       sqlite3_free(zErr);
       zErr = 0;
-      bec_schema_free(s);
     }
     zConv = base_text(dbC);
     bec_ctx_unref(pC);
@@ -289,17 +302,9 @@ int main(void){
     CHECK(bec_ctx_new(dbC, &pC)==SQLITE_OK);
     CHECK(bec_dag_ensure_schema(pC, &zErr)==SQLITE_OK);
     CHECK(bec_dag_cut_begin(pC, &zErr)==SQLITE_OK);
-    for(i=0; i<nT; i++){
-      BecSchema *s = 0;
-      BecReader rd;
-      int rc = bec_crdt_load_schema(pA, aT[i].iSchema, &s, 0, &zErr);
-      rd.a = aT[i].aRows; rd.n = aT[i].nRows; rd.i = 0;
-      if( rc==SQLITE_OK ){
-        rc = bec_crdt_base_from_leaves(pC, aT[i].iSchema, s, &rd, aT[i].nRow,
-                                       bec_dag_cut_seq, pC, &zErr);
-      }
+    {
+      int rc = leaves_into(pA, aT, nT, pC, bec_dag_cut_seq, pC, &zErr);
       CHECK_MSG(rc==SQLITE_OK, "%d %s", rc, zErr ? zErr : "");
-      bec_schema_free(s);
     }
     snprintf(zAttach, sizeof(zAttach), "ATTACH '%s' AS a", zA);
     exec(dbC, zAttach);
@@ -347,24 +352,13 @@ int main(void){
       {
         sqlite3 *dbD = 0;
         BecCtx *pD = 0;
-        BecSchema *s = 0;
-        BecReader rd;
         int rc;
         CHECK(sqlite3_open(":memory:", &dbD)==SQLITE_OK);
         CHECK(bec_ctx_new(dbD, &pD)==SQLITE_OK);
         CHECK(bec_dag_ensure_schema(pD, &zErr)==SQLITE_OK);
         CHECK(bec_dag_cut_begin(pD, &zErr)==SQLITE_OK);
         CHECK(bec_dag_cut_seq(pD, aId, iDepth+1, &iSeq)==SQLITE_OK && iSeq==1);
-        for(i=0; i<nT; i++){
-          rc = bec_crdt_load_schema(pA, aT[i].iSchema, &s, 0, &zErr);
-          CHECK(rc==SQLITE_OK);
-          rd.a = aT[i].aRows; rd.n = aT[i].nRows; rd.i = 0;
-          rc = bec_crdt_base_from_leaves(pD, aT[i].iSchema, s, &rd, aT[i].nRow,
-                                         bec_dag_cut_seq, pD, &zErr);
-          bec_schema_free(s);
-          s = 0;
-          if( rc ) break;
-        }
+        rc = leaves_into(pA, aT, nT, pD, bec_dag_cut_seq, pD, &zErr);
         CHECK_MSG(rc==SQLITE_ERROR && zErr
                   && strstr(zErr, "an op of the cut at two depths"),
                   "%d %s", rc, zErr ? zErr : "(converted)");

@@ -13,12 +13,10 @@
 
 #include <sodium.h>
 
-/* The vector file, under $BEC_ROOT (set by test/run.sh) or the cwd. */
+/* The vector file, under the repository's root (bt_root). */
 static const char *vector_file(void){
   static char zPath[4096];
-  const char *zRoot = getenv("BEC_ROOT");
-  snprintf(zPath, sizeof(zPath), "%s%stest/vectors/ops.txt",
-           zRoot ? zRoot : "", zRoot ? "/" : "");
+  snprintf(zPath, sizeof(zPath), "%s/test/vectors/ops.txt", bt_root());
   return zPath;
 }
 #define VECTOR_FILE vector_file()

@@ -530,11 +530,10 @@ static void test_docs(void){
   static const char *azDerive[] = { "none", "membership", "tables", "root",
                                     "names", "e2ee",
                                     "checkpoints", "toy" };
-  const char *zRoot = getenv("BEC_ROOT");
   char zPath[512], zLine[1024];
   FILE *f;
   int bIn = 0, nRow = 0, nWant = 0, k;
-  snprintf(zPath, sizeof(zPath), "%s/docs/wire-format.md", zRoot ? zRoot : ".");
+  snprintf(zPath, sizeof(zPath), "%s/docs/wire-format.md", bt_root());
   f = fopen(zPath, "r");
   CHECK_MSG(f!=0, "cannot open %s (set BEC_ROOT)", zPath);
   if( f==0 ) return;
