@@ -199,7 +199,7 @@ def test_verify_and_lies():
          "the provider holds ops concurrent with and after K")
     snap = one(a, "SELECT bec_snapshot()")
     s = parse(snap)
-    T.eq(s["version"], 3, "version")
+    T.eq(s["version"], 4, "version")
     T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
     T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
@@ -236,6 +236,7 @@ def test_verify_and_lies():
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k, "an honest snapshot verifies")
     T.eq(one(b, "SELECT bec_snapshot_verify(?)", snap), k, "on a full replica too")
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s)), k, "the test's codec round-trips")
+    T.eq(encode(s), snap, "the test's codec gives bec's bytes (the row leaves' tokens too)")
 
     def refused(s2, msg, what):
         T.raises(lambda: j.execute("SELECT bec_snapshot_verify(?)", (encode(s2),)).fetchall(),
@@ -262,13 +263,16 @@ def test_verify_and_lies():
     s2 = copy()
     s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
     refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
-    for v in (1, 2):
+    for v in (1, 2, 3):
         s2 = copy()
         s2["version"] = v
         refused(s2, "version %d, of an older bec" % v, "version %d" % v)
     s2 = copy()
-    s2["version"] = 4
-    refused(s2, "unknown snapshot version 4", "version 4")
+    s2["version"] = 3
+    refused(s2, "its row leaves are sent whole", "version 3: why")
+    s2 = copy()
+    s2["version"] = 5
+    refused(s2, "unknown snapshot version 5", "version 5")
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()
