@@ -28,10 +28,11 @@
 ** the session then goes on as a full sync, so the joiner replays the
 ** history and keeps the full join's trust.
 **
-** THE MESSAGE, version 3 (docs/wire-format.md "Snapshot"; versions 1 and
-** 2, of an older bec, carry a bec-cut-v3 digest and are refused):
+** THE MESSAGE, version 4 (docs/wire-format.md "Snapshot"; versions 1 and
+** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
+** whole: all three are refused):
 **
-**   snapshot := version u8 (=2) || group id (32)
+**   snapshot := version u8 (=4) || group id (32)
 **     || checkpoint op                      K
 **     || n_claim varint || op each          attest ops of K that seal it
 **     || n_chain varint || op each          the auth chain: every create,
@@ -48,14 +49,17 @@
 **     || n_member varint || bytes each      the members section's leaves
 **     || n_table varint || per table:
 **          bytes                            its leaf up to n_row
-**          || n_row varint || bytes each    its rows' leaves
+**          || n_row varint || row each      its rows' leaves as tokens
+**                                           (below: "A row leaf in the
+**                                           message")
 **     || per section root, epochs, names, checkpoints (BEC_CK_SEC_*):
 **          n_leaf varint || bytes each      its leaves
-**   op, bytes := varint length || the bytes
+**   op, bytes, row := varint length || the bytes
 **
 ** Every leaf is the leaf of the digest (docs/compaction.md, "The digest,
-** byte by byte"), in the digest's order; a table's leaf is its head ||
-** n_row || the Merkle root of its rows.  The heads of the cut are K's
+** byte by byte"), in the digest's order (a row leaf once its tokens are
+** expanded); a table's leaf is its head || n_row || the Merkle root of its
+** rows.  The heads of the cut are K's
 ** predecessors.  So R is recomputed from the message alone, with the
 ** digest's own functions (bec_ckpt_digest, bec_ckpt_merkle).  The leaves
 ** of the members and of the four last sections are parsed here (parse_*),
@@ -731,6 +735,11 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   memset(&leaves, 0, sizeof(leaves));
   memset(&rows, 0, sizeof(rows));
   memset(&tmp, 0, sizeof(tmp));
+  if( n<1 ){
+    /* no bytes (a may be 0: no pointer arithmetic on it below) */
+    *pzErr = sqlite3_mprintf("no bytes");
+    return BEC_MALFORMED;
+  }
   rd.a = a; rd.n = n; rd.i = 0;
   rc = bec_read_u8(&rd, &v);
   if( rc==SQLITE_OK && v>=1 && v<SNAP_VERSION ){

@@ -663,6 +663,7 @@ def test_row_refs():
             "a row leaf expands past the bound", "a leaf of 2 MB of references (64 MB)")
     refused(with_row(tok, len(s["tables"][0][1]) - 1), "digest does not match",
             "row 0's tokens in the last row")
+    refused(b"", "the snapshot is malformed: no bytes", "no bytes")
     T.eq(one(j, "SELECT count(*) FROM bec_ops"), 0, "nothing stored")
 
     # Every byte of a small snapshot flipped: refused with a reason, or the
