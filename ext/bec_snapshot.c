@@ -173,7 +173,7 @@ static void snap_free(SnapMsg *m){
 */
 #define SNAP_REF 32                          /* bytes a reference copies */
 #define SNAP_MAX_LEAF BEC_SYNC_MAX_MSG_BYTES /* an expanded row leaf */
-#define SNAP_PROBES 16                       /* see row_encode */
+#define SNAP_PROBES 16                       /* see row_window */
 
 /* The next framed bytes at pRd (a varint length, the bytes): *pa, *pn. */
 static int read_framed(BecReader *pRd, const u8 **pa, u64 *pn){
@@ -587,6 +587,7 @@ static int read_leaf(BecReader *pRd, BecBuf *pTmp, BecBuf *pLeaves,
 **   'f'  *pn items of sz bytes, *pn    const u8 *pn, int sz, const u8 **
 **        read by an earlier 'b'
 */
+typedef char snap_key_is_hash[BEC_PUBKEY_BYTES==BEC_HASH_BYTES ? 1 : -1];
 static int leaf_fields(const u8 *a, u64 n, const char *zFmt, ...){
   BecReader rd;
   va_list ap;

@@ -330,7 +330,7 @@ int main(void){
         BecCtx *pD = 0;
         BecSchema *s = 0;
         BecReader rd;
-        int rc;
+        int rc = SQLITE_ERROR;
         CHECK(sqlite3_open(":memory:", &dbD)==SQLITE_OK);
         CHECK(bec_ctx_new(dbD, &pD)==SQLITE_OK);
         CHECK(bec_dag_ensure_schema(pD, &zErr)==SQLITE_OK);
