@@ -223,7 +223,8 @@ static void row_encode(const u8 *a, i64 n, BecBuf *pOut, int *pRc){
   int nBit = 4, *aSlot;
   if( *pRc ) return;
   memset(&tok, 0, sizeof(tok));
-  while( ((i64)1<<nBit) < 2*n ) nBit++;
+  /* twice the leaf's windows: linear probing stays short */
+  while( ((i64)1<<nBit) < 2*(n - SNAP_REF + 1) ) nBit++;
   aSlot = sqlite3_malloc64(sizeof(int)*((u64)1<<nBit));
   if( aSlot==0 ){
     *pRc = SQLITE_NOMEM;
