@@ -63,7 +63,9 @@
 ** predecessors.  So R is recomputed from the message alone, with the
 ** digest's own functions (bec_ckpt_digest, bec_ckpt_merkle).  The leaves
 ** of the members and of the four last sections are parsed here (parse_*),
-** for the checks and for the install (bec_snapshot_state, BecSnapState).
+** for the checks and for the install (bec_snapshot_state, BecSnapState);
+** the install reads the tables' rows, expanded, through
+** bec_snapshot_tables.
 **
 ** THE CHECKS, in order; the first that fails is the error, and nothing is
 ** stored in any case:
