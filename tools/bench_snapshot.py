@@ -14,10 +14,12 @@ members, the rows as sent and as their leaves, the other sections), the
 row leaves' references (version 4: a row leaf's repeated 32 bytes sent as
 a reference to the earlier copy, docs/wire-format.md "Snapshot"), and the
 same snapshot with its rows sent whole (version 3's bytes).
-N defaults to 100,000 and R to 10,000 (issue 17's figure).  Run with
-Debian's python3:
+N defaults to 100,000 and R to 10,000 (issue 17's figure).  With B > 1,
+the N row writes are made B to a transaction (one op each: N/B ops), the
+rows R = N written once each in order (a batched history: one op's id in
+many rows' leaves).  Run with Debian's python3:
 
-    BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py [N [R]]
+    BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py [N [R [B]]]
 """
 import os
 import sys
@@ -29,8 +31,29 @@ from bectest import checkpointed_history, connect, one  # noqa: E402
 import becwire  # noqa: E402
 
 
-def run(n, nrow, tmp):
-    a = checkpointed_history(os.path.join(tmp, "a.db"), n, nrow)
+def batched_history(path, n, nrow, batch):
+    """checkpointed_history's table and checkpoint, its n row writes made
+    batch to a transaction (one write op each)."""
+    a = connect(path)
+    a.execute("PRAGMA journal_mode=WAL")
+    a.execute("PRAGMA synchronous=OFF")
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group()")
+    a.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, w INTEGER)")
+    for s in range(0, n, batch):
+        a.execute("BEGIN")
+        for i in range(s, min(n, s + batch)):
+            a.execute("INSERT OR REPLACE INTO t VALUES(?, ?, ?)", (i % nrow, "value %10d" % i, i))
+        a.execute("COMMIT")
+    a.execute("SELECT bec_checkpoint()")
+    return a
+
+
+def run(n, nrow, tmp, batch=1):
+    if batch > 1:
+        a = batched_history(os.path.join(tmp, "a.db"), n, nrow, batch)
+    else:
+        a = checkpointed_history(os.path.join(tmp, "a.db"), n, nrow)
     gid = one(a, "SELECT bec_group_id()")
     t0 = time.perf_counter()
     snap = one(a, "SELECT bec_snapshot()")
@@ -65,10 +88,10 @@ def run(n, nrow, tmp):
 
     full, t_full = join("f", "full")
     sj, t_sj = join("s", "snapshot")
-    print("N=%d ops, %d rows: snapshot %d B (%.1f B/row) in %.2f s, verified in %.2f s; "
+    print("N=%d %s, %d rows: snapshot %d B (%.1f B/row) in %.2f s, verified in %.2f s; "
           "full join %d B in %.1f s; snapshot/full = %.1f%% of the bytes; "
           "snapshot join (checked, then the full history) %d B in %.1f s"
-          % (n, nrow, len(snap), len(snap) / nrow, t_snap, t_verify, full, t_full,
+          % (n, "ops" if batch == 1 else "row writes, %d to an op" % batch, nrow, len(snap), len(snap) / nrow, t_snap, t_verify, full, t_full,
              100.0 * len(snap) / full, sj, t_sj), flush=True)
     # Where the bytes go: each part of the message (docs/wire-format.md
     # "Snapshot"), the rows as sent (tokens) and as their leaves, and the
@@ -127,8 +150,9 @@ def run(n, nrow, tmp):
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
     nrow = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
+    batch = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     with tempfile.TemporaryDirectory(prefix="bec-bench-snap-") as tmp:
-        run(n, nrow, tmp)
+        run(n, nrow, tmp, batch)
 
 
 main()
