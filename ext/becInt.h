@@ -1181,6 +1181,18 @@ struct BecSnapState {
 int bec_snapshot_state(BecCtx*, const u8 *a, i64 n, BecSnapState *pOut,
                        char **pzWhy, char **pzErr) BEC_WARN_UNUSED;
 void bec_snapshot_state_free(BecSnapState*);
+/* The tables of snapshot a[0..n-1], for the install: every check of
+** bec_snapshot_check (*pzWhy the first that fails, then xTable is not
+** called), then xTable once per table, in the digest's order, with its
+** head (the digest's table leaf up to n_row: name, schema op, ...) and a
+** reader over its nRow row leaves, each a varint length and the leaf as
+** the digest has it (expanded from the message's tokens): what
+** bec_crdt_base_from_leaves reads.  The reader's bytes live until xTable
+** returns; an error from xTable stops and is returned. */
+typedef int (*BecSnapTableFn)(void *pArg, const u8 *aHead, i64 nHead,
+                              u64 nRow, BecReader *pRows);
+int bec_snapshot_tables(BecCtx*, const u8 *a, i64 n, BecSnapTableFn xTable,
+                        void *pArg, char **pzWhy, char **pzErr);
 /* *pbEmpty: this database holds no op (a snapshot join may start). */
 int bec_snapshot_may_join(BecCtx*, int *pbEmpty);
 /* *pbWant: bec_join(.., 'snapshot') was called and no op is held yet. */

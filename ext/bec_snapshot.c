@@ -28,10 +28,11 @@
 ** the session then goes on as a full sync, so the joiner replays the
 ** history and keeps the full join's trust.
 **
-** THE MESSAGE, version 3 (docs/wire-format.md "Snapshot"; versions 1 and
-** 2, of an older bec, carry a bec-cut-v3 digest and are refused):
+** THE MESSAGE, version 4 (docs/wire-format.md "Snapshot"; versions 1 and
+** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
+** whole: all three are refused):
 **
-**   snapshot := version u8 (=2) || group id (32)
+**   snapshot := version u8 (=4) || group id (32)
 **     || checkpoint op                      K
 **     || n_claim varint || op each          attest ops of K that seal it
 **     || n_chain varint || op each          the auth chain: every create,
@@ -48,18 +49,23 @@
 **     || n_member varint || bytes each      the members section's leaves
 **     || n_table varint || per table:
 **          bytes                            its leaf up to n_row
-**          || n_row varint || bytes each    its rows' leaves
+**          || n_row varint || row each      its rows' leaves as tokens
+**                                           (below: "A row leaf in the
+**                                           message")
 **     || per section root, epochs, names, checkpoints (BEC_CK_SEC_*):
 **          n_leaf varint || bytes each      its leaves
-**   op, bytes := varint length || the bytes
+**   op, bytes, row := varint length || the bytes
 **
 ** Every leaf is the leaf of the digest (docs/compaction.md, "The digest,
-** byte by byte"), in the digest's order; a table's leaf is its head ||
-** n_row || the Merkle root of its rows.  The heads of the cut are K's
+** byte by byte"), in the digest's order (a row leaf once its tokens are
+** expanded); a table's leaf is its head || n_row || the Merkle root of its
+** rows.  The heads of the cut are K's
 ** predecessors.  So R is recomputed from the message alone, with the
 ** digest's own functions (bec_ckpt_digest, bec_ckpt_merkle).  The leaves
 ** of the members and of the four last sections are parsed here (parse_*),
-** for the checks and for the install (bec_snapshot_state, BecSnapState).
+** for the checks and for the install (bec_snapshot_state, BecSnapState);
+** the install reads the tables' rows, expanded, through
+** bec_snapshot_tables.
 **
 ** THE CHECKS, in order; the first that fails is the error, and nothing is
 ** stored in any case:
@@ -98,8 +104,9 @@
 
 #include <stdlib.h>
 
-#define SNAP_VERSION 3      /* 1 and 2 (an older bec's, bec-cut-v3) are
-                            ** refused: their R is no R computed here */
+#define SNAP_VERSION 4      /* 1 and 2 (an older bec's, bec-cut-v3) are
+                            ** refused: their R is no R computed here;
+                            ** 3 too: its rows are sent whole */
 #define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
@@ -131,6 +138,9 @@ struct SnapMsg {
   const u8 *aMembers;      /* the members entries, as sent */
   i64 nMembersBytes;
   u64 nMember;
+  const u8 *aTables;       /* the tables, as sent (row leaves as tokens) */
+  i64 nTablesBytes;
+  u64 nTable;
   /* The BEC_CK_SEC_* sections (version 3): their roots, entries as sent */
   u8 aSecRoot[BEC_CK_NSEC][BEC_HASH_BYTES];
   const u8 *aSec[BEC_CK_NSEC];
@@ -141,6 +151,154 @@ struct SnapMsg {
 static void snap_free(SnapMsg *m){
   sqlite3_free(m->aClaim);
   sqlite3_free(m->aChain);
+}
+
+/**************************************************************************
+** A row leaf in the message (version 4).  A row leaf names the same op
+** ids again and again (an op that wrote the whole row wins its existence
+** register and every column's), so the message sends each leaf as tokens
+** that expand to it: the leaves, their hashes and R are the digest's, the
+** message only is shorter (BENCH.md "Snapshots").
+**
+**   token := varint c
+**     c = 2 len, len >= 1   a literal: the next len bytes
+**     c = 2 off + 1         a reference: the 32 bytes at offset off of
+**                           the leaf expanded so far (off + 32 at most
+**                           the bytes before it)
+**
+** The provider writes, left to right, a reference wherever the next 32
+** bytes equal 32 bytes that end before them (the earliest such), else a
+** literal byte; a joiner expands any token string, and refuses one that
+** refers past what it expanded, an empty literal, a token cut by the
+** leaf's end, or a leaf expanding past SNAP_MAX_LEAF (32 bytes from one
+** byte: the bound keeps a hostile message from growing 32-fold in memory).
+*/
+#define SNAP_REF 32                          /* bytes a reference copies */
+#define SNAP_MAX_LEAF BEC_SYNC_MAX_MSG_BYTES /* an expanded row leaf */
+#define SNAP_PROBES 16                       /* see row_window */
+
+/* The next framed bytes at pRd (a varint length, the bytes): *pa, *pn. */
+static int read_framed(BecReader *pRd, const u8 **pa, u64 *pn){
+  int rc = bec_read_varint(pRd, pn, (u64)(pRd->n - pRd->i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)*pn, pa);
+  return rc;
+}
+
+/* The slot of the 32 bytes at a in a table of 2^nBit slots. */
+static u32 row_slot(const u8 *a, int nBit){
+  u64 w[4];
+  memcpy(w, a, sizeof(w));
+  return (u32)(((w[0] ^ (w[1]<<17 | w[1]>>47) ^ (w[2]<<31 | w[2]>>33)
+                ^ (w[3]<<47 | w[3]>>17)) * 0x9E3779B97F4A7C15ull)
+               >> (64 - nBit));
+}
+
+/* The offset of the 32 bytes at a[i] among the windows of a that the
+** table holds, or -1; with bAdd, a[i] is added when it is not there.  A
+** window further than SNAP_PROBES slots from its own is left out: a
+** reference the provider does not make, never a wrong one (the joiner
+** expands whatever it is sent). */
+static int row_window(const u8 *a, int i, int *aSlot, int nBit, int bAdd){
+  u32 h = row_slot(a + i, nBit), mask = ((u32)1<<nBit) - 1;
+  int k;
+  for(k=0; k<SNAP_PROBES; k++, h=(h+1)&mask){
+    int j = aSlot[h];
+    if( j<0 ){
+      if( bAdd ) aSlot[h] = i;
+      return -1;
+    }
+    if( memcmp(a + j, a + i, SNAP_REF)==0 ) return j;
+  }
+  return -1;
+}
+
+static void row_literal(const u8 *a, i64 n, BecBuf *pOut, int *pRc){
+  if( n==0 ) return;
+  bec_buf_append_varint(pOut, 2*(u64)n, pRc);
+  bec_buf_append(pOut, a, n, pRc);
+}
+
+/* Row leaf a[0..n-1] as tokens, framed, appended to pOut. */
+static void row_encode(const u8 *a, i64 n, BecBuf *pOut, int *pRc){
+  BecBuf tok;
+  i64 i = 0, iLit = 0, iAdd = 0;
+  int nBit = 4, *aSlot;
+  if( *pRc ) return;
+  memset(&tok, 0, sizeof(tok));
+  /* twice the leaf's windows: linear probing stays short */
+  while( ((i64)1<<nBit) < 2*(n - SNAP_REF + 1) ) nBit++;
+  aSlot = sqlite3_malloc64(sizeof(int)*((u64)1<<nBit));
+  if( aSlot==0 ){
+    *pRc = SQLITE_NOMEM;
+    return;
+  }
+  memset(aSlot, 0xff, sizeof(int)*((size_t)1<<nBit));      /* all -1 */
+  while( i+SNAP_REF<=n ){
+    int j;
+    for(; iAdd+SNAP_REF<=i; iAdd++) row_window(a, (int)iAdd, aSlot, nBit, 1);
+    j = row_window(a, (int)i, aSlot, nBit, 0);
+    if( j<0 ){
+      i++;
+      continue;
+    }
+    row_literal(a + iLit, i - iLit, &tok, pRc);
+    bec_buf_append_varint(&tok, 2*(u64)j + 1, pRc);
+    i += SNAP_REF;
+    iLit = i;
+  }
+  row_literal(a + iLit, n - iLit, &tok, pRc);
+  bec_buf_append_framed(pOut, tok.a, tok.n, pRc);
+  bec_buf_free(&tok);
+  sqlite3_free(aSlot);
+}
+
+/* Appends the leaf that the tokens a[0..n-1] expand to to pOut (a
+** reference counts from where the leaf starts in pOut); BEC_MALFORMED with
+** *pzErr when they do not expand to one. */
+static int row_expand(const u8 *a, u64 n, BecBuf *pOut, char **pzErr){
+  BecReader rd;
+  const i64 i0 = pOut->n;
+  int rc = SQLITE_OK;
+  const char *zWhy = 0;
+  rd.a = a; rd.n = (i64)n; rd.i = 0;
+  while( rc==SQLITE_OK && zWhy==0 && rd.i<rd.n ){
+    u64 c = 0;
+    i64 nAt = pOut->n - i0;
+    i64 iTok = rd.i;
+    if( bec_read_varint(&rd, &c, 2*(u64)SNAP_MAX_LEAF + 1) ){
+      while( iTok<rd.n && (a[iTok] & 0x80) ) iTok++;
+      zWhy = iTok>=rd.n ? "a row leaf ends inside a token"
+                        : "a row leaf has a token that is no minimal varint "
+                          "within the bound";
+    }else if( c & 1 ){
+      u8 aRef[SNAP_REF];
+      if( (c>>1) + SNAP_REF > (u64)nAt ){
+        zWhy = "a row leaf refers past the bytes before the reference";
+      }else if( nAt + SNAP_REF > SNAP_MAX_LEAF ){
+        zWhy = "a row leaf expands past the bound";
+      }else{
+        /* copied first: the append may move pOut->a */
+        memcpy(aRef, pOut->a + i0 + (i64)(c>>1), SNAP_REF);
+        bec_buf_append(pOut, aRef, SNAP_REF, &rc);
+      }
+    }else{
+      const u8 *aLit = 0;
+      if( c==0 ){
+        zWhy = "a row leaf has an empty literal";
+      }else if( bec_read_bytes(&rd, (i64)(c>>1), &aLit) ){
+        zWhy = "a row leaf ends inside a literal";
+      }else if( nAt + (i64)(c>>1) > SNAP_MAX_LEAF ){
+        zWhy = "a row leaf expands past the bound";
+      }else{
+        bec_buf_append(pOut, aLit, (i64)(c>>1), &rc);
+      }
+    }
+  }
+  if( zWhy ){
+    *pzErr = sqlite3_mprintf("%s", zWhy);
+    return *pzErr ? BEC_MALFORMED : SQLITE_NOMEM;
+  }
+  return rc;
 }
 
 /**************************************************************************
@@ -290,6 +448,31 @@ static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
   bec_buf_free(&ids);
 }
 
+/* The tables of pSt (per table its head leaf, n_row and its rows'
+** leaves, framed, as the digest has them), each row leaf as tokens. */
+static void put_tables(const BecCkState *pSt, BecBuf *pOut, int *pRc){
+  BecReader rd;
+  i64 t;
+  rd.a = pSt->tables.a; rd.n = pSt->tables.n; rd.i = 0;
+  bec_buf_append_varint(pOut, (u64)pSt->nTable, pRc);
+  for(t=0; *pRc==SQLITE_OK && t<pSt->nTable; t++){
+    const u8 *a = 0;
+    u64 n = 0, nRow = 0, r;
+    if( read_framed(&rd, &a, &n)
+     || bec_read_varint(&rd, &nRow, (u64)(rd.n - rd.i)) ){
+      *pRc = SQLITE_CORRUPT;
+      break;
+    }
+    bec_buf_append_framed(pOut, a, (i64)n, pRc);
+    bec_buf_append_varint(pOut, nRow, pRc);
+    for(r=0; *pRc==SQLITE_OK && r<nRow; r++){
+      if( read_framed(&rd, &a, &n) ) *pRc = SQLITE_CORRUPT;
+      else row_encode(a, (i64)n, pOut, pRc);
+    }
+  }
+  if( *pRc==SQLITE_OK && rd.i!=rd.n ) *pRc = SQLITE_CORRUPT;
+}
+
 /* The snapshot of the latest checkpoint sealed here by k admins (snapshot_checkpoint) into pOut; *pzWhy if
 ** there is none. */
 static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
@@ -317,8 +500,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   put_proofs(p, iCp, &st, pOut, &rc);
   bec_buf_append_varint(pOut, (u64)st.nMember, &rc);
   bec_buf_append(pOut, st.members.a, st.members.n, &rc);
-  bec_buf_append_varint(pOut, (u64)st.nTable, &rc);
-  bec_buf_append(pOut, st.tables.a, st.tables.n, &rc);
+  put_tables(&st, pOut, &rc);
   for(i=0; i<BEC_CK_NSEC; i++){
     bec_buf_append_varint(pOut, (u64)st.anSec[i], &rc);
     bec_buf_append(pOut, st.aSec[i].a, st.aSec[i].n, &rc);
@@ -336,8 +518,7 @@ static int read_op(BecReader *pRd, const u8 *aGroup, BecOp *pOp,
   u64 n = 0;
   const u8 *a = 0;
   u8 aZero[BEC_HASH_BYTES];
-  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
+  int rc = read_framed(pRd, &a, &n);
   if( rc ) return rc;
   if( bec_op_decode(a, (i64)n, pOp, pzErr) ) return BEC_MALFORMED;
   memset(aZero, 0, sizeof(aZero));
@@ -381,8 +562,7 @@ static int read_leaf(BecReader *pRd, BecBuf *pTmp, BecBuf *pLeaves,
   u64 n = 0;
   const u8 *a = 0;
   u8 aHash[BEC_HASH_BYTES];
-  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
+  int rc = read_framed(pRd, &a, &n);
   pTmp->n = 0;
   bec_buf_append_u8(pTmp, 0x00, &rc);
   bec_buf_append(pTmp, a, (i64)n, &rc);
@@ -397,115 +577,126 @@ static int read_leaf(BecReader *pRd, BecBuf *pTmp, BecBuf *pLeaves,
 /* The leaves, as the checks and the install read them (docs/compaction.md
 ** "The digest, byte by byte"): each parser takes one leaf's bytes and
 ** fills its struct with pointers into them; BEC_MALFORMED unless the
-** bytes are exactly one leaf. */
+** bytes are exactly one leaf.  All five are leaf_fields, the one
+** length-checked reader, given the leaf's layout as a string of fields,
+** one or more arguments each, in order:
+**   'h'  32 bytes (an id or a key)     const u8 **
+**   'v'  a varint at most mx           u64 *, u64 mx
+**   'b'  a byte at most mx             u8 *, int mx
+**   'o'  a byte 0 or 1, then 32 bytes  const u8 ** (0 after a 0 byte)
+**        if it is 1
+**   'l'  a varint count, then that     u64 *, const u8 **, int sz
+**        many items of sz bytes
+**   'f'  *pn items of sz bytes, *pn    const u8 *pn, int sz, const u8 **
+**        read by an earlier 'b'
+*/
+typedef char snap_key_is_hash[BEC_PUBKEY_BYTES==BEC_HASH_BYTES ? 1 : -1];
+static int leaf_fields(const u8 *a, u64 n, const char *zFmt, ...){
+  BecReader rd;
+  va_list ap;
+  int rc = SQLITE_OK;
+  rd.a = a; rd.n = (i64)n; rd.i = 0;
+  va_start(ap, zFmt);
+  for(; rc==SQLITE_OK && *zFmt; zFmt++){
+    switch( *zFmt ){
+      case 'h': {
+        rc = bec_read_bytes(&rd, BEC_HASH_BYTES, va_arg(ap, const u8**));
+        break;
+      }
+      case 'v': {
+        u64 *pV = va_arg(ap, u64*);
+        rc = bec_read_varint(&rd, pV, va_arg(ap, u64));
+        break;
+      }
+      case 'b': {
+        u8 *pB = va_arg(ap, u8*);
+        rc = bec_read_u8(&rd, pB);
+        if( rc==SQLITE_OK && *pB>va_arg(ap, int) ) rc = BEC_MALFORMED;
+        break;
+      }
+      case 'o': {
+        const u8 **pA = va_arg(ap, const u8**);
+        u8 b = 0;
+        *pA = 0;
+        rc = bec_read_u8(&rd, &b);
+        if( rc==SQLITE_OK && b>1 ) rc = BEC_MALFORMED;
+        if( rc==SQLITE_OK && b ) rc = bec_read_bytes(&rd, BEC_HASH_BYTES, pA);
+        break;
+      }
+      case 'l': {
+        u64 *pN = va_arg(ap, u64*);
+        const u8 **pA = va_arg(ap, const u8**);
+        int sz = va_arg(ap, int);
+        rc = bec_read_varint(&rd, pN, (u64)(rd.n - rd.i)/(u64)sz);
+        if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)*pN*sz, pA);
+        break;
+      }
+      default: {                            /* 'f' */
+        const u8 *pN = va_arg(ap, const u8*);
+        int sz = va_arg(ap, int);
+        rc = bec_read_bytes(&rd, (i64)*pN*sz, va_arg(ap, const u8**));
+        break;
+      }
+    }
+  }
+  va_end(ap);
+  return rc || rd.i!=rd.n ? BEC_MALFORMED : SQLITE_OK;
+}
+
 static int parse_member(const u8 *a, u64 n, BecSnapMember *pM){
   u8 best = 0, role = 0, cover = 0;
-  BecReader leaf;
   int rc;
   memset(pM, 0, sizeof(*pM));
-  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
-  rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pM->aKey);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pM->rank, (u64)1<<40);
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pM->aRankOp);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &best);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &role);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &cover);
-  if( rc==SQLITE_OK && (best>3 || role>3 || cover>3) ) rc = BEC_MALFORMED;
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pM->nLive,
-                                 (u64)(leaf.n - leaf.i)/BEC_HASH_BYTES);
-  if( rc==SQLITE_OK ){
-    rc = bec_read_bytes(&leaf, (i64)pM->nLive*BEC_HASH_BYTES, &pM->aLive);
-  }
-  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  rc = leaf_fields(a, n, "hvhbbbl", &pM->aKey, &pM->rank, (u64)1<<40,
+                   &pM->aRankOp, &best, 3, &role, 3, &cover, 3,
+                   &pM->nLive, &pM->aLive, BEC_HASH_BYTES);
   pM->best = best;
   pM->role = role;
   pM->cover = cover;
-  return rc ? BEC_MALFORMED : SQLITE_OK;
+  return rc;
 }
 
 static int parse_root(const u8 *a, u64 n, BecSnapRoot *pR){
-  u8 k = 0, nh = 0, st = 0, act = 0, bKey = 0;
-  BecReader leaf;
+  u8 k = 0, nh = 0, st = 0, act = 0;
   int rc;
   memset(pR, 0, sizeof(*pR));
-  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
-  rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pR->aSid);
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pR->aParent);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pR->epoch, (u64)1<<40);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &k);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &nh);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &st);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &act);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &bKey);
-  if( rc==SQLITE_OK && (st>4 || act>1 || bKey>1 || k>nh) ) rc = BEC_MALFORMED;
-  if( rc==SQLITE_OK && bKey ){
-    rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pR->aGroupKey);
-  }
-  if( rc==SQLITE_OK ){
-    rc = bec_read_bytes(&leaf, (i64)nh*BEC_PUBKEY_BYTES, &pR->aHolders);
-  }
-  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  rc = leaf_fields(a, n, "hhvbbbbof", &pR->aSid, &pR->aParent, &pR->epoch,
+                   (u64)1<<40, &k, 255, &nh, 255, &st, 4, &act, 1,
+                   &pR->aGroupKey, &nh, BEC_PUBKEY_BYTES, &pR->aHolders);
+  if( rc==SQLITE_OK && k>nh ) rc = BEC_MALFORMED;
   pR->k = k;
   pR->n = nh;
   pR->state = st;
   pR->bActive = act;
-  return rc ? BEC_MALFORMED : SQLITE_OK;
+  return rc;
 }
 
 #define SNAP_HOLDER (BEC_E2EE_PREFIX_BYTES + BEC_HASH_BYTES)
 static int parse_epoch(const u8 *a, u64 n, BecSnapEpoch *pE){
   u8 v = 0;
-  BecReader leaf;
   int rc;
   memset(pE, 0, sizeof(*pE));
-  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
-  rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pE->aId);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &v);
-  if( rc==SQLITE_OK && v>1 ) rc = BEC_MALFORMED;
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pE->aCommit);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pE->nBack,
-                                 (u64)(leaf.n - leaf.i)/BEC_HASH_BYTES);
-  if( rc==SQLITE_OK ){
-    rc = bec_read_bytes(&leaf, (i64)pE->nBack*BEC_HASH_BYTES, &pE->aBack);
-  }
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pE->nHolder,
-                                 (u64)(leaf.n - leaf.i)/SNAP_HOLDER);
-  if( rc==SQLITE_OK ){
-    rc = bec_read_bytes(&leaf, (i64)pE->nHolder*SNAP_HOLDER, &pE->aHolders);
-  }
-  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  rc = leaf_fields(a, n, "hbhll", &pE->aId, &v, 1, &pE->aCommit,
+                   &pE->nBack, &pE->aBack, BEC_HASH_BYTES,
+                   &pE->nHolder, &pE->aHolders, SNAP_HOLDER);
   pE->bValid = v;
-  return rc ? BEC_MALFORMED : SQLITE_OK;
+  return rc;
 }
 
 static int parse_name(const u8 *a, u64 n, BecSnapName *pN){
-  BecReader leaf;
-  int rc;
   memset(pN, 0, sizeof(*pN));
-  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
-  rc = bec_read_bytes(&leaf, BEC_PUBKEY_BYTES, &pN->aKey);
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pN->aOp);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pN->nName,
-                                 (u64)(leaf.n - leaf.i));
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, (i64)pN->nName, &pN->aName);
-  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
-  return rc ? BEC_MALFORMED : SQLITE_OK;
+  return leaf_fields(a, n, "hhl", &pN->aKey, &pN->aOp, &pN->nName,
+                     &pN->aName, 1);
 }
 
 static int parse_ckpt(const u8 *a, u64 n, BecSnapCkpt *pC){
   u8 sealed = 0;
-  BecReader leaf;
   int rc;
   memset(pC, 0, sizeof(*pC));
-  leaf.a = a; leaf.n = (i64)n; leaf.i = 0;
-  rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pC->aId);
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&leaf, BEC_HASH_BYTES, &pC->aClaimed);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&leaf, &pC->k, (u64)1<<20);
-  if( rc==SQLITE_OK ) rc = bec_read_u8(&leaf, &sealed);
-  if( rc==SQLITE_OK && sealed>2 ) rc = BEC_MALFORMED;
-  if( rc==SQLITE_OK && leaf.i!=leaf.n ) rc = BEC_MALFORMED;
+  rc = leaf_fields(a, n, "hhvb", &pC->aId, &pC->aClaimed, &pC->k,
+                   (u64)1<<20, &sealed, 2);
   pC->sealed = sealed;
-  return rc ? BEC_MALFORMED : SQLITE_OK;
+  return rc;
 }
 
 static const char *const azSec[BEC_CK_NSEC] = {
@@ -531,8 +722,7 @@ static int parse_sec_leaf(int iSec, const u8 *a, u64 n, void *pOut){
 static int read_member(BecReader *pRd, BecSnapMember *pM){
   u64 n = 0;
   const u8 *a = 0;
-  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i));
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)n, &a);
+  int rc = read_framed(pRd, &a, &n);
   if( rc==SQLITE_OK ) rc = parse_member(a, n, pM);
   return rc;
 }
@@ -549,11 +739,17 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   memset(&leaves, 0, sizeof(leaves));
   memset(&rows, 0, sizeof(rows));
   memset(&tmp, 0, sizeof(tmp));
+  if( n<1 ){
+    /* no bytes (a may be 0: no pointer arithmetic on it below) */
+    *pzErr = sqlite3_mprintf("no bytes");
+    return BEC_MALFORMED;
+  }
   rd.a = a; rd.n = n; rd.i = 0;
   rc = bec_read_u8(&rd, &v);
-  if( rc==SQLITE_OK && (v==1 || v==2) ){
-    *pzErr = sqlite3_mprintf("version %d, of an older bec (its digest is "
-        "bec-cut-v3): ask a provider that runs this version", (int)v);
+  if( rc==SQLITE_OK && v>=1 && v<SNAP_VERSION ){
+    *pzErr = sqlite3_mprintf("version %d, of an older bec (%s): ask a "
+        "provider that runs this version", (int)v, v<3
+        ? "its digest is bec-cut-v3" : "its row leaves are sent whole");
     return BEC_MALFORMED;
   }
   if( rc==SQLITE_OK && v!=SNAP_VERSION ){
@@ -608,6 +804,8 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
     leaves.n = 0;
     rc = bec_read_varint(&rd, &nTable, (u64)(rd.n - rd.i));
   }
+  m->aTables = rd.a + rd.i;
+  m->nTable = nTable;
   for(i=0; rc==SQLITE_OK && i<nTable; i++){
     /* The table's leaf: its head || n_row || the root of its rows. */
     const u8 *aHead = 0;
@@ -619,7 +817,20 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
     bec_buf_free(&scratch);
     if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &nRow, (u64)(rd.n - rd.i));
     rows.n = 0;
-    for(j=0; rc==SQLITE_OK && j<nRow; j++) rc = read_leaf(&rd, &tmp, &rows, 0, 0);
+    for(j=0; rc==SQLITE_OK && j<nRow; j++){
+      /* H(0x00 || the leaf its tokens expand to) */
+      const u8 *aTok = 0;
+      u64 nTok = 0;
+      u8 aHash[BEC_HASH_BYTES];
+      rc = read_framed(&rd, &aTok, &nTok);
+      tmp.n = 0;
+      bec_buf_append_u8(&tmp, 0x00, &rc);
+      if( rc==SQLITE_OK ) rc = row_expand(aTok, nTok, &tmp, pzErr);
+      if( rc==SQLITE_OK ){
+        bec_crypto_hash(tmp.a, tmp.n, aHash);
+        bec_buf_append(&rows, aHash, BEC_HASH_BYTES, &rc);
+      }
+    }
     if( rc==SQLITE_OK ){
       bec_ckpt_merkle(rows.a, (i64)nRow, aRoot);
       tmp.n = 0;
@@ -633,6 +844,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
       bec_buf_append(&leaves, aLeaf, BEC_HASH_BYTES, &rc);
     }
   }
+  m->nTablesBytes = (rd.a + rd.i) - m->aTables;
   if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, (i64)nTable, m->aTablesRoot);
   /* The sections after the tables, each leaf of its section's layout. */
   for(s=0; rc==SQLITE_OK && s<BEC_CK_NSEC; s++){
@@ -775,8 +987,7 @@ static int root_keys(const SnapMsg *m, BecBuf *pKeys){
     const u8 *a = 0;
     BecSnapRoot r;
     /* snap_decode parsed every leaf once: the reads hold */
-    rc = bec_read_varint(&rd, &n, (u64)(rd.n - rd.i));
-    if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)n, &a);
+    rc = read_framed(&rd, &a, &n);
     if( rc==SQLITE_OK ) rc = parse_root(a, n, &r);
     if( rc==SQLITE_OK && r.aGroupKey ){
       bec_buf_append(pKeys, r.aGroupKey, BEC_PUBKEY_BYTES, &rc);
@@ -1115,8 +1326,7 @@ static int state_sec(int iSec, const u8 *aBytes, i64 nBytes, u64 nLeaf,
     const u8 *aL = 0;
     void *pOne = (u8*)*paOut + sz*(size_t)i;
     /* snap_decode parsed every leaf once: the reads hold */
-    rc = bec_read_varint(&rd, &nL, (u64)(rd.n - rd.i));
-    if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nL, &aL);
+    rc = read_framed(&rd, &aL, &nL);
     if( rc==SQLITE_OK ){
       rc = iSec<0 ? parse_member(aL, nL, (BecSnapMember*)pOne)
                   : parse_sec_leaf(iSec, aL, nL, pOne);
@@ -1160,6 +1370,41 @@ int bec_snapshot_state(BecCtx *p, const u8 *a, i64 n, BecSnapState *pOut,
   STATE_SEC(BEC_CK_SEC_CKPTS, nCkpt, aCkpt, BecSnapCkpt)
 #undef STATE_SEC
   if( rc ) bec_snapshot_state_free(pOut);
+  snap_free(&m);
+  return rc;
+}
+
+int bec_snapshot_tables(BecCtx *p, const u8 *a, i64 n, BecSnapTableFn xTable,
+                        void *pArg, char **pzWhy, char **pzErr){
+  SnapMsg m;
+  BecReader rd;
+  BecBuf rows, leaf;
+  u64 t;
+  int rc = snap_decode_check(p, a, n, &m, pzWhy, pzErr);
+  memset(&rows, 0, sizeof(rows));
+  memset(&leaf, 0, sizeof(leaf));
+  rd.a = m.aTables; rd.n = m.nTablesBytes; rd.i = 0;
+  for(t=0; rc==SQLITE_OK && *pzWhy==0 && t<m.nTable; t++){
+    const u8 *aHead = 0, *aTok = 0;
+    u64 nHead = 0, nRow = 0, nTok = 0, r;
+    BecReader rows_rd;
+    /* snap_decode read and expanded these bytes once: the reads hold */
+    rc = read_framed(&rd, &aHead, &nHead);
+    if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &nRow, (u64)(rd.n - rd.i));
+    rows.n = 0;
+    for(r=0; rc==SQLITE_OK && r<nRow; r++){
+      rc = read_framed(&rd, &aTok, &nTok);
+      leaf.n = 0;
+      if( rc==SQLITE_OK ) rc = row_expand(aTok, nTok, &leaf, pzErr);
+      bec_buf_append_framed(&rows, leaf.a, leaf.n, &rc);
+    }
+    if( rc==SQLITE_OK ){
+      rows_rd.a = rows.a; rows_rd.n = rows.n; rows_rd.i = 0;
+      rc = xTable(pArg, aHead, (i64)nHead, nRow, &rows_rd);
+    }
+  }
+  bec_buf_free(&rows);
+  bec_buf_free(&leaf);
   snap_free(&m);
   return rc;
 }

@@ -9,12 +9,17 @@ through sync (bec_join(group, 'snapshot'), one session: today the
 snapshot is checked and the full history follows, docs/compaction.md);
 then, with one op after the checkpoint, bec_snapshot() before and after
 bec_prune() (the same bytes) and the bytes of the cut's pruned headers;
-and the bytes of the snapshot's proofs (version 2); and the ids in the
-rows' leaves, with how many repeat one already in their leaf.
-N defaults to 100,000 and R to 10,000 (issue 17's figure).  Run with
-Debian's python3:
+and where the snapshot's bytes go: its parts (the ops, the proofs, the
+members, the rows as sent and as their leaves, the other sections), the
+row leaves' references (version 4: a row leaf's repeated 32 bytes sent as
+a reference to the earlier copy, docs/wire-format.md "Snapshot"), and the
+same snapshot with its rows sent whole (version 3's bytes).
+N defaults to 100,000 and R to 10,000 (issue 17's figure).  With B > 1,
+the N row writes are made B to a transaction (one op each: N/B ops), the
+rows R = N written once each in order (a batched history: one op's id in
+many rows' leaves).  Run with Debian's python3:
 
-    BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py [N [R]]
+    BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py [N [R [B]]]
 """
 import os
 import sys
@@ -26,8 +31,29 @@ from bectest import checkpointed_history, connect, one  # noqa: E402
 import becwire  # noqa: E402
 
 
-def run(n, nrow, tmp):
-    a = checkpointed_history(os.path.join(tmp, "a.db"), n, nrow)
+def batched_history(path, n, nrow, batch):
+    """checkpointed_history's table and checkpoint, its n row writes made
+    batch to a transaction (one write op each)."""
+    a = connect(path)
+    a.execute("PRAGMA journal_mode=WAL")
+    a.execute("PRAGMA synchronous=OFF")
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group()")
+    a.execute("CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT, w INTEGER)")
+    for s in range(0, n, batch):
+        a.execute("BEGIN")
+        for i in range(s, min(n, s + batch)):
+            a.execute("INSERT OR REPLACE INTO t VALUES(?, ?, ?)", (i % nrow, "value %10d" % i, i))
+        a.execute("COMMIT")
+    a.execute("SELECT bec_checkpoint()")
+    return a
+
+
+def run(n, nrow, tmp, batch=1):
+    if batch > 1:
+        a = batched_history(os.path.join(tmp, "a.db"), n, nrow, batch)
+    else:
+        a = checkpointed_history(os.path.join(tmp, "a.db"), n, nrow)
     gid = one(a, "SELECT bec_group_id()")
     t0 = time.perf_counter()
     snap = one(a, "SELECT bec_snapshot()")
@@ -62,34 +88,45 @@ def run(n, nrow, tmp):
 
     full, t_full = join("f", "full")
     sj, t_sj = join("s", "snapshot")
-    print("N=%d ops, %d rows: snapshot %d B (%.1f B/row) in %.2f s, verified in %.2f s; "
+    print("N=%d %s, %d rows: snapshot %d B (%.1f B/row) in %.2f s, verified in %.2f s; "
           "full join %d B in %.1f s; snapshot/full = %.1f%% of the bytes; "
           "snapshot join (checked, then the full history) %d B in %.1f s"
-          % (n, nrow, len(snap), len(snap) / nrow, t_snap, t_verify, full, t_full,
+          % (n, "ops" if batch == 1 else "row writes, %d to an op" % batch, nrow, len(snap), len(snap) / nrow, t_snap, t_verify, full, t_full,
              100.0 * len(snap) / full, sj, t_sj), flush=True)
-    # The proofs of version 2: K's predecessors' and the chain ops' ops
-    # leaves with their audit paths.
+    # Where the bytes go: each part of the message (docs/wire-format.md
+    # "Snapshot"), the rows as sent (tokens) and as their leaves, and the
+    # references in them; then the same snapshot with its rows sent whole
+    # (version 3).
     s = becwire.snapshot_parse(snap)
-    pb = len(snap) - len(becwire.snapshot_encode(dict(s, version=1)))
-    print("  proofs: %d (ops leaves with audit paths) in %d B, %.0f B each, %.2f%% of the snapshot"
-          % (len(s["proofs"]), pb, pb / max(1, len(s["proofs"])), 100.0 * pb / len(snap)),
-          flush=True)
-    # Where a row's bytes go: the ids of its registers' candidates, and how
-    # many of them repeat an id already in the same leaf (one op that wrote
-    # the whole row names itself in every register): what a back-reference
-    # in the message would save, the leaves (and R) unchanged.
-    ids = set(bytes(r[0]) for r in a.execute("SELECT hash FROM bec_store_op"))
-    rows = [bytes(r) for _, rs in s["tables"] for r in rs]
-    n_id = n_rep = 0
+    whole = len(becwire.snapshot_encode(dict(s, version=3)))
+    fl = becwire.flist
+    parts = {
+        "ops": len(becwire.frame(s["checkpoint"]) + fl(s["claims"]) + fl(s["chain"])),
+        "proofs": sum(32 + len(becwire.uvarint(i)) + len(becwire.uvarint(d)) + 1
+                      + len(becwire.uvarint(len(p))) + 32 * len(p)
+                      for _, i, d, _, p in s["proofs"]),
+        "members": len(fl(s["members"])),
+        "table heads": sum(len(becwire.frame(h)) for h, _ in s["tables"]),
+        "rows": sum(len(fl([becwire.row_encode(r) for r in rows])) for _, rows in s["tables"]),
+        "other sections": sum(len(fl(s[x])) for x in becwire.SNAPSHOT_SECTIONS),
+    }
+    print("  parts: " + ", ".join("%s %d B (%.1f%%)" % (k, v, 100.0 * v / len(snap))
+                                  for k, v in parts.items()), flush=True)
+    rows = [r for _, rs in s["tables"] for r in rs]
+    sent = sum(len(becwire.row_encode(r)) for r in rows)
+    n_ref = 0
     for r in rows:
-        found = [r[i:i + 32] for i in range(len(r) - 31) if r[i:i + 32] in ids]
-        n_id += len(found)
-        n_rep += len(found) - len(set(found))
-    print("  rows: %.1f B each, %.2f ids each of which %.2f repeat an id of the same leaf "
-          "(%.1f%% of the snapshot; the snapshot without them: %.1f%% of the full join)"
-          % (sum(map(len, rows)) / max(1, len(rows)), n_id / max(1, len(rows)),
-             n_rep / max(1, len(rows)), 100.0 * 32 * n_rep / len(snap),
-             100.0 * (len(snap) - 31 * n_rep) / full), flush=True)
+        t, i = becwire.row_encode(r), 0
+        while i < len(t):
+            c, i = becwire.read_varint(t, i)
+            if c & 1:
+                n_ref += 1
+            else:
+                i += c >> 1
+    print("  rows: %.1f B each as sent, %.1f B as leaves, %.2f references each; "
+          "the rows sent whole (version 3): %d B, %.1f%% of the full join"
+          % (sent / max(1, len(rows)), sum(map(len, rows)) / max(1, len(rows)),
+             n_ref / max(1, len(rows)), whole, 100.0 * whole / full), flush=True)
     # A pruned provider: one op after K (so S(K) is a replay of the cut),
     # the snapshot before and after bec_prune(), and what the cut's headers
     # weigh as a pruned replica stores them.
@@ -113,8 +150,9 @@ def run(n, nrow, tmp):
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100000
     nrow = int(sys.argv[2]) if len(sys.argv) > 2 else 10000
+    batch = int(sys.argv[3]) if len(sys.argv) > 3 else 1
     with tempfile.TemporaryDirectory(prefix="bec-bench-snap-") as tmp:
-        run(n, nrow, tmp)
+        run(n, nrow, tmp, batch)
 
 
 main()

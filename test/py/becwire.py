@@ -274,8 +274,67 @@ def _snap_list(b, i):
     return out, i
 
 
+# A row leaf in a version-4 message: tokens (docs/wire-format.md
+# "Snapshot"): varint 2*len then len literal bytes, or varint 2*off+1, the
+# 32 bytes at offset off of the leaf expanded so far.
+SNAPSHOT_REF = 32
+
+
+def row_encode(leaf):
+    """The tokens bec sends for a row leaf: left to right, a reference to
+    the earliest 32 bytes that end before the next 32 and equal them, else
+    a literal byte."""
+    first = {}
+    out = bytearray()
+    i = lit = added = 0
+    n = len(leaf)
+
+    def literal(a, b):
+        if b > a:
+            out.extend(uvarint(2 * (b - a)) + leaf[a:b])
+    while i + SNAPSHOT_REF <= n:
+        while added + SNAPSHOT_REF <= i:
+            first.setdefault(leaf[added:added + SNAPSHOT_REF], added)
+            added += 1
+        j = first.get(leaf[i:i + SNAPSHOT_REF])
+        if j is None:
+            i += 1
+            continue
+        literal(lit, i)
+        out.extend(uvarint(2 * j + 1))
+        i += SNAPSHOT_REF
+        lit = i
+    literal(lit, n)
+    return bytes(out)
+
+
+class RowTokens(bytes):
+    """A row leaf given as its tokens: snapshot_encode sends it as it is
+    (a test's other encodings, hostile ones too)."""
+
+
+def row_expand(tok):
+    """The row leaf tokens expand to (ValueError if they do not)."""
+    out = bytearray()
+    i = 0
+    while i < len(tok):
+        c, i = read_varint(tok, i)
+        if c & 1:
+            off = c >> 1
+            if off + SNAPSHOT_REF > len(out):
+                raise ValueError("a reference past the bytes before it")
+            out.extend(out[off:off + SNAPSHOT_REF])
+        else:
+            if c == 0 or i + (c >> 1) > len(tok):
+                raise ValueError("an empty or truncated literal")
+            out.extend(tok[i:i + (c >> 1)])
+            i += c >> 1
+    return bytes(out)
+
+
 def snapshot_parse(b):
-    """A snapshot (docs/wire-format.md "Snapshot") as a dict."""
+    """A snapshot (docs/wire-format.md "Snapshot") as a dict; its row
+    leaves expanded (version 4: sent as tokens)."""
     s = {"version": b[0], "group": bytes(b[1:33])}
     i = 33
     s["checkpoint"], i = snapshot_bytes(b, i)
@@ -305,6 +364,8 @@ def snapshot_parse(b):
     for _ in range(n):
         head, i = snapshot_bytes(b, i)
         rows, i = _snap_list(b, i)
+        if s["version"] >= 4:
+            rows = [row_expand(r) for r in rows]
         s["tables"].append((head, rows))
     # version 3 (bec-cut-v4): the leaves of the sections after the tables
     for sec in SNAPSHOT_SECTIONS:
@@ -333,6 +394,8 @@ def snapshot_encode(s):
             out += uvarint(len(path)) + b"".join(path)
     out += flist(s["members"]) + uvarint(len(s["tables"]))
     for head, rows in s["tables"]:
+        if s["version"] >= 4:
+            rows = [r if isinstance(r, RowTokens) else row_encode(r) for r in rows]
         out += frame(head) + flist(rows)
     for sec in SNAPSHOT_SECTIONS:
         out += flist(s[sec])

@@ -12,7 +12,9 @@ a liar that re-digests altered rows
 or members and attests them with keys it made, bytes that do not decode,
 another group) and nothing is stored.  A replica pruned below the
 checkpoint gives the same snapshot as before pruning; a damaged merge base
-gives one that is refused.
+gives one that is refused.  Version 4 sends a row leaf's repeated ids as
+references the joiner expands (test_row_refs: round trips, other valid
+encodings, hostile tokens, every byte of a small snapshot flipped).
 """
 import json
 import os
@@ -199,7 +201,7 @@ def test_verify_and_lies():
          "the provider holds ops concurrent with and after K")
     snap = one(a, "SELECT bec_snapshot()")
     s = parse(snap)
-    T.eq(s["version"], 3, "version")
+    T.eq(s["version"], 4, "version")
     T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
     T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
@@ -236,6 +238,7 @@ def test_verify_and_lies():
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k, "an honest snapshot verifies")
     T.eq(one(b, "SELECT bec_snapshot_verify(?)", snap), k, "on a full replica too")
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s)), k, "the test's codec round-trips")
+    T.eq(encode(s), snap, "the test's codec gives bec's bytes (the row leaves' tokens too)")
 
     def refused(s2, msg, what):
         T.raises(lambda: j.execute("SELECT bec_snapshot_verify(?)", (encode(s2),)).fetchall(),
@@ -262,13 +265,16 @@ def test_verify_and_lies():
     s2 = copy()
     s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
     refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
-    for v in (1, 2):
+    for v in (1, 2, 3):
         s2 = copy()
         s2["version"] = v
         refused(s2, "version %d, of an older bec" % v, "version %d" % v)
     s2 = copy()
-    s2["version"] = 4
-    refused(s2, "unknown snapshot version 4", "version 4")
+    s2["version"] = 3
+    refused(s2, "its row leaves are sent whole", "version 3: why")
+    s2 = copy()
+    s2["version"] = 5
+    refused(s2, "unknown snapshot version 5", "version 5")
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()
@@ -559,6 +565,147 @@ def test_sections():
     s2["members"][mi] = bytes(x)
     refused(s2, "digest does not match", "c's cover altered to admin")
 
+def test_row_refs():
+    """Version 4: a row leaf travels as tokens, its repeated 32 bytes (the
+    ids of an op that wrote the whole row, repeated values) as references
+    to the bytes before them; the joiner expands them before hashing, so
+    the leaves and R are the digest's.  A history with many repeats round-
+    trips (the test's codec gives bec's bytes; another replica gives the
+    same tables); any other valid encoding verifies; a reference past the
+    start, to itself or overlapping itself, a truncated token, an empty or
+    overlong literal, an expansion past the bound are malformed, and a
+    reference to other bytes does not digest; every byte of a small
+    snapshot flipped is refused with a reason or gives the same leaves.
+    Nothing is stored."""
+    import sqlite3
+    a = R.origin("r_a.db", decl="id INTEGER PRIMARY KEY, v TEXT, w BLOB, n INTEGER COUNTER")
+    b = R.member(a, "r_b.db", "member")
+    sync(a, b)
+    rng = random.Random(1703)
+    for i in range(40):
+        w = bytes(64) if i % 3 == 0 else rng.randbytes(40)
+        a.execute("INSERT INTO todos VALUES(?, ?, ?, ?)", (i, "v%d" % i, w, i))
+    sync(a, b)
+    a.execute("UPDATE todos SET v='from a', n = n + 1 WHERE id < 10")
+    b.execute("UPDATE todos SET v='from b', n = n + 2 WHERE id < 10")
+    b.execute("DELETE FROM todos WHERE id = 39")
+    sync(a, b)
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    snap = one(a, "SELECT bec_snapshot()")
+    s = parse(snap)
+    kop = becwire.decode_op(s["checkpoint"])
+    T.eq(digest(s), kop["body"][1:33], "the expanded leaves digest to K's R")
+    T.eq(encode(s), snap, "the test's codec gives bec's bytes")
+    T.eq(len(s["tables"][0][1]), 39, "39 rows")
+    whole = len(encode(dict(s, version=3)))
+    # every row names the op that wrote it in 4 registers (existence, v, w,
+    # n): 3 references of about 1 byte for 32
+    T.check(whole - len(snap) >= 39 * 3 * 30,
+            "the references save 30 bytes per repeat: %d -> %d B" % (whole, len(snap)))
+    for leaf in s["tables"][0][1]:
+        T.eq(becwire.row_expand(becwire.row_encode(leaf)), leaf, "the codec round-trips a leaf")
+    j = R.joined(a, "r_j.db")
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k, "verifies")
+    sb = one(b, "SELECT bec_snapshot()")
+    T.eq(parse(sb)["tables"], s["tables"], "another replica: the same leaves")
+    T.eq(encode(parse(sb)), sb, "and the same tokens (one encoding per leaf)")
+
+    def with_row(tokens, i=0):
+        s2 = parse(snap)
+        head, rows = s2["tables"][0]
+        rows[i] = becwire.RowTokens(tokens)
+        return encode(s2)
+
+    def verify(msg):
+        return one(j, "SELECT bec_snapshot_verify(?)", msg)
+
+    def refused(msg, why, what):
+        T.raises(lambda: verify(msg), why, what)
+
+    leaf = s["tables"][0][1][0]
+    tok = becwire.row_encode(leaf)
+    T.check(len(tok) < len(leaf) - 60, "row 0 is sent with references")
+    # Other valid encodings: the same leaf, the same R.
+    T.eq(verify(with_row(uvarint(2 * len(leaf)) + leaf)), k, "a leaf as one literal")
+    T.eq(verify(with_row(b"".join(uvarint(2) + leaf[x:x + 1] for x in range(len(leaf))))),
+         k, "a leaf as one-byte literals")
+    # A reference to the last earlier copy instead of the first.
+    ids = [leaf[x:x + 32] for x in range(len(leaf) - 31)]
+    twice = [x for x in range(len(ids)) if ids.count(ids[x]) >= 3]
+    T.check(twice, "an id three times in row 0")
+    x0 = twice[0]
+    x1, x2 = [x for x in range(len(ids)) if ids[x] == ids[x0]][1:3]
+    alt = (uvarint(2 * x2) + leaf[:x2] + uvarint(2 * x1 + 1)
+           + uvarint(2 * (len(leaf) - x2 - 32)) + leaf[x2 + 32:])
+    T.eq(becwire.row_expand(alt), leaf, "a reference to the second copy expands to the leaf")
+    T.eq(verify(with_row(alt)), k, "and verifies")
+    # Hostile tokens.
+    lit = uvarint(2 * 40) + leaf[:40]
+    refused(with_row(uvarint(1) + tok), "refers past the bytes before the reference",
+            "a reference before the start")
+    refused(with_row(lit + uvarint(2 * 40 + 1) + tok), "refers past",
+            "a reference to itself")
+    refused(with_row(lit + uvarint(2 * 20 + 1) + tok), "refers past",
+            "a reference overlapping itself")
+    refused(with_row(lit + uvarint(2 * 1000 + 1)), "refers past", "a reference far ahead")
+    refused(with_row(tok + b"\x81"), "a row leaf ends inside a token", "a truncated reference")
+    refused(with_row(tok + b"\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"),
+            "no minimal varint within the bound", "a token too large")
+    refused(with_row(b"\x80\x00" + tok), "no minimal varint", "a non-minimal token")
+    refused(with_row(b"\x00" + tok), "an empty literal", "an empty literal")
+    refused(with_row(uvarint(2 * (len(leaf) + 1)) + leaf), "ends inside a literal",
+            "a literal past the leaf's end")
+    T.check(leaf[:32] != leaf[40:72], "row 0: bytes 40..71 are not bytes 0..31")
+    refused(with_row(lit + uvarint(1) + uvarint(2 * (len(leaf) - 72)) + leaf[72:]),
+            "digest does not match", "a reference to other bytes")
+    refused(with_row(uvarint(2 * 32) + bytes(32) + uvarint(1) * (2 * 1024 * 1024 + 1)),
+            "a row leaf expands past the bound", "a leaf of 2 MB of references (64 MB)")
+    refused(with_row(tok, len(s["tables"][0][1]) - 1), "digest does not match",
+            "row 0's tokens in the last row")
+    refused(b"", "the snapshot is malformed: no bytes", "no bytes")
+    T.eq(one(j, "SELECT count(*) FROM bec_ops"), 0, "nothing stored")
+
+    # Every byte of a small snapshot flipped: refused with a reason, or the
+    # same leaves (so the same R).
+    o = R.origin("r_o.db")
+    for i in range(3):
+        o.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    ko = one(o, "SELECT bec_checkpoint()")
+    small = one(o, "SELECT bec_snapshot()")
+    so = parse(small)
+    jo = R.joined(o, "r_jo.db")
+    T.eq(one(jo, "SELECT bec_snapshot_verify(?)", small), ko, "the small snapshot verifies")
+    n_ok = n_bad = 0
+    reasons = set()
+    for i in range(len(small)):
+        for bit in (0x01, 0x80):
+            x = bytearray(small)
+            x[i] ^= bit
+            try:
+                got = jo.execute("SELECT bec_snapshot_verify(?)", (bytes(x),)).fetchone()[0]
+            except sqlite3.Error as e:
+                msg = str(e)
+                n_bad += 1
+                reasons.add(msg.split(":")[1].strip() if ":" in msg else msg)
+                if "unknown error" in msg or "bec_snapshot_verify" not in msg:
+                    T.check(False, "byte %d ^ %d: a clear error, got %r" % (i, bit, msg))
+                continue
+            n_ok += 1
+            T.eq(got, ko, "byte %d ^ %d accepted: K" % (i, bit))
+            s2 = parse(bytes(x))
+            T.check(all(s2[f] == so[f] for f in ("tables", "members", "n_op", "k", "ops_root")
+                        + becwire.SNAPSHOT_SECTIONS),
+                    "byte %d ^ %d accepted: the same leaves" % (i, bit))
+    T.eq(n_ok + n_bad, 2 * len(small), "every flip tried")
+    print("  %d flips of a %d-byte snapshot: %d refused, %d the same leaves; reasons: %s"
+          % (2 * len(small), len(small), n_bad, n_ok, "; ".join(sorted(reasons))))
+    T.check(n_bad > 0.9 * 2 * len(small), "nearly every flip refused: %d of %d (%d accepted)"
+            % (n_bad, 2 * len(small), n_ok))
+    T.eq(one(jo, "SELECT count(*) FROM bec_ops"), 0, "nothing stored by any flip")
+    T.eq(one(jo, "SELECT count(*) FROM bec_rejected"), 0, "nothing logged either")
+
+
 def test_no_seal():
     a = R.origin("n_a.db")
     b = R.member(a, "n_b.db", "admin")
@@ -642,6 +789,7 @@ def test_pruned_provider():
 
 test_verify_and_lies()
 test_sections()
+test_row_refs()
 test_no_seal()
 test_pruned_provider()
 R.cleanup()

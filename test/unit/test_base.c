@@ -61,68 +61,49 @@ typedef struct SnapTable SnapTable;
 struct SnapTable {
   int iSchema;
   i64 nRow;
-  const u8 *aRows;       /* the rows as sent, up to the end of the message */
+  u8 *aRows;             /* its rows' leaves, framed (malloc: a copy) */
   i64 nRows;
 };
 
-/* Skips n framed ops or byte strings. */
-static int skip_framed(BecReader *rd, u64 n){
-  u64 i, m;
-  const u8 *a;
-  for(i=0; i<n; i++){
-    if( bec_read_varint(rd, &m, (u64)(rd->n - rd->i))
-     || bec_read_bytes(rd, (i64)m, &a) ) return 1;
-  }
-  return 0;
+/* bec_snapshot_tables' callback: the table's create op (its head is its
+** name, then that op's id) and a copy of its rows' leaves, at most 8. */
+typedef struct SnapTables SnapTables;
+struct SnapTables { BecCtx *p; SnapTable *aT; int nT; };
+static int snap_table(void *pArg, const u8 *aHead, i64 nHead, u64 nRow,
+                      BecReader *pRows){
+  SnapTables *x = (SnapTables*)pArg;
+  SnapTable *t = &x->aT[x->nT];
+  BecReader head;
+  const u8 *aName = 0, *aId = 0;
+  u64 nName = 0;
+  if( x->nT>=8 ) return SQLITE_ERROR;
+  head.a = aHead; head.n = nHead; head.i = 0;
+  if( bec_read_varint(&head, &nName, (u64)nHead)
+   || bec_read_bytes(&head, (i64)nName, &aName)
+   || bec_read_bytes(&head, BEC_HASH_BYTES, &aId)
+   || bec_dag_seq_of(x->p, aId, &t->iSchema) ) return SQLITE_ERROR;
+  t->nRow = (i64)nRow;
+  t->nRows = pRows->n - pRows->i;
+  t->aRows = malloc((size_t)t->nRows + 1);
+  if( t->aRows==0 ) return SQLITE_NOMEM;
+  memcpy(t->aRows, pRows->a + pRows->i, (size_t)t->nRows);
+  x->nT++;
+  return SQLITE_OK;
 }
 
-/* The tables of snapshot a[0..n-1] (docs/wire-format.md "Snapshot"), at
-** most 8. */
+/* The tables of snapshot a[0..n-1] (bec_snapshot_tables: every check,
+** then the rows' leaves as the digest has them), or -1. */
 static int snap_tables(BecCtx *p, const u8 *a, i64 n, SnapTable *aT){
-  BecReader rd;
-  const u8 *x;
-  u64 v, nTable = 0, i, j;
-  int nT = 0;
-  rd.a = a; rd.n = n; rd.i = 0;
-  if( bec_read_bytes(&rd, 1+BEC_HASH_BYTES, &x) || skip_framed(&rd, 1) ) return -1;
-  for(i=0; i<2; i++){            /* the claims, the chain */
-    if( bec_read_varint(&rd, &v, (u64)n) || skip_framed(&rd, v) ) return -1;
-  }
-  if( bec_read_varint(&rd, &v, (u64)BEC_I64_MAX)
-   || bec_read_varint(&rd, &v, (u64)BEC_I64_MAX)
-   || bec_read_bytes(&rd, BEC_HASH_BYTES, &x) ) return -1;
-  if( a[0]>=2 ){
-    /* the proofs: id, index, depth, valid, n_path, path */
-    u64 nProof = 0, w;
-    u8 b;
-    if( bec_read_varint(&rd, &nProof, (u64)n) ) return -1;
-    for(i=0; i<nProof; i++){
-      if( bec_read_bytes(&rd, BEC_HASH_BYTES, &x) || bec_read_varint(&rd, &w, (u64)n)
-       || bec_read_varint(&rd, &w, (u64)n) || bec_read_u8(&rd, &b)
-       || bec_read_varint(&rd, &w, 64) || bec_read_bytes(&rd, (i64)w*BEC_HASH_BYTES, &x) ){
-        return -1;
-      }
-    }
-  }
-  if( bec_read_varint(&rd, &v, (u64)n) || skip_framed(&rd, v)
-   || bec_read_varint(&rd, &nTable, 8) ) return -1;
-  for(i=0; i<nTable; i++){
-    BecReader head;
-    u64 nHead = 0, nName = 0, nRow = 0;
-    const u8 *aHead = 0, *aId = 0;
-    if( bec_read_varint(&rd, &nHead, (u64)n) || bec_read_bytes(&rd, (i64)nHead, &aHead)
-     || bec_read_varint(&rd, &nRow, (u64)n) ) return -1;
-    head.a = aHead; head.n = (i64)nHead; head.i = 0;
-    if( bec_read_varint(&head, &nName, nHead) || bec_read_bytes(&head, (i64)nName, &x)
-     || bec_read_bytes(&head, BEC_HASH_BYTES, &aId) ) return -1;
-    if( bec_dag_seq_of(p, aId, &aT[nT].iSchema) ) return -1;
-    aT[nT].nRow = (i64)nRow;
-    aT[nT].aRows = rd.a + rd.i;
-    aT[nT].nRows = rd.n - rd.i;
-    for(j=0; j<nRow; j++) if( skip_framed(&rd, 1) ) return -1;
-    nT++;
-  }
-  return nT;
+  SnapTables x;
+  char *zWhy = 0, *zErr = 0;
+  int rc;
+  x.p = p; x.aT = aT; x.nT = 0;
+  rc = bec_snapshot_tables(p, a, n, snap_table, &x, &zWhy, &zErr);
+  CHECK_MSG(rc==SQLITE_OK && zWhy==0, "bec_snapshot_tables: %d %s %s", rc,
+            zWhy ? zWhy : "", zErr ? zErr : "");
+  sqlite3_free(zWhy);
+  sqlite3_free(zErr);
+  return rc==SQLITE_OK ? x.nT : -1;
 }
 
 /* The base as text, row numbers left out (the leaves come in key order,
@@ -466,6 +447,7 @@ int main(void){
   zErr = 0;
 
   sqlite3_free(zBase);
+  for(i=0; i<nT; i++) free(aT[i].aRows);
   free(aSnap);
   bec_ctx_unref(pA);
   CHECK(sqlite3_close(dbA)==SQLITE_OK);
