@@ -338,6 +338,41 @@ def test_last_insert_rowid_kept():
         a.close(); ref.close()
 
 
+def test_update_reads_columns_late():
+    """The scan of an UPDATE reads, after its first page (1024 rows), only
+    the columns SQLite asked a value of (bec_table.c "Lazy columns"): a column
+    read first on a later row (a CASE) comes from its stored row, and the
+    pages after read it too.  Every statement against a plain table, and the
+    rows are the replay of the signed ops."""
+    n = 3000
+    cases = [
+        ("u", "UPDATE u SET n = CASE WHEN id > 2500 THEN length(a) ELSE n END"),
+        ("u", "UPDATE u SET n = CASE WHEN id = %d THEN typeof(a) || id ELSE n END" % n),
+        ("u", "UPDATE u SET n = n + 1 WHERE id %% 1000 = 999 OR a = 'x%d'" % (n - 1)),
+        ("u", "UPDATE u SET a = CASE WHEN id < 1500 THEN a ELSE a || '!' END, n = 7"),
+        ("u", "UPDATE u SET n = 1"),
+        ("u", "UPDATE u SET n = CASE WHEN id > 2000 THEN n ELSE a END"),
+        ("w", "UPDATE w SET n = CASE WHEN n > 2900 THEN id ELSE n END"),
+        ("w", "UPDATE w SET a = CASE WHEN n = 1500 THEN id || a END WHERE n > 1000"),
+    ]
+    for table in ("u", "w"):
+        a = R.origin("late_%s.db" % table, DECLS[table], table)
+        ref = plain({table: DECLS[table]})
+        key = "x" if table == "u" else "printf('k%05d', x)"
+        fill = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<%d) "
+                "INSERT INTO %s(id, a, n) SELECT %s, 'x' || x, x FROM c" % (n, table, key))
+        a.execute(fill)
+        ref.execute(fill)
+        for t, sql in cases:
+            if t != table:
+                continue
+            ra, rp = run(a, sql), run(ref, sql)
+            T.eq(ra, rp, "late columns: %s" % sql)
+            T.check(rows(a, table) == rows(ref, table), "rows after %s" % sql)
+        T.eq(one(a, "SELECT bec_check()"), "ok", "late columns: the rows are the ops' replay")
+        a.close(); ref.close()
+
+
 def rows_of(db):
     return db.execute("SELECT k, v, w FROM t ORDER BY k").fetchall()
 
@@ -347,7 +382,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--child":
     R.cleanup()
     sys.exit(0)
 
-T.run([test_last_insert_rowid_kept, test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
+T.run([test_update_reads_columns_late, test_last_insert_rowid_kept, test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
        test_feed_kinds])
 R.cleanup()
 T.done()
