@@ -3988,7 +3988,8 @@ static int change_encode(BecTab *t, BecCrdt *pC, int bDelete,
 ** the batch statement's own savepoints: that statement changes no op
 ** bytes, and its own rollback undoes only rows its retry writes again.
 ** BEC_NO_LOCAL_BATCH=1 in the environment (read once per process) turns
-** it off: a test knob, for the differential test_local_batch.py. */
+** it off, and the judgment of changes as they are made (local_judge): a
+** test knob, for the differential test_local_batch.py. */
 static int local_batching(void){
   static int eOn = -1;            /* (a benign race: every reader agrees) */
   if( eOn<0 ){
