@@ -1636,6 +1636,9 @@ struct BecCrdt {
   int iSeq;                       /* the seq its write op is predicted to get */
   BecBuf chg;                     /* encoded changes */
   i64 nChange;
+  i64 nJudged;                    /* changes 0..nJudged-1 (or all, if not
+                                  ** fewer than nChange) were each found to
+                                  ** pass change_reason as they were made */
   int nTable, nTableAlloc;
   int *aTable;                    /* schema seqs of the tables written */
   u8 *aTableHash;                 /* their hashes */

@@ -1809,15 +1809,67 @@ static void steps_combined(StepEvent *a, int n, const u8 *aKeys, int *piBad){
   }
 }
 
+/* The rules one change of a write op passes on its values alone (table s,
+** aVal where abSet[i]==2, the keys normalized here): a key that is NULL, a
+** NaN or, for an INTEGER PRIMARY KEY, not an integer; a NaN; a step to a
+** column that is not a counter, a counter's value that is not an integer.
+** *pzReason: why the merge ignores the op (left as it is if already set),
+** iChange the change's index in it.  The one copy of these rules: every
+** replica's verdict (verdict_write) and the local writer's judgment of a
+** change as it is made (bec_crdt_local_change, "Local batches") call it. */
+static int change_reason(const BecSchema *s, BecValue *aVal, const u8 *abSet,
+                         i64 iChange, char **pzReason){
+  int rc = SQLITE_OK, k;
+  for(k=0; k<s->nPk; k++){
+    BecValue *v = &aVal[s->aPk[k]];
+    if( !bec_key_normalize(v) ){
+      reason_set(pzReason, &rc, "ignored: change %lld: the key of table %s "
+                 "is %s", (long long)iChange, s->zName,
+                 v->eType==BEC_VAL_NULL ? "NULL" : "a NaN");
+    }else if( s->bIntPk && v->eType!=BEC_VAL_INT ){
+      reason_set(pzReason, &rc, "ignored: change %lld: the INTEGER PRIMARY "
+                 "KEY of table %s is not an integer", (long long)iChange,
+                 s->zName);
+    }
+  }
+  for(k=0; k<s->nCol; k++){
+    if( abSet[k]==2 && bec_value_is_nan(&aVal[k]) ){
+      reason_set(pzReason, &rc, "ignored: change %lld: column %s of table "
+                 "%s is a NaN, which no table holds", (long long)iChange,
+                 s->aCol[k].zName, s->zName);
+    }
+  }
+  for(k=0; rc==SQLITE_OK && *pzReason==0 && k<s->nCol; k++){
+    /* A counter holds integers; a step is a counter's only, and -2^63
+    ** has no negation (docs/tables.md, "Counters"). */
+    const BecValue *v = &aVal[k];
+    int bCounter = (s->aCol[k].flags & BEC_COL_COUNTER)!=0;
+    if( abSet[k]==2 && (bCounter ? (v->eType!=BEC_VAL_INT
+                                    && (v->eType!=BEC_VAL_STEP
+                                        || v->i==BEC_I64_MIN))
+                                 : v->eType==BEC_VAL_STEP) ){
+      *pzReason = rule_reason(s, BEC_RULE_STEP, k);
+      if( *pzReason==0 ) rc = SQLITE_NOMEM;
+      else reason_clean(*pzReason);
+    }
+  }
+  return rc;
+}
+
 /* Examines a write op whose causal past pAnc answers (its own seq may be
 ** nNode+1: not stored yet).  If its bytes are malformed: a refusal in
 ** *pRefuse (acceptance), or, with pRefuse 0, BEC_MALFORMED with *pzErr (a
 ** stored op: damaged storage).  Otherwise SQLITE_OK with *pzReason 0 (it
 ** applies) or why the merge ignores it.  eEnv: the envelope pOp's
-** plaintext came in (bec_e2ee_envelope), 0 for a plaintext op. */
+** plaintext came in (bec_e2ee_envelope), 0 for a plaintext op.
+** bJudged: the op is the local transaction's, whose every change this
+** connection encoded and found to pass change_reason as it was made, in
+** tables the per-change rules need nothing else for (local_judged): the
+** changes are not read again (bec_crdt_local_change; the tables' rules,
+** which depend on the op's causal past, are judged here as always). */
 static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
-                         const BecOp *pOp, int eEnv, char **pzReason,
-                         BecVerdict *pRefuse, char **pzErr){
+                         const BecOp *pOp, int eEnv, int bJudged,
+                         char **pzReason, BecVerdict *pRefuse, char **pzErr){
   /* g may be 0 when pAnc->bAll (an op naming every head, crdt_admit): the
   ** op's past is every stored op, the stored rows answer what a node
   ** would, and the graph is loaded only for what needs a walk (added
@@ -1949,7 +2001,7 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
     }
   }
   /* Without every table's shape the changes cannot even be parsed. */
-  while( rc==SQLITE_OK && bParse && wr.iChange<wr.nChange ){
+  while( rc==SQLITE_OK && bParse && !bJudged && wr.iChange<wr.nChange ){
     int iTable = 0, bDelete = 0, k;
     const BecSchema *s = 0;
     rc = bec_write_head(&wr, &iTable, &bDelete);
@@ -1963,39 +2015,7 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
       bMalformed = 1;
       break;
     }
-    for(k=0; k<s->nPk; k++){
-      BecValue *v = &aVal[s->aPk[k]];
-      if( !bec_key_normalize(v) ){
-        reason_set(pzReason, &rc, "ignored: change %lld: the key of table %s "
-                   "is %s", (long long)wr.iChange, s->zName,
-                   v->eType==BEC_VAL_NULL ? "NULL" : "a NaN");
-      }else if( s->bIntPk && v->eType!=BEC_VAL_INT ){
-        reason_set(pzReason, &rc, "ignored: change %lld: the INTEGER PRIMARY "
-                   "KEY of table %s is not an integer", (long long)wr.iChange,
-                   s->zName);
-      }
-    }
-    for(k=0; k<s->nCol; k++){
-      if( abSet[k]==2 && bec_value_is_nan(&aVal[k]) ){
-        reason_set(pzReason, &rc, "ignored: change %lld: column %s of table "
-                   "%s is a NaN, which no table holds", (long long)wr.iChange,
-                   s->aCol[k].zName, s->zName);
-      }
-    }
-    for(k=0; rc==SQLITE_OK && *pzReason==0 && k<s->nCol; k++){
-      /* A counter holds integers; a step is a counter's only, and -2^63
-      ** has no negation (docs/tables.md, "Counters"). */
-      const BecValue *v = &aVal[k];
-      int bCounter = (s->aCol[k].flags & BEC_COL_COUNTER)!=0;
-      if( abSet[k]==2 && (bCounter ? (v->eType!=BEC_VAL_INT
-                                      && (v->eType!=BEC_VAL_STEP
-                                          || v->i==BEC_I64_MIN))
-                                   : v->eType==BEC_VAL_STEP) ){
-        *pzReason = rule_reason(s, BEC_RULE_STEP, k);
-        if( *pzReason==0 ) rc = SQLITE_NOMEM;
-        else reason_clean(*pzReason);
-      }
-    }
+    rc = change_reason(s, aVal, abSet, wr.iChange, pzReason);
     for(k=0; k<s->nCol && !(s->aCol[k].flags & BEC_COL_COUNTER); k++){}
     if( rc==SQLITE_OK && *pzReason==0 && !bDelete && k<s->nCol ){
       /* this change's counter writes, for steps_combined (a cell: the
@@ -2033,7 +2053,7 @@ static int verdict_write(BecCtx *p, const BecGraph *g, Anc *pAnc,
       }
     }
   }
-  if( rc==SQLITE_OK && bParse && bec_write_close(&wr) ){
+  if( rc==SQLITE_OK && bParse && !bJudged && bec_write_close(&wr) ){
     *pzErr = sqlite3_mprintf("malformed: trailing bytes in write payload");
     rc = BEC_MALFORMED;
     bMalformed = 1;
@@ -2144,7 +2164,7 @@ static int verdict_plain(BecCtx *p, const BecGraph *g, int x, int bAll,
     memset(&anc, 0, sizeof(anc));
     if( g ) anc_init(&anc, g, x, BEC_NODE_PREDS(g, x), g->aNode[x].nPred, bAll);
     else anc_init(&anc, 0, x, 0, 0, 1);       /* (bAll: on_store_op) */
-    rc = verdict_write(p, g, &anc, pOp, eEnv, pzReason, 0, pzErr);
+    rc = verdict_write(p, g, &anc, pOp, eEnv, 0, pzReason, 0, pzErr);
     anc_free(&anc);
   }
   return rc;
@@ -3968,7 +3988,8 @@ static int change_encode(BecTab *t, BecCrdt *pC, int bDelete,
 ** the batch statement's own savepoints: that statement changes no op
 ** bytes, and its own rollback undoes only rows its retry writes again.
 ** BEC_NO_LOCAL_BATCH=1 in the environment (read once per process) turns
-** it off: a test knob, for the differential test_local_batch.py. */
+** it off, and the judgment of changes as they are made (local_judge): a
+** test knob, for the differential test_local_batch.py. */
 static int local_batching(void){
   static int eOn = -1;            /* (a benign race: every reader agrees) */
   if( eOn<0 ){
@@ -3976,6 +3997,45 @@ static int local_batching(void){
     eOn = (z && z[0] && z[0]!='0') ? 0 : 1;
   }
   return eOn;
+}
+
+/* The local judgment of changes (bec_crdt_local_change, local_judge) is
+** cross-checked against the full reading at crdt_admit with
+** BEC_CHECK_JUDGED=1 in the environment (read once per process): a test
+** knob. */
+static int local_judge_check(void){
+  static int eOn = -1;            /* (a benign race: every reader agrees) */
+  if( eOn<0 ){
+    const char *z = getenv("BEC_CHECK_JUDGED");
+    eOn = (z && z[0] && z[0]!='0') ? 1 : 0;
+  }
+  return eOn;
+}
+
+/* The local judgment of one change (issue 18): change nChange-1 of the
+** transaction's op, just encoded by change_encode from aVal/abSet of table
+** s, is judged by change_reason, the rules every replica's verdict
+** applies to each change (verdict_write), on the same values: the codec is
+** lossless (test_codec), so reading them back from the op's bytes at
+** crdt_admit would find what this finds.  A clean change extends the
+** judged prefix (nJudged).  Only tables whose per-change rules are
+** change_reason's alone: no CHECK, NOT NULL or strict rule
+** (bConstrained: bec_crdt_constraints), no counter (the steps of one cell
+** are judged across changes: steps_combined), no added column (the
+** op's schema is then the op's past's, write_schema).  A change that is
+** not judged, or has a reason, leaves the op to the full reading, which
+** gives its verdict as before.  Off with BEC_NO_LOCAL_BATCH=1. */
+static void local_judge(BecCrdt *pC, const BecSchema *s, BecValue *aVal,
+                        const u8 *abSet){
+  char *zReason = 0;
+  int rc, k;
+  if( pC->nJudged!=pC->nChange-1 || !local_batching() ) return;
+  if( s->bConstrained || s->nCol!=s->nBase ) return;
+  for(k=0; k<s->nCol && !(s->aCol[k].flags & BEC_COL_COUNTER); k++){}
+  if( k<s->nCol ) return;
+  rc = change_reason(s, aVal, abSet, pC->nChange-1, &zReason);
+  if( rc==SQLITE_OK && zReason==0 ) pC->nJudged++;
+  sqlite3_free(zReason);
 }
 
 int bec_crdt_local_flush(BecCtx *p){
@@ -4032,8 +4092,11 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
     }
   }
   if( rc==SQLITE_OK ){
+    /* (a rollback to a savepoint cut the op short of judged changes) */
+    if( pC->nJudged>pC->nChange ) pC->nJudged = pC->nChange;
     rc = change_encode(t, pC, eChange==BEC_CHANGE_DELETE, m->aVal, m->abSet,
                        pzErr);
+    if( rc==SQLITE_OK ) local_judge(pC, s, m->aVal, m->abSet);
   }
   if( rc==SQLITE_OK ){
     int bBatch = 0;
@@ -5880,7 +5943,29 @@ static int crdt_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
     if( rc==SQLITE_OK ) anc_init(&anc, g, g->nNode+1, aPredSeq, pOp->nPred, 0);
   }
   if( rc ) return rc;
-  rc = verdict_write(p, anc.g, &anc, pOp, 0, &zReason, pV, pzErr);
+  {
+    /* The transaction's own op, each change judged as it was made: the
+    ** same bytes, so the same changes (as crdt_stored's bAhead). */
+    int bJudged = pC->nJudged>=pC->nChange && pC->nChange>0
+               && pC->aAhead && pOp->nPayload==pC->nAhead
+               && memcmp(pOp->aPayload, pC->aAhead, (size_t)pC->nAhead)==0;
+    rc = verdict_write(p, anc.g, &anc, pOp, 0, bJudged, &zReason, pV, pzErr);
+    if( rc==SQLITE_OK && bJudged && local_judge_check() ){
+      /* BEC_CHECK_JUDGED=1 (tests): the full reading must agree. */
+      char *zFull = 0;
+      BecVerdict v2;
+      memset(&v2, 0, sizeof(v2));
+      rc = verdict_write(p, anc.g, &anc, pOp, 0, 0, &zFull, &v2, pzErr);
+      if( rc==SQLITE_OK && ((zFull==0)!=(zReason==0) || v2.rc!=pV->rc) ){
+        *pzErr = sqlite3_mprintf("bec: internal error: the local op's changes, "
+            "judged as made, are judged otherwise when read again: %s",
+            zFull ? zFull : "(applies)");
+        rc = SQLITE_INTERNAL;
+      }
+      sqlite3_free(zFull);
+      bec_verdict_clear(&v2);
+    }
+  }
   anc_free(&anc);
   /* The verdict goes with the op to crdt_stored (no second parse). */
   sqlite3_free(pC->zVerdict);
@@ -5922,6 +6007,7 @@ void bec_crdt_txn_reset(BecCrdt *pC){
   pC->iSeq = 0;
   pC->chg.n = 0;
   pC->nChange = 0;
+  pC->nJudged = 0;
   pC->feed.n = 0;
   pC->nTable = 0;
   pC->nMark = 0;

@@ -55,6 +55,7 @@
 #define IDX_DESC        256
 #define IDX_UNPAGED     512 /* set by xFilter: more cells than a function
                             ** takes arguments, so rows one at a time */
+#define IDX_LAZY        1024 /* the scan of an UPDATE: see "Lazy columns" */
 
 /* The parameters of a PLAN_EQ statement (see eq_bind). */
 #define EQ_NPARAM       11
@@ -107,6 +108,9 @@ struct BecCursor {
   int rcPage;             /* an error met while filling the page */
   PageCell *aCell;        /* nRow * nCell, in scan order */
   BecBuf bytes;           /* text and blob bytes of the page */
+  /* Lazy columns (an UPDATE's full scan). */
+  int bLazy;              /* the next pages read only the columns asked */
+  u64 mAsked;             /* the columns xColumn gave a value of (as mCol) */
 };
 
 static void set_error(sqlite3_vtab *pVtab, char *zErr){
@@ -1225,7 +1229,13 @@ static int tabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo){
       pInfo->orderByConsumed = 1;
     }
   }
-  if( s->nCol<63 ) mCol &= ((u64)1 << s->nCol) - 1;
+  if( s->nCol<63 ){
+    /* SQLite sets every bit of colUsed, those past the last column too,
+    ** for the scan of an UPDATE of a virtual table (no query sets those):
+    ** its columns are read lazily ("Lazy columns"). */
+    if( (mCol >> s->nCol)!=0 && idxNum==PLAN_FULL ) idxNum |= IDX_LAZY;
+    mCol &= ((u64)1 << s->nCol) - 1;
+  }
   pInfo->idxStr = sqlite3_mprintf("%s%s cols=%llx", zPlan,
       (idxNum & IDX_ORDER) ? ((idxNum & IDX_DESC) ? " order desc" : " order") : "",
       (unsigned long long)mCol);
@@ -1394,12 +1404,71 @@ static const PageCell *page_row(const BecCursor *c){
   return &c->aCell[c->iRow*c->nCell];
 }
 
+/* Lazy columns (issue 18).  SQLite asks a virtual table for every column
+** of a row it UPDATEs (colUsed has every bit set), and says which ones the
+** UPDATE leaves unchanged only in xColumn (sqlite3_vtab_nochange), after
+** the scan's page holds copies of them all; xUpdate gets no value for
+** those (bec reads a row's old values from the shadow row, never from the
+** scan: local_update_row).  So such a scan (IDX_LAZY: a full scan in rowid
+** order) fills its first page with every column, notes the columns
+** xColumn gives a value of (mAsked), and reads the next pages with a
+** statement of only those: "rowid > the page's last rowid", as a range
+** scan's (the same rows in the same order, as one scan's pages would
+** be).  A column asked later (a CASE that reads it on some rows only) is
+** read from its stored row by rowid (lazy_cell), and the next page reads
+** it again with the others.  Only the columns read change, never the
+** rows. */
+
+/* The next pages of c read the columns c->mAsked: a range scan from the
+** current page's last row. */
+static int lazy_switch(BecCursor *c){
+  BecTab *t = (BecTab*)c->base.pVtab;
+  const i64 iLast = c->aCell[(c->nRow-1)*c->nCell].u.i;
+  const int idxNew = PLAN_RANGE | IDX_LOWER;
+  sqlite3_stmt *pNew = 0;
+  int rc = scan_take(t, idxNew, c->mAsked, &pNew);
+  if( rc ) return rc;
+  scan_put(t, c->idxNum, c->mCol, c->pStmt);
+  c->pStmt = pNew;
+  c->idxNum = idxNew;
+  c->mCol = c->mAsked;
+  c->nCell = col_map(t->pSchema, c->mCol, c->aiCell);
+  /* (between pages: the cells are laid out again, by the new count) */
+  sqlite3_free(c->aCell);
+  c->aCell = 0;
+  c->nRowAlloc = 0;
+  return sqlite3_bind_int64(pNew, 1, iLast);
+}
+
+/* Column i of the current row, which the page does not hold: from its
+** stored row. */
+static int lazy_cell(BecCursor *c, sqlite3_context *ctx, int i){
+  BecTab *t = (BecTab*)c->base.pVtab;
+  const u64 m = (u64)1 << (i<63 ? i : 63);
+  sqlite3_stmt *pSel = 0;
+  int rc = scan_take(t, PLAN_ROWID, m, &pSel);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pSel, 1, page_row(c)->u.i);
+  if( sqlite3_step(pSel)==SQLITE_ROW ){
+    sqlite3_result_value(ctx, sqlite3_column_value(pSel, col_is_rowid(t->pSchema, i) ? 0 : 1));
+  }else{
+    rc = sqlite3_reset(pSel);
+    if( rc==SQLITE_OK ) rc = SQLITE_CORRUPT_VTAB;   /* the row is gone */
+  }
+  scan_put(t, PLAN_ROWID, m, pSel);
+  return rc;
+}
+
 static int tabNext(sqlite3_vtab_cursor *pCur){
   BecCursor *c = (BecCursor*)pCur;
   int rc;
   if( c->bPaged ){
     if( ++c->iRow < c->nRow ) return SQLITE_OK;
-    rc = page_next(c);
+    rc = SQLITE_OK;
+    if( c->bLazy && !c->bDone && c->nRow>0 && c->mAsked!=c->mCol ){
+      rc = lazy_switch(c);
+    }
+    if( rc==SQLITE_OK ) rc = page_next(c);
   }else if( c->bUnique && ++c->iRow>0 ){
     /* A rowid has one row: no step to learn that there is no other.  The
     ** statement is reset when it is next used or given back. */
@@ -1553,6 +1622,8 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   BecTab *t = (BecTab*)pCur->pVtab;
   u64 mCol = idx_cols(t->pSchema, idxStr);
   int rc = SQLITE_OK, i;
+  const int bLazy = (idxNum & IDX_LAZY)!=0;
+  idxNum &= ~IDX_LAZY;        /* (the statement is a full scan's) */
   /* The rows a local statement holds in its batch are written before any
   ** bec table is read (bec_crdt.c, "Local batches"). */
   rc = bec_crdt_local_flush(t->pCtx);
@@ -1603,6 +1674,8 @@ static int tabFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   }
   c->bUnique = (idxNum & PLAN_MASK)==PLAN_ROWID;
   c->bPaged = scan_is_paged(t, idxNum);
+  c->bLazy = bLazy && c->bPaged;
+  c->mAsked = 0;
   if( c->bPaged ){
     c->bDesc = (idxNum & IDX_DESC)!=0;
     c->bDone = 0;
@@ -1625,6 +1698,23 @@ static int tabColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int i){
   ** how xUpdate knows which registers the UPDATE writes. */
   if( sqlite3_vtab_nochange(ctx) ) return SQLITE_OK;
   j = (i>=0 && i<((BecTab*)pCur->pVtab)->pSchema->nCol) ? c->aiCell[i] : -1;
+  if( c->bLazy && i>=0 && i<((BecTab*)pCur->pVtab)->pSchema->nCol ){
+    c->mAsked |= (u64)1 << (i<63 ? i : 63);
+    if( j<0 ){
+      int rc = lazy_cell(c, ctx, i);
+      if( rc ){
+        BecTab *t = (BecTab*)pCur->pVtab;
+        char *z = rc==SQLITE_CORRUPT_VTAB
+            ? sqlite3_mprintf("bec: a row of %s being updated is gone from "
+                              "its shadow table (damaged storage)", t->pSchema->zName)
+            : sqlite3_mprintf("bec: cannot read %s: %s", t->pSchema->zName,
+                              bec_rc_text(t->pCtx->db, rc));
+        sqlite3_result_error(ctx, z ? z : "bec: cannot read a row", -1);
+        sqlite3_free(z);
+      }
+      return rc;
+    }
+  }
   if( j<0 ){
     /* SQLite asks only for the columns colUsed names (an UPDATE names
     ** them all); were it to ask for another, a clear error, not a NULL. */

@@ -40,7 +40,16 @@ R = Replicas("bec_lbatch_")
 DECLS = {
     "t": "id INTEGER PRIMARY KEY, a TEXT, n INTEGER NOT NULL DEFAULT 0 CHECK (n >= 0)",
     "k": "id TEXT PRIMARY KEY, a TEXT, n INTEGER NOT NULL DEFAULT 0 CHECK (n >= 0)",
+    # without rules: each change is judged as it is made (bec_crdt.c
+    # local_judge), cross-checked at the op's acceptance (BEC_CHECK_JUDGED)
+    "u": "id INTEGER PRIMARY KEY, a TEXT, n",
+    "w": "id TEXT PRIMARY KEY, a TEXT, n",
 }
+
+# Every local op whose changes were judged as made is read again in full at
+# its acceptance and must be judged alike, else the statement fails (a test
+# knob read once per process; the child processes inherit it).
+os.environ["BEC_CHECK_JUDGED"] = "1"
 
 
 def plain(decl_by_name):
@@ -66,7 +75,11 @@ def gen_mix(rng, table, n):
     """n statements on table (INTEGER or TEXT keys from a small set, so
     inserts collide, updates hit rows written earlier in the statement and
     the transaction, and CHECK fails now and then)."""
-    key = (lambda i: i) if table == "t" else (lambda i: "k%02d" % i)
+    key = (lambda i: i) if table in ("t", "u") else (lambda i: "k%02d" % i)
+    ns = [0, 1, 5, -1]
+    if table in ("u", "w"):
+        # (no NOT NULL there: a NULL is stored as given)
+        ns += [2.5, None, "t", b"\x00b", float("nan")]
     out = []
     depth = 0
     intxn = False
@@ -88,7 +101,7 @@ def gen_mix(rng, table, n):
             vals = ", ".join("(?, ?, ?)" for _ in ks)
             args = []
             for k in ks:
-                args += [k, rng.choice(["x", "yy", None, "z" * 30]), rng.choice([0, 1, 5, -1])]
+                args += [k, rng.choice(["x", "yy", None, "z" * 30]), rng.choice(ns)]
             out.append(("%s INTO %s VALUES %s" % (verb, table, vals), tuple(args)))
         elif r < 0.56:
             # every row, one column, sometimes failing part way (n-3 < 0)
@@ -129,9 +142,9 @@ def writes(db):
 
 
 def test_mix_against_plain_and_clone():
-    for seed in range(6):
+    for seed in range(8):
         rng = random.Random(1800 + seed)
-        table = "t" if seed % 2 == 0 else "k"
+        table = "tkuw"[seed % 4]
         a = R.origin("m%d.db" % seed, DECLS[table], table)
         b = R.clone(a, "m%d_clone.db" % seed)
         ref = plain({table: DECLS[table]})
@@ -242,12 +255,12 @@ def child(path, table, seed):
 
 
 def test_batching_off_is_identical():
-    for seed in range(4):
-        table = "t" if seed % 2 == 0 else "k"
+    for seed in range(8):
+        table = "tkuw"[seed % 4]
         a = R.origin("d%d.db" % seed, DECLS[table], table)
         a.execute("INSERT INTO %s(id, a, n) VALUES (1, 'x', 1), (2, 'y', 2), (3, NULL, 3)"
-                  % table if table == "t" else
-                  "INSERT INTO k(id, a, n) VALUES ('k01', 'x', 1), ('k02', 'y', 2)")
+                  % table if table in ("t", "u") else
+                  "INSERT INTO %s(id, a, n) VALUES ('k01', 'x', 1), ('k02', 'y', 2)" % table)
         b = R.clone(a, "d%d_off.db" % seed)
         path_b = b.execute("PRAGMA database_list").fetchone()[2]
         b.close()
@@ -325,6 +338,41 @@ def test_last_insert_rowid_kept():
         a.close(); ref.close()
 
 
+def test_update_reads_columns_late():
+    """The scan of an UPDATE reads, after its first page (1024 rows), only
+    the columns SQLite asked a value of (bec_table.c "Lazy columns"): a column
+    read first on a later row (a CASE) comes from its stored row, and the
+    pages after read it too.  Every statement against a plain table, and the
+    rows are the replay of the signed ops."""
+    n = 3000
+    cases = [
+        ("u", "UPDATE u SET n = CASE WHEN id > 2500 THEN length(a) ELSE n END"),
+        ("u", "UPDATE u SET n = CASE WHEN id = %d THEN typeof(a) || id ELSE n END" % n),
+        ("u", "UPDATE u SET n = n + 1 WHERE id %% 1000 = 999 OR a = 'x%d'" % (n - 1)),
+        ("u", "UPDATE u SET a = CASE WHEN id < 1500 THEN a ELSE a || '!' END, n = 7"),
+        ("u", "UPDATE u SET n = 1"),
+        ("u", "UPDATE u SET n = CASE WHEN id > 2000 THEN n ELSE a END"),
+        ("w", "UPDATE w SET n = CASE WHEN n > 2900 THEN id ELSE n END"),
+        ("w", "UPDATE w SET a = CASE WHEN n = 1500 THEN id || a END WHERE n > 1000"),
+    ]
+    for table in ("u", "w"):
+        a = R.origin("late_%s.db" % table, DECLS[table], table)
+        ref = plain({table: DECLS[table]})
+        key = "x" if table == "u" else "printf('k%05d', x)"
+        fill = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<%d) "
+                "INSERT INTO %s(id, a, n) SELECT %s, 'x' || x, x FROM c" % (n, table, key))
+        a.execute(fill)
+        ref.execute(fill)
+        for t, sql in cases:
+            if t != table:
+                continue
+            ra, rp = run(a, sql), run(ref, sql)
+            T.eq(ra, rp, "late columns: %s" % sql)
+            T.check(rows(a, table) == rows(ref, table), "rows after %s" % sql)
+        T.eq(one(a, "SELECT bec_check()"), "ok", "late columns: the rows are the ops' replay")
+        a.close(); ref.close()
+
+
 def rows_of(db):
     return db.execute("SELECT k, v, w FROM t ORDER BY k").fetchall()
 
@@ -334,7 +382,7 @@ if len(sys.argv) > 1 and sys.argv[1] == "--child":
     R.cleanup()
     sys.exit(0)
 
-T.run([test_last_insert_rowid_kept, test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
+T.run([test_update_reads_columns_late, test_last_insert_rowid_kept, test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
        test_feed_kinds])
 R.cleanup()
 T.done()
