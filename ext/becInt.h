@@ -856,6 +856,11 @@ int bec_dag_cut_prove(BecCtx*, const u8 *aId, i64 iDepth, int bValid,
 int bec_dag_cut_close(BecCtx*, int iK, char **pzErr);
 /* The highest stand-in seq (0: none, or no bec_store_cut). */
 int bec_dag_cut_top(BecCtx*, int *piTop);
+/* *pbSet: an op concurrent with the installed checkpoint K, by a known
+** key, waits in the pending area (bec_dag.c, "An op concurrent with K"),
+** so this replica must fall back to a full join; aId (BEC_HASH_BYTES) is
+** the first such op's id. */
+int bec_dag_rejoin_op(BecCtx*, u8 *aId, int *pbSet);
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
 ** predecessors and the derivers' verdicts (authorization, payloads);

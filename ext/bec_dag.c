@@ -1074,6 +1074,11 @@ static int check_group(BecCtx *p, const BecOp *pOp, const u8 *aHash,
 #define REJECT_OP   1
 #define REJECT_COPY 2
 
+/* The cut section, at the end of this file. */
+static int cut_concurrent(BecCtx*, const BecOp*, const int *aPredSeq,
+                          int *pbConc);
+static int cut_wait(BecCtx*, const BecOp*, const u8 *aHash, char **pzErr);
+
 /* bVerified: the signature was checked already (a local op, or one
 ** released from the pending area).  On rejection *pbRejected is set and
 ** *pzErr says why; aHash is then the id (REJECT_OP) or the hash of the
@@ -1090,6 +1095,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   int bHeaderOnly = 0;
   int bAdminOp = 0;              /* a deriver found an admin op (X10) */
   int bCovering = 0;             /* it names every head (covers_heads) */
+  int bConcurrent = 0;           /* concurrent with an installed K */
   int rc, i;
 
   *peOutcome = 0;
@@ -1177,6 +1183,15 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     return rc;
   }
   sqlite3_free(aMissing);
+  /* On an installed snapshot, an op that does not descend from K is not
+  ** judged against the linearised cut: it waits (the cut section). */
+  if( rc==SQLITE_OK ) rc = cut_concurrent(p, &op, aPredSeq, &bConcurrent);
+  if( rc==SQLITE_OK && bConcurrent ){
+    rc = cut_wait(p, &op, aHash, pzErr);
+    if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_PENDING;
+    else if( rc==SQLITE_FULL ) *pbRejected = REJECT_OP;
+    return rc;
+  }
   if( rc==SQLITE_OK ) rc = covers_heads(p, aPredSeq, op.nPred, &bCovering);
   p->bCovering = bCovering;
   /* The derivers' verdicts, in order: authorization (membership) first. */
@@ -2105,4 +2120,91 @@ int bec_dag_cut_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
 int bec_dag_cut_prove(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
                       int *piSeq){
   return cut_seq(p, aId, iDepth, bValid!=0, piSeq);
+}
+
+/*
+** AN OP CONCURRENT WITH K (docs/compaction.md "An op concurrent with the
+** installed checkpoint").  Once the cut is closed, the graph gives every
+** node up to K the node before it as its one predecessor, so any op whose
+** highest predecessor lies in the cut would see all of the cut below it as
+** its past.  That is true of an op that descends from K and false of an
+** op concurrent with K (an author offline since before K): its real past
+** holds only part of the cut, and membership and the merge would judge it
+** against the linearised cut.  So, on a database with 'cut_top' set:
+**
+**   an op is AFTER K when one of its predecessors is K or a stored op with
+**   a seq above K's; otherwise (every predecessor a stand-in, a chain op
+**   stored below K, or the create) it is CONCURRENT with K, or an op of the
+**   cut that the snapshot did not name, and it is not stored.
+**
+** Why the rule is sound: every op stored after the close went through
+** this rule (bec_dag_accept is the one road in, local ops included: they
+** name the heads, all at or above K), so by induction every stored op above
+** K descends from K, whose past is the whole cut; an op naming one of them
+** has the whole cut in its real past, exactly what the graph gives it.
+** The rule reads only the op's predecessors and what is stored, never
+** arrival order: an op that waits now is judged when its past is here.
+**
+** What such an op does: it waits in the pending area, its missing links
+** its predecessors (their headers are what this replica lacks), until the
+** replica holds its real past: the fall-back to a full join (a replica
+** that stores the history in full, where every stand-in becomes a stored
+** op and releases it).  The first such op by a known key (one that signed
+** a stored op or was added or removed by one: every member of the cut,
+** whose adds are chain ops stored in full) is recorded in bec_store_config
+** 'rejoin_op': the replica reports that it must fall back, and why
+** (bec_dag_rejoin_op; bec_sync_state's "rejoin").  A hostile peer can
+** make that happen with any member's key: a cost (a full join), never a
+** wrong state, since nothing is stored for the op.  An unknown key's op
+** waits as any op of an unknown key does (evictable, bounded), and marks
+** nothing: an outsider cannot cancel a snapshot join.
+*/
+static int cut_concurrent(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
+                          int *pbConc){
+  i64 iTop = 0;
+  int bCut = 0, i, rc;
+  *pbConc = 0;
+  if( pOp->nPred==0 ) return SQLITE_OK;    /* the create: stored at seq 1 */
+  rc = bec_graph_cut_exists(p, &bCut);
+  if( rc || !bCut ) return rc;
+  rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+  if( rc || iTop<=0 ) return rc;
+  for(i=0; i<pOp->nPred; i++){
+    if( aPredSeq[i]>=iTop ) return SQLITE_OK;
+  }
+  *pbConc = 1;
+  return SQLITE_OK;
+}
+
+/* Parks op pOp, concurrent with K, under the pending area's bounds
+** (SQLITE_FULL with *pzErr if it does not fit), and records it as the
+** reason to fall back when it is the first by a known key. */
+static int cut_wait(BecCtx *p, const BecOp *pOp, const u8 *aHash,
+                    char **pzErr){
+  int iAuthor = 0, bSet = 0;
+  u8 aOld[BEC_HASH_BYTES];
+  int rc = pending_park(p, pOp, aHash, pOp->aPred, pOp->nPred, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
+  if( rc==SQLITE_OK && iAuthor ) rc = bec_dag_rejoin_op(p, aOld, &bSet);
+  if( rc==SQLITE_OK && iAuthor && !bSet ){
+    rc = bec_config_set_blob(p, "rejoin_op", aHash, BEC_HASH_BYTES);
+  }
+  return rc;
+}
+
+int bec_dag_rejoin_op(BecCtx *p, u8 *aId, int *pbSet){
+  u8 *a = 0;
+  int n = 0, bCut = 0;
+  int rc = bec_graph_cut_exists(p, &bCut);
+  *pbSet = 0;
+  if( rc || !bCut ) return rc;
+  rc = bec_config_get_blob(p, "rejoin_op", &a, &n);
+  if( rc==SQLITE_OK && a && n==BEC_HASH_BYTES ){
+    memcpy(aId, a, BEC_HASH_BYTES);
+    *pbSet = 1;
+  }else if( rc==SQLITE_OK && a ){
+    rc = SQLITE_CORRUPT;
+  }
+  sqlite3_free(a);
+  return rc;
 }

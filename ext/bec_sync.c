@@ -1224,10 +1224,24 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     }else if( bProgress ){
       s->nIdle = 0;
     }else if( ++s->nIdle>=MAX_IDLE_ROUNDS ){
-      *pzErr = sqlite3_mprintf("bec_sync_apply: no progress in %d rounds: the "
-          "peer reports heads this replica cannot reach (it withholds ops, or "
-          "its ops were rejected)", MAX_IDLE_ROUNDS);
-      rc = SQLITE_ERROR;
+      /* On an installed snapshot the usual cause is an op concurrent with
+      ** its checkpoint: it waits for a full join (bec_dag_rejoin_op). */
+      u8 aRejoin[BEC_HASH_BYTES];
+      char zRejoin[13];
+      int bRejoin = 0;
+      rc = bec_dag_rejoin_op(p, aRejoin, &bRejoin);
+      if( bRejoin ) bec_hex_encode(aRejoin, 6, zRejoin);
+      if( rc==SQLITE_OK ){
+        *pzErr = bRejoin
+          ? sqlite3_mprintf("bec_sync_apply: no progress in %d rounds: this "
+              "replica installed a snapshot, and op %s is concurrent with its "
+              "checkpoint: it and what follows it wait for a full join",
+              MAX_IDLE_ROUNDS, zRejoin)
+          : sqlite3_mprintf("bec_sync_apply: no progress in %d rounds: the "
+              "peer reports heads this replica cannot reach (it withholds ops, "
+              "or its ops were rejected)", MAX_IDLE_ROUNDS);
+        rc = SQLITE_ERROR;
+      }
     }
     if( rc==SQLITE_OK && in.iRound+1>BEC_SYNC_MAX_ROUNDS ){
       *pzErr = sqlite3_mprintf("bec_sync_apply: more than %d rounds in one "
@@ -1462,13 +1476,17 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecBuf heads;
   Session *s;
   char *zErr = 0, *z, *zJsonErr;
-  int rc, bInSync = 0;
+  char zRejoin[2*BEC_HASH_BYTES+1];
+  u8 aRejoin[BEC_HASH_BYTES];
+  int rc, bInSync = 0, bRejoin = 0;
   if( zPeer==0 ) return;
   s = session_find(pS, zPeer);
   if( s==0 ) return;
   memset(&heads, 0, sizeof(heads));
   rc = bec_dag_ensure_schema(pS->pCtx, &zErr);
   if( rc==SQLITE_OK ) rc = local_heads(pS->pCtx, &heads, &zErr);
+  /* an installed snapshot this replica must leave for a full join */
+  if( rc==SQLITE_OK ) rc = bec_dag_rejoin_op(pS->pCtx, aRejoin, &bRejoin);
   if( rc ){
     bec_fn_error_in(ctx, "bec_sync_state", rc, zErr);
     bec_buf_free(&heads);
@@ -1478,17 +1496,19 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
          && buf_equal(&heads, s->theirHeads.a, s->theirHeads.n);
   bec_buf_free(&heads);
   zJsonErr = s->zError ? json_string(s->zError) : 0;
+  if( bRejoin ) bec_hex_encode(aRejoin, BEC_HASH_BYTES, zRejoin);
   z = sqlite3_mprintf("{\"active\":%d,\"in_sync\":%d,\"round\":%lld,"
       "\"messages_sent\":%lld,\"messages_received\":%lld,"
       "\"ops_sent\":%lld,\"ops_received\":%lld,\"bytes_sent\":%lld,"
       "\"bytes_received\":%lld,\"rejected\":%lld,\"pending\":%lld,"
-      "\"snapshot\":%s%s%s,\"error\":%s}",
+      "\"snapshot\":%s%s%s,\"rejoin\":%s%s%s,\"error\":%s}",
       s->bActive, bInSync, (long long)s->iRound, (long long)s->nMsgSent,
       (long long)s->nMsgRecv, (long long)s->nOpsSent, (long long)s->nOpsRecv,
       (long long)s->nBytesSent, (long long)s->nBytesRecv,
       (long long)s->nRejected, (long long)(s->parked.n/BEC_HASH_BYTES),
       s->zSnap ? "\"" : "", s->zSnap ? s->zSnap : "null",
-      s->zSnap ? "\"" : "", zJsonErr ? zJsonErr : "null");
+      s->zSnap ? "\"" : "", bRejoin ? "\"" : "", bRejoin ? zRejoin : "null",
+      bRejoin ? "\"" : "", zJsonErr ? zJsonErr : "null");
   sqlite3_free(zJsonErr);
   if( z==0 ) sqlite3_result_error_nomem(ctx);
   else sqlite3_result_text(ctx, z, -1, sqlite3_free);
