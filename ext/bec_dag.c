@@ -607,9 +607,15 @@ struct HashList {
 ** hold it keep offering it (sync sends what this replica does not store),
 ** and what waited for it waits on.  A refusal is no verdict on the op
 ** (SQLITE_FULL: bec_dag_accept does not doom what waits for it).
+**
+** A row without an author is an op this replica had stored, kept by a
+** fall-back to a full join (the cut section, "The fall-back"): it counts
+** against no bound and is never evicted, since no peer may still send it
+** (a bound must never lose an op the replica had stored).
 */
 
-/* Ops and bytes waiting: of key aAuthor, or of everyone if aAuthor is 0. */
+/* Ops and bytes waiting: of key aAuthor, or of everyone if aAuthor is 0
+** (kept bodies, which have no author, are not counted). */
 static int pending_usage(BecCtx *p, const u8 *aAuthor, i64 *pnOps,
                          i64 *pnBytes){
   sqlite3_stmt *pStmt = 0;
@@ -624,7 +630,8 @@ static int pending_usage(BecCtx *p, const u8 *aAuthor, i64 *pnOps,
     }
   }else{
     rc = bec_ctx_stmt(p, "SELECT count(*), total(length(body)) "
-                         "FROM bec_store_pending", &pStmt);
+                         "FROM bec_store_pending WHERE author IS NOT NULL",
+                      &pStmt);
   }
   if( rc ) return rc;
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1278,6 +1285,7 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spIngest);
   if( rc ) return rc;
+  if( p->nAccepting==0 ) p->bRejoinDue = 0;   /* (a failed one's is undone) */
   p->nAccepting++;
   rc = accept_atomic(p, aBody, nBody, bSigned, aHashOut, peOutcome, &bRejected,
                      pzErr);
@@ -1346,6 +1354,12 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
   }
   bec_buf_free(&queue.buf);
   bec_buf_free(&doomed.buf);
+  if( rc==SQLITE_OK && p->bRejoinDue && p->xRejoin ){
+    /* an op concurrent with the installed checkpoint was recorded: fall
+    ** back to a full join in the same savepoint (all of it, or none) */
+    p->bRejoinDue = 0;
+    rc = p->xRejoin(p, pzErr);
+  }
   if( rc==SQLITE_OK ){
     rc = bec_ctx_commit(p, &spIngest);
   }else{
@@ -2188,6 +2202,7 @@ static int cut_wait(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   if( rc==SQLITE_OK && iAuthor ) rc = bec_dag_rejoin_op(p, aOld, &bSet);
   if( rc==SQLITE_OK && iAuthor && !bSet ){
     rc = bec_config_set_blob(p, "rejoin_op", aHash, BEC_HASH_BYTES);
+    if( rc==SQLITE_OK ) p->bRejoinDue = 1;   /* bec_dag_accept falls back */
   }
   return rc;
 }
@@ -2197,14 +2212,123 @@ int bec_dag_rejoin_op(BecCtx *p, u8 *aId, int *pbSet){
   int n = 0, bCut = 0;
   int rc = bec_graph_cut_exists(p, &bCut);
   *pbSet = 0;
-  if( rc || !bCut ) return rc;
-  rc = bec_config_get_blob(p, "rejoin_op", &a, &n);
+  if( rc==SQLITE_OK ) rc = bec_config_get_blob(p, "rejoin_op", &a, &n);
   if( rc==SQLITE_OK && a && n==BEC_HASH_BYTES ){
     memcpy(aId, a, BEC_HASH_BYTES);
-    *pbSet = 1;
+    *pbSet = bCut ? 1 : 2;
   }else if( rc==SQLITE_OK && a ){
     rc = SQLITE_CORRUPT;
   }
   sqlite3_free(a);
+  return rc;
+}
+
+/*
+** THE FALL-BACK, THE DAG'S PART (bec_rejoin.c runs it; docs/compaction.md
+** "An op concurrent with the installed checkpoint").  The replica becomes
+** a full joiner without losing an op: every op stored in full (the create,
+** the chain ops, K, the ops after K, its own) is KEPT as a body to ingest
+** again; the stored sequence, the ids, the heads, the cut table and
+** 'cut_top' go, so nothing is stored but what arrives again with its whole
+** past.  The create is given back to the caller, which ingests it first
+** (the group's first op needs nothing); every other kept body waits in the
+** pending area for all of its predecessors, released in causal order as
+** they are stored (the create, then the history the peers send: a full
+** sync, since the heads are again only what is stored).
+**
+** Kept bodies wait with no author (bec_store_pending.author NULL): the
+** bounds of the pending area are for what peers send, and a kept body is
+** what this replica had stored, so it counts against no bound and is never
+** evicted (pending_usage and pending_make_room read only rows with an
+** author).  It leaves the area only when stored, or dropped because a
+** predecessor was refused (then no full replica stores it either).
+*/
+
+/* Parks kept body aBody (an op stored here before) for all its
+** predecessors, outside every bound. */
+static int rejoin_keep(BecCtx *p, const u8 *aBody, i64 nBody){
+  sqlite3_stmt *pStmt = 0;
+  BecOp op;
+  char *zErr = 0;
+  int rc, i;
+  rc = bec_op_decode(aBody, nBody, &op, &zErr);
+  sqlite3_free(zErr);
+  if( rc ) return SQLITE_CORRUPT;       /* it was stored: it decoded then */
+  rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_pending(hash, body,"
+                       " nmissing, received_at, author)"
+                       " VALUES(?1, ?2, ?3, ?4, NULL)", &pStmt);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, op.aId, BEC_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob64(pStmt, 2, aBody, (sqlite3_uint64)nBody, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 3, op.nPred);
+    sqlite3_bind_int64(pStmt, 4, (i64)time(0));
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  for(i=0; rc==SQLITE_OK && i<op.nPred; i++){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_pending_missing(missing, hash) "
+                         "VALUES(?1, ?2)", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, &op.aPred[i*BEC_HASH_BYTES], BEC_HASH_BYTES,
+                        SQLITE_STATIC);
+      sqlite3_bind_blob(pStmt, 2, op.aId, BEC_HASH_BYTES, SQLITE_STATIC);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
+int bec_dag_rejoin_reset(BecCtx *p, u8 **ppCreate, i64 *pnCreate,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, bCut = 0;
+  *ppCreate = 0;
+  *pnCreate = 0;
+  rc = bec_graph_cut_exists(p, &bCut);
+  if( rc==SQLITE_OK && !bCut ) rc = SQLITE_MISUSE;   /* nothing installed */
+  if( rc==SQLITE_OK ){
+    /* seq order: the create first; a pruned row's stub is no op to send
+    ** again (a replica that pruned after its install lets the peers send
+    ** those bodies, as to any full joiner) */
+    rc = bec_ctx_stmt(p, "SELECT body, seq FROM bec_store_op ORDER BY seq",
+                      &pStmt);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const u8 *a = sqlite3_column_blob(pStmt, 0);
+    i64 n = sqlite3_column_bytes(pStmt, 0);
+    if( a==0 || bec_dag_body_dropped(a, n) ) continue;
+    if( sqlite3_column_int(pStmt, 1)==1 ){
+      rc = bec_ctx_column_copy(pStmt, ppCreate, pnCreate);
+    }else{
+      rc = rejoin_keep(p, a, n);
+    }
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK && *ppCreate==0 ) rc = SQLITE_CORRUPT;  /* seq 1 */
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_exec(p, "DELETE FROM bec_store_op; DELETE FROM bec_store_op_id;"
+                         " DELETE FROM bec_store_head;"
+                         " DROP TABLE IF EXISTS bec_store_cut;", pzErr);
+  }
+  /* not installed any more: no cut, no snapshot to ask for, no prune */
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "cut_top", 0, 0);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "prune_checkpoint", 0, 0);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "join_snapshot", 0);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "rejoined", 1);
+  /* every cache counted the old sequence */
+  bec_dag_forget(p);
+  if( rc ){
+    sqlite3_free(*ppCreate);
+    *ppCreate = 0;
+    *pnCreate = 0;
+    if( *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("bec: cannot fall back to a full join: %s",
+                               bec_rc_text(p->db, rc));
+    }
+  }
   return rc;
 }

@@ -1,26 +1,32 @@
 /*
 ** test_rejoin.c - an installed snapshot's replica meets an op concurrent
-** with K (docs/compaction.md "An op concurrent with the installed
-** checkpoint"; bec_dag.c, the cut section).
+** with K, and falls back to a full join (docs/compaction.md "An op
+** concurrent with the installed checkpoint"; bec_dag.c, the cut section;
+** bec_rejoin.c).
 **
-** A replica A creates a group, adds B and D (chain ops), signs on; B goes
-** offline holding A's ops 1-2 and signs Y (naming the add, a chain op); D
-** goes offline holding 1-5 and signs Z (naming A's op 5); both Y and Z are
-** concurrent with A's op 11, taken as K.  A database C is built as an
-** install leaves it (test_cut.c does the same): A's ops 1-3 in full (the
-** create, the two adds), stand-ins for 4-10, K in full, the cut closed at
-** K, then A's ops 12 and 13, which descend from K.
+** A replica A creates a group, adds B and D, creates a bec table t and
+** writes rows (ops 1-5); D, holding 1-5, updates row 1 (Z, naming A's op
+** 5); B, holding 1-3, signs Y (naming the add of D, a chain op), then,
+** holding 1-5 and Y, inserts row 3 (X); A goes on: row 2 (6), signs up to
+** K (11), row 1 again (12, concurrent with Z), a sign (13).  Y and Z are
+** concurrent with K.  A joiner is built as an install leaves it (as
+** test_cut.c does): A's ops 1-4 in full (the create, the adds, the
+** table's create), stand-ins for 5-10, K in full, the cut closed at K,
+** then A's 12 and 13, which descend from K.
 **
-** Checked: ops that descend from K are stored as before (also after the
-** concurrent ones arrive, and on a new connection); Y and Z are not stored
-** but wait in the pending area, their missing links their predecessors
-** (what C lacks is their headers); B's op X naming Y and stand-in 5 waits
-** for Y as any op waits; the first concurrent op by a known key is what
-** C reports (bec_dag_rejoin_op, bec_sync_state's "rejoin"), and an
-** outsider's concurrent op waits without being reported; a copy of a
-** waiting op is pending again, not stored; A itself, without a cut,
-** stores Y, Z and X at once; a sync session with A stores none of them
-** and ends saying why; bec_check() passes.
+** Checked: ops that descend from K are stored as before; an op whose
+** predecessors are all in the cut (Y) is not stored against the cut: the
+** joiner falls back.  After it the database holds no stand-in, no cut table,
+** no 'cut_top', no table t (it comes back with its create op), every body it
+** had stored is stored again (those whose past it holds) or waits in the
+** pending area outside every bound; an outsider's op naming a stand-in
+** waits without starting anything; a copy of a waiting op stays pending;
+** the state says it fell back and why.  Then the full history from A
+** (which holds X, Y, Z too), ingested in seq order, in reverse order, or
+** by an ordinary sync session, gives each joiner exactly A's validity by
+** id, members, rows and conflicts, byte for byte, and bec_check() passes.
+** A joiner in an encrypted group does not fall back: Y waits and the state
+** says why.
 */
 #include "becInt.h"
 #include "bectest.h"
@@ -28,14 +34,21 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define NA 13                    /* A's ops: create, 2 adds, signs, K, 2 after */
+#define NA 13                    /* A's ops */
 #define K_SEQ 11
+
+static char zDir[] = "/tmp/bec-test-rejoin-XXXXXX";
 
 static int int_of(sqlite3 *db, const char *zSql){
   return atoi(bt_q(db, zSql));
 }
 
-/* Op iSeq of db: id and depth, and its body (malloc'd, *pnBody bytes). */
+static void ok(sqlite3 *db, const char *zSql){
+  const char *z = bt_q(db, zSql);
+  CHECK_MSG(strncmp(z, "ERROR", 5)!=0, "%s: %s", zSql, z);
+}
+
+/* Op iSeq of db: id, depth, and its body (malloc'd, *pnBody bytes). */
 static u8 *op_of(sqlite3 *db, int iSeq, u8 *aId, int *piDepth, int *pnBody){
   sqlite3_stmt *pStmt = 0;
   u8 *aBody = 0;
@@ -50,7 +63,7 @@ static u8 *op_of(sqlite3 *db, int iSeq, u8 *aId, int *piDepth, int *pnBody){
     memcpy(aBody, sqlite3_column_blob(pStmt, 2), (size_t)*pnBody);
   }
   sqlite3_finalize(pStmt);
-  CHECK(aBody!=0);
+  CHECK_MSG(aBody!=0, "op %d", iSeq);
   return aBody;
 }
 
@@ -75,44 +88,56 @@ static void ingest(sqlite3 *dbFrom, sqlite3 *dbTo, int iSeq){
   free(aBody);
 }
 
-static int is_stored(sqlite3 *db, const u8 *aId){
+static int count_id(sqlite3 *db, const char *zTable, const u8 *aId){
   char zSql[200], zHex[2*BEC_HASH_BYTES+1];
   bec_hex_encode(aId, BEC_HASH_BYTES, zHex);
-  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_store_op"
-           " WHERE hash=x'%s'", zHex);
+  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM %s WHERE hash=x'%s'",
+           zTable, zHex);
   return int_of(db, zSql);
 }
+#define is_stored(db, a)  count_id(db, "bec_store_op", a)
+#define is_pending(db, a) count_id(db, "bec_store_pending", a)
 
-static int is_pending(sqlite3 *db, const u8 *aId){
-  char zSql[200], zHex[2*BEC_HASH_BYTES+1];
-  bec_hex_encode(aId, BEC_HASH_BYTES, zHex);
-  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_store_pending"
-           " WHERE hash=x'%s'", zHex);
-  return int_of(db, zSql);
-}
-
-/* The missing links of pending op aId, as hex ids joined by ','. */
-static const char *missing_of(sqlite3 *db, const u8 *aId){
-  char zSql[300], zHex[2*BEC_HASH_BYTES+1];
-  bec_hex_encode(aId, BEC_HASH_BYTES, zHex);
-  snprintf(zSql, sizeof(zSql), "SELECT group_concat(hex(missing)) FROM"
-           " (SELECT missing FROM bec_store_pending_missing WHERE hash=x'%s'"
-           " ORDER BY missing)", zHex);
-  return bt_q(db, zSql);
-}
-
-/* A new database of the group of dbA, with a key: its public key in
-** zPub (65 bytes). */
-static sqlite3 *member_db(const char *zPath, sqlite3 *dbA, char *zPub){
+/* A new database of the group of dbA with a key; its public key (hex)
+** in zPub. */
+static sqlite3 *member_db(const char *zName, sqlite3 *dbA, char *zPub){
   sqlite3 *db = 0;
-  char zSql[200];
+  char zSql[200], zPath[80];
+  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
   CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
-  CHECK(strncmp(bt_q(db, "SELECT bec_keygen()"), "ERROR", 5)!=0);
-  snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')",
-           bt_q(dbA, "SELECT bec_group_id()"));
-  CHECK_MSG(strncmp(bt_q(db, zSql), "ERROR", 5)!=0, "%s", bt_q(db, zSql));
-  snprintf(zPub, 65, "%s", bt_q(db, "SELECT bec_pubkey()"));
+  ok(db, "SELECT bec_keygen()");
+  if( dbA ){
+    snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')",
+             bt_q(dbA, "SELECT bec_group_id()"));
+    ok(db, zSql);
+  }
+  if( zPub ) snprintf(zPub, 65, "%s", bt_q(db, "SELECT bec_pubkey()"));
   return db;
+}
+
+/* What must be equal on every replica that holds the same ops: every
+** op's validity by id, the members, t's rows and conflicts (malloc'd). */
+static char *state_of(sqlite3 *db){
+  static const char *azQ[] = {
+    "SELECT group_concat(h||':'||valid, ' ') FROM (SELECT hex(hash) h, valid"
+    " FROM bec_store_op ORDER BY hash)",
+    "SELECT group_concat(pubkey||':'||role||':'||rank||':'||added_in, ' ') FROM"
+    " (SELECT * FROM bec_members ORDER BY pubkey)",
+    "SELECT group_concat(id||':'||quote(v), ' ') FROM (SELECT * FROM t ORDER BY id)",
+    "SELECT group_concat(pk||':'||\"column\"||':'||quote(value)||':'||op, ' ') FROM"
+    " (SELECT * FROM bec_conflicts ORDER BY pk, \"column\", op)",
+  };
+  size_t n = 1, i;
+  char *z = malloc(1);
+  z[0] = 0;
+  for(i=0; i<sizeof(azQ)/sizeof(azQ[0]); i++){
+    const char *zPart = bt_q(db, azQ[i]);
+    z = realloc(z, n + strlen(zPart) + 2);
+    strcat(z, zPart);
+    strcat(z, "\n");
+    n += strlen(zPart) + 1;
+  }
+  return z;
 }
 
 /* A session: dbC offers to dbA ('a' for C, 'c' for A) and both apply the
@@ -152,213 +177,265 @@ static int session(sqlite3 *dbC, sqlite3 *dbA){
   return n;
 }
 
-int main(void){
-  char zDir[] = "/tmp/bec-test-rejoin-XXXXXX";
-  char zPath[80], zPubB[65], zPubD[65], zSql[300];
-  sqlite3 *dbA = 0, *dbB = 0, *dbD = 0, *dbC = 0, *dbC2 = 0;
-  BecCtx *pC = 0;
-  char *zErr = 0;
-  int i, iSeq = 0, nBody = 0;
+/* A's history (see the header); the bodies of Y, Z, X. */
+typedef struct History History;
+struct History {
+  sqlite3 *dbA;
   u8 aIds[NA+1][BEC_HASH_BYTES];
   int aDepth[NA+1];
   u8 aY[BEC_HASH_BYTES], aZ[BEC_HASH_BYTES], aX[BEC_HASH_BYTES];
-  u8 *aBodyY = 0, *aBodyZ = 0, *aBodyX = 0;
-  int nY = 0, nZ = 0, nX = 0, iDepth = 0;
+  u8 *aBodyY, *aBodyZ, *aBodyX;
+  int nY, nZ, nX;
+};
 
-  bec_crypto_init();
-  sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
-  if( mkdtemp(zDir)==0 ) return 1;
-
-  /* A: create (1), add B (2), add D (3), signs 4-10, K (11), 12, 13. */
-  snprintf(zPath, sizeof(zPath), "%s/a.db", zDir);
-  CHECK(sqlite3_open(zPath, &dbA)==SQLITE_OK);
-  CHECK(strncmp(bt_q(dbA, "SELECT bec_keygen()"), "ERROR", 5)!=0);
-  CHECK(strncmp(bt_q(dbA, "SELECT bec_create_group()"), "ERROR", 5)!=0);
-  snprintf(zPath, sizeof(zPath), "%s/b.db", zDir);
-  dbB = member_db(zPath, dbA, zPubB);
-  snprintf(zPath, sizeof(zPath), "%s/d.db", zDir);
-  dbD = member_db(zPath, dbA, zPubD);
+static void history(History *h, const char *zTag, int bEncrypt){
+  char zPubB[65], zPubD[65], zSql[200], zName[40];
+  sqlite3 *dbB, *dbD;
+  int i, iDepth = 0, nBody = 0;
+  memset(h, 0, sizeof(*h));
+  snprintf(zName, sizeof(zName), "%s-a.db", zTag);
+  h->dbA = member_db(zName, 0, 0);
+  ok(h->dbA, "SELECT bec_create_group()");
+  snprintf(zName, sizeof(zName), "%s-b.db", zTag);
+  dbB = member_db(zName, h->dbA, zPubB);
+  snprintf(zName, sizeof(zName), "%s-d.db", zTag);
+  dbD = member_db(zName, h->dbA, zPubD);
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')", zPubB);
-  CHECK_MSG(strncmp(bt_q(dbA, zSql), "ERROR", 5)!=0, "%s", bt_q(dbA, zSql));
+  ok(h->dbA, zSql);
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')", zPubD);
-  CHECK_MSG(strncmp(bt_q(dbA, zSql), "ERROR", 5)!=0, "%s", bt_q(dbA, zSql));
-  for(i=4; i<=5; i++){
-    CHECK(strncmp(bt_q(dbA, "SELECT bec_sign(randomblob(8))"), "ERROR", 5)!=0);
+  ok(h->dbA, zSql);
+  if( bEncrypt ){
+    ok(h->dbA, "SELECT bec_encrypt_group()");          /* (4: the encrypt op) */
+  }else{
+    ok(h->dbA, "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT)");
   }
-  /* B holds 1-2 and signs Y; D holds 1-5 and signs Z; B then holds 1-5
-  ** and signs X (naming Y and A's 5). */
-  ingest(dbA, dbB, 1);
-  ingest(dbA, dbB, 2);
-  CHECK_MSG(strncmp(bt_q(dbB, "SELECT bec_sign(x'b1')"), "ERROR", 5)!=0, "%s", bt_q(dbB, "SELECT bec_sign(x'b1')"));
-  for(i=1; i<=5; i++) ingest(dbA, dbD, i);
-  CHECK(strncmp(bt_q(dbD, "SELECT bec_sign(x'd1')"), "ERROR", 5)!=0);
-  for(i=3; i<=5; i++) ingest(dbA, dbB, i);
-  CHECK(strncmp(bt_q(dbB, "SELECT bec_sign(x'b2')"), "ERROR", 5)!=0);
-  aBodyY = op_of(dbB, 3, aY, &iDepth, &nY);
-  aBodyX = op_of(dbB, 7, aX, &iDepth, &nX);
-  aBodyZ = op_of(dbD, 6, aZ, &iDepth, &nZ);
-  CHECK(int_of(dbB, "SELECT count(*) FROM bec_store_op")==7);
-  for(i=6; i<=NA; i++){
-    CHECK(strncmp(bt_q(dbA, "SELECT bec_sign(randomblob(8))"), "ERROR", 5)!=0);
-  }
-  CHECK(int_of(dbA, "SELECT max(seq) FROM bec_store_op")==NA);
+  if( bEncrypt ) ok(h->dbA, "SELECT bec_sign(x'05')");
+  else ok(h->dbA, "INSERT INTO t VALUES(1, 'a'), (2, 'a')");
+  CHECK(int_of(h->dbA, "SELECT max(seq) FROM bec_store_op")==5);
+  /* B holds 1-3: Y; D holds 1-5: Z; B holds 1-5 and Y: X */
+  for(i=1; i<=3; i++) ingest(h->dbA, dbB, i);
+  ok(dbB, "SELECT bec_sign(x'b1')");
+  for(i=1; i<=5; i++) ingest(h->dbA, dbD, i);
+  if( bEncrypt ) ok(dbD, "SELECT bec_sign(x'd1')");
+  else ok(dbD, "UPDATE t SET v='d' WHERE id=1");
+  for(i=4; i<=5; i++) ingest(h->dbA, dbB, i);
+  if( bEncrypt ) ok(dbB, "SELECT bec_sign(x'b2')");
+  else ok(dbB, "INSERT INTO t VALUES(3, 'b')");
+  h->aBodyY = op_of(dbB, 4, h->aY, &iDepth, &h->nY);
+  h->aBodyX = op_of(dbB, 7, h->aX, &iDepth, &h->nX);
+  h->aBodyZ = op_of(dbD, 6, h->aZ, &iDepth, &h->nZ);
+  /* A goes on: 6, signs to K (11), 12 (row 1 again), 13 */
+  if( bEncrypt ) ok(h->dbA, "SELECT bec_sign(x'06')");
+  else ok(h->dbA, "UPDATE t SET v='a2' WHERE id=2");
+  for(i=7; i<=K_SEQ; i++) ok(h->dbA, "SELECT bec_sign(randomblob(8))");
+  if( bEncrypt ) ok(h->dbA, "SELECT bec_sign(x'0c')");
+  else ok(h->dbA, "UPDATE t SET v='a3' WHERE id=1");
+  ok(h->dbA, "SELECT bec_sign(randomblob(8))");
+  CHECK(int_of(h->dbA, "SELECT max(seq) FROM bec_store_op")==NA);
   for(i=1; i<=NA; i++){
-    free(op_of(dbA, i, aIds[i], &aDepth[i], &nBody));
+    free(op_of(h->dbA, i, h->aIds[i], &h->aDepth[i], &nBody));
   }
+  sqlite3_close(dbB);
+  sqlite3_close(dbD);
+}
 
-  /* C: as an install leaves it. */
-  snprintf(zPath, sizeof(zPath), "%s/c.db", zDir);
-  CHECK(sqlite3_open(zPath, &dbC)==SQLITE_OK);
-  snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')",
-           bt_q(dbA, "SELECT bec_group_id()"));
-  CHECK(strncmp(bt_q(dbC, zSql), "ERROR", 5)!=0);
-  for(i=1; i<=3; i++) ingest(dbA, dbC, i);
-  CHECK(bec_ctx_new(dbC, &pC)==SQLITE_OK);
+static void history_free(History *h){
+  free(h->aBodyY);
+  free(h->aBodyZ);
+  free(h->aBodyX);
+  sqlite3_close(h->dbA);
+}
+
+/* A joiner as an install leaves it (see the header): returns its
+** connection; ops are ingested through it. */
+static sqlite3 *joiner(History *h, const char *zName){
+  sqlite3 *db = 0, *db2 = 0;
+  BecCtx *pC = 0;
+  char *zErr = 0;
+  char zPath[80];
+  int i, iSeq = 0;
+  db = member_db(zName, h->dbA, 0);
+  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+  for(i=1; i<=4; i++) ingest(h->dbA, db, i);
+  CHECK(bec_ctx_new(db, &pC)==SQLITE_OK);
   if( pC ) pC->xForget = bec_dag_forget;        /* as bec_main.c sets it */
   CHECK(bec_dag_cut_begin(pC, &zErr)==SQLITE_OK);
-  for(i=4; i<=10; i++){
-    CHECK(bec_dag_cut_prove(pC, aIds[i], aDepth[i], 1, &iSeq)==SQLITE_OK
+  for(i=5; i<K_SEQ; i++){
+    CHECK(bec_dag_cut_prove(pC, h->aIds[i], h->aDepth[i], 1, &iSeq)==SQLITE_OK
           && iSeq==i);
   }
   /* (stand-ins written by another context: a new connection ingests, as
   ** in test_cut.c; the install writes them in its own transaction) */
-  CHECK(sqlite3_open(zPath, &dbC2)==SQLITE_OK);
-  ingest(dbA, dbC2, K_SEQ);
-  CHECK(int_of(dbC, "SELECT max(seq) FROM bec_store_op")==K_SEQ);
+  CHECK(sqlite3_open(zPath, &db2)==SQLITE_OK);
+  ingest(h->dbA, db2, K_SEQ);
+  CHECK(int_of(db2, "SELECT max(seq) FROM bec_store_op")==K_SEQ);
   CHECK(bec_dag_cut_close(pC, K_SEQ, &zErr)==SQLITE_OK);
   sqlite3_free(zErr);
-  zErr = 0;
-  sqlite3_close(dbC2);
-  CHECK(sqlite3_open(zPath, &dbC2)==SQLITE_OK);
-  ingest(dbA, dbC2, 12);
-  CHECK(int_of(dbC, "SELECT max(seq) FROM bec_store_op")==12);
-  {
-    u8 aId[BEC_HASH_BYTES];
-    int bSet = 1;
-    CHECK(bec_dag_rejoin_op(pC, aId, &bSet)==SQLITE_OK && bSet==0);
-  }
+  bec_ctx_unref(pC);
+  sqlite3_close(db2);
+  sqlite3_close(db);
+  CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
+  ingest(h->dbA, db, 12);
+  ingest(h->dbA, db, 13);
+  CHECK(strcmp(bt_q(db, "SELECT group_concat(seq) FROM"
+                   " (SELECT seq FROM bec_store_op ORDER BY seq)"),
+               "1,2,3,4,11,12,13")==0);
+  CHECK(int_of(db, "SELECT count(*) FROM bec_store_cut")==6);
+  CHECK(int_of(db, "SELECT value FROM bec_store_config WHERE key='cut_top'")==K_SEQ);
+  return db;
+}
 
-  /* X first: it names Y, which C does not hold, so it waits for Y as
-  ** any op waits (the rule judges it once its predecessors are here). */
-  CHECK(ingest_body(dbC2, aBodyX, nX)==SQLITE_OK);
-  CHECK(is_pending(dbC, aX) && !is_stored(dbC, aX));
-  {
-    char zHexY[2*BEC_HASH_BYTES+1];
-    bec_hex_encode(aY, BEC_HASH_BYTES, zHexY);
-    CHECK_MSG(strcasecmp(missing_of(dbC, aX), zHexY)==0, "%s", missing_of(dbC, aX));
+/* Makes the joiner meet Y, and checks what the fall-back leaves. */
+static void meet_y(History *h, sqlite3 *db){
+  u8 aId[BEC_HASH_BYTES];
+  int i;
+  CHECK(ingest_body(db, h->aBodyY, h->nY)==SQLITE_OK);
+  /* no cut, no stand-in, no 'cut_top', no snapshot wish */
+  CHECK(int_of(db, "SELECT count(*) FROM sqlite_schema"
+               " WHERE name='bec_store_cut'")==0);
+  CHECK(strcmp(bt_q(db, "SELECT value FROM bec_store_config"
+                    " WHERE key='cut_top'"), "")==0);
+  CHECK(int_of(db, "SELECT value FROM bec_store_config"
+               " WHERE key='join_snapshot'")==0);
+  /* what it holds the past of is stored again (the create, the adds, the
+  ** table's create, and Y, whose one predecessor is the add of D); the
+  ** rest of what it had stored waits, outside every bound */
+  for(i=1; i<=4; i++) CHECK_MSG(is_stored(db, h->aIds[i]), "op %d", i);
+  CHECK(is_stored(db, h->aY));
+  CHECK(int_of(db, "SELECT count(*) FROM bec_store_op")==5);
+  for(i=K_SEQ; i<=NA; i++){
+    CHECK_MSG(is_pending(db, h->aIds[i]), "op %d", i);
   }
-
-  /* Y names only a chain op stored below K: concurrent with K.  Not
-  ** stored; it waits for op 2's header, and C reports it. */
-  CHECK(ingest_body(dbC2, aBodyY, nY)==SQLITE_OK);
-  CHECK(!is_stored(dbC, aY) && is_pending(dbC, aY));
-  CHECK(!is_stored(dbC, aX) && is_pending(dbC, aX));
+  CHECK(int_of(db, "SELECT count(*) FROM bec_store_pending"
+               " WHERE author IS NULL")==3);
+  /* the table comes back with its create op (4), without rows yet */
+  CHECK(int_of(db, "SELECT count(*) FROM t")==0);
+  CHECK(int_of(db, "SELECT count(*) FROM bec_members")==3);
+  /* the state says it fell back, and for which op */
   {
-    char zHex[2*BEC_HASH_BYTES+1];
-    u8 aId[BEC_HASH_BYTES];
+    BecCtx *p = 0;
     int bSet = 0;
-    bec_hex_encode(aIds[2], BEC_HASH_BYTES, zHex);
-    CHECK_MSG(strcasecmp(missing_of(dbC, aY), zHex)==0, "%s", missing_of(dbC, aY));
-    CHECK(bec_dag_rejoin_op(pC, aId, &bSet)==SQLITE_OK && bSet
-          && memcmp(aId, aY, BEC_HASH_BYTES)==0);
+    CHECK(bec_ctx_new(db, &p)==SQLITE_OK);
+    CHECK(bec_dag_rejoin_op(p, aId, &bSet)==SQLITE_OK && bSet==2
+          && memcmp(aId, h->aY, BEC_HASH_BYTES)==0);
+    bec_ctx_unref(p);
   }
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_op")==5);
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_rejected")==0);
+  CHECK_MSG(strcmp(bt_q(db, "SELECT bec_check()"), "ok")==0, "%s",
+            bt_q(db, "SELECT bec_check()"));
+}
 
-  /* Z names only a stand-in: concurrent too; the first op stays the
-  ** reason. */
-  CHECK(ingest_body(dbC2, aBodyZ, nZ)==SQLITE_OK);
-  CHECK(!is_stored(dbC, aZ) && is_pending(dbC, aZ));
-  {
-    char zHex[2*BEC_HASH_BYTES+1];
-    u8 aId[BEC_HASH_BYTES];
-    int bSet = 0;
-    bec_hex_encode(aIds[5], BEC_HASH_BYTES, zHex);
-    CHECK_MSG(strcasecmp(missing_of(dbC, aZ), zHex)==0, "%s", missing_of(dbC, aZ));
-    CHECK(bec_dag_rejoin_op(pC, aId, &bSet)==SQLITE_OK && bSet
-          && memcmp(aId, aY, BEC_HASH_BYTES)==0);
-  }
+int main(void){
+  History h, he;
+  sqlite3 *dbC1, *dbC2, *dbC3, *dbE;
+  char *zA, *z;
+  int i;
 
-  /* An outsider's op naming a stand-in waits too (bounded as any unknown
-  ** key's op) and is not what C reports. */
+  bec_crypto_init();
+  sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
+  if( mkdtemp(zDir)==0 ) return 1;
+  history(&h, "h", 0);
+
+  /* Before Y: ops after K are stored, nothing is reported; X (naming Y,
+  ** which the joiner lacks) waits as any op waits; an outsider's op naming
+  ** a stand-in waits and starts nothing. */
+  dbC1 = joiner(&h, "c1.db");
+  CHECK(ingest_body(dbC1, h.aBodyX, h.nX)==SQLITE_OK);
+  CHECK(is_pending(dbC1, h.aX) && !is_stored(dbC1, h.aX));
   {
     u8 aPub[BEC_PUBKEY_BYTES], aSec[BEC_SECKEY_BYTES], aGroup[BEC_HASH_BYTES];
     BecBuf op;
     int rc = SQLITE_OK;
     memset(&op, 0, sizeof(op));
     bec_crypto_keypair(aPub, aSec);
-    CHECK(bec_hex_decode(bt_q(dbA, "SELECT bec_group_id()"), 64, aGroup, 32)==32);
+    CHECK(bec_hex_decode(bt_q(h.dbA, "SELECT bec_group_id()"), 64, aGroup, 32)==32);
     bec_op_encode_unsigned(&op, BEC_KIND_APP, aGroup, &aSec[BEC_SEED_BYTES], 1,
-                           aIds[7], (const u8*)"outsider", 8, &rc);
+                           h.aIds[7], (const u8*)"outsider", 8, &rc);
     bec_op_sign(&op, aSec, aGroup, &rc);
     CHECK(rc==SQLITE_OK);
-    CHECK(ingest_body(dbC2, op.a, (int)op.n)==SQLITE_OK);
-    CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_pending")==4);
-    {
-      u8 aId[BEC_HASH_BYTES];
-      int bSet = 0;
-      CHECK(bec_dag_rejoin_op(pC, aId, &bSet)==SQLITE_OK && bSet
-            && memcmp(aId, aY, BEC_HASH_BYTES)==0);
-    }
+    CHECK(ingest_body(dbC1, op.a, (int)op.n)==SQLITE_OK);
     bec_buf_free(&op);
   }
+  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_pending")==2);
+  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_cut")==6);
+  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_config"
+               " WHERE key='rejoin_op'")==0);
+  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_op")==7);
 
-  /* An op that descends from K is stored as before, on a new connection
-  ** too; a copy of Y there is pending again, not stored. */
-  sqlite3_close(dbC2);
-  CHECK(sqlite3_open(zPath, &dbC2)==SQLITE_OK);
-  ingest(dbA, dbC2, 13);
-  CHECK(int_of(dbC, "SELECT max(seq) FROM bec_store_op")==13);
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_op WHERE valid=0")==0);
-  CHECK(ingest_body(dbC2, aBodyY, nY)==SQLITE_OK);
-  CHECK(!is_stored(dbC, aY) && is_pending(dbC, aY));
-  CHECK(strcmp(bt_q(dbC2, "SELECT group_concat(seq) FROM"
-                     " (SELECT seq FROM bec_store_op ORDER BY seq)"),
-               "1,2,3,11,12,13")==0);
-  CHECK(int_of(dbC, "SELECT seq FROM bec_store_head")==13
-        && int_of(dbC, "SELECT count(*) FROM bec_store_head")==1);
+  /* Y: the fall-back. */
+  meet_y(&h, dbC1);
+  /* a copy of a waiting op stays pending */
+  CHECK(ingest_body(dbC1, h.aBodyX, h.nX)==SQLITE_OK);
+  CHECK(is_pending(dbC1, h.aX) && !is_stored(dbC1, h.aX));
+
+  /* A holds X, Y, Z; then its whole history in seq order. */
+  CHECK(ingest_body(h.dbA, h.aBodyZ, h.nZ)==SQLITE_OK);
+  CHECK(ingest_body(h.dbA, h.aBodyY, h.nY)==SQLITE_OK);
+  CHECK(ingest_body(h.dbA, h.aBodyX, h.nX)==SQLITE_OK);
+  CHECK(int_of(h.dbA, "SELECT count(*) FROM bec_store_op")==NA+3);
+  CHECK(int_of(h.dbA, "SELECT count(*) FROM bec_conflicts")>0);
+  zA = state_of(h.dbA);
+  for(i=1; i<=NA+3; i++) ingest(h.dbA, dbC1, i);
+  z = state_of(dbC1);
+  CHECK_MSG(strcmp(z, zA)==0, "in order:\n%s\nA:\n%s", z, zA);
+  free(z);
+  /* the outsider's op was judged once op 7 came: refused */
+  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_pending")==0);
+  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_rejected")==1);
+  CHECK_MSG(strcmp(bt_q(dbC1, "SELECT bec_check()"), "ok")==0, "%s",
+            bt_q(dbC1, "SELECT bec_check()"));
+
+  /* Another joiner: Y, then the history in reverse order. */
+  dbC2 = joiner(&h, "c2.db");
+  meet_y(&h, dbC2);
+  for(i=NA+3; i>=1; i--) ingest(h.dbA, dbC2, i);
+  z = state_of(dbC2);
+  CHECK_MSG(strcmp(z, zA)==0, "reversed:\n%s\nA:\n%s", z, zA);
+  free(z);
+  CHECK(int_of(dbC2, "SELECT count(*) FROM bec_store_pending")==0);
   CHECK_MSG(strcmp(bt_q(dbC2, "SELECT bec_check()"), "ok")==0, "%s",
             bt_q(dbC2, "SELECT bec_check()"));
 
-  /* A, without a cut, stores all three at once: the ops are valid ones. */
-  CHECK(ingest_body(dbA, aBodyX, nX)==SQLITE_OK);
-  CHECK(ingest_body(dbA, aBodyZ, nZ)==SQLITE_OK);
-  CHECK(ingest_body(dbA, aBodyY, nY)==SQLITE_OK);
-  CHECK(is_stored(dbA, aX) && is_stored(dbA, aY) && is_stored(dbA, aZ));
-  CHECK(int_of(dbA, "SELECT count(*) FROM bec_store_op WHERE valid=0")==0);
-
-  /* A sync session with A (which holds Y, Z and X) stores nothing of the
-  ** concurrent ops; it ends when no progress is possible, saying why, and
-  ** its state says C must fall back to a full join. */
-  CHECK(session(dbC2, dbA)==-1);
-  CHECK(!is_stored(dbC, aY) && !is_stored(dbC, aZ) && !is_stored(dbC, aX));
-  CHECK(is_pending(dbC, aY) && is_pending(dbC, aZ) && is_pending(dbC, aX));
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_op")==6);
+  /* A third: it meets Z and Y in a sync session with A, which ends there
+  ** (the session knew the old seqs); the next one is an ordinary full
+  ** sync. */
+  dbC3 = joiner(&h, "c3.db");
+  CHECK(session(dbC3, h.dbA)==-1);
+  CHECK_MSG(strstr(bt_q(dbC3, "SELECT bec_sync_state('a')"), "this replica fell "
+                   "back to a full join")!=0, "%s",
+            bt_q(dbC3, "SELECT bec_sync_state('a')"));
+  CHECK(int_of(dbC3, "SELECT count(*) FROM sqlite_schema"
+               " WHERE name='bec_store_cut'")==0);
+  CHECK(session(dbC3, h.dbA)>0);
+  z = state_of(dbC3);
+  CHECK_MSG(strcmp(z, zA)==0, "by sync:\n%s\nA:\n%s", z, zA);
+  free(z);
   {
-    const char *z = bt_q(dbC2, "SELECT bec_sync_state('a')");
-    char zHex[2*BEC_HASH_BYTES+1], zErrMsg[200];
-    bec_hex_encode(aY, BEC_HASH_BYTES, zHex);
-    CHECK_MSG(strstr(z, "\"rejoin\":\"")!=0 && strstr(z, zHex)!=0, "%s", z);
-    zHex[12] = 0;
-    snprintf(zErrMsg, sizeof(zErrMsg), "this replica installed a snapshot, and "
-             "op %s is concurrent with its checkpoint: it and what follows it "
-             "wait for a full join", zHex);
-    CHECK_MSG(strstr(z, zErrMsg)!=0, "%s", z);
-    z = bt_q(dbA, "SELECT bec_sync_state('c')");
-    CHECK_MSG(strstr(z, "\"rejoin\":null")!=0, "%s", z);
+    const char *zState = bt_q(dbC3, "SELECT bec_sync_state('a')");
+    CHECK_MSG(strstr(zState, "\"rejoin\":\"fell back\"")!=0, "%s", zState);
   }
-  CHECK_MSG(strcmp(bt_q(dbC2, "SELECT bec_check()"), "ok")==0, "%s",
-            bt_q(dbC2, "SELECT bec_check()"));
+  CHECK_MSG(strcmp(bt_q(dbC3, "SELECT bec_check()"), "ok")==0, "%s",
+            bt_q(dbC3, "SELECT bec_check()"));
+  free(zA);
 
-  free(aBodyY);
-  free(aBodyZ);
-  free(aBodyX);
-  bec_ctx_unref(pC);
+  /* An encrypted group: no fall-back; Y waits and the state says why. */
+  history(&he, "e", 1);
+  dbE = joiner(&he, "e.db");
+  CHECK(ingest_body(dbE, he.aBodyY, he.nY)==SQLITE_OK);
+  CHECK(!is_stored(dbE, he.aY) && is_pending(dbE, he.aY));
+  CHECK(int_of(dbE, "SELECT count(*) FROM bec_store_cut")==6);
+  CHECK(int_of(dbE, "SELECT count(*) FROM bec_store_op")==7);
+  CHECK_MSG(strstr(bt_q(dbE, "SELECT value FROM bec_store_config"
+                        " WHERE key='rejoin_blocked'"), "encrypted")!=0, "%s",
+            bt_q(dbE, "SELECT value FROM bec_store_config WHERE key='rejoin_blocked'"));
+  CHECK_MSG(strcmp(bt_q(dbE, "SELECT bec_check()"), "ok")==0, "%s",
+            bt_q(dbE, "SELECT bec_check()"));
+
+  sqlite3_close(dbE);
+  sqlite3_close(dbC3);
   sqlite3_close(dbC2);
-  sqlite3_close(dbC);
-  sqlite3_close(dbD);
-  sqlite3_close(dbB);
-  sqlite3_close(dbA);
+  sqlite3_close(dbC1);
+  history_free(&he);
+  history_free(&h);
   {
     char zCmd[200];
     snprintf(zCmd, sizeof(zCmd), "rm -rf %s", zDir);
