@@ -1332,6 +1332,16 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
                               &zErr);
       if( rc2==SQLITE_OK && eOutcome==BEC_ACCEPT_STORED ){
         rc = pending_release(p, aHash, &queue);
+      }else if( rc2==SQLITE_OK ){
+        /* parked again: it waits for a predecessor its missing links did
+        ** not name (one stored when it was parked, and forgotten by a
+        ** fall-back to a full join), or it is concurrent with an installed
+        ** checkpoint (the cut section) */
+        rc = SQLITE_OK;
+      }else if( rc2==SQLITE_FULL ){
+        /* parked again and the area is full: no verdict on the op (as at
+        ** the top of bec_dag_accept); its dependents wait on */
+        rc = SQLITE_OK;
       }else if( bRej==REJECT_OP ){
         rc = pending_reject_dependents(p, aHash, &doomed);
       }else if( bRej ){

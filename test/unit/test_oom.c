@@ -409,11 +409,13 @@ int main(void){
   }
 
   /* Ingest of an op concurrent with an installed cut's K (bec_dag.c "An op
-  ** concurrent with K"): B, added in op 2, signs op x on op 2 while A signs
-  ** 3 and K (4); the joiner holds 1, 2 and K in full, 3 as a stand-in, the
-  ** cut closed at K ('cut_top').  x is not stored: it waits in the pending
-  ** area and is recorded as the reason to fall back (the step checks both;
-  ** abs(min int) fails it otherwise). */
+  ** concurrent with K"), and the fall-back to a full join it starts
+  ** (bec_rejoin.c): B, added in op 2, signs op x on op 2 while A signs 3 and
+  ** K (4); the joiner holds 1, 2 and K in full, 3 as a stand-in, the cut
+  ** closed at K ('cut_top').  After the step: the cut is gone, x is stored
+  ** after the create and op 2 (stored again), K waits as a kept body (no
+  ** author), x is recorded as the reason (the step checks it all;
+  ** abs(min int) fails it otherwise); or, under a fault, nothing changed. */
   {
     static char zSetup4[16384], zStep4[8192];
     sqlite3 *srcB = replica("SELECT bec_keygen()");
@@ -452,7 +454,10 @@ int main(void){
              sqlite3_column_text(pStmt, 2), sqlite3_column_text(pStmt, 3),
              sqlite3_column_text(pStmt, 4));
     snprintf(zStep4, sizeof(zStep4), "SELECT bec_ingest(x'%s');"
-             " SELECT CASE WHEN (SELECT count(*) FROM bec_store_pending)=1"
+             " SELECT CASE WHEN (SELECT count(*) FROM bec_store_pending"
+             "      WHERE author IS NULL)=1"
+             " AND (SELECT count(*) FROM sqlite_schema"
+             "      WHERE name='bec_store_cut')=0"
              " AND (SELECT length(value) FROM bec_store_config"
              "      WHERE key='rejoin_op')=32 THEN 1"
              " ELSE abs(-9223372036854775807-1) END",
