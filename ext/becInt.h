@@ -487,11 +487,12 @@ struct BecDeriver {
   /* The DAG is about to forget every stored op and take them again from
   ** the start (a snapshot's replica falls back to a full join:
   ** bec_rejoin.c): drop the state derived from them, keep what is not
-  ** (this replica's secrets, logs).  A deriver that holds state it could
-  ** not derive again sets *pzWhyNot (sqlite3_malloc'd) instead and changes
-  ** nothing: the fall-back does not happen.  0: it derives nothing that
+  ** (this replica's secrets, logs).  Asked first with bProbe set: a
+  ** deriver that holds state it could not derive again (or cannot drop
+  ** now) sets *pzWhyNot (sqlite3_malloc'd) and the fall-back does not
+  ** happen; with bProbe set nothing changes.  0: it derives nothing that
   ** names a stored op. */
-  int (*xReset)(BecCtx*, char **pzWhyNot, char **pzErr);
+  int (*xReset)(BecCtx*, int bProbe, char **pzWhyNot, char **pzErr);
 };
 #define BEC_DERIVE_ANY   (-1)
 #define BEC_MAX_DERIVERS 16

@@ -6428,7 +6428,7 @@ check_done:
 ** the change feed keeps its cursors going, every line before trimmed (its
 ** seqs name other ops from now on).  A transaction that wrote here and has
 ** not signed yet cannot be carried over: the fall-back waits for it. */
-static int crdt_reset(BecCtx *p, char **pzWhyNot, char **pzErr){
+static int crdt_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
   BecCrdt *pC = p->pCrdt;
   sqlite3_stmt *pStmt = 0;
   char **azName = 0;
@@ -6444,6 +6444,7 @@ static int crdt_reset(BecCtx *p, char **pzWhyNot, char **pzErr){
         "table (ingest it on its own)");
     return *pzWhyNot ? SQLITE_OK : SQLITE_NOMEM;
   }
+  if( bProbe ) return SQLITE_OK;
   rc = bec_ctx_stmt(p, "SELECT name FROM bec_store_table", &pStmt);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     const char *z = (const char*)sqlite3_column_text(pStmt, 0);

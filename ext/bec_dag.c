@@ -2173,15 +2173,17 @@ int bec_dag_cut_prove(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
 ** its predecessors (their headers are what this replica lacks), until the
 ** replica holds its real past: the fall-back to a full join (a replica
 ** that stores the history in full, where every stand-in becomes a stored
-** op and releases it).  The first such op by a known key (one that signed
-** a stored op or was added or removed by one: every member of the cut,
-** whose adds are chain ops stored in full) is recorded in bec_store_config
-** 'rejoin_op': the replica reports that it must fall back, and why
-** (bec_dag_rejoin_op; bec_sync_state's "rejoin").  A hostile peer can
-** make that happen with any member's key: a cost (a full join), never a
-** wrong state, since nothing is stored for the op.  An unknown key's op
-** waits as any op of an unknown key does (evictable, bounded), and marks
-** nothing: an outsider cannot cancel a snapshot join.
+** op and releases it).  Such an op by a known key (one that signed a
+** stored op or was added or removed by one: every member of the cut, whose
+** adds are chain ops stored in full) starts the fall-back, through
+** BecCtx.xRejoin at the end of bec_dag_accept (bec_rejoin.c); the first is
+** recorded in bec_store_config 'rejoin_op', so the replica reports that it
+** fell back (or must, when a deriver could not reset), and why
+** (bec_dag_rejoin_op; bec_sync_state's "rejoin").  A hostile peer can make
+** that happen with any member's key: a cost (a full join), never a wrong
+** state, since nothing is stored for the op.  An unknown key's op waits as
+** any op of an unknown key does (evictable, bounded), and starts nothing:
+** an outsider cannot cancel a snapshot join.
 */
 static int cut_concurrent(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
                           int *pbConc){
@@ -2212,8 +2214,9 @@ static int cut_wait(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   if( rc==SQLITE_OK && iAuthor ) rc = bec_dag_rejoin_op(p, aOld, &bSet);
   if( rc==SQLITE_OK && iAuthor && !bSet ){
     rc = bec_config_set_blob(p, "rejoin_op", aHash, BEC_HASH_BYTES);
-    if( rc==SQLITE_OK ) p->bRejoinDue = 1;   /* bec_dag_accept falls back */
   }
+  /* bec_dag_accept falls back (or, if that was blocked, tries again) */
+  if( rc==SQLITE_OK && iAuthor ) p->bRejoinDue = 1;
   return rc;
 }
 

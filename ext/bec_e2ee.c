@@ -972,11 +972,12 @@ static int e2ee_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
 ** group: this replica's seeds (bec_store_epoch_key) are kept by the epoch
 ** op's seq, which the fall-back renumbers, and a seed this replica made
 ** itself is in no box it could open again. */
-static int e2ee_reset(BecCtx *p, char **pzWhyNot, char **pzErr){
+static int e2ee_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int bAny = 0;
   int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_epoch LIMIT 1", &pStmt);
   (void)pzErr;
+  (void)bProbe;                  /* (it never resets: nothing to do) */
   if( rc ) return rc;
   bAny = sqlite3_step(pStmt)==SQLITE_ROW;
   rc = sqlite3_reset(pStmt);

@@ -2446,8 +2446,9 @@ static void member_forget(BecCtx *p){
 
 /* A fall-back to a full join (bec_rejoin.c): every fact and row is
 ** derived again as the ops come back. */
-static int member_reset(BecCtx *p, char **pzWhyNot, char **pzErr){
+static int member_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
   (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
   member_forget(p);
   return bec_ctx_exec(p, "DELETE FROM bec_store_member;"
                          " DELETE FROM bec_store_member_op", pzErr);

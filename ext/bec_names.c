@@ -151,8 +151,9 @@ static int names_check(BecCtx *p, char **pzProblems, char **pzErr){
 
 /* A fall-back to a full join (bec_rejoin.c): the names come again with
 ** their ops. */
-static int names_reset(BecCtx *p, char **pzWhyNot, char **pzErr){
+static int names_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
   (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
   return bec_ctx_exec(p, "DELETE FROM bec_store_name", pzErr);
 }
 

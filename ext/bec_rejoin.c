@@ -12,11 +12,12 @@
 **
 ** The fall-back makes the replica a full joiner without losing an op:
 **   1. every deriver drops the state it derived from the stored ops
-**      (BecDeriver.xReset, each owner its own tables; a deriver that holds
-**      state it could not derive again, such as this replica's seeds of an
-**      encrypted group's epochs, kept by the epoch op's seq, refuses, and
-**      then nothing changes: the op waits and the replica reports it,
-**      'rejoin_blocked');
+**      (BecDeriver.xReset, each owner its own tables), once each has said
+**      it can (xReset with bProbe): a deriver that holds state it could not
+**      derive again, such as this replica's seeds of an encrypted group's
+**      epochs, kept by the epoch op's seq, refuses, and then nothing
+**      changes: the op waits and the replica reports it ('rejoin_blocked');
+**      the next op concurrent with K asks again;
 **   2. the DAG keeps every op it stored in full as a body waiting in the
 **      pending area for its predecessors (outside the area's bounds), and
 **      forgets the stored sequence, the heads, the cut and 'cut_top'
@@ -40,24 +41,29 @@ int bec_rejoin_start(BecCtx *p, char **pzErr){
   char *zWhyNot = 0;
   u8 *aCreate = 0;
   i64 nCreate = 0;
-  int rc, i;
+  int rc = SQLITE_OK, i;
 
-  rc = bec_ctx_begin(p, &spRejoin);
-  if( rc ) return rc;
-  for(i=0; rc==SQLITE_OK && zWhyNot==0 && i<p->nDeriver; i++){
+  /* Can every deriver drop its state?  If not, nothing changes: the op
+  ** waits, and the replica says why (the next such op asks again). */
+  for(i=0; i<p->nDeriver; i++){
     const BecDeriver *d = p->apDeriver[i];
-    if( d->xReset ) rc = d->xReset(p, &zWhyNot, pzErr);
-  }
-  if( rc==SQLITE_OK && zWhyNot ){
-    /* nothing changes: the op waits, and the replica says why */
-    rc = bec_ctx_rollback(p, &spRejoin);
-    if( rc==SQLITE_OK ){
+    if( d->xReset ) rc = d->xReset(p, 1, &zWhyNot, pzErr);
+    if( rc ) return rc;
+    if( zWhyNot ){
       rc = bec_config_set_blob(p, "rejoin_blocked", zWhyNot,
                                (int)strlen(zWhyNot));
+      sqlite3_free(zWhyNot);
+      return rc;
     }
-    sqlite3_free(zWhyNot);
-    return rc;
   }
+  rc = bec_ctx_begin(p, &spRejoin);
+  if( rc ) return rc;
+  for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
+    const BecDeriver *d = p->apDeriver[i];
+    if( d->xReset ) rc = d->xReset(p, 0, &zWhyNot, pzErr);
+    if( rc==SQLITE_OK && zWhyNot ) rc = SQLITE_INTERNAL;  /* (probed above) */
+  }
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "rejoin_blocked", 0, 0);
   if( rc==SQLITE_OK ) rc = bec_dag_rejoin_reset(p, &aCreate, &nCreate, pzErr);
   if( rc==SQLITE_OK ){
     BecAccept res;

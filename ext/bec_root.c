@@ -1997,12 +1997,13 @@ static int root_check(BecCtx *p, char **pzProblems, char **pzErr){
 /* A fall-back to a full join (bec_rejoin.c) is refused once the group has
 ** a threshold root: a holder's share and nonces are this replica's own,
 ** tied to the seqs the fall-back renumbers. */
-static int root_reset(BecCtx *p, char **pzWhyNot, char **pzErr){
+static int root_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   int bAny = 0;
   int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_root_session LIMIT 1",
                         &pStmt);
   (void)pzErr;
+  (void)bProbe;                  /* (it never resets: nothing to do) */
   if( rc ) return rc;
   bAny = sqlite3_step(pStmt)==SQLITE_ROW;
   rc = sqlite3_reset(pStmt);

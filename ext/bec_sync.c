@@ -149,8 +149,9 @@ static int sync_schema(BecCtx *p, char **pzErr){
 ** per peer name ops this replica no longer stores, and an offer must not
 ** claim them (the peers would not send their past): every peer starts
 ** again from nothing shared.  Counters stay. */
-static int sync_reset(BecCtx *p, char **pzWhyNot, char **pzErr){
+static int sync_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
   (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
   return bec_ctx_exec(p, "UPDATE bec_store_peer SET shared=x''", pzErr);
 }
 

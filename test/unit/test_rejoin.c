@@ -427,6 +427,19 @@ int main(void){
   CHECK_MSG(strstr(bt_q(dbE, "SELECT value FROM bec_store_config"
                         " WHERE key='rejoin_blocked'"), "encrypted")!=0, "%s",
             bt_q(dbE, "SELECT value FROM bec_store_config WHERE key='rejoin_blocked'"));
+  /* the next such op asks again, and is refused again */
+  CHECK(ingest_body(dbE, he.aBodyZ, he.nZ)==SQLITE_OK);
+  CHECK(!is_stored(dbE, he.aZ) && is_pending(dbE, he.aZ));
+  CHECK(int_of(dbE, "SELECT count(*) FROM bec_store_cut")==6);
+  {
+    BecCtx *p = 0;
+    u8 aId[BEC_HASH_BYTES];
+    int bSet = 0;
+    CHECK(bec_ctx_new(dbE, &p)==SQLITE_OK);
+    CHECK(bec_dag_rejoin_op(p, aId, &bSet)==SQLITE_OK && bSet==1
+          && memcmp(aId, he.aY, BEC_HASH_BYTES)==0);
+    bec_ctx_unref(p);
+  }
   CHECK_MSG(strcmp(bt_q(dbE, "SELECT bec_check()"), "ok")==0, "%s",
             bt_q(dbE, "SELECT bec_check()"));
 
