@@ -140,19 +140,23 @@ static char *state_of(sqlite3 *db){
   return z;
 }
 
-/* A session: dbC offers to dbA ('a' for C, 'c' for A) and both apply the
-** other's messages until one has nothing more to say.  The number of
-** messages, or -1 on an error. */
-static int session(sqlite3 *dbC, sqlite3 *dbA){
+/* A session between joiner dbC and provider dbA ('a' for C, 'c' for A):
+** one offers (C if bCOffers), and both apply the other's messages until
+** one has nothing more to say.  The number of messages, or -1 on an
+** error. */
+static int session_by(sqlite3 *dbC, sqlite3 *dbA, int bCOffers){
   sqlite3_stmt *pMsg = 0;
   sqlite3 *aDb[2];
-  const char *azPeer[2] = {"c", "a"};
+  const char *azPeer[2];
   int n = 0, i = 0;
-  aDb[0] = dbA;
-  aDb[1] = dbC;
-  CHECK(sqlite3_prepare_v2(dbC, "SELECT bec_sync_offer('a')", -1, &pMsg, 0)==SQLITE_OK);
+  aDb[0] = bCOffers ? dbA : dbC;
+  aDb[1] = bCOffers ? dbC : dbA;
+  azPeer[0] = bCOffers ? "c" : "a";
+  azPeer[1] = bCOffers ? "a" : "c";
+  CHECK(sqlite3_prepare_v2(aDb[1], bCOffers ? "SELECT bec_sync_offer('a')"
+                           : "SELECT bec_sync_offer('c')", -1, &pMsg, 0)==SQLITE_OK);
   if( sqlite3_step(pMsg)!=SQLITE_ROW ){
-    printf("offer: %s\n", sqlite3_errmsg(dbC));
+    printf("offer: %s\n", sqlite3_errmsg(aDb[1]));
     sqlite3_finalize(pMsg);
     return -1;
   }
@@ -176,6 +180,7 @@ static int session(sqlite3 *dbC, sqlite3 *dbA){
   sqlite3_finalize(pMsg);
   return n;
 }
+#define session(dbC, dbA) session_by(dbC, dbA, 1)
 
 /* A's history (see the header); the bodies of Y, Z, X. */
 typedef struct History History;
@@ -397,15 +402,18 @@ int main(void){
 
   /* A third: it meets Z and Y in a sync session with A, which ends there
   ** (the session knew the old seqs); the next one is an ordinary full
-  ** sync. */
+  ** sync, here offered by A, which persisted in the first session the
+  ** heads it shared with C as installed (C's offer named them). */
   dbC3 = joiner(&h, "c3.db");
   CHECK(session(dbC3, h.dbA)==-1);
+  CHECK(int_of(h.dbA, "SELECT length(shared) FROM bec_store_peer"
+               " WHERE peer='c'")==BEC_HASH_BYTES);
   CHECK_MSG(strstr(bt_q(dbC3, "SELECT bec_sync_state('a')"), "this replica fell "
                    "back to a full join")!=0, "%s",
             bt_q(dbC3, "SELECT bec_sync_state('a')"));
   CHECK(int_of(dbC3, "SELECT count(*) FROM sqlite_schema"
                " WHERE name='bec_store_cut'")==0);
-  CHECK(session(dbC3, h.dbA)>0);
+  CHECK(session_by(dbC3, h.dbA, 0)>0);
   z = state_of(dbC3);
   CHECK_MSG(strcmp(z, zA)==0, "by sync:\n%s\nA:\n%s", z, zA);
   free(z);
