@@ -293,8 +293,19 @@ static sqlite3 *joiner(History *h, const char *zName){
 /* Makes the joiner meet Y, and checks what the fall-back leaves. */
 static void meet_y(History *h, sqlite3 *db){
   u8 aId[BEC_HASH_BYTES];
-  int i;
+  int i, iFeed = int_of(db, "SELECT max(cursor) FROM bec_changes");
+  CHECK(iFeed>0);                         /* (the writes after K) */
   CHECK(ingest_body(db, h->aBodyY, h->nY)==SQLITE_OK);
+  /* the change feed: one trim marker where its last line was, so an app
+  ** reading from any earlier cursor learns to read the tables again */
+  {
+    char zSql[200];
+    snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_changes"
+             " WHERE cursor<=%d", iFeed);
+    CHECK(int_of(db, zSql)==1);
+    CHECK(int_of(db, "SELECT max(cursor) FROM bec_changes"
+                 " WHERE \"table\" IS NULL")==iFeed);
+  }
   /* no cut, no stand-in, no 'cut_top', no snapshot wish */
   CHECK(int_of(db, "SELECT count(*) FROM sqlite_schema"
                " WHERE name='bec_store_cut'")==0);
@@ -383,6 +394,10 @@ int main(void){
   z = state_of(dbC1);
   CHECK_MSG(strcmp(z, zA)==0, "in order:\n%s\nA:\n%s", z, zA);
   free(z);
+  /* and the feed goes on after the marker, with the rows coming back */
+  CHECK(int_of(dbC1, "SELECT min(cursor) FROM bec_changes"
+               " WHERE \"table\"='t'")>int_of(dbC1, "SELECT min(cursor)"
+               " FROM bec_changes"));
   /* the outsider's op was judged once op 7 came: refused */
   CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_pending")==0);
   CHECK(int_of(dbC1, "SELECT count(*) FROM bec_rejected")==1);
