@@ -5236,6 +5236,27 @@ int bec_crdt_rename_judge(BecCtx *p, int iSchema, const char *zOld,
   return rc;
 }
 
+/* Drops the virtual table (and so its rows) shown under zName, if any;
+** its xDestroy signs nothing (bRedeclare).  Not inside a vtab method. */
+static int unshow_table(BecCtx *p, const char *zName, char **pzErr){
+  BecCrdt *pC = p->pCrdt;
+  int bShown = 0;
+  int rc = tab_shown(p, zName, &bShown);
+  if( rc==SQLITE_OK && bShown ){
+    char *zId = bec_sql_ident(zName, 0);
+    if( zId==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      int bWas = pC ? pC->bRedeclare : 0;
+      if( pC ) pC->bRedeclare = 1;
+      rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
+      if( pC ) pC->bRedeclare = bWas;
+      sqlite3_free(zId);
+    }
+  }
+  return rc;
+}
+
 /* Makes the catalog and the virtual tables follow the incarnations: a
 ** name whose shown incarnation changed drops the old one's virtual table
 ** (first, so that names can be swapped) and shows the new one, with its
@@ -5247,7 +5268,6 @@ int bec_crdt_rename_judge(BecCtx *p, int iSchema, const char *zOld,
 ** spelling - is exactly the incarnation's. */
 static int catalog_sync(BecCtx *p, char **pzErr){
   BecGraph *g = 0;
-  BecCrdt *pC = p->pCrdt;
   sqlite3_stmt *pStmt = 0;
   Inc *a = 0;
   int n = 0, i, rc, nOld = 0;
@@ -5275,21 +5295,7 @@ static int catalog_sync(BecCtx *p, char **pzErr){
   }
   /* The names whose incarnation changed lose the old one. */
   for(i=0; rc==SQLITE_OK && i<nOld; i++){
-    int bShown = 0;
-    if( !p->bNested ) rc = tab_shown(p, aOld[i].zName, &bShown);
-    if( rc==SQLITE_OK && bShown ){
-      /* (its xDestroy signs nothing: bRedeclare) */
-      char *zId = bec_sql_ident(aOld[i].zName, 0);
-      if( zId==0 ){
-        rc = SQLITE_NOMEM;
-      }else{
-        int bWas = pC ? pC->bRedeclare : 0;
-        if( pC ) pC->bRedeclare = 1;
-        rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
-        if( pC ) pC->bRedeclare = bWas;
-        sqlite3_free(zId);
-      }
-    }
+    if( !p->bNested ) rc = unshow_table(p, aOld[i].zName, pzErr);
     if( rc==SQLITE_OK ){
       rc = bec_ctx_stmt(p, "DELETE FROM bec_store_conflict WHERE tbl=?1", &pStmt);
       if( rc==SQLITE_OK ){
@@ -6459,21 +6465,7 @@ static int crdt_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
     if( rc==SQLITE_OK ) rc = rc2;
   }
   for(i=0; rc==SQLITE_OK && i<nName; i++){
-    int bShown = 0;
-    rc = tab_shown(p, azName[i], &bShown);
-    if( rc==SQLITE_OK && bShown ){
-      /* (its xDestroy signs nothing: bRedeclare) */
-      char *zId = bec_sql_ident(azName[i], 0);
-      if( zId==0 ){
-        rc = SQLITE_NOMEM;
-      }else{
-        int bWas = pC ? pC->bRedeclare : 0;
-        if( pC ) pC->bRedeclare = 1;
-        rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
-        if( pC ) pC->bRedeclare = bWas;
-        sqlite3_free(zId);
-      }
-    }
+    rc = unshow_table(p, azName[i], pzErr);
   }
   for(i=0; i<nName; i++) sqlite3_free(azName[i]);
   sqlite3_free(azName);

@@ -144,11 +144,11 @@ static int sync_schema(BecCtx *p, char **pzErr){
   return rc;
 }
 
-/* Sync owns tables only (the peers' state): its one event is xSchema. */
-/* A fall-back to a full join (bec_rejoin.c): the shared heads persisted
-** per peer name ops this replica no longer stores, and an offer must not
-** claim them (the peers would not send their past): every peer starts
-** again from nothing shared.  Counters stay. */
+/* Sync owns tables only (the peers' state): its events are xSchema and
+** xReset.  A fall-back to a full join (bec_rejoin.c): the shared heads
+** persisted per peer name ops this replica no longer stores, and an offer
+** must not claim them (the peers would not send their past): every peer
+** starts again from nothing shared.  Counters stay. */
 static int sync_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
   (void)pzWhyNot;
   if( bProbe ) return SQLITE_OK;
