@@ -2255,6 +2255,12 @@ int bec_dag_rejoin_op(BecCtx *p, u8 *aId, int *pbSet){
 ** evicted (pending_usage and pending_make_room read only rows with an
 ** author).  It leaves the area only when stored, or dropped because a
 ** predecessor was refused (then no full replica stores it either).
+**
+** What stays: bec_store_author (small ids for keys, which no rule orders
+** by; its keys, all of ops this replica had stored, stay known to the
+** pending bounds), the pending ops peers sent, the rejection log, and
+** 'rejoin_op', which now says the replica fell back.  A pruned op's stub is
+** no body to send again: the peers send it, as to any full joiner.
 */
 
 /* Parks kept body aBody (an op stored here before) for all its
