@@ -450,6 +450,21 @@ int main(void){
   CHECK_MSG(strstr(bt_q(dbE, "SELECT value FROM bec_store_config"
                         " WHERE key='rejoin_blocked'"), "encrypted")!=0, "%s",
             bt_q(dbE, "SELECT value FROM bec_store_config WHERE key='rejoin_blocked'"));
+  /* a session with the provider: its state says why; once the provider
+  ** holds Y too, a session ends saying that Y waits */
+  CHECK(session(dbE, he.dbA)>0);
+  {
+    const char *zState = bt_q(dbE, "SELECT bec_sync_state('a')");
+    CHECK_MSG(strstr(zState, "\"rejoin\":\"waiting\"")!=0
+              && strstr(zState, "\"rejoin_why\":\"the group is end-to-end "
+                        "encrypted")!=0, "%s", zState);
+  }
+  CHECK(ingest_body(he.dbA, he.aBodyY, he.nY)==SQLITE_OK);
+  CHECK(session(dbE, he.dbA)==-1);
+  CHECK(!is_stored(dbE, he.aY));
+  CHECK_MSG(strstr(bt_q(dbE, "SELECT bec_sync_state('a')"),
+                   "wait for a full join")!=0, "%s",
+            bt_q(dbE, "SELECT bec_sync_state('a')"));
   /* the next such op asks again, and is refused again */
   CHECK(ingest_body(dbE, he.aBodyZ, he.nZ)==SQLITE_OK);
   CHECK(!is_stored(dbE, he.aZ) && is_pending(dbE, he.aZ));
