@@ -488,6 +488,15 @@ struct BecDeriver {
   int (*xCheck)(BecCtx*, char **pzProblems, char **pzErr);
   /* Forget cached state (a rollback, another connection's write, close). */
   void (*xForget)(BecCtx*);
+  /* The DAG is about to forget every stored op and take them again from
+  ** the start (a snapshot's replica falls back to a full join:
+  ** bec_rejoin.c): drop the state derived from them, keep what is not
+  ** (this replica's secrets, logs).  Asked first with bProbe set: a
+  ** deriver that holds state it could not derive again (or cannot drop
+  ** now) sets *pzWhyNot (sqlite3_malloc'd) and the fall-back does not
+  ** happen; with bProbe set nothing changes.  0: it derives nothing that
+  ** names a stored op. */
+  int (*xReset)(BecCtx*, int bProbe, char **pzWhyNot, char **pzErr);
 };
 #define BEC_DERIVE_ANY   (-1)
 #define BEC_MAX_DERIVERS 16
@@ -588,6 +597,14 @@ struct BecCtx {
   ** envelopes of the cut replayed here (the scratch holds no key), or 0. */
   BecCtx *pKeys;
   void (*xSettle)(BecCtx*);
+  /* bec_rejoin.c: set by bec_main.c.  xRejoin falls back to a full join
+  ** (bec_rejoin_start); bec_dag_accept calls it when an op concurrent with
+  ** an installed checkpoint was recorded (bRejoinDue).  nRejoin counts the
+  ** fall-backs on this connection: a reader holding seqs across an
+  ** acceptance (a sync session) sees that they changed meaning. */
+  int (*xRejoin)(BecCtx*, char **pzErr);
+  int bRejoinDue;
+  int nRejoin;
   /* The final validity of the ops in sealed cuts, for membership:
   ** *paFinal (owned by bec_checkpoint.c, valid until the next seal or
   ** forget) has *pnFinal entries, 0 not final, 1 invalid, 2 valid. */
@@ -860,6 +877,19 @@ int bec_dag_cut_prove(BecCtx*, const u8 *aId, i64 iDepth, int bValid,
 int bec_dag_cut_close(BecCtx*, int iK, char **pzErr);
 /* The highest stand-in seq (0: none, or no bec_store_cut). */
 int bec_dag_cut_top(BecCtx*, int *piTop);
+/* *pbSet 1: an op concurrent with the installed checkpoint K, by a known
+** key, waits in the pending area (bec_dag.c, "An op concurrent with K"),
+** so this replica must fall back to a full join (and has not: a deriver
+** could not reset, bec_rejoin.c); 2: it fell back; 0: neither.  aId
+** (BEC_HASH_BYTES) is the first such op's id. */
+int bec_dag_rejoin_op(BecCtx*, u8 *aId, int *pbSet);
+/* The DAG's part of the fall-back to a full join (bec_rejoin.c): every op
+** stored in full but the create waits in the pending area as a kept body
+** (outside the bounds), the stored ops, heads, cut and 'cut_top' go, and
+** every cache is forgotten.  *ppCreate (sqlite3_malloc'd, the caller frees
+** it): the create's body, to be ingested first. */
+int bec_dag_rejoin_reset(BecCtx*, u8 **ppCreate, i64 *pnCreate, char **pzErr);
+
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
 ** predecessors and the derivers' verdicts (authorization, payloads);
@@ -910,6 +940,14 @@ int bec_dag_set_valid(BecCtx*, BecGraph *g, int iSeq, int bValid);
 /* Publishes a change of validity of ops aSeq[0..n-1] (membership, the
 ** deriver that decides validity, calls it) to every deriver's xValidity. */
 int bec_dag_validity_changed(BecCtx*, const int *aSeq, int n, char **pzErr);
+
+/**************************************************************************
+** bec_rejoin.c - the fall-back of a snapshot's replica to a full join.
+*/
+/* Resets every deriver (xReset) and the DAG (bec_dag_rejoin_reset), then
+** ingests the create again; if a deriver cannot reset, nothing changes and
+** the reason is kept ('rejoin_blocked'). */
+int bec_rejoin_start(BecCtx*, char **pzErr);
 
 /**************************************************************************
 ** bec_keyfile.c - the unsealed secret key lives outside the database: in an

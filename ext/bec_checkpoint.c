@@ -2244,9 +2244,20 @@ static int ck_check(BecCtx *p, char **pzProblems, char **pzErr){
 
 /* BEC_DERIVE_ANY: it hears root ops too (a root attestation is a claim),
 ** and filters by kind itself. */
+/* A fall-back to a full join (bec_rejoin.c): checkpoints, claims and
+** their seals are judged again as their ops come back. */
+static int ck_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
+  (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
+  ck_forget(p);
+  return bec_ctx_exec(p, "DELETE FROM bec_store_checkpoint;"
+      " DELETE FROM bec_store_checkpoint_admin; DELETE FROM bec_store_claim;"
+      " DELETE FROM bec_store_dispute; DELETE FROM bec_store_ckconfig", pzErr);
+}
+
 const BecDeriver bec_checkpoint_deriver = {
   "checkpoints", BEC_DERIVE_ANY,
-  ck_schema, ck_admit, ck_stored, 0, ck_check, ck_forget
+  ck_schema, ck_admit, ck_stored, 0, ck_check, ck_forget, ck_reset
 };
 
 /**************************************************************************

@@ -5299,6 +5299,27 @@ int bec_crdt_rename_judge(BecCtx *p, int iSchema, const char *zOld,
   return rc;
 }
 
+/* Drops the virtual table (and so its rows) shown under zName, if any;
+** its xDestroy signs nothing (bRedeclare).  Not inside a vtab method. */
+static int unshow_table(BecCtx *p, const char *zName, char **pzErr){
+  BecCrdt *pC = p->pCrdt;
+  int bShown = 0;
+  int rc = tab_shown(p, zName, &bShown);
+  if( rc==SQLITE_OK && bShown ){
+    char *zId = bec_sql_ident(zName, 0);
+    if( zId==0 ){
+      rc = SQLITE_NOMEM;
+    }else{
+      int bWas = pC ? pC->bRedeclare : 0;
+      if( pC ) pC->bRedeclare = 1;
+      rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
+      if( pC ) pC->bRedeclare = bWas;
+      sqlite3_free(zId);
+    }
+  }
+  return rc;
+}
+
 /* Makes the catalog and the virtual tables follow the incarnations: a
 ** name whose shown incarnation changed drops the old one's virtual table
 ** (first, so that names can be swapped) and shows the new one, with its
@@ -5310,7 +5331,6 @@ int bec_crdt_rename_judge(BecCtx *p, int iSchema, const char *zOld,
 ** spelling - is exactly the incarnation's. */
 static int catalog_sync(BecCtx *p, char **pzErr){
   BecGraph *g = 0;
-  BecCrdt *pC = p->pCrdt;
   sqlite3_stmt *pStmt = 0;
   Inc *a = 0;
   int n = 0, i, rc, nOld = 0;
@@ -5338,21 +5358,7 @@ static int catalog_sync(BecCtx *p, char **pzErr){
   }
   /* The names whose incarnation changed lose the old one. */
   for(i=0; rc==SQLITE_OK && i<nOld; i++){
-    int bShown = 0;
-    if( !p->bNested ) rc = tab_shown(p, aOld[i].zName, &bShown);
-    if( rc==SQLITE_OK && bShown ){
-      /* (its xDestroy signs nothing: bRedeclare) */
-      char *zId = bec_sql_ident(aOld[i].zName, 0);
-      if( zId==0 ){
-        rc = SQLITE_NOMEM;
-      }else{
-        int bWas = pC ? pC->bRedeclare : 0;
-        if( pC ) pC->bRedeclare = 1;
-        rc = exec_fmt(p, pzErr, "DROP TABLE IF EXISTS main.%s", zId);
-        if( pC ) pC->bRedeclare = bWas;
-        sqlite3_free(zId);
-      }
-    }
+    if( !p->bNested ) rc = unshow_table(p, aOld[i].zName, pzErr);
     if( rc==SQLITE_OK ){
       rc = bec_ctx_stmt(p, "DELETE FROM bec_store_conflict WHERE tbl=?1", &pStmt);
       if( rc==SQLITE_OK ){
@@ -6506,7 +6512,79 @@ check_done:
   return rc;
 }
 
+/* A fall-back to a full join (bec_rejoin.c): every table is derived
+** again from its ops as they come back, so none is shown until its create
+** op is stored again (the app's tables are unavailable meanwhile).  The
+** virtual tables and their rows go as when another incarnation wins their
+** name; the catalog, columns, conflicts, verdicts and the merge base go;
+** the change feed keeps its cursors going, every line before trimmed (its
+** seqs name other ops from now on).  A transaction that wrote here and has
+** not signed yet cannot be carried over: the fall-back waits for it. */
+static int crdt_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
+  BecCrdt *pC = p->pCrdt;
+  sqlite3_stmt *pStmt = 0;
+  char **azName = 0;
+  int nName = 0, i, rc;
+  i64 iMax = 0, nDel = 0;
+  if( pC && pC->bTxn ){
+    *pzWhyNot = sqlite3_mprintf("a local write to a bec table is not "
+        "signed yet (commit it, then sync again)");
+    return *pzWhyNot ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( p->bNested ){
+    *pzWhyNot = sqlite3_mprintf("the op arrived inside a statement on a bec "
+        "table (ingest it on its own)");
+    return *pzWhyNot ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( bProbe ) return SQLITE_OK;
+  rc = bec_ctx_stmt(p, "SELECT name FROM bec_store_table", &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const char *z = (const char*)sqlite3_column_text(pStmt, 0);
+    char **azNew = sqlite3_realloc64(azName, sizeof(char*)*(sqlite3_uint64)(nName+1));
+    if( azNew==0 ){ rc = SQLITE_NOMEM; break; }
+    azName = azNew;
+    azName[nName] = sqlite3_mprintf("%s", z ? z : "");
+    if( azName[nName++]==0 ) rc = SQLITE_NOMEM;
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);   /* (before any DDL) */
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  for(i=0; rc==SQLITE_OK && i<nName; i++){
+    rc = unshow_table(p, azName[i], pzErr);
+  }
+  for(i=0; i<nName; i++) sqlite3_free(azName[i]);
+  sqlite3_free(azName);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_exec(p, "DELETE FROM bec_store_table;"
+        " DELETE FROM bec_store_column; DELETE FROM bec_store_alter;"
+        " DELETE FROM bec_store_conflict; DELETE FROM bec_store_ignored;"
+        " DROP TABLE IF EXISTS bec_store_base;"
+        " DROP TABLE IF EXISTS bec_store_base_conflict", pzErr);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT max(cursor) FROM bec_store_change", &pStmt);
+    if( rc==SQLITE_OK ){
+      if( sqlite3_step(pStmt)==SQLITE_ROW ) iMax = sqlite3_column_int64(pStmt, 0);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  if( rc==SQLITE_OK && iMax>0 ) rc = bec_crdt_feed_trim(p, iMax+1, &nDel);
+  if( rc==SQLITE_OK && iMax>0 && nDel==0 ){
+    /* one line only: it becomes the marker */
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_change SET seq=NULL, tbl=NULL,"
+                         " kinds=NULL WHERE cursor=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int64(pStmt, 1, iMax);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
 const BecDeriver bec_crdt_deriver = {
   "tables", BEC_DERIVE_TABLES,
-  crdt_schema, crdt_admit, crdt_stored, crdt_validity, crdt_check, 0
+  crdt_schema, crdt_admit, crdt_stored, crdt_validity, crdt_check, 0,
+  crdt_reset
 };

@@ -607,9 +607,15 @@ struct HashList {
 ** hold it keep offering it (sync sends what this replica does not store),
 ** and what waited for it waits on.  A refusal is no verdict on the op
 ** (SQLITE_FULL: bec_dag_accept does not doom what waits for it).
+**
+** A row without an author is an op this replica had stored, kept by a
+** fall-back to a full join (the cut section, "The fall-back"): it counts
+** against no bound and is never evicted, since no peer may still send it
+** (a bound must never lose an op the replica had stored).
 */
 
-/* Ops and bytes waiting: of key aAuthor, or of everyone if aAuthor is 0. */
+/* Ops and bytes waiting: of key aAuthor, or of everyone if aAuthor is 0
+** (kept bodies, which have no author, are not counted). */
 static int pending_usage(BecCtx *p, const u8 *aAuthor, i64 *pnOps,
                          i64 *pnBytes){
   sqlite3_stmt *pStmt = 0;
@@ -624,7 +630,8 @@ static int pending_usage(BecCtx *p, const u8 *aAuthor, i64 *pnOps,
     }
   }else{
     rc = bec_ctx_stmt(p, "SELECT count(*), total(length(body)) "
-                         "FROM bec_store_pending", &pStmt);
+                         "FROM bec_store_pending WHERE author IS NOT NULL",
+                      &pStmt);
   }
   if( rc ) return rc;
   if( sqlite3_step(pStmt)==SQLITE_ROW ){
@@ -1074,6 +1081,11 @@ static int check_group(BecCtx *p, const BecOp *pOp, const u8 *aHash,
 #define REJECT_OP   1
 #define REJECT_COPY 2
 
+/* The cut section, at the end of this file. */
+static int cut_concurrent(BecCtx*, const BecOp*, const int *aPredSeq,
+                          int *pbConc);
+static int cut_wait(BecCtx*, const BecOp*, const u8 *aHash, char **pzErr);
+
 /* bVerified: the signature was checked already (a local op, or one
 ** released from the pending area).  On rejection *pbRejected is set and
 ** *pzErr says why; aHash is then the id (REJECT_OP) or the hash of the
@@ -1090,6 +1102,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   int bHeaderOnly = 0;
   int bAdminOp = 0;              /* a deriver found an admin op (X10) */
   int bCovering = 0;             /* it names every head (covers_heads) */
+  int bConcurrent = 0;           /* concurrent with an installed K */
   int rc, i;
 
   *peOutcome = 0;
@@ -1177,6 +1190,15 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     return rc;
   }
   sqlite3_free(aMissing);
+  /* On an installed snapshot, an op that does not descend from K is not
+  ** judged against the linearised cut: it waits (the cut section). */
+  if( rc==SQLITE_OK ) rc = cut_concurrent(p, &op, aPredSeq, &bConcurrent);
+  if( rc==SQLITE_OK && bConcurrent ){
+    rc = cut_wait(p, &op, aHash, pzErr);
+    if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_PENDING;
+    else if( rc==SQLITE_FULL ) *pbRejected = REJECT_OP;
+    return rc;
+  }
   if( rc==SQLITE_OK ) rc = covers_heads(p, aPredSeq, op.nPred, &bCovering);
   p->bCovering = bCovering;
   /* The derivers' verdicts, in order: authorization (membership) first. */
@@ -1263,6 +1285,7 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spIngest);
   if( rc ) return rc;
+  if( p->nAccepting==0 ) p->bRejoinDue = 0;   /* (a failed one's is undone) */
   p->nAccepting++;
   rc = accept_atomic(p, aBody, nBody, bSigned, aHashOut, peOutcome, &bRejected,
                      pzErr);
@@ -1309,6 +1332,16 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
                               &zErr);
       if( rc2==SQLITE_OK && eOutcome==BEC_ACCEPT_STORED ){
         rc = pending_release(p, aHash, &queue);
+      }else if( rc2==SQLITE_OK ){
+        /* parked again: it waits for a predecessor its missing links did
+        ** not name (one stored when it was parked, and forgotten by a
+        ** fall-back to a full join), or it is concurrent with an installed
+        ** checkpoint (the cut section) */
+        rc = SQLITE_OK;
+      }else if( rc2==SQLITE_FULL ){
+        /* parked again and the area is full: no verdict on the op (as at
+        ** the top of bec_dag_accept); its dependents wait on */
+        rc = SQLITE_OK;
       }else if( bRej==REJECT_OP ){
         rc = pending_reject_dependents(p, aHash, &doomed);
       }else if( bRej ){
@@ -1331,6 +1364,12 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
   }
   bec_buf_free(&queue.buf);
   bec_buf_free(&doomed.buf);
+  if( rc==SQLITE_OK && p->bRejoinDue && p->xRejoin ){
+    /* an op concurrent with the installed checkpoint was recorded: fall
+    ** back to a full join in the same savepoint (all of it, or none) */
+    p->bRejoinDue = 0;
+    rc = p->xRejoin(p, pzErr);
+  }
   if( rc==SQLITE_OK ){
     rc = bec_ctx_commit(p, &spIngest);
   }else{
@@ -2105,4 +2144,210 @@ int bec_dag_cut_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
 int bec_dag_cut_prove(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
                       int *piSeq){
   return cut_seq(p, aId, iDepth, bValid!=0, piSeq);
+}
+
+/*
+** AN OP CONCURRENT WITH K (docs/compaction.md "An op concurrent with the
+** installed checkpoint").  Once the cut is closed, the graph gives every
+** node up to K the node before it as its one predecessor, so any op whose
+** highest predecessor lies in the cut would see all of the cut below it as
+** its past.  That is true of an op that descends from K and false of an
+** op concurrent with K (an author offline since before K): its real past
+** holds only part of the cut, and membership and the merge would judge it
+** against the linearised cut.  So, on a database with 'cut_top' set:
+**
+**   an op is AFTER K when one of its predecessors is K or a stored op with
+**   a seq above K's; otherwise (every predecessor a stand-in, a chain op
+**   stored below K, or the create) it is CONCURRENT with K, or an op of the
+**   cut that the snapshot did not name, and it is not stored.
+**
+** Why the rule is sound: every op stored after the close went through
+** this rule (bec_dag_accept is the one road in, local ops included: they
+** name the heads, all at or above K), so by induction every stored op above
+** K descends from K, whose past is the whole cut; an op naming one of them
+** has the whole cut in its real past, exactly what the graph gives it.
+** The rule reads only the op's predecessors and what is stored, never
+** arrival order: an op that waits now is judged when its past is here.
+**
+** What such an op does: it waits in the pending area, its missing links
+** its predecessors (their headers are what this replica lacks), until the
+** replica holds its real past: the fall-back to a full join (a replica
+** that stores the history in full, where every stand-in becomes a stored
+** op and releases it).  Such an op by a known key (one that signed a
+** stored op or was added or removed by one: every member of the cut, whose
+** adds are chain ops stored in full) starts the fall-back, through
+** BecCtx.xRejoin at the end of bec_dag_accept (bec_rejoin.c); the first is
+** recorded in bec_store_config 'rejoin_op', so the replica reports that it
+** fell back (or must, when a deriver could not reset), and why
+** (bec_dag_rejoin_op; bec_sync_state's "rejoin").  A hostile peer can make
+** that happen with any member's key: a cost (a full join), never a wrong
+** state, since nothing is stored for the op.  An unknown key's op waits as
+** any op of an unknown key does (evictable, bounded), and starts nothing:
+** an outsider cannot cancel a snapshot join.
+*/
+static int cut_concurrent(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
+                          int *pbConc){
+  i64 iTop = 0;
+  int bCut = 0, i, rc;
+  *pbConc = 0;
+  if( pOp->nPred==0 ) return SQLITE_OK;    /* the create: stored at seq 1 */
+  rc = bec_graph_cut_exists(p, &bCut);
+  if( rc || !bCut ) return rc;
+  rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+  if( rc || iTop<=0 ) return rc;
+  for(i=0; i<pOp->nPred; i++){
+    if( aPredSeq[i]>=iTop ) return SQLITE_OK;
+  }
+  *pbConc = 1;
+  return SQLITE_OK;
+}
+
+/* Parks op pOp, concurrent with K, under the pending area's bounds
+** (SQLITE_FULL with *pzErr if it does not fit), and records it as the
+** reason to fall back when it is the first by a known key. */
+static int cut_wait(BecCtx *p, const BecOp *pOp, const u8 *aHash,
+                    char **pzErr){
+  int iAuthor = 0, bSet = 0;
+  u8 aOld[BEC_HASH_BYTES];
+  int rc = pending_park(p, pOp, aHash, pOp->aPred, pOp->nPred, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_author_id(p, pOp->aAuthor, 0, &iAuthor);
+  if( rc==SQLITE_OK && iAuthor ) rc = bec_dag_rejoin_op(p, aOld, &bSet);
+  if( rc==SQLITE_OK && iAuthor && !bSet ){
+    rc = bec_config_set_blob(p, "rejoin_op", aHash, BEC_HASH_BYTES);
+  }
+  /* bec_dag_accept falls back (or, if that was blocked, tries again) */
+  if( rc==SQLITE_OK && iAuthor ) p->bRejoinDue = 1;
+  return rc;
+}
+
+int bec_dag_rejoin_op(BecCtx *p, u8 *aId, int *pbSet){
+  u8 *a = 0;
+  int n = 0, bCut = 0;
+  int rc = bec_graph_cut_exists(p, &bCut);
+  *pbSet = 0;
+  if( rc==SQLITE_OK ) rc = bec_config_get_blob(p, "rejoin_op", &a, &n);
+  if( rc==SQLITE_OK && a && n==BEC_HASH_BYTES ){
+    memcpy(aId, a, BEC_HASH_BYTES);
+    *pbSet = bCut ? 1 : 2;
+  }else if( rc==SQLITE_OK && a ){
+    rc = SQLITE_CORRUPT;
+  }
+  sqlite3_free(a);
+  return rc;
+}
+
+/*
+** THE FALL-BACK, THE DAG'S PART (bec_rejoin.c runs it; docs/compaction.md
+** "An op concurrent with the installed checkpoint").  The replica becomes
+** a full joiner without losing an op: every op stored in full (the create,
+** the chain ops, K, the ops after K, its own) is KEPT as a body to ingest
+** again; the stored sequence, the ids, the heads, the cut table and
+** 'cut_top' go, so nothing is stored but what arrives again with its whole
+** past.  The create is given back to the caller, which ingests it first
+** (the group's first op needs nothing); every other kept body waits in the
+** pending area for all of its predecessors, released in causal order as
+** they are stored (the create, then the history the peers send: a full
+** sync, since the heads are again only what is stored).
+**
+** Kept bodies wait with no author (bec_store_pending.author NULL): the
+** bounds of the pending area are for what peers send, and a kept body is
+** what this replica had stored, so it counts against no bound and is never
+** evicted (pending_usage and pending_make_room read only rows with an
+** author).  It leaves the area only when stored, or dropped because a
+** predecessor was refused (then no full replica stores it either).
+**
+** What stays: bec_store_author (small ids for keys, which no rule orders
+** by; its keys, all of ops this replica had stored, stay known to the
+** pending bounds), the pending ops peers sent, the rejection log, and
+** 'rejoin_op', which now says the replica fell back.  A pruned op's stub is
+** no body to send again: the peers send it, as to any full joiner.
+*/
+
+/* Parks kept body aBody (an op stored here before) for all its
+** predecessors, outside every bound. */
+static int rejoin_keep(BecCtx *p, const u8 *aBody, i64 nBody){
+  sqlite3_stmt *pStmt = 0;
+  BecOp op;
+  char *zErr = 0;
+  int rc, i;
+  rc = bec_op_decode(aBody, nBody, &op, &zErr);
+  sqlite3_free(zErr);
+  if( rc ) return SQLITE_CORRUPT;       /* it was stored: it decoded then */
+  rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_pending(hash, body,"
+                       " nmissing, received_at, author)"
+                       " VALUES(?1, ?2, ?3, ?4, NULL)", &pStmt);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, op.aId, BEC_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob64(pStmt, 2, aBody, (sqlite3_uint64)nBody, SQLITE_STATIC);
+    sqlite3_bind_int(pStmt, 3, op.nPred);
+    sqlite3_bind_int64(pStmt, 4, (i64)time(0));
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  for(i=0; rc==SQLITE_OK && i<op.nPred; i++){
+    rc = bec_ctx_stmt(p, "INSERT INTO bec_store_pending_missing(missing, hash) "
+                         "VALUES(?1, ?2)", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_blob(pStmt, 1, &op.aPred[i*BEC_HASH_BYTES], BEC_HASH_BYTES,
+                        SQLITE_STATIC);
+      sqlite3_bind_blob(pStmt, 2, op.aId, BEC_HASH_BYTES, SQLITE_STATIC);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  return rc;
+}
+
+int bec_dag_rejoin_reset(BecCtx *p, u8 **ppCreate, i64 *pnCreate,
+                         char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, bCut = 0;
+  *ppCreate = 0;
+  *pnCreate = 0;
+  rc = bec_graph_cut_exists(p, &bCut);
+  if( rc==SQLITE_OK && !bCut ) rc = SQLITE_MISUSE;   /* nothing installed */
+  if( rc==SQLITE_OK ){
+    /* seq order: the create first; a pruned row's stub is no op to send
+    ** again (a replica that pruned after its install lets the peers send
+    ** those bodies, as to any full joiner) */
+    rc = bec_ctx_stmt(p, "SELECT body, seq FROM bec_store_op ORDER BY seq",
+                      &pStmt);
+  }
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const u8 *a = sqlite3_column_blob(pStmt, 0);
+    i64 n = sqlite3_column_bytes(pStmt, 0);
+    if( a==0 || bec_dag_body_dropped(a, n) ) continue;
+    if( sqlite3_column_int(pStmt, 1)==1 ){
+      rc = bec_ctx_column_copy(pStmt, ppCreate, pnCreate);
+    }else{
+      rc = rejoin_keep(p, a, n);
+    }
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK && *ppCreate==0 ) rc = SQLITE_CORRUPT;  /* seq 1 */
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_exec(p, "DELETE FROM bec_store_op; DELETE FROM bec_store_op_id;"
+                         " DELETE FROM bec_store_head;"
+                         " DROP TABLE IF EXISTS bec_store_cut;", pzErr);
+  }
+  /* not installed any more: no cut, no snapshot to ask for, no prune */
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "cut_top", 0, 0);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "prune_checkpoint", 0, 0);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "join_snapshot", 0);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "rejoined", 1);
+  /* every cache counted the old sequence */
+  bec_dag_forget(p);
+  if( rc ){
+    sqlite3_free(*ppCreate);
+    *ppCreate = 0;
+    *pnCreate = 0;
+    if( *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("bec: cannot fall back to a full join: %s",
+                               bec_rc_text(p->db, rc));
+    }
+  }
+  return rc;
 }

@@ -80,7 +80,7 @@ static int invite_schema(BecCtx *p, char **pzErr){
 
 /* Invitations derive nothing from ops: the deriver only owns tables. */
 const BecDeriver bec_invite_deriver = {
-  "invites", BEC_DERIVE_NONE, invite_schema, 0, 0, 0, 0, 0
+  "invites", BEC_DERIVE_NONE, invite_schema, 0, 0, 0, 0, 0, 0
 };
 
 /* The invite key of a secret: aPub always, aSecret if not 0 (wiped by the

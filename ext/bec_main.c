@@ -606,6 +606,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   pCtx->xForget = bec_dag_forget;
   pCtx->xScratch = scratch_open;
   pCtx->xSettle = bec_checkpoint_settle;
+  pCtx->xRejoin = bec_rejoin_start;
   pCtx->xFinal = bec_checkpoint_final;
   pCtx->xRootFacts = bec_root_facts;
   if( ppScratchCtx && *ppScratchCtx==0 ){

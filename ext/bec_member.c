@@ -2444,9 +2444,20 @@ static void member_forget(BecCtx *p){
   p->pMember = 0;
 }
 
+/* A fall-back to a full join (bec_rejoin.c): every fact and row is
+** derived again as the ops come back. */
+static int member_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
+  (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
+  member_forget(p);
+  return bec_ctx_exec(p, "DELETE FROM bec_store_member;"
+                         " DELETE FROM bec_store_member_op", pzErr);
+}
+
 const BecDeriver bec_member_deriver = {
   "membership", BEC_DERIVE_ANY,
-  member_schema, member_admit, member_stored, 0, member_check, member_forget
+  member_schema, member_admit, member_stored, 0, member_check, member_forget,
+  member_reset
 };
 
 int bec_member_register(sqlite3 *db, BecCtx *p){

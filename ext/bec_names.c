@@ -148,9 +148,17 @@ static int names_check(BecCtx *p, char **pzProblems, char **pzErr){
   return rc;
 }
 
+/* A fall-back to a full join (bec_rejoin.c): the names come again with
+** their ops. */
+static int names_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
+  (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
+  return bec_ctx_exec(p, "DELETE FROM bec_store_name", pzErr);
+}
+
 const BecDeriver bec_names_deriver = {
   "names", BEC_DERIVE_NAMES,
-  names_schema, names_admit, names_stored, 0, names_check, 0
+  names_schema, names_admit, names_stored, 0, names_check, 0, names_reset
 };
 
 /* bec_set_name(name): signs a name op for this replica's identity. */

@@ -1994,9 +1994,32 @@ static int root_check(BecCtx *p, char **pzProblems, char **pzErr){
   return rc;
 }
 
+/* A fall-back to a full join (bec_rejoin.c) is refused once the group has
+** a threshold root: a holder's share and nonces are this replica's own,
+** tied to the seqs the fall-back renumbers. */
+static int root_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int bAny = 0;
+  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_root_session LIMIT 1",
+                        &pStmt);
+  (void)pzErr;
+  (void)bProbe;                  /* (it never resets: nothing to do) */
+  if( rc ) return rc;
+  bAny = sqlite3_step(pStmt)==SQLITE_ROW;
+  rc = sqlite3_reset(pStmt);
+  if( rc==SQLITE_OK && bAny ){
+    *pzWhyNot = sqlite3_mprintf("the group has a threshold root (its state "
+        "here cannot follow a fall-back yet): join again in a new database "
+        "with bec_join(group_id) (a full join)");
+    if( *pzWhyNot==0 ) rc = SQLITE_NOMEM;
+  }
+  return rc;
+}
+
 const BecDeriver bec_root_deriver = {
   "root", BEC_DERIVE_ROOT,
-  root_schema, root_admit, root_stored, root_validity, root_check, 0
+  root_schema, root_admit, root_stored, root_validity, root_check, 0,
+  root_reset
 };
 
 /**************************************************************************

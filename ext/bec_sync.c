@@ -144,9 +144,19 @@ static int sync_schema(BecCtx *p, char **pzErr){
   return rc;
 }
 
-/* Sync owns tables only (the peers' state): its one event is xSchema. */
+/* Sync owns tables only (the peers' state): its events are xSchema and
+** xReset.  A fall-back to a full join (bec_rejoin.c): the shared heads
+** persisted per peer name ops this replica no longer stores, and an offer
+** must not claim them (the peers would not send their past): every peer
+** starts again from nothing shared.  Counters stay. */
+static int sync_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
+  (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
+  return bec_ctx_exec(p, "UPDATE bec_store_peer SET shared=x''", pzErr);
+}
+
 const BecDeriver bec_sync_deriver = {
-  "sync", BEC_DERIVE_NONE, sync_schema, 0, 0, 0, 0, 0
+  "sync", BEC_DERIVE_NONE, sync_schema, 0, 0, 0, 0, 0, sync_reset
 };
 
 /* The persisted shared heads of zPeer into pOut (hashes, sorted). */
@@ -1014,6 +1024,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   u8 aInvite[BEC_INVITE_REDEMPTION_BYTES];
   char *zRefusal = 0;
   u8 *aHave = 0, *aSend = 0, *aBase = 0;
+  int nRejoin0 = 0;              /* p->nRejoin before storing */
   int *aTheirSeq = 0;
   Delta d;
   i64 nParked = 0, nBytes = 0, n0;
@@ -1091,6 +1102,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   d.nBytesRecv = nIn;
 
   /* Store what it carries (a snapshot checked first). */
+  nRejoin0 = p->nRejoin;
   rc = take_snapshot(p, s, zPeer, &in, pzErr);
   if( rc==SQLITE_OK ) rc = accept_ops(p, s, &in, &recv, &d, &nParked, pzErr);
   /* New ops may leave members without keys: heal before replying. */
@@ -1119,6 +1131,18 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
           "holds them", zPeer, nLack, zCp);
       rc = SQLITE_ERROR;
     }
+  }
+
+  /* This replica fell back to a full join while storing them (an op
+  ** concurrent with its installed checkpoint: bec_rejoin.c).  The seqs this
+  ** session holds name other ops now, and the peer believes this replica
+  ** holds the whole cut: the session ends, what was stored is kept, and the
+  ** next one starts from what is stored (a full sync). */
+  if( rc==SQLITE_OK && p->nRejoin!=nRejoin0 ){
+    *pzErr = sqlite3_mprintf("bec_sync_apply: this replica fell back to a "
+        "full join (an op from peer '%s' is concurrent with its installed "
+        "checkpoint): sync again", zPeer);
+    rc = SQLITE_ERROR;
   }
 
   /* A newcomer's invitation: honoured here if this replica issued it; its
@@ -1224,10 +1248,24 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     }else if( bProgress ){
       s->nIdle = 0;
     }else if( ++s->nIdle>=MAX_IDLE_ROUNDS ){
-      *pzErr = sqlite3_mprintf("bec_sync_apply: no progress in %d rounds: the "
-          "peer reports heads this replica cannot reach (it withholds ops, or "
-          "its ops were rejected)", MAX_IDLE_ROUNDS);
-      rc = SQLITE_ERROR;
+      /* On an installed snapshot the usual cause is an op concurrent with
+      ** its checkpoint: it waits for a full join (bec_dag_rejoin_op). */
+      u8 aRejoin[BEC_HASH_BYTES];
+      char zRejoin[13];
+      int bRejoin = 0;
+      rc = bec_dag_rejoin_op(p, aRejoin, &bRejoin);
+      if( bRejoin==1 ) bec_hex_encode(aRejoin, 6, zRejoin);
+      if( rc==SQLITE_OK ){
+        *pzErr = bRejoin==1
+          ? sqlite3_mprintf("bec_sync_apply: no progress in %d rounds: this "
+              "replica installed a snapshot, and op %s is concurrent with its "
+              "checkpoint: it and what follows it wait for a full join",
+              MAX_IDLE_ROUNDS, zRejoin)
+          : sqlite3_mprintf("bec_sync_apply: no progress in %d rounds: the "
+              "peer reports heads this replica cannot reach (it withholds ops, "
+              "or its ops were rejected)", MAX_IDLE_ROUNDS);
+        rc = SQLITE_ERROR;
+      }
     }
     if( rc==SQLITE_OK && in.iRound+1>BEC_SYNC_MAX_ROUNDS ){
       *pzErr = sqlite3_mprintf("bec_sync_apply: more than %d rounds in one "
@@ -1462,14 +1500,29 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecBuf heads;
   Session *s;
   char *zErr = 0, *z, *zJsonErr;
-  int rc, bInSync = 0;
+  char zRejoin[2*BEC_HASH_BYTES+1];
+  u8 aRejoin[BEC_HASH_BYTES];
+  u8 *aWhy = 0;
+  char *zWhy = 0;
+  int rc, bInSync = 0, bRejoin = 0, nWhy = 0;
   if( zPeer==0 ) return;
   s = session_find(pS, zPeer);
   if( s==0 ) return;
   memset(&heads, 0, sizeof(heads));
   rc = bec_dag_ensure_schema(pS->pCtx, &zErr);
   if( rc==SQLITE_OK ) rc = local_heads(pS->pCtx, &heads, &zErr);
+  /* an installed snapshot this replica must leave for a full join */
+  if( rc==SQLITE_OK ) rc = bec_dag_rejoin_op(pS->pCtx, aRejoin, &bRejoin);
+  if( rc==SQLITE_OK && bRejoin==1 ){
+    rc = bec_config_get_blob(pS->pCtx, "rejoin_blocked", &aWhy, &nWhy);
+  }
+  if( rc==SQLITE_OK && aWhy ){
+    zWhy = sqlite3_mprintf("%.*s", nWhy, (const char*)aWhy);
+    if( zWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  sqlite3_free(aWhy);
   if( rc ){
+    sqlite3_free(zWhy);
     bec_fn_error_in(ctx, "bec_sync_state", rc, zErr);
     bec_buf_free(&heads);
     return;
@@ -1478,18 +1531,32 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
          && buf_equal(&heads, s->theirHeads.a, s->theirHeads.n);
   bec_buf_free(&heads);
   zJsonErr = s->zError ? json_string(s->zError) : 0;
-  z = sqlite3_mprintf("{\"active\":%d,\"in_sync\":%d,\"round\":%lld,"
+  if( bRejoin ) bec_hex_encode(aRejoin, BEC_HASH_BYTES, zRejoin);
+  {
+    /* the fall-back of an installed snapshot (bec_rejoin.c): "fell back",
+    ** or "waiting" with why */
+    char *zJsonWhy = zWhy ? json_string(zWhy) : 0;
+    sqlite3_free(zWhy);
+    zWhy = sqlite3_mprintf("\"rejoin\":%s,\"rejoin_op\":%s%s%s,"
+        "\"rejoin_why\":%s",
+        bRejoin==2 ? "\"fell back\"" : bRejoin ? "\"waiting\"" : "null",
+        bRejoin ? "\"" : "", bRejoin ? zRejoin : "null", bRejoin ? "\"" : "",
+        zJsonWhy ? zJsonWhy : "null");
+    sqlite3_free(zJsonWhy);
+  }
+  z = zWhy==0 ? 0 : sqlite3_mprintf("{\"active\":%d,\"in_sync\":%d,\"round\":%lld,"
       "\"messages_sent\":%lld,\"messages_received\":%lld,"
       "\"ops_sent\":%lld,\"ops_received\":%lld,\"bytes_sent\":%lld,"
       "\"bytes_received\":%lld,\"rejected\":%lld,\"pending\":%lld,"
-      "\"snapshot\":%s%s%s,\"error\":%s}",
+      "\"snapshot\":%s%s%s,%s,\"error\":%s}",
       s->bActive, bInSync, (long long)s->iRound, (long long)s->nMsgSent,
       (long long)s->nMsgRecv, (long long)s->nOpsSent, (long long)s->nOpsRecv,
       (long long)s->nBytesSent, (long long)s->nBytesRecv,
       (long long)s->nRejected, (long long)(s->parked.n/BEC_HASH_BYTES),
       s->zSnap ? "\"" : "", s->zSnap ? s->zSnap : "null",
-      s->zSnap ? "\"" : "", zJsonErr ? zJsonErr : "null");
+      s->zSnap ? "\"" : "", zWhy, zJsonErr ? zJsonErr : "null");
   sqlite3_free(zJsonErr);
+  sqlite3_free(zWhy);
   if( z==0 ) sqlite3_result_error_nomem(ctx);
   else sqlite3_result_text(ctx, z, -1, sqlite3_free);
 }

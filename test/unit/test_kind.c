@@ -89,7 +89,7 @@ static int toy_check(BecCtx *p, char **pzProblems, char **pzErr){
 
 const BecDeriver bec_toy_deriver = {
   "toy", BEC_DERIVE_TOY,
-  toy_schema, toy_admit, toy_stored, toy_validity, toy_check, 0
+  toy_schema, toy_admit, toy_stored, toy_validity, toy_check, 0, 0
 };
 #endif
 

@@ -9,7 +9,8 @@
 ** pending op, ingest evicting an outsider's pending op, a table write,
 ** applying a sync message, the root's key generation (open, deal,
 ** accepting a deal, ack), a checkpoint and the replay of its cut, a
-** snapshot built and verified (also by a pruned replica).  Leaks are caught
+** snapshot built and verified (also by a pruned replica), an op that names
+** a stand-in of an installed cut, and one concurrent with its K.  Leaks are caught
 ** by the valgrind and ASan passes of make test.
 ** bec allocates only through sqlite3_malloc64, so this reaches all of it.
 ** To replay one failure: BEC_OOM_ONLY=<path name> runs that path alone and
@@ -405,6 +406,66 @@ int main(void){
     sqlite3_finalize(pStmt);
     sqlite3_close(src);
     each_fault("ingest after a stand-in", zSetup3, zStep3, 2);
+  }
+
+  /* Ingest of an op concurrent with an installed cut's K (bec_dag.c "An op
+  ** concurrent with K"), and the fall-back to a full join it starts
+  ** (bec_rejoin.c): B, added in op 2, signs op x on op 2 while A signs 3 and
+  ** K (4); the joiner holds 1, 2 and K in full, 3 as a stand-in, the cut
+  ** closed at K ('cut_top').  After the step: the cut is gone, x is stored
+  ** after the create and op 2 (stored again), K waits as a kept body (no
+  ** author), x is recorded as the reason (the step checks it all;
+  ** abs(min int) fails it otherwise); or, under a fault, nothing changed. */
+  {
+    static char zSetup4[16384], zStep4[8192];
+    sqlite3 *srcB = replica("SELECT bec_keygen()");
+    static char zSql[8192];
+    src = replica("SELECT bec_keygen(); SELECT bec_create_group()");
+    snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
+             bt_q(srcB, "SELECT bec_pubkey()"));
+    CHECK(strncmp(bt_q(src, zSql), "ERROR", 5)!=0);
+    snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')",
+             bt_q(src, "SELECT bec_group_id()"));
+    CHECK(strncmp(bt_q(srcB, zSql), "ERROR", 5)!=0);
+    snprintf(zSql, sizeof(zSql), "SELECT bec_ingest(x'%s')",
+             bt_q(src, "SELECT hex(body) FROM bec_store_op WHERE seq=1"));
+    CHECK(strncmp(bt_q(srcB, zSql), "ERROR", 5)!=0);
+    snprintf(zSql, sizeof(zSql), "SELECT bec_ingest(x'%s')",
+             bt_q(src, "SELECT hex(body) FROM bec_store_op WHERE seq=2"));
+    CHECK(strncmp(bt_q(srcB, zSql), "ERROR", 5)!=0);
+    CHECK(strncmp(bt_q(srcB, "SELECT bec_sign(x'bb')"), "ERROR", 5)!=0);
+    CHECK(strncmp(bt_q(src, "SELECT bec_sign(x'aa')"), "ERROR", 5)!=0);
+    CHECK(strncmp(bt_q(src, "SELECT bec_sign(x'cc')"), "ERROR", 5)!=0);
+    sqlite3_prepare_v2(src, "SELECT bec_group_id(),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=1),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=2),"
+        " (SELECT hex(hash) FROM bec_store_op WHERE seq=3),"
+        " (SELECT hex(body) FROM bec_store_op WHERE seq=4)", -1, &pStmt, 0);
+    CHECK(sqlite3_step(pStmt)==SQLITE_ROW);
+    snprintf(zSetup4, sizeof(zSetup4), "SELECT bec_keygen(); SELECT bec_join('%s');"
+             " CREATE TABLE bec_store_cut(id BLOB PRIMARY KEY, seq INTEGER NOT NULL"
+             " UNIQUE, depth INTEGER NOT NULL, valid INTEGER) WITHOUT ROWID;"
+             " SELECT bec_ingest(x'%s'); SELECT bec_ingest(x'%s');"
+             " INSERT INTO bec_store_cut VALUES(x'%s', 3, 2, 1);"
+             " DELETE FROM bec_store_head;"
+             " SELECT bec_ingest(x'%s');"
+             " INSERT INTO bec_store_config VALUES('cut_top', 4)",
+             sqlite3_column_text(pStmt, 0), sqlite3_column_text(pStmt, 1),
+             sqlite3_column_text(pStmt, 2), sqlite3_column_text(pStmt, 3),
+             sqlite3_column_text(pStmt, 4));
+    snprintf(zStep4, sizeof(zStep4), "SELECT bec_ingest(x'%s');"
+             " SELECT CASE WHEN (SELECT count(*) FROM bec_store_pending"
+             "      WHERE author IS NULL)=1"
+             " AND (SELECT count(*) FROM sqlite_schema"
+             "      WHERE name='bec_store_cut')=0"
+             " AND (SELECT length(value) FROM bec_store_config"
+             "      WHERE key='rejoin_op')=32 THEN 1"
+             " ELSE abs(-9223372036854775807-1) END",
+             bt_q(srcB, "SELECT hex(body) FROM bec_store_op WHERE seq=3"));
+    sqlite3_finalize(pStmt);
+    sqlite3_close(src);
+    sqlite3_close(srcB);
+    each_fault("ingest concurrent with the cut", zSetup4, zStep4, 3);
   }
 
   /* A peer's write ops, whose rows the merge writes in batches (bec_batch.c):
