@@ -4430,6 +4430,55 @@ static int base_save(BecCtx *p, BecTab *t){
 
 static int base_tab(BecCtx*, int, BecTab**, char**, char**);
 
+/* Every table of p rebuilt from the merge base and the valid writes
+** outside its cut (a scratch given a base, an installed snapshot). */
+static int base_rebuild_tables(BecCtx *pTo, char **pzErr){
+  sqlite3_stmt *pSel = 0;
+  int rc = SQLITE_OK;
+  if( rc==SQLITE_OK ){
+    BecGraph *g = 0;
+    int *aSeq = 0, n = 0, i;
+    char *zWhy = 0;
+    rc = bec_graph_get(pTo, &g, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(pTo, "SELECT seq FROM bec_store_table", &pSel);
+      while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+        int *aNew = sqlite3_realloc64(aSeq, sizeof(int)*(u64)(n+1));
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        aSeq = aNew;
+        aSeq[n++] = sqlite3_column_int(pSel, 0);
+      }
+      if( pSel ) sqlite3_reset(pSel);
+    }
+    for(i=0; rc==SQLITE_OK && i<n; i++){
+      BecTab *t = 0;
+      rc = base_tab(pTo, aSeq[i], &t, &zWhy, pzErr);
+      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, t->pSchema->zName, pzErr);
+    }
+    if( rc==SQLITE_OK && zWhy ){
+      *pzErr = zWhy;
+      zWhy = 0;
+      rc = SQLITE_ERROR;
+    }
+    sqlite3_free(zWhy);
+    sqlite3_free(aSeq);
+  }
+  return rc;
+}
+
+int bec_crdt_base_install(BecCtx *p, int iCp, char **pzErr){
+  BecCrdt *pC = 0;
+  int rc = bec_crdt_get(p, &pC);
+  if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zBaseSchema, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "prune_checkpoint", iCp);
+  if( rc==SQLITE_OK ) rc = base_rebuild_tables(p, pzErr);
+  if( rc==SQLITE_CORRUPT && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: the merge base is damaged (bec_store_base)");
+  }
+  return rc;
+}
+
 /* Copies the merge base of pFrom into pTo, a scratch database replaying a
 ** cut that holds pFrom's base cut (bec_checkpoint.c): seqs renumbered by
 ** aTo (pFrom's seq -> pTo's, 0: not in the cut), and pTo's tables rebuilt
@@ -4513,34 +4562,7 @@ int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
   if( pSel ) sqlite3_reset(pSel);
   if( rc==SQLITE_OK ) rc = bec_config_set_int(pTo, "prune_checkpoint", BASE_MAP(iCp));
   /* The scratch's live tables, from the base and its writes outside it. */
-  if( rc==SQLITE_OK ){
-    BecGraph *g = 0;
-    int *aSeq = 0, n = 0, i;
-    char *zWhy = 0;
-    rc = bec_graph_get(pTo, &g, pzErr);
-    if( rc==SQLITE_OK ){
-      rc = bec_ctx_stmt(pTo, "SELECT seq FROM bec_store_table", &pSel);
-      while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
-        int *aNew = sqlite3_realloc64(aSeq, sizeof(int)*(u64)(n+1));
-        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-        aSeq = aNew;
-        aSeq[n++] = sqlite3_column_int(pSel, 0);
-      }
-      if( pSel ) sqlite3_reset(pSel);
-    }
-    for(i=0; rc==SQLITE_OK && i<n; i++){
-      BecTab *t = 0;
-      rc = base_tab(pTo, aSeq[i], &t, &zWhy, pzErr);
-      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, t->pSchema->zName, pzErr);
-    }
-    if( rc==SQLITE_OK && zWhy ){
-      *pzErr = zWhy;
-      zWhy = 0;
-      rc = SQLITE_ERROR;
-    }
-    sqlite3_free(zWhy);
-    sqlite3_free(aSeq);
-  }
+  if( rc==SQLITE_OK ) rc = base_rebuild_tables(pTo, pzErr);
   if( rc==SQLITE_CORRUPT && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: the merge base is damaged (bec_store_base)");
   }

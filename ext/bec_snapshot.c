@@ -131,6 +131,9 @@ struct SnapMsg {
   const u8 *aMembers;      /* the members entries, as sent */
   i64 nMembersBytes;
   u64 nMember;
+  const u8 *aTables;       /* the tables entries, as sent (the install) */
+  i64 nTablesBytes;
+  u64 nTable;
   /* The BEC_CK_SEC_* sections (version 3): their roots, entries as sent */
   u8 aSecRoot[BEC_CK_NSEC][BEC_HASH_BYTES];
   const u8 *aSec[BEC_CK_NSEC];
@@ -607,6 +610,8 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
     bec_ckpt_merkle(leaves.a, (i64)m->nMember, m->aMembersRoot);
     leaves.n = 0;
     rc = bec_read_varint(&rd, &nTable, (u64)(rd.n - rd.i));
+    m->nTable = nTable;
+    m->aTables = rd.a + rd.i;
   }
   for(i=0; rc==SQLITE_OK && i<nTable; i++){
     /* The table's leaf: its head || n_row || the root of its rows. */
@@ -634,6 +639,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
     }
   }
   if( rc==SQLITE_OK ) bec_ckpt_merkle(leaves.a, (i64)nTable, m->aTablesRoot);
+  if( rc==SQLITE_OK ) m->nTablesBytes = (rd.a + rd.i) - m->aTables;
   /* The sections after the tables, each leaf of its section's layout. */
   for(s=0; rc==SQLITE_OK && s<BEC_CK_NSEC; s++){
     leaves.n = 0;
@@ -1170,6 +1176,97 @@ void bec_snapshot_state_free(BecSnapState *p){
   sqlite3_free(p->aEpoch);
   sqlite3_free(p->aName);
   sqlite3_free(p->aCkpt);
+  memset(p, 0, sizeof(*p));
+}
+
+/* The ops, proofs and rows of a snapshot that bec_snapshot_state
+** checked, for the install (bec_install.c): decoded again, not checked
+** again.  The tables' rows stay as sent (bec_crdt_base_from_leaves reads
+** them); a table's create op is the id its head ends with. */
+int bec_snapshot_parts(BecCtx *p, const u8 *a, i64 n, BecSnapParts *pOut,
+                       char **pzErr){
+  SnapMsg m;
+  BecReader rd;
+  u8 aGroup[BEC_HASH_BYTES];
+  char *zWhy = 0;
+  u64 i, j;
+  int rc;
+  memset(pOut, 0, sizeof(*pOut));
+  rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc ) return rc;
+  rc = snap_decode(a, n, aGroup, &m, &zWhy);
+  sqlite3_free(zWhy);
+  if( rc ){
+    snap_free(&m);
+    return rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT;    /* checked before */
+  }
+  pOut->k = m.k;
+  pOut->aClaim = m.aClaim; pOut->nClaim = m.nClaim; m.aClaim = 0;
+  pOut->aChain = m.aChain; pOut->nChain = m.nChain; m.aChain = 0;
+  if( m.nProof ){
+    pOut->aProof = sqlite3_malloc64(sizeof(BecSnapProof)*m.nProof);
+    if( pOut->aProof==0 ) rc = SQLITE_NOMEM;
+  }
+  rd.a = m.aProofs; rd.n = m.nProofsBytes; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && i<m.nProof; i++){
+    BecSnapProof *pP = &pOut->aProof[i];
+    u64 iLeaf = 0, iDepth = 0, nPath = 0;
+    u8 bValid = 0;
+    const u8 *aPath = 0;
+    /* snap_decode read these bytes once: the reads hold */
+    if( bec_read_bytes(&rd, BEC_HASH_BYTES, &pP->aId)
+     || bec_read_varint(&rd, &iLeaf, m.nOp)
+     || bec_read_varint(&rd, &iDepth, (u64)1<<40) || bec_read_u8(&rd, &bValid)
+     || bec_read_varint(&rd, &nPath, SNAP_MAX_PATH)
+     || bec_read_bytes(&rd, (i64)nPath*BEC_HASH_BYTES, &aPath) ){
+      rc = SQLITE_CORRUPT;
+    }
+    pP->iDepth = (i64)iDepth;
+    pP->bValid = bValid;
+    pOut->nProof = (int)i+1;
+  }
+  if( rc==SQLITE_OK && m.nTable ){
+    pOut->aTable = sqlite3_malloc64(sizeof(BecSnapTable)*m.nTable);
+    if( pOut->aTable==0 ) rc = SQLITE_NOMEM;
+  }
+  rd.a = m.aTables; rd.n = m.nTablesBytes; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && i<m.nTable; i++){
+    BecSnapTable *pT = &pOut->aTable[i];
+    BecReader head;
+    u64 nHead = 0, nName = 0, nRow = 0, nLeaf = 0;
+    const u8 *aHead = 0, *x = 0;
+    if( bec_read_varint(&rd, &nHead, (u64)(rd.n - rd.i))
+     || bec_read_bytes(&rd, (i64)nHead, &aHead)
+     || bec_read_varint(&rd, &nRow, (u64)(rd.n - rd.i)) ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    head.a = aHead; head.n = (i64)nHead; head.i = 0;
+    if( bec_read_varint(&head, &nName, nHead)
+     || bec_read_bytes(&head, (i64)nName, &x)
+     || bec_read_bytes(&head, BEC_HASH_BYTES, &pT->aCreate) ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    pT->nRow = (i64)nRow;
+    pT->aRows = rd.a + rd.i;
+    for(j=0; rc==SQLITE_OK && j<nRow; j++){
+      if( bec_read_varint(&rd, &nLeaf, (u64)(rd.n - rd.i))
+       || bec_read_bytes(&rd, (i64)nLeaf, &x) ) rc = SQLITE_CORRUPT;
+    }
+    pT->nRowsBytes = (rd.a + rd.i) - pT->aRows;
+    pOut->nTable = (int)i+1;
+  }
+  snap_free(&m);
+  if( rc ) bec_snapshot_parts_free(pOut);
+  return rc;
+}
+
+void bec_snapshot_parts_free(BecSnapParts *p){
+  sqlite3_free(p->aClaim);
+  sqlite3_free(p->aChain);
+  sqlite3_free(p->aProof);
+  sqlite3_free(p->aTable);
   memset(p, 0, sizeof(*p));
 }
 
