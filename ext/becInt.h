@@ -1234,6 +1234,10 @@ int bec_install_snapshot(BecCtx*, const u8 *aSnap, i64 nSnap, char **pzWhy,
                          char **pzErr);
 /* aK: the id of the checkpoint installed here (zeros: none installed). */
 int bec_install_cut(BecCtx*, u8 *aK);
+/* Appends to pOut the snapshot installed here, as it was verified (an
+** installed replica holds no cut bodies to build one), *pbGiven 1; 0 on a
+** replica that did not install one. */
+int bec_install_give(BecCtx*, BecBuf *pOut, int *pbGiven, char **pzErr);
 /* bec_snapshot_install(snapshot) (bec_install.c). */
 int bec_install_register(sqlite3*, BecCtx*);
 /* *pbEmpty: this database holds no op (a snapshot join may start). */

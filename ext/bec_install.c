@@ -19,17 +19,23 @@
 ** depths, a chain op its predecessors contradict, a membership the chain
 ** does not give) stores nothing, and *pzWhy says why.
 **
-** This file owns no stored table: each deriver writes its own through a
-** function of its own file (bec_dag.c the ops and stand-ins, bec_crdt.c the
-** base, bec_member.c the check, bec_checkpoint.c S(K)).
+** Each deriver writes its own tables through a function of its own file
+** (bec_dag.c the ops and stand-ins, bec_crdt.c the base, bec_member.c the
+** check, bec_checkpoint.c S(K)).  This file keeps one table:
+**
+**   bec_store_install(checkpoint, snapshot)   the snapshot installed, as
+**                                              verified: an installed replica
+**                                              holds no cut bodies to build
+**                                              one, and gives these bytes to
+**                                              a later joiner (bec_install_give)
 **
 ** THE ORDER OF THE SEQS.  Stand-ins come first, then the chain ops that
 ** name them, then K (bec_dag_cut_close wants K after every stand-in).
 ** The rows can be read only once their tables' schema ops are stored, and
 ** a chain op's predecessor may be a row's candidate, whose depth the rows
-** give: so the rows are read twice.  A dry run (rolled back) stores the
-** chain to read the schemas and collects each row candidate's id and
-** depth; then the stand-ins are made from the proofs and from that list,
+** give: so the rows are read twice.  A dry run (in a scratch database)
+** stores the chain to read the schemas and collects each row candidate's
+** id and depth; then the stand-ins are made from the proofs and from that list,
 ** the chain is stored naming them, and the rows are converted for good.
 ** A chain op's predecessor that nothing else names gets a stand-in one
 ** below the chain op's proven depth: its own depth is read by nothing but
@@ -45,10 +51,10 @@
 static const BecSavepoint spInstall = {
   "SAVEPOINT bec_install", "RELEASE bec_install", "ROLLBACK TO bec_install"
 };
-static const BecSavepoint spDryRun = {
-  "SAVEPOINT bec_install_dry", "RELEASE bec_install_dry",
-  "ROLLBACK TO bec_install_dry"
-};
+
+static const char zInstallSchema[] =
+  "CREATE TABLE IF NOT EXISTS bec_store_install("
+  "  checkpoint BLOB PRIMARY KEY, snapshot BLOB NOT NULL) WITHOUT ROWID;";
 
 /* The proof of op aId, or 0. */
 static const BecSnapProof *proof_of(const BecSnapParts *pP, const u8 *aId){
@@ -145,6 +151,38 @@ static int convert_rows(BecCtx *p, const BecSnapParts *pP, BecSeqOf xSeq,
   return rc;
 }
 
+/* The dry run, in a scratch database (BecCtx.xScratch): the create and
+** the chain stored there give the tables' schemas as shown at K, and the
+** rows read against them give *pCand, each candidate's id and depth.  A
+** scratch, not a savepoint rolled back here: undoing the tables the schema
+** ops show would abort the statement that called the install. */
+static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
+                   char **pzWhy, char **pzErr){
+  sqlite3 *db2 = 0;
+  BecCtx *p2 = 0;
+  u8 aGroup[BEC_HASH_BYTES];
+  int rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = p->xScratch ? p->xScratch(&db2, &p2, pzErr) : SQLITE_MISUSE;
+  }
+  if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p2, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
+  if( rc==SQLITE_OK ) rc = bec_dag_cut_begin(p2, pzErr);
+  if( rc==SQLITE_OK ) rc = store_chain(p2, pP, 1, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = store_chain(p2, pP, 0, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = convert_rows(p2, pP, collect_seq, pCand, pzWhy, pzErr);
+  if( rc && *pzErr==0 && *pzWhy==0 && db2 ){
+    *pzErr = sqlite3_mprintf("bec: the install's dry run: %s", sqlite3_errmsg(db2));
+  }
+  if( p2 ){
+    bec_ctx_finalize_stmts(p2);
+    sqlite3_close_v2(db2);
+    bec_ctx_unref(p2);
+  }
+  return rc;
+}
+
 /* The install proper, inside spInstall; SQLITE_ERROR with *pzWhy for a
 ** snapshot that cannot be installed. */
 static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
@@ -160,15 +198,7 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
   }
 
   /* The dry run: the chain for the schemas, the rows for their ids. */
-  if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spDryRun);
-  if( rc==SQLITE_OK ){
-    rc = store_chain(p, pP, 0, pzWhy, pzErr);
-    if( rc==SQLITE_OK ) rc = convert_rows(p, pP, collect_seq, &cand, pzWhy, pzErr);
-    {
-      int rc2 = bec_ctx_rollback(p, &spDryRun);
-      if( rc==SQLITE_OK ) rc = rc2;
-    }
-  }
+  if( rc==SQLITE_OK ) rc = dry_run(p, pP, &cand, pzWhy, pzErr);
 
   /* The stand-ins: K's predecessors (proven), then the rows' candidates. */
   for(i=0; rc==SQLITE_OK && i<pP->nProof; i++){
@@ -232,6 +262,24 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
   return rc;
 }
 
+/* Keeps the installed snapshot's bytes (bec_install_give). */
+static int keep_bytes(BecCtx *p, const u8 *aK, const u8 *aSnap, i64 nSnap,
+                      char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_exec(p, zInstallSchema, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_install(checkpoint,"
+                         " snapshot) VALUES(?1, ?2)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aK, BEC_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob64(pStmt, 2, aSnap, (sqlite3_uint64)nSnap, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  return rc;
+}
+
 int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
                          char **pzErr){
   BecSnapState st;
@@ -262,6 +310,9 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   if( rc==SQLITE_OK ){
     rc = install(p, &st, &parts, pzWhy, pzErr);
     if( rc==SQLITE_OK ){
+      rc = keep_bytes(p, st.aCheckpoint, aSnap, nSnap, pzErr);
+    }
+    if( rc==SQLITE_OK ){
       rc = bec_ctx_commit(p, &spInstall);
     }else{
       int rc2 = bec_ctx_rollback(p, &spInstall);
@@ -281,6 +332,31 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   bec_snapshot_state_free(&st);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot install the snapshot: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+int bec_install_give(BecCtx *p, BecBuf *pOut, int *pbGiven, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  u8 aK[BEC_HASH_BYTES], aZero[BEC_HASH_BYTES];
+  int rc = bec_install_cut(p, aK);
+  *pbGiven = 0;
+  memset(aZero, 0, sizeof(aZero));
+  if( rc || memcmp(aK, aZero, BEC_HASH_BYTES)==0 ) return rc;
+  rc = bec_ctx_stmt(p, "SELECT snapshot FROM bec_store_install"
+                       " WHERE checkpoint=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aK, BEC_HASH_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    bec_buf_append(pOut, sqlite3_column_blob(pStmt, 0),
+                   sqlite3_column_bytes(pStmt, 0), &rc);
+    *pbGiven = rc==SQLITE_OK;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot read the installed snapshot: %s",
                              bec_rc_text(p->db, rc));
   }
   return rc;

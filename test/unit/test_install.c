@@ -9,7 +9,8 @@
 ** A's snapshot is installed on two fresh databases J1 and J2, which then
 ** ingest the ops after K, J1 in A's order, J2 in the reverse one.  Checked:
 ** the install holds the cut as stand-ins, stores only the chain, K and its
-** claim, and is byte for byte the same on J1 and J2 (differential); after
+** claim, keeps the snapshot's bytes (to give a later joiner), and is byte
+** for byte the same on J1 and J2 (differential); after
 ** the ops after K, each joiner's tables (rows, conflicts), members (role,
 ** rank, cover) and the validity of every op it holds, by id, are A's;
 ** bec_check() passes; K is sealed there, 'prune_checkpoint' is K.  Refused
@@ -250,6 +251,15 @@ int main(void){
             bt_q(dbJ1, "SELECT value FROM bec_store_config WHERE key='prune_checkpoint'"));
   CHECK_MSG(int_of(dbJ1, "SELECT sealed FROM bec_store_checkpoint")==1,
             "sealed: %s", bt_q(dbJ1, "SELECT group_concat(sealed) FROM bec_store_checkpoint"));
+  /* The bytes it installed, kept to give a later joiner (bec_install_give). */
+  {
+    sqlite3_stmt *pS = 0;
+    CHECK(sqlite3_prepare_v2(dbJ1, "SELECT snapshot=?1 AND checkpoint=(SELECT hash"
+        " FROM bec_store_op WHERE kind=19) FROM bec_store_install", -1, &pS, 0)==SQLITE_OK);
+    sqlite3_bind_blob(pS, 1, aSnap, (int)nSnap, SQLITE_STATIC);
+    CHECK(sqlite3_step(pS)==SQLITE_ROW && sqlite3_column_int(pS, 0)==1);
+    sqlite3_finalize(pS);
+  }
   zS1 = stored(dbJ1);
   zS2 = stored(dbJ2);
   if( strcmp(zS1, zS2) ){
