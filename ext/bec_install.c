@@ -48,6 +48,8 @@
 */
 #include "becInt.h"
 
+#include <stdlib.h>
+
 static const BecSavepoint spInstall = {
   "SAVEPOINT bec_install", "RELEASE bec_install", "ROLLBACK TO bec_install"
 };
@@ -85,39 +87,110 @@ static int why(char **pzWhy, const char *zWhy){
   return *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
-/* Stores the group's create op (bCreate) or the other chain ops of the
-** cut (those with a proof), each predecessor that nothing names a
-** stand-in below it. */
-static int store_chain(BecCtx *p, const BecSnapParts *pP, int bCreate,
-                       char **pzWhy, char **pzErr){
-  int i, j, rc = SQLITE_OK;
-  for(i=0; rc==SQLITE_OK && i<pP->nChain; i++){
-    const BecOp *o = &pP->aChain[i];
-    const BecSnapProof *pf = proof_of(pP, o->aId);
-    int iSeq = 0;
-    if( (o->kind==BEC_KIND_CREATE)!=(bCreate!=0) ) continue;
-    if( pf==0 && !bCreate ) continue;                  /* after K */
-    if( pf && pf->iDepth<1 && o->nPred>0 ){
-      return why(pzWhy, "a chain op is proven at depth 0");
+/* Stores chain op o (not the create) at its proven depth pf->iDepth, each
+** predecessor that nothing named a stand-in one below it (its own depth
+** is read by nothing but o's, which store_op computes from it). */
+static int store_one(BecCtx *p, const BecOp *o, const BecSnapProof *pf,
+                     char **pzWhy, char **pzErr){
+  int j, iSeq = 0, rc = SQLITE_OK;
+  if( pf->iDepth<1 ) return why(pzWhy, "a chain op is proven at depth 0");
+  for(j=0; rc==SQLITE_OK && j<o->nPred; j++){
+    const u8 *aPred = o->aPred + (i64)j*BEC_HASH_BYTES;
+    rc = bec_dag_seq_of(p, aPred, &iSeq);
+    if( rc==SQLITE_OK && iSeq==0 ){
+      rc = bec_dag_cut_seq(p, aPred, pf->iDepth-1, &iSeq);
     }
-    for(j=0; rc==SQLITE_OK && j<o->nPred; j++){
-      const u8 *aPred = o->aPred + (i64)j*BEC_HASH_BYTES;
-      rc = bec_dag_seq_of(p, aPred, &iSeq);
-      if( rc==SQLITE_OK && iSeq==0 ){
-        rc = bec_dag_cut_seq(p, aPred, pf->iDepth-1, &iSeq);
-      }
-      if( rc==SQLITE_OK && iSeq<0 ){
-        return why(pzWhy, "an op of the cut at two depths");
-      }
+    if( rc==SQLITE_OK && iSeq<0 ) return why(pzWhy, "an op of the cut at two depths");
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_dag_install_op(p, o, pf->iDepth, &iSeq, pzErr);
+    if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
+  }
+  return rc;
+}
+
+/* One thing to place in the seq space: a stand-in (a proof's op, a row's
+** candidate) or a chain op stored in full. */
+typedef struct Place Place;
+struct Place {
+  i64 iDepth;
+  const u8 *aId;
+  const BecSnapProof *pf;  /* a proof's stand-in, or a chain op's proof */
+  const BecOp *pOp;        /* a chain op, else 0 */
+};
+static int cmp_place(const void *a, const void *b){
+  const Place *x = (const Place*)a, *y = (const Place*)b;
+  int c;
+  if( x->iDepth!=y->iDepth ) return x->iDepth<y->iDepth ? -1 : 1;
+  c = memcmp(x->aId, y->aId, BEC_HASH_BYTES);
+  if( c ) return c;
+  return (x->pOp!=0) - (y->pOp!=0);
+}
+
+/* The cut placed in p's seq space: the group's create at seq 1 (membership
+** and the root read node 1 as the create), then, by depth (a topological
+** order: every op is deeper than what it names), the proofs' ops and the
+** rows' candidates (pCand: id || depth as 8 bytes each, or 0) as
+** stand-ins, and the chain ops of the cut (those with a proof) stored in
+** full.  A chain op then has what it names below it, and, through the
+** stand-ins' edges (bec_graph.c), everything shallower: its real past and
+** more, until bec_dag_cut_close makes the whole cut one chain anyway. */
+static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
+                     char **pzWhy, char **pzErr){
+  Place *aPl = 0;
+  i64 nCand = pCand ? pCand->n/(BEC_HASH_BYTES+8) : 0, n = 0, i;
+  int rc, j, iSeq = 0, bCreate = 0;
+  rc = bec_dag_cut_begin(p, pzErr);
+  for(j=0; rc==SQLITE_OK && j<pP->nChain; j++){
+    const BecOp *o = &pP->aChain[j];
+    if( o->kind!=BEC_KIND_CREATE ) continue;
+    rc = bec_dag_install_op(p, o, 0, &iSeq, pzErr);
+    if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
+    if( rc==SQLITE_OK && iSeq!=1 ) rc = why(pzWhy, "the group's create is not the first op");
+    bCreate = 1;
+    break;
+  }
+  if( rc==SQLITE_OK && !bCreate ) rc = why(pzWhy, "the group's create is not in the chain");
+  if( rc==SQLITE_OK ){
+    aPl = sqlite3_malloc64(sizeof(Place)*(u64)(pP->nProof + pP->nChain + nCand + 1));
+    if( aPl==0 ) rc = SQLITE_NOMEM;
+  }
+  for(j=0; rc==SQLITE_OK && j<pP->nProof; j++){
+    const BecSnapProof *pf = &pP->aProof[j];
+    const BecOp *pChain = 0;
+    int c;
+    for(c=0; c<pP->nChain; c++){
+      if( memcmp(pP->aChain[c].aId, pf->aId, BEC_HASH_BYTES)==0 ) pChain = &pP->aChain[c];
     }
-    if( rc==SQLITE_OK ){
-      rc = bec_dag_install_op(p, o, pf ? pf->iDepth : 0, &iSeq, pzErr);
-      if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
-    }
-    if( rc==SQLITE_OK && bCreate && iSeq!=1 ){
-      return why(pzWhy, "the group's create is not the first op");
+    if( pChain && pChain->kind==BEC_KIND_CREATE ) continue;   /* seq 1 */
+    aPl[n].iDepth = pf->iDepth;
+    aPl[n].aId = pf->aId;
+    aPl[n].pf = pf;
+    aPl[n].pOp = pChain;
+    n++;
+  }
+  for(i=0; rc==SQLITE_OK && i<nCand; i++){
+    const u8 *a = pCand->a + i*(BEC_HASH_BYTES+8);
+    u64 d = 0;
+    for(j=0; j<8; j++) d = (d<<8) | a[BEC_HASH_BYTES+j];
+    aPl[n].iDepth = (i64)d;
+    aPl[n].aId = a;
+    aPl[n].pf = 0;
+    aPl[n].pOp = 0;
+    n++;
+  }
+  if( rc==SQLITE_OK ) qsort(aPl, (size_t)n, sizeof(Place), cmp_place);
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    const Place *pl = &aPl[i];
+    if( pl->pOp ){
+      rc = store_one(p, pl->pOp, pl->pf, pzWhy, pzErr);
+    }else{
+      rc = pl->pf ? bec_dag_cut_prove(p, pl->aId, pl->iDepth, pl->pf->bValid, &iSeq)
+                  : bec_dag_cut_seq(p, pl->aId, pl->iDepth, &iSeq);
+      if( rc==SQLITE_OK && iSeq<0 ) rc = why(pzWhy, "an op of the cut at two depths");
     }
   }
+  sqlite3_free(aPl);
   return rc;
 }
 
@@ -168,9 +241,7 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p2, pzErr);
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
-  if( rc==SQLITE_OK ) rc = bec_dag_cut_begin(p2, pzErr);
-  if( rc==SQLITE_OK ) rc = store_chain(p2, pP, 1, pzWhy, pzErr);
-  if( rc==SQLITE_OK ) rc = store_chain(p2, pP, 0, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = place_cut(p2, pP, 0, pzWhy, pzErr);
   if( rc==SQLITE_OK ) rc = convert_rows(p2, pP, collect_seq, pCand, pzWhy, pzErr);
   if( rc && *pzErr==0 && *pzWhy==0 && db2 ){
     *pzErr = sqlite3_mprintf("bec: the install's dry run: %s", sqlite3_errmsg(db2));
@@ -188,39 +259,13 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
 static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
                    char **pzWhy, char **pzErr){
   BecBuf cand;
-  int rc, i, j, iSeq = 0, iK = 0;
+  int rc, i, iSeq = 0, iK = 0;
   memset(&cand, 0, sizeof(cand));
-  rc = bec_dag_cut_begin(p, pzErr);
-  /* seq 1: membership and the root read node 1 as the create op */
-  if( rc==SQLITE_OK ) rc = store_chain(p, pP, 1, pzWhy, pzErr);
-  if( rc==SQLITE_OK && p->nKnown!=1 ){
-    rc = why(pzWhy, "the group's create is not in the chain");
-  }
-
   /* The dry run: the chain for the schemas, the rows for their ids. */
-  if( rc==SQLITE_OK ) rc = dry_run(p, pP, &cand, pzWhy, pzErr);
-
-  /* The stand-ins: K's predecessors (proven), then the rows' candidates. */
-  for(i=0; rc==SQLITE_OK && i<pP->nProof; i++){
-    const BecSnapProof *pf = &pP->aProof[i];
-    int bChain = 0;
-    for(j=0; j<pP->nChain; j++){
-      if( memcmp(pP->aChain[j].aId, pf->aId, BEC_HASH_BYTES)==0 ) bChain = 1;
-    }
-    if( bChain ) continue;                  /* stored in full below */
-    rc = bec_dag_cut_prove(p, pf->aId, pf->iDepth, pf->bValid, &iSeq);
-    if( rc==SQLITE_OK && iSeq<0 ) rc = why(pzWhy, "an op of the cut at two depths");
-  }
-  for(i=0; rc==SQLITE_OK && i+BEC_HASH_BYTES+8<=cand.n; i+=BEC_HASH_BYTES+8){
-    i64 iDepth = 0;
-    for(j=0; j<8; j++) iDepth = (i64)(((u64)iDepth<<8) | cand.a[i+BEC_HASH_BYTES+j]);
-    rc = bec_dag_cut_seq(p, cand.a+i, iDepth, &iSeq);
-    if( rc==SQLITE_OK && iSeq<0 ) rc = why(pzWhy, "an op of the cut at two depths");
-  }
+  rc = dry_run(p, pP, &cand, pzWhy, pzErr);
+  /* The cut placed for good, the rows converted onto it, K. */
+  if( rc==SQLITE_OK ) rc = place_cut(p, pP, &cand, pzWhy, pzErr);
   bec_buf_free(&cand);
-
-  /* The chain, the rows for good, K. */
-  if( rc==SQLITE_OK ) rc = store_chain(p, pP, 0, pzWhy, pzErr);
   if( rc==SQLITE_OK ) rc = convert_rows(p, pP, bec_dag_cut_seq, p, pzWhy, pzErr);
   if( rc==SQLITE_OK ){
     rc = bec_dag_install_op(p, &pP->k, -1, &iK, pzErr);

@@ -239,8 +239,8 @@ int main(void){
   /* The cut as stand-ins; bodies only of the chain, K and its claim. */
   CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_cut")>=8,
             "stand-ins: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_cut"));
-  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=4")==0,
-            "writes stored: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=4"));
+  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6")==0,
+            "writes stored: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6"));
   CHECK(int_of(dbJ1, "SELECT count(*) FROM bec_store_op")
         == int_of(dbA, "SELECT count(*) FROM bec_store_op WHERE kind IN (1,2,3,5,22)"
                        " AND seq<(SELECT seq FROM bec_store_op WHERE kind=19)") + 1);
