@@ -116,9 +116,9 @@ static char *stored(sqlite3 *db){
 static char *shown(sqlite3 *db, int bCut){
   char *zConf;
   char *z = text_of(db, "SELECT group_concat(x, '|') FROM (SELECT quote(id)||','"
-      "||quote(v)||','||quote(n) x FROM t ORDER BY id)");
+      "||quote(v)||','||quote(n)||','||quote(w) x FROM t ORDER BY id)");
   z = sqlite3_mprintf("%z\nu %s", z, bt_q(db, "SELECT group_concat(x, '|') FROM"
-      " (SELECT quote(a)||','||quote(b) x FROM u ORDER BY a)"));
+      " (SELECT quote(a)||','||quote(bb) x FROM u ORDER BY a)"));
   /* the registers' losers by op id (bec_conflicts names their authors,
   ** which a replica holding the cut without headers does not know) */
   zConf = sqlite3_mprintf("SELECT group_concat(x, '|')"
@@ -207,6 +207,11 @@ int main(void){
             "INSERT INTO t(id, v) VALUES('new', 'B'); DELETE FROM t WHERE id='r3';");
   copy_ops(dbB, dbA, nBase, 0);
   (void)nA;
+  /* an ADD COLUMN and a RENAME in the cut: the rows' leaves are read
+  ** against the table as shown at K */
+  exec(dbA, "SELECT bec_alter('t', 'ADD COLUMN w REAL DEFAULT 1.5');"
+            "SELECT bec_alter('u', 'RENAME COLUMN b TO bb');"
+            "UPDATE t SET w=2.5 WHERE id='r2';");
 
   /* K, sealed by A's claim (k = 1); ops after it on both sides. */
   exec(dbA, "SELECT bec_checkpoint()");
@@ -215,7 +220,7 @@ int main(void){
         || int_of(dbA, "SELECT count(*) FROM bec_store_checkpoint WHERE sealed>0")==1);
   copy_ops(dbA, dbB, 0, 0);
   exec(dbB, "UPDATE t SET v='b-after' WHERE id='r2'; UPDATE t SET n=n+10 WHERE id='r1';");
-  exec(dbA, "INSERT INTO t(id, v) VALUES('after', 'K'); UPDATE u SET b=7 WHERE a=2;");
+  exec(dbA, "INSERT INTO t(id, v) VALUES('after', 'K'); UPDATE u SET bb=7 WHERE a=2;");
   CHECK(sqlite3_open(zC, &dbC)==SQLITE_OK);
   exec(dbC, "SELECT bec_keygen()");
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'admin')",
