@@ -29,18 +29,20 @@
 **                                              one, and gives these bytes to
 **                                              a later joiner (bec_install_give)
 **
-** THE ORDER OF THE SEQS.  Stand-ins come first, then the chain ops that
-** name them, then K (bec_dag_cut_close wants K after every stand-in).
-** The rows can be read only once their tables' schema ops are stored, and
-** a chain op's predecessor may be a row's candidate, whose depth the rows
-** give: so the rows are read twice.  A dry run (in a scratch database)
-** stores the chain to read the schemas and collects each row candidate's
-** id and depth; then the stand-ins are made from the proofs and from that list,
-** the chain is stored naming them, and the rows are converted for good.
-** A chain op's predecessor that nothing else names gets a stand-in one
-** below the chain op's proven depth: its own depth is read by nothing but
-** that op's (store_op computes the op's depth from it, which must be the
-** proven one).
+** THE ORDER OF THE SEQS.  The create first (seq 1), then the cut by
+** depth, a topological order (place_cut): the stand-ins and the chain ops
+** stored in full, so that each chain op comes after what it names; K
+** last (bec_dag_cut_close wants K after every stand-in).  The rows can be
+** read only against their tables as shown at K, which the chain's schema
+** ops give once stored, while a chain op's predecessor may be a row's
+** candidate, whose depth only the rows give: so the rows are read twice.
+** A dry run, in a scratch database (BecCtx.xScratch), places the chain
+** and reads the rows, collecting each candidate's id and depth; then the
+** cut is placed here with those candidates, and the rows are converted
+** onto it.  A chain op's predecessor that nothing else names gets a
+** stand-in one below the chain op's proven depth: its own depth is read by
+** nothing but that op's (store_op computes the op's depth from it, which
+** must be the proven one).
 **
 ** NOT YET (docs/compaction.md "Not yet"): a snapshot with threshold-root
 ** keys, e2ee epochs, names or earlier checkpoints is not installed
@@ -69,7 +71,7 @@ static const BecSnapProof *proof_of(const BecSnapParts *pP, const u8 *aId){
 
 /* The dry run's xSeq: records each candidate (id || depth as 8 bytes) in
 ** the BecBuf pArg and gives it a seq of its own (a register naming one op
-** twice is refused by the second pass), which the rollback forgets. */
+** twice is refused), which the scratch database forgets. */
 static int collect_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
   BecBuf *pBuf = (BecBuf*)pArg;
   u8 a[8];
