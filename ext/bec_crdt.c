@@ -5121,10 +5121,14 @@ static int incs_load(BecCtx *p, const BecGraph *g, Inc **paInc, int *pnInc,
     rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                        sqlite3_column_bytes(pStmt, 1), &op, pzErr);
     if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
-    if( rc==SQLITE_OK && zLocked==0
-     && bec_schema_decode(op.aPayload, op.nPayload, &s, &zWhy)==SQLITE_OK
-     && s->action==BEC_SCHEMA_CREATE ){
-      rc = schema_applies(p, x, s, &bOk);
+    if( rc==SQLITE_OK && zLocked==0 ){
+      /* an op not in the closed form is no create; out of memory is a
+      ** failure (not the op's verdict: the catalog would miss a table) */
+      int rcDecode = bec_schema_decode(op.aPayload, op.nPayload, &s, &zWhy);
+      if( rcDecode==SQLITE_NOMEM ) rc = rcDecode;
+      if( rcDecode==SQLITE_OK && s->action==BEC_SCHEMA_CREATE ){
+        rc = schema_applies(p, x, s, &bOk);
+      }
     }
     sqlite3_free(zWhy);
     sqlite3_free(aPlain);
