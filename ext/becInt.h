@@ -875,6 +875,15 @@ int bec_dag_cut_prove(BecCtx*, const u8 *aId, i64 iDepth, int bValid,
 ** that everything descending from K has the whole cut in its past
 ** (bec_graph.c, "Stand-ins").  The graph reloads. */
 int bec_dag_cut_close(BecCtx*, int iK, char **pzErr);
+/* Stores pOp, an op of an installed snapshot's cut (its signature and
+** group checked with the snapshot), without the derivers' admission: its
+** validity is derived again once the cut is closed (bec_install.c
+** compares it with the proven one).  Every predecessor must be stored or
+** a stand-in; iDepth >= 0: the depth its predecessors give must be it (a
+** chain op's proven depth).  *piSeq its seq.  SQLITE_ERROR with *pzErr
+** (sqlite3_free it) for an op the cut contradicts. */
+int bec_dag_install_op(BecCtx*, const BecOp *pOp, i64 iDepth, int *piSeq,
+                       char **pzErr);
 /* The highest stand-in seq (0: none, or no bec_store_cut). */
 int bec_dag_cut_top(BecCtx*, int *piTop);
 /* *pbSet 1: an op concurrent with the installed checkpoint K, by a known
@@ -1231,6 +1240,65 @@ typedef int (*BecSnapTableFn)(void *pArg, const u8 *aHead, i64 nHead,
                               u64 nRow, BecReader *pRows);
 int bec_snapshot_tables(BecCtx*, const u8 *a, i64 n, BecSnapTableFn xTable,
                         void *pArg, char **pzWhy, char **pzErr);
+/* The parts of a checked snapshot that BecSnapState does not carry, for
+** its install (bec_install.c): K, the claims and the chain decoded (each
+** op's pointers into the snapshot's bytes), each proof's op leaf, and per
+** table its create op's id and its rows as the digest has them (nRow framed leaves, for
+** bec_crdt_base_from_leaves).  The arrays are owned by the struct
+** (bec_snapshot_parts_free).  Call on bytes bec_snapshot_state checked. */
+typedef struct BecSnapProof BecSnapProof;
+struct BecSnapProof { const u8 *aId; i64 iDepth; int bValid; };
+typedef struct BecSnapTable BecSnapTable;
+struct BecSnapTable {
+  const u8 *aCreate;       /* the table's create op (32) */
+  i64 nRow;
+  const u8 *aRows;         /* nRow framed row leaves, nRowsBytes bytes,
+                           ** expanded from the message's tokens */
+  i64 nRowsBytes;
+  u8 *aOwn;                /* what aRows points into (the struct's) */
+};
+typedef struct BecSnapParts BecSnapParts;
+struct BecSnapParts {
+  BecOp k;
+  int nClaim;   BecOp *aClaim;
+  int nChain;   BecOp *aChain;     /* in the provider's seq order */
+  int nProof;   BecSnapProof *aProof;
+  int nTable;   BecSnapTable *aTable;
+};
+int bec_snapshot_parts(BecCtx*, const u8 *a, i64 n, BecSnapParts *pOut,
+                       char **pzErr);
+void bec_snapshot_parts_free(BecSnapParts*);
+/* aK: the id of the checkpoint of snapshot a[0..n-1] (one this replica
+** built or checked); BEC_MALFORMED if the bytes do not begin with one. */
+int bec_snapshot_k(const u8 *a, i64 n, u8 *aK);
+/* Records iK, the installed snapshot's checkpoint (bec_install.c), as
+** S(K) here: R, k and n_op as verified, the members section's admins, the
+** cut's ops invalid in S(K); then seals it if its stored claims do
+** (bec_checkpoint.c). */
+int bec_ckpt_install(BecCtx*, int iK, const BecSnapState *pSt, char **pzErr);
+/* After an install (bec_install.c): *pzWhy (sqlite3_free it) is 0 when
+** every member's role, rank and cover derived from the cut as stored here
+** are the members section's (why that makes an op after K judged here as
+** by the provider: bec_member.c), else the first that differs. */
+int bec_member_install_check(BecCtx*, const BecSnapState *pSt, char **pzWhy,
+                             char **pzErr);
+/* Installs snapshot aSnap[0..nSnap-1] on a database that holds no op, in
+** place of the history (bec_install.c): every check of bec_snapshot_state,
+** then the cut held without headers, K sealed, the tables from the merge
+** base, one savepoint.  *pzWhy (sqlite3_free it), with SQLITE_OK and
+** nothing stored, when it is not installed: a check that fails, a
+** snapshot this version does not install (the join then replays), one
+** whose install the cut contradicts. */
+int bec_install_snapshot(BecCtx*, const u8 *aSnap, i64 nSnap, char **pzWhy,
+                         char **pzErr);
+/* aK: the id of the checkpoint installed here (zeros: none installed). */
+int bec_install_cut(BecCtx*, u8 *aK);
+/* Appends to pOut the snapshot installed here, as it was verified (an
+** installed replica holds no cut bodies to build one), *pbGiven 1; 0 on a
+** replica that did not install one. */
+int bec_install_give(BecCtx*, BecBuf *pOut, int *pbGiven, char **pzErr);
+/* bec_snapshot_install(snapshot) (bec_install.c). */
+int bec_install_register(sqlite3*, BecCtx*);
 /* *pbEmpty: this database holds no op (a snapshot join may start). */
 int bec_snapshot_may_join(BecCtx*, int *pbEmpty);
 /* *pbWant: bec_join(.., 'snapshot') was called and no op is held yet. */
@@ -1635,6 +1703,10 @@ typedef int (*BecSeqOf)(void *pArg, const u8 *aId, i64 iDepth, int *piSeq);
 int bec_crdt_base_from_leaves(BecCtx*, int iSchema, const BecSchema *s,
                               BecReader *pRows, i64 nRow, BecSeqOf xSeq,
                               void *pArg, char **pzErr);
+/* An installed snapshot's merge base (bec_crdt_base_from_leaves wrote it)
+** made the pruned replica's: 'prune_checkpoint' = iCp (K, its cut closed:
+** bec_dag_cut_close) and every table rebuilt from the base (bec_install.c). */
+int bec_crdt_base_install(BecCtx*, int iCp, char **pzErr);
 /* Fills the rows of t, a table of the group being shown (xCreate), from
 ** the valid ops. */
 int bec_crdt_show_rows(BecTab *t, char **pzErr);

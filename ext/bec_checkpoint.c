@@ -2657,3 +2657,54 @@ int bec_checkpoint_register(sqlite3 *db, BecCtx *p){
   if( rc==SQLITE_OK ) rc = bec_vtab_register_table(db, p, &disputeTable);
   return rc;
 }
+
+/**************************************************************************
+** An installed snapshot's checkpoint (bec_install.c).  This replica holds
+** K's cut without the headers, so ck_compute found no S(K) when K was
+** stored; the snapshot's checks verified R, k, n_op and the members
+** section under the attested R, and those are what S(K)'s row holds here:
+** the digest R (not recomputed), k, n_op, the admins of the members
+** section, and the cut's ops invalid in S(K) (the chain ops and the proven
+** stand-ins of validity 0).  The claims, stored as ops, then seal it as
+** anywhere else (ck_update_seal).
+*/
+int bec_ckpt_install(BecCtx *p, int iK, const BecSnapState *pSt,
+                     char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  CkCut c;
+  int rc, i;
+  memset(&c, 0, sizeof(c));
+  memcpy(c.aDigest, pSt->aDigest, BEC_HASH_BYTES);
+  c.k = (i64)pSt->k;
+  c.nOp = (i64)pSt->nOp;
+  rc = ck_schema(p, pzErr);
+  for(i=0; rc==SQLITE_OK && i<pSt->nMember; i++){
+    if( pSt->aMember[i].role==BEC_ROLE_ADMIN ){
+      bec_buf_append(&c.admins, pSt->aMember[i].aKey, BEC_PUBKEY_BYTES, &rc);
+    }
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op WHERE seq<?1 AND valid=0"
+                         " UNION SELECT seq FROM bec_store_cut WHERE valid=0"
+                         " ORDER BY 1", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iK);
+    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+      u32 s = (u32)sqlite3_column_int(pStmt, 0);
+      u8 a[4];
+      a[0] = (u8)(s>>24); a[1] = (u8)(s>>16); a[2] = (u8)(s>>8); a[3] = (u8)s;
+      bec_buf_append(&c.invalid, a, 4, &rc);
+    }
+    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK ) rc = ck_store_cut(p, iK, &c);
+  if( rc==SQLITE_OK ) rc = ck_update_seal(p, iK, pzErr);
+  cut_free(&c);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot record the installed checkpoint: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}

@@ -4493,6 +4493,55 @@ static int base_save(BecCtx *p, BecTab *t){
 
 static int base_tab(BecCtx*, int, BecTab**, char**, char**);
 
+/* Every table of p rebuilt from the merge base and the valid writes
+** outside its cut (a scratch given a base, an installed snapshot). */
+static int base_rebuild_tables(BecCtx *pTo, char **pzErr){
+  sqlite3_stmt *pSel = 0;
+  int rc = SQLITE_OK;
+  if( rc==SQLITE_OK ){
+    BecGraph *g = 0;
+    int *aSeq = 0, n = 0, i;
+    char *zWhy = 0;
+    rc = bec_graph_get(pTo, &g, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(pTo, "SELECT seq FROM bec_store_table", &pSel);
+      while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
+        int *aNew = sqlite3_realloc64(aSeq, sizeof(int)*(u64)(n+1));
+        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
+        aSeq = aNew;
+        aSeq[n++] = sqlite3_column_int(pSel, 0);
+      }
+      if( pSel ) sqlite3_reset(pSel);
+    }
+    for(i=0; rc==SQLITE_OK && i<n; i++){
+      BecTab *t = 0;
+      rc = base_tab(pTo, aSeq[i], &t, &zWhy, pzErr);
+      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, t->pSchema->zName, pzErr);
+    }
+    if( rc==SQLITE_OK && zWhy ){
+      *pzErr = zWhy;
+      zWhy = 0;
+      rc = SQLITE_ERROR;
+    }
+    sqlite3_free(zWhy);
+    sqlite3_free(aSeq);
+  }
+  return rc;
+}
+
+int bec_crdt_base_install(BecCtx *p, int iCp, char **pzErr){
+  BecCrdt *pC = 0;
+  int rc = bec_crdt_get(p, &pC);
+  if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zBaseSchema, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "prune_checkpoint", iCp);
+  if( rc==SQLITE_OK ) rc = base_rebuild_tables(p, pzErr);
+  if( rc==SQLITE_CORRUPT && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: the merge base is damaged (bec_store_base)");
+  }
+  return rc;
+}
+
 /* Copies the merge base of pFrom into pTo, a scratch database replaying a
 ** cut that holds pFrom's base cut (bec_checkpoint.c): seqs renumbered by
 ** aTo (pFrom's seq -> pTo's, 0: not in the cut), and pTo's tables rebuilt
@@ -4576,34 +4625,7 @@ int bec_crdt_base_copy(BecCtx *pFrom, BecCtx *pTo, const int *aTo, int nTo,
   if( pSel ) sqlite3_reset(pSel);
   if( rc==SQLITE_OK ) rc = bec_config_set_int(pTo, "prune_checkpoint", BASE_MAP(iCp));
   /* The scratch's live tables, from the base and its writes outside it. */
-  if( rc==SQLITE_OK ){
-    BecGraph *g = 0;
-    int *aSeq = 0, n = 0, i;
-    char *zWhy = 0;
-    rc = bec_graph_get(pTo, &g, pzErr);
-    if( rc==SQLITE_OK ){
-      rc = bec_ctx_stmt(pTo, "SELECT seq FROM bec_store_table", &pSel);
-      while( rc==SQLITE_OK && sqlite3_step(pSel)==SQLITE_ROW ){
-        int *aNew = sqlite3_realloc64(aSeq, sizeof(int)*(u64)(n+1));
-        if( aNew==0 ){ rc = SQLITE_NOMEM; break; }
-        aSeq = aNew;
-        aSeq[n++] = sqlite3_column_int(pSel, 0);
-      }
-      if( pSel ) sqlite3_reset(pSel);
-    }
-    for(i=0; rc==SQLITE_OK && i<n; i++){
-      BecTab *t = 0;
-      rc = base_tab(pTo, aSeq[i], &t, &zWhy, pzErr);
-      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, t->pSchema->zName, pzErr);
-    }
-    if( rc==SQLITE_OK && zWhy ){
-      *pzErr = zWhy;
-      zWhy = 0;
-      rc = SQLITE_ERROR;
-    }
-    sqlite3_free(zWhy);
-    sqlite3_free(aSeq);
-  }
+  if( rc==SQLITE_OK ) rc = base_rebuild_tables(pTo, pzErr);
   if( rc==SQLITE_CORRUPT && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: the merge base is damaged (bec_store_base)");
   }
@@ -5162,10 +5184,14 @@ static int incs_load(BecCtx *p, const BecGraph *g, Inc **paInc, int *pnInc,
     rc = bec_op_decode(sqlite3_column_blob(pStmt, 1),
                        sqlite3_column_bytes(pStmt, 1), &op, pzErr);
     if( rc==SQLITE_OK ) rc = bec_e2ee_open(p, &op, &aPlain, &zLocked, pzErr);
-    if( rc==SQLITE_OK && zLocked==0
-     && bec_schema_decode(op.aPayload, op.nPayload, &s, &zWhy)==SQLITE_OK
-     && s->action==BEC_SCHEMA_CREATE ){
-      rc = schema_applies(p, x, s, &bOk);
+    if( rc==SQLITE_OK && zLocked==0 ){
+      /* an op not in the closed form is no create; out of memory is a
+      ** failure (not the op's verdict: the catalog would miss a table) */
+      int rcDecode = bec_schema_decode(op.aPayload, op.nPayload, &s, &zWhy);
+      if( rcDecode==SQLITE_NOMEM ) rc = rcDecode;
+      if( rcDecode==SQLITE_OK && s->action==BEC_SCHEMA_CREATE ){
+        rc = schema_applies(p, x, s, &bOk);
+      }
     }
     sqlite3_free(zWhy);
     sqlite3_free(aPlain);

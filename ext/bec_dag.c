@@ -2351,3 +2351,39 @@ int bec_dag_rejoin_reset(BecCtx *p, u8 **ppCreate, i64 *pnCreate,
   }
   return rc;
 }
+
+int bec_dag_install_op(BecCtx *p, const BecOp *pOp, i64 iDepth, int *piSeq,
+                       char **pzErr){
+  int aPredSeq[BEC_MAX_PRED];
+  int rc, i, iSeq = 0, iGot = 0;
+  char zId[2*BEC_HASH_BYTES+1];
+  *piSeq = 0;
+  bec_hex_encode(pOp->aId, BEC_HASH_BYTES, zId);
+  p->bGraphChecked = 0;
+  rc = bec_graph_check(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_dag_seq_of(p, pOp->aId, &iSeq);
+  if( rc==SQLITE_OK && iSeq ){
+    *pzErr = sqlite3_mprintf("the op %s of the cut is named twice", zId);
+    return SQLITE_ERROR;
+  }
+  for(i=0; rc==SQLITE_OK && i<pOp->nPred; i++){
+    rc = bec_dag_seq_of(p, &pOp->aPred[i*BEC_HASH_BYTES], &aPredSeq[i]);
+    if( rc==SQLITE_OK && aPredSeq[i]==0 ){
+      *pzErr = sqlite3_mprintf("a predecessor of the op %s is not in the "
+                               "cut", zId);
+      return SQLITE_ERROR;
+    }
+  }
+  /* no admission: the snapshot's checks judged it (its validity is
+  ** derived again once the cut is closed, and compared) */
+  p->bCovering = 0;
+  if( rc==SQLITE_OK ) rc = store_op(p, pOp, pOp->aId, aPredSeq, 0, pzErr);
+  if( rc==SQLITE_OK ) rc = pred_depth(p, 0, p->nKnown, &iGot);
+  if( rc==SQLITE_OK && iDepth>=0 && iGot!=iDepth ){
+    *pzErr = sqlite3_mprintf("the op %s of the cut is proven at depth %lld, "
+        "its predecessors give %d", zId, iDepth, iGot);
+    return SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ) *piSeq = p->nKnown;
+  return rc;
+}

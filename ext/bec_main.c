@@ -632,6 +632,7 @@ int sqlite3_bec_init(sqlite3 *db, char **pzErrMsg,
   if( rc==SQLITE_OK ) rc = bec_checkpoint_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_prune_register(db, pCtx);
   if( rc==SQLITE_OK ) rc = bec_snapshot_register(db, pCtx);
+  if( rc==SQLITE_OK ) rc = bec_install_register(db, pCtx);
   if( rc==SQLITE_OK ){
     rc = bec_ctx_register_funcs(db, pCtx, aFunc,
                                 (int)(sizeof(aFunc)/sizeof(aFunc[0])));

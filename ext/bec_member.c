@@ -2554,3 +2554,68 @@ int bec_member_cover(BecCtx *p, int iAuthor, int *pCover, char **pzErr){
   }
   return rc;
 }
+
+/* An installed snapshot (bec_install.c): membership derived from the cut
+** as this replica holds it is the members section's, or *pzWhy says which
+** key differs.
+**
+** Why this is the membership the provider judges by.  The install stores
+** every membership op of the cut in full (the chain: each create, add and
+** remove, in the provider's seq order), and closes the cut: every node up
+** to K has the one before it as its predecessor (bec_dag_cut_close), so
+** here the cut's membership ops are a chain in that order, where the
+** provider may hold some of them concurrent.  An op that descends from K
+** has all of them in its past on both replicas; rule 4 judges it from
+** M(u), its author's grants and removes: those of the cut, all before it,
+** and those after K.  What the cut contributes is the level rule 4 gives
+** an op that has every op of the cut in its past, per key: the cover
+** (docs/compaction.md "The snapshot join"), with the seniority that rule 7
+** reads (the rank) and the shown role.  The ops after K relate to the
+** cut's ops alike on both replicas (each is after all of them).  So when
+** every member's role, rank and cover derived here equal the section's
+** (under R), an op after K gets here the verdict it gets from the
+** provider; when one differs (a cut whose order matters: a demotion
+** concurrent with a grant, test_demotion_in_cut), the install is refused
+** and the join replays the history.  The order is the provider's seq
+** order, a topological order of its DAG: the chain's own links are kept. */
+int bec_member_install_check(BecCtx *p, const BecSnapState *pSt,
+                             char **pzWhy, char **pzErr){
+  BecGraph *g = 0;
+  BecMember *pm = 0;
+  int rc = bec_graph_get(p, &g, pzErr);
+  int i, u, nShown = 0, nHere = 0;
+  *pzWhy = 0;
+  if( rc==SQLITE_OK ) rc = member_state(p, g, g->nNode, &pm, pzErr);
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<pSt->nMember; i++){
+    const BecSnapMember *m = &pSt->aMember[i];
+    MemberRow row;
+    int iAuthor = 0, iCover;
+    char zKey[17];
+    memset(&row, 0, sizeof(row));
+    rc = bec_dag_author_id(p, m->aKey, 0, &iAuthor);
+    if( rc ) break;
+    if( iAuthor>0 && iAuthor<pm->nUser ) member_row(pm, g, iAuthor, &row);
+    iCover = row.cover ? level_role(row.cover) : 0;
+    if( m->role ) nShown++;
+    key_prefix(m->aKey, zKey);
+    if( iAuthor<=0 || iAuthor>=pm->nUser
+     || row.role!=m->role || iCover!=m->cover
+     || (u64)pm->aUser[iAuthor].rank!=m->rank ){
+      *pzWhy = sqlite3_mprintf("the membership of %s derived from the cut's "
+          "chain (role %d, cover %d) is not the snapshot's (role %d, cover %d)",
+          zKey, row.role, iCover, m->role, m->cover);
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  for(u=1; rc==SQLITE_OK && *pzWhy==0 && u<pm->nUser; u++){
+    MemberRow row;
+    member_row(pm, g, u, &row);
+    if( row.role ) nHere++;
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 && nHere!=nShown ){
+    *pzWhy = sqlite3_mprintf("the cut's chain gives %d members, the "
+                             "snapshot %d", nHere, nShown);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  return rc;
+}

@@ -19,14 +19,13 @@
 **
 ** THE JOIN.  bec_sync.c carries the bytes: a joiner (bec_snapshot_wanted:
 ** marked by bec_join and holding no op) asks in every sync message, a
-** peer answers with bec_snapshot_give (nothing from a pruned replica: the
-** joiner replays the history after the check, which a pruned replica
-** cannot send; nothing that fails its own checks; bec_sync.c drops one
-** whose reply would exceed BEC_SYNC_MAX_MSG_BYTES), and the joiner runs bec_snapshot_check before it stores anything of that
-** message.  Installing a checked snapshot (S(K) as
-** the merge base, the cut held as present without headers) is not built:
-** the session then goes on as a full sync, so the joiner replays the
-** history and keeps the full join's trust.
+** peer answers with bec_snapshot_give (nothing from a pruned replica: a
+** joiner that cannot install it replays the history, which a pruned
+** replica cannot send; nothing that fails its own checks; bec_sync.c drops
+** one too large for BEC_SYNC_MAX_MSG_BYTES), and the joiner runs
+** bec_snapshot_check before it stores anything of that message, then
+** installs it (bec_install.c, from bec_snapshot_state and
+** bec_snapshot_parts).
 **
 ** THE MESSAGE, version 4 (docs/wire-format.md "Snapshot"; versions 1 and
 ** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
@@ -1252,7 +1251,7 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   int rc = bec_prune_point(p, &iPruned, aPruned);
   if( rc==SQLITE_OK && iPruned ){
     /* Its snapshot would check, but the joiner then replays the whole
-    ** history (no install yet), which this replica cannot send. */
+    ** history when it cannot install it, which this replica cannot send. */
     *pzWhy = sqlite3_mprintf("this replica is pruned: it gives no snapshot");
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }
@@ -1374,37 +1373,49 @@ int bec_snapshot_state(BecCtx *p, const u8 *a, i64 n, BecSnapState *pOut,
   return rc;
 }
 
+/* nRow row leaves of a table read from pRd (as sent: framed token
+** strings) into pRows, each expanded and framed as the digest has it.
+** snap_decode expanded them once, so a failure here is corruption. */
+static int rows_expand(BecReader *pRd, u64 nRow, BecBuf *pRows, char **pzErr){
+  BecBuf leaf;
+  const u8 *aTok = 0;
+  u64 r, nTok = 0;
+  int rc = SQLITE_OK;
+  memset(&leaf, 0, sizeof(leaf));
+  for(r=0; rc==SQLITE_OK && r<nRow; r++){
+    rc = read_framed(pRd, &aTok, &nTok);
+    leaf.n = 0;
+    if( rc==SQLITE_OK ) rc = row_expand(aTok, nTok, &leaf, pzErr);
+    bec_buf_append_framed(pRows, leaf.a, leaf.n, &rc);
+  }
+  bec_buf_free(&leaf);
+  return rc;
+}
+
 int bec_snapshot_tables(BecCtx *p, const u8 *a, i64 n, BecSnapTableFn xTable,
                         void *pArg, char **pzWhy, char **pzErr){
   SnapMsg m;
   BecReader rd;
-  BecBuf rows, leaf;
+  BecBuf rows;
   u64 t;
   int rc = snap_decode_check(p, a, n, &m, pzWhy, pzErr);
   memset(&rows, 0, sizeof(rows));
-  memset(&leaf, 0, sizeof(leaf));
   rd.a = m.aTables; rd.n = m.nTablesBytes; rd.i = 0;
   for(t=0; rc==SQLITE_OK && *pzWhy==0 && t<m.nTable; t++){
-    const u8 *aHead = 0, *aTok = 0;
-    u64 nHead = 0, nRow = 0, nTok = 0, r;
+    const u8 *aHead = 0;
+    u64 nHead = 0, nRow = 0;
     BecReader rows_rd;
     /* snap_decode read and expanded these bytes once: the reads hold */
     rc = read_framed(&rd, &aHead, &nHead);
     if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &nRow, (u64)(rd.n - rd.i));
     rows.n = 0;
-    for(r=0; rc==SQLITE_OK && r<nRow; r++){
-      rc = read_framed(&rd, &aTok, &nTok);
-      leaf.n = 0;
-      if( rc==SQLITE_OK ) rc = row_expand(aTok, nTok, &leaf, pzErr);
-      bec_buf_append_framed(&rows, leaf.a, leaf.n, &rc);
-    }
+    if( rc==SQLITE_OK ) rc = rows_expand(&rd, nRow, &rows, pzErr);
     if( rc==SQLITE_OK ){
       rows_rd.a = rows.a; rows_rd.n = rows.n; rows_rd.i = 0;
       rc = xTable(pArg, aHead, (i64)nHead, nRow, &rows_rd);
     }
   }
   bec_buf_free(&rows);
-  bec_buf_free(&leaf);
   snap_free(&m);
   return rc;
 }
@@ -1415,6 +1426,118 @@ void bec_snapshot_state_free(BecSnapState *p){
   sqlite3_free(p->aEpoch);
   sqlite3_free(p->aName);
   sqlite3_free(p->aCkpt);
+  memset(p, 0, sizeof(*p));
+}
+
+/* The ops, proofs and rows of a snapshot that bec_snapshot_state
+** checked, for the install (bec_install.c): decoded again, not checked
+** again.  The tables' rows are expanded from the message's tokens into
+** leaves as the digest has them (bec_crdt_base_from_leaves reads them); a
+** table's create op is the id its head ends with. */
+int bec_snapshot_parts(BecCtx *p, const u8 *a, i64 n, BecSnapParts *pOut,
+                       char **pzErr){
+  SnapMsg m;
+  BecReader rd;
+  u8 aGroup[BEC_HASH_BYTES];
+  char *zWhy = 0;
+  u64 i;
+  int rc;
+  memset(pOut, 0, sizeof(*pOut));
+  rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc ) return rc;
+  rc = snap_decode(a, n, aGroup, &m, &zWhy);
+  sqlite3_free(zWhy);
+  if( rc ){
+    snap_free(&m);
+    return rc==SQLITE_NOMEM ? rc : SQLITE_CORRUPT;    /* checked before */
+  }
+  pOut->k = m.k;
+  pOut->aClaim = m.aClaim; pOut->nClaim = m.nClaim; m.aClaim = 0;
+  pOut->aChain = m.aChain; pOut->nChain = m.nChain; m.aChain = 0;
+  if( m.nProof ){
+    pOut->aProof = sqlite3_malloc64(sizeof(BecSnapProof)*m.nProof);
+    if( pOut->aProof==0 ) rc = SQLITE_NOMEM;
+  }
+  rd.a = m.aProofs; rd.n = m.nProofsBytes; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && i<m.nProof; i++){
+    BecSnapProof *pP = &pOut->aProof[i];
+    u64 iLeaf = 0, iDepth = 0, nPath = 0;
+    u8 bValid = 0;
+    const u8 *aPath = 0;
+    /* snap_decode read these bytes once: the reads hold */
+    if( bec_read_bytes(&rd, BEC_HASH_BYTES, &pP->aId)
+     || bec_read_varint(&rd, &iLeaf, m.nOp)
+     || bec_read_varint(&rd, &iDepth, (u64)1<<40) || bec_read_u8(&rd, &bValid)
+     || bec_read_varint(&rd, &nPath, SNAP_MAX_PATH)
+     || bec_read_bytes(&rd, (i64)nPath*BEC_HASH_BYTES, &aPath) ){
+      rc = SQLITE_CORRUPT;
+    }
+    pP->iDepth = (i64)iDepth;
+    pP->bValid = bValid;
+    pOut->nProof = (int)i+1;
+  }
+  if( rc==SQLITE_OK && m.nTable ){
+    pOut->aTable = sqlite3_malloc64(sizeof(BecSnapTable)*m.nTable);
+    if( pOut->aTable==0 ) rc = SQLITE_NOMEM;
+  }
+  rd.a = m.aTables; rd.n = m.nTablesBytes; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && i<m.nTable; i++){
+    BecSnapTable *pT = &pOut->aTable[i];
+    BecReader head;
+    BecBuf rows;
+    u64 nHead = 0, nName = 0, nRow = 0;
+    const u8 *aHead = 0, *x = 0;
+    memset(pT, 0, sizeof(*pT));
+    pOut->nTable = (int)i+1;
+    if( read_framed(&rd, &aHead, &nHead)
+     || bec_read_varint(&rd, &nRow, (u64)(rd.n - rd.i)) ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    head.a = aHead; head.n = (i64)nHead; head.i = 0;
+    if( bec_read_varint(&head, &nName, nHead)
+     || bec_read_bytes(&head, (i64)nName, &x)
+     || bec_read_bytes(&head, BEC_HASH_BYTES, &pT->aCreate) ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    /* The rows as the digest has them (bec_crdt_base_from_leaves). */
+    memset(&rows, 0, sizeof(rows));
+    rc = rows_expand(&rd, nRow, &rows, pzErr);
+    pT->aOwn = rows.a;
+    pT->aRows = rows.a;
+    pT->nRowsBytes = rows.n;
+    pT->nRow = (i64)nRow;
+  }
+  snap_free(&m);
+  if( rc ) bec_snapshot_parts_free(pOut);
+  return rc;
+}
+
+int bec_snapshot_k(const u8 *a, i64 n, u8 *aK){
+  BecReader rd;
+  BecOp k;
+  const u8 *x = 0;
+  char *zErr = 0;
+  u64 m = 0;
+  int rc;
+  rd.a = a; rd.n = n; rd.i = 0;
+  rc = bec_read_bytes(&rd, 1+BEC_HASH_BYTES, &x);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m, (u64)(rd.n - rd.i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)m, &x);
+  if( rc==SQLITE_OK && bec_op_decode(x, (i64)m, &k, &zErr) ) rc = BEC_MALFORMED;
+  sqlite3_free(zErr);
+  if( rc==SQLITE_OK ) memcpy(aK, k.aId, BEC_HASH_BYTES);
+  return rc;
+}
+
+void bec_snapshot_parts_free(BecSnapParts *p){
+  int i;
+  for(i=0; i<p->nTable; i++) sqlite3_free(p->aTable[i].aOwn);
+  sqlite3_free(p->aClaim);
+  sqlite3_free(p->aChain);
+  sqlite3_free(p->aProof);
+  sqlite3_free(p->aTable);
   memset(p, 0, sizeof(*p));
 }
 

@@ -9,8 +9,9 @@
 ** pending op, ingest evicting an outsider's pending op, a table write,
 ** applying a sync message, the root's key generation (open, deal,
 ** accepting a deal, ack), a checkpoint and the replay of its cut, a
-** snapshot built and verified (also by a pruned replica), an op that names
-** a stand-in of an installed cut, and one concurrent with its K.  Leaks are caught
+** snapshot built and verified (also by a pruned replica), a snapshot
+** installed, an op that names a stand-in of an installed cut, and one
+** concurrent with its K.  Leaks are caught
 ** by the valgrind and ASan passes of make test.
 ** bec allocates only through sqlite3_malloc64, so this reaches all of it.
 ** To replay one failure: BEC_OOM_ONLY=<path name> runs that path alone and
@@ -309,6 +310,29 @@ static void checkpoint_replay(void){
   nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 13 : 8;
   each_fault("checkpoint replay", zSetup, zStep, 5);
   nStrideMul = 1;
+}
+
+/* The install path: a provider's snapshot (two tables, a member added,
+** writes, K sealed, a write after K), installed under every fault. */
+static void install_path(void){
+  static char zSetup[65536], zHex[60000];
+  sqlite3 *src = replica("SELECT bec_keygen(); SELECT bec_create_group();"
+      "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+      "INSERT INTO t VALUES(1, 'one'); INSERT INTO t VALUES(2, 'two');"
+      "UPDATE t SET v='uno' WHERE id=1;"
+      "SELECT bec_add_member(hex(zeroblob(31))||'01', 'member');"
+      "SELECT bec_checkpoint(); INSERT INTO t VALUES(3, 'three')");
+  int nChain;
+  snprintf(zHex, sizeof(zHex), "%s", bt_q(src, "SELECT hex(bec_snapshot())"));
+  nChain = atoi(bt_q(src, "SELECT count(*) FROM bec_store_op WHERE kind IN"
+                          " (1, 2, 3, 5, 22) OR kind=19"));
+  CHECK(strlen(zHex)>100 && strlen(zHex)<sizeof(zHex)-1);
+  snprintf(zSetup, sizeof(zSetup), "SELECT bec_join('%s', 'snapshot');"
+           "CREATE TABLE snap(b); INSERT INTO snap VALUES(x'%s')",
+           bt_q(src, "SELECT bec_group_id()"), zHex);
+  sqlite3_close(src);
+  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 13 : 8;
+  each_fault("install", zSetup, "SELECT bec_snapshot_install(b) FROM snap", nChain);
 }
 
 int main(void){
@@ -637,5 +661,9 @@ int main(void){
              "SELECT bec_checkpoint(); INSERT INTO t VALUES(3, 'three');"
              "SELECT bec_prune()",
              "SELECT bec_snapshot_verify(bec_snapshot())", 6);
+  /* A snapshot installed on a database that holds no op (bec_install.c):
+  ** the checks, the dry run, the stand-ins, the chain, K, the merge base,
+  ** membership, S(K) sealed by its claim, the tables, in one savepoint. */
+  install_path();
   return bt_done();
 }

@@ -1,0 +1,468 @@
+/*
+** bec_install.c - installing a checked snapshot in place of the history
+** (docs/compaction.md "The snapshot join"; ../shared/COMPACTION.md section
+** 7: the cut "present without headers").
+**
+**   bec_install_snapshot(p, aSnap, nSnap, &zWhy, &zErr)
+**
+** On a database that holds no op, runs every check of the snapshot
+** (bec_snapshot_state) and makes the database a replica pruned at K: the
+** group's create op (seq 1), a stand-in (bec_store_cut) for every op the
+** rows and the proofs name, the chain ops of the cut stored in full at
+** their proven depths, K, the tables' merge base from the rows' leaves,
+** the cut closed (every op after K has all of it in its past),
+** membership derived from the chain and compared with the members section
+** (bec_member_install_check), K recorded as S(K) with the verified R
+** (bec_ckpt_install) and sealed by its claims, stored as ops, and the tables
+** rebuilt from the base with 'prune_checkpoint' = K.  All in one
+** savepoint: a snapshot whose install fails (an op of the cut at two
+** depths, a chain op its predecessors contradict, a membership the chain
+** does not give) stores nothing, and *pzWhy says why.
+**
+** Each deriver writes its own tables through a function of its own file
+** (bec_dag.c the ops and stand-ins, bec_crdt.c the base, bec_member.c the
+** check, bec_checkpoint.c S(K)).  This file keeps one table:
+**
+**   bec_store_install(checkpoint, snapshot)   the snapshot installed, as
+**                                              verified: an installed replica
+**                                              holds no cut bodies to build
+**                                              one, and gives these bytes to
+**                                              a later joiner (bec_install_give)
+**
+** THE ORDER OF THE SEQS.  The create first (seq 1), then the cut by
+** depth, a topological order (place_cut): the stand-ins and the chain ops
+** stored in full, so that each chain op comes after what it names; K
+** last (bec_dag_cut_close wants K after every stand-in).  The rows can be
+** read only against their tables as shown at K, which the chain's schema
+** ops give once stored, while a chain op's predecessor may be a row's
+** candidate, whose depth only the rows give: so the rows are read twice.
+** A dry run, in a scratch database (BecCtx.xScratch), places the chain
+** and reads the rows, collecting each candidate's id and depth; then the
+** cut is placed here with those candidates, and the rows are converted
+** onto it.  A chain op's predecessor that nothing else names gets a
+** stand-in one below the chain op's proven depth: its own depth is read by
+** nothing but that op's (store_op computes the op's depth from it, which
+** must be the proven one).
+**
+** NOT YET (docs/compaction.md "Not yet"): a snapshot with threshold-root
+** keys, e2ee epochs, names or earlier checkpoints is not installed
+** (*pzWhy says so: the join replays the history).
+*/
+#include "becInt.h"
+
+#include <stdlib.h>
+
+static const BecSavepoint spInstall = {
+  "SAVEPOINT bec_install", "RELEASE bec_install", "ROLLBACK TO bec_install"
+};
+
+static const char zInstallSchema[] =
+  "CREATE TABLE IF NOT EXISTS bec_store_install("
+  "  checkpoint BLOB PRIMARY KEY, snapshot BLOB NOT NULL) WITHOUT ROWID;";
+
+/* The proof of op aId, or 0. */
+static const BecSnapProof *proof_of(const BecSnapParts *pP, const u8 *aId){
+  int i;
+  for(i=0; i<pP->nProof; i++){
+    if( memcmp(pP->aProof[i].aId, aId, BEC_HASH_BYTES)==0 ) return &pP->aProof[i];
+  }
+  return 0;
+}
+
+/* The dry run's xSeq: records each candidate (id || depth as 8 bytes) in
+** the BecBuf pArg and gives it a seq of its own (a register naming one op
+** twice is refused), which the scratch database forgets. */
+static int collect_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
+  BecBuf *pBuf = (BecBuf*)pArg;
+  u8 a[8];
+  int rc = SQLITE_OK, i;
+  for(i=0; i<8; i++) a[i] = (u8)((u64)iDepth >> (56-8*i));
+  bec_buf_append(pBuf, aId, BEC_HASH_BYTES, &rc);
+  bec_buf_append(pBuf, a, 8, &rc);
+  *piSeq = (int)(pBuf->n/(BEC_HASH_BYTES+8)) + 1;
+  return rc;
+}
+
+/* *pzWhy for an install the snapshot makes impossible. */
+static int why(char **pzWhy, const char *zWhy){
+  *pzWhy = sqlite3_mprintf("%s", zWhy);
+  return *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+}
+
+/* Stores chain op o (not the create) at its proven depth pf->iDepth, each
+** predecessor that nothing named a stand-in one below it (its own depth
+** is read by nothing but o's, which store_op computes from it). */
+static int store_one(BecCtx *p, const BecOp *o, const BecSnapProof *pf,
+                     char **pzWhy, char **pzErr){
+  int j, iSeq = 0, rc = SQLITE_OK;
+  if( pf->iDepth<1 ) return why(pzWhy, "a chain op is proven at depth 0");
+  for(j=0; rc==SQLITE_OK && j<o->nPred; j++){
+    const u8 *aPred = o->aPred + (i64)j*BEC_HASH_BYTES;
+    rc = bec_dag_seq_of(p, aPred, &iSeq);
+    if( rc==SQLITE_OK && iSeq==0 ){
+      rc = bec_dag_cut_seq(p, aPred, pf->iDepth-1, &iSeq);
+    }
+    if( rc==SQLITE_OK && iSeq<0 ) return why(pzWhy, "an op of the cut at two depths");
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_dag_install_op(p, o, pf->iDepth, &iSeq, pzErr);
+    if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
+  }
+  return rc;
+}
+
+/* One thing to place in the seq space: a stand-in (a proof's op, a row's
+** candidate) or a chain op stored in full. */
+typedef struct Place Place;
+struct Place {
+  i64 iDepth;
+  const u8 *aId;
+  const BecSnapProof *pf;  /* a proof's stand-in, or a chain op's proof */
+  const BecOp *pOp;        /* a chain op, else 0 */
+};
+static int cmp_place(const void *a, const void *b){
+  const Place *x = (const Place*)a, *y = (const Place*)b;
+  int c;
+  if( x->iDepth!=y->iDepth ) return x->iDepth<y->iDepth ? -1 : 1;
+  c = memcmp(x->aId, y->aId, BEC_HASH_BYTES);
+  if( c ) return c;
+  return (x->pOp!=0) - (y->pOp!=0);
+}
+
+/* The cut placed in p's seq space: the group's create at seq 1 (membership
+** and the root read node 1 as the create), then, by depth (a topological
+** order: every op is deeper than what it names), the proofs' ops and the
+** rows' candidates (pCand: id || depth as 8 bytes each, or 0) as
+** stand-ins, and the chain ops of the cut (those with a proof) stored in
+** full.  A chain op then has what it names below it, and, through the
+** stand-ins' edges (bec_graph.c), everything shallower: its real past and
+** more, until bec_dag_cut_close makes the whole cut one chain anyway. */
+static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
+                     char **pzWhy, char **pzErr){
+  Place *aPl = 0;
+  i64 nCand = pCand ? pCand->n/(BEC_HASH_BYTES+8) : 0, n = 0, i;
+  int rc, j, iSeq = 0, bCreate = 0;
+  rc = bec_dag_cut_begin(p, pzErr);
+  for(j=0; rc==SQLITE_OK && j<pP->nChain; j++){
+    const BecOp *o = &pP->aChain[j];
+    if( o->kind!=BEC_KIND_CREATE ) continue;
+    rc = bec_dag_install_op(p, o, 0, &iSeq, pzErr);
+    if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
+    if( rc==SQLITE_OK && iSeq!=1 ) rc = why(pzWhy, "the group's create is not the first op");
+    bCreate = 1;
+    break;
+  }
+  if( rc==SQLITE_OK && !bCreate ) rc = why(pzWhy, "the group's create is not in the chain");
+  if( rc==SQLITE_OK ){
+    aPl = sqlite3_malloc64(sizeof(Place)*(u64)(pP->nProof + pP->nChain + nCand + 1));
+    if( aPl==0 ) rc = SQLITE_NOMEM;
+  }
+  for(j=0; rc==SQLITE_OK && j<pP->nProof; j++){
+    const BecSnapProof *pf = &pP->aProof[j];
+    const BecOp *pChain = 0;
+    int c;
+    for(c=0; c<pP->nChain; c++){
+      if( memcmp(pP->aChain[c].aId, pf->aId, BEC_HASH_BYTES)==0 ) pChain = &pP->aChain[c];
+    }
+    if( pChain && pChain->kind==BEC_KIND_CREATE ) continue;   /* seq 1 */
+    aPl[n].iDepth = pf->iDepth;
+    aPl[n].aId = pf->aId;
+    aPl[n].pf = pf;
+    aPl[n].pOp = pChain;
+    n++;
+  }
+  for(i=0; rc==SQLITE_OK && i<nCand; i++){
+    const u8 *a = pCand->a + i*(BEC_HASH_BYTES+8);
+    u64 d = 0;
+    for(j=0; j<8; j++) d = (d<<8) | a[BEC_HASH_BYTES+j];
+    aPl[n].iDepth = (i64)d;
+    aPl[n].aId = a;
+    aPl[n].pf = 0;
+    aPl[n].pOp = 0;
+    n++;
+  }
+  if( rc==SQLITE_OK ) qsort(aPl, (size_t)n, sizeof(Place), cmp_place);
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    const Place *pl = &aPl[i];
+    if( pl->pOp ){
+      rc = store_one(p, pl->pOp, pl->pf, pzWhy, pzErr);
+    }else{
+      rc = pl->pf ? bec_dag_cut_prove(p, pl->aId, pl->iDepth, pl->pf->bValid, &iSeq)
+                  : bec_dag_cut_seq(p, pl->aId, pl->iDepth, &iSeq);
+      if( rc==SQLITE_OK && iSeq<0 ) rc = why(pzWhy, "an op of the cut at two depths");
+    }
+  }
+  sqlite3_free(aPl);
+  return rc;
+}
+
+/* The merge base of every table from its rows (xSeq gives the seqs). */
+static int convert_rows(BecCtx *p, const BecSnapParts *pP, BecSeqOf xSeq,
+                        void *pArg, char **pzWhy, char **pzErr){
+  int i, rc = SQLITE_OK;
+  for(i=0; rc==SQLITE_OK && i<pP->nTable; i++){
+    const BecSnapTable *t = &pP->aTable[i];
+    BecSchema *s = 0;
+    BecReader rd;
+    int iSchema = 0;
+    rc = bec_dag_seq_of(p, t->aCreate, &iSchema);
+    if( rc==SQLITE_OK && iSchema==0 ){
+      return why(pzWhy, "a table's create op is not in the chain");
+    }
+    if( rc==SQLITE_OK ) rc = bec_crdt_load_schema(p, iSchema, &s, 0, pzErr);
+    rd.a = t->aRows; rd.n = t->nRowsBytes; rd.i = 0;
+    if( rc==SQLITE_OK ){
+      rc = bec_crdt_base_from_leaves(p, iSchema, s, &rd, t->nRow, xSeq, pArg,
+                                     pzErr);
+    }
+    bec_schema_free(s);
+    if( rc==SQLITE_ERROR || rc==SQLITE_MISUSE ){
+      *pzWhy = *pzErr ? *pzErr : sqlite3_mprintf("a table's rows do not "
+                                                 "convert");
+      *pzErr = 0;
+      rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+    }
+  }
+  return rc;
+}
+
+/* The dry run, in a scratch database (BecCtx.xScratch): the create and
+** the chain stored there give the tables' schemas as shown at K, and the
+** rows read against them give *pCand, each candidate's id and depth.  A
+** scratch, not a savepoint rolled back here: undoing the tables the schema
+** ops show would abort the statement that called the install. */
+static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
+                   char **pzWhy, char **pzErr){
+  sqlite3 *db2 = 0;
+  BecCtx *p2 = 0;
+  u8 aGroup[BEC_HASH_BYTES];
+  int rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = p->xScratch ? p->xScratch(&db2, &p2, pzErr) : SQLITE_MISUSE;
+  }
+  if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p2, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
+  if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
+  if( rc==SQLITE_OK ) rc = place_cut(p2, pP, 0, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = convert_rows(p2, pP, collect_seq, pCand, pzWhy, pzErr);
+  if( rc && *pzErr==0 && *pzWhy==0 && db2 ){
+    *pzErr = sqlite3_mprintf("bec: the install's dry run: %s", sqlite3_errmsg(db2));
+  }
+  if( p2 ){
+    bec_ctx_finalize_stmts(p2);
+    sqlite3_close_v2(db2);
+    bec_ctx_unref(p2);
+  }
+  return rc;
+}
+
+/* The install proper, inside spInstall; SQLITE_ERROR with *pzWhy for a
+** snapshot that cannot be installed. */
+static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
+                   char **pzWhy, char **pzErr){
+  BecBuf cand;
+  int rc, i, iSeq = 0, iK = 0;
+  memset(&cand, 0, sizeof(cand));
+  /* The dry run: the chain for the schemas, the rows for their ids. */
+  rc = dry_run(p, pP, &cand, pzWhy, pzErr);
+  /* The cut placed for good, the rows converted onto it, K. */
+  if( rc==SQLITE_OK ) rc = place_cut(p, pP, &cand, pzWhy, pzErr);
+  bec_buf_free(&cand);
+  if( rc==SQLITE_OK ) rc = convert_rows(p, pP, bec_dag_cut_seq, p, pzWhy, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_dag_install_op(p, &pP->k, -1, &iK, pzErr);
+    if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
+  }
+  if( rc==SQLITE_OK ) rc = bec_dag_cut_close(p, iK, pzErr);
+
+  /* Membership from the chain, as the members section says it is; the
+  ** chain ops' validity as proven. */
+  if( rc==SQLITE_OK ) rc = bec_member_rederive(p, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_member_install_check(p, pSt, pzWhy, pzErr);
+    if( rc==SQLITE_OK && *pzWhy ) rc = SQLITE_ERROR;
+  }
+  for(i=0; rc==SQLITE_OK && i<pP->nChain; i++){
+    const BecSnapProof *pf = proof_of(pP, pP->aChain[i].aId);
+    int iKind = 0, bValid = 0;
+    if( pf==0 ) continue;
+    rc = bec_dag_seq_of(p, pf->aId, &iSeq);
+    if( rc==SQLITE_OK ) rc = bec_dag_node_of(p, iSeq, &iKind, &bValid);
+    if( rc==SQLITE_OK && (bValid!=0)!=(pf->bValid!=0) ){
+      rc = why(pzWhy, "a chain op's validity derived from the cut is not "
+                      "the proven one");
+    }
+  }
+
+  /* S(K) as verified, its claims, the tables from the base. */
+  if( rc==SQLITE_OK ) rc = bec_ckpt_install(p, iK, pSt, pzErr);
+  for(i=0; rc==SQLITE_OK && i<pP->nClaim; i++){
+    BecAccept res;
+    rc = bec_dag_accept(p, pP->aClaim[i].aBody, pP->aClaim[i].nBody, 1, &res,
+                        pzErr);
+    if( rc==SQLITE_OK && res.eOutcome!=BEC_ACCEPT_STORED
+     && res.eOutcome!=BEC_ACCEPT_DUPLICATE && res.eOutcome!=BEC_ACCEPT_PENDING ){
+      rc = why(pzWhy, "an attestation of K is refused");
+    }
+  }
+  if( rc==SQLITE_OK ) rc = bec_crdt_base_install(p, iK, pzErr);
+  return rc;
+}
+
+/* Keeps the installed snapshot's bytes (bec_install_give). */
+static int keep_bytes(BecCtx *p, const u8 *aK, const u8 *aSnap, i64 nSnap,
+                      char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_exec(p, zInstallSchema, pzErr);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT OR REPLACE INTO bec_store_install(checkpoint,"
+                         " snapshot) VALUES(?1, ?2)", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aK, BEC_HASH_BYTES, SQLITE_STATIC);
+    sqlite3_bind_blob64(pStmt, 2, aSnap, (sqlite3_uint64)nSnap, SQLITE_STATIC);
+    sqlite3_step(pStmt);
+    rc = sqlite3_reset(pStmt);
+  }
+  return rc;
+}
+
+int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
+                         char **pzErr){
+  BecSnapState st;
+  BecSnapParts parts;
+  int rc, bEmpty = 0;
+  *pzWhy = 0;
+  memset(&parts, 0, sizeof(parts));
+  memset(&st, 0, sizeof(st));
+  rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_snapshot_may_join(p, &bEmpty);
+  if( rc==SQLITE_OK && !bEmpty ){
+    *pzWhy = sqlite3_mprintf("this database holds ops: a snapshot installs "
+                             "only on an empty one");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = bec_snapshot_state(p, aSnap, nSnap, &st, pzWhy, pzErr);
+  if( rc || *pzWhy ) return rc;
+  if( st.nRoot || st.nEpoch || st.nName || st.nCkpt ){
+    *pzWhy = sqlite3_mprintf("a snapshot with %s is not installed yet: the "
+        "history is replayed", st.nRoot ? "threshold-root keys"
+        : st.nEpoch ? "e2ee epochs" : st.nName ? "member names"
+        : "earlier checkpoints");
+    bec_snapshot_state_free(&st);
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  rc = bec_snapshot_parts(p, aSnap, nSnap, &parts, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spInstall);
+  if( rc==SQLITE_OK ){
+    rc = install(p, &st, &parts, pzWhy, pzErr);
+    if( rc==SQLITE_OK ){
+      rc = keep_bytes(p, st.aCheckpoint, aSnap, nSnap, pzErr);
+    }
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_commit(p, &spInstall);
+    }else{
+      int rc2 = bec_ctx_rollback(p, &spInstall);
+      if( rc==SQLITE_ERROR && *pzWhy ){
+        /* a snapshot that cannot be installed: nothing stored, not a
+        ** failure of this database */
+        char *z = sqlite3_mprintf("the snapshot cannot be installed: %s", *pzWhy);
+        sqlite3_free(*pzWhy);
+        sqlite3_free(*pzErr);
+        *pzErr = 0;
+        *pzWhy = z;
+        rc = z ? rc2 : SQLITE_NOMEM;
+      }
+    }
+  }
+  bec_snapshot_parts_free(&parts);
+  bec_snapshot_state_free(&st);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot install the snapshot: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+int bec_install_give(BecCtx *p, BecBuf *pOut, int *pbGiven, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  u8 aK[BEC_HASH_BYTES], aZero[BEC_HASH_BYTES];
+  int rc = bec_install_cut(p, aK);
+  *pbGiven = 0;
+  memset(aZero, 0, sizeof(aZero));
+  if( rc || memcmp(aK, aZero, BEC_HASH_BYTES)==0 ) return rc;
+  rc = bec_ctx_stmt(p, "SELECT snapshot FROM bec_store_install"
+                       " WHERE checkpoint=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aK, BEC_HASH_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    bec_buf_append(pOut, sqlite3_column_blob(pStmt, 0),
+                   sqlite3_column_bytes(pStmt, 0), &rc);
+    *pbGiven = rc==SQLITE_OK;
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot read the installed snapshot: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+/**************************************************************************
+** SQL: bec_snapshot_install(snapshot) installs a snapshot obtained out of
+** band on a database that holds no op and returns K's id, or fails with
+** why it was not installed (nothing stored).  A snapshot join installs
+** the provider's through sync (bec_sync.c).
+*/
+static void fnInstall(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  char *zErr = 0, *zWhy = 0;
+  int rc = SQLITE_OK;
+  (void)argc;
+  if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
+    zWhy = sqlite3_mprintf("a snapshot is a blob");
+  }else{
+    rc = bec_install_snapshot(p, sqlite3_value_blob(argv[0]),
+                              sqlite3_value_bytes(argv[0]), &zWhy, &zErr);
+  }
+  if( rc==SQLITE_OK && zWhy ){
+    rc = SQLITE_ERROR;
+    sqlite3_free(zErr);
+    zErr = zWhy;
+  }else{
+    sqlite3_free(zWhy);
+  }
+  if( rc ){
+    bec_fn_error_in(ctx, "bec_snapshot_install", rc, zErr);
+  }else{
+    u8 aK[BEC_HASH_BYTES];
+    rc = bec_install_cut(p, aK);
+    if( rc ) bec_fn_error_in(ctx, "bec_snapshot_install", rc, 0);
+    else bec_fn_result_hex(ctx, aK, BEC_HASH_BYTES);
+  }
+}
+
+int bec_install_cut(BecCtx *p, u8 *aK){
+  sqlite3_stmt *pStmt = 0;
+  i64 iK = 0;
+  int rc = bec_config_get_int(p, "cut_top", 0, &iK);
+  memset(aK, 0, BEC_HASH_BYTES);
+  if( rc || iK==0 ) return rc;
+  rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pStmt, 1, iK);
+  if( sqlite3_step(pStmt)==SQLITE_ROW
+   && sqlite3_column_bytes(pStmt, 0)==BEC_HASH_BYTES ){
+    memcpy(aK, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
+  }
+  return sqlite3_reset(pStmt);
+}
+
+int bec_install_register(sqlite3 *db, BecCtx *p){
+  static const BecFunc aFunc[] = {
+    { "bec_snapshot_install", 1, SQLITE_UTF8|SQLITE_DIRECTONLY, fnInstall },
+  };
+  return bec_ctx_register_funcs(db, p, aFunc,
+                                (int)(sizeof(aFunc)/sizeof(aFunc[0])));
+}
