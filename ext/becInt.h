@@ -1268,9 +1268,6 @@ struct BecSnapParts {
 int bec_snapshot_parts(BecCtx*, const u8 *a, i64 n, BecSnapParts *pOut,
                        char **pzErr);
 void bec_snapshot_parts_free(BecSnapParts*);
-/* aK: the id of the checkpoint of snapshot a[0..n-1] (one this replica
-** built or checked); BEC_MALFORMED if the bytes do not begin with one. */
-int bec_snapshot_k(const u8 *a, i64 n, u8 *aK);
 /* Records iK, the installed snapshot's checkpoint (bec_install.c), as
 ** S(K) here: R, k and n_op as verified, the members section's admins, the
 ** cut's ops invalid in S(K); then seals it if its stored claims do

@@ -19,13 +19,15 @@
 **
 ** THE JOIN.  bec_sync.c carries the bytes: a joiner (bec_snapshot_wanted:
 ** marked by bec_join and holding no op) asks in every sync message, a
-** peer answers with bec_snapshot_give (nothing from a pruned replica: a
-** joiner that cannot install it replays the history, which a pruned
-** replica cannot send; nothing that fails its own checks; bec_sync.c drops
-** one too large for BEC_SYNC_MAX_MSG_BYTES), and the joiner runs
-** bec_snapshot_check before it stores anything of that message, then
-** installs it (bec_install.c, from bec_snapshot_state and
-** bec_snapshot_parts).
+** peer answers with bec_snapshot_give (nothing from a pruned replica: the
+** joiner replays the history after the check, which a pruned replica
+** cannot send; nothing that fails its own checks; bec_sync.c drops one
+** whose reply would exceed BEC_SYNC_MAX_MSG_BYTES), and the joiner runs
+** bec_snapshot_check before it stores anything of that message.  The join
+** does not install the snapshot yet (bec_install.c can, from
+** bec_snapshot_state and bec_snapshot_parts: bec_snapshot_install()): the
+** session goes on as a full sync, so the joiner replays the history and
+** keeps the full join's trust (docs/compaction.md "The snapshot join").
 **
 ** THE MESSAGE, version 4 (docs/wire-format.md "Snapshot"; versions 1 and
 ** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
@@ -1251,7 +1253,7 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   int rc = bec_prune_point(p, &iPruned, aPruned);
   if( rc==SQLITE_OK && iPruned ){
     /* Its snapshot would check, but the joiner then replays the whole
-    ** history when it cannot install it, which this replica cannot send. */
+    ** history (no install yet), which this replica cannot send. */
     *pzWhy = sqlite3_mprintf("this replica is pruned: it gives no snapshot");
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }
@@ -1511,23 +1513,6 @@ int bec_snapshot_parts(BecCtx *p, const u8 *a, i64 n, BecSnapParts *pOut,
   }
   snap_free(&m);
   if( rc ) bec_snapshot_parts_free(pOut);
-  return rc;
-}
-
-int bec_snapshot_k(const u8 *a, i64 n, u8 *aK){
-  BecReader rd;
-  BecOp k;
-  const u8 *x = 0;
-  char *zErr = 0;
-  u64 m = 0;
-  int rc;
-  rd.a = a; rd.n = n; rd.i = 0;
-  rc = bec_read_bytes(&rd, 1+BEC_HASH_BYTES, &x);
-  if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m, (u64)(rd.n - rd.i));
-  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)m, &x);
-  if( rc==SQLITE_OK && bec_op_decode(x, (i64)m, &k, &zErr) ) rc = BEC_MALFORMED;
-  sqlite3_free(zErr);
-  if( rc==SQLITE_OK ) memcpy(aK, k.aId, BEC_HASH_BYTES);
   return rc;
 }
 

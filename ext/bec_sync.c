@@ -57,8 +57,6 @@
 #define OFFER_MAX_OPS    256            /* an offer carries ops if few */
 #define OFFER_MAX_BYTES  (256*1024)
 #define MSG_SOFT_BYTES   (4*1024*1024)  /* stop adding ops past this */
-#define MSG_HEAD_ROOM    (1024*1024)    /* a reply's heads, needs, filter
-                                        ** beside a snapshot, at most */
 #define MAX_IDLE_ROUNDS  3
 #define MAX_REJECTED     32             /* rejected ops per session */
 #define MAX_PARKED       4096           /* ops parked per session */
@@ -574,17 +572,6 @@ static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
   if( (pIn->ext & BEC_SYNC_X_WANT_SNAPSHOT)==0 || s->bSnapSent ) return rc;
   rc = bec_snapshot_give(p, pSnap, &zWhy, pzErr);
   if( rc==SQLITE_OK && zWhy ){
-    /* A replica that installed a snapshot holds no cut bodies to build
-    ** one: it gives the one it installed (bec_install.c). */
-    int bGiven = 0;
-    pSnap->n = 0;
-    rc = bec_install_give(p, pSnap, &bGiven, pzErr);
-    if( rc==SQLITE_OK && bGiven ){
-      sqlite3_free(zWhy);
-      zWhy = 0;
-    }
-  }
-  if( rc==SQLITE_OK && zWhy ){
     pMsg->ext |= BEC_SYNC_X_NO_SNAPSHOT;   /* then a full sync, as always */
   }else if( rc==SQLITE_OK ){
     pMsg->ext |= BEC_SYNC_X_SNAPSHOT;
@@ -597,25 +584,14 @@ static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
 }
 
 /* A reply carrying a snapshot that comes out larger than a peer decodes
-** (BEC_SYNC_MAX_MSG_BYTES) goes without the ops beside it, which follow in
-** the next round (they are those outside the cut, which the joiner then
-** holds); a snapshot too large alone says NO_SNAPSHOT instead: the joiner
-** would refuse that message in every session, where NO_SNAPSHOT lets it
-** complete as a full join.  pOut holds the encoded reply from offset n0;
-** it is encoded again when it does.  *pbDropped: the ops were left out. */
-static void snapshot_fits(BecSyncMsg *pMsg, BecBuf *pOps, i64 n0,
-                          BecBuf *pOut, int *pbDropped, int *pRc){
-  *pbDropped = 0;
+** (BEC_SYNC_MAX_MSG_BYTES: the snapshot alone, or with the ops beside it)
+** says NO_SNAPSHOT instead: the joiner would refuse that message in every
+** session, where NO_SNAPSHOT lets it complete as a full join.  pOut holds
+** the encoded reply from offset n0; it is encoded again when it does. */
+static void snapshot_fits(BecSyncMsg *pMsg, const BecBuf *pOps, i64 n0,
+                          BecBuf *pOut, int *pRc){
   if( *pRc || (pMsg->ext & BEC_SYNC_X_SNAPSHOT)==0 ) return;
   if( pOut->n - n0 <= (i64)BEC_SYNC_MAX_MSG_BYTES ) return;
-  if( pMsg->nOp>0 ){
-    pMsg->nOp = 0;
-    pOps->n = 0;
-    *pbDropped = 1;
-    pOut->n = n0;
-    bec_syncmsg_encode(pOut, pMsg, pOps, pRc);
-    if( *pRc || pOut->n - n0 <= (i64)BEC_SYNC_MAX_MSG_BYTES ) return;
-  }
   pMsg->ext = (pMsg->ext & ~BEC_SYNC_X_SNAPSHOT) | BEC_SYNC_X_NO_SNAPSHOT;
   pMsg->aSnap = 0;
   pMsg->nSnap = 0;
@@ -649,16 +625,6 @@ static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
     bec_hex_encode(aCp, BEC_HASH_BYTES, zCp);
     s->zSnap = sqlite3_mprintf("%s", zCp);
     if( s->zSnap==0 ) rc = SQLITE_NOMEM;
-  }
-  if( rc==SQLITE_OK ){
-    /* Installed in place of the history (bec_install.c), in this apply's
-    ** savepoint: the ops beside it are those outside the cut.  A snapshot
-    ** the install cannot take (a kind of state not installed yet, a cut
-    ** whose membership the chain does not give) leaves the database as it
-    ** was: the session goes on as a full sync and replays the history. */
-    sqlite3_free(zWhy);
-    zWhy = 0;
-    rc = bec_install_snapshot(p, pIn->aSnap, pIn->nSnap, &zWhy, pzErr);
   }
   sqlite3_free(zWhy);
   return rc;
@@ -1064,8 +1030,6 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   i64 nParked = 0, nBytes = 0, n0;
   int nUnknown = 0, nNew = 0, nOp = 0, bAllCand = 1, bExact;
   int bProgress, bSynced = 0;
-  int iSnapK = 0;                /* the seq of the snapshot given here */
-  int bDropped = 0;              /* its ops left for the next round */
   int i, rc;
 
   *pbDone = 0;
@@ -1208,28 +1172,8 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     aBase = sqlite3_malloc64((sqlite3_uint64)g->nNode + 1);
     if( aHave==0 || aSend==0 || aBase==0 ) rc = SQLITE_NOMEM;
   }
-  /* A joiner given a snapshot in this reply holds K's cut once it installs
-  ** it: only what lies outside the cut goes beside it.  One that cannot
-  ** install it shows so by its heads in the next round, and gets the rest. */
-  if( rc==SQLITE_OK && (in.ext & BEC_SYNC_X_WANT_SNAPSHOT) && !s->bSnapSent ){
-    rc = give_snapshot(p, s, &in, &msg, &snap, pzErr);
-    if( rc==SQLITE_OK && (msg.ext & BEC_SYNC_X_SNAPSHOT)
-     && snap.n + MSG_HEAD_ROOM > (i64)BEC_SYNC_MAX_MSG_BYTES ){
-      /* too large even alone: the join is a full one */
-      msg.ext = (msg.ext & ~BEC_SYNC_X_SNAPSHOT) | BEC_SYNC_X_NO_SNAPSHOT;
-      msg.aSnap = 0;
-      msg.nSnap = 0;
-    }
-    if( rc==SQLITE_OK && (msg.ext & BEC_SYNC_X_SNAPSHOT) ){
-      u8 aK[BEC_HASH_BYTES];
-      if( bec_snapshot_k(snap.a, snap.n, aK)==SQLITE_OK ){
-        rc = bec_dag_seq_of(p, aK, &iSnapK);
-      }
-    }
-  }
   if( rc==SQLITE_OK ){
     memcpy(aHave, s->aRoot, (size_t)g->nNode + 1);
-    if( iSnapK>=1 && iSnapK<=g->nNode ) aHave[iSnapK] = 1;
     mark_ancestors(g, aHave);
     mark_standins(g, aHave);
     memset(aSend, 0, (size_t)g->nNode + 1);
@@ -1252,11 +1196,6 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
       rc = bec_dag_seq_of(p, &in.aNeed[i*BEC_HASH_BYTES], &iSeq);
       if( iSeq>=1 && iSeq<=g->nNode && !BEC_NODE_STANDIN(g, iSeq) ){
         aSend[iSeq] = 3;
-      }else if( rc==SQLITE_OK && iSeq>=1 && iSeq<=g->nNode
-             && pruned.n/BEC_HASH_BYTES < BEC_SYNC_MAX_NEEDS ){
-        /* an op of an installed snapshot's cut: held without its body,
-        ** as a pruned one (the peer fetches it from a full replica) */
-        bec_buf_append(&pruned, &in.aNeed[i*BEC_HASH_BYTES], BEC_HASH_BYTES, &rc);
       }
     }
   }
@@ -1361,12 +1300,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     n0 = pOut->n;
     rc = tell_pruned(p, &msg, &pruned, aBelow);
     bec_syncmsg_encode(pOut, &msg, &ops, &rc);
-    snapshot_fits(&msg, &ops, n0, pOut, &bDropped, &rc);
-    if( bDropped ){
-      /* not sent after all: the next round sends them */
-      for(i=1; i<=g->nNode; i++) if( aSend[i] ) s->aSent[i] = 0;
-      nOp = 0;
-    }
+    snapshot_fits(&msg, &ops, n0, pOut, &rc);
     if( rc==SQLITE_OK ){
       s->iRound = msg.iRound;
       buf_set(&s->sentHeads, heads.a, heads.n, &rc);
