@@ -971,21 +971,12 @@ static int e2ee_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
 ** op's seq, which the fall-back renumbers, and a seed this replica made
 ** itself is in no box it could open again. */
 static int e2ee_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int bAny = 0;
-  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_epoch LIMIT 1", &pStmt);
   (void)pzErr;
   (void)bProbe;                  /* (it never resets: nothing to do) */
-  if( rc ) return rc;
-  bAny = sqlite3_step(pStmt)==SQLITE_ROW;
-  rc = sqlite3_reset(pStmt);
-  if( rc==SQLITE_OK && bAny ){
-    *pzWhyNot = sqlite3_mprintf("the group is end-to-end encrypted (this "
-        "replica's epoch seeds cannot follow a fall-back yet): join again "
-        "in a new database with bec_join(group_id) (a full join)");
-    if( *pzWhyNot==0 ) rc = SQLITE_NOMEM;
-  }
-  return rc;
+  return bec_rejoin_refuse_if(p, "SELECT 1 FROM bec_store_epoch LIMIT 1",
+      "the group is end-to-end encrypted (this replica's epoch seeds cannot "
+      "follow a fall-back yet): join again in a new database with "
+      "bec_join(group_id) (a full join)", pzWhyNot);
 }
 
 const BecDeriver bec_e2ee_deriver = {

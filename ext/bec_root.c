@@ -1998,22 +1998,12 @@ static int root_check(BecCtx *p, char **pzProblems, char **pzErr){
 ** a threshold root: a holder's share and nonces are this replica's own,
 ** tied to the seqs the fall-back renumbers. */
 static int root_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int bAny = 0;
-  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_root_session LIMIT 1",
-                        &pStmt);
   (void)pzErr;
   (void)bProbe;                  /* (it never resets: nothing to do) */
-  if( rc ) return rc;
-  bAny = sqlite3_step(pStmt)==SQLITE_ROW;
-  rc = sqlite3_reset(pStmt);
-  if( rc==SQLITE_OK && bAny ){
-    *pzWhyNot = sqlite3_mprintf("the group has a threshold root (its state "
-        "here cannot follow a fall-back yet): join again in a new database "
-        "with bec_join(group_id) (a full join)");
-    if( *pzWhyNot==0 ) rc = SQLITE_NOMEM;
-  }
-  return rc;
+  return bec_rejoin_refuse_if(p, "SELECT 1 FROM bec_store_root_session LIMIT 1",
+      "the group has a threshold root (its state here cannot follow a "
+      "fall-back yet): join again in a new database with bec_join(group_id) "
+      "(a full join)", pzWhyNot);
 }
 
 const BecDeriver bec_root_deriver = {
