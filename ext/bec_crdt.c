@@ -4217,22 +4217,21 @@ static int base_load(BecCtx*, BecGraph*, BecTab*, u8**, char**);
 ** is shown on this replica): on a pruned replica, from the merge base and
 ** the valid writes outside its cut.  aUpTo (may be 0): only the writes
 ** with aUpTo[seq] set (bec_crdt_base_take, computing S(K)'s rows). */
-static int rebuild_upto(BecCtx*, int, const char*, const u8*, char**);
-static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
-  return rebuild_upto(p, iSchema, zName, 0, pzErr);
+static int rebuild_upto(BecCtx*, int, const u8*, char**);
+static int rebuild(BecCtx *p, int iSchema, char **pzErr){
+  return rebuild_upto(p, iSchema, 0, pzErr);
 }
-static int rebuild_upto(BecCtx *p, int iSchema, const char *zName,
-                        const u8 *aUpTo, char **pzErr){
+static int rebuild_upto(BecCtx *p, int iSchema, const u8 *aUpTo,
+                        char **pzErr){
   BecGraph *g = 0;
   BecTab *t = 0;
+  BecSchema *pNow = 0;            /* the incarnation as its ops show it */
   sqlite3_stmt *pStmt = 0;
   Merge *m = 0;
   u8 *aAll = 0;
   u8 *aBase = 0;                  /* the merge base's cut, if pruned */
   int rc;
   char *zSql = 0;
-
-  BecSchema *pNow = 0;
 
   rc = bec_graph_get(p, &g, pzErr);
   if( rc==SQLITE_OK ) rc = bec_crdt_load_schema(p, iSchema, &pNow, 0, pzErr);
@@ -4564,7 +4563,7 @@ static int base_rebuild_tables(BecCtx *pTo, char **pzErr){
     for(i=0; rc==SQLITE_OK && i<n; i++){
       BecTab *t = 0;
       rc = base_tab(pTo, aSeq[i], &t, &zWhy, pzErr);
-      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, t->pSchema->zName, pzErr);
+      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, pzErr);
     }
     if( rc==SQLITE_OK && zWhy ){
       *pzErr = zWhy;
@@ -4970,7 +4969,7 @@ int bec_crdt_base_take(BecCtx *p, int iCp, const u8 *aCut, char **pzWhy,
     for(i=0; rc==SQLITE_OK && i<n; i++){
       rc = base_tab(p, aSeq[i], &t, pzWhy, pzErr);
       if( rc || t==0 ) continue;
-      rc = rebuild_upto(p, t->iSchema, t->pSchema->zName, ePhase ? 0 : aCut,
+      rc = rebuild_upto(p, t->iSchema, ePhase ? 0 : aCut,
                         pzErr);
       if( rc==SQLITE_OK && ePhase==0 ){
         sqlite3_stmt *pDel = 0;
@@ -5113,7 +5112,7 @@ static int show_table(BecCtx *p, int iSeq, const BecSchema *s, char **pzErr){
 }
 
 int bec_crdt_show_rows(BecTab *t, char **pzErr){
-  return rebuild(t->pCtx, t->iSchema, t->pSchema->zName, pzErr);
+  return rebuild(t->pCtx, t->iSchema, pzErr);
 }
 
 /* Shows every hidden table whose names are free again, with its rows
@@ -5659,7 +5658,7 @@ static int rebuild_txn_tables(BecCtx *p, BecCrdt *pC, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<pC->nTable; i++){
     BecSchema *s = 0;
     rc = bec_crdt_load_schema(p, pC->aTable[i], &s, 0, pzErr);
-    if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], s->zName, pzErr);
+    if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], pzErr);
     if( rc==SQLITE_OK ) rc = feed_add(p, 0, pC->aTable[i], 0, 0);
     bec_schema_free(s);
   }
@@ -5924,7 +5923,7 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
       BecSchema *s = 0;
       rc = bec_crdt_load_schema(p, aTbl[i], &s, 0, pzErr);
       if( rc==SQLITE_OK && s->action==BEC_SCHEMA_CREATE ){
-        rc = rebuild(p, aTbl[i], s->zName, pzErr);
+        rc = rebuild(p, aTbl[i], pzErr);
       }
       bec_schema_free(s);
     }
@@ -6331,7 +6330,7 @@ static int check_table(BecCtx *p, int iSchema, const char *zName, BecBuf *pOut,
   }
 
   /* Recompute, then compare both ways. */
-  if( rc==SQLITE_OK ) rc = rebuild(p, iSchema, zName, pzErr);
+  if( rc==SQLITE_OK ) rc = rebuild(p, iSchema, pzErr);
   if( rc==SQLITE_OK ){
     rc = report_both_ways(p, zName, "row", (char*)desc.a, (char*)cols.a,
                           "temp.bec_check_rows", zRows, pOut);
