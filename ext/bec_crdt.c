@@ -2347,15 +2347,54 @@ static int is_live(BecCtx *p, int iSchema, int *pbLive){
   return sqlite3_reset(pStmt);
 }
 
+/* Whether connected table t still shows its incarnation as the ops do
+** now (pNow, bec_crdt_load_schema's).  Only the incarnation's alters
+** change what it shows: its name (RENAME TO), its columns (ADD COLUMN
+** appends, RENAME COLUMN renames, DROP COLUMN and a name taken hide) and
+** the CHECKs the added columns bring. */
+static int tab_current(const BecTab *t, const BecSchema *pNow){
+  const BecSchema *a = t->pSchema;
+  int i;
+  if( a->nCol!=pNow->nCol || a->nCheck!=pNow->nCheck
+   || strcmp(a->zName, pNow->zName) ){
+    return 0;
+  }
+  for(i=0; i<a->nCol; i++){
+    if( a->aCol[i].bHidden!=pNow->aCol[i].bHidden
+     || a->aCol[i].bDropped!=pNow->aCol[i].bDropped
+     || strcmp(a->aCol[i].zName, pNow->aCol[i].zName) ){
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* The connected table of incarnation iSchema, connecting it if needed;
-** *pp is 0 (and rc SQLITE_OK) if the table is hidden on this replica. */
-static int tab_find(BecCtx *p, int iSchema, const char *zName, BecTab **pp,
+** *pp is 0 (and rc SQLITE_OK) if the table is hidden on this replica.
+** pNow: the incarnation as the ops show it now (bec_crdt_load_schema).
+** A table this connection connected before another connection applied an
+** alter of it still shows the old columns (SQLite connects it again only
+** when a statement naming it is prepared after the schema changed): the
+** merge must not write through it, or the rows lose the new columns.  It
+** leaves the list here (SQLite still holds it, and lets go of it when it
+** reloads the schema: tab_free then finds it gone) and the table is
+** connected again, as the ops show it. */
+static int tab_find(BecCtx *p, int iSchema, const BecSchema *pNow, BecTab **pp,
                     char **pzErr){
-  BecTab *t;
+  BecTab *t, **pt;
+  const char *zName = pNow->zName;
   int rc = SQLITE_OK;
   *pp = 0;
-  for(t=p->pCrdt->pTabList; t; t=t->pNext){
-    if( t->iSchema==iSchema ){ *pp = t; return SQLITE_OK; }
+  for(pt=&p->pCrdt->pTabList; (t = *pt)!=0; ){
+    if( t->iSchema!=iSchema ){
+      pt = &t->pNext;
+    }else if( tab_current(t, pNow) ){
+      *pp = t;
+      return SQLITE_OK;
+    }else{
+      *pt = t->pNext;             /* stale: see above */
+      t->pNext = 0;
+    }
   }
   {
     int bShown = 0;
@@ -2363,17 +2402,22 @@ static int tab_find(BecCtx *p, int iSchema, const char *zName, BecTab **pp,
     if( rc || !bShown ) return rc;    /* hidden: nothing to write to */
   }
   {
+    /* Stepped: a statement notices a schema another connection changed
+    ** when it runs, and SQLite then reads the schema again. */
     sqlite3_stmt *pStmt = 0;
     char *zId = bec_sql_ident(zName, 0);
-    char *zSql = zId ? sqlite3_mprintf("SELECT 1 FROM main.%s", zId) : 0;
+    char *zSql = zId ? sqlite3_mprintf("SELECT 1 FROM main.%s WHERE 0", zId) : 0;
     sqlite3_free(zId);
     if( zSql==0 ) return SQLITE_NOMEM;
     rc = sqlite3_prepare_v2(p->db, zSql, -1, &pStmt, 0);
     sqlite3_free(zSql);
-    sqlite3_finalize(pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_step(pStmt);
+      rc = sqlite3_finalize(pStmt);
+    }
   }
   for(t=p->pCrdt->pTabList; rc==SQLITE_OK && t; t=t->pNext){
-    if( t->iSchema==iSchema ){ *pp = t; return SQLITE_OK; }
+    if( t->iSchema==iSchema && tab_current(t, pNow) ){ *pp = t; return SQLITE_OK; }
   }
   *pzErr = sqlite3_mprintf("bec: cannot open table %s: %s", zName,
                            rc ? bec_rc_text(p->db, rc) : "not a bec table here");
@@ -3839,7 +3883,7 @@ static int apply_plain(BecCtx *p, Merge *m, int x, const BecOp *pOp, int bAll,
     if( rc==SQLITE_OK && (iOnly==0 || iOnly==iSchema) ){
       rc = is_live(p, iSchema, &bLive);
       if( rc==SQLITE_OK && bLive ){
-        rc = tab_find(p, iSchema, aSchema[i]->zName, &aTab[i], pzErr);
+        rc = tab_find(p, iSchema, aSchema[i], &aTab[i], pzErr);
       }
       if( aTab[i] ) bec_tab_hold(aTab[i]);
       if( rc==SQLITE_OK && aTab[i] ) aTab[i]->eConflicts = -1;
@@ -4173,14 +4217,15 @@ static int base_load(BecCtx*, BecGraph*, BecTab*, u8**, char**);
 ** is shown on this replica): on a pruned replica, from the merge base and
 ** the valid writes outside its cut.  aUpTo (may be 0): only the writes
 ** with aUpTo[seq] set (bec_crdt_base_take, computing S(K)'s rows). */
-static int rebuild_upto(BecCtx*, int, const char*, const u8*, char**);
-static int rebuild(BecCtx *p, int iSchema, const char *zName, char **pzErr){
-  return rebuild_upto(p, iSchema, zName, 0, pzErr);
+static int rebuild_upto(BecCtx*, int, const u8*, char**);
+static int rebuild(BecCtx *p, int iSchema, char **pzErr){
+  return rebuild_upto(p, iSchema, 0, pzErr);
 }
-static int rebuild_upto(BecCtx *p, int iSchema, const char *zName,
-                        const u8 *aUpTo, char **pzErr){
+static int rebuild_upto(BecCtx *p, int iSchema, const u8 *aUpTo,
+                        char **pzErr){
   BecGraph *g = 0;
   BecTab *t = 0;
+  BecSchema *pNow = 0;            /* the incarnation as its ops show it */
   sqlite3_stmt *pStmt = 0;
   Merge *m = 0;
   u8 *aAll = 0;
@@ -4189,7 +4234,9 @@ static int rebuild_upto(BecCtx *p, int iSchema, const char *zName,
   char *zSql = 0;
 
   rc = bec_graph_get(p, &g, pzErr);
-  if( rc==SQLITE_OK ) rc = tab_find(p, iSchema, zName, &t, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_crdt_load_schema(p, iSchema, &pNow, 0, pzErr);
+  if( rc==SQLITE_OK ) rc = tab_find(p, iSchema, pNow, &t, pzErr);
+  bec_schema_free(pNow);
   if( rc || t==0 ) return rc;       /* (hidden: rebuilt when shown) */
   bec_tab_hold(t);
   zSql = sqlite3_mprintf("DELETE FROM %s", t->zRows);
@@ -4516,7 +4563,7 @@ static int base_rebuild_tables(BecCtx *pTo, char **pzErr){
     for(i=0; rc==SQLITE_OK && i<n; i++){
       BecTab *t = 0;
       rc = base_tab(pTo, aSeq[i], &t, &zWhy, pzErr);
-      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, t->pSchema->zName, pzErr);
+      if( rc==SQLITE_OK && t ) rc = rebuild(pTo, t->iSchema, pzErr);
     }
     if( rc==SQLITE_OK && zWhy ){
       *pzErr = zWhy;
@@ -4889,7 +4936,7 @@ static int base_tab(BecCtx *p, int iSeq, BecTab **pp, char **pzWhy,
   int rc = bec_crdt_load_schema(p, iSeq, &sc, 0, pzErr);
   *pp = 0;
   if( rc==SQLITE_OK && sc->action==BEC_SCHEMA_CREATE ){
-    rc = tab_find(p, iSeq, sc->zName, pp, pzErr);
+    rc = tab_find(p, iSeq, sc, pp, pzErr);
     if( rc==SQLITE_OK && *pp==0 ){
       *pzWhy = sqlite3_mprintf("table %s is not shown here (a local object "
                                "has its name)", sc->zName);
@@ -4922,7 +4969,7 @@ int bec_crdt_base_take(BecCtx *p, int iCp, const u8 *aCut, char **pzWhy,
     for(i=0; rc==SQLITE_OK && i<n; i++){
       rc = base_tab(p, aSeq[i], &t, pzWhy, pzErr);
       if( rc || t==0 ) continue;
-      rc = rebuild_upto(p, t->iSchema, t->pSchema->zName, ePhase ? 0 : aCut,
+      rc = rebuild_upto(p, t->iSchema, ePhase ? 0 : aCut,
                         pzErr);
       if( rc==SQLITE_OK && ePhase==0 ){
         sqlite3_stmt *pDel = 0;
@@ -5065,7 +5112,7 @@ static int show_table(BecCtx *p, int iSeq, const BecSchema *s, char **pzErr){
 }
 
 int bec_crdt_show_rows(BecTab *t, char **pzErr){
-  return rebuild(t->pCtx, t->iSchema, t->pSchema->zName, pzErr);
+  return rebuild(t->pCtx, t->iSchema, pzErr);
 }
 
 /* Shows every hidden table whose names are free again, with its rows
@@ -5611,7 +5658,7 @@ static int rebuild_txn_tables(BecCtx *p, BecCrdt *pC, char **pzErr){
   for(i=0; rc==SQLITE_OK && i<pC->nTable; i++){
     BecSchema *s = 0;
     rc = bec_crdt_load_schema(p, pC->aTable[i], &s, 0, pzErr);
-    if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], s->zName, pzErr);
+    if( rc==SQLITE_OK ) rc = rebuild(p, pC->aTable[i], pzErr);
     if( rc==SQLITE_OK ) rc = feed_add(p, 0, pC->aTable[i], 0, 0);
     bec_schema_free(s);
   }
@@ -5876,7 +5923,7 @@ static int crdt_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
       BecSchema *s = 0;
       rc = bec_crdt_load_schema(p, aTbl[i], &s, 0, pzErr);
       if( rc==SQLITE_OK && s->action==BEC_SCHEMA_CREATE ){
-        rc = rebuild(p, aTbl[i], s->zName, pzErr);
+        rc = rebuild(p, aTbl[i], pzErr);
       }
       bec_schema_free(s);
     }
@@ -6283,7 +6330,7 @@ static int check_table(BecCtx *p, int iSchema, const char *zName, BecBuf *pOut,
   }
 
   /* Recompute, then compare both ways. */
-  if( rc==SQLITE_OK ) rc = rebuild(p, iSchema, zName, pzErr);
+  if( rc==SQLITE_OK ) rc = rebuild(p, iSchema, pzErr);
   if( rc==SQLITE_OK ){
     rc = report_both_ways(p, zName, "row", (char*)desc.a, (char*)cols.a,
                           "temp.bec_check_rows", zRows, pOut);

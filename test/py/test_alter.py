@@ -464,7 +464,45 @@ def test_rename_collision():
          else (["k", "z", "y"], [("1", "ex", "why")]), "the hidden column shows again, values kept")
 
 
+def test_other_connection():
+    """A connection held open (the app's) that read the table, while another
+    one (a sync) stores an alter: the ops the app's connection then ingests
+    are merged with the columns the ops show now (not those it declared),
+    and its bec_check() agrees, for each kind of alter."""
+    from bectest import Replicas, ops_of, ingest_all, sync_session
+    r = Replicas("bec-alter-conn-")
+    try:
+        for i, (change, write) in enumerate([
+                ("ADD COLUMN prio INTEGER NOT NULL DEFAULT 5",
+                 "UPDATE todos SET prio=9 WHERE id='r1'"),
+                ("RENAME COLUMN title TO name", "UPDATE todos SET name='n' WHERE id='r1'"),
+                ("DROP COLUMN title", "UPDATE todos SET done=7 WHERE id='r1'"),
+                ("RENAME TO tasks", "UPDATE tasks SET done=7 WHERE id='r1'")]):
+            a = r.origin("a%d.db" % i)
+            for k in range(3):
+                a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % k, "t%d" % k, k))
+            app = r.member(a, "j%d.db" % i, "admin")
+            sync_session(a, app)
+            app.execute("SELECT * FROM todos").fetchall()
+            a.execute("SELECT bec_alter('todos', ?)", (change,))
+            other = connect(os.path.join(r.dir, "j%d.db" % i))
+            sync_session(other, a)
+            held = set(ops_of(app))
+            a.execute(write)
+            ingest_all(app, [x for h, x in ops_of(a).items() if h not in held])
+            name = "tasks" if "RENAME TO" in change else "todos"
+            T.eq(one(app, "SELECT bec_check()"), "ok", change + ": the app's connection checks")
+            T.eq(connect(os.path.join(r.dir, "j%d.db" % i)).execute(
+                "SELECT * FROM %s ORDER BY 1" % name).fetchall(),
+                 a.execute("SELECT * FROM %s ORDER BY 1" % name).fetchall(),
+                 change + ": the rows the ops give")
+            for db in (a, app, other):
+                db.close()
+    finally:
+        r.cleanup()
+
+
 T.run([test_sql_surface, test_concurrent_add_and_write, test_same_name, test_hostile,
        test_removed_author, test_revived_keeps_columns, test_rename_and_drop_race,
-       test_rename_collision])
+       test_rename_collision, test_other_connection])
 T.done()

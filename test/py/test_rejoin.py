@@ -21,10 +21,11 @@ Once the install is merged, test_snapshot_join.py's
 test_concurrent_author_offline is the end-to-end test of the same path.
 """
 import json
+import os
 import random
 import sqlite3
 
-from bectest import T, Replicas, one, sync_session, ingest_all
+from bectest import T, Replicas, connect, one, ops_of, sync_session, ingest_all
 
 CHAIN = ("create", "add", "remove", "schema")
 
@@ -183,6 +184,57 @@ def test_seeds():
         one_seed(seed)
 
 
+def test_other_connection():
+    """The fall-back and the history after it stored by one connection
+    (a sync, becsync), while the app holds another open on the same file:
+    the app's connection read the table as the fall-back left it (its
+    create's columns), then the other stored the ADD COLUMN again.  Every
+    merge in the app's connection (a write it ingests, bec_check's
+    recomputation) uses the table as the ops show it now, not as that
+    connection last connected it (it lost the added column's values)."""
+    r = Replicas("bec-rejoin-conn-")
+    try:
+        a = r.origin("a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+        b = r.member(a, "b.db", "admin")
+        sync_session(a, b)
+        for i in range(4):
+            a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+        a.execute("SELECT bec_alter('todos', 'ADD COLUMN prio INTEGER NOT NULL DEFAULT 5')")
+        sync_session(a, b)
+        k = one(a, "SELECT bec_checkpoint()")
+        before = set(ops_of(b))
+        b.execute("INSERT INTO todos(id, title, n) VALUES('late', 'concurrent with K', 1)")
+        late = [x for h, x in ops_of(b).items() if h not in before]
+        sync_session(a, b)
+        sync_session(a, b)
+        T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+        a.execute("INSERT INTO todos VALUES('after', 'after K', 2, 7)")
+        snap = one(a, "SELECT bec_snapshot()")
+        app = r.joined(a, "j.db")
+        other = connect(os.path.join(r.dir, "j.db"))
+        one(other, "SELECT bec_snapshot_install(?)", snap)
+        T.eq([d[0] for d in app.execute("SELECT * FROM todos").description],
+             ["id", "title", "n", "prio"], "installed: the app sees the added column")
+        fall_back(other, late, "the other connection")
+        T.eq(app.execute("SELECT * FROM todos").fetchall(), [],
+             "fell back: the app's connection reads the table the create shows")
+        rest = ops_of(a)
+        ingest_all(other, [x for h, x in rest.items() if h not in set(ops_of(other))])
+        T.eq(one(app, "SELECT bec_check()"), "ok", "the app's connection checks")
+        a.execute("INSERT INTO todos VALUES('new', 'x', 3, 9)")
+        a.execute("UPDATE todos SET prio=8 WHERE id='r1'")
+        ingest_all(app, [x for h, x in ops_of(a).items() if h not in rest])
+        T.eq(one(other, "SELECT bec_check()"), "ok", "stored by the app's connection: checks")
+        T.eq(connect(os.path.join(r.dir, "j.db")).execute(
+            "SELECT * FROM todos ORDER BY id").fetchall(),
+             a.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+             "the provider's rows, the added column's values with them")
+        for db in (a, b, app, other):
+            db.close()
+    finally:
+        r.cleanup()
+
+
 if __name__ == '__main__':
-    T.run([test_seeds])
+    T.run([test_seeds, test_other_connection])
     T.done()
