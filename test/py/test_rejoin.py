@@ -6,7 +6,7 @@ A random history: an admin writes rows of a bec table, two members go
 offline at random points and write (concurrent writes of the same rows,
 deletes), the admin goes on.  K is one of the admin's ops after the
 members went offline.  Joiners are built as an install leaves them, by
-hand as test_oom.c builds one (the SQL surface has no install yet): the
+hand as test_oom.c builds one (test_other_connection uses bec_snapshot_install()): the
 ops of K's past that are chain ops (create, add, remove, schema) in full,
 the others as stand-ins (bec_store_cut), K, the cut closed ('cut_top'),
 then the ops that descend from K, in random order.  Then a member's op
