@@ -55,6 +55,47 @@ static __attribute__((unused)) const char *bt_q(sqlite3 *db, const char *zSql){
   sqlite3_finalize(pStmt);
   return zOut;
 }
+
+/* Every op of dbFrom stored after seq iAfter, ingested into dbTo in seq
+** order (bReverse: the other way round), each checked to be taken. */
+static __attribute__((unused)) void bt_copy_ops(sqlite3 *dbFrom, sqlite3 *dbTo,
+                                                int iAfter, int bReverse){
+  sqlite3_stmt *pSel = 0, *pIng = 0;
+  CHECK(sqlite3_prepare_v2(dbFrom, bReverse
+      ? "SELECT body FROM bec_store_op WHERE seq>?1 ORDER BY seq DESC"
+      : "SELECT body FROM bec_store_op WHERE seq>?1 ORDER BY seq",
+      -1, &pSel, 0)==SQLITE_OK);
+  CHECK(sqlite3_prepare_v2(dbTo, "SELECT bec_ingest(?1)", -1, &pIng, 0)==SQLITE_OK);
+  sqlite3_bind_int(pSel, 1, iAfter);
+  while( sqlite3_step(pSel)==SQLITE_ROW ){
+    sqlite3_bind_value(pIng, 1, sqlite3_column_value(pSel, 0));
+    CHECK_MSG(sqlite3_step(pIng)==SQLITE_ROW, "%s", sqlite3_errmsg(dbTo));
+    sqlite3_reset(pIng);
+  }
+  sqlite3_finalize(pSel);
+  sqlite3_finalize(pIng);
+}
+
+/* Op iSeq of db: its id (32 bytes into aId), depth, and body (malloc'd,
+** *pnBody bytes; the caller frees it). */
+static __attribute__((unused)) unsigned char *bt_op_of(sqlite3 *db, int iSeq,
+                                  unsigned char *aId, int *piDepth, int *pnBody){
+  sqlite3_stmt *pStmt = 0;
+  unsigned char *aBody = 0;
+  CHECK(sqlite3_prepare_v2(db, "SELECT hash, depth, body FROM bec_store_op"
+                           " WHERE seq=?1", -1, &pStmt, 0)==SQLITE_OK);
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  if( sqlite3_step(pStmt)==SQLITE_ROW && sqlite3_column_bytes(pStmt, 0)==32 ){
+    memcpy(aId, sqlite3_column_blob(pStmt, 0), 32);
+    *piDepth = sqlite3_column_int(pStmt, 1);
+    *pnBody = sqlite3_column_bytes(pStmt, 2);
+    aBody = malloc((size_t)*pnBody + 1);
+    if( aBody ) memcpy(aBody, sqlite3_column_blob(pStmt, 2), (size_t)*pnBody);
+  }
+  sqlite3_finalize(pStmt);
+  CHECK_MSG(aBody!=0, "op %d", iSeq);
+  return aBody;
+}
 #endif
 
 static int bt_done(void){

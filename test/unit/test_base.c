@@ -26,22 +26,6 @@ static void exec(sqlite3 *db, const char *zSql){
   sqlite3_free(zErr);
 }
 
-/* Ingests into dbTo every op of dbFrom after seq iAfter, in seq order. */
-static void copy_ops(sqlite3 *dbFrom, sqlite3 *dbTo, int iAfter){
-  sqlite3_stmt *pSel = 0, *pIng = 0;
-  CHECK(sqlite3_prepare_v2(dbFrom, "SELECT body FROM bec_store_op WHERE seq>?1"
-                           " ORDER BY seq", -1, &pSel, 0)==SQLITE_OK);
-  CHECK(sqlite3_prepare_v2(dbTo, "SELECT bec_ingest(?1)", -1, &pIng, 0)==SQLITE_OK);
-  sqlite3_bind_int(pSel, 1, iAfter);
-  while( sqlite3_step(pSel)==SQLITE_ROW ){
-    sqlite3_bind_value(pIng, 1, sqlite3_column_value(pSel, 0));
-    CHECK_MSG(sqlite3_step(pIng)==SQLITE_ROW, "%s", sqlite3_errmsg(dbTo));
-    sqlite3_reset(pIng);
-  }
-  sqlite3_finalize(pSel);
-  sqlite3_finalize(pIng);
-}
-
 static int int_of(sqlite3 *db, const char *zSql){
   return atoi(bt_q(db, zSql));
 }
@@ -218,8 +202,8 @@ int main(void){
             "UPDATE u SET c=42 WHERE a=1 AND b=x'01'; DELETE FROM t WHERE id='r4';");
   {
     int nA = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
-    copy_ops(dbB, dbA, nBase);
-    copy_ops(dbA, dbB, nBase);
+    bt_copy_ops(dbB, dbA, nBase, 0);
+    bt_copy_ops(dbA, dbB, nBase, 0);
     (void)nA;
   }
   CHECK(strcmp(bt_q(dbA, "SELECT group_concat(v) FROM t"),

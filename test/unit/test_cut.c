@@ -31,31 +31,12 @@ static int int_of(sqlite3 *db, const char *zSql){
   return atoi(bt_q(db, zSql));
 }
 
-/* A's op iSeq: id, depth, body (malloc'd, *pnBody bytes). */
-static u8 *op_of(sqlite3 *db, int iSeq, u8 *aId, int *piDepth, int *pnBody){
-  sqlite3_stmt *pStmt = 0;
-  u8 *aBody = 0;
-  CHECK(sqlite3_prepare_v2(db, "SELECT hash, depth, body FROM bec_store_op"
-                           " WHERE seq=?1", -1, &pStmt, 0)==SQLITE_OK);
-  sqlite3_bind_int(pStmt, 1, iSeq);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    memcpy(aId, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
-    *piDepth = sqlite3_column_int(pStmt, 1);
-    *pnBody = sqlite3_column_bytes(pStmt, 2);
-    aBody = malloc((size_t)*pnBody);
-    memcpy(aBody, sqlite3_column_blob(pStmt, 2), (size_t)*pnBody);
-  }
-  sqlite3_finalize(pStmt);
-  CHECK(aBody!=0);
-  return aBody;
-}
-
 /* Ingests A's op iSeq into C through SQL (the extension's own context). */
 static void ingest(sqlite3 *dbA, sqlite3 *dbC, int iSeq){
   sqlite3_stmt *pStmt = 0;
   u8 aId[BEC_HASH_BYTES];
   int iDepth = 0, nBody = 0;
-  u8 *aBody = op_of(dbA, iSeq, aId, &iDepth, &nBody);
+  u8 *aBody = bt_op_of(dbA, iSeq, aId, &iDepth, &nBody);
   CHECK(sqlite3_prepare_v2(dbC, "SELECT bec_ingest(?1)", -1, &pStmt, 0)==SQLITE_OK);
   sqlite3_bind_blob(pStmt, 1, aBody, nBody, SQLITE_STATIC);
   CHECK_MSG(sqlite3_step(pStmt)==SQLITE_ROW, "op %d: %s", iSeq, sqlite3_errmsg(dbC));
@@ -114,7 +95,7 @@ int main(void){
   CHECK(int_of(dbA, "SELECT max(seq) FROM bec_store_op")==NA);
   for(i=1; i<=NA; i++){
     int nBody = 0;
-    free(op_of(dbA, i, aIds[i], &aDepth[i], &nBody));
+    free(bt_op_of(dbA, i, aIds[i], &aDepth[i], &nBody));
   }
 
   /* C: the create op in full, then the stand-ins and chain ops. */

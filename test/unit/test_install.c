@@ -40,25 +40,6 @@ static char *text_of(sqlite3 *db, const char *zSql){
   return sqlite3_mprintf("%s", bt_q(db, zSql));
 }
 
-/* Ingests into dbTo the ops of dbFrom with seq > iAfter, in seq order
-** (bReverse: the reverse order). */
-static void copy_ops(sqlite3 *dbFrom, sqlite3 *dbTo, int iAfter, int bReverse){
-  sqlite3_stmt *pSel = 0, *pIng = 0;
-  CHECK(sqlite3_prepare_v2(dbFrom, bReverse
-      ? "SELECT body FROM bec_store_op WHERE seq>?1 ORDER BY seq DESC"
-      : "SELECT body FROM bec_store_op WHERE seq>?1 ORDER BY seq",
-      -1, &pSel, 0)==SQLITE_OK);
-  CHECK(sqlite3_prepare_v2(dbTo, "SELECT bec_ingest(?1)", -1, &pIng, 0)==SQLITE_OK);
-  sqlite3_bind_int(pSel, 1, iAfter);
-  while( sqlite3_step(pSel)==SQLITE_ROW ){
-    sqlite3_bind_value(pIng, 1, sqlite3_column_value(pSel, 0));
-    CHECK_MSG(sqlite3_step(pIng)==SQLITE_ROW, "%s", sqlite3_errmsg(dbTo));
-    sqlite3_reset(pIng);
-  }
-  sqlite3_finalize(pSel);
-  sqlite3_finalize(pIng);
-}
-
 /* The blob of zSql's first row (malloc'd, *pn bytes). */
 static u8 *blob_of(sqlite3 *db, const char *zSql, i64 *pn){
   sqlite3_stmt *pS = 0;
@@ -198,14 +179,14 @@ int main(void){
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
            bt_q(dbB, "SELECT bec_pubkey()"));
   exec(dbA, zSql);
-  copy_ops(dbA, dbB, 0, 0);
+  bt_copy_ops(dbA, dbB, 0, 0);
   nBase = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
   exec(dbA, "UPDATE t SET v='a-side' WHERE id='r1'; UPDATE t SET n=n+3 WHERE id='r2';"
             "INSERT INTO t(id, v) VALUES('new', 'A'); UPDATE u SET b='ua' WHERE a=1;");
   nA = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
   exec(dbB, "UPDATE t SET v='b-side' WHERE id='r1'; UPDATE t SET n=n+2 WHERE id='r2';"
             "INSERT INTO t(id, v) VALUES('new', 'B'); DELETE FROM t WHERE id='r3';");
-  copy_ops(dbB, dbA, nBase, 0);
+  bt_copy_ops(dbB, dbA, nBase, 0);
   (void)nA;
   /* an ADD COLUMN and a RENAME in the cut: the rows' leaves are read
   ** against the table as shown at K */
@@ -218,7 +199,7 @@ int main(void){
   iK = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
   CHECK(int_of(dbA, "SELECT sealed FROM bec_checkpoints ORDER BY rowid DESC LIMIT 1")>=1
         || int_of(dbA, "SELECT count(*) FROM bec_store_checkpoint WHERE sealed>0")==1);
-  copy_ops(dbA, dbB, 0, 0);
+  bt_copy_ops(dbA, dbB, 0, 0);
   exec(dbB, "UPDATE t SET v='b-after' WHERE id='r2'; UPDATE t SET n=n+10 WHERE id='r1';");
   exec(dbA, "INSERT INTO t(id, v) VALUES('after', 'K'); UPDATE u SET bb=7 WHERE a=2;");
   CHECK(sqlite3_open(zC, &dbC)==SQLITE_OK);
@@ -226,8 +207,8 @@ int main(void){
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'admin')",
            bt_q(dbC, "SELECT bec_pubkey()"));
   exec(dbA, zSql);
-  copy_ops(dbB, dbA, iK, 0);
-  copy_ops(dbA, dbB, 0, 0);
+  bt_copy_ops(dbB, dbA, iK, 0);
+  bt_copy_ops(dbA, dbB, 0, 0);
   CHECK(strcmp(bt_q(dbA, "SELECT group_concat(v) FROM t"),
                bt_q(dbB, "SELECT group_concat(v) FROM t"))==0);
 
@@ -285,9 +266,9 @@ int main(void){
             bt_q(dbJ1, "SELECT bec_check()"));
 
   /* The ops after K, in two orders: A's state on both. */
-  copy_ops(dbA, dbJ1, iK, 0);
-  copy_ops(dbA, dbJ2, iK, 1);
-  copy_ops(dbA, dbJ2, iK, 0);          /* what waited for a predecessor */
+  bt_copy_ops(dbA, dbJ1, iK, 0);
+  bt_copy_ops(dbA, dbJ2, iK, 1);
+  bt_copy_ops(dbA, dbJ2, iK, 0);          /* what waited for a predecessor */
   zA1 = shown(dbA, 0);
   zJ = shown(dbJ1, 1);
   CHECK_MSG(strcmp(zA1, zJ)==0, "J1 shows\n%s\nA shows\n%s", zJ, zA1);

@@ -48,25 +48,6 @@ static void ok(sqlite3 *db, const char *zSql){
   CHECK_MSG(strncmp(z, "ERROR", 5)!=0, "%s: %s", zSql, z);
 }
 
-/* Op iSeq of db: id, depth, and its body (malloc'd, *pnBody bytes). */
-static u8 *op_of(sqlite3 *db, int iSeq, u8 *aId, int *piDepth, int *pnBody){
-  sqlite3_stmt *pStmt = 0;
-  u8 *aBody = 0;
-  CHECK(sqlite3_prepare_v2(db, "SELECT hash, depth, body FROM bec_store_op"
-                           " WHERE seq=?1", -1, &pStmt, 0)==SQLITE_OK);
-  sqlite3_bind_int(pStmt, 1, iSeq);
-  if( sqlite3_step(pStmt)==SQLITE_ROW ){
-    memcpy(aId, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES);
-    *piDepth = sqlite3_column_int(pStmt, 1);
-    *pnBody = sqlite3_column_bytes(pStmt, 2);
-    aBody = malloc((size_t)*pnBody);
-    memcpy(aBody, sqlite3_column_blob(pStmt, 2), (size_t)*pnBody);
-  }
-  sqlite3_finalize(pStmt);
-  CHECK_MSG(aBody!=0, "op %d", iSeq);
-  return aBody;
-}
-
 /* Ingests a body into db; the SQL result code. */
 static int ingest_body(sqlite3 *db, const u8 *a, int n){
   sqlite3_stmt *pStmt = 0;
@@ -83,7 +64,7 @@ static int ingest_body(sqlite3 *db, const u8 *a, int n){
 static void ingest(sqlite3 *dbFrom, sqlite3 *dbTo, int iSeq){
   u8 aId[BEC_HASH_BYTES];
   int iDepth = 0, nBody = 0;
-  u8 *aBody = op_of(dbFrom, iSeq, aId, &iDepth, &nBody);
+  u8 *aBody = bt_op_of(dbFrom, iSeq, aId, &iDepth, &nBody);
   CHECK_MSG(ingest_body(dbTo, aBody, nBody)==SQLITE_OK, "op %d", iSeq);
   free(aBody);
 }
@@ -226,9 +207,9 @@ static void history(History *h, const char *zTag, int bEncrypt){
   for(i=4; i<=5; i++) ingest(h->dbA, dbB, i);
   if( bEncrypt ) ok(dbB, "SELECT bec_sign(x'b2')");
   else ok(dbB, "INSERT INTO t VALUES(3, 'b')");
-  h->aBodyY = op_of(dbB, 4, h->aY, &iDepth, &h->nY);
-  h->aBodyX = op_of(dbB, 7, h->aX, &iDepth, &h->nX);
-  h->aBodyZ = op_of(dbD, 6, h->aZ, &iDepth, &h->nZ);
+  h->aBodyY = bt_op_of(dbB, 4, h->aY, &iDepth, &h->nY);
+  h->aBodyX = bt_op_of(dbB, 7, h->aX, &iDepth, &h->nX);
+  h->aBodyZ = bt_op_of(dbD, 6, h->aZ, &iDepth, &h->nZ);
   /* A goes on: 6, signs to K (11), 12 (row 1 again), 13 */
   if( bEncrypt ) ok(h->dbA, "SELECT bec_sign(x'06')");
   else ok(h->dbA, "UPDATE t SET v='a2' WHERE id=2");
@@ -238,7 +219,7 @@ static void history(History *h, const char *zTag, int bEncrypt){
   ok(h->dbA, "SELECT bec_sign(randomblob(8))");
   CHECK(int_of(h->dbA, "SELECT max(seq) FROM bec_store_op")==NA);
   for(i=1; i<=NA; i++){
-    free(op_of(h->dbA, i, h->aIds[i], &h->aDepth[i], &nBody));
+    free(bt_op_of(h->dbA, i, h->aIds[i], &h->aDepth[i], &nBody));
   }
   sqlite3_close(dbB);
   sqlite3_close(dbD);
