@@ -313,20 +313,6 @@ static void check_names(sqlite3 *db, int *aSeen){
   sqlite3_free(zDot);
 }
 
-/* Ingests every op of from into to (duplicates are no error). */
-static void copy_ops(sqlite3 *from, sqlite3 *to){
-  sqlite3_stmt *pRead = 0, *pIngest = 0;
-  CHECK(sqlite3_prepare_v2(from, "SELECT body FROM bec_ops", -1, &pRead, 0)==SQLITE_OK);
-  CHECK(sqlite3_prepare_v2(to, "SELECT bec_ingest(?1)", -1, &pIngest, 0)==SQLITE_OK);
-  while( sqlite3_step(pRead)==SQLITE_ROW ){
-    sqlite3_bind_value(pIngest, 1, sqlite3_column_value(pRead, 0));
-    sqlite3_step(pIngest);
-    CHECK_MSG(sqlite3_reset(pIngest)==SQLITE_OK, "%s", sqlite3_errmsg(to));
-  }
-  sqlite3_finalize(pRead);
-  sqlite3_finalize(pIngest);
-}
-
 /* The root's kinds: a 2-of-2 key generation between db's key and a second
 ** replica's (root-open, two deals, two acks), after which the root is
 ** active on both. */
@@ -345,18 +331,18 @@ static void make_root(sqlite3 *db){
   }
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')", zPk);
   CHECK(strncmp(bt_q(db, zSql), "ERROR", 5)!=0);
-  copy_ops(db, db2);
+  bt_copy_ops(db, db2, 0, 0);
   snprintf(zSql, sizeof(zSql),
            "SELECT bec_root_open(2, json_array(bec_pubkey(), '%s'))", zPk);
   CHECK(strlen(bt_q(db, zSql))==64);
-  copy_ops(db, db2);
+  bt_copy_ops(db, db2, 0, 0);
   CHECK(strcmp(bt_q(db, "SELECT bec_root_step()"), "1")==0);
   CHECK(strcmp(bt_q(db2, "SELECT bec_root_step()"), "1")==0);
-  copy_ops(db2, db);
-  copy_ops(db, db2);
+  bt_copy_ops(db2, db, 0, 0);
+  bt_copy_ops(db, db2, 0, 0);
   CHECK(strcmp(bt_q(db, "SELECT bec_root_step()"), "1")==0);
   CHECK(strcmp(bt_q(db2, "SELECT bec_root_step()"), "1")==0);
-  copy_ops(db2, db);
+  bt_copy_ops(db2, db, 0, 0);
   CHECK(strcmp(bt_q(db, "SELECT state FROM bec_root"), "active")==0);
   /* Both holders sign a request: a session, two shares and the root op. */
   {
@@ -366,16 +352,16 @@ static void make_root(sqlite3 *db){
              "SELECT bec_root_propose('role', '%s', 'member')", zPk);
     snprintf(zReq, sizeof(zReq), "%s", bt_q(db, zSql));
     CHECK(strlen(zReq)==64);
-    copy_ops(db, db2);
+    bt_copy_ops(db, db2, 0, 0);
     snprintf(zSql, sizeof(zSql), "SELECT bec_root_approve('%s')", zReq);
     CHECK(strcmp(bt_q(db2, zSql), "2")==0);
     for(i=0; i<3; i++){
-      copy_ops(db2, db);
-      copy_ops(db, db2);
+      bt_copy_ops(db2, db, 0, 0);
+      bt_copy_ops(db, db2, 0, 0);
       CHECK(strncmp(bt_q(db, "SELECT bec_root_step()"), "ERROR", 5)!=0);
       CHECK(strncmp(bt_q(db2, "SELECT bec_root_step()"), "ERROR", 5)!=0);
     }
-    copy_ops(db2, db);
+    bt_copy_ops(db2, db, 0, 0);
     CHECK(strcmp(bt_q(db, "SELECT state FROM bec_root_requests"), "done")==0);
   }
   CHECK(sqlite3_close(db2)==SQLITE_OK);
