@@ -1588,8 +1588,7 @@ static int state_load_facts(BecCtx *p, BecGraph *g, int nUpTo,
       }
       if( rc==SQLITE_OK ) rc = index_add(pm, g, y);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
     if( rc==SQLITE_OK && y!=nUpTo && !*pbMissing ) *pbMissing = 1;
   }
   if( rc==SQLITE_OK && !*pbMissing ){
@@ -1654,8 +1653,7 @@ static int rebuild(BecCtx *p, BecGraph *g, int nUpTo, int *pnChanged,
         rc = bec_ints_push(&changed, y);
       }
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   if( rc==SQLITE_OK ) rc = valid_write(p, pm, g, changed.a, changed.n);
   for(u=1; rc==SQLITE_OK && u<pm->nUser; u++){
@@ -1904,8 +1902,7 @@ static int stored_cover(BecCtx *p, const u8 *aKey, int *pCover, BecBuf *pFacts){
                      sqlite3_column_bytes(pStmt, 1), &rc);
     }
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   return rc;
 }
 
