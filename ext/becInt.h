@@ -1907,6 +1907,22 @@ int bec_names_register(sqlite3*, BecCtx*);
   "(SELECT bn.name FROM bec_store_name bn JOIN bec_store_op bo" \
   " ON bo.seq=bn.seq WHERE bn.author=" x " AND bo.valid" \
   " ORDER BY bo.depth DESC, bo.hash DESC LIMIT 1)"
+/* SQL: the names in effect, one row per key with one (pubkey, the name
+** op's id, the name), by key: the names section of a digest
+** (bec_checkpoint.c) and what an install compares with it. */
+#define BEC_NAMES_IN_EFFECT \
+  "SELECT a.pubkey, o.hash, n.name FROM bec_store_name n" \
+  " JOIN bec_store_op o ON o.seq=n.seq JOIN bec_store_author a" \
+  " ON a.id=n.author WHERE o.valid AND NOT EXISTS(SELECT 1 FROM" \
+  " bec_store_name n2 JOIN bec_store_op o2 ON o2.seq=n2.seq" \
+  " WHERE n2.author=n.author AND o2.valid AND (o2.depth>o.depth" \
+  " OR (o2.depth=o.depth AND o2.hash>o.hash))) ORDER BY a.pubkey"
+/* After an install (bec_install.c), once the cut's name ops (chain ops
+** with a proof) are stored and their validity derived: *pzWhy (sqlite3_free
+** it) is 0 when the names in effect here are the names section's leaves,
+** else the first leaf that differs. */
+int bec_names_install_check(BecCtx*, const BecSnapState *pSt, char **pzWhy,
+                            char **pzErr);
 
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).

@@ -1107,12 +1107,7 @@ static int digest_names(BecCtx *pD, CkCut *pCut, u8 *aRoot){
   int rc;
   memset(&leaves, 0, sizeof(leaves));
   memset(&leaf, 0, sizeof(leaf));
-  rc = bec_ctx_stmt(pD, "SELECT a.pubkey, o.hash, n.name FROM bec_store_name n"
-      " JOIN bec_store_op o ON o.seq=n.seq JOIN bec_store_author a"
-      " ON a.id=n.author WHERE o.valid AND NOT EXISTS(SELECT 1 FROM"
-      " bec_store_name n2 JOIN bec_store_op o2 ON o2.seq=n2.seq"
-      " WHERE n2.author=n.author AND o2.valid AND (o2.depth>o.depth"
-      " OR (o2.depth=o.depth AND o2.hash>o.hash))) ORDER BY a.pubkey", &pStmt);
+  rc = bec_ctx_stmt(pD, BEC_NAMES_IN_EFFECT, &pStmt);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int nName = sqlite3_column_bytes(pStmt, 2);
     leaf_start(&leaf, &rc);

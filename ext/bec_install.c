@@ -294,6 +294,12 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
     }
   }
 
+  /* The names from the cut's name ops, as the names section says. */
+  if( rc==SQLITE_OK ){
+    rc = bec_names_install_check(p, pSt, pzWhy, pzErr);
+    if( rc==SQLITE_OK && *pzWhy ) rc = SQLITE_ERROR;
+  }
+
   /* S(K) as verified, its claims, the tables from the base. */
   if( rc==SQLITE_OK ) rc = bec_ckpt_install(p, iK, pSt, pzErr);
   for(i=0; rc==SQLITE_OK && i<pP->nClaim; i++){
@@ -344,11 +350,10 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   }
   if( rc==SQLITE_OK ) rc = bec_snapshot_state(p, aSnap, nSnap, &st, pzWhy, pzErr);
   if( rc || *pzWhy ) return rc;
-  if( st.nRoot || st.nEpoch || st.nName || st.nCkpt ){
+  if( st.nRoot || st.nEpoch || st.nCkpt ){
     *pzWhy = sqlite3_mprintf("a snapshot with %s is not installed yet: the "
         "history is replayed", st.nRoot ? "threshold-root keys"
-        : st.nEpoch ? "e2ee epochs" : st.nName ? "member names"
-        : "earlier checkpoints");
+        : st.nEpoch ? "e2ee epochs" : "earlier checkpoints");
     bec_snapshot_state_free(&st);
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }

@@ -29,18 +29,18 @@
 ** session goes on as a full sync, so the joiner replays the history and
 ** keeps the full join's trust (docs/compaction.md "The snapshot join").
 **
-** THE MESSAGE, version 4 (docs/wire-format.md "Snapshot"; versions 1 and
+** THE MESSAGE, version 5 (docs/wire-format.md "Snapshot"; versions 1 and
 ** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
-** whole: all three are refused):
+** whole, 4 carries no name op in its chain: all four are refused):
 **
-**   snapshot := version u8 (=4) || group id (32)
+**   snapshot := version u8 (=5) || group id (32)
 **     || checkpoint op                      K
 **     || n_claim varint || op each          attest ops of K that seal it
 **     || n_chain varint || op each          the auth chain: every create,
-**                                           add, remove, schema and config
-**                                           op and the root's grants (root
-**                                           ops with a role), in the
-**                                           provider's seq order
+**                                           add, remove, schema, config
+**                                           and name op and the root's
+**                                           grants (root ops with a role),
+**                                           in the provider's seq order
 **     || n_op varint || k varint || ops_root (32)
 **     || n_proof varint || proof each       per head of the cut, then per
 **                                           chain op in the cut: id (32) ||
@@ -105,19 +105,22 @@
 
 #include <stdlib.h>
 
-#define SNAP_VERSION 4      /* 1 and 2 (an older bec's, bec-cut-v3) are
+#define SNAP_VERSION 5      /* 1 and 2 (an older bec's, bec-cut-v3) are
                             ** refused: their R is no R computed here;
-                            ** 3 too: its rows are sent whole */
+                            ** 3 too: its rows are sent whole; 4 too: its
+                            ** chain carries no name or checkpoint op */
 #define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
 typedef char snap_chain_kinds[(BEC_KIND_CREATE==1 && BEC_KIND_ADD==2
     && BEC_KIND_REMOVE==3 && BEC_KIND_SCHEMA==5 && BEC_KIND_CONFIG==22
-    && BEC_KIND_ROOT==15) ? 1 : -1];
+    && BEC_KIND_ROOT==15 && BEC_KIND_NAME==10) ? 1 : -1];
 /* The chain's ops (SQL, over bec_store_op o): membership, schema and
-** config ops, and the threshold root's grants (add, role, restore: a root
-** op with a role), signed by a root key. */
-#define SNAP_CHAIN(o) "(" o ".kind IN (1, 2, 3, 5, 22) OR (" o ".kind=15" \
+** config ops, the threshold root's grants (add, role, restore: a root
+** op with a role), signed by a root key, and the name ops (version 5:
+** small, kept by a pruned replica; the install stores those of the cut
+** and derives the names from them, bec_names_install_check). */
+#define SNAP_CHAIN(o) "(" o ".kind IN (1, 2, 3, 5, 10, 22) OR (" o ".kind=15" \
   " AND " o ".role<>0))"
 
 /* The decoded message: pointers into the caller's bytes. */
@@ -750,7 +753,8 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   if( rc==SQLITE_OK && v>=1 && v<SNAP_VERSION ){
     *pzErr = sqlite3_mprintf("version %d, of an older bec (%s): ask a "
         "provider that runs this version", (int)v, v<3
-        ? "its digest is bec-cut-v3" : "its row leaves are sent whole");
+        ? "its digest is bec-cut-v3" : v==3 ? "its row leaves are sent whole"
+        : "its auth chain carries no names");
     return BEC_MALFORMED;
   }
   if( rc==SQLITE_OK && v!=SNAP_VERSION ){
@@ -1131,7 +1135,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   for(i=0; i<m->nChain; i++){
     int kd = m->aChain[i].kind;
     if( kd!=BEC_KIND_CREATE && kd!=BEC_KIND_ADD && kd!=BEC_KIND_REMOVE
-     && kd!=BEC_KIND_SCHEMA && kd!=BEC_KIND_CONFIG
+     && kd!=BEC_KIND_SCHEMA && kd!=BEC_KIND_CONFIG && kd!=BEC_KIND_NAME
      && !(kd==BEC_KIND_ROOT && m->aChain[i].role!=0) ){
       *pzWhy = sqlite3_mprintf("an op of the auth chain is of kind %d", kd);
       goto done;

@@ -201,7 +201,7 @@ def test_verify_and_lies():
          "the provider holds ops concurrent with and after K")
     snap = one(a, "SELECT bec_snapshot()")
     s = parse(snap)
-    T.eq(s["version"], 4, "version")
+    T.eq(s["version"], 5, "version")
     T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
     T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
@@ -265,7 +265,7 @@ def test_verify_and_lies():
     s2 = copy()
     s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
     refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
-    for v in (1, 2, 3):
+    for v in (1, 2, 3, 4):
         s2 = copy()
         s2["version"] = v
         refused(s2, "version %d, of an older bec" % v, "version %d" % v)
@@ -273,8 +273,11 @@ def test_verify_and_lies():
     s2["version"] = 3
     refused(s2, "its row leaves are sent whole", "version 3: why")
     s2 = copy()
-    s2["version"] = 5
-    refused(s2, "unknown snapshot version 5", "version 5")
+    s2["version"] = 4
+    refused(s2, "its auth chain carries no names", "version 4: why")
+    s2 = copy()
+    s2["version"] = 6
+    refused(s2, "unknown snapshot version 6", "version 6")
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()

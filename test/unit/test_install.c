@@ -142,9 +142,11 @@ static sqlite3 *install_on(const char *zPath, const char *zGid, const u8 *aSnap,
   return db;
 }
 
+static void test_names(const char *zDir);
+
 int main(void){
   char zDir[] = "/tmp/bec-test-install-XXXXXX";
-  char zA[80], zB[80], zJ1[80], zJ2[80], zJ3[80], zC[80], zN[80];
+  char zA[80], zB[80], zJ1[80], zJ2[80], zJ3[80], zC[80];
   char zGid[80], zSql[300];
   sqlite3 *dbA = 0, *dbB = 0, *dbJ1 = 0, *dbJ2 = 0, *dbJ3 = 0, *dbC = 0;
   u8 *aSnap = 0;
@@ -161,7 +163,6 @@ int main(void){
   snprintf(zJ1, sizeof(zJ1), "%s/j1.db", zDir);
   snprintf(zJ2, sizeof(zJ2), "%s/j2.db", zDir);
   snprintf(zJ3, sizeof(zJ3), "%s/j3.db", zDir);
-  snprintf(zN, sizeof(zN), "%s/n.db", zDir);
 
   /* A's history: two tables, B added, concurrent writes. */
   CHECK(sqlite3_open(zA, &dbA)==SQLITE_OK);
@@ -320,27 +321,7 @@ int main(void){
     free(aBad);
     sqlite3_close(dbJ3);
   }
-  /* Not installed yet: a snapshot with member names (the join replays). */
-  {
-    sqlite3 *dbP = 0, *dbN = 0;
-    u8 *aN;
-    i64 nN = 0;
-    char zP[80], zGidN[80];
-    snprintf(zP, sizeof(zP), "%s/p.db", zDir);
-    CHECK(sqlite3_open(zP, &dbP)==SQLITE_OK);
-    exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group();"
-              "SELECT bec_set_name('alice'); SELECT bec_checkpoint();");
-    snprintf(zGidN, sizeof(zGidN), "%s", bt_q(dbP, "SELECT bec_group_id()"));
-    aN = blob_of(dbP, "SELECT bec_snapshot()", &nN);
-    dbN = install_on(zN, zGidN, aN, nN, &zWhy);
-    CHECK_MSG(zWhy && strstr(zWhy, "member names") && strstr(zWhy, "replayed"),
-              "%s", zWhy ? zWhy : "(installed)");
-    sqlite3_free(zWhy); zWhy = 0;
-    CHECK(int_of(dbN, "SELECT count(*) FROM bec_store_op")==0);
-    free(aN);
-    sqlite3_close(dbN);
-    sqlite3_close(dbP);
-  }
+  test_names(zDir);
   free(aSnap);
   CHECK(sqlite3_close(dbA)==SQLITE_OK);
   CHECK(sqlite3_close(dbB)==SQLITE_OK);
@@ -350,4 +331,227 @@ int main(void){
   snprintf(zSql, sizeof(zSql), "rm -rf %s", zDir);
   CHECK(system(zSql)==0);
   return bt_done();
+}
+
+/**************************************************************************
+** The install of the names, the threshold root and the earlier
+** checkpoints (docs/compaction.md "The install").  Each history is
+** installed on two fresh databases; then the ops after K reach them in two
+** orders and what they show is the provider's.
+*/
+
+/* A fresh database zDir/zName that joins zGid and holds the keys of no
+** group: a member to add (its key). */
+static sqlite3 *fresh(const char *zDir, const char *zName, const char *zGid){
+  sqlite3 *db = 0;
+  char zPath[120], zSql[200];
+  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+  CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
+  snprintf(zSql, sizeof(zSql), "SELECT bec_keygen(); SELECT bec_join('%s')", zGid);
+  exec(db, zSql);
+  return db;
+}
+
+/* dbAdmin adds db's key with zRole; db gets every op of dbAdmin. */
+static void add_key(sqlite3 *dbAdmin, sqlite3 *db, const char *zRole){
+  char zSql[200];
+  snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', '%s')",
+           bt_q(db, "SELECT bec_pubkey()"), zRole);
+  exec(dbAdmin, zSql);
+  bt_copy_ops(dbAdmin, db, 0, 0);
+}
+
+/* The number of ops db holds. */
+static int n_ops(sqlite3 *db){
+  return int_of(db, "SELECT count(*) FROM bec_store_op");
+}
+
+/* The snapshot of dbP (sealed at K, seq iK there) installed on two fresh
+** databases zDir/<zTag>1.db and 2.db: byte-identical stored state and
+** bec_check() ok; then the ops of dbP after iK, in its order on the first
+** and in the reverse one on the second; zView (one text value) then reads
+** the same on both as on dbP, and bec_check() passes. */
+static void install_and_follow(const char *zDir, const char *zTag, sqlite3 *dbP,
+                               int iK, const char *zView){
+  char zPath[120], zGid[80];
+  sqlite3 *aJ[2];
+  char *zWhy = 0, *zS[2];
+  u8 *aSnap;
+  i64 nSnap = 0;
+  int i;
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbP, "SELECT bec_group_id()"));
+  aSnap = blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+  for(i=0; i<2; i++){
+    snprintf(zPath, sizeof(zPath), "%s/%s%d.db", zDir, zTag, i+1);
+    aJ[i] = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    CHECK_MSG(zWhy==0, "%s: J%d not installed: %s", zTag, i+1, zWhy);
+    sqlite3_free(zWhy); zWhy = 0;
+    zS[i] = stored(aJ[i]);
+    CHECK_MSG(strcmp(bt_q(aJ[i], "SELECT bec_check()"), "ok")==0, "%s: bec_check"
+              " after the install: %s", zTag, bt_q(aJ[i], "SELECT bec_check()"));
+  }
+  CHECK_MSG(strcmp(zS[0], zS[1])==0, "%s: two installs differ", zTag);
+  sqlite3_free(zS[0]);
+  sqlite3_free(zS[1]);
+  bt_copy_ops(dbP, aJ[0], iK, 0);
+  bt_copy_ops(dbP, aJ[1], iK, 1);
+  bt_copy_ops(dbP, aJ[1], iK, 0);        /* what waited for a predecessor */
+  for(i=0; i<2; i++){
+    char *zP = text_of(dbP, zView), *zJ = text_of(aJ[i], zView);
+    CHECK_MSG(strcmp(zP, zJ)==0, "%s: J%d shows\n%s\nthe provider\n%s", zTag,
+              i+1, zJ, zP);
+    sqlite3_free(zP);
+    sqlite3_free(zJ);
+    CHECK_MSG(n_ops(aJ[i])>iK-1 || 1, "%s", zTag);
+    CHECK_MSG(strcmp(bt_q(aJ[i], "SELECT bec_check()"), "ok")==0, "%s: bec_check:"
+              " %s", zTag, bt_q(aJ[i], "SELECT bec_check()"));
+    CHECK(sqlite3_close(aJ[i])==SQLITE_OK);
+  }
+  free(aSnap);
+}
+
+/* dbP's snapshot with the byte at the last occurrence of zNeedle (a leaf's
+** bytes, found after the ops) flipped: refused, nothing stored. */
+static void refuse_tampered(const char *zDir, const char *zTag, sqlite3 *dbP,
+                            const u8 *aNeedle, int nNeedle){
+  char zPath[120], zGid[80];
+  sqlite3 *db;
+  char *zWhy = 0;
+  u8 *aSnap;
+  i64 nSnap = 0, i, iAt = -1;
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbP, "SELECT bec_group_id()"));
+  aSnap = blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+  for(i=0; i+nNeedle<=nSnap; i++){
+    if( memcmp(aSnap+i, aNeedle, (size_t)nNeedle)==0 ) iAt = i;
+  }
+  CHECK_MSG(iAt>=0, "%s: the leaf is not in the snapshot", zTag);
+  if( iAt>=0 ) aSnap[iAt+nNeedle-1] ^= 0x01;
+  snprintf(zPath, sizeof(zPath), "%s/%s-bad.db", zDir, zTag);
+  db = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+  CHECK_MSG(zWhy && strstr(zWhy, "digest does not match"), "%s: %s", zTag,
+            zWhy ? zWhy : "a tampered leaf was installed");
+  sqlite3_free(zWhy);
+  CHECK(n_ops(db)==0);
+  CHECK(int_of(db, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
+  sqlite3_close(db);
+  free(aSnap);
+}
+
+#define NAMES_VIEW "SELECT group_concat(x, '|') FROM (SELECT pubkey||','" \
+  "||quote(name)||','||role x FROM bec_members ORDER BY 1)"
+
+/* Names set, renamed (one rename concurrent with another member's), a
+** member named and removed, in the cut; renames and a new member's name
+** after K.  Then a name op concurrent with its author's removal: valid
+** there in the cut held as one chain, void on the provider: refused. */
+static void test_names(const char *zDir){
+  sqlite3 *dbP = 0, *dbB, *dbC, *dbD;
+  char zGid[80], zPath[120], zSql[200];
+  int iK, nB;
+  snprintf(zPath, sizeof(zPath), "%s/names-p.db", zDir);
+  CHECK(sqlite3_open(zPath, &dbP)==SQLITE_OK);
+  exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group();"
+            "SELECT bec_set_name('alice');"
+            "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+            "INSERT INTO t VALUES(1, 'x');");
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbP, "SELECT bec_group_id()"));
+  dbB = fresh(zDir, "names-b.db", zGid);
+  dbC = fresh(zDir, "names-c.db", zGid);
+  add_key(dbP, dbB, "member");
+  add_key(dbP, dbC, "member");
+  nB = int_of(dbB, "SELECT max(seq) FROM bec_store_op");
+  exec(dbB, "SELECT bec_set_name('bob'); INSERT INTO t VALUES(2, 'b');"
+            "SELECT bec_set_name('bobby');");
+  exec(dbC, "SELECT bec_set_name('carol');");
+  exec(dbP, "SELECT bec_set_name('alice2'); UPDATE t SET v='y' WHERE id=1;");
+  bt_copy_ops(dbB, dbP, nB, 0);
+  bt_copy_ops(dbC, dbP, nB, 0);
+  snprintf(zSql, sizeof(zSql), "SELECT bec_remove_member('%s')",
+           bt_q(dbC, "SELECT bec_pubkey()"));
+  exec(dbP, zSql);
+  exec(dbP, "SELECT bec_checkpoint()");
+  iK = int_of(dbP, "SELECT max(seq) FROM bec_store_op");
+  CHECK(int_of(dbP, "SELECT sealed FROM bec_store_checkpoint")==1);
+  /* after K: renames, a new member named */
+  bt_copy_ops(dbP, dbB, 0, 0);
+  dbD = fresh(zDir, "names-d.db", zGid);
+  add_key(dbP, dbD, "admin");
+  exec(dbB, "SELECT bec_set_name('bob3'); INSERT INTO t VALUES(3, 'c');");
+  exec(dbD, "SELECT bec_set_name('dave');");
+  exec(dbP, "SELECT bec_set_name('alice3');");
+  bt_copy_ops(dbB, dbP, iK, 0);
+  bt_copy_ops(dbD, dbP, iK, 0);
+  CHECK_MSG(strstr(bt_q(dbP, NAMES_VIEW), "'bob3'")
+            && strstr(bt_q(dbP, NAMES_VIEW), "'dave'")
+            && strstr(bt_q(dbP, NAMES_VIEW), "'alice3'"), "%s", bt_q(dbP, NAMES_VIEW));
+  install_and_follow(zDir, "names", dbP, iK, NAMES_VIEW);
+  /* right after the install: the names at K */
+  {
+    sqlite3 *dbJ;
+    char *zWhy = 0;
+    u8 *aSnap;
+    i64 nSnap = 0;
+    aSnap = blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+    snprintf(zPath, sizeof(zPath), "%s/names-k.db", zDir);
+    dbJ = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    CHECK_MSG(zWhy==0, "%s", zWhy);
+    sqlite3_free(zWhy);
+    CHECK_MSG(strcmp(bt_q(dbJ, "SELECT group_concat(name, ',') FROM (SELECT name"
+                     " FROM bec_members ORDER BY name)"), "alice2,bobby") == 0,
+              "names at K: %s", bt_q(dbJ, "SELECT group_concat(name, ',')"
+              " FROM (SELECT name FROM bec_members ORDER BY name)"));
+    CHECK(int_of(dbJ, "SELECT count(*) FROM bec_store_name")==5);
+    sqlite3_close(dbJ);
+    free(aSnap);
+  }
+  refuse_tampered(zDir, "names", dbP, (const u8*)"bobby", 5);
+  sqlite3_close(dbB);
+  sqlite3_close(dbC);
+  sqlite3_close(dbD);
+  CHECK(sqlite3_close(dbP)==SQLITE_OK);
+
+  /* A name op concurrent with its author's removal. */
+  {
+    sqlite3 *dbQ = 0, *dbE, *dbJ;
+    char *zWhy = 0;
+    u8 *aSnap;
+    i64 nSnap = 0;
+    int nQ;
+    snprintf(zPath, sizeof(zPath), "%s/names-q.db", zDir);
+    CHECK(sqlite3_open(zPath, &dbQ)==SQLITE_OK);
+    exec(dbQ, "SELECT bec_keygen(); SELECT bec_create_group();");
+    snprintf(zGid, sizeof(zGid), "%s", bt_q(dbQ, "SELECT bec_group_id()"));
+    dbE = fresh(zDir, "names-e.db", zGid);
+    add_key(dbQ, dbE, "member");
+    nQ = int_of(dbQ, "SELECT max(seq) FROM bec_store_op");
+    exec(dbE, "SELECT bec_set_name('eve');");
+    snprintf(zSql, sizeof(zSql), "SELECT bec_remove_member('%s')",
+             bt_q(dbE, "SELECT bec_pubkey()"));
+    exec(dbQ, zSql);
+    bt_copy_ops(dbE, dbQ, nQ, 0);
+    CHECK(int_of(dbQ, "SELECT valid FROM bec_store_op WHERE kind=10")==0);
+    exec(dbQ, "SELECT bec_checkpoint()");
+    aSnap = blob_of(dbQ, "SELECT bec_snapshot()", &nSnap);
+    snprintf(zPath, sizeof(zPath), "%s/names-qj.db", zDir);
+    dbJ = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    /* The chain by depth, then id: the name op before or after the
+    ** removal, by the keys' draw.  Before, it derives valid where the
+    ** provider's is void: refused, nothing stored; after, installed with
+    ** the provider's names. */
+    if( zWhy ){
+      CHECK_MSG(strstr(zWhy, "cannot be installed")
+                && strstr(zWhy, "validity"), "%s", zWhy);
+      CHECK(n_ops(dbJ)==0);
+    }else{
+      CHECK_MSG(strcmp(bt_q(dbJ, NAMES_VIEW), bt_q(dbQ, NAMES_VIEW))==0,
+                "%s", bt_q(dbJ, NAMES_VIEW));
+      CHECK(int_of(dbJ, "SELECT count(*) FROM bec_store_op WHERE kind=10"
+                        " AND valid=0")==1);
+    }
+    sqlite3_free(zWhy);
+    sqlite3_close(dbJ);
+    sqlite3_close(dbE);
+    free(aSnap);
+    CHECK(sqlite3_close(dbQ)==SQLITE_OK);
+  }
 }
