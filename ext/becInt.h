@@ -1117,6 +1117,12 @@ struct BecCkState {
 /* Computes it for checkpoint iCp (a seq): the cut is replayed unless it is
 ** every op held.  Free with bec_ckpt_state_free (also after an error). */
 int bec_ckpt_state(BecCtx*, int iCp, BecCkState*, char **pzErr);
+/* The leaves of section iSec (BEC_CK_SEC_ROOT, _EPOCHS or _NAMES) of the
+** digest, derived from every op p holds, appended to pOut framed as in a
+** snapshot (varint length || leaf), *pnLeaf of them: an install (which
+** holds only the cut) compares them with the snapshot's. */
+int bec_ckpt_section_here(BecCtx*, int iSec, BecBuf *pOut, u64 *pnLeaf,
+                          char **pzErr);
 void bec_ckpt_state_free(BecCkState*);
 /* Appends, for each of the nId ids at aIds whose op is in the ops section
 ** of p, in their order (an id given again is skipped), the proof that its
@@ -1226,6 +1232,13 @@ struct BecSnapState {
   int nEpoch;   BecSnapEpoch *aEpoch;     /* by id */
   int nName;    BecSnapName *aName;       /* by key */
   int nCkpt;    BecSnapCkpt *aCkpt;       /* by id */
+  /* The leaves of the root, epochs, names and checkpoints sections
+  ** (BEC_CK_SEC_*) as sent: nSecLeaf[i] framed leaves (varint length ||
+  ** leaf), nSecBytes[i] bytes; what an install compares with the sections
+  ** derived from the cut's ops it stores (bec_ckpt_section_here). */
+  const u8 *aSecLeaves[BEC_CK_NSEC];
+  i64 nSecBytes[BEC_CK_NSEC];
+  u64 nSecLeaf[BEC_CK_NSEC];
 };
 /* Every check of bec_snapshot_check, then the state at K into *pOut
 ** (pointers into a[0..n-1]); *pzWhy the first check that fails (then
@@ -1907,22 +1920,6 @@ int bec_names_register(sqlite3*, BecCtx*);
   "(SELECT bn.name FROM bec_store_name bn JOIN bec_store_op bo" \
   " ON bo.seq=bn.seq WHERE bn.author=" x " AND bo.valid" \
   " ORDER BY bo.depth DESC, bo.hash DESC LIMIT 1)"
-/* SQL: the names in effect, one row per key with one (pubkey, the name
-** op's id, the name), by key: the names section of a digest
-** (bec_checkpoint.c) and what an install compares with it. */
-#define BEC_NAMES_IN_EFFECT \
-  "SELECT a.pubkey, o.hash, n.name FROM bec_store_name n" \
-  " JOIN bec_store_op o ON o.seq=n.seq JOIN bec_store_author a" \
-  " ON a.id=n.author WHERE o.valid AND NOT EXISTS(SELECT 1 FROM" \
-  " bec_store_name n2 JOIN bec_store_op o2 ON o2.seq=n2.seq" \
-  " WHERE n2.author=n.author AND o2.valid AND (o2.depth>o.depth" \
-  " OR (o2.depth=o.depth AND o2.hash>o.hash))) ORDER BY a.pubkey"
-/* After an install (bec_install.c), once the cut's name ops (chain ops
-** with a proof) are stored and their validity derived: *pzWhy (sqlite3_free
-** it) is 0 when the names in effect here are the names section's leaves,
-** else the first leaf that differs. */
-int bec_names_install_check(BecCtx*, const BecSnapState *pSt, char **pzWhy,
-                            char **pzErr);
 
 /**************************************************************************
 ** bec_dot.c - the DAG as Graphviz DOT (bec_dot(), tools/becviz).

@@ -1107,7 +1107,12 @@ static int digest_names(BecCtx *pD, CkCut *pCut, u8 *aRoot){
   int rc;
   memset(&leaves, 0, sizeof(leaves));
   memset(&leaf, 0, sizeof(leaf));
-  rc = bec_ctx_stmt(pD, BEC_NAMES_IN_EFFECT, &pStmt);
+  rc = bec_ctx_stmt(pD, "SELECT a.pubkey, o.hash, n.name FROM bec_store_name n"
+      " JOIN bec_store_op o ON o.seq=n.seq JOIN bec_store_author a"
+      " ON a.id=n.author WHERE o.valid AND NOT EXISTS(SELECT 1 FROM"
+      " bec_store_name n2 JOIN bec_store_op o2 ON o2.seq=n2.seq"
+      " WHERE n2.author=n.author AND o2.valid AND (o2.depth>o.depth"
+      " OR (o2.depth=o.depth AND o2.hash>o.hash))) ORDER BY a.pubkey", &pStmt);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     int nName = sqlite3_column_bytes(pStmt, 2);
     leaf_start(&leaf, &rc);
@@ -1528,6 +1533,31 @@ int bec_ckpt_state(BecCtx *p, int iCp, BecCkState *pOut, char **pzErr){
   }else{
     bec_ckpt_state_free(pOut);
   }
+  cut_free(&cut);
+  return rc;
+}
+
+int bec_ckpt_section_here(BecCtx *p, int iSec, BecBuf *pOut, u64 *pnLeaf,
+                          char **pzErr){
+  BecCkState raw;
+  CkCut cut;
+  u8 aRoot[BEC_HASH_BYTES];
+  int rc;
+  memset(&raw, 0, sizeof(raw));
+  memset(&cut, 0, sizeof(cut));
+  cut.pRaw = &raw;
+  *pnLeaf = 0;
+  switch( iSec ){
+    case BEC_CK_SEC_ROOT:   rc = digest_root(p, &cut, aRoot, pzErr); break;
+    case BEC_CK_SEC_EPOCHS: rc = digest_epochs(p, &cut, aRoot); break;
+    case BEC_CK_SEC_NAMES:  rc = digest_names(p, &cut, aRoot); break;
+    default:                rc = SQLITE_MISUSE; break;
+  }
+  if( rc==SQLITE_OK ){
+    bec_buf_append(pOut, raw.aSec[iSec].a, raw.aSec[iSec].n, &rc);
+    *pnLeaf = (u64)raw.anSec[iSec];
+  }
+  bec_ckpt_state_free(&raw);
   cut_free(&cut);
   return rc;
 }

@@ -156,60 +156,6 @@ static int names_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
   return bec_ctx_exec(p, "DELETE FROM bec_store_name", pzErr);
 }
 
-/* An install (bec_install.c): the snapshot's chain carries the name ops
-** (version 5), the install stored those of the cut in full at their
-** proven depths and validity, and the names are derived from them as from
-** any op; here they are compared with the names section, which R covers.
-** Why the ops and not the leaves: the names shown (BEC_NAME_OF_AUTHOR) are
-** chosen by the name op's (depth, id) and validity in bec_store_op, so a
-** name op after K (or concurrent with K) is weighed against a cut's name
-** op as on a full replica; a leaf carries neither depth nor validity.  A
-** difference (the cut held as one chain by depth gives another validity
-** or winner than the provider's real order: a name op concurrent with its
-** author's removal) refuses the install, and the join replays. */
-int bec_names_install_check(BecCtx *p, const BecSnapState *pSt, char **pzWhy,
-                            char **pzErr){
-  sqlite3_stmt *pStmt = 0;
-  int rc, i = 0;
-  *pzWhy = 0;
-  rc = bec_ctx_stmt(p, BEC_NAMES_IN_EFFECT, &pStmt);
-  if( rc ) return rc;
-  for(;;){
-    const BecSnapName *nm = i<pSt->nName ? &pSt->aName[i] : 0;
-    const u8 *aRow = 0;
-    int c;
-    char zKey[17];
-    if( sqlite3_step(pStmt)==SQLITE_ROW ){
-      if( sqlite3_column_bytes(pStmt, 0)!=BEC_PUBKEY_BYTES ){
-        rc = SQLITE_CORRUPT;
-        break;
-      }
-      aRow = sqlite3_column_blob(pStmt, 0);
-    }
-    if( aRow==0 && nm==0 ) break;
-    /* c < 0: a name here only; c > 0: in the snapshot only */
-    c = aRow==0 ? 1 : nm==0 ? -1 : memcmp(aRow, nm->aKey, BEC_PUBKEY_BYTES);
-    if( c==0
-     && sqlite3_column_bytes(pStmt, 1)==BEC_HASH_BYTES
-     && memcmp(sqlite3_column_blob(pStmt, 1), nm->aOp, BEC_HASH_BYTES)==0
-     && (u64)sqlite3_column_bytes(pStmt, 2)==nm->nName
-     && (nm->nName==0 || memcmp(sqlite3_column_blob(pStmt, 2), nm->aName,
-                                (size_t)nm->nName)==0) ){
-      i++;
-      continue;
-    }
-    bec_hex_encode(c<0 ? aRow : nm->aKey, 8, zKey);
-    *pzWhy = sqlite3_mprintf("the name of %s derived from the cut's name ops "
-        "is not the snapshot's (%s)", zKey, c<0 ? "the snapshot gives it none"
-        : c>0 ? "the cut's ops give it none" : "another name op wins");
-    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
-    break;
-  }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
-  return rc;
-}
-
 const BecDeriver bec_names_deriver = {
   "names", BEC_DERIVE_NAMES,
   names_schema, names_admit, names_stored, 0, names_check, 0, names_reset

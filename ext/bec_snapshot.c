@@ -31,16 +31,18 @@
 **
 ** THE MESSAGE, version 5 (docs/wire-format.md "Snapshot"; versions 1 and
 ** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
-** whole, 4 carries no name op in its chain: all four are refused):
+** whole, 4 carries no name op and only the root's grants in its chain:
+** all four are refused):
 **
 **   snapshot := version u8 (=5) || group id (32)
 **     || checkpoint op                      K
 **     || n_claim varint || op each          attest ops of K that seal it
 **     || n_chain varint || op each          the auth chain: every create,
 **                                           add, remove, schema, config
-**                                           and name op and the root's
-**                                           grants (root ops with a role),
-**                                           in the provider's seq order
+**                                           and name op and every op of
+**                                           the threshold root (kinds 7
+**                                           to 15 but 10), in the
+**                                           provider's seq order
 **     || n_op varint || k varint || ops_root (32)
 **     || n_proof varint || proof each       per head of the cut, then per
 **                                           chain op in the cut: id (32) ||
@@ -108,20 +110,31 @@
 #define SNAP_VERSION 5      /* 1 and 2 (an older bec's, bec-cut-v3) are
                             ** refused: their R is no R computed here;
                             ** 3 too: its rows are sent whole; 4 too: its
-                            ** chain carries no name or checkpoint op */
+                            ** chain carries no name op and only the
+                            ** root's grants */
 #define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
 typedef char snap_chain_kinds[(BEC_KIND_CREATE==1 && BEC_KIND_ADD==2
     && BEC_KIND_REMOVE==3 && BEC_KIND_SCHEMA==5 && BEC_KIND_CONFIG==22
-    && BEC_KIND_ROOT==15 && BEC_KIND_NAME==10) ? 1 : -1];
+    && BEC_KIND_ROOT_OPEN==7 && BEC_KIND_DKG_DEAL==8 && BEC_KIND_DKG_ACK==9
+    && BEC_KIND_NAME==10 && BEC_KIND_ROOT_REQUEST==11
+    && BEC_KIND_ROOT_APPROVE==12 && BEC_KIND_ROOT_SESSION==13
+    && BEC_KIND_ROOT_SHARE==14 && BEC_KIND_ROOT==15) ? 1 : -1];
 /* The chain's ops (SQL, over bec_store_op o): membership, schema and
-** config ops, the threshold root's grants (add, role, restore: a root
-** op with a role), signed by a root key, and the name ops (version 5:
-** small, kept by a pruned replica; the install stores those of the cut
-** and derives the names from them, bec_names_install_check). */
-#define SNAP_CHAIN(o) "(" o ".kind IN (1, 2, 3, 5, 10, 22) OR (" o ".kind=15" \
-  " AND " o ".role<>0))"
+** config ops, and (version 5) every op of the threshold root (its key
+** generations, hand-overs, signing sessions and root ops) and every name
+** op: small, kept in full by a pruned replica; the install stores those
+** of the cut and derives the root and the names from them, as the root
+** and names sections say (bec_install.c check_section). */
+#define SNAP_CHAIN(o) "(" o ".kind IN (1, 2, 3, 5, 7, 8, 9, 10, 11, 12, 13," \
+  " 14, 15, 22))"
+/* A chain kind, for the check of a snapshot's chain. */
+static int snap_chain_kind(int kd){
+  return kd==BEC_KIND_CREATE || kd==BEC_KIND_ADD || kd==BEC_KIND_REMOVE
+      || kd==BEC_KIND_SCHEMA || kd==BEC_KIND_CONFIG || kd==BEC_KIND_NAME
+      || (kd>=BEC_KIND_ROOT_OPEN && kd<=BEC_KIND_ROOT && kd!=BEC_KIND_NAME);
+}
 
 /* The decoded message: pointers into the caller's bytes. */
 typedef struct SnapMsg SnapMsg;
@@ -754,7 +767,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
     *pzErr = sqlite3_mprintf("version %d, of an older bec (%s): ask a "
         "provider that runs this version", (int)v, v<3
         ? "its digest is bec-cut-v3" : v==3 ? "its row leaves are sent whole"
-        : "its auth chain carries no names");
+        : "its auth chain carries no names and root ops");
     return BEC_MALFORMED;
   }
   if( rc==SQLITE_OK && v!=SNAP_VERSION ){
@@ -1134,9 +1147,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   }
   for(i=0; i<m->nChain; i++){
     int kd = m->aChain[i].kind;
-    if( kd!=BEC_KIND_CREATE && kd!=BEC_KIND_ADD && kd!=BEC_KIND_REMOVE
-     && kd!=BEC_KIND_SCHEMA && kd!=BEC_KIND_CONFIG && kd!=BEC_KIND_NAME
-     && !(kd==BEC_KIND_ROOT && m->aChain[i].role!=0) ){
+    if( !snap_chain_kind(kd) ){
       *pzWhy = sqlite3_mprintf("an op of the auth chain is of kind %d", kd);
       goto done;
     }
@@ -1374,6 +1385,9 @@ int bec_snapshot_state(BecCtx *p, const u8 *a, i64 n, BecSnapState *pOut,
   STATE_SEC(BEC_CK_SEC_NAMES, nName, aName, BecSnapName)
   STATE_SEC(BEC_CK_SEC_CKPTS, nCkpt, aCkpt, BecSnapCkpt)
 #undef STATE_SEC
+  memcpy(pOut->aSecLeaves, m.aSec, sizeof(m.aSec));
+  memcpy(pOut->nSecBytes, m.nSecBytes, sizeof(m.nSecBytes));
+  memcpy(pOut->nSecLeaf, m.nSec, sizeof(m.nSec));
   if( rc ) bec_snapshot_state_free(pOut);
   snap_free(&m);
   return rc;

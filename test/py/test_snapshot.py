@@ -274,7 +274,7 @@ def test_verify_and_lies():
     refused(s2, "its row leaves are sent whole", "version 3: why")
     s2 = copy()
     s2["version"] = 4
-    refused(s2, "its auth chain carries no names", "version 4: why")
+    refused(s2, "its auth chain carries no names and root ops", "version 4: why")
     s2 = copy()
     s2["version"] = 6
     refused(s2, "unknown snapshot version 6", "version 6")
@@ -525,6 +525,9 @@ def test_sections():
     dl = [member_leaf(x) for x in s["members"] if x[:32].hex() == pub(d)]
     T.eq(len(dl), 1, "d, added by the root, has a member leaf")
     root_op = [x for x in s["chain"] if becwire.decode_op(x)["kind"] == "root"]
+    T.eq(len(root_op), 2, "every root op of the cut is in the chain (version 5): the add and"
+         " the hand-over")
+    root_op = [x for x in root_op if becwire.op_id(x) == dl[0][2]]
     T.eq(len(root_op), 1, "the root's add is in the chain")
     T.eq(becwire.decode_op(root_op[0])["author"].hex(), y,
          "signed by the root key of the first generation (a key of the root section)")

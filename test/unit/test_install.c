@@ -143,6 +143,7 @@ static sqlite3 *install_on(const char *zPath, const char *zGid, const u8 *aSnap,
 }
 
 static void test_names(const char *zDir);
+static void test_root(const char *zDir);
 
 int main(void){
   char zDir[] = "/tmp/bec-test-install-XXXXXX";
@@ -322,6 +323,7 @@ int main(void){
     sqlite3_close(dbJ3);
   }
   test_names(zDir);
+  test_root(zDir);
   free(aSnap);
   CHECK(sqlite3_close(dbA)==SQLITE_OK);
   CHECK(sqlite3_close(dbB)==SQLITE_OK);
@@ -554,4 +556,116 @@ static void test_names(const char *zDir){
     free(aSnap);
     CHECK(sqlite3_close(dbQ)==SQLITE_OK);
   }
+}
+
+/* Every op any of aDb[0..n-1] holds, on each of them. */
+static void sync_dbs(sqlite3 **aDb, int n){
+  int i, j;
+  for(i=0; i<n; i++){
+    for(j=0; j<n; j++) if( i!=j ) bt_copy_ops(aDb[i], aDb[j], 0, 0);
+  }
+}
+
+/* sync_dbs, then bec_root_step() on each, until none has a step of the
+** root to take (test_checkpoint_root.py's root_steps). */
+static void root_steps(sqlite3 **aDb, int n){
+  int r, i, nStep = 1;
+  for(r=0; r<10 && nStep; r++){
+    sync_dbs(aDb, n);
+    for(nStep=0, i=0; i<n; i++) nStep += int_of(aDb[i], "SELECT bec_root_step()");
+  }
+  sync_dbs(aDb, n);
+}
+
+#define ROOT_VIEW "SELECT (SELECT group_concat(x, '|') FROM (SELECT session" \
+  "||','||epoch||','||k||','||n||','||quote(group_key)||','||state x" \
+  " FROM bec_root ORDER BY 1))||' holders '||(SELECT group_concat(x, '|')" \
+  " FROM (SELECT session||','||id||','||pk||','||confirmed||','||" \
+  "quote(share_key)||','||member x FROM bec_root_holders ORDER BY 1))" \
+  "||' requests '||(SELECT group_concat(x, '|') FROM (SELECT id||','||" \
+  "action||','||quote(target)||','||approvals||','||state x FROM" \
+  " bec_root_requests ORDER BY 1))||' root ops '||(SELECT" \
+  " group_concat(x, '|') FROM (SELECT hex(hash)||','||valid x FROM" \
+  " bec_store_op WHERE kind=15 ORDER BY 1))||' members '||(" \
+  "SELECT group_concat(x, '|') FROM (SELECT pubkey||','||role||','||rank" \
+  " x FROM bec_members ORDER BY 1))"
+
+/* A 2-of-3 root of A (admin, the creator), B and C (members), handed over
+** to A, B, C and D with k = 3, then K (sealed by A's claim: A is the one
+** admin); after K, the root removes A, the most senior member, signed by
+** the new epoch's key: valid on the joiners as on A, and A's ops after
+** that removal are void there too. */
+static void test_root(const char *zDir){
+  sqlite3 *aDb[4];
+  char zGid[80], zPath[120], zSql[600], azPk[4][80];
+  int iK, i;
+  snprintf(zPath, sizeof(zPath), "%s/root-a.db", zDir);
+  CHECK(sqlite3_open(zPath, &aDb[0])==SQLITE_OK);
+  exec(aDb[0], "SELECT bec_keygen(); SELECT bec_create_group();"
+               "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+               "INSERT INTO t VALUES(1, 'x');");
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(aDb[0], "SELECT bec_group_id()"));
+  for(i=1; i<4; i++){
+    char zName[20];
+    snprintf(zName, sizeof(zName), "root-%c.db", 'a'+i);
+    aDb[i] = fresh(zDir, zName, zGid);
+    add_key(aDb[0], aDb[i], "member");
+  }
+  for(i=0; i<4; i++){    /* (bt_q's answer lives until its next call) */
+    snprintf(azPk[i], sizeof(azPk[i]), "%s", bt_q(aDb[i], "SELECT bec_pubkey()"));
+  }
+  snprintf(zSql, sizeof(zSql), "SELECT bec_root_open(2, json_array('%s', '%s',"
+           " '%s'))", azPk[0], azPk[1], azPk[2]);
+  exec(aDb[0], zSql);
+  root_steps(aDb, 4);
+  CHECK_MSG(strcmp(bt_q(aDb[0], "SELECT state FROM bec_root"), "active")==0,
+            "root: %s", bt_q(aDb[0], "SELECT state FROM bec_root"));
+  /* the hand-over: proposed by A, approved by B, the new holders step */
+  {
+    char zReq[80];
+    snprintf(zSql, sizeof(zSql), "SELECT bec_root_propose('holders', json_array("
+             "'%s', '%s', '%s', '%s'), 3)", azPk[0], azPk[1], azPk[2], azPk[3]);
+    snprintf(zReq, sizeof(zReq), "%s", bt_q(aDb[0], zSql));
+    sync_dbs(aDb, 4);
+    snprintf(zSql, sizeof(zSql), "SELECT bec_root_approve('%s')", zReq);
+    exec(aDb[1], zSql);
+    root_steps(aDb, 4);
+  }
+  CHECK_MSG(int_of(aDb[0], "SELECT count(*) FROM bec_root WHERE state='active'"
+                   " AND epoch=2 AND k=3 AND n=4")==1, "hand-over: %s",
+            bt_q(aDb[0], "SELECT group_concat(epoch||state) FROM bec_root"));
+  exec(aDb[0], "INSERT INTO t VALUES(2, 'y'); SELECT bec_checkpoint()");
+  iK = int_of(aDb[0], "SELECT max(seq) FROM bec_store_op");
+  CHECK(int_of(aDb[0], "SELECT sealed FROM bec_store_checkpoint")==1);
+  sync_dbs(aDb, 4);
+  /* after K: the root (the new epoch, 3 of 4) removes A */
+  {
+    char zReq[80];
+    snprintf(zSql, sizeof(zSql), "SELECT bec_root_propose('remove', '%s')",
+             azPk[0]);
+    snprintf(zReq, sizeof(zReq), "%s", bt_q(aDb[1], zSql));
+    sync_dbs(aDb, 4);
+    snprintf(zSql, sizeof(zSql), "SELECT bec_root_approve('%s')", zReq);
+    exec(aDb[2], zSql);
+    exec(aDb[3], zSql);
+    root_steps(aDb, 4);
+  }
+  CHECK_MSG(int_of(aDb[0], "SELECT count(*) FROM bec_store_op WHERE kind=15"
+                   " AND valid")>=2, "root ops: %s", bt_q(aDb[0], ROOT_VIEW));
+  CHECK_MSG(int_of(aDb[1], "SELECT count(*) FROM bec_members WHERE role='admin'")==0,
+            "A removed: %s", bt_q(aDb[1], ROOT_VIEW));
+  exec(aDb[1], "INSERT INTO t VALUES(3, 'b')");
+  sync_dbs(aDb, 4);
+  install_and_follow(zDir, "root", aDb[0], iK, ROOT_VIEW);
+  {
+    /* the new epoch's group key, in its root leaf (the last place the
+    ** snapshot holds it) */
+    i64 nY = 0;
+    u8 *aY = blob_of(aDb[0], "SELECT group_key FROM bec_store_root_session"
+                             " WHERE epoch=2", &nY);
+    CHECK(nY==32);
+    refuse_tampered(zDir, "root", aDb[0], aY, (int)nY);
+    free(aY);
+  }
+  for(i=3; i>=0; i--) CHECK(sqlite3_close(aDb[i])==SQLITE_OK);
 }
