@@ -12,7 +12,8 @@
 ** their proven depths, K, the tables' merge base from the rows' leaves,
 ** the cut closed (every op after K has all of it in its past),
 ** membership derived from the chain and compared with the members section
-** (bec_member_install_check), K recorded as S(K) with the verified R
+** (bec_member_install_check), the root and the names derived from the
+** chain and compared with their sections, K recorded as S(K) with the verified R
 ** (bec_ckpt_install) and sealed by its claims, stored as ops, and the tables
 ** rebuilt from the base with 'prune_checkpoint' = K.  All in one
 ** savepoint: a snapshot whose install fails (an op of the cut at two
@@ -44,9 +45,15 @@
 ** nothing but that op's (store_op computes the op's depth from it, which
 ** must be the proven one).
 **
-** NOT YET (docs/compaction.md "Not yet"): a snapshot with threshold-root
-** keys, e2ee epochs, names or earlier checkpoints is not installed
-** (*pzWhy says so: the join replays the history).
+** THE ROOT AND THE NAMES.  The chain (snapshot version 5) carries every
+** op of the threshold root and every name op; those of the cut are stored
+** in full with the membership ops, their derivers derive from them as
+** from any op, and the root and names sections derived here must be the
+** snapshot's, leaf for leaf (check_section).
+**
+** NOT YET (docs/compaction.md "Not yet"): a snapshot with e2ee epochs or
+** earlier checkpoints is not installed (*pzWhy says so: the join replays
+** the history).
 */
 #include "becInt.h"
 
