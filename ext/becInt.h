@@ -1291,6 +1291,12 @@ void bec_snapshot_parts_free(BecSnapParts*);
 ** cut's ops invalid in S(K); then seals it if its stored claims do
 ** (bec_checkpoint.c). */
 int bec_ckpt_install(BecCtx*, int iK, const BecSnapState *pSt, char **pzErr);
+/* Records the earlier checkpoints of an installed snapshot's cut (each
+** stored in full from the chain) as its checkpoints section says: k and
+** the seal within the cut, the digest unknown here (bec_checkpoint.c says
+** why).  *pzWhy (sqlite3_free it) when a leaf cannot be installed. */
+int bec_ckpt_install_earlier(BecCtx*, const BecSnapState *pSt, char **pzWhy,
+                             char **pzErr);
 /* After an install (bec_install.c): *pzWhy (sqlite3_free it) is 0 when
 ** every member's role, rank and cover derived from the cut as stored here
 ** are the members section's (why that makes an op after K judged here as

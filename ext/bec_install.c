@@ -353,7 +353,12 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
   if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_ROOT, pzWhy, pzErr);
   if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_NAMES, pzWhy, pzErr);
 
-  /* S(K) as verified, its claims, the tables from the base. */
+  /* The earlier checkpoints as their section says; S(K) as verified, its
+  ** claims, the tables from the base. */
+  if( rc==SQLITE_OK ){
+    rc = bec_ckpt_install_earlier(p, pSt, pzWhy, pzErr);
+    if( rc==SQLITE_OK && *pzWhy ) rc = SQLITE_ERROR;
+  }
   if( rc==SQLITE_OK ) rc = bec_ckpt_install(p, iK, pSt, pzErr);
   for(i=0; rc==SQLITE_OK && i<pP->nClaim; i++){
     BecAccept res;
@@ -403,10 +408,9 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   }
   if( rc==SQLITE_OK ) rc = bec_snapshot_state(p, aSnap, nSnap, &st, pzWhy, pzErr);
   if( rc || *pzWhy ) return rc;
-  if( st.nEpoch || st.nCkpt ){
-    *pzWhy = sqlite3_mprintf("a snapshot with %s is not installed yet: the "
-        "history is replayed", st.nEpoch ? "e2ee epochs"
-        : "earlier checkpoints");
+  if( st.nEpoch ){
+    *pzWhy = sqlite3_mprintf("a snapshot with e2ee epochs is not installed "
+                             "yet: the history is replayed");
     bec_snapshot_state_free(&st);
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }

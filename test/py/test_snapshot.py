@@ -274,7 +274,7 @@ def test_verify_and_lies():
     refused(s2, "its row leaves are sent whole", "version 3: why")
     s2 = copy()
     s2["version"] = 4
-    refused(s2, "its auth chain carries no names and root ops", "version 4: why")
+    refused(s2, "its auth chain carries no names, root ops and checkpoints", "version 4: why")
     s2 = copy()
     s2["version"] = 6
     refused(s2, "unknown snapshot version 6", "version 6")
