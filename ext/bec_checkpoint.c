@@ -67,6 +67,13 @@
 ** checkpoints sealed within that cut, renumbered, so S(K) applies the
 ** seals its cut holds and nothing else.
 **
+** AN INSTALLED SNAPSHOT (bec_install.c): K recorded as verified
+** (bec_ckpt_install); each earlier checkpoint of its cut with k and the
+** seal its leaf gives, its digest unknown here, its seal read as recorded
+** rather than from claims (bec_ckpt_install_earlier, ck_installed_earlier);
+** bec_ckpt_section_here gives the install the root and names sections of
+** what it derived, to compare with the snapshot's.
+**
 ** Stored (derived from the ops, by this file only):
 **   bec_store_checkpoint(seq, digest, k, n_op, invalid, attestations, sealed)
 **       per checkpoint op: R computed here, k in the cut, the ops in the cut,

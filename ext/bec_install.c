@@ -13,7 +13,8 @@
 ** the cut closed (every op after K has all of it in its past),
 ** membership derived from the chain and compared with the members section
 ** (bec_member_install_check), the root and the names derived from the
-** chain and compared with their sections, K recorded as S(K) with the verified R
+** chain and compared with their sections, the earlier checkpoints
+** recorded as their section says, K recorded as S(K) with the verified R
 ** (bec_ckpt_install) and sealed by its claims, stored as ops, and the tables
 ** rebuilt from the base with 'prune_checkpoint' = K.  All in one
 ** savepoint: a snapshot whose install fails (an op of the cut at two
@@ -45,15 +46,16 @@
 ** nothing but that op's (store_op computes the op's depth from it, which
 ** must be the proven one).
 **
-** THE ROOT AND THE NAMES.  The chain (snapshot version 5) carries every
-** op of the threshold root and every name op; those of the cut are stored
-** in full with the membership ops, their derivers derive from them as
-** from any op, and the root and names sections derived here must be the
-** snapshot's, leaf for leaf (check_section).
+** THE ROOT, THE NAMES, THE EARLIER CHECKPOINTS.  The chain (snapshot
+** version 5) carries every op of the threshold root, every name op and
+** every checkpoint op; those of the cut are stored in full with the
+** membership ops, their derivers derive from them as from any op, the
+** root and names sections derived here must be the snapshot's, leaf for
+** leaf (check_section), and bec_checkpoint.c records each earlier
+** checkpoint's k and seal as its leaf says (bec_ckpt_install_earlier).
 **
-** NOT YET (docs/compaction.md "Not yet"): a snapshot with e2ee epochs or
-** earlier checkpoints is not installed (*pzWhy says so: the join replays
-** the history).
+** NOT YET (docs/compaction.md "Not yet"): a snapshot with e2ee epochs is
+** not installed (*pzWhy says so: the join replays the history).
 */
 #include "becInt.h"
 

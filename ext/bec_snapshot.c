@@ -137,7 +137,7 @@ static int snap_chain_kind(int kd){
   return kd==BEC_KIND_CREATE || kd==BEC_KIND_ADD || kd==BEC_KIND_REMOVE
       || kd==BEC_KIND_SCHEMA || kd==BEC_KIND_CONFIG || kd==BEC_KIND_NAME
       || kd==BEC_KIND_CHECKPOINT
-      || (kd>=BEC_KIND_ROOT_OPEN && kd<=BEC_KIND_ROOT && kd!=BEC_KIND_NAME);
+      || (kd>=BEC_KIND_ROOT_OPEN && kd<=BEC_KIND_ROOT);   /* 7..15, 10 above */
 }
 
 /* The decoded message: pointers into the caller's bytes. */
