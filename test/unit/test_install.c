@@ -15,8 +15,18 @@
 ** rank, cover) and the validity of every op it holds, by id, are A's;
 ** bec_check() passes; K is sealed there, 'prune_checkpoint' is K.  Refused
 ** with a reason and nothing stored: a database that holds ops, a snapshot
-** that fails a check, a snapshot with member names (not installed yet: the
-** join replays).
+** that fails a check.
+**
+** Then (snapshot version 5, the functions at the end) three histories
+** installed twice, byte-identical, followed by their ops after K in two
+** orders and compared with the provider's views, with a tampered leaf
+** refused before anything is stored: test_names (names set, renamed, a
+** member named then removed; renames and a new member's name after K; a
+** name op concurrent with its author's removal), test_root (a key
+** generation and a hand-over in the cut; after K the new epoch's root
+** removes the creator), test_checkpoints (two earlier checkpoints sealed
+** by two admins; after K a checkpoint that needs them sealed in its cut,
+** and a late claim of the first).
 */
 #include "becInt.h"
 #include "bectest.h"
