@@ -1117,6 +1117,12 @@ struct BecCkState {
 /* Computes it for checkpoint iCp (a seq): the cut is replayed unless it is
 ** every op held.  Free with bec_ckpt_state_free (also after an error). */
 int bec_ckpt_state(BecCtx*, int iCp, BecCkState*, char **pzErr);
+/* The leaves of section iSec (BEC_CK_SEC_ROOT, _EPOCHS or _NAMES) of the
+** digest, derived from every op p holds, appended to pOut framed as in a
+** snapshot (varint length || leaf), *pnLeaf of them: an install (which
+** holds only the cut) compares them with the snapshot's. */
+int bec_ckpt_section_here(BecCtx*, int iSec, BecBuf *pOut, u64 *pnLeaf,
+                          char **pzErr);
 void bec_ckpt_state_free(BecCkState*);
 /* Appends, for each of the nId ids at aIds whose op is in the ops section
 ** of p, in their order (an id given again is skipped), the proof that its
@@ -1226,6 +1232,13 @@ struct BecSnapState {
   int nEpoch;   BecSnapEpoch *aEpoch;     /* by id */
   int nName;    BecSnapName *aName;       /* by key */
   int nCkpt;    BecSnapCkpt *aCkpt;       /* by id */
+  /* The leaves of the root, epochs, names and checkpoints sections
+  ** (BEC_CK_SEC_*) as sent: nSecLeaf[i] framed leaves (varint length ||
+  ** leaf), nSecBytes[i] bytes; what an install compares with the sections
+  ** derived from the cut's ops it stores (bec_ckpt_section_here). */
+  const u8 *aSecLeaves[BEC_CK_NSEC];
+  i64 nSecBytes[BEC_CK_NSEC];
+  u64 nSecLeaf[BEC_CK_NSEC];
 };
 /* Every check of bec_snapshot_check, then the state at K into *pOut
 ** (pointers into a[0..n-1]); *pzWhy the first check that fails (then
@@ -1278,6 +1291,12 @@ void bec_snapshot_parts_free(BecSnapParts*);
 ** cut's ops invalid in S(K); then seals it if its stored claims do
 ** (bec_checkpoint.c). */
 int bec_ckpt_install(BecCtx*, int iK, const BecSnapState *pSt, char **pzErr);
+/* Records the earlier checkpoints of an installed snapshot's cut (each
+** stored in full from the chain) as its checkpoints section says: k and
+** the seal within the cut, the digest unknown here (bec_checkpoint.c says
+** why).  *pzWhy (sqlite3_free it) when a leaf cannot be installed. */
+int bec_ckpt_install_earlier(BecCtx*, const BecSnapState *pSt, char **pzWhy,
+                             char **pzErr);
 /* After an install (bec_install.c): *pzWhy (sqlite3_free it) is 0 when
 ** every member's role, rank and cover derived from the cut as stored here
 ** are the members section's (why that makes an op after K judged here as

@@ -67,6 +67,13 @@
 ** checkpoints sealed within that cut, renumbered, so S(K) applies the
 ** seals its cut holds and nothing else.
 **
+** AN INSTALLED SNAPSHOT (bec_install.c): K recorded as verified
+** (bec_ckpt_install); each earlier checkpoint of its cut with k and the
+** seal its leaf gives, its digest unknown here, its seal read as recorded
+** rather than from claims (bec_ckpt_install_earlier, ck_installed_earlier);
+** bec_ckpt_section_here gives the install the root and names sections of
+** what it derived, to compare with the snapshot's.
+**
 ** Stored (derived from the ops, by this file only):
 **   bec_store_checkpoint(seq, digest, k, n_op, invalid, attestations, sealed)
 **       per checkpoint op: R computed here, k in the cut, the ops in the cut,
@@ -1537,6 +1544,31 @@ int bec_ckpt_state(BecCtx *p, int iCp, BecCkState *pOut, char **pzErr){
   return rc;
 }
 
+int bec_ckpt_section_here(BecCtx *p, int iSec, BecBuf *pOut, u64 *pnLeaf,
+                          char **pzErr){
+  BecCkState raw;
+  CkCut cut;
+  u8 aRoot[BEC_HASH_BYTES];
+  int rc;
+  memset(&raw, 0, sizeof(raw));
+  memset(&cut, 0, sizeof(cut));
+  cut.pRaw = &raw;
+  *pnLeaf = 0;
+  switch( iSec ){
+    case BEC_CK_SEC_ROOT:   rc = digest_root(p, &cut, aRoot, pzErr); break;
+    case BEC_CK_SEC_EPOCHS: rc = digest_epochs(p, &cut, aRoot); break;
+    case BEC_CK_SEC_NAMES:  rc = digest_names(p, &cut, aRoot); break;
+    default:                rc = SQLITE_MISUSE; break;
+  }
+  if( rc==SQLITE_OK ){
+    bec_buf_append(pOut, raw.aSec[iSec].a, raw.aSec[iSec].n, &rc);
+    *pnLeaf = (u64)raw.anSec[iSec];
+  }
+  bec_ckpt_state_free(&raw);
+  cut_free(&cut);
+  return rc;
+}
+
 void bec_ckpt_state_free(BecCkState *p){
   int i;
   for(i=0; i<BEC_CK_NSEC; i++) bec_buf_free(&p->aSec[i]);
@@ -1695,6 +1727,32 @@ static int ck_root_seal(BecCtx *p, int iCp, const u8 *aMark, int *pbRoot){
 ** aMark is 0): *pbSealed 1 if some digest has k of them, 2 if a root
 ** attestation seals it (ck_root_seal), else 0; *pnMatch how many carry
 ** aDigest (may be 0). */
+/* *pb: iCp is an earlier checkpoint of a snapshot's cut installed here
+** (bec_ckpt_install_earlier): a checkpoint below K, the installed cut's
+** top.  Its seal is the snapshot's (sealed within K's cut, so within the
+** cut of every op after K), not computed from claims: its admins and the
+** claims that sealed it are not here. */
+static int ck_installed_earlier(BecCtx *p, int iCp, int *pb){
+  i64 iTop = 0;
+  int rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+  *pb = rc==SQLITE_OK && iCp<iTop;
+  return rc;
+}
+
+/* The seal and count of installed earlier checkpoint iCp, as recorded. */
+static int ck_installed_seal(BecCtx *p, int iCp, int *pbSealed, int *pnMatch){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT sealed, attestations FROM"
+                           " bec_store_checkpoint WHERE seq=?1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iCp);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    *pbSealed = sqlite3_column_int(pStmt, 0);
+    if( pnMatch ) *pnMatch = sqlite3_column_int(pStmt, 1);
+  }
+  return sqlite3_reset(pStmt);
+}
+
 static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
                          const u8 *aDigest, int *pbSealed, int *pnMatch){
   sqlite3_stmt *pStmt = 0;
@@ -1713,6 +1771,12 @@ static int ck_seal_state(BecCtx *p, int iCp, const u8 *aMark,
   if( sqlite3_step(pStmt)==SQLITE_ROW ) k = sqlite3_column_int64(pStmt, 0);
   rc = sqlite3_reset(pStmt);
   if( rc || k==0 ) return rc;          /* not computed here (a scratch) */
+  {
+    int bEarlier = 0;
+    rc = ck_installed_earlier(p, iCp, &bEarlier);
+    if( rc || bEarlier ) return rc ? rc : ck_installed_seal(p, iCp, pbSealed,
+                                                            pnMatch);
+  }
   rc = bec_ctx_stmt(p, "SELECT c.seq, c.author, c.digest FROM bec_store_claim c"
       " JOIN bec_store_op o ON o.seq=c.seq"
       " JOIN bec_store_checkpoint_admin a ON a.checkpoint=c.checkpoint"
@@ -2668,9 +2732,27 @@ int bec_checkpoint_register(sqlite3 *db, BecCtx *p){
 ** stand-ins of validity 0).  The claims, stored as ops, then seal it as
 ** anywhere else (ck_update_seal).
 */
+/* pInvalid: the seqs below iBelow of the installed cut invalid in S(K)
+** (stored ops and proven stand-ins of validity 0), 4 bytes each. */
+static int installed_invalid(BecCtx *p, int iBelow, BecBuf *pInvalid){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op WHERE seq<?1 AND"
+                           " valid=0 UNION SELECT seq FROM bec_store_cut WHERE"
+                           " valid=0 AND seq<?1 ORDER BY 1", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iBelow);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    u32 s = (u32)sqlite3_column_int(pStmt, 0);
+    u8 a[4];
+    a[0] = (u8)(s>>24); a[1] = (u8)(s>>16); a[2] = (u8)(s>>8); a[3] = (u8)s;
+    bec_buf_append(pInvalid, a, 4, &rc);
+  }
+  bec_stmt_reset(pStmt, &rc);
+  return rc;
+}
+
 int bec_ckpt_install(BecCtx *p, int iK, const BecSnapState *pSt,
                      char **pzErr){
-  sqlite3_stmt *pStmt = 0;
   CkCut c;
   int rc, i;
   memset(&c, 0, sizeof(c));
@@ -2683,27 +2765,101 @@ int bec_ckpt_install(BecCtx *p, int iK, const BecSnapState *pSt,
       bec_buf_append(&c.admins, pSt->aMember[i].aKey, BEC_PUBKEY_BYTES, &rc);
     }
   }
-  if( rc==SQLITE_OK ){
-    rc = bec_ctx_stmt(p, "SELECT seq FROM bec_store_op WHERE seq<?1 AND valid=0"
-                         " UNION SELECT seq FROM bec_store_cut WHERE valid=0"
-                         " ORDER BY 1", &pStmt);
-  }
-  if( rc==SQLITE_OK ){
-    sqlite3_bind_int(pStmt, 1, iK);
-    while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-      u32 s = (u32)sqlite3_column_int(pStmt, 0);
-      u8 a[4];
-      a[0] = (u8)(s>>24); a[1] = (u8)(s>>16); a[2] = (u8)(s>>8); a[3] = (u8)s;
-      bec_buf_append(&c.invalid, a, 4, &rc);
-    }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
-  }
+  if( rc==SQLITE_OK ) rc = installed_invalid(p, iK, &c.invalid);
   if( rc==SQLITE_OK ) rc = ck_store_cut(p, iK, &c);
   if( rc==SQLITE_OK ) rc = ck_update_seal(p, iK, pzErr);
   cut_free(&c);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot record the installed checkpoint: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+/**************************************************************************
+** The earlier checkpoints of an installed snapshot's cut (bec_install.c).
+** Each checkpoint J of the cut came in the chain (snapshot version 5) and
+** was stored in full; its leaf of the checkpoints section (under R) gives
+** the R its author claimed, k in its own cut and its seal within K's cut.
+** Recorded here: k and the seal as the leaf says, the digest unknown here
+** (x'', shown NULL: this replica holds no cut to compute R(J) from, and the
+** leaf's R is J's author's claim, which the seal does not vouch for: so it
+** neither attests nor disputes J, as where an op of J's cut is locked),
+** attestations 0 (the claims that sealed J are not carried), and as J's
+** invalid ops those of S(K) below J (the cut is one chain in memory here:
+** what J's seal makes final below it is then S(K)'s validity, which J's
+** own S gives on a full replica for the ops of its cut).  Its seal is
+** then read as recorded (ck_installed_earlier): it is sealed within K's
+** cut, so within the cut of every op after K (a checkpoint after K, which
+** needs J sealed within its cut, is judged as on a full replica).
+*/
+int bec_ckpt_install_earlier(BecCtx *p, const BecSnapState *pSt, char **pzWhy,
+                             char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  int rc, i;
+  *pzWhy = 0;
+  rc = ck_schema(p, pzErr);
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<pSt->nCkpt; i++){
+    const BecSnapCkpt *j = &pSt->aCkpt[i];
+    const char *zWhy = 0;
+    CkCut c;
+    int iJ = 0;
+    memset(&c, 0, sizeof(c));
+    rc = bec_dag_seq_of(p, j->aId, &iJ);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1 AND"
+                           " kind=?2", &pStmt);
+    }
+    if( rc ) break;
+    sqlite3_bind_int(pStmt, 1, iJ);
+    sqlite3_bind_int(pStmt, 2, BEC_KIND_CHECKPOINT);
+    zWhy = "an earlier checkpoint of the cut is not in the chain";
+    if( sqlite3_step(pStmt)==SQLITE_ROW ){
+      BecOp op;
+      CkPayload pl;
+      char *zErr = 0;
+      if( bec_op_decode(sqlite3_column_blob(pStmt, 0),
+                        sqlite3_column_bytes(pStmt, 0), &op, &zErr)==SQLITE_OK
+       && ck_parse(&op, &pl)==0 ){
+        zWhy = memcmp(pl.aDigest, j->aClaimed, BEC_HASH_BYTES)
+             ? "an earlier checkpoint's leaf does not carry the R its op claims"
+             : 0;
+      }
+      sqlite3_free(zErr);
+    }
+    rc = sqlite3_reset(pStmt);
+    if( rc ) break;
+    if( zWhy==0 && (j->k==0 || j->sealed==0) ){
+      /* not computed on the provider (pruned below a concurrent one), or
+      ** retired rather than sealed within the cut: its seal in a later cut
+      ** is not the leaf's word */
+      zWhy = "an earlier checkpoint that the cut does not seal (or whose cut "
+             "the provider did not compute) is not installed yet";
+    }
+    if( zWhy ){
+      *pzWhy = sqlite3_mprintf("%s", zWhy);
+      rc = *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+      break;
+    }
+    c.bLocked = 1;
+    c.k = (i64)j->k;
+    rc = installed_invalid(p, iJ, &c.invalid);
+    if( rc==SQLITE_OK ) rc = ck_store_cut(p, iJ, &c);
+    cut_free(&c);
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "UPDATE bec_store_checkpoint SET sealed=?2,"
+                           " attestations=0 WHERE seq=?1", &pStmt);
+    }
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, iJ);
+      sqlite3_bind_int(pStmt, 2, j->sealed);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  ck_forget(p);                /* the final validity takes in the seals */
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot record an earlier checkpoint: %s",
                              bec_rc_text(p->db, rc));
   }
   return rc;

@@ -12,7 +12,9 @@
 ** their proven depths, K, the tables' merge base from the rows' leaves,
 ** the cut closed (every op after K has all of it in its past),
 ** membership derived from the chain and compared with the members section
-** (bec_member_install_check), K recorded as S(K) with the verified R
+** (bec_member_install_check), the root and the names derived from the
+** chain and compared with their sections, the earlier checkpoints
+** recorded as their section says, K recorded as S(K) with the verified R
 ** (bec_ckpt_install) and sealed by its claims, stored as ops, and the tables
 ** rebuilt from the base with 'prune_checkpoint' = K.  All in one
 ** savepoint: a snapshot whose install fails (an op of the cut at two
@@ -44,9 +46,16 @@
 ** nothing but that op's (store_op computes the op's depth from it, which
 ** must be the proven one).
 **
-** NOT YET (docs/compaction.md "Not yet"): a snapshot with threshold-root
-** keys, e2ee epochs, names or earlier checkpoints is not installed
-** (*pzWhy says so: the join replays the history).
+** THE ROOT, THE NAMES, THE EARLIER CHECKPOINTS.  The chain (snapshot
+** version 5) carries every op of the threshold root, every name op and
+** every checkpoint op; those of the cut are stored in full with the
+** membership ops, their derivers derive from them as from any op, the
+** root and names sections derived here must be the snapshot's, leaf for
+** leaf (check_section), and bec_checkpoint.c records each earlier
+** checkpoint's k and seal as its leaf says (bec_ckpt_install_earlier).
+**
+** NOT YET (docs/compaction.md "Not yet"): a snapshot with e2ee epochs is
+** not installed (*pzWhy says so: the join replays the history).
 */
 #include "becInt.h"
 
@@ -256,6 +265,53 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   return rc;
 }
 
+/* Section iSec (BEC_CK_SEC_ROOT, _NAMES) as derived here from the cut's
+** ops, which the install stored in full (the snapshot's chain carries
+** them: version 5), against the snapshot's leaves, which R covers: the
+** deriver's own state is then the provider's at K, and an op after K is
+** judged by it as there.  Why the ops and not the leaves: what the
+** derivers show and decide reads the ops (a name by its op's depth and
+** validity; a root op after K by the sessions, holders and hand-overs
+** its ops give), which a leaf does not carry.  The cut is held as one
+** chain by depth where the provider may hold ops concurrent: a derivation
+** that this order changes (a hand-over that another key generation
+** abandons only in the real order) differs here, and the install is
+** refused with the first leaf that differs (the join replays). */
+static int check_section(BecCtx *p, const BecSnapState *pSt, int iSec,
+                         char **pzWhy, char **pzErr){
+  static const char *azSec[BEC_CK_NSEC] = { "threshold root", "e2ee epochs",
+                                            "names", "earlier checkpoints" };
+  BecBuf here;
+  BecReader a, b;
+  u64 nHere = 0, i;
+  int rc;
+  memset(&here, 0, sizeof(here));
+  rc = bec_ckpt_section_here(p, iSec, &here, &nHere, pzErr);
+  a.a = here.a; a.n = here.n; a.i = 0;
+  b.a = pSt->aSecLeaves[iSec]; b.n = pSt->nSecBytes[iSec]; b.i = 0;
+  for(i=0; rc==SQLITE_OK && (i<nHere || i<pSt->nSecLeaf[iSec]); i++){
+    const u8 *x = 0, *y = 0;
+    u64 nx = 0, ny = 0;
+    char zId[17];
+    if( i<nHere && (bec_read_varint(&a, &nx, (u64)(a.n-a.i))
+                    || bec_read_bytes(&a, (i64)nx, &x)) ) rc = SQLITE_CORRUPT;
+    if( i<pSt->nSecLeaf[iSec] && (bec_read_varint(&b, &ny, (u64)(b.n-b.i))
+                    || bec_read_bytes(&b, (i64)ny, &y)) ) rc = SQLITE_CORRUPT;
+    if( rc || (x && y && nx==ny && memcmp(x, y, (size_t)nx)==0) ) continue;
+    /* every leaf of these sections begins with an id or a key */
+    if( (y ? ny : nx)>=8 ) bec_hex_encode(y ? y : x, 8, zId);
+    else zId[0] = 0;
+    *pzWhy = sqlite3_mprintf("the %s derived from the cut's ops %s the "
+        "snapshot's: its leaf %lld (%s...) %s", azSec[iSec],
+        iSec==BEC_CK_SEC_NAMES ? "are not" : "is not", (long long)i, zId,
+        !x ? "is not derived here" : !y ? "is not in the snapshot"
+        : "differs");
+    rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+  }
+  bec_buf_free(&here);
+  return rc;
+}
+
 /* The install proper, inside spInstall; SQLITE_ERROR with *pzWhy for a
 ** snapshot that cannot be installed. */
 static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
@@ -294,7 +350,17 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
     }
   }
 
-  /* S(K) as verified, its claims, the tables from the base. */
+  /* The root and the names from the cut's root and name ops, as their
+  ** sections say. */
+  if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_ROOT, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_NAMES, pzWhy, pzErr);
+
+  /* The earlier checkpoints as their section says; S(K) as verified, its
+  ** claims, the tables from the base. */
+  if( rc==SQLITE_OK ){
+    rc = bec_ckpt_install_earlier(p, pSt, pzWhy, pzErr);
+    if( rc==SQLITE_OK && *pzWhy ) rc = SQLITE_ERROR;
+  }
   if( rc==SQLITE_OK ) rc = bec_ckpt_install(p, iK, pSt, pzErr);
   for(i=0; rc==SQLITE_OK && i<pP->nClaim; i++){
     BecAccept res;
@@ -344,11 +410,9 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   }
   if( rc==SQLITE_OK ) rc = bec_snapshot_state(p, aSnap, nSnap, &st, pzWhy, pzErr);
   if( rc || *pzWhy ) return rc;
-  if( st.nRoot || st.nEpoch || st.nName || st.nCkpt ){
-    *pzWhy = sqlite3_mprintf("a snapshot with %s is not installed yet: the "
-        "history is replayed", st.nRoot ? "threshold-root keys"
-        : st.nEpoch ? "e2ee epochs" : st.nName ? "member names"
-        : "earlier checkpoints");
+  if( st.nEpoch ){
+    *pzWhy = sqlite3_mprintf("a snapshot with e2ee epochs is not installed "
+                             "yet: the history is replayed");
     bec_snapshot_state_free(&st);
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }

@@ -29,18 +29,20 @@
 ** session goes on as a full sync, so the joiner replays the history and
 ** keeps the full join's trust (docs/compaction.md "The snapshot join").
 **
-** THE MESSAGE, version 4 (docs/wire-format.md "Snapshot"; versions 1 and
+** THE MESSAGE, version 5 (docs/wire-format.md "Snapshot"; versions 1 and
 ** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
-** whole: all three are refused):
+** whole, 4 carries no name or checkpoint op and only the root's grants in
+** its chain: all four are refused):
 **
-**   snapshot := version u8 (=4) || group id (32)
+**   snapshot := version u8 (=5) || group id (32)
 **     || checkpoint op                      K
 **     || n_claim varint || op each          attest ops of K that seal it
 **     || n_chain varint || op each          the auth chain: every create,
-**                                           add, remove, schema and config
-**                                           op and the root's grants (root
-**                                           ops with a role), in the
-**                                           provider's seq order
+**                                           add, remove, schema, config,
+**                                           name and checkpoint op and
+**                                           every op of the threshold
+**                                           root (kinds 7 to 15 but 10),
+**                                           in the provider's seq order
 **     || n_op varint || k varint || ops_root (32)
 **     || n_proof varint || proof each       per head of the cut, then per
 **                                           chain op in the cut: id (32) ||
@@ -105,20 +107,38 @@
 
 #include <stdlib.h>
 
-#define SNAP_VERSION 4      /* 1 and 2 (an older bec's, bec-cut-v3) are
+#define SNAP_VERSION 5      /* 1 and 2 (an older bec's, bec-cut-v3) are
                             ** refused: their R is no R computed here;
-                            ** 3 too: its rows are sent whole */
+                            ** 3 too: its rows are sent whole; 4 too: its
+                            ** chain carries no name or checkpoint op and
+                            ** only the root's grants */
 #define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
 typedef char snap_chain_kinds[(BEC_KIND_CREATE==1 && BEC_KIND_ADD==2
     && BEC_KIND_REMOVE==3 && BEC_KIND_SCHEMA==5 && BEC_KIND_CONFIG==22
-    && BEC_KIND_ROOT==15) ? 1 : -1];
+    && BEC_KIND_ROOT_OPEN==7 && BEC_KIND_DKG_DEAL==8 && BEC_KIND_DKG_ACK==9
+    && BEC_KIND_NAME==10 && BEC_KIND_ROOT_REQUEST==11
+    && BEC_KIND_ROOT_APPROVE==12 && BEC_KIND_ROOT_SESSION==13
+    && BEC_KIND_ROOT_SHARE==14 && BEC_KIND_ROOT==15
+    && BEC_KIND_CHECKPOINT==19) ? 1 : -1];
 /* The chain's ops (SQL, over bec_store_op o): membership, schema and
-** config ops, and the threshold root's grants (add, role, restore: a root
-** op with a role), signed by a root key. */
-#define SNAP_CHAIN(o) "(" o ".kind IN (1, 2, 3, 5, 22) OR (" o ".kind=15" \
-  " AND " o ".role<>0))"
+** config ops, and (version 5) every op of the threshold root (its key
+** generations, hand-overs, signing sessions and root ops), every name op
+** and every checkpoint op (but K, sent first): small, kept in full by a
+** pruned replica; the install stores those of the cut, derives the root
+** and the names from them, as the root and names sections say
+** (bec_install.c check_section), and records the earlier checkpoints as
+** their section says (bec_ckpt_install_earlier). */
+#define SNAP_CHAIN(o) "(" o ".kind IN (1, 2, 3, 5, 7, 8, 9, 10, 11, 12, 13," \
+  " 14, 15, 19, 22))"
+/* A chain kind, for the check of a snapshot's chain. */
+static int snap_chain_kind(int kd){
+  return kd==BEC_KIND_CREATE || kd==BEC_KIND_ADD || kd==BEC_KIND_REMOVE
+      || kd==BEC_KIND_SCHEMA || kd==BEC_KIND_CONFIG || kd==BEC_KIND_NAME
+      || kd==BEC_KIND_CHECKPOINT
+      || (kd>=BEC_KIND_ROOT_OPEN && kd<=BEC_KIND_ROOT);   /* 7..15, 10 above */
+}
 
 /* The decoded message: pointers into the caller's bytes. */
 typedef struct SnapMsg SnapMsg;
@@ -428,7 +448,8 @@ static void put_proofs(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
   else sqlite3_reset(pStmt);
   if( *pRc==SQLITE_OK ){
     *pRc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op o WHERE "
-                           SNAP_CHAIN("o") " ORDER BY seq", &pStmt);
+                           SNAP_CHAIN("o") " AND o.seq<>?1 ORDER BY seq", &pStmt);
+    if( *pRc==SQLITE_OK ) sqlite3_bind_int(pStmt, 1, iCp);   /* K: sent */
   }
   while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){
@@ -494,7 +515,8 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   put_ops(p, "SELECT c.seq FROM " SNAP_CLAIMS("?1") " AND c.seq<>?1"
       " ORDER BY c.seq", iCp, pOut, &rc);
   put_ops(p, "SELECT seq FROM bec_store_op o WHERE " SNAP_CHAIN("o")
-             " AND " BEC_OP_INDEXED("o") " ORDER BY o.seq", 0, pOut, &rc);
+             " AND " BEC_OP_INDEXED("o") " AND o.seq<>?1 ORDER BY o.seq", iCp,
+             pOut, &rc);
   bec_buf_append_varint(pOut, (u64)st.nOp, &rc);
   bec_buf_append_varint(pOut, (u64)st.k, &rc);
   bec_buf_append(pOut, st.aOpsRoot, BEC_HASH_BYTES, &rc);
@@ -750,7 +772,8 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   if( rc==SQLITE_OK && v>=1 && v<SNAP_VERSION ){
     *pzErr = sqlite3_mprintf("version %d, of an older bec (%s): ask a "
         "provider that runs this version", (int)v, v<3
-        ? "its digest is bec-cut-v3" : "its row leaves are sent whole");
+        ? "its digest is bec-cut-v3" : v==3 ? "its row leaves are sent whole"
+        : "its auth chain carries no names, root ops and checkpoints");
     return BEC_MALFORMED;
   }
   if( rc==SQLITE_OK && v!=SNAP_VERSION ){
@@ -1130,9 +1153,7 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
   }
   for(i=0; i<m->nChain; i++){
     int kd = m->aChain[i].kind;
-    if( kd!=BEC_KIND_CREATE && kd!=BEC_KIND_ADD && kd!=BEC_KIND_REMOVE
-     && kd!=BEC_KIND_SCHEMA && kd!=BEC_KIND_CONFIG
-     && !(kd==BEC_KIND_ROOT && m->aChain[i].role!=0) ){
+    if( !snap_chain_kind(kd) ){
       *pzWhy = sqlite3_mprintf("an op of the auth chain is of kind %d", kd);
       goto done;
     }
@@ -1370,6 +1391,9 @@ int bec_snapshot_state(BecCtx *p, const u8 *a, i64 n, BecSnapState *pOut,
   STATE_SEC(BEC_CK_SEC_NAMES, nName, aName, BecSnapName)
   STATE_SEC(BEC_CK_SEC_CKPTS, nCkpt, aCkpt, BecSnapCkpt)
 #undef STATE_SEC
+  memcpy(pOut->aSecLeaves, m.aSec, sizeof(m.aSec));
+  memcpy(pOut->nSecBytes, m.nSecBytes, sizeof(m.nSecBytes));
+  memcpy(pOut->nSecLeaf, m.nSec, sizeof(m.nSec));
   if( rc ) bec_snapshot_state_free(pOut);
   snap_free(&m);
   return rc;

@@ -15,13 +15,16 @@ checkpoint gives the same snapshot as before pruning; a damaged merge base
 gives one that is refused.  Version 4 sends a row leaf's repeated ids as
 references the joiner expands (test_row_refs: round trips, other valid
 encodings, hostile tokens, every byte of a small snapshot flipped).
+Version 5 carries the name, checkpoint and root ops in the chain, and a
+snapshot with names, a threshold root and an earlier checkpoint installs
+(test_install_sections).
 """
 import json
 import os
 import random
 import struct
 
-from bectest import T, Replicas, connect, one, sync_session as sync, pub, sync_all, root_steps
+from bectest import T, Replicas, connect, one, sync_session as sync, pub, sync_all, root_steps, ingest_all
 import becwire
 from becwire import uvarint, read_varint
 
@@ -201,7 +204,7 @@ def test_verify_and_lies():
          "the provider holds ops concurrent with and after K")
     snap = one(a, "SELECT bec_snapshot()")
     s = parse(snap)
-    T.eq(s["version"], 4, "version")
+    T.eq(s["version"], 5, "version")
     T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
     T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
@@ -265,7 +268,7 @@ def test_verify_and_lies():
     s2 = copy()
     s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
     refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
-    for v in (1, 2, 3):
+    for v in (1, 2, 3, 4):
         s2 = copy()
         s2["version"] = v
         refused(s2, "version %d, of an older bec" % v, "version %d" % v)
@@ -273,8 +276,11 @@ def test_verify_and_lies():
     s2["version"] = 3
     refused(s2, "its row leaves are sent whole", "version 3: why")
     s2 = copy()
-    s2["version"] = 5
-    refused(s2, "unknown snapshot version 5", "version 5")
+    s2["version"] = 4
+    refused(s2, "its auth chain carries no names, root ops and checkpoints", "version 4: why")
+    s2 = copy()
+    s2["version"] = 6
+    refused(s2, "unknown snapshot version 6", "version 6")
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()
@@ -522,6 +528,9 @@ def test_sections():
     dl = [member_leaf(x) for x in s["members"] if x[:32].hex() == pub(d)]
     T.eq(len(dl), 1, "d, added by the root, has a member leaf")
     root_op = [x for x in s["chain"] if becwire.decode_op(x)["kind"] == "root"]
+    T.eq(len(root_op), 2, "every root op of the cut is in the chain (version 5): the add and"
+         " the hand-over")
+    root_op = [x for x in root_op if becwire.op_id(x) == dl[0][2]]
     T.eq(len(root_op), 1, "the root's add is in the chain")
     T.eq(becwire.decode_op(root_op[0])["author"].hex(), y,
          "signed by the root key of the first generation (a key of the root section)")
@@ -787,10 +796,123 @@ def test_pruned_provider():
     T.check(one(o, "SELECT bec_check()") != "ok", "bec_check() fails on the damaged base")
 
 
+def test_install_sections():
+    """Snapshot version 5: a group whose members named themselves, with a
+    2-of-3 threshold root (a key generation and a hand-over) and an
+    earlier checkpoint K1, now installs (bec_snapshot_install, not the
+    replay): names, root and checkpoints as the provider shows them, and
+    after the ops after K2 (a rename, a root op of the epoch active at K2)
+    too.  A provider that leaves an op of the cut out of the chain (its
+    proof kept) is refused with the section whose leaf differs, nothing
+    stored."""
+    rng = random.Random(1718)
+    a = connect(R.path("i5_a.db"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group()")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    b = R.member(a, "i5_b.db", "member")
+    c = R.member(a, "i5_c.db", "member")
+    one(a, "SELECT bec_set_name('Alice')")
+    root_steps([a, b, c], rng)
+    one(c, "SELECT bec_set_name('Carol')")
+    one(c, "SELECT bec_set_name('Caro')")          # the later one is in effect
+    one(a, "SELECT bec_root_open(2, ?)", json.dumps([pub(d) for d in (a, b, c)]))
+    root_steps([a, b, c], rng)
+    a.execute("INSERT INTO todos VALUES('r1', 'one', 1)")
+    k1 = one(a, "SELECT bec_checkpoint()")
+    root_steps([a, b, c], rng)
+    req = one(a, "SELECT bec_root_propose('holders', ?, 2)",
+              json.dumps([pub(x) for x in (a, b, c)]))
+    root_steps([a, b, c], rng)
+    one(b, "SELECT bec_root_approve(?)", req)
+    root_steps([a, b, c], rng)
+    a.execute("INSERT INTO todos VALUES('r2', 'two', 2)")
+    k2 = one(a, "SELECT bec_checkpoint()")
+    root_steps([a, b, c], rng)
+    T.eq(one(a, "SELECT count(*) FROM bec_checkpoints WHERE sealed"), 2, "K1 and K2 sealed")
+    snap = one(a, "SELECT bec_snapshot()")
+    s = parse(snap)
+    T.eq(s["version"], 5, "version 5")
+    kinds = [becwire.decode_op(x)["kind"] for x in s["chain"]]
+    for kind in ("name", "checkpoint", "root-open", "dkg-deal", "dkg-ack", "root"):
+        T.check(kind in kinds, "the chain carries the %s ops" % kind)
+    # after K2: a rename, and the root (the hand-over's key) removes b
+    one(c, "SELECT bec_set_name('Caroline')")
+    req = one(a, "SELECT bec_root_propose('remove', ?)", pub(b))
+    root_steps([a, b, c], rng)
+    one(c, "SELECT bec_root_approve(?)", req)
+    root_steps([a, b, c], rng)
+    T.eq(one(a, "SELECT count(*) FROM bec_members WHERE pubkey=?", pub(b)), 0,
+         "b removed by the root after K2")
+    k2seq = one(a, "SELECT seq FROM bec_store_op WHERE hash=?", bytes.fromhex(k2))
+    after = [r[0] for r in a.execute("SELECT body FROM bec_store_op WHERE seq>? ORDER BY seq",
+                                     (k2seq,))]
+    gid = one(a, "SELECT bec_group_id()")
+
+    def joiner(name):
+        j = connect(R.path(name))
+        j.execute("SELECT bec_join(?, 'snapshot')", (gid,))
+        return j
+
+    def view(db):
+        return (db.execute("SELECT pubkey, name, role FROM bec_members ORDER BY 1").fetchall(),
+                db.execute("SELECT session, epoch, k, n, group_key, state FROM bec_root"
+                           " ORDER BY 1").fetchall(),
+                db.execute("SELECT session, id, pk, confirmed, share_key FROM bec_root_holders"
+                           " ORDER BY 1, 2").fetchall(),
+                db.execute("SELECT checkpoint, sealed, k, author, root FROM bec_checkpoints"
+                           " WHERE checkpoint IN (?, ?) ORDER BY 1", (k1, k2)).fetchall(),
+                db.execute("SELECT hash, valid FROM bec_store_op WHERE kind=15 ORDER BY 1")
+                  .fetchall(),
+                db.execute("SELECT id, title FROM todos ORDER BY 1").fetchall())
+
+    for n, order in enumerate((after, list(reversed(after)))):
+        j = joiner("i5_j%d.db" % n)
+        T.eq(one(j, "SELECT bec_snapshot_install(?)", snap), k2, "installed, not replayed")
+        T.eq(one(j, "SELECT name FROM bec_members WHERE pubkey=?", pub(c)), "Caro",
+             "c's name at K2")
+        T.eq(one(j, "SELECT digest IS NULL AND attestations=0 AND sealed FROM bec_checkpoints"
+                    " WHERE checkpoint=?", k1), 1, "K1: sealed, its digest unknown here")
+        ingest_all(j, order, rng)
+        ingest_all(j, after, rng)              # what waited for a predecessor
+        T.eq(view(j), view(a), "names, root, checkpoints after K2 as on the provider (%d)" % n)
+        T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check")
+
+    def refused(s2, msg, what):
+        j = joiner("i5_bad.db")
+        T.raises(lambda: j.execute("SELECT bec_snapshot_install(?)", (encode(s2),)).fetchall(),
+                 msg, what)
+        T.eq(one(j, "SELECT count(*) FROM bec_store_op"), 0, what + ": nothing stored")
+        j.close()
+        for f in os.listdir(os.path.dirname(R.path("i5_bad.db"))):
+            if f.startswith("i5_bad.db"):
+                os.remove(os.path.join(os.path.dirname(R.path("i5_bad.db")), f))
+
+    def without(kind, pick):
+        s2 = parse(snap)
+        ops = [x for x in s2["chain"] if becwire.decode_op(x)["kind"] == kind]
+        s2["chain"].remove(pick(ops))
+        return s2
+    in_effect = [x for x in s["chain"] if becwire.decode_op(x)["kind"] == "name"
+                 and becwire.decode_op(x)["body"].endswith(b"Caro")]
+    T.eq(len(in_effect), 1, "c's name op in effect")
+    refused(without("name", lambda ops: in_effect[0]),
+            "the names derived from the cut's ops are not the snapshot's",
+            "a name op left out of the chain")
+    refused(without("dkg-ack", lambda ops: ops[-1]),
+            "the threshold root derived from the cut's ops is not the snapshot's",
+            "a root op left out of the chain")
+    refused(without("checkpoint", lambda ops: [x for x in ops
+                                               if becwire.op_id(x).hex() == k1][0]),
+            "an earlier checkpoint of the cut is not in the chain",
+            "K1 left out of the chain")
+
+
 test_verify_and_lies()
 test_sections()
 test_row_refs()
 test_no_seal()
 test_pruned_provider()
+test_install_sections()
 R.cleanup()
 T.done()

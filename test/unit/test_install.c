@@ -15,8 +15,18 @@
 ** rank, cover) and the validity of every op it holds, by id, are A's;
 ** bec_check() passes; K is sealed there, 'prune_checkpoint' is K.  Refused
 ** with a reason and nothing stored: a database that holds ops, a snapshot
-** that fails a check, a snapshot with member names (not installed yet: the
-** join replays).
+** that fails a check.
+**
+** Then (snapshot version 5, the functions at the end) three histories
+** installed twice, byte-identical, followed by their ops after K in two
+** orders and compared with the provider's views, with a tampered leaf
+** refused before anything is stored: test_names (names set, renamed, a
+** member named then removed; renames and a new member's name after K; a
+** name op concurrent with its author's removal), test_root (a key
+** generation and a hand-over in the cut; after K the new epoch's root
+** removes the creator), test_checkpoints (two earlier checkpoints sealed
+** by two admins; after K a checkpoint that needs them sealed in its cut,
+** and a late claim of the first).
 */
 #include "becInt.h"
 #include "bectest.h"
@@ -142,9 +152,13 @@ static sqlite3 *install_on(const char *zPath, const char *zGid, const u8 *aSnap,
   return db;
 }
 
+static void test_names(const char *zDir);
+static void test_root(const char *zDir);
+static void test_checkpoints(const char *zDir);
+
 int main(void){
   char zDir[] = "/tmp/bec-test-install-XXXXXX";
-  char zA[80], zB[80], zJ1[80], zJ2[80], zJ3[80], zC[80], zN[80];
+  char zA[80], zB[80], zJ1[80], zJ2[80], zJ3[80], zC[80];
   char zGid[80], zSql[300];
   sqlite3 *dbA = 0, *dbB = 0, *dbJ1 = 0, *dbJ2 = 0, *dbJ3 = 0, *dbC = 0;
   u8 *aSnap = 0;
@@ -161,7 +175,6 @@ int main(void){
   snprintf(zJ1, sizeof(zJ1), "%s/j1.db", zDir);
   snprintf(zJ2, sizeof(zJ2), "%s/j2.db", zDir);
   snprintf(zJ3, sizeof(zJ3), "%s/j3.db", zDir);
-  snprintf(zN, sizeof(zN), "%s/n.db", zDir);
 
   /* A's history: two tables, B added, concurrent writes. */
   CHECK(sqlite3_open(zA, &dbA)==SQLITE_OK);
@@ -320,27 +333,9 @@ int main(void){
     free(aBad);
     sqlite3_close(dbJ3);
   }
-  /* Not installed yet: a snapshot with member names (the join replays). */
-  {
-    sqlite3 *dbP = 0, *dbN = 0;
-    u8 *aN;
-    i64 nN = 0;
-    char zP[80], zGidN[80];
-    snprintf(zP, sizeof(zP), "%s/p.db", zDir);
-    CHECK(sqlite3_open(zP, &dbP)==SQLITE_OK);
-    exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group();"
-              "SELECT bec_set_name('alice'); SELECT bec_checkpoint();");
-    snprintf(zGidN, sizeof(zGidN), "%s", bt_q(dbP, "SELECT bec_group_id()"));
-    aN = blob_of(dbP, "SELECT bec_snapshot()", &nN);
-    dbN = install_on(zN, zGidN, aN, nN, &zWhy);
-    CHECK_MSG(zWhy && strstr(zWhy, "member names") && strstr(zWhy, "replayed"),
-              "%s", zWhy ? zWhy : "(installed)");
-    sqlite3_free(zWhy); zWhy = 0;
-    CHECK(int_of(dbN, "SELECT count(*) FROM bec_store_op")==0);
-    free(aN);
-    sqlite3_close(dbN);
-    sqlite3_close(dbP);
-  }
+  test_names(zDir);
+  test_root(zDir);
+  test_checkpoints(zDir);
   free(aSnap);
   CHECK(sqlite3_close(dbA)==SQLITE_OK);
   CHECK(sqlite3_close(dbB)==SQLITE_OK);
@@ -350,4 +345,464 @@ int main(void){
   snprintf(zSql, sizeof(zSql), "rm -rf %s", zDir);
   CHECK(system(zSql)==0);
   return bt_done();
+}
+
+/**************************************************************************
+** The install of the names, the threshold root and the earlier
+** checkpoints (docs/compaction.md "The install").  Each history is
+** installed on two fresh databases; then the ops after K reach them in two
+** orders and what they show is the provider's.
+*/
+
+/* A fresh database zDir/zName that joins zGid and holds the keys of no
+** group: a member to add (its key). */
+static sqlite3 *fresh(const char *zDir, const char *zName, const char *zGid){
+  sqlite3 *db = 0;
+  char zPath[120], zSql[200];
+  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+  CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
+  snprintf(zSql, sizeof(zSql), "SELECT bec_keygen(); SELECT bec_join('%s')", zGid);
+  exec(db, zSql);
+  return db;
+}
+
+/* dbAdmin adds db's key with zRole; db gets every op of dbAdmin. */
+static void add_key(sqlite3 *dbAdmin, sqlite3 *db, const char *zRole){
+  char zSql[200];
+  snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', '%s')",
+           bt_q(db, "SELECT bec_pubkey()"), zRole);
+  exec(dbAdmin, zSql);
+  bt_copy_ops(dbAdmin, db, 0, 0);
+}
+
+/* The number of ops db holds. */
+static int n_ops(sqlite3 *db){
+  return int_of(db, "SELECT count(*) FROM bec_store_op");
+}
+
+/* The snapshot of dbP (sealed at K, seq iK there; aGiven if not 0, else
+** dbP's bec_snapshot() now) installed on two fresh
+** databases zDir/<zTag>1.db and 2.db: byte-identical stored state and
+** bec_check() ok; then the ops of dbP after iK, in its order on the first
+** and in the reverse one on the second; zView (one text value) then reads
+** the same on both as on dbP, and bec_check() passes. */
+static void install_and_follow(const char *zDir, const char *zTag, sqlite3 *dbP,
+                               int iK, const char *zView, const u8 *aGiven,
+                               i64 nGiven){
+  char zPath[120], zGid[80];
+  sqlite3 *aJ[2];
+  char *zWhy = 0, *zS[2];
+  u8 *aSnap;
+  i64 nSnap = 0;
+  int i;
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbP, "SELECT bec_group_id()"));
+  if( aGiven ){
+    aSnap = malloc((size_t)nGiven);
+    memcpy(aSnap, aGiven, (size_t)nGiven);
+    nSnap = nGiven;
+  }else{
+    aSnap = blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+  }
+  for(i=0; i<2; i++){
+    snprintf(zPath, sizeof(zPath), "%s/%s%d.db", zDir, zTag, i+1);
+    aJ[i] = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    CHECK_MSG(zWhy==0, "%s: J%d not installed: %s", zTag, i+1, zWhy);
+    sqlite3_free(zWhy); zWhy = 0;
+    zS[i] = stored(aJ[i]);
+    CHECK_MSG(strcmp(bt_q(aJ[i], "SELECT bec_check()"), "ok")==0, "%s: bec_check"
+              " after the install: %s", zTag, bt_q(aJ[i], "SELECT bec_check()"));
+  }
+  CHECK_MSG(strcmp(zS[0], zS[1])==0, "%s: two installs differ", zTag);
+  sqlite3_free(zS[0]);
+  sqlite3_free(zS[1]);
+  bt_copy_ops(dbP, aJ[0], iK, 0);
+  bt_copy_ops(dbP, aJ[1], iK, 1);
+  bt_copy_ops(dbP, aJ[1], iK, 0);        /* what waited for a predecessor */
+  for(i=0; i<2; i++){
+    char *zP = text_of(dbP, zView), *zJ = text_of(aJ[i], zView);
+    CHECK_MSG(strcmp(zP, zJ)==0, "%s: J%d shows\n%s\nthe provider\n%s", zTag,
+              i+1, zJ, zP);
+    sqlite3_free(zP);
+    sqlite3_free(zJ);
+    CHECK_MSG(strcmp(bt_q(aJ[i], "SELECT bec_check()"), "ok")==0, "%s: bec_check:"
+              " %s", zTag, bt_q(aJ[i], "SELECT bec_check()"));
+    CHECK(sqlite3_close(aJ[i])==SQLITE_OK);
+  }
+  free(aSnap);
+}
+
+/* dbP's snapshot with the byte at the last occurrence of zNeedle (a leaf's
+** bytes, found after the ops) flipped: refused, nothing stored. */
+static void refuse_tampered(const char *zDir, const char *zTag, sqlite3 *dbP,
+                            const u8 *aNeedle, int nNeedle){
+  char zPath[120], zGid[80];
+  sqlite3 *db;
+  char *zWhy = 0;
+  u8 *aSnap;
+  i64 nSnap = 0, i, iAt = -1;
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbP, "SELECT bec_group_id()"));
+  aSnap = blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+  for(i=0; i+nNeedle<=nSnap; i++){
+    if( memcmp(aSnap+i, aNeedle, (size_t)nNeedle)==0 ) iAt = i;
+  }
+  CHECK_MSG(iAt>=0, "%s: the leaf is not in the snapshot", zTag);
+  if( iAt>=0 ) aSnap[iAt+nNeedle-1] ^= 0x01;
+  snprintf(zPath, sizeof(zPath), "%s/%s-bad.db", zDir, zTag);
+  db = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+  CHECK_MSG(zWhy && strstr(zWhy, "digest does not match"), "%s: %s", zTag,
+            zWhy ? zWhy : "a tampered leaf was installed");
+  sqlite3_free(zWhy);
+  CHECK(n_ops(db)==0);
+  CHECK(int_of(db, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
+  sqlite3_close(db);
+  free(aSnap);
+}
+
+#define NAMES_VIEW "SELECT group_concat(x, '|') FROM (SELECT pubkey||','" \
+  "||quote(name)||','||role x FROM bec_members ORDER BY 1)"
+
+/* Names set, renamed (one rename concurrent with another member's), a
+** member named and removed, in the cut; renames and a new member's name
+** after K.  Then a name op concurrent with its author's removal: valid
+** there in the cut held as one chain, void on the provider: refused. */
+static void test_names(const char *zDir){
+  sqlite3 *dbP = 0, *dbB, *dbC, *dbD;
+  char zGid[80], zPath[120], zSql[200];
+  int iK, nB;
+  snprintf(zPath, sizeof(zPath), "%s/names-p.db", zDir);
+  CHECK(sqlite3_open(zPath, &dbP)==SQLITE_OK);
+  exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group();"
+            "SELECT bec_set_name('alice');"
+            "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+            "INSERT INTO t VALUES(1, 'x');");
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbP, "SELECT bec_group_id()"));
+  dbB = fresh(zDir, "names-b.db", zGid);
+  dbC = fresh(zDir, "names-c.db", zGid);
+  add_key(dbP, dbB, "member");
+  add_key(dbP, dbC, "member");
+  nB = int_of(dbB, "SELECT max(seq) FROM bec_store_op");
+  exec(dbB, "SELECT bec_set_name('bob'); INSERT INTO t VALUES(2, 'b');"
+            "SELECT bec_set_name('bobby');");
+  exec(dbC, "SELECT bec_set_name('carol');");
+  exec(dbP, "SELECT bec_set_name('alice2'); UPDATE t SET v='y' WHERE id=1;");
+  bt_copy_ops(dbB, dbP, nB, 0);
+  bt_copy_ops(dbC, dbP, nB, 0);
+  snprintf(zSql, sizeof(zSql), "SELECT bec_remove_member('%s')",
+           bt_q(dbC, "SELECT bec_pubkey()"));
+  exec(dbP, zSql);
+  exec(dbP, "SELECT bec_checkpoint()");
+  iK = int_of(dbP, "SELECT max(seq) FROM bec_store_op");
+  CHECK(int_of(dbP, "SELECT sealed FROM bec_store_checkpoint")==1);
+  /* after K: renames, a new member named */
+  bt_copy_ops(dbP, dbB, 0, 0);
+  dbD = fresh(zDir, "names-d.db", zGid);
+  add_key(dbP, dbD, "admin");
+  exec(dbB, "SELECT bec_set_name('bob3'); INSERT INTO t VALUES(3, 'c');");
+  exec(dbD, "SELECT bec_set_name('dave');");
+  exec(dbP, "SELECT bec_set_name('alice3');");
+  bt_copy_ops(dbB, dbP, iK, 0);
+  bt_copy_ops(dbD, dbP, iK, 0);
+  CHECK_MSG(strstr(bt_q(dbP, NAMES_VIEW), "'bob3'")
+            && strstr(bt_q(dbP, NAMES_VIEW), "'dave'")
+            && strstr(bt_q(dbP, NAMES_VIEW), "'alice3'"), "%s", bt_q(dbP, NAMES_VIEW));
+  install_and_follow(zDir, "names", dbP, iK, NAMES_VIEW, 0, 0);
+  /* right after the install: the names at K */
+  {
+    sqlite3 *dbJ;
+    char *zWhy = 0;
+    u8 *aSnap;
+    i64 nSnap = 0;
+    aSnap = blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+    snprintf(zPath, sizeof(zPath), "%s/names-k.db", zDir);
+    dbJ = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    CHECK_MSG(zWhy==0, "%s", zWhy);
+    sqlite3_free(zWhy);
+    CHECK_MSG(strcmp(bt_q(dbJ, "SELECT group_concat(name, ',') FROM (SELECT name"
+                     " FROM bec_members ORDER BY name)"), "alice2,bobby") == 0,
+              "names at K: %s", bt_q(dbJ, "SELECT group_concat(name, ',')"
+              " FROM (SELECT name FROM bec_members ORDER BY name)"));
+    CHECK(int_of(dbJ, "SELECT count(*) FROM bec_store_name")==5);
+    sqlite3_close(dbJ);
+    free(aSnap);
+  }
+  refuse_tampered(zDir, "names", dbP, (const u8*)"bobby", 5);
+  sqlite3_close(dbB);
+  sqlite3_close(dbC);
+  sqlite3_close(dbD);
+  CHECK(sqlite3_close(dbP)==SQLITE_OK);
+
+  /* A name op concurrent with its author's removal. */
+  {
+    sqlite3 *dbQ = 0, *dbE, *dbJ;
+    char *zWhy = 0;
+    u8 *aSnap;
+    i64 nSnap = 0;
+    int nQ;
+    snprintf(zPath, sizeof(zPath), "%s/names-q.db", zDir);
+    CHECK(sqlite3_open(zPath, &dbQ)==SQLITE_OK);
+    exec(dbQ, "SELECT bec_keygen(); SELECT bec_create_group();");
+    snprintf(zGid, sizeof(zGid), "%s", bt_q(dbQ, "SELECT bec_group_id()"));
+    dbE = fresh(zDir, "names-e.db", zGid);
+    add_key(dbQ, dbE, "member");
+    nQ = int_of(dbQ, "SELECT max(seq) FROM bec_store_op");
+    exec(dbE, "SELECT bec_set_name('eve');");
+    snprintf(zSql, sizeof(zSql), "SELECT bec_remove_member('%s')",
+             bt_q(dbE, "SELECT bec_pubkey()"));
+    exec(dbQ, zSql);
+    bt_copy_ops(dbE, dbQ, nQ, 0);
+    CHECK(int_of(dbQ, "SELECT valid FROM bec_store_op WHERE kind=10")==0);
+    exec(dbQ, "SELECT bec_checkpoint()");
+    aSnap = blob_of(dbQ, "SELECT bec_snapshot()", &nSnap);
+    snprintf(zPath, sizeof(zPath), "%s/names-qj.db", zDir);
+    dbJ = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    /* The chain by depth, then id: the name op before or after the
+    ** removal, by the keys' draw.  Before, it derives valid where the
+    ** provider's is void: refused, nothing stored; after, installed with
+    ** the provider's names. */
+    if( zWhy ){
+      CHECK_MSG(strstr(zWhy, "cannot be installed")
+                && strstr(zWhy, "validity"), "%s", zWhy);
+      CHECK(n_ops(dbJ)==0);
+    }else{
+      CHECK_MSG(strcmp(bt_q(dbJ, NAMES_VIEW), bt_q(dbQ, NAMES_VIEW))==0,
+                "%s", bt_q(dbJ, NAMES_VIEW));
+      CHECK(int_of(dbJ, "SELECT count(*) FROM bec_store_op WHERE kind=10"
+                        " AND valid=0")==1);
+    }
+    sqlite3_free(zWhy);
+    sqlite3_close(dbJ);
+    sqlite3_close(dbE);
+    free(aSnap);
+    CHECK(sqlite3_close(dbQ)==SQLITE_OK);
+  }
+}
+
+/* Every op any of aDb[0..n-1] holds, on each of them. */
+static void sync_dbs(sqlite3 **aDb, int n){
+  int i, j;
+  for(i=0; i<n; i++){
+    for(j=0; j<n; j++) if( i!=j ) bt_copy_ops(aDb[i], aDb[j], 0, 0);
+  }
+}
+
+/* sync_dbs, then bec_root_step() on each, until none has a step of the
+** root to take (test_checkpoint_root.py's root_steps). */
+static void root_steps(sqlite3 **aDb, int n){
+  int r, i, nStep = 1;
+  for(r=0; r<10 && nStep; r++){
+    sync_dbs(aDb, n);
+    for(nStep=0, i=0; i<n; i++) nStep += int_of(aDb[i], "SELECT bec_root_step()");
+  }
+  sync_dbs(aDb, n);
+}
+
+#define ROOT_VIEW "SELECT (SELECT group_concat(x, '|') FROM (SELECT session" \
+  "||','||epoch||','||k||','||n||','||quote(group_key)||','||state x" \
+  " FROM bec_root ORDER BY 1))||' holders '||(SELECT group_concat(x, '|')" \
+  " FROM (SELECT session||','||id||','||pk||','||confirmed||','||" \
+  "quote(share_key)||','||member x FROM bec_root_holders ORDER BY 1))" \
+  "||' requests '||(SELECT group_concat(x, '|') FROM (SELECT id||','||" \
+  "action||','||quote(target)||','||approvals||','||state x FROM" \
+  " bec_root_requests ORDER BY 1))||' root ops '||(SELECT" \
+  " group_concat(x, '|') FROM (SELECT hex(hash)||','||valid x FROM" \
+  " bec_store_op WHERE kind=15 ORDER BY 1))||' members '||(" \
+  "SELECT group_concat(x, '|') FROM (SELECT pubkey||','||role||','||rank" \
+  " x FROM bec_members ORDER BY 1))"
+
+/* A 2-of-3 root of A (admin, the creator), B and C (members), handed over
+** to A, B, C and D with k = 3, then K (sealed by A's claim: A is the one
+** admin); after K, the root removes A, the most senior member, signed by
+** the new epoch's key: valid on the joiners as on A, and A's ops after
+** that removal are void there too. */
+static void test_root(const char *zDir){
+  sqlite3 *aDb[4];
+  char zGid[80], zPath[120], zSql[600], azPk[4][80];
+  int iK, i;
+  snprintf(zPath, sizeof(zPath), "%s/root-a.db", zDir);
+  CHECK(sqlite3_open(zPath, &aDb[0])==SQLITE_OK);
+  exec(aDb[0], "SELECT bec_keygen(); SELECT bec_create_group();"
+               "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+               "INSERT INTO t VALUES(1, 'x');");
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(aDb[0], "SELECT bec_group_id()"));
+  for(i=1; i<4; i++){
+    char zName[20];
+    snprintf(zName, sizeof(zName), "root-%c.db", 'a'+i);
+    aDb[i] = fresh(zDir, zName, zGid);
+    add_key(aDb[0], aDb[i], "member");
+  }
+  for(i=0; i<4; i++){    /* (bt_q's answer lives until its next call) */
+    snprintf(azPk[i], sizeof(azPk[i]), "%s", bt_q(aDb[i], "SELECT bec_pubkey()"));
+  }
+  snprintf(zSql, sizeof(zSql), "SELECT bec_root_open(2, json_array('%s', '%s',"
+           " '%s'))", azPk[0], azPk[1], azPk[2]);
+  exec(aDb[0], zSql);
+  root_steps(aDb, 4);
+  CHECK_MSG(strcmp(bt_q(aDb[0], "SELECT state FROM bec_root"), "active")==0,
+            "root: %s", bt_q(aDb[0], "SELECT state FROM bec_root"));
+  /* the hand-over: proposed by A, approved by B, the new holders step */
+  {
+    char zReq[80];
+    snprintf(zSql, sizeof(zSql), "SELECT bec_root_propose('holders', json_array("
+             "'%s', '%s', '%s', '%s'), 3)", azPk[0], azPk[1], azPk[2], azPk[3]);
+    snprintf(zReq, sizeof(zReq), "%s", bt_q(aDb[0], zSql));
+    sync_dbs(aDb, 4);
+    snprintf(zSql, sizeof(zSql), "SELECT bec_root_approve('%s')", zReq);
+    exec(aDb[1], zSql);
+    root_steps(aDb, 4);
+  }
+  CHECK_MSG(int_of(aDb[0], "SELECT count(*) FROM bec_root WHERE state='active'"
+                   " AND epoch=2 AND k=3 AND n=4")==1, "hand-over: %s",
+            bt_q(aDb[0], "SELECT group_concat(epoch||state) FROM bec_root"));
+  exec(aDb[0], "INSERT INTO t VALUES(2, 'y'); SELECT bec_checkpoint()");
+  iK = int_of(aDb[0], "SELECT max(seq) FROM bec_store_op");
+  CHECK(int_of(aDb[0], "SELECT sealed FROM bec_store_checkpoint")==1);
+  sync_dbs(aDb, 4);
+  /* after K: the root (the new epoch, 3 of 4) removes A */
+  {
+    char zReq[80];
+    snprintf(zSql, sizeof(zSql), "SELECT bec_root_propose('remove', '%s')",
+             azPk[0]);
+    snprintf(zReq, sizeof(zReq), "%s", bt_q(aDb[1], zSql));
+    sync_dbs(aDb, 4);
+    snprintf(zSql, sizeof(zSql), "SELECT bec_root_approve('%s')", zReq);
+    exec(aDb[2], zSql);
+    exec(aDb[3], zSql);
+    root_steps(aDb, 4);
+  }
+  CHECK_MSG(int_of(aDb[0], "SELECT count(*) FROM bec_store_op WHERE kind=15"
+                   " AND valid")>=2, "root ops: %s", bt_q(aDb[0], ROOT_VIEW));
+  CHECK_MSG(int_of(aDb[1], "SELECT count(*) FROM bec_members WHERE role='admin'")==0,
+            "A removed: %s", bt_q(aDb[1], ROOT_VIEW));
+  exec(aDb[1], "INSERT INTO t VALUES(3, 'b')");
+  sync_dbs(aDb, 4);
+  install_and_follow(zDir, "root", aDb[0], iK, ROOT_VIEW, 0, 0);
+  {
+    /* the new epoch's group key, in its root leaf (the last place the
+    ** snapshot holds it) */
+    i64 nY = 0;
+    u8 *aY = blob_of(aDb[0], "SELECT group_key FROM bec_store_root_session"
+                             " WHERE epoch=2", &nY);
+    CHECK(nY==32);
+    refuse_tampered(zDir, "root", aDb[0], aY, (int)nY);
+    free(aY);
+  }
+  for(i=3; i>=0; i--) CHECK(sqlite3_close(aDb[i])==SQLITE_OK);
+}
+
+/* A and B, admins (k = 2): J1 and J2 sealed by both claims, then K;
+** after K, writes, a checkpoint K2 that needs J1, J2 and K sealed within
+** its cut (admitted and sealed on the joiners as on A), and the claims of
+** all four by C, an admin added after K2.  The
+** joiners list J1 and J2 with A's k, seal and author; their digest is
+** unknown there (NULL) and their attestations 0 (docs/compaction.md "The
+** install"). */
+static void test_checkpoints(const char *zDir){
+  sqlite3 *dbA = 0, *dbB, *dbC;
+  char zGid[80], zPath[120], zJ[2][80], zK[80];
+  char *zView;
+  u8 *aSnap;
+  i64 nSnap = 0;
+  int iK, i;
+  snprintf(zPath, sizeof(zPath), "%s/ck-a.db", zDir);
+  CHECK(sqlite3_open(zPath, &dbA)==SQLITE_OK);
+  exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
+            "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+            "INSERT INTO t VALUES(1, 'x');");
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbA, "SELECT bec_group_id()"));
+  dbB = fresh(zDir, "ck-b.db", zGid);
+  add_key(dbA, dbB, "admin");
+  for(i=0; i<3; i++){
+    char zSql[200];
+    snprintf(zSql, sizeof(zSql), "INSERT INTO t VALUES(%d, 'a'); SELECT"
+             " bec_checkpoint()", 10+i);
+    exec(dbA, zSql);
+    snprintf(zSql, sizeof(zSql), "INSERT INTO t VALUES(%d, 'b')", 20+i);
+    bt_copy_ops(dbA, dbB, 0, 0);
+    exec(dbB, zSql);
+    exec(dbB, "SELECT bec_attest()");   /* (the ingest may have) */
+    bt_copy_ops(dbB, dbA, 0, 0);
+    CHECK_MSG(int_of(dbA, "SELECT count(*) FROM bec_checkpoints WHERE sealed")==i+1,
+              "sealed: %s", bt_q(dbA, "SELECT group_concat(sealed) FROM bec_checkpoints"));
+    snprintf(i<2 ? zJ[i] : zK, 80, "%s", bt_q(dbA, "SELECT checkpoint FROM"
+             " bec_checkpoints ORDER BY rowid DESC LIMIT 1"));
+  }
+  iK = int_of(dbA, "SELECT seq FROM bec_store_op WHERE kind=19 ORDER BY seq DESC LIMIT 1");
+  aSnap = blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
+  /* after K: writes, K2 attested by B */
+  exec(dbB, "UPDATE t SET v='after' WHERE id=1");
+  bt_copy_ops(dbB, dbA, 0, 0);
+  exec(dbA, "INSERT INTO t VALUES(30, 'c'); SELECT bec_checkpoint()");
+  bt_copy_ops(dbA, dbB, 0, 0);
+  exec(dbB, "SELECT bec_attest()");
+  bt_copy_ops(dbB, dbA, 0, 0);
+  exec(dbA, "INSERT INTO t VALUES(31, 'd')");
+  /* C, an admin added after K2, attests J1, J2, K and K2 once it holds
+  ** them all: claims of J1 after K, which do not count (C is no admin of
+  ** S(J1)); on a joiner J1's seal stays the snapshot's (its admins and the
+  ** claims that sealed it are not there) */
+  dbC = fresh(zDir, "ck-c.db", zGid);
+  add_key(dbA, dbC, "admin");
+  exec(dbC, "SELECT bec_attest()");
+  bt_copy_ops(dbC, dbA, 0, 0);
+  {
+    char zSql[300];
+    snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_store_claim c JOIN"
+             " bec_store_op o ON o.seq=c.checkpoint WHERE lower(hex(o.hash))="
+             "'%s'", zJ[0]);
+    CHECK_MSG(int_of(dbA, zSql)==3, "J1's claims: %s", bt_q(dbA, zSql));
+  }
+  CHECK_MSG(int_of(dbA, "SELECT count(*) FROM bec_checkpoints WHERE sealed")==4,
+            "K2 sealed: %s", bt_q(dbA, "SELECT group_concat(sealed) FROM bec_checkpoints"));
+  zView = sqlite3_mprintf("SELECT (SELECT group_concat(x, '|') FROM (SELECT"
+      " checkpoint||','||sealed||','||k||','||author||','||root||','||CASE"
+      " WHEN checkpoint IN ('%s', '%s') THEN 'earlier' ELSE"
+      " digest||','||attestations END x FROM bec_checkpoints WHERE checkpoint"
+      " IN ('%s', '%s', '%s') ORDER BY 1))||' after K '||(SELECT"
+      " group_concat(x, '|') FROM (SELECT hex(hash)||','||valid x FROM"
+      " bec_store_op WHERE seq>(SELECT seq FROM bec_store_op WHERE"
+      " hash=x'%s') ORDER BY 1))||' rows '||(SELECT group_concat(id||v, ',')"
+      " FROM t)", zJ[0], zJ[1], zJ[0], zJ[1], zK, zK);
+  install_and_follow(zDir, "ck", dbA, iK, zView, aSnap, nSnap);
+  /* what a joiner shows of J1 and J2 */
+  {
+    sqlite3 *dbJ;
+    char *zWhy = 0, zSql[300];
+    snprintf(zPath, sizeof(zPath), "%s/ck-k.db", zDir);
+    dbJ = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    CHECK_MSG(zWhy==0, "%s", zWhy);
+    sqlite3_free(zWhy);
+    snprintf(zSql, sizeof(zSql), "SELECT group_concat(quote(digest)||','||"
+             "attestations||','||sealed||','||k, '|') FROM bec_checkpoints"
+             " WHERE checkpoint IN ('%s', '%s')", zJ[0], zJ[1]);
+    CHECK_MSG(strcmp(bt_q(dbJ, zSql), "NULL,0,1,2|NULL,0,1,2")==0, "J1, J2: %s",
+              bt_q(dbJ, zSql));
+    CHECK_MSG(strcmp(bt_q(dbA, zSql), "NULL,0,1,2|NULL,0,1,2")!=0, "%s",
+              bt_q(dbA, zSql));
+    /* it attests neither (their digest is not computed here) */
+    snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_store_claim c JOIN"
+             " bec_store_op o ON o.seq=c.checkpoint WHERE lower(hex(o.hash))"
+             " IN ('%s', '%s')", zJ[0], zJ[1]);
+    CHECK_MSG(int_of(dbJ, zSql)==2, "claims of J1, J2: %s", bt_q(dbJ, zSql));
+    sqlite3_close(dbJ);
+  }
+  {
+    /* a tampered leaf: J1's id and claimed R, its last byte flipped */
+    u8 aLeaf[64];
+    i64 n = 0;
+    char zSql[200];
+    u8 *a;
+    snprintf(zSql, sizeof(zSql), "SELECT hash||(SELECT digest FROM"
+             " bec_store_claim c WHERE c.seq=o.seq) FROM bec_store_op o"
+             " WHERE lower(hex(hash))='%s'", zJ[0]);
+    a = blob_of(dbA, zSql, &n);
+    CHECK(n==64);
+    if( n==64 ) memcpy(aLeaf, a, 64);
+    free(a);
+    refuse_tampered(zDir, "ck", dbA, aLeaf, 64);
+  }
+  sqlite3_free(zView);
+  free(aSnap);
+  sqlite3_close(dbB);
+  sqlite3_close(dbC);
+  CHECK(sqlite3_close(dbA)==SQLITE_OK);
 }

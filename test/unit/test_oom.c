@@ -312,8 +312,9 @@ static void checkpoint_replay(void){
   nStrideMul = 1;
 }
 
-/* The install path: a provider's snapshot (two tables, a member added,
-** writes, K sealed, a write after K), installed under every fault. */
+/* The install path: a provider's snapshot (a table, a member added, a
+** name, writes, an earlier checkpoint, K sealed, a write after K),
+** installed under every fault. */
 static void install_path(void){
   static char zSetup[65536], zHex[60000];
   sqlite3 *src = replica("SELECT bec_keygen(); SELECT bec_create_group();"
@@ -321,11 +322,13 @@ static void install_path(void){
       "INSERT INTO t VALUES(1, 'one'); INSERT INTO t VALUES(2, 'two');"
       "UPDATE t SET v='uno' WHERE id=1;"
       "SELECT bec_add_member(hex(zeroblob(31))||'01', 'member');"
+      "SELECT bec_set_name('oom'); SELECT bec_checkpoint();"
+      "INSERT INTO t VALUES(4, 'four');"
       "SELECT bec_checkpoint(); INSERT INTO t VALUES(3, 'three')");
   int nChain;
   snprintf(zHex, sizeof(zHex), "%s", bt_q(src, "SELECT hex(bec_snapshot())"));
   nChain = atoi(bt_q(src, "SELECT count(*) FROM bec_store_op WHERE kind IN"
-                          " (1, 2, 3, 5, 22) OR kind=19"));
+                          " (1, 2, 3, 5, 10, 22) OR kind=19"));
   CHECK(strlen(zHex)>100 && strlen(zHex)<sizeof(zHex)-1);
   snprintf(zSetup, sizeof(zSetup), "SELECT bec_join('%s', 'snapshot');"
            "CREATE TABLE snap(b); INSERT INTO snap VALUES(x'%s')",
