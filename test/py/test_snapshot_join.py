@@ -11,8 +11,15 @@ through sync (docs/compaction.md "The snapshot join"):
   sync of the ops outside the cut: tables, members, the registers' losers
   by op id and the validity of every op it holds identical to the
   provider's (a history with an ADD COLUMN, a RENAME COLUMN, a counter,
-  ops after K and ops concurrent with K), bec_check() passes, and it
-  receives far fewer bytes than a full join (test_bytes);
+  ops after K, none concurrent with K), bec_check() passes, and it
+  receives at most 10% of a full join's bytes (test_bytes);
+- a provider that holds an op concurrent with K (the joiner would fall
+  back to a full join at it) answers NO_SNAPSHOT and says why in its
+  bec_sync_state (no_snapshot); the join is a full one, in one becsync run;
+- an installed joiner that meets an op concurrent with K in a session
+  with another peer falls back, and the session goes on (a new offer) and
+  ends in sync with a full replica's state, through SQL and one becsync
+  run (test_fallback_in_session; test_concurrent_author_offline);
 - a provider with no sealed checkpoint, or a pruned one, answers
   NO_SNAPSHOT ("none") and the sync is a full one (a pruned provider then
   ends it as pruned, and the joiner keeps what it sent: it completes as a
@@ -338,6 +345,9 @@ def test_concurrent_author_offline():
     sync(f, a)
     # o comes back: it syncs with the joiner and with the full replica.
     sync(o, j)
+    st = state(j, "a")
+    T.eq((st["rejoin"], st["error"]), ("fell back", None),
+         "j fell back at o's ops, and the session went on: %r" % st)
     sync(o, f)
     sync(a, o)                       # (o, a member, attests K: its attest too)
     sync(j, a)
