@@ -681,8 +681,10 @@ static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
     if( s->zSnap==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ){
-    /* Installed in place of the history (bec_install.c), in this apply's
-    ** savepoint: the ops beside it are those outside the cut.  A snapshot
+    /* Installed in place of the history (bec_install.c, in its own
+    ** savepoint, before the ops beside it, which are those outside the cut,
+    ** are stored: a failure of the message keeps the install, and the next
+    ** session sends what follows K).  A snapshot
     ** the install cannot take (a kind of state not installed yet, a cut
     ** whose membership the chain does not give) leaves the database as it
     ** was: the session goes on as a full sync and replays the history. */
