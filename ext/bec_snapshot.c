@@ -22,7 +22,8 @@
 ** peer answers with bec_snapshot_give (nothing from a pruned replica: a
 ** joiner that cannot install it replays the history, which a pruned
 ** replica cannot send; nothing that fails its own checks; bec_sync.c drops
-** one too large for BEC_SYNC_MAX_MSG_BYTES), and the joiner runs
+** one too large for BEC_SYNC_MAX_MSG_BYTES, and one the joiner could not
+** keep, bec_snapshot_offerable: an op concurrent with K), and the joiner runs
 ** bec_snapshot_check before it stores anything of that message, then
 ** installs it (bec_install.c, from bec_snapshot_state and
 ** bec_snapshot_parts).

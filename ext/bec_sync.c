@@ -37,9 +37,10 @@
 ** exchange and counters; this is the only state that survives a restart.
 ** Everything else (ops sent, what the peer is known to hold, its last
 ** filter) lives in an in-memory session that starts with an offer and ends
-** when either side has nothing more to say, or at the first error.  "In
-** sync" is decided only by comparing the verified local heads with the
-** heads the peer reports.
+** when either side has nothing more to say, or at the first error (a
+** fall-back to a full join while storing a message starts it again under a
+** new id: session_restart).  "In sync" is decided only by comparing the
+** verified local heads with the heads the peer reports.
 **
 ** Bounds: a message is decoded against the BEC_SYNC_MAX_* limits before
 ** anything is allocated; a session ends with an error after
