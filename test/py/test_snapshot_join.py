@@ -400,7 +400,7 @@ def test_fallback_in_session():
     goes on (its reply is an offer under a new id, so the peer drops what it
     believed j held, and sends the history) and completes in sync, with
     the state of a full replica; through SQL sync, and through one run of
-    becsync."""
+    becsync, file to file and over TCP (the peer serving)."""
     a = R.origin("fb_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
     b = R.member(a, "fb_b.db", "admin")
     o = R.member(a, "fb_o.db", "member")
@@ -420,14 +420,17 @@ def test_fallback_in_session():
     a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
     sync(a, b)
     tables = ["todos"]
-    joiners = []
-    for name in ("fb_j.db", "fb_j2.db"):
-        j = snap_joiner(a, name)
+    joiners = [snap_joiner(a, name) for name in ("fb_j.db", "fb_j2.db", "fb_j3.db")]
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(joiners[2]),))   # served by b
+    sync(a, b)
+    for j, name in zip(joiners, ("fb_j.db", "fb_j2.db", "fb_j3.db")):
         sync(j, a)
         T.eq(state(j, "b")["snapshot"], k, "%s joined from K's snapshot" % name)
-        check_installed(j, a, k, tables, name)
-        joiners.append(j)
-    j, j2 = joiners
+        if name == "fb_j3.db":      # a member: it attests K, an op a lacks
+            T.check(cut_size(j) > 0, "%s installed the snapshot" % name)
+        else:
+            check_installed(j, a, k, tables, name)
+    j, j2, j3 = joiners
     sync(o, b)                      # b now holds o's ops, concurrent with K
     T.eq(state(b, "a")["error"], None, "b stored o's ops")
     n0 = one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") or 0
@@ -449,6 +452,24 @@ def test_fallback_in_session():
          + r.stdout[-300:] + r.stderr[-300:])
     T.eq(derived(j2, tables), derived(b, tables), "j2 (becsync): the state of a full replica")
     T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
+    j3.commit()
+    port = free_port()
+    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", pb, "--listen", "127.0.0.1:%d" % port],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run([BECSYNC, "--quiet", "sync", os.path.join(R.dir, "fb_j3.db"),
+                                "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
+            if r.returncode != 3:          # the server is not listening yet
+                break
+            time.sleep(0.05)
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    T.eq(r.returncode, 0, "becsync over TCP: in sync in one run after the fall-back: "
+         + (r.stdout + r.stderr)[-300:])
+    T.eq(cut_size(j3), 0, "j3 fell back")
+    T.eq(derived(j3, tables), derived(b, tables), "j3 (TCP): the state of a full replica")
     f = R.joined(a, "fb_f.db")
     sync(f, b)
     T.eq(derived(f, tables), derived(b, tables), "a full joiner of b agrees")
