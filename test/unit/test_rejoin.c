@@ -23,8 +23,9 @@
 ** waits without starting anything; a copy of a waiting op stays pending;
 ** the state says it fell back and why.  Then the full history from A
 ** (which holds X, Y, Z too), ingested in seq order, in reverse order, or
-** by sync (the session in which it falls back goes on), gives each joiner exactly A's validity by
-** id, members, rows and conflicts, byte for byte, and bec_check() passes.
+** by sync (the session in which it falls back goes on), gives each joiner
+** exactly A's validity by id, members, rows and conflicts, byte for byte,
+** and bec_check() passes.
 ** A joiner in an encrypted group does not fall back: Y waits and the state
 ** says why.
 */
