@@ -391,6 +391,20 @@ def test_concurrent_no_snapshot():
     T.eq(r.returncode, 0, "becsync joins in one run: " + r.stdout[-300:] + r.stderr[-300:])
     T.check("snapshot none" in r.stdout, "its summary says none: %r" % r.stdout[-300:])
     T.eq(derived(jb, tables), derived(a, tables), "joined in full through becsync")
+    # The next checkpoint, which b received before writing on, holds b's
+    # op in its cut: its snapshot is offered.  (Its cut holds K, an earlier
+    # checkpoint, which the install does not take yet: the joiner replays.)
+    sync(a, b)
+    k2 = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k2), 1, "K2 sealed")
+    j2 = snap_joiner(a, "cn_j2.db")
+    sync(j2, a)
+    T.eq((state(j2, "b")["snapshot"], state(a, "a")["no_snapshot"]), (k2, None),
+         "K2's snapshot is offered")
+    T.eq(derived(j2, tables), derived(a, tables), "the joiner of K2: the provider's state")
+    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on the joiner of K2")
 
 
 def test_fallback_in_session():
