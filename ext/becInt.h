@@ -1165,6 +1165,14 @@ int bec_snapshot_register(sqlite3*, BecCtx*);
 ** pruned, a cut that cannot be replayed, a check that fails), *pzWhy says
 ** why (sqlite3_mprintf, caller frees) and SQLITE_OK is returned. */
 int bec_snapshot_give(BecCtx*, BecBuf *pOut, char **pzWhy, char **pzErr);
+/* Whether the snapshot of checkpoint iK (a seq) is offered to a joiner in
+** sync: one that installs it must be able to keep it.  Until an installed
+** replica can store an op concurrent with K (the band, issue 17), it
+** falls back to a full join at the first one (bec_rejoin.c), so the
+** snapshot is offered only when every op held here outside K's cut
+** descends from K; else *pzWhyNot (caller frees) names such an op.  One
+** pass over the graph, no read of storage but the named op's id. */
+int bec_snapshot_offerable(BecCtx*, int iK, char **pzWhyNot, char **pzErr);
 /* Every check of a snapshot (the header comment of bec_snapshot.c): aCp
 ** is set to its checkpoint's id, or *pzWhy (caller frees) to the first
 ** check that fails, with SQLITE_OK; stores nothing. */
@@ -1286,6 +1294,9 @@ struct BecSnapParts {
 int bec_snapshot_parts(BecCtx*, const u8 *a, i64 n, BecSnapParts *pOut,
                        char **pzErr);
 void bec_snapshot_parts_free(BecSnapParts*);
+/* aK: the id of the checkpoint of snapshot a[0..n-1] (one this replica
+** built or checked); BEC_MALFORMED if the bytes do not begin with one. */
+int bec_snapshot_k(const u8 *a, i64 n, u8 *aK);
 /* Records iK, the installed snapshot's checkpoint (bec_install.c), as
 ** S(K) here: R, k and n_op as verified, the members section's admins, the
 ** cut's ops invalid in S(K); then seals it if its stored claims do

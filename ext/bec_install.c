@@ -476,9 +476,8 @@ int bec_install_give(BecCtx *p, BecBuf *pOut, int *pbGiven, char **pzErr){
 /**************************************************************************
 ** SQL: bec_snapshot_install(snapshot) installs a snapshot obtained out of
 ** band on a database that holds no op and returns K's id, or fails with
-** why it was not installed (nothing stored).  The snapshot join does not
-** call the install yet: it replays the history after the check
-** (docs/compaction.md "The snapshot join" says why).
+** why it was not installed (nothing stored).  The snapshot join calls
+** bec_install_snapshot from sync (bec_sync.c take_snapshot).
 */
 static void fnInstall(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);

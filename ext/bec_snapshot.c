@@ -19,15 +19,14 @@
 **
 ** THE JOIN.  bec_sync.c carries the bytes: a joiner (bec_snapshot_wanted:
 ** marked by bec_join and holding no op) asks in every sync message, a
-** peer answers with bec_snapshot_give (nothing from a pruned replica: the
-** joiner replays the history after the check, which a pruned replica
-** cannot send; nothing that fails its own checks; bec_sync.c drops one
-** whose reply would exceed BEC_SYNC_MAX_MSG_BYTES), and the joiner runs
-** bec_snapshot_check before it stores anything of that message.  The join
-** does not install the snapshot yet (bec_install.c can, from
-** bec_snapshot_state and bec_snapshot_parts: bec_snapshot_install()): the
-** session goes on as a full sync, so the joiner replays the history and
-** keeps the full join's trust (docs/compaction.md "The snapshot join").
+** peer answers with bec_snapshot_give (nothing from a pruned replica: a
+** joiner that cannot install it replays the history, which a pruned
+** replica cannot send; nothing that fails its own checks; bec_sync.c drops
+** one too large for BEC_SYNC_MAX_MSG_BYTES, and one the joiner could not
+** keep, bec_snapshot_offerable: an op concurrent with K), and the joiner runs
+** bec_snapshot_check before it stores anything of that message, then
+** installs it (bec_install.c, from bec_snapshot_state and
+** bec_snapshot_parts).
 **
 ** THE MESSAGE, version 5 (docs/wire-format.md "Snapshot"; versions 1 and
 ** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
@@ -1274,7 +1273,7 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   int rc = bec_prune_point(p, &iPruned, aPruned);
   if( rc==SQLITE_OK && iPruned ){
     /* Its snapshot would check, but the joiner then replays the whole
-    ** history (no install yet), which this replica cannot send. */
+    ** history when it cannot install it, which this replica cannot send. */
     *pzWhy = sqlite3_mprintf("this replica is pruned: it gives no snapshot");
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }
@@ -1291,6 +1290,53 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
     ** differs from the attested state) would refuse it every time. */
     u8 aCp[BEC_HASH_BYTES];
     rc = bec_snapshot_check(p, pOut->a, pOut->n, aCp, pzWhy, pzErr);
+  }
+  return rc;
+}
+
+int bec_snapshot_offerable(BecCtx *p, int iK, char **pzWhyNot,
+                           char **pzErr){
+  BecGraph *g = 0;
+  u8 *aMark = 0;                 /* 1: in K's cut, 2: K or after it */
+  int i, j, iOther = 0, rc;
+  *pzWhyNot = 0;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc ) return rc;
+  if( iK<1 || iK>g->nNode ){
+    *pzWhyNot = sqlite3_mprintf("its checkpoint is not stored here");
+    return *pzWhyNot ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  aMark = sqlite3_malloc64((sqlite3_uint64)g->nNode + 1);
+  if( aMark==0 ) return SQLITE_NOMEM;
+  memset(aMark, 0, (size_t)g->nNode + 1);
+  /* The cut: K's past (seq is a topological order, so one pass down from
+  ** K), and every stand-in, which an installed cut holds in its place. */
+  aMark[iK] = 2;
+  for(i=iK; i>=1; i--){
+    if( aMark[i] || BEC_NODE_STANDIN(g, i) ){
+      const int *aP = BEC_NODE_PREDS(g, i);
+      if( i<iK ) aMark[i] = 1;
+      for(j=0; j<g->aNode[i].nPred; j++) aMark[aP[j]] = 1;
+    }
+  }
+  for(i=1; i<iK && iOther==0; i++) if( !aMark[i] ) iOther = i;
+  /* After K in seq: each must have K or an op after it as a predecessor. */
+  for(i=iK+1; i<=g->nNode && iOther==0; i++){
+    const int *aP = BEC_NODE_PREDS(g, i);
+    if( BEC_NODE_STANDIN(g, i) ) continue;
+    for(j=0; j<g->aNode[i].nPred && !aMark[i]; j++){
+      if( aMark[aP[j]]==2 ) aMark[i] = 2;
+    }
+    if( !aMark[i] ) iOther = i;
+  }
+  sqlite3_free(aMark);
+  if( iOther ){
+    char zOp[2*BEC_HASH_BYTES+1];
+    bec_graph_id_hex(g, iOther, zOp);
+    *pzWhyNot = sqlite3_mprintf("op %.12s is concurrent with the checkpoint: "
+        "a joiner that installed its snapshot would fall back to a full join",
+        zOp);
+    if( *pzWhyNot==0 ) rc = SQLITE_NOMEM;
   }
   return rc;
 }
@@ -1537,6 +1583,23 @@ int bec_snapshot_parts(BecCtx *p, const u8 *a, i64 n, BecSnapParts *pOut,
   }
   snap_free(&m);
   if( rc ) bec_snapshot_parts_free(pOut);
+  return rc;
+}
+
+int bec_snapshot_k(const u8 *a, i64 n, u8 *aK){
+  BecReader rd;
+  BecOp k;
+  const u8 *x = 0;
+  char *zErr = 0;
+  u64 m = 0;
+  int rc;
+  rd.a = a; rd.n = n; rd.i = 0;
+  rc = bec_read_bytes(&rd, 1+BEC_HASH_BYTES, &x);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m, (u64)(rd.n - rd.i));
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)m, &x);
+  if( rc==SQLITE_OK && bec_op_decode(x, (i64)m, &k, &zErr) ) rc = BEC_MALFORMED;
+  sqlite3_free(zErr);
+  if( rc==SQLITE_OK ) memcpy(aK, k.aId, BEC_HASH_BYTES);
   return rc;
 }
 

@@ -37,9 +37,10 @@
 ** exchange and counters; this is the only state that survives a restart.
 ** Everything else (ops sent, what the peer is known to hold, its last
 ** filter) lives in an in-memory session that starts with an offer and ends
-** when either side has nothing more to say, or at the first error.  "In
-** sync" is decided only by comparing the verified local heads with the
-** heads the peer reports.
+** when either side has nothing more to say, or at the first error (a
+** fall-back to a full join while storing a message starts it again under a
+** new id: session_restart).  "In sync" is decided only by comparing the
+** verified local heads with the heads the peer reports.
 **
 ** Bounds: a message is decoded against the BEC_SYNC_MAX_* limits before
 ** anything is allocated; a session ends with an error after
@@ -57,6 +58,8 @@
 #define OFFER_MAX_OPS    256            /* an offer carries ops if few */
 #define OFFER_MAX_BYTES  (256*1024)
 #define MSG_SOFT_BYTES   (4*1024*1024)  /* stop adding ops past this */
+#define MSG_HEAD_ROOM    (1024*1024)    /* a reply's heads, needs, filter
+                                        ** beside a snapshot, at most */
 #define MAX_IDLE_ROUNDS  3
 #define MAX_REJECTED     32             /* rejected ops per session */
 #define MAX_PARKED       4096           /* ops parked per session */
@@ -90,6 +93,7 @@ struct Session {
   int bSnapSent;                 /* answered the peer's wish for a snapshot */
   char *zSnap;                   /* a joiner's answer: the verified
                                  ** checkpoint's id, or "none" */
+  char *zNoSnap;                 /* a provider's: why it gave none */
 };
 
 /* The per-connection state of this module (user data of its functions). */
@@ -240,6 +244,7 @@ static void session_clear(Session *s){
 static void session_free(Session *s){
   session_clear(s);
   sqlite3_free(s->zSnap);
+  sqlite3_free(s->zNoSnap);
   sqlite3_free(s->zError);
   sqlite3_free(s->zPeer);
   sqlite3_free(s);
@@ -564,15 +569,54 @@ static int wish_snapshot(BecCtx *p, Session *s, BecSyncMsg *pMsg){
   return rc;
 }
 
-/* The provider's answer to a wish, into pMsg (pSnap holds its bytes). */
+/* The provider's answer to a wish, into pMsg (pSnap holds its bytes);
+** *piK is the seq of the checkpoint given, 0 if none.  It is given only
+** when the joiner can install it and keep it (bec_snapshot_offerable) and
+** it fits a message with room for the rest of the reply; else NO_SNAPSHOT,
+** and why none is kept in s->zNoSnap (bec_sync_state's "no_snapshot"). */
 static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
-                         BecSyncMsg *pMsg, BecBuf *pSnap, char **pzErr){
+                         BecSyncMsg *pMsg, BecBuf *pSnap, int *piK,
+                         char **pzErr){
   char *zWhy = 0;
   int rc = SQLITE_OK;
+  *piK = 0;
   if( (pIn->ext & BEC_SYNC_X_WANT_SNAPSHOT)==0 || s->bSnapSent ) return rc;
   rc = bec_snapshot_give(p, pSnap, &zWhy, pzErr);
   if( rc==SQLITE_OK && zWhy ){
+    /* A replica that installed a snapshot holds no cut bodies to build
+    ** one: it gives the one it installed (bec_install.c). */
+    int bGiven = 0;
+    pSnap->n = 0;
+    rc = bec_install_give(p, pSnap, &bGiven, pzErr);
+    if( rc==SQLITE_OK && bGiven ){
+      sqlite3_free(zWhy);
+      zWhy = 0;
+    }
+  }
+  if( rc==SQLITE_OK && zWhy==0
+   && pSnap->n + MSG_HEAD_ROOM > (i64)BEC_SYNC_MAX_MSG_BYTES ){
+    zWhy = sqlite3_mprintf("its snapshot (%lld bytes) is larger than a sync "
+                           "message may be", (long long)pSnap->n);
+    if( zWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && zWhy==0 ){
+    u8 aK[BEC_HASH_BYTES];
+    /* (bytes this replica built and checked, or verified and installed) */
+    if( bec_snapshot_k(pSnap->a, pSnap->n, aK) ){
+      *pzErr = sqlite3_mprintf("bec_sync_apply: this replica's snapshot does "
+                               "not decode");
+      rc = SQLITE_CORRUPT;
+    }
+    if( rc==SQLITE_OK ) rc = bec_dag_seq_of(p, aK, piK);
+    if( rc==SQLITE_OK ) rc = bec_snapshot_offerable(p, *piK, &zWhy, pzErr);
+  }
+  sqlite3_free(s->zNoSnap);
+  s->zNoSnap = 0;
+  if( rc==SQLITE_OK && zWhy ){
     pMsg->ext |= BEC_SYNC_X_NO_SNAPSHOT;   /* then a full sync, as always */
+    s->zNoSnap = zWhy;
+    zWhy = 0;
+    *piK = 0;
   }else if( rc==SQLITE_OK ){
     pMsg->ext |= BEC_SYNC_X_SNAPSHOT;
     pMsg->aSnap = pSnap->a;
@@ -584,14 +628,25 @@ static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
 }
 
 /* A reply carrying a snapshot that comes out larger than a peer decodes
-** (BEC_SYNC_MAX_MSG_BYTES: the snapshot alone, or with the ops beside it)
-** says NO_SNAPSHOT instead: the joiner would refuse that message in every
-** session, where NO_SNAPSHOT lets it complete as a full join.  pOut holds
-** the encoded reply from offset n0; it is encoded again when it does. */
-static void snapshot_fits(BecSyncMsg *pMsg, const BecBuf *pOps, i64 n0,
-                          BecBuf *pOut, int *pRc){
+** (BEC_SYNC_MAX_MSG_BYTES) goes without the ops beside it, which follow in
+** the next round (they are those outside the cut, which the joiner then
+** holds); a snapshot too large alone says NO_SNAPSHOT instead: the joiner
+** would refuse that message in every session, where NO_SNAPSHOT lets it
+** complete as a full join.  pOut holds the encoded reply from offset n0;
+** it is encoded again when it does.  *pbDropped: the ops were left out. */
+static void snapshot_fits(BecSyncMsg *pMsg, BecBuf *pOps, i64 n0,
+                          BecBuf *pOut, int *pbDropped, int *pRc){
+  *pbDropped = 0;
   if( *pRc || (pMsg->ext & BEC_SYNC_X_SNAPSHOT)==0 ) return;
   if( pOut->n - n0 <= (i64)BEC_SYNC_MAX_MSG_BYTES ) return;
+  if( pMsg->nOp>0 ){
+    pMsg->nOp = 0;
+    pOps->n = 0;
+    *pbDropped = 1;
+    pOut->n = n0;
+    bec_syncmsg_encode(pOut, pMsg, pOps, pRc);
+    if( *pRc || pOut->n - n0 <= (i64)BEC_SYNC_MAX_MSG_BYTES ) return;
+  }
   pMsg->ext = (pMsg->ext & ~BEC_SYNC_X_SNAPSHOT) | BEC_SYNC_X_NO_SNAPSHOT;
   pMsg->aSnap = 0;
   pMsg->nSnap = 0;
@@ -626,6 +681,18 @@ static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
     s->zSnap = sqlite3_mprintf("%s", zCp);
     if( s->zSnap==0 ) rc = SQLITE_NOMEM;
   }
+  if( rc==SQLITE_OK ){
+    /* Installed in place of the history (bec_install.c, in its own
+    ** savepoint, before the ops beside it, which are those outside the cut,
+    ** are stored: a failure of the message keeps the install, and the next
+    ** session sends what follows K).  A snapshot
+    ** the install cannot take (a kind of state not installed yet, a cut
+    ** whose membership the chain does not give) leaves the database as it
+    ** was: the session goes on as a full sync and replays the history. */
+    sqlite3_free(zWhy);
+    zWhy = 0;
+    rc = bec_install_snapshot(p, pIn->aSnap, pIn->nSnap, &zWhy, pzErr);
+  }
   sqlite3_free(zWhy);
   return rc;
 }
@@ -633,11 +700,11 @@ static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
 /**************************************************************************
 ** The offer.
 */
-static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
-                      char **pzErr){
-  BecCtx *p = pS->pCtx;
+/* The offer of session s (round 0) into pOut.  On failure the session
+** ends with the error. */
+static int offer_build(BecCtx *p, Session *s, const char *zPeer,
+                       BecBuf *pOut, char **pzErr){
   BecGraph *g = 0;
-  Session *s = 0;
   BecSyncMsg msg;
   BecBuf shared, heads, ops, sharedOut, pruned;
   u8 aTag[BEC_GROUP_TAG_BYTES];
@@ -655,9 +722,7 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
   memset(&ops, 0, sizeof(ops));
   memset(&sharedOut, 0, sizeof(sharedOut));
   memset(&d, 0, sizeof(d));
-  rc = bec_dag_ensure_schema(p, pzErr);
-  if( rc==SQLITE_OK ) rc = group_tag(p, aTag, pzErr);
-  if( rc==SQLITE_OK ) rc = session_start(pS, zPeer, 0, &s);
+  rc = group_tag(p, aTag, pzErr);
   if( rc==SQLITE_OK ) rc = peer_shared(p, zPeer, &shared);
   if( rc==SQLITE_OK ) rc = local_heads(p, &heads, pzErr);
   if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
@@ -728,7 +793,7 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
     d.nBytesSent = pOut->n;
     rc = peer_update(p, zPeer, &d, 0, 0, 0);
   }
-  if( rc && s ) session_fail(p, s, *pzErr);
+  if( rc ) session_fail(p, s, *pzErr);
   bec_bloom_free(&msg.filter);
   bec_buf_free(&shared);
   bec_buf_free(&heads);
@@ -736,6 +801,43 @@ static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
   bec_buf_free(&sharedOut);
   bec_buf_free(&pruned);
   sqlite3_free(aHave);
+  return rc;
+}
+
+/* A fall-back to a full join (bec_rejoin.c) while s stored a message: the
+** stored seqs were renumbered, so what s holds by seq (aSent, aRoot), the
+** peer's filter, the parked hashes and the heads each side announced name
+** other ops or none, and the peer believes this replica holds K's cut,
+** which it now lacks.  s starts again under a new id, keeping its counters
+** and its snapshot answer; its offer (round 0) goes in pOut as the reply,
+** and the peer, which takes an offer as the start of a new session, drops
+** its own state of this one.  The offer carries this replica's heads as
+** stored now (sync_reset emptied every peer's shared heads): the peer sends
+** the history, and the bodies the fall-back kept are stored as their
+** predecessors arrive.  pD: the counts of the message just stored. */
+static int session_restart(BecCtx *p, Session *s, const char *zPeer,
+                           const Delta *pD, BecBuf *pOut, char **pzErr){
+  int rc = peer_update(p, zPeer, pD, 0, 0, 0);
+  if( rc ){
+    *pzErr = sqlite3_mprintf("bec_sync_apply: cannot record the counts of "
+        "peer '%s': %s", zPeer, bec_rc_text(p->db, rc));
+    session_fail(p, s, *pzErr);
+    return rc;
+  }
+  session_clear(s);
+  s->bActive = 1;
+  s->iRound = -1;
+  s->nIdle = 0;
+  bec_crypto_random(s->aId, BEC_SYNC_SESSION_BYTES);
+  return offer_build(p, s, zPeer, pOut, pzErr);
+}
+
+static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
+                      char **pzErr){
+  Session *s = 0;
+  int rc = bec_dag_ensure_schema(pS->pCtx, pzErr);
+  if( rc==SQLITE_OK ) rc = session_start(pS, zPeer, 0, &s);
+  if( rc==SQLITE_OK ) rc = offer_build(pS->pCtx, s, zPeer, pOut, pzErr);
   return rc;
 }
 
@@ -1030,6 +1132,8 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   i64 nParked = 0, nBytes = 0, n0;
   int nUnknown = 0, nNew = 0, nOp = 0, bAllCand = 1, bExact;
   int bProgress, bSynced = 0;
+  int iSnapK = 0;                /* the seq of the snapshot given here */
+  int bDropped = 0;              /* its ops left for the next round */
   int i, rc;
 
   *pbDone = 0;
@@ -1134,15 +1238,11 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   }
 
   /* This replica fell back to a full join while storing them (an op
-  ** concurrent with its installed checkpoint: bec_rejoin.c).  The seqs this
-  ** session holds name other ops now, and the peer believes this replica
-  ** holds the whole cut: the session ends, what was stored is kept, and the
-  ** next one starts from what is stored (a full sync). */
+  ** concurrent with its installed checkpoint: bec_rejoin.c): the session
+  ** starts again from what is stored, and the reply is its offer. */
   if( rc==SQLITE_OK && p->nRejoin!=nRejoin0 ){
-    *pzErr = sqlite3_mprintf("bec_sync_apply: this replica fell back to a "
-        "full join (an op from peer '%s' is concurrent with its installed "
-        "checkpoint): sync again", zPeer);
-    rc = SQLITE_ERROR;
+    rc = session_restart(p, s, zPeer, &d, pOut, pzErr);
+    goto apply_end;
   }
 
   /* A newcomer's invitation: honoured here if this replica issued it; its
@@ -1172,8 +1272,13 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     aBase = sqlite3_malloc64((sqlite3_uint64)g->nNode + 1);
     if( aHave==0 || aSend==0 || aBase==0 ) rc = SQLITE_NOMEM;
   }
+  /* A joiner given a snapshot in this reply holds K's cut once it installs
+  ** it: only what lies outside the cut goes beside it.  One that cannot
+  ** install it shows so by its heads in the next round, and gets the rest. */
+  if( rc==SQLITE_OK ) rc = give_snapshot(p, s, &in, &msg, &snap, &iSnapK, pzErr);
   if( rc==SQLITE_OK ){
     memcpy(aHave, s->aRoot, (size_t)g->nNode + 1);
+    if( iSnapK>=1 && iSnapK<=g->nNode ) aHave[iSnapK] = 1;
     mark_ancestors(g, aHave);
     mark_standins(g, aHave);
     memset(aSend, 0, (size_t)g->nNode + 1);
@@ -1196,6 +1301,11 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
       rc = bec_dag_seq_of(p, &in.aNeed[i*BEC_HASH_BYTES], &iSeq);
       if( iSeq>=1 && iSeq<=g->nNode && !BEC_NODE_STANDIN(g, iSeq) ){
         aSend[iSeq] = 3;
+      }else if( rc==SQLITE_OK && iSeq>=1 && iSeq<=g->nNode
+             && pruned.n/BEC_HASH_BYTES < BEC_SYNC_MAX_NEEDS ){
+        /* an op of an installed snapshot's cut: held without its body,
+        ** as a pruned one (the peer fetches it from a full replica) */
+        bec_buf_append(&pruned, &in.aNeed[i*BEC_HASH_BYTES], BEC_HASH_BYTES, &rc);
       }
     }
   }
@@ -1280,9 +1390,6 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   if( rc==SQLITE_OK && !*pbDone ) rc = ask_to_join(p, &msg, aInvite);
   if( rc==SQLITE_OK && !*pbDone ) rc = wish_snapshot(p, s, &msg);
   if( rc==SQLITE_OK && !*pbDone ){
-    rc = give_snapshot(p, s, &in, &msg, &snap, pzErr);
-  }
-  if( rc==SQLITE_OK && !*pbDone ){
     msg.flags |= bExact ? BEC_SYNC_F_KNOWS_ALL : 0;
     if( buf_equal(&heads, in.aHead, (i64)in.nHead*BEC_HASH_BYTES) ){
       msg.flags |= BEC_SYNC_F_SAME_HEADS;
@@ -1300,7 +1407,12 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     n0 = pOut->n;
     rc = tell_pruned(p, &msg, &pruned, aBelow);
     bec_syncmsg_encode(pOut, &msg, &ops, &rc);
-    snapshot_fits(&msg, &ops, n0, pOut, &rc);
+    snapshot_fits(&msg, &ops, n0, pOut, &bDropped, &rc);
+    if( bDropped ){
+      /* not sent after all: the next round sends them */
+      for(i=1; i<=g->nNode; i++) if( aSend[i] ) s->aSent[i] = 0;
+      nOp = 0;
+    }
     if( rc==SQLITE_OK ){
       s->iRound = msg.iRound;
       buf_set(&s->sentHeads, heads.a, heads.n, &rc);
@@ -1326,6 +1438,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     (void)peer_update(p, zPeer, &d, 0, 0, 0);
     session_fail(p, s, *pzErr);
   }
+apply_end:
   bec_bloom_free(&msg.filter);
   bec_buf_free(&recv);
   bec_buf_free(&heads);
@@ -1499,7 +1612,7 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   const char *zPeer = arg_peer(ctx, argv[0], "bec_sync_state");
   BecBuf heads;
   Session *s;
-  char *zErr = 0, *z, *zJsonErr;
+  char *zErr = 0, *z, *zJsonErr, *zJsonNoSnap;
   char zRejoin[2*BEC_HASH_BYTES+1];
   u8 aRejoin[BEC_HASH_BYTES];
   u8 *aWhy = 0;
@@ -1531,6 +1644,7 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
          && buf_equal(&heads, s->theirHeads.a, s->theirHeads.n);
   bec_buf_free(&heads);
   zJsonErr = s->zError ? json_string(s->zError) : 0;
+  zJsonNoSnap = s->zNoSnap ? json_string(s->zNoSnap) : 0;
   if( bRejoin ) bec_hex_encode(aRejoin, BEC_HASH_BYTES, zRejoin);
   {
     /* the fall-back of an installed snapshot (bec_rejoin.c): "fell back",
@@ -1548,14 +1662,16 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
       "\"messages_sent\":%lld,\"messages_received\":%lld,"
       "\"ops_sent\":%lld,\"ops_received\":%lld,\"bytes_sent\":%lld,"
       "\"bytes_received\":%lld,\"rejected\":%lld,\"pending\":%lld,"
-      "\"snapshot\":%s%s%s,%s,\"error\":%s}",
+      "\"snapshot\":%s%s%s,\"no_snapshot\":%s,%s,\"error\":%s}",
       s->bActive, bInSync, (long long)s->iRound, (long long)s->nMsgSent,
       (long long)s->nMsgRecv, (long long)s->nOpsSent, (long long)s->nOpsRecv,
       (long long)s->nBytesSent, (long long)s->nBytesRecv,
       (long long)s->nRejected, (long long)(s->parked.n/BEC_HASH_BYTES),
       s->zSnap ? "\"" : "", s->zSnap ? s->zSnap : "null",
-      s->zSnap ? "\"" : "", zWhy, zJsonErr ? zJsonErr : "null");
+      s->zSnap ? "\"" : "", zJsonNoSnap ? zJsonNoSnap : "null", zWhy,
+      zJsonErr ? zJsonErr : "null");
   sqlite3_free(zJsonErr);
+  sqlite3_free(zJsonNoSnap);
   sqlite3_free(zWhy);
   if( z==0 ) sqlite3_result_error_nomem(ctx);
   else sqlite3_result_text(ctx, z, -1, sqlite3_free);

@@ -6,17 +6,33 @@ through sync (docs/compaction.md "The snapshot join"):
 - a joiner's messages carry the wish (a version-2 message, ext bit 0) while
   it holds no op, whichever side offers; a provider with a sealed
   checkpoint answers with its snapshot, the joiner checks it before storing
-  anything (bec_sync_state's "snapshot" is the checkpoint's id), then the
-  session goes on as a full sync: tables, members and validity identical
-  to the provider's (a history with an ADD COLUMN, a RENAME COLUMN, a
-  counter, ops after K and ops concurrent with K), bec_check() passes;
+  anything (bec_sync_state's "snapshot" is the checkpoint's id), installs
+  it (stand-ins for the cut, no cut bodies) and the session goes on as a
+  sync of the ops outside the cut: tables, members, the registers' losers
+  by op id and the validity of every op it holds identical to the
+  provider's (a history with an ADD COLUMN, a RENAME COLUMN, a counter,
+  ops after K, none concurrent with K), bec_check() passes, and it
+  receives at most 10% of a full join's bytes (test_bytes);
+- a provider that holds an op concurrent with K (the joiner would fall
+  back to a full join at it) answers NO_SNAPSHOT and says why in its
+  bec_sync_state (no_snapshot); the join is a full one, in one becsync run;
+- an installed joiner that meets an op concurrent with K in a session
+  with another peer falls back, and the session goes on (a new offer) and
+  ends in sync with a full replica's state, through SQL and one becsync
+  run (test_fallback_in_session; test_concurrent_author_offline);
 - a provider with no sealed checkpoint, or a pruned one, answers
   NO_SNAPSHOT ("none") and the sync is a full one (a pruned provider then
   ends it as pruned, and the joiner keeps what it sent: it completes as a
   full join with an unpruned peer, and then syncs with the pruned one);
+  an installed joiner serves its snapshot to the next joiner, and tells a
+  full joiner that the cut's bodies are pruned there;
+- a snapshot that fits a message alone goes alone, one too large alone is
+  NO_SNAPSHOT;
 - a key shown as an admin at K that a demotion in the cut still keeps
   from admin ops (rule 3): its add after K is invalid on both joiners, as
-  on the provider (what the members section's role does not say);
+  on the provider (what the members section's role does not say); the
+  chain in depth order does not give that key's cover, so the install is
+  refused and the joiner replays the history;
 - a hostile provider (hand-made replies around the honest one: fewer than
   k attestations, an altered row, a forged grant, bytes that do not decode)
   ends the session with the check's message, and nothing the reply carries
@@ -73,10 +89,60 @@ def registers(db, tables):
     return out
 
 
-def history():
+def cut_size(db):
+    """Stand-ins of an installed snapshot's cut (0: the history replayed)."""
+    if not one(db, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'"):
+        return 0
+    return one(db, "SELECT count(*) FROM bec_store_cut")
+
+
+def received(db):
+    """Bytes this replica received in its syncs."""
+    return one(db, "SELECT coalesce(sum(bytes_received), 0) FROM bec_peers")
+
+
+def by_id(db, tables, held=None):
+    """registers(), with the registers' losers by op id from the merge
+    state (bec_conflicts names their authors, which a replica that
+    installed a snapshot does not hold for the cut's ops), and the ops'
+    validity for the ops in held only (an installed replica holds the
+    chain, K and what follows; the cut as stand-ins)."""
+    cut = ("(SELECT id FROM bec_store_cut s WHERE s.seq=c.seq)" if one(
+        db, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'") else "NULL")
+    out = derived(db, tables)
+    out["conflicts"] = sorted(db.execute(
+        "SELECT t.name, c.pk, k.name, c.value, lower(hex(coalesce(o.hash, %s)))"
+        " FROM bec_store_conflict c JOIN bec_store_table t ON t.seq=c.tbl"
+        " JOIN bec_store_column k ON k.tbl=c.tbl AND k.idx=c.col"
+        " LEFT JOIN bec_store_op o ON o.seq=c.seq WHERE c.col>=0" % cut).fetchall(), key=repr)
+    if held is not None:
+        out["ops"] = [x for x in out["ops"] if x[0] in held]
+    return out
+
+
+def held(db):
+    return {h for (h,) in db.execute("SELECT hash FROM bec_ops")}
+
+
+def check_installed(j, src, k, tables, name):
+    """j installed K's snapshot (stand-ins, no cut bodies), holds every op
+    src stored after K, and shows src's state by op id."""
+    T.check(cut_size(j) > 0, "%s installed the snapshot: %d stand-ins" % (name, cut_size(j)))
+    after = {h for (h,) in src.execute(
+        "SELECT lower(hex(hash)) FROM bec_store_op WHERE seq>(SELECT seq FROM bec_store_op"
+        " WHERE hash=?)", (bytes.fromhex(k),))}
+    T.eq(after - held(j), set(), "%s holds every op after K" % name)
+    T.eq(by_id(j, tables), by_id(src, tables, held(j)), "%s: as the provider, by op id" % name)
+    T.eq(one(j, "SELECT bec_check()"), "ok", "%s: bec_check()" % name)
+
+
+def history(concurrent=False):
     """a (origin) and b (admin): k = 2.  An ADD COLUMN, a RENAME COLUMN,
-    a counter; a checkpoint both attest; then a write concurrent with it (b)
-    and one after it (a)."""
+    a counter; a checkpoint both attest; then a write by b and one after it
+    by a.  b writes after it received K (no op is concurrent with K: a
+    joiner can install K's snapshot and keep it), or, with concurrent,
+    before (its write is concurrent with K: the provider offers no
+    snapshot, docs/compaction.md "The snapshot join")."""
     a = R.origin("h_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
     b = R.member(a, "h_b.db", "admin")
     sync(a, b)
@@ -89,7 +155,9 @@ def history():
     b.execute("SELECT bec_alter('todos', 'RENAME COLUMN title TO name')")
     sync(a, b)
     k = one(a, "SELECT bec_checkpoint()")
-    b.execute("INSERT INTO todos(id, name, n) VALUES('late', 'concurrent with K', 1)")
+    if not concurrent:
+        sync(a, b)
+    b.execute("INSERT INTO todos(id, name, n) VALUES('late', 'by b', 1)")
     sync(a, b)
     sync(a, b)
     T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
@@ -125,15 +193,15 @@ def test_join_both_ways():
         if m:
             m = one(j, "SELECT bec_sync_apply('a', ?)", m)
     T.eq(state(j, "a")["snapshot"], k, "the joiner checked the snapshot of K")
-    T.eq(derived(j, tables), want, "joined by snapshot (joiner offers): as the provider")
-    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() passes")
+    check_installed(j, a, k, tables, "the joiner (joiner offers)")
+    T.eq(derived(j, tables)["todos"], want["todos"], "the rows as the provider's")
     T.eq(one(j, "SELECT n FROM todos WHERE id='r0'"), 5, "the counter's steps")
-    T.eq(one(j, "SELECT name FROM todos WHERE id='late'"), "concurrent with K", "op concurrent with K")
+    T.eq(one(j, "SELECT name FROM todos WHERE id='late'"), "by b", "b's op after K")
     # The provider offers.
     j2 = snap_joiner(a, "h_j2.db")
     sync(a, j2)
     T.eq(state(j2, "a")["snapshot"], k, "the joiner checked the snapshot (provider offers)")
-    T.eq(derived(j2, tables), want, "joined by snapshot (provider offers): as the provider")
+    check_installed(j2, a, k, tables, "the joiner (provider offers)")
     # A full joiner does not ask, and a provider's offer carries no wish.
     f = R.joined(a, "h_f.db")
     T.eq(becwire.decode_msg(one(f, "SELECT bec_sync_offer('a')"))["version"], 1,
@@ -149,10 +217,37 @@ def test_join_both_ways():
     for x, y in ((j, b), (b, a), (a, j), (j, j2), (f, a)):
         sync(x, y)
     want = derived(a, tables)
-    for d, name in ((b, "b"), (j, "j"), (j2, "j2"), (f, "f")):
+    for d, name in ((b, "b"), (f, "f")):
         T.eq(derived(d, tables), want, "%s converges after the join" % name)
+    for d, name in ((j, "j"), (j2, "j2")):
+        T.eq(by_id(d, tables), by_id(a, tables, held(d)), "%s converges after the join" % name)
     T.eq(becwire.decode_msg(one(j, "SELECT bec_sync_offer('x')"))["version"], 1,
          "a joiner that holds ops asks no more")
+
+
+def test_bytes():
+    """What the install saves: a history of many writes to few rows, K, a
+    few ops after it.  The snapshot joiner receives the snapshot (rows'
+    leaves, the chain, the proofs) and the ops after K; the full joiner
+    every op.  history() is too small for the difference to show."""
+    a = R.origin("by_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+    for i in range(400):
+        a.execute("INSERT OR REPLACE INTO todos(id, title, n) VALUES(?, ?, ?)",
+                  ("r%d" % (i % 20), "title %d" % i, i))
+    k = one(a, "SELECT bec_checkpoint()")
+    for i in range(5):
+        a.execute("UPDATE todos SET n = n + 1 WHERE id=?", ("r%d" % i,))
+    j = snap_joiner(a, "by_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "joined from K's snapshot")
+    check_installed(j, a, k, ["todos"], "the snapshot joiner")
+    f = R.joined(a, "by_f.db")
+    sync(f, a)
+    rj, rf = received(j), received(f)
+    print("test_bytes: snapshot join %d bytes, full join %d bytes" % (rj, rf))
+    T.check(rj <= 0.1 * rf, "the snapshot join receives %d bytes, the full join %d (%.1f%%; goal <= 10%%)"
+            % (rj, rf, 100.0 * rj / rf))
+    T.check(one(j, "SELECT count(*) FROM bec_ops") < 20, "and stores a few ops")
 
 
 def test_differential_after_k():
@@ -168,6 +263,7 @@ def test_differential_after_k():
     j = snap_joiner(a, "d_j.db")
     sync(j, a)
     T.eq(state(j, "b")["snapshot"], k, "joined from K's snapshot")
+    check_installed(j, a, k, ["todos"], "the snapshot joiner")
     f = R.joined(a, "d_f.db")
     sync(f, a)
     # After K: concurrent writers, deletes, a counter, an ALTER, an attest.
@@ -190,7 +286,6 @@ def test_differential_after_k():
     for d in (a, b, c):
         allops.update(ops_of(d))
     tables = ["todos"]
-    want = registers(a, tables)
     want_digest = one(a, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k2)
     T.check(want_digest is not None, "the provider computes K2's digest")
     jp, fp = (os.path.join(R.dir, x) for x in ("d_j.db", "d_f.db"))
@@ -203,15 +298,19 @@ def test_differential_after_k():
             d = R.clone(src, name)
             have = set(ops_of(d))
             ingest_all(d, [x for h, x in allops.items() if h not in have], rng)
-            got.append((registers(d, tables),
+            got.append((by_id(d, tables), by_id(a, tables, held(d)),
                         one(d, "SELECT digest FROM bec_checkpoints WHERE checkpoint=?", k2)))
             if seed == 0:
                 T.eq(one(d, "SELECT bec_check()"), "ok", "bec_check() on %s" % name)
             d.close()
-        T.eq(got[0][0], want, "seed %d: the snapshot joiner shows the provider's state" % seed)
-        T.eq(got[1][0], want, "seed %d: the full joiner too" % seed)
-        T.eq(got[0][1], want_digest, "seed %d: the snapshot joiner's digest of K2" % seed)
-        T.eq(got[1][1], want_digest, "seed %d: the full joiner's digest of K2" % seed)
+        T.eq(got[0][0], got[0][1], "seed %d: the snapshot joiner shows the provider's state" % seed)
+        T.eq(got[1][0], got[1][1], "seed %d: the full joiner too" % seed)
+        T.eq(len(got[0][0]["ops"]) < len(got[1][0]["ops"]), True,
+             "seed %d: the snapshot joiner holds no cut body" % seed)
+        # Without the cut's ops leaves a replica that installed K computes
+        # no ops root for K2: it neither attests nor disputes it.
+        T.eq(got[0][2], None, "seed %d: the snapshot joiner has no digest of K2" % seed)
+        T.eq(got[1][2], want_digest, "seed %d: the full joiner's digest of K2" % seed)
 
 
 def test_concurrent_author_offline():
@@ -246,6 +345,9 @@ def test_concurrent_author_offline():
     sync(f, a)
     # o comes back: it syncs with the joiner and with the full replica.
     sync(o, j)
+    st = state(j, "a")
+    T.eq((st["rejoin"], st["error"]), ("fell back", None),
+         "j fell back at o's ops, and the session went on: %r" % st)
     sync(o, f)
     sync(a, o)                       # (o, a member, attests K: its attest too)
     sync(j, a)
@@ -258,6 +360,134 @@ def test_concurrent_author_offline():
          "r0 shows one of the concurrent titles")
     T.eq(one(j, "SELECT n FROM todos WHERE id='r1'"), 111, "the counter's concurrent steps add up")
     T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on the joiner")
+
+
+def test_concurrent_no_snapshot():
+    """A history with an op concurrent with K (b wrote before it received
+    K): a joiner that installed K's snapshot would fall back to a full join
+    at that op, so the provider gives none and says why (its
+    bec_sync_state's no_snapshot names the op), and the join is a full one,
+    with a full joiner's state; through becsync too."""
+    a, b, k = history(concurrent=True)
+    tables = ["todos"]
+    j = snap_joiner(a, "cn_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], "none", "the joiner is told NO_SNAPSHOT")
+    why = state(a, "a")["no_snapshot"] or ""
+    T.check("is concurrent with the checkpoint" in why, "the provider says why: %r" % why)
+    named = why.split()[1]
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE hash LIKE ? AND author=?", named + "%", pub(b)),
+         1, "the op named is b's (its write or its attest before it received K)")
+    T.eq(cut_size(j), 0, "a full join: no stand-ins")
+    f = R.joined(a, "cn_f.db")
+    sync(f, a)
+    T.eq(derived(j, tables), derived(f, tables), "the state of a full joiner")
+    T.eq(derived(j, tables), derived(a, tables), "and of the provider")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check()")
+    jb = snap_joiner(a, "cn_jb.db")
+    pa, pj = (os.path.join(R.dir, x) for x in ("h_a.db", "cn_jb.db"))
+    a.commit()
+    r = subprocess.run([BECSYNC, "--quiet", pj, pa], capture_output=True, text=True, timeout=120)
+    T.eq(r.returncode, 0, "becsync joins in one run: " + r.stdout[-300:] + r.stderr[-300:])
+    T.check("snapshot none" in r.stdout, "its summary says none: %r" % r.stdout[-300:])
+    T.eq(derived(jb, tables), derived(a, tables), "joined in full through becsync")
+    # The next checkpoint, which b received before writing on, holds b's
+    # op in its cut: its snapshot is offered, and installed (its cut holds
+    # K, which the install records as an earlier checkpoint).
+    sync(a, b)
+    k2 = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k2), 1, "K2 sealed")
+    j2 = snap_joiner(a, "cn_j2.db")
+    sync(j2, a)
+    T.eq((state(j2, "b")["snapshot"], state(a, "a")["no_snapshot"]), (k2, None),
+         "K2's snapshot is offered")
+    check_installed(j2, a, k2, tables, "the joiner of K2")
+    T.eq(one(j2, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1,
+         "K, an earlier checkpoint of K2's cut, is listed sealed on the joiner")
+
+
+def test_fallback_in_session():
+    """An installed joiner meets an op concurrent with K in the middle of a
+    session with a second peer (o, offline since before K, wrote; b got its
+    ops after j installed): it falls back to a full join, and the session
+    goes on (its reply is an offer under a new id, so the peer drops what it
+    believed j held, and sends the history) and completes in sync, with
+    the state of a full replica; through SQL sync, and through one run of
+    becsync, file to file and over TCP (the peer serving)."""
+    a = R.origin("fb_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+    b = R.member(a, "fb_b.db", "admin")
+    o = R.member(a, "fb_o.db", "member")
+    for i in range(4):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    sync(a, b)
+    sync(a, o)
+    o.execute("UPDATE todos SET title = 'offline' WHERE id='r0'")
+    o.execute("UPDATE todos SET n = n + 100 WHERE id='r1'")
+    o.execute("INSERT INTO todos VALUES('o1', 'new offline', 1)")
+    a.execute("UPDATE todos SET title = 'online' WHERE id='r0'")
+    sync(a, b)
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
+    sync(a, b)
+    tables = ["todos"]
+    joiners = [snap_joiner(a, name) for name in ("fb_j.db", "fb_j2.db", "fb_j3.db")]
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(joiners[2]),))   # served by b
+    sync(a, b)
+    for j, name in zip(joiners, ("fb_j.db", "fb_j2.db", "fb_j3.db")):
+        sync(j, a)
+        T.eq(state(j, "b")["snapshot"], k, "%s joined from K's snapshot" % name)
+        if name == "fb_j3.db":      # a member: it attests K, an op a lacks
+            T.check(cut_size(j) > 0, "%s installed the snapshot" % name)
+        else:
+            check_installed(j, a, k, tables, name)
+    j, j2, j3 = joiners
+    sync(o, b)                      # b now holds o's ops, concurrent with K
+    T.eq(state(b, "a")["error"], None, "b stored o's ops")
+    n0 = one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") or 0
+    sync(j, b)
+    st = state(j, "b")
+    T.eq((st["error"], st["in_sync"], st["rejoin"]), (None, 1, "fell back"),
+         "the session with b completes in sync after the fall-back: %r" % st)
+    T.eq(one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") - n0, 2,
+         "one session, started again under a new id after the fall-back")
+    T.eq(cut_size(j), 0, "j holds the history now: no stand-ins")
+    want = derived(b, tables)
+    T.eq(derived(j, tables), want, "j: the state of a full replica (every op's validity)")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on j")
+    pj2, pb = (os.path.join(R.dir, x) for x in ("fb_j2.db", "fb_b.db"))
+    for d in (j2, b):
+        d.commit()
+    r = subprocess.run([BECSYNC, "--quiet", pj2, pb], capture_output=True, text=True, timeout=120)
+    T.eq(r.returncode, 0, "becsync: in sync in one run after the fall-back: "
+         + r.stdout[-300:] + r.stderr[-300:])
+    T.eq(derived(j2, tables), derived(b, tables), "j2 (becsync): the state of a full replica")
+    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
+    j3.commit()
+    port = free_port()
+    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", pb, "--listen", "127.0.0.1:%d" % port],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run([BECSYNC, "--quiet", "sync", os.path.join(R.dir, "fb_j3.db"),
+                                "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
+            if r.returncode != 3:          # the server is not listening yet
+                break
+            time.sleep(0.05)
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    T.eq(r.returncode, 0, "becsync over TCP: in sync in one run after the fall-back: "
+         + (r.stdout + r.stderr)[-300:])
+    T.eq(cut_size(j3), 0, "j3 fell back")
+    T.eq(derived(j3, tables), derived(b, tables), "j3 (TCP): the state of a full replica")
+    f = R.joined(a, "fb_f.db")
+    sync(f, b)
+    T.eq(derived(f, tables), derived(b, tables), "a full joiner of b agrees")
 
 
 def test_demotion_in_cut():
@@ -305,8 +535,13 @@ def test_demotion_in_cut():
          "u's add after K needs admin: d cancels g2, invalid on the provider")
     T.eq(one(a, "SELECT count(*) FROM bec_members WHERE pubkey=?", x.hex), 0, "x is no member")
     j = snap_joiner(a, "dm_j.db")
+    why = code(lambda: one(j, "SELECT bec_snapshot_install(?)", one(a, "SELECT bec_snapshot()")))[1]
+    T.check("cannot be installed" in why and "membership" in why,
+            "the chain in the provider's order does not give u's cover: not installed (%s)" % why)
+    T.eq(one(j, "SELECT count(*) FROM bec_ops"), 0, "and nothing stored")
     sync(j, a)
     T.eq(state(j, "b")["snapshot"], k, "joined from K's snapshot")
+    T.eq(cut_size(j), 0, "the join replayed the history instead")
     f = R.joined(a, "dm_f.db")
     sync(f, a)
     want = derived(a, ["todos"])
@@ -319,24 +554,32 @@ def test_demotion_in_cut():
 
 def test_joiner_serves():
     """A snapshot joiner is an ordinary provider: a third replica joins
-    from it by snapshot (of the K it holds), another syncs on with it, and
-    all show the same."""
+    from it by snapshot (the K it installed, the bytes it verified), and
+    all show the same.  It holds no cut bodies: a full joiner that syncs
+    with it alone is told they are pruned, and completes from a replica
+    that holds them."""
     a, b, k = history()
     j = snap_joiner(a, "s_j.db")
     sync(j, a)
     T.eq(state(j, "b")["snapshot"], k, "j joined from a's snapshot")
+    check_installed(j, a, k, ["todos"], "j")
     j2 = snap_joiner(j, "s_j2.db")
     sync(j2, j)
     T.eq(state(j2, "b")["snapshot"], k, "j2 joined from j's snapshot of K")
+    check_installed(j2, a, k, ["todos"], "j2")
     f = R.joined(j, "s_f.db")
-    sync(f, j)
+    T.check("has pruned" in code(lambda: sync(f, j))[1],
+            "a full joiner syncing with j alone: the cut is pruned there")
+    T.check("has pruned" in (state(f, "b")["error"] or ""), "its session ends as pruned")
+    sync(f, a)
     b.execute("UPDATE todos SET n = n + 4 WHERE id='r5'")
     sync(b, j)
     for x in (j2, f):
         sync(j, x)
     want = derived(b, ["todos"])
-    for d, name in ((j, "j"), (j2, "j2"), (f, "f")):
-        T.eq(derived(d, ["todos"]), want, "%s shows b's state" % name)
+    T.eq(derived(f, ["todos"]), want, "f (completed from a) shows b's state")
+    for d, name in ((j, "j"), (j2, "j2")):
+        T.eq(by_id(d, ["todos"]), by_id(b, ["todos"], held(d)), "%s shows b's state" % name)
     T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
 
 
@@ -365,7 +608,7 @@ def test_no_snapshot_then_pruned():
     j3 = snap_joiner(a, "n_j3.db")
     sync(j3, full)
     T.eq(state(j3, "b")["snapshot"], k, "an unpruned peer gives K's snapshot")
-    T.eq(derived(j3, ["todos"]), derived(full, ["todos"]), "and the join completes")
+    check_installed(j3, full, k, ["todos"], "and the join completes: j3")
     sync(j2, a)
     T.eq(derived(j2, ["todos"]), derived(a, ["todos"]), "the joiner and the pruned peer agree")
     T.eq(derived(j2, ["todos"]), derived(full, ["todos"]), "and the unpruned one")
@@ -373,25 +616,36 @@ def test_no_snapshot_then_pruned():
 
 
 def test_snapshot_too_large():
-    """A reply whose snapshot and ops exceed the message limit (64 MiB,
-    which the joiner's decoder refuses) says NO_SNAPSHOT instead: the join
-    completes as a full one, where the snapshot would fail every session."""
+    """The message limit (64 MiB, which the joiner's decoder refuses): a
+    snapshot that fits alone but not with the ops beside it goes alone, and
+    the ops (those after K) follow in the next round; a snapshot too large
+    alone says NO_SNAPSHOT, and the join completes as a full one, where the
+    snapshot would fail every session."""
     a = R.origin("big_a.db", decl="id TEXT PRIMARY KEY, data BLOB")
     big = 22 * 1024 * 1024
     for i in range(2):
         a.execute("INSERT INTO todos VALUES(?, ?)", ("r%d" % i, os.urandom(big)))
     k = one(a, "SELECT bec_checkpoint()")
     T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    a.execute("INSERT INTO todos VALUES('r2', ?)", (os.urandom(big),))
     n = one(a, "SELECT length(bec_snapshot())")
     limit = 64 * 1024 * 1024
-    T.check(limit - big < n < limit, "the snapshot alone fits, not with an op: %d" % n)
+    T.check(limit - big < n < limit, "the snapshot alone fits, not with the op after K: %d" % n)
     j = snap_joiner(a, "big_j.db")
     sync(j, a)
-    T.eq(state(j, "b")["snapshot"], "none", "too large with the ops: NO_SNAPSHOT")
-    T.eq(one(j, "SELECT count(*) FROM todos WHERE length(data)=?", big), 2,
-         "the full join moved the rows")
-    T.eq(derived(j, ["todos"]), derived(a, ["todos"]), "the joiner holds the provider's state")
-    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() passes")
+    T.eq(state(j, "b")["snapshot"], k, "the snapshot went alone")
+    check_installed(j, a, k, ["todos"], "the joiner")
+    T.eq(one(j, "SELECT count(*) FROM todos WHERE length(data)=?", big), 3,
+         "the rows of the cut and the op after K")
+    k2 = one(a, "SELECT bec_checkpoint()")
+    T.check(one(a, "SELECT length(bec_snapshot())") > limit, "K2's snapshot is too large alone")
+    j2 = snap_joiner(a, "big_j2.db")
+    sync(j2, a)
+    T.eq(state(j2, "b")["snapshot"], "none", "too large alone: NO_SNAPSHOT")
+    T.eq(cut_size(j2), 0, "a full join")
+    T.eq(derived(j2, ["todos"]), derived(a, ["todos"]), "the joiner holds the provider's state")
+    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() passes")
+    T.check(k2 != k, "(K2 is another checkpoint)")
 
 
 def test_hostile_provider():
@@ -452,7 +706,7 @@ def test_hostile_provider():
     j = lie("again", with_snap(fewer), "fewer than k")
     sync(j, a)
     T.eq(state(j, "b")["snapshot"], k, "an honest session after a refused one")
-    T.eq(derived(j, ["todos"]), derived(a, ["todos"]), "and the join completes")
+    check_installed(j, a, k, ["todos"], "and the join completes: the joiner")
     T.eq(becwire.snapshot_parse(honest_snap)["k"], 2, "k = 2 in this history")
 
 
@@ -550,8 +804,9 @@ def test_codec():
              "this build speaks 1 and 2", "version 3")
 
 
-T.run([test_join_argument, test_join_both_ways, test_differential_after_k,
-       test_concurrent_author_offline, test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
+T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_after_k,
+       test_concurrent_author_offline, test_concurrent_no_snapshot, test_fallback_in_session,
+       test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
        test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_codec])
 R.cleanup()
 T.done()

@@ -10,8 +10,9 @@
 ** applying a sync message, the root's key generation (open, deal,
 ** accepting a deal, ack), a checkpoint and the replay of its cut, a
 ** snapshot built and verified (also by a pruned replica), a snapshot
-** installed, an op that names a stand-in of an installed cut, and one
-** concurrent with its K.  Leaks are caught
+** installed, joined in sync, an op that names a stand-in of an installed
+** cut, and one concurrent with its K (by ingest, and in a sync offer: the
+** session started again).  Leaks are caught
 ** by the valgrind and ASan passes of make test.
 ** bec allocates only through sqlite3_malloc64, so this reaches all of it.
 ** To replay one failure: BEC_OOM_ONLY=<path name> runs that path alone and
@@ -338,6 +339,49 @@ static void install_path(void){
   each_fault("install", zSetup, "SELECT bec_snapshot_install(b) FROM snap", nChain);
 }
 
+/* The snapshot join in sync (bec_sync.c take_snapshot): the provider
+** offers (300 ops: a filter, no ops), the joiner's reply asks for a
+** snapshot, and the provider's answer (the snapshot and the op after K) is
+** stored and installed under every fault.  The step applies the offer again
+** first, so that a retry after a fault has a session to apply it in. */
+static void join_sync_path(void){
+  static char zSetup[512], zOffer[65536], zStep[2*65536+256], zGroup[65];
+  sqlite3 *src = replica("SELECT bec_keygen(); SELECT bec_create_group();"
+      "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT)");
+  sqlite3 *tmpl;
+  char zSql[128];
+  int i, nAfter;
+  for(i=0; i<300; i++){
+    snprintf(zSql, sizeof(zSql), "INSERT OR REPLACE INTO t VALUES(%d, 'v%d')",
+             i%10, i);
+    CHECK(run(src, zSql)==SQLITE_OK);
+  }
+  CHECK(run(src, "SELECT bec_checkpoint(); INSERT INTO t VALUES(99, 'after K')")
+        ==SQLITE_OK);
+  snprintf(zGroup, sizeof(zGroup), "%s", bt_q(src, "SELECT bec_group_id()"));
+  snprintf(zSetup, sizeof(zSetup), "SELECT bec_keygen();"
+           " SELECT bec_join('%s', 'snapshot')", zGroup);
+  snprintf(zOffer, sizeof(zOffer), "%s",
+           bt_q(src, "SELECT hex(bec_sync_offer('j'))"));
+  tmpl = replica(zSetup);
+  snprintf(zStep, sizeof(zStep), "SELECT hex(bec_sync_apply('a', x'%s'))", zOffer);
+  snprintf(zStep, sizeof(zStep), "SELECT hex(bec_sync_apply('j', x'%s'))",
+           bt_q(tmpl, zStep));
+  snprintf(zStep, sizeof(zStep), "SELECT bec_sync_apply('a', x'%s');"
+           " SELECT bec_sync_apply('a', x'%s')", zOffer, bt_q(src, zStep));
+  sqlite3_close(tmpl);
+  tmpl = replica(zSetup);
+  CHECK(run(tmpl, zStep)==SQLITE_OK);
+  CHECK(atoi(bt_q(tmpl, "SELECT count(*) FROM bec_store_cut"))>0);
+  nAfter = count_ops(tmpl);
+  CHECK(nAfter>0 && nAfter<10);
+  sqlite3_close(tmpl);
+  sqlite3_close(src);
+  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 13 : 8;
+  each_fault("snapshot join in sync", zSetup, zStep, nAfter);
+  nStrideMul = 1;
+}
+
 int main(void){
   sqlite3_mem_methods wrap;
   char zIngest[sizeof(zBody)+100];
@@ -491,8 +535,17 @@ int main(void){
              bt_q(srcB, "SELECT hex(body) FROM bec_store_op WHERE seq=3"));
     sqlite3_finalize(pStmt);
     sqlite3_close(src);
-    sqlite3_close(srcB);
     each_fault("ingest concurrent with the cut", zSetup4, zStep4, 3);
+    /* The same op in B's sync offer (bec_sync.c): the fall-back while the
+    ** message is stored, and the session started again, whose reply is a
+    ** new offer (round 0). */
+    snprintf(zStep4, sizeof(zStep4), "SELECT bec_sync_apply('b', x'%s');"
+             " SELECT CASE WHEN json_extract(bec_sync_state('b'), '$.round')=0"
+             " AND json_extract(bec_sync_state('b'), '$.rejoin')='fell back'"
+             " THEN 1 ELSE abs(-9223372036854775807-1) END",
+             bt_q(srcB, "SELECT hex(bec_sync_offer('j'))"));
+    sqlite3_close(srcB);
+    each_fault("sync concurrent with the cut", zSetup4, zStep4, 3);
   }
 
   /* A peer's write ops, whose rows the merge writes in batches (bec_batch.c):
@@ -668,5 +721,6 @@ int main(void){
   ** the checks, the dry run, the stand-ins, the chain, K, the merge base,
   ** membership, S(K) sealed by its claim, the tables, in one savepoint. */
   install_path();
+  join_sync_path();
   return bt_done();
 }
