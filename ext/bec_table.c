@@ -2189,7 +2189,7 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
       rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aUse,
                                  &iRowid, 0, pzErr);
     }
-    for(i=0; i<s->nCol; i++) sqlite3_value_free(apOwn[i]);
+    for(i=0; i<s->nCol; i++) if( apOwn[i] ) sqlite3_value_free(apOwn[i]);
   }
   if( pSel ) sqlite3_reset(pSel);
   return rc;
@@ -2248,7 +2248,8 @@ static int tabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       rc = local_update_row(t, argv[0], argv[1], aUse, &zErr);
     }
   }
-  for(i=0; i<nCol; i++) sqlite3_value_free(aConv[i]);
+  /* (most values need no conversion: no call per column for them) */
+  for(i=0; i<nCol; i++) if( aConv[i] ) sqlite3_value_free(aConv[i]);
   if( rc ){
     if( zErr==0 ){
       zErr = sqlite3_mprintf("bec: cannot write %s: %s", t->pSchema->zName,
