@@ -336,7 +336,9 @@ def test_update_by_key_range():
                 forms["range"] += 1
             elif "FROM bec_batch(" in sql:
                 forms["upsert"] += 1
-        T.check(all(forms.values()), "%s: every form written: %r" % (table, forms))
+        if not os.environ.get("BEC_NO_LOCAL_BATCH"):
+            # (with the knob set for the whole file, both sides write per row)
+            T.check(all(forms.values()), "%s: every form written: %r" % (table, forms))
         T.eq(one(a, "SELECT bec_check()"), "ok", "%s: the rows are the ops' replay" % table)
         a.close()
 
