@@ -3693,7 +3693,7 @@ static int batch_flush(Merge *m, int x, BecBuf *pKinds){
       sqlite3_set_last_insert_rowid(db, iSave);
     }else if( eForm!=BATCH_PEER ){
       /* (an UPDATE inserts nothing: it must have written every row) */
-      if( rc==SQLITE_OK && sqlite3_changes64(db)!=m->nBatch ){
+      if( rc==SQLITE_OK && sqlite3_changes(db)!=m->nBatch ){
         rc = SQLITE_CORRUPT;       /* a located row was gone: never */
       }
     }
@@ -4210,7 +4210,11 @@ int bec_crdt_local_change(BecTab *t, int eChange, sqlite3_value **apKey,
     anc_init(&m->anc, 0, pC->iSeq, 0, 0, 1);
     if( eChange==BEC_CHANGE_UPSERT && piAt && piRowid==0 && local_batching()
      && sqlite3_get_autocommit(p->db) ){
-      rc = covering(t, m, &bBatch);
+      /* A local batch of t holds only rows that covering() admitted, and
+      ** any other change writes it first: nothing since has changed the
+      ** answer (no conflict is recorded, no counter added). */
+      if( m->pBatchTab==t && m->bBatchLocal ) bBatch = 1;
+      else rc = covering(t, m, &bBatch);
     }
     if( rc==SQLITE_OK && bBatch ){
       /* (its feed byte, change nChange-1's, is set when the batch is

@@ -340,6 +340,11 @@ def test_update_by_key_range():
             # (with the knob set for the whole file, both sides write per row)
             T.check(all(forms.values()), "%s: every form written: %r" % (table, forms))
         T.eq(one(a, "SELECT bec_check()"), "ok", "%s: the rows are the ops' replay" % table)
+        # the count of rows changed is the user's statement's, not the
+        # batch statement's (which ran at its end, in xSync)
+        n = one(a, "SELECT count(*) FROM %s" % table)
+        T.eq(a.execute("UPDATE %s SET n = 1" % table).rowcount, n, "%s: rowcount" % table)
+        T.eq(one(a, "SELECT changes()"), n, "%s: changes()" % table)
         a.close()
 
 
