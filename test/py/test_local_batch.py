@@ -20,6 +20,10 @@ self-reading statements:
   - batching on, and off (BEC_NO_LOCAL_BATCH=1, the test knob, in a child
     process of its own): the same file given the same statements stores
     byte-identical shadow rows, signed ops, feed and results;
+  - UPDATEs on an INTEGER key whose batches are written by an UPDATE of
+    their key range (dense, with gaps) or by the upsert (far apart, the ends
+    of the i64 range), batching on and off: byte-identical shadow rows after
+    every statement, ops, feed, and each form seen in the trace;
   - a transaction's UPDATEs (never batched) after a DROP TABLE: the rows are
     the replay of the signed ops (bec_check), where a batch written inside
     xRelease lost a change from the op (bytesim seed 78).
