@@ -1867,13 +1867,14 @@ static int local_constraints(BecTab *t, int bInsert, sqlite3_value **aV,
                              int *pbSkip, char **pzErr){
   const BecSchema *s = t->pSchema;
   BecValue aVal[BEC_TABLE_MAX_COL];
-  int eConflict = sqlite3_vtab_on_conflict(t->pCtx->db);
+  int eConflict;
   int rc = SQLITE_OK, i, eRule = 0, iWhich = -1;
   *pbSkip = 0;
   if( !s->bConstrained ){
     for(i=0; i<s->nCol && !(bInsert && (s->aCol[i].flags & BEC_COL_DEFAULT)); i++){}
     if( i==s->nCol ) return SQLITE_OK;
   }
+  eConflict = sqlite3_vtab_on_conflict(t->pCtx->db);
   for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
     const BecColumn *c = &s->aCol[i];
     if( abSet[i]!=2 || sqlite3_value_type(aV[i])!=SQLITE_NULL ) continue;
@@ -1932,10 +1933,11 @@ static int local_counters(BecTab *t, sqlite3_stmt *pRow, sqlite3_value **aV,
   const BecSchema *s = t->pSchema;
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
-    const BecColumn *c = &s->aCol[i];
+    const BecColumn *c;
     BecSum sum = {0, 0};
     BecValue v;
-    if( abSet[i]!=2 || !(c->flags & BEC_COL_COUNTER) ) continue;
+    if( abSet[i]!=2 || !(s->aCol[i].flags & BEC_COL_COUNTER) ) continue;
+    c = &s->aCol[i];
     if( pRow==0 && sqlite3_value_type(aV[i])==SQLITE_NULL ){
       sqlite3_value_free(apOwn[i]);
       rc = value_dup_of(t, &c->dflt, &apOwn[i]);
