@@ -1662,9 +1662,9 @@ struct BecTab {
   struct { u8 aMask[BEC_TABLE_MAX_COL/8]; sqlite3_stmt *pStmt; int iX; } aUpd[BEC_TAB_NUPD];
   int iUpdNext;                   /* the aUpd entry a new mask takes */
   /* The upserts of a batch of rows by the columns they write (bec_crdt.c
-  ** batch_stmt: INSERT .. SELECT .. FROM bec_batch(?1) ..; bLocal: the
-  ** form for rows a local UPDATE located). */
-  struct { u8 aMask[BEC_TABLE_MAX_COL/8]; u8 bLocal; sqlite3_stmt *pStmt; } aBatch[BEC_TAB_NBATCH];
+  ** batch_stmt: INSERT .. SELECT .. FROM bec_batch(?1) ..; eForm: which
+  ** statement, BATCH_PEER, _LOCAL or a local UPDATE by key range). */
+  struct { u8 aMask[BEC_TABLE_MAX_COL/8]; u8 eForm; sqlite3_stmt *pStmt; } aBatch[BEC_TAB_NBATCH];
   int iBatchNext;                 /* the aBatch entry a new mask takes */
   /* What apply_covering last bound to aStmt[BEC_TAB_INSERT] and [_UPSERT]
   ** as r and s.. (r = iX, s<i> = iX where bit i of aS, else NULL): the same
@@ -1912,7 +1912,10 @@ struct BecBatch {
                         ** are read without a copy while a statement runs */
   u8 *aHit;             /* OUT per row: 1 if its upsert found its row
                         ** (bec_batch_hit); the caller zeroes it */
-  int iRow;             /* the row bec_batch is on (for bec_batch_hit) */
+  int iRow;             /* the row bec_batch is on (for bec_batch_hit), or
+                        ** the row bec_batch_value last found */
+  int iKey;             /* the INTEGER key's column, keys ascending: the
+                        ** rows bec_batch_has/_value find; -1 none */
 };
 int bec_batch_register(sqlite3*);
 

@@ -101,6 +101,10 @@ int bec_varint_len(u64 v){
 }
 
 void bec_buf_append_varint(BecBuf *p, u64 v, int *pRc){
+  if( v<0x80 && *pRc==SQLITE_OK && p->n<p->nAlloc ){
+    p->a[p->n++] = (u8)v;          /* (most varints: one byte, room known) */
+    return;
+  }
   buf_reserve(p, 10, pRc);
   if( *pRc ) return;
   do{

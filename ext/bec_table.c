@@ -1867,13 +1867,14 @@ static int local_constraints(BecTab *t, int bInsert, sqlite3_value **aV,
                              int *pbSkip, char **pzErr){
   const BecSchema *s = t->pSchema;
   BecValue aVal[BEC_TABLE_MAX_COL];
-  int eConflict = sqlite3_vtab_on_conflict(t->pCtx->db);
+  int eConflict;
   int rc = SQLITE_OK, i, eRule = 0, iWhich = -1;
   *pbSkip = 0;
   if( !s->bConstrained ){
     for(i=0; i<s->nCol && !(bInsert && (s->aCol[i].flags & BEC_COL_DEFAULT)); i++){}
     if( i==s->nCol ) return SQLITE_OK;
   }
+  eConflict = sqlite3_vtab_on_conflict(t->pCtx->db);
   for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
     const BecColumn *c = &s->aCol[i];
     if( abSet[i]!=2 || sqlite3_value_type(aV[i])!=SQLITE_NULL ) continue;
@@ -1932,10 +1933,11 @@ static int local_counters(BecTab *t, sqlite3_stmt *pRow, sqlite3_value **aV,
   const BecSchema *s = t->pSchema;
   int rc = SQLITE_OK, i;
   for(i=0; rc==SQLITE_OK && i<s->nCol; i++){
-    const BecColumn *c = &s->aCol[i];
+    const BecColumn *c;
     BecSum sum = {0, 0};
     BecValue v;
-    if( abSet[i]!=2 || !(c->flags & BEC_COL_COUNTER) ) continue;
+    if( abSet[i]!=2 || !(s->aCol[i].flags & BEC_COL_COUNTER) ) continue;
+    c = &s->aCol[i];
     if( pRow==0 && sqlite3_value_type(aV[i])==SQLITE_NULL ){
       sqlite3_value_free(apOwn[i]);
       rc = value_dup_of(t, &c->dflt, &apOwn[i]);
@@ -2189,7 +2191,7 @@ static int local_update_row(BecTab *t, sqlite3_value *pOld, sqlite3_value *pNew,
       rc = bec_crdt_local_change(t, BEC_CHANGE_UPSERT, apKey, abSet, aUse,
                                  &iRowid, 0, pzErr);
     }
-    for(i=0; i<s->nCol; i++) sqlite3_value_free(apOwn[i]);
+    for(i=0; i<s->nCol; i++) if( apOwn[i] ) sqlite3_value_free(apOwn[i]);
   }
   if( pSel ) sqlite3_reset(pSel);
   return rc;
@@ -2248,7 +2250,8 @@ static int tabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       rc = local_update_row(t, argv[0], argv[1], aUse, &zErr);
     }
   }
-  for(i=0; i<nCol; i++) sqlite3_value_free(aConv[i]);
+  /* (most values need no conversion: no call per column for them) */
+  for(i=0; i<nCol; i++) if( aConv[i] ) sqlite3_value_free(aConv[i]);
   if( rc ){
     if( zErr==0 ){
       zErr = sqlite3_mprintf("bec: cannot write %s: %s", t->pSchema->zName,

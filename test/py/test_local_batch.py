@@ -20,6 +20,10 @@ self-reading statements:
   - batching on, and off (BEC_NO_LOCAL_BATCH=1, the test knob, in a child
     process of its own): the same file given the same statements stores
     byte-identical shadow rows, signed ops, feed and results;
+  - UPDATEs on an INTEGER key whose batches are written by an UPDATE of
+    their key range (dense, with gaps) or by the upsert (far apart, the ends
+    of the i64 range), batching on and off: byte-identical shadow rows after
+    every statement, ops, feed, and each form seen in the trace;
   - a transaction's UPDATEs (never batched) after a DROP TABLE: the rows are
     the replay of the signed ops (bec_check), where a batch written inside
     xRelease lost a change from the op (bytesim seed 78).
@@ -239,9 +243,14 @@ def test_feed_kinds():
     a.close()
 
 
-def outcome(db, table, mix):
-    """Every statement's (error, rows), then the stored state."""
-    res = [run(db, sql, args) for sql, args in mix]
+def outcome(db, table, mix, every=False):
+    """Every statement's (error, rows), then the stored state; every: the
+    shadow rows after each statement too."""
+    res = []
+    for sql, args in mix:
+        res.append(run(db, sql, args))
+        if every:
+            res.append(shadow(db, table))
     feed = db.execute("SELECT cursor, key, columns, kind FROM bec_changes(0)").fetchall()
     return repr((res, shadow(db, table), writes(db), feed,
                  db.execute("SELECT * FROM bec_store_conflict").fetchall()))
@@ -250,7 +259,10 @@ def outcome(db, table, mix):
 def child(path, table, seed):
     """(in the child process) the mix of seed on the file at path."""
     db = connect(path)
-    sys.stdout.write(outcome(db, table, gen_mix(random.Random(seed), table, 120)))
+    if seed == "range":
+        sys.stdout.write(outcome(db, table, range_mix(table), True))
+    else:
+        sys.stdout.write(outcome(db, table, gen_mix(random.Random(int(seed)), table, 120)))
     db.close()
 
 
@@ -271,6 +283,72 @@ def test_batching_off_is_identical():
         on = outcome(a, table, gen_mix(random.Random(1900 + seed), table, 120))
         T.check(on == off.stdout, "seed %d: batching on and off: the same results, rows, ops, "
                 "feed (on %d chars, off %d)" % (seed, len(on), len(off.stdout)))
+        a.close()
+
+
+def range_mix(table):
+    """Autocommit UPDATEs of an INTEGER key's rows whose batches take each
+    form of bec_crdt.c batch_stmt: every key of a range (an UPDATE by key
+    range), keys with gaps (the range and bec_batch_has), keys far apart or
+    at the ends of the i64 range (the upsert), text, blob, REAL and NULL
+    values, several columns, some rows.  (Compared after each statement:
+    a later write of the same registers hides a wrong one.)"""
+    fill = ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x+1 FROM c WHERE x<3000) "
+            "INSERT INTO %s(id, a, n) SELECT x, 'x' || x, x FROM c" % table)
+    return [(fill, ()),
+            ("UPDATE %s SET n = n + 1" % table, ()),                       # dense
+            ("UPDATE %s SET a = a || '!', n = n * 2 WHERE id BETWEEN 10 AND 2000" % table, ()),
+            ("DELETE FROM %s WHERE id %% 3 = 0" % table, ()),
+            ("UPDATE %s SET a = CAST(x'00ff' || id AS BLOB)" % table, ()),                # sparse
+            ("UPDATE %s SET n = CASE WHEN id %% 2 THEN 2.5 ELSE NULL END WHERE id < 1500" % table, ()),
+            ("DELETE FROM %s WHERE id %% 5 <> 1" % table, ()),
+            ("UPDATE %s SET n = coalesce(n, 0) - 1" % table, ()),          # far apart
+            ("INSERT INTO %s(id, a, n) VALUES (-9223372036854775808, 'lo', 1), "
+             "(9223372036854775807, 'hi', 2), (0, 'zero', 3)" % table, ()),
+            ("UPDATE %s SET n = 7 WHERE id IN (-9223372036854775808, 9223372036854775807)" % table, ()),
+            ("UPDATE %s SET a = NULL WHERE id IN (-9223372036854775808, 0, 1)" % table, ()),
+            ("UPDATE %s SET a = 'y'" % table, ()),
+            ("SELECT id, a, n FROM %s ORDER BY id" % table, ())]
+
+
+def test_update_by_key_range():
+    """A local UPDATE's batch on an INTEGER key in key order is written by an
+    UPDATE of the key range (bec_batch_value, with bec_batch_has if keys are
+    missing), else by the upsert: the same stored bytes, ops, feed and
+    results as with batching off, each form used (seen by the trace of the
+    nested statements)."""
+    for table in ("t", "u"):
+        a = R.origin("range_%s.db" % table, DECLS[table], table)
+        b = R.clone(a, "range_%s_off.db" % table)
+        path_b = b.execute("PRAGMA database_list").fetchone()[2]
+        b.close()
+        env = dict(os.environ, BEC_NO_LOCAL_BATCH="1")
+        off = subprocess.run([sys.executable, os.path.abspath(__file__), "--child", path_b,
+                              table, "range"], env=env, capture_output=True, text=True)
+        T.eq(off.returncode, 0, "%s: the child ran: %s" % (table, off.stderr[-500:]))
+        seen = []
+        a.set_trace_callback(seen.append)
+        on = outcome(a, table, range_mix(table), True)
+        a.set_trace_callback(None)
+        T.check(on == off.stdout, "%s: batching on and off: the same results, rows, ops, feed "
+                "(on %d chars, off %d)" % (table, len(on), len(off.stdout)))
+        forms = {"range": 0, "range with gaps": 0, "upsert": 0}
+        for sql in seen:
+            if "bec_batch_has" in sql:
+                forms["range with gaps"] += 1
+            elif "bec_batch_value" in sql:
+                forms["range"] += 1
+            elif "FROM bec_batch(" in sql:
+                forms["upsert"] += 1
+        if not os.environ.get("BEC_NO_LOCAL_BATCH"):
+            # (with the knob set for the whole file, both sides write per row)
+            T.check(all(forms.values()), "%s: every form written: %r" % (table, forms))
+        T.eq(one(a, "SELECT bec_check()"), "ok", "%s: the rows are the ops' replay" % table)
+        # the count of rows changed is the user's statement's, not the
+        # batch statement's (which ran at its end, in xSync)
+        n = one(a, "SELECT count(*) FROM %s" % table)
+        T.eq(a.execute("UPDATE %s SET n = 1" % table).rowcount, n, "%s: rowcount" % table)
+        T.eq(one(a, "SELECT changes()"), n, "%s: changes()" % table)
         a.close()
 
 
@@ -378,11 +456,11 @@ def rows_of(db):
 
 
 if len(sys.argv) > 1 and sys.argv[1] == "--child":
-    child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+    child(sys.argv[2], sys.argv[3], sys.argv[4])
     R.cleanup()
     sys.exit(0)
 
-T.run([test_update_reads_columns_late, test_last_insert_rowid_kept, test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
+T.run([test_update_by_key_range, test_update_reads_columns_late, test_last_insert_rowid_kept, test_batch_in_transaction, test_batching_off_is_identical, test_mix_against_plain_and_clone, test_read_your_writes, test_or_fail_and_abort,
        test_feed_kinds])
 R.cleanup()
 T.done()

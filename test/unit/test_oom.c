@@ -587,6 +587,13 @@ int main(void){
              "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);"
              "INSERT INTO t VALUES('a', 'one'), ('b', 'two'), ('c', 'three')",
              "UPDATE t SET v = v || (SELECT count(*) FROM t)", 4);
+  /* ... on an INTEGER key with a gap: the batch written by an UPDATE of
+  ** its key range with bec_batch_has/_value (bec_crdt.c batch_stmt). */
+  each_fault("table update by key range",
+             "SELECT bec_keygen(); SELECT bec_create_group();"
+             "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+             "INSERT INTO t VALUES(1, 'one'), (2, 'two'), (3, 'three'), (5, 'five')",
+             "UPDATE t SET v = v || (SELECT count(*) FROM t)", 4);
 
   /* Counters: a step on rows with stored steps (apply_counter_fast) and a
   ** reset (the general merge: the row's members are read). */
