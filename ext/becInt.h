@@ -815,6 +815,22 @@ u64 bec_graph_chain_next(u64 prev, const u8 *aHash);
 ** stored): *paMark, nNode+1 bytes from sqlite3_malloc64 that the caller
 ** frees, has aMark[x]==1 iff node x is in that past (the op itself is not). */
 int bec_graph_past(const BecGraph*, const int *aPred, int nPred, u8 **paMark);
+/* The real predecessors of node iSeq where the graph holds others (an
+** installed replica's band ops): up to BEC_MAX_PRED into aOut, *pn. */
+typedef int (*BecPredsFn)(void *pArg, int iSeq, int *aOut, int *pn);
+/* The band's rule (docs/compaction.md "The band"): marks in aMark (nNode+1
+** bytes, zeroed by the caller) what an op with predecessors aPred reaches
+** walking down through nodes with aStop[x]==0 and stopping at those with
+** aStop[x]!=0 (ops of the cut held without a header); *pnMiss counts the
+** boundary ops aBound[0..nBound-1] it does not reach, listed in aMiss
+** (room for nBound) unless aMiss is 0.  The op can be placed against the
+** band iff *pnMiss is 0.  Provider (bec_snapshot_band) and joiner
+** (bec_dag.c) both ask this. */
+int bec_graph_band_check(const BecGraph*, const u8 *aStop,
+                         const int *aBound, int nBound,
+                         const int *aPred, int nPred,
+                         BecPredsFn xPreds, void *pArg,
+                         u8 *aMark, int *aMiss, int *pnMiss);
 
 /**************************************************************************
 ** bec_dag.c - durable storage of the DAG and the acceptance path that every
@@ -1159,6 +1175,12 @@ int bec_snapshot_register(sqlite3*, BecCtx*);
 ** pruned, a cut that cannot be replayed, a check that fails), *pzWhy says
 ** why (sqlite3_mprintf, caller frees) and SQLITE_OK is returned. */
 int bec_snapshot_give(BecCtx*, BecBuf *pOut, char **pzWhy, char **pzErr);
+/* The band of checkpoint iK's snapshot (docs/compaction.md "The band"),
+** as this replica (full or pruned: every header) chooses it: the seqs (ints
+** in pBand, increasing) of the ops of K's cut a joiner gets as headers so
+** that every op held here that is concurrent with K can be placed against
+** them.  Empty when no such op is held. */
+int bec_snapshot_band(BecCtx*, int iK, BecBuf *pBand, char **pzErr);
 /* Every check of a snapshot (the header comment of bec_snapshot.c): aCp
 ** is set to its checkpoint's id, or *pzWhy (caller frees) to the first
 ** check that fails, with SQLITE_OK; stores nothing. */
@@ -1269,6 +1291,10 @@ struct BecSnapParts {
   int nChain;   BecOp *aChain;     /* in the provider's seq order */
   int nProof;   BecSnapProof *aProof;
   int nTable;   BecSnapTable *aTable;
+  int nBand;    BecOp *aBand;      /* the band's headers (pruned form), in a
+                                   ** topological order (docs/compaction.md
+                                   ** "The band") */
+  int nBandProof; BecSnapProof *aBandProof;  /* band and boundary ops */
 };
 int bec_snapshot_parts(BecCtx*, const u8 *a, i64 n, BecSnapParts *pOut,
                        char **pzErr);

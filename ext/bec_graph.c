@@ -536,3 +536,77 @@ int bec_graph_past(const BecGraph *g, const int *aPred, int nPred,
   *paMark = aMark;
   return SQLITE_OK;
 }
+
+/*
+** THE BAND'S RULE (docs/compaction.md "The band").  A replica installed
+** at K holds some ops of K's cut as headers (the band) and the rest
+** without them; the boundary is every predecessor of K or of a band op
+** that is not in the band.  An op O concurrent with K has, in the cut,
+** exactly the band ops it reaches and all of the cut outside the band
+** when it reaches every boundary op: a path from K to any cut op outside
+** the band leaves the band at a boundary op, which O's past holds.  The
+** reach walks down the predecessors of O over what a replica holds as
+** headers (aStop[x]==0: band ops, ops outside the cut) and stops at an op
+** of the cut held without one (aStop[x]!=0), marking both.  The provider
+** choosing the band (bec_snapshot_band) and the joiner judging O
+** (bec_dag.c, "An op concurrent with K") ask this one function.
+**
+** aMark: nNode+1 bytes, zeroed by the caller; xPreds (or 0: the graph's
+** edges) gives a node's real predecessors where the graph holds others.
+** *pnMiss: how many of the nBound boundary ops aBound are not reached,
+** the first of them in aMiss (room for nBound) when aMiss is not 0.
+*/
+/* Pushes node x on the worklist *paStack (n used, *pnAlloc room). */
+static int band_push(int **paStack, int *pn, int *pnAlloc, int x){
+  if( *pn>=*pnAlloc ){
+    int nNew = *pnAlloc ? 2 * *pnAlloc : 64;
+    int *aNew = sqlite3_realloc64(*paStack, sizeof(int)*(u64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    *paStack = aNew;
+    *pnAlloc = nNew;
+  }
+  (*paStack)[(*pn)++] = x;
+  return SQLITE_OK;
+}
+
+int bec_graph_band_check(const BecGraph *g, const u8 *aStop,
+                         const int *aBound, int nBound,
+                         const int *aPred, int nPred,
+                         BecPredsFn xPreds, void *pArg,
+                         u8 *aMark, int *aMiss, int *pnMiss){
+  int *aStack = 0, nStack = 0, nAlloc = 0, i, rc = SQLITE_OK;
+  *pnMiss = 0;
+  /* a worklist: each node is pushed once (marked when pushed) */
+  for(i=0; rc==SQLITE_OK && i<nPred; i++){
+    int x = aPred[i];
+    if( x<1 || x>g->nNode || aMark[x] ) continue;
+    aMark[x] = 1;
+    rc = band_push(&aStack, &nStack, &nAlloc, x);
+  }
+  while( rc==SQLITE_OK && nStack>0 ){
+    int x = aStack[--nStack], aOwn[BEC_MAX_PRED], n = 0, j;
+    const int *a;
+    if( aStop[x] ) continue;               /* held without a header */
+    if( xPreds ){
+      rc = xPreds(pArg, x, aOwn, &n);
+      a = aOwn;
+    }else{
+      a = BEC_NODE_PREDS(g, x);
+      n = g->aNode[x].nPred;
+    }
+    for(j=0; rc==SQLITE_OK && j<n; j++){
+      int y = a[j];
+      if( y<1 || y>g->nNode || aMark[y] ) continue;
+      aMark[y] = 1;
+      rc = band_push(&aStack, &nStack, &nAlloc, y);
+    }
+  }
+  sqlite3_free(aStack);
+  for(i=0; rc==SQLITE_OK && i<nBound; i++){
+    int x = aBound[i];
+    if( x>=1 && x<=g->nNode && aMark[x] ) continue;
+    if( aMiss ) aMiss[*pnMiss] = x;
+    (*pnMiss)++;
+  }
+  return rc;
+}

@@ -193,6 +193,85 @@ def setup():
     return a, b, c, m, k
 
 
+def band_checks(a, j, s, snap, k, refused, copy):
+    """The band (docs/compaction.md "The band"): m's write 'late' is
+    concurrent with K, so the provider sends the cut ops it needs as
+    headers; the joiner refuses a band it cannot tie to K."""
+    kseq = one(a, "SELECT seq FROM bec_store_op WHERE hash=?", bytes.fromhex(k))
+    band = [becwire.blake(h) for h in s["band"]]
+    T.check(len(band) > 0, "a band: the provider holds an op concurrent with K")
+    # every band op is an op of the cut, sent as its header (pruned form)
+    for h, oid in zip(s["band"], band):
+        body = one(a, "SELECT body FROM bec_store_op WHERE hash=?", oid)
+        T.check(body is not None, "a band header names an op the provider holds")
+        T.eq(becwire.decode_op(body)["header"], h, "the band sends the op's header")
+    seqs = [one(a, "SELECT seq FROM bec_store_op WHERE hash=?", x) for x in band]
+    T.eq(seqs, sorted(seqs), "the band in the provider's seq order (topological)")
+    T.check(max(seqs) < kseq, "the band lies below K")
+    # the proofs: each band op, then each boundary op, under the ops root
+    proven_ids = [p[0] for p in s["band_proofs"]]
+    T.eq(proven_ids[:len(band)], band, "a proof per band op first")
+    T.check(len(proven_ids) > len(band), "then the boundary's")
+    for oid, idx, depth, valid, path in s["band_proofs"]:
+        leaf = becwire.blake(b"\x00" + oid + uvarint(depth) + bytes([valid]))
+        T.eq(path_root(leaf, idx, s["n_op"], path), s["ops_root"], "a band proof")
+    # the concurrent op reaches every boundary op over the band's headers
+    headers = {becwire.blake(h): becwire.decode_header(h + bytes(64))["preds"]
+               for h in s["band"]}
+    boundary = set(proven_ids[len(band):])
+    for oid, preds in headers.items():
+        for p in preds:
+            T.check(p in headers or p in boundary, "a band op's predecessor: band or boundary")
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k, "the band verifies")
+
+    # Hostile bands, each refused with the check's words.
+    s2 = copy()
+    h = bytearray(s2["band"][0])
+    h[-1] ^= 1                                  # the payload hash: another id
+    s2["band"][0] = bytes(h)
+    refused(s2, "the band is refused: an op is not reachable from K through the band",
+            "a header whose hash is no op of the cut")
+    other = one(a, "SELECT body FROM bec_store_op WHERE seq>? AND kind=6 ORDER BY seq", kseq)
+    s2 = copy()
+    s2["band"].append(becwire.decode_op(other)["header"])
+    refused(s2, "not reachable from K through the band", "an op after K in the band")
+    if len(s2["band"]) > 2:
+        s2 = copy()
+        s2["band"] = s2["band"][::-1]
+        refused(s2, "not in a topological order", "the band reversed")
+    s2 = copy()
+    s2["band"].append(s2["band"][0])
+    refused(s2, "the band is refused", "a band op twice")
+    s2 = copy()
+    s2["band_proofs"] = s2["band_proofs"][1:]
+    refused(s2, "is not proven in the ops root", "a band op without its proof")
+    s2 = copy()
+    s2["band_proofs"] = s2["band_proofs"][:len(band)]
+    refused(s2, "a boundary op is not proven in the ops root", "the boundary without proofs")
+    s2 = copy()
+    p0 = s2["band_proofs"][0]
+    s2["band_proofs"][0] = (p0[0], p0[1], p0[2] + 1, p0[3], p0[4])
+    refused(s2, "an op's leaf is not in the ops root", "a band op's depth altered")
+    # a band that leaves out an op between K and a band op: what K reaches
+    # only through it is not reachable
+    kp = set(becwire.decode_op(s["checkpoint"])["preds"])
+    for i, oid in enumerate(band):
+        below = [x for x in headers if oid in headers[x]] == [] and oid in kp
+        if below and any(p in headers for p in headers[oid]):
+            s2 = copy()
+            del s2["band"][i]
+            refused(s2, "not reachable from K through the band",
+                    "a band without an op between K and the rest")
+            break
+    else:
+        T.check(False, "a band op that K names, above another band op")
+    s2 = copy()
+    s2["band"], s2["band_proofs"] = [], []
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k,
+         "no band: a snapshot as before (an op concurrent with K then falls back)")
+    T.eq(one(j, "SELECT count(*) FROM bec_store_op"), 0, "a verify stores nothing")
+
+
 def test_verify_and_lies():
     a, b, c, m, k = setup()
     T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1,
@@ -201,7 +280,7 @@ def test_verify_and_lies():
          "the provider holds ops concurrent with and after K")
     snap = one(a, "SELECT bec_snapshot()")
     s = parse(snap)
-    T.eq(s["version"], 4, "version")
+    T.eq(s["version"], 5, "version")
     T.eq(s["group"].hex(), one(a, "SELECT bec_group_id()"), "the group")
     T.eq(becwire.op_id(s["checkpoint"]).hex(), k, "the checkpoint op")
     T.eq(s["n_op"], one(a, "SELECT c.n_op FROM bec_store_checkpoint c JOIN bec_store_op o"
@@ -265,7 +344,7 @@ def test_verify_and_lies():
     s2 = copy()
     s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
     refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
-    for v in (1, 2, 3):
+    for v in (1, 2, 3, 4):
         s2 = copy()
         s2["version"] = v
         refused(s2, "version %d, of an older bec" % v, "version %d" % v)
@@ -273,8 +352,13 @@ def test_verify_and_lies():
     s2["version"] = 3
     refused(s2, "its row leaves are sent whole", "version 3: why")
     s2 = copy()
-    s2["version"] = 5
-    refused(s2, "unknown snapshot version 5", "version 5")
+    s2["version"] = 4
+    refused(s2, "it has no band of cut headers", "version 4: why")
+    s2 = copy()
+    s2["version"] = 6
+    refused(s2, "unknown snapshot version 6", "version 6")
+
+    band_checks(a, j, s, snap, k, refused, copy)
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()
