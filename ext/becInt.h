@@ -891,6 +891,14 @@ int bec_dag_cut_prove(BecCtx*, const u8 *aId, i64 iDepth, int bValid,
 ** that everything descending from K has the whole cut in its past
 ** (bec_graph.c, "Stand-ins").  The graph reloads. */
 int bec_dag_cut_close(BecCtx*, int iK, char **pzErr);
+/* Records iBand, the seq of the first band op of an installed snapshot
+** (docs/compaction.md "The band"), in bec_store_config 'cut_band': the
+** install stores the cut outside the band first (seqs below iBand, the
+** last of them a boundary op), then the band ops, then K.  The graph keeps
+** the edges of the nodes from iBand to K and gives the nodes below iBand
+** the node before them; an op concurrent with K is stored when it reaches
+** every boundary op (bec_graph_band_check).  The graph reloads. */
+int bec_dag_cut_band(BecCtx*, int iBand, char **pzErr);
 /* Stores pOp, an op of an installed snapshot's cut (its signature and
 ** group checked with the snapshot), without the derivers' admission: its
 ** validity is derived again once the cut is closed (bec_install.c

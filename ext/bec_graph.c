@@ -44,7 +44,13 @@
 ** ancestor walks) then sees seqs 1..K-1 in K's past, which is exactly the
 ** installed content, without a flag each would have to check.  An op
 ** concurrent with K that names only ops of the cut would see more than its
-** real past; the install keeps such an op pending (step 5 there).
+** real past; the install keeps such an op pending (step 5 there).  With a
+** band (bec_store_config 'cut_band', docs/compaction.md "The band") the
+** one-edge region ends below the band: the band ops, stored after the rest
+** of the cut, and K keep their real edges, so an op concurrent with K that
+** the band places sees exactly its past (the band ops it reaches, and,
+** through the last node below the band, which is a boundary op it
+** reaches, all of the cut outside the band).
 ** The chain digest covers stored ops only: a stand-in leaves it as it is,
 ** and the check counts the highest stand-in's seq besides the last row.
 */
@@ -248,13 +254,22 @@ int bec_graph_cut_exists(BecCtx *pCtx, int *pb){
   return SQLITE_OK;
 }
 
-/* *piTop: K's seq on an installed replica ('cut_top'), 0 elsewhere. */
+/* *piTop: the last node given the node before it as its one predecessor
+** on an installed replica: K ('cut_top'), or, when the install stored a
+** band ('cut_band': the band ops from that seq up to K), the node below
+** the band: the band ops and K keep their own edges (docs/compaction.md
+** "The band").  0 elsewhere. */
 static int cut_top(BecCtx *pCtx, int bCut, int *piTop){
-  i64 iTop = 0;
+  i64 iTop = 0, iBand = 0;
   int rc = bCut ? bec_config_get_int(pCtx, "cut_top", 0, &iTop) : SQLITE_OK;
+  if( rc==SQLITE_OK && bCut && iTop>0 ){
+    rc = bec_config_get_int(pCtx, "cut_band", 0, &iBand);
+  }
   *piTop = 0;
-  if( rc==SQLITE_OK && (iTop<0 || iTop>0x7fffffff) ) rc = SQLITE_CORRUPT;
-  if( rc==SQLITE_OK ) *piTop = (int)iTop;
+  if( rc==SQLITE_OK && (iTop<0 || iTop>0x7fffffff || iBand<0 || iBand>iTop) ){
+    rc = SQLITE_CORRUPT;
+  }
+  if( rc==SQLITE_OK ) *piTop = iBand>0 ? (int)iBand-1 : (int)iTop;
   return rc;
 }
 
