@@ -1629,11 +1629,21 @@ int bec_dag_pruned_header(BecCtx *p, int iSeq, const u8 *aStub, i64 nStub,
   }
   if( rc==SQLITE_OK && !bRow ) rc = SQLITE_CORRUPT;
   if( rc==SQLITE_OK ){
-    /* The predecessors' ids, by the seqs the row links to. */
+    /* The predecessors' ids, by the seqs the row links to (on an installed
+    ** replica a band op's predecessor may be a stand-in: docs/compaction.md
+    ** "The band"). */
     BecReader rd;
+    int bCut = 0;
     rd.a = seqs.a; rd.n = seqs.n; rd.i = 0;
-    rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE seq=?1 "
-                      "-- a pruned header's predecessor", &pStmt);
+    rc = bec_graph_cut_exists(p, &bCut);
+    if( rc==SQLITE_OK && bCut ){
+      rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE seq=?1 UNION ALL"
+                        " SELECT id FROM bec_store_cut WHERE seq=?1"
+                        " -- a band header's predecessor", &pStmt);
+    }else if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE seq=?1 "
+                        "-- a pruned header's predecessor", &pStmt);
+    }
     while( rc==SQLITE_OK && rd.i<rd.n ){
       u64 x = 0;
       if( nPred>=BEC_MAX_PRED || bec_read_varint(&rd, &x, 0x7fffffff) ){
@@ -2104,6 +2114,44 @@ int bec_dag_cut_begin(BecCtx *p, char **pzErr){
   return rc;
 }
 
+/* The band's headers (seqs from 'cut_band' to K) are pruned rows, as on a
+** pruned replica: chain 0 on a stub below the last row, so that the kind
+** and author indexes (BEC_OP_INDEXED) hold none of them. */
+static int cut_band_pruned(BecCtx *p, int iK){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf seqs;
+  i64 iBand = 0;
+  int rc = bec_config_get_int(p, "cut_band", 0, &iBand), i;
+  if( rc || iBand<=0 ) return rc;
+  memset(&seqs, 0, sizeof(seqs));
+  rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op WHERE seq>=?1"
+                       " AND seq<?2", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pStmt, 1, iBand);
+  sqlite3_bind_int(pStmt, 2, iK);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 1),
+                             sqlite3_column_bytes(pStmt, 1)) ){
+      int s = sqlite3_column_int(pStmt, 0);
+      bec_buf_append(&seqs, &s, sizeof(s), &rc);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  for(i=0; rc==SQLITE_OK && i<(int)(seqs.n/sizeof(int)); i++){
+    int s;
+    memcpy(&s, seqs.a + i*sizeof(int), sizeof(int));
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET chain=0 WHERE seq=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, s);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  bec_buf_free(&seqs);
+  return rc;
+}
+
 int bec_dag_cut_close(BecCtx *p, int iK, char **pzErr){
   int iKind = 0, iTop = 0;
   int rc = bec_dag_node_of(p, iK, &iKind, 0);
@@ -2114,6 +2162,7 @@ int bec_dag_cut_close(BecCtx *p, int iK, char **pzErr){
     return SQLITE_ERROR;
   }
   if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "cut_top", iK);
+  if( rc==SQLITE_OK ) rc = cut_band_pruned(p, iK);
   if( rc==SQLITE_OK ){
     /* every op below K now has a successor, the node after it */
     sqlite3_stmt *pStmt = 0;

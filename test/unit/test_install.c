@@ -40,24 +40,6 @@ static char *text_of(sqlite3 *db, const char *zSql){
   return sqlite3_mprintf("%s", bt_q(db, zSql));
 }
 
-/* The blob of zSql's first row (malloc'd, *pn bytes). */
-static u8 *blob_of(sqlite3 *db, const char *zSql, i64 *pn){
-  sqlite3_stmt *pS = 0;
-  u8 *a = 0;
-  *pn = 0;
-  CHECK(sqlite3_prepare_v2(db, zSql, -1, &pS, 0)==SQLITE_OK);
-  if( sqlite3_step(pS)==SQLITE_ROW ){
-    *pn = sqlite3_column_bytes(pS, 0);
-    a = malloc((size_t)*pn + 1);
-    if( *pn ) memcpy(a, sqlite3_column_blob(pS, 0), (size_t)*pn);
-  }else{
-    printf("%s: %s\n", zSql, sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(pS);
-  CHECK(a!=0);
-  return a;
-}
-
 /* Everything stored in bec's own tables, as text (sqlite3_free it). */
 static char *stored(sqlite3 *db){
   sqlite3_stmt *pT = 0;
@@ -116,30 +98,6 @@ static char *shown(sqlite3 *db, int bCut){
   z = sqlite3_mprintf("%z\ncover %s", z, bt_q(db, "SELECT group_concat(x, '|')"
       " FROM (SELECT hex(pubkey)||','||cover x FROM bec_store_member ORDER BY 1)"));
   return z;
-}
-
-/* Installs aSnap on a fresh database zPath joining group zGid by
-** snapshot (bec_snapshot_install: the extension's own context, as sync's);
-** *pzWhy the reason it was not installed (or 0). */
-static sqlite3 *install_on(const char *zPath, const char *zGid, const u8 *aSnap,
-                           i64 nSnap, char **pzWhy){
-  sqlite3 *db = 0;
-  sqlite3_stmt *pS = 0;
-  char *zSql;
-  CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
-  zSql = sqlite3_mprintf("SELECT bec_join('%q', 'snapshot')", zGid);
-  exec(db, zSql);
-  sqlite3_free(zSql);
-  *pzWhy = 0;
-  CHECK(sqlite3_prepare_v2(db, "SELECT bec_snapshot_install(?1)", -1, &pS, 0)==SQLITE_OK);
-  sqlite3_bind_blob(pS, 1, aSnap, (int)nSnap, SQLITE_STATIC);
-  if( sqlite3_step(pS)!=SQLITE_ROW ){
-    *pzWhy = sqlite3_mprintf("%s", sqlite3_errmsg(db));
-  }else{
-    CHECK(sqlite3_column_bytes(pS, 0)==64);
-  }
-  sqlite3_finalize(pS);
-  return db;
 }
 
 int main(void){
@@ -213,12 +171,12 @@ int main(void){
                bt_q(dbB, "SELECT group_concat(v) FROM t"))==0);
 
   /* A's snapshot of K, installed on two fresh databases. */
-  aSnap = blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
+  aSnap = bt_blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
   CHECK(nSnap>0);
-  dbJ1 = install_on(zJ1, zGid, aSnap, nSnap, &zWhy);
+  dbJ1 = bt_install_on(zJ1, zGid, aSnap, nSnap, &zWhy);
   CHECK_MSG(zWhy==0, "J1 not installed: %s", zWhy);
   sqlite3_free(zWhy); zWhy = 0;
-  dbJ2 = install_on(zJ2, zGid, aSnap, nSnap, &zWhy);
+  dbJ2 = bt_install_on(zJ2, zGid, aSnap, nSnap, &zWhy);
   CHECK_MSG(zWhy==0, "J2 not installed: %s", zWhy);
   sqlite3_free(zWhy); zWhy = 0;
 
@@ -312,7 +270,7 @@ int main(void){
     u8 *aBad = malloc((size_t)nSnap);
     memcpy(aBad, aSnap, (size_t)nSnap);
     aBad[nSnap-40] ^= 0x01;
-    dbJ3 = install_on(zJ3, zGid, aBad, nSnap, &zWhy);
+    dbJ3 = bt_install_on(zJ3, zGid, aBad, nSnap, &zWhy);
     CHECK_MSG(zWhy!=0, "an altered snapshot was installed");
     sqlite3_free(zWhy); zWhy = 0;
     CHECK(int_of(dbJ3, "SELECT count(*) FROM bec_store_op")==0);
@@ -331,8 +289,8 @@ int main(void){
     exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group();"
               "SELECT bec_set_name('alice'); SELECT bec_checkpoint();");
     snprintf(zGidN, sizeof(zGidN), "%s", bt_q(dbP, "SELECT bec_group_id()"));
-    aN = blob_of(dbP, "SELECT bec_snapshot()", &nN);
-    dbN = install_on(zN, zGidN, aN, nN, &zWhy);
+    aN = bt_blob_of(dbP, "SELECT bec_snapshot()", &nN);
+    dbN = bt_install_on(zN, zGidN, aN, nN, &zWhy);
     CHECK_MSG(zWhy && strstr(zWhy, "member names") && strstr(zWhy, "replayed"),
               "%s", zWhy ? zWhy : "(installed)");
     sqlite3_free(zWhy); zWhy = 0;
