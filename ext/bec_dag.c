@@ -2334,19 +2334,20 @@ static int cut_concurrent(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   rc = bec_graph_cut_exists(p, &bCut);
   if( rc || !bCut ) return rc;
   rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+  if( rc==SQLITE_OK && iTop>0 ) rc = bec_config_get_int(p, "cut_band", 0, &iBand);
   if( rc || iTop<=0 ) return rc;
-  /* after K: a predecessor is K, or an op above K that descends from K */
+  /* after K: a predecessor is K, or an op above K that descends from K
+  ** (without a band, every op above K does: none concurrent is stored) */
   for(i=0; i<pOp->nPred; i++){
     int bConc = 0;
     if( aPredSeq[i]==iTop ) return SQLITE_OK;
     if( aPredSeq[i]<iTop ) continue;
-    rc = cut_is_conc(p, aPredSeq[i], &bConc);
+    if( iBand>0 ) rc = cut_is_conc(p, aPredSeq[i], &bConc);
     if( rc || !bConc ) return rc;
   }
   /* concurrent with K: stored if the band places it (its reach holds
   ** every boundary op), else it waits (no band: it always does) */
-  rc = bec_config_get_int(p, "cut_band", 0, &iBand);
-  if( rc==SQLITE_OK && iBand>0 && iBand<=iTop ){
+  if( iBand>0 && iBand<=iTop ){
     rc = cut_fits(p, (int)iBand, (int)iTop, aPredSeq, pOp->nPred, &bFits);
   }
   if( rc==SQLITE_OK ){
