@@ -33,6 +33,8 @@
 **                                      held without headers: stand-in seqs
 **                                      (created by an install only; the
 **                                      end of this file)
+**   bec_store_cut_conc(seq)            ops concurrent with an installed K
+**                                      that its band placed (the same)
 **
 ** Nothing is stored before every check has passed: a rejected op leaves
 ** only its line in bec_store_rejected.
@@ -2223,15 +2225,21 @@ int bec_dag_cut_prove(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
 ** against the linearised cut.  So, on a database with 'cut_top' set:
 **
 **   an op is AFTER K when one of its predecessors is K or a stored op with
-**   a seq above K's; otherwise (every predecessor a stand-in, a chain op
-**   stored below K, or the create) it is CONCURRENT with K, or an op of the
-**   cut that the snapshot did not name, and it is not stored.
+**   a seq above K's that descends from K (every such op but those listed
+**   in bec_store_cut_conc); otherwise (every predecessor a stand-in, a
+**   chain or band op stored below K, the create, or a listed op) it is
+**   CONCURRENT with K, or an op of the cut that the snapshot did not name.
+**   Such an op is stored, and listed, when the snapshot's band places it:
+**   it reaches every boundary op (cut_fits, bec_graph_band_check;
+**   docs/compaction.md "The band"), so the graph gives it exactly its
+**   past.  Otherwise it is not stored.
 **
 ** Why the rule is sound: every op stored after the close went through
 ** this rule (bec_dag_accept is the one road in, local ops included: they
 ** name the heads, all at or above K), so by induction every stored op above
-** K descends from K, whose past is the whole cut; an op naming one of them
-** has the whole cut in its real past, exactly what the graph gives it.
+** K descends from K, whose past is the whole cut, or is listed; an op
+** naming one that descends from K has the whole cut in its real past,
+** exactly what the graph gives it.
 ** The rule reads only the op's predecessors and what is stored, never
 ** arrival order: an op that waits now is judged when its past is here.
 **

@@ -44,6 +44,16 @@
 ** nothing but that op's (store_op computes the op's depth from it, which
 ** must be the proven one).
 **
+** THE BAND (docs/compaction.md "The band").  A snapshot whose provider
+** held ops concurrent with K sends some ops of the cut as headers: they
+** are stored after the rest of the cut (place_band), each at the next seq
+** with its real predecessors and proven depth, and 'cut_band' records
+** where they start, so that the graph keeps their edges and K's and an op
+** concurrent with K that reaches every boundary op is stored with exactly
+** its past (bec_dag.c).  The rest of the cut is placed by depth, so its
+** last op is a boundary op (every other lies below one); the install
+** checks it, and that no chain op outside the band names a band op.
+**
 ** NOT YET (docs/compaction.md "Not yet"): a snapshot with threshold-root
 ** keys, e2ee epochs, names or earlier checkpoints is not installed
 ** (*pzWhy says so: the join replays the history).

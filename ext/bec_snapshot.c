@@ -29,9 +29,9 @@
 ** session goes on as a full sync, so the joiner replays the history and
 ** keeps the full join's trust (docs/compaction.md "The snapshot join").
 **
-** THE MESSAGE, version 4 (docs/wire-format.md "Snapshot"; versions 1 and
+** THE MESSAGE, version 5 (docs/wire-format.md "Snapshot"; versions 1 and
 ** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
-** whole: all three are refused):
+** whole, 4 has no band: all four are refused):
 **
 **   snapshot := version u8 (=4) || group id (32)
 **     || checkpoint op                      K
@@ -55,7 +55,12 @@
 **                                           message")
 **     || per section root, epochs, names, checkpoints (BEC_CK_SEC_*):
 **          n_leaf varint || bytes each      its leaves
-**   op, bytes, row := varint length || the bytes
+**     || n_band varint || header each       the band: ops of the cut as
+**                                           headers (the pruned form), in
+**                                           the provider's seq order
+**     || n_bproof varint || proof each      per band op, then per boundary
+**                                           op (THE BAND, below)
+**   op, bytes, row, header := varint length || the bytes
 **
 ** Every leaf is the leaf of the digest (docs/compaction.md, "The digest,
 ** byte by byte"), in the digest's order (a row leaf once its tokens are
@@ -97,6 +102,11 @@
 **      chain naming the key by a member of rank r - 1: "rank not in the
 **      auth chain" (that no shorter chain of adds exists is covered by R,
 **      not checked).
+**   7. the band (check_band, after 2): each header's id is its hash, no
+**      op twice or K, a topological order, every band op reachable from
+**      K through band ops, every band and boundary op proven, each band
+**      op's depth one more than its predecessors' deepest: "the band is
+**      refused: ...".  That the band is closed upward no joiner can check.
 ** Not checked yet: the ops leaves without a proof (a chain op sent without
 ** one is taken as outside the cut), and that a member's rank is the
 ** shortest chain of adds (covered by R).
