@@ -15,13 +15,19 @@ checkpoint gives the same snapshot as before pruning; a damaged merge base
 gives one that is refused.  Version 4 sends a row leaf's repeated ids as
 references the joiner expands (test_row_refs: round trips, other valid
 encodings, hostile tokens, every byte of a small snapshot flipped).
+Version 5 sends the band of cut headers an op concurrent with K needs
+(band_checks: its headers, proofs and hostile bands; test_band_random:
+random histories with members offline while K is sealed, the band
+installed, the ops after K in two orders, the provider's state, no
+fall-back).
 """
 import json
 import os
 import random
 import struct
 
-from bectest import T, Replicas, connect, one, sync_session as sync, pub, sync_all, root_steps
+from bectest import (T, Replicas, connect, one, sync_session as sync, pub, sync_all, root_steps,
+                     bodies, deliver, ops_of)
 import becwire
 from becwire import uvarint, read_varint
 
@@ -871,10 +877,107 @@ def test_pruned_provider():
     T.check(one(o, "SELECT bec_check()") != "ok", "bec_check() fails on the damaged base")
 
 
+def band_state(db, cut):
+    """Rows, losers by op id (a stand-in's id on an installed replica),
+    members with covers, and validity by op id."""
+    loser = ("coalesce(o.hash, (SELECT id FROM bec_store_cut k WHERE k.seq=c.seq))"
+             if cut else "o.hash")
+    return (
+        db.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+        sorted(db.execute("SELECT c.pk, c.col, c.value, %s FROM bec_store_conflict c"
+                          " LEFT JOIN bec_store_op o ON o.seq=c.seq" % loser).fetchall()),
+        db.execute("SELECT pubkey, role, cover FROM bec_store_member ORDER BY pubkey").fetchall(),
+    )
+
+
+def validity(db):
+    return dict(db.execute("SELECT hash, valid FROM bec_store_op"))
+
+
+def test_band_random():
+    """Random histories with ops concurrent with K (docs/compaction.md "The
+    band"): an admin and three members; each member takes a random prefix of
+    the admin's history, goes offline and writes (updates, deletes, counter
+    steps) while the admin goes on; the admin names K (sealed, k = 1), then
+    receives the members' ops and writes after K.  Its snapshot's band is
+    installed on two replicas, which then receive every op after K in a
+    random order and in the reverse one: no fall-back, and the admin's rows,
+    losers by op id, members with covers and the validity of every op they
+    hold, by id; bec_check() passes."""
+    n_band = []
+    for seed in range(8):
+        rng = random.Random(seed)
+        tag = "band%d" % seed
+        a = R.origin(tag + "_a.db", decl="id INTEGER PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+        ms = [R.member(a, "%s_m%d.db" % (tag, i), "member") for i in range(3)]
+        late = []
+        for i in range(4):
+            a.execute("INSERT OR REPLACE INTO todos VALUES(?, ?, ?)", (i, "a%d" % i, i))
+        for m in ms:
+            ops = bodies(a)
+            deliver(m, ops[:rng.randrange(6, len(ops) + 1)])
+            before = set(ops_of(m))
+            for i in range(rng.randrange(1, 4)):
+                r = rng.randrange(6)
+                x = rng.random()
+                if x < 0.25:
+                    m.execute("DELETE FROM todos WHERE id=?", (r,))
+                elif x < 0.5:
+                    m.execute("UPDATE todos SET n = n + ? WHERE id=?", (rng.randrange(1, 9), r))
+                else:
+                    m.execute("INSERT OR REPLACE INTO todos VALUES(?, ?, ?)",
+                              (r, "m%d" % i, 0))
+            late += [b for h, b in ops_of(m).items() if h not in before]
+            for i in range(rng.randrange(1, 3)):
+                a.execute("INSERT OR REPLACE INTO todos VALUES(?, ?, ?)",
+                          (rng.randrange(6), "a-on%d" % i, 10 + i))
+                if rng.random() < 0.5:
+                    a.execute("UPDATE todos SET n = n + 1 WHERE id=?", (rng.randrange(6),))
+        k = one(a, "SELECT bec_checkpoint()")
+        T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1,
+             "seed %d: K sealed" % seed)
+        kseq = one(a, "SELECT seq FROM bec_store_op WHERE hash=?", bytes.fromhex(k))
+        deliver(a, late)
+        a.execute("UPDATE todos SET title='after K' WHERE id=?", (rng.randrange(6),))
+        snap = one(a, "SELECT bec_snapshot()")
+        n_band.append(len(parse(snap)["band"]))
+        want = band_state(a, False)
+        want_valid = validity(a)
+        after = [b for (b,) in a.execute("SELECT body FROM bec_store_op WHERE seq>?", (kseq,))]
+        for name, order in (("random", "random"), ("reverse", "reverse")):
+            j = R.joined(a, "%s_j%s.db" % (tag, name))
+            one(j, "SELECT bec_snapshot_install(?)", snap)
+            T.check(one(j, "SELECT value FROM bec_store_config WHERE key='cut_band'") is not None,
+                    "seed %d: a band installed" % seed)
+            ops = list(after)
+            if order == "random":
+                rng.shuffle(ops)
+            else:
+                ops.reverse()
+            deliver(j, ops)
+            deliver(j, after)
+            what = "seed %d, %s order" % (seed, name)
+            T.eq(one(j, "SELECT count(*) FROM bec_store_config WHERE key='rejoin_op'"
+                        " AND value IS NOT NULL"), 0, what + ": no fall-back")
+            T.eq(one(j, "SELECT count(*) FROM bec_store_pending"), 0, what + ": nothing waits")
+            T.eq(band_state(j, True), want, what + ": the provider's rows, losers, members")
+            got = validity(j)
+            T.eq({h: v for h, v in got.items()}, {h: want_valid[h] for h in got},
+                 what + ": the provider's validity of every op held")
+            T.check(all(bytes(h) in got for (h,) in a.execute(
+                "SELECT hash FROM bec_store_op WHERE seq>?", (kseq,))), what + ": every op after K")
+            T.eq(one(j, "SELECT bec_check()"), "ok", what + ": bec_check")
+            j.close()
+        for db in [a] + ms:
+            db.close()
+    print("  band sizes: %s" % n_band)
+
+
 test_verify_and_lies()
 test_sections()
 test_row_refs()
 test_no_seal()
 test_pruned_provider()
+test_band_random()
 R.cleanup()
 T.done()
