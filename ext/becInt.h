@@ -815,9 +815,6 @@ u64 bec_graph_chain_next(u64 prev, const u8 *aHash);
 ** stored): *paMark, nNode+1 bytes from sqlite3_malloc64 that the caller
 ** frees, has aMark[x]==1 iff node x is in that past (the op itself is not). */
 int bec_graph_past(const BecGraph*, const int *aPred, int nPred, u8 **paMark);
-/* The real predecessors of node iSeq where the graph holds others (an
-** installed replica's band ops): up to BEC_MAX_PRED into aOut, *pn. */
-typedef int (*BecPredsFn)(void *pArg, int iSeq, int *aOut, int *pn);
 /* The band's rule (docs/compaction.md "The band"): marks in aMark (nNode+1
 ** bytes, zeroed by the caller) what an op with predecessors aPred reaches
 ** walking down through nodes with aStop[x]==0 and stopping at those with
@@ -829,7 +826,6 @@ typedef int (*BecPredsFn)(void *pArg, int iSeq, int *aOut, int *pn);
 int bec_graph_band_check(const BecGraph*, const u8 *aStop,
                          const int *aBound, int nBound,
                          const int *aPred, int nPred,
-                         BecPredsFn xPreds, void *pArg,
                          u8 *aMark, int *aMiss, int *pnMiss);
 
 /**************************************************************************

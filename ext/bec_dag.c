@@ -2323,7 +2323,7 @@ static int cut_fits(BecCtx *p, int iBand, int iTop, const int *aPredSeq,
   if( rc==SQLITE_OK ){
     rc = bec_graph_band_check(g, aStop, (const int*)bound.a,
                               (int)(bound.n/sizeof(int)), aPredSeq, nPred,
-                              0, 0, aMark, 0, &nMiss);
+                              aMark, 0, &nMiss);
   }
   if( rc==SQLITE_OK ) *pbFits = nMiss==0;
   sqlite3_free(aStop);

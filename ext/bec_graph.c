@@ -552,6 +552,19 @@ int bec_graph_past(const BecGraph *g, const int *aPred, int nPred,
   return SQLITE_OK;
 }
 
+/* Pushes node x on the worklist *paStack (n used, *pnAlloc room). */
+static int band_push(int **paStack, int *pn, int *pnAlloc, int x){
+  if( *pn>=*pnAlloc ){
+    int nNew = *pnAlloc ? 2 * *pnAlloc : 64;
+    int *aNew = sqlite3_realloc64(*paStack, sizeof(int)*(u64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    *paStack = aNew;
+    *pnAlloc = nNew;
+  }
+  (*paStack)[(*pn)++] = x;
+  return SQLITE_OK;
+}
+
 /*
 ** THE BAND'S RULE (docs/compaction.md "The band").  A replica installed
 ** at K holds some ops of K's cut as headers (the band) and the rest
@@ -566,28 +579,15 @@ int bec_graph_past(const BecGraph *g, const int *aPred, int nPred,
 ** choosing the band (bec_snapshot_band) and the joiner judging O
 ** (bec_dag.c, "An op concurrent with K") ask this one function.
 **
-** aMark: nNode+1 bytes, zeroed by the caller; xPreds (or 0: the graph's
-** edges) gives a node's real predecessors where the graph holds others.
-** *pnMiss: how many of the nBound boundary ops aBound are not reached,
-** the first of them in aMiss (room for nBound) when aMiss is not 0.
+** aMark: nNode+1 bytes, zeroed by the caller.  *pnMiss: how many of the
+** nBound boundary ops aBound are not reached, the first of them in aMiss
+** (room for nBound) when aMiss is not 0.  The graph's edges are the real
+** ones for every node the walk passes (band ops and ops above K keep
+** theirs on an installed replica, bec_graph.c "Stand-ins").
 */
-/* Pushes node x on the worklist *paStack (n used, *pnAlloc room). */
-static int band_push(int **paStack, int *pn, int *pnAlloc, int x){
-  if( *pn>=*pnAlloc ){
-    int nNew = *pnAlloc ? 2 * *pnAlloc : 64;
-    int *aNew = sqlite3_realloc64(*paStack, sizeof(int)*(u64)nNew);
-    if( aNew==0 ) return SQLITE_NOMEM;
-    *paStack = aNew;
-    *pnAlloc = nNew;
-  }
-  (*paStack)[(*pn)++] = x;
-  return SQLITE_OK;
-}
-
 int bec_graph_band_check(const BecGraph *g, const u8 *aStop,
                          const int *aBound, int nBound,
                          const int *aPred, int nPred,
-                         BecPredsFn xPreds, void *pArg,
                          u8 *aMark, int *aMiss, int *pnMiss){
   int *aStack = 0, nStack = 0, nAlloc = 0, i, rc = SQLITE_OK;
   *pnMiss = 0;
@@ -599,17 +599,10 @@ int bec_graph_band_check(const BecGraph *g, const u8 *aStop,
     rc = band_push(&aStack, &nStack, &nAlloc, x);
   }
   while( rc==SQLITE_OK && nStack>0 ){
-    int x = aStack[--nStack], aOwn[BEC_MAX_PRED], n = 0, j;
-    const int *a;
+    int x = aStack[--nStack], j;
+    const int *a = BEC_NODE_PREDS(g, x);
     if( aStop[x] ) continue;               /* held without a header */
-    if( xPreds ){
-      rc = xPreds(pArg, x, aOwn, &n);
-      a = aOwn;
-    }else{
-      a = BEC_NODE_PREDS(g, x);
-      n = g->aNode[x].nPred;
-    }
-    for(j=0; rc==SQLITE_OK && j<n; j++){
+    for(j=0; rc==SQLITE_OK && j<g->aNode[x].nPred; j++){
       int y = a[j];
       if( y<1 || y>g->nNode || aMark[y] ) continue;
       aMark[y] = 1;

@@ -105,8 +105,9 @@
 **   7. the band (check_band, after 2): each header's id is its hash, no
 **      op twice or K, a topological order, every band op reachable from
 **      K through band ops, every band and boundary op proven, each band
-**      op's depth one more than its predecessors' deepest: "the band is
-**      refused: ...".  That the band is closed upward no joiner can check.
+**      op's depth one more than its predecessors' deepest, the band ops'
+**      leaves the last n_band of the ops section (so it is closed upward):
+**      "the band is refused: ...".
 ** Not checked yet: the ops leaves without a proof (a chain op sent without
 ** one is taken as outside the cut), and that a member's rank is the
 ** shortest chain of adds (covered by R).
@@ -502,12 +503,16 @@ static void put_tables(const BecCkState *pSt, BecBuf *pOut, int *pRc){
 ** (bec_graph_band_check): then O's past in the cut is exactly the band
 ** ops it reaches and all of the cut outside B.  Start with B empty (the
 ** boundary is K's predecessors); while some O misses a boundary op, add
-** the missed ones, and every op of the cut that descends from one (B stays
-** closed upward: no op outside B has a band op in its past, so the
-** joiner's non-band cut is closed downward and can be held as one chain
-** below the band).  Only the concurrent ops whose predecessors all lie in
-** the cut are checked: any other one reaches what a concurrent
-** predecessor reaches.  No concurrent op held: B is empty.
+** the missed ones, and every op of the cut but K that the ops section
+** (the ops root's leaves, in (depth, id) order) lists at or after the
+** lowest band op: B is a suffix of the ops section, so it is closed upward
+** (an op that descends from a band op is deeper: no op outside B has a
+** band op in its past, and the cut outside B, closed downward, can be held
+** as one chain below the band), and a joiner can check that it is one
+** (check_band: the band's leaves are the last n_band).  Only the
+** concurrent ops whose predecessors all lie in the cut are checked: any
+** other one reaches what a concurrent predecessor reaches.  No concurrent
+** op held: B is empty.
 */
 /* *paCut: cut(K) marks (K's past and K; nNode+1 bytes, caller frees). */
 static int band_cut(const BecGraph *g, int iK, u8 **paCut){
@@ -536,11 +541,19 @@ static void band_boundary(const BecGraph *g, int iK, const u8 *aCut,
   }
 }
 
+/* The order of nodes a and b in the ops section: (depth, id). */
+static int band_order(const BecGraph *g, int a, int b){
+  if( g->aNode[a].depth!=g->aNode[b].depth ){
+    return g->aNode[a].depth<g->aNode[b].depth ? -1 : 1;
+  }
+  return bec_graph_id_cmp(g, a, b);
+}
+
 int bec_snapshot_band(BecCtx *p, int iK, BecBuf *pBand, char **pzErr){
   BecGraph *g = 0;
   u8 *aCut = 0, *aIn = 0, *aStop = 0, *aMark = 0;
   BecBuf minimal, bound;
-  int rc, x, j, i;
+  int rc, x, j, i, iLowest = 0;
   memset(&minimal, 0, sizeof(minimal));
   memset(&bound, 0, sizeof(bound));
   pBand->n = 0;
@@ -572,7 +585,7 @@ int bec_snapshot_band(BecCtx *p, int iK, BecBuf *pBand, char **pzErr){
     }
   }
   while( rc==SQLITE_OK && minimal.n ){
-    int bAdded = 0, iLow = iK, *aMiss;
+    int bAdded = 0, *aMiss;
     band_boundary(g, iK, aCut, aIn, aMark, &bound, &rc);
     aMiss = rc ? 0 : sqlite3_malloc64(bound.n + sizeof(int));
     if( rc==SQLITE_OK && aMiss==0 ) rc = SQLITE_NOMEM;
@@ -582,25 +595,24 @@ int bec_snapshot_band(BecCtx *p, int iK, BecBuf *pBand, char **pzErr){
       memset(aMark, 0, (size_t)g->nNode+1);
       rc = bec_graph_band_check(g, aStop, (const int*)bound.a,
                                 (int)(bound.n/sizeof(int)), BEC_NODE_PREDS(g, o),
-                                g->aNode[o].nPred, 0, 0, aMark, aMiss, &nMiss);
+                                g->aNode[o].nPred, aMark, aMiss, &nMiss);
       for(m=0; rc==SQLITE_OK && m<nMiss; m++){
         if( !aIn[aMiss[m]] ){
           aIn[aMiss[m]] = 1;
           bAdded = 1;
-          if( aMiss[m]<iLow ) iLow = aMiss[m];
         }
       }
     }
     sqlite3_free(aMiss);
     if( rc || !bAdded ) break;
-    /* closed upward: every op of the cut that descends from a band op */
-    for(x=iLow; x<iK; x++){
-      const int *a = BEC_NODE_PREDS(g, x);
-      if( !aCut[x] ) continue;
-      for(j=0; !aIn[x] && j<g->aNode[x].nPred; j++){
-        if( aIn[a[j]] ) aIn[x] = 1;
-      }
-      aStop[x] = !aIn[x];
+    /* a suffix of the ops section: every op of the cut but K at or after
+    ** the lowest band op in (depth, id) order, the ops leaves' order */
+    for(x=1; x<iK; x++){
+      if( aIn[x] && (iLowest==0 || band_order(g, x, iLowest)<0) ) iLowest = x;
+    }
+    for(x=1; x<iK; x++){
+      if( aCut[x] && !aIn[x] && band_order(g, x, iLowest)>0 ) aIn[x] = 1;
+      aStop[x] = aCut[x] && !aIn[x];
     }
   }
   for(x=1; rc==SQLITE_OK && x<iK; x++){
@@ -1328,8 +1340,8 @@ static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
 }
 
 /* A proven op as verify_proofs records it: id || depth (8, big-endian)
-** || validity (1). */
-#define PROVEN_BYTES (BEC_HASH_BYTES+9)
+** || validity (1) || leaf index (8, big-endian). */
+#define PROVEN_BYTES (BEC_HASH_BYTES+17)
 
 /* The proven record of op aId in pProven, or 0. */
 static const u8 *proven_find(const BecBuf *pProven, const u8 *aId){
@@ -1343,6 +1355,12 @@ static i64 proven_depth(const u8 *a){
   i64 d = 0;
   int i;
   for(i=0; i<8; i++) d = (d<<8) | a[BEC_HASH_BYTES+i];
+  return d;
+}
+static u64 proven_index(const u8 *a){
+  u64 d = 0;
+  int i;
+  for(i=0; i<8; i++) d = (d<<8) | a[BEC_HASH_BYTES+9+i];
   return d;
 }
 
@@ -1359,7 +1377,7 @@ static int verify_proofs(const SnapMsg *m, const u8 *a, i64 n, u64 nProof,
   rd.a = a; rd.n = n; rd.i = 0;
   for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<nProof; i++){
     u64 iLeaf = 0, iDepth = 0, nPath = 0;
-    u8 bValid = 0, aHash[BEC_HASH_BYTES], aD[8];
+    u8 bValid = 0, aHash[BEC_HASH_BYTES], aD[8], aI[8];
     const u8 *aPath = 0, *aId = 0;
     char zId[2*BEC_HASH_BYTES+1];
     int b;
@@ -1374,9 +1392,11 @@ static int verify_proofs(const SnapMsg *m, const u8 *a, i64 n, u64 nProof,
     bec_buf_append_varint(&leaf, iDepth, &rc);
     bec_buf_append_u8(&leaf, bValid, &rc);
     for(b=0; b<8; b++) aD[b] = (u8)(iDepth >> (56-8*b));
+    for(b=0; b<8; b++) aI[b] = (u8)(iLeaf >> (56-8*b));
     bec_buf_append(pProven, aId, BEC_HASH_BYTES, &rc);
     bec_buf_append(pProven, aD, 8, &rc);
     bec_buf_append_u8(pProven, bValid, &rc);
+    bec_buf_append(pProven, aI, 8, &rc);
     if( rc ) break;
     bec_crypto_hash(leaf.a, leaf.n, aHash);
     if( !bec_ckpt_merkle_verify(aHash, (i64)iLeaf, (i64)m->nOp, aPath,
@@ -1440,9 +1460,12 @@ static int band_why(char **pzWhy, const char *zWhat, const u8 *aId){
 ** was altered names no op K reaches); every band op and every boundary
 ** op (a predecessor of K or of a band op outside the band) is proven in
 ** the ops root, and a band op's proven depth is one more than the
-** deepest of its predecessors'.  What no joiner can check: that no op
-** outside the band has a band op in its past (the provider closes the
-** band upward; the boundary's headers are what the joiner lacks). */
+** deepest of its predecessors'; and the band ops' leaves are the last
+** n_band of the ops section.  The section is in (depth, id) order (R,
+** which k attesters vouch for, covers it), and an op deeper than a band op
+** follows it there: so no op outside the band has a band op in its past
+** (the band is closed upward), which the joiner could not check from the
+** headers alone (what lies outside the band it holds without them). */
 static int check_band(const SnapMsg *m, char **pzWhy){
   BecBuf proven;
   u8 *aReach = 0;
@@ -1492,6 +1515,13 @@ static int check_band(const SnapMsg *m, char **pzWhy){
     i64 dMax = -1;
     if( pr==0 ){
       rc = band_why(pzWhy, "an op is not proven in the ops root", o->aId);
+      break;
+    }
+    if( (u64)m->nBand>m->nOp || proven_index(pr)<m->nOp-(u64)m->nBand ){
+      /* the band ops are distinct, each at one leaf: n_band leaves among
+      ** the last n_band are all of them */
+      rc = band_why(pzWhy, "not a suffix of the ops section (the cut's ops "
+                    "from the lowest band op on, by depth and id)", o->aId);
       break;
     }
     for(j=0; rc==SQLITE_OK && *pzWhy==0 && j<o->nPred; j++){

@@ -24,6 +24,7 @@ fall-back).
 import json
 import os
 import random
+import sqlite3
 import struct
 
 from bectest import (T, Replicas, connect, one, sync_session as sync, pub, sync_all, root_steps,
@@ -271,6 +272,30 @@ def band_checks(a, j, s, snap, k, refused, copy):
             break
     else:
         T.check(False, "a band op that K names, above another band op")
+    # Each band op left out: the band without it is no suffix of the ops
+    # section (the cut's ops by depth and id from the lowest band op on)
+    # unless it was the lowest, or what K reaches only through it is
+    # unreachable: refused either way, so no band that is not closed upward
+    # is taken.
+    index = {p[0]: p[1] for p in s["band_proofs"]}
+    lowest = min(band, key=lambda x: index[x])
+    reasons = set()
+    for i, oid in enumerate(band):
+        s2 = copy()
+        del s2["band"][i]
+        try:
+            got = one(j, "SELECT bec_snapshot_verify(?)", encode(s2))
+        except sqlite3.Error as e:
+            got = str(e)
+        if oid == lowest:
+            T.eq(got, k, "the band without its lowest op: still a suffix")
+        else:
+            T.check("the band is refused" in got, "band op %d left out: %s" % (i, got))
+            reasons.add("suffix" if "not a suffix" in got else
+                        "reach" if "not reachable" in got else got)
+    T.check("suffix" in reasons, "a band with a hole is refused as no suffix: %s" % reasons)
+    T.eq(sorted(index[x] for x in band), list(range(s["n_op"] - len(band), s["n_op"])),
+         "the band's leaves are the last of the ops section")
     s2 = copy()
     s2["band"], s2["band_proofs"] = [], []
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k,
