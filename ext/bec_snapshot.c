@@ -1466,11 +1466,38 @@ static int band_why(char **pzWhy, const char *zWhat, const u8 *aId){
 ** follows it there: so no op outside the band has a band op in its past
 ** (the band is closed upward), which the joiner could not check from the
 ** headers alone (what lies outside the band it holds without them). */
+/* 1 if aId is a predecessor of K or of a band op (and so, not being a band
+** op, a boundary op). */
+static int band_named(const SnapMsg *m, const u8 *aId){
+  int i, j;
+  for(j=0; j<m->k.nPred; j++){
+    if( memcmp(m->k.aPred + (i64)j*BEC_HASH_BYTES, aId, BEC_HASH_BYTES)==0 ){
+      return 1;
+    }
+  }
+  for(i=0; i<m->nBand; i++){
+    const BecOp *o = &m->aBand[i];
+    for(j=0; j<o->nPred; j++){
+      if( memcmp(o->aPred + (i64)j*BEC_HASH_BYTES, aId, BEC_HASH_BYTES)==0 ){
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
 static int check_band(const SnapMsg *m, char **pzWhy){
   BecBuf proven;
   u8 *aReach = 0;
+  i64 x;
   int rc, i, j;
-  if( m->nBand==0 ) return SQLITE_OK;
+  if( m->nBand==0 && m->nBandProof==0 ) return SQLITE_OK;
+  if( m->nBand==0 ){
+    /* the install takes these proofs' ops as the boundary's: none without
+    ** a band */
+    *pzWhy = sqlite3_mprintf("the band is refused: proofs without a band");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
   memset(&proven, 0, sizeof(proven));
   rc = verify_proofs(m, m->aBandProofs, m->nBandProofsBytes, m->nBandProof,
                      &proven, pzWhy);
@@ -1541,6 +1568,16 @@ static int check_band(const SnapMsg *m, char **pzWhy){
     const u8 *aP = m->k.aPred + (i64)j*BEC_HASH_BYTES;
     if( proven_find(&proven, aP)==0 ){
       rc = band_why(pzWhy, "a boundary op is not proven in the ops root", aP);
+    }
+  }
+  /* the proofs are of the band and its boundary only (the install takes
+  ** each as the op's depth and validity) */
+  for(x=0; rc==SQLITE_OK && *pzWhy==0 && x+PROVEN_BYTES<=proven.n;
+      x+=PROVEN_BYTES){
+    const u8 *aP = proven.a + x;
+    if( band_find(m, aP)<0 && !band_named(m, aP) ){
+      rc = band_why(pzWhy, "a proof of an op neither in the band nor on its "
+                    "boundary", aP);
     }
   }
   sqlite3_free(aReach);

@@ -297,6 +297,15 @@ def band_checks(a, j, s, snap, k, refused, copy):
     T.eq(sorted(index[x] for x in band), list(range(s["n_op"] - len(band), s["n_op"])),
          "the band's leaves are the last of the ops section")
     s2 = copy()
+    s2["band"] = []
+    refused(s2, "the band is refused: proofs without a band", "proofs without a band")
+    named = set(proven_ids) | {p for ps in headers.values() for p in ps} | kp
+    other = [p for p in s["proofs"] if p[0] not in named]
+    T.check(len(other) > 0, "a chain op's proof off the band")
+    s2 = copy()
+    s2["band_proofs"].append(other[0])
+    refused(s2, "neither in the band nor on its boundary", "a proof of another op")
+    s2 = copy()
     s2["band"], s2["band_proofs"] = [], []
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k,
          "no band: a snapshot as before (an op concurrent with K then falls back)")
