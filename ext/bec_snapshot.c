@@ -31,7 +31,8 @@
 **
 ** THE MESSAGE, version 5 (docs/wire-format.md "Snapshot"; versions 1 and
 ** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
-** whole, 4 has no band: all four are refused):
+** whole: all three are refused; 4, without the band, is read as 5 with
+** an empty one):
 **
 **   snapshot := version u8 (=4) || group id (32)
 **     || checkpoint op                      K
@@ -118,8 +119,10 @@
 
 #define SNAP_VERSION 5      /* 1 and 2 (an older bec's, bec-cut-v3) are
                             ** refused: their R is no R computed here;
-                            ** 3 too: its rows are sent whole; 4 has no
-                            ** band */
+                            ** 3 too: its rows are sent whole */
+#define SNAP_NO_BAND 4      /* read as 5 with an empty band (an older bec
+                            ** sends it: an op concurrent with K then
+                            ** falls back, as before the band) */
 #define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
@@ -1060,14 +1063,13 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   }
   rd.a = a; rd.n = n; rd.i = 0;
   rc = bec_read_u8(&rd, &v);
-  if( rc==SQLITE_OK && v>=1 && v<SNAP_VERSION ){
+  if( rc==SQLITE_OK && v>=1 && v<SNAP_NO_BAND ){
     *pzErr = sqlite3_mprintf("version %d, of an older bec (%s): ask a "
         "provider that runs this version", (int)v, v<3
-        ? "its digest is bec-cut-v3" : v<4 ? "its row leaves are sent whole"
-        : "it has no band of cut headers");
+        ? "its digest is bec-cut-v3" : "its row leaves are sent whole");
     return BEC_MALFORMED;
   }
-  if( rc==SQLITE_OK && v!=SNAP_VERSION ){
+  if( rc==SQLITE_OK && v!=SNAP_VERSION && v!=SNAP_NO_BAND ){
     *pzErr = sqlite3_mprintf("unknown snapshot version %d", (int)v);
     return BEC_MALFORMED;
   }
@@ -1165,7 +1167,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
       bec_ckpt_merkle(leaves.a, (i64)m->nSec[s], m->aSecRoot[s]);
     }
   }
-  if( rc==SQLITE_OK ) rc = read_band(&rd, aGroup, m, pzErr);
+  if( rc==SQLITE_OK && v==SNAP_VERSION ) rc = read_band(&rd, aGroup, m, pzErr);
   if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
   bec_buf_free(&leaves);
   bec_buf_free(&rows);
