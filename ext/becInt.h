@@ -815,6 +815,18 @@ u64 bec_graph_chain_next(u64 prev, const u8 *aHash);
 ** stored): *paMark, nNode+1 bytes from sqlite3_malloc64 that the caller
 ** frees, has aMark[x]==1 iff node x is in that past (the op itself is not). */
 int bec_graph_past(const BecGraph*, const int *aPred, int nPred, u8 **paMark);
+/* The band's rule (docs/compaction.md "The band"): marks in aMark (nNode+1
+** bytes, zeroed by the caller) what an op with predecessors aPred reaches
+** walking down through nodes with aStop[x]==0 and stopping at those with
+** aStop[x]!=0 (ops of the cut held without a header); *pnMiss counts the
+** boundary ops aBound[0..nBound-1] it does not reach, listed in aMiss
+** (room for nBound) unless aMiss is 0.  The op can be placed against the
+** band iff *pnMiss is 0.  Provider (bec_snapshot_band) and joiner
+** (bec_dag.c) both ask this. */
+int bec_graph_band_check(const BecGraph*, const u8 *aStop,
+                         const int *aBound, int nBound,
+                         const int *aPred, int nPred,
+                         u8 *aMark, int *aMiss, int *pnMiss);
 
 /**************************************************************************
 ** bec_dag.c - durable storage of the DAG and the acceptance path that every
@@ -875,6 +887,14 @@ int bec_dag_cut_prove(BecCtx*, const u8 *aId, i64 iDepth, int bValid,
 ** that everything descending from K has the whole cut in its past
 ** (bec_graph.c, "Stand-ins").  The graph reloads. */
 int bec_dag_cut_close(BecCtx*, int iK, char **pzErr);
+/* Records iBand, the seq of the first band op of an installed snapshot
+** (docs/compaction.md "The band"), in bec_store_config 'cut_band': the
+** install stores the cut outside the band first (seqs below iBand, the
+** last of them a boundary op), then the band ops, then K.  The graph keeps
+** the edges of the nodes from iBand to K and gives the nodes below iBand
+** the node before them; an op concurrent with K is stored when it reaches
+** every boundary op (bec_graph_band_check).  The graph reloads. */
+int bec_dag_cut_band(BecCtx*, int iBand, char **pzErr);
 /* Stores pOp, an op of an installed snapshot's cut (its signature and
 ** group checked with the snapshot), without the derivers' admission: its
 ** validity is derived again once the cut is closed (bec_install.c
@@ -1173,6 +1193,12 @@ int bec_snapshot_give(BecCtx*, BecBuf *pOut, char **pzWhy, char **pzErr);
 ** descends from K; else *pzWhyNot (caller frees) names such an op.  One
 ** pass over the graph, no read of storage but the named op's id. */
 int bec_snapshot_offerable(BecCtx*, int iK, char **pzWhyNot, char **pzErr);
+/* The band of checkpoint iK's snapshot (docs/compaction.md "The band"),
+** as this replica (full or pruned: every header) chooses it: the seqs (ints
+** in pBand, increasing) of the ops of K's cut a joiner gets as headers so
+** that every op held here that is concurrent with K can be placed against
+** them.  Empty when no such op is held. */
+int bec_snapshot_band(BecCtx*, int iK, BecBuf *pBand, char **pzErr);
 /* Every check of a snapshot (the header comment of bec_snapshot.c): aCp
 ** is set to its checkpoint's id, or *pzWhy (caller frees) to the first
 ** check that fails, with SQLITE_OK; stores nothing. */
@@ -1290,6 +1316,10 @@ struct BecSnapParts {
   int nChain;   BecOp *aChain;     /* in the provider's seq order */
   int nProof;   BecSnapProof *aProof;
   int nTable;   BecSnapTable *aTable;
+  int nBand;    BecOp *aBand;      /* the band's headers (pruned form), in a
+                                   ** topological order (docs/compaction.md
+                                   ** "The band") */
+  int nBandProof; BecSnapProof *aBandProof;  /* band and boundary ops */
 };
 int bec_snapshot_parts(BecCtx*, const u8 *a, i64 n, BecSnapParts *pOut,
                        char **pzErr);

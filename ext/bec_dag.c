@@ -33,6 +33,8 @@
 **                                      held without headers: stand-in seqs
 **                                      (created by an install only; the
 **                                      end of this file)
+**   bec_store_cut_conc(seq)            ops concurrent with an installed K
+**                                      that its band placed (the same)
 **
 ** Nothing is stored before every check has passed: a rejected op leaves
 ** only its line in bec_store_rejected.
@@ -1083,7 +1085,8 @@ static int check_group(BecCtx *p, const BecOp *pOp, const u8 *aHash,
 
 /* The cut section, at the end of this file. */
 static int cut_concurrent(BecCtx*, const BecOp*, const int *aPredSeq,
-                          int *pbConc);
+                          int *pbConc, int *pbPlaced);
+static int cut_record(BecCtx*, int iSeq);
 static int cut_wait(BecCtx*, const BecOp*, const u8 *aHash, char **pzErr);
 
 /* bVerified: the signature was checked already (a local op, or one
@@ -1103,6 +1106,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   int bAdminOp = 0;              /* a deriver found an admin op (X10) */
   int bCovering = 0;             /* it names every head (covers_heads) */
   int bConcurrent = 0;           /* concurrent with an installed K */
+  int bPlaced = 0;               /* ... and placed against its band */
   int rc, i;
 
   *peOutcome = 0;
@@ -1192,7 +1196,9 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   sqlite3_free(aMissing);
   /* On an installed snapshot, an op that does not descend from K is not
   ** judged against the linearised cut: it waits (the cut section). */
-  if( rc==SQLITE_OK ) rc = cut_concurrent(p, &op, aPredSeq, &bConcurrent);
+  if( rc==SQLITE_OK ){
+    rc = cut_concurrent(p, &op, aPredSeq, &bConcurrent, &bPlaced);
+  }
   if( rc==SQLITE_OK && bConcurrent ){
     rc = cut_wait(p, &op, aHash, pzErr);
     if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_PENDING;
@@ -1220,6 +1226,8 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     *pbStoring = 1;   /* from here on, cached state changes with storage */
     p->bCovering = bCovering;   /* (a deriver may have accepted an op) */
     rc = store_op(p, &op, aHash, aPredSeq, bAdminOp, pzErr);
+    /* stored above K without descending from K: its successors ask */
+    if( rc==SQLITE_OK && bPlaced ) rc = cut_record(p, p->nKnown);
   }
   p->bCovering = 0;
   if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_STORED;
@@ -1623,11 +1631,21 @@ int bec_dag_pruned_header(BecCtx *p, int iSeq, const u8 *aStub, i64 nStub,
   }
   if( rc==SQLITE_OK && !bRow ) rc = SQLITE_CORRUPT;
   if( rc==SQLITE_OK ){
-    /* The predecessors' ids, by the seqs the row links to. */
+    /* The predecessors' ids, by the seqs the row links to (on an installed
+    ** replica a band op's predecessor may be a stand-in: docs/compaction.md
+    ** "The band"). */
     BecReader rd;
+    int bCut = 0;
     rd.a = seqs.a; rd.n = seqs.n; rd.i = 0;
-    rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE seq=?1 "
-                      "-- a pruned header's predecessor", &pStmt);
+    rc = bec_graph_cut_exists(p, &bCut);
+    if( rc==SQLITE_OK && bCut ){
+      rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE seq=?1 UNION ALL"
+                        " SELECT id FROM bec_store_cut WHERE seq=?1"
+                        " -- a band header's predecessor", &pStmt);
+    }else if( rc==SQLITE_OK ){
+      rc = bec_ctx_stmt(p, "SELECT hash FROM bec_store_op WHERE seq=?1 "
+                        "-- a pruned header's predecessor", &pStmt);
+    }
     while( rc==SQLITE_OK && rd.i<rd.n ){
       u64 x = 0;
       if( nPred>=BEC_MAX_PRED || bec_read_varint(&rd, &x, 0x7fffffff) ){
@@ -1986,7 +2004,8 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
 static const char zCutSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_cut("
   "  id BLOB PRIMARY KEY, seq INTEGER NOT NULL UNIQUE,"
-  "  depth INTEGER NOT NULL, valid INTEGER) WITHOUT ROWID;";
+  "  depth INTEGER NOT NULL, valid INTEGER) WITHOUT ROWID;"
+  "CREATE TABLE IF NOT EXISTS bec_store_cut_conc(seq INTEGER PRIMARY KEY);";
 
 /* *piSeq: the seq of op aId at depth iDepth, validity bValid (-1: not
 ** proven): a stored op's, else its stand-in's, allocated when new; -1
@@ -2097,6 +2116,44 @@ int bec_dag_cut_begin(BecCtx *p, char **pzErr){
   return rc;
 }
 
+/* The band's headers (seqs from 'cut_band' to K) are pruned rows, as on a
+** pruned replica: chain 0 on a stub below the last row, so that the kind
+** and author indexes (BEC_OP_INDEXED) hold none of them. */
+static int cut_band_pruned(BecCtx *p, int iK){
+  sqlite3_stmt *pStmt = 0;
+  BecBuf seqs;
+  i64 iBand = 0;
+  int rc = bec_config_get_int(p, "cut_band", 0, &iBand), i;
+  if( rc || iBand<=0 ) return rc;
+  memset(&seqs, 0, sizeof(seqs));
+  rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op WHERE seq>=?1"
+                       " AND seq<?2", &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int64(pStmt, 1, iBand);
+  sqlite3_bind_int(pStmt, 2, iK);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 1),
+                             sqlite3_column_bytes(pStmt, 1)) ){
+      int s = sqlite3_column_int(pStmt, 0);
+      bec_buf_append(&seqs, &s, sizeof(s), &rc);
+    }
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  for(i=0; rc==SQLITE_OK && i<(int)(seqs.n/sizeof(int)); i++){
+    int s;
+    memcpy(&s, seqs.a + i*sizeof(int), sizeof(int));
+    rc = bec_ctx_stmt(p, "UPDATE bec_store_op SET chain=0 WHERE seq=?1", &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, s);
+      sqlite3_step(pStmt);
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  bec_buf_free(&seqs);
+  return rc;
+}
+
 int bec_dag_cut_close(BecCtx *p, int iK, char **pzErr){
   int iKind = 0, iTop = 0;
   int rc = bec_dag_node_of(p, iK, &iKind, 0);
@@ -2107,6 +2164,7 @@ int bec_dag_cut_close(BecCtx *p, int iK, char **pzErr){
     return SQLITE_ERROR;
   }
   if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "cut_top", iK);
+  if( rc==SQLITE_OK ) rc = cut_band_pruned(p, iK);
   if( rc==SQLITE_OK ){
     /* every op below K now has a successor, the node after it */
     sqlite3_stmt *pStmt = 0;
@@ -2137,6 +2195,16 @@ int bec_dag_cut_top(BecCtx *p, int *piTop){
   return sqlite3_reset(pStmt);
 }
 
+int bec_dag_cut_band(BecCtx *p, int iBand, char **pzErr){
+  int rc = bec_config_set_int(p, "cut_band", iBand);
+  if( rc==SQLITE_OK ) p->bGraphStale = 1;
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot record the band: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
 int bec_dag_cut_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
   return cut_seq((BecCtx*)pArg, aId, iDepth, -1, piSeq);
 }
@@ -2157,15 +2225,21 @@ int bec_dag_cut_prove(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
 ** against the linearised cut.  So, on a database with 'cut_top' set:
 **
 **   an op is AFTER K when one of its predecessors is K or a stored op with
-**   a seq above K's; otherwise (every predecessor a stand-in, a chain op
-**   stored below K, or the create) it is CONCURRENT with K, or an op of the
-**   cut that the snapshot did not name, and it is not stored.
+**   a seq above K's that descends from K (every such op but those listed
+**   in bec_store_cut_conc); otherwise (every predecessor a stand-in, a
+**   chain or band op stored below K, the create, or a listed op) it is
+**   CONCURRENT with K, or an op of the cut that the snapshot did not name.
+**   Such an op is stored, and listed, when the snapshot's band places it:
+**   it reaches every boundary op (cut_fits, bec_graph_band_check;
+**   docs/compaction.md "The band"), so the graph gives it exactly its
+**   past.  Otherwise it is not stored.
 **
 ** Why the rule is sound: every op stored after the close went through
 ** this rule (bec_dag_accept is the one road in, local ops included: they
 ** name the heads, all at or above K), so by induction every stored op above
-** K descends from K, whose past is the whole cut; an op naming one of them
-** has the whole cut in its real past, exactly what the graph gives it.
+** K descends from K, whose past is the whole cut, or is listed; an op
+** naming one that descends from K has the whole cut in its real past,
+** exactly what the graph gives it.
 ** The rule reads only the op's predecessors and what is stored, never
 ** arrival order: an op that waits now is judged when its past is here.
 **
@@ -2185,21 +2259,110 @@ int bec_dag_cut_prove(BecCtx *p, const u8 *aId, i64 iDepth, int bValid,
 ** any op of an unknown key does (evictable, bounded), and starts nothing:
 ** an outsider cannot cancel a snapshot join.
 */
+/* *pb: stored op iSeq (above K) is an op concurrent with K that was
+** placed against the band (bec_store_cut_conc). */
+static int cut_is_conc(BecCtx *p, int iSeq, int *pb){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_cut_conc WHERE seq=?1",
+                        &pStmt);
+  *pb = 0;
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  *pb = sqlite3_step(pStmt)==SQLITE_ROW;
+  return sqlite3_reset(pStmt);
+}
+
+static int cut_record(BecCtx *p, int iSeq){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "INSERT INTO bec_store_cut_conc(seq) VALUES(?1)",
+                        &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_int(pStmt, 1, iSeq);
+  sqlite3_step(pStmt);
+  return sqlite3_reset(pStmt);
+}
+
+/* *pbFits: an op with predecessors aPredSeq, concurrent with K (seq iTop),
+** reaches every boundary op of the band that starts at seq iBand (the
+** band's rule, bec_graph_band_check: docs/compaction.md "The band").  In
+** the graph the band ops and K keep their own edges, and every node below
+** iBand is an op of the cut outside the band, held without a header. */
+static int cut_fits(BecCtx *p, int iBand, int iTop, const int *aPredSeq,
+                    int nPred, int *pbFits){
+  BecGraph *g = 0;
+  u8 *aStop = 0, *aMark = 0;
+  BecBuf bound;
+  int rc, x, j, nMiss = 0;
+  *pbFits = 0;
+  memset(&bound, 0, sizeof(bound));
+  rc = bec_graph_get(p, &g, 0);
+  if( rc==SQLITE_OK && (iBand<1 || iTop>g->nNode || iBand>iTop) ){
+    rc = SQLITE_CORRUPT;
+  }
+  if( rc==SQLITE_OK ){
+    aStop = sqlite3_malloc64((u64)g->nNode+1);
+    aMark = sqlite3_malloc64((u64)g->nNode+1);
+    if( aStop==0 || aMark==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    memset(aStop, 0, (size_t)g->nNode+1);
+    memset(aStop, 1, (size_t)iBand);
+    memset(aMark, 0, (size_t)g->nNode+1);
+    /* the boundary: what K and the band ops name below the band (aMark
+    ** as scratch: each once) */
+    for(x=iBand; rc==SQLITE_OK && x<=iTop; x++){
+      const int *a = BEC_NODE_PREDS(g, x);
+      for(j=0; j<g->aNode[x].nPred; j++){
+        if( a[j]>=iBand || aMark[a[j]] ) continue;
+        aMark[a[j]] = 1;
+        bec_buf_append(&bound, &a[j], sizeof(int), &rc);
+      }
+    }
+    memset(aMark, 0, (size_t)g->nNode+1);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_graph_band_check(g, aStop, (const int*)bound.a,
+                              (int)(bound.n/sizeof(int)), aPredSeq, nPred,
+                              aMark, 0, &nMiss);
+  }
+  if( rc==SQLITE_OK ) *pbFits = nMiss==0;
+  sqlite3_free(aStop);
+  sqlite3_free(aMark);
+  bec_buf_free(&bound);
+  return rc;
+}
+
 static int cut_concurrent(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
-                          int *pbConc){
-  i64 iTop = 0;
-  int bCut = 0, i, rc;
+                          int *pbConc, int *pbPlaced){
+  i64 iTop = 0, iBand = 0;
+  int bCut = 0, i, rc, bFits = 0;
   *pbConc = 0;
+  *pbPlaced = 0;
   if( pOp->nPred==0 ) return SQLITE_OK;    /* the create: stored at seq 1 */
   rc = bec_graph_cut_exists(p, &bCut);
   if( rc || !bCut ) return rc;
   rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+  if( rc==SQLITE_OK && iTop>0 ) rc = bec_config_get_int(p, "cut_band", 0, &iBand);
   if( rc || iTop<=0 ) return rc;
+  /* after K: a predecessor is K, or an op above K that descends from K
+  ** (without a band, every op above K does: none concurrent is stored) */
   for(i=0; i<pOp->nPred; i++){
-    if( aPredSeq[i]>=iTop ) return SQLITE_OK;
+    int bConc = 0;
+    if( aPredSeq[i]==iTop ) return SQLITE_OK;
+    if( aPredSeq[i]<iTop ) continue;
+    if( iBand>0 ) rc = cut_is_conc(p, aPredSeq[i], &bConc);
+    if( rc || !bConc ) return rc;
   }
-  *pbConc = 1;
-  return SQLITE_OK;
+  /* concurrent with K: stored if the band places it (its reach holds
+  ** every boundary op), else it waits (no band: it always does) */
+  if( iBand>0 && iBand<=iTop ){
+    rc = cut_fits(p, (int)iBand, (int)iTop, aPredSeq, pOp->nPred, &bFits);
+  }
+  if( rc==SQLITE_OK ){
+    *pbPlaced = bFits;
+    *pbConc = !bFits;
+  }
+  return rc;
 }
 
 /* Parks op pOp, concurrent with K, under the pending area's bounds
@@ -2331,10 +2494,12 @@ int bec_dag_rejoin_reset(BecCtx *p, u8 **ppCreate, i64 *pnCreate,
   if( rc==SQLITE_OK ){
     rc = bec_ctx_exec(p, "DELETE FROM bec_store_op; DELETE FROM bec_store_op_id;"
                          " DELETE FROM bec_store_head;"
-                         " DROP TABLE IF EXISTS bec_store_cut;", pzErr);
+                         " DROP TABLE IF EXISTS bec_store_cut;"
+                         " DROP TABLE IF EXISTS bec_store_cut_conc;", pzErr);
   }
   /* not installed any more: no cut, no snapshot to ask for, no prune */
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "cut_top", 0, 0);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "cut_band", 0, 0);
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "prune_checkpoint", 0, 0);
   if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "join_snapshot", 0);
   if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "rejoined", 1);

@@ -44,7 +44,13 @@
 ** ancestor walks) then sees seqs 1..K-1 in K's past, which is exactly the
 ** installed content, without a flag each would have to check.  An op
 ** concurrent with K that names only ops of the cut would see more than its
-** real past; the install keeps such an op pending (step 5 there).
+** real past; the install keeps such an op pending (step 5 there).  With a
+** band (bec_store_config 'cut_band', docs/compaction.md "The band") the
+** one-edge region ends below the band: the band ops, stored after the rest
+** of the cut, and K keep their real edges, so an op concurrent with K that
+** the band places sees exactly its past (the band ops it reaches, and,
+** through the last node below the band, which is a boundary op it
+** reaches, all of the cut outside the band).
 ** The chain digest covers stored ops only: a stand-in leaves it as it is,
 ** and the check counts the highest stand-in's seq besides the last row.
 */
@@ -248,13 +254,22 @@ int bec_graph_cut_exists(BecCtx *pCtx, int *pb){
   return SQLITE_OK;
 }
 
-/* *piTop: K's seq on an installed replica ('cut_top'), 0 elsewhere. */
+/* *piTop: the last node given the node before it as its one predecessor
+** on an installed replica: K ('cut_top'), or, when the install stored a
+** band ('cut_band': the band ops from that seq up to K), the node below
+** the band: the band ops and K keep their own edges (docs/compaction.md
+** "The band").  0 elsewhere. */
 static int cut_top(BecCtx *pCtx, int bCut, int *piTop){
-  i64 iTop = 0;
+  i64 iTop = 0, iBand = 0;
   int rc = bCut ? bec_config_get_int(pCtx, "cut_top", 0, &iTop) : SQLITE_OK;
+  if( rc==SQLITE_OK && bCut && iTop>0 ){
+    rc = bec_config_get_int(pCtx, "cut_band", 0, &iBand);
+  }
   *piTop = 0;
-  if( rc==SQLITE_OK && (iTop<0 || iTop>0x7fffffff) ) rc = SQLITE_CORRUPT;
-  if( rc==SQLITE_OK ) *piTop = (int)iTop;
+  if( rc==SQLITE_OK && (iTop<0 || iTop>0x7fffffff || iBand<0 || iBand>iTop) ){
+    rc = SQLITE_CORRUPT;
+  }
+  if( rc==SQLITE_OK ) *piTop = iBand>0 ? (int)iBand-1 : (int)iTop;
   return rc;
 }
 
@@ -535,4 +550,71 @@ int bec_graph_past(const BecGraph *g, const int *aPred, int nPred,
   }
   *paMark = aMark;
   return SQLITE_OK;
+}
+
+/* Pushes node x on the worklist *paStack (n used, *pnAlloc room). */
+static int band_push(int **paStack, int *pn, int *pnAlloc, int x){
+  if( *pn>=*pnAlloc ){
+    int nNew = *pnAlloc ? 2 * *pnAlloc : 64;
+    int *aNew = sqlite3_realloc64(*paStack, sizeof(int)*(u64)nNew);
+    if( aNew==0 ) return SQLITE_NOMEM;
+    *paStack = aNew;
+    *pnAlloc = nNew;
+  }
+  (*paStack)[(*pn)++] = x;
+  return SQLITE_OK;
+}
+
+/*
+** THE BAND'S RULE (docs/compaction.md "The band").  A replica installed
+** at K holds some ops of K's cut as headers (the band) and the rest
+** without them; the boundary is every predecessor of K or of a band op
+** that is not in the band.  An op O concurrent with K has, in the cut,
+** exactly the band ops it reaches and all of the cut outside the band
+** when it reaches every boundary op: a path from K to any cut op outside
+** the band leaves the band at a boundary op, which O's past holds.  The
+** reach walks down the predecessors of O over what a replica holds as
+** headers (aStop[x]==0: band ops, ops outside the cut) and stops at an op
+** of the cut held without one (aStop[x]!=0), marking both.  The provider
+** choosing the band (bec_snapshot_band) and the joiner judging O
+** (bec_dag.c, "An op concurrent with K") ask this one function.
+**
+** aMark: nNode+1 bytes, zeroed by the caller.  *pnMiss: how many of the
+** nBound boundary ops aBound are not reached, the first of them in aMiss
+** (room for nBound) when aMiss is not 0.  The graph's edges are the real
+** ones for every node the walk passes (band ops and ops above K keep
+** theirs on an installed replica, bec_graph.c "Stand-ins").
+*/
+int bec_graph_band_check(const BecGraph *g, const u8 *aStop,
+                         const int *aBound, int nBound,
+                         const int *aPred, int nPred,
+                         u8 *aMark, int *aMiss, int *pnMiss){
+  int *aStack = 0, nStack = 0, nAlloc = 0, i, rc = SQLITE_OK;
+  *pnMiss = 0;
+  /* a worklist: each node is pushed once (marked when pushed) */
+  for(i=0; rc==SQLITE_OK && i<nPred; i++){
+    int x = aPred[i];
+    if( x<1 || x>g->nNode || aMark[x] ) continue;
+    aMark[x] = 1;
+    rc = band_push(&aStack, &nStack, &nAlloc, x);
+  }
+  while( rc==SQLITE_OK && nStack>0 ){
+    int x = aStack[--nStack], j;
+    const int *a = BEC_NODE_PREDS(g, x);
+    if( aStop[x] ) continue;               /* held without a header */
+    for(j=0; rc==SQLITE_OK && j<g->aNode[x].nPred; j++){
+      int y = a[j];
+      if( y<1 || y>g->nNode || aMark[y] ) continue;
+      aMark[y] = 1;
+      rc = band_push(&aStack, &nStack, &nAlloc, y);
+    }
+  }
+  sqlite3_free(aStack);
+  for(i=0; rc==SQLITE_OK && i<nBound; i++){
+    int x = aBound[i];
+    if( x>=1 && x<=g->nNode && aMark[x] ) continue;
+    if( aMiss ) aMiss[*pnMiss] = x;
+    (*pnMiss)++;
+  }
+  return rc;
 }

@@ -54,6 +54,16 @@
 ** leaf (check_section), and bec_checkpoint.c records each earlier
 ** checkpoint's k and seal as its leaf says (bec_ckpt_install_earlier).
 **
+** THE BAND (docs/compaction.md "The band").  A snapshot whose provider
+** held ops concurrent with K sends some ops of the cut as headers: they
+** are stored after the rest of the cut (place_band), each at the next seq
+** with its real predecessors and proven depth, and 'cut_band' records
+** where they start, so that the graph keeps their edges and K's and an op
+** concurrent with K that reaches every boundary op is stored with exactly
+** its past (bec_dag.c).  The rest of the cut is placed by depth, so its
+** last op is a boundary op (every other lies below one); the install
+** checks it, and that no chain op outside the band names a band op.
+**
 ** NOT YET (docs/compaction.md "Not yet"): a snapshot with e2ee epochs is
 ** not installed (*pzWhy says so: the join replays the history).
 */
@@ -74,6 +84,48 @@ static const BecSnapProof *proof_of(const BecSnapParts *pP, const u8 *aId){
   int i;
   for(i=0; i<pP->nProof; i++){
     if( memcmp(pP->aProof[i].aId, aId, BEC_HASH_BYTES)==0 ) return &pP->aProof[i];
+  }
+  return 0;
+}
+
+/* The index of band op aId in pP, or -1 (docs/compaction.md "The band"). */
+static int band_of(const BecSnapParts *pP, const u8 *aId){
+  int i;
+  for(i=0; i<pP->nBand; i++){
+    if( memcmp(pP->aBand[i].aId, aId, BEC_HASH_BYTES)==0 ) return i;
+  }
+  return -1;
+}
+
+/* The band's proof of op aId (a band or boundary op), or 0. */
+static const BecSnapProof *band_proof_of(const BecSnapParts *pP,
+                                         const u8 *aId){
+  int i;
+  for(i=0; i<pP->nBandProof; i++){
+    if( memcmp(pP->aBandProof[i].aId, aId, BEC_HASH_BYTES)==0 ){
+      return &pP->aBandProof[i];
+    }
+  }
+  return 0;
+}
+
+/* 1 if aId is a boundary op of the band: a predecessor of K or of a band
+** op that is not a band op. */
+static int is_boundary(const BecSnapParts *pP, const u8 *aId){
+  int i, j;
+  if( band_of(pP, aId)>=0 ) return 0;
+  for(j=0; j<pP->k.nPred; j++){
+    if( memcmp(pP->k.aPred + (i64)j*BEC_HASH_BYTES, aId, BEC_HASH_BYTES)==0 ){
+      return 1;
+    }
+  }
+  for(i=0; i<pP->nBand; i++){
+    const BecOp *o = &pP->aBand[i];
+    for(j=0; j<o->nPred; j++){
+      if( memcmp(o->aPred + (i64)j*BEC_HASH_BYTES, aId, BEC_HASH_BYTES)==0 ){
+        return 1;
+      }
+    }
   }
   return 0;
 }
@@ -101,12 +153,17 @@ static int why(char **pzWhy, const char *zWhy){
 /* Stores chain op o (not the create) at its proven depth pf->iDepth, each
 ** predecessor that nothing named a stand-in one below it (its own depth
 ** is read by nothing but o's, which store_op computes from it). */
-static int store_one(BecCtx *p, const BecOp *o, const BecSnapProof *pf,
-                     char **pzWhy, char **pzErr){
+static int store_one(BecCtx *p, const BecSnapParts *pP, const BecOp *o,
+                     const BecSnapProof *pf, char **pzWhy, char **pzErr){
   int j, iSeq = 0, rc = SQLITE_OK;
   if( pf->iDepth<1 ) return why(pzWhy, "a chain op is proven at depth 0");
   for(j=0; rc==SQLITE_OK && j<o->nPred; j++){
     const u8 *aPred = o->aPred + (i64)j*BEC_HASH_BYTES;
+    if( band_of(pP, aPred)>=0 ){
+      /* the band is closed upward (bec_snapshot_band): the cut outside it
+      ** is stored first and may not name it */
+      return why(pzWhy, "an op outside the band has a band op in its past");
+    }
     rc = bec_dag_seq_of(p, aPred, &iSeq);
     if( rc==SQLITE_OK && iSeq==0 ){
       rc = bec_dag_cut_seq(p, aPred, pf->iDepth-1, &iSeq);
@@ -138,6 +195,50 @@ static int cmp_place(const void *a, const void *b){
   return (x->pOp!=0) - (y->pOp!=0);
 }
 
+/* The band (docs/compaction.md "The band"), after the rest of the cut:
+** each band op at the seq after the one before, in the order sent (a
+** topological one), with its real predecessors, stored as its header (a
+** pruned op: a write or app op's body is in the merge base) or, a chain
+** op, in full; the depth its predecessors give must be the proven one.
+** aTop is the last op placed below it (0: the create), which must be a
+** boundary op: the graph gives the cut outside the band one chain ending
+** there, and an op the band places reaches every boundary op, so it then
+** has all of that chain in its past.  'cut_band' records where it starts. */
+static int place_band(BecCtx *p, const BecSnapParts *pP, const u8 *aTop,
+                      char **pzWhy, char **pzErr){
+  int rc = SQLITE_OK, i, c, iSeq = 0, iFirst = 0, iTop = 0;
+  if( aTop ) rc = bec_dag_seq_of(p, aTop, &iTop);
+  else iTop = 1;
+  if( rc==SQLITE_OK && (aTop ? !is_boundary(pP, aTop) : 0) ){
+    return why(pzWhy, "the band does not start above its boundary (the "
+                      "deepest op of the cut outside the band is no "
+                      "boundary op)");
+  }
+  for(i=0; rc==SQLITE_OK && i<pP->nBand; i++){
+    const BecOp *o = &pP->aBand[i];
+    const BecSnapProof *pf = band_proof_of(pP, o->aId);
+    const BecOp *pChain = 0;
+    for(c=0; c<pP->nChain; c++){
+      if( memcmp(pP->aChain[c].aId, o->aId, BEC_HASH_BYTES)==0 ) pChain = &pP->aChain[c];
+    }
+    if( pf==0 ) return why(pzWhy, "a band op without its proof");
+    if( pChain==0 && o->kind!=BEC_KIND_WRITE && o->kind!=BEC_KIND_APP ){
+      char *z = sqlite3_mprintf("a band op of kind %s is not installed yet: "
+                                "the history is replayed", bec_kind_name(o->kind));
+      *pzWhy = z;
+      return z ? SQLITE_ERROR : SQLITE_NOMEM;
+    }
+    rc = bec_dag_install_op(p, pChain ? pChain : o, pf->iDepth, &iSeq, pzErr);
+    if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
+    if( rc==SQLITE_OK && i==0 ) iFirst = iSeq;
+    if( rc==SQLITE_OK && iSeq!=iTop+1+i ){
+      rc = why(pzWhy, "the band is not stored above the rest of the cut");
+    }
+  }
+  if( rc==SQLITE_OK ) rc = bec_dag_cut_band(p, iFirst, pzErr);
+  return rc;
+}
+
 /* The cut placed in p's seq space: the group's create at seq 1 (membership
 ** and the root read node 1 as the create), then, by depth (a topological
 ** order: every op is deeper than what it names), the proofs' ops and the
@@ -163,7 +264,8 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
   }
   if( rc==SQLITE_OK && !bCreate ) rc = why(pzWhy, "the group's create is not in the chain");
   if( rc==SQLITE_OK ){
-    aPl = sqlite3_malloc64(sizeof(Place)*(u64)(pP->nProof + pP->nChain + nCand + 1));
+    aPl = sqlite3_malloc64(sizeof(Place)*(u64)(pP->nProof + pP->nBandProof
+                                               + pP->nChain + nCand + 1));
     if( aPl==0 ) rc = SQLITE_NOMEM;
   }
   for(j=0; rc==SQLITE_OK && j<pP->nProof; j++){
@@ -174,15 +276,27 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
       if( memcmp(pP->aChain[c].aId, pf->aId, BEC_HASH_BYTES)==0 ) pChain = &pP->aChain[c];
     }
     if( pChain && pChain->kind==BEC_KIND_CREATE ) continue;   /* seq 1 */
+    if( band_of(pP, pf->aId)>=0 ) continue;         /* after the rest */
     aPl[n].iDepth = pf->iDepth;
     aPl[n].aId = pf->aId;
     aPl[n].pf = pf;
     aPl[n].pOp = pChain;
     n++;
   }
+  for(j=0; rc==SQLITE_OK && j<pP->nBandProof; j++){
+    /* the band's boundary, proven (a head of the cut has its proof above) */
+    const BecSnapProof *pf = &pP->aBandProof[j];
+    if( band_of(pP, pf->aId)>=0 || proof_of(pP, pf->aId) ) continue;
+    aPl[n].iDepth = pf->iDepth;
+    aPl[n].aId = pf->aId;
+    aPl[n].pf = pf;
+    aPl[n].pOp = 0;
+    n++;
+  }
   for(i=0; rc==SQLITE_OK && i<nCand; i++){
     const u8 *a = pCand->a + i*(BEC_HASH_BYTES+8);
     u64 d = 0;
+    if( band_of(pP, a)>=0 ) continue;       /* a band op: its header's seq */
     for(j=0; j<8; j++) d = (d<<8) | a[BEC_HASH_BYTES+j];
     aPl[n].iDepth = (i64)d;
     aPl[n].aId = a;
@@ -194,12 +308,15 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
   for(i=0; rc==SQLITE_OK && i<n; i++){
     const Place *pl = &aPl[i];
     if( pl->pOp ){
-      rc = store_one(p, pl->pOp, pl->pf, pzWhy, pzErr);
+      rc = store_one(p, pP, pl->pOp, pl->pf, pzWhy, pzErr);
     }else{
       rc = pl->pf ? bec_dag_cut_prove(p, pl->aId, pl->iDepth, pl->pf->bValid, &iSeq)
                   : bec_dag_cut_seq(p, pl->aId, pl->iDepth, &iSeq);
       if( rc==SQLITE_OK && iSeq<0 ) rc = why(pzWhy, "an op of the cut at two depths");
     }
+  }
+  if( rc==SQLITE_OK && pP->nBand ){
+    rc = place_band(p, pP, n ? aPl[n-1].aId : 0, pzWhy, pzErr);
   }
   sqlite3_free(aPl);
   return rc;
@@ -346,6 +463,19 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
     if( rc==SQLITE_OK ) rc = bec_dag_node_of(p, iSeq, &iKind, &bValid);
     if( rc==SQLITE_OK && (bValid!=0)!=(pf->bValid!=0) ){
       rc = why(pzWhy, "a chain op's validity derived from the cut is not "
+                      "the proven one");
+    }
+  }
+
+  for(i=0; rc==SQLITE_OK && i<pP->nBand; i++){
+    const BecSnapProof *pf = band_proof_of(pP, pP->aBand[i].aId);
+    int iKind = 0, bValid = 0;
+    rc = bec_dag_seq_of(p, pP->aBand[i].aId, &iSeq);
+    if( rc==SQLITE_OK ) rc = bec_dag_node_of(p, iSeq, &iKind, &bValid);
+    if( rc==SQLITE_OK && pf && (bValid!=0)!=(pf->bValid!=0) ){
+      /* a band op's past in the graph holds all of the cut below it: more
+      ** than its own, which may decide its validity otherwise */
+      rc = why(pzWhy, "a band op's validity derived from the cut is not "
                       "the proven one");
     }
   }

@@ -30,8 +30,11 @@
 **
 ** THE MESSAGE, version 5 (docs/wire-format.md "Snapshot"; versions 1 and
 ** 2, of an older bec, carry a bec-cut-v3 digest, 3 sends its row leaves
-** whole, 4 carries no name or checkpoint op and only the root's grants in
-** its chain: all four are refused):
+** whole: all three are refused; 4, without the band and with an auth
+** chain that carries no name or checkpoint op and only the root's grants,
+** is read as 5 with an empty band: it is checked as any, and the install
+** refuses a cut whose names, root or checkpoints its chain does not give,
+** so the join replays):
 **
 **   snapshot := version u8 (=5) || group id (32)
 **     || checkpoint op                      K
@@ -56,7 +59,12 @@
 **                                           message")
 **     || per section root, epochs, names, checkpoints (BEC_CK_SEC_*):
 **          n_leaf varint || bytes each      its leaves
-**   op, bytes, row := varint length || the bytes
+**     || n_band varint || header each       the band: ops of the cut as
+**                                           headers (the pruned form), in
+**                                           the provider's seq order
+**     || n_bproof varint || proof each      per band op, then per boundary
+**                                           op (THE BAND, below)
+**   op, bytes, row, header := varint length || the bytes
 **
 ** Every leaf is the leaf of the digest (docs/compaction.md, "The digest,
 ** byte by byte"), in the digest's order (a row leaf once its tokens are
@@ -98,6 +106,12 @@
 **      chain naming the key by a member of rank r - 1: "rank not in the
 **      auth chain" (that no shorter chain of adds exists is covered by R,
 **      not checked).
+**   7. the band (check_band, after 2): each header's id is its hash, no
+**      op twice or K, a topological order, every band op reachable from
+**      K through band ops, every band and boundary op proven, each band
+**      op's depth one more than its predecessors' deepest, the band ops'
+**      leaves the last n_band of the ops section (so it is closed upward):
+**      "the band is refused: ...".
 ** Not checked yet: the ops leaves without a proof (a chain op sent without
 ** one is taken as outside the cut), and that a member's rank is the
 ** shortest chain of adds (covered by R).
@@ -108,9 +122,12 @@
 
 #define SNAP_VERSION 5      /* 1 and 2 (an older bec's, bec-cut-v3) are
                             ** refused: their R is no R computed here;
-                            ** 3 too: its rows are sent whole; 4 too: its
-                            ** chain carries no name or checkpoint op and
-                            ** only the root's grants */
+                            ** 3 too: its rows are sent whole */
+#define SNAP_NO_BAND 4      /* read as 5 with an empty band (an older bec
+                            ** sends it: an op concurrent with K then
+                            ** falls back, as before the band; a cut with
+                            ** names, root ops or checkpoints, which its
+                            ** chain lacks, is not installed: replayed) */
 #define SNAP_MAX_PATH 64     /* hashes in an audit path: 2^64 leaves */
 
 /* The chain's kinds as numbers in snapshot_build's SQL. */
@@ -166,11 +183,18 @@ struct SnapMsg {
   const u8 *aSec[BEC_CK_NSEC];
   i64 nSecBytes[BEC_CK_NSEC];
   u64 nSec[BEC_CK_NSEC];
+  /* The band (version 5): its headers, its proofs as sent */
+  BecOp *aBand;
+  int nBand;
+  u64 nBandProof;
+  const u8 *aBandProofs;
+  i64 nBandProofsBytes;
 };
 
 static void snap_free(SnapMsg *m){
   sqlite3_free(m->aClaim);
   sqlite3_free(m->aChain);
+  sqlite3_free(m->aBand);
 }
 
 /**************************************************************************
@@ -494,6 +518,230 @@ static void put_tables(const BecCkState *pSt, BecBuf *pOut, int *pRc){
   if( *pRc==SQLITE_OK && rd.i!=rd.n ) *pRc = SQLITE_CORRUPT;
 }
 
+/**************************************************************************
+** THE BAND (docs/compaction.md "The band").  An op O concurrent with K
+** (written while K was being sealed: not in K's cut, not descending from
+** K) names ops of the cut whose headers an installed replica lacks.  The
+** band B is a set of cut ops sent as headers, chosen so that every
+** concurrent op held here reaches every boundary op (a predecessor of K
+** or of a band op outside B) over the headers a joiner will hold
+** (bec_graph_band_check): then O's past in the cut is exactly the band
+** ops it reaches and all of the cut outside B.  Start with B empty (the
+** boundary is K's predecessors); while some O misses a boundary op, add
+** the missed ones, and every op of the cut but K that the ops section
+** (the ops root's leaves, in (depth, id) order) lists at or after the
+** lowest band op: B is a suffix of the ops section, so it is closed upward
+** (an op that descends from a band op is deeper: no op outside B has a
+** band op in its past, and the cut outside B, closed downward, can be held
+** as one chain below the band), and a joiner can check that it is one
+** (check_band: the band's leaves are the last n_band).  Only the
+** concurrent ops whose predecessors all lie in the cut are checked: any
+** other one reaches what a concurrent predecessor reaches.  No concurrent
+** op held: B is empty.
+*/
+/* *paCut: cut(K) marks (K's past and K; nNode+1 bytes, caller frees). */
+static int band_cut(const BecGraph *g, int iK, u8 **paCut){
+  int rc = bec_graph_past(g, BEC_NODE_PREDS(g, iK), g->aNode[iK].nPred, paCut);
+  if( rc==SQLITE_OK ) (*paCut)[iK] = 1;
+  return rc;
+}
+
+/* The boundary of band aIn (per node, 1 = in B) under K, into *pBound
+** (ints, each once; aSeen: nNode+1 bytes of scratch). */
+static void band_boundary(const BecGraph *g, int iK, const u8 *aCut,
+                          const u8 *aIn, u8 *aSeen, BecBuf *pBound, int *pRc){
+  int x, j;
+  pBound->n = 0;
+  memset(aSeen, 0, (size_t)g->nNode+1);
+  for(x=1; *pRc==SQLITE_OK && x<=iK; x++){
+    const int *a;
+    if( x!=iK && !aIn[x] ) continue;
+    a = BEC_NODE_PREDS(g, x);
+    for(j=0; j<g->aNode[x].nPred; j++){
+      int y = a[j];
+      if( !aCut[y] || aIn[y] || aSeen[y] ) continue;
+      aSeen[y] = 1;
+      bec_buf_append(pBound, &y, sizeof(int), pRc);
+    }
+  }
+}
+
+/* The order of nodes a and b in the ops section: (depth, id). */
+static int band_order(const BecGraph *g, int a, int b){
+  if( g->aNode[a].depth!=g->aNode[b].depth ){
+    return g->aNode[a].depth<g->aNode[b].depth ? -1 : 1;
+  }
+  return bec_graph_id_cmp(g, a, b);
+}
+
+int bec_snapshot_band(BecCtx *p, int iK, BecBuf *pBand, char **pzErr){
+  BecGraph *g = 0;
+  u8 *aCut = 0, *aIn = 0, *aStop = 0, *aMark = 0;
+  BecBuf minimal, bound;
+  int rc, x, j, i, iLowest = 0;
+  memset(&minimal, 0, sizeof(minimal));
+  memset(&bound, 0, sizeof(bound));
+  pBand->n = 0;
+  rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK && (iK<1 || iK>g->nNode) ) rc = SQLITE_MISUSE;
+  if( rc==SQLITE_OK ) rc = band_cut(g, iK, &aCut);
+  if( rc==SQLITE_OK ){
+    /* per node: in B, a stop (a cut op outside B), descends from K */
+    aIn = sqlite3_malloc64((u64)g->nNode + 1);
+    aStop = sqlite3_malloc64((u64)g->nNode + 1);
+    aMark = sqlite3_malloc64((u64)g->nNode + 1);
+    if( aIn==0 || aStop==0 || aMark==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    memset(aIn, 0, (size_t)g->nNode+1);
+    memcpy(aStop, aCut, (size_t)g->nNode+1);
+    memset(aMark, 0, (size_t)g->nNode+1);
+    aMark[iK] = 1;                          /* here: descends from K */
+    for(x=1; rc==SQLITE_OK && x<=g->nNode; x++){
+      const int *a = BEC_NODE_PREDS(g, x);
+      int bAllCut = 1;
+      for(j=0; j<g->aNode[x].nPred; j++){
+        if( x>iK && aMark[a[j]] ) aMark[x] = 1;
+        if( !aCut[a[j]] ) bAllCut = 0;
+      }
+      if( !aCut[x] && !aMark[x] && !BEC_NODE_STANDIN(g, x) && bAllCut ){
+        bec_buf_append(&minimal, &x, sizeof(int), &rc);
+      }
+    }
+  }
+  while( rc==SQLITE_OK && minimal.n ){
+    int bAdded = 0, *aMiss;
+    band_boundary(g, iK, aCut, aIn, aMark, &bound, &rc);
+    aMiss = rc ? 0 : sqlite3_malloc64(bound.n + sizeof(int));
+    if( rc==SQLITE_OK && aMiss==0 ) rc = SQLITE_NOMEM;
+    for(i=0; rc==SQLITE_OK && i<(int)(minimal.n/sizeof(int)); i++){
+      int o, nMiss = 0, m;
+      memcpy(&o, minimal.a + i*sizeof(int), sizeof(int));
+      memset(aMark, 0, (size_t)g->nNode+1);
+      rc = bec_graph_band_check(g, aStop, (const int*)bound.a,
+                                (int)(bound.n/sizeof(int)), BEC_NODE_PREDS(g, o),
+                                g->aNode[o].nPred, aMark, aMiss, &nMiss);
+      for(m=0; rc==SQLITE_OK && m<nMiss; m++){
+        if( !aIn[aMiss[m]] ){
+          aIn[aMiss[m]] = 1;
+          bAdded = 1;
+        }
+      }
+    }
+    sqlite3_free(aMiss);
+    if( rc || !bAdded ) break;
+    /* a suffix of the ops section: every op of the cut but K at or after
+    ** the lowest band op in (depth, id) order, the ops leaves' order */
+    for(x=1; x<iK; x++){
+      if( aIn[x] && (iLowest==0 || band_order(g, x, iLowest)<0) ) iLowest = x;
+    }
+    for(x=1; x<iK; x++){
+      if( aCut[x] && !aIn[x] && band_order(g, x, iLowest)>0 ) aIn[x] = 1;
+      aStop[x] = aCut[x] && !aIn[x];
+    }
+  }
+  for(x=1; rc==SQLITE_OK && x<iK; x++){
+    if( aIn[x] ) bec_buf_append(pBand, &x, sizeof(int), &rc);
+  }
+  sqlite3_free(aCut);
+  sqlite3_free(aIn);
+  sqlite3_free(aStop);
+  sqlite3_free(aMark);
+  bec_buf_free(&minimal);
+  bec_buf_free(&bound);
+  if( rc && pzErr && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot choose the band of the snapshot: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+/* The band section: n_band || each band op's header (the pruned form:
+** no signature, no body) || n_proof || the proofs of the band ops' and
+** the boundary ops' leaves under ops_root (their depths and validity). */
+static void put_band(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
+                     int *pRc){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  BecBuf band, ids, proofs, bound;
+  u8 *aCut = 0, *aIn = 0, *aSeen = 0;
+  int i, n, nProof = 0;
+  char *zErr = 0;
+  if( *pRc ) return;
+  memset(&band, 0, sizeof(band));
+  memset(&ids, 0, sizeof(ids));
+  memset(&proofs, 0, sizeof(proofs));
+  memset(&bound, 0, sizeof(bound));
+  *pRc = bec_snapshot_band(p, iCp, &band, &zErr);
+  if( *pRc==SQLITE_OK ) *pRc = bec_graph_get(p, &g, &zErr);
+  n = (int)(band.n/sizeof(int));
+  bec_buf_append_varint(pOut, (u64)n, pRc);
+  if( *pRc==SQLITE_OK ){
+    *pRc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+  }
+  for(i=0; *pRc==SQLITE_OK && i<n; i++){
+    int s;
+    BecOp op;
+    BecBuf head;
+    memcpy(&s, band.a + i*sizeof(int), sizeof(int));
+    memset(&head, 0, sizeof(head));
+    sqlite3_bind_int(pStmt, 1, s);
+    if( sqlite3_step(pStmt)!=SQLITE_ROW ){
+      *pRc = sqlite3_reset(pStmt);
+      if( *pRc==SQLITE_OK ) *pRc = SQLITE_CORRUPT;
+      break;
+    }else{
+      const u8 *a = sqlite3_column_blob(pStmt, 0);
+      i64 nA = sqlite3_column_bytes(pStmt, 0);
+      if( a && bec_dag_body_dropped(a, nA) ){
+        *pRc = bec_dag_pruned_header(p, s, a, nA, &head, &op, &zErr);
+        bec_buf_append_framed(pOut, head.a, head.n, pRc);
+      }else if( a && bec_op_decode_header(a, nA, &op, &zErr)==SQLITE_OK ){
+        bec_buf_append_framed(pOut, op.aHeader, op.nHeader, pRc);
+      }else{
+        *pRc = SQLITE_CORRUPT;
+      }
+    }
+    bec_buf_free(&head);
+    if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+    bec_graph_id_append(g, s, &ids, pRc);
+  }
+  /* the boundary, proven with the band (their depths order the band's) */
+  if( *pRc==SQLITE_OK ) *pRc = band_cut(g, iCp, &aCut);
+  if( *pRc==SQLITE_OK ){
+    aIn = sqlite3_malloc64((u64)g->nNode + 1);
+    aSeen = sqlite3_malloc64((u64)g->nNode + 1);
+    if( aIn==0 || aSeen==0 ) *pRc = SQLITE_NOMEM;
+  }
+  if( *pRc==SQLITE_OK ){
+    memset(aIn, 0, (size_t)g->nNode+1);
+    for(i=0; i<n; i++){
+      int s;
+      memcpy(&s, band.a + i*sizeof(int), sizeof(int));
+      aIn[s] = 1;
+    }
+    band_boundary(g, iCp, aCut, aIn, aSeen, &bound, pRc);
+  }
+  for(i=0; n && *pRc==SQLITE_OK && i<(int)(bound.n/sizeof(int)); i++){
+    int s;
+    memcpy(&s, bound.a + i*sizeof(int), sizeof(int));
+    bec_graph_id_append(g, s, &ids, pRc);
+  }
+  bec_ckpt_ops_proofs(pSt, ids.a, (int)(ids.n/BEC_HASH_BYTES), &proofs,
+                      &nProof, pRc);
+  bec_buf_append_varint(pOut, (u64)nProof, pRc);
+  bec_buf_append(pOut, proofs.a, proofs.n, pRc);
+  sqlite3_free(zErr);
+  sqlite3_free(aCut);
+  sqlite3_free(aIn);
+  sqlite3_free(aSeen);
+  bec_buf_free(&band);
+  bec_buf_free(&ids);
+  bec_buf_free(&proofs);
+  bec_buf_free(&bound);
+}
+
 /* The snapshot of the latest checkpoint sealed here by k admins (snapshot_checkpoint) into pOut; *pzWhy if
 ** there is none. */
 static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
@@ -527,6 +775,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
     bec_buf_append_varint(pOut, (u64)st.anSec[i], &rc);
     bec_buf_append(pOut, st.aSec[i].a, st.aSec[i].n, &rc);
   }
+  put_band(p, iCp, &st, pOut, &rc);
   bec_ckpt_state_free(&st);
   return rc;
 }
@@ -749,6 +998,75 @@ static int read_member(BecReader *pRd, BecSnapMember *pM){
   return rc;
 }
 
+/* One proof at pRd (id, index, depth, validity, audit path), its fields
+** into the pointers; BEC_MALFORMED for one out of bounds. */
+static int read_proof(BecReader *pRd, u64 nOp, const u8 **paId, u64 *piLeaf,
+                      u64 *piDepth, u8 *pbValid, u64 *pnPath,
+                      const u8 **paPath){
+  int rc = bec_read_bytes(pRd, BEC_HASH_BYTES, paId);
+  if( rc==SQLITE_OK ) rc = bec_read_varint(pRd, piLeaf, nOp);
+  if( rc==SQLITE_OK && *piLeaf>=nOp ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) rc = bec_read_varint(pRd, piDepth, (u64)1<<40);
+  if( rc==SQLITE_OK ) rc = bec_read_u8(pRd, pbValid);
+  if( rc==SQLITE_OK && *pbValid>1 ) rc = BEC_MALFORMED;
+  if( rc==SQLITE_OK ) rc = bec_read_varint(pRd, pnPath, SNAP_MAX_PATH);
+  if( rc==SQLITE_OK ) rc = bec_read_bytes(pRd, (i64)*pnPath*BEC_HASH_BYTES, paPath);
+  return rc;
+}
+
+/* A counted list of proofs: *pn, and the bytes after the count. */
+static int read_proofs(BecReader *pRd, u64 nOp, u64 *pn, const u8 **pa,
+                       i64 *pnBytes){
+  u64 i;
+  int rc = bec_read_varint(pRd, pn, (u64)(pRd->n - pRd->i)/BEC_HASH_BYTES);
+  *pa = pRd->a + pRd->i;
+  for(i=0; rc==SQLITE_OK && i<*pn; i++){
+    u64 iLeaf = 0, iDepth = 0, nPath = 0;
+    u8 bValid = 0;
+    const u8 *aId = 0, *aPath = 0;
+    rc = read_proof(pRd, nOp, &aId, &iLeaf, &iDepth, &bValid, &nPath, &aPath);
+  }
+  *pnBytes = (pRd->a + pRd->i) - *pa;
+  return rc;
+}
+
+/* The band (version 5): n_band || each header, framed (exactly a header:
+** the pruned form, bec_op_decode_pruned; its id is its hash) || the
+** proofs of the band's and the boundary's ops leaves. */
+static int read_band(BecReader *pRd, const u8 *aGroup, SnapMsg *m,
+                     char **pzErr){
+  u64 n = 0, i;
+  int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i)/2);
+  if( rc==SQLITE_OK && n ){
+    m->aBand = sqlite3_malloc64(sizeof(BecOp)*n);
+    if( m->aBand==0 ) rc = SQLITE_NOMEM;
+  }
+  for(i=0; rc==SQLITE_OK && i<n; i++){
+    const u8 *a = 0;
+    u64 nA = 0;
+    BecOp *o = &m->aBand[i];
+    char *zWhy = 0;
+    rc = read_framed(pRd, &a, &nA);
+    if( rc==SQLITE_OK && bec_op_decode_pruned(a, (i64)nA, o, &zWhy) ){
+      sqlite3_free(*pzErr);
+      *pzErr = sqlite3_mprintf("a band header: %s", zWhy ? zWhy : "malformed");
+      rc = BEC_MALFORMED;
+    }
+    sqlite3_free(zWhy);
+    if( rc==SQLITE_OK && (o->kind==BEC_KIND_CREATE
+                          || memcmp(o->aGroupTag, aGroup, BEC_GROUP_TAG_BYTES)) ){
+      *pzErr = sqlite3_mprintf("a band header of another group, or the create");
+      rc = BEC_MALFORMED;
+    }
+    m->nBand = (int)i+1;
+  }
+  if( rc==SQLITE_OK ){
+    rc = read_proofs(pRd, m->nOp, &m->nBandProof, &m->aBandProofs,
+                     &m->nBandProofsBytes);
+  }
+  return rc;
+}
+
 /* Decodes m from a[0..n-1] and computes the members and tables roots. */
 static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
                        char **pzErr){
@@ -768,14 +1086,13 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   }
   rd.a = a; rd.n = n; rd.i = 0;
   rc = bec_read_u8(&rd, &v);
-  if( rc==SQLITE_OK && v>=1 && v<SNAP_VERSION ){
+  if( rc==SQLITE_OK && v>=1 && v<SNAP_NO_BAND ){
     *pzErr = sqlite3_mprintf("version %d, of an older bec (%s): ask a "
         "provider that runs this version", (int)v, v<3
-        ? "its digest is bec-cut-v3" : v==3 ? "its row leaves are sent whole"
-        : "its auth chain carries no names, root ops and checkpoints");
+        ? "its digest is bec-cut-v3" : "its row leaves are sent whole");
     return BEC_MALFORMED;
   }
-  if( rc==SQLITE_OK && v!=SNAP_VERSION ){
+  if( rc==SQLITE_OK && v!=SNAP_VERSION && v!=SNAP_NO_BAND ){
     *pzErr = sqlite3_mprintf("unknown snapshot version %d", (int)v);
     return BEC_MALFORMED;
   }
@@ -790,24 +1107,9 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nOp, (u64)1<<40);
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->kNeed, (u64)1<<20);
   if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &m->aOpsRoot);
+  /* The proofs: their structure here, their hashes in snap_check. */
   if( rc==SQLITE_OK ){
-    /* The proofs: their structure here, their hashes in snap_check. */
-    rc = bec_read_varint(&rd, &m->nProof, (u64)(rd.n - rd.i)/BEC_HASH_BYTES);
-    m->aProofs = rd.a + rd.i;
-    for(i=0; rc==SQLITE_OK && i<m->nProof; i++){
-      u64 iLeaf = 0, iDepth = 0, nPath = 0;
-      u8 bValid = 0;
-      const u8 *aPath = 0, *aId = 0;
-      rc = bec_read_bytes(&rd, BEC_HASH_BYTES, &aId);
-      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iLeaf, m->nOp);
-      if( rc==SQLITE_OK && iLeaf>=m->nOp ) rc = BEC_MALFORMED;
-      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &iDepth, (u64)1<<40);
-      if( rc==SQLITE_OK ) rc = bec_read_u8(&rd, &bValid);
-      if( rc==SQLITE_OK && bValid>1 ) rc = BEC_MALFORMED;
-      if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &nPath, SNAP_MAX_PATH);
-      if( rc==SQLITE_OK ) rc = bec_read_bytes(&rd, (i64)nPath*BEC_HASH_BYTES, &aPath);
-    }
-    m->nProofsBytes = (rd.a + rd.i) - m->aProofs;
+    rc = read_proofs(&rd, m->nOp, &m->nProof, &m->aProofs, &m->nProofsBytes);
   }
   if( rc==SQLITE_OK ) rc = bec_read_varint(&rd, &m->nMember, (u64)(rd.n - rd.i));
   m->aMembers = rd.a + rd.i;
@@ -888,6 +1190,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
       bec_ckpt_merkle(leaves.a, (i64)m->nSec[s], m->aSecRoot[s]);
     }
   }
+  if( rc==SQLITE_OK && v==SNAP_VERSION ) rc = read_band(&rd, aGroup, m, pzErr);
   if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
   bec_buf_free(&leaves);
   bec_buf_free(&rows);
@@ -1061,27 +1364,51 @@ static char *grant_problem(const SnapMsg *m, const BecBuf *pAdmins,
   return sqlite3_mprintf("grant not in the auth chain: %s", zId);
 }
 
-/* Check 2b: every proof leads from its op's leaf (id, depth, validity) to
-** ops_root, and every head of the cut (K's predecessors) has one. */
-static int check_proofs(const SnapMsg *m, char **pzWhy){
+/* A proven op as verify_proofs records it: id || depth (8, big-endian)
+** || validity (1) || leaf index (8, big-endian). */
+#define PROVEN_BYTES (BEC_HASH_BYTES+17)
+
+/* The proven record of op aId in pProven, or 0. */
+static const u8 *proven_find(const BecBuf *pProven, const u8 *aId){
+  i64 j;
+  for(j=0; j+PROVEN_BYTES<=pProven->n; j+=PROVEN_BYTES){
+    if( memcmp(pProven->a + j, aId, BEC_HASH_BYTES)==0 ) return pProven->a + j;
+  }
+  return 0;
+}
+static i64 proven_depth(const u8 *a){
+  i64 d = 0;
+  int i;
+  for(i=0; i<8; i++) d = (d<<8) | a[BEC_HASH_BYTES+i];
+  return d;
+}
+static u64 proven_index(const u8 *a){
+  u64 d = 0;
+  int i;
+  for(i=0; i<8; i++) d = (d<<8) | a[BEC_HASH_BYTES+9+i];
+  return d;
+}
+
+/* Every proof of the nProof at a[0..n-1] leads from its op's leaf (id,
+** depth, validity) to ops_root: *pzWhy names the first that does not.
+** Each is recorded in pProven (PROVEN_BYTES each). */
+static int verify_proofs(const SnapMsg *m, const u8 *a, i64 n, u64 nProof,
+                         BecBuf *pProven, char **pzWhy){
   BecReader rd;
-  BecBuf leaf, proven;
+  BecBuf leaf;
   u64 i;
-  int rc = SQLITE_OK, h;
+  int rc = SQLITE_OK;
   memset(&leaf, 0, sizeof(leaf));
-  memset(&proven, 0, sizeof(proven));
-  rd.a = m->aProofs; rd.n = m->nProofsBytes; rd.i = 0;
-  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<m->nProof; i++){
+  rd.a = a; rd.n = n; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<nProof; i++){
     u64 iLeaf = 0, iDepth = 0, nPath = 0;
-    u8 bValid = 0, aHash[BEC_HASH_BYTES];
+    u8 bValid = 0, aHash[BEC_HASH_BYTES], aD[8], aI[8];
     const u8 *aPath = 0, *aId = 0;
     char zId[2*BEC_HASH_BYTES+1];
+    int b;
     /* snap_decode read these bytes once: the reads hold */
-    if( bec_read_bytes(&rd, BEC_HASH_BYTES, &aId)
-     || bec_read_varint(&rd, &iLeaf, m->nOp)
-     || bec_read_varint(&rd, &iDepth, (u64)1<<40) || bec_read_u8(&rd, &bValid)
-     || bec_read_varint(&rd, &nPath, SNAP_MAX_PATH)
-     || bec_read_bytes(&rd, (i64)nPath*BEC_HASH_BYTES, &aPath) ){
+    if( read_proof(&rd, m->nOp, &aId, &iLeaf, &iDepth, &bValid, &nPath,
+                   &aPath) ){
       break;
     }
     leaf.n = 0;
@@ -1089,7 +1416,12 @@ static int check_proofs(const SnapMsg *m, char **pzWhy){
     bec_buf_append(&leaf, aId, BEC_HASH_BYTES, &rc);
     bec_buf_append_varint(&leaf, iDepth, &rc);
     bec_buf_append_u8(&leaf, bValid, &rc);
-    bec_buf_append(&proven, aId, BEC_HASH_BYTES, &rc);
+    for(b=0; b<8; b++) aD[b] = (u8)(iDepth >> (56-8*b));
+    for(b=0; b<8; b++) aI[b] = (u8)(iLeaf >> (56-8*b));
+    bec_buf_append(pProven, aId, BEC_HASH_BYTES, &rc);
+    bec_buf_append(pProven, aD, 8, &rc);
+    bec_buf_append_u8(pProven, bValid, &rc);
+    bec_buf_append(pProven, aI, 8, &rc);
     if( rc ) break;
     bec_crypto_hash(leaf.a, leaf.n, aHash);
     if( !bec_ckpt_merkle_verify(aHash, (i64)iLeaf, (i64)m->nOp, aPath,
@@ -1099,18 +1431,25 @@ static int check_proofs(const SnapMsg *m, char **pzWhy){
       if( *pzWhy==0 ) rc = SQLITE_NOMEM;
     }
   }
-  if( rc==SQLITE_OK && *pzWhy==0 && (i<m->nProof || rd.i!=rd.n) ){
+  if( rc==SQLITE_OK && *pzWhy==0 && (i<nProof || rd.i!=rd.n) ){
     /* snap_decode read these bytes already: not reached */
     *pzWhy = sqlite3_mprintf("the snapshot is malformed: a proof");
     if( *pzWhy==0 ) rc = SQLITE_NOMEM;
   }
+  bec_buf_free(&leaf);
+  return rc;
+}
+
+/* Check 2b: every proof leads from its op's leaf (id, depth, validity) to
+** ops_root, and every head of the cut (K's predecessors) has one. */
+static int check_proofs(const SnapMsg *m, char **pzWhy){
+  BecBuf proven;
+  int rc, h;
+  memset(&proven, 0, sizeof(proven));
+  rc = verify_proofs(m, m->aProofs, m->nProofsBytes, m->nProof, &proven, pzWhy);
   for(h=0; rc==SQLITE_OK && *pzWhy==0 && h<m->k.nPred; h++){
     const u8 *aId = m->k.aPred + (i64)h*BEC_HASH_BYTES;
-    i64 j;
-    for(j=0; j<proven.n; j+=BEC_HASH_BYTES){
-      if( memcmp(proven.a + j, aId, BEC_HASH_BYTES)==0 ) break;
-    }
-    if( j>=proven.n ){
+    if( proven_find(&proven, aId)==0 ){
       char zId[2*BEC_HASH_BYTES+1];
       bec_hex_encode(aId, BEC_HASH_BYTES, zId);
       *pzWhy = sqlite3_mprintf("a head of the cut is not proven in the ops "
@@ -1118,7 +1457,155 @@ static int check_proofs(const SnapMsg *m, char **pzWhy){
       if( *pzWhy==0 ) rc = SQLITE_NOMEM;
     }
   }
-  bec_buf_free(&leaf);
+  bec_buf_free(&proven);
+  return rc;
+}
+
+/* The index of the band op with id aId, or -1. */
+static int band_find(const SnapMsg *m, const u8 *aId){
+  int i;
+  for(i=0; i<m->nBand; i++){
+    if( memcmp(m->aBand[i].aId, aId, BEC_HASH_BYTES)==0 ) return i;
+  }
+  return -1;
+}
+
+/* *pzWhy for band check zWhat about op aId. */
+static int band_why(char **pzWhy, const char *zWhat, const u8 *aId){
+  char zId[2*BEC_HASH_BYTES+1];
+  bec_hex_encode(aId, BEC_HASH_BYTES, zId);
+  *pzWhy = sqlite3_mprintf("the band is refused: %s: %s", zWhat, zId);
+  return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Check 7, the band (docs/compaction.md "The band"): each header's id is
+** its hash (decoded so); no op twice, K not in it; a band op's band
+** predecessors come before it (a topological order); every band op is
+** reachable from K through band ops (so it is in the cut: a header that
+** was altered names no op K reaches); every band op and every boundary
+** op (a predecessor of K or of a band op outside the band) is proven in
+** the ops root, and a band op's proven depth is one more than the
+** deepest of its predecessors'; and the band ops' leaves are the last
+** n_band of the ops section.  The section is in (depth, id) order (R,
+** which k attesters vouch for, covers it), and an op deeper than a band op
+** follows it there: so no op outside the band has a band op in its past
+** (the band is closed upward), which the joiner could not check from the
+** headers alone (what lies outside the band it holds without them). */
+/* 1 if aId is a predecessor of K or of a band op (and so, not being a band
+** op, a boundary op). */
+static int band_named(const SnapMsg *m, const u8 *aId){
+  int i, j;
+  for(j=0; j<m->k.nPred; j++){
+    if( memcmp(m->k.aPred + (i64)j*BEC_HASH_BYTES, aId, BEC_HASH_BYTES)==0 ){
+      return 1;
+    }
+  }
+  for(i=0; i<m->nBand; i++){
+    const BecOp *o = &m->aBand[i];
+    for(j=0; j<o->nPred; j++){
+      if( memcmp(o->aPred + (i64)j*BEC_HASH_BYTES, aId, BEC_HASH_BYTES)==0 ){
+        return 1;
+      }
+    }
+  }
+  return 0;
+}
+
+static int check_band(const SnapMsg *m, char **pzWhy){
+  BecBuf proven;
+  u8 *aReach = 0;
+  i64 x;
+  int rc, i, j;
+  if( m->nBand==0 && m->nBandProof==0 ) return SQLITE_OK;
+  if( m->nBand==0 ){
+    /* the install takes these proofs' ops as the boundary's: none without
+    ** a band */
+    *pzWhy = sqlite3_mprintf("the band is refused: proofs without a band");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  memset(&proven, 0, sizeof(proven));
+  rc = verify_proofs(m, m->aBandProofs, m->nBandProofsBytes, m->nBandProof,
+                     &proven, pzWhy);
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    aReach = sqlite3_malloc64((u64)m->nBand);
+    if( aReach==0 ) rc = SQLITE_NOMEM;
+    else memset(aReach, 0, (size_t)m->nBand);
+  }
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<m->nBand; i++){
+    const BecOp *o = &m->aBand[i];
+    if( memcmp(o->aId, m->k.aId, BEC_HASH_BYTES)==0 ){
+      rc = band_why(pzWhy, "K is in it", o->aId);
+    }else if( band_find(m, o->aId)!=i ){
+      rc = band_why(pzWhy, "an op is sent twice", o->aId);
+    }
+    for(j=0; rc==SQLITE_OK && *pzWhy==0 && j<o->nPred; j++){
+      int b = band_find(m, o->aPred + (i64)j*BEC_HASH_BYTES);
+      if( b>=i ) rc = band_why(pzWhy, "not in a topological order", o->aId);
+    }
+  }
+  /* reachable from K through the band: K's band predecessors, then down */
+  for(j=0; rc==SQLITE_OK && *pzWhy==0 && j<m->k.nPred; j++){
+    int b = band_find(m, m->k.aPred + (i64)j*BEC_HASH_BYTES);
+    if( b>=0 ) aReach[b] = 1;
+  }
+  for(i=m->nBand-1; rc==SQLITE_OK && *pzWhy==0 && i>=0; i--){
+    const BecOp *o = &m->aBand[i];
+    if( !aReach[i] ){
+      rc = band_why(pzWhy, "an op is not reachable from K through the band",
+                    o->aId);
+      break;
+    }
+    for(j=0; j<o->nPred; j++){
+      int b = band_find(m, o->aPred + (i64)j*BEC_HASH_BYTES);
+      if( b>=0 ) aReach[b] = 1;
+    }
+  }
+  /* proven, and the depths agree */
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<m->nBand; i++){
+    const BecOp *o = &m->aBand[i];
+    const u8 *pr = proven_find(&proven, o->aId);
+    i64 dMax = -1;
+    if( pr==0 ){
+      rc = band_why(pzWhy, "an op is not proven in the ops root", o->aId);
+      break;
+    }
+    if( (u64)m->nBand>m->nOp || proven_index(pr)<m->nOp-(u64)m->nBand ){
+      /* the band ops are distinct, each at one leaf: n_band leaves among
+      ** the last n_band are all of them */
+      rc = band_why(pzWhy, "not a suffix of the ops section (the cut's ops "
+                    "from the lowest band op on, by depth and id)", o->aId);
+      break;
+    }
+    for(j=0; rc==SQLITE_OK && *pzWhy==0 && j<o->nPred; j++){
+      const u8 *aP = o->aPred + (i64)j*BEC_HASH_BYTES;
+      const u8 *pp = proven_find(&proven, aP);
+      if( pp==0 ){
+        rc = band_why(pzWhy, "a boundary op is not proven in the ops root", aP);
+      }else if( proven_depth(pp)>dMax ){
+        dMax = proven_depth(pp);
+      }
+    }
+    if( rc==SQLITE_OK && *pzWhy==0 && proven_depth(pr)!=dMax+1 ){
+      rc = band_why(pzWhy, "an op's depth is not its predecessors'", o->aId);
+    }
+  }
+  for(j=0; rc==SQLITE_OK && *pzWhy==0 && j<m->k.nPred; j++){
+    const u8 *aP = m->k.aPred + (i64)j*BEC_HASH_BYTES;
+    if( proven_find(&proven, aP)==0 ){
+      rc = band_why(pzWhy, "a boundary op is not proven in the ops root", aP);
+    }
+  }
+  /* the proofs are of the band and its boundary only (the install takes
+  ** each as the op's depth and validity) */
+  for(x=0; rc==SQLITE_OK && *pzWhy==0 && x+PROVEN_BYTES<=proven.n;
+      x+=PROVEN_BYTES){
+    const u8 *aP = proven.a + x;
+    if( band_find(m, aP)<0 && !band_named(m, aP) ){
+      rc = band_why(pzWhy, "a proof of an op neither in the band nor on its "
+                    "boundary", aP);
+    }
+  }
+  sqlite3_free(aReach);
   bec_buf_free(&proven);
   return rc;
 }
@@ -1188,6 +1675,9 @@ static int snap_check(const SnapMsg *m, char **pzWhy){
     rc = check_proofs(m, pzWhy);
     if( rc || *pzWhy ) goto done;
   }
+  /* 2c. The band: headers of the cut, closed under K, proven. */
+  rc = check_band(m, pzWhy);
+  if( rc || *pzWhy ) goto done;
   /* 5 (before 3: an attester's admin grant must be a chain grant). */
   rc = root_keys(m, &rootKeys);
   if( rc==SQLITE_OK ) rc = chain_admins(m, &rootKeys, &admins);
@@ -1501,6 +1991,35 @@ void bec_snapshot_state_free(BecSnapState *p){
   memset(p, 0, sizeof(*p));
 }
 
+/* The nProof proofs at a[0..n-1] as BecSnapProofs (*paOut, caller frees). */
+static int parts_proofs(const SnapMsg *m, const u8 *a, i64 n, u64 nProof,
+                        BecSnapProof **paOut, int *pnOut){
+  BecReader rd;
+  u64 i;
+  int rc = SQLITE_OK;
+  *paOut = 0;
+  *pnOut = 0;
+  if( nProof==0 ) return SQLITE_OK;
+  *paOut = sqlite3_malloc64(sizeof(BecSnapProof)*nProof);
+  if( *paOut==0 ) return SQLITE_NOMEM;
+  rd.a = a; rd.n = n; rd.i = 0;
+  for(i=0; rc==SQLITE_OK && i<nProof; i++){
+    BecSnapProof *pP = &(*paOut)[i];
+    u64 iLeaf = 0, iDepth = 0, nPath = 0;
+    u8 bValid = 0;
+    const u8 *aPath = 0;
+    /* snap_decode read these bytes once: the reads hold */
+    if( read_proof(&rd, m->nOp, &pP->aId, &iLeaf, &iDepth, &bValid, &nPath,
+                   &aPath) ){
+      rc = SQLITE_CORRUPT;
+    }
+    pP->iDepth = (i64)iDepth;
+    pP->bValid = bValid;
+    *pnOut = (int)i+1;
+  }
+  return rc;
+}
+
 /* The ops, proofs and rows of a snapshot that bec_snapshot_state
 ** checked, for the install (bec_install.c): decoded again, not checked
 ** again.  The tables' rows are expanded from the message's tokens into
@@ -1526,28 +2045,13 @@ int bec_snapshot_parts(BecCtx *p, const u8 *a, i64 n, BecSnapParts *pOut,
   pOut->k = m.k;
   pOut->aClaim = m.aClaim; pOut->nClaim = m.nClaim; m.aClaim = 0;
   pOut->aChain = m.aChain; pOut->nChain = m.nChain; m.aChain = 0;
-  if( m.nProof ){
-    pOut->aProof = sqlite3_malloc64(sizeof(BecSnapProof)*m.nProof);
-    if( pOut->aProof==0 ) rc = SQLITE_NOMEM;
+  rc = parts_proofs(&m, m.aProofs, m.nProofsBytes, m.nProof, &pOut->aProof,
+                    &pOut->nProof);
+  if( rc==SQLITE_OK ){
+    rc = parts_proofs(&m, m.aBandProofs, m.nBandProofsBytes, m.nBandProof,
+                      &pOut->aBandProof, &pOut->nBandProof);
   }
-  rd.a = m.aProofs; rd.n = m.nProofsBytes; rd.i = 0;
-  for(i=0; rc==SQLITE_OK && i<m.nProof; i++){
-    BecSnapProof *pP = &pOut->aProof[i];
-    u64 iLeaf = 0, iDepth = 0, nPath = 0;
-    u8 bValid = 0;
-    const u8 *aPath = 0;
-    /* snap_decode read these bytes once: the reads hold */
-    if( bec_read_bytes(&rd, BEC_HASH_BYTES, &pP->aId)
-     || bec_read_varint(&rd, &iLeaf, m.nOp)
-     || bec_read_varint(&rd, &iDepth, (u64)1<<40) || bec_read_u8(&rd, &bValid)
-     || bec_read_varint(&rd, &nPath, SNAP_MAX_PATH)
-     || bec_read_bytes(&rd, (i64)nPath*BEC_HASH_BYTES, &aPath) ){
-      rc = SQLITE_CORRUPT;
-    }
-    pP->iDepth = (i64)iDepth;
-    pP->bValid = bValid;
-    pOut->nProof = (int)i+1;
-  }
+  pOut->aBand = m.aBand; pOut->nBand = m.nBand; m.aBand = 0;
   if( rc==SQLITE_OK && m.nTable ){
     pOut->aTable = sqlite3_malloc64(sizeof(BecSnapTable)*m.nTable);
     if( pOut->aTable==0 ) rc = SQLITE_NOMEM;
@@ -1609,6 +2113,8 @@ void bec_snapshot_parts_free(BecSnapParts *p){
   sqlite3_free(p->aClaim);
   sqlite3_free(p->aChain);
   sqlite3_free(p->aProof);
+  sqlite3_free(p->aBand);
+  sqlite3_free(p->aBandProof);
   sqlite3_free(p->aTable);
   memset(p, 0, sizeof(*p));
 }

@@ -1,11 +1,13 @@
 /*
 ** fuzz_snapshot.c - libFuzzer target: a snapshot message (docs/wire-format.md
-** "Snapshot", version 4: row leaves as tokens) given to a replica that
-** joined the group and holds no op.
+** "Snapshot", version 5: row leaves as tokens, the band of cut headers)
+** given to a replica that joined the group and holds no op.
 **
 ** Set-up makes a provider (a group, a table whose rows were written whole
-** and updated, so the rows' leaves repeat ids, sealed checkpoint K) and a
-** joiner; its snapshot is the seed.  Every input runs on a fresh copy of the
+** and updated, so the rows' leaves repeat ids, sealed checkpoint K, and a
+** member's write concurrent with K, which it holds: so its snapshot has a
+** band, docs/compaction.md "The band") and a joiner; its snapshot is the
+** seed.  Every input runs on a fresh copy of the
 ** joiner: bec_snapshot_verify(input), then bec_snapshot_tables (every check
 ** again, then the tables' rows expanded).  Nothing may crash or leak;
 ** nothing may be stored; an input that verifies must be K's and give the
@@ -62,8 +64,23 @@ static int tables_of(sqlite3 *db, const u8 *a, i64 n, u8 *aH){
   return rc==SQLITE_OK ? 1 : -1;
 }
 
+/* Every op of src ingested into dst, in src's order. */
+static void copy_ops(sqlite3 *src, sqlite3 *dst){
+  sqlite3_stmt *pSel = 0, *pIng = 0;
+  sqlite3_prepare_v2(src, "SELECT body FROM bec_store_op ORDER BY seq", -1, &pSel, 0);
+  sqlite3_prepare_v2(dst, "SELECT bec_ingest(?1)", -1, &pIng, 0);
+  while( sqlite3_step(pSel)==SQLITE_ROW ){
+    sqlite3_bind_value(pIng, 1, sqlite3_column_value(pSel, 0));
+    sqlite3_step(pIng);
+    sqlite3_reset(pIng);
+  }
+  sqlite3_finalize(pSel);
+  sqlite3_finalize(pIng);
+}
+
 static void setup(void){
-  sqlite3 *a, *j;
+  sqlite3 *a, *b, *j;
+  char *zKeyB;
   sqlite3_stmt *pStmt = 0;
   char *zGroup, *zSql;
   const char *zDir = getenv("BEC_FUZZ_WRITE_SEEDS");
@@ -72,11 +89,25 @@ static void setup(void){
   a = open_image(0, 0);
   exec(a, "SELECT bec_keygen(); SELECT bec_create_group();"
           "CREATE VIRTUAL TABLE t USING bec(k TEXT PRIMARY KEY, v INTEGER, w BLOB);"
-          "INSERT INTO t VALUES('a', 1, x'01'), ('b', 2, NULL), ('c', 3, zeroblob(64));"
-          "UPDATE t SET v = v + 10 WHERE k <> 'b';"
+          "INSERT INTO t VALUES('a', 1, x'01'), ('b', 2, NULL), ('c', 3, zeroblob(64));");
+  zGroup = text(a, "SELECT bec_group_id()");
+  /* B, a member, writes offline: concurrent with K, held by A after K */
+  b = open_image(0, 0);
+  zSql = sqlite3_mprintf("SELECT bec_keygen(); SELECT bec_join('%q')", zGroup);
+  exec(b, zSql);
+  sqlite3_free(zSql);
+  zKeyB = text(b, "SELECT bec_pubkey()");
+  zSql = sqlite3_mprintf("SELECT bec_add_member('%q', 'member')", zKeyB);
+  exec(a, zSql);
+  sqlite3_free(zSql);
+  sqlite3_free(zKeyB);
+  copy_ops(a, b);
+  exec(b, "UPDATE t SET w = x'0b' WHERE k = 'a'");
+  exec(a, "UPDATE t SET v = v + 10 WHERE k <> 'b';"
           "INSERT INTO t VALUES('d', 4, x'0404');");
   zK = text(a, "SELECT bec_checkpoint()");
-  zGroup = text(a, "SELECT bec_group_id()");
+  copy_ops(b, a);
+  sqlite3_close(b);
   j = open_image(0, 0);
   zSql = sqlite3_mprintf("SELECT bec_keygen(); SELECT bec_join('%q')", zGroup);
   exec(j, zSql);
@@ -94,7 +125,7 @@ static void setup(void){
   if( zDir ){
     char zPath[512];
     FILE *f;
-    snprintf(zPath, sizeof(zPath), "%s/snapshot-v4.bin", zDir);
+    snprintf(zPath, sizeof(zPath), "%s/snapshot-v5.bin", zDir);
     f = fopen(zPath, "wb");
     if( f ){
       fwrite(sqlite3_column_blob(pStmt, 0), 1,

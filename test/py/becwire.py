@@ -347,17 +347,7 @@ def snapshot_parse(b):
     if s["version"] >= 2:
         # per head of the cut, then per chain op in the cut:
         # (id, leaf index, depth, valid, [audit path hashes])
-        n, i = read_varint(b, i)
-        s["proofs"] = []
-        for _ in range(n):
-            oid, i = bytes(b[i:i + 32]), i + 32
-            idx, i = read_varint(b, i)
-            depth, i = read_varint(b, i)
-            valid, i = b[i], i + 1
-            npath, i = read_varint(b, i)
-            path = [bytes(b[i + 32 * j:i + 32 * j + 32]) for j in range(npath)]
-            i += 32 * npath
-            s["proofs"].append((oid, idx, depth, valid, path))
+        s["proofs"], i = _snap_proofs(b, i)
     s["members"], i = _snap_list(b, i)
     n, i = read_varint(b, i)
     s["tables"] = []
@@ -370,8 +360,39 @@ def snapshot_parse(b):
     # version 3 (bec-cut-v4): the leaves of the sections after the tables
     for sec in SNAPSHOT_SECTIONS:
         s[sec], i = _snap_list(b, i)
+    # version 5: the band of cut headers (pruned form) and the proofs of
+    # the band's and the boundary's ops leaves
+    s["band"], s["band_proofs"] = None, None
+    if s["version"] >= 5:
+        s["band"], i = _snap_list(b, i)
+        s["band_proofs"], i = _snap_proofs(b, i)
     assert i == len(b), "the whole message parsed"
     return s
+
+
+def _snap_proofs(b, i):
+    """A counted list of proofs: (id, leaf index, depth, valid, [audit
+    path hashes]) each."""
+    n, i = read_varint(b, i)
+    out = []
+    for _ in range(n):
+        oid, i = bytes(b[i:i + 32]), i + 32
+        idx, i = read_varint(b, i)
+        depth, i = read_varint(b, i)
+        valid, i = b[i], i + 1
+        npath, i = read_varint(b, i)
+        path = [bytes(b[i + 32 * j:i + 32 * j + 32]) for j in range(npath)]
+        i += 32 * npath
+        out.append((oid, idx, depth, valid, path))
+    return out, i
+
+
+def _snap_proofs_bytes(proofs):
+    out = uvarint(len(proofs))
+    for oid, idx, depth, valid, path in proofs:
+        out += oid + uvarint(idx) + uvarint(depth) + bytes([valid])
+        out += uvarint(len(path)) + b"".join(path)
+    return out
 
 
 def frame(x):
@@ -388,10 +409,7 @@ def snapshot_encode(s):
     out += flist(s["claims"]) + flist(s["chain"])
     out += uvarint(s["n_op"]) + uvarint(s["k"]) + s["ops_root"]
     if s["version"] >= 2:
-        out += uvarint(len(s["proofs"]))
-        for oid, idx, depth, valid, path in s["proofs"]:
-            out += oid + uvarint(idx) + uvarint(depth) + bytes([valid])
-            out += uvarint(len(path)) + b"".join(path)
+        out += _snap_proofs_bytes(s["proofs"])
     out += flist(s["members"]) + uvarint(len(s["tables"]))
     for head, rows in s["tables"]:
         if s["version"] >= 4:
@@ -399,6 +417,8 @@ def snapshot_encode(s):
         out += frame(head) + flist(rows)
     for sec in SNAPSHOT_SECTIONS:
         out += flist(s[sec])
+    if s["version"] >= 5:
+        out += flist(s["band"]) + _snap_proofs_bytes(s["band_proofs"])
     return out
 
 

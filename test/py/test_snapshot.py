@@ -18,13 +18,21 @@ encodings, hostile tokens, every byte of a small snapshot flipped).
 Version 5 carries the name, checkpoint and root ops in the chain, and a
 snapshot with names, a threshold root and an earlier checkpoint installs
 (test_install_sections).
+
+Version 5 sends the band of cut headers an op concurrent with K needs
+(band_checks: its headers, proofs and hostile bands; test_band_random:
+random histories with members offline while K is sealed, the band
+installed, the ops after K in two orders, the provider's state, no
+fall-back).
 """
 import json
 import os
 import random
+import sqlite3
 import struct
 
-from bectest import T, Replicas, connect, one, sync_session as sync, pub, sync_all, root_steps, ingest_all
+from bectest import (T, Replicas, connect, one, sync_session as sync, pub, sync_all, root_steps,
+                     ingest_all, bodies, deliver, ops_of)
 import becwire
 from becwire import uvarint, read_varint
 
@@ -196,6 +204,118 @@ def setup():
     return a, b, c, m, k
 
 
+def band_checks(a, j, s, snap, k, refused, copy):
+    """The band (docs/compaction.md "The band"): m's write 'late' is
+    concurrent with K, so the provider sends the cut ops it needs as
+    headers; the joiner refuses a band it cannot tie to K."""
+    kseq = one(a, "SELECT seq FROM bec_store_op WHERE hash=?", bytes.fromhex(k))
+    band = [becwire.blake(h) for h in s["band"]]
+    T.check(len(band) > 0, "a band: the provider holds an op concurrent with K")
+    # every band op is an op of the cut, sent as its header (pruned form)
+    for h, oid in zip(s["band"], band):
+        body = one(a, "SELECT body FROM bec_store_op WHERE hash=?", oid)
+        T.check(body is not None, "a band header names an op the provider holds")
+        T.eq(becwire.decode_op(body)["header"], h, "the band sends the op's header")
+    seqs = [one(a, "SELECT seq FROM bec_store_op WHERE hash=?", x) for x in band]
+    T.eq(seqs, sorted(seqs), "the band in the provider's seq order (topological)")
+    T.check(max(seqs) < kseq, "the band lies below K")
+    # the proofs: each band op, then each boundary op, under the ops root
+    proven_ids = [p[0] for p in s["band_proofs"]]
+    T.eq(proven_ids[:len(band)], band, "a proof per band op first")
+    T.check(len(proven_ids) > len(band), "then the boundary's")
+    for oid, idx, depth, valid, path in s["band_proofs"]:
+        leaf = becwire.blake(b"\x00" + oid + uvarint(depth) + bytes([valid]))
+        T.eq(path_root(leaf, idx, s["n_op"], path), s["ops_root"], "a band proof")
+    # the concurrent op reaches every boundary op over the band's headers
+    headers = {becwire.blake(h): becwire.decode_header(h + bytes(64))["preds"]
+               for h in s["band"]}
+    boundary = set(proven_ids[len(band):])
+    for oid, preds in headers.items():
+        for p in preds:
+            T.check(p in headers or p in boundary, "a band op's predecessor: band or boundary")
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", snap), k, "the band verifies")
+
+    # Hostile bands, each refused with the check's words.
+    s2 = copy()
+    h = bytearray(s2["band"][0])
+    h[-1] ^= 1                                  # the payload hash: another id
+    s2["band"][0] = bytes(h)
+    refused(s2, "the band is refused: an op is not reachable from K through the band",
+            "a header whose hash is no op of the cut")
+    other = one(a, "SELECT body FROM bec_store_op WHERE seq>? AND kind=6 ORDER BY seq", kseq)
+    s2 = copy()
+    s2["band"].append(becwire.decode_op(other)["header"])
+    refused(s2, "not reachable from K through the band", "an op after K in the band")
+    if len(s2["band"]) > 2:
+        s2 = copy()
+        s2["band"] = s2["band"][::-1]
+        refused(s2, "not in a topological order", "the band reversed")
+    s2 = copy()
+    s2["band"].append(s2["band"][0])
+    refused(s2, "the band is refused", "a band op twice")
+    s2 = copy()
+    s2["band_proofs"] = s2["band_proofs"][1:]
+    refused(s2, "is not proven in the ops root", "a band op without its proof")
+    s2 = copy()
+    s2["band_proofs"] = s2["band_proofs"][:len(band)]
+    refused(s2, "a boundary op is not proven in the ops root", "the boundary without proofs")
+    s2 = copy()
+    p0 = s2["band_proofs"][0]
+    s2["band_proofs"][0] = (p0[0], p0[1], p0[2] + 1, p0[3], p0[4])
+    refused(s2, "an op's leaf is not in the ops root", "a band op's depth altered")
+    # a band that leaves out an op between K and a band op: what K reaches
+    # only through it is not reachable
+    kp = set(becwire.decode_op(s["checkpoint"])["preds"])
+    for i, oid in enumerate(band):
+        below = [x for x in headers if oid in headers[x]] == [] and oid in kp
+        if below and any(p in headers for p in headers[oid]):
+            s2 = copy()
+            del s2["band"][i]
+            refused(s2, "not reachable from K through the band",
+                    "a band without an op between K and the rest")
+            break
+    else:
+        T.check(False, "a band op that K names, above another band op")
+    # Each band op left out: the band without it is no suffix of the ops
+    # section (the cut's ops by depth and id from the lowest band op on)
+    # unless it was the lowest, or what K reaches only through it is
+    # unreachable: refused either way, so no band that is not closed upward
+    # is taken.
+    index = {p[0]: p[1] for p in s["band_proofs"]}
+    lowest = min(band, key=lambda x: index[x])
+    reasons = set()
+    for i, oid in enumerate(band):
+        s2 = copy()
+        del s2["band"][i]
+        try:
+            got = one(j, "SELECT bec_snapshot_verify(?)", encode(s2))
+        except sqlite3.Error as e:
+            got = str(e)
+        if oid == lowest:
+            T.eq(got, k, "the band without its lowest op: still a suffix")
+        else:
+            T.check("the band is refused" in got, "band op %d left out: %s" % (i, got))
+            reasons.add("suffix" if "not a suffix" in got else
+                        "reach" if "not reachable" in got else got)
+    T.check("suffix" in reasons, "a band with a hole is refused as no suffix: %s" % reasons)
+    T.eq(sorted(index[x] for x in band), list(range(s["n_op"] - len(band), s["n_op"])),
+         "the band's leaves are the last of the ops section")
+    s2 = copy()
+    s2["band"] = []
+    refused(s2, "the band is refused: proofs without a band", "proofs without a band")
+    named = set(proven_ids) | {p for ps in headers.values() for p in ps} | kp
+    other = [p for p in s["proofs"] if p[0] not in named]
+    T.check(len(other) > 0, "a chain op's proof off the band")
+    s2 = copy()
+    s2["band_proofs"].append(other[0])
+    refused(s2, "neither in the band nor on its boundary", "a proof of another op")
+    s2 = copy()
+    s2["band"], s2["band_proofs"] = [], []
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k,
+         "no band: a snapshot as before (an op concurrent with K then falls back)")
+    T.eq(one(j, "SELECT count(*) FROM bec_store_op"), 0, "a verify stores nothing")
+
+
 def test_verify_and_lies():
     a, b, c, m, k = setup()
     T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1,
@@ -268,7 +388,7 @@ def test_verify_and_lies():
     s2 = copy()
     s2["proofs"][0] = s2["proofs"][0][:4] + (s2["proofs"][0][4] + [bytes(32)],)
     refused(s2, "an op's leaf is not in the ops root", "a path one hash too long")
-    for v in (1, 2, 3, 4):
+    for v in (1, 2, 3):
         s2 = copy()
         s2["version"] = v
         refused(s2, "version %d, of an older bec" % v, "version %d" % v)
@@ -276,11 +396,17 @@ def test_verify_and_lies():
     s2["version"] = 3
     refused(s2, "its row leaves are sent whole", "version 3: why")
     s2 = copy()
-    s2["version"] = 4
-    refused(s2, "its auth chain carries no names, root ops and checkpoints", "version 4: why")
+    s2["version"] = 4                 # an older bec's: no band section
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", encode(s2)), k,
+         "version 4 is read as a snapshot with an empty band")
+    T.raises(lambda: j.execute("SELECT bec_snapshot_verify(?)",
+                               (encode(s2) + b"\x00\x00",)).fetchall(),
+             "the snapshot is malformed", "version 4 with a band section after it")
     s2 = copy()
     s2["version"] = 6
     refused(s2, "unknown snapshot version 6", "version 6")
+
+    band_checks(a, j, s, snap, k, refused, copy)
 
     # Fewer than k: only the checkpoint's own claim.
     s2 = copy()
@@ -908,6 +1034,100 @@ def test_install_sections():
                                                if becwire.op_id(x).hex() == k1][0]),
             "an earlier checkpoint of the cut is not in the chain",
             "K1 left out of the chain")
+def band_state(db, cut):
+    """Rows, losers by op id (a stand-in's id on an installed replica),
+    members with covers, and validity by op id."""
+    loser = ("coalesce(o.hash, (SELECT id FROM bec_store_cut k WHERE k.seq=c.seq))"
+             if cut else "o.hash")
+    return (
+        db.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+        sorted(db.execute("SELECT c.pk, c.col, c.value, %s FROM bec_store_conflict c"
+                          " LEFT JOIN bec_store_op o ON o.seq=c.seq" % loser).fetchall()),
+        db.execute("SELECT pubkey, role, cover FROM bec_store_member ORDER BY pubkey").fetchall(),
+    )
+
+
+def validity(db):
+    return dict(db.execute("SELECT hash, valid FROM bec_store_op"))
+
+
+def test_band_random():
+    """Random histories with ops concurrent with K (docs/compaction.md "The
+    band"): an admin and three members; each member takes a random prefix of
+    the admin's history, goes offline and writes (updates, deletes, counter
+    steps) while the admin goes on; the admin names K (sealed, k = 1), then
+    receives the members' ops and writes after K.  Its snapshot's band is
+    installed on two replicas, which then receive every op after K in a
+    random order and in the reverse one: no fall-back, and the admin's rows,
+    losers by op id, members with covers and the validity of every op they
+    hold, by id; bec_check() passes."""
+    n_band = []
+    for seed in range(8):
+        rng = random.Random(seed)
+        tag = "band%d" % seed
+        a = R.origin(tag + "_a.db", decl="id INTEGER PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+        ms = [R.member(a, "%s_m%d.db" % (tag, i), "member") for i in range(3)]
+        late = []
+        for i in range(4):
+            a.execute("INSERT OR REPLACE INTO todos VALUES(?, ?, ?)", (i, "a%d" % i, i))
+        for m in ms:
+            ops = bodies(a)
+            deliver(m, ops[:rng.randrange(6, len(ops) + 1)])
+            before = set(ops_of(m))
+            for i in range(rng.randrange(1, 4)):
+                r = rng.randrange(6)
+                x = rng.random()
+                if x < 0.25:
+                    m.execute("DELETE FROM todos WHERE id=?", (r,))
+                elif x < 0.5:
+                    m.execute("UPDATE todos SET n = n + ? WHERE id=?", (rng.randrange(1, 9), r))
+                else:
+                    m.execute("INSERT OR REPLACE INTO todos VALUES(?, ?, ?)",
+                              (r, "m%d" % i, 0))
+            late += [b for h, b in ops_of(m).items() if h not in before]
+            for i in range(rng.randrange(1, 3)):
+                a.execute("INSERT OR REPLACE INTO todos VALUES(?, ?, ?)",
+                          (rng.randrange(6), "a-on%d" % i, 10 + i))
+                if rng.random() < 0.5:
+                    a.execute("UPDATE todos SET n = n + 1 WHERE id=?", (rng.randrange(6),))
+        k = one(a, "SELECT bec_checkpoint()")
+        T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1,
+             "seed %d: K sealed" % seed)
+        kseq = one(a, "SELECT seq FROM bec_store_op WHERE hash=?", bytes.fromhex(k))
+        deliver(a, late)
+        a.execute("UPDATE todos SET title='after K' WHERE id=?", (rng.randrange(6),))
+        snap = one(a, "SELECT bec_snapshot()")
+        n_band.append(len(parse(snap)["band"]))
+        want = band_state(a, False)
+        want_valid = validity(a)
+        after = [b for (b,) in a.execute("SELECT body FROM bec_store_op WHERE seq>?", (kseq,))]
+        for name, order in (("random", "random"), ("reverse", "reverse")):
+            j = R.joined(a, "%s_j%s.db" % (tag, name))
+            one(j, "SELECT bec_snapshot_install(?)", snap)
+            T.check(one(j, "SELECT value FROM bec_store_config WHERE key='cut_band'") is not None,
+                    "seed %d: a band installed" % seed)
+            ops = list(after)
+            if order == "random":
+                rng.shuffle(ops)
+            else:
+                ops.reverse()
+            deliver(j, ops)
+            deliver(j, after)
+            what = "seed %d, %s order" % (seed, name)
+            T.eq(one(j, "SELECT count(*) FROM bec_store_config WHERE key='rejoin_op'"
+                        " AND value IS NOT NULL"), 0, what + ": no fall-back")
+            T.eq(one(j, "SELECT count(*) FROM bec_store_pending"), 0, what + ": nothing waits")
+            T.eq(band_state(j, True), want, what + ": the provider's rows, losers, members")
+            got = validity(j)
+            T.eq({h: v for h, v in got.items()}, {h: want_valid[h] for h in got},
+                 what + ": the provider's validity of every op held")
+            T.check(all(bytes(h) in got for (h,) in a.execute(
+                "SELECT hash FROM bec_store_op WHERE seq>?", (kseq,))), what + ": every op after K")
+            T.eq(one(j, "SELECT bec_check()"), "ok", what + ": bec_check")
+            j.close()
+        for db in [a] + ms:
+            db.close()
+    print("  band sizes: %s" % n_band)
 
 
 test_verify_and_lies()
@@ -916,5 +1136,6 @@ test_row_refs()
 test_no_seal()
 test_pruned_provider()
 test_install_sections()
+test_band_random()
 R.cleanup()
 T.done()

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
+#include <stdint.h>
 
 static int bt_nPass = 0, bt_nFail = 0;
 
@@ -95,6 +96,49 @@ static __attribute__((unused)) unsigned char *bt_op_of(sqlite3 *db, int iSeq,
   sqlite3_finalize(pStmt);
   CHECK_MSG(aBody!=0, "op %d", iSeq);
   return aBody;
+}
+
+/* The blob of zSql's first row (malloc'd, *pn bytes). */
+static __attribute__((unused)) unsigned char *bt_blob_of(sqlite3 *db,
+                                     const char *zSql, int64_t *pn){
+  sqlite3_stmt *pS = 0;
+  unsigned char *a = 0;
+  *pn = 0;
+  CHECK(sqlite3_prepare_v2(db, zSql, -1, &pS, 0)==SQLITE_OK);
+  if( sqlite3_step(pS)==SQLITE_ROW ){
+    *pn = sqlite3_column_bytes(pS, 0);
+    a = malloc((size_t)*pn + 1);
+    if( a && *pn ) memcpy(a, sqlite3_column_blob(pS, 0), (size_t)*pn);
+  }else{
+    printf("%s: %s\n", zSql, sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(pS);
+  CHECK(a!=0);
+  return a;
+}
+
+/* Installs aSnap on a fresh database zPath joining group zGid by
+** snapshot (bec_snapshot_install: the extension's own context, as sync's);
+** *pzWhy the reason it was not installed (or 0; sqlite3_free it). */
+static __attribute__((unused)) sqlite3 *bt_install_on(const char *zPath,
+    const char *zGid, const unsigned char *aSnap, int64_t nSnap,
+    char **pzWhy){
+  sqlite3 *db = 0;
+  sqlite3_stmt *pS = 0;
+  char zSql[200];
+  CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
+  snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s', 'snapshot')", zGid);
+  CHECK_MSG(strncmp(bt_q(db, zSql), "ERROR", 5)!=0, "%s", bt_q(db, zSql));
+  *pzWhy = 0;
+  CHECK(sqlite3_prepare_v2(db, "SELECT bec_snapshot_install(?1)", -1, &pS, 0)==SQLITE_OK);
+  sqlite3_bind_blob(pS, 1, aSnap, (int)nSnap, SQLITE_STATIC);
+  if( sqlite3_step(pS)!=SQLITE_ROW ){
+    *pzWhy = sqlite3_mprintf("%s", sqlite3_errmsg(db));
+  }else{
+    CHECK(sqlite3_column_bytes(pS, 0)==64);
+  }
+  sqlite3_finalize(pS);
+  return db;
 }
 #endif
 

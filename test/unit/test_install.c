@@ -50,24 +50,6 @@ static char *text_of(sqlite3 *db, const char *zSql){
   return sqlite3_mprintf("%s", bt_q(db, zSql));
 }
 
-/* The blob of zSql's first row (malloc'd, *pn bytes). */
-static u8 *blob_of(sqlite3 *db, const char *zSql, i64 *pn){
-  sqlite3_stmt *pS = 0;
-  u8 *a = 0;
-  *pn = 0;
-  CHECK(sqlite3_prepare_v2(db, zSql, -1, &pS, 0)==SQLITE_OK);
-  if( sqlite3_step(pS)==SQLITE_ROW ){
-    *pn = sqlite3_column_bytes(pS, 0);
-    a = malloc((size_t)*pn + 1);
-    if( *pn ) memcpy(a, sqlite3_column_blob(pS, 0), (size_t)*pn);
-  }else{
-    printf("%s: %s\n", zSql, sqlite3_errmsg(db));
-  }
-  sqlite3_finalize(pS);
-  CHECK(a!=0);
-  return a;
-}
-
 /* Everything stored in bec's own tables, as text (sqlite3_free it). */
 static char *stored(sqlite3 *db){
   sqlite3_stmt *pT = 0;
@@ -126,30 +108,6 @@ static char *shown(sqlite3 *db, int bCut){
   z = sqlite3_mprintf("%z\ncover %s", z, bt_q(db, "SELECT group_concat(x, '|')"
       " FROM (SELECT hex(pubkey)||','||cover x FROM bec_store_member ORDER BY 1)"));
   return z;
-}
-
-/* Installs aSnap on a fresh database zPath joining group zGid by
-** snapshot (bec_snapshot_install: the extension's own context, as sync's);
-** *pzWhy the reason it was not installed (or 0). */
-static sqlite3 *install_on(const char *zPath, const char *zGid, const u8 *aSnap,
-                           i64 nSnap, char **pzWhy){
-  sqlite3 *db = 0;
-  sqlite3_stmt *pS = 0;
-  char *zSql;
-  CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
-  zSql = sqlite3_mprintf("SELECT bec_join('%q', 'snapshot')", zGid);
-  exec(db, zSql);
-  sqlite3_free(zSql);
-  *pzWhy = 0;
-  CHECK(sqlite3_prepare_v2(db, "SELECT bec_snapshot_install(?1)", -1, &pS, 0)==SQLITE_OK);
-  sqlite3_bind_blob(pS, 1, aSnap, (int)nSnap, SQLITE_STATIC);
-  if( sqlite3_step(pS)!=SQLITE_ROW ){
-    *pzWhy = sqlite3_mprintf("%s", sqlite3_errmsg(db));
-  }else{
-    CHECK(sqlite3_column_bytes(pS, 0)==64);
-  }
-  sqlite3_finalize(pS);
-  return db;
 }
 
 static void test_names(const char *zDir);
@@ -226,12 +184,12 @@ int main(void){
                bt_q(dbB, "SELECT group_concat(v) FROM t"))==0);
 
   /* A's snapshot of K, installed on two fresh databases. */
-  aSnap = blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
+  aSnap = bt_blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
   CHECK(nSnap>0);
-  dbJ1 = install_on(zJ1, zGid, aSnap, nSnap, &zWhy);
+  dbJ1 = bt_install_on(zJ1, zGid, aSnap, nSnap, &zWhy);
   CHECK_MSG(zWhy==0, "J1 not installed: %s", zWhy);
   sqlite3_free(zWhy); zWhy = 0;
-  dbJ2 = install_on(zJ2, zGid, aSnap, nSnap, &zWhy);
+  dbJ2 = bt_install_on(zJ2, zGid, aSnap, nSnap, &zWhy);
   CHECK_MSG(zWhy==0, "J2 not installed: %s", zWhy);
   sqlite3_free(zWhy); zWhy = 0;
 
@@ -325,7 +283,7 @@ int main(void){
     u8 *aBad = malloc((size_t)nSnap);
     memcpy(aBad, aSnap, (size_t)nSnap);
     aBad[nSnap-40] ^= 0x01;
-    dbJ3 = install_on(zJ3, zGid, aBad, nSnap, &zWhy);
+    dbJ3 = bt_install_on(zJ3, zGid, aBad, nSnap, &zWhy);
     CHECK_MSG(zWhy!=0, "an altered snapshot was installed");
     sqlite3_free(zWhy); zWhy = 0;
     CHECK(int_of(dbJ3, "SELECT count(*) FROM bec_store_op")==0);
@@ -401,11 +359,11 @@ static void install_and_follow(const char *zDir, const char *zTag, sqlite3 *dbP,
     memcpy(aSnap, aGiven, (size_t)nGiven);
     nSnap = nGiven;
   }else{
-    aSnap = blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+    aSnap = bt_blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
   }
   for(i=0; i<2; i++){
     snprintf(zPath, sizeof(zPath), "%s/%s%d.db", zDir, zTag, i+1);
-    aJ[i] = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    aJ[i] = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
     CHECK_MSG(zWhy==0, "%s: J%d not installed: %s", zTag, i+1, zWhy);
     sqlite3_free(zWhy); zWhy = 0;
     zS[i] = stored(aJ[i]);
@@ -441,14 +399,14 @@ static void refuse_tampered(const char *zDir, const char *zTag, sqlite3 *dbP,
   u8 *aSnap;
   i64 nSnap = 0, i, iAt = -1;
   snprintf(zGid, sizeof(zGid), "%s", bt_q(dbP, "SELECT bec_group_id()"));
-  aSnap = blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+  aSnap = bt_blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
   for(i=0; i+nNeedle<=nSnap; i++){
     if( memcmp(aSnap+i, aNeedle, (size_t)nNeedle)==0 ) iAt = i;
   }
   CHECK_MSG(iAt>=0, "%s: the leaf is not in the snapshot", zTag);
   if( iAt>=0 ) aSnap[iAt+nNeedle-1] ^= 0x01;
   snprintf(zPath, sizeof(zPath), "%s/%s-bad.db", zDir, zTag);
-  db = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+  db = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
   CHECK_MSG(zWhy && strstr(zWhy, "digest does not match"), "%s: %s", zTag,
             zWhy ? zWhy : "a tampered leaf was installed");
   sqlite3_free(zWhy);
@@ -512,9 +470,9 @@ static void test_names(const char *zDir){
     char *zWhy = 0;
     u8 *aSnap;
     i64 nSnap = 0;
-    aSnap = blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+    aSnap = bt_blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
     snprintf(zPath, sizeof(zPath), "%s/names-k.db", zDir);
-    dbJ = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    dbJ = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
     CHECK_MSG(zWhy==0, "%s", zWhy);
     sqlite3_free(zWhy);
     CHECK_MSG(strcmp(bt_q(dbJ, "SELECT group_concat(name, ',') FROM (SELECT name"
@@ -552,9 +510,9 @@ static void test_names(const char *zDir){
     bt_copy_ops(dbE, dbQ, nQ, 0);
     CHECK(int_of(dbQ, "SELECT valid FROM bec_store_op WHERE kind=10")==0);
     exec(dbQ, "SELECT bec_checkpoint()");
-    aSnap = blob_of(dbQ, "SELECT bec_snapshot()", &nSnap);
+    aSnap = bt_blob_of(dbQ, "SELECT bec_snapshot()", &nSnap);
     snprintf(zPath, sizeof(zPath), "%s/names-qj.db", zDir);
-    dbJ = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    dbJ = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
     /* The chain by depth, then id: the name op before or after the
     ** removal, by the keys' draw.  Before, it derives valid where the
     ** provider's is void: refused, nothing stored; after, installed with
@@ -680,7 +638,7 @@ static void test_root(const char *zDir){
     /* the new epoch's group key, in its root leaf (the last place the
     ** snapshot holds it) */
     i64 nY = 0;
-    u8 *aY = blob_of(aDb[0], "SELECT group_key FROM bec_store_root_session"
+    u8 *aY = bt_blob_of(aDb[0], "SELECT group_key FROM bec_store_root_session"
                              " WHERE epoch=2", &nY);
     CHECK(nY==32);
     refuse_tampered(zDir, "root", aDb[0], aY, (int)nY);
@@ -727,7 +685,7 @@ static void test_checkpoints(const char *zDir){
              " bec_checkpoints ORDER BY rowid DESC LIMIT 1"));
   }
   iK = int_of(dbA, "SELECT seq FROM bec_store_op WHERE kind=19 ORDER BY seq DESC LIMIT 1");
-  aSnap = blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
+  aSnap = bt_blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
   /* after K: writes, K2 attested by B */
   exec(dbB, "UPDATE t SET v='after' WHERE id=1");
   bt_copy_ops(dbB, dbA, 0, 0);
@@ -768,7 +726,7 @@ static void test_checkpoints(const char *zDir){
     sqlite3 *dbJ;
     char *zWhy = 0, zSql[300];
     snprintf(zPath, sizeof(zPath), "%s/ck-k.db", zDir);
-    dbJ = install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    dbJ = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
     CHECK_MSG(zWhy==0, "%s", zWhy);
     sqlite3_free(zWhy);
     snprintf(zSql, sizeof(zSql), "SELECT group_concat(quote(digest)||','||"
@@ -794,7 +752,7 @@ static void test_checkpoints(const char *zDir){
     snprintf(zSql, sizeof(zSql), "SELECT hash||(SELECT digest FROM"
              " bec_store_claim c WHERE c.seq=o.seq) FROM bec_store_op o"
              " WHERE lower(hex(hash))='%s'", zJ[0]);
-    a = blob_of(dbA, zSql, &n);
+    a = bt_blob_of(dbA, zSql, &n);
     CHECK(n==64);
     if( n==64 ) memcpy(aLeaf, a, 64);
     free(a);

@@ -1,0 +1,264 @@
+/*
+** test_band.c - the band of cut headers: an installed replica stores an op
+** concurrent with K (docs/compaction.md "The band"; bec_snapshot.c
+** bec_snapshot_band, bec_install.c place_band, bec_graph.c
+** bec_graph_band_check, bec_dag.c "An op concurrent with K").
+**
+** A (admin) creates a group and a table, adds B, D and F (members); F
+** holds only that much.  A writes more, D takes it and goes offline; A and
+** B write concurrently (a conflict, a delete, a counter) for two rounds; D,
+** offline, writes four ops (concurrent with what follows); A names K,
+** sealed by its own claim (k = 1).  Then A receives D's ops, A and B write
+** after K.  A's snapshot carries a band (D's ops are concurrent with K).
+** It is installed on J1 and J2, which then receive every op A stored after
+** K (D's among them), J1 in A's order, J2 in the reverse one.  Checked:
+** the band is stored as headers (pruned ops) and recorded ('cut_band'); no
+** fall-back happens ('rejoin_op' unset), D's ops are stored as concurrent
+** with K; each joiner's rows, losers by op id, members with their covers
+** and the validity of every op it holds, by id, are A's; bec_check()
+** passes.  F's op, written on the state F held (below the band), is not
+** placed: the replica that receives it falls back to a full join.  A
+** snapshot of a history without a concurrent op has no band.
+*/
+#include "becInt.h"
+#include "bectest.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static void exec(sqlite3 *db, const char *zSql){
+  char *zErr = 0;
+  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
+  CHECK_MSG(rc==SQLITE_OK, "%s: %s", zSql, zErr ? zErr : "");
+  sqlite3_free(zErr);
+}
+
+static int int_of(sqlite3 *db, const char *zSql){
+  return atoi(bt_q(db, zSql));
+}
+
+/* A new database zName in zDir joining group zGid (0: none) with a key. */
+static sqlite3 *open_db(const char *zDir, const char *zName, const char *zGid){
+  sqlite3 *db = 0;
+  char zPath[120], zSql[200];
+  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+  CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
+  exec(db, "SELECT bec_keygen()");
+  if( zGid ){
+    snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')", zGid);
+    exec(db, zSql);
+  }
+  return db;
+}
+
+static void add_member(sqlite3 *dbA, sqlite3 *db){
+  char zSql[200];
+  snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
+           bt_q(db, "SELECT bec_pubkey()"));
+  exec(dbA, zSql);
+}
+
+/* What a replica shows, by op id: rows, losers (bCut: a loser held as a
+** stand-in by its id), members with covers (sqlite3_free it). */
+static char *shown(sqlite3 *db, int bCut){
+  char *z = sqlite3_mprintf("%s", bt_q(db, "SELECT group_concat(x, '|') FROM"
+      " (SELECT quote(id)||','||quote(v)||','||quote(n) x FROM t ORDER BY id)"));
+  char *zQ = sqlite3_mprintf("SELECT group_concat(x, '|')"
+      " FROM (SELECT quote(c.pk)||','||c.col||','||quote(c.value)||','"
+      "||hex(coalesce(o.hash, %s))"
+      " x FROM bec_store_conflict c LEFT JOIN bec_store_op o ON o.seq=c.seq"
+      " ORDER BY 1)", bCut ? "(SELECT id FROM bec_store_cut k WHERE k.seq=c.seq)"
+                           : "NULL");
+  z = sqlite3_mprintf("%z\nconflicts %s", z, bt_q(db, zQ));
+  sqlite3_free(zQ);
+  z = sqlite3_mprintf("%z\nmembers %s", z, bt_q(db, "SELECT group_concat(x, '|')"
+      " FROM (SELECT hex(pubkey)||','||role||','||cover x FROM bec_store_member"
+      " ORDER BY 1)"));
+  return z;
+}
+
+/* The ops db holds whose validity differs from A's (file zA), by id, and
+** the ops A stored after K (seq iK) that db lacks. */
+static int validity_diff(sqlite3 *db, const char *zA, int iK){
+  char zSql[200];
+  int n;
+  snprintf(zSql, sizeof(zSql), "ATTACH '%s' AS a", zA);
+  exec(db, zSql);
+  n = int_of(db, "SELECT count(*) FROM bec_store_op j JOIN a.bec_store_op o"
+                 " ON o.hash=j.hash WHERE o.valid IS NOT j.valid");
+  snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM a.bec_store_op o WHERE"
+           " o.seq>%d AND o.hash NOT IN (SELECT hash FROM main.bec_store_op)", iK);
+  n += int_of(db, zSql);
+  exec(db, "DETACH a");
+  return n;
+}
+
+int main(void){
+  char zDir[] = "/tmp/bec-test-band-XXXXXX";
+  char zA[120], zJ1[120], zJ2[120], zJ3[120], zJ4[120], zGid[80], zSql[300];
+  sqlite3 *dbA, *dbB, *dbD, *dbF, *dbJ1, *dbJ2, *dbJ3;
+  u8 *aSnap = 0, *aF = 0;
+  i64 nSnap = 0;
+  char *zWhy = 0, *zSA, *zSJ;
+  int iK, nA, nD0, nF, iDepth = 0, nBodyF = 0;
+  u8 aId[BEC_HASH_BYTES];
+
+  bec_crypto_init();
+  sqlite3_auto_extension((void(*)(void))sqlite3_bec_init);
+  if( mkdtemp(zDir)==0 ) return 1;
+  snprintf(zA, sizeof(zA), "%s/a.db", zDir);
+  snprintf(zJ1, sizeof(zJ1), "%s/j1.db", zDir);
+  snprintf(zJ2, sizeof(zJ2), "%s/j2.db", zDir);
+  snprintf(zJ3, sizeof(zJ3), "%s/j3.db", zDir);
+  snprintf(zJ4, sizeof(zJ4), "%s/j4.db", zDir);
+
+  /* The group, the table, three members; F holds this much only. */
+  dbA = open_db(zDir, "a.db", 0);
+  exec(dbA, "SELECT bec_create_group();"
+      "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT,"
+      " n INTEGER COUNTER);"
+      "INSERT INTO t(id, v, n) VALUES('r1', 'one', 1), ('r2', 'two', 2),"
+      " ('r3', 'three', 3), ('r4', 'four', 4);");
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbA, "SELECT bec_group_id()"));
+  dbB = open_db(zDir, "b.db", zGid);
+  dbD = open_db(zDir, "d.db", zGid);
+  dbF = open_db(zDir, "f.db", zGid);
+  add_member(dbA, dbB);
+  add_member(dbA, dbD);
+  add_member(dbA, dbF);
+  bt_copy_ops(dbA, dbF, 0, 0);
+  /* More by A; D takes it and goes offline. */
+  exec(dbA, "UPDATE t SET v='a1' WHERE id='r1'; INSERT INTO t(id, v) VALUES('r5', 'five');");
+  bt_copy_ops(dbA, dbB, 0, 0);
+  bt_copy_ops(dbA, dbD, 0, 0);
+  nD0 = int_of(dbD, "SELECT max(seq) FROM bec_store_op");
+  /* A and B concurrently, two rounds. */
+  exec(dbA, "UPDATE t SET v='a-side' WHERE id='r2'; UPDATE t SET n=n+1 WHERE id='r4';");
+  exec(dbB, "UPDATE t SET v='b-side' WHERE id='r2'; DELETE FROM t WHERE id='r3';");
+  bt_copy_ops(dbB, dbA, 0, 0);
+  bt_copy_ops(dbA, dbB, 0, 0);
+  exec(dbA, "INSERT INTO t(id, v) VALUES('r6', 'six');");
+  exec(dbB, "UPDATE t SET v='b5', n=n+2 WHERE id='r5';");
+  bt_copy_ops(dbB, dbA, 0, 0);
+  bt_copy_ops(dbA, dbB, 0, 0);
+  /* D, offline: four ops concurrent with everything since. */
+  exec(dbD, "UPDATE t SET v='d-side' WHERE id='r1';");
+  exec(dbD, "UPDATE t SET n=n+5 WHERE id='r4';");
+  exec(dbD, "INSERT INTO t(id, v) VALUES('r7', 'seven');");
+  exec(dbD, "DELETE FROM t WHERE id='r5';");
+  /* K, sealed by A's claim. */
+  exec(dbA, "SELECT bec_checkpoint()");
+  iK = int_of(dbA, "SELECT max(seq) FROM bec_store_op WHERE kind=19");
+  CHECK(int_of(dbA, "SELECT count(*) FROM bec_store_checkpoint WHERE sealed>0")==1);
+  /* After K: A receives D's ops; A and B write. */
+  bt_copy_ops(dbD, dbA, nD0, 0);
+  CHECK(int_of(dbA, "SELECT min(seq) FROM bec_store_op WHERE author=(SELECT author"
+                    " FROM bec_store_op WHERE kind=6 ORDER BY seq DESC LIMIT 1)"
+                    " AND kind=6")>iK);
+  bt_copy_ops(dbA, dbB, 0, 0);
+  exec(dbB, "UPDATE t SET v='b-after' WHERE id='r6';");
+  exec(dbA, "UPDATE t SET v='a-after' WHERE id='r7'; UPDATE t SET n=n+10 WHERE id='r1';");
+  bt_copy_ops(dbB, dbA, 0, 0);
+  nA = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
+  (void)nA;
+  /* F, on the state it held (below the band): kept from A. */
+  exec(dbF, "INSERT INTO t(id, v) VALUES('r8', 'eight');");
+  nF = int_of(dbF, "SELECT max(seq) FROM bec_store_op");
+  aF = bt_op_of(dbF, nF, aId, &iDepth, &nBodyF);
+
+  /* A's snapshot: installed on J1 and J2. */
+  aSnap = bt_blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
+  dbJ1 = bt_install_on(zJ1, zGid, aSnap, nSnap, &zWhy);
+  CHECK_MSG(zWhy==0, "J1 not installed: %s", zWhy);
+  sqlite3_free(zWhy); zWhy = 0;
+  dbJ2 = bt_install_on(zJ2, zGid, aSnap, nSnap, &zWhy);
+  CHECK_MSG(zWhy==0, "J2 not installed: %s", zWhy);
+  sqlite3_free(zWhy); zWhy = 0;
+  /* The band: stored as headers (pruned writes), above the rest of the cut,
+  ** below K. */
+  CHECK_MSG(int_of(dbJ1, "SELECT value FROM bec_store_config WHERE key='cut_band'")>1,
+            "cut_band %s", bt_q(dbJ1, "SELECT value FROM bec_store_config WHERE key='cut_band'"));
+  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6"
+                         " AND seq>=(SELECT value FROM bec_store_config WHERE key='cut_band')"
+                         " AND seq<(SELECT value FROM bec_store_config WHERE key='cut_top')")>0,
+            "band writes %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6"));
+  CHECK(int_of(dbJ1, "SELECT count(*) FROM bec_store_cut WHERE seq>=(SELECT value"
+                     " FROM bec_store_config WHERE key='cut_band')")==0);
+  CHECK_MSG(strcmp(bt_q(dbJ1, "SELECT bec_check()"), "ok")==0, "bec_check: %s",
+            bt_q(dbJ1, "SELECT bec_check()"));
+
+  /* Everything A stored after K, in two orders. */
+  bt_copy_ops(dbA, dbJ1, iK, 0);
+  bt_copy_ops(dbA, dbJ2, iK, 1);
+  bt_copy_ops(dbA, dbJ2, iK, 0);        /* what waited for a predecessor */
+  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_config WHERE key='rejoin_op'"
+                         " AND value IS NOT NULL")==0, "J1 fell back");
+  CHECK_MSG(int_of(dbJ2, "SELECT count(*) FROM bec_store_config WHERE key='rejoin_op'"
+                         " AND value IS NOT NULL")==0, "J2 fell back");
+  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_cut_conc")==4,
+            "concurrent ops stored: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_cut_conc"));
+  CHECK(int_of(dbJ1, "SELECT count(*) FROM bec_store_pending")==0);
+  CHECK(int_of(dbJ2, "SELECT count(*) FROM bec_store_pending")==0);
+  zSA = shown(dbA, 0);
+  zSJ = shown(dbJ1, 1);
+  CHECK_MSG(strcmp(zSA, zSJ)==0, "J1 shows\n%s\nA shows\n%s", zSJ, zSA);
+  sqlite3_free(zSJ);
+  zSJ = shown(dbJ2, 1);
+  CHECK_MSG(strcmp(zSA, zSJ)==0, "J2 shows\n%s\nA shows\n%s", zSJ, zSA);
+  sqlite3_free(zSJ);
+  sqlite3_free(zSA);
+  CHECK_MSG(validity_diff(dbJ1, zA, iK)==0, "J1's validity");
+  CHECK_MSG(validity_diff(dbJ2, zA, iK)==0, "J2's validity");
+  CHECK_MSG(strcmp(bt_q(dbJ1, "SELECT bec_check()"), "ok")==0, "bec_check: %s",
+            bt_q(dbJ1, "SELECT bec_check()"));
+  CHECK_MSG(strcmp(bt_q(dbJ2, "SELECT bec_check()"), "ok")==0, "bec_check: %s",
+            bt_q(dbJ2, "SELECT bec_check()"));
+
+  /* F's op reaches below the band: the replica falls back. */
+  dbJ3 = bt_install_on(zJ3, zGid, aSnap, nSnap, &zWhy);
+  CHECK_MSG(zWhy==0, "J3 not installed: %s", zWhy);
+  sqlite3_free(zWhy); zWhy = 0;
+  {
+    sqlite3_stmt *pS = 0;
+    CHECK(sqlite3_prepare_v2(dbJ3, "SELECT bec_ingest(?1)", -1, &pS, 0)==SQLITE_OK);
+    sqlite3_bind_blob(pS, 1, aF, nBodyF, SQLITE_STATIC);
+    sqlite3_step(pS);
+    sqlite3_finalize(pS);
+  }
+  CHECK_MSG(int_of(dbJ3, "SELECT count(*) FROM bec_store_config WHERE key='rejoined'"
+                         " AND value=1")==1, "F's op: no fall-back");
+  sqlite3_close(dbJ3);
+
+  /* No concurrent op held: no band, the install as before. */
+  {
+    sqlite3 *dbP = open_db(zDir, "p.db", 0), *dbJ4;
+    u8 *aS;
+    i64 nS = 0;
+    char zGidP[80];
+    exec(dbP, "SELECT bec_create_group();"
+              "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);"
+              "INSERT INTO t VALUES('x', 'y'); SELECT bec_checkpoint();");
+    snprintf(zGidP, sizeof(zGidP), "%s", bt_q(dbP, "SELECT bec_group_id()"));
+    aS = bt_blob_of(dbP, "SELECT bec_snapshot()", &nS);
+    CHECK(nS>2 && aS[nS-1]==0 && aS[nS-2]==0);     /* an empty band */
+    dbJ4 = bt_install_on(zJ4, zGidP, aS, nS, &zWhy);
+    CHECK_MSG(zWhy==0, "J4 not installed: %s", zWhy);
+    sqlite3_free(zWhy); zWhy = 0;
+    CHECK(int_of(dbJ4, "SELECT count(*) FROM bec_store_config WHERE key='cut_band'")==0);
+    free(aS);
+    sqlite3_close(dbJ4);
+    sqlite3_close(dbP);
+  }
+
+  free(aSnap);
+  free(aF);
+  CHECK(sqlite3_close(dbA)==SQLITE_OK);
+  CHECK(sqlite3_close(dbB)==SQLITE_OK);
+  CHECK(sqlite3_close(dbD)==SQLITE_OK);
+  CHECK(sqlite3_close(dbF)==SQLITE_OK);
+  CHECK(sqlite3_close(dbJ1)==SQLITE_OK);
+  CHECK(sqlite3_close(dbJ2)==SQLITE_OK);
+  snprintf(zSql, sizeof(zSql), "rm -rf %s", zDir);
+  CHECK(system(zSql)==0);
+  return bt_done();
+}
