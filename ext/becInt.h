@@ -1185,14 +1185,6 @@ int bec_snapshot_register(sqlite3*, BecCtx*);
 ** pruned, a cut that cannot be replayed, a check that fails), *pzWhy says
 ** why (sqlite3_mprintf, caller frees) and SQLITE_OK is returned. */
 int bec_snapshot_give(BecCtx*, BecBuf *pOut, char **pzWhy, char **pzErr);
-/* Whether the snapshot of checkpoint iK (a seq) is offered to a joiner in
-** sync: one that installs it must be able to keep it.  Until an installed
-** replica can store an op concurrent with K (the band, issue 17), it
-** falls back to a full join at the first one (bec_rejoin.c), so the
-** snapshot is offered only when every op held here outside K's cut
-** descends from K; else *pzWhyNot (caller frees) names such an op.  One
-** pass over the graph, no read of storage but the named op's id. */
-int bec_snapshot_offerable(BecCtx*, int iK, char **pzWhyNot, char **pzErr);
 /* The band of checkpoint iK's snapshot (docs/compaction.md "The band"),
 ** as this replica (full or pruned: every header) chooses it: the seqs (ints
 ** in pBand, increasing) of the ops of K's cut a joiner gets as headers so

@@ -2345,7 +2345,8 @@ static int cut_concurrent(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
   if( rc==SQLITE_OK && iTop>0 ) rc = bec_config_get_int(p, "cut_band", 0, &iBand);
   if( rc || iTop<=0 ) return rc;
   /* after K: a predecessor is K, or an op above K that descends from K
-  ** (without a band, every op above K does: none concurrent is stored) */
+  ** (on a replica installed by an older bec, without 'cut_band', every op
+  ** above K does: none concurrent is stored there) */
   for(i=0; i<pOp->nPred; i++){
     int bConc = 0;
     if( aPredSeq[i]==iTop ) return SQLITE_OK;
@@ -2354,7 +2355,8 @@ static int cut_concurrent(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
     if( rc || !bConc ) return rc;
   }
   /* concurrent with K: stored if the band places it (its reach holds
-  ** every boundary op), else it waits (no band: it always does) */
+  ** every boundary op; an empty band starts at K, whose predecessors are
+  ** then the boundary), else it waits (no 'cut_band': it always does) */
   if( iBand>0 && iBand<=iTop ){
     rc = cut_fits(p, (int)iBand, (int)iTop, aPredSeq, pOp->nPred, &bFits);
   }

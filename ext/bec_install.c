@@ -235,7 +235,8 @@ static int place_band(BecCtx *p, const BecSnapParts *pP, const u8 *aTop,
       rc = why(pzWhy, "the band is not stored above the rest of the cut");
     }
   }
-  if( rc==SQLITE_OK ) rc = bec_dag_cut_band(p, iFirst, pzErr);
+  /* (an empty band starts at K: install() records it once K is stored) */
+  if( rc==SQLITE_OK && pP->nBand ) rc = bec_dag_cut_band(p, iFirst, pzErr);
   return rc;
 }
 
@@ -315,9 +316,7 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
       if( rc==SQLITE_OK && iSeq<0 ) rc = why(pzWhy, "an op of the cut at two depths");
     }
   }
-  if( rc==SQLITE_OK && pP->nBand ){
-    rc = place_band(p, pP, n ? aPl[n-1].aId : 0, pzWhy, pzErr);
-  }
+  if( rc==SQLITE_OK ) rc = place_band(p, pP, n ? aPl[n-1].aId : 0, pzWhy, pzErr);
   sqlite3_free(aPl);
   return rc;
 }
@@ -446,6 +445,10 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
     rc = bec_dag_install_op(p, &pP->k, -1, &iK, pzErr);
     if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
   }
+  /* An empty band starts at K: K keeps its own edges, so an op concurrent
+  ** with K that reaches every predecessor of K is placed (the provider
+  ** held such ops and found that they need no header). */
+  if( rc==SQLITE_OK && pP->nBand==0 ) rc = bec_dag_cut_band(p, iK, pzErr);
   if( rc==SQLITE_OK ) rc = bec_dag_cut_close(p, iK, pzErr);
 
   /* Membership from the chain, as the members section says it is; the

@@ -22,8 +22,8 @@
 ** peer answers with bec_snapshot_give (nothing from a pruned replica: a
 ** joiner that cannot install it replays the history, which a pruned
 ** replica cannot send; nothing that fails its own checks; bec_sync.c drops
-** one too large for BEC_SYNC_MAX_MSG_BYTES, and one the joiner could not
-** keep, bec_snapshot_offerable: an op concurrent with K), and the joiner runs
+** one too large for BEC_SYNC_MAX_MSG_BYTES; its band places every op the
+** peer holds concurrent with K, bec_snapshot_band), and the joiner runs
 ** bec_snapshot_check before it stores anything of that message, then
 ** installs it (bec_install.c, from bec_snapshot_state and
 ** bec_snapshot_parts).
@@ -1780,53 +1780,6 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
     ** differs from the attested state) would refuse it every time. */
     u8 aCp[BEC_HASH_BYTES];
     rc = bec_snapshot_check(p, pOut->a, pOut->n, aCp, pzWhy, pzErr);
-  }
-  return rc;
-}
-
-int bec_snapshot_offerable(BecCtx *p, int iK, char **pzWhyNot,
-                           char **pzErr){
-  BecGraph *g = 0;
-  u8 *aMark = 0;                 /* 1: in K's cut, 2: K or after it */
-  int i, j, iOther = 0, rc;
-  *pzWhyNot = 0;
-  rc = bec_graph_get(p, &g, pzErr);
-  if( rc ) return rc;
-  if( iK<1 || iK>g->nNode ){
-    *pzWhyNot = sqlite3_mprintf("its checkpoint is not stored here");
-    return *pzWhyNot ? SQLITE_OK : SQLITE_NOMEM;
-  }
-  aMark = sqlite3_malloc64((sqlite3_uint64)g->nNode + 1);
-  if( aMark==0 ) return SQLITE_NOMEM;
-  memset(aMark, 0, (size_t)g->nNode + 1);
-  /* The cut: K's past (seq is a topological order, so one pass down from
-  ** K), and every stand-in, which an installed cut holds in its place. */
-  aMark[iK] = 2;
-  for(i=iK; i>=1; i--){
-    if( aMark[i] || BEC_NODE_STANDIN(g, i) ){
-      const int *aP = BEC_NODE_PREDS(g, i);
-      if( i<iK ) aMark[i] = 1;
-      for(j=0; j<g->aNode[i].nPred; j++) aMark[aP[j]] = 1;
-    }
-  }
-  for(i=1; i<iK && iOther==0; i++) if( !aMark[i] ) iOther = i;
-  /* After K in seq: each must have K or an op after it as a predecessor. */
-  for(i=iK+1; i<=g->nNode && iOther==0; i++){
-    const int *aP = BEC_NODE_PREDS(g, i);
-    if( BEC_NODE_STANDIN(g, i) ) continue;
-    for(j=0; j<g->aNode[i].nPred && !aMark[i]; j++){
-      if( aMark[aP[j]]==2 ) aMark[i] = 2;
-    }
-    if( !aMark[i] ) iOther = i;
-  }
-  sqlite3_free(aMark);
-  if( iOther ){
-    char zOp[2*BEC_HASH_BYTES+1];
-    bec_graph_id_hex(g, iOther, zOp);
-    *pzWhyNot = sqlite3_mprintf("op %.12s is concurrent with the checkpoint: "
-        "a joiner that installed its snapshot would fall back to a full join",
-        zOp);
-    if( *pzWhyNot==0 ) rc = SQLITE_NOMEM;
   }
   return rc;
 }

@@ -570,9 +570,10 @@ static int wish_snapshot(BecCtx *p, Session *s, BecSyncMsg *pMsg){
 }
 
 /* The provider's answer to a wish, into pMsg (pSnap holds its bytes);
-** *piK is the seq of the checkpoint given, 0 if none.  It is given only
-** when the joiner can install it and keep it (bec_snapshot_offerable) and
-** it fits a message with room for the rest of the reply; else NO_SNAPSHOT,
+** *piK is the seq of the checkpoint given, 0 if none.  It is given when
+** it fits a message with room for the rest of the reply (its band places
+** every op held here that is concurrent with K: bec_snapshot_band, so the
+** joiner that installs it keeps it); else NO_SNAPSHOT,
 ** and why none is kept in s->zNoSnap (bec_sync_state's "no_snapshot"). */
 static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
                          BecSyncMsg *pMsg, BecBuf *pSnap, int *piK,
@@ -608,7 +609,6 @@ static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
       rc = SQLITE_CORRUPT;
     }
     if( rc==SQLITE_OK ) rc = bec_dag_seq_of(p, aK, piK);
-    if( rc==SQLITE_OK ) rc = bec_snapshot_offerable(p, *piK, &zWhy, pzErr);
   }
   sqlite3_free(s->zNoSnap);
   s->zNoSnap = 0;

@@ -8,9 +8,9 @@ session (time, bytes of every message both ways), and the snapshot join
 through sync (bec_join(group, 'snapshot'), one session: the joiner checks
 and installs the snapshot, and receives only the ops after the checkpoint,
 none here; docs/compaction.md "The snapshot join"), with the time of the
-provider's reply to the wish (it builds and checks the snapshot, and
-walks the graph once to see that no op is concurrent with the checkpoint,
-bec_snapshot_offerable);
+provider's reply to the wish (it builds and checks the snapshot, with
+the band of cut headers for the ops it holds concurrent with the
+checkpoint, bec_snapshot_band);
 then, with one op after the checkpoint, bec_snapshot() before and after
 bec_prune() (the same bytes) and the bytes of the cut's pruned headers;
 and where the snapshot's bytes go: its parts (the ops, the proofs, the

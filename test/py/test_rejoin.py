@@ -196,15 +196,21 @@ def test_other_connection():
     try:
         a = r.origin("a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
         b = r.member(a, "b.db", "admin")
+        c = r.member(a, "c.db", "member")
         sync_session(a, b)
         for i in range(4):
             a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
         a.execute("SELECT bec_alter('todos', 'ADD COLUMN prio INTEGER NOT NULL DEFAULT 5')")
         sync_session(a, b)
+        sync_session(a, c)
+        # c, offline from here, writes concurrently with K, and below the
+        # last op before K (so K's snapshot, which a builds without c's op,
+        # has no band that places it: the joiner falls back)
+        a.execute("UPDATE todos SET n = n + 1 WHERE id='r0'")
         k = one(a, "SELECT bec_checkpoint()")
-        before = set(ops_of(b))
-        b.execute("INSERT INTO todos(id, title, n) VALUES('late', 'concurrent with K', 1)")
-        late = [x for h, x in ops_of(b).items() if h not in before]
+        before = set(ops_of(c))
+        c.execute("INSERT INTO todos(id, title, n) VALUES('late', 'concurrent with K', 1)")
+        late = [x for h, x in ops_of(c).items() if h not in before]
         sync_session(a, b)
         sync_session(a, b)
         T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
@@ -218,6 +224,7 @@ def test_other_connection():
         fall_back(other, late, "the other connection")
         T.eq(app.execute("SELECT * FROM todos").fetchall(), [],
              "fell back: the app's connection reads the table the create shows")
+        ingest_all(a, late)
         rest = ops_of(a)
         ingest_all(other, [x for h, x in rest.items() if h not in set(ops_of(other))])
         T.eq(one(app, "SELECT bec_check()"), "ok", "the app's connection checks")
@@ -229,7 +236,7 @@ def test_other_connection():
             "SELECT * FROM todos ORDER BY id").fetchall(),
              a.execute("SELECT * FROM todos ORDER BY id").fetchall(),
              "the provider's rows, the added column's values with them")
-        for db in (a, b, app, other):
+        for db in (a, b, c, app, other):
             db.close()
     finally:
         r.cleanup()
