@@ -252,7 +252,20 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p2, pzErr);
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
+  if( rc==SQLITE_OK ) bec_e2ee_lend_identity(p2, p);
   if( rc==SQLITE_OK ) rc = place_cut(p2, pP, 0, pzWhy, pzErr);
+  if( rc==SQLITE_OK ){
+    /* An encrypted group: the rows are read against schema ops that only
+    ** the seeds of the cut's epochs open, from the boxes its keyshares and
+    ** epoch ops address to this replica. */
+    int iEpoch = 0;
+    rc = bec_e2ee_install_held(p2, &iEpoch, pzErr);
+    if( rc==SQLITE_OK && iEpoch ){
+      rc = why(pzWhy, "this replica holds no key of an epoch of the cut (no "
+                      "box of its seed in the cut is addressed to it, or its "
+                      "identity is locked): the history is replayed");
+    }
+  }
   if( rc==SQLITE_OK ) rc = convert_rows(p2, pP, collect_seq, pCand, pzWhy, pzErr);
   if( rc && *pzErr==0 && *pzWhy==0 && db2 ){
     *pzErr = sqlite3_mprintf("bec: the install's dry run: %s", sqlite3_errmsg(db2));
@@ -303,7 +316,7 @@ static int check_section(BecCtx *p, const BecSnapState *pSt, int iSec,
     else zId[0] = 0;
     *pzWhy = sqlite3_mprintf("the %s derived from the cut's ops %s the "
         "snapshot's: its leaf %lld (%s...) %s", azSec[iSec],
-        iSec==BEC_CK_SEC_NAMES ? "are not" : "is not", (long long)i, zId,
+        iSec==BEC_CK_SEC_ROOT ? "is not" : "are not", (long long)i, zId,
         !x ? "is not derived here" : !y ? "is not in the snapshot"
         : "differs");
     rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
@@ -354,6 +367,7 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
   ** sections say. */
   if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_ROOT, pzWhy, pzErr);
   if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_NAMES, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_EPOCHS, pzWhy, pzErr);
 
   /* The earlier checkpoints as their section says; S(K) as verified, its
   ** claims, the tables from the base. */
@@ -410,12 +424,6 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   }
   if( rc==SQLITE_OK ) rc = bec_snapshot_state(p, aSnap, nSnap, &st, pzWhy, pzErr);
   if( rc || *pzWhy ) return rc;
-  if( st.nEpoch ){
-    *pzWhy = sqlite3_mprintf("a snapshot with e2ee epochs is not installed "
-                             "yet: the history is replayed");
-    bec_snapshot_state_free(&st);
-    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
-  }
   rc = bec_snapshot_parts(p, aSnap, nSnap, &parts, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spInstall);
   if( rc==SQLITE_OK ){
