@@ -550,8 +550,70 @@ def test_codec():
              "this build speaks 1 and 2", "version 3")
 
 
+def test_encrypted_install():
+    """An encrypted group's snapshot installed (bec_snapshot_install, out of
+    band; the join through sync installs it once wired): the joiner, added
+    before K (its box in the keyshare after its add), shows S(K)'s rows, then
+    through sync a write after K under an epoch of the cut and one after a
+    rekey after K, and its own write reaches the provider.  A stranger's
+    install is refused.  A member offline since before K: its op,
+    concurrent with K, waits on the installed replica (the fall-back is
+    refused in an encrypted group: the seeds are kept by seq)."""
+    a = connect(os.path.join(R.dir, "ei_a.db"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    o = R.member(a, "ei_o.db", "member")
+    a.execute("INSERT INTO todos VALUES('r0', 'before o left', 0)")
+    sync(a, o)
+    j = snap_joiner(a, "ei_j.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+    for i in range(1, 4):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "secret %d" % i, i))
+    a.execute("SELECT bec_rekey()")
+    a.execute("UPDATE todos SET title = 'under the second epoch' WHERE id='r1'")
+    k = one(a, "SELECT bec_checkpoint()")
+    snap = one(a, "SELECT bec_snapshot()")
+    s = connect(os.path.join(R.dir, "ei_s.db"))
+    s.execute("SELECT bec_keygen()")
+    s.execute("SELECT bec_join(?, 'snapshot')", (one(a, "SELECT bec_group_id()"),))
+    T.raises(lambda: one(s, "SELECT bec_snapshot_install(?)", snap),
+             "holds no key of an epoch of the cut", "a stranger (no box in the cut) is refused")
+    T.eq(one(s, "SELECT count(*) FROM bec_store_op"), 0, "nothing stored")
+    T.eq(one(j, "SELECT bec_snapshot_install(?)", snap), k, "installed")
+    rows = "SELECT * FROM todos ORDER BY id"
+    T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "S(K)'s rows")
+    a.execute("INSERT INTO todos VALUES('p1', 'after K, an epoch of the cut', 1)")
+    sync(j, a)
+    T.eq(one(j, "SELECT title FROM todos WHERE id='p1'"), "after K, an epoch of the cut",
+         "a write after K under an epoch of the cut opens")
+    a.execute("SELECT bec_rekey()")
+    a.execute("INSERT INTO todos VALUES('p2', 'after a rekey after K', 2)")
+    sync(j, a)
+    T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "and after a rekey after K")
+    ep = "SELECT epoch, valid, holders, current FROM bec_epochs ORDER BY epoch"
+    T.eq(j.execute(ep).fetchall(), a.execute(ep).fetchall(), "the epochs as the provider's")
+    T.eq(one(j, "SELECT count(*) FROM bec_epochs WHERE NOT i_hold"), 0, "every seed held")
+    j.execute("INSERT INTO todos VALUES('j1', 'by the joiner', 3)")
+    sync(a, j)
+    T.eq(one(a, "SELECT title FROM todos WHERE id='j1'"), "by the joiner", "the provider opens it")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on the joiner")
+    # o comes back with an op concurrent with K
+    o.execute("INSERT INTO todos VALUES('o1', 'offline', 4)")
+    try:
+        sync(o, j)
+    except Exception:
+        pass                            # (a sync that can make no progress says so)
+    st = state(j, "a")
+    T.eq(st.get("rejoin"), "waiting", "the op concurrent with K waits: %r" % (st,))
+    T.check("encrypted" in st.get("rejoin_why", ""), "the fall-back is refused: %r" % (st,))
+    T.eq(one(j, "SELECT count(*) FROM todos WHERE id='o1'"), 0, "not stored")
+    T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "the rows stay")
+
+
 T.run([test_join_argument, test_join_both_ways, test_differential_after_k,
        test_concurrent_author_offline, test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
-       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_codec])
+       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_codec,
+       test_encrypted_install])
 R.cleanup()
 T.done()
