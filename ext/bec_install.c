@@ -12,8 +12,9 @@
 ** their proven depths, K, the tables' merge base from the rows' leaves,
 ** the cut closed (every op after K has all of it in its past),
 ** membership derived from the chain and compared with the members section
-** (bec_member_install_check), the root and the names derived from the
-** chain and compared with their sections, the earlier checkpoints
+** (bec_member_install_check), the root, the names and the e2ee epochs
+** derived from the chain and compared with their sections (the seeds of
+** the boxes addressed to this replica opened), the earlier checkpoints
 ** recorded as their section says, K recorded as S(K) with the verified R
 ** (bec_ckpt_install) and sealed by its claims, stored as ops, and the tables
 ** rebuilt from the base with 'prune_checkpoint' = K.  All in one
@@ -54,8 +55,16 @@
 ** leaf (check_section), and bec_checkpoint.c records each earlier
 ** checkpoint's k and seal as its leaf says (bec_ckpt_install_earlier).
 **
-** NOT YET (docs/compaction.md "Not yet"): a snapshot with e2ee epochs is
-** not installed (*pzWhy says so: the join replays the history).
+** THE EPOCHS (an encrypted group).  The chain carries every encrypt,
+** rekey and keyshare op; those of the cut are stored in full, the e2ee
+** deriver derives the epochs from them and opens the boxes addressed to
+** this replica, and the epochs section derived here must be the
+** snapshot's (check_section).  The dry run reads the rows against schema
+** ops that only those seeds open: the scratch borrows this replica's
+** identity (bec_e2ee_lend_identity), and a joiner that holds no seed of an
+** epoch current at K (no box of it in the cut) is refused there, before
+** the rows are read (the join replays).  The rows' leaves carry plaintext
+** values, as the merge base does.
 */
 #include "becInt.h"
 
@@ -278,7 +287,7 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   return rc;
 }
 
-/* Section iSec (BEC_CK_SEC_ROOT, _NAMES) as derived here from the cut's
+/* Section iSec (BEC_CK_SEC_ROOT, _EPOCHS, _NAMES) as derived here from the cut's
 ** ops, which the install stored in full (the snapshot's chain carries
 ** them: version 5), against the snapshot's leaves, which R covers: the
 ** deriver's own state is then the provider's at K, and an op after K is
@@ -288,7 +297,8 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
 ** its ops give), which a leaf does not carry.  The cut is held as one
 ** chain by depth where the provider may hold ops concurrent: a derivation
 ** that this order changes (a hand-over that another key generation
-** abandons only in the real order) differs here, and the install is
+** abandons only in the real order, a rekey's back links to a concurrent
+** shallower rekey) differs here, and the install is
 ** refused with the first leaf that differs (the join replays). */
 static int check_section(BecCtx *p, const BecSnapState *pSt, int iSec,
                          char **pzWhy, char **pzErr){
