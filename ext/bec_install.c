@@ -266,7 +266,10 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   if( rc==SQLITE_OK ){
     /* An encrypted group: the rows are read against schema ops that only
     ** the seeds of the cut's epochs open, from the boxes its keyshares and
-    ** epoch ops address to this replica. */
+    ** epoch ops address to this replica.  (The epochs current in the chain
+    ** as stored here, before validity is derived: an epoch op that the
+    ** cut voids and this replica holds no box of refuses too, and the
+    ** join replays, which is never wrong.) */
     int iEpoch = 0;
     rc = bec_e2ee_install_held(p2, &iEpoch, pzErr);
     if( rc==SQLITE_OK && iEpoch ){
@@ -287,9 +290,9 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   return rc;
 }
 
-/* Section iSec (BEC_CK_SEC_ROOT, _EPOCHS, _NAMES) as derived here from the cut's
-** ops, which the install stored in full (the snapshot's chain carries
-** them: version 5), against the snapshot's leaves, which R covers: the
+/* Section iSec (BEC_CK_SEC_ROOT, _EPOCHS, _NAMES) as derived here from
+** the cut's ops, which the install stored in full (the snapshot's chain
+** carries them: version 5), against the snapshot's leaves, which R covers: the
 ** deriver's own state is then the provider's at K, and an op after K is
 ** judged by it as there.  Why the ops and not the leaves: what the
 ** derivers show and decide reads the ops (a name by its op's depth and
@@ -298,8 +301,8 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
 ** chain by depth where the provider may hold ops concurrent: a derivation
 ** that this order changes (a hand-over that another key generation
 ** abandons only in the real order, a rekey's back links to a concurrent
-** shallower rekey) differs here, and the install is
-** refused with the first leaf that differs (the join replays). */
+** shallower rekey) differs here, and the install is refused with the
+** first leaf that differs (the join replays). */
 static int check_section(BecCtx *p, const BecSnapState *pSt, int iSec,
                          char **pzWhy, char **pzErr){
   static const char *azSec[BEC_CK_NSEC] = { "threshold root", "e2ee epochs",
