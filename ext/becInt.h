@@ -2368,6 +2368,15 @@ int bec_e2ee_sync_heal(BecCtx*, char **pzErr);
 ** stored).  Whom becsync may serve asks it: a relay that is not a member
 ** is accepted only in an encrypted group (bec_sync.c). */
 int bec_e2ee_group_encrypted(BecCtx*, int *pb);
+/* The install of a snapshot (bec_install.c).  bec_e2ee_lend_identity: the
+** scratch context p2 of the install's dry run signs and opens as p (its
+** unlocked identity copied; nothing without one), so that the cut's epoch
+** ops and keyshares stored there open the boxes addressed to this
+** replica and the cut's encrypted schema ops open.  bec_e2ee_install_held:
+** *piEpoch a valid epoch op current at the cut whose seed p does not hold
+** (0: every one is held, or the group is not encrypted). */
+void bec_e2ee_lend_identity(BecCtx *p2, BecCtx *p);
+int bec_e2ee_install_held(BecCtx *p, int *piEpoch, char **pzErr);
 
 /* Encrypted schema and write ops (E2EE.md section 5).  The merge calls
 ** these where a table op's payload is produced and consumed, and sees

@@ -1092,6 +1092,39 @@ static int current_epochs(BecCtx *p, int bHash, BecInts *pOut, char **pzErr){
   return rc;
 }
 
+/* The install's dry run (bec_install.c): the scratch database holds no
+** key, and its parent holds no op yet (so p2->pKeys, the replay's way to
+** open, finds no seed); the parent's identity lent to it opens the boxes
+** of the cut's epoch ops and keyshares as they are stored there, and so
+** the schema ops of the cut, whichever comes first by depth (a locked op
+** is judged again once its seeds arrive: unlock_ops).  The scratch seals
+** the seeds in its own bec_store_epoch_key, closed with it, and wipes
+** the copy when its context goes (bec_ctx.c). */
+void bec_e2ee_lend_identity(BecCtx *p2, BecCtx *p){
+  const u8 *aSecret = identity(p);
+  if( aSecret==0 ) return;
+  memcpy(p2->aSecret, aSecret, sizeof(p2->aSecret));
+  memcpy(p2->aPub, &aSecret[BEC_SEED_BYTES], sizeof(p2->aPub));
+  p2->bUnlocked = 1;
+  p2->eKeySrc = BEC_KEY_MEMORY;
+}
+
+int bec_e2ee_install_held(BecCtx *p, int *piEpoch, char **pzErr){
+  BecInts cur;
+  const u8 *aSecret = identity(p);
+  int rc, i;
+  memset(&cur, 0, sizeof(cur));
+  *piEpoch = 0;
+  rc = current_epochs(p, 0, &cur, pzErr);
+  for(i=0; rc==SQLITE_OK && i<cur.n && *piEpoch==0; i++){
+    int bHave = 0;
+    rc = seed_get_seq(p, aSecret, cur.a[i], 0, &bHave);
+    if( rc==SQLITE_OK && (!bHave || aSecret==0) ) *piEpoch = cur.a[i];
+  }
+  sqlite3_free(cur.a);
+  return rc;
+}
+
 /* The readers' keys (n * 32 bytes into *pKeys) that can receive boxes. */
 static int readers(BecCtx *p, BecBuf *pKeys, int *pn){
   sqlite3_stmt *pStmt = 0;

@@ -12,8 +12,9 @@
 ** their proven depths, K, the tables' merge base from the rows' leaves,
 ** the cut closed (every op after K has all of it in its past),
 ** membership derived from the chain and compared with the members section
-** (bec_member_install_check), the root and the names derived from the
-** chain and compared with their sections, the earlier checkpoints
+** (bec_member_install_check), the root, the names and the e2ee epochs
+** derived from the chain and compared with their sections (the seeds of
+** the boxes addressed to this replica opened), the earlier checkpoints
 ** recorded as their section says, K recorded as S(K) with the verified R
 ** (bec_ckpt_install) and sealed by its claims, stored as ops, and the tables
 ** rebuilt from the base with 'prune_checkpoint' = K.  All in one
@@ -64,8 +65,16 @@
 ** last op is a boundary op (every other lies below one); the install
 ** checks it, and that no chain op outside the band names a band op.
 **
-** NOT YET (docs/compaction.md "Not yet"): a snapshot with e2ee epochs is
-** not installed (*pzWhy says so: the join replays the history).
+** THE EPOCHS (an encrypted group).  The chain carries every encrypt,
+** rekey and keyshare op; those of the cut are stored in full, the e2ee
+** deriver derives the epochs from them and opens the boxes addressed to
+** this replica, and the epochs section derived here must be the
+** snapshot's (check_section).  The dry run reads the rows against schema
+** ops that only those seeds open: the scratch borrows this replica's
+** identity (bec_e2ee_lend_identity), and a joiner that holds no seed of an
+** epoch current at K (no box of it in the cut) is refused there, before
+** the rows are read (the join replays).  The rows' leaves carry plaintext
+** values, as the merge base does.
 */
 #include "becInt.h"
 
@@ -368,7 +377,23 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   if( rc==SQLITE_OK ) rc = bec_dag_ensure_schema(p2, pzErr);
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
+  if( rc==SQLITE_OK ) bec_e2ee_lend_identity(p2, p);
   if( rc==SQLITE_OK ) rc = place_cut(p2, pP, 0, pzWhy, pzErr);
+  if( rc==SQLITE_OK ){
+    /* An encrypted group: the rows are read against schema ops that only
+    ** the seeds of the cut's epochs open, from the boxes its keyshares and
+    ** epoch ops address to this replica.  (The epochs current in the chain
+    ** as stored here, before validity is derived: an epoch op that the
+    ** cut voids and this replica holds no box of refuses too, and the
+    ** join replays, which is never wrong.) */
+    int iEpoch = 0;
+    rc = bec_e2ee_install_held(p2, &iEpoch, pzErr);
+    if( rc==SQLITE_OK && iEpoch ){
+      rc = why(pzWhy, "this replica holds no key of an epoch of the cut (no "
+                      "box of its seed in the cut is addressed to it, or its "
+                      "identity is locked): the history is replayed");
+    }
+  }
   if( rc==SQLITE_OK ) rc = convert_rows(p2, pP, collect_seq, pCand, pzWhy, pzErr);
   if( rc && *pzErr==0 && *pzWhy==0 && db2 ){
     *pzErr = sqlite3_mprintf("bec: the install's dry run: %s", sqlite3_errmsg(db2));
@@ -381,9 +406,9 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   return rc;
 }
 
-/* Section iSec (BEC_CK_SEC_ROOT, _NAMES) as derived here from the cut's
-** ops, which the install stored in full (the snapshot's chain carries
-** them: version 5), against the snapshot's leaves, which R covers: the
+/* Section iSec (BEC_CK_SEC_ROOT, _EPOCHS, _NAMES) as derived here from
+** the cut's ops, which the install stored in full (the snapshot's chain
+** carries them: version 5), against the snapshot's leaves, which R covers: the
 ** deriver's own state is then the provider's at K, and an op after K is
 ** judged by it as there.  Why the ops and not the leaves: what the
 ** derivers show and decide reads the ops (a name by its op's depth and
@@ -391,8 +416,9 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
 ** its ops give), which a leaf does not carry.  The cut is held as one
 ** chain by depth where the provider may hold ops concurrent: a derivation
 ** that this order changes (a hand-over that another key generation
-** abandons only in the real order) differs here, and the install is
-** refused with the first leaf that differs (the join replays). */
+** abandons only in the real order, a rekey's back links to a concurrent
+** shallower rekey) differs here, and the install is refused with the
+** first leaf that differs (the join replays). */
 static int check_section(BecCtx *p, const BecSnapState *pSt, int iSec,
                          char **pzWhy, char **pzErr){
   static const char *azSec[BEC_CK_NSEC] = { "threshold root", "e2ee epochs",
@@ -419,7 +445,7 @@ static int check_section(BecCtx *p, const BecSnapState *pSt, int iSec,
     else zId[0] = 0;
     *pzWhy = sqlite3_mprintf("the %s derived from the cut's ops %s the "
         "snapshot's: its leaf %lld (%s...) %s", azSec[iSec],
-        iSec==BEC_CK_SEC_NAMES ? "are not" : "is not", (long long)i, zId,
+        iSec==BEC_CK_SEC_ROOT ? "is not" : "are not", (long long)i, zId,
         !x ? "is not derived here" : !y ? "is not in the snapshot"
         : "differs");
     rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
@@ -487,6 +513,7 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
   ** sections say. */
   if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_ROOT, pzWhy, pzErr);
   if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_NAMES, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_EPOCHS, pzWhy, pzErr);
 
   /* The earlier checkpoints as their section says; S(K) as verified, its
   ** claims, the tables from the base. */
@@ -543,12 +570,6 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   }
   if( rc==SQLITE_OK ) rc = bec_snapshot_state(p, aSnap, nSnap, &st, pzWhy, pzErr);
   if( rc || *pzWhy ) return rc;
-  if( st.nEpoch ){
-    *pzWhy = sqlite3_mprintf("a snapshot with e2ee epochs is not installed "
-                             "yet: the history is replayed");
-    bec_snapshot_state_free(&st);
-    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
-  }
   rc = bec_snapshot_parts(p, aSnap, nSnap, &parts, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spInstall);
   if( rc==SQLITE_OK ){

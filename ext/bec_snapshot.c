@@ -137,23 +137,26 @@ typedef char snap_chain_kinds[(BEC_KIND_CREATE==1 && BEC_KIND_ADD==2
     && BEC_KIND_NAME==10 && BEC_KIND_ROOT_REQUEST==11
     && BEC_KIND_ROOT_APPROVE==12 && BEC_KIND_ROOT_SESSION==13
     && BEC_KIND_ROOT_SHARE==14 && BEC_KIND_ROOT==15
+    && BEC_KIND_REKEY==16 && BEC_KIND_KEYSHARE==17 && BEC_KIND_ENCRYPT==18
     && BEC_KIND_CHECKPOINT==19) ? 1 : -1];
 /* The chain's ops (SQL, over bec_store_op o): membership, schema and
 ** config ops, and (version 5) every op of the threshold root (its key
-** generations, hand-overs, signing sessions and root ops), every name op
-** and every checkpoint op (but K, sent first): small, kept in full by a
-** pruned replica; the install stores those of the cut, derives the root
-** and the names from them, as the root and names sections say
-** (bec_install.c check_section), and records the earlier checkpoints as
-** their section says (bec_ckpt_install_earlier). */
+** generations, hand-overs, signing sessions and root ops), every name op,
+** every checkpoint op (but K, sent first) and every e2ee op (encrypt,
+** rekey, keyshare: the epochs and the boxes of their seeds): small, kept
+** in full by a pruned replica; the install stores those of the cut,
+** derives the root, the names and the epochs from them, as their
+** sections say (bec_install.c check_section), opens the boxes addressed
+** to the joiner, and records the earlier checkpoints as their section
+** says (bec_ckpt_install_earlier). */
 #define SNAP_CHAIN(o) "(" o ".kind IN (1, 2, 3, 5, 7, 8, 9, 10, 11, 12, 13," \
-  " 14, 15, 19, 22))"
+  " 14, 15, 16, 17, 18, 19, 22))"
 /* A chain kind, for the check of a snapshot's chain. */
 static int snap_chain_kind(int kd){
   return kd==BEC_KIND_CREATE || kd==BEC_KIND_ADD || kd==BEC_KIND_REMOVE
       || kd==BEC_KIND_SCHEMA || kd==BEC_KIND_CONFIG || kd==BEC_KIND_NAME
       || kd==BEC_KIND_CHECKPOINT
-      || (kd>=BEC_KIND_ROOT_OPEN && kd<=BEC_KIND_ROOT);   /* 7..15, 10 above */
+      || (kd>=BEC_KIND_ROOT_OPEN && kd<=BEC_KIND_ENCRYPT); /* 7..18, 10 above */
 }
 
 /* The decoded message: pointers into the caller's bytes. */

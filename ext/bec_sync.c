@@ -579,11 +579,24 @@ static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
                          BecSyncMsg *pMsg, BecBuf *pSnap, int *piK,
                          char **pzErr){
   char *zWhy = 0;
-  int rc = SQLITE_OK;
+  int rc = SQLITE_OK, bEnc = 0;
   *piK = 0;
   if( (pIn->ext & BEC_SYNC_X_WANT_SNAPSHOT)==0 || s->bSnapSent ) return rc;
-  rc = bec_snapshot_give(p, pSnap, &zWhy, pzErr);
-  if( rc==SQLITE_OK && zWhy ){
+  {
+    /* An encrypted group's snapshot carries its rows in plaintext (S(K)
+    ** is the readers' state), and a sync message does not say who asks:
+    ** a relay that is no member may (becsync --relay-key).  So none is
+    ** given in sync; a member installs one out of band. */
+    rc = bec_e2ee_group_encrypted(p, &bEnc);
+    if( rc==SQLITE_OK && bEnc ){
+      zWhy = sqlite3_mprintf("the group is encrypted: a snapshot carries its "
+          "rows in plaintext, and sync does not know that the peer reads them "
+          "(a member installs one out of band: bec_snapshot_install)");
+      if( zWhy==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK && zWhy==0 ) rc = bec_snapshot_give(p, pSnap, &zWhy, pzErr);
+  if( rc==SQLITE_OK && zWhy && !bEnc ){
     /* A replica that installed a snapshot holds no cut bodies to build
     ** one: it gives the one it installed (bec_install.c). */
     int bGiven = 0;

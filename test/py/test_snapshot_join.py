@@ -756,8 +756,12 @@ def test_becsync():
 
 
 def test_encrypted():
-    """An encrypted group: the snapshot is checked and the joiner, a member
-    with the epoch keys after the sync, reads the same rows."""
+    """An encrypted group: a snapshot carries S(K)'s rows in plaintext and a
+    sync message does not say who asks (a relay that is no member may), so
+    no provider gives one in sync (its no_snapshot says why); the joiner, a
+    member, completes as a full join and reads the same rows.  The snapshot
+    itself (bec_snapshot, from a provider that replays the cut too) checks,
+    and installs out of band (test_encrypted_install)."""
     a = connect(os.path.join(R.dir, "e_a.db"))
     a.execute("SELECT bec_keygen()")
     a.execute("SELECT bec_create_group('encrypted')")
@@ -772,15 +776,23 @@ def test_encrypted():
     k = one(a, "SELECT bec_checkpoint()")
     a2 = R.clone(a, "e_a2.db")
     a2.execute("INSERT INTO todos VALUES('x', 'outside the cut', 0)")
-    j0 = snap_joiner(a, "e_j0.db")
-    a2.execute("SELECT bec_add_member(?, 'member')", (pub(j0),))
-    sync(j0, a2)
-    T.eq(state(j0, "b")["snapshot"], k, "a provider that replays the cut gives the snapshot too")
-    T.eq(j0.execute("SELECT * FROM todos ORDER BY id").fetchall(),
-         a2.execute("SELECT * FROM todos ORDER BY id").fetchall(), "then the rows")
+    T.eq(one(a2, "SELECT bec_snapshot()"), one(a, "SELECT bec_snapshot()"),
+         "a provider that replays the cut builds the same snapshot")
+    T.eq(one(j, "SELECT bec_snapshot_verify(?)", one(a2, "SELECT bec_snapshot()")), k,
+         "which checks")
     T.eq(one(a2, "SELECT bec_check()"), "ok", "the replaying provider's bec_check")
+    # a relay that is no member, asking in sync: nothing in plaintext
+    relay = snap_joiner(a, "e_relay.db")
+    sync(relay, a)
+    T.eq(state(relay, "b")["snapshot"], "none", "a relay asking gets no snapshot")
+    T.check("encrypted" in (state(a, "a")["no_snapshot"] or ""),
+            "the provider says why: %r" % state(a, "a")["no_snapshot"])
+    T.eq(cut_size(relay), 0, "the relay installed nothing")
+    secret = b"secret 1"
+    T.check(all(secret not in bytes(x) for (x,) in relay.execute("SELECT body FROM bec_ops")),
+            "no plaintext value in what the relay stored")
     sync(j, a)
-    T.eq(state(j, "b")["snapshot"], k, "the snapshot of an encrypted group is checked")
+    T.eq(state(j, "b")["snapshot"], "none", "the member joiner too: a full join")
     a.execute("INSERT INTO todos VALUES('after', 'after K', 9)")
     sync(j, a)
     T.eq(j.execute("SELECT * FROM todos ORDER BY id").fetchall(),
@@ -803,9 +815,70 @@ def test_codec():
              "this build speaks 1 and 2", "version 3")
 
 
+def test_encrypted_install():
+    """An encrypted group's snapshot installed (bec_snapshot_install, out of
+    band; the join through sync installs it once wired): the joiner, added
+    before K (its box in the keyshare after its add), shows S(K)'s rows, then
+    through sync a write after K under an epoch of the cut and one after a
+    rekey after K, and its own write reaches the provider.  A stranger's
+    install is refused.  A member offline since before K: its op,
+    concurrent with K, waits on the installed replica (the fall-back is
+    refused in an encrypted group: the seeds are kept by seq)."""
+    a = connect(os.path.join(R.dir, "ei_a.db"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    o = R.member(a, "ei_o.db", "member")
+    a.execute("INSERT INTO todos VALUES('r0', 'before o left', 0)")
+    sync(a, o)
+    j = snap_joiner(a, "ei_j.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+    for i in range(1, 4):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "secret %d" % i, i))
+    a.execute("SELECT bec_rekey()")
+    a.execute("UPDATE todos SET title = 'under the second epoch' WHERE id='r1'")
+    k = one(a, "SELECT bec_checkpoint()")
+    snap = one(a, "SELECT bec_snapshot()")
+    s = connect(os.path.join(R.dir, "ei_s.db"))
+    s.execute("SELECT bec_keygen()")
+    s.execute("SELECT bec_join(?, 'snapshot')", (one(a, "SELECT bec_group_id()"),))
+    T.raises(lambda: one(s, "SELECT bec_snapshot_install(?)", snap),
+             "holds no key of an epoch of the cut", "a stranger (no box in the cut) is refused")
+    T.eq(one(s, "SELECT count(*) FROM bec_store_op"), 0, "nothing stored")
+    T.eq(one(j, "SELECT bec_snapshot_install(?)", snap), k, "installed")
+    rows = "SELECT * FROM todos ORDER BY id"
+    T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "S(K)'s rows")
+    a.execute("INSERT INTO todos VALUES('p1', 'after K, an epoch of the cut', 1)")
+    sync(j, a)
+    T.eq(one(j, "SELECT title FROM todos WHERE id='p1'"), "after K, an epoch of the cut",
+         "a write after K under an epoch of the cut opens")
+    a.execute("SELECT bec_rekey()")
+    a.execute("INSERT INTO todos VALUES('p2', 'after a rekey after K', 2)")
+    sync(j, a)
+    T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "and after a rekey after K")
+    ep = "SELECT epoch, valid, holders, current FROM bec_epochs ORDER BY epoch"
+    T.eq(j.execute(ep).fetchall(), a.execute(ep).fetchall(), "the epochs as the provider's")
+    T.eq(one(j, "SELECT count(*) FROM bec_epochs WHERE NOT i_hold"), 0, "every seed held")
+    j.execute("INSERT INTO todos VALUES('j1', 'by the joiner', 3)")
+    sync(a, j)
+    T.eq(one(a, "SELECT title FROM todos WHERE id='j1'"), "by the joiner", "the provider opens it")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on the joiner")
+    # o comes back with an op concurrent with K
+    o.execute("INSERT INTO todos VALUES('o1', 'offline', 4)")
+    try:
+        sync(o, j)
+    except Exception:
+        pass                            # (a sync that can make no progress says so)
+    st = state(j, "a")
+    T.eq(st.get("rejoin"), "waiting", "the op concurrent with K waits: %r" % (st,))
+    T.check("encrypted" in st.get("rejoin_why", ""), "the fall-back is refused: %r" % (st,))
+    T.eq(one(j, "SELECT count(*) FROM todos WHERE id='o1'"), 0, "not stored")
+    T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "the rows stay")
+
+
 T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_after_k,
        test_concurrent_author_offline, test_concurrent_band, test_fallback_in_session,
        test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
-       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_codec])
+       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec])
 R.cleanup()
 T.done()

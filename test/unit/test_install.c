@@ -113,6 +113,7 @@ static char *shown(sqlite3 *db, int bCut){
 static void test_names(const char *zDir);
 static void test_root(const char *zDir);
 static void test_checkpoints(const char *zDir);
+static void test_epochs(const char *zDir);
 
 int main(void){
   char zDir[] = "/tmp/bec-test-install-XXXXXX";
@@ -294,6 +295,7 @@ int main(void){
   test_names(zDir);
   test_root(zDir);
   test_checkpoints(zDir);
+  test_epochs(zDir);
   free(aSnap);
   CHECK(sqlite3_close(dbA)==SQLITE_OK);
   CHECK(sqlite3_close(dbB)==SQLITE_OK);
@@ -763,4 +765,217 @@ static void test_checkpoints(const char *zDir){
   sqlite3_close(dbB);
   sqlite3_close(dbC);
   CHECK(sqlite3_close(dbA)==SQLITE_OK);
+}
+
+/**************************************************************************
+** The install of an encrypted group (docs/compaction.md "The install"):
+** the cut's epoch ops and keyshares come in the chain, the joiner opens
+** the boxes addressed to it, and the epochs it derives are the epochs
+** section's, leaf for leaf.
+*/
+
+/* What an encrypted replica shows: rows, epochs (with what this identity
+** holds), locked ops, members. */
+#define EPOCHS_VIEW "SELECT (SELECT group_concat(x, '|') FROM (SELECT" \
+  " quote(id)||','||quote(v) x FROM t ORDER BY id))||' epochs '||" \
+  "(SELECT group_concat(x, '|') FROM (SELECT epoch||','||author||','||valid" \
+  "||','||holders||','||i_hold||','||current x FROM bec_epochs ORDER BY 1))" \
+  "||' locked '||(SELECT count(*) FROM bec_locked)||' members '||" \
+  "(SELECT group_concat(x, '|') FROM (SELECT pubkey||','||role x" \
+  " FROM bec_members ORDER BY 1))"
+
+/* stored(db) without the seeds' sealed copies (a fresh nonce each), and
+** with the epochs whose seed db holds. */
+static char *stored_e2ee(sqlite3 *db){
+  char *z = stored(db), *zAt = strstr(z, "\nbec_store_epoch_key:"), *zEnd;
+  if( zAt ){
+    zEnd = strchr(zAt+1, '\n');
+    if( zEnd ) memmove(zAt, zEnd, strlen(zEnd)+1);
+    else *zAt = 0;
+  }
+  return sqlite3_mprintf("%z\nseeds %s", z, bt_q(db, "SELECT group_concat(epoch)"
+                         " FROM (SELECT epoch FROM bec_store_epoch_key ORDER BY 1)"));
+}
+
+/* zDir/zName, a copy of zDir/zFrom (database and key file: the same
+** identity), or a new identity when zFrom is 0; it holds no op. */
+static sqlite3 *identity_db(const char *zDir, const char *zName,
+                            const char *zFrom){
+  sqlite3 *db = 0;
+  char zPath[120], zCmd[400];
+  snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+  if( zFrom ){
+    snprintf(zCmd, sizeof(zCmd), "cp %s/%s %s && cp %s/%s-bec-key %s-bec-key",
+             zDir, zFrom, zPath, zDir, zFrom, zPath);
+    CHECK(system(zCmd)==0);
+  }
+  CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
+  if( zFrom==0 ) exec(db, "SELECT bec_keygen()");
+  return db;
+}
+
+/* An encrypted group: A (admin) and B (member) write, the joiner's key J
+** is added (its box in the keyshare after its add), A rekeys, both write;
+** K.  After K: A writes under the cut's epoch, B rekeys and writes under
+** its new epoch.  Installed on two databases of J's identity (byte for
+** byte the same but for the sealed seeds' nonces), the ops after K in two
+** orders: rows, epochs, locked ops, members as on a full replica of J's
+** identity.  Refused: a stranger's install (it holds no box), a tampered
+** epochs leaf, and a cut whose rekeys are concurrent (the chain by depth
+** gives an epoch back links the provider's does not: the epochs section
+** differs). */
+static void test_epochs(const char *zDir){
+  sqlite3 *dbP = 0, *dbB, *dbJ, *dbF, *aJ[2], *dbS;
+  char zGid[80], zPath[120], zSql[300];
+  char *zWhy = 0, *zS[2];
+  u8 *aSnap, *aCommit;
+  i64 nSnap = 0, nCommit = 0;
+  int iK, i;
+  snprintf(zPath, sizeof(zPath), "%s/ep-p.db", zDir);
+  CHECK(sqlite3_open(zPath, &dbP)==SQLITE_OK);
+  exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group('encrypted');"
+            "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);"
+            "INSERT INTO t VALUES('r1', 'secret one');");
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbP, "SELECT bec_group_id()"));
+  dbB = fresh(zDir, "ep-b.db", zGid);
+  add_key(dbP, dbB, "member");
+  dbJ = identity_db(zDir, "ep-j.db", 0);
+  snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
+           bt_q(dbJ, "SELECT bec_pubkey()"));
+  exec(dbP, zSql);
+  bt_copy_ops(dbP, dbB, int_of(dbB, "SELECT max(seq) FROM bec_store_op"), 0);
+  exec(dbB, "INSERT INTO t VALUES('b1', 'by b');");
+  bt_copy_ops(dbB, dbP, int_of(dbP, "SELECT max(seq) FROM bec_store_op"), 0);
+  exec(dbP, "SELECT bec_rekey(); UPDATE t SET v='secret two' WHERE id='r1';");
+  exec(dbP, "SELECT bec_checkpoint()");
+  iK = int_of(dbP, "SELECT max(seq) FROM bec_store_op");
+  CHECK(int_of(dbP, "SELECT sealed FROM bec_store_checkpoint")==1);
+  CHECK(int_of(dbP, "SELECT count(*) FROM bec_store_op WHERE kind=16")==1);
+  aSnap = bt_blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
+  /* after K */
+  bt_copy_ops(dbP, dbB, int_of(dbB, "SELECT max(seq) FROM bec_store_op"), 0);
+  exec(dbP, "INSERT INTO t VALUES('p2', 'after K, a cut epoch');");
+  exec(dbB, "SELECT bec_rekey(); INSERT INTO t VALUES('b2', 'after K, a new epoch');");
+  bt_copy_ops(dbB, dbP, iK, 0);
+  CHECK(int_of(dbP, "SELECT count(*) FROM bec_store_op WHERE kind=16")==2);
+  CHECK(int_of(dbP, "SELECT count(*) FROM t")==4);
+  /* a full replica of J's identity */
+  dbF = identity_db(zDir, "ep-f.db", "ep-j.db");
+  snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')", zGid);
+  exec(dbF, zSql);
+  bt_copy_ops(dbP, dbF, 0, 0);
+  CHECK_MSG(int_of(dbF, "SELECT count(*) FROM t")==4
+            && int_of(dbF, "SELECT count(*) FROM bec_locked")==0, "%s",
+            bt_q(dbF, EPOCHS_VIEW));
+  /* the installs */
+  sqlite3_close(dbJ);
+  for(i=0; i<2; i++){
+    char zName[40];
+    snprintf(zName, sizeof(zName), "ep-j%d.db", i+1);
+    sqlite3_close(identity_db(zDir, zName, "ep-j.db"));
+    snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
+    aJ[i] = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    CHECK_MSG(zWhy==0, "epochs: J%d not installed: %s", i+1, zWhy);
+    sqlite3_free(zWhy); zWhy = 0;
+    CHECK_MSG(strcmp(bt_q(aJ[i], "SELECT bec_check()"), "ok")==0, "epochs:"
+              " bec_check after the install: %s", bt_q(aJ[i], "SELECT bec_check()"));
+    CHECK_MSG(int_of(aJ[i], "SELECT count(*) FROM bec_locked")==0
+              && int_of(aJ[i], "SELECT count(*) FROM t")==2
+              && int_of(aJ[i], "SELECT count(*) FROM bec_epochs WHERE i_hold")==2,
+              "epochs: J%d at K: %s", i+1, bt_q(aJ[i], EPOCHS_VIEW));
+    zS[i] = stored_e2ee(aJ[i]);
+  }
+  CHECK_MSG(strcmp(zS[0], zS[1])==0, "epochs: two installs differ:\n%s\n%s",
+            zS[0], zS[1]);
+  CHECK(strstr(zS[0], "\nseeds ") && strcmp(strstr(zS[0], "\nseeds "),
+                                            "\nseeds ")!=0);
+  sqlite3_free(zS[0]);
+  sqlite3_free(zS[1]);
+  bt_copy_ops(dbP, aJ[0], iK, 0);
+  bt_copy_ops(dbP, aJ[1], iK, 1);
+  bt_copy_ops(dbP, aJ[1], iK, 0);
+  for(i=0; i<2; i++){
+    char *zF = text_of(dbF, EPOCHS_VIEW), *zJ = text_of(aJ[i], EPOCHS_VIEW);
+    CHECK_MSG(strcmp(zF, zJ)==0, "epochs: J%d shows\n%s\nthe full replica\n%s",
+              i+1, zJ, zF);
+    sqlite3_free(zF);
+    sqlite3_free(zJ);
+    CHECK_MSG(strcmp(bt_q(aJ[i], "SELECT bec_check()"), "ok")==0, "epochs:"
+              " bec_check: %s", bt_q(aJ[i], "SELECT bec_check()"));
+    /* J writes after K under the current epochs (and its attestation of
+    ** K before it); the provider reads it */
+    if( i==0 ){
+      exec(aJ[0], "INSERT INTO t VALUES('j1', 'by the installed joiner');");
+      bt_copy_ops(aJ[0], dbP, int_of(aJ[0], "SELECT seq FROM bec_store_op"
+                                             " WHERE kind=19"), 0);
+      CHECK_MSG(strcmp(bt_q(dbP, "SELECT v FROM t WHERE id='j1'"),
+                       "by the installed joiner")==0, "%s",
+                bt_q(dbP, "SELECT count(*) FROM bec_locked"));
+    }
+    CHECK(sqlite3_close(aJ[i])==SQLITE_OK);
+  }
+
+  /* A stranger (no box in the cut) is refused, nothing stored. */
+  dbS = identity_db(zDir, "ep-s.db", 0);
+  sqlite3_close(dbS);
+  snprintf(zPath, sizeof(zPath), "%s/ep-s.db", zDir);
+  dbS = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+  CHECK_MSG(zWhy && strstr(zWhy, "cannot be installed")
+            && strstr(zWhy, "holds no key of an epoch"), "%s",
+            zWhy ? zWhy : "a stranger installed an encrypted group");
+  sqlite3_free(zWhy); zWhy = 0;
+  CHECK(n_ops(dbS)==0);
+  CHECK(int_of(dbS, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
+  sqlite3_close(dbS);
+
+  /* A tampered epochs leaf (the rekey's commitment): refused. */
+  aCommit = bt_blob_of(dbP, "SELECT e.hcommit FROM bec_store_epoch e JOIN"
+                         " bec_store_op o ON o.seq=e.seq WHERE o.kind=16"
+                         " ORDER BY e.seq LIMIT 1", &nCommit);
+  refuse_tampered(zDir, "epochs", dbP, aCommit, (int)nCommit);
+  free(aCommit);
+  free(aSnap);
+  sqlite3_close(dbF);
+  sqlite3_close(dbB);
+  CHECK(sqlite3_close(dbP)==SQLITE_OK);
+
+  /* Concurrent rekeys in the cut, at different depths: B's rekey, deeper,
+  ** follows only the group's first epoch on the provider; in the chain
+  ** held by depth, A's rekey is in its past too.  The epochs derived
+  ** differ from the section: refused with the leaf, nothing stored. */
+  {
+    sqlite3 *dbQ = 0, *dbC, *dbK;
+    int nQ;
+    snprintf(zPath, sizeof(zPath), "%s/ep-q.db", zDir);
+    CHECK(sqlite3_open(zPath, &dbQ)==SQLITE_OK);
+    exec(dbQ, "SELECT bec_keygen(); SELECT bec_create_group('encrypted');"
+              "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);");
+    snprintf(zGid, sizeof(zGid), "%s", bt_q(dbQ, "SELECT bec_group_id()"));
+    dbC = fresh(zDir, "ep-c.db", zGid);
+    add_key(dbQ, dbC, "member");
+    dbK = identity_db(zDir, "ep-k.db", 0);
+    snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
+             bt_q(dbK, "SELECT bec_pubkey()"));
+    exec(dbQ, zSql);
+    sqlite3_close(dbK);
+    bt_copy_ops(dbQ, dbC, int_of(dbC, "SELECT max(seq) FROM bec_store_op"), 0);
+    nQ = int_of(dbQ, "SELECT max(seq) FROM bec_store_op");
+    exec(dbQ, "SELECT bec_rekey();");
+    exec(dbC, "INSERT INTO t VALUES('c1', 'x'); INSERT INTO t VALUES('c2', 'y');"
+              "INSERT INTO t VALUES('c3', 'z'); SELECT bec_rekey();");
+    bt_copy_ops(dbC, dbQ, nQ, 0);
+    exec(dbQ, "INSERT INTO t VALUES('q1', 'both'); SELECT bec_checkpoint()");
+    aSnap = bt_blob_of(dbQ, "SELECT bec_snapshot()", &nSnap);
+    snprintf(zPath, sizeof(zPath), "%s/ep-k.db", zDir);
+    dbK = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+    CHECK_MSG(zWhy && strstr(zWhy, "the e2ee epochs derived from the cut's"
+                             " ops are not the snapshot's"), "%s",
+              zWhy ? zWhy : "concurrent rekeys installed");
+    sqlite3_free(zWhy);
+    CHECK(n_ops(dbK)==0);
+    sqlite3_close(dbK);
+    free(aSnap);
+    sqlite3_close(dbC);
+    CHECK(sqlite3_close(dbQ)==SQLITE_OK);
+  }
 }

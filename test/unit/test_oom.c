@@ -10,9 +10,9 @@
 ** applying a sync message, the root's key generation (open, deal,
 ** accepting a deal, ack), a checkpoint and the replay of its cut, a
 ** snapshot built and verified (also by a pruned replica), a snapshot
-** installed, joined in sync, an op that names a stand-in of an installed
-** cut, and one concurrent with its K (by ingest, and in a sync offer: the
-** session started again).  Leaks are caught
+** installed (also an encrypted group's), joined in sync, an op that
+** names a stand-in of an installed cut, and one concurrent with its K (by
+** ingest, and in a sync offer: the session started again).  Leaks are caught
 ** by the valgrind and ASan passes of make test.
 ** bec allocates only through sqlite3_malloc64, so this reaches all of it.
 ** To replay one failure: BEC_OOM_ONLY=<path name> runs that path alone and
@@ -424,6 +424,44 @@ static void install_band_path(void){
   nStrideMul = 1;
 }
 
+/* The install of an encrypted group: the joiner, a fixed key (installed
+** as a legacy key, so every fresh replica is the same joiner), added before
+** K with its box in the keyshare after its add; a rekey in the cut.  The
+** dry run that opens the boxes, the epochs derived and compared, under
+** every fault. */
+static void install_e2ee_path(void){
+  static char zSetup[65536], zHex[60000];
+  u8 aSeed[BEC_SEED_BYTES], aPub[BEC_PUBKEY_BYTES], aSec[BEC_SECKEY_BYTES];
+  char zSeed[65], zPub[65], zSql[400];
+  sqlite3 *src;
+  int nChain;
+  memset(aSeed, 13, sizeof(aSeed));
+  bec_crypto_secret_from_seed(aSeed, aPub, aSec);
+  bec_hex_encode(aSeed, BEC_SEED_BYTES, zSeed);
+  bec_hex_encode(aPub, BEC_PUBKEY_BYTES, zPub);
+  src = replica("SELECT bec_keygen(); SELECT bec_create_group('encrypted');"
+      "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+      "INSERT INTO t VALUES(1, 'one');");
+  snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member');"
+           "INSERT INTO t VALUES(2, 'two'); SELECT bec_rekey();"
+           "UPDATE t SET v='uno' WHERE id=1; SELECT bec_checkpoint();", zPub);
+  CHECK_MSG(run(src, zSql)==SQLITE_OK, "%s", sqlite3_errmsg(src));
+  snprintf(zHex, sizeof(zHex), "%s", bt_q(src, "SELECT hex(bec_snapshot())"));
+  nChain = atoi(bt_q(src, "SELECT count(*) FROM bec_store_op WHERE kind IN"
+                          " (1, 2, 5, 16, 17, 18, 19)"));
+  CHECK(strlen(zHex)>100 && strlen(zHex)<sizeof(zHex)-1);
+  snprintf(zSetup, sizeof(zSetup), "SELECT bec_pubkey(); INSERT INTO "
+           "bec_store_config VALUES('seckey', x'%s'), ('pubkey', x'%s');"
+           "SELECT bec_join('%s', 'snapshot');"
+           "CREATE TABLE snap(b); INSERT INTO snap VALUES(x'%s')",
+           zSeed, zPub, bt_q(src, "SELECT bec_group_id()"), zHex);
+  sqlite3_close(src);
+  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 13 : 8;
+  each_fault("install e2ee", zSetup, "SELECT bec_snapshot_install(b) FROM snap",
+             nChain);
+  nStrideMul = 1;
+}
+
 int main(void){
   sqlite3_mem_methods wrap;
   char zIngest[sizeof(zBody)+100];
@@ -772,5 +810,6 @@ int main(void){
   install_path();
   join_sync_path();
   install_band_path();
+  install_e2ee_path();
   return bt_done();
 }
