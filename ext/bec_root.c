@@ -1997,13 +1997,22 @@ static int root_check(BecCtx *p, char **pzProblems, char **pzErr){
 /* A fall-back to a full join (bec_rejoin.c) is refused once the group has
 ** a threshold root: a holder's share and nonces are this replica's own,
 ** tied to the seqs the fall-back renumbers. */
+/* The fall-back to a full join (bec_rejoin.c): every table above is
+** derived from the stored ops alone (a holder's share is derived again from
+** the DAG and its identity key), so it is dropped and follows the ops as
+** they are stored again.  bec_store_root_nonce is not derived: its pairs
+** are keyed by the id of the op that published their commitment, which
+** the fall-back keeps, so it stays. */
 static int root_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
-  (void)pzErr;
-  (void)bProbe;                  /* (it never resets: nothing to do) */
-  return bec_rejoin_refuse_if(p, "SELECT 1 FROM bec_store_root_session LIMIT 1",
-      "the group has a threshold root (its state here cannot follow a "
-      "fall-back yet): join again in a new database with bec_join(group_id) "
-      "(a full join)", pzWhyNot);
+  (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
+  return bec_ctx_exec(p,
+      "DELETE FROM bec_store_root_session; DELETE FROM bec_store_root_holder;"
+      "DELETE FROM bec_store_root_deal; DELETE FROM bec_store_root_ack;"
+      "DELETE FROM bec_store_root_abandon; DELETE FROM bec_store_root_request;"
+      "DELETE FROM bec_store_root_commit; DELETE FROM bec_store_root_signing;"
+      "DELETE FROM bec_store_root_signer; DELETE FROM bec_store_root_share;"
+      "DELETE FROM bec_store_root_done;", pzErr);
 }
 
 const BecDeriver bec_root_deriver = {

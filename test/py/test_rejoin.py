@@ -25,7 +25,7 @@ import os
 import random
 import sqlite3
 
-from bectest import T, Replicas, connect, one, ops_of, sync_session, ingest_all
+from bectest import T, Replicas, connect, one, ops_of, sync_session, ingest_all, root_steps, pub
 
 CHAIN = ("create", "add", "remove", "schema")
 
@@ -242,6 +242,56 @@ def test_other_connection():
         r.cleanup()
 
 
+def test_root():
+    """A group with a threshold root (2 of 3, its key generated and a
+    request signed before K): a replica that installed K's snapshot falls
+    back to a full join at a member's op below K's predecessors (the root's
+    state is derived from the ops alone: dropped, then derived again as they
+    are stored), and ends with the provider's root, members, rows and
+    validity; bec_check() ok."""
+    rng = random.Random(1718)
+    r = Replicas("bec-rejoin-root-")
+    try:
+        a = r.origin("a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER")
+        b = r.member(a, "b.db", "member")
+        c = r.member(a, "c.db", "member")
+        d = r.member(a, "d.db", "member")
+        dbs = [a, b, c]
+        root_steps(dbs + [d], rng)
+        one(a, "SELECT bec_root_open(2, ?)", json.dumps([pub(x) for x in dbs]))
+        root_steps(dbs + [d], rng)
+        T.eq(one(a, "SELECT state FROM bec_root"), "active", "the root is active")
+        a.execute("INSERT INTO todos VALUES('r1', 'one', 1)")
+        root_steps(dbs + [d], rng)
+        # d, offline from here, writes below the last op before K
+        a.execute("INSERT INTO todos VALUES('r2', 'two', 2)")
+        k = one(a, "SELECT bec_checkpoint()")
+        before = set(ops_of(d))
+        d.execute("INSERT INTO todos VALUES('late', 'concurrent with K', 3)")
+        late = [x for h, x in ops_of(d).items() if h not in before]
+        root_steps(dbs, rng)
+        T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+        snap = one(a, "SELECT bec_snapshot()")
+        j = r.joined(a, "j.db")
+        T.eq(one(j, "SELECT bec_snapshot_install(?)", snap), k, "installed")
+        T.eq(j.execute("SELECT * FROM bec_root").fetchall(),
+             a.execute("SELECT * FROM bec_root").fetchall(), "installed: the provider's root")
+        fall_back(j, late, "a root group")
+        T.eq(one(j, "SELECT value FROM bec_store_config WHERE key='rejoin_blocked'"), None,
+             "the fall-back was not refused")
+        ingest_all(a, late)
+        ingest_all(j, list(ops_of(a).values()))
+        for q in ("SELECT * FROM bec_root", "SELECT * FROM bec_root_holders ORDER BY 1, 2",
+                  "SELECT * FROM bec_root_requests ORDER BY 1"):
+            T.eq(j.execute(q).fetchall(), a.execute(q).fetchall(), "after the full join: " + q)
+        T.eq(state(j), state(a), "after the full join: ops, members, rows, conflicts")
+        T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check()")
+        for db in dbs + [d, j]:
+            db.close()
+    finally:
+        r.cleanup()
+
+
 if __name__ == '__main__':
-    T.run([test_seeds, test_other_connection])
+    T.run([test_seeds, test_other_connection, test_root])
     T.done()
