@@ -381,8 +381,9 @@ static int stored_top(BecCtx *pCtx, int *pnStored, u64 *pChain){
       }
       rc = sqlite3_reset(pStmt);
     }
-    if( rc==SQLITE_OK || iTry ) break;
-    /* the table went away (a rollback of the install): look again */
+    /* the table went away (a rollback of the install): look again; any
+    ** other failure (memory, I/O) is the result */
+    if( rc!=SQLITE_ERROR || iTry ) break;
     pCtx->eCut = 0;
     rc = SQLITE_OK;
   }
