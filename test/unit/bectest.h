@@ -57,6 +57,19 @@ static __attribute__((unused)) const char *bt_q(sqlite3 *db, const char *zSql){
   return zOut;
 }
 
+/* Runs zSql (several statements), which must succeed. */
+static __attribute__((unused)) void bt_exec(sqlite3 *db, const char *zSql){
+  char *zErr = 0;
+  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
+  CHECK_MSG(rc==SQLITE_OK, "%s: %s", zSql, zErr ? zErr : "");
+  sqlite3_free(zErr);
+}
+
+/* The first column of zSql's first row as an integer (bt_q's text). */
+static __attribute__((unused)) int bt_int(sqlite3 *db, const char *zSql){
+  return atoi(bt_q(db, zSql));
+}
+
 /* Every op of dbFrom stored after seq iAfter, ingested into dbTo in seq
 ** order (bReverse: the other way round), each checked to be taken. */
 static __attribute__((unused)) void bt_copy_ops(sqlite3 *dbFrom, sqlite3 *dbTo,

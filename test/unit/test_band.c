@@ -26,27 +26,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
-  CHECK_MSG(rc==SQLITE_OK, "%s: %s", zSql, zErr ? zErr : "");
-  sqlite3_free(zErr);
-}
-
-static int int_of(sqlite3 *db, const char *zSql){
-  return atoi(bt_q(db, zSql));
-}
-
 /* A new database zName in zDir joining group zGid (0: none) with a key. */
 static sqlite3 *open_db(const char *zDir, const char *zName, const char *zGid){
   sqlite3 *db = 0;
   char zPath[120], zSql[200];
   snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
   CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
-  exec(db, "SELECT bec_keygen()");
+  bt_exec(db, "SELECT bec_keygen()");
   if( zGid ){
     snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')", zGid);
-    exec(db, zSql);
+    bt_exec(db, zSql);
   }
   return db;
 }
@@ -55,7 +44,7 @@ static void add_member(sqlite3 *dbA, sqlite3 *db){
   char zSql[200];
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
            bt_q(db, "SELECT bec_pubkey()"));
-  exec(dbA, zSql);
+  bt_exec(dbA, zSql);
 }
 
 /* What a replica shows, by op id: rows, losers (bCut: a loser held as a
@@ -83,13 +72,13 @@ static int validity_diff(sqlite3 *db, const char *zA, int iK){
   char zSql[200];
   int n;
   snprintf(zSql, sizeof(zSql), "ATTACH '%s' AS a", zA);
-  exec(db, zSql);
-  n = int_of(db, "SELECT count(*) FROM bec_store_op j JOIN a.bec_store_op o"
+  bt_exec(db, zSql);
+  n = bt_int(db, "SELECT count(*) FROM bec_store_op j JOIN a.bec_store_op o"
                  " ON o.hash=j.hash WHERE o.valid IS NOT j.valid");
   snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM a.bec_store_op o WHERE"
            " o.seq>%d AND o.hash NOT IN (SELECT hash FROM main.bec_store_op)", iK);
-  n += int_of(db, zSql);
-  exec(db, "DETACH a");
+  n += bt_int(db, zSql);
+  bt_exec(db, "DETACH a");
   return n;
 }
 
@@ -114,7 +103,7 @@ int main(void){
 
   /* The group, the table, three members; F holds this much only. */
   dbA = open_db(zDir, "a.db", 0);
-  exec(dbA, "SELECT bec_create_group();"
+  bt_exec(dbA, "SELECT bec_create_group();"
       "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT,"
       " n INTEGER COUNTER);"
       "INSERT INTO t(id, v, n) VALUES('r1', 'one', 1), ('r2', 'two', 2),"
@@ -128,42 +117,42 @@ int main(void){
   add_member(dbA, dbF);
   bt_copy_ops(dbA, dbF, 0, 0);
   /* More by A; D takes it and goes offline. */
-  exec(dbA, "UPDATE t SET v='a1' WHERE id='r1'; INSERT INTO t(id, v) VALUES('r5', 'five');");
+  bt_exec(dbA, "UPDATE t SET v='a1' WHERE id='r1'; INSERT INTO t(id, v) VALUES('r5', 'five');");
   bt_copy_ops(dbA, dbB, 0, 0);
   bt_copy_ops(dbA, dbD, 0, 0);
-  nD0 = int_of(dbD, "SELECT max(seq) FROM bec_store_op");
+  nD0 = bt_int(dbD, "SELECT max(seq) FROM bec_store_op");
   /* A and B concurrently, two rounds. */
-  exec(dbA, "UPDATE t SET v='a-side' WHERE id='r2'; UPDATE t SET n=n+1 WHERE id='r4';");
-  exec(dbB, "UPDATE t SET v='b-side' WHERE id='r2'; DELETE FROM t WHERE id='r3';");
+  bt_exec(dbA, "UPDATE t SET v='a-side' WHERE id='r2'; UPDATE t SET n=n+1 WHERE id='r4';");
+  bt_exec(dbB, "UPDATE t SET v='b-side' WHERE id='r2'; DELETE FROM t WHERE id='r3';");
   bt_copy_ops(dbB, dbA, 0, 0);
   bt_copy_ops(dbA, dbB, 0, 0);
-  exec(dbA, "INSERT INTO t(id, v) VALUES('r6', 'six');");
-  exec(dbB, "UPDATE t SET v='b5', n=n+2 WHERE id='r5';");
+  bt_exec(dbA, "INSERT INTO t(id, v) VALUES('r6', 'six');");
+  bt_exec(dbB, "UPDATE t SET v='b5', n=n+2 WHERE id='r5';");
   bt_copy_ops(dbB, dbA, 0, 0);
   bt_copy_ops(dbA, dbB, 0, 0);
   /* D, offline: four ops concurrent with everything since. */
-  exec(dbD, "UPDATE t SET v='d-side' WHERE id='r1';");
-  exec(dbD, "UPDATE t SET n=n+5 WHERE id='r4';");
-  exec(dbD, "INSERT INTO t(id, v) VALUES('r7', 'seven');");
-  exec(dbD, "DELETE FROM t WHERE id='r5';");
+  bt_exec(dbD, "UPDATE t SET v='d-side' WHERE id='r1';");
+  bt_exec(dbD, "UPDATE t SET n=n+5 WHERE id='r4';");
+  bt_exec(dbD, "INSERT INTO t(id, v) VALUES('r7', 'seven');");
+  bt_exec(dbD, "DELETE FROM t WHERE id='r5';");
   /* K, sealed by A's claim. */
-  exec(dbA, "SELECT bec_checkpoint()");
-  iK = int_of(dbA, "SELECT max(seq) FROM bec_store_op WHERE kind=19");
-  CHECK(int_of(dbA, "SELECT count(*) FROM bec_store_checkpoint WHERE sealed>0")==1);
+  bt_exec(dbA, "SELECT bec_checkpoint()");
+  iK = bt_int(dbA, "SELECT max(seq) FROM bec_store_op WHERE kind=19");
+  CHECK(bt_int(dbA, "SELECT count(*) FROM bec_store_checkpoint WHERE sealed>0")==1);
   /* After K: A receives D's ops; A and B write. */
   bt_copy_ops(dbD, dbA, nD0, 0);
-  CHECK(int_of(dbA, "SELECT min(seq) FROM bec_store_op WHERE author=(SELECT author"
+  CHECK(bt_int(dbA, "SELECT min(seq) FROM bec_store_op WHERE author=(SELECT author"
                     " FROM bec_store_op WHERE kind=6 ORDER BY seq DESC LIMIT 1)"
                     " AND kind=6")>iK);
   bt_copy_ops(dbA, dbB, 0, 0);
-  exec(dbB, "UPDATE t SET v='b-after' WHERE id='r6';");
-  exec(dbA, "UPDATE t SET v='a-after' WHERE id='r7'; UPDATE t SET n=n+10 WHERE id='r1';");
+  bt_exec(dbB, "UPDATE t SET v='b-after' WHERE id='r6';");
+  bt_exec(dbA, "UPDATE t SET v='a-after' WHERE id='r7'; UPDATE t SET n=n+10 WHERE id='r1';");
   bt_copy_ops(dbB, dbA, 0, 0);
-  nA = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
+  nA = bt_int(dbA, "SELECT max(seq) FROM bec_store_op");
   (void)nA;
   /* F, on the state it held (below the band): kept from A. */
-  exec(dbF, "INSERT INTO t(id, v) VALUES('r8', 'eight');");
-  nF = int_of(dbF, "SELECT max(seq) FROM bec_store_op");
+  bt_exec(dbF, "INSERT INTO t(id, v) VALUES('r8', 'eight');");
+  nF = bt_int(dbF, "SELECT max(seq) FROM bec_store_op");
   aF = bt_op_of(dbF, nF, aId, &iDepth, &nBodyF);
 
   /* A's snapshot: installed on J1 and J2. */
@@ -176,13 +165,13 @@ int main(void){
   sqlite3_free(zWhy); zWhy = 0;
   /* The band: stored as headers (pruned writes), above the rest of the cut,
   ** below K. */
-  CHECK_MSG(int_of(dbJ1, "SELECT value FROM bec_store_config WHERE key='cut_band'")>1,
+  CHECK_MSG(bt_int(dbJ1, "SELECT value FROM bec_store_config WHERE key='cut_band'")>1,
             "cut_band %s", bt_q(dbJ1, "SELECT value FROM bec_store_config WHERE key='cut_band'"));
-  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6"
+  CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6"
                          " AND seq>=(SELECT value FROM bec_store_config WHERE key='cut_band')"
                          " AND seq<(SELECT value FROM bec_store_config WHERE key='cut_top')")>0,
             "band writes %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6"));
-  CHECK(int_of(dbJ1, "SELECT count(*) FROM bec_store_cut WHERE seq>=(SELECT value"
+  CHECK(bt_int(dbJ1, "SELECT count(*) FROM bec_store_cut WHERE seq>=(SELECT value"
                      " FROM bec_store_config WHERE key='cut_band')")==0);
   CHECK_MSG(strcmp(bt_q(dbJ1, "SELECT bec_check()"), "ok")==0, "bec_check: %s",
             bt_q(dbJ1, "SELECT bec_check()"));
@@ -191,14 +180,14 @@ int main(void){
   bt_copy_ops(dbA, dbJ1, iK, 0);
   bt_copy_ops(dbA, dbJ2, iK, 1);
   bt_copy_ops(dbA, dbJ2, iK, 0);        /* what waited for a predecessor */
-  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_config WHERE key='rejoin_op'"
+  CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_config WHERE key='rejoin_op'"
                          " AND value IS NOT NULL")==0, "J1 fell back");
-  CHECK_MSG(int_of(dbJ2, "SELECT count(*) FROM bec_store_config WHERE key='rejoin_op'"
+  CHECK_MSG(bt_int(dbJ2, "SELECT count(*) FROM bec_store_config WHERE key='rejoin_op'"
                          " AND value IS NOT NULL")==0, "J2 fell back");
-  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_cut_conc")==4,
+  CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_cut_conc")==4,
             "concurrent ops stored: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_cut_conc"));
-  CHECK(int_of(dbJ1, "SELECT count(*) FROM bec_store_pending")==0);
-  CHECK(int_of(dbJ2, "SELECT count(*) FROM bec_store_pending")==0);
+  CHECK(bt_int(dbJ1, "SELECT count(*) FROM bec_store_pending")==0);
+  CHECK(bt_int(dbJ2, "SELECT count(*) FROM bec_store_pending")==0);
   zSA = shown(dbA, 0);
   zSJ = shown(dbJ1, 1);
   CHECK_MSG(strcmp(zSA, zSJ)==0, "J1 shows\n%s\nA shows\n%s", zSJ, zSA);
@@ -225,7 +214,7 @@ int main(void){
     sqlite3_step(pS);
     sqlite3_finalize(pS);
   }
-  CHECK_MSG(int_of(dbJ3, "SELECT count(*) FROM bec_store_config WHERE key='rejoined'"
+  CHECK_MSG(bt_int(dbJ3, "SELECT count(*) FROM bec_store_config WHERE key='rejoined'"
                          " AND value=1")==1, "F's op: no fall-back");
   sqlite3_close(dbJ3);
 
@@ -235,7 +224,7 @@ int main(void){
     u8 *aS;
     i64 nS = 0;
     char zGidP[80];
-    exec(dbP, "SELECT bec_create_group();"
+    bt_exec(dbP, "SELECT bec_create_group();"
               "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);"
               "INSERT INTO t VALUES('x', 'y'); SELECT bec_checkpoint();");
     snprintf(zGidP, sizeof(zGidP), "%s", bt_q(dbP, "SELECT bec_group_id()"));
@@ -245,8 +234,8 @@ int main(void){
     CHECK_MSG(zWhy==0, "J4 not installed: %s", zWhy);
     sqlite3_free(zWhy); zWhy = 0;
     /* an empty band starts at K: K keeps its own edges */
-    CHECK(int_of(dbJ4, "SELECT value FROM bec_store_config WHERE key='cut_band'")
-          ==int_of(dbJ4, "SELECT value FROM bec_store_config WHERE key='cut_top'"));
+    CHECK(bt_int(dbJ4, "SELECT value FROM bec_store_config WHERE key='cut_band'")
+          ==bt_int(dbJ4, "SELECT value FROM bec_store_config WHERE key='cut_top'"));
     free(aS);
     sqlite3_close(dbJ4);
     sqlite3_close(dbP);

@@ -19,17 +19,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
-  CHECK_MSG(rc==SQLITE_OK, "%s: %s", zSql, zErr ? zErr : "");
-  sqlite3_free(zErr);
-}
-
-static int int_of(sqlite3 *db, const char *zSql){
-  return atoi(bt_q(db, zSql));
-}
-
 /* The pruned replica's seq of an id (the install's cut would give it). */
 static int seq_of(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
   BecCtx *p = (BecCtx*)pArg;
@@ -175,7 +164,7 @@ int main(void){
 
   /* A history: a key, plain columns, a counter, an added column. */
   CHECK(sqlite3_open(zA, &dbA)==SQLITE_OK);
-  exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
+  bt_exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
       "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT,"
       " n INTEGER COUNTER, w REAL DEFAULT 1.5);"
       "CREATE VIRTUAL TABLE u USING bec(a INTEGER, b BLOB, c, PRIMARY KEY(a, b));"
@@ -190,18 +179,18 @@ int main(void){
   CHECK(system(zCmd)==0);
   CHECK(sqlite3_open(zA, &dbA)==SQLITE_OK);
   CHECK(sqlite3_open(zB, &dbB)==SQLITE_OK);
-  nBase = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
+  nBase = bt_int(dbA, "SELECT max(seq) FROM bec_store_op");
 
   /* Concurrent writes on the two copies: losers, a counter's assignment
   ** against steps, a row inserted on both sides. */
-  exec(dbA, "UPDATE t SET v='a-side' WHERE id='r1'; UPDATE t SET n=n+3 WHERE id='r2';"
+  bt_exec(dbA, "UPDATE t SET v='a-side' WHERE id='r1'; UPDATE t SET n=n+3 WHERE id='r2';"
             "UPDATE t SET n=100 WHERE id='r3'; INSERT INTO t(id, v) VALUES('new', 'A');"
             "UPDATE u SET c='ua' WHERE a=1 AND b=x'01';");
-  exec(dbB, "UPDATE t SET v='b-side' WHERE id='r1'; UPDATE t SET n=n+2 WHERE id='r2';"
+  bt_exec(dbB, "UPDATE t SET v='b-side' WHERE id='r1'; UPDATE t SET n=n+2 WHERE id='r2';"
             "UPDATE t SET n=n+5 WHERE id='r3'; INSERT INTO t(id, v) VALUES('new', 'B');"
             "UPDATE u SET c=42 WHERE a=1 AND b=x'01'; DELETE FROM t WHERE id='r4';");
   {
-    int nA = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
+    int nA = bt_int(dbA, "SELECT max(seq) FROM bec_store_op");
     bt_copy_ops(dbB, dbA, nBase, 0);
     bt_copy_ops(dbA, dbB, nBase, 0);
     (void)nA;
@@ -210,14 +199,14 @@ int main(void){
                bt_q(dbB, "SELECT group_concat(v) FROM t"))==0);
 
   /* K, sealed (one admin), an op after it, then pruned below K. */
-  exec(dbA, "SELECT bec_checkpoint(); INSERT INTO t(id, v) VALUES('after', 'K');");
-  CHECK(int_of(dbA, "SELECT bec_prune()")>0);
-  nConflict = int_of(dbA, "SELECT count(*) FROM bec_store_base_conflict");
+  bt_exec(dbA, "SELECT bec_checkpoint(); INSERT INTO t(id, v) VALUES('after', 'K');");
+  CHECK(bt_int(dbA, "SELECT bec_prune()")>0);
+  nConflict = bt_int(dbA, "SELECT count(*) FROM bec_store_base_conflict");
   CHECK_MSG(nConflict>=5, "conflicts in the base: %d", nConflict);
-  CHECK_MSG(int_of(dbA, "SELECT count(*) FROM bec_store_base WHERE row>0")==7,
+  CHECK_MSG(bt_int(dbA, "SELECT count(*) FROM bec_store_base WHERE row>0")==7,
             "rows in the base: %s", bt_q(dbA, "SELECT count(*) FROM bec_store_base"));
-  CHECK(int_of(dbA, "SELECT count(*) FROM bec_store_base_conflict WHERE col=-1")>0);
-  CHECK(int_of(dbA, "SELECT count(*) FROM bec_store_base_conflict WHERE col<-1")>0);
+  CHECK(bt_int(dbA, "SELECT count(*) FROM bec_store_base_conflict WHERE col=-1")>0);
+  CHECK(bt_int(dbA, "SELECT count(*) FROM bec_store_base_conflict WHERE col<-1")>0);
 
   /* Its snapshot's leaves, converted, are its base. */
   CHECK(bec_ctx_new(dbA, &pA)==SQLITE_OK);
@@ -272,23 +261,23 @@ int main(void){
       CHECK_MSG(rc==SQLITE_OK, "%d %s", rc, zErr ? zErr : "");
     }
     snprintf(zAttach, sizeof(zAttach), "ATTACH '%s' AS a", zA);
-    exec(dbC, zAttach);
-    nCut = int_of(dbC, "SELECT count(*) FROM bec_store_cut");
+    bt_exec(dbC, zAttach);
+    nCut = bt_int(dbC, "SELECT count(*) FROM bec_store_cut");
     CHECK_MSG(nCut>=nConflict/2 && nCut>0, "stand-ins: %d", nCut);
-    CHECK(int_of(dbC, "SELECT min(seq)=1 AND max(seq)=count(*) FROM bec_store_cut"));
-    CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_cut WHERE valid IS NOT NULL")==0);
-    CHECK_MSG(int_of(dbC, "SELECT count(*) FROM bec_store_cut k JOIN a.bec_store_op o"
+    CHECK(bt_int(dbC, "SELECT min(seq)=1 AND max(seq)=count(*) FROM bec_store_cut"));
+    CHECK(bt_int(dbC, "SELECT count(*) FROM bec_store_cut WHERE valid IS NOT NULL")==0);
+    CHECK_MSG(bt_int(dbC, "SELECT count(*) FROM bec_store_cut k JOIN a.bec_store_op o"
                           " ON o.hash=k.id AND o.depth=k.depth")==nCut,
               "stand-ins that are not the replica's ops at their depths: %s",
               bt_q(dbC, "SELECT count(*) FROM bec_store_cut"));
-    CHECK_MSG(int_of(dbC, "SELECT count(*) FROM ("
+    CHECK_MSG(bt_int(dbC, "SELECT count(*) FROM ("
         " SELECT c.tbl, c.pk, c.col, o.seq, c.value FROM bec_store_base_conflict c"
         "  JOIN bec_store_cut k ON k.seq=c.seq JOIN a.bec_store_op o ON o.hash=k.id"
         " EXCEPT SELECT tbl, pk, col, seq, value FROM a.bec_store_base_conflict)")==0
-     && int_of(dbC, "SELECT count(*) FROM bec_store_base_conflict")==nConflict,
+     && bt_int(dbC, "SELECT count(*) FROM bec_store_base_conflict")==nConflict,
         "losers: %s", bt_q(dbC, "SELECT count(*) FROM bec_store_base_conflict"));
     /* Every register's winner and every loser is a stand-in. */
-    CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_base_conflict c"
+    CHECK(bt_int(dbC, "SELECT count(*) FROM bec_store_base_conflict c"
                       " WHERE c.seq NOT IN (SELECT seq FROM bec_store_cut)")==0);
 
     /* One op, one depth: named again at its depth it keeps its seq, at
@@ -311,7 +300,7 @@ int main(void){
       /* a proof gives its validity; the other validity is refused */
       CHECK(bec_dag_cut_prove(pC, aId, iDepth, 1, &iSeq)==SQLITE_OK && iSeq==1);
       CHECK(bec_dag_cut_prove(pC, aId, iDepth, 0, &iSeq)==SQLITE_OK && iSeq==-1);
-      CHECK(int_of(dbC, "SELECT valid FROM bec_store_cut WHERE seq=1")==1);
+      CHECK(bt_int(dbC, "SELECT valid FROM bec_store_cut WHERE seq=1")==1);
       CHECK(bec_dag_cut_seq(pC, aId, iDepth, &iSeq)==SQLITE_OK && iSeq==1);
       /* leaves naming an op the cut holds at another depth are refused */
       {
@@ -335,7 +324,7 @@ int main(void){
       /* a new op of a proof: the next seq, proven invalid */
       memset(aFresh, 0x5a, sizeof(aFresh));
       CHECK(bec_dag_cut_prove(pC, aFresh, 3, 0, &iSeq2)==SQLITE_OK && iSeq2==nCut+1);
-      CHECK(int_of(dbC, "SELECT valid IS 0 FROM bec_store_cut WHERE id=x'"
+      CHECK(bt_int(dbC, "SELECT valid IS 0 FROM bec_store_cut WHERE id=x'"
                         "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a'"));
       /* an op stored in full keeps its own seq, at its own depth only */
       CHECK(sqlite3_prepare_v2(dbA, "SELECT hash, depth, valid, seq FROM bec_store_op"

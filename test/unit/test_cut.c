@@ -27,10 +27,6 @@
 #define NA 24                    /* A's ops: create, 20 signs, K, 2 after */
 #define K_SEQ 22
 
-static int int_of(sqlite3 *db, const char *zSql){
-  return atoi(bt_q(db, zSql));
-}
-
 /* Ingests A's op iSeq into C through SQL (the extension's own context). */
 static void ingest(sqlite3 *dbA, sqlite3 *dbC, int iSeq){
   sqlite3_stmt *pStmt = 0;
@@ -92,7 +88,7 @@ int main(void){
   for(i=2; i<=NA; i++){
     CHECK(strncmp(bt_q(dbA, "SELECT bec_sign(randomblob(8))"), "ERROR", 5)!=0);
   }
-  CHECK(int_of(dbA, "SELECT max(seq) FROM bec_store_op")==NA);
+  CHECK(bt_int(dbA, "SELECT max(seq) FROM bec_store_op")==NA);
   for(i=1; i<=NA; i++){
     int nBody = 0;
     free(bt_op_of(dbA, i, aIds[i], &aDepth[i], &nBody));
@@ -107,7 +103,7 @@ int main(void){
     CHECK_MSG(strncmp(bt_q(dbC, zSql), "ERROR", 5)!=0, "%s", bt_q(dbC, zSql));
   }
   ingest(dbA, dbC, 1);
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_op")==1);
+  CHECK(bt_int(dbC, "SELECT count(*) FROM bec_store_op")==1);
   CHECK(bec_ctx_new(dbC, &pC)==SQLITE_OK);
   if( pC ) pC->xForget = bec_dag_forget;        /* as bec_main.c sets it */
   CHECK(bec_dag_cut_begin(pC, &zErr)==SQLITE_OK);
@@ -123,15 +119,15 @@ int main(void){
   ** that looked bec_store_cut up before would see no op change). */
   CHECK(sqlite3_open(zC, &dbC2)==SQLITE_OK);
   ingest(dbA, dbC2, 12);
-  CHECK_MSG(int_of(dbC, "SELECT seq FROM bec_store_op WHERE depth=11")==12,
+  CHECK_MSG(bt_int(dbC, "SELECT seq FROM bec_store_op WHERE depth=11")==12,
             "%s", bt_q(dbC, "SELECT group_concat(seq) FROM bec_store_op"));
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_pending")==0);
+  CHECK(bt_int(dbC, "SELECT count(*) FROM bec_store_pending")==0);
   for(i=13; i<=21; i++){
     CHECK(bec_dag_cut_seq(pC, aIds[i], aDepth[i], &iSeq)==SQLITE_OK && iSeq==i);
   }
   CHECK(bec_dag_seq_of(pC, aIds[5], &iSeq)==SQLITE_OK && iSeq==8);
   ingest(dbA, dbC2, K_SEQ);
-  CHECK(int_of(dbC, "SELECT max(seq) FROM bec_store_op")==K_SEQ);
+  CHECK(bt_int(dbC, "SELECT max(seq) FROM bec_store_op")==K_SEQ);
 
   /* Before the cut is closed: the stored links, and each stand-in's edge
   ** to the node before it. */
@@ -183,9 +179,9 @@ int main(void){
                   " bec_store_op UNION ALL SELECT seq FROM bec_store_cut ORDER BY s)"),
                    "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24")==0,
             "%s", bt_q(dbC, "SELECT group_concat(seq) FROM bec_store_cut"));
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_op WHERE valid=0")==0);
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_head")==1
-        && int_of(dbC, "SELECT seq FROM bec_store_head")==24);
+  CHECK(bt_int(dbC, "SELECT count(*) FROM bec_store_op WHERE valid=0")==0);
+  CHECK(bt_int(dbC, "SELECT count(*) FROM bec_store_head")==1
+        && bt_int(dbC, "SELECT seq FROM bec_store_head")==24);
   g = 0;
   CHECK_MSG(bec_graph_get(pC, &g, &zErr)==SQLITE_OK, "%s", zErr ? zErr : "");
   sqlite3_free(zErr);
@@ -212,15 +208,15 @@ int main(void){
 
   /* membership keeps no facts of a stand-in (its loader takes them as
   ** dropped, so no rebuild writes them) */
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_member_op"
+  CHECK(bt_int(dbC, "SELECT count(*) FROM bec_store_member_op"
                " WHERE seq IN (SELECT seq FROM bec_store_cut)")==0);
-  CHECK(int_of(dbC, "SELECT count(*) FROM bec_store_member_op")==5);
+  CHECK(bt_int(dbC, "SELECT count(*) FROM bec_store_member_op")==5);
 
   /* Sync: an offer carries the ops stored in full, never a stand-in; a
   ** reply to A's offer neither. */
   {
     sqlite3_stmt *pO = 0, *pA = 0;
-    int nFull = int_of(dbC, "SELECT count(*) FROM bec_store_op");
+    int nFull = bt_int(dbC, "SELECT count(*) FROM bec_store_op");
     CHECK(sqlite3_prepare_v2(dbC, "SELECT bec_sync_offer('a')", -1, &pO, 0)==SQLITE_OK);
     CHECK_MSG(sqlite3_step(pO)==SQLITE_ROW, "%s", sqlite3_errmsg(dbC));
     {
@@ -251,7 +247,7 @@ int main(void){
     CHECK(bec_graph_get(pA, &gA, &zErr)==SQLITE_OK);
     CHECK(gA && past_holds_all(gA, 23, 23));
     for(i=1; gA && i<=gA->nNode; i++) CHECK(!BEC_NODE_STANDIN(gA, i));
-    CHECK(int_of(dbA, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
+    CHECK(bt_int(dbA, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
     bec_ctx_unref(pA);
   }
 

@@ -34,17 +34,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
-  CHECK_MSG(rc==SQLITE_OK, "%s: %s", zSql, zErr ? zErr : "");
-  sqlite3_free(zErr);
-}
-
-static int int_of(sqlite3 *db, const char *zSql){
-  return atoi(bt_q(db, zSql));
-}
-
 /* A copy of the first column of zSql's first row as text (free it). */
 static char *text_of(sqlite3 *db, const char *zSql){
   return sqlite3_mprintf("%s", bt_q(db, zSql));
@@ -137,7 +126,7 @@ int main(void){
 
   /* A's history: two tables, B added, concurrent writes. */
   CHECK(sqlite3_open(zA, &dbA)==SQLITE_OK);
-  exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
+  bt_exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
       "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT,"
       " n INTEGER COUNTER);"
       "CREATE VIRTUAL TABLE u USING bec(a INTEGER PRIMARY KEY, b);"
@@ -147,38 +136,38 @@ int main(void){
   snprintf(zGid, sizeof(zGid), "%s", bt_q(dbA, "SELECT bec_group_id()"));
   CHECK(sqlite3_open(zB, &dbB)==SQLITE_OK);
   snprintf(zSql, sizeof(zSql), "SELECT bec_keygen(); SELECT bec_join('%s')", zGid);
-  exec(dbB, zSql);
+  bt_exec(dbB, zSql);
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
            bt_q(dbB, "SELECT bec_pubkey()"));
-  exec(dbA, zSql);
+  bt_exec(dbA, zSql);
   bt_copy_ops(dbA, dbB, 0, 0);
-  nBase = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
-  exec(dbA, "UPDATE t SET v='a-side' WHERE id='r1'; UPDATE t SET n=n+3 WHERE id='r2';"
+  nBase = bt_int(dbA, "SELECT max(seq) FROM bec_store_op");
+  bt_exec(dbA, "UPDATE t SET v='a-side' WHERE id='r1'; UPDATE t SET n=n+3 WHERE id='r2';"
             "INSERT INTO t(id, v) VALUES('new', 'A'); UPDATE u SET b='ua' WHERE a=1;");
-  nA = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
-  exec(dbB, "UPDATE t SET v='b-side' WHERE id='r1'; UPDATE t SET n=n+2 WHERE id='r2';"
+  nA = bt_int(dbA, "SELECT max(seq) FROM bec_store_op");
+  bt_exec(dbB, "UPDATE t SET v='b-side' WHERE id='r1'; UPDATE t SET n=n+2 WHERE id='r2';"
             "INSERT INTO t(id, v) VALUES('new', 'B'); DELETE FROM t WHERE id='r3';");
   bt_copy_ops(dbB, dbA, nBase, 0);
   (void)nA;
   /* an ADD COLUMN and a RENAME in the cut: the rows' leaves are read
   ** against the table as shown at K */
-  exec(dbA, "SELECT bec_alter('t', 'ADD COLUMN w REAL DEFAULT 1.5');"
+  bt_exec(dbA, "SELECT bec_alter('t', 'ADD COLUMN w REAL DEFAULT 1.5');"
             "SELECT bec_alter('u', 'RENAME COLUMN b TO bb');"
             "UPDATE t SET w=2.5 WHERE id='r2';");
 
   /* K, sealed by A's claim (k = 1); ops after it on both sides. */
-  exec(dbA, "SELECT bec_checkpoint()");
-  iK = int_of(dbA, "SELECT max(seq) FROM bec_store_op");
-  CHECK(int_of(dbA, "SELECT sealed FROM bec_checkpoints ORDER BY rowid DESC LIMIT 1")>=1
-        || int_of(dbA, "SELECT count(*) FROM bec_store_checkpoint WHERE sealed>0")==1);
+  bt_exec(dbA, "SELECT bec_checkpoint()");
+  iK = bt_int(dbA, "SELECT max(seq) FROM bec_store_op");
+  CHECK(bt_int(dbA, "SELECT sealed FROM bec_checkpoints ORDER BY rowid DESC LIMIT 1")>=1
+        || bt_int(dbA, "SELECT count(*) FROM bec_store_checkpoint WHERE sealed>0")==1);
   bt_copy_ops(dbA, dbB, 0, 0);
-  exec(dbB, "UPDATE t SET v='b-after' WHERE id='r2'; UPDATE t SET n=n+10 WHERE id='r1';");
-  exec(dbA, "INSERT INTO t(id, v) VALUES('after', 'K'); UPDATE u SET bb=7 WHERE a=2;");
+  bt_exec(dbB, "UPDATE t SET v='b-after' WHERE id='r2'; UPDATE t SET n=n+10 WHERE id='r1';");
+  bt_exec(dbA, "INSERT INTO t(id, v) VALUES('after', 'K'); UPDATE u SET bb=7 WHERE a=2;");
   CHECK(sqlite3_open(zC, &dbC)==SQLITE_OK);
-  exec(dbC, "SELECT bec_keygen()");
+  bt_exec(dbC, "SELECT bec_keygen()");
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'admin')",
            bt_q(dbC, "SELECT bec_pubkey()"));
-  exec(dbA, zSql);
+  bt_exec(dbA, zSql);
   bt_copy_ops(dbB, dbA, iK, 0);
   bt_copy_ops(dbA, dbB, 0, 0);
   CHECK(strcmp(bt_q(dbA, "SELECT group_concat(v) FROM t"),
@@ -195,19 +184,19 @@ int main(void){
   sqlite3_free(zWhy); zWhy = 0;
 
   /* The cut as stand-ins; bodies only of the chain, K and its claim. */
-  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_cut")>=8,
+  CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_cut")>=8,
             "stand-ins: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_cut"));
-  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6")==0,
+  CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6")==0,
             "writes stored: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6"));
-  CHECK(int_of(dbJ1, "SELECT count(*) FROM bec_store_op")
-        == int_of(dbA, "SELECT count(*) FROM bec_store_op WHERE kind IN (1,2,3,5,22)"
+  CHECK(bt_int(dbJ1, "SELECT count(*) FROM bec_store_op")
+        == bt_int(dbA, "SELECT count(*) FROM bec_store_op WHERE kind IN (1,2,3,5,22)"
                        " AND seq<(SELECT seq FROM bec_store_op WHERE kind=19)") + 1);
   snprintf(zSql, sizeof(zSql), "SELECT seq FROM bec_store_op WHERE hash=(SELECT hash"
            " FROM bec_store_op WHERE kind=19)");
-  CHECK_MSG(int_of(dbJ1, "SELECT value FROM bec_store_config WHERE key='prune_checkpoint'")
-            == int_of(dbJ1, zSql), "prune_checkpoint %s",
+  CHECK_MSG(bt_int(dbJ1, "SELECT value FROM bec_store_config WHERE key='prune_checkpoint'")
+            == bt_int(dbJ1, zSql), "prune_checkpoint %s",
             bt_q(dbJ1, "SELECT value FROM bec_store_config WHERE key='prune_checkpoint'"));
-  CHECK_MSG(int_of(dbJ1, "SELECT sealed FROM bec_store_checkpoint")==1,
+  CHECK_MSG(bt_int(dbJ1, "SELECT sealed FROM bec_store_checkpoint")==1,
             "sealed: %s", bt_q(dbJ1, "SELECT group_concat(sealed) FROM bec_store_checkpoint"));
   /* The bytes it installed, kept to give a later joiner (bec_install_give). */
   {
@@ -250,19 +239,19 @@ int main(void){
   sqlite3_free(zJ);
   sqlite3_free(zA1);
   snprintf(zSql, sizeof(zSql), "ATTACH '%s' AS a", zA);
-  exec(dbJ1, zSql);
-  exec(dbJ2, zSql);
-  CHECK_MSG(int_of(dbJ1, "SELECT count(*) FROM bec_store_op j JOIN a.bec_store_op o"
+  bt_exec(dbJ1, zSql);
+  bt_exec(dbJ2, zSql);
+  CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_op j JOIN a.bec_store_op o"
                          " ON o.hash=j.hash WHERE o.valid IS NOT j.valid")==0,
             "validity differs: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_op j"
             " JOIN a.bec_store_op o ON o.hash=j.hash WHERE o.valid IS NOT j.valid"));
-  CHECK(int_of(dbJ1, "SELECT count(*) FROM a.bec_store_op o WHERE o.seq>(SELECT seq"
+  CHECK(bt_int(dbJ1, "SELECT count(*) FROM a.bec_store_op o WHERE o.seq>(SELECT seq"
                      " FROM a.bec_store_op WHERE kind=19) AND o.hash NOT IN"
                      " (SELECT hash FROM main.bec_store_op)")==0);
-  CHECK(int_of(dbJ2, "SELECT count(*) FROM bec_store_op j JOIN a.bec_store_op o"
+  CHECK(bt_int(dbJ2, "SELECT count(*) FROM bec_store_op j JOIN a.bec_store_op o"
                      " ON o.hash=j.hash WHERE o.valid IS NOT j.valid")==0);
-  exec(dbJ1, "DETACH a");
-  exec(dbJ2, "DETACH a");
+  bt_exec(dbJ1, "DETACH a");
+  bt_exec(dbJ2, "DETACH a");
   CHECK_MSG(strcmp(bt_q(dbJ1, "SELECT bec_check()"), "ok")==0, "bec_check: %s",
             bt_q(dbJ1, "SELECT bec_check()"));
   CHECK_MSG(strcmp(bt_q(dbJ2, "SELECT bec_check()"), "ok")==0, "bec_check: %s",
@@ -271,13 +260,13 @@ int main(void){
   /* Refused, nothing stored: a database that holds ops. */
   {
     sqlite3_stmt *pS = 0;
-    int nOp = int_of(dbJ1, "SELECT count(*) FROM bec_store_op");
+    int nOp = bt_int(dbJ1, "SELECT count(*) FROM bec_store_op");
     CHECK(sqlite3_prepare_v2(dbJ1, "SELECT bec_snapshot_install(?1)", -1, &pS, 0)==SQLITE_OK);
     sqlite3_bind_blob(pS, 1, aSnap, (int)nSnap, SQLITE_STATIC);
     CHECK(sqlite3_step(pS)==SQLITE_ERROR);
     CHECK_MSG(strstr(sqlite3_errmsg(dbJ1), "holds ops")!=0, "%s", sqlite3_errmsg(dbJ1));
     sqlite3_finalize(pS);
-    CHECK(int_of(dbJ1, "SELECT count(*) FROM bec_store_op")==nOp);
+    CHECK(bt_int(dbJ1, "SELECT count(*) FROM bec_store_op")==nOp);
   }
   /* A snapshot that fails a check (a byte of a row leaf altered). */
   {
@@ -287,8 +276,8 @@ int main(void){
     dbJ3 = bt_install_on(zJ3, zGid, aBad, nSnap, &zWhy);
     CHECK_MSG(zWhy!=0, "an altered snapshot was installed");
     sqlite3_free(zWhy); zWhy = 0;
-    CHECK(int_of(dbJ3, "SELECT count(*) FROM bec_store_op")==0);
-    CHECK(int_of(dbJ3, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
+    CHECK(bt_int(dbJ3, "SELECT count(*) FROM bec_store_op")==0);
+    CHECK(bt_int(dbJ3, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
     free(aBad);
     sqlite3_close(dbJ3);
   }
@@ -322,7 +311,7 @@ static sqlite3 *fresh(const char *zDir, const char *zName, const char *zGid){
   snprintf(zPath, sizeof(zPath), "%s/%s", zDir, zName);
   CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
   snprintf(zSql, sizeof(zSql), "SELECT bec_keygen(); SELECT bec_join('%s')", zGid);
-  exec(db, zSql);
+  bt_exec(db, zSql);
   return db;
 }
 
@@ -331,13 +320,13 @@ static void add_key(sqlite3 *dbAdmin, sqlite3 *db, const char *zRole){
   char zSql[200];
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', '%s')",
            bt_q(db, "SELECT bec_pubkey()"), zRole);
-  exec(dbAdmin, zSql);
+  bt_exec(dbAdmin, zSql);
   bt_copy_ops(dbAdmin, db, 0, 0);
 }
 
 /* The number of ops db holds. */
 static int n_ops(sqlite3 *db){
-  return int_of(db, "SELECT count(*) FROM bec_store_op");
+  return bt_int(db, "SELECT count(*) FROM bec_store_op");
 }
 
 /* The snapshot of dbP (sealed at K, seq iK there; aGiven if not 0, else
@@ -413,7 +402,7 @@ static void refuse_tampered(const char *zDir, const char *zTag, sqlite3 *dbP,
             zWhy ? zWhy : "a tampered leaf was installed");
   sqlite3_free(zWhy);
   CHECK(n_ops(db)==0);
-  CHECK(int_of(db, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
+  CHECK(bt_int(db, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
   sqlite3_close(db);
   free(aSnap);
 }
@@ -431,7 +420,7 @@ static void test_names(const char *zDir){
   int iK, nB;
   snprintf(zPath, sizeof(zPath), "%s/names-p.db", zDir);
   CHECK(sqlite3_open(zPath, &dbP)==SQLITE_OK);
-  exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group();"
+  bt_exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group();"
             "SELECT bec_set_name('alice');"
             "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
             "INSERT INTO t VALUES(1, 'x');");
@@ -440,26 +429,26 @@ static void test_names(const char *zDir){
   dbC = fresh(zDir, "names-c.db", zGid);
   add_key(dbP, dbB, "member");
   add_key(dbP, dbC, "member");
-  nB = int_of(dbB, "SELECT max(seq) FROM bec_store_op");
-  exec(dbB, "SELECT bec_set_name('bob'); INSERT INTO t VALUES(2, 'b');"
+  nB = bt_int(dbB, "SELECT max(seq) FROM bec_store_op");
+  bt_exec(dbB, "SELECT bec_set_name('bob'); INSERT INTO t VALUES(2, 'b');"
             "SELECT bec_set_name('bobby');");
-  exec(dbC, "SELECT bec_set_name('carol');");
-  exec(dbP, "SELECT bec_set_name('alice2'); UPDATE t SET v='y' WHERE id=1;");
+  bt_exec(dbC, "SELECT bec_set_name('carol');");
+  bt_exec(dbP, "SELECT bec_set_name('alice2'); UPDATE t SET v='y' WHERE id=1;");
   bt_copy_ops(dbB, dbP, nB, 0);
   bt_copy_ops(dbC, dbP, nB, 0);
   snprintf(zSql, sizeof(zSql), "SELECT bec_remove_member('%s')",
            bt_q(dbC, "SELECT bec_pubkey()"));
-  exec(dbP, zSql);
-  exec(dbP, "SELECT bec_checkpoint()");
-  iK = int_of(dbP, "SELECT max(seq) FROM bec_store_op");
-  CHECK(int_of(dbP, "SELECT sealed FROM bec_store_checkpoint")==1);
+  bt_exec(dbP, zSql);
+  bt_exec(dbP, "SELECT bec_checkpoint()");
+  iK = bt_int(dbP, "SELECT max(seq) FROM bec_store_op");
+  CHECK(bt_int(dbP, "SELECT sealed FROM bec_store_checkpoint")==1);
   /* after K: renames, a new member named */
   bt_copy_ops(dbP, dbB, 0, 0);
   dbD = fresh(zDir, "names-d.db", zGid);
   add_key(dbP, dbD, "admin");
-  exec(dbB, "SELECT bec_set_name('bob3'); INSERT INTO t VALUES(3, 'c');");
-  exec(dbD, "SELECT bec_set_name('dave');");
-  exec(dbP, "SELECT bec_set_name('alice3');");
+  bt_exec(dbB, "SELECT bec_set_name('bob3'); INSERT INTO t VALUES(3, 'c');");
+  bt_exec(dbD, "SELECT bec_set_name('dave');");
+  bt_exec(dbP, "SELECT bec_set_name('alice3');");
   bt_copy_ops(dbB, dbP, iK, 0);
   bt_copy_ops(dbD, dbP, iK, 0);
   CHECK_MSG(strstr(bt_q(dbP, NAMES_VIEW), "'bob3'")
@@ -481,7 +470,7 @@ static void test_names(const char *zDir){
                      " FROM bec_members ORDER BY name)"), "alice2,bobby") == 0,
               "names at K: %s", bt_q(dbJ, "SELECT group_concat(name, ',')"
               " FROM (SELECT name FROM bec_members ORDER BY name)"));
-    CHECK(int_of(dbJ, "SELECT count(*) FROM bec_store_name")==5);
+    CHECK(bt_int(dbJ, "SELECT count(*) FROM bec_store_name")==5);
     sqlite3_close(dbJ);
     free(aSnap);
   }
@@ -500,18 +489,18 @@ static void test_names(const char *zDir){
     int nQ;
     snprintf(zPath, sizeof(zPath), "%s/names-q.db", zDir);
     CHECK(sqlite3_open(zPath, &dbQ)==SQLITE_OK);
-    exec(dbQ, "SELECT bec_keygen(); SELECT bec_create_group();");
+    bt_exec(dbQ, "SELECT bec_keygen(); SELECT bec_create_group();");
     snprintf(zGid, sizeof(zGid), "%s", bt_q(dbQ, "SELECT bec_group_id()"));
     dbE = fresh(zDir, "names-e.db", zGid);
     add_key(dbQ, dbE, "member");
-    nQ = int_of(dbQ, "SELECT max(seq) FROM bec_store_op");
-    exec(dbE, "SELECT bec_set_name('eve');");
+    nQ = bt_int(dbQ, "SELECT max(seq) FROM bec_store_op");
+    bt_exec(dbE, "SELECT bec_set_name('eve');");
     snprintf(zSql, sizeof(zSql), "SELECT bec_remove_member('%s')",
              bt_q(dbE, "SELECT bec_pubkey()"));
-    exec(dbQ, zSql);
+    bt_exec(dbQ, zSql);
     bt_copy_ops(dbE, dbQ, nQ, 0);
-    CHECK(int_of(dbQ, "SELECT valid FROM bec_store_op WHERE kind=10")==0);
-    exec(dbQ, "SELECT bec_checkpoint()");
+    CHECK(bt_int(dbQ, "SELECT valid FROM bec_store_op WHERE kind=10")==0);
+    bt_exec(dbQ, "SELECT bec_checkpoint()");
     aSnap = bt_blob_of(dbQ, "SELECT bec_snapshot()", &nSnap);
     snprintf(zPath, sizeof(zPath), "%s/names-qj.db", zDir);
     dbJ = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
@@ -526,7 +515,7 @@ static void test_names(const char *zDir){
     }else{
       CHECK_MSG(strcmp(bt_q(dbJ, NAMES_VIEW), bt_q(dbQ, NAMES_VIEW))==0,
                 "%s", bt_q(dbJ, NAMES_VIEW));
-      CHECK(int_of(dbJ, "SELECT count(*) FROM bec_store_op WHERE kind=10"
+      CHECK(bt_int(dbJ, "SELECT count(*) FROM bec_store_op WHERE kind=10"
                         " AND valid=0")==1);
     }
     sqlite3_free(zWhy);
@@ -551,7 +540,7 @@ static void root_steps(sqlite3 **aDb, int n){
   int r, i, nStep = 1;
   for(r=0; r<10 && nStep; r++){
     sync_dbs(aDb, n);
-    for(nStep=0, i=0; i<n; i++) nStep += int_of(aDb[i], "SELECT bec_root_step()");
+    for(nStep=0, i=0; i<n; i++) nStep += bt_int(aDb[i], "SELECT bec_root_step()");
   }
   sync_dbs(aDb, n);
 }
@@ -580,7 +569,7 @@ static void test_root(const char *zDir){
   int iK, i;
   snprintf(zPath, sizeof(zPath), "%s/root-a.db", zDir);
   CHECK(sqlite3_open(zPath, &aDb[0])==SQLITE_OK);
-  exec(aDb[0], "SELECT bec_keygen(); SELECT bec_create_group();"
+  bt_exec(aDb[0], "SELECT bec_keygen(); SELECT bec_create_group();"
                "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
                "INSERT INTO t VALUES(1, 'x');");
   snprintf(zGid, sizeof(zGid), "%s", bt_q(aDb[0], "SELECT bec_group_id()"));
@@ -595,7 +584,7 @@ static void test_root(const char *zDir){
   }
   snprintf(zSql, sizeof(zSql), "SELECT bec_root_open(2, json_array('%s', '%s',"
            " '%s'))", azPk[0], azPk[1], azPk[2]);
-  exec(aDb[0], zSql);
+  bt_exec(aDb[0], zSql);
   root_steps(aDb, 4);
   CHECK_MSG(strcmp(bt_q(aDb[0], "SELECT state FROM bec_root"), "active")==0,
             "root: %s", bt_q(aDb[0], "SELECT state FROM bec_root"));
@@ -607,15 +596,15 @@ static void test_root(const char *zDir){
     snprintf(zReq, sizeof(zReq), "%s", bt_q(aDb[0], zSql));
     sync_dbs(aDb, 4);
     snprintf(zSql, sizeof(zSql), "SELECT bec_root_approve('%s')", zReq);
-    exec(aDb[1], zSql);
+    bt_exec(aDb[1], zSql);
     root_steps(aDb, 4);
   }
-  CHECK_MSG(int_of(aDb[0], "SELECT count(*) FROM bec_root WHERE state='active'"
+  CHECK_MSG(bt_int(aDb[0], "SELECT count(*) FROM bec_root WHERE state='active'"
                    " AND epoch=2 AND k=3 AND n=4")==1, "hand-over: %s",
             bt_q(aDb[0], "SELECT group_concat(epoch||state) FROM bec_root"));
-  exec(aDb[0], "INSERT INTO t VALUES(2, 'y'); SELECT bec_checkpoint()");
-  iK = int_of(aDb[0], "SELECT max(seq) FROM bec_store_op");
-  CHECK(int_of(aDb[0], "SELECT sealed FROM bec_store_checkpoint")==1);
+  bt_exec(aDb[0], "INSERT INTO t VALUES(2, 'y'); SELECT bec_checkpoint()");
+  iK = bt_int(aDb[0], "SELECT max(seq) FROM bec_store_op");
+  CHECK(bt_int(aDb[0], "SELECT sealed FROM bec_store_checkpoint")==1);
   sync_dbs(aDb, 4);
   /* after K: the root (the new epoch, 3 of 4) removes A */
   {
@@ -625,15 +614,15 @@ static void test_root(const char *zDir){
     snprintf(zReq, sizeof(zReq), "%s", bt_q(aDb[1], zSql));
     sync_dbs(aDb, 4);
     snprintf(zSql, sizeof(zSql), "SELECT bec_root_approve('%s')", zReq);
-    exec(aDb[2], zSql);
-    exec(aDb[3], zSql);
+    bt_exec(aDb[2], zSql);
+    bt_exec(aDb[3], zSql);
     root_steps(aDb, 4);
   }
-  CHECK_MSG(int_of(aDb[0], "SELECT count(*) FROM bec_store_op WHERE kind=15"
+  CHECK_MSG(bt_int(aDb[0], "SELECT count(*) FROM bec_store_op WHERE kind=15"
                    " AND valid")>=2, "root ops: %s", bt_q(aDb[0], ROOT_VIEW));
-  CHECK_MSG(int_of(aDb[1], "SELECT count(*) FROM bec_members WHERE role='admin'")==0,
+  CHECK_MSG(bt_int(aDb[1], "SELECT count(*) FROM bec_members WHERE role='admin'")==0,
             "A removed: %s", bt_q(aDb[1], ROOT_VIEW));
-  exec(aDb[1], "INSERT INTO t VALUES(3, 'b')");
+  bt_exec(aDb[1], "INSERT INTO t VALUES(3, 'b')");
   sync_dbs(aDb, 4);
   install_and_follow(zDir, "root", aDb[0], iK, ROOT_VIEW, 0, 0);
   {
@@ -665,7 +654,7 @@ static void test_checkpoints(const char *zDir){
   int iK, i;
   snprintf(zPath, sizeof(zPath), "%s/ck-a.db", zDir);
   CHECK(sqlite3_open(zPath, &dbA)==SQLITE_OK);
-  exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
+  bt_exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
             "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
             "INSERT INTO t VALUES(1, 'x');");
   snprintf(zGid, sizeof(zGid), "%s", bt_q(dbA, "SELECT bec_group_id()"));
@@ -675,43 +664,43 @@ static void test_checkpoints(const char *zDir){
     char zSql[200];
     snprintf(zSql, sizeof(zSql), "INSERT INTO t VALUES(%d, 'a'); SELECT"
              " bec_checkpoint()", 10+i);
-    exec(dbA, zSql);
+    bt_exec(dbA, zSql);
     snprintf(zSql, sizeof(zSql), "INSERT INTO t VALUES(%d, 'b')", 20+i);
     bt_copy_ops(dbA, dbB, 0, 0);
-    exec(dbB, zSql);
-    exec(dbB, "SELECT bec_attest()");   /* (the ingest may have) */
+    bt_exec(dbB, zSql);
+    bt_exec(dbB, "SELECT bec_attest()");   /* (the ingest may have) */
     bt_copy_ops(dbB, dbA, 0, 0);
-    CHECK_MSG(int_of(dbA, "SELECT count(*) FROM bec_checkpoints WHERE sealed")==i+1,
+    CHECK_MSG(bt_int(dbA, "SELECT count(*) FROM bec_checkpoints WHERE sealed")==i+1,
               "sealed: %s", bt_q(dbA, "SELECT group_concat(sealed) FROM bec_checkpoints"));
     snprintf(i<2 ? zJ[i] : zK, 80, "%s", bt_q(dbA, "SELECT checkpoint FROM"
              " bec_checkpoints ORDER BY rowid DESC LIMIT 1"));
   }
-  iK = int_of(dbA, "SELECT seq FROM bec_store_op WHERE kind=19 ORDER BY seq DESC LIMIT 1");
+  iK = bt_int(dbA, "SELECT seq FROM bec_store_op WHERE kind=19 ORDER BY seq DESC LIMIT 1");
   aSnap = bt_blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
   /* after K: writes, K2 attested by B */
-  exec(dbB, "UPDATE t SET v='after' WHERE id=1");
+  bt_exec(dbB, "UPDATE t SET v='after' WHERE id=1");
   bt_copy_ops(dbB, dbA, 0, 0);
-  exec(dbA, "INSERT INTO t VALUES(30, 'c'); SELECT bec_checkpoint()");
+  bt_exec(dbA, "INSERT INTO t VALUES(30, 'c'); SELECT bec_checkpoint()");
   bt_copy_ops(dbA, dbB, 0, 0);
-  exec(dbB, "SELECT bec_attest()");
+  bt_exec(dbB, "SELECT bec_attest()");
   bt_copy_ops(dbB, dbA, 0, 0);
-  exec(dbA, "INSERT INTO t VALUES(31, 'd')");
+  bt_exec(dbA, "INSERT INTO t VALUES(31, 'd')");
   /* C, an admin added after K2, attests J1, J2, K and K2 once it holds
   ** them all: claims of J1 after K, which do not count (C is no admin of
   ** S(J1)); on a joiner J1's seal stays the snapshot's (its admins and the
   ** claims that sealed it are not there) */
   dbC = fresh(zDir, "ck-c.db", zGid);
   add_key(dbA, dbC, "admin");
-  exec(dbC, "SELECT bec_attest()");
+  bt_exec(dbC, "SELECT bec_attest()");
   bt_copy_ops(dbC, dbA, 0, 0);
   {
     char zSql[300];
     snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_store_claim c JOIN"
              " bec_store_op o ON o.seq=c.checkpoint WHERE lower(hex(o.hash))="
              "'%s'", zJ[0]);
-    CHECK_MSG(int_of(dbA, zSql)==3, "J1's claims: %s", bt_q(dbA, zSql));
+    CHECK_MSG(bt_int(dbA, zSql)==3, "J1's claims: %s", bt_q(dbA, zSql));
   }
-  CHECK_MSG(int_of(dbA, "SELECT count(*) FROM bec_checkpoints WHERE sealed")==4,
+  CHECK_MSG(bt_int(dbA, "SELECT count(*) FROM bec_checkpoints WHERE sealed")==4,
             "K2 sealed: %s", bt_q(dbA, "SELECT group_concat(sealed) FROM bec_checkpoints"));
   zView = sqlite3_mprintf("SELECT (SELECT group_concat(x, '|') FROM (SELECT"
       " checkpoint||','||sealed||','||k||','||author||','||root||','||CASE"
@@ -742,7 +731,7 @@ static void test_checkpoints(const char *zDir){
     snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_store_claim c JOIN"
              " bec_store_op o ON o.seq=c.checkpoint WHERE lower(hex(o.hash))"
              " IN ('%s', '%s')", zJ[0], zJ[1]);
-    CHECK_MSG(int_of(dbJ, zSql)==2, "claims of J1, J2: %s", bt_q(dbJ, zSql));
+    CHECK_MSG(bt_int(dbJ, zSql)==2, "claims of J1, J2: %s", bt_q(dbJ, zSql));
     sqlite3_close(dbJ);
   }
   {
@@ -810,7 +799,7 @@ static sqlite3 *identity_db(const char *zDir, const char *zName,
     CHECK(system(zCmd)==0);
   }
   CHECK(sqlite3_open(zPath, &db)==SQLITE_OK);
-  if( zFrom==0 ) exec(db, "SELECT bec_keygen()");
+  if( zFrom==0 ) bt_exec(db, "SELECT bec_keygen()");
   return db;
 }
 
@@ -833,7 +822,7 @@ static void test_epochs(const char *zDir){
   int iK, i;
   snprintf(zPath, sizeof(zPath), "%s/ep-p.db", zDir);
   CHECK(sqlite3_open(zPath, &dbP)==SQLITE_OK);
-  exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group('encrypted');"
+  bt_exec(dbP, "SELECT bec_keygen(); SELECT bec_create_group('encrypted');"
             "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);"
             "INSERT INTO t VALUES('r1', 'secret one');");
   snprintf(zGid, sizeof(zGid), "%s", bt_q(dbP, "SELECT bec_group_id()"));
@@ -842,30 +831,30 @@ static void test_epochs(const char *zDir){
   dbJ = identity_db(zDir, "ep-j.db", 0);
   snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
            bt_q(dbJ, "SELECT bec_pubkey()"));
-  exec(dbP, zSql);
-  bt_copy_ops(dbP, dbB, int_of(dbB, "SELECT max(seq) FROM bec_store_op"), 0);
-  exec(dbB, "INSERT INTO t VALUES('b1', 'by b');");
-  bt_copy_ops(dbB, dbP, int_of(dbP, "SELECT max(seq) FROM bec_store_op"), 0);
-  exec(dbP, "SELECT bec_rekey(); UPDATE t SET v='secret two' WHERE id='r1';");
-  exec(dbP, "SELECT bec_checkpoint()");
-  iK = int_of(dbP, "SELECT max(seq) FROM bec_store_op");
-  CHECK(int_of(dbP, "SELECT sealed FROM bec_store_checkpoint")==1);
-  CHECK(int_of(dbP, "SELECT count(*) FROM bec_store_op WHERE kind=16")==1);
+  bt_exec(dbP, zSql);
+  bt_copy_ops(dbP, dbB, bt_int(dbB, "SELECT max(seq) FROM bec_store_op"), 0);
+  bt_exec(dbB, "INSERT INTO t VALUES('b1', 'by b');");
+  bt_copy_ops(dbB, dbP, bt_int(dbP, "SELECT max(seq) FROM bec_store_op"), 0);
+  bt_exec(dbP, "SELECT bec_rekey(); UPDATE t SET v='secret two' WHERE id='r1';");
+  bt_exec(dbP, "SELECT bec_checkpoint()");
+  iK = bt_int(dbP, "SELECT max(seq) FROM bec_store_op");
+  CHECK(bt_int(dbP, "SELECT sealed FROM bec_store_checkpoint")==1);
+  CHECK(bt_int(dbP, "SELECT count(*) FROM bec_store_op WHERE kind=16")==1);
   aSnap = bt_blob_of(dbP, "SELECT bec_snapshot()", &nSnap);
   /* after K */
-  bt_copy_ops(dbP, dbB, int_of(dbB, "SELECT max(seq) FROM bec_store_op"), 0);
-  exec(dbP, "INSERT INTO t VALUES('p2', 'after K, a cut epoch');");
-  exec(dbB, "SELECT bec_rekey(); INSERT INTO t VALUES('b2', 'after K, a new epoch');");
+  bt_copy_ops(dbP, dbB, bt_int(dbB, "SELECT max(seq) FROM bec_store_op"), 0);
+  bt_exec(dbP, "INSERT INTO t VALUES('p2', 'after K, a cut epoch');");
+  bt_exec(dbB, "SELECT bec_rekey(); INSERT INTO t VALUES('b2', 'after K, a new epoch');");
   bt_copy_ops(dbB, dbP, iK, 0);
-  CHECK(int_of(dbP, "SELECT count(*) FROM bec_store_op WHERE kind=16")==2);
-  CHECK(int_of(dbP, "SELECT count(*) FROM t")==4);
+  CHECK(bt_int(dbP, "SELECT count(*) FROM bec_store_op WHERE kind=16")==2);
+  CHECK(bt_int(dbP, "SELECT count(*) FROM t")==4);
   /* a full replica of J's identity */
   dbF = identity_db(zDir, "ep-f.db", "ep-j.db");
   snprintf(zSql, sizeof(zSql), "SELECT bec_join('%s')", zGid);
-  exec(dbF, zSql);
+  bt_exec(dbF, zSql);
   bt_copy_ops(dbP, dbF, 0, 0);
-  CHECK_MSG(int_of(dbF, "SELECT count(*) FROM t")==4
-            && int_of(dbF, "SELECT count(*) FROM bec_locked")==0, "%s",
+  CHECK_MSG(bt_int(dbF, "SELECT count(*) FROM t")==4
+            && bt_int(dbF, "SELECT count(*) FROM bec_locked")==0, "%s",
             bt_q(dbF, EPOCHS_VIEW));
   /* the installs */
   sqlite3_close(dbJ);
@@ -879,9 +868,9 @@ static void test_epochs(const char *zDir){
     sqlite3_free(zWhy); zWhy = 0;
     CHECK_MSG(strcmp(bt_q(aJ[i], "SELECT bec_check()"), "ok")==0, "epochs:"
               " bec_check after the install: %s", bt_q(aJ[i], "SELECT bec_check()"));
-    CHECK_MSG(int_of(aJ[i], "SELECT count(*) FROM bec_locked")==0
-              && int_of(aJ[i], "SELECT count(*) FROM t")==2
-              && int_of(aJ[i], "SELECT count(*) FROM bec_epochs WHERE i_hold")==2,
+    CHECK_MSG(bt_int(aJ[i], "SELECT count(*) FROM bec_locked")==0
+              && bt_int(aJ[i], "SELECT count(*) FROM t")==2
+              && bt_int(aJ[i], "SELECT count(*) FROM bec_epochs WHERE i_hold")==2,
               "epochs: J%d at K: %s", i+1, bt_q(aJ[i], EPOCHS_VIEW));
     zS[i] = stored_e2ee(aJ[i]);
   }
@@ -905,8 +894,8 @@ static void test_epochs(const char *zDir){
     /* J writes after K under the current epochs (and its attestation of
     ** K before it); the provider reads it */
     if( i==0 ){
-      exec(aJ[0], "INSERT INTO t VALUES('j1', 'by the installed joiner');");
-      bt_copy_ops(aJ[0], dbP, int_of(aJ[0], "SELECT seq FROM bec_store_op"
+      bt_exec(aJ[0], "INSERT INTO t VALUES('j1', 'by the installed joiner');");
+      bt_copy_ops(aJ[0], dbP, bt_int(aJ[0], "SELECT seq FROM bec_store_op"
                                              " WHERE kind=19"), 0);
       CHECK_MSG(strcmp(bt_q(dbP, "SELECT v FROM t WHERE id='j1'"),
                        "by the installed joiner")==0, "%s",
@@ -925,7 +914,7 @@ static void test_epochs(const char *zDir){
             zWhy ? zWhy : "a stranger installed an encrypted group");
   sqlite3_free(zWhy); zWhy = 0;
   CHECK(n_ops(dbS)==0);
-  CHECK(int_of(dbS, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
+  CHECK(bt_int(dbS, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'")==0);
   sqlite3_close(dbS);
 
   /* A tampered epochs leaf (the rekey's commitment): refused. */
@@ -948,7 +937,7 @@ static void test_epochs(const char *zDir){
     int nQ;
     snprintf(zPath, sizeof(zPath), "%s/ep-q.db", zDir);
     CHECK(sqlite3_open(zPath, &dbQ)==SQLITE_OK);
-    exec(dbQ, "SELECT bec_keygen(); SELECT bec_create_group('encrypted');"
+    bt_exec(dbQ, "SELECT bec_keygen(); SELECT bec_create_group('encrypted');"
               "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);");
     snprintf(zGid, sizeof(zGid), "%s", bt_q(dbQ, "SELECT bec_group_id()"));
     dbC = fresh(zDir, "ep-c.db", zGid);
@@ -956,15 +945,15 @@ static void test_epochs(const char *zDir){
     dbK = identity_db(zDir, "ep-k.db", 0);
     snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
              bt_q(dbK, "SELECT bec_pubkey()"));
-    exec(dbQ, zSql);
+    bt_exec(dbQ, zSql);
     sqlite3_close(dbK);
-    bt_copy_ops(dbQ, dbC, int_of(dbC, "SELECT max(seq) FROM bec_store_op"), 0);
-    nQ = int_of(dbQ, "SELECT max(seq) FROM bec_store_op");
-    exec(dbQ, "SELECT bec_rekey();");
-    exec(dbC, "INSERT INTO t VALUES('c1', 'x'); INSERT INTO t VALUES('c2', 'y');"
+    bt_copy_ops(dbQ, dbC, bt_int(dbC, "SELECT max(seq) FROM bec_store_op"), 0);
+    nQ = bt_int(dbQ, "SELECT max(seq) FROM bec_store_op");
+    bt_exec(dbQ, "SELECT bec_rekey();");
+    bt_exec(dbC, "INSERT INTO t VALUES('c1', 'x'); INSERT INTO t VALUES('c2', 'y');"
               "INSERT INTO t VALUES('c3', 'z'); SELECT bec_rekey();");
     bt_copy_ops(dbC, dbQ, nQ, 0);
-    exec(dbQ, "INSERT INTO t VALUES('q1', 'both'); SELECT bec_checkpoint()");
+    bt_exec(dbQ, "INSERT INTO t VALUES('q1', 'both'); SELECT bec_checkpoint()");
     aSnap = bt_blob_of(dbQ, "SELECT bec_snapshot()", &nSnap);
     snprintf(zPath, sizeof(zPath), "%s/ep-k.db", zDir);
     dbK = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);

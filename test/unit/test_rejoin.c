@@ -40,10 +40,6 @@
 
 static char zDir[] = "/tmp/bec-test-rejoin-XXXXXX";
 
-static int int_of(sqlite3 *db, const char *zSql){
-  return atoi(bt_q(db, zSql));
-}
-
 static void ok(sqlite3 *db, const char *zSql){
   const char *z = bt_q(db, zSql);
   CHECK_MSG(strncmp(z, "ERROR", 5)!=0, "%s: %s", zSql, z);
@@ -75,7 +71,7 @@ static int count_id(sqlite3 *db, const char *zTable, const u8 *aId){
   bec_hex_encode(aId, BEC_HASH_BYTES, zHex);
   snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM %s WHERE hash=x'%s'",
            zTable, zHex);
-  return int_of(db, zSql);
+  return bt_int(db, zSql);
 }
 #define is_stored(db, a)  count_id(db, "bec_store_op", a)
 #define is_pending(db, a) count_id(db, "bec_store_pending", a)
@@ -198,7 +194,7 @@ static void history(History *h, const char *zTag, int bEncrypt){
   }
   if( bEncrypt ) ok(h->dbA, "SELECT bec_sign(x'05')");
   else ok(h->dbA, "INSERT INTO t VALUES(1, 'a'), (2, 'a')");
-  CHECK(int_of(h->dbA, "SELECT max(seq) FROM bec_store_op")==5);
+  CHECK(bt_int(h->dbA, "SELECT max(seq) FROM bec_store_op")==5);
   /* B holds 1-3: Y; D holds 1-5: Z; B holds 1-5 and Y: X */
   for(i=1; i<=3; i++) ingest(h->dbA, dbB, i);
   ok(dbB, "SELECT bec_sign(x'b1')");
@@ -218,7 +214,7 @@ static void history(History *h, const char *zTag, int bEncrypt){
   if( bEncrypt ) ok(h->dbA, "SELECT bec_sign(x'0c')");
   else ok(h->dbA, "UPDATE t SET v='a3' WHERE id=1");
   ok(h->dbA, "SELECT bec_sign(randomblob(8))");
-  CHECK(int_of(h->dbA, "SELECT max(seq) FROM bec_store_op")==NA);
+  CHECK(bt_int(h->dbA, "SELECT max(seq) FROM bec_store_op")==NA);
   for(i=1; i<=NA; i++){
     free(bt_op_of(h->dbA, i, h->aIds[i], &h->aDepth[i], &nBody));
   }
@@ -255,7 +251,7 @@ static sqlite3 *joiner(History *h, const char *zName){
   ** in test_cut.c; the install writes them in its own transaction) */
   CHECK(sqlite3_open(zPath, &db2)==SQLITE_OK);
   ingest(h->dbA, db2, K_SEQ);
-  CHECK(int_of(db2, "SELECT max(seq) FROM bec_store_op")==K_SEQ);
+  CHECK(bt_int(db2, "SELECT max(seq) FROM bec_store_op")==K_SEQ);
   CHECK(bec_dag_cut_close(pC, K_SEQ, &zErr)==SQLITE_OK);
   sqlite3_free(zErr);
   bec_ctx_unref(pC);
@@ -267,15 +263,15 @@ static sqlite3 *joiner(History *h, const char *zName){
   CHECK(strcmp(bt_q(db, "SELECT group_concat(seq) FROM"
                    " (SELECT seq FROM bec_store_op ORDER BY seq)"),
                "1,2,3,4,11,12,13")==0);
-  CHECK(int_of(db, "SELECT count(*) FROM bec_store_cut")==6);
-  CHECK(int_of(db, "SELECT value FROM bec_store_config WHERE key='cut_top'")==K_SEQ);
+  CHECK(bt_int(db, "SELECT count(*) FROM bec_store_cut")==6);
+  CHECK(bt_int(db, "SELECT value FROM bec_store_config WHERE key='cut_top'")==K_SEQ);
   return db;
 }
 
 /* Makes the joiner meet Y, and checks what the fall-back leaves. */
 static void meet_y(History *h, sqlite3 *db){
   u8 aId[BEC_HASH_BYTES];
-  int i, iFeed = int_of(db, "SELECT max(cursor) FROM bec_changes");
+  int i, iFeed = bt_int(db, "SELECT max(cursor) FROM bec_changes");
   CHECK(iFeed>0);                         /* (the writes after K) */
   CHECK(ingest_body(db, h->aBodyY, h->nY)==SQLITE_OK);
   /* the change feed: one trim marker where its last line was, so an app
@@ -284,31 +280,31 @@ static void meet_y(History *h, sqlite3 *db){
     char zSql[200];
     snprintf(zSql, sizeof(zSql), "SELECT count(*) FROM bec_changes"
              " WHERE cursor<=%d", iFeed);
-    CHECK(int_of(db, zSql)==1);
-    CHECK(int_of(db, "SELECT max(cursor) FROM bec_changes"
+    CHECK(bt_int(db, zSql)==1);
+    CHECK(bt_int(db, "SELECT max(cursor) FROM bec_changes"
                  " WHERE \"table\" IS NULL")==iFeed);
   }
   /* no cut, no stand-in, no 'cut_top', no snapshot wish */
-  CHECK(int_of(db, "SELECT count(*) FROM sqlite_schema"
+  CHECK(bt_int(db, "SELECT count(*) FROM sqlite_schema"
                " WHERE name='bec_store_cut'")==0);
   CHECK(strcmp(bt_q(db, "SELECT value FROM bec_store_config"
                     " WHERE key='cut_top'"), "")==0);
-  CHECK(int_of(db, "SELECT value FROM bec_store_config"
+  CHECK(bt_int(db, "SELECT value FROM bec_store_config"
                " WHERE key='join_snapshot'")==0);
   /* what it holds the past of is stored again (the create, the adds, the
   ** table's create, and Y, whose one predecessor is the add of D); the
   ** rest of what it had stored waits, outside every bound */
   for(i=1; i<=4; i++) CHECK_MSG(is_stored(db, h->aIds[i]), "op %d", i);
   CHECK(is_stored(db, h->aY));
-  CHECK(int_of(db, "SELECT count(*) FROM bec_store_op")==5);
+  CHECK(bt_int(db, "SELECT count(*) FROM bec_store_op")==5);
   for(i=K_SEQ; i<=NA; i++){
     CHECK_MSG(is_pending(db, h->aIds[i]), "op %d", i);
   }
-  CHECK(int_of(db, "SELECT count(*) FROM bec_store_pending"
+  CHECK(bt_int(db, "SELECT count(*) FROM bec_store_pending"
                " WHERE author IS NULL")==3);
   /* the table comes back with its create op (4), without rows yet */
-  CHECK(int_of(db, "SELECT count(*) FROM t")==0);
-  CHECK(int_of(db, "SELECT count(*) FROM bec_members")==3);
+  CHECK(bt_int(db, "SELECT count(*) FROM t")==0);
+  CHECK(bt_int(db, "SELECT count(*) FROM bec_members")==3);
   /* the state says it fell back, and for which op */
   {
     BecCtx *p = 0;
@@ -353,11 +349,11 @@ int main(void){
     CHECK(ingest_body(dbC1, op.a, (int)op.n)==SQLITE_OK);
     bec_buf_free(&op);
   }
-  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_pending")==2);
-  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_cut")==6);
-  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_config"
+  CHECK(bt_int(dbC1, "SELECT count(*) FROM bec_store_pending")==2);
+  CHECK(bt_int(dbC1, "SELECT count(*) FROM bec_store_cut")==6);
+  CHECK(bt_int(dbC1, "SELECT count(*) FROM bec_store_config"
                " WHERE key='rejoin_op'")==0);
-  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_op")==7);
+  CHECK(bt_int(dbC1, "SELECT count(*) FROM bec_store_op")==7);
 
   /* Y: the fall-back. */
   meet_y(&h, dbC1);
@@ -369,20 +365,20 @@ int main(void){
   CHECK(ingest_body(h.dbA, h.aBodyZ, h.nZ)==SQLITE_OK);
   CHECK(ingest_body(h.dbA, h.aBodyY, h.nY)==SQLITE_OK);
   CHECK(ingest_body(h.dbA, h.aBodyX, h.nX)==SQLITE_OK);
-  CHECK(int_of(h.dbA, "SELECT count(*) FROM bec_store_op")==NA+3);
-  CHECK(int_of(h.dbA, "SELECT count(*) FROM bec_conflicts")>0);
+  CHECK(bt_int(h.dbA, "SELECT count(*) FROM bec_store_op")==NA+3);
+  CHECK(bt_int(h.dbA, "SELECT count(*) FROM bec_conflicts")>0);
   zA = state_of(h.dbA);
   for(i=1; i<=NA+3; i++) ingest(h.dbA, dbC1, i);
   z = state_of(dbC1);
   CHECK_MSG(strcmp(z, zA)==0, "in order:\n%s\nA:\n%s", z, zA);
   free(z);
   /* and the feed goes on after the marker, with the rows coming back */
-  CHECK(int_of(dbC1, "SELECT min(cursor) FROM bec_changes"
-               " WHERE \"table\"='t'")>int_of(dbC1, "SELECT min(cursor)"
+  CHECK(bt_int(dbC1, "SELECT min(cursor) FROM bec_changes"
+               " WHERE \"table\"='t'")>bt_int(dbC1, "SELECT min(cursor)"
                " FROM bec_changes"));
   /* the outsider's op was judged once op 7 came: refused */
-  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_store_pending")==0);
-  CHECK(int_of(dbC1, "SELECT count(*) FROM bec_rejected")==1);
+  CHECK(bt_int(dbC1, "SELECT count(*) FROM bec_store_pending")==0);
+  CHECK(bt_int(dbC1, "SELECT count(*) FROM bec_rejected")==1);
   CHECK_MSG(strcmp(bt_q(dbC1, "SELECT bec_check()"), "ok")==0, "%s",
             bt_q(dbC1, "SELECT bec_check()"));
 
@@ -393,7 +389,7 @@ int main(void){
   z = state_of(dbC2);
   CHECK_MSG(strcmp(z, zA)==0, "reversed:\n%s\nA:\n%s", z, zA);
   free(z);
-  CHECK(int_of(dbC2, "SELECT count(*) FROM bec_store_pending")==0);
+  CHECK(bt_int(dbC2, "SELECT count(*) FROM bec_store_pending")==0);
   CHECK_MSG(strcmp(bt_q(dbC2, "SELECT bec_check()"), "ok")==0, "%s",
             bt_q(dbC2, "SELECT bec_check()"));
 
@@ -407,8 +403,8 @@ int main(void){
   CHECK_MSG(strstr(bt_q(dbC3, "SELECT bec_sync_state('a')"), "\"in_sync\":1")!=0
             && strstr(bt_q(dbC3, "SELECT bec_sync_state('a')"), "\"error\":null")!=0,
             "%s", bt_q(dbC3, "SELECT bec_sync_state('a')"));
-  CHECK(int_of(dbC3, "SELECT sessions FROM bec_peers WHERE peer='a'")==2);
-  CHECK(int_of(dbC3, "SELECT count(*) FROM sqlite_schema"
+  CHECK(bt_int(dbC3, "SELECT sessions FROM bec_peers WHERE peer='a'")==2);
+  CHECK(bt_int(dbC3, "SELECT count(*) FROM sqlite_schema"
                " WHERE name='bec_store_cut'")==0);
   CHECK(session_by(dbC3, h.dbA, 0)>0);
   z = state_of(dbC3);
@@ -427,8 +423,8 @@ int main(void){
   dbE = joiner(&he, "e.db");
   CHECK(ingest_body(dbE, he.aBodyY, he.nY)==SQLITE_OK);
   CHECK(!is_stored(dbE, he.aY) && is_pending(dbE, he.aY));
-  CHECK(int_of(dbE, "SELECT count(*) FROM bec_store_cut")==6);
-  CHECK(int_of(dbE, "SELECT count(*) FROM bec_store_op")==7);
+  CHECK(bt_int(dbE, "SELECT count(*) FROM bec_store_cut")==6);
+  CHECK(bt_int(dbE, "SELECT count(*) FROM bec_store_op")==7);
   CHECK_MSG(strstr(bt_q(dbE, "SELECT value FROM bec_store_config"
                         " WHERE key='rejoin_blocked'"), "encrypted")!=0, "%s",
             bt_q(dbE, "SELECT value FROM bec_store_config WHERE key='rejoin_blocked'"));
@@ -450,7 +446,7 @@ int main(void){
   /* the next such op asks again, and is refused again */
   CHECK(ingest_body(dbE, he.aBodyZ, he.nZ)==SQLITE_OK);
   CHECK(!is_stored(dbE, he.aZ) && is_pending(dbE, he.aZ));
-  CHECK(int_of(dbE, "SELECT count(*) FROM bec_store_cut")==6);
+  CHECK(bt_int(dbE, "SELECT count(*) FROM bec_store_cut")==6);
   {
     BecCtx *p = 0;
     u8 aId[BEC_HASH_BYTES];

@@ -13,13 +13,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
-  CHECK_MSG(rc==SQLITE_OK, "%s: %s", zSql, zErr ? zErr : "");
-  sqlite3_free(zErr);
-}
-
 /* The hex of a 32-byte value, in a static buffer per slot. */
 static const char *hex32(const u8 *a, int iSlot){
   static char az[4][2*BEC_HASH_BYTES+1];
@@ -50,7 +43,7 @@ int main(void){
   if( mkdtemp(zDir)==0 ) return 1;
   snprintf(zA, sizeof(zA), "%s/a.db", zDir);
   CHECK(sqlite3_open(zA, &db)==SQLITE_OK);
-  exec(db, "SELECT bec_keygen(); SELECT bec_create_group();"
+  bt_exec(db, "SELECT bec_keygen(); SELECT bec_create_group();"
       "CREATE VIRTUAL TABLE t USING bec(id TEXT PRIMARY KEY, v TEXT);"
       "INSERT INTO t VALUES('r1', 'one'); SELECT bec_set_name('Alice');"
       "SELECT bec_checkpoint(); INSERT INTO t VALUES('r2', 'two');"

@@ -19,13 +19,6 @@
 #define NA      400
 #define NB      60
 
-static void exec(sqlite3 *db, const char *zSql){
-  char *zErr = 0;
-  int rc = sqlite3_exec(db, zSql, 0, 0, &zErr);
-  CHECK_MSG(rc==SQLITE_OK, "%s: %s", zSql, zErr ? zErr : "");
-  sqlite3_free(zErr);
-}
-
 static i64 count(sqlite3 *db){
   sqlite3_stmt *p = 0;
   i64 n = -1;
@@ -125,7 +118,7 @@ int main(void){
 
   /* A history, copied, synced once (persisted shared heads). */
   CHECK(sqlite3_open(zA, &dbA)==SQLITE_OK);
-  exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
+  bt_exec(dbA, "SELECT bec_keygen(); SELECT bec_create_group();"
             "SELECT bec_sign(x'01'); SELECT bec_sign(x'02');");
   sqlite3_close(dbA);
   snprintf(zCmd, sizeof(zCmd), "cp %s %s", zA, zB);
@@ -201,18 +194,18 @@ int main(void){
             nPosSalted, NB);
 
   /* The sync, with unsalted probes, then with bec's salted filter. */
-  exec(dbA, "BEGIN"); exec(dbB, "BEGIN");
+  bt_exec(dbA, "BEGIN"); bt_exec(dbB, "BEGIN");
   ingest(dbA, &opsA); ingest(dbB, &opsB);
   bec_bloom_test_unsalted = 1;
   nUnsalted = session(dbA, dbB, nBase+NA+NB, &nTotal);
   bec_bloom_test_unsalted = 0;
-  exec(dbA, "ROLLBACK"); exec(dbB, "ROLLBACK");
+  bt_exec(dbA, "ROLLBACK"); bt_exec(dbB, "ROLLBACK");
 
-  exec(dbA, "BEGIN"); exec(dbB, "BEGIN");
+  bt_exec(dbA, "BEGIN"); bt_exec(dbB, "BEGIN");
   ingest(dbA, &opsA); ingest(dbB, &opsB);
   nSalted = session(dbA, dbB, nBase+NA+NB, &nTotal);
   CHECK(count(dbA)==nBase+NA+NB && count(dbB)==nBase+NA+NB);
-  exec(dbA, "COMMIT"); exec(dbB, "COMMIT");
+  bt_exec(dbA, "COMMIT"); bt_exec(dbB, "COMMIT");
 
   printf("mined collisions: both hold everything after %d messages with an "
          "unsalted filter, %d with bec's salted filter\n", nUnsalted, nSalted);
