@@ -4772,6 +4772,7 @@ static const char *leaf_register(BecCtx *p, BecReader *rd, int iSchema,
   sqlite3_stmt *pIns = 0;
   u64 n = 0, j;
   *piWin = 0;
+  if( *pRc ) return 0;            /* an earlier failure stays the result */
   if( bec_read_varint(rd, &n, (u64)(rd->n - rd->i)) ) return "truncated";
   if( n==0 ) return 0;
   *pRc = bec_ctx_stmt(p, "INSERT INTO bec_store_base_conflict(tbl, pk, col, "
@@ -4866,7 +4867,8 @@ int bec_crdt_base_from_leaves(BecCtx *p, int iSchema, const BecSchema *s,
     nKey = (int)rd.i;
     if( iRow>1 ){
       /* strictly increasing key bytes (memcmp, then length): no key twice */
-      int c = memcmp(prev.a, aLeaf, (size_t)(nKey<prev.n ? nKey : prev.n));
+      int c = nKey && prev.n
+            ? memcmp(prev.a, aLeaf, (size_t)(nKey<prev.n ? nKey : prev.n)) : 0;
       if( c>0 || (c==0 && prev.n>=nKey) ){
         zBad = "rows are not in key order";
         break;
