@@ -92,22 +92,35 @@ static char zBody[4096];   /* hex of an op to ingest, made by setup */
 ** failing, then the checks.  nOpsAfter: the op count the step makes. */
 /* The normal build fails every fault point; the sanitizer build every
 ** second one and valgrind every 34th are enough for memory safety.  In CI,
-** where the passes run side by side, each takes half as many (every 2nd,
-** 4th and 68th), to keep make test within its budget. */
+** where the passes run side by side within make test's budget, the normal
+** and sanitizer builds share every second point: the normal build takes
+** 1, 5, 9, .. and the sanitizer build 3, 7, 11, .. (every point of the
+** union fails once, and each under the sanitizers is checked for memory
+** errors too), and valgrind every 68th. */
 static int nStrideMul = 1;   /* the root's long paths: every 3rd point */
-static int fault_stride(void){
+static int in_ci(void){
   const char *zCi = getenv("CI");
-  int bCi = zCi && zCi[0] && strcmp(zCi, "false")!=0;
-  return (getenv("BEC_VALGRIND") ? 34 : getenv("BEC_SAN") ? 2 : 1)
-         *(bCi ? 2 : 1)*nStrideMul;
+  return zCi && zCi[0] && strcmp(zCi, "false")!=0;
+}
+static int fault_stride(void){
+  int bCi = in_ci();
+  if( getenv("BEC_VALGRIND") ) return 34*(bCi ? 2 : 1)*nStrideMul;
+  if( bCi ) return 4*nStrideMul;
+  return (getenv("BEC_SAN") ? 2 : 1)*nStrideMul;
+}
+static int fault_first(void){
+  if( getenv("BEC_OOM_START") ) return atoi(getenv("BEC_OOM_START"));
+  if( in_ci() && getenv("BEC_SAN") && !getenv("BEC_VALGRIND") ){
+    return 1 + fault_stride()/2;
+  }
+  return 1;
 }
 
 static void each_fault(const char *zName, const char *zSetup, const char *zStep,
                        int nOpsAfter){
   int n, nFail = 0, nBad = 0;
   if( getenv("BEC_OOM_ONLY") && strcmp(getenv("BEC_OOM_ONLY"), zName) ) return;
-  n = getenv("BEC_OOM_START") ? atoi(getenv("BEC_OOM_START")) : 1;
-  for(; n<100000; n+=fault_stride()){
+  for(n=fault_first(); n<100000; n+=fault_stride()){
     sqlite3 *db = replica(zSetup);
     int rc, nOps;
     arm(n);
