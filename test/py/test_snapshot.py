@@ -551,6 +551,36 @@ def test_verify_and_lies():
 
 
 
+def named_root_group(prefix, rng, b_role, encrypted=False):
+    """The group test_sections and test_install_sections share: a creates it
+    (encrypted or not) with a todos table, b (b_role) and c members; a and c
+    named themselves (c twice: the later name is in effect); a 2-of-3
+    threshold root of a, b, c opened and active.  Returns (a, b, c)."""
+    a = connect(R.path(prefix + "_a.db"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')" if encrypted else "SELECT bec_create_group()")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    b = R.member(a, prefix + "_b.db", b_role)
+    c = R.member(a, prefix + "_c.db", "member")
+    one(a, "SELECT bec_set_name('Alice')")
+    root_steps([a, b, c], rng)
+    one(c, "SELECT bec_set_name('Carol')")
+    one(c, "SELECT bec_set_name('Caro')")          # the later one is in effect
+    one(a, "SELECT bec_root_open(2, ?)", json.dumps([pub(d) for d in (a, b, c)]))
+    root_steps([a, b, c], rng)
+    return a, b, c
+
+
+def root_hand_over(a, b, c, rng):
+    """The root of named_root_group hands over to a new key generation of
+    the same holders (a proposes, b approves)."""
+    req = one(a, "SELECT bec_root_propose('holders', ?, 2)",
+              json.dumps([pub(x) for x in (a, b, c)]))
+    root_steps([a, b, c], rng)
+    one(b, "SELECT bec_root_approve(?)", req)
+    root_steps([a, b, c], rng)
+
+
 def test_sections():
     """bec-cut-v4's sections after the tables, in a snapshot: an encrypted
     group (epochs) whose members named themselves (names), with a 2-of-3
@@ -561,18 +591,7 @@ def test_sections():
     of its section's layout too; the root-added member's grant, signed by
     the root key active at K2, verifies."""
     rng = random.Random(1717)
-    a = connect(R.path("v4_a.db"))
-    a.execute("SELECT bec_keygen()")
-    a.execute("SELECT bec_create_group('encrypted')")
-    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
-    b = R.member(a, "v4_b.db", "admin")
-    c = R.member(a, "v4_c.db", "member")
-    one(a, "SELECT bec_set_name('Alice')")
-    root_steps([a, b, c], rng)
-    one(c, "SELECT bec_set_name('Carol')")
-    one(c, "SELECT bec_set_name('Caro')")          # the later one is in effect
-    one(a, "SELECT bec_root_open(2, ?)", json.dumps([pub(d) for d in (a, b, c)]))
-    root_steps([a, b, c], rng)
+    a, b, c = named_root_group("v4", rng, "admin", encrypted=True)
     y = one(a, "SELECT group_key FROM bec_root")
     T.check(y is not None, "the root is active")
     for i in range(4):
@@ -596,11 +615,7 @@ def test_sections():
          "f added by d")
     # The root hands over to a new key generation (the same holders): the
     # cut holds two, the second's parent the first.
-    req = one(a, "SELECT bec_root_propose('holders', ?, 2)",
-              json.dumps([pub(x) for x in (a, b, c)]))
-    root_steps([a, b, c], rng)
-    one(b, "SELECT bec_root_approve(?)", req)
-    root_steps([a, b, c], rng)
+    root_hand_over(a, b, c, rng)
     y2 = one(a, "SELECT group_key FROM bec_root WHERE epoch=2")
     T.check(y2 is not None and y2 != y, "the next key generation, a new key")
     a.execute("INSERT INTO todos VALUES('r9', 'after K1', 9)")
@@ -934,26 +949,11 @@ def test_install_sections():
     proof kept) is refused with the section whose leaf differs, nothing
     stored."""
     rng = random.Random(1718)
-    a = connect(R.path("i5_a.db"))
-    a.execute("SELECT bec_keygen()")
-    a.execute("SELECT bec_create_group()")
-    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
-    b = R.member(a, "i5_b.db", "member")
-    c = R.member(a, "i5_c.db", "member")
-    one(a, "SELECT bec_set_name('Alice')")
-    root_steps([a, b, c], rng)
-    one(c, "SELECT bec_set_name('Carol')")
-    one(c, "SELECT bec_set_name('Caro')")          # the later one is in effect
-    one(a, "SELECT bec_root_open(2, ?)", json.dumps([pub(d) for d in (a, b, c)]))
-    root_steps([a, b, c], rng)
+    a, b, c = named_root_group("i5", rng, "member")
     a.execute("INSERT INTO todos VALUES('r1', 'one', 1)")
     k1 = one(a, "SELECT bec_checkpoint()")
     root_steps([a, b, c], rng)
-    req = one(a, "SELECT bec_root_propose('holders', ?, 2)",
-              json.dumps([pub(x) for x in (a, b, c)]))
-    root_steps([a, b, c], rng)
-    one(b, "SELECT bec_root_approve(?)", req)
-    root_steps([a, b, c], rng)
+    root_hand_over(a, b, c, rng)
     a.execute("INSERT INTO todos VALUES('r2', 'two', 2)")
     k2 = one(a, "SELECT bec_checkpoint()")
     root_steps([a, b, c], rng)
