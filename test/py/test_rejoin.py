@@ -184,6 +184,18 @@ def test_seeds():
         one_seed(seed)
 
 
+def checkpoint_beside(a, m, write, late_write):
+    """a writes (write) and names its checkpoint K, while member m, offline
+    from here, writes late_write below the last op before K: K's snapshot,
+    which a builds without m's op, has no band that places it, and a joiner
+    that installed it falls back at that op.  Returns (K, m's late ops)."""
+    a.execute(write)
+    k = one(a, "SELECT bec_checkpoint()")
+    before = set(ops_of(m))
+    m.execute(late_write)
+    return k, [x for h, x in ops_of(m).items() if h not in before]
+
+
 def test_other_connection():
     """The fall-back and the history after it stored by one connection
     (a sync, becsync), while the app holds another open on the same file:
@@ -203,14 +215,9 @@ def test_other_connection():
         a.execute("SELECT bec_alter('todos', 'ADD COLUMN prio INTEGER NOT NULL DEFAULT 5')")
         sync_session(a, b)
         sync_session(a, c)
-        # c, offline from here, writes concurrently with K, and below the
-        # last op before K (so K's snapshot, which a builds without c's op,
-        # has no band that places it: the joiner falls back)
-        a.execute("UPDATE todos SET n = n + 1 WHERE id='r0'")
-        k = one(a, "SELECT bec_checkpoint()")
-        before = set(ops_of(c))
-        c.execute("INSERT INTO todos(id, title, n) VALUES('late', 'concurrent with K', 1)")
-        late = [x for h, x in ops_of(c).items() if h not in before]
+        k, late = checkpoint_beside(
+            a, c, "UPDATE todos SET n = n + 1 WHERE id='r0'",
+            "INSERT INTO todos(id, title, n) VALUES('late', 'concurrent with K', 1)")
         sync_session(a, b)
         sync_session(a, b)
         T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
@@ -263,12 +270,8 @@ def test_root():
         T.eq(one(a, "SELECT state FROM bec_root"), "active", "the root is active")
         a.execute("INSERT INTO todos VALUES('r1', 'one', 1)")
         root_steps(dbs + [d], rng)
-        # d, offline from here, writes below the last op before K
-        a.execute("INSERT INTO todos VALUES('r2', 'two', 2)")
-        k = one(a, "SELECT bec_checkpoint()")
-        before = set(ops_of(d))
-        d.execute("INSERT INTO todos VALUES('late', 'concurrent with K', 3)")
-        late = [x for h, x in ops_of(d).items() if h not in before]
+        k, late = checkpoint_beside(a, d, "INSERT INTO todos VALUES('r2', 'two', 2)",
+                                    "INSERT INTO todos VALUES('late', 'concurrent with K', 3)")
         root_steps(dbs, rng)
         T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
         snap = one(a, "SELECT bec_snapshot()")
