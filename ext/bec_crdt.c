@@ -1089,8 +1089,7 @@ static int check_eval(BecCrdt *pC, const u8 *aHash, const BecSchema *s,
     rc = sqlite3_reset(c->apCheck[i]);
   }
   sqlite3_step(c->pDel);
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(c->pDel);
-  else sqlite3_reset(c->pDel);
+  bec_stmt_reset(c->pDel, &rc);
   if( rc && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: cannot evaluate the CHECKs of table %s: %s",
                              s->zName, sqlite3_errmsg(pC->dbCheck));
@@ -1516,8 +1515,7 @@ int bec_crdt_locked_among(BecCtx *p, const u8 *aMark, int nMark, int *piSeq,
       }
     }
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   return rc;
 }
 
@@ -2328,8 +2326,7 @@ int bec_crdt_name_taken(BecCtx *p, const char *zName, char **pzWhy){
           bVtab ? "virtual " : "", zType ? zType : "object");
       if( *pzWhy==0 ) rc = SQLITE_NOMEM;
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   sqlite3_free(zRows);
   return rc;
@@ -2951,8 +2948,7 @@ static int load_conflicts(BecTab *t, Merge *m){
                              sqlite3_column_int(pStmt, 1), &v);
     }
   }
-  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-  else sqlite3_reset(pStmt);
+  bec_stmt_reset(pStmt, &rc);
   for(i=i0; rc==SQLITE_OK && i<m->n; i++){
     BecValue *v = &m->a[i].v;
     if( v->eType==BEC_VAL_TEXT || v->eType==BEC_VAL_BLOB ){
@@ -3270,8 +3266,7 @@ static int apply_counter_fast(BecTab *t, Merge *m, int x, int bDelete,
         while( rc==SQLITE_OK && sqlite3_step(pEx)==SQLITE_ROW ){
           rc = stored_member_add(t, m, -1, sqlite3_column_int(pEx, 0), 0);
         }
-        if( rc==SQLITE_OK ) rc = sqlite3_reset(pEx);
-        else sqlite3_reset(pEx);
+        bec_stmt_reset(pEx, &rc);
       }
     }
     for(i=0; rc==SQLITE_OK && i<m->n; i++){
@@ -4345,8 +4340,7 @@ static int rebuild_upto(BecCtx *p, int iSchema, const u8 *aUpTo,
                          sqlite3_column_bytes(pStmt, 1), &op, pzErr);
       if( rc==SQLITE_OK ) rc = apply_write(p, m, x, &op, aAll[x], iSchema, 0, pzErr);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   if( m ) merge_free(m);
   sqlite3_free(m);
@@ -4988,8 +4982,7 @@ static int base_tables(BecCtx *p, BecGraph *g, const u8 *aCut, int **paSeq,
       }
       aSeq[n++] = sqlite3_column_int(pStmt, 0);
     }
-    if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    bec_stmt_reset(pStmt, &rc);
   }
   *paSeq = aSeq;
   *pn = n;
