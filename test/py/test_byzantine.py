@@ -12,8 +12,9 @@ BEC_BYZ_ROOT_SEEDS (2; 1 under the sanitizers) runs with a threshold root
 and an equivocating holder (bytesim.py --root), then
 BEC_BYZ_ENC_SEEDS seeds (5; 2 on the sanitizer build) with an encrypted
 group (bytesim.py --encrypted), then BEC_BYZ_CKPT_SEEDS (6; 2 on the
-sanitizer build) with checkpoints, a lying attester, sealing, pruning and
-a backdated removal after sealing (bytesim.py --checkpoints).
+sanitizer build) with checkpoints, a lying attester, sealing, pruning,
+a backdated removal after sealing and snapshot joiners (bytesim.py
+--checkpoints).
 """
 import os
 import sys
@@ -74,7 +75,10 @@ def main():
     nc = int(os.environ.get("BEC_BYZ_CKPT_SEEDS", "2" if os.environ.get("BEC_SAN") == "1" else "6"))
     seeds("checkpoint ", nc, lambda k: k.startswith("ckpt."),
           lambda seed: bytesim.replay_command(seed, checkpoints=True), checkpoints=True)
-    for what in ("ckpt.signed", "ckpt.lie", "ckpt.disputed", "ckpt.sealed", "ckpt.prune", "ckpt.backdated"):
+    # Each run ends with snapshot joiners (Sim.check_snapshot_join): some
+    # install a snapshot, after a Byzantine provider's tampered replies.
+    for what in ("ckpt.signed", "ckpt.lie", "ckpt.disputed", "ckpt.sealed", "ckpt.prune", "ckpt.backdated",
+                 "ckpt.join_byzantine", "ckpt.join_installed"):
         T.check(nc == 0 or totals.get(what, 0) > 0, "checkpoint seeds: no %s in %d seeds" % (what, nc))
     # The same seed gives the same run, bit for bit (what makes a replay
     # command worth printing).

@@ -62,7 +62,11 @@ honest replica, pruned or not, and on the fresh one; every lie is listed
 in bec_disputes, verified, on every replica that did not prune, and some
 honest member signed a dispute op naming it; pruned replicas converge with
 the others and check ok.  The reference model (which knows no sealing) is
-skipped once a checkpoint is sealed.
+skipped once a checkpoint is sealed.  Last, snapshot joiners
+(Sim.check_snapshot_join): each meets a Byzantine provider whose messages
+are tampered with, then an honest one (unpruned, and pruned when one is),
+and ends with its rows, members, conflicts, heads and the validity of
+every op it holds.
 
 Encrypted groups (--encrypted, issue 15): H0 makes the group with
 bec_create_group('encrypted'), so every schema and write op is an envelope,
@@ -1102,6 +1106,59 @@ class Sim:
             if r.name in self.pruned and not r.q("SELECT count(*) FROM bec_ops WHERE payload IS NULL"):
                 self.fail("%s pruned and holds every body" % r.name)
 
+    def check_snapshot_join(self, hs):
+        """Snapshot joiners (issue 17 item 4): a replica marked by
+        bec_join(.., 'snapshot') first offers to a Byzantine provider whose
+        replies are tampered with, then to an honest replica (the last,
+        never pruned, and a pruned one when there is one; a pruned replica
+        that cannot serve the history sends the joiner to the last).  The
+        joiner offers: a provider that offers first carries a short history
+        in its offer, which the joiner stores, and joins by the history
+        (docs/compaction.md).  It installs the latest sealed checkpoint's
+        snapshot (or falls back, or replays), and must end with its last
+        peer's rows, members, conflicts and heads, and for every op it
+        holds the same validity; bec_check() ok."""
+        rng = self.rng
+        if not hs[-1].q("SELECT count(*) FROM bec_checkpoints WHERE sealed"):
+            return
+        providers = [hs[-1]] + [x for x in hs if x.name in self.pruned][:1]
+        for n, p in enumerate(providers):
+            j = Rep("S%d" % n, True)
+            j.q("SELECT bec_keygen()")
+            j.q("SELECT bec_join(?, 'snapshot')", self.group_hex)
+            b = rng.choice(self.byz)
+            tamper, _ = self.make_tamper(b)
+            self.session(j, b, faults=False, tamper_b=tamper, label_a="S", label_b="B")
+            self.count("ckpt.join_byzantine")
+            peer, res = p, None
+            for _ in range(4):
+                res = self.session(j, peer, faults=False, label_a="S", label_b="P", limit=200)
+                if res == "done" and heads(j.db) == heads(peer.db):
+                    break
+                peer = hs[-1]       # (a pruned provider answered 'pruned')
+            if res != "done":
+                self.fail("snapshot joiner from %s: sync ended with %s" % (peer.name, res))
+            installed = j.q("SELECT count(*) FROM bec_store_config WHERE key='cut_top'")
+            self.count("ckpt.join_installed" if installed else "ckpt.join_replayed")
+            if installed and p.name in self.pruned:
+                self.count("ckpt.join_from_pruned")
+            self.log("snapshot joiner from", p.name, "installed" if installed else "replayed",
+                     j.q("SELECT bec_sync_state('P')"))
+            a, s = snapshot(peer.db), snapshot(j.db)
+            for what in ("heads", "members", "tables", "conflicts"):
+                if a[what] != s[what]:
+                    self.fail("snapshot joiner from %s (%s) differs in %s: %s" % (
+                        peer.name, "installed" if installed else "replayed", what,
+                        describe_diff({what: a[what]}, {what: s[what]})))
+            valid = dict(a["ops"])
+            d = [h[:12] for h, v in s["ops"] if valid.get(h) != v]
+            if d:
+                self.fail("snapshot joiner from %s: validity differs on %d op(s): %s" % (peer.name, len(d), d[:6]))
+            chk = j.q("SELECT bec_check()")
+            if chk != "ok":
+                self.fail("snapshot joiner from %s: bec_check: %s" % (peer.name, chk))
+            j.db.close()
+
     # -- the run ----------------------------------------------------------
     def step(self):
         rng = self.rng
@@ -1293,6 +1350,10 @@ class Sim:
             if members != model["members"]:
                 self.fail("members differ from the reference model: %r vs %r" % (members, model["members"]))
             self.count("model.checked")
+        if self.checkpoints and not self.encrypted:
+            # last: the joiner's sessions may hand the provider ops that a
+            # Byzantine peer gave the joiner
+            self.check_snapshot_join(hs)
 
     def run(self):
         t0 = time.time()
