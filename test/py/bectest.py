@@ -13,6 +13,7 @@ import os
 import socket
 import sqlite3
 import sys
+import time
 import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -184,13 +185,18 @@ class _T:
 
     def run(self, fns):
         """Calls each test function; one that raises is one failure (with
-        its traceback), and the others still run."""
+        its traceback), and the others still run.  BEC_TEST_TIMES=1 prints
+        each one's wall time (to find what makes a file slow)."""
+        timed = os.environ.get("BEC_TEST_TIMES") == "1"
         for fn in fns:
+            t0 = time.time()
             try:
                 fn()
             except Exception as e:
                 traceback.print_exc()
                 self.check(False, "%s raised %r" % (fn.__name__, e))
+            if timed:
+                print("  %s took %.1fs" % (fn.__name__, time.time() - t0), flush=True)
 
     def done(self):
         print("RESULT %d %d" % (self.npass, self.nfail), flush=True)
