@@ -1735,9 +1735,16 @@ int bec_crdt_winner_of_ops(BecCtx*, const char *zName, int *piWin,
 ** rebuilds the tables from the base and the writes outside aCut.  *pzWhy
 ** (sqlite3_free it), with nothing changed, if the tables do not allow it:
 ** a table name is won outside the cut, a table is hidden here, a schema
-** op of the cut is locked. */
+** op of the cut is locked, the tables hold hidden state
+** (bec_crdt_hidden_state). */
 int bec_crdt_base_take(BecCtx*, int iCp, const u8 *aCut, char **pzWhy,
                        char **pzErr);
+/* *pzWhy (sqlite3_free it; 0 if none): the valid ops give a table an
+** incarnation hidden by another of its name, or a live added column hidden
+** by a name: state that the merge base and a snapshot's S(K) do not keep,
+** so pruning and the install refuse (docs/compaction.md "Hidden tables and
+** columns"). */
+int bec_crdt_hidden_state(BecCtx*, char **pzWhy, char **pzErr);
 /* Copies the merge base of pFrom into pTo, a scratch database replaying a
 ** cut that holds the base's cut, renumbering seqs by aTo[0..nTo-1] (pFrom's
 ** seq -> pTo's), and rebuilds pTo's tables from it (bec_checkpoint.c).

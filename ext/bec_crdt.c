@@ -5018,7 +5018,10 @@ int bec_crdt_base_take(BecCtx *p, int iCp, const u8 *aCut, char **pzWhy,
   if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zBaseSchema, pzErr);
   if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
-  if( rc==SQLITE_OK ) rc = base_tables(p, g, aCut, &aSeq, &n, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_crdt_hidden_state(p, pzWhy, pzErr);
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    rc = base_tables(p, g, aCut, &aSeq, &n, pzWhy, pzErr);
+  }
   for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<n; i++){
     rc = base_tab(p, aSeq[i], &t, pzWhy, pzErr);
   }
@@ -5345,6 +5348,53 @@ static int incs_winner(const BecGraph *g, const Inc *a, int n,
     if( iWin<0 || later(g, a[i].iNameSeq, a[iWin].iNameSeq) ) iWin = i;
   }
   return iWin;
+}
+
+/* State of the tables that neither the merge base nor a snapshot's S(K)
+** keeps (docs/compaction.md "Hidden tables and columns"): an incarnation
+** hidden by another of its name, or a live added column hidden by a name
+** (or past the limits of columns and CHECKs).  Their rows and values are
+** derived from the bodies of their writes when they show again, which a
+** pruned replica dropped and an installed one never held: it would show
+** them empty where a full replica shows them filled.  So pruning and the
+** install refuse while the ops hold such state (*pzWhy says which; 0 when
+** none); the join then replays.  A function of the valid ops alone. */
+int bec_crdt_hidden_state(BecCtx *p, char **pzWhy, char **pzErr){
+  BecGraph *g = 0;
+  Inc *a = 0;
+  int n = 0, i, j, rc;
+  *pzWhy = 0;
+  rc = crdt_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_graph_get(p, &g, pzErr);
+  if( rc==SQLITE_OK ) rc = incs_load(p, g, &a, &n, pzErr);
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<n; i++){
+    BecSchema *s = 0;
+    View v;
+    if( incs_winner(g, a, n, a[i].zName)!=i ){
+      *pzWhy = sqlite3_mprintf("an incarnation of table %s is hidden by "
+          "another of its name (its rows are kept only as its writes)",
+          a[i].zName);
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+      break;
+    }
+    rc = load_op_schema(p, a[i].iSeq, &s, 0, pzErr);
+    if( rc==SQLITE_OK ) rc = view_load(p, g, a[i].iSeq, s, 0, &v, pzErr);
+    if( rc==SQLITE_OK ){
+      for(j=0; j<v.nCol; j++){
+        const ViewCol *c = &v.aCol[j];
+        if( c->iAdd<0 || c->bShown || c->bDropped ) continue;
+        *pzWhy = sqlite3_mprintf("table %s has an added column hidden by a "
+            "name (%s; its values are kept only as its writes)", a[i].zName,
+            c->zName);
+        if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+        break;
+      }
+      view_free(&v);
+    }
+    bec_schema_free(s);
+  }
+  incs_free(a, n);
+  return rc;
 }
 
 /* The incarnation shown at zName by the ops (0 if none), *ppWin its schema

@@ -380,6 +380,13 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   if( rc==SQLITE_OK ) bec_e2ee_lend_identity(p2, p);
   if( rc==SQLITE_OK ) rc = place_cut(p2, pP, 0, pzWhy, pzErr);
   if( rc==SQLITE_OK ){
+    /* Tables at K with state S(K) does not carry (a hidden incarnation or
+    ** added column, whose values only their writes give): a replica
+    ** without those writes would show them empty once they show. */
+    rc = bec_crdt_hidden_state(p2, pzWhy, pzErr);
+    if( rc==SQLITE_OK && *pzWhy ) rc = SQLITE_ERROR;
+  }
+  if( rc==SQLITE_OK ){
     /* An encrypted group: the rows are read against schema ops that only
     ** the seeds of the cut's epochs open, from the boxes its keyshares and
     ** epoch ops address to this replica.  (The epochs current in the chain

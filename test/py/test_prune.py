@@ -731,6 +731,85 @@ def test_member_facts_dropped():
          "the same validity after a rebuild")
     T.eq(one(a, "SELECT bec_check()"), "ok", "bec_check after the rebuild")
 
+
+def test_hidden_state():
+    """State the merge base and a snapshot's S(K) do not keep: an
+    incarnation hidden by another of its name (two admins create todos
+    concurrently), and an added column hidden by a name (two admins add
+    prio concurrently), each with a write.  While the sealed checkpoint's
+    ops give such state, bec_prune() and the install of its snapshot are
+    refused (a pruned or installed replica would show the hidden rows or
+    values empty once a later rename shows them: both happened before);
+    after the rename, a later checkpoint prunes and installs, and the
+    pruned, the installed and a full replica show the same rows."""
+    cases = (
+        ("an incarnation of table todos is hidden by another of its name",
+         ["CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)",
+          "INSERT INTO todos VALUES('a1', 'from a')"],
+         ["CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT)",
+          "INSERT INTO todos VALUES('b1', 'from b')"],
+         "SELECT bec_alter('todos', 'RENAME TO todos2')",
+         ["SELECT * FROM todos ORDER BY 1", "SELECT * FROM todos2 ORDER BY 1"]),
+        ("table todos has an added column hidden by a name (prio;",
+         ["SELECT bec_alter('todos', 'ADD COLUMN prio INTEGER')",
+          "UPDATE todos SET prio=5 WHERE id='r1'"],
+         ["SELECT bec_alter('todos', 'ADD COLUMN prio TEXT')",
+          "UPDATE todos SET prio='high' WHERE id='r1'"],
+         "SELECT bec_alter('todos', 'RENAME COLUMN prio TO prio2')",
+         ["SELECT * FROM todos ORDER BY 1"]),
+    )
+    for n, (refusal, on_a, on_b, rename, reads) in enumerate(cases):
+        a = R.origin("hid%d_a.db" % n, decl="id TEXT PRIMARY KEY, title TEXT",
+                     table="todos" if n else "base")
+        b = R.member(a, "hid%d_b.db" % n, "admin")
+        if n:
+            a.execute("INSERT INTO todos VALUES('r1', 'one')")
+        sync(a, "b", b, "a")
+        for sql in on_a:
+            a.execute(sql)
+        for sql in on_b:
+            b.execute(sql)
+        sync(a, "b", b, "a")                    # K's cut holds both
+        k = one(a, "SELECT bec_checkpoint()")
+        for _ in range(3):
+            sync(a, "b", b, "a")
+        T.eq((sealed(a, k), sealed(b, k)), (1, 1), "case %d: K sealed" % n)
+        snap = one(a, "SELECT bec_snapshot()")
+        for db, what in ((a, "bec_prune()"), (b, "bec_prune()")):
+            try:
+                one(db, "SELECT " + what)
+                T.check(False, "case %d: pruning refused" % n)
+            except Exception as e:
+                T.check(refusal in str(e), "case %d: pruning refused: %s" % (n, e))
+        T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE payload IS NULL"), 0,
+             "case %d: no body dropped" % n)
+        j = R.joined(a, "hid%d_j.db" % n)
+        try:
+            got = one(j, "SELECT bec_snapshot_install(?)", snap)
+            T.check(False, "case %d: the install refused: %r" % (n, got))
+        except Exception as e:
+            T.check(refusal in str(e), "case %d: the install refused: %s" % (n, e))
+        T.eq(one(j, "SELECT count(*) FROM bec_store_op"), 0, "case %d: nothing installed" % n)
+        # the rename shows the hidden state; a later checkpoint prunes and installs
+        a.execute(rename)
+        k2 = one(a, "SELECT bec_checkpoint()")
+        for _ in range(3):
+            sync(a, "b", b, "a")
+        T.eq(sealed(a, k2), 1, "case %d: K2 sealed" % n)
+        T.check(one(a, "SELECT bec_prune()") > 0, "case %d: pruned below K2" % n)
+        j2 = R.joined(a, "hid%d_j2.db" % n)
+        T.eq(one(j2, "SELECT bec_snapshot_install(?)", one(a, "SELECT bec_snapshot()")), k2,
+             "case %d: K2's snapshot installed" % n)
+        for q in reads:
+            want = b.execute(q).fetchall()
+            T.check(len(want) > 0, "case %d: %s shows rows" % (n, q))
+            T.eq(a.execute(q).fetchall(), want, "case %d: pruned a: %s" % (n, q))
+            T.eq(j2.execute(q).fetchall(), want, "case %d: installed: %s" % (n, q))
+        T.eq(one(a, "SELECT bec_check()"), "ok", "case %d: bec_check on the pruned replica" % n)
+        for db in (a, b, j, j2):
+            db.close()
+
+
 test_basics()
 test_member_facts_dropped()
 test_upgrade_op_table()
@@ -743,5 +822,6 @@ test_sync_three()
 test_later_checkpoint()
 test_pruned_list_of_held_ops()
 test_hostile_pruned_list()
+test_hidden_state()
 R.cleanup()
 T.done()
