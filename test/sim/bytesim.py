@@ -415,12 +415,15 @@ class Sim:
             x = rng.random()
             k = self.key_value()
             if x < 0.4:
-                stmts.append(("INSERT OR REPLACE INTO t VALUES(?, ?, ?)",
+                stmts.append(("INSERT OR REPLACE INTO t(k, v, w) VALUES(?, ?, ?)",
                               (k, rng.randrange(1000), rng.choice(["a", "b", None, "x" * rng.randrange(40)]))))
             elif x < 0.65:
                 stmts.append(("UPDATE t SET v = coalesce(v, 0) + ? WHERE k = ?", (rng.randrange(1, 9), k)))
-            elif x < 0.75:
+            elif x < 0.72:
                 stmts.append(("UPDATE t SET w = ? WHERE k >= ?", (r.name, k)))
+            elif x < 0.75:
+                # an added column, if this replica shows it (honest_schema)
+                stmts.append(("UPDATE t SET %s = ? WHERE k = ?" % rng.choice(["y", "z"]), (r.name, k)))
             elif x < 0.87:
                 stmts.append(("DELETE FROM t WHERE k = ?", (k,)))
             elif x < 0.95:
@@ -463,10 +466,21 @@ class Sim:
     def honest_schema(self, r):
         rng = self.rng
         try:
-            if rng.random() < 0.5:
+            x = rng.random()
+            if x < 0.35:
                 r.db.execute("DROP TABLE IF EXISTS u")
-            else:
+            elif x < 0.7:
                 r.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS u USING bec(id INTEGER PRIMARY KEY, x BLOB)")
+            else:
+                # alters of t: concurrent ADDs of one name hide one of the
+                # columns, a rename shows it again (hidden state)
+                col = rng.choice(["y", "z"])
+                if rng.random() < 0.6:
+                    r.db.execute("SELECT bec_alter('t', 'ADD COLUMN %s TEXT')" % col)
+                else:
+                    r.db.execute("SELECT bec_alter('t', 'RENAME COLUMN %s TO %s')"
+                                 % (col, col + str(rng.randrange(3))))
+                self.count("honest.alter")
             self.count("honest.schema")
         except sqlite3.Error as e:
             self.err(e)
@@ -1144,6 +1158,17 @@ class Sim:
                 self.count("ckpt.join_from_pruned")
             self.log("snapshot joiner from", p.name, "installed" if installed else "replayed",
                      j.q("SELECT bec_sync_state('P')"))
+            if not installed and self.verbose:
+                # why the install refused (a verbose replay says it)
+                x = Rep("X", True)
+                x.q("SELECT bec_keygen()")
+                x.q("SELECT bec_join(?)", self.group_hex)
+                try:
+                    x.q("SELECT bec_snapshot_install(?)", p.q("SELECT bec_snapshot()"))
+                    self.log("  (the snapshot installs by itself)")
+                except sqlite3.Error as e:
+                    self.log("  why:", e)
+                x.db.close()
             a, s = snapshot(peer.db), snapshot(j.db)
             for what in ("heads", "members", "tables", "conflicts"):
                 if a[what] != s[what]:
@@ -1170,8 +1195,10 @@ class Sim:
             self.honest_write(r)
         elif x < 0.37:
             self.honest_member(rng.choice(hs))
-        elif x < 0.39:
-            r = rng.choice(hs)
+        elif x < 0.42:
+            # (an admin where there is one: members' schema ops are refused)
+            admins = [h for h in hs if self.role_of(h) == "admin"]
+            r = rng.choice(admins or hs)
             self.log(r.name, "changes the schema")
             self.honest_schema(r)
         elif x < 0.62:
