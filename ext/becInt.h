@@ -461,6 +461,13 @@ struct BecVerdict {
   int bAdminOp;       /* a data op that is an admin op by its payload (a
                       ** write to a write='admin' table): stored with role
                       ** admin, judged by membership as an admin op */
+  int bNeedsCut;      /* not refused, but not judged either: the verdict
+                      ** reads an op of an installed snapshot's cut that
+                      ** this replica holds without its header (or may be
+                      ** one it does not hold); the op waits as an op
+                      ** concurrent with K does, and its known author's op
+                      ** makes the replica fall back to a full join
+                      ** (bec_dag.c "An op concurrent with K") */
 };
 /* Sets pV to a refusal with code rc; the reason is printf-formatted (an
 ** out-of-memory reason is "refused"). */

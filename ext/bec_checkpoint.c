@@ -2098,9 +2098,18 @@ static int ck_admit(BecCtx *p, const BecOp *pOp, const int *aPredSeq,
       }
     }
   }else{
-    int iRef = 0;
+    int iRef = 0, bCut = 0;
     rc = bec_dag_seq_of(p, pl.aRef, &iRef);
-    if( rc==SQLITE_OK ){
+    if( rc==SQLITE_OK && (iRef==0 || (iRef<=g->nNode && BEC_NODE_STANDIN(g, iRef))) ){
+      rc = bec_graph_cut_exists(p, &bCut);
+    }
+    if( rc==SQLITE_OK && bCut ){
+      /* An installed replica holds an op of the cut without its header
+      ** (a stand-in: its kind unknown), or not at all: a claim that a full
+      ** replica finds in the op's past, an attest a dispute names, may be
+      ** one.  Not judged here (bec_dag.c "An op concurrent with K"). */
+      pV->bNeedsCut = 1;
+    }else if( rc==SQLITE_OK ){
       int bOk = iRef>0 && iRef<=g->nNode && aMark[iRef];
       if( bOk && pOp->kind==BEC_KIND_ATTEST ){
         bOk = g->aNode[iRef].kind==BEC_KIND_CHECKPOINT;

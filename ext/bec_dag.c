@@ -1153,7 +1153,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
     return SQLITE_OK;
   }
   if( rc==SQLITE_OK ){
-    BecVerdict v = {0, 0, 0};
+    BecVerdict v = {0, 0, 0, 0};
     rc = check_group(p, &op, aHash, aGroupId, &v);
     if( rc==SQLITE_OK && v.rc ){
       *pzErr = v.zReason;
@@ -1210,7 +1210,7 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   /* The derivers' verdicts, in order: authorization (membership) first. */
   for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
     const BecDeriver *d = p->apDeriver[i];
-    BecVerdict v = {0, 0, 0};
+    BecVerdict v = {0, 0, 0, 0};
     if( d->xAdmit==0 || !deriver_wants(d, op.kind) || bHeaderOnly ) continue;
     rc = d->xAdmit(p, &op, aPredSeq, &v, pzErr);
     if( rc==SQLITE_OK && v.rc ){
@@ -1218,6 +1218,15 @@ static int accept_one(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
       *pbRejected = REJECT_OP;
       p->bCovering = 0;
       return v.rc;
+    }
+    if( rc==SQLITE_OK && v.bNeedsCut ){
+      /* judged only with the cut's headers: waits as an op concurrent
+      ** with K, never refused here where a full replica would store it */
+      p->bCovering = 0;
+      rc = cut_wait(p, &op, aHash, pzErr);
+      if( rc==SQLITE_OK ) *peOutcome = BEC_ACCEPT_PENDING;
+      else if( rc==SQLITE_FULL ) *pbRejected = REJECT_OP;
+      return rc;
     }
     if( v.bAdminOp ) bAdminOp = 1;
     bec_verdict_clear(&v);

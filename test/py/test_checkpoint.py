@@ -401,6 +401,63 @@ def test_counter_members():
     T.check(ckpt_row(x, k)[0] != want, "altered steps with an unchanged sum change the digest")
 
 
+def test_dispute_on_installed():
+    """A dispute naming an attest of an installed snapshot's cut: the
+    installed replica holds that attest without its header (a stand-in,
+    its kind unknown), so it cannot judge the dispute; it used to refuse it
+    ('the attestation is not in its causal past') where every full replica
+    stores it, and then every op after it (found by the Byzantine
+    simulation's snapshot joiners).  Now the dispute waits and the replica
+    falls back to a full join, which stores it as a full replica does; an
+    attest naming an op the replica does not hold waits the same way."""
+    a = R.origin("di_a.db")
+    a.execute("INSERT INTO todos VALUES('x', 'hello', 0)")
+    b = R.member(a, "di_b.db", "admin")
+    liar = becwire.Key(os.urandom(32))
+    a.execute("SELECT bec_add_member(?, 'admin')", (liar.hex,))
+    group = bytes.fromhex(one(a, "SELECT bec_group_id()"))
+    ship(a, b)
+    k1 = one(a, "SELECT bec_checkpoint()")
+    ship(a, b)
+    ship(b, a)
+    T.eq(ckpt_row(a, k1)[1:3], (2, 1), "K1 sealed")
+    b_att = one(a, "SELECT hash FROM bec_ops WHERE kind='attest' AND author=?", pub(b))
+    a.execute("INSERT INTO todos VALUES('y', 'more', 1)")
+    k2 = one(a, "SELECT bec_checkpoint()")
+    ship(a, b)
+    ship(b, a)
+    T.eq(ckpt_row(a, k2)[1:3], (2, 1), "K2 sealed (b's attest of K1 in its cut)")
+    snap = one(a, "SELECT bec_snapshot()")
+    # after K2: the liar disputes b's honest attest of K1 (in the cut)
+    dispute = becwire.make_op(liar, "dispute", heads(a),
+                              bytes([1]) + bytes.fromhex(b_att) + os.urandom(32), group)
+    a.execute("SELECT bec_ingest(?)", (dispute,))
+    d_id = becwire.blake(becwire.decode_op(dispute)["header"]).hex()
+    T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE hash=?", d_id), 1, "a full replica stores it")
+    j = R.joined(a, "di_j.db")
+    T.eq(one(j, "SELECT bec_snapshot_install(?)", snap), k2, "j installed K2")
+    j.execute("SELECT bec_ingest(?)", (dispute,))
+    T.eq(one(j, "SELECT count(*) FROM bec_store_rejected"), 0, "j refuses nothing")
+    T.eq(one(j, "SELECT count(*) FROM sqlite_master WHERE name='bec_store_cut'"), 0,
+         "j fell back to a full join")
+    deliver(a, j)
+    T.eq(j.execute("SELECT hash, valid FROM bec_ops ORDER BY 1").fetchall(),
+         a.execute("SELECT hash, valid FROM bec_ops ORDER BY 1").fetchall(),
+         "j holds every op of a, with a's validity")
+    T.eq(j.execute("SELECT attestation, disputer, verified FROM bec_disputes ORDER BY 1, 2").fetchall(),
+         a.execute("SELECT attestation, disputer, verified FROM bec_disputes ORDER BY 1, 2").fetchall(),
+         "and a's disputes")
+    # an attest of a checkpoint the installed replica does not hold at all
+    j2 = R.joined(a, "di_j2.db")
+    one(j2, "SELECT bec_snapshot_install(?)", snap)
+    att = becwire.make_op(liar, "attest", heads(a), bytes([1]) + os.urandom(64), group)
+    j2.execute("SELECT bec_ingest(?)", (att,))
+    T.eq(one(j2, "SELECT count(*) FROM bec_store_rejected"), 0,
+         "an attest of an unknown checkpoint waits on an installed replica")
+    T.raises(lambda: a.execute("SELECT bec_ingest(?)", (att,)), "not in its causal past",
+             "where a full replica refuses it")
+
+
 def test_hidden_table():
     """A group's table hidden on one replica: a local table there holds its
     name, so bec keeps no rows of it there and that replica cannot read the
@@ -445,5 +502,6 @@ test_seal_survives_reload()
 test_concurrent()
 test_counter_members()
 test_hidden_table()
+test_dispute_on_installed()
 R.cleanup()
 T.done()

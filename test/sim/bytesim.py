@@ -986,6 +986,7 @@ class Sim:
         backdated removal that must change nothing behind the checkpoint."""
         rng = self.rng
         hs = self.honest_reps()
+        hidden = j == 0 and rng.random() < 0.5 and self.hidden_column(hs)
         self.all_sync(hs)
         admins = [r for r in hs if self.role_of(r) == "admin"]
         if not admins:
@@ -1043,6 +1044,32 @@ class Sim:
                 self.count("ckpt.prune_refused")
         if j == 0:
             self.backdated_removal(k)
+        if hidden:
+            # the shown h renamed: the hidden one shows, with the values
+            # its writes in the cut gave it, on the pruned replicas too
+            r = rng.choice([x for x in hs if self.role_of(x) == "admin"] or hs)
+            try:
+                r.q("SELECT bec_alter('t', 'RENAME COLUMN h TO h2')")
+                self.count("ckpt.hidden_shown")
+            except sqlite3.Error as e:
+                self.err(e, "the rename of h on %s" % r.name)
+
+    def hidden_column(self, hs):
+        """Hidden state in the coming cut: two honest admins, not synced,
+        each add a column h to t and write it; after their sync one of the
+        two columns is hidden by the other's name.  True if made."""
+        admins = [r for r in hs if self.role_of(r) == "admin"]
+        if len(admins) < 2:
+            return False
+        for r in self.rng.sample(admins, 2):
+            try:
+                r.q("SELECT bec_alter('t', 'ADD COLUMN h TEXT')")
+                r.db.execute("INSERT OR REPLACE INTO t(k, v, w, h) VALUES('kh', 1, 'h', ?)", (r.name,))
+            except sqlite3.Error as e:
+                self.err(e, "hidden column on %s" % r.name)
+                return False
+        self.count("ckpt.hidden_made")
+        return True
 
     def backdated_removal(self, k):
         """B0, an admin when its early snapshot was taken, signs there a
@@ -1152,6 +1179,12 @@ class Sim:
                 peer = hs[-1]       # (a pruned provider answered 'pruned')
             if res != "done":
                 self.fail("snapshot joiner from %s: sync ended with %s" % (peer.name, res))
+                if self.verbose:
+                    for h in sorted(set(heads(peer.db)) - set(heads(j.db))):
+                        self.log("  the peer's head", h[:12], peer.db.execute(
+                            "SELECT kind, author, valid, reason, deps FROM bec_ops WHERE hash=?", (h,)).fetchall())
+                    for r in j.db.execute("SELECT hex(hash), reason FROM bec_store_rejected"):
+                        self.log("  the joiner rejected", r[0][:12], r[1])
             installed = j.q("SELECT count(*) FROM bec_store_config WHERE key='cut_top'")
             self.count("ckpt.join_installed" if installed else "ckpt.join_replayed")
             if installed and p.name in self.pruned:
