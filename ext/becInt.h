@@ -605,6 +605,13 @@ struct BecCtx {
   int (*xRejoin)(BecCtx*, char **pzErr);
   int bRejoinDue;
   int nRejoin;
+  /* Set while a caller that can still ask a peer for a longer band
+  ** (docs/compaction.md "The band": sync, bec_install_extend) stores ops:
+  ** an op concurrent with K that the band does not place waits, as
+  ** always, but sets bBandWanted instead of bRejoinDue, and the caller
+  ** asks for a band, or falls back itself (bec_rejoin_start). */
+  int bRejoinDefer;
+  int bBandWanted;
   /* The final validity of the ops in sealed cuts, for membership:
   ** *paFinal (owned by bec_checkpoint.c, valid until the next seal or
   ** forget) has *pnFinal entries, 0 not final, 1 invalid, 2 valid. */
@@ -918,6 +925,16 @@ int bec_dag_rejoin_op(BecCtx*, u8 *aId, int *pbSet);
 ** every cache is forgotten.  *ppCreate (sqlite3_malloc'd, the caller frees
 ** it): the create's body, to be ingested first. */
 int bec_dag_rejoin_reset(BecCtx*, u8 **ppCreate, i64 *pnCreate, char **pzErr);
+/* A longer band (bec_install_extend): the bodies of the ops stored above
+** K, framed, in seq order, appended to pKept; then the stored sequence,
+** the heads, the cut and 'cut_top' go, as in a fall-back, for the install
+** to be stored again.  SQLITE_ERROR with *pzErr when an op above K was
+** pruned here (no body to store again). */
+int bec_dag_reinstall_reset(BecCtx*, BecBuf *pKept, char **pzErr);
+/* Every op in the pending area whose missing links are all held now (an op
+** concurrent with K, once a longer band is installed) accepted again, in
+** causal order, in one savepoint. */
+int bec_dag_pending_retry(BecCtx*, char **pzErr);
 
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
@@ -1189,8 +1206,31 @@ int bec_snapshot_give(BecCtx*, BecBuf *pOut, char **pzWhy, char **pzErr);
 ** as this replica (full or pruned: every header) chooses it: the seqs (ints
 ** in pBand, increasing) of the ops of K's cut a joiner gets as headers so
 ** that every op held here that is concurrent with K can be placed against
-** them.  Empty when no such op is held. */
-int bec_snapshot_band(BecCtx*, int iK, BecBuf *pBand, char **pzErr);
+** them, and, when nExtra, an op whose predecessors are the nodes
+** aExtra[0..nExtra-1] (one a joiner asks about: bec_snapshot_band_give).
+** Empty when no such op is held. */
+int bec_snapshot_band(BecCtx*, int iK, const int *aExtra, int nExtra,
+                      BecBuf *pBand, char **pzErr);
+/* The most bytes a band section given or taken after the install may have
+** (docs/compaction.md "A longer band"): a joiner may ask for the band of
+** an op deep in the cut, which is most of the cut. */
+#define BEC_BAND_MAX_BYTES (4*1024*1024)
+/* A longer band for a joiner that installed checkpoint aK's snapshot
+** (docs/compaction.md "A longer band"): the band section of K's snapshot
+** as this replica (full or pruned: every header) builds it, placing every
+** op held here concurrent with K and an op naming the ops aPreds
+** (nPred ids; those not held here are left out), appended to pOut when it
+** has more than nHeld band ops; else *pzWhy (sqlite3_free it) says why
+** none is given (K not held, a replica that installed a snapshot itself,
+** no longer band, one larger than BEC_BAND_MAX_BYTES), with SQLITE_OK. */
+int bec_snapshot_band_give(BecCtx*, const u8 *aK, const u8 *aPreds, int nPred,
+                           u64 nHeld, BecBuf *pOut, char **pzWhy,
+                           char **pzErr);
+/* Where the band section of version-5 snapshot a[0..n-1] starts (*piOff)
+** and how many band ops it has (*pnBand); *pzWhy (sqlite3_free it) for a
+** snapshot that does not decode or has no band section (version 4). */
+int bec_snapshot_band_at(BecCtx*, const u8 *a, i64 n, i64 *piOff,
+                         u64 *pnBand, char **pzWhy, char **pzErr);
 /* Every check of a snapshot (the header comment of bec_snapshot.c): aCp
 ** is set to its checkpoint's id, or *pzWhy (caller frees) to the first
 ** check that fails, with SQLITE_OK; stores nothing. */
@@ -1351,6 +1391,17 @@ int bec_install_cut(BecCtx*, u8 *aK);
 ** installed replica holds no cut bodies to build one), *pbGiven 1; 0 on a
 ** replica that did not install one. */
 int bec_install_give(BecCtx*, BecBuf *pOut, int *pbGiven, char **pzErr);
+/* Installs a longer band (docs/compaction.md "A longer band"): aBand is a
+** band section (n_band || headers || n_bproof || proofs, the end of a
+** version-5 snapshot) for the checkpoint installed here.  The installed
+** snapshot with this band in place of its own passes every check of
+** bec_snapshot_state, has more band ops, and is installed again in one
+** savepoint: the ops stored after K accepted again (each as before, or
+** nothing changes), the ops waiting as concurrent with K judged again.
+** *pzWhy (sqlite3_free it), with SQLITE_OK and nothing changed, when it
+** is refused. */
+int bec_install_extend(BecCtx*, const u8 *aBand, i64 nBand, char **pzWhy,
+                       char **pzErr);
 /* bec_snapshot_install(snapshot) (bec_install.c). */
 int bec_install_register(sqlite3*, BecCtx*);
 /* *pbEmpty: this database holds no op (a snapshot join may start). */
