@@ -935,6 +935,9 @@ int bec_dag_reinstall_reset(BecCtx*, BecBuf *pKept, char **pzErr);
 ** concurrent with K, once a longer band is installed) accepted again, in
 ** causal order, in one savepoint. */
 int bec_dag_pending_retry(BecCtx*, char **pzErr);
+/* The predecessors' ids of op aId waiting in the pending area, appended to
+** pOut (nothing when it does not wait there). */
+int bec_dag_pending_preds(BecCtx*, const u8 *aId, BecBuf *pOut);
 
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
@@ -1402,6 +1405,13 @@ int bec_install_give(BecCtx*, BecBuf *pOut, int *pbGiven, char **pzErr);
 ** is refused. */
 int bec_install_extend(BecCtx*, const u8 *aBand, i64 nBand, char **pzWhy,
                        char **pzErr);
+/* The band this replica installed (its snapshot's band section, as
+** extended), for a joiner that installed checkpoint aK and holds nHeld
+** band ops, appended to pOut; *pzWhy (sqlite3_free it) with SQLITE_OK
+** when it has none to give (another checkpoint, no longer band, none
+** installed). */
+int bec_install_band_give(BecCtx*, const u8 *aK, u64 nHeld, BecBuf *pOut,
+                          char **pzWhy, char **pzErr);
 /* bec_snapshot_install(snapshot) (bec_install.c). */
 int bec_install_register(sqlite3*, BecCtx*);
 /* *pbEmpty: this database holds no op (a snapshot join may start). */
@@ -2127,7 +2137,13 @@ int bec_invite_redeem(BecCtx*, const u8 *aRed, u8 *aHash, int *pbAdded,
 #define BEC_SYNC_X_WANT_SNAPSHOT   0x01  /* the sender joins by snapshot */
 #define BEC_SYNC_X_SNAPSHOT        0x02  /* a snapshot follows */
 #define BEC_SYNC_X_NO_SNAPSHOT     0x04  /* the sender cannot give one */
-#define BEC_SYNC_X_ALL             0x07
+/* (bits 3 and 4 left for other fields; docs/compaction.md "A longer band") */
+#define BEC_SYNC_X_WANT_BAND       0x20  /* the sender installed a snapshot
+                                         ** and asks for a longer band */
+#define BEC_SYNC_X_BAND            0x40  /* a longer band follows */
+#define BEC_SYNC_X_NO_BAND         0x80  /* the sender cannot give one */
+#define BEC_SYNC_X_ALL             0xe7
+#define BEC_SYNC_MAX_BAND_PREDS    64    /* ops a band is asked to place */
 /* A message carries its ops as a bundle (bec_bundle.c) from this many. */
 #define BEC_SYNC_BUNDLE_MIN_OPS    64
 
@@ -2175,6 +2191,10 @@ struct BecSyncMsg {
                                  ** sender dropped, sorted, unique, >= 1 */
   int ext;                       /* BEC_SYNC_X_* (0: a version-1 message) */
   const u8 *aSnap; i64 nSnap;    /* if X_SNAPSHOT: the snapshot's bytes */
+  const u8 *aBandK;              /* if X_WANT_BAND: the installed checkpoint, */
+  u64 nBandHeld;                 /* the band ops held, */
+  int nBandPred; const u8 *aBandPred;  /* the ops to place (sorted, >= 1) */
+  const u8 *aBand; i64 nBand;    /* if X_BAND: a band section */
 };
 int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg*, char **pzErr)
     BEC_WARN_UNUSED;

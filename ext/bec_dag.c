@@ -2665,3 +2665,23 @@ int bec_dag_pending_retry(BecCtx *p, char **pzErr){
   }
   return rc;
 }
+
+int bec_dag_pending_preds(BecCtx *p, const u8 *aId, BecBuf *pOut){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_pending WHERE hash=?1",
+                        &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aId, BEC_HASH_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    BecOp op;
+    char *zErr = 0;
+    if( bec_op_decode(sqlite3_column_blob(pStmt, 0),
+                      sqlite3_column_bytes(pStmt, 0), &op, &zErr)==SQLITE_OK ){
+      bec_buf_append(pOut, op.aPred, (i64)op.nPred*BEC_HASH_BYTES, &rc);
+    }
+    sqlite3_free(zErr);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+  return rc;
+}

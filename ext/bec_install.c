@@ -784,6 +784,37 @@ int bec_install_extend(BecCtx *p, const u8 *aBand, i64 nBand, char **pzWhy,
   return rc;
 }
 
+int bec_install_band_give(BecCtx *p, const u8 *aK, u64 nHeld, BecBuf *pOut,
+                          char **pzWhy, char **pzErr){
+  BecBuf snap;
+  u8 aHere[BEC_HASH_BYTES];
+  i64 iOff = 0;
+  u64 nBand = 0;
+  int rc, bGiven = 0;
+  *pzWhy = 0;
+  memset(&snap, 0, sizeof(snap));
+  rc = bec_install_cut(p, aHere);
+  if( rc==SQLITE_OK && memcmp(aHere, aK, BEC_HASH_BYTES) ){
+    *pzWhy = sqlite3_mprintf("this replica installed another checkpoint");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = bec_install_give(p, &snap, &bGiven, pzErr);
+  if( rc==SQLITE_OK && bGiven ){
+    rc = bec_snapshot_band_at(p, snap.a, snap.n, &iOff, &nBand, pzWhy, pzErr);
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 && nBand<=nHeld ){
+    *pzWhy = sqlite3_mprintf("no longer band: the band installed here has "
+        "%llu ops, the asker holds %llu", (unsigned long long)nBand,
+        (unsigned long long)nHeld);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    bec_buf_append(pOut, snap.a + iOff, snap.n - iOff, &rc);
+  }
+  bec_buf_free(&snap);
+  return rc;
+}
+
 int bec_install_give(BecCtx *p, BecBuf *pOut, int *pbGiven, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   u8 aK[BEC_HASH_BYTES], aZero[BEC_HASH_BYTES];

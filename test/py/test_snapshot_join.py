@@ -407,88 +407,6 @@ def test_concurrent_band():
          "K, an earlier checkpoint of K2's cut, is listed sealed on the joiner")
 
 
-def test_fallback_in_session():
-    """An installed joiner meets an op concurrent with K in the middle of a
-    session with a second peer (o, offline since before K, wrote; b got its
-    ops after j installed): it falls back to a full join, and the session
-    goes on (its reply is an offer under a new id, so the peer drops what it
-    believed j held, and sends the history) and completes in sync, with
-    the state of a full replica; through SQL sync, and through one run of
-    becsync, file to file and over TCP (the peer serving)."""
-    a = R.origin("fb_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
-    b = R.member(a, "fb_b.db", "admin")
-    o = R.member(a, "fb_o.db", "member")
-    for i in range(4):
-        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
-    sync(a, b)
-    sync(a, o)
-    o.execute("UPDATE todos SET title = 'offline' WHERE id='r0'")
-    o.execute("UPDATE todos SET n = n + 100 WHERE id='r1'")
-    o.execute("INSERT INTO todos VALUES('o1', 'new offline', 1)")
-    a.execute("UPDATE todos SET title = 'online' WHERE id='r0'")
-    sync(a, b)
-    k = one(a, "SELECT bec_checkpoint()")
-    sync(a, b)
-    sync(a, b)
-    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
-    a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
-    sync(a, b)
-    tables = ["todos"]
-    joiners = [snap_joiner(a, name) for name in ("fb_j.db", "fb_j2.db", "fb_j3.db")]
-    a.execute("SELECT bec_add_member(?, 'member')", (pub(joiners[2]),))   # served by b
-    sync(a, b)
-    for j, name in zip(joiners, ("fb_j.db", "fb_j2.db", "fb_j3.db")):
-        sync(j, a)
-        T.eq(state(j, "b")["snapshot"], k, "%s joined from K's snapshot" % name)
-        if name == "fb_j3.db":      # a member: it attests K, an op a lacks
-            T.check(cut_size(j) > 0, "%s installed the snapshot" % name)
-        else:
-            check_installed(j, a, k, tables, name)
-    j, j2, j3 = joiners
-    sync(o, b)                      # b now holds o's ops, concurrent with K
-    T.eq(state(b, "a")["error"], None, "b stored o's ops")
-    n0 = one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") or 0
-    sync(j, b)
-    st = state(j, "b")
-    T.eq((st["error"], st["in_sync"], st["rejoin"]), (None, 1, "fell back"),
-         "the session with b completes in sync after the fall-back: %r" % st)
-    T.eq(one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") - n0, 2,
-         "one session, started again under a new id after the fall-back")
-    T.eq(cut_size(j), 0, "j holds the history now: no stand-ins")
-    want = derived(b, tables)
-    T.eq(derived(j, tables), want, "j: the state of a full replica (every op's validity)")
-    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on j")
-    pj2, pb = (os.path.join(R.dir, x) for x in ("fb_j2.db", "fb_b.db"))
-    for d in (j2, b):
-        d.commit()
-    r = subprocess.run([BECSYNC, "--quiet", pj2, pb], capture_output=True, text=True, timeout=120)
-    T.eq(r.returncode, 0, "becsync: in sync in one run after the fall-back: "
-         + r.stdout[-300:] + r.stderr[-300:])
-    T.eq(derived(j2, tables), derived(b, tables), "j2 (becsync): the state of a full replica")
-    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
-    j3.commit()
-    port = free_port()
-    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", pb, "--listen", "127.0.0.1:%d" % port],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            r = subprocess.run([BECSYNC, "--quiet", "sync", os.path.join(R.dir, "fb_j3.db"),
-                                "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
-            if r.returncode != 3:          # the server is not listening yet
-                break
-            time.sleep(0.05)
-    finally:
-        srv.terminate()
-        srv.wait(10)
-    T.eq(r.returncode, 0, "becsync over TCP: in sync in one run after the fall-back: "
-         + (r.stdout + r.stderr)[-300:])
-    T.eq(cut_size(j3), 0, "j3 fell back")
-    T.eq(derived(j3, tables), derived(b, tables), "j3 (TCP): the state of a full replica")
-    f = R.joined(a, "fb_f.db")
-    sync(f, b)
-    T.eq(derived(f, tables), derived(b, tables), "a full joiner of b agrees")
-
-
 def test_demotion_in_cut():
     """What the members section does not say.  In the cut, u's admin grant
     g1, then a's removal of u concurrent with b's demotion of u, then a's
@@ -876,9 +794,105 @@ def test_encrypted_install():
     T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "the rows stay")
 
 
+def test_band_in_session():
+    """An installed joiner meets an op concurrent with K in the middle of a
+    session with a second peer (o, offline since before K, wrote; b got its
+    ops after j installed; a gave the snapshot with an empty band): it asks
+    b for a longer band (docs/compaction.md "A longer band"), installs it,
+    stores o's ops with their real past, without a fall-back, and the
+    session goes on (its reply is an offer under a new id: its seqs changed)
+    and completes in sync, with a full replica's tables, members and
+    losers by op id; through SQL sync, and through one run of becsync, file
+    to file and over TCP (the peer serving).  (o itself, which does not
+    hold K, has no band to give: test_concurrent_author_offline falls
+    back.)"""
+    a = R.origin("fb_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+    b = R.member(a, "fb_b.db", "admin")
+    o = R.member(a, "fb_o.db", "member")
+    for i in range(4):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    sync(a, b)
+    sync(a, o)
+    o.execute("UPDATE todos SET title = 'offline' WHERE id='r0'")
+    o.execute("UPDATE todos SET n = n + 100 WHERE id='r1'")
+    o.execute("INSERT INTO todos VALUES('o1', 'new offline', 1)")
+    a.execute("UPDATE todos SET title = 'online' WHERE id='r0'")
+    sync(a, b)
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
+    sync(a, b)
+    tables = ["todos"]
+    joiners = [snap_joiner(a, name) for name in ("fb_j.db", "fb_j2.db", "fb_j3.db")]
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(joiners[2]),))   # served by b
+    sync(a, b)
+    for j, name in zip(joiners, ("fb_j.db", "fb_j2.db", "fb_j3.db")):
+        sync(j, a)
+        T.eq(state(j, "b")["snapshot"], k, "%s joined from K's snapshot" % name)
+        if name == "fb_j3.db":      # a member: it attests K, an op a lacks
+            T.check(cut_size(j) > 0, "%s installed the snapshot" % name)
+        else:
+            check_installed(j, a, k, tables, name)
+    j, j2, j3 = joiners
+    sync(o, b)                      # b now holds o's ops, concurrent with K
+    T.eq(state(b, "a")["error"], None, "b stored o's ops")
+    n0 = one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") or 0
+    sync(j, b)
+    st = state(j, "b")
+    T.eq((st["error"], st["in_sync"], st["rejoin"], st["band"]), (None, 1, None, "installed"),
+         "the session with b installs a longer band and completes in sync: %r" % st)
+    T.eq(one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") - n0, 2,
+         "one session, started again under a new id after the band")
+    T.eq(one(j, "SELECT count(*) FROM bec_store_config WHERE key IN ('rejoined', 'rejoin_op')"
+                " AND value IS NOT NULL"), 0, "no fall-back")
+    T.check(one(j, "SELECT value FROM bec_store_config WHERE key='cut_top'")
+            - one(j, "SELECT value FROM bec_store_config WHERE key='cut_band'") > 0,
+            "the band is longer than the snapshot's (empty)")
+    T.eq(one(j, "SELECT count(*) FROM bec_store_cut_conc"), 3, "o's ops are placed")
+    check_installed(j, b, k, tables, "j")
+    pj2, pb = (os.path.join(R.dir, x) for x in ("fb_j2.db", "fb_b.db"))
+    for d in (j2, b):
+        d.commit()
+    r = subprocess.run([BECSYNC, "--quiet", pj2, pb], capture_output=True, text=True, timeout=120)
+    T.eq(r.returncode, 0, "becsync: in sync in one run with a longer band: "
+         + r.stdout[-300:] + r.stderr[-300:])
+    check_installed(j2, b, k, tables, "j2 (becsync)")
+    T.eq(one(j2, "SELECT count(*) FROM bec_store_cut_conc"), 3, "j2 placed o's ops")
+    j3.commit()
+    port = free_port()
+    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", pb, "--listen", "127.0.0.1:%d" % port],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run([BECSYNC, "--quiet", "sync", os.path.join(R.dir, "fb_j3.db"),
+                                "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
+            if r.returncode != 3:          # the server is not listening yet
+                break
+            time.sleep(0.05)
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    T.eq(r.returncode, 0, "becsync over TCP: in sync in one run with a longer band: "
+         + (r.stdout + r.stderr)[-300:])
+    T.check(cut_size(j3) > 0, "j3 did not fall back")
+    T.eq(one(j3, "SELECT count(*) FROM bec_store_config WHERE key IN ('rejoined', 'rejoin_op')"
+                 " AND value IS NOT NULL"), 0, "j3: no fall-back")
+    T.eq(derived(j3, tables)["todos"], derived(b, tables)["todos"], "j3 (TCP): b's rows")
+    # The same ops on a full replica: the same tables, byte for byte.
+    f = R.joined(a, "fb_f.db")
+    sync(f, b)
+    for x in (j, j2):
+        T.eq(by_id(x, tables), by_id(f, tables, held(x)), "a full joiner of b agrees, by op id")
+        T.eq([tuple(r) for r in x.execute("SELECT * FROM todos ORDER BY id")],
+             [tuple(r) for r in f.execute("SELECT * FROM todos ORDER BY id")], "the rows")
+
+
 T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_after_k,
-       test_concurrent_author_offline, test_concurrent_band, test_fallback_in_session,
+       test_concurrent_author_offline, test_concurrent_band,
        test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
-       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec])
+       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec,
+       test_band_in_session])
 R.cleanup()
 T.done()
