@@ -95,6 +95,9 @@ struct Session {
                                  ** checkpoint's id, or "none" */
   char *zNoSnap;                 /* a provider's: why it gave none */
   int bBandAsked;                /* our last message asked for a band */
+  int bBandSent;                 /* answered the peer's ask (once: it costs
+                                 ** S(K); an asker that installs one starts
+                                 ** a new session) */
   int bNoBand;                   /* the peer gave none: fall back */
   char *zBand;                   /* what came of the last ask, or 0 */
 };
@@ -761,14 +764,19 @@ static int wish_band(BecCtx *p, Session *s, BecSyncMsg *pMsg, BecBuf *pWish){
 }
 
 /* The answer to a peer's WANT_BAND, into pMsg (pBand holds its bytes). */
-static int give_band(BecCtx *p, const BecSyncMsg *pIn, BecSyncMsg *pMsg,
-                     BecBuf *pBand, char **pzErr){
+static int give_band(BecCtx *p, Session *s, const BecSyncMsg *pIn,
+                     BecSyncMsg *pMsg, BecBuf *pBand, char **pzErr){
   u8 aK[BEC_HASH_BYTES], aZero[BEC_HASH_BYTES];
   char *zWhy = 0;
   int rc;
   if( (pIn->ext & BEC_SYNC_X_WANT_BAND)==0 ) return SQLITE_OK;
   memset(aZero, 0, sizeof(aZero));
   rc = bec_install_cut(p, aK);
+  if( s->bBandSent ){
+    pMsg->ext |= BEC_SYNC_X_NO_BAND;       /* asked again in one session */
+    return rc;
+  }
+  s->bBandSent = 1;
   if( rc==SQLITE_OK && memcmp(aK, aZero, BEC_HASH_BYTES) ){
     /* no cut headers here: the band it installed, if longer */
     rc = bec_install_band_give(p, pIn->aBandK, pIn->nBandHeld, pBand, &zWhy,
@@ -1534,7 +1542,7 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   if( rc==SQLITE_OK && !*pbDone ) rc = ask_to_join(p, &msg, aInvite);
   if( rc==SQLITE_OK && !*pbDone ) rc = wish_snapshot(p, s, &msg);
   if( rc==SQLITE_OK && !*pbDone ) rc = wish_band(p, s, &msg, &wish);
-  if( rc==SQLITE_OK && !*pbDone ) rc = give_band(p, &in, &msg, &band, pzErr);
+  if( rc==SQLITE_OK && !*pbDone ) rc = give_band(p, s, &in, &msg, &band, pzErr);
   if( rc==SQLITE_OK && !*pbDone ){
     msg.flags |= bExact ? BEC_SYNC_F_KNOWS_ALL : 0;
     if( buf_equal(&heads, in.aHead, (i64)in.nHead*BEC_HASH_BYTES) ){

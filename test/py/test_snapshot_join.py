@@ -17,9 +17,9 @@ through sync (docs/compaction.md "The snapshot join"):
   back to a full join at it) answers NO_SNAPSHOT and says why in its
   bec_sync_state (no_snapshot); the join is a full one, in one becsync run;
 - an installed joiner that meets an op concurrent with K in a session
-  with another peer falls back, and the session goes on (a new offer) and
-  ends in sync with a full replica's state, through SQL and one becsync
-  run (test_fallback_in_session; test_concurrent_author_offline);
+  with a peer that has no longer band (the author, which does not hold K)
+  falls back, and the session goes on (a new offer) and ends in sync
+  (test_concurrent_author_offline);
 - a provider with no sealed checkpoint, or a pruned one, answers
   NO_SNAPSHOT ("none") and the sync is a full one (a pruned provider then
   ends it as pruned, and the joiner keeps what it sent: it completes as a
@@ -40,8 +40,15 @@ through sync (docs/compaction.md "The snapshot join"):
 - an encrypted group: the snapshot is checked, the joiner reads the rows;
 - joining through becsync, file to file and over TCP (its summary line
   names the snapshot);
-- the codec: an empty or unknown extension byte, a snapshot and none, are
-  malformed.
+- the codec: an empty or unknown extension byte, a snapshot and none, a
+  band and none, a band wish without its fields, are malformed;
+- an installed joiner that meets, in a session with a peer holding the
+  history, an op concurrent with K its band does not place asks that peer
+  for a longer band, installs it and stores the op without a fall-back,
+  through SQL sync and becsync (file, TCP), and shows a full replica's
+  rows and losers by op id (test_band_in_session); a peer without K (the
+  offline author itself) has none to give: the joiner falls back, and the
+  session goes on (test_concurrent_author_offline).
 """
 import json
 import os
@@ -724,7 +731,8 @@ def test_codec():
     offer = bytearray(one(j, "SELECT bec_sync_offer('a')"))
     T.eq((offer[0], offer[1] & 1, offer[2]), (2, 1, 1), "version 2, OFFER, WANT_SNAPSHOT")
     for ext, what in ((0, "an empty extension byte"), (0x08, "unknown extension bits"),
-                      (0x06, "a snapshot and none")):
+                      (0x06, "a snapshot and none"), (0xc1, "a band and none"),
+                      (0x21, "truncated band wish")):
         bad = bytes(offer[:2]) + bytes([ext]) + bytes(offer[3:])
         T.raises(lambda: a.execute("SELECT bec_sync_apply('j', ?)", (bad,)).fetchall(),
                  what, what)
