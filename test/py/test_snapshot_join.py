@@ -802,21 +802,13 @@ def test_encrypted_install():
     T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "the rows stay")
 
 
-def test_band_in_session():
-    """An installed joiner meets an op concurrent with K in the middle of a
-    session with a second peer (o, offline since before K, wrote; b got its
-    ops after j installed; a gave the snapshot with an empty band): it asks
-    b for a longer band (docs/compaction.md "A longer band"), installs it,
-    stores o's ops with their real past, without a fall-back, and the
-    session goes on (its reply is an offer under a new id: its seqs changed)
-    and completes in sync, with a full replica's tables, members and
-    losers by op id; through SQL sync, and through one run of becsync, file
-    to file and over TCP (the peer serving).  (o itself, which does not
-    hold K, has no band to give: test_concurrent_author_offline falls
-    back.)"""
-    a = R.origin("fb_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
-    b = R.member(a, "fb_b.db", "admin")
-    o = R.member(a, "fb_o.db", "member")
+def offline_author(prefix):
+    """a (origin), b (admin), o (a member offline since before K, three
+    writes concurrent with K); K sealed by a and b; a writes after K; then
+    b receives o's ops (a never does)."""
+    a = R.origin(prefix + "_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+    b = R.member(a, prefix + "_b.db", "admin")
+    o = R.member(a, prefix + "_o.db", "member")
     for i in range(4):
         a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
     sync(a, b)
@@ -832,6 +824,22 @@ def test_band_in_session():
     T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
     a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
     sync(a, b)
+    return a, b, o, k
+
+
+def test_band_in_session():
+    """An installed joiner meets an op concurrent with K in the middle of a
+    session with a second peer (o, offline since before K, wrote; b got its
+    ops after j installed; a gave the snapshot with an empty band): it asks
+    b for a longer band (docs/compaction.md "A longer band"), installs it,
+    stores o's ops with their real past, without a fall-back, and the
+    session goes on (its reply is an offer under a new id: its seqs changed)
+    and completes in sync, with a full replica's tables, members and
+    losers by op id; through SQL sync, and through one run of becsync, file
+    to file and over TCP (the peer serving).  (o itself, which does not
+    hold K, has no band to give: test_concurrent_author_offline falls
+    back.)"""
+    a, b, o, k = offline_author("fb")
     tables = ["todos"]
     joiners = [snap_joiner(a, name) for name in ("fb_j.db", "fb_j2.db", "fb_j3.db")]
     a.execute("SELECT bec_add_member(?, 'member')", (pub(joiners[2]),))   # served by b
@@ -897,10 +905,69 @@ def test_band_in_session():
              [tuple(r) for r in f.execute("SELECT * FROM todos ORDER BY id")], "the rows")
 
 
+def test_band_hostile():
+    """A peer that answers the ask for a longer band with one that does not
+    check (a byte of a proof altered): the joiner refuses it (nothing of it
+    stored: bec_sync_state's band says why) and falls back, as when no peer
+    has one, and the session goes on and ends in sync; a band past
+    BEC_BAND_MAX_BYTES (4 MiB) is a malformed message; a peer asked a
+    second time in one session answers NO_BAND (it builds S(K) once)."""
+    a, b, o, k = offline_author("bh")
+    sync(o, b)
+    j = snap_joiner(a, "bh_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "j joined from K's snapshot (an empty band)")
+    m, altered, asked = one(j, "SELECT bec_sync_offer('b')"), 0, None
+    for _ in range(30):
+        r = one(b, "SELECT bec_sync_apply('a', ?)", m)
+        if not r:
+            break
+        r = becwire.decode_msg(r)
+        if r["band"] and not altered:
+            band = bytearray(r["band"])
+            band[-1] ^= 1                  # the last proof's audit path
+            r["band"], altered = bytes(band), 1
+        m = one(j, "SELECT bec_sync_apply('b', ?)", becwire.encode_msg(r))
+        if not m:
+            break
+        asked = asked or becwire.decode_msg(m)["want_band"]
+    T.eq(altered, 1, "b answered j's ask with a band")
+    T.check(asked is not None and asked[0].hex() == k and asked[1] == 0 and len(asked[2]) >= 1,
+            "j asked for K's band, holding none, naming o's op's predecessors: %r" % (asked,))
+    st = state(j, "b")
+    T.check((st["band"] or "").startswith("refused: ") and "ops root" in st["band"],
+            "the altered band is refused: %r" % st["band"])
+    T.eq((st["rejoin"], st["error"], st["in_sync"]), ("fell back", None, 1),
+         "j fell back, and the session went on to the end: %r" % st)
+    T.eq(derived(j, ["todos"]), derived(b, ["todos"]), "j: the state of a full replica")
+    # The bound, and an ask answered once per session.
+    j2 = snap_joiner(a, "bh_j2.db")
+    sync(j2, a)
+    m = becwire.decode_msg(one(j2, "SELECT bec_sync_offer('b')"))
+    m["ext"] |= becwire.X_BAND
+    m["band"] = b"\0" * (4 * 1024 * 1024 + 1)
+    T.raises(lambda: b.execute("SELECT bec_sync_apply('j2', ?)",
+                               (becwire.encode_msg(m),)).fetchall(),
+             "bad band length", "a band past 4 MiB")
+    m = becwire.decode_msg(one(j2, "SELECT bec_sync_offer('b')"))
+    m["ext"] |= becwire.X_WANT_BAND
+    m["want_band"] = (bytes.fromhex(k), 0, [bytes.fromhex(one(a, "SELECT bec_group_id()"))])
+    r = becwire.decode_msg(one(b, "SELECT bec_sync_apply('j2', ?)", becwire.encode_msg(m)))
+    T.check(r is not None and r["ext"] & becwire.X_BAND and len(r["band"]) > 2,
+            "b answers a band that places an op naming the create (most of the cut)")
+    r["ext"], r["band"], r["want_band"] = r["ext"] & ~becwire.X_BAND, None, None
+    m2 = becwire.decode_msg(one(j2, "SELECT bec_sync_apply('b', ?)", becwire.encode_msg(r)))
+    m2["ext"] |= becwire.X_WANT_BAND
+    m2["want_band"] = m["want_band"]
+    r2 = becwire.decode_msg(one(b, "SELECT bec_sync_apply('j2', ?)", becwire.encode_msg(m2)))
+    T.check(r2 is not None and r2["ext"] & becwire.X_NO_BAND and not r2["band"],
+            "asked again in one session: NO_BAND")
+
+
 T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_after_k,
        test_concurrent_author_offline, test_concurrent_band,
        test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
        test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec,
-       test_band_in_session])
+       test_band_in_session, test_band_hostile])
 R.cleanup()
 T.done()
