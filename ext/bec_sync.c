@@ -1358,6 +1358,17 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     rc = accept_ops(p, s, &in, &recv, &d, &nParked, pzErr);
     p->bRejoinDefer = 0;
   }
+  if( rc==SQLITE_OK && p->bBandWanted ){
+    /* nothing to ask (a replica installed by an older bec keeps no band):
+    ** the fall-back, now, as before */
+    BecSyncMsg probe;
+    memset(&probe, 0, sizeof(probe));
+    rc = wish_band(p, s, &probe, &wish);
+    s->bBandAsked = 0;                  /* (the reply asks, below) */
+    if( rc==SQLITE_OK && (probe.ext & BEC_SYNC_X_WANT_BAND)==0 && p->xRejoin ){
+      rc = p->xRejoin(p, pzErr);
+    }
+  }
   /* New ops may leave members without keys: heal before replying. */
   if( rc==SQLITE_OK && d.nOpsRecv>0 ) rc = bec_e2ee_sync_heal(p, pzErr);
   s->nOpsRecv += d.nOpsRecv;
