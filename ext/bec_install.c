@@ -4,6 +4,8 @@
 ** 7: the cut "present without headers").
 **
 **   bec_install_snapshot(p, aSnap, nSnap, &zWhy, &zErr)
+**   bec_install_extend(p, aBand, nBand, &zWhy, &zErr)   a longer band
+**   SELECT bec_snapshot_install(:snap), bec_band_install(:band);
 **
 ** On a database that holds no op, runs every check of the snapshot
 ** (bec_snapshot_state) and makes the database a replica pruned at K: the

@@ -10,6 +10,9 @@
 **   SELECT bec_join(:gid, 'snapshot'); -- an empty replica's syncs ask for
 **                                      -- one (docs/compaction.md "The
 **                                      -- snapshot join")
+**   SELECT bec_band(:k, :ops);         -- a longer band for a joiner that
+**                                      -- installed K's snapshot ("A
+**                                      -- longer band")
 **
 ** THE PROVIDER.  S(K) is read by bec_ckpt_state (bec_checkpoint.c): from
 ** the derived state, or from a replay of the cut; on a replica pruned below

@@ -39,7 +39,8 @@
 ** filter) lives in an in-memory session that starts with an offer and ends
 ** when either side has nothing more to say, or at the first error (a
 ** fall-back to a full join while storing a message starts it again under a
-** new id: session_restart).  "In sync" is decided only by comparing the
+** new id: session_restart; so does a longer band installed: "A longer
+** band" below).  "In sync" is decided only by comparing the
 ** verified local heads with the heads the peer reports.
 **
 ** Bounds: a message is decoded against the BEC_SYNC_MAX_* limits before
