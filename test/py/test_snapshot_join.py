@@ -836,9 +836,10 @@ def test_band_in_session():
     session goes on (its reply is an offer under a new id: its seqs changed)
     and completes in sync, with a full replica's tables, members and
     losers by op id; through SQL sync, and through one run of becsync, file
-    to file and over TCP (the peer serving).  (o itself, which does not
-    hold K, has no band to give: test_concurrent_author_offline falls
-    back.)"""
+    to file and over TCP (the peer serving); and a replica that installed
+    the snapshot gives the band it holds to the next joiner.  (o itself,
+    which does not hold K, has no band to give:
+    test_concurrent_author_offline falls back.)"""
     a, b, o, k = offline_author("fb")
     tables = ["todos"]
     joiners = [snap_joiner(a, name) for name in ("fb_j.db", "fb_j2.db", "fb_j3.db")]
@@ -868,6 +869,15 @@ def test_band_in_session():
             "the band is longer than the snapshot's (empty)")
     T.eq(one(j, "SELECT count(*) FROM bec_store_cut_conc"), 3, "o's ops are placed")
     check_installed(j, b, k, tables, "j")
+    # A replica that installed a snapshot gives the band it holds: j4,
+    # installed from a (an empty band), gets o's ops from j.
+    j4 = snap_joiner(a, "fb_j4.db")
+    sync(j4, a)
+    sync(j4, j)
+    st = state(j4, "b")
+    T.eq((st["error"], st["in_sync"], st["rejoin"], st["band"]), (None, 1, None, "installed"),
+         "j4 installs the band j holds: %r" % st)
+    check_installed(j4, b, k, tables, "j4")
     pj2, pb = (os.path.join(R.dir, x) for x in ("fb_j2.db", "fb_b.db"))
     for d in (j2, b):
         d.commit()
