@@ -46,7 +46,8 @@ through sync (docs/compaction.md "The snapshot join"):
   history, an op concurrent with K its band does not place asks that peer
   for a longer band, installs it and stores the op without a fall-back,
   through SQL sync and becsync (file, TCP), and shows a full replica's
-  rows and losers by op id (test_band_in_session); a peer without K (the
+  rows and losers by op id (test_band_in_session; a pruned provider too,
+  test_band_pruned_provider); a peer without K (the
   offline author itself) has none to give: the joiner falls back, and the
   session goes on (test_concurrent_author_offline).
 """
@@ -974,10 +975,25 @@ def test_band_hostile():
             "asked again in one session: NO_BAND")
 
 
+def test_band_pruned_provider():
+    """A pruned replica (it keeps every header) gives the longer band too,
+    here offering: the joiner stores o's ops without a fall-back."""
+    a, b, o, k = offline_author("bp")
+    sync(o, b)
+    T.check(one(b, "SELECT bec_prune()") > 0, "b pruned below K")
+    j = snap_joiner(a, "bp_j.db")
+    sync(j, a)
+    sync(b, j)
+    st = state(j, "a")
+    T.eq((st["error"], st["in_sync"], st["rejoin"], st["band"]), (None, 1, None, "installed"),
+         "the band from a pruned replica: %r" % st)
+    T.eq(derived(j, ["todos"])["todos"], derived(b, ["todos"])["todos"], "b's rows")
+
+
 T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_after_k,
        test_concurrent_author_offline, test_concurrent_band,
        test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
        test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec,
-       test_band_in_session, test_band_hostile])
+       test_band_in_session, test_band_hostile, test_band_pruned_provider])
 R.cleanup()
 T.done()
