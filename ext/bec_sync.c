@@ -764,6 +764,26 @@ static int wish_band(BecCtx *p, Session *s, BecSyncMsg *pMsg, BecBuf *pWish){
   return SQLITE_OK;
 }
 
+/* An op waits as concurrent with K: when this session may ask for a band
+** (wish_band would), the next message asks; else (the peer said it has
+** none, or left an ask unanswered: an older bec refuses the message; or
+** there is nothing to ask, as on a replica installed without a band) the
+** fall-back, now, as before the band. */
+static int band_or_fall_back(BecCtx *p, Session *s, BecBuf *pWish,
+                             char **pzErr){
+  BecSyncMsg probe;
+  u8 aOp[BEC_HASH_BYTES];
+  int rc, bSet = 0;
+  memset(&probe, 0, sizeof(probe));
+  rc = wish_band(p, s, &probe, pWish);
+  s->bBandAsked = 0;                    /* (the message asks, when built) */
+  if( rc==SQLITE_OK && (probe.ext & BEC_SYNC_X_WANT_BAND)==0 ){
+    rc = bec_dag_rejoin_op(p, aOp, &bSet);
+    if( rc==SQLITE_OK && bSet==1 && p->xRejoin ) rc = p->xRejoin(p, pzErr);
+  }
+  return rc;
+}
+
 /* The answer to a peer's WANT_BAND, into pMsg (pBand holds its bytes). */
 static int give_band(BecCtx *p, Session *s, const BecSyncMsg *pIn,
                      BecSyncMsg *pMsg, BecBuf *pBand, char **pzErr){
@@ -972,9 +992,19 @@ static int session_restart(BecCtx *p, Session *s, const char *zPeer,
 
 static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
                       char **pzErr){
-  Session *s = 0;
+  Session *s = session_find(pS, zPeer);
+  BecBuf wish;
+  /* an ask for a band that the last session left unanswered (it ended:
+  ** an older bec refuses the message) is not made again */
+  int bUnanswered = s && s->bBandAsked;
   int rc = bec_dag_ensure_schema(pS->pCtx, pzErr);
+  memset(&wish, 0, sizeof(wish));
   if( rc==SQLITE_OK ) rc = session_start(pS, zPeer, 0, &s);
+  if( rc==SQLITE_OK && bUnanswered ){
+    s->bNoBand = 1;
+    rc = band_or_fall_back(pS->pCtx, s, &wish, pzErr);
+  }
+  bec_buf_free(&wish);
   if( rc==SQLITE_OK ) rc = offer_build(pS->pCtx, s, zPeer, pOut, pzErr);
   return rc;
 }
@@ -1308,11 +1338,13 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     return rc;
   }
   if( in.flags & BEC_SYNC_F_OFFER ){
+    int bUnanswered = s && s->bBandAsked;   /* (as in sync_offer) */
     rc = session_start(pS, zPeer, in.aSession, &s);
     if( rc ){
       bec_syncmsg_free(&in);
       return rc;
     }
+    s->bNoBand = bUnanswered;
     d.nSessions = 1;
   }else if( s==0 || !s->bActive
          || memcmp(s->aId, in.aSession, BEC_SYNC_SESSION_BYTES) ){
@@ -1359,16 +1391,8 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     rc = accept_ops(p, s, &in, &recv, &d, &nParked, pzErr);
     p->bRejoinDefer = 0;
   }
-  if( rc==SQLITE_OK && p->bBandWanted ){
-    /* nothing to ask (a replica installed by an older bec keeps no band):
-    ** the fall-back, now, as before */
-    BecSyncMsg probe;
-    memset(&probe, 0, sizeof(probe));
-    rc = wish_band(p, s, &probe, &wish);
-    s->bBandAsked = 0;                  /* (the reply asks, below) */
-    if( rc==SQLITE_OK && (probe.ext & BEC_SYNC_X_WANT_BAND)==0 && p->xRejoin ){
-      rc = p->xRejoin(p, pzErr);
-    }
+  if( rc==SQLITE_OK && (p->bBandWanted || s->bNoBand) ){
+    rc = band_or_fall_back(p, s, &wish, pzErr);
   }
   /* New ops may leave members without keys: heal before replying. */
   if( rc==SQLITE_OK && d.nOpsRecv>0 ) rc = bec_e2ee_sync_heal(p, pzErr);

@@ -922,7 +922,9 @@ def test_band_hostile():
     stored: bec_sync_state's band says why) and falls back, as when no peer
     has one, and the session goes on and ends in sync; a band past
     BEC_BAND_MAX_BYTES (4 MiB) is a malformed message; a peer asked a
-    second time in one session answers NO_BAND (it builds S(K) once)."""
+    second time in one session answers NO_BAND (it builds S(K) once); an
+    ask left unanswered (an older bec refuses the message) is not made
+    again: the next session falls back first."""
     a, b, o, k = offline_author("bh")
     sync(o, b)
     j = snap_joiner(a, "bh_j.db")
@@ -973,6 +975,19 @@ def test_band_hostile():
     r2 = becwire.decode_msg(one(b, "SELECT bec_sync_apply('j2', ?)", becwire.encode_msg(m2)))
     T.check(r2 is not None and r2["ext"] & becwire.X_NO_BAND and not r2["band"],
             "asked again in one session: NO_BAND")
+    # An ask left unanswered (an older bec refuses the message: the session
+    # ends): the next session falls back first, and completes.
+    j3 = snap_joiner(a, "bh_j3.db")
+    sync(j3, a)
+    r = one(b, "SELECT bec_sync_apply('j3', ?)", one(j3, "SELECT bec_sync_offer('b')"))
+    m = becwire.decode_msg(one(j3, "SELECT bec_sync_apply('b', ?)", r))
+    T.check(m["want_band"] is not None, "j3 asks b for a band (the reply is dropped)")
+    T.eq(state(j3, "b")["rejoin"], "waiting", "o's op waits on j3")
+    sync(j3, b)
+    st = state(j3, "b")
+    T.eq((st["rejoin"], st["error"], st["in_sync"]), ("fell back", None, 1),
+         "the next session falls back at once and ends in sync: %r" % st)
+    T.eq(derived(j3, ["todos"]), derived(b, ["todos"]), "j3: the state of a full replica")
 
 
 def test_band_pruned_provider():
