@@ -612,6 +612,13 @@ struct BecCtx {
   int (*xRejoin)(BecCtx*, char **pzErr);
   int bRejoinDue;
   int nRejoin;
+  /* Set while a caller that can still ask a peer for a longer band
+  ** (docs/compaction.md "The band": sync, bec_install_extend) stores ops:
+  ** an op concurrent with K that the band does not place waits, as
+  ** always, but sets bBandWanted instead of bRejoinDue, and the caller
+  ** asks for a band, or falls back itself (bec_rejoin_start). */
+  int bRejoinDefer;
+  int bBandWanted;
   /* The final validity of the ops in sealed cuts, for membership:
   ** *paFinal (owned by bec_checkpoint.c, valid until the next seal or
   ** forget) has *pnFinal entries, 0 not final, 1 invalid, 2 valid. */
@@ -925,6 +932,19 @@ int bec_dag_rejoin_op(BecCtx*, u8 *aId, int *pbSet);
 ** every cache is forgotten.  *ppCreate (sqlite3_malloc'd, the caller frees
 ** it): the create's body, to be ingested first. */
 int bec_dag_rejoin_reset(BecCtx*, u8 **ppCreate, i64 *pnCreate, char **pzErr);
+/* A longer band (bec_install_extend): the bodies of the ops stored above
+** K, framed, in seq order, appended to pKept; then the stored sequence,
+** the heads, the cut and 'cut_top' go, as in a fall-back, for the install
+** to be stored again.  SQLITE_ERROR with *pzErr when an op above K was
+** pruned here (no body to store again). */
+int bec_dag_reinstall_reset(BecCtx*, BecBuf *pKept, char **pzErr);
+/* Every op in the pending area whose missing links are all held now (an op
+** concurrent with K, once a longer band is installed) accepted again, in
+** causal order, in one savepoint. */
+int bec_dag_pending_retry(BecCtx*, char **pzErr);
+/* The predecessors' ids of op aId waiting in the pending area, appended to
+** pOut (nothing when it does not wait there). */
+int bec_dag_pending_preds(BecCtx*, const u8 *aId, BecBuf *pOut);
 
 
 /* The acceptance path.  Decodes, checks group, hash, signature,
@@ -1196,8 +1216,31 @@ int bec_snapshot_give(BecCtx*, BecBuf *pOut, char **pzWhy, char **pzErr);
 ** as this replica (full or pruned: every header) chooses it: the seqs (ints
 ** in pBand, increasing) of the ops of K's cut a joiner gets as headers so
 ** that every op held here that is concurrent with K can be placed against
-** them.  Empty when no such op is held. */
-int bec_snapshot_band(BecCtx*, int iK, BecBuf *pBand, char **pzErr);
+** them, and, when nExtra, an op whose predecessors are the nodes
+** aExtra[0..nExtra-1] (one a joiner asks about: bec_snapshot_band_give).
+** Empty when no such op is held. */
+int bec_snapshot_band(BecCtx*, int iK, const int *aExtra, int nExtra,
+                      BecBuf *pBand, char **pzErr);
+/* The most bytes a band section given or taken after the install may have
+** (docs/compaction.md "A longer band"): a joiner may ask for the band of
+** an op deep in the cut, which is most of the cut. */
+#define BEC_BAND_MAX_BYTES (4*1024*1024)
+/* A longer band for a joiner that installed checkpoint aK's snapshot
+** (docs/compaction.md "A longer band"): the band section of K's snapshot
+** as this replica (full or pruned: every header) builds it, placing every
+** op held here concurrent with K and an op naming the ops aPreds
+** (nPred ids; those not held here are left out), appended to pOut when it
+** has more than nHeld band ops; else *pzWhy (sqlite3_free it) says why
+** none is given (K not held, a replica that installed a snapshot itself,
+** no longer band, one larger than BEC_BAND_MAX_BYTES), with SQLITE_OK. */
+int bec_snapshot_band_give(BecCtx*, const u8 *aK, const u8 *aPreds, int nPred,
+                           u64 nHeld, BecBuf *pOut, char **pzWhy,
+                           char **pzErr);
+/* Where the band section of version-5 snapshot a[0..n-1] starts (*piOff)
+** and how many band ops it has (*pnBand); *pzWhy (sqlite3_free it) for a
+** snapshot that does not decode or has no band section (version 4). */
+int bec_snapshot_band_at(BecCtx*, const u8 *a, i64 n, i64 *piOff,
+                         u64 *pnBand, char **pzWhy, char **pzErr);
 /* Every check of a snapshot (the header comment of bec_snapshot.c): aCp
 ** is set to its checkpoint's id, or *pzWhy (caller frees) to the first
 ** check that fails, with SQLITE_OK; stores nothing. */
@@ -1358,6 +1401,24 @@ int bec_install_cut(BecCtx*, u8 *aK);
 ** installed replica holds no cut bodies to build one), *pbGiven 1; 0 on a
 ** replica that did not install one. */
 int bec_install_give(BecCtx*, BecBuf *pOut, int *pbGiven, char **pzErr);
+/* Installs a longer band (docs/compaction.md "A longer band"): aBand is a
+** band section (n_band || headers || n_bproof || proofs, the end of a
+** version-5 snapshot) for the checkpoint installed here.  The installed
+** snapshot with this band in place of its own passes every check of
+** bec_snapshot_state, has more band ops, and is installed again in one
+** savepoint: the ops stored after K accepted again (each as before, or
+** nothing changes), the ops waiting as concurrent with K judged again.
+** *pzWhy (sqlite3_free it), with SQLITE_OK and nothing changed, when it
+** is refused. */
+int bec_install_extend(BecCtx*, const u8 *aBand, i64 nBand, char **pzWhy,
+                       char **pzErr);
+/* The band this replica installed (its snapshot's band section, as
+** extended), for a joiner that installed checkpoint aK and holds nHeld
+** band ops, appended to pOut; *pzWhy (sqlite3_free it) with SQLITE_OK
+** when it has none to give (another checkpoint, no longer band, none
+** installed). */
+int bec_install_band_give(BecCtx*, const u8 *aK, u64 nHeld, BecBuf *pOut,
+                          char **pzWhy, char **pzErr);
 /* bec_snapshot_install(snapshot) (bec_install.c). */
 int bec_install_register(sqlite3*, BecCtx*);
 /* *pbEmpty: this database holds no op (a snapshot join may start). */
@@ -2090,7 +2151,13 @@ int bec_invite_redeem(BecCtx*, const u8 *aRed, u8 *aHash, int *pbAdded,
 #define BEC_SYNC_X_WANT_SNAPSHOT   0x01  /* the sender joins by snapshot */
 #define BEC_SYNC_X_SNAPSHOT        0x02  /* a snapshot follows */
 #define BEC_SYNC_X_NO_SNAPSHOT     0x04  /* the sender cannot give one */
-#define BEC_SYNC_X_ALL             0x07
+/* (bits 3 and 4 left for other fields; docs/compaction.md "A longer band") */
+#define BEC_SYNC_X_WANT_BAND       0x20  /* the sender installed a snapshot
+                                         ** and asks for a longer band */
+#define BEC_SYNC_X_BAND            0x40  /* a longer band follows */
+#define BEC_SYNC_X_NO_BAND         0x80  /* the sender cannot give one */
+#define BEC_SYNC_X_ALL             0xe7
+#define BEC_SYNC_MAX_BAND_PREDS    64    /* ops a band is asked to place */
 /* A message carries its ops as a bundle (bec_bundle.c) from this many. */
 #define BEC_SYNC_BUNDLE_MIN_OPS    64
 
@@ -2138,6 +2205,10 @@ struct BecSyncMsg {
                                  ** sender dropped, sorted, unique, >= 1 */
   int ext;                       /* BEC_SYNC_X_* (0: a version-1 message) */
   const u8 *aSnap; i64 nSnap;    /* if X_SNAPSHOT: the snapshot's bytes */
+  const u8 *aBandK;              /* if X_WANT_BAND: the installed checkpoint, */
+  u64 nBandHeld;                 /* the band ops held, */
+  int nBandPred; const u8 *aBandPred;  /* the ops to place (sorted, >= 1) */
+  const u8 *aBand; i64 nBand;    /* if X_BAND: a band section */
 };
 int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg*, char **pzErr)
     BEC_WARN_UNUSED;

@@ -1284,6 +1284,59 @@ static int accept_atomic(BecCtx *p, const u8 *aBody, i64 nBody, int bVerified,
   return rc;
 }
 
+/* Accepts, in causal order, the pending ops in *pQueue (released: every
+** missing link stored), each in its own savepoint; each stored one can
+** release more, so the queue grows as it is consumed.  A verdict on one
+** drops what waited for it (into *pDoomed); a failure is the result. */
+static int release_queue(BecCtx *p, HashList *pQueue, HashList *pDoomed,
+                         char **pzErr){
+  int rc = SQLITE_OK, i;
+  for(i=0; rc==SQLITE_OK && i<HASHLIST_N(pQueue); i++){
+    u8 aHash[BEC_HASH_BYTES];
+    u8 *aBody2 = 0;
+    i64 nBody2 = 0;
+    int eOutcome = 0, bRej = 0;
+    char *zErr = 0;
+    memcpy(aHash, HASHLIST_AT(pQueue, i), BEC_HASH_BYTES);
+    rc = pending_take(p, aHash, &aBody2, &nBody2);
+    if( rc==SQLITE_OK && aBody2 ){
+      int rc2 = accept_atomic(p, aBody2, nBody2, 1, aHash, &eOutcome, &bRej,
+                              &zErr);
+      if( rc2==SQLITE_OK && eOutcome==BEC_ACCEPT_STORED ){
+        rc = pending_release(p, aHash, pQueue);
+      }else if( rc2==SQLITE_OK ){
+        /* parked again: it waits for a predecessor its missing links did
+        ** not name (one stored when it was parked, and forgotten by a
+        ** fall-back to a full join), or it is concurrent with an installed
+        ** checkpoint (the cut section) */
+        rc = SQLITE_OK;
+      }else if( rc2==SQLITE_FULL ){
+        /* parked again and the area is full: no verdict on the op (as at
+        ** the top of bec_dag_accept); its dependents wait on */
+        rc = SQLITE_OK;
+      }else if( bRej==REJECT_OP ){
+        rc = pending_reject_dependents(p, aHash, pDoomed);
+      }else if( bRej ){
+        rc = SQLITE_OK;      /* a damaged copy in storage: logged, dropped */
+      }else{
+        /* A failure (not a verdict) undoes the whole acceptance: say which
+        ** released op failed and why, not just the result code. */
+        char zHex[13];
+        rc = rc2;
+        bec_hex_encode(aHash, 6, zHex);
+        sqlite3_free(*pzErr);
+        *pzErr = sqlite3_mprintf("bec: cannot accept op %s released from the "
+                                 "pending area: %s", zHex,
+                                 zErr ? zErr : bec_rc_text(p->db, rc));
+        if( *pzErr==0 ) rc = SQLITE_NOMEM;
+      }
+    }
+    sqlite3_free(aBody2);
+    sqlite3_free(zErr);
+  }
+  return rc;
+}
+
 /* The whole acceptance of one op, with the pending ops it releases, is one
 ** savepoint: if anything fails other than a verdict on an op (out of
 ** memory, I/O), nothing of it remains, and in particular no released
@@ -1293,7 +1346,7 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
   HashList queue, doomed;
   u8 *aHashOut = pRes->aId;
   int *peOutcome = &pRes->eOutcome;
-  int rc, bRejected = 0, i;
+  int rc, bRejected = 0;
 
   *pzErr = 0;
   memset(pRes, 0, sizeof(*pRes));
@@ -1336,49 +1389,7 @@ int bec_dag_accept(BecCtx *p, const u8 *aBody, i64 nBody, int bSigned,
     ** stored op can release more, so the queue grows as it is consumed. */
     rc = pending_release(p, aHashOut, &queue);
   }
-  for(i=0; rc==SQLITE_OK && i<HASHLIST_N(&queue); i++){
-    u8 aHash[BEC_HASH_BYTES];
-    u8 *aBody2 = 0;
-    i64 nBody2 = 0;
-    int eOutcome = 0, bRej = 0;
-    char *zErr = 0;
-    memcpy(aHash, HASHLIST_AT(&queue, i), BEC_HASH_BYTES);
-    rc = pending_take(p, aHash, &aBody2, &nBody2);
-    if( rc==SQLITE_OK && aBody2 ){
-      int rc2 = accept_atomic(p, aBody2, nBody2, 1, aHash, &eOutcome, &bRej,
-                              &zErr);
-      if( rc2==SQLITE_OK && eOutcome==BEC_ACCEPT_STORED ){
-        rc = pending_release(p, aHash, &queue);
-      }else if( rc2==SQLITE_OK ){
-        /* parked again: it waits for a predecessor its missing links did
-        ** not name (one stored when it was parked, and forgotten by a
-        ** fall-back to a full join), or it is concurrent with an installed
-        ** checkpoint (the cut section) */
-        rc = SQLITE_OK;
-      }else if( rc2==SQLITE_FULL ){
-        /* parked again and the area is full: no verdict on the op (as at
-        ** the top of bec_dag_accept); its dependents wait on */
-        rc = SQLITE_OK;
-      }else if( bRej==REJECT_OP ){
-        rc = pending_reject_dependents(p, aHash, &doomed);
-      }else if( bRej ){
-        rc = SQLITE_OK;      /* a damaged copy in storage: logged, dropped */
-      }else{
-        /* A failure (not a verdict) undoes the whole acceptance: say which
-        ** released op failed and why, not just the result code. */
-        char zHex[13];
-        rc = rc2;
-        bec_hex_encode(aHash, 6, zHex);
-        sqlite3_free(*pzErr);
-        *pzErr = sqlite3_mprintf("bec: cannot accept op %s released from the "
-                                 "pending area: %s", zHex,
-                                 zErr ? zErr : bec_rc_text(p->db, rc));
-        if( *pzErr==0 ) rc = SQLITE_NOMEM;
-      }
-    }
-    sqlite3_free(aBody2);
-    sqlite3_free(zErr);
-  }
+  if( rc==SQLITE_OK ) rc = release_queue(p, &queue, &doomed, pzErr);
   bec_buf_free(&queue.buf);
   bec_buf_free(&doomed.buf);
   if( rc==SQLITE_OK && p->bRejoinDue && p->xRejoin ){
@@ -2389,8 +2400,13 @@ static int cut_wait(BecCtx *p, const BecOp *pOp, const u8 *aHash,
   if( rc==SQLITE_OK && iAuthor && !bSet ){
     rc = bec_config_set_blob(p, "rejoin_op", aHash, BEC_HASH_BYTES);
   }
-  /* bec_dag_accept falls back (or, if that was blocked, tries again) */
-  if( rc==SQLITE_OK && iAuthor ) p->bRejoinDue = 1;
+  /* bec_dag_accept falls back (or, if that was blocked, tries again);
+  ** a caller that can still ask a peer for a longer band falls back
+  ** itself when none comes (bec_sync.c, bec_install_extend) */
+  if( rc==SQLITE_OK && iAuthor ){
+    if( p->bRejoinDefer ) p->bBandWanted = 1;
+    else p->bRejoinDue = 1;
+  }
   return rc;
 }
 
@@ -2472,6 +2488,19 @@ static int rejoin_keep(BecCtx *p, const u8 *aBody, i64 nBody){
   return rc;
 }
 
+/* The stored sequence, the ids, the heads, the cut and its config go
+** (a fall-back, or a band extended: the install is stored again). */
+static int store_forget(BecCtx *p, char **pzErr){
+  int rc = bec_ctx_exec(p, "DELETE FROM bec_store_op; DELETE FROM bec_store_op_id;"
+                           " DELETE FROM bec_store_head;"
+                           " DROP TABLE IF EXISTS bec_store_cut;"
+                           " DROP TABLE IF EXISTS bec_store_cut_conc;", pzErr);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "cut_top", 0, 0);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "cut_band", 0, 0);
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "prune_checkpoint", 0, 0);
+  return rc;
+}
+
 int bec_dag_rejoin_reset(BecCtx *p, u8 **ppCreate, i64 *pnCreate,
                          char **pzErr){
   sqlite3_stmt *pStmt = 0;
@@ -2502,16 +2531,8 @@ int bec_dag_rejoin_reset(BecCtx *p, u8 **ppCreate, i64 *pnCreate,
     if( rc==SQLITE_OK ) rc = rc2;
   }
   if( rc==SQLITE_OK && *ppCreate==0 ) rc = SQLITE_CORRUPT;  /* seq 1 */
-  if( rc==SQLITE_OK ){
-    rc = bec_ctx_exec(p, "DELETE FROM bec_store_op; DELETE FROM bec_store_op_id;"
-                         " DELETE FROM bec_store_head;"
-                         " DROP TABLE IF EXISTS bec_store_cut;"
-                         " DROP TABLE IF EXISTS bec_store_cut_conc;", pzErr);
-  }
-  /* not installed any more: no cut, no snapshot to ask for, no prune */
-  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "cut_top", 0, 0);
-  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "cut_band", 0, 0);
-  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "prune_checkpoint", 0, 0);
+  if( rc==SQLITE_OK ) rc = store_forget(p, pzErr);
+  /* not installed any more: no snapshot to ask for */
   if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "join_snapshot", 0);
   if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "rejoined", 1);
   /* every cache counted the old sequence */
@@ -2561,5 +2582,115 @@ int bec_dag_install_op(BecCtx *p, const BecOp *pOp, i64 iDepth, int *piSeq,
     return SQLITE_ERROR;
   }
   if( rc==SQLITE_OK ) *piSeq = p->nKnown;
+  return rc;
+}
+
+/*
+** A LONGER BAND (docs/compaction.md "The band", "A longer band").  The
+** install is stored again with the longer band (bec_install_extend): the
+** ops stored above K are kept as bodies, in seq order, the stored
+** sequence goes (store_forget), and once the install is stored again they
+** are accepted again, judged by the same rules from the same past.  The
+** ops waiting as concurrent with K are judged again by
+** bec_dag_pending_retry.
+*/
+int bec_dag_reinstall_reset(BecCtx *p, BecBuf *pKept, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  i64 iTop = 0;
+  int rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+  if( rc==SQLITE_OK && iTop<=0 ) rc = SQLITE_MISUSE;     /* nothing installed */
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq>?1"
+                         " ORDER BY seq", &pStmt);
+  }
+  if( rc==SQLITE_OK ) sqlite3_bind_int64(pStmt, 1, iTop);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    const u8 *a = sqlite3_column_blob(pStmt, 0);
+    i64 n = sqlite3_column_bytes(pStmt, 0);
+    if( a==0 || bec_dag_body_dropped(a, n) ){
+      /* pruned after the install: no body to store again */
+      *pzErr = sqlite3_mprintf("this replica pruned ops after its "
+                               "checkpoint: their bodies cannot be stored again");
+      rc = SQLITE_ERROR;
+    }else{
+      bec_buf_append_framed(pKept, a, n, &rc);
+    }
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  if( rc==SQLITE_OK ) rc = store_forget(p, pzErr);
+  bec_dag_forget(p);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot store the install again: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+int bec_dag_pending_retry(BecCtx *p, char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  HashList held, queue, doomed;
+  int rc, i;
+  memset(&held, 0, sizeof(held));
+  memset(&queue, 0, sizeof(queue));
+  memset(&doomed, 0, sizeof(doomed));
+  *pzErr = 0;
+  rc = bec_ctx_begin(p, &spIngest);
+  if( rc ) return rc;
+  p->nAccepting++;
+  rc = bec_ctx_stmt(p, "SELECT DISTINCT missing FROM bec_store_pending_missing",
+                    &pStmt);
+  while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int iSeq = 0;
+    if( sqlite3_column_bytes(pStmt, 0)!=BEC_HASH_BYTES ){ rc = SQLITE_CORRUPT; break; }
+    rc = bec_dag_seq_of(p, sqlite3_column_blob(pStmt, 0), &iSeq);
+    if( rc==SQLITE_OK && iSeq ){
+      bec_buf_append(&held.buf, sqlite3_column_blob(pStmt, 0), BEC_HASH_BYTES, &rc);
+    }
+  }
+  if( pStmt ){
+    int rc2 = sqlite3_reset(pStmt);
+    if( rc==SQLITE_OK ) rc = rc2;
+  }
+  for(i=0; rc==SQLITE_OK && i<HASHLIST_N(&held); i++){
+    rc = pending_release(p, HASHLIST_AT(&held, i), &queue);
+  }
+  if( rc==SQLITE_OK ) rc = release_queue(p, &queue, &doomed, pzErr);
+  if( rc==SQLITE_OK && p->bRejoinDue && p->xRejoin ){
+    p->bRejoinDue = 0;
+    rc = p->xRejoin(p, pzErr);
+  }
+  if( rc==SQLITE_OK ) rc = bec_ctx_commit(p, &spIngest);
+  else bec_ctx_rollback(p, &spIngest);
+  p->nAccepting--;
+  bec_buf_free(&held.buf);
+  bec_buf_free(&queue.buf);
+  bec_buf_free(&doomed.buf);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot store the ops waiting for their "
+                             "past: %s", bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+int bec_dag_pending_preds(BecCtx *p, const u8 *aId, BecBuf *pOut){
+  sqlite3_stmt *pStmt = 0;
+  int rc = bec_ctx_stmt(p, "SELECT body FROM bec_store_pending WHERE hash=?1",
+                        &pStmt);
+  if( rc ) return rc;
+  sqlite3_bind_blob(pStmt, 1, aId, BEC_HASH_BYTES, SQLITE_STATIC);
+  if( sqlite3_step(pStmt)==SQLITE_ROW ){
+    BecOp op;
+    char *zErr = 0;
+    if( bec_op_decode(sqlite3_column_blob(pStmt, 0),
+                      sqlite3_column_bytes(pStmt, 0), &op, &zErr)==SQLITE_OK ){
+      bec_buf_append(pOut, op.aPred, (i64)op.nPred*BEC_HASH_BYTES, &rc);
+    }
+    sqlite3_free(zErr);
+  }
+  if( rc==SQLITE_OK ) rc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
   return rc;
 }

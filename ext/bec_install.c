@@ -4,6 +4,8 @@
 ** 7: the cut "present without headers").
 **
 **   bec_install_snapshot(p, aSnap, nSnap, &zWhy, &zErr)
+**   bec_install_extend(p, aBand, nBand, &zWhy, &zErr)   a longer band
+**   SELECT bec_snapshot_install(:snap), bec_band_install(:band);
 **
 ** On a database that holds no op, runs every check of the snapshot
 ** (bec_snapshot_state) and makes the database a replica pruned at K: the
@@ -609,6 +611,219 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   return rc;
 }
 
+/**************************************************************************
+** A LONGER BAND (docs/compaction.md "A longer band").  An op concurrent
+** with K that the band does not place needs the band of a longer suffix of
+** the ops section: its new ops are the ops of the cut just below the band
+** in (depth, id) order.  The install holds only the ops of the cut that
+** something names (a row, a proof, a chain op), so most of them have no
+** seq here, and seqs are dense and a topological order: there is no room
+** below the band for them.  Renumbering in place would touch every table
+** that names a seq (the merge base, the rows, membership, names, epochs).
+** So the install is stored again with the longer band, which is exactly
+** the install of the snapshot its provider would have sent had it held
+** the op: the same bytes but the band section, every check of
+** bec_snapshot_state, the same install(); then every op stored after K is
+** accepted again from its body (the DAG keeps them: bec_dag_reinstall_reset)
+** and the ops waiting as concurrent with K are judged again
+** (bec_dag_pending_retry).  Each deriver drops what it derived first, as
+** in a fall-back (BecDeriver.xReset), and derives it again from the same
+** ops: the state after is a function of the ops, as on every replica.
+** All in one savepoint; an op stored before that the longer band does not
+** place (the band's rule is conservative) refuses the band, and nothing
+** changes.  Cost: the ops after K accepted again (a fall-back costs them
+** and the whole history besides).
+*/
+static const BecSavepoint spExtend = {
+  "SAVEPOINT bec_extend", "RELEASE bec_extend", "ROLLBACK TO bec_extend"
+};
+
+/* The extension proper, inside spExtend: the derivers reset, the DAG reset
+** (pKept the bodies above K), the install again, the kept ops again. */
+static int extend(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
+                  const u8 *aSnap, i64 nSnap, char **pzWhy, char **pzErr){
+  BecBuf kept;
+  BecReader rd;
+  int rc = SQLITE_OK, i;
+  char *zWhyNot = 0;
+  memset(&kept, 0, sizeof(kept));
+  for(i=0; rc==SQLITE_OK && i<p->nDeriver; i++){
+    const BecDeriver *d = p->apDeriver[i];
+    if( d->xReset ) rc = d->xReset(p, 0, &zWhyNot, pzErr);
+    if( rc==SQLITE_OK && zWhyNot ) rc = SQLITE_INTERNAL;  /* (probed) */
+  }
+  sqlite3_free(zWhyNot);
+  if( rc==SQLITE_OK ){
+    rc = bec_dag_reinstall_reset(p, &kept, pzErr);
+    if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
+  }
+  if( rc==SQLITE_OK ) rc = install(p, pSt, pP, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = keep_bytes(p, pSt->aCheckpoint, aSnap, nSnap, pzErr);
+  rd.a = kept.a; rd.n = kept.n; rd.i = 0;
+  while( rc==SQLITE_OK && rd.i<rd.n ){
+    u64 n = 0;
+    const u8 *a = 0;
+    BecAccept res;
+    if( bec_read_varint(&rd, &n, (u64)(rd.n-rd.i))
+     || bec_read_bytes(&rd, (i64)n, &a) ){
+      rc = SQLITE_CORRUPT;
+      break;
+    }
+    rc = bec_dag_accept(p, a, (i64)n, 1, &res, pzErr);
+    if( rc==SQLITE_OK && res.eOutcome!=BEC_ACCEPT_STORED
+     && res.eOutcome!=BEC_ACCEPT_DUPLICATE ){
+      /* stored before, from the same past: only a band whose rule places
+      ** less than the shorter one did refuses it (nothing changes) */
+      char zId[13];
+      bec_hex_encode(res.aId, 6, zId);
+      *pzWhy = sqlite3_mprintf("op %s, stored here against the band "
+          "installed, is not placed against the longer one", zId);
+      rc = *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
+    }
+    sqlite3_free(res.zReason);
+  }
+  bec_buf_free(&kept);
+  /* the op that waited is judged again: if it (or another) still cannot
+  ** be placed, it is recorded again */
+  if( rc==SQLITE_OK ) rc = bec_config_set_blob(p, "rejoin_op", 0, 0);
+  if( rc==SQLITE_OK ) rc = bec_dag_pending_retry(p, pzErr);
+  return rc;
+}
+
+int bec_install_extend(BecCtx *p, const u8 *aBand, i64 nBand, char **pzWhy,
+                       char **pzErr){
+  BecSnapState st;
+  BecSnapParts parts;
+  BecBuf old, snap;
+  u8 aK[BEC_HASH_BYTES], aZero[BEC_HASH_BYTES];
+  i64 iOff = 0, iOff2 = 0;
+  u64 nOld = 0, nNew = 0;
+  int rc, bGiven = 0, i, bDefer = p->bRejoinDefer;
+  char *zWhyNot = 0;
+  *pzWhy = 0;
+  memset(&st, 0, sizeof(st));
+  memset(&parts, 0, sizeof(parts));
+  memset(&old, 0, sizeof(old));
+  memset(&snap, 0, sizeof(snap));
+  memset(aZero, 0, sizeof(aZero));
+  rc = bec_install_cut(p, aK);
+  if( rc==SQLITE_OK && memcmp(aK, aZero, BEC_HASH_BYTES)==0 ){
+    *pzWhy = sqlite3_mprintf("this replica installed no snapshot");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && nBand>BEC_BAND_MAX_BYTES ){
+    *pzWhy = sqlite3_mprintf("the band is refused: %lld bytes (at most %d)",
+                             (long long)nBand, BEC_BAND_MAX_BYTES);
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  /* The installed snapshot with this band in place of its own. */
+  if( rc==SQLITE_OK ) rc = bec_install_give(p, &old, &bGiven, pzErr);
+  if( rc==SQLITE_OK && bGiven ){
+    rc = bec_snapshot_band_at(p, old.a, old.n, &iOff, &nOld, pzWhy, pzErr);
+  }else if( rc==SQLITE_OK ){
+    *pzWhy = sqlite3_mprintf("the installed snapshot is not kept here");
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    bec_buf_append(&snap, old.a, iOff, &rc);
+    bec_buf_append(&snap, aBand, nBand, &rc);
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    rc = bec_snapshot_band_at(p, snap.a, snap.n, &iOff2, &nNew, pzWhy, pzErr);
+    if( rc==SQLITE_OK && *pzWhy ){
+      char *z = sqlite3_mprintf("the band is refused: %s", *pzWhy);
+      sqlite3_free(*pzWhy);
+      *pzWhy = z;
+      if( z==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 && nNew<=nOld ){
+    *pzWhy = sqlite3_mprintf("the band is refused: %llu ops, no longer than "
+        "the %llu installed here", (unsigned long long)nNew,
+        (unsigned long long)nOld);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  /* Every check of the snapshot: the band's among them (a gap, a proof
+  ** that does not lead to R, a header not in the cut, not a suffix). */
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    rc = bec_snapshot_state(p, snap.a, snap.n, &st, pzWhy, pzErr);
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    rc = bec_snapshot_parts(p, snap.a, snap.n, &parts, pzErr);
+  }
+  /* Can every deriver drop its state (as for a fall-back)? */
+  for(i=0; rc==SQLITE_OK && *pzWhy==0 && i<p->nDeriver; i++){
+    const BecDeriver *d = p->apDeriver[i];
+    if( d->xReset ) rc = d->xReset(p, 1, &zWhyNot, pzErr);
+    if( rc==SQLITE_OK && zWhyNot ){
+      *pzWhy = sqlite3_mprintf("a band cannot be installed again here: %s",
+                               zWhyNot);
+      if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  sqlite3_free(zWhyNot);
+  if( rc==SQLITE_OK && *pzWhy==0 ) rc = bec_ctx_begin(p, &spExtend);
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    /* an op that the longer band does not place either waits; the caller
+    ** decides whether to fall back (bBandWanted) */
+    p->bRejoinDefer = 1;
+    rc = extend(p, &st, &parts, snap.a, snap.n, pzWhy, pzErr);
+    p->bRejoinDefer = bDefer;
+    if( rc==SQLITE_OK ){
+      rc = bec_ctx_commit(p, &spExtend);
+    }else{
+      int rc2 = bec_ctx_rollback(p, &spExtend);
+      bec_dag_forget(p);
+      if( rc==SQLITE_ERROR && *pzWhy ){
+        /* refused: nothing changed, not a failure of this database */
+        sqlite3_free(*pzErr);
+        *pzErr = 0;
+        rc = rc2;
+      }
+    }
+  }
+  bec_snapshot_parts_free(&parts);
+  bec_snapshot_state_free(&st);
+  bec_buf_free(&old);
+  bec_buf_free(&snap);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot install the longer band: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+int bec_install_band_give(BecCtx *p, const u8 *aK, u64 nHeld, BecBuf *pOut,
+                          char **pzWhy, char **pzErr){
+  BecBuf snap;
+  u8 aHere[BEC_HASH_BYTES];
+  i64 iOff = 0;
+  u64 nBand = 0;
+  int rc, bGiven = 0;
+  *pzWhy = 0;
+  memset(&snap, 0, sizeof(snap));
+  rc = bec_install_cut(p, aHere);
+  if( rc==SQLITE_OK && memcmp(aHere, aK, BEC_HASH_BYTES) ){
+    *pzWhy = sqlite3_mprintf("this replica installed another checkpoint");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = bec_install_give(p, &snap, &bGiven, pzErr);
+  if( rc==SQLITE_OK && bGiven ){
+    rc = bec_snapshot_band_at(p, snap.a, snap.n, &iOff, &nBand, pzWhy, pzErr);
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 && nBand<=nHeld ){
+    *pzWhy = sqlite3_mprintf("no longer band: the band installed here has "
+        "%llu ops, the asker holds %llu", (unsigned long long)nBand,
+        (unsigned long long)nHeld);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ){
+    bec_buf_append(pOut, snap.a + iOff, snap.n - iOff, &rc);
+  }
+  bec_buf_free(&snap);
+  return rc;
+}
+
 int bec_install_give(BecCtx *p, BecBuf *pOut, int *pbGiven, char **pzErr){
   sqlite3_stmt *pStmt = 0;
   u8 aK[BEC_HASH_BYTES], aZero[BEC_HASH_BYTES];
@@ -668,6 +883,39 @@ static void fnInstall(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }
 }
 
+/* bec_band_install(band): installs a longer band (bec_band() of a full or
+** pruned replica) on a replica that installed a snapshot, and returns how
+** many band ops it holds now; fails with why it was refused (nothing
+** changed). */
+static void fnBandInstall(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  char *zErr = 0, *zWhy = 0;
+  int rc = SQLITE_OK;
+  (void)argc;
+  if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
+    zWhy = sqlite3_mprintf("a band is a blob");
+  }else{
+    rc = bec_install_extend(p, sqlite3_value_blob(argv[0]),
+                            sqlite3_value_bytes(argv[0]), &zWhy, &zErr);
+  }
+  if( rc==SQLITE_OK && zWhy ){
+    rc = SQLITE_ERROR;
+    sqlite3_free(zErr);
+    zErr = zWhy;
+  }else{
+    sqlite3_free(zWhy);
+  }
+  if( rc ){
+    bec_fn_error_in(ctx, "bec_band_install", rc, zErr);
+  }else{
+    i64 iBand = 0, iTop = 0;
+    rc = bec_config_get_int(p, "cut_band", 0, &iBand);
+    if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+    if( rc ) bec_fn_error_in(ctx, "bec_band_install", rc, 0);
+    else sqlite3_result_int64(ctx, iTop - iBand);
+  }
+}
+
 int bec_install_cut(BecCtx *p, u8 *aK){
   sqlite3_stmt *pStmt = 0;
   i64 iK = 0;
@@ -687,6 +935,7 @@ int bec_install_cut(BecCtx *p, u8 *aK){
 int bec_install_register(sqlite3 *db, BecCtx *p){
   static const BecFunc aFunc[] = {
     { "bec_snapshot_install", 1, SQLITE_UTF8|SQLITE_DIRECTONLY, fnInstall },
+    { "bec_band_install", 1, SQLITE_UTF8|SQLITE_DIRECTONLY, fnBandInstall },
   };
   return bec_ctx_register_funcs(db, p, aFunc,
                                 (int)(sizeof(aFunc)/sizeof(aFunc[0])));

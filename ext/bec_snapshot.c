@@ -10,6 +10,9 @@
 **   SELECT bec_join(:gid, 'snapshot'); -- an empty replica's syncs ask for
 **                                      -- one (docs/compaction.md "The
 **                                      -- snapshot join")
+**   SELECT bec_band(:k, :ops);         -- a longer band for a joiner that
+**                                      -- installed K's snapshot ("A
+**                                      -- longer band")
 **
 ** THE PROVIDER.  S(K) is read by bec_ckpt_state (bec_checkpoint.c): from
 ** the derived state, or from a replay of the cut; on a replica pruned below
@@ -186,7 +189,9 @@ struct SnapMsg {
   const u8 *aSec[BEC_CK_NSEC];
   i64 nSecBytes[BEC_CK_NSEC];
   u64 nSec[BEC_CK_NSEC];
-  /* The band (version 5): its headers, its proofs as sent */
+  /* The band (version 5): where its section starts, its headers, its
+  ** proofs as sent */
+  i64 iBandOff;
   BecOp *aBand;
   int nBand;
   u64 nBandProof;
@@ -577,7 +582,8 @@ static int band_order(const BecGraph *g, int a, int b){
   return bec_graph_id_cmp(g, a, b);
 }
 
-int bec_snapshot_band(BecCtx *p, int iK, BecBuf *pBand, char **pzErr){
+int bec_snapshot_band(BecCtx *p, int iK, const int *aExtra, int nExtra,
+                      BecBuf *pBand, char **pzErr){
   BecGraph *g = 0;
   u8 *aCut = 0, *aIn = 0, *aStop = 0, *aMark = 0;
   BecBuf minimal, bound;
@@ -612,18 +618,28 @@ int bec_snapshot_band(BecCtx *p, int iK, BecBuf *pBand, char **pzErr){
       }
     }
   }
-  while( rc==SQLITE_OK && minimal.n ){
+  while( rc==SQLITE_OK && (minimal.n || nExtra) ){
     int bAdded = 0, *aMiss;
     band_boundary(g, iK, aCut, aIn, aMark, &bound, &rc);
     aMiss = rc ? 0 : sqlite3_malloc64(bound.n + sizeof(int));
     if( rc==SQLITE_OK && aMiss==0 ) rc = SQLITE_NOMEM;
-    for(i=0; rc==SQLITE_OK && i<(int)(minimal.n/sizeof(int)); i++){
+    /* each concurrent op held here, then the op a joiner asks about (its
+    ** predecessors aExtra: bec_snapshot_band_give) */
+    for(i=0; rc==SQLITE_OK && i<=(int)(minimal.n/sizeof(int)); i++){
       int o, nMiss = 0, m;
-      memcpy(&o, minimal.a + i*sizeof(int), sizeof(int));
-      memset(aMark, 0, (size_t)g->nNode+1);
-      rc = bec_graph_band_check(g, aStop, (const int*)bound.a,
-                                (int)(bound.n/sizeof(int)), BEC_NODE_PREDS(g, o),
-                                g->aNode[o].nPred, aMark, aMiss, &nMiss);
+      if( i==(int)(minimal.n/sizeof(int)) ){
+        if( nExtra==0 ) break;
+        memset(aMark, 0, (size_t)g->nNode+1);
+        rc = bec_graph_band_check(g, aStop, (const int*)bound.a,
+                                  (int)(bound.n/sizeof(int)), aExtra, nExtra,
+                                  aMark, aMiss, &nMiss);
+      }else{
+        memcpy(&o, minimal.a + i*sizeof(int), sizeof(int));
+        memset(aMark, 0, (size_t)g->nNode+1);
+        rc = bec_graph_band_check(g, aStop, (const int*)bound.a,
+                                  (int)(bound.n/sizeof(int)), BEC_NODE_PREDS(g, o),
+                                  g->aNode[o].nPred, aMark, aMiss, &nMiss);
+      }
       for(m=0; rc==SQLITE_OK && m<nMiss; m++){
         if( !aIn[aMiss[m]] ){
           aIn[aMiss[m]] = 1;
@@ -662,8 +678,8 @@ int bec_snapshot_band(BecCtx *p, int iK, BecBuf *pBand, char **pzErr){
 /* The band section: n_band || each band op's header (the pruned form:
 ** no signature, no body) || n_proof || the proofs of the band ops' and
 ** the boundary ops' leaves under ops_root (their depths and validity). */
-static void put_band(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
-                     int *pRc){
+static void put_band(BecCtx *p, int iCp, const BecCkState *pSt,
+                     const int *aExtra, int nExtra, BecBuf *pOut, int *pRc){
   sqlite3_stmt *pStmt = 0;
   BecGraph *g = 0;
   BecBuf band, ids, proofs, bound;
@@ -675,7 +691,7 @@ static void put_band(BecCtx *p, int iCp, const BecCkState *pSt, BecBuf *pOut,
   memset(&ids, 0, sizeof(ids));
   memset(&proofs, 0, sizeof(proofs));
   memset(&bound, 0, sizeof(bound));
-  *pRc = bec_snapshot_band(p, iCp, &band, &zErr);
+  *pRc = bec_snapshot_band(p, iCp, aExtra, nExtra, &band, &zErr);
   if( *pRc==SQLITE_OK ) *pRc = bec_graph_get(p, &g, &zErr);
   n = (int)(band.n/sizeof(int));
   bec_buf_append_varint(pOut, (u64)n, pRc);
@@ -778,7 +794,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
     bec_buf_append_varint(pOut, (u64)st.anSec[i], &rc);
     bec_buf_append(pOut, st.aSec[i].a, st.aSec[i].n, &rc);
   }
-  put_band(p, iCp, &st, pOut, &rc);
+  put_band(p, iCp, &st, 0, 0, pOut, &rc);
   bec_ckpt_state_free(&st);
   return rc;
 }
@@ -1193,6 +1209,7 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
       bec_ckpt_merkle(leaves.a, (i64)m->nSec[s], m->aSecRoot[s]);
     }
   }
+  m->iBandOff = rd.i;
   if( rc==SQLITE_OK && v==SNAP_VERSION ) rc = read_band(&rd, aGroup, m, pzErr);
   if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
   bec_buf_free(&leaves);
@@ -1787,6 +1804,114 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
   return rc;
 }
 
+/**************************************************************************
+** A LONGER BAND (docs/compaction.md "A longer band").  A joiner that meets
+** an op concurrent with K that its band does not place asks a peer for the
+** band of K that places it: the same band section a snapshot ends with,
+** built by the same functions (bec_snapshot_band with the op's
+** predecessors, put_band), so the joiner checks it with every check of
+** the snapshot (bec_install_extend puts it in place of its own band).
+*/
+int bec_snapshot_band_give(BecCtx *p, const u8 *aK, const u8 *aPreds, int nPred,
+                           u64 nHeld, BecBuf *pOut, char **pzWhy,
+                           char **pzErr){
+  BecCkState st;
+  BecBuf extra, sec;
+  BecReader rd;
+  u64 nBand = 0;
+  i64 iTop = 0;
+  int rc, iK = 0, i, iKind = 0;
+  *pzWhy = 0;
+  memset(&st, 0, sizeof(st));
+  memset(&extra, 0, sizeof(extra));
+  memset(&sec, 0, sizeof(sec));
+  rc = bec_dag_ensure_schema(p, pzErr);
+  if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+  if( rc==SQLITE_OK && iTop>0 ){
+    /* no cut headers here: bec_install_give's bytes carry its own band */
+    *pzWhy = sqlite3_mprintf("this replica installed a snapshot: it holds no "
+                             "headers of the cut beyond its band");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = bec_dag_seq_of(p, aK, &iK);
+  if( rc==SQLITE_OK && iK ) rc = bec_dag_node_of(p, iK, &iKind, 0);
+  if( rc==SQLITE_OK && iKind!=BEC_KIND_CHECKPOINT ){
+    *pzWhy = sqlite3_mprintf("the checkpoint is not held here");
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  for(i=0; rc==SQLITE_OK && i<nPred; i++){
+    int iSeq = 0;
+    rc = bec_dag_seq_of(p, aPreds + (i64)i*BEC_HASH_BYTES, &iSeq);
+    if( rc==SQLITE_OK && iSeq ) bec_buf_append(&extra, &iSeq, sizeof(int), &rc);
+  }
+  if( rc==SQLITE_OK ) rc = bec_ckpt_state(p, iK, &st, pzErr);
+  if( rc==SQLITE_OK ){
+    put_band(p, iK, &st, (const int*)extra.a, (int)(extra.n/sizeof(int)),
+             &sec, &rc);
+  }
+  if( rc==SQLITE_OK ){
+    rd.a = sec.a; rd.n = sec.n; rd.i = 0;
+    if( bec_read_varint(&rd, &nBand, (u64)sec.n) ) rc = SQLITE_CORRUPT;
+  }
+  if( rc==SQLITE_OK && nBand<=nHeld ){
+    *pzWhy = sqlite3_mprintf("no longer band: the band of the checkpoint "
+        "here has %llu ops, the asker holds %llu", (unsigned long long)nBand,
+        (unsigned long long)nHeld);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }else if( rc==SQLITE_OK && sec.n>BEC_BAND_MAX_BYTES ){
+    *pzWhy = sqlite3_mprintf("the band would be %llu ops (%lld bytes, at most "
+        "%d): the history is cheaper", (unsigned long long)nBand,
+        (long long)sec.n, BEC_BAND_MAX_BYTES);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }else if( rc==SQLITE_OK ){
+    bec_buf_append(pOut, sec.a, sec.n, &rc);
+  }
+  if( rc==SQLITE_ERROR || rc==SQLITE_NOTFOUND ){
+    /* a state this replica cannot give (a cut it cannot replay): no band,
+    ** not a failure of the session */
+    *pzWhy = *pzErr;
+    *pzErr = 0;
+    rc = *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  bec_ckpt_state_free(&st);
+  bec_buf_free(&extra);
+  bec_buf_free(&sec);
+  if( rc && *pzErr==0 ){
+    *pzErr = sqlite3_mprintf("bec: cannot build the band: %s",
+                             bec_rc_text(p->db, rc));
+  }
+  return rc;
+}
+
+int bec_snapshot_band_at(BecCtx *p, const u8 *a, i64 n, i64 *piOff,
+                         u64 *pnBand, char **pzWhy, char **pzErr){
+  SnapMsg m;
+  u8 aGroup[BEC_HASH_BYTES];
+  int rc;
+  *pzWhy = 0;
+  *piOff = 0;
+  *pnBand = 0;
+  rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc ) return rc;
+  rc = snap_decode(a, n, aGroup, &m, pzWhy);
+  if( rc==SQLITE_OK && a[0]!=SNAP_VERSION ){
+    *pzWhy = sqlite3_mprintf("a snapshot of version %d has no band", a[0]);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    *piOff = m.iBandOff;
+    *pnBand = (u64)m.nBand;
+  }else if( rc!=SQLITE_NOMEM ){
+    char *z = sqlite3_mprintf("the snapshot is malformed: %s",
+                              *pzWhy ? *pzWhy : "it does not decode");
+    sqlite3_free(*pzWhy);
+    *pzWhy = z;
+    rc = z ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  snap_free(&m);
+  return rc;
+}
+
 /* Decodes and checks a[0..n-1] into *pM (the caller frees it with
 ** snap_free); *pzWhy the first check that fails, with SQLITE_OK. */
 static int snap_decode_check(BecCtx *p, const u8 *a, i64 n, SnapMsg *pM,
@@ -2142,10 +2267,53 @@ static void fnVerify(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   else bec_fn_result_hex(ctx, aCp, BEC_HASH_BYTES);
 }
 
+/* bec_band(checkpoint [, ops]): the band section a joiner that installed
+** that checkpoint's snapshot installs with bec_band_install (docs/
+** compaction.md "A longer band"): it places every op held here concurrent
+** with K and, given ops (a blob of 32-byte ids: the predecessors of the
+** op the joiner cannot place), an op naming those.  Fails with why there
+** is none (a replica that installed a snapshot, the checkpoint not held
+** here, a band larger than BEC_BAND_MAX_BYTES).  Stores nothing. */
+static void fnBand(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  u8 aK[BEC_HASH_BYTES];
+  BecBuf out;
+  char *zErr = 0, *zWhy = 0;
+  const u8 *aOps = 0;
+  int rc = SQLITE_OK, nOps = 0;
+  memset(&out, 0, sizeof(out));
+  if( !bec_fn_arg32(argv[0], aK) ){
+    zWhy = sqlite3_mprintf("a checkpoint is an op id (64 hex characters or "
+                           "32 bytes)");
+  }else if( argc>1 && sqlite3_value_type(argv[1])!=SQLITE_NULL ){
+    nOps = sqlite3_value_bytes(argv[1]);
+    aOps = sqlite3_value_blob(argv[1]);
+    if( sqlite3_value_type(argv[1])!=SQLITE_BLOB || nOps%BEC_HASH_BYTES
+     || nOps/BEC_HASH_BYTES>BEC_MAX_PRED ){
+      zWhy = sqlite3_mprintf("ops is a blob of at most %d op ids of 32 "
+                             "bytes", BEC_MAX_PRED);
+    }
+    nOps /= BEC_HASH_BYTES;
+  }
+  if( zWhy==0 ){
+    rc = bec_snapshot_band_give(p, aK, aOps, nOps, 0, &out, &zWhy, &zErr);
+  }
+  if( rc==SQLITE_OK && zWhy ){
+    rc = SQLITE_ERROR;
+    sqlite3_free(zErr);
+    zErr = zWhy;
+  }
+  if( rc ) bec_fn_error_in(ctx, "bec_band", rc, zErr);
+  else sqlite3_result_blob64(ctx, out.a, (sqlite3_uint64)out.n, SQLITE_TRANSIENT);
+  bec_buf_free(&out);
+}
+
 int bec_snapshot_register(sqlite3 *db, BecCtx *p){
   static const BecFunc aFunc[] = {
     { "bec_snapshot", 0, SQLITE_UTF8|SQLITE_DIRECTONLY, fnSnapshot },
     { "bec_snapshot_verify", 1, SQLITE_UTF8|SQLITE_DIRECTONLY, fnVerify },
+    { "bec_band", 1, SQLITE_UTF8|SQLITE_DIRECTONLY, fnBand },
+    { "bec_band", 2, SQLITE_UTF8|SQLITE_DIRECTONLY, fnBand },
   };
   return bec_ctx_register_funcs(db, p, aFunc,
                                 (int)(sizeof(aFunc)/sizeof(aFunc[0])));

@@ -39,7 +39,8 @@
 ** filter) lives in an in-memory session that starts with an offer and ends
 ** when either side has nothing more to say, or at the first error (a
 ** fall-back to a full join while storing a message starts it again under a
-** new id: session_restart).  "In sync" is decided only by comparing the
+** new id: session_restart; so does a longer band installed: "A longer
+** band" below).  "In sync" is decided only by comparing the
 ** verified local heads with the heads the peer reports.
 **
 ** Bounds: a message is decoded against the BEC_SYNC_MAX_* limits before
@@ -94,6 +95,12 @@ struct Session {
   char *zSnap;                   /* a joiner's answer: the verified
                                  ** checkpoint's id, or "none" */
   char *zNoSnap;                 /* a provider's: why it gave none */
+  int bBandAsked;                /* our last message asked for a band */
+  int bBandSent;                 /* answered the peer's ask (once: it costs
+                                 ** S(K); an asker that installs one starts
+                                 ** a new session) */
+  int bNoBand;                   /* the peer gave none: fall back */
+  char *zBand;                   /* what came of the last ask, or 0 */
 };
 
 /* The per-connection state of this module (user data of its functions). */
@@ -245,6 +252,7 @@ static void session_free(Session *s){
   session_clear(s);
   sqlite3_free(s->zSnap);
   sqlite3_free(s->zNoSnap);
+  sqlite3_free(s->zBand);
   sqlite3_free(s->zError);
   sqlite3_free(s->zPeer);
   sqlite3_free(s);
@@ -711,6 +719,140 @@ static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
 }
 
 /**************************************************************************
+** A longer band (docs/compaction.md "A longer band").  A replica that
+** installed a snapshot and meets an op concurrent with K that its band
+** does not place keeps it waiting without falling back while it stores a
+** peer's message (BecCtx.bRejoinDefer), and asks that peer, in its next
+** message, for the band of K that places it (ext WANT_BAND: K, how many
+** band ops it holds, the ops the waiting op names).  The peer answers in
+** its reply: BAND, the band section a full or pruned replica builds for
+** it (bec_snapshot_band_give) or the one an installed replica holds if it
+** is longer (bec_install_band_give), or NO_BAND.  The asker installs the
+** band (bec_install_extend: every check of the snapshot, nothing stored
+** unverified), and the op is placed; its seqs change (the install is
+** stored again), so the session starts again (session_restart).  A
+** NO_BAND, a band refused, or no answer falls back to a full join, in the
+** same session, as before (bec_rejoin.c).
+*/
+/* WANT_BAND in pMsg when an op waits here as concurrent with K (the first
+** one, 'rejoin_op') and this peer has not said it has no band; pWish
+** holds the bytes the message points to. */
+static int wish_band(BecCtx *p, Session *s, BecSyncMsg *pMsg, BecBuf *pWish){
+  u8 aOp[BEC_HASH_BYTES], aK[BEC_HASH_BYTES];
+  i64 iTop = 0, iBand = 0;
+  int rc, bSet = 0, n;
+  if( s->bNoBand ) return SQLITE_OK;
+  rc = bec_dag_rejoin_op(p, aOp, &bSet);
+  if( rc || bSet!=1 ) return rc;
+  pWish->n = 0;
+  rc = bec_install_cut(p, aK);
+  if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+  if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "cut_band", 0, &iBand);
+  bec_buf_append(pWish, aK, BEC_HASH_BYTES, &rc);
+  if( rc==SQLITE_OK ) rc = bec_dag_pending_preds(p, aOp, pWish);
+  n = (int)(pWish->n/BEC_HASH_BYTES) - 1;
+  if( rc || n<1 || n>BEC_SYNC_MAX_BAND_PREDS || iBand<1 || iBand>iTop ){
+    return rc;          /* (an op waits for no band: nothing to ask) */
+  }
+  qsort(pWish->a + BEC_HASH_BYTES, (size_t)n, BEC_HASH_BYTES, cmp_hash);
+  pMsg->ext |= BEC_SYNC_X_WANT_BAND;
+  pMsg->aBandK = pWish->a;
+  pMsg->nBandHeld = (u64)(iTop - iBand);
+  pMsg->nBandPred = n;
+  pMsg->aBandPred = pWish->a + BEC_HASH_BYTES;
+  s->bBandAsked = 1;
+  return SQLITE_OK;
+}
+
+/* An op waits as concurrent with K: when this session may ask for a band
+** (wish_band would), the next message asks; else (the peer said it has
+** none, or left an ask unanswered: an older bec refuses the message; or
+** there is nothing to ask, as on a replica installed without a band) the
+** fall-back, now, as before the band. */
+static int band_or_fall_back(BecCtx *p, Session *s, BecBuf *pWish,
+                             char **pzErr){
+  BecSyncMsg probe;
+  u8 aOp[BEC_HASH_BYTES];
+  int rc, bSet = 0;
+  memset(&probe, 0, sizeof(probe));
+  rc = wish_band(p, s, &probe, pWish);
+  s->bBandAsked = 0;                    /* (the message asks, when built) */
+  if( rc==SQLITE_OK && (probe.ext & BEC_SYNC_X_WANT_BAND)==0 ){
+    rc = bec_dag_rejoin_op(p, aOp, &bSet);
+    if( rc==SQLITE_OK && bSet==1 && p->xRejoin ) rc = p->xRejoin(p, pzErr);
+  }
+  return rc;
+}
+
+/* The answer to a peer's WANT_BAND, into pMsg (pBand holds its bytes). */
+static int give_band(BecCtx *p, Session *s, const BecSyncMsg *pIn,
+                     BecSyncMsg *pMsg, BecBuf *pBand, char **pzErr){
+  u8 aK[BEC_HASH_BYTES], aZero[BEC_HASH_BYTES];
+  char *zWhy = 0;
+  int rc;
+  if( (pIn->ext & BEC_SYNC_X_WANT_BAND)==0 ) return SQLITE_OK;
+  memset(aZero, 0, sizeof(aZero));
+  rc = bec_install_cut(p, aK);
+  if( s->bBandSent ){
+    pMsg->ext |= BEC_SYNC_X_NO_BAND;       /* asked again in one session */
+    return rc;
+  }
+  s->bBandSent = 1;
+  if( rc==SQLITE_OK && memcmp(aK, aZero, BEC_HASH_BYTES) ){
+    /* no cut headers here: the band it installed, if longer */
+    rc = bec_install_band_give(p, pIn->aBandK, pIn->nBandHeld, pBand, &zWhy,
+                               pzErr);
+  }else if( rc==SQLITE_OK ){
+    rc = bec_snapshot_band_give(p, pIn->aBandK, pIn->aBandPred, pIn->nBandPred,
+                                pIn->nBandHeld, pBand, &zWhy, pzErr);
+  }
+  if( rc==SQLITE_OK && zWhy==0 && pBand->n>0 ){
+    pMsg->ext |= BEC_SYNC_X_BAND;
+    pMsg->aBand = pBand->a;
+    pMsg->nBand = pBand->n;
+  }else if( rc==SQLITE_OK ){
+    pMsg->ext |= BEC_SYNC_X_NO_BAND;
+  }
+  sqlite3_free(zWhy);
+  return rc;
+}
+
+/* The asker's side: the peer's answer to our WANT_BAND (this message
+** answers our last one).  A band is installed (*pbExtended); none, or one
+** refused, falls back to a full join (p->nRejoin counts it). */
+static int take_band(BecCtx *p, Session *s, const BecSyncMsg *pIn,
+                     int *pbExtended, char **pzErr){
+  char *zWhy = 0;
+  int rc = SQLITE_OK, bSet = 0;
+  u8 aOp[BEC_HASH_BYTES];
+  *pbExtended = 0;
+  if( !s->bBandAsked ) return SQLITE_OK;
+  s->bBandAsked = 0;
+  sqlite3_free(s->zBand);
+  s->zBand = 0;
+  if( pIn->ext & BEC_SYNC_X_BAND ){
+    rc = bec_install_extend(p, pIn->aBand, pIn->nBand, &zWhy, pzErr);
+    if( rc==SQLITE_OK && zWhy==0 ){
+      *pbExtended = 1;
+      s->zBand = sqlite3_mprintf("installed");
+    }else if( rc==SQLITE_OK ){
+      s->zBand = sqlite3_mprintf("refused: %s", zWhy);
+    }
+  }else{
+    s->zBand = sqlite3_mprintf("none");
+  }
+  if( rc==SQLITE_OK && s->zBand==0 ) rc = SQLITE_NOMEM;
+  sqlite3_free(zWhy);
+  if( rc==SQLITE_OK && !*pbExtended ){
+    /* this peer has no band that places it: a full join, as before */
+    s->bNoBand = 1;
+    rc = bec_dag_rejoin_op(p, aOp, &bSet);
+    if( rc==SQLITE_OK && bSet==1 && p->xRejoin ) rc = p->xRejoin(p, pzErr);
+  }
+  return rc;
+}
+
+/**************************************************************************
 ** The offer.
 */
 /* The offer of session s (round 0) into pOut.  On failure the session
@@ -719,7 +861,7 @@ static int offer_build(BecCtx *p, Session *s, const char *zPeer,
                        BecBuf *pOut, char **pzErr){
   BecGraph *g = 0;
   BecSyncMsg msg;
-  BecBuf shared, heads, ops, sharedOut, pruned;
+  BecBuf shared, heads, ops, sharedOut, pruned, wish;
   u8 aTag[BEC_GROUP_TAG_BYTES];
   u8 aInvite[BEC_INVITE_REDEMPTION_BYTES];
   u8 aBelow[BEC_HASH_BYTES];
@@ -729,6 +871,7 @@ static int offer_build(BecCtx *p, Session *s, const char *zPeer,
   int i, nCand = 0, nOp = 0, nPruned = 0, rc;
 
   memset(&pruned, 0, sizeof(pruned));
+  memset(&wish, 0, sizeof(wish));
   memset(&msg, 0, sizeof(msg));
   memset(&shared, 0, sizeof(shared));
   memset(&heads, 0, sizeof(heads));
@@ -783,6 +926,7 @@ static int offer_build(BecCtx *p, Session *s, const char *zPeer,
   if( rc==SQLITE_OK ) rc = tell_pruned(p, &msg, &pruned, aBelow);
   if( rc==SQLITE_OK ) rc = ask_to_join(p, &msg, aInvite);
   if( rc==SQLITE_OK ) rc = wish_snapshot(p, s, &msg);
+  if( rc==SQLITE_OK ) rc = wish_band(p, s, &msg, &wish);
   if( rc==SQLITE_OK ){
     msg.flags |= BEC_SYNC_F_OFFER;
     msg.aGroupTag = aTag;
@@ -813,6 +957,7 @@ static int offer_build(BecCtx *p, Session *s, const char *zPeer,
   bec_buf_free(&ops);
   bec_buf_free(&sharedOut);
   bec_buf_free(&pruned);
+  bec_buf_free(&wish);
   sqlite3_free(aHave);
   return rc;
 }
@@ -847,9 +992,19 @@ static int session_restart(BecCtx *p, Session *s, const char *zPeer,
 
 static int sync_offer(SyncCtx *pS, const char *zPeer, BecBuf *pOut,
                       char **pzErr){
-  Session *s = 0;
+  Session *s = session_find(pS, zPeer);
+  BecBuf wish;
+  /* an ask for a band that the last session left unanswered (it ended:
+  ** an older bec refuses the message) is not made again */
+  int bUnanswered = s && s->bBandAsked;
   int rc = bec_dag_ensure_schema(pS->pCtx, pzErr);
+  memset(&wish, 0, sizeof(wish));
   if( rc==SQLITE_OK ) rc = session_start(pS, zPeer, 0, &s);
+  if( rc==SQLITE_OK && bUnanswered ){
+    s->bNoBand = 1;
+    rc = band_or_fall_back(pS->pCtx, s, &wish, pzErr);
+  }
+  bec_buf_free(&wish);
   if( rc==SQLITE_OK ) rc = offer_build(pS->pCtx, s, zPeer, pOut, pzErr);
   return rc;
 }
@@ -1134,6 +1289,8 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   Session *s = 0;
   BecSyncMsg in, msg;
   BecBuf recv, heads, ops, need, sharedOut, shared, same, pruned, snap;
+  BecBuf wish, band;
+  int bExtended = 0;             /* a longer band installed from it */
   u8 aTag[BEC_GROUP_TAG_BYTES];
   u8 aBelow[BEC_HASH_BYTES];
   u8 aInvite[BEC_INVITE_REDEMPTION_BYTES];
@@ -1160,6 +1317,8 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   memset(&same, 0, sizeof(same));
   memset(&pruned, 0, sizeof(pruned));
   memset(&snap, 0, sizeof(snap));
+  memset(&wish, 0, sizeof(wish));
+  memset(&band, 0, sizeof(band));
   memset(&d, 0, sizeof(d));
   rc = bec_dag_ensure_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = group_tag(p, aTag, pzErr);
@@ -1179,11 +1338,13 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     return rc;
   }
   if( in.flags & BEC_SYNC_F_OFFER ){
+    int bUnanswered = s && s->bBandAsked;   /* (as in sync_offer) */
     rc = session_start(pS, zPeer, in.aSession, &s);
     if( rc ){
       bec_syncmsg_free(&in);
       return rc;
     }
+    s->bNoBand = bUnanswered;
     d.nSessions = 1;
   }else if( s==0 || !s->bActive
          || memcmp(s->aId, in.aSession, BEC_SYNC_SESSION_BYTES) ){
@@ -1221,7 +1382,18 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   /* Store what it carries (a snapshot checked first). */
   nRejoin0 = p->nRejoin;
   rc = take_snapshot(p, s, zPeer, &in, pzErr);
-  if( rc==SQLITE_OK ) rc = accept_ops(p, s, &in, &recv, &d, &nParked, pzErr);
+  if( rc==SQLITE_OK ) rc = take_band(p, s, &in, &bExtended, pzErr);
+  if( rc==SQLITE_OK ){
+    /* an op concurrent with K that the band does not place waits: this
+    ** peer is asked for a longer band before any fall-back */
+    p->bRejoinDefer = !s->bNoBand;
+    p->bBandWanted = 0;
+    rc = accept_ops(p, s, &in, &recv, &d, &nParked, pzErr);
+    p->bRejoinDefer = 0;
+  }
+  if( rc==SQLITE_OK && (p->bBandWanted || s->bNoBand) ){
+    rc = band_or_fall_back(p, s, &wish, pzErr);
+  }
   /* New ops may leave members without keys: heal before replying. */
   if( rc==SQLITE_OK && d.nOpsRecv>0 ) rc = bec_e2ee_sync_heal(p, pzErr);
   s->nOpsRecv += d.nOpsRecv;
@@ -1253,7 +1425,9 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   /* This replica fell back to a full join while storing them (an op
   ** concurrent with its installed checkpoint: bec_rejoin.c): the session
   ** starts again from what is stored, and the reply is its offer. */
-  if( rc==SQLITE_OK && p->nRejoin!=nRejoin0 ){
+  if( rc==SQLITE_OK && (p->nRejoin!=nRejoin0 || bExtended) ){
+    /* (a longer band installed: the install was stored again, its seqs
+    ** name other ops too) */
     rc = session_restart(p, s, zPeer, &d, pOut, pzErr);
     goto apply_end;
   }
@@ -1360,7 +1534,8 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
     int bSame = buf_equal(&heads, in.aHead, (i64)in.nHead*BEC_HASH_BYTES);
     int bTold = s->iRound>=0 && buf_equal(&s->sentHeads, heads.a, heads.n);
     bSynced = bSame;
-    if( bSame && nOp==0 && need.n==0 && bTold ){
+    if( bSame && nOp==0 && need.n==0 && bTold
+     && (in.ext & BEC_SYNC_X_WANT_BAND)==0 ){
       *pbDone = 1;
     }
     /* Progress is something new moving, either way.  New heads alone
@@ -1402,6 +1577,8 @@ static int sync_apply(SyncCtx *pS, const char *zPeer, const u8 *aIn, i64 nIn,
   }
   if( rc==SQLITE_OK && !*pbDone ) rc = ask_to_join(p, &msg, aInvite);
   if( rc==SQLITE_OK && !*pbDone ) rc = wish_snapshot(p, s, &msg);
+  if( rc==SQLITE_OK && !*pbDone ) rc = wish_band(p, s, &msg, &wish);
+  if( rc==SQLITE_OK && !*pbDone ) rc = give_band(p, s, &in, &msg, &band, pzErr);
   if( rc==SQLITE_OK && !*pbDone ){
     msg.flags |= bExact ? BEC_SYNC_F_KNOWS_ALL : 0;
     if( buf_equal(&heads, in.aHead, (i64)in.nHead*BEC_HASH_BYTES) ){
@@ -1462,6 +1639,8 @@ apply_end:
   bec_buf_free(&same);
   bec_buf_free(&pruned);
   bec_buf_free(&snap);
+  bec_buf_free(&wish);
+  bec_buf_free(&band);
   bec_syncmsg_free(&in);
   sqlite3_free(zRefusal);
   sqlite3_free(aHave);
@@ -1663,13 +1842,16 @@ static void fnState(sqlite3_context *ctx, int argc, sqlite3_value **argv){
     /* the fall-back of an installed snapshot (bec_rejoin.c): "fell back",
     ** or "waiting" with why */
     char *zJsonWhy = zWhy ? json_string(zWhy) : 0;
+    /* and what came of the last ask for a longer band */
+    char *zJsonBand = s->zBand ? json_string(s->zBand) : 0;
     sqlite3_free(zWhy);
     zWhy = sqlite3_mprintf("\"rejoin\":%s,\"rejoin_op\":%s%s%s,"
-        "\"rejoin_why\":%s",
+        "\"rejoin_why\":%s,\"band\":%s",
         bRejoin==2 ? "\"fell back\"" : bRejoin ? "\"waiting\"" : "null",
         bRejoin ? "\"" : "", bRejoin ? zRejoin : "null", bRejoin ? "\"" : "",
-        zJsonWhy ? zJsonWhy : "null");
+        zJsonWhy ? zJsonWhy : "null", zJsonBand ? zJsonBand : "null");
     sqlite3_free(zJsonWhy);
+    sqlite3_free(zJsonBand);
   }
   z = zWhy==0 ? 0 : sqlite3_mprintf("{\"active\":%d,\"in_sync\":%d,\"round\":%lld,"
       "\"messages_sent\":%lld,\"messages_received\":%lld,"

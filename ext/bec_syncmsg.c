@@ -23,6 +23,11 @@
 **                        bit 2 NO_SNAPSHOT: the sender has no snapshot to
 **                              give (no sealed checkpoint, or pruned)
 **                        (SNAPSHOT and NO_SNAPSHOT exclude each other)
+**                        bit 5 WANT_BAND: the sender installed a snapshot
+**                              and asks for a longer band
+**                        bit 6 BAND: a longer band follows
+**                        bit 7 NO_BAND: the sender cannot give a longer
+**                              band (BAND and NO_BAND exclude each other)
 **          group_tag:8 bytes (first 8 bytes of the group id)
 **          session:8 bytes (chosen at random by the offerer, echoed)
 **          round:varint (0 in an offer; a reply is the round it answers
@@ -46,6 +51,13 @@
 **                                                      (strictly increasing)
 **          [snapshot] if SNAPSHOT (ext bit 1): n_snap:varint (>= 1),
 **              snap:n_snap bytes (docs/wire-format.md "Snapshot")
+**          [want_band] if WANT_BAND (ext bit 5): checkpoint:32 bytes (the
+**              one installed), n_held:varint (its band ops),
+**              n_pred:varint (1..MAX_BAND_PREDS), pred:32 bytes * n_pred
+**              (strictly increasing: the ops an op waiting there names)
+**          [band] if BAND (ext bit 6): n_band:varint (1..BEC_BAND_MAX_BYTES),
+**              band:n_band bytes (a snapshot's band section:
+**              docs/wire-format.md "Snapshot")
 **          n_need:varint, need:32 bytes * n_need       (strictly increasing)
 **          n_op:varint, then n_op times: n_body:varint, body:n_body bytes
 **                                        (an op, docs/wire-format.md)
@@ -123,6 +135,9 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
     if( (ext & BEC_SYNC_X_SNAPSHOT) && (ext & BEC_SYNC_X_NO_SNAPSHOT) ){
       return bad(pzErr, "a snapshot and none");
     }
+    if( (ext & BEC_SYNC_X_BAND) && (ext & BEC_SYNC_X_NO_BAND) ){
+      return bad(pzErr, "a band and none");
+    }
     pMsg->ext = ext;
   }
   if( bec_read_bytes(&rd, BEC_GROUP_TAG_BYTES, &pMsg->aGroupTag)
@@ -196,6 +211,24 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
       return bad(pzErr, "bad snapshot length");
     }
     pMsg->nSnap = (i64)nSnap;
+  }
+  if( pMsg->ext & BEC_SYNC_X_WANT_BAND ){
+    if( bec_read_bytes(&rd, BEC_HASH_BYTES, &pMsg->aBandK)
+     || bec_read_varint(&rd, &pMsg->nBandHeld, (u64)1<<40) ){
+      return bad(pzErr, "truncated band wish");
+    }
+    rc = read_hashes(&rd, BEC_SYNC_MAX_BAND_PREDS, &pMsg->nBandPred,
+                     &pMsg->aBandPred, pzErr, "band op");
+    if( rc ) return rc;
+    if( pMsg->nBandPred==0 ) return bad(pzErr, "a band wish without ops");
+  }
+  if( pMsg->ext & BEC_SYNC_X_BAND ){
+    u64 nBand = 0;
+    if( bec_read_varint(&rd, &nBand, BEC_BAND_MAX_BYTES) || nBand==0
+     || bec_read_bytes(&rd, (i64)nBand, &pMsg->aBand) ){
+      return bad(pzErr, "bad band length");
+    }
+    pMsg->nBand = (i64)nBand;
   }
   rc = read_hashes(&rd, BEC_SYNC_MAX_NEEDS, &pMsg->nNeed, &pMsg->aNeed, pzErr,
                    "need");
@@ -314,6 +347,17 @@ void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
   if( pMsg->ext & BEC_SYNC_X_SNAPSHOT ){
     bec_buf_append_varint(pOut, (u64)pMsg->nSnap, pRc);
     bec_buf_append(pOut, pMsg->aSnap, pMsg->nSnap, pRc);
+  }
+  if( pMsg->ext & BEC_SYNC_X_WANT_BAND ){
+    bec_buf_append(pOut, pMsg->aBandK, BEC_HASH_BYTES, pRc);
+    bec_buf_append_varint(pOut, pMsg->nBandHeld, pRc);
+    bec_buf_append_varint(pOut, (u64)pMsg->nBandPred, pRc);
+    bec_buf_append(pOut, pMsg->aBandPred, (i64)pMsg->nBandPred*BEC_HASH_BYTES,
+                   pRc);
+  }
+  if( pMsg->ext & BEC_SYNC_X_BAND ){
+    bec_buf_append_varint(pOut, (u64)pMsg->nBand, pRc);
+    bec_buf_append(pOut, pMsg->aBand, pMsg->nBand, pRc);
   }
   bec_buf_append_varint(pOut, (u64)pMsg->nNeed, pRc);
   bec_buf_append(pOut, pMsg->aNeed, (i64)pMsg->nNeed*BEC_HASH_BYTES, pRc);

@@ -23,6 +23,7 @@ ROLE = {"admin": 1, "member": 2, "relay": 3}
 F_OFFER, F_SHARED_IS_HEADS, F_FILTER, F_KNOWS_ALL, F_SAME_HEADS = 1, 2, 4, 8, 16
 # The extension byte of a version-2 message.
 X_WANT_SNAPSHOT, X_SNAPSHOT, X_NO_SNAPSHOT = 1, 2, 4
+X_WANT_BAND, X_BAND, X_NO_BAND = 0x20, 0x40, 0x80   # a longer band
 
 
 def uvarint(n):
@@ -213,6 +214,16 @@ def decode_msg(b):
         if m["ext"] & X_SNAPSHOT:
             n, i = read_varint(b, i)
             m["snapshot"], i = bytes(b[i:i + n]), i + n
+        m["want_band"] = None
+        if m["ext"] & X_WANT_BAND:
+            k, i = bytes(b[i:i + 32]), i + 32
+            held, i = read_varint(b, i)
+            preds, i = hashes(i)
+            m["want_band"] = (k, held, preds)
+        m["band"] = None
+        if m["ext"] & X_BAND:
+            n, i = read_varint(b, i)
+            m["band"], i = bytes(b[i:i + n]), i + n
         m["needs"], i = hashes(i)
         n, i = read_varint(b, i)
         m["ops"] = []
@@ -246,6 +257,11 @@ def encode_msg(m):
             out += bytes([k]) + seed + bits
     if ext & X_SNAPSHOT:
         out += uvarint(len(m["snapshot"])) + m["snapshot"]
+    if ext & X_WANT_BAND:
+        k, held, preds = m["want_band"]
+        out += k + uvarint(held) + uvarint(len(preds)) + b"".join(sorted(set(preds)))
+    if ext & X_BAND:
+        out += uvarint(len(m["band"])) + m["band"]
     out += uvarint(len(m["needs"])) + b"".join(sorted(set(m["needs"])))
     out += uvarint(len(m["ops"]))
     for op in m["ops"]:

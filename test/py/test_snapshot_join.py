@@ -17,9 +17,9 @@ through sync (docs/compaction.md "The snapshot join"):
   back to a full join at it) answers NO_SNAPSHOT and says why in its
   bec_sync_state (no_snapshot); the join is a full one, in one becsync run;
 - an installed joiner that meets an op concurrent with K in a session
-  with another peer falls back, and the session goes on (a new offer) and
-  ends in sync with a full replica's state, through SQL and one becsync
-  run (test_fallback_in_session; test_concurrent_author_offline);
+  with a peer that has no longer band (the author, which does not hold K)
+  falls back, and the session goes on (a new offer) and ends in sync
+  (test_concurrent_author_offline);
 - a provider with no sealed checkpoint, or a pruned one, answers
   NO_SNAPSHOT ("none") and the sync is a full one (a pruned provider then
   ends it as pruned, and the joiner keeps what it sent: it completes as a
@@ -40,8 +40,16 @@ through sync (docs/compaction.md "The snapshot join"):
 - an encrypted group: the snapshot is checked, the joiner reads the rows;
 - joining through becsync, file to file and over TCP (its summary line
   names the snapshot);
-- the codec: an empty or unknown extension byte, a snapshot and none, are
-  malformed.
+- the codec: an empty or unknown extension byte, a snapshot and none, a
+  band and none, a band wish without its fields, are malformed;
+- an installed joiner that meets, in a session with a peer holding the
+  history, an op concurrent with K its band does not place asks that peer
+  for a longer band, installs it and stores the op without a fall-back,
+  through SQL sync and becsync (file, TCP), and shows a full replica's
+  rows and losers by op id (test_band_in_session; a pruned provider too,
+  test_band_pruned_provider); a peer without K (the
+  offline author itself) has none to give: the joiner falls back, and the
+  session goes on (test_concurrent_author_offline).
 """
 import json
 import os
@@ -407,88 +415,6 @@ def test_concurrent_band():
          "K, an earlier checkpoint of K2's cut, is listed sealed on the joiner")
 
 
-def test_fallback_in_session():
-    """An installed joiner meets an op concurrent with K in the middle of a
-    session with a second peer (o, offline since before K, wrote; b got its
-    ops after j installed): it falls back to a full join, and the session
-    goes on (its reply is an offer under a new id, so the peer drops what it
-    believed j held, and sends the history) and completes in sync, with
-    the state of a full replica; through SQL sync, and through one run of
-    becsync, file to file and over TCP (the peer serving)."""
-    a = R.origin("fb_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
-    b = R.member(a, "fb_b.db", "admin")
-    o = R.member(a, "fb_o.db", "member")
-    for i in range(4):
-        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
-    sync(a, b)
-    sync(a, o)
-    o.execute("UPDATE todos SET title = 'offline' WHERE id='r0'")
-    o.execute("UPDATE todos SET n = n + 100 WHERE id='r1'")
-    o.execute("INSERT INTO todos VALUES('o1', 'new offline', 1)")
-    a.execute("UPDATE todos SET title = 'online' WHERE id='r0'")
-    sync(a, b)
-    k = one(a, "SELECT bec_checkpoint()")
-    sync(a, b)
-    sync(a, b)
-    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
-    a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
-    sync(a, b)
-    tables = ["todos"]
-    joiners = [snap_joiner(a, name) for name in ("fb_j.db", "fb_j2.db", "fb_j3.db")]
-    a.execute("SELECT bec_add_member(?, 'member')", (pub(joiners[2]),))   # served by b
-    sync(a, b)
-    for j, name in zip(joiners, ("fb_j.db", "fb_j2.db", "fb_j3.db")):
-        sync(j, a)
-        T.eq(state(j, "b")["snapshot"], k, "%s joined from K's snapshot" % name)
-        if name == "fb_j3.db":      # a member: it attests K, an op a lacks
-            T.check(cut_size(j) > 0, "%s installed the snapshot" % name)
-        else:
-            check_installed(j, a, k, tables, name)
-    j, j2, j3 = joiners
-    sync(o, b)                      # b now holds o's ops, concurrent with K
-    T.eq(state(b, "a")["error"], None, "b stored o's ops")
-    n0 = one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") or 0
-    sync(j, b)
-    st = state(j, "b")
-    T.eq((st["error"], st["in_sync"], st["rejoin"]), (None, 1, "fell back"),
-         "the session with b completes in sync after the fall-back: %r" % st)
-    T.eq(one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") - n0, 2,
-         "one session, started again under a new id after the fall-back")
-    T.eq(cut_size(j), 0, "j holds the history now: no stand-ins")
-    want = derived(b, tables)
-    T.eq(derived(j, tables), want, "j: the state of a full replica (every op's validity)")
-    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on j")
-    pj2, pb = (os.path.join(R.dir, x) for x in ("fb_j2.db", "fb_b.db"))
-    for d in (j2, b):
-        d.commit()
-    r = subprocess.run([BECSYNC, "--quiet", pj2, pb], capture_output=True, text=True, timeout=120)
-    T.eq(r.returncode, 0, "becsync: in sync in one run after the fall-back: "
-         + r.stdout[-300:] + r.stderr[-300:])
-    T.eq(derived(j2, tables), derived(b, tables), "j2 (becsync): the state of a full replica")
-    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
-    j3.commit()
-    port = free_port()
-    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", pb, "--listen", "127.0.0.1:%d" % port],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            r = subprocess.run([BECSYNC, "--quiet", "sync", os.path.join(R.dir, "fb_j3.db"),
-                                "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
-            if r.returncode != 3:          # the server is not listening yet
-                break
-            time.sleep(0.05)
-    finally:
-        srv.terminate()
-        srv.wait(10)
-    T.eq(r.returncode, 0, "becsync over TCP: in sync in one run after the fall-back: "
-         + (r.stdout + r.stderr)[-300:])
-    T.eq(cut_size(j3), 0, "j3 fell back")
-    T.eq(derived(j3, tables), derived(b, tables), "j3 (TCP): the state of a full replica")
-    f = R.joined(a, "fb_f.db")
-    sync(f, b)
-    T.eq(derived(f, tables), derived(b, tables), "a full joiner of b agrees")
-
-
 def test_demotion_in_cut():
     """What the members section does not say.  In the cut, u's admin grant
     g1, then a's removal of u concurrent with b's demotion of u, then a's
@@ -811,7 +737,8 @@ def test_codec():
     offer = bytearray(one(j, "SELECT bec_sync_offer('a')"))
     T.eq((offer[0], offer[1] & 1, offer[2]), (2, 1, 1), "version 2, OFFER, WANT_SNAPSHOT")
     for ext, what in ((0, "an empty extension byte"), (0x08, "unknown extension bits"),
-                      (0x06, "a snapshot and none")):
+                      (0x06, "a snapshot and none"), (0xc1, "a band and none"),
+                      (0x21, "truncated band wish")):
         bad = bytes(offer[:2]) + bytes([ext]) + bytes(offer[3:])
         T.raises(lambda: a.execute("SELECT bec_sync_apply('j', ?)", (bad,)).fetchall(),
                  what, what)
@@ -881,9 +808,212 @@ def test_encrypted_install():
     T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "the rows stay")
 
 
+def offline_author(prefix):
+    """a (origin), b (admin), o (a member offline since before K, three
+    writes concurrent with K); K sealed by a and b; a writes after K; then
+    b receives o's ops (a never does)."""
+    a = R.origin(prefix + "_a.db", decl="id TEXT PRIMARY KEY, title TEXT, n INTEGER COUNTER")
+    b = R.member(a, prefix + "_b.db", "admin")
+    o = R.member(a, prefix + "_o.db", "member")
+    for i in range(4):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    sync(a, b)
+    sync(a, o)
+    o.execute("UPDATE todos SET title = 'offline' WHERE id='r0'")
+    o.execute("UPDATE todos SET n = n + 100 WHERE id='r1'")
+    o.execute("INSERT INTO todos VALUES('o1', 'new offline', 1)")
+    a.execute("UPDATE todos SET title = 'online' WHERE id='r0'")
+    sync(a, b)
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
+    sync(a, b)
+    return a, b, o, k
+
+
+def test_band_in_session():
+    """An installed joiner meets an op concurrent with K in the middle of a
+    session with a second peer (o, offline since before K, wrote; b got its
+    ops after j installed; a gave the snapshot with an empty band): it asks
+    b for a longer band (docs/compaction.md "A longer band"), installs it,
+    stores o's ops with their real past, without a fall-back, and the
+    session goes on (its reply is an offer under a new id: its seqs changed)
+    and completes in sync, with a full replica's tables, members and
+    losers by op id; through SQL sync, and through one run of becsync, file
+    to file and over TCP (the peer serving); and a replica that installed
+    the snapshot gives the band it holds to the next joiner.  (o itself,
+    which does not hold K, has no band to give:
+    test_concurrent_author_offline falls back.)"""
+    a, b, o, k = offline_author("fb")
+    tables = ["todos"]
+    joiners = [snap_joiner(a, name) for name in ("fb_j.db", "fb_j2.db", "fb_j3.db")]
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(joiners[2]),))   # served by b
+    sync(a, b)
+    for j, name in zip(joiners, ("fb_j.db", "fb_j2.db", "fb_j3.db")):
+        sync(j, a)
+        T.eq(state(j, "b")["snapshot"], k, "%s joined from K's snapshot" % name)
+        if name == "fb_j3.db":      # a member: it attests K, an op a lacks
+            T.check(cut_size(j) > 0, "%s installed the snapshot" % name)
+        else:
+            check_installed(j, a, k, tables, name)
+    j, j2, j3 = joiners
+    sync(o, b)                      # b now holds o's ops, concurrent with K
+    T.eq(state(b, "a")["error"], None, "b stored o's ops")
+    n0 = one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") or 0
+    sync(j, b)
+    st = state(j, "b")
+    T.eq((st["error"], st["in_sync"], st["rejoin"], st["band"]), (None, 1, None, "installed"),
+         "the session with b installs a longer band and completes in sync: %r" % st)
+    T.eq(one(j, "SELECT sessions FROM bec_peers WHERE peer='b'") - n0, 2,
+         "one session, started again under a new id after the band")
+    T.eq(one(j, "SELECT count(*) FROM bec_store_config WHERE key IN ('rejoined', 'rejoin_op')"
+                " AND value IS NOT NULL"), 0, "no fall-back")
+    T.check(one(j, "SELECT value FROM bec_store_config WHERE key='cut_top'")
+            - one(j, "SELECT value FROM bec_store_config WHERE key='cut_band'") > 0,
+            "the band is longer than the snapshot's (empty)")
+    T.eq(one(j, "SELECT count(*) FROM bec_store_cut_conc"), 3, "o's ops are placed")
+    check_installed(j, b, k, tables, "j")
+    # A replica that installed a snapshot gives the band it holds: j4,
+    # installed from a (an empty band), gets o's ops from j.
+    j4 = snap_joiner(a, "fb_j4.db")
+    sync(j4, a)
+    sync(j4, j)
+    st = state(j4, "b")
+    T.eq((st["error"], st["in_sync"], st["rejoin"], st["band"]), (None, 1, None, "installed"),
+         "j4 installs the band j holds: %r" % st)
+    check_installed(j4, b, k, tables, "j4")
+    pj2, pb = (os.path.join(R.dir, x) for x in ("fb_j2.db", "fb_b.db"))
+    for d in (j2, b):
+        d.commit()
+    r = subprocess.run([BECSYNC, "--quiet", pj2, pb], capture_output=True, text=True, timeout=120)
+    T.eq(r.returncode, 0, "becsync: in sync in one run with a longer band: "
+         + r.stdout[-300:] + r.stderr[-300:])
+    check_installed(j2, b, k, tables, "j2 (becsync)")
+    T.eq(one(j2, "SELECT count(*) FROM bec_store_cut_conc"), 3, "j2 placed o's ops")
+    j3.commit()
+    port = free_port()
+    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", pb, "--listen", "127.0.0.1:%d" % port],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run([BECSYNC, "--quiet", "sync", os.path.join(R.dir, "fb_j3.db"),
+                                "127.0.0.1:%d" % port], capture_output=True, text=True, timeout=120)
+            if r.returncode != 3:          # the server is not listening yet
+                break
+            time.sleep(0.05)
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    T.eq(r.returncode, 0, "becsync over TCP: in sync in one run with a longer band: "
+         + (r.stdout + r.stderr)[-300:])
+    T.check(cut_size(j3) > 0, "j3 did not fall back")
+    T.eq(one(j3, "SELECT count(*) FROM bec_store_config WHERE key IN ('rejoined', 'rejoin_op')"
+                 " AND value IS NOT NULL"), 0, "j3: no fall-back")
+    T.eq(derived(j3, tables)["todos"], derived(b, tables)["todos"], "j3 (TCP): b's rows")
+    # The same ops on a full replica: the same tables, byte for byte.
+    f = R.joined(a, "fb_f.db")
+    sync(f, b)
+    for x in (j, j2):
+        T.eq(by_id(x, tables), by_id(f, tables, held(x)), "a full joiner of b agrees, by op id")
+        T.eq([tuple(r) for r in x.execute("SELECT * FROM todos ORDER BY id")],
+             [tuple(r) for r in f.execute("SELECT * FROM todos ORDER BY id")], "the rows")
+
+
+def test_band_hostile():
+    """A peer that answers the ask for a longer band with one that does not
+    check (a byte of a proof altered): the joiner refuses it (nothing of it
+    stored: bec_sync_state's band says why) and falls back, as when no peer
+    has one, and the session goes on and ends in sync; a band past
+    BEC_BAND_MAX_BYTES (4 MiB) is a malformed message; a peer asked a
+    second time in one session answers NO_BAND (it builds S(K) once); an
+    ask left unanswered (an older bec refuses the message) is not made
+    again: the next session falls back first."""
+    a, b, o, k = offline_author("bh")
+    sync(o, b)
+    j = snap_joiner(a, "bh_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "j joined from K's snapshot (an empty band)")
+    m, altered, asked = one(j, "SELECT bec_sync_offer('b')"), 0, None
+    for _ in range(30):
+        r = one(b, "SELECT bec_sync_apply('a', ?)", m)
+        if not r:
+            break
+        r = becwire.decode_msg(r)
+        if r["band"] and not altered:
+            band = bytearray(r["band"])
+            band[-1] ^= 1                  # the last proof's audit path
+            r["band"], altered = bytes(band), 1
+        m = one(j, "SELECT bec_sync_apply('b', ?)", becwire.encode_msg(r))
+        if not m:
+            break
+        asked = asked or becwire.decode_msg(m)["want_band"]
+    T.eq(altered, 1, "b answered j's ask with a band")
+    T.check(asked is not None and asked[0].hex() == k and asked[1] == 0 and len(asked[2]) >= 1,
+            "j asked for K's band, holding none, naming o's op's predecessors: %r" % (asked,))
+    st = state(j, "b")
+    T.check((st["band"] or "").startswith("refused: ") and "ops root" in st["band"],
+            "the altered band is refused: %r" % st["band"])
+    T.eq((st["rejoin"], st["error"], st["in_sync"]), ("fell back", None, 1),
+         "j fell back, and the session went on to the end: %r" % st)
+    T.eq(derived(j, ["todos"]), derived(b, ["todos"]), "j: the state of a full replica")
+    # The bound, and an ask answered once per session.
+    j2 = snap_joiner(a, "bh_j2.db")
+    sync(j2, a)
+    m = becwire.decode_msg(one(j2, "SELECT bec_sync_offer('b')"))
+    m["ext"] |= becwire.X_BAND
+    m["band"] = b"\0" * (4 * 1024 * 1024 + 1)
+    T.raises(lambda: b.execute("SELECT bec_sync_apply('j2', ?)",
+                               (becwire.encode_msg(m),)).fetchall(),
+             "bad band length", "a band past 4 MiB")
+    m = becwire.decode_msg(one(j2, "SELECT bec_sync_offer('b')"))
+    m["ext"] |= becwire.X_WANT_BAND
+    m["want_band"] = (bytes.fromhex(k), 0, [bytes.fromhex(one(a, "SELECT bec_group_id()"))])
+    r = becwire.decode_msg(one(b, "SELECT bec_sync_apply('j2', ?)", becwire.encode_msg(m)))
+    T.check(r is not None and r["ext"] & becwire.X_BAND and len(r["band"]) > 2,
+            "b answers a band that places an op naming the create (most of the cut)")
+    r["ext"], r["band"], r["want_band"] = r["ext"] & ~becwire.X_BAND, None, None
+    m2 = becwire.decode_msg(one(j2, "SELECT bec_sync_apply('b', ?)", becwire.encode_msg(r)))
+    m2["ext"] |= becwire.X_WANT_BAND
+    m2["want_band"] = m["want_band"]
+    r2 = becwire.decode_msg(one(b, "SELECT bec_sync_apply('j2', ?)", becwire.encode_msg(m2)))
+    T.check(r2 is not None and r2["ext"] & becwire.X_NO_BAND and not r2["band"],
+            "asked again in one session: NO_BAND")
+    # An ask left unanswered (an older bec refuses the message: the session
+    # ends): the next session falls back first, and completes.
+    j3 = snap_joiner(a, "bh_j3.db")
+    sync(j3, a)
+    r = one(b, "SELECT bec_sync_apply('j3', ?)", one(j3, "SELECT bec_sync_offer('b')"))
+    m = becwire.decode_msg(one(j3, "SELECT bec_sync_apply('b', ?)", r))
+    T.check(m["want_band"] is not None, "j3 asks b for a band (the reply is dropped)")
+    T.eq(state(j3, "b")["rejoin"], "waiting", "o's op waits on j3")
+    sync(j3, b)
+    st = state(j3, "b")
+    T.eq((st["rejoin"], st["error"], st["in_sync"]), ("fell back", None, 1),
+         "the next session falls back at once and ends in sync: %r" % st)
+    T.eq(derived(j3, ["todos"]), derived(b, ["todos"]), "j3: the state of a full replica")
+
+
+def test_band_pruned_provider():
+    """A pruned replica (it keeps every header) gives the longer band too,
+    here offering: the joiner stores o's ops without a fall-back."""
+    a, b, o, k = offline_author("bp")
+    sync(o, b)
+    T.check(one(b, "SELECT bec_prune()") > 0, "b pruned below K")
+    j = snap_joiner(a, "bp_j.db")
+    sync(j, a)
+    sync(b, j)
+    st = state(j, "a")
+    T.eq((st["error"], st["in_sync"], st["rejoin"], st["band"]), (None, 1, None, "installed"),
+         "the band from a pruned replica: %r" % st)
+    T.eq(derived(j, ["todos"])["todos"], derived(b, ["todos"])["todos"], "b's rows")
+
+
 T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_after_k,
-       test_concurrent_author_offline, test_concurrent_band, test_fallback_in_session,
+       test_concurrent_author_offline, test_concurrent_band,
        test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
-       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec])
+       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec,
+       test_band_in_session, test_band_hostile, test_band_pruned_provider])
 R.cleanup()
 T.done()
