@@ -19,9 +19,9 @@
 **
 ** THE JOIN.  bec_sync.c carries the bytes: a joiner (bec_snapshot_wanted:
 ** marked by bec_join and holding no op) asks in every sync message, a
-** peer answers with bec_snapshot_give (nothing from a pruned replica: a
-** joiner that cannot install it replays the history, which a pruned
-** replica cannot send; nothing that fails its own checks; bec_sync.c drops
+** peer answers with bec_snapshot_give (a pruned replica too: a joiner
+** that cannot install it replays the history, whose dropped bodies it
+** fetches from another peer; nothing that fails its own checks; bec_sync.c drops
 ** one too large for BEC_SYNC_MAX_MSG_BYTES; its band places every op the
 ** peer holds concurrent with K, bec_snapshot_band), and the joiner runs
 ** bec_snapshot_check before it stores anything of that message, then
@@ -1760,14 +1760,20 @@ done:
 /**************************************************************************
 ** The join through sync (bec_sync.c carries the bytes).
 */
+/* A pruned replica gives one too: it keeps every header, the chain ops,
+** the claims and the merge base, all that snapshot_build reads (a cut
+** below K is replayed from the base, bec_ckpt_state).  A joiner that
+** cannot install it replays the history; the cut bodies this replica
+** dropped are then named in its pruned list, and the joiner completes from
+** a replica that holds them (docs/compaction.md "The snapshot join").  A
+** replica that installed a snapshot holds no cut headers to build one:
+** *pzWhy says so, and bec_sync.c gives the one it installed. */
 int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
-  u8 aPruned[BEC_HASH_BYTES];
-  int iPruned = 0;
-  int rc = bec_prune_point(p, &iPruned, aPruned);
-  if( rc==SQLITE_OK && iPruned ){
-    /* Its snapshot would check, but the joiner then replays the whole
-    ** history when it cannot install it, which this replica cannot send. */
-    *pzWhy = sqlite3_mprintf("this replica is pruned: it gives no snapshot");
+  int iStandin = 0;
+  int rc = bec_dag_cut_top(p, &iStandin);
+  if( rc==SQLITE_OK && iStandin ){
+    *pzWhy = sqlite3_mprintf("this replica installed a snapshot: it gives "
+                             "the one it installed");
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ) rc = snapshot_build(p, pOut, pzWhy, pzErr);
