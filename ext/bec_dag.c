@@ -1708,12 +1708,22 @@ int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
 
 /* *pbOk: op iSeq may have lost its body: a write or app op in the cut of
 ** the checkpoint bec_prune() last pruned below (bec_store_config
-** 'prune_checkpoint').  *paCut caches that cut (sqlite3_free it). */
+** 'prune_checkpoint'), or an attest or dispute op of an installed band
+** (from 'cut_band' up to K, 'cut_top': bec_install.c stores those as
+** headers too).  *paCut caches that cut (sqlite3_free it). */
 static int dropped_ok(BecCtx *p, BecGraph *g, int iSeq, u8 **paCut, int *pbOk){
   i64 iCp = 0;
   int rc = SQLITE_OK;
   *pbOk = 0;
   if( iSeq<1 || iSeq>g->nNode ) return SQLITE_OK;
+  if( g->aNode[iSeq].kind==BEC_KIND_ATTEST
+   || g->aNode[iSeq].kind==BEC_KIND_DISPUTE ){
+    i64 iBand = 0, iTop = 0;
+    rc = bec_config_get_int(p, "cut_band", 0, &iBand);
+    if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+    *pbOk = rc==SQLITE_OK && iBand>0 && iSeq>=iBand && iSeq<iTop;
+    return rc;
+  }
   if( g->aNode[iSeq].kind!=BEC_KIND_WRITE && g->aNode[iSeq].kind!=BEC_KIND_APP ){
     return SQLITE_OK;
   }
@@ -1814,7 +1824,8 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       if( rc ) break;
       if( !bBelow ){
         report(&out, &nProblem, &rc, "op %s: its body is missing, and it is "
-               "not a write or app op below the prune checkpoint", zHex);
+               "not a write or app op below the prune checkpoint, nor an "
+               "attest or dispute of an installed band", zHex);
       }
       /* Its header rebuilt from the stub and the row: the id check below
       ** proves the stub, the kind, the author and the links at once. */

@@ -204,11 +204,25 @@ static int cmp_place(const void *a, const void *b){
   return (x->pOp!=0) - (y->pOp!=0);
 }
 
+/* Whether a band op of this kind, outside the chain, is stored as its
+** header alone (a pruned row): what its body did is already in S(K) or in
+** a section, so nothing on the joiner reads it.  A write's registers are
+** the merge base; an app op does nothing; an attest's effect is the seal of
+** the earlier checkpoint it names, which the checkpoints section records
+** (bec_ckpt_install_earlier: the claims of an earlier checkpoint are not
+** carried); a dispute changes no state (disputes of the cut are not
+** carried either).  Every other kind is a chain kind, stored in full; a
+** kind that is neither (a test's toy kind) is not installed. */
+static int band_header_kind(int kind){
+  return kind==BEC_KIND_WRITE || kind==BEC_KIND_APP
+      || kind==BEC_KIND_ATTEST || kind==BEC_KIND_DISPUTE;
+}
+
 /* The band (docs/compaction.md "The band"), after the rest of the cut:
 ** each band op at the seq after the one before, in the order sent (a
 ** topological one), with its real predecessors, stored as its header (a
-** pruned op: a write or app op's body is in the merge base) or, a chain
-** op, in full; the depth its predecessors give must be the proven one.
+** pruned op, band_header_kind: a write op's body is in the merge base) or,
+** a chain op, in full; the depth its predecessors give must be the proven one.
 ** aTop is the last op placed below it (0: the create), which must be a
 ** boundary op: the graph gives the cut outside the band one chain ending
 ** there, and an op the band places reaches every boundary op, so it then
@@ -231,7 +245,7 @@ static int place_band(BecCtx *p, const BecSnapParts *pP, const u8 *aTop,
       if( memcmp(pP->aChain[c].aId, o->aId, BEC_HASH_BYTES)==0 ) pChain = &pP->aChain[c];
     }
     if( pf==0 ) return why(pzWhy, "a band op without its proof");
-    if( pChain==0 && o->kind!=BEC_KIND_WRITE && o->kind!=BEC_KIND_APP ){
+    if( pChain==0 && !band_header_kind(o->kind) ){
       char *z = sqlite3_mprintf("a band op of kind %s is not installed yet: "
                                 "the history is replayed", bec_kind_name(o->kind));
       *pzWhy = z;
