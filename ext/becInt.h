@@ -1312,6 +1312,8 @@ struct BecSnapParts {
                                    ** topological order (docs/compaction.md
                                    ** "The band") */
   int nBandProof; BecSnapProof *aBandProof;  /* band and boundary ops */
+  int nLoser;   BecOp *aLoser;     /* the headers of the cut's losing writes
+                                   ** (pruned form; version 6) */
 };
 int bec_snapshot_parts(BecCtx*, const u8 *a, i64 n, BecSnapParts *pOut,
                        char **pzErr);

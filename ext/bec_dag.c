@@ -2127,21 +2127,20 @@ int bec_dag_cut_begin(BecCtx *p, char **pzErr){
   return rc;
 }
 
-/* The band's headers (seqs from 'cut_band' to K) are pruned rows, as on a
-** pruned replica: chain 0 on a stub below the last row, so that the kind
-** and author indexes (BEC_OP_INDEXED) hold none of them. */
+/* The headers below K (the band's, and the losing writes' the snapshot
+** carried) are pruned rows, as on a pruned replica: chain 0 on a stub
+** below the last row, so that the kind and author indexes
+** (BEC_OP_INDEXED) hold none of them.  (Below K the install stores only
+** the create, the chain ops and these headers: a short scan.) */
 static int cut_band_pruned(BecCtx *p, int iK){
   sqlite3_stmt *pStmt = 0;
   BecBuf seqs;
-  i64 iBand = 0;
-  int rc = bec_config_get_int(p, "cut_band", 0, &iBand), i;
-  if( rc || iBand<=0 ) return rc;
+  int rc, i;
   memset(&seqs, 0, sizeof(seqs));
-  rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op WHERE seq>=?1"
-                       " AND seq<?2", &pStmt);
+  rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op WHERE seq<?1",
+                    &pStmt);
   if( rc ) return rc;
-  sqlite3_bind_int64(pStmt, 1, iBand);
-  sqlite3_bind_int(pStmt, 2, iK);
+  sqlite3_bind_int(pStmt, 1, iK);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 1),
                              sqlite3_column_bytes(pStmt, 1)) ){

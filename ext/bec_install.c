@@ -159,13 +159,14 @@ static int why(char **pzWhy, const char *zWhy){
   return *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
-/* Stores chain op o (not the create) at its proven depth pf->iDepth, each
-** predecessor that nothing named a stand-in one below it (its own depth
-** is read by nothing but o's, which store_op computes from it). */
+/* Stores chain op o (not the create) at its proven depth iDepth, or a
+** loser's header at the depth its row gives, each predecessor that nothing
+** named a stand-in one below it (its own depth is read by nothing but o's,
+** which store_op computes from it). */
 static int store_one(BecCtx *p, const BecSnapParts *pP, const BecOp *o,
-                     const BecSnapProof *pf, char **pzWhy, char **pzErr){
+                     i64 iDepth, char **pzWhy, char **pzErr){
   int j, iSeq = 0, rc = SQLITE_OK;
-  if( pf->iDepth<1 ) return why(pzWhy, "a chain op is proven at depth 0");
+  if( iDepth<1 ) return why(pzWhy, "an op of the cut is placed at depth 0");
   for(j=0; rc==SQLITE_OK && j<o->nPred; j++){
     const u8 *aPred = o->aPred + (i64)j*BEC_HASH_BYTES;
     if( band_of(pP, aPred)>=0 ){
@@ -175,15 +176,28 @@ static int store_one(BecCtx *p, const BecSnapParts *pP, const BecOp *o,
     }
     rc = bec_dag_seq_of(p, aPred, &iSeq);
     if( rc==SQLITE_OK && iSeq==0 ){
-      rc = bec_dag_cut_seq(p, aPred, pf->iDepth-1, &iSeq);
+      rc = bec_dag_cut_seq(p, aPred, iDepth-1, &iSeq);
     }
     if( rc==SQLITE_OK && iSeq<0 ) return why(pzWhy, "an op of the cut at two depths");
   }
   if( rc==SQLITE_OK ){
-    rc = bec_dag_install_op(p, o, pf->iDepth, &iSeq, pzErr);
+    rc = bec_dag_install_op(p, o, iDepth, &iSeq, pzErr);
     if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
   }
   return rc;
+}
+
+/* The header the snapshot carries for losing write aId (version 6), or 0:
+** pP->aLoser is sorted by id (bec_install_snapshot). */
+static int cmp_op_id(const void *a, const void *b){
+  return memcmp(((const BecOp*)a)->aId, ((const BecOp*)b)->aId, BEC_HASH_BYTES);
+}
+static const BecOp *loser_of(const BecSnapParts *pP, const u8 *aId){
+  BecOp key;
+  if( pP->nLoser==0 ) return 0;
+  memcpy(key.aId, aId, BEC_HASH_BYTES);
+  return (const BecOp*)bsearch(&key, pP->aLoser, (size_t)pP->nLoser,
+                               sizeof(BecOp), cmp_op_id);
 }
 
 /* One thing to place in the seq space: a stand-in (a proof's op, a row's
@@ -331,8 +345,19 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
   if( rc==SQLITE_OK ) qsort(aPl, (size_t)n, sizeof(Place), cmp_place);
   for(i=0; rc==SQLITE_OK && i<n; i++){
     const Place *pl = &aPl[i];
+    const BecOp *pLoser = pl->pOp ? 0 : loser_of(pP, pl->aId);
+    if( pLoser && pCand ){
+      /* a losing write the snapshot carries the header of: stored as
+      ** that header (a pruned op, as on the provider) where the others
+      ** get a stand-in, the first time its id is placed */
+      rc = bec_dag_seq_of(p, pl->aId, &iSeq);
+      if( rc==SQLITE_OK && iSeq==0 ){
+        rc = store_one(p, pP, pLoser, pl->iDepth, pzWhy, pzErr);
+      }
+    }
+    if( rc ) break;
     if( pl->pOp ){
-      rc = store_one(p, pP, pl->pOp, pl->pf, pzWhy, pzErr);
+      rc = store_one(p, pP, pl->pOp, pl->pf->iDepth, pzWhy, pzErr);
     }else{
       rc = pl->pf ? bec_dag_cut_prove(p, pl->aId, pl->iDepth, pl->pf->bValid, &iSeq)
                   : bec_dag_cut_seq(p, pl->aId, pl->iDepth, &iSeq);
@@ -340,6 +365,15 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
     }
   }
   if( rc==SQLITE_OK ) rc = place_band(p, pP, n ? aPl[n-1].aId : 0, pzWhy, pzErr);
+  for(j=0; rc==SQLITE_OK && pCand && j<pP->nLoser; j++){
+    /* (a band op's header came with the band) */
+    int iKind = 0;
+    rc = bec_dag_seq_of(p, pP->aLoser[j].aId, &iSeq);
+    if( rc==SQLITE_OK && iSeq ) rc = bec_dag_node_of(p, iSeq, &iKind, 0);
+    if( rc==SQLITE_OK && iKind!=BEC_KIND_WRITE ){
+      rc = why(pzWhy, "a loser's header names no write of the rows");
+    }
+  }
   sqlite3_free(aPl);
   return rc;
 }
@@ -523,6 +557,18 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
     }
   }
 
+  for(i=0; rc==SQLITE_OK && i<pP->nLoser; i++){
+    /* a row's candidate is a valid write; its header's past in the graph
+    ** is more than its own (as a band op's), which may decide otherwise */
+    int iKind = 0, bValid = 0;
+    rc = bec_dag_seq_of(p, pP->aLoser[i].aId, &iSeq);
+    if( rc==SQLITE_OK ) rc = bec_dag_node_of(p, iSeq, &iKind, &bValid);
+    if( rc==SQLITE_OK && !bValid ){
+      rc = why(pzWhy, "a losing write's validity derived from the cut is "
+                      "not valid");
+    }
+  }
+
   /* The root and the names from the cut's root and name ops, as their
   ** sections say. */
   if( rc==SQLITE_OK ) rc = check_section(p, pSt, BEC_CK_SEC_ROOT, pzWhy, pzErr);
@@ -585,6 +631,19 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   if( rc==SQLITE_OK ) rc = bec_snapshot_state(p, aSnap, nSnap, &st, pzWhy, pzErr);
   if( rc || *pzWhy ) return rc;
   rc = bec_snapshot_parts(p, aSnap, nSnap, &parts, pzErr);
+  if( rc==SQLITE_OK && parts.nLoser>1 ){
+    int i;
+    qsort(parts.aLoser, (size_t)parts.nLoser, sizeof(BecOp), cmp_op_id);
+    for(i=1; i<parts.nLoser; i++){
+      if( memcmp(parts.aLoser[i-1].aId, parts.aLoser[i].aId, BEC_HASH_BYTES)==0 ){
+        *pzWhy = sqlite3_mprintf("the snapshot cannot be installed: a loser's "
+                                 "header is sent twice");
+        bec_snapshot_parts_free(&parts);
+        bec_snapshot_state_free(&st);
+        return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+      }
+    }
+  }
   if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spInstall);
   if( rc==SQLITE_OK ){
     rc = install(p, &st, &parts, pzWhy, pzErr);

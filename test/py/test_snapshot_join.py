@@ -27,6 +27,11 @@ through sync (docs/compaction.md "The snapshot join"):
   provider ends that session as pruned, the joiner keeps what it sent and
   completes with an unpruned peer, then syncs with the pruned one
   (test_pruned_provider);
+- bec_conflicts on an installed replica is a full replica's, row for row
+  (the snapshot carries the losing writes' headers), with concurrent
+  writes in the cut and after K, also from a pruned provider; a loser's
+  header the rows do not name, or sent twice, is refused
+  (test_conflicts_installed);
   an installed joiner serves its snapshot to the next joiner, and tells a
   full joiner that the cut's bodies are pruned there;
 - a snapshot that fits a message alone goes alone, one too large alone is
@@ -106,10 +111,9 @@ def received(db):
 
 def by_id(db, tables, held=None):
     """registers(), with the registers' losers by op id from the merge
-    state (bec_conflicts names their authors, which a replica that
-    installed a snapshot does not hold for the cut's ops), and the ops'
-    validity for the ops in held only (an installed replica holds the
-    chain, K and what follows; the cut as stand-ins)."""
+    state (each column's losers by id, also those an installed replica
+    holds as stand-ins), and the ops' validity for the ops in held only (an installed
+    replica holds the chain, K and what follows; the cut as stand-ins)."""
     cut = ("(SELECT id FROM bec_store_cut s WHERE s.seq=c.seq)" if one(
         db, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'") else "NULL")
     out = derived(db, tables)
@@ -924,10 +928,88 @@ def test_pruned_provider():
     T.eq(state(j3, "b")["error"], None, "then a session with the pruned provider goes well")
     T.eq(one(j3, "SELECT bec_check()"), "ok", "bec_check() on the joiner")
 
+
+def test_conflicts_installed():
+    """bec_conflicts on an installed replica is a full replica's, row for
+    row (op ids and authors): the snapshot carries the headers of the cut's
+    losing writes, which the joiner stores as a pruned replica does.  Three
+    writers write the same cells concurrently in the cut; after K a write
+    resolves a conflict of the cut and two writers make a new one, reaching
+    the joiner from different peers; a joiner from a pruned provider too."""
+    a = R.origin("cf_a.db")
+    b = R.member(a, "cf_b.db", "admin")
+    c = R.member(a, "cf_c.db", "member")
+    sync(a, b)
+    sync(a, c)
+    for i in range(5):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    sync(a, b)
+    sync(a, c)
+    a.execute("UPDATE todos SET title='a0' WHERE id='r0'")
+    a.execute("UPDATE todos SET title='a1', done=10 WHERE id='r1'")
+    b.execute("UPDATE todos SET title='b0' WHERE id='r0'")
+    b.execute("UPDATE todos SET title='b1', done=20 WHERE id='r1'")
+    b.execute("UPDATE todos SET done=6 WHERE id='r3'")
+    c.execute("UPDATE todos SET title='c0' WHERE id='r0'")
+    c.execute("UPDATE todos SET done=5 WHERE id='r3'")
+    sync(a, b)
+    sync(a, c)
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+
+    def conflicts(db):
+        return db.execute("SELECT * FROM bec_conflicts").fetchall()
+    T.check(len(conflicts(a)) >= 5, "losers in the cut: %d" % len(conflicts(a)))
+    j = snap_joiner(a, "cf_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "j installed K's snapshot")
+    f = R.joined(a, "cf_f.db")
+    sync(f, a)
+    T.eq(conflicts(j), conflicts(a), "the installed replica lists the cut's losers as the provider")
+    T.eq(conflicts(f), conflicts(a), "and as a full replica")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on j")
+    # A provider's losers' headers: one the rows do not name, one sent twice.
+    snap = becwire.snapshot_parse(one(a, "SELECT bec_snapshot()"))
+    T.check(len(snap["losers"]) >= 4, "the snapshot carries the losers' headers")
+    gid = bytes.fromhex(one(a, "SELECT bec_group_id()"))
+    stray = becwire.make_header(becwire.Key(b"s" * 32), "write", [bytes.fromhex(k)], b"x", gid)
+    for extra, msg in (([stray], "a loser's header names no write of the rows"),
+                       ([snap["losers"][0]], "a loser's header is sent twice")):
+        lie = dict(snap, losers=snap["losers"] + extra)
+        x = snap_joiner(a, "cf_x.db")
+        why = code(lambda: one(x, "SELECT bec_snapshot_install(?)", becwire.snapshot_encode(lie)))[1]
+        T.check(msg in why, "refused: %s" % why)
+        T.eq(one(x, "SELECT count(*) FROM bec_ops"), 0, "nothing stored")
+    # After K: a resolves r0's conflict; b and c write r4 concurrently.
+    sync(a, c)
+    a.execute("UPDATE todos SET title='after K' WHERE id='r0'")
+    b.execute("UPDATE todos SET title='b4' WHERE id='r4'")
+    c.execute("UPDATE todos SET title='c4' WHERE id='r4'")
+    sync(c, j)
+    sync(b, j)
+    sync(a, j)
+    for x in (b, c, f):
+        sync(a, x)
+    sync(a, b)
+    T.eq(conflicts(j), conflicts(a), "after K: the joiner's conflicts as the provider's")
+    T.eq(conflicts(f), conflicts(a), "and as a full replica's")
+    T.check(not any(x[1] == "r0" for x in conflicts(j)), "r0's conflict is resolved")
+    T.check(any(x[1] == "r4" for x in conflicts(j)), "r4 has a new one")
+    T.eq(derived(j, ["todos"])["todos"], derived(f, ["todos"])["todos"], "the rows agree")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on j after K")
+    T.check(one(a, "SELECT bec_prune()") > 0, "a pruned")
+    j2 = snap_joiner(a, "cf_j2.db")
+    sync(j2, a)
+    T.eq(state(j2, "b")["snapshot"], k, "j2 installed K's snapshot from the pruned provider")
+    T.eq(conflicts(j2), conflicts(f), "its conflicts are a full replica's")
+    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
+
 T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_after_k,
        test_concurrent_author_offline, test_concurrent_band, test_fallback_in_session,
        test_demotion_in_cut, test_joiner_serves, test_no_snapshot,
        test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec,
-       test_pruned_provider])
+       test_pruned_provider, test_conflicts_installed])
 R.cleanup()
 T.done()

@@ -184,14 +184,20 @@ int main(void){
   CHECK_MSG(zWhy==0, "J2 not installed: %s", zWhy);
   sqlite3_free(zWhy); zWhy = 0;
 
-  /* The cut as stand-ins; bodies only of the chain, K and its claim. */
+  /* The cut as stand-ins; bodies only of the chain, K and its claim; the
+  ** losing writes as their headers (bec_conflicts names their authors). */
   CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_cut")>=8,
             "stand-ins: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_cut"));
-  CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6")==0,
-            "writes stored: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6"));
+  nA = bt_int(dbA, "SELECT count(DISTINCT seq) FROM bec_store_conflict WHERE"
+                   " col>=0 AND seq<(SELECT seq FROM bec_store_op WHERE kind=19)");
+  CHECK_MSG(nA>0 && bt_int(dbJ1, "SELECT count(*) FROM bec_ops WHERE kind='write'"
+                           " AND payload IS NULL")==nA
+            && bt_int(dbJ1, "SELECT count(*) FROM bec_ops WHERE kind='write'")==nA,
+            "writes stored: %s, headers of the %d losers", bt_q(dbJ1,
+            "SELECT count(*) FROM bec_store_op WHERE kind=6"), nA);
   CHECK(bt_int(dbJ1, "SELECT count(*) FROM bec_store_op")
         == bt_int(dbA, "SELECT count(*) FROM bec_store_op WHERE kind IN (1,2,3,5,22)"
-                       " AND seq<(SELECT seq FROM bec_store_op WHERE kind=19)") + 1);
+                       " AND seq<(SELECT seq FROM bec_store_op WHERE kind=19)") + 1 + nA);
   snprintf(zSql, sizeof(zSql), "SELECT seq FROM bec_store_op WHERE hash=(SELECT hash"
            " FROM bec_store_op WHERE kind=19)");
   CHECK_MSG(bt_int(dbJ1, "SELECT value FROM bec_store_config WHERE key='prune_checkpoint'")
