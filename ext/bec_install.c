@@ -632,20 +632,19 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   if( rc || *pzWhy ) return rc;
   rc = bec_snapshot_parts(p, aSnap, nSnap, &parts, pzErr);
   if( rc==SQLITE_OK && parts.nLoser>1 ){
+    /* sorted for loser_of; an id twice would be stored twice */
     int i;
     qsort(parts.aLoser, (size_t)parts.nLoser, sizeof(BecOp), cmp_op_id);
-    for(i=1; i<parts.nLoser; i++){
+    for(i=1; rc==SQLITE_OK && *pzWhy==0 && i<parts.nLoser; i++){
       if( memcmp(parts.aLoser[i-1].aId, parts.aLoser[i].aId, BEC_HASH_BYTES)==0 ){
         *pzWhy = sqlite3_mprintf("the snapshot cannot be installed: a loser's "
                                  "header is sent twice");
-        bec_snapshot_parts_free(&parts);
-        bec_snapshot_state_free(&st);
-        return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+        if( *pzWhy==0 ) rc = SQLITE_NOMEM;
       }
     }
   }
-  if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spInstall);
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && *pzWhy==0 ) rc = bec_ctx_begin(p, &spInstall);
+  if( rc==SQLITE_OK && *pzWhy==0 ){
     rc = install(p, &st, &parts, pzWhy, pzErr);
     if( rc==SQLITE_OK ){
       rc = keep_bytes(p, st.aCheckpoint, aSnap, nSnap, pzErr);
