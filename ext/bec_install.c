@@ -208,6 +208,7 @@ struct Place {
   const u8 *aId;
   const BecSnapProof *pf;  /* a proof's stand-in, or a chain op's proof */
   const BecOp *pOp;        /* a chain op, else 0 */
+  i64 iCand;               /* a row's candidate: its index, else -1 */
 };
 static int cmp_place(const void *a, const void *b){
   const Place *x = (const Place*)a, *y = (const Place*)b;
@@ -280,13 +281,13 @@ static int place_band(BecCtx *p, const BecSnapParts *pP, const u8 *aTop,
 /* The cut placed in p's seq space: the group's create at seq 1 (membership
 ** and the root read node 1 as the create), then, by depth (a topological
 ** order: every op is deeper than what it names), the proofs' ops and the
-** rows' candidates (pCand: id || depth as 8 bytes each, or 0) as
-** stand-ins, and the chain ops of the cut (those with a proof) stored in
-** full.  A chain op then has what it names below it, and, through the
+** rows' candidates (pCand: id || depth as 8 bytes each, or 0; aCandSeq
+** gets the seq of each) as stand-ins, and the chain ops of the cut (those
+** with a proof) stored in full.  A chain op then has what it names below it, and, through the
 ** stand-ins' edges (bec_graph.c), everything shallower: its real past and
 ** more, until bec_dag_cut_close makes the whole cut one chain anyway. */
 static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
-                     char **pzWhy, char **pzErr){
+                     int *aCandSeq, char **pzWhy, char **pzErr){
   Place *aPl = 0;
   i64 nCand = pCand ? pCand->n/(BEC_HASH_BYTES+8) : 0, n = 0, i;
   int rc, j, iSeq = 0, bCreate = 0;
@@ -319,6 +320,7 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
     aPl[n].aId = pf->aId;
     aPl[n].pf = pf;
     aPl[n].pOp = pChain;
+    aPl[n].iCand = -1;
     n++;
   }
   for(j=0; rc==SQLITE_OK && j<pP->nBandProof; j++){
@@ -329,6 +331,7 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
     aPl[n].aId = pf->aId;
     aPl[n].pf = pf;
     aPl[n].pOp = 0;
+    aPl[n].iCand = -1;
     n++;
   }
   for(i=0; rc==SQLITE_OK && i<nCand; i++){
@@ -340,6 +343,7 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
     aPl[n].aId = a;
     aPl[n].pf = 0;
     aPl[n].pOp = 0;
+    aPl[n].iCand = i;
     n++;
   }
   if( rc==SQLITE_OK ) qsort(aPl, (size_t)n, sizeof(Place), cmp_place);
@@ -362,6 +366,7 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
       rc = pl->pf ? bec_dag_cut_prove(p, pl->aId, pl->iDepth, pl->pf->bValid, &iSeq)
                   : bec_dag_cut_seq(p, pl->aId, pl->iDepth, &iSeq);
       if( rc==SQLITE_OK && iSeq<0 ) rc = why(pzWhy, "an op of the cut at two depths");
+      if( rc==SQLITE_OK && pl->iCand>=0 && aCandSeq ) aCandSeq[pl->iCand] = iSeq;
     }
   }
   if( rc==SQLITE_OK ) rc = place_band(p, pP, n ? aPl[n-1].aId : 0, pzWhy, pzErr);
@@ -426,7 +431,7 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
   if( rc==SQLITE_OK ) bec_e2ee_lend_identity(p2, p);
-  if( rc==SQLITE_OK ) rc = place_cut(p2, pP, 0, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = place_cut(p2, pP, 0, 0, pzWhy, pzErr);
   if( rc==SQLITE_OK ){
     /* An encrypted group: the rows are read against schema ops that only
     ** the seeds of the cut's epochs open, from the boxes its keyshares and
@@ -502,19 +507,78 @@ static int check_section(BecCtx *p, const BecSnapState *pSt, int iSec,
   return rc;
 }
 
+/* The rows' candidates, as the dry run collects them (id || depth, 8
+** bytes big-endian), once each and in order (an op that wrote a whole row
+** is a candidate of each of its registers), with the seq place_cut gave
+** each: the conversion of the rows then finds a candidate's seq here
+** (cand_seq) instead of by two lookups in storage (bec_dag_cut_seq), which
+** were a quarter of an install's instructions (BENCH.md "Snapshots"). */
+#define CAND_BYTES (BEC_HASH_BYTES+8)
+typedef struct CandMap CandMap;
+struct CandMap {
+  BecCtx *p;
+  const u8 *a;             /* n records of CAND_BYTES, sorted */
+  i64 n;
+  const int *aSeq;         /* the seq of each (0: placed otherwise) */
+};
+static int cmp_cand(const void *a, const void *b){
+  return memcmp(a, b, CAND_BYTES);
+}
+static void cand_sort(BecBuf *pCand){
+  i64 n = pCand->n/CAND_BYTES, i, m = 0;
+  if( n<2 ) return;
+  qsort(pCand->a, (size_t)n, CAND_BYTES, cmp_cand);
+  for(i=0; i<n; i++){
+    if( m>0 && memcmp(pCand->a + (m-1)*CAND_BYTES, pCand->a + i*CAND_BYTES,
+                      CAND_BYTES)==0 ) continue;
+    if( m!=i ) memcpy(pCand->a + m*CAND_BYTES, pCand->a + i*CAND_BYTES, CAND_BYTES);
+    m++;
+  }
+  pCand->n = m*CAND_BYTES;
+}
+/* A BecSeqOf: the seq place_cut gave candidate aId at iDepth; any other
+** (an id at another depth, a band op) as bec_dag_cut_seq gives it. */
+static int cand_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
+  const CandMap *m = (const CandMap*)pArg;
+  u8 aKey[CAND_BYTES];
+  const u8 *x;
+  int i;
+  memcpy(aKey, aId, BEC_HASH_BYTES);
+  for(i=0; i<8; i++) aKey[BEC_HASH_BYTES+i] = (u8)((u64)iDepth >> (56-8*i));
+  x = m->n ? bsearch(aKey, m->a, (size_t)m->n, CAND_BYTES, cmp_cand) : 0;
+  if( x && m->aSeq[(x - m->a)/CAND_BYTES]>0 ){
+    *piSeq = m->aSeq[(x - m->a)/CAND_BYTES];
+    return SQLITE_OK;
+  }
+  return bec_dag_cut_seq(m->p, aId, iDepth, piSeq);
+}
+
 /* The install proper, inside spInstall; SQLITE_ERROR with *pzWhy for a
 ** snapshot that cannot be installed. */
 static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
                    char **pzWhy, char **pzErr){
   BecBuf cand;
+  CandMap map;
+  int *aCandSeq = 0;
   int rc, i, iSeq = 0, iK = 0;
   memset(&cand, 0, sizeof(cand));
   /* The dry run: the chain for the schemas, the rows for their ids. */
   rc = dry_run(p, pP, &cand, pzWhy, pzErr);
+  if( rc==SQLITE_OK ){
+    cand_sort(&cand);
+    aCandSeq = sqlite3_malloc64(sizeof(int)*(u64)(cand.n/CAND_BYTES + 1));
+    if( aCandSeq==0 ) rc = SQLITE_NOMEM;
+    else memset(aCandSeq, 0, sizeof(int)*(size_t)(cand.n/CAND_BYTES + 1));
+  }
   /* The cut placed for good, the rows converted onto it, K. */
-  if( rc==SQLITE_OK ) rc = place_cut(p, pP, &cand, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = place_cut(p, pP, &cand, aCandSeq, pzWhy, pzErr);
+  map.p = p;
+  map.a = cand.a;
+  map.n = cand.n/CAND_BYTES;
+  map.aSeq = aCandSeq;
+  if( rc==SQLITE_OK ) rc = convert_rows(p, pP, cand_seq, &map, pzWhy, pzErr);
   bec_buf_free(&cand);
-  if( rc==SQLITE_OK ) rc = convert_rows(p, pP, bec_dag_cut_seq, p, pzWhy, pzErr);
+  sqlite3_free(aCandSeq);
   if( rc==SQLITE_OK ){
     rc = bec_dag_install_op(p, &pP->k, -1, &iK, pzErr);
     if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
