@@ -1236,10 +1236,11 @@ int bec_snapshot_band(BecCtx*, int iK, const int *aExtra, int nExtra,
 int bec_snapshot_band_give(BecCtx*, const u8 *aK, const u8 *aPreds, int nPred,
                            u64 nHeld, BecBuf *pOut, char **pzWhy,
                            char **pzErr);
-/* Where the band section of version-5 snapshot a[0..n-1] starts (*piOff)
-** and how many band ops it has (*pnBand); *pzWhy (sqlite3_free it) for a
-** snapshot that does not decode or has no band section (version 4). */
-int bec_snapshot_band_at(BecCtx*, const u8 *a, i64 n, i64 *piOff,
+/* Where the band section of snapshot a[0..n-1] (this version) starts
+** (*piOff) and ends (*piEnd: the losers' headers follow it) and how many
+** band ops it has (*pnBand); *pzWhy (sqlite3_free it) for a snapshot that
+** does not decode or is of another version. */
+int bec_snapshot_band_at(BecCtx*, const u8 *a, i64 n, i64 *piOff, i64 *piEnd,
                          u64 *pnBand, char **pzWhy, char **pzErr);
 /* Every check of a snapshot (the header comment of bec_snapshot.c): aCp
 ** is set to its checkpoint's id, or *pzWhy (caller frees) to the first
@@ -1362,6 +1363,8 @@ struct BecSnapParts {
                                    ** topological order (docs/compaction.md
                                    ** "The band") */
   int nBandProof; BecSnapProof *aBandProof;  /* band and boundary ops */
+  int nLoser;   BecOp *aLoser;     /* the headers of the cut's losing writes
+                                   ** (pruned form; version 6) */
 };
 int bec_snapshot_parts(BecCtx*, const u8 *a, i64 n, BecSnapParts *pOut,
                        char **pzErr);

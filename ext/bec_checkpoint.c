@@ -150,6 +150,9 @@ static const char *ck_parse(const BecOp *pOp, CkPayload *pP){
   const u8 *a = pOp->aPayload;
   i64 n = pOp->nPayload;
   memset(pP, 0, sizeof(*pP));
+  /* a header without its body (an attest or dispute of an installed band,
+  ** bec_install.c): nothing to record, its effect is in S(K) */
+  if( a==0 ) return "a header without its payload";
   if( n<1 || a[0]!=BEC_CKPT_VERSION ) return "unknown payload version";
   switch( pOp->kind ){
     case BEC_KIND_CHECKPOINT:

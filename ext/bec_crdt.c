@@ -4641,6 +4641,9 @@ int bec_crdt_base_install(BecCtx *p, int iCp, char **pzErr){
   if( rc==SQLITE_OK ) rc = crdt_schema(p, pzErr);
   if( rc==SQLITE_OK ) rc = bec_ctx_exec(p, zBaseSchema, pzErr);
   if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "prune_checkpoint", iCp);
+  /* (the headers it stored are stubs, as bec_prune's: no form to convert
+  ** when the database is opened again, bec_dag.c pruned_form_upgrade) */
+  if( rc==SQLITE_OK ) rc = bec_config_set_int(p, "pruned_form", BEC_PRUNED_FORM);
   if( rc==SQLITE_OK ) rc = base_rebuild_tables(p, pzErr);
   if( rc==SQLITE_CORRUPT && *pzErr==0 ){
     *pzErr = sqlite3_mprintf("bec: the merge base is damaged (bec_store_base)");

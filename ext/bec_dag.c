@@ -1728,12 +1728,22 @@ int bec_dag_drop_body(BecCtx *p, int iSeq, int *pbDropped){
 
 /* *pbOk: op iSeq may have lost its body: a write or app op in the cut of
 ** the checkpoint bec_prune() last pruned below (bec_store_config
-** 'prune_checkpoint').  *paCut caches that cut (sqlite3_free it). */
+** 'prune_checkpoint'), or an attest or dispute op of an installed band
+** (from 'cut_band' up to K, 'cut_top': bec_install.c stores those as
+** headers too).  *paCut caches that cut (sqlite3_free it). */
 static int dropped_ok(BecCtx *p, BecGraph *g, int iSeq, u8 **paCut, int *pbOk){
   i64 iCp = 0;
   int rc = SQLITE_OK;
   *pbOk = 0;
   if( iSeq<1 || iSeq>g->nNode ) return SQLITE_OK;
+  if( g->aNode[iSeq].kind==BEC_KIND_ATTEST
+   || g->aNode[iSeq].kind==BEC_KIND_DISPUTE ){
+    i64 iBand = 0, iTop = 0;
+    rc = bec_config_get_int(p, "cut_band", 0, &iBand);
+    if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+    *pbOk = rc==SQLITE_OK && iBand>0 && iSeq>=iBand && iSeq<iTop;
+    return rc;
+  }
   if( g->aNode[iSeq].kind!=BEC_KIND_WRITE && g->aNode[iSeq].kind!=BEC_KIND_APP ){
     return SQLITE_OK;
   }
@@ -1834,7 +1844,8 @@ int bec_dag_check(BecCtx *p, char **pzReport, char **pzErr){
       if( rc ) break;
       if( !bBelow ){
         report(&out, &nProblem, &rc, "op %s: its body is missing, and it is "
-               "not a write or app op below the prune checkpoint", zHex);
+               "not a write or app op below the prune checkpoint, nor an "
+               "attest or dispute of an installed band", zHex);
       }
       /* Its header rebuilt from the stub and the row: the id check below
       ** proves the stub, the kind, the author and the links at once. */
@@ -2136,21 +2147,20 @@ int bec_dag_cut_begin(BecCtx *p, char **pzErr){
   return rc;
 }
 
-/* The band's headers (seqs from 'cut_band' to K) are pruned rows, as on a
-** pruned replica: chain 0 on a stub below the last row, so that the kind
-** and author indexes (BEC_OP_INDEXED) hold none of them. */
+/* The headers below K (the band's, and the losing writes' the snapshot
+** carried) are pruned rows, as on a pruned replica: chain 0 on a stub
+** below the last row, so that the kind and author indexes
+** (BEC_OP_INDEXED) hold none of them.  (Below K the install stores only
+** the create, the chain ops and these headers: a short scan.) */
 static int cut_band_pruned(BecCtx *p, int iK){
   sqlite3_stmt *pStmt = 0;
   BecBuf seqs;
-  i64 iBand = 0;
-  int rc = bec_config_get_int(p, "cut_band", 0, &iBand), i;
-  if( rc || iBand<=0 ) return rc;
+  int rc, i;
   memset(&seqs, 0, sizeof(seqs));
-  rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op WHERE seq>=?1"
-                       " AND seq<?2", &pStmt);
+  rc = bec_ctx_stmt(p, "SELECT seq, body FROM bec_store_op WHERE seq<?1",
+                    &pStmt);
   if( rc ) return rc;
-  sqlite3_bind_int64(pStmt, 1, iBand);
-  sqlite3_bind_int(pStmt, 2, iK);
+  sqlite3_bind_int(pStmt, 1, iK);
   while( rc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
     if( bec_dag_body_dropped(sqlite3_column_blob(pStmt, 1),
                              sqlite3_column_bytes(pStmt, 1)) ){

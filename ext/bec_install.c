@@ -161,13 +161,14 @@ static int why(char **pzWhy, const char *zWhy){
   return *pzWhy ? SQLITE_ERROR : SQLITE_NOMEM;
 }
 
-/* Stores chain op o (not the create) at its proven depth pf->iDepth, each
-** predecessor that nothing named a stand-in one below it (its own depth
-** is read by nothing but o's, which store_op computes from it). */
+/* Stores chain op o (not the create) at its proven depth iDepth, or a
+** loser's header at the depth its row gives, each predecessor that nothing
+** named a stand-in one below it (its own depth is read by nothing but o's,
+** which store_op computes from it). */
 static int store_one(BecCtx *p, const BecSnapParts *pP, const BecOp *o,
-                     const BecSnapProof *pf, char **pzWhy, char **pzErr){
+                     i64 iDepth, char **pzWhy, char **pzErr){
   int j, iSeq = 0, rc = SQLITE_OK;
-  if( pf->iDepth<1 ) return why(pzWhy, "a chain op is proven at depth 0");
+  if( iDepth<1 ) return why(pzWhy, "an op of the cut is placed at depth 0");
   for(j=0; rc==SQLITE_OK && j<o->nPred; j++){
     const u8 *aPred = o->aPred + (i64)j*BEC_HASH_BYTES;
     if( band_of(pP, aPred)>=0 ){
@@ -177,15 +178,28 @@ static int store_one(BecCtx *p, const BecSnapParts *pP, const BecOp *o,
     }
     rc = bec_dag_seq_of(p, aPred, &iSeq);
     if( rc==SQLITE_OK && iSeq==0 ){
-      rc = bec_dag_cut_seq(p, aPred, pf->iDepth-1, &iSeq);
+      rc = bec_dag_cut_seq(p, aPred, iDepth-1, &iSeq);
     }
     if( rc==SQLITE_OK && iSeq<0 ) return why(pzWhy, "an op of the cut at two depths");
   }
   if( rc==SQLITE_OK ){
-    rc = bec_dag_install_op(p, o, pf->iDepth, &iSeq, pzErr);
+    rc = bec_dag_install_op(p, o, iDepth, &iSeq, pzErr);
     if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
   }
   return rc;
+}
+
+/* The header the snapshot carries for losing write aId (version 6), or 0:
+** pP->aLoser is sorted by id (bec_install_snapshot). */
+static int cmp_op_id(const void *a, const void *b){
+  return memcmp(((const BecOp*)a)->aId, ((const BecOp*)b)->aId, BEC_HASH_BYTES);
+}
+static const BecOp *loser_of(const BecSnapParts *pP, const u8 *aId){
+  BecOp key;
+  if( pP->nLoser==0 ) return 0;
+  memcpy(key.aId, aId, BEC_HASH_BYTES);
+  return (const BecOp*)bsearch(&key, pP->aLoser, (size_t)pP->nLoser,
+                               sizeof(BecOp), cmp_op_id);
 }
 
 /* One thing to place in the seq space: a stand-in (a proof's op, a row's
@@ -196,6 +210,7 @@ struct Place {
   const u8 *aId;
   const BecSnapProof *pf;  /* a proof's stand-in, or a chain op's proof */
   const BecOp *pOp;        /* a chain op, else 0 */
+  i64 iCand;               /* a row's candidate: its index, else -1 */
 };
 static int cmp_place(const void *a, const void *b){
   const Place *x = (const Place*)a, *y = (const Place*)b;
@@ -206,11 +221,25 @@ static int cmp_place(const void *a, const void *b){
   return (x->pOp!=0) - (y->pOp!=0);
 }
 
+/* Whether a band op of this kind, outside the chain, is stored as its
+** header alone (a pruned row): what its body did is already in S(K) or in
+** a section, so nothing on the joiner reads it.  A write's registers are
+** the merge base; an app op does nothing; an attest's effect is the seal of
+** the earlier checkpoint it names, which the checkpoints section records
+** (bec_ckpt_install_earlier: the claims of an earlier checkpoint are not
+** carried); a dispute changes no state (disputes of the cut are not
+** carried either).  Every other kind is a chain kind, stored in full; a
+** kind that is neither (a test's toy kind) is not installed. */
+static int band_header_kind(int kind){
+  return kind==BEC_KIND_WRITE || kind==BEC_KIND_APP
+      || kind==BEC_KIND_ATTEST || kind==BEC_KIND_DISPUTE;
+}
+
 /* The band (docs/compaction.md "The band"), after the rest of the cut:
 ** each band op at the seq after the one before, in the order sent (a
 ** topological one), with its real predecessors, stored as its header (a
-** pruned op: a write or app op's body is in the merge base) or, a chain
-** op, in full; the depth its predecessors give must be the proven one.
+** pruned op, band_header_kind: a write op's body is in the merge base) or,
+** a chain op, in full; the depth its predecessors give must be the proven one.
 ** aTop is the last op placed below it (0: the create), which must be a
 ** boundary op: the graph gives the cut outside the band one chain ending
 ** there, and an op the band places reaches every boundary op, so it then
@@ -233,7 +262,7 @@ static int place_band(BecCtx *p, const BecSnapParts *pP, const u8 *aTop,
       if( memcmp(pP->aChain[c].aId, o->aId, BEC_HASH_BYTES)==0 ) pChain = &pP->aChain[c];
     }
     if( pf==0 ) return why(pzWhy, "a band op without its proof");
-    if( pChain==0 && o->kind!=BEC_KIND_WRITE && o->kind!=BEC_KIND_APP ){
+    if( pChain==0 && !band_header_kind(o->kind) ){
       char *z = sqlite3_mprintf("a band op of kind %s is not installed yet: "
                                 "the history is replayed", bec_kind_name(o->kind));
       *pzWhy = z;
@@ -254,13 +283,13 @@ static int place_band(BecCtx *p, const BecSnapParts *pP, const u8 *aTop,
 /* The cut placed in p's seq space: the group's create at seq 1 (membership
 ** and the root read node 1 as the create), then, by depth (a topological
 ** order: every op is deeper than what it names), the proofs' ops and the
-** rows' candidates (pCand: id || depth as 8 bytes each, or 0) as
-** stand-ins, and the chain ops of the cut (those with a proof) stored in
-** full.  A chain op then has what it names below it, and, through the
+** rows' candidates (pCand: id || depth as 8 bytes each, or 0; aCandSeq
+** gets the seq of each) as stand-ins, and the chain ops of the cut (those
+** with a proof) stored in full.  A chain op then has what it names below it, and, through the
 ** stand-ins' edges (bec_graph.c), everything shallower: its real past and
 ** more, until bec_dag_cut_close makes the whole cut one chain anyway. */
 static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
-                     char **pzWhy, char **pzErr){
+                     int *aCandSeq, char **pzWhy, char **pzErr){
   Place *aPl = 0;
   i64 nCand = pCand ? pCand->n/(BEC_HASH_BYTES+8) : 0, n = 0, i;
   int rc, j, iSeq = 0, bCreate = 0;
@@ -293,6 +322,7 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
     aPl[n].aId = pf->aId;
     aPl[n].pf = pf;
     aPl[n].pOp = pChain;
+    aPl[n].iCand = -1;
     n++;
   }
   for(j=0; rc==SQLITE_OK && j<pP->nBandProof; j++){
@@ -303,6 +333,7 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
     aPl[n].aId = pf->aId;
     aPl[n].pf = pf;
     aPl[n].pOp = 0;
+    aPl[n].iCand = -1;
     n++;
   }
   for(i=0; rc==SQLITE_OK && i<nCand; i++){
@@ -314,20 +345,42 @@ static int place_cut(BecCtx *p, const BecSnapParts *pP, const BecBuf *pCand,
     aPl[n].aId = a;
     aPl[n].pf = 0;
     aPl[n].pOp = 0;
+    aPl[n].iCand = i;
     n++;
   }
   if( rc==SQLITE_OK ) qsort(aPl, (size_t)n, sizeof(Place), cmp_place);
   for(i=0; rc==SQLITE_OK && i<n; i++){
     const Place *pl = &aPl[i];
+    const BecOp *pLoser = pl->pOp ? 0 : loser_of(pP, pl->aId);
+    if( pLoser && pCand ){
+      /* a losing write the snapshot carries the header of: stored as
+      ** that header (a pruned op, as on the provider) where the others
+      ** get a stand-in, the first time its id is placed */
+      rc = bec_dag_seq_of(p, pl->aId, &iSeq);
+      if( rc==SQLITE_OK && iSeq==0 ){
+        rc = store_one(p, pP, pLoser, pl->iDepth, pzWhy, pzErr);
+      }
+    }
+    if( rc ) break;
     if( pl->pOp ){
-      rc = store_one(p, pP, pl->pOp, pl->pf, pzWhy, pzErr);
+      rc = store_one(p, pP, pl->pOp, pl->pf->iDepth, pzWhy, pzErr);
     }else{
       rc = pl->pf ? bec_dag_cut_prove(p, pl->aId, pl->iDepth, pl->pf->bValid, &iSeq)
                   : bec_dag_cut_seq(p, pl->aId, pl->iDepth, &iSeq);
       if( rc==SQLITE_OK && iSeq<0 ) rc = why(pzWhy, "an op of the cut at two depths");
+      if( rc==SQLITE_OK && pl->iCand>=0 && aCandSeq ) aCandSeq[pl->iCand] = iSeq;
     }
   }
   if( rc==SQLITE_OK ) rc = place_band(p, pP, n ? aPl[n-1].aId : 0, pzWhy, pzErr);
+  for(j=0; rc==SQLITE_OK && pCand && j<pP->nLoser; j++){
+    /* (a band op's header came with the band) */
+    int iKind = 0;
+    rc = bec_dag_seq_of(p, pP->aLoser[j].aId, &iSeq);
+    if( rc==SQLITE_OK && iSeq ) rc = bec_dag_node_of(p, iSeq, &iKind, 0);
+    if( rc==SQLITE_OK && iKind!=BEC_KIND_WRITE ){
+      rc = why(pzWhy, "a loser's header names no write of the rows");
+    }
+  }
   sqlite3_free(aPl);
   return rc;
 }
@@ -380,7 +433,7 @@ static int dry_run(BecCtx *p, const BecSnapParts *pP, BecBuf *pCand,
   if( rc==SQLITE_OK ) rc = bec_config_set_blob(p2, "group_id", aGroup, BEC_HASH_BYTES);
   if( rc==SQLITE_OK ) rc = sqlite3_exec(db2, "BEGIN", 0, 0, 0);
   if( rc==SQLITE_OK ) bec_e2ee_lend_identity(p2, p);
-  if( rc==SQLITE_OK ) rc = place_cut(p2, pP, 0, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = place_cut(p2, pP, 0, 0, pzWhy, pzErr);
   if( rc==SQLITE_OK ){
     /* Tables at K with state S(K) does not carry (a hidden incarnation or
     ** added column, whose values only their writes give): a replica
@@ -463,19 +516,78 @@ static int check_section(BecCtx *p, const BecSnapState *pSt, int iSec,
   return rc;
 }
 
+/* The rows' candidates, as the dry run collects them (id || depth, 8
+** bytes big-endian), once each and in order (an op that wrote a whole row
+** is a candidate of each of its registers), with the seq place_cut gave
+** each: the conversion of the rows then finds a candidate's seq here
+** (cand_seq) instead of by two lookups in storage (bec_dag_cut_seq), which
+** were a quarter of an install's instructions (BENCH.md "Snapshots"). */
+#define CAND_BYTES (BEC_HASH_BYTES+8)
+typedef struct CandMap CandMap;
+struct CandMap {
+  BecCtx *p;
+  const u8 *a;             /* n records of CAND_BYTES, sorted */
+  i64 n;
+  const int *aSeq;         /* the seq of each (0: placed otherwise) */
+};
+static int cmp_cand(const void *a, const void *b){
+  return memcmp(a, b, CAND_BYTES);
+}
+static void cand_sort(BecBuf *pCand){
+  i64 n = pCand->n/CAND_BYTES, i, m = 0;
+  if( n<2 ) return;
+  qsort(pCand->a, (size_t)n, CAND_BYTES, cmp_cand);
+  for(i=0; i<n; i++){
+    if( m>0 && memcmp(pCand->a + (m-1)*CAND_BYTES, pCand->a + i*CAND_BYTES,
+                      CAND_BYTES)==0 ) continue;
+    if( m!=i ) memcpy(pCand->a + m*CAND_BYTES, pCand->a + i*CAND_BYTES, CAND_BYTES);
+    m++;
+  }
+  pCand->n = m*CAND_BYTES;
+}
+/* A BecSeqOf: the seq place_cut gave candidate aId at iDepth; any other
+** (an id at another depth, a band op) as bec_dag_cut_seq gives it. */
+static int cand_seq(void *pArg, const u8 *aId, i64 iDepth, int *piSeq){
+  const CandMap *m = (const CandMap*)pArg;
+  u8 aKey[CAND_BYTES];
+  const u8 *x;
+  int i;
+  memcpy(aKey, aId, BEC_HASH_BYTES);
+  for(i=0; i<8; i++) aKey[BEC_HASH_BYTES+i] = (u8)((u64)iDepth >> (56-8*i));
+  x = m->n ? bsearch(aKey, m->a, (size_t)m->n, CAND_BYTES, cmp_cand) : 0;
+  if( x && m->aSeq[(x - m->a)/CAND_BYTES]>0 ){
+    *piSeq = m->aSeq[(x - m->a)/CAND_BYTES];
+    return SQLITE_OK;
+  }
+  return bec_dag_cut_seq(m->p, aId, iDepth, piSeq);
+}
+
 /* The install proper, inside spInstall; SQLITE_ERROR with *pzWhy for a
 ** snapshot that cannot be installed. */
 static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
                    char **pzWhy, char **pzErr){
   BecBuf cand;
+  CandMap map;
+  int *aCandSeq = 0;
   int rc, i, iSeq = 0, iK = 0;
   memset(&cand, 0, sizeof(cand));
   /* The dry run: the chain for the schemas, the rows for their ids. */
   rc = dry_run(p, pP, &cand, pzWhy, pzErr);
+  if( rc==SQLITE_OK ){
+    cand_sort(&cand);
+    aCandSeq = sqlite3_malloc64(sizeof(int)*(u64)(cand.n/CAND_BYTES + 1));
+    if( aCandSeq==0 ) rc = SQLITE_NOMEM;
+    else memset(aCandSeq, 0, sizeof(int)*(size_t)(cand.n/CAND_BYTES + 1));
+  }
   /* The cut placed for good, the rows converted onto it, K. */
-  if( rc==SQLITE_OK ) rc = place_cut(p, pP, &cand, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = place_cut(p, pP, &cand, aCandSeq, pzWhy, pzErr);
+  map.p = p;
+  map.a = cand.a;
+  map.n = cand.n/CAND_BYTES;
+  map.aSeq = aCandSeq;
+  if( rc==SQLITE_OK ) rc = convert_rows(p, pP, cand_seq, &map, pzWhy, pzErr);
   bec_buf_free(&cand);
-  if( rc==SQLITE_OK ) rc = convert_rows(p, pP, bec_dag_cut_seq, p, pzWhy, pzErr);
+  sqlite3_free(aCandSeq);
   if( rc==SQLITE_OK ){
     rc = bec_dag_install_op(p, &pP->k, -1, &iK, pzErr);
     if( rc==SQLITE_ERROR ){ *pzWhy = *pzErr; *pzErr = 0; }
@@ -515,6 +627,18 @@ static int install(BecCtx *p, const BecSnapState *pSt, const BecSnapParts *pP,
       ** than its own, which may decide its validity otherwise */
       rc = why(pzWhy, "a band op's validity derived from the cut is not "
                       "the proven one");
+    }
+  }
+
+  for(i=0; rc==SQLITE_OK && i<pP->nLoser; i++){
+    /* a row's candidate is a valid write; its header's past in the graph
+    ** is more than its own (as a band op's), which may decide otherwise */
+    int iKind = 0, bValid = 0;
+    rc = bec_dag_seq_of(p, pP->aLoser[i].aId, &iSeq);
+    if( rc==SQLITE_OK ) rc = bec_dag_node_of(p, iSeq, &iKind, &bValid);
+    if( rc==SQLITE_OK && !bValid ){
+      rc = why(pzWhy, "a losing write's validity derived from the cut is "
+                      "not valid");
     }
   }
 
@@ -580,8 +704,20 @@ int bec_install_snapshot(BecCtx *p, const u8 *aSnap, i64 nSnap, char **pzWhy,
   if( rc==SQLITE_OK ) rc = bec_snapshot_state(p, aSnap, nSnap, &st, pzWhy, pzErr);
   if( rc || *pzWhy ) return rc;
   rc = bec_snapshot_parts(p, aSnap, nSnap, &parts, pzErr);
-  if( rc==SQLITE_OK ) rc = bec_ctx_begin(p, &spInstall);
-  if( rc==SQLITE_OK ){
+  if( rc==SQLITE_OK && parts.nLoser>1 ){
+    /* sorted for loser_of; an id twice would be stored twice */
+    int i;
+    qsort(parts.aLoser, (size_t)parts.nLoser, sizeof(BecOp), cmp_op_id);
+    for(i=1; rc==SQLITE_OK && *pzWhy==0 && i<parts.nLoser; i++){
+      if( memcmp(parts.aLoser[i-1].aId, parts.aLoser[i].aId, BEC_HASH_BYTES)==0 ){
+        *pzWhy = sqlite3_mprintf("the snapshot cannot be installed: a loser's "
+                                 "header is sent twice");
+        if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+      }
+    }
+  }
+  if( rc==SQLITE_OK && *pzWhy==0 ) rc = bec_ctx_begin(p, &spInstall);
+  if( rc==SQLITE_OK && *pzWhy==0 ){
     rc = install(p, &st, &parts, pzWhy, pzErr);
     if( rc==SQLITE_OK ){
       rc = keep_bytes(p, st.aCheckpoint, aSnap, nSnap, pzErr);
@@ -696,7 +832,7 @@ int bec_install_extend(BecCtx *p, const u8 *aBand, i64 nBand, char **pzWhy,
   BecSnapParts parts;
   BecBuf old, snap;
   u8 aK[BEC_HASH_BYTES], aZero[BEC_HASH_BYTES];
-  i64 iOff = 0, iOff2 = 0;
+  i64 iOff = 0, iEnd = 0, iOff2 = 0, iEnd2 = 0;
   u64 nOld = 0, nNew = 0;
   int rc, bGiven = 0, i, bDefer = p->bRejoinDefer;
   char *zWhyNot = 0;
@@ -719,17 +855,20 @@ int bec_install_extend(BecCtx *p, const u8 *aBand, i64 nBand, char **pzWhy,
   /* The installed snapshot with this band in place of its own. */
   if( rc==SQLITE_OK ) rc = bec_install_give(p, &old, &bGiven, pzErr);
   if( rc==SQLITE_OK && bGiven ){
-    rc = bec_snapshot_band_at(p, old.a, old.n, &iOff, &nOld, pzWhy, pzErr);
+    rc = bec_snapshot_band_at(p, old.a, old.n, &iOff, &iEnd, &nOld, pzWhy, pzErr);
   }else if( rc==SQLITE_OK ){
     *pzWhy = sqlite3_mprintf("the installed snapshot is not kept here");
     if( *pzWhy==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && *pzWhy==0 ){
+    /* (the losers' headers after the band stay: version 6) */
     bec_buf_append(&snap, old.a, iOff, &rc);
     bec_buf_append(&snap, aBand, nBand, &rc);
+    bec_buf_append(&snap, old.a + iEnd, old.n - iEnd, &rc);
   }
   if( rc==SQLITE_OK && *pzWhy==0 ){
-    rc = bec_snapshot_band_at(p, snap.a, snap.n, &iOff2, &nNew, pzWhy, pzErr);
+    rc = bec_snapshot_band_at(p, snap.a, snap.n, &iOff2, &iEnd2, &nNew, pzWhy,
+                              pzErr);
     if( rc==SQLITE_OK && *pzWhy ){
       char *z = sqlite3_mprintf("the band is refused: %s", *pzWhy);
       sqlite3_free(*pzWhy);
@@ -797,7 +936,7 @@ int bec_install_band_give(BecCtx *p, const u8 *aK, u64 nHeld, BecBuf *pOut,
                           char **pzWhy, char **pzErr){
   BecBuf snap;
   u8 aHere[BEC_HASH_BYTES];
-  i64 iOff = 0;
+  i64 iOff = 0, iEnd = 0;
   u64 nBand = 0;
   int rc, bGiven = 0;
   *pzWhy = 0;
@@ -809,7 +948,8 @@ int bec_install_band_give(BecCtx *p, const u8 *aK, u64 nHeld, BecBuf *pOut,
   }
   if( rc==SQLITE_OK ) rc = bec_install_give(p, &snap, &bGiven, pzErr);
   if( rc==SQLITE_OK && bGiven ){
-    rc = bec_snapshot_band_at(p, snap.a, snap.n, &iOff, &nBand, pzWhy, pzErr);
+    rc = bec_snapshot_band_at(p, snap.a, snap.n, &iOff, &iEnd, &nBand, pzWhy,
+                              pzErr);
   }
   if( rc==SQLITE_OK && *pzWhy==0 && nBand<=nHeld ){
     *pzWhy = sqlite3_mprintf("no longer band: the band installed here has "
@@ -818,7 +958,7 @@ int bec_install_band_give(BecCtx *p, const u8 *aK, u64 nHeld, BecBuf *pOut,
     if( *pzWhy==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && *pzWhy==0 ){
-    bec_buf_append(pOut, snap.a + iOff, snap.n - iOff, &rc);
+    bec_buf_append(pOut, snap.a + iOff, iEnd - iOff, &rc);
   }
   bec_buf_free(&snap);
   return rc;

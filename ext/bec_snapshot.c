@@ -22,9 +22,9 @@
 **
 ** THE JOIN.  bec_sync.c carries the bytes: a joiner (bec_snapshot_wanted:
 ** marked by bec_join and holding no op) asks in every sync message, a
-** peer answers with bec_snapshot_give (nothing from a pruned replica: a
-** joiner that cannot install it replays the history, which a pruned
-** replica cannot send; nothing that fails its own checks; bec_sync.c drops
+** peer answers with bec_snapshot_give (a pruned replica too: a joiner
+** that cannot install it replays the history, whose dropped bodies it
+** fetches from another peer; nothing that fails its own checks; bec_sync.c drops
 ** one too large for BEC_SYNC_MAX_MSG_BYTES; its band places every op the
 ** peer holds concurrent with K, bec_snapshot_band), and the joiner runs
 ** bec_snapshot_check before it stores anything of that message, then
@@ -67,6 +67,10 @@
 **                                           the provider's seq order
 **     || n_bproof varint || proof each      per band op, then per boundary
 **                                           op (THE BAND, below)
+**     || n_loser varint || header each      version 6: the headers (pruned
+**                                           form) of the cut's write ops
+**                                           that lose a register (THE
+**                                           LOSERS, below)
 **   op, bytes, row, header := varint length || the bytes
 **
 ** Every leaf is the leaf of the digest (docs/compaction.md, "The digest,
@@ -123,9 +127,12 @@
 
 #include <stdlib.h>
 
-#define SNAP_VERSION 5      /* 1 and 2 (an older bec's, bec-cut-v3) are
+#define SNAP_VERSION 6      /* 1 and 2 (an older bec's, bec-cut-v3) are
                             ** refused: their R is no R computed here;
                             ** 3 too: its rows are sent whole */
+#define SNAP_NO_LOSERS 5    /* read as 6 without the losers' headers (an
+                            ** older bec sends it: bec_conflicts does not
+                            ** list the cut's losers where it is installed) */
 #define SNAP_NO_BAND 4      /* read as 5 with an empty band (an older bec
                             ** sends it: an op concurrent with K then
                             ** falls back, as before the band; a cut with
@@ -189,20 +196,25 @@ struct SnapMsg {
   const u8 *aSec[BEC_CK_NSEC];
   i64 nSecBytes[BEC_CK_NSEC];
   u64 nSec[BEC_CK_NSEC];
-  /* The band (version 5): where its section starts, its headers, its
-  ** proofs as sent */
-  i64 iBandOff;
+  /* The band (version 5 and 6): where its section starts and ends (the
+  ** losers' headers follow it in version 6), its headers, its proofs as
+  ** sent */
+  i64 iBandOff, iBandEnd;
   BecOp *aBand;
   int nBand;
   u64 nBandProof;
   const u8 *aBandProofs;
   i64 nBandProofsBytes;
+  /* The losers' headers (version 6) */
+  BecOp *aLoser;
+  int nLoser;
 };
 
 static void snap_free(SnapMsg *m){
   sqlite3_free(m->aClaim);
   sqlite3_free(m->aChain);
   sqlite3_free(m->aBand);
+  sqlite3_free(m->aLoser);
 }
 
 /**************************************************************************
@@ -675,6 +687,39 @@ int bec_snapshot_band(BecCtx *p, int iK, const int *aExtra, int nExtra,
   return rc;
 }
 
+/* Op s's header, framed, into pOut: the pruned form (no signature, no
+** body), rebuilt from the stub of a pruned op.  pStmt reads a body by
+** seq. */
+static void put_header(BecCtx *p, sqlite3_stmt *pStmt, int s, BecBuf *pOut,
+                       int *pRc){
+  BecOp op;
+  BecBuf head;
+  char *zErr = 0;
+  if( *pRc ) return;
+  memset(&head, 0, sizeof(head));
+  sqlite3_bind_int(pStmt, 1, s);
+  if( sqlite3_step(pStmt)!=SQLITE_ROW ){
+    *pRc = sqlite3_reset(pStmt);
+    if( *pRc==SQLITE_OK ) *pRc = SQLITE_CORRUPT;
+    return;
+  }else{
+    const u8 *a = sqlite3_column_blob(pStmt, 0);
+    i64 nA = sqlite3_column_bytes(pStmt, 0);
+    if( a && bec_dag_body_dropped(a, nA) ){
+      *pRc = bec_dag_pruned_header(p, s, a, nA, &head, &op, &zErr);
+      bec_buf_append_framed(pOut, head.a, head.n, pRc);
+    }else if( a && bec_op_decode_header(a, nA, &op, &zErr)==SQLITE_OK ){
+      bec_buf_append_framed(pOut, op.aHeader, op.nHeader, pRc);
+    }else{
+      *pRc = SQLITE_CORRUPT;
+    }
+  }
+  bec_buf_free(&head);
+  sqlite3_free(zErr);
+  if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+  else sqlite3_reset(pStmt);
+}
+
 /* The band section: n_band || each band op's header (the pruned form:
 ** no signature, no body) || n_proof || the proofs of the band ops' and
 ** the boundary ops' leaves under ops_root (their depths and validity). */
@@ -700,30 +745,8 @@ static void put_band(BecCtx *p, int iCp, const BecCkState *pSt,
   }
   for(i=0; *pRc==SQLITE_OK && i<n; i++){
     int s;
-    BecOp op;
-    BecBuf head;
     memcpy(&s, band.a + i*sizeof(int), sizeof(int));
-    memset(&head, 0, sizeof(head));
-    sqlite3_bind_int(pStmt, 1, s);
-    if( sqlite3_step(pStmt)!=SQLITE_ROW ){
-      *pRc = sqlite3_reset(pStmt);
-      if( *pRc==SQLITE_OK ) *pRc = SQLITE_CORRUPT;
-      break;
-    }else{
-      const u8 *a = sqlite3_column_blob(pStmt, 0);
-      i64 nA = sqlite3_column_bytes(pStmt, 0);
-      if( a && bec_dag_body_dropped(a, nA) ){
-        *pRc = bec_dag_pruned_header(p, s, a, nA, &head, &op, &zErr);
-        bec_buf_append_framed(pOut, head.a, head.n, pRc);
-      }else if( a && bec_op_decode_header(a, nA, &op, &zErr)==SQLITE_OK ){
-        bec_buf_append_framed(pOut, op.aHeader, op.nHeader, pRc);
-      }else{
-        *pRc = SQLITE_CORRUPT;
-      }
-    }
-    bec_buf_free(&head);
-    if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
+    put_header(p, pStmt, s, pOut, pRc);
     bec_graph_id_append(g, s, &ids, pRc);
   }
   /* the boundary, proven with the band (their depths order the band's) */
@@ -761,6 +784,57 @@ static void put_band(BecCtx *p, int iCp, const BecCkState *pSt,
   bec_buf_free(&bound);
 }
 
+/* THE LOSERS (version 6).  bec_conflicts names each losing write's op and
+** author, which a row leaf does not carry (its candidates are ids): so the
+** snapshot carries the header of each write op of the cut that loses a
+** register here (bec_store_conflict, the merge's losers, the base's on a
+** pruned replica), in seq order, and the joiner stores it in place of its
+** stand-in (bec_install.c), as a pruned replica holds it: its id is its
+** hash, named by a row under R, so a header proves itself.  The losers
+** shown here now: the cut's losers at K that no op held here covers since;
+** a joiner holds those ops too once the session ends (a loser they cover
+** is shown nowhere). */
+static void put_losers(BecCtx *p, int iCp, BecBuf *pOut, int *pRc){
+  sqlite3_stmt *pStmt = 0;
+  BecGraph *g = 0;
+  BecBuf seqs;
+  u8 *aCut = 0;
+  char *zErr = 0;
+  int i, n;
+  if( *pRc ) return;
+  memset(&seqs, 0, sizeof(seqs));
+  *pRc = bec_graph_get(p, &g, &zErr);
+  if( *pRc==SQLITE_OK ) *pRc = band_cut(g, iCp, &aCut);
+  if( *pRc==SQLITE_OK ){
+    *pRc = bec_ctx_stmt(p, "SELECT DISTINCT seq FROM bec_store_conflict"
+                           " WHERE col>=0 ORDER BY seq", &pStmt);
+  }
+  while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
+    int s = sqlite3_column_int(pStmt, 0);
+    if( s>=1 && s<=g->nNode && aCut[s] && !BEC_NODE_STANDIN(g, s)
+     && g->aNode[s].kind==BEC_KIND_WRITE ){
+      bec_buf_append(&seqs, &s, sizeof(s), pRc);
+    }
+  }
+  if( pStmt ){
+    if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
+    else sqlite3_reset(pStmt);
+  }
+  n = (int)(seqs.n/sizeof(int));
+  bec_buf_append_varint(pOut, (u64)n, pRc);
+  if( *pRc==SQLITE_OK ){
+    *pRc = bec_ctx_stmt(p, "SELECT body FROM bec_store_op WHERE seq=?1", &pStmt);
+  }
+  for(i=0; *pRc==SQLITE_OK && i<n; i++){
+    int s;
+    memcpy(&s, seqs.a + i*sizeof(int), sizeof(int));
+    put_header(p, pStmt, s, pOut, pRc);
+  }
+  sqlite3_free(zErr);
+  sqlite3_free(aCut);
+  bec_buf_free(&seqs);
+}
+
 /* The snapshot of the latest checkpoint sealed here by k admins (snapshot_checkpoint) into pOut; *pzWhy if
 ** there is none. */
 static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
@@ -795,6 +869,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
     bec_buf_append(pOut, st.aSec[i].a, st.aSec[i].n, &rc);
   }
   put_band(p, iCp, &st, 0, 0, pOut, &rc);
+  put_losers(p, iCp, pOut, &rc);
   bec_ckpt_state_free(&st);
   return rc;
 }
@@ -1052,33 +1127,43 @@ static int read_proofs(BecReader *pRd, u64 nOp, u64 *pn, const u8 **pa,
 /* The band (version 5): n_band || each header, framed (exactly a header:
 ** the pruned form, bec_op_decode_pruned; its id is its hash) || the
 ** proofs of the band's and the boundary's ops leaves. */
-static int read_band(BecReader *pRd, const u8 *aGroup, SnapMsg *m,
-                     char **pzErr){
+/* n || n framed headers (the pruned form) into *paOp, *pn (zWhat names
+** them in an error): each exactly a header of this group, not the create. */
+static int read_headers(BecReader *pRd, const u8 *aGroup, const char *zWhat,
+                        BecOp **paOp, int *pn, char **pzErr){
   u64 n = 0, i;
   int rc = bec_read_varint(pRd, &n, (u64)(pRd->n - pRd->i)/2);
   if( rc==SQLITE_OK && n ){
-    m->aBand = sqlite3_malloc64(sizeof(BecOp)*n);
-    if( m->aBand==0 ) rc = SQLITE_NOMEM;
+    *paOp = sqlite3_malloc64(sizeof(BecOp)*n);
+    if( *paOp==0 ) rc = SQLITE_NOMEM;
   }
   for(i=0; rc==SQLITE_OK && i<n; i++){
     const u8 *a = 0;
     u64 nA = 0;
-    BecOp *o = &m->aBand[i];
+    BecOp *o = &(*paOp)[i];
     char *zWhy = 0;
     rc = read_framed(pRd, &a, &nA);
     if( rc==SQLITE_OK && bec_op_decode_pruned(a, (i64)nA, o, &zWhy) ){
       sqlite3_free(*pzErr);
-      *pzErr = sqlite3_mprintf("a band header: %s", zWhy ? zWhy : "malformed");
+      *pzErr = sqlite3_mprintf("a %s header: %s", zWhat,
+                               zWhy ? zWhy : "malformed");
       rc = BEC_MALFORMED;
     }
     sqlite3_free(zWhy);
     if( rc==SQLITE_OK && (o->kind==BEC_KIND_CREATE
                           || memcmp(o->aGroupTag, aGroup, BEC_GROUP_TAG_BYTES)) ){
-      *pzErr = sqlite3_mprintf("a band header of another group, or the create");
+      *pzErr = sqlite3_mprintf("a %s header of another group, or the create",
+                               zWhat);
       rc = BEC_MALFORMED;
     }
-    m->nBand = (int)i+1;
+    *pn = (int)i+1;
   }
+  return rc;
+}
+
+static int read_band(BecReader *pRd, const u8 *aGroup, SnapMsg *m,
+                     char **pzErr){
+  int rc = read_headers(pRd, aGroup, "band", &m->aBand, &m->nBand, pzErr);
   if( rc==SQLITE_OK ){
     rc = read_proofs(pRd, m->nOp, &m->nBandProof, &m->aBandProofs,
                      &m->nBandProofsBytes);
@@ -1111,7 +1196,8 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
         ? "its digest is bec-cut-v3" : "its row leaves are sent whole");
     return BEC_MALFORMED;
   }
-  if( rc==SQLITE_OK && v!=SNAP_VERSION && v!=SNAP_NO_BAND ){
+  if( rc==SQLITE_OK && v!=SNAP_VERSION && v!=SNAP_NO_LOSERS
+   && v!=SNAP_NO_BAND ){
     *pzErr = sqlite3_mprintf("unknown snapshot version %d", (int)v);
     return BEC_MALFORMED;
   }
@@ -1210,7 +1296,17 @@ static int snap_decode(const u8 *a, i64 n, const u8 *aGroup, SnapMsg *m,
     }
   }
   m->iBandOff = rd.i;
-  if( rc==SQLITE_OK && v==SNAP_VERSION ) rc = read_band(&rd, aGroup, m, pzErr);
+  if( rc==SQLITE_OK && v>=SNAP_NO_LOSERS ) rc = read_band(&rd, aGroup, m, pzErr);
+  m->iBandEnd = rd.i;
+  if( rc==SQLITE_OK && v==SNAP_VERSION ){
+    rc = read_headers(&rd, aGroup, "loser", &m->aLoser, &m->nLoser, pzErr);
+    for(s=0; rc==SQLITE_OK && s<m->nLoser; s++){
+      if( m->aLoser[s].kind!=BEC_KIND_WRITE ){
+        *pzErr = sqlite3_mprintf("a loser header of no write op");
+        rc = BEC_MALFORMED;
+      }
+    }
+  }
   if( rc==SQLITE_OK && rd.i!=rd.n ) rc = BEC_MALFORMED;
   bec_buf_free(&leaves);
   bec_buf_free(&rows);
@@ -1777,14 +1873,20 @@ done:
 /**************************************************************************
 ** The join through sync (bec_sync.c carries the bytes).
 */
+/* A pruned replica gives one too: it keeps every header, the chain ops,
+** the claims and the merge base, all that snapshot_build reads (a cut
+** below K is replayed from the base, bec_ckpt_state).  A joiner that
+** cannot install it replays the history; the cut bodies this replica
+** dropped are then named in its pruned list, and the joiner completes from
+** a replica that holds them (docs/compaction.md "The snapshot join").  A
+** replica that installed a snapshot holds no cut headers to build one:
+** *pzWhy says so, and bec_sync.c gives the one it installed. */
 int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
-  u8 aPruned[BEC_HASH_BYTES];
-  int iPruned = 0;
-  int rc = bec_prune_point(p, &iPruned, aPruned);
-  if( rc==SQLITE_OK && iPruned ){
-    /* Its snapshot would check, but the joiner then replays the whole
-    ** history when it cannot install it, which this replica cannot send. */
-    *pzWhy = sqlite3_mprintf("this replica is pruned: it gives no snapshot");
+  int iStandin = 0;
+  int rc = bec_dag_cut_top(p, &iStandin);
+  if( rc==SQLITE_OK && iStandin ){
+    *pzWhy = sqlite3_mprintf("this replica installed a snapshot: it gives "
+                             "the one it installed");
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK ) rc = snapshot_build(p, pOut, pzWhy, pzErr);
@@ -1884,12 +1986,13 @@ int bec_snapshot_band_give(BecCtx *p, const u8 *aK, const u8 *aPreds, int nPred,
 }
 
 int bec_snapshot_band_at(BecCtx *p, const u8 *a, i64 n, i64 *piOff,
-                         u64 *pnBand, char **pzWhy, char **pzErr){
+                         i64 *piEnd, u64 *pnBand, char **pzWhy, char **pzErr){
   SnapMsg m;
   u8 aGroup[BEC_HASH_BYTES];
   int rc;
   *pzWhy = 0;
   *piOff = 0;
+  *piEnd = 0;
   *pnBand = 0;
   rc = bec_dag_group_id(p, aGroup, pzErr);
   if( rc ) return rc;
@@ -1900,6 +2003,7 @@ int bec_snapshot_band_at(BecCtx *p, const u8 *a, i64 n, i64 *piOff,
   }
   if( rc==SQLITE_OK ){
     *piOff = m.iBandOff;
+    *piEnd = m.iBandEnd;
     *pnBand = (u64)m.nBand;
   }else if( rc!=SQLITE_NOMEM ){
     char *z = sqlite3_mprintf("the snapshot is malformed: %s",
@@ -2133,6 +2237,7 @@ int bec_snapshot_parts(BecCtx *p, const u8 *a, i64 n, BecSnapParts *pOut,
                       &pOut->aBandProof, &pOut->nBandProof);
   }
   pOut->aBand = m.aBand; pOut->nBand = m.nBand; m.aBand = 0;
+  pOut->aLoser = m.aLoser; pOut->nLoser = m.nLoser; m.aLoser = 0;
   if( rc==SQLITE_OK && m.nTable ){
     pOut->aTable = sqlite3_malloc64(sizeof(BecSnapTable)*m.nTable);
     if( pOut->aTable==0 ) rc = SQLITE_NOMEM;
@@ -2195,6 +2300,7 @@ void bec_snapshot_parts_free(BecSnapParts *p){
   sqlite3_free(p->aChain);
   sqlite3_free(p->aProof);
   sqlite3_free(p->aBand);
+  sqlite3_free(p->aLoser);
   sqlite3_free(p->aBandProof);
   sqlite3_free(p->aTable);
   memset(p, 0, sizeof(*p));

@@ -1,6 +1,7 @@
 /*
 ** fuzz_snapshot.c - libFuzzer target: a snapshot message (docs/wire-format.md
-** "Snapshot", version 5: row leaves as tokens, the band of cut headers)
+** "Snapshot", version 6: row leaves as tokens, the band of cut headers,
+** the losers' headers)
 ** given to a replica that joined the group and holds no op.
 **
 ** Set-up makes a provider (a group, a table whose rows were written whole

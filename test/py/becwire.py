@@ -382,6 +382,10 @@ def snapshot_parse(b):
     if s["version"] >= 5:
         s["band"], i = _snap_list(b, i)
         s["band_proofs"], i = _snap_proofs(b, i)
+    # version 6: the headers (pruned form) of the cut's losing writes
+    s["losers"] = None
+    if s["version"] >= 6:
+        s["losers"], i = _snap_list(b, i)
     assert i == len(b), "the whole message parsed"
     return s
 
@@ -435,6 +439,8 @@ def snapshot_encode(s):
         out += flist(s[sec])
     if s["version"] >= 5:
         out += flist(s["band"]) + _snap_proofs_bytes(s["band_proofs"])
+    if s["version"] >= 6:
+        out += flist(s["losers"])
     return out
 
 

@@ -20,10 +20,18 @@ through sync (docs/compaction.md "The snapshot join"):
   with a peer that has no longer band (the author, which does not hold K)
   falls back, and the session goes on (a new offer) and ends in sync
   (test_concurrent_author_offline);
-- a provider with no sealed checkpoint, or a pruned one, answers
-  NO_SNAPSHOT ("none") and the sync is a full one (a pruned provider then
-  ends it as pruned, and the joiner keeps what it sent: it completes as a
-  full join with an unpruned peer, and then syncs with the pruned one);
+- a provider with no sealed checkpoint answers NO_SNAPSHOT ("none") and
+  the sync is a full one; a pruned provider gives its snapshot (of K, and
+  of a later K2), a joiner installs it and shows a full replica's state,
+  through SQL and becsync; one that cannot install it replays, the pruned
+  provider ends that session as pruned, the joiner keeps what it sent and
+  completes with an unpruned peer, then syncs with the pruned one
+  (test_pruned_provider);
+- bec_conflicts on an installed replica is a full replica's, row for row
+  (the snapshot carries the losing writes' headers), with concurrent
+  writes in the cut and after K, also from a pruned provider; a loser's
+  header the rows do not name, or sent twice, is refused
+  (test_conflicts_installed);
   an installed joiner serves its snapshot to the next joiner, and tells a
   full joiner that the cut's bodies are pruned there;
 - a snapshot that fits a message alone goes alone, one too large alone is
@@ -111,10 +119,9 @@ def received(db):
 
 def by_id(db, tables, held=None):
     """registers(), with the registers' losers by op id from the merge
-    state (bec_conflicts names their authors, which a replica that
-    installed a snapshot does not hold for the cut's ops), and the ops'
-    validity for the ops in held only (an installed replica holds the
-    chain, K and what follows; the cut as stand-ins)."""
+    state (each column's losers by id, also those an installed replica
+    holds as stand-ins), and the ops' validity for the ops in held only (an installed
+    replica holds the chain, K and what follows; the cut as stand-ins)."""
     cut = ("(SELECT id FROM bec_store_cut s WHERE s.seq=c.seq)" if one(
         db, "SELECT count(*) FROM sqlite_schema WHERE name='bec_store_cut'") else "NULL")
     out = derived(db, tables)
@@ -415,21 +422,18 @@ def test_concurrent_band():
          "K, an earlier checkpoint of K2's cut, is listed sealed on the joiner")
 
 
-def test_demotion_in_cut():
-    """What the members section does not say.  In the cut, u's admin grant
+def demotion_history(tag):
+    """a and b (admins), and u (by key only): in the cut, u's admin grant
     g1, then a's removal of u concurrent with b's demotion of u, then a's
-    admin grant g2 after the removal, concurrent with the demotion: the
-    only live grant is g2, so u shows as an admin at K (the role the
-    members section carries), yet the demotion, valid though the removal
-    overrides it, still cancels g2 for an op that needs admin (rule 3).  So
-    an add signed by u after K is invalid on the provider, and must be on a
-    snapshot joiner and a full joiner alike: an install that took u's role
-    at K as what u may do after K would take it as valid.  The v4 digest
-    carries u's cover at K (member) next to its role (admin), under R."""
+    admin grant g2 after the removal, concurrent with the demotion; K
+    sealed; then u's add of x after K, which d cancels g2 for (invalid).
+    Returns (a, b, k, u, id of u's add).  The chain in the provider's depth
+    order does not give u's cover, so no install takes K's snapshot."""
     u = becwire.Key(b"u" * 32)
     x = becwire.Key(b"x" * 32)
-    a = R.origin("dm_a.db")
-    b = R.member(a, "dm_b.db", "admin")
+    a = R.origin("%s_a.db" % tag)
+    b = R.member(a, "%s_b.db" % tag, "admin")
+    a.execute("INSERT INTO todos VALUES('r0', 'in the cut', 0)")
     sync(a, b)
     a.execute("SELECT bec_add_member(?, 'admin')", (u.hex,))               # g1
     sync(a, b)
@@ -445,12 +449,6 @@ def test_demotion_in_cut():
     sync(a, b)
     sync(a, b)
     T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
-    # bec-cut-v4: u's member leaf carries its cover under R, below its role.
-    s = becwire.snapshot_parse(one(a, "SELECT bec_snapshot()"))
-    leaf = [x for x in s["members"] if x[:32] == u.pub][0]
-    _, i = becwire.read_varint(leaf, 32)
-    T.eq((leaf[i + 33], leaf[i + 34]), (becwire.ROLE["admin"], becwire.ROLE["member"]),
-         "the snapshot: u an admin at K, its cover (an op after K) member")
     gid = bytes.fromhex(one(a, "SELECT bec_group_id()"))
     heads = [bytes.fromhex(h) for (h,) in a.execute("SELECT hash FROM bec_heads")]
     add = becwire.make_op(u, "add", heads, x.pub + bytes([becwire.ROLE["member"]]), gid)
@@ -459,6 +457,25 @@ def test_demotion_in_cut():
     T.eq(one(a, "SELECT valid FROM bec_ops WHERE hash=?", aid), 0,
          "u's add after K needs admin: d cancels g2, invalid on the provider")
     T.eq(one(a, "SELECT count(*) FROM bec_members WHERE pubkey=?", x.hex), 0, "x is no member")
+    return a, b, k, u, aid
+
+
+def test_demotion_in_cut():
+    """What the members section does not say (demotion_history): the only
+    live grant of u at K is g2, so u shows as an admin at K (the role the
+    members section carries), yet the demotion, valid though the removal
+    overrides it, still cancels g2 for an op that needs admin (rule 3).  So
+    an add signed by u after K is invalid on the provider, and must be on a
+    snapshot joiner and a full joiner alike: an install that took u's role
+    at K as what u may do after K would take it as valid.  The v4 digest
+    carries u's cover at K (member) next to its role (admin), under R."""
+    a, b, k, u, aid = demotion_history("dm")
+    # bec-cut-v4: u's member leaf carries its cover under R, below its role.
+    s = becwire.snapshot_parse(one(a, "SELECT bec_snapshot()"))
+    leaf = [x for x in s["members"] if x[:32] == u.pub][0]
+    _, i = becwire.read_varint(leaf, 32)
+    T.eq((leaf[i + 33], leaf[i + 34]), (becwire.ROLE["admin"], becwire.ROLE["member"]),
+         "the snapshot: u an admin at K, its cover (an op after K) member")
     j = snap_joiner(a, "dm_j.db")
     why = code(lambda: one(j, "SELECT bec_snapshot_install(?)", one(a, "SELECT bec_snapshot()")))[1]
     T.check("cannot be installed" in why and "membership" in why,
@@ -508,7 +525,7 @@ def test_joiner_serves():
     T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
 
 
-def test_no_snapshot_then_pruned():
+def test_no_snapshot():
     a = R.origin("n_a.db")
     for i in range(5):
         a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
@@ -516,28 +533,7 @@ def test_no_snapshot_then_pruned():
     sync(j, a)
     T.eq(state(j, "b")["snapshot"], "none", "no sealed checkpoint: NO_SNAPSHOT")
     T.eq(derived(j, ["todos"]), derived(a, ["todos"]), "then a full sync")
-    # A pruned provider gives none either; an unpruned one completes the join.
-    full = R.clone(a, "n_full.db")
-    k = one(a, "SELECT bec_checkpoint()")
-    a.execute("INSERT INTO todos VALUES('after', 'x', 1)")
-    sync(a, full)
-    T.check(one(a, "SELECT bec_prune()") > 0, "a pruned")
-    j2 = snap_joiner(a, "n_j2.db")
-    T.check("has pruned" in code(lambda: sync(j2, a))[1], "the pruned provider's session fails")
-    st = state(j2, "b")
-    T.eq(st["snapshot"], "none", "a pruned provider gives no snapshot")
-    T.check("has pruned" in (st["error"] or ""), "and ends the session as pruned: %r" % st["error"])
-    T.check(one(j2, "SELECT count(*) FROM bec_ops") > 0, "what the pruned peer sent is kept")
-    sync(j2, full)
-    T.eq(state(j2, "b")["snapshot"], None, "then it holds ops: a full join, no wish")
-    j3 = snap_joiner(a, "n_j3.db")
-    sync(j3, full)
-    T.eq(state(j3, "b")["snapshot"], k, "an unpruned peer gives K's snapshot")
-    check_installed(j3, full, k, ["todos"], "and the join completes: j3")
-    sync(j2, a)
-    T.eq(derived(j2, ["todos"]), derived(a, ["todos"]), "the joiner and the pruned peer agree")
-    T.eq(derived(j2, ["todos"]), derived(full, ["todos"]), "and the unpruned one")
-    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() passes")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() passes")
 
 
 def test_snapshot_too_large():
@@ -807,6 +803,139 @@ def test_encrypted_install():
     T.eq(one(j, "SELECT count(*) FROM todos WHERE id='o1'"), 0, "not stored")
     T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "the rows stay")
 
+def test_pruned_provider():
+    """A replica pruned below K gives K's snapshot in sync (built from what
+    it keeps: headers, the chain, the claims, the merge base); a joiner
+    installs it and shows a full replica's state by op id, through SQL sync
+    and becsync; after a later checkpoint K2 (its cut replayed from the
+    base) it gives K2's.  A joiner that cannot install the snapshot
+    (demotion_history) replays: the pruned provider names the bodies it
+    dropped (`has pruned`), and the joiner completes from a full replica."""
+    tables = ["todos"]
+    a, b, k = history()
+    full = R.clone(a, "pp_full.db")
+    T.check(one(a, "SELECT bec_prune()") > 0, "a pruned below K")
+    j = snap_joiner(a, "pp_j.db")
+    sync(j, a)
+    T.eq((state(j, "b")["snapshot"], state(a, "a")["no_snapshot"]), (k, None),
+         "the pruned provider gives K's snapshot")
+    check_installed(j, full, k, tables, "the joiner of the pruned provider")
+    T.eq(derived(j, tables)["todos"], derived(full, tables)["todos"], "a full replica's rows")
+    jb = snap_joiner(a, "pp_jb.db")
+    a.commit()
+    r = subprocess.run([BECSYNC, "--quiet", os.path.join(R.dir, "pp_jb.db"),
+                        os.path.join(R.dir, "h_a.db")], capture_output=True, text=True,
+                       timeout=120)
+    T.check(r.returncode == 0 and ("snapshot " + k) in r.stdout,
+            "becsync joins from the pruned provider: " + r.stdout[-300:] + r.stderr[-300:])
+    check_installed(jb, full, k, tables, "the joiner through becsync")
+    b.execute("UPDATE todos SET name = 'after the prune' WHERE id='r1'")
+    sync(a, b)
+    k2 = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    sync(full, a)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k2), 1, "K2 sealed")
+    j2 = snap_joiner(a, "pp_j2.db")
+    sync(j2, a)
+    T.eq(state(j2, "b")["snapshot"], k2, "then K2's snapshot")
+    check_installed(j2, full, k2, tables, "the joiner of K2")
+    # A joiner that cannot install it: the replay ends at the pruned bodies.
+    a, b, k, u, aid = demotion_history("pp")
+    full = R.clone(a, "pp_full2.db")
+    T.check(one(a, "SELECT bec_prune()") > 0, "the demotion's provider pruned below K")
+    j3 = snap_joiner(a, "pp_j3.db")
+    T.check("has pruned" in code(lambda: sync(j3, a))[1],
+            "the replay from the pruned provider ends at the bodies it dropped")
+    st = state(j3, "b")
+    T.eq((st["snapshot"], cut_size(j3)), (k, 0), "K's snapshot was given, not installed")
+    T.check("has pruned" in (st["error"] or ""), "the session ends as pruned: %r" % st["error"])
+    T.check(one(j3, "SELECT count(*) FROM bec_ops") > 0, "what the pruned provider sent is kept")
+    sync(j3, full)
+    T.eq(derived(j3, tables), derived(full, tables), "completed from a full replica")
+    T.eq(one(j3, "SELECT valid FROM bec_ops WHERE hash=?", aid), 0, "u's add after K is invalid")
+    sync(j3, a)
+    T.eq(state(j3, "b")["error"], None, "then a session with the pruned provider goes well")
+    T.eq(one(j3, "SELECT bec_check()"), "ok", "bec_check() on the joiner")
+
+
+def test_conflicts_installed():
+    """bec_conflicts on an installed replica is a full replica's, row for
+    row (op ids and authors): the snapshot carries the headers of the cut's
+    losing writes, which the joiner stores as a pruned replica does.  Three
+    writers write the same cells concurrently in the cut; after K a write
+    resolves a conflict of the cut and two writers make a new one, reaching
+    the joiner from different peers; a joiner from a pruned provider too."""
+    a = R.origin("cf_a.db")
+    b = R.member(a, "cf_b.db", "admin")
+    c = R.member(a, "cf_c.db", "member")
+    sync(a, b)
+    sync(a, c)
+    for i in range(5):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "t%d" % i, i))
+    sync(a, b)
+    sync(a, c)
+    a.execute("UPDATE todos SET title='a0' WHERE id='r0'")
+    a.execute("UPDATE todos SET title='a1', done=10 WHERE id='r1'")
+    b.execute("UPDATE todos SET title='b0' WHERE id='r0'")
+    b.execute("UPDATE todos SET title='b1', done=20 WHERE id='r1'")
+    b.execute("UPDATE todos SET done=6 WHERE id='r3'")
+    c.execute("UPDATE todos SET title='c0' WHERE id='r0'")
+    c.execute("UPDATE todos SET done=5 WHERE id='r3'")
+    sync(a, b)
+    sync(a, c)
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, b)
+    sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+
+    def conflicts(db):
+        return db.execute("SELECT * FROM bec_conflicts").fetchall()
+    T.check(len(conflicts(a)) >= 5, "losers in the cut: %d" % len(conflicts(a)))
+    j = snap_joiner(a, "cf_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "j installed K's snapshot")
+    f = R.joined(a, "cf_f.db")
+    sync(f, a)
+    T.eq(conflicts(j), conflicts(a), "the installed replica lists the cut's losers as the provider")
+    T.eq(conflicts(f), conflicts(a), "and as a full replica")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on j")
+    # A provider's losers' headers: one the rows do not name, one sent twice.
+    snap = becwire.snapshot_parse(one(a, "SELECT bec_snapshot()"))
+    T.check(len(snap["losers"]) >= 4, "the snapshot carries the losers' headers")
+    gid = bytes.fromhex(one(a, "SELECT bec_group_id()"))
+    stray = becwire.make_header(becwire.Key(b"s" * 32), "write", [bytes.fromhex(k)], b"x", gid)
+    for extra, msg in (([stray], "a loser's header names no write of the rows"),
+                       ([snap["losers"][0]], "a loser's header is sent twice")):
+        lie = dict(snap, losers=snap["losers"] + extra)
+        x = snap_joiner(a, "cf_x.db")
+        why = code(lambda: one(x, "SELECT bec_snapshot_install(?)", becwire.snapshot_encode(lie)))[1]
+        T.check(msg in why, "refused: %s" % why)
+        T.eq(one(x, "SELECT count(*) FROM bec_ops"), 0, "nothing stored")
+    # After K: a resolves r0's conflict; b and c write r4 concurrently.
+    sync(a, c)
+    a.execute("UPDATE todos SET title='after K' WHERE id='r0'")
+    b.execute("UPDATE todos SET title='b4' WHERE id='r4'")
+    c.execute("UPDATE todos SET title='c4' WHERE id='r4'")
+    sync(c, j)
+    sync(b, j)
+    sync(a, j)
+    for x in (b, c, f):
+        sync(a, x)
+    sync(a, b)
+    T.eq(conflicts(j), conflicts(a), "after K: the joiner's conflicts as the provider's")
+    T.eq(conflicts(f), conflicts(a), "and as a full replica's")
+    T.check(not any(x[1] == "r0" for x in conflicts(j)), "r0's conflict is resolved")
+    T.check(any(x[1] == "r4" for x in conflicts(j)), "r4 has a new one")
+    T.eq(derived(j, ["todos"])["todos"], derived(f, ["todos"])["todos"], "the rows agree")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on j after K")
+    T.check(one(a, "SELECT bec_prune()") > 0, "a pruned")
+    j2 = snap_joiner(a, "cf_j2.db")
+    sync(j2, a)
+    T.eq(state(j2, "b")["snapshot"], k, "j2 installed K's snapshot from the pruned provider")
+    T.eq(conflicts(j2), conflicts(f), "its conflicts are a full replica's")
+    T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
+
 
 def offline_author(prefix):
     """a (origin), b (admin), o (a member offline since before K, three
@@ -1012,8 +1141,9 @@ def test_band_pruned_provider():
 
 T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_after_k,
        test_concurrent_author_offline, test_concurrent_band,
-       test_demotion_in_cut, test_joiner_serves, test_no_snapshot_then_pruned,
+       test_demotion_in_cut, test_joiner_serves, test_no_snapshot,
        test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec,
-       test_band_in_session, test_band_hostile, test_band_pruned_provider])
+       test_band_in_session, test_band_hostile, test_band_pruned_provider,
+       test_pruned_provider, test_conflicts_installed])
 R.cleanup()
 T.done()

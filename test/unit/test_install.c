@@ -103,6 +103,7 @@ static void test_names(const char *zDir);
 static void test_root(const char *zDir);
 static void test_checkpoints(const char *zDir);
 static void test_epochs(const char *zDir);
+static void test_band_attest(const char *zDir);
 
 int main(void){
   char zDir[] = "/tmp/bec-test-install-XXXXXX";
@@ -183,14 +184,20 @@ int main(void){
   CHECK_MSG(zWhy==0, "J2 not installed: %s", zWhy);
   sqlite3_free(zWhy); zWhy = 0;
 
-  /* The cut as stand-ins; bodies only of the chain, K and its claim. */
+  /* The cut as stand-ins; bodies only of the chain, K and its claim; the
+  ** losing writes as their headers (bec_conflicts names their authors). */
   CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_cut")>=8,
             "stand-ins: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_cut"));
-  CHECK_MSG(bt_int(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6")==0,
-            "writes stored: %s", bt_q(dbJ1, "SELECT count(*) FROM bec_store_op WHERE kind=6"));
+  nA = bt_int(dbA, "SELECT count(DISTINCT seq) FROM bec_store_conflict WHERE"
+                   " col>=0 AND seq<(SELECT seq FROM bec_store_op WHERE kind=19)");
+  CHECK_MSG(nA>0 && bt_int(dbJ1, "SELECT count(*) FROM bec_ops WHERE kind='write'"
+                           " AND payload IS NULL")==nA
+            && bt_int(dbJ1, "SELECT count(*) FROM bec_ops WHERE kind='write'")==nA,
+            "writes stored: %s, headers of the %d losers", bt_q(dbJ1,
+            "SELECT count(*) FROM bec_store_op WHERE kind=6"), nA);
   CHECK(bt_int(dbJ1, "SELECT count(*) FROM bec_store_op")
         == bt_int(dbA, "SELECT count(*) FROM bec_store_op WHERE kind IN (1,2,3,5,22)"
-                       " AND seq<(SELECT seq FROM bec_store_op WHERE kind=19)") + 1);
+                       " AND seq<(SELECT seq FROM bec_store_op WHERE kind=19)") + 1 + nA);
   snprintf(zSql, sizeof(zSql), "SELECT seq FROM bec_store_op WHERE hash=(SELECT hash"
            " FROM bec_store_op WHERE kind=19)");
   CHECK_MSG(bt_int(dbJ1, "SELECT value FROM bec_store_config WHERE key='prune_checkpoint'")
@@ -285,6 +292,7 @@ int main(void){
   test_root(zDir);
   test_checkpoints(zDir);
   test_epochs(zDir);
+  test_band_attest(zDir);
   free(aSnap);
   CHECK(sqlite3_close(dbA)==SQLITE_OK);
   CHECK(sqlite3_close(dbB)==SQLITE_OK);
@@ -967,4 +975,80 @@ static void test_epochs(const char *zDir){
     sqlite3_close(dbC);
     CHECK(sqlite3_close(dbQ)==SQLITE_OK);
   }
+}
+
+/**************************************************************************
+** A band that holds an attest (docs/compaction.md "The band"): A and B
+** admins (k = 2), D a member that goes offline below J; A names J, B
+** attests it, A names K, B attests K; D's write, concurrent with both,
+** reaches A after K.  A's band reaches below J, so it holds B's attest of
+** J, which the install stores as its header (its effect, J's seal, is the
+** checkpoints section's); the joiners then take D's op without a fall-back
+** and show A's rows, J's and K's seals and the validity of every op after
+** K (D's among them).
+*/
+#define BAND_VIEW "SELECT (SELECT group_concat(id||v, ',') FROM t)||' after K '" \
+  "||(SELECT group_concat(x, '|') FROM (SELECT hex(hash)||','||valid x FROM"   \
+  " bec_store_op WHERE seq>(SELECT max(seq) FROM bec_store_op WHERE kind=19)"  \
+  " ORDER BY 1))||' sealed '||(SELECT group_concat(sealed||k, ',') FROM"       \
+  " (SELECT sealed, k FROM bec_checkpoints ORDER BY checkpoint))"
+
+static void test_band_attest(const char *zDir){
+  sqlite3 *dbA = 0, *dbB, *dbD, *dbJ;
+  char zGid[80], zPath[120];
+  char *zWhy = 0;
+  u8 *aSnap;
+  i64 nSnap = 0;
+  int iK, nD;
+  snprintf(zPath, sizeof(zPath), "%s/ba-a.db", zDir);
+  CHECK(sqlite3_open(zPath, &dbA)==SQLITE_OK);
+  bt_exec(dbA, "PRAGMA synchronous=OFF; SELECT bec_keygen(); SELECT bec_create_group();"
+            "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
+            "INSERT INTO t VALUES(1, 'x');");
+  snprintf(zGid, sizeof(zGid), "%s", bt_q(dbA, "SELECT bec_group_id()"));
+  dbB = fresh(zDir, "ba-b.db", zGid);
+  dbD = fresh(zDir, "ba-d.db", zGid);
+  bt_exec(dbB, "PRAGMA synchronous=OFF");   /* (a test: no fsync per op) */
+  bt_exec(dbD, "PRAGMA synchronous=OFF");
+  add_key(dbA, dbB, "admin");
+  add_key(dbA, dbD, "member");
+  bt_exec(dbA, "INSERT INTO t VALUES(2, 'a')");
+  bt_copy_ops(dbA, dbD, 0, 0);                /* D goes offline here */
+  nD = n_ops(dbD);
+  bt_exec(dbA, "INSERT INTO t VALUES(3, 'b'); SELECT bec_checkpoint()");   /* J */
+  bt_copy_ops(dbA, dbB, 0, 0);
+  bt_exec(dbB, "SELECT bec_attest()");
+  bt_copy_ops(dbB, dbA, 0, 0);
+  bt_exec(dbA, "INSERT INTO t VALUES(4, 'c'); SELECT bec_checkpoint()");   /* K */
+  bt_copy_ops(dbA, dbB, 0, 0);
+  bt_exec(dbB, "SELECT bec_attest()");
+  bt_copy_ops(dbB, dbA, 0, 0);
+  CHECK_MSG(bt_int(dbA, "SELECT count(*) FROM bec_checkpoints WHERE sealed")==2,
+            "J and K sealed: %s", bt_q(dbA, "SELECT group_concat(sealed) FROM"
+            " bec_checkpoints"));
+  iK = bt_int(dbA, "SELECT seq FROM bec_store_op WHERE kind=19 ORDER BY seq DESC LIMIT 1");
+  bt_exec(dbD, "UPDATE t SET v='offline' WHERE id=2");  /* concurrent with K */
+  bt_copy_ops(dbD, dbA, nD, 0);
+  bt_exec(dbA, "INSERT INTO t VALUES(5, 'after K')");
+  /* B's attest of J is in the band: stored as its header on a joiner */
+  aSnap = bt_blob_of(dbA, "SELECT bec_snapshot()", &nSnap);
+  snprintf(zPath, sizeof(zPath), "%s/ba-k.db", zDir);
+  dbJ = bt_install_on(zPath, zGid, aSnap, nSnap, &zWhy);
+  CHECK_MSG(zWhy==0, "a band with an attest: %s", zWhy);
+  sqlite3_free(zWhy);
+  CHECK_MSG(bt_int(dbJ, "SELECT count(*) FROM bec_ops o JOIN bec_store_op s"
+                   " ON lower(hex(s.hash))=o.hash WHERE o.kind='attest' AND"
+                   " o.payload IS NULL AND s.seq>=(SELECT value FROM"
+                   " bec_store_config WHERE key='cut_band') AND s.seq<(SELECT"
+                   " value FROM bec_store_config WHERE key='cut_top')")==1,
+            "B's attest of J is a band op, a header: %s", bt_q(dbJ,
+            "SELECT group_concat(kind) FROM bec_ops"));
+  CHECK_MSG(strcmp(bt_q(dbJ, "SELECT bec_check()"), "ok")==0, "bec_check: %s",
+            bt_q(dbJ, "SELECT bec_check()"));
+  sqlite3_close(dbJ);
+  install_and_follow(zDir, "ba", dbA, iK, BAND_VIEW, aSnap, nSnap);
+  free(aSnap);
+  sqlite3_close(dbB);
+  sqlite3_close(dbD);
+  CHECK(sqlite3_close(dbA)==SQLITE_OK);
 }

@@ -100,9 +100,10 @@ int main(void){
   CHECK(st.aMember==0 && st.nMember==0);
 
   /* One byte altered (the checkpoints section's leaf's last, before the
-  ** band, empty here: its two zero counts): refused, nothing parsed. */
-  CHECK(nSnap>3 && aSnap[nSnap-1]==0 && aSnap[nSnap-2]==0);
-  aSnap[nSnap-3] ^= 1;
+  ** band and the losers' headers, empty here: three zero counts): refused,
+  ** nothing parsed. */
+  CHECK(nSnap>4 && aSnap[nSnap-1]==0 && aSnap[nSnap-2]==0 && aSnap[nSnap-3]==0);
+  aSnap[nSnap-4] ^= 1;
   rc = bec_snapshot_state(p, aSnap, nSnap, &st, &zWhy, &zErr);
   CHECK_MSG(rc==SQLITE_OK && zWhy && strstr(zWhy, "digest does not match"),
             "%d %s", rc, zWhy ? zWhy : "(none)");
