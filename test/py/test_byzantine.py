@@ -77,9 +77,12 @@ def main():
           lambda seed: bytesim.replay_command(seed, checkpoints=True), checkpoints=True)
     # Each run ends with snapshot joiners (Sim.check_snapshot_join): some
     # install a snapshot, after a Byzantine provider's tampered replies.
+    # Hidden state in a cut (Sim.hidden_column) on the normal build's seeds.
     for what in ("ckpt.signed", "ckpt.lie", "ckpt.disputed", "ckpt.sealed", "ckpt.prune", "ckpt.backdated",
-                 "ckpt.join_byzantine"):
+                 "ckpt.join_byzantine", "ckpt.join_installed"):
         T.check(nc == 0 or totals.get(what, 0) > 0, "checkpoint seeds: no %s in %d seeds" % (what, nc))
+    for what in ("ckpt.hidden_made", "ckpt.hidden_shown"):
+        T.check(nc < 6 or totals.get(what, 0) > 0, "checkpoint seeds: no %s in %d seeds" % (what, nc))
     # The same seed gives the same run, bit for bit (what makes a replay
     # command worth printing).
     a, fa = bytesim.run_seed(first + 1)
