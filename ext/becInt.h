@@ -2399,9 +2399,9 @@ void bec_e2ee_lend_identity(BecCtx *p2, BecCtx *p);
 int bec_e2ee_install_held(BecCtx *p, int *piEpoch, char **pzErr);
 
 /* An encrypted group's snapshot in sync (bec_sync.c; docs/encryption.md
-** "Snapshots").  bec_e2ee_snapshot_key: the public key of this replica's
-** unlocked identity, which a snapshot joiner names in its wish (0: none or
-** locked).  bec_e2ee_snapshot_reader: *pzWhy (sqlite3_mprintf, caller
+** "Snapshots").  bec_e2ee_snapshot_key: *paKey the public key of this
+** replica's unlocked identity, which a snapshot joiner names in its wish
+** (0: none, or locked).  bec_e2ee_snapshot_reader: *pzWhy (sqlite3_mprintf, caller
 ** frees) why aKey gets no snapshot whose state at K is *pSt (this
 ** replica's, checked): not a reader now, or none at K; 0 if it gets it.
 ** bec_e2ee_snapshot_seal: replaces *pSnap's bytes (the snapshot of
@@ -2410,7 +2410,7 @@ int bec_e2ee_install_held(BecCtx *p, int *piEpoch, char **pzErr);
 ** *ppOut (sqlite3_malloc64, caller frees) the snapshot, or *pzWhy (caller
 ** frees) why it does not open; the caller checks that it is a snapshot of
 ** the checkpoint the first 32 bytes name (bound by the AD). */
-const u8 *bec_e2ee_snapshot_key(BecCtx*);
+int bec_e2ee_snapshot_key(BecCtx*, const u8 **paKey);
 int bec_e2ee_snapshot_reader(BecCtx*, const u8 *aKey, const BecSnapState *pSt,
                              char **pzWhy, char **pzErr);
 int bec_e2ee_snapshot_seal(BecCtx*, const u8 *aKey, const u8 *aK,

@@ -82,6 +82,9 @@
 **       or write op names: heal hands it on even when the epoch op lost
 **       its validity (a counter-removal that lost on seniority, under
 **       whose epoch a member wrote before it learnt the outcome)
+**   bec_store_epoch_kept(id, nonce, sealed)    seeds of bec_store_epoch_key
+**       kept by the epoch op's id across a fall-back to a full join
+**       (bec_rejoin.c), until that op is stored again
 ** No table or function returns a seed or a derived key.
 */
 #include "becInt.h"
@@ -112,7 +115,10 @@ static const char zE2eeSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_epoch_bad(epoch INTEGER PRIMARY KEY);"
   "CREATE TABLE IF NOT EXISTS bec_store_epoch_xpk("
   "  pubkey BLOB PRIMARY KEY, ok INTEGER NOT NULL) WITHOUT ROWID;"
-  "CREATE TABLE IF NOT EXISTS bec_store_epoch_named(epoch INTEGER PRIMARY KEY);";
+  "CREATE TABLE IF NOT EXISTS bec_store_epoch_named(epoch INTEGER PRIMARY KEY);"
+  "CREATE TABLE IF NOT EXISTS bec_store_epoch_kept("
+  "  id BLOB PRIMARY KEY, nonce BLOB NOT NULL, sealed BLOB NOT NULL)"
+  "  WITHOUT ROWID;";
 
 /* SQL: the current epochs E, the valid epoch ops that no valid epoch op
 ** follows (an epoch follows another iff a chain of back links joins them:
@@ -724,6 +730,35 @@ static int holder_add(BecCtx *p, int iEpoch, const u8 *aPrefix, int iVia){
   return step_done(pStmt);
 }
 
+/* The seed of epoch op iSeq that this replica held before a fall-back to
+** a full join (e2ee_reset), put back under its new seq.  Only with the
+** identity unlocked: a locked replica opens the boxes again at its next
+** heal (catch_up), which then judges the locked ops again (unlock_ops). */
+static int seed_restore(BecCtx *p, BecGraph *g, int iSeq){
+  sqlite3_stmt *pStmt = 0;
+  u8 aId[BEC_HASH_BYTES];
+  int rc = bec_graph_id(g, iSeq, aId);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_epoch_key(epoch,"
+                         " nonce, sealed) SELECT ?1, nonce, sealed FROM"
+                         " bec_store_epoch_kept WHERE id=?2", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iSeq);
+    sqlite3_bind_blob(pStmt, 2, aId, BEC_HASH_BYTES, SQLITE_STATIC);
+    rc = step_done(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_epoch_kept WHERE id=?1",
+                      &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aId, BEC_HASH_BYTES, SQLITE_STATIC);
+    rc = step_done(pStmt);
+  }
+  return rc;
+}
+
 /* Epoch op iSeq: its row, its holders, its back links. */
 static int stored_epoch(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
                         const u8 *aSecret, char **pzErr){
@@ -738,6 +773,7 @@ static int stored_epoch(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
   sqlite3_bind_int(pStmt, 1, iSeq);
   sqlite3_bind_blob(pStmt, 2, blk.aCommit, BEC_HASH_BYTES, SQLITE_STATIC);
   rc = step_done(pStmt);
+  if( rc==SQLITE_OK && aSecret ) rc = seed_restore(p, g, iSeq);
   if( rc==SQLITE_OK ) rc = holder_add(p, iSeq, pOp->aAuthor, 0);
   for(i=0; rc==SQLITE_OK && i<blk.nBox; i++){
     rc = holder_add(p, iSeq, &blk.aBox[i*BEC_E2EE_BOX_BYTES], iSeq);
@@ -966,17 +1002,27 @@ static int e2ee_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
   return SQLITE_OK;
 }
 
-/* A fall-back to a full join (bec_rejoin.c) is refused in an encrypted
-** group: this replica's seeds (bec_store_epoch_key) are kept by the epoch
-** op's seq, which the fall-back renumbers, and a seed this replica made
-** itself is in no box it could open again. */
+/* A fall-back to a full join (bec_rejoin.c): everything this file derived
+** from the ops is dropped and derived again as they are stored, except
+** this replica's seeds, which no op gives back when its identity is locked
+** as they come (and which it may have learnt through ops that arrive
+** later than the epoch op): kept by the epoch op's id, the sealed copies
+** as they are (their AD is that id), in bec_store_epoch_kept, and put back
+** under the new seq when the epoch op is stored again (stored_epoch). */
 static int e2ee_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
-  (void)pzErr;
-  (void)bProbe;                  /* (it never resets: nothing to do) */
-  return bec_rejoin_refuse_if(p, "SELECT 1 FROM bec_store_epoch LIMIT 1",
-      "the group is end-to-end encrypted (this replica's epoch seeds cannot "
-      "follow a fall-back yet): join again in a new database with "
-      "bec_join(group_id) (a full join)", pzWhyNot);
+  int rc;
+  (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
+  rc = bec_ctx_exec(p,
+      "INSERT OR REPLACE INTO bec_store_epoch_kept(id, nonce, sealed)"
+      "  SELECT o.hash, k.nonce, k.sealed FROM bec_store_epoch_key k"
+      "  JOIN bec_store_op o ON o.seq=k.epoch;"
+      "DELETE FROM bec_store_epoch; DELETE FROM bec_store_epoch_holder;"
+      "DELETE FROM bec_store_epoch_back; DELETE FROM bec_store_epoch_req;"
+      "DELETE FROM bec_store_epoch_key; DELETE FROM bec_store_epoch_bad;"
+      "DELETE FROM bec_store_epoch_named;", pzErr);
+  e2ee_forget(p);
+  return rc;
 }
 
 const BecDeriver bec_e2ee_deriver = {
@@ -1158,9 +1204,22 @@ static void snapshot_ad(const u8 *aGroup, const u8 *aK, const u8 *aReader,
 }
 #define SNAPSHOT_AD_BYTES (sizeof(DOM_SNAPSHOT)-1+2*BEC_HASH_BYTES+BEC_PUBKEY_BYTES)
 
-const u8 *bec_e2ee_snapshot_key(BecCtx *p){
-  const u8 *aSecret = identity(p);
-  return aSecret ? &aSecret[BEC_SEED_BYTES] : 0;
+/* identity(), with a failure of this database (out of memory) returned
+** rather than taken for "no identity": *paSecret 0 when there is none or
+** it is locked. */
+static int identity_rc(BecCtx *p, const u8 **paSecret){
+  char *zErr = 0;
+  int rc = bec_dag_secret(p, paSecret, &zErr);
+  sqlite3_free(zErr);
+  if( rc ) *paSecret = 0;
+  return (rc & 0xff)==SQLITE_NOMEM ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+int bec_e2ee_snapshot_key(BecCtx *p, const u8 **paKey){
+  const u8 *aSecret = 0;
+  int rc = identity_rc(p, &aSecret);
+  *paKey = aSecret ? &aSecret[BEC_SEED_BYTES] : 0;
+  return rc;
 }
 
 /* The index of epoch aId among the snapshot's (sorted by id), or -1. */
@@ -1313,15 +1372,17 @@ int bec_e2ee_snapshot_open(BecCtx *p, const u8 *a, i64 n, u8 **ppOut,
                            i64 *pnOut, char **pzWhy, char **pzErr){
   u8 aGroup[BEC_HASH_BYTES];
   u8 aAd[SNAPSHOT_AD_BYTES];
-  const u8 *aSecret = identity(p);
+  const u8 *aSecret = 0;
   const char *zWhy = 0;
   u8 *aPt = 0;
   i64 nPt = n - BEC_HASH_BYTES - BEC_E2EE_READER_BYTES;
-  int rc = SQLITE_OK;
+  int rc = identity_rc(p, &aSecret);
   *ppOut = 0;
   *pnOut = 0;
   *pzWhy = 0;
-  if( nPt<1 ){
+  if( rc ){
+    return rc;
+  }else if( nPt<1 ){
     zWhy = "it is truncated";
   }else if( aSecret==0 ){
     zWhy = "this replica's identity is locked or absent";

@@ -569,9 +569,10 @@ static int wish_snapshot(BecCtx *p, Session *s, BecSyncMsg *pMsg){
     /* The key it reads with: an encrypted group's provider seals the
     ** snapshot to it (none while the identity is locked: it could not
     ** open one, nor read the cut's schema ops to install it). */
-    const u8 *aReader = bec_e2ee_snapshot_key(p);
+    const u8 *aReader = 0;
+    rc = bec_e2ee_snapshot_key(p, &aReader);
     pMsg->ext |= BEC_SYNC_X_WANT_SNAPSHOT;
-    if( aReader ){
+    if( rc==SQLITE_OK && aReader ){
       pMsg->ext |= BEC_SYNC_X_READER;
       pMsg->aReader = aReader;
     }
