@@ -880,14 +880,18 @@ def test_encrypted():
 
 
 def test_encrypted_becsync():
-    """The same through becsync, file to file: the member joiner installs
-    the sealed snapshot (its summary names K) and reads the rows."""
+    """The same through becsync, file to file and over TCP: the member
+    joiner installs the sealed snapshot (its summary names K) and reads the
+    rows."""
     a = connect(os.path.join(R.dir, "eb_a.db"))
     a.execute("SELECT bec_keygen()")
     a.execute("SELECT bec_create_group('encrypted')")
     a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
     j = snap_joiner(a, "eb_j.db")
-    a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+    j2 = snap_joiner(a, "eb_j2.db")
+    for d in (j, j2):
+        a.execute("SELECT bec_add_member(?, 'member')", (pub(d),))
+        d.commit()
     for i in range(3):
         a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "secret %d" % i, i))
     k = one(a, "SELECT bec_checkpoint()")
@@ -899,6 +903,24 @@ def test_encrypted_becsync():
                                                                                + r.stderr[-300:]))
     T.check(cut_size(j) > 0, "installed")
     T.eq(quoted(j), quoted(a), "the rows, byte for byte")
+    port = free_port()
+    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", os.path.join(R.dir, "eb_a.db"),
+                            "--listen", "127.0.0.1:%d" % port],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run([BECSYNC, "--quiet", "sync", os.path.join(R.dir, "eb_j2.db"),
+                                "127.0.0.1:%d" % port], capture_output=True, text=True,
+                               timeout=120)
+            if r.returncode != 3:          # the server is not listening yet
+                break
+            time.sleep(0.05)
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    out = r.stdout + r.stderr
+    T.check(("snapshot " + k) in out, "over TCP too: %r" % out[-300:])
+    T.eq(quoted(j2), quoted(a), "the rows, byte for byte (TCP)")
 
 
 def test_codec():
