@@ -492,6 +492,16 @@ static int learn(BecCtx *p, const u8 *aSecret, BecGraph *g, int iEpoch,
           rc = step_done(pStmt);
         }
       }
+      if( rc==SQLITE_OK ){
+        /* (a copy kept across a fall-back while the identity was locked,
+        ** which seed_restore could not put back: held again now) */
+        rc = bec_ctx_stmt(p, "DELETE FROM bec_store_epoch_kept WHERE id=?1",
+                          &pStmt);
+        if( rc==SQLITE_OK ){
+          sqlite3_bind_blob(pStmt, 1, aAd, BEC_HASH_BYTES, SQLITE_STATIC);
+          rc = step_done(pStmt);
+        }
+      }
     }
     /* Its back list: seeds of earlier epochs, each checked in its turn. */
     if( rc==SQLITE_OK && bGood ){

@@ -382,6 +382,52 @@ def test_encrypted():
         r.cleanup()
 
 
+def test_encrypted_locked():
+    """The same fall-back with the joiner's passphrase identity locked: the
+    kept seeds cannot be put back (nor the boxes opened), the tables wait;
+    after bec_unlock, bec_heal() opens the boxes again and judges the locked
+    ops again: the provider's rows, nothing locked, no kept seed left."""
+    r = Replicas("bec-rejoin-e2ee-locked-")
+    try:
+        a = connect(r.path("a.db"))
+        a.execute("SELECT bec_keygen()")
+        a.execute("SELECT bec_create_group('encrypted')")
+        a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT,"
+                  " done INTEGER)")
+        o = r.member(a, "o.db", "member")
+        j = connect(r.path("j.db"))
+        j.execute("SELECT bec_keygen('pw')")
+        j.execute("SELECT bec_join(?)", (one(a, "SELECT bec_group_id()"),))
+        a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+        a.execute("INSERT INTO todos VALUES('r1', 'secret one', 1)")
+        ingest_all(o, list(ops_of(a).values()))
+        a.execute("SELECT bec_rekey()")
+        k = one(a, "SELECT bec_checkpoint()")
+        before = set(ops_of(o))
+        o.execute("INSERT INTO todos VALUES('late', 'concurrent with K', 3)")
+        late = [x for h, x in ops_of(o).items() if h not in before]
+        a.execute("INSERT INTO todos VALUES('after', 'after K', 4)")
+        T.eq(one(j, "SELECT bec_snapshot_install(?)", one(a, "SELECT bec_snapshot()")), k,
+             "installed")
+        j.execute("SELECT bec_lock()")
+        fall_back(j, late, "locked")
+        ingest_all(a, late)
+        ingest_all(j, list(ops_of(a).values()))
+        T.check(one(j, "SELECT count(*) FROM bec_locked") > 0, "locked: the ops wait for keys")
+        T.check(one(j, "SELECT count(*) FROM bec_store_epoch_kept") > 0, "the seeds still kept")
+        j.execute("SELECT bec_unlock('pw')")
+        j.execute("SELECT bec_heal()")
+        T.eq(j.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+             a.execute("SELECT * FROM todos ORDER BY id").fetchall(), "unlocked: the rows")
+        T.eq(one(j, "SELECT count(*) FROM bec_locked"), 0, "nothing locked")
+        T.eq(one(j, "SELECT count(*) FROM bec_store_epoch_kept"), 0, "no kept seed left")
+        T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check()")
+        for db in (a, o, j):
+            db.close()
+    finally:
+        r.cleanup()
+
+
 if __name__ == '__main__':
-    T.run([test_seeds, test_other_connection, test_root, test_encrypted])
+    T.run([test_seeds, test_other_connection, test_root, test_encrypted, test_encrypted_locked])
     T.done()
