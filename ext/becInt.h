@@ -2399,7 +2399,7 @@ void bec_e2ee_lend_identity(BecCtx *p2, BecCtx *p);
 int bec_e2ee_install_held(BecCtx *p, int *piEpoch, char **pzErr);
 
 /* An encrypted group's snapshot in sync (bec_sync.c; docs/encryption.md
-** "Snapshots").  bec_e2ee_snapshot_key: *paKey the public key of this
+** "Snapshots in sync").  bec_e2ee_snapshot_key: *paKey the public key of this
 ** replica's unlocked identity, which a snapshot joiner names in its wish
 ** (0: none, or locked).  bec_e2ee_snapshot_reader: *pzWhy (sqlite3_mprintf, caller
 ** frees) why aKey gets no snapshot whose state at K is *pSt (this

@@ -1182,7 +1182,8 @@ int bec_e2ee_install_held(BecCtx *p, int *piEpoch, char **pzErr){
 }
 
 /**************************************************************************
-** An encrypted group's snapshot in sync (docs/encryption.md "Snapshots").
+** An encrypted group's snapshot in sync (docs/encryption.md "Snapshots in
+** sync").
 ** S(K) carries the readers' state in plaintext, so a provider gives it
 ** only to a key that reads the group, sealed to that key: whoever relays
 ** or asks in its name holds bytes it cannot open.  The rule, on the
