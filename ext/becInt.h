@@ -2154,12 +2154,15 @@ int bec_invite_redeem(BecCtx*, const u8 *aRed, u8 *aHash, int *pbAdded,
 #define BEC_SYNC_X_WANT_SNAPSHOT   0x01  /* the sender joins by snapshot */
 #define BEC_SYNC_X_SNAPSHOT        0x02  /* a snapshot follows */
 #define BEC_SYNC_X_NO_SNAPSHOT     0x04  /* the sender cannot give one */
-/* (bits 3 and 4 left for other fields; docs/compaction.md "A longer band") */
+#define BEC_SYNC_X_READER          0x08  /* with WANT_SNAPSHOT: the key the
+                                         ** joiner reads with follows */
+#define BEC_SYNC_X_SEALED          0x10  /* with SNAPSHOT: it is sealed to
+                                         ** that key (an encrypted group) */
 #define BEC_SYNC_X_WANT_BAND       0x20  /* the sender installed a snapshot
                                          ** and asks for a longer band */
 #define BEC_SYNC_X_BAND            0x40  /* a longer band follows */
 #define BEC_SYNC_X_NO_BAND         0x80  /* the sender cannot give one */
-#define BEC_SYNC_X_ALL             0xe7
+#define BEC_SYNC_X_ALL             0xff
 #define BEC_SYNC_MAX_BAND_PREDS    64    /* ops a band is asked to place */
 /* A message carries its ops as a bundle (bec_bundle.c) from this many. */
 #define BEC_SYNC_BUNDLE_MIN_OPS    64
@@ -2207,7 +2210,9 @@ struct BecSyncMsg {
   int nPruned; const u8 *aPruned;/* if PRUNED: the ops whose bodies the
                                  ** sender dropped, sorted, unique, >= 1 */
   int ext;                       /* BEC_SYNC_X_* (0: a version-1 message) */
-  const u8 *aSnap; i64 nSnap;    /* if X_SNAPSHOT: the snapshot's bytes */
+  const u8 *aSnap; i64 nSnap;    /* if X_SNAPSHOT: the snapshot's bytes
+                                 ** (with X_SEALED: its sealed form) */
+  const u8 *aReader;             /* if X_READER: the joiner's key (32) */
   const u8 *aBandK;              /* if X_WANT_BAND: the installed checkpoint, */
   u64 nBandHeld;                 /* the band ops held, */
   int nBandPred; const u8 *aBandPred;  /* the ops to place (sorted, >= 1) */
@@ -2425,6 +2430,20 @@ int bec_e2ee_aead_open(const u8 *aKey, const u8 *aNonce, const u8 *aAd,
                        i64 nAd, const u8 *aCt, i64 n, u8 *aOut)
     BEC_WARN_UNUSED;
 
+/* A message sealed to one reader (an encrypted group's snapshot in sync):
+** box(K_m, reader) || nonce || AEAD(pt, AD, nonce, K_m), K_m a fresh random
+** key, BEC_E2EE_READER_BYTES more than the plaintext.
+** bec_e2ee_reader_seal: aOut gets nPt + BEC_E2EE_READER_BYTES bytes;
+** SQLITE_ERROR if aEdPk has no X25519 form.  bec_e2ee_reader_open with the
+** identity's Ed25519 secret (seed || public key): 0 and aOut gets
+** n - BEC_E2EE_READER_BYTES bytes, or why it does not open (static). */
+#define BEC_E2EE_READER_BYTES \
+  (BEC_E2EE_BOX_BYTES + BEC_E2EE_NONCE_BYTES + BEC_E2EE_TAG_BYTES)
+int bec_e2ee_reader_seal(const u8 *aEdPk, const u8 *aAd, i64 nAd,
+                         const u8 *aPt, i64 nPt, u8 *aOut) BEC_WARN_UNUSED;
+const char *bec_e2ee_reader_open(const u8 *aEdSecret, const u8 *aAd, i64 nAd,
+                                 const u8 *a, i64 n, u8 *aOut);
+
 /* sodium_pad to a multiple of BEC_E2EE_PAD_BYTES (a[n..nMax-1] must be
 ** writable; nMax at least bec_e2ee_padded(n)) and sodium_unpad. */
 #define BEC_E2EE_PAD_BYTES     256
@@ -2465,6 +2484,28 @@ int bec_e2ee_group_encrypted(BecCtx*, int *pb);
 ** (0: every one is held, or the group is not encrypted). */
 void bec_e2ee_lend_identity(BecCtx *p2, BecCtx *p);
 int bec_e2ee_install_held(BecCtx *p, int *piEpoch, char **pzErr);
+
+/* An encrypted group's snapshot in sync (bec_sync.c; docs/encryption.md
+** "Snapshots in sync").  bec_e2ee_snapshot_key: *paKey the public key of this
+** replica's unlocked identity, which a snapshot joiner names in its wish
+** (0: none, or locked).  bec_e2ee_snapshot_reader: *pzWhy (sqlite3_mprintf, caller
+** frees) why aKey gets no snapshot whose state at K is *pSt (this
+** replica's, checked): not a reader now, or none at K; 0 if it gets it.
+** bec_e2ee_snapshot_seal: replaces *pSnap's bytes (the snapshot of
+** checkpoint aK) by their sealed form, aK || sealed to aKey.
+** bec_e2ee_snapshot_open: the reverse with this replica's identity:
+** *ppOut (sqlite3_malloc64, caller frees) the snapshot, or *pzWhy (caller
+** frees) why it does not open; the caller checks that it is a snapshot of
+** the checkpoint the first 32 bytes name (bound by the AD). */
+int bec_e2ee_snapshot_key(BecCtx*, const u8 **paKey);
+int bec_e2ee_snapshot_reader(BecCtx*, const u8 *aKey, const BecSnapState *pSt,
+                             char **pzWhy, char **pzErr);
+int bec_e2ee_snapshot_seal(BecCtx*, const u8 *aKey, const u8 *aK,
+                           BecBuf *pSnap, char **pzErr);
+int bec_e2ee_snapshot_open(BecCtx*, const u8 *a, i64 n, u8 **ppOut,
+                           i64 *pnOut, char **pzWhy, char **pzErr);
+#define BEC_E2EE_SNAPSHOT_SEALED_MIN \
+  (BEC_HASH_BYTES + BEC_E2EE_READER_BYTES + 1)
 
 /* Encrypted schema and write ops (E2EE.md section 5).  The merge calls
 ** these where a table op's payload is produced and consumed, and sees

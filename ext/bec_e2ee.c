@@ -82,6 +82,9 @@
 **       or write op names: heal hands it on even when the epoch op lost
 **       its validity (a counter-removal that lost on seniority, under
 **       whose epoch a member wrote before it learnt the outcome)
+**   bec_store_epoch_kept(id, nonce, sealed)    seeds of bec_store_epoch_key
+**       kept by the epoch op's id across a fall-back to a full join
+**       (bec_rejoin.c), until that op is stored again
 ** No table or function returns a seed or a derived key.
 */
 #include "becInt.h"
@@ -112,7 +115,10 @@ static const char zE2eeSchema[] =
   "CREATE TABLE IF NOT EXISTS bec_store_epoch_bad(epoch INTEGER PRIMARY KEY);"
   "CREATE TABLE IF NOT EXISTS bec_store_epoch_xpk("
   "  pubkey BLOB PRIMARY KEY, ok INTEGER NOT NULL) WITHOUT ROWID;"
-  "CREATE TABLE IF NOT EXISTS bec_store_epoch_named(epoch INTEGER PRIMARY KEY);";
+  "CREATE TABLE IF NOT EXISTS bec_store_epoch_named(epoch INTEGER PRIMARY KEY);"
+  "CREATE TABLE IF NOT EXISTS bec_store_epoch_kept("
+  "  id BLOB PRIMARY KEY, nonce BLOB NOT NULL, sealed BLOB NOT NULL)"
+  "  WITHOUT ROWID;";
 
 /* SQL: the current epochs E, the valid epoch ops that no valid epoch op
 ** follows (an epoch follows another iff a chain of back links joins them:
@@ -486,6 +492,16 @@ static int learn(BecCtx *p, const u8 *aSecret, BecGraph *g, int iEpoch,
           rc = step_done(pStmt);
         }
       }
+      if( rc==SQLITE_OK ){
+        /* (a copy kept across a fall-back while the identity was locked,
+        ** which seed_restore could not put back: held again now) */
+        rc = bec_ctx_stmt(p, "DELETE FROM bec_store_epoch_kept WHERE id=?1",
+                          &pStmt);
+        if( rc==SQLITE_OK ){
+          sqlite3_bind_blob(pStmt, 1, aAd, BEC_HASH_BYTES, SQLITE_STATIC);
+          rc = step_done(pStmt);
+        }
+      }
     }
     /* Its back list: seeds of earlier epochs, each checked in its turn. */
     if( rc==SQLITE_OK && bGood ){
@@ -724,6 +740,35 @@ static int holder_add(BecCtx *p, int iEpoch, const u8 *aPrefix, int iVia){
   return step_done(pStmt);
 }
 
+/* The seed of epoch op iSeq that this replica held before a fall-back to
+** a full join (e2ee_reset), put back under its new seq.  Only with the
+** identity unlocked: a locked replica opens the boxes again at its next
+** heal (catch_up), which then judges the locked ops again (unlock_ops). */
+static int seed_restore(BecCtx *p, BecGraph *g, int iSeq){
+  sqlite3_stmt *pStmt = 0;
+  u8 aId[BEC_HASH_BYTES];
+  int rc = bec_graph_id(g, iSeq, aId);
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "INSERT OR IGNORE INTO bec_store_epoch_key(epoch,"
+                         " nonce, sealed) SELECT ?1, nonce, sealed FROM"
+                         " bec_store_epoch_kept WHERE id=?2", &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_int(pStmt, 1, iSeq);
+    sqlite3_bind_blob(pStmt, 2, aId, BEC_HASH_BYTES, SQLITE_STATIC);
+    rc = step_done(pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    rc = bec_ctx_stmt(p, "DELETE FROM bec_store_epoch_kept WHERE id=?1",
+                      &pStmt);
+  }
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aId, BEC_HASH_BYTES, SQLITE_STATIC);
+    rc = step_done(pStmt);
+  }
+  return rc;
+}
+
 /* Epoch op iSeq: its row, its holders, its back links. */
 static int stored_epoch(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
                         const u8 *aSecret, char **pzErr){
@@ -738,6 +783,7 @@ static int stored_epoch(BecCtx *p, BecGraph *g, int iSeq, const BecOp *pOp,
   sqlite3_bind_int(pStmt, 1, iSeq);
   sqlite3_bind_blob(pStmt, 2, blk.aCommit, BEC_HASH_BYTES, SQLITE_STATIC);
   rc = step_done(pStmt);
+  if( rc==SQLITE_OK && aSecret ) rc = seed_restore(p, g, iSeq);
   if( rc==SQLITE_OK ) rc = holder_add(p, iSeq, pOp->aAuthor, 0);
   for(i=0; rc==SQLITE_OK && i<blk.nBox; i++){
     rc = holder_add(p, iSeq, &blk.aBox[i*BEC_E2EE_BOX_BYTES], iSeq);
@@ -966,17 +1012,27 @@ static int e2ee_validity(BecCtx *p, const int *aSeq, int n, char **pzErr){
   return SQLITE_OK;
 }
 
-/* A fall-back to a full join (bec_rejoin.c) is refused in an encrypted
-** group: this replica's seeds (bec_store_epoch_key) are kept by the epoch
-** op's seq, which the fall-back renumbers, and a seed this replica made
-** itself is in no box it could open again. */
+/* A fall-back to a full join (bec_rejoin.c): everything this file derived
+** from the ops is dropped and derived again as they are stored, except
+** this replica's seeds, which no op gives back when its identity is locked
+** as they come (and which it may have learnt through ops that arrive
+** later than the epoch op): kept by the epoch op's id, the sealed copies
+** as they are (their AD is that id), in bec_store_epoch_kept, and put back
+** under the new seq when the epoch op is stored again (stored_epoch). */
 static int e2ee_reset(BecCtx *p, int bProbe, char **pzWhyNot, char **pzErr){
-  (void)pzErr;
-  (void)bProbe;                  /* (it never resets: nothing to do) */
-  return bec_rejoin_refuse_if(p, "SELECT 1 FROM bec_store_epoch LIMIT 1",
-      "the group is end-to-end encrypted (this replica's epoch seeds cannot "
-      "follow a fall-back yet): join again in a new database with "
-      "bec_join(group_id) (a full join)", pzWhyNot);
+  int rc;
+  (void)pzWhyNot;
+  if( bProbe ) return SQLITE_OK;
+  rc = bec_ctx_exec(p,
+      "INSERT OR REPLACE INTO bec_store_epoch_kept(id, nonce, sealed)"
+      "  SELECT o.hash, k.nonce, k.sealed FROM bec_store_epoch_key k"
+      "  JOIN bec_store_op o ON o.seq=k.epoch;"
+      "DELETE FROM bec_store_epoch; DELETE FROM bec_store_epoch_holder;"
+      "DELETE FROM bec_store_epoch_back; DELETE FROM bec_store_epoch_req;"
+      "DELETE FROM bec_store_epoch_key; DELETE FROM bec_store_epoch_bad;"
+      "DELETE FROM bec_store_epoch_named;", pzErr);
+  e2ee_forget(p);
+  return rc;
 }
 
 const BecDeriver bec_e2ee_deriver = {
@@ -1122,6 +1178,247 @@ int bec_e2ee_install_held(BecCtx *p, int *piEpoch, char **pzErr){
     if( rc==SQLITE_OK && (!bHave || aSecret==0) ) *piEpoch = cur.a[i];
   }
   sqlite3_free(cur.a);
+  return rc;
+}
+
+/**************************************************************************
+** An encrypted group's snapshot in sync (docs/encryption.md "Snapshots in
+** sync").
+** S(K) carries the readers' state in plaintext, so a provider gives it
+** only to a key that reads the group, sealed to that key: whoever relays
+** or asks in its name holds bytes it cannot open.  The rule, on the
+** provider's view:
+**   - now: the key is a current member or admin (a reader) and holds the
+**     seed of every current epoch here (holders(e)): what it could read
+**     of the history anyway, since a holder of the current epochs walks
+**     back to every earlier one; a removed member, a relay or a stranger
+**     gets none;
+**   - at K: it holds a box of every epoch current at K among the cut's ops
+**     (S(K)'s epochs section): else its install could not open the cut's
+**     schema ops (bec_e2ee_install_held refuses it) and the bytes would be
+**     wasted; a member added after K replays the history instead.
+** The sealed form (the snap field of a sync message, ext bit SEALED):
+**   checkpoint:32 || box(K_m, reader) || nonce || AEAD(snapshot, AD, K_m)
+** with AD = "bec-e2ee-snapshot-v1" || group id || checkpoint || reader key
+** (bec_e2ee_reader_seal): a copy sent for another group, checkpoint or
+** key does not authenticate.
+*/
+#define DOM_SNAPSHOT "bec-e2ee-snapshot-v1"
+
+static void snapshot_ad(const u8 *aGroup, const u8 *aK, const u8 *aReader,
+                        u8 *aAd){
+  memcpy(aAd, DOM_SNAPSHOT, sizeof(DOM_SNAPSHOT)-1);
+  memcpy(&aAd[sizeof(DOM_SNAPSHOT)-1], aGroup, BEC_HASH_BYTES);
+  memcpy(&aAd[sizeof(DOM_SNAPSHOT)-1+BEC_HASH_BYTES], aK, BEC_HASH_BYTES);
+  memcpy(&aAd[sizeof(DOM_SNAPSHOT)-1+2*BEC_HASH_BYTES], aReader,
+         BEC_PUBKEY_BYTES);
+}
+#define SNAPSHOT_AD_BYTES (sizeof(DOM_SNAPSHOT)-1+2*BEC_HASH_BYTES+BEC_PUBKEY_BYTES)
+
+/* identity(), with a failure of this database (out of memory) returned
+** rather than taken for "no identity": *paSecret 0 when there is none or
+** it is locked. */
+static int identity_rc(BecCtx *p, const u8 **paSecret){
+  char *zErr = 0;
+  int rc = bec_dag_secret(p, paSecret, &zErr);
+  sqlite3_free(zErr);
+  if( rc ) *paSecret = 0;
+  return (rc & 0xff)==SQLITE_NOMEM ? SQLITE_NOMEM : SQLITE_OK;
+}
+
+int bec_e2ee_snapshot_key(BecCtx *p, const u8 **paKey){
+  const u8 *aSecret = 0;
+  int rc = identity_rc(p, &aSecret);
+  *paKey = aSecret ? &aSecret[BEC_SEED_BYTES] : 0;
+  return rc;
+}
+
+/* The index of epoch aId among the snapshot's (sorted by id), or -1. */
+static int snap_epoch_find(const BecSnapState *pSt, const u8 *aId){
+  int lo = 0, hi = pSt->nEpoch - 1;
+  while( lo<=hi ){
+    int mid = (lo+hi)/2;
+    int c = memcmp(pSt->aEpoch[mid].aId, aId, BEC_HASH_BYTES);
+    if( c==0 ) return mid;
+    if( c<0 ) lo = mid+1; else hi = mid-1;
+  }
+  return -1;
+}
+
+/* *pbHolds: aKey holds a box of every epoch current at K in pSt (the
+** valid epochs of the cut that no valid epoch of the cut reaches through
+** back links, as E2EE_CURRENT says of a replica's own). */
+static int snap_reader_at_k(const BecSnapState *pSt, const u8 *aKey,
+                            int *pbHolds){
+  BecInts todo;
+  u8 *aCov = 0;
+  int rc = SQLITE_OK, i;
+  u64 j;
+  memset(&todo, 0, sizeof(todo));
+  *pbHolds = 1;
+  if( pSt->nEpoch==0 ) return SQLITE_OK;
+  aCov = sqlite3_malloc64((sqlite3_uint64)pSt->nEpoch);
+  if( aCov==0 ) return SQLITE_NOMEM;
+  memset(aCov, 0, (size_t)pSt->nEpoch);
+  for(i=0; rc==SQLITE_OK && i<pSt->nEpoch; i++){
+    const BecSnapEpoch *e = &pSt->aEpoch[i];
+    for(j=0; rc==SQLITE_OK && e->bValid && j<e->nBack; j++){
+      rc = bec_ints_push(&todo, snap_epoch_find(pSt, &e->aBack[j*BEC_HASH_BYTES]));
+    }
+  }
+  while( rc==SQLITE_OK && todo.n>0 ){
+    int x = todo.a[--todo.n];
+    const BecSnapEpoch *e;
+    if( x<0 || aCov[x] ) continue;
+    aCov[x] = 1;
+    e = &pSt->aEpoch[x];
+    for(j=0; rc==SQLITE_OK && j<e->nBack; j++){
+      rc = bec_ints_push(&todo, snap_epoch_find(pSt, &e->aBack[j*BEC_HASH_BYTES]));
+    }
+  }
+  for(i=0; rc==SQLITE_OK && *pbHolds && i<pSt->nEpoch; i++){
+    const BecSnapEpoch *e = &pSt->aEpoch[i];
+    int bBox = 0;
+    if( !e->bValid || aCov[i] ) continue;
+    for(j=0; j<e->nHolder && !bBox; j++){
+      bBox = memcmp(&e->aHolders[j*(BEC_E2EE_PREFIX_BYTES+BEC_HASH_BYTES)],
+                    aKey, BEC_E2EE_PREFIX_BYTES)==0;
+    }
+    if( !bBox ) *pbHolds = 0;
+  }
+  sqlite3_free(todo.a);
+  sqlite3_free(aCov);
+  return rc;
+}
+
+int bec_e2ee_snapshot_reader(BecCtx *p, const u8 *aKey,
+                             const BecSnapState *pSt, char **pzWhy,
+                             char **pzErr){
+  sqlite3_stmt *pStmt = 0;
+  BecInts cur;
+  char zKey[2*BEC_E2EE_PREFIX_BYTES+1];
+  int rc, bReader = 0, bHolds = 1, i;
+  memset(&cur, 0, sizeof(cur));
+  *pzWhy = 0;
+  bec_hex_encode(aKey, BEC_E2EE_PREFIX_BYTES, zKey);
+  rc = bec_ctx_stmt(p, "SELECT 1 FROM bec_store_member WHERE pubkey=?1"
+                       " AND role IN (1,2)", &pStmt);
+  if( rc==SQLITE_OK ){
+    sqlite3_bind_blob(pStmt, 1, aKey, BEC_PUBKEY_BYTES, SQLITE_STATIC);
+    bReader = sqlite3_step(pStmt)==SQLITE_ROW;
+    rc = sqlite3_reset(pStmt);
+  }
+  if( rc==SQLITE_OK && !bReader ){
+    *pzWhy = sqlite3_mprintf("the group is encrypted and the key that asks "
+        "(%s...) is no member or admin here: S(K)'s rows are for its readers",
+        zKey);
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = current_epochs(p, 0, &cur, pzErr);
+  for(i=0; rc==SQLITE_OK && bHolds && i<cur.n; i++){
+    rc = bec_ctx_stmt(p, "SELECT 1 FROM (" E2EE_HOLDERS("?1") ") WHERE pf=?2",
+                      &pStmt);
+    if( rc==SQLITE_OK ){
+      sqlite3_bind_int(pStmt, 1, cur.a[i]);
+      sqlite3_bind_blob(pStmt, 2, aKey, BEC_E2EE_PREFIX_BYTES, SQLITE_STATIC);
+      bHolds = sqlite3_step(pStmt)==SQLITE_ROW;
+      rc = sqlite3_reset(pStmt);
+    }
+  }
+  sqlite3_free(cur.a);
+  if( rc==SQLITE_OK && !bHolds ){
+    *pzWhy = sqlite3_mprintf("the group is encrypted and the key that asks "
+        "(%s...) does not hold the current epoch's key here (no box of it "
+        "yet)", zKey);
+    return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ) rc = snap_reader_at_k(pSt, aKey, &bHolds);
+  if( rc==SQLITE_OK && !bHolds ){
+    *pzWhy = sqlite3_mprintf("the group is encrypted and the key that asks "
+        "(%s...) holds no box of an epoch current at the checkpoint (added "
+        "after it?): it could not open the snapshot's tables, and replays "
+        "the history", zKey);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  return rc;
+}
+
+int bec_e2ee_snapshot_seal(BecCtx *p, const u8 *aKey, const u8 *aK,
+                           BecBuf *pSnap, char **pzErr){
+  u8 aGroup[BEC_HASH_BYTES];
+  u8 aAd[SNAPSHOT_AD_BYTES];
+  u8 *aOut = 0;
+  i64 nOut = BEC_HASH_BYTES + BEC_E2EE_READER_BYTES + pSnap->n;
+  int rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK ){
+    aOut = sqlite3_malloc64((sqlite3_uint64)nOut);
+    if( aOut==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK ){
+    snapshot_ad(aGroup, aK, aKey, aAd);
+    memcpy(aOut, aK, BEC_HASH_BYTES);
+    if( bec_e2ee_reader_seal(aKey, aAd, sizeof(aAd), pSnap->a, pSnap->n,
+                             &aOut[BEC_HASH_BYTES]) ){
+      *pzErr = sqlite3_mprintf("bec_sync_apply: the key that asks for the "
+                               "snapshot cannot receive keys");
+      rc = SQLITE_ERROR;
+    }
+  }
+  if( rc==SQLITE_OK ){
+    bec_crypto_wipe(pSnap->a, (size_t)pSnap->n);
+    bec_buf_free(pSnap);
+    pSnap->a = aOut;
+    pSnap->n = pSnap->nAlloc = nOut;
+  }else{
+    sqlite3_free(aOut);
+    if( *pzErr==0 ){
+      *pzErr = sqlite3_mprintf("bec_sync_apply: cannot seal the snapshot: %s",
+                               bec_rc_text(p->db, rc));
+    }
+  }
+  return rc;
+}
+
+int bec_e2ee_snapshot_open(BecCtx *p, const u8 *a, i64 n, u8 **ppOut,
+                           i64 *pnOut, char **pzWhy, char **pzErr){
+  u8 aGroup[BEC_HASH_BYTES];
+  u8 aAd[SNAPSHOT_AD_BYTES];
+  const u8 *aSecret = 0;
+  const char *zWhy = 0;
+  u8 *aPt = 0;
+  i64 nPt = n - BEC_HASH_BYTES - BEC_E2EE_READER_BYTES;
+  int rc = identity_rc(p, &aSecret);
+  *ppOut = 0;
+  *pnOut = 0;
+  *pzWhy = 0;
+  if( rc ){
+    return rc;
+  }else if( nPt<1 ){
+    zWhy = "it is truncated";
+  }else if( aSecret==0 ){
+    zWhy = "this replica's identity is locked or absent";
+  }
+  if( zWhy==0 ) rc = bec_dag_group_id(p, aGroup, pzErr);
+  if( rc==SQLITE_OK && zWhy==0 ){
+    aPt = sqlite3_malloc64((sqlite3_uint64)nPt);
+    if( aPt==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && zWhy==0 ){
+    snapshot_ad(aGroup, a, &aSecret[BEC_SEED_BYTES], aAd);
+    zWhy = bec_e2ee_reader_open(aSecret, aAd, sizeof(aAd), &a[BEC_HASH_BYTES],
+                                n - BEC_HASH_BYTES, aPt);
+  }
+  if( rc==SQLITE_OK && zWhy ){
+    *pzWhy = sqlite3_mprintf("the sealed snapshot does not open: %s", zWhy);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && zWhy==0 ){
+    *ppOut = aPt;
+    *pnOut = nPt;
+  }else if( aPt ){
+    bec_crypto_wipe(aPt, (size_t)nPt);
+    sqlite3_free(aPt);
+  }
   return rc;
 }
 

@@ -19,6 +19,14 @@
 ** recipient's Ed25519 key name it, the sealed box is anonymous (the op's
 ** signature says who made it).  Secrets on the stack are wiped before
 ** return.
+**
+** A message sealed to one reader (an encrypted group's snapshot in sync,
+** bec_e2ee.c) is a box of a fresh random key K_m, then the message under
+** XChaCha20-Poly1305-IETF with that key and the caller's associated data:
+**
+**   sealed := box(K_m, reader):88 || nonce:24 || ct:(n + 16)
+**
+** K_m is used for this one message, so it needs no derivation.
 */
 #include "becInt.h"
 
@@ -143,4 +151,41 @@ int bec_e2ee_unpad(const u8 *a, i64 n, i64 *pnOut){
   }
   *pnOut = (i64)nOut;
   return SQLITE_OK;
+}
+
+int bec_e2ee_reader_seal(const u8 *aEdPk, const u8 *aAd, i64 nAd,
+                         const u8 *aPt, i64 nPt, u8 *aOut){
+  u8 aKey[BEC_E2EE_KEY_BYTES];
+  u8 *aNonce = &aOut[BEC_E2EE_BOX_BYTES];
+  int rc;
+  randombytes_buf(aKey, sizeof(aKey));
+  rc = bec_e2ee_box_seal(aKey, aEdPk, aOut);
+  if( rc==SQLITE_OK ){
+    randombytes_buf(aNonce, BEC_E2EE_NONCE_BYTES);
+    bec_e2ee_aead_seal(aKey, aNonce, aAd, nAd, aPt, nPt,
+                       &aNonce[BEC_E2EE_NONCE_BYTES]);
+  }
+  sodium_memzero(aKey, sizeof(aKey));
+  return rc;
+}
+
+const char *bec_e2ee_reader_open(const u8 *aEdSecret, const u8 *aAd, i64 nAd,
+                                 const u8 *a, i64 n, u8 *aOut){
+  u8 aKey[BEC_E2EE_KEY_BYTES];
+  const char *zWhy = 0;
+  if( n<BEC_E2EE_READER_BYTES ) return "it is truncated";
+  if( memcmp(a, &aEdSecret[BEC_SEED_BYTES], BEC_E2EE_PREFIX_BYTES) ){
+    return "it is sealed to another key";
+  }
+  if( bec_e2ee_box_open(&a[BEC_E2EE_PREFIX_BYTES], aEdSecret, aKey) ){
+    return "its key does not open with this replica's identity";
+  }
+  if( bec_e2ee_aead_open(aKey, &a[BEC_E2EE_BOX_BYTES], aAd, nAd,
+          &a[BEC_E2EE_BOX_BYTES+BEC_E2EE_NONCE_BYTES],
+          n - BEC_E2EE_BOX_BYTES - BEC_E2EE_NONCE_BYTES, aOut) ){
+    zWhy = "it does not authenticate (altered, or sealed for another "
+           "group, checkpoint or key)";
+  }
+  sodium_memzero(aKey, sizeof(aKey));
+  return zWhy;
 }

@@ -13,11 +13,12 @@
 ** The fall-back makes the replica a full joiner without losing an op:
 **   1. every deriver drops the state it derived from the stored ops
 **      (BecDeriver.xReset, each owner its own tables), once each has said
-**      it can (xReset with bProbe): a deriver that holds state it could not
-**      derive again, such as this replica's seeds of an encrypted group's
-**      epochs, kept by the epoch op's seq, refuses, and then nothing
-**      changes: the op waits and the replica reports it ('rejoin_blocked');
-**      the next op concurrent with K asks again;
+**      it can (xReset with bProbe): a deriver that holds state it cannot
+**      carry over now (the merge, while a local write is not signed yet)
+**      refuses, and then nothing changes: the op waits and the replica
+**      reports it ('rejoin_blocked'); the next op concurrent with K asks
+**      again.  (An encrypted group's seeds, stored by the epoch op's seq,
+**      are kept by its id across the fall-back: bec_e2ee.c e2ee_reset);
 **   2. the DAG keeps every op it stored in full as a body waiting in the
 **      pending area for its predecessors (outside the area's bounds), and
 **      forgets the stored sequence, the heads, the cut and 'cut_top'

@@ -573,7 +573,18 @@ static int honour_invite(BecCtx *p, const u8 *aInvite, char **pzWhy,
 static int wish_snapshot(BecCtx *p, Session *s, BecSyncMsg *pMsg){
   int bWant = 0;
   int rc = s->zSnap ? SQLITE_OK : bec_snapshot_wanted(p, &bWant);
-  if( rc==SQLITE_OK && bWant ) pMsg->ext |= BEC_SYNC_X_WANT_SNAPSHOT;
+  if( rc==SQLITE_OK && bWant ){
+    /* The key it reads with: an encrypted group's provider seals the
+    ** snapshot to it (none while the identity is locked: it could not
+    ** open one, nor read the cut's schema ops to install it). */
+    const u8 *aReader = 0;
+    rc = bec_e2ee_snapshot_key(p, &aReader);
+    pMsg->ext |= BEC_SYNC_X_WANT_SNAPSHOT;
+    if( rc==SQLITE_OK && aReader ){
+      pMsg->ext |= BEC_SYNC_X_READER;
+      pMsg->aReader = aReader;
+    }
+  }
   return rc;
 }
 
@@ -582,29 +593,28 @@ static int wish_snapshot(BecCtx *p, Session *s, BecSyncMsg *pMsg){
 ** it fits a message with room for the rest of the reply (its band places
 ** every op held here that is concurrent with K: bec_snapshot_band, so the
 ** joiner that installs it keeps it); else NO_SNAPSHOT,
-** and why none is kept in s->zNoSnap (bec_sync_state's "no_snapshot"). */
+** and why none is kept in s->zNoSnap (bec_sync_state's "no_snapshot").
+** In an encrypted group S(K)'s rows are the readers' plaintext: it goes
+** only to the key the wish names when that key reads the group now and
+** at K, sealed to it (bec_e2ee.c "An encrypted group's snapshot in
+** sync"), so a relay asking with its own key gets none, and one naming a
+** member's key gets bytes it cannot open. */
 static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
                          BecSyncMsg *pMsg, BecBuf *pSnap, int *piK,
                          char **pzErr){
   char *zWhy = 0;
-  int rc = SQLITE_OK, bEnc = 0;
+  int rc = SQLITE_OK, bEnc = 0, bNoKey = 0;
   *piK = 0;
   if( (pIn->ext & BEC_SYNC_X_WANT_SNAPSHOT)==0 || s->bSnapSent ) return rc;
-  {
-    /* An encrypted group's snapshot carries its rows in plaintext (S(K)
-    ** is the readers' state), and a sync message does not say who asks:
-    ** a relay that is no member may (becsync --relay-key).  So none is
-    ** given in sync; a member installs one out of band. */
-    rc = bec_e2ee_group_encrypted(p, &bEnc);
-    if( rc==SQLITE_OK && bEnc ){
-      zWhy = sqlite3_mprintf("the group is encrypted: a snapshot carries its "
-          "rows in plaintext, and sync does not know that the peer reads them "
-          "(a member installs one out of band: bec_snapshot_install)");
-      if( zWhy==0 ) rc = SQLITE_NOMEM;
-    }
+  rc = bec_e2ee_group_encrypted(p, &bEnc);
+  if( rc==SQLITE_OK && bEnc && pIn->aReader==0 ){
+    bNoKey = 1;
+    zWhy = sqlite3_mprintf("the group is encrypted and the wish names no key "
+        "to seal the snapshot to (the asker's identity is locked or absent)");
+    if( zWhy==0 ) rc = SQLITE_NOMEM;
   }
   if( rc==SQLITE_OK && zWhy==0 ) rc = bec_snapshot_give(p, pSnap, &zWhy, pzErr);
-  if( rc==SQLITE_OK && zWhy && !bEnc ){
+  if( rc==SQLITE_OK && zWhy && !bNoKey ){
     /* A replica that installed a snapshot holds no cut bodies to build
     ** one: it gives the one it installed (bec_install.c). */
     int bGiven = 0;
@@ -616,10 +626,25 @@ static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
     }
   }
   if( rc==SQLITE_OK && zWhy==0
-   && pSnap->n + MSG_HEAD_ROOM > (i64)BEC_SYNC_MAX_MSG_BYTES ){
+   && pSnap->n + (bEnc ? BEC_E2EE_SNAPSHOT_SEALED_MIN : 0) + MSG_HEAD_ROOM
+      > (i64)BEC_SYNC_MAX_MSG_BYTES ){
     zWhy = sqlite3_mprintf("its snapshot (%lld bytes) is larger than a sync "
                            "message may be", (long long)pSnap->n);
     if( zWhy==0 ) rc = SQLITE_NOMEM;
+  }
+  if( rc==SQLITE_OK && zWhy==0 && bEnc ){
+    /* (S(K)'s epochs say who held what at K) */
+    BecSnapState st;
+    char *zBad = 0;
+    rc = bec_snapshot_state(p, pSnap->a, pSnap->n, &st, &zBad, pzErr);
+    if( rc==SQLITE_OK && zBad==0 ){
+      rc = bec_e2ee_snapshot_reader(p, pIn->aReader, &st, &zWhy, pzErr);
+    }
+    bec_snapshot_state_free(&st);
+    if( zBad ){
+      zWhy = zBad;             /* (this replica checked it before) */
+      zBad = 0;
+    }
   }
   if( rc==SQLITE_OK && zWhy==0 ){
     u8 aK[BEC_HASH_BYTES];
@@ -631,6 +656,12 @@ static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
     }
     if( rc==SQLITE_OK ) rc = bec_dag_seq_of(p, aK, piK);
   }
+  if( rc==SQLITE_OK && zWhy==0 && bEnc ){
+    u8 aK[BEC_HASH_BYTES];
+    if( bec_snapshot_k(pSnap->a, pSnap->n, aK)==0 ){  /* (decoded above) */
+      rc = bec_e2ee_snapshot_seal(p, pIn->aReader, aK, pSnap, pzErr);
+    }
+  }
   sqlite3_free(s->zNoSnap);
   s->zNoSnap = 0;
   if( rc==SQLITE_OK && zWhy ){
@@ -639,7 +670,7 @@ static int give_snapshot(BecCtx *p, Session *s, const BecSyncMsg *pIn,
     zWhy = 0;
     *piK = 0;
   }else if( rc==SQLITE_OK ){
-    pMsg->ext |= BEC_SYNC_X_SNAPSHOT;
+    pMsg->ext |= BEC_SYNC_X_SNAPSHOT | (bEnc ? BEC_SYNC_X_SEALED : 0);
     pMsg->aSnap = pSnap->a;
     pMsg->nSnap = pSnap->n;
   }
@@ -676,12 +707,19 @@ static void snapshot_fits(BecSyncMsg *pMsg, BecBuf *pOps, i64 n0,
 }
 
 /* The joiner's side: checks a snapshot the peer sent, before anything of
-** its message is stored.  A replica that did not ask ignores it. */
+** its message is stored.  A replica that did not ask ignores it.  A
+** sealed one (an encrypted group) is opened first with this replica's
+** identity; one that does not open is refused like one that fails a
+** check. */
 static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
                          const BecSyncMsg *pIn, char **pzErr){
   u8 aCp[BEC_HASH_BYTES];
   char zCp[2*BEC_HASH_BYTES+1];
   char *zWhy = 0;
+  u8 *aOpen = 0;                 /* the opened snapshot of a sealed one */
+  i64 nOpen = 0;
+  const u8 *aSnap = pIn->aSnap;
+  i64 nSnap = pIn->nSnap;
   int bWant = 0, rc;
   if( (pIn->ext & (BEC_SYNC_X_SNAPSHOT|BEC_SYNC_X_NO_SNAPSHOT))==0 ){
     return SQLITE_OK;
@@ -692,7 +730,22 @@ static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
     s->zSnap = sqlite3_mprintf("none");
     return s->zSnap ? SQLITE_OK : SQLITE_NOMEM;
   }
-  rc = bec_snapshot_check(p, pIn->aSnap, pIn->nSnap, aCp, &zWhy, pzErr);
+  if( pIn->ext & BEC_SYNC_X_SEALED ){
+    rc = bec_e2ee_snapshot_open(p, pIn->aSnap, pIn->nSnap, &aOpen, &nOpen,
+                                &zWhy, pzErr);
+    aSnap = aOpen;
+    nSnap = nOpen;
+    if( rc==SQLITE_OK && zWhy==0
+     && (bec_snapshot_k(aSnap, nSnap, aCp)
+         || memcmp(aCp, pIn->aSnap, BEC_HASH_BYTES)) ){
+      zWhy = sqlite3_mprintf("the sealed snapshot is not of the checkpoint "
+                             "it names");
+      if( zWhy==0 ) rc = SQLITE_NOMEM;
+    }
+  }
+  if( rc==SQLITE_OK && zWhy==0 ){
+    rc = bec_snapshot_check(p, aSnap, nSnap, aCp, &zWhy, pzErr);
+  }
   if( rc==SQLITE_OK && zWhy ){
     *pzErr = sqlite3_mprintf("bec_sync_apply: the snapshot from peer '%s' is "
                              "refused: %s", zPeer, zWhy);
@@ -712,9 +765,13 @@ static int take_snapshot(BecCtx *p, Session *s, const char *zPeer,
     ** was: the session goes on as a full sync and replays the history. */
     sqlite3_free(zWhy);
     zWhy = 0;
-    rc = bec_install_snapshot(p, pIn->aSnap, pIn->nSnap, &zWhy, pzErr);
+    rc = bec_install_snapshot(p, aSnap, nSnap, &zWhy, pzErr);
   }
   sqlite3_free(zWhy);
+  if( aOpen ){
+    bec_crypto_wipe(aOpen, (size_t)nOpen);
+    sqlite3_free(aOpen);
+  }
   return rc;
 }
 

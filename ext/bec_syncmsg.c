@@ -22,6 +22,10 @@
 **                        bit 1 SNAPSHOT: a snapshot follows the pruned list
 **                        bit 2 NO_SNAPSHOT: the sender has no snapshot to
 **                              give (no sealed checkpoint, or pruned)
+**                        bit 3 READER (with WANT_SNAPSHOT): the key the
+**                              sender reads an encrypted group with follows
+**                        bit 4 SEALED (with SNAPSHOT): the snapshot is
+**                              sealed to the asker's key (docs/encryption.md)
 **                        (SNAPSHOT and NO_SNAPSHOT exclude each other)
 **                        bit 5 WANT_BAND: the sender installed a snapshot
 **                              and asks for a longer band
@@ -35,6 +39,9 @@
 **          [invite:128 bytes] if INVITE (flag bit 5): an invitation's
 **                        redemption, sent by a replica waiting to be added
 **                        (bec_invite.c)
+**          [reader:32 bytes] if READER (ext bit 3): the Ed25519 key of the
+**                        joiner's identity, to which a provider of an
+**                        encrypted group seals the snapshot
 **          [n_head:varint, head:32 bytes * n_head]     (strictly increasing)
 **                                                      unless SAME_HEADS
 **          [n_shared:varint, shared:32 bytes * n_shared] unless
@@ -50,7 +57,9 @@
 **              n_pruned:varint (1..MAX_NEEDS), pruned:32 bytes * n_pruned
 **                                                      (strictly increasing)
 **          [snapshot] if SNAPSHOT (ext bit 1): n_snap:varint (>= 1),
-**              snap:n_snap bytes (docs/wire-format.md "Snapshot")
+**              snap:n_snap bytes (docs/wire-format.md "Snapshot"); with
+**              SEALED: checkpoint:32 || box:88 || nonce:24 || ct (the
+**              snapshot and a 16-byte tag; bec_e2ee.c), n_snap >= 161
 **          [want_band] if WANT_BAND (ext bit 5): checkpoint:32 bytes (the
 **              one installed), n_held:varint (its band ops),
 **              n_pred:varint (1..MAX_BAND_PREDS), pred:32 bytes * n_pred
@@ -138,6 +147,12 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
     if( (ext & BEC_SYNC_X_BAND) && (ext & BEC_SYNC_X_NO_BAND) ){
       return bad(pzErr, "a band and none");
     }
+    if( (ext & BEC_SYNC_X_READER) && !(ext & BEC_SYNC_X_WANT_SNAPSHOT) ){
+      return bad(pzErr, "a reader key without a wish for a snapshot");
+    }
+    if( (ext & BEC_SYNC_X_SEALED) && !(ext & BEC_SYNC_X_SNAPSHOT) ){
+      return bad(pzErr, "sealed without a snapshot");
+    }
     pMsg->ext = ext;
   }
   if( bec_read_bytes(&rd, BEC_GROUP_TAG_BYTES, &pMsg->aGroupTag)
@@ -153,6 +168,10 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
   if( (flags & BEC_SYNC_F_INVITE)
    && bec_read_bytes(&rd, BEC_INVITE_REDEMPTION_BYTES, &pMsg->aInvite) ){
     return bad(pzErr, "truncated invitation");
+  }
+  if( (pMsg->ext & BEC_SYNC_X_READER)
+   && bec_read_bytes(&rd, BEC_PUBKEY_BYTES, &pMsg->aReader) ){
+    return bad(pzErr, "truncated reader key");
   }
   if( (flags & BEC_SYNC_F_OFFER) && v!=0 ) return bad(pzErr, "offer not in round 0");
   if( (flags & BEC_SYNC_F_OFFER) && (flags & BEC_SYNC_F_SAME_HEADS) ){
@@ -211,6 +230,10 @@ int bec_syncmsg_decode(const u8 *a, i64 n, BecSyncMsg *pMsg, char **pzErr){
       return bad(pzErr, "bad snapshot length");
     }
     pMsg->nSnap = (i64)nSnap;
+    if( (pMsg->ext & BEC_SYNC_X_SEALED)
+     && pMsg->nSnap<BEC_E2EE_SNAPSHOT_SEALED_MIN ){
+      return bad(pzErr, "a sealed snapshot too short to hold one");
+    }
   }
   if( pMsg->ext & BEC_SYNC_X_WANT_BAND ){
     if( bec_read_bytes(&rd, BEC_HASH_BYTES, &pMsg->aBandK)
@@ -319,6 +342,9 @@ void bec_syncmsg_encode(BecBuf *pOut, const BecSyncMsg *pMsg,
   bec_buf_append_varint(pOut, (u64)pMsg->iRound, pRc);
   if( flags & BEC_SYNC_F_INVITE ){
     bec_buf_append(pOut, pMsg->aInvite, BEC_INVITE_REDEMPTION_BYTES, pRc);
+  }
+  if( pMsg->ext & BEC_SYNC_X_READER ){
+    bec_buf_append(pOut, pMsg->aReader, BEC_PUBKEY_BYTES, pRc);
   }
   if( (flags & BEC_SYNC_F_SAME_HEADS)==0 ){
     bec_buf_append_varint(pOut, (u64)pMsg->nHead, pRc);

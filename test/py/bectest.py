@@ -262,14 +262,19 @@ def checkpointed_history(path, n, nrow):
     return a
 
 
-def sync_session(a, b):
+def sync_session(a, b, seen=None):
     """One bec_sync_offer / bec_sync_apply session in SQL, a offering to b
-    (peer labels 'a' and 'b'), until one side has nothing more to say."""
+    (peer labels 'a' and 'b'), until one side has nothing more to say.
+    seen: a list that gets every message sent, in order."""
     m = one(a, "SELECT bec_sync_offer('b')")
     for _ in range(100):
+        if seen is not None:
+            seen.append(m)
         m = one(b, "SELECT bec_sync_apply('a', ?)", m)
         if not m:
             return
+        if seen is not None:
+            seen.append(m)
         m = one(a, "SELECT bec_sync_apply('b', ?)", m)
         if not m:
             return

@@ -22,7 +22,7 @@ KIND = {"create": 1, "add": 2, "remove": 3, "app": 4, "schema": 5, "write": 6,
 ROLE = {"admin": 1, "member": 2, "relay": 3}
 F_OFFER, F_SHARED_IS_HEADS, F_FILTER, F_KNOWS_ALL, F_SAME_HEADS = 1, 2, 4, 8, 16
 # The extension byte of a version-2 message.
-X_WANT_SNAPSHOT, X_SNAPSHOT, X_NO_SNAPSHOT = 1, 2, 4
+X_WANT_SNAPSHOT, X_SNAPSHOT, X_NO_SNAPSHOT, X_READER, X_SEALED = 1, 2, 4, 8, 16
 X_WANT_BAND, X_BAND, X_NO_BAND = 0x20, 0x40, 0x80   # a longer band
 
 
@@ -189,6 +189,11 @@ def decode_msg(b):
         m["tag"], m["session"] = b[i:i + 8], b[i + 8:i + 16]
         i += 16
         m["round"], i = read_varint(b, i)
+        m["reader"] = None
+        if m["ext"] & X_READER:
+            if i + 32 > len(b):
+                raise IndexError
+            m["reader"], i = bytes(b[i:i + 32]), i + 32
 
         def hashes(i):
             n, i = read_varint(b, i)
@@ -247,6 +252,8 @@ def encode_msg(m):
     ext = m.get("ext", 0)
     out = bytearray([2, flags, ext] if ext else [1, flags])
     out += m["tag"] + m["session"] + uvarint(m["round"])
+    if ext & X_READER:
+        out += m["reader"]
     if m["heads"] is not None:
         out += uvarint(len(m["heads"])) + b"".join(sorted(set(m["heads"])))
     out += uvarint(len(m["shared"])) + b"".join(sorted(set(m["shared"])))

@@ -17,6 +17,9 @@ ingested in a random order or sent by ordinary sync sessions, gives each
 joiner exactly the provider's validity by id, members, rows and
 conflicts, and bec_check() says ok.
 
+test_root and test_encrypted do the same for a group with a threshold root
+and for an end-to-end encrypted group (its seeds kept by the epoch ops' ids).
+
 Once the install is merged, test_snapshot_join.py's
 test_concurrent_author_offline is the end-to-end test of the same path.
 """
@@ -295,6 +298,139 @@ def test_root():
         r.cleanup()
 
 
+def test_encrypted():
+    """An encrypted group (two epochs in the cut): a replica that installed
+    K's snapshot meets two members' ops concurrent with K.  The first comes
+    while a local write is not signed yet: it waits (the one refusal left);
+    at the second the replica falls back to a full join; its seeds, kept by the epoch ops' ids (bec_store_epoch_kept), come
+    back as the epoch ops are stored again.  It ends with the provider's
+    rows, members, validity and epochs, every seed held, nothing locked,
+    and reads an op signed after the fall-back under a new epoch."""
+    r = Replicas("bec-rejoin-e2ee-")
+    try:
+        a = connect(r.path("a.db"))
+        a.execute("SELECT bec_keygen()")
+        a.execute("SELECT bec_create_group('encrypted')")
+        a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT,"
+                  " done INTEGER)")
+        o = r.member(a, "o.db", "member")
+        o2 = r.member(a, "o2.db", "member")
+        j = r.joined(a, "j.db")
+        a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+        a.execute("INSERT INTO todos VALUES('r1', 'secret one', 1)")
+        ingest_all(o, list(ops_of(a).values()))
+        ingest_all(o2, list(ops_of(a).values()))
+        a.execute("SELECT bec_rekey()")
+        a.execute("INSERT INTO todos VALUES('r2', 'secret two', 2)")
+        k = one(a, "SELECT bec_checkpoint()")
+        late = []
+        for m, row in ((o2, "late2"), (o, "late")):
+            before = set(ops_of(m))
+            m.execute("INSERT INTO todos VALUES(?, 'concurrent with K', 3)", (row,))
+            late += [x for h, x in ops_of(m).items() if h not in before]
+        a.execute("SELECT bec_rekey()")
+        a.execute("INSERT INTO todos VALUES('after', 'after K', 4)")
+        T.eq(one(j, "SELECT bec_snapshot_install(?)", one(a, "SELECT bec_snapshot()")), k,
+             "installed")
+        ingest_all(j, [x for h, x in ops_of(a).items() if h not in set(ops_of(j))])
+        T.eq(one(j, "SELECT title FROM todos WHERE id='after'"), "after K", "reads after K")
+        # the first arrives while a local write is not signed yet: it waits
+        # (the one case that still refuses), the next asks again
+        j.execute("BEGIN")
+        j.execute("INSERT INTO todos VALUES('w', 'written as it came', 7)")
+        reply = one(j, "SELECT bec_sync_apply('o2', ?)", one(o2, "SELECT bec_sync_offer('j')"))
+        st = json.loads(one(j, "SELECT bec_sync_state('o2')"))
+        T.check(st.get("rejoin") == "waiting" and "not signed yet" in st.get("rejoin_why", ""),
+                "bec_sync_state says it waits, and why: %r" % st)
+        ingest_all(a, late[:1])
+        try:
+            sync_session(j, a)
+            err = ""
+        except sqlite3.Error as e:
+            err = str(e)
+        T.check("wait for a full join" in err, "a session that can make no progress says so: %r"
+                % err)
+        T.check(b"not signed yet" in one(j, "SELECT value FROM bec_store_config"
+                                          " WHERE key='rejoin_blocked'"), "it waits")
+        T.eq(one(j, "SELECT count(*) FROM bec_pending"), 1, "the op waits in the pending area")
+        j.execute("COMMIT")
+        T.check(one(j, "SELECT count(*) FROM bec_store_cut") > 0, "no fall-back yet")
+        fall_back(j, late[1:], "an encrypted group")
+        T.eq(one(j, "SELECT value FROM bec_store_config WHERE key='rejoin_blocked'"), None,
+             "the fall-back was not refused")
+        T.check(one(j, "SELECT count(*) FROM bec_store_epoch_kept") > 0,
+                "the seeds are kept by id while their epoch ops wait")
+        ingest_all(a, late)
+        ingest_all(j, list(ops_of(a).values()))
+        # (j, a full replica again, attests K as members do: a takes it)
+        ingest_all(a, [x for h, x in ops_of(j).items() if h not in set(ops_of(a))])
+        T.eq(state(j), state(a), "after the full join: ops, members, rows, conflicts")
+        ep = "SELECT epoch, valid, holders, current FROM bec_epochs ORDER BY epoch"
+        T.eq(j.execute(ep).fetchall(), a.execute(ep).fetchall(), "the epochs as the provider's")
+        T.eq(one(j, "SELECT count(*) FROM bec_epochs WHERE NOT i_hold"), 0, "every seed held")
+        T.eq(one(j, "SELECT count(*) FROM bec_locked"), 0, "nothing locked")
+        T.eq(one(j, "SELECT count(*) FROM bec_store_epoch_kept"), 0, "every kept seed put back")
+        a.execute("SELECT bec_rekey()")
+        a.execute("INSERT INTO todos VALUES('new', 'after the fall-back', 5)")
+        ingest_all(j, [x for h, x in ops_of(a).items() if h not in set(ops_of(j))])
+        T.eq(one(j, "SELECT title FROM todos WHERE id='new'"), "after the fall-back",
+             "reads an op under a new epoch")
+        j.execute("INSERT INTO todos VALUES('j', 'by the fallen-back joiner', 6)")
+        ingest_all(a, [x for h, x in ops_of(j).items() if h not in set(ops_of(a))])
+        T.eq(state(j), state(a), "its own write reaches the provider")
+        T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check()")
+        for db in (a, o, o2, j):
+            db.close()
+    finally:
+        r.cleanup()
+
+
+def test_encrypted_locked():
+    """The same fall-back with the joiner's passphrase identity locked: the
+    kept seeds cannot be put back (nor the boxes opened), the tables wait;
+    after bec_unlock, bec_heal() opens the boxes again and judges the locked
+    ops again: the provider's rows, nothing locked, no kept seed left."""
+    r = Replicas("bec-rejoin-e2ee-locked-")
+    try:
+        a = connect(r.path("a.db"))
+        a.execute("SELECT bec_keygen()")
+        a.execute("SELECT bec_create_group('encrypted')")
+        a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT,"
+                  " done INTEGER)")
+        o = r.member(a, "o.db", "member")
+        j = connect(r.path("j.db"))
+        j.execute("SELECT bec_keygen('pw')")
+        j.execute("SELECT bec_join(?)", (one(a, "SELECT bec_group_id()"),))
+        a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+        a.execute("INSERT INTO todos VALUES('r1', 'secret one', 1)")
+        ingest_all(o, list(ops_of(a).values()))
+        a.execute("SELECT bec_rekey()")
+        k = one(a, "SELECT bec_checkpoint()")
+        before = set(ops_of(o))
+        o.execute("INSERT INTO todos VALUES('late', 'concurrent with K', 3)")
+        late = [x for h, x in ops_of(o).items() if h not in before]
+        a.execute("INSERT INTO todos VALUES('after', 'after K', 4)")
+        T.eq(one(j, "SELECT bec_snapshot_install(?)", one(a, "SELECT bec_snapshot()")), k,
+             "installed")
+        j.execute("SELECT bec_lock()")
+        fall_back(j, late, "locked")
+        ingest_all(a, late)
+        ingest_all(j, list(ops_of(a).values()))
+        T.check(one(j, "SELECT count(*) FROM bec_locked") > 0, "locked: the ops wait for keys")
+        T.check(one(j, "SELECT count(*) FROM bec_store_epoch_kept") > 0, "the seeds still kept")
+        j.execute("SELECT bec_unlock('pw')")
+        j.execute("SELECT bec_heal()")
+        T.eq(j.execute("SELECT * FROM todos ORDER BY id").fetchall(),
+             a.execute("SELECT * FROM todos ORDER BY id").fetchall(), "unlocked: the rows")
+        T.eq(one(j, "SELECT count(*) FROM bec_locked"), 0, "nothing locked")
+        T.eq(one(j, "SELECT count(*) FROM bec_store_epoch_kept"), 0, "no kept seed left")
+        T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check()")
+        for db in (a, o, j):
+            db.close()
+    finally:
+        r.cleanup()
+
+
 if __name__ == '__main__':
-    T.run([test_seeds, test_other_connection, test_root])
+    T.run([test_seeds, test_other_connection, test_root, test_encrypted, test_encrypted_locked])
     T.done()

@@ -45,7 +45,12 @@ through sync (docs/compaction.md "The snapshot join"):
   k attestations, an altered row, a forged grant, bytes that do not decode)
   ends the session with the check's message, and nothing the reply carries
   is stored;
-- an encrypted group: the snapshot is checked, the joiner reads the rows;
+- an encrypted group: the wish names the joiner's key; the provider seals
+  the snapshot to a reader of the group now and at K, which installs it in
+  sync (and through becsync); a relay, a removed member and a member added
+  after K get NO_SNAPSHOT with the reason; a relay naming a member's key
+  gets bytes without plaintext that it cannot open; altered sealed bytes
+  are refused; an installed encrypted replica falls back to a full join;
 - joining through becsync, file to file and over TCP (its summary line
   names the snapshot);
 - the codec: an empty or unknown extension byte, a snapshot and none, a
@@ -199,7 +204,9 @@ def test_join_both_ways():
     j = snap_joiner(a, "h_j1.db")
     offer = one(j, "SELECT bec_sync_offer('a')")
     m = becwire.decode_msg(offer)
-    T.eq((m["version"], m["ext"]), (2, becwire.X_WANT_SNAPSHOT), "the offer carries the wish")
+    T.eq((m["version"], m["ext"], m["reader"]),
+         (2, becwire.X_WANT_SNAPSHOT | becwire.X_READER, bytes.fromhex(pub(j))),
+         "the offer carries the wish and the key the joiner reads with")
     reply = one(a, "SELECT bec_sync_apply('j', ?)", offer)
     T.check(reply[0] == 2 and reply[2] & becwire.X_SNAPSHOT, "the reply carries a snapshot")
     m = one(j, "SELECT bec_sync_apply('a', ?)", reply)
@@ -682,21 +689,48 @@ def test_becsync():
     T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() passes")
 
 
+def quoted(db):
+    """The rows, each value as SQL quotes it: equal only if byte-identical
+    and of the same storage class."""
+    return db.execute("SELECT quote(id), quote(title), quote(done) FROM todos ORDER BY id").fetchall()
+
+
+def file_bytes(path):
+    out = b""
+    for p in (path, path + "-wal", path + "-journal"):
+        if os.path.exists(p):
+            with open(p, "rb") as f:
+                out += f.read()
+    return out
+
+
+PLAIN = (b"secret", b"title", b"todos")     # a value, a column, the table
+
+
 def test_encrypted():
-    """An encrypted group: a snapshot carries S(K)'s rows in plaintext and a
-    sync message does not say who asks (a relay that is no member may), so
-    no provider gives one in sync (its no_snapshot says why); the joiner, a
-    member, completes as a full join and reads the same rows.  The snapshot
-    itself (bec_snapshot, from a provider that replays the cut too) checks,
-    and installs out of band (test_encrypted_install)."""
+    """An encrypted group's snapshot in sync, sealed to the reader that asks
+    (docs/encryption.md "Snapshots"): a member joiner names its key, the
+    provider seals S(K) to it, the joiner opens, checks and installs it and
+    shows the provider's rows byte for byte, and reads an op after K under a
+    rekey.  A relay asking with its own key, a member removed after K, and a
+    member added after K (no box of K's epoch: it could not install) get
+    NO_SNAPSHOT with the reason, and a full sync follows (the relay stores
+    ciphertext only).  A relay naming a member's key gets the sealed bytes,
+    in which no plaintext appears, and cannot open them: refused, nothing
+    stored, nothing in its file.  A provider that replays the cut builds the
+    same snapshot (bec_snapshot)."""
     a = connect(os.path.join(R.dir, "e_a.db"))
     a.execute("SELECT bec_keygen()")
     a.execute("SELECT bec_create_group('encrypted')")
     a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
     j = snap_joiner(a, "e_j.db")
-    a.execute("SELECT bec_add_member(?, 'member')", (pub(j),))
+    x = snap_joiner(a, "e_x.db")
+    for d in (j, x):
+        a.execute("SELECT bec_add_member(?, 'member')", (pub(d),))
+    copies = [R.clone(j, "e_jc%d.db" % i) for i in range(4)]
     for i in range(5):
         a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "secret %d" % i, i))
+    a.execute("UPDATE todos SET done = 2.5 WHERE id='r1'")
     # K is a's last op: its S(K) is read from the derived state.  A clone
     # holding an op outside the cut builds S(K) by a replay of the cut,
     # which opens the envelopes with the clone's keys: the same snapshot.
@@ -708,36 +742,138 @@ def test_encrypted():
     T.eq(one(j, "SELECT bec_snapshot_verify(?)", one(a2, "SELECT bec_snapshot()")), k,
          "which checks")
     T.eq(one(a2, "SELECT bec_check()"), "ok", "the replaying provider's bec_check")
-    # a relay that is no member, asking in sync: nothing in plaintext
-    relay = snap_joiner(a, "e_relay.db")
-    sync(relay, a)
-    T.eq(state(relay, "b")["snapshot"], "none", "a relay asking gets no snapshot")
-    T.check("encrypted" in (state(a, "a")["no_snapshot"] or ""),
-            "the provider says why: %r" % state(a, "a")["no_snapshot"])
-    T.eq(cut_size(relay), 0, "the relay installed nothing")
-    secret = b"secret 1"
-    T.check(all(secret not in bytes(x) for (x,) in relay.execute("SELECT body FROM bec_ops")),
-            "no plaintext value in what the relay stored")
-    sync(j, a)
-    T.eq(state(j, "b")["snapshot"], "none", "the member joiner too: a full join")
-    a.execute("INSERT INTO todos VALUES('after', 'after K', 9)")
-    sync(j, a)
-    T.eq(j.execute("SELECT * FROM todos ORDER BY id").fetchall(),
-         a.execute("SELECT * FROM todos ORDER BY id").fetchall(), "the joiner reads the rows")
-    T.eq(one(j, "SELECT count(*) FROM todos"), 6, "all six")
+    # after K: x removed (a rekey), a member added, a write under the new epoch
+    a.execute("SELECT bec_remove_member(?)", (pub(x),))
+    late = snap_joiner(a, "e_late.db")
+    a.execute("SELECT bec_add_member(?, 'member')", (pub(late),))
+    a.execute("INSERT INTO todos VALUES('after', 'secret after K', 9)")
+
+    def refused(db, name, why):
+        seen = []
+        sync(db, a, seen)
+        T.eq(state(db, "b")["snapshot"], "none", "%s gets no snapshot" % name)
+        T.check(why in (state(a, "a")["no_snapshot"] or ""),
+                "%s: the provider says why: %r" % (name, state(a, "a")["no_snapshot"]))
+        T.eq(cut_size(db), 0, "%s installed nothing" % name)
+        return seen
+    seen = refused(snap_joiner(a, "e_relay.db"), "a relay", "is no member or admin here")
+    T.check(all(w not in m for m in seen for w in PLAIN), "no plaintext in the relay's session")
+    refused(x, "the member removed after K", "is no member or admin here")
+    refused(late, "the member added after K", "holds no box of an epoch current at the checkpoint")
+    T.eq(one(late, "SELECT title FROM todos WHERE id='r3'"), "secret 3",
+         "the member added after K reads the history it replayed")
+    # the member joiner: sealed to it, installed in sync
+    seen = []
+    sync(j, a, seen)
+    T.eq(state(j, "b")["snapshot"], k, "the member joiner installs K's snapshot in sync")
+    T.check(cut_size(j) > 0, "installed (stand-ins for the cut)")
+    T.eq(quoted(j), quoted(a), "its rows are the provider's, byte for byte")
+    T.eq(one(j, "SELECT title FROM todos WHERE id='after'"), "secret after K",
+         "it reads an op after K under the rekey")
+    T.check(all(w not in m for m in seen for w in PLAIN), "no plaintext in its session's bytes")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on the joiner")
+    # a relay naming the member's key
+    r2 = snap_joiner(a, "e_relay2.db")
+    m = becwire.decode_msg(one(r2, "SELECT bec_sync_offer('a')"))
+    m["reader"] = bytes.fromhex(pub(j))
+    reply = one(a, "SELECT bec_sync_apply('r2', ?)", becwire.encode_msg(m))
+    T.check(reply[2] & becwire.X_SEALED and reply[2] & becwire.X_SNAPSHOT,
+            "a relay naming a member's key gets the sealed snapshot")
+    T.check(all(w not in reply for w in PLAIN), "no plaintext in the bytes it received")
+    T.raises(lambda: one(r2, "SELECT bec_sync_apply('a', ?)", reply),
+             "the snapshot from peer 'a' is refused: the sealed snapshot does not open: it is "
+             "sealed to another key", "the relay cannot open it")
+    T.eq(one(r2, "SELECT count(*) FROM bec_ops"), 0, "nothing stored")
+    r2.commit()
+    T.check(all(w not in file_bytes(os.path.join(R.dir, "e_relay2.db")) for w in PLAIN),
+            "no plaintext in the relay's database file")
+    # the member's own key (a copy of its database made before it joined)
+    # refuses the sealed bytes altered or cut
+    for i, (name, alter, why) in enumerate((
+            ("the checkpoint named", lambda b: bytes([b[0] ^ 1]) + b[1:], "it does not authenticate"),
+            ("the ciphertext", lambda b: b[:-1] + bytes([b[-1] ^ 1]), "it does not authenticate"),
+            ("cut short", lambda b: b[:-7], "it does not authenticate"),
+            ("the key's box", lambda b: b[:44] + bytes([b[44] ^ 1]) + b[45:],
+             "its key does not open with this replica's identity"))):
+        jc = copies[i]
+        rm = becwire.decode_msg(one(a, "SELECT bec_sync_apply('jc', ?)",
+                                    one(jc, "SELECT bec_sync_offer('a')")))
+        T.check(rm is not None and rm["ext"] & becwire.X_SEALED, name + ": sealed to the member")
+        rm["snapshot"] = alter(rm["snapshot"])
+        T.raises(lambda: one(jc, "SELECT bec_sync_apply('a', ?)", becwire.encode_msg(rm)),
+                 "the sealed snapshot does not open: " + why, name)
+        T.eq(one(jc, "SELECT count(*) FROM bec_ops"), 0, name + ": nothing stored")
+    a.commit()
+
+
+def test_encrypted_becsync():
+    """The same through becsync, file to file and over TCP: the member
+    joiner installs the sealed snapshot (its summary names K) and reads the
+    rows."""
+    a = connect(os.path.join(R.dir, "eb_a.db"))
+    a.execute("SELECT bec_keygen()")
+    a.execute("SELECT bec_create_group('encrypted')")
+    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    j = snap_joiner(a, "eb_j.db")
+    j2 = snap_joiner(a, "eb_j2.db")
+    for d in (j, j2):
+        a.execute("SELECT bec_add_member(?, 'member')", (pub(d),))
+        d.commit()
+    for i in range(3):
+        a.execute("INSERT INTO todos VALUES(?, ?, ?)", ("r%d" % i, "secret %d" % i, i))
+    k = one(a, "SELECT bec_checkpoint()")
+    a.commit()
+    j.commit()
+    r = subprocess.run([BECSYNC, "--quiet", os.path.join(R.dir, "eb_j.db"),
+                        os.path.join(R.dir, "eb_a.db")], capture_output=True, text=True, timeout=120)
+    T.check(("snapshot " + k) in r.stdout, "the summary names K's snapshot: %r" % (r.stdout[-300:]
+                                                                               + r.stderr[-300:]))
+    T.check(cut_size(j) > 0, "installed")
+    T.eq(quoted(j), quoted(a), "the rows, byte for byte")
+    port = free_port()
+    srv = subprocess.Popen([BECSYNC, "--quiet", "serve", os.path.join(R.dir, "eb_a.db"),
+                            "--listen", "127.0.0.1:%d" % port],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            r = subprocess.run([BECSYNC, "--quiet", "sync", os.path.join(R.dir, "eb_j2.db"),
+                                "127.0.0.1:%d" % port], capture_output=True, text=True,
+                               timeout=120)
+            if r.returncode != 3:          # the server is not listening yet
+                break
+            time.sleep(0.05)
+    finally:
+        srv.terminate()
+        srv.wait(10)
+    out = r.stdout + r.stderr
+    T.check(("snapshot " + k) in out, "over TCP too: %r" % out[-300:])
+    T.eq(quoted(j2), quoted(a), "the rows, byte for byte (TCP)")
 
 
 def test_codec():
     a = R.origin("c_a.db")
     j = snap_joiner(a, "c_j.db")
     offer = bytearray(one(j, "SELECT bec_sync_offer('a')"))
-    T.eq((offer[0], offer[1] & 1, offer[2]), (2, 1, 1), "version 2, OFFER, WANT_SNAPSHOT")
-    for ext, what in ((0, "an empty extension byte"), (0x08, "unknown extension bits"),
+    T.eq((offer[0], offer[1] & 1, offer[2]), (2, 1, 9), "version 2, OFFER, WANT_SNAPSHOT, READER")
+    # (every bit of the extension byte has a meaning now)
+    for ext, what in ((0, "an empty extension byte"),
                       (0x06, "a snapshot and none"), (0xc1, "a band and none"),
-                      (0x21, "truncated band wish")):
+                      (0x21, "truncated band wish"),
+                      (0x08, "a reader key without a wish for a snapshot"),
+                      (0x11, "sealed without a snapshot")):
         bad = bytes(offer[:2]) + bytes([ext]) + bytes(offer[3:])
+        if not ext & becwire.X_READER:
+            # without READER the reader key goes (after version, flags,
+            # ext, group tag 8, session 8 and round 0: at 20)
+            bad = bad[:20] + bad[20 + 32:]
         T.raises(lambda: a.execute("SELECT bec_sync_apply('j', ?)", (bad,)).fetchall(),
                  what, what)
+    m = becwire.decode_msg(bytes(offer))
+    m.update(ext=m["ext"] | becwire.X_SNAPSHOT | becwire.X_SEALED, snapshot=b"s" * 160)
+    T.raises(lambda: a.execute("SELECT bec_sync_apply('j', ?)", (becwire.encode_msg(m),)).fetchall(),
+             "a sealed snapshot too short to hold one", "a sealed snapshot of 160 bytes")
+    m["snapshot"] = b"s" * 161
+    T.eq(becwire.decode_msg(becwire.encode_msg(m))["snapshot"], b"s" * 161, "(161 bytes parse)")
     bad = bytes([3]) + bytes(offer[1:])
     T.raises(lambda: a.execute("SELECT bec_sync_apply('j', ?)", (bad,)).fetchall(),
              "this build speaks 1 and 2", "version 3")
@@ -745,13 +881,13 @@ def test_codec():
 
 def test_encrypted_install():
     """An encrypted group's snapshot installed (bec_snapshot_install, out of
-    band; the join through sync installs it once wired): the joiner, added
+    band; test_encrypted joins in sync): the joiner, added
     before K (its box in the keyshare after its add), shows S(K)'s rows, then
     through sync a write after K under an epoch of the cut and one after a
     rekey after K, and its own write reaches the provider.  A stranger's
     install is refused.  A member offline since before K: its op,
-    concurrent with K, waits on the installed replica (the fall-back is
-    refused in an encrypted group: the seeds are kept by seq)."""
+    concurrent with K, makes the installed replica fall back to a full join
+    in that session, after which it reads every row as the provider."""
     a = connect(os.path.join(R.dir, "ei_a.db"))
     a.execute("SELECT bec_keygen()")
     a.execute("SELECT bec_create_group('encrypted')")
@@ -791,17 +927,22 @@ def test_encrypted_install():
     sync(a, j)
     T.eq(one(a, "SELECT title FROM todos WHERE id='j1'"), "by the joiner", "the provider opens it")
     T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on the joiner")
-    # o comes back with an op concurrent with K
+    # o comes back with an op concurrent with K: j falls back to a full
+    # join in that session (its seeds kept by the epoch ops' ids) and ends
+    # with the provider's rows
     o.execute("INSERT INTO todos VALUES('o1', 'offline', 4)")
-    try:
-        sync(o, j)
-    except Exception:
-        pass                            # (a sync that can make no progress says so)
+    sync(o, j)
     st = state(j, "a")
-    T.eq(st.get("rejoin"), "waiting", "the op concurrent with K waits: %r" % (st,))
-    T.check("encrypted" in st.get("rejoin_why", ""), "the fall-back is refused: %r" % (st,))
-    T.eq(one(j, "SELECT count(*) FROM todos WHERE id='o1'"), 0, "not stored")
-    T.eq(j.execute(rows).fetchall(), a.execute(rows).fetchall(), "the rows stay")
+    T.eq(st.get("rejoin"), "fell back", "the op concurrent with K: a fall-back: %r" % (st,))
+    T.eq(cut_size(j), 0, "no cut any more")
+    sync(j, a)
+    sync(a, o)
+    sync(j, a)
+    T.eq(one(j, "SELECT title FROM todos WHERE id='o1'"), "offline", "o's op stored and read")
+    T.eq(quoted(j), quoted(a), "the provider's rows, byte for byte")
+    T.eq(j.execute(ep).fetchall(), a.execute(ep).fetchall(), "the provider's epochs")
+    T.eq(one(j, "SELECT count(*) FROM bec_locked"), 0, "nothing locked")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() after the full join")
 
 def test_pruned_provider():
     """A replica pruned below K gives K's snapshot in sync (built from what
@@ -1142,7 +1283,8 @@ def test_band_pruned_provider():
 T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_after_k,
        test_concurrent_author_offline, test_concurrent_band,
        test_demotion_in_cut, test_joiner_serves, test_no_snapshot,
-       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_install, test_codec,
+       test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_becsync,
+       test_encrypted_install, test_codec,
        test_band_in_session, test_band_hostile, test_band_pruned_provider,
        test_pruned_provider, test_conflicts_installed])
 R.cleanup()

@@ -7,7 +7,10 @@
 ** store and merge keys differ from each other and the merge key depends on
 ** the order given; the AEAD refuses a changed AD, key or ciphertext; each
 ** derivation is the keyed BLAKE2b-256 with its domain string that
-** ../shared/E2EE.md names (recomputed here with libsodium directly).
+** ../shared/E2EE.md names (recomputed here with libsodium directly).  A
+** message sealed to one reader (a snapshot in sync) opens with its key and
+** AD only: another key, a changed AD, a flipped bit in the box or the
+** ciphertext, and a truncated message each say why and leave nothing.
 */
 #include "becInt.h"
 #include "bectest.h"
@@ -148,10 +151,65 @@ static void test_aead(void){
         !=SQLITE_OK);
 }
 
+static void test_reader(void){
+  u8 aPubA[32], aSecA[64], aPubB[32], aSecB[64], aBad[32];
+  u8 aPt[300], aSealed[300+BEC_E2EE_READER_BYTES], aOut[300], aAd[72];
+  const i64 n = (i64)sizeof(aSealed);
+  const char *zWhy;
+  int i;
+  keypair(3, aPubA, aSecA);
+  keypair(4, aPubB, aSecB);
+  randombytes_buf(aPt, sizeof(aPt));
+  randombytes_buf(aAd, sizeof(aAd));
+  CHECK(bec_e2ee_reader_seal(aPubA, aAd, sizeof(aAd), aPt, sizeof(aPt),
+                             aSealed)==SQLITE_OK);
+  CHECK(memcmp(aSealed, aPubA, BEC_E2EE_PREFIX_BYTES)==0);
+  for(i=0; i+16<=n; i++) if( memcmp(&aSealed[i], aPt, 16)==0 ) break;
+  CHECK(i+16>n);                          /* no plaintext in the clear */
+  zWhy = bec_e2ee_reader_open(aSecA, aAd, sizeof(aAd), aSealed, n, aOut);
+  CHECK(zWhy==0 && memcmp(aOut, aPt, sizeof(aPt))==0);
+  /* Another reader: named by the prefix; with B's prefix forged in, its
+  ** key still does not open the box. */
+  zWhy = bec_e2ee_reader_open(aSecB, aAd, sizeof(aAd), aSealed, n, aOut);
+  CHECK(zWhy && strstr(zWhy, "sealed to another key"));
+  memcpy(aSealed, aPubB, BEC_E2EE_PREFIX_BYTES);
+  zWhy = bec_e2ee_reader_open(aSecB, aAd, sizeof(aAd), aSealed, n, aOut);
+  CHECK(zWhy && strstr(zWhy, "does not open"));
+  memcpy(aSealed, aPubA, BEC_E2EE_PREFIX_BYTES);
+  /* The AD altered (another group, checkpoint or key), a bit of the
+  ** ciphertext or of the box flipped, the message cut: refused. */
+  aAd[40] ^= 1;
+  zWhy = bec_e2ee_reader_open(aSecA, aAd, sizeof(aAd), aSealed, n, aOut);
+  CHECK(zWhy && strstr(zWhy, "does not authenticate"));
+  aAd[40] ^= 1;
+  for(i=BEC_E2EE_BOX_BYTES; i<n; i+=97){
+    aSealed[i] ^= 0x80;
+    zWhy = bec_e2ee_reader_open(aSecA, aAd, sizeof(aAd), aSealed, n, aOut);
+    CHECK(zWhy && strstr(zWhy, "does not authenticate"));
+    aSealed[i] ^= 0x80;
+  }
+  aSealed[BEC_E2EE_PREFIX_BYTES+3] ^= 1;
+  zWhy = bec_e2ee_reader_open(aSecA, aAd, sizeof(aAd), aSealed, n, aOut);
+  CHECK(zWhy && strstr(zWhy, "does not open"));
+  aSealed[BEC_E2EE_PREFIX_BYTES+3] ^= 1;
+  zWhy = bec_e2ee_reader_open(aSecA, aAd, sizeof(aAd), aSealed, n-1, aOut);
+  CHECK(zWhy && strstr(zWhy, "does not authenticate"));
+  for(i=0; i<BEC_E2EE_READER_BYTES; i+=7){
+    zWhy = bec_e2ee_reader_open(aSecA, aAd, sizeof(aAd), aSealed, i, aOut);
+    CHECK(zWhy && strstr(zWhy, "truncated"));
+  }
+  CHECK(bec_e2ee_reader_open(aSecA, aAd, sizeof(aAd), aSealed, n, aOut)==0);
+  /* A key without an X25519 form cannot be sealed to. */
+  memset(aBad, 0, sizeof(aBad));
+  CHECK(bec_e2ee_reader_seal(aBad, aAd, sizeof(aAd), aPt, sizeof(aPt),
+                             aSealed)!=SQLITE_OK);
+}
+
 int main(void){
   if( bec_crypto_init() ) return 1;
   test_boxes();
   test_derivations();
   test_aead();
+  test_reader();
   return bt_done();
 }
