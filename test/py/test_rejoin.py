@@ -339,6 +339,16 @@ def test_encrypted():
         j.execute("BEGIN")
         j.execute("INSERT INTO todos VALUES('w', 'written as it came', 7)")
         reply = one(j, "SELECT bec_sync_apply('o2', ?)", one(o2, "SELECT bec_sync_offer('j')"))
+        # (in sync the replica first asks o2 for a longer band: o2, the
+        # author, holds no K and answers none; then it would fall back)
+        for _ in range(8):
+            if reply is None:
+                break
+            try:
+                m = one(o2, "SELECT bec_sync_apply('j', ?)", reply)
+                reply = m and one(j, "SELECT bec_sync_apply('o2', ?)", m)
+            except sqlite3.Error:
+                break                   # (o2 lacks the cut: it ends the session)
         st = json.loads(one(j, "SELECT bec_sync_state('o2')"))
         T.check(st.get("rejoin") == "waiting" and "not signed yet" in st.get("rejoin_why", ""),
                 "bec_sync_state says it waits, and why: %r" % st)
