@@ -1160,6 +1160,11 @@ struct BecCkState {
   i64 nOpLeaf;
   BecBuf opLeaves;
   BecBuf opKeys;
+  /* The ids (32 bytes each, as met) of the cut's losing writes at K: every
+  ** candidate of a value register that does not win.  A snapshot sends
+  ** their headers (bec_conflicts on an installed replica names each
+  ** loser's author, even one an op after K covers here). */
+  BecBuf loserIds;
 };
 /* Computes it for checkpoint iCp (a seq): the cut is replayed unless it is
 ** every op held.  Free with bec_ckpt_state_free (also after an error). */

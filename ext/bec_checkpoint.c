@@ -662,7 +662,7 @@ static int rows_hidden(sqlite3 *db, const char *zName, int rcIn){
 
 static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
                        const BecSchema *s, i64 *pnRow, u8 *aRoot,
-                       BecBuf *pRawRows, char **pzErr){
+                       BecBuf *pRawRows, BecBuf *pLosers, char **pzErr){
   sqlite3 *db2 = p2->db;
   sqlite3_stmt *pRows = 0, *pConf = 0, *pAny = 0;
   BecBuf sql, keys, rows, leaf, leaves, raws;
@@ -733,6 +733,9 @@ static int digest_rows(BecCtx *p2, BecGraph *g2, int iSchema,
       if( rc==SQLITE_OK && nCand>1 ){
         gCandGraph = g2;
         qsort(aCand, (size_t)nCand, sizeof(CkCand), cmp_cand);
+      }
+      for(k=0; pLosers && k<nCand; k++){
+        if( aCand[k].col>=0 ) bec_graph_id_append(g2, aCand[k].seq, pLosers, &rc);
       }
     }
     leaf_start(&leaf, &rc);
@@ -890,7 +893,8 @@ static int digest_tables(BecCtx *p2, BecGraph *g2, u8 *aRoot,
       if( s->action==BEC_SCHEMA_CREATE ){
         rawRows.n = 0;
         rc = digest_rows(p2, g2, iSeq, s, &nRow, aRows,
-                         pRaw ? &rawRows : 0, pzErr);
+                         pRaw ? &rawRows : 0, pRaw ? &pRaw->loserIds : 0,
+                         pzErr);
       }else{
         bec_ckpt_merkle(0, 0, aRows);
       }
@@ -1475,6 +1479,7 @@ static int ck_compute_raw(BecCtx *p, const int *aPredSeq, int nPred,
           }
           pRaw->opLeaves.n = pRaw->opKeys.n = 0;
           pRaw->nOpLeaf = 0;
+          pRaw->loserIds.n = 0;
         }
         bDirect = 0;
         rc = SQLITE_OK;
@@ -1579,6 +1584,7 @@ void bec_ckpt_state_free(BecCkState *p){
   bec_buf_free(&p->tables);
   bec_buf_free(&p->opLeaves);
   bec_buf_free(&p->opKeys);
+  bec_buf_free(&p->loserIds);
   memset(p, 0, sizeof(*p));
 }
 

@@ -787,38 +787,41 @@ static void put_band(BecCtx *p, int iCp, const BecCkState *pSt,
 /* THE LOSERS (version 6).  bec_conflicts names each losing write's op and
 ** author, which a row leaf does not carry (its candidates are ids): so the
 ** snapshot carries the header of each write op of the cut that loses a
-** register here (bec_store_conflict, the merge's losers, the base's on a
-** pruned replica), in seq order, and the joiner stores it in place of its
+** register at K (pSt->loserIds: the conflicts of S(K), the registers the
+** digest hashes), in id order, and the joiner stores it in place of its
 ** stand-in (bec_install.c), as a pruned replica holds it: its id is its
-** hash, named by a row under R, so a header proves itself.  The losers
-** shown here now: the cut's losers at K that no op held here covers since;
-** a joiner holds those ops too once the session ends (a loser they cover
-** is shown nowhere). */
-static void put_losers(BecCtx *p, int iCp, BecBuf *pOut, int *pRc){
+** hash, named by a row under R, so a header proves itself.  Every loser at
+** K, not only those shown here now: an op after K that covers one here
+** may turn invalid later (a late removal this replica does not hold yet),
+** and the loser shows again, on the joiner too. */
+static int cmp_id32(const void *a, const void *b){
+  return memcmp(a, b, BEC_HASH_BYTES);
+}
+static void put_losers(BecCtx *p, const BecCkState *pSt, BecBuf *pOut,
+                       int *pRc){
   sqlite3_stmt *pStmt = 0;
   BecGraph *g = 0;
-  BecBuf seqs;
-  u8 *aCut = 0;
+  BecBuf ids, seqs;
   char *zErr = 0;
-  int i, n;
+  int i, n = 0;
   if( *pRc ) return;
+  memset(&ids, 0, sizeof(ids));
   memset(&seqs, 0, sizeof(seqs));
-  *pRc = bec_graph_get(p, &g, &zErr);
-  if( *pRc==SQLITE_OK ) *pRc = band_cut(g, iCp, &aCut);
-  if( *pRc==SQLITE_OK ){
-    *pRc = bec_ctx_stmt(p, "SELECT DISTINCT seq FROM bec_store_conflict"
-                           " WHERE col>=0 ORDER BY seq", &pStmt);
+  bec_buf_append(&ids, pSt->loserIds.a, pSt->loserIds.n, pRc);
+  if( *pRc==SQLITE_OK && ids.n>BEC_HASH_BYTES ){
+    qsort(ids.a, (size_t)(ids.n/BEC_HASH_BYTES), BEC_HASH_BYTES, cmp_id32);
   }
-  while( *pRc==SQLITE_OK && sqlite3_step(pStmt)==SQLITE_ROW ){
-    int s = sqlite3_column_int(pStmt, 0);
-    if( s>=1 && s<=g->nNode && aCut[s] && !BEC_NODE_STANDIN(g, s)
+  if( *pRc==SQLITE_OK ) *pRc = bec_graph_get(p, &g, &zErr);
+  for(i=0; *pRc==SQLITE_OK && i<(int)(ids.n/BEC_HASH_BYTES); i++){
+    const u8 *aId = ids.a + (i64)i*BEC_HASH_BYTES;
+    int s = 0;
+    if( i>0 && memcmp(aId - BEC_HASH_BYTES, aId, BEC_HASH_BYTES)==0 ) continue;
+    *pRc = bec_dag_seq_of(p, aId, &s);
+    /* (the cut's ops are held here, as headers at least) */
+    if( *pRc==SQLITE_OK && s>=1 && s<=g->nNode && !BEC_NODE_STANDIN(g, s)
      && g->aNode[s].kind==BEC_KIND_WRITE ){
       bec_buf_append(&seqs, &s, sizeof(s), pRc);
     }
-  }
-  if( pStmt ){
-    if( *pRc==SQLITE_OK ) *pRc = sqlite3_reset(pStmt);
-    else sqlite3_reset(pStmt);
   }
   n = (int)(seqs.n/sizeof(int));
   bec_buf_append_varint(pOut, (u64)n, pRc);
@@ -831,7 +834,7 @@ static void put_losers(BecCtx *p, int iCp, BecBuf *pOut, int *pRc){
     put_header(p, pStmt, s, pOut, pRc);
   }
   sqlite3_free(zErr);
-  sqlite3_free(aCut);
+  bec_buf_free(&ids);
   bec_buf_free(&seqs);
 }
 
@@ -869,7 +872,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
     bec_buf_append(pOut, st.aSec[i].a, st.aSec[i].n, &rc);
   }
   put_band(p, iCp, &st, 0, 0, pOut, &rc);
-  put_losers(p, iCp, pOut, &rc);
+  put_losers(p, &st, pOut, &rc);
   bec_ckpt_state_free(&st);
   return rc;
 }

@@ -1078,6 +1078,54 @@ def test_conflicts_installed():
     T.eq(one(j2, "SELECT bec_check()"), "ok", "bec_check() on j2")
 
 
+def test_conflicts_late_removal():
+    """A loser of the cut that an op after K covers on the provider, and
+    that shows again when a late removal (concurrent with that op, which
+    the provider did not hold when it gave the snapshot) voids the op:
+    the snapshot carries every loser at K, so the installed replica lists
+    it again, as a full replica does.  (Before, the provider sent only the
+    losers it showed then, and the joiner lacked that loser's header.)"""
+    a = R.origin("lr_a.db")
+    d = R.member(a, "lr_d.db", "admin")
+    b = R.member(a, "lr_b.db", "member")
+    c = R.member(a, "lr_c.db", "member")
+    e = R.member(a, "lr_e.db", "member")
+    a.execute("INSERT INTO todos VALUES('r0', 't0', 0)")
+    for x in (d, b, c, e):
+        sync(a, x)
+    b.execute("UPDATE todos SET title='b0' WHERE id='r0'")
+    c.execute("UPDATE todos SET title='c0' WHERE id='r0'")
+    sync(a, b)
+    sync(a, c)
+    T.eq(len(a.execute("SELECT * FROM bec_conflicts WHERE pk LIKE '%r0%'").fetchall()), 1,
+         "a conflict on r0 in the cut")
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, d)
+    sync(a, d)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    sync(a, e)
+    # after K: e covers r0's conflict; d removes e concurrently (a lacks it)
+    e.execute("UPDATE todos SET title='e0' WHERE id='r0'")
+    d.execute("SELECT bec_remove_member(?)", (pub(e),))
+    sync(a, e)
+    T.eq(a.execute("SELECT * FROM bec_conflicts WHERE pk LIKE '%r0%'").fetchall(), [],
+         "e's write covers the conflict on a")
+    j = snap_joiner(a, "lr_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "j installed K's snapshot")
+    f = R.joined(a, "lr_f.db")
+    sync(f, a)
+    for x in (a, j, f):
+        sync(d, x)
+    want = a.execute("SELECT * FROM bec_conflicts").fetchall()
+    T.eq(len([r for r in want if "r0" in str(r[1])]), 1,
+         "the late removal voids e's write: r0's conflict shows again")
+    T.eq(j.execute("SELECT * FROM bec_conflicts").fetchall(), want,
+         "on the installed replica too, loser and author")
+    T.eq(f.execute("SELECT * FROM bec_conflicts").fetchall(), want, "as on a full replica")
+    T.eq(one(j, "SELECT bec_check()"), "ok", "bec_check() on j")
+
+
 def offline_author(prefix):
     """a (origin), b (admin), o (a member offline since before K, three
     writes concurrent with K); K sealed by a and b; a writes after K; then
@@ -1286,6 +1334,6 @@ T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_af
        test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_becsync,
        test_encrypted_install, test_codec,
        test_band_in_session, test_band_hostile, test_band_pruned_provider,
-       test_pruned_provider, test_conflicts_installed])
+       test_pruned_provider, test_conflicts_installed, test_conflicts_late_removal])
 R.cleanup()
 T.done()
