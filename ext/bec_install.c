@@ -995,16 +995,22 @@ int bec_install_give(BecCtx *p, BecBuf *pOut, int *pbGiven, char **pzErr){
 ** why it was not installed (nothing stored).  The snapshot join calls
 ** bec_install_snapshot from sync (bec_sync.c take_snapshot).
 */
-static void fnInstall(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+/* Runs xInstall (bec_install_snapshot or bec_install_extend) on blob
+** pArg as SQL function zFn; nonzero when it did not install (the error is
+** then set on ctx, with why it was refused). */
+static int fn_install_blob(sqlite3_context *ctx, sqlite3_value *pArg,
+                           const char *zFn, const char *zNotBlob,
+                           int (*xInstall)(BecCtx*, const u8*, i64, char**,
+                                           char**)){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
   char *zErr = 0, *zWhy = 0;
   int rc = SQLITE_OK;
-  (void)argc;
-  if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
-    zWhy = sqlite3_mprintf("a snapshot is a blob");
+  if( sqlite3_value_type(pArg)!=SQLITE_BLOB ){
+    zWhy = sqlite3_mprintf("%s", zNotBlob);
+    if( zWhy==0 ) rc = SQLITE_NOMEM;
   }else{
-    rc = bec_install_snapshot(p, sqlite3_value_blob(argv[0]),
-                              sqlite3_value_bytes(argv[0]), &zWhy, &zErr);
+    rc = xInstall(p, sqlite3_value_blob(pArg), sqlite3_value_bytes(pArg),
+                  &zWhy, &zErr);
   }
   if( rc==SQLITE_OK && zWhy ){
     rc = SQLITE_ERROR;
@@ -1013,14 +1019,20 @@ static void fnInstall(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   }else{
     sqlite3_free(zWhy);
   }
-  if( rc ){
-    bec_fn_error_in(ctx, "bec_snapshot_install", rc, zErr);
-  }else{
-    u8 aK[BEC_HASH_BYTES];
-    rc = bec_install_cut(p, aK);
-    if( rc ) bec_fn_error_in(ctx, "bec_snapshot_install", rc, 0);
-    else bec_fn_result_hex(ctx, aK, BEC_HASH_BYTES);
-  }
+  if( rc ) bec_fn_error_in(ctx, zFn, rc, zErr);
+  return rc;
+}
+
+static void fnInstall(sqlite3_context *ctx, int argc, sqlite3_value **argv){
+  BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
+  u8 aK[BEC_HASH_BYTES];
+  int rc;
+  (void)argc;
+  if( fn_install_blob(ctx, argv[0], "bec_snapshot_install",
+                      "a snapshot is a blob", bec_install_snapshot) ) return;
+  rc = bec_install_cut(p, aK);
+  if( rc ) bec_fn_error_in(ctx, "bec_snapshot_install", rc, 0);
+  else bec_fn_result_hex(ctx, aK, BEC_HASH_BYTES);
 }
 
 /* bec_band_install(band): installs a longer band (bec_band() of a full or
@@ -1029,31 +1041,15 @@ static void fnInstall(sqlite3_context *ctx, int argc, sqlite3_value **argv){
 ** changed). */
 static void fnBandInstall(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   BecCtx *p = (BecCtx*)sqlite3_user_data(ctx);
-  char *zErr = 0, *zWhy = 0;
-  int rc = SQLITE_OK;
+  i64 iBand = 0, iTop = 0;
+  int rc;
   (void)argc;
-  if( sqlite3_value_type(argv[0])!=SQLITE_BLOB ){
-    zWhy = sqlite3_mprintf("a band is a blob");
-  }else{
-    rc = bec_install_extend(p, sqlite3_value_blob(argv[0]),
-                            sqlite3_value_bytes(argv[0]), &zWhy, &zErr);
-  }
-  if( rc==SQLITE_OK && zWhy ){
-    rc = SQLITE_ERROR;
-    sqlite3_free(zErr);
-    zErr = zWhy;
-  }else{
-    sqlite3_free(zWhy);
-  }
-  if( rc ){
-    bec_fn_error_in(ctx, "bec_band_install", rc, zErr);
-  }else{
-    i64 iBand = 0, iTop = 0;
-    rc = bec_config_get_int(p, "cut_band", 0, &iBand);
-    if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "cut_top", 0, &iTop);
-    if( rc ) bec_fn_error_in(ctx, "bec_band_install", rc, 0);
-    else sqlite3_result_int64(ctx, iTop - iBand);
-  }
+  if( fn_install_blob(ctx, argv[0], "bec_band_install", "a band is a blob",
+                      bec_install_extend) ) return;
+  rc = bec_config_get_int(p, "cut_band", 0, &iBand);
+  if( rc==SQLITE_OK ) rc = bec_config_get_int(p, "cut_top", 0, &iTop);
+  if( rc ) bec_fn_error_in(ctx, "bec_band_install", rc, 0);
+  else sqlite3_result_int64(ctx, iTop - iBand);
 }
 
 int bec_install_cut(BecCtx *p, u8 *aK){
