@@ -58,10 +58,11 @@ class Replicas:
         return p
 
     def origin(self, name, decl="id TEXT PRIMARY KEY, title TEXT, done INTEGER",
-               table="todos"):
+               table="todos", encrypted=False):
         db = connect(self.path(name))
         db.execute("SELECT bec_keygen()")
-        db.execute("SELECT bec_create_group()")
+        db.execute("SELECT bec_create_group('encrypted')" if encrypted
+                   else "SELECT bec_create_group()")
         if decl:
             db.execute("CREATE VIRTUAL TABLE %s USING bec(%s)" % (table, decl))
         return db

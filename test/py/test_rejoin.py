@@ -308,11 +308,7 @@ def test_encrypted():
     and reads an op signed after the fall-back under a new epoch."""
     r = Replicas("bec-rejoin-e2ee-")
     try:
-        a = connect(r.path("a.db"))
-        a.execute("SELECT bec_keygen()")
-        a.execute("SELECT bec_create_group('encrypted')")
-        a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT,"
-                  " done INTEGER)")
+        a = r.origin("a.db", encrypted=True)
         o = r.member(a, "o.db", "member")
         o2 = r.member(a, "o2.db", "member")
         j = r.joined(a, "j.db")
@@ -402,11 +398,7 @@ def test_encrypted_locked():
     ops again: the provider's rows, nothing locked, no kept seed left."""
     r = Replicas("bec-rejoin-e2ee-locked-")
     try:
-        a = connect(r.path("a.db"))
-        a.execute("SELECT bec_keygen()")
-        a.execute("SELECT bec_create_group('encrypted')")
-        a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT,"
-                  " done INTEGER)")
+        a = r.origin("a.db", encrypted=True)
         o = r.member(a, "o.db", "member")
         j = connect(r.path("j.db"))
         j.execute("SELECT bec_keygen('pw')")

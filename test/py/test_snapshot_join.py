@@ -719,10 +719,7 @@ def test_encrypted():
     in which no plaintext appears, and cannot open them: refused, nothing
     stored, nothing in its file.  A provider that replays the cut builds the
     same snapshot (bec_snapshot)."""
-    a = connect(os.path.join(R.dir, "e_a.db"))
-    a.execute("SELECT bec_keygen()")
-    a.execute("SELECT bec_create_group('encrypted')")
-    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    a = R.origin("e_a.db", encrypted=True)
     j = snap_joiner(a, "e_j.db")
     x = snap_joiner(a, "e_x.db")
     for d in (j, x):
@@ -810,10 +807,7 @@ def test_encrypted_becsync():
     """The same through becsync, file to file and over TCP: the member
     joiner installs the sealed snapshot (its summary names K) and reads the
     rows."""
-    a = connect(os.path.join(R.dir, "eb_a.db"))
-    a.execute("SELECT bec_keygen()")
-    a.execute("SELECT bec_create_group('encrypted')")
-    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    a = R.origin("eb_a.db", encrypted=True)
     j = snap_joiner(a, "eb_j.db")
     j2 = snap_joiner(a, "eb_j2.db")
     for d in (j, j2):
@@ -888,10 +882,7 @@ def test_encrypted_install():
     install is refused.  A member offline since before K: its op,
     concurrent with K, makes the installed replica fall back to a full join
     in that session, after which it reads every row as the provider."""
-    a = connect(os.path.join(R.dir, "ei_a.db"))
-    a.execute("SELECT bec_keygen()")
-    a.execute("SELECT bec_create_group('encrypted')")
-    a.execute("CREATE VIRTUAL TABLE todos USING bec(id TEXT PRIMARY KEY, title TEXT, done INTEGER)")
+    a = R.origin("ei_a.db", encrypted=True)
     o = R.member(a, "ei_o.db", "member")
     a.execute("INSERT INTO todos VALUES('r0', 'before o left', 0)")
     sync(a, o)
