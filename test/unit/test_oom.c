@@ -397,17 +397,16 @@ static void join_sync_path(void){
   nStrideMul = 1;
 }
 
-/* The install with a band (docs/compaction.md "The band"): B, offline
-** since the first write, writes while A goes on and names K; A stores B's
-** op after K, so its snapshot sends the cut ops B's op needs as headers. */
-static void install_band_path(void){
-  static char zSetup[65536], zHex[60000];
+
+/* The band paths' group: A creates t with one row and adds B (a member),
+** who holds A's ops; then A and B write row 1 concurrently (B offline
+** from here), A adds row 2. */
+static void two_writers(sqlite3 **pa, sqlite3 **pb){
+  char zSql[200];
   sqlite3 *a = replica("SELECT bec_keygen(); SELECT bec_create_group();"
       "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
       "INSERT INTO t VALUES(1, 'one');");
-  sqlite3 *b, *j;
-  char zSql[200];
-  int nAfter;
+  sqlite3 *b;
   snprintf(zSql, sizeof(zSql), "SELECT bec_keygen(); SELECT bec_join('%s')",
            bt_q(a, "SELECT bec_group_id()"));
   b = replica(zSql);
@@ -417,6 +416,18 @@ static void install_band_path(void){
   bt_copy_ops(a, b, 0, 0);
   run(a, "INSERT INTO t VALUES(2, 'two'); UPDATE t SET v='uno' WHERE id=1;");
   run(b, "UPDATE t SET v='b' WHERE id=1;");
+  *pa = a;
+  *pb = b;
+}
+
+/* The install with a band (docs/compaction.md "The band"): B, offline
+** since the first write, writes while A goes on and names K; A stores B's
+** op after K, so its snapshot sends the cut ops B's op needs as headers. */
+static void install_band_path(void){
+  static char zSetup[65536], zHex[60000];
+  sqlite3 *a, *b, *j;
+  int nAfter;
+  two_writers(&a, &b);
   run(a, "SELECT bec_checkpoint()");
   bt_copy_ops(b, a, 0, 0);
   snprintf(zHex, sizeof(zHex), "%s", bt_q(a, "SELECT hex(bec_snapshot())"));
@@ -447,24 +458,13 @@ static void install_band_path(void){
 static void extend_band_path(void){
   static char zSetup[131072], zHex[60000], zBand[60000], zAfter[4096],
               zStep[60100];
-  sqlite3 *a = replica("SELECT bec_keygen(); SELECT bec_create_group();"
-      "CREATE VIRTUAL TABLE t USING bec(id INTEGER PRIMARY KEY, v TEXT);"
-      "INSERT INTO t VALUES(1, 'one');");
-  sqlite3 *b, *j;
+  sqlite3 *a, *b, *j;
   char zSql[BEC_MAX_PRED*64+400], zK[80], zPreds[BEC_MAX_PRED*64+1];
   BecOp op;
   char *zE = 0;
   u8 aId[BEC_HASH_BYTES], *aOp;
   int nAfter, nOp = 0, iDepth = 0, i, iK;
-  snprintf(zSql, sizeof(zSql), "SELECT bec_keygen(); SELECT bec_join('%s')",
-           bt_q(a, "SELECT bec_group_id()"));
-  b = replica(zSql);
-  snprintf(zSql, sizeof(zSql), "SELECT bec_add_member('%s', 'member')",
-           bt_q(b, "SELECT bec_pubkey()"));
-  run(a, zSql);
-  bt_copy_ops(a, b, 0, 0);
-  run(a, "INSERT INTO t VALUES(2, 'two'); UPDATE t SET v='uno' WHERE id=1;");
-  run(b, "UPDATE t SET v='b' WHERE id=1;");
+  two_writers(&a, &b);
   run(a, "SELECT bec_checkpoint()");
   run(a, "INSERT INTO t VALUES(3, 'after');");
   iK = atoi(bt_q(a, "SELECT max(seq) FROM bec_store_op WHERE kind=19"));
