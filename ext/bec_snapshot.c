@@ -1917,6 +1917,11 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
 ** predecessors, put_band), so the joiner checks it with every check of
 ** the snapshot (bec_install_extend puts it in place of its own band).
 */
+/* What a band op costs next to the same op in a full join's bundle, and
+** the band always given (bec_snapshot_band_give). */
+#define BEC_BAND_COST_PER_OP 4
+#define BEC_BAND_CHEAP_OPS   256
+
 int bec_snapshot_band_give(BecCtx *p, const u8 *aK, const u8 *aPreds, int nPred,
                            u64 nHeld, BecBuf *pOut, char **pzWhy,
                            char **pzErr){
@@ -1967,6 +1972,18 @@ int bec_snapshot_band_give(BecCtx *p, const u8 *aK, const u8 *aPreds, int nPred,
     *pzWhy = sqlite3_mprintf("the band would be %llu ops (%lld bytes, at most "
         "%d): the history is cheaper", (unsigned long long)nBand,
         (long long)sec.n, BEC_BAND_MAX_BYTES);
+    if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+  }else if( rc==SQLITE_OK && nBand>BEC_BAND_CHEAP_OPS
+          && nBand*BEC_BAND_COST_PER_OP>(u64)st.nOpLeaf ){
+    /* A band op costs its header and a proof of log2(cut) hashes, about
+    ** four times what the op costs in a full join's bundle (measured:
+    ** tools/bench_band.py, BENCH.md "A longer band"): a band of more than
+    ** a quarter of the cut moves more than the history would.  A short
+    ** band is given whatever the cut: the fall-back's replay costs more
+    ** than its bytes. */
+    *pzWhy = sqlite3_mprintf("the band would be %llu of the cut's %lld ops: "
+        "the history is cheaper", (unsigned long long)nBand,
+        (long long)st.nOpLeaf);
     if( *pzWhy==0 ) rc = SQLITE_NOMEM;
   }else if( rc==SQLITE_OK ){
     bec_buf_append(pOut, sec.a, sec.n, &rc);

@@ -24,6 +24,8 @@ echo "== tools/bench_prune.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_prune.py || status=1
 echo "== tools/bench_snapshot.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_snapshot.py || status=1
+echo "== tools/bench_band.py"
+BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_band.py || status=1
 echo
 echo "== tools/bench_surface.py"
 BEC_EXT=$PWD/build/bec /usr/bin/python3 tools/bench_surface.py || status=1

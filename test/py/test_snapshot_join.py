@@ -1304,6 +1304,38 @@ def test_band_hostile():
     T.eq(derived(j3, ["todos"]), derived(b, ["todos"]), "j3: the state of a full replica")
 
 
+def test_band_too_deep():
+    """A band that would hold more than a quarter of the cut (and more than
+    256 ops) costs more than the history (a header and a proof per op,
+    about four times the op in a full join's bundle: tools/bench_band.py):
+    the peer answers none, and the joiner falls back to a full join in the
+    session, ending with a full replica's state."""
+    a = R.origin("td_a.db", decl="id INTEGER PRIMARY KEY, v TEXT")
+    b = R.member(a, "td_b.db", "admin")
+    o = R.member(a, "td_o.db", "member")
+    sync(a, b)
+    sync(a, o)
+    o.execute("INSERT INTO todos VALUES(1000000, 'offline')")
+    for i in range(600):
+        a.execute("INSERT OR REPLACE INTO todos VALUES(?, ?)", (i % 50, "v%d" % i))
+    k = one(a, "SELECT bec_checkpoint()")
+    for _ in range(3):
+        sync(a, b)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    sync(o, b)
+    j = snap_joiner(a, "td_j.db")
+    sync(j, a)
+    T.eq(state(j, "b")["snapshot"], k, "installed")
+    why = code(lambda: one(b, "SELECT bec_band(?, ?)", k,
+                           b"".join(bytes.fromhex(h) for h in json.loads(one(
+                               b, "SELECT deps FROM bec_ops WHERE author=?", pub(o))))))[1]
+    T.check("the history is cheaper" in why, "b refuses a band this deep: %r" % why)
+    sync(j, b)
+    st = state(j, "b")
+    T.eq((st["band"], st["rejoin"]), ("none", "fell back"), "none given, the joiner fell back: %r" % st)
+    T.eq(derived(j, ["todos"]), derived(b, ["todos"]), "a full replica's state")
+
+
 def test_band_pruned_provider():
     """A pruned replica (it keeps every header) gives the longer band too,
     here offering: the joiner stores o's ops without a fall-back."""
@@ -1324,7 +1356,7 @@ T.run([test_join_argument, test_join_both_ways, test_bytes, test_differential_af
        test_demotion_in_cut, test_joiner_serves, test_no_snapshot,
        test_snapshot_too_large, test_hostile_provider, test_becsync, test_encrypted, test_encrypted_becsync,
        test_encrypted_install, test_codec,
-       test_band_in_session, test_band_hostile, test_band_pruned_provider,
+       test_band_in_session, test_band_hostile, test_band_pruned_provider, test_band_too_deep,
        test_pruned_provider, test_conflicts_installed, test_conflicts_late_removal])
 R.cleanup()
 T.done()
