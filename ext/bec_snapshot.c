@@ -840,7 +840,22 @@ static void put_losers(BecCtx *p, const BecCkState *pSt, BecBuf *pOut,
 
 /* The snapshot of the latest checkpoint sealed here by k admins (snapshot_checkpoint) into pOut; *pzWhy if
 ** there is none. */
-static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
+/* A band op costs its header and a proof of about log2(cut) hashes, about
+** four times what the op costs in a full join's bundle (tools/bench_band.py,
+** BENCH.md "A longer band"): a band of more than a quarter of the cut moves
+** more than the history would, and a joiner is better served by the full
+** join.  A short band is given whatever the cut: the fall-back's replay
+** costs more than its bytes.  nCut: the ops of the cut. */
+#define BEC_BAND_COST_PER_OP 4
+#define BEC_BAND_CHEAP_OPS   256
+static int band_too_deep(u64 nBand, i64 nCut){
+  return nBand>BEC_BAND_CHEAP_OPS && nBand*BEC_BAND_COST_PER_OP>(u64)nCut;
+}
+
+/* bGive: for a joiner in sync, which a band too deep serves worse than
+** the history (then *pzWhy, and nothing is given). */
+static int snapshot_build(BecCtx *p, BecBuf *pOut, int bGive, char **pzWhy,
+                          char **pzErr){
   BecCkState st;
   u8 aGroup[BEC_HASH_BYTES];
   int rc, iCp = 0, i;
@@ -871,7 +886,23 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
     bec_buf_append_varint(pOut, (u64)st.anSec[i], &rc);
     bec_buf_append(pOut, st.aSec[i].a, st.aSec[i].n, &rc);
   }
-  put_band(p, iCp, &st, 0, 0, pOut, &rc);
+  {
+    i64 iBand = pOut->n;
+    put_band(p, iCp, &st, 0, 0, pOut, &rc);
+    if( rc==SQLITE_OK && bGive ){
+      BecReader rd;
+      u64 nBand = 0;
+      rd.a = pOut->a; rd.n = pOut->n; rd.i = iBand;
+      if( bec_read_varint(&rd, &nBand, (u64)pOut->n) ) rc = SQLITE_CORRUPT;
+      if( rc==SQLITE_OK && band_too_deep(nBand, st.nOpLeaf) ){
+        *pzWhy = sqlite3_mprintf("its band would be %llu of the cut's %lld "
+            "ops (an op held here concurrent with the checkpoint names ops "
+            "deep in it): the history is cheaper", (unsigned long long)nBand,
+            (long long)st.nOpLeaf);
+        if( *pzWhy==0 ) rc = SQLITE_NOMEM;
+      }
+    }
+  }
   put_losers(p, &st, pOut, &rc);
   bec_ckpt_state_free(&st);
   return rc;
@@ -1892,7 +1923,7 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
                              "the one it installed");
     return *pzWhy ? SQLITE_OK : SQLITE_NOMEM;
   }
-  if( rc==SQLITE_OK ) rc = snapshot_build(p, pOut, pzWhy, pzErr);
+  if( rc==SQLITE_OK ) rc = snapshot_build(p, pOut, 1, pzWhy, pzErr);
   if( rc==SQLITE_ERROR || rc==SQLITE_NOTFOUND ){
     /* A state this replica cannot give a snapshot of (a cut it cannot
     ** replay): not a failure of the session, which goes on as a full sync. */
@@ -1917,11 +1948,6 @@ int bec_snapshot_give(BecCtx *p, BecBuf *pOut, char **pzWhy, char **pzErr){
 ** predecessors, put_band), so the joiner checks it with every check of
 ** the snapshot (bec_install_extend puts it in place of its own band).
 */
-/* What a band op costs next to the same op in a full join's bundle, and
-** the band always given (bec_snapshot_band_give). */
-#define BEC_BAND_COST_PER_OP 4
-#define BEC_BAND_CHEAP_OPS   256
-
 int bec_snapshot_band_give(BecCtx *p, const u8 *aK, const u8 *aPreds, int nPred,
                            u64 nHeld, BecBuf *pOut, char **pzWhy,
                            char **pzErr){
@@ -1973,14 +1999,7 @@ int bec_snapshot_band_give(BecCtx *p, const u8 *aK, const u8 *aPreds, int nPred,
         "%d): the history is cheaper", (unsigned long long)nBand,
         (long long)sec.n, BEC_BAND_MAX_BYTES);
     if( *pzWhy==0 ) rc = SQLITE_NOMEM;
-  }else if( rc==SQLITE_OK && nBand>BEC_BAND_CHEAP_OPS
-          && nBand*BEC_BAND_COST_PER_OP>(u64)st.nOpLeaf ){
-    /* A band op costs its header and a proof of log2(cut) hashes, about
-    ** four times what the op costs in a full join's bundle (measured:
-    ** tools/bench_band.py, BENCH.md "A longer band"): a band of more than
-    ** a quarter of the cut moves more than the history would.  A short
-    ** band is given whatever the cut: the fall-back's replay costs more
-    ** than its bytes. */
+  }else if( rc==SQLITE_OK && band_too_deep(nBand, st.nOpLeaf) ){
     *pzWhy = sqlite3_mprintf("the band would be %llu of the cut's %lld ops: "
         "the history is cheaper", (unsigned long long)nBand,
         (long long)st.nOpLeaf);
@@ -2356,7 +2375,7 @@ static void fnSnapshot(sqlite3_context *ctx, int argc, sqlite3_value **argv){
   (void)argc;
   (void)argv;
   memset(&out, 0, sizeof(out));
-  rc = snapshot_build(p, &out, &zWhy, &zErr);
+  rc = snapshot_build(p, &out, 0, &zWhy, &zErr);
   if( rc==SQLITE_OK && zWhy ){
     rc = SQLITE_ERROR;
     zErr = zWhy;

@@ -1309,7 +1309,8 @@ def test_band_too_deep():
     256 ops) costs more than the history (a header and a proof per op,
     about four times the op in a full join's bundle: tools/bench_band.py):
     the peer answers none, and the joiner falls back to a full join in the
-    session, ending with a full replica's state."""
+    session, ending with a full replica's state; and a provider whose own
+    band would be that deep gives no snapshot (a full join)."""
     a = R.origin("td_a.db", decl="id INTEGER PRIMARY KEY, v TEXT")
     b = R.member(a, "td_b.db", "admin")
     o = R.member(a, "td_o.db", "member")
@@ -1334,6 +1335,14 @@ def test_band_too_deep():
     st = state(j, "b")
     T.eq((st["band"], st["rejoin"]), ("none", "fell back"), "none given, the joiner fell back: %r" % st)
     T.eq(derived(j, ["todos"]), derived(b, ["todos"]), "a full replica's state")
+    # b itself, which holds o's op, gives no snapshot: its band would be
+    # most of the cut, and the full join is cheaper
+    j2 = snap_joiner(a, "td_j2.db")
+    sync(j2, b)
+    T.eq(state(j2, "b")["snapshot"], "none", "b gives no snapshot")
+    T.check("the history is cheaper" in (state(b, "a")["no_snapshot"] or ""),
+            "and says why: %r" % state(b, "a")["no_snapshot"])
+    T.eq(derived(j2, ["todos"]), derived(b, ["todos"]), "a full join")
 
 
 def test_band_pruned_provider():
