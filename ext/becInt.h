@@ -1004,11 +1004,6 @@ int bec_dag_validity_changed(BecCtx*, const int *aSeq, int n, char **pzErr);
 ** ingests the create again; if a deriver cannot reset, nothing changes and
 ** the reason is kept ('rejoin_blocked'). */
 int bec_rejoin_start(BecCtx*, char **pzErr);
-/* An xReset for a deriver whose state cannot follow a fall-back: when
-** zAnySql (a cached statement) returns a row, *pzWhyNot = zWhy (copied),
-** and nothing is reset either way. */
-int bec_rejoin_refuse_if(BecCtx*, const char *zAnySql, const char *zWhy,
-                         char **pzWhyNot);
 
 /**************************************************************************
 ** bec_keyfile.c - the unsealed secret key lives outside the database: in an

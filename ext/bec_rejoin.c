@@ -92,18 +92,3 @@ int bec_rejoin_start(BecCtx *p, char **pzErr){
   }
   return rc;
 }
-
-int bec_rejoin_refuse_if(BecCtx *p, const char *zAnySql, const char *zWhy,
-                         char **pzWhyNot){
-  sqlite3_stmt *pStmt = 0;
-  int bAny = 0;
-  int rc = bec_ctx_stmt(p, zAnySql, &pStmt);
-  if( rc ) return rc;
-  bAny = sqlite3_step(pStmt)==SQLITE_ROW;
-  rc = sqlite3_reset(pStmt);
-  if( rc==SQLITE_OK && bAny ){
-    *pzWhyNot = sqlite3_mprintf("%s", zWhy);
-    if( *pzWhyNot==0 ) rc = SQLITE_NOMEM;
-  }
-  return rc;
-}
