@@ -31,8 +31,13 @@ def session(x, y, y_name):
         m = m and one(x, "SELECT bec_sync_apply(?, ?)", y_name, m)
 
 
-def received(db, peer):
-    return one(db, "SELECT coalesce(sum(bytes_received), 0) FROM bec_peers WHERE peer=?", peer)
+def timed_session(x, y, y_name):
+    """session(x, y, y_name): (the bytes x received from y, seconds)."""
+    t0 = time.perf_counter()
+    session(x, y, y_name)
+    t = time.perf_counter() - t0
+    return one(x, "SELECT coalesce(sum(bytes_received), 0) FROM bec_peers WHERE peer=?",
+               y_name), t
 
 
 def main(n, nrow, recent):
@@ -59,23 +64,14 @@ def main(n, nrow, recent):
         gid = one(a, "SELECT bec_group_id()")
         j = connect(r.path("js.db"))
         j.execute("SELECT bec_join(?, 'snapshot')", (gid,))
-        t0 = time.perf_counter()
-        session(j, a, "a")
-        t_snap = time.perf_counter() - t0
-        snap_bytes = received(j, "a")
+        snap_bytes, t_snap = timed_session(j, a, "a")
         st = json.loads(one(j, "SELECT bec_sync_state('a')"))
         assert st["snapshot"] == k, st
-        t0 = time.perf_counter()
-        session(j, b, "b")
-        t_band = time.perf_counter() - t0
-        band_bytes = received(j, "b")
+        band_bytes, t_band = timed_session(j, b, "b")
         st = json.loads(one(j, "SELECT bec_sync_state('b')"))
         f = connect(r.path("f.db"))
         f.execute("SELECT bec_join(?)", (gid,))
-        t0 = time.perf_counter()
-        session(f, b, "b")
-        t_full = time.perf_counter() - t0
-        full_bytes = received(f, "b")
+        full_bytes, t_full = timed_session(f, b, "b")
         placed = one(j, "SELECT count(*) FROM todos WHERE id >= 1000000000")
         print("N=%d writes over R=%d rows; O offline for the last %d, its 3 ops concurrent with K"
               % (n, nrow, recent))

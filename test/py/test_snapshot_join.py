@@ -144,6 +144,16 @@ def held(db):
     return {h for (h,) in db.execute("SELECT hash FROM bec_ops")}
 
 
+def sealed_checkpoint(a, peer, what="K sealed"):
+    """a signs a checkpoint, which two sessions with peer (an admin) seal;
+    its id."""
+    k = one(a, "SELECT bec_checkpoint()")
+    sync(a, peer)
+    sync(a, peer)
+    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, what)
+    return k
+
+
 def check_installed(j, src, k, tables, name):
     """j installed K's snapshot (stand-ins, no cut bodies), holds every op
     src stored after K, and shows src's state by op id."""
@@ -355,10 +365,7 @@ def test_concurrent_author_offline():
     a.execute("UPDATE todos SET n = n + 10 WHERE id='r1'")
     a.execute("UPDATE todos SET title = 'kept?' WHERE id='r2'")
     sync(a, b)
-    k = one(a, "SELECT bec_checkpoint()")
-    sync(a, b)
-    sync(a, b)
-    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    k = sealed_checkpoint(a, b)
     a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
     j = snap_joiner(a, "o_j.db")
     sync(j, a)
@@ -416,10 +423,7 @@ def test_concurrent_band():
     # op in its cut: its snapshot is offered, and installed (its cut holds
     # K, which the install records as an earlier checkpoint).
     sync(a, b)
-    k2 = one(a, "SELECT bec_checkpoint()")
-    sync(a, b)
-    sync(a, b)
-    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k2), 1, "K2 sealed")
+    k2 = sealed_checkpoint(a, b, "K2 sealed")
     j2 = snap_joiner(a, "cn_j2.db")
     sync(j2, a)
     T.eq((state(j2, "b")["snapshot"], state(a, "a")["no_snapshot"]), (k2, None),
@@ -452,10 +456,7 @@ def demotion_history(tag):
          "u's one live grant is g2: an admin at K")
     T.eq(one(a, "SELECT count(*) FROM bec_ops WHERE target=? AND valid", u.hex), 4,
          "g1, r, d and g2 are all valid")
-    k = one(a, "SELECT bec_checkpoint()")
-    sync(a, b)
-    sync(a, b)
-    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    k = sealed_checkpoint(a, b)
     gid = bytes.fromhex(one(a, "SELECT bec_group_id()"))
     heads = [bytes.fromhex(h) for (h,) in a.execute("SELECT hash FROM bec_heads")]
     add = becwire.make_op(u, "add", heads, x.pub + bytes([becwire.ROLE["member"]]), gid)
@@ -1016,10 +1017,7 @@ def test_conflicts_installed():
     c.execute("UPDATE todos SET done=5 WHERE id='r3'")
     sync(a, b)
     sync(a, c)
-    k = one(a, "SELECT bec_checkpoint()")
-    sync(a, b)
-    sync(a, b)
-    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    k = sealed_checkpoint(a, b)
 
     def conflicts(db):
         return db.execute("SELECT * FROM bec_conflicts").fetchall()
@@ -1090,10 +1088,7 @@ def test_conflicts_late_removal():
     sync(a, c)
     T.eq(len(a.execute("SELECT * FROM bec_conflicts WHERE pk LIKE '%r0%'").fetchall()), 1,
          "a conflict on r0 in the cut")
-    k = one(a, "SELECT bec_checkpoint()")
-    sync(a, d)
-    sync(a, d)
-    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    k = sealed_checkpoint(a, d)
     sync(a, e)
     # after K: e covers r0's conflict; d removes e concurrently (a lacks it)
     e.execute("UPDATE todos SET title='e0' WHERE id='r0'")
@@ -1133,10 +1128,7 @@ def offline_author(prefix):
     o.execute("INSERT INTO todos VALUES('o1', 'new offline', 1)")
     a.execute("UPDATE todos SET title = 'online' WHERE id='r0'")
     sync(a, b)
-    k = one(a, "SELECT bec_checkpoint()")
-    sync(a, b)
-    sync(a, b)
-    T.eq(one(a, "SELECT sealed FROM bec_checkpoints WHERE checkpoint=?", k), 1, "K sealed")
+    k = sealed_checkpoint(a, b)
     a.execute("UPDATE todos SET title = 'after K' WHERE id='r3'")
     sync(a, b)
     return a, b, o, k
