@@ -163,6 +163,17 @@ static void each_fault(const char *zName, const char *zSetup, const char *zStep,
   printf("%s: %d allocation faults injected\n", zName, nFail);
 }
 
+/* each_fault at every nNormal-th point of its stride on the normal build
+** and every nChecked-th under the sanitizers and valgrind: for the paths
+** whose fresh replica is costly to build. */
+static void each_fault_sparse(int nNormal, int nChecked, const char *zName,
+                              const char *zSetup, const char *zStep,
+                              int nOpsAfter){
+  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? nChecked : nNormal;
+  each_fault(zName, zSetup, zStep, nOpsAfter);
+  nStrideMul = 1;
+}
+
 /* The threshold root's key generation (bec_root.c): the creator's open,
 ** its deal, the acceptance of the other holder's deal, and the ack that
 ** opens the boxes, each under every fault.  Both keys are fixed seeds (the
@@ -323,9 +334,7 @@ static void checkpoint_replay(void){
   sqlite3_close(src);
   snprintf(zSetup+m, sizeof(zSetup)-(size_t)m, " SELECT bec_ingest(x'%s')", zHex);
   bec_buf_free(&op);
-  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 13 : 8;
-  each_fault("checkpoint replay", zSetup, zStep, 5);
-  nStrideMul = 1;
+  each_fault_sparse(8, 13, "checkpoint replay", zSetup, zStep, 5);
 }
 
 /* The install path: a provider's snapshot (a table, a member added, a
@@ -392,9 +401,7 @@ static void join_sync_path(void){
   CHECK(nAfter>0 && nAfter<10);
   sqlite3_close(tmpl);
   sqlite3_close(src);
-  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 13 : 8;
-  each_fault("snapshot join in sync", zSetup, zStep, nAfter);
-  nStrideMul = 1;
+  each_fault_sparse(8, 13, "snapshot join in sync", zSetup, zStep, nAfter);
 }
 
 
@@ -444,10 +451,8 @@ static void install_band_path(void){
   sqlite3_close(j);
   sqlite3_close(a);
   sqlite3_close(b);
-  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 13 : 8;
-  each_fault("install band", zSetup, "SELECT bec_snapshot_install(b) FROM snap",
-             nAfter);
-  nStrideMul = 1;
+  each_fault_sparse(8, 13, "install band", zSetup,
+                    "SELECT bec_snapshot_install(b) FROM snap", nAfter);
 }
 
 /* A longer band (docs/compaction.md "A longer band"): B, offline since
@@ -539,10 +544,8 @@ static void install_e2ee_path(void){
            "CREATE TABLE snap(b); INSERT INTO snap VALUES(x'%s')",
            zSeed, zPub, bt_q(src, "SELECT bec_group_id()"), zHex);
   sqlite3_close(src);
-  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 13 : 8;
-  each_fault("install e2ee", zSetup, "SELECT bec_snapshot_install(b) FROM snap",
-             nChain);
-  nStrideMul = 1;
+  each_fault_sparse(8, 13, "install e2ee", zSetup,
+                    "SELECT bec_snapshot_install(b) FROM snap", nChain);
 }
 
 /* An encrypted group's snapshot join in sync (bec_sync.c take_snapshot):
@@ -600,9 +603,8 @@ static void join_sync_e2ee_path(void){
   sqlite3_close(src);
   /* (twice the stride of the paths it shares most of its points with,
   ** "snapshot join in sync" and "install e2ee": about as long as each) */
-  nStrideMul = getenv("BEC_SAN") || getenv("BEC_VALGRIND") ? 26 : 16;
-  each_fault("snapshot join in sync, encrypted", zSetup, zStep, nAfter);
-  nStrideMul = 1;
+  each_fault_sparse(16, 26, "snapshot join in sync, encrypted",
+                    zSetup, zStep, nAfter);
 }
 
 int main(void){
