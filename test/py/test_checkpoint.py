@@ -123,14 +123,21 @@ def test_sync_attests():
     T.eq(one(b, "SELECT bec_attest()"), 0, "nothing more is owed")
 
 
-def test_seal_and_lie():
-    a = R.origin("s_a.db")
+def liar_group(prefix):
+    """a (origin, one row), b and a hand-made key `liar` as admins, b
+    holding a's ops: (a, b, liar, group id)."""
+    a = R.origin(prefix + "_a.db")
     a.execute("INSERT INTO todos VALUES('x', 'hello', 0)")
-    b = R.member(a, "s_b.db", "admin")
+    b = R.member(a, prefix + "_b.db", "admin")
     liar = becwire.Key(os.urandom(32))
     a.execute("SELECT bec_add_member(?, 'admin')", (liar.hex,))
     group = bytes.fromhex(one(a, "SELECT bec_group_id()"))
     ship(a, b)
+    return a, b, liar, group
+
+
+def test_seal_and_lie():
+    a, b, liar, group = liar_group("s")
     T.eq(one(a, "SELECT bec_config('checkpoint_k')"), 2, "default k: a majority of 3 admins")
     T.raises(lambda: a.execute("SELECT bec_config('checkpoint_k', 4)"),
              "at most the number of admins", "k above the admins")
@@ -410,13 +417,7 @@ def test_dispute_on_installed():
     simulation's snapshot joiners).  Now the dispute waits and the replica
     falls back to a full join, which stores it as a full replica does; an
     attest naming an op the replica does not hold waits the same way."""
-    a = R.origin("di_a.db")
-    a.execute("INSERT INTO todos VALUES('x', 'hello', 0)")
-    b = R.member(a, "di_b.db", "admin")
-    liar = becwire.Key(os.urandom(32))
-    a.execute("SELECT bec_add_member(?, 'admin')", (liar.hex,))
-    group = bytes.fromhex(one(a, "SELECT bec_group_id()"))
-    ship(a, b)
+    a, b, liar, group = liar_group("di")
     k1 = one(a, "SELECT bec_checkpoint()")
     ship(a, b)
     ship(b, a)
