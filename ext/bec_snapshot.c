@@ -903,7 +903,7 @@ static int snapshot_build(BecCtx *p, BecBuf *pOut, int bGive, char **pzWhy,
       }
     }
   }
-  put_losers(p, &st, pOut, &rc);
+  if( *pzWhy==0 ) put_losers(p, &st, pOut, &rc);   /* (none given else) */
   bec_ckpt_state_free(&st);
   return rc;
 }
